@@ -1,0 +1,125 @@
+// The kernel's view of the symbol table: which symbols /proc/kallsyms holds, in which order, and
+// how an address is named (%pS). Follows scripts/kallsyms.c (is_ignored_symbol, compare_symbols,
+// with CONFIG_KALLSYMS_ALL), scripts/mksysmap, and kernel/kallsyms.c (get_symbol_pos,
+// kallsyms_lookup_name, sprint_symbol).
+import type { Sym } from './symbols.js';
+import { hex0x, hex } from './addr.js';
+
+export interface KallsymsEntry {
+  addr: number;
+  /** Unsigned 64-bit address, for sorting and display. */
+  value: bigint;
+  type: string;
+  name: string;
+  sym: Sym;
+}
+
+export interface SymbolAt {
+  entry: KallsymsEntry;
+  /** Bytes from the symbol's start. */
+  offset: number;
+  /** The kernel's symbol size: distance to the next higher symbol address (not st_size). */
+  size: number;
+}
+
+// scripts/kallsyms.c is_ignored_symbol (the x86-relevant parts) and scripts/mksysmap.
+const IGNORED_NAMES = new Set(['kallsyms_addresses', 'kallsyms_offsets', 'kallsyms_relative_base', 'kallsyms_num_syms',
+  'kallsyms_names', 'kallsyms_markers', 'kallsyms_token_table', 'kallsyms_token_index', 'kallsyms_seqs_of_names',
+  '_SDA_BASE_', '_SDA2_BASE_']);
+const IGNORED_PREFIXES = ['$', '.L', '__crc_', '__kstrtab_', '__kstrtabns_', '__efistub_', '__kvm_nvhe_', '__AArch64ADRPThunk_', '__ARMV5PILongThunk_', '__ARMV7PILongThunk_', '__ThumbV7PILongThunk_', '__LA25Thunk_', '__microLA25Thunk_', '__typeid__'];
+
+function isIgnored(s: Sym): boolean {
+  const t = s.nmType;
+  if (t === '' || t === 'U' || t === 'u' || t === 'N' || t === 'n' || t === 'w' || t === 'v' || t === 'a' || t === 'A' || t === '?') return true;
+  if (s.name === '' || IGNORED_NAMES.has(s.name)) return true;
+  for (const p of IGNORED_PREFIXES) if (s.name.startsWith(p)) return true;
+  return false;
+}
+
+// scripts/kallsyms.c may_be_linker_script_provide_symbol.
+function linkerProvided(n: string): boolean {
+  if (n.length < 8 || !n.startsWith('__')) return false;
+  return n.startsWith('__start_') || n.startsWith('__stop_') || n.startsWith('__end_') || n.endsWith('_start') || n.endsWith('_end');
+}
+function leadingUnderscores(n: string): number {
+  let i = 0;
+  while (n.charCodeAt(i) === 95) i++;
+  return i;
+}
+function cmpStr(a: string, b: string): number { return a < b ? -1 : a > b ? 1 : 0; }
+
+export class Kallsyms {
+  /** In /proc/kallsyms order. */
+  readonly entries: readonly KallsymsEntry[];
+  private readonly addrs: Float64Array;
+  private readonly byName = new Map<string, KallsymsEntry>();
+  private readonly end: number;
+
+  /** `end`: where the last symbol ends (the kernel uses _end with KALLSYMS_ALL). */
+  constructor(symbols: readonly Sym[], end: number) {
+    const kept = symbols.filter((s) => !isIgnored(s));
+    // The order scripts/kallsyms sees: `nm -n` (unsigned address, then name).
+    kept.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : cmpStr(a.name, b.name)));
+    const seq = new Map<Sym, number>();
+    kept.forEach((s, i) => seq.set(s, i));
+    const weak = (s: Sym) => (s.nmType === 'W' || s.nmType === 'w' ? 1 : 0);
+    kept.sort((a, b) => {
+      if (a.value !== b.value) return a.value < b.value ? -1 : 1;
+      return weak(a) - weak(b)
+        || (linkerProvided(a.name) ? 1 : 0) - (linkerProvided(b.name) ? 1 : 0)
+        || leadingUnderscores(a.name) - leadingUnderscores(b.name)
+        || seq.get(a)! - seq.get(b)!;
+    });
+    this.entries = kept.map((s) => ({ addr: s.addr, value: s.value, type: s.nmType, name: s.name, sym: s }));
+    this.addrs = new Float64Array(kept.length);
+    // Lookups follow unsigned order, where user-half addresses sort before kernel ones (signed
+    // numbers would not): search over an order-preserving key that stays exact (see orderKey).
+    for (let i = 0; i < kept.length; i++) this.addrs[i] = orderKey(kept[i]!.addr);
+    for (const e of this.entries) if (!this.byName.has(e.name)) this.byName.set(e.name, e);
+    this.end = end;
+  }
+
+  /** kallsyms_lookup_name: the first symbol of that name in kallsyms order (locals included). */
+  lookupName(name: string): KallsymsEntry | undefined {
+    return this.byName.get(name);
+  }
+
+  /** get_symbol_pos: the first alias at the highest symbol address <= addr, with offset and size. */
+  lookup(addr: number): SymbolAt | undefined {
+    const a = orderKey(addr), xs = this.addrs;
+    if (xs.length === 0 || a < xs[0]! || a >= orderKey(this.end)) return undefined;
+    let lo = 0, hi = xs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (xs[mid]! <= a) lo = mid; else hi = mid - 1;
+    }
+    while (lo > 0 && xs[lo - 1] === xs[lo]) lo--;
+    let next = orderKey(this.end);
+    for (let i = lo + 1; i < xs.length; i++) if (xs[i]! > xs[lo]!) { next = xs[i]!; break; }
+    const entry = this.entries[lo]!;
+    return { entry, offset: a - xs[lo]!, size: next - xs[lo]! };
+  }
+
+  /** The kernel's %pS: `name+0xoff/0xsize`, or the raw `0x...` address when no symbol covers it. */
+  format(addr: number): string {
+    const at = this.lookup(addr);
+    if (!at) return '0x' + hex(addr);
+    return `${at.entry.name}+${hex0x(at.offset)}/${hex0x(at.size)}`;
+  }
+
+  /** /proc/kallsyms text: `%016lx %c %s` per line (kernel/kallsyms.c s_show, core kernel symbols). */
+  text(): string {
+    let out = '';
+    for (const e of this.entries) out += `${hex(e.value)} ${e.type} ${e.name}\n`;
+    return out;
+  }
+}
+
+/**
+ * Signed canonical address → a number ordered like the unsigned address. The unsigned value itself
+ * does not fit a double exactly (kernel addresses are near 2^64), so shift each half by 2^52 instead:
+ * user [0, 2^47) → [-2^52, ..), kernel [-2^47, 0) → [.., 2^52). Differences of keys are exact.
+ */
+function orderKey(a: number): number {
+  return a < 0 ? a + 4503599627370496 : a - 4503599627370496;
+}

@@ -1,0 +1,105 @@
+// Kernel tables that kprobes and ftrace read out of the image: the NOKPROBE_SYMBOL blacklist,
+// the .kprobes.text/.entry.text areas, __mcount_loc fentry sites and the exception table.
+// Tables are found by the linker-script symbols that bound them, as the kernel finds them, and
+// fall back to the input section of the same name.
+import type { Image } from './image.js';
+
+export interface Range {
+  start: number;
+  /** Exclusive. */
+  end: number;
+}
+
+export interface BlacklistEntry extends Range {
+  /** The symbol name the kernel prints in debugfs kprobes/blacklist. */
+  name: string;
+  /** Where it came from: a NOKPROBE_SYMBOL() entry, or one function of a blacklisted area. */
+  source: 'NOKPROBE_SYMBOL' | '.kprobes.text' | '.entry.text';
+}
+
+export interface ExTableEntry {
+  /** Address of the faulting instruction. */
+  insn: number;
+  /** Where execution resumes. */
+  fixup: number;
+  /** The handler type and its data (arch/x86/include/asm/extable_fixup_types.h), 0 in old kernels. */
+  data: number;
+}
+
+/** The [start, stop) of a table bounded by `startSym`/`stopSym`, else the section called `section`. */
+export function tableRange(img: Image, startSym: string, stopSym: string, section: string): Range | undefined {
+  const a = img.symbolAddr(startSym), b = img.symbolAddr(stopSym);
+  if (a !== undefined && b !== undefined && b >= a) return { start: a, end: b };
+  const s = img.sectionByName(section);
+  if (s && s.addr !== 0) return { start: s.addr, end: s.addr + s.size };
+  return undefined;
+}
+
+/** A [start, end) area bounded by two symbols (e.g. __kprobes_text_start/__kprobes_text_end). */
+export function symbolRange(img: Image, startSym: string, endSym: string): Range | undefined {
+  const a = img.symbolAddr(startSym), b = img.symbolAddr(endSym);
+  return a !== undefined && b !== undefined && b >= a ? { start: a, end: b } : undefined;
+}
+
+/** The unsigned long entries of _kprobe_blacklist (the addresses NOKPROBE_SYMBOL() recorded). */
+export function blacklistAddresses(img: Image): number[] {
+  const r = tableRange(img, '__start_kprobe_blacklist', '__stop_kprobe_blacklist', '_kprobe_blacklist');
+  return r ? img.readAddrs(r.start, (r.end - r.start) >>> 3) : [];
+}
+
+/**
+ * kernel/kprobes.c populate_kprobe_blacklist: each recorded address becomes [addr, addr + size)
+ * with the kallsyms size (to the next symbol), if it is kernel text; then the .kprobes.text area and, on x86
+ * (arch_populate_kprobe_blacklist), .entry.text add one entry per function inside them.
+ * Addresses without a symbol are skipped, as the kernel skips them.
+ */
+export function kprobeBlacklist(img: Image): BlacklistEntry[] {
+  const ks = img.kallsyms, out: BlacklistEntry[] = [];
+  // kprobe_add_ksym_blacklist: end = entry + size even when entry is not a symbol start.
+  for (const a of blacklistAddresses(img)) {
+    const at = img.isText(a) ? ks.lookup(a) : undefined;
+    if (!at) continue;
+    out.push({ start: a, end: a + at.size, name: at.entry.name, source: 'NOKPROBE_SYMBOL' });
+  }
+  const areas: [BlacklistEntry['source'], Range | undefined][] = [
+    ['.kprobes.text', symbolRange(img, '__kprobes_text_start', '__kprobes_text_end')],
+    ['.entry.text', symbolRange(img, '__entry_text_start', '__entry_text_end')],
+  ];
+  for (const [source, area] of areas) {
+    if (!area) continue;
+    // kprobe_add_area_blacklist: walk the area symbol by symbol.
+    for (let a = area.start; a < area.end;) {
+      const at = img.isText(a) ? ks.lookup(a) : undefined;
+      if (!at || at.size <= 0) break;
+      const end = a + at.size;
+      out.push({ start: a, end, name: at.entry.name, source });
+      a = end;
+    }
+  }
+  return out;
+}
+
+/** __mcount_loc: the u64 call-site addresses -mrecord-mcount recorded, in table order. */
+export function mcountSites(img: Image): number[] {
+  const r = tableRange(img, '__start_mcount_loc', '__stop_mcount_loc', '__mcount_loc');
+  return r ? img.readAddrs(r.start, (r.end - r.start) >>> 3) : [];
+}
+
+/**
+ * __ex_table in the x86 relative format (arch/x86/include/asm/extable.h: struct exception_table_entry
+ * { int insn, fixup, data; }): insn and fixup are offsets from the field's own address.
+ */
+export function exceptionTable(img: Image): ExTableEntry[] {
+  const r = tableRange(img, '__start___ex_table', '__stop___ex_table', '__ex_table');
+  if (!r) return [];
+  const n = Math.floor((r.end - r.start) / 12);
+  const b = img.read(r.start, n * 12);
+  if (!b) return [];
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const out: ExTableEntry[] = [];
+  for (let i = 0; i < n; i++) {
+    const at = r.start + i * 12;
+    out.push({ insn: at + dv.getInt32(i * 12, true), fixup: at + 4 + dv.getInt32(i * 12 + 4, true), data: dv.getInt32(i * 12 + 8, true) });
+  }
+  return out;
+}

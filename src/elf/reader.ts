@@ -1,0 +1,50 @@
+// Exact little-endian reads with bounds checks. elfy reads 64-bit fields as doubles, which loses
+// the low bits of kernel addresses; every address, size and offset of src/elf comes through here.
+import { ElfError } from './errors.js';
+
+export class Reader {
+  readonly bytes: Uint8Array;
+  private readonly dv: DataView;
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  get length(): number { return this.bytes.length; }
+
+  /** Throws ElfError unless [off, off+len) lies inside the file. `what` names the structure for the message. */
+  check(off: number, len: number, what: string): void {
+    if (!(off >= 0 && len >= 0 && off + len <= this.bytes.length && Number.isSafeInteger(off + len))) {
+      throw new ElfError(`truncated or corrupt: ${what} at file offset 0x${off.toString(16)} (+0x${len.toString(16)}) is outside the file (size 0x${this.bytes.length.toString(16)})`, off);
+    }
+  }
+  u8(off: number): number { return this.bytes[off]!; }
+  u16(off: number): number { return this.dv.getUint16(off, true); }
+  u32(off: number): number { return this.dv.getUint32(off, true); }
+  i32(off: number): number { return this.dv.getInt32(off, true); }
+  u64(off: number): bigint { return this.dv.getBigUint64(off, true); }
+  /** A 64-bit size or offset that must fit a JS number exactly. */
+  size64(off: number, what: string): number {
+    const v = this.dv.getBigUint64(off, true);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new ElfError(`corrupt: ${what} 0x${v.toString(16)} is too large`, off);
+    return Number(v);
+  }
+  /** NUL-terminated string starting at off, not reading past end. */
+  cstr(off: number, end: number): string {
+    let i = off;
+    const b = this.bytes;
+    while (i < end && b[i] !== 0) i++;
+    return decodeLatin1OrUtf8(b, off, i);
+  }
+}
+
+const utf8 = new TextDecoder('utf-8');
+function decodeLatin1OrUtf8(b: Uint8Array, start: number, end: number): string {
+  // Symbol names are ASCII in practice; the fast path avoids a TextDecoder call per name.
+  let s = '';
+  for (let i = start; i < end; i++) {
+    const c = b[i]!;
+    if (c >= 0x80) return utf8.decode(b.subarray(start, end));
+    s += String.fromCharCode(c);
+  }
+  return s;
+}

@@ -1,0 +1,102 @@
+// .symtab entries (gABI "Symbol Table") and the type letters `nm` gives them
+// (binutils bfd/syms.c bfd_decode_symclass, coff_section_type, decode_section_type).
+import { ElfError } from './errors.js';
+import { Reader } from './reader.js';
+import { toAddr } from './addr.js';
+import { type Section, SHT_NOBITS, SHT_SYMTAB, SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE } from './elf-file.js';
+
+export type SymType = 'NOTYPE' | 'OBJECT' | 'FUNC' | 'SECTION' | 'FILE' | 'COMMON' | 'TLS' | 'IFUNC' | 'OTHER';
+export type SymBind = 'LOCAL' | 'GLOBAL' | 'WEAK' | 'UNIQUE' | 'OTHER';
+
+export const SHN_UNDEF = 0, SHN_ABS = 0xfff1, SHN_COMMON = 0xfff2;
+
+export interface Sym {
+  /** Index in .symtab. */
+  index: number;
+  name: string;
+  /** st_value as a signed canonical number, and exactly. */
+  addr: number;
+  value: bigint;
+  size: number;
+  type: SymType;
+  bind: SymBind;
+  /** st_shndx: section index, or SHN_UNDEF / SHN_ABS / SHN_COMMON. */
+  shndx: number;
+  /** The letter `nm` prints for it ('T', 't', 'D', 'b', 'R', 'W', 'A', ...); '' for symbols nm does not list. */
+  nmType: string;
+}
+
+const TYPES: SymType[] = ['NOTYPE', 'OBJECT', 'FUNC', 'SECTION', 'FILE', 'COMMON', 'TLS'];
+const BINDS: SymBind[] = ['LOCAL', 'GLOBAL', 'WEAK'];
+const STT_GNU_IFUNC = 10, STB_GNU_UNIQUE = 10;
+const SYM = 24;
+
+/** Reads .symtab. Throws ElfError when there is none (a stripped file) or it is corrupt. */
+export function parseSymbols(bytes: Uint8Array, sections: Section[]): Sym[] {
+  const symtab = sections.find((s) => s.type === SHT_SYMTAB);
+  if (!symtab) throw new ElfError('no symbol table (.symtab): the file is stripped; ktrace needs an unstripped vmlinux');
+  if (symtab.link >= sections.length) throw new ElfError(`corrupt: .symtab string table index ${symtab.link} out of range`);
+  const strtab = sections[symtab.link]!;
+  if (strtab.type === SHT_NOBITS) throw new ElfError('corrupt: .symtab string table has no contents');
+  const r = new Reader(bytes);
+  const strStart = strtab.offset, strEnd = strtab.offset + strtab.bytes.length;
+  const n = Math.floor(symtab.bytes.length / SYM);
+  const out: Sym[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const o = symtab.offset + i * SYM;
+    const nameOff = r.u32(o), info = r.u8(o + 4), shndx = r.u16(o + 6);
+    if (nameOff >= strtab.bytes.length && nameOff !== 0) throw new ElfError(`corrupt: symbol ${i} name offset 0x${nameOff.toString(16)} outside .strtab`, o);
+    const value = r.u64(o + 8);
+    const size = r.size64(o + 16, 'st_size');
+    const t = info & 0xf, b = info >> 4;
+    const type: SymType = t === STT_GNU_IFUNC ? 'IFUNC' : TYPES[t] ?? 'OTHER';
+    const bind: SymBind = b === STB_GNU_UNIQUE ? 'UNIQUE' : BINDS[b] ?? 'OTHER';
+    const sym: Sym = { index: i, name: r.cstr(strStart + nameOff, strEnd), addr: toAddr(value), value, size, type, bind, shndx, nmType: '' };
+    sym.nmType = i === 0 ? '' : nmLetter(sym, sections);
+    out[i] = sym;
+  }
+  return out;
+}
+
+// coff_section_type: names that decide the letter by themselves when followed by NUL, '.', '$' or a digit.
+const NAMED: [string, string][] = [
+  ['.bss', 'b'], ['.code', 't'], ['.data', 'd'], ['*DEBUG*', 'N'], ['.debug', 'N'], ['.drectve', 'i'],
+  ['.edata', 'e'], ['.fini', 't'], ['.idata', 'i'], ['.init', 't'], ['.pdata', 'p'], ['.rdata', 'r'],
+  ['.rodata', 'r'], ['.sbss', 's'], ['.scommon', 'c'], ['.sdata', 'g'], ['.text', 't'], ['vars', 'd'], ['zerovars', 'b'],
+];
+
+function sectionLetter(s: Section): string {
+  for (const [prefix, c] of NAMED) {
+    if (s.name.startsWith(prefix)) {
+      const next = s.name.charAt(prefix.length);
+      if (next === '' || '.$0123456789'.includes(next)) return c;
+    }
+  }
+  // decode_section_type over the BFD flags ELF sections get (bfd/elf.c _bfd_elf_make_section_from_shdr).
+  const alloc = (s.flags & SHF_ALLOC) !== 0, contents = s.type !== SHT_NOBITS;
+  if (s.flags & SHF_EXECINSTR) return 't';
+  if (alloc && contents) return s.flags & SHF_WRITE ? 'd' : 'r';
+  if (!contents) return 'b';
+  if (/^(\.debug|\.gnu\.linkonce\.wi\.|\.zdebug|\.line|\.stab)/.test(s.name)) return 'N';
+  if (!(s.flags & SHF_WRITE)) return 'n';
+  return '?';
+}
+
+/** bfd_decode_symclass for an ELF symbol; '' for the FILE and SECTION symbols nm leaves out. */
+export function nmLetter(sym: Sym, sections: Section[]): string {
+  if (sym.type === 'FILE' || sym.type === 'SECTION') return '';
+  if (sym.shndx === SHN_COMMON || sym.type === 'COMMON') return 'C';
+  if (sym.shndx === SHN_UNDEF) return sym.bind === 'WEAK' ? (sym.type === 'OBJECT' ? 'v' : 'w') : 'U';
+  if (sym.type === 'IFUNC') return 'i';
+  if (sym.bind === 'WEAK') return sym.type === 'OBJECT' ? 'V' : 'W';
+  if (sym.bind === 'UNIQUE') return 'u';
+  if (sym.bind !== 'LOCAL' && sym.bind !== 'GLOBAL') return '?';
+  let c: string;
+  if (sym.shndx === SHN_ABS) c = 'a';
+  else {
+    const s = sections[sym.shndx];
+    if (!s) return '?';
+    c = sectionLetter(s);
+  }
+  return sym.bind === 'GLOBAL' ? c.toUpperCase() : c;
+}
