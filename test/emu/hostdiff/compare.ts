@@ -1,0 +1,76 @@
+// Compares an emulator result with the host's, masking only the flags iced-x86 says the SDM leaves undefined
+// for this exact instruction (Instruction.rflagsUndefined: per instance, so `shl r32, 1` keeps OF defined).
+import { Decoder, DecoderOptions, RflagsBits } from 'iced-x86';
+import {
+  CODE_ADDR, type CaseInput, type CaseOutput, type Expanded, type MachineState, REG_NAMES, applyOutput, hexToBytes,
+} from './corpus.js';
+
+/** iced RflagsBits → architectural RFLAGS bit positions (SDM Vol. 1 3.4.3). */
+const ICED_TO_ARCH: [number, number][] = [
+  [RflagsBits.CF, 0x1], [RflagsBits.PF, 0x4], [RflagsBits.AF, 0x10], [RflagsBits.ZF, 0x40],
+  [RflagsBits.SF, 0x80], [RflagsBits.DF, 0x400], [RflagsBits.OF, 0x800], [RflagsBits.IF, 0x200], [RflagsBits.AC, 0x40000],
+];
+
+export interface Decoded { text: string; undefinedFlags: number }
+
+export function decodeCase(code: string): Decoded {
+  const d = new Decoder(64, hexToBytes(code), DecoderOptions.None);
+  d.ip = BigInt(CODE_ADDR);
+  const ins = d.decode();
+  const text = ins.toString();
+  let undef = 0;
+  for (const [ib, ab] of ICED_TO_ARCH) if (ins.rflagsUndefined & ib) undef |= ab;
+  ins.free();
+  d.free();
+  return { text, undefinedFlags: undef };
+}
+
+/** The emulator's answer for one case. */
+export type EmuOutcome =
+  | { kind: 'done'; state: MachineState }
+  | { kind: 'fault'; what: string; vector: number; rip: number }   // an exception stop (e.g. #DE, #UD)
+  | { kind: 'error'; what: string };                                 // the emulator threw or stopped elsewhere
+
+export const VEC_NAMES: Record<number, string> = { 0: '#DE', 1: '#DB', 3: '#BP', 6: '#UD', 13: '#GP', 14: '#PF' };
+/** Host signal → the exception vector the emulator should stop with (Linux arch/x86/kernel/traps.c). */
+const SIG_TO_VEC: Record<number, number> = { 8: 0, 4: 6, 11: 13, 7: 13, 5: 1 };
+
+const h64 = (v: bigint) => '0x' + v.toString(16).padStart(16, '0');
+const fl = (v: number) => '0x' + v.toString(16);
+
+/** null when the emulator agrees with the host, else a readable description of the difference. */
+export function compareCase(c: CaseInput, input: Expanded, host: CaseOutput, emu: EmuOutcome): string | null {
+  const dec = decodeCase(c.code);
+  const head = () => {
+    const regs = input.regs.map((v, i) => `${REG_NAMES[i]}=${h64(v)}`).join(' ');
+    const mems = c.mem.map(([o, hx]) => `[data+${o}]=${hx}`).join(' ');
+    return `${c.form}: ${dec.text}  (bytes ${c.code}, seed ${c.seed})\n  in:  rflags=${fl(input.flags)} ${regs}${mems ? '\n  mem: ' + mems : ''}`;
+  };
+  if (!host.ok) {
+    const vec = SIG_TO_VEC[host.sig];
+    if (emu.kind === 'fault' && emu.vector === vec && emu.rip === CODE_ADDR + host.rip) return null;
+    const got = emu.kind === 'fault' ? `${emu.what} at rip=${fl(emu.rip)}` : emu.kind === 'error' ? emu.what : 'no fault';
+    return `${head()}\n  host: signal ${host.sig} (${VEC_NAMES[vec] ?? '?'}) at rip=${fl(CODE_ADDR + host.rip)}; emulator: ${got}`;
+  }
+  if (emu.kind !== 'done') return `${head()}\n  host: completes; emulator: ${emu.what}`;
+  const want = applyOutput(input, host);
+  const got = emu.state;
+  const diffs: string[] = [];
+  for (let i = 0; i < 16; i++) {
+    if (want.regs[i] !== got.regs[i]) diffs.push(`${REG_NAMES[i]}: host ${h64(want.regs[i])} emu ${h64(got.regs[i])}`);
+  }
+  const m = ~dec.undefinedFlags;
+  if ((want.flags & m) !== (got.flags & m)) {
+    diffs.push(`rflags: host ${fl(want.flags)} emu ${fl(got.flags)} (differing bits ${fl((want.flags ^ got.flags) & m)}, undefined mask ${fl(dec.undefinedFlags)})`);
+  }
+  for (let i = 0; i < want.data.length; i++) {
+    if (want.data[i] !== got.data[i]) {
+      let j = i;
+      while (j < want.data.length && j < i + 16 && want.data[j] !== got.data[j]) j++;
+      diffs.push(`mem [data+${i}..${j}): host ${Buffer.from(want.data.subarray(i, j)).toString('hex')} emu ${Buffer.from(got.data.subarray(i, j)).toString('hex')}`);
+      if (diffs.length > 12) break;
+      i = j;
+    }
+  }
+  return diffs.length ? `${head()}\n  ${diffs.join('\n  ')}` : null;
+}
