@@ -1,0 +1,604 @@
+// The query layer over the section parsers: what the CLI asks (functions by name with their inlined
+// instances, the scope chain at a PC, line rows, variables with fetch plans, types). Everything is lazy
+// and every cache is a named field here, so the cost of a query is visible.
+import { DW_AT, DW_FORM, DW_TAG } from './constants.js';
+import { DwarfError, fail } from './error.js';
+import { FrameTable, type CfaRule } from './frame.js';
+import { LineProgram, parseLineHeader, type LineRow } from './line.js';
+import { locListOffset, readLoc, readLocList, type LocEntry } from './loclists.js';
+import { planLocation, type FetchPlan, type PlanContext } from './op.js';
+import { lineOffset, type DebugInfoOffset } from './offsets.js';
+import { rangesContain, readRanges, readRngList, rngListOffset, type Range, type RangeContext } from './ranges.js';
+import { Sections, type SectionLoader } from './sections.js';
+import { addrAt, lineStrAt, strAt, strOffsetAt } from './str.js';
+import { TypeGraph, type TypeResolver } from './types.js';
+import { attrIndex, formOf, makeAbbrevCache, parseUnitHeaders, Unit, type AttrRaw, type Die } from './unit.js';
+
+export interface DwarfOptions {
+  /** Virtual address of .eh_frame (its pointers are pc-relative). */
+  readonly ehFrameAddress?: number;
+}
+
+/** One concrete instance of a function: an out-of-line body or one inlined copy. */
+export interface FunctionInstance {
+  readonly name: string;
+  readonly die: Die;
+  readonly kind: 'function' | 'inline';
+  readonly ranges: readonly Range[];
+  /** Where execution enters (DW_AT_entry_pc, else the lowest range start). */
+  readonly entryPc: number;
+  /** For inlined copies: the call site. */
+  readonly callFile?: string;
+  readonly callLine?: number;
+  readonly declFile?: string;
+  readonly declLine?: number;
+  readonly external: boolean;
+}
+
+/** A scope in the chain at a PC, outermost (the concrete function) first. */
+export interface ScopeFrame {
+  readonly die: Die;
+  readonly kind: 'function' | 'inline' | 'block';
+  /** Function name for function/inline frames. */
+  readonly name?: string;
+  readonly ranges: readonly Range[];
+}
+
+export interface Variable {
+  readonly name: string;
+  readonly die: Die;
+  readonly kind: 'parameter' | 'local' | 'global';
+  readonly type: Die | undefined;
+  readonly typeName: string;
+  /** How to fetch it at the PC asked for. */
+  readonly location: FetchPlan;
+  /** Depth of the declaring scope in the chain (0 = the function). */
+  readonly scopeDepth: number;
+}
+
+/** A line-table row with its file resolved. */
+export interface LineEntry {
+  readonly unit: Unit;
+  readonly row: LineRow;
+  readonly path: string;
+}
+
+const MAX_ORIGIN_CHAIN = 16;
+
+export class Dwarf implements TypeResolver {
+  readonly sections: Sections;
+  readonly types: TypeGraph;
+  readonly addrSize: number = 8;
+  // Explicit caches (each filled on first use).
+  private unitsCache: Unit[] | null = null;
+  private readonly abbrevs: (off: number) => import('./abbrev.js').AbbrevTable;
+  private readonly lineCache = new Map<Unit, LineProgram | null>();
+  private readonly rangeCache = new Map<Die, Range[]>();
+  private functionIndex: Map<string, FunctionInstance[]> | null = null;
+  private unitRangeIndex: { low: number; high: number; unit: Unit }[] | null = null;
+  private frameTables: FrameTable[] | null = null;
+
+  constructor(loader: SectionLoader, private readonly options: DwarfOptions = {}) {
+    this.sections = new Sections(loader);
+    this.abbrevs = makeAbbrevCache(() => this.sections.get('.debug_abbrev'));
+    this.types = new TypeGraph(this);
+  }
+
+  // ------------------------------------------------------------------ units and attributes
+
+  units(): Unit[] {
+    if (!this.unitsCache) {
+      const info = this.sections.get('.debug_info');
+      this.unitsCache = parseUnitHeaders(info).map((h) => new Unit(h, info, this.abbrevs));
+    }
+    return this.unitsCache;
+  }
+
+  /** The unit containing a .debug_info offset. */
+  unitContaining(offset: number): Unit | undefined {
+    const us = this.units();
+    let lo = 0, hi = us.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1, u = us[mid]!;
+      if (offset < u.offset) hi = mid - 1;
+      else if (offset >= u.header.end) lo = mid + 1;
+      else return u;
+    }
+    return undefined;
+  }
+
+  dieAt(offset: DebugInfoOffset | number): Die | undefined {
+    return this.unitContaining(offset)?.dieAt(offset);
+  }
+
+  /** Direct children of a DIE. */
+  children(die: Die): Die[] {
+    const dies = die.unit.dies();
+    const out: Die[] = [];
+    for (let i = die.index + 1; i < die.subtreeEnd; i = dies[i]!.subtreeEnd) out.push(dies[i]!);
+    return out;
+  }
+
+  parent(die: Die): Die | undefined { return die.parent >= 0 ? die.unit.dies()[die.parent] : undefined; }
+
+  has(die: Die, at: number): boolean { return attrIndex(die, at) >= 0; }
+
+  raw(die: Die, at: number): { form: number; value: AttrRaw } | undefined {
+    const i = attrIndex(die, at);
+    return i < 0 ? undefined : { form: formOf(die, i), value: die.values[i]! };
+  }
+
+  /** A constant-class attribute as an unsigned number. */
+  udata(die: Die, at: number): number | undefined {
+    const a = this.raw(die, at);
+    if (!a) return undefined;
+    if (typeof a.value === 'number') return a.value;
+    if (typeof a.value === 'bigint') return Number(a.value);
+    return undefined;
+  }
+
+  /** A constant-class attribute as a signed number (data1/2/4/8 sign-extended, as gdb does for bounds). */
+  sdata(die: Die, at: number): number | undefined {
+    const a = this.raw(die, at);
+    if (!a) return undefined;
+    const v = a.value;
+    switch (a.form) {
+      case DW_FORM.data1: return typeof v === 'number' && v >= 0x80 ? v - 0x100 : (v as number);
+      case DW_FORM.data2: return typeof v === 'number' && v >= 0x8000 ? v - 0x10000 : (v as number);
+      case DW_FORM.data4: return typeof v === 'number' && v >= 0x80000000 ? v - 0x100000000 : (v as number);
+      case DW_FORM.data8: return typeof v === 'bigint' ? Number(BigInt.asIntN(64, v)) : (v as number);
+      default: return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined;
+    }
+  }
+
+  str(die: Die, at: number): string | undefined {
+    const a = this.raw(die, at);
+    if (!a) return undefined;
+    const u = die.unit;
+    switch (a.form) {
+      case DW_FORM.string: return a.value as string;
+      case DW_FORM.strp: return strAt(this.sections.get('.debug_str'), a.value as number);
+      case DW_FORM.line_strp: return lineStrAt(this.sections.get('.debug_line_str'), a.value as number);
+      case DW_FORM.strx: case DW_FORM.strx1: case DW_FORM.strx2: case DW_FORM.strx3: case DW_FORM.strx4:
+      case DW_FORM.GNU_str_index:
+        return this.strx(u, a.value as number);
+      default: return undefined;
+    }
+  }
+
+  strx(u: Unit, index: number): string {
+    const base = u.strOffsetsBase || (u.version >= 5 ? (u.header.offsetSize === 8 ? 16 : 8) : 0);
+    const off = strOffsetAt(this.sections.get('.debug_str_offsets'), base, index, u.header.offsetSize);
+    return strAt(this.sections.get('.debug_str'), off);
+  }
+
+  addrx(u: Unit, index: number): number {
+    const base = u.addrBase || (u.version >= 5 ? (u.header.offsetSize === 8 ? 16 : 8) : 0);
+    return addrAt(this.sections.get('.debug_addr'), base, index, u.header.addrSize);
+  }
+
+  /** A reference attribute resolved to its DIE (unit-local or DW_FORM_ref_addr). */
+  ref(die: Die, at: number): Die | undefined {
+    const a = this.raw(die, at);
+    if (!a || typeof a.value !== 'number') return undefined;
+    switch (a.form) {
+      case DW_FORM.ref1: case DW_FORM.ref2: case DW_FORM.ref4: case DW_FORM.ref8: case DW_FORM.ref_udata:
+        return die.unit.dieAt(a.value) ?? this.badRef(die, a.value);
+      case DW_FORM.ref_addr: return this.dieAt(a.value) ?? this.badRef(die, a.value);
+      default: return undefined;
+    }
+  }
+  private badRef(die: Die, target: number): never {
+    return fail('.debug_info', die.offset, `reference to 0x${target.toString(16)}, which is not a DIE`);
+  }
+
+  /** An address-class attribute (DW_FORM_addr or an .debug_addr index). */
+  address(die: Die, at: number): number | undefined {
+    const a = this.raw(die, at);
+    if (!a || typeof a.value !== 'number') return undefined;
+    switch (a.form) {
+      case DW_FORM.addr: return a.value;
+      case DW_FORM.addrx: case DW_FORM.addrx1: case DW_FORM.addrx2: case DW_FORM.addrx3: case DW_FORM.addrx4:
+      case DW_FORM.GNU_addr_index:
+        return this.addrx(die.unit, a.value);
+      default: return undefined;
+    }
+  }
+
+  memberOffset(die: Die): number | undefined {
+    const a = this.raw(die, DW_AT.data_member_location);
+    if (!a) return undefined;
+    if (a.value instanceof Uint8Array) {
+      // DWARF 2 style: DW_OP_plus_uconst N.
+      const b = a.value;
+      if (b.length >= 2 && b[0] === 0x23) {
+        let v = 0, mul = 1;
+        for (let i = 1; i < b.length && i < 11; i++) { v += (b[i]! & 0x7f) * mul; mul *= 128; if (!(b[i]! & 0x80)) break; }
+        return v;
+      }
+      return undefined;
+    }
+    return this.udata(die, DW_AT.data_member_location);
+  }
+
+  /** The DIE's name, following DW_AT_abstract_origin / DW_AT_specification (bounded). */
+  name(die: Die): string | undefined {
+    let d: Die | undefined = die;
+    for (let i = 0; d && i < MAX_ORIGIN_CHAIN; i++) {
+      const n = this.str(d, DW_AT.name);
+      if (n !== undefined) return n;
+      d = this.ref(d, DW_AT.abstract_origin) ?? this.ref(d, DW_AT.specification);
+    }
+    return undefined;
+  }
+
+  /** An attribute looked up on the DIE or, failing that, its abstract origin / specification chain. */
+  private origin<T>(die: Die, get: (d: Die) => T | undefined): T | undefined {
+    let d: Die | undefined = die;
+    for (let i = 0; d && i < MAX_ORIGIN_CHAIN; i++) {
+      const v = get(d);
+      if (v !== undefined) return v;
+      d = this.ref(d, DW_AT.abstract_origin) ?? this.ref(d, DW_AT.specification);
+    }
+    return undefined;
+  }
+
+  typeOf(die: Die): Die | undefined { return this.origin(die, (d) => this.ref(d, DW_AT.type)); }
+
+  rangeContext(u: Unit): RangeContext {
+    return { addrSize: u.header.addrSize, offsetSize: u.header.offsetSize, baseAddress: this.unitBase(u), addrx: (i) => this.addrx(u, i) };
+  }
+  private unitBase(u: Unit): number {
+    const root = u.root();
+    return root ? this.address(root, DW_AT.low_pc) ?? 0 : 0;
+  }
+
+  /** Address ranges of a DIE with code (low_pc/high_pc or DW_AT_ranges); empty when it has none. */
+  ranges(die: Die): Range[] {
+    let r = this.rangeCache.get(die);
+    if (r) return r;
+    r = [];
+    const low = this.address(die, DW_AT.low_pc);
+    const hi = this.raw(die, DW_AT.high_pc);
+    if (low !== undefined && hi) {
+      // DWARF 4+: a constant-class high_pc is the length (§2.17.2).
+      const high = hi.form === DW_FORM.addr || (hi.form >= DW_FORM.addrx1 && hi.form <= DW_FORM.addrx4) || hi.form === DW_FORM.addrx
+        ? this.address(die, DW_AT.high_pc)! : low + (this.udata(die, DW_AT.high_pc) ?? 0);
+      if (high > low) r = [{ low, high }];
+    } else if (this.has(die, DW_AT.ranges)) {
+      const a = this.raw(die, DW_AT.ranges)!;
+      const u = die.unit;
+      const ctx = this.rangeContext(u);
+      if (u.version >= 5) {
+        const buf = this.sections.get('.debug_rnglists');
+        const off = a.form === DW_FORM.rnglistx
+          ? rngListOffset(buf, u.rnglistsBase || 12, a.value as number, u.header.offsetSize)
+          : (a.value as number);
+        r = readRngList(buf, off, ctx);
+      } else {
+        r = readRanges(this.sections.get('.debug_ranges'), a.value as number, ctx);
+      }
+    } else if (low !== undefined) {
+      r = [{ low, high: low + 1 }];
+    }
+    this.rangeCache.set(die, r);
+    return r;
+  }
+
+  /** DW_AT_location (or frame base) as a single expression or a location list. */
+  locationOf(die: Die, at: number = DW_AT.location): { expr: Uint8Array } | { list: LocEntry[] } | undefined {
+    const a = this.raw(die, at);
+    if (!a) return undefined;
+    if (a.value instanceof Uint8Array) return { expr: a.value };
+    if (typeof a.value !== 'number') return undefined;
+    const u = die.unit;
+    const ctx = this.rangeContext(u);
+    if (u.version >= 5) {
+      const buf = this.sections.get('.debug_loclists');
+      const off = a.form === DW_FORM.loclistx ? locListOffset(buf, u.loclistsBase || 12, a.value, u.header.offsetSize) : a.value;
+      return { list: readLocList(buf, off, ctx) };
+    }
+    return { list: readLoc(this.sections.get('.debug_loc'), a.value, ctx) };
+  }
+
+  // ------------------------------------------------------------------ lines
+
+  /** The unit's line program (header parsed on first use, rows on first `rows()`). */
+  lineProgram(u: Unit): LineProgram | undefined {
+    if (this.lineCache.has(u)) return this.lineCache.get(u) ?? undefined;
+    const root = u.root();
+    const off = root ? this.udata(root, DW_AT.stmt_list) : undefined;
+    let lp: LineProgram | null = null;
+    if (root && off !== undefined) {
+      const buf = this.sections.get('.debug_line');
+      const header = parseLineHeader(buf, lineOffset(off), this.str(root, DW_AT.comp_dir) ?? '', {
+        str: (o) => strAt(this.sections.get('.debug_str'), o),
+        lineStr: (o) => lineStrAt(this.sections.get('.debug_line_str'), o),
+        strx: (i) => this.strx(u, i),
+      }, u.header.addrSize);
+      lp = new LineProgram(header, buf);
+    }
+    this.lineCache.set(u, lp);
+    return lp ?? undefined;
+  }
+
+  /** A file index from DW_AT_decl_file/DW_AT_call_file resolved through the unit's line table. */
+  fileName(u: Unit, index: number | undefined): string | undefined {
+    if (index === undefined) return undefined;
+    return this.lineProgram(u)?.filePath(index);
+  }
+
+  /** Rows (excluding end_sequence) whose file matches `file` (full path, or a suffix at a '/' boundary). */
+  lineRows(file: string, fromLine = 0, toLine = Infinity): LineEntry[] {
+    const out: LineEntry[] = [];
+    for (const u of this.units()) {
+      const lp = this.lineProgram(u);
+      if (!lp) continue;
+      const matches = new Map<number, string | null>();
+      for (const row of lp.rows()) {
+        if (row.endSequence || row.line < fromLine || row.line > toLine) continue;
+        let path = matches.get(row.file);
+        if (path === undefined) { const p = lp.filePath(row.file); path = fileMatches(p, file) ? p : null; matches.set(row.file, path); }
+        if (path !== null) out.push({ unit: u, row, path });
+      }
+    }
+    return out;
+  }
+
+  /** Addresses where line `line` of `file` begins (is_stmt rows that start a run of that line), sorted, unique. */
+  addressesForLine(file: string, line: number): number[] {
+    const set = new Set<number>();
+    for (const u of this.units()) {
+      const lp = this.lineProgram(u);
+      if (!lp) continue;
+      let prevLine = -1, prevFile = -1;
+      for (const row of lp.rows()) {
+        if (row.endSequence) { prevLine = -1; prevFile = -1; continue; }
+        const starts = row.line !== prevLine || row.file !== prevFile;
+        prevLine = row.line; prevFile = row.file;
+        if (!row.isStmt || row.line !== line || !starts) continue;
+        if (fileMatches(lp.filePath(row.file), file)) set.add(row.address);
+      }
+    }
+    return [...set].sort((a, b) => a - b);
+  }
+
+  /** The row covering `pc` (the last row at or before it in its sequence). */
+  lineAt(pc: number): LineEntry | undefined {
+    const u = this.unitAt(pc);
+    const lp = u && this.lineProgram(u);
+    if (!u || !lp) return undefined;
+    const rows = lp.rows();
+    let best: LineRow | undefined;
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      if (r.endSequence) continue;
+      const next = rows[i + 1];
+      if (r.address <= pc && next && pc < next.address) { best = r; break; }
+    }
+    return best ? { unit: u, row: best, path: lp.filePath(best.file) } : undefined;
+  }
+
+  // ------------------------------------------------------------------ functions and scopes
+
+  /** Every concrete function instance (out-of-line bodies and inlined copies), indexed by name on first use. */
+  functions(): Map<string, FunctionInstance[]> {
+    if (this.functionIndex) return this.functionIndex;
+    const idx = new Map<string, FunctionInstance[]>();
+    for (const u of this.units()) {
+      for (const d of u.dies()) {
+        if (d.tag !== DW_TAG.subprogram && d.tag !== DW_TAG.inlined_subroutine) continue;
+        const fi = this.functionInstance(d);
+        if (!fi) continue;
+        let list = idx.get(fi.name);
+        if (!list) idx.set(fi.name, (list = []));
+        list.push(fi);
+      }
+    }
+    this.functionIndex = idx;
+    return idx;
+  }
+
+  /** All concrete instances of a function: its body (if any) and every inlined copy. */
+  functionsByName(name: string): FunctionInstance[] {
+    return this.functions().get(name) ?? [];
+  }
+
+  /** The FunctionInstance for a subprogram / inlined_subroutine DIE with code, else undefined. */
+  functionInstance(d: Die): FunctionInstance | undefined {
+    const ranges = this.ranges(d);
+    if (ranges.length === 0) return undefined;
+    const name = this.name(d) ?? '<anonymous>';
+    const u = d.unit;
+    const entry = this.raw(d, DW_AT.entry_pc);
+    let entryPc = Math.min(...ranges.map((r) => r.low));
+    if (entry) {
+      if (entry.form === DW_FORM.addr || entry.form === DW_FORM.addrx || (entry.form >= DW_FORM.addrx1 && entry.form <= DW_FORM.addrx4)) entryPc = this.address(d, DW_AT.entry_pc) ?? entryPc;
+      else entryPc = (this.address(d, DW_AT.low_pc) ?? this.unitBase(u)) + (this.udata(d, DW_AT.entry_pc) ?? 0);
+    }
+    const inline = d.tag === DW_TAG.inlined_subroutine;
+    const declFile = this.origin(d, (x) => this.udata(x, DW_AT.decl_file));
+    const declLine = this.origin(d, (x) => this.udata(x, DW_AT.decl_line));
+    return {
+      name, die: d, kind: inline ? 'inline' : 'function', ranges, entryPc,
+      ...(inline ? { callFile: this.fileName(u, this.udata(d, DW_AT.call_file)), callLine: this.udata(d, DW_AT.call_line) } : {}),
+      declFile: this.fileName(u, declFile), declLine,
+      external: this.origin(d, (x) => (this.has(x, DW_AT.external) ? true : undefined)) ?? false,
+    };
+  }
+
+  /** The unit whose code covers `pc`. */
+  unitAt(pc: number): Unit | undefined {
+    if (!this.unitRangeIndex) {
+      const idx: { low: number; high: number; unit: Unit }[] = [];
+      for (const u of this.units()) {
+        const root = u.root();
+        if (!root) continue;
+        let rs = this.ranges(root);
+        if (rs.length === 0) {
+          // No unit-level ranges: use its subprograms' (gcc always emits them, but be lenient).
+          rs = [];
+          for (const c of this.children(root)) if (c.tag === DW_TAG.subprogram) rs.push(...this.ranges(c));
+        }
+        for (const r of rs) idx.push({ ...r, unit: u });
+      }
+      idx.sort((a, b) => a.low - b.low);
+      this.unitRangeIndex = idx;
+    }
+    for (const e of this.unitRangeIndex) if (pc >= e.low && pc < e.high) return e.unit;
+    return undefined;
+  }
+
+  /** The scope chain at `pc`: the concrete function, then inlined copies and lexical blocks, innermost last. */
+  scopeAt(pc: number): ScopeFrame[] {
+    const u = this.unitAt(pc);
+    if (!u) return [];
+    const dies = u.dies();
+    const chain: ScopeFrame[] = [];
+    let parent = dies[0];
+    if (!parent) return [];
+    // Descend: at each level find the child scope containing pc. Bounded by the DIE count.
+    for (let guard = 0; guard < dies.length; guard++) {
+      let found: Die | undefined;
+      for (let i = parent.index + 1; i < parent.subtreeEnd; i = dies[i]!.subtreeEnd) {
+        const c = dies[i]!;
+        if (c.tag !== DW_TAG.subprogram && c.tag !== DW_TAG.inlined_subroutine && c.tag !== DW_TAG.lexical_block) continue;
+        const rs = this.ranges(c);
+        if (rs.length && rangesContain(rs, pc)) { found = c; break; }
+        // A lexical block without ranges just groups declarations: look inside it.
+        if (c.tag === DW_TAG.lexical_block && rs.length === 0 && chain.length) {
+          const inner = this.findScopeWithin(c, pc, dies);
+          if (inner) { found = inner; break; }
+        }
+      }
+      if (!found) break;
+      const kind = found.tag === DW_TAG.subprogram ? 'function' : found.tag === DW_TAG.inlined_subroutine ? 'inline' : 'block';
+      chain.push(kind === 'block' ? { die: found, kind, ranges: this.ranges(found) } : { die: found, kind, name: this.name(found) ?? '<anonymous>', ranges: this.ranges(found) });
+      parent = found;
+    }
+    return chain;
+  }
+
+  private findScopeWithin(block: Die, pc: number, dies: Die[]): Die | undefined {
+    for (let i = block.index + 1; i < block.subtreeEnd; i++) {
+      const c = dies[i]!;
+      if ((c.tag === DW_TAG.inlined_subroutine || c.tag === DW_TAG.lexical_block) && rangesContain(this.ranges(c), pc)) return c;
+    }
+    return undefined;
+  }
+
+  // ------------------------------------------------------------------ call frames and locations
+
+  private frames(): FrameTable[] {
+    if (!this.frameTables) {
+      const t: FrameTable[] = [];
+      if (this.sections.has('.debug_frame')) t.push(new FrameTable(this.sections.get('.debug_frame'), '.debug_frame', { addrSize: this.addrSize }));
+      if (this.sections.has('.eh_frame')) t.push(new FrameTable(this.sections.get('.eh_frame'), '.eh_frame', { addrSize: this.addrSize, sectionAddress: this.options.ehFrameAddress ?? 0 }));
+      this.frameTables = t;
+    }
+    return this.frameTables;
+  }
+
+  /** The CFA rule at `pc` from .debug_frame, falling back to .eh_frame. */
+  cfaAt(pc: number): CfaRule | undefined {
+    for (const t of this.frames()) {
+      const row = t.unwindRowAt(pc);
+      if (row) return row.cfa;
+    }
+    return undefined;
+  }
+
+  /** The fetch plan for a location-bearing DIE (variable, parameter) at `pc`; `frameDie` supplies DW_AT_frame_base. */
+  locationAt(die: Die, pc: number, frameDie?: Die): FetchPlan {
+    const cv = this.raw(die, DW_AT.const_value);
+    if (cv) {
+      if (cv.value instanceof Uint8Array) return { kind: 'implicit', bytes: cv.value };
+      const v = this.sdata(die, DW_AT.const_value);
+      if (v !== undefined) return { kind: 'constant', value: typeof cv.value === 'bigint' ? BigInt.asIntN(64, cv.value) : BigInt(v) };
+    }
+    const loc = this.locationOf(die);
+    if (!loc) return { kind: 'optimized-out' };
+    const expr = 'expr' in loc ? loc.expr : pickLoc(loc.list, pc);
+    if (!expr) return { kind: 'optimized-out' };
+    return planLocation(expr, this.planContext(die.unit, pc, frameDie));
+  }
+
+  planContext(u: Unit, pc: number, frameDie?: Die): PlanContext {
+    return {
+      addrSize: u.header.addrSize, offsetSize: u.header.offsetSize,
+      addrx: (i) => this.addrx(u, i),
+      cfa: () => { const c = this.cfaAt(pc); return c && c.kind === 'reg-offset' ? { reg: c.reg, offset: c.offset } : undefined; },
+      frameBase: () => {
+        if (!frameDie) return undefined;
+        const fb = this.locationOf(frameDie, DW_AT.frame_base);
+        if (!fb) return undefined;
+        const e = 'expr' in fb ? fb.expr : pickLoc(fb.list, pc);
+        return e ? planLocation(e, { ...this.planContext(u, pc), frameBase: undefined }) : undefined;
+      },
+    };
+  }
+
+  /**
+   * Variables visible at `pc`: parameters and locals of every scope in the chain, innermost first, with
+   * inner declarations hiding outer ones of the same name. `externs` adds the unit's global variables.
+   */
+  variablesAt(pc: number, opts: { externs?: boolean } = {}): Variable[] {
+    const chain = this.scopeAt(pc);
+    const out: Variable[] = [];
+    if (chain.length === 0) return out;
+    const frameDie = chain[0]!.die;
+    const seen = new Set<string>();
+    for (let depth = chain.length - 1; depth >= 0; depth--) {
+      const scope = chain[depth]!.die;
+      for (const c of this.children(scope)) {
+        if (c.tag !== DW_TAG.formal_parameter && c.tag !== DW_TAG.variable) continue;
+        const v = this.variable(c, pc, frameDie, depth);
+        if (!v || seen.has(v.name)) continue;
+        seen.add(v.name);
+        out.push(v);
+      }
+    }
+    if (opts.externs) {
+      const root = chain[0]!.die.unit.root();
+      if (root) for (const c of this.children(root)) {
+        if (c.tag !== DW_TAG.variable) continue;
+        const v = this.variable(c, pc, frameDie, -1);
+        if (v && !seen.has(v.name) && v.location.kind !== 'optimized-out') { seen.add(v.name); out.push({ ...v, kind: 'global' }); }
+      }
+    }
+    return out;
+  }
+
+  /** Parameters and locals declared directly in a function instance (what gdb's `info scope FUNC` lists). */
+  scopeVariables(fn: FunctionInstance | Die): Die[] {
+    const die = 'die' in fn && 'kind' in fn && 'ranges' in fn ? (fn as FunctionInstance).die : (fn as Die);
+    return this.children(die).filter((c) => c.tag === DW_TAG.formal_parameter || c.tag === DW_TAG.variable);
+  }
+
+  private variable(c: Die, pc: number, frameDie: Die, depth: number): Variable | undefined {
+    const name = this.name(c);
+    if (!name) return undefined;
+    const type = this.typeOf(c);
+    return {
+      name, die: c, kind: c.tag === DW_TAG.formal_parameter ? 'parameter' : 'local', type,
+      typeName: this.types.name(type), location: this.locationAt(c, pc, frameDie), scopeDepth: depth,
+    };
+  }
+}
+
+function pickLoc(list: readonly LocEntry[], pc: number): Uint8Array | undefined {
+  let dflt: Uint8Array | undefined;
+  for (const e of list) {
+    if (e.isDefault) { dflt = e.expr; continue; }
+    if (pc >= e.low && pc < e.high) return e.expr;
+  }
+  return dflt;
+}
+
+function fileMatches(path: string, want: string): boolean {
+  if (path === want) return true;
+  if (want.startsWith('/')) return false;
+  return path.endsWith('/' + want);
+}
+
+export { DwarfError };

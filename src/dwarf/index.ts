@@ -1,0 +1,13 @@
+// Public surface of the DWARF reader (src/dwarf). Bytes in through a loader; typed results out.
+export { Dwarf, type DwarfOptions, type FunctionInstance, type ScopeFrame, type Variable, type LineEntry } from './dwarf.js';
+export { DwarfError, type SectionName } from './error.js';
+export type { SectionLoader } from './sections.js';
+export { type FetchPlan, type AddressExpr, type EvalContext, type EvalResult, type Op, planLocation, evaluate, decodeOps, opNames, formatAddressExpr } from './op.js';
+export { type LineRow, type LineHeader, type LineFile, LineProgram } from './line.js';
+export { type Range } from './ranges.js';
+export { type CfaRule, type RegisterRule, type UnwindRow, FrameTable } from './frame.js';
+export { TypeGraph, type Member, type ScalarKind } from './types.js';
+export type { Die, Unit, UnitHeader } from './unit.js';
+export { kernelRegName, dwarfRegName, X86_64_DWARF_NAMES } from './regs.js';
+export { DW_TAG, DW_AT, DW_FORM, DW_OP, DW_ATE } from './constants.js';
+export { hexAddress, parseAddress, type Address, type DebugInfoOffset, type DebugLineOffset } from './offsets.js';

@@ -1,0 +1,269 @@
+// .debug_line (DWARF 5 §6.2, DWARF 4 §6.2): the program header, the line-number program's instructions
+// (decoded by `decodeLineInstruction`) and the state machine that turns them into rows (`LineProgram.rows`).
+// Decoding and execution are separate, as in gimli's `LineInstruction` / `LineRows`.
+import { DW_FORM, DW_LNCT, DW_LNE, DW_LNS } from './constants.js';
+import { fail } from './error.js';
+import type { DebugLineOffset } from './offsets.js';
+import { Reader } from './reader.js';
+
+export interface LineFile {
+  /** The file name as recorded (DW_LNCT_path / the v4 file entry name). */
+  readonly name: string;
+  readonly dirIndex: number;
+  /** The directory, resolved against the compilation directory when relative. */
+  readonly dir: string;
+}
+
+export interface LineHeader {
+  readonly offset: DebugLineOffset;
+  readonly version: number;
+  readonly addrSize: number;
+  readonly minInstLength: number;
+  readonly maxOpsPerInst: number;
+  readonly defaultIsStmt: boolean;
+  readonly lineBase: number;
+  readonly lineRange: number;
+  readonly opcodeBase: number;
+  readonly standardOpcodeLengths: readonly number[];
+  readonly dirs: readonly string[];
+  readonly files: LineFile[];
+  readonly programStart: number;
+  readonly programEnd: number;
+}
+
+export interface LineRow {
+  readonly address: number;
+  readonly opIndex: number;
+  /** File index as the program wrote it (1-based before DWARF 5, 0-based from 5). */
+  readonly file: number;
+  readonly line: number;
+  readonly column: number;
+  readonly isStmt: boolean;
+  readonly basicBlock: boolean;
+  readonly endSequence: boolean;
+  readonly prologueEnd: boolean;
+  readonly epilogueBegin: boolean;
+  readonly discriminator: number;
+}
+
+export interface StringSections {
+  readonly str: (offset: number) => string;
+  readonly lineStr: (offset: number) => string;
+  /** DW_FORM_strx* in entry formats; only valid with a unit's str_offsets_base. */
+  readonly strx?: (index: number) => string;
+}
+
+export function parseLineHeader(buf: Uint8Array, offset: DebugLineOffset, compDir: string, strings: StringSections, cuAddrSize = 8): LineHeader {
+  if (offset < 0 || offset >= buf.length) fail('.debug_line', offset, 'line program offset outside section');
+  const r = new Reader(buf, '.debug_line', offset);
+  const [length, offsetSize] = r.initialLength();
+  if (length > r.remaining) fail('.debug_line', offset, 'line program length runs past the section');
+  const end = r.pos + length;
+  r.end = end;
+  const version = r.u16();
+  if (version < 2 || version > 5) fail('.debug_line', offset, `unsupported line table version ${version}`);
+  let addrSize = cuAddrSize;
+  if (version >= 5) {
+    addrSize = r.u8();
+    const segSel = r.u8();
+    if (segSel !== 0) fail('.debug_line', r.pos - 1, 'segmented addresses are not supported');
+  }
+  const headerLength = r.offset(offsetSize);
+  const programStart = r.pos + headerLength;
+  if (programStart > end) fail('.debug_line', r.pos, 'header_length runs past the program');
+  const minInstLength = r.u8();
+  const maxOpsPerInst = version >= 4 ? r.u8() : 1;
+  if (maxOpsPerInst === 0) fail('.debug_line', r.pos - 1, 'maximum_operations_per_instruction is 0');
+  const defaultIsStmt = r.u8() !== 0;
+  const lineBase = r.i8();
+  const lineRange = r.u8();
+  if (lineRange === 0) fail('.debug_line', r.pos - 1, 'line_range is 0');
+  const opcodeBase = r.u8();
+  const standardOpcodeLengths: number[] = [];
+  for (let i = 1; i < opcodeBase; i++) standardOpcodeLengths.push(r.u8());
+  const dirs: string[] = [];
+  const files: LineFile[] = [];
+  const resolveDir = (i: number): string => {
+    const d = dirs[i] ?? '';
+    if (i === 0 && version < 5) return compDir;
+    return d.startsWith('/') || !compDir ? d : d === '' ? compDir : `${compDir}/${d}`;
+  };
+  if (version >= 5) {
+    const readEntries = (what: string, onEntry: (vals: Map<number, number | string>) => void) => {
+      const formatCount = r.u8();
+      const formats: [number, number][] = [];
+      for (let i = 0; i < formatCount; i++) formats.push([r.uleb(), r.uleb()]);
+      const count = r.uleb();
+      if (count > r.remaining) fail('.debug_line', r.pos, `${what} count ${count} exceeds the header`);
+      for (let i = 0; i < count; i++) {
+        const vals = new Map<number, number | string>();
+        for (const [type, form] of formats) vals.set(type, readEntryValue(r, form, offsetSize, strings));
+        onEntry(vals);
+      }
+    };
+    readEntries('directory', (v) => dirs.push(String(v.get(DW_LNCT.path) ?? '')));
+    readEntries('file', (v) => {
+      const dirIndex = Number(v.get(DW_LNCT.directory_index) ?? 0);
+      files.push({ name: String(v.get(DW_LNCT.path) ?? ''), dirIndex, dir: resolveDir(dirIndex) });
+    });
+  } else {
+    for (;;) { const d = r.cstr(); if (d === '') break; dirs.push(d); }
+    // v2-4 directory indexes are 1-based (0 = compilation directory): shift so dirs[i-1] is entry i.
+    dirs.unshift(compDir);
+    for (;;) {
+      const name = r.cstr();
+      if (name === '') break;
+      const dirIndex = r.uleb(); r.uleb(); r.uleb();
+      files.push({ name, dirIndex, dir: resolveDir(dirIndex) });
+    }
+  }
+  return {
+    offset, version, addrSize, minInstLength, maxOpsPerInst, defaultIsStmt, lineBase, lineRange, opcodeBase,
+    standardOpcodeLengths, dirs, files, programStart, programEnd: end,
+  };
+}
+
+function readEntryValue(r: Reader, form: number, offsetSize: 4 | 8, s: StringSections): number | string {
+  switch (form) {
+    case DW_FORM.string: return r.cstr();
+    case DW_FORM.line_strp: return s.lineStr(r.offset(offsetSize));
+    case DW_FORM.strp: return s.str(r.offset(offsetSize));
+    case DW_FORM.strx: case DW_FORM.strx1: case DW_FORM.strx2: case DW_FORM.strx3: case DW_FORM.strx4: {
+      const i = form === DW_FORM.strx ? r.uleb() : form === DW_FORM.strx1 ? r.u8() : form === DW_FORM.strx2 ? r.u16() : form === DW_FORM.strx3 ? r.u24() : r.u32();
+      if (!s.strx) fail('.debug_line', r.pos, 'DW_FORM_strx without a string offsets table');
+      return s.strx(i);
+    }
+    case DW_FORM.udata: return r.uleb();
+    case DW_FORM.data1: return r.u8();
+    case DW_FORM.data2: return r.u16();
+    case DW_FORM.data4: return r.u32();
+    case DW_FORM.data8: return r.u64();
+    case DW_FORM.data16: r.skip(16); return 0;
+    case DW_FORM.block: r.skip(r.uleb()); return 0;
+    default: return fail('.debug_line', r.pos, `unsupported entry format form 0x${form.toString(16)}`);
+  }
+}
+
+/** One decoded line-number program instruction. */
+export type LineInstruction =
+  | { op: 'special'; opcode: number }
+  | { op: 'copy' } | { op: 'advance_pc'; n: number } | { op: 'advance_line'; n: number }
+  | { op: 'set_file'; n: number } | { op: 'set_column'; n: number } | { op: 'negate_stmt' }
+  | { op: 'set_basic_block' } | { op: 'const_add_pc' } | { op: 'fixed_advance_pc'; n: number }
+  | { op: 'set_prologue_end' } | { op: 'set_epilogue_begin' } | { op: 'set_isa'; n: number }
+  | { op: 'end_sequence' } | { op: 'set_address'; address: number } | { op: 'define_file'; file: LineFile }
+  | { op: 'set_discriminator'; n: number } | { op: 'unknown' };
+
+export function decodeLineInstruction(r: Reader, h: LineHeader): LineInstruction {
+  const opcode = r.u8();
+  if (opcode >= h.opcodeBase) return { op: 'special', opcode };
+  if (opcode === 0) {
+    const len = r.uleb();
+    if (len === 0) fail('.debug_line', r.pos, 'extended opcode of length 0');
+    const body = r.sub(len);
+    const ext = body.u8();
+    switch (ext) {
+      case DW_LNE.end_sequence: return { op: 'end_sequence' };
+      case DW_LNE.set_address: return { op: 'set_address', address: body.address(len - 1) };
+      case DW_LNE.define_file: {
+        const name = body.cstr(), dirIndex = body.uleb();
+        return { op: 'define_file', file: { name, dirIndex, dir: h.dirs[dirIndex] ?? '' } };
+      }
+      case DW_LNE.set_discriminator: return { op: 'set_discriminator', n: body.uleb() };
+      default: return { op: 'unknown' }; // skipped by length, as the standard requires
+    }
+  }
+  switch (opcode) {
+    case DW_LNS.copy: return { op: 'copy' };
+    case DW_LNS.advance_pc: return { op: 'advance_pc', n: r.uleb() };
+    case DW_LNS.advance_line: return { op: 'advance_line', n: r.sleb() };
+    case DW_LNS.set_file: return { op: 'set_file', n: r.uleb() };
+    case DW_LNS.set_column: return { op: 'set_column', n: r.uleb() };
+    case DW_LNS.negate_stmt: return { op: 'negate_stmt' };
+    case DW_LNS.set_basic_block: return { op: 'set_basic_block' };
+    case DW_LNS.const_add_pc: return { op: 'const_add_pc' };
+    case DW_LNS.fixed_advance_pc: return { op: 'fixed_advance_pc', n: r.u16() };
+    case DW_LNS.set_prologue_end: return { op: 'set_prologue_end' };
+    case DW_LNS.set_epilogue_begin: return { op: 'set_epilogue_begin' };
+    case DW_LNS.set_isa: return { op: 'set_isa', n: r.uleb() };
+    default: {
+      // A standard opcode this reader doesn't know: skip its ULEB operands (header says how many).
+      const n = h.standardOpcodeLengths[opcode - 1] ?? 0;
+      for (let i = 0; i < n; i++) r.uleb();
+      return { op: 'unknown' };
+    }
+  }
+}
+
+/** The line-number state machine (DWARF 5 §6.2.2). */
+export class LineProgram {
+  private rowsCache: LineRow[] | null = null;
+  constructor(readonly header: LineHeader, private readonly buf: Uint8Array) {}
+
+  /** All rows in program order (computed once). Sequences end with an endSequence row. */
+  rows(): LineRow[] {
+    if (this.rowsCache) return this.rowsCache;
+    const h = this.header;
+    const r = new Reader(this.buf, '.debug_line', h.programStart, h.programEnd);
+    const rows: LineRow[] = [];
+    let address = 0, opIndex = 0, file = 1, line = 1, column = 0, isStmt = h.defaultIsStmt;
+    let basicBlock = false, prologueEnd = false, epilogueBegin = false, discriminator = 0;
+    const reset = () => {
+      address = 0; opIndex = 0; file = 1; line = 1; column = 0; isStmt = h.defaultIsStmt;
+      basicBlock = false; prologueEnd = false; epilogueBegin = false; discriminator = 0;
+    };
+    const emit = (endSequence: boolean) => {
+      rows.push({ address, opIndex, file, line, column, isStmt, basicBlock, endSequence, prologueEnd, epilogueBegin, discriminator });
+      basicBlock = false; prologueEnd = false; epilogueBegin = false; discriminator = 0;
+    };
+    const advance = (operationAdvance: number) => {
+      if (h.maxOpsPerInst === 1) { address += h.minInstLength * operationAdvance; return; }
+      const t = opIndex + operationAdvance;
+      address += h.minInstLength * Math.floor(t / h.maxOpsPerInst);
+      opIndex = t % h.maxOpsPerInst;
+    };
+    // Each instruction consumes at least one byte: bounded by the program length.
+    while (r.remaining > 0) {
+      const ins = decodeLineInstruction(r, h);
+      switch (ins.op) {
+        case 'special': {
+          const adj = ins.opcode - h.opcodeBase;
+          advance(Math.floor(adj / h.lineRange));
+          line += h.lineBase + (adj % h.lineRange);
+          emit(false);
+          break;
+        }
+        case 'copy': emit(false); break;
+        case 'advance_pc': advance(ins.n); break;
+        case 'advance_line': line += ins.n; break;
+        case 'set_file': file = ins.n; break;
+        case 'set_column': column = ins.n; break;
+        case 'negate_stmt': isStmt = !isStmt; break;
+        case 'set_basic_block': basicBlock = true; break;
+        case 'const_add_pc': advance(Math.floor((255 - h.opcodeBase) / h.lineRange)); break;
+        case 'fixed_advance_pc': address += ins.n; opIndex = 0; break;
+        case 'set_prologue_end': prologueEnd = true; break;
+        case 'set_epilogue_begin': epilogueBegin = true; break;
+        case 'end_sequence': emit(true); reset(); break;
+        case 'set_address': address = ins.address; opIndex = 0; break;
+        case 'define_file': h.files.push(ins.file); break;
+        case 'set_discriminator': discriminator = ins.n; break;
+        default: break;
+      }
+    }
+    this.rowsCache = rows;
+    return rows;
+  }
+
+  /** The file entry a row's `file` index refers to (handles the v5 0-based / v4 1-based difference). */
+  file(index: number): LineFile | undefined {
+    return this.header.version >= 5 ? this.header.files[index] : this.header.files[index - 1];
+  }
+  /** Full path of a file index: dir/name unless the name is absolute. */
+  filePath(index: number): string {
+    const f = this.file(index);
+    if (!f) return `<file ${index}>`;
+    if (f.name.startsWith('/') || !f.dir) return f.name;
+    return `${f.dir}/${f.name}`;
+  }
+}

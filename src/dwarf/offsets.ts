@@ -1,0 +1,34 @@
+// Branded offset types (gimli's DebugInfoOffset, DebugLineOffset, ...): a number that remembers which
+// section it points into, so a .debug_line offset can't be passed where a .debug_info one is expected.
+
+declare const brand: unique symbol;
+type Branded<B extends string> = number & { readonly [brand]: B };
+
+export type DebugInfoOffset = Branded<'debug_info'>;
+export type DebugAbbrevOffset = Branded<'debug_abbrev'>;
+export type DebugLineOffset = Branded<'debug_line'>;
+export type DebugStrOffset = Branded<'debug_str'>;
+export type DebugLineStrOffset = Branded<'debug_line_str'>;
+export type DebugAddrBase = Branded<'debug_addr_base'>;
+export type DebugStrOffsetsBase = Branded<'debug_str_offsets_base'>;
+export type DebugRngListsOffset = Branded<'debug_rnglists'>;
+export type DebugRangesOffset = Branded<'debug_ranges'>;
+export type DebugLocListsOffset = Branded<'debug_loclists'>;
+export type DebugLocOffset = Branded<'debug_loc'>;
+export type DebugFrameOffset = Branded<'debug_frame'>;
+
+/** Addresses are JS numbers in signed canonical form (see ARCHITECTURE.md): 0xffffffff81000000 is -0x7f000000. */
+export type Address = number;
+
+export const infoOffset = (n: number) => n as DebugInfoOffset;
+export const abbrevOffset = (n: number) => n as DebugAbbrevOffset;
+export const lineOffset = (n: number) => n as DebugLineOffset;
+
+/** Formats a canonical-form address the way binutils prints it (unsigned 64-bit hex). */
+export function hexAddress(a: Address): string {
+  return '0x' + BigInt.asUintN(64, BigInt(a)).toString(16);
+}
+/** Parses an unsigned 64-bit hex/decimal address text into canonical form. */
+export function parseAddress(text: string): Address {
+  return Number(BigInt.asIntN(64, BigInt(text)));
+}

@@ -1,0 +1,224 @@
+// .debug_info: unit headers (DWARF 5 §7.5.1, DWARF 2-4 §7.5.1.1) and debugging information entries.
+// Headers are cheap to walk; a unit's DIE tree is decoded only when something asks for it, and then
+// kept (an explicit per-unit cache) as a flat pre-order array: children of entry i are the following
+// entries up to `subtreeEnd`, which makes scope walks and sibling skips index arithmetic.
+import { parseAbbrevTable, type AbbrevTable, type AttrSpec } from './abbrev.js';
+import { DW_AT, DW_FORM, DW_UT } from './constants.js';
+import { fail } from './error.js';
+import { abbrevOffset, infoOffset, type DebugInfoOffset } from './offsets.js';
+import { Reader } from './reader.js';
+
+export interface UnitHeader {
+  readonly offset: DebugInfoOffset;
+  /** Offset one past the unit's last byte. */
+  readonly end: number;
+  readonly version: number;
+  readonly unitType: number;
+  readonly addrSize: number;
+  readonly offsetSize: 4 | 8;
+  readonly abbrevOffset: number;
+  readonly firstDieOffset: number;
+}
+
+/** Walks the unit headers of .debug_info (no DIEs decoded). */
+export function parseUnitHeaders(info: Uint8Array): UnitHeader[] {
+  const out: UnitHeader[] = [];
+  const r = new Reader(info, '.debug_info');
+  while (r.remaining > 0) {
+    const offset = r.pos;
+    const [length, offsetSize] = r.initialLength();
+    const bodyStart = r.pos;
+    if (length > r.remaining) fail('.debug_info', offset, `unit length 0x${length.toString(16)} runs past the section`);
+    const end = bodyStart + length;
+    const h = new Reader(info, '.debug_info', bodyStart, end);
+    const version = h.u16();
+    if (version < 2 || version > 5) fail('.debug_info', offset, `unsupported DWARF version ${version}`);
+    let unitType: number = DW_UT.compile, addrSize: number, abbrev: number;
+    if (version >= 5) {
+      unitType = h.u8(); addrSize = h.u8(); abbrev = h.offset(offsetSize);
+      if (unitType === DW_UT.skeleton || unitType === DW_UT.split_compile) h.skip(8); // dwo_id
+      else if (unitType === DW_UT.type || unitType === DW_UT.split_type) { h.skip(8); h.offset(offsetSize); }
+      else if (unitType !== DW_UT.compile && unitType !== DW_UT.partial) fail('.debug_info', offset, `unknown unit type ${unitType}`);
+    } else {
+      abbrev = h.offset(offsetSize); addrSize = h.u8();
+    }
+    if (addrSize !== 4 && addrSize !== 8) fail('.debug_info', offset, `unsupported address size ${addrSize}`);
+    out.push({ offset: infoOffset(offset), end, version, unitType, addrSize, offsetSize, abbrevOffset: abbrev, firstDieOffset: h.pos });
+    r.pos = end;
+  }
+  return out;
+}
+
+export type AttrRaw = number | bigint | string | Uint8Array;
+
+/** One decoded DIE. Attribute values are raw (string offsets, address indexes...); Unit resolves them. */
+export interface Die {
+  readonly unit: Unit;
+  readonly index: number;
+  readonly offset: DebugInfoOffset;
+  readonly tag: number;
+  readonly depth: number;
+  /** Index of the parent entry in unit.dies, -1 for the root. */
+  readonly parent: number;
+  /** Index one past the last descendant. */
+  subtreeEnd: number;
+  readonly specs: readonly AttrSpec[];
+  /** Actual forms when DW_FORM_indirect was used, else the abbreviation's. */
+  readonly forms: readonly number[] | null;
+  readonly values: readonly AttrRaw[];
+}
+
+/** Bound on DIE nesting: deeper trees are malformed (or hostile), not C. */
+const MAX_DEPTH = 512;
+
+export class Unit {
+  private diesCache: Die[] | null = null;
+  private offsetsCache: Int32Array | Float64Array | null = null;
+  /** Attributes of the unit DIE that other sections need (DWARF 5 §3.1.1). */
+  strOffsetsBase = 0;
+  addrBase = 0;
+  rnglistsBase = 0;
+  loclistsBase = 0;
+  baseAddress = 0;
+  constructor(readonly header: UnitHeader, private readonly info: Uint8Array, private readonly abbrevs: (off: number) => AbbrevTable) {}
+
+  get offset(): DebugInfoOffset { return this.header.offset; }
+  get version(): number { return this.header.version; }
+
+  /** All DIEs in pre-order (decoded on first call, then cached). */
+  dies(): Die[] {
+    if (this.diesCache) return this.diesCache;
+    const h = this.header;
+    const table = this.abbrevs(h.abbrevOffset);
+    const r = new Reader(this.info, '.debug_info', h.firstDieOffset, h.end);
+    const dies: Die[] = [];
+    const stack: number[] = []; // indexes of open parents
+    while (r.remaining > 0) {
+      const offset = r.pos;
+      const code = r.uleb();
+      if (code === 0) {
+        // A null entry closes the innermost open sibling chain; trailing padding past the root is ignored.
+        const closed = stack.pop();
+        if (closed !== undefined) dies[closed]!.subtreeEnd = dies.length;
+        continue;
+      }
+      const ab = table.get(code);
+      if (!ab) fail('.debug_info', offset, `unknown abbreviation code ${code}`);
+      const values: AttrRaw[] = new Array(ab.attrs.length);
+      let forms: number[] | null = null;
+      for (let i = 0; i < ab.attrs.length; i++) {
+        const spec = ab.attrs[i]!;
+        let form = spec.form;
+        if (form === DW_FORM.indirect) {
+          let guard = 0;
+          do { form = r.uleb(); if (++guard > 8) fail('.debug_info', r.pos, 'DW_FORM_indirect chain'); } while (form === DW_FORM.indirect);
+          if (!forms) forms = ab.attrs.map((s) => s.form);
+          forms[i] = form;
+        }
+        values[i] = this.readValue(r, form, spec);
+      }
+      const parent = stack.length ? stack[stack.length - 1]! : -1;
+      const die: Die = {
+        unit: this, index: dies.length, offset: infoOffset(offset), tag: ab.tag, depth: stack.length,
+        parent, subtreeEnd: dies.length + 1, specs: ab.attrs, forms, values,
+      };
+      dies.push(die);
+      if (ab.hasChildren) {
+        if (stack.length >= MAX_DEPTH) fail('.debug_info', offset, 'DIE tree nested too deeply');
+        stack.push(die.index);
+      }
+      if (dies.length === 1) this.readUnitAttributes(die);
+    }
+    for (const open of stack) dies[open]!.subtreeEnd = dies.length;
+    this.diesCache = dies;
+    return dies;
+  }
+
+  /** The unit DIE (compile_unit / partial_unit / type_unit). */
+  root(): Die | undefined { return this.dies()[0]; }
+
+  /** The DIE at an absolute .debug_info offset inside this unit. */
+  dieAt(offset: number): Die | undefined {
+    const dies = this.dies();
+    if (!this.offsetsCache) {
+      const a = new Float64Array(dies.length);
+      for (let i = 0; i < dies.length; i++) a[i] = dies[i]!.offset;
+      this.offsetsCache = a;
+    }
+    const offs = this.offsetsCache;
+    let lo = 0, hi = offs.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1, v = offs[mid]!;
+      if (v === offset) return dies[mid];
+      if (v < offset) lo = mid + 1; else hi = mid - 1;
+    }
+    return undefined;
+  }
+
+  private readValue(r: Reader, form: number, spec: AttrSpec): AttrRaw {
+    const h = this.header;
+    switch (form) {
+      case DW_FORM.addr: return r.address(h.addrSize);
+      case DW_FORM.data1: case DW_FORM.ref1: case DW_FORM.flag: case DW_FORM.strx1: case DW_FORM.addrx1:
+        return form === DW_FORM.ref1 ? h.offset + r.u8() : r.u8();
+      case DW_FORM.data2: case DW_FORM.ref2: case DW_FORM.strx2: case DW_FORM.addrx2:
+        return form === DW_FORM.ref2 ? h.offset + r.u16() : r.u16();
+      case DW_FORM.strx3: case DW_FORM.addrx3: return r.u24();
+      case DW_FORM.data4: case DW_FORM.ref4: case DW_FORM.strx4: case DW_FORM.addrx4: case DW_FORM.ref_sup4:
+        return form === DW_FORM.ref4 ? h.offset + r.u32() : r.u32();
+      case DW_FORM.data8: return r.u64big();
+      case DW_FORM.ref8: return h.offset + r.u64();
+      case DW_FORM.ref_sig8: return r.u64big();
+      case DW_FORM.ref_sup8: return r.u64();
+      case DW_FORM.data16: return r.bytes(16);
+      case DW_FORM.sdata: return r.sleb();
+      case DW_FORM.udata: case DW_FORM.strx: case DW_FORM.addrx: case DW_FORM.loclistx: case DW_FORM.rnglistx:
+      case DW_FORM.GNU_addr_index: case DW_FORM.GNU_str_index:
+        return r.uleb();
+      case DW_FORM.ref_udata: return h.offset + r.uleb();
+      case DW_FORM.string: return r.cstr();
+      case DW_FORM.strp: case DW_FORM.line_strp: case DW_FORM.sec_offset: case DW_FORM.strp_sup:
+      case DW_FORM.GNU_ref_alt: case DW_FORM.GNU_strp_alt:
+        return r.offset(h.offsetSize);
+      // DWARF 2 wrote DW_FORM_ref_addr with address size; DWARF 3+ with offset size.
+      case DW_FORM.ref_addr: return h.version <= 2 ? r.address(h.addrSize) : r.offset(h.offsetSize);
+      case DW_FORM.block1: return r.bytes(r.u8());
+      case DW_FORM.block2: return r.bytes(r.u16());
+      case DW_FORM.block4: return r.bytes(r.u32());
+      case DW_FORM.block: case DW_FORM.exprloc: return r.bytes(r.uleb());
+      case DW_FORM.flag_present: return 1;
+      case DW_FORM.implicit_const: return spec.implicitConst;
+      default: return fail('.debug_info', r.pos, `unknown attribute form 0x${form.toString(16)}`);
+    }
+  }
+
+  private readUnitAttributes(root: Die): void {
+    for (let i = 0; i < root.specs.length; i++) {
+      const at = root.specs[i]!.at, v = root.values[i];
+      if (typeof v !== 'number') continue;
+      if (at === DW_AT.str_offsets_base) this.strOffsetsBase = v;
+      else if (at === DW_AT.addr_base || at === DW_AT.GNU_addr_base) this.addrBase = v;
+      else if (at === DW_AT.rnglists_base) this.rnglistsBase = v;
+      else if (at === DW_AT.loclists_base) this.loclistsBase = v;
+      else if (at === DW_AT.low_pc && formOf(root, i) === DW_FORM.addr) this.baseAddress = v;
+    }
+  }
+}
+
+export function formOf(die: Die, i: number): number { return die.forms ? die.forms[i]! : die.specs[i]!.form; }
+
+/** Index of attribute `at` in the DIE, or -1. */
+export function attrIndex(die: Die, at: number): number {
+  const s = die.specs;
+  for (let i = 0; i < s.length; i++) if (s[i]!.at === at) return i;
+  return -1;
+}
+
+export function makeAbbrevCache(abbrevSection: () => Uint8Array): (off: number) => AbbrevTable {
+  const cache = new Map<number, AbbrevTable>();
+  return (off) => {
+    let t = cache.get(off);
+    if (!t) { t = parseAbbrevTable(abbrevSection(), abbrevOffset(off)); cache.set(off, t); }
+    return t;
+  };
+}
