@@ -22,6 +22,7 @@ export const MNEMONICS = new Set<string>([
   'Cmpsb', 'Cmpsw', 'Cmpsd', 'Cmpsq', 'Scasb', 'Scasw', 'Scasd', 'Scasq',
   'Push', 'Pop', 'Pushf', 'Pushfq', 'Popf', 'Popfq', 'Lahf', 'Sahf', 'Clc', 'Stc', 'Cmc', 'Cld', 'Std',
   'Nop', 'Pause', 'Enter', 'Leave', 'Xlatb',
+  ...CONDS.map((c) => 'J' + c), 'Jmp', 'Call', 'Ret',
 ].map(cap));
 
 /** Forms left out on purpose, with the reason (printed by the test's NOTE line when asked). */
@@ -29,7 +30,13 @@ export const EXCLUDED: Record<string, string> = {
   Bswap_r16: 'SDM: BSWAP with a 16-bit operand gives an undefined result',
   Movsxd_r16_rm16: 'Intel and AMD disagree (SDM vs APM); no compiler emits it',
   Movsxd_r32_rm32: 'no compiler emits MOVSXD without REX.W',
+  Call_rm16: 'Intel ignores the 66h prefix on near branches in 64-bit mode, AMD honours it',
+  Jmp_rm16: 'Intel ignores the 66h prefix on near branches in 64-bit mode, AMD honours it',
+  Retnw: 'Intel ignores the 66h prefix on near branches in 64-bit mode, AMD honours it',
+  Retnw_imm16: 'Intel ignores the 66h prefix on near branches in 64-bit mode, AMD honours it',
 };
+/** Far branches (m16:xx) change CS: not a user-mode differential case. */
+const FAR = /_m16(16|32|64)$/;
 
 const STRING_MN = new Set(['Movs', 'Stos', 'Lods', 'Cmps', 'Scas']);
 function stringFamily(mn: string): string | null {
@@ -63,6 +70,7 @@ function kindInfo(k: OpCodeOperandKind): { cat: string; width: number; fixed?: R
     case K.eax: return { cat: 'fixed', width: 32, fixed: Register.EAX };
     case K.rax: return { cat: 'fixed', width: 64, fixed: Register.RAX };
     case K.es_rDI: case K.seg_rSI: case K.seg_rBX_al: return { cat: 'str', width: 0 };
+    case K.br64_1: case K.br64_4: return { cat: 'br', width: 0 };
     default: return null;
   }
 }
@@ -100,7 +108,7 @@ export function enumerateForms(): Form[] {
     try {
       const mnemonic = Mnemonic[info.mnemonic];
       if (!MNEMONICS.has(mnemonic) || !info.mode64 || !info.cpl3 || info.isPrivileged) continue;
-      if (info.encoding !== 0 /* Legacy */ || codeName in EXCLUDED) continue;
+      if (info.encoding !== 0 /* Legacy */ || codeName in EXCLUDED || FAR.test(codeName)) continue;
       const ops: OpCodeOperandKind[] = [];
       let ok = true;
       for (let i = 0; i < info.opCount; i++) {
@@ -333,6 +341,10 @@ function buildCase(form: Form, rng: Rng, seed: number): CaseInput | null {
         instr.setOpRegister(op, ki.fixed!);
         explicit.push({ op, kind: 'reg', idx: regIndex(ki.fixed!)!.idx, width: ki.width, high: false, off: 0 });
         break;
+      case 'br':
+        instr.setOpKind(op, OpKind.NearBranch64);
+        instr.nearBranch64 = BigInt(CODE_ADDR + 16); // placeholder, fixed below once the length is known
+        break;
       case 'str':
         if (k === K.es_rDI) instr.setOpKind(op, OpKind.MemoryESRDI);
         else if (k === K.seg_rSI) instr.setOpKind(op, OpKind.MemorySegRSI);
@@ -440,17 +452,36 @@ function buildCase(form: Form, rng: Rng, seed: number): CaseInput | null {
   const fr = rng() % 10;
   const flags = FLAGS_FIXED | (fr === 0 ? 0 : fr === 1 ? FLAGS_RANDOM_MASK : rng() & FLAGS_RANDOM_MASK);
 
-  const enc = new Encoder(64);
-  let bytes: Uint8Array;
-  try {
-    enc.encode(instr, BigInt(CODE_ADDR));
-    bytes = enc.takeBuffer();
-  } catch {
-    return null;
-  } finally {
-    enc.free();
-    instr.free();
+  // Control flow: the case is the branch followed by `cmc`, and every target is the byte after the cmc, so a
+  // taken branch skips the cmc (CF tells taken from not taken) and both sides end at the same place.
+  const isBranch = /^(J|Call$|Ret$)/.test(mn);
+  const encodeAt = (): Uint8Array | null => {
+    const enc = new Encoder(64);
+    try {
+      enc.encode(instr, BigInt(CODE_ADDR));
+      return enc.takeBuffer();
+    } catch {
+      return null;
+    } finally {
+      enc.free();
+    }
+  };
+  let bytes = encodeAt();
+  if (bytes && isBranch) {
+    const target = BigInt(CODE_ADDR + bytes.length + 1);
+    if (form.ops.some((k) => kindInfo(k)!.cat === 'br')) {
+      instr.nearBranch64 = target;
+      bytes = encodeAt();
+    } else if (mn === 'Ret') {
+      writeMem(Number(getReg(4)) - DATA_ADDR, 64, target);
+    } else {
+      const e = explicit[0];
+      if (e.kind === 'reg') regs.set(e.idx, target); else writeMem(e.off, 64, target);
+    }
+    if (bytes) bytes = new Uint8Array([...bytes, 0xf5]);
   }
+  instr.free();
+  if (!bytes) return null;
   const regsOut: Record<string, string> = {};
   for (const [k, v] of [...regs.entries()].sort((a, b) => a[0] - b[0])) regsOut[k] = (v & mask(64)).toString(16);
   return { form: form.key, code: bytesToHex(bytes), seed, regs: regsOut, flags, mem };
@@ -465,6 +496,7 @@ function fillOperands(instr: Instruction, form: Form, reg: () => number, _mem: (
     else if (ki.cat === 'mem' || ki.cat === 'moffs') { instr.setOpKind(op, OpKind.Memory); instr.memoryBase = Register.R14; }
     else if (ki.cat === 'imm' || ki.cat === 'imm1') { instr.setOpKind(op, immOpKind(k, immIdx++ > 0)); }
     else if (ki.cat === 'fixed') { instr.setOpKind(op, OpKind.Register); instr.setOpRegister(op, ki.fixed!); }
+    else if (ki.cat === 'br') { instr.setOpKind(op, OpKind.NearBranch64); instr.nearBranch64 = BigInt(CODE_ADDR + 16); }
     else if (k === K.es_rDI) instr.setOpKind(op, OpKind.MemoryESRDI);
     else if (k === K.seg_rSI) instr.setOpKind(op, OpKind.MemorySegRSI);
     else { instr.setOpKind(op, OpKind.Memory); instr.memoryBase = Register.RBX; instr.memoryIndex = Register.AL; }
