@@ -1,0 +1,96 @@
+// The block compiler: concatenates the semantic snippets (semantics.ts) of a straight-line run of
+// instructions into one JS function. The same path compiles single instructions for the interpreter
+// (single-step, budget and timer tails). Flags are stored only when a later instruction of the block
+// might read them, and every instruction that can fault first commits RIP, so state stays precise.
+import { Mnemonic, OpKind } from 'iced-x86';
+import { ARITH } from './flags.js';
+import { Gen, formOf, unsupportedReason } from './semantics.js';
+import { H } from './runtime.js';
+import type { Op } from './decode.js';
+import { hex } from './addr.js';
+
+export interface Block {
+  fn: (c: any, R: Uint32Array, m: any) => void;
+  n: number;
+  /** RIP of each instruction, to count completed instructions after a fault */
+  ips: Float64Array;
+  probe: boolean;
+  valid: boolean;
+  ops: Op[];
+}
+
+/** Can executing this op raise a fault (so RIP must be committed before it)? */
+export function mayFault(op: Op): boolean {
+  if (op.bad || op.flow !== 0 || op.stackInc !== 0) return true;
+  if (op.mn === Mnemonic.Div || op.mn === Mnemonic.Idiv) return true;
+  const f = formOf(op);
+  if (!f || f.ends) return true;
+  if (op.mn === Mnemonic.Lea || op.mn === Mnemonic.Nop) return false;
+  for (let i = 0; i < op.nops; i++) if (op.kind[i] >= OpKind.MemorySegSI) return true;
+  if (op.mn === Mnemonic.Mov && op.nops === 2 && (op.rg[0] < 0 && op.kind[0] === OpKind.Register || op.rg[1] < 0 && op.kind[1] === OpKind.Register)) return true;
+  return false;
+}
+/** Does this op end a block (after it the run loop must look at the CPU again)? */
+export function endsBlock(op: Op): boolean {
+  if (op.bad) return true;
+  const f = formOf(op);
+  return !f || !!f.ends || unsupportedReason(op) !== '';
+}
+
+export let compiledBlocks = 0;
+
+export function compile(ops: Op[], probe: boolean): Block {
+  const consts: unknown[] = [];
+  const g = new Gen(consts);
+  const n = ops.length;
+  // flag liveness, backwards from the block end where everything is live
+  const storeFlags: boolean[] = new Array(n);
+  let live = ARITH;
+  for (let i = n - 1; i >= 0; i--) {
+    const op = ops[i], f = formOf(op);
+    storeFlags[i] = (op.fwrite & live) !== 0;
+    const w = f && !f.condFlags ? op.fwrite : 0;
+    const r = !f || f.readsAll || f.ends ? ARITH : op.fread;
+    live = (live & ~w) | r;
+    if (mayFault(op)) live = ARITH;
+  }
+  const body: string[] = [];
+  const counter = probe ? 'c.probeInstret' : 'c.instret';
+  let endsWithRip = false;
+  for (let i = 0; i < n; i++) {
+    const op = ops[i];
+    const last = i === n - 1;
+    g.out = [];
+    g.reset(op, storeFlags[i]);
+    const mf = mayFault(op);
+    if (mf && i > 0) g.emit(`c.rip=${op.ip};`);
+    const f = formOf(op);
+    const why = op.bad === 1 ? '' : op.bad === 2 ? 'invalid instruction' : unsupportedReason(op);
+    if (op.bad === 1) {
+      // the instruction runs into a page we may not fetch: the fetch faults there (precise #PF)
+      g.emit(`m.translate(${op.faultAddr},2);H.unimpl(c,${g.k(op)},'fetch');`);
+    } else if (why || !f) {
+      g.emit(`H.unimpl(c,${g.k(op)},${JSON.stringify(why || 'not implemented')});`);
+    } else {
+      try { f.emit(g); }
+      catch (e) { g.out = [`H.unimpl(c,${g.k(op)},${JSON.stringify('cannot generate: ' + (e as Error).message)});`]; }
+    }
+    body.push('{' + g.out.join('') + '}');
+    if (!last && mf) body.push(`if(m.smc){c.rip=${op.next};${counter}+=${i + 1};return;}`);
+    if (last) endsWithRip = op.flow !== 0 || !!(f && f.ends) || op.bad !== 0 || !!why;
+  }
+  if (!endsWithRip) body.push(`c.rip=${ops[n - 1].next};`);
+  body.push(`${counter}+=${n};`);
+  const name = 'b_' + hex(ops[0].ip).slice(2);
+  const src = `return function ${name}(c,R,m){\n${body.join('\n')}\n}`;
+  let fn: Block['fn'];
+  try { fn = new Function('H', 'K', src)(H, consts); }
+  catch (e) { throw new Error(`block compiler produced invalid JS at ${hex(ops[0].ip)}: ${(e as Error).message}\n${src}`); }
+  compiledBlocks++;
+  const ips = new Float64Array(n);
+  for (let i = 0; i < n; i++) ips[i] = ops[i].ip;
+  return { fn, n, ips, probe, valid: true, ops };
+}
+
+/** The generated source of a block (for debugging and tests). */
+export function blockSource(b: Block): string { return b.fn.toString(); }

@@ -1,0 +1,223 @@
+// CPU state: registers as 32-bit halves, lazy flags, system registers and MSRs, and interrupt delivery
+// through the guest IDT (ktrace-pc machine contract: fixtures/kernel/README.md).
+import { CANON_HI, CANON_LO, EmuError, halvesToBig, hex, isCanonical, TWO32 } from './addr.js';
+import { arithFlags, ARITH, K_LOGIC, setArithFlags, type LazyFlags } from './flags.js';
+import { FAULT, Memory, PAGE_PROBE, VEC_GP, type FaultTarget } from './memory.js';
+
+export const enum Reg { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 }
+
+// MSR numbers (Linux's arch/x86/include/asm/msr-index.h, and ktrace-pc's own).
+export const MSR_EFER = 0xc0000080, MSR_STAR = 0xc0000081, MSR_LSTAR = 0xc0000082, MSR_CSTAR = 0xc0000083,
+  MSR_FMASK = 0xc0000084, MSR_FS_BASE = 0xc0000100, MSR_GS_BASE = 0xc0000101, MSR_KERNEL_GS_BASE = 0xc0000102,
+  MSR_TSC_AUX = 0xc0000103, MSR_KTPC_RSP0 = 0x4b500000;
+/** EFER bits: SCE (syscall enable), LME, LMA, NXE. Long mode is always on in ktrace-pc. */
+const EFER_FIXED = 0x1 | 0x100 | 0x400 | 0x800;
+
+export interface CpuHost {
+  onPortIn(cpu: Cpu, port: number, size: 1 | 2 | 4): number;
+  onPortOut(cpu: Cpu, port: number, size: 1 | 2 | 4, value: number): void;
+}
+
+export const VEC_TIMER = 0x20, VEC_IPI = 0xf2;
+
+export class Cpu implements LazyFlags, FaultTarget {
+  /** RAX..R15, each as lo (2*r) and hi (2*r+1) 32-bit halves. */
+  readonly regs = new Uint32Array(32);
+  rip = 0.5; // a double from the start, so V8 keeps the field unboxed for kernel addresses
+  // lazy flags (flags.ts)
+  fk = K_LOGIC; fsz = 32; fa0 = 0; fa1 = 0; fb0 = 0; fb1 = 0; fr0 = 1; fr1 = 0; fcf = 0; fof = 0; faf = 0; fraw = 0;
+  // flags stored directly
+  df = 0; if_ = 0; tf = 0; ac = 0;
+  /** Other RFLAGS bits kept verbatim (IOPL, NT, RF, ID ...), excluding the ones above and bit 1. */
+  fmisc = 0;
+  cpl = 0;
+  cs = 0x10; ss = 0x18; ds = 0x18; es = 0x18; fsSel = 0; gsSel = 0;
+  /** Segment bases as signed canonical numbers. */
+  fsb = 0; gsb = 0; kgsb = 0;
+  cr0 = 0x80050033; cr2 = 0; cr3 = 0; cr4 = 0x6b0; cr8 = 0;
+  efer = EFER_FIXED; star = 0n; lstar = 0; cstar = 0; fmask = 0; tscAux = 0; rsp0 = 0;
+  idtBase = 0; idtLimit = 0; gdtBase = 0; gdtLimit = 0; tr = 0; ldtr = 0;
+  instret = 0; probeInstret = 0; idleNs = 0;
+  halted = false;
+  /** CPU is running (secondary CPUs are held in reset until the platform starts them). */
+  online: boolean;
+  // details of the last stop
+  trapVector = -1; errorCode = 0; faultAddr = 0; stopText = '';
+  /** A stop requested by an instruction or the host (machine.ts Stop value + 1; 0 = none). */
+  stop = 0;
+  /** Pending external interrupt vectors. */
+  readonly pendingVec = new Uint8Array(256);
+  pending = 0;
+  timerPeriod = 0; nextTimer = Infinity;
+  /** sti interrupt shadow: no interrupt before the next instruction completes. */
+  shadow = false;
+
+  /** The machine's port I/O (set by Machine). */
+  host: CpuHost = { onPortIn: () => 0xffffffff, onPortOut: () => {} };
+
+  constructor(readonly id: number, readonly mem: Memory) {
+    this.online = id === 0;
+    this.tscAux = id;
+  }
+
+  // ---- registers (host side) ----
+  getReg(r: Reg): bigint { return halvesToBig(this.regs[2 * r], this.regs[2 * r + 1]); }
+  setReg(r: Reg, v: bigint): void {
+    const u = BigInt.asUintN(64, v);
+    this.regs[2 * r] = Number(u & 0xffffffffn); this.regs[2 * r + 1] = Number(u >> 32n);
+  }
+  /** Register as a signed number (exact for canonical addresses). */
+  getRegNum(r: Reg): number { return (this.regs[2 * r + 1] | 0) * TWO32 + this.regs[2 * r]; }
+  setRegNum(r: Reg, v: number): void {
+    this.regs[2 * r] = v >>> 0; this.regs[2 * r + 1] = Math.floor(v / TWO32) >>> 0;
+  }
+  getRflags(): number {
+    return arithFlags(this) | 2 | (this.tf << 8) | (this.if_ << 9) | (this.df << 10) | (this.ac << 18) | this.fmisc;
+  }
+  setRflags(v: number): void {
+    setArithFlags(this, v);
+    this.tf = (v >>> 8) & 1; this.if_ = (v >>> 9) & 1; this.df = (v >>> 10) & 1; this.ac = (v >>> 18) & 1;
+    // keep IOPL, NT, RF, VIF/VIP, ID; drop reserved bits and VM
+    this.fmisc = v & (0x3000 | 0x4000 | 0x10000 | 0x180000 | 0x200000);
+  }
+  get fsBase(): bigint { return BigInt.asUintN(64, BigInt(this.fsb)); }
+  set fsBase(v: bigint) { this.fsb = Number(BigInt.asIntN(64, v)); }
+  get gsBase(): bigint { return BigInt.asUintN(64, BigInt(this.gsb)); }
+  set gsBase(v: bigint) { this.gsb = Number(BigInt.asIntN(64, v)); }
+  get kernelGsBase(): bigint { return BigInt.asUintN(64, BigInt(this.kgsb)); }
+  set kernelGsBase(v: bigint) { this.kgsb = Number(BigInt.asIntN(64, v)); }
+
+  /** This CPU's emulated time in ns: 1 instruction = 1 ns, plus time idled in hlt (README "Time"). */
+  clock(): number { return this.instret + this.idleNs; }
+
+  /** Set CPL and switch the memory's TLB set to match (call whenever CS changes). */
+  setCpl(cpl: number): void { this.cpl = cpl; this.mem.setUser(cpl === 3 ? 1 : 0); }
+
+  // ---- MSRs ----
+  /** Value of MSR n, or undefined when ktrace-pc has no such MSR (the instruction then raises #GP). */
+  readMsr(n: number): bigint | undefined {
+    const big = (x: number) => BigInt.asUintN(64, BigInt(x));
+    switch (n) {
+      case MSR_EFER: return BigInt(this.efer);
+      case MSR_STAR: return this.star;
+      case MSR_LSTAR: return big(this.lstar);
+      case MSR_CSTAR: return big(this.cstar);
+      case MSR_FMASK: return BigInt(this.fmask);
+      case MSR_FS_BASE: return big(this.fsb);
+      case MSR_GS_BASE: return big(this.gsb);
+      case MSR_KERNEL_GS_BASE: return big(this.kgsb);
+      case MSR_TSC_AUX: return BigInt(this.tscAux);
+      case MSR_KTPC_RSP0: return big(this.rsp0);
+      case 0x10: return BigInt(this.clock()); // IA32_TIME_STAMP_COUNTER
+      default: return undefined;
+    }
+  }
+  /** Write MSR n; false when the MSR does not exist or the value is invalid (#GP). */
+  writeMsr(n: number, v: bigint): boolean {
+    v = BigInt.asUintN(64, v);
+    const addr = (): number | undefined => { const a = Number(BigInt.asIntN(64, v)); return isCanonical(a) ? a : undefined; };
+    let a: number | undefined;
+    switch (n) {
+      case MSR_EFER: this.efer = Number(v & 0xd01n) | EFER_FIXED; return true;
+      case MSR_STAR: this.star = v; return true;
+      case MSR_LSTAR: if ((a = addr()) === undefined) return false; this.lstar = a; return true;
+      case MSR_CSTAR: if ((a = addr()) === undefined) return false; this.cstar = a; return true;
+      case MSR_FMASK: this.fmask = Number(v & 0xffffffffn); return true;
+      case MSR_FS_BASE: if ((a = addr()) === undefined) return false; this.fsb = a; return true;
+      case MSR_GS_BASE: if ((a = addr()) === undefined) return false; this.gsb = a; return true;
+      case MSR_KERNEL_GS_BASE: if ((a = addr()) === undefined) return false; this.kgsb = a; return true;
+      case MSR_TSC_AUX: this.tscAux = Number(v & 0xffffffffn); return true;
+      case MSR_KTPC_RSP0: if ((a = addr()) === undefined) return false; this.rsp0 = a; return true;
+      default: return false;
+    }
+  }
+  rdmsr(n: number): bigint {
+    const v = this.readMsr(n);
+    if (v === undefined) throw new EmuError(`rdmsr: no MSR ${hex(n)} on ktrace-pc`);
+    return v;
+  }
+  wrmsr(n: number, v: bigint): void {
+    if (!this.writeMsr(n, v)) throw new EmuError(`wrmsr: no MSR ${hex(n)} on ktrace-pc, or bad value ${v}`);
+  }
+
+  // ---- external interrupts ----
+  /** Make vector pending (timer, IPI, device); it is delivered at an instruction boundary with IF=1. */
+  raise(vector: number): void {
+    if (!this.pendingVec[vector]) { this.pendingVec[vector] = 1; this.pending++; }
+  }
+  /** Highest pending vector (APIC priority order), or -1. */
+  highestPending(): number {
+    if (this.pending === 0) return -1;
+    for (let v = 255; v >= 0; v--) if (this.pendingVec[v]) return v;
+    return -1;
+  }
+  /** Arm this CPU's timer: vector 0x20 every `period` instructions of emulated time (0 stops it).
+   *  `jitter` is the seeded offset for the first expiry (machine.ts draws it). */
+  setTimer(period: number, jitter = 0): void {
+    this.timerPeriod = period;
+    this.nextTimer = period > 0 ? this.clock() + Math.max(1, period + jitter) : Infinity;
+  }
+
+  /**
+   * Deliver an interrupt or exception through the guest IDT (SDM Vol. 3A, 6.14 "Exception and Interrupt
+   * Handling in 64-bit Mode"): read the 16-byte gate, switch to MSR_KTPC_RSP0 when coming from CPL 3
+   * (the TSS.sp0 of ktrace-pc), align the stack to 16 bytes, push SS, RSP, RFLAGS, CS, RIP [, error code],
+   * load CS:RIP from the gate, clear TF/RF/NT and, for interrupt gates, IF.
+   * Returns false (and records stopText) when delivery itself fails: the caller reports a double fault.
+   */
+  interrupt(vector: number, errorCode?: number): boolean {
+    const m = this.mem;
+    const savedUser = m.user;
+    try {
+      m.setUser(0);
+      if (vector * 16 + 15 > this.idtLimit) { this.stopText = `vector ${vector} beyond IDT limit ${this.idtLimit}`; return false; }
+      const g = this.idtBase + vector * 16;
+      const lo = m.r32(g), w1 = m.r32(g + 4), hi = m.r32(g + 8);
+      const type = (w1 >>> 8) & 0x1f, present = (w1 >>> 15) & 1;
+      if (!present || (type !== 0xe && type !== 0xf)) { this.stopText = `IDT gate ${vector} not present or not a 64-bit gate`; return false; }
+      const sel = lo >>> 16;
+      const target = (hi | 0) * TWO32 + (((w1 & 0xffff0000) | (lo & 0xffff)) >>> 0);
+      if (!isCanonical(target)) { this.stopText = `IDT gate ${vector} target ${hex(target)} not canonical`; return false; }
+      const oldRsp = this.getRegNum(Reg.RSP), oldSs = this.ss, oldCs = this.cs, rflags = this.getRflags();
+      let rsp = oldRsp;
+      const newCpl = sel & 3;
+      if (this.cpl === 3 && newCpl === 0) rsp = this.rsp0;
+      rsp -= rsp - Math.floor(rsp / 16) * 16; // align down to 16 (works for negative numbers)
+      // push SS, RSP, RFLAGS, CS, RIP [, error]
+      const vals: number[] = [oldSs, oldRsp, rflags, oldCs, this.rip];
+      if (errorCode !== undefined) vals.push(errorCode >>> 0);
+      // Check every stack write before the first one so a failed delivery changes nothing.
+      for (let k = 0; k < vals.length; k++) m.translate(rsp - 8 * (k + 1), 1);
+      for (let k = 0; k < vals.length; k++) {
+        rsp -= 8;
+        const v = vals[k];
+        m.w64(rsp, v >>> 0, Math.floor(v / TWO32) >>> 0);
+      }
+      if (this.cpl !== newCpl) this.ss = newCpl; // 64-bit mode loads a NULL SS on a privilege change
+      this.setRegNum(Reg.RSP, rsp);
+      this.cs = sel;
+      this.setCpl(newCpl);
+      this.rip = target;
+      this.tf = 0;
+      this.fmisc &= ~(0x4000 | 0x10000); // NT, RF
+      if (type === 0xe) this.if_ = 0;
+      this.halted = false;
+      return true;
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      m.setUser(savedUser);
+      this.stopText = `fault (vector ${this.trapVector}, address ${hex(this.faultAddr)}) while delivering vector ${vector}`;
+      return false;
+    }
+  }
+
+  /** Record a fault for the current instruction and unwind (used by instruction helpers). */
+  fault(vector: number, errorCode = 0, text = ''): never {
+    this.trapVector = vector; this.errorCode = errorCode; this.faultAddr = 0;
+    if (text) this.stopText = text;
+    throw FAULT;
+  }
+  gp(text = ''): never { return this.fault(VEC_GP, 0, text); }
+}
+
+export { PAGE_PROBE, CANON_HI, CANON_LO, ARITH };

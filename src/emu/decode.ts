@@ -1,0 +1,221 @@
+// Decode once: iced-x86 turns each instruction into a plain JS Op exactly once; ops and compiled blocks
+// are cached per page in dense arrays indexed by page offset, and dropped when the page's bytes change.
+import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, MemorySizeExt, OpKind, Register, Mnemonic, Code } from 'iced-x86';
+import { TWO32, toAddr } from './addr.js';
+import { PAGE_PROBE, PAGE_SIZE, PERM_U, PERM_X, Memory, type CodeCache, type Page } from './memory.js';
+
+/** A memory operand, with everything the code generator needs baked in. */
+export interface MemRef {
+  base: number; index: number; scale: number; disp: number;
+  /** RIP-relative: the absolute address (NaN otherwise). */
+  abs: number;
+  /** 0 none/ds/ss/es/cs, 1 fs, 2 gs */
+  seg: number;
+  size: number;
+  addr32: boolean;
+}
+
+export interface Op {
+  ip: number; next: number; len: number;
+  code: number; mn: number; flow: number;
+  /** condition code in x86 encoding order 0..15, or -1 */
+  cc: number;
+  nops: number;
+  kind: number[];
+  /** iced Register per operand */
+  reg: number[];
+  /** GPR index (0..15) per register operand, -1 otherwise; rh = high-byte register (ah..bh) */
+  rg: number[]; rh: number[];
+  /** operand size in bits per operand (register/memory/immediate) */
+  osz: number[];
+  /** immediates per operand as unsigned 32-bit halves of the 64-bit (sign-extended) value */
+  imlo: number[]; imhi: number[];
+  mem: MemRef | null;
+  target: number;
+  rep: number; lock: boolean;
+  /** RFLAGS bits read / definitely written (iced), for flag liveness */
+  fread: number; fwrite: number;
+  stackInc: number;
+  probe: boolean;
+  /** 0 ok, 1 instruction fetch faults at faultAddr (bytes beyond the page), 2 invalid encoding */
+  bad: number; faultAddr: number; faultErr: number;
+  bytes: Uint8Array;
+  /** cached single-instruction function (interpreter path) */
+  fn: any;
+}
+
+export const MAX_BLOCK = 64;
+
+let fmt: Formatter | null = null;
+let insn: Instruction | null = null;
+export function disassemble(bytes: Uint8Array, ip: number): string {
+  const d = new Decoder(64, bytes, DecoderOptions.None);
+  try {
+    d.ip = BigInt.asUintN(64, BigInt(ip));
+    if (!insn) insn = new Instruction();
+    d.decodeOut(insn);
+    if (insn.code === Code.INVALID) return '(bad)';
+    if (!fmt) { fmt = new Formatter(FormatterSyntax.Gas); }
+    return fmt.format(insn);
+  } finally { d.free(); }
+}
+
+function gprIndex(r: number): [number, number, number] {
+  // iced Register numbering: AL..BH 1..8, SPL..R15L 9..20, AX..R15W 21..36, EAX..R15D 37..52, RAX..R15 53..68
+  if (r >= Register.AL && r <= Register.BL) return [r - Register.AL, 0, 8];
+  if (r >= Register.AH && r <= Register.BH) return [r - Register.AH, 1, 8];
+  if (r >= Register.SPL && r <= Register.R15L) return [r - Register.SPL + 4, 0, 8];
+  if (r >= Register.AX && r <= Register.R15W) return [r - Register.AX, 0, 16];
+  if (r >= Register.EAX && r <= Register.R15D) return [r - Register.EAX, 0, 32];
+  if (r >= Register.RAX && r <= Register.R15) return [r - Register.RAX, 0, 64];
+  return [-1, 0, 0];
+}
+
+function memGpr(r: number): number {
+  if (r === Register.None) return -1;
+  if (r >= Register.RAX && r <= Register.R15) return r - Register.RAX;
+  if (r >= Register.EAX && r <= Register.R15D) return r - Register.EAX;
+  if (r === Register.RIP || r === Register.EIP) return 16;
+  return -2; // unsupported (16-bit addressing, vsib)
+}
+
+function immSize(k: number): number {
+  switch (k) {
+    case OpKind.Immediate8: case OpKind.Immediate8_2nd: return 8;
+    case OpKind.Immediate16: case OpKind.Immediate8to16: return 16;
+    case OpKind.Immediate32: case OpKind.Immediate8to32: return 32;
+    default: return 64;
+  }
+}
+
+function fillOp(i: Instruction, ip: number, bytes: Uint8Array, probe: boolean): Op {
+  const n = i.opCount;
+  const op: Op = {
+    ip, next: ip + i.length, len: i.length, code: i.code, mn: i.mnemonic, flow: i.flowControl,
+    cc: i.conditionCode - 1, nops: n, kind: [], reg: [], rg: [], rh: [], osz: [], imlo: [], imhi: [],
+    mem: null, target: NaN, rep: i.hasRepePrefix || i.hasRepPrefix ? 1 : i.hasRepnePrefix ? 2 : 0,
+    lock: i.hasLockPrefix, fread: i.rflagsRead, fwrite: i.rflagsModified, stackInc: i.stackPointerIncrement,
+    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes, fn: null,
+  };
+  for (let k = 0; k < n; k++) {
+    const kind = i.opKind(k);
+    op.kind.push(kind);
+    let reg = 0, rg = -1, rh = 0, sz = 0, lo = 0, hi = 0;
+    if (kind === OpKind.Register) {
+      reg = i.opRegister(k);
+      [rg, rh, sz] = gprIndex(reg);
+    } else if (kind === OpKind.Memory || (kind >= OpKind.MemorySegSI && kind <= OpKind.MemoryESRDI)) {
+      sz = MemorySizeExt.size(i.memorySize) * 8;
+    } else if (kind >= OpKind.Immediate8 && kind <= OpKind.Immediate32to64) {
+      const v = BigInt.asUintN(64, i.immediate(k));
+      lo = Number(v & 0xffffffffn); hi = Number(v >> 32n);
+      sz = immSize(kind);
+    } else if (kind >= OpKind.NearBranch16 && kind <= OpKind.NearBranch64) {
+      op.target = toAddr(i.nearBranchTarget);
+    }
+    op.reg.push(reg); op.rg.push(rg); op.rh.push(rh); op.osz.push(sz); op.imlo.push(lo); op.imhi.push(hi);
+  }
+  if (n > 0 && (op.kind.includes(OpKind.Memory))) {
+    const seg = i.memorySegment;
+    op.mem = {
+      base: memGpr(i.memoryBase), index: memGpr(i.memoryIndex), scale: i.memoryIndexScale,
+      disp: toAddr(i.memoryDisplacementU64), abs: i.isIpRelMemoryOperand ? toAddr(i.ipRelMemoryAddress) : NaN,
+      seg: seg === Register.FS ? 1 : seg === Register.GS ? 2 : 0,
+      size: MemorySizeExt.size(i.memorySize),
+      addr32: (i.memoryBase >= Register.EAX && i.memoryBase <= Register.R15D) || (i.memoryIndex >= Register.EAX && i.memoryIndex <= Register.R15D) || i.memoryBase === Register.EIP,
+    };
+    if (op.mem.addr32 && i.memoryBase === Register.None) op.mem.disp = op.mem.disp >>> 0;
+  }
+  return op;
+}
+
+/** Decodes and caches code; owns page.ops/page.blocks (memory.ts calls invalidatePage on writes). */
+export class DecodeCache implements CodeCache {
+  private readonly insn = new Instruction();
+  /** statistics */
+  decoded = 0; invalidations = 0;
+  constructor(readonly mem: Memory) { mem.codeCache = this; }
+
+  invalidatePage(p: Page): void {
+    this.invalidations++;
+    if (p.blist) for (const b of p.blist) b.valid = false;
+    p.ops = null; p.blocks = null; p.blist = null;
+  }
+
+  /**
+   * Decode the straight-line run of instructions starting at `addr` on page `p` (already checked for
+   * fetch permission): up to the first control transfer, a block-ending instruction, the page end, or
+   * MAX_BLOCK instructions. Ops already decoded are reused.
+   */
+  decodeRun(p: Page, addr: number, endsBlock: (op: Op) => boolean): Op[] {
+    const m = this.mem;
+    let off = addr - p.base;
+    if (!p.ops) { p.ops = new Array(PAGE_SIZE); m.unWrite(p.base); }
+    const ops = p.ops;
+    const out: Op[] = [];
+    let dec: Decoder | null = null;
+    let buf: Uint8Array | null = null, nextOk = false, bufOff = 0;
+    try {
+      while (out.length < MAX_BLOCK && off < PAGE_SIZE) {
+        let op: Op | undefined = ops[off];
+        if (!op) {
+          if (!dec) {
+            // bytes from off to the end of the page, plus up to 15 bytes of the next page if it is executable
+            const next = m.page(p.base + PAGE_SIZE);
+            const user = m.user;
+            nextOk = !!next && (next.perms & PERM_X) !== 0 && (!user || (next.perms & PERM_U) !== 0);
+            buf = new Uint8Array(PAGE_SIZE - off + (nextOk ? 15 : 0));
+            buf.set(p.u8.subarray(off));
+            if (nextOk) buf.set(next!.u8.subarray(0, 15), PAGE_SIZE - off);
+            dec = new Decoder(64, buf, DecoderOptions.None);
+            bufOff = off;
+            dec.ip = BigInt.asUintN(64, BigInt(p.base + off));
+            dec.position = 0;
+          }
+          const start = off - bufOff;
+          if (dec.position !== start) { dec.position = start; dec.ip = BigInt.asUintN(64, BigInt(p.base + off)); }
+          const ip = p.base + off;
+          dec.decodeOut(this.insn);
+          const i = this.insn;
+          const len = i.length;
+          const bytes = buf!.slice(start, start + Math.max(len, 1));
+          if (i.code === Code.INVALID) {
+            // Either a truly invalid encoding, or bytes run past the page into one we may not fetch.
+            const avail = buf!.length - start;
+            op = fillOp(i, ip, buf!.slice(start, start + Math.min(15, avail)), (p.perms & PAGE_PROBE) !== 0);
+            op.len = 1; op.next = ip + 1; op.flow = 0; op.nops = 0; op.fread = 0; op.fwrite = 0;
+            if (!nextOk && PAGE_SIZE - off < 15 && this.needsMore(buf!.slice(start))) {
+              op.bad = 1; op.faultAddr = p.base + PAGE_SIZE;
+            } else op.bad = 2;
+          } else {
+            op = fillOp(i, ip, bytes, (p.perms & PAGE_PROBE) !== 0);
+            if (off + len > PAGE_SIZE) {
+              // spans into the next page: a write there must drop this page's code too
+              const nx = m.page(p.base + PAGE_SIZE)!;
+              nx.spanned = true; m.unWrite(nx.base);
+            }
+          }
+          this.decoded++;
+          ops[off] = op;
+        }
+        out.push(op);
+        if (op.bad || op.flow !== 0 || endsBlock(op)) break;
+        off += op.len;
+      }
+    } finally {
+      if (dec) dec.free();
+    }
+    return out;
+  }
+
+  /** Would these bytes decode given more bytes? (distinguishes "truncated by the page end" from "invalid") */
+  private needsMore(bytes: Uint8Array): boolean {
+    const padded = new Uint8Array(16);
+    padded.set(bytes.subarray(0, 15));
+    const d = new Decoder(64, padded, DecoderOptions.None);
+    try { d.decodeOut(this.insn); return this.insn.code !== Code.INVALID && this.insn.length > bytes.length; }
+    finally { d.free(); }
+  }
+}
+
+export { Mnemonic, TWO32 };

@@ -1,0 +1,221 @@
+// The machine: memory, CPUs, the decode cache, and the run loop that turns guest events into Stop values.
+// Several CPUs interleave deterministically on one host thread in instruction quanta.
+import { Cpu, VEC_TIMER, VEC_IPI } from './cpu.js';
+import { DecodeCache } from './decode.js';
+import { compile, endsBlock, type Block } from './compile.js';
+import { FAULT, Memory, PAGE_PROBE, PAGE_SIZE, VEC_DB, VEC_DE, VEC_GP, VEC_PF, VEC_UD, type Page } from './memory.js';
+import { STATS_ON, stats } from './stats.js';
+
+export const enum Stop {
+  Budget, Breakpoint, Debug, PageFault, GeneralProtection, InvalidOpcode, DivideError, Halt, HostCall,
+  Requested, DoubleFault, Exception,
+}
+export const STOP_NAMES = ['Budget', 'Breakpoint', 'Debug', 'PageFault', 'GeneralProtection', 'InvalidOpcode',
+  'DivideError', 'Halt', 'HostCall', 'Requested', 'DoubleFault', 'Exception'];
+export function stopName(s: Stop): string { return STOP_NAMES[s] ?? `Stop(${s})`; }
+
+function vectorStop(v: number): Stop {
+  switch (v) {
+    case VEC_PF: return Stop.PageFault;
+    case VEC_GP: case 12: return Stop.GeneralProtection;
+    case VEC_UD: return Stop.InvalidOpcode;
+    case VEC_DE: return Stop.DivideError;
+    default: return Stop.Exception;
+  }
+}
+
+export interface MachineOptions { cpus: number; seed?: number; }
+
+export class Machine {
+  readonly mem = new Memory();
+  readonly cpus: Cpu[] = [];
+  readonly decoder: DecodeCache;
+  onPortIn: (cpu: Cpu, port: number, size: 1 | 2 | 4) => number = () => 0xffffffff;
+  onPortOut: (cpu: Cpu, port: number, size: 1 | 2 | 4, value: number) => void = () => {};
+  private rng: number;
+
+  constructor(opts: MachineOptions) {
+    if (!(opts.cpus >= 1 && opts.cpus <= 64)) throw new Error(`Machine: cpus must be 1..64, got ${opts.cpus}`);
+    this.decoder = new DecodeCache(this.mem);
+    this.rng = ((opts.seed ?? 1) >>> 0) || 0x9e3779b9;
+    const host = {
+      onPortIn: (c: Cpu, p: number, s: 1 | 2 | 4) => this.onPortIn(c, p, s),
+      onPortOut: (c: Cpu, p: number, s: 1 | 2 | 4, v: number) => this.onPortOut(c, p, s, v),
+    };
+    for (let i = 0; i < opts.cpus; i++) { const c = new Cpu(i, this.mem); c.host = host; this.cpus.push(c); }
+  }
+
+  /** Deterministic xorshift32: timer jitter and anything else the machine randomises. */
+  random(): number {
+    let x = this.rng;
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    return (this.rng = x);
+  }
+  /** Seeded jitter for a timer period: uniform in [-period/8, +period/8]. */
+  jitter(period: number): number {
+    const r = period >>> 3;
+    return r === 0 ? 0 : (this.random() % (2 * r + 1)) - r;
+  }
+  /** Arm (or with 0 stop) cpu's periodic timer, in instructions of its emulated time (port 0x40). */
+  setTimer(cpu: Cpu, period: number): void { cpu.setTimer(period, period > 0 ? this.jitter(period) : 0); }
+  /** Raise an IPI (vector 0xf2 unless given) on cpu `target` (port 0x41). */
+  ipi(target: number, vector = VEC_IPI): void { const c = this.cpus[target]; if (c) c.raise(vector); }
+  /** Ask run() to return Stop.Requested after the current instruction (e.g. from a port handler). */
+  requestStop(cpu: Cpu): void { cpu.stop = Stop.Requested + 1; }
+
+  private fireTimer(c: Cpu): void {
+    c.raise(VEC_TIMER);
+    if (c.timerPeriod > 0) {
+      // next deadline relative to this one, so jitter does not accumulate drift
+      c.nextTimer = Math.max(c.nextTimer + c.timerPeriod + this.jitter(c.timerPeriod), c.clock() + 1);
+    } else c.nextTimer = Infinity;
+  }
+
+  private buildBlock(pg: Page, a: number): Block {
+    const ops = this.decoder.decodeRun(pg, a, endsBlock);
+    const blk = compile(ops, (pg.perms & PAGE_PROBE) !== 0);
+    if (!pg.blocks) pg.blocks = new Array(PAGE_SIZE);
+    pg.blocks[a - pg.base] = blk;
+    (pg.blist ??= []).push(blk);
+    if (STATS_ON) stats.blocksCompiled++;
+    return blk;
+  }
+
+  /** The decoded/compiled block at `a` (for tests and the kprobe layer's instruction-boundary checks). */
+  blockAt(cpu: Cpu, a: number): Block {
+    const m = this.mem;
+    m.cur = cpu; m.setUser(cpu.cpl === 3 ? 1 : 0);
+    const pg = m.translate(a, 2);
+    const b = pg.blocks?.[a - pg.base];
+    return b && b.valid ? b : this.buildBlock(pg, a);
+  }
+
+  /**
+   * Run one CPU for at most `budget` instructions (kernel + probe) or until it stops. Stops are precise:
+   * a faulting instruction has no effect and RIP points at it (cpu.trapVector/errorCode/faultAddr, CR2 for
+   * #PF); after int3 RIP is past it; after a TF single-step RIP is at the next instruction (Stop.Debug);
+   * HostCall leaves RIP past the vmcall with its address in cpu.faultAddr.
+   */
+  run(c: Cpu, budget: number): Stop {
+    const m = this.mem;
+    m.cur = c; m.setUser(c.cpl === 3 ? 1 : 0);
+    const R = c.regs;
+    const end = c.instret + c.probeInstret + budget;
+    for (;;) {
+      if (c.stop !== 0) { const s = c.stop - 1; c.stop = 0; return s; }
+      if (c.halted) {
+        if (!c.if_) return Stop.Halt;
+        if (c.pending === 0) {
+          if (c.nextTimer === Infinity) return Stop.Halt;
+          // hlt with IF=1: idle until the timer (README "Time": halted time counts in the clock)
+          const now = c.clock();
+          if (c.nextTimer > now) c.idleNs += c.nextTimer - now;
+          this.fireTimer(c);
+        }
+        c.halted = false;
+      }
+      const done = c.instret + c.probeInstret;
+      if (done >= end) return Stop.Budget;
+      if (c.instret + c.idleNs >= c.nextTimer) this.fireTimer(c);
+      if (c.pending !== 0 && c.if_ !== 0 && !c.shadow && (m.permsAt(c.rip) & PAGE_PROBE) === 0) {
+        const v = c.highestPending();
+        c.pendingVec[v] = 0; c.pending--;
+        if (STATS_ON) stats.interrupts++;
+        if (!c.interrupt(v)) return Stop.DoubleFault;
+      }
+      // find the block at RIP: fetch TLB, then the page's block array
+      const a = c.rip, off = a & 4095, ti = (a >> 12) & 4095;
+      let pg: Page;
+      if (m.ftag[ti] === a - off) pg = m.fpg[ti];
+      else {
+        try { pg = m.translate(a, 2); }
+        catch (e) { if (e !== FAULT) throw e; if (STATS_ON) stats.faults++; return vectorStop(c.trapVector); }
+      }
+      let blk: Block | undefined = pg.blocks !== null ? pg.blocks[off] : undefined;
+      if (blk === undefined || !blk.valid) blk = this.buildBlock(pg, a);
+      let limit = end - done;
+      if (!blk.probe) { const t = c.nextTimer - (c.instret + c.idleNs); if (t < limit) limit = t; }
+      m.smc = 0;
+      if (blk.n <= limit && c.tf === 0 && !c.shadow) {
+        if (STATS_ON) stats.blocksRun++;
+        try { blk.fn(c, R, m); }
+        catch (e) {
+          if (e !== FAULT) throw e;
+          let k = 0; while (k < blk.n && blk.ips[k] !== c.rip) k++;
+          if (blk.probe) c.probeInstret += k; else c.instret += k;
+          if (STATS_ON) stats.faults++;
+          return vectorStop(c.trapVector);
+        }
+        continue;
+      }
+      // interpreter path: exactly one instruction (TF single-step, interrupt shadow, budget/timer tail)
+      const op = blk.ops[0];
+      if (op.fn === null) op.fn = compile([op], blk.probe).fn;
+      const tf = c.tf, sh = c.shadow;
+      if (STATS_ON) stats.singleSteps++;
+      try { op.fn(c, R, m); }
+      catch (e) { if (e !== FAULT) throw e; if (STATS_ON) stats.faults++; return vectorStop(c.trapVector); }
+      if (sh) c.shadow = false;
+      if (tf !== 0 && c.stop === 0) {
+        // SDM 17.3.1.4: single-step trap after the instruction; RIP is the next instruction
+        c.trapVector = VEC_DB; c.errorCode = 0; c.faultAddr = op.ip;
+        return c.halted ? (c.halted = false, Stop.Debug) : Stop.Debug;
+      }
+    }
+  }
+
+  /**
+   * Deterministic multi-CPU interleaving: round-robin quanta of `quantum` instructions per online CPU.
+   * Halted CPUs (hlt with IF=1) idle: their clock advances by one quantum per round (up to their timer),
+   * and when every online CPU is halted, time jumps to the earliest timer deadline.
+   * Returns the CPU that stopped for a reason other than Budget, or null when `budget` is used up.
+   */
+  runAll(budget: number, quantum = 10000): { cpu: Cpu; stop: Stop } | null {
+    let used = 0;
+    for (;;) {
+      let ran = false;
+      for (const c of this.cpus) {
+        if (!c.online) continue;
+        if (used >= budget) return null;
+        if (c.halted && c.if_ && c.pending === 0) {
+          // idle for a quantum, or until its timer fires
+          const now = c.clock();
+          if (c.nextTimer - now <= quantum) { c.idleNs += Math.max(0, c.nextTimer - now); this.fireTimer(c); }
+          else continue;
+        }
+        const before = c.instret + c.probeInstret;
+        const s = this.run(c, Math.min(quantum, budget - used));
+        const did = c.instret + c.probeInstret - before;
+        used += did;
+        if (did > 0) ran = true;
+        if (s === Stop.Budget) continue;
+        if (s === Stop.Halt && c.halted && c.if_) continue; // idle, waits for an interrupt
+        return { cpu: c, stop: s };
+      }
+      if (used >= budget) return null;
+      // account idle time of halted CPUs for the round just run
+      let earliest = Infinity;
+      for (const c of this.cpus) {
+        if (!c.online || !c.halted || !c.if_ || c.pending !== 0) continue;
+        if (ran) c.idleNs += quantum;
+        earliest = Math.min(earliest, c.nextTimer - c.clock());
+      }
+      if (!ran) {
+        const waiting = this.cpus.filter((c) => c.online && c.halted && c.if_ && c.pending === 0);
+        if (waiting.length === 0) {
+          const stuck = this.cpus.find((c) => c.online);
+          if (!stuck) return null;
+          continue;
+        }
+        if (earliest === Infinity) return { cpu: waiting[0], stop: Stop.Halt };
+        const d = Math.max(0, earliest);
+        for (const c of waiting) c.idleNs += d;
+      }
+    }
+  }
+
+  /** Resident-memory accounting for the emulator's own structures. */
+  get mappedBytes(): number { return this.mem.pageCount * PAGE_SIZE; }
+}
+
+export { VEC_TIMER, VEC_IPI };

@@ -1,0 +1,324 @@
+// Guest memory: sparse 4 KiB pages with permissions, a software TLB per access kind and privilege level,
+// precise #PF/#GP for guest accesses, and code-page tracking so writes invalidate decoded instructions.
+import { CANON_HI, CANON_LO, EmuError, halvesToBig, hex, isCanonical, toAddr } from './addr.js';
+
+export const PERM_R = 1, PERM_W = 2, PERM_X = 4, PERM_U = 8;
+/** Instructions on such pages count in cpu.probeInstret, not cpu.instret; external interrupts are not
+ *  delivered while RIP is on such a page (kprobe slots, detour buffers, trampolines). */
+export const PAGE_PROBE = 16;
+
+export const PAGE_SIZE = 4096;
+const TLB_BITS = 12;
+const TLB_SIZE = 1 << TLB_BITS;
+const TLB_MASK = TLB_SIZE - 1;
+
+// #PF error code bits (SDM Vol. 3A, 4.7 "Page-Fault Exceptions").
+export const PF_P = 1, PF_W = 2, PF_U = 4, PF_I = 16;
+export const VEC_DE = 0, VEC_DB = 1, VEC_BP = 3, VEC_UD = 6, VEC_DF = 8, VEC_GP = 13, VEC_PF = 14;
+
+/** Thrown (one preallocated object, never allocated in the hot path) when a guest access faults; the
+ *  fault's details are already in the current FaultTarget (the CPU). */
+export const FAULT = { fault: true };
+
+/** Where a guest fault is recorded: the running CPU. */
+export interface FaultTarget { trapVector: number; errorCode: number; faultAddr: number; cr2: number; }
+
+/** Anything that caches decoded code of a page (the decode cache); told when the page's bytes change. */
+export interface CodeCache { invalidatePage(page: Page): void; }
+
+export class Page {
+  readonly u8 = new Uint8Array(PAGE_SIZE);
+  readonly dv = new DataView(this.u8.buffer);
+  /** Decoded code state, owned by decode.ts: ops/blocks indexed by page offset. */
+  ops: any[] | null = null;
+  blocks: any[] | null = null;
+  blist: any[] | null = null;
+  /** An instruction decoded on the previous page extends into this one. */
+  spanned = false;
+  constructor(readonly base: number, public perms: number) {}
+  get hasCode(): boolean { return this.ops !== null || this.spanned; }
+}
+
+interface Tlb { tag: Float64Array; pg: Page[]; }
+function newTlb(): Tlb { return { tag: new Float64Array(TLB_SIZE).fill(NaN), pg: new Array(TLB_SIZE).fill(null) }; }
+
+export class Memory {
+  private readonly pages = new Map<number, Page>();
+  // TLBs for [supervisor, user]: read, write, fetch. The active set is the CPU's current privilege level.
+  private readonly tlbs: Tlb[][] = [[newTlb(), newTlb(), newTlb()], [newTlb(), newTlb(), newTlb()]];
+  private rtag: Float64Array; private rpg: Page[];
+  private wtag: Float64Array; private wpg: Page[];
+  ftag: Float64Array; fpg: Page[];
+  /** 1 when guest accesses are made at CPL 3. */
+  user = 0;
+  /** The CPU whose accesses are being made (fault details go there). */
+  cur: FaultTarget = { trapVector: 0, errorCode: 0, faultAddr: 0, cr2: 0 };
+  /** Set when a guest store or writeBytes invalidated decoded code; the block in flight checks it. */
+  smc = 0;
+  /** High half of the last r64(). */
+  hi = 0;
+  codeCache: CodeCache | null = null;
+  /** Bumped whenever mappings change (cached translations elsewhere compare it). */
+  generation = 0;
+
+  constructor() {
+    const t = this.tlbs[0];
+    this.rtag = t[0].tag; this.rpg = t[0].pg; this.wtag = t[1].tag; this.wpg = t[1].pg; this.ftag = t[2].tag; this.fpg = t[2].pg;
+  }
+
+  setUser(u: number): void {
+    this.user = u;
+    const t = this.tlbs[u];
+    this.rtag = t[0].tag; this.rpg = t[0].pg; this.wtag = t[1].tag; this.wpg = t[1].pg; this.ftag = t[2].tag; this.fpg = t[2].pg;
+  }
+
+  flushTlb(): void {
+    for (const set of this.tlbs) for (const t of set) { t.tag.fill(NaN); t.pg.fill(null as any); }
+    this.generation++;
+  }
+  /** Drop one page from the write TLBs (it now holds decoded code, so stores must take the slow path). */
+  unWrite(base: number): void {
+    const i = (base >> 12) & TLB_MASK;
+    for (const set of this.tlbs) if (set[1].tag[i] === base) set[1].tag[i] = NaN;
+  }
+
+  // ---- mapping ----
+  private checkRange(addr: number, size: number, what: string): void {
+    if (!Number.isInteger(addr) || !Number.isInteger(size) || (addr & 4095) !== 0 || (size & 4095) !== 0 || size < 0)
+      throw new EmuError(`${what}: address ${hex(addr)} and size ${size} must be page-aligned`);
+    if (addr < CANON_LO || addr + size > CANON_HI) throw new EmuError(`${what}: ${hex(addr)}+${size} is not canonical`);
+  }
+  map(addr: number, size: number, perms: number): void {
+    this.checkRange(addr, size, 'map');
+    for (let a = addr; a < addr + size; a += PAGE_SIZE) {
+      const old = this.pages.get(a);
+      if (old) this.dropCode(old);
+      this.pages.set(a, new Page(a, perms | PERM_R));
+    }
+    this.flushTlb();
+  }
+  unmap(addr: number, size: number): void {
+    this.checkRange(addr, size, 'unmap');
+    for (let a = addr; a < addr + size; a += PAGE_SIZE) {
+      const p = this.pages.get(a);
+      if (p) { this.dropCode(p); this.pages.delete(a); }
+    }
+    this.flushTlb();
+  }
+  protect(addr: number, size: number, perms: number): void {
+    this.checkRange(addr, size, 'protect');
+    for (let a = addr; a < addr + size; a += PAGE_SIZE) {
+      const p = this.pages.get(a);
+      if (!p) throw new EmuError(`protect: ${hex(a)} is not mapped`);
+      // PAGE_PROBE and X change how decoded code is counted and fetched: drop it.
+      if ((p.perms ^ perms) & (PAGE_PROBE | PERM_X)) this.dropCode(p);
+      p.perms = perms | PERM_R;
+    }
+    this.flushTlb();
+  }
+  permsAt(addr: number): number {
+    const p = this.pages.get(addr - (addr & 4095));
+    return p ? p.perms : 0;
+  }
+  page(addr: number): Page | undefined { return this.pages.get(addr - (addr & 4095)); }
+  /** Number of mapped pages (for memory accounting). */
+  get pageCount(): number { return this.pages.size; }
+
+  private dropCode(p: Page): void {
+    if (p.hasCode && this.codeCache) this.codeCache.invalidatePage(p);
+  }
+  /** The bytes of page `p` are about to change: decoded code on it (and an instruction spanning into it
+   *  from the previous page) is stale. */
+  private touchCode(p: Page): void {
+    if (!this.codeCache) return;
+    if (p.ops !== null) this.codeCache.invalidatePage(p);
+    if (p.spanned) {
+      p.spanned = false;
+      const prev = this.pages.get(p.base - PAGE_SIZE);
+      if (prev && prev.ops !== null) this.codeCache.invalidatePage(prev);
+    }
+    this.smc = 1;
+  }
+
+  // ---- host-side accessors: no permission checks, no guest faults ----
+  private hostPage(addr: number): Page {
+    const p = this.pages.get(addr - (addr & 4095));
+    if (!p) throw new EmuError(`host access to unmapped address ${hex(addr)}`);
+    return p;
+  }
+  read8(addr: number): number { return this.hostPage(addr).u8[addr & 4095]; }
+  read16(addr: number): number { return this.read8(addr) | (this.read8(addr + 1) << 8); }
+  read32(addr: number): number { return (this.read16(addr) | (this.read16(addr + 2) << 16)) >>> 0; }
+  read64(addr: number): bigint { return halvesToBig(this.read32(addr), this.read32(addr + 4)); }
+  write8(addr: number, v: number): void { this.writeBytes(addr, Uint8Array.of(v & 255)); }
+  write16(addr: number, v: number): void { this.writeBytes(addr, Uint8Array.of(v & 255, (v >>> 8) & 255)); }
+  write32(addr: number, v: number): void {
+    this.writeBytes(addr, Uint8Array.of(v & 255, (v >>> 8) & 255, (v >>> 16) & 255, (v >>> 24) & 255));
+  }
+  write64(addr: number, v: bigint): void {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, v), true);
+    this.writeBytes(addr, b);
+  }
+  readBytes(addr: number, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    let done = 0;
+    while (done < len) {
+      const a = addr + done, off = a & 4095, n = Math.min(len - done, PAGE_SIZE - off);
+      out.set(this.hostPage(a).u8.subarray(off, off + n), done);
+      done += n;
+    }
+    return out;
+  }
+  /** Host write (loader, platform, text_poke): invalidates decoded code on every page it changes. */
+  writeBytes(addr: number, bytes: Uint8Array): void {
+    // Check the whole range first so a failed write changes nothing.
+    for (let d = 0; d < bytes.length;) { const a = addr + d; this.hostPage(a); d += PAGE_SIZE - (a & 4095); }
+    let done = 0;
+    while (done < bytes.length) {
+      const a = addr + done, off = a & 4095, n = Math.min(bytes.length - done, PAGE_SIZE - off);
+      const p = this.hostPage(a);
+      if (p.hasCode) this.touchCode(p);
+      p.u8.set(bytes.subarray(done, done + n), off);
+      done += n;
+    }
+  }
+  readCString(addr: number, max: number): string {
+    let s = '';
+    for (let i = 0; i < max; i++) {
+      const p = this.pages.get((addr + i) - ((addr + i) & 4095));
+      if (!p) break;
+      const c = p.u8[(addr + i) & 4095];
+      if (c === 0) break;
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+
+  // ---- guest accesses (CPU): fast paths through the TLB, precise faults on the slow path ----
+  r8(a: number): number {
+    const off = a & 4095, i = (a >> 12) & TLB_MASK;
+    if (this.rtag[i] === a - off) return this.rpg[i].u8[off];
+    return this.slowRead(a, 1);
+  }
+  r16(a: number): number {
+    const off = a & 4095, i = (a >> 12) & TLB_MASK;
+    if (this.rtag[i] === a - off && off <= 4094) return this.rpg[i].dv.getUint16(off, true);
+    return this.slowRead(a, 2);
+  }
+  r32(a: number): number {
+    const off = a & 4095, i = (a >> 12) & TLB_MASK;
+    if (this.rtag[i] === a - off && off <= 4092) return this.rpg[i].dv.getUint32(off, true);
+    return this.slowRead(a, 4);
+  }
+  /** Returns the low half; the high half is left in this.hi. */
+  r64(a: number): number {
+    const off = a & 4095, i = (a >> 12) & TLB_MASK;
+    if (this.rtag[i] === a - off && off <= 4088) {
+      const dv = this.rpg[i].dv;
+      this.hi = dv.getUint32(off + 4, true);
+      return dv.getUint32(off, true);
+    }
+    return this.slowRead(a, 8);
+  }
+  w8(a: number, v: number): void {
+    const off = a & 4095, i = (a >> 12) & TLB_MASK;
+    if (this.wtag[i] === a - off) { this.wpg[i].u8[off] = v; return; }
+    this.slowWrite(a, 1, v, 0);
+  }
+  w16(a: number, v: number): void {
+    const off = a & 4095, i = (a >> 12) & TLB_MASK;
+    if (this.wtag[i] === a - off && off <= 4094) { this.wpg[i].dv.setUint16(off, v, true); return; }
+    this.slowWrite(a, 2, v, 0);
+  }
+  w32(a: number, v: number): void {
+    const off = a & 4095, i = (a >> 12) & TLB_MASK;
+    if (this.wtag[i] === a - off && off <= 4092) { this.wpg[i].dv.setUint32(off, v, true); return; }
+    this.slowWrite(a, 4, v, 0);
+  }
+  w64(a: number, lo: number, hi: number): void {
+    const off = a & 4095, i = (a >> 12) & TLB_MASK;
+    if (this.wtag[i] === a - off && off <= 4088) {
+      const dv = this.wpg[i].dv; dv.setUint32(off, lo, true); dv.setUint32(off + 4, hi, true); return;
+    }
+    this.slowWrite(a, 8, lo, hi);
+  }
+
+  /** Raise #PF (vector 14) for the current CPU: CR2 = addr. */
+  pageFault(addr: number, err: number): never {
+    const c = this.cur;
+    c.trapVector = VEC_PF; c.errorCode = err; c.faultAddr = addr; c.cr2 = addr;
+    throw FAULT;
+  }
+  generalProtection(err = 0): never {
+    const c = this.cur;
+    c.trapVector = VEC_GP; c.errorCode = err; c.faultAddr = 0;
+    throw FAULT;
+  }
+
+  /** Translate for a guest access: the page, or a precise fault. kind 0 read, 1 write, 2 fetch. */
+  translate(a: number, kind: number): Page {
+    if (!(a >= CANON_LO && a < CANON_HI)) this.generalProtection(0);
+    const base = a - (a & 4095);
+    const p = this.pages.get(base);
+    const u = this.user;
+    const uerr = u ? PF_U : 0;
+    const kerr = kind === 1 ? PF_W : kind === 2 ? PF_I : 0;
+    if (!p) this.pageFault(a, uerr | kerr);
+    const perms = p.perms;
+    if ((u && !(perms & PERM_U)) || (kind === 1 && !(perms & PERM_W)) || (kind === 2 && !(perms & PERM_X)))
+      this.pageFault(a, PF_P | uerr | kerr);
+    // Fill the TLB of this privilege level. Pages holding decoded code stay out of the write TLB.
+    const t = this.tlbs[u][kind], i = (a >> 12) & TLB_MASK;
+    if (kind !== 1 || !p.hasCode) { t.tag[i] = base; t.pg[i] = p; }
+    return p;
+  }
+
+  private slowRead(a: number, size: number): number {
+    const off = a & 4095;
+    if (off + size <= PAGE_SIZE) {
+      const p = this.translate(a, 0);
+      switch (size) {
+        case 1: return p.u8[off];
+        case 2: return p.dv.getUint16(off, true);
+        case 4: return p.dv.getUint32(off, true);
+        default: this.hi = p.dv.getUint32(off + 4, true); return p.dv.getUint32(off, true);
+      }
+    }
+    // Crosses a page boundary: both pages must be readable before anything is returned.
+    const p1 = this.translate(a, 0), p2 = this.translate(a - off + PAGE_SIZE, 0);
+    let lo = 0, hi = 0;
+    for (let k = 0; k < size; k++) {
+      const o = off + k;
+      const b = o < PAGE_SIZE ? p1.u8[o] : p2.u8[o - PAGE_SIZE];
+      if (k < 4) lo |= b << (8 * k); else hi |= b << (8 * (k - 4));
+    }
+    if (size === 8) this.hi = hi >>> 0;
+    return lo >>> 0;
+  }
+
+  private slowWrite(a: number, size: number, lo: number, hi: number): void {
+    const off = a & 4095;
+    const p1 = this.translate(a, 1);
+    const cross = off + size > PAGE_SIZE;
+    const p2 = cross ? this.translate(a - off + PAGE_SIZE, 1) : p1;
+    // Both pages checked: now the store cannot fault, so it may invalidate code and happen.
+    if (p1.hasCode) this.touchCode(p1);
+    if (cross && p2.hasCode) this.touchCode(p2);
+    if (!cross) {
+      switch (size) {
+        case 1: p1.u8[off] = lo; return;
+        case 2: p1.dv.setUint16(off, lo, true); return;
+        case 4: p1.dv.setUint32(off, lo, true); return;
+        default: p1.dv.setUint32(off, lo, true); p1.dv.setUint32(off + 4, hi, true); return;
+      }
+    }
+    for (let k = 0; k < size; k++) {
+      const b = (k < 4 ? lo >>> (8 * k) : hi >>> (8 * (k - 4))) & 255;
+      const o = off + k;
+      if (o < PAGE_SIZE) p1.u8[o] = b; else p2.u8[o - PAGE_SIZE] = b;
+    }
+  }
+}
+
+export { toAddr, isCanonical };
