@@ -7,7 +7,7 @@ import { FAULT, VEC_BP, VEC_DB, VEC_DE, VEC_GP, VEC_UD } from './memory.js';
 import { Cpu, Reg, VEC_TIMER } from './cpu.js';
 import { disassemble, type Op } from './decode.js';
 import { Stop } from './machine.js';
-import { Mnemonic, Register } from 'iced-x86';
+import { Code, Mnemonic, Register } from 'iced-x86';
 
 void VEC_TIMER;
 const P = new Uint32Array(4);
@@ -425,13 +425,31 @@ export const H = {
 
   // ---- stack and flags ----
   enter(c: Cpu, op: Op): void {
+    // SDM ENTER: push RBP; copy NestingLevel-1 frame pointers from the old frame; push the new frame
+    // pointer; RBP = frame; RSP -= size. All reads and writes are checked before anything changes.
     const size = op.imlo[0] & 0xffff, level = op.imlo[1] & 31;
-    if (level !== 0) fault(c, VEC_UD, `enter with nesting level ${level} is not implemented`);
-    const m = c.mem, rsp = readReg64(c, Reg.RSP), rbp = readReg64(c, Reg.RBP);
-    m.w64(rsp - 8, c.regs[10], c.regs[11]);
-    const frame = rsp - 8;
-    writeReg64(c, Reg.RBP, frame); writeReg64(c, Reg.RSP, frame - size);
-    void rbp;
+    const b = op.stackInc === -2 || op.code === Code.Enterw_imm16_imm8 ? 2 : 8;
+    const m = c.mem, rsp = readReg64(c, Reg.RSP);
+    let rbp = readReg64(c, Reg.RBP);
+    const vals: number[] = [b === 8 ? rbp : c.regs[10] & 0xffff];
+    let sp = rsp - b;
+    const frame = sp;
+    if (level > 0) {
+      for (let i = 1; i < level; i++) {
+        rbp -= b;
+        vals.push(b === 8 ? readQ(c, rbp) : m.r16(rbp));
+      }
+      vals.push(frame);
+    }
+    for (let i = 0; i < vals.length; i++) { m.translate(rsp - b * (i + 1), 1); m.translate(rsp - b * (i + 1) + b - 1, 1); }
+    sp = rsp;
+    for (const v of vals) {
+      sp -= b;
+      if (b === 8) m.w64(sp, v >>> 0, Math.floor(v / TWO32) >>> 0); else m.w16(sp, v & 0xffff);
+    }
+    // SDM: with a 16-bit operand size only BP is loaded; the rest of RBP keeps the loop's decrements
+    if (b === 8) writeReg64(c, Reg.RBP, frame); else { writeReg64(c, Reg.RBP, rbp); c.regs[10] = (c.regs[10] & 0xffff0000) | (frame & 0xffff); }
+    writeReg64(c, Reg.RSP, sp - size);
   },
   popf(c: Cpu, op: Op): void {
     const m = c.mem, rsp = readReg64(c, Reg.RSP);

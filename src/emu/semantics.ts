@@ -23,7 +23,7 @@ export class Gen {
   emit(s: string): void { this.out.push(s); }
   k(x: unknown): string { this.consts.push(x); return `K[${this.consts.length - 1}]`; }
   /** temp holding an expression */
-  let(expr: string): string { if (/^(v\d+|\d+|R\[\d+\])$/.test(expr)) return expr; const t = this.t(); this.emit(`const ${t}=${expr};`); return t; }
+  let(expr: string): string { if (/^(v\d+|\d+)$/.test(expr)) return expr; const t = this.t(); this.emit(`const ${t}=${expr};`); return t; }
   /** the memory operand's effective address (computed once per op) */
   ea(): string {
     if (this.eaTemp) return this.eaTemp;
@@ -267,7 +267,9 @@ function emitCmpxchg(g: Gen): void {
   g.emit(`const ${t}=${eq};`);
   // the destination is always written (with its old value when unequal), as on hardware with lock
   g.emit(`if(${t}){`); wr(g, 0, s[0], s[1]); g.emit(`}else{`);
-  wr(g, 0, d[0], d[1]);
+  // memory is written back with its old value (a locked RMW always writes); a register destination is
+  // left untouched (the host-CPU corpus shows no zero-extension of a 32-bit destination when unequal)
+  if (isMem(op, 0)) wr(g, 0, d[0], d[1]);
   wrReg(g, 0, 0, sz, d[0], d[1]);
   g.emit(`}`);
   flagStore(g, K_SUB, sz, acc, d, r);
@@ -426,6 +428,13 @@ function emitPop(g: Gen): void {
   wr(g, 0, v[0], v[1]);
 }
 function emitLeave(g: Gen): void {
+  if (g.op.code === Code.Leavew) {
+    // 16-bit: rsp = rbp; bp = pop16
+    const a = g.t(), v = g.t();
+    g.emit(`const ${a}=(R[11]|0)*4294967296+R[10];const ${v}=m.r16(${a});`);
+    g.emit(`R[8]=(R[10]+2)>>>0;R[9]=R[10]>=4294967294?(R[11]+1)>>>0:R[11];R[10]=(R[10]&0xffff0000)|${v};`);
+    return;
+  }
   // rsp = rbp; pop rbp
   const a = g.t(), lo = g.t(), hi = g.t();
   g.emit(`const ${a}=(R[11]|0)*4294967296+R[10];const ${lo}=m.r64(${a}),${hi}=m.hi;`);
@@ -522,6 +531,7 @@ def([Mnemonic.Movsx, Mnemonic.Movsxd], { emit: emitMovsx });
 def([Mnemonic.Cbw, Mnemonic.Cwde, Mnemonic.Cdqe], { emit: emitCext });
 def([Mnemonic.Cwd, Mnemonic.Cdq, Mnemonic.Cqo], { emit: emitCdx });
 def([Mnemonic.Lea], { emit: emitLea });
+def([Mnemonic.Xlatb], { emit: (g) => { const a = g.t(); g.emit(`const ${a}=(R[7]|0)*4294967296+R[6]+(R[0]&255);R[0]=(R[0]&0xffffff00)|m.r8(${a});`); } });
 def([Mnemonic.Xchg], { emit: emitXchg });
 def([Mnemonic.Bswap], { emit: emitBswap });
 def([Mnemonic.Cmpxchg], { emit: emitCmpxchg });
@@ -595,7 +605,7 @@ export function unsupportedReason(op: Op): string {
       const ok = (r >= Register.ES && r <= Register.GS) || (r >= Register.CR0 && r <= Register.CR15);
       if (!ok) return 'register operand not supported (vector/x87/debug)';
     }
-    if (k === OpKind.Memory && op.mem && (op.mem.base === -2 || op.mem.index === -2)) return 'addressing form not supported';
+    if (k === OpKind.Memory && op.mem && (op.mem.base === -2 || op.mem.index === -2) && op.mn !== Mnemonic.Xlatb) return 'addressing form not supported';
     if (k === OpKind.FarBranch16 || k === OpKind.FarBranch32) return 'far branches not supported';
   }
   if (op.mem && op.mem.size > 8 && op.mn !== Mnemonic.Cmpxchg16b && op.mn !== Mnemonic.Lidt && op.mn !== Mnemonic.Lgdt && op.mn !== Mnemonic.Sidt && op.mn !== Mnemonic.Sgdt && op.mn !== Mnemonic.Clflush && op.mn !== Mnemonic.Clflushopt && !(op.mn >= Mnemonic.Prefetchnta && op.mn <= Mnemonic.Prefetchw) && op.mn !== Mnemonic.Nop && op.mn !== Mnemonic.Lea) return 'memory operand size not supported';
