@@ -1,0 +1,133 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Memory, PERM_R, PERM_W, PERM_X, PERM_U, PAGE_PROBE, PF_P, PF_W, PF_U, PF_I, VEC_GP, VEC_PF } from '../../src/emu/memory.js';
+import { EmuError, toAddr } from '../../src/emu/addr.js';
+import { faultOf } from './util.js';
+
+const K = toAddr(0xffff888000000000n);
+
+function mem(): Memory { const m = new Memory(); m.map(K, 0x3000, PERM_R | PERM_W); return m; }
+
+test('map: zero-filled pages with permissions; unmap removes them', () => {
+  const m = mem();
+  assert.is(m.permsAt(K), PERM_R | PERM_W);
+  assert.is(m.permsAt(K + 0x2fff), PERM_R | PERM_W);
+  assert.is(m.permsAt(K + 0x3000), 0);
+  assert.is(m.read64(K + 8), 0n);
+  m.unmap(K + 0x1000, 0x1000);
+  assert.is(m.permsAt(K + 0x1000), 0);
+  assert.throws(() => m.read8(K + 0x1000), (e: unknown) => e instanceof EmuError);
+  assert.throws(() => m.map(K + 1, 0x1000, PERM_R), /page-aligned/);
+});
+
+test('host accessors: little-endian, 64-bit as bigint, across page boundaries', () => {
+  const m = mem();
+  m.write64(K + 0xffc, 0x1122334455667788n);
+  assert.is(m.read32(K + 0xffc), 0x55667788);
+  assert.is(m.read32(K + 0x1000), 0x11223344);
+  assert.is(m.read64(K + 0xffc), 0x1122334455667788n);
+  assert.is(m.read16(K + 0xfff), 0x4455);
+  m.write64(K, -1n);
+  assert.is(m.read64(K), 0xffffffffffffffffn);
+  m.writeBytes(K + 0x1ffe, new TextEncoder().encode('hi there\0'));
+  assert.is(m.readCString(K + 0x1ffe, 64), 'hi there');
+  assert.is(m.readCString(K + 0x1ffe, 2), 'hi');
+  // a host write to an unmapped range fails before changing anything
+  assert.throws(() => m.writeBytes(K + 0x2ffe, new Uint8Array([1, 2, 3, 4])), (e: unknown) => e instanceof EmuError);
+  assert.is(m.read16(K + 0x2ffe), 0);
+});
+
+test('guest reads and writes: every width, aligned and unaligned, across pages', () => {
+  const m = mem();
+  m.w64(K + 0xffd, 0xdeadbeef, 0x01234567);
+  assert.is(m.r64(K + 0xffd), 0xdeadbeef); assert.is(m.hi, 0x01234567);
+  assert.is(m.r32(K + 0xfff), 0x4567dead);
+  assert.is(m.read64(K + 0xffd), 0x01234567deadbeefn);
+  m.w16(K + 0xfff, 0xabcd);
+  assert.is(m.r8(K + 0xfff), 0xcd); assert.is(m.r8(K + 0x1000), 0xab);
+  assert.is(m.r16(K + 0xfff), 0xabcd);
+  m.w32(K + 6, 0xffffffff);
+  assert.is(m.r32(K + 6), 0xffffffff);
+  m.w8(K + 1, 0x1ff);
+  assert.is(m.r8(K + 1), 0xff);
+});
+
+test('#PF error codes: not present, write to read-only, user to supervisor, fetch from NX; CR2 = address', () => {
+  const m = mem();
+  m.map(K + 0x10000, 0x1000, PERM_R);
+  m.map(K + 0x20000, 0x1000, PERM_R | PERM_W | PERM_U);
+  let f = faultOf(m.cur, () => m.r32(K + 0x5000));
+  assert.equal(f, { vector: VEC_PF, err: 0, addr: K + 0x5000 });
+  assert.is(m.cur.cr2, K + 0x5000);
+  f = faultOf(m.cur, () => m.w8(K + 0x10004, 1));
+  assert.equal(f, { vector: VEC_PF, err: PF_P | PF_W, addr: K + 0x10004 });
+  f = faultOf(m.cur, () => m.translate(K, 2));
+  assert.equal(f, { vector: VEC_PF, err: PF_P | PF_I, addr: K });
+  m.setUser(1);
+  f = faultOf(m.cur, () => m.r8(K));
+  assert.equal(f, { vector: VEC_PF, err: PF_P | PF_U, addr: K });
+  assert.is(faultOf(m.cur, () => m.w32(K + 0x20000, 5)), null);
+  f = faultOf(m.cur, () => m.w8(K + 0x30000, 1));
+  assert.equal(f, { vector: VEC_PF, err: PF_W | PF_U, addr: K + 0x30000 });
+  m.setUser(0);
+  // supervisor may read and write user pages (no SMAP on ktrace-pc)
+  assert.is(m.r32(K + 0x20000), 5);
+});
+
+test('non-canonical addresses raise #GP, not #PF', () => {
+  const m = mem();
+  const f = faultOf(m.cur, () => m.r32(0x800000000000));
+  assert.is(f!.vector, VEC_GP);
+  assert.is(faultOf(m.cur, () => m.w64(-0x800000000001, 0, 0))!.vector, VEC_GP);
+});
+
+test('a page-crossing write that faults on its second page changes nothing', () => {
+  const m = mem();
+  m.map(K + 0x10000, 0x1000, PERM_R | PERM_W);
+  m.map(K + 0x11000, 0x1000, PERM_R);
+  const f = faultOf(m.cur, () => m.w64(K + 0x10ffc, 0x11111111, 0x22222222));
+  assert.equal(f, { vector: VEC_PF, err: PF_P | PF_W, addr: K + 0x11000 });
+  assert.is(m.read32(K + 0x10ffc), 0);
+});
+
+test('TLB: unmap and protect take effect for addresses already cached', () => {
+  const m = mem();
+  m.w32(K + 0x100, 7);
+  assert.is(m.r32(K + 0x100), 7); // now in the read and write TLBs
+  m.protect(K, 0x1000, PERM_R);
+  assert.is(faultOf(m.cur, () => m.w32(K + 0x100, 8))!.err, PF_P | PF_W);
+  assert.is(m.r32(K + 0x100), 7);
+  m.unmap(K, 0x1000);
+  assert.is(faultOf(m.cur, () => m.r32(K + 0x100))!.err, 0);
+  // user and supervisor TLBs are separate: a supervisor fill does not let user code in
+  m.map(K, 0x1000, PERM_R | PERM_W);
+  m.r32(K);
+  m.setUser(1);
+  assert.is(faultOf(m.cur, () => m.r32(K))!.err, PF_P | PF_U);
+});
+
+test('PAGE_PROBE is a page flag reported by permsAt', () => {
+  const m = mem();
+  m.map(K + 0x40000, 0x1000, PERM_R | PERM_X | PAGE_PROBE);
+  assert.ok(m.permsAt(K + 0x40010) & PAGE_PROBE);
+});
+
+test('writes to pages holding decoded code reach the code cache (stores and writeBytes)', () => {
+  const m = mem();
+  const seen: number[] = [];
+  m.codeCache = { invalidatePage: (p) => { seen.push(p.base); p.ops = null; } };
+  const p = m.page(K + 0x1000)!;
+  p.ops = [];
+  m.unWrite(p.base);
+  m.w32(K + 0x1010, 1);
+  assert.equal(seen, [K + 0x1000]);
+  assert.is(m.smc, 1);
+  p.ops = []; m.unWrite(p.base);
+  m.writeBytes(K + 0x1ff0, new Uint8Array(32));
+  assert.equal(seen, [K + 0x1000, K + 0x1000]);
+  // plain data pages are not reported
+  m.w32(K + 0x10, 1);
+  assert.is(seen.length, 2);
+});
+
+test.run();
