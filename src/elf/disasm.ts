@@ -176,6 +176,8 @@ function objdumpIntel(ins: iced.Instruction, mn: string, ops: string, bytes: Uin
   if (mn === 'fxch' && ops === '') ops = 'st(1)';
   // x87 with a memory operand: objdump leaves the implicit st out (`fld TBYTE PTR [rcx]`).
   if (mn.startsWith('f') && ops.includes('PTR')) ops = ops.replace(/^st,/, '').replace(/,st$/, '');
+  // ... and in the one-register loads, stores and compares: `fld st(0)`, `fstp st(1)`.
+  if (/^(fld|fst|fstp|fucom|fucomp|fcom|fcomp|ffree)$/.test(mn)) ops = ops.replace(/^st,(st\(\d\))$/, '$1').replace(/^(st\(\d\)),st$/, '$1');
   // Absolute segment addresses are `fs:0x28` in objdump, `fs:[0x28]` in iced.
   ops = ops.replace(/\b([cdefgs]s):\[(0x[0-9a-f]+|\d+)\]/g, '$1:$2');
   // objdump shows a RIP displacement unsigned: [rip+0xffffffffffffe68e].

@@ -57,8 +57,15 @@ const command: CommandModule<GlobalArgs, Args> = {
     if (typeof r === 'string') throw new CliError(`disasm: ${r}`, /^cannot parse/.test(r) ? EXIT_USAGE : 1);
     const { Disassembler } = await import('../../elf/disasm.js');
     const d = new Disassembler(img, args.intel ? 'intel' : 'att');
+    const { colorEnabled, styler } = await import('../../output/tty.js');
     try {
-      out(d.render(r.start, r.end));
+      let text = d.render(r.start, r.end);
+      if (colorEnabled()) {
+        // On a terminal: the header bold, symbol names cyan (objdump --disassembler-color=on style).
+        const s = styler(true);
+        text = text.replace(/^[0-9a-f]{16} <.*>:$/m, (h) => s('bold', h)).replace(/ <[^>\n]+>/g, (l) => ' ' + s('cyan', l.slice(1)));
+      }
+      out(text);
     } finally {
       d.free();
     }

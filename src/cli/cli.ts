@@ -1,0 +1,83 @@
+// ktrace's command line (the entry point is main.ts): yargs setup, lazy command loading, and the one place errors become
+// a single line on stderr and an exit status.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import yargs from 'yargs';
+import { ROOT } from '../paths.js';
+import { COMMANDS } from './commands.js';
+import { CliError, EXIT_FAILURE, EXIT_USAGE } from './errors.js';
+import { globalOptions } from './options.js';
+
+function version(): string {
+  try {
+    return String(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+  } catch {
+    return 'unknown';
+  }
+}
+
+export class UsageError extends Error {}
+
+export async function main(argv: string[]): Promise<number> {
+  // Load only the command being run; all of them when none is named (help, errors).
+  const first = argv.find((a) => !a.startsWith('-') && !isOptionValue(argv, a));
+  const wanted = COMMANDS.filter((c) => c.name === first);
+  if (first !== undefined && wanted.length === 0) {
+    return report(new UsageError(`unknown command '${first}' (commands: ${COMMANDS.map((c) => c.name).join(', ')})`));
+  }
+  const modules = await Promise.all((wanted.length ? wanted : COMMANDS).map((c) => c.load()));
+
+  let y = yargs(argv)
+    .scriptName('ktrace')
+    .usage('ktrace: perf-probe-style kprobes tracing of an emulated x86-64 Linux-like kernel\n\nUsage: $0 <command> [options]')
+    .options(globalOptions)
+    .strict()
+    .demandCommand(1, 'a command is required')
+    .recommendCommands()
+    .version(version())
+    .help()
+    .alias('h', 'help')
+    .alias('V', 'version')
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .epilogue('Run `ktrace <command> --help` for a command\'s options and examples.')
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UsageError(msg);
+    });
+  for (const m of modules) y = y.command(m.default);
+  y = y.example('$0 funcs \'vfs_*\'', 'list probe-able functions matching a glob')
+    .example('$0 disasm vfs_read', 'disassemble a function, as objdump -d does')
+    .example('$0 fs cat /proc/kallsyms', 'show the kernel\'s symbol table');
+
+  try {
+    await y.parseAsync();
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    return report(e);
+  }
+}
+
+/** True when `a` is the value of the option before it (`-k FILE`), so it is not the command name. */
+function isOptionValue(argv: string[], a: string): boolean {
+  const i = argv.indexOf(a);
+  const prev = i > 0 ? argv[i - 1]! : '';
+  return prev === '-k' || prev === '--vmlinux';
+}
+
+/** Prints an error as one line (the stack only with KTRACE_DEBUG=1) and returns the exit status. */
+export function report(e: unknown): number {
+  if (e instanceof UsageError) {
+    process.stderr.write(`ktrace: ${e.message}\nTry 'ktrace --help' for more information.\n`);
+    return EXIT_USAGE;
+  }
+  if (e instanceof CliError) {
+    process.stderr.write(e.bare ? `${e.message}\n` : `ktrace: ${e.message}\n`);
+    return e.exitCode;
+  }
+  const err = e as Error;
+  process.stderr.write(`ktrace: internal error: ${err?.message ?? String(e)}\n`);
+  if (process.env.KTRACE_DEBUG === '1' && err?.stack) process.stderr.write(err.stack + '\n');
+  else process.stderr.write('(set KTRACE_DEBUG=1 for the stack trace)\n');
+  return EXIT_FAILURE;
+}
+

@@ -1,0 +1,41 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ktrace } from './run.js';
+import { fixtureImage } from '../elf/fixture.js';
+
+const img = fixtureImage();
+const sorted = (xs: string[]) => [...new Set(xs)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+
+test('default: every function name once, sorted, without _* names and .clones (perf probe --funcs)', () => {
+  const r = ktrace(['funcs']);
+  assert.is(r.code, 0, r.stderr);
+  const want = sorted(img.functions.map((f) => f.name).filter((n) => !n.startsWith('_') && !n.includes('.')));
+  assert.equal(r.stdout.trimEnd().split('\n'), want);
+  assert.ok(want.includes('vfs_read') && want.includes('kprobe_target'));
+});
+
+test('a glob filter replaces the default; --all shows everything', () => {
+  const vfs = ktrace(['funcs', 'vfs_*']).stdout.trimEnd().split('\n');
+  assert.ok(vfs.length >= 2 && vfs.every((n) => n.startsWith('vfs_')));
+  assert.ok(vfs.includes('vfs_read') && vfs.includes('vfs_write'));
+  const under = ktrace(['funcs', '__*']).stdout.trimEnd().split('\n');
+  assert.ok(under.includes('__schedule'), 'default filter not applied under an explicit one');
+  const all = ktrace(['funcs', '--all']).stdout.trimEnd().split('\n');
+  assert.equal(all, sorted(img.functions.map((f) => f.name)));
+});
+
+test('--json and error cases', () => {
+  const j = JSON.parse(ktrace(['funcs', '--json', 'vfs_read']).stdout);
+  const f = img.functions.find((s) => s.name === 'vfs_read')!;
+  assert.equal(j, [{ name: 'vfs_read', addr: '0x' + BigInt.asUintN(64, BigInt(f.addr)).toString(16).padStart(16, '0'), size: f.size }]);
+  const none = ktrace(['funcs', 'no_such_*']);
+  assert.is(none.code, 0);
+  assert.is(none.stdout, '');
+  assert.match(none.stderr, /no function matches/);
+  const bad = ktrace(['funcs', '(vfs_*']);
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /^ktrace: funcs: bad filter/);
+  assert.is(ktrace(['funcs', '--all', 'x*']).code, 2);
+});
+
+test.run();

@@ -1,0 +1,88 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from '../../src/paths.js';
+import { COMMANDS } from '../../src/cli/commands.js';
+import { ktrace } from './run.js';
+import { FIXTURE } from '../elf/fixture.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'ktrace-cli-'));
+
+test('--version prints package.json version', () => {
+  const r = ktrace(['--version']);
+  assert.is(r.code, 0);
+  assert.is(r.stdout.trim(), JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+});
+
+test('--help lists every command with examples', () => {
+  const r = ktrace(['--help']);
+  assert.is(r.code, 0);
+  for (const c of COMMANDS) assert.match(r.stdout, new RegExp(`ktrace ${c.name}\\b`));
+  assert.match(r.stdout, /Examples:/);
+  assert.match(r.stdout, /-k, --vmlinux/);
+  for (const c of COMMANDS) {
+    const h = ktrace([c.name, '--help']);
+    assert.is(h.code, 0, c.name);
+    assert.match(h.stdout, /Examples:/, `${c.name} --help has examples`);
+  }
+});
+
+test('usage errors: one line plus a hint, exit 2, no stack', () => {
+  for (const args of [[], ['nosuchcmd'], ['funcs', '--nosuchflag'], ['disasm'], ['fs'], ['-k']]) {
+    const r = ktrace(args);
+    assert.is(r.code, 2, args.join(' '));
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.is(lines.length, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(lines[0]!, /^ktrace: /);
+    assert.not.match(r.stderr, /\n\s+at /);
+  }
+  assert.match(ktrace(['nosuchcmd']).stderr, /unknown command 'nosuchcmd'/);
+});
+
+test('bad ELF input: `ktrace: <file>: <message>`, exit 1, for every command', () => {
+  const b = readFileSync(FIXTURE);
+  const cases: [string, Uint8Array, RegExp][] = [
+    ['text', new TextEncoder().encode('hello\n'), /not an ELF file/],
+    ['truncated', b.subarray(0, 1000), /truncated/],
+    ['elf32', (() => { const c = new Uint8Array(b); c[4] = 1; return c; })(), /32-bit/],
+    ['aarch64', (() => { const c = new Uint8Array(b); c[18] = 183; c[19] = 0; return c; })(), /not an x86-64 ELF/],
+  ];
+  for (const [name, bytes, re] of cases) {
+    const p = join(tmp, name);
+    writeFileSync(p, bytes);
+    for (const cmd of [['funcs'], ['disasm', 'vfs_read'], ['fs', 'cat', '/proc/kallsyms']]) {
+      const r = ktrace(['-k', p, ...cmd]);
+      assert.is(r.code, 1, `${name} ${cmd[0]}`);
+      assert.is(r.stdout, '');
+      assert.is(r.stderr.split('\n').length, 2, r.stderr);
+      assert.ok(r.stderr.startsWith(`ktrace: ${p}: `), r.stderr);
+      assert.match(r.stderr, re);
+    }
+  }
+  const missing = ktrace(['-k', join(tmp, 'nope'), 'funcs']);
+  assert.is(missing.code, 1);
+  assert.is(missing.stderr, `ktrace: ${join(tmp, 'nope')}: No such file or directory\n`);
+});
+
+test('the stripped-image error', () => {
+  // Make .symtab SHT_NULL, as strip would remove it.
+  const b = new Uint8Array(readFileSync(FIXTURE));
+  const dv = new DataView(b.buffer);
+  const shoff = Number(dv.getBigUint64(40, true)), shnum = dv.getUint16(60, true);
+  for (let i = 0; i < shnum; i++) if (dv.getUint32(shoff + i * 64 + 4, true) === 2) dv.setUint32(shoff + i * 64 + 4, 0, true);
+  const p = join(tmp, 'stripped');
+  writeFileSync(p, b);
+  const r = ktrace(['-k', p, 'funcs']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /^ktrace: .*stripped: no symbol table \(\.symtab\): the file is stripped/);
+});
+
+test('-k defaults to the bundled fixture', () => {
+  const r = ktrace(['funcs', 'vfs_read']);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout, 'vfs_read\n');
+});
+
+test.run();

@@ -1,0 +1,16 @@
+// Runs the CLI as a user would, as a separate process. The main module is found relative to
+// this compiled test file (dist*/test/cli → dist*/src/cli/main.js), so any build dir works.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+export const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
+
+export interface Run { code: number; stdout: string; stderr: string }
+
+export function ktrace(args: string[], env: Record<string, string> = {}): Run {
+  const r = spawnSync(process.execPath, [MAIN, ...args], {
+    encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, NO_COLOR: '1', ...env },
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}

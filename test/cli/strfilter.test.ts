@@ -1,0 +1,38 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { globToRegExp, parseStrFilter, DEFAULT_FUNC_FILTER } from '../../src/cli/strfilter.js';
+
+const f = (s: string) => { const r = parseStrFilter(s); if (!r.ok) throw new Error(r.reason); return r.filter; };
+
+test('globs', () => {
+  assert.ok(globToRegExp('vfs_*').test('vfs_read'));
+  assert.not.ok(globToRegExp('vfs_*').test('do_vfs_read'));
+  assert.ok(globToRegExp('?fs_read').test('vfs_read'));
+  assert.ok(globToRegExp('[a-c]*').test('bar'));
+  assert.not.ok(globToRegExp('[!a-c]*').test('bar'));
+  assert.ok(globToRegExp('a.b').test('a.b'));
+  assert.not.ok(globToRegExp('a.b').test('axb'));
+  assert.ok(globToRegExp('a\\*').test('a*'));
+});
+
+test('perf default filter hides _* names and clones', () => {
+  const d = f(DEFAULT_FUNC_FILTER);
+  assert.ok(d('vfs_read'));
+  assert.not.ok(d('__schedule'));
+  assert.not.ok(d('foo.cold'));
+  assert.not.ok(d('bar.constprop.0'));
+});
+
+test('operators, precedence and parentheses', () => {
+  assert.ok(f('a* | b*')('bx'));
+  assert.not.ok(f('*read* & !*_iter')('read_iter'));
+  assert.ok(f('!(a*|b*)')('c'));
+  assert.not.ok(f('!(a*|b*)')('b'));
+  assert.ok(f('x* | y* & !*z')('xz'), '& binds tighter than |');
+});
+
+test('malformed filters are errors, not exceptions', () => {
+  for (const s of ['', '(a', 'a &', '& a', 'a )']) assert.is(parseStrFilter(s).ok, false, s);
+});
+
+test.run();

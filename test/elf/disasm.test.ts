@@ -1,0 +1,87 @@
+// Differential test: ktrace's disassembly of every function against objdump -d (AT&T and Intel).
+// Each instruction must print exactly as objdump prints it: address, byte columns (with
+// continuation lines), mnemonic, operands, symbolized targets and `# addr <sym>` comments.
+// Normalisation: none (the comparison is byte for byte, per instruction).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Disassembler, renderLine, type Syntax } from '../../src/elf/disasm.js';
+import { objdumpHex } from '../../src/elf/objdump-symbols.js';
+import { fixtureImage, oracle, oracleStale, live, binutilsVersion, oracleMeta, parseObjdump, type ObjdumpListing } from './fixture.js';
+
+function compare(listing: ObjdumpListing, syntax: Syntax, label: string): number {
+  const img = fixtureImage();
+  const d = new Disassembler(img, syntax);
+  const failures: string[] = [];
+  let count = 0;
+  const addrs = listing.order.map((a) => BigInt('0x' + a));
+  const lowerBound = (v: bigint) => { let lo = 0, hi = addrs.length; while (lo < hi) { const m = (lo + hi) >>> 1; if (addrs[m]! < v) lo = m + 1; else hi = m; } return lo; };
+  try {
+    for (const f of img.functions) {
+      if (f.size === 0) continue;
+      const mine = d.lines(f.addr, f.addr + f.size);
+      const start = BigInt.asUintN(64, BigInt(f.addr)), end = start + BigInt(f.size);
+      const theirs = listing.order.slice(lowerBound(start), lowerBound(end));
+      const mineAddrs = mine.map((l) => objdumpHex(l.addr));
+      if (mineAddrs.join() !== theirs.join()) {
+        failures.push(`${f.name}: instruction boundaries differ: ktrace ${mineAddrs.length}, objdump ${theirs.length}`);
+        continue;
+      }
+      for (const l of mine) {
+        count++;
+        const want = listing.insns.get(objdumpHex(l.addr))!.lines.join('\n') + '\n';
+        const got = renderLine(l);
+        if (got !== want && failures.length < 20) failures.push(`${f.name}:\n  objdump: ${JSON.stringify(want)}\n  ktrace:  ${JSON.stringify(got)}`);
+      }
+    }
+  } finally {
+    d.free();
+  }
+  assert.ok(failures.length === 0, `${label}: ${failures.length} differences:\n${failures.join('\n')}`);
+  return count;
+}
+
+test('every function equals objdump -d, instruction for instruction (committed oracle)', () => {
+  const stale = oracleStale();
+  if (stale) assert.unreachable(stale);
+  const n = compare(parseObjdump(oracle('objdump-d')), 'att', 'AT&T');
+  assert.ok(n > 1000, `compared ${n} instructions`);
+});
+
+test('every function equals objdump -d -M intel (committed oracle)', () => {
+  const stale = oracleStale();
+  if (stale) assert.unreachable(stale);
+  compare(parseObjdump(oracle('objdump-d-intel')), 'intel', 'Intel');
+});
+
+test('live objdump -d, when binutils is installed', () => {
+  const text = live('objdump', ['-d']);
+  if (text === undefined) { console.log('SKIP live objdump: binutils not installed'); return; }
+  if (binutilsVersion() !== oracleMeta().binutils) {
+    console.log(`NOTE live objdump is "${binutilsVersion()}", the oracle "${oracleMeta().binutils}": compared against the oracle only`);
+    return;
+  }
+  assert.is(text, oracle('objdump-d'), 'committed oracle equals live objdump output');
+  compare(parseObjdump(text), 'att', 'live');
+});
+
+test('function header lines name the address as objdump does', () => {
+  const stale = oracleStale();
+  if (stale) assert.unreachable(stale);
+  const listing = parseObjdump(oracle('objdump-d'));
+  const img = fixtureImage();
+  const d = new Disassembler(img);
+  try {
+    let n = 0;
+    for (const f of img.functions) {
+      const h = listing.headers.get(objdumpHex(f.addr).padStart(16, '0'));
+      if (!h || f.size === 0) continue;
+      assert.is(d.render(f.addr, f.addr + f.size).split('\n')[0], `${objdumpHex(f.addr).padStart(16, '0')} ${h}:`);
+      n++;
+    }
+    assert.ok(n > 100);
+  } finally {
+    d.free();
+  }
+});
+
+test.run();

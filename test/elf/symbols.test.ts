@@ -1,0 +1,80 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseElfFile, SHT_SYMTAB } from '../../src/elf/elf-file.js';
+import { parseSymbols, SHN_ABS, SHN_UNDEF } from '../../src/elf/symbols.js';
+import { ElfError } from '../../src/elf/errors.js';
+import { fixtureBytes, oracle, oracleStale, live, parseReadelfSyms, parseNm } from './fixture.js';
+
+function symbols() {
+  const b = fixtureBytes();
+  return parseSymbols(b, parseElfFile(b).sections);
+}
+
+function ndx(shndx: number): string {
+  return shndx === SHN_UNDEF ? 'UND' : shndx === SHN_ABS ? 'ABS' : shndx === 0xfff2 ? 'COM' : String(shndx);
+}
+
+function checkReadelf(text: string, label: string) {
+  const want = parseReadelfSyms(text), got = symbols();
+  assert.ok(want.length > 100, `${label}: parsed readelf -s`);
+  assert.is(got.length, want.length, `${label}: symbol count`);
+  for (const w of want) {
+    const s = got[w.num]!;
+    assert.equal({ value: s.value, size: s.size, type: s.type, bind: s.bind, ndx: ndx(s.shndx), name: s.name },
+      { value: w.value, size: w.size, type: w.type, bind: w.bind, ndx: w.ndx, name: w.name }, `${label}: symbol ${w.num} ${w.name}`);
+    assert.is(BigInt.asUintN(64, BigInt(s.addr)), s.value, `${label}: ${w.name} canonical number is exact`);
+  }
+}
+
+function checkNm(text: string, label: string) {
+  const want = parseNm(text);
+  // nm lists every symbol but the null, FILE and SECTION ones; compare as multisets of lines.
+  const mine = symbols().filter((s) => s.nmType !== '').map((s) => `${s.shndx === SHN_UNDEF ? '' : s.value.toString(16).padStart(16, '0')} ${s.nmType} ${s.name}`).sort();
+  const theirs = want.map((w) => `${w.value === undefined ? '' : w.value.toString(16).padStart(16, '0')} ${w.type} ${w.name}`).sort();
+  assert.ok(theirs.length > 100, `${label}: parsed nm`);
+  assert.equal(mine, theirs, `${label}: nm letters, addresses and names`);
+}
+
+test('every symbol (value, size, type, binding, section, name) equals readelf -sW (committed oracle)', () => {
+  const stale = oracleStale();
+  if (stale) assert.unreachable(stale);
+  checkReadelf(oracle('readelf-s'), 'oracle');
+});
+
+test('every symbol letter and address equals nm (committed oracle)', () => {
+  const stale = oracleStale();
+  if (stale) assert.unreachable(stale);
+  checkNm(oracle('nm-n'), 'oracle');
+});
+
+test('readelf -sW and nm, live when binutils is installed', () => {
+  const r = live('readelf', ['-sW']), n = live('nm', ['-n']);
+  if (r === undefined || n === undefined) { console.log('SKIP live readelf/nm: binutils not installed'); return; }
+  checkReadelf(r, 'live');
+  checkNm(n, 'live');
+});
+
+test('the fixture has the symbols the kernel-facing code relies on', () => {
+  const byName = new Map(symbols().map((s) => [s.name, s]));
+  for (const n of ['_stext', '_etext', '_sdata', '_edata', 'vfs_read', 'kprobe_target', 'entry_SYSCALL_64']) assert.ok(byName.has(n), n);
+  assert.is(byName.get('vfs_read')!.type, 'FUNC');
+  assert.is(byName.get('vfs_read')!.nmType, 'T');
+});
+
+test('a stripped image (no .symtab) is one clear ElfError', () => {
+  const b = new Uint8Array(fixtureBytes());
+  const f = parseElfFile(b);
+  const symtab = f.sections.find((s) => s.type === SHT_SYMTAB)!;
+  const dv = new DataView(b.buffer);
+  const shoff = Number(dv.getBigUint64(40, true));
+  dv.setUint32(shoff + symtab.index * 64 + 4, 0, true); // SHT_NULL: as if stripped
+  try {
+    parseSymbols(b, parseElfFile(b).sections);
+    assert.unreachable('expected ElfError');
+  } catch (e) {
+    assert.instance(e, ElfError);
+    assert.match((e as Error).message, /stripped/);
+  }
+});
+
+test.run();
