@@ -2,7 +2,7 @@
 // for this exact instruction (Instruction.rflagsUndefined: per instance, so `shl r32, 1` keeps OF defined).
 import { Decoder, DecoderOptions, RflagsBits } from 'iced-x86';
 import {
-  CODE_ADDR, type CaseInput, type CaseOutput, type Expanded, type MachineState, REG_NAMES, applyOutput, hexToBytes,
+  CODE_ADDR, DATA_SKEW, type CaseInput, type CaseOutput, type Expanded, type MachineState, REG_NAMES, applyOutput, hexToBytes,
 } from './corpus.js';
 
 /** iced RflagsBits → architectural RFLAGS bit positions (SDM Vol. 1 3.4.3). */
@@ -67,7 +67,7 @@ export function compareCase(c: CaseInput, input: Expanded, host: CaseOutput, emu
     if (want.data[i] !== got.data[i]) {
       let j = i;
       while (j < want.data.length && j < i + 16 && want.data[j] !== got.data[j]) j++;
-      diffs.push(`mem [data+${i}..${j}): host ${Buffer.from(want.data.subarray(i, j)).toString('hex')} emu ${Buffer.from(got.data.subarray(i, j)).toString('hex')}`);
+      diffs.push(`mem [data${i - DATA_SKEW >= 0 ? '+' : ''}${i - DATA_SKEW}..${j - DATA_SKEW}): host ${Buffer.from(want.data.subarray(i, j)).toString('hex')} emu ${Buffer.from(got.data.subarray(i, j)).toString('hex')}`);
       if (diffs.length > 12) break;
       i = j;
     }

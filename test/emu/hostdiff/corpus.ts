@@ -9,9 +9,16 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 
 /** Fixed addresses shared by the native harness (harness.c) and the emulator side. */
 export const CODE_ADDR = 0x10000000;
-export const DATA_ADDR = 0x10010000;
 export const PAGE_SIZE = 4096;
-/** Bytes at the start of the data page filled with seeded random bytes; the rest of the page starts zeroed. */
+/**
+ * The data region: two pages at DATA_MAP. Case offsets are relative to DATA_ADDR, which sits 160 bytes below
+ * the page boundary, so memory operands and string runs near offset 160 straddle two pages (the TLB's slow path).
+ */
+export const DATA_MAP = 0x1000f000;
+export const DATA_SIZE = 2 * PAGE_SIZE;
+export const DATA_SKEW = PAGE_SIZE - 160;
+export const DATA_ADDR = DATA_MAP + DATA_SKEW;
+/** Bytes from DATA_ADDR filled with seeded random bytes; the rest of the region starts zeroed. */
 export const DATA_WINDOW = 512;
 /** RFLAGS bits a case may start with: CF PF AF ZF SF DF OF, plus the always-one bit 1 and IF (user mode). */
 export const FLAGS_RANDOM_MASK = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x400 | 0x800;
@@ -31,17 +38,21 @@ export interface CaseInput {
   regs: Record<string, string>;
   /** Initial RFLAGS. */
   flags: number;
-  /** Explicit data bytes: [offset into the data page, hex bytes], applied in order after the seeded fill. */
+  /** Explicit data bytes: [offset from DATA_ADDR, hex bytes], applied in order after the seeded fill. */
   mem: [number, string][];
 }
 
-/** What the host did: fell through with this state (diffs against the input), or raised a signal. */
+/**
+ * What the host did: fell through with this state (diffs against the input; `mem` offsets here index the whole
+ * data region, from DATA_MAP), or raised a signal.
+ */
 export type CaseOutput =
   | { ok: true; flags: number; regs: Record<string, string>; mem: [number, string][] }
   | { ok: false; sig: number; rip: number };
 
 export interface CorpusEntry extends CaseInput { out: CaseOutput }
 
+/** `data` is the whole data region (DATA_SIZE bytes from DATA_MAP). */
 export interface Expanded { regs: bigint[]; flags: number; data: Uint8Array }
 
 export interface MachineState { regs: bigint[]; flags: number; data: Uint8Array }
@@ -77,12 +88,12 @@ export function expandInput(c: CaseInput): Expanded {
     regs.push((hi << 32n) | lo);
   }
   for (const [k, v] of Object.entries(c.regs)) regs[+k] = BigInt('0x' + v);
-  const data = new Uint8Array(PAGE_SIZE);
-  for (let i = 0; i < DATA_WINDOW; i += 4) {
+  const data = new Uint8Array(DATA_SIZE);
+  for (let i = DATA_SKEW; i < DATA_SKEW + DATA_WINDOW; i += 4) {
     const w = rnd();
     data[i] = w & 0xff; data[i + 1] = (w >>> 8) & 0xff; data[i + 2] = (w >>> 16) & 0xff; data[i + 3] = w >>> 24;
   }
-  for (const [off, hex] of c.mem) data.set(hexToBytes(hex), off);
+  for (const [off, hex] of c.mem) data.set(hexToBytes(hex), off + DATA_SKEW);
   return { regs, flags: c.flags, data };
 }
 
@@ -91,10 +102,10 @@ export function diffOutput(input: Expanded, after: MachineState): CaseOutput {
   const regs: Record<string, string> = {};
   for (let i = 0; i < 16; i++) if (after.regs[i] !== input.regs[i]) regs[i] = after.regs[i].toString(16);
   const mem: [number, string][] = [];
-  for (let i = 0; i < PAGE_SIZE; i++) {
+  for (let i = 0; i < DATA_SIZE; i++) {
     if (after.data[i] === input.data[i]) continue;
     let j = i;
-    while (j < PAGE_SIZE && after.data[j] !== input.data[j]) j++;
+    while (j < DATA_SIZE && after.data[j] !== input.data[j]) j++;
     mem.push([i, bytesToHex(after.data.subarray(i, j))]);
     i = j;
   }

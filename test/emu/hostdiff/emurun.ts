@@ -3,7 +3,9 @@
 import { Machine, Stop, stopName } from '../../../src/emu/machine.js';
 import { PERM_R, PERM_U, PERM_W, PERM_X } from '../../../src/emu/memory.js';
 import { type Cpu, Reg } from '../../../src/emu/cpu.js';
-import { CODE_ADDR, DATA_ADDR, type CaseInput, type Expanded, PAGE_SIZE, expandInput, hexToBytes } from './corpus.js';
+import {
+  CODE_ADDR, DATA_MAP, DATA_SIZE, type CaseInput, type Expanded, PAGE_SIZE, expandInput, hexToBytes,
+} from './corpus.js';
 import { type EmuOutcome, VEC_NAMES } from './compare.js';
 
 const USER_CS = 0x33, USER_SS = 0x2b;   // Linux __USER_CS/__USER_DS (arch/x86/include/asm/segment.h)
@@ -11,13 +13,12 @@ const USER_CS = 0x33, USER_SS = 0x2b;   // Linux __USER_CS/__USER_DS (arch/x86/i
 export class EmuRunner {
   readonly machine: Machine;
   readonly cpu: Cpu;
-  private readonly zero = new Uint8Array(PAGE_SIZE);
 
   constructor() {
     this.machine = new Machine({ cpus: 1, seed: 1 });
     this.cpu = this.machine.cpus[0];
     this.machine.mem.map(CODE_ADDR, PAGE_SIZE, PERM_R | PERM_X | PERM_U);
-    this.machine.mem.map(DATA_ADDR, PAGE_SIZE, PERM_R | PERM_W | PERM_U);
+    this.machine.mem.map(DATA_MAP, DATA_SIZE, PERM_R | PERM_W | PERM_U);
   }
 
   run(c: CaseInput, input: Expanded = expandInput(c)): EmuOutcome {
@@ -28,8 +29,7 @@ export class EmuRunner {
     page.fill(0xcc);   // int3 after the case's bytes (and everywhere else on the code page)
     page.set(code, 0);
     mem.writeBytes(CODE_ADDR, page);
-    mem.writeBytes(DATA_ADDR, this.zero);
-    mem.writeBytes(DATA_ADDR, input.data);
+    mem.writeBytes(DATA_MAP, input.data);
     for (let i = 0; i < 16; i++) cpu.setReg(i as Reg, input.regs[i]);
     cpu.cs = USER_CS; cpu.ss = USER_SS; cpu.cpl = 3;
     cpu.setRflags(input.flags);
@@ -44,7 +44,7 @@ export class EmuRunner {
     if (stop === Stop.Breakpoint && cpu.rip === end) {
       const regs: bigint[] = [];
       for (let i = 0; i < 16; i++) regs.push(cpu.getReg(i as Reg));
-      return { kind: 'done', state: { regs, flags: cpu.getRflags(), data: mem.readBytes(DATA_ADDR, PAGE_SIZE) } };
+      return { kind: 'done', state: { regs, flags: cpu.getRflags(), data: mem.readBytes(DATA_MAP, DATA_SIZE) } };
     }
     const vec = stop === Stop.DivideError ? 0 : stop === Stop.InvalidOpcode ? 6 : stop === Stop.GeneralProtection ? 13
       : stop === Stop.PageFault ? 14 : stop === Stop.Debug ? 1 : stop === Stop.Breakpoint ? 3 : -1;

@@ -2,13 +2,13 @@
  * Native side of the host-CPU differential test (test/emu/hostdiff).
  *
  * Reads one case per line on stdin:
- *   <code hex> <rflags hex> <16 GPRs hex, RAX..R15 order> <data window hex>
+ *   <code hex> <rflags hex> <16 GPRs hex, RAX..R15 order> <data window hex, placed at DATA_MAP + DATA_SKEW>
  * runs the code natively in user mode with exactly that register file, flags and data window, and prints
- *   ok <rflags> <16 GPRs> <data page hex>      after the code fell through its end, or
+ *   ok <rflags> <16 GPRs> <data region hex>    after the code fell through its end, or
  *   sig <signo> <rip offset hex>                when it raised a signal (SIGFPE = #DE from div/idiv).
  *
  * The code sits at a fixed address (CODE_ADDR) followed by `jmp [rip+0]; dq hd_exit`, the data page at a fixed
- * address (DATA_ADDR): the emulator side maps the same addresses, so pointers in registers compare directly.
+ * address (DATA_MAP, two pages): the emulator side maps the same addresses, so pointers in registers compare directly.
  * Registers are loaded and saved by the assembly below (hd_enter/hd_exit), never by compiler-generated code,
  * so RSP and RFLAGS can be anything the case wants; the host stack pointer is kept in a global.
  */
@@ -23,7 +23,9 @@
 #include <ucontext.h>
 
 #define CODE_ADDR 0x10000000UL
-#define DATA_ADDR 0x10010000UL
+#define DATA_MAP 0x1000f000UL /* two pages; keep in step with corpus.ts */
+#define DATA_SIZE 8192
+#define DATA_SKEW (4096 - 160)   /* the input window starts here: operands near +160 straddle the pages */
 #define PAGE 4096
 
 uint64_t hd_in[17];   /* RAX..R15, RFLAGS */
@@ -100,9 +102,9 @@ static void put_hex_bytes(const uint8_t *p, size_t n) {
 int main(void) {
   uint8_t *code = mmap((void *)CODE_ADDR, PAGE, PROT_READ | PROT_WRITE | PROT_EXEC,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-  uint8_t *data = mmap((void *)DATA_ADDR, PAGE, PROT_READ | PROT_WRITE,
+  uint8_t *data = mmap((void *)DATA_MAP, DATA_SIZE, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-  if (code != (void *)CODE_ADDR || data != (void *)DATA_ADDR) {
+  if (code != (void *)CODE_ADDR || data != (void *)DATA_MAP) {
     fprintf(stderr, "harness: cannot map the fixed code/data pages\n");
     return 2;
   }
@@ -136,8 +138,8 @@ int main(void) {
     }
     hd_in[16] = strtoull(tok[1], NULL, 16);
     for (int i = 0; i < 16; i++) hd_in[i] = strtoull(tok[2 + i], NULL, 16);
-    memset(data, 0, PAGE);
-    if (parse_bytes(tok[18], strlen(tok[18]), data, PAGE) < 0) {
+    memset(data, 0, DATA_SIZE);
+    if (parse_bytes(tok[18], strlen(tok[18]), data + DATA_SKEW, DATA_SIZE - DATA_SKEW) < 0) {
       printf("err bad data\n");
       continue;
     }
@@ -153,7 +155,7 @@ int main(void) {
       printf("ok %llx", (unsigned long long)hd_out[16]);
       for (int i = 0; i < 16; i++) printf(" %llx", (unsigned long long)hd_out[i]);
       putchar(' ');
-      put_hex_bytes(data, PAGE);
+      put_hex_bytes(data, DATA_SIZE);
       putchar('\n');
     } else {
       printf("sig %d %llx\n", sig, (unsigned long long)(hd_fault_rip - CODE_ADDR));

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../../../src/paths.js';
 import {
-  type CaseInput, type CaseOutput, DATA_WINDOW, PAGE_SIZE, bytesToHex, diffOutput, expandInput, hexToBytes,
+  type CaseInput, type CaseOutput, DATA_SIZE, DATA_SKEW, DATA_WINDOW, bytesToHex, diffOutput, expandInput, hexToBytes,
 } from './corpus.js';
 
 export const HARNESS_SOURCE = join(ROOT, 'test', 'emu', 'hostdiff', 'harness.c');
@@ -33,7 +33,7 @@ export function buildNative(): NativeRunner {
         const batch = cases.slice(i, i + 1000);
         const inputs = batch.map(expandInput);
         const text = inputs.map((x, j) => [batch[j].code, x.flags.toString(16), ...x.regs.map((r) => r.toString(16)),
-          bytesToHex(x.data.subarray(0, DATA_WINDOW))].join(' ')).join('\n') + '\n';
+          bytesToHex(x.data.subarray(DATA_SKEW, DATA_SKEW + DATA_WINDOW))].join(' ')).join('\n') + '\n';
         const r = spawnSync(exe, [], { input: text, encoding: 'utf8', maxBuffer: 1 << 30 });
         if (r.status !== 0) throw new Error(`native harness exited with ${r.status}: ${r.stderr}`);
         const lines = r.stdout.split('\n').filter((l) => l.length);
@@ -43,7 +43,7 @@ export function buildNative(): NativeRunner {
           if (t[0] === 'ok') {
             const regs = t.slice(2, 18).map((h) => BigInt('0x' + h));
             const data = hexToBytes(t[18]);
-            if (data.length !== PAGE_SIZE) throw new Error('native harness: short data page');
+            if (data.length !== DATA_SIZE) throw new Error('native harness: short data region');
             out.push(diffOutput(inputs[j], { regs, flags: parseInt(t[1], 16), data }));
           } else if (t[0] === 'sig') {
             out.push({ ok: false, sig: +t[1], rip: parseInt(t[2], 16) });
