@@ -1,0 +1,241 @@
+// ktrace-pc: the machine around the CPU (fixtures/kernel/README.md). Loads the kernel image, fills
+// boot_params, implements the devices (console, timers, IPIs, CPU start, power off, panic), and runs
+// the CPUs, handing every stop to whoever owns it: trap handlers registered by upper layers (kprobes)
+// first, then the workload's host calls, then the guest kernel's own IDT.
+import type { Image } from '../elf/image.js';
+import { Machine, Stop, stopName } from '../emu/machine.js';
+import { PERM_R, PERM_U, PERM_W, PERM_X } from '../emu/memory.js';
+import { Reg, type Cpu } from '../emu/cpu.js';
+import {
+  BOOT_MAGIC, BP, DEFAULT_TIMER_PERIOD, PORT_AP_START, PORT_CONSOLE, PORT_INIT_FREED, PORT_IPI, PORT_PANIC,
+  PORT_POWEROFF, PORT_TIMER, RAM_BASE, RAM_SIZE, USER_STUB, VEC_BP, VEC_DB, VEC_DE, VEC_GP, VEC_PF, VEC_RESCHED, VEC_UD,
+} from './contract.js';
+import { USER_SYSCALL_IP, type UserMemory, type WorkloadRunner } from './workload/runner.js';
+import { backtrace, type Frame } from './backtrace.js';
+
+export interface PlatformOptions {
+  cpus: number;
+  seed: number;
+  /** Timer period in instructions (0: no timer interrupt). */
+  timerPeriod?: number;
+  cmdline?: string;
+}
+
+/** A handler for stops the platform does not own (kprobes: #BP, #DB, host calls in probe pages). */
+export type TrapHandler = (cpu: Cpu, stop: Stop) => boolean;
+
+/** What the kernel's state was when it faulted in kernel mode: the oops report's material. */
+export interface KernelFault {
+  cpu: number;
+  vector: number;
+  errorCode: number;
+  address: number;
+  rip: number;
+  regs: Record<string, bigint>;
+  rflags: number;
+  backtrace: Frame[];
+}
+
+export type RunEnd =
+  | { kind: 'poweroff'; status: number }
+  | { kind: 'panic'; reason: number }
+  | { kind: 'budget' }
+  | { kind: 'interrupted' }
+  | { kind: 'fatal'; message: string; cpu: number; rip: number };
+
+const REG_NAMES = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
+const PAGE = 4096;
+
+export class Platform implements UserMemory {
+  readonly machine: Machine;
+  readonly trapHandlers: TrapHandler[] = [];
+  /** Called once when the kernel reports its init memory freed (kprobes mark probes there [GONE]). */
+  readonly initFreedHooks: (() => void)[] = [];
+  private consoleBytes: number[] = [];
+  end: RunEnd | undefined;
+  initFreed = false;
+  lastKernelFault: KernelFault | undefined;
+  workload: WorkloadRunner | undefined;
+  private secondaryEntry: number;
+
+  constructor(readonly image: Image, readonly opts: PlatformOptions) {
+    if (!(opts.cpus >= 1 && opts.cpus <= 8)) throw new RangeError('cpus must be between 1 and 8');
+    this.machine = new Machine({ cpus: opts.cpus, seed: opts.seed });
+    const entry = image.symbolAddr('secondary_startup_64');
+    this.secondaryEntry = entry ?? 0;
+    this.machine.onPortOut = (cpu, port, size, value) => this.portOut(cpu, port, size, value);
+    this.machine.onPortIn = () => 0xffffffff;
+  }
+
+  get console(): string { return Buffer.from(this.consoleBytes).toString('latin1'); }
+
+  // ---- UserMemory (the workload runner's view of user space) ----
+  mapUser(addr: number, size: number, perms: 'rx' | 'r' | 'rw'): void {
+    const start = Math.floor(addr / PAGE) * PAGE, end = Math.ceil((addr + size) / PAGE) * PAGE;
+    const p = PERM_U | PERM_R | (perms === 'rw' ? PERM_W : 0) | (perms === 'rx' ? PERM_X : 0);
+    for (let a = start; a < end; a += PAGE) {
+      if (this.machine.mem.permsAt(a)) this.machine.mem.protect(a, PAGE, p);
+      else this.machine.mem.map(a, PAGE, p);
+    }
+  }
+  write(addr: number, bytes: Uint8Array): void { this.machine.mem.writeBytes(addr, bytes); }
+  read(addr: number, len: number): Uint8Array { return this.machine.mem.readBytes(addr, len); }
+
+  /** Load the image, map RAM, fill boot_params and put CPU 0 at the entry point. */
+  boot(user: { entry: number; stackTop: number }): void {
+    const { mem } = this.machine;
+    const img = this.image;
+    for (const seg of img.segments) {
+      if (seg.memsz === 0) continue;
+      const start = Math.floor(seg.vaddr / PAGE) * PAGE;
+      const end = Math.ceil((seg.vaddr + seg.memsz) / PAGE) * PAGE;
+      const perms = (seg.flags & 4 ? PERM_R : 0) | (seg.flags & 2 ? PERM_W : 0) | (seg.flags & 1 ? PERM_X : 0);
+      mem.map(start, end - start, perms | PERM_R | PERM_W);
+      if (seg.filesz > 0) mem.writeBytes(seg.vaddr, img.bytes.subarray(seg.offset, seg.offset + seg.filesz));
+      mem.protect(start, end - start, perms);
+    }
+    mem.map(RAM_BASE, RAM_SIZE, PERM_R | PERM_W);
+    const bp = img.symbolAddr('boot_params');
+    if (bp === undefined) throw new Error('the kernel has no boot_params symbol: not a ktrace-pc kernel');
+    const b = new DataView(new ArrayBuffer(BP.size));
+    b.setBigUint64(BP.magic, BOOT_MAGIC, true);
+    b.setUint32(BP.nr_cpus, this.opts.cpus, true);
+    b.setBigInt64(BP.ram_base, BigInt(RAM_BASE), true);
+    b.setBigUint64(BP.ram_size, BigInt(RAM_SIZE), true);
+    b.setBigUint64(BP.user_entry, BigInt(user.entry), true);
+    b.setBigUint64(BP.user_stack_top, BigInt(user.stackTop), true);
+    b.setBigUint64(BP.timer_period, BigInt(this.opts.timerPeriod ?? DEFAULT_TIMER_PERIOD), true);
+    b.setBigUint64(BP.seed, BigInt.asUintN(64, BigInt(this.opts.seed)), true);
+    const cmd = Buffer.from(this.opts.cmdline ?? '', 'latin1').subarray(0, 255);
+    new Uint8Array(b.buffer).set(cmd, BP.cmdline);
+    this.poke(bp, new Uint8Array(b.buffer));
+    const cpu0 = this.machine.cpus[0];
+    cpu0.rip = img.header.entry;
+    cpu0.setReg(Reg.RDI, 0n);
+    cpu0.setReg(Reg.RSI, BigInt.asUintN(64, BigInt(bp)));
+    cpu0.setReg(Reg.RSP, 0n);
+  }
+
+  /** Host write to kernel memory regardless of page permissions (text_poke style). */
+  poke(addr: number, bytes: Uint8Array): void {
+    this.machine.mem.writeBytes(addr, bytes);
+  }
+
+  private portOut(cpu: Cpu, port: number, _size: number, value: number): void {
+    switch (port) {
+      case PORT_CONSOLE: this.consoleBytes.push(value & 0xff); break;
+      case PORT_TIMER: this.machine.setTimer(cpu, value >>> 0); break;
+      case PORT_IPI: {
+        const target = this.machine.cpus[value >>> 0];
+        if (target) target.raise(VEC_RESCHED);
+        break;
+      }
+      case PORT_AP_START: {
+        const target = this.machine.cpus[value >>> 0];
+        if (target && !target.online && this.secondaryEntry) {
+          target.rip = this.secondaryEntry;
+          target.setReg(Reg.RDI, BigInt(value >>> 0));
+          target.setReg(Reg.RSP, 0n);
+          target.online = true;
+        }
+        break;
+      }
+      case PORT_INIT_FREED:
+        if (!this.initFreed) {
+          this.initFreed = true;
+          for (const h of this.initFreedHooks) h();
+        }
+        break;
+      case PORT_POWEROFF:
+        this.end ??= { kind: 'poweroff', status: value | 0 };
+        this.machine.requestStop(cpu);
+        break;
+      case PORT_PANIC:
+        this.end ??= { kind: 'panic', reason: value | 0 };
+        this.machine.requestStop(cpu);
+        break;
+      default: break; // unknown ports read as all-ones and ignore writes, as on a PC
+    }
+  }
+
+  private snapshot(cpu: Cpu, vector: number): KernelFault {
+    const regs: Record<string, bigint> = {};
+    REG_NAMES.forEach((n, i) => { regs[n] = cpu.getReg(i as Reg); });
+    return {
+      cpu: cpu.id, vector, errorCode: cpu.errorCode, address: cpu.faultAddr, rip: cpu.rip, regs, rflags: cpu.getRflags(),
+      backtrace: backtrace(this.machine.mem, this.image, cpu.rip, cpu.getRegNum(Reg.RBP)),
+    };
+  }
+
+  /** Hand an exception to the guest kernel; a delivery failure ends the run. */
+  private deliver(cpu: Cpu, vector: number, errorCode?: number): void {
+    if (cpu.cpl === 0 && vector !== VEC_BP && vector !== VEC_DB) this.lastKernelFault = this.snapshot(cpu, vector);
+    if (!cpu.interrupt(vector, errorCode)) {
+      this.end = { kind: 'fatal', message: `double fault delivering vector ${vector}: ${cpu.stopText}`, cpu: cpu.id, rip: cpu.rip };
+    }
+  }
+
+  private handle(cpu: Cpu, stop: Stop): void {
+    for (const h of this.trapHandlers) if (h(cpu, stop)) return;
+    switch (stop) {
+      case Stop.HostCall:
+        if (cpu.cpl === 3 && this.workload && (cpu.rip === USER_SYSCALL_IP || cpu.rip === USER_STUB)) {
+          const rsp = cpu.getRegNum(Reg.RSP);
+          const rax = Number(BigInt.asIntN(64, cpu.getReg(Reg.RAX)));
+          const req = this.workload.hostCall(rsp, rax);
+          if ('error' in req) { this.end = { kind: 'fatal', message: req.error, cpu: cpu.id, rip: cpu.rip }; return; }
+          cpu.setReg(Reg.RAX, BigInt(req.nr));
+          const regs = [Reg.RDI, Reg.RSI, Reg.RDX, Reg.R10, Reg.R8, Reg.R9];
+          for (let i = 0; i < 6; i++) cpu.setReg(regs[i], BigInt.asUintN(64, BigInt(req.args[i] ?? 0)));
+          cpu.rip = USER_SYSCALL_IP;
+          return;
+        }
+        this.end = { kind: 'fatal', message: `vmcall at ${this.image.formatAddr(cpu.rip)} owned by no one`, cpu: cpu.id, rip: cpu.rip };
+        return;
+      case Stop.Breakpoint: this.deliver(cpu, VEC_BP); return;
+      case Stop.Debug: this.deliver(cpu, VEC_DB); return;
+      case Stop.PageFault: this.deliver(cpu, VEC_PF, cpu.errorCode); return;
+      case Stop.GeneralProtection: this.deliver(cpu, VEC_GP, cpu.errorCode); return;
+      case Stop.InvalidOpcode: this.deliver(cpu, VEC_UD); return;
+      case Stop.DivideError: this.deliver(cpu, VEC_DE); return;
+      case Stop.Exception: {
+        // other vectors: those that push an error code (SDM Vol. 3A, Table 6-1) get it
+        const v = cpu.trapVector;
+        this.deliver(cpu, v, [8, 10, 11, 12, 13, 14, 17, 21].includes(v) ? cpu.errorCode : undefined);
+        return;
+      }
+      case Stop.Requested: return; // port handlers set this.end
+      case Stop.Halt:
+        // hlt with IF=0: this CPU is gone for good (after panic, or a kernel bug)
+        if (this.machine.cpus.every((c) => !c.online || (c.halted && !c.if_))) {
+          this.end ??= { kind: 'fatal', message: 'every CPU halted with interrupts disabled', cpu: cpu.id, rip: cpu.rip };
+        }
+        return;
+      default:
+        this.end = { kind: 'fatal', message: `${stopName(stop)}: ${cpu.stopText}`, cpu: cpu.id, rip: cpu.rip };
+    }
+  }
+
+  /** Total instructions retired by the guest (all CPUs), excluding probe overhead. */
+  get instructions(): number { return this.machine.cpus.reduce((s, c) => s + c.instret, 0); }
+  get probeInstructions(): number { return this.machine.cpus.reduce((s, c) => s + c.probeInstret, 0); }
+  /** Emulated time: the furthest CPU clock. */
+  get emulatedNs(): number { return this.machine.cpus.reduce((m, c) => Math.max(m, c.clock()), 0); }
+
+  /**
+   * Run until power-off, panic, a fatal stop, `maxInsns` guest instructions, or `shouldStop()`.
+   * `slice` bounds how long one call into the CPU runs, so progress and Ctrl-C are seen.
+   */
+  run(maxInsns: number, opts: { slice?: number; shouldStop?: () => boolean; onSlice?: () => void } = {}): RunEnd {
+    const slice = opts.slice ?? 2_000_000;
+    while (!this.end) {
+      const left = maxInsns - this.instructions;
+      if (left <= 0) { this.end = { kind: 'budget' }; break; }
+      if (opts.shouldStop?.()) { this.end = { kind: 'interrupted' }; break; }
+      const r = this.machine.runAll(Math.min(slice, left));
+      if (r) this.handle(r.cpu, r.stop);
+      else opts.onSlice?.();
+    }
+    return this.end;
+  }
+}

@@ -1,0 +1,78 @@
+// One run of a workload on the kernel: boot, run, gather the results users see (`ktrace run`).
+import type { Image } from '../elf/image.js';
+import type { Script } from './workload/ast.js';
+import { WorkloadRunner, type ExpectFailure } from './workload/runner.js';
+import { Platform, type KernelFault, type RunEnd } from './platform.js';
+
+export interface RunOptions {
+  cpus: number;
+  seed: number;
+  maxInsns: number;
+  timerPeriod?: number;
+  /** Called between slices (progress display); must not touch the machine. */
+  onProgress?: (p: { instructions: number; syscalls: number }) => void;
+  shouldStop?: () => boolean;
+  /** Upper layers (kprobes) attach to the platform before it boots. */
+  attach?: (platform: Platform) => void;
+}
+
+export interface SyscallSummary { count: number; results: Record<string, number> }
+
+export interface RunResult {
+  workload: string;
+  cpus: number;
+  seed: number;
+  end: RunEnd;
+  /** 0: clean power-off and every expectation held. */
+  exitCode: number;
+  instructions: number;
+  probeInstructions: number;
+  emulatedNs: number;
+  hostSeconds: number;
+  /** Emulated guest instructions per host second, in millions. */
+  mips: number;
+  syscalls: Record<string, SyscallSummary>;
+  console: string;
+  failures: ExpectFailure[];
+  oops?: KernelFault;
+}
+
+export function runScript(image: Image, script: Script, opts: RunOptions): RunResult {
+  const platform = new Platform(image, { cpus: opts.cpus, seed: opts.seed, timerPeriod: opts.timerPeriod });
+  const runner = new WorkloadRunner(script, platform);
+  platform.workload = runner;
+  const user = runner.setup();
+  platform.boot(user);
+  opts.attach?.(platform);
+  const t0 = process.hrtime.bigint();
+  const end = platform.run(opts.maxInsns, {
+    shouldStop: opts.shouldStop,
+    onSlice: opts.onProgress && (() => opts.onProgress!({ instructions: platform.instructions, syscalls: runner.syscallsIssued })),
+  });
+  const hostSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const syscalls: Record<string, SyscallSummary> = {};
+  for (const name of [...runner.stats.keys()].sort()) {
+    const s = runner.stats.get(name)!;
+    const results: Record<string, number> = {};
+    for (const v of [...s.results.keys()].sort((a, b) => a - b)) results[String(v)] = s.results.get(v)!;
+    syscalls[name] = { count: s.count, results };
+  }
+  const clean = end.kind === 'poweroff' && end.status === 0 && runner.failures.length === 0;
+  const instructions = platform.instructions;
+  return {
+    workload: script.file,
+    cpus: opts.cpus,
+    seed: opts.seed,
+    end,
+    exitCode: clean ? 0 : 1,
+    instructions,
+    probeInstructions: platform.probeInstructions,
+    emulatedNs: platform.emulatedNs,
+    hostSeconds,
+    mips: hostSeconds > 0 ? instructions / hostSeconds / 1e6 : 0,
+    syscalls,
+    console: platform.console,
+    failures: runner.failures,
+    oops: end.kind === 'panic' || end.kind === 'fatal' ? platform.lastKernelFault : undefined,
+  };
+}

@@ -1,0 +1,88 @@
+// `ktrace run`'s report on a terminal (or with --summary): system calls, console, expectations,
+// how the run ended, instruction counts and time. Pure: a RunResult in, text out. Host timings
+// are on the last line only, so everything above it is byte-identical for the same inputs.
+import type { RunResult } from '../kernel/session.js';
+import { formatResult } from '../kernel/workload/syscalls.js';
+
+export interface SummaryOptions {
+  /** Print the console output (default true). */
+  console?: boolean;
+  /** Print host time and MIPS (default true). */
+  timing?: boolean;
+  /** Disassembly of the faulting instruction, when the caller has it. */
+  faultInsn?: string;
+}
+
+const group = (n: number) => n.toLocaleString('en-US');
+
+export function formatResults(results: Record<string, number>, max = 6): string {
+  const entries = Object.entries(results).map(([v, n]) => [Number(v), n] as const);
+  entries.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+  const shown = entries.slice(0, max).map(([v, n]) => (n === 1 ? formatResult(v) : `${formatResult(v)} x${n}`));
+  if (entries.length > max) shown.push(`... ${entries.length - max} more values`);
+  return shown.join(', ');
+}
+
+export function endText(r: RunResult): string {
+  const e = r.end;
+  switch (e.kind) {
+    case 'poweroff': return `power off, status ${e.status}`;
+    case 'panic': return `kernel panic (reason ${e.reason})`;
+    case 'budget': return `instruction budget exhausted (--max-insns ${group(r.instructions)})`;
+    case 'interrupted': return 'interrupted';
+    case 'fatal': return `machine stopped on cpu ${e.cpu}: ${e.message}`;
+  }
+}
+
+export function renderRunSummary(r: RunResult, opts: SummaryOptions = {}): string {
+  const lines: string[] = [];
+  lines.push(`workload ${r.workload} on ${r.cpus} CPU${r.cpus === 1 ? '' : 's'}, seed ${r.seed}`);
+  lines.push('');
+  const names = Object.keys(r.syscalls);
+  if (names.length) {
+    const w = Math.max(7, ...names.map((n) => n.length));
+    const cw = Math.max(5, ...names.map((n) => group(r.syscalls[n].count).length));
+    lines.push(`${'SYSCALL'.padEnd(w)}  ${'CALLS'.padStart(cw)}  RESULTS`);
+    for (const n of names) {
+      const s = r.syscalls[n];
+      lines.push(`${n.padEnd(w)}  ${group(s.count).padStart(cw)}  ${formatResults(s.results)}`.trimEnd());
+    }
+  } else {
+    lines.push('no system calls completed');
+  }
+  if (opts.console !== false && r.console) {
+    lines.push('', 'console:');
+    for (const l of r.console.replace(/\n$/, '').split('\n')) lines.push('  ' + l);
+  }
+  if (r.oops) {
+    const o = r.oops;
+    lines.push('', `oops on cpu ${o.cpu}: vector ${o.vector}, error code 0x${o.errorCode.toString(16)}${o.vector === 14 ? `, address 0x${BigInt.asUintN(64, BigInt(o.address)).toString(16)}` : ''}`);
+    if (opts.faultInsn) lines.push(`  at ${opts.faultInsn}`);
+    const regs = Object.entries(o.regs).map(([k, v]) => `${k.toUpperCase().padStart(3)}: ${v.toString(16).padStart(16, '0')}`);
+    for (let i = 0; i < regs.length; i += 3) lines.push('  ' + regs.slice(i, i + 3).join(' '));
+    lines.push(`  RFLAGS: ${o.rflags.toString(16).padStart(8, '0')}`);
+    lines.push('  Call Trace:');
+    for (const f of o.backtrace) lines.push(`   ${f.text}`);
+  }
+  const held = r.failures.length;
+  if (held) {
+    lines.push('', `${held} expectation${held === 1 ? '' : 's'} failed:`);
+    for (const f of r.failures) lines.push(`  ${f.file}:${f.line}:${f.col}: task ${f.task}: expect ${f.message.replace(/^expect /, '')}`);
+  }
+  lines.push('');
+  lines.push(`ended: ${endText(r)}`);
+  lines.push(`instructions: ${group(r.instructions)} (probe overhead: ${group(r.probeInstructions)})`);
+  lines.push(`emulated time: ${(r.emulatedNs / 1e6).toFixed(6)} ms`);
+  if (opts.timing !== false) lines.push(`host time: ${r.hostSeconds.toFixed(3)} s, ${r.mips.toFixed(1)} MIPS`);
+  return lines.join('\n') + '\n';
+}
+
+/** The JSON form: one object, host timings included (they are the only non-deterministic fields). */
+export function runResultJson(r: RunResult): string {
+  return JSON.stringify({
+    workload: r.workload, cpus: r.cpus, seed: r.seed, exitCode: r.exitCode, end: r.end,
+    instructions: r.instructions, probeInstructions: r.probeInstructions, emulatedNs: r.emulatedNs,
+    hostSeconds: r.hostSeconds, mips: r.mips, syscalls: r.syscalls, console: r.console, failures: r.failures,
+    oops: r.oops && { ...r.oops, regs: Object.fromEntries(Object.entries(r.oops.regs).map(([k, v]) => [k, '0x' + v.toString(16)])) },
+  });
+}
