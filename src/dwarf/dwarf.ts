@@ -411,7 +411,8 @@ export class Dwarf implements TypeResolver {
     const name = this.name(d) ?? '<anonymous>';
     const u = d.unit;
     const entry = this.raw(d, DW_AT.entry_pc);
-    let entryPc = Math.min(...ranges.map((r) => r.low));
+    let entryPc = ranges[0]!.low;
+    for (const r of ranges) if (r.low < entryPc) entryPc = r.low;
     if (entry) {
       if (entry.form === DW_FORM.addr || entry.form === DW_FORM.addrx || (entry.form >= DW_FORM.addrx1 && entry.form <= DW_FORM.addrx4)) entryPc = this.address(d, DW_AT.entry_pc) ?? entryPc;
       else entryPc = (this.address(d, DW_AT.low_pc) ?? this.unitBase(u)) + (this.udata(d, DW_AT.entry_pc) ?? 0);

@@ -24,7 +24,8 @@ export interface OpContext {
 }
 
 /** Decodes an expression. Operands of DW_OP_*_type ops are read and kept raw. */
-export function decodeOps(expr: Uint8Array, ctx: OpContext): Op[] {
+export function decodeOps(expr: Uint8Array, ctx: OpContext, depth = 0): Op[] {
+  if (depth > 4) fail('expression', 0, 'DW_OP_entry_value nested too deeply');
   const r = new Reader(expr, 'expression');
   const ops: Op[] = [];
   while (r.remaining > 0) {
@@ -66,7 +67,7 @@ export function decodeOps(expr: Uint8Array, ctx: OpContext): Op[] {
       case DW_OP.entry_value: case DW_OP.GNU_entry_value: {
         const body = r.bytes(r.uleb());
         args = [body];
-        sub = decodeOps(body, ctx);
+        sub = decodeOps(body, ctx, depth + 1);
         break;
       }
       case DW_OP.const_type: case DW_OP.GNU_const_type: { const t = r.uleb(); args = [t, r.bytes(r.u8())]; break; }

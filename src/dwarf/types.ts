@@ -157,7 +157,7 @@ export class TypeGraph {
       case DW_TAG.subroutine_type: {
         const params: string[] = [];
         for (const c of this.r.children(t)) {
-          if (c.tag === DW_TAG.formal_parameter) params.push(this.name(this.r.ref(c, DW_AT.type)));
+          if (c.tag === DW_TAG.formal_parameter) params.push(this.declarator(this.r.ref(c, DW_AT.type), '', depth + 1).trim());
           else if (c.tag === DW_TAG.unspecified_parameters) params.push('...');
         }
         const proto = this.r.has(t, DW_AT.prototyped);
