@@ -33,6 +33,7 @@ export class Machine {
   onPortIn: (cpu: Cpu, port: number, size: 1 | 2 | 4) => number = () => 0xffffffff;
   onPortOut: (cpu: Cpu, port: number, size: 1 | 2 | 4, value: number) => void = () => {};
   private rng: number;
+  private inRunAll = false;
 
   constructor(opts: MachineOptions) {
     if (!(opts.cpus >= 1 && opts.cpus <= 64)) throw new Error(`Machine: cpus must be 1..64, got ${opts.cpus}`);
@@ -106,7 +107,8 @@ export class Machine {
       if (c.halted) {
         if (!c.if_) return Stop.Halt;
         if (c.pending === 0) {
-          if (c.nextTimer === Infinity) return Stop.Halt;
+          // under runAll, halted CPUs idle in step with the others (runAll advances their clocks)
+          if (c.nextTimer === Infinity || this.inRunAll) return Stop.Halt;
           // hlt with IF=1: idle until the timer (README "Time": halted time counts in the clock)
           const now = c.clock();
           if (c.nextTimer > now) c.idleNs += c.nextTimer - now;
@@ -171,6 +173,10 @@ export class Machine {
    * Returns the CPU that stopped for a reason other than Budget, or null when `budget` is used up.
    */
   runAll(budget: number, quantum = 10000): { cpu: Cpu; stop: Stop } | null {
+    this.inRunAll = true;
+    try { return this.runAllInner(budget, quantum); } finally { this.inRunAll = false; }
+  }
+  private runAllInner(budget: number, quantum: number): { cpu: Cpu; stop: Stop } | null {
     let used = 0;
     for (;;) {
       let ran = false;
