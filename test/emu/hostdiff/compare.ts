@@ -33,7 +33,7 @@ export type EmuOutcome =
 
 export const VEC_NAMES: Record<number, string> = { 0: '#DE', 1: '#DB', 3: '#BP', 6: '#UD', 13: '#GP', 14: '#PF' };
 /** Host signal → the exception vector the emulator should stop with (Linux arch/x86/kernel/traps.c). */
-const SIG_TO_VEC: Record<number, number> = { 8: 0, 4: 6, 11: 13, 7: 13, 5: 1 };
+const SIG_TO_VEC: Record<number, number> = { 8: 0, 4: 6, 11: 13, 7: 13, 5: 3 };
 
 const h64 = (v: bigint) => '0x' + v.toString(16).padStart(16, '0');
 const fl = (v: number) => '0x' + v.toString(16);

@@ -50,6 +50,6 @@ export class EmuRunner {
       : stop === Stop.PageFault ? 14 : stop === Stop.Debug ? 1 : stop === Stop.Breakpoint ? 3 : -1;
     const what = `stop ${stopName(stop)}${vec >= 0 ? ` (${VEC_NAMES[vec]})` : ''} at rip=0x${cpu.rip.toString(16)}` +
       (cpu.stopText ? `: ${cpu.stopText}` : '');
-    return vec >= 0 && vec !== 3 ? { kind: 'fault', what, vector: vec, rip: cpu.rip } : { kind: 'error', what };
+    return vec >= 0 ? { kind: 'fault', what, vector: vec, rip: cpu.rip } : { kind: 'error', what };
   }
 }

@@ -25,6 +25,15 @@ export const MNEMONICS = new Set<string>([
   ...CONDS.map((c) => 'J' + c), 'Jmp', 'Call', 'Ret',
 ].map(cap));
 
+/**
+ * Instructions that must fault in user mode (#GP for privileged ones at CPL3 with IOPL 0, #UD for ud2, #BP
+ * for int3): the host's signal and faulting RIP are the expected stop (SDM Vol. 3 6.15; precise faults).
+ */
+export const FAULT_MNEMONICS = new Set<string>([
+  'Hlt', 'Cli', 'Sti', 'In', 'Out', 'Lgdt', 'Lidt', 'Lldt', 'Ltr',
+  'Swapgs', 'Sysretq', 'Wrmsr', 'Rdmsr', 'Invlpg', 'Wbinvd', 'Int3', 'Ud2',
+]);
+
 /** Forms left out on purpose, with the reason (printed by the test's NOTE line when asked). */
 export const EXCLUDED: Record<string, string> = {
   Bswap_r16: 'SDM: BSWAP with a 16-bit operand gives an undefined result',
@@ -69,6 +78,7 @@ function kindInfo(k: OpCodeOperandKind): { cat: string; width: number; fixed?: R
     case K.ax: return { cat: 'fixed', width: 16, fixed: Register.AX };
     case K.eax: return { cat: 'fixed', width: 32, fixed: Register.EAX };
     case K.rax: return { cat: 'fixed', width: 64, fixed: Register.RAX };
+    case K.dx: return { cat: 'fixed', width: 16, fixed: Register.DX };
     case K.es_rDI: case K.seg_rSI: case K.seg_rBX_al: return { cat: 'str', width: 0 };
     case K.br64_1: case K.br64_4: return { cat: 'br', width: 0 };
     default: return null;
@@ -107,8 +117,9 @@ export function enumerateForms(): Form[] {
     const info = CodeExt.opCode(code);
     try {
       const mnemonic = Mnemonic[info.mnemonic];
-      if (!MNEMONICS.has(mnemonic) || !info.mode64 || !info.cpl3 || info.isPrivileged) continue;
-      if (info.encoding !== 0 /* Legacy */ || codeName in EXCLUDED || FAR.test(codeName)) continue;
+      const faulting = FAULT_MNEMONICS.has(mnemonic);
+      if (!info.mode64 || (!faulting && (!MNEMONICS.has(mnemonic) || !info.cpl3 || info.isPrivileged))) continue;
+      if (info.encoding !== 0 /* Legacy */ || codeName in EXCLUDED || (FAR.test(codeName) && /^(Jmp|Call)$/.test(mnemonic))) continue;
       const ops: OpCodeOperandKind[] = [];
       let ok = true;
       for (let i = 0; i < info.opCount; i++) {
