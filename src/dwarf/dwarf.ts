@@ -363,20 +363,34 @@ export class Dwarf implements TypeResolver {
     return [...set].sort((a, b) => a - b);
   }
 
-  /** The row covering `pc` (the last row at or before it in its sequence). */
+  /**
+   * The row describing `pc`: of the rows at the highest address <= pc in the sequence containing pc, the
+   * last is_stmt one (else the last one) — what gdb's `info line *ADDR` reports.
+   */
   lineAt(pc: number): LineEntry | undefined {
     const u = this.unitAt(pc);
     const lp = u && this.lineProgram(u);
     if (!u || !lp) return undefined;
     const rows = lp.rows();
-    let best: LineRow | undefined;
+    let best: LineRow | undefined, bestStmt: LineRow | undefined, bestAddr = -Infinity;
+    let seqStart = 0;
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i]!;
-      if (r.endSequence) continue;
-      const next = rows[i + 1];
-      if (r.address <= pc && next && pc < next.address) { best = r; break; }
+      if (!r.endSequence) continue;
+      // Sequence rows[seqStart..i]: does it cover pc?
+      if (rows[seqStart]!.address <= pc && pc < r.address) {
+        for (let j = seqStart; j < i; j++) {
+          const x = rows[j]!;
+          if (x.address > pc) break;
+          if (x.address > bestAddr) { bestAddr = x.address; best = undefined; bestStmt = undefined; }
+          best = x;
+          if (x.isStmt) bestStmt = x;
+        }
+      }
+      seqStart = i + 1;
     }
-    return best ? { unit: u, row: best, path: lp.filePath(best.file) } : undefined;
+    const row = bestStmt ?? best;
+    return row ? { unit: u, row, path: lp.filePath(row.file) } : undefined;
   }
 
   // ------------------------------------------------------------------ functions and scopes
