@@ -1,0 +1,25 @@
+// Tiny exact ELF64 symbol-table reader for the emulator tests (src/elf is the real one; the emulator
+// tests stay independent of it). Returns name -> st_value for every named symbol.
+export function elfSymbols(file: Uint8Array): Map<string, bigint> {
+  const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  const shoff = Number(dv.getBigUint64(40, true)), shentsize = dv.getUint16(58, true), shnum = dv.getUint16(60, true);
+  const sec = (i: number) => {
+    const o = shoff + i * shentsize;
+    return { type: dv.getUint32(o + 4, true), offset: Number(dv.getBigUint64(o + 24, true)), size: Number(dv.getBigUint64(o + 32, true)), link: dv.getUint32(o + 40, true), entsize: Number(dv.getBigUint64(o + 56, true)) };
+  };
+  const out = new Map<string, bigint>();
+  for (let i = 0; i < shnum; i++) {
+    const s = sec(i);
+    if (s.type !== 2) continue; // SHT_SYMTAB
+    const str = sec(s.link);
+    for (let o = s.offset; o < s.offset + s.size; o += s.entsize) {
+      const nameOff = dv.getUint32(o, true);
+      if (!nameOff) continue;
+      let e = str.offset + nameOff;
+      let name = '';
+      while (file[e]) name += String.fromCharCode(file[e++]);
+      out.set(name, dv.getBigUint64(o + 8, true));
+    }
+  }
+  return out;
+}
