@@ -3,6 +3,7 @@
 // Writes fixtures/dwarf/ID.{decodedline,info,ranges,scope}.txt.gz and records the ELF's sha256 and the
 // tool versions in fixtures/dwarf/oracles.json. Needs readelf (binutils), llvm-dwarfdump and gdb.
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { Dwarf } from '../../src/dwarf/index.js';
 import { elfSections } from './elf-sections.js';
 import { FIXTURES, filterDecodedLine, filterLlvmRanges, filterReadelfInfo, run, sha256, writeGz } from './oracle.js';
@@ -45,7 +46,7 @@ function main(): void {
   const manPath = `${FIXTURES}oracles.json`;
   const man: OracleManifest = existsSync(manPath) ? JSON.parse(readFileSync(manPath, 'utf8')) : {};
   const tools = [run('readelf', ['--version']).split('\n')[0]!, run('llvm-dwarfdump', ['--version']).split('\n').find((l) => /version/i.test(l))!.trim(), run('gdb', ['--version']).split('\n')[0]!];
-  man[id] = { ...(man[id] ?? {}), elf: elf.replace(/^.*fixtures\/dwarf\//, ''), sha256: sha256(bytes), tools, gdbFunctions: fns };
+  man[id] = { ...(man[id] ?? {}), elf: relative(FIXTURES, resolve(elf)), sha256: sha256(bytes), tools, gdbFunctions: fns };
   writeFileSync(manPath, JSON.stringify(man, null, 2) + '\n');
   console.log(`${id}: ${fns.length} gdb functions, sha256 ${man[id]!.sha256}`);
 }
