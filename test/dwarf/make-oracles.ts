@@ -43,6 +43,7 @@ function main(): void {
   writeGz(`${FIXTURES}${id}.info.txt.gz`, filterReadelfInfo(run('readelf', ['-W', '--debug-dump=info', elf])));
   writeGz(`${FIXTURES}${id}.ranges.txt.gz`, filterLlvmRanges(run('llvm-dwarfdump', ['--debug-info', elf])));
   writeGz(`${FIXTURES}${id}.scope.txt.gz`, gdbScope(elf, fns));
+  writeGz(`${FIXTURES}${id}.frames.txt.gz`, run('readelf', ['-W', '--debug-dump=frames-interp', elf]));
   const manPath = `${FIXTURES}oracles.json`;
   const man: OracleManifest = existsSync(manPath) ? JSON.parse(readFileSync(manPath, 'utf8')) : {};
   const tools = [run('readelf', ['--version']).split('\n')[0]!, run('llvm-dwarfdump', ['--version']).split('\n').find((l) => /version/i.test(l))!.trim(), run('gdb', ['--version']).split('\n')[0]!];

@@ -185,3 +185,25 @@ function describeGdb(d: string): string {
 }
 
 export interface OracleManifestEntry { elf: string; sha256: string; tools: string[]; gdbFunctions: string[]; note?: string }
+
+// ---------------------------------------------------------------- readelf --debug-dump=frames-interp
+
+export interface FrameOracle { section: string; low: bigint; high: bigint; columns: string[]; rows: { loc: bigint; cells: string[] }[] }
+
+/** FDEs with their decoded rule tables: LOC, CFA, then one cell per register column ("u", "c-16", ...). */
+export function parseFramesInterp(text: string): FrameOracle[] {
+  const out: FrameOracle[] = [];
+  let section = '', cur: FrameOracle | null = null;
+  for (const l of text.split('\n')) {
+    const s = /^Contents of the (\S+) section/.exec(l);
+    if (s) { section = s[1]!; cur = null; continue; }
+    const f = /^[0-9a-f]+ [0-9a-f]+ [0-9a-f]+ FDE cie=[0-9a-f]+ pc=([0-9a-f]+)\.\.([0-9a-f]+)/.exec(l);
+    if (f) { cur = { section, low: BigInt('0x' + f[1]), high: BigInt('0x' + f[2]), columns: [], rows: [] }; out.push(cur); continue; }
+    if (/ CIE /.test(l)) { cur = null; continue; }
+    if (!cur) continue;
+    const t = l.trim().split(/\s+/);
+    if (t[0] === 'LOC') { cur.columns = t.slice(2); continue; }
+    if (t.length >= 2 && t[1] !== 'ZERO' && /^[0-9a-f]{8,16}$/.test(t[0]!)) cur.rows.push({ loc: BigInt('0x' + t[0]), cells: t.slice(1) });
+  }
+  return out;
+}
