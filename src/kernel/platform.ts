@@ -18,6 +18,8 @@ export interface PlatformOptions {
   seed: number;
   /** Timer period in instructions (0: no timer interrupt). */
   timerPeriod?: number;
+  /** End the run when no user task has made a system call for this long in emulated ns (a deadlock). */
+  stallNs?: number;
   cmdline?: string;
 }
 
@@ -41,6 +43,7 @@ export type RunEnd =
   | { kind: 'panic'; reason: number }
   | { kind: 'budget' }
   | { kind: 'interrupted' }
+  | { kind: 'stalled'; seconds: number }
   | { kind: 'fatal'; message: string; cpu: number; rip: number };
 
 const REG_NAMES = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
@@ -223,19 +226,35 @@ export class Platform implements UserMemory {
   get emulatedNs(): number { return this.machine.cpus.reduce((m, c) => Math.max(m, c.clock()), 0); }
 
   /**
-   * Run until power-off, panic, a fatal stop, `maxInsns` guest instructions, or `shouldStop()`.
-   * `slice` bounds how long one call into the CPU runs, so progress and Ctrl-C are seen.
+   * Run one slice: at most `slice` guest instructions, fewer if the run ends (power-off, panic, a
+   * fatal stop) or `maxInsns` in all is reached. Returns how the run ended, or undefined to go on.
    */
-  run(maxInsns: number, opts: { slice?: number; shouldStop?: () => boolean; onSlice?: () => void } = {}): RunEnd {
-    const slice = opts.slice ?? 2_000_000;
+  runSlice(maxInsns: number, slice = 2_000_000): RunEnd | undefined {
+    const stopAt = Math.min(maxInsns, this.instructions + slice);
     while (!this.end) {
-      const left = maxInsns - this.instructions;
-      if (left <= 0) { this.end = { kind: 'budget' }; break; }
-      if (opts.shouldStop?.()) { this.end = { kind: 'interrupted' }; break; }
-      const r = this.machine.runAll(Math.min(slice, left));
+      const left = stopAt - this.instructions;
+      if (left <= 0) {
+        if (this.instructions >= maxInsns) this.end = { kind: 'budget' };
+        break;
+      }
+      const r = this.machine.runAll(left);
       if (r) this.handle(r.cpu, r.stop);
-      else opts.onSlice?.();
+      this.checkStall();
     }
     return this.end;
   }
+
+  private lastCalls = -1;
+  private lastProgressNs = 0;
+  /** Every task blocked for good (say, a read on a pipe nobody writes) must not burn the whole budget. */
+  private checkStall(): void {
+    const calls = this.workload?.syscallsIssued ?? 0;
+    const now = this.emulatedNs;
+    if (calls !== this.lastCalls) { this.lastCalls = calls; this.lastProgressNs = now; return; }
+    const limit = this.opts.stallNs ?? 10e9;
+    if (limit > 0 && now - this.lastProgressNs >= limit) this.end ??= { kind: 'stalled', seconds: limit / 1e9 };
+  }
+
+  /** Stop the run from outside (Ctrl-C): what was gathered is still reported. */
+  interrupt(): void { this.end ??= { kind: 'interrupted' }; }
 }

@@ -9,6 +9,8 @@ export interface RunOptions {
   seed: number;
   maxInsns: number;
   timerPeriod?: number;
+  /** Emulated ns without any system call after which the run ends as stalled (default 10 s). */
+  stallNs?: number;
   /** Called between slices (progress display); must not touch the machine. */
   onProgress?: (p: { instructions: number; syscalls: number }) => void;
   shouldStop?: () => boolean;
@@ -37,19 +39,41 @@ export interface RunResult {
   oops?: KernelFault;
 }
 
-export function runScript(image: Image, script: Script, opts: RunOptions): RunResult {
-  const platform = new Platform(image, { cpus: opts.cpus, seed: opts.seed, timerPeriod: opts.timerPeriod });
+/** Boot the kernel with the workload attached; the caller runs it with runSlice. */
+export function prepare(image: Image, script: Script, opts: RunOptions): { platform: Platform; runner: WorkloadRunner } {
+  const platform = new Platform(image, { cpus: opts.cpus, seed: opts.seed, timerPeriod: opts.timerPeriod, stallNs: opts.stallNs });
   const runner = new WorkloadRunner(script, platform);
   platform.workload = runner;
-  const user = runner.setup();
-  platform.boot(user);
+  platform.boot(runner.setup());
   opts.attach?.(platform);
+  return { platform, runner };
+}
+
+/** Run to the end synchronously (tests, benchmarks). */
+export function runScript(image: Image, script: Script, opts: RunOptions): RunResult {
+  const { platform, runner } = prepare(image, script, opts);
   const t0 = process.hrtime.bigint();
-  const end = platform.run(opts.maxInsns, {
-    shouldStop: opts.shouldStop,
-    onSlice: opts.onProgress && (() => opts.onProgress!({ instructions: platform.instructions, syscalls: runner.syscallsIssued })),
-  });
-  const hostSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  while (!platform.runSlice(opts.maxInsns)) {
+    if (opts.shouldStop?.()) platform.interrupt();
+    opts.onProgress?.({ instructions: platform.instructions, syscalls: runner.syscallsIssued });
+  }
+  return collect(platform, runner, script, opts, Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
+/** Run to the end, yielding to the event loop between slices so signals and spinners are served. */
+export async function runScriptAsync(image: Image, script: Script, opts: RunOptions): Promise<RunResult> {
+  const { platform, runner } = prepare(image, script, opts);
+  const t0 = process.hrtime.bigint();
+  while (!platform.runSlice(opts.maxInsns, 500_000)) {
+    await new Promise((r) => setImmediate(r));
+    if (opts.shouldStop?.()) platform.interrupt();
+    opts.onProgress?.({ instructions: platform.instructions, syscalls: runner.syscallsIssued });
+  }
+  return collect(platform, runner, script, opts, Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
+function collect(platform: Platform, runner: WorkloadRunner, script: Script, opts: RunOptions, hostSeconds: number): RunResult {
+  const end = platform.end!;
   const syscalls: Record<string, SyscallSummary> = {};
   for (const name of [...runner.stats.keys()].sort()) {
     const s = runner.stats.get(name)!;

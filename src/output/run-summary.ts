@@ -13,7 +13,16 @@ export interface SummaryOptions {
   faultInsn?: string;
 }
 
-const group = (n: number) => n.toLocaleString('en-US');
+/** 1234567 -> "1,234,567" (toLocaleString would load ICU data: slow to start). */
+export function group(n: number): string {
+  const s = String(Math.abs(Math.trunc(n)));
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    if (i > 0 && (s.length - i) % 3 === 0) out += ',';
+    out += s[i];
+  }
+  return (n < 0 ? '-' : '') + out;
+}
 
 export function formatResults(results: Record<string, number>, max = 6): string {
   const entries = Object.entries(results).map(([v, n]) => [Number(v), n] as const);
@@ -30,6 +39,7 @@ export function endText(r: RunResult): string {
     case 'panic': return `kernel panic (reason ${e.reason})`;
     case 'budget': return `instruction budget exhausted (--max-insns ${group(r.instructions)})`;
     case 'interrupted': return 'interrupted';
+    case 'stalled': return `stalled: no task made a system call for ${e.seconds} s of emulated time (are all tasks blocked?)`;
     case 'fatal': return `machine stopped on cpu ${e.cpu}: ${e.message}`;
   }
 }

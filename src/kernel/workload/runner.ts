@@ -25,7 +25,7 @@ export const USER_STUB_CODE = Uint8Array.from([
 /** Where the stub's `syscall` is: the host call resumes the task there. */
 export const USER_SYSCALL_IP = USER_STUB + 3;
 
-const NR_CLONE = 56, NR_EXIT = 60, NR_WAIT4 = 61;
+const NR_CLONE = 56, NR_EXIT = 60, NR_WAIT4 = 61, NR_EXIT_GROUP = 231;
 const CLONE_VM = 0x100, SIGCHLD = 17;
 
 export interface SyscallRequest { nr: number; name: string; args: number[] }
@@ -90,7 +90,7 @@ export class WorkloadRunner {
     if (res.done) return { error: `task ${task.index} ran past its exit` };
     task.pending = res.value;
     this.syscallsIssued++;
-    if (res.value.nr === NR_EXIT) {
+    if (res.value.nr === NR_EXIT || res.value.nr === NR_EXIT_GROUP) {
       // exit(2) never returns: count it as it is issued.
       task.exited = true;
       this.record(res.value, undefined);
@@ -211,7 +211,7 @@ export class WorkloadRunner {
           });
           const r = yield { nr: s.nr, name: s.name, args };
           if (s.target) env.vars.set(s.target, r);
-          if (s.nr === NR_EXIT) return;
+          if (s.nr === NR_EXIT || s.nr === NR_EXIT_GROUP) return;
           break;
         }
         case 'repeat':

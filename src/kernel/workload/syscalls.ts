@@ -49,7 +49,15 @@ export const SYSCALLS: readonly SyscallSpec[] = [
   { name: 'exit', nr: 60, args: [{ name: 'status', kind: 'int', dflt: 0 }] },
   { name: 'wait4', nr: 61, args: [{ name: 'pid', kind: 'int', dflt: -1 }, { name: 'status', kind: 'ptr', dflt: 0 }, { name: 'options', kind: 'int', dflt: 0 }, { name: 'rusage', kind: 'ptr', dflt: 0 }] },
   { name: 'openat', nr: 257, args: [{ name: 'dfd', kind: 'int' }, { name: 'filename', kind: 'cstr' }, { name: 'flags', kind: 'int', dflt: 0 }, { name: 'mode', kind: 'int', dflt: 0 }] },
+  { name: 'getppid', nr: 110, args: [] },
+  { name: 'gettid', nr: 186, args: [] },
+  { name: 'clock_gettime', nr: 228, args: [{ name: 'which_clock', kind: 'int' }, { name: 'tp', kind: 'ptr' }] },
+  { name: 'exit_group', nr: 231, args: [{ name: 'status', kind: 'int', dflt: 0 }] },
   { name: 'pipe2', nr: 293, args: [{ name: 'fds', kind: 'ptr' }, { name: 'flags', kind: 'int', dflt: 0 }] },
+  // The fixture kernel's own (fixtures/kernel/README.md): the kprobe selftest targets and compute work.
+  { name: 'ktrace_selftest', nr: 500, args: [{ name: 'which', kind: 'int' }, { name: 'v', kind: 'int' }] },
+  { name: 'ktrace_selftest6', nr: 501, args: ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'].map((name) => ({ name, kind: 'int' as const })) },
+  { name: 'ktrace_compute', nr: 502, args: [{ name: 'buf', kind: 'ptr' }, { name: 'len', kind: 'int', dflt: lenOf(0) }, { name: 'rounds', kind: 'int', dflt: 1 }] },
 ];
 
 export const SYSCALL_BY_NAME: ReadonlyMap<string, SyscallSpec> = new Map(SYSCALLS.map((s) => [s.name, s]));
@@ -68,7 +76,7 @@ export const CONSTANTS: Readonly<Record<string, number>> = {
   O_RDONLY: 0, O_WRONLY: 1, O_RDWR: 2, O_CREAT: 0o100, O_EXCL: 0o200, O_TRUNC: 0o1000, O_APPEND: 0o2000,
   O_NONBLOCK: 0o4000, O_DIRECTORY: 0o200000, O_CLOEXEC: 0o2000000,
   AF_UNIX: 1, AF_INET: 2, SOCK_STREAM: 1, SOCK_DGRAM: 2, SOCK_NONBLOCK: 0o4000, SOCK_CLOEXEC: 0o2000000,
-  WNOHANG: 1, MSG_DONTWAIT: 0x40,
+  WNOHANG: 1, MSG_DONTWAIT: 0x40, CLOCK_REALTIME: 0, CLOCK_MONOTONIC: 1,
 };
 
 /** errno names, for `expect r == -EFAULT` and for printing results (include/uapi/asm-generic/errno-base.h, errno.h). */
