@@ -11,18 +11,36 @@ const ICED_TO_ARCH: [number, number][] = [
   [RflagsBits.SF, 0x80], [RflagsBits.DF, 0x400], [RflagsBits.OF, 0x800], [RflagsBits.IF, 0x200], [RflagsBits.AC, 0x40000],
 ];
 
-export interface Decoded { text: string; undefinedFlags: number }
+export interface Decoded {
+  /** Disassembly, instructions separated by "; ". */
+  text: string;
+  /** Architectural RFLAGS bits undefined after the whole sequence. */
+  undefinedFlags: number;
+  /** Some instruction reads a flag an earlier one left undefined (its result is then undefined too). */
+  readsUndefined: boolean;
+}
 
+const toArch = (iced: number) => {
+  let a = 0;
+  for (const [ib, ab] of ICED_TO_ARCH) if (iced & ib) a |= ab;
+  return a;
+};
+
+/** Decodes a case's bytes and follows which flags are undefined through the sequence (iced-x86 flag info). */
 export function decodeCase(code: string): Decoded {
   const d = new Decoder(64, hexToBytes(code), DecoderOptions.None);
   d.ip = BigInt(CODE_ADDR);
-  const ins = d.decode();
-  const text = ins.toString();
-  let undef = 0;
-  for (const [ib, ab] of ICED_TO_ARCH) if (ins.rflagsUndefined & ib) undef |= ab;
-  ins.free();
+  const texts: string[] = [];
+  let undef = 0, readsUndefined = false;
+  while (d.canDecode) {
+    const ins = d.decode();
+    texts.push(ins.toString());
+    if (toArch(ins.rflagsRead) & undef) readsUndefined = true;
+    undef = (undef & ~toArch(ins.rflagsWritten | ins.rflagsCleared | ins.rflagsSet)) | toArch(ins.rflagsUndefined);
+    ins.free();
+  }
   d.free();
-  return { text, undefinedFlags: undef };
+  return { text: texts.join('; '), undefinedFlags: undef, readsUndefined };
 }
 
 /** The emulator's answer for one case. */

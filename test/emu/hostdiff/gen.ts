@@ -5,8 +5,9 @@ import {
   Code, CodeExt, Encoder, Instruction, InstructionInfoFactory, Mnemonic, OpCodeOperandKind, OpKind, Register,
 } from 'iced-x86';
 import {
-  CODE_ADDR, DATA_ADDR, FLAGS_FIXED, FLAGS_RANDOM_MASK, type CaseInput, bytesToHex, mulberry32,
+  CODE_ADDR, DATA_ADDR, FLAGS_FIXED, FLAGS_RANDOM_MASK, type CaseInput, type CaseOutput, bytesToHex, mulberry32,
 } from './corpus.js';
+import { decodeCase } from './compare.js';
 
 /** Mnemonics of the user-mode integer instructions issue 3 asks the emulator to implement (iced names). */
 const CONDS = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
@@ -526,11 +527,42 @@ function hash32(s: string, seed: number): number {
   return h;
 }
 
+/**
+ * Straight-line sequences of 2..6 random instructions (`seq/N` forms): they run as one block in the emulator's
+ * block compiler, so they check its flag liveness (flags stored only when a later instruction reads them) and
+ * the lazy flags that carry from one instruction to the next (inc/dec keep CF, adc/setcc/pushf read them).
+ */
+export const SEQ_LENGTHS = [2, 3, 4, 6];
+export const SEQ_KEYS = SEQ_LENGTHS.map((n) => `seq/${n}`);
+function seqPool(forms: Form[]): Form[] {
+  return forms.filter((f) => !FAULT_MNEMONICS.has(f.mnemonic) && !/^(J|Call$|Ret$|Popf|Div$|Idiv$)/.test(f.mnemonic));
+}
+
+function buildSeq(pool: Form[], n: number, rng: Rng, seed: number): CaseInput | null {
+  const parts: CaseInput[] = [];
+  while (parts.length < n) {
+    const c = buildCase(pick(rng, pool), rng, 0);
+    if (c) parts.push(c);
+  }
+  const code = parts.map((p) => p.code).join('');
+  if (decodeCase(code).readsUndefined) return null;
+  // Later instructions' operand choices win; pointer clashes make the host fault, and such cases are dropped.
+  const regs: Record<string, string> = {};
+  for (const p of parts) Object.assign(regs, p.regs);
+  return { form: `seq/${n}`, code, seed, regs, flags: parts[0].flags, mem: parts.flatMap((p) => p.mem) };
+}
+
+/** Whether a generated case is worth keeping once the host ran it (sequences that faulted are not). */
+export function usable(c: CaseInput, out: CaseOutput): boolean {
+  return out.ok || !c.form.startsWith('seq/');
+}
+
 export interface GenResult { cases: CaseInput[]; forms: Form[]; unencodable: string[] }
 
-/** `perForm` cases for every form, from `seed`. */
+/** `perForm` cases for every form and 8 x `perForm` for every sequence length, from `seed`. */
 export function generate(seed: number, perForm: number, only?: (f: Form) => boolean): GenResult {
-  const forms = enumerateForms().filter((f) => !only || only(f));
+  const all = enumerateForms();
+  const forms = all.filter((f) => !only || only(f));
   const cases: CaseInput[] = [];
   const unencodable: string[] = [];
   for (const form of forms) {
@@ -541,6 +573,16 @@ export function generate(seed: number, perForm: number, only?: (f: Form) => bool
       if (c) { cases.push(c); made++; }
     }
     if (made === 0) unencodable.push(form.key);
+  }
+  if (!only) {
+    const pool = seqPool(all);
+    for (const n of SEQ_LENGTHS) {
+      const rng = mulberry32(hash32(`seq/${n}`, seed));
+      for (let made = 0, tries = 0; made < 8 * perForm && tries < 400 * perForm; tries++) {
+        const c = buildSeq(pool, n, rng, rng());
+        if (c) { cases.push(c); made++; }
+      }
+    }
   }
   return { cases, forms, unencodable };
 }

@@ -7,10 +7,13 @@
  *   ok <rflags> <16 GPRs> <data region hex>    after the code fell through its end, or
  *   sig <signo> <rip offset hex>                when it raised a signal (SIGFPE = #DE from div/idiv).
  *
- * The code sits at a fixed address (CODE_ADDR) followed by `jmp [rip+0]; dq hd_exit`, the data page at a fixed
- * address (DATA_MAP, two pages): the emulator side maps the same addresses, so pointers in registers compare directly.
- * Registers are loaded and saved by the assembly below (hd_enter/hd_exit), never by compiler-generated code,
- * so RSP and RFLAGS can be anything the case wants; the host stack pointer is kept in a global.
+ * The code sits at a fixed address (CODE_ADDR) on a page filled with int3 (0xcc), exactly as the emulator side
+ * lays it out, and the page is read+execute only while the case runs (as in the emulator, code that writes its
+ * own page faults). A case that falls through its end executes the int3 after it: the SIGTRAP handler takes the
+ * final registers and RFLAGS from the signal frame. The data region sits at a fixed address (DATA_MAP, two
+ * pages) as well, so pointers in registers compare directly. Registers are loaded by the assembly below
+ * (hd_enter), never by compiler-generated code, so RSP and RFLAGS can be anything the case wants; the signal
+ * handler runs on an alternate stack and siglongjmp()s back to the C loop.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -29,11 +32,9 @@
 #define PAGE 4096
 
 uint64_t hd_in[17];   /* RAX..R15, RFLAGS */
-uint64_t hd_out[17];
 uint64_t hd_host_rsp;
 uint64_t hd_code_ptr = CODE_ADDR;
 void hd_enter(void);
-void hd_exit(void);
 
 __asm__(
     ".intel_syntax noprefix\n"
@@ -49,27 +50,21 @@ __asm__(
     "  mov r8, [rip+hd_in+64]\n  mov r9, [rip+hd_in+72]\n  mov r10, [rip+hd_in+80]\n  mov r11, [rip+hd_in+88]\n"
     "  mov r12, [rip+hd_in+96]\n  mov r13, [rip+hd_in+104]\n  mov r14, [rip+hd_in+112]\n  mov r15, [rip+hd_in+120]\n"
     "  jmp qword ptr [rip+hd_code_ptr]\n"
-    ".globl hd_exit\n"
-    "hd_exit:\n"
-    "  mov [rip+hd_out+0], rax\n  mov [rip+hd_out+8], rcx\n  mov [rip+hd_out+16], rdx\n  mov [rip+hd_out+24], rbx\n"
-    "  mov [rip+hd_out+32], rsp\n  mov [rip+hd_out+40], rbp\n  mov [rip+hd_out+48], rsi\n  mov [rip+hd_out+56], rdi\n"
-    "  mov [rip+hd_out+64], r8\n  mov [rip+hd_out+72], r9\n  mov [rip+hd_out+80], r10\n  mov [rip+hd_out+88], r11\n"
-    "  mov [rip+hd_out+96], r12\n  mov [rip+hd_out+104], r13\n  mov [rip+hd_out+112], r14\n  mov [rip+hd_out+120], r15\n"
-    /* back on the host stack before pushfq: the case's RSP points into the data page under test */
-    "  mov rsp, [rip+hd_host_rsp]\n"
-    "  pushfq\n  pop qword ptr [rip+hd_out+128]\n"
-    "  cld\n  push 0x202\n  popfq\n"
-    "  pop r15\n  pop r14\n  pop r13\n  pop r12\n  pop rbp\n  pop rbx\n"
-    "  ret\n"
     ".att_syntax prefix\n");
 
 static sigjmp_buf hd_jmp;
 static volatile uint64_t hd_fault_rip;
+static uint64_t hd_out[17]; /* RAX..R15, RFLAGS at the last signal */
 
 static void on_signal(int sig, siginfo_t *si, void *uc_) {
   ucontext_t *uc = (ucontext_t *)uc_;
+  greg_t *g = uc->uc_mcontext.gregs;
   (void)si;
-  hd_fault_rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+  static const int order[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
+                                REG_R8,  REG_R9,  REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15};
+  for (int i = 0; i < 16; i++) hd_out[i] = (uint64_t)g[order[i]];
+  hd_out[16] = (uint64_t)g[REG_EFL] & ~0x10000UL; /* RF: an artefact of the signal frame, not of the case */
+  hd_fault_rip = (uint64_t)g[REG_RIP];
   siglongjmp(hd_jmp, sig);
 }
 
@@ -100,7 +95,7 @@ static void put_hex_bytes(const uint8_t *p, size_t n) {
 }
 
 int main(void) {
-  uint8_t *code = mmap((void *)CODE_ADDR, PAGE, PROT_READ | PROT_WRITE | PROT_EXEC,
+  uint8_t *code = mmap((void *)CODE_ADDR, PAGE, PROT_READ | PROT_EXEC,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   uint8_t *data = mmap((void *)DATA_MAP, DATA_SIZE, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
@@ -130,8 +125,8 @@ int main(void) {
       printf("err bad line\n");
       continue;
     }
-    uint8_t bytes[64];
-    long n = parse_bytes(tok[0], strlen(tok[0]), bytes, sizeof bytes - 14);
+    uint8_t bytes[256];
+    long n = parse_bytes(tok[0], strlen(tok[0]), bytes, sizeof bytes - 1);
     if (n < 0) {
       printf("err bad code\n");
       continue;
@@ -143,15 +138,18 @@ int main(void) {
       printf("err bad data\n");
       continue;
     }
+    mprotect(code, PAGE, PROT_READ | PROT_WRITE);
+    memset(code, 0xcc, PAGE);
     memcpy(code, bytes, (size_t)n);
-    /* jmp qword ptr [rip+0]; dq hd_exit */
-    static const uint8_t jmp_abs[6] = {0xff, 0x25, 0, 0, 0, 0};
-    uint64_t exit_addr = (uint64_t)(uintptr_t)hd_exit;
-    memcpy(code + n, jmp_abs, 6);
-    memcpy(code + n + 6, &exit_addr, 8);
+    mprotect(code, PAGE, PROT_READ | PROT_EXEC);
     int sig = sigsetjmp(hd_jmp, 1);
     if (sig == 0) {
       hd_enter();
+      printf("err case returned\n"); /* cannot happen: every path ends in a signal */
+      fflush(stdout);
+      return 3;
+    }
+    if (sig == SIGTRAP && hd_fault_rip == CODE_ADDR + (uint64_t)n + 1) {
       printf("ok %llx", (unsigned long long)hd_out[16]);
       for (int i = 0; i < 16; i++) printf(" %llx", (unsigned long long)hd_out[i]);
       putchar(' ');

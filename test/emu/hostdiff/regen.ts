@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ROOT } from '../../../src/paths.js';
 import { type CorpusEntry, writeCorpus } from './corpus.js';
-import { generate } from './gen.js';
+import { SEQ_KEYS, generate, usable } from './gen.js';
 import { buildNative, nativeAvailable } from './native.js';
 
 export const CORPUS_PATH = join(ROOT, 'fixtures', 'hostdiff', 'corpus.jsonl.gz');
@@ -20,12 +20,13 @@ function main(): void {
   const native = buildNative();
   try {
     const outs = native.run(cases);
-    const entries: CorpusEntry[] = cases.map((c, i) => ({ ...c, out: outs[i] }));
+    const entries: CorpusEntry[] = cases.map((c, i) => ({ ...c, out: outs[i] })).filter((e) => usable(e, e.out));
     mkdirSync(dirname(CORPUS_PATH), { recursive: true });
     writeCorpus(CORPUS_PATH, entries, { seed, perForm, forms: forms.length, cases: entries.length,
       cpu: cpuModel(), generated: 'node dist-*/test/emu/hostdiff/regen.js' });
-    const sigs = outs.filter((o) => !o.ok).length;
-    console.log(`wrote ${CORPUS_PATH}: ${entries.length} cases, ${forms.length} forms, ${sigs} raising signals` +
+    const sigs = entries.filter((e) => !e.out.ok).length;
+    console.log(`wrote ${CORPUS_PATH}: ${entries.length} cases (${cases.length - entries.length} faulting sequences dropped), ` +
+      `${forms.length} forms + ${SEQ_KEYS.length} sequence lengths, ${sigs} raising signals` +
       (unencodable.length ? `; not encodable: ${unencodable.join(' ')}` : ''));
   } finally {
     native.dispose();
