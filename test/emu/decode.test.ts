@@ -1,0 +1,105 @@
+// Decode once, cache per page, invalidate exactly when code bytes change (host writes, guest stores,
+// other CPUs), including instructions that span two pages.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Stop, stopName } from '../../src/emu/machine.js';
+import { PERM_R, PERM_W, PERM_X, PF_I } from '../../src/emu/memory.js';
+import { CODE, Reg, hexBytes, setup, dis } from './util.js';
+
+function is(s: Stop, want: Stop): void { assert.is(stopName(s), stopName(want)); }
+
+test('a guest store into the running block takes effect on the next instruction (self-modifying code)', () => {
+  // mov byte ptr [rip+1], 2 (patches the immediate of the next instruction); mov eax, 1; hlt
+  const { m, c } = setup('c6050100000002 b801000000 f4');
+  m.mem.protect(CODE, 0x1000, PERM_R | PERM_W | PERM_X);
+  is(m.run(c, 100), Stop.Halt);
+  assert.is(c.getReg(Reg.RAX), 2n);
+  assert.is(c.instret, 3);
+});
+
+test('decoded once: re-running cached code decodes nothing; writeBytes invalidates and re-decodes', () => {
+  const env = setup('b801000000 b802000000 f4');
+  const { m, c } = env;
+  is(m.run(c, 100), Stop.Halt);
+  const decoded = m.decoder.decoded;
+  assert.is(decoded, 3);
+  for (let i = 0; i < 5; i++) { c.rip = CODE; c.halted = false; m.run(c, 100); }
+  assert.is(m.decoder.decoded, decoded);
+  m.mem.writeBytes(CODE + 6, Uint8Array.of(5)); // mov eax, 2 -> mov eax, 5 (text_poke)
+  c.rip = CODE; c.halted = false;
+  is(m.run(c, 100), Stop.Halt);
+  assert.is(c.getReg(Reg.RAX), 5n);
+  assert.is(m.decoder.decoded, decoded + 3);
+});
+
+test('kprobe-style int3 patch on a cached instruction boundary, then restore', () => {
+  const env = setup('b801000000 b802000000 f4');
+  const { m, c } = env;
+  m.run(c, 100);
+  m.mem.writeBytes(CODE + 5, Uint8Array.of(0xcc));
+  c.rip = CODE; c.halted = false;
+  is(m.run(c, 100), Stop.Breakpoint);
+  assert.is(c.rip, CODE + 6);
+  assert.is(c.getReg(Reg.RAX), 1n);
+  m.mem.writeBytes(CODE + 5, Uint8Array.of(0xb8));
+  c.rip = CODE + 5;
+  is(m.run(c, 100), Stop.Halt);
+  assert.is(c.getReg(Reg.RAX), 2n);
+  assert.is(dis(env, CODE + 5), 'mov $2,%eax');
+});
+
+test('an instruction spanning two pages runs, and a write to the second page invalidates it', () => {
+  const at = CODE + 0x1000 - 4;
+  const { m, c } = setup('90');
+  m.mem.writeBytes(at, hexBytes('48b88877665544332211 f4')); // movabs rax, 0x1122334455667788; hlt
+  c.rip = at;
+  is(m.run(c, 100), Stop.Halt);
+  assert.is(c.getReg(Reg.RAX), 0x1122334455667788n);
+  m.mem.writeBytes(CODE + 0x1000 + 5, Uint8Array.of(0x99)); // the top byte of the immediate
+  c.rip = at; c.halted = false;
+  is(m.run(c, 100), Stop.Halt);
+  assert.is(c.getReg(Reg.RAX), 0x9922334455667788n);
+});
+
+test('fetching the rest of an instruction from an unmapped page is a precise #PF with the I bit', () => {
+  const { m, c } = setup('90');
+  const at = CODE + 0x4000 - 3; // the mapped code area ends at CODE + 0x4000
+  m.mem.writeBytes(at - 1, hexBytes('90 48b888')); // nop; the first 3 bytes of a movabs
+  c.rip = at - 1;
+  is(m.run(c, 100), Stop.PageFault);
+  assert.is(c.rip, at);
+  assert.is(c.faultAddr, CODE + 0x4000);
+  assert.is(c.errorCode, PF_I);
+  assert.is(c.instret, 1);
+  // jumping to an unmapped address faults at the fetch, with RIP there
+  c.rip = CODE + 0x8000;
+  is(m.run(c, 100), Stop.PageFault);
+  assert.is(c.rip, CODE + 0x8000); assert.is(c.errorCode, PF_I);
+});
+
+test('code patched by another CPU while this one loops over it is seen on its next pass', () => {
+  // cpu0: add eax,1; jmp $-3      cpu1: mov byte ptr [rcx], 2; hlt   (rcx = address of the add's imm8)
+  const { m } = setup('83c001 ebfb', { cpus: 2 });
+  const [c0, c1] = m.cpus;
+  m.mem.protect(CODE, 0x1000, PERM_R | PERM_W | PERM_X);
+  m.mem.writeBytes(CODE + 0x800, hexBytes('c60102 f4'));
+  c1.rip = CODE + 0x800; c1.setRegNum(Reg.RCX, CODE + 2);
+  is(m.run(c0, 100), Stop.Budget);
+  assert.is(c0.getReg(Reg.RAX), 50n);
+  is(m.run(c1, 10), Stop.Halt);
+  is(m.run(c0, 100), Stop.Budget);
+  assert.is(c0.getReg(Reg.RAX), 150n);
+});
+
+test('protect(PAGE_PROBE) re-counts code already decoded on the page', () => {
+  const { m, c } = setup('90 90 f4');
+  m.run(c, 100);
+  assert.is(c.instret, 3);
+  m.mem.protect(CODE, 0x1000, PERM_R | PERM_X | 16);
+  c.rip = CODE; c.halted = false;
+  m.run(c, 100);
+  assert.is(c.instret, 3);
+  assert.is(c.probeInstret, 3);
+});
+
+test.run();
