@@ -2,11 +2,11 @@
 // a single line on stderr and an exit status.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import yargs from 'yargs';
 import { ROOT } from '../paths.js';
 import { COMMANDS } from './commands.js';
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from './errors.js';
 import { globalOptions } from './options.js';
+import { fastParse } from './fastargs.js';
 
 function version(): string {
   try {
@@ -26,7 +26,22 @@ export async function main(argv: string[]): Promise<number> {
     return report(new UsageError(`unknown command '${first}' (commands: ${COMMANDS.map((c) => c.name).join(', ')})`));
   }
   const modules = await Promise.all((wanted.length ? wanted : COMMANDS).map((c) => c.load()));
+  try {
+    // Plain invocations run without yargs; help, version and anything odd go through yargs below.
+    if (wanted.length) {
+      for (const f of modules[0]!.fast ?? []) {
+        const args = fastParse(argv, { ...globalOptions, ...f.options }, f.command);
+        if (args) {
+          await f.handler(args);
+          return typeof process.exitCode === 'number' ? process.exitCode : 0;
+        }
+      }
+    }
+  } catch (e) {
+    return report(e);
+  }
 
+  const { default: yargs } = await import('yargs');
   let y = yargs(argv)
     .scriptName('ktrace')
     .usage('ktrace: perf-probe-style kprobes tracing of an emulated x86-64 Linux-like kernel\n\nUsage: $0 <command> [options]')
@@ -41,8 +56,9 @@ export async function main(argv: string[]): Promise<number> {
     .wrap(Math.min(100, process.stdout.columns || 100))
     .epilogue('Run `ktrace <command> --help` for a command\'s options and examples.')
     .fail((msg, err) => {
-      if (err) throw err;
-      throw new UsageError(msg);
+      // yargs reports its own parse problems (e.g. `-k` without a value) as YError: usage errors too.
+      if (err && err.name !== 'YError') throw err;
+      throw new UsageError(msg ?? err?.message ?? 'usage error');
     });
   for (const m of modules) y = y.command(m.default);
   y = y.example('$0 funcs \'vfs_*\'', 'list probe-able functions matching a glob')

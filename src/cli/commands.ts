@@ -2,10 +2,17 @@
 // Modules are imported only when their command runs (or for --help), so start-up stays fast;
 // a module must keep heavy imports (iced-x86, ink) inside its handler.
 import type { CommandModule } from 'yargs';
+import type { FastCommand } from './fastargs.js';
+
+export interface CommandModuleFile {
+  default: CommandModule<any, any>;
+  /** Invocations main.ts may run without loading yargs (see fastargs.ts). */
+  fast?: FastCommand[];
+}
 
 export interface CommandEntry {
   name: string;
-  load: () => Promise<{ default: CommandModule<any, any> }>;
+  load: () => Promise<CommandModuleFile>;
 }
 
 export const COMMANDS: CommandEntry[] = [

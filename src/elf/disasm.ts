@@ -142,6 +142,8 @@ function objdumpAtt(ins: iced.Instruction, mn: string, ops: string, bytes: Uint8
     const parts = splitOps(ops);
     if (parts.length === 2) ops = `${parts[0]},${parts[1]},${parts[1]}`;
   }
+  // Port I/O through DX: objdump writes the port as (%dx).
+  if (mn === 'in' || mn === 'out' || mn.endsWith(' in') || mn.endsWith(' out')) ops = ops.replace(/(^|,)%dx($|,)/, '$1(%dx)$2');
   // fxch with its implicit operand: objdump prints `fxch %st(1)`.
   if (mn === 'fxch' && ops === '') ops = '%st(1)';
   // String instructions: objdump names the implicit segments, `rep stos %eax,%es:(%rdi)`.
@@ -183,6 +185,13 @@ function objdumpIntel(ins: iced.Instruction, mn: string, ops: string, bytes: Uin
   // objdump shows a RIP displacement unsigned: [rip+0xffffffffffffe68e].
   ops = ops.replace(/\[rip-0x([0-9a-f]+)\]/, (_m, d: string) => `[rip+0x${(2n ** 64n - BigInt('0x' + d)).toString(16)}]`);
   if (hasStringOperand(ins)) [mn, ops] = intelString(mn, ops);
+  // Descriptor-table loads and stores carry no size in objdump (`lgdt [rbp-0x12]`).
+  if (/^(lgdt|lidt|sgdt|sidt)$/.test(mn)) ops = ops.replace('FWORD PTR ', '');
+  if (mn === 'pushfq' || mn === 'popfq') mn = mn.slice(0, -1);
+  // An absolute disp32 address (no base, no index) is `ds:0x...` in objdump.
+  if (!SEGS.has(ins.segmentPrefix) && ins.segmentPrefix !== iced.Register.FS && ins.segmentPrefix !== iced.Register.GS) {
+    ops = ops.replace(/(^|,)((?:\w+ PTR )?)\[(0x[0-9a-f]+)\]/, '$1$2ds:$3');
+  }
   // objdump spells the 16-byte and larger sizes in capitals too (XMMWORD PTR).
   ops = ops.replace(/\b(xmm|ymm|zmm|t|o)word PTR/g, (m) => m.toUpperCase()).replace(/\[([^\]]*)\]/g, (m) => m.replace(/\+0x0\]$/, '+0x0]'));
   return [mn, ops];

@@ -17,8 +17,8 @@ export class Image {
   readonly segments: readonly Segment[];
   /** Every .symtab entry, in file order (index 0 is the null symbol). */
   readonly symbols: readonly Sym[];
-  /** The /proc/kallsyms view: order, name and address lookups. */
-  readonly kallsyms: Kallsyms;
+  private kallsymsCache: Kallsyms | undefined;
+  private readonly end: number;
   /** FUNC symbols with a section, sorted by address (then by symbol index). */
   readonly functions: readonly Sym[];
   private readonly alloc: Section[];
@@ -42,7 +42,7 @@ export class Image {
     this.functions = this.symbols.filter((s) => s.type === 'FUNC' && s.shndx !== 0 && s.shndx < 0xff00)
       .sort((a, b) => a.addr - b.addr || a.index - b.index);
     const end = this.symbolAddr('_end') ?? this.alloc.reduce((m, s) => Math.max(m, s.addr + s.size), -Infinity);
-    this.kallsyms = new Kallsyms(this.symbols, Number.isFinite(end) ? end : 0);
+    this.end = Number.isFinite(end) ? end : 0;
     // kernel/extable.c is_kernel_text / is_kernel_inittext; without the linker-script symbols,
     // every executable allocated section counts as text.
     const text = symbolRange(this, '_stext', '_etext'), init = symbolRange(this, '_sinittext', '_einittext');
@@ -60,6 +60,11 @@ export class Image {
       if (e instanceof RangeError || e instanceof TypeError) throw new ElfError(`corrupt ELF: ${e.message}`, undefined, { cause: e });
       throw e;
     }
+  }
+
+  /** The /proc/kallsyms view: order, name and address lookups (built on first use). */
+  get kallsyms(): Kallsyms {
+    return (this.kallsymsCache ??= new Kallsyms(this.symbols, this.end));
   }
 
   sectionByName(name: string): Section | undefined {

@@ -3,7 +3,7 @@
 // with CONFIG_KALLSYMS_ALL), scripts/mksysmap, and kernel/kallsyms.c (get_symbol_pos,
 // kallsyms_lookup_name, sprint_symbol).
 import type { Sym } from './symbols.js';
-import { hex0x, hex } from './addr.js';
+import { hex0x, hex, toU64 } from './addr.js';
 
 export interface KallsymsEntry {
   addr: number;
@@ -79,6 +79,10 @@ export class Kallsyms {
     this.end = end;
   }
 
+  private unkey(k: number): number {
+    return k < 0 ? k + 4503599627370496 : k - 4503599627370496;
+  }
+
   /** kallsyms_lookup_name: the first symbol of that name in kallsyms order (locals included). */
   lookupName(name: string): KallsymsEntry | undefined {
     return this.byName.get(name);
@@ -97,7 +101,10 @@ export class Kallsyms {
     let next = orderKey(this.end);
     for (let i = lo + 1; i < xs.length; i++) if (xs[i]! > xs[lo]!) { next = xs[i]!; break; }
     const entry = this.entries[lo]!;
-    return { entry, offset: a - xs[lo]!, size: next - xs[lo]! };
+    // Keys are exact offsets within one half of the address space; across halves (a user-half
+    // symbol followed by kernel text) take the distance from the 64-bit values.
+    const size = (next < 0) === (xs[lo]! < 0) ? next - xs[lo]! : Number(toU64(this.unkey(next)) - entry.value);
+    return { entry, offset: a - xs[lo]!, size };
   }
 
   /** The kernel's %pS: `name+0xoff/0xsize`, or the raw `0x...` address when no symbol covers it. */

@@ -2,7 +2,6 @@
 // (binutils bfd/syms.c bfd_decode_symclass, coff_section_type, decode_section_type).
 import { ElfError } from './errors.js';
 import { Reader } from './reader.js';
-import { toAddr } from './addr.js';
 import { type Section, SHT_NOBITS, SHT_SYMTAB, SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE } from './elf-file.js';
 
 export type SymType = 'NOTYPE' | 'OBJECT' | 'FUNC' | 'SECTION' | 'FILE' | 'COMMON' | 'TLS' | 'IFUNC' | 'OTHER';
@@ -26,6 +25,7 @@ export interface Sym {
   nmType: string;
 }
 
+const latin1 = new TextDecoder('latin1'), utf8 = new TextDecoder('utf-8');
 const TYPES: SymType[] = ['NOTYPE', 'OBJECT', 'FUNC', 'SECTION', 'FILE', 'COMMON', 'TLS'];
 const BINDS: SymBind[] = ['LOCAL', 'GLOBAL', 'WEAK'];
 const STT_GNU_IFUNC = 10, STB_GNU_UNIQUE = 10;
@@ -39,9 +39,12 @@ export function parseSymbols(bytes: Uint8Array, sections: Section[]): Sym[] {
   const strtab = sections[symtab.link]!;
   if (strtab.type === SHT_NOBITS) throw new ElfError('corrupt: .symtab string table has no contents');
   const r = new Reader(bytes);
-  const strStart = strtab.offset, strEnd = strtab.offset + strtab.bytes.length;
+  // Decode the whole string table once; latin1 keeps string index == byte offset, and the rare
+  // non-ASCII name is re-decoded as UTF-8 below.
+  const strs = latin1.decode(strtab.bytes);
   const n = Math.floor(symtab.bytes.length / SYM);
   const out: Sym[] = new Array(n);
+  const letters = new Map<number, string>();
   for (let i = 0; i < n; i++) {
     const o = symtab.offset + i * SYM;
     const nameOff = r.u32(o), info = r.u8(o + 4), shndx = r.u16(o + 6);
@@ -51,19 +54,23 @@ export function parseSymbols(bytes: Uint8Array, sections: Section[]): Sym[] {
     const t = info & 0xf, b = info >> 4;
     const type: SymType = t === STT_GNU_IFUNC ? 'IFUNC' : TYPES[t] ?? 'OTHER';
     const bind: SymBind = b === STB_GNU_UNIQUE ? 'UNIQUE' : BINDS[b] ?? 'OTHER';
-    const sym: Sym = { index: i, name: r.cstr(strStart + nameOff, strEnd), addr: toAddr(value), value, size, type, bind, shndx, nmType: '' };
-    sym.nmType = i === 0 ? '' : nmLetter(sym, sections);
+    let end = strs.indexOf('\0', nameOff);
+    if (end < 0) end = strs.length;
+    let name = strs.slice(nameOff, end);
+    if (/[^\x00-\x7f]/.test(name)) name = utf8.decode(strtab.bytes.subarray(nameOff, end));
+    // addr from the two halves: exact for canonical addresses, and no BigInt round trip per symbol.
+    const addr = r.i32(o + 12) * 4294967296 + r.u32(o + 8);
+    const sym: Sym = { index: i, name, addr, value, size, type, bind, shndx, nmType: '' };
+    sym.nmType = i === 0 ? '' : nmLetter(sym, sections, letters);
     out[i] = sym;
   }
   return out;
 }
 
-// coff_section_type: names that decide the letter by themselves when followed by NUL, '.', '$' or a digit.
-const NAMED: [string, string][] = [
-  ['.bss', 'b'], ['.code', 't'], ['.data', 'd'], ['*DEBUG*', 'N'], ['.debug', 'N'], ['.drectve', 'i'],
-  ['.edata', 'e'], ['.fini', 't'], ['.idata', 'i'], ['.init', 't'], ['.pdata', 'p'], ['.rdata', 'r'],
-  ['.rodata', 'r'], ['.sbss', 's'], ['.scommon', 'c'], ['.sdata', 'g'], ['.text', 't'], ['vars', 'd'], ['zerovars', 'b'],
-];
+// coff_section_type (binutils >= 2.37): only MSVC section names decide the letter by name, when
+// followed by NUL, '.', '$' or a digit; everything else goes by the section flags. (Older nm also
+// matched .init/.text/.data/... by name, which made .init.data symbols 't'.)
+const NAMED: [string, string][] = [['.drectve', 'i'], ['.edata', 'e'], ['.idata', 'i'], ['.pdata', 'p']];
 
 function sectionLetter(s: Section): string {
   for (const [prefix, c] of NAMED) {
@@ -83,7 +90,7 @@ function sectionLetter(s: Section): string {
 }
 
 /** bfd_decode_symclass for an ELF symbol; '' for the FILE and SECTION symbols nm leaves out. */
-export function nmLetter(sym: Sym, sections: Section[]): string {
+export function nmLetter(sym: Sym, sections: Section[], cache?: Map<number, string>): string {
   if (sym.type === 'FILE' || sym.type === 'SECTION') return '';
   if (sym.shndx === SHN_COMMON || sym.type === 'COMMON') return 'C';
   if (sym.shndx === SHN_UNDEF) return sym.bind === 'WEAK' ? (sym.type === 'OBJECT' ? 'v' : 'w') : 'U';
@@ -94,9 +101,14 @@ export function nmLetter(sym: Sym, sections: Section[]): string {
   let c: string;
   if (sym.shndx === SHN_ABS) c = 'a';
   else {
-    const s = sections[sym.shndx];
-    if (!s) return '?';
-    c = sectionLetter(s);
+    let l = cache?.get(sym.shndx);
+    if (l === undefined) {
+      const s = sections[sym.shndx];
+      l = s ? sectionLetter(s) : '?';
+      cache?.set(sym.shndx, l);
+    }
+    if (l === '?') return '?';
+    c = l;
   }
   return sym.bind === 'GLOBAL' ? c.toUpperCase() : c;
 }

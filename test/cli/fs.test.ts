@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { ktrace, MAIN } from './run.js';
+import { FIXTURE } from '../elf/fixture.js';
 import { fixtureImage } from '../elf/fixture.js';
 
 test('fs cat /proc/kallsyms prints the kernel format', () => {
@@ -29,7 +30,7 @@ test('fs ls', () => {
 });
 
 test('a closed pipe ends quietly', () => {
-  const r = spawnSync('sh', ['-c', `"${process.execPath}" "${MAIN}" fs cat /proc/kallsyms | head -1`], { encoding: 'utf8' });
+  const r = spawnSync('sh', ['-c', `"${process.execPath}" "${MAIN}" -k "${FIXTURE}" fs cat /proc/kallsyms | head -1`], { encoding: 'utf8' });
   assert.is(r.stderr, '');
   assert.is(r.stdout.split('\n').length, 2);
 });

@@ -80,7 +80,7 @@ test('the stripped-image error', () => {
 });
 
 test('-k defaults to the bundled fixture', () => {
-  const r = ktrace(['funcs', 'vfs_read']);
+  const r = ktrace(['funcs', 'vfs_read'], {}, true);
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stdout, 'vfs_read\n');
 });

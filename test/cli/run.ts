@@ -3,13 +3,15 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { FIXTURE } from '../elf/fixture.js';
 
 export const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
 
 export interface Run { code: number; stdout: string; stderr: string }
 
-export function ktrace(args: string[], env: Record<string, string> = {}): Run {
-  const r = spawnSync(process.execPath, [MAIN, ...args], {
+/** Runs `ktrace -k FIXTURE ARGS` (the fixture the differential tests use), or without -k when `defaultImage`. */
+export function ktrace(args: string[], env: Record<string, string> = {}, defaultImage = false): Run {
+  const r = spawnSync(process.execPath, [MAIN, ...(defaultImage ? [] : ['-k', FIXTURE]), ...args], {
     encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, NO_COLOR: '1', ...env },
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };

@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import type { GlobalArgs } from '../options.js';
 import type { Image } from '../../elf/image.js';
 import { CliError, EXIT_USAGE } from '../errors.js';
+import type { FastCommand } from '../fastargs.js';
 
 interface Args extends GlobalArgs {
   target: string;
@@ -39,12 +40,16 @@ export function resolveTarget(img: Image, target: string): Resolved | string {
   return { start: addr, end: func.addr + func.size };
 }
 
+const options = {
+  intel: { type: 'boolean', default: false, describe: 'Intel syntax (objdump -M intel)' },
+} as const;
+
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'disasm <target>',
   describe: 'disassemble a function or address, in objdump -d form',
   builder: (y) => y
     .positional('target', { type: 'string', demandOption: true, describe: 'FUNC, FUNC+OFFSET or hex ADDRESS' })
-    .option('intel', { type: 'boolean', default: false, describe: 'Intel syntax (objdump -M intel)' })
+    .options(options)
     .example('$0 disasm vfs_read', 'the whole function')
     .example('$0 disasm vfs_read+0x10', 'from an offset to the end of the function')
     .example('$0 disasm 0xffffffff81000000', 'the function at an address, from there')
@@ -72,3 +77,4 @@ const command: CommandModule<GlobalArgs, Args> = {
   },
 };
 export default command;
+export const fast: FastCommand[] = [{ command: command.command as string, options, handler: command.handler }];

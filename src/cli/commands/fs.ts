@@ -4,6 +4,7 @@ import type { Argv, CommandModule } from 'yargs';
 import type { GlobalArgs } from '../options.js';
 import type { Vfs } from '../../trace/vfs.js';
 import { CliError } from '../errors.js';
+import type { FastCommand } from '../fastargs.js';
 
 interface PathArgs extends GlobalArgs { path: string }
 
@@ -52,7 +53,7 @@ const ls: CommandModule<GlobalArgs, PathArgs> = {
 };
 
 const command: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'fs <command>',
+  command: 'fs',
   describe: 'read the kernel-visible files (/proc/kallsyms, ...)',
   builder: (y: Argv<GlobalArgs>) => y.command(cat).command(ls).demandCommand(1, 'fs: a subcommand is required (cat, ls)')
     .example('$0 fs cat /proc/kallsyms', 'the kernel symbol table')
@@ -60,3 +61,4 @@ const command: CommandModule<GlobalArgs, GlobalArgs> = {
   handler: () => {},
 };
 export default command;
+export const fast: FastCommand[] = [cat, ls].map((c) => ({ command: 'fs ' + (c.command as string), options: {}, handler: c.handler }));

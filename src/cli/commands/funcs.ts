@@ -3,12 +3,18 @@ import type { CommandModule } from 'yargs';
 import type { GlobalArgs } from '../options.js';
 import { CliError, EXIT_USAGE } from '../errors.js';
 import { DEFAULT_FUNC_FILTER, parseStrFilter } from '../strfilter.js';
+import type { FastCommand } from '../fastargs.js';
 
 interface Args extends GlobalArgs {
   filter?: string;
   all: boolean;
   json: boolean;
 }
+
+const options = {
+  all: { alias: 'a', type: 'boolean', default: false, describe: 'no filter: include _* names and .cold/.constprop clones' },
+  json: { type: 'boolean', default: false, describe: 'print a JSON array of {name, addr, size}' },
+} as const;
 
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'funcs [filter]',
@@ -18,8 +24,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       type: 'string',
       describe: `glob filter; !, & and | combine globs as in perf (default: '${DEFAULT_FUNC_FILTER}', which hides _* names and clones like foo.cold)`,
     })
-    .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'no filter: include _* names and .cold/.constprop clones' })
-    .option('json', { type: 'boolean', default: false, describe: 'print a JSON array of {name, addr, size}' })
+    .options(options)
     .example('$0 funcs', 'all functions perf would list by default')
     .example("$0 funcs 'vfs_*'", 'functions starting with vfs_')
     .example("$0 funcs '*read* & !*_iter'", 'perf filter syntax')
@@ -46,3 +51,4 @@ const command: CommandModule<GlobalArgs, Args> = {
   },
 };
 export default command;
+export const fast: FastCommand[] = [{ command: command.command as string, options, handler: command.handler }];
