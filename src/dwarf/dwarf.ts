@@ -151,6 +151,17 @@ export class Dwarf implements TypeResolver {
     }
   }
 
+  /**
+   * An array bound: data1/2/4 are unsigned (gcc writes `char buf[256]`'s upper bound 255 as data1), data8 and
+   * sdata signed (`int a[0]` has upper bound 0xffffffffffffffff, i.e. -1), as gdb reads them.
+   */
+  bound(die: Die, at: number): number | undefined {
+    const a = this.raw(die, at);
+    if (!a) return undefined;
+    if (a.form === DW_FORM.data1 || a.form === DW_FORM.data2 || a.form === DW_FORM.data4 || a.form === DW_FORM.udata) return this.udata(die, at);
+    return this.sdata(die, at);
+  }
+
   str(die: Die, at: number): string | undefined {
     const a = this.raw(die, at);
     if (!a) return undefined;

@@ -10,6 +10,7 @@ export interface TypeResolver {
   str(die: Die, at: number): string | undefined;
   udata(die: Die, at: number): number | undefined;
   sdata(die: Die, at: number): number | undefined;
+  bound(die: Die, at: number): number | undefined;
   has(die: Die, at: number): boolean;
   /** DW_AT_data_member_location as a constant (also the DWARF 2 DW_OP_plus_uconst form). */
   memberOffset(die: Die): number | undefined;
@@ -78,8 +79,8 @@ export class TypeGraph {
       if (c.tag !== DW_TAG.subrange_type && c.tag !== DW_TAG.enumeration_type) continue;
       const count = this.r.udata(c, DW_AT.count);
       if (count !== undefined) { dims.push(count); continue; }
-      const ub = this.r.sdata(c, DW_AT.upper_bound);
-      const lb = this.r.sdata(c, DW_AT.lower_bound) ?? 0;
+      const ub = this.r.bound(c, DW_AT.upper_bound);
+      const lb = this.r.bound(c, DW_AT.lower_bound) ?? 0;
       dims.push(ub === undefined ? undefined : ub - lb + 1);
     }
     return dims;

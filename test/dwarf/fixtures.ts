@@ -5,7 +5,11 @@ import { Dwarf } from '../../src/dwarf/index.js';
 import { elfSections, type ElfSection } from './elf-sections.js';
 import { FIXTURES, sha256, type OracleManifestEntry } from './oracle.js';
 
-export interface Target { id: string; path: string; bytes: Uint8Array; sections: Map<string, ElfSection>; dwarf: () => Dwarf; manifest: OracleManifestEntry }
+export interface Target {
+  id: string; path: string; bytes: Uint8Array; sections: Map<string, ElfSection>; dwarf: () => Dwarf; manifest: OracleManifestEntry;
+  /** The ELF changed since its oracle outputs were committed (the fixture kernel is rebuilt by its own helper). */
+  stale: boolean;
+}
 
 export function manifest(): Record<string, OracleManifestEntry> {
   return JSON.parse(readFileSync(`${FIXTURES}oracles.json`, 'utf8'));
@@ -19,7 +23,7 @@ export function loadTarget(id: string): Target {
   const bytes = path.endsWith('.gz') ? gunzipSync(raw) : raw;
   const sections = elfSections(bytes);
   return {
-    id, path, bytes, sections, manifest: m,
+    id, path, bytes, sections, manifest: m, stale: sha256(bytes) !== m.sha256,
     dwarf: () => new Dwarf((n) => sections.get(n)?.bytes, { ehFrameAddress: sections.get('.eh_frame')?.addr }),
   };
 }

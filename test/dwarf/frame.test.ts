@@ -8,7 +8,7 @@ import { loadTarget, targetIds } from './fixtures.js';
 import { FIXTURES, LONG, hasTool, parseFramesInterp, readGz, run } from './oracle.js';
 import { writeFileSync, unlinkSync } from 'node:fs';
 
-const live = LONG && hasTool('readelf');
+const tools = hasTool('readelf');
 
 function cell(rule: RegisterRule | undefined): string {
   if (!rule) return 'u';
@@ -24,10 +24,11 @@ function cell(rule: RegisterRule | undefined): string {
 }
 
 for (const id of targetIds()) {
+  const t = loadTarget(id);
+  if (t.stale && !tools) { console.log(`SKIP ${id}: ELF changed since its frames oracle was made and readelf is missing`); continue; }
   test(`${id}: CFA and register rules equal readelf's decoded frame tables`, () => {
-    const t = loadTarget(id);
     let text: string;
-    if (live) {
+    if (tools && (LONG || t.stale)) {
       const p = `/tmp/ktrace-dwarf-frames-${process.pid}.elf`;
       writeFileSync(p, t.bytes);
       try { text = run('readelf', ['-W', '--debug-dump=frames-interp', p]); } finally { unlinkSync(p); }

@@ -52,7 +52,7 @@ function workload(d: Dwarf): number {
       d.cfaAt(f.entryPc);
       d.lineAt(f.entryPc);
     }
-    d.addressesForLine('fs.c', 20 + (name.length % 40));
+    if (q % 8 === 0) d.addressesForLine('fs.c', 20 + (name.length % 40));
   }
   return work;
 }
@@ -65,7 +65,8 @@ function fakeCpu(d: Dwarf): EvalContext {
   };
 }
 
-const targets = targetIds().filter((id) => !id.startsWith('sqlite')).map(loadTarget);
+// The fixture kernel and the kernel-shaped program (DWARF 4 and 5); SQLite only under KTRACE_LONG=1 (size).
+const targets = targetIds().filter((id) => LONG || !id.startsWith('sqlite')).map(loadTarget);
 const CASES = LONG ? 3000 : 300;
 
 test(`${CASES} seeded mutations of the debug sections raise nothing but DwarfError`, () => {

@@ -135,9 +135,9 @@ export function parseGdbScope(text: string): Map<string, ScopeSymbol[]> & { trun
   const out = Object.assign(new Map<string, ScopeSymbol[]>(), { truncated: new Set<string>() });
   let curName = '';
   let cur: ScopeSymbol[] | null = null;
-  // gdb prints nothing after "Range A-B: " for an empty location expression, so the next symbol or
-  // command output continues on that line: break it there.
-  const chunks = text.replace(/: (?=Symbol |Scope for )/g, ':\n').split(/\n(?=Symbol |Scope for )/);
+  // When gdb gives up part-way through a symbol (its error goes to stderr), the next command's output
+  // continues on the same line: break it there.
+  const chunks = text.replace(/([^\n])(?=Symbol \S+ is |Scope for \S+)/g, '$1\n').split(/\n(?=Symbol |Scope for )/);
   for (const c of chunks) {
     const sc = /^Scope for (\S+?):?(\s+contains no locals or arguments\.)?\s*$/m.exec(c.split('\n')[0]!);
     if (c.startsWith('Scope for ') && sc) { cur = []; curName = sc[1]!; out.set(curName, cur); continue; }
