@@ -28,7 +28,8 @@ export async function main(argv: string[]): Promise<number> {
   const modules = await Promise.all((wanted.length ? wanted : COMMANDS).map((c) => c.load()));
   try {
     // Plain invocations run without yargs; help, version and anything odd go through yargs below.
-    if (wanted.length) {
+    // KTRACE_FASTARGS=0 sends everything through yargs (the tests compare both paths).
+    if (wanted.length && process.env.KTRACE_FASTARGS !== '0') {
       for (const f of modules[0]!.fast ?? []) {
         const args = fastParse(argv, { ...globalOptions, ...f.options }, f.command);
         if (args) {
