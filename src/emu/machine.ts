@@ -34,6 +34,8 @@ export class Machine {
   onPortOut: (cpu: Cpu, port: number, size: 1 | 2 | 4, value: number) => void = () => {};
   private rng: number;
   private inRunAll = false;
+  /** Debug/test switch: run every instruction through the single-instruction path (no blocks). */
+  interpretOnly = false;
 
   constructor(opts: MachineOptions) {
     if (!(opts.cpus >= 1 && opts.cpus <= 64)) throw new Error(`Machine: cpus must be 1..64, got ${opts.cpus}`);
@@ -138,7 +140,7 @@ export class Machine {
       let limit = end - done;
       if (!blk.probe) { const t = c.nextTimer - (c.instret + c.idleNs); if (t < limit) limit = t; }
       m.smc = 0;
-      if (blk.n <= limit && c.tf === 0 && !c.shadow) {
+      if (blk.n <= limit && c.tf === 0 && !c.shadow && !this.interpretOnly) {
         if (STATS_ON) stats.blocksRun++;
         try { blk.fn(c, R, m); }
         catch (e) {
