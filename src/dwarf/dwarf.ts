@@ -11,7 +11,7 @@ import { lineOffset, type DebugInfoOffset } from './offsets.js';
 import { rangesContain, readRanges, readRngList, rngListOffset, type Range, type RangeContext } from './ranges.js';
 import { Sections, type SectionLoader } from './sections.js';
 import { addrAt, lineStrAt, strAt, strOffsetAt } from './str.js';
-import { TypeGraph, type TypeResolver } from './types.js';
+import { FetchTypes, TypeGraph, type TypeResolver } from './types.js';
 import { attrIndex, formOf, makeAbbrevCache, parseUnitHeaders, Unit, type AttrRaw, type Die } from './unit.js';
 
 export interface DwarfOptions {
@@ -68,6 +68,7 @@ const MAX_ORIGIN_CHAIN = 16;
 export class Dwarf implements TypeResolver {
   readonly sections: Sections;
   readonly types: TypeGraph;
+  readonly fetchTypes: FetchTypes;
   readonly addrSize: number = 8;
   // Explicit caches (each filled on first use).
   private unitsCache: Unit[] | null = null;
@@ -82,6 +83,7 @@ export class Dwarf implements TypeResolver {
     this.sections = new Sections(loader);
     this.abbrevs = makeAbbrevCache(() => this.sections.get('.debug_abbrev'));
     this.types = new TypeGraph(this);
+    this.fetchTypes = new FetchTypes(this.types, this);
   }
 
   // ------------------------------------------------------------------ units and attributes
@@ -451,6 +453,31 @@ export class Dwarf implements TypeResolver {
       declFile: this.fileName(u, declFile), declLine,
       external: this.origin(d, (x) => (this.has(x, DW_AT.external) ? true : undefined)) ?? false,
     };
+  }
+
+  /** The function's return type (DW_AT_type of the subprogram or its abstract origin); undefined = void. */
+  returnType(fn: FunctionInstance | Die): Die | undefined {
+    return this.typeOf('die' in fn && 'entryPc' in fn ? fn.die : (fn as Die));
+  }
+
+  /**
+   * Source lines that have an is_stmt row inside `ranges` (where a probe can be placed, as perf probe -L
+   * marks them), by file path.
+   */
+  linesIn(ranges: readonly Range[]): Map<string, Set<number>> {
+    const out = new Map<string, Set<number>>();
+    if (ranges.length === 0) return out;
+    const u = this.unitAt(ranges[0]!.low);
+    const lp = u && this.lineProgram(u);
+    if (!lp) return out;
+    for (const row of lp.rows()) {
+      if (row.endSequence || !row.isStmt || !rangesContain(ranges, row.address)) continue;
+      const path = lp.filePath(row.file);
+      let set = out.get(path);
+      if (!set) out.set(path, (set = new Set()));
+      set.add(row.line);
+    }
+    return out;
   }
 
   /** The unit whose code covers `pc`. */

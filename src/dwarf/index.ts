@@ -6,7 +6,7 @@ export { type FetchPlan, type AddressExpr, type EvalContext, type EvalResult, ty
 export { type LineRow, type LineHeader, type LineFile, LineProgram } from './line.js';
 export { type Range } from './ranges.js';
 export { type CfaRule, type RegisterRule, type UnwindRow, FrameTable } from './frame.js';
-export { TypeGraph, type Member, type ScalarKind } from './types.js';
+export { TypeGraph, FetchTypes, type Member, type ScalarKind, type FetchType, type FetchTypeOptions, type ArrayInfo, type BitfieldFetch } from './types.js';
 export type { Die, Unit, UnitHeader } from './unit.js';
 export { kernelRegName, dwarfRegName, X86_64_DWARF_NAMES } from './regs.js';
 export { DW_TAG, DW_AT, DW_FORM, DW_OP, DW_ATE } from './constants.js';

@@ -220,12 +220,79 @@ export class TypeGraph {
     return undefined;
   }
 
+  /** Element type and dimensions of an array type (after typedefs). */
+  array(type: Die | undefined): ArrayInfo | undefined {
+    const t = this.strip(type);
+    if (!t || t.tag !== DW_TAG.array_type) return undefined;
+    const element = this.r.ref(t, DW_AT.type);
+    return { element, elementSize: this.size(element), dims: this.dimensions(t) };
+  }
+
   /** Enumerators of an enum type as [name, value]. */
   enumerators(type: Die | undefined): [string, number][] {
     const t = this.strip(type);
     if (!t || t.tag !== DW_TAG.enumeration_type) return [];
     return this.r.children(t).filter((c) => c.tag === DW_TAG.enumerator)
       .map((c) => [this.r.str(c, DW_AT.name) ?? '', this.r.sdata(c, DW_AT.const_value) ?? 0]);
+  }
+}
+
+/** A kprobe_events fetch type (Documentation/trace/kprobetrace.rst "Types"), or why there is none. */
+export type FetchType = { readonly ok: true; readonly type: string } | { readonly ok: false; readonly reason: string };
+
+export interface FetchTypeOptions {
+  /** `char *` (and arrays of char) as `string`, as perf probe does for `VAR:string`. */
+  readonly string?: boolean;
+  /** Unsigned integers and pointers as x8..x64 instead of u8..u64. */
+  readonly hex?: boolean;
+}
+
+export interface ArrayInfo { readonly element: Die | undefined; readonly elementSize: number | undefined; readonly dims: (number | undefined)[] }
+
+export interface BitfieldFetch {
+  /** Byte offset of the container to read, from the start of the structure. */
+  readonly offset: number;
+  /** `b<width>@<bit offset>/<container bits>`. */
+  readonly type: string;
+}
+
+export class FetchTypes {
+  constructor(private readonly g: TypeGraph, private readonly r: TypeResolver) {}
+
+  /** The fetch type for a value of `type`. */
+  of(type: Die | undefined, opts: FetchTypeOptions = {}): FetchType {
+    const k = this.g.scalarKind(type);
+    const bits = (bytes: number) => bytes * 8;
+    const okWidth = (bytes: number) => bytes === 1 || bytes === 2 || bytes === 4 || bytes === 8;
+    switch (k.kind) {
+      case 'int': case 'enum':
+        if (!okWidth(k.bytes)) return { ok: false, reason: `${k.bytes}-byte integers have no fetch type` };
+        return { ok: true, type: `${k.signed ? 's' : opts.hex ? 'x' : 'u'}${bits(k.bytes)}` };
+      case 'pointer': {
+        if (opts.string && this.isChar(k.pointee)) return { ok: true, type: 'string' };
+        return { ok: true, type: `${opts.hex ? 'x' : 'u'}${bits(k.bytes)}` };
+      }
+      case 'float': return { ok: false, reason: 'floating-point values have no fetch type' };
+      case 'void': return { ok: false, reason: 'void has no value' };
+      default: {
+        const t = this.g.strip(type);
+        if (opts.string && t && t.tag === DW_TAG.array_type && this.isChar(this.r.ref(t, DW_AT.type))) return { ok: true, type: 'string' };
+        return { ok: false, reason: 'structures, unions and arrays are not scalar: fetch a member or element' };
+      }
+    }
+  }
+
+  /** How to fetch a bitfield member: read its container and extract the bits. */
+  bitfield(m: Member): BitfieldFetch | undefined {
+    if (m.bitSize === undefined || m.bitOffset === undefined) return undefined;
+    const bytes = this.g.size(m.type) ?? 4;
+    const start = Math.floor(m.bitOffset / (bytes * 8)) * bytes;
+    return { offset: start, type: `b${m.bitSize}@${m.bitOffset - start * 8}/${bytes * 8}` };
+  }
+
+  private isChar(t: Die | undefined): boolean {
+    const k = this.g.scalarKind(t);
+    return k.kind === 'int' && k.isChar && k.bytes === 1;
   }
 }
 

@@ -48,6 +48,31 @@ for (const id of ['kfake-dwarf4', 'kfake-dwarf5']) {
     assert.is(d.types.name(d.types.member(d.types.member(file, 'f_name')!.type, 'name')!.type), 'const unsigned char *');
   });
 
+  test(`${id}: kprobe fetch types, bitfield fetches, arrays and return types`, () => {
+    const file = structType(d, 'file'), inode = structType(d, 'inode');
+    const ft = (s: Die, m: string, o = {}) => d.fetchTypes.of(d.types.member(s, m)!.type, o);
+    assert.equal(ft(file, 'f_pos'), { ok: true, type: 's64' });
+    assert.equal(ft(file, 'f_flags'), { ok: true, type: 'u32' });
+    assert.equal(ft(file, 'f_flags', { hex: true }), { ok: true, type: 'x32' });
+    assert.equal(ft(file, 'f_write_hint'), { ok: true, type: 's32' }); // enum with a negative enumerator
+    assert.equal(ft(inode, 'i_mode'), { ok: true, type: 'u16' });
+    assert.equal(ft(file, 'f_inode'), { ok: true, type: 'u64' });
+    assert.equal(ft(inode, 'i_name', { string: true }), { ok: true, type: 'string' });
+    assert.is(ft(inode, 'i_list').ok, false);
+    const [vfs] = d.functionsByName('vfs_read');
+    const buf = d.variablesAt(vfs!.entryPc).find((v) => v.name === 'buf')!;
+    assert.equal(d.fetchTypes.of(buf.type, { string: true }), { ok: true, type: 'string' });
+    // i_delta: 12 bits at bit 132 of struct inode, in the 4-byte unit at offset 16 (gdb ptype/o: "16: 4").
+    assert.equal(d.fetchTypes.bitfield(d.types.member(inode, 'i_delta')!), { offset: 16, type: 'b12@4/32' });
+    const arr = d.types.array(d.types.member(inode, 'i_matrix')!.type)!;
+    assert.equal([d.types.name(arr.element), arr.elementSize, arr.dims], ['int', 4, [2, 3]]);
+    assert.is(d.types.name(d.returnType(vfs!)), 'ssize_t');
+    assert.is(d.returnType(d.functionsByName('_start')[0]!), undefined);
+    const lines = d.linesIn(vfs!.ranges);
+    const fsc = [...lines.entries()].find(([p]) => p.endsWith('/fs.c'))![1];
+    assert.ok(fsc.has(42) && fsc.has(44) && !fsc.has(60), [...fsc].join(','));
+  });
+
   test(`${id}: vfs_read's parameters, types and fetch plans at its entry`, () => {
     const [fn] = d.functionsByName('vfs_read');
     const vars = d.variablesAt(fn!.entryPc);
