@@ -1,6 +1,9 @@
 // Compares an emulator result with the host's, masking only the flags iced-x86 says the SDM leaves undefined
 // for this exact instruction (Instruction.rflagsUndefined: per instance, so `shl r32, 1` keeps OF defined).
-import { Decoder, DecoderOptions, RflagsBits } from 'iced-x86';
+import { Decoder, DecoderOptions, Mnemonic, OpKind, Register, RflagsBits } from 'iced-x86';
+
+const SHIFTS = new Set([Mnemonic.Rol, Mnemonic.Ror, Mnemonic.Rcl, Mnemonic.Rcr, Mnemonic.Shl, Mnemonic.Sal, Mnemonic.Shr,
+  Mnemonic.Sar, Mnemonic.Shld, Mnemonic.Shrd]);
 import {
   CODE_ADDR, DATA_SKEW, type CaseInput, type CaseOutput, type Expanded, type MachineState, REG_NAMES, applyOutput, hexToBytes,
 } from './corpus.js';
@@ -36,7 +39,12 @@ export function decodeCase(code: string): Decoded {
     const ins = d.decode();
     texts.push(ins.toString());
     if (toArch(ins.rflagsRead) & undef) readsUndefined = true;
-    undef = (undef & ~toArch(ins.rflagsWritten | ins.rflagsCleared | ins.rflagsSet)) | toArch(ins.rflagsUndefined);
+    // A shift or rotate by CL leaves every flag alone when the masked count is 0 (SDM SAL/SHL, SHLD, RCL...):
+    // what it "writes" may still be an earlier instruction's undefined flag.
+    let countByCl = false;
+    for (let i = 1; i < ins.opCount; i++) if (ins.opKind(i) === OpKind.Register && ins.opRegister(i) === Register.CL) countByCl = true;
+    const written = countByCl && SHIFTS.has(ins.mnemonic) ? 0 : ins.rflagsWritten | ins.rflagsCleared | ins.rflagsSet;
+    undef = (undef & ~toArch(written)) | toArch(ins.rflagsUndefined);
     ins.free();
   }
   d.free();
