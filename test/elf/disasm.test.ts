@@ -4,12 +4,16 @@
 // Normalisation: none (the comparison is byte for byte, per instruction).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Disassembler, renderLine, type Syntax } from '../../src/elf/disasm.js';
+import { Image } from '../../src/elf/image.js';
 import { objdumpHex } from '../../src/elf/objdump-symbols.js';
 import { fixtureImage, oracle, oracleStale, live, binutilsVersion, oracleMeta, parseObjdump, type ObjdumpListing } from './fixture.js';
 
-function compare(listing: ObjdumpListing, syntax: Syntax, label: string): number {
-  const img = fixtureImage();
+function compare(listing: ObjdumpListing, syntax: Syntax, label: string, img: Image = fixtureImage()): number {
   const d = new Disassembler(img, syntax);
   const failures: string[] = [];
   let count = 0;
@@ -81,6 +85,24 @@ test('function header lines name the address as objdump does', () => {
     assert.ok(n > 100);
   } finally {
     d.free();
+  }
+});
+
+test('KTRACE_LONG: a gcc -static C program (all of glibc: SSE, AVX, x87, string ops) equals objdump -d, AT&T and Intel', () => {
+  if (process.env.KTRACE_LONG !== '1') { console.log('SKIP static-binary objdump sweep: runs with KTRACE_LONG=1'); return; }
+  const dir = mkdtempSync(join(tmpdir(), 'ktrace-disasm-'));
+  writeFileSync(join(dir, 'h.c'), 'int main(void) { return 0; }\n');
+  try {
+    execFileSync('gcc', ['-static', '-O2', '-o', join(dir, 'h'), join(dir, 'h.c')], { stdio: 'ignore' });
+  } catch {
+    console.log('SKIP static-binary objdump sweep: gcc -static (with libc.a) not available');
+    return;
+  }
+  const img = Image.load(new Uint8Array(readFileSync(join(dir, 'h'))));
+  for (const [syntax, args] of [['att', ['-d']], ['intel', ['-d', '-M', 'intel']]] as const) {
+    const text = execFileSync('objdump', [...args, join(dir, 'h')], { maxBuffer: 1 << 30 }).toString();
+    const n = compare(parseObjdump(text), syntax, `static ${syntax}`, img);
+    assert.ok(n > 50000, `${n} instructions`);
   }
 });
 
