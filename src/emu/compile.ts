@@ -4,13 +4,14 @@
 // might read them, and every instruction that can fault first commits RIP, so state stays precise.
 import { Mnemonic, OpKind } from 'iced-x86';
 import { ARITH } from './flags.js';
-import { Gen, formOf, unsupportedReason } from './semantics.js';
+import { Gen, cc, formOf, producerOf, unsupportedReason } from './semantics.js';
 import { H } from './runtime.js';
 import type { Op } from './decode.js';
 import { hex } from './addr.js';
 
 export interface Block {
-  fn: (c: any, R: Uint32Array, m: any) => void;
+  /** L: instructions the block may retire in this call (>= n); a self-looping block iterates while it can */
+  fn: (c: any, R: Uint32Array, m: any, L: number) => void;
   n: number;
   /** RIP of each instruction, to count completed instructions after a fault */
   ips: Float64Array;
@@ -57,11 +58,25 @@ export function compile(ops: Op[], probe: boolean): Block {
   const body: string[] = [];
   const counter = probe ? 'c.probeInstret' : 'c.instret';
   let endsWithRip = false;
+  // A block whose last instruction branches back to its first is compiled as a loop that keeps going
+  // while its instruction allowance L lasts (budget and timer deadlines are folded into L by the caller).
+  const lastOp = ops[n - 1];
+  const selfLoop = n > 1 && lastOp.target === ops[0].ip && !lastOp.bad && (lastOp.mn === Mnemonic.Jmp || (lastOp.cc >= 0 && lastOp.flow === 3))
+    && unsupportedReason(lastOp) === '';
+  if (selfLoop) body.push('for(;;){');
+  let known: { kind: number; sz: number } | null = null;
   for (let i = 0; i < n; i++) {
     const op = ops[i];
     const last = i === n - 1;
     g.out = [];
     g.reset(op, storeFlags[i]);
+    g.known = known;
+    if (last && selfLoop) {
+      const cond = lastOp.mn === Mnemonic.Jmp ? 'true' : cc(g);
+      body.push(`if(${cond}){${counter}+=${n};L-=${n};if(L<${n}||m.smc){c.rip=${ops[0].ip};return;}continue;}`);
+      body.push(`c.rip=${op.next};${counter}+=${n};return;}`);
+      break;
+    }
     const mf = mayFault(op);
     if (mf && i > 0) g.emit(`c.rip=${op.ip};`);
     const f = formOf(op);
@@ -76,13 +91,17 @@ export function compile(ops: Op[], probe: boolean): Block {
       catch (e) { g.out = [`H.unimpl(c,${g.k(op)},${JSON.stringify('cannot generate: ' + (e as Error).message)});`]; }
     }
     body.push('{' + g.out.join('') + '}');
+    // track the last flag producer for fused conditions (only if its flags were really stored)
+    if (op.fwrite !== 0) { const p = producerOf(op); known = p && storeFlags[i] && !op.bad && !why ? p : null; }
     if (!last && mf) body.push(`if(m.smc){c.rip=${op.next};${counter}+=${i + 1};return;}`);
     if (last) endsWithRip = op.flow !== 0 || !!(f && f.ends) || op.bad !== 0 || !!why;
   }
-  if (!endsWithRip) body.push(`c.rip=${ops[n - 1].next};`);
-  body.push(`${counter}+=${n};`);
+  if (!selfLoop) {
+    if (!endsWithRip) body.push(`c.rip=${ops[n - 1].next};`);
+    body.push(`${counter}+=${n};`);
+  }
   const name = 'b_' + hex(ops[0].ip).slice(2);
-  const src = `return function ${name}(c,R,m){\n${body.join('\n')}\n}`;
+  const src = `return function ${name}(c,R,m,L){\n${body.join('\n')}\n}`;
   let fn: Block['fn'];
   try { fn = new Function('H', 'K', src)(H, consts); }
   catch (e) { throw new Error(`block compiler produced invalid JS at ${hex(ops[0].ip)}: ${(e as Error).message}\n${src}`); }

@@ -142,7 +142,7 @@ export class Machine {
       m.smc = 0;
       if (blk.n <= limit && c.tf === 0 && !c.shadow && !this.interpretOnly) {
         if (STATS_ON) stats.blocksRun++;
-        try { blk.fn(c, R, m); }
+        try { blk.fn(c, R, m, limit); }
         catch (e) {
           if (e !== FAULT) throw e;
           let k = 0; while (k < blk.n && blk.ips[k] !== c.rip) k++;
@@ -157,7 +157,7 @@ export class Machine {
       if (op.fn === null) op.fn = compile([op], blk.probe).fn;
       const tf = c.tf, sh = c.shadow;
       if (STATS_ON) stats.singleSteps++;
-      try { op.fn(c, R, m); }
+      try { op.fn(c, R, m, 1); }
       catch (e) { if (e !== FAULT) throw e; if (STATS_ON) stats.faults++; return vectorStop(c.trapVector); }
       if (sh) c.shadow = false;
       if (tf !== 0 && c.stop === 0) {

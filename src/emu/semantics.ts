@@ -16,6 +16,9 @@ export class Gen {
   op!: Op;
   /** store this op's flag results (false when a later op in the block overwrites them unread) */
   flags = true;
+  /** The last flag producer earlier in this block, when it is a plain ALU op whose lazy-flag fields
+   *  are known to be stored (lets jcc/setcc/cmovcc test the fields directly instead of calling cond()). */
+  known: { kind: number; sz: number } | null = null;
   private eaTemp: string | null = null;
   constructor(readonly consts: unknown[]) {}
   reset(op: Op, flags: boolean): void { this.op = op; this.flags = flags; this.eaTemp = null; }
@@ -283,7 +286,53 @@ function emitXadd(g: Gen): void {
 }
 
 // ---- conditions ----
-function cc(g: Gen): string { return `H.c${g.op.cc}(c)`; }
+export function cc(g: Gen): string { return (g.known && fusedCond(g.known.kind, g.known.sz, g.op.cc)) || `H.c${g.op.cc}(c)`; }
+
+/**
+ * A condition (x86 tttn order) straight from the stored lazy-flag fields of a known producer; '' when
+ * there is no shortcut. Same definitions as flags.ts (CF = unsigned a<b for SUB, etc.).
+ */
+export function fusedCond(kind: number, sz: number, cc: number): string {
+  const neg = (e: string) => (cc & 1 ? `!(${e})` : e);
+  const z = sz === 64 ? '(c.fr0|c.fr1)===0' : 'c.fr0===0';
+  const sgn = (f: string) => sz === 64 ? `(c.${f}1|0)<0` : sz === 32 ? `(c.${f}0|0)<0` : `(c.${f}0&${sz === 16 ? 32768 : 128})!==0`;
+  const s = sgn('fr');
+  const sx = (f: string) => sz === 32 ? `(c.${f}0|0)` : `((c.${f}0<<${32 - sz})>>${32 - sz})`;
+  const ult = sz === 64 ? '(c.fa1<c.fb1||(c.fa1===c.fb1&&c.fa0<c.fb0))' : 'c.fa0<c.fb0';
+  const slt = sz === 64 ? '((c.fa1|0)<(c.fb1|0)||(c.fa1===c.fb1&&c.fa0<c.fb0))' : `${sx('fa')}<${sx('fb')}`;
+  const t = cc >> 1;
+  if (t === 2) return neg(z);
+  if (t === 4) return neg(s);
+  if (kind === K_SUB) {
+    switch (t) {
+      case 1: return neg(ult);
+      case 3: return neg(`${ult}||${z}`);
+      case 6: return neg(slt);
+      case 7: return neg(`${slt}||${z}`);
+    }
+  } else if (kind === K_LOGIC) {
+    switch (t) {
+      case 0: return cc & 1 ? 'true' : 'false';
+      case 1: return cc & 1 ? 'true' : 'false';
+      case 3: return neg(z);
+      case 6: return neg(s);
+      case 7: return neg(`${z}||${s}`);
+    }
+  }
+  return '';
+}
+/** Kind and width of this op's lazy flags when it is a plain producer (alu/inc/dec/neg), else null. */
+export function producerOf(op: Op): { kind: number; sz: number } | null {
+  const sz = op.osz[0];
+  switch (op.mn) {
+    case Mnemonic.Add: return { kind: K_ADD, sz };
+    case Mnemonic.Sub: case Mnemonic.Cmp: case Mnemonic.Neg: return { kind: K_SUB, sz };
+    case Mnemonic.And: case Mnemonic.Or: case Mnemonic.Xor: case Mnemonic.Test: return { kind: K_LOGIC, sz };
+    case Mnemonic.Inc: return { kind: K_INC, sz };
+    case Mnemonic.Dec: return { kind: K_DEC, sz };
+    default: return null;
+  }
+}
 function emitSetcc(g: Gen): void { wr(g, 0, `(${cc(g)}?1:0)`, '0'); }
 function emitCmovcc(g: Gen): void {
   const op = g.op, sz = op.osz[0];

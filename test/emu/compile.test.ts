@@ -69,4 +69,38 @@ test('mayFault marks memory, stack, branch and divide instructions, not register
   assert.is(compile(ops.slice(0, 1), false).n, 1);
 });
 
+test('fused conditions (producer and jcc/setcc in one block) agree with the generic lazy-flag path', () => {
+  // producer ecx,edx (or ecx) at 8/16/32/64 bits; then setcc al for every condition; then hlt
+  const two: [string, number][] = [['cmp', 0x39], ['sub', 0x29], ['test', 0x85], ['and', 0x21], ['add', 0x01], ['xor', 0x31], ['or', 0x09]];
+  const one: [string, number, number][] = [['inc', 0xff, 0xc1], ['dec', 0xff, 0xc9], ['neg', 0xf7, 0xd9]];
+  const vals = [0n, 1n, 0x7fn, 0x80n, 0xffn, 0x7fffn, 0x8000n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x7fffffffffffffffn,
+    0x8000000000000000n, 0xffffffffffffffffn, 0x123456789abcdefn, 0xfedcba9876543210n];
+  let checked = 0;
+  for (const sz of [8, 16, 32, 64]) {
+    const pre = sz === 64 ? [0x48] : sz === 16 ? [0x66] : [];
+    const producers: number[][] = [
+      ...two.map(([, o]) => [...pre, sz === 8 ? (o === 0x85 ? 0x84 : o - 1) : o, 0xd1]),
+      ...one.map(([, o, r]) => [...pre, sz === 8 ? o - 1 : o, r]),
+    ];
+    for (const p of producers) for (let cc = 0; cc < 16; cc++) {
+      const code = Uint8Array.from([...p, 0x0f, 0x90 + cc, 0xc0, 0xf4]);
+      const envs = [setup(code), setup(code)];
+      envs[1].m.interpretOnly = true;
+      for (let i = 0; i < vals.length; i += 2) {
+        const a = vals[i], b = vals[(i * 7 + cc) % vals.length];
+        const res: bigint[] = [];
+        for (const { m, c } of envs) {
+          c.rip = CODE; c.halted = false;
+          c.setReg(Reg.RCX, a); c.setReg(Reg.RDX, b);
+          assert.is(m.run(c, 10), Stop.Halt);
+          res.push(c.getReg(Reg.RAX) & 1n);
+        }
+        assert.is(res[0], res[1], `${Buffer.from(p).toString('hex')} cc=${cc} a=${a.toString(16)} b=${b.toString(16)}`);
+        checked++;
+      }
+    }
+  }
+  assert.ok(checked > 4000);
+});
+
 test.run();
