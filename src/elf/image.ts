@@ -109,11 +109,21 @@ export class Image {
       const mid = (lo + hi) >>> 1;
       if (fs[mid]!.addr <= addr) { best = mid; lo = mid + 1; } else hi = mid - 1;
     }
-    for (let i = best; i >= 0 && i > best - 64; i--) {
+    // Functions do not nest, but aliases share an address: walk back over the candidates at
+    // lower-or-equal addresses until one covers addr; stop once none can (sizes are bounded by
+    // the largest function).
+    for (let i = best; i >= 0 && addr - fs[i]!.addr < this.maxFunctionSize; i--) {
       const f = fs[i]!;
-      if (addr >= f.addr && addr < f.addr + Math.max(f.size, 1)) return f;
+      if (addr >= f.addr && addr < f.addr + Math.max(f.size, 1)) {
+        while (i > 0 && fs[i - 1]!.addr === f.addr && addr < fs[i - 1]!.addr + Math.max(fs[i - 1]!.size, 1)) i--;
+        return fs[i]!;
+      }
     }
     return undefined;
+  }
+
+  private get maxFunctionSize(): number {
+    return this.memo('maxfn', () => this.functions.reduce((m, f) => Math.max(m, f.size, 1), 1));
   }
 
   /** Kernel text: [_stext, _etext) and [_sinittext, _einittext). */

@@ -28,23 +28,4 @@ export class Reader {
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new ElfError(`corrupt: ${what} 0x${v.toString(16)} is too large`, off);
     return Number(v);
   }
-  /** NUL-terminated string starting at off, not reading past end. */
-  cstr(off: number, end: number): string {
-    let i = off;
-    const b = this.bytes;
-    while (i < end && b[i] !== 0) i++;
-    return decodeLatin1OrUtf8(b, off, i);
-  }
-}
-
-const utf8 = new TextDecoder('utf-8');
-function decodeLatin1OrUtf8(b: Uint8Array, start: number, end: number): string {
-  // Symbol names are ASCII in practice; the fast path avoids a TextDecoder call per name.
-  let s = '';
-  for (let i = start; i < end; i++) {
-    const c = b[i]!;
-    if (c >= 0x80) return utf8.decode(b.subarray(start, end));
-    s += String.fromCharCode(c);
-  }
-  return s;
 }
