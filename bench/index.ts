@@ -15,7 +15,7 @@ async function main(): Promise<number> {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench -- [section...] [--iters N]\n\nsections:');
+      console.log('usage: npm run bench -- [section...] [--iters N] [--workload PATH] [--micro-iters N]\n\nsections:');
       for (const s of SECTIONS) console.log(`  ${s.name.padEnd(10)} ${s.description}`);
       console.log('\nexamples:\n  npm run bench\n  npm run bench -- compute --iters 5000\n  npm run bench -- micro');
       return 0;
