@@ -76,6 +76,7 @@ export class Dwarf implements TypeResolver {
   private readonly lineCache = new Map<Unit, LineProgram | null>();
   private readonly rangeCache = new Map<Die, Range[]>();
   private functionIndex: Map<string, FunctionInstance[]> | null = null;
+  private nameIndexCache: Map<string, Die[]> | null = null;
   private unitRangeIndex: { low: number; high: number; unit: Unit }[] | null = null;
   private frameTables: FrameTable[] | null = null;
 
@@ -426,9 +427,33 @@ export class Dwarf implements TypeResolver {
     return idx;
   }
 
+  /**
+   * Subprogram / inlined-subroutine DIEs that may have code (DW_AT_low_pc or DW_AT_ranges), by name.
+   * Cheaper than `functions()`: no range lists, file names or entry PCs until a name is asked for.
+   */
+  nameIndex(): Map<string, Die[]> {
+    if (this.nameIndexCache) return this.nameIndexCache;
+    const idx = new Map<string, Die[]>();
+    for (const u of this.units()) {
+      for (const d of u.dies()) {
+        if (d.tag !== DW_TAG.subprogram && d.tag !== DW_TAG.inlined_subroutine) continue;
+        if (!this.has(d, DW_AT.low_pc) && !this.has(d, DW_AT.ranges)) continue;
+        const name = this.name(d) ?? '<anonymous>';
+        let list = idx.get(name);
+        if (!list) idx.set(name, (list = []));
+        list.push(d);
+      }
+    }
+    this.nameIndexCache = idx;
+    return idx;
+  }
+
   /** All concrete instances of a function: its body (if any) and every inlined copy. */
   functionsByName(name: string): FunctionInstance[] {
-    return this.functions().get(name) ?? [];
+    if (this.functionIndex) return this.functionIndex.get(name) ?? [];
+    const out: FunctionInstance[] = [];
+    for (const d of this.nameIndex().get(name) ?? []) { const f = this.functionInstance(d); if (f) out.push(f); }
+    return out;
   }
 
   /** The FunctionInstance for a subprogram / inlined_subroutine DIE with code, else undefined. */

@@ -2,7 +2,7 @@
 // Headers are cheap to walk; a unit's DIE tree is decoded only when something asks for it, and then
 // kept (an explicit per-unit cache) as a flat pre-order array: children of entry i are the following
 // entries up to `subtreeEnd`, which makes scope walks and sibling skips index arithmetic.
-import { parseAbbrevTable, type AbbrevTable, type AttrSpec } from './abbrev.js';
+import { parseAbbrevTable, type Abbrev, type AbbrevTable, type AttrSpec } from './abbrev.js';
 import { DW_AT, DW_FORM, DW_UT } from './constants.js';
 import { fail } from './error.js';
 import { abbrevOffset, infoOffset, type DebugInfoOffset } from './offsets.js';
@@ -51,21 +51,36 @@ export function parseUnitHeaders(info: Uint8Array): UnitHeader[] {
 
 export type AttrRaw = number | bigint | string | Uint8Array;
 
-/** One decoded DIE. Attribute values are raw (string offsets, address indexes...); Unit resolves them. */
-export interface Die {
-  readonly unit: Unit;
-  readonly index: number;
-  readonly offset: DebugInfoOffset;
-  readonly tag: number;
-  readonly depth: number;
-  /** Index of the parent entry in unit.dies, -1 for the root. */
-  readonly parent: number;
-  /** Index one past the last descendant. */
-  subtreeEnd: number;
-  readonly specs: readonly AttrSpec[];
-  /** Actual forms when DW_FORM_indirect was used, else the abbreviation's. */
-  readonly forms: readonly number[] | null;
-  readonly values: readonly AttrRaw[];
+/**
+ * One DIE. Its structure (tag, place in the tree) is decoded when the unit's tree is walked; attribute
+ * values are decoded only when first read (most DIEs of a big unit are never looked at).
+ */
+export class Die {
+  private vals: AttrRaw[] | null = null;
+  private frms: number[] | null = null;
+  constructor(
+    readonly unit: Unit,
+    readonly index: number,
+    readonly offset: DebugInfoOffset,
+    readonly tag: number,
+    readonly depth: number,
+    /** Index of the parent entry in unit.dies, -1 for the root. */
+    readonly parent: number,
+    /** Index one past the last descendant. */
+    public subtreeEnd: number,
+    readonly abbrev: Abbrev,
+    /** Offset of the first attribute value in .debug_info. */
+    readonly attrOffset: number,
+  ) {}
+  get specs(): readonly AttrSpec[] { return this.abbrev.attrs; }
+  /** Raw attribute values, in abbreviation order. */
+  get values(): readonly AttrRaw[] { if (!this.vals) this.decode(); return this.vals!; }
+  /** Actual forms when DW_FORM_indirect was used, else null (use the abbreviation's). */
+  get forms(): readonly number[] | null { if (!this.vals) this.decode(); return this.frms; }
+  private decode(): void {
+    const out = this.unit.decodeAttributes(this);
+    this.vals = out.values; this.frms = out.forms;
+  }
 }
 
 /** Bound on DIE nesting: deeper trees are malformed (or hostile), not C. */
@@ -73,7 +88,9 @@ const MAX_DEPTH = 512;
 
 export class Unit {
   private diesCache: Die[] | null = null;
-  private offsetsCache: Int32Array | Float64Array | null = null;
+  private offsetsCache: Float64Array | null = null;
+  /** Per abbreviation code: total size of its attributes when all forms are fixed-size, else -1. */
+  private readonly fixedSizes: number[] = [];
   /** Attributes of the unit DIE that other sections need (DWARF 5 §3.1.1). */
   strOffsetsBase = 0;
   addrBase = 0;
@@ -85,7 +102,7 @@ export class Unit {
   get offset(): DebugInfoOffset { return this.header.offset; }
   get version(): number { return this.header.version; }
 
-  /** All DIEs in pre-order (decoded on first call, then cached). */
+  /** All DIEs in pre-order (tree decoded on first call, then cached; attribute values stay lazy). */
   dies(): Die[] {
     if (this.diesCache) return this.diesCache;
     const h = this.header;
@@ -93,6 +110,7 @@ export class Unit {
     const r = new Reader(this.info, '.debug_info', h.firstDieOffset, h.end);
     const dies: Die[] = [];
     const stack: number[] = []; // indexes of open parents
+    // Each iteration consumes at least one byte: bounded by the unit length.
     while (r.remaining > 0) {
       const offset = r.pos;
       const code = r.uleb();
@@ -104,24 +122,13 @@ export class Unit {
       }
       const ab = table.get(code);
       if (!ab) fail('.debug_info', offset, `unknown abbreviation code ${code}`);
-      const values: AttrRaw[] = new Array(ab.attrs.length);
-      let forms: number[] | null = null;
-      for (let i = 0; i < ab.attrs.length; i++) {
-        const spec = ab.attrs[i]!;
-        let form = spec.form;
-        if (form === DW_FORM.indirect) {
-          let guard = 0;
-          do { form = r.uleb(); if (++guard > 8) fail('.debug_info', r.pos, 'DW_FORM_indirect chain'); } while (form === DW_FORM.indirect);
-          if (!forms) forms = ab.attrs.map((s) => s.form);
-          forms[i] = form;
-        }
-        values[i] = this.readValue(r, form, spec);
-      }
+      const attrOffset = r.pos;
+      let fixed = code < 65536 ? this.fixedSizes[code] : -1;
+      if (fixed === undefined) { fixed = this.fixedSize(ab); this.fixedSizes[code] = fixed; }
+      if (fixed >= 0) r.skip(fixed);
+      else for (const spec of ab.attrs) this.skipValue(r, spec.form);
       const parent = stack.length ? stack[stack.length - 1]! : -1;
-      const die: Die = {
-        unit: this, index: dies.length, offset: infoOffset(offset), tag: ab.tag, depth: stack.length,
-        parent, subtreeEnd: dies.length + 1, specs: ab.attrs, forms, values,
-      };
+      const die = new Die(this, dies.length, infoOffset(offset), ab.tag, stack.length, parent, dies.length + 1, ab, attrOffset);
       dies.push(die);
       if (ab.hasChildren) {
         if (stack.length >= MAX_DEPTH) fail('.debug_info', offset, 'DIE tree nested too deeply');
@@ -132,6 +139,83 @@ export class Unit {
     for (const open of stack) dies[open]!.subtreeEnd = dies.length;
     this.diesCache = dies;
     return dies;
+  }
+
+  /** Decodes a DIE's attribute values (called by Die on first access). */
+  decodeAttributes(die: Die): { values: AttrRaw[]; forms: number[] | null } {
+    const ab = die.abbrev;
+    const r = new Reader(this.info, '.debug_info', die.attrOffset, this.header.end);
+    const values: AttrRaw[] = new Array(ab.attrs.length);
+    let forms: number[] | null = null;
+    for (let i = 0; i < ab.attrs.length; i++) {
+      const spec = ab.attrs[i]!;
+      let form = spec.form;
+      if (form === DW_FORM.indirect) {
+        form = this.indirectForm(r);
+        if (!forms) forms = ab.attrs.map((s) => s.form);
+        forms[i] = form;
+      }
+      values[i] = this.readValue(r, form, spec);
+    }
+    return { values, forms };
+  }
+
+  private indirectForm(r: Reader): number {
+    let form: number = DW_FORM.indirect;
+    for (let guard = 0; form === DW_FORM.indirect; guard++) {
+      if (guard > 8) fail('.debug_info', r.pos, 'DW_FORM_indirect chain');
+      form = r.uleb();
+    }
+    return form;
+  }
+
+  /** Bytes a form occupies when that doesn't depend on the data, else -1. */
+  private formSize(form: number): number {
+    const h = this.header;
+    switch (form) {
+      case DW_FORM.flag_present: case DW_FORM.implicit_const: return 0;
+      case DW_FORM.data1: case DW_FORM.ref1: case DW_FORM.flag: case DW_FORM.strx1: case DW_FORM.addrx1: return 1;
+      case DW_FORM.data2: case DW_FORM.ref2: case DW_FORM.strx2: case DW_FORM.addrx2: return 2;
+      case DW_FORM.strx3: case DW_FORM.addrx3: return 3;
+      case DW_FORM.data4: case DW_FORM.ref4: case DW_FORM.strx4: case DW_FORM.addrx4: case DW_FORM.ref_sup4: return 4;
+      case DW_FORM.data8: case DW_FORM.ref8: case DW_FORM.ref_sig8: case DW_FORM.ref_sup8: return 8;
+      case DW_FORM.data16: return 16;
+      case DW_FORM.addr: return h.addrSize;
+      case DW_FORM.strp: case DW_FORM.line_strp: case DW_FORM.sec_offset: case DW_FORM.strp_sup:
+      case DW_FORM.GNU_ref_alt: case DW_FORM.GNU_strp_alt: return h.offsetSize;
+      case DW_FORM.ref_addr: return h.version <= 2 ? h.addrSize : h.offsetSize;
+      default: return -1;
+    }
+  }
+
+  private fixedSize(ab: Abbrev): number {
+    let n = 0;
+    for (const s of ab.attrs) { const k = this.formSize(s.form); if (k < 0) return -1; n += k; }
+    return n;
+  }
+
+  private skipValue(r: Reader, form: number): void {
+    const k = this.formSize(form);
+    if (k >= 0) { r.skip(k); return; }
+    switch (form) {
+      case DW_FORM.sdata: case DW_FORM.udata: case DW_FORM.strx: case DW_FORM.addrx: case DW_FORM.loclistx:
+      case DW_FORM.rnglistx: case DW_FORM.GNU_addr_index: case DW_FORM.GNU_str_index: case DW_FORM.ref_udata:
+        r.uleb(); return;
+      case DW_FORM.string: {
+        const b = r.buf;
+        let p = r.pos;
+        while (p < r.end && b[p] !== 0) p++;
+        if (p >= r.end) fail('.debug_info', r.pos, 'unterminated string');
+        r.pos = p + 1;
+        return;
+      }
+      case DW_FORM.block1: r.skip(r.u8()); return;
+      case DW_FORM.block2: r.skip(r.u16()); return;
+      case DW_FORM.block4: r.skip(r.u32()); return;
+      case DW_FORM.block: case DW_FORM.exprloc: r.skip(r.uleb()); return;
+      case DW_FORM.indirect: this.skipValue(r, this.indirectForm(r)); return;
+      default: fail('.debug_info', r.pos, `unknown attribute form 0x${form.toString(16)}`);
+    }
   }
 
   /** The unit DIE (compile_unit / partial_unit / type_unit). */
