@@ -16,6 +16,9 @@ test('resolveTarget: FUNC, FUNC+OFF, addresses, errors', () => {
   assert.equal(resolveTarget(img, '0x' + hx(f.addr + 5)), { start: f.addr + 5, end: f.addr + f.size });
   assert.equal(resolveTarget(img, hx(f.addr)), { start: f.addr, end: f.addr + f.size });
   assert.match(resolveTarget(img, 'nope_not_here') as string, /no symbol 'nope_not_here'/);
+  // A label inside an assembly function: from the label to the end of the enclosing function.
+  const label = img.symbol('entry_SYSCALL_64_after_hwframe'), entry = fn('entry_SYSCALL_64');
+  if (label) assert.equal(resolveTarget(img, 'entry_SYSCALL_64_after_hwframe'), { start: label.addr, end: entry.addr + entry.size });
   assert.match(resolveTarget(img, `vfs_read+0x${f.size.toString(16)}`) as string, /beyond the end/);
   assert.match(resolveTarget(img, '0x10') as string, /no function at 0x10/);
   assert.match(resolveTarget(img, 'a b') as string, /cannot parse/);

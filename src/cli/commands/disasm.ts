@@ -27,7 +27,8 @@ export function resolveTarget(img: Image, target: string): Resolved | string {
     const off = m[2] ? Number(m[2]) : 0;
     const func = fn ?? img.functionAt(sym.addr);
     if (!func) return `'${name}' is not a function`;
-    const end = func.addr + func.size;
+    // An assembly symbol without .size: up to the next symbol, as kallsyms sizes it.
+    const end = func.addr + (func.size || img.lookupAddr(func.addr)?.size || 0);
     const start = sym.addr + off;
     if (start >= end) return `${target} is beyond the end of ${func.name} (size 0x${func.size.toString(16)})`;
     return { start, end };
