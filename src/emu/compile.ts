@@ -63,7 +63,9 @@ export function compile(ops: Op[], probe: boolean): Block {
   const lastOp = ops[n - 1];
   const selfLoop = n > 1 && lastOp.target === ops[0].ip && !lastOp.bad && (lastOp.mn === Mnemonic.Jmp || (lastOp.cc >= 0 && lastOp.flow === 3))
     && unsupportedReason(lastOp) === '';
-  if (selfLoop) body.push('for(;;){');
+  // a conditional side exit back to the start (a loop whose exit path was followed) also loops in place
+  const innerLoop = ops.some((op, i) => i < n - 1 && op.flow === 3 && op.cc >= 0 && op.target === ops[0].ip);
+  if (selfLoop || innerLoop) body.push('for(;;){');
   let known: { kind: number; sz: number } | null = null;
   for (let i = 0; i < n; i++) {
     const op = ops[i];
@@ -86,6 +88,12 @@ export function compile(ops: Op[], probe: boolean): Block {
       g.emit(`m.translate(${op.faultAddr},2);H.unimpl(c,${g.k(op)},'fetch');`);
     } else if (why || !f) {
       g.emit(`H.unimpl(c,${g.k(op)},${JSON.stringify(why || 'not implemented')});`);
+    } else if (!last && op.flow === 3 && op.cc >= 0 && op.target === ops[0].ip) {
+      // back to the block start: iterate while the allowance lasts
+      g.emit(`if(${cc(g)}){${counter}+=${i + 1};L-=${i + 1};if(L<${n}||m.smc){c.rip=${op.target};return;}continue;}`);
+    } else if (!last && op.flow === 3 && op.cc >= 0) {
+      // conditional branch inside a superblock: a side exit when taken, fall through otherwise
+      g.emit(`if(${cc(g)}){c.rip=${op.target};${counter}+=${i + 1};return;}`);
     } else {
       try { f.emit(g); }
       catch (e) { g.out = [`H.unimpl(c,${g.k(op)},${JSON.stringify('cannot generate: ' + (e as Error).message)});`]; }
@@ -93,12 +101,13 @@ export function compile(ops: Op[], probe: boolean): Block {
     body.push('{' + g.out.join('') + '}');
     // track the last flag producer for fused conditions (only if its flags were really stored)
     if (op.fwrite !== 0) { const p = producerOf(op); known = p && storeFlags[i] && !op.bad && !why ? p : null; }
-    if (!last && mf) body.push(`if(m.smc){c.rip=${op.next};${counter}+=${i + 1};return;}`);
+    if (!last && mf) body.push(`if(m.smc){c.rip=${ops[i + 1].ip};${counter}+=${i + 1};return;}`);
     if (last) endsWithRip = op.flow !== 0 || !!(f && f.ends) || op.bad !== 0 || !!why;
   }
   if (!selfLoop) {
     if (!endsWithRip) body.push(`c.rip=${ops[n - 1].next};`);
     body.push(`${counter}+=${n};`);
+    if (innerLoop) body.push('return;}');
   }
   const name = 'b_' + hex(ops[0].ip).slice(2);
   const src = `return function ${name}(c,R,m,L){\n${body.join('\n')}\n}`;

@@ -1,9 +1,9 @@
 // The machine: memory, CPUs, the decode cache, and the run loop that turns guest events into Stop values.
 // Several CPUs interleave deterministically on one host thread in instruction quanta.
 import { Cpu, VEC_TIMER, VEC_IPI } from './cpu.js';
-import { DecodeCache } from './decode.js';
+import { DecodeCache, MAX_BLOCK, type Op } from './decode.js';
 import { compile, endsBlock, type Block } from './compile.js';
-import { FAULT, Memory, PAGE_PROBE, PAGE_SIZE, VEC_DB, VEC_DE, VEC_GP, VEC_PF, VEC_UD, type Page } from './memory.js';
+import { FAULT, Memory, PAGE_PROBE, PAGE_SIZE, PERM_U, PERM_X, VEC_DB, VEC_DE, VEC_GP, VEC_PF, VEC_UD, type Page } from './memory.js';
 import { STATS_ON, stats } from './stats.js';
 
 export const enum Stop {
@@ -74,12 +74,39 @@ export class Machine {
     } else c.nextTimer = Infinity;
   }
 
+  /**
+   * Build the block at `a`: a superblock that follows fall-through of conditional branches (side exits),
+   * direct calls and direct jumps, and page ends, up to MAX_BLOCK instructions. Every page it covers
+   * lists it, so a write to any of them invalidates it.
+   */
   private buildBlock(pg: Page, a: number): Block {
-    const ops = this.decoder.decodeRun(pg, a, endsBlock);
-    const blk = compile(ops, (pg.perms & PAGE_PROBE) !== 0);
+    const m = this.mem;
+    const probe = pg.perms & PAGE_PROBE;
+    const ops: Op[] = [];
+    const pages: Page[] = [pg];
+    const seen = new Set<number>();
+    let p = pg, at = a;
+    for (;;) {
+      const run = this.decoder.decodeRun(p, at, endsBlock);
+      for (const op of run) { if (ops.length >= MAX_BLOCK) break; ops.push(op); seen.add(op.ip); }
+      const last = ops[ops.length - 1];
+      if (ops.length >= MAX_BLOCK || last !== run[run.length - 1] || last.bad || endsBlock(last)) break;
+      let next: number;
+      if (last.flow === 3 && last.cc >= 0) next = last.next;                              // jcc: fall through
+      else if ((last.flow === 5 || last.flow === 1) && !Number.isNaN(last.target)) next = last.target; // call/jmp rel
+      else if (last.flow === 0) next = last.next;                                        // page end
+      else break;
+      if (seen.has(next)) break;
+      // follow only into code this privilege level may fetch, without raising anything now
+      const np = m.page(next);
+      if (!np || !(np.perms & PERM_X) || (m.user && !(np.perms & PERM_U)) || (np.perms & PAGE_PROBE) !== probe) break;
+      if (!pages.includes(np)) pages.push(np);
+      p = np; at = next;
+    }
+    const blk = compile(ops, probe !== 0);
     if (!pg.blocks) pg.blocks = new Array(PAGE_SIZE);
     pg.blocks[a - pg.base] = blk;
-    (pg.blist ??= []).push(blk);
+    for (const q of pages) (q.blist ??= []).push(blk);
     if (STATS_ON) stats.blocksCompiled++;
     return blk;
   }
