@@ -18,6 +18,8 @@ export const DATA_MAP = 0x1000f000;
 export const DATA_SIZE = 2 * PAGE_SIZE;
 export const DATA_SKEW = PAGE_SIZE - 160;
 export const DATA_ADDR = DATA_MAP + DATA_SKEW;
+/** GS base on both sides (arch_prctl(ARCH_SET_GS) natively): GS-prefixed operands reach the data region. */
+export const GS_BASE = DATA_ADDR - 0x8000;
 /** Bytes from DATA_ADDR filled with seeded random bytes; the rest of the region starts zeroed. */
 export const DATA_WINDOW = 512;
 /** RFLAGS bits a case may start with: CF PF AF ZF SF DF OF, plus the always-one bit 1 and IF (user mode). */

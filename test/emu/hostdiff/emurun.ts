@@ -4,7 +4,7 @@ import { Machine, Stop, stopName } from '../../../src/emu/machine.js';
 import { PERM_R, PERM_U, PERM_W, PERM_X } from '../../../src/emu/memory.js';
 import { type Cpu, Reg } from '../../../src/emu/cpu.js';
 import {
-  CODE_ADDR, DATA_MAP, DATA_SIZE, type CaseInput, type Expanded, PAGE_SIZE, expandInput, hexToBytes,
+  CODE_ADDR, DATA_MAP, DATA_SIZE, GS_BASE, type CaseInput, type Expanded, PAGE_SIZE, expandInput, hexToBytes,
 } from './corpus.js';
 import { type EmuOutcome, VEC_NAMES } from './compare.js';
 
@@ -32,6 +32,7 @@ export class EmuRunner {
     mem.writeBytes(DATA_MAP, input.data);
     for (let i = 0; i < 16; i++) cpu.setReg(i as Reg, input.regs[i]);
     cpu.cs = USER_CS; cpu.ss = USER_SS; cpu.cpl = 3;
+    cpu.gsBase = BigInt(GS_BASE);
     cpu.setRflags(input.flags);
     cpu.rip = CODE_ADDR;
     let stop: Stop;

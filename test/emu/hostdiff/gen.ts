@@ -5,7 +5,7 @@ import {
   Code, CodeExt, Encoder, Instruction, InstructionInfoFactory, Mnemonic, OpCodeOperandKind, OpKind, Register,
 } from 'iced-x86';
 import {
-  CODE_ADDR, DATA_ADDR, FLAGS_FIXED, FLAGS_RANDOM_MASK, type CaseInput, type CaseOutput, bytesToHex, mulberry32,
+  CODE_ADDR, DATA_ADDR, FLAGS_FIXED, GS_BASE, FLAGS_RANDOM_MASK, type CaseInput, type CaseOutput, bytesToHex, mulberry32,
 } from './corpus.js';
 import { decodeCase } from './compare.js';
 
@@ -244,13 +244,18 @@ function buildCase(form: Form, rng: Rng, seed: number): CaseInput | null {
     }
     const base = (alignTo === 1 && rng() % 10 === 0) || !free.length ? 4 : take();
     const addr32 = alignTo === 1 && rng() % 10 === 0;
+    // Some operands go through GS, as the kernel's per-CPU accesses do: the register then holds the offset
+    // from GS_BASE (the harness sets the host's GS base with arch_prctl, the emulator's gsBase is the same).
+    const gs = alignTo === 1 && base !== 4 && rng() % 8 === 0;
+    if (gs) instr.segmentPrefix = Register.GS;
+    const segAdj = gs ? GS_BASE : 0;
     let baseOff = base === 4 ? Number((getReg(4) - BigInt(DATA_ADDR))) : 96 + (rng() % 64);
     if (alignTo > 1) baseOff &= ~(alignTo - 1);
     // A quarter of the operands end just past the page boundary at DATA_ADDR+160 (corpus.ts): split accesses.
     if (alignTo === 1 && base !== 4 && rng() % 4 === 0) baseOff = 160 - 1 - (rng() % 7) - disp;
     let ea = baseOff + disp;
     instr.memoryBase = regOf(addr32 ? 32 : 64, base);
-    if (base !== 4) regs.set(base, addr32 ? (rand64(rng) & ~0xffffffffn) | BigInt(DATA_ADDR + baseOff) : BigInt(DATA_ADDR + baseOff));
+    if (base !== 4) regs.set(base, addr32 ? (rand64(rng) & ~0xffffffffn) | BigInt(DATA_ADDR + baseOff - segAdj) : BigInt(DATA_ADDR + baseOff - segAdj));
     if (alignTo === 1 && free.length && rng() % 3 === 0) {
       const index = take();
       const scale = pick(rng, [1, 2, 4, 8]);
@@ -324,8 +329,10 @@ function buildCase(form: Form, rng: Rng, seed: number): CaseInput | null {
         break;
       case 'moffs': {
         const off = 32 + (rng() % 200);
+        const gs = rng() % 8 === 0;
         instr.setOpKind(op, OpKind.Memory);
-        instr.memoryDisplacement = BigInt(DATA_ADDR + off);
+        if (gs) instr.segmentPrefix = Register.GS;
+        instr.memoryDisplacement = BigInt(DATA_ADDR + off - (gs ? GS_BASE : 0));
         instr.memoryDisplSize = 8;
         memChoice = { off };
         const other = kindInfo(form.ops[1 - op])!;
@@ -445,8 +452,10 @@ function buildCase(form: Form, rng: Rng, seed: number): CaseInput | null {
     const el = { b: 1, w: 2, d: 4, q: 8 }[mn[4] as 'b' | 'w' | 'd' | 'q'];
     const si = 80 + (rng() % 32), di = 200 + (rng() % 32);
     const [src, dst] = rng() % 4 === 0 ? [di, si] : [si, di];
-    regs.set(6, BigInt(DATA_ADDR + src));
+    const gsSrc = form.ops.includes(K.seg_rSI) && rng() % 8 === 0;
+    regs.set(6, BigInt(DATA_ADDR + src - (gsSrc ? GS_BASE : 0)));
     regs.set(7, BigInt(DATA_ADDR + dst));
+    if (gsSrc) instr.segmentPrefix = Register.GS;
     if (form.rep) regs.set(1, BigInt(pick(rng, [0, 1, 2, 3, 5, 8])));
     const n = 9 * el;
     if (fam === 'Cmps' && rng() % 2) {

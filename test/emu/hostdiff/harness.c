@@ -23,13 +23,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <asm/prctl.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #define CODE_ADDR 0x10000000UL
 #define DATA_MAP 0x1000f000UL /* two pages; keep in step with corpus.ts */
 #define DATA_SIZE 8192
 #define DATA_SKEW (4096 - 160)   /* the input window starts here: operands near +160 straddle the pages */
 #define PAGE 4096
+#define GS_BASE (DATA_MAP + DATA_SKEW - 0x8000) /* corpus.ts GS_BASE */
 
 uint64_t hd_in[17];   /* RAX..R15, RFLAGS */
 uint64_t hd_host_rsp;
@@ -101,6 +105,11 @@ int main(void) {
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   if (code != (void *)CODE_ADDR || data != (void *)DATA_MAP) {
     fprintf(stderr, "harness: cannot map the fixed code/data pages\n");
+    return 2;
+  }
+  /* glibc uses FS for TLS, nothing uses GS in user mode: point it where the cases expect it */
+  if (syscall(SYS_arch_prctl, ARCH_SET_GS, GS_BASE) != 0) {
+    fprintf(stderr, "harness: arch_prctl(ARCH_SET_GS) failed\n");
     return 2;
   }
   static uint8_t altstack[65536];
