@@ -164,7 +164,11 @@ function objdumpAtt(ins: iced.Instruction, mn: string, ops: string, bytes: Uint8
 function objdumpIntel(ins: iced.Instruction, mn: string, ops: string, bytes: Uint8Array): [string, string] {
   mn = commonPrefixes(ins, mn, bytes);
   if (SHIFT_BY_ONE.has(ins.code)) ops = ops.replace(/,0x1$/, ',1');
-  if (MOVABS.has(ins.code)) mn = 'movabs';
+  if (MOVABS.has(ins.code)) {
+    mn = 'movabs';
+    // The moffs forms carry no size either: `movabs rax,ds:0xffffc90000000000`.
+    ops = ops.replace(/\b(BYTE|WORD|DWORD|QWORD) PTR /, '');
+  }
   const seg = SEGS.get(ins.segmentPrefix);
   if (seg && !(seg === 'ds' && mn.includes('notrack')) && !hasStringOperand(ins)) {
     ops = ops.replace(seg + ':', '');
