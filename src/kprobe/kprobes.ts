@@ -1,0 +1,487 @@
+// The arch-independent kprobes core (kernel/kprobes.c) over the x86 layer (x86.ts): the probe table
+// keyed by address, aggregate probes when several share an address, register/unregister (single and
+// batch), enable/disable, the global arm/disarm knob, [GONE] probes in freed __init text, the per-CPU
+// control block (kprobe_status, current_kprobe, the saved flags) and the trap paths
+// (kprobe_int3_handler with its reenter path, kprobe_debug_handler, kprobe_fault_handler).
+//
+// Overhead accounting (fixtures/kernel/README.md "Time"): the int3 that replaces the probed instruction
+// retires once in cpu.instret, standing for that instruction; while the copy is single-stepped the
+// count is handed back and retaken when the step completes, so a copy that faults counts exactly as the
+// faulting instruction would have (not at all). Out-of-line copies, jumps back and guest code run by
+// handlers count in cpu.probeInstret only. Emulated time and timers therefore see the unprobed run.
+import type { Image } from '../elf/image.js';
+import type { Cpu } from '../emu/cpu.js';
+import { Stop, type Machine } from '../emu/machine.js';
+import { FAULT } from '../emu/memory.js';
+import type { Platform } from '../kernel/platform.js';
+import { PtRegs, X86_EFLAGS_IF, X86_EFLAGS_TF } from './regs.js';
+import { InsnSlots } from './slots.js';
+import {
+  archPrepareKprobe, canProbe, EINVAL, EILSEQ, EmulateKind, emulate, ENOENT, INT3_INSN_OPCODE, MAX_INSN_SIZE,
+  type ArchInsn,
+} from './x86.js';
+
+// include/linux/kprobes.h
+export const KPROBE_FLAG_GONE = 1, KPROBE_FLAG_DISABLED = 2, KPROBE_FLAG_OPTIMIZED = 4, KPROBE_FLAG_FTRACE = 8;
+export const KPROBE_HIT_ACTIVE = 1, KPROBE_HIT_SS = 2, KPROBE_REENTER = 3, KPROBE_HIT_SSDONE = 4;
+
+/** struct kprobe. The core fills in addr (the resolved address), flags and nmissed, as the kernel does. */
+export interface Kprobe {
+  symbolName?: string;
+  addr?: number;
+  offset?: number;
+  /** Return non-zero (or true) when the handler changed regs.ip: no single-step, no post_handler. */
+  preHandler?: (p: Kprobe, regs: PtRegs) => number | boolean | void;
+  postHandler?: (p: Kprobe, regs: PtRegs, flags: number) => void;
+  /** Return non-zero (or true) when the fault was handled. trapnr: x86 vector (13 #GP, 14 #PF, ...). */
+  faultHandler?: (p: Kprobe, regs: PtRegs, trapnr: number) => number | boolean | void;
+  flags?: number;
+  nmissed?: number;
+}
+
+/** A failure as a value: the kernel's negative errno and why. */
+export interface KprobeResult { ok: boolean; errno: number; reason: string }
+const OK: KprobeResult = { ok: true, errno: 0, reason: '' };
+function fail(errno: number, reason: string): KprobeResult { return { ok: false, errno: -errno, reason }; }
+
+/** Thrown by a handler (or the helpers it calls) for a fault the kernel would take inside a handler. */
+export class HandlerFault extends Error {
+  constructor(readonly trapnr: number, message: string) { super(message); }
+}
+
+/** What ended the probed kernel: the kernel would BUG()/oops here. */
+export interface KprobeOops { cpu: number; addr: number; message: string }
+
+/** One probed address: a plain kprobe or an aggregate (the children run in list order). */
+export class ProbePoint {
+  readonly children: Kprobe[] = [];
+  armed = false;
+  gone = false;
+  /** Set by the optimizer / ftrace layers when they take the address over. */
+  optimized = false;
+  ftrace = false;
+  constructor(readonly addr: number, readonly opcode: number, readonly ainsn: ArchInsn, readonly seq: number) {}
+  get aggregate(): boolean { return this.children.length > 1; }
+  /** aggr_kprobe_disabled: every child disabled. */
+  get disabled(): boolean { return this.children.every((c) => ((c.flags ?? 0) & KPROBE_FLAG_DISABLED) !== 0); }
+  get hasPostHandler(): boolean { return this.children.some((c) => c.postHandler !== undefined); }
+  /** Total executions of the probed instruction that went through this probe point. */
+  hits = 0;
+}
+
+interface Kcb {
+  current: ProbePoint | null;
+  status: number;
+  /** kprobe_old_flags / kprobe_saved_flags: TF|IF at the hit (saved without IF for IF modifiers). */
+  oldFlags: number; savedFlags: number;
+  prev: { current: ProbePoint | null; status: number; oldFlags: number; savedFlags: number };
+  /** The child whose handler is running (kprobe_instance), for the fault handler. */
+  instance: Kprobe | null;
+}
+
+export interface KprobeManagerOptions {
+  /** Where an oops goes (attach() sets it to end the run with a fatal stop). Default: record only. */
+  onOops?: (o: KprobeOops) => void;
+}
+
+export class KprobeManager {
+  readonly slots: InsnSlots;
+  readonly table = new Map<number, ProbePoint>();
+  private readonly owner = new Map<Kprobe, ProbePoint>();
+  private readonly kcbs: Kcb[];
+  private readonly regs: PtRegs[];
+  private seq = 0;
+  /** kprobes_all_disarmed (debugfs kprobes/enabled = 0). */
+  allDisarmed = false;
+  initFreed = false;
+  readonly oopses: KprobeOops[] = [];
+  onOops: ((o: KprobeOops) => void) | undefined;
+  /** The last refusal of registerKprobe/enable/disable, with its reason. */
+  lastError: KprobeResult = OK;
+
+  constructor(readonly image: Image, readonly machine: Machine, opts: KprobeManagerOptions = {}) {
+    this.slots = new InsnSlots(machine.mem);
+    this.kcbs = machine.cpus.map(() => ({ current: null, status: 0, oldFlags: 0, savedFlags: 0,
+      prev: { current: null, status: 0, oldFlags: 0, savedFlags: 0 }, instance: null }));
+    this.regs = machine.cpus.map((c) => new PtRegs(c));
+    this.onOops = opts.onOops;
+  }
+
+  /** Hook into a platform before it runs: trap handler, init-free hook, oops → end of run. */
+  static attach(platform: Platform, opts: KprobeManagerOptions = {}): KprobeManager {
+    const mgr = new KprobeManager(platform.image, platform.machine, opts);
+    platform.trapHandlers.push((cpu, stop) => mgr.handleTrap(cpu, stop));
+    platform.initFreedHooks.push(() => mgr.freeInitMem());
+    mgr.onOops ??= (o) => { platform.end ??= { kind: 'fatal', message: o.message, cpu: o.cpu, rip: o.addr }; };
+    return mgr;
+  }
+
+  // ---------------------------------------------------------------- registration
+
+  /** register_kprobe: 0 or a negative errno (lastError says why). */
+  registerKprobe(p: Kprobe): number { return (this.lastError = this.register(p)).errno; }
+
+  /** register_kprobe with the reason for a refusal. */
+  register(p: Kprobe): KprobeResult {
+    // kprobe_addr: exactly one of symbol_name and addr
+    if ((p.symbolName !== undefined && p.addr !== undefined) || (p.symbolName === undefined && p.addr === undefined)) {
+      return fail(EINVAL, 'give either symbolName or addr, not both or neither');
+    }
+    let addr: number;
+    if (p.symbolName !== undefined) {
+      const a = this.image.lookupName(p.symbolName);
+      if (a === undefined) return fail(ENOENT, `unknown symbol ${p.symbolName}`);
+      addr = a + (p.offset ?? 0);
+    } else addr = p.addr! + (p.offset ?? 0);
+    // check_kprobe_rereg
+    if (this.owner.has(p)) return fail(EINVAL, 'this kprobe is already registered');
+    p.addr = addr;
+    p.flags = (p.flags ?? 0) & KPROBE_FLAG_DISABLED;
+    p.nmissed = 0;
+    // check_kprobe_address_safe
+    if (this.slots.contains(addr)) return fail(EINVAL, `${this.fmt(addr)} is a kprobes-internal address (instruction slot)`);
+    if (!this.isKernelText(addr)) return fail(EINVAL, `${this.fmt(addr)} is not kernel text`);
+    if (this.image.inKprobeBlacklist(addr)) return fail(EINVAL, `${this.fmt(addr)} is on the kprobe blacklist`);
+    const old = this.table.get(addr);
+    if (old) return this.registerAggr(old, p);
+    // prepare_kprobe → arch_prepare_kprobe
+    const at = this.image.lookupAddr(addr);
+    if (!at || !canProbe(addr - at.offset, addr, (a, n) => this.recover(a, n))) {
+      return fail(EILSEQ, `${this.fmt(addr)} is not on an instruction boundary`);
+    }
+    const bytes = this.recover(addr, MAX_INSN_SIZE);
+    const prep = archPrepareKprobe({
+      bytes, addr, hasExceptionFixup: this.exFixups().has(addr),
+      allocSlot: () => this.slots.alloc(), write: (a, b) => this.machine.mem.writeBytes(a, b),
+    });
+    if (!prep.ok) return fail(prep.errno, `${this.fmt(addr)}: ${prep.reason}`);
+    const pp = new ProbePoint(addr, bytes[0], prep.insn, this.seq++);
+    pp.children.push(p);
+    this.table.set(addr, pp);
+    this.owner.set(p, pp);
+    if (!this.allDisarmed && !(p.flags & KPROBE_FLAG_DISABLED)) this.arm(pp);
+    return OK;
+  }
+
+  /** register_aggr_kprobe / add_new_kprobe: a probe with a post_handler goes last, others first. */
+  private registerAggr(pp: ProbePoint, p: Kprobe): KprobeResult {
+    if (pp.gone) return fail(EINVAL, `${this.fmt(pp.addr)} is gone`);
+    if (p.postHandler) pp.children.push(p); else pp.children.unshift(p);
+    this.owner.set(p, pp);
+    if (!(p.flags! & KPROBE_FLAG_DISABLED) && !this.allDisarmed) this.arm(pp);
+    return OK;
+  }
+
+  /** unregister_kprobe: 0, or -EINVAL for a probe that is not registered. Leaves DISABLED set, as the kernel does. */
+  unregisterKprobe(p: Kprobe): number {
+    const pp = this.owner.get(p);
+    if (!pp) return -EINVAL;
+    p.flags = (p.flags ?? 0) | KPROBE_FLAG_DISABLED;
+    this.owner.delete(p);
+    pp.children.splice(pp.children.indexOf(p), 1);
+    if (pp.children.length === 0) {
+      this.disarm(pp);
+      this.table.delete(pp.addr);
+      if (pp.ainsn.slot) this.slots.release(pp.ainsn.slot);
+    } else if (pp.disabled) this.disarm(pp);
+    return 0;
+  }
+
+  /** register_kprobes: on an error, the probes before the bad one are unregistered. */
+  registerKprobes(kps: Kprobe[]): number {
+    if (kps.length <= 0) return -EINVAL;
+    for (let i = 0; i < kps.length; i++) {
+      const ret = this.registerKprobe(kps[i]);
+      if (ret < 0) {
+        const err = this.lastError;
+        this.unregisterKprobes(kps.slice(0, i));
+        this.lastError = err;
+        return ret;
+      }
+    }
+    return 0;
+  }
+  unregisterKprobes(kps: Kprobe[]): void { for (const p of kps) this.unregisterKprobe(p); }
+
+  /** disable_kprobe. */
+  disableKprobe(p: Kprobe): number {
+    const pp = this.owner.get(p);
+    if (!pp) { this.lastError = fail(EINVAL, 'not registered'); return -EINVAL; }
+    p.flags = (p.flags ?? 0) | KPROBE_FLAG_DISABLED;
+    if (pp.disabled) this.disarm(pp);
+    return 0;
+  }
+  /** enable_kprobe: -EINVAL for an unregistered or [GONE] probe. */
+  enableKprobe(p: Kprobe): number {
+    const pp = this.owner.get(p);
+    if (!pp) { this.lastError = fail(EINVAL, 'not registered'); return -EINVAL; }
+    if ((p.flags ?? 0) & KPROBE_FLAG_GONE) { this.lastError = fail(EINVAL, 'the probe is gone'); return -EINVAL; }
+    p.flags = (p.flags ?? 0) & ~KPROBE_FLAG_DISABLED;
+    if (!this.allDisarmed) this.arm(pp);
+    return 0;
+  }
+
+  /** arm_all_kprobes / disarm_all_kprobes (debugfs kprobes/enabled); per-probe disabled state is kept. */
+  armAllKprobes(): void {
+    if (!this.allDisarmed) return;
+    this.allDisarmed = false;
+    for (const pp of this.table.values()) if (!pp.disabled) this.arm(pp);
+  }
+  disarmAllKprobes(): void {
+    if (this.allDisarmed) return;
+    this.allDisarmed = true;
+    for (const pp of this.table.values()) this.disarm(pp);
+  }
+
+  /** The probe point a registered kprobe belongs to (list, tests). */
+  probePointOf(p: Kprobe): ProbePoint | undefined { return this.owner.get(p); }
+
+  /** kprobe_free_init_mem: probes in freed __init text are [GONE]; their memory is poison now, never touched. */
+  freeInitMem(): void {
+    this.initFreed = true;
+    const r = this.image.initRange;
+    if (!r) return;
+    for (const pp of this.table.values()) {
+      if (pp.addr < r.start || pp.addr >= r.end) continue;
+      pp.gone = true; pp.armed = false;
+      for (const c of pp.children) c.flags = (c.flags ?? 0) | KPROBE_FLAG_GONE;
+    }
+  }
+
+  private isKernelText(addr: number): boolean {
+    if (!this.image.isText(addr)) return false;
+    const r = this.image.initRange;
+    return !(this.initFreed && r && addr >= r.start && addr < r.end);
+  }
+
+  private fmt(addr: number): string { return this.image.formatAddr(addr); }
+  private exSet: Set<number> | undefined;
+  private exFixups(): Set<number> { return this.exSet ??= new Set(this.image.exceptionTable.map((e) => e.insn)); }
+
+  /** recover_probed_instruction: current text with our int3s replaced by the saved opcodes. */
+  recover(addr: number, len: number): Uint8Array {
+    const b = this.machine.mem.readBytes(addr, len);
+    for (let i = 0; i < len; i++) {
+      if (b[i] !== INT3_INSN_OPCODE) continue;
+      const pp = this.table.get(addr + i);
+      if (pp && pp.armed) b[i] = pp.opcode;
+    }
+    return b;
+  }
+
+  private arm(pp: ProbePoint): void {
+    if (pp.armed || pp.gone) return;
+    this.machine.mem.writeBytes(pp.addr, Uint8Array.of(INT3_INSN_OPCODE)); // text_poke
+    pp.armed = true;
+  }
+  private disarm(pp: ProbePoint): void {
+    if (!pp.armed || pp.gone) return;
+    this.machine.mem.writeBytes(pp.addr, Uint8Array.of(pp.opcode));
+    pp.armed = false;
+  }
+
+  // ---------------------------------------------------------------- hits
+
+  /** The platform's trap hook: true when the stop was a kprobe event and has been handled. */
+  handleTrap(cpu: Cpu, stop: Stop): boolean {
+    switch (stop) {
+      case Stop.Breakpoint: return this.int3Handler(cpu);
+      case Stop.Debug: return this.debugHandler(cpu);
+      case Stop.PageFault: case Stop.GeneralProtection: case Stop.InvalidOpcode: case Stop.DivideError: case Stop.Exception:
+        return this.faultHandler(cpu, cpu.trapVector);
+      default: return false;
+    }
+  }
+
+  /** kprobe_running() on this CPU. */
+  running(cpu: Cpu): ProbePoint | null { return this.kcbs[cpu.id].current; }
+
+  private setCurrent(k: Kcb, pp: ProbePoint, cpu: Cpu): void {
+    k.current = pp;
+    k.oldFlags = k.savedFlags = (cpu.tf ? X86_EFLAGS_TF : 0) | (cpu.if_ ? X86_EFLAGS_IF : 0);
+    if (pp.ainsn.ifModifier) k.savedFlags &= ~X86_EFLAGS_IF;
+  }
+  private reset(k: Kcb): void { k.current = null; k.status = 0; k.instance = null; }
+  private savePrevious(k: Kcb): void { k.prev = { current: k.current, status: k.status, oldFlags: k.oldFlags, savedFlags: k.savedFlags }; }
+  private restorePrevious(k: Kcb): void {
+    k.current = k.prev.current; k.status = k.prev.status; k.oldFlags = k.prev.oldFlags; k.savedFlags = k.prev.savedFlags;
+  }
+
+  /** kprobes_inc_nmissed_count: every child of an aggregate. */
+  private incMissed(pp: ProbePoint): void { for (const c of pp.children) c.nmissed = (c.nmissed ?? 0) + 1; }
+
+  private int3Handler(cpu: Cpu): boolean {
+    const addr = cpu.rip - 1;
+    const pp = this.table.get(addr);
+    if (!pp || !pp.armed) return false; // not ours: the guest kernel's own int3
+    const k = this.kcbs[cpu.id];
+    cpu.shadow = false; // the int3 itself was the instruction an sti/mov-ss shadow covered
+    pp.hits++;
+    if (k.current) {
+      // reenter_kprobe
+      if (k.status === KPROBE_HIT_ACTIVE || k.status === KPROBE_HIT_SSDONE) {
+        this.incMissed(pp);
+        this.setupSinglestep(pp, cpu, k, true);
+        return true;
+      }
+      this.oops(cpu, addr, `Unrecoverable kprobe detected.\nDumping kprobe:\nName: ${this.fmt(addr)}\nOffset: 0\nAddress: ${px(addr)}`);
+      return true;
+    }
+    this.setCurrent(k, pp, cpu);
+    k.status = KPROBE_HIT_ACTIVE;
+    if (this.preHandlers(pp, cpu, k)) { this.reset(k); return true; } // the handler changed the path: resume at regs.ip
+    this.setupSinglestep(pp, cpu, k, false);
+    return true;
+  }
+
+  /** aggr_pre_handler: enabled children in order; the first non-zero return ends the walk. */
+  private preHandlers(pp: ProbePoint, cpu: Cpu, k: Kcb): boolean {
+    const regs = this.regs[cpu.id];
+    for (const c of pp.children) {
+      if (!c.preHandler || ((c.flags ?? 0) & KPROBE_FLAG_DISABLED)) continue;
+      k.instance = c;
+      const r = this.callHandler(pp, c, cpu, () => c.preHandler!(c, regs));
+      k.instance = null;
+      if (r) return true;
+    }
+    return false;
+  }
+  private postHandlers(pp: ProbePoint, cpu: Cpu, k: Kcb): void {
+    const regs = this.regs[cpu.id];
+    for (const c of pp.children) {
+      if (!c.postHandler || ((c.flags ?? 0) & KPROBE_FLAG_DISABLED)) continue;
+      k.instance = c;
+      this.callHandler(pp, c, cpu, () => { c.postHandler!(c, regs, 0); return 0; });
+      k.instance = null;
+    }
+  }
+
+  /** Run a handler; a fault inside it goes to the fault handler (kprobe_fault_handler), else it is an oops. */
+  private callHandler(pp: ProbePoint, c: Kprobe, cpu: Cpu, fn: () => number | boolean | void): boolean {
+    try {
+      return !!fn();
+    } catch (e) {
+      const trapnr = e instanceof HandlerFault ? e.trapnr : -1;
+      if (trapnr >= 0) {
+        this.incMissed(pp);
+        if (c.faultHandler && c.faultHandler(c, this.regs[cpu.id], trapnr)) return false;
+      }
+      const what = e instanceof Error ? e.message : String(e);
+      this.oops(cpu, pp.addr, `kprobe handler at ${this.fmt(pp.addr)} ${trapnr >= 0 ? `faulted (trap ${trapnr})` : 'failed'}: ${what}`);
+      return false;
+    }
+  }
+
+  private setupSinglestep(pp: ProbePoint, cpu: Cpu, k: Kcb, reenter: boolean): void {
+    const a = pp.ainsn;
+    if (a.boostable && !pp.hasPostHandler) {
+      // Boost: run the copy directly; it jumps back by itself. A reentered boost leaves current_kprobe alone.
+      if (!reenter) this.reset(k);
+      cpu.rip = a.slot;
+      return;
+    }
+    if (reenter) {
+      this.savePrevious(k);
+      this.setCurrent(k, pp, cpu);
+      k.status = KPROBE_REENTER;
+    } else k.status = KPROBE_HIT_SS;
+    if (a.emulate !== EmulateKind.None) {
+      try { emulate(a, cpu, pp.addr); }
+      catch (e) {
+        if (e !== FAULT) throw e;
+        this.emulationFault(pp, cpu, k);
+        return;
+      }
+      this.postProcess(pp, cpu, k);
+      return;
+    }
+    // Prepare real single-stepping: TF on, IF off (the kernel's setup_singlestep).
+    cpu.tf = 1; cpu.if_ = 0;
+    cpu.rip = a.slot;
+    cpu.instret -= 1; // retaken when the step completes (see the header)
+  }
+
+  /** kprobe_post_process (after emulation or a completed step). */
+  private postProcess(pp: ProbePoint, cpu: Cpu, k: Kcb): void {
+    if (k.status !== KPROBE_REENTER && pp.hasPostHandler) {
+      k.status = KPROBE_HIT_SSDONE;
+      this.postHandlers(pp, cpu, k);
+    }
+    if (k.status === KPROBE_REENTER) this.restorePrevious(k); else this.reset(k);
+  }
+
+  /** kprobe_debug_handler / post_kprobe_handler with resume_execution. */
+  private debugHandler(cpu: Cpu): boolean {
+    const k = this.kcbs[cpu.id], cur = k.current;
+    if (!cur || (k.status !== KPROBE_HIT_SS && k.status !== KPROBE_REENTER) || cpu.faultAddr !== cur.ainsn.slot) return false;
+    const a = cur.ainsn;
+    cpu.tf = 0;
+    // resume_execution: map the RIP after the copy back to the original stream
+    if (cpu.rip >= a.slot && cpu.rip <= a.slot + a.copyLen) cpu.rip = cur.addr + a.len + (cpu.rip - a.slot - a.copyLen);
+    cpu.instret += 1;
+    if (k.savedFlags & X86_EFLAGS_IF) cpu.if_ = 1;
+    if (k.oldFlags & X86_EFLAGS_TF) cpu.tf = 1;
+    this.postProcess(cur, cpu, k);
+    // someone else single-stepping across the probe: let the #DB go on to them
+    return cpu.tf === 0;
+  }
+
+  /** kprobe_fault_handler. Returns true when the fault was handled here. */
+  private faultHandler(cpu: Cpu, trapnr: number): boolean {
+    const k = this.kcbs[cpu.id], cur = k.current;
+    if (!cur) return false;
+    const regs = this.regs[cpu.id];
+    if ((k.status === KPROBE_HIT_SS || k.status === KPROBE_REENTER) && cur.ainsn.slot && cpu.rip === cur.ainsn.slot) {
+      // The copy faulted while single-stepping: point ip back at the probed address so the kernel's
+      // fixup (exception table) or oops sees the real instruction, and undo the step setup.
+      cpu.rip = cur.addr;
+      cpu.tf = 0;
+      if (k.oldFlags & X86_EFLAGS_TF) cpu.tf = 1;
+      if (k.oldFlags & X86_EFLAGS_IF) cpu.if_ = 1;
+      const reenter = k.status === KPROBE_REENTER;
+      let handled = false;
+      if (!reenter) {
+        for (const c of cur.children) {
+          if (c.faultHandler && !((c.flags ?? 0) & KPROBE_FLAG_DISABLED) && c.faultHandler(c, regs, trapnr)) { handled = true; break; }
+        }
+      }
+      if (reenter) this.restorePrevious(k); else this.reset(k);
+      if (handled) cpu.instret += 1; // the handler resolved it: the instruction counts as done
+      return handled;
+    }
+    if (k.status === KPROBE_HIT_ACTIVE || k.status === KPROBE_HIT_SSDONE) {
+      // a fault in guest code a handler called
+      this.incMissed(cur);
+      const c = k.instance;
+      if (c && c.faultHandler && c.faultHandler(c, regs, trapnr)) return true;
+    }
+    return false;
+  }
+
+  /** A fault while emulating (say, the push of a call): deliver it at the probed address, as a step fault. */
+  private emulationFault(pp: ProbePoint, cpu: Cpu, k: Kcb): void {
+    const reenter = k.status === KPROBE_REENTER;
+    cpu.rip = pp.addr;
+    cpu.instret -= 1;
+    if (reenter) this.restorePrevious(k); else this.reset(k);
+    const v = cpu.trapVector;
+    if (!cpu.interrupt(v, v === 8 || (v >= 10 && v <= 14) || v === 17 ? cpu.errorCode : undefined)) {
+      this.oops(cpu, pp.addr, `double fault delivering vector ${v} while emulating ${pp.ainsn.text} at ${this.fmt(pp.addr)}`);
+    }
+  }
+
+  private oops(cpu: Cpu, addr: number, message: string): void {
+    const o = { cpu: cpu.id, addr, message };
+    this.oopses.push(o);
+    this.reset(this.kcbs[cpu.id]);
+    cpu.tf = 0;
+    this.machine.requestStop(cpu);
+    this.onOops?.(o);
+  }
+
+  /** Per-CPU regs view (what handlers get). */
+  regsOf(cpu: Cpu): PtRegs { return this.regs[cpu.id]; }
+}
+
+/** %px: 16 lowercase hex digits of the unsigned address. */
+export function px(addr: number): string { return BigInt.asUintN(64, BigInt(addr)).toString(16).padStart(16, '0'); }

@@ -1,0 +1,288 @@
+// The x86 side of kprobes (arch/x86/kernel/kprobes/core.c): can_probe, arch_prepare_kprobe (copy the
+// instruction into a slot with RIP-relative operands fixed up, or choose to emulate it), can_boost, the
+// emulation of branch/IF-modifying instructions (prepare_emulation and the kprobe_emulate_* family),
+// arm/disarm (text_poke of int3) and the resume fix-up after a single-step.
+// Every instruction fact comes from iced-x86 (flow control, condition code, branch target, privilege,
+// RIP-relative operands); the only policy tables are the kernel's own lists of what to refuse or
+// not to boost, written as iced Mnemonic sets.
+import { BlockEncoder, BlockEncoderOptions, Code, ConditionCode, Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic, OpKind, Register } from 'iced-x86';
+import { Reg, type Cpu } from '../emu/cpu.js';
+import { FAULT, type Memory } from '../emu/memory.js';
+
+export const INT3_INSN_OPCODE = 0xcc;
+export const MAX_INSN_SIZE = 16;
+const TWO32 = 4294967296;
+
+/** How a probed instruction is executed after the pre_handler. */
+export const enum EmulateKind {
+  None, Call, Jmp, Jcc, Loop, Ret, CallIndirect, JmpIndirect, Cli, Sti, Pushf, Popf,
+}
+
+/** struct arch_specific_insn. */
+export interface ArchInsn {
+  /** Length of the original instruction. */
+  len: number;
+  /** The original instruction bytes. */
+  bytes: Uint8Array;
+  /** Out-of-line copy address (0 when the instruction is emulated). */
+  slot: number;
+  /** Length of the relocated copy in the slot (before the boost jump). */
+  copyLen: number;
+  /** can_boost said yes: the slot ends with a jmp back and needs no single-step. */
+  boostable: boolean;
+  emulate: EmulateKind;
+  /** Branch target (call/jmp/jcc/loop), condition (jcc: x86 cc 0..15; loop: 0 loopne, 1 loope, 2 loop, 3 jrcxz),
+   *  ret immediate, or GPR index of an indirect call/jmp. */
+  target: number; cond: number; imm: number; reg: number; asize: number;
+  /** is_IF_modifier: cli, sti, popf, iret. */
+  ifModifier: boolean;
+  /** AT&T text of the instruction (diagnostics). */
+  text: string;
+}
+
+/** Why a prepare failed: the errno the kernel returns and a reason users can act on. */
+export interface PrepareError { errno: number; reason: string }
+
+export const EINVAL = 22, ENOENT = 2, EBUSY = 16, EILSEQ = 84, EOPNOTSUPP = 95, ENOMEM = 12;
+
+let insn: Instruction | null = null;
+function scratch(): Instruction { return insn ??= new Instruction(); }
+
+/** Decode one instruction from `bytes` as if it sat at `ip`; the returned Instruction is shared scratch. */
+export function decodeAt(bytes: Uint8Array, ip: number): Instruction {
+  const d = new Decoder(64, bytes, DecoderOptions.None);
+  try {
+    d.ip = BigInt.asUintN(64, BigInt(ip));
+    const i = scratch();
+    d.decodeOut(i);
+    return i;
+  } finally { d.free(); }
+}
+
+/**
+ * can_probe: is `addr` an instruction boundary, decoding from the start of its symbol? `read` returns
+ * the original bytes (recover_probed_instruction: int3s of other probes replaced by their saved opcodes).
+ */
+export function canProbe(symStart: number, addr: number, read: (a: number, len: number) => Uint8Array): boolean {
+  if (addr === symStart) return true;
+  const span = addr - symStart;
+  const bytes = read(symStart, span + MAX_INSN_SIZE);
+  const d = new Decoder(64, bytes, DecoderOptions.None);
+  const i = scratch();
+  try {
+    d.ip = BigInt.asUintN(64, BigInt(symStart));
+    let off = 0;
+    while (off < span) {
+      d.decodeOut(i);
+      if (i.code === Code.INVALID) return false;
+      off += i.length;
+    }
+    return off === span;
+  } finally { d.free(); }
+}
+
+const REFUSED = new Set<number>([
+  Mnemonic.Int3, Mnemonic.Iret, Mnemonic.Iretd, Mnemonic.Iretq, Mnemonic.Retf, // prepare_emulation: -EOPNOTSUPP
+  Mnemonic.Vmcall, Mnemonic.Vmlaunch, Mnemonic.Vmresume, Mnemonic.Vmxoff,        // 0f 01 /0 mod=3: VM extensions
+  Mnemonic.Int, Mnemonic.Into, Mnemonic.Int1,                                   // traps out of the slot
+  Mnemonic.Syscall, Mnemonic.Sysretq, Mnemonic.Sysret, Mnemonic.Sysenter, Mnemonic.Sysexitq, Mnemonic.Sysexit,
+  Mnemonic.Hlt, // ktrace: a hlt stepped with IF cleared (as kprobes steps) would never wake
+]);
+// can_boost's "not boostable" opcodes that are not branches (branches are excluded by flow control).
+const NOT_BOOSTABLE = new Set<number>([Mnemonic.Enter, Mnemonic.Leave, Mnemonic.Pushf, Mnemonic.Pushfq, Mnemonic.Popf,
+  Mnemonic.Popfq, Mnemonic.Cli, Mnemonic.Sti, Mnemonic.Hlt, Mnemonic.Bound, Mnemonic.Int1]);
+
+function gprIndex(r: Register): number {
+  const i = r - Register.RAX;
+  return i >= 0 && i < 16 ? i : -1;
+}
+
+/** Raw legacy prefixes in front of the opcode. */
+function prefixes(bytes: Uint8Array): number[] {
+  const out: number[] = [];
+  for (const b of bytes) {
+    if (b === 0x66 || b === 0x67 || b === 0x2e || b === 0x36 || b === 0x3e || b === 0x26 || b === 0x64 || b === 0x65 ||
+        b === 0xf0 || b === 0xf2 || b === 0xf3) out.push(b);
+    else break;
+  }
+  return out;
+}
+
+export interface PrepareContext {
+  /** The original bytes at `addr` (at least MAX_INSN_SIZE). */
+  bytes: Uint8Array;
+  addr: number;
+  /** search_exception_tables(addr): an instruction that may fault with a fixup must not be boosted. */
+  hasExceptionFixup: boolean;
+  /** get_insn_slot. */
+  allocSlot: () => number;
+  write: (a: number, bytes: Uint8Array) => void;
+}
+
+/** arch_prepare_kprobe + arch_copy_kprobe + prepare_emulation. */
+export function archPrepareKprobe(ctx: PrepareContext): { ok: true; insn: ArchInsn } | ({ ok: false } & PrepareError) {
+  const i = decodeAt(ctx.bytes, ctx.addr);
+  if (i.code === Code.INVALID) return { ok: false, errno: EILSEQ, reason: 'cannot decode the instruction' };
+  const len = i.length;
+  const text = i.toString();
+  const a: ArchInsn = {
+    len, bytes: ctx.bytes.slice(0, len), slot: 0, copyLen: 0, boostable: false, emulate: EmulateKind.None,
+    target: 0, cond: 0, imm: 0, reg: -1, asize: 64, ifModifier: false, text,
+  };
+  const mn = i.mnemonic;
+  if (REFUSED.has(mn)) {
+    return { ok: false, errno: EOPNOTSUPP, reason: mn === Mnemonic.Int3 ? 'an int3 is already there (another debugger owns it)' : `${text} cannot be executed out of line` };
+  }
+  // insn_masking_exception (mov ss / pop ss): __copy_instruction refuses them.
+  if ((mn === Mnemonic.Pop || mn === Mnemonic.Mov) && i.op0Kind === OpKind.Register && i.op0Register === Register.SS) {
+    return { ok: false, errno: EINVAL, reason: `${text} masks exceptions` };
+  }
+  const flow = i.flowControl;
+  const pfx = prefixes(a.bytes);
+  a.asize = pfx.includes(0x67) ? 32 : 64;
+  switch (mn) {
+    case Mnemonic.Cli: a.emulate = EmulateKind.Cli; a.ifModifier = true; break;
+    case Mnemonic.Sti: a.emulate = EmulateKind.Sti; a.ifModifier = true; break;
+    case Mnemonic.Pushf: case Mnemonic.Pushfq:
+    case Mnemonic.Popf: case Mnemonic.Popfq:
+      if (i.code !== Code.Pushfq && i.code !== Code.Popfq) return { ok: false, errno: EOPNOTSUPP, reason: `${text}: only the 64-bit form is emulated` };
+      a.emulate = mn === Mnemonic.Popf || mn === Mnemonic.Popfq ? EmulateKind.Popf : EmulateKind.Pushf;
+      a.ifModifier = a.emulate === EmulateKind.Popf;
+      break;
+    default:
+      if (flow === FlowControl.Return) {
+        a.emulate = EmulateKind.Ret; a.imm = i.op0Kind === OpKind.Immediate16 ? i.immediate16 : 0;
+      } else if (flow === FlowControl.Call || flow === FlowControl.UnconditionalBranch || flow === FlowControl.ConditionalBranch) {
+        if (i.op0Kind !== OpKind.NearBranch64) return { ok: false, errno: EOPNOTSUPP, reason: `${text}: far branches are not supported` };
+        a.target = Number(BigInt.asIntN(64, i.nearBranch64));
+        if (flow === FlowControl.Call) a.emulate = EmulateKind.Call;
+        else if (flow === FlowControl.UnconditionalBranch) a.emulate = EmulateKind.Jmp;
+        else if (i.isJccShortOrNear) { a.emulate = EmulateKind.Jcc; a.cond = i.conditionCode - ConditionCode.o; }
+        else if (mn === Mnemonic.Loopne || mn === Mnemonic.Loope || mn === Mnemonic.Loop || mn === Mnemonic.Jrcxz || mn === Mnemonic.Jecxz) {
+          a.emulate = EmulateKind.Loop;
+          a.cond = mn === Mnemonic.Loopne ? 0 : mn === Mnemonic.Loope ? 1 : mn === Mnemonic.Loop ? 2 : 3;
+          if (mn === Mnemonic.Jecxz) a.asize = 32;
+        } else return { ok: false, errno: EOPNOTSUPP, reason: `${text} cannot be emulated` };
+      } else if (flow === FlowControl.IndirectCall || flow === FlowControl.IndirectBranch) {
+        // kprobe_emulate_call_indirect / _jmp_indirect: register operands only ("TODO: support memory addressing")
+        const r = i.op0Kind === OpKind.Register ? gprIndex(i.op0Register) : -1;
+        if (r < 0 || a.asize !== 64) return { ok: false, errno: EOPNOTSUPP, reason: `${text}: indirect branches through memory are not emulated` };
+        a.reg = r;
+        a.emulate = flow === FlowControl.IndirectCall ? EmulateKind.CallIndirect : EmulateKind.JmpIndirect;
+      } else if (flow !== FlowControl.Next) {
+        return { ok: false, errno: EOPNOTSUPP, reason: `${text} cannot be executed out of line` };
+      }
+  }
+  if (a.emulate !== EmulateKind.None) return { ok: true, insn: a };
+
+  // __copy_instruction: relocate into the slot; BlockEncoder rewrites RIP-relative displacements.
+  const slot = ctx.allocSlot();
+  let copy: Uint8Array;
+  const be = new BlockEncoder(64, BlockEncoderOptions.None);
+  try {
+    be.add(i);
+    copy = be.encode(BigInt.asUintN(64, BigInt(slot)));
+  } catch (e) {
+    return { ok: false, errno: EINVAL, reason: `${text}: cannot relocate (${(e as Error).message ?? e})` };
+  } finally { be.free(); }
+  a.slot = slot; a.copyLen = copy.length;
+  // can_boost (arch/x86/kernel/kprobes/core.c): no exception fixup, no CS or address-size prefix, not a
+  // branch or trap, not one of the listed opcodes; privileged instructions are left unboosted too.
+  a.boostable = !ctx.hasExceptionFixup && flow === FlowControl.Next && !pfx.includes(0x2e) && !pfx.includes(0x67) &&
+    !NOT_BOOSTABLE.has(mn) && !i.isPrivileged;
+  const out = new Uint8Array(copy.length + (a.boostable ? 5 : 0));
+  out.set(copy);
+  if (a.boostable) {
+    // synthesize_reljump: jmp rel32 back to the instruction after the probed one
+    const from = slot + copy.length + 5, rel = ctx.addr + len - from;
+    out[copy.length] = 0xe9;
+    new DataView(out.buffer).setInt32(copy.length + 1, rel, true);
+  }
+  ctx.write(slot, out);
+  return { ok: true, insn: a };
+}
+
+// ---- emulation (kprobe_emulate_*), on the CPU directly ----
+
+function push(cpu: Cpu, v: number): void {
+  const m = cpu.mem, sp = cpu.getRegNum(Reg.RSP) - 8;
+  m.cur = cpu; m.setUser(cpu.cpl === 3 ? 1 : 0);
+  m.w64(sp, v >>> 0, Math.floor(v / TWO32) >>> 0);
+  cpu.setRegNum(Reg.RSP, sp);
+}
+function pop(cpu: Cpu): number {
+  const m = cpu.mem, sp = cpu.getRegNum(Reg.RSP);
+  m.cur = cpu; m.setUser(cpu.cpl === 3 ? 1 : 0);
+  const lo = m.r64(sp), hi = m.hi;
+  cpu.setRegNum(Reg.RSP, sp + 8);
+  return (hi | 0) * TWO32 + lo;
+}
+
+/** x86 condition `cc` (0..15, o no b ae e ne be a s ns p np l ge le g) on RFLAGS. */
+export function condition(flags: number, cc: number): boolean {
+  const cf = flags & 1, pf = (flags >> 2) & 1, zf = (flags >> 6) & 1, sf = (flags >> 7) & 1, of = (flags >> 11) & 1;
+  let r: number;
+  switch (cc >> 1) {
+    case 0: r = of; break;
+    case 1: r = cf; break;
+    case 2: r = zf; break;
+    case 3: r = cf | zf; break;
+    case 4: r = sf; break;
+    case 5: r = pf; break;
+    case 6: r = sf ^ of; break;
+    default: r = (sf ^ of) | zf; break;
+  }
+  return (cc & 1) === 0 ? r === 1 : r === 0;
+}
+
+/**
+ * Emulate the probed instruction at `addr` (RIP is past the int3). Memory accesses are the guest's own
+ * (a fault throws the emulator's FAULT with the CPU's fault details set, before any register changed).
+ */
+export function emulate(a: ArchInsn, cpu: Cpu, addr: number): void {
+  const next = addr + a.len;
+  switch (a.emulate) {
+    case EmulateKind.Call: push(cpu, next); cpu.rip = a.target; return;
+    case EmulateKind.Jmp: cpu.rip = a.target; return;
+    case EmulateKind.Jcc: cpu.rip = condition(cpu.getRflags(), a.cond) ? a.target : next; return;
+    case EmulateKind.Loop: {
+      let taken: boolean;
+      if (a.cond === 3) {
+        taken = a.asize === 32 ? (cpu.regs[2] >>> 0) === 0 : cpu.getReg(Reg.RCX) === 0n;
+      } else {
+        let zero: boolean;
+        if (a.asize === 32) { const v = (cpu.regs[2] - 1) >>> 0; cpu.regs[2] = v; zero = v === 0; }
+        else { const v = BigInt.asUintN(64, cpu.getReg(Reg.RCX) - 1n); cpu.setReg(Reg.RCX, v); zero = v === 0n; }
+        const zf = (cpu.getRflags() >> 6) & 1;
+        taken = !zero && (a.cond === 2 || (a.cond === 1 ? zf === 1 : zf === 0));
+      }
+      cpu.rip = taken ? a.target : next;
+      return;
+    }
+    case EmulateKind.Ret: {
+      const ip = pop(cpu);
+      if (a.imm) cpu.setRegNum(Reg.RSP, cpu.getRegNum(Reg.RSP) + a.imm);
+      cpu.rip = ip;
+      return;
+    }
+    case EmulateKind.CallIndirect: { const t = cpu.getRegNum(a.reg as Reg); push(cpu, next); cpu.rip = t; return; }
+    case EmulateKind.JmpIndirect: cpu.rip = cpu.getRegNum(a.reg as Reg); return;
+    // kprobe_emulate_ifmodifiers
+    case EmulateKind.Cli: cpu.if_ = 0; cpu.rip = next; return;
+    case EmulateKind.Sti:
+      if (!cpu.if_) cpu.shadow = true; // SDM STI: interrupts are recognised after the next instruction
+      cpu.if_ = 1; cpu.rip = next; return;
+    case EmulateKind.Pushf: push(cpu, cpu.getRflags() & ~0x30000); cpu.rip = next; return; // RF and VM read as 0
+    case EmulateKind.Popf: {
+      const old = cpu.getRflags();
+      const v = pop(cpu);
+      const keep = 0x1a0000 | 0x10000; // SDM POPF at CPL 0: VM, VIF, VIP, RF unchanged
+      cpu.setRflags(((v >>> 0) & ~keep) | (old & keep));
+      cpu.rip = next;
+      return;
+    }
+    default: throw new Error(`emulate: instruction ${a.text} is not emulated`);
+  }
+}
+
+export { FAULT };
