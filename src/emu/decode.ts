@@ -40,6 +40,8 @@ export interface Op {
   /** 0 ok, 1 instruction fetch faults at faultAddr (bytes beyond the page), 2 invalid encoding */
   bad: number; faultAddr: number; faultErr: number;
   bytes: Uint8Array;
+  /** segment override of a string instruction's source (0 none, 1 fs, 2 gs) */
+  strSeg: number;
   /** cached single-instruction function (interpreter path) */
   fn: any;
 }
@@ -95,7 +97,7 @@ function fillOp(i: Instruction, ip: number, bytes: Uint8Array, probe: boolean): 
     cc: i.conditionCode - 1, nops: n, kind: [], reg: [], rg: [], rh: [], osz: [], imlo: [], imhi: [],
     mem: null, target: NaN, rep: i.hasRepePrefix || i.hasRepPrefix ? 1 : i.hasRepnePrefix ? 2 : 0,
     lock: i.hasLockPrefix, fread: i.rflagsRead, fwrite: i.rflagsModified, stackInc: i.stackPointerIncrement,
-    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes, fn: null,
+    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes, fn: null, strSeg: 0,
   };
   for (let k = 0; k < n; k++) {
     const kind = i.opKind(k);
@@ -106,6 +108,10 @@ function fillOp(i: Instruction, ip: number, bytes: Uint8Array, probe: boolean): 
       [rg, rh, sz] = gprIndex(reg);
     } else if (kind === OpKind.Memory || (kind >= OpKind.MemorySegSI && kind <= OpKind.MemoryESRDI)) {
       sz = MemorySizeExt.size(i.memorySize) * 8;
+      if (kind >= OpKind.MemorySegSI && kind <= OpKind.MemorySegRSI) {
+        const seg = i.memorySegment;
+        op.strSeg = seg === Register.FS ? 1 : seg === Register.GS ? 2 : 0;
+      }
     } else if (kind >= OpKind.Immediate8 && kind <= OpKind.Immediate32to64) {
       const v = BigInt.asUintN(64, i.immediate(k));
       lo = Number(v & 0xffffffffn); hi = Number(v >> 32n);

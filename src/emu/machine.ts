@@ -131,6 +131,7 @@ export class Machine {
     m.cur = c; m.setUser(c.cpl === 3 ? 1 : 0);
     const R = c.regs;
     const end = c.instret + c.probeInstret + budget;
+    c.stopText = '';
     for (;;) {
       if (c.stop !== 0) { const s = c.stop - 1; c.stop = 0; return s; }
       if (c.halted) {

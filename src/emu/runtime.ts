@@ -334,19 +334,19 @@ export const H = {
 
   // ---- string instructions (SDM MOVS/STOS/LODS/CMPS/SCAS with REP/REPE/REPNE), 64-bit addresses ----
   // Registers are updated every iteration, so a fault mid-way leaves the precise architectural state.
-  movs(c: Cpu, sz: number, rep: number): void {
+  movs(c: Cpu, sz: number, rep: number, base: number): void {
     const R = c.regs, m = c.mem, b = sz / 8, step = c.df ? -b : b;
     for (;;) {
       if (rep && (R[2] | R[3]) === 0) return;
-      const s = readReg64(c, Reg.RSI), d = readReg64(c, Reg.RDI);
-      if (sz === 64) { const lo = m.r64(s); m.w64(d, lo, m.hi); }
-      else if (sz === 32) m.w32(d, m.r32(s)); else if (sz === 16) m.w16(d, m.r16(s)); else m.w8(d, m.r8(s));
+      const s = readReg64(c, Reg.RSI), d = readReg64(c, Reg.RDI), sa = s + base;
+      if (sz === 64) { const lo = m.r64(sa); m.w64(d, lo, m.hi); }
+      else if (sz === 32) m.w32(d, m.r32(sa)); else if (sz === 16) m.w16(d, m.r16(sa)); else m.w8(d, m.r8(sa));
       writeReg64(c, Reg.RSI, s + step); writeReg64(c, Reg.RDI, d + step);
       if (!rep) return;
       decRcx(R);
     }
   },
-  stos(c: Cpu, sz: number, rep: number): void {
+  stos(c: Cpu, sz: number, rep: number, base: number): void {
     const R = c.regs, m = c.mem, b = sz / 8, step = c.df ? -b : b;
     const lo = R[0], hi = R[1];
     for (;;) {
@@ -358,26 +358,26 @@ export const H = {
       decRcx(R);
     }
   },
-  lods(c: Cpu, sz: number, rep: number): void {
+  lods(c: Cpu, sz: number, rep: number, base: number): void {
     const R = c.regs, m = c.mem, b = sz / 8, step = c.df ? -b : b;
     for (;;) {
       if (rep && (R[2] | R[3]) === 0) return;
-      const s = readReg64(c, Reg.RSI);
-      if (sz === 64) { R[0] = m.r64(s); R[1] = m.hi; } else if (sz === 32) { R[0] = m.r32(s); R[1] = 0; }
-      else if (sz === 16) R[0] = (R[0] & 0xffff0000) | m.r16(s); else R[0] = (R[0] & 0xffffff00) | m.r8(s);
+      const s = readReg64(c, Reg.RSI), sa = s + base;
+      if (sz === 64) { R[0] = m.r64(sa); R[1] = m.hi; } else if (sz === 32) { R[0] = m.r32(sa); R[1] = 0; }
+      else if (sz === 16) R[0] = (R[0] & 0xffff0000) | m.r16(sa); else R[0] = (R[0] & 0xffffff00) | m.r8(sa);
       writeReg64(c, Reg.RSI, s + step);
       if (!rep) return;
       decRcx(R);
     }
   },
-  cmps(c: Cpu, sz: number, rep: number): void {
+  cmps(c: Cpu, sz: number, rep: number, base: number): void {
     const R = c.regs, m = c.mem, b = sz / 8, step = c.df ? -b : b;
     for (;;) {
       if (rep && (R[2] | R[3]) === 0) return;
-      const s = readReg64(c, Reg.RSI), d = readReg64(c, Reg.RDI);
+      const s = readReg64(c, Reg.RSI), d = readReg64(c, Reg.RDI), sa = s + base;
       let a0: number, a1 = 0, b0: number, b1 = 0;
-      if (sz === 64) { a0 = m.r64(s); a1 = m.hi; b0 = m.r64(d); b1 = m.hi; }
-      else { a0 = sz === 32 ? m.r32(s) : sz === 16 ? m.r16(s) : m.r8(s); b0 = sz === 32 ? m.r32(d) : sz === 16 ? m.r16(d) : m.r8(d); }
+      if (sz === 64) { a0 = m.r64(sa); a1 = m.hi; b0 = m.r64(d); b1 = m.hi; }
+      else { a0 = sz === 32 ? m.r32(sa) : sz === 16 ? m.r16(sa) : m.r8(sa); b0 = sz === 32 ? m.r32(d) : sz === 16 ? m.r16(d) : m.r8(d); }
       subFlags(c, sz, a0, a1, b0, b1);
       writeReg64(c, Reg.RSI, s + step); writeReg64(c, Reg.RDI, d + step);
       if (!rep) return;
@@ -386,7 +386,7 @@ export const H = {
       if (rep === 1 ? !eq : eq) return;
     }
   },
-  scas(c: Cpu, sz: number, rep: number): void {
+  scas(c: Cpu, sz: number, rep: number, base: number): void {
     const R = c.regs, m = c.mem, b = sz / 8, step = c.df ? -b : b;
     const a0 = sz === 64 || sz === 32 ? R[0] : R[0] & mask(sz), a1 = sz === 64 ? R[1] : 0;
     for (;;) {

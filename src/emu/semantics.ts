@@ -550,7 +550,9 @@ function emitString(g: Gen): void {
     [Mnemonic.Scasb]: ['scas', 8], [Mnemonic.Scasw]: ['scas', 16], [Mnemonic.Scasd]: ['scas', 32], [Mnemonic.Scasq]: ['scas', 64],
   };
   const [n, sz] = names[op.mn];
-  g.emit(`H.${n}(c,${sz},${op.rep});`);
+  // the source (rsi) may carry an fs/gs override; the destination is always es:rdi (base 0 in 64-bit mode)
+  const base = op.strSeg === 1 ? 'c.fsb' : op.strSeg === 2 ? 'c.gsb' : '0';
+  g.emit(`H.${n}(c,${sz},${op.rep},${base});`);
 }
 
 // ---- system: implemented in runtime.ts, which gets the op for its details ----
