@@ -143,7 +143,12 @@ function objdumpAtt(ins: iced.Instruction, mn: string, ops: string, bytes: Uint8
     if (parts.length === 2) ops = `${parts[0]},${parts[1]},${parts[1]}`;
   }
   // Port I/O through DX: objdump writes the port as (%dx).
-  if (mn === 'in' || mn === 'out' || mn.endsWith(' in') || mn.endsWith(' out')) ops = ops.replace(/(^|,)%dx($|,)/, '$1(%dx)$2');
+  if (/(^| )(in|out|ins[bwl]|outs[bwl])$/.test(mn)) ops = ops.replace(/(^|,)%dx($|,)/, '$1(%dx)$2');
+  // Debug registers are %db0-%db7 in objdump.
+  ops = ops.replace(/%dr([0-7])\b/g, '%db$1');
+  // 32-bit far returns and far indirect jumps/calls carry no suffix in objdump.
+  const far = ATT_NAMES[mn];
+  if (far) mn = far;
   // fxch with its implicit operand: objdump prints `fxch %st(1)`.
   if (mn === 'fxch' && ops === '') ops = '%st(1)';
   // String instructions: objdump names the implicit segments, `rep stos %eax,%es:(%rdi)`.
@@ -191,6 +196,12 @@ function objdumpIntel(ins: iced.Instruction, mn: string, ops: string, bytes: Uin
   if (hasStringOperand(ins)) [mn, ops] = intelString(mn, ops);
   // Descriptor-table loads and stores carry no size in objdump (`lgdt [rbp-0x12]`).
   if (/^(lgdt|lidt|sgdt|sidt)$/.test(mn)) ops = ops.replace('FWORD PTR ', '');
+  if (mn === 'invlpg') ops = ops.replace(/^\[/, 'BYTE PTR [');
+  mn = INTEL_NAMES[mn] ?? mn;
+  // Far indirect jmp/call: objdump has no `far` keyword, the FWORD PTR says it.
+  mn = mn.replace(/^((?:\w+ )*(?:jmp|call)) far$/, '$1');
+  // mov to/from a segment register names the 32-bit register, as objdump does.
+  if (mn === 'mov' && !bytes.includes(0x66)) ops = ops.replace(/^(cs|ds|es|fs|gs|ss),(\w+)$/, (_m, sr: string, r: string) => `${sr},${WIDE[r] ?? r}`).replace(/^(\w+),(cs|ds|es|fs|gs|ss)$/, (_m, r: string, sr: string) => `${WIDE[r] ?? r},${sr}`);
   if (mn === 'pushfq' || mn === 'popfq') mn = mn.slice(0, -1);
   // An absolute disp32 address (no base, no index) is `ds:0x...` in objdump.
   if (!SEGS.has(ins.segmentPrefix) && ins.segmentPrefix !== iced.Register.FS && ins.segmentPrefix !== iced.Register.GS) {
@@ -201,6 +212,10 @@ function objdumpIntel(ins: iced.Instruction, mn: string, ops: string, bytes: Uin
   return [mn, ops];
 }
 
+const ATT_NAMES: Record<string, string> = { iretl: 'iret', lretl: 'lret', ljmpl: 'ljmp', lcalll: 'lcall' };
+const INTEL_NAMES: Record<string, string> = { sysret: 'sysretd', iretd: 'iret', 'data64 ret far': 'retfq', 'ret far': 'retf' };
+const WIDE: Record<string, string> = { ax: 'eax', bx: 'ebx', cx: 'ecx', dx: 'edx', si: 'esi', di: 'edi', sp: 'esp', bp: 'ebp',
+  r8w: 'r8d', r9w: 'r9d', r10w: 'r10d', r11w: 'r11d', r12w: 'r12d', r13w: 'r13d', r14w: 'r14d', r15w: 'r15d' };
 const ACC: Record<string, string> = { BYTE: 'al', WORD: 'ax', DWORD: 'eax', QWORD: 'rax' };
 
 /** objdump's Intel string instructions: generic mnemonic, explicit segments and accumulator (`rep stos DWORD PTR es:[rdi],eax`). */
@@ -271,5 +286,7 @@ function commonPrefixes(ins: iced.Instruction, mn: string, bytes: Uint8Array): s
   const shown = mn.split(' ').filter((w) => w === 'data16').length;
   for (let i = shown; i < n66 - 1; i++) mn = 'data16 ' + mn;
   if (mn.startsWith('rep ') && !hasStringOperand(ins)) mn = 'repz ' + mn.slice(4);
+  // objdump spells the conditional repeats repz/repnz.
+  mn = mn.replace(/^repe /, 'repz ').replace(/^repne /, 'repnz ');
   return mn;
 }

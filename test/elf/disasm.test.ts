@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Disassembler, renderLine, type Syntax } from '../../src/elf/disasm.js';
 import { Image } from '../../src/elf/image.js';
+import { ROOT } from '../../src/paths.js';
 import { objdumpHex } from '../../src/elf/objdump-symbols.js';
 import { fixtureImage, oracle, oracleStale, live, binutilsVersion, oracleMeta, parseObjdump, type ObjdumpListing } from './fixture.js';
 
@@ -85,6 +86,23 @@ test('function header lines name the address as objdump does', () => {
     assert.ok(n > 100);
   } finally {
     d.free();
+  }
+});
+
+test('kernel instruction forms (test/elf/kernel-insns.S) equal objdump -d, AT&T and Intel, when binutils is installed', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ktrace-insns-'));
+  const src = join(ROOT, 'test', 'elf', 'kernel-insns.S');
+  try {
+    execFileSync('as', ['--64', '-o', join(dir, 'k.o'), src], { stdio: 'ignore' });
+    execFileSync('ld', ['-Ttext=0xffffffff81000000', '-e', 'f', '-o', join(dir, 'k'), join(dir, 'k.o')], { stdio: 'ignore' });
+  } catch {
+    console.log('SKIP kernel instruction forms: binutils (as, ld) not installed');
+    return;
+  }
+  const img = Image.load(new Uint8Array(readFileSync(join(dir, 'k'))));
+  for (const [syntax, args] of [['att', ['-d']], ['intel', ['-d', '-M', 'intel']]] as const) {
+    const text = execFileSync('objdump', [...args, join(dir, 'k')]).toString();
+    assert.ok(compare(parseObjdump(text), syntax, `kernel-insns ${syntax}`, img) > 100);
   }
 });
 
