@@ -19,4 +19,6 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'funcs', load: () => import('./commands/funcs.js') },
   { name: 'disasm', load: () => import('./commands/disasm.js') },
   { name: 'fs', load: () => import('./commands/fs.js') },
+  { name: 'run', load: () => import('./commands/run.js') },
+  { name: 'help', load: () => import('./commands/help.js') },
 ];
