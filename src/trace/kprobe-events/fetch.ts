@@ -28,9 +28,10 @@ export type FetchOp =
   | { kind: 'mem'; addr: bigint }
   /**
    * @SYM[+|-offs]: memory at a symbol's address plus offset. `text` is what followed '@'; the kernel
-   * resolves it when it registers the probe (traceprobe_update_arg), not while parsing.
+   * resolves it when it registers the probe (traceprobe_update_arg), not while parsing;
+   * `addr` is filled in then (resolveProbeSymbols).
    */
-  | { kind: 'sym'; text: string }
+  | { kind: 'sym'; text: string; addr?: bigint }
   /** +|-[u]OFFS(FETCHARG): memory at the inner value plus offset; `user` reads user memory. */
   | { kind: 'deref'; offset: bigint; user: boolean; base: FetchOp };
 
