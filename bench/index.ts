@@ -5,8 +5,9 @@
 import type { Section } from './sections/section.js';
 import { compute } from './sections/compute.js';
 import { micro } from './sections/micro.js';
+import { workloads } from './sections/workloads.js';
 
-const SECTIONS: Section[] = [compute, micro];
+const SECTIONS: Section[] = [compute, micro, workloads];
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
