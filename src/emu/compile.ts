@@ -18,6 +18,11 @@ export interface Block {
   probe: boolean;
   valid: boolean;
   ops: Op[];
+  /** may the run loop remember this block's successors? (not after system instructions that can change
+   *  privilege level or RIP in ways a cached link would bypass) */
+  link: boolean;
+  /** the two most recent successor blocks and their addresses (the run loop's inline cache) */
+  s1: Block | null; s1ip: number; s2: Block | null; s2ip: number;
 }
 
 /** Can executing this op raise a fault (so RIP must be committed before it)? */
@@ -117,7 +122,9 @@ export function compile(ops: Op[], probe: boolean): Block {
   compiledBlocks++;
   const ips = new Float64Array(n);
   for (let i = 0; i < n; i++) ips[i] = ops[i].ip;
-  return { fn, n, ips, probe, valid: true, ops };
+  const lf = formOf(lastOp);
+  const link = !lastOp.bad && !!lf && !lf.ends && unsupportedReason(lastOp) === '';
+  return { fn, n, ips, probe, valid: true, ops, link, s1: null, s1ip: NaN, s2: null, s2ip: NaN };
 }
 
 /** The generated source of a block (for debugging and tests). */

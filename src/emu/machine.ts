@@ -132,6 +132,7 @@ export class Machine {
     const R = c.regs;
     const end = c.instret + c.probeInstret + budget;
     c.stopText = '';
+    let prev: Block | null = null;
     for (;;) {
       if (c.stop !== 0) { const s = c.stop - 1; c.stop = 0; return s; }
       if (c.halted) {
@@ -154,22 +155,31 @@ export class Machine {
         c.pendingVec[v] = 0; c.pending--;
         if (STATS_ON) stats.interrupts++;
         if (!c.interrupt(v)) return Stop.DoubleFault;
+        prev = null;
       }
-      // find the block at RIP: fetch TLB, then the page's block array
-      const a = c.rip, off = a & 4095, ti = (a >> 12) & 4095;
-      let pg: Page;
-      if (m.ftag[ti] === a - off) pg = m.fpg[ti];
+      // find the block at RIP: the previous block's successor links, else fetch TLB and the page's array
+      const a: number = c.rip;
+      let blk: Block | undefined;
+      if (prev !== null && prev.s1ip === a && prev.s1!.valid) blk = prev.s1!;
+      else if (prev !== null && prev.s2ip === a && prev.s2!.valid) blk = prev.s2!;
       else {
-        try { pg = m.translate(a, 2); }
-        catch (e) { if (e !== FAULT) throw e; if (STATS_ON) stats.faults++; return vectorStop(c.trapVector); }
+        const off: number = a & 4095, ti: number = (a >> 12) & 4095;
+        let pg: Page;
+        if (m.ftag[ti] === a - off) pg = m.fpg[ti];
+        else {
+          try { pg = m.translate(a, 2); }
+          catch (e) { if (e !== FAULT) throw e; if (STATS_ON) stats.faults++; return vectorStop(c.trapVector); }
+        }
+        blk = pg.blocks !== null ? pg.blocks[off] : undefined;
+        if (blk === undefined || !blk.valid) blk = this.buildBlock(pg, a);
+        if (prev !== null && prev.link) { prev.s2 = prev.s1; prev.s2ip = prev.s1ip; prev.s1 = blk; prev.s1ip = a; }
       }
-      let blk: Block | undefined = pg.blocks !== null ? pg.blocks[off] : undefined;
-      if (blk === undefined || !blk.valid) blk = this.buildBlock(pg, a);
       let limit = end - done;
       if (!blk.probe) { const t = c.nextTimer - (c.instret + c.idleNs); if (t < limit) limit = t; }
       m.smc = 0;
       if (blk.n <= limit && c.tf === 0 && !c.shadow && !this.interpretOnly) {
         if (STATS_ON) stats.blocksRun++;
+        prev = blk;
         try { blk.fn(c, R, m, limit); }
         catch (e) {
           if (e !== FAULT) throw e;
@@ -181,6 +191,7 @@ export class Machine {
         continue;
       }
       // interpreter path: exactly one instruction (TF single-step, interrupt shadow, budget/timer tail)
+      prev = null;
       const op = blk.ops[0];
       if (op.fn === null) op.fn = compile([op], blk.probe).fn;
       const tf = c.tf, sh = c.shadow;

@@ -26,9 +26,19 @@ export interface FaultTarget { trapVector: number; errorCode: number; faultAddr:
 /** Anything that caches decoded code of a page (the decode cache); told when the page's bytes change. */
 export interface CodeCache { invalidatePage(page: Page): void; }
 
+// Every page starts out sharing one zero-filled buffer and gets its own on the first write (host or
+// guest), so mapping the fixture's 32 MiB of RAM costs only what the kernel really touches.
+const ZERO_U8 = new Uint8Array(PAGE_SIZE);
+const ZERO_DV = new DataView(ZERO_U8.buffer);
+
 export class Page {
-  readonly u8 = new Uint8Array(PAGE_SIZE);
-  readonly dv = new DataView(this.u8.buffer);
+  u8 = ZERO_U8;
+  dv = ZERO_DV;
+  /** give the page its own bytes before the first write */
+  own(): void {
+    if (this.u8 === ZERO_U8) { this.u8 = new Uint8Array(PAGE_SIZE); this.dv = new DataView(this.u8.buffer); }
+  }
+  get materialized(): boolean { return this.u8 !== ZERO_U8; }
   /** Decoded code state, owned by decode.ts: ops/blocks indexed by page offset. */
   ops: any[] | null = null;
   blocks: any[] | null = null;
@@ -82,6 +92,9 @@ export class Memory {
     for (const set of this.tlbs) if (set[1].tag[i] === base) set[1].tag[i] = NaN;
   }
 
+  /** Bytes of guest memory actually allocated (pages written at least once). */
+  get residentBytes(): number { let n = 0; for (const p of this.pages.values()) if (p.materialized) n += PAGE_SIZE; return n; }
+
   // ---- mapping ----
   private checkRange(addr: number, size: number, what: string): void {
     if (!Number.isInteger(addr) || !Number.isInteger(size) || (addr & 4095) !== 0 || (size & 4095) !== 0 || size < 0)
@@ -110,8 +123,9 @@ export class Memory {
     for (let a = addr; a < addr + size; a += PAGE_SIZE) {
       const p = this.pages.get(a);
       if (!p) throw new EmuError(`protect: ${hex(a)} is not mapped`);
-      // PAGE_PROBE and X change how decoded code is counted and fetched: drop it.
-      if ((p.perms ^ perms) & (PAGE_PROBE | PERM_X)) this.dropCode(p);
+      // Any permission change drops decoded code on the page: PAGE_PROBE and X change how it is counted and
+      // fetched, and U/W changes must not be bypassed by the run loop's cached links between blocks.
+      if ((p.perms ^ (perms | PERM_R)) !== 0) this.dropCode(p);
       p.perms = perms | PERM_R;
     }
     this.flushTlb();
@@ -179,6 +193,7 @@ export class Memory {
       const a = addr + done, off = a & 4095, n = Math.min(bytes.length - done, PAGE_SIZE - off);
       const p = this.hostPage(a);
       if (p.hasCode) this.touchCode(p);
+      p.own();
       p.u8.set(bytes.subarray(done, done + n), off);
       done += n;
     }
@@ -269,6 +284,7 @@ export class Memory {
     if ((u && !(perms & PERM_U)) || (kind === 1 && !(perms & PERM_W)) || (kind === 2 && !(perms & PERM_X)))
       this.pageFault(a, PF_P | uerr | kerr);
     // Fill the TLB of this privilege level. Pages holding decoded code stay out of the write TLB.
+    if (kind === 1) p.own(); // TLB entries hold the Page, so read entries see the new buffer too
     const t = this.tlbs[u][kind], i = (a >> 12) & TLB_MASK;
     if (kind !== 1 || !p.hasCode) { t.tag[i] = base; t.pg[i] = p; }
     return p;

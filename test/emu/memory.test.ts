@@ -130,4 +130,17 @@ test('writes to pages holding decoded code reach the code cache (stores and writ
   assert.is(seen.length, 2);
 });
 
+test('pages get their own bytes only when first written: 32 MiB of RAM costs what is touched', () => {
+  const m = new Memory();
+  m.map(K, 32 << 20, PERM_R | PERM_W);
+  assert.is(m.residentBytes, 0);
+  assert.is(m.r32(K + 0x12340), 0); // guest read fills the read TLB with the shared zero page
+  m.w32(K + 0x12340, 0xfeedface);   // the write gives the page its own buffer
+  assert.is(m.r32(K + 0x12340), 0xfeedface);
+  assert.is(m.r32(K + 0x13340), 0);
+  m.writeBytes(K + 0x200000, Uint8Array.of(1));
+  assert.is(m.residentBytes, 2 * 4096);
+  assert.is(m.read8(K + 0x200000), 1);
+});
+
 test.run();
