@@ -54,12 +54,10 @@ export function decodeCase(code: string): Decoded {
 /** The emulator's answer for one case. */
 export type EmuOutcome =
   | { kind: 'done'; state: MachineState }
-  | { kind: 'fault'; what: string; vector: number; rip: number }   // an exception stop (e.g. #DE, #UD)
+  | { kind: 'fault'; what: string; vector: number; rip: number; errorCode: number; faultAddr: number; state: MachineState }
   | { kind: 'error'; what: string };                                 // the emulator threw or stopped elsewhere
 
 export const VEC_NAMES: Record<number, string> = { 0: '#DE', 1: '#DB', 3: '#BP', 6: '#UD', 13: '#GP', 14: '#PF' };
-/** Host signal → the exception vector the emulator should stop with (Linux arch/x86/kernel/traps.c). */
-const SIG_TO_VEC: Record<number, number> = { 8: 0, 4: 6, 11: 13, 7: 13, 5: 3 };
 
 const h64 = (v: bigint) => '0x' + v.toString(16).padStart(16, '0');
 const fl = (v: number) => '0x' + v.toString(16);
@@ -67,27 +65,40 @@ const fl = (v: number) => '0x' + v.toString(16);
 /** null when the emulator agrees with the host, else a readable description of the difference. */
 export function compareCase(c: CaseInput, input: Expanded, host: CaseOutput, emu: EmuOutcome): string | null {
   const dec = decodeCase(c.code);
+  // At a fault, only the instructions before the faulting one have run: their undefined flags are what counts.
+  const ran = host.ok ? dec : decodeCase(c.code.slice(0, 2 * host.rip));
   const head = () => {
     const regs = input.regs.map((v, i) => `${REG_NAMES[i]}=${h64(v)}`).join(' ');
     const mems = c.mem.map(([o, hx]) => `[data+${o}]=${hx}`).join(' ');
     return `${c.form}: ${dec.text}  (bytes ${c.code}, seed ${c.seed})\n  in:  rflags=${fl(input.flags)} ${regs}${mems ? '\n  mem: ' + mems : ''}`;
   };
   if (!host.ok) {
-    const vec = SIG_TO_VEC[host.sig];
-    if (emu.kind === 'fault' && emu.vector === vec && emu.rip === CODE_ADDR + host.rip) return null;
-    const got = emu.kind === 'fault' ? `${emu.what} at rip=${fl(emu.rip)}` : emu.kind === 'error' ? emu.what : 'no fault';
-    return `${head()}\n  host: signal ${host.sig} (${VEC_NAMES[vec] ?? '?'}) at rip=${fl(CODE_ADDR + host.rip)}; emulator: ${got}`;
-  }
-  if (emu.kind !== 'done') return `${head()}\n  host: completes; emulator: ${emu.what}`;
+    // Same exception, same RIP (at the faulting instruction; past it for int3), same #PF error code and CR2.
+    const vname = VEC_NAMES[host.vector] ?? `vector ${host.vector}`;
+    // #PF error code bits P, W, U, RSVD, I (SDM Vol. 3 4.7). P is left out for kernel-half addresses: the host
+    // kernel maps pages there (present, supervisor-only), the emulator's user-mode test machine does not.
+    const pfMask = host.addr < 0 ? 0x1e : 0x1f;
+    const hostWhat = `${vname} at rip=${fl(CODE_ADDR + host.rip)}` +
+      (host.vector === 14 ? ` (error code ${fl(host.err)}, cr2=${fl(host.addr)})` : '');
+    if (emu.kind !== 'fault') {
+      return `${head()}\n  host: ${hostWhat} (signal ${host.sig}); emulator: ${emu.kind === 'error' ? emu.what : 'no fault'}`;
+    }
+    if (emu.vector !== host.vector || emu.rip !== CODE_ADDR + host.rip ||
+        (host.vector === 14 && ((emu.errorCode & pfMask) !== (host.err & pfMask) || emu.faultAddr !== host.addr))) {
+      return `${head()}\n  host: ${hostWhat}; emulator: ${emu.what}` +
+        (emu.vector === 14 ? ` (error code ${fl(emu.errorCode)}, cr2=${fl(emu.faultAddr)})` : '');
+    }
+  } else if (emu.kind !== 'done') return `${head()}\n  host: completes; emulator: ${emu.what}`;
+  // The architectural state: after the case, or at the fault (a precise fault leaves no partial effect).
   const want = applyOutput(input, host);
   const got = emu.state;
   const diffs: string[] = [];
   for (let i = 0; i < 16; i++) {
     if (want.regs[i] !== got.regs[i]) diffs.push(`${REG_NAMES[i]}: host ${h64(want.regs[i])} emu ${h64(got.regs[i])}`);
   }
-  const m = ~dec.undefinedFlags;
+  const m = ~ran.undefinedFlags;
   if ((want.flags & m) !== (got.flags & m)) {
-    diffs.push(`rflags: host ${fl(want.flags)} emu ${fl(got.flags)} (differing bits ${fl((want.flags ^ got.flags) & m)}, undefined mask ${fl(dec.undefinedFlags)})`);
+    diffs.push(`rflags: host ${fl(want.flags)} emu ${fl(got.flags)} (differing bits ${fl((want.flags ^ got.flags) & m)}, undefined mask ${fl(ran.undefinedFlags)})`);
   }
   for (let i = 0; i < want.data.length; i++) {
     if (want.data[i] !== got.data[i]) {

@@ -48,9 +48,14 @@ export interface CaseInput {
  * What the host did: fell through with this state (diffs against the input; `mem` offsets here index the whole
  * data region, from DATA_MAP), or raised a signal.
  */
-export type CaseOutput =
-  | { ok: true; flags: number; regs: Record<string, string>; mem: [number, string][] }
-  | { ok: false; sig: number; rip: number };
+export type CaseOutput = HostDone | HostFault;
+export interface HostDone { ok: true; flags: number; regs: Record<string, string>; mem: [number, string][] }
+/** An exception: the signal, the faulting RIP (offset from CODE_ADDR), the vector, error code and CR2 (meaningful
+ *  for #PF) from the signal frame, and the architectural state at the fault as a diff like HostDone's. */
+export interface HostFault {
+  ok: false; sig: number; rip: number; vector: number; err: number; addr: number;
+  flags: number; regs: Record<string, string>; mem: [number, string][];
+}
 
 export interface CorpusEntry extends CaseInput { out: CaseOutput }
 
@@ -100,7 +105,7 @@ export function expandInput(c: CaseInput): Expanded {
 }
 
 /** Encodes a final state as a diff against the expanded input. */
-export function diffOutput(input: Expanded, after: MachineState): CaseOutput {
+export function diffOutput(input: Expanded, after: MachineState): HostDone {
   const regs: Record<string, string> = {};
   for (let i = 0; i < 16; i++) if (after.regs[i] !== input.regs[i]) regs[i] = after.regs[i].toString(16);
   const mem: [number, string][] = [];
@@ -115,7 +120,7 @@ export function diffOutput(input: Expanded, after: MachineState): CaseOutput {
 }
 
 /** Applies a diff to the expanded input: the full expected final state. */
-export function applyOutput(input: Expanded, out: CaseOutput & { ok: true }): MachineState {
+export function applyOutput(input: Expanded, out: { flags: number; regs: Record<string, string>; mem: [number, string][] }): MachineState {
   const regs = input.regs.slice();
   for (const [k, v] of Object.entries(out.regs)) regs[+k] = BigInt('0x' + v);
   const data = input.data.slice();

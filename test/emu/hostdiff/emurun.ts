@@ -42,15 +42,15 @@ export class EmuRunner {
       return { kind: 'error', what: `emulator threw: ${(e as Error).message}` };
     }
     const end = CODE_ADDR + code.length + 1;
-    if (stop === Stop.Breakpoint && cpu.rip === end) {
-      const regs: bigint[] = [];
-      for (let i = 0; i < 16; i++) regs.push(cpu.getReg(i as Reg));
-      return { kind: 'done', state: { regs, flags: cpu.getRflags(), data: mem.readBytes(DATA_MAP, DATA_SIZE) } };
-    }
+    const regs: bigint[] = [];
+    for (let i = 0; i < 16; i++) regs.push(cpu.getReg(i as Reg));
+    const state = { regs, flags: cpu.getRflags(), data: mem.readBytes(DATA_MAP, DATA_SIZE) };
+    if (stop === Stop.Breakpoint && cpu.rip === end) return { kind: 'done', state };
     const vec = stop === Stop.DivideError ? 0 : stop === Stop.InvalidOpcode ? 6 : stop === Stop.GeneralProtection ? 13
       : stop === Stop.PageFault ? 14 : stop === Stop.Debug ? 1 : stop === Stop.Breakpoint ? 3 : -1;
     const what = `stop ${stopName(stop)}${vec >= 0 ? ` (${VEC_NAMES[vec]})` : ''} at rip=0x${cpu.rip.toString(16)}` +
       (cpu.stopText ? `: ${cpu.stopText}` : '');
-    return vec >= 0 ? { kind: 'fault', what, vector: vec, rip: cpu.rip } : { kind: 'error', what };
+    return vec >= 0 ? { kind: 'fault', what, vector: vec, rip: cpu.rip, errorCode: cpu.errorCode, faultAddr: cpu.faultAddr, state }
+      : { kind: 'error', what };
   }
 }

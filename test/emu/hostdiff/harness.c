@@ -2,10 +2,11 @@
  * Native side of the host-CPU differential test (test/emu/hostdiff).
  *
  * Reads one case per line on stdin:
- *   <code hex> <rflags hex> <16 GPRs hex, RAX..R15 order> <data window hex, placed at DATA_MAP + DATA_SKEW>
+ *   <code hex> <rflags hex> <16 GPRs hex, RAX..R15 order> <data region hex, DATA_SIZE bytes from DATA_MAP>
  * runs the code natively in user mode with exactly that register file, flags and data window, and prints
  *   ok <rflags> <16 GPRs> <data region hex>    after the code fell through its end, or
- *   sig <signo> <rip offset hex>                when it raised a signal (SIGFPE = #DE from div/idiv).
+ *   sig <signo> <rip offset> <vector> <error code> <cr2> <rflags> <16 GPRs> <data region hex>
+ *                                              when it raised a signal (the state in the signal frame).
  *
  * The code sits at a fixed address (CODE_ADDR) on a page filled with int3 (0xcc), exactly as the emulator side
  * lays it out, and the page is read+execute only while the case runs (as in the emulator, code that writes its
@@ -59,6 +60,7 @@ __asm__(
 static sigjmp_buf hd_jmp;
 static volatile uint64_t hd_fault_rip;
 static uint64_t hd_out[17]; /* RAX..R15, RFLAGS at the last signal */
+static uint64_t hd_trapno, hd_err, hd_cr2;
 
 static void on_signal(int sig, siginfo_t *si, void *uc_) {
   ucontext_t *uc = (ucontext_t *)uc_;
@@ -69,6 +71,9 @@ static void on_signal(int sig, siginfo_t *si, void *uc_) {
   for (int i = 0; i < 16; i++) hd_out[i] = (uint64_t)g[order[i]];
   hd_out[16] = (uint64_t)g[REG_EFL] & ~0x10000UL; /* RF: an artefact of the signal frame, not of the case */
   hd_fault_rip = (uint64_t)g[REG_RIP];
+  hd_trapno = (uint64_t)g[REG_TRAPNO]; /* the exception vector (arch/x86/kernel/signal.c setup_sigcontext) */
+  hd_err = (uint64_t)g[REG_ERR];
+  hd_cr2 = (uint64_t)g[REG_CR2];
   siglongjmp(hd_jmp, sig);
 }
 
@@ -143,7 +148,7 @@ int main(void) {
     hd_in[16] = strtoull(tok[1], NULL, 16);
     for (int i = 0; i < 16; i++) hd_in[i] = strtoull(tok[2 + i], NULL, 16);
     memset(data, 0, DATA_SIZE);
-    if (parse_bytes(tok[18], strlen(tok[18]), data + DATA_SKEW, DATA_SIZE - DATA_SKEW) < 0) {
+    if (parse_bytes(tok[18], strlen(tok[18]), data, DATA_SIZE) != DATA_SIZE) {
       printf("err bad data\n");
       continue;
     }
@@ -165,7 +170,14 @@ int main(void) {
       put_hex_bytes(data, DATA_SIZE);
       putchar('\n');
     } else {
-      printf("sig %d %llx\n", sig, (unsigned long long)(hd_fault_rip - CODE_ADDR));
+      /* the state at the fault: a precise fault leaves the faulting instruction without any effect */
+      printf("sig %d %llx %llx %llx %llx %llx", sig, (unsigned long long)(hd_fault_rip - CODE_ADDR),
+             (unsigned long long)hd_trapno, (unsigned long long)hd_err, (unsigned long long)hd_cr2,
+             (unsigned long long)hd_out[16]);
+      for (int i = 0; i < 16; i++) printf(" %llx", (unsigned long long)hd_out[i]);
+      putchar(' ');
+      put_hex_bytes(data, DATA_SIZE);
+      putchar('\n');
     }
   }
   free(line);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../../../src/paths.js';
 import {
-  type CaseInput, type CaseOutput, DATA_SIZE, DATA_SKEW, DATA_WINDOW, bytesToHex, diffOutput, expandInput, hexToBytes,
+  type CaseInput, type CaseOutput, DATA_SIZE, bytesToHex, diffOutput, expandInput, hexToBytes,
 } from './corpus.js';
 
 export const HARNESS_SOURCE = join(ROOT, 'test', 'emu', 'hostdiff', 'harness.c');
@@ -33,7 +33,7 @@ export function buildNative(): NativeRunner {
         const batch = cases.slice(i, i + 1000);
         const inputs = batch.map(expandInput);
         const text = inputs.map((x, j) => [batch[j].code, x.flags.toString(16), ...x.regs.map((r) => r.toString(16)),
-          bytesToHex(x.data.subarray(DATA_SKEW, DATA_SKEW + DATA_WINDOW))].join(' ')).join('\n') + '\n';
+          bytesToHex(x.data)].join(' ')).join('\n') + '\n';
         const r = spawnSync(exe, [], { input: text, encoding: 'utf8', maxBuffer: 1 << 30 });
         if (r.status !== 0) throw new Error(`native harness exited with ${r.status}: ${r.stderr}`);
         const lines = r.stdout.split('\n').filter((l) => l.length);
@@ -46,7 +46,13 @@ export function buildNative(): NativeRunner {
             if (data.length !== DATA_SIZE) throw new Error('native harness: short data region');
             out.push(diffOutput(inputs[j], { regs, flags: parseInt(t[1], 16), data }));
           } else if (t[0] === 'sig') {
-            out.push({ ok: false, sig: +t[1], rip: parseInt(t[2], 16) });
+            const regs = t.slice(7, 23).map((h) => BigInt('0x' + h));
+            const data = hexToBytes(t[23]);
+            if (data.length !== DATA_SIZE) throw new Error('native harness: short data region');
+            const st = diffOutput(inputs[j], { regs, flags: parseInt(t[6], 16), data });
+            out.push({ ok: false, sig: +t[1], rip: parseInt(t[2], 16), vector: parseInt(t[3], 16), err: parseInt(t[4], 16),
+              // CR2 in the signal frame is only this fault's for #PF (an older value otherwise)
+              addr: t[3] === 'e' ? Number(BigInt.asIntN(64, BigInt('0x' + t[5]))) : 0, flags: st.flags, regs: st.regs, mem: st.mem });
           } else throw new Error(`native harness: ${line} (case ${batch[j].form} ${batch[j].code})`);
         });
       }

@@ -25,8 +25,8 @@ function main(): void {
     writeCorpus(CORPUS_PATH, entries, { seed, perForm, forms: forms.length, cases: entries.length,
       cpu: cpuModel(), generated: 'node dist-*/test/emu/hostdiff/regen.js' });
     const sigs = entries.filter((e) => !e.out.ok).length;
-    console.log(`wrote ${CORPUS_PATH}: ${entries.length} cases (${cases.length - entries.length} faulting sequences dropped), ` +
-      `${forms.length} forms + ${SEQ_KEYS.length} sequence lengths, ${sigs} raising signals` +
+    console.log(`wrote ${CORPUS_PATH}: ${entries.length} cases (${cases.length - entries.length} sequences dropped), ` +
+      `${forms.length} forms + ${SEQ_KEYS.length} sequence lengths, ${sigs} faulting on the host` +
       (unencodable.length ? `; not encodable: ${unencodable.join(' ')}` : ''));
   } finally {
     native.dispose();
