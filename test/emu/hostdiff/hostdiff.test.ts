@@ -62,8 +62,8 @@ function corpusRun(): Report {
   if (!corpusReport) {
     corpusReport = replay(corpus.entries.map((e: CorpusEntry) => ({ input: e, out: e.out })));
     const faults = corpus.entries.filter((e) => !e.out.ok).length;
-    console.log(`NOTE hostdiff corpus: ${corpusReport.cases} cases over ${corpusReport.forms.size} instruction forms ` +
-      `(${faults} fault on the host: #DE, #GP at CPL3, #UD, #BP), host ${String(corpus.header.cpu)}; ` +
+    console.log(`\nNOTE hostdiff corpus: ${corpusReport.cases} cases over ${corpusReport.forms.size} instruction forms ` +
+      `(${faults} fault on the host: #DE, #PF, #GP, #UD, #BP), host ${String(corpus.header.cpu)}; ` +
       `${corpusReport.wrong.size} forms disagree, ${corpusReport.unimplemented.size} forms #UD`);
   }
   return corpusReport;
@@ -100,7 +100,7 @@ test('corpus: matches the current generator (regenerate it when forms change)', 
 
 test('corpus: still what this host CPU computes (sample re-run natively)', () => {
   const avail = nativeAvailable();
-  if (!avail.ok) { console.log(`SKIP hostdiff native re-run: ${avail.reason}`); return; }
+  if (!avail.ok) { console.log(`\nSKIP hostdiff native re-run: ${avail.reason}`); return; }
   const step = LONG ? 1 : 17;
   const sample = corpus.entries.filter((_, i) => i % step === 0);
   const native = buildNative();
@@ -118,7 +118,7 @@ test('corpus: still what this host CPU computes (sample re-run natively)', () =>
         bad.push(`${e.form} ${e.code}: corpus ${JSON.stringify(e.out)} host ${JSON.stringify(o)}`);
       }
     });
-    console.log(`NOTE hostdiff native re-run: ${sample.length} corpus cases on this host`);
+    console.log(`\nNOTE hostdiff native re-run: ${sample.length} corpus cases on this host`);
     assert.equal(bad.slice(0, 10), [], `${bad.length} corpus cases differ from this host`);
   } finally {
     native.dispose();
@@ -136,9 +136,9 @@ test('emulator: no form in the corpus raises #UD (all are implemented)', () => {
 });
 
 test('emulator vs host on fresh cases (KTRACE_LONG=1)', () => {
-  if (!LONG) { console.log('SKIP hostdiff fresh cases: set KTRACE_LONG=1'); return; }
+  if (!LONG) { console.log('\nSKIP hostdiff fresh cases: set KTRACE_LONG=1'); return; }
   const avail = nativeAvailable();
-  if (!avail.ok) { console.log(`SKIP hostdiff fresh cases: ${avail.reason}`); return; }
+  if (!avail.ok) { console.log(`\nSKIP hostdiff fresh cases: ${avail.reason}`); return; }
   const seed = Number(process.env.KTRACE_HOSTDIFF_SEED ?? (Date.now() % 0x7fffffff));
   const perForm = Number(process.env.KTRACE_HOSTDIFF_PER_FORM ?? 64);
   const { cases } = generate(seed, perForm);
@@ -146,7 +146,7 @@ test('emulator vs host on fresh cases (KTRACE_LONG=1)', () => {
   let outs: CaseOutput[];
   try { outs = native.run(cases); } finally { native.dispose(); }
   const rep = replay(cases.map((c, i) => ({ input: c, out: outs[i] })).filter((e) => usable(e.input, e.out)));
-  console.log(`NOTE hostdiff fresh: seed ${seed} (KTRACE_HOSTDIFF_SEED=${seed} repeats it), ${rep.cases} cases over ${rep.forms.size} forms`);
+  console.log(`\nNOTE hostdiff fresh: seed ${seed} (KTRACE_HOSTDIFF_SEED=${seed} repeats it), ${rep.cases} cases over ${rep.forms.size} forms`);
   const { wrong, unimpl } = describe(rep, `seed ${seed}`);
   if (wrong || unimpl) assert.unreachable([wrong, unimpl].filter(Boolean).join('\n\n'));
 });
