@@ -44,6 +44,8 @@ export function endsBlock(op: Op): boolean {
 }
 
 export let compiledBlocks = 0;
+const FACTORIES = new Map<string, (h: unknown, k: unknown[]) => Block['fn']>();
+const MAX_FACTORIES = 50000;
 
 export function compile(ops: Op[], probe: boolean): Block {
   const consts: unknown[] = [];
@@ -117,7 +119,17 @@ export function compile(ops: Op[], probe: boolean): Block {
   const name = 'b_' + hex(ops[0].ip).slice(2);
   const src = `return function ${name}(c,R,m,L){\n${body.join('\n')}\n}`;
   let fn: Block['fn'];
-  try { fn = new Function('H', 'K', src)(H, consts); }
+  try {
+    // Machines in one process (tests, benchmarks, repeated runs) compile the same code again: reuse the
+    // factory for identical source (the constants K are bound per block).
+    let factory = FACTORIES.get(src);
+    if (factory === undefined) {
+      factory = new Function('H', 'K', src) as (h: unknown, k: unknown[]) => Block['fn'];
+      if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
+      FACTORIES.set(src, factory);
+    }
+    fn = factory(H, consts);
+  }
   catch (e) { throw new Error(`block compiler produced invalid JS at ${hex(ops[0].ip)}: ${(e as Error).message}\n${src}`); }
   compiledBlocks++;
   const ips = new Float64Array(n);
