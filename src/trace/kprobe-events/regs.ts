@@ -14,7 +14,11 @@ export function isRegName(name: string): name is RegName {
   return SET.has(name);
 }
 
-/** struct pt_regs byte offset of a register (the table's order, 8 bytes each). */
+// struct pt_regs (arch/x86/include/asm/ptrace.h, 64-bit): the order the entry code pushes them.
+const PT_REGS_ORDER: readonly RegName[] = ['r15', 'r14', 'r13', 'r12', 'bp', 'bx', 'r11', 'r10', 'r9', 'r8',
+  'ax', 'cx', 'dx', 'si', 'di', 'orig_ax', 'ip', 'cs', 'flags', 'sp', 'ss'];
+
+/** offsetof(struct pt_regs, name): what regs_query_register_offset returns. */
 export function regOffset(name: RegName): number {
-  return X86_64_REGS.indexOf(name) * 8;
+  return PT_REGS_ORDER.indexOf(name) * 8;
 }
