@@ -50,8 +50,12 @@ export type KprobeCommand =
   | { kind: 'create'; probe: ProbeDef }
   | { kind: 'delete'; spec: DeleteSpec };
 
-/** A failed command: errno, and the error_log entry if the kernel logs one (some failures log none). */
-export interface CommandFailure { ok: false; errno: number; err?: ProbeError }
+/**
+ * A failed command: errno, and what the kernel appends to error_log — usually one entry, none for
+ * some failures, and two when "$arg*" meets a kernel without BTF (the kernel logs NOSUP_BTFARG,
+ * carries on, and then fails on the word). `err` is the last entry (the one a caret check reads).
+ */
+export interface CommandFailure { ok: false; errno: number; err?: ProbeError; log: ProbeError[] }
 export type CommandResult = { ok: true; command: KprobeCommand } | CommandFailure;
 
 /** is_good_system_name: a C identifier that may also contain '-'. */
@@ -77,8 +81,12 @@ export function defaultEventName(isReturn: boolean, symbol: string | undefined, 
   return sanitizeEventName(raw.slice(0, MAX_EVENT_NAME_LEN - 1));
 }
 
-const failure = (argv: readonly string[], index: number, offset: number, code: ErrCode, errno = EINVAL): CommandFailure =>
-  ({ ok: false, errno, err: probeLogErr(argv, index, offset, code) });
+function failure(argv: readonly string[], index: number, offset: number, code: ErrCode, errno = EINVAL,
+  earlier: ProbeError[] = []): CommandFailure {
+  const err = probeLogErr(argv, index, offset, code);
+  return { ok: false, errno, err, log: [...earlier, err] };
+}
+const silent = (errno = EINVAL): CommandFailure => ({ ok: false, errno, log: [] });
 
 /** traceprobe_parse_event_name: "[GRP/]EVENT" (or GRP.EVENT) starting at `offset` in argv[0]. */
 function parseEventName(argv: readonly string[], text: string, offset: number):
@@ -109,8 +117,8 @@ export function parseCreate(argv: string[], resolver: SymbolResolver): CommandRe
   let isReturn: boolean;
   if (w0[0] === 'r') isReturn = true;
   else if (w0[0] === 'p') isReturn = false;
-  else return { ok: false, errno: EINVAL }; // -ECANCELED: not a kprobe command
-  if (argv.length < 2) return { ok: false, errno: EINVAL };
+  else return silent(); // -ECANCELED: not a kprobe command
+  if (argv.length < 2) return silent();
 
   const colon = w0.indexOf(':', 1);
   const eventText = colon >= 0 ? w0.slice(colon + 1) : undefined;
@@ -134,7 +142,7 @@ export function parseCreate(argv: string[], resolver: SymbolResolver): CommandRe
     addr = asAddr.value;
   } else {
     // A uprobe spec (PATH:OFFSET) is not ours.
-    if (place.includes('/') && place.includes(':')) return { ok: false, errno: EINVAL };
+    if (place.includes('/') && place.includes(':')) return silent();
     let sym = place;
     const pct = sym.indexOf('%');
     if (pct >= 0) {
@@ -178,26 +186,32 @@ export function parseCreate(argv: string[], resolver: SymbolResolver): CommandRe
   }
   event ??= defaultEventName(isReturn, symbol, offset, addr);
 
-  // traceprobe_expand_meta_args / argv_has_var_arg: every "$arg..." word is checked up front.
+  // traceprobe_expand_meta_args / argv_has_var_arg: every word starting "$arg" is checked first.
   const words = argv.slice(2);
   const fentryOrReturn = flags.fentry || flags.ret;
+  let star = -1, logIndex = -1;
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
     if (!w.startsWith('$arg')) continue;
+    logIndex = i + 2;
     if (!fentryOrReturn) return failure(argv, i + 2, 0, 'NOFENTRY_ARGS');
     if (isDigit(w[4])) continue;
     if (w[4] !== '*') return failure(argv, i + 2, 0, 'BAD_VAR');
-    // $arg* expands to the function's parameters from BTF, which this kernel does not have.
-    return failure(argv, i + 2, 0, 'NOSUP_BTFARG', EOPNOTSUPP);
+    if (star >= 0) return failure(argv, i + 2, 0, 'DOUBLE_ARGS');
+    star = i;
   }
-  if (words.length > MAX_TRACE_ARGS) return failure(argv, 2, 0, 'TOO_MANY_ARGS', E2BIG);
+  // "$arg*" needs the function's parameters from BTF, which this kernel lacks: the kernel logs
+  // that (at the last "$arg" word it looked at) and goes on, to fail again on "$arg*" itself.
+  const earlier = star >= 0 ? [probeLogErr(argv, logIndex, 0, 'NOSUP_BTFARG')] : [];
+  if (words.length > MAX_TRACE_ARGS) return failure(argv, 2, 0, 'TOO_MANY_ARGS', E2BIG, earlier);
 
   const args: ProbeArg[] = [];
   for (let i = 0; i < words.length; i++) {
     const r = parseProbeArgument(words[i]!, i, args, flags);
-    if (!r.ok) return failure(argv, i + 2, r.err.offset, r.err.code, r.err.errno);
+    if (!r.ok) return failure(argv, i + 2, r.err.offset, r.err.code, r.err.errno, earlier);
     args.push(r.arg);
   }
+  if (earlier.length) return { ok: false, errno: EOPNOTSUPP, err: earlier[0]!, log: earlier }; // not reached: $arg* never parses
   const probe: ProbeDef = { type: isReturn ? 'r' : 'p', group, event, offset, maxactive, args, flags, argv };
   if (symbol !== undefined) probe.symbol = symbol;
   if (addr !== undefined) probe.addr = addr;
@@ -209,17 +223,17 @@ export function parseDelete(argv: string[]): CommandResult {
   const w0 = argv[0]!;
   let text: string;
   if (w0[0] === '-') {
-    if (w0[1] !== ':') return { ok: false, errno: EINVAL };
+    if (w0[1] !== ':') return silent();
     text = w0.slice(2);
   } else {
     const c = w0.indexOf(':');
-    if (c < 0) return { ok: false, errno: EINVAL };
+    if (c < 0) return silent();
     text = w0.slice(c + 1);
   }
   let group: string | undefined, event = text;
   const slash = text.indexOf('/');
   if (slash >= 0) { group = text.slice(0, slash); event = text.slice(slash + 1); }
-  if (group === undefined && event === '') return { ok: false, errno: EINVAL };
+  if (group === undefined && event === '') return silent();
   const spec: DeleteSpec = { event, match: argv.slice(1) };
   if (group !== undefined) spec.group = group;
   return { ok: true, command: { kind: 'delete', spec } };

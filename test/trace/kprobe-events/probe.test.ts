@@ -14,7 +14,7 @@ function session() {
   function write(line: string): number {
     const r = parseKprobeCommand(line, fakeResolver);
     now += 1000n;
-    if (!r.ok) { if (r.err) log.add(r.err, now); return r.errno; }
+    if (!r.ok) { for (const e of r.log) log.add(e, now); return r.errno; }
     if (r.command.kind !== 'create') return 0;
     const d = checkRegister(table, r.command.probe);
     if (!d.ok) { log.add(d.err, now); return d.errno; }
@@ -40,6 +40,8 @@ function checkError(s: ReturnType<typeof session>, marked: string, code?: string
   assert.is(last.length + 1, 13 + pos, `${marked}: caret\n${text}`);
   assert.ok(text.includes(`  Command: ${command}\n`), text);
   if (code) assert.is(s.log.entries[0]!.code, code, `${marked}: ${text}`);
+  const n = s.log.entries.length;
+  assert.is(s.log.entries[n - 1]!.pos, pos);
 }
 
 // tools/testing/selftests/ftrace/test.d/kprobe/kprobe_syntax_errors.tc, on a kernel whose README
@@ -112,6 +114,21 @@ test('kprobe_syntax_errors: multiprobe errors', () => {
   assert.is(t.table.length, 2);
 });
 
+test('$arg* without BTF: NOSUP_BTFARG, then the word itself fails', () => {
+  const two = parseKprobeCommand('p vfs_read $arg*', fakeResolver);
+  assert.ok(!two.ok);
+  if (!two.ok) {
+    assert.equal(two.log.map((e) => `${e.code}@${e.pos}`), ['NOSUP_BTFARG@11', 'BAD_VAR@11']);
+    assert.is(two.err?.code, 'BAD_VAR');
+  }
+  // Logged at the last "$arg" word the scan saw.
+  const later = parseKprobeCommand('p vfs_read $arg* $arg1', fakeResolver);
+  if (!later.ok) assert.equal(later.log.map((e) => `${e.code}@${e.pos}`), ['NOSUP_BTFARG@17', 'BAD_VAR@11']);
+  else assert.unreachable();
+  checkError(session(), 'p vfs_read $arg* ^$arg*', 'DOUBLE_ARGS');
+  checkError(session(), 'p vfs_read+20 ^$arg*', 'NOFENTRY_ARGS');
+});
+
 test('registration failures are logged against the probe point', () => {
   const r = parseKprobeCommand('p vfs_read+3', fakeResolver);
   assert.ok(r.ok && r.command.kind === 'create');
@@ -128,7 +145,7 @@ test('failures that log nothing: not a kprobe command, no probe point, uprobe sy
   for (const line of ['x vfs_read', 'p', 'p:foo', 'p /bin/sh:0x10', '-', '-foo', '-:']) {
     const r = parseKprobeCommand(line, fakeResolver);
     assert.ok(!r.ok, line);
-    if (!r.ok) { assert.is(r.errno, -22, line); assert.is(r.err, undefined, line); }
+    if (!r.ok) { assert.is(r.errno, -22, line); assert.is(r.err, undefined, line); assert.equal(r.log, [], line); }
   }
   const blank = parseKprobeCommand('   ', fakeResolver);
   assert.ok(blank.ok && blank.command.kind === 'none');
