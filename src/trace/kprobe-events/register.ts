@@ -2,8 +2,9 @@
 // append_trace_kprobe, trace_kprobe_has_same_kprobe; trace_probe.c trace_probe_compare_arg_type),
 // and the errors the kernel logs when registering the kprobe itself fails. Pure: the caller owns
 // the table and the kprobes.
-import { probeLogErr, EEXIST, EILSEQ, ENOENT, ENOMEM, type ProbeError } from './errors.js';
-import type { ProbeDef } from './probe.js';
+import { probeLogErr, EBUSY, EEXIST, EILSEQ, ENOENT, ENOMEM, type ProbeError } from './errors.js';
+import type { DeleteSpec, ProbeDef } from './probe.js';
+import { deleteMatches } from './show.js';
 
 export type RegisterDecision =
   /** A new event. */
@@ -63,4 +64,34 @@ export function registrationError(probe: ProbeDef, errno: number): ProbeError | 
   if (errno === ENOENT) return probeLogErr(probe.argv, 1, 0, 'BAD_PROBE_ADDR');
   if (errno !== ENOMEM && errno !== EEXIST) return probeLogErr(probe.argv, 1, 0, 'FAIL_REG_PROBE');
   return undefined;
+}
+
+/**
+ * "-:[GRP/]EVENT [match...]" applied to the probes in kprobe_events order (dyn_event_release with
+ * trace_kprobe_release): every matching probe is removed, except that removing the last probe of an
+ * enabled event fails with -EBUSY and stops there (probes removed before it stay removed). -ENOENT
+ * when nothing matches.
+ */
+export function applyDelete(probes: readonly ProbeDef[], spec: DeleteSpec,
+  isEnabled: (group: string, event: string) => boolean): { errno: number; remaining: ProbeDef[] } {
+  const remaining = [...probes];
+  let errno = ENOENT;
+  for (const p of probes) {
+    if (!deleteMatches(spec, p)) continue;
+    const siblings = remaining.filter((o) => o !== p && o.group === p.group && o.event === p.event);
+    if (siblings.length === 0 && isEnabled(p.group, p.event)) return { errno: EBUSY, remaining };
+    remaining.splice(remaining.indexOf(p), 1);
+    errno = 0;
+  }
+  return { errno, remaining };
+}
+
+/**
+ * Opening kprobe_events with O_TRUNC (dyn_events_release_all): -EBUSY and nothing removed if any
+ * event is enabled, otherwise every probe goes.
+ */
+export function releaseAll(probes: readonly ProbeDef[], isEnabled: (group: string, event: string) => boolean):
+  { errno: number; remaining: ProbeDef[] } {
+  if (probes.some((p) => isEnabled(p.group, p.event))) return { errno: EBUSY, remaining: [...probes] };
+  return { errno: 0, remaining: [] };
 }

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseKprobeCommand, type ProbeDef } from '../../../src/trace/kprobe-events/probe.js';
-import { checkRegister, compareArgTypes, registrationError } from '../../../src/trace/kprobe-events/register.js';
+import { checkRegister, compareArgTypes, registrationError, applyDelete, releaseAll } from '../../../src/trace/kprobe-events/register.js';
 import { fakeResolver } from './fake.js';
 
 function probe(line: string): ProbeDef {
@@ -46,6 +46,28 @@ test('registration errno → error_log entry', () => {
   assert.is(registrationError(p, -16)?.code, 'FAIL_REG_PROBE');
   assert.is(registrationError(p, -17), undefined);
   assert.is(registrationError(p, -12), undefined);
+});
+
+function del(line: string) {
+  const r = parseKprobeCommand(line, fakeResolver);
+  if (!r.ok || r.command.kind !== 'delete') throw new Error(line);
+  return r.command.spec;
+}
+
+test('delete: matches in order, -ENOENT when none, -EBUSY on an enabled event\'s last probe', () => {
+  const a = probe('p:g/a vfs_read'), b1 = probe('p:g/b vfs_read'), b2 = probe('p:g/b vfs_write'), c = probe('p:h/c vfs_read');
+  const all = [a, b1, b2, c];
+  const none = () => false;
+  assert.equal(applyDelete(all, del('-:g/a'), none), { errno: 0, remaining: [b1, b2, c] });
+  assert.equal(applyDelete(all, del('-:g/zz'), none), { errno: -2, remaining: all });
+  assert.equal(applyDelete(all, del('-:g/'), none), { errno: 0, remaining: [c] });
+  assert.equal(applyDelete(all, del('-:b vfs_write'), none), { errno: 0, remaining: [a, b1, c] });
+  const bOn = (g: string, e: string) => g === 'g' && e === 'b';
+  // The first probe of an enabled multiprobe event goes (it has a sibling); the last one is busy.
+  assert.equal(applyDelete(all, del('-:g/b'), bOn), { errno: -16, remaining: [a, b2, c] });
+  assert.equal(applyDelete(all, del('-:g/'), bOn), { errno: -16, remaining: [b2, c] });
+  assert.equal(releaseAll(all, bOn), { errno: -16, remaining: all });
+  assert.equal(releaseAll(all, none), { errno: 0, remaining: [] });
 });
 
 test.run();
