@@ -287,6 +287,11 @@ export class KprobeManager {
     switch (stop) {
       case Stop.Breakpoint: return this.int3Handler(cpu);
       case Stop.Debug: return this.debugHandler(cpu);
+      case Stop.Requested:
+        // The stepped copy asked the machine to stop (a port write that powers off or panics): the step
+        // completed without its #DB; finish it so the state and the counts are as after the instruction.
+        this.completeStepOnStop(cpu);
+        return false;
       case Stop.PageFault: case Stop.GeneralProtection: case Stop.InvalidOpcode: case Stop.DivideError: case Stop.Exception:
         return this.faultHandler(cpu, cpu.trapVector);
       default: return false;
@@ -424,6 +429,14 @@ export class KprobeManager {
     this.postProcess(cur, cpu, k);
     // someone else single-stepping across the probe: let the #DB go on to them
     return cpu.tf === 0;
+  }
+
+  private completeStepOnStop(cpu: Cpu): void {
+    const k = this.kcbs[cpu.id], cur = k.current;
+    if (!cur || (k.status !== KPROBE_HIT_SS && k.status !== KPROBE_REENTER) || cpu.tf === 0) return;
+    if (cpu.rip !== cur.ainsn.slot + cur.ainsn.copyLen) return;
+    cpu.faultAddr = cur.ainsn.slot;
+    this.debugHandler(cpu);
   }
 
   /** kprobe_fault_handler. Returns true when the fault was handled here. */
