@@ -15,6 +15,8 @@ export interface Symbolizer {
   withOffset(addr: bigint): string;
   /** kallsyms_lookup's name only (%ps), undefined when no symbol covers it. */
   noOffset(addr: bigint): string | undefined;
+  /** is_kretprobe_trampoline: such addresses print as "[unknown/kretprobe'd]" in event lines. */
+  isKretprobeTrampoline?(addr: bigint): boolean;
 }
 
 export const FAULT_STRING = '(fault)';
@@ -94,9 +96,10 @@ export function traceContext(c: TraceContext): string {
   return `${c.comm.padStart(16)}-${String(c.pid).padEnd(7)} [${String(c.cpu).padStart(3, '0')}] ${latencyFlags(c.flags)}${traceTime(c.tsNs)}: `;
 }
 
-/** seq_print_ip_sym: "0" for a NULL ip, the symbol, or "0x%08lx" when unnamed. */
+/** seq_print_ip_sym / trace_seq_print_sym: "0" for a NULL ip, the symbol, or "0x%08lx" when unnamed. */
 function ipSym(ip: bigint, offset: boolean, sym: Symbolizer): string {
   if (ip === 0n) return '0';
+  if (sym.isKretprobeTrampoline?.(ip)) return "[unknown/kretprobe'd]";
   const name = offset ? sym.withOffset(ip) : sym.noOffset(ip);
   return name ? name : '0x' + ip.toString(16).padStart(8, '0');
 }

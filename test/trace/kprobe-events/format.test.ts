@@ -71,6 +71,9 @@ test('kprobe and kretprobe event lines', () => {
   // Unnamed addresses: %pS falls back to 0x..., the no-offset form to 0x%08lx; a NULL ip prints 0.
   assert.is(formatKretprobeLine(ctx, 'e', 0n, 0x1000n, [], sym), '             cat-42      [000] .....     2.000123: e: (0 <- 0x00001000)\n');
   assert.is(formatKprobeLine(ctx, 'e', 0x12n, [], sym), '             cat-42      [000] .....     2.000123: e: (0x12)\n');
+  const tramp = { ...sym, isKretprobeTrampoline: (a: bigint) => a === 0xffffffff81000100n };
+  assert.is(formatKretprobeLine(ctx, 'e', 0xffffffff81000100n, 0xffffffff81002000n, [], tramp),
+    "             cat-42      [000] .....     2.000123: e: ([unknown/kretprobe'd] <- vfs_read)\n");
 });
 
 test('trace header (nop tracer, irq-info)', () => {
