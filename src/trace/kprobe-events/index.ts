@@ -22,3 +22,4 @@ export {
 } from './format.js';
 export { README } from './readme.js';
 export { writeCommands, WRITE_BUFSIZE, type WriteStep } from './write.js';
+export { KprobeEvents, type KprobeBackend, type KprobeEventsOptions } from './events.js';

@@ -1,0 +1,117 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { KprobeEvents, type KprobeBackend } from '../../../src/trace/kprobe-events/events.js';
+import type { ProbeDef } from '../../../src/trace/kprobe-events/probe.js';
+import { showProbe } from '../../../src/trace/kprobe-events/show.js';
+import { fakeResolver } from './fake.js';
+
+class FakeBackend implements KprobeBackend {
+  log: string[] = [];
+  failRegister = new Map<string, number>();
+  failEnable = new Set<string>();
+  register(p: ProbeDef, enabled: boolean): number {
+    const place = `${p.symbol}+${p.offset}`;
+    const rc = this.failRegister.get(place) ?? 0;
+    this.log.push(`reg ${p.event} ${place}${enabled ? ' on' : ''}${rc ? ` ${rc}` : ''}`);
+    return rc;
+  }
+  unregister(p: ProbeDef): void { this.log.push(`unreg ${p.event} ${p.symbol}+${p.offset}`); }
+  setEnabled(p: ProbeDef, on: boolean): number {
+    if (on && this.failEnable.has(`${p.symbol}+${p.offset}`)) return -22;
+    this.log.push(`${on ? 'enable' : 'disable'} ${p.event} ${p.symbol}+${p.offset}`);
+    return 0;
+  }
+}
+
+function setup() {
+  const backend = new FakeBackend();
+  let t = 0n;
+  const ev = new KprobeEvents({ resolver: fakeResolver, backend, now: () => (t += 1_000_000n) });
+  return { ev, backend };
+}
+
+test('the kernel self-test sequence: define, enable, disable, delete', () => {
+  const { ev, backend } = setup();
+  const l1 = 'p:testprobe kprobe_trace_selftest_target $stack $stack0 +0($stack)\n';
+  const l2 = 'r:testprobe2 kprobe_trace_selftest_target $retval';
+  assert.is(ev.write(l1), l1.length);
+  assert.is(ev.write(l2), l2.length);
+  assert.is(ev.read(), 'p:kprobes/testprobe kprobe_trace_selftest_target arg1=$stack arg2=$stack0 arg3=+0($stack)\n'
+    + 'r:kprobes/testprobe2 kprobe_trace_selftest_target arg1=$retval\n');
+  assert.is(ev.setEnabled('kprobes', 'testprobe', true), 0);
+  assert.is(ev.setEnabled('kprobes', 'testprobe2', true), 0);
+  // Enabled events cannot be deleted.
+  assert.is(ev.write('-:testprobe'), -16);
+  assert.is(ev.write('', true), -16);
+  assert.is(ev.setEnabled('kprobes', 'testprobe', false), 0);
+  assert.is(ev.setEnabled('kprobes', 'testprobe2', false), 0);
+  assert.is(ev.write('-:testprobe'), 11);
+  assert.is(ev.write('-:testprobe2'), 12);
+  assert.is(ev.read(), '');
+  assert.equal(backend.log, [
+    'reg testprobe kprobe_trace_selftest_target+0', 'reg testprobe2 kprobe_trace_selftest_target+0',
+    'enable testprobe kprobe_trace_selftest_target+0', 'enable testprobe2 kprobe_trace_selftest_target+0',
+    'disable testprobe kprobe_trace_selftest_target+0', 'disable testprobe2 kprobe_trace_selftest_target+0',
+    'unreg testprobe kprobe_trace_selftest_target+0', 'unreg testprobe2 kprobe_trace_selftest_target+0',
+  ]);
+  assert.is(ev.write('-:testprobe'), -2);
+});
+
+test('a multi-line write stops at the first failing line and logs it', () => {
+  const { ev } = setup();
+  assert.is(ev.write('p:a vfs_read\n# comment\np:b nosuch\np:c vfs_write\n'), -22);
+  assert.is(ev.read(), 'p:kprobes/a vfs_read\n');
+  assert.is(ev.errorLog.text(),
+    '[    0.001000] trace_kprobe: error: Invalid probed address or symbol\n  Command: p:b nosuch\n               ^\n');
+  // A truncating write replaces everything.
+  assert.is(ev.write('p:c vfs_write\n', true), 14);
+  assert.is(ev.read(), 'p:kprobes/c vfs_write\n');
+});
+
+test('registration failures: instruction boundary, unresolvable @SYM', () => {
+  const { ev, backend } = setup();
+  backend.failRegister.set('vfs_read+3', -84);
+  assert.is(ev.write('p vfs_read+3'), -84);
+  assert.is(ev.errorLog.entries[0]!.code, 'BAD_INSN_BNDRY');
+  assert.is(ev.errorLog.entries[0]!.pos, 2);
+  assert.is(ev.write('p vfs_read x=@nosuch'), -2);
+  assert.is(ev.errorLog.entries[1]!.code, 'BAD_PROBE_ADDR');
+  assert.is(ev.read(), '');
+});
+
+test('multiprobe events: append, errors, enable state shared', () => {
+  const { ev, backend } = setup();
+  assert.ok(ev.write('p:multi vfs_read x=%di') > 0);
+  assert.is(ev.setEnabled('kprobes', 'multi', true), 0);
+  assert.ok(ev.write('p:multi vfs_write x=%si') > 0);
+  assert.is(backend.log.at(-1), 'reg multi vfs_write+0 on');
+  assert.is(ev.write('p:multi vfs_write x=%si'), -17);
+  assert.is(ev.errorLog.entries.at(-1)!.code, 'SAME_PROBE');
+  assert.equal(ev.events().map((e) => `${e.group}/${e.event}:${e.probes.length}`), ['kprobes/multi:2']);
+  // The first probe can go (it has a sibling), the last cannot while enabled.
+  assert.ok(ev.write('-:multi vfs_read') > 0);
+  assert.is(ev.write('-:multi'), -16);
+  assert.is(ev.read(), 'p:kprobes/multi vfs_write x=%si\n');
+});
+
+test('enabling rolls back when one probe fails; unknown events', () => {
+  const { ev, backend } = setup();
+  ev.write('p:m vfs_read\np:m vfs_write\n');
+  backend.failEnable.add('vfs_write+0');
+  assert.is(ev.setEnabled('kprobes', 'm', true), -22);
+  assert.not.ok(ev.isEnabled('kprobes', 'm'));
+  assert.equal(backend.log.slice(-2), ['enable m vfs_read+0', 'disable m vfs_read+0']);
+  assert.is(ev.setEnabled('kprobes', 'nope', true), -2);
+});
+
+test('a probe on a module that is not loaded is defined but not registered', () => {
+  const { ev, backend } = setup();
+  assert.ok(ev.write('p:modp nfs:nfs_read') > 0);
+  assert.is(ev.read(), 'p:kprobes/modp nfs:nfs_read\n');
+  const p = ev.probes[0]!;
+  assert.not.ok(ev.isRegistered(p));
+  assert.equal(backend.log, []);
+  assert.is(showProbe(p), 'p:kprobes/modp nfs:nfs_read');
+});
+
+test.run();
