@@ -23,6 +23,9 @@ export interface Block {
   link: boolean;
   /** the two most recent successor blocks and their addresses (the run loop's inline cache) */
   s1: Block | null; s1ip: number; s2: Block | null; s2ip: number;
+  /** instructions committed to the counters before the last (system) instruction runs, so that it sees
+   *  an exact clock (rdtsc, port writes that arm the timer); the run loop's fault path accounts for it */
+  pre: number;
 }
 
 /** Can executing this op raise a fault (so RIP must be committed before it)? */
@@ -44,10 +47,45 @@ export function endsBlock(op: Op): boolean {
 }
 
 export let compiledBlocks = 0;
-const FACTORIES = new Map<string, (h: unknown, k: unknown[]) => Block['fn']>();
+const FACTORIES = new Map<string, (h: unknown, k: unknown[][]) => Block['fn'][]>();
 const MAX_FACTORIES = 50000;
 
-export function compile(ops: Op[], probe: boolean): Block {
+/** Compile one block (the interpreter's single instructions, and tests). */
+export function compile(ops: Op[], probe: boolean): Block { return compileMany([ops], probe)[0]; }
+
+/**
+ * Compile several blocks with one `new Function`: V8's fixed cost per Function dominates for cold code,
+ * and inner functions are only pre-parsed until their first call, so blocks that never run cost little.
+ */
+export function compileMany(list: Op[][], probe: boolean): Block[] {
+  const gens = list.map((ops) => generate(ops, probe));
+  const src = 'return [' + gens.map((x, i) => `function ${x.name}(c,R,m,L){const K=KK[${i}];\n${x.body}\n}`).join(',\n') + '];';
+  let fns: Block['fn'][];
+  try {
+    // Machines in one process (tests, benchmarks, repeated runs) compile the same code again: reuse the
+    // factory for identical source (the constants are bound per call).
+    let factory = FACTORIES.get(src);
+    if (factory === undefined) {
+      factory = new Function('H', 'KK', src) as (h: unknown, k: unknown[][]) => Block['fn'][];
+      if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
+      FACTORIES.set(src, factory);
+    }
+    fns = factory(H, gens.map((x) => x.consts));
+  } catch (e) {
+    throw new Error(`block compiler produced invalid JS at ${hex(list[0][0].ip)}: ${(e as Error).message}\n${src}`);
+  }
+  compiledBlocks += list.length;
+  return list.map((ops, k) => {
+    const n = ops.length, lastOp = ops[n - 1];
+    const ips = new Float64Array(n);
+    for (let i = 0; i < n; i++) ips[i] = ops[i].ip;
+    const lf = formOf(lastOp);
+    const link = !lastOp.bad && !!lf && !lf.ends && unsupportedReason(lastOp) === '';
+    return { fn: fns[k], n, ips, probe, valid: true, ops, link, s1: null, s1ip: NaN, s2: null, s2ip: NaN, pre: gens[k].pre };
+  });
+}
+
+function generate(ops: Op[], probe: boolean): { name: string; body: string; consts: unknown[]; pre: number } {
   const consts: unknown[] = [];
   const g = new Gen(consts);
   const n = ops.length;
@@ -74,6 +112,7 @@ export function compile(ops: Op[], probe: boolean): Block {
   const innerLoop = ops.some((op, i) => i < n - 1 && op.flow === 3 && op.cc >= 0 && op.target === ops[0].ip);
   if (selfLoop || innerLoop) body.push('for(;;){');
   let known: { kind: number; sz: number } | null = null;
+  let pre = 0;
   for (let i = 0; i < n; i++) {
     const op = ops[i];
     const last = i === n - 1;
@@ -90,6 +129,7 @@ export function compile(ops: Op[], probe: boolean): Block {
     if (mf && i > 0) g.emit(`c.rip=${op.ip};`);
     const f = formOf(op);
     const why = op.bad === 1 ? '' : op.bad === 2 ? 'invalid instruction' : unsupportedReason(op);
+    if (last && i > 0 && f && f.ends && !why && !op.bad) { g.emit(`${counter}+=${i};`); pre = i; }
     if (op.bad === 1) {
       // the instruction runs into a page we may not fetch: the fetch faults there (precise #PF)
       g.emit(`m.translate(${op.faultAddr},2);H.unimpl(c,${g.k(op)},'fetch');`);
@@ -113,30 +153,10 @@ export function compile(ops: Op[], probe: boolean): Block {
   }
   if (!selfLoop) {
     if (!endsWithRip) body.push(`c.rip=${ops[n - 1].next};`);
-    body.push(`${counter}+=${n};`);
+    body.push(`${counter}+=${n - pre};`);
     if (innerLoop) body.push('return;}');
   }
-  const name = 'b_' + hex(ops[0].ip).slice(2);
-  const src = `return function ${name}(c,R,m,L){\n${body.join('\n')}\n}`;
-  let fn: Block['fn'];
-  try {
-    // Machines in one process (tests, benchmarks, repeated runs) compile the same code again: reuse the
-    // factory for identical source (the constants K are bound per block).
-    let factory = FACTORIES.get(src);
-    if (factory === undefined) {
-      factory = new Function('H', 'K', src) as (h: unknown, k: unknown[]) => Block['fn'];
-      if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
-      FACTORIES.set(src, factory);
-    }
-    fn = factory(H, consts);
-  }
-  catch (e) { throw new Error(`block compiler produced invalid JS at ${hex(ops[0].ip)}: ${(e as Error).message}\n${src}`); }
-  compiledBlocks++;
-  const ips = new Float64Array(n);
-  for (let i = 0; i < n; i++) ips[i] = ops[i].ip;
-  const lf = formOf(lastOp);
-  const link = !lastOp.bad && !!lf && !lf.ends && unsupportedReason(lastOp) === '';
-  return { fn, n, ips, probe, valid: true, ops, link, s1: null, s1ip: NaN, s2: null, s2ip: NaN };
+  return { name: 'b_' + hex(ops[0].ip).slice(2), body: body.join('\n'), consts, pre };
 }
 
 /** The generated source of a block (for debugging and tests). */

@@ -2,7 +2,10 @@
 // Several CPUs interleave deterministically on one host thread in instruction quanta.
 import { Cpu, VEC_TIMER, VEC_IPI } from './cpu.js';
 import { DecodeCache, MAX_BLOCK, type Op } from './decode.js';
-import { compile, endsBlock, type Block } from './compile.js';
+import { compile, compileMany, endsBlock, type Block } from './compile.js';
+
+/** Blocks compiled together at most (the requested one and its likely successors on the page). */
+const BATCH = 24;
 import { FAULT, Memory, PAGE_PROBE, PAGE_SIZE, PERM_U, PERM_X, VEC_DB, VEC_DE, VEC_GP, VEC_PF, VEC_UD, type Page } from './memory.js';
 import { STATS_ON, stats } from './stats.js';
 
@@ -80,8 +83,52 @@ export class Machine {
    * lists it, so a write to any of them invalidates it.
    */
   private buildBlock(pg: Page, a: number): Block {
-    const m = this.mem;
     const probe = pg.perms & PAGE_PROBE;
+    // The requested block, plus the blocks it is likely to lead to on the same page (branch targets,
+    // call return sites), compiled in one batch.
+    const first = this.collect(pg, a, probe);
+    const batch = [first];
+    const starts = new Set<number>([a]);
+    const queue: number[] = [];
+    const consider = (t: number) => {
+      if (Number.isNaN(t) || starts.has(t) || t - (t & 4095) !== pg.base) return;
+      const b = pg.blocks?.[t - pg.base];
+      if (b !== undefined && b.valid) return;
+      starts.add(t); queue.push(t);
+    };
+    const scan = (ops: Op[]) => {
+      for (const op of ops) {
+        if (op.flow === 3 || op.flow === 1) consider(op.target);
+        else if (op.flow === 5) consider(op.next);
+      }
+      const last = ops[ops.length - 1];
+      if (last.flow === 3) consider(last.next);
+    };
+    scan(first.ops);
+    while (queue.length && batch.length < BATCH) {
+      const t = queue.shift()!;
+      const more = this.collect(pg, t, probe);
+      batch.push(more);
+      scan(more.ops);
+    }
+    const blocks = compileMany(batch.map((x) => x.ops), probe !== 0);
+    if (!pg.blocks) pg.blocks = new Array(PAGE_SIZE);
+    for (let i = 0; i < blocks.length; i++) {
+      const start = batch[i].ops[0].ip;
+      pg.blocks[start - pg.base] = blocks[i];
+      for (const q of batch[i].pages) (q.blist ??= []).push(blocks[i]);
+    }
+    if (STATS_ON) stats.blocksCompiled += blocks.length;
+    return blocks[0];
+  }
+
+  /**
+   * The ops of the superblock at `a`: it follows fall-through of conditional branches (side exits),
+   * direct calls and direct jumps, and page ends, up to MAX_BLOCK instructions. Every page it covers is
+   * returned, so that a write to any of them invalidates the block.
+   */
+  private collect(pg: Page, a: number, probe: number): { ops: Op[]; pages: Page[] } {
+    const m = this.mem;
     const ops: Op[] = [];
     const pages: Page[] = [pg];
     const seen = new Set<number>();
@@ -103,12 +150,7 @@ export class Machine {
       if (!pages.includes(np)) pages.push(np);
       p = np; at = next;
     }
-    const blk = compile(ops, probe !== 0);
-    if (!pg.blocks) pg.blocks = new Array(PAGE_SIZE);
-    pg.blocks[a - pg.base] = blk;
-    for (const q of pages) (q.blist ??= []).push(blk);
-    if (STATS_ON) stats.blocksCompiled++;
-    return blk;
+    return { ops, pages };
   }
 
   /** The decoded/compiled block at `a` (for tests and the kprobe layer's instruction-boundary checks). */
@@ -184,6 +226,7 @@ export class Machine {
         catch (e) {
           if (e !== FAULT) throw e;
           let k = 0; while (k < blk.n && blk.ips[k] !== c.rip) k++;
+          if (blk.pre > 0 && k >= blk.pre) k -= blk.pre; // already counted before the system instruction
           if (blk.probe) c.probeInstret += k; else c.instret += k;
           if (STATS_ON) stats.faults++;
           return vectorStop(c.trapVector);
