@@ -12,7 +12,7 @@ export {
 export { X86_64_REGS, isRegName, type RegName } from './regs.js';
 export { imageResolver, type SymbolResolver, type ImageLike } from './resolver.js';
 export { FETCH_TYPES, DEFAULT_TYPE, findFetchType, type FetchType, type TypeName } from './types.js';
-export { showProbe, showKprobeEvents, probePlace, profileLine, deleteMatches } from './show.js';
+export { showProbe, showKprobeEvents, showKprobeProfile, probePlace, profileLine, deleteMatches } from './show.js';
 export { checkRegister, compareArgTypes, registrationError, applyDelete, releaseAll, type RegisterDecision } from './register.js';
 export { ErrorLog, formatErrorLogEntry, TRACING_LOG_ERRS_MAX, type LoggedError } from './error-log.js';
 export { fetchArg, fetchArgs, resolveProbeSymbols, MAX_STRING_SIZE, type FetchContext, type ArgValue, type ScalarValue } from './eval.js';

@@ -30,6 +30,14 @@ export function profileLine(event: string, hits: bigint | number, misses: bigint
   return `  ${event.padEnd(44)} ${String(hits).padStart(15)} ${String(misses).padStart(15)}\n`;
 }
 
+/** The kprobe_profile file: one line per probe (probes of one event repeat its name). */
+export function showKprobeProfile(probes: readonly ProbeDef[], counters: (p: ProbeDef) => { hits: bigint | number; misses: bigint | number }): string {
+  return probes.map((p) => {
+    const c = counters(p);
+    return profileLine(p.event, c.hits, c.misses);
+  }).join('');
+}
+
 /** Does a delete request name this probe? (trace_kprobe_match) */
 export function deleteMatches(spec: DeleteSpec, p: ProbeDef): boolean {
   if (spec.event !== '' && spec.event !== p.event) return false;

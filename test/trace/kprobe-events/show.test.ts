@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseKprobeCommand, type ProbeDef, type DeleteSpec } from '../../../src/trace/kprobe-events/probe.js';
-import { showKprobeEvents, profileLine, deleteMatches, probePlace } from '../../../src/trace/kprobe-events/show.js';
+import { showKprobeEvents, showKprobeProfile, profileLine, deleteMatches, probePlace } from '../../../src/trace/kprobe-events/show.js';
 import { fakeResolver } from './fake.js';
 
 function probe(line: string): ProbeDef {
@@ -25,6 +25,12 @@ test('kprobe_events listing', () => {
 test('kprobe_profile line: "  %-44s %15lu %15lu"', () => {
   assert.is(profileLine('p_vfs_read_0', 12, 0), '  p_vfs_read_0                                              12               0\n');
   assert.is(profileLine('e'.repeat(50), 18446744073709551615n, 1).length, 2 + 50 + 1 + 20 + 1 + 15 + 1);
+  const a = probe('p:m vfs_read'), b = probe('p:m vfs_write'), c = probe('r:ret vfs_read');
+  const counts = new Map([[a, [3, 0]], [b, [1, 0]], [c, [2, 5]]] as const);
+  assert.is(showKprobeProfile([a, b, c], (p) => ({ hits: counts.get(p)![0], misses: counts.get(p)![1] })),
+    `  ${'m'.padEnd(44)} ${'3'.padStart(15)} ${'0'.padStart(15)}\n`
+    + `  ${'m'.padEnd(44)} ${'1'.padStart(15)} ${'0'.padStart(15)}\n`
+    + `  ${'ret'.padEnd(44)} ${'2'.padStart(15)} ${'5'.padStart(15)}\n`);
 });
 
 test('delete matching: event, group, group-only, probe point and args', () => {
