@@ -103,4 +103,21 @@ test('fused conditions (producer and jcc/setcc in one block) agree with the gene
   assert.ok(checked > 4000);
 });
 
+test('whole system: the fixture boot and default workload on 2 CPUs end identically with blocks and interpreter', async () => {
+  if (!existsSync(VMLINUX)) { console.log('SKIP whole-system differential: fixtures/vmlinux is missing'); return; }
+  // the platform (src/kernel) drives the machine; this only flips the emulator's execution strategy
+  const { Image } = await import('../../src/elf/image.js');
+  const { parseWorkload } = await import('../../src/kernel/workload/parser.js');
+  const { runScript } = await import('../../src/kernel/session.js');
+  const image = Image.load(readFileSync(VMLINUX));
+  const src = readFileSync(join(ROOT, 'fixtures', 'workloads', 'default.wl'), 'utf8');
+  const out: string[] = [];
+  for (const interp of [false, true]) {
+    const r = runScript(image, parseWorkload('default', src), { cpus: 2, seed: 3, maxInsns: 200_000_000, attach: (p) => { p.machine.interpretOnly = interp; } });
+    out.push(JSON.stringify({ end: r.end, insns: r.instructions, console: r.console, ns: r.emulatedNs }));
+  }
+  assert.is(out[0], out[1]);
+  assert.match(out[0], 'poweroff');
+});
+
 test.run();
