@@ -169,7 +169,8 @@ export function archPrepareKprobe(ctx: PrepareContext): { ok: true; insn: ArchIn
         if (r < 0 || a.asize !== 64) return { ok: false, errno: EOPNOTSUPP, reason: `${text}: indirect branches through memory are not emulated` };
         a.reg = r;
         a.emulate = flow === FlowControl.IndirectCall ? EmulateKind.CallIndirect : EmulateKind.JmpIndirect;
-      } else if (flow !== FlowControl.Next) {
+      } else if (flow !== FlowControl.Next && flow !== FlowControl.Exception) {
+        // ud0/ud1/ud2 (flow "exception") are stepped: the #UD at the copy is reported at the probed address
         return { ok: false, errno: EOPNOTSUPP, reason: `${text} cannot be executed out of line` };
       }
   }
