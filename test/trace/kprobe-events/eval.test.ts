@@ -123,4 +123,22 @@ test('user dereference reads user memory at the marked level only', () => {
   assert.equal(m.accesses.map((a) => a.user), [true, false]);
 });
 
+// kprobe_args_type.tc: one stack slot through s/u/x/bitfield types of each width must agree.
+test('kprobe_args_type.tc: $stack0 as sN, uN, xN and b4@4/N', () => {
+  const m = new FakeMachine();
+  for (const v of [0xfedcba9876543210n, 0x0123456789abcdefn, 0x80n, 0n]) {
+    m.stackWords = [v];
+    for (const w of [64, 32, 16, 8]) {
+      const out = text(m, `p:testprobe kernel_clone $stack0:s${w} $stack0:u${w} $stack0:x${w} $stack0:b4@4/${w}`);
+      const [, s1, u2, x3, b4] = /arg1=(\S+) arg2=(\S+) arg3=(\S+) arg4=(\S+)/.exec(out)!;
+      const cw = w / 4;
+      const hex = (n: bigint) => BigInt.asUintN(64, n).toString(16);
+      assert.is(hex(BigInt(s1!)).slice(-cw).replace(/^0+(?=.)/, ''), hex(BigInt(u2!)), out);
+      assert.is(hex(BigInt(u2!)), hex(BigInt(x3!)), out);
+      assert.is(`0x${hex(BigInt(x3!))}`, x3, out);
+      assert.is(BigInt(b4!).toString(16), BigInt(x3!).toString(16).padStart(3, '0').slice(-2, -1), out);
+    }
+  }
+});
+
 test.run();

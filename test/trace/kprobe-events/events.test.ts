@@ -132,4 +132,14 @@ test('kprobe_args_syntax.tc: good and bad arguments through the whole write path
   assert.ok(ev.write('p vfs_read $retval', true) < 0);
 });
 
+// kretprobe_return_suffix.tc: "p ... SYM%return" reads back exactly like "r ... SYM".
+test('kretprobe_return_suffix.tc', () => {
+  const { ev } = setup();
+  ev.write('r:myprobeaccept vfs_read', true);
+  const r1 = ev.read();
+  ev.write('p:myprobeaccept vfs_read%return', true);
+  assert.is(ev.read(), r1);
+  assert.is(r1, 'r:kprobes/myprobeaccept vfs_read\n');
+});
+
 test.run();
