@@ -96,6 +96,8 @@ export class KprobeManager {
   initFreed = false;
   readonly oopses: KprobeOops[] = [];
   onOops: ((o: KprobeOops) => void) | undefined;
+  /** Kernel log lines kprobes would print (pr_info with the "kprobes: " prefix), oldest first. */
+  readonly messages: string[] = [];
   /** The last refusal of registerKprobe/enable/disable, with its reason. */
   lastError: KprobeResult = OK;
 
@@ -226,11 +228,13 @@ export class KprobeManager {
     if (!this.allDisarmed) return;
     this.allDisarmed = false;
     for (const pp of this.table.values()) if (!pp.disabled) this.arm(pp);
+    this.messages.push('kprobes: Kprobes globally enabled');
   }
   disarmAllKprobes(): void {
     if (this.allDisarmed) return;
     this.allDisarmed = true;
     for (const pp of this.table.values()) this.disarm(pp);
+    this.messages.push('kprobes: Kprobes globally disabled');
   }
 
   /** The probe point a registered kprobe belongs to (list, tests). */
