@@ -123,6 +123,17 @@ test('user dereference reads user memory at the marked level only', () => {
   assert.equal(m.accesses.map((a) => a.user), [true, false]);
 });
 
+// kprobe_args_char.tc and kprobe_args_symbol.tc.
+test('char arrays; @SYM:string reads the string at the symbol', () => {
+  const m = new FakeMachine();
+  m.poke(K, 'test\0').setReg('di', K);
+  assert.is(text(m, 'p:testprobe vfs_read arg1=+0(%di):char arg2=+0(%di):char[4]'), " arg1='t' arg2={'t','e','s','t'}");
+  const jiffies = BigInt.asUintN(64, BigInt(SYMS.jiffies!));
+  m.poke(jiffies, 'Linux version 6.x (ktrace) (gcc)\0');
+  assert.is(text(m, 'p vfs_read arg1=@jiffies:string'), ' arg1="Linux version 6.x (ktrace) (gcc)"');
+  assert.is(text(m, 'p vfs_read a=@jiffies:u8 b=@jiffies:s16 c=@jiffies:x32 d=@jiffies:b8@4/32'), ' a=76 b=26956 c=0x756e694c d=148');
+});
+
 // kprobe_args_type.tc: one stack slot through s/u/x/bitfield types of each width must agree.
 test('kprobe_args_type.tc: $stack0 as sN, uN, xN and b4@4/N', () => {
   const m = new FakeMachine();
