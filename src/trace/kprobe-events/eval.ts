@@ -28,6 +28,11 @@ export interface FetchContext {
   comm(): string;
   /** %pS / sprint_symbol text for symstr: "vfs_read+0x4/0x80", or "0x..." without a symbol. */
   symbolize(addr: bigint): string;
+  /**
+   * Optional fast path for strncpy_from_kernel_nofault / _user_nofault: at most `max` bytes before
+   * the NUL (Latin-1), undefined on a fault before the NUL. Without it strings are read byte by byte.
+   */
+  readString?(addr: bigint, max: number, user: boolean): string | undefined;
 }
 
 /** One stored element. Numbers are the stored bits (unsigned, masked to the type's size). */
@@ -77,6 +82,7 @@ function value64(op: FetchOp, ctx: FetchContext): bigint | undefined {
 
 /** A NUL-terminated string (fetch_store_string): bytes as Latin-1, undefined on a fault. */
 function readString(addr: bigint, user: boolean, ctx: FetchContext): string | undefined {
+  if (ctx.readString) return ctx.readString(addr, MAX_STRING_SIZE - 1, user);
   let s = '';
   for (let i = 0; i < MAX_STRING_SIZE - 1; i++) {
     const b = ctx.mem(add64(addr, BigInt(i)), 1, user);

@@ -123,6 +123,18 @@ test('user dereference reads user memory at the marked level only', () => {
   assert.equal(m.accesses.map((a) => a.user), [true, false]);
 });
 
+test('a context may read strings itself (fast path), with the same results', () => {
+  const m = new FakeMachine();
+  m.poke(K, 'hello\0').setReg('di', K);
+  const calls: string[] = [];
+  const fast = Object.assign(Object.create(m) as FakeMachine, {
+    readString(addr: bigint, max: number, user: boolean) { calls.push(`${addr.toString(16)}/${max}/${user}`); return addr === K ? 'hello' : undefined; },
+  });
+  assert.is(formatArgs(fetchArgs(probe('p vfs_read +0(%di):string +0(%di):ustring +8(%di):string'), fast), fakeSymbolizer([])),
+    ' arg1="hello" arg2="hello" arg3=(fault)');
+  assert.equal(calls, ['ffff888000100000/4095/false', 'ffff888000100000/4095/true', 'ffff888000100008/4095/false']);
+});
+
 // kprobe_args_char.tc and kprobe_args_symbol.tc.
 test('char arrays; @SYM:string reads the string at the symbol', () => {
   const m = new FakeMachine();
