@@ -5,9 +5,10 @@
 import type { Section } from './sections/section.js';
 import { compute } from './sections/compute.js';
 import { micro } from './sections/micro.js';
+import { kprobe } from './kprobe.js';
 import { workloads } from './sections/workloads.js';
 
-const SECTIONS: Section[] = [compute, micro, workloads];
+const SECTIONS: Section[] = [compute, micro, workloads, kprobe];
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
