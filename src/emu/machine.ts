@@ -9,6 +9,9 @@ const BATCH = 24;
 import { FAULT, Memory, PAGE_PROBE, PAGE_SIZE, PERM_U, PERM_X, VEC_DB, VEC_DE, VEC_GP, VEC_PF, VEC_UD, type Page } from './memory.js';
 import { STATS_ON, stats } from './stats.js';
 
+/** No budget applies to probe pages: their code always runs to where it leaves them. */
+const PROBE_LIMIT = 1e15;
+
 export const enum Stop {
   Budget, Breakpoint, Debug, PageFault, GeneralProtection, InvalidOpcode, DivideError, Halt, HostCall,
   Requested, DoubleFault, Exception,
@@ -37,6 +40,14 @@ export class Machine {
   onPortOut: (cpu: Cpu, port: number, size: 1 | 2 | 4, value: number) => void = () => {};
   private rng: number;
   private inRunAll = false;
+  /** Round-robin position kept across runAll calls: the CPU to run next and what is left of its quantum. */
+  private rrNext = 0;
+  private rrLeft = 0;
+  /** Handles a stop without leaving runAll (true = handled): the platform's trap dispatch. */
+  onTrap: ((cpu: Cpu, stop: Stop) => boolean) | null = null;
+  /** countExecutions state (tests): address -> index, and the counts. */
+  private execIndex: Map<number, number> | null = null;
+  private execCounts = new Float64Array(0);
   /** Debug/test switch: run every instruction through the single-instruction path (no blocks). */
   interpretOnly = false;
 
@@ -172,7 +183,9 @@ export class Machine {
     const m = this.mem;
     m.cur = c; m.setUser(c.cpl === 3 ? 1 : 0);
     const R = c.regs;
-    const end = c.instret + c.probeInstret + budget;
+    // The budget counts the guest's own instructions only: code on PAGE_PROBE pages (kprobe slots,
+    // detours, trampolines) neither uses it nor ends it, so probes never move a quantum boundary.
+    const end = c.instret + budget;
     c.stopText = '';
     let prev: Block | null = null;
     for (;;) {
@@ -189,8 +202,8 @@ export class Machine {
         }
         c.halted = false;
       }
-      const done = c.instret + c.probeInstret;
-      if (done >= end) return Stop.Budget;
+      const done = c.instret;
+      if (done >= end && (m.permsAt(c.rip) & PAGE_PROBE) === 0) return Stop.Budget;
       if (c.instret + c.idleNs >= c.nextTimer) this.fireTimer(c);
       if (c.pending !== 0 && c.if_ !== 0 && !c.shadow && (m.permsAt(c.rip) & PAGE_PROBE) === 0) {
         const v = c.highestPending();
@@ -216,10 +229,10 @@ export class Machine {
         if (blk === undefined || !blk.valid) blk = this.buildBlock(pg, a);
         if (prev !== null && prev.link) { prev.s2 = prev.s1; prev.s2ip = prev.s1ip; prev.s1 = blk; prev.s1ip = a; }
       }
-      let limit = end - done;
+      let limit = blk.probe ? PROBE_LIMIT : end - done;
       if (!blk.probe) { const t = c.nextTimer - (c.instret + c.idleNs); if (t < limit) limit = t; }
       m.smc = 0;
-      if (blk.n <= limit && c.tf === 0 && !c.shadow && !this.interpretOnly) {
+      if (blk.n <= limit && c.tf === 0 && !c.shadow && !this.interpretOnly && this.execIndex === null) {
         if (STATS_ON) stats.blocksRun++;
         prev = blk;
         try { blk.fn(c, R, m, limit); }
@@ -239,6 +252,10 @@ export class Machine {
       if (op.fn === null) op.fn = compile([op], blk.probe).fn;
       const tf = c.tf, sh = c.shadow;
       if (STATS_ON) stats.singleSteps++;
+      if (this.execIndex !== null) {
+        const i = this.execIndex.get(op.ip);
+        if (i !== undefined) this.execCounts[i]++;
+      }
       try { op.fn(c, R, m, 1); }
       catch (e) { if (e !== FAULT) throw e; if (STATS_ON) stats.faults++; return vectorStop(c.trapVector); }
       if (sh) c.shadow = false;
@@ -260,28 +277,58 @@ export class Machine {
     this.inRunAll = true;
     try { return this.runAllInner(budget, quantum); } finally { this.inRunAll = false; }
   }
+
+  /**
+   * Counts, from now on, how often the instruction at each of `addrs` starts executing (an independent
+   * oracle for probe hit counts: execution is forced through the one-instruction path while counting).
+   * Returns the live counts, index-aligned with `addrs`; stopCounting() ends it.
+   */
+  countExecutions(addrs: readonly number[]): Float64Array {
+    this.execIndex = new Map(addrs.map((a, i) => [a, i]));
+    this.execCounts = new Float64Array(addrs.length);
+    return this.execCounts;
+  }
+  stopCounting(): void { this.execIndex = null; }
+
   private runAllInner(budget: number, quantum: number): { cpu: Cpu; stop: Stop } | null {
     let used = 0;
     for (;;) {
       let ran = false;
-      for (const c of this.cpus) {
+      // Resume the round where the last call left it: a stop handed to the caller must not restart
+      // the round-robin, or every stop would change which CPU runs next.
+      for (let k = this.rrNext; k < this.cpus.length; k++) {
+        const c = this.cpus[k];
         if (!c.online) continue;
-        if (used >= budget) return null;
-        if (c.halted && c.if_ && c.pending === 0) {
+        if (used >= budget) { this.rrNext = k; return null; }
+        if (this.rrLeft <= 0 && c.halted && c.if_ && c.pending === 0) {
           // idle for a quantum, or until its timer fires
           const now = c.clock();
           if (c.nextTimer - now <= quantum) { c.idleNs += Math.max(0, c.nextTimer - now); this.fireTimer(c); }
           else continue;
         }
-        const before = c.instret + c.probeInstret;
-        const s = this.run(c, Math.min(quantum, budget - used));
-        const did = c.instret + c.probeInstret - before;
+        const q = this.rrLeft > 0 ? this.rrLeft : quantum;
+        this.rrLeft = 0;
+        const before = c.instret;
+        const cap = Math.min(q, budget - used);
+        let s = this.run(c, cap);
+        // Stops the owner handles in place (kprobe traps, host calls, exceptions it delivers) keep this
+        // CPU on its quantum; only a stop it declines goes back to the caller.
+        while (s !== Stop.Budget && !(s === Stop.Halt && c.halted && c.if_) && this.onTrap !== null && this.onTrap(c, s)) {
+          const left = cap - (c.instret - before);
+          if (left <= 0 && (this.mem.permsAt(c.rip) & PAGE_PROBE) === 0) { s = Stop.Budget; break; }
+          s = this.run(c, Math.max(left, 0));
+        }
+        const did = c.instret - before;
         used += did;
         if (did > 0) ran = true;
         if (s === Stop.Budget) continue;
         if (s === Stop.Halt && c.halted && c.if_) continue; // idle, waits for an interrupt
+        // hand the stop to the caller; the next call goes on with this CPU's remaining quantum
+        this.rrNext = k;
+        this.rrLeft = Math.max(1, q - did);
         return { cpu: c, stop: s };
       }
+      this.rrNext = 0;
       if (used >= budget) return null;
       // account idle time of halted CPUs for the round just run
       let earliest = Infinity;

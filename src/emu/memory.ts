@@ -236,6 +236,39 @@ export class Memory {
     }
     return this.slowRead(a, 8);
   }
+  // Reads of a read-modify-write destination: the access is checked as a write before anything happens
+  // (a #PF from such an instruction carries the W bit, as on hardware).
+  rw8(a: number): number {
+    const off = a & 4095, i = (a >> 12) & TLB_MASK;
+    if (this.wtag[i] === a - off) return this.wpg[i].u8[off];
+    return this.slowRmw(a, 1);
+  }
+  rw16(a: number): number {
+    const off = a & 4095, i = (a >> 12) & TLB_MASK;
+    if (this.wtag[i] === a - off && off <= 4094) return this.wpg[i].dv.getUint16(off, true);
+    return this.slowRmw(a, 2);
+  }
+  rw32(a: number): number {
+    const off = a & 4095, i = (a >> 12) & TLB_MASK;
+    if (this.wtag[i] === a - off && off <= 4092) return this.wpg[i].dv.getUint32(off, true);
+    return this.slowRmw(a, 4);
+  }
+  rw64(a: number): number {
+    const off = a & 4095, i = (a >> 12) & TLB_MASK;
+    if (this.wtag[i] === a - off && off <= 4088) {
+      const dv = this.wpg[i].dv;
+      this.hi = dv.getUint32(off + 4, true);
+      return dv.getUint32(off, true);
+    }
+    return this.slowRmw(a, 8);
+  }
+  private slowRmw(a: number, size: number): number {
+    const off = a & 4095;
+    this.translate(a, 1);
+    if (off + size > PAGE_SIZE) this.translate(a - off + PAGE_SIZE, 1);
+    return this.slowRead(a, size);
+  }
+
   w8(a: number, v: number): void {
     const off = a & 4095, i = (a >> 12) & TLB_MASK;
     if (this.wtag[i] === a - off) { this.wpg[i].u8[off] = v; return; }

@@ -405,12 +405,14 @@ export const H = {
   cmpxchgNb(c: Cpu, n: number, a: number): void {
     const R = c.regs, m = c.mem;
     if (n === 8) {
+      checkWrite(c, a, 8); // a locked RMW: checked as a write first
       const lo = m.r32(a), hi = m.r32(a + 4);
       if (lo === R[0] && hi === R[4]) { m.w64(a, R[6], R[2]); H.setZF(c, 1); }
       else { m.w64(a, lo, hi); R[0] = lo; R[1] = 0; R[4] = hi; R[5] = 0; H.setZF(c, 0); }
       return;
     }
     if (a % 16 !== 0) fault(c, VEC_GP, 'cmpxchg16b operand not 16-byte aligned');
+    checkWrite(c, a, 16);
     const l0 = m.r64(a), l1 = m.hi, h0 = m.r64(a + 8), h1 = m.hi;
     if (l0 === R[0] && l1 === R[1] && h0 === R[4] && h1 === R[5]) {
       m.translate(a + 8, 1);
@@ -646,6 +648,12 @@ export const H = {
 };
 const ZF_ONLY = 64;
 
+/** Check that `size` bytes at `a` are writable (a fault names the first byte on the failing page). */
+function checkWrite(c: Cpu, a: number, size: number): void {
+  c.mem.translate(a, 1);
+  const end = a + size - 1;
+  if ((end & ~4095) !== (a & ~4095) || Math.floor(end / 4096) !== Math.floor(a / 4096)) c.mem.translate(end - (end & 4095), 1);
+}
 function isGs(op: Op): boolean { return op.mn === Mnemonic.Rdgsbase || op.mn === Mnemonic.Wrgsbase; }
 function decRcx(R: Uint32Array): void { if (R[2] === 0) R[3] = R[3] - 1; R[2] = R[2] - 1; }
 function subFlags(c: Cpu, sz: number, a0: number, a1: number, b0: number, b1: number): void {

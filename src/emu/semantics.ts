@@ -39,10 +39,18 @@ export class Gen {
       if (M.index >= 0) parts.push(`R[${2 * M.index}]*${M.scale}`);
       parts.push(String(M.disp));
       e = `((${parts.join('+')})>>>0)`;
+    } else if (M.index >= 0) {
+      // base + index*scale wraps modulo 2^64 (an index of 0x7fff... times 8 is a small negative number):
+      // add the 32-bit halves exactly, then form the signed address
+      const dlo = M.disp >>> 0, dhi = Math.floor(M.disp / 4294967296) | 0;
+      const l = this.t();
+      const bl = M.base >= 0 ? `R[${2 * M.base}]+` : '', bh = M.base >= 0 ? `R[${2 * M.base + 1}]+` : '';
+      this.emit(`const ${l}=${bl}R[${2 * M.index}]*${M.scale}+${dlo};`);
+      e = `((${bh}R[${2 * M.index + 1}]*${M.scale}+${dhi}+Math.floor(${l}/4294967296))|0)*4294967296+(${l}>>>0)`;
     } else {
+      // base + disp as a signed number is exact: a base beyond 2^53 stays non-canonical whatever the disp
       const parts: string[] = [];
       if (M.base >= 0) parts.push(`((R[${2 * M.base + 1}]|0)*4294967296+R[${2 * M.base}])`);
-      if (M.index >= 0) parts.push(`((R[${2 * M.index + 1}]|0)*4294967296+R[${2 * M.index}])*${M.scale}`);
       if (M.disp !== 0 || parts.length === 0) parts.push(String(M.disp));
       e = parts.join('+');
     }
@@ -60,7 +68,7 @@ function isImm(op: Op, i: number): boolean { return op.kind[i] >= OpKind.Immedia
 function isGpr(op: Op, i: number): boolean { return op.kind[i] === OpKind.Register && op.rg[i] >= 0; }
 
 /** Read operand i as `sz` bits: [lo, hi] expressions of unsigned values (hi '0' below 64 bits). */
-export function rd(g: Gen, i: number, sz = g.op.osz[i]): Pair {
+export function rd(g: Gen, i: number, sz = g.op.osz[i], rmw = false): Pair {
   const op = g.op;
   if (isGpr(op, i)) {
     const r = op.rg[i], L = `R[${2 * r}]`;
@@ -77,17 +85,17 @@ export function rd(g: Gen, i: number, sz = g.op.osz[i]): Pair {
   }
   if (isMem(op, i)) {
     const a = g.ea();
-    const s = op.osz[i];
-    if (s === 64) { const lo = g.t(), hi = g.t(); g.emit(`const ${lo}=m.r64(${a}),${hi}=m.hi;`); return sz === 64 ? [lo, hi] : [lo, '0']; }
+    const s = op.osz[i], acc = rmw ? 'rw' : 'r';
+    if (s === 64) { const lo = g.t(), hi = g.t(); g.emit(`const ${lo}=m.${acc}64(${a}),${hi}=m.hi;`); return sz === 64 ? [lo, hi] : [lo, '0']; }
     const t = g.t();
-    g.emit(`const ${t}=m.r${s}(${a});`);
+    g.emit(`const ${t}=m.${acc}${s}(${a});`);
     return [sz >= s ? t : `(${t}&${MASK[sz]})`, '0'];
   }
   throw new Error(`rd: operand ${i} kind ${op.kind[i]}`);
 }
 /** Read into temps (so later writes cannot change what was read). */
-export function rdT(g: Gen, i: number, sz?: number): Pair {
-  const [lo, hi] = rd(g, i, sz);
+export function rdT(g: Gen, i: number, sz?: number, rmw = false): Pair {
+  const [lo, hi] = rd(g, i, sz, rmw);
   return [g.let(lo), hi === '0' ? '0' : g.let(hi)];
 }
 export function wrReg(g: Gen, r: number, h: number, sz: number, lo: string, hi: string): void {
@@ -142,7 +150,7 @@ const ALU: Record<number, string> = {
 };
 function emitAlu(g: Gen): void {
   const op = g.op, sz = op.osz[0], k = ALU[op.mn];
-  const a = rdT(g, 0, sz), b = rdT(g, 1, sz);
+  const a = rdT(g, 0, sz, k !== 'cmp' && k !== 'test'), b = rdT(g, 1, sz);
   let r: Pair;
   switch (k) {
     case 'add': case 'adc': case 'sub': case 'sbb': case 'cmp': {
@@ -164,7 +172,7 @@ function emitAlu(g: Gen): void {
 
 function emitIncDec(g: Gen): void {
   const op = g.op, sz = op.osz[0], inc = op.mn === Mnemonic.Inc;
-  const a = rdT(g, 0);
+  const a = rdT(g, 0, undefined, true);
   const one: Pair = ['1', '0'];
   const r = inc ? addPair(g, sz, a, one, '0') : subPair(g, sz, a, one, '0');
   wr(g, 0, r[0], r[1]);
@@ -172,14 +180,14 @@ function emitIncDec(g: Gen): void {
 }
 function emitNeg(g: Gen): void {
   const sz = g.op.osz[0];
-  const b = rdT(g, 0), z: Pair = ['0', '0'];
+  const b = rdT(g, 0, undefined, true), z: Pair = ['0', '0'];
   const r = subPair(g, sz, z, b, '0');
   wr(g, 0, r[0], r[1]);
   flagStore(g, K_SUB, sz, z, b, r);
 }
 function emitNot(g: Gen): void {
   const sz = g.op.osz[0];
-  const a = rdT(g, 0);
+  const a = rdT(g, 0, undefined, true);
   if (sz === 64) wr(g, 0, `(~${a[0]})>>>0`, `(~${a[1]})>>>0`);
   else wr(g, 0, sz === 32 ? `(~${a[0]})>>>0` : `(~${a[0]})&${MASK[sz]}`, '0');
 }
@@ -248,7 +256,7 @@ function emitLea(g: Gen): void {
 }
 function emitXchg(g: Gen): void {
   const op = g.op;
-  const a = rdT(g, 0), b = rdT(g, 1);
+  const a = rdT(g, 0, undefined, true), b = rdT(g, 1, undefined, true);
   // memory first (the only write that can fault), then the register
   if (isMem(op, 0)) { wr(g, 0, b[0], b[1]); wr(g, 1, a[0], a[1]); } else { wr(g, 1, a[0], a[1]); wr(g, 0, b[0], b[1]); }
 }
@@ -262,7 +270,7 @@ function emitBswap(g: Gen): void {
 }
 function emitCmpxchg(g: Gen): void {
   const op = g.op, sz = op.osz[0];
-  const d = rdT(g, 0), s = rdT(g, 1);
+  const d = rdT(g, 0, undefined, true), s = rdT(g, 1);
   const acc: Pair = sz === 64 ? [g.let('R[0]'), g.let('R[1]')] : [g.let(sz === 32 ? 'R[0]' : `(R[0]&${MASK[sz]})`), '0'];
   const eq = sz === 64 ? `${acc[0]}===${d[0]}&&${acc[1]}===${d[1]}` : `${acc[0]}===${d[0]}`;
   const r = subPair(g, sz, acc, d, '0');
@@ -279,7 +287,7 @@ function emitCmpxchg(g: Gen): void {
 }
 function emitXadd(g: Gen): void {
   const op = g.op, sz = op.osz[0];
-  const d = rdT(g, 0), s = rdT(g, 1);
+  const d = rdT(g, 0, undefined, true), s = rdT(g, 1);
   const r = addPair(g, sz, d, s, '0');
   if (isMem(op, 0)) { wr(g, 0, r[0], r[1]); wr(g, 1, d[0], d[1]); } else { wr(g, 1, d[0], d[1]); wr(g, 0, r[0], r[1]); }
   flagStore(g, K_ADD, sz, d, s, r);
@@ -366,7 +374,7 @@ const SHIFT_KIND: Record<number, number> = {
 };
 function emitShift(g: Gen): void {
   const op = g.op, sz = op.osz[0], k = SHIFT_KIND[op.mn];
-  const a = rdT(g, 0);
+  const a = rdT(g, 0, undefined, true);
   const cnt = op.nops === 1 ? '1' : rd(g, 1, 8)[0];
   // Fast path: 32-bit shl/shr/sar by a constant (the compiler's favourite), fully inline.
   if (sz === 32 && (k === 4 || k === 5 || k === 7) && isImm(op, 1) || (sz === 32 && op.nops === 1 && k >= 4)) {
@@ -386,7 +394,7 @@ function emitShift(g: Gen): void {
 }
 function emitShd(g: Gen): void {
   const op = g.op, sz = op.osz[0];
-  const a = rdT(g, 0), b = rdT(g, 1, sz);
+  const a = rdT(g, 0, undefined, true), b = rdT(g, 1, sz);
   const cnt = rd(g, 2, 8)[0];
   const r = g.let(`H.shd(c,${op.mn === Mnemonic.Shrd ? 1 : 0},${sz},${a[0]},${a[1]},${b[0]},${b[1]},${cnt})`);
   wr(g, 0, r, sz === 64 ? 'H.rhi' : '0');
@@ -405,13 +413,14 @@ function emitBt(g: Gen): void {
     g.emit(`const ${a}=${a0}+${w}*${sz / 8};`);
     n = g.let(`${off}-${w}*${sz}`);
     const v = g.t(), vh = g.t();
-    if (sz === 64) g.emit(`const ${v}=m.r64(${a}),${vh}=m.hi;`); else g.emit(`const ${v}=m.r${sz}(${a}),${vh}=0;`);
+    const acc = mode === 0 ? 'r' : 'rw';
+    if (sz === 64) g.emit(`const ${v}=m.${acc}64(${a}),${vh}=m.hi;`); else g.emit(`const ${v}=m.${acc}${sz}(${a}),${vh}=0;`);
     btBody(g, mode, sz, v, vh, n, (lo, hi) => g.emit(sz === 64 ? `m.w64(${a},${lo},${hi});` : `m.w${sz}(${a},${lo});`));
     return;
   }
   const s = rd(g, 1, sz);
   n = g.let(`(${s[0]})&${sz - 1}`);
-  const v = rdT(g, 0);
+  const v = rdT(g, 0, undefined, mode !== 0);
   btBody(g, mode, sz, v[0], v[1], n, (lo, hi) => wr(g, 0, lo, hi));
 }
 function btBody(g: Gen, mode: number, sz: number, lo: string, hi: string, n: string, write: (lo: string, hi: string) => void): void {
