@@ -1,5 +1,8 @@
 // kprobe_events: the language, its model, and the kernel text around it. See each file's header for
-// the kernel source it follows.
+// the kernel source it follows. The kernel modelled is recent mainline (6.1x: symstr and char types,
+// $argN on return probes via entry data, NON_UNIQ_SYMBOL, GRP.EVENT names, the 5-column latency
+// flags) on x86-64 with CONFIG_HAVE_FUNCTION_ARG_ACCESS_API, without BTF arguments, booted with
+// no_hash_pointers (addresses print raw).
 export { argvSplit } from './argv.js';
 export { ERRORS, probeLogErr, type ErrCode, type ProbeError } from './errors.js';
 export type { FetchOp, ProbeArg, Bitfield } from './fetch.js';
