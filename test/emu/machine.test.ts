@@ -41,6 +41,21 @@ test('#PF is precise: earlier instructions committed, the faulting store has no 
   assert.is(c.instret, 5);
 });
 
+test('effective addresses wrap modulo 2^64 (huge index times scale); RMW faults carry the W bit', () => {
+  // sar qword ptr [rbx+rax*8+2], cl   with rax = 0x7fff...ff: the address is rbx - 8 + 2
+  let { m, c } = setup('48d37cc302 f4');
+  c.setReg(Reg.RAX, 0x7fffffffffffffffn); c.setRegNum(Reg.RBX, DATA + 0x106); c.setReg(Reg.RCX, 4n);
+  m.mem.write64(DATA + 0x100, 0x100n);
+  is(m.run(c, 10), Stop.Halt);
+  assert.is(m.mem.read64(DATA + 0x100), 0x10n);
+  // add [rcx], eax on a read-only page: the read half would succeed, the fault is a write fault
+  ({ m, c } = setup('0101 f4'));
+  m.mem.map(DATA + 0x20000, 0x1000, PERM_R);
+  c.setRegNum(Reg.RCX, DATA + 0x20000);
+  is(m.run(c, 10), Stop.PageFault);
+  assert.is(c.errorCode, 1 | PF_W);
+});
+
 test('int3 stops with #BP and RIP past the int3; ud2 and unimplemented forms are #UD with the bytes', () => {
   let { m, c } = setup('cc 90 f4');
   is(m.run(c, 100), Stop.Breakpoint);
