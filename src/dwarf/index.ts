@@ -2,7 +2,7 @@
 export { Dwarf, type DwarfOptions, type FunctionInstance, type ScopeFrame, type Variable, type LineEntry } from './dwarf.js';
 export { DwarfError, type SectionName } from './error.js';
 export type { SectionLoader } from './sections.js';
-export { type FetchPlan, type AddressExpr, type EvalContext, type EvalResult, type Op, planLocation, evaluate, decodeOps, opNames, formatAddressExpr } from './op.js';
+export { type FetchPlan, type AddressExpr, type EvalContext, type EvalResult, type Op, planLocation, evaluate, decodeOps, opNames, formatAddressExpr, derefAt, fieldAt } from './op.js';
 export { type LineRow, type LineHeader, type LineFile, LineProgram } from './line.js';
 export { type Range } from './ranges.js';
 export { type CfaRule, type RegisterRule, type UnwindRow, FrameTable } from './frame.js';

@@ -446,3 +446,38 @@ export function evaluate(expr: Uint8Array, ctx: EvalContext, maxSteps = MAX_EVAL
   const top = stack.pop();
   return top === undefined ? { kind: 'optimized-out' } : { kind: 'memory', address: top };
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Composing plans for `file->f_pos`, `arr[2]`, `inode.i_ino` (the perf-probe argument forms)
+
+/**
+ * `p->member` / `p[i]`: the plan yields a pointer; the result is the memory `offset` bytes past where it
+ * points. A register pointer becomes `+OFFS(%reg)`, a pointer in memory one more level of dereference.
+ */
+export function derefAt(pointer: FetchPlan, offset: number, addrSize = 8): FetchPlan {
+  switch (pointer.kind) {
+    case 'register': return { kind: 'memory', address: { kind: 'reg', reg: pointer.reg, regName: pointer.regName, offset } };
+    case 'memory': return { kind: 'memory', address: { kind: 'deref', base: pointer.address, size: addrSize, offset } };
+    case 'constant': return { kind: 'memory', address: { kind: 'absolute', address: Number(BigInt.asIntN(64, pointer.value)) + offset } };
+    case 'optimized-out': return pointer;
+    case 'entry-value': return { kind: 'unavailable', reason: 'the pointer is an entry value (known only at function entry)' };
+    default: return { kind: 'unavailable', reason: `cannot dereference a ${pointer.kind} location` };
+  }
+}
+
+/**
+ * `s.member` / `a[i]` on an object stored in memory: the same memory, `offset` bytes further. An object
+ * held in a register has no address (a register-sized struct member at offset 0 is the register itself).
+ */
+export function fieldAt(object: FetchPlan, offset: number): FetchPlan {
+  switch (object.kind) {
+    case 'memory': {
+      const a = object.address;
+      const moved: AddressExpr = a.kind === 'absolute' ? { ...a, address: a.address + offset } : { ...a, offset: a.offset + offset };
+      return { kind: 'memory', address: moved };
+    }
+    case 'register': return offset === 0 ? object : { kind: 'unavailable', reason: 'part of an object held in a register' };
+    case 'optimized-out': return object;
+    default: return { kind: 'unavailable', reason: `cannot take a member of a ${object.kind} location` };
+  }
+}

@@ -1,7 +1,7 @@
 // Byte-exact tests of the expression decoder, the fetch planner and the evaluator (DWARF 5 §2.5-2.6).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DwarfError, evaluate, formatAddressExpr, planLocation, type EvalContext, type FetchPlan } from '../../src/dwarf/index.js';
+import { DwarfError, derefAt, evaluate, fieldAt, formatAddressExpr, planLocation, type EvalContext, type FetchPlan } from '../../src/dwarf/index.js';
 
 const ctx = { addrSize: 8, offsetSize: 4 as const };
 const b = (...x: number[]) => new Uint8Array(x);
@@ -92,6 +92,27 @@ test('an infinite DW_OP_skip loop stops at the step bound with a DwarfError', ()
 test('truncated operands and unknown opcodes are DwarfErrors naming the offset', () => {
   assert.throws(() => plan(b(0x0c, 0x01)), (e: unknown) => e instanceof DwarfError && e.section === 'expression' && e.offset === 1);
   assert.throws(() => plan(b(0x96, 0x02)), (e: unknown) => e instanceof DwarfError && /unknown opcode 0x2/.test((e as Error).message));
+});
+
+const fmt = (p: FetchPlan) => (p.kind === 'memory' ? formatAddressExpr(p.address) : p.kind);
+
+test('file->f_pos with file in %di is +40(%di); file->f_inode->i_ino chains one more deref', () => {
+  const file = plan(b(0x55));
+  assert.is(fmt(derefAt(file, 0x28)), '+40(%di)');
+  assert.is(fmt(derefAt(derefAt(file, 0x18), 24)), '+24(+24(%di))');
+});
+
+test('a pointer spilled to the stack: +OFFS(+SLOT(%sp)); a struct on the stack: member moves the offset', () => {
+  const spilled = plan(b(0x77, 0x10)); // value of the pointer lives at 16(%sp)
+  assert.is(fmt(derefAt(spilled, 8)), '+8(+16(%sp))');
+  assert.is(fmt(fieldAt(spilled, 8)), '+24(%sp)');
+  assert.is(fmt(fieldAt(plan(b(0x03, 0x00, 0x10, 0, 0, 0, 0, 0, 0)), 4)), '@0x1004');
+});
+
+test('an entry-value or optimized-out base stays unfetchable through member access', () => {
+  assert.is(derefAt(plan(b(0xa3, 0x01, 0x55, 0x9f)), 8).kind, 'unavailable');
+  assert.is(derefAt({ kind: 'optimized-out' }, 8).kind, 'optimized-out');
+  assert.is(fieldAt(plan(b(0x50)), 8).kind, 'unavailable');
 });
 
 test.run();

@@ -2,7 +2,7 @@
 // (`ptype/o struct inode`, `whatis`, `print &((struct file *)0)->f_pos`) on the same binaries.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DW_AT, DW_TAG, type Die, type Dwarf } from '../../src/dwarf/index.js';
+import { DW_AT, DW_TAG, derefAt, formatAddressExpr, type Die, type Dwarf } from '../../src/dwarf/index.js';
 import { loadTarget } from './fixtures.js';
 
 function structType(d: Dwarf, name: string): Die {
@@ -78,6 +78,11 @@ for (const id of ['kfake-dwarf4', 'kfake-dwarf5']) {
     const vars = d.variablesAt(fn!.entryPc);
     assert.equal(vars.filter((v) => v.kind === 'parameter').map((v) => `${v.typeName} ${v.name} ${v.location.kind === 'register' ? '%' + v.location.regName : v.location.kind}`),
       ['struct file * file %di', 'char * buf %si', 'size_t count %dx', 'loff_t * pos %cx']);
+    // `file->f_pos`, as perf probe compiles it for kprobe_events: +40(%di):s64.
+    const file = vars.find((v) => v.name === 'file')!;
+    const fpos = d.types.member(d.types.scalarKind(file.type).kind === 'pointer' ? (d.types.scalarKind(file.type) as { pointee: Die }).pointee : undefined, 'f_pos')!;
+    const plan = derefAt(file.location, fpos.offset);
+    assert.is(plan.kind === 'memory' ? `${formatAddressExpr(plan.address)}:${(d.fetchTypes.of(fpos.type) as { type: string }).type}` : plan.kind, '+40(%di):s64');
     const count = vars.find((v) => v.name === 'count')!;
     assert.equal(d.types.scalarKind(count.type), { kind: 'int', bytes: 8, signed: false, isChar: false, isBool: false });
     const g = d.variablesAt(fn!.entryPc, { externs: true }).filter((v) => v.kind === 'global').map((v) => v.name);
