@@ -64,7 +64,9 @@ export class ProbePoint {
   get aggregate(): boolean { return this.children.length > 1; }
   /** aggr_kprobe_disabled: every child disabled. */
   get disabled(): boolean { return this.children.every((c) => ((c.flags ?? 0) & KPROBE_FLAG_DISABLED) !== 0); }
-  get hasPostHandler(): boolean { return this.children.some((c) => c.postHandler !== undefined); }
+  /** Some child has a post_handler (the aggregate's post_handler is set): no boosting. Kept by the core. */
+  hasPostHandler = false;
+  updateHandlers(): void { this.hasPostHandler = this.children.some((c) => c.postHandler !== undefined); }
   /** Total executions of the probed instruction that went through this probe point. */
   hits = 0;
 }
@@ -159,6 +161,7 @@ export class KprobeManager {
     if (!prep.ok) return fail(prep.errno, `${this.fmt(addr)}: ${prep.reason}`);
     const pp = new ProbePoint(addr, bytes[0], prep.insn, this.seq++);
     pp.children.push(p);
+    pp.updateHandlers();
     this.table.set(addr, pp);
     this.owner.set(p, pp);
     if (!this.allDisarmed && !(p.flags & KPROBE_FLAG_DISABLED)) this.arm(pp);
@@ -169,6 +172,7 @@ export class KprobeManager {
   private registerAggr(pp: ProbePoint, p: Kprobe): KprobeResult {
     if (pp.gone) return fail(EINVAL, `${this.fmt(pp.addr)} is gone`);
     if (p.postHandler) pp.children.push(p); else pp.children.unshift(p);
+    pp.updateHandlers();
     this.owner.set(p, pp);
     if (!(p.flags! & KPROBE_FLAG_DISABLED) && !this.allDisarmed) this.arm(pp);
     return OK;
@@ -181,6 +185,7 @@ export class KprobeManager {
     p.flags = (p.flags ?? 0) | KPROBE_FLAG_DISABLED;
     this.owner.delete(p);
     pp.children.splice(pp.children.indexOf(p), 1);
+    pp.updateHandlers();
     if (pp.children.length === 0) {
       this.disarm(pp);
       this.table.delete(pp.addr);
@@ -345,40 +350,38 @@ export class KprobeManager {
 
   /** aggr_pre_handler: enabled children in order; the first non-zero return ends the walk. */
   private preHandlers(pp: ProbePoint, cpu: Cpu, k: Kcb): boolean {
-    const regs = this.regs[cpu.id];
-    for (const c of pp.children) {
-      if (!c.preHandler || ((c.flags ?? 0) & KPROBE_FLAG_DISABLED)) continue;
+    const regs = this.regs[cpu.id], cs = pp.children;
+    for (let i = 0; i < cs.length; i++) {
+      const c = cs[i];
+      if (c.preHandler === undefined || ((c.flags ?? 0) & KPROBE_FLAG_DISABLED)) continue;
       k.instance = c;
-      const r = this.callHandler(pp, c, cpu, () => c.preHandler!(c, regs));
+      let r: number | boolean | void = 0;
+      try { r = c.preHandler(c, regs); } catch (e) { this.handlerFailed(pp, c, cpu, e); r = 0; }
       k.instance = null;
       if (r) return true;
     }
     return false;
   }
   private postHandlers(pp: ProbePoint, cpu: Cpu, k: Kcb): void {
-    const regs = this.regs[cpu.id];
-    for (const c of pp.children) {
-      if (!c.postHandler || ((c.flags ?? 0) & KPROBE_FLAG_DISABLED)) continue;
+    const regs = this.regs[cpu.id], cs = pp.children;
+    for (let i = 0; i < cs.length; i++) {
+      const c = cs[i];
+      if (c.postHandler === undefined || ((c.flags ?? 0) & KPROBE_FLAG_DISABLED)) continue;
       k.instance = c;
-      this.callHandler(pp, c, cpu, () => { c.postHandler!(c, regs, 0); return 0; });
+      try { c.postHandler(c, regs, 0); } catch (e) { this.handlerFailed(pp, c, cpu, e); }
       k.instance = null;
     }
   }
 
-  /** Run a handler; a fault inside it goes to the fault handler (kprobe_fault_handler), else it is an oops. */
-  private callHandler(pp: ProbePoint, c: Kprobe, cpu: Cpu, fn: () => number | boolean | void): boolean {
-    try {
-      return !!fn();
-    } catch (e) {
-      const trapnr = e instanceof HandlerFault ? e.trapnr : -1;
-      if (trapnr >= 0) {
-        this.incMissed(pp);
-        if (c.faultHandler && c.faultHandler(c, this.regs[cpu.id], trapnr)) return false;
-      }
-      const what = e instanceof Error ? e.message : String(e);
-      this.oops(cpu, pp.addr, `kprobe handler at ${this.fmt(pp.addr)} ${trapnr >= 0 ? `faulted (trap ${trapnr})` : 'failed'}: ${what}`);
-      return false;
+  /** A handler threw: a HandlerFault goes to the fault handler (kprobe_fault_handler), anything else is an oops. */
+  private handlerFailed(pp: ProbePoint, c: Kprobe, cpu: Cpu, e: unknown): void {
+    const trapnr = e instanceof HandlerFault ? e.trapnr : -1;
+    if (trapnr >= 0) {
+      this.incMissed(pp);
+      if (c.faultHandler && c.faultHandler(c, this.regs[cpu.id], trapnr)) return;
     }
+    const what = e instanceof Error ? e.message : String(e);
+    this.oops(cpu, pp.addr, `kprobe handler at ${this.fmt(pp.addr)} ${trapnr >= 0 ? `faulted (trap ${trapnr})` : 'failed'}: ${what}`);
   }
 
   private setupSinglestep(pp: ProbePoint, cpu: Cpu, k: Kcb, reenter: boolean): void {
