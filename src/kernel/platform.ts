@@ -68,6 +68,7 @@ export class Platform implements UserMemory {
     this.secondaryEntry = entry ?? 0;
     this.machine.onPortOut = (cpu, port, size, value) => this.portOut(cpu, port, size, value);
     this.machine.onPortIn = () => 0xffffffff;
+    this.machine.onTrap = (cpu, stop) => this.handle(cpu, stop);
   }
 
   get console(): string { return Buffer.from(this.consoleBytes).toString('latin1'); }
@@ -171,52 +172,60 @@ export class Platform implements UserMemory {
   }
 
   /** Hand an exception to the guest kernel; a delivery failure ends the run. */
-  private deliver(cpu: Cpu, vector: number, errorCode?: number): void {
+  private deliver(cpu: Cpu, vector: number, errorCode?: number): boolean {
     if (cpu.cpl === 0 && vector !== VEC_BP && vector !== VEC_DB) this.lastKernelFault = this.snapshot(cpu, vector);
-    if (!cpu.interrupt(vector, errorCode)) {
-      this.end = { kind: 'fatal', message: `double fault delivering vector ${vector}: ${cpu.stopText}`, cpu: cpu.id, rip: cpu.rip };
-    }
+    if (cpu.interrupt(vector, errorCode)) return true;
+    return this.fatal(cpu, `double fault delivering vector ${vector}: ${cpu.stopText}`);
   }
 
-  private handle(cpu: Cpu, stop: Stop): void {
-    for (const h of this.trapHandlers) if (h(cpu, stop)) return;
+  /**
+   * Dispatch one stop (the machine's onTrap: called inside runAll, so handled stops do not disturb the
+   * round-robin). Returns true when the run goes on, false when the stop ends it (this.end is set) or
+   * takes the CPU out of the run.
+   */
+  private handle(cpu: Cpu, stop: Stop): boolean {
+    for (const h of this.trapHandlers) if (h(cpu, stop)) return !this.end;
     switch (stop) {
       case Stop.HostCall:
         if (cpu.cpl === 3 && this.workload && (cpu.rip === USER_SYSCALL_IP || cpu.rip === USER_STUB)) {
           const rsp = cpu.getRegNum(Reg.RSP);
           const rax = Number(BigInt.asIntN(64, cpu.getReg(Reg.RAX)));
           const req = this.workload.hostCall(rsp, rax);
-          if ('error' in req) { this.end = { kind: 'fatal', message: req.error, cpu: cpu.id, rip: cpu.rip }; return; }
+          if ('error' in req) return this.fatal(cpu, req.error);
           cpu.setReg(Reg.RAX, BigInt(req.nr));
           const regs = [Reg.RDI, Reg.RSI, Reg.RDX, Reg.R10, Reg.R8, Reg.R9];
           for (let i = 0; i < 6; i++) cpu.setReg(regs[i], BigInt.asUintN(64, BigInt(req.args[i] ?? 0)));
           cpu.rip = USER_SYSCALL_IP;
-          return;
+          return true;
         }
-        this.end = { kind: 'fatal', message: `vmcall at ${this.image.formatAddr(cpu.rip)} owned by no one`, cpu: cpu.id, rip: cpu.rip };
-        return;
-      case Stop.Breakpoint: this.deliver(cpu, VEC_BP); return;
-      case Stop.Debug: this.deliver(cpu, VEC_DB); return;
-      case Stop.PageFault: this.deliver(cpu, VEC_PF, cpu.errorCode); return;
-      case Stop.GeneralProtection: this.deliver(cpu, VEC_GP, cpu.errorCode); return;
-      case Stop.InvalidOpcode: this.deliver(cpu, VEC_UD); return;
-      case Stop.DivideError: this.deliver(cpu, VEC_DE); return;
+        return this.fatal(cpu, `vmcall at ${this.image.formatAddr(cpu.faultAddr)} owned by no one`);
+      case Stop.Breakpoint: return this.deliver(cpu, VEC_BP);
+      case Stop.Debug: return this.deliver(cpu, VEC_DB);
+      case Stop.PageFault: return this.deliver(cpu, VEC_PF, cpu.errorCode);
+      case Stop.GeneralProtection: return this.deliver(cpu, VEC_GP, cpu.errorCode);
+      case Stop.InvalidOpcode: return this.deliver(cpu, VEC_UD);
+      case Stop.DivideError: return this.deliver(cpu, VEC_DE);
       case Stop.Exception: {
         // other vectors: those that push an error code (SDM Vol. 3A, Table 6-1) get it
         const v = cpu.trapVector;
-        this.deliver(cpu, v, [8, 10, 11, 12, 13, 14, 17, 21].includes(v) ? cpu.errorCode : undefined);
-        return;
+        return this.deliver(cpu, v, [8, 10, 11, 12, 13, 14, 17, 21].includes(v) ? cpu.errorCode : undefined);
       }
-      case Stop.Requested: return; // port handlers set this.end
+      case Stop.Requested: return !this.end; // port handlers set this.end
       case Stop.Halt:
-        // hlt with IF=0: this CPU is gone for good (after panic, or a kernel bug)
-        if (this.machine.cpus.every((c) => !c.online || (c.halted && !c.if_))) {
+        // hlt with IF=0: this CPU is gone for good (after a panic, or a kernel bug); take it out
+        cpu.online = false;
+        if (this.machine.cpus.every((c) => !c.online)) {
           this.end ??= { kind: 'fatal', message: 'every CPU halted with interrupts disabled', cpu: cpu.id, rip: cpu.rip };
         }
-        return;
+        return false;
       default:
-        this.end = { kind: 'fatal', message: `${stopName(stop)}: ${cpu.stopText}`, cpu: cpu.id, rip: cpu.rip };
+        return this.fatal(cpu, `${stopName(stop)}: ${cpu.stopText}`);
     }
+  }
+
+  private fatal(cpu: Cpu, message: string): false {
+    this.end ??= { kind: 'fatal', message, cpu: cpu.id, rip: cpu.rip };
+    return false;
   }
 
   /** Total instructions retired by the guest (all CPUs), excluding probe overhead. */
@@ -237,8 +246,8 @@ export class Platform implements UserMemory {
         if (this.instructions >= maxInsns) this.end = { kind: 'budget' };
         break;
       }
-      const r = this.machine.runAll(left);
-      if (r) this.handle(r.cpu, r.stop);
+      // Stops are dispatched inside runAll (machine.onTrap); it returns early only for those that end the run.
+      this.machine.runAll(left);
       this.checkStall();
     }
     return this.end;
