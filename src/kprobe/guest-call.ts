@@ -41,8 +41,11 @@ export function callFromHandler(mgr: KprobeManager, cpu: Cpu, addr: number, args
       left -= cpu.instret + cpu.probeInstret - before;
       if (stop === Stop.HostCall && cpu.faultAddr === stub) break;
       if (mgr.handleTrap(cpu, stop)) { if (left > 0) continue; }
-      throw new HandlerFault(stop === Stop.PageFault ? 14 : cpu.trapVector,
-        `call from a kprobe handler stopped: ${stopName(stop)} at ${mgr.image.formatAddr(cpu.rip)}`);
+      const fault = stop === Stop.PageFault || stop === Stop.GeneralProtection || stop === Stop.InvalidOpcode ||
+        stop === Stop.DivideError || stop === Stop.Exception;
+      throw new HandlerFault(fault ? cpu.trapVector : -1,
+        `call from a kprobe handler stopped: ${stopName(stop)} at ${mgr.image.formatAddr(cpu.rip)}` +
+        (stop === Stop.PageFault ? ` (address ${mgr.image.formatAddr(cpu.faultAddr)})` : ''), fault);
     }
     return cpu.getReg(Reg.RAX);
   } finally {

@@ -46,7 +46,8 @@ function fail(errno: number, reason: string): KprobeResult { return { ok: false,
 
 /** Thrown by a handler (or the helpers it calls) for a fault the kernel would take inside a handler. */
 export class HandlerFault extends Error {
-  constructor(readonly trapnr: number, message: string) { super(message); }
+  /** `offered`: kprobe_fault_handler already saw this fault (a guest fault inside callFromHandler). */
+  constructor(readonly trapnr: number, message: string, readonly offered = false) { super(message); }
 }
 
 /** What ended the probed kernel: the kernel would BUG()/oops here. */
@@ -376,7 +377,7 @@ export class KprobeManager {
   /** A handler threw: a HandlerFault goes to the fault handler (kprobe_fault_handler), anything else is an oops. */
   private handlerFailed(pp: ProbePoint, c: Kprobe, cpu: Cpu, e: unknown): void {
     const trapnr = e instanceof HandlerFault ? e.trapnr : -1;
-    if (trapnr >= 0) {
+    if (trapnr >= 0 && !(e as HandlerFault).offered) {
       this.incMissed(pp);
       if (c.faultHandler && c.faultHandler(c, this.regs[cpu.id], trapnr)) return;
     }
