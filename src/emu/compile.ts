@@ -39,6 +39,21 @@ export function mayFault(op: Op): boolean {
   if (op.mn === Mnemonic.Mov && op.nops === 2 && (op.rg[0] < 0 && op.kind[0] === OpKind.Register || op.rg[1] < 0 && op.kind[1] === OpKind.Register)) return true;
   return false;
 }
+/** Memory-operand readers that never write it (no self-modifying-code check needed after them). */
+const READS_ONLY = new Set<number>([Mnemonic.Cmp, Mnemonic.Test, Mnemonic.Bt, Mnemonic.Mul, Mnemonic.Imul, Mnemonic.Div,
+  Mnemonic.Idiv, Mnemonic.Jmp, Mnemonic.Nop, Mnemonic.Prefetchnta, Mnemonic.Prefetcht0, Mnemonic.Prefetcht1,
+  Mnemonic.Prefetcht2, Mnemonic.Prefetchw, Mnemonic.Clflush, Mnemonic.Clflushopt, Mnemonic.Lea, Mnemonic.Lodsb,
+  Mnemonic.Lodsw, Mnemonic.Lodsd, Mnemonic.Lodsq, Mnemonic.Cmpsb, Mnemonic.Cmpsw, Mnemonic.Cmpsd, Mnemonic.Cmpsq,
+  Mnemonic.Scasb, Mnemonic.Scasw, Mnemonic.Scasd, Mnemonic.Scasq]);
+/** Can this op store to memory (so code it patched must be noticed before the next instruction)? */
+export function mayWrite(op: Op): boolean {
+  if (op.stackInc < 0 || op.bad) return true;
+  if (op.nops === 0) return false; // system instructions end their block anyway
+  if (READS_ONLY.has(op.mn)) return false;
+  for (let i = 0; i < op.nops; i++) if (op.kind[i] === OpKind.Memory || op.kind[i] >= OpKind.MemorySegDI) return true;
+  return op.mn === Mnemonic.Pop || op.mn === Mnemonic.Enter;
+}
+
 /** Does this op end a block (after it the run loop must look at the CPU again)? */
 export function endsBlock(op: Op): boolean {
   if (op.bad) return true;
@@ -148,7 +163,7 @@ function generate(ops: Op[], probe: boolean): { name: string; body: string; cons
     body.push('{' + g.out.join('') + '}');
     // track the last flag producer for fused conditions (only if its flags were really stored)
     if (op.fwrite !== 0) { const p = producerOf(op); known = p && storeFlags[i] && !op.bad && !why ? p : null; }
-    if (!last && mf) body.push(`if(m.smc){c.rip=${ops[i + 1].ip};${counter}+=${i + 1};return;}`);
+    if (!last && mf && mayWrite(op)) body.push(`if(m.smc){c.rip=${ops[i + 1].ip};${counter}+=${i + 1};return;}`);
     if (last) endsWithRip = op.flow !== 0 || !!(f && f.ends) || op.bad !== 0 || !!why;
   }
   if (!selfLoop) {
