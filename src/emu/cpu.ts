@@ -167,7 +167,8 @@ export class Cpu implements LazyFlags, FaultTarget {
    */
   interrupt(vector: number, errorCode?: number): boolean {
     const m = this.mem;
-    const savedUser = m.user;
+    const savedUser = m.user, savedCur = m.cur;
+    m.cur = this; // faults during delivery are this CPU's, whoever ran last
     try {
       m.setUser(0);
       if (vector * 16 + 15 > this.idtLimit) { this.stopText = `vector ${vector} beyond IDT limit ${this.idtLimit}`; return false; }
@@ -205,7 +206,7 @@ export class Cpu implements LazyFlags, FaultTarget {
       return true;
     } catch (e) {
       if (e !== FAULT) throw e;
-      m.setUser(savedUser);
+      m.setUser(savedUser); m.cur = savedCur;
       this.stopText = `fault (vector ${this.trapVector}, address ${hex(this.faultAddr)}) while delivering vector ${vector}`;
       return false;
     }

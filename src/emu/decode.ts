@@ -2,6 +2,7 @@
 // are cached per page in dense arrays indexed by page offset, and dropped when the page's bytes change.
 import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, MemorySizeExt, OpKind, Register, Mnemonic, Code } from 'iced-x86';
 import { TWO32, toAddr } from './addr.js';
+import { STATS_ON, stats } from './stats.js';
 import { PAGE_PROBE, PAGE_SIZE, PERM_U, PERM_X, Memory, type CodeCache, type Page } from './memory.js';
 
 /** A memory operand, with everything the code generator needs baked in. */
@@ -144,6 +145,7 @@ export class DecodeCache implements CodeCache {
 
   invalidatePage(p: Page): void {
     this.invalidations++;
+    if (STATS_ON) stats.invalidations++;
     if (p.blist) for (const b of p.blist) b.valid = false;
     p.ops = null; p.blocks = null; p.blist = null;
   }
@@ -202,6 +204,7 @@ export class DecodeCache implements CodeCache {
             }
           }
           this.decoded++;
+          if (STATS_ON) stats.opsDecoded++;
           ops[off] = op;
         }
         out.push(op);

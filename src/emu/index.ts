@@ -1,9 +1,26 @@
-// src/emu public API (see the emulator section of ARCHITECTURE.md).
-export { toAddr, toU64, EmuError, isCanonical } from './addr.js';
-export { Memory, Page, PERM_R, PERM_W, PERM_X, PERM_U, PAGE_PROBE, PAGE_SIZE, PF_P, PF_W, PF_U, PF_I } from './memory.js';
-export { Cpu, Reg, MSR_EFER, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_FMASK, MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_TSC_AUX, MSR_KTPC_RSP0, VEC_TIMER, VEC_IPI } from './cpu.js';
-export { Machine, Stop, stopName, STOP_NAMES } from './machine.js';
+// src/emu public API (see the emulator section of /work/shared/ARCHITECTURE.md).
+//
+// Conventions users rely on:
+// - Addresses are JS numbers in signed canonical form (toAddr/toU64 convert from/to u64 bigints).
+// - Machine.run(cpu, budget) / runAll(budget, quantum) return a Stop; details are on the Cpu:
+//   trapVector, errorCode, faultAddr (CR2 for #PF), stopText (#UD: bytes and disassembly).
+//   Faults are precise (RIP at the faulting instruction, no effect, earlier ones committed). After int3
+//   RIP is past it (Breakpoint); after a TF single-step RIP is at the next instruction (Debug);
+//   HostCall (vmcall) leaves RIP past the vmcall with its address in cpu.faultAddr; Halt means hlt with
+//   IF=0, or IF=1 with no timer armed and nothing pending (run) / every CPU idle (runAll).
+// - The platform delivers what a stop means with cpu.interrupt(vector, errorCode?) (false = double fault).
+// - External interrupts: cpu.raise(vector) (pending count in cpu.pending), machine.ipi(target, vector?),
+//   machine.setTimer(cpu, period) (seeded jitter of +-period/8). They are taken at instruction
+//   boundaries with IF=1, after an sti shadow, never while RIP is on a PAGE_PROBE page.
+// - Secondary CPUs start offline (cpu.online = false) until the platform starts them.
+// - Instructions on PAGE_PROBE pages count in cpu.probeInstret, never in instret or the clock.
+// - machine.interpretOnly runs everything one instruction at a time (the reference path for tests).
+export { toAddr, toU64, EmuError, isCanonical, hex } from './addr.js';
+export { Memory, Page, FAULT, PERM_R, PERM_W, PERM_X, PERM_U, PAGE_PROBE, PAGE_SIZE, PF_P, PF_W, PF_U, PF_I } from './memory.js';
+export { Cpu, Reg, MSR_EFER, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_FMASK, MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_TSC_AUX, MSR_KTPC_RSP0, VEC_TIMER, VEC_IPI, type CpuHost } from './cpu.js';
+export { Machine, Stop, stopName, STOP_NAMES, type MachineOptions } from './machine.js';
 export { callFunction, type CallOptions, type CallResult } from './call.js';
-export { loadSegments, readLoadSegments, type LoadSegment } from './loader.js';
+export { loadSegments, readLoadSegments, type LoadSegment, PF_R, PF_X } from './loader.js';
 export { disassemble, type Op } from './decode.js';
+export { cpuidLeaf } from './runtime.js';
 export { stats, snapshot as statsSnapshot, resetStats } from './stats.js';

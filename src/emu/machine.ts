@@ -222,6 +222,7 @@ export class Machine {
         let pg: Page;
         if (m.ftag[ti] === a - off) pg = m.fpg[ti];
         else {
+          if (STATS_ON) stats.tlbFetchMiss++;
           try { pg = m.translate(a, 2); }
           catch (e) { if (e !== FAULT) throw e; if (STATS_ON) stats.faults++; return vectorStop(c.trapVector); }
         }
