@@ -90,7 +90,12 @@ const REFUSED = new Set<number>([
 ]);
 // can_boost's "not boostable" opcodes that are not branches (branches are excluded by flow control).
 const NOT_BOOSTABLE = new Set<number>([Mnemonic.Enter, Mnemonic.Leave, Mnemonic.Pushf, Mnemonic.Pushfq, Mnemonic.Popf,
-  Mnemonic.Popfq, Mnemonic.Cli, Mnemonic.Sti, Mnemonic.Hlt, Mnemonic.Bound, Mnemonic.Int1]);
+  Mnemonic.Popfq, Mnemonic.Cli, Mnemonic.Sti, Mnemonic.Hlt, Mnemonic.Bound, Mnemonic.Int1,
+  // ktrace only: instructions that read the emulated clock (rdtsc) or reach devices that do (port I/O arms
+  // the timer) are single-stepped, where the probed instruction's count is exactly as unprobed; in a
+  // boosted copy the int3 has already counted it, so they would see the clock one instruction late.
+  Mnemonic.Rdtsc, Mnemonic.Rdtscp, Mnemonic.In, Mnemonic.Out, Mnemonic.Insb, Mnemonic.Insw, Mnemonic.Insd,
+  Mnemonic.Outsb, Mnemonic.Outsw, Mnemonic.Outsd]);
 
 function gprIndex(r: Register): number {
   const i = r - Register.RAX;

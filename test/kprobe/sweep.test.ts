@@ -99,6 +99,28 @@ function check(label: string, plain: { r: RunResult; counts: Map<number, number>
   assert.ok(fired > 1000, `${label}: the probes fired (${fired})`);
 }
 
+test('clock readers (clock_gettime, printk timestamps) see exactly the unprobed clock under a full sweep', () => {
+  const clock = parseWorkload('clock.wl', 't = buf 16\nrepeat 3 {\nr = clock_gettime 1 t\nwrite 1 t 16\n}\n');
+  const plain = runScript(image, clock, { cpus: 1, seed: 1, maxInsns: 1e9 });
+  for (const boosted of [false, true]) {
+    let n = 0;
+    const r = runScript(image, clock, {
+      cpus: 1, seed: 1, maxInsns: 1e9,
+      attach: (pl) => {
+        const mgr = KprobeManager.attach(pl);
+        for (const f of all) for (const addr of f.boundaries) {
+          const p: Kprobe = { addr, preHandler: () => { n++; } };
+          if (!boosted) p.postHandler = () => {};
+          mgr.registerKprobe(p);
+        }
+      },
+    });
+    assert.ok(n > 1000);
+    assert.is(r.console, plain.console, `console with the timespecs written to it (${boosted ? 'boosted' : 'single-step'})`);
+    assert.is(r.emulatedNs, plain.emulatedNs);
+  }
+});
+
 const configs: { cpus: number; seed: number; sample: number }[] = LONG
   ? [{ cpus: 1, seed: 1, sample: 0 }, { cpus: 2, seed: 1, sample: 0 }, { cpus: 2, seed: 3, sample: 0 }, { cpus: 4, seed: 2, sample: 0 }, { cpus: 4, seed: 5, sample: 0 }]
   : [{ cpus: 1, seed: 1, sample: 0 }, { cpus: 2, seed: 1, sample: 40 }, { cpus: 4, seed: 2, sample: 40 }];

@@ -65,6 +65,8 @@ test('boosting is refused with an exception fixup, for leave/pushf/prefix 0x2e/0
   assert.not.ok(ok('678b07').a.boostable, 'address-size prefix');
   assert.not.ok(ok('2e8b07').a.boostable, 'cs prefix');
   assert.not.ok(ok('0f20d8').a.boostable, 'mov rax, cr3 (privileged)');
+  assert.not.ok(ok('0f31').a.boostable, 'rdtsc reads the emulated clock: stepped, so the count it sees is exact');
+  assert.not.ok(ok('e640').a.boostable, 'out to a port (the timer reads the clock)');
   const ud2 = ok('0f0b').a;
   assert.is(ud2.emulate, EmulateKind.None, 'ud2 is stepped: its #UD is reported at the probed address');
   assert.not.ok(ud2.boostable);
