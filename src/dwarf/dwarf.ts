@@ -384,27 +384,8 @@ export class Dwarf implements TypeResolver {
   lineAt(pc: number): LineEntry | undefined {
     const u = this.unitAt(pc);
     const lp = u && this.lineProgram(u);
-    if (!u || !lp) return undefined;
-    const rows = lp.rows();
-    let best: LineRow | undefined, bestStmt: LineRow | undefined, bestAddr = -Infinity;
-    let seqStart = 0;
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i]!;
-      if (!r.endSequence) continue;
-      // Sequence rows[seqStart..i]: does it cover pc?
-      if (rows[seqStart]!.address <= pc && pc < r.address) {
-        for (let j = seqStart; j < i; j++) {
-          const x = rows[j]!;
-          if (x.address > pc) break;
-          if (x.address > bestAddr) { bestAddr = x.address; best = undefined; bestStmt = undefined; }
-          best = x;
-          if (x.isStmt) bestStmt = x;
-        }
-      }
-      seqStart = i + 1;
-    }
-    const row = bestStmt ?? best;
-    return row ? { unit: u, row, path: lp.filePath(row.file) } : undefined;
+    const row = lp?.rowAt(pc);
+    return u && lp && row ? { unit: u, row, path: lp.filePath(row.file) } : undefined;
   }
 
   // ------------------------------------------------------------------ functions and scopes

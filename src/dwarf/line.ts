@@ -255,6 +255,79 @@ export class LineProgram {
     return rows;
   }
 
+  private seqCache: { low: number; high: number; start: number; end: number }[] | null = null;
+
+  /** Sequences (row index ranges, end row excluded) sorted by start address: an index for PC lookups. */
+  sequences(): readonly { low: number; high: number; start: number; end: number }[] {
+    if (this.seqCache) return this.seqCache;
+    const rows = this.rows();
+    const out: { low: number; high: number; start: number; end: number }[] = [];
+    let start = 0;
+    for (let i = 0; i < rows.length; i++) {
+      if (!rows[i]!.endSequence) continue;
+      if (i > start) out.push({ low: rows[start]!.address, high: rows[i]!.address, start, end: i });
+      start = i + 1;
+    }
+    out.sort((a, b) => a.low - b.low);
+    this.seqCache = out;
+    return out;
+  }
+
+  private startsCache: Uint8Array | null = null;
+
+  /**
+   * Which rows start a line for PC → line lookups (gdb's lnp_state_machine::record_line, gdb/dwarf2/read.c):
+   *  - rows for line 0 never do;
+   *  - a non-stmt row that switches file at an address that already has an is_stmt row does not (inlined
+   *    code's bookkeeping rows);
+   *  - a row repeating the previous file and line does not when that line has carried a non-zero
+   *    discriminator (it only splits a line into basic blocks: dwarf_record_line_p, gdb PR 17276).
+   */
+  lineStarts(): Uint8Array {
+    if (this.startsCache) return this.startsCache;
+    const rows = this.rows();
+    const out = new Uint8Array(rows.length);
+    let lastLine = -1, lastFile = -1, hasDisc = false, prevAddr = NaN, stmtAtAddr = false;
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      if (r.endSequence) { lastLine = -1; lastFile = -1; hasDisc = false; prevAddr = NaN; stmtAtAddr = false; continue; }
+      if (r.address !== prevAddr) stmtAtAddr = false;
+      if (r.line !== lastLine) hasDisc = r.discriminator !== 0; else if (r.discriminator !== 0) hasDisc = true;
+      const fileChanged = r.file !== lastFile;
+      const ignore = r.line === 0 || (fileChanged && r.address === prevAddr && !r.isStmt && stmtAtAddr);
+      if (!ignore) {
+        out[i] = fileChanged || r.line !== lastLine || !hasDisc ? 1 : 0;
+        lastLine = r.line; lastFile = r.file;
+      }
+      if (r.isStmt) stmtAtAddr = true;
+      prevAddr = r.address;
+    }
+    this.startsCache = out;
+    return out;
+  }
+
+  /**
+   * The row describing `pc`, as gdb's `info line *ADDR` picks it: the last line-starting row at the highest
+   * address <= pc in the sequence containing pc, or an is_stmt row at that same address if there is one.
+   */
+  rowAt(pc: number): LineRow | undefined {
+    const rows = this.rows();
+    const starts = this.lineStarts();
+    for (const q of this.sequences()) {
+      if (q.low > pc) break;
+      if (pc >= q.high) continue;
+      // Binary search the last row with address <= pc, then step back to a row that starts a line.
+      let lo = q.start, hi = q.end - 1;
+      while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (rows[mid]!.address <= pc) lo = mid; else hi = mid - 1; }
+      while (lo > q.start && !starts[lo]) lo--;
+      if (!starts[lo]) return undefined;
+      const addr = rows[lo]!.address;
+      for (let j = lo; j >= q.start && rows[j]!.address === addr; j--) if (starts[j] && rows[j]!.isStmt) return rows[j];
+      return rows[lo];
+    }
+    return undefined;
+  }
+
   /** The file entry a row's `file` index refers to (handles the v5 0-based / v4 1-based difference). */
   file(index: number): LineFile | undefined {
     return this.header.version >= 5 ? this.header.files[index] : this.header.files[index - 1];

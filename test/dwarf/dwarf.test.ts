@@ -7,9 +7,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DW_AT, DW_TAG, decodeOps, dwarfRegName, opNames, type Dwarf, type Die } from '../../src/dwarf/index.js';
 import { loadTarget, targetIds, type Target } from './fixtures.js';
-import { gdbSample, gdbScope } from './make-oracles.js';
+import { gdbInfoLine, gdbSample, gdbScope, lineSampleAddresses } from './make-oracles.js';
 import {
-  FIXTURES, LONG, filterDecodedLine, filterLlvmRanges, filterReadelfInfo, hasTool, parseDecodedLine, parseGdbScope,
+  FIXTURES, LONG, filterDecodedLine, parseGdbInfoLine, filterLlvmRanges, filterReadelfInfo, hasTool, parseDecodedLine, parseGdbScope,
   parseLlvmRanges, parseReadelfInfo, readGz, run, sha256, type ScopeSymbol,
 } from './oracle.js';
 
@@ -21,7 +21,7 @@ const u64 = (n: number) => BigInt.asUintN(64, BigInt(n));
 const hex = (n: number | bigint) => BigInt.asUintN(64, BigInt(n)).toString(16);
 
 /** The oracle text: live tool output under KTRACE_LONG=1 (file written to a temp path if gzipped), else the committed copy. */
-function oracle(t: Target, kind: 'decodedline' | 'info' | 'ranges' | 'scope'): string {
+function oracle(t: Target, kind: 'decodedline' | 'info' | 'ranges' | 'scope' | 'infoline'): string {
   if (!isLive(t)) return readGz(`${FIXTURES}${t.id}.${kind}.txt.gz`);
   const elf = livePath(t);
   switch (kind) {
@@ -29,6 +29,7 @@ function oracle(t: Target, kind: 'decodedline' | 'info' | 'ranges' | 'scope'): s
     case 'info': return filterReadelfInfo(run('readelf', ['-W', '--debug-dump=info', elf]));
     case 'ranges': return filterLlvmRanges(run('llvm-dwarfdump', ['--debug-info', elf]));
     case 'scope': return gdbScope(elf, gdbFunctions(t));
+    case 'infoline': return gdbInfoLine(elf, lineSampleAddresses(t.dwarf(), 600));
   }
 }
 const livePaths = new Map<string, string>();
@@ -81,6 +82,21 @@ for (const t of targets) {
     }
     assert.is(bad, 0, first);
     console.log(`NOTE ${t.id}: ${want.length} line rows equal readelf`);
+  });
+
+  test(`${t.id}: the line at an address is the one gdb's info line *ADDR reports`, () => {
+    const want = parseGdbInfoLine(oracle(t, 'infoline'));
+    const d = t.dwarf();
+    assert.ok(want.size > 100 || t.id.startsWith('kfake'), `${want.size} gdb answers`);
+    let bad = 0, first = '';
+    for (const [addr, w] of want) {
+      const got = d.lineAt(Number(BigInt.asIntN(64, addr)));
+      const ok = w === null ? got === undefined
+        : got !== undefined && got.row.line === w.line && (got.path === w.file || got.path.endsWith('/' + w.file.replace(/^\.\//, '')));
+      if (!ok) { bad++; first ||= `0x${addr.toString(16)}: gdb ${JSON.stringify(w)} ours ${got ? `${got.path}:${got.row.line}` : 'none'}`; }
+    }
+    assert.is(bad, 0, `${bad} of ${want.size} differ; first ${first}`);
+    console.log(`NOTE ${t.id}: ${want.size} addresses: line agrees with gdb info line`);
   });
 
   test(`${t.id}: every subprogram and inlined instance readelf shows is found with its name and ranges`, () => {

@@ -25,6 +25,29 @@ export function gdbSample(d: Dwarf, max: number): string[] {
   return Array.from({ length: max }, (_, i) => names[Math.floor(i * step)]!);
 }
 
+/** Addresses for the `info line *ADDR` comparison: every byte of small programs, an even sample of big ones. */
+export function lineSampleAddresses(d: Dwarf, max: number): number[] {
+  const all: number[] = [];
+  for (const list of d.functions().values()) for (const f of list) if (f.kind === 'function') for (const r of f.ranges) all.push(r.low, r.high);
+  all.sort((a, b) => a - b);
+  const lo = all[0]!, hi = all[all.length - 1]!;
+  const n = Math.min(max, hi - lo);
+  const out = new Set<number>();
+  for (let i = 0; i < n; i++) out.add(lo + Math.floor(((hi - lo) * i) / n));
+  return [...out];
+}
+
+/** gdb `info line *ADDR` for each address, each answer preceded by a `Q <addr>` line. */
+export function gdbInfoLine(elf: string, addrs: number[]): string {
+  const args = ['-batch', '-nx'];
+  for (const a of addrs) {
+    const h = '0x' + BigInt.asUintN(64, BigInt(a)).toString(16);
+    args.push('-ex', `echo Q ${h}\\n`, '-ex', `info line *${h}`);
+  }
+  args.push(elf);
+  return run('gdb', args);
+}
+
 export function gdbScope(elf: string, fns: string[]): string {
   const args = ['-batch', '-nx'];
   for (const f of fns) args.push('-ex', `info scope ${f}`);
@@ -43,6 +66,7 @@ function main(): void {
   writeGz(`${FIXTURES}${id}.info.txt.gz`, filterReadelfInfo(run('readelf', ['-W', '--debug-dump=info', elf])));
   writeGz(`${FIXTURES}${id}.ranges.txt.gz`, filterLlvmRanges(run('llvm-dwarfdump', ['--debug-info', elf])));
   writeGz(`${FIXTURES}${id}.scope.txt.gz`, gdbScope(elf, fns));
+  writeGz(`${FIXTURES}${id}.infoline.txt.gz`, gdbInfoLine(elf, lineSampleAddresses(d, 600)));
   writeGz(`${FIXTURES}${id}.frames.txt.gz`, run('readelf', ['-W', '--debug-dump=frames-interp', elf]));
   const manPath = `${FIXTURES}oracles.json`;
   const man: OracleManifest = existsSync(manPath) ? JSON.parse(readFileSync(manPath, 'utf8')) : {};

@@ -207,3 +207,20 @@ export function parseFramesInterp(text: string): FrameOracle[] {
   }
   return out;
 }
+
+// ---------------------------------------------------------------- gdb info line *ADDR
+
+/** Address → gdb's answer: `{ line, file }`, or null for "No line number information". */
+export function parseGdbInfoLine(text: string): Map<bigint, { line: number; file: string } | null> {
+  const out = new Map<bigint, { line: number; file: string } | null>();
+  let q: bigint | null = null;
+  for (const l of text.split('\n')) {
+    const m = /^Q (0x[0-9a-f]+)$/.exec(l);
+    if (m) { q = BigInt(m[1]!); continue; }
+    if (q === null) continue;
+    const a = /^Line (\d+) of "([^"]+)"/.exec(l);
+    if (a) { out.set(q, { line: Number(a[1]), file: a[2]! }); q = null; continue; }
+    if (/^No line number information/.test(l)) { out.set(q, null); q = null; }
+  }
+  return out;
+}
