@@ -1,17 +1,51 @@
 // A symbolized backtrace by walking frame pointers (the fixture keeps them: -fno-omit-frame-pointer),
-// as the kernel's show_stack does on a frame-pointer build: [rbp] = caller's rbp, [rbp+8] = return address.
+// as the kernel's frame-pointer unwinder does: [rbp] = caller's rbp, [rbp+8] = return address.
+// gcc may schedule `mov %rsp,%rbp` after other prologue instructions, so a fault there finds rbp
+// still pointing at the caller's frame: the first return address is then found on the stack,
+// just as arch/x86/kernel/unwind_frame.c treats an interrupted prologue.
 import type { Image } from '../elf/image.js';
 import type { Memory } from '../emu/memory.js';
 
 export interface Frame { addr: number; text: string }
 
-export function backtrace(mem: Memory, image: Image, rip: number, rbp: number, max = 32): Frame[] {
+const PUSH_RBP = 0x55;
+const MOV_RSP_RBP = [0x48, 0x89, 0xe5];
+
+/** Where the prologue's `push %rbp` and `mov %rsp,%rbp` are in the function holding rip, if it has them. */
+function prologue(image: Image, rip: number): { push: number; mov: number } | undefined {
+  const f = image.functionAt(rip);
+  if (!f) return undefined;
+  const bytes = image.read(f.addr, Math.min(f.size, 48));
+  if (!bytes) return undefined;
+  const push = bytes.indexOf(PUSH_RBP);
+  for (let i = push + 1; push >= 0 && i + 2 < bytes.length; i++) {
+    if (bytes[i] === MOV_RSP_RBP[0] && bytes[i + 1] === MOV_RSP_RBP[1] && bytes[i + 2] === MOV_RSP_RBP[2]) {
+      return { push: f.addr + push, mov: f.addr + i };
+    }
+  }
+  return undefined;
+}
+
+export function backtrace(mem: Memory, image: Image, rip: number, rbp: number, max = 32, rsp?: number): Frame[] {
   const out: Frame[] = [{ addr: rip, text: image.formatAddr(rip) }];
+  const word = (a: number) => Number(BigInt.asIntN(64, mem.read64(a)));
+  const readable = (a: number) => a % 8 === 0 && mem.permsAt(a) !== 0 && mem.permsAt(a + 7) !== 0;
+  if (rsp !== undefined) {
+    const p = prologue(image, rip);
+    if (p && rip <= p.mov) {
+      // frame not set up yet: the return address sits above what the prologue pushed so far
+      const at = rip <= p.push ? rsp : rsp + 8;
+      if (readable(at)) {
+        const ret = word(at);
+        if (image.isText(ret)) out.push({ addr: ret, text: image.formatAddr(ret) });
+      }
+    }
+  }
   let fp = rbp;
   for (let i = 0; i < max; i++) {
-    if (!fp || fp % 8 !== 0 || !mem.permsAt(fp) || !mem.permsAt(fp + 8)) break;
-    const ret = Number(BigInt.asIntN(64, mem.read64(fp + 8)));
-    const next = Number(BigInt.asIntN(64, mem.read64(fp)));
+    if (!fp || !readable(fp) || !readable(fp + 8)) break;
+    const ret = word(fp + 8);
+    const next = word(fp);
     if (!image.isText(ret)) break;
     out.push({ addr: ret, text: image.formatAddr(ret) });
     if (next <= fp) break; // stacks grow down: a caller's frame is above

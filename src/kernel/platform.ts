@@ -46,6 +46,9 @@ export type RunEnd =
   | { kind: 'stalled'; seconds: number }
   | { kind: 'fatal'; message: string; cpu: number; rip: number };
 
+/** struct pt_regs, x86-64 (arch/x86/include/asm/ptrace.h), in memory order. */
+const PT_REGS = ['r15', 'r14', 'r13', 'r12', 'bp', 'bx', 'r11', 'r10', 'r9', 'r8', 'ax', 'cx', 'dx', 'si', 'di', 'orig_ax', 'ip', 'cs', 'flags', 'sp', 'ss'];
+const PT_REGS_SIZE = 168;
 const REG_NAMES = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
 const PAGE = 4096;
 
@@ -155,7 +158,10 @@ export class Platform implements UserMemory {
         this.machine.requestStop(cpu);
         break;
       case PORT_PANIC:
-        this.end ??= { kind: 'panic', reason: value | 0 };
+        if (!this.end) {
+          this.end = { kind: 'panic', reason: value | 0 };
+          this.oopsFromPanicRegs();
+        }
         this.machine.requestStop(cpu);
         break;
       default: break; // unknown ports read as all-ones and ignore writes, as on a PC
@@ -167,7 +173,37 @@ export class Platform implements UserMemory {
     REG_NAMES.forEach((n, i) => { regs[n] = cpu.getReg(i as Reg); });
     return {
       cpu: cpu.id, vector, errorCode: cpu.errorCode, address: cpu.faultAddr, rip: cpu.rip, regs, rflags: cpu.getRflags(),
-      backtrace: backtrace(this.machine.mem, this.image, cpu.rip, cpu.getRegNum(Reg.RBP)),
+      backtrace: backtrace(this.machine.mem, this.image, cpu.rip, cpu.getRegNum(Reg.RBP), 32, cpu.getRegNum(Reg.RSP)),
+    };
+  }
+
+  /**
+   * The kernel stores the oopsing struct pt_regs in `panic_regs` before it reports a panic
+   * (fixtures/kernel/README.md): the report's registers, RIP and backtrace come from there.
+   */
+  private oopsFromPanicRegs(): void {
+    const sym = this.image.symbolAddr('panic_regs');
+    if (sym === undefined) return;
+    const mem = this.machine.mem;
+    const ptr = Number(BigInt.asIntN(64, mem.read64(sym)));
+    if (!ptr || !mem.permsAt(ptr) || !mem.permsAt(ptr + PT_REGS_SIZE - 1)) return;
+    const q = (i: number) => mem.read64(ptr + 8 * i);
+    const regs: Record<string, bigint> = {};
+    PT_REGS.forEach((n, i) => { if (!['orig_ax', 'ip', 'cs', 'flags', 'ss'].includes(n)) regs[n] = q(i); });
+    const ordered: Record<string, bigint> = {};
+    for (const n of ['ax', 'bx', 'cx', 'dx', 'si', 'di', 'bp', 'sp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15']) {
+      ordered[n.startsWith('r') ? n : 'r' + n] = regs[n];
+    }
+    const rip = Number(BigInt.asIntN(64, q(PT_REGS.indexOf('ip'))));
+    const bp = Number(BigInt.asIntN(64, regs.bp));
+    const last = this.lastKernelFault;
+    this.lastKernelFault = {
+      cpu: last && last.rip === rip ? last.cpu : -1,
+      vector: last && last.rip === rip ? last.vector : -1,
+      errorCode: last && last.rip === rip ? last.errorCode : 0,
+      address: last && last.rip === rip ? last.address : 0,
+      rip, regs: ordered, rflags: Number(q(PT_REGS.indexOf('flags')) & 0xffffffffn),
+      backtrace: backtrace(mem, this.image, rip, bp, 32, Number(BigInt.asIntN(64, regs.sp))),
     };
   }
 

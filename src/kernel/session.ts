@@ -3,6 +3,7 @@ import type { Image } from '../elf/image.js';
 import type { Script } from './workload/ast.js';
 import { WorkloadRunner, type ExpectFailure } from './workload/runner.js';
 import { Platform, type KernelFault, type RunEnd } from './platform.js';
+import { Disassembler, renderLine } from '../elf/disasm.js';
 
 export interface RunOptions {
   cpus: number;
@@ -37,6 +38,8 @@ export interface RunResult {
   console: string;
   failures: ExpectFailure[];
   oops?: KernelFault;
+  /** The faulting instruction of an oops, as objdump prints it. */
+  faultInsn?: string;
 }
 
 /** Boot the kernel with the workload attached; the caller runs it with runSlice. */
@@ -83,6 +86,7 @@ function collect(platform: Platform, runner: WorkloadRunner, script: Script, opt
   }
   const clean = end.kind === 'poweroff' && end.status === 0 && runner.failures.length === 0;
   const instructions = platform.instructions;
+  const oops = end.kind === 'panic' || end.kind === 'fatal' ? platform.lastKernelFault : undefined;
   return {
     workload: script.file,
     cpus: opts.cpus,
@@ -97,6 +101,17 @@ function collect(platform: Platform, runner: WorkloadRunner, script: Script, opt
     syscalls,
     console: platform.console,
     failures: runner.failures,
-    oops: end.kind === 'panic' || end.kind === 'fatal' ? platform.lastKernelFault : undefined,
+    oops,
+    faultInsn: oops && faultInstruction(platform, oops.rip),
   };
+}
+
+function faultInstruction(platform: Platform, rip: number): string | undefined {
+  const d = new Disassembler(platform.image);
+  try {
+    const l = d.lines(rip, rip + 15)[0];
+    return l && renderLine(l).trim();
+  } finally {
+    d.free();
+  }
 }

@@ -66,8 +66,12 @@ export function renderRunSummary(r: RunResult, opts: SummaryOptions = {}): strin
   }
   if (r.oops) {
     const o = r.oops;
-    lines.push('', `oops on cpu ${o.cpu}: vector ${o.vector}, error code 0x${o.errorCode.toString(16)}${o.vector === 14 ? `, address 0x${BigInt.asUintN(64, BigInt(o.address)).toString(16)}` : ''}`);
-    if (opts.faultInsn) lines.push(`  at ${opts.faultInsn}`);
+    const where = o.vector >= 0
+      ? `oops on cpu ${o.cpu}: vector ${o.vector}, error code 0x${o.errorCode.toString(16)}${o.vector === 14 ? `, address 0x${BigInt.asUintN(64, BigInt(o.address)).toString(16)}` : ''}`
+      : 'oops';
+    lines.push('', `${where}: RIP ${o.backtrace[0]?.text ?? ''}`);
+    const insn = opts.faultInsn ?? r.faultInsn;
+    if (insn) lines.push(`  ${insn}`);
     const regs = Object.entries(o.regs).map(([k, v]) => `${k.toUpperCase().padStart(3)}: ${v.toString(16).padStart(16, '0')}`);
     for (let i = 0; i < regs.length; i += 3) lines.push('  ' + regs.slice(i, i + 3).join(' '));
     lines.push(`  RFLAGS: ${o.rflags.toString(16).padStart(8, '0')}`);
@@ -92,7 +96,7 @@ export function runResultJson(r: RunResult): string {
   return JSON.stringify({
     workload: r.workload, cpus: r.cpus, seed: r.seed, exitCode: r.exitCode, end: r.end,
     instructions: r.instructions, probeInstructions: r.probeInstructions, emulatedNs: r.emulatedNs,
-    hostSeconds: r.hostSeconds, mips: r.mips, syscalls: r.syscalls, console: r.console, failures: r.failures,
+    hostSeconds: r.hostSeconds, mips: r.mips, syscalls: r.syscalls, console: r.console, failures: r.failures, faultInsn: r.faultInsn,
     oops: r.oops && { ...r.oops, regs: Object.fromEntries(Object.entries(r.oops.regs).map(([k, v]) => [k, '0x' + v.toString(16)])) },
   });
 }

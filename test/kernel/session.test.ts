@@ -90,6 +90,34 @@ test('copy_to_user faults on a bad user pointer and -EFAULT comes back through t
   assert.equal(r.syscalls.read.results, { '-14': 1 });
 });
 
+test('an oops or panic stops the run with the message, the faulting instruction, registers and a backtrace', () => {
+  const cases: [number, RegExp, RegExp][] = [
+    [0, /BUG: kernel NULL pointer dereference/, /^lkdtm_EXCEPTION\+/],
+    [1, /kernel BUG at/, /^lkdtm_BUG\+/],
+    [3, /BUG: unable to handle page fault for address: ffffc90000000000/, /^lkdtm_READ_UNMAPPED\+/],
+    [4, /divide error/, /^lkdtm_DIVIDE\+/],
+  ];
+  for (const [type, message, at] of cases) {
+    const r = run('crash.wl', `n = getpid\nexpect n == 1\nktrace_crash ${type}\ngetpid\n`, 2, 1);
+    assert.equal(r.end, { kind: 'panic', reason: 2 }, `type ${type}\n${explain(r)}`);
+    assert.is(r.exitCode, 1);
+    assert.match(r.console, message);
+    assert.match(r.console, /Kernel panic - not syncing: Fatal exception/);
+    assert.ok(r.oops, 'an oops report');
+    assert.match(r.oops!.backtrace[0].text, at);
+    assert.ok(r.oops!.backtrace.some((f) => f.text.startsWith('do_syscall_64+')), 'the backtrace reaches do_syscall_64');
+    assert.ok(r.faultInsn && /^ffffffff[0-9a-f]{8}:\t/.test(r.faultInsn), `faulting instruction: ${r.faultInsn}`);
+    assert.equal(r.syscalls.getpid, { count: 1, results: { '1': 1 } }, 'results before the crash are kept');
+    const text = explain(r);
+    assert.match(text, /^oops/m);
+    assert.match(text, /RAX: [0-9a-f]{16}/);
+    assert.match(text, /ended: kernel panic/);
+  }
+  const p = run('panic.wl', 'ktrace_crash 2\n', 1, 1);
+  assert.equal(p.end, { kind: 'panic', reason: 1 });
+  assert.match(p.console, /Kernel panic - not syncing: dumptest/);
+});
+
 test('a failed expectation is reported with file:line and makes the exit code 1', () => {
   const r = run('bad.wl', 'n = getpid\nexpect n == 2\n', 1, 1);
   assert.is(r.failures.length, 1);

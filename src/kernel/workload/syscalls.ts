@@ -57,6 +57,7 @@ export const SYSCALLS: readonly SyscallSpec[] = [
   // The fixture kernel's own (fixtures/kernel/README.md): the kprobe selftest targets and compute work.
   { name: 'ktrace_selftest', nr: 500, args: [{ name: 'which', kind: 'int' }, { name: 'v', kind: 'int' }] },
   { name: 'ktrace_selftest6', nr: 501, args: ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'].map((name) => ({ name, kind: 'int' as const })) },
+  { name: 'ktrace_crash', nr: 503, args: [{ name: 'type', kind: 'int' }] },
   { name: 'ktrace_compute', nr: 502, args: [{ name: 'buf', kind: 'ptr' }, { name: 'len', kind: 'int', dflt: lenOf(0) }, { name: 'rounds', kind: 'int', dflt: 1 }] },
 ];
 
