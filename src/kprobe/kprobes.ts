@@ -345,6 +345,7 @@ export class KprobeManager {
     this.setCurrent(k, pp, cpu);
     k.status = KPROBE_HIT_ACTIVE;
     if (this.preHandlers(pp, cpu, k)) { this.reset(k); return true; } // the handler changed the path: resume at regs.ip
+    if (k.current === null) return true; // a handler oopsed: the run is over, nothing is stepped
     this.setupSinglestep(pp, cpu, k, false);
     return true;
   }

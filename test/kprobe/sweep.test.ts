@@ -3,8 +3,8 @@
 // must leave the default workload's results, console output, kernel instruction count and emulated
 // time exactly as in the unprobed run, and each probe must fire exactly as often as the unprobed run
 // executed its address (counted by the emulator's own hook, machine.countExecutions).
-// Default run: the full sweep on 1 CPU, a seeded sample of functions on 2 and 4 CPUs; KTRACE_LONG=1:
-// the full sweep everywhere and more seeds.
+// Default run: the full sweep on 1, 2 and 4 CPUs (one seed each; `sample` can cut it to a seeded subset of
+// functions); KTRACE_LONG=1: more seeds and a fast timer interrupt, so probes hit in interrupted contexts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
@@ -36,11 +36,11 @@ const ALLOWED = /is on the kprobe blacklist|cannot be executed out of line|alrea
 
 interface Sweep { r: RunResult; probes: { addr: number; pre: number; post: number; p: Kprobe }[]; refused: Map<string, number> }
 
-function sweep(fns: FunctionBoundaries[], cpus: number, seed: number, boosted: boolean): Sweep {
+function sweep(fns: FunctionBoundaries[], cpus: number, seed: number, boosted: boolean, timerPeriod?: number): Sweep {
   const probes: Sweep['probes'] = [];
   const refused = new Map<string, number>();
   const r = runScript(image, script, {
-    cpus, seed, maxInsns: 1_000_000_000,
+    cpus, seed, maxInsns: 1_000_000_000, timerPeriod,
     attach: (pl) => {
       const mgr = KprobeManager.attach(pl);
       for (const f of fns) {
@@ -65,11 +65,11 @@ function sweep(fns: FunctionBoundaries[], cpus: number, seed: number, boosted: b
   return { r, probes, refused };
 }
 
-function plainRun(fns: FunctionBoundaries[], cpus: number, seed: number): { r: RunResult; counts: Map<number, number> | null } {
+function plainRun(fns: FunctionBoundaries[], cpus: number, seed: number, timerPeriod?: number): { r: RunResult; counts: Map<number, number> | null } {
   const addrs = fns.flatMap((f) => f.boundaries);
   let arr: Float64Array | null = null;
   const r = runScript(image, script, {
-    cpus, seed, maxInsns: 1_000_000_000,
+    cpus, seed, maxInsns: 1_000_000_000, timerPeriod,
     attach: (pl) => { if (hasCounter) arr = (pl.machine as unknown as { countExecutions: Counter }).countExecutions(addrs); },
   });
   const counts = arr ? new Map(addrs.map((a, i) => [a, arr![i]])) : null;
@@ -121,15 +121,17 @@ test('clock readers (clock_gettime, printk timestamps) see exactly the unprobed 
   }
 });
 
-const configs: { cpus: number; seed: number; sample: number }[] = LONG
-  ? [{ cpus: 1, seed: 1, sample: 0 }, { cpus: 2, seed: 1, sample: 0 }, { cpus: 2, seed: 3, sample: 0 }, { cpus: 4, seed: 2, sample: 0 }, { cpus: 4, seed: 5, sample: 0 }]
-  : [{ cpus: 1, seed: 1, sample: 0 }, { cpus: 2, seed: 1, sample: 40 }, { cpus: 4, seed: 2, sample: 40 }];
+const configs: { cpus: number; seed: number; sample: number; timer?: number }[] = LONG
+  ? [{ cpus: 1, seed: 1, sample: 0 }, { cpus: 2, seed: 1, sample: 0 }, { cpus: 2, seed: 3, sample: 0 }, { cpus: 4, seed: 2, sample: 0 },
+     { cpus: 4, seed: 5, sample: 0 }, { cpus: 2, seed: 7, sample: 0, timer: 3000 }, { cpus: 4, seed: 9, sample: 0, timer: 2000 }]
+  : [{ cpus: 1, seed: 1, sample: 0 }, { cpus: 2, seed: 1, sample: 0 }, { cpus: 4, seed: 2, sample: 0 }];
 
 if (!hasCounter) console.log('SKIP waiting for machine.countExecutions: per-probe hit counts are not compared with the unprobed run\'s execution counts');
 
 for (const c of configs) {
   const fns = c.sample ? seededSample(all, c.sample, 1000 + c.cpus) : all;
-  const what = `${c.sample ? `${c.sample} sampled functions` : 'every function'}, ${c.cpus} CPU${c.cpus > 1 ? 's' : ''}, seed ${c.seed}`;
+  const what = `${c.sample ? `${c.sample} sampled functions` : 'every function'}, ${c.cpus} CPU${c.cpus > 1 ? 's' : ''}, seed ${c.seed}` +
+    (c.timer ? `, timer every ${c.timer} insns` : '');
   if (c.cpus > 1 && !hasCounter) {
     // Until the emulator handles traps in place, each handled trap restarts the CPU round-robin,
     // which changes the interleaving by itself (and can starve the other CPUs).
@@ -137,10 +139,10 @@ for (const c of configs) {
     continue;
   }
   test(`transparency (${what}): int3 + single-step and boosted probes leave the run as it was`, () => {
-    const plain = plainRun(fns, c.cpus, c.seed);
-    const s = sweep(fns, c.cpus, c.seed, false);
+    const plain = plainRun(fns, c.cpus, c.seed, c.timer);
+    const s = sweep(fns, c.cpus, c.seed, false, c.timer);
     check(`single-step, ${what}`, plain, s, false);
-    const b = sweep(fns, c.cpus, c.seed, true);
+    const b = sweep(fns, c.cpus, c.seed, true, c.timer);
     check(`boosted, ${what}`, plain, b, true);
     if (!c.sample) {
       const total = all.reduce((n, f) => n + f.boundaries.length, 0);
