@@ -110,7 +110,10 @@ function generate(ops: Op[], probe: boolean): { name: string; body: string; cons
   for (let i = n - 1; i >= 0; i--) {
     const op = ops[i], f = formOf(op);
     storeFlags[i] = (op.fwrite & live) !== 0;
-    const w = f && !f.condFlags ? op.fwrite : 0;
+    // shifts/rotates write flags only for a non-zero masked count: known when the count is an immediate
+    const cnt = op.nops >= 2 && op.kind[op.nops - 1] >= OpKind.Immediate8 && op.kind[op.nops - 1] <= OpKind.Immediate32to64
+      ? op.imlo[op.nops - 1] & (op.osz[0] === 64 ? 63 : 31) : -1;
+    const w = f && (!f.condFlags || cnt > 0) ? op.fwrite : 0;
     const r = !f || f.readsAll || f.ends ? ARITH : op.fread;
     live = (live & ~w) | r;
     if (mayFault(op)) live = ARITH;

@@ -20,7 +20,7 @@ export { Memory, Page, FAULT, PERM_R, PERM_W, PERM_X, PERM_U, PAGE_PROBE, PAGE_S
 export { Cpu, Reg, MSR_EFER, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_FMASK, MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_TSC_AUX, MSR_KTPC_RSP0, VEC_TIMER, VEC_IPI, type CpuHost } from './cpu.js';
 export { Machine, Stop, stopName, STOP_NAMES, type MachineOptions } from './machine.js';
 export { callFunction, type CallOptions, type CallResult } from './call.js';
-export { loadSegments, readLoadSegments, type LoadSegment, PF_R, PF_X } from './loader.js';
+export { loadSegments, readLoadSegments, type LoadSegment } from './loader.js';
 export { disassemble, type Op } from './decode.js';
 export { cpuidLeaf } from './runtime.js';
 export { stats, snapshot as statsSnapshot, resetStats } from './stats.js';

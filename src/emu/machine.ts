@@ -232,6 +232,8 @@ export class Machine {
       }
       let limit = blk.probe ? PROBE_LIMIT : end - done;
       if (!blk.probe) { const t = c.nextTimer - (c.instret + c.idleNs); if (t < limit) limit = t; }
+      // keep the allowance a small integer: a huge budget would make it a boxed double on every call
+      if (limit > 0x3fffffff) limit = 0x3fffffff;
       m.smc = 0;
       if (blk.n <= limit && c.tf === 0 && !c.shadow && !this.interpretOnly && this.execIndex === null) {
         if (STATS_ON) stats.blocksRun++;

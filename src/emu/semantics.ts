@@ -388,6 +388,18 @@ function emitShift(g: Gen): void {
     if (g.flags) g.emit(`c.fk=${K_EXPL};c.fsz=32;c.fr0=${r};c.fcf=${cf};c.fof=${of};c.faf=0;`);
     return;
   }
+  if (sz === 32 && (k === 0 || k === 1) && isImm(op, 1)) {
+    // rol/ror by a constant: inline; only CF and OF change, so flags are materialized only when needed
+    const n = op.imlo[1] & 31;
+    if (n === 0) { wr(g, 0, a[0], '0'); return; }
+    const r = g.let(k === 0 ? `((${a[0]}<<${n})|(${a[0]}>>>${32 - n}))>>>0` : `((${a[0]}>>>${n})|(${a[0]}<<${32 - n}))>>>0`);
+    wr(g, 0, r, '0');
+    if (g.flags) {
+      if (k === 0) g.emit(`H.setCO(c,${r}&1,(${r}>>>31)^(${r}&1));`);
+      else g.emit(`H.setCO(c,${r}>>>31,(${r}>>>31)^((${r}>>>30)&1));`);
+    }
+    return;
+  }
   const r = g.let(`H.shift(c,${k},${sz},${a[0]},${a[1]},${cnt})`);
   wr(g, 0, r, sz === 64 ? 'H.rhi' : '0');
   // H.shift updates the flags itself (they depend on the run-time count)
@@ -572,7 +584,9 @@ export interface Form {
   emit: (g: Gen) => void;
   /** must be the last instruction of a block (changes IF/TF/CPL/mode, stops, or talks to the host) */
   ends?: boolean;
-  /** reads every flag (it materializes RFLAGS to change some bits) */
+  /** reads every flag as data (pushf, lahf, system instructions). Forms that materialize RFLAGS only to
+   *  update some bits do not need this: a flag live after them is either written by them or passes
+   *  through, so it is live (and stored) before them too. */
   readsAll?: boolean;
   /** writes flags only for some operand values (do not let it kill earlier flag stores) */
   condFlags?: boolean;
@@ -596,7 +610,7 @@ def([Mnemonic.Xchg], { emit: emitXchg });
 def([Mnemonic.Bswap], { emit: emitBswap });
 def([Mnemonic.Cmpxchg], { emit: emitCmpxchg });
 def([Mnemonic.Xadd], { emit: emitXadd });
-def([Mnemonic.Cmpxchg8b, Mnemonic.Cmpxchg16b], { emit: (g) => g.emit(`H.cmpxchgNb(c,${g.op.mn === Mnemonic.Cmpxchg16b ? 16 : 8},${g.ea()});`), readsAll: true });
+def([Mnemonic.Cmpxchg8b, Mnemonic.Cmpxchg16b], { emit: (g) => g.emit(`H.cmpxchgNb(c,${g.op.mn === Mnemonic.Cmpxchg16b ? 16 : 8},${g.ea()});`) });
 def([Mnemonic.Seto, Mnemonic.Setno, Mnemonic.Setb, Mnemonic.Setae, Mnemonic.Sete, Mnemonic.Setne, Mnemonic.Setbe, Mnemonic.Seta,
   Mnemonic.Sets, Mnemonic.Setns, Mnemonic.Setp, Mnemonic.Setnp, Mnemonic.Setl, Mnemonic.Setge, Mnemonic.Setle, Mnemonic.Setg], { emit: emitSetcc });
 def([Mnemonic.Cmovo, Mnemonic.Cmovno, Mnemonic.Cmovb, Mnemonic.Cmovae, Mnemonic.Cmove, Mnemonic.Cmovne, Mnemonic.Cmovbe, Mnemonic.Cmova,
@@ -606,10 +620,10 @@ def([Mnemonic.Jo, Mnemonic.Jno, Mnemonic.Jb, Mnemonic.Jae, Mnemonic.Je, Mnemonic
 def([Mnemonic.Mul], { emit: emitMul1 });
 def([Mnemonic.Imul], { emit: emitImul });
 def([Mnemonic.Div, Mnemonic.Idiv], { emit: emitDiv });
-def([Mnemonic.Rol, Mnemonic.Ror, Mnemonic.Rcl, Mnemonic.Rcr], { emit: emitShift, readsAll: true, condFlags: true });
+def([Mnemonic.Rol, Mnemonic.Ror, Mnemonic.Rcl, Mnemonic.Rcr], { emit: emitShift, condFlags: true });
 def([Mnemonic.Shl, Mnemonic.Sal, Mnemonic.Shr, Mnemonic.Sar], { emit: emitShift, condFlags: true });
 def([Mnemonic.Shld, Mnemonic.Shrd], { emit: emitShd, condFlags: true });
-def([Mnemonic.Bt, Mnemonic.Bts, Mnemonic.Btr, Mnemonic.Btc], { emit: emitBt, readsAll: true });
+def([Mnemonic.Bt, Mnemonic.Bts, Mnemonic.Btr, Mnemonic.Btc], { emit: emitBt });
 def([Mnemonic.Bsf, Mnemonic.Bsr, Mnemonic.Tzcnt, Mnemonic.Lzcnt, Mnemonic.Popcnt], { emit: emitBitScan });
 def([Mnemonic.Push], { emit: emitPush });
 def([Mnemonic.Pop], { emit: emitPop });
@@ -624,17 +638,17 @@ def([Mnemonic.Jrcxz, Mnemonic.Jecxz, Mnemonic.Jcxz], { emit: emitJrcxz });
 def([Mnemonic.Loop, Mnemonic.Loope, Mnemonic.Loopne], { emit: emitLoop });
 def([Mnemonic.Movsb, Mnemonic.Movsw, Mnemonic.Movsd, Mnemonic.Movsq, Mnemonic.Stosb, Mnemonic.Stosw, Mnemonic.Stosd, Mnemonic.Stosq,
   Mnemonic.Lodsb, Mnemonic.Lodsw, Mnemonic.Lodsd, Mnemonic.Lodsq, Mnemonic.Cmpsb, Mnemonic.Cmpsw, Mnemonic.Cmpsd, Mnemonic.Cmpsq,
-  Mnemonic.Scasb, Mnemonic.Scasw, Mnemonic.Scasd, Mnemonic.Scasq], { emit: emitString, readsAll: true });
+  Mnemonic.Scasb, Mnemonic.Scasw, Mnemonic.Scasd, Mnemonic.Scasq], { emit: emitString });
 def([Mnemonic.Nop, Mnemonic.Endbr64, Mnemonic.Endbr32, Mnemonic.Pause, Mnemonic.Lfence, Mnemonic.Mfence, Mnemonic.Sfence,
   Mnemonic.Prefetchnta, Mnemonic.Prefetcht0, Mnemonic.Prefetcht1, Mnemonic.Prefetcht2, Mnemonic.Prefetchw], { emit: () => {} });
 def([Mnemonic.Clflush, Mnemonic.Clflushopt], { emit: (g) => g.emit(`m.r8(${g.ea()});`) });
-def([Mnemonic.Clc], { emit: flagOp('H.setCF(c,0);'), readsAll: true });
-def([Mnemonic.Stc], { emit: flagOp('H.setCF(c,1);'), readsAll: true });
-def([Mnemonic.Cmc], { emit: flagOp('H.setCF(c,H.cf(c)^1);'), readsAll: true });
+def([Mnemonic.Clc], { emit: flagOp('H.setCF(c,0);') });
+def([Mnemonic.Stc], { emit: flagOp('H.setCF(c,1);') });
+def([Mnemonic.Cmc], { emit: flagOp('H.setCF(c,H.cf(c)^1);') });
 def([Mnemonic.Cld], { emit: flagOp('c.df=0;') });
 def([Mnemonic.Std], { emit: flagOp('c.df=1;') });
 def([Mnemonic.Lahf], { emit: (g) => g.emit(`R[0]=(R[0]&0xffff00ff)|((H.rflags(c)&255)<<8);`), readsAll: true });
-def([Mnemonic.Sahf], { emit: (g) => g.emit(`H.sahf(c);`), readsAll: true });
+def([Mnemonic.Sahf], { emit: (g) => g.emit(`H.sahf(c);`) });
 // system instructions: privileged checks, traps and device access live in runtime.ts
 for (const [mn, name] of [
   [Mnemonic.Cli, 'cli'], [Mnemonic.Sti, 'sti'], [Mnemonic.Hlt, 'hlt'], [Mnemonic.Int3, 'int3'], [Mnemonic.Int, 'intn'],
