@@ -145,6 +145,8 @@ export class KprobeManager {
     p.nmissed = 0;
     // check_kprobe_address_safe
     if (this.slots.contains(addr)) return fail(EINVAL, `${this.fmt(addr)} is a kprobes-internal address (instruction slot)`);
+    // _kprobe_addr: the address must be covered by a kallsyms symbol
+    if (!this.image.lookupAddr(addr)) return fail(ENOENT, `no symbol covers ${this.fmt(addr)}`);
     if (!this.isKernelText(addr)) return fail(EINVAL, `${this.fmt(addr)} is not kernel text`);
     if (this.image.inKprobeBlacklist(addr)) return fail(EINVAL, `${this.fmt(addr)} is on the kprobe blacklist`);
     const old = this.table.get(addr);

@@ -106,6 +106,7 @@ test('refusals carry the kernel errno', () => {
       if (a !== undefined) assert.is(m.registerKprobe({ addr: a }), EINVAL, `${name} (.entry.text)`);
     }
     assert.is(m.registerKprobe({ addr: image.symbolAddr('boot_params')! }), EINVAL, 'data is not kernel text');
+    assert.is(m.registerKprobe({ addr: 0x1000 }), ENOENT, 'no symbol covers a user address (_kprobe_addr)');
     // not on an instruction boundary: inside the first instruction of kprobe_target
     const first = m.recover(t, 16);
     assert.ok(first[0] !== 0x90, 'the first instruction is longer than one byte');
