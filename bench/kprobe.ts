@@ -70,7 +70,7 @@ export const kprobe: Section = {
   name: 'kprobe',
   description: 'per-hit host cost of an int3+single-step kprobe (k) and a boosted one (b) vs the kernel document (2008)',
   run(opts) {
-    const n = Number(opts.iters ?? 200_000);
+    const n = Number(opts.iters ?? 1_000_000);
     const image = Image.load(readFileSync(DEFAULT_VMLINUX));
     once(image, 2000, 'k'); once(image, 2000, 'b'); once(image, 2000, 'none'); // warm up the JITs
     // interleaved, best of `repeat` each: the least disturbed run (the host is shared)

@@ -1,4 +1,7 @@
-// src/kprobe public API (ARCHITECTURE.md "Kprobes").
+// src/kprobe public API (ARCHITECTURE.md "Kprobes"). Typical use, before a run starts:
+//   runScript(image, script, { ..., attach: (pl) => { const mgr = KprobeManager.attach(pl); mgr.registerKprobe({ symbolName: "vfs_read", preHandler: (p, regs) => 0 }); } })
+// Results are 0 or a negative errno as in the kernel (mgr.lastError / mgr.register(p) give the reason);
+// debugfs text comes from renderKprobeList / renderKprobeBlacklist / renderKprobesEnabled / writeKprobesEnabled.
 export {
   KprobeManager, ProbePoint, HandlerFault, px,
   KPROBE_FLAG_GONE, KPROBE_FLAG_DISABLED, KPROBE_FLAG_OPTIMIZED, KPROBE_FLAG_FTRACE,
