@@ -15,7 +15,7 @@ import { Stop, type Machine } from '../emu/machine.js';
 import { FAULT } from '../emu/memory.js';
 import type { Platform } from '../kernel/platform.js';
 import { PtRegs, X86_EFLAGS_IF, X86_EFLAGS_TF } from './regs.js';
-import { InsnSlots } from './slots.js';
+import { InsnSlots, INSN_SLOT_SIZE } from './slots.js';
 import {
   archPrepareKprobe, canProbe, EINVAL, EILSEQ, EmulateKind, emulate, ENOENT, INT3_INSN_OPCODE, MAX_INSN_SIZE,
   type ArchInsn,
@@ -192,7 +192,7 @@ export class KprobeManager {
     if (pp.children.length === 0) {
       this.disarm(pp);
       this.table.delete(pp.addr);
-      if (pp.ainsn.slot) this.slots.release(pp.ainsn.slot);
+      if (pp.ainsn.slot) this.releaseSlot(pp);
     } else if (pp.disabled) this.disarm(pp);
     return 0;
   }
@@ -212,6 +212,23 @@ export class KprobeManager {
     return 0;
   }
   unregisterKprobes(kps: Kprobe[]): void { for (const p of kps) this.unregisterKprobe(p); }
+
+  /**
+   * free_insn_slot only once no CPU can still be in the copy (the kernel defers it past an RCU grace
+   * period): a CPU stepping it or running its boosted jump back keeps the slot until a later check.
+   */
+  private readonly dirtySlots: { slot: number; pp: ProbePoint }[] = [];
+  private releaseSlot(pp: ProbePoint): void {
+    this.dirtySlots.push({ slot: pp.ainsn.slot, pp });
+    for (let i = this.dirtySlots.length - 1; i >= 0; i--) {
+      const d = this.dirtySlots[i];
+      const busy = this.machine.cpus.some((c, id) => this.kcbs[id].current === d.pp || this.kcbs[id].prev.current === d.pp ||
+        (c.rip >= d.slot && c.rip < d.slot + INSN_SLOT_SIZE));
+      if (busy) continue;
+      this.slots.release(d.slot);
+      this.dirtySlots.splice(i, 1);
+    }
+  }
 
   /** disable_kprobe. */
   disableKprobe(p: Kprobe): number {

@@ -273,4 +273,25 @@ test('a handler that throws is an oops that ends the run, not a host crash; faul
   assert.equal(results(ok.r), { '10': 1 });
 });
 
+test('unregistering from inside a handler: the CPU finishes its step in a slot nobody else gets meanwhile', () => {
+  let mgr!: KprobeManager, slot1 = 0, slot2 = -1, post = 0, hits2 = 0;
+  const kp2: Kprobe = { symbolName: 'kprobe_target2', preHandler: () => { hits2++; }, postHandler: () => {} };
+  const kp: Kprobe = {
+    symbolName: 'kprobe_target',
+    preHandler: (p) => {
+      slot1 = mgr.probePointOf(p)!.ainsn.slot;
+      assert.is(mgr.unregisterKprobe(p), 0);
+      assert.is(mgr.registerKprobe(kp2), 0);
+      slot2 = mgr.probePointOf(kp2)!.ainsn.slot;
+      return 0;
+    },
+    postHandler: () => { post++; },
+  };
+  const { r } = run(sel(0, 300) + sel(1, 300) + sel(0, 300), (m) => { mgr = m; assert.is(m.registerKprobe(kp), 0); });
+  assert.ok(slot1 !== 0 && slot2 !== slot1, 'the stepping CPU keeps its slot');
+  assert.equal(results(r), { '100': 2, '101': 1 });
+  assert.is(hits2, 1);
+  assert.is(post, 0, 'the post_handler of a kprobe unregistered in its pre_handler does not run (it left the aggregate list)');
+});
+
 test.run();
