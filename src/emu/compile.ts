@@ -156,6 +156,9 @@ function generate(ops: Op[], probe: boolean): { name: string; body: string; cons
     } else if (!last && op.flow === 3 && op.cc >= 0 && op.target === ops[0].ip) {
       // back to the block start: iterate while the allowance lasts
       g.emit(`if(${cc(g)}){${counter}+=${i + 1};L-=${i + 1};if(L<${n}||m.smc){c.rip=${op.target};return;}continue;}`);
+    } else if (!last && op.flow === 3 && op.cc >= 0 && ops[i + 1].ip === op.target && op.target !== op.next) {
+      // the superblock continues on the taken path (a loop back edge): leave when not taken
+      g.emit(`if(!(${cc(g)})){c.rip=${op.next};${counter}+=${i + 1};return;}`);
     } else if (!last && op.flow === 3 && op.cc >= 0) {
       // conditional branch inside a superblock: a side exit when taken, fall through otherwise
       g.emit(`if(${cc(g)}){c.rip=${op.target};${counter}+=${i + 1};return;}`);

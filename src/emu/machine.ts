@@ -150,7 +150,10 @@ export class Machine {
       const last = ops[ops.length - 1];
       if (ops.length >= MAX_BLOCK || last !== run[run.length - 1] || last.bad || endsBlock(last)) break;
       let next: number;
-      if (last.flow === 3 && last.cc >= 0) next = last.next;                              // jcc: fall through
+      if (last.flow === 3 && last.cc >= 0) {
+        // jcc: follow a backward branch (a loop's back edge: the likely path), else the fall-through
+        next = last.target < last.ip && !seen.has(last.target) && last.target - (last.target & 4095) === p.base ? last.target : last.next;
+      }
       else if ((last.flow === 5 || last.flow === 1) && !Number.isNaN(last.target)) next = last.target; // call/jmp rel
       else if (last.flow === 0) next = last.next;                                        // page end
       else break;
@@ -188,6 +191,8 @@ export class Machine {
     const end = c.instret + budget;
     c.stopText = '';
     let prev: Block | null = null;
+    // debug/test switches, read once per run (they are only changed between runs)
+    const blocksOk = !this.interpretOnly && this.execIndex === null;
     for (;;) {
       if (c.stop !== 0) { const s = c.stop - 1; c.stop = 0; return s; }
       if (c.halted) {
@@ -235,7 +240,7 @@ export class Machine {
       // keep the allowance a small integer: a huge budget would make it a boxed double on every call
       if (limit > 0x3fffffff) limit = 0x3fffffff;
       m.smc = 0;
-      if (blk.n <= limit && c.tf === 0 && !c.shadow && !this.interpretOnly && this.execIndex === null) {
+      if (blk.n <= limit && c.tf === 0 && !c.shadow && blocksOk) {
         if (STATS_ON) stats.blocksRun++;
         prev = blk;
         try { blk.fn(c, R, m, limit); }

@@ -46,7 +46,8 @@ export class Gen {
       const l = this.t();
       const bl = M.base >= 0 ? `R[${2 * M.base}]+` : '', bh = M.base >= 0 ? `R[${2 * M.base + 1}]+` : '';
       this.emit(`const ${l}=${bl}R[${2 * M.index}]*${M.scale}+${dlo};`);
-      e = `((${bh}R[${2 * M.index + 1}]*${M.scale}+${dhi}+((${l}/4294967296)|0))|0)*4294967296+(${l}>>>0)`; // ${l} >= 0
+      // ${l} >= 0, and multiplying by 2^-32 is exact: its integer part is the carry into the high half
+      e = `((${bh}R[${2 * M.index + 1}]*${M.scale}+${dhi}+((${l}*2.3283064365386963e-10)|0))|0)*4294967296+(${l}>>>0)`;
     } else {
       // base + disp as a signed number is exact: a base beyond 2^53 stays non-canonical whatever the disp
       const parts: string[] = [];
