@@ -138,15 +138,16 @@ export class KprobeManager {
       if (a === undefined) return fail(ENOENT, `unknown symbol ${p.symbolName}`);
       addr = a + (p.offset ?? 0);
     } else addr = p.addr! + (p.offset ?? 0);
-    // check_kprobe_rereg
-    if (this.owner.has(p)) return fail(EINVAL, 'this kprobe is already registered');
+    // _kprobe_addr: the address must be covered by a kallsyms symbol (an insn slot counts as
+    // kprobes-internal text: the kernel lists slots in kallsyms as [__builtin__kprobes])
+    if (!this.image.lookupAddr(addr) && !this.slots.contains(addr)) return fail(ENOENT, `no symbol covers ${this.fmt(addr)}`);
     p.addr = addr;
+    // warn_kprobe_rereg
+    if (this.owner.has(p)) return fail(EINVAL, 'this kprobe is already registered');
     p.flags = (p.flags ?? 0) & KPROBE_FLAG_DISABLED;
     p.nmissed = 0;
     // check_kprobe_address_safe
     if (this.slots.contains(addr)) return fail(EINVAL, `${this.fmt(addr)} is a kprobes-internal address (instruction slot)`);
-    // _kprobe_addr: the address must be covered by a kallsyms symbol
-    if (!this.image.lookupAddr(addr)) return fail(ENOENT, `no symbol covers ${this.fmt(addr)}`);
     if (!this.isKernelText(addr)) return fail(EINVAL, `${this.fmt(addr)} is not kernel text`);
     if (this.image.inKprobeBlacklist(addr)) return fail(EINVAL, `${this.fmt(addr)} is on the kprobe blacklist`);
     const old = this.table.get(addr);
