@@ -31,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     // KTRACE_FASTARGS=0 sends everything through yargs (the tests compare both paths).
     if (wanted.length && process.env.KTRACE_FASTARGS !== '0') {
       for (const f of modules[0]!.fast ?? []) {
-        const args = fastParse(argv, { ...globalOptions, ...f.options }, f.command);
+        const args = fastParse(argv, { ...globalOptions, ...f.options }, f.command, { endOfOptions: f.endOfOptions });
         if (args) {
           await f.handler(args);
           return typeof process.exitCode === 'number' ? process.exitCode : 0;
@@ -78,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
 function isOptionValue(argv: string[], a: string): boolean {
   const i = argv.indexOf(a);
   const prev = i > 0 ? argv[i - 1]! : '';
-  return prev === '-k' || prev === '--vmlinux';
+  return prev === '-k' || prev === '--vmlinux' || prev === '--state';
 }
 
 /** Prints an error as one line (the stack only with KTRACE_DEBUG=1) and returns the exit status. */

@@ -27,13 +27,18 @@ export interface FastCommand {
   command: string;
   options: Options;
   handler: (args: any) => void | Promise<void>;
+  /**
+   * `--` ends the options and everything after it is positional (for commands whose operands may
+   * start with '-', like `fs write kprobe_events -- -:myprobe`). Otherwise `--` goes to yargs.
+   */
+  endOfOptions?: boolean;
 }
 
 /**
  * Parses `argv` (after the command words) against options and positionals. Undefined when yargs
  * must handle it. Values are set under the option name and its aliases, as yargs does.
  */
-export function fastParse(argv: readonly string[], options: Options, command: string): Record<string, unknown> | undefined {
+export function fastParse(argv: readonly string[], options: Options, command: string, opts: { endOfOptions?: boolean } = {}): Record<string, unknown> | undefined {
   const byFlag = new Map<string, [string, OptionSpec]>();
   for (const [name, spec] of Object.entries(options)) {
     byFlag.set(name.length === 1 ? '-' + name : '--' + name, [name, spec]);
@@ -45,6 +50,7 @@ export function fastParse(argv: readonly string[], options: Options, command: st
   const pos: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
+    if (a === '--' && opts.endOfOptions) { pos.push(...argv.slice(i + 1)); break; }
     if (a.startsWith('-') && a !== '-') {
       let flag = a, value: string | undefined;
       const eq = a.indexOf('=');

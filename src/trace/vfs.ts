@@ -11,7 +11,8 @@ export const Errno = {
 const MESSAGES: Record<number, string> = {
   1: 'Operation not permitted', 2: 'No such file or directory', 5: 'Input/output error', 13: 'Permission denied',
   16: 'Device or resource busy', 17: 'File exists', 19: 'No such device', 20: 'Not a directory', 21: 'Is a directory',
-  22: 'Invalid argument', 28: 'No space left on device', 7: 'Argument list too long', 12: 'Cannot allocate memory',
+  22: 'Invalid argument', 84: 'Invalid or incomplete multibyte or wide character', 95: 'Operation not supported',
+  38: 'Function not implemented', 28: 'No space left on device', 7: 'Argument list too long', 12: 'Cannot allocate memory',
 };
 
 /** strerror for a (positive or negative) errno. */

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { ktrace, MAIN } from './run.js';
+import { ktrace, MAIN, freshState } from './run.js';
 import { FIXTURE } from '../elf/fixture.js';
 import { fixtureImage } from '../elf/fixture.js';
 
@@ -22,7 +22,7 @@ test('fs cat errors: missing path, directory', () => {
 });
 
 test('fs ls', () => {
-  assert.is(ktrace(['fs', 'ls', '/']).stdout, 'proc\n');
+  assert.is(ktrace(['fs', 'ls', '/']).stdout, 'proc\nsys\n');
   assert.is(ktrace(['fs', 'ls', '/proc']).stdout, 'kallsyms\n');
   const r = ktrace(['fs', 'ls', '/nope']);
   assert.is(r.code, 1);
@@ -33,6 +33,70 @@ test('a closed pipe ends quietly', () => {
   const r = spawnSync('sh', ['-c', `"${process.execPath}" "${MAIN}" -k "${FIXTURE}" fs cat /proc/kallsyms | head -1`], { encoding: 'utf8' });
   assert.is(r.stderr, '');
   assert.is(r.stdout.split('\n').length, 2);
+});
+
+
+test('fs write defines kprobe events that persist between processes; cat shows the canonical line', () => {
+  const env = { KTRACE_STATE: freshState() };
+  assert.is(ktrace(['fs', 'write', 'kprobe_events', 'p:myprobe vfs_read  fd=%di'], env).code, 0);
+  assert.is(ktrace(['fs', 'write', '/sys/kernel/tracing/kprobe_events', 'p:grp/other ksys_read'], env).code, 0);
+  assert.is(ktrace(['fs', 'cat', 'kprobe_events'], env).stdout, 'p:kprobes/myprobe vfs_read fd=%di\np:grp/other ksys_read\n');
+  assert.is(ktrace(['fs', 'ls', 'events'], env).stdout, 'enable\ngrp\nkprobes\n');
+  assert.is(ktrace(['fs', 'ls', 'events/kprobes/myprobe'], env).stdout, 'enable\nformat\nid\n');
+  assert.is(ktrace(['fs', 'cat', 'events/kprobes/myprobe/enable'], env).stdout, '0\n');
+  const fmt = ktrace(['fs', 'cat', 'events/kprobes/myprobe/format'], env).stdout;
+  assert.match(fmt, /^name: myprobe\nID: \d+\n/);
+  assert.match(fmt, /\tfield:u64 fd;\toffset:16;\tsize:8;\tsigned:0;\n/);
+  assert.match(fmt, /print fmt: "\(%lx\) fd=0x%Lx", REC->__probe_ip, REC->fd\n$/);
+  // Truncating removes every event.
+  assert.is(ktrace(['fs', 'write', '--truncate', 'kprobe_events', ''], env).code, 0);
+  assert.is(ktrace(['fs', 'cat', 'kprobe_events'], env).stdout, '');
+  assert.is(ktrace(['fs', 'ls', 'events'], env).stdout, 'enable\n');
+});
+
+test('fs write: a rejected write exits 1 with the shell message and error_log has the kernel entry', () => {
+  const env = { KTRACE_STATE: freshState() };
+  const r = ktrace(['fs', 'write', 'kprobe_events', 'p:bad vfs_read+1'], env);
+  assert.is(r.code, 1);
+  assert.is(r.stderr, 'ktrace: write error: Invalid or incomplete multibyte or wide character\n');
+  const log = ktrace(['fs', 'cat', 'error_log'], env).stdout;
+  assert.match(log, /^\[ +\d+\.\d{6}\] trace_kprobe: error: Probe point is not an instruction boundary\n  Command: p:bad vfs_read\+1\n {17}\^\n$/);
+  const u = ktrace(['fs', 'write', 'kprobe_events', 'p:bad no_such_function'], env);
+  assert.is(u.code, 1);
+  assert.match(u.stderr, /^ktrace: write error: /);
+  assert.match(ktrace(['fs', 'cat', 'error_log'], env).stdout, /error: Invalid probed address or symbol\n  Command: p:bad no_such_function\n {17}\^\n$/);
+  const s = ktrace(['fs', 'write', 'kprobe_events', 'p:bad vfs_read %rdi'], env);
+  assert.is(s.stderr, 'ktrace: write error: Invalid argument\n');
+  // Clearing error_log: open with O_TRUNC.
+  assert.is(ktrace(['fs', 'write', '--truncate', 'error_log', ''], env).code, 0);
+  assert.is(ktrace(['fs', 'cat', 'error_log'], env).stdout, '');
+  assert.is(ktrace(['fs', 'write', 'README', 'x'], env).stderr, 'ktrace: write error: Permission denied\n');
+  assert.is(ktrace(['fs', 'write', 'nope', 'x'], env).stderr, 'ktrace: nope: No such file or directory\n');
+});
+
+test('fs: kprobes debugfs list shows the events\' kprobes, [DISABLED] until enabled; enabled knob persists', () => {
+  const env = { KTRACE_STATE: freshState() };
+  assert.is(ktrace(['fs', 'write', 'kprobe_events', 'p:myprobe vfs_read'], env).code, 0);
+  const list = ktrace(['fs', 'cat', '/sys/kernel/debug/kprobes/list'], env);
+  assert.is(list.code, 0, list.stderr);
+  assert.match(list.stdout, /^ffffffff81[0-9a-f]{6}  k  vfs_read\+0x0    \[DISABLED\]\n$/);
+  assert.is(ktrace(['fs', 'write', 'events/kprobes/myprobe/enable', '1'], env).code, 0);
+  assert.is(ktrace(['fs', 'cat', 'events/kprobes/myprobe/enable'], env).stdout, '1\n');
+  assert.match(ktrace(['fs', 'cat', '/sys/kernel/debug/kprobes/list'], env).stdout, /^ffffffff81[0-9a-f]{6}  k  vfs_read\+0x0    \n$/);
+  assert.is(ktrace(['fs', 'write', 'events/kprobes/myprobe/enable', '2'], env).stderr, 'ktrace: write error: Invalid argument\n');
+  // An enabled event cannot be removed (EBUSY), as in the kernel.
+  assert.is(ktrace(['fs', 'write', 'kprobe_events', '--', '-:myprobe'], env).stderr, 'ktrace: write error: Device or resource busy\n');
+  assert.is(ktrace(['fs', 'write', '/sys/kernel/debug/kprobes/enabled', '0'], env).code, 0);
+  assert.is(ktrace(['fs', 'cat', '/sys/kernel/debug/kprobes/enabled'], env).stdout, '0\n');
+  assert.match(ktrace(['fs', 'cat', '/sys/kernel/debug/kprobes/blacklist'], env).stdout, /^0x[0-9a-f]{16}-0x[0-9a-f]{16}\t\S+\n/);
+  assert.is(ktrace(['fs', 'ls', '/sys/kernel/debug/kprobes'], env).stdout, 'blacklist\nenabled\nlist\n');
+});
+
+test('fs cat README and kprobe_profile', () => {
+  const env = { KTRACE_STATE: freshState() };
+  assert.match(ktrace(['fs', 'cat', 'README'], env).stdout, /kprobe_events/);
+  ktrace(['fs', 'write', 'kprobe_events', 'p:myprobe vfs_read'], env);
+  assert.is(ktrace(['fs', 'cat', 'kprobe_profile'], env).stdout, `  ${'myprobe'.padEnd(44)} ${'0'.padStart(15)} ${'0'.padStart(15)}\n`);
 });
 
 test.run();

@@ -3,16 +3,26 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { FIXTURE } from '../elf/fixture.js';
 
 export const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
+
+/** A state directory of this test process, so tests never touch the user's ~/.local/state/ktrace. */
+export const TEST_STATE = mkdtempSync(join(tmpdir(), 'ktrace-test-state-'));
+
+/** A fresh, empty state directory. */
+export function freshState(): string {
+  return mkdtempSync(join(tmpdir(), 'ktrace-state-'));
+}
 
 export interface Run { code: number; stdout: string; stderr: string }
 
 /** Runs `ktrace -k FIXTURE ARGS` (the fixture the differential tests use), or without -k when `defaultImage`. */
 export function ktrace(args: string[], env: Record<string, string> = {}, defaultImage = false): Run {
   const r = spawnSync(process.execPath, [MAIN, ...(defaultImage ? [] : ['-k', FIXTURE]), ...args], {
-    encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, NO_COLOR: '1', ...env },
+    encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, NO_COLOR: '1', KTRACE_STATE: TEST_STATE, ...env },
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

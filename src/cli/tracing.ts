@@ -1,0 +1,72 @@
+// The CLI's tracefs sessions: the state directory's contents made live over a kernel image.
+// Two kinds, so that one-liners stay fast: a light session (kprobe_events checked without an
+// emulated machine: `add`, `del`, `list`, `enable`, reading tracefs files), and a machine session
+// (the kernel booted but not run, the events' kprobes registered on it: the debugfs views and
+// `ktrace run`). Modules load asynchronously once (loadTracing); building is synchronous, so it
+// can happen inside the state lock.
+import type { Image } from '../elf/image.js';
+import type { Platform } from '../kernel/platform.js';
+import type { KprobeManager } from '../kprobe/kprobes.js';
+import type { TraceSession } from '../trace/runtime/session.js';
+import type { ProbeRuntime } from '../trace/runtime/probes.js';
+import type { TraceState } from '../trace/runtime/state.js';
+import type { CanProbe } from '../trace/runtime/check-backend.js';
+
+/** Does any kprobe_events line in `text` put a probe at a non-zero offset or an address? */
+export function needsBoundaryCheck(text: string): boolean {
+  return text.split('\n').some((line) => {
+    const w = line.trim().split(/\s+/);
+    return /^[pr]/.test(w[0] ?? '') && w[1] !== undefined && (w[1].includes('+') || /^[0-9]/.test(w[1]));
+  });
+}
+
+export interface MachineSession {
+  session: TraceSession;
+  runtime: ProbeRuntime;
+  mgr: KprobeManager;
+  platform: Platform;
+}
+
+export interface Tracing {
+  light(image: Image, state: TraceState): TraceSession;
+  /** The attach hook for runScript: registers the state's events on the platform. */
+  attach(state: TraceState, got: (ms: MachineSession) => void): (p: Platform) => void;
+  /** The kernel booted (boot_params filled, CPU 0 at its entry point) but not run, events attached. */
+  machine(image: Image, state: TraceState, cpus: number): MachineSession;
+}
+
+/**
+ * Loads what sessions need. `machine`: the emulator and kprobe layer too. `canProbe`: the
+ * instruction-boundary check for light sessions (iced-x86: only when some probe needs it).
+ */
+export async function loadTracing(opts: { machine?: boolean; canProbe?: boolean } = {}): Promise<Tracing> {
+  const { TraceSession } = await import('../trace/runtime/session.js');
+  const { checkBackend } = await import('../trace/runtime/check-backend.js');
+  const { imageResolver } = await import('../trace/kprobe-events/resolver.js');
+  const canProbe: CanProbe | undefined = opts.canProbe ? (await import('../kprobe/x86.js')).canProbe : undefined;
+  const m = opts.machine ? {
+    ...(await import('../trace/runtime/probes.js')),
+    ...(await import('../kprobe/kprobes.js')),
+    ...(await import('../kernel/session.js')),
+    ...(await import('../kernel/workload/parser.js')),
+  } : undefined;
+  const attach = (state: TraceState, got: (ms: MachineSession) => void) => (p: Platform) => {
+    if (!m) throw new Error('loadTracing: machine sessions were not loaded');
+    const mgr = m.KprobeManager.attach(p);
+    const runtime = new m.ProbeRuntime(mgr, p.machine.mem, p.image);
+    const base = BigInt(state.clockNs);
+    const session = new TraceSession(state, { resolver: imageResolver(p.image), backend: runtime, now: () => base + BigInt(p.emulatedNs) });
+    if (!state.kprobesEnabled) mgr.disarmAllKprobes();
+    got({ session, runtime, mgr, platform: p });
+  };
+  return {
+    light: (image, state) => new TraceSession(state, { resolver: imageResolver(image), backend: checkBackend(image, canProbe) }),
+    attach,
+    machine(image, state, cpus) {
+      if (!m) throw new Error('loadTracing: machine sessions were not loaded');
+      let ms: MachineSession | undefined;
+      m.prepare(image, m.parseWorkload('idle', ''), { cpus, seed: 1, maxInsns: 1, attach: attach(state, (x) => { ms = x; }) });
+      return ms!;
+    },
+  };
+}

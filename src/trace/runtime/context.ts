@@ -1,0 +1,103 @@
+// The machine side of a probe hit: a FetchContext over the live registers (PtRegs) and guest memory,
+// the current task (comm, pid) read the way the kernel's `current` works on x86-64 (%gs base →
+// struct pcpu_hot.current_task; fixtures/kernel/README.md "What the platform can read"), and the
+// kallsyms symbolizer the trace text uses.
+import type { Image } from '../../elf/image.js';
+import type { Memory } from '../../emu/memory.js';
+import type { PtRegs } from '../../kprobe/regs.js';
+import type { FetchContext } from '../kprobe-events/eval.js';
+import type { Symbolizer } from '../kprobe-events/format.js';
+import type { RegName } from '../kprobe-events/regs.js';
+
+const PERM_U = 8;
+// struct pcpu_hot / struct task_struct offsets (fixtures/kernel/README.md, checked by asm-offsets.c).
+const PCPU_CURRENT_TASK = 0, TASK_STACK = 32, TASK_PID = 72, TASK_COMM = 80, TASK_COMM_LEN = 16;
+const THREAD_SIZE = 16384;
+const U64 = (1n << 64n) - 1n;
+
+const toAddr = (a: bigint) => Number(BigInt.asIntN(64, a));
+
+/** A guarded load: undefined when any byte is unmapped, or the access crosses into the wrong half. */
+export function safeLoad(mem: Memory, addr: number, size: 1 | 2 | 4 | 8, user: boolean): bigint | undefined {
+  // copy_from_kernel_nofault refuses user addresses, copy_from_user_nofault kernel ones
+  // (mm/maccess.c, x86 copy_from_kernel_nofault_allowed).
+  if (user ? addr < 0 : addr >= 0) return undefined;
+  const p0 = mem.permsAt(addr), p1 = mem.permsAt(addr + size - 1);
+  if (!p0 || !p1) return undefined;
+  if (user && (!(p0 & PERM_U) || !(p1 & PERM_U))) return undefined;
+  switch (size) {
+    case 1: return BigInt(mem.read8(addr));
+    case 2: return BigInt(mem.read16(addr));
+    case 4: return BigInt(mem.read32(addr));
+    case 8: return mem.read64(addr);
+  }
+}
+
+/** The task running on this CPU: pointer, pid, comm; undefined when %gs does not lead to one. */
+export function currentTask(mem: Memory, gsBase: number): { task: number; pid: number; comm: string } | undefined {
+  if (gsBase >= 0) return undefined; // user-mode %gs: not the kernel's per-CPU area
+  const t = safeLoad(mem, gsBase + PCPU_CURRENT_TASK, 8, false);
+  if (t === undefined) return undefined;
+  const task = toAddr(t);
+  const pid = safeLoad(mem, task + TASK_PID, 4, false);
+  if (pid === undefined) return undefined;
+  let comm = '';
+  for (let i = 0; i < TASK_COMM_LEN - 1; i++) {
+    const b = safeLoad(mem, task + TASK_COMM + i, 1, false);
+    if (b === undefined || b === 0n) break;
+    comm += String.fromCharCode(Number(b));
+  }
+  return { task, pid: Number(BigInt.asIntN(32, pid)), comm };
+}
+
+export function imageSymbolizer(image: Image): Symbolizer {
+  return {
+    withOffset: (a) => image.formatAddr(toAddr(a)),
+    noOffset: (a) => image.lookupAddr(toAddr(a))?.entry.name,
+  };
+}
+
+/** FetchContext for one hit. `regs` is live: build it per hit, use it inside the handler only. */
+export function hitContext(regs: PtRegs, mem: Memory, sym: Symbolizer): FetchContext {
+  let task: ReturnType<typeof currentTask> | null = null;
+  const cur = () => (task === null ? (task = currentTask(mem, regs.cpu.gsb)) : task);
+  const sp = regs.sp;
+  const ctx: FetchContext = {
+    reg(name: RegName): bigint {
+      switch (name) {
+        case 'ip': return regs.ipU;
+        case 'sp': return regs.spU;
+        case 'bp': return regs.bpU;
+        case 'flags': return BigInt(regs.flags);
+        case 'cs': return BigInt(regs.cs);
+        case 'ss': return BigInt(regs.ss);
+        // An int3 exception frame has no error code: the entry code stores -1 (idtentry, asm/idtentry.h).
+        case 'orig_ax': return U64;
+        default: return regs[name];
+      }
+    },
+    mem: (addr, size, user) => safeLoad(mem, toAddr(addr), size, user),
+    stack(n) {
+      // regs_get_kernel_stack_nth: 0 when the slot is outside the current kernel stack.
+      const a = sp + n * 8;
+      const t = cur();
+      const base = t ? safeLoad(mem, t.task + TASK_STACK, 8, false) : undefined;
+      if (base !== undefined) {
+        const lo = toAddr(base);
+        if (a < lo || a + 8 > lo + THREAD_SIZE) return 0n;
+      } else if ((a & ~(THREAD_SIZE - 1)) !== (sp & ~(THREAD_SIZE - 1))) return 0n;
+      return safeLoad(mem, a, 8, false) ?? 0n;
+    },
+    arg(n) {
+      // regs_get_kernel_argument(n - 1): six registers, then the stack above the return address.
+      switch (n) {
+        case 1: return regs.di; case 2: return regs.si; case 3: return regs.dx;
+        case 4: return regs.cx; case 5: return regs.r8; case 6: return regs.r9;
+        default: return ctx.stack(n - 6);
+      }
+    },
+    comm: () => cur()?.comm ?? '',
+    symbolize: (a) => sym.withOffset(a),
+  };
+  return ctx;
+}

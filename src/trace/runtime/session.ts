@@ -1,0 +1,94 @@
+// A live tracefs session rebuilt from TraceState: kprobe_events replayed into KprobeEvents over a
+// backend (the real kprobe layer for runs and the debugfs views; a check-only one for one-liners
+// that must start fast), enable flags restored, error_log and counters carried, and the state
+// produced again after changes.
+import { ErrorLog } from '../kprobe-events/error-log.js';
+import { KprobeEvents, type KprobeBackend } from '../kprobe-events/events.js';
+import { showProbe } from '../kprobe-events/show.js';
+import type { ProbeDef } from '../kprobe-events/probe.js';
+import type { SymbolResolver } from '../kprobe-events/resolver.js';
+import { FIRST_EVENT_ID, fromStoredErrors, toStoredErrors, type TraceState } from './state.js';
+
+export const eventKey = (p: { group: string; event: string }) => `${p.group}/${p.event}`;
+
+export interface SessionOptions {
+  resolver: SymbolResolver;
+  backend: KprobeBackend;
+  /** Emulated local_clock for error_log entries (default: the state's clockNs). */
+  now?: () => bigint;
+}
+
+export class TraceSession {
+  readonly events: KprobeEvents;
+  /** Probes of the stored kprobe_events that the backend refused on replay (with the errno). */
+  readonly replayErrors: { line: string; errno: number }[] = [];
+  state: TraceState;
+
+  constructor(state: TraceState, opts: SessionOptions) {
+    this.state = { ...state, profile: { ...state.profile }, ids: { ...state.ids } };
+    const clock = BigInt(state.clockNs);
+    this.events = new KprobeEvents({
+      resolver: opts.resolver, backend: opts.backend, now: opts.now ?? (() => clock),
+      errorLog: new ErrorLog(fromStoredErrors(state.errorLog)),
+    });
+    for (const line of state.kprobeEvents.split('\n')) {
+      if (!line) continue;
+      const before = this.events.errorLog.entries.length;
+      const rc = this.events.command(line);
+      if (rc) {
+        this.replayErrors.push({ line, errno: rc });
+        // Replay is not a user write: keep error_log as it was stored.
+        const kept = this.events.errorLog.entries.slice(0, before);
+        this.events.errorLog.clear();
+        for (const e of kept) this.events.errorLog.add(e, e.tsNs);
+      }
+    }
+    for (const k of state.enabled) {
+      const i = k.indexOf('/');
+      this.events.setEnabled(k.slice(0, i), k.slice(i + 1), true);
+    }
+  }
+
+  /** The id of an event (assigned on first sight, kept while the event exists). */
+  eventId(group: string, event: string): number {
+    const k = `${group}/${event}`;
+    let id = this.state.ids[k];
+    if (id === undefined) {
+      id = Math.max(FIRST_EVENT_ID - 1, ...Object.values(this.state.ids)) + 1;
+      this.state.ids[k] = id;
+    }
+    return id;
+  }
+
+  counters(p: ProbeDef): { hits: number; misses: number } {
+    const c = this.state.profile[showProbe(p)];
+    return { hits: c?.[0] ?? 0, misses: c?.[1] ?? 0 };
+  }
+
+  addCounts(p: ProbeDef, hits: number, misses: number): void {
+    const k = showProbe(p);
+    const c = this.state.profile[k] ?? [0, 0];
+    this.state.profile[k] = [c[0] + hits, c[1] + misses];
+  }
+
+  /** The state after whatever was done to the live objects. */
+  snapshot(): TraceState {
+    const probes = this.events.probes;
+    const lines = new Set(probes.map(showProbe));
+    const live = new Set(this.events.events().map(eventKey));
+    const profile: TraceState['profile'] = {};
+    for (const [k, v] of Object.entries(this.state.profile)) if (lines.has(k)) profile[k] = v;
+    const ids: TraceState['ids'] = {};
+    for (const e of this.events.events()) ids[eventKey(e)] = this.eventId(e.group, e.event);
+    const enabled = this.events.events().filter((e) => this.events.isEnabled(e.group, e.event)).map(eventKey);
+    // When every event is gone, the trace buffer of "runs since the events were defined" goes too.
+    const noEvents = live.size === 0;
+    return {
+      ...this.state,
+      kprobeEvents: this.events.read(),
+      enabled, profile, ids,
+      errorLog: toStoredErrors(this.events.errorLog.entries),
+      ...(noEvents ? { trace: '', traceEntries: 0, traceWritten: 0 } : {}),
+    };
+  }
+}

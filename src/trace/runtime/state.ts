@@ -1,0 +1,46 @@
+// The persistent part of the emulated tracefs, as plain JSON-able data: what a real kernel keeps
+// between two `echo ... >> kprobe_events` (event definitions, enable flags, the kprobes/enabled knob,
+// kprobe_profile counters, the trace ring buffer, error_log). The CLI stores it in its state
+// directory; this layer only converts between it and live objects.
+import type { LoggedError } from '../kprobe-events/error-log.js';
+
+export interface StoredError { code: string; subsystem: string; message: string; command: string; pos: number; tsNs: string }
+
+export interface TraceState {
+  /** kprobe_events as the kernel prints it (canonical lines). */
+  kprobeEvents: string;
+  /** Enabled events, "group/event". */
+  enabled: string[];
+  /** /sys/kernel/debug/kprobes/enabled. */
+  kprobesEnabled: boolean;
+  /** kprobe_profile counters per probe, keyed by its kprobe_events line: [hits, misses]. */
+  profile: Record<string, [number, number]>;
+  /** Trace event ids ("group/event" → id), assigned once per event like the kernel's dynamic ids. */
+  ids: Record<string, number>;
+  /** The trace buffer's event lines (no header), and how many entries it holds / were ever written. */
+  trace: string;
+  traceEntries: number;
+  traceWritten: number;
+  /** error_log entries, oldest first. */
+  errorLog: StoredError[];
+  /** Emulated local_clock() of the last run's end: error_log timestamps between runs. */
+  clockNs: string;
+  /** CPUs of the last run (the trace header's #P). */
+  cpus: number;
+}
+
+export function emptyTraceState(): TraceState {
+  return { kprobeEvents: '', enabled: [], kprobesEnabled: true, profile: {}, ids: {}, trace: '', traceEntries: 0,
+    traceWritten: 0, errorLog: [], clockNs: '0', cpus: 0 };
+}
+
+/** The first id the fixture kernel gives a dynamic event (after its static events, as __register_event does). */
+export const FIRST_EVENT_ID = 1500;
+
+export function toStoredErrors(entries: readonly LoggedError[]): StoredError[] {
+  return entries.map((e) => ({ code: e.code, subsystem: e.subsystem, message: e.message, command: e.command, pos: e.pos, tsNs: String(e.tsNs) }));
+}
+
+export function fromStoredErrors(entries: readonly StoredError[]): LoggedError[] {
+  return entries.map((e) => ({ ...e, tsNs: BigInt(e.tsNs) }) as LoggedError);
+}

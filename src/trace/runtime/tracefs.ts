@@ -1,0 +1,117 @@
+// The tracefs (and kprobes debugfs) files of a TraceSession in the virtual file tree, as
+// Documentation/trace/kprobetrace.rst describes them:
+//   /sys/kernel/tracing/{kprobe_events, kprobe_profile, error_log, README, trace, events/enable,
+//   events/GROUP/enable, events/GROUP/EVENT/{enable,format,id}}
+//   /sys/kernel/debug/kprobes/{list, blacklist, enabled} when a KprobeManager is given.
+// The events/ subtree follows kprobe_events: it is rebuilt after each write there.
+import type { KprobeManager } from '../../kprobe/kprobes.js';
+import { renderKprobeBlacklist, renderKprobeList, renderKprobesEnabled, writeKprobesEnabled, KPROBES_DEBUGFS } from '../../kprobe/debugfs.js';
+import { traceHeader, eventFormat } from '../kprobe-events/format.js';
+import { README } from '../kprobe-events/readme.js';
+import { showKprobeProfile } from '../kprobe-events/show.js';
+import { Errno, type Result, type Vfs } from '../vfs.js';
+import type { TraceSession } from './session.js';
+
+export const TRACEFS = '/sys/kernel/tracing';
+
+const OK: Result = { ok: true };
+const err = (errno: number): Result => ({ ok: false, errno: errno < 0 ? errno : -errno });
+
+/** kstrtoul(buf, 0) of an enable file write, trailing newline allowed: 0, 1 or undefined. */
+function enableValue(text: string): 0 | 1 | undefined {
+  const t = text.replace(/\n$/, '').trim();
+  if (!/^(0x[0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.test(t)) return undefined;
+  const v = Number(t);
+  return v === 0 ? 0 : v === 1 ? 1 : undefined;
+}
+
+export interface TracefsOptions {
+  /** The kprobe layer, for /sys/kernel/debug/kprobes/*. */
+  mgr?: KprobeManager;
+  /** Called after any write that changed the session (the CLI saves the state then). */
+  onChange?: () => void;
+}
+
+export function addTracefs(vfs: Vfs, s: TraceSession, opts: TracefsOptions = {}): void {
+  const changed = () => opts.onChange?.();
+  const ev = s.events;
+  vfs.mkdir(TRACEFS, 0o700);
+  vfs.addFile(`${TRACEFS}/kprobe_events`, {
+    mode: 0o644,
+    read: () => ev.read(),
+    write: (text, o) => {
+      const rc = ev.write(text, o.truncate);
+      rebuildEvents();
+      changed();
+      return rc < 0 ? err(rc) : OK;
+    },
+  });
+  vfs.addFile(`${TRACEFS}/kprobe_profile`, { mode: 0o444, read: () => showKprobeProfile(ev.probes, (p) => s.counters(p)) });
+  vfs.addFile(`${TRACEFS}/error_log`, {
+    mode: 0o644,
+    read: () => ev.errorLog.text(),
+    // tracing_err_log_open: opening with O_TRUNC clears the log; the write itself is ignored.
+    write: (_t, o) => { if (o.truncate) { ev.errorLog.clear(); changed(); } return OK; },
+  });
+  vfs.addFile(`${TRACEFS}/README`, { mode: 0o444, read: () => README });
+  vfs.addFile(`${TRACEFS}/trace`, {
+    mode: 0o644,
+    read: () => traceHeader(s.state.traceEntries, s.state.traceWritten, s.state.cpus || 1) + s.state.trace,
+    // Opening trace with O_TRUNC clears the ring buffer (tracing_open → tracing_reset_online_cpus).
+    write: (_t, o) => {
+      if (o.truncate) { s.state = { ...s.state, trace: '', traceEntries: 0, traceWritten: 0 }; changed(); }
+      return OK;
+    },
+  });
+
+  const enableFile = (match: (g: string, e: string) => boolean) => ({
+    mode: 0o644,
+    read: () => {
+      const sel = ev.events().filter((e) => match(e.group, e.event));
+      const on = sel.filter((e) => ev.isEnabled(e.group, e.event)).length;
+      // event_enable_read / system_enable_read: 0, 1, or X for a mix.
+      return on === 0 ? '0\n' : on === sel.length ? '1\n' : 'X\n';
+    },
+    write: (text: string): Result => {
+      const v = enableValue(text);
+      if (v === undefined) return err(Errno.EINVAL);
+      for (const e of ev.events().filter((x) => match(x.group, x.event))) {
+        const rc = ev.setEnabled(e.group, e.event, v === 1);
+        if (rc) { changed(); return err(rc); }
+      }
+      changed();
+      return OK;
+    },
+  });
+
+  function rebuildEvents(): void {
+    vfs.remove(`${TRACEFS}/events`);
+    vfs.mkdir(`${TRACEFS}/events`);
+    vfs.addFile(`${TRACEFS}/events/enable`, enableFile(() => true));
+    for (const e of ev.events()) {
+      const dir = `${TRACEFS}/events/${e.group}`;
+      if (!vfs.lookup(`${dir}/enable`)) vfs.addFile(`${dir}/enable`, enableFile((g) => g === e.group));
+      vfs.addFile(`${dir}/${e.event}/enable`, enableFile((g, n) => g === e.group && n === e.event));
+      vfs.addFile(`${dir}/${e.event}/id`, { mode: 0o444, read: () => `${s.eventId(e.group, e.event)}\n` });
+      vfs.addFile(`${dir}/${e.event}/format`, { mode: 0o444, read: () => eventFormat(e.probes[0]!, s.eventId(e.group, e.event)) });
+    }
+  }
+  rebuildEvents();
+
+  const mgr = opts.mgr;
+  if (mgr) {
+    vfs.addFile(`${KPROBES_DEBUGFS}/list`, { mode: 0o444, read: () => renderKprobeList(mgr) });
+    vfs.addFile(`${KPROBES_DEBUGFS}/blacklist`, { mode: 0o444, read: () => renderKprobeBlacklist(mgr) });
+    vfs.addFile(`${KPROBES_DEBUGFS}/enabled`, {
+      mode: 0o600,
+      read: () => renderKprobesEnabled(mgr),
+      write: (text) => {
+        const rc = writeKprobesEnabled(mgr, text);
+        if (rc) return err(rc);
+        s.state = { ...s.state, kprobesEnabled: !mgr.allDisarmed };
+        changed();
+        return OK;
+      },
+    });
+  }
+}
