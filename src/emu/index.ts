@@ -2,7 +2,9 @@
 //
 // Conventions users rely on:
 // - Addresses are JS numbers in signed canonical form (toAddr/toU64 convert from/to u64 bigints).
-// - Machine.run(cpu, budget) / runAll(budget, quantum) return a Stop; details are on the Cpu:
+// - Machine.run(cpu, budget) / runAll(budget, quantum) return a Stop (budgets count cpu.instret only);
+//   machine.onTrap lets the platform handle stops inside runAll without losing the CPU's quantum;
+//   details are on the Cpu:
 //   trapVector, errorCode, faultAddr (CR2 for #PF), stopText (#UD: bytes and disassembly).
 //   Faults are precise (RIP at the faulting instruction, no effect, earlier ones committed). After int3
 //   RIP is past it (Breakpoint); after a TF single-step RIP is at the next instruction (Debug);

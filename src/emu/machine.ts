@@ -177,7 +177,8 @@ export class Machine {
   }
 
   /**
-   * Run one CPU for at most `budget` instructions (kernel + probe) or until it stops. Stops are precise:
+   * Run one CPU for at most `budget` guest instructions (cpu.instret; code on PAGE_PROBE pages neither uses
+   * the budget nor ends a run inside it) or until it stops. Stops are precise:
    * a faulting instruction has no effect and RIP points at it (cpu.trapVector/errorCode/faultAddr, CR2 for
    * #PF); after int3 RIP is past it; after a TF single-step RIP is at the next instruction (Stop.Debug);
    * HostCall leaves RIP past the vmcall with its address in cpu.faultAddr.
