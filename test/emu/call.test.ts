@@ -14,6 +14,7 @@ import { PERM_R, PERM_W } from '../../src/emu/memory.js';
 import { toAddr } from '../../src/emu/addr.js';
 import { Reg } from '../../src/emu/cpu.js';
 import { elfSymbols } from './elfsyms.js';
+import { CODE, setup } from './util.js';
 import { ROOT } from '../../src/paths.js';
 
 const VMLINUX = join(ROOT, 'fixtures', 'vmlinux');
@@ -90,6 +91,16 @@ test('callFunction: callee-saved registers survive the call; a budget stop is re
   assert.is(c.getReg(Reg.RBX), 0x1111n); assert.is(c.getReg(Reg.R12), 0x2222n);
   const b = callFunction(m, c, sym('compute_checksum'), [BigInt(BUF), 4096n, 100n], { budget: 5000 });
   assert.is(stopName(b.stop), 'Budget');
+});
+
+test('callFunction: arguments beyond the sixth go on the stack (System V ABI 3.2.3)', () => {
+  // mov rax,[rsp+8]; add rax,[rsp+16]; add rax,rdi; ret   -> arg7 + arg8 + arg1
+  const { m, c } = setup('488b442408 4803442410 4801f8 c3');
+  const r = callFunction(m, c, CODE, [1n, 2n, 3n, 4n, 5n, 6n, 700n, 8000n]);
+  assert.is(stopName(r.stop), 'HostCall');
+  assert.is(r.ret, 8701n);
+  const u = callFunction(m, c, CODE, [-1n, 0n, 0n, 0n, 0n, 0n, 1n, 1n]);
+  assert.is(u.ret, 1n);
 });
 
 test.run();
