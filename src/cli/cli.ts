@@ -18,7 +18,17 @@ function version(): string {
 
 export class UsageError extends Error {}
 
+/** perf probe's action flags as commands: `ktrace -a SPEC` is `ktrace add SPEC`, likewise -d, -l, -D. */
+export function perfActionAliases(argv: string[]): string[] {
+  let i = 0;
+  while (i < argv.length && (argv[i] === '-k' || argv[i] === '--vmlinux' || argv[i] === '--state')) i += 2;
+  const a = argv[i];
+  const map: Record<string, string[]> = { '-a': ['add'], '-d': ['del'], '-l': ['list'], '-D': ['add', '-D'] };
+  return a !== undefined && map[a] ? [...argv.slice(0, i), ...map[a]!, ...argv.slice(i + 1)] : argv;
+}
+
 export async function main(argv: string[]): Promise<number> {
+  argv = perfActionAliases(argv);
   // Load only the command being run; all of them when none is named (help, errors).
   const first = argv.find((a) => !a.startsWith('-') && !isOptionValue(argv, a));
   const wanted = COMMANDS.filter((c) => c.name === first);

@@ -20,5 +20,10 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'disasm', load: () => import('./commands/disasm.js') },
   { name: 'fs', load: () => import('./commands/fs.js') },
   { name: 'run', load: () => import('./commands/run.js') },
+  { name: 'add', load: () => import('./commands/add.js') },
+  { name: 'del', load: () => import('./commands/del.js') },
+  { name: 'list', load: () => import('./commands/list.js') },
+  { name: 'enable', load: () => import('./commands/enable.js') },
+  { name: 'disable', load: () => import('./commands/disable.js') },
   { name: 'help', load: () => import('./commands/help.js') },
 ];

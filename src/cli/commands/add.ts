@@ -1,0 +1,68 @@
+// ktrace add SPEC [ARG...] (perf probe -a): define a probe event from a perf-probe spec or a raw
+// kprobe_events line, persistently in the state directory. -D prints the kprobe_events line only;
+// -n checks everything but saves nothing; -f resolves a name clash with a _N suffix.
+import type { CommandModule } from 'yargs';
+import type { GlobalArgs } from '../options.js';
+import type { FastCommand } from '../fastargs.js';
+import { CliError } from '../errors.js';
+
+interface Args extends GlobalArgs { spec: string; args?: string[]; definition: boolean; 'dry-run': boolean; force: boolean }
+
+const options = {
+  definition: { alias: 'D', type: 'boolean' as const, default: false, describe: 'print the kprobe_events line instead of adding it' },
+  'dry-run': { alias: 'n', type: 'boolean' as const, default: false, describe: 'check and show everything, save nothing' },
+  force: { alias: 'f', type: 'boolean' as const, default: false, describe: 'on a name clash, add NAME_1, NAME_2, ...' },
+};
+
+async function handler(args: Args): Promise<void> {
+  const words = [args.spec, ...(args.args ?? [])].map(String);
+  const { compileSpec, addProbe } = await import('../probe-events.js');
+  const { out } = await import('../../output/write.js');
+  if (args.definition) {
+    const c = compileSpec(words, () => false, args.force);
+    if (!c.ok) throw new CliError(`add: ${c.message.replace(/\n$/, '')}`);
+    out(c.line + '\n');
+    return;
+  }
+  const { loadImage } = await import('../image.js');
+  const { stateDir } = await import('../state/dir.js');
+  const { updateState } = await import('../state/store.js');
+  const { loadTracing, needsBoundaryCheck } = await import('../tracing.js');
+  const { addedMessage } = await import('../../output/probes.js');
+  const image = loadImage(args.vmlinux);
+  const pre = compileSpec(words, () => false, true);
+  const t = await loadTracing({ canProbe: pre.ok && needsBoundaryCheck(pre.line) });
+  const r = updateState(stateDir(args.state), args.vmlinux, (s) => {
+    const session = t.light(image, s);
+    const res = addProbe(session, words, args.force);
+    // A failed add still saves its error_log entry, as a failed write to kprobe_events would.
+    return { state: args['dry-run'] ? undefined : { ...s, ...session.snapshot() }, result: res };
+  });
+  if (!r.ok) throw new CliError(`add: ${r.message.replace(/\n$/, '')}`);
+  out(addedMessage(r.added));
+}
+
+const command: CommandModule<GlobalArgs, Args> = {
+  command: 'add <spec> [args..]',
+  aliases: ['-a'],
+  describe: 'define a probe event (perf probe -a): [[GROUP:]EVENT=]FUNC[+OFFS|%return] [ARG...], or a kprobe_events line',
+  builder: (y) => y
+    .positional('spec', { type: 'string', demandOption: true, describe: 'the probe point, or a whole kprobe_events line' })
+    .positional('args', { type: 'string', array: true, describe: 'fetch args: %REG, @SYM, $argN, $stackN, $comm, $retval, +OFFS(ARG), NAME=ARG, ARG:TYPE' })
+    .options(options)
+    .example('$0 add vfs_read', 'probe:vfs_read at the function entry')
+    .example("$0 add 'ksys_read fd=%di count=%dx:u64'", 'with named arguments')
+    .example('$0 add myread=vfs_read+4 $arg1', 'an event name and an offset')
+    .example("$0 add 'p:kprobes/my vfs_read'", 'a raw kprobe_events line')
+    .example('$0 add -D vfs_read%return $retval', 'show the kprobe_events line only'),
+  handler,
+};
+export default command;
+
+/** add takes any number of argument words; the fast parser takes up to 16 (longer lines go through yargs). */
+export const fast: FastCommand[] = Array.from({ length: 16 }, (_, n) => ({
+  command: 'add <spec>' + Array.from({ length: n }, (_, i) => ` <a${i}>`).join(''),
+  options,
+  endOfOptions: true,
+  handler: (a: Record<string, unknown>) => handler({ ...(a as unknown as Args), args: Array.from({ length: n }, (_, i) => String(a[`a${i}`])) }),
+}));

@@ -1,0 +1,63 @@
+// ktrace del PATTERN... (perf probe -d): remove probe events matching GROUP:EVENT globs (EVENT alone
+// matches any group); -a removes them all. An enabled event is disabled first (the kernel refuses
+// to remove an enabled one with -EBUSY; perf's events are never left enabled).
+import type { CommandModule } from 'yargs';
+import type { GlobalArgs } from '../options.js';
+import type { FastCommand } from '../fastargs.js';
+import { CliError, EXIT_USAGE } from '../errors.js';
+
+interface Args extends GlobalArgs { patterns?: string[]; all: boolean }
+
+const options = { all: { alias: 'a', type: 'boolean' as const, default: false, describe: 'remove every probe event' } };
+
+async function handler(args: Args): Promise<void> {
+  const patterns = (args.patterns ?? []).map(String);
+  if (!args.all && patterns.length === 0) throw new CliError('del: give an event pattern (GROUP:EVENT globs) or -a for all', EXIT_USAGE);
+  const { loadImage } = await import('../image.js');
+  const { stateDir } = await import('../state/dir.js');
+  const { updateState } = await import('../state/store.js');
+  const { loadTracing } = await import('../tracing.js');
+  const { eventMatcher } = await import('../probe-events.js');
+  const { removedMessage } = await import('../../output/probes.js');
+  const { out } = await import('../../output/write.js');
+  const image = loadImage(args.vmlinux);
+  const t = await loadTracing();
+  const matchers = patterns.map(eventMatcher);
+  const r = updateState(stateDir(args.state), args.vmlinux, (s) => {
+    if (args.all) {
+      // Without replaying the events: -a also clears the state of another kernel's events.
+      const names = [...s.kprobeEvents.matchAll(/^[pr][0-9]*:([^/\s]+)\/(\S+)/gm)].map((m) => ({ group: m[1]!, event: m[2]! }));
+      const uniq = names.filter((e, i) => names.findIndex((x) => x.group === e.group && x.event === e.event) === i);
+      const session = t.light(image, { ...s, kprobeEvents: '', enabled: [] });
+      return { state: { ...s, ...session.snapshot() }, result: uniq };
+    }
+    const session = t.light(image, s);
+    const ev = session.events;
+    const gone = ev.events().filter((e) => args.all || matchers.some((m) => m(e.group, e.event)));
+    for (const e of gone) {
+      ev.setEnabled(e.group, e.event, false);
+      const rc = ev.write(`-:${e.group}/${e.event}\n`);
+      if (rc < 0) throw new CliError(`del: ${e.group}:${e.event}: failed (${rc})`);
+    }
+    return { state: { ...s, ...session.snapshot() }, result: gone };
+  }, { force: args.all });
+  if (r.length === 0 && !args.all) throw new CliError(`del: no event matches ${patterns.map((p) => `'${p}'`).join(', ')} (see \`ktrace list\`)`);
+  out(r.map((e) => removedMessage(e.group, e.event)).join(''));
+}
+
+const command: CommandModule<GlobalArgs, Args> = {
+  command: 'del [patterns..]',
+  aliases: ['-d'],
+  describe: 'remove probe events (perf probe -d): GROUP:EVENT globs, or -a for all',
+  builder: (y) => y.positional('patterns', { type: 'string', array: true }).options(options)
+    .example('$0 del probe:vfs_read', 'one event')
+    .example("$0 del 'vfs_*'", 'every event whose name matches, in any group')
+    .example('$0 del -a', 'all of them'),
+  handler,
+};
+export default command;
+export const fast: FastCommand[] = Array.from({ length: 8 }, (_, n) => ({
+  command: 'del' + Array.from({ length: n }, (_, i) => ` <p${i}>`).join(''),
+  options,
+  handler: (a: Record<string, unknown>) => handler({ ...(a as unknown as Args), patterns: Array.from({ length: n }, (_, i) => String(a[`p${i}`])) }),
+}));

@@ -1,0 +1,91 @@
+// Helpers the probe-event commands (add, del, list, enable, disable, run -e) share: event
+// patterns, the perf-style listing of a defined probe, and the session the state holds.
+import type { ProbeDef } from '../trace/kprobe-events/probe.js';
+import type { ProbeListing } from '../output/probes.js';
+
+/** fnmatch-style glob (*, ?, [...]) → RegExp. */
+export function globRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*') re += '.*';
+    else if (c === '?') re += '.';
+    else if (c === '[') {
+      const end = glob.indexOf(']', i + 1);
+      if (end < 0) re += '\\[';
+      else { re += '[' + glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\') + ']'; i = end; }
+    } else re += c.replace(/[.+^${}()|\\/]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/**
+ * perf probe's event filter: "GROUP:EVENT" globs, or "EVENT" alone for any group (perf accepts
+ * GROUP/EVENT too, as the kernel spells it).
+ */
+export function eventMatcher(pattern: string): (group: string, event: string) => boolean {
+  const sep = pattern.search(/[:/]/);
+  const g = sep >= 0 ? globRegExp(pattern.slice(0, sep)) : /^.*$/;
+  const e = globRegExp(sep >= 0 ? pattern.slice(sep + 1) : pattern);
+  return (group, event) => g.test(group) && e.test(event);
+}
+
+/** How perf shows a defined probe: the place ("vfs_read+16", "vfs_read%return") and its args. */
+export function listing(p: ProbeDef): ProbeListing {
+  let place: string;
+  if (p.symbol === undefined) place = `0x${(p.addr ?? 0n).toString(16)}`;
+  else place = p.symbol + (p.offset ? `+${p.offset}` : '');
+  if (p.type === 'r') place += '%return';
+  const args = p.args.map((a, i) => (a.name === `arg${i + 1}` ? a.comm : `${a.name}=${a.comm}`));
+  return { group: p.group, event: p.event, place, args };
+}
+
+import type { TraceSession } from '../trace/runtime/session.js';
+import { isRawKprobeLine, kprobeEventsLine, parsePerfProbe, eventName, baseEventName } from '../trace/perf-probe.js';
+import { caretLines } from '../output/probes.js';
+
+export type AddResult =
+  | { ok: true; line: string; added: ProbeListing[] }
+  | { ok: false; message: string };
+
+function strerrorShort(errno: number): string {
+  const m: Record<number, string> = { 2: 'No such file or directory', 16: 'Device or resource busy', 17: 'File exists', 22: 'Invalid argument', 84: 'Invalid or incomplete multibyte or wide character' };
+  return m[-errno] ?? `error ${-errno}`;
+}
+
+/** The kprobe_events line a spec compiles to (perf probe -D), or a syntax error with a caret. */
+export function compileSpec(words: readonly string[], taken: (group: string, event: string) => boolean, force: boolean): AddResult {
+  const joined = words.join(' ');
+  if (isRawKprobeLine(joined)) return { ok: true, line: joined.trim(), added: [] };
+  const r = parsePerfProbe(words);
+  if (!r.ok) return { ok: false, message: `${r.message}\n${caretLines(r.text, r.pos)}` };
+  const p = r.probe;
+  const base = p.eventGiven ? p.event : baseEventName(p);
+  const name = eventName(base, (e) => taken(p.group, e), force);
+  if (name === undefined) {
+    return { ok: false, message: `event "${p.group}:${base}" already exists.\n  Hint: remove it with \`ktrace del ${p.group}:${base}\`, or add a duplicate with -f (force).` };
+  }
+  return { ok: true, line: kprobeEventsLine({ ...p, event: name }), added: [] };
+}
+
+/**
+ * Adds one probe (perf spec or raw kprobe_events line) to a session. On failure the message is
+ * the kernel's error_log entry for it, with the command and a caret.
+ */
+export function addProbe(session: TraceSession, words: readonly string[], force: boolean): AddResult {
+  const ev = session.events;
+  const taken = (g: string, e: string) => ev.events().some((x) => x.group === g && x.event === e);
+  const c = compileSpec(words, taken, force);
+  if (!c.ok) return c;
+  const before = new Set(ev.probes);
+  const logged = ev.errorLog.entries.length;
+  const errorsBefore = ev.errorLog.entries[logged - 1];
+  const rc = ev.write(c.line + '\n');
+  if (rc < 0) {
+    const last = ev.errorLog.entries[ev.errorLog.entries.length - 1];
+    if (last && last !== errorsBefore) return { ok: false, message: `${last.message}\n${caretLines(last.command, last.pos)}` };
+    return { ok: false, message: `${c.line}: ${strerrorShort(rc)}` };
+  }
+  const added = ev.probes.filter((p) => !before.has(p)).map(listing);
+  return { ok: true, line: c.line, added };
+}

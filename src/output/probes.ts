@@ -1,0 +1,40 @@
+// Text perf probe prints about probe events (tools/perf/util/probe-event.c show_perf_probe_event,
+// show_perf_probe_events, and builtin-probe.c's "Added new event" message), with the usage hint
+// adapted to ktrace. Pure: event descriptions in, text out.
+
+export interface ProbeListing {
+  group: string;
+  event: string;
+  /** The probe point as perf shows it: "vfs_read", "vfs_read+16", "vfs_read%return", "0xffffffff8100..." */
+  place: string;
+  /** Arguments as shown after "with": names, or NAME=FETCHARG. */
+  args: string[];
+}
+
+/** "  probe:vfs_read       (on vfs_read with fd)": "  %-20s (on %s[ with ...])". */
+export function probeLine(p: ProbeListing): string {
+  const name = `${p.group}:${p.event}`;
+  const w = p.args.length ? ` with ${p.args.join(' ')}` : '';
+  return `  ${name.padEnd(20)} (on ${p.place}${w})\n`;
+}
+
+/** What `perf probe -a` prints after adding events. */
+export function addedMessage(events: readonly ProbeListing[]): string {
+  if (events.length === 0) return '';
+  let s = events.length === 1 ? 'Added new event:\n' : 'Added new events:\n';
+  for (const e of events) s += probeLine(e);
+  const last = events[events.length - 1]!;
+  s += '\nYou can now use it in all ktrace tools, such as:\n\n';
+  s += `\tktrace run -e ${last.group}:${last.event}\n\n`;
+  return s;
+}
+
+/** perf probe -d: "Removed event: probe:vfs_read". */
+export function removedMessage(group: string, event: string): string {
+  return `Removed event: ${group}:${event}\n`;
+}
+
+/** A spec (or kprobe_events command) with a caret under column `pos`, indented like error_log. */
+export function caretLines(text: string, pos: number, indent = '  '): string {
+  return `${indent}${text}\n${indent}${' '.repeat(Math.max(0, pos))}^\n`;
+}
