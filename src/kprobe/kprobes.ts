@@ -82,6 +82,22 @@ interface Kcb {
   instance: Kprobe | null;
 }
 
+/**
+ * Jump optimization and ftrace-based probes (optimizer.ts, ftrace.ts) plug in here; the core calls
+ * each hook where kernel/kprobes.c calls into the optimizer or the ftrace layer.
+ */
+export interface ProbeHooks {
+  /** __arm_kprobe / __disarm_kprobe: true when the hook patched the text itself (ftrace); disarm unoptimizes first. */
+  arm?(pp: ProbePoint): boolean;
+  disarm?(pp: ProbePoint): boolean;
+  /** __recover_optprobed_insn / the ftrace nop: put the original bytes back into `b` (read at addr). */
+  recover?(addr: number, b: Uint8Array): void;
+  /** pp was registered, gained or lost a child, was enabled, disabled or removed from the table. */
+  changed?(pp: ProbePoint): void;
+  /** setup_detour_execution: after the pre handlers of an int3 hit; true when the CPU now resumes elsewhere. */
+  afterPreHandlers?(pp: ProbePoint, cpu: Cpu): boolean;
+}
+
 export interface KprobeManagerOptions {
   /** Where an oops goes (attach() sets it to end the run with a fatal stop). Default: record only. */
   onOops?: (o: KprobeOops) => void;
@@ -103,6 +119,7 @@ export class KprobeManager {
   readonly messages: string[] = [];
   /** The last refusal of registerKprobe/enable/disable, with its reason. */
   lastError: KprobeResult = OK;
+  hooks: ProbeHooks = {};
 
   constructor(readonly image: Image, readonly machine: Machine, opts: KprobeManagerOptions = {}) {
     this.slots = new InsnSlots(machine.mem);
@@ -169,6 +186,7 @@ export class KprobeManager {
     this.table.set(addr, pp);
     this.owner.set(p, pp);
     if (!this.allDisarmed && !(p.flags & KPROBE_FLAG_DISABLED)) this.arm(pp);
+    this.hooks.changed?.(pp);
     return OK;
   }
 
@@ -179,6 +197,7 @@ export class KprobeManager {
     pp.updateHandlers();
     this.owner.set(p, pp);
     if (!(p.flags! & KPROBE_FLAG_DISABLED) && !this.allDisarmed) this.arm(pp);
+    this.hooks.changed?.(pp);
     return OK;
   }
 
@@ -195,6 +214,7 @@ export class KprobeManager {
       this.table.delete(pp.addr);
       if (pp.ainsn.slot) this.releaseSlot(pp);
     } else if (pp.disabled) this.disarm(pp);
+    this.hooks.changed?.(pp);
     return 0;
   }
 
@@ -237,6 +257,7 @@ export class KprobeManager {
     if (!pp) { this.lastError = fail(EINVAL, 'not registered'); return -EINVAL; }
     p.flags = (p.flags ?? 0) | KPROBE_FLAG_DISABLED;
     if (pp.disabled) this.disarm(pp);
+    this.hooks.changed?.(pp);
     return 0;
   }
   /** enable_kprobe: -EINVAL for an unregistered or [GONE] probe. */
@@ -246,6 +267,7 @@ export class KprobeManager {
     if ((p.flags ?? 0) & KPROBE_FLAG_GONE) { this.lastError = fail(EINVAL, 'the probe is gone'); return -EINVAL; }
     p.flags = (p.flags ?? 0) & ~KPROBE_FLAG_DISABLED;
     if (!this.allDisarmed) this.arm(pp);
+    this.hooks.changed?.(pp);
     return 0;
   }
 
@@ -296,17 +318,18 @@ export class KprobeManager {
       const pp = this.table.get(addr + i);
       if (pp && pp.armed) b[i] = pp.opcode;
     }
+    this.hooks.recover?.(addr, b);
     return b;
   }
 
   private arm(pp: ProbePoint): void {
     if (pp.armed || pp.gone) return;
-    this.machine.mem.writeBytes(pp.addr, Uint8Array.of(INT3_INSN_OPCODE)); // text_poke
+    if (!this.hooks.arm?.(pp)) this.machine.mem.writeBytes(pp.addr, Uint8Array.of(INT3_INSN_OPCODE)); // text_poke
     pp.armed = true;
   }
   private disarm(pp: ProbePoint): void {
     if (!pp.armed || pp.gone) return;
-    this.machine.mem.writeBytes(pp.addr, Uint8Array.of(pp.opcode));
+    if (!this.hooks.disarm?.(pp)) this.machine.mem.writeBytes(pp.addr, Uint8Array.of(pp.opcode));
     pp.armed = false;
   }
 
@@ -366,8 +389,46 @@ export class KprobeManager {
     k.status = KPROBE_HIT_ACTIVE;
     if (this.preHandlers(pp, cpu, k)) { this.reset(k); return true; } // the handler changed the path: resume at regs.ip
     if (k.current === null) return true; // a handler oopsed: the run is over, nothing is stepped
+    if (!pp.hasPostHandler && this.hooks.afterPreHandlers?.(pp, cpu)) { this.reset(k); return true; }
     this.setupSinglestep(pp, cpu, k, false);
     return true;
+  }
+
+  /**
+   * optimized_callback (arch/x86/kernel/kprobes/opt.c): the detour's host call. regs.ip reads as after an
+   * int3 (addr + 1); a nested hit only counts nmissed. The caller ignores any change of regs.ip.
+   */
+  optimizedHit(pp: ProbePoint, cpu: Cpu): void {
+    if (pp.disabled) return; // "possible if op is under delayed unoptimizing"
+    const k = this.kcbs[cpu.id];
+    pp.hits++;
+    if (k.current) { this.incMissed(pp); return; }
+    cpu.rip = pp.addr + 1;
+    this.setCurrent(k, pp, cpu);
+    k.status = KPROBE_HIT_ACTIVE;
+    this.preHandlers(pp, cpu, k);
+    this.reset(k);
+  }
+
+  /**
+   * kprobe_ftrace_handler (arch/x86/kernel/kprobes/ftrace.c), with cpu.rip standing for regs->ip: the
+   * pre handlers see addr + 1, the post handlers addr + `nopLen` (the nop "single-stepped"). Returns true
+   * when a pre handler changed the path (resume at cpu.rip); otherwise cpu.rip is addr + nopLen.
+   */
+  ftraceHit(pp: ProbePoint, cpu: Cpu, nopLen: number): boolean {
+    const k = this.kcbs[cpu.id];
+    pp.hits++;
+    cpu.rip = pp.addr + nopLen;
+    if (k.current) { this.incMissed(pp); return false; }
+    cpu.rip = pp.addr + 1;
+    this.setCurrent(k, pp, cpu);
+    k.status = KPROBE_HIT_ACTIVE;
+    if (this.preHandlers(pp, cpu, k)) { this.reset(k); return true; }
+    if (k.current === null) return true; // a handler oopsed
+    cpu.rip = pp.addr + nopLen;
+    if (pp.hasPostHandler) { k.status = KPROBE_HIT_SSDONE; this.postHandlers(pp, cpu, k); }
+    this.reset(k);
+    return false;
   }
 
   /** aggr_pre_handler: enabled children in order; the first non-zero return ends the walk. */
