@@ -433,21 +433,23 @@ export const H = {
     const b = op.stackInc === -2 || op.code === Code.Enterw_imm16_imm8 ? 2 : 8;
     const m = c.mem, rsp = readReg64(c, Reg.RSP);
     let rbp = readReg64(c, Reg.RBP);
-    const vals: number[] = [b === 8 ? rbp : c.regs[10] & 0xffff];
+    // SDM ENTER's operation is sequential: push RBP, then each copied frame pointer is read after the
+    // previous push (a read may see what was just pushed), then the frame. Every access is checked
+    // first so a fault changes nothing. Values move as 32-bit halves: they are arbitrary 64-bit data.
+    const frame = rsp - b;
+    const nWrites = level > 0 ? level + 1 : 1;
+    for (let i = 0; i < nWrites; i++) { m.translate(rsp - b * (i + 1), 1); m.translate(rsp - b * (i + 1) + b - 1, 1); }
+    for (let i = 1; i < level; i++) { m.translate(rbp - b * i, 0); m.translate(rbp - b * i + b - 1, 0); }
     let sp = rsp - b;
-    const frame = sp;
+    if (b === 8) m.w64(sp, c.regs[10], c.regs[11]); else m.w16(sp, c.regs[10] & 0xffff);
     if (level > 0) {
       for (let i = 1; i < level; i++) {
         rbp -= b;
-        vals.push(b === 8 ? readQ(c, rbp) : m.r16(rbp));
+        sp -= b;
+        if (b === 8) { const lo = m.r64(rbp), hi = m.hi; m.w64(sp, lo >>> 0, hi >>> 0); } else m.w16(sp, m.r16(rbp));
       }
-      vals.push(frame);
-    }
-    for (let i = 0; i < vals.length; i++) { m.translate(rsp - b * (i + 1), 1); m.translate(rsp - b * (i + 1) + b - 1, 1); }
-    sp = rsp;
-    for (const v of vals) {
       sp -= b;
-      if (b === 8) m.w64(sp, v >>> 0, Math.floor(v / TWO32) >>> 0); else m.w16(sp, v & 0xffff);
+      if (b === 8) m.w64(sp, frame >>> 0, Math.floor(frame / TWO32) >>> 0); else m.w16(sp, frame & 0xffff);
     }
     // SDM: with a 16-bit operand size only BP is loaded; the rest of RBP keeps the loop's decrements
     if (b === 8) writeReg64(c, Reg.RBP, frame); else { writeReg64(c, Reg.RBP, rbp); c.regs[10] = (c.regs[10] & 0xffff0000) | (frame & 0xffff); }
