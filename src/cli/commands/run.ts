@@ -1,4 +1,8 @@
-// ktrace run [WORKLOAD]: boot the kernel, run a workload of user tasks against it, report.
+// ktrace run [WORKLOAD] [-e PATTERN...] [-a SPEC...]: boot the kernel, trace the selected probe
+// events (all defined ones by default) while a workload of user tasks runs, report.
+// Output: on a terminal the run summary, then a hit/miss table per event (and --hist histograms);
+// --trace streams ftrace lines as events happen; --json prints NDJSON events and a summary object;
+// piped with events selected, the default is the trace text (trace_pipe style), so `| grep` works.
 import type { CommandModule } from 'yargs';
 import type { GlobalArgs } from '../options.js';
 import { CliError, EXIT_USAGE } from '../errors.js';
@@ -13,22 +17,37 @@ interface Args extends GlobalArgs {
   console: boolean;
   timing: boolean;
   list: boolean;
+  event?: string[];
+  add?: string[];
+  trace: boolean;
+  hist?: string[];
+  summary: boolean;
 }
+
+const asList = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'run [workload]',
-  describe: 'boot the kernel and run a workload script against it',
+  describe: 'boot the kernel, run a workload script against it, and trace the probe events',
   builder: (y) => y
     .positional('workload', { type: 'string', default: 'default', describe: 'a bundled workload name or a script file (see `ktrace help workload`)' })
     .option('cpus', { alias: 'c', type: 'number', default: 2, describe: 'emulated CPUs (1-8)' })
     .option('seed', { alias: 's', type: 'number', default: 1, describe: 'seed for timer jitter and scheduling' })
     .option('max-insns', { type: 'number', default: 2_000_000_000, describe: 'instruction budget: a runaway kernel ends cleanly here' })
     .option('timer-period', { type: 'number', describe: 'timer interrupt period in instructions (default 100000)' })
-    .option('json', { type: 'boolean', default: false, describe: 'print the results as one JSON object' })
+    .option('event', { alias: 'e', type: 'string', array: true, describe: 'trace the events matching GROUP:EVENT (globs; repeatable; default: all defined)' })
+    .option('add', { alias: 'a', type: 'string', array: true, describe: 'a probe for this run only, as `ktrace add` takes it (repeatable)' })
+    .option('trace', { type: 'boolean', default: false, describe: 'stream the trace lines to stdout as events happen' })
+    .option('hist', { type: 'string', array: true, describe: 'power-of-two histogram of an argument: NAME or EVENT:NAME (repeatable)' })
+    .option('summary', { type: 'boolean', default: false, describe: 'print the summary and tables even when stdout is not a terminal' })
+    .option('json', { type: 'boolean', default: false, describe: 'NDJSON: one object per event, then the summary object' })
     .option('console', { type: 'boolean', default: true, describe: 'include the kernel console in the summary (--no-console hides it)' })
     .option('timing', { type: 'boolean', default: true, describe: 'print host time and MIPS (--no-timing for byte-identical output)' })
     .option('list', { type: 'boolean', default: false, describe: 'list the bundled workloads' })
-    .example('$0 run', 'run the default workload on 2 CPUs')
+    .example('$0 run', 'run the default workload with the defined events')
+    .example("$0 run -a vfs_read -a 'ksys_read fd=%di'", 'probes for this run only')
+    .example('$0 run -e probe:vfs_read | grep cat', 'trace text when piped')
+    .example("$0 run -a 'ksys_read count=%dx' --hist count", 'a histogram of an argument')
     .example('$0 run pipe-pingpong --cpus 4 --seed 7', 'a bundled workload, 4 CPUs, another seed')
     .example('$0 run my.wl --json | jq .syscalls', 'your own script, results as JSON')
     .example('$0 run --list', 'the bundled workloads'),
@@ -49,6 +68,41 @@ const command: CommandModule<GlobalArgs, Args> = {
     const image = loadImage(args.vmlinux);
     const { runScriptAsync } = await import('../../kernel/session.js');
     const { renderRunSummary, runResultJson } = await import('../../output/run-summary.js');
+    const { stateDir } = await import('../state/dir.js');
+    const store = await import('../state/store.js');
+    const { loadTracing } = await import('../tracing.js');
+    const rp = await import('../run-probes.js');
+    const report = await import('../../output/trace-report.js');
+    const { traceEventJson } = await import('../../output/trace-json.js');
+    const { showProbe } = await import('../../trace/kprobe-events/show.js');
+
+    const dir = stateDir(args.state);
+    const stored = store.loadState(dir, args.vmlinux);
+    const t = await loadTracing({ machine: true, canProbe: true });
+    const sel = await rp.selectEvents(t, image, stored, asList(args.event), asList(args.add));
+    const tracing = sel.selected.length > 0;
+    const hists = asList(args.hist).map((h) => {
+      const c = h.lastIndexOf(':');
+      return { spec: h, event: c >= 0 ? h.slice(0, c) : undefined, arg: c >= 0 ? h.slice(c + 1) : h, values: new Map<string, bigint[]>() };
+    });
+    const tty = process.stdout.isTTY === true;
+    const mode = args.json ? 'json' : args.trace ? 'trace' : (!tty && tracing && !args.summary) ? 'pipe' : 'summary';
+    const lines: string[] = [];
+    const onEvent = (e: import('../../trace/runtime/probes.js').TraceEvent) => {
+      lines.push(e.line);
+      if (mode === 'json') out(traceEventJson(e) + '\n');
+      else if (mode === 'trace') out(e.line);
+      for (const h of hists) {
+        const name = `${e.probe.group}:${e.probe.event}`;
+        if (h.event !== undefined && !new RegExp(`^(?:[^:]*:)?${h.event.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`).test(name)) continue;
+        const a = e.args.find((x) => x.arg.name === h.arg);
+        if (!a || Array.isArray(a.value) || a.value.kind !== 'num') continue;
+        const v = a.arg.type.signed ? BigInt.asIntN(a.arg.type.size * 8, a.value.value) : a.value.value;
+        if (!h.values.has(name)) h.values.set(name, []);
+        h.values.get(name)!.push(v);
+      }
+    };
+    const pr = rp.probeRun(t, sel, onEvent, false);
 
     let interrupted = false;
     const onSigint = () => { interrupted = true; };
@@ -59,14 +113,40 @@ const command: CommandModule<GlobalArgs, Args> = {
       result = await runScriptAsync(image, script, {
         cpus: args.cpus, seed: args.seed, maxInsns: args['max-insns'], timerPeriod: tp,
         shouldStop: () => interrupted,
-        onProgress: spinner && ((p) => { spinner.text = `${script.file}: ${(p.instructions / 1e6).toFixed(1)}M instructions, ${p.syscalls} system calls`; }),
+        onProgress: spinner && ((p) => { spinner.text = `${script.file}: ${(p.instructions / 1e6).toFixed(1)}M instructions, ${p.syscalls} system calls, ${lines.length} events`; }),
+        attach: pr.attach,
       });
     } finally {
       spinner?.stop();
       process.off('SIGINT', onSigint);
     }
-    if (args.json) out(runResultJson(result) + '\n');
-    else out(renderRunSummary(result, { console: args.console, timing: args.timing }));
+    const ms = pr.session();
+    const counts = ms ? rp.probeCounts(ms) : [];
+    if (ms && counts.length + sel.state.kprobeEvents.length > 0) {
+      store.updateState(dir, args.vmlinux, (s) => ({ state: rp.foldRun(s, counts, lines, args.cpus, result.emulatedNs, showProbe), result: undefined }));
+    }
+    // One row per event (an event's probes add up).
+    const rows: { event: string; hits: number; misses: number }[] = [];
+    for (const c of counts) {
+      if (!sel.selected.includes(`${c.probe.group}/${c.probe.event}`)) continue;
+      const name = `${c.probe.group}:${c.probe.event}`;
+      const row = rows.find((r) => r.event === name);
+      if (row) { row.hits += c.hits; row.misses += c.misses; } else rows.push({ event: name, hits: c.hits, misses: c.misses });
+    }
+    if (mode === 'json') {
+      const summary = JSON.parse(runResultJson(result));
+      out(JSON.stringify({ type: 'summary', ...summary, probes: rows }) + '\n');
+    } else if (mode === 'pipe') {
+      out(lines.join(''));
+    } else {
+      let text = renderRunSummary(result, { console: args.console, timing: args.timing });
+      if (rows.length) text += '\n' + report.renderProbeTable(rows);
+      for (const h of hists) {
+        if (h.values.size === 0) text += `\n@${h.arg}: no numeric argument '${h.arg}' was recorded\n`;
+        for (const [ev, vals] of h.values) text += '\n' + report.renderHist(`@${h.arg}[${ev}]:`, vals);
+      }
+      if (mode === 'trace') process.stderr.write(text); else out(text);
+    }
     process.exitCode = result.exitCode;
   },
 };

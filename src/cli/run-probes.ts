@@ -1,0 +1,123 @@
+// `ktrace run`'s probe side: choose the events (-e patterns, -a specs, else all defined), check they
+// can run, register them on the platform through the attach hook, collect events, and fold the
+// results back into the state directory (kprobe_profile counters, the trace buffer).
+import type { Image } from '../elf/image.js';
+import type { Platform } from '../kernel/platform.js';
+import type { ProbeDef } from '../trace/kprobe-events/probe.js';
+import type { TraceEvent } from '../trace/runtime/probes.js';
+import type { StateFile } from './state/store.js';
+import type { Tracing, MachineSession } from './tracing.js';
+import { CliError } from './errors.js';
+
+export interface RunSelection {
+  /** The state the run uses: the stored one plus -a events. */
+  state: StateFile;
+  /** Selected events, "group/event". */
+  selected: string[];
+  /** -a events that exist only for this run. */
+  temporary: Set<string>;
+}
+
+/** Resolves -e patterns and -a specs against the stored state (no machine yet). */
+export async function selectEvents(t: Tracing, image: Image, stored: StateFile, patterns: string[], specs: string[]): Promise<RunSelection> {
+  const { addProbe, compileSpec, eventMatcher } = await import('./probe-events.js');
+  const { showProbe } = await import('../trace/kprobe-events/show.js');
+  const session = t.light(image, stored);
+  const ev = session.events;
+  const storedKeys = new Set(ev.events().map((e) => `${e.group}/${e.event}`));
+  const fromSpecs: string[] = [];
+  for (const spec of specs) {
+    // A spec identical to a defined event reuses it; otherwise it is added (with a _N suffix on a clash).
+    const c = compileSpec([spec], () => false, false);
+    if (c.ok) {
+      const probe = /^[pr][0-9]*:([^/\s]+)\/(\S+)/.exec(c.line);
+      const existing = probe && ev.probes.find((p) => p.group === probe[1] && p.event === probe[2]);
+      if (existing) {
+        const trial = t.light(image, { ...stored, kprobeEvents: '', enabled: [] });
+        if (trial.events.write(c.line + '\n') > 0 && trial.events.probes.map(showProbe).join() === showProbe(existing)) {
+          fromSpecs.push(`${existing.group}/${existing.event}`);
+          continue;
+        }
+      }
+    }
+    const r = addProbe(session, [spec], true);
+    if (!r.ok) throw new CliError(`run: -a ${spec}: ${r.message.replace(/\n$/, '')}`);
+    for (const a of r.added) fromSpecs.push(`${a.group}/${a.event}`);
+  }
+  const all = ev.events().map((e) => `${e.group}/${e.event}`);
+  let selected: string[];
+  if (patterns.length === 0 && specs.length === 0) selected = all;
+  else {
+    const ms = patterns.map(eventMatcher);
+    const byPattern = ev.events().filter((e) => ms.some((m) => m(e.group, e.event))).map((e) => `${e.group}/${e.event}`);
+    for (const p of patterns) {
+      if (!ev.events().some((e) => eventMatcher(p)(e.group, e.event))) throw new CliError(`run: -e ${p}: no event matches (see \`ktrace list\`)`);
+    }
+    selected = all.filter((k) => byPattern.includes(k) || fromSpecs.includes(k));
+  }
+  const { RETURN_PROBES_UNSUPPORTED } = await import('../trace/runtime/probes.js');
+  for (const p of ev.probes) {
+    if (p.type === 'r' && selected.includes(`${p.group}/${p.event}`)) {
+      throw new CliError(`run: ${p.group}:${p.event}: ${RETURN_PROBES_UNSUPPORTED}; select other events with -e`);
+    }
+  }
+  const temporary = new Set(all.filter((k) => !storedKeys.has(k)));
+  return { state: { ...stored, ...session.snapshot() }, selected, temporary };
+}
+
+export interface ProbeRun {
+  attach: (p: Platform) => void;
+  /** Available once the platform is attached. */
+  session(): MachineSession | undefined;
+  events: TraceEvent[];
+}
+
+/** The attach hook: register the selection's events, enable exactly the selected ones. */
+export function probeRun(t: Tracing, sel: RunSelection, onEvent: (e: TraceEvent) => void, keepEvents: boolean): ProbeRun {
+  let ms: MachineSession | undefined;
+  const events: TraceEvent[] = [];
+  const attach = t.attach({ ...sel.state, enabled: [] }, (m) => {
+    ms = m;
+    for (const k of sel.selected) {
+      const i = k.indexOf('/');
+      const rc = m.session.events.setEnabled(k.slice(0, i), k.slice(i + 1), true);
+      if (rc) throw new CliError(`run: cannot enable ${k.replace('/', ':')} (${rc})`);
+    }
+    for (const r of m.session.replayErrors) throw new CliError(`run: the stored event '${r.line}' cannot be registered on this kernel (${r.errno})`);
+    m.runtime.onEvent = (e) => { if (keepEvents) events.push(e); onEvent(e); };
+  });
+  return { attach, session: () => ms, events };
+}
+
+/** Per-probe hits and misses of the run. */
+export function probeCounts(ms: MachineSession): { probe: ProbeDef; hits: number; misses: number }[] {
+  return ms.session.events.probes.filter((p) => ms.runtime.kprobes.has(p))
+    .map((p) => ({ probe: p, hits: ms.runtime.hits.get(p) ?? 0, misses: ms.runtime.misses(p) }));
+}
+
+/** Trace buffer lines kept in the state directory (the oldest go first, like an overwriting ring buffer). */
+export const TRACE_KEEP_LINES = 200_000;
+
+/** Fold a run's counters and trace lines into the stored state (under the lock). */
+export function foldRun(s: StateFile, counts: { probe: ProbeDef; hits: number; misses: number }[], lines: string[],
+  cpus: number, emulatedNs: number, showProbe: (p: ProbeDef) => string): StateFile {
+  const profile = { ...s.profile };
+  const stored = new Set(s.kprobeEvents.split('\n'));
+  for (const c of counts) {
+    const k = showProbe(c.probe);
+    if (!stored.has(k)) continue; // a -a event of this run only
+    const old = profile[k] ?? [0, 0];
+    profile[k] = [old[0] + c.hits, old[1] + c.misses];
+  }
+  let trace = s.trace + lines.join('');
+  let entries = s.traceEntries + lines.length;
+  if (entries > TRACE_KEEP_LINES) {
+    const all = trace.split('\n');
+    all.pop();
+    const kept = all.slice(all.length - TRACE_KEEP_LINES);
+    trace = kept.join('\n') + '\n';
+    entries = kept.length;
+  }
+  const clock = BigInt(s.clockNs) + BigInt(emulatedNs);
+  return { ...s, profile, trace, traceEntries: entries, traceWritten: s.traceWritten + lines.length, cpus, clockNs: String(clock) };
+}

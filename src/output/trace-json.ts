@@ -1,0 +1,31 @@
+// One trace event as a JSON object (the NDJSON lines of `ktrace run --json`): the ftrace fields
+// typed — timestamp in seconds as the trace text prints it, ip symbolized, each argument as its
+// trace text plus, for numbers, the value (a JSON number when exact, else a decimal string).
+import type { TraceEvent } from '../trace/runtime/probes.js';
+import { formatScalar, traceTime } from '../trace/kprobe-events/format.js';
+
+const NO_SYMBOLS = { withOffset: (a: bigint) => '0x' + a.toString(16), noOffset: () => undefined };
+
+function num(v: bigint): number | string {
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+}
+
+export function traceEventJson(e: TraceEvent): string {
+  const args: Record<string, unknown> = {};
+  for (const a of e.args) {
+    const t = a.arg.type;
+    const one = (v: import('../trace/kprobe-events/eval.js').ScalarValue) => {
+      if (v.kind === 'str') return v.text;
+      if (v.kind === 'fault' || (v.kind === 'num' && v.fault)) return null;
+      const bits = t.size * 8;
+      return t.name === 'symbol' || t.name.startsWith('x') ? formatScalar(t, v, NO_SYMBOLS)
+        : num(t.signed ? BigInt.asIntN(bits, v.value) : BigInt.asUintN(bits, v.value));
+    };
+    args[a.arg.name] = Array.isArray(a.value) ? a.value.map(one) : one(a.value);
+  }
+  const m = /\(([^)]*)\)/.exec(e.line);
+  return JSON.stringify({
+    type: 'event', event: `${e.probe.group}:${e.probe.event}`, cpu: e.cpu, ts: traceTime(e.tsNs).trim(),
+    comm: e.comm, pid: e.pid, ip: m ? m[1] : '0x' + e.ip.toString(16), args,
+  });
+}

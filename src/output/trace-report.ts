@@ -1,0 +1,59 @@
+// What `ktrace run` prints about probe events: the per-event hit/miss table, bpftrace-style
+// power-of-two histograms (bpftrace's hist(): "[lo, hi)" buckets with K/M/G... suffixes, the count,
+// and a 52-column bar of '@'), and the NDJSON event objects. Pure: typed values in, text out.
+import { group } from './run-summary.js';
+
+export interface ProbeCount { event: string; hits: number; misses: number }
+
+/** "EVENT  HITS  MISSES" with one row per event; hits/misses as kprobe_profile counts them. */
+export function renderProbeTable(rows: readonly ProbeCount[]): string {
+  if (rows.length === 0) return '';
+  const w = Math.max(5, ...rows.map((r) => r.event.length));
+  const hw = Math.max(4, ...rows.map((r) => group(r.hits).length));
+  const mw = Math.max(6, ...rows.map((r) => group(r.misses).length));
+  let s = `${'EVENT'.padEnd(w)}  ${'HITS'.padStart(hw)}  ${'MISSES'.padStart(mw)}\n`;
+  for (const r of rows) s += `${r.event.padEnd(w)}  ${group(r.hits).padStart(hw)}  ${group(r.misses).padStart(mw)}\n`;
+  return s;
+}
+
+const SUFFIX = ['', 'K', 'M', 'G', 'T', 'P', 'E'];
+
+/** bpftrace's label for 2^n: 1024 → "1K", 2^20 → "1M". */
+function powerLabel(n: number): string {
+  const unit = Math.floor(n / 10);
+  return `${2 ** (n - unit * 10)}${SUFFIX[unit]}`;
+}
+
+/** Bucket index: -1 for negatives, 0 for 0, 1 for 1, k+1 for [2^k, 2^(k+1)). */
+export function log2Bucket(v: bigint): number {
+  if (v < 0n) return -1;
+  if (v === 0n) return 0;
+  return v.toString(2).length; // 1 → 1, 2..3 → 2, 4..7 → 3
+}
+
+function bucketLabel(b: number): string {
+  if (b === -1) return '(..., 0)';
+  if (b === 0) return '[0]';
+  if (b === 1) return '[1]';
+  return `[${powerLabel(b - 1)}, ${powerLabel(b)})`;
+}
+
+/**
+ * A power-of-two histogram of signed 64-bit values, bpftrace's layout: buckets from the lowest to
+ * the highest non-empty one, "%-16s %8d |%-52s|" with the bar scaled to the largest count.
+ */
+export function renderHist(title: string, values: readonly bigint[]): string {
+  if (values.length === 0) return `${title}\n(no values)\n`;
+  const counts = new Map<number, number>();
+  for (const v of values) { const b = log2Bucket(v); counts.set(b, (counts.get(b) ?? 0) + 1); }
+  const keys = [...counts.keys()];
+  const lo = Math.min(...keys), hi = Math.max(...keys);
+  const max = Math.max(...counts.values());
+  let s = `${title}\n`;
+  for (let b = lo; b <= hi; b++) {
+    const n = counts.get(b) ?? 0;
+    const bar = '@'.repeat(Math.floor((n * 52) / max));
+    s += `${bucketLabel(b).padEnd(16)} ${String(n).padStart(8)} |${bar.padEnd(52)}|\n`;
+  }
+  return s;
+}
