@@ -17,3 +17,7 @@ export {
 } from './debugfs.js';
 export { callFromHandler } from './guest-call.js';
 export { instructionBoundaries, seededSample, type FunctionBoundaries } from './sweep.js';
+export {
+  KretprobeManager, KRETPROBE_MAXACTIVE_MAX, E2BIG, THREAD_SIZE, type Kretprobe, type KretprobeInstance,
+} from './kretprobe.js';
+export { stackTraceSave, stackTraceSaveRegs } from './stacktrace.js';

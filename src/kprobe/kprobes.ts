@@ -584,6 +584,14 @@ export class KprobeManager {
 
   /** Per-CPU regs view (what handlers get). */
   regsOf(cpu: Cpu): PtRegs { return this.regs[cpu.id]; }
+
+  /**
+   * kprobe_busy_begin / kprobe_busy_end: code that runs on behalf of kprobes outside a probe hit (the
+   * kretprobe trampoline's handlers) counts as a running probe, so probes it hits are only missed.
+   */
+  private readonly busyPoint = new ProbePoint(0, 0, { slot: 0 } as ArchInsn, -1);
+  busyBegin(cpu: Cpu): void { const k = this.kcbs[cpu.id]; k.current = this.busyPoint; k.status = KPROBE_HIT_ACTIVE; }
+  busyEnd(cpu: Cpu): void { this.reset(this.kcbs[cpu.id]); }
 }
 
 /** %px: 16 lowercase hex digits of the unsigned address. */

@@ -1,0 +1,343 @@
+// Return probes (kretprobes) over the kprobes core, as kernel/kprobes.c (register_kretprobe,
+// pre_handler_kretprobe, kretprobe_rethook_handler), kernel/trace/rethook.c (per-task instance lists,
+// rethook_trampoline_handler, rethook_find_ret_addr) and arch/x86/kernel/rethook.c (the trampoline,
+// arch_rethook_prepare, arch_rethook_fixup_return) implement them:
+//
+// - register_kretprobe places a kprobe at the function's entry whose pre_handler takes a free,
+//   preallocated instance (maxactive of them; default max(10, 2*NR_CPUS): the fixture is preemptible),
+//   saves the return address and the frame (the stack slot holding it) and overwrites that slot with the
+//   trampoline's address. No free instance: the call is not probed, rp.nmissed++, no entry handler.
+// - The trampoline is real code on a PAGE_PROBE page in the module area (within ±2 GB of text): a vmcall
+//   the kretprobe layer owns (arch_rethook_trampoline saves pt_regs and calls into C; here the host is
+//   the C). Its handler runs the return handlers of the instances for the returning frame with regs.ip
+//   set to the real return address (as rethook_trampoline_handler does, so stack_trace_save_regs starts
+//   there) and resumes at it with the stack as the function left it.
+// - Instances belong to the task (rethook keeps them on current->rethooks): keyed here by the guest
+//   task_struct pointer read from %gs:current_task (pcpu_hot +0). A task sleeping inside a probed
+//   function keeps its instance; one that never returns (do_exit) has its instances recycled once it is
+//   dead and switched away for good (the kernel recycles them in rethook_flush_task when the task_struct
+//   goes), and instances whose frame the task's stack has unwound past are recycled as gone.
+// - A return through the trampoline whose frame matches no instance prints the kernel's
+//   "kretprobe BUG!" line and ends the run as an oops instead of resuming anywhere.
+//
+// Overhead: the trampoline's vmcall runs on a PAGE_PROBE page, so it counts in cpu.probeInstret only;
+// the probed function's own `ret` retires as it would unprobed. Guest instret and time are unchanged.
+import type { Cpu } from '../emu/cpu.js';
+import { Stop, type Machine } from '../emu/machine.js';
+import type { Memory } from '../emu/memory.js';
+import type { Platform } from '../kernel/platform.js';
+import { px, type Kprobe, type KprobeManager, type KprobeResult } from './kprobes.js';
+import type { PtRegs } from './regs.js';
+import { EINVAL } from './x86.js';
+
+export const E2BIG = 7;
+/** KRETPROBE_MAXACTIVE_MAX (include/linux/kprobes.h). */
+export const KRETPROBE_MAXACTIVE_MAX = 4096;
+/** pcpu_hot.current_task and task_struct offsets (fixtures/kernel/README.md "What the platform can read"). */
+const PCPU_CURRENT_TASK = 0, TASK_STACK = 32, TASK_STATE = 40;
+const TASK_DEAD = 0x80;
+export const THREAD_SIZE = 16384;
+const VMCALL = Uint8Array.of(0x0f, 0x01, 0xc1);
+
+/** struct kretprobe_instance as handlers see it. */
+export interface KretprobeInstance {
+  rp: Kretprobe;
+  /** The real return address (ri->ret_addr). */
+  retAddr: number;
+  /** The guest task_struct address of the task that made the call (ri->task). */
+  task: number;
+  /** dataSize bytes private to this instance, shared by the entry and return handlers. */
+  data: Uint8Array;
+  /** The stack slot that held the return address (rethook_node.frame). */
+  frame: number;
+}
+
+/** struct kretprobe. */
+export interface Kretprobe {
+  kp: Kprobe;
+  handler?: (ri: KretprobeInstance, regs: PtRegs) => number | void;
+  /** Non-zero: leave the return address alone for this call (the instance is recycled at once). */
+  entryHandler?: (ri: KretprobeInstance, regs: PtRegs) => number | boolean | void;
+  dataSize?: number;
+  /** Instances to preallocate; <= 0 or unset: max(10, 2*NR_CPUS). */
+  maxactive?: number;
+  /** Calls that found no free instance. */
+  nmissed?: number;
+}
+
+interface RpState { free: KretprobeInstance[]; registered: boolean }
+
+/** An instance in use: on its task's list, newest first (current->rethooks is an llist). */
+interface Node { ri: KretprobeInstance; st: RpState }
+
+export class KretprobeManager {
+  readonly trampoline: number;
+  private readonly byKp = new Map<Kprobe, Kretprobe>();
+  private readonly state = new Map<Kretprobe, RpState>();
+  /** task_struct address → instances in use, newest first. */
+  readonly tasks = new Map<number, Node[]>();
+  private readonly mem: Memory;
+  private readonly machine: Machine;
+  /** Trampoline returns (all kretprobes), for tests and benchmarks. */
+  trampolineHits = 0;
+
+  constructor(readonly mgr: KprobeManager) {
+    this.machine = mgr.machine;
+    this.mem = mgr.machine.mem;
+    // arch_rethook_trampoline: its own page, so nothing else shares its PAGE_PROBE accounting
+    this.trampoline = mgr.slots.allocArea(1);
+    this.mem.writeBytes(this.trampoline, VMCALL);
+  }
+
+  /** Hook into a platform (after KprobeManager.attach): the trampoline's host call is ours. */
+  static attach(platform: Platform, mgr: KprobeManager): KretprobeManager {
+    const k = new KretprobeManager(mgr);
+    platform.trapHandlers.push((cpu, stop) => k.handleTrap(cpu, stop));
+    return k;
+  }
+
+  /** The platform's (or a bench loop's) trap hook: true when the stop was the trampoline. */
+  handleTrap(cpu: Cpu, stop: Stop): boolean {
+    if (stop !== Stop.HostCall || cpu.faultAddr !== this.trampoline) return false;
+    this.trampolineHandler(cpu);
+    return true;
+  }
+
+  /** For renderKprobeList: a kretprobe's entry probe is listed with type "r". */
+  readonly typeOf = (p: Kprobe): 'k' | 'r' => (this.byKp.has(p) ? 'r' : 'k');
+
+  // ---------------------------------------------------------------- registration
+
+  /** The last refusal, with its reason. */
+  lastError: KprobeResult = { ok: true, errno: 0, reason: '' };
+
+  /** register_kretprobe: 0 or a negative errno (lastError says why). */
+  registerKretprobe(rp: Kretprobe): number {
+    const r = this.register(rp);
+    this.lastError = r;
+    return r.errno;
+  }
+
+  private register(rp: Kretprobe): KprobeResult {
+    const kp = rp.kp;
+    if (this.state.has(rp)) return { ok: false, errno: -EINVAL, reason: 'this kretprobe is already registered' };
+    // kprobe_on_func_entry: a return probe must sit on the function's entry (arch_kprobe_on_func_entry: offset 0)
+    let addr: number | undefined;
+    if (kp.symbolName !== undefined && kp.addr === undefined) {
+      const a = this.mgr.image.lookupName(kp.symbolName);
+      if (a === undefined) return { ok: false, errno: -2, reason: `unknown symbol ${kp.symbolName}` };
+      addr = a + (kp.offset ?? 0);
+    } else if (kp.addr !== undefined && kp.symbolName === undefined) addr = kp.addr + (kp.offset ?? 0);
+    if (addr !== undefined) {
+      const at = this.mgr.image.lookupAddr(addr);
+      if (!at) return { ok: false, errno: -2, reason: `no symbol covers ${this.mgr.image.formatAddr(addr)}` };
+      if (at.offset !== 0) return { ok: false, errno: -EINVAL, reason: `${this.mgr.image.formatAddr(addr)} is not a function entry` };
+    }
+    let n = rp.maxactive ?? 0;
+    if (n > KRETPROBE_MAXACTIVE_MAX) return { ok: false, errno: -E2BIG, reason: `maxactive ${n} is above ${KRETPROBE_MAXACTIVE_MAX}` };
+    if (n <= 0) n = Math.max(10, 2 * this.machine.cpus.length); // CONFIG_PREEMPTION
+    rp.maxactive = n;
+    rp.nmissed = 0;
+    const st: RpState = { free: [], registered: true };
+    const size = Math.max(0, rp.dataSize ?? 0);
+    for (let i = 0; i < n; i++) st.free.push({ rp, retAddr: 0, task: 0, data: new Uint8Array(size), frame: 0 });
+    kp.preHandler = (_p, regs) => { this.preHandler(rp, st, regs); return 0; };
+    kp.postHandler = undefined;
+    const r = this.mgr.register(kp);
+    if (!r.ok) return r;
+    this.state.set(rp, st);
+    this.byKp.set(kp, rp);
+    return r;
+  }
+
+  /** unregister_kretprobe: instances still in flight return through the trampoline without a handler. */
+  unregisterKretprobe(rp: Kretprobe): number {
+    const st = this.state.get(rp);
+    if (!st) return -EINVAL;
+    this.mgr.unregisterKprobe(rp.kp);
+    st.registered = false;
+    this.state.delete(rp);
+    this.byKp.delete(rp.kp);
+    return 0;
+  }
+
+  /** register_kretprobes: on an error the ones before the bad one are unregistered. */
+  registerKretprobes(rps: Kretprobe[]): number {
+    if (rps.length <= 0) return -EINVAL;
+    for (let i = 0; i < rps.length; i++) {
+      const ret = this.registerKretprobe(rps[i]);
+      if (ret < 0) {
+        const err = this.lastError;
+        this.unregisterKretprobes(rps.slice(0, i));
+        this.lastError = err;
+        return ret;
+      }
+    }
+    return 0;
+  }
+  unregisterKretprobes(rps: Kretprobe[]): void { for (const rp of rps) this.unregisterKretprobe(rp); }
+
+  disableKretprobe(rp: Kretprobe): number { return this.state.has(rp) ? this.mgr.disableKprobe(rp.kp) : -EINVAL; }
+  enableKretprobe(rp: Kretprobe): number { return this.state.has(rp) ? this.mgr.enableKprobe(rp.kp) : -EINVAL; }
+
+  /** The kretprobe a registered entry kprobe belongs to. */
+  kretprobeOf(p: Kprobe): Kretprobe | undefined { return this.byKp.get(p); }
+
+  // ---------------------------------------------------------------- entry
+
+  /** current: pcpu_hot.current_task through this CPU's %gs base (0 before the per-CPU areas exist). */
+  currentTask(cpu: Cpu): number {
+    const gs = Number(BigInt.asIntN(64, cpu.gsBase));
+    if (gs === 0 || !this.readable(gs + PCPU_CURRENT_TASK)) return 0;
+    return this.rd64(gs + PCPU_CURRENT_TASK);
+  }
+
+  private readable(a: number): boolean { return this.mem.permsAt(a) !== 0 && this.mem.permsAt(a + 7) !== 0; }
+  /** A 64-bit guest word as a signed canonical number. */
+  private rd64(a: number): number { return (this.mem.read32(a + 4) | 0) * 4294967296 + this.mem.read32(a); }
+  private wr64(a: number, v: number): void {
+    const lo = v >>> 0, hi = Math.floor(v / 4294967296) >>> 0;
+    this.mem.writeBytes(a, Uint8Array.of(lo, lo >>> 8, lo >>> 16, lo >>> 24, hi, hi >>> 8, hi >>> 16, hi >>> 24));
+  }
+
+  /** pre_handler_kretprobe → rethook_try_get, entry_handler, arch_rethook_prepare + rethook_hook. */
+  private preHandler(rp: Kretprobe, st: RpState, regs: PtRegs): void {
+    const cpu = regs.cpu;
+    const task = this.currentTask(cpu);
+    const sp = regs.sp;
+    this.pruneGone(task, sp);
+    let ri = st.free.pop();
+    if (ri === undefined) {
+      this.reclaimDead(cpu);
+      ri = st.free.pop();
+    }
+    if (ri === undefined) { rp.nmissed = (rp.nmissed ?? 0) + 1; return; }
+    ri.task = task;
+    ri.frame = sp;
+    ri.retAddr = this.readable(sp) ? this.rd64(sp) : 0;
+    ri.data.fill(0);
+    if (rp.entryHandler && rp.entryHandler(ri, regs)) { st.free.push(ri); return; }
+    if (!this.readable(sp)) { st.free.push(ri); return; }
+    this.wr64(sp, this.trampoline);
+    let list = this.tasks.get(task);
+    if (!list) this.tasks.set(task, (list = []));
+    list.push({ ri, st }); // newest last in the array = list head
+  }
+
+  private recycle(n: Node): void { if (n.st.registered) n.st.free.push(n.ri); }
+
+  /**
+   * Instances of `task` whose frame lies below `sp` on the same kernel stack are gone: the stack has
+   * unwound past them without a return through the trampoline (a reused task_struct of a task that died
+   * inside a probed function). Recycle them.
+   */
+  private pruneGone(task: number, sp: number): void {
+    const list = this.tasks.get(task);
+    if (!list) return;
+    while (list.length > 0) {
+      const f = list[list.length - 1].ri.frame;
+      if (!(f < sp && Math.floor(f / THREAD_SIZE) === Math.floor(sp / THREAD_SIZE))) break;
+      this.recycle(list.pop()!);
+    }
+    if (list.length === 0) this.tasks.delete(task);
+  }
+
+  /**
+   * rethook_flush_task: a task that is TASK_DEAD and current on no CPU will never run again (it died in
+   * do_exit with probed frames on its stack); its instances go back to their pools.
+   */
+  private reclaimDead(cpu: Cpu): void {
+    const running = new Set<number>();
+    for (const c of this.machine.cpus) running.add(c === cpu ? this.currentTask(cpu) : this.currentTask(c));
+    for (const [task, list] of this.tasks) {
+      if (task === 0 || running.has(task) || !this.readable(task + TASK_STATE)) continue;
+      if ((this.mem.read32(task + TASK_STATE) & TASK_DEAD) === 0) continue;
+      for (const n of list) this.recycle(n);
+      this.tasks.delete(task);
+    }
+  }
+
+  // ---------------------------------------------------------------- return
+
+  /** arch_rethook_trampoline_callback → rethook_trampoline_handler. */
+  private trampolineHandler(cpu: Cpu): void {
+    this.trampolineHits++;
+    const regs = this.mgr.regsOf(cpu);
+    const task = this.currentTask(cpu);
+    const frame = regs.sp - 8; // the slot the function's `ret` popped
+    const list = this.tasks.get(task);
+    // frames below this one on the same stack are gone (see pruneGone)
+    if (list) {
+      while (list.length > 0) {
+        const f = list[list.length - 1].ri.frame;
+        if (!(f < frame && Math.floor(f / THREAD_SIZE) === Math.floor(frame / THREAD_SIZE))) break;
+        this.recycle(list.pop()!);
+      }
+    }
+    // __rethook_find_ret_addr: the newest instance whose saved address is not the trampoline (several
+    // kretprobes on one function chain through it) is the real return
+    let real = -1;
+    if (list) {
+      for (let i = list.length - 1; i >= 0; i--) {
+        if (list[i].ri.frame !== frame) break;
+        if (list[i].ri.retAddr !== this.trampoline) { real = i; break; }
+      }
+    }
+    if (!list || real < 0) {
+      const head = list && list.length > 0 ? list[list.length - 1].ri : undefined;
+      this.bug(cpu, head ? `kretprobe BUG!: Processing kretprobe ${px(head.rp.kp.addr ?? 0)} @ ${px(head.retAddr)}`
+        : `kretprobe BUG!: Processing kretprobe at ${px(frame)}: no instance for this frame (task ${px(task)})`);
+      return;
+    }
+    const correct = list[real].ri.retAddr;
+    // handlers see regs.ip at the real return address; anything they probe meanwhile is missed
+    // (kprobe_busy_begin)
+    regs.ip = correct;
+    this.mgr.busyBegin(cpu);
+    try {
+      for (let i = list.length - 1; i >= real; i--) {
+        const n = list[i];
+        const rp = n.ri.rp;
+        // kretprobe_rethook_handler: an unregistered kretprobe's instance only restores the address
+        if (!n.st.registered || !rp.handler) continue;
+        try { rp.handler(n.ri, regs); } catch (e) {
+          this.bug(cpu, `kretprobe handler for ${this.mgr.image.formatAddr(rp.kp.addr ?? 0)} failed: ${e instanceof Error ? e.message : String(e)}`);
+          return;
+        }
+      }
+    } finally { this.mgr.busyEnd(cpu); }
+    for (let i = list.length - 1; i >= real; i--) this.recycle(list[i]);
+    list.length = real;
+    if (list.length === 0) this.tasks.delete(task);
+    // arch_rethook_fixup_return: resume at the real return address, stack as the function left it
+    cpu.rip = correct;
+  }
+
+  /** The kernel BUG()s here: an oops that ends the run (never a jump to a made-up address). */
+  private bug(cpu: Cpu, message: string): void {
+    const o = { cpu: cpu.id, addr: this.trampoline, message };
+    this.mgr.messages.push(message);
+    this.mgr.oopses.push(o);
+    this.machine.requestStop(cpu);
+    this.mgr.onOops?.(o);
+  }
+
+  // ---------------------------------------------------------------- unwinding
+
+  /**
+   * rethook_find_ret_addr / kretprobe_find_ret_addr: the real return address for the trampoline found
+   * in `task`'s stack slot `frame`, or undefined when no instance covers that slot.
+   */
+  findRetAddr(task: number, frame: number): number | undefined {
+    const list = this.tasks.get(task);
+    if (!list) return undefined;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const ri = list[i].ri;
+      if (ri.frame === frame && ri.retAddr !== this.trampoline) return ri.retAddr;
+    }
+    return undefined;
+  }
+
+  /** Instances in use (all tasks), for tests. */
+  inFlight(): number { let n = 0; for (const l of this.tasks.values()) n += l.length; return n; }
+}
