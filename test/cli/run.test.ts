@@ -1,0 +1,117 @@
+// ktrace run with probe events, end to end (separate processes, the committed fixture kernel).
+// Golden outputs: KTRACE_UPDATE_GOLDEN=1 rewrites test/cli/golden/* from the current output.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { ktrace, freshState } from './run.js';
+import { fixtureImage } from '../elf/fixture.js';
+
+// dist*/test/cli → the source tree's test/cli/golden.
+const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'cli', 'golden');
+
+function golden(name: string, actual: string): void {
+  const path = join(GOLDEN, name);
+  if (process.env.KTRACE_UPDATE_GOLDEN === '1' || !existsSync(path)) {
+    writeFileSync(path, actual);
+    if (process.env.KTRACE_UPDATE_GOLDEN !== '1') console.log(`golden ${name} written (new)`);
+    return;
+  }
+  assert.fixture(actual, readFileSync(path, 'utf8'), name);
+}
+
+function workload(text: string): string {
+  const p = join(mkdtempSync(join(tmpdir(), 'ktrace-wl-')), 'w.wl');
+  writeFileSync(p, text);
+  return p;
+}
+
+test("the kernel's trace_kprobe self-test through the whole stack", () => {
+  const env = { KTRACE_STATE: freshState() };
+  const add = ktrace(['add', 'p:testprobe kprobe_trace_selftest_target $stack $stack0 +0($stack)'], env);
+  assert.is(add.code, 0, add.stderr);
+  const wl = workload('v = ktrace_selftest6 1 2 3 4 5 6\nexpect v == 21\n');
+  const r = ktrace(['run', wl], env);
+  assert.is(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n').filter((l) => l !== '');
+  assert.is(lines.length, 1, r.stdout);
+  const m = /^ +init-1 +\[00\d\] d\.Z\.\. +\d+\.\d{6}: testprobe: \(kprobe_trace_selftest_target\+0x0\/0x[0-9a-f]+\) arg1=0x([0-9a-f]+) arg2=0x([0-9a-f]+) arg3=0x([0-9a-f]+)$/.exec(lines[0]!);
+  assert.ok(m, lines[0]);
+  // $stack0 is the return address into the caller, and +0($stack) reads the same word.
+  assert.is(m![2], m![3]);
+  const ret = fixtureImage().lookupAddr(Number(BigInt.asIntN(64, BigInt('0x' + m![2]))));
+  assert.ok(ret && /selftest6/.test(ret.entry.name), `return address in ${ret?.entry.name}`);
+  // $stack is the kernel stack pointer: a direct-map address.
+  assert.match(m![1]!, /^ffff888/);
+  assert.is(ktrace(['fs', 'cat', 'kprobe_profile'], env).stdout, `  ${'testprobe'.padEnd(44)} ${'1'.padStart(15)} ${'0'.padStart(15)}\n`);
+  const trace = ktrace(['fs', 'cat', 'trace'], env).stdout;
+  assert.match(trace, /^# tracer: nop\n#\n# entries-in-buffer\/entries-written: 1\/1   #P:2\n/);
+  assert.ok(trace.endsWith(lines[0] + '\n'));
+  // The arguments by position: $argN sees 1..6 at the entry.
+  const args = ktrace(['run', wl, '-a', 'kprobe_trace_selftest_target $arg1 $arg2 $arg3 $arg4 $arg5 $arg6'], env);
+  assert.match(args.stdout, /kprobe_trace_selftest_target: \(kprobe_trace_selftest_target\+0x0\/0x[0-9a-f]+\) arg1=0x1 arg2=0x2 arg3=0x3 arg4=0x4 arg5=0x5 arg6=0x6\n$/);
+});
+
+test('return probes are refused at run time with one clear line', () => {
+  const env = { KTRACE_STATE: freshState() };
+  assert.is(ktrace(['add', 'r:testprobe2 kprobe_trace_selftest_target $retval'], env).code, 0);
+  const r = ktrace(['run'], env);
+  assert.is(r.code, 1);
+  assert.is(r.stderr, 'ktrace: run: kprobes:testprobe2: return probes are not implemented yet (issue 6); select other events with -e\n');
+});
+
+const RUN = ['run', '--no-timing', '-a', 'vfs_read count=%dx:u64', '-a', 'pipe_read', '-a', 'comm=kprobe_target $comm'];
+
+test('golden: summary with the hit table and a histogram', () => {
+  const r = ktrace([...RUN, '--summary', '--hist', 'count'], { KTRACE_STATE: freshState() });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /\nEVENT +HITS +MISSES\nprobe:vfs_read +48 +0\n/);
+  golden('run-summary.txt', r.stdout);
+});
+
+test('golden: trace text when piped, identical to the trace file after the run', () => {
+  const env = { KTRACE_STATE: freshState() };
+  assert.is(ktrace(['add', 'vfs_read count=%dx:u64'], env).code, 0);
+  const r = ktrace(['run', '--no-timing'], env);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout.split('\n').filter((l) => / vfs_read: /.test(l)).length, 48);
+  golden('run-trace.txt', r.stdout);
+  const file = ktrace(['fs', 'cat', 'trace'], env).stdout;
+  assert.ok(file.endsWith(r.stdout));
+  assert.match(ktrace(['fs', 'cat', 'kprobe_profile'], env).stdout, /^ {2}vfs_read {36} +48 +0\n$/);
+  // A second run appends: counters and the buffer are "since the events were defined".
+  ktrace(['run', '--no-timing'], env);
+  assert.match(ktrace(['fs', 'cat', 'kprobe_profile'], env).stdout, /^ {2}vfs_read {36} +96 +0\n$/);
+  assert.match(ktrace(['fs', 'cat', 'trace'], env).stdout, /entries-in-buffer\/entries-written: 96\/96 /);
+});
+
+test('golden: NDJSON events and the summary object', () => {
+  const r = ktrace([...RUN, '--json'], { KTRACE_STATE: freshState() });
+  assert.is(r.code, 0, r.stderr);
+  const objs = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+  const last = objs[objs.length - 1];
+  assert.is(last.type, 'summary');
+  assert.equal(last.probes.map((p: { event: string }) => p.event), ['probe:vfs_read', 'probe:pipe_read', 'probe:comm']);
+  assert.ok(objs.slice(0, -1).every((o) => o.type === 'event'));
+  const ev = objs.find((o) => o.event === 'probe:vfs_read');
+  assert.type(ev.args.count, 'number');
+  // Host timings are the only varying fields.
+  delete last.hostSeconds; delete last.mips;
+  golden('run-json.ndjson', objs.map((o) => JSON.stringify(o)).join('\n') + '\n');
+});
+
+test('--trace streams lines to stdout and the summary to stderr; -e selects', () => {
+  const env = { KTRACE_STATE: freshState() };
+  ktrace(['add', 'vfs_read'], env);
+  ktrace(['add', 'pipe_read'], env);
+  const r = ktrace(['run', '--no-timing', '--trace', '-e', 'probe:pipe_*'], env);
+  assert.is(r.code, 0, r.stderr);
+  assert.ok(r.stdout.split('\n').filter(Boolean).every((l) => / pipe_read: /.test(l)));
+  assert.match(r.stderr, /probe:pipe_read +40 +0\n/);
+  assert.not.match(r.stderr, /probe:vfs_read/);
+  assert.is(ktrace(['run', '-e', 'nope'], env).stderr, 'ktrace: run: -e nope: no event matches (see `ktrace list`)\n');
+});
+
+test.run();
