@@ -87,9 +87,9 @@ const command: CommandModule<GlobalArgs, Args> = {
     });
     const tty = process.stdout.isTTY === true;
     const mode = args.json ? 'json' : args.trace ? 'trace' : (!tty && tracing && !args.summary) ? 'pipe' : 'summary';
-    const lines: string[] = [];
+    const recorded: { ts: bigint; cpu: number; line: string }[] = [];
     const onEvent = (e: import('../../trace/runtime/probes.js').TraceEvent) => {
-      lines.push(e.line);
+      recorded.push({ ts: e.tsNs, cpu: e.cpu, line: e.line });
       if (mode === 'json') out(traceEventJson(e) + '\n');
       else if (mode === 'trace') out(e.line);
       for (const h of hists) {
@@ -113,13 +113,17 @@ const command: CommandModule<GlobalArgs, Args> = {
       result = await runScriptAsync(image, script, {
         cpus: args.cpus, seed: args.seed, maxInsns: args['max-insns'], timerPeriod: tp,
         shouldStop: () => interrupted,
-        onProgress: spinner && ((p) => { spinner.text = `${script.file}: ${(p.instructions / 1e6).toFixed(1)}M instructions, ${p.syscalls} system calls, ${lines.length} events`; }),
+        onProgress: spinner && ((p) => { spinner.text = `${script.file}: ${(p.instructions / 1e6).toFixed(1)}M instructions, ${p.syscalls} system calls, ${recorded.length} events`; }),
         attach: pr.attach,
       });
     } finally {
       spinner?.stop();
       process.off('SIGINT', onSigint);
     }
+    // The CPUs run in quanta, so events arrive grouped by CPU; the trace file (and trace_pipe) merge
+    // the per-CPU buffers by timestamp (ring_buffer_iter / peek_next_entry), as done here.
+    const lines = recorded.map((r, i) => ({ ...r, i }))
+      .sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : a.cpu - b.cpu || a.i - b.i)).map((r) => r.line);
     const ms = pr.session();
     const counts = ms ? rp.probeCounts(ms) : [];
     if (ms && counts.length + sel.state.kprobeEvents.length > 0) {
