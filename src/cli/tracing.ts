@@ -16,7 +16,11 @@ import type { CanProbe } from '../trace/runtime/check-backend.js';
 export function needsBoundaryCheck(text: string): boolean {
   return text.split('\n').some((line) => {
     const w = line.trim().split(/\s+/);
-    return /^[pr]/.test(w[0] ?? '') && w[1] !== undefined && (w[1].includes('+') || /^[0-9]/.test(w[1]));
+    if (!/^[pr]/.test(w[0] ?? '') || w[1] === undefined) return false;
+    if (/^[0-9]/.test(w[1])) return true;
+    const plus = w[1].indexOf('+');
+    // SYM+0 is the symbol's start: always an instruction boundary.
+    return plus >= 0 && Number(w[1].slice(plus + 1)) !== 0;
   });
 }
 
