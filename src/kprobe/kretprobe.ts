@@ -34,7 +34,7 @@ export const E2BIG = 7;
 /** KRETPROBE_MAXACTIVE_MAX (include/linux/kprobes.h). */
 export const KRETPROBE_MAXACTIVE_MAX = 4096;
 /** pcpu_hot.current_task and task_struct offsets (fixtures/kernel/README.md "What the platform can read"). */
-const PCPU_CURRENT_TASK = 0, TASK_STACK = 32, TASK_STATE = 40;
+const PCPU_CURRENT_TASK = 0, TASK_STATE = 40, TASK_PID = 72;
 const TASK_DEAD = 0x80;
 export const THREAD_SIZE = 16384;
 const VMCALL = Uint8Array.of(0x0f, 0x01, 0xc1);
@@ -68,7 +68,7 @@ export interface Kretprobe {
 interface RpState { free: KretprobeInstance[]; registered: boolean }
 
 /** An instance in use: on its task's list, newest first (current->rethooks is an llist). */
-interface Node { ri: KretprobeInstance; st: RpState }
+interface Node { ri: KretprobeInstance; st: RpState; pid: number }
 
 export class KretprobeManager {
   readonly trampoline: number;
@@ -80,6 +80,8 @@ export class KretprobeManager {
   private readonly machine: Machine;
   /** Trampoline returns (all kretprobes), for tests and benchmarks. */
   trampolineHits = 0;
+  /** Instances recycled without a return: their task died, or its stack unwound past their frame. */
+  reclaimed = 0;
 
   constructor(readonly mgr: KprobeManager) {
     this.machine = mgr.machine;
@@ -204,11 +206,14 @@ export class KretprobeManager {
   private preHandler(rp: Kretprobe, st: RpState, regs: PtRegs): void {
     const cpu = regs.cpu;
     const task = this.currentTask(cpu);
+    // Before the per-CPU areas and current exist (early boot: the kernel could not have run kprobes
+    // yet) there is no task to own an instance: the call is not probed.
+    if (task === 0) { rp.nmissed = (rp.nmissed ?? 0) + 1; return; }
     const sp = regs.sp;
     this.pruneGone(task, sp);
     let ri = st.free.pop();
     if (ri === undefined) {
-      this.reclaimDead(cpu);
+      this.reclaimDead();
       ri = st.free.pop();
     }
     if (ri === undefined) { rp.nmissed = (rp.nmissed ?? 0) + 1; return; }
@@ -221,10 +226,11 @@ export class KretprobeManager {
     this.wr64(sp, this.trampoline);
     let list = this.tasks.get(task);
     if (!list) this.tasks.set(task, (list = []));
-    list.push({ ri, st }); // newest last in the array = list head
+    list.push({ ri, st, pid: this.mem.read32(task + TASK_PID) | 0 }); // newest last in the array = list head
   }
 
   private recycle(n: Node): void { if (n.st.registered) n.st.free.push(n.ri); }
+  private reclaim(n: Node): void { this.reclaimed++; this.recycle(n); }
 
   /**
    * Instances of `task` whose frame lies below `sp` on the same kernel stack are gone: the stack has
@@ -234,26 +240,41 @@ export class KretprobeManager {
   private pruneGone(task: number, sp: number): void {
     const list = this.tasks.get(task);
     if (!list) return;
+    this.dropStale(task, list);
     while (list.length > 0) {
       const f = list[list.length - 1].ri.frame;
       if (!(f < sp && Math.floor(f / THREAD_SIZE) === Math.floor(sp / THREAD_SIZE))) break;
-      this.recycle(list.pop()!);
+      this.reclaim(list.pop()!);
     }
     if (list.length === 0) this.tasks.delete(task);
   }
 
   /**
-   * rethook_flush_task: a task that is TASK_DEAD and current on no CPU will never run again (it died in
-   * do_exit with probed frames on its stack); its instances go back to their pools.
+   * Instances of a task that no longer exists: the task_struct now holds another pid (it was freed and
+   * reused). The kernel recycles them in rethook_flush_task when the task_struct is freed.
    */
-  private reclaimDead(cpu: Cpu): void {
+  private dropStale(task: number, list: Node[]): void {
+    const pid = this.mem.read32(task + TASK_PID) | 0;
+    let j = 0;
+    for (let i = 0; i < list.length; i++) { if (list[i].pid === pid) list[j++] = list[i]; else this.reclaim(list[i]); }
+    list.length = j;
+  }
+
+  /**
+   * rethook_flush_task, for a pool that ran dry: a task that is TASK_DEAD and current on no CPU will never
+   * run again (it died in do_exit with probed frames on its stack), and a task_struct that holds another
+   * pid now was freed and reused; their instances go back to their pools.
+   */
+  private reclaimDead(): void {
     const running = new Set<number>();
-    for (const c of this.machine.cpus) running.add(c === cpu ? this.currentTask(cpu) : this.currentTask(c));
+    for (const c of this.machine.cpus) running.add(this.currentTask(c));
     for (const [task, list] of this.tasks) {
-      if (task === 0 || running.has(task) || !this.readable(task + TASK_STATE)) continue;
-      if ((this.mem.read32(task + TASK_STATE) & TASK_DEAD) === 0) continue;
-      for (const n of list) this.recycle(n);
-      this.tasks.delete(task);
+      if (!this.readable(task + TASK_STATE)) continue;
+      if (!running.has(task) && (this.mem.read32(task + TASK_STATE) & TASK_DEAD) !== 0) {
+        for (const n of list) this.reclaim(n);
+        list.length = 0;
+      } else this.dropStale(task, list);
+      if (list.length === 0) this.tasks.delete(task);
     }
   }
 
@@ -271,7 +292,7 @@ export class KretprobeManager {
       while (list.length > 0) {
         const f = list[list.length - 1].ri.frame;
         if (!(f < frame && Math.floor(f / THREAD_SIZE) === Math.floor(frame / THREAD_SIZE))) break;
-        this.recycle(list.pop()!);
+        this.reclaim(list.pop()!);
       }
     }
     // __rethook_find_ret_addr: the newest instance whose saved address is not the trampoline (several
