@@ -1,0 +1,16 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { probeLine, addedMessage, removedMessage, caretLines } from '../../src/output/probes.js';
+
+test("perf probe's listing and messages", () => {
+  assert.is(probeLine({ group: 'probe', event: 'vfs_read', place: 'vfs_read', args: [] }), '  probe:vfs_read       (on vfs_read)\n');
+  assert.is(probeLine({ group: 'probe', event: 'a_very_long_event_name', place: 'f+4', args: ['x=%di', '$comm'] }),
+    '  probe:a_very_long_event_name (on f+4 with x=%di $comm)\n');
+  assert.is(addedMessage([{ group: 'probe', event: 'a', place: 'a', args: [] }, { group: 'probe', event: 'b', place: 'b%return', args: [] }]),
+    'Added new events:\n  probe:a              (on a)\n  probe:b              (on b%return)\n\nYou can now use it in all ktrace tools, such as:\n\n\tktrace run -e probe:b\n\n');
+  assert.is(addedMessage([]), '');
+  assert.is(removedMessage('probe', 'x'), 'Removed event: probe:x\n');
+  assert.is(caretLines('abc def', 4), '  abc def\n      ^\n');
+});
+
+test.run();

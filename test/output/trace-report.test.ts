@@ -1,0 +1,31 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { renderHist, renderProbeTable, log2Bucket } from '../../src/output/trace-report.js';
+
+test('log2 buckets as bpftrace hist() makes them', () => {
+  assert.equal([-5n, 0n, 1n, 2n, 3n, 4n, 7n, 8n, 1023n, 1024n].map(log2Bucket), [-1, 0, 1, 2, 2, 3, 3, 4, 10, 11]);
+});
+
+test('histogram layout: labels, counts, 52-column bars scaled to the largest bucket, gaps filled', () => {
+  const vals = [...Array(40).fill(16n), 64n, 64n, 64n, 256n, 300n, 511n, 300n, 300n];
+  assert.is(renderHist('@count[probe:vfs_read]:', vals),
+    '@count[probe:vfs_read]:\n'
+    + '[16, 32)               40 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n'
+    + '[32, 64)                0 |                                                    |\n'
+    + '[64, 128)               3 |@@@                                                 |\n'
+    + '[128, 256)              0 |                                                    |\n'
+    + '[256, 512)              5 |@@@@@@                                              |\n');
+  const small = renderHist('@x:', [-3n, 0n, 1n, 1n, 2048n, 1n << 20n]).split('\n');
+  assert.equal(small.slice(1, 4).map((l) => l.slice(0, 26)), ['(..., 0)                1 ', '[0]                     1 ', '[1]                     2 ']);
+  assert.ok(small.some((l) => l.startsWith('[2K, 4K) ')));
+  assert.ok(small.some((l) => l.startsWith('[1M, 2M) ')));
+  assert.is(renderHist('@e:', []), '@e:\n(no values)\n');
+});
+
+test('probe table', () => {
+  assert.is(renderProbeTable([{ event: 'probe:vfs_read', hits: 1234, misses: 0 }, { event: 'p:x', hits: 1, misses: 2 }]),
+    'EVENT            HITS  MISSES\nprobe:vfs_read  1,234       0\np:x                 1       2\n');
+  assert.is(renderProbeTable([]), '');
+});
+
+test.run();
