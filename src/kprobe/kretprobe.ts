@@ -65,7 +65,7 @@ export interface Kretprobe {
   nmissed?: number;
 }
 
-interface RpState { free: KretprobeInstance[]; registered: boolean }
+interface RpState { free: Node[]; registered: boolean }
 
 /** An instance in use: on its task's list, newest first (current->rethooks is an llist). */
 interface Node { ri: KretprobeInstance; st: RpState; pid: number }
@@ -142,7 +142,7 @@ export class KretprobeManager {
     rp.nmissed = 0;
     const st: RpState = { free: [], registered: true };
     const size = Math.max(0, rp.dataSize ?? 0);
-    for (let i = 0; i < n; i++) st.free.push({ rp, retAddr: 0, task: 0, data: new Uint8Array(size), frame: 0 });
+    for (let i = 0; i < n; i++) st.free.push({ ri: { rp, retAddr: 0, task: 0, data: new Uint8Array(size), frame: 0 }, st, pid: 0 });
     kp.preHandler = (_p, regs) => { this.preHandler(rp, st, regs); return 0; };
     kp.postHandler = undefined;
     const r = this.mgr.register(kp);
@@ -189,17 +189,36 @@ export class KretprobeManager {
 
   /** current: pcpu_hot.current_task through this CPU's %gs base (0 before the per-CPU areas exist). */
   currentTask(cpu: Cpu): number {
-    const gs = Number(BigInt.asIntN(64, cpu.gsBase));
-    if (gs === 0 || !this.readable(gs + PCPU_CURRENT_TASK)) return 0;
-    return this.rd64(gs + PCPU_CURRENT_TASK);
+    const gs = cpu.gsb;
+    if (gs === 0) return 0;
+    const t = this.rd64(gs + PCPU_CURRENT_TASK);
+    return t === undefined ? 0 : t;
   }
 
-  private readable(a: number): boolean { return this.mem.permsAt(a) !== 0 && this.mem.permsAt(a + 7) !== 0; }
+  // Host reads and writes of guest words straight on the page (no permission checks, no faults: the
+  // kernel's own accesses here cannot fault either); undefined for an unmapped or page-crossing word.
   /** A 64-bit guest word as a signed canonical number. */
-  private rd64(a: number): number { return (this.mem.read32(a + 4) | 0) * 4294967296 + this.mem.read32(a); }
-  private wr64(a: number, v: number): void {
-    const lo = v >>> 0, hi = Math.floor(v / 4294967296) >>> 0;
-    this.mem.writeBytes(a, Uint8Array.of(lo, lo >>> 8, lo >>> 16, lo >>> 24, hi, hi >>> 8, hi >>> 16, hi >>> 24));
+  private rd64(a: number): number | undefined {
+    const p = this.mem.page(a), off = a & 4095;
+    if (!p || off > 4088) return undefined;
+    return p.dv.getInt32(off + 4, true) * 4294967296 + p.dv.getUint32(off, true);
+  }
+  private wr64(a: number, v: number): boolean {
+    const p = this.mem.page(a), off = a & 4095;
+    if (!p || off > 4088) return false;
+    if (p.hasCode) { // never on a stack; keep the decode cache honest if it happens
+      const lo = v >>> 0, hi = Math.floor(v / 4294967296) >>> 0;
+      this.mem.writeBytes(a, Uint8Array.of(lo, lo >>> 8, lo >>> 16, lo >>> 24, hi, hi >>> 8, hi >>> 16, hi >>> 24));
+      return true;
+    }
+    p.own();
+    p.dv.setUint32(off, v >>> 0, true);
+    p.dv.setUint32(off + 4, Math.floor(v / 4294967296) >>> 0, true);
+    return true;
+  }
+  private rd32(a: number): number {
+    const p = this.mem.page(a), off = a & 4095;
+    return !p || off > 4092 ? 0 : p.dv.getInt32(off, true);
   }
 
   /** pre_handler_kretprobe → rethook_try_get, entry_handler, arch_rethook_prepare + rethook_hook. */
@@ -211,25 +230,27 @@ export class KretprobeManager {
     if (task === 0) { rp.nmissed = (rp.nmissed ?? 0) + 1; return; }
     const sp = regs.sp;
     this.pruneGone(task, sp);
-    let ri = st.free.pop();
-    if (ri === undefined) {
+    let node = st.free.pop();
+    if (node === undefined) {
       this.reclaimDead();
-      ri = st.free.pop();
+      node = st.free.pop();
     }
-    if (ri === undefined) { rp.nmissed = (rp.nmissed ?? 0) + 1; return; }
+    if (node === undefined) { rp.nmissed = (rp.nmissed ?? 0) + 1; return; }
+    const ri = node.ri;
     ri.task = task;
     ri.frame = sp;
-    ri.retAddr = this.readable(sp) ? this.rd64(sp) : 0;
-    ri.data.fill(0);
-    if (rp.entryHandler && rp.entryHandler(ri, regs)) { st.free.push(ri); return; }
-    if (!this.readable(sp)) { st.free.push(ri); return; }
-    this.wr64(sp, this.trampoline);
+    const ret = this.rd64(sp);
+    ri.retAddr = ret ?? 0;
+    if (ri.data.length) ri.data.fill(0);
+    if (rp.entryHandler && rp.entryHandler(ri, regs)) { st.free.push(node); return; }
+    if (ret === undefined || !this.wr64(sp, this.trampoline)) { st.free.push(node); return; }
     let list = this.tasks.get(task);
     if (!list) this.tasks.set(task, (list = []));
-    list.push({ ri, st, pid: this.mem.read32(task + TASK_PID) | 0 }); // newest last in the array = list head
+    node.pid = this.rd32(task + TASK_PID);
+    list.push(node); // newest last in the array = list head
   }
 
-  private recycle(n: Node): void { if (n.st.registered) n.st.free.push(n.ri); }
+  private recycle(n: Node): void { if (n.st.registered) n.st.free.push(n); }
   private reclaim(n: Node): void { this.reclaimed++; this.recycle(n); }
 
   /**
@@ -246,7 +267,6 @@ export class KretprobeManager {
       if (!(f < sp && Math.floor(f / THREAD_SIZE) === Math.floor(sp / THREAD_SIZE))) break;
       this.reclaim(list.pop()!);
     }
-    if (list.length === 0) this.tasks.delete(task);
   }
 
   /**
@@ -254,7 +274,10 @@ export class KretprobeManager {
    * reused). The kernel recycles them in rethook_flush_task when the task_struct is freed.
    */
   private dropStale(task: number, list: Node[]): void {
-    const pid = this.mem.read32(task + TASK_PID) | 0;
+    const pid = this.rd32(task + TASK_PID);
+    let i0 = 0;
+    while (i0 < list.length && list[i0].pid === pid) i0++;
+    if (i0 === list.length) return;
     let j = 0;
     for (let i = 0; i < list.length; i++) { if (list[i].pid === pid) list[j++] = list[i]; else this.reclaim(list[i]); }
     list.length = j;
@@ -269,8 +292,7 @@ export class KretprobeManager {
     const running = new Set<number>();
     for (const c of this.machine.cpus) running.add(this.currentTask(c));
     for (const [task, list] of this.tasks) {
-      if (!this.readable(task + TASK_STATE)) continue;
-      if (!running.has(task) && (this.mem.read32(task + TASK_STATE) & TASK_DEAD) !== 0) {
+      if (!running.has(task) && (this.rd32(task + TASK_STATE) & TASK_DEAD) !== 0) {
         for (const n of list) this.reclaim(n);
         list.length = 0;
       } else this.dropStale(task, list);
@@ -327,9 +349,8 @@ export class KretprobeManager {
         }
       }
     } finally { this.mgr.busyEnd(cpu); }
-    for (let i = list.length - 1; i >= real; i--) this.recycle(list[i]);
-    list.length = real;
-    if (list.length === 0) this.tasks.delete(task);
+    while (list.length > real) this.recycle(list.pop()!);
+    // (an emptied list stays in the map: tasks come back; reclaimDead drops lists of tasks that are gone)
     // arch_rethook_fixup_return: resume at the real return address, stack as the function left it
     cpu.rip = correct;
   }
