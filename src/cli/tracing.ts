@@ -64,7 +64,9 @@ export async function loadTracing(opts: { machine?: boolean; canProbe?: boolean 
     got({ session, runtime, mgr, platform: p });
   };
   return {
-    light: (image, state) => new TraceSession(state, { resolver: imageResolver(image), backend: checkBackend(image, canProbe) }),
+    light: (image, state) => new TraceSession(state, {
+      resolver: imageResolver(image), backend: checkBackend(image, canProbe, new Set(state.kprobeEvents.split('\n'))),
+    }),
     attach,
     machine(image, state, cpus) {
       if (!m) throw new Error('loadTracing: machine sessions were not loaded');

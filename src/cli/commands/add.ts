@@ -51,8 +51,8 @@ const command: CommandModule<GlobalArgs, Args> = {
     .positional('args', { type: 'string', array: true, describe: 'fetch args: %REG, @SYM, $argN, $stackN, $comm, $retval, +OFFS(ARG), NAME=ARG, ARG:TYPE' })
     .options(options)
     .example('$0 add vfs_read', 'probe:vfs_read at the function entry')
-    .example("$0 add 'ksys_read fd=%di count=%dx:u64'", 'with named arguments')
-    .example('$0 add myread=vfs_read+4 $arg1', 'an event name and an offset')
+    .example("$0 add 'vfs_read buf=%si count=%dx:u64'", 'with named arguments')
+    .example('$0 add myread=vfs_read+5 %di', 'an event name and an offset')
     .example("$0 add 'p:kprobes/my vfs_read'", 'a raw kprobe_events line')
     .example('$0 add -D vfs_read%return $retval', 'show the kprobe_events line only'),
   handler,

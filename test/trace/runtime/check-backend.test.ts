@@ -26,4 +26,11 @@ test('without canProbe, a probe at an offset is a programming error, not a silen
   assert.throws(() => events(false).write('p:b vfs_read+5\n'), /canProbe/);
 });
 
+test('lines already checked on this image replay without the decoder', () => {
+  const trusted = new Set(['p:kprobes/d vfs_read+5']);
+  const ev = new KprobeEvents({ resolver: imageResolver(img), backend: checkBackend(img, undefined, trusted), now: () => 0n });
+  assert.ok(ev.write('p:d vfs_read+5\n') > 0);
+  assert.throws(() => ev.write('p:e vfs_read+5\n'), /canProbe/);
+});
+
 test.run();
