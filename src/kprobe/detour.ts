@@ -1,0 +1,271 @@
+// The x86 side of jump optimization (arch/x86/kernel/kprobes/opt.c): can_optimize's safety checks over
+// the probed function, the optimized region (the instructions the 5-byte jump covers, RELATIVEJUMP_SIZE)
+// and the detour buffer that replaces them.
+//
+// Every instruction fact comes from iced-x86 (length, flow control, near-branch target); whether a region
+// instruction may run out of line is the int3 path's own answer (archPrepareKprobe's can_boost), as
+// copy_optimized_instructions asks can_boost too.
+//
+// Detour layout (optprobe_template_func, x86-64). On PAGE_PROBE memory (probe overhead, no interrupts):
+//   push %rsp; pushfq; sub $24,%rsp; push %rdi..%r15      build struct pt_regs (orig_ax, ip, cs skipped)
+//   vmcall                                               host call: optimized_callback(op, regs)
+//   pop %r15..%rdi; add $24,%rsp; popfq; lea 8(%rsp),%rsp  restore (regs changed by handlers included)
+//   <copy of the first region instruction>               TMPL_END: where an int3 hit resumes
+//   jmp <copy of the rest> (or straight back)
+// The copies of the 2nd..nth region instructions sit at the very end of an ordinary executable page: they
+// are the guest's own instructions, so they count in cpu.instret and take interrupts exactly where the
+// unprobed run would (an interrupted context then returns into the copy, as with the kernel's detour
+// buffer); they fall through onto the next page, a PAGE_PROBE one, whose first bytes jump back. The first
+// one runs on the probe page because the jmp at the probed address already counted for it, as the int3 does.
+import { BlockEncoder, BlockEncoderOptions, Code, Decoder, DecoderOptions, Encoder, FlowControl, Instruction, Mnemonic, OpKind, Register } from 'iced-x86';
+import type { Image } from '../elf/image.js';
+import { archPrepareKprobe, MAX_INSN_SIZE } from './x86.js';
+import { MODULES_VADDR } from './slots.js';
+
+/** JMP32_INSN_SIZE / RELATIVEJUMP_SIZE. */
+export const RELATIVEJUMP_SIZE = 5;
+/** Upper bound of a region: 4 one-byte instructions before a maximal one. */
+export const MAX_OPTIMIZED_LENGTH = RELATIVEJUMP_SIZE - 1 + MAX_INSN_SIZE;
+/** struct pt_regs without ss: what the detour pushes. */
+export const DETOUR_FRAME = 160;
+
+export interface RegionInsn { addr: number; len: number; text: string; /** iced flow control says call (direct or indirect). */ call: boolean }
+/** The optimized region: instructions starting in [addr, addr + RELATIVEJUMP_SIZE). */
+export interface OptRegion { addr: number; size: number; insns: RegionInsn[] }
+
+/** A refusal: the check that failed, the instruction that caused it, and the sentence `ktrace why` prints. */
+export interface OptRefusal { check: OptCheck; at: number; reason: string }
+export type OptCheck =
+  | 'not-in-function' | 'function-too-short' | 'undecodable' | 'int3-in-function' | 'indirect-jump'
+  | 'exception-table' | 'stack-switch' | 'jump-into-region' | 'call-in-region' | 'not-relocatable' | 'probe-in-region';
+
+export type CanOptimize = { ok: true; region: OptRegion } | ({ ok: false } & OptRefusal);
+
+/** `name+0xoff` (the %pS text without the size). */
+export function symOff(image: Image, addr: number): string {
+  const at = image.lookupAddr(addr);
+  return at ? `${at.entry.name}+0x${at.offset.toString(16)}` : `0x${BigInt.asUintN(64, BigInt(addr)).toString(16)}`;
+}
+
+/** What can_optimize learns by decoding a whole function once (cached per function by the optimizer). */
+export interface FunctionFacts {
+  name: string; start: number; end: number;
+  /** Instruction starts and lengths, in order. */
+  insns: RegionInsn[];
+  /** A function-wide refusal (indirect jump, exception-table entry, foreign int3, undecodable byte). */
+  refusal?: OptRefusal;
+  /** Near branches (jmp, jcc, call, loop): source and target. */
+  branches: { from: number; target: number }[];
+}
+
+/** Decode the function holding `addr` from its start (can_optimize's "Decode instructions" loop). */
+export function analyzeFunction(image: Image, addr: number, read: (a: number, n: number) => Uint8Array, exFixups: Set<number>): FunctionFacts | undefined {
+  const fn = image.functionAt(addr);
+  if (!fn || fn.size <= 0) return undefined;
+  const facts: FunctionFacts = { name: fn.name, start: fn.addr, end: fn.addr + fn.size, insns: [], branches: [] };
+  const bytes = read(fn.addr, fn.size + MAX_INSN_SIZE);
+  const d = new Decoder(64, bytes, DecoderOptions.None);
+  const insn = new Instruction();
+  try {
+    d.ip = BigInt.asUintN(64, BigInt(fn.addr));
+    for (let off = 0; off < fn.size;) {
+      const at = fn.addr + off;
+      d.decodeOut(insn);
+      if (insn.code === Code.INVALID) { facts.refusal ??= { check: 'undecodable', at, reason: `cannot decode the instruction at ${symOff(image, at)}` }; break; }
+      const text = insn.toString();
+      facts.insns.push({ addr: at, len: insn.length, text, call: insn.flowControl === FlowControl.Call || insn.flowControl === FlowControl.IndirectCall });
+      // "Another debugging subsystem might insert this breakpoint. In that case, we can't recover it."
+      if (insn.mnemonic === Mnemonic.Int3) facts.refusal ??= { check: 'int3-in-function', at, reason: `int3 owned by someone else at ${symOff(image, at)}` };
+      // search_exception_tables: a fixup could resume anywhere, the region included
+      if (exFixups.has(at)) facts.refusal ??= { check: 'exception-table', at, reason: `instruction with an exception-table entry at ${symOff(image, at)} (${text})` };
+      // ktrace-pc: entry and startup code runs before %rsp is a kernel stack (the kernel keeps such code in
+      // noinstr/.entry.text, off limits to kprobes); the detour pushes pt_regs, so it needs one.
+      if (insn.mnemonic === Mnemonic.Swapgs || (insn.mnemonic === Mnemonic.Mov && insn.op0Kind === OpKind.Register && insn.op0Register === Register.RSP)) {
+        facts.refusal ??= { check: 'stack-switch', at, reason: `the function switches stacks at ${symOff(image, at)} (${text}): the detour needs a kernel stack` };
+      }
+      const flow = insn.flowControl;
+      // insn_is_indirect_jump: a jump table (switch) may target any instruction of the function
+      if (flow === FlowControl.IndirectBranch) facts.refusal ??= { check: 'indirect-jump', at, reason: `indirect jump at ${symOff(image, at)} (${text}): it may land inside the region` };
+      if ((flow === FlowControl.UnconditionalBranch || flow === FlowControl.ConditionalBranch || flow === FlowControl.Call) && insn.op0Kind === OpKind.NearBranch64) {
+        facts.branches.push({ from: at, target: Number(BigInt.asIntN(64, insn.nearBranchTarget)) });
+      }
+      off += insn.length;
+    }
+  } finally { d.free(); insn.free(); }
+  return facts;
+}
+
+/**
+ * can_optimize + copy_optimized_instructions for a probe at `addr`, given its function's facts (undefined:
+ * not inside a sized function). Another probe inside the region is the caller's (dynamic) check.
+ */
+export function canOptimize(image: Image, facts: FunctionFacts | undefined, addr: number, read: (a: number, n: number) => Uint8Array, exFixups: Set<number>): CanOptimize {
+  if (!facts) return { ok: false, check: 'not-in-function', at: addr, reason: `${symOff(image, addr)} is not inside a sized function` };
+  // "Check there is enough space for a relative jump."
+  if (facts.end - addr < RELATIVEJUMP_SIZE) {
+    return { ok: false, check: 'function-too-short', at: addr, reason: `region would run past the end of ${facts.name} (${facts.end - addr} bytes left, the jump needs ${RELATIVEJUMP_SIZE})` };
+  }
+  if (facts.refusal) return { ok: false, ...facts.refusal };
+  // insn_jump_into_range(insn, addr + INT3_INSN_SIZE, DISP32_SIZE)
+  for (const b of facts.branches) {
+    if (b.target > addr && b.target < addr + RELATIVEJUMP_SIZE) return { ok: false, check: 'jump-into-region', at: b.from, reason: `jump into region from ${symOff(image, b.from)}` };
+  }
+  const insns = facts.insns.filter((i) => i.addr >= addr && i.addr < addr + RELATIVEJUMP_SIZE);
+  if (insns.length === 0 || insns[0].addr !== addr) return { ok: false, check: 'undecodable', at: addr, reason: `${symOff(image, addr)} is not an instruction boundary` };
+  const last = insns[insns.length - 1];
+  const size = last.addr + last.len - addr;
+  if (addr + size > facts.end) return { ok: false, check: 'function-too-short', at: last.addr, reason: `region would run past the end of ${facts.name}` };
+  // copy_optimized_instructions: each region instruction must copy and pass can_boost
+  for (const ri of insns) {
+    const b = read(ri.addr, MAX_INSN_SIZE);
+    if (ri.call) return { ok: false, check: 'call-in-region', at: ri.addr, reason: `call in region at ${symOff(image, ri.addr)} (${ri.text})` };
+    const prep = archPrepareKprobe({ bytes: b, addr: ri.addr, hasExceptionFixup: exFixups.has(ri.addr), allocSlot: () => MODULES_VADDR, write: () => {} });
+    if (!prep.ok || !prep.insn.boostable) {
+      return { ok: false, check: 'not-relocatable', at: ri.addr, reason: `${ri.text} at ${symOff(image, ri.addr)} cannot run out of line unattended (${prep.ok ? 'not boostable' : prep.reason})` };
+    }
+  }
+  return { ok: true, region: { addr, size, insns } };
+}
+
+/** A built detour: where its pieces are. */
+export interface Detour {
+  /** Start of the save code (the jump's target). */
+  entry: number;
+  /** Address of the vmcall (what the host call reports in cpu.faultAddr). */
+  vmcall: number;
+  /** TMPL_END: the copy of the first region instruction (an int3 hit on a queued probe resumes here). */
+  copy: number;
+  /** Copies of the 2nd..nth instructions on the ordinary page (0 when the region is one instruction). */
+  rest: number;
+  /** Bytes used on the probe page and on the ordinary page. */
+  probeLen: number; restLen: number;
+}
+
+const SAVE_ORDER = [Register.RDI, Register.RSI, Register.RDX, Register.RCX, Register.RAX, Register.R8, Register.R9, Register.R10,
+  Register.R11, Register.RBX, Register.RBP, Register.R12, Register.R13, Register.R14, Register.R15];
+
+function encode(ins: Instruction[], at: number): Uint8Array {
+  const be = new BlockEncoder(64, BlockEncoderOptions.None);
+  try {
+    for (const i of ins) be.add(i);
+    return be.encode(BigInt.asUintN(64, BigInt(at)));
+  } finally { be.free(); }
+}
+
+function decodeOne(bytes: Uint8Array, ip: number): Instruction {
+  const d = new Decoder(64, bytes, DecoderOptions.None);
+  try { d.ip = BigInt.asUintN(64, BigInt(ip)); return d.decode(); } finally { d.free(); }
+}
+
+const u64 = (a: number) => BigInt.asUintN(64, BigInt(a));
+
+/**
+ * arch_prepare_optimized_kprobe: the detour for `region` at `probeAt` (PAGE_PROBE memory) with the rest
+ * of the copies ending at `restEnd` (the end of an ordinary executable page followed by a PAGE_PROBE page,
+ * where `backBytes`, the jump back, go; unused for a one-instruction region). `read` gives the original
+ * bytes. Returns the bytes to write at each place (restBytes at detour.rest).
+ */
+export function buildDetour(region: OptRegion, probeAt: number, restEnd: number, read: (a: number, n: number) => Uint8Array):
+    { detour: Detour; probeBytes: Uint8Array; restBytes: Uint8Array; backBytes: Uint8Array } {
+  const save: Instruction[] = [
+    Instruction.createReg(Code.Push_r64, Register.RSP),
+    Instruction.create(Code.Pushfq),
+    Instruction.createRegI32(Code.Sub_rm64_imm8, Register.RSP, 24),
+    ...SAVE_ORDER.map((r) => Instruction.createReg(Code.Push_r64, r)),
+  ];
+  const saveBytes = encode(save, probeAt);
+  const vmcallAt = probeAt + saveBytes.length;
+  const vmcall = encode([Instruction.create(Code.Vmcall)], vmcallAt);
+  const restoreAt = vmcallAt + vmcall.length;
+  const restore = encode([
+    ...SAVE_ORDER.slice().reverse().map((r) => Instruction.createReg(Code.Pop_r64, r)),
+    Instruction.createRegI32(Code.Add_rm64_imm8, Register.RSP, 24),
+    Instruction.create(Code.Popfq),
+  ], restoreAt);
+  // then skip the saved %rsp without touching the flags just restored
+  const leaAt = restoreAt + restore.length;
+  const lea = leaRsp8(leaAt);
+  const copyAt = leaAt + lea.length;
+  const back = region.addr + region.size;
+  const first = region.insns[0];
+  const firstInsn = decodeOne(read(first.addr, MAX_INSN_SIZE), first.addr);
+  // the copies of the rest end at restEnd (see below): their start is known once they are encoded
+  const restLen = region.insns.length > 1 ? restLength(region, restEnd, read) : 0;
+  const jmpTo = region.insns.length > 1 ? restEnd - restLen : back;
+  const copyBytes = encode([firstInsn, Instruction.createBranch(Code.Jmp_rel32_64, u64(jmpTo))], copyAt);
+  firstInsn.free();
+  const probeBytes = concat([saveBytes, vmcall, restore, lea, copyBytes]);
+  let restBytes: Uint8Array = new Uint8Array(0), restAt = 0, backBytes: Uint8Array = new Uint8Array(0);
+  if (region.insns.length > 1) {
+    // The copies end exactly at restEnd, the end of an ordinary page, and fall through onto the probe page
+    // after it, where the jump back sits: no instruction but the copies counts as the guest's.
+    const rest = region.insns.slice(1).map((ri) => decodeOne(read(ri.addr, MAX_INSN_SIZE), ri.addr));
+    let len = encode(rest, restEnd - 64).length;
+    for (let tries = 0; tries < 4; tries++) {
+      restBytes = encode(rest, restEnd - len);
+      if (restBytes.length === len) break;
+      len = restBytes.length;
+    }
+    if (restBytes.length !== len) throw new Error('buildDetour: the relocated copies do not settle to one length');
+    restAt = restEnd - len;
+    backBytes = relJump(restEnd, back);
+    for (const i of rest) i.free();
+  }
+  return {
+    detour: { entry: probeAt, vmcall: vmcallAt, copy: copyAt, rest: restAt, probeLen: probeBytes.length, restLen: restBytes.length },
+    probeBytes, restBytes, backBytes,
+  };
+}
+
+function restLength(region: OptRegion, restEnd: number, read: (a: number, n: number) => Uint8Array): number {
+  const rest = region.insns.slice(1).map((ri) => decodeOne(read(ri.addr, MAX_INSN_SIZE), ri.addr));
+  try {
+    let len = encode(rest, restEnd - 64).length;
+    for (let tries = 0; tries < 4; tries++) {
+      const n = encode(rest, restEnd - len).length;
+      if (n === len) return len;
+      len = n;
+    }
+    throw new Error('buildDetour: the relocated copies do not settle to one length');
+  } finally { for (const i of rest) i.free(); }
+}
+
+/** lea 0x8(%rsp),%rsp. */
+function leaRsp8(at: number): Uint8Array {
+  const d = new Decoder(64, Uint8Array.of(0x48, 0x8d, 0x64, 0x24, 0x08), DecoderOptions.None);
+  try {
+    // decoded by iced from the canonical encoding and re-encoded at its place (iced builds the memory operand)
+    const i = d.decode();
+    const out = encode([i], at);
+    i.free();
+    return out;
+  } finally { d.free(); }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
+}
+
+/** The jmp rel32 from `from` to `to` (synthesize_reljump). */
+export function relJump(from: number, to: number): Uint8Array {
+  // Encoder (not BlockEncoder): exactly the rel32 form, never shortened
+  const e = new Encoder(64);
+  const i = Instruction.createBranch(Code.Jmp_rel32_64, u64(to));
+  try {
+    e.encode(i, u64(from));
+    return e.takeBuffer();
+  } finally { i.free(); e.free(); }
+}
+
+/** call rel32 from `from` to `to` (the ftrace call that replaces the mcount nop). */
+export function relCall(from: number, to: number): Uint8Array {
+  const e = new Encoder(64);
+  const i = Instruction.createBranch(Code.Call_rel32_64, u64(to));
+  try {
+    e.encode(i, u64(from));
+    return e.takeBuffer();
+  } finally { i.free(); e.free(); }
+}

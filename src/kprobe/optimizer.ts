@@ -1,0 +1,451 @@
+// Jump optimization of kprobes (kernel/kprobes.c optimizer, arch/x86/kernel/kprobes/opt.c;
+// Documentation/kprobes.rst "How Does Jump Optimization Work?").
+//
+// Each armed probe point has an explicit state:
+//   idle       an ordinary int3 probe (not optimizable now: the reason is kept for `whyNotOptimized`)
+//   queued     optimizable; the detour is prepared and an int3 hit already resumes through its copy
+//              (setup_detour_execution: no single-step). The delayed worker (kprobe_optimizer) optimizes
+//              it once OPTIMIZE_DELAY has passed and no CPU is inside the region nor can return into it.
+//   optimized  the first 5 bytes are a jmp to the detour buffer
+// The worker runs between run slices and from int3 hits on queued probes. Its synchronize_rcu() /
+// stop_machine() steps are exact here: every CPU is stopped while the host runs, so the worker checks
+// each CPU's RIP (a CPU stepping or boosting a copy of a region instruction resumes inside the region),
+// and the interrupted contexts on kernel stacks: any hardware interrupt frame (RIP, then __KERNEL_CS)
+// in RAM or the kernel's data whose RIP lies inside the region keeps the probe queued (conservative: a
+// stale frame only delays the optimization).
+// Unoptimization (the jump replaced by the original bytes, except an int3 in the first byte) happens at
+// once when a post_handler is added, the probe is disabled or unregistered, another probe is armed in
+// the region, or /proc/sys/debug/kprobes-optimization goes to 0; the worker re-optimizes when possible.
+import type { Cpu } from '../emu/cpu.js';
+import { Reg } from '../emu/cpu.js';
+import { Stop } from '../emu/machine.js';
+import { PAGE_SIZE, PERM_R, PERM_X } from '../emu/memory.js';
+import type { Platform } from '../kernel/platform.js';
+import { RAM_BASE, RAM_SIZE } from '../kernel/contract.js';
+import type { Kprobe, KprobeManager, ProbePoint } from './kprobes.js';
+import { INT3_INSN_OPCODE, EINVAL } from './x86.js';
+import {
+  analyzeFunction, buildDetour, canOptimize, DETOUR_FRAME, MAX_OPTIMIZED_LENGTH, relJump, RELATIVEJUMP_SIZE, symOff,
+  type CanOptimize, type Detour, type FunctionFacts,
+} from './detour.js';
+import { FtraceProbes } from './ftrace.js';
+
+/** OPTIMIZE_DELAY is 5 jiffies; here in emulated guest instructions (all CPUs). */
+export const OPTIMIZE_DELAY = 100_000;
+export const PROC_KPROBES_OPTIMIZATION = '/proc/sys/debug/kprobes-optimization';
+
+export type OptState = 'idle' | 'queued' | 'optimized';
+
+export interface OptRecord {
+  pp: ProbePoint;
+  check: CanOptimize;
+  state: OptState;
+  detour?: Detour;
+  queuedAt: number;
+  /** Worker passes that found a CPU inside the region or a context that will return into it. */
+  waits: number;
+  /** The original 5 bytes under the jump. */
+  orig?: Uint8Array;
+}
+
+/** pt_regs offsets of the emulator's Reg order (rax rcx rdx rbx rsp rbp rsi rdi r8..r15); -1: sp (not restored). */
+const PT_OFF = [80, 88, 96, 40, -1, 32, 104, 112, 72, 64, 56, 48, 24, 16, 8, 0];
+const PT_FLAGS = 144;
+const KERNEL_CS = 0x10;
+const TWO32 = 4294967296;
+
+const optimizers = new WeakMap<KprobeManager, Optimizer>();
+
+export interface OptimizerOptions {
+  /** Use the ftrace path for probes on __mcount_loc sites (default true). */
+  ftrace?: boolean;
+  delay?: number;
+  /** Emulated time for the delay: total guest instructions by default. */
+  now?: () => number;
+}
+
+export class Optimizer {
+  /** sysctl kprobes_allow_optimization. */
+  enabled = true;
+  readonly recs = new Map<number, OptRecord>();
+  private readonly queue = new Set<OptRecord>();
+  private readonly byVmcall = new Map<number, OptRecord>();
+  private readonly optimizedAt = new Map<number, OptRecord>();
+  private readonly dirty = new Set<ProbePoint>();
+  private readonly facts = new Map<number, FunctionFacts | undefined>();
+  private exFixups: Set<number>;
+  readonly ftrace: FtraceProbes | undefined;
+  delay: number;
+  private readonly now: () => number;
+  private lastPass = -Infinity;
+  private probeArea = { base: 0, used: PAGE_SIZE };
+  private readonly snap = new Uint32Array(32);
+  /** Counters for tests and the report. */
+  readonly stats = { optimized: 0, unoptimized: 0, detourHits: 0, int3ViaDetour: 0, passes: 0, waits: 0 };
+
+  constructor(readonly mgr: KprobeManager, opts: OptimizerOptions = {}) {
+    this.delay = opts.delay ?? OPTIMIZE_DELAY;
+    this.now = opts.now ?? (() => mgr.machine.cpus.reduce((s, c) => s + c.instret, 0));
+    this.exFixups = new Set(mgr.image.exceptionTable.map((e) => e.insn));
+    this.ftrace = opts.ftrace === false ? undefined : new FtraceProbes(mgr);
+    const f = this.ftrace;
+    mgr.hooks = {
+      arm: (pp) => { this.beforeArm(pp); this.dirty.add(pp); return f ? f.arm(pp) : false; },
+      disarm: (pp) => { this.beforeDisarm(pp); this.dirty.add(pp); return f ? f.disarm(pp) : false; },
+      recover: (addr, b) => { this.recover(addr, b); f?.recover(addr, b); },
+      changed: (pp) => { this.changed(pp); },
+      afterPreHandlers: (pp, cpu) => this.int3Hit(pp, cpu),
+    };
+    optimizers.set(mgr, this);
+    // probes registered before the optimizer came
+    for (const pp of mgr.table.values()) this.changed(pp);
+  }
+
+  /** The optimizer of a manager, if one is installed. */
+  static of(mgr: KprobeManager): Optimizer | undefined { return optimizers.get(mgr); }
+
+  /** Install on a platform: host calls go to the detours and the ftrace trampoline; the worker runs between slices. */
+  static attach(platform: Platform, mgr: KprobeManager, opts: OptimizerOptions = {}): Optimizer {
+    const opt = new Optimizer(mgr, opts);
+    platform.trapHandlers.push((cpu, stop) => opt.handleTrap(cpu, stop));
+    // The worker runs between runAll slices (the delayed work queue of kprobe_optimizer).
+    const m = platform.machine, runAll = m.runAll.bind(m);
+    m.runAll = (budget: number, quantum?: number) => { opt.runWorker(); return runAll(budget, quantum); };
+    return opt;
+  }
+
+  // ---------------------------------------------------------------- hooks from the core
+
+  private changed(pp: ProbePoint): void {
+    if (this.ftrace && this.ftrace.isSite(pp.addr)) pp.ftrace = true;
+    this.dirty.add(pp);
+    // an optimizable neighbour whose region covers this address is affected too
+    for (let k = 1; k < MAX_OPTIMIZED_LENGTH; k++) {
+      const q = this.mgr.table.get(pp.addr - k);
+      if (q) this.dirty.add(q);
+    }
+    this.processDirty();
+  }
+
+  private processDirty(): void {
+    if (this.dirty.size === 0) return;
+    const list = [...this.dirty];
+    this.dirty.clear();
+    for (const pp of list) this.reconsider(pp);
+  }
+
+  /** __arm_kprobe: an optimized probe whose region covers the new int3 is unoptimized first. */
+  private beforeArm(pp: ProbePoint): void {
+    for (let k = 1; k < MAX_OPTIMIZED_LENGTH; k++) {
+      const r = this.optimizedAt.get(pp.addr - k);
+      if (r && r.check.ok && pp.addr < r.pp.addr + r.check.region.size) this.unoptimize(r);
+    }
+  }
+  private beforeDisarm(pp: ProbePoint): void {
+    const r = this.recs.get(pp.addr);
+    if (r && r.pp === pp) {
+      if (r.state === 'optimized') this.unoptimize(r);
+      this.queue.delete(r);
+      r.state = 'idle';
+    }
+  }
+
+  /** Why pp cannot be optimized right now, or undefined. */
+  blocker(r: OptRecord): string | undefined {
+    const pp = r.pp;
+    if (pp.ftrace) return 'an ftrace-based probe (a call from the mcount nop, no int3 to replace)';
+    if (pp.gone) return 'the probe is gone (freed __init text)';
+    if (!pp.armed) return 'the probe is not armed (disabled)';
+    if (!this.enabled) return `jump optimization is off (${PROC_KPROBES_OPTIMIZATION} is 0)`;
+    if (pp.hasPostHandler) return 'a post_handler is set (it needs the single-step)';
+    if (!r.check.ok) return r.check.reason;
+    const size = r.check.region.size;
+    // arch_check_optimized_kprobe: another (enabled) kprobe inside the region
+    for (let i = 1; i < size; i++) {
+      const q = this.mgr.table.get(pp.addr + i);
+      if (q && !q.disabled) return `another kprobe in region at ${symOff(this.mgr.image, pp.addr + i)}`;
+    }
+    return undefined;
+  }
+
+  private reconsider(pp: ProbePoint): void {
+    let r = this.recs.get(pp.addr);
+    if (this.mgr.table.get(pp.addr) !== pp) {
+      // unregistered: the detour stays allocated (a CPU may still be in it; never reused)
+      if (r && r.pp === pp) {
+        if (r.state === 'optimized') this.unoptimize(r);
+        this.queue.delete(r);
+        this.recs.delete(pp.addr);
+      }
+      return;
+    }
+    if (!r || r.pp !== pp) {
+      r = { pp, check: this.check(pp.addr), state: 'idle', queuedAt: 0, waits: 0 };
+      this.recs.set(pp.addr, r);
+    }
+    const why = this.blocker(r);
+    if (why !== undefined) {
+      if (r.state === 'optimized') this.unoptimize(r);
+      this.queue.delete(r);
+      r.state = 'idle';
+      return;
+    }
+    if (r.state === 'idle') {
+      if (!r.detour) this.prepareDetour(r);
+      r.state = 'queued';
+      r.queuedAt = this.now();
+      this.queue.add(r);
+    }
+  }
+
+  private read = (a: number, n: number): Uint8Array => this.mgr.recover(a, n);
+
+  /** The static safety checks for a probe at addr (cached per function). */
+  check(addr: number): CanOptimize {
+    const fn = this.mgr.image.functionAt(addr);
+    let facts: FunctionFacts | undefined;
+    if (fn) {
+      if (!this.facts.has(fn.addr)) this.facts.set(fn.addr, analyzeFunction(this.mgr.image, addr, this.read, this.exFixups));
+      facts = this.facts.get(fn.addr);
+    }
+    return canOptimize(this.mgr.image, facts, addr, this.read, this.exFixups);
+  }
+
+  // ---------------------------------------------------------------- detours
+
+  private take(n: number): number {
+    const area = this.probeArea;
+    if (area.used + n > PAGE_SIZE) { area.base = this.mgr.slots.allocArea(1); area.used = 0; }
+    const a = area.base + area.used;
+    area.used += n;
+    return a;
+  }
+
+  /** arch_prepare_optimized_kprobe. */
+  private prepareDetour(r: OptRecord): void {
+    if (!r.check.ok) return;
+    const region = r.check.region;
+    const mem = this.mgr.machine.mem;
+    let restEnd = 0;
+    if (region.insns.length > 1) {
+      // an ordinary page for the copies (at its end) and a probe page after it (the jump back at its start,
+      // then room for detours)
+      const o = this.mgr.slots.allocArea(2);
+      mem.protect(o, PAGE_SIZE, PERM_R | PERM_X);
+      restEnd = o + PAGE_SIZE;
+      this.probeArea = { base: restEnd, used: 16 };
+    }
+    const probeAt = this.take(128);
+    const { detour, probeBytes, restBytes, backBytes } = buildDetour(region, probeAt, restEnd, this.read);
+    mem.writeBytes(probeAt, probeBytes);
+    if (restBytes.length) { mem.writeBytes(detour.rest, restBytes); mem.writeBytes(restEnd, backBytes); }
+    r.detour = detour;
+    this.byVmcall.set(detour.vmcall, r);
+  }
+
+  // ---------------------------------------------------------------- the worker
+
+  /**
+   * kprobe_optimizer: optimize the queued probes whose delay has passed and whose region no CPU is in or
+   * will return into. `force` ignores the delay (tests, benchmarks). Returns how many were optimized.
+   */
+  runWorker(force = false): number {
+    this.processDirty();
+    if (this.queue.size === 0) return 0;
+    const now = this.now();
+    if (!force && now - this.lastPass < this.delay) return 0;
+    const ready: OptRecord[] = [];
+    for (const r of this.queue) if (force || now - r.queuedAt >= this.delay) ready.push(r);
+    if (ready.length === 0) return 0;
+    this.lastPass = now;
+    this.stats.passes++;
+    const busy = this.busyAddresses();
+    let n = 0;
+    for (const r of ready) {
+      if (!r.check.ok) continue;
+      const { addr, size } = r.check.region;
+      let inside = false;
+      for (const b of busy) if (b > addr && b < addr + size) { inside = true; break; }
+      if (inside) { r.waits++; this.stats.waits++; continue; }
+      this.optimize(r);
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * Addresses CPUs will execute next or return to: each CPU's RIP (or, inside a kprobe slot, the address
+   * after the probed instruction), and the RIP of every kernel-mode interrupt frame in RAM and the data.
+   */
+  busyAddresses(): Set<number> {
+    const out = new Set<number>();
+    const mgr = this.mgr;
+    let slotOwner: Map<number, ProbePoint> | undefined;
+    for (const c of mgr.machine.cpus) {
+      out.add(c.rip);
+      if (mgr.slots.contains(c.rip)) {
+        slotOwner ??= new Map([...mgr.table.values()].filter((p) => p.ainsn.slot).map((p) => [p.ainsn.slot, p]));
+        for (const [slot, p] of slotOwner) if (c.rip >= slot && c.rip < slot + 32) out.add(p.addr + p.ainsn.len);
+      }
+    }
+    const scan = (start: number, len: number) => {
+      const bytes = mgr.machine.mem.readBytes(start, len);
+      const w = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
+      for (let i = 1; i + 2 < w.length; i += 2) {
+        // RIP (high half all ones: kernel text) followed by __KERNEL_CS: a kernel-mode interrupt frame
+        if (w[i] !== 0xffffffff || w[i + 1] !== KERNEL_CS || w[i + 2] !== 0) continue;
+        out.add(-TWO32 + w[i - 1]);
+      }
+    };
+    for (let a = RAM_BASE; a < RAM_BASE + RAM_SIZE; a += 1 << 20) scan(a, 1 << 20);
+    for (const s of mgr.image.segments) {
+      if (!(s.flags & 2) || s.memsz === 0) continue;
+      const start = Math.floor(s.vaddr / PAGE_SIZE) * PAGE_SIZE, end = Math.ceil((s.vaddr + s.memsz) / PAGE_SIZE) * PAGE_SIZE;
+      scan(start, end - start);
+    }
+    return out;
+  }
+
+  /** arch_optimize_kprobes: the jmp replaces the int3 and the bytes after it (text_poke_bp). */
+  private optimize(r: OptRecord): void {
+    const pp = r.pp, d = r.detour!;
+    r.orig = this.mgr.recover(pp.addr, RELATIVEJUMP_SIZE);
+    this.mgr.machine.mem.writeBytes(pp.addr, relJump(pp.addr, d.entry));
+    this.optimizedAt.set(pp.addr, r);
+    this.queue.delete(r);
+    r.state = 'optimized';
+    pp.optimized = true;
+    this.stats.optimized++;
+  }
+
+  /** arch_unoptimize_kprobe: the original bytes come back, except an int3 in the first byte. */
+  private unoptimize(r: OptRecord): void {
+    if (r.state !== 'optimized') return;
+    const b = r.orig!.slice();
+    b[0] = INT3_INSN_OPCODE;
+    this.mgr.machine.mem.writeBytes(r.pp.addr, b);
+    this.optimizedAt.delete(r.pp.addr);
+    r.state = 'idle';
+    r.pp.optimized = false;
+    this.stats.unoptimized++;
+  }
+
+  /** __recover_optprobed_insn: the original bytes under an optimized jump. */
+  private recover(addr: number, b: Uint8Array): void {
+    if (this.optimizedAt.size === 0) return;
+    for (let a = addr - RELATIVEJUMP_SIZE + 1; a < addr + b.length; a++) {
+      const r = this.optimizedAt.get(a);
+      if (!r) continue;
+      for (let i = 0; i < RELATIVEJUMP_SIZE; i++) if (a + i >= addr && a + i < addr + b.length) b[a + i - addr] = r.orig![i];
+    }
+  }
+
+  // ---------------------------------------------------------------- hits
+
+  /** setup_detour_execution: an int3 hit on a queued probe runs the detour's copy, not a single-step. */
+  private int3Hit(pp: ProbePoint, cpu: Cpu): boolean {
+    const r = this.recs.get(pp.addr);
+    if (!r || r.pp !== pp || r.state !== 'queued' || !r.detour) return false;
+    cpu.rip = r.detour.copy;
+    this.stats.int3ViaDetour++;
+    if (this.now() - r.queuedAt >= this.delay) this.runWorker();
+    return true;
+  }
+
+  /** The platform's trap hook: the detours' and the ftrace trampoline's host calls. */
+  handleTrap(cpu: Cpu, stop: Stop): boolean {
+    if (stop !== Stop.HostCall) return false;
+    const r = this.byVmcall.get(cpu.faultAddr);
+    if (r !== undefined) { this.detourCall(cpu, r); return true; }
+    return this.ftrace !== undefined && this.ftrace.handleHostCall(cpu);
+  }
+
+  /**
+   * optimized_callback with the pt_regs the detour pushed: the handlers see the registers of the probed
+   * instruction (ip = addr + 1, sp and flags as they were); what they change in the general registers
+   * and flags is written into the frame the detour restores from. A change of regs.ip is ignored.
+   */
+  private detourCall(cpu: Cpu, r: OptRecord): void {
+    this.stats.detourHits++;
+    const m = this.mgr.machine.mem, R = cpu.regs, snap = this.snap;
+    const frame = cpu.getRegNum(Reg.RSP);
+    m.cur = cpu; m.setUser(0);
+    const flags = m.r64(frame + PT_FLAGS);
+    cpu.setRflags(flags);
+    cpu.setRegNum(Reg.RSP, frame + DETOUR_FRAME);
+    snap.set(R);
+    this.mgr.optimizedHit(r.pp, cpu);
+    for (let i = 0; i < 16; i++) {
+      if (R[2 * i] === snap[2 * i] && R[2 * i + 1] === snap[2 * i + 1]) continue;
+      const off = PT_OFF[i];
+      if (off >= 0) m.w64(frame + off, R[2 * i], R[2 * i + 1]);
+    }
+    const f2 = cpu.getRflags();
+    if (f2 !== flags) m.w64(frame + PT_FLAGS, f2, 0);
+    cpu.setRegNum(Reg.RSP, frame);
+    cpu.rip = r.detour!.vmcall + 3;
+  }
+
+  // ---------------------------------------------------------------- sysctl
+
+  /** optimize_all_kprobes / unoptimize_all_kprobes. */
+  setEnabled(on: boolean): void {
+    if (on === this.enabled) return;
+    this.enabled = on;
+    if (!on) {
+      for (const r of this.recs.values()) { if (r.state === 'optimized') this.unoptimize(r); this.queue.delete(r); r.state = 'idle'; }
+      this.mgr.messages.push('kprobes: kprobe jump-optimization is disabled. All kprobes are based on software breakpoint.');
+    } else {
+      for (const pp of this.mgr.table.values()) this.dirty.add(pp);
+      this.processDirty();
+      this.mgr.messages.push('kprobes: kprobe jump-optimization is enabled. All kprobes are optimized if possible.');
+    }
+  }
+
+  /** The state of the probe point at addr (tests, `ktrace why`). */
+  stateOf(addr: number): OptState | undefined { return this.recs.get(addr)?.state; }
+}
+
+/**
+ * Why a registered probe is not optimized (undefined when it is): the failing check and the
+ * instruction that caused it, e.g. "jump into region from vfs_read+0x2a".
+ */
+export function whyNotOptimized(mgr: KprobeManager, probe: Kprobe | ProbePoint): string | undefined {
+  const pp = 'children' in probe ? probe : mgr.probePointOf(probe);
+  if (!pp) return 'not registered';
+  if (pp.optimized) return undefined;
+  const opt = Optimizer.of(mgr);
+  if (!opt) return 'jump optimization is not installed (no optimizer attached)';
+  opt.runWorker(false);
+  const r = opt.recs.get(pp.addr);
+  if (!r || r.pp !== pp) return 'not registered';
+  const why = opt.blocker(r);
+  if (why !== undefined) return why;
+  if (r.state === 'queued') return r.waits > 0
+    ? `waiting: a CPU is inside the region or an interrupted context will return into it (${r.waits} tries)`
+    : 'queued: the optimizer has not run yet (OPTIMIZE_DELAY)';
+  return undefined;
+}
+
+/** /proc/sys/debug/kprobes-optimization read: "%d\n". */
+export function renderOptimizationSysctl(mgr: KprobeManager): string {
+  const opt = Optimizer.of(mgr);
+  return opt && opt.enabled ? '1\n' : '0\n';
+}
+
+/**
+ * /proc/sys/debug/kprobes-optimization write (proc_kprobes_optimization_handler: proc_dointvec_minmax
+ * with min 0, max 1): 0, or -EINVAL for anything but an integer 0 or 1.
+ */
+export function writeOptimizationSysctl(mgr: KprobeManager, text: string): number {
+  const opt = Optimizer.of(mgr);
+  if (!opt) return -EINVAL;
+  const m = /^\s*([+-]?)(0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*)\s*$/i.exec(text);
+  if (!m) return -EINVAL;
+  let v = m[2].toLowerCase().startsWith('0x') ? parseInt(m[2], 16) : m[2].length > 1 && m[2][0] === '0' ? parseInt(m[2], 8) : parseInt(m[2], 10);
+  if (m[1] === '-') v = -v;
+  if (v !== 0 && v !== 1) return -EINVAL;
+  opt.setEnabled(v === 1);
+  return 0;
+}
+
