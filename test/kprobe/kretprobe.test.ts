@@ -278,17 +278,26 @@ test('unregister_kretprobe with instances in flight: sleeping readers still retu
 });
 
 // --- transparency: a kretprobe on every probe-able function
-const script = parseWorkload('default.wl', readFileSync(join(FIXTURES, 'workloads', 'default.wl'), 'utf8'));
 const fns = instructionBoundaries(image);
+const wl = (name: string) => parseWorkload(name, readFileSync(join(FIXTURES, 'workloads', name), 'utf8'));
+// the default workload on 1, 2, 4 CPUs, and with a fast timer (probed functions interrupted and
+// preempted, tasks switching inside them); KTRACE_LONG=1 adds the other workloads
+const tconfigs: { wl: string; cpus: number; timer?: number }[] = [
+  { wl: 'default.wl', cpus: 1 }, { wl: 'default.wl', cpus: 2 }, { wl: 'default.wl', cpus: 4 },
+  { wl: 'default.wl', cpus: 2, timer: 2000 },
+  ...(LONG ? ['fork-storm.wl', 'net-loopback.wl', 'pipe-pingpong.wl'].flatMap((w) => [
+    { wl: w, cpus: 1, timer: 3000 }, { wl: w, cpus: 3 }, { wl: w, cpus: 4, timer: 1500 }]) : []),
+];
 
-for (const cpus of LONG ? [1, 2, 4, 3] : [1, 2, 4]) {
-  test(`transparency (${cpus} CPU${cpus > 1 ? 's' : ''}): a kretprobe on every function leaves the default workload as it was`, () => {
-    const plain = runScript(image, script, { cpus, seed: cpus, maxInsns: 1e9 });
+for (const { wl: name, cpus, timer } of tconfigs) {
+  const script = wl(name);
+  test(`transparency (${name}, ${cpus} CPU${cpus > 1 ? 's' : ''}${timer ? `, timer every ${timer} insns` : ''}): a kretprobe on every function leaves the run as it was`, () => {
+    const plain = runScript(image, script, { cpus, seed: cpus, maxInsns: 1e9, timerPeriod: timer });
     let refused = 0, blacklisted = 0, registered = 0, rets = 0, entries = 0;
     let krp!: KretprobeManager;
     const rps: Kretprobe[] = [];
     const r = runScript(image, script, {
-      cpus, seed: cpus, maxInsns: 1e9,
+      cpus, seed: cpus, maxInsns: 1e9, timerPeriod: timer,
       attach: (pl) => {
         const mgr = KprobeManager.attach(pl);
         krp = KretprobeManager.attach(pl, mgr);
