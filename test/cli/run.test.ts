@@ -14,12 +14,10 @@ const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '
 
 function golden(name: string, actual: string): void {
   const path = join(GOLDEN, name);
-  if (process.env.KTRACE_UPDATE_GOLDEN === '1' || !existsSync(path)) {
-    writeFileSync(path, actual);
-    if (process.env.KTRACE_UPDATE_GOLDEN !== '1') console.log(`golden ${name} written (new)`);
-    return;
-  }
-  assert.fixture(actual, readFileSync(path, 'utf8'), name);
+  if (process.env.KTRACE_UPDATE_GOLDEN === '1') { writeFileSync(path, actual); return; }
+  assert.ok(existsSync(path), `golden ${name} is missing: run with KTRACE_UPDATE_GOLDEN=1 and review it`);
+  // A rebuilt fixture kernel changes addresses and counts: review, then KTRACE_UPDATE_GOLDEN=1.
+  assert.fixture(actual, readFileSync(path, 'utf8'), `${name} (KTRACE_UPDATE_GOLDEN=1 rewrites it)`);
 }
 
 function workload(text: string): string {

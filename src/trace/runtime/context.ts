@@ -11,7 +11,7 @@ import type { RegName } from '../kprobe-events/regs.js';
 
 const PERM_U = 8;
 // struct pcpu_hot / struct task_struct offsets (fixtures/kernel/README.md, checked by asm-offsets.c).
-const PCPU_CURRENT_TASK = 0, TASK_STACK = 32, TASK_PID = 72, TASK_COMM = 80, TASK_COMM_LEN = 16;
+const PCPU_CURRENT_TASK = 0, TASK_PID = 72, TASK_COMM = 80, TASK_COMM_LEN = 16;
 const THREAD_SIZE = 16384;
 const U64 = (1n << 64n) - 1n;
 
@@ -78,14 +78,10 @@ export function hitContext(regs: PtRegs, mem: Memory, sym: Symbolizer): FetchCon
     },
     mem: (addr, size, user) => safeLoad(mem, toAddr(addr), size, user),
     stack(n) {
-      // regs_get_kernel_stack_nth: 0 when the slot is outside the current kernel stack.
+      // regs_get_kernel_stack_nth (arch/x86/include/asm/ptrace.h): 0 unless the slot is in the same
+      // THREAD_SIZE-aligned stack as regs->sp (regs_within_kernel_stack).
       const a = sp + n * 8;
-      const t = cur();
-      const base = t ? safeLoad(mem, t.task + TASK_STACK, 8, false) : undefined;
-      if (base !== undefined) {
-        const lo = toAddr(base);
-        if (a < lo || a + 8 > lo + THREAD_SIZE) return 0n;
-      } else if ((a & ~(THREAD_SIZE - 1)) !== (sp & ~(THREAD_SIZE - 1))) return 0n;
+      if (Math.floor(a / THREAD_SIZE) !== Math.floor(sp / THREAD_SIZE)) return 0n;
       return safeLoad(mem, a, 8, false) ?? 0n;
     },
     arg(n) {

@@ -56,7 +56,7 @@ export function addTracefs(vfs: Vfs, s: TraceSession, opts: TracefsOptions = {})
   vfs.addFile(`${TRACEFS}/README`, { mode: 0o444, read: () => README });
   vfs.addFile(`${TRACEFS}/trace`, {
     mode: 0o644,
-    read: () => traceHeader(s.state.traceEntries, s.state.traceWritten, s.state.cpus || 1) + s.state.trace,
+    read: () => traceHeader(s.state.traceEntries, s.state.traceWritten, s.state.cpus || 2) + s.state.trace,
     // Opening trace with O_TRUNC clears the ring buffer (tracing_open → tracing_reset_online_cpus).
     write: (_t, o) => {
       if (o.truncate) { s.state = { ...s.state, trace: '', traceEntries: 0, traceWritten: 0 }; changed(); }
