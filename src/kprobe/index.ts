@@ -2,6 +2,9 @@
 //   runScript(image, script, { ..., attach: (pl) => { const mgr = KprobeManager.attach(pl); mgr.registerKprobe({ symbolName: "vfs_read", preHandler: (p, regs) => 0 }); } })
 // Results are 0 or a negative errno as in the kernel (mgr.lastError / mgr.register(p) give the reason);
 // debugfs text comes from renderKprobeList / renderKprobeBlacklist / renderKprobesEnabled / writeKprobesEnabled.
+// Return probes: const krp = KretprobeManager.attach(pl, mgr); krp.registerKretprobe({ kp: { symbolName: "vfs_read" },
+//   entryHandler: (ri, regs) => 0, handler: (ri, regs) => regsReturnValue(regs), dataSize: 8, maxactive: 0 });
+//   list with renderKprobeList(mgr, krp.typeOf); traces in handlers with stackTraceSave / stackTraceSaveRegs.
 export {
   KprobeManager, ProbePoint, HandlerFault, px,
   KPROBE_FLAG_GONE, KPROBE_FLAG_DISABLED, KPROBE_FLAG_OPTIMIZED, KPROBE_FLAG_FTRACE,

@@ -327,9 +327,12 @@ export class KretprobeManager {
       }
     }
     if (!list || real < 0) {
+      // kretprobe_assert's line (kernel/kprobes.c before rethook: "Processing kretprobe %p @ %p", the
+      // kretprobe and its probed address; there is no struct kretprobe address here, so the first is the
+      // returning frame), then the newer kernels' explanation
       const head = list && list.length > 0 ? list[list.length - 1].ri : undefined;
-      this.bug(cpu, head ? `kretprobe BUG!: Processing kretprobe ${px(head.rp.kp.addr ?? 0)} @ ${px(head.retAddr)}`
-        : `kretprobe BUG!: Processing kretprobe at ${px(frame)}: no instance for this frame (task ${px(task)})`);
+      this.mgr.messages.push(`kretprobe BUG!: Processing kretprobe ${px(frame)} @ ${px(head?.rp.kp.addr ?? 0)}`);
+      this.bug(cpu, 'kretprobe: Return address not found, not execute handler. Maybe there is a bug in the kernel.');
       return;
     }
     const correct = list[real].ri.retAddr;
