@@ -129,6 +129,24 @@ test('an entry handler returning non-zero leaves the return address alone for th
   assert.equal(results(r), { '10': 1, '11': 1, '12': 1 });
 });
 
+test('two kretprobes on one function, and a tail call (vfs_read jumps to the file\'s read): one trampoline return runs them newest first', () => {
+  const log: string[] = [];
+  const mk = (sym: string, tag: string): Kretprobe => ({ kp: { symbolName: sym }, handler: (ri, regs) => {
+    log.push(`${tag}:${regsReturnValue(regs)}:${ri.retAddr === krp.trampoline ? 'trampoline' : image.lookupAddr(ri.retAddr)?.entry.name}`);
+  } });
+  let krp!: KretprobeManager;
+  const a1 = mk('kprobe_target', 'a1'), a2 = mk('kprobe_target', 'a2');
+  const v = mk('vfs_read', 'vfs_read'), z = mk('read_zero', 'read_zero');
+  const { r } = run(sel(0, 30) + 'fd = openat "/dev/zero"\nb = buf 16\nn = read fd b 7\n', (k) => {
+    krp = k; assert.is(k.registerKretprobes([a1, a2, v, z]), 0);
+  });
+  assert.is(r.exitCode, 0);
+  // a2 registered second runs first at entry (no post_handler: unshifted), so its instance holds the
+  // real address and a1's holds the trampoline: a1 (newest) then a2 at the return
+  assert.equal(log, ['a1:10:trampoline', 'a2:10:__x64_sys_ktrace_selftest', 'read_zero:7:trampoline', 'vfs_read:7:__x64_sys_read']);
+  assert.is(krp.trampolineHits, 2);
+});
+
 test('the kretprobe BUG! line (not a jump to a made-up address) when a trampoline return has no instance', () => {
   let krp!: KretprobeManager;
   // a kprobe that forges the trampoline into kprobe_target's return slot without taking an instance
