@@ -12,7 +12,7 @@ import { DEFAULT_VMLINUX, FIXTURES } from '../../src/paths.js';
 import { parseWorkload } from '../../src/kernel/workload/parser.js';
 import { runScript, type RunResult } from '../../src/kernel/session.js';
 import {
-  KprobeManager, KretprobeManager, renderKprobeList, regsReturnValue, instructionBoundaries, KPROBE_FLAG_DISABLED,
+  KprobeManager, KretprobeManager, renderKprobeList, callFromHandler, regsReturnValue, instructionBoundaries, KPROBE_FLAG_DISABLED,
   type Kprobe, type Kretprobe,
 } from '../../src/kprobe/index.js';
 
@@ -145,6 +145,38 @@ test('two kretprobes on one function, and a tail call (vfs_read jumps to the fil
   // real address and a1's holds the trampoline: a1 (newest) then a2 at the return
   assert.equal(log, ['a1:10:trampoline', 'a2:10:__x64_sys_ktrace_selftest', 'read_zero:7:trampoline', 'vfs_read:7:__x64_sys_read']);
   assert.is(krp.trampolineHits, 2);
+});
+
+test('a return handler that calls a probed function: the probes it hits are missed (kprobe_busy_begin)', () => {
+  let inner = 0, got = -1n;
+  const t: Kretprobe = { kp: { symbolName: 'kprobe_target' }, handler: () => { inner++; } };
+  let mgr!: KprobeManager;
+  const t2: Kretprobe = { kp: { symbolName: 'kprobe_target2' }, handler: (_ri, regs) => {
+    got = callFromHandler(mgr, regs.cpu, image.lookupName('kprobe_target')!, [99n]);
+  } };
+  const { r } = run(sel(1, 9), (k, m) => { mgr = m; assert.is(k.registerKretprobes([t, t2]), 0); });
+  assert.is(r.exitCode, 0);
+  assert.is(got, 33n);
+  assert.is(inner, 0, 'no return probe was set up from inside the handler');
+  assert.is(t.kp.nmissed, 1, 'the entry kprobe counted the nested hit as missed');
+});
+
+test('recursion (compute_recurse): one instance per frame; maxactive 2 misses the deeper calls, results unchanged', () => {
+  const src = 'v = ktrace_compute 0 4096 2\n';
+  const plain = runScript(image, parseWorkload('c.wl', src), { cpus: 1, seed: 1, maxInsns: 4e8 });
+  for (const maxactive of [undefined, 2]) {
+    let calls = 0, rets = 0, depth = 0, maxDepth = 0;
+    const rp: Kretprobe = { kp: { symbolName: 'compute_recurse' }, maxactive, handler: () => { rets++; depth--; } };
+    const counter: Kprobe = { symbolName: 'compute_recurse', preHandler: () => { calls++; return 0; } };
+    const depthProbe: Kretprobe = { kp: { symbolName: 'compute_recurse' }, maxactive: 4096,
+      entryHandler: () => { depth++; maxDepth = Math.max(maxDepth, depth); return 0; }, handler: () => {} };
+    const { r } = run(src, (k, m) => { assert.is(k.registerKretprobes([rp, depthProbe]), 0); assert.is(m.registerKprobe(counter), 0); });
+    assert.equal(r.syscalls, plain.syscalls);
+    assert.is(depthProbe.nmissed, 0);
+    assert.ok(calls > 2);
+    assert.is(rets + rp.nmissed!, calls);
+    if (maxactive === 2) assert.ok(rp.nmissed! > 0, `recursion depth ${maxDepth}`); else assert.is(rp.nmissed, 0);
+  }
 });
 
 test('the kretprobe BUG! line (not a jump to a made-up address) when a trampoline return has no instance', () => {
