@@ -1,0 +1,234 @@
+// Jump optimization on the fixture kernel: the optimizer's states (queued, optimized), every
+// unoptimization trigger and re-optimization, the sysctl in both directions, regs.ip on an optimized
+// probe versus an int3 one, and transparency: probes everywhere (the optimizer free to optimize what it
+// can) leave the run exactly as unprobed, with every hit count equal to the unprobed execution count.
+// Default: 1 CPU on every boundary, plus seeded samples of functions probed "sparsely" (one probe per
+// optimizable region, so multi-instruction regions get optimized) on 2 and 4 CPUs with a fast timer.
+// KTRACE_LONG=1: every function, both patterns, more CPU counts and seeds.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Image } from '../../src/elf/image.js';
+import { DEFAULT_VMLINUX, FIXTURES } from '../../src/paths.js';
+import { parseWorkload } from '../../src/kernel/workload/parser.js';
+import { prepare, runScript, type RunResult } from '../../src/kernel/session.js';
+import type { Platform } from '../../src/kernel/platform.js';
+import { KprobeManager, instructionBoundaries, seededSample, renderKprobeList, type Kprobe, type FunctionBoundaries } from '../../src/kprobe/index.js';
+import { Optimizer, whyNotOptimized, renderOptimizationSysctl, writeOptimizationSysctl } from '../../src/kprobe/optimizer.js';
+
+const LONG = process.env.KTRACE_LONG === '1';
+const image = Image.load(readFileSync(DEFAULT_VMLINUX));
+const kt = image.lookupName('kprobe_target')!;
+const A = kt + 5; // mov %edi,%eax; mov $0xaaaaaaab,%edx: a 7-byte region of two instructions
+const EINVAL = -22;
+const loop = parseWorkload('loop.wl', 'repeat 800 {\nv = ktrace_selftest 5 300\n}\n');
+const bytes = (pl: Platform, a: number, n: number) => [...pl.machine.mem.readBytes(a, n)];
+const orig = [...image.read(A, 7)!];
+
+test('the optimizer: queued, optimized, then unoptimized and re-optimized by every trigger', () => {
+  let mgr!: KprobeManager, opt!: Optimizer;
+  let hits = 0;
+  const P: Kprobe = { addr: A, preHandler: () => { hits++; return 0; } };
+  const { platform: pl, runner } = prepare(image, loop, {
+    cpus: 2, seed: 1, maxInsns: 1e9,
+    attach: (p) => { mgr = KprobeManager.attach(p); opt = Optimizer.attach(p, mgr); assert.is(mgr.registerKprobe(P), 0); },
+  });
+  let steps = 0;
+  const step = () => { steps++; assert.is(pl.runSlice(1e9, 300_000), undefined, 'the run goes on'); };
+  const optimized = () => {
+    assert.is(opt.stateOf(A), 'optimized');
+    assert.is(mgr.probePointOf(P)!.optimized, true);
+    assert.is(bytes(pl, A, 1)[0], 0xe9, 'a jmp at the probed address');
+    assert.is(whyNotOptimized(mgr, P), undefined);
+  };
+  const unoptimized = () => {
+    assert.is.not(opt.stateOf(A), 'optimized');
+    assert.is(mgr.probePointOf(P)!.optimized, false);
+    assert.equal(bytes(pl, A, 7), [0xcc, ...orig.slice(1)], 'the original bytes, with an int3 in the first');
+  };
+  assert.is(opt.stateOf(A), 'queued', 'registration arms an int3 and queues the probe');
+  assert.match(whyNotOptimized(mgr, P)!, /queued/);
+  assert.equal(bytes(pl, A, 1), [0xcc]);
+  step();
+  optimized();
+  assert.match(renderKprobeList(mgr), /kprobe_target\+0x5 {2}\s*\[OPTIMIZED\]/);
+
+  // a post_handler needs the single-step
+  const post: Kprobe = { addr: A, preHandler: () => 0, postHandler: () => {} };
+  assert.is(mgr.registerKprobe(post), 0);
+  unoptimized();
+  assert.match(whyNotOptimized(mgr, P)!, /post_handler/);
+  step();
+  unoptimized();
+  mgr.unregisterKprobe(post);
+  step();
+  optimized();
+
+  // disabling restores every byte; enabling re-optimizes
+  assert.is(mgr.disableKprobe(P), 0);
+  assert.equal(bytes(pl, A, 7), orig);
+  assert.match(whyNotOptimized(mgr, P)!, /not armed/);
+  assert.is(mgr.enableKprobe(P), 0);
+  assert.is(opt.stateOf(A), 'queued');
+  step();
+  optimized();
+
+  // another probe inside the region
+  let qhits = 0;
+  const Q: Kprobe = { addr: A + 2, preHandler: () => { qhits++; return 0; } };
+  assert.is(mgr.registerKprobe(Q), 0, 'the region reads as the original instructions (recover_probed_instruction)');
+  assert.is(bytes(pl, A, 1)[0], 0xcc);
+  assert.is(bytes(pl, A + 2, 1)[0], 0xcc);
+  assert.is(whyNotOptimized(mgr, P), 'another kprobe in region at kprobe_target+0x7');
+  step();
+  assert.ok(qhits > 0, 'the probe inside the region fires');
+  assert.is(opt.stateOf(A), 'idle');
+  mgr.unregisterKprobe(Q);
+  step();
+  optimized();
+
+  // the sysctl
+  assert.is(renderOptimizationSysctl(mgr), '1\n');
+  assert.is(writeOptimizationSysctl(mgr, '0\n'), 0);
+  assert.is(renderOptimizationSysctl(mgr), '0\n');
+  unoptimized();
+  assert.match(whyNotOptimized(mgr, P)!, /kprobes-optimization is 0/);
+  assert.ok(mgr.messages.includes('kprobes: kprobe jump-optimization is disabled. All kprobes are based on software breakpoint.'));
+  step();
+  unoptimized();
+  assert.is(writeOptimizationSysctl(mgr, '2'), EINVAL);
+  assert.is(writeOptimizationSysctl(mgr, 'y'), EINVAL);
+  assert.is(writeOptimizationSysctl(mgr, '-1'), EINVAL);
+  assert.is(renderOptimizationSysctl(mgr), '0\n');
+  assert.is(writeOptimizationSysctl(mgr, '1'), 0);
+  assert.ok(mgr.messages.includes('kprobes: kprobe jump-optimization is enabled. All kprobes are optimized if possible.'));
+  step();
+  optimized();
+
+  while (!pl.runSlice(1e9)) { /* to the end */ }
+  // the unprobed run, sliced the same way (slices end quanta, so they shape the interleaving)
+  let addrs!: Float64Array;
+  const { platform: plain, runner: plainRunner } = prepare(image, loop, { cpus: 2, seed: 1, maxInsns: 1e9, attach: (p) => { addrs = p.machine.countExecutions([A]); } });
+  for (let i = 0; i < steps; i++) plain.runSlice(1e9, 300_000);
+  while (!plain.runSlice(1e9)) { /* to the end */ }
+  // unregistering restores the text exactly
+  assert.is(mgr.unregisterKprobe(P), 0);
+  assert.equal(bytes(pl, A, 7), orig);
+  assert.equal(pl.end, plain.end);
+  assert.equal(runner.failures, []);
+  assert.equal(plainRunner.failures, []);
+  assert.is(pl.console, plain.console);
+  assert.is(pl.instructions, plain.instructions, 'kernel instruction count as unprobed');
+  assert.is(hits, addrs[0], 'every execution of the probed address was a hit, whichever path it took');
+  assert.ok(opt.stats.detourHits > 0 && opt.stats.int3ViaDetour > 0);
+});
+
+function runWith(src: string, optimize: boolean, pre: (regs: import('../../src/kprobe/regs.js').PtRegs) => number): { r: RunResult; opt: Optimizer; mgr: KprobeManager } {
+  let opt!: Optimizer, mgr!: KprobeManager;
+  const r = runScript(image, parseWorkload('t.wl', src), {
+    cpus: 1, seed: 1, maxInsns: 1e8,
+    attach: (pl) => {
+      mgr = KprobeManager.attach(pl); opt = Optimizer.attach(pl, mgr);
+      if (!optimize) writeOptimizationSysctl(mgr, '0');
+      assert.is(mgr.registerKprobe({ addr: A, preHandler: (_p, regs) => pre(regs) }), 0);
+      opt.runWorker(true);
+      assert.is(opt.stateOf(A), optimize ? 'optimized' : 'idle');
+    },
+  });
+  return { r, opt, mgr };
+}
+
+test('regs.ip: a pre_handler changes the path of an int3 probe; on an optimized probe the change is ignored', () => {
+  const ret = kt + 0x19;
+  const src = 'v = ktrace_selftest 0 300\n';
+  const redirect = (regs: import('../../src/kprobe/regs.js').PtRegs) => { regs.ip = ret; regs.ax = 7n; return 1; };
+  const int3 = runWith(src, false, redirect);
+  assert.equal(int3.r.syscalls.ktrace_selftest.results, { 7: 1 }, 'int3 probe: resumed at the ret with ax = 7');
+  const o = runWith(src, true, redirect);
+  assert.equal(o.r.syscalls.ktrace_selftest.results, { 100: 1 }, 'optimized probe: the function ran on (300 / 3)');
+  assert.is(o.opt.stats.detourHits, 1);
+});
+
+test('an optimized probe sees the registers an int3 probe sees, and register changes take effect', () => {
+  const seen: string[][] = [[], []];
+  for (const [k, optimize] of [[0, false], [1, true]] as const) {
+    runWith('v = ktrace_selftest 5 20\n', optimize, (regs) => { seen[k].push(`${regs.di} ${regs.sp} ${regs.bp} ${regs.flags} ${regs.ip}`); return 0; });
+  }
+  assert.is(seen[1].length, 20);
+  assert.equal(seen[1], seen[0]);
+  // edi is copied into eax by the first region instruction: a handler that changes di changes the result
+  const o = runWith('v = ktrace_selftest 0 300\n', true, (regs) => { regs.di = 3000n; return 0; });
+  assert.equal(o.r.syscalls.ktrace_selftest.results, { 1000: 1 });
+});
+
+// ---- transparency ----
+
+const script = parseWorkload('default.wl', readFileSync(join(FIXTURES, 'workloads', 'default.wl'), 'utf8'));
+const all = instructionBoundaries(image);
+
+function plainRun(fns: FunctionBoundaries[], cpus: number, seed: number, timer?: number) {
+  const addrs = fns.flatMap((f) => f.boundaries);
+  let arr!: Float64Array;
+  const r = runScript(image, script, { cpus, seed, maxInsns: 1e9, timerPeriod: timer, attach: (pl) => { arr = pl.machine.countExecutions(addrs); } });
+  return { r, counts: new Map(addrs.map((a, i) => [a, arr[i]])) };
+}
+
+function probedRun(fns: FunctionBoundaries[], cpus: number, seed: number, sparse: boolean, timer?: number) {
+  const probes: { addr: number; n: number; p: Kprobe }[] = [];
+  let opt!: Optimizer, mgr!: KprobeManager;
+  const r = runScript(image, script, {
+    cpus, seed, maxInsns: 1e9, timerPeriod: timer,
+    attach: (pl) => {
+      mgr = KprobeManager.attach(pl); opt = Optimizer.attach(pl, mgr);
+      for (const f of fns) {
+        let next = -Infinity;
+        for (const addr of f.boundaries) {
+          if (addr < next) continue;
+          const rec = { addr, n: 0, p: {} as Kprobe };
+          rec.p = { addr, preHandler: () => { rec.n++; return 0; } };
+          if (mgr.registerKprobe(rec.p) !== 0) continue;
+          probes.push(rec);
+          if (sparse) { const c = opt.check(addr); next = c.ok ? addr + c.region.size : addr + 1; }
+        }
+      }
+    },
+  });
+  return { r, probes, opt, mgr };
+}
+
+const configs: { cpus: number; seed: number; sample: number; sparse: boolean; timer?: number }[] = LONG
+  ? [{ cpus: 1, seed: 1, sample: 0, sparse: false }, { cpus: 1, seed: 1, sample: 0, sparse: true },
+     { cpus: 2, seed: 3, sample: 0, sparse: true, timer: 3000 }, { cpus: 4, seed: 5, sample: 0, sparse: true, timer: 1500 },
+     { cpus: 4, seed: 2, sample: 0, sparse: false, timer: 2000 }, { cpus: 2, seed: 7, sample: 0, sparse: false, timer: 2500 },
+     { cpus: 3, seed: 11, sample: 0, sparse: true, timer: 1000 }]
+  : [{ cpus: 1, seed: 1, sample: 0, sparse: false }, { cpus: 2, seed: 3, sample: 120, sparse: true, timer: 3000 },
+     { cpus: 4, seed: 5, sample: 120, sparse: true, timer: 1500 }];
+
+for (const c of configs) {
+  const what = `${c.sample ? `${c.sample} sampled functions` : 'every function'}, ${c.sparse ? 'one probe per region' : 'every boundary'}, ` +
+    `${c.cpus} CPU${c.cpus > 1 ? 's' : ''}, seed ${c.seed}${c.timer ? `, timer every ${c.timer} insns` : ''}`;
+  test(`transparency with optimization on (${what})`, () => {
+    const fns = c.sample ? seededSample(all, c.sample, 2000 + c.seed) : all;
+    const plain = plainRun(fns, c.cpus, c.seed, c.timer);
+    const { r, probes, opt } = probedRun(fns, c.cpus, c.seed, c.sparse, c.timer);
+    assert.equal(r.end, plain.r.end);
+    assert.equal(r.failures, []);
+    assert.equal(r.syscalls, plain.r.syscalls);
+    assert.is(r.console, plain.r.console);
+    assert.is(r.instructions, plain.r.instructions, 'kernel instruction count');
+    assert.is(r.emulatedNs, plain.r.emulatedNs, 'emulated time');
+    let fired = 0;
+    for (const p of probes) {
+      fired += p.n;
+      const want = plain.counts.get(p.addr)!;
+      if (p.n !== want) assert.is(p.n, want, `hits at ${image.formatAddr(p.addr)} (${opt.stateOf(p.addr)})`);
+      assert.is(p.p.nmissed, 0);
+    }
+    assert.ok(fired > 500, `the probes fired (${fired})`);
+    assert.ok(opt.stats.optimized > (c.sample ? 20 : 1000), `probes were optimized (${opt.stats.optimized})`);
+    assert.ok(opt.stats.detourHits > 0, 'optimized probes were hit through their detours');
+  });
+}
+
+test.run();
