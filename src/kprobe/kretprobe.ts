@@ -34,7 +34,7 @@ export const E2BIG = 7;
 /** KRETPROBE_MAXACTIVE_MAX (include/linux/kprobes.h). */
 export const KRETPROBE_MAXACTIVE_MAX = 4096;
 /** pcpu_hot.current_task and task_struct offsets (fixtures/kernel/README.md "What the platform can read"). */
-const PCPU_CURRENT_TASK = 0, TASK_STATE = 40, TASK_PID = 72;
+const PCPU_CURRENT_TASK = 0, TASK_STACK = 32, TASK_STATE = 40, TASK_PID = 72;
 const TASK_DEAD = 0x80;
 export const THREAD_SIZE = 16384;
 const VMCALL = Uint8Array.of(0x0f, 0x01, 0xc1);
@@ -216,6 +216,19 @@ export class KretprobeManager {
     p.dv.setUint32(off + 4, Math.floor(v / 4294967296) >>> 0, true);
     return true;
   }
+  /**
+   * Do `deeper` and `frame` lie on `task`'s kernel stack ([task->stack, +THREAD_SIZE), as the kernel's
+   * dumpstack bounds it) with `deeper` below `frame`? Then the stack has unwound past `deeper`.
+   */
+  private unwoundPast(task: number, deeper: number, frame: number): boolean {
+    if (!(deeper < frame)) return false;
+    const lo = this.rd64(task + TASK_STACK);
+    return lo !== undefined && deeper >= lo && frame < lo + THREAD_SIZE;
+  }
+
+  /** task->stack, the base of a task's kernel stack (undefined when unreadable). */
+  stackBase(task: number): number | undefined { return task === 0 ? undefined : this.rd64(task + TASK_STACK); }
+
   private rd32(a: number): number {
     const p = this.mem.page(a), off = a & 4095;
     return !p || off > 4092 ? 0 : p.dv.getInt32(off, true);
@@ -262,11 +275,7 @@ export class KretprobeManager {
     const list = this.tasks.get(task);
     if (!list) return;
     this.dropStale(task, list);
-    while (list.length > 0) {
-      const f = list[list.length - 1].ri.frame;
-      if (!(f < sp && Math.floor(f / THREAD_SIZE) === Math.floor(sp / THREAD_SIZE))) break;
-      this.reclaim(list.pop()!);
-    }
+    while (list.length > 0 && this.unwoundPast(task, list[list.length - 1].ri.frame, sp)) this.reclaim(list.pop()!);
   }
 
   /**
@@ -311,11 +320,7 @@ export class KretprobeManager {
     const list = this.tasks.get(task);
     // frames below this one on the same stack are gone (see pruneGone)
     if (list) {
-      while (list.length > 0) {
-        const f = list[list.length - 1].ri.frame;
-        if (!(f < frame && Math.floor(f / THREAD_SIZE) === Math.floor(frame / THREAD_SIZE))) break;
-        this.reclaim(list.pop()!);
-      }
+      while (list.length > 0 && this.unwoundPast(task, list[list.length - 1].ri.frame, frame)) this.reclaim(list.pop()!);
     }
     // __rethook_find_ret_addr: the newest instance whose saved address is not the trampoline (several
     // kretprobes on one function chain through it) is the real return

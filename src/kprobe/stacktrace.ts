@@ -34,7 +34,11 @@ function walk(krp: KretprobeManager, cpu: Cpu, ip: number, bp: number, sp: numbe
   // an ip at the trampoline: the function has returned and popped the slot at sp - 8
   out.push(ip === krp.trampoline ? (krp.findRetAddr(task, sp - 8) ?? ip) : ip);
   let fp = bp;
-  const stackOf = (a: number) => Math.floor(a / THREAD_SIZE);
+  // one stack only: the task's ([task->stack, +THREAD_SIZE), arch/x86/kernel/dumpstack.c's bounds) when
+  // the walk starts on it, else the THREAD_SIZE-aligned region it starts in
+  const base = krp.stackBase(task);
+  const lo = base !== undefined && bp >= base && bp < base + THREAD_SIZE ? base : bp - (((bp % THREAD_SIZE) + THREAD_SIZE) % THREAD_SIZE);
+  const onStack = (a: number) => a >= lo && a < lo + THREAD_SIZE;
   while (out.length < max) {
     if (!fp || !readable(fp) || !readable(fp + 8)) break;
     let ret = word(fp + 8);
@@ -42,7 +46,7 @@ function walk(krp: KretprobeManager, cpu: Cpu, ip: number, bp: number, sp: numbe
     if (!image.isText(ret)) break;
     out.push(ret);
     const next = word(fp);
-    if (next <= fp || stackOf(next) !== stackOf(fp)) break; // stacks grow down; one stack only
+    if (next <= fp || !onStack(next)) break; // stacks grow down
     fp = next;
   }
   return out;
