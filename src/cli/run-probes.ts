@@ -55,12 +55,6 @@ export async function selectEvents(t: Tracing, image: Image, stored: StateFile, 
     }
     selected = all.filter((k) => byPattern.includes(k) || fromSpecs.includes(k));
   }
-  const { RETURN_PROBES_UNSUPPORTED } = await import('../trace/runtime/probes.js');
-  for (const p of ev.probes) {
-    if (p.type === 'r' && selected.includes(`${p.group}/${p.event}`)) {
-      throw new CliError(`run: ${p.group}:${p.event}: ${RETURN_PROBES_UNSUPPORTED}; select other events with -e`);
-    }
-  }
   const temporary = new Set(all.filter((k) => !storedKeys.has(k)));
   return { state: { ...stored, ...session.snapshot() }, selected, temporary };
 }
@@ -84,6 +78,10 @@ export function probeRun(t: Tracing, sel: RunSelection, onEvent: (e: TraceEvent)
       if (rc) throw new CliError(`run: cannot enable ${k.replace('/', ':')} (${rc})`);
     }
     for (const r of m.session.replayErrors) throw new CliError(`run: the stored event '${r.line}' cannot be registered on this kernel (${r.errno})`);
+    if (m.runtime.returnProbes.length) {
+      const { RETURN_PROBES_UNSUPPORTED } = { RETURN_PROBES_UNSUPPORTED: 'return probes need the kretprobe layer' };
+      throw new CliError(`run: ${RETURN_PROBES_UNSUPPORTED}`);
+    }
     m.runtime.onEvent = (e) => { if (keepEvents) events.push(e); onEvent(e); };
   });
   return { attach, session: () => ms, events };

@@ -7,6 +7,7 @@
 import type { Image } from '../elf/image.js';
 import type { Platform } from '../kernel/platform.js';
 import type { KprobeManager } from '../kprobe/kprobes.js';
+import type { KretprobeManager } from '../kprobe/kretprobe.js';
 import type { TraceSession } from '../trace/runtime/session.js';
 import type { ProbeRuntime } from '../trace/runtime/probes.js';
 import type { TraceState } from '../trace/runtime/state.js';
@@ -28,6 +29,7 @@ export interface MachineSession {
   session: TraceSession;
   runtime: ProbeRuntime;
   mgr: KprobeManager;
+  krm: KretprobeManager;
   platform: Platform;
 }
 
@@ -51,17 +53,19 @@ export async function loadTracing(opts: { machine?: boolean; canProbe?: boolean 
   const m = opts.machine ? {
     ...(await import('../trace/runtime/probes.js')),
     ...(await import('../kprobe/kprobes.js')),
+    ...(await import('../kprobe/kretprobe.js')),
     ...(await import('../kernel/session.js')),
     ...(await import('../kernel/workload/parser.js')),
   } : undefined;
   const attach = (state: TraceState, got: (ms: MachineSession) => void) => (p: Platform) => {
     if (!m) throw new Error('loadTracing: machine sessions were not loaded');
     const mgr = m.KprobeManager.attach(p);
-    const runtime = new m.ProbeRuntime(mgr, p.machine.mem, p.image);
+    const krm = m.KretprobeManager.attach(p, mgr);
+    const runtime = new m.ProbeRuntime(mgr, p.machine.mem, p.image, krm);
     const base = BigInt(state.clockNs);
     const session = new TraceSession(state, { resolver: imageResolver(p.image), backend: runtime, now: () => base + BigInt(p.emulatedNs) });
     if (!state.kprobesEnabled) mgr.disarmAllKprobes();
-    got({ session, runtime, mgr, platform: p });
+    got({ session, runtime, mgr, krm, platform: p });
   };
   return {
     light: (image, state) => new TraceSession(state, {

@@ -3,6 +3,7 @@
 // trace text plus, for numbers, the value (a JSON number when exact, else a decimal string).
 import type { TraceEvent } from '../trace/runtime/probes.js';
 import { formatScalar, traceTime } from '../trace/kprobe-events/format.js';
+import { returnValue } from './trace-report.js';
 
 const NO_SYMBOLS = { withOffset: (a: bigint) => '0x' + a.toString(16), noOffset: () => undefined };
 
@@ -26,6 +27,7 @@ export function traceEventJson(e: TraceEvent): string {
   const m = /\(([^)]*)\)/.exec(e.line);
   return JSON.stringify({
     type: 'event', event: `${e.probe.group}:${e.probe.event}`, cpu: e.cpu, ts: traceTime(e.tsNs).trim(),
-    comm: e.comm, pid: e.pid, ip: m ? m[1] : '0x' + e.ip.toString(16), args,
+    comm: e.comm, pid: e.pid, ip: m ? m[1] : '0x' + e.ip.toString(16),
+    ...(e.retval !== undefined ? { retval: num(returnValue(e.retval)) } : {}), args,
   });
 }

@@ -57,3 +57,28 @@ export function renderHist(title: string, values: readonly bigint[]): string {
   }
   return s;
 }
+
+/**
+ * A return probe's return values with their counts, most frequent first; negative values in the
+ * errno range by name (-EAGAIN), as the run summary shows system call results.
+ */
+export function renderRetvals(event: string, counts: ReadonlyMap<bigint, number>, errnoName: (v: number) => string): string {
+  const rows = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([v, n]) => [v >= -4095n && v < 0n ? errnoName(Number(v)) : v.toString(), group(n)] as const);
+  const w = Math.max(5, ...rows.map((r) => r[0].length));
+  const cw = Math.max(5, ...rows.map((r) => r[1].length));
+  let s = `${event} returned:\n  ${'VALUE'.padEnd(w)}  ${'COUNT'.padStart(cw)}\n`;
+  for (const [v, n] of rows) s += `  ${v.padEnd(w)}  ${n.padStart(cw)}\n`;
+  return s;
+}
+
+/**
+ * %ax as the function's return value: a 32-bit int when the upper half is its sign extension or zero
+ * (functions returning int leave the upper half so), else the 64-bit value, signed.
+ */
+export function returnValue(ax: bigint): bigint {
+  const hi = (ax >> 32n) & 0xffffffffn;
+  const lo32 = BigInt.asIntN(32, ax);
+  if (hi === 0n || (hi === 0xffffffffn && lo32 < 0n)) return lo32 >= 0n || hi === 0xffffffffn ? lo32 : BigInt.asUintN(32, ax);
+  return BigInt.asIntN(64, ax);
+}

@@ -52,20 +52,33 @@ test("the kernel's trace_kprobe self-test through the whole stack", () => {
   assert.match(args.stdout, /kprobe_trace_selftest_target: \(kprobe_trace_selftest_target\+0x0\/0x[0-9a-f]+\) arg1=0x1 arg2=0x2 arg3=0x3 arg4=0x4 arg5=0x5 arg6=0x6\n$/);
 });
 
-test('return probes are refused at run time with one clear line', () => {
+test("the self-test's return probe: r:testprobe2 sees 21, one hit each, and $argN from the entry", () => {
   const env = { KTRACE_STATE: freshState() };
-  assert.is(ktrace(['add', 'r:testprobe2 kprobe_trace_selftest_target $retval'], env).code, 0);
-  const r = ktrace(['run'], env);
-  assert.is(r.code, 1);
-  assert.is(r.stderr, 'ktrace: run: kprobes:testprobe2: return probes are not implemented yet (issue 6); select other events with -e\n');
+  assert.is(ktrace(['add', 'p:testprobe kprobe_trace_selftest_target $stack $stack0 +0($stack)'], env).code, 0);
+  assert.is(ktrace(['add', 'r:testprobe2 kprobe_trace_selftest_target $retval a1=$arg1 a6=$arg6'], env).code, 0);
+  const wl = workload('v = ktrace_selftest6 1 2 3 4 5 6\nexpect v == 21\n');
+  const r = ktrace(['run', wl], env);
+  assert.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trimEnd().split('\n');
+  assert.is(lines.length, 2, r.stdout);
+  assert.match(lines[1]!, /testprobe2: \(__x64_sys_ktrace_selftest6\+0x[0-9a-f]+\/0x[0-9a-f]+ <- kprobe_trace_selftest_target\) arg1=0x15 a1=0x1 a6=0x6$/);
+  const profile = ktrace(['fs', 'cat', 'kprobe_profile'], env).stdout;
+  assert.is(profile, `  ${'testprobe'.padEnd(44)} ${'1'.padStart(15)} ${'0'.padStart(15)}\n  ${'testprobe2'.padEnd(44)} ${'1'.padStart(15)} ${'0'.padStart(15)}\n`);
+  // The kretprobe's entry probe is listed with type r.
+  assert.match(ktrace(['fs', 'cat', '/sys/kernel/debug/kprobes/list'], env).stdout, /  r  kprobe_trace_selftest_target\+0x0 /);
+  // The summary's return-value table.
+  const s = ktrace(['run', wl, '--summary', '-e', 'testprobe2'], env);
+  assert.match(s.stdout, /\nkprobes:testprobe2 returned:\n  VALUE  COUNT\n  21         1\n$/);
 });
 
-const RUN = ['run', '--no-timing', '-a', 'vfs_read count=%dx:u64', '-a', 'pipe_read', '-a', 'comm=kprobe_target $comm'];
+const RUN = ['run', '--no-timing', '-a', 'vfs_read count=%dx:u64', '-a', 'pipe_read', '-a', 'comm=kprobe_target $comm', '-a', 'openat=do_sys_openat2%return $retval:s32'];
 
 test('golden: summary with the hit table and a histogram', () => {
   const r = ktrace([...RUN, '--summary', '--hist', 'count'], { KTRACE_STATE: freshState() });
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /\nEVENT +HITS +MISSES\nprobe:vfs_read +48 +0\n/);
+  // Return values by count, errors by name: the same as the openat system call results.
+  assert.match(r.stdout, /\nprobe:openat returned:\n  VALUE +COUNT\n  3 +6\n  -ENOENT +1\n/);
   golden('run-summary.txt', r.stdout);
 });
 
@@ -91,7 +104,8 @@ test('golden: NDJSON events and the summary object', () => {
   const objs = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
   const last = objs[objs.length - 1];
   assert.is(last.type, 'summary');
-  assert.equal(last.probes.map((p: { event: string }) => p.event), ['probe:vfs_read', 'probe:pipe_read', 'probe:comm']);
+  assert.equal(last.probes.map((p: { event: string }) => p.event), ['probe:vfs_read', 'probe:pipe_read', 'probe:comm', 'probe:openat']);
+  assert.equal(last.retvals['probe:openat'], last.syscalls.openat.results);
   assert.ok(objs.slice(0, -1).every((o) => o.type === 'event'));
   const ev = objs.find((o) => o.event === 'probe:vfs_read');
   assert.type(ev.args.count, 'number');

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { renderHist, renderProbeTable, log2Bucket } from '../../src/output/trace-report.js';
+import { renderHist, renderProbeTable, log2Bucket, renderRetvals, returnValue } from '../../src/output/trace-report.js';
 
 test('log2 buckets as bpftrace hist() makes them', () => {
   assert.equal([-5n, 0n, 1n, 2n, 3n, 4n, 7n, 8n, 1023n, 1024n].map(log2Bucket), [-1, 0, 1, 2, 2, 3, 3, 4, 10, 11]);
@@ -26,6 +26,17 @@ test('probe table', () => {
   assert.is(renderProbeTable([{ event: 'probe:vfs_read', hits: 1234, misses: 0 }, { event: 'p:x', hits: 1, misses: 2 }]),
     'EVENT            HITS  MISSES\nprobe:vfs_read  1,234       0\np:x                 1       2\n');
   assert.is(renderProbeTable([]), '');
+});
+
+test('return values: int returns read from %eax, 64-bit ones whole; errno names in the table', () => {
+  assert.is(returnValue(0xfffffffffffffffen), -2n);
+  assert.is(returnValue(0x00000000fffffffen), 4294967294n, 'an unsigned 32-bit value (upper half zero)');
+  assert.is(returnValue(21n), 21n);
+  assert.is(returnValue(0xffff888000001000n), BigInt.asIntN(64, 0xffff888000001000n));
+  const m = new Map<bigint, number>([[3n, 6], [-2n, 1], [-11n, 1]]);
+  const names: Record<number, string> = { [-2]: '-ENOENT', [-11]: '-EAGAIN' };
+  assert.is(renderRetvals('probe:x', m, (v) => names[v] ?? String(v)),
+    'probe:x returned:\n  VALUE    COUNT\n  3            6\n  -EAGAIN      1\n  -ENOENT      1\n');
 });
 
 test.run();

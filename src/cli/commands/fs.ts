@@ -45,7 +45,7 @@ async function withVfs<T>(args: GlobalArgs, abs: string, use: (vfs: Vfs) => T, w
     addProcfs(vfs, image);
     if (machine) {
       const ms = t.machine(image, state, state.cpus || 2);
-      addTracefs(vfs, ms.session, { mgr: ms.mgr });
+      addTracefs(vfs, ms.session, { mgr: ms.mgr, typeOf: ms.krm.typeOf });
       return { vfs, session: ms.session };
     }
     const session = t.light(image, state);

@@ -88,8 +88,16 @@ const command: CommandModule<GlobalArgs, Args> = {
     const tty = process.stdout.isTTY === true;
     const mode = args.json ? 'json' : args.trace ? 'trace' : (!tty && tracing && !args.summary) ? 'pipe' : 'summary';
     const recorded: { ts: bigint; cpu: number; line: string }[] = [];
+    const retvals = new Map<string, Map<bigint, number>>();
     const onEvent = (e: import('../../trace/runtime/probes.js').TraceEvent) => {
       recorded.push({ ts: e.tsNs, cpu: e.cpu, line: e.line });
+      if (e.retval !== undefined) {
+        const name = `${e.probe.group}:${e.probe.event}`;
+        let m = retvals.get(name);
+        if (!m) retvals.set(name, (m = new Map()));
+        const v = report.returnValue(e.retval);
+        m.set(v, (m.get(v) ?? 0) + 1);
+      }
       if (mode === 'json') out(traceEventJson(e) + '\n');
       else if (mode === 'trace') out(e.line);
       for (const h of hists) {
@@ -139,12 +147,17 @@ const command: CommandModule<GlobalArgs, Args> = {
     }
     if (mode === 'json') {
       const summary = JSON.parse(runResultJson(result));
-      out(JSON.stringify({ type: 'summary', ...summary, probes: rows }) + '\n');
+      const rv = Object.fromEntries([...retvals].map(([ev, m]) => [ev, Object.fromEntries([...m].map(([v, n]) => [v.toString(), n]))]));
+      out(JSON.stringify({ type: 'summary', ...summary, probes: rows, retvals: rv }) + '\n');
     } else if (mode === 'pipe') {
       out(lines.join(''));
     } else {
       let text = renderRunSummary(result, { console: args.console, timing: args.timing });
       if (rows.length) text += '\n' + report.renderProbeTable(rows);
+      if (retvals.size) {
+        const { formatResult } = await import('../../kernel/workload/syscalls.js');
+        for (const [ev, m] of retvals) text += '\n' + report.renderRetvals(ev, m, formatResult);
+      }
       for (const h of hists) {
         if (h.values.size === 0) text += `\n@${h.arg}: no numeric argument '${h.arg}' was recorded\n`;
         for (const [ev, vals] of h.values) text += '\n' + report.renderHist(`@${h.arg}[${ev}]:`, vals);

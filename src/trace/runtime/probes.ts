@@ -1,19 +1,23 @@
 // The KprobeBackend over the real kprobe layer: each kprobe_events probe becomes a struct kprobe
 // whose pre_handler records a trace event (kprobe_dispatcher → kprobe_trace_func: fetch the args,
 // write the ring-buffer entry) and counts the hit for kprobe_profile; the kprobe's nmissed is the
-// profile's miss count. Return probes need kretprobes (issue 6, not implemented yet): they are kept
-// in `returnProbes` and the caller refuses to run with one enabled.
+// profile's miss count. A return probe becomes a struct kretprobe (trace_kprobe.c
+// kretprobe_dispatcher → kretprobe_trace_func): the event is recorded when the function returns, as
+// "(caller+off/size <- func)"; $argN on it reads the copy its entry handler saved
+// (store_trace_entry_data); its misses are the kprobe's plus the kretprobe's (trace_kprobe_nmissed).
 import type { Image } from '../../elf/image.js';
 import type { Memory } from '../../emu/memory.js';
 import { KPROBE_FLAG_DISABLED, type Kprobe, type KprobeManager } from '../../kprobe/kprobes.js';
+import type { Kretprobe, KretprobeManager, KretprobeInstance } from '../../kprobe/kretprobe.js';
+import type { FetchOp } from '../kprobe-events/fetch.js';
 import type { PtRegs } from '../../kprobe/regs.js';
 import { fetchArgs, type ArgValue } from '../kprobe-events/eval.js';
 import type { KprobeBackend } from '../kprobe-events/events.js';
-import { formatKprobeLine, type EntryFlags, type Symbolizer } from '../kprobe-events/format.js';
+import { formatKprobeLine, formatKretprobeLine, type EntryFlags, type Symbolizer } from '../kprobe-events/format.js';
 import type { ProbeDef } from '../kprobe-events/probe.js';
 import { currentTask, hitContext, imageSymbolizer } from './context.js';
 
-export const RETURN_PROBES_UNSUPPORTED = 'return probes are not implemented yet (issue 6)';
+export const RETURN_PROBES_UNSUPPORTED = 'return probes need the kretprobe layer, which this session does not have';
 
 /** One recorded event: what the ring buffer holds, plus its trace text. */
 export interface TraceEvent {
@@ -23,8 +27,22 @@ export interface TraceEvent {
   comm: string;
   pid: number;
   ip: bigint;
+  /** Return probes: the return value (regs_return_value, %ax) and the function's address. */
+  retval?: bigint;
+  func?: bigint;
   args: ArgValue[];
   line: string;
+}
+
+/** The largest N of $argN used at entry by a return probe's args (0: no entry data). */
+function entryArgs(probe: ProbeDef): number {
+  let n = 0;
+  const walk = (op: FetchOp): void => {
+    if (op.kind === 'arg' && op.entry) n = Math.max(n, op.index);
+    if (op.kind === 'deref') walk(op.base);
+  };
+  for (const a of probe.args) walk(a.fetch);
+  return n;
 }
 
 /**
@@ -35,18 +53,22 @@ const KPROBE_FLAGS: EntryFlags = { irqsOff: true, nmi: true, hardirq: true };
 
 export class ProbeRuntime implements KprobeBackend {
   readonly kprobes = new Map<ProbeDef, Kprobe>();
+  readonly kretprobes = new Map<ProbeDef, Kretprobe>();
   readonly hits = new Map<ProbeDef, number>();
   readonly returnProbes: ProbeDef[] = [];
   readonly sym: Symbolizer;
   /** Called for each recorded event, in the order they happen. */
   onEvent: ((e: TraceEvent) => void) | undefined;
 
-  constructor(readonly mgr: KprobeManager, readonly mem: Memory, image: Image) {
+  constructor(readonly mgr: KprobeManager, readonly mem: Memory, image: Image, readonly krm?: KretprobeManager) {
     this.sym = imageSymbolizer(image);
   }
 
   register(probe: ProbeDef, enabled: boolean): number {
-    if (probe.type === 'r') { this.returnProbes.push(probe); return 0; }
+    if (probe.type === 'r') {
+      if (!this.krm) { this.returnProbes.push(probe); return 0; }
+      return this.registerReturn(probe, enabled, this.krm);
+    }
     const kp: Kprobe = {
       flags: enabled ? 0 : KPROBE_FLAG_DISABLED,
       preHandler: (p, regs) => { this.hit(probe, p, regs); return 0; },
@@ -60,7 +82,29 @@ export class ProbeRuntime implements KprobeBackend {
     return 0;
   }
 
+  private registerReturn(probe: ProbeDef, enabled: boolean, krm: KretprobeManager): number {
+    const nargs = entryArgs(probe);
+    const kp: Kprobe = { flags: enabled ? 0 : KPROBE_FLAG_DISABLED };
+    if (probe.symbol !== undefined) { kp.symbolName = probe.symbol; kp.offset = probe.offset; }
+    else { kp.addr = Number(BigInt.asIntN(64, probe.addr ?? 0n)); kp.offset = probe.offset; }
+    const rp: Kretprobe = {
+      kp,
+      maxactive: probe.maxactive || undefined,
+      dataSize: nargs * 8,
+      entryHandler: nargs ? (ri, regs) => { saveEntryArgs(ri, regs, nargs); return 0; } : undefined,
+      handler: (ri, regs) => { this.returnHit(probe, rp, ri, regs); return 0; },
+    };
+    const rc = krm.registerKretprobe(rp);
+    if (rc) return rc;
+    this.kretprobes.set(probe, rp);
+    this.kprobes.set(probe, kp);
+    this.hits.set(probe, 0);
+    return 0;
+  }
+
   unregister(probe: ProbeDef): void {
+    const rp = this.kretprobes.get(probe);
+    if (rp && this.krm) { this.krm.unregisterKretprobe(rp); this.kretprobes.delete(probe); this.kprobes.delete(probe); return; }
     const kp = this.kprobes.get(probe);
     if (kp) this.mgr.unregisterKprobe(kp);
     this.kprobes.delete(probe);
@@ -69,6 +113,8 @@ export class ProbeRuntime implements KprobeBackend {
   }
 
   setEnabled(probe: ProbeDef, on: boolean): number {
+    const rp = this.kretprobes.get(probe);
+    if (rp && this.krm) return on ? this.krm.enableKretprobe(rp) : this.krm.disableKretprobe(rp);
     const kp = this.kprobes.get(probe);
     if (!kp) return 0;
     return on ? this.mgr.enableKprobe(kp) : this.mgr.disableKprobe(kp);
@@ -76,7 +122,24 @@ export class ProbeRuntime implements KprobeBackend {
 
   /** kprobe_profile's miss column: the kprobe's nmissed. */
   misses(probe: ProbeDef): number {
-    return this.kprobes.get(probe)?.nmissed ?? 0;
+    return (this.kprobes.get(probe)?.nmissed ?? 0) + (this.kretprobes.get(probe)?.nmissed ?? 0);
+  }
+
+  private returnHit(probe: ProbeDef, rp: Kretprobe, ri: KretprobeInstance, regs: PtRegs): void {
+    this.hits.set(probe, (this.hits.get(probe) ?? 0) + 1);
+    const cpu = regs.cpu;
+    const base = hitContext(regs, this.mem, this.sym);
+    const saved = ri.data.length ? new DataView(ri.data.buffer, ri.data.byteOffset, ri.data.byteLength) : undefined;
+    const ctx = { ...base, arg: (n: number, entry: boolean) => (entry && saved && n * 8 <= saved.byteLength ? saved.getBigUint64((n - 1) * 8, true) : base.arg(n, entry)) };
+    const args = fetchArgs(probe, ctx);
+    const t = currentTask(this.mem, cpu.gsb);
+    const comm = t ? t.comm : '<...>';
+    const pid = t ? t.pid : 0;
+    const tsNs = BigInt(cpu.clock());
+    const retIp = BigInt.asUintN(64, BigInt(ri.retAddr));
+    const func = BigInt.asUintN(64, BigInt(rp.kp.addr ?? 0));
+    const line = formatKretprobeLine({ comm, pid, cpu: cpu.id, tsNs, flags: KPROBE_FLAGS }, probe.event, retIp, func, args, this.sym);
+    this.onEvent?.({ probe, cpu: cpu.id, tsNs, comm, pid, ip: retIp, retval: regs.ax, func, args, line });
   }
 
   private hit(probe: ProbeDef, kp: Kprobe, regs: PtRegs): void {
@@ -92,5 +155,22 @@ export class ProbeRuntime implements KprobeBackend {
     const ip = BigInt.asUintN(64, BigInt(kp.addr ?? 0));
     const line = formatKprobeLine({ comm, pid, cpu: cpu.id, tsNs, flags: KPROBE_FLAGS }, probe.event, ip, args, this.sym);
     this.onEvent?.({ probe, cpu: cpu.id, tsNs, comm, pid, ip, args, line });
+  }
+}
+
+/** The kretprobe entry handler's copy of $arg1..$argN (regs_get_kernel_argument at entry). */
+function saveEntryArgs(ri: KretprobeInstance, regs: PtRegs, n: number): void {
+  const dv = new DataView(ri.data.buffer, ri.data.byteOffset, ri.data.byteLength);
+  const regArgs = [regs.di, regs.si, regs.dx, regs.cx, regs.r8, regs.r9];
+  for (let i = 0; i < n; i++) {
+    let v = regArgs[i];
+    if (v === undefined) {
+      // arguments past the sixth are on the stack above the return address
+      const a = regs.sp + (i - 5) * 8;
+      v = 0n;
+      const p = regs.cpu.mem.permsAt(a);
+      if (p) v = regs.cpu.mem.read64(a);
+    }
+    dv.setBigUint64(i * 8, BigInt.asUintN(64, v), true);
   }
 }

@@ -4,7 +4,7 @@
 //   events/GROUP/enable, events/GROUP/EVENT/{enable,format,id}}
 //   /sys/kernel/debug/kprobes/{list, blacklist, enabled} when a KprobeManager is given.
 // The events/ subtree follows kprobe_events: it is rebuilt after each write there.
-import type { KprobeManager } from '../../kprobe/kprobes.js';
+import type { Kprobe, KprobeManager } from '../../kprobe/kprobes.js';
 import { renderKprobeBlacklist, renderKprobeList, renderKprobesEnabled, writeKprobesEnabled, KPROBES_DEBUGFS } from '../../kprobe/debugfs.js';
 import { traceHeader, eventFormat } from '../kprobe-events/format.js';
 import { README } from '../kprobe-events/readme.js';
@@ -28,6 +28,8 @@ function enableValue(text: string): 0 | 1 | undefined {
 export interface TracefsOptions {
   /** The kprobe layer, for /sys/kernel/debug/kprobes/*. */
   mgr?: KprobeManager;
+  /** Marks a kretprobe's entry probe "r" in the list. */
+  typeOf?: (p: Kprobe) => 'k' | 'r';
   /** Called after any write that changed the session (the CLI saves the state then). */
   onChange?: () => void;
 }
@@ -100,7 +102,7 @@ export function addTracefs(vfs: Vfs, s: TraceSession, opts: TracefsOptions = {})
 
   const mgr = opts.mgr;
   if (mgr) {
-    vfs.addFile(`${KPROBES_DEBUGFS}/list`, { mode: 0o444, read: () => renderKprobeList(mgr) });
+    vfs.addFile(`${KPROBES_DEBUGFS}/list`, { mode: 0o444, read: () => renderKprobeList(mgr, opts.typeOf) });
     vfs.addFile(`${KPROBES_DEBUGFS}/blacklist`, { mode: 0o444, read: () => renderKprobeBlacklist(mgr) });
     vfs.addFile(`${KPROBES_DEBUGFS}/enabled`, {
       mode: 0o600,
