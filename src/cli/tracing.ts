@@ -54,6 +54,7 @@ export async function loadTracing(opts: { machine?: boolean; canProbe?: boolean 
     ...(await import('../trace/runtime/probes.js')),
     ...(await import('../kprobe/kprobes.js')),
     ...(await import('../kprobe/kretprobe.js')),
+    ...(await import('../kprobe/optimizer.js')),
     ...(await import('../kernel/session.js')),
     ...(await import('../kernel/workload/parser.js')),
   } : undefined;
@@ -61,6 +62,10 @@ export async function loadTracing(opts: { machine?: boolean; canProbe?: boolean 
     if (!m) throw new Error('loadTracing: machine sessions were not loaded');
     const mgr = m.KprobeManager.attach(p);
     const krm = m.KretprobeManager.attach(p, mgr);
+    // CONFIG_OPTPROBES and CONFIG_KPROBES_ON_FTRACE, as on a distribution kernel: probes on fentry
+    // sites go through ftrace, others are jump-optimized after the delay when they can be.
+    const optimizer = m.Optimizer.attach(p, mgr);
+    optimizer.enabled = state.kprobesOptimization !== false;
     const runtime = new m.ProbeRuntime(mgr, p.machine.mem, p.image, krm);
     const base = BigInt(state.clockNs);
     const session = new TraceSession(state, { resolver: imageResolver(p.image), backend: runtime, now: () => base + BigInt(p.emulatedNs) });

@@ -23,7 +23,7 @@ test('fs cat errors: missing path, directory', () => {
 
 test('fs ls', () => {
   assert.is(ktrace(['fs', 'ls', '/']).stdout, 'proc\nsys\n');
-  assert.is(ktrace(['fs', 'ls', '/proc']).stdout, 'kallsyms\n');
+  assert.is(ktrace(['fs', 'ls', '/proc']).stdout, 'kallsyms\nsys\n');
   const r = ktrace(['fs', 'ls', '/nope']);
   assert.is(r.code, 1);
   assert.is(r.stderr, 'ls: /nope: No such file or directory\n');
@@ -79,10 +79,11 @@ test('fs: kprobes debugfs list shows the events\' kprobes, [DISABLED] until enab
   assert.is(ktrace(['fs', 'write', 'kprobe_events', 'p:myprobe vfs_read'], env).code, 0);
   const list = ktrace(['fs', 'cat', '/sys/kernel/debug/kprobes/list'], env);
   assert.is(list.code, 0, list.stderr);
-  assert.match(list.stdout, /^ffffffff81[0-9a-f]{6}  k  vfs_read\+0x0    \[DISABLED\]\n$/);
+  // vfs_read+0 is an fentry site: the probe goes through ftrace (CONFIG_KPROBES_ON_FTRACE), as on Linux.
+  assert.match(list.stdout, /^ffffffff81[0-9a-f]{6}  k  vfs_read\+0x0    \[DISABLED\]\[FTRACE\]\n$/);
   assert.is(ktrace(['fs', 'write', 'events/kprobes/myprobe/enable', '1'], env).code, 0);
   assert.is(ktrace(['fs', 'cat', 'events/kprobes/myprobe/enable'], env).stdout, '1\n');
-  assert.match(ktrace(['fs', 'cat', '/sys/kernel/debug/kprobes/list'], env).stdout, /^ffffffff81[0-9a-f]{6}  k  vfs_read\+0x0    \n$/);
+  assert.match(ktrace(['fs', 'cat', '/sys/kernel/debug/kprobes/list'], env).stdout, /^ffffffff81[0-9a-f]{6}  k  vfs_read\+0x0    \[FTRACE\]\n$/);
   assert.is(ktrace(['fs', 'write', 'events/kprobes/myprobe/enable', '2'], env).stderr, 'ktrace: write error: Invalid argument\n');
   // An enabled event cannot be removed (EBUSY), as in the kernel.
   assert.is(ktrace(['fs', 'write', 'kprobe_events', '--', '-:myprobe'], env).stderr, 'ktrace: write error: Device or resource busy\n');
@@ -90,6 +91,11 @@ test('fs: kprobes debugfs list shows the events\' kprobes, [DISABLED] until enab
   assert.is(ktrace(['fs', 'cat', '/sys/kernel/debug/kprobes/enabled'], env).stdout, '0\n');
   assert.match(ktrace(['fs', 'cat', '/sys/kernel/debug/kprobes/blacklist'], env).stdout, /^0x[0-9a-f]{16}-0x[0-9a-f]{16}\t\S+\n/);
   assert.is(ktrace(['fs', 'ls', '/sys/kernel/debug/kprobes'], env).stdout, 'blacklist\nenabled\nlist\n');
+  assert.is(ktrace(['fs', 'cat', '/proc/sys/debug/kprobes-optimization'], env).stdout, '1\n');
+  assert.is(ktrace(['fs', 'write', '/proc/sys/debug/kprobes-optimization', '0'], env).code, 0);
+  assert.is(ktrace(['fs', 'cat', '/proc/sys/debug/kprobes-optimization'], env).stdout, '0\n');
+  assert.is(ktrace(['fs', 'write', '/proc/sys/debug/kprobes-optimization', '2'], env).stderr, 'ktrace: write error: Invalid argument\n');
+  assert.is(ktrace(['fs', 'ls', '/proc'], env).stdout, 'kallsyms\nsys\n');
 });
 
 test('fs cat README and kprobe_profile', () => {

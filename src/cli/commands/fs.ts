@@ -14,6 +14,7 @@ interface WriteArgs extends PathArgs { text: string; truncate: boolean }
 
 const TRACEFS = '/sys/kernel/tracing';
 const KPROBES_DEBUGFS = '/sys/kernel/debug/kprobes';
+const KPROBES_OPTIMIZATION_DIR = '/proc/sys/debug';
 
 export function resolvePath(p: string): string {
   return posix.resolve(TRACEFS, p);
@@ -21,7 +22,8 @@ export function resolvePath(p: string): string {
 
 /** The debugfs views need the kprobe layer on a booted kernel; other paths do not. */
 function needsMachine(abs: string): boolean {
-  return abs === '/' || KPROBES_DEBUGFS.startsWith(abs + '/') || abs.startsWith(KPROBES_DEBUGFS);
+  const under = (dir: string) => abs === '/' || dir.startsWith(abs + '/') || abs.startsWith(dir);
+  return under(KPROBES_DEBUGFS) || under(KPROBES_OPTIMIZATION_DIR);
 }
 
 /**

@@ -13,6 +13,8 @@ export interface TraceState {
   enabled: string[];
   /** /sys/kernel/debug/kprobes/enabled. */
   kprobesEnabled: boolean;
+  /** /proc/sys/debug/kprobes-optimization (absent in older state files: on, the kernel's default). */
+  kprobesOptimization?: boolean;
   /** kprobe_profile counters per probe, keyed by its kprobe_events line: [hits, misses]. */
   profile: Record<string, [number, number]>;
   /** Trace event ids ("group/event" → id), assigned once per event like the kernel's dynamic ids. */

@@ -2,9 +2,11 @@
 // Documentation/trace/kprobetrace.rst describes them:
 //   /sys/kernel/tracing/{kprobe_events, kprobe_profile, error_log, README, trace, events/enable,
 //   events/GROUP/enable, events/GROUP/EVENT/{enable,format,id}}
-//   /sys/kernel/debug/kprobes/{list, blacklist, enabled} when a KprobeManager is given.
+//   /sys/kernel/debug/kprobes/{list, blacklist, enabled} and /proc/sys/debug/kprobes-optimization
+//   when a KprobeManager is given.
 // The events/ subtree follows kprobe_events: it is rebuilt after each write there.
 import type { Kprobe, KprobeManager } from '../../kprobe/kprobes.js';
+import { renderOptimizationSysctl, writeOptimizationSysctl } from '../../kprobe/optimizer.js';
 import { renderKprobeBlacklist, renderKprobeList, renderKprobesEnabled, writeKprobesEnabled, KPROBES_DEBUGFS } from '../../kprobe/debugfs.js';
 import { traceHeader, eventFormat } from '../kprobe-events/format.js';
 import { README } from '../kprobe-events/readme.js';
@@ -13,6 +15,8 @@ import { Errno, type Result, type Vfs } from '../vfs.js';
 import type { TraceSession } from './session.js';
 
 export const TRACEFS = '/sys/kernel/tracing';
+/** The sysctl (kernel/kprobes.c debug_kprobes_optimization). */
+export const KPROBES_OPTIMIZATION = '/proc/sys/debug/kprobes-optimization';
 
 const OK: Result = { ok: true };
 const err = (errno: number): Result => ({ ok: false, errno: errno < 0 ? errno : -errno });
@@ -111,6 +115,17 @@ export function addTracefs(vfs: Vfs, s: TraceSession, opts: TracefsOptions = {})
         const rc = writeKprobesEnabled(mgr, text);
         if (rc) return err(rc);
         s.state = { ...s.state, kprobesEnabled: !mgr.allDisarmed };
+        changed();
+        return OK;
+      },
+    });
+    vfs.addFile(KPROBES_OPTIMIZATION, {
+      mode: 0o644,
+      read: () => renderOptimizationSysctl(mgr),
+      write: (text) => {
+        const rc = writeOptimizationSysctl(mgr, text);
+        if (rc) return err(rc);
+        s.state = { ...s.state, kprobesOptimization: renderOptimizationSysctl(mgr) === '1\n' };
         changed();
         return OK;
       },
