@@ -6,12 +6,16 @@
 // instruction may run out of line is the int3 path's own answer (archPrepareKprobe's can_boost), as
 // copy_optimized_instructions asks can_boost too.
 //
-// Detour layout (optprobe_template_func, x86-64). On PAGE_PROBE memory (probe overhead, no interrupts):
-//   push %rsp; pushfq; sub $24,%rsp; push %rdi..%r15      build struct pt_regs (orig_ax, ip, cs skipped)
-//   vmcall                                               host call: optimized_callback(op, regs)
-//   pop %r15..%rdi; add $24,%rsp; popfq; lea 8(%rsp),%rsp  restore (regs changed by handlers included)
-//   <copy of the first region instruction>               TMPL_END: where an int3 hit resumes
+// Detour layout (optprobe_template_func, x86-64), on PAGE_PROBE memory (probe overhead, no interrupts):
+//   vmcall                     host call: optimized_callback(op, regs)
+//   <copy of the first region instruction>    TMPL_END: where an int3 hit resumes
 //   jmp <copy of the rest> (or straight back)
+// The kernel's template pushes a struct pt_regs, calls optimized_callback and pops it again. On ktrace-pc
+// a trap saves nothing in guest memory: kprobe handlers get a live PtRegs view of the stopped CPU (the
+// int3 path works the same way), so the host call is the save and the restore. The registers handlers see
+// are exactly those of the probed instruction (ip = addr + 1 as after an int3); what they change in the
+// general registers and flags takes effect as the kernel's RESTORE_REGS would make it; a change of ip is
+// ignored (optimized_callback restores it). This keeps the detour to one host call and no guest stack use.
 // The copies of the 2nd..nth region instructions sit at the very end of an ordinary executable page: they
 // are the guest's own instructions, so they count in cpu.instret and take interrupts exactly where the
 // unprobed run would (an interrupted context then returns into the copy, as with the kernel's detour
@@ -26,9 +30,6 @@ import { MODULES_VADDR } from './slots.js';
 export const RELATIVEJUMP_SIZE = 5;
 /** Upper bound of a region: 4 one-byte instructions before a maximal one. */
 export const MAX_OPTIMIZED_LENGTH = RELATIVEJUMP_SIZE - 1 + MAX_INSN_SIZE;
-/** struct pt_regs without ss: what the detour pushes. */
-export const DETOUR_FRAME = 160;
-
 export interface RegionInsn { addr: number; len: number; text: string; /** iced flow control says call (direct or indirect). */ call: boolean }
 /** The optimized region: instructions starting in [addr, addr + RELATIVEJUMP_SIZE). */
 export interface OptRegion { addr: number; size: number; insns: RegionInsn[] }
@@ -37,7 +38,7 @@ export interface OptRegion { addr: number; size: number; insns: RegionInsn[] }
 export interface OptRefusal { check: OptCheck; at: number; reason: string }
 export type OptCheck =
   | 'not-in-function' | 'function-too-short' | 'undecodable' | 'int3-in-function' | 'indirect-jump'
-  | 'exception-table' | 'stack-switch' | 'jump-into-region' | 'call-in-region' | 'not-relocatable' | 'probe-in-region';
+  | 'exception-table' | 'jump-into-region' | 'call-in-region' | 'not-relocatable' | 'probe-in-region';
 
 export type CanOptimize = { ok: true; region: OptRegion } | ({ ok: false } & OptRefusal);
 
@@ -78,11 +79,6 @@ export function analyzeFunction(image: Image, addr: number, read: (a: number, n:
       if (insn.mnemonic === Mnemonic.Int3) facts.refusal ??= { check: 'int3-in-function', at, reason: `int3 owned by someone else at ${symOff(image, at)}` };
       // search_exception_tables: a fixup could resume anywhere, the region included
       if (exFixups.has(at)) facts.refusal ??= { check: 'exception-table', at, reason: `instruction with an exception-table entry at ${symOff(image, at)} (${text})` };
-      // ktrace-pc: entry and startup code runs before %rsp is a kernel stack (the kernel keeps such code in
-      // noinstr/.entry.text, off limits to kprobes); the detour pushes pt_regs, so it needs one.
-      if (insn.mnemonic === Mnemonic.Swapgs || (insn.mnemonic === Mnemonic.Mov && insn.op0Kind === OpKind.Register && insn.op0Register === Register.RSP)) {
-        facts.refusal ??= { check: 'stack-switch', at, reason: `the function switches stacks at ${symOff(image, at)} (${text}): the detour needs a kernel stack` };
-      }
       const flow = insn.flowControl;
       // insn_is_indirect_jump: a jump table (switch) may target any instruction of the function
       if (flow === FlowControl.IndirectBranch) facts.refusal ??= { check: 'indirect-jump', at, reason: `indirect jump at ${symOff(image, at)} (${text}): it may land inside the region` };
@@ -129,7 +125,7 @@ export function canOptimize(image: Image, facts: FunctionFacts | undefined, addr
 
 /** A built detour: where its pieces are. */
 export interface Detour {
-  /** Start of the save code (the jump's target). */
+  /** The jump's target (the host call). */
   entry: number;
   /** Address of the vmcall (what the host call reports in cpu.faultAddr). */
   vmcall: number;
@@ -141,8 +137,6 @@ export interface Detour {
   probeLen: number; restLen: number;
 }
 
-const SAVE_ORDER = [Register.RDI, Register.RSI, Register.RDX, Register.RCX, Register.RAX, Register.R8, Register.R9, Register.R10,
-  Register.R11, Register.RBX, Register.RBP, Register.R12, Register.R13, Register.R14, Register.R15];
 
 function encode(ins: Instruction[], at: number): Uint8Array {
   const be = new BlockEncoder(64, BlockEncoderOptions.None);
@@ -167,25 +161,9 @@ const u64 = (a: number) => BigInt.asUintN(64, BigInt(a));
  */
 export function buildDetour(region: OptRegion, probeAt: number, restEnd: number, read: (a: number, n: number) => Uint8Array):
     { detour: Detour; probeBytes: Uint8Array; restBytes: Uint8Array; backBytes: Uint8Array } {
-  const save: Instruction[] = [
-    Instruction.createReg(Code.Push_r64, Register.RSP),
-    Instruction.create(Code.Pushfq),
-    Instruction.createRegI32(Code.Sub_rm64_imm8, Register.RSP, 24),
-    ...SAVE_ORDER.map((r) => Instruction.createReg(Code.Push_r64, r)),
-  ];
-  const saveBytes = encode(save, probeAt);
-  const vmcallAt = probeAt + saveBytes.length;
+  const vmcallAt = probeAt;
   const vmcall = encode([Instruction.create(Code.Vmcall)], vmcallAt);
-  const restoreAt = vmcallAt + vmcall.length;
-  const restore = encode([
-    ...SAVE_ORDER.slice().reverse().map((r) => Instruction.createReg(Code.Pop_r64, r)),
-    Instruction.createRegI32(Code.Add_rm64_imm8, Register.RSP, 24),
-    Instruction.create(Code.Popfq),
-  ], restoreAt);
-  // then skip the saved %rsp without touching the flags just restored
-  const leaAt = restoreAt + restore.length;
-  const lea = leaRsp8(leaAt);
-  const copyAt = leaAt + lea.length;
+  const copyAt = vmcallAt + vmcall.length;
   const back = region.addr + region.size;
   const first = region.insns[0];
   const firstInsn = decodeOne(read(first.addr, MAX_INSN_SIZE), first.addr);
@@ -194,7 +172,7 @@ export function buildDetour(region: OptRegion, probeAt: number, restEnd: number,
   const jmpTo = region.insns.length > 1 ? restEnd - restLen : back;
   const copyBytes = encode([firstInsn, Instruction.createBranch(Code.Jmp_rel32_64, u64(jmpTo))], copyAt);
   firstInsn.free();
-  const probeBytes = concat([saveBytes, vmcall, restore, lea, copyBytes]);
+  const probeBytes = concat([vmcall, copyBytes]);
   let restBytes: Uint8Array = new Uint8Array(0), restAt = 0, backBytes: Uint8Array = new Uint8Array(0);
   if (region.insns.length > 1) {
     // The copies end exactly at restEnd, the end of an ordinary page, and fall through onto the probe page
@@ -228,18 +206,6 @@ function restLength(region: OptRegion, restEnd: number, read: (a: number, n: num
     }
     throw new Error('buildDetour: the relocated copies do not settle to one length');
   } finally { for (const i of rest) i.free(); }
-}
-
-/** lea 0x8(%rsp),%rsp. */
-function leaRsp8(at: number): Uint8Array {
-  const d = new Decoder(64, Uint8Array.of(0x48, 0x8d, 0x64, 0x24, 0x08), DecoderOptions.None);
-  try {
-    // decoded by iced from the canonical encoding and re-encoded at its place (iced builds the memory operand)
-    const i = d.decode();
-    const out = encode([i], at);
-    i.free();
-    return out;
-  } finally { d.free(); }
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -17,15 +17,14 @@
 // once when a post_handler is added, the probe is disabled or unregistered, another probe is armed in
 // the region, or /proc/sys/debug/kprobes-optimization goes to 0; the worker re-optimizes when possible.
 import type { Cpu } from '../emu/cpu.js';
-import { Reg } from '../emu/cpu.js';
 import { Stop } from '../emu/machine.js';
-import { PAGE_SIZE, PERM_R, PERM_X } from '../emu/memory.js';
+import { FAULT, PAGE_SIZE, PERM_R, PERM_X } from '../emu/memory.js';
 import type { Platform } from '../kernel/platform.js';
 import { RAM_BASE, RAM_SIZE } from '../kernel/contract.js';
 import type { Kprobe, KprobeManager, ProbePoint } from './kprobes.js';
 import { INT3_INSN_OPCODE, EINVAL } from './x86.js';
 import {
-  analyzeFunction, buildDetour, canOptimize, DETOUR_FRAME, MAX_OPTIMIZED_LENGTH, relJump, RELATIVEJUMP_SIZE, symOff,
+  analyzeFunction, buildDetour, canOptimize, MAX_OPTIMIZED_LENGTH, relJump, RELATIVEJUMP_SIZE, symOff,
   type CanOptimize, type Detour, type FunctionFacts,
 } from './detour.js';
 import { FtraceProbes } from './ftrace.js';
@@ -48,9 +47,6 @@ export interface OptRecord {
   orig?: Uint8Array;
 }
 
-/** pt_regs offsets of the emulator's Reg order (rax rcx rdx rbx rsp rbp rsi rdi r8..r15); -1: sp (not restored). */
-const PT_OFF = [80, 88, 96, 40, -1, 32, 104, 112, 72, 64, 56, 48, 24, 16, 8, 0];
-const PT_FLAGS = 144;
 const KERNEL_CS = 0x10;
 const TWO32 = 4294967296;
 
@@ -79,7 +75,6 @@ export class Optimizer {
   private readonly now: () => number;
   private lastPass = -Infinity;
   private probeArea = { base: 0, used: PAGE_SIZE };
-  private readonly snap = new Uint32Array(32);
   /** Counters for tests and the report. */
   readonly stats = { optimized: 0, unoptimized: 0, detourHits: 0, int3ViaDetour: 0, passes: 0, waits: 0 };
 
@@ -288,21 +283,30 @@ export class Optimizer {
         for (const [slot, p] of slotOwner) if (c.rip >= slot && c.rip < slot + 32) out.add(p.addr + p.ainsn.len);
       }
     }
-    const scan = (start: number, len: number) => {
-      const bytes = mgr.machine.mem.readBytes(start, len);
-      const w = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
-      for (let i = 1; i + 2 < w.length; i += 2) {
+    // Page by page, straight from the emulator's page buffers: pages never written are all zeros and
+    // skipped, and nothing is copied (a copy of all RAM per pass would cost the next slices a major GC).
+    const m = mgr.machine.mem, saved = m.cur, user = m.user;
+    m.cur = { trapVector: 0, errorCode: 0, faultAddr: 0, cr2: 0 }; m.setUser(0);
+    const scan = (start: number, end: number) => {
+      for (let a = start; a < end; a += PAGE_SIZE) {
+        let pg;
+        try { pg = m.translate(a, 0); } catch (e) { if (e === FAULT) continue; throw e; }
+        if (!pg.materialized) continue;
+        const w = new Uint32Array(pg.u8.buffer, pg.u8.byteOffset, PAGE_SIZE >>> 2);
         // RIP (high half all ones: kernel text) followed by __KERNEL_CS: a kernel-mode interrupt frame
-        if (w[i] !== 0xffffffff || w[i + 1] !== KERNEL_CS || w[i + 2] !== 0) continue;
-        out.add(-TWO32 + w[i - 1]);
+        for (let i = 1; i + 2 < w.length; i += 2) {
+          if (w[i] !== 0xffffffff || w[i + 1] !== KERNEL_CS || w[i + 2] !== 0) continue;
+          out.add(-TWO32 + w[i - 1]);
+        }
       }
     };
-    for (let a = RAM_BASE; a < RAM_BASE + RAM_SIZE; a += 1 << 20) scan(a, 1 << 20);
-    for (const s of mgr.image.segments) {
-      if (!(s.flags & 2) || s.memsz === 0) continue;
-      const start = Math.floor(s.vaddr / PAGE_SIZE) * PAGE_SIZE, end = Math.ceil((s.vaddr + s.memsz) / PAGE_SIZE) * PAGE_SIZE;
-      scan(start, end - start);
-    }
+    try {
+      scan(RAM_BASE, RAM_BASE + RAM_SIZE);
+      for (const s of mgr.image.segments) {
+        if (!(s.flags & 2) || s.memsz === 0) continue;
+        scan(Math.floor(s.vaddr / PAGE_SIZE) * PAGE_SIZE, Math.ceil((s.vaddr + s.memsz) / PAGE_SIZE) * PAGE_SIZE);
+      }
+    } finally { m.cur = saved; m.setUser(user); }
     return out;
   }
 
@@ -361,29 +365,13 @@ export class Optimizer {
   }
 
   /**
-   * optimized_callback with the pt_regs the detour pushed: the handlers see the registers of the probed
-   * instruction (ip = addr + 1, sp and flags as they were); what they change in the general registers
-   * and flags is written into the frame the detour restores from. A change of regs.ip is ignored.
+   * optimized_callback: the handlers get the CPU's registers as at the probed instruction (ip = addr + 1);
+   * their changes to the general registers and flags stand, a change of ip is ignored (detour.ts).
    */
   private detourCall(cpu: Cpu, r: OptRecord): void {
     this.stats.detourHits++;
-    const m = this.mgr.machine.mem, R = cpu.regs, snap = this.snap;
-    const frame = cpu.getRegNum(Reg.RSP);
-    m.cur = cpu; m.setUser(0);
-    const flags = m.r64(frame + PT_FLAGS);
-    cpu.setRflags(flags);
-    cpu.setRegNum(Reg.RSP, frame + DETOUR_FRAME);
-    snap.set(R);
     this.mgr.optimizedHit(r.pp, cpu);
-    for (let i = 0; i < 16; i++) {
-      if (R[2 * i] === snap[2 * i] && R[2 * i + 1] === snap[2 * i + 1]) continue;
-      const off = PT_OFF[i];
-      if (off >= 0) m.w64(frame + off, R[2 * i], R[2 * i + 1]);
-    }
-    const f2 = cpu.getRflags();
-    if (f2 !== flags) m.w64(frame + PT_FLAGS, f2, 0);
-    cpu.setRegNum(Reg.RSP, frame);
-    cpu.rip = r.detour!.vmcall + 3;
+    cpu.rip = r.detour!.copy;
   }
 
   // ---------------------------------------------------------------- sysctl
