@@ -1,6 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ktrace, freshState } from './run.js';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { ktrace, freshState, MAIN } from './run.js';
+import { FIXTURE } from '../elf/fixture.js';
 
 test('add prints what perf probe prints; list shows perf\'s listing; kprobe_events has the canonical lines', () => {
   const env = { KTRACE_STATE: freshState() };
@@ -68,6 +73,29 @@ test('del: globs, -a, no match; enable/disable', () => {
   assert.is(ktrace(['del', '-a'], env).stdout, 'Removed event: probe:ksys_read\n');
   assert.is(ktrace(['list'], env).stdout, '');
   assert.is(ktrace(['del'], env).code, 2);
+});
+
+
+// `ktrace add` and `ktrace list` must start fast: no iced-x86 (WASM) and no yargs unless needed.
+// The timing itself is a benchmark matter; this checks the modules that make the difference.
+test('add and list load neither iced-x86 nor yargs; add at a non-zero offset loads iced-x86 for the boundary check', () => {
+  const probe = join(mkdtempSync(join(tmpdir(), 'ktrace-load-')), 'probe-load.mjs');
+  writeFileSync(probe, `import { createRequire } from 'node:module';
+const [main, ...args] = process.argv.slice(2);
+process.argv = [process.argv[0], main, ...args];
+await import(main);
+const cache = Object.keys(createRequire(import.meta.url).cache);
+process.stderr.write(JSON.stringify({ iced: cache.some((k) => k.includes('iced-x86')), yargs: cache.some((k) => k.includes('yargs')) }));
+`);
+  const env = { ...process.env, KTRACE_STATE: freshState() };
+  const loaded = (args: string[]) => {
+    const r = spawnSync(process.execPath, [probe, MAIN, '-k', FIXTURE, ...args], { encoding: 'utf8', env });
+    return JSON.parse(r.stderr.slice(r.stderr.lastIndexOf('{')));
+  };
+  assert.equal(loaded(['add', 'vfs_read', 'fd=%di']), { iced: false, yargs: false });
+  assert.equal(loaded(['list']), { iced: false, yargs: false });
+  assert.equal(loaded(['add', 'x=vfs_read+5']), { iced: true, yargs: false });
+  assert.equal(loaded(['list']), { iced: false, yargs: false }, 'stored offset probes replay without decoding');
 });
 
 test.run();
