@@ -24,3 +24,9 @@ export {
   KretprobeManager, KRETPROBE_MAXACTIVE_MAX, E2BIG, THREAD_SIZE, type Kretprobe, type KretprobeInstance,
 } from './kretprobe.js';
 export { stackTraceSave, stackTraceSaveRegs } from './stacktrace.js';
+export {
+  Optimizer, whyNotOptimized, renderOptimizationSysctl, writeOptimizationSysctl, OPTIMIZE_DELAY, PROC_KPROBES_OPTIMIZATION,
+  type OptState, type OptRecord, type OptimizerOptions,
+} from './optimizer.js';
+export { canOptimize, analyzeFunction, buildDetour, RELATIVEJUMP_SIZE, type OptRegion, type OptRefusal, type OptCheck, type CanOptimize } from './detour.js';
+export { FtraceProbes, MCOUNT_INSN_SIZE } from './ftrace.js';

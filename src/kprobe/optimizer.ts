@@ -61,8 +61,10 @@ export interface OptimizerOptions {
 }
 
 export class Optimizer {
-  /** sysctl kprobes_allow_optimization. */
-  enabled = true;
+  /** sysctl kprobes_allow_optimization: setting it (un)optimizes at once; setEnabled also logs as the kernel does. */
+  get enabled(): boolean { return this.allow; }
+  set enabled(on: boolean) { this.apply(on); }
+  private allow = true;
   readonly recs = new Map<number, OptRecord>();
   private readonly queue = new Set<OptRecord>();
   private readonly byVmcall = new Map<number, OptRecord>();
@@ -151,7 +153,7 @@ export class Optimizer {
     if (pp.ftrace) return 'an ftrace-based probe (a call from the mcount nop, no int3 to replace)';
     if (pp.gone) return 'the probe is gone (freed __init text)';
     if (!pp.armed) return 'the probe is not armed (disabled)';
-    if (!this.enabled) return `jump optimization is off (${PROC_KPROBES_OPTIMIZATION} is 0)`;
+    if (!this.allow) return `jump optimization is off (${PROC_KPROBES_OPTIMIZATION} is 0)`;
     if (pp.hasPostHandler) return 'a post_handler is set (it needs the single-step)';
     if (!r.check.ok) return r.check.reason;
     const size = r.check.region.size;
@@ -257,7 +259,8 @@ export class Optimizer {
     const busy = this.busyAddresses();
     let n = 0;
     for (const r of ready) {
-      if (!r.check.ok) continue;
+      // re-validate: the knob or the probe may have changed without a notification (say, `enabled` set directly)
+      if (!r.check.ok || this.blocker(r) !== undefined) { this.queue.delete(r); r.state = 'idle'; continue; }
       const { addr, size } = r.check.region;
       let inside = false;
       for (const b of busy) if (b > addr && b < addr + size) { inside = true; break; }
@@ -349,7 +352,7 @@ export class Optimizer {
   /** setup_detour_execution: an int3 hit on a queued probe runs the detour's copy, not a single-step. */
   private int3Hit(pp: ProbePoint, cpu: Cpu): boolean {
     const r = this.recs.get(pp.addr);
-    if (!r || r.pp !== pp || r.state !== 'queued' || !r.detour) return false;
+    if (!r || r.pp !== pp || r.state !== 'queued' || !r.detour || !this.enabled) return false;
     cpu.rip = r.detour.copy;
     this.stats.int3ViaDetour++;
     if (this.now() - r.queuedAt >= this.delay) this.runWorker();
@@ -376,17 +379,21 @@ export class Optimizer {
 
   // ---------------------------------------------------------------- sysctl
 
-  /** optimize_all_kprobes / unoptimize_all_kprobes. */
+  /** optimize_all_kprobes / unoptimize_all_kprobes, with the kernel's log lines. */
   setEnabled(on: boolean): void {
-    if (on === this.enabled) return;
-    this.enabled = on;
+    if (on === this.allow) return;
+    this.apply(on);
+    this.mgr.messages.push(on ? 'kprobes: kprobe jump-optimization is enabled. All kprobes are optimized if possible.'
+      : 'kprobes: kprobe jump-optimization is disabled. All kprobes are based on software breakpoint.');
+  }
+  private apply(on: boolean): void {
+    if (on === this.allow) return;
+    this.allow = on;
     if (!on) {
       for (const r of this.recs.values()) { if (r.state === 'optimized') this.unoptimize(r); this.queue.delete(r); r.state = 'idle'; }
-      this.mgr.messages.push('kprobes: kprobe jump-optimization is disabled. All kprobes are based on software breakpoint.');
     } else {
       for (const pp of this.mgr.table.values()) this.dirty.add(pp);
       this.processDirty();
-      this.mgr.messages.push('kprobes: kprobe jump-optimization is enabled. All kprobes are optimized if possible.');
     }
   }
 
