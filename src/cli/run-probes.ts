@@ -78,10 +78,9 @@ export function probeRun(t: Tracing, sel: RunSelection, onEvent: (e: TraceEvent)
       if (rc) throw new CliError(`run: cannot enable ${k.replace('/', ':')} (${rc})`);
     }
     for (const r of m.session.replayErrors) throw new CliError(`run: the stored event '${r.line}' cannot be registered on this kernel (${r.errno})`);
-    if (m.runtime.returnProbes.length) {
-      const { RETURN_PROBES_UNSUPPORTED } = { RETURN_PROBES_UNSUPPORTED: 'return probes need the kretprobe layer' };
-      throw new CliError(`run: ${RETURN_PROBES_UNSUPPORTED}`);
-    }
+    // Only a session without the kretprobe layer leaves return probes unregistered: never silently.
+    const r = m.runtime.returnProbes[0];
+    if (r) throw new CliError(`run: ${r.group}:${r.event}: return probes need the kretprobe layer, which this session lacks`);
     m.runtime.onEvent = (e) => { if (keepEvents) events.push(e); onEvent(e); };
   });
   return { attach, session: () => ms, events };

@@ -17,7 +17,6 @@ import { formatKprobeLine, formatKretprobeLine, type EntryFlags, type Symbolizer
 import type { ProbeDef } from '../kprobe-events/probe.js';
 import { currentTask, hitContext, imageSymbolizer } from './context.js';
 
-export const RETURN_PROBES_UNSUPPORTED = 'return probes need the kretprobe layer, which this session does not have';
 
 /** One recorded event: what the ring buffer holds, plus its trace text. */
 export interface TraceEvent {
