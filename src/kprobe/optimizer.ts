@@ -114,7 +114,8 @@ export class Optimizer {
   // ---------------------------------------------------------------- hooks from the core
 
   private changed(pp: ProbePoint): void {
-    if (this.ftrace && this.ftrace.isSite(pp.addr)) pp.ftrace = true;
+    // an ftrace probe from the start (a probe armed with an int3 before the optimizer came stays one)
+    if (this.ftrace && this.ftrace.isSite(pp.addr) && (!pp.armed || this.ftrace.patched.has(pp.addr))) pp.ftrace = true;
     this.dirty.add(pp);
     // an optimizable neighbour whose region covers this address is affected too
     for (let k = 1; k < MAX_OPTIMIZED_LENGTH; k++) {

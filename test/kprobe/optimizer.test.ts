@@ -13,7 +13,8 @@ import { Image } from '../../src/elf/image.js';
 import { DEFAULT_VMLINUX, FIXTURES } from '../../src/paths.js';
 import { parseWorkload } from '../../src/kernel/workload/parser.js';
 import { prepare, runScript, type RunResult } from '../../src/kernel/session.js';
-import type { Platform } from '../../src/kernel/platform.js';
+import { Platform } from '../../src/kernel/platform.js';
+import { RAM_BASE } from '../../src/kernel/contract.js';
 import { KprobeManager, instructionBoundaries, seededSample, renderKprobeList, type Kprobe, type FunctionBoundaries } from '../../src/kprobe/index.js';
 import { Optimizer, whyNotOptimized, renderOptimizationSysctl, writeOptimizationSysctl } from '../../src/kprobe/optimizer.js';
 
@@ -122,6 +123,37 @@ test('the optimizer: queued, optimized, then unoptimized and re-optimized by eve
   assert.is(pl.instructions, plain.instructions, 'kernel instruction count as unprobed');
   assert.is(hits, addrs[0], 'every execution of the probed address was a hit, whichever path it took');
   assert.ok(opt.stats.detourHits > 0 && opt.stats.int3ViaDetour > 0);
+});
+
+test('the worker waits while a CPU is inside the region or an interrupted context will return into it', () => {
+  const pl = new Platform(image, { cpus: 2, seed: 1, timerPeriod: 0 });
+  pl.boot({ entry: 0x400000, stackTop: 0x7ff000 });
+  const mgr = new KprobeManager(image, pl.machine);
+  const opt = new Optimizer(mgr, { ftrace: false });
+  const P: Kprobe = { addr: A, preHandler: () => 0 };
+  assert.is(mgr.registerKprobe(P), 0);
+  const cpu1 = pl.machine.cpus[1];
+  cpu1.rip = A + 2; // between the two region instructions
+  assert.is(opt.runWorker(true), 0);
+  assert.is(opt.stateOf(A), 'queued');
+  assert.match(whyNotOptimized(mgr, P)!, /^waiting: a CPU is inside the region/);
+  cpu1.rip = A; // at the first byte: it will run the jump
+  // an interrupted context on some kernel stack: the hardware frame RIP, CS (kernel), RFLAGS, RSP, SS
+  const frame = RAM_BASE + 0x300000 + 0x7f0;
+  const q = (v: bigint) => new Uint8Array(new BigUint64Array([v]).buffer);
+  pl.machine.mem.writeBytes(frame, q(BigInt.asUintN(64, BigInt(A + 2))));
+  pl.machine.mem.writeBytes(frame + 8, q(0x10n));
+  assert.is(opt.runWorker(true), 0);
+  assert.is(opt.stateOf(A), 'queued', 'the interrupted context would return into the middle of the jump');
+  pl.machine.mem.writeBytes(frame, q(0n));
+  assert.is(opt.runWorker(true), 1);
+  assert.is(opt.stateOf(A), 'optimized');
+  assert.is(opt.stats.waits, 2);
+  // Optimizer.enabled set directly (the CLI's state file) unoptimizes at once, without the log lines
+  opt.enabled = false;
+  assert.is(opt.stateOf(A), 'idle');
+  assert.equal([...pl.machine.mem.readBytes(A, 1)], [0xcc]);
+  assert.is(mgr.messages.length, 0);
 });
 
 function runWith(src: string, optimize: boolean, pre: (regs: import('../../src/kprobe/regs.js').PtRegs) => number): { r: RunResult; opt: Optimizer; mgr: KprobeManager } {
