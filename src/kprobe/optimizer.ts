@@ -412,15 +412,15 @@ export function whyNotOptimized(mgr: KprobeManager, probe: Kprobe | ProbePoint):
   if (pp.optimized) return undefined;
   const opt = Optimizer.of(mgr);
   if (!opt) return 'jump optimization is not installed (no optimizer attached)';
-  opt.runWorker(false);
-  const r = opt.recs.get(pp.addr);
-  if (!r || r.pp !== pp) return 'not registered';
+  if (mgr.table.get(pp.addr) !== pp) return 'not registered';
+  // a query: no state changes (a probe whose record is still pending is judged on a fresh one)
+  const r = opt.recs.get(pp.addr)?.pp === pp ? opt.recs.get(pp.addr)! : { pp, check: opt.check(pp.addr), state: 'idle' as OptState, queuedAt: 0, waits: 0 };
   const why = opt.blocker(r);
   if (why !== undefined) return why;
   if (r.state === 'queued') return r.waits > 0
     ? `waiting: a CPU is inside the region or an interrupted context will return into it (${r.waits} tries)`
     : 'queued: the optimizer has not run yet (OPTIMIZE_DELAY)';
-  return undefined;
+  return 'not queued yet: the optimizer has not seen the latest change';
 }
 
 /** /proc/sys/debug/kprobes-optimization read: "%d\n". */
