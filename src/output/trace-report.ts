@@ -58,17 +58,29 @@ export function renderHist(title: string, values: readonly bigint[]): string {
   return s;
 }
 
+/** A return value as text: errno names for -1..-4095, pointers (below the int range) in hex. */
+export function retvalText(v: bigint, errnoName: (v: number) => string): string {
+  if (v >= -4095n && v < 0n) return errnoName(Number(v));
+  if (v < -0x80000000n) return '0x' + BigInt.asUintN(64, v).toString(16);
+  return v.toString();
+}
+
 /**
- * A return probe's return values with their counts, most frequent first; negative values in the
- * errno range by name (-EAGAIN), as the run summary shows system call results.
+ * A return probe's return values with their counts, most frequent first (at most `max` rows, then
+ * how many more); negative values in the errno range by name (-EAGAIN), as the run summary shows
+ * system call results; kernel pointers in hex.
  */
-export function renderRetvals(event: string, counts: ReadonlyMap<bigint, number>, errnoName: (v: number) => string): string {
-  const rows = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-    .map(([v, n]) => [v >= -4095n && v < 0n ? errnoName(Number(v)) : v.toString(), group(n)] as const);
+export function renderRetvals(event: string, counts: ReadonlyMap<bigint, number>, errnoName: (v: number) => string, max = 10): string {
+  const sorted = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const rows = sorted.slice(0, max).map(([v, n]) => [retvalText(v, errnoName), group(n)] as const);
   const w = Math.max(5, ...rows.map((r) => r[0].length));
   const cw = Math.max(5, ...rows.map((r) => r[1].length));
   let s = `${event} returned:\n  ${'VALUE'.padEnd(w)}  ${'COUNT'.padStart(cw)}\n`;
   for (const [v, n] of rows) s += `  ${v.padEnd(w)}  ${n.padStart(cw)}\n`;
+  if (sorted.length > max) {
+    const rest = sorted.slice(max).reduce((t, [, n]) => t + n, 0);
+    s += `  ... ${sorted.length - max} more values (${group(rest)} returns)\n`;
+  }
   return s;
 }
 

@@ -39,4 +39,12 @@ test('return values: int returns read from %eax, 64-bit ones whole; errno names 
     'probe:x returned:\n  VALUE    COUNT\n  3            6\n  -EAGAIN      1\n  -ENOENT      1\n');
 });
 
+test('return values: pointers in hex, long tables cut with a count of the rest', () => {
+  const m = new Map<bigint, number>(Array.from({ length: 12 }, (_, i) => [BigInt.asIntN(64, 0xffff888000001000n + BigInt(i) * 256n), 12 - i] as [bigint, number]));
+  const t = renderRetvals('probe:p', m, String).split('\n');
+  assert.is(t[2], '  0xffff888000001000     12');
+  assert.is(t.length, 2 + 10 + 2);
+  assert.is(t[12], '  ... 2 more values (3 returns)');
+});
+
 test.run();
