@@ -331,7 +331,7 @@ export class Optimizer {
     if (r.state !== 'optimized') return;
     const b = r.orig!.slice();
     b[0] = INT3_INSN_OPCODE;
-    this.mgr.machine.mem.writeBytes(r.pp.addr, b);
+    if (!r.pp.gone) this.mgr.machine.mem.writeBytes(r.pp.addr, b); // freed __init text is poison now: never touched
     this.optimizedAt.delete(r.pp.addr);
     r.state = 'idle';
     r.pp.optimized = false;
