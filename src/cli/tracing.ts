@@ -8,6 +8,7 @@ import type { Image } from '../elf/image.js';
 import type { Platform } from '../kernel/platform.js';
 import type { KprobeManager } from '../kprobe/kprobes.js';
 import type { KretprobeManager } from '../kprobe/kretprobe.js';
+import type { Optimizer } from '../kprobe/optimizer.js';
 import type { TraceSession } from '../trace/runtime/session.js';
 import type { ProbeRuntime } from '../trace/runtime/probes.js';
 import type { TraceState } from '../trace/runtime/state.js';
@@ -30,6 +31,7 @@ export interface MachineSession {
   runtime: ProbeRuntime;
   mgr: KprobeManager;
   krm: KretprobeManager;
+  optimizer: Optimizer;
   platform: Platform;
 }
 
@@ -70,7 +72,7 @@ export async function loadTracing(opts: { machine?: boolean; canProbe?: boolean 
     const base = BigInt(state.clockNs);
     const session = new TraceSession(state, { resolver: imageResolver(p.image), backend: runtime, now: () => base + BigInt(p.emulatedNs) });
     if (!state.kprobesEnabled) mgr.disarmAllKprobes();
-    got({ session, runtime, mgr, krm, platform: p });
+    got({ session, runtime, mgr, krm, optimizer, platform: p });
   };
   return {
     light: (image, state) => new TraceSession(state, {
@@ -81,6 +83,9 @@ export async function loadTracing(opts: { machine?: boolean; canProbe?: boolean 
       if (!m) throw new Error('loadTracing: machine sessions were not loaded');
       let ms: MachineSession | undefined;
       m.prepare(image, m.parseWorkload('idle', ''), { cpus, seed: 1, maxInsns: 1, attach: attach(state, (x) => { ms = x; }) });
+      // On a live system the delayed optimizer has long run by the time anyone reads the list: run it
+      // now (no CPU is inside any probed region before the first instruction).
+      ms!.optimizer.runWorker(true);
       return ms!;
     },
   };

@@ -92,8 +92,14 @@ test('fs: kprobes debugfs list shows the events\' kprobes, [DISABLED] until enab
   assert.match(ktrace(['fs', 'cat', '/sys/kernel/debug/kprobes/blacklist'], env).stdout, /^0x[0-9a-f]{16}-0x[0-9a-f]{16}\t\S+\n/);
   assert.is(ktrace(['fs', 'ls', '/sys/kernel/debug/kprobes'], env).stdout, 'blacklist\nenabled\nlist\n');
   assert.is(ktrace(['fs', 'cat', '/proc/sys/debug/kprobes-optimization'], env).stdout, '1\n');
+  // A probe inside a function is jump-optimized (the delayed optimizer has run, as on a live system).
+  assert.is(ktrace(['fs', 'write', '/sys/kernel/debug/kprobes/enabled', '1'], env).code, 0);
+  assert.is(ktrace(['add', 'y=pipe_read+5'], env).code, 0);
+  assert.is(ktrace(['enable', 'y'], env).code, 0);
+  assert.match(ktrace(['fs', 'cat', '/sys/kernel/debug/kprobes/list'], env).stdout, /  k  pipe_read\+0x5    \[OPTIMIZED\]\n/);
   assert.is(ktrace(['fs', 'write', '/proc/sys/debug/kprobes-optimization', '0'], env).code, 0);
   assert.is(ktrace(['fs', 'cat', '/proc/sys/debug/kprobes-optimization'], env).stdout, '0\n');
+  assert.match(ktrace(['fs', 'cat', '/sys/kernel/debug/kprobes/list'], env).stdout, /  k  pipe_read\+0x5    \n/);
   assert.is(ktrace(['fs', 'write', '/proc/sys/debug/kprobes-optimization', '2'], env).stderr, 'ktrace: write error: Invalid argument\n');
   assert.is(ktrace(['fs', 'ls', '/proc'], env).stdout, 'kallsyms\nsys\n');
 });
