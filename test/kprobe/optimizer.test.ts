@@ -199,20 +199,40 @@ test('an optimized probe sees the registers an int3 probe sees, and register cha
 const script = parseWorkload('default.wl', readFileSync(join(FIXTURES, 'workloads', 'default.wl'), 'utf8'));
 const all = instructionBoundaries(image);
 
-function plainRun(fns: FunctionBoundaries[], cpus: number, seed: number, timer?: number) {
+function plainRun(fns: FunctionBoundaries[], cpus: number, seed: number, timer?: number, toggle = 0) {
   const addrs = fns.flatMap((f) => f.boundaries);
   let arr!: Float64Array;
-  const r = runScript(image, script, { cpus, seed, maxInsns: 1e9, timerPeriod: timer, attach: (pl) => { arr = pl.machine.countExecutions(addrs); } });
+  const o = { cpus, seed, maxInsns: 1e9, timerPeriod: timer, attach: (pl: Platform) => { arr = pl.machine.countExecutions(addrs); } };
+  const r = toggle ? sliced(o, toggle, () => {}) : runScript(image, script, o);
   return { r, counts: new Map(addrs.map((a, i) => [a, arr[i]])) };
 }
 
-function probedRun(fns: FunctionBoundaries[], cpus: number, seed: number, sparse: boolean, timer?: number) {
+/** Run to the end in slices of `slice` instructions, calling `between` after each (the plain run is sliced alike). */
+function sliced(opts: Parameters<typeof runScript>[2], slice: number, between: (i: number) => void): RunResult & { platform: Platform } {
+  const { platform, runner } = prepare(image, script, opts);
+  let i = 0;
+  while (!platform.runSlice(opts.maxInsns, slice)) between(i++);
+  return {
+    end: platform.end!, failures: runner.failures, console: platform.console, instructions: platform.instructions,
+    emulatedNs: platform.emulatedNs, syscalls: summarize(runner), platform,
+  } as unknown as RunResult & { platform: Platform };
+}
+function summarize(runner: { stats: Map<string, { count: number; results: Map<number, number> }> }) {
+  const out: Record<string, { count: number; results: Record<string, number> }> = {};
+  for (const name of [...runner.stats.keys()].sort()) {
+    const st = runner.stats.get(name)!;
+    const results: Record<string, number> = {};
+    for (const v of [...st.results.keys()].sort((a, b) => a - b)) results[String(v)] = st.results.get(v)!;
+    out[name] = { count: st.count, results };
+  }
+  return out;
+}
+
+function probedRun(fns: FunctionBoundaries[], cpus: number, seed: number, sparse: boolean, timer?: number, toggle = 0) {
   const probes: { addr: number; n: number; p: Kprobe }[] = [];
   let opt!: Optimizer, mgr!: KprobeManager;
-  const r = runScript(image, script, {
-    cpus, seed, maxInsns: 1e9, timerPeriod: timer,
-    attach: (pl) => {
-      mgr = KprobeManager.attach(pl); opt = Optimizer.attach(pl, mgr);
+  const attachAll = (pl: Platform) => {
+      mgr = KprobeManager.attach(pl); opt = Optimizer.attach(pl, mgr, toggle ? { delay: toggle / 4 } : {});
       for (const f of fns) {
         let next = -Infinity;
         for (const addr of f.boundaries) {
@@ -224,26 +244,31 @@ function probedRun(fns: FunctionBoundaries[], cpus: number, seed: number, sparse
           if (sparse) { const c = opt.check(addr); next = c.ok ? addr + c.region.size : addr + 1; }
         }
       }
-    },
-  });
+  };
+  const o = { cpus, seed, maxInsns: 1e9, timerPeriod: timer, attach: attachAll };
+  // toggle: the sysctl flips every `toggle` instructions, so probes are unoptimized and re-optimized over
+  // and over while CPUs run and are interrupted inside regions (the worker must wait for them)
+  const r = toggle ? sliced(o, toggle, (i) => writeOptimizationSysctl(mgr, i % 2 ? '1' : '0')) : runScript(image, script, o);
   return { r, probes, opt, mgr };
 }
 
-const configs: { cpus: number; seed: number; sample: number; sparse: boolean; timer?: number }[] = LONG
+const configs: { cpus: number; seed: number; sample: number; sparse: boolean; timer?: number; toggle?: number }[] = LONG
   ? [{ cpus: 1, seed: 1, sample: 0, sparse: false }, { cpus: 1, seed: 1, sample: 0, sparse: true },
      { cpus: 2, seed: 3, sample: 0, sparse: true, timer: 3000 }, { cpus: 4, seed: 5, sample: 0, sparse: true, timer: 1500 },
      { cpus: 4, seed: 2, sample: 0, sparse: false, timer: 2000 }, { cpus: 2, seed: 7, sample: 0, sparse: false, timer: 2500 },
-     { cpus: 3, seed: 11, sample: 0, sparse: true, timer: 1000 }]
+     { cpus: 3, seed: 11, sample: 0, sparse: true, timer: 1000 }, { cpus: 2, seed: 13, sample: 0, sparse: true, timer: 1200, toggle: 20_000 },
+     { cpus: 4, seed: 17, sample: 0, sparse: true, timer: 900, toggle: 35_000 }]
   : [{ cpus: 1, seed: 1, sample: 0, sparse: false }, { cpus: 2, seed: 3, sample: 120, sparse: true, timer: 3000 },
-     { cpus: 4, seed: 5, sample: 120, sparse: true, timer: 1500 }];
+     { cpus: 4, seed: 5, sample: 120, sparse: true, timer: 1500 }, { cpus: 2, seed: 13, sample: 200, sparse: true, timer: 1200, toggle: 20_000 }];
 
 for (const c of configs) {
   const what = `${c.sample ? `${c.sample} sampled functions` : 'every function'}, ${c.sparse ? 'one probe per region' : 'every boundary'}, ` +
-    `${c.cpus} CPU${c.cpus > 1 ? 's' : ''}, seed ${c.seed}${c.timer ? `, timer every ${c.timer} insns` : ''}`;
+    `${c.cpus} CPU${c.cpus > 1 ? 's' : ''}, seed ${c.seed}${c.timer ? `, timer every ${c.timer} insns` : ''}` +
+    (c.toggle ? `, optimization toggled every ${c.toggle} insns` : '');
   test(`transparency with optimization on (${what})`, () => {
     const fns = c.sample ? seededSample(all, c.sample, 2000 + c.seed) : all;
-    const plain = plainRun(fns, c.cpus, c.seed, c.timer);
-    const { r, probes, opt } = probedRun(fns, c.cpus, c.seed, c.sparse, c.timer);
+    const plain = plainRun(fns, c.cpus, c.seed, c.timer, c.toggle);
+    const { r, probes, opt } = probedRun(fns, c.cpus, c.seed, c.sparse, c.timer, c.toggle);
     assert.equal(r.end, plain.r.end);
     assert.equal(r.failures, []);
     assert.equal(r.syscalls, plain.r.syscalls);
@@ -260,6 +285,7 @@ for (const c of configs) {
     assert.ok(fired > 500, `the probes fired (${fired})`);
     assert.ok(opt.stats.optimized > (c.sample ? 20 : 1000), `probes were optimized (${opt.stats.optimized})`);
     assert.ok(opt.stats.detourHits > 0, 'optimized probes were hit through their detours');
+    if (c.toggle) assert.ok(opt.stats.unoptimized > 100 && opt.stats.passes > 5, `re-optimized over and over (${JSON.stringify(opt.stats)})`);
   });
 }
 
