@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { ktrace, freshState, MAIN } from './run.js';
+import { ktrace, freshState, MAIN, tempDir } from './run.js';
 import { FIXTURE } from '../elf/fixture.js';
 
 test('add prints what perf probe prints; list shows perf\'s listing; kprobe_events has the canonical lines', () => {
@@ -79,7 +79,7 @@ test('del: globs, -a, no match; enable/disable', () => {
 // `ktrace add` and `ktrace list` must start fast: no iced-x86 (WASM) and no yargs unless needed.
 // The timing itself is a benchmark matter; this checks the modules that make the difference.
 test('add and list load neither iced-x86 nor yargs; add at a non-zero offset loads iced-x86 for the boundary check', () => {
-  const probe = join(mkdtempSync(join(tmpdir(), 'ktrace-load-')), 'probe-load.mjs');
+  const probe = join(tempDir('ktrace-load-'), 'probe-load.mjs');
   writeFileSync(probe, `import { createRequire } from 'node:module';
 const [main, ...args] = process.argv.slice(2);
 process.argv = [process.argv[0], main, ...args];

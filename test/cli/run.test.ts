@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { ktrace, freshState } from './run.js';
+import { ktrace, freshState, tempDir } from './run.js';
 import { fixtureImage } from '../elf/fixture.js';
 
 // dist*/test/cli → the source tree's test/cli/golden.
@@ -21,7 +21,7 @@ function golden(name: string, actual: string): void {
 }
 
 function workload(text: string): string {
-  const p = join(mkdtempSync(join(tmpdir(), 'ktrace-wl-')), 'w.wl');
+  const p = join(tempDir('ktrace-wl-'), 'w.wl');
   writeFileSync(p, text);
   return p;
 }

@@ -3,18 +3,28 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { FIXTURE } from '../elf/fixture.js';
 
 export const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
 
+const made: string[] = [];
+process.on('exit', () => { for (const d of made) rmSync(d, { recursive: true, force: true }); });
+
+/** A temporary directory removed when the test process exits. */
+export function tempDir(prefix = 'ktrace-'): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
+}
+
 /** A state directory of this test process, so tests never touch the user's ~/.local/state/ktrace. */
-export const TEST_STATE = mkdtempSync(join(tmpdir(), 'ktrace-test-state-'));
+export const TEST_STATE = tempDir('ktrace-test-state-');
 
 /** A fresh, empty state directory. */
 export function freshState(): string {
-  return mkdtempSync(join(tmpdir(), 'ktrace-state-'));
+  return tempDir('ktrace-state-');
 }
 
 export interface Run { code: number; stdout: string; stderr: string }

@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { withLock, LockTimeout, LOCK_FILE } from '../../../src/cli/state/lock.js';
+import { tempDir } from '../run.js';
 
-const dir = () => mkdtempSync(join(tmpdir(), 'ktrace-lock-'));
+const dir = () => tempDir('ktrace-lock-');
 
 test('withLock holds the lock file with our pid and releases it, also on a throw', () => {
   const d = dir();

@@ -9,9 +9,9 @@ import { readState, writeState, updateState, loadState, STATE_VERSION, STATE_FIL
 import { emptyTraceState } from '../../../src/trace/runtime/state.js';
 import { CliError } from '../../../src/cli/errors.js';
 import { FIXTURE } from '../../elf/fixture.js';
-import { MAIN } from '../run.js';
+import { MAIN, tempDir } from '../run.js';
 
-const dir = () => mkdtempSync(join(tmpdir(), 'ktrace-store-'));
+const dir = () => tempDir('ktrace-store-');
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 test('an empty directory reads as empty state; writes round-trip', () => {
