@@ -83,7 +83,10 @@ const command: CommandModule<GlobalArgs, Args> = {
     const tracing = sel.selected.length > 0;
     const hists = asList(args.hist).map((h) => {
       const c = h.lastIndexOf(':');
-      return { spec: h, event: c >= 0 ? h.slice(0, c) : undefined, arg: c >= 0 ? h.slice(c + 1) : h, values: new Map<string, bigint[]>() };
+      const event = c >= 0 ? h.slice(0, c) : undefined;
+      // EVENT or GROUP:EVENT, matched against "group:event".
+      const re = event === undefined ? undefined : new RegExp(`^(?:[^:]*:)?${event.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+      return { spec: h, re, arg: c >= 0 ? h.slice(c + 1) : h, values: new Map<string, bigint[]>() };
     });
     const tty = process.stdout.isTTY === true;
     const mode = args.json ? 'json' : args.trace ? 'trace' : (!tty && tracing && !args.summary) ? 'pipe' : 'summary';
@@ -102,7 +105,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       else if (mode === 'trace') out(e.line);
       for (const h of hists) {
         const name = `${e.probe.group}:${e.probe.event}`;
-        if (h.event !== undefined && !new RegExp(`^(?:[^:]*:)?${h.event.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`).test(name)) continue;
+        if (h.re && !h.re.test(name)) continue;
         const a = e.args.find((x) => x.arg.name === h.arg);
         if (!a || Array.isArray(a.value) || a.value.kind !== 'num') continue;
         const v = a.arg.type.signed ? BigInt.asIntN(a.arg.type.size * 8, a.value.value) : a.value.value;
