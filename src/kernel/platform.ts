@@ -51,10 +51,16 @@ const PT_REGS = ['r15', 'r14', 'r13', 'r12', 'bp', 'bx', 'r11', 'r10', 'r9', 'r8
 const PT_REGS_SIZE = 168;
 const REG_NAMES = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
 const PAGE = 4096;
+/** Guest instructions between slice hooks: the same for every caller, so delayed work happens at the
+ *  same guest instruction counts in tests, benchmarks and the CLI. */
+export const SLICE = 250_000;
 
 export class Platform implements UserMemory {
   readonly machine: Machine;
   readonly trapHandlers: TrapHandler[] = [];
+  /** Called before each stretch of guest execution (at most SLICE instructions apart, at deterministic
+   *  points): delayed work such as the kprobe optimizer's worker runs here. */
+  readonly sliceHooks: (() => void)[] = [];
   /** Called once when the kernel reports its init memory freed (kprobes mark probes there [GONE]). */
   readonly initFreedHooks: (() => void)[] = [];
   private consoleBytes: number[] = [];
@@ -274,7 +280,7 @@ export class Platform implements UserMemory {
    * Run one slice: at most `slice` guest instructions, fewer if the run ends (power-off, panic, a
    * fatal stop) or `maxInsns` in all is reached. Returns how the run ended, or undefined to go on.
    */
-  runSlice(maxInsns: number, slice = 2_000_000): RunEnd | undefined {
+  runSlice(maxInsns: number, slice = SLICE): RunEnd | undefined {
     const stopAt = Math.min(maxInsns, this.instructions + slice);
     while (!this.end) {
       const left = stopAt - this.instructions;
@@ -282,8 +288,9 @@ export class Platform implements UserMemory {
         if (this.instructions >= maxInsns) this.end = { kind: 'budget' };
         break;
       }
+      for (const h of this.sliceHooks) h();
       // Stops are dispatched inside runAll (machine.onTrap); it returns early only for those that end the run.
-      this.machine.runAll(left);
+      this.machine.runAll(Math.min(left, SLICE));
       this.checkStall();
     }
     return this.end;

@@ -67,7 +67,7 @@ export function runScript(image: Image, script: Script, opts: RunOptions): RunRe
 export async function runScriptAsync(image: Image, script: Script, opts: RunOptions): Promise<RunResult> {
   const { platform, runner } = prepare(image, script, opts);
   const t0 = process.hrtime.bigint();
-  while (!platform.runSlice(opts.maxInsns, 500_000)) {
+  while (!platform.runSlice(opts.maxInsns)) {
     await new Promise((r) => setImmediate(r));
     if (opts.shouldStop?.()) platform.interrupt();
     opts.onProgress?.({ instructions: platform.instructions, syscalls: runner.syscallsIssued });

@@ -105,9 +105,8 @@ export class Optimizer {
   static attach(platform: Platform, mgr: KprobeManager, opts: OptimizerOptions = {}): Optimizer {
     const opt = new Optimizer(mgr, opts);
     platform.trapHandlers.push((cpu, stop) => opt.handleTrap(cpu, stop));
-    // The worker runs between runAll slices (the delayed work queue of kprobe_optimizer).
-    const m = platform.machine, runAll = m.runAll.bind(m);
-    m.runAll = (budget: number, quantum?: number) => { opt.runWorker(); return runAll(budget, quantum); };
+    // The worker runs between slices of guest execution (the delayed work queue of kprobe_optimizer).
+    platform.sliceHooks.push(() => opt.runWorker());
     return opt;
   }
 
