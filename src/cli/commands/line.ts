@@ -1,0 +1,180 @@
+// ktrace line FUNC|FILE:LINE[-LINE] (perf probe -L): the source with the lines a probe can be placed on
+// numbered, the rest indented. Follows tools/perf/util/probe-event.c show_line_range/__show_one_line
+// ("%7d  " before a probe-able line, 9 spaces before others; numbers relative to the function's
+// declaration line for FUNC, absolute for FILE) and probe-finder.c's line walk (dwarf-aux.c
+// die_walk_lines: is_stmt rows only; inside a function, rows of inlined code count only as the call line;
+// declaration lines and inlined call sites are probe-able).
+import type { CommandModule } from 'yargs';
+import type { GlobalArgs } from '../options.js';
+import type { FastCommand } from '../fastargs.js';
+import { CliError, EXIT_USAGE } from '../errors.js';
+import type { Dwarf, Die } from '../../dwarf/index.js';
+import type { DebugInfo } from '../dwarf.js';
+
+interface Args extends GlobalArgs { range: string }
+
+/** perf's NR_ADDITIONAL_LINES: context shown after the last probe-able line of an open-ended range. */
+const NR_ADDITIONAL_LINES = 5;
+const INT_MAX = 0x7fffffff;
+
+export interface LineRangeSpec {
+  readonly function?: string;
+  readonly file?: string;
+  /** Relative to the function's declaration line for FUNC, absolute for FILE. */
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Parses perf's line range syntax: FUNC[@FILE][:START[-END|+NUM]] or FILE[:START[-END|+NUM]]. */
+export function parseLineRange(text: string): { ok: true; spec: LineRangeSpec } | { ok: false; reason: string } {
+  const m = /^([^:@]+)(?:@([^:]+))?(?::(\d+)(?:([-+])(\d+))?)?$/.exec(text.trim());
+  if (!m) return { ok: false, reason: `bad line range '${text}' (FUNC[@FILE][:START[-END|+NUM]] or FILE[:START[-END|+NUM]])` };
+  const name = m[1]!, start = m[3] !== undefined ? Number(m[3]) : 0;
+  let end = INT_MAX;
+  if (m[4] === '-') end = Number(m[5]);
+  else if (m[4] === '+') end = start + Number(m[5]);
+  if (end < start) return { ok: false, reason: `start line must be smaller than end line in '${text}'` };
+  // perf tells files from functions by the '.' (or '/') a file name has.
+  const isFile = /[./]/.test(name);
+  if (isFile && m[2] !== undefined) return { ok: false, reason: `bad line range '${text}': FILE@FILE` };
+  const spec: LineRangeSpec = isFile ? { file: name, start, end } : { function: name, start, end, ...(m[2] !== undefined ? { file: m[2] } : {}) };
+  return { ok: true, spec };
+}
+
+/** Does a DWARF path name the file the user wrote (equal, or a suffix at a '/' boundary)? */
+export function pathMatches(path: string, want: string): boolean {
+  const norm = (s: string) => s.replace(/^(\.\/)+/, '').replace(/\/\.\//g, '/');
+  const p = norm(path), w = norm(want);
+  return p === w || p.endsWith('/' + w);
+}
+
+export interface LineRange {
+  readonly path: string;
+  /** Lines shown: [start, end] absolute; `offset` is subtracted when printing. */
+  readonly start: number;
+  readonly end: number;
+  readonly offset: number;
+  readonly lines: readonly number[];
+  readonly function?: string;
+}
+
+/** The probe-able lines of a range (probe-finder.c find_line_range). */
+export function findLineRange(d: Dwarf, spec: LineRangeSpec): LineRange | { error: string } {
+  if (spec.function !== undefined) {
+    const all = d.functionsByName(spec.function).filter((f) => !spec.file || (f.declFile && pathMatches(f.declFile, spec.file)));
+    if (all.length === 0) return { error: `Failed to find the function '${spec.function}' in the debug info` };
+    const outOfLine = all.filter((f) => f.kind === 'function');
+    const fns = outOfLine.length ? outOfLine : all;
+    const first = fns[0]!;
+    if (!first.declFile || first.declLine === undefined) return { error: `${spec.function} has no declaration line in the debug info` };
+    const file = first.declFile, offset = first.declLine;
+    const lo = offset + spec.start, hi = spec.end === INT_MAX ? INT_MAX : offset + spec.end;
+    const set = new Set<number>();
+    const add = (p: string | undefined, l: number | undefined) => { if (p === file && l !== undefined && l >= lo && l <= hi) set.add(l); };
+    for (const f of fns) {
+      if (f.declFile !== file) continue;
+      add(f.declFile, f.declLine);
+      for (const c of directInlines(d, f.die)) { const fi = d.functionInstance(c); if (fi) add(fi.callFile, fi.callLine); }
+      const lp = d.lineProgram(f.die.unit);
+      if (!lp) continue;
+      for (const row of lp.rows()) {
+        if (row.endSequence || !row.isStmt || !inRanges(f.ranges, row.address)) continue;
+        const path = lp.filePath(row.file);
+        const chain = d.scopeAt(row.address);
+        const at = chain.findIndex((s) => s.die === f.die);
+        const top = at >= 0 ? chain.slice(at + 1).find((s) => s.kind === 'inline') : undefined;
+        if (top) {
+          // A row inside inlined code is the function's line only at the call site itself.
+          const fi = d.functionInstance(top.die);
+          if (!fi || fi.callFile !== path || fi.callLine !== row.line) continue;
+        }
+        add(path, row.line);
+      }
+    }
+    if (set.size === 0) return { error: 'Source line is not found.' };
+    return { path: file, start: lo, end: hi, offset, lines: [...set].sort((a, b) => a - b), function: spec.function };
+  }
+  const want = spec.file!;
+  const byPath = new Map<string, Set<number>>();
+  const add = (p: string | undefined, l: number | undefined) => {
+    if (p === undefined || l === undefined || l < spec.start || l > spec.end || !pathMatches(p, want)) return;
+    let s = byPath.get(p);
+    if (!s) byPath.set(p, (s = new Set()));
+    s.add(l);
+  };
+  for (const e of d.lineRows(want.replace(/^(\.\/)+/, ''), spec.start, spec.end)) if (e.row.isStmt) add(e.path, e.row.line);
+  for (const [, list] of d.functions()) for (const f of list) {
+    if (f.kind === 'function') add(f.declFile, f.declLine);
+    else add(f.callFile, f.callLine);
+  }
+  if (byPath.size === 0) return { error: 'Source line is not found.' };
+  if (byPath.size > 1) return { error: `'${want}' matches several source files: ${[...byPath.keys()].join(', ')}` };
+  const [path, set] = [...byPath][0]!;
+  return { path, start: spec.start, end: spec.end, offset: 0, lines: [...set].sort((a, b) => a - b) };
+}
+
+function inRanges(rs: readonly { low: number; high: number }[], a: number): boolean {
+  for (const r of rs) if (a >= r.low && a < r.high) return true;
+  return false;
+}
+
+/** Inlined subroutines directly in a function (through lexical blocks, not into other inlined code). */
+function directInlines(d: Dwarf, fn: Die): Die[] {
+  const out: Die[] = [];
+  const walk = (die: Die, depth: number) => {
+    if (depth > 64) return;
+    for (const c of d.children(die)) {
+      if (c.tag === 0x1d) out.push(c); // DW_TAG_inlined_subroutine
+      else if (c.tag === 0x0b) walk(c, depth + 1); // DW_TAG_lexical_block
+    }
+  };
+  walk(fn, 0);
+  return out;
+}
+
+/** The text perf probe -L prints for a range (show_line_range). */
+export function formatLineRange(lr: LineRange, source: readonly string[], displayPath: string): string {
+  const out: string[] = [];
+  out.push(lr.function !== undefined ? `<${lr.function}@${displayPath}:${lr.start - lr.offset}>` : `<${displayPath}:${lr.start}>`);
+  const marked = new Set(lr.lines);
+  const last = lr.lines[lr.lines.length - 1]!;
+  const end = lr.end === INT_MAX ? last + 1 + NR_ADDITIONAL_LINES : lr.end;
+  for (let l = Math.max(lr.start, 1); l <= end && l <= source.length; l++) {
+    const text = source[l - 1]!;
+    out.push(marked.has(l) ? `${String(l - lr.offset).padStart(7)}  ${text}` : `         ${text}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+/** `ktrace line RANGE` as text, or a CliError. */
+export function showLineRange(info: DebugInfo, text: string, readSource: (p: string) => string[], display: (p: string) => string): string {
+  const p = parseLineRange(text);
+  if (!p.ok) throw new CliError(`line: ${p.reason}`, EXIT_USAGE);
+  const lr = findLineRange(info.dwarf, p.spec);
+  if ('error' in lr) throw new CliError(`line: ${lr.error}`);
+  const src = readSource(lr.path);
+  if (lr.lines[0]! > src.length) throw new CliError(`line: source file ${display(lr.path)} has only ${src.length} lines: is it the one the kernel was built from?`);
+  return formatLineRange(lr, src, display(lr.path));
+}
+
+async function handler(args: Args): Promise<void> {
+  const { loadImage } = await import('../image.js');
+  const { openDwarf, withDwarf, readSourceLines, displayPath } = await import('../dwarf.js');
+  const { out } = await import('../../output/write.js');
+  const image = loadImage(args.vmlinux);
+  const info = openDwarf(image, args.vmlinux);
+  out(withDwarf(args.vmlinux, () => showLineRange(info, args.range, (p) => readSourceLines(info, p), displayPath)));
+}
+
+const command: CommandModule<GlobalArgs, Args> = {
+  command: 'line <range>',
+  aliases: ['-L'],
+  describe: 'show source lines where probes can be placed (perf probe -L)',
+  builder: (y) => y.positional('range', { type: 'string', demandOption: true, describe: 'FUNC[@FILE][:START[-END|+NUM]] or FILE[:START[-END|+NUM]]' })
+    .example('$0 line vfs_read', 'the function, lines numbered from its declaration')
+    .example('$0 line vfs_read:2-6', 'lines 2..6 of the function')
+    .example('$0 line fs/read_write.c:20-30', 'absolute lines of a file'),
+  handler,
+};
+export default command;
+export const fast: FastCommand[] = [{ command: 'line <range>', options: {}, handler }];
