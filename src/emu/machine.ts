@@ -43,6 +43,7 @@ export class Machine {
   /** Round-robin position kept across runAll calls: the CPU to run next and what is left of its quantum. */
   private rrNext = 0;
   private rrLeft = 0;
+  private rrRan = false;
   /** Handles a stop without leaving runAll (true = handled): the platform's trap dispatch. */
   onTrap: ((cpu: Cpu, stop: Stop) => boolean) | null = null;
   /** countExecutions state (tests): address -> index, and the counts. */
@@ -302,13 +303,13 @@ export class Machine {
   private runAllInner(budget: number, quantum: number): { cpu: Cpu; stop: Stop } | null {
     let used = 0;
     for (;;) {
-      let ran = false;
-      // Resume the round where the last call left it: a stop handed to the caller must not restart
-      // the round-robin, or every stop would change which CPU runs next.
+      // Resume the round where the last call left it: neither a stop handed to the caller nor the end
+      // of the caller's budget may restart the round-robin, or the interleaving would depend on them.
+      let ran = this.rrRan;
       for (let k = this.rrNext; k < this.cpus.length; k++) {
         const c = this.cpus[k];
         if (!c.online) continue;
-        if (used >= budget) { this.rrNext = k; return null; }
+        if (used >= budget) { this.rrNext = k; this.rrRan = ran; return null; }
         if (this.rrLeft <= 0 && c.halted && c.if_ && c.pending === 0) {
           // idle for a quantum, or until its timer fires
           const now = c.clock();
@@ -330,15 +331,22 @@ export class Machine {
         const did = c.instret - before;
         used += did;
         if (did > 0) ran = true;
-        if (s === Stop.Budget) continue;
+        if (s === Stop.Budget) {
+          if (did < q) {
+            // cut short by the caller's budget, not the quantum: this CPU goes on first next time
+            this.rrNext = k; this.rrLeft = q - did; this.rrRan = ran;
+            return null;
+          }
+          continue;
+        }
         if (s === Stop.Halt && c.halted && c.if_) continue; // idle, waits for an interrupt
         // hand the stop to the caller; the next call goes on with this CPU's remaining quantum
         this.rrNext = k;
         this.rrLeft = Math.max(1, q - did);
+        this.rrRan = ran;
         return { cpu: c, stop: s };
       }
-      this.rrNext = 0;
-      if (used >= budget) return null;
+      this.rrNext = 0; this.rrRan = false;
       // account idle time of halted CPUs for the round just run
       let earliest = Infinity;
       for (const c of this.cpus) {
@@ -357,6 +365,7 @@ export class Machine {
         const d = Math.max(0, earliest);
         for (const c of waiting) c.idleNs += d;
       }
+      if (used >= budget) return null;
     }
   }
 

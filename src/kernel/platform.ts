@@ -290,7 +290,7 @@ export class Platform implements UserMemory {
       }
       for (const h of this.sliceHooks) h();
       // Stops are dispatched inside runAll (machine.onTrap); it returns early only for those that end the run.
-      this.machine.runAll(Math.min(left, SLICE));
+      this.machine.runAll(Math.min(left, slice));
       this.checkStall();
     }
     return this.end;

@@ -10,6 +10,8 @@ export interface RunOptions {
   seed: number;
   maxInsns: number;
   timerPeriod?: number;
+  /** Guest instructions per slice (tests: the results must not depend on it). */
+  slice?: number;
   /** Emulated ns without any system call after which the run ends as stalled (default 10 s). */
   stallNs?: number;
   /** Called between slices (progress display); must not touch the machine. */
@@ -56,7 +58,7 @@ export function prepare(image: Image, script: Script, opts: RunOptions): { platf
 export function runScript(image: Image, script: Script, opts: RunOptions): RunResult {
   const { platform, runner } = prepare(image, script, opts);
   const t0 = process.hrtime.bigint();
-  while (!platform.runSlice(opts.maxInsns)) {
+  while (!platform.runSlice(opts.maxInsns, opts.slice)) {
     if (opts.shouldStop?.()) platform.interrupt();
     opts.onProgress?.({ instructions: platform.instructions, syscalls: runner.syscallsIssued });
   }
@@ -67,7 +69,7 @@ export function runScript(image: Image, script: Script, opts: RunOptions): RunRe
 export async function runScriptAsync(image: Image, script: Script, opts: RunOptions): Promise<RunResult> {
   const { platform, runner } = prepare(image, script, opts);
   const t0 = process.hrtime.bigint();
-  while (!platform.runSlice(opts.maxInsns)) {
+  while (!platform.runSlice(opts.maxInsns, opts.slice)) {
     await new Promise((r) => setImmediate(r));
     if (opts.shouldStop?.()) platform.interrupt();
     opts.onProgress?.({ instructions: platform.instructions, syscalls: runner.syscallsIssued });

@@ -50,6 +50,19 @@ test('same kernel, workload, CPUs and seed give byte-identical results; another 
   assert.is(renderRunSummary(a, { timing: false }), renderRunSummary(b, { timing: false }));
 });
 
+test('results do not depend on how the host slices the run', () => {
+  const src = readFileSync(join(dir, 'default.wl'), 'utf8');
+  const strip = (r: RunResult) => runResultJson({ ...r, hostSeconds: 0, mips: 0 });
+  for (const cpus of [1, 2, 4]) {
+    const script = parseWorkload('default.wl', src);
+    const base = runScript(image, script, { cpus, seed: 3, maxInsns: 500_000_000 });
+    for (const slice of [7_777, 100_003]) {
+      const r = runScript(image, script, { cpus, seed: 3, maxInsns: 500_000_000, slice });
+      assert.is(strip(r), strip(base), `cpus=${cpus} slice=${slice}`);
+    }
+  }
+});
+
 test('readers sleep in pipe_read and are woken: context switches grow with the ping-pong', () => {
   // /proc/stat's ctxt line counts context switches; read it before and after 20 round trips.
   const src = `
