@@ -25,5 +25,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'list', load: () => import('./commands/list.js') },
   { name: 'enable', load: () => import('./commands/enable.js') },
   { name: 'disable', load: () => import('./commands/disable.js') },
+  { name: 'line', load: () => import('./commands/line.js') },
+  { name: 'vars', load: () => import('./commands/vars.js') },
   { name: 'help', load: () => import('./commands/help.js') },
 ];

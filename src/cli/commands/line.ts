@@ -8,7 +8,8 @@ import type { CommandModule } from 'yargs';
 import type { GlobalArgs } from '../options.js';
 import type { FastCommand } from '../fastargs.js';
 import { CliError, EXIT_USAGE } from '../errors.js';
-import type { Dwarf, Die } from '../../dwarf/index.js';
+import type { Dwarf } from '../../dwarf/index.js';
+import { functionRows, pathMatches } from '../../trace/perf-probe/lines.js';
 import type { DebugInfo } from '../dwarf.js';
 
 interface Args extends GlobalArgs { range: string }
@@ -41,13 +42,6 @@ export function parseLineRange(text: string): { ok: true; spec: LineRangeSpec } 
   return { ok: true, spec };
 }
 
-/** Does a DWARF path name the file the user wrote (equal, or a suffix at a '/' boundary)? */
-export function pathMatches(path: string, want: string): boolean {
-  const norm = (s: string) => s.replace(/^(\.\/)+/, '').replace(/\/\.\//g, '/');
-  const p = norm(path), w = norm(want);
-  return p === w || p.endsWith('/' + w);
-}
-
 export interface LineRange {
   readonly path: string;
   /** Lines shown: [start, end] absolute; `offset` is subtracted when printing. */
@@ -73,23 +67,7 @@ export function findLineRange(d: Dwarf, spec: LineRangeSpec): LineRange | { erro
     const add = (p: string | undefined, l: number | undefined) => { if (p === file && l !== undefined && l >= lo && l <= hi) set.add(l); };
     for (const f of fns) {
       if (f.declFile !== file) continue;
-      add(f.declFile, f.declLine);
-      for (const c of directInlines(d, f.die)) { const fi = d.functionInstance(c); if (fi) add(fi.callFile, fi.callLine); }
-      const lp = d.lineProgram(f.die.unit);
-      if (!lp) continue;
-      for (const row of lp.rows()) {
-        if (row.endSequence || !row.isStmt || !inRanges(f.ranges, row.address)) continue;
-        const path = lp.filePath(row.file);
-        const chain = d.scopeAt(row.address);
-        const at = chain.findIndex((s) => s.die === f.die);
-        const top = at >= 0 ? chain.slice(at + 1).find((s) => s.kind === 'inline') : undefined;
-        if (top) {
-          // A row inside inlined code is the function's line only at the call site itself.
-          const fi = d.functionInstance(top.die);
-          if (!fi || fi.callFile !== path || fi.callLine !== row.line) continue;
-        }
-        add(path, row.line);
-      }
+      for (const r of functionRows(d, f)) add(r.path, r.line);
     }
     if (set.size === 0) return { error: 'Source line is not found.' };
     return { path: file, start: lo, end: hi, offset, lines: [...set].sort((a, b) => a - b), function: spec.function };
@@ -111,25 +89,6 @@ export function findLineRange(d: Dwarf, spec: LineRangeSpec): LineRange | { erro
   if (byPath.size > 1) return { error: `'${want}' matches several source files: ${[...byPath.keys()].join(', ')}` };
   const [path, set] = [...byPath][0]!;
   return { path, start: spec.start, end: spec.end, offset: 0, lines: [...set].sort((a, b) => a - b) };
-}
-
-function inRanges(rs: readonly { low: number; high: number }[], a: number): boolean {
-  for (const r of rs) if (a >= r.low && a < r.high) return true;
-  return false;
-}
-
-/** Inlined subroutines directly in a function (through lexical blocks, not into other inlined code). */
-function directInlines(d: Dwarf, fn: Die): Die[] {
-  const out: Die[] = [];
-  const walk = (die: Die, depth: number) => {
-    if (depth > 64) return;
-    for (const c of d.children(die)) {
-      if (c.tag === 0x1d) out.push(c); // DW_TAG_inlined_subroutine
-      else if (c.tag === 0x0b) walk(c, depth + 1); // DW_TAG_lexical_block
-    }
-  };
-  walk(fn, 0);
-  return out;
 }
 
 /** The text perf probe -L prints for a range (show_line_range). */

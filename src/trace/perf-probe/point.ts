@@ -1,0 +1,99 @@
+// Probe point → probe addresses with debuginfo (tools/perf/util/probe-finder.c find_probe_point_by_func,
+// find_probe_point_by_line, find_probe_point_lazy): a function probe goes on every concrete instance,
+// the out-of-line body and each inlined copy (probe_point_inline_cb), which the raw kprobe interface
+// cannot do by itself; a line probe on every address where that line begins; a lazy pattern on the
+// lines of the function whose source text matches.
+import type { Dwarf, Die, FunctionInstance } from '../../dwarf/index.js';
+import type { Parsed, ProbePoint } from './spec.js';
+import { functionRows, inRanges, lazyMatch, pathMatches } from './lines.js';
+
+export interface ResolvedPoint {
+  readonly address: number;
+  /** The out-of-line function containing the address, and the offset from its entry (SYM+OFFS). */
+  readonly symbol: string;
+  readonly symbolOffset: number;
+  /** The function instance the probe was asked on (function probes); variables come from its scope inward. */
+  readonly instance?: FunctionInstance;
+  /** Source line the probe is on (line and lazy probes). */
+  readonly line?: number;
+  readonly path?: string;
+}
+
+export interface PointOptions {
+  /** The source lines of a DWARF file path (for lazy patterns), or undefined when missing. */
+  readonly readSource?: (path: string) => readonly string[] | undefined;
+}
+
+/** The out-of-line function whose code holds `pc` and its entry. */
+export function symbolAt(d: Dwarf, pc: number): { name: string; entry: number } | undefined {
+  const top = d.scopeAt(pc)[0];
+  if (!top || top.kind !== 'function') return undefined;
+  const fi = d.functionInstance(top.die);
+  if (!fi) return undefined;
+  return { name: fi.name, entry: fi.entryPc };
+}
+
+export function resolvePoint(d: Dwarf, pp: ProbePoint, opts: PointOptions = {}): Parsed<ResolvedPoint[]> {
+  const out: ResolvedPoint[] = [];
+  const seen = new Set<number>();
+  const push = (address: number, extra: { instance?: FunctionInstance; line?: number; path?: string }) => {
+    if (seen.has(address)) return;
+    const sym = symbolAt(d, address);
+    if (!sym) return;
+    seen.add(address);
+    out.push({ address, symbol: sym.name, symbolOffset: address - sym.entry, ...extra });
+  };
+  if (pp.function !== undefined) {
+    let fns = d.functionsByName(pp.function);
+    if (pp.file !== undefined) fns = fns.filter((f) => f.declFile !== undefined && pathMatches(f.declFile, pp.file!));
+    if (fns.length === 0) return { ok: false, reason: `Failed to find symbol ${pp.function}${pp.file !== undefined ? ` in ${pp.file}` : ''} in the debug info` };
+    if (pp.retprobe) {
+      // A return probe needs a real return: perf skips inlined copies (probe_point_search_cb).
+      fns = fns.filter((f) => f.kind === 'function');
+      if (fns.length === 0) return { ok: false, reason: `${pp.function} is only inlined: a return probe needs an out-of-line function` };
+    }
+    if (pp.line !== undefined) {
+      const f0 = fns[0]!;
+      if (f0.declFile === undefined || f0.declLine === undefined) return { ok: false, reason: `${pp.function} has no declaration line in the debug info` };
+      const line = f0.declLine + pp.line;
+      for (const f of fns) for (const a of d.addressesForLine(f.declFile ?? f0.declFile, line)) if (inRanges(f.ranges, a)) push(a, { instance: f, line, path: f.declFile ?? f0.declFile });
+      if (out.length === 0) return { ok: false, reason: `Probe point ${pp.function}:${pp.line} (line ${line} of ${f0.declFile}) is not found: no code for that line` };
+      return { ok: true, value: out };
+    }
+    if (pp.lazy !== undefined) {
+      for (const f of fns) {
+        if (f.declFile === undefined) continue;
+        const src = opts.readSource?.(f.declFile);
+        if (!src) return { ok: false, reason: `source file ${f.declFile} not found (needed for the pattern ';${pp.lazy}')` };
+        for (const r of functionRows(d, f)) {
+          if (r.path !== f.declFile || r.address === f.entryPc && r.line === f.declLine) continue;
+          const text = src[r.line - 1];
+          if (text !== undefined && lazyMatch(pp.lazy, text)) push(r.address, { instance: f, line: r.line, path: r.path });
+        }
+      }
+      if (out.length === 0) return { ok: false, reason: `no line of ${pp.function} matches the pattern '${pp.lazy}'` };
+      return { ok: true, value: out };
+    }
+    for (const f of fns) {
+      const a = f.entryPc + pp.offset;
+      if (pp.offset && !inRanges(f.ranges, a)) return { ok: false, reason: `Offset ${pp.offset} is out of ${pp.function}` };
+      push(a, { instance: f });
+    }
+    return { ok: true, value: out };
+  }
+  const file = pp.file!;
+  if (pp.line !== undefined) {
+    for (const a of d.addressesForLine(file.replace(/^(\.\/)+/, ''), pp.line)) push(a, { line: pp.line, path: file });
+    if (out.length === 0) return { ok: false, reason: `Probe point ${file}:${pp.line} is not found: no code for that line` };
+    return { ok: true, value: out };
+  }
+  return { ok: false, reason: `a lazy pattern on a whole file (${file};${pp.lazy}) is not supported yet: use FUNC;PATTERN` };
+}
+
+/** The DIE variables are looked up from for a point: the probed instance, else the whole scope chain. */
+export function scopeDepthFor(d: Dwarf, p: ResolvedPoint): number {
+  if (!p.instance) return 0;
+  const chain = d.scopeAt(p.address);
+  const i = chain.findIndex((s) => s.die === (p.instance!.die as Die));
+  return i < 0 ? 0 : i;
+}
