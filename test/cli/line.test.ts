@@ -1,0 +1,70 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ktrace } from './run.js';
+import { FIXTURE, fixtureImage } from '../elf/fixture.js';
+import { openDwarf, readSourceLines } from '../../src/cli/dwarf.js';
+import { findLineRange, formatLineRange, parseLineRange } from '../../src/cli/commands/line.js';
+import type { Image } from '../../src/elf/image.js';
+
+const SRC = readFileSync(join(FIXTURE, '..', 'kernel', 'fs', 'read_write.c'), 'utf8').split('\n');
+const declLine = SRC.findIndex((l) => l.startsWith('ssize_t vfs_read(')) + 1;
+
+test('ktrace line FUNC: perf -L layout, numbered from the declaration, probe-able lines marked', () => {
+  const r = ktrace(['line', 'vfs_read']);
+  assert.is(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  assert.is(lines[0], '<vfs_read@kernel/fs/read_write.c:0>');
+  assert.is(lines[1], `      0  ${SRC[declLine - 1]}`);
+  // Hand-checked against readelf --debug-dump=decodedline: the is_stmt rows of vfs_read are lines 21, 22,
+  // 24, 26, 28, 30 (the inlined rw_verify_area call), 33, 35; `}` (36) has only non-statement rows.
+  const marked = lines.slice(1).filter((l) => /^ {0,6}\d+  /.test(l)).map((l) => Number(l.slice(0, 7)));
+  assert.equal(marked, [0, 1, 2, 4, 6, 8, 10, 13, 15]);
+  assert.is(lines[1 + 3], `         ${SRC[declLine + 2]}`, 'line 3 (blank) is not probe-able: 9 spaces');
+  assert.is(lines[1 + 15], `     15  ${SRC[declLine + 14]}`);
+  // Open range: five lines of context after the last probe-able line (NR_ADDITIONAL_LINES).
+  assert.is(lines.length - 2, 15 + 1 + 5 + 1 - 1 + 1);
+  assert.is(r.stdout.endsWith(`         ${SRC[declLine + 20]}\n`), true);
+});
+
+test('ktrace line FUNC:START-END and FILE:START-END (absolute numbers)', () => {
+  const rel = ktrace(['line', 'vfs_read:4-8']).stdout.split('\n');
+  assert.is(rel[0], '<vfs_read@kernel/fs/read_write.c:4>');
+  assert.equal(rel.slice(1, -1).map((l) => l.slice(0, 9).trim()), ['4', '', '6', '', '8']);
+  const abs = ktrace(['line', 'fs/read_write.c:24-28']).stdout.split('\n');
+  assert.is(abs[0], '<kernel/fs/read_write.c:24>');
+  assert.equal(abs.slice(1, -1).map((l) => l.slice(0, 9).trim()), ['24', '', '26', '', '28']);
+  assert.is(abs[1], `     24  ${SRC[23]}`);
+});
+
+test('errors: unknown function, bad range, no code, missing source, no debug info', () => {
+  const nf = ktrace(['line', 'no_such_function']);
+  assert.is(nf.code, 1);
+  assert.match(nf.stderr, /^ktrace: line: Failed to find the function 'no_such_function'/);
+  assert.is(ktrace(['line', 'vfs_read:9-3']).code, 2);
+  const none = ktrace(['line', 'vfs_read:3-3']);
+  assert.is(none.code, 1);
+  assert.match(none.stderr, /Source line is not found/);
+  assert.not.match(nf.stderr + none.stderr, /at .*\.js/);
+  // A source tree without the file: clear error naming it.
+  const img = fixtureImage();
+  const info = { ...openDwarf(img, FIXTURE), sourceRoot: '/nonexistent' };
+  const p = parseLineRange('vfs_read');
+  assert.ok(p.ok);
+  const lr = findLineRange(info.dwarf, p.ok ? p.spec : (null as never));
+  assert.ok(!('error' in lr));
+  if (!('error' in lr)) assert.throws(() => readSourceLines(info, lr.path), /source file kernel\/fs\/read_write\.c not found/);
+  assert.throws(() => openDwarf({ sectionByName: () => undefined } as unknown as Image, '/x/vmlinux'), /\/x\/vmlinux: no debug info/);
+});
+
+test('parseLineRange and formatLineRange', () => {
+  assert.equal(parseLineRange('f:3+2'), { ok: true, spec: { function: 'f', start: 3, end: 5 } });
+  assert.equal(parseLineRange('f@a.c:1-2'), { ok: true, spec: { function: 'f', file: 'a.c', start: 1, end: 2 } });
+  assert.equal(parseLineRange('a.c:7'), { ok: true, spec: { file: 'a.c', start: 7, end: 0x7fffffff } });
+  assert.not.ok(parseLineRange('a.c@b.c').ok);
+  const text = formatLineRange({ path: 'x.c', start: 2, end: 4, offset: 1, lines: [3], function: 'g' }, ['a', 'b', 'c', 'd', 'e'], 'x.c');
+  assert.is(text, '<g@x.c:1>\n         b\n      2  c\n         d\n');
+});
+
+test.run();
