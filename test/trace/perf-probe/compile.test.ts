@@ -1,0 +1,101 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { compilePerfProbe, fetchableVars, planToFetchArg, resolvePoint } from '../../../src/trace/perf-probe/index.js';
+import { fixtureDwarf, readSource } from './fixture.js';
+
+const d = fixtureDwarf().dwarf;
+const lines = (spec: string) => {
+  const r = compilePerfProbe(d, [spec], { readSource });
+  if (!r.ok) throw new Error(r.reason);
+  return r.value.map((e) => e.line);
+};
+const error = (spec: string) => {
+  const r = compilePerfProbe(d, [spec], { readSource });
+  assert.not.ok(r.ok, spec);
+  return r.ok ? '' : r.reason;
+};
+
+// vfs_read(struct file *file, char __user *buf, size_t count, loff_t *pos): the SysV ABI puts them in
+// %di, %si, %dx, %cx; struct file's f_pos is at 32 (f_op, f_inode, f_dentry: 3*8, f_flags, f_mode: 2*4).
+test('vfs_read parameters by name, with DWARF types (perf probe -D)', () => {
+  assert.equal(lines('vfs_read count buf'), ['p:probe/vfs_read vfs_read+0 count=%dx:u64 buf=%si:u64']);
+  assert.equal(lines('vfs_read $params'), ['p:probe/vfs_read vfs_read+0 file=%di:u64 buf=%si:u64 count=%dx:u64 pos=%cx:u64']);
+  assert.equal(lines('vfs_read file->f_pos file->f_mode'), ['p:probe/vfs_read vfs_read+0 f_pos=+32(%di):s64 f_mode=+28(%di):u32']);
+  assert.equal(lines('vfs_read buf:string n=count:s32'), ['p:probe/vfs_read vfs_read+0 buf_string=+0(%si):string n=%dx:s32']);
+  assert.equal(lines('grp:ev=vfs_read@fs/read_write.c pos'), ['p:grp/ev vfs_read+0 pos=%cx:u64']);
+  assert.equal(lines('vfs_read %di $arg2 +0(%si):u8'), ['p:probe/vfs_read vfs_read+0 %di $arg2 +0(%si):u8']);
+});
+
+test('return probes: $retval typed from the return type (ssize_t: s64)', () => {
+  assert.equal(lines('vfs_read%return $retval'), ['r:probe/vfs_read__return vfs_read+0 $retval:s64']);
+  assert.equal(lines('vfs_read%return ret=$retval:x64'), ['r:probe/vfs_read__return vfs_read+0 ret=$retval:x64']);
+  assert.match(error('vfs_read%return count'), /only \$retval/);
+  assert.match(error('vfs_read $retval'), /only available at a return probe/);
+});
+
+test('an inlined function is probed at every inlined copy and its out-of-line body', () => {
+  const rw = lines('rw_verify_area count');
+  assert.equal(rw.length, 3);
+  const where = rw.map((l) => l.split(' ')[1]).sort();
+  assert.equal(where, ['rw_verify_area+0', 'vfs_read+49', 'vfs_write+50']);
+  // Event names are unique: NAME, NAME_1, NAME_2.
+  assert.equal(rw.map((l) => l.split(' ')[0]!.split('/')[1]).sort(), ['rw_verify_area', 'rw_verify_area_1', 'rw_verify_area_2']);
+  // In vfs_read the copy's count is vfs_read's count, still in %dx at the call.
+  assert.ok(rw.includes('p:probe/rw_verify_area_1 vfs_read+49 count=%dx:u64') || rw.some((l) => /vfs_read\+49 count=%dx:u64$/.test(l)), rw.join('\n'));
+  // A return probe needs a real return: only the out-of-line body.
+  assert.equal(lines('rw_verify_area%return $retval'), ['r:probe/rw_verify_area__return rw_verify_area+0 $retval:s32']); // int
+});
+
+test('source lines: FUNC:RLN, SRC:LINE and FUNC;PATTERN', () => {
+  // Line 10 of vfs_read is line 30, `ret = rw_verify_area(...)`: the inlined call starts at vfs_read+49.
+  assert.equal(lines('vfs_read:10'), ['p:probe/vfs_read_L10 vfs_read+49']);
+  assert.equal(lines('fs/read_write.c:30 count'), ['p:probe/vfs_read_L30 vfs_read+49 count=%dx:u64']);
+  assert.equal(lines('vfs_read;*f_op*').map((l) => l.split(' ').slice(0, 2).join(' ')), ['p:probe/vfs_read_L26 vfs_read+15', 'p:probe/vfs_read_L35 vfs_read+60']);
+  assert.match(error('vfs_read:3'), /not found: no code for that line/);
+  assert.match(error('vfs_read;no_such_text*'), /no line of vfs_read matches/);
+});
+
+test('arrays and globals', () => {
+  // int fd[2] on the stack of __sys_socketpair.
+  const [sp] = lines('__sys_socketpair fd[1]');
+  assert.match(sp!, /^p:probe\/__sys_socketpair __sys_socketpair\+0 fd=-52\(%sp\):s32$/);
+  const [g] = lines('arch_send_reschedule irq_stat_resched[3]');
+  assert.match(g!, / irq_stat_resched=@0x[0-9a-f]+:u64$/);
+  const base = /@0x([0-9a-f]+)/.exec(lines('arch_send_reschedule irq_stat_resched[0]')[0]!)![1]!;
+  assert.is(BigInt('0x' + /@0x([0-9a-f]+)/.exec(g!)![1]!) - BigInt('0x' + base), 24n);
+});
+
+test('errors are values with perf-like reasons', () => {
+  assert.match(error('no_such_function'), /Failed to find symbol no_such_function/);
+  assert.match(error('vfs_read no_such_var'), /Failed to find 'no_such_var'/);
+  assert.match(error('vfs_read file->no_such'), /no_such is not a member of struct file/);
+  assert.match(error('vfs_read file.f_pos'), /is a pointer \(use '->'\)/);
+  assert.match(error('vfs_read count->x'), /is not a pointer/);
+  assert.match(error('vfs_read count:string'), /cannot be a string/);
+  assert.match(error('vfs_read+1000'), /out of vfs_read/);
+  assert.match(error('vfs_read:1+2'), /exclude each other/);
+});
+
+test('$params locations are those ktrace vars lists', () => {
+  for (const fn of ['vfs_read', 'rw_verify_area', 'ksys_read']) {
+    const pts = resolvePoint(d, { function: fn, offset: 0, retprobe: false });
+    assert.ok(pts.ok);
+    if (!pts.ok) continue;
+    for (const p of pts.value) {
+      const want = fetchableVars(d, p).filter((v) => v.variable.kind === 'parameter').map((v) => `${v.variable.name}=${v.location}`);
+      const r = compilePerfProbe(d, { point: { function: fn, offset: 0, retprobe: false }, args: [{ text: '$params', var: '$params', fields: [] }] });
+      assert.ok(r.ok);
+      const ev = r.ok ? r.value.find((e) => e.point.address === p.address)! : undefined;
+      assert.equal(ev!.line.split(' ').slice(2).map((a) => a.replace(/:[^:]+$/, '')), want, `${fn} at ${p.symbol}+${p.symbolOffset}`);
+    }
+  }
+});
+
+test('planToFetchArg: entry values only at the entry; what a kprobe cannot fetch says why', () => {
+  assert.equal(planToFetchArg({ kind: 'entry-value', reg: 5, regName: 'di' }, true), { ok: true, value: '%di' });
+  assert.not.ok(planToFetchArg({ kind: 'entry-value', reg: 5, regName: 'di' }, false).ok);
+  assert.equal(planToFetchArg({ kind: 'optimized-out' }, true), { ok: false, reason: 'optimized out' });
+  assert.equal(planToFetchArg({ kind: 'memory', address: { kind: 'reg', reg: 7, regName: 'sp', offset: -8 } }, false), { ok: true, value: '-8(%sp)' });
+});
+
+test.run();
