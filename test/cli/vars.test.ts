@@ -1,0 +1,50 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ktrace } from './run.js';
+
+test('ktrace vars vfs_read: perf probe -V layout, tabs, sorted by type spelling', () => {
+  const r = ktrace(['vars', 'vfs_read']);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout, [
+    'Available variables at vfs_read',
+    '\t@<vfs_read+0>',
+    '\t\tchar*\tbuf',
+    '\t\tloff_t*\tpos',
+    '\t\tsize_t\tcount',
+    '\t\tstruct file*\tfile',
+    '',
+  ].join('\n'));
+});
+
+test('FUNC:RLN, FILE:LINE and an inlined function (one @<SYM+OFF> per instance)', () => {
+  const rln = ktrace(['vars', 'vfs_read:10']).stdout.split('\n');
+  assert.is(rln[0], 'Available variables at vfs_read:10');
+  assert.is(rln[1], '\t@<vfs_read+49>');
+  // Inside the inlined rw_verify_area call: its ppos (const loff_t *: qualifiers dropped) is visible too.
+  assert.ok(rln.includes('\t\tloff_t*\tppos'), rln.join('\n'));
+  const file = ktrace(['vars', 'fs/read_write.c:30']).stdout.split('\n');
+  assert.is(file[0], 'Available variables at @fs/read_write.c:30');
+  assert.equal(file.slice(1), rln.slice(1));
+  const inl = ktrace(['vars', 'rw_verify_area']).stdout;
+  assert.equal(inl.split('\n').filter((l) => l.startsWith('\t@')).sort(), ['\t@<rw_verify_area+0>', '\t@<vfs_read+49>', '\t@<vfs_write+50>']);
+  // The out-of-line body also has its first parameter (int read_write); the inlined copies had it folded.
+  assert.match(inl, /\t@<rw_verify_area\+0>\n(\t\t.*\n)*\t\tint\tread_write\n/);
+});
+
+test('--externs adds the unit\'s globals', () => {
+  const plain = ktrace(['vars', 'arch_send_reschedule']).stdout;
+  const ext = ktrace(['vars', 'arch_send_reschedule', '--externs']).stdout;
+  assert.not.match(plain, /irq_stat_resched/);
+  assert.match(ext, /\t\tlong unsigned int\*\tirq_stat_resched\n/);
+});
+
+test('errors: unknown function, bad spec', () => {
+  const nf = ktrace(['vars', 'no_such_function']);
+  assert.is(nf.code, 1);
+  assert.match(nf.stderr, /^ktrace: vars: Failed to find symbol no_such_function/);
+  const bad = ktrace(['vars', 'vfs_read:x']);
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /^ktrace: vars: a line number was expected/);
+});
+
+test.run();
