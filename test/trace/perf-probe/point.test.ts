@@ -1,0 +1,37 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { resolvePoint, scopeDepthFor, symbolAt } from '../../../src/trace/perf-probe/point.js';
+import { fixtureDwarf, readSource } from './fixture.js';
+import { fixtureImage } from '../../elf/fixture.js';
+
+const d = fixtureDwarf().dwarf;
+
+test('function points: every instance, SYM+OFF agrees with the ELF symbol table', () => {
+  const img = fixtureImage();
+  const r = resolvePoint(d, { function: 'rw_verify_area', offset: 0, retprobe: false });
+  assert.ok(r.ok);
+  if (!r.ok) return;
+  assert.is(r.value.length, 3);
+  for (const p of r.value) {
+    const sym = img.functionAt(p.address)!;
+    assert.is(sym.name, p.symbol);
+    assert.is(p.address - sym.addr, p.symbolOffset);
+    assert.ok(scopeDepthFor(d, p) >= 0);
+  }
+  const ret = resolvePoint(d, { function: 'rw_verify_area', offset: 0, retprobe: true });
+  assert.ok(ret.ok && ret.value.length === 1 && ret.value[0]!.symbol === 'rw_verify_area');
+});
+
+test('line and lazy points; symbolAt', () => {
+  const l = resolvePoint(d, { function: 'vfs_read', line: 10, offset: 0, retprobe: false });
+  assert.ok(l.ok && l.value.length === 1 && l.value[0]!.line === 30 && l.value[0]!.symbolOffset === 49);
+  const lazy = resolvePoint(d, { function: 'vfs_read', lazy: 'return*', offset: 0, retprobe: false }, { readSource });
+  assert.ok(lazy.ok && lazy.value.map((p) => p.line).join() === '35');
+  const noSrc = resolvePoint(d, { function: 'vfs_read', lazy: 'return*', offset: 0, retprobe: false });
+  assert.ok(!noSrc.ok && /source file/.test(noSrc.reason));
+  const f = d.functionsByName('vfs_read')[0]!;
+  assert.equal(symbolAt(d, f.entryPc + 5), { name: 'vfs_read', entry: f.entryPc });
+  assert.is(symbolAt(d, 0), undefined);
+});
+
+test.run();
