@@ -10,6 +10,7 @@ import type { FastCommand } from '../fastargs.js';
 import { CliError, EXIT_USAGE } from '../errors.js';
 import type { Dwarf } from '../../dwarf/index.js';
 import { functionRows, pathMatches } from '../../trace/perf-probe/lines.js';
+import { findFunctions } from '../../trace/perf-probe/find.js';
 import type { DebugInfo } from '../dwarf.js';
 
 interface Args extends GlobalArgs { range: string }
@@ -55,7 +56,7 @@ export interface LineRange {
 /** The probe-able lines of a range (probe-finder.c find_line_range). */
 export function findLineRange(d: Dwarf, spec: LineRangeSpec): LineRange | { error: string } {
   if (spec.function !== undefined) {
-    const all = d.functionsByName(spec.function).filter((f) => !spec.file || (f.declFile && pathMatches(f.declFile, spec.file)));
+    const all = findFunctions(d, spec.function).filter((f) => !spec.file || (f.declFile && pathMatches(f.declFile, spec.file)));
     if (all.length === 0) return { error: `Failed to find the function '${spec.function}' in the debug info` };
     const outOfLine = all.filter((f) => f.kind === 'function');
     const fns = outOfLine.length ? outOfLine : all;

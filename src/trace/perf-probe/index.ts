@@ -6,3 +6,4 @@ export { compilePerfProbe, compileArg, fetchableVars, planToFetchArg, DEFAULT_GR
 export { availableVars, formatAvailableVars, type AvailableVars } from './vars.js';
 export { functionRows, pathMatches, lazyMatch, type FunctionRow } from './lines.js';
 export { perfTypeName } from './typename.js';
+export { findFunctions } from './find.js';

@@ -6,6 +6,7 @@
 import type { Dwarf, Die, FunctionInstance } from '../../dwarf/index.js';
 import type { Parsed, ProbePoint } from './spec.js';
 import { functionRows, inRanges, lazyMatch, pathMatches } from './lines.js';
+import { findFunctions } from './find.js';
 
 export interface ResolvedPoint {
   readonly address: number;
@@ -44,7 +45,7 @@ export function resolvePoint(d: Dwarf, pp: ProbePoint, opts: PointOptions = {}):
     out.push({ address, symbol: sym.name, symbolOffset: address - sym.entry, ...extra });
   };
   if (pp.function !== undefined) {
-    let fns = d.functionsByName(pp.function);
+    let fns = findFunctions(d, pp.function);
     if (pp.file !== undefined) fns = fns.filter((f) => f.declFile !== undefined && pathMatches(f.declFile, pp.file!));
     if (fns.length === 0) return { ok: false, reason: `Failed to find symbol ${pp.function}${pp.file !== undefined ? ` in ${pp.file}` : ''} in the debug info` };
     if (pp.retprobe) {
