@@ -128,7 +128,6 @@ async function handler(args: Args): Promise<void> {
 
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'line <range>',
-  aliases: ['-L'],
   describe: 'show source lines where probes can be placed (perf probe -L)',
   builder: (y) => y.positional('range', { type: 'string', demandOption: true, describe: 'FUNC[@FILE][:START[-END|+NUM]] or FILE[:START[-END|+NUM]]' })
     .example('$0 line vfs_read', 'the function, lines numbered from its declaration')

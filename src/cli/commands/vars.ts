@@ -31,7 +31,6 @@ async function handler(args: Args): Promise<void> {
 
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'vars <spec>',
-  aliases: ['-V'],
   describe: 'list the variables available at a probe point (perf probe -V)',
   builder: (y) => y.positional('spec', { type: 'string', demandOption: true, describe: 'FUNC[@FILE][+OFFS|:RLN|;PTN] or FILE:LINE' })
     .options(options)
