@@ -1,7 +1,7 @@
 // perf-probe spec + DWARF → kprobe_events lines, as `perf probe -D` prints them
 // (tools/perf/util/probe-finder.c convert_variable_location / convert_variable_fields /
 // convert_variable_type, probe-event.c synthesize_probe_trace_command). Pure: the Dwarf is the only input.
-import { derefAt, fieldAt, formatAddressExpr, DW_AT, DW_TAG, type Dwarf, type Die, type FetchPlan, type Variable } from '../../dwarf/index.js';
+import { derefAt, fieldAt, formatAddressExpr, DW_AT, DW_TAG, type AddressExpr, type Dwarf, type Die, type FetchPlan, type Variable } from '../../dwarf/index.js';
 import { formatProbePoint, parseProbeSpec, type Parsed, type ProbeArg, type ProbeSpec } from './spec.js';
 import { resolvePoint, scopeDepthFor, type PointOptions, type ResolvedPoint } from './point.js';
 
@@ -13,12 +13,30 @@ export interface FetchableVar {
   readonly location: string;
 }
 
+/**
+ * A static variable's storage as perf spells it: `@NAME+OFFS` instead of the absolute address
+ * (probe-finder.c convert_variable_location "make @varname", probe-event.c synthesize_probe_trace_arg).
+ */
+export interface StaticBase { readonly name: string; readonly address: number }
+
+function formatAddress(a: AddressExpr, base: StaticBase | undefined): string {
+  if (a.kind === 'absolute' && base) { const off = a.address - base.address; return `@${base.name}${off >= 0 ? '+' : ''}${off}`; }
+  if (a.kind === 'deref') return `${a.offset >= 0 ? '+' : ''}${a.offset}(${formatAddress(a.base, base)})`;
+  return formatAddressExpr(a);
+}
+
+/** The static base of a variable located by DW_OP_addr, for `@NAME` spelling. */
+export function staticBase(v: Variable): StaticBase | undefined {
+  const l = v.location;
+  return l.kind === 'memory' && l.address.kind === 'absolute' ? { name: v.name, address: l.address.address } : undefined;
+}
+
 /** The kprobe fetch argument for a plan at `pc`, or why there is none. */
-export function planToFetchArg(plan: FetchPlan, atEntry: boolean): Parsed<string> {
+export function planToFetchArg(plan: FetchPlan, atEntry: boolean, base?: StaticBase): Parsed<string> {
   switch (plan.kind) {
     case 'register':
       return plan.regName ? { ok: true, value: `%${plan.regName}` } : { ok: false, reason: `DWARF register ${plan.reg} has no pt_regs name` };
-    case 'memory': return { ok: true, value: formatAddressExpr(plan.address) };
+    case 'memory': return { ok: true, value: formatAddress(plan.address, base) };
     case 'entry-value':
       // The value the register had at entry: only at the entry itself is that the register.
       if (atEntry && plan.regName) return { ok: true, value: `%${plan.regName}` };
@@ -46,7 +64,7 @@ export function fetchableVars(d: Dwarf, p: ResolvedPoint, opts: { externs?: bool
   const out: FetchableVar[] = [];
   for (const v of d.variablesAt(p.address, { externs: opts.externs ?? false })) {
     if (v.kind !== 'global' && v.scopeDepth < depth) continue;
-    const loc = planToFetchArg(v.location, atEntry(p));
+    const loc = planToFetchArg(v.location, atEntry(p), staticBase(v));
     if (loc.ok) out.push({ variable: v, location: loc.value });
   }
   return out;
@@ -185,7 +203,7 @@ export function compileArg(d: Dwarf, p: ResolvedPoint, a: ProbeArg, retprobe: bo
     if (!t.ok) return { ok: false, reason: `${shown}: ${t.reason}` };
     fetchType = t.type;
   }
-  const loc = planToFetchArg(plan, atEntry(p));
+  const loc = planToFetchArg(plan, atEntry(p), staticBase(v));
   if (!loc.ok) return { ok: false, reason: `${shown} is not available here: ${loc.reason}` };
   // perf names a field access after the last field (parse_perf_probe_arg), a plain variable after itself
   // with ':' of a type cast turned into '_' (probe-finder.c find_variable).
