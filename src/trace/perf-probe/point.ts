@@ -88,7 +88,20 @@ export function resolvePoint(d: Dwarf, pp: ProbePoint, opts: PointOptions = {}):
     if (out.length === 0) return { ok: false, reason: `Probe point ${file}:${pp.line} is not found: no code for that line` };
     return { ok: true, value: out };
   }
-  return { ok: false, reason: `a lazy pattern on a whole file (${file};${pp.lazy}) is not supported yet: use FUNC;PATTERN` };
+  // SRC;PTN: every line of the file whose text matches, wherever it has code (find_probe_point_lazy on a CU).
+  const paths = new Set<string>();
+  for (const e of d.lineRows(file.replace(/^(\.\/)+/, ''))) paths.add(e.path);
+  if (paths.size === 0) return { ok: false, reason: `${file} has no code in the debug info` };
+  if (paths.size > 1) return { ok: false, reason: `'${file}' matches several source files: ${[...paths].join(', ')}` };
+  const path = [...paths][0]!;
+  const src = opts.readSource?.(path);
+  if (!src) return { ok: false, reason: `source file ${path} not found (needed for the pattern ';${pp.lazy}')` };
+  for (let i = 0; i < src.length; i++) {
+    if (!lazyMatch(pp.lazy!, src[i]!)) continue;
+    for (const a of d.addressesForLine(path, i + 1)) push(a, { line: i + 1, path });
+  }
+  if (out.length === 0) return { ok: false, reason: `no line of ${file} with code matches the pattern '${pp.lazy}'` };
+  return { ok: true, value: out };
 }
 
 /** The DIE variables are looked up from for a point: the probed instance, else the whole scope chain. */

@@ -29,6 +29,10 @@ test('line and lazy points; symbolAt', () => {
   assert.ok(lazy.ok && lazy.value.map((p) => p.line).join() === '35');
   const noSrc = resolvePoint(d, { function: 'vfs_read', lazy: 'return*', offset: 0, retprobe: false });
   assert.ok(!noSrc.ok && /source file/.test(noSrc.reason));
+  // SRC;PTN: the `return file->f_op->...(...)` lines of vfs_read (35) and vfs_write.
+  const fl = resolvePoint(d, { file: 'fs/read_write.c', lazy: 'return file->f_op->*', offset: 0, retprobe: false }, { readSource });
+  assert.ok(fl.ok, fl.ok ? '' : fl.reason);
+  if (fl.ok) assert.equal(fl.value.map((p) => p.symbol).sort(), ['vfs_read', 'vfs_write']);
   const f = d.functionsByName('vfs_read')[0]!;
   assert.equal(symbolAt(d, f.entryPc + 5), { name: 'vfs_read', entry: f.entryPc });
   assert.is(symbolAt(d, 0), undefined);
