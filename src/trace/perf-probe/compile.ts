@@ -151,6 +151,7 @@ export function compileArg(d: Dwarf, p: ResolvedPoint, a: ProbeArg, retprobe: bo
   let type: Die | undefined = v.type;
   let bitType: string | undefined;
   let lastField: string | undefined;
+  let arrayDim = 0; // subscripts already applied to a multi-dimensional array type
   let shown = a.var;
   for (const f of a.fields) {
     const st = d.types.strip(type);
@@ -162,13 +163,23 @@ export function compileArg(d: Dwarf, p: ResolvedPoint, a: ProbeArg, retprobe: bo
         if (size === undefined) return { ok: false, reason: `${shown}: the element size is unknown` };
         plan = derefAt(plan, f.index * size); type = el;
       } else if (st && st.tag === DW_TAG.array_type) {
+        // `int m[2][3]` is one array type with two subranges: [1] steps over a row of 3 and stays an array.
         const info = d.types.array(st)!;
         if (info.elementSize === undefined) return { ok: false, reason: `${shown}: the element size is unknown` };
-        plan = fieldAt(plan, f.index * info.elementSize); type = info.element;
+        let stride = info.elementSize;
+        for (let k = arrayDim + 1; k < info.dims.length; k++) {
+          const n = info.dims[k];
+          if (n === undefined) return { ok: false, reason: `${shown}: an inner dimension is unknown` };
+          stride *= n;
+        }
+        plan = fieldAt(plan, f.index * stride);
+        if (arrayDim + 1 < info.dims.length) arrayDim++;
+        else { type = info.element; arrayDim = 0; }
       } else return { ok: false, reason: `${shown}: ${a.var} is neither an array nor a pointer` };
       continue;
     }
     lastField = f.name;
+    arrayDim = 0;
     let container: Die | undefined;
     if (f.kind === 'arrow') {
       if (!st || st.tag !== DW_TAG.pointer_type) return { ok: false, reason: `${shown}->${f.name}: ${shown} is not a pointer (use '.')` };

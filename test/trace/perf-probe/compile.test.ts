@@ -2,6 +2,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compilePerfProbe, fetchableVars, planToFetchArg, resolvePoint } from '../../../src/trace/perf-probe/index.js';
 import { fixtureDwarf, readSource } from './fixture.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Image } from '../../../src/elf/image.js';
+import { openDwarf } from '../../../src/cli/dwarf.js';
+import { ROOT } from '../../../src/paths.js';
+
+const KFAKE = join(ROOT, 'fixtures', 'dwarf', 'kfake');
 
 const d = fixtureDwarf().dwarf;
 const lines = (spec: string) => {
@@ -62,6 +69,24 @@ test('arrays and globals', () => {
   // Globals as perf spells them: @NAME+OFFS (the element 3 of an unsigned long array is 24 bytes in).
   assert.equal(lines('arch_send_reschedule irq_stat_resched[3] r0=irq_stat_resched[0]'),
     ['p:probe/arch_send_reschedule arch_send_reschedule+0 irq_stat_resched=@irq_stat_resched+24:u64 r0=@irq_stat_resched+0:u64']);
+});
+
+// kfake (fixtures/dwarf/kfake): struct inode { umode_t i_mode; u16 i_opflags; u32 i_flags; loff_t i_size @8;
+// u32 i_state:3, i_dirty:1; s32 i_delta:12 @16; ulong i_ino @24; list_head i_list @32; char i_name[16] @48;
+// int i_matrix[2][3] @64 } (88 bytes): inodes[1] starts at 88. DWARF 4 (DW_AT_bit_offset) and 5 agree.
+test('bitfields, char arrays as strings, two-dimensional arrays (kfake, DWARF 4 and 5)', () => {
+  for (const v of ['4', '5']) {
+    const path = join(KFAKE, `kfake-dwarf${v}`);
+    const kd = openDwarf(Image.load(readFileSync(path)), path).dwarf;
+    const r = compilePerfProbe(kd, ['kfake_init inodes[1].i_state inodes[1].i_dirty d=inodes[1].i_delta inodes[1].i_name:string inodes[1].i_matrix[1][2] inodes[1].i_size']);
+    assert.ok(r.ok, r.ok ? '' : r.reason);
+    if (!r.ok) continue;
+    assert.equal(r.value.map((e) => e.line), ['p:probe/kfake_init kfake_init+0 i_state=@inodes+104:b3@0/32 i_dirty=@inodes+104:b1@3/32 d=@inodes+104:b12@4/32 i_name=@inodes+136:string i_matrix=@inodes+172:s32 i_size=@inodes+96:s64'], `DWARF ${v}`);
+    const row = compilePerfProbe(kd, ['kfake_init inodes[1].i_matrix[1]']);
+    assert.ok(!row.ok && /not scalar/.test(row.reason), 'a row of a 2-D array is not a scalar');
+    const gone = compilePerfProbe(kd, ['sum_matrix in->i_state']);
+    assert.ok(!gone.ok && /optimized out/.test(gone.reason), 'inlined copy with its parameter folded away');
+  }
 });
 
 test('errors are values with perf-like reasons', () => {
