@@ -38,6 +38,23 @@ test('--externs adds the unit\'s globals', () => {
   assert.match(ext, /\t\tlong unsigned int\*\tirq_stat_resched\n/);
 });
 
+test('--json: each site with every variable\'s fetch location', () => {
+  const r = ktrace(['vars', 'vfs_read', '--json']);
+  assert.is(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.is(j.point, 'vfs_read');
+  assert.is(j.sites.length, 1);
+  assert.equal({ ...j.sites[0], address: undefined }, {
+    symbol: 'vfs_read', offset: 0, address: undefined, vars: [
+      { name: 'file', type: 'struct file*', kind: 'parameter', location: '%di' },
+      { name: 'buf', type: 'char*', kind: 'parameter', location: '%si' },
+      { name: 'count', type: 'size_t', kind: 'parameter', location: '%dx' },
+      { name: 'pos', type: 'loff_t*', kind: 'parameter', location: '%cx' },
+    ],
+  });
+  assert.match(j.sites[0].address, /^0xffffffff81[0-9a-f]{6}$/);
+});
+
 test('errors: unknown function, bad spec', () => {
   const nf = ktrace(['vars', 'no_such_function']);
   assert.is(nf.code, 1);

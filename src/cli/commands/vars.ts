@@ -5,10 +5,11 @@ import type { GlobalArgs } from '../options.js';
 import type { FastCommand } from '../fastargs.js';
 import { CliError, EXIT_USAGE } from '../errors.js';
 
-interface Args extends GlobalArgs { spec: string; externs: boolean }
+interface Args extends GlobalArgs { spec: string; externs: boolean; json: boolean }
 
 const options = {
   externs: { type: 'boolean' as const, default: false, describe: 'also list the global variables of the compile unit' },
+  json: { type: 'boolean' as const, default: false, describe: 'print JSON: {point, sites: [{symbol, offset, address, vars: [{name, type, kind, location}]}]}' },
 };
 
 async function handler(args: Args): Promise<void> {
@@ -21,10 +22,27 @@ async function handler(args: Args): Promise<void> {
   if (parsed.value.args.length) throw new CliError('vars: give a probe point only (FUNC, FUNC+OFFS, FUNC:RLN, FILE:LINE)', EXIT_USAGE);
   const image = loadImage(args.vmlinux);
   const info = openDwarf(image, args.vmlinux);
-  const av = withDwarf(args.vmlinux, () => availableVars(info.dwarf, parsed.value.point, {
-    externs: args.externs,
-    readSource: (p) => { try { return readSourceLines(info, p); } catch { return undefined; } },
-  }));
+  const readSource = (p: string) => { try { return readSourceLines(info, p); } catch { return undefined; } };
+  if (args.json) {
+    const { resolvePoint, fetchableVars, perfTypeName, formatProbePoint } = await import('../../trace/perf-probe/index.js');
+    const { hexAddress } = await import('../../dwarf/index.js');
+    const text = withDwarf(args.vmlinux, () => {
+      const pts = resolvePoint(info.dwarf, parsed.value.point, { readSource });
+      if (!pts.ok) throw new CliError(`vars: ${pts.reason}`);
+      return JSON.stringify({
+        point: formatProbePoint(parsed.value.point),
+        sites: pts.value.map((p) => ({
+          symbol: p.symbol, offset: p.symbolOffset, address: hexAddress(p.address),
+          vars: fetchableVars(info.dwarf, p, { externs: args.externs }).map((v) => ({
+            name: v.variable.name, type: perfTypeName(info.dwarf, v.variable.type), kind: v.variable.kind, location: v.location,
+          })),
+        })),
+      });
+    });
+    out(text + '\n');
+    return;
+  }
+  const av = withDwarf(args.vmlinux, () => availableVars(info.dwarf, parsed.value.point, { externs: args.externs, readSource }));
   if (!av.ok) throw new CliError(`vars: ${av.reason}`);
   out(formatAvailableVars(av.value));
 }
@@ -36,7 +54,8 @@ const command: CommandModule<GlobalArgs, Args> = {
     .options(options)
     .example('$0 vars vfs_read', "vfs_read's parameters at its entry")
     .example('$0 vars vfs_read:10', 'at line 10 of the function')
-    .example('$0 vars read_write.c:30 --externs', 'at a source line, with globals'),
+    .example('$0 vars read_write.c:30 --externs', 'at a source line, with globals')
+    .example('$0 vars vfs_read --json', 'with each variable\'s fetch location (%di, +8(%sp), @sym+off)'),
   handler,
 };
 export default command;
