@@ -81,12 +81,15 @@ function once(image: Image, n: number, mode: Mode): Run {
   }
   cpu.setRegNum(Reg.RSP, RAM_BASE + 0x100000);
   cpu.rip = LOOP;
+  // host calls (return trampolines, detours, the ftrace trampoline) are handled in place, as the
+  // platform does; other stops come back to the loop below
+  m.onHostCall = (c) => !!(krp?.handleTrap(c, Stop.HostCall) || opt?.handleTrap(c, Stop.HostCall));
   const t0 = process.hrtime.bigint();
   for (;;) {
     const s = m.run(cpu, 1e12);
     if (mgr.handleTrap(cpu, s) || krp?.handleTrap(cpu, s) || opt?.handleTrap(cpu, s)) continue;
     if (s === Stop.Breakpoint && cpu.rip === LOOP + code.length) break;
-    throw new Error(`bench: unexpected stop ${s} at ${image.formatAddr(cpu.rip)}`);
+    throw new Error(`bench: unexpected stop ${s} at ${image.formatAddr(cpu.rip)}${mgr.oopses.length ? `: ${mgr.oopses[0].message}` : ""}`);
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (mode !== 'none' && hits !== n) throw new Error(`bench: ${hits} hits for ${n} calls`);

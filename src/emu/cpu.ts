@@ -16,6 +16,9 @@ const EFER_FIXED = 0x1 | 0x100 | 0x400 | 0x800;
 export interface CpuHost {
   onPortIn(cpu: Cpu, port: number, size: 1 | 2 | 4): number;
   onPortOut(cpu: Cpu, port: number, size: 1 | 2 | 4, value: number): void;
+  /** A vmcall: 0 = no in-place handler (stop with Stop.HostCall), 1 = handled in place (go on at
+   *  cpu.rip without leaving the run loop), 2 = the owner ended the run (stop with Stop.Requested). */
+  onHostCall(cpu: Cpu): number;
 }
 
 export const VEC_TIMER = 0x20, VEC_IPI = 0xf2;
@@ -53,7 +56,7 @@ export class Cpu implements LazyFlags, FaultTarget {
   shadow = false;
 
   /** The machine's port I/O (set by Machine). */
-  host: CpuHost = { onPortIn: () => 0xffffffff, onPortOut: () => {} };
+  host: CpuHost = { onPortIn: () => 0xffffffff, onPortOut: () => {}, onHostCall: () => 0 };
 
   constructor(readonly id: number, readonly mem: Memory) {
     this.online = id === 0;

@@ -44,6 +44,13 @@ export class Machine {
   private rrNext = 0;
   private rrLeft = 0;
   private rrRan = false;
+  /**
+   * Handles a vmcall right where it executes, like port I/O (true = handled, go on at cpu.rip): host
+   * calls are the fast path of optimized probes and return trampolines, so they skip the stop. When it
+   * returns false the owner has already ended the run, and the CPU stops with Stop.Requested.
+   * Without it (null) a vmcall stops the CPU with Stop.HostCall.
+   */
+  onHostCall: ((cpu: Cpu) => boolean) | null = null;
   /** Handles a stop without leaving runAll (true = handled): the platform's trap dispatch. */
   onTrap: ((cpu: Cpu, stop: Stop) => boolean) | null = null;
   /** countExecutions state (tests): address -> index, and the counts. */
@@ -59,6 +66,7 @@ export class Machine {
     const host = {
       onPortIn: (c: Cpu, p: number, s: 1 | 2 | 4) => this.onPortIn(c, p, s),
       onPortOut: (c: Cpu, p: number, s: 1 | 2 | 4, v: number) => this.onPortOut(c, p, s, v),
+      onHostCall: (c: Cpu) => (this.onHostCall === null ? 0 : this.onHostCall(c) ? 1 : 2),
     };
     for (let i = 0; i < opts.cpus; i++) { const c = new Cpu(i, this.mem); c.host = host; this.cpus.push(c); }
   }

@@ -629,7 +629,10 @@ export const H = {
   },
   vmcall(c: Cpu, op: Op): void {
     // ktrace-pc host call: RIP is left past the vmcall, faultAddr holds its address
-    c.rip = op.next; c.faultAddr = op.ip; c.trapVector = -1; stopWith(c, Stop.HostCall);
+    c.rip = op.next; c.faultAddr = op.ip; c.trapVector = -1;
+    const r = c.host.onHostCall(c);
+    if (r === 0) stopWith(c, Stop.HostCall);
+    else if (r === 2) stopWith(c, Stop.Requested);
   },
   clac(c: Cpu, op: Op): void { needCpl0(c, op); c.ac = 0; c.rip = op.next; },
   stac(c: Cpu, op: Op): void { needCpl0(c, op); c.ac = 1; c.rip = op.next; },

@@ -78,6 +78,7 @@ export class Platform implements UserMemory {
     this.machine.onPortOut = (cpu, port, size, value) => this.portOut(cpu, port, size, value);
     this.machine.onPortIn = () => 0xffffffff;
     this.machine.onTrap = (cpu, stop) => this.handle(cpu, stop);
+    this.machine.onHostCall = (cpu) => this.handle(cpu, Stop.HostCall);
   }
 
   get console(): string { return Buffer.from(this.consoleBytes).toString('latin1'); }

@@ -37,7 +37,11 @@ export function callFromHandler(mgr: KprobeManager, cpu: Cpu, addr: number, args
     let left = budget;
     for (;;) {
       const before = cpu.instret + cpu.probeInstret;
-      const stop = mgr.machine.run(cpu, left);
+      // the call returns through its own vmcall stub: take vmcalls as stops, not in place
+      const inPlace = mgr.machine.onHostCall;
+      mgr.machine.onHostCall = null;
+      let stop: Stop;
+      try { stop = mgr.machine.run(cpu, left); } finally { mgr.machine.onHostCall = inPlace; }
       left -= cpu.instret + cpu.probeInstret - before;
       if (stop === Stop.HostCall && cpu.faultAddr === stub) break;
       if (mgr.handleTrap(cpu, stop)) { if (left > 0) continue; }
