@@ -27,5 +27,6 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'disable', load: () => import('./commands/disable.js') },
   { name: 'line', load: () => import('./commands/line.js') },
   { name: 'vars', load: () => import('./commands/vars.js') },
+  { name: 'why', load: () => import('./commands/why.js') },
   { name: 'help', load: () => import('./commands/help.js') },
 ];

@@ -1,0 +1,44 @@
+// ktrace why: the optimizer's verdict per probe, with the failing check and the instruction.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ktrace, freshState } from './run.js';
+
+test('a one-instruction region is optimized; an fentry site takes the ftrace path', () => {
+  const r = ktrace(['why', 'kprobe_target+7', 'vfs_read']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^[0-9a-f]{16}  kprobe_target\+0x7\/0x[0-9a-f]+  \[OPTIMIZED\]$/m);
+  assert.match(r.stdout, /^[0-9a-f]{16}  vfs_read\+0x0\/0x[0-9a-f]+  \[FTRACE\]$/m);
+});
+
+test('a refusal names the failing check and the instruction that causes it', () => {
+  const r = ktrace(['why', '--json', 'vfs_read+6', 'compute_mix+9']);
+  assert.is(r.code, 0, r.stderr);
+  const rows = JSON.parse(r.stdout) as { at: string; state: string; reason?: string }[];
+  const vr = rows.find((x) => x.at.startsWith('vfs_read+0x6/'))!;
+  const cm = rows.find((x) => x.at.startsWith('compute_mix+0x9/'))!;
+  assert.is(vr.state, 'int3');
+  assert.match(vr.reason!, /indirect jump at vfs_read\+0x[0-9a-f]+/);
+  // the jump-table switch: an indirect jump through memory anywhere in the function refuses it (opt.c)
+  assert.is(cm.state, 'int3');
+  assert.match(cm.reason!, /indirect jump at compute_mix\+0x[0-9a-f]+/);
+});
+
+test('without arguments it judges the defined events; bad input is a usage error', () => {
+  const state = freshState();
+  assert.is(ktrace(['add', 'kprobe_target+7'], { KTRACE_STATE: state }).code, 0);
+  // events are created disabled, as in the kernel: a disabled probe is never optimized
+  let r = ktrace(['why'], { KTRACE_STATE: state });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /kprobe_target\+0x7\/0x[0-9a-f]+  not optimized: .*disabled/);
+  assert.is(ktrace(['enable', 'probe:*'], { KTRACE_STATE: state }).code, 0);
+  r = ktrace(['why'], { KTRACE_STATE: state });
+  assert.match(r.stdout, /kprobe_target\+0x7\/0x[0-9a-f]+  \[OPTIMIZED\]/);
+  const bad = ktrace(['why', 'nope+']);
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /is not SYM, SYM\+OFF or an address/);
+  const boundary = ktrace(['why', 'vfs_read+4']);
+  assert.is(boundary.code, 1);
+  assert.match(boundary.stderr, /not on an instruction boundary/);
+});
+
+test.run();
