@@ -5,6 +5,8 @@ import type { CommandModule } from 'yargs';
 import type { GlobalArgs } from '../options.js';
 import type { FastCommand } from '../fastargs.js';
 import { CliError } from '../errors.js';
+import type { AddResult } from '../probe-events.js';
+import type { ProbeListing } from '../../output/probes.js';
 
 interface Args extends GlobalArgs { spec: string; args?: string[]; definition: boolean; 'dry-run': boolean; force: boolean }
 
@@ -14,16 +16,43 @@ const options = {
   force: { alias: 'f', type: 'boolean' as const, default: false, describe: 'on a name clash, add NAME_1, NAME_2, ...' },
 };
 
+/** Does the spec need debug info (variable names, source lines, lazy patterns, FUNC@FILE)? */
+function needsDebugInfo(message: string): boolean {
+  return /needs (perf's )?debuginfo/.test(message);
+}
+
+/**
+ * perf probe's debuginfo path: the spec compiled with the kernel's DWARF into one kprobe_events line
+ * per probe address (an inlined function gets one per inlined copy), as `perf probe -D` shows them.
+ */
+async function compileWithDwarf(args: Args, words: string[], taken: (g: string, e: string) => boolean): Promise<string[]> {
+  const { loadImage } = await import('../image.js');
+  const { openDwarf, withDwarf, readSourceLines } = await import('../dwarf.js');
+  const { compilePerfProbe } = await import('../../trace/perf-probe/compile.js');
+  const image = loadImage(args.vmlinux);
+  const info = openDwarf(image, args.vmlinux);
+  const readSource = (p: string) => { try { return readSourceLines(info, p); } catch { return undefined; } };
+  const r = withDwarf(args.vmlinux, () => compilePerfProbe(info.dwarf, words, { readSource, taken }));
+  if (!r.ok) throw new CliError(`add: ${r.reason}`);
+  return r.value.map((e) => e.line);
+}
+
 async function handler(args: Args): Promise<void> {
   const words = [args.spec, ...(args.args ?? [])].map(String);
   const { compileSpec, addProbe } = await import('../probe-events.js');
   const { out } = await import('../../output/write.js');
   if (args.definition) {
     const c = compileSpec(words, () => false, args.force);
+    if (!c.ok && needsDebugInfo(c.message)) {
+      out((await compileWithDwarf(args, words, () => false)).join('\n') + '\n');
+      return;
+    }
     if (!c.ok) throw new CliError(`add: ${c.message.replace(/\n$/, '')}`);
     out(c.line + '\n');
     return;
   }
+  const first = compileSpec(words, () => false, true);
+  if (!first.ok && needsDebugInfo(first.message)) return addWithDwarf(args, words);
   const { loadImage } = await import('../image.js');
   const { stateDir } = await import('../state/dir.js');
   const { updateState } = await import('../state/store.js');
@@ -42,6 +71,35 @@ async function handler(args: Args): Promise<void> {
   out(addedMessage(r.added));
 }
 
+/** Adds every line the DWARF compile gives, under one state update (all or nothing). */
+async function addWithDwarf(args: Args, words: string[]): Promise<void> {
+  const { addProbe } = await import('../probe-events.js');
+  const { out } = await import('../../output/write.js');
+  const { loadImage } = await import('../image.js');
+  const { stateDir } = await import('../state/dir.js');
+  const { loadState, updateState } = await import('../state/store.js');
+  const { loadTracing } = await import('../tracing.js');
+  const { addedMessage } = await import('../../output/probes.js');
+  const image = loadImage(args.vmlinux);
+  const dir = stateDir(args.state);
+  const t = await loadTracing({ canProbe: true });
+  const existing = t.light(image, loadState(dir, args.vmlinux)).events;
+  const taken = (g: string, e: string) => existing.events().some((x) => x.group === g && x.event === e);
+  const lines = await compileWithDwarf(args, words, taken);
+  const r = updateState<AddResult>(dir, args.vmlinux, (s) => {
+    const session = t.light(image, s);
+    const added: ProbeListing[] = [];
+    for (const line of lines) {
+      const res = addProbe(session, [line], args.force);
+      if (!res.ok) return { state: undefined, result: res };
+      added.push(...res.added);
+    }
+    return { state: args['dry-run'] ? undefined : { ...s, ...session.snapshot() }, result: { ok: true, line: lines.join('\n'), added } };
+  });
+  if (!r.ok) throw new CliError(`add: ${r.message.replace(/\n$/, '')}`);
+  out(addedMessage(r.added));
+}
+
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'add <spec> [args..]',
   aliases: ['-a'],
@@ -54,7 +112,9 @@ const command: CommandModule<GlobalArgs, Args> = {
     .example("$0 add 'vfs_read buf=%si count=%dx:u64'", 'with named arguments')
     .example('$0 add myread=vfs_read+5 %di', 'an event name and an offset')
     .example("$0 add 'p:kprobes/my vfs_read'", 'a raw kprobe_events line')
-    .example('$0 add -D vfs_read%return $retval', 'show the kprobe_events line only'),
+    .example('$0 add -D vfs_read%return $retval', 'show the kprobe_events line only')
+    .example("$0 add 'vfs_read count buf:string'", 'arguments by name, from the debug info')
+    .example("$0 add 'vfs_read:10 file->f_pos'", 'a source line (see `ktrace line vfs_read`) and a member'),
   handler,
 };
 export default command;
