@@ -7,8 +7,9 @@ import { compute } from './sections/compute.js';
 import { micro } from './sections/micro.js';
 import { kprobe } from './kprobe.js';
 import { workloads } from './sections/workloads.js';
+import { dwarf } from './sections/dwarf.js';
 
-const SECTIONS: Section[] = [compute, micro, workloads, kprobe];
+const SECTIONS: Section[] = [compute, micro, workloads, kprobe, dwarf];
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);

@@ -18,12 +18,14 @@ function version(): string {
 
 export class UsageError extends Error {}
 
-/** perf probe's action flags as commands: `ktrace -a SPEC` is `ktrace add SPEC`, likewise -d, -l, -D. */
+/** perf probe's action flags as commands: `ktrace -a SPEC` is `ktrace add SPEC`, likewise -d, -l, -D, -L, -V SPEC. */
 export function perfActionAliases(argv: string[]): string[] {
   let i = 0;
   while (i < argv.length && (argv[i] === '-k' || argv[i] === '--vmlinux' || argv[i] === '--state')) i += 2;
   const a = argv[i];
-  const map: Record<string, string[]> = { '-a': ['add'], '-d': ['del'], '-l': ['list'], '-D': ['add', '-D'] };
+  const map: Record<string, string[]> = { '-a': ['add'], '-d': ['del'], '-l': ['list'], '-D': ['add', '-D'], '-L': ['line'] };
+  // perf's -V SPEC lists variables; a bare -V stays --version
+  if (a === '-V' && argv[i + 1] !== undefined) map['-V'] = ['vars'];
   return a !== undefined && map[a] ? [...argv.slice(0, i), ...map[a]!, ...argv.slice(i + 1)] : argv;
 }
 

@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { perfActionAliases } from '../../src/cli/cli.js';
 import { report, UsageError } from '../../src/cli/cli.js';
 import { CliError } from '../../src/cli/errors.js';
 
@@ -36,6 +37,15 @@ test('CliError and UsageError exit codes and prefixes', () => {
   const u = capture(() => report(new UsageError('bad')));
   assert.is(u.code, 2);
   assert.is(u.err, "ktrace: bad\nTry 'ktrace --help' for more information.\n");
+});
+
+test('perf probe action flags map to commands: -a -d -l -D -L, and -V SPEC (bare -V is --version)', () => {
+  assert.equal(perfActionAliases(['-a', 'vfs_read']), ['add', 'vfs_read']);
+  assert.equal(perfActionAliases(['-k', 'vmlinux', '-l']), ['-k', 'vmlinux', 'list']);
+  assert.equal(perfActionAliases(['-D', 'vfs_read']), ['add', '-D', 'vfs_read']);
+  assert.equal(perfActionAliases(['-L', 'vfs_read']), ['line', 'vfs_read']);
+  assert.equal(perfActionAliases(['-V', 'vfs_read']), ['vars', 'vfs_read']);
+  assert.equal(perfActionAliases(['-V']), ['-V']);
 });
 
 test.run();
