@@ -16,9 +16,15 @@ const options = {
   force: { alias: 'f', type: 'boolean' as const, default: false, describe: 'on a name clash, add NAME_1, NAME_2, ...' },
 };
 
-/** Does the spec need debug info (variable names, source lines, lazy patterns, FUNC@FILE)? */
-function needsDebugInfo(message: string): boolean {
-  return /needs (perf's )?debuginfo/.test(message);
+/**
+ * Does the spec take perf's debuginfo path: variable names, source lines, lazy patterns, FUNC@FILE
+ * (the plain path refuses those), or `$retval` of a return probe, which perf types from the
+ * function's return type?
+ */
+function needsDebugInfo(message: string | undefined, words: readonly string[]): boolean {
+  if (message !== undefined && /needs (perf's )?debuginfo/.test(message)) return true;
+  const ws = words.join(' ').trim().split(/\s+/);
+  return /%return$/.test(ws[0] ?? '') && ws.slice(1).includes('$retval');
 }
 
 /**
@@ -43,7 +49,7 @@ async function handler(args: Args): Promise<void> {
   const { out } = await import('../../output/write.js');
   if (args.definition) {
     const c = compileSpec(words, () => false, args.force);
-    if (!c.ok && needsDebugInfo(c.message)) {
+    if (needsDebugInfo(c.ok ? undefined : c.message, words)) {
       out((await compileWithDwarf(args, words, () => false)).join('\n') + '\n');
       return;
     }
@@ -52,7 +58,7 @@ async function handler(args: Args): Promise<void> {
     return;
   }
   const first = compileSpec(words, () => false, true);
-  if (!first.ok && needsDebugInfo(first.message)) return addWithDwarf(args, words);
+  if (needsDebugInfo(first.ok ? undefined : first.message, words)) return addWithDwarf(args, words);
   const { loadImage } = await import('../image.js');
   const { stateDir } = await import('../state/dir.js');
   const { updateState } = await import('../state/store.js');
