@@ -1,0 +1,145 @@
+// The `ktrace tui` screen: pure ink components over a controller. The controller owns the emulator
+// and the state directory (src/cli/commands/tui.ts); these components only read snapshots of it and
+// forward keys, so they can be tested with fake data (test/output/tui/app.test.tsx).
+import React, { useEffect, useState } from 'react';
+import { Box, Text, useApp, useInput } from 'ink';
+
+export interface ProbeRow {
+  /** "group:event". */
+  name: string;
+  type: 'p' | 'r';
+  /** Where it is: "vfs_read+0x0" or an address. */
+  where: string;
+  /** The kprobes/list tags ("[OPTIMIZED]", "[FTRACE]", "[DISABLED]", "[GONE]"), "" when none. */
+  tags: string;
+  enabled: boolean;
+  hits: number;
+  misses: number;
+}
+
+export interface MachineInfo {
+  workload: string;
+  cpus: number;
+  instructions: number;
+  emulatedNs: number;
+  /** Emulated MIPS over the last refresh interval. */
+  mips: number;
+  kprobesEnabled: boolean;
+  optimization: boolean;
+  status: 'running' | 'paused' | 'finished';
+  /** How the run ended, when finished. */
+  end?: string;
+}
+
+export interface TuiModel { probes: ProbeRow[]; machine: MachineInfo; message?: string }
+
+export interface TuiController {
+  snapshot(): TuiModel;
+  togglePause(): void;
+  restart(): void;
+  /** The same operation as `ktrace enable|disable GROUP:EVENT`, applied live too. */
+  setEnabled(name: string, on: boolean): void;
+  /** Called once when the user quits, before ink exits. */
+  quit(): void;
+}
+
+export interface AppProps {
+  ctl: TuiController;
+  color: boolean;
+  /** Screen refresh period in ms (≥10 per second). */
+  refreshMs?: number;
+  /** Rows available for the probe list. */
+  rows?: number;
+}
+
+const fmtInt = (n: number) => n.toLocaleString('en-US');
+
+export function fmtNs(ns: number): string {
+  if (ns >= 1e9) return `${(ns / 1e9).toFixed(3)} s`;
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(3)} ms`;
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(3)} us`;
+  return `${ns} ns`;
+}
+
+const cut = (s: string, w: number) => (s.length > w ? s.slice(0, w - 1) + '~' : s.padEnd(w));
+
+export function ProbesPanel({ probes, selected, color, rows = 10 }: { probes: ProbeRow[]; selected: number; color: boolean; rows?: number }) {
+  // Keep the selection in view when the list is longer than the panel.
+  const start = Math.max(0, Math.min(selected - rows + 1, probes.length - rows, selected));
+  const shown = probes.slice(Math.max(0, start), Math.max(0, start) + rows);
+  return (
+    <Box flexDirection="column" borderStyle="single" paddingX={1}>
+      <Text bold={color}>{`Probes (${probes.length})`}</Text>
+      <Text>{`  ${cut('EVENT', 22)} T ${cut('WHERE', 18)} ${cut('TAGS', 12)} ${'HITS'.padStart(9)} ${'MISS'.padStart(5)}`}</Text>
+      {probes.length === 0 ? <Text>{'  no probe events defined (ktrace add SPEC)'}</Text> : shown.map((p, k) => {
+        const i = start + k;
+        const tags = (p.enabled ? '' : '[OFF]') + p.tags;
+        const line = `${i === selected ? '>' : ' '} ${cut(p.name, 22)} ${p.type} ${cut(p.where, 18)} ${cut(tags, 12)} ${fmtInt(p.hits).padStart(9)} ${fmtInt(p.misses).padStart(5)}`;
+        return <Text key={p.name} inverse={color && i === selected} dimColor={color && !p.enabled}>{line}</Text>;
+      })}
+    </Box>
+  );
+}
+
+export function MachinePanel({ m, color }: { m: MachineInfo; color: boolean }) {
+  const status = m.status === 'finished' ? `finished (${m.end ?? '?'})` : m.status;
+  return (
+    <Box flexDirection="column" borderStyle="single" paddingX={1}>
+      <Text bold={color}>{`Machine: ${m.workload}  ${status}`}</Text>
+      <Text>{`CPUs ${m.cpus}   insns ${fmtInt(m.instructions)}   time ${fmtNs(m.emulatedNs)}   ${m.mips.toFixed(1)} MIPS`}</Text>
+      <Text>{`kprobes/enabled ${m.kprobesEnabled ? 1 : 0}   debug.kprobes-optimization ${m.optimization ? 1 : 0}`}</Text>
+    </Box>
+  );
+}
+
+export const KEYS: [string, string][] = [
+  ['up/down', 'select a probe'], ['e / d', 'enable / disable the selected probe'], ['p', 'pause / resume'],
+  ['r', 'restart the workload'], ['?', 'this help'], ['q, Ctrl-C', 'quit'],
+];
+
+export function Footer({ message }: { message?: string }) {
+  return <Text>{message ? message : 'q quit  p pause  r restart  e/d enable/disable  ↑↓ select  ? help'}</Text>;
+}
+
+export function Help() {
+  return (
+    <Box flexDirection="column" borderStyle="single" paddingX={1}>
+      <Text>Keys</Text>
+      {KEYS.map(([k, d]) => <Text key={k}>{`${k.padEnd(10)} ${d}`}</Text>)}
+      <Text>Changes are written to the state directory, as `ktrace enable|disable` does.</Text>
+    </Box>
+  );
+}
+
+export function App({ ctl, color, refreshMs = 100, rows = 10 }: AppProps) {
+  const { exit } = useApp();
+  const [model, setModel] = useState<TuiModel>(() => ctl.snapshot());
+  const [selected, setSelected] = useState(0);
+  const [help, setHelp] = useState(false);
+  const refresh = () => setModel(ctl.snapshot());
+  useEffect(() => {
+    const t = setInterval(refresh, refreshMs);
+    return () => clearInterval(t);
+  }, [ctl, refreshMs]);
+  const n = model.probes.length;
+  const sel = Math.min(selected, Math.max(0, n - 1));
+  useInput((input, key) => {
+    if (input === 'q' || (key.ctrl && input === 'c')) { ctl.quit(); exit(); return; }
+    if (help) { setHelp(false); return; }
+    if (input === '?') setHelp(true);
+    else if (input === 'p') ctl.togglePause();
+    else if (input === 'r') ctl.restart();
+    else if (key.upArrow) setSelected(Math.max(0, sel - 1));
+    else if (key.downArrow) setSelected(Math.min(Math.max(0, n - 1), sel + 1));
+    else if ((input === 'e' || input === 'd') && n > 0) ctl.setEnabled(model.probes[sel]!.name, input === 'e');
+    else return;
+    refresh();
+  });
+  return (
+    <Box flexDirection="column" width={80}>
+      {help ? <Help /> : <ProbesPanel probes={model.probes} selected={sel} color={color} rows={rows} />}
+      <MachinePanel m={model.machine} color={color} />
+      <Footer message={model.message} />
+    </Box>
+  );
+}
