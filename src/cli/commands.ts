@@ -28,5 +28,6 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'line', load: () => import('./commands/line.js') },
   { name: 'vars', load: () => import('./commands/vars.js') },
   { name: 'why', load: () => import('./commands/why.js') },
+  { name: 'tui', load: () => import('./commands/tui.js') },
   { name: 'help', load: () => import('./commands/help.js') },
 ];

@@ -1,0 +1,180 @@
+// ktrace tui [WORKLOAD]: a live view of a tracing session (perf top style). The emulator runs in
+// slices scheduled with setImmediate, each turn bounded in host time, so ink repaints ≥10 times a
+// second and keys are answered between turns. React and ink load only here (src/output/tui/*),
+// never for the one-liners.
+import type { CommandModule } from 'yargs';
+import type { GlobalArgs } from '../options.js';
+import { CliError, EXIT_USAGE } from '../errors.js';
+
+interface Args extends GlobalArgs {
+  workload: string;
+  cpus: number;
+  seed: number;
+  'max-insns': number;
+}
+
+/** Host milliseconds of emulation per event-loop turn: short enough that keys answer quickly. */
+const TURN_MS = 25;
+
+const command: CommandModule<GlobalArgs, Args> = {
+  command: 'tui [workload]',
+  describe: 'interactive view: watch the probes fire while a workload runs, enable/disable them live',
+  builder: (y) => y
+    .positional('workload', { type: 'string', default: 'default', describe: 'a bundled workload name or a script file' })
+    .option('cpus', { alias: 'c', type: 'number', default: 2, describe: 'emulated CPUs (1-8)' })
+    .option('seed', { alias: 's', type: 'number', default: 1, describe: 'seed for timer jitter and scheduling' })
+    .option('max-insns', { type: 'number', default: 2_000_000_000, describe: 'instruction budget per run' })
+    .example('$0 tui', 'the default workload with the defined events')
+    .example('$0 tui pipe-pingpong --cpus 4', 'another workload'),
+  handler: async (args) => {
+    if (process.stdout.isTTY !== true || process.stdin.isTTY !== true) {
+      throw new CliError('tui: needs a terminal (stdin and stdout); use `ktrace run` for a non-interactive run');
+    }
+    if (!Number.isInteger(args.cpus) || args.cpus < 1 || args.cpus > 8) throw new CliError('tui: --cpus must be an integer from 1 to 8', EXIT_USAGE);
+    if (!Number.isSafeInteger(args.seed)) throw new CliError('tui: --seed must be an integer', EXIT_USAGE);
+    if (!Number.isSafeInteger(args['max-insns']) || args['max-insns'] <= 0) throw new CliError('tui: --max-insns must be a positive integer', EXIT_USAGE);
+    const { loadWorkload } = await import('../workload.js');
+    const script = loadWorkload(args.workload);
+    const { loadImage } = await import('../image.js');
+    const image = loadImage(args.vmlinux);
+    const { prepare } = await import('../../kernel/session.js');
+    const { stateDir } = await import('../state/dir.js');
+    const store = await import('../state/store.js');
+    const { loadTracing } = await import('../tracing.js');
+    const rp = await import('../run-probes.js');
+    const { showProbe } = await import('../../trace/kprobe-events/show.js');
+    const { renderKprobeList } = await import('../../kprobe/debugfs.js');
+    const { colorEnabled } = await import('../../output/tty.js');
+    const { runTui } = await import('../../output/tui/run.js');
+    type Ctl = import('../../output/tui/app.js').TuiController;
+    type Model = import('../../output/tui/app.js').TuiModel;
+    type MS = import('../tracing.js').MachineSession;
+    type Platform = import('../../kernel/platform.js').Platform;
+
+    const dir = stateDir(args.state);
+    const t = await loadTracing({ machine: true, canProbe: true });
+    const maxInsns = args['max-insns'];
+    let platform!: Platform;
+    let ms: MS | undefined;
+    let lines: { ts: bigint; cpu: number; line: string }[] = [];
+    let paused = false;
+    let quitting = false;
+    let message: string | undefined;
+    let timer: NodeJS.Immediate | undefined;
+    let last = { insns: 0, t: process.hrtime.bigint(), mips: 0 };
+
+    const start = () => {
+      // The stored state as the one-liners left it: its enabled events are armed, as in the kernel.
+      const state = store.loadState(dir, args.vmlinux);
+      ms = undefined;
+      lines = [];
+      ({ platform } = prepare(image, script, {
+        cpus: args.cpus, seed: args.seed, maxInsns,
+        attach: t.attach(state, (m) => {
+          ms = m;
+          m.runtime.onEvent = (e) => { lines.push({ ts: e.tsNs, cpu: e.cpu, line: e.line }); };
+        }),
+      }));
+      last = { insns: 0, t: process.hrtime.bigint(), mips: 0 };
+      schedule();
+    };
+    // The run's counters and trace lines go to the state directory, as after `ktrace run`.
+    const fold = () => {
+      if (!ms) return;
+      const counts = rp.probeCounts(ms);
+      const sorted = lines.map((r, i) => ({ ...r, i }))
+        .sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : a.cpu - b.cpu || a.i - b.i)).map((r) => r.line);
+      if (counts.length === 0 && sorted.length === 0) return;
+      const emulatedNs = platform.emulatedNs;
+      store.updateState(dir, args.vmlinux, (s) => ({ state: rp.foldRun(s, counts, sorted, args.cpus, emulatedNs, showProbe), result: undefined }));
+    };
+    const turn = () => {
+      timer = undefined;
+      if (paused || quitting || platform.end) return;
+      const t0 = Date.now();
+      while (Date.now() - t0 < TURN_MS) if (platform.runSlice(maxInsns)) break;
+      schedule();
+    };
+    const schedule = () => { if (!timer && !paused && !quitting && !platform.end) timer = setImmediate(turn); };
+
+    const endText = (): string | undefined => {
+      const e = platform.end;
+      if (!e) return undefined;
+      return e.kind === 'poweroff' ? `poweroff ${e.status}` : e.kind === 'stalled' ? `stalled ${e.seconds} s`
+        : e.kind === 'panic' ? 'panic' : e.kind === 'fatal' ? `fatal: ${e.message}` : e.kind;
+    };
+
+    const ctl: Ctl = {
+      snapshot(): Model {
+        const now = process.hrtime.bigint();
+        const insns = platform.instructions;
+        const dt = Number(now - last.t) / 1e3; // µs
+        if (dt > 200_000 || (dt > 50_000 && insns !== last.insns)) {
+          last = { insns, t: now, mips: (insns - last.insns) / dt };
+        }
+        const tagsAt = new Map<number, string>();
+        if (ms) {
+          for (const l of renderKprobeList(ms.mgr, ms.krm.typeOf).split('\n')) {
+            const m = /^([0-9a-f]+)\s.*?((?:\[[A-Z]+\])*)\s*$/.exec(l);
+            if (m) tagsAt.set(parseInt(m[1]!, 16), m[2]!);
+          }
+        }
+        const events = ms?.session.events;
+        const probes = (events?.probes ?? []).map((p) => {
+          const kp = ms!.runtime.kprobes.get(p);
+          const registered = kp !== undefined;
+          return {
+            name: `${p.group}:${p.event}`, type: p.type,
+            where: p.symbol !== undefined ? `${p.symbol}+0x${p.offset.toString(16)}` : `0x${(p.addr ?? 0n).toString(16)}`,
+            tags: kp?.addr !== undefined ? tagsAt.get(kp.addr) ?? '' : '',
+            enabled: events!.isEnabled(p.group, p.event),
+            hits: registered ? ms!.runtime.hits.get(p) ?? 0 : 0,
+            misses: registered ? ms!.runtime.misses(p) : 0,
+          };
+        });
+        return {
+          probes,
+          machine: {
+            workload: script.file, cpus: args.cpus, instructions: insns, emulatedNs: platform.emulatedNs,
+            mips: paused || platform.end ? 0 : last.mips,
+            kprobesEnabled: ms ? !ms.mgr.allDisarmed : true, optimization: ms ? ms.optimizer.enabled : true,
+            status: platform.end ? 'finished' : paused ? 'paused' : 'running', end: endText(),
+          },
+          message,
+        };
+      },
+      togglePause() { paused = !paused; message = paused ? 'paused (p resumes)' : undefined; schedule(); },
+      restart() {
+        if (timer) clearImmediate(timer);
+        timer = undefined;
+        fold();
+        paused = false;
+        message = `restarted ${script.file}`;
+        start();
+      },
+      setEnabled(name, on) {
+        const i = name.indexOf(':');
+        const group = name.slice(0, i), event = name.slice(i + 1);
+        // As `ktrace enable|disable GROUP:EVENT` (commands/enable.ts): events/GROUP/EVENT/enable in the
+        // state directory, through a light session under the state lock ...
+        const rc = store.updateState(dir, args.vmlinux, (s) => {
+          const session = t.light(image, s);
+          const r = session.events.setEnabled(group, event, on);
+          return { state: { ...s, ...session.snapshot() }, result: r };
+        });
+        // ... and on the running kernel, so the hits start or stop now.
+        const live = ms ? ms.session.events.setEnabled(group, event, on) : 0;
+        message = rc || live ? `${on ? 'enable' : 'disable'} ${name}: failed (${rc || live})` : `${on ? 'enabled' : 'disabled'} ${name}`;
+      },
+      quit() {
+        quitting = true;
+        if (timer) clearImmediate(timer);
+        timer = undefined;
+      },
+    };
+    start();
+    await runTui(ctl, { color: colorEnabled(process.stdout), rows: Math.max(3, (process.stdout.rows ?? 24) - 13) });
+    fold();
+  },
+};
+export default command;
