@@ -1,0 +1,78 @@
+// `ktrace tui` as a user runs it: refused off a terminal; in a real terminal (tmux), a probe's hits
+// appear once it is enabled, stop once it is disabled, and q quits with the terminal restored.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ktrace, freshState, MAIN } from './run.js';
+import { FIXTURE } from '../elf/fixture.js';
+
+test('refuses with one line pointing to ktrace run when stdout is not a terminal', () => {
+  const r = ktrace(['tui']);
+  assert.is(r.code, 1);
+  assert.is(r.stdout, '');
+  assert.is(r.stderr.trim().split('\n').length, 1);
+  assert.match(r.stderr, /tui: needs a terminal.*`ktrace run`/);
+});
+
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+const sock = `ktrace-tui-test-${process.pid}`;
+const tmux = (...a: string[]) => spawnSync('tmux', ['-L', sock, ...a], { encoding: 'utf8' });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pane = () => tmux('capture-pane', '-p', '-t', 't').stdout;
+/** Waits until the pane matches (the emulator and screen run on their own schedule). */
+async function waitFor(re: RegExp, ms = 20_000): Promise<string> {
+  const end = Date.now() + ms;
+  let p = '';
+  while (Date.now() < end) {
+    p = pane();
+    if (re.test(p)) return p;
+    await sleep(100);
+  }
+  assert.unreachable(`pane never matched ${re}:\n${p}`);
+  return p;
+}
+const vfsRow = (p: string) => p.split('\n').find((l) => l.includes('probe:vfs_read')) ?? '';
+const hitsOf = (row: string) => Number(/\s([\d,]+)\s+(\d+)\s+│\s*$/.exec(row)?.[1]?.replace(/,/g, '') ?? NaN);
+
+test('in tmux: enable a probe and see hits, disable it and see none, q restores the terminal', async () => {
+  if (!hasTmux) { console.log('SKIP tmux missing: the end-to-end ktrace tui test needs it'); return; }
+  const state = freshState();
+  assert.is(ktrace(['add', 'vfs_read'], { KTRACE_STATE: state }).code, 0);
+  const cmd = `NO_COLOR=1 KTRACE_STATE=${state} ${process.execPath} ${MAIN} -k ${FIXTURE} tui; echo TUI-EXIT=$?; stty -a | grep -o -- '-\\?icanon' | head -1; sleep 60`;
+  assert.is(tmux('new-session', '-d', '-s', 't', '-x', '80', '-y', '24', cmd).status, 0);
+  try {
+    let p = await waitFor(/finished \(poweroff 0\)/);
+    assert.ok(vfsRow(p).includes('[OFF]'), vfsRow(p)); // `ktrace add` leaves events disabled
+    assert.is(hitsOf(vfsRow(p)), 0);
+    tmux('send-keys', '-t', 't', 'e');
+    await waitFor(/enabled probe:vfs_read/);
+    tmux('send-keys', '-t', 't', 'r');
+    p = await waitFor(/finished \(poweroff 0\)[\s\S]*restarted default/);
+    const hits = hitsOf(vfsRow(p));
+    assert.ok(hits > 0, vfsRow(p));
+    // The state directory says enabled, as `ktrace enable probe:vfs_read` leaves it.
+    const s = JSON.parse(readFileSync(join(state, 'state.json'), 'utf8'));
+    assert.equal(s.enabled, ['probe/vfs_read']);
+    tmux('send-keys', '-t', 't', 'd');
+    await waitFor(/disabled probe:vfs_read/);
+    tmux('send-keys', '-t', 't', 'r');
+    p = await waitFor(/finished \(poweroff 0\)[\s\S]*restarted default/);
+    assert.is(hitsOf(vfsRow(p)), 0, vfsRow(p));
+    assert.ok(vfsRow(p).includes('[OFF]'));
+    tmux('send-keys', '-t', 't', 'q');
+    p = await waitFor(/TUI-EXIT=\d+[\s\S]*icanon/);
+    assert.match(p, /TUI-EXIT=0/);
+    // Raw mode is off again: the line discipline is canonical ("icanon", not "-icanon").
+    assert.match(p, /(^|\n)icanon/);
+    // The first run's hits were folded into the state, as after `ktrace run`.
+    const after = JSON.parse(readFileSync(join(state, 'state.json'), 'utf8'));
+    assert.equal(after.enabled, []);
+    assert.is(after.profile['p:probe/vfs_read vfs_read'][0], hits);
+  } finally {
+    tmux('kill-server');
+  }
+});
+
+test.run();
