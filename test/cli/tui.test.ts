@@ -36,40 +36,54 @@ async function waitFor(re: RegExp, ms = 20_000): Promise<string> {
 const vfsRow = (p: string) => p.split('\n').find((l) => l.includes('probe:vfs_read')) ?? '';
 const hitsOf = (row: string) => Number(/\s([\d,]+)\s+(\d+)\s+│\s*$/.exec(row)?.[1]?.replace(/,/g, '') ?? NaN);
 
-test('in tmux: enable a probe and see hits, disable it and see none, q restores the terminal', async () => {
+test('in tmux: add a probe (Tab completion) and see hits, disable it and see none, enable it again, q restores the terminal', async () => {
   if (!hasTmux) { console.log('SKIP tmux missing: the end-to-end ktrace tui test needs it'); return; }
   const state = freshState();
-  assert.is(ktrace(['add', 'vfs_read'], { KTRACE_STATE: state }).code, 0);
   const cmd = `NO_COLOR=1 KTRACE_STATE=${state} ${process.execPath} ${MAIN} -k ${FIXTURE} tui; echo TUI-EXIT=$?; stty -a | grep -o -- '-\\?icanon' | head -1; sleep 60`;
   assert.is(tmux('new-session', '-d', '-s', 't', '-x', '80', '-y', '24', cmd).status, 0);
+  const restart = async () => {
+    tmux('send-keys', '-t', 't', 'r');
+    return waitFor(/finished \(poweroff 0\)[\s\S]*restarted default/);
+  };
   try {
     let p = await waitFor(/finished \(poweroff 0\)/);
-    assert.ok(vfsRow(p).includes('[OFF]'), vfsRow(p)); // `ktrace add` leaves events disabled
-    assert.is(hitsOf(vfsRow(p)), 0);
-    tmux('send-keys', '-t', 't', 'e');
-    await waitFor(/enabled probe:vfs_read/);
-    tmux('send-keys', '-t', 't', 'r');
-    p = await waitFor(/finished \(poweroff 0\)[\s\S]*restarted default/);
+    assert.ok(p.includes('no probe events defined'));
+    // a, the symbol with Tab completion, Enter: added and enabled (as `ktrace add` + `ktrace enable`).
+    tmux('send-keys', '-t', 't', 'a');
+    await waitFor(/add probe: _/);
+    tmux('send-keys', '-t', 't', '-l', 'vfs_rea');
+    tmux('send-keys', '-t', 't', 'Tab');
+    await waitFor(/add probe: vfs_read _/);
+    tmux('send-keys', '-t', 't', 'Enter');
+    await waitFor(/added probe:vfs_read/);
+    p = await restart();
     const hits = hitsOf(vfsRow(p));
     assert.ok(hits > 0, vfsRow(p));
-    // The state directory says enabled, as `ktrace enable probe:vfs_read` leaves it.
-    const s = JSON.parse(readFileSync(join(state, 'state.json'), 'utf8'));
+    let s = JSON.parse(readFileSync(join(state, 'state.json'), 'utf8'));
+    assert.is(s.kprobeEvents, 'p:probe/vfs_read vfs_read\n');
     assert.equal(s.enabled, ['probe/vfs_read']);
     tmux('send-keys', '-t', 't', 'd');
     await waitFor(/disabled probe:vfs_read/);
-    tmux('send-keys', '-t', 't', 'r');
-    p = await waitFor(/finished \(poweroff 0\)[\s\S]*restarted default/);
+    p = await restart();
     assert.is(hitsOf(vfsRow(p)), 0, vfsRow(p));
     assert.ok(vfsRow(p).includes('[OFF]'));
+    s = JSON.parse(readFileSync(join(state, 'state.json'), 'utf8'));
+    assert.equal(s.enabled, []);
+    tmux('send-keys', '-t', 't', 'e');
+    await waitFor(/enabled probe:vfs_read/);
+    p = await restart();
+    // Same workload, same seed: the same hits again.
+    assert.is(hitsOf(vfsRow(p)), hits, vfsRow(p));
     tmux('send-keys', '-t', 't', 'q');
     p = await waitFor(/TUI-EXIT=\d+[\s\S]*icanon/);
     assert.match(p, /TUI-EXIT=0/);
     // Raw mode is off again: the line discipline is canonical ("icanon", not "-icanon").
     assert.match(p, /(^|\n)icanon/);
-    // The first run's hits were folded into the state, as after `ktrace run`.
+    // Each run's hits were folded into the state, as after `ktrace run`: two runs with the probe on.
     const after = JSON.parse(readFileSync(join(state, 'state.json'), 'utf8'));
-    assert.equal(after.enabled, []);
-    assert.is(after.profile['p:probe/vfs_read vfs_read'][0], hits);
+    assert.equal(after.enabled, ['probe/vfs_read']);
+    assert.is(after.profile['p:probe/vfs_read vfs_read'][0], 2 * hits);
+    assert.is(ktrace(['list'], { KTRACE_STATE: state }).stdout.trim(), 'probe:vfs_read       (on vfs_read)');
   } finally {
     tmux('kill-server');
   }

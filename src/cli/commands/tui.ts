@@ -45,6 +45,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     const { showProbe } = await import('../../trace/kprobe-events/show.js');
     const { renderKprobeList } = await import('../../kprobe/debugfs.js');
     const { colorEnabled } = await import('../../output/tty.js');
+    const { addProbe } = await import('../probe-events.js');
     const { runTui } = await import('../../output/tui/run.js');
     type Ctl = import('../../output/tui/app.js').TuiController;
     type Model = import('../../output/tui/app.js').TuiModel;
@@ -165,6 +166,26 @@ const command: CommandModule<GlobalArgs, Args> = {
         // ... and on the running kernel, so the hits start or stop now.
         const live = ms ? ms.session.events.setEnabled(group, event, on) : 0;
         message = rc || live ? `${on ? 'enable' : 'disable'} ${name}: failed (${rc || live})` : `${on ? 'enabled' : 'disabled'} ${name}`;
+      },
+      addProbe(spec) {
+        // As `ktrace add SPEC` then `ktrace enable` (commands/add.ts, enable.ts), under the state lock.
+        const words = spec.split(/\s+/).filter(Boolean);
+        const r = store.updateState(dir, args.vmlinux, (s) => {
+          const session = t.light(image, s);
+          const res = addProbe(session, words, false);
+          if (res.ok) for (const a of res.added) session.events.setEnabled(a.group, a.event, true);
+          // A failed add still saves its error_log entry, as `ktrace add` does.
+          return { state: { ...s, ...session.snapshot() }, result: res };
+        });
+        if (!r.ok) { message = `add: ${r.message.split('\n')[0]}`; return message; }
+        // ... and on the running kernel.
+        if (ms && ms.session.events.write(r.line + '\n') < 0) { message = `add: ${r.line}: cannot be registered on the running kernel`; return message; }
+        for (const a of r.added) ms?.session.events.setEnabled(a.group, a.event, true);
+        message = `added ${r.added.map((a) => `${a.group}:${a.event}`).join(', ')}`;
+        return undefined;
+      },
+      complete(prefix) {
+        return [...new Set(image.functions.map((f) => f.name).filter((n) => n.startsWith(prefix)))].sort();
       },
       quit() {
         quitting = true;

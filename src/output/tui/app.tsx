@@ -39,6 +39,10 @@ export interface TuiController {
   restart(): void;
   /** The same operation as `ktrace enable|disable GROUP:EVENT`, applied live too. */
   setEnabled(name: string, on: boolean): void;
+  /** Adds (and enables) a probe from a `ktrace add` spec: an error message, or undefined on success. */
+  addProbe(spec: string): string | undefined;
+  /** Function names of the image starting with `prefix`, sorted (for completion). */
+  complete(prefix: string): string[];
   /** Called once when the user quits, before ink exits. */
   quit(): void;
 }
@@ -93,12 +97,30 @@ export function MachinePanel({ m, color }: { m: MachineInfo; color: boolean }) {
 }
 
 export const KEYS: [string, string][] = [
-  ['up/down', 'select a probe'], ['e / d', 'enable / disable the selected probe'], ['p', 'pause / resume'],
+  ['up/down', 'select a probe'], ['a', 'add a probe (ktrace add spec; Tab completes symbols)'], ['e / d', 'enable / disable the selected probe'], ['p', 'pause / resume'],
   ['r', 'restart the workload'], ['?', 'this help'], ['q, Ctrl-C', 'quit'],
 ];
 
 export function Footer({ message }: { message?: string }) {
-  return <Text>{message ? message : 'q quit  p pause  r restart  e/d enable/disable  ↑↓ select  ? help'}</Text>;
+  return <Text>{message ? message : 'q quit  p pause  r restart  a add  e/d enable/disable  ↑↓  ? help'}</Text>;
+}
+
+/** Longest common prefix of candidates. */
+export function commonPrefix(xs: string[]): string {
+  if (xs.length === 0) return '';
+  let p = xs[0]!;
+  for (const x of xs) while (!x.startsWith(p)) p = p.slice(0, -1);
+  return p;
+}
+
+export function AddPrompt({ text, candidates }: { text: string; candidates: string[] }) {
+  const more = candidates.length > 4 ? ` (+${candidates.length - 4})` : '';
+  return (
+    <Box flexDirection="column">
+      <Text>{cut(`add probe: ${text}_`, 80)}</Text>
+      <Text>{candidates.length ? cut(candidates.slice(0, 4).join('  ') + more, 80) : 'Enter adds, Tab completes, Esc cancels'}</Text>
+    </Box>
+  );
 }
 
 export function Help() {
@@ -116,6 +138,8 @@ export function App({ ctl, color, refreshMs = 100, rows = 10 }: AppProps) {
   const [model, setModel] = useState<TuiModel>(() => ctl.snapshot());
   const [selected, setSelected] = useState(0);
   const [help, setHelp] = useState(false);
+  const [adding, setAdding] = useState<string | undefined>(undefined);
+  const [candidates, setCandidates] = useState<string[]>([]);
   const refresh = () => setModel(ctl.snapshot());
   useEffect(() => {
     const t = setInterval(refresh, refreshMs);
@@ -124,9 +148,36 @@ export function App({ ctl, color, refreshMs = 100, rows = 10 }: AppProps) {
   const n = model.probes.length;
   const sel = Math.min(selected, Math.max(0, n - 1));
   useInput((input, key) => {
-    if (input === 'q' || (key.ctrl && input === 'c')) { ctl.quit(); exit(); return; }
+    if ((input === 'q' && adding === undefined) || (key.ctrl && input === 'c')) { ctl.quit(); exit(); return; }
+    if (adding !== undefined) {
+      if (key.escape) { setAdding(undefined); setCandidates([]); return; }
+      if (key.return) {
+        const spec = adding.trim();
+        setAdding(undefined);
+        setCandidates([]);
+        if (spec) {
+          const err = ctl.addProbe(spec);
+          setModel(ctl.snapshot());
+          if (!err) setSelected(Math.max(0, ctl.snapshot().probes.length - 1));
+        }
+        return;
+      }
+      if (key.backspace || key.delete) { setAdding(adding.slice(0, -1)); setCandidates([]); return; }
+      if (key.tab) {
+        // Only the first word is a symbol (the rest are fetch args).
+        if (/\s/.test(adding)) return;
+        const c = ctl.complete(adding);
+        const p = commonPrefix(c);
+        setAdding(c.length === 1 ? c[0]! + ' ' : p.length > adding.length ? p : adding);
+        setCandidates(c.length === 1 ? [] : c);
+        return;
+      }
+      if (input && !key.ctrl && !key.meta) setAdding(adding + input);
+      return;
+    }
     if (help) { setHelp(false); return; }
     if (input === '?') setHelp(true);
+    else if (input === 'a') { setAdding(''); return; }
     else if (input === 'p') ctl.togglePause();
     else if (input === 'r') ctl.restart();
     else if (key.upArrow) setSelected(Math.max(0, sel - 1));
@@ -139,7 +190,7 @@ export function App({ ctl, color, refreshMs = 100, rows = 10 }: AppProps) {
     <Box flexDirection="column" width={80}>
       {help ? <Help /> : <ProbesPanel probes={model.probes} selected={sel} color={color} rows={rows} />}
       <MachinePanel m={model.machine} color={color} />
-      <Footer message={model.message} />
+      {adding !== undefined ? <AddPrompt text={adding} candidates={candidates} /> : <Footer message={model.message} />}
     </Box>
   );
 }

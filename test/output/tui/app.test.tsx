@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import React from 'react';
 import { render } from 'ink-testing-library';
-import { App, MachinePanel, ProbesPanel, Footer, Help, fmtNs, type TuiController, type TuiModel, type ProbeRow } from '../../../src/output/tui/app.js';
+import { App, AddPrompt, commonPrefix, MachinePanel, ProbesPanel, Footer, Help, fmtNs, type TuiController, type TuiModel, type ProbeRow } from '../../../src/output/tui/app.js';
 
 const rows = (): ProbeRow[] => [
   { name: 'probe:vfs_read', type: 'p', where: 'vfs_read+0x0', tags: '[FTRACE]', enabled: true, hits: 1234, misses: 0 },
@@ -19,6 +19,13 @@ function fake() {
     restart: () => { calls.push('restart'); model.machine.instructions = 0; },
     setEnabled: (name, on) => { calls.push(`${on ? 'enable' : 'disable'} ${name}`); model.probes.find((p) => p.name === name)!.enabled = on; },
     quit: () => { calls.push('quit'); },
+    addProbe: (spec) => {
+      calls.push(`add ${spec}`);
+      if (spec.startsWith('nosuch')) return 'add: Failed to find symbol';
+      model.probes.push({ name: `probe:${spec.split(' ')[0]}`, type: 'p', where: spec.split(' ')[0] + '+0x0', tags: '', enabled: true, hits: 0, misses: 0 });
+      return undefined;
+    },
+    complete: (prefix) => ['vfs_read', 'vfs_readv', 'vfs_write', 'ksys_read'].filter((n) => n.startsWith(prefix)),
   };
   return { ctl, calls, model };
 }
@@ -152,6 +159,60 @@ test('the screen refreshes from the controller on its own', async () => {
   await tick();
   assert.ok(r.lastFrame()!.includes('99,999'));
   r.unmount();
+});
+
+test('keys: a opens the add prompt; Tab completes symbols; Enter adds and selects the new probe', async () => {
+  const { ctl, calls } = fake();
+  const r = render(<App ctl={ctl} color={false} />);
+  await tick();
+  r.stdin.write('a');
+  await tick();
+  assert.ok(r.lastFrame()!.includes('add probe: _'));
+  r.stdin.write('vfs_r');
+  await tick();
+  r.stdin.write('\t');
+  await tick();
+  // Two candidates share "vfs_read": the common prefix is filled in and both are shown.
+  assert.ok(r.lastFrame()!.includes('add probe: vfs_read_'), r.lastFrame());
+  assert.ok(r.lastFrame()!.includes('vfs_read  vfs_readv'));
+  r.stdin.write('v');
+  await tick();
+  r.stdin.write('\t');
+  await tick();
+  assert.ok(r.lastFrame()!.includes('add probe: vfs_readv _'), r.lastFrame());
+  r.stdin.write('\r');
+  await tick();
+  assert.equal(calls, ['add vfs_readv']);
+  const f = r.lastFrame()!;
+  assert.ok(f.includes('> probe:vfs_readv'), f);
+  assert.ok(f.includes('q quit'));
+  r.unmount();
+});
+
+test('keys: in the add prompt q is text, Backspace edits, Esc cancels without adding', async () => {
+  const { ctl, calls } = fake();
+  const r = render(<App ctl={ctl} color={false} />);
+  await tick();
+  r.stdin.write('a');
+  await tick();
+  r.stdin.write('qx');
+  await tick();
+  r.stdin.write('\x7f'); // Backspace
+  await tick();
+  assert.ok(r.lastFrame()!.includes('add probe: q_'), r.lastFrame());
+  r.stdin.write('\u001B');
+  await tick();
+  await tick();
+  assert.not.ok(r.lastFrame()!.includes('add probe'));
+  assert.equal(calls, []);
+  r.unmount();
+});
+
+test('add prompt and commonPrefix', () => {
+  assert.is(commonPrefix(['vfs_read', 'vfs_readv', 'vfs_write']), 'vfs_');
+  assert.is(commonPrefix([]), '');
+  const f = render(<AddPrompt text="vfs" candidates={['a', 'b', 'c', 'd', 'e', 'f']} />).lastFrame()!;
+  assert.ok(f.includes('a  b  c  d (+2)'));
 });
 
 test.run();
