@@ -36,7 +36,7 @@ async function waitFor(re: RegExp, ms = 20_000): Promise<string> {
 const vfsRow = (p: string) => p.split('\n').find((l) => l.includes('probe:vfs_read')) ?? '';
 const hitsOf = (row: string) => Number(/\s([\d,]+)\s+(\d+)\s+│\s*$/.exec(row)?.[1]?.replace(/,/g, '') ?? NaN);
 
-test('in tmux: add a probe (Tab completion) and see hits, disable it and see none, enable it again, q restores the terminal', async () => {
+test('in tmux: add a probe (Tab completion) and see hits, disable it and see none, enable it again, kprobes/enabled 0 stops it, delete it, q restores the terminal', async () => {
   if (!hasTmux) { console.log('SKIP tmux missing: the end-to-end ktrace tui test needs it'); return; }
   const state = freshState();
   const cmd = `NO_COLOR=1 KTRACE_STATE=${state} ${process.execPath} ${MAIN} -k ${FIXTURE} tui; echo TUI-EXIT=$?; stty -a | grep -o -- '-\\?icanon' | head -1; sleep 60`;
@@ -74,16 +74,27 @@ test('in tmux: add a probe (Tab completion) and see hits, disable it and see non
     p = await restart();
     // Same workload, same seed: the same hits again.
     assert.is(hitsOf(vfsRow(p)), hits, vfsRow(p));
+    // k: kprobes/enabled 0 disarms every probe; the event stays enabled but sees nothing.
+    tmux('send-keys', '-t', 't', 'k');
+    await waitFor(/kprobes\/enabled 0/);
+    p = await restart();
+    assert.is(hitsOf(vfsRow(p)), 0, vfsRow(p));
+    assert.not.ok(vfsRow(p).includes('[OFF]'));
+    s = JSON.parse(readFileSync(join(state, 'state.json'), 'utf8'));
+    assert.is(s.kprobesEnabled, false);
+    // Each run's hits were folded into the state at its restart, as after `ktrace run`: two runs with the probe on.
+    assert.is(s.profile['p:probe/vfs_read vfs_read'][0], 2 * hits);
+    assert.is(ktrace(['list'], { KTRACE_STATE: state }).stdout.trim(), 'probe:vfs_read       (on vfs_read)');
+    // x: deleted, as `ktrace del probe:vfs_read`.
+    tmux('send-keys', '-t', 't', 'x');
+    await waitFor(/deleted probe:vfs_read/);
     tmux('send-keys', '-t', 't', 'q');
     p = await waitFor(/TUI-EXIT=\d+[\s\S]*icanon/);
     assert.match(p, /TUI-EXIT=0/);
     // Raw mode is off again: the line discipline is canonical ("icanon", not "-icanon").
     assert.match(p, /(^|\n)icanon/);
-    // Each run's hits were folded into the state, as after `ktrace run`: two runs with the probe on.
-    const after = JSON.parse(readFileSync(join(state, 'state.json'), 'utf8'));
-    assert.equal(after.enabled, ['probe/vfs_read']);
-    assert.is(after.profile['p:probe/vfs_read vfs_read'][0], 2 * hits);
-    assert.is(ktrace(['list'], { KTRACE_STATE: state }).stdout.trim(), 'probe:vfs_read       (on vfs_read)');
+    assert.is(ktrace(['list'], { KTRACE_STATE: state }).stdout, '');
+    assert.is(JSON.parse(readFileSync(join(state, 'state.json'), 'utf8')).kprobeEvents, '');
   } finally {
     tmux('kill-server');
   }

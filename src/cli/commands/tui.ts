@@ -43,7 +43,8 @@ const command: CommandModule<GlobalArgs, Args> = {
     const { loadTracing } = await import('../tracing.js');
     const rp = await import('../run-probes.js');
     const { showProbe } = await import('../../trace/kprobe-events/show.js');
-    const { renderKprobeList } = await import('../../kprobe/debugfs.js');
+    const { renderKprobeList, writeKprobesEnabled } = await import('../../kprobe/debugfs.js');
+    const { writeOptimizationSysctl } = await import('../../kprobe/optimizer.js');
     const { colorEnabled } = await import('../../output/tty.js');
     const { addProbe } = await import('../probe-events.js');
     const { runTui } = await import('../../output/tui/run.js');
@@ -166,6 +167,38 @@ const command: CommandModule<GlobalArgs, Args> = {
         // ... and on the running kernel, so the hits start or stop now.
         const live = ms ? ms.session.events.setEnabled(group, event, on) : 0;
         message = rc || live ? `${on ? 'enable' : 'disable'} ${name}: failed (${rc || live})` : `${on ? 'enabled' : 'disabled'} ${name}`;
+      },
+      deleteProbe(name) {
+        const i = name.indexOf(':');
+        const group = name.slice(0, i), event = name.slice(i + 1);
+        // As `ktrace del GROUP:EVENT` (commands/del.ts): disabled, then removed from kprobe_events.
+        const rc = store.updateState(dir, args.vmlinux, (s) => {
+          const session = t.light(image, s);
+          session.events.setEnabled(group, event, false);
+          const r = session.events.write(`-:${group}/${event}\n`);
+          return { state: r < 0 ? undefined : { ...s, ...session.snapshot() }, result: r };
+        });
+        if (ms) {
+          ms.session.events.setEnabled(group, event, false);
+          ms.session.events.write(`-:${group}/${event}\n`);
+        }
+        message = rc < 0 ? `del ${name}: failed (${rc})` : `deleted ${name}`;
+      },
+      toggleKprobes() {
+        if (!ms) return;
+        const on = ms.mgr.allDisarmed;
+        // /sys/kernel/debug/kprobes/enabled, as the tracefs file's write does (trace/runtime/tracefs.ts).
+        writeKprobesEnabled(ms.mgr, on ? '1' : '0');
+        store.updateState(dir, args.vmlinux, (s) => ({ state: { ...s, kprobesEnabled: on }, result: undefined }));
+        message = `kprobes/enabled = ${on ? 1 : 0}`;
+      },
+      toggleOptimization() {
+        if (!ms) return;
+        const on = !ms.optimizer.enabled;
+        const rc = writeOptimizationSysctl(ms.mgr, on ? '1' : '0');
+        if (rc) { message = `debug.kprobes-optimization: failed (${rc})`; return; }
+        store.updateState(dir, args.vmlinux, (s) => ({ state: { ...s, kprobesOptimization: on }, result: undefined }));
+        message = `debug.kprobes-optimization = ${on ? 1 : 0}`;
       },
       addProbe(spec) {
         // As `ktrace add SPEC` then `ktrace enable` (commands/add.ts, enable.ts), under the state lock.

@@ -39,6 +39,12 @@ export interface TuiController {
   restart(): void;
   /** The same operation as `ktrace enable|disable GROUP:EVENT`, applied live too. */
   setEnabled(name: string, on: boolean): void;
+  /** The same operation as `ktrace del GROUP:EVENT`, applied live too. */
+  deleteProbe(name: string): void;
+  /** Flip /sys/kernel/debug/kprobes/enabled (as `ktrace fs write` would), live and in the state. */
+  toggleKprobes(): void;
+  /** Flip /proc/sys/debug/kprobes-optimization, live and in the state. */
+  toggleOptimization(): void;
   /** Adds (and enables) a probe from a `ktrace add` spec: an error message, or undefined on success. */
   addProbe(spec: string): string | undefined;
   /** Function names of the image starting with `prefix`, sorted (for completion). */
@@ -97,12 +103,13 @@ export function MachinePanel({ m, color }: { m: MachineInfo; color: boolean }) {
 }
 
 export const KEYS: [string, string][] = [
-  ['up/down', 'select a probe'], ['a', 'add a probe (ktrace add spec; Tab completes symbols)'], ['e / d', 'enable / disable the selected probe'], ['p', 'pause / resume'],
+  ['up/down', 'select a probe'], ['a', 'add a probe (ktrace add spec; Tab completes symbols)'], ['e / d', 'enable / disable the selected probe'], ['x', 'delete the selected probe'],
+  ['k', 'toggle kprobes/enabled'], ['o', 'toggle the optimization sysctl'], ['p', 'pause / resume'],
   ['r', 'restart the workload'], ['?', 'this help'], ['q, Ctrl-C', 'quit'],
 ];
 
 export function Footer({ message }: { message?: string }) {
-  return <Text>{message ? message : 'q quit  p pause  r restart  a add  e/d enable/disable  ↑↓  ? help'}</Text>;
+  return <Text>{message ? message : 'q quit  p pause  r restart  a add  e/d on/off  x del  ? help'}</Text>;
 }
 
 /** Longest common prefix of candidates. */
@@ -182,6 +189,9 @@ export function App({ ctl, color, refreshMs = 100, rows = 10 }: AppProps) {
     else if (input === 'r') ctl.restart();
     else if (key.upArrow) setSelected(Math.max(0, sel - 1));
     else if (key.downArrow) setSelected(Math.min(Math.max(0, n - 1), sel + 1));
+    else if (input === 'k') ctl.toggleKprobes();
+    else if (input === 'o') ctl.toggleOptimization();
+    else if (input === 'x' && n > 0) ctl.deleteProbe(model.probes[sel]!.name);
     else if ((input === 'e' || input === 'd') && n > 0) ctl.setEnabled(model.probes[sel]!.name, input === 'e');
     else return;
     refresh();

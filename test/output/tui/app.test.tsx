@@ -25,6 +25,9 @@ function fake() {
       model.probes.push({ name: `probe:${spec.split(' ')[0]}`, type: 'p', where: spec.split(' ')[0] + '+0x0', tags: '', enabled: true, hits: 0, misses: 0 });
       return undefined;
     },
+    deleteProbe: (name) => { calls.push(`del ${name}`); model.probes = model.probes.filter((p) => p.name !== name); },
+    toggleKprobes: () => { calls.push('kprobes'); model.machine.kprobesEnabled = !model.machine.kprobesEnabled; },
+    toggleOptimization: () => { calls.push('opt'); model.machine.optimization = !model.machine.optimization; },
     complete: (prefix) => ['vfs_read', 'vfs_readv', 'vfs_write', 'ksys_read'].filter((n) => n.startsWith(prefix)),
   };
   return { ctl, calls, model };
@@ -205,6 +208,29 @@ test('keys: in the add prompt q is text, Backspace edits, Esc cancels without ad
   await tick();
   assert.not.ok(r.lastFrame()!.includes('add probe'));
   assert.equal(calls, []);
+  r.unmount();
+});
+
+test('keys: x deletes the selected probe; k and o toggle kprobes/enabled and the optimization sysctl', async () => {
+  const { ctl, calls } = fake();
+  const r = render(<App ctl={ctl} color={false} />);
+  await tick();
+  r.stdin.write('\u001B[B');
+  await tick();
+  r.stdin.write('x');
+  await tick();
+  assert.equal(calls, ['del probe:ksys_write']);
+  let f = r.lastFrame()!;
+  assert.ok(f.includes('Probes (1)'));
+  assert.ok(f.includes('> probe:vfs_read'), f); // the selection moves to the remaining probe
+  r.stdin.write('k');
+  await tick();
+  f = r.lastFrame()!;
+  assert.ok(f.includes('kprobes/enabled 0'));
+  r.stdin.write('o');
+  await tick();
+  assert.ok(r.lastFrame()!.includes('debug.kprobes-optimization 0'));
+  assert.equal(calls, ['del probe:ksys_write', 'kprobes', 'opt']);
   r.unmount();
 });
 
