@@ -59,6 +59,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     let platform!: Platform;
     let ms: MS | undefined;
     let lines: { ts: bigint; cpu: number; line: string }[] = [];
+    const latest = new Map<string, string[]>();
     let paused = false;
     let quitting = false;
     let message: string | undefined;
@@ -70,11 +71,19 @@ const command: CommandModule<GlobalArgs, Args> = {
       const state = store.loadState(dir, args.vmlinux);
       ms = undefined;
       lines = [];
+      latest.clear();
       ({ platform } = prepare(image, script, {
         cpus: args.cpus, seed: args.seed, maxInsns,
         attach: t.attach(state, (m) => {
           ms = m;
-          m.runtime.onEvent = (e) => { lines.push({ ts: e.tsNs, cpu: e.cpu, line: e.line }); };
+          m.runtime.onEvent = (e) => {
+            lines.push({ ts: e.tsNs, cpu: e.cpu, line: e.line });
+            const k = `${e.probe.group}:${e.probe.event}`;
+            let l = latest.get(k);
+            if (!l) latest.set(k, (l = []));
+            l.push(e.line);
+            if (l.length > 8) l.shift();
+          };
         }),
       }));
       last = { insns: 0, t: process.hrtime.bigint(), mips: 0 };
@@ -217,6 +226,10 @@ const command: CommandModule<GlobalArgs, Args> = {
         message = `added ${r.added.map((a) => `${a.group}:${a.event}`).join(', ')}`;
         return undefined;
       },
+      detail(name) {
+        const p = ms?.session.events.probes.find((x) => `${x.group}:${x.event}` === name);
+        return { definition: p ? showProbe(p) : name, lines: latest.get(name) ?? [] };
+      },
       complete(prefix) {
         return [...new Set(image.functions.map((f) => f.name).filter((n) => n.startsWith(prefix)))].sort();
       },
@@ -227,7 +240,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       },
     };
     start();
-    await runTui(ctl, { color: colorEnabled(process.stdout), rows: Math.max(3, (process.stdout.rows ?? 24) - 13) });
+    await runTui(ctl, { color: colorEnabled(process.stdout), rows: Math.max(3, (process.stdout.rows ?? 24) - 19) });
     fold();
   },
 };

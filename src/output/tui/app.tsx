@@ -1,7 +1,7 @@
 // The `ktrace tui` screen: pure ink components over a controller. The controller owns the emulator
 // and the state directory (src/cli/commands/tui.ts); these components only read snapshots of it and
 // forward keys, so they can be tested with fake data (test/output/tui/app.test.tsx).
-import React, { useEffect, useState } from 'react';
+import React, { useEffect, useRef, useState } from 'react';
 import { Box, Text, useApp, useInput } from 'ink';
 
 export interface ProbeRow {
@@ -45,6 +45,8 @@ export interface TuiController {
   toggleKprobes(): void;
   /** Flip /proc/sys/debug/kprobes-optimization, live and in the state. */
   toggleOptimization(): void;
+  /** The selected probe's definition (its kprobe_events line) and latest trace lines, oldest first. */
+  detail(name: string): { definition: string; lines: string[] };
   /** Adds (and enables) a probe from a `ktrace add` spec: an error message, or undefined on success. */
   addProbe(spec: string): string | undefined;
   /** Function names of the image starting with `prefix`, sorted (for completion). */
@@ -130,6 +132,16 @@ export function AddPrompt({ text, candidates }: { text: string; candidates: stri
   );
 }
 
+export function DetailPanel({ definition, lines, rows = 3 }: { definition: string; lines: string[]; rows?: number }) {
+  const shown = lines.slice(-rows);
+  return (
+    <Box flexDirection="column" borderStyle="single" paddingX={1}>
+      <Text>{cut(definition.trim(), 76)}</Text>
+      {shown.length === 0 ? <Text>no trace lines yet</Text> : shown.map((l, i) => <Text key={i}>{cut(l.replace(/\n$/, '').trim(), 76)}</Text>)}
+    </Box>
+  );
+}
+
 export function Help() {
   return (
     <Box flexDirection="column" borderStyle="single" paddingX={1}>
@@ -140,14 +152,20 @@ export function Help() {
   );
 }
 
-export function App({ ctl, color, refreshMs = 100, rows = 10 }: AppProps) {
+export function App({ ctl, color, refreshMs = 100, rows = 5 }: AppProps) {
   const { exit } = useApp();
   const [model, setModel] = useState<TuiModel>(() => ctl.snapshot());
-  const [selected, setSelected] = useState(0);
+  const [selected, setSelectedState] = useState(0);
   const [help, setHelp] = useState(false);
-  const [adding, setAdding] = useState<string | undefined>(undefined);
+  // Keys can arrive faster than React re-renders (a paste, tmux send-keys): the handler reads the
+  // latest prompt text from a ref, not from a possibly stale render's closure.
+  const [adding, setAddingState] = useState<string | undefined>(undefined);
+  const addingRef = useRef<string | undefined>(undefined);
+  const setAdding = (v: string | undefined) => { addingRef.current = v; setAddingState(v); };
+  const selRef = useRef(0);
   const [candidates, setCandidates] = useState<string[]>([]);
-  const refresh = () => setModel(ctl.snapshot());
+  const modelRef = useRef(model);
+  const refresh = () => { modelRef.current = ctl.snapshot(); setModel(modelRef.current); };
   useEffect(() => {
     const t = setInterval(refresh, refreshMs);
     return () => clearInterval(t);
@@ -155,6 +173,11 @@ export function App({ ctl, color, refreshMs = 100, rows = 10 }: AppProps) {
   const n = model.probes.length;
   const sel = Math.min(selected, Math.max(0, n - 1));
   useInput((input, key) => {
+    const adding = addingRef.current;
+    const probes = modelRef.current.probes;
+    const n = probes.length;
+    const sel = Math.min(selRef.current, Math.max(0, n - 1));
+    const setSelected = (v: number) => { selRef.current = v; setSelectedState(v); };
     if ((input === 'q' && adding === undefined) || (key.ctrl && input === 'c')) { ctl.quit(); exit(); return; }
     if (adding !== undefined) {
       if (key.escape) { setAdding(undefined); setCandidates([]); return; }
@@ -164,8 +187,8 @@ export function App({ ctl, color, refreshMs = 100, rows = 10 }: AppProps) {
         setCandidates([]);
         if (spec) {
           const err = ctl.addProbe(spec);
-          setModel(ctl.snapshot());
-          if (!err) setSelected(Math.max(0, ctl.snapshot().probes.length - 1));
+          refresh();
+          if (!err) { selRef.current = Math.max(0, ctl.snapshot().probes.length - 1); setSelectedState(selRef.current); }
         }
         return;
       }
@@ -191,14 +214,15 @@ export function App({ ctl, color, refreshMs = 100, rows = 10 }: AppProps) {
     else if (key.downArrow) setSelected(Math.min(Math.max(0, n - 1), sel + 1));
     else if (input === 'k') ctl.toggleKprobes();
     else if (input === 'o') ctl.toggleOptimization();
-    else if (input === 'x' && n > 0) ctl.deleteProbe(model.probes[sel]!.name);
-    else if ((input === 'e' || input === 'd') && n > 0) ctl.setEnabled(model.probes[sel]!.name, input === 'e');
+    else if (input === 'x' && n > 0) ctl.deleteProbe(probes[sel]!.name);
+    else if ((input === 'e' || input === 'd') && n > 0) ctl.setEnabled(probes[sel]!.name, input === 'e');
     else return;
     refresh();
   });
   return (
     <Box flexDirection="column" width={80}>
       {help ? <Help /> : <ProbesPanel probes={model.probes} selected={sel} color={color} rows={rows} />}
+      {!help && n > 0 ? <DetailPanel {...ctl.detail(model.probes[sel]!.name)} /> : null}
       <MachinePanel m={model.machine} color={color} />
       {adding !== undefined ? <AddPrompt text={adding} candidates={candidates} /> : <Footer message={model.message} />}
     </Box>

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import React from 'react';
 import { render } from 'ink-testing-library';
-import { App, AddPrompt, commonPrefix, MachinePanel, ProbesPanel, Footer, Help, fmtNs, type TuiController, type TuiModel, type ProbeRow } from '../../../src/output/tui/app.js';
+import { App, AddPrompt, DetailPanel, commonPrefix, MachinePanel, ProbesPanel, Footer, Help, fmtNs, type TuiController, type TuiModel, type ProbeRow } from '../../../src/output/tui/app.js';
 
 const rows = (): ProbeRow[] => [
   { name: 'probe:vfs_read', type: 'p', where: 'vfs_read+0x0', tags: '[FTRACE]', enabled: true, hits: 1234, misses: 0 },
@@ -28,6 +28,7 @@ function fake() {
     deleteProbe: (name) => { calls.push(`del ${name}`); model.probes = model.probes.filter((p) => p.name !== name); },
     toggleKprobes: () => { calls.push('kprobes'); model.machine.kprobesEnabled = !model.machine.kprobesEnabled; },
     toggleOptimization: () => { calls.push('opt'); model.machine.optimization = !model.machine.optimization; },
+    detail: (name) => ({ definition: `p:${name.replace(':', '/')} ${name.split(':')[1]}`, lines: name === 'probe:vfs_read' ? ['cat-1 [000] ..... 0.000100: vfs_read: (vfs_read+0x0/0x90)\n'] : [] }),
     complete: (prefix) => ['vfs_read', 'vfs_readv', 'vfs_write', 'ksys_read'].filter((n) => n.startsWith(prefix)),
   };
   return { ctl, calls, model };
@@ -84,8 +85,9 @@ test('footer and help list the keys', () => {
 });
 
 test('the whole screen fits 80x24', () => {
-  const { ctl } = fake();
-  const r = render(<App ctl={ctl} color={false} />);
+  const { ctl, model } = fake();
+  for (let i = 0; i < 20; i++) model.probes.push({ ...rows()[0]!, name: `probe:e${i}` });
+  const r = render(<App ctl={ctl} color={false} rows={5} />);
   const ls = lines(r.lastFrame());
   assert.ok(ls.length <= 24, `${ls.length} lines`);
   for (const l of ls) assert.ok([...l].length <= 80, `too wide: ${l}`);
@@ -232,6 +234,37 @@ test('keys: x deletes the selected probe; k and o toggle kprobes/enabled and the
   assert.ok(r.lastFrame()!.includes('debug.kprobes-optimization 0'));
   assert.equal(calls, ['del probe:ksys_write', 'kprobes', 'opt']);
   r.unmount();
+});
+
+test('keys arriving faster than renders are not lost (paste, tmux send-keys)', async () => {
+  const { ctl, calls } = fake();
+  const r = render(<App ctl={ctl} color={false} />);
+  await tick();
+  r.stdin.write('a');
+  r.stdin.write('vfs_readv');
+  r.stdin.write('\r');
+  r.stdin.write('\u001B[A');
+  r.stdin.write('d');
+  await tick();
+  assert.equal(calls, ['add vfs_readv', 'disable probe:ksys_write']);
+  r.unmount();
+});
+
+test('detail pane: the selected probe\'s definition and latest trace lines', async () => {
+  const { ctl } = fake();
+  const r = render(<App ctl={ctl} color={false} />);
+  await tick();
+  let f = r.lastFrame()!;
+  assert.ok(f.includes('p:probe/vfs_read vfs_read'), f);
+  assert.ok(f.includes('0.000100: vfs_read: (vfs_read+0x0/0x90)'));
+  r.stdin.write('\u001B[B');
+  await tick();
+  f = r.lastFrame()!;
+  assert.ok(f.includes('p:probe/ksys_write ksys_write'));
+  assert.ok(f.includes('no trace lines yet'));
+  r.unmount();
+  const d = render(<DetailPanel definition="p:a/b c" lines={['1\n', '2\n', '3\n', '4\n']} rows={2} />).lastFrame()!;
+  assert.ok(d.includes('3') && d.includes('4') && !d.includes(' 2 '));
 });
 
 test('add prompt and commonPrefix', () => {
