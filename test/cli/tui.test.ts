@@ -3,9 +3,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ktrace, freshState, MAIN } from './run.js';
+import { ktrace, freshState, tempDir, MAIN } from './run.js';
 import { FIXTURE } from '../elf/fixture.js';
 
 test('refuses with one line pointing to ktrace run when stdout is not a terminal', () => {
@@ -95,6 +95,44 @@ test('in tmux: add a probe (Tab completion) and see hits, disable it and see non
     assert.match(p, /(^|\n)icanon/);
     assert.is(ktrace(['list'], { KTRACE_STATE: state }).stdout, '');
     assert.is(JSON.parse(readFileSync(join(state, 'state.json'), 'utf8')).kprobeEvents, '');
+  } finally {
+    tmux('kill-server');
+  }
+});
+
+test('in tmux: while a long workload runs, hits grow; disabled, they stop while the machine runs on', async () => {
+  if (!hasTmux) { console.log('SKIP tmux missing: the end-to-end ktrace tui test needs it'); return; }
+  const state = freshState();
+  const wl = join(tempDir(), 'long.wl');
+  writeFileSync(wl, 'b = buf 64\nrepeat 200000 {\n  fd = openat "/etc/motd"\n  n = read fd b\n  close fd\n}\n');
+  const cmd = `NO_COLOR=1 KTRACE_STATE=${state} ${process.execPath} ${MAIN} -k ${FIXTURE} tui ${wl}; echo TUI-EXIT=$?; sleep 60`;
+  assert.is(tmux('new-session', '-d', '-s', 't', '-x', '80', '-y', '24', cmd).status, 0);
+  const insnsOf = (p: string) => Number(/insns ([\d,]+)/.exec(p)?.[1]?.replace(/,/g, '') ?? NaN);
+  try {
+    await waitFor(/long\.wl\s+running/);
+    tmux('send-keys', '-t', 't', 'a');
+    await waitFor(/add probe: _/);
+    tmux('send-keys', '-t', 't', '-l', 'vfs_read');
+    tmux('send-keys', '-t', 't', 'Enter');
+    let p = await waitFor(/added probe:vfs_read/);
+    const h0 = hitsOf(vfsRow(p));
+    await sleep(600);
+    p = pane();
+    const h1 = hitsOf(vfsRow(p));
+    assert.ok(h1 > h0, `${h0} -> ${h1}`);
+    assert.match(p, /long\.wl\s+running/);
+    tmux('send-keys', '-t', 't', 'd');
+    p = await waitFor(/disabled probe:vfs_read/);
+    const h2 = hitsOf(vfsRow(p));
+    const i2 = insnsOf(p);
+    await sleep(600);
+    p = pane();
+    assert.match(p, /long\.wl\s+running/);
+    assert.ok(insnsOf(p) > i2, 'the machine runs on');
+    assert.is(hitsOf(vfsRow(p)), h2, 'hits stop once disabled');
+    tmux('send-keys', '-t', 't', 'C-c');
+    p = await waitFor(/TUI-EXIT=\d+/);
+    assert.match(p, /TUI-EXIT=0/);
   } finally {
     tmux('kill-server');
   }

@@ -154,7 +154,9 @@ const command: CommandModule<GlobalArgs, Args> = {
           message,
         };
       },
-      togglePause() { paused = !paused; message = paused ? 'paused (p resumes)' : undefined; schedule(); },
+      togglePause() {
+        if (platform.end) { message = 'the run has ended: r restarts it'; return; }
+        paused = !paused; message = paused ? 'paused (p resumes)' : undefined; schedule(); },
       restart() {
         if (timer) clearImmediate(timer);
         timer = undefined;

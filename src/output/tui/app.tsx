@@ -181,8 +181,10 @@ export function App({ ctl, color, refreshMs = 100, rows = 5 }: AppProps) {
     if ((input === 'q' && adding === undefined) || (key.ctrl && input === 'c')) { ctl.quit(); exit(); return; }
     if (adding !== undefined) {
       if (key.escape) { setAdding(undefined); setCandidates([]); return; }
-      if (key.return) {
-        const spec = adding.trim();
+      // A chunk can hold text and the Enter after it ("vfs_read\r" from a paste or tmux send-keys).
+      const nl = input.search(/[\r\n]/);
+      if (key.return || nl >= 0) {
+        const spec = (key.return ? adding : adding + input.slice(0, nl)).replace(/[\x00-\x1f]/g, '').trim();
         setAdding(undefined);
         setCandidates([]);
         if (spec) {
@@ -202,7 +204,7 @@ export function App({ ctl, color, refreshMs = 100, rows = 5 }: AppProps) {
         setCandidates(c.length === 1 ? [] : c);
         return;
       }
-      if (input && !key.ctrl && !key.meta) setAdding(adding + input);
+      if (input && !key.ctrl && !key.meta) setAdding(adding + input.replace(/[\x00-\x1f]/g, ''));
       return;
     }
     if (help) { setHelp(false); return; }

@@ -241,8 +241,7 @@ test('keys arriving faster than renders are not lost (paste, tmux send-keys)', a
   const r = render(<App ctl={ctl} color={false} />);
   await tick();
   r.stdin.write('a');
-  r.stdin.write('vfs_readv');
-  r.stdin.write('\r');
+  r.stdin.write('vfs_readv\r'); // text and Enter in one chunk
   r.stdin.write('\u001B[A');
   r.stdin.write('d');
   await tick();
