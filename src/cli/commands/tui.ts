@@ -47,6 +47,10 @@ const command: CommandModule<GlobalArgs, Args> = {
     const { writeOptimizationSysctl } = await import('../../kprobe/optimizer.js');
     const { colorEnabled } = await import('../../output/tty.js');
     const { addProbe } = await import('../probe-events.js');
+    // ink draws only the final frame when it believes it runs under CI (is-in-ci reads CI and
+    // CONTINUOUS_INTEGRATION when ink is imported); the TUI runs only on a terminal someone watches.
+    delete process.env.CI;
+    delete process.env.CONTINUOUS_INTEGRATION;
     const { runTui } = await import('../../output/tui/run.js');
     type Ctl = import('../../output/tui/app.js').TuiController;
     type Model = import('../../output/tui/app.js').TuiModel;
