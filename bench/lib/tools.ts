@@ -66,6 +66,12 @@ export function printTable(head: string[], rows: string[][]): void {
   for (const r of rows) console.log(fmt(r));
 }
 
+/** The middle value (the upper middle for an even count): the figure to quote on a noisy host. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
 export const fmtM = (n: number) => (n / 1e6).toFixed(1) + ' M';
 export const fmtS = (s: number) => s.toFixed(3);
 export const fmtMips = (n: number, s: number) => (n / s / 1e6).toFixed(1);

@@ -5,13 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from '../../src/paths.js';
 import { loadTarget } from '../../test/dwarf/fixtures.js';
-import { printTable } from '../lib/tools.js';
+import { median, printTable } from '../lib/tools.js';
 import type { Section } from './section.js';
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
-}
 
 export const dwarf: Section = {
   name: 'dwarf',

@@ -6,14 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../../src/paths.js';
 import type { Section } from './section.js';
-import { printTable } from '../lib/tools.js';
+import { median, printTable } from '../lib/tools.js';
 
 const NAMES = ['default', 'cat', 'pipe-pingpong', 'fork-storm', 'net-loopback', 'compute'];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
-}
 
 export const workloads: Section = {
   name: 'workloads',
