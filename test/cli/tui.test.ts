@@ -20,6 +20,17 @@ const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const sock = `ktrace-tui-test-${process.pid}`;
 const tmux = (...a: string[]) => spawnSync('tmux', ['-L', sock, ...a], { encoding: 'utf8' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Start the session; a server killed by the previous test may still be exiting: wait and retry. */
+async function newSession(cmd: string): Promise<void> {
+  let r = tmux('new-session', '-d', '-s', 't', '-x', '80', '-y', '24', cmd);
+  for (let i = 0; i < 20 && r.status !== 0; i++) {
+    await sleep(250);
+    tmux('kill-server');
+    r = tmux('new-session', '-d', '-s', 't', '-x', '80', '-y', '24', cmd);
+  }
+  assert.is(r.status, 0, `tmux new-session: ${r.stderr}`);
+}
 const pane = () => tmux('capture-pane', '-p', '-t', 't').stdout;
 /** Waits until the pane matches (the emulator and screen run on their own schedule). */
 async function waitFor(re: RegExp, ms = 20_000): Promise<string> {
@@ -40,7 +51,7 @@ test('in tmux: add a probe (Tab completion) and see hits, disable it and see non
   if (!hasTmux) { console.log('SKIP tmux missing: the end-to-end ktrace tui test needs it'); return; }
   const state = freshState();
   const cmd = `NO_COLOR=1 KTRACE_STATE=${state} ${process.execPath} ${MAIN} -k ${FIXTURE} tui; echo TUI-EXIT=$?; stty -a | grep -o -- '-\\?icanon' | head -1; sleep 60`;
-  assert.is(tmux('new-session', '-d', '-s', 't', '-x', '80', '-y', '24', cmd).status, 0);
+  await newSession(cmd);
   const restart = async () => {
     tmux('send-keys', '-t', 't', 'r');
     return waitFor(/finished \(poweroff 0\)[\s\S]*restarted default/);
@@ -106,7 +117,7 @@ test('in tmux: while a long workload runs, hits grow; disabled, they stop while 
   const wl = join(tempDir(), 'long.wl');
   writeFileSync(wl, 'b = buf 64\nrepeat 200000 {\n  fd = openat "/etc/motd"\n  n = read fd b\n  close fd\n}\n');
   const cmd = `NO_COLOR=1 KTRACE_STATE=${state} ${process.execPath} ${MAIN} -k ${FIXTURE} tui ${wl}; echo TUI-EXIT=$?; sleep 60`;
-  assert.is(tmux('new-session', '-d', '-s', 't', '-x', '80', '-y', '24', cmd).status, 0);
+  await newSession(cmd);
   const insnsOf = (p: string) => Number(/insns ([\d,]+)/.exec(p)?.[1]?.replace(/,/g, '') ?? NaN);
   try {
     await waitFor(/long\.wl\s+running/);
