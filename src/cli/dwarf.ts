@@ -47,6 +47,11 @@ export function sourcePath(info: DebugInfo, p: string): string {
   return isAbsolute(p) ? p : resolve(info.sourceRoot, p);
 }
 
+/** A source reader for lazy patterns (perf-probe PointOptions.readSource): undefined when the file is missing. */
+export function sourceReader(info: DebugInfo): (p: string) => string[] | undefined {
+  return (p) => { try { return readSourceLines(info, p); } catch { return undefined; } };
+}
+
 /** The lines of a source file, or a CliError naming the file the debug info refers to. */
 export function readSourceLines(info: DebugInfo, p: string): string[] {
   const full = sourcePath(info, p);

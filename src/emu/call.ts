@@ -49,11 +49,7 @@ export function callFunction(machine: Machine, cpu: Cpu, addr: number, args: big
   let left = opts.budget ?? 100_000_000;
   for (;;) {
     const before = cpu.instret + cpu.probeInstret;
-    // the call returns through its own vmcall stub: take vmcalls as stops, not in place
-    const inPlace = machine.onHostCall;
-    machine.onHostCall = null;
-    let stop: Stop;
-    try { stop = machine.run(cpu, left); } finally { machine.onHostCall = inPlace; }
+    const stop = machine.runStoppingOnHostCalls(cpu, left);
     left -= cpu.instret + cpu.probeInstret - before;
     if (stop === Stop.HostCall && cpu.faultAddr === stub) return { ret: cpu.getReg(Reg.RAX), stop };
     return { ret: cpu.getReg(Reg.RAX), stop };

@@ -286,6 +286,16 @@ export class Machine {
   }
 
   /**
+   * run() with every vmcall taken as a Stop.HostCall instead of in place: for nested guest calls
+   * (callFunction, calls from probe handlers) that return through a vmcall stub of their own.
+   */
+  runStoppingOnHostCalls(c: Cpu, budget: number): Stop {
+    const inPlace = this.onHostCall;
+    this.onHostCall = null;
+    try { return this.run(c, budget); } finally { this.onHostCall = inPlace; }
+  }
+
+  /**
    * Deterministic multi-CPU interleaving: round-robin quanta of `quantum` instructions per online CPU.
    * Halted CPUs (hlt with IF=1) idle: their clock advances by one quantum per round (up to their timer),
    * and when every online CPU is halted, time jumps to the earliest timer deadline.

@@ -37,11 +37,7 @@ export function callFromHandler(mgr: KprobeManager, cpu: Cpu, addr: number, args
     let left = budget;
     for (;;) {
       const before = cpu.instret + cpu.probeInstret;
-      // the call returns through its own vmcall stub: take vmcalls as stops, not in place
-      const inPlace = mgr.machine.onHostCall;
-      mgr.machine.onHostCall = null;
-      let stop: Stop;
-      try { stop = mgr.machine.run(cpu, left); } finally { mgr.machine.onHostCall = inPlace; }
+      const stop = mgr.machine.runStoppingOnHostCalls(cpu, left);
       left -= cpu.instret + cpu.probeInstret - before;
       if (stop === Stop.HostCall && cpu.faultAddr === stub) break;
       if (mgr.handleTrap(cpu, stop)) { if (left > 0) continue; }

@@ -33,12 +33,11 @@ function needsDebugInfo(message: string | undefined, words: readonly string[]): 
  */
 async function compileWithDwarf(args: Args, words: string[], taken: (g: string, e: string) => boolean): Promise<string[]> {
   const { loadImage } = await import('../image.js');
-  const { openDwarf, withDwarf, readSourceLines } = await import('../dwarf.js');
+  const { openDwarf, withDwarf, sourceReader } = await import('../dwarf.js');
   const { compilePerfProbe } = await import('../../trace/perf-probe/compile.js');
   const image = loadImage(args.vmlinux);
   const info = openDwarf(image, args.vmlinux);
-  const readSource = (p: string) => { try { return readSourceLines(info, p); } catch { return undefined; } };
-  const r = withDwarf(args.vmlinux, () => compilePerfProbe(info.dwarf, words, { readSource, taken }));
+  const r = withDwarf(args.vmlinux, () => compilePerfProbe(info.dwarf, words, { readSource: sourceReader(info), taken }));
   if (!r.ok) throw new CliError(`add: ${r.reason}`);
   return r.value.map((e) => e.line);
 }

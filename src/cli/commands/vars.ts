@@ -14,7 +14,7 @@ const options = {
 
 async function handler(args: Args): Promise<void> {
   const { loadImage } = await import('../image.js');
-  const { openDwarf, withDwarf, readSourceLines } = await import('../dwarf.js');
+  const { openDwarf, withDwarf, sourceReader } = await import('../dwarf.js');
   const { parseProbeSpec, availableVars, formatAvailableVars } = await import('../../trace/perf-probe/index.js');
   const { out } = await import('../../output/write.js');
   const parsed = parseProbeSpec([args.spec]);
@@ -22,7 +22,7 @@ async function handler(args: Args): Promise<void> {
   if (parsed.value.args.length) throw new CliError('vars: give a probe point only (FUNC, FUNC+OFFS, FUNC:RLN, FILE:LINE)', EXIT_USAGE);
   const image = loadImage(args.vmlinux);
   const info = openDwarf(image, args.vmlinux);
-  const readSource = (p: string) => { try { return readSourceLines(info, p); } catch { return undefined; } };
+  const readSource = sourceReader(info);
   if (args.json) {
     const { resolvePoint, fetchableVars, perfTypeName, formatProbePoint } = await import('../../trace/perf-probe/index.js');
     const { hexAddress } = await import('../../dwarf/index.js');
