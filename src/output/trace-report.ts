@@ -2,6 +2,8 @@
 // power-of-two histograms (bpftrace's hist(): "[lo, hi)" buckets with K/M/G... suffixes, the count,
 // and a 52-column bar of '@'), and the NDJSON event objects. Pure: typed values in, text out.
 import { group } from './run-summary.js';
+import type { ArgValue } from '../trace/kprobe-events/eval.js';
+import type { ProbeArg } from '../trace/kprobe-events/fetch.js';
 
 export interface ProbeCount { event: string; hits: number; misses: number }
 
@@ -38,22 +40,38 @@ function bucketLabel(b: number): string {
   return `[${powerLabel(b - 1)}, ${powerLabel(b)})`;
 }
 
+/** Power-of-two bucket counts, keyed by log2Bucket: what a live view accumulates value by value. */
+export type Log2Counts = Map<number, number>;
+
+export function addToLog2(counts: Log2Counts, v: bigint): void {
+  const b = log2Bucket(v);
+  counts.set(b, (counts.get(b) ?? 0) + 1);
+}
+
+/** Rows from the lowest to the highest non-empty bucket (empty ones between included), bpftrace's labels. */
+export function log2Rows(counts: ReadonlyMap<number, number>): { label: string; count: number }[] {
+  if (counts.size === 0) return [];
+  const keys = [...counts.keys()];
+  const lo = Math.min(...keys), hi = Math.max(...keys);
+  const rows = [];
+  for (let b = lo; b <= hi; b++) rows.push({ label: bucketLabel(b), count: counts.get(b) ?? 0 });
+  return rows;
+}
+
 /**
  * A power-of-two histogram of signed 64-bit values, bpftrace's layout: buckets from the lowest to
  * the highest non-empty one, "%-16s %8d |%-52s|" with the bar scaled to the largest count.
  */
 export function renderHist(title: string, values: readonly bigint[]): string {
   if (values.length === 0) return `${title}\n(no values)\n`;
-  const counts = new Map<number, number>();
-  for (const v of values) { const b = log2Bucket(v); counts.set(b, (counts.get(b) ?? 0) + 1); }
-  const keys = [...counts.keys()];
-  const lo = Math.min(...keys), hi = Math.max(...keys);
-  const max = Math.max(...counts.values());
+  const counts: Log2Counts = new Map();
+  for (const v of values) addToLog2(counts, v);
+  const rows = log2Rows(counts);
+  const max = Math.max(...rows.map((r) => r.count));
   let s = `${title}\n`;
-  for (let b = lo; b <= hi; b++) {
-    const n = counts.get(b) ?? 0;
-    const bar = '@'.repeat(Math.floor((n * 52) / max));
-    s += `${bucketLabel(b).padEnd(16)} ${String(n).padStart(8)} |${bar.padEnd(52)}|\n`;
+  for (const { label, count } of rows) {
+    const bar = '@'.repeat(Math.floor((count * 52) / max));
+    s += `${label.padEnd(16)} ${String(count).padStart(8)} |${bar.padEnd(52)}|\n`;
   }
   return s;
 }
@@ -93,4 +111,15 @@ export function returnValue(ax: bigint): bigint {
   const lo32 = BigInt.asIntN(32, ax);
   if (hi === 0n || (hi === 0xffffffffn && lo32 < 0n)) return lo32 >= 0n || hi === 0xffffffffn ? lo32 : BigInt.asUintN(32, ax);
   return BigInt.asIntN(64, ax);
+}
+
+/** A fetch arg a histogram can count: a scalar number (not a string, an array or a symbol). */
+export function isNumericArg(a: ProbeArg): boolean {
+  return !a.type.isString && !a.count && a.type.name !== 'symbol';
+}
+
+/** A recorded arg's value as a number, signed as its type says; undefined when not numeric or faulted. */
+export function argNumber(a: ArgValue): bigint | undefined {
+  if (!isNumericArg(a.arg) || Array.isArray(a.value) || a.value.kind !== 'num' || a.value.fault) return undefined;
+  return a.arg.type.signed ? BigInt.asIntN(a.arg.type.size * 8, a.value.value) : a.value.value;
 }

@@ -149,4 +149,51 @@ test('in tmux: while a long workload runs, hits grow; disabled, they stop while 
   }
 });
 
+test('in tmux: live histograms of a fetch arg and of return values, the filter, and a resized terminal', async () => {
+  if (!hasTmux) { console.log('SKIP tmux missing: the end-to-end ktrace tui test needs it'); return; }
+  const state = freshState();
+  for (const argv of [['add', 'vfs_read count=%dx:u64'], ['add', 'vfs_read%return $retval'], ['enable', 'probe:*']]) {
+    assert.is(ktrace(argv, { KTRACE_STATE: state }).code, 0, argv.join(' '));
+  }
+  const wl = join(tempDir(), 'long.wl');
+  writeFileSync(wl, 'b = buf 64\nrepeat 200000 {\n  fd = openat "/etc/motd"\n  n = read fd b\n  close fd\n}\n');
+  const cmd = `NO_COLOR=1 KTRACE_STATE=${state} ${process.execPath} ${MAIN} -k ${FIXTURE} tui ${wl}; echo TUI-EXIT=$?; sleep 60`;
+  await newSession(cmd);
+  const recorded = (p: string, field: string) => Number(new RegExp(`@${field} \\((?:log2|values), ([\\d,]+) recorded`).exec(p)?.[1]?.replace(/,/g, '') ?? NaN);
+  const width = (p: string) => Math.max(...p.split('\n').map((l) => [...l.trimEnd()].length));
+  try {
+    // The first probe is selected: the histogram of its count argument, growing while the workload runs.
+    let p = await waitFor(/@count \(log2, [1-9][\d,]* recorded/);
+    const n0 = recorded(p, 'count');
+    p = await waitFor(/@count/);
+    await sleep(600);
+    p = pane();
+    assert.ok(recorded(p, 'count') > n0, `${n0} -> ${recorded(p, 'count')}`);
+    // read(fd, b, 64) asks for 64 bytes: the [64, 128) bucket holds them.
+    assert.match(p, /\[64, 128\)\s+[\d]+ \|@+/);
+    // The return probe: vfs_read returned the file's length.
+    tmux('send-keys', '-t', 't', 'Down');
+    p = await waitFor(/@retval \(values, [1-9]/);
+    assert.ok(width(p) <= 80);
+    // Filter: only the return probe is listed.
+    tmux('send-keys', '-t', 't', '/');
+    await waitFor(/filter: _/);
+    tmux('send-keys', '-t', 't', '-l', 'return');
+    tmux('send-keys', '-t', 't', 'Enter');
+    p = await waitFor(/Probes \(1 of 2 matching "return"\)/);
+    assert.ok(p.includes('> probe:vfs_read__return'), p);
+    // A larger terminal: the screen grows to it.
+    tmux('resize-window', '-t', 't', '-x', '132', '-y', '40');
+    p = await waitFor(/─{120}/);
+    assert.is(width(p), 132, p);
+    tmux('send-keys', '-t', 't', 'Escape');
+    p = await waitFor(/Probes \(2\)/);
+    tmux('send-keys', '-t', 't', 'q');
+    p = await waitFor(/TUI-EXIT=\d+/);
+    assert.match(p, /TUI-EXIT=0/);
+  } finally {
+    tmux('kill-server');
+  }
+});
+
 test.run();

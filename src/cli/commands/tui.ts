@@ -18,14 +18,15 @@ const TURN_MS = 25;
 
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'tui [workload]',
-  describe: 'interactive view: watch the probes fire while a workload runs, enable/disable them live',
+  describe: 'interactive view: watch the probes fire while a workload runs (hits, histograms, trace lines), change them live',
   builder: (y) => y
     .positional('workload', { type: 'string', default: 'default', describe: 'a bundled workload name or a script file' })
     .option('cpus', { alias: 'c', type: 'number', default: 2, describe: 'emulated CPUs (1-8)' })
     .option('seed', { alias: 's', type: 'number', default: 1, describe: 'seed for timer jitter and scheduling' })
     .option('max-insns', { type: 'number', default: 2_000_000_000, describe: 'instruction budget per run' })
     .example('$0 tui', 'the default workload with the defined events')
-    .example('$0 tui pipe-pingpong --cpus 4', 'another workload'),
+    .example('$0 tui pipe-pingpong --cpus 4', 'another workload')
+    .epilog('Keys: a add (Tab completes), e/d enable/disable, x delete, h histogram field ($retval, fetch args), / filter, k kprobes/enabled, o optimization sysctl, p pause, r restart, ? help, q quit.'),
   handler: async (args) => {
     if (process.stdout.isTTY !== true || process.stdin.isTTY !== true) {
       throw new CliError('tui: needs a terminal (stdin and stdout); use `ktrace run` for a non-interactive run');
@@ -47,6 +48,9 @@ const command: CommandModule<GlobalArgs, Args> = {
     const { writeOptimizationSysctl } = await import('../../kprobe/optimizer.js');
     const { colorEnabled } = await import('../../output/tty.js');
     const { addProbe } = await import('../probe-events.js');
+    const report = await import('../../output/trace-report.js');
+    const { byTraceTime } = await import('../../trace/runtime/probes.js');
+    const { formatResult } = await import('../../kernel/workload/syscalls.js');
     // ink draws only the final frame when it believes it runs under CI (is-in-ci reads CI and
     // CONTINUOUS_INTEGRATION when ink is imported); the TUI runs only on a terminal someone watches.
     delete process.env.CI;
@@ -63,7 +67,11 @@ const command: CommandModule<GlobalArgs, Args> = {
     let platform!: Platform;
     let ms: MS | undefined;
     let lines: { ts: bigint; cpu: number; line: string }[] = [];
-    const latest = new Map<string, string[]>();
+    // Per event: its latest trace lines, as they arrived (CPUs run in quanta: not in time order).
+    const latest = new Map<string, { ts: bigint; cpu: number; line: string }[]>();
+    // Per event: its histogram fields' counts over the current run ($retval by value, args in log2 buckets).
+    type Hist = { kind: 'values'; counts: Map<bigint, number>; total: number } | { kind: 'log2'; counts: Map<number, number>; total: number };
+    const hists = new Map<string, Map<string, Hist>>();
     let paused = false;
     let quitting = false;
     let message: string | undefined;
@@ -76,6 +84,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       ms = undefined;
       lines = [];
       latest.clear();
+      hists.clear();
       ({ platform } = prepare(image, script, {
         cpus: args.cpus, seed: args.seed, maxInsns,
         attach: t.attach(state, (m) => {
@@ -85,8 +94,25 @@ const command: CommandModule<GlobalArgs, Args> = {
             const k = `${e.probe.group}:${e.probe.event}`;
             let l = latest.get(k);
             if (!l) latest.set(k, (l = []));
-            l.push(e.line);
-            if (l.length > 8) l.shift();
+            l.push({ ts: e.tsNs, cpu: e.cpu, line: e.line });
+            if (l.length > 64) l.shift();
+            let h = hists.get(k);
+            if (!h) hists.set(k, (h = new Map()));
+            if (e.retval !== undefined) {
+              let r = h.get('$retval');
+              if (!r) h.set('$retval', (r = { kind: 'values', counts: new Map(), total: 0 }));
+              const v = report.returnValue(e.retval);
+              (r.counts as Map<bigint, number>).set(v, (r.counts.get(v as never) ?? 0) + 1);
+              r.total++;
+            }
+            for (const a of e.args) {
+              const v = report.argNumber(a);
+              if (v === undefined) continue;
+              let r = h.get(a.arg.name);
+              if (!r) h.set(a.arg.name, (r = { kind: 'log2', counts: new Map(), total: 0 }));
+              report.addToLog2(r.counts as Map<number, number>, v);
+              r.total++;
+            }
           };
         }),
       }));
@@ -97,8 +123,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     const fold = () => {
       if (!ms) return;
       const counts = rp.probeCounts(ms);
-      const sorted = lines.map((r, i) => ({ ...r, i }))
-        .sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : a.cpu - b.cpu || a.i - b.i)).map((r) => r.line);
+      const sorted = [...lines].sort(byTraceTime).map((r) => r.line);
       if (counts.length === 0 && sorted.length === 0) return;
       const emulatedNs = platform.emulatedNs;
       store.updateState(dir, args.vmlinux, (s) => ({ state: rp.foldRun(s, counts, sorted, args.cpus, emulatedNs, showProbe), result: undefined }));
@@ -232,9 +257,23 @@ const command: CommandModule<GlobalArgs, Args> = {
         message = `added ${r.added.map((a) => `${a.group}:${a.event}`).join(', ')}`;
         return undefined;
       },
-      detail(name) {
+      detail(name, field) {
         const p = ms?.session.events.probes.find((x) => `${x.group}:${x.event}` === name);
-        return { definition: p ? showProbe(p) : name, lines: latest.get(name) ?? [] };
+        // The fields come from the definition (so a probe that has not fired yet lists them), in its order.
+        // An arg that fetches $retval is the $retval field already.
+        const fields = p ? [...(p.type === 'r' ? ['$retval'] : []), ...p.args.filter((a) => report.isNumericArg(a) && a.fetch.kind !== 'retval').map((a) => a.name)] : [];
+        const f = field !== undefined && fields.includes(field) ? field : fields[0];
+        const h = f === undefined ? undefined : hists.get(name)?.get(f);
+        let hist: import('../../output/tui/app.js').Histogram | undefined;
+        if (f !== undefined) {
+          const rows = !h ? [] : h.kind === 'values'
+            ? [...h.counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([v, count]) => ({ label: report.retvalText(v, formatResult), count }))
+            : report.log2Rows(h.counts);
+          hist = { field: f, kind: f === '$retval' ? 'values' : 'log2', rows, total: h?.total ?? 0 };
+        }
+        // Shown merged by timestamp, as the trace file merges the per-CPU buffers.
+        const lines = [...latest.get(name) ?? []].sort(byTraceTime).map((r) => r.line);
+        return { definition: p ? showProbe(p) : name, lines, fields, hist };
       },
       complete(prefix) {
         return [...new Set(image.functions.map((f) => f.name).filter((n) => n.startsWith(prefix)))].sort();
@@ -246,7 +285,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       },
     };
     start();
-    await runTui(ctl, { color: colorEnabled(process.stdout), rows: Math.max(3, (process.stdout.rows ?? 24) - 19) });
+    await runTui(ctl, { color: colorEnabled(process.stdout) });
     fold();
   },
 };

@@ -2,7 +2,7 @@
 // and the state directory (src/cli/commands/tui.ts); these components only read snapshots of it and
 // forward keys, so they can be tested with fake data (test/output/tui/app.test.tsx).
 import React, { useEffect, useRef, useState } from 'react';
-import { Box, Text, useApp, useInput } from 'ink';
+import { Box, Text, useApp, useInput, useStdout } from 'ink';
 
 export interface ProbeRow {
   /** "group:event". */
@@ -31,6 +31,19 @@ export interface MachineInfo {
   end?: string;
 }
 
+export interface HistRow { label: string; count: number }
+
+export interface Histogram {
+  field: string;
+  /** "values": one row per distinct value, most frequent first; "log2": power-of-two buckets. */
+  kind: 'values' | 'log2';
+  rows: HistRow[];
+  /** How many values were recorded. */
+  total: number;
+}
+
+export interface ProbeDetail { definition: string; lines: string[]; fields: string[]; hist?: Histogram }
+
 export interface TuiModel { probes: ProbeRow[]; machine: MachineInfo; message?: string }
 
 export interface TuiController {
@@ -45,8 +58,12 @@ export interface TuiController {
   toggleKprobes(): void;
   /** Flip /proc/sys/debug/kprobes-optimization, live and in the state. */
   toggleOptimization(): void;
-  /** The selected probe's definition (its kprobe_events line) and latest trace lines, oldest first. */
-  detail(name: string): { definition: string; lines: string[] };
+  /**
+   * The selected probe's definition (its kprobe_events line), latest trace lines (oldest first), the
+   * fields a histogram can be drawn of ("$retval" for a return probe, then its numeric fetch args by
+   * name) and the histogram of `field` (default: the first field) over the current run.
+   */
+  detail(name: string, field?: string): ProbeDetail;
   /** Adds (and enables) a probe from a `ktrace add` spec: an error message, or undefined on success. */
   addProbe(spec: string): string | undefined;
   /** Function names of the image starting with `prefix`, sorted (for completion). */
@@ -60,8 +77,8 @@ export interface AppProps {
   color: boolean;
   /** Screen refresh period in ms (≥10 per second). */
   refreshMs?: number;
-  /** Rows available for the probe list. */
-  rows?: number;
+  /** The terminal's size; default: stdout's, following its resize events. */
+  size?: { columns: number; rows: number };
 }
 
 const fmtInt = (n: number) => n.toLocaleString('en-US');
@@ -75,43 +92,89 @@ export function fmtNs(ns: number): string {
 
 const cut = (s: string, w: number) => (s.length > w ? s.slice(0, w - 1) + '~' : s.padEnd(w));
 
-export function ProbesPanel({ probes, selected, color, rows = 10 }: { probes: ProbeRow[]; selected: number; color: boolean; rows?: number }) {
+/** Lines taken by everything but the flexible parts: borders, titles, the machine panel, the footer. */
+const FIXED_LINES = 14;
+
+export interface Layout {
+  /** Screen width in columns (panels' inner width is width - 4). */
+  width: number;
+  probeRows: number;
+  histRows: number;
+  lineRows: number;
+}
+
+/**
+ * How the screen is shared out: 80x24 at least (smaller terminals get the 80x24 layout), one line
+ * spare so ink never fills the last row (it would clear and redraw the whole screen each frame),
+ * and larger terminals give the probe list, the histogram and the trace lines more rows, and every
+ * column more width.
+ */
+export function layout(columns: number, rows: number): Layout {
+  const width = Math.max(80, Math.floor(columns) || 80);
+  const flex = Math.max(24, Math.floor(rows) || 24) - 1 - FIXED_LINES;
+  const probeRows = Math.max(3, Math.floor(flex * 0.4));
+  const histRows = Math.max(4, Math.min(16, Math.floor(flex * 0.3)));
+  return { width, probeRows, histRows, lineRows: Math.max(2, flex - probeRows - histRows) };
+}
+
+/** Column widths of the probe list for an inner width (74 of it at 80 columns). */
+function probeColumns(inner: number) {
+  const extra = Math.max(0, inner - 74);
+  const name = 22 + Math.floor(extra * 0.4), where = 18 + Math.floor(extra * 0.3);
+  return { name, where, tags: 12 + Math.min(18, extra - (name - 22) - (where - 18)) };
+}
+
+/** Case-insensitive: does the probe's name, location or tags contain `filter`? */
+export function matchesFilter(p: ProbeRow, filter: string): boolean {
+  const f = filter.toLowerCase();
+  return `${p.name} ${p.where} ${p.tags}${p.enabled ? '' : '[OFF]'}`.toLowerCase().includes(f);
+}
+
+export function ProbesPanel({ probes, selected, color, rows = 10, width = 80, total, filter }: {
+  probes: ProbeRow[]; selected: number; color: boolean; rows?: number; width?: number;
+  /** All probes, when `probes` is a filtered view of them. */
+  total?: number; filter?: string;
+}) {
+  const c = probeColumns(width - 4);
   // Keep the selection in view when the list is longer than the panel.
   const start = Math.max(0, Math.min(selected - rows + 1, probes.length - rows, selected));
   const shown = probes.slice(Math.max(0, start), Math.max(0, start) + rows);
+  const title = filter ? `Probes (${probes.length} of ${total ?? probes.length} matching "${filter}")` : `Probes (${probes.length})`;
   return (
-    <Box flexDirection="column" borderStyle="single" paddingX={1}>
-      <Text bold={color}>{`Probes (${probes.length})`}</Text>
-      <Text>{`  ${cut('EVENT', 22)} T ${cut('WHERE', 18)} ${cut('TAGS', 12)} ${'HITS'.padStart(9)} ${'MISS'.padStart(5)}`}</Text>
-      {probes.length === 0 ? <Text>{'  no probe events defined (ktrace add SPEC)'}</Text> : shown.map((p, k) => {
+    <Box flexDirection="column" borderStyle="single" paddingX={1} width={width}>
+      <Text bold={color}>{cut(title, width - 4)}</Text>
+      <Text>{`  ${cut('EVENT', c.name)} T ${cut('WHERE', c.where)} ${cut('TAGS', c.tags)} ${'HITS'.padStart(9)} ${'MISS'.padStart(5)}`}</Text>
+      {probes.length === 0 ? <Text>{filter ? '  no probe matches the filter (Esc clears it)' : '  no probe events defined (a adds one)'}</Text> : shown.map((p, k) => {
         const i = start + k;
         const tags = (p.enabled ? '' : '[OFF]') + p.tags;
-        const line = `${i === selected ? '>' : ' '} ${cut(p.name, 22)} ${p.type} ${cut(p.where, 18)} ${cut(tags, 12)} ${fmtInt(p.hits).padStart(9)} ${fmtInt(p.misses).padStart(5)}`;
+        const line = `${i === selected ? '>' : ' '} ${cut(p.name, c.name)} ${p.type} ${cut(p.where, c.where)} ${cut(tags, c.tags)} ${fmtInt(p.hits).padStart(9)} ${fmtInt(p.misses).padStart(5)}`;
         return <Text key={p.name} inverse={color && i === selected} dimColor={color && !p.enabled}>{line}</Text>;
       })}
     </Box>
   );
 }
 
-export function MachinePanel({ m, color }: { m: MachineInfo; color: boolean }) {
+export function MachinePanel({ m, color, width = 80 }: { m: MachineInfo; color: boolean; width?: number }) {
   const status = m.status === 'finished' ? `finished (${m.end ?? '?'})` : m.status;
   return (
-    <Box flexDirection="column" borderStyle="single" paddingX={1}>
-      <Text bold={color}>{`Machine: ${m.workload}  ${status}`}</Text>
-      <Text>{`CPUs ${m.cpus}   insns ${fmtInt(m.instructions)}   time ${fmtNs(m.emulatedNs)}   ${m.mips.toFixed(1)} MIPS`}</Text>
-      <Text>{`kprobes/enabled ${m.kprobesEnabled ? 1 : 0}   debug.kprobes-optimization ${m.optimization ? 1 : 0}`}</Text>
+    <Box flexDirection="column" borderStyle="single" paddingX={1} width={width}>
+      <Text bold={color}>{cut(`Machine: ${m.workload}  ${status}   CPUs ${m.cpus}   insns ${fmtInt(m.instructions)}`, width - 4)}</Text>
+      <Text>{cut(`time ${fmtNs(m.emulatedNs)}  ${m.mips.toFixed(1)} MIPS  kprobes/enabled ${m.kprobesEnabled ? 1 : 0}  debug.kprobes-optimization ${m.optimization ? 1 : 0}`, width - 4)}</Text>
     </Box>
   );
 }
 
 export const KEYS: [string, string][] = [
-  ['up/down', 'select a probe'], ['a', 'add a probe (ktrace add spec; Tab completes symbols)'], ['e / d', 'enable / disable the selected probe'], ['x', 'delete the selected probe'],
+  ['up/down', 'select a probe (PgUp/PgDn, Home/End jump)'], ['a', 'add a probe (ktrace add spec; Tab completes symbols)'],
+  ['e / d', 'enable / disable the selected probe'], ['x', 'delete the selected probe'],
+  ['h', 'histogram of the next field: $retval, then each numeric fetch arg'],
+  ['/', 'filter the probe list (Esc clears the filter)'],
   ['k', 'toggle kprobes/enabled'], ['o', 'toggle the optimization sysctl'], ['p', 'pause / resume'],
   ['r', 'restart the workload'], ['?', 'this help'], ['q, Ctrl-C', 'quit'],
 ];
 
-export function Footer({ message }: { message?: string }) {
-  return <Text>{message ? message : 'q quit  p pause  r restart  a add  e/d on/off  x del  ? help'}</Text>;
+export function Footer({ message, width = 80 }: { message?: string; width?: number }) {
+  return <Text>{cut(message ? message : 'q quit  p pause  r restart  a add  e/d on/off  x del  h hist  / filter  ? help', width)}</Text>;
 }
 
 /** Longest common prefix of candidates. */
@@ -122,46 +185,117 @@ export function commonPrefix(xs: string[]): string {
   return p;
 }
 
-export function AddPrompt({ text, candidates }: { text: string; candidates: string[] }) {
+export function AddPrompt({ text, candidates, width = 80 }: { text: string; candidates: string[]; width?: number }) {
   const more = candidates.length > 4 ? ` (+${candidates.length - 4})` : '';
   return (
     <Box flexDirection="column">
-      <Text>{cut(`add probe: ${text}_`, 80)}</Text>
-      <Text>{candidates.length ? cut(candidates.slice(0, 4).join('  ') + more, 80) : 'Enter adds, Tab completes, Esc cancels'}</Text>
+      <Text>{cut(`add probe: ${text}_`, width)}</Text>
+      <Text>{candidates.length ? cut(candidates.slice(0, 4).join('  ') + more, width) : 'Enter adds, Tab completes, Esc cancels'}</Text>
     </Box>
   );
 }
 
-export function DetailPanel({ definition, lines, rows = 3 }: { definition: string; lines: string[]; rows?: number }) {
+export function FilterPrompt({ text, width = 80 }: { text: string; width?: number }) {
+  return (
+    <Box flexDirection="column">
+      <Text>{cut(`filter: ${text}_`, width)}</Text>
+      <Text>Enter keeps the filter, Esc clears it</Text>
+    </Box>
+  );
+}
+
+/**
+ * The histogram's visible rows: at most `rows` of them. Distinct values are already most frequent
+ * first; of power-of-two buckets the window of consecutive buckets with the most values is kept.
+ */
+function visibleRows(h: Histogram, rows: number): HistRow[] {
+  if (h.rows.length <= rows || h.kind === 'values') return h.rows.slice(0, rows);
+  let best = 0, sum = 0, bestSum = -1;
+  for (let i = 0; i < h.rows.length; i++) {
+    sum += h.rows[i]!.count - (i >= rows ? h.rows[i - rows]!.count : 0);
+    if (i >= rows - 1 && sum > bestSum) { bestSum = sum; best = i - rows + 1; }
+  }
+  return h.rows.slice(best, best + rows);
+}
+
+export function HistogramPanel({ hist, fields, rows = 4, width = 80 }: { hist?: Histogram; fields: string[]; rows?: number; width?: number }) {
+  const inner = width - 4;
+  if (!hist) {
+    return <Text>{cut('no histogram: add a return probe or a numeric fetch arg (e.g. vfs_read count=%dx:u64)', inner)}</Text>;
+  }
+  const shown = visibleRows(hist, rows);
+  const hidden = hist.rows.length - shown.length;
+  const what = hist.kind === 'values' ? 'values' : 'log2';
+  const others = fields.length > 1 ? `   h: ${fields.join(' | ')}` : '';
+  const title = `@${hist.field.replace(/^\$/, '')} (${what}, ${fmtInt(hist.total)} recorded${hidden ? `, ${hidden} more row${hidden > 1 ? 's' : ''}` : ''})${others}`;
+  const lw = Math.max(16, ...shown.map((r) => r.label.length));
+  const barW = Math.max(8, inner - lw - 1 - 9 - 3);
+  const max = Math.max(1, ...hist.rows.map((r) => r.count));
+  return (
+    <Box flexDirection="column">
+      <Text>{cut(title, inner)}</Text>
+      {shown.length === 0 ? <Text>no values yet</Text> : shown.map((r, i) => (
+        <Text key={i}>{`${cut(r.label, lw)} ${String(r.count).padStart(9)} |${'@'.repeat(Math.floor((r.count * barW) / max)).padEnd(barW)}|`}</Text>
+      ))}
+    </Box>
+  );
+}
+
+export function DetailPanel({ definition, lines, rows = 3, width = 80, children }: { definition: string; lines: string[]; rows?: number; width?: number; children?: React.ReactNode }) {
   const shown = lines.slice(-rows);
+  const inner = width - 4;
   return (
-    <Box flexDirection="column" borderStyle="single" paddingX={1}>
-      <Text>{cut(definition.trim(), 76)}</Text>
-      {shown.length === 0 ? <Text>no trace lines yet</Text> : shown.map((l, i) => <Text key={i}>{cut(l.replace(/\n$/, '').trim(), 76)}</Text>)}
+    <Box flexDirection="column" borderStyle="single" paddingX={1} width={width}>
+      <Text>{cut(definition.trim(), inner)}</Text>
+      {children}
+      {shown.length === 0 ? <Text>no trace lines yet</Text> : shown.map((l, i) => <Text key={i}>{cut(l.replace(/\n$/, '').trim(), inner)}</Text>)}
     </Box>
   );
 }
 
-export function Help() {
+export function Help({ width = 80 }: { width?: number }) {
   return (
-    <Box flexDirection="column" borderStyle="single" paddingX={1}>
+    <Box flexDirection="column" borderStyle="single" paddingX={1} width={width}>
       <Text>Keys</Text>
-      {KEYS.map(([k, d]) => <Text key={k}>{`${k.padEnd(10)} ${d}`}</Text>)}
+      {KEYS.map(([k, d]) => <Text key={k}>{cut(`${k.padEnd(10)} ${d}`, width - 4)}</Text>)}
       <Text>Changes are written to the state directory, as `ktrace enable|disable` does.</Text>
     </Box>
   );
 }
 
-export function App({ ctl, color, refreshMs = 100, rows = 5 }: AppProps) {
+/** The terminal's size, following resize events (the size prop wins: tests pass it). */
+function useTerminalSize(fixed?: { columns: number; rows: number }) {
+  const { stdout } = useStdout();
+  const read = () => fixed ?? { columns: stdout.columns || 80, rows: stdout.rows || 24 };
+  const [size, setSize] = useState(read);
+  useEffect(() => {
+    if (fixed) { setSize(fixed); return; }
+    const onResize = () => setSize(read());
+    stdout.on('resize', onResize);
+    return () => { stdout.off('resize', onResize); };
+  }, [stdout, fixed?.columns, fixed?.rows]);
+  return size;
+}
+
+type PromptState = { kind: 'add' | 'filter'; text: string } | undefined;
+
+export function App({ ctl, color, refreshMs = 100, size }: AppProps) {
   const { exit } = useApp();
+  const term = useTerminalSize(size);
+  const lay = layout(term.columns, term.rows);
   const [model, setModel] = useState<TuiModel>(() => ctl.snapshot());
   const [selected, setSelectedState] = useState(0);
   const [help, setHelp] = useState(false);
   // Keys can arrive faster than React re-renders (a paste, tmux send-keys): the handler reads the
-  // latest prompt text from a ref, not from a possibly stale render's closure.
-  const [adding, setAddingState] = useState<string | undefined>(undefined);
-  const addingRef = useRef<string | undefined>(undefined);
-  const setAdding = (v: string | undefined) => { addingRef.current = v; setAddingState(v); };
+  // latest prompt, filter and selection from refs, not from a possibly stale render's closure.
+  const [prompt, setPromptState] = useState<PromptState>(undefined);
+  const promptRef = useRef<PromptState>(undefined);
+  const setPrompt = (v: PromptState) => { promptRef.current = v; setPromptState(v); };
+  const [filter, setFilterState] = useState('');
+  const filterRef = useRef('');
+  const setFilter = (v: string) => { filterRef.current = v; setFilterState(v); };
+  // The histogram's field per probe, as chosen with h.
+  const [fieldOf, setFieldOf] = useState<Record<string, string>>({});
   const selRef = useRef(0);
   const [candidates, setCandidates] = useState<string[]>([]);
   const modelRef = useRef(model);
@@ -170,63 +304,101 @@ export function App({ ctl, color, refreshMs = 100, rows = 5 }: AppProps) {
     const t = setInterval(refresh, refreshMs);
     return () => clearInterval(t);
   }, [ctl, refreshMs]);
-  const n = model.probes.length;
+  const visible = (probes: ProbeRow[], f: string) => (f ? probes.filter((p) => matchesFilter(p, f)) : probes);
+  const shownProbes = visible(model.probes, filter);
+  const n = shownProbes.length;
   const sel = Math.min(selected, Math.max(0, n - 1));
   useInput((input, key) => {
-    const adding = addingRef.current;
-    const probes = modelRef.current.probes;
+    const prompt = promptRef.current;
+    const probes = visible(modelRef.current.probes, filterRef.current);
     const n = probes.length;
     const sel = Math.min(selRef.current, Math.max(0, n - 1));
     const setSelected = (v: number) => { selRef.current = v; setSelectedState(v); };
-    if ((input === 'q' && adding === undefined) || (key.ctrl && input === 'c')) { ctl.quit(); exit(); return; }
-    if (adding !== undefined) {
-      if (key.escape) { setAdding(undefined); setCandidates([]); return; }
+    if ((input === 'q' && prompt === undefined) || (key.ctrl && input === 'c')) { ctl.quit(); exit(); return; }
+    if (prompt !== undefined) {
+      const edit = (text: string) => {
+        setPrompt({ ...prompt, text });
+        if (prompt.kind === 'filter') { setFilter(text); setSelected(0); }
+      };
+      if (key.escape) {
+        setPrompt(undefined); setCandidates([]);
+        if (prompt.kind === 'filter') setFilter('');
+        return;
+      }
       // A chunk can hold text and the Enter after it ("vfs_read\r" from a paste or tmux send-keys).
       const nl = input.search(/[\r\n]/);
       if (key.return || nl >= 0) {
-        const spec = (key.return ? adding : adding + input.slice(0, nl)).replace(/[\x00-\x1f]/g, '').trim();
-        setAdding(undefined);
+        const text = (key.return ? prompt.text : prompt.text + input.slice(0, nl)).replace(/[\x00-\x1f]/g, '').trim();
+        setPrompt(undefined);
         setCandidates([]);
-        if (spec) {
-          const err = ctl.addProbe(spec);
+        if (prompt.kind === 'filter') { setFilter(text); return; }
+        if (text) {
+          const err = ctl.addProbe(text);
           refresh();
-          if (!err) { selRef.current = Math.max(0, ctl.snapshot().probes.length - 1); setSelectedState(selRef.current); }
+          if (!err) {
+            // Select the new probe (the last one), clearing a filter that would hide it.
+            const all = modelRef.current.probes;
+            const f = filterRef.current && !matchesFilter(all[all.length - 1]!, filterRef.current) ? '' : filterRef.current;
+            setFilter(f);
+            setSelected(Math.max(0, visible(all, f).length - 1));
+          }
         }
         return;
       }
-      if (key.backspace || key.delete) { setAdding(adding.slice(0, -1)); setCandidates([]); return; }
+      if (key.backspace || key.delete) { edit(prompt.text.slice(0, -1)); setCandidates([]); return; }
       if (key.tab) {
-        // Only the first word is a symbol (the rest are fetch args).
-        if (/\s/.test(adding)) return;
-        const c = ctl.complete(adding);
+        // Only the add prompt completes, and only its first word (a symbol; the rest are fetch args).
+        if (prompt.kind !== 'add' || /\s/.test(prompt.text)) return;
+        const c = ctl.complete(prompt.text);
         const p = commonPrefix(c);
-        setAdding(c.length === 1 ? c[0]! + ' ' : p.length > adding.length ? p : adding);
+        edit(c.length === 1 ? c[0]! + ' ' : p.length > prompt.text.length ? p : prompt.text);
         setCandidates(c.length === 1 ? [] : c);
         return;
       }
-      if (input && !key.ctrl && !key.meta) setAdding(adding + input.replace(/[\x00-\x1f]/g, ''));
+      if (input && !key.ctrl && !key.meta) edit(prompt.text + input.replace(/[\x00-\x1f]/g, ''));
       return;
     }
     if (help) { setHelp(false); return; }
+    const page = lay.probeRows;
     if (input === '?') setHelp(true);
-    else if (input === 'a') { setAdding(''); return; }
+    else if (input === 'a') { setPrompt({ kind: 'add', text: '' }); return; }
+    else if (input === '/') { setPrompt({ kind: 'filter', text: filterRef.current }); return; }
+    else if (key.escape && filterRef.current) { setFilter(''); setSelected(0); }
     else if (input === 'p') ctl.togglePause();
     else if (input === 'r') ctl.restart();
     else if (key.upArrow) setSelected(Math.max(0, sel - 1));
     else if (key.downArrow) setSelected(Math.min(Math.max(0, n - 1), sel + 1));
+    else if (key.pageUp) setSelected(Math.max(0, sel - page));
+    else if (key.pageDown) setSelected(Math.min(Math.max(0, n - 1), sel + page));
+    else if (key.home) setSelected(0);
+    else if (key.end) setSelected(Math.max(0, n - 1));
     else if (input === 'k') ctl.toggleKprobes();
     else if (input === 'o') ctl.toggleOptimization();
-    else if (input === 'x' && n > 0) ctl.deleteProbe(probes[sel]!.name);
+    else if (input === 'h' && n > 0) {
+      const name = probes[sel]!.name;
+      const d = ctl.detail(name, fieldOf[name]);
+      if (d.fields.length > 1) {
+        const cur = d.hist ? d.fields.indexOf(d.hist.field) : -1;
+        setFieldOf({ ...fieldOf, [name]: d.fields[(cur + 1) % d.fields.length]! });
+      }
+    } else if (input === 'x' && n > 0) ctl.deleteProbe(probes[sel]!.name);
     else if ((input === 'e' || input === 'd') && n > 0) ctl.setEnabled(probes[sel]!.name, input === 'e');
     else return;
     refresh();
   });
+  const d = !help && n > 0 ? ctl.detail(shownProbes[sel]!.name, fieldOf[shownProbes[sel]!.name]) : undefined;
   return (
-    <Box flexDirection="column" width={80}>
-      {help ? <Help /> : <ProbesPanel probes={model.probes} selected={sel} color={color} rows={rows} />}
-      {!help && n > 0 ? <DetailPanel {...ctl.detail(model.probes[sel]!.name)} /> : null}
-      <MachinePanel m={model.machine} color={color} />
-      {adding !== undefined ? <AddPrompt text={adding} candidates={candidates} /> : <Footer message={model.message} />}
+    <Box flexDirection="column" width={lay.width}>
+      {help ? <Help width={lay.width} /> : <ProbesPanel probes={shownProbes} selected={sel} color={color} rows={lay.probeRows} width={lay.width} total={model.probes.length} filter={filter} />}
+      {d ? (
+        <DetailPanel definition={d.definition} lines={d.lines} rows={lay.lineRows} width={lay.width}>
+          <HistogramPanel hist={d.hist} fields={d.fields} rows={lay.histRows} width={lay.width} />
+        </DetailPanel>
+      ) : null}
+      <MachinePanel m={model.machine} color={color} width={lay.width} />
+      {prompt?.kind === 'add' ? <AddPrompt text={prompt.text} candidates={candidates} width={lay.width} />
+        : prompt?.kind === 'filter' ? <FilterPrompt text={prompt.text} width={lay.width} />
+        : <Footer message={model.message} width={lay.width} />}
     </Box>
   );
 }

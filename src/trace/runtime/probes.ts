@@ -33,6 +33,15 @@ export interface TraceEvent {
   line: string;
 }
 
+/**
+ * Trace order: the CPUs run in quanta, so events arrive grouped by CPU; the trace file (and
+ * trace_pipe) merge the per-CPU buffers by timestamp (ring_buffer_iter / peek_next_entry), then CPU.
+ * A comparator for a stable sort, so equal keys keep their arrival order.
+ */
+export function byTraceTime(a: { ts: bigint; cpu: number }, b: { ts: bigint; cpu: number }): number {
+  return a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : a.cpu - b.cpu;
+}
+
 /** The largest N of $argN used at entry by a return probe's args (0: no entry data). */
 function entryArgs(probe: ProbeDef): number {
   let n = 0;

@@ -2,13 +2,19 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import React from 'react';
 import { render } from 'ink-testing-library';
-import { App, AddPrompt, DetailPanel, commonPrefix, MachinePanel, ProbesPanel, Footer, Help, fmtNs, type TuiController, type TuiModel, type ProbeRow } from '../../../src/output/tui/app.js';
+import { App, AddPrompt, DetailPanel, HistogramPanel, commonPrefix, layout, matchesFilter, MachinePanel, ProbesPanel, Footer, Help, fmtNs, type TuiController, type TuiModel, type ProbeRow, type Histogram } from '../../../src/output/tui/app.js';
 
 const rows = (): ProbeRow[] => [
   { name: 'probe:vfs_read', type: 'p', where: 'vfs_read+0x0', tags: '[FTRACE]', enabled: true, hits: 1234, misses: 0 },
   { name: 'probe:ksys_write', type: 'r', where: 'ksys_write+0x0', tags: '[OPTIMIZED]', enabled: false, hits: 7, misses: 2 },
 ];
 const machine = () => ({ workload: 'default', cpus: 2, instructions: 5_000_000, emulatedNs: 2_500_000, mips: 12.5, kprobesEnabled: true, optimization: true, status: 'running' as const });
+
+const hists: Record<string, Histogram> = {
+  count: { field: 'count', kind: 'log2', total: 12, rows: [{ label: '[1]', count: 2 }, { label: '[2, 4)', count: 0 }, { label: '[4, 8)', count: 10 }] },
+  fd: { field: 'fd', kind: 'log2', total: 12, rows: [{ label: '[2, 4)', count: 12 }] },
+  $retval: { field: '$retval', kind: 'values', total: 9, rows: [{ label: '5', count: 6 }, { label: '-EAGAIN', count: 3 }] },
+};
 
 function fake() {
   const calls: string[] = [];
@@ -28,7 +34,15 @@ function fake() {
     deleteProbe: (name) => { calls.push(`del ${name}`); model.probes = model.probes.filter((p) => p.name !== name); },
     toggleKprobes: () => { calls.push('kprobes'); model.machine.kprobesEnabled = !model.machine.kprobesEnabled; },
     toggleOptimization: () => { calls.push('opt'); model.machine.optimization = !model.machine.optimization; },
-    detail: (name) => ({ definition: `p:${name.replace(':', '/')} ${name.split(':')[1]}`, lines: name === 'probe:vfs_read' ? ['cat-1 [000] ..... 0.000100: vfs_read: (vfs_read+0x0/0x90)\n'] : [] }),
+    detail: (name, field) => {
+      const fields = name === 'probe:vfs_read' ? ['count', 'fd'] : name === 'probe:ksys_write' ? ['$retval'] : [];
+      const f = field !== undefined && fields.includes(field) ? field : fields[0];
+      return {
+        definition: `p:${name.replace(':', '/')} ${name.split(':')[1]}`,
+        lines: name === 'probe:vfs_read' ? ['cat-1 [000] ..... 0.000100: vfs_read: (vfs_read+0x0/0x90)\n'] : [],
+        fields, hist: f === undefined ? undefined : hists[f],
+      };
+    },
     complete: (prefix) => ['vfs_read', 'vfs_readv', 'vfs_write', 'ksys_read'].filter((n) => n.startsWith(prefix)),
   };
   return { ctl, calls, model };
@@ -42,7 +56,7 @@ test('probes panel: names, type, tags, hits and misses; disabled probes marked [
   const vfs = lines(f).find((l) => l.includes('probe:vfs_read'))!;
   assert.match(vfs, /> probe:vfs_read\s+p vfs_read\+0x0\s+\[FTRACE\]\s+1,234\s+0/);
   const w = lines(f).find((l) => l.includes('probe:ksys_write'))!;
-  assert.match(w, /^\W*\s+probe:ksys_write\s+r ksys_write\+0x0\s+\[OFF\]\[OPTIM~\s+7\s+2/);
+  assert.match(w, /^\W*\s+probe:ksys_write\s+r ksys_write\+0x0\s+\[OFF\]\[OPTIMIZ~\s+7\s+2/);
   assert.ok(f.includes('Probes (2)'));
 });
 
@@ -84,13 +98,61 @@ test('footer and help list the keys', () => {
   for (const k of ['pause / resume', 'restart the workload', 'quit']) assert.ok(h.includes(k), k);
 });
 
-test('the whole screen fits 80x24', () => {
+const bigHist = (n: number): Histogram => ({ field: 'count', kind: 'log2', total: n * 10, rows: Array.from({ length: n }, (_, i) => ({ label: `[${i}]`, count: 10 })) });
+
+test('the whole screen fits 80x24: probes, histogram, trace lines, machine and a prompt', async () => {
   const { ctl, model } = fake();
   for (let i = 0; i < 20; i++) model.probes.push({ ...rows()[0]!, name: `probe:e${i}` });
-  const r = render(<App ctl={ctl} color={false} rows={5} />);
+  const base = ctl.detail;
+  ctl.detail = (name, field) => ({ ...base(name, field), hist: bigHist(30), lines: Array.from({ length: 30 }, (_, i) => `line ${i} ${'x'.repeat(100)}\n`) });
+  const r = render(<App ctl={ctl} color={false} size={{ columns: 80, rows: 24 }} />);
+  await tick();
+  r.stdin.write('a');
+  await tick();
   const ls = lines(r.lastFrame());
-  assert.ok(ls.length <= 24, `${ls.length} lines`);
+  assert.ok(ls.length <= 23, `${ls.length} lines: the last row stays free`);
   for (const l of ls) assert.ok([...l].length <= 80, `too wide: ${l}`);
+  const f = r.lastFrame()!;
+  for (const part of ['Probes (22)', '@count (log2', 'line 29', 'Machine: default', 'add probe: _']) assert.ok(f.includes(part), part);
+  r.unmount();
+});
+
+test('layout: 80x24 at least; larger terminals give every panel more rows and columns', () => {
+  const small = layout(80, 24);
+  assert.equal(small, { width: 80, probeRows: 3, histRows: 4, lineRows: 2 });
+  assert.equal(layout(40, 10), small);
+  assert.equal(layout(NaN, NaN), small);
+  const big = layout(160, 50);
+  assert.is(big.width, 160);
+  assert.ok(big.probeRows > small.probeRows && big.histRows > small.histRows && big.lineRows > small.lineRows, JSON.stringify(big));
+  assert.is(big.probeRows + big.histRows + big.lineRows + 14, 49);
+  assert.ok(layout(80, 200).histRows <= 16, 'histograms stop growing at 16 rows');
+});
+
+test('a larger terminal shows more probes and wider lines; the screen follows resize events', async () => {
+  const { ctl, model } = fake();
+  for (let i = 0; i < 30; i++) model.probes.push({ ...rows()[0]!, name: `probe:event_with_a_long_name_${i}` });
+  const r = render(<App ctl={ctl} color={false} />);
+  const stdout = r.stdout as unknown as { columns: number; rows: number; emit(e: string): void };
+  const resize = async (columns: number, rows: number) => {
+    Object.defineProperty(stdout, 'columns', { value: columns, configurable: true });
+    Object.defineProperty(stdout, 'rows', { value: rows, configurable: true });
+    stdout.emit('resize');
+    await tick();
+  };
+  await resize(80, 24);
+  let ls = lines(r.lastFrame());
+  assert.is(Math.max(...ls.map((l) => [...l].length)), 80);
+  assert.is(ls.filter((l) => l.includes('probe:')).length, 3);
+  await resize(150, 50);
+  ls = lines(r.lastFrame());
+  assert.is(Math.max(...ls.map((l) => [...l].length)), 150);
+  assert.ok(ls.length <= 49);
+  assert.is(ls.filter((l) => l.includes('probe:')).length, layout(150, 50).probeRows);
+  // Names that were cut at 80 columns are whole at 150.
+  assert.ok(ls.some((l) => l.includes('probe:event_with_a_long_name_0 ')), ls.join('\n'));
+  await resize(80, 24);
+  assert.is(Math.max(...lines(r.lastFrame()).map((l) => [...l].length)), 80);
   r.unmount();
 });
 
@@ -271,6 +333,109 @@ test('add prompt and commonPrefix', () => {
   assert.is(commonPrefix([]), '');
   const f = render(<AddPrompt text="vfs" candidates={['a', 'b', 'c', 'd', 'e', 'f']} />).lastFrame()!;
   assert.ok(f.includes('a  b  c  d (+2)'));
+});
+
+test('histogram: log2 buckets of the first field with bars; h cycles through the probe\'s fields', async () => {
+  const { ctl } = fake();
+  const r = render(<App ctl={ctl} color={false} size={{ columns: 80, rows: 24 }} />);
+  await tick();
+  let f = r.lastFrame()!;
+  assert.ok(f.includes('@count (log2, 12 recorded)   h: count | fd'), f);
+  const four = lines(f).find((l) => l.includes('[4, 8)'))!;
+  const one = lines(f).find((l) => l.includes('[1] '))!;
+  assert.match(four, /\[4, 8\)\s+10 \|@+\s*\|/);
+  // Bars scale to the largest count: 10 fills the bar, 2 is a fifth of it, an empty bucket has none.
+  const bar = (l: string) => /\|(@*)/.exec(l)![1]!.length;
+  assert.ok(bar(four) >= 40 && Math.abs(bar(one) - Math.floor(bar(four) / 5)) <= 1, `${bar(four)} ${bar(one)}`);
+  assert.is(bar(lines(f).find((l) => l.includes('[2, 4)'))!), 0);
+  r.stdin.write('h');
+  await tick();
+  f = r.lastFrame()!;
+  assert.ok(f.includes('@fd (log2, 12 recorded)'), f);
+  r.stdin.write('h');
+  await tick();
+  assert.ok(r.lastFrame()!.includes('@count (log2'), 'and back to the first');
+  // A return probe: its return values, most frequent first, errno names.
+  r.stdin.write('\u001B[B');
+  await tick();
+  f = r.lastFrame()!;
+  assert.ok(f.includes('@retval (values, 9 recorded)'), f);
+  assert.ok(f.indexOf('-EAGAIN') > f.indexOf('5     '), f);
+  r.stdin.write('h'); // one field: h changes nothing
+  await tick();
+  assert.ok(r.lastFrame()!.includes('@retval (values'));
+  r.unmount();
+});
+
+test('histogram panel: no field says how to get one; long histograms keep their densest rows', () => {
+  let f = render(<HistogramPanel fields={[]} />).lastFrame()!;
+  assert.ok(f.includes('no histogram: add a return probe or a numeric fetch arg'), f);
+  f = render(<HistogramPanel fields={['x']} hist={{ field: 'x', kind: 'log2', total: 0, rows: [] }} />).lastFrame()!;
+  assert.ok(f.includes('no values yet'));
+  const h: Histogram = { field: 'x', kind: 'log2', total: 0, rows: [1, 1, 1, 50, 60, 1, 1].map((count, i) => ({ label: `[b${i}]`, count })) };
+  f = render(<HistogramPanel fields={['x']} hist={h} rows={2} />).lastFrame()!;
+  assert.ok(f.includes('[b3]') && f.includes('[b4]') && !f.includes('[b2]') && !f.includes('[b5]'), f);
+  assert.ok(f.includes('5 more rows'), f);
+});
+
+test('keys: / filters the probe list by name, place or tag; Enter keeps it, Esc clears it', async () => {
+  const { ctl, calls } = fake();
+  const r = render(<App ctl={ctl} color={false} size={{ columns: 80, rows: 24 }} />);
+  await tick();
+  r.stdin.write('/');
+  await tick();
+  assert.ok(r.lastFrame()!.includes('filter: _'));
+  r.stdin.write('WRI'); // case-insensitive; q or d here would be text, not keys
+  await tick();
+  let f = r.lastFrame()!;
+  assert.ok(f.includes('Probes (1 of 2 matching "WRI")'), f);
+  assert.ok(f.includes('> probe:ksys_write'));
+  assert.not.ok(f.includes('probe:vfs_read '));
+  r.stdin.write('\r');
+  await tick();
+  f = r.lastFrame()!;
+  assert.ok(f.includes('q quit'), 'the prompt closed');
+  assert.ok(f.includes('1 of 2 matching'), 'the filter stays');
+  // Keys act on the filtered list's selection.
+  r.stdin.write('e');
+  await tick();
+  assert.equal(calls, ['enable probe:ksys_write']);
+  r.stdin.write('\u001B'); // Esc: all probes again
+  await tick();
+  await tick();
+  assert.ok(r.lastFrame()!.includes('Probes (2)'));
+  r.stdin.write('/');
+  r.stdin.write('nothing');
+  await tick();
+  assert.ok(r.lastFrame()!.includes('no probe matches the filter'));
+  r.stdin.write('\u001B');
+  await tick();
+  await tick();
+  assert.ok(r.lastFrame()!.includes('Probes (2)'), 'Esc in the prompt clears it too');
+  r.unmount();
+  assert.ok(matchesFilter(rows()[0]!, 'ftrace'));
+  assert.ok(matchesFilter(rows()[1]!, '[off]'));
+  assert.not.ok(matchesFilter(rows()[0]!, '[off]'));
+});
+
+test('keys: End, Home, PgDn and PgUp move the selection through long lists', async () => {
+  const { ctl, model } = fake();
+  for (let i = 0; i < 20; i++) model.probes.push({ ...rows()[0]!, name: `probe:e${i}` });
+  const r = render(<App ctl={ctl} color={false} size={{ columns: 80, rows: 24 }} />);
+  await tick();
+  r.stdin.write('\u001B[F'); // End
+  await tick();
+  assert.ok(r.lastFrame()!.includes('> probe:e19'), r.lastFrame());
+  r.stdin.write('\u001B[H'); // Home
+  await tick();
+  assert.ok(r.lastFrame()!.includes('> probe:vfs_read'));
+  r.stdin.write('\u001B[6~'); // PgDn: a page is the list's height (3 rows at 80x24)
+  await tick();
+  assert.ok(r.lastFrame()!.includes('> probe:e1 '), r.lastFrame());
+  r.stdin.write('\u001B[5~');
+  await tick();
+  assert.ok(r.lastFrame()!.includes('> probe:vfs_read'));
+  r.unmount();
 });
 
 test.run();

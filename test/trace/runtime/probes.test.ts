@@ -5,7 +5,7 @@ import { runScript } from '../../../src/kernel/session.js';
 import { parseWorkload } from '../../../src/kernel/workload/parser.js';
 import { KprobeManager } from '../../../src/kprobe/kprobes.js';
 import { KretprobeManager } from '../../../src/kprobe/kretprobe.js';
-import { ProbeRuntime, type TraceEvent } from '../../../src/trace/runtime/probes.js';
+import { ProbeRuntime, byTraceTime, type TraceEvent } from '../../../src/trace/runtime/probes.js';
 import { TraceSession } from '../../../src/trace/runtime/session.js';
 import { emptyTraceState } from '../../../src/trace/runtime/state.js';
 import { imageResolver } from '../../../src/trace/kprobe-events/index.js';
@@ -66,6 +66,11 @@ test('disabled events record nothing and their kprobes stay disarmed; the run is
   assert.is(on.events.length, 1);
   assert.is(on.result.instructions, off.result.instructions);
   assert.is(on.result.emulatedNs, off.result.emulatedNs);
+});
+
+test('trace order: by timestamp, then CPU; equal keys keep their arrival order', () => {
+  const ev = [{ ts: 5n, cpu: 1, k: 'a' }, { ts: 3n, cpu: 1, k: 'b' }, { ts: 5n, cpu: 0, k: 'c' }, { ts: 3n, cpu: 1, k: 'd' }];
+  assert.equal([...ev].sort(byTraceTime).map((e) => e.k), ['b', 'd', 'c', 'a']);
 });
 
 test.run();
