@@ -65,6 +65,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     const t = await loadTracing({ machine: true, canProbe: true });
     const maxInsns = args['max-insns'];
     let platform!: Platform;
+    let runner!: import('../../kernel/workload/runner.js').WorkloadRunner;
     let ms: MS | undefined;
     let lines: { ts: bigint; cpu: number; line: string }[] = [];
     // Per event: its latest trace lines, as they arrived (CPUs run in quanta: not in time order).
@@ -85,7 +86,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       lines = [];
       latest.clear();
       hists.clear();
-      ({ platform } = prepare(image, script, {
+      ({ platform, runner } = prepare(image, script, {
         cpus: args.cpus, seed: args.seed, maxInsns,
         attach: t.attach(state, (m) => {
           ms = m;
@@ -175,7 +176,7 @@ const command: CommandModule<GlobalArgs, Args> = {
         return {
           probes,
           machine: {
-            workload: script.file, cpus: args.cpus, instructions: insns, emulatedNs: platform.emulatedNs,
+            workload: script.file, syscalls: runner.syscallsIssued, tasks: runner.live, cpus: args.cpus, instructions: insns, emulatedNs: platform.emulatedNs,
             mips: paused || platform.end ? 0 : last.mips,
             kprobesEnabled: ms ? !ms.mgr.allDisarmed : true, optimization: ms ? ms.optimizer.enabled : true,
             status: platform.end ? 'finished' : paused ? 'paused' : 'running', end: endText(),

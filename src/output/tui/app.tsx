@@ -19,6 +19,9 @@ export interface ProbeRow {
 
 export interface MachineInfo {
   workload: string;
+  /** Workload progress: system calls its tasks issued, and its tasks still running. */
+  syscalls: number;
+  tasks: number;
   cpus: number;
   instructions: number;
   emulatedNs: number;
@@ -93,7 +96,7 @@ export function fmtNs(ns: number): string {
 const cut = (s: string, w: number) => (s.length > w ? s.slice(0, w - 1) + '~' : s.padEnd(w));
 
 /** Lines taken by everything but the flexible parts: borders, titles, the machine panel, the footer. */
-const FIXED_LINES = 14;
+const FIXED_LINES = 15;
 
 export interface Layout {
   /** Screen width in columns (panels' inner width is width - 4). */
@@ -113,7 +116,7 @@ export function layout(columns: number, rows: number): Layout {
   const width = Math.max(80, Math.floor(columns) || 80);
   const flex = Math.max(24, Math.floor(rows) || 24) - 1 - FIXED_LINES;
   const probeRows = Math.max(3, Math.floor(flex * 0.4));
-  const histRows = Math.max(4, Math.min(16, Math.floor(flex * 0.3)));
+  const histRows = Math.max(3, Math.min(16, Math.floor(flex * 0.3)));
   return { width, probeRows, histRows, lineRows: Math.max(2, flex - probeRows - histRows) };
 }
 
@@ -156,10 +159,12 @@ export function ProbesPanel({ probes, selected, color, rows = 10, width = 80, to
 
 export function MachinePanel({ m, color, width = 80 }: { m: MachineInfo; color: boolean; width?: number }) {
   const status = m.status === 'finished' ? `finished (${m.end ?? '?'})` : m.status;
+  const inner = width - 4;
   return (
     <Box flexDirection="column" borderStyle="single" paddingX={1} width={width}>
-      <Text bold={color}>{cut(`Machine: ${m.workload}  ${status}   CPUs ${m.cpus}   insns ${fmtInt(m.instructions)}`, width - 4)}</Text>
-      <Text>{cut(`time ${fmtNs(m.emulatedNs)}  ${m.mips.toFixed(1)} MIPS  kprobes/enabled ${m.kprobesEnabled ? 1 : 0}  debug.kprobes-optimization ${m.optimization ? 1 : 0}`, width - 4)}</Text>
+      <Text bold={color}>{cut(`Machine: ${m.workload}  ${status}  ${fmtInt(m.syscalls)} system calls${m.status === 'finished' ? '' : `  ${m.tasks} task${m.tasks === 1 ? '' : 's'} running`}`, inner)}</Text>
+      <Text>{cut(`CPUs ${m.cpus}  insns ${fmtInt(m.instructions)}  time ${fmtNs(m.emulatedNs)}  ${m.mips.toFixed(1)} MIPS`, inner)}</Text>
+      <Text>{cut(`kprobes/enabled ${m.kprobesEnabled ? 1 : 0}  debug.kprobes-optimization ${m.optimization ? 1 : 0}`, inner)}</Text>
     </Box>
   );
 }

@@ -8,7 +8,7 @@ const rows = (): ProbeRow[] => [
   { name: 'probe:vfs_read', type: 'p', where: 'vfs_read+0x0', tags: '[FTRACE]', enabled: true, hits: 1234, misses: 0 },
   { name: 'probe:ksys_write', type: 'r', where: 'ksys_write+0x0', tags: '[OPTIMIZED]', enabled: false, hits: 7, misses: 2 },
 ];
-const machine = () => ({ workload: 'default', cpus: 2, instructions: 5_000_000, emulatedNs: 2_500_000, mips: 12.5, kprobesEnabled: true, optimization: true, status: 'running' as const });
+const machine = () => ({ workload: 'default', syscalls: 1234, tasks: 3, cpus: 2, instructions: 5_000_000, emulatedNs: 2_500_000, mips: 12.5, kprobesEnabled: true, optimization: true, status: 'running' as const });
 
 const hists: Record<string, Histogram> = {
   count: { field: 'count', kind: 'log2', total: 12, rows: [{ label: '[1]', count: 2 }, { label: '[2, 4)', count: 0 }, { label: '[4, 8)', count: 10 }] },
@@ -74,7 +74,7 @@ test('probes panel: long lists scroll to keep the selection visible', () => {
 
 test('machine panel: workload, CPUs, instructions, emulated time, MIPS, kprobes/enabled, sysctl', () => {
   const f = render(<MachinePanel m={{ ...machine(), kprobesEnabled: false }} color={false} />).lastFrame()!;
-  assert.ok(f.includes('Machine: default  running'));
+  assert.ok(f.includes('Machine: default  running  1,234 system calls  3 tasks running'), f);
   assert.ok(f.includes('CPUs 2'));
   assert.ok(f.includes('insns 5,000,000'));
   assert.ok(f.includes('time 2.500 ms'));
@@ -82,7 +82,8 @@ test('machine panel: workload, CPUs, instructions, emulated time, MIPS, kprobes/
   assert.ok(f.includes('kprobes/enabled 0'));
   assert.ok(f.includes('debug.kprobes-optimization 1'));
   const fin = render(<MachinePanel m={{ ...machine(), status: 'finished', end: 'poweroff 0' }} color={false} />).lastFrame()!;
-  assert.ok(fin.includes('finished (poweroff 0)'));
+  assert.ok(fin.includes('finished (poweroff 0)  1,234 system calls'));
+  assert.not.ok(fin.includes('tasks running'), 'a finished workload has no tasks left to count');
 });
 
 test('fmtNs picks a unit', () => {
@@ -119,13 +120,13 @@ test('the whole screen fits 80x24: probes, histogram, trace lines, machine and a
 
 test('layout: 80x24 at least; larger terminals give every panel more rows and columns', () => {
   const small = layout(80, 24);
-  assert.equal(small, { width: 80, probeRows: 3, histRows: 4, lineRows: 2 });
+  assert.equal(small, { width: 80, probeRows: 3, histRows: 3, lineRows: 2 });
   assert.equal(layout(40, 10), small);
   assert.equal(layout(NaN, NaN), small);
   const big = layout(160, 50);
   assert.is(big.width, 160);
   assert.ok(big.probeRows > small.probeRows && big.histRows > small.histRows && big.lineRows > small.lineRows, JSON.stringify(big));
-  assert.is(big.probeRows + big.histRows + big.lineRows + 14, 49);
+  assert.is(big.probeRows + big.histRows + big.lineRows + 15, 49);
   assert.ok(layout(80, 200).histRows <= 16, 'histograms stop growing at 16 rows');
 });
 
