@@ -14,7 +14,7 @@ interface Args extends GlobalArgs {
 }
 
 /** Host milliseconds of emulation per event-loop turn: short enough that keys answer quickly. */
-const TURN_MS = 25;
+const TURN_MS = 20;
 
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'tui [workload]',
