@@ -31,14 +31,18 @@ export function probePointsInListOrder(mgr: KprobeManager): ProbePoint[] {
 export function reportProbe(mgr: KprobeManager, p: Kprobe, pp: ProbePoint, type: 'k' | 'r' = 'k'): string {
   const addr = p.addr ?? pp.addr;
   const at = mgr.image.lookupAddr(addr);
-  const flags = p.flags ?? 0;
-  const gone = (flags & KPROBE_FLAG_GONE) !== 0;
-  let line = at
+  const line = at
     ? `${px(addr)}  ${type}  ${at.entry.name}+0x${at.offset.toString(16)}  ${' '} `
     : `${px(addr)}  ${type}  0x${px(addr)} `;
-  line += (gone ? '[GONE]' : '') + ((flags & KPROBE_FLAG_DISABLED) && !gone ? '[DISABLED]' : '') +
+  return line + probeTags(p, pp) + '\n';
+}
+
+/** report_probe's tags of probe `p` at probe point `pp`: [GONE][DISABLED][OPTIMIZED][FTRACE], "" when none. */
+export function probeTags(p: Kprobe, pp: ProbePoint): string {
+  const flags = p.flags ?? 0;
+  const gone = (flags & KPROBE_FLAG_GONE) !== 0;
+  return (gone ? '[GONE]' : '') + ((flags & KPROBE_FLAG_DISABLED) && !gone ? '[DISABLED]' : '') +
     (pp.optimized ? '[OPTIMIZED]' : '') + (pp.ftrace ? '[FTRACE]' : '');
-  return line + '\n';
 }
 
 /** /sys/kernel/debug/kprobes/list. `typeOf` lets the kretprobe layer mark its probes "r". */

@@ -70,6 +70,8 @@ test('in tmux: add a probe (Tab completion) and see hits, disable it and see non
     p = await restart();
     const hits = hitsOf(vfsRow(p));
     assert.ok(hits > 0, vfsRow(p));
+    // vfs_read+0 is an fentry site: its kprobe rides ftrace, as kprobes/list tags it.
+    assert.match(vfsRow(p), /probe:vfs_read\s+p vfs_read\+0x0\s+\[FTRACE\]/);
     let s = JSON.parse(readFileSync(join(state, 'state.json'), 'utf8'));
     assert.is(s.kprobeEvents, 'p:probe/vfs_read vfs_read\n');
     assert.equal(s.enabled, ['probe/vfs_read']);
@@ -77,7 +79,8 @@ test('in tmux: add a probe (Tab completion) and see hits, disable it and see non
     await waitFor(/disabled probe:vfs_read/);
     p = await restart();
     assert.is(hitsOf(vfsRow(p)), 0, vfsRow(p));
-    assert.ok(vfsRow(p).includes('[OFF]'));
+    // The disabled event's kprobe is registered disabled (trace_kprobe): kprobes/list says [DISABLED].
+    assert.match(vfsRow(p), /\[DISABLED\]\[FTRACE\]/, vfsRow(p));
     s = JSON.parse(readFileSync(join(state, 'state.json'), 'utf8'));
     assert.equal(s.enabled, []);
     tmux('send-keys', '-t', 't', 'e');
@@ -152,7 +155,7 @@ test('in tmux: while a long workload runs, hits grow; disabled, they stop while 
 test('in tmux: live histograms of a fetch arg and of return values, the filter, and a resized terminal', async () => {
   if (!hasTmux) { console.log('SKIP tmux missing: the end-to-end ktrace tui test needs it'); return; }
   const state = freshState();
-  for (const argv of [['add', 'vfs_read count=%dx:u64'], ['add', 'vfs_read%return $retval'], ['enable', 'probe:*']]) {
+  for (const argv of [['add', 'vfs_read count=%dx:u64'], ['add', 'vfs_read%return $retval'], ['add', '__x64_sys_read+5'], ['enable', 'probe:*']]) {
     assert.is(ktrace(argv, { KTRACE_STATE: state }).code, 0, argv.join(' '));
   }
   const wl = join(tempDir(), 'long.wl');
@@ -171,6 +174,9 @@ test('in tmux: live histograms of a fetch arg and of return values, the filter, 
     assert.ok(recorded(p, 'count') > n0, `${n0} -> ${recorded(p, 'count')}`);
     // read(fd, b, 64) asks for 64 bytes: the [64, 128) bucket holds them.
     assert.match(p, /\[64, 128\)\s+[\d]+ \|@+/);
+    // __x64_sys_read+5 is jump-optimized once the optimizer's delayed work has run, and fires.
+    // (At 80 columns the name and place are cut: "probe:__x64_sys_rea~ p __x64_sys_read+~".)
+    p = await waitFor(/probe:__x64_sys_rea\S*\s+p __x64_sys_read\S*\s+\[OPTIMIZED\]\s+[1-9]/);
     // The return probe: vfs_read returned the file's length.
     tmux('send-keys', '-t', 't', 'Down');
     p = await waitFor(/@retval \(values, [1-9]/);
@@ -180,14 +186,14 @@ test('in tmux: live histograms of a fetch arg and of return values, the filter, 
     await waitFor(/filter: _/);
     tmux('send-keys', '-t', 't', '-l', 'return');
     tmux('send-keys', '-t', 't', 'Enter');
-    p = await waitFor(/Probes \(1 of 2 matching "return"\)/);
-    assert.ok(p.includes('> probe:vfs_read__return'), p);
+    p = await waitFor(/Probes \(1 of 3 matching "return"\)/);
+    assert.ok(p.includes('> probe:vfs_read__ret'), p);
     // A larger terminal: the screen grows to it.
     tmux('resize-window', '-t', 't', '-x', '132', '-y', '40');
     p = await waitFor(/─{120}/);
     assert.is(width(p), 132, p);
     tmux('send-keys', '-t', 't', 'Escape');
-    p = await waitFor(/Probes \(2\)/);
+    p = await waitFor(/Probes \(3\)/);
     tmux('send-keys', '-t', 't', 'q');
     p = await waitFor(/TUI-EXIT=\d+/);
     assert.match(p, /TUI-EXIT=0/);

@@ -44,7 +44,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     const { loadTracing } = await import('../tracing.js');
     const rp = await import('../run-probes.js');
     const { showProbe } = await import('../../trace/kprobe-events/show.js');
-    const { renderKprobeList, writeKprobesEnabled } = await import('../../kprobe/debugfs.js');
+    const { probeTags, writeKprobesEnabled } = await import('../../kprobe/debugfs.js');
     const { writeOptimizationSysctl } = await import('../../kprobe/optimizer.js');
     const { colorEnabled } = await import('../../output/tty.js');
     const { addProbe } = await import('../probe-events.js');
@@ -145,6 +145,7 @@ const command: CommandModule<GlobalArgs, Args> = {
         : e.kind === 'panic' ? 'panic' : e.kind === 'fatal' ? `fatal: ${e.message}` : e.kind;
     };
 
+    const tagsOf = (kp: import('../../kprobe/kprobes.js').Kprobe, pp: import('../../kprobe/kprobes.js').ProbePoint | undefined) => (pp ? probeTags(kp, pp) : '');
     const ctl: Ctl = {
       snapshot(): Model {
         const now = process.hrtime.bigint();
@@ -153,13 +154,6 @@ const command: CommandModule<GlobalArgs, Args> = {
         if (dt > 200_000 || (dt > 50_000 && insns !== last.insns)) {
           last = { insns, t: now, mips: (insns - last.insns) / dt };
         }
-        const tagsAt = new Map<number, string>();
-        if (ms) {
-          for (const l of renderKprobeList(ms.mgr, ms.krm.typeOf).split('\n')) {
-            const m = /^([0-9a-f]+)\s.*?((?:\[[A-Z]+\])*)\s*$/.exec(l);
-            if (m) tagsAt.set(parseInt(m[1]!, 16), m[2]!);
-          }
-        }
         const events = ms?.session.events;
         const probes = (events?.probes ?? []).map((p) => {
           const kp = ms!.runtime.kprobes.get(p);
@@ -167,7 +161,8 @@ const command: CommandModule<GlobalArgs, Args> = {
           return {
             name: `${p.group}:${p.event}`, type: p.type,
             where: p.symbol !== undefined ? `${p.symbol}+0x${p.offset.toString(16)}` : `0x${(p.addr ?? 0n).toString(16)}`,
-            tags: kp?.addr !== undefined ? tagsAt.get(kp.addr) ?? '' : '',
+            // The kprobes/list tags of the event's kprobe (report_probe), once it is registered.
+            tags: kp?.addr !== undefined ? tagsOf(kp, ms!.mgr.table.get(kp.addr)) : '',
             enabled: events!.isEnabled(p.group, p.event),
             hits: registered ? ms!.runtime.hits.get(p) ?? 0 : 0,
             misses: registered ? ms!.runtime.misses(p) : 0,

@@ -10,7 +10,7 @@ export interface ProbeRow {
   type: 'p' | 'r';
   /** Where it is: "vfs_read+0x0" or an address. */
   where: string;
-  /** The kprobes/list tags ("[OPTIMIZED]", "[FTRACE]", "[DISABLED]", "[GONE]"), "" when none. */
+  /** The kprobes/list tags ("[GONE]", "[DISABLED]", "[OPTIMIZED]", "[FTRACE]"), "" when none. */
   tags: string;
   enabled: boolean;
   hits: number;
@@ -120,11 +120,14 @@ export function layout(columns: number, rows: number): Layout {
   return { width, probeRows, histRows, lineRows: Math.max(2, flex - probeRows - histRows) };
 }
 
-/** Column widths of the probe list for an inner width (74 of it at 80 columns). */
+/**
+ * Column widths of the probe list for an inner width (76 at 80 columns). The tags column holds
+ * "[DISABLED][FTRACE]", the longest pair that occurs together (a disabled probe is never optimized).
+ */
 function probeColumns(inner: number) {
-  const extra = Math.max(0, inner - 74);
-  const name = 22 + Math.floor(extra * 0.4), where = 18 + Math.floor(extra * 0.3);
-  return { name, where, tags: 12 + Math.min(18, extra - (name - 22) - (where - 18)) };
+  const extra = Math.max(0, inner - 76);
+  const name = 20 + Math.floor(extra * 0.4), where = 16 + Math.floor(extra * 0.3);
+  return { name, where, tags: 18 + Math.min(12, extra - (name - 20) - (where - 16)) };
 }
 
 /** Case-insensitive: does the probe's name, location or tags contain `filter`? */
@@ -149,7 +152,8 @@ export function ProbesPanel({ probes, selected, color, rows = 10, width = 80, to
       <Text>{`  ${cut('EVENT', c.name)} T ${cut('WHERE', c.where)} ${cut('TAGS', c.tags)} ${'HITS'.padStart(9)} ${'MISS'.padStart(5)}`}</Text>
       {probes.length === 0 ? <Text>{filter ? '  no probe matches the filter (Esc clears it)' : '  no probe events defined (a adds one)'}</Text> : shown.map((p, k) => {
         const i = start + k;
-        const tags = (p.enabled ? '' : '[OFF]') + p.tags;
+        // A disabled event's kprobe says [DISABLED] itself once registered; [OFF] covers the rest.
+        const tags = (p.enabled || p.tags.includes('[DISABLED]') ? '' : '[OFF]') + p.tags;
         const line = `${i === selected ? '>' : ' '} ${cut(p.name, c.name)} ${p.type} ${cut(p.where, c.where)} ${cut(tags, c.tags)} ${fmtInt(p.hits).padStart(9)} ${fmtInt(p.misses).padStart(5)}`;
         return <Text key={p.name} inverse={color && i === selected} dimColor={color && !p.enabled}>{line}</Text>;
       })}

@@ -55,8 +55,10 @@ test('probes panel: names, type, tags, hits and misses; disabled probes marked [
   const f = lastFrame()!;
   const vfs = lines(f).find((l) => l.includes('probe:vfs_read'))!;
   assert.match(vfs, /> probe:vfs_read\s+p vfs_read\+0x0\s+\[FTRACE\]\s+1,234\s+0/);
+  const off = render(<ProbesPanel probes={[{ ...rows()[0]!, enabled: false, tags: '[DISABLED][FTRACE]' }]} selected={0} color={false} />).lastFrame()!;
+  assert.match(off, /vfs_read\+0x0\s+\[DISABLED\]\[FTRACE\]\s+1,234/, 'the kernel\'s [DISABLED] fits whole, without [OFF]');
   const w = lines(f).find((l) => l.includes('probe:ksys_write'))!;
-  assert.match(w, /^\W*\s+probe:ksys_write\s+r ksys_write\+0x0\s+\[OFF\]\[OPTIMIZ~\s+7\s+2/);
+  assert.match(w, /^\W*\s+probe:ksys_write\s+r ksys_write\+0x0\s+\[OFF\]\[OPTIMIZED\]\s+7\s+2/);
   assert.ok(f.includes('Probes (2)'));
 });
 
