@@ -5,6 +5,7 @@ import { dirname, isAbsolute, normalize, resolve } from 'node:path';
 import type { Image } from '../elf/image.js';
 import { Dwarf, DwarfError } from '../dwarf/index.js';
 import { CliError } from './errors.js';
+import { compilePerfProbe } from '../trace/perf-probe/compile.js';
 
 export interface DebugInfo {
   readonly dwarf: Dwarf;
@@ -13,6 +14,16 @@ export interface DebugInfo {
 }
 
 const DEBUG_SECTIONS = ['.debug_info', '.debug_abbrev'];
+
+/** Does the image carry DWARF (perf then resolves every probe with it)? */
+export function hasDebugInfo(image: Image): boolean {
+  return DEBUG_SECTIONS.every((s) => (image.sectionByName(s)?.bytes.length ?? 0) > 0);
+}
+
+/** A function symbol's address from the ELF symbol table (perf-probe PointOptions.symbol). */
+export function symbolLookup(image: Image): (name: string) => number | undefined {
+  return (name) => image.functions.find((f) => f.name === name)?.addr;
+}
 
 /** Opens the DWARF of a loaded image; a vmlinux without debug info is a one-line CliError. */
 export function openDwarf(image: Image, vmlinuxPath: string): DebugInfo {
@@ -64,4 +75,20 @@ export function readSourceLines(info: DebugInfo, p: string): string[] {
   const lines = text.split('\n');
   if (lines.length && lines[lines.length - 1] === '') lines.pop();
   return lines;
+}
+
+/**
+ * perf probe's debuginfo path, which perf takes whenever the kernel has DWARF: a perf-probe spec
+ * compiled into one kprobe_events line per probe address (an inlined function gets one per inlined
+ * copy, all under one event name), as `perf probe -D` shows them. A failure is a one-line CliError
+ * ("already exists" with the hint to delete or force).
+ */
+export function perfSpecLines(info: DebugInfo, image: Image, vmlinuxPath: string, words: readonly string[],
+  opts: { taken: (group: string, event: string) => boolean; force: boolean; command: string }): string[] {
+  const r = withDwarf(vmlinuxPath, () => compilePerfProbe(info.dwarf, words, { readSource: sourceReader(info), taken: opts.taken, force: opts.force, symbol: symbolLookup(image) }));
+  if (!r.ok) {
+    const m = /^event "(.*)" already exists\.$/.exec(r.reason);
+    throw new CliError(`${opts.command}: ${r.reason}${m ? `\n  Hint: remove it with \`ktrace del ${m[1]}\`, or add a duplicate with -f (force).` : ''}`);
+  }
+  return r.value.map((e) => e.line);
 }

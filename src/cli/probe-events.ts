@@ -41,7 +41,7 @@ export function listing(p: ProbeDef): ProbeListing {
 }
 
 import type { TraceSession } from '../trace/runtime/session.js';
-import { isRawKprobeLine, kprobeEventsLine, parsePerfProbe, eventName, baseEventName } from '../trace/perf-probe.js';
+import { isRawKprobeLine, kprobeEventsLine, parsePerfProbe, eventName } from '../trace/perf-probe.js';
 import { caretLines } from '../output/probes.js';
 
 export type AddResult =
@@ -60,7 +60,7 @@ export function compileSpec(words: readonly string[], taken: (group: string, eve
   const r = parsePerfProbe(words);
   if (!r.ok) return { ok: false, message: `${r.message}\n${caretLines(r.text, r.pos)}` };
   const p = r.probe;
-  const base = p.eventGiven ? p.event : baseEventName(p);
+  const base = p.event;
   const name = eventName(base, (e) => taken(p.group, e), force);
   if (name === undefined) {
     return { ok: false, message: `event "${p.group}:${base}" already exists.\n  Hint: remove it with \`ktrace del ${p.group}:${base}\`, or add a duplicate with -f (force).` };
@@ -88,4 +88,19 @@ export function addProbe(session: TraceSession, words: readonly string[], force:
   }
   const added = ev.probes.filter((p) => !before.has(p)).map(listing);
   return { ok: true, line: c.line, added };
+}
+
+/**
+ * Adds the kprobe_events lines a perf spec compiled to (perf probe's debuginfo path), stopping at the
+ * first the kernel refuses. The caller keeps all or nothing of the events; the session holds the
+ * refused line's error_log entry either way.
+ */
+export function addLines(session: TraceSession, lines: readonly string[], force: boolean): AddResult {
+  const added: ProbeListing[] = [];
+  for (const line of lines) {
+    const res = addProbe(session, [line], force);
+    if (!res.ok) return res;
+    added.push(...res.added);
+  }
+  return { ok: true, line: lines.join('\n'), added };
 }

@@ -19,8 +19,14 @@ export interface RunSelection {
 }
 
 /** Resolves -e patterns and -a specs against the stored state (no machine yet). */
-export async function selectEvents(t: Tracing, image: Image, stored: StateFile, patterns: string[], specs: string[]): Promise<RunSelection> {
-  const { addProbe, compileSpec, eventMatcher } = await import('./probe-events.js');
+/**
+ * A perf spec through the kernel's debug info (perf's path, as `ktrace add` takes it): its
+ * kprobe_events lines, or undefined for a raw kprobe_events line or a kernel without debug info.
+ */
+export type SpecLines = (spec: string, taken: (group: string, event: string) => boolean) => string[] | undefined;
+
+export async function selectEvents(t: Tracing, image: Image, stored: StateFile, patterns: string[], specs: string[], specLines?: SpecLines): Promise<RunSelection> {
+  const { addProbe, addLines, compileSpec, eventMatcher } = await import('./probe-events.js');
   const { showProbe } = await import('../trace/kprobe-events/show.js');
   const session = t.light(image, stored);
   const ev = session.events;
@@ -28,21 +34,24 @@ export async function selectEvents(t: Tracing, image: Image, stored: StateFile, 
   const fromSpecs: string[] = [];
   for (const spec of specs) {
     // A spec identical to a defined event reuses it; otherwise it is added (with a _N suffix on a clash).
-    const c = compileSpec([spec], () => false, false);
-    if (c.ok) {
-      const probe = /^[pr][0-9]*:([^/\s]+)\/(\S+)/.exec(c.line);
-      const existing = probe && ev.probes.find((p) => p.group === probe[1] && p.event === probe[2]);
-      if (existing) {
+    const viaDwarf = specLines?.(spec, () => false);
+    const c = viaDwarf ? undefined : compileSpec([spec], () => false, false);
+    const lines = viaDwarf ?? (c?.ok ? [c.line] : undefined);
+    if (lines?.length) {
+      const probe = /^[pr][0-9]*:([^/\s]+)\/(\S+)/.exec(lines[0]!);
+      const existing = probe ? ev.probes.filter((p) => p.group === probe[1] && p.event === probe[2]) : [];
+      if (existing.length) {
         const trial = t.light(image, { ...stored, kprobeEvents: '', enabled: [] });
-        if (trial.events.write(c.line + '\n') > 0 && trial.events.probes.map(showProbe).join() === showProbe(existing)) {
-          fromSpecs.push(`${existing.group}/${existing.event}`);
+        if (lines.every((l) => trial.events.write(l + '\n') > 0) && trial.events.probes.map(showProbe).join() === existing.map(showProbe).join()) {
+          fromSpecs.push(`${existing[0]!.group}/${existing[0]!.event}`);
           continue;
         }
       }
     }
-    const r = addProbe(session, [spec], true);
+    const taken = (g: string, e: string) => ev.events().some((x) => x.group === g && x.event === e);
+    const r = viaDwarf ? addLines(session, specLines!(spec, taken)!, true) : addProbe(session, [spec], true);
     if (!r.ok) throw new CliError(`run: -a ${spec}: ${r.message.replace(/\n$/, '')}`);
-    for (const a of r.added) fromSpecs.push(`${a.group}/${a.event}`);
+    for (const a of r.added) if (!fromSpecs.includes(`${a.group}/${a.event}`)) fromSpecs.push(`${a.group}/${a.event}`);
   }
   const all = ev.events().map((e) => `${e.group}/${e.event}`);
   let selected: string[];

@@ -6,7 +6,7 @@ import { DwarfError, fail } from './error.js';
 import { FrameTable, type CfaRule } from './frame.js';
 import { LineProgram, parseLineHeader, type LineRow } from './line.js';
 import { locListOffset, readLoc, readLocList, type LocEntry } from './loclists.js';
-import { planLocation, type FetchPlan, type PlanContext } from './op.js';
+import { decodeOps, planLocation, type FetchPlan, type PlanContext } from './op.js';
 import { lineOffset, type DebugInfoOffset } from './offsets.js';
 import { rangesContain, readRanges, readRngList, rngListOffset, type Range, type RangeContext } from './ranges.js';
 import { Sections, type SectionLoader } from './sections.js';
@@ -580,6 +580,24 @@ export class Dwarf implements TypeResolver {
     const expr = 'expr' in loc ? loc.expr : pickLoc(loc.list, pc);
     if (!expr) return { kind: 'optimized-out' };
     return planLocation(expr, this.planContext(die.unit, pc, frameDie));
+  }
+
+  /**
+   * The plan of the location's first operation alone, as perf probe reads a location (probe-finder.c
+   * convert_variable_location handles op[0] only: "TODO: handle more than 1 exprs"), so a value in
+   * pieces is its first piece and `DW_OP_addr; DW_OP_stack_value` the address's memory.
+   */
+  firstOpLocationAt(die: Die, pc: number, frameDie?: Die): FetchPlan | undefined {
+    const loc = this.locationOf(die);
+    const expr = !loc ? undefined : 'expr' in loc ? loc.expr : pickLoc(loc.list, pc);
+    if (!expr || expr.length === 0) return undefined;
+    const ctx = this.planContext(die.unit, pc, frameDie);
+    const ops = decodeOps(expr, ctx);
+    if (ops.length < 2) return undefined;
+    // The operations perf reads: DW_OP_addr, DW_OP_reg*, DW_OP_breg*, DW_OP_regx, DW_OP_fbreg, DW_OP_bregx.
+    const c = ops[0]!.code;
+    if (!(c === 0x03 || (c >= 0x50 && c <= 0x92))) return undefined;
+    return planLocation(expr.subarray(0, ops[1]!.at), ctx);
   }
 
   planContext(u: Unit, pc: number, frameDie?: Die): PlanContext {

@@ -245,6 +245,11 @@ export interface FetchTypeOptions {
   readonly string?: boolean;
   /** Unsigned integers and pointers as x8..x64 instead of u8..u64. */
   readonly hex?: boolean;
+  /**
+   * perf probe's rule for everything else with a size (probe-finder.c convert_variable_type): floats,
+   * structures, unions and arrays are read as an unsigned number of their size, cut down to 64 bits.
+   */
+  readonly anySized?: boolean;
 }
 
 export interface ArrayInfo { readonly element: Die | undefined; readonly elementSize: number | undefined; readonly dims: (number | undefined)[] }
@@ -272,14 +277,24 @@ export class FetchTypes {
         if (opts.string && this.isChar(k.pointee)) return { ok: true, type: 'string' };
         return { ok: true, type: `${opts.hex ? 'x' : 'u'}${bits(k.bytes)}` };
       }
-      case 'float': return { ok: false, reason: 'floating-point values have no fetch type' };
       case 'void': return { ok: false, reason: 'void has no value' };
+      case 'float': {
+        if (opts.anySized) return this.sized(type, opts);
+        return { ok: false, reason: 'floating-point values have no fetch type' };
+      }
       default: {
         const t = this.g.strip(type);
         if (opts.string && t && t.tag === DW_TAG.array_type && this.isChar(this.r.ref(t, DW_AT.type))) return { ok: true, type: 'string' };
+        if (opts.anySized) return this.sized(type, opts);
         return { ok: false, reason: 'structures, unions and arrays are not scalar: fetch a member or element' };
       }
     }
+  }
+
+  private sized(type: Die | undefined, opts: FetchTypeOptions): FetchType {
+    const bytes = this.g.size(type);
+    if (!bytes || bytes <= 0) return { ok: false, reason: 'the type has no size' };
+    return { ok: true, type: `${opts.hex ? 'x' : 'u'}${Math.min(64, bytes * 8)}` };
   }
 
   /** How to fetch a bitfield member: read its container and extract the bits. */

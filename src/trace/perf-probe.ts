@@ -5,7 +5,7 @@
 //   [[GROUP:]EVENT=]FUNC[+OFFS|%return] [ARG ...]
 //   ARG: [NAME=]%REG|@SYM[+-OFFS]|$retval|$comm|$argN|$stackN|$stack|+|-OFFS(ARG)|\IMM [:TYPE]
 // The default group is "probe"; the default event name is the function's (".", "-" → "_"), with
-// "__return" for a return probe and "_OFFS" for an offset. Pure: no kernel state; name clashes are
+// "__return" for a return probe (given names too). Pure: no kernel state; name clashes are
 // resolved by the caller with eventName().
 
 export const PERF_DEFAULT_GROUP = 'probe';
@@ -27,11 +27,14 @@ export interface SpecError { ok: false; message: string; text: string; pos: numb
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** The event name perf derives from a function name (only C identifier characters survive). */
-export function baseEventName(p: { func: string; offset: number; ret: boolean }): string {
-  let name = p.func.replace(/[^A-Za-z0-9_]/g, '_');
+/**
+ * The event name perf gives a probe (probe-event.c get_new_event_name): the given name or the
+ * function's (cut at a '.' suffix such as .isra, only C identifier characters surviving), with
+ * "__return" added for a return probe; an offset does not change it.
+ */
+export function baseEventName(p: { func: string; offset: number; ret: boolean; event?: string; eventGiven?: boolean }): string {
+  let name = p.eventGiven && p.event ? p.event : p.func.replace(/^\./, '').replace(/\..*$/, '').replace(/[^A-Za-z0-9_]/g, '_');
   if (p.ret) name += '__return';
-  else if (p.offset) name += `_${p.offset}`;
   return name;
 }
 
@@ -95,7 +98,7 @@ export function parsePerfProbe(words: readonly string[]): { ok: true; probe: Per
     args.push(a);
     pos += a.length + 1;
   }
-  if (!eventGiven) event = baseEventName({ func, offset, ret });
+  event = baseEventName({ func, offset, ret, event, eventGiven });
   return { ok: true, probe: { group, event, eventGiven, func, offset, ret, args } };
 }
 

@@ -14,13 +14,15 @@ test('add prints what perf probe prints; list shows perf\'s listing; kprobe_even
   assert.is(a.stdout, 'Added new event:\n  probe:vfs_read       (on vfs_read)\n\nYou can now use it in all ktrace tools, such as:\n\n\tktrace run -e probe:vfs_read\n\n');
   assert.is(ktrace(['-a', 'ksys_read fd=%di count=%dx:u64'], env).code, 0);
   assert.is(ktrace(['add', 'r:myret vfs_read $retval'], env).code, 0);
+  // ksys_read is also inlined into __x64_sys_read: perf probes both under one event (multiprobe).
   assert.is(ktrace(['list'], env).stdout,
     '  probe:vfs_read       (on vfs_read)\n'
+    + '  probe:ksys_read      (on __x64_sys_read+26 with fd=%di count=%dx:u64)\n'
     + '  probe:ksys_read      (on ksys_read with fd=%di count=%dx:u64)\n'
     + '  kprobes:myret        (on vfs_read%return with $retval)\n');
-  assert.is(ktrace(['-l', 'ksys*'], env).stdout, '  probe:ksys_read      (on ksys_read with fd=%di count=%dx:u64)\n');
+  assert.is(ktrace(['-l', 'ksys*'], env).stdout, '  probe:ksys_read      (on __x64_sys_read+26 with fd=%di count=%dx:u64)\n  probe:ksys_read      (on ksys_read with fd=%di count=%dx:u64)\n');
   assert.is(ktrace(['fs', 'cat', 'kprobe_events'], env).stdout,
-    'p:probe/vfs_read vfs_read\np:probe/ksys_read ksys_read fd=%di count=%dx:u64\nr:kprobes/myret vfs_read arg1=$retval\n');
+    'p:probe/vfs_read vfs_read\np:probe/ksys_read __x64_sys_read+26 fd=%di count=%dx:u64\np:probe/ksys_read ksys_read fd=%di count=%dx:u64\nr:kprobes/myret vfs_read arg1=$retval\n');
   // Events are created disabled, as in the kernel.
   assert.is(ktrace(['fs', 'cat', 'events/probe/vfs_read/enable'], env).stdout, '0\n');
   const j = JSON.parse(ktrace(['list', '--json'], env).stdout);
@@ -35,8 +37,8 @@ test('add: name clashes, -f, -D, -n', () => {
   assert.match(dup.stderr, /^ktrace: add: event "probe:vfs_read" already exists\.\n  Hint: .*-f/);
   assert.match(ktrace(['add', '-f', 'vfs_read'], env).stdout, /probe:vfs_read_1 +\(on vfs_read\)/);
   const d = ktrace(['add', '-D', 'vfs_read%return', '$retval'], env);
-  // with debug info perf types $retval from the return type (ssize_t vfs_read: s64)
-  assert.is(d.stdout, 'r:probe/vfs_read__return vfs_read+0 $retval:s64\n');
+  // $retval as the kernel fetches it (perf 6.1 -D on this vmlinux prints the same)
+  assert.is(d.stdout, 'r:probe/vfs_read__return vfs_read+0 $retval\n');
   const n = ktrace(['add', '-n', 'ksys_read'], env);
   assert.match(n.stdout, /probe:ksys_read/);
   assert.is(ktrace(['list', 'probe:ksys_read'], env).stdout, '', 'dry run saved nothing');
@@ -46,17 +48,18 @@ test('add: errors show the command with a caret under the failing token, from th
   const env = { KTRACE_STATE: freshState() };
   const e = ktrace(['add', 'vfs_read+1'], env);
   assert.is(e.code, 1);
-  assert.is(e.stderr, 'ktrace: add: Probe point is not an instruction boundary\n  p:probe/vfs_read_1 vfs_read+1\n                     ^\n');
+  assert.is(e.stderr, 'ktrace: add: Probe point is not an instruction boundary\n  p:probe/vfs_read vfs_read+1\n                   ^\n');
   const r = ktrace(['add', 'vfs_read', '%rdi'], env);
   assert.is(r.stderr, 'ktrace: add: Invalid register name\n  p:probe/vfs_read vfs_read+0 %rdi\n                              ^\n');
   // a variable name goes through the debug info (see the DWARF test below); an unknown one is refused
   const v = ktrace(['add', 'vfs_read', 'nosuchvar'], env);
   assert.is(v.code, 1);
   assert.is(v.stderr, "ktrace: add: vfs_read (vfs_read+0): Failed to find 'nosuchvar' in this function\n");
+  // An unknown function never reaches the kernel: perf finds no probe point for it.
   const u = ktrace(['add', 'no_such_function'], env);
-  assert.is(u.stderr, 'ktrace: add: Invalid probed address or symbol\n  p:probe/no_such_function no_such_function+0\n                           ^\n');
-  // The failed adds are in error_log too, as failed writes to kprobe_events are.
-  assert.match(ktrace(['fs', 'cat', 'error_log'], env).stdout, /trace_kprobe: error: Invalid probed address or symbol\n  Command: p:probe\/no_such_function no_such_function\+0\n/);
+  assert.is(u.stderr, "ktrace: add: Probe point 'no_such_function' not found.\n");
+  // The adds the kernel refused are in error_log, as failed writes to kprobe_events are.
+  assert.match(ktrace(['fs', 'cat', 'error_log'], env).stdout, /trace_kprobe: error: Probe point is not an instruction boundary\n  Command: p:probe\/vfs_read vfs_read\+1\n/);
   assert.is(ktrace(['list'], env).stdout, '');
 });
 
@@ -97,8 +100,9 @@ test('arguments by name and source lines go through the debug info, as perf prob
   const run = ktrace(['run', wl, '--cpus', '1'], env);
   assert.is(run.code, 0, run.stderr);
   assert.match(run.stdout, /kprobe_trace_selftest_target: \(kprobe_trace_selftest_target\+0x0\/0x[0-9a-f]+\) a1=11 a2=22 a6=-66\n/);
-  // ksys_read is inlined into __x64_sys_read: perf (and ktrace) probe every copy, events ksys_read, ksys_read_1
-  const reads = [...run.stdout.matchAll(/ksys_read(?:_1)?: \([^)]*\) fd=(\d+) count=(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+  // ksys_read is inlined into __x64_sys_read: perf (and ktrace) probe every copy, all under one event
+  // (unsigned int fd and size_t count are x32/x64, as perf types unsigned values: printed in hex)
+  const reads = [...run.stdout.matchAll(/ksys_read: \([^)]*\) fd=(0x[0-9a-f]+) count=(0x[0-9a-f]+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
   assert.equal(reads, [[3, 24], [3, 7]]);
 });
 

@@ -2,16 +2,23 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ktrace } from './run.js';
 import { fixtureImage } from '../elf/fixture.js';
+import { perfFunctionSymbols } from '../../src/cli/commands/funcs.js';
 
 const img = fixtureImage();
 const sorted = (xs: string[]) => [...new Set(xs)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
+// perf's kernel map: functions and code labels of .text (the exact list is checked against perf itself
+// in test/trace/perf-probe/perf-oracle.test.ts).
+const text = perfFunctionSymbols(img).map((f) => f.name);
+
 test('default: every function name once, sorted, without _* names and .clones (perf probe --funcs)', () => {
   const r = ktrace(['funcs']);
   assert.is(r.code, 0, r.stderr);
-  const want = sorted(img.functions.map((f) => f.name).filter((n) => !n.startsWith('_') && !n.includes('.')));
+  const want = sorted(text.filter((n) => !n.startsWith('_') && !n.includes('.')));
   assert.equal(r.stdout.trimEnd().split('\n'), want);
   assert.ok(want.includes('vfs_read') && want.includes('kprobe_target'));
+  assert.ok(want.includes('entry_SYSCALL_64_after_hwframe'), 'a code label in .text');
+  assert.not.ok(want.includes('start_kernel'), '.init.text is a map of its own');
 });
 
 test('a glob filter replaces the default; --all shows everything', () => {
@@ -21,7 +28,7 @@ test('a glob filter replaces the default; --all shows everything', () => {
   const under = ktrace(['funcs', '__*']).stdout.trimEnd().split('\n');
   assert.ok(under.includes('__schedule'), 'default filter not applied under an explicit one');
   const all = ktrace(['funcs', '--all']).stdout.trimEnd().split('\n');
-  assert.equal(all, sorted(img.functions.map((f) => f.name)));
+  assert.equal(all, sorted(text));
 });
 
 test('--json and error cases', () => {

@@ -71,6 +71,7 @@ test("the self-test's return probe: r:testprobe2 sees 21, one hit each, and $arg
   assert.match(s.stdout, /\nkprobes:testprobe2 returned:\n  VALUE  COUNT\n  21         1\n$/);
 });
 
+// perf appends __return to a given event name too (openat= → probe:openat__return).
 const RUN = ['run', '--no-timing', '-a', 'vfs_read count=%dx:u64', '-a', 'pipe_read', '-a', 'comm=kprobe_target $comm', '-a', 'openat=do_sys_openat2%return $retval:s32'];
 
 test('golden: summary with the hit table and a histogram', () => {
@@ -78,7 +79,7 @@ test('golden: summary with the hit table and a histogram', () => {
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /\nEVENT +HITS +MISSES\nprobe:vfs_read +48 +0\n/);
   // Return values by count, errors by name: the same as the openat system call results.
-  assert.match(r.stdout, /\nprobe:openat returned:\n  VALUE +COUNT\n  3 +6\n  -ENOENT +1\n/);
+  assert.match(r.stdout, /\nprobe:openat__return returned:\n  VALUE +COUNT\n  3 +6\n  -ENOENT +1\n/);
   golden('run-summary.txt', r.stdout);
 });
 
@@ -104,8 +105,8 @@ test('golden: NDJSON events and the summary object', () => {
   const objs = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
   const last = objs[objs.length - 1];
   assert.is(last.type, 'summary');
-  assert.equal(last.probes.map((p: { event: string }) => p.event), ['probe:vfs_read', 'probe:pipe_read', 'probe:comm', 'probe:openat']);
-  assert.equal(last.retvals['probe:openat'], last.syscalls.openat.results);
+  assert.equal(last.probes.map((p: { event: string }) => p.event), ['probe:vfs_read', 'probe:pipe_read', 'probe:comm', 'probe:openat__return']);
+  assert.equal(last.retvals['probe:openat__return'], last.syscalls.openat.results);
   assert.ok(objs.slice(0, -1).every((o) => o.type === 'event'));
   const ev = objs.find((o) => o.event === 'probe:vfs_read');
   assert.type(ev.args.count, 'number');

@@ -194,6 +194,17 @@ test('in tmux: live histograms of a fetch arg and of return values, the filter, 
     assert.is(width(p), 132, p);
     tmux('send-keys', '-t', 't', 'Escape');
     p = await waitFor(/Probes \(3\)/);
+    // The add prompt takes perf's debuginfo forms as `ktrace add` does: ksys_read by name with its fd
+    // argument, on the out-of-line body and the copy inlined into __x64_sys_read, under one event.
+    tmux('send-keys', '-t', 't', 'a');
+    await waitFor(/add probe: _/);
+    tmux('send-keys', '-t', 't', '-l', 'ksys_read fd');
+    tmux('send-keys', '-t', 't', 'Enter');
+    p = await waitFor(/added probe:ksys_read/);
+    const rows = p.split('\n').filter((l) => /probe:ksys_read\s/.test(l));
+    assert.is(rows.length, 2, p);
+    assert.ok(rows.some((l) => l.includes('__x64_sys_read+0x1a')), p);
+    assert.match(JSON.parse(readFileSync(join(state, 'state.json'), 'utf8')).kprobeEvents, /p:probe\/ksys_read __x64_sys_read\+26 fd=\+112\(%di\):x32\np:probe\/ksys_read ksys_read fd=%di:x32\n/);
     tmux('send-keys', '-t', 't', 'q');
     p = await waitFor(/TUI-EXIT=\d+/);
     assert.match(p, /TUI-EXIT=0/);

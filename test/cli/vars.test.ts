@@ -58,7 +58,7 @@ test('--json: each site with every variable\'s fetch location', () => {
 test('errors: unknown function, bad spec', () => {
   const nf = ktrace(['vars', 'no_such_function']);
   assert.is(nf.code, 1);
-  assert.match(nf.stderr, /^ktrace: vars: Failed to find symbol no_such_function/);
+  assert.match(nf.stderr, /^ktrace: vars: Probe point 'no_such_function' not found\./);
   const bad = ktrace(['vars', 'vfs_read:x']);
   assert.is(bad.code, 2);
   assert.match(bad.stderr, /^ktrace: vars: a line number was expected/);

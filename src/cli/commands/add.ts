@@ -6,7 +6,6 @@ import type { GlobalArgs } from '../options.js';
 import type { FastCommand } from '../fastargs.js';
 import { CliError } from '../errors.js';
 import type { AddResult } from '../probe-events.js';
-import type { ProbeListing } from '../../output/probes.js';
 
 interface Args extends GlobalArgs { spec: string; args?: string[]; definition: boolean; 'dry-run': boolean; force: boolean }
 
@@ -16,48 +15,32 @@ const options = {
   force: { alias: 'f', type: 'boolean' as const, default: false, describe: 'on a name clash, add NAME_1, NAME_2, ...' },
 };
 
-/**
- * Does the spec take perf's debuginfo path: variable names, source lines, lazy patterns, FUNC@FILE
- * (the plain path refuses those), or `$retval` of a return probe, which perf types from the
- * function's return type?
- */
-function needsDebugInfo(message: string | undefined, words: readonly string[]): boolean {
-  if (message !== undefined && /needs (perf's )?debuginfo/.test(message)) return true;
-  const ws = words.join(' ').trim().split(/\s+/);
-  return /%return$/.test(ws[0] ?? '') && ws.slice(1).includes('$retval');
-}
-
-/**
- * perf probe's debuginfo path: the spec compiled with the kernel's DWARF into one kprobe_events line
- * per probe address (an inlined function gets one per inlined copy), as `perf probe -D` shows them.
- */
-async function compileWithDwarf(args: Args, words: string[], taken: (g: string, e: string) => boolean): Promise<string[]> {
+/** The spec through the debug info (perf's path), or undefined when the image has none. */
+async function compileWithDwarf(args: Args, words: string[], taken: (g: string, e: string) => boolean, force = args.force): Promise<string[] | undefined> {
   const { loadImage } = await import('../image.js');
-  const { openDwarf, withDwarf, sourceReader } = await import('../dwarf.js');
-  const { compilePerfProbe } = await import('../../trace/perf-probe/compile.js');
+  const { openDwarf, hasDebugInfo, perfSpecLines } = await import('../dwarf.js');
   const image = loadImage(args.vmlinux);
-  const info = openDwarf(image, args.vmlinux);
-  const r = withDwarf(args.vmlinux, () => compilePerfProbe(info.dwarf, words, { readSource: sourceReader(info), taken }));
-  if (!r.ok) throw new CliError(`add: ${r.reason}`);
-  return r.value.map((e) => e.line);
+  if (!hasDebugInfo(image)) return undefined;
+  return perfSpecLines(openDwarf(image, args.vmlinux), image, args.vmlinux, words, { taken, force, command: 'add' });
 }
 
 async function handler(args: Args): Promise<void> {
   const words = [args.spec, ...(args.args ?? [])].map(String);
   const { compileSpec, addProbe } = await import('../probe-events.js');
+  const { isRawKprobeLine } = await import('../../trace/perf-probe.js');
   const { out } = await import('../../output/write.js');
+  // A raw kprobe_events line goes to the kernel as written; a perf spec goes through the debug info
+  // when the kernel has it, as perf does.
+  const raw = isRawKprobeLine(words.join(' '));
   if (args.definition) {
+    const lines = raw ? undefined : await compileWithDwarf(args, words, () => false);
+    if (lines) { out(lines.join('\n') + '\n'); return; }
     const c = compileSpec(words, () => false, args.force);
-    if (needsDebugInfo(c.ok ? undefined : c.message, words)) {
-      out((await compileWithDwarf(args, words, () => false)).join('\n') + '\n');
-      return;
-    }
     if (!c.ok) throw new CliError(`add: ${c.message.replace(/\n$/, '')}`);
     out(c.line + '\n');
     return;
   }
-  const first = compileSpec(words, () => false, true);
-  if (needsDebugInfo(first.ok ? undefined : first.message, words)) return addWithDwarf(args, words);
+  if (!raw && (await import('../dwarf.js')).hasDebugInfo((await import('../image.js')).loadImage(args.vmlinux))) return addWithDwarf(args, words);
   const { loadImage } = await import('../image.js');
   const { stateDir } = await import('../state/dir.js');
   const { updateState } = await import('../state/store.js');
@@ -78,28 +61,28 @@ async function handler(args: Args): Promise<void> {
 
 /** Adds every line the DWARF compile gives, under one state update (all or nothing). */
 async function addWithDwarf(args: Args, words: string[]): Promise<void> {
-  const { addProbe } = await import('../probe-events.js');
+  const { addLines } = await import('../probe-events.js');
   const { out } = await import('../../output/write.js');
   const { loadImage } = await import('../image.js');
   const { stateDir } = await import('../state/dir.js');
   const { loadState, updateState } = await import('../state/store.js');
   const { loadTracing } = await import('../tracing.js');
   const { addedMessage } = await import('../../output/probes.js');
+  const { needsBoundaryCheck } = await import('../tracing.js');
   const image = loadImage(args.vmlinux);
   const dir = stateDir(args.state);
-  const t = await loadTracing({ canProbe: true });
+  // iced-x86 (the instruction-boundary check) only for offsets into a function, as on the plain path.
+  const first = (await compileWithDwarf(args, words, () => false, true))!;
+  const t = await loadTracing({ canProbe: first.some(needsBoundaryCheck) });
   const existing = t.light(image, loadState(dir, args.vmlinux)).events;
   const taken = (g: string, e: string) => existing.events().some((x) => x.group === g && x.event === e);
-  const lines = await compileWithDwarf(args, words, taken);
+  const lines = (await compileWithDwarf(args, words, taken))!;
   const r = updateState<AddResult>(dir, args.vmlinux, (s) => {
     const session = t.light(image, s);
-    const added: ProbeListing[] = [];
-    for (const line of lines) {
-      const res = addProbe(session, [line], args.force);
-      if (!res.ok) return { state: undefined, result: res };
-      added.push(...res.added);
-    }
-    return { state: args['dry-run'] ? undefined : { ...s, ...session.snapshot() }, result: { ok: true, line: lines.join('\n'), added } };
+    const res = addLines(session, lines, args.force);
+    // All or nothing for the events; the kernel's error_log entry is kept, as on the plain path.
+    if (args['dry-run']) return { state: undefined, result: res };
+    return { state: res.ok ? { ...s, ...session.snapshot() } : { ...s, errorLog: session.snapshot().errorLog }, result: res };
   });
   if (!r.ok) throw new CliError(`add: ${r.message.replace(/\n$/, '')}`);
   out(addedMessage(r.added));

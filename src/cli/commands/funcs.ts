@@ -4,6 +4,8 @@ import type { GlobalArgs } from '../options.js';
 import { CliError, EXIT_USAGE } from '../errors.js';
 import { DEFAULT_FUNC_FILTER, parseStrFilter } from '../strfilter.js';
 import type { FastCommand } from '../fastargs.js';
+import type { Image } from '../../elf/image.js';
+import type { Sym } from '../../elf/symbols.js';
 
 interface Args extends GlobalArgs {
   filter?: string;
@@ -15,6 +17,23 @@ const options = {
   all: { alias: 'a', type: 'boolean', default: false, describe: 'no filter: include _* names and .cold/.constprop clones' },
   json: { type: 'boolean', default: false, describe: 'print a JSON array of {name, addr, size}' },
 } as const;
+
+/**
+ * The symbols perf's kernel map holds (util/symbol-elf.c dso__load_sym): functions (STT_FUNC,
+ * STT_GNU_IFUNC) and code labels (STT_NOTYPE, like entry_SYSCALL_64_after_hwframe), of the .text
+ * section only: symbols of other sections (.init.text) go to maps of their own, which --funcs does not list.
+ */
+export function perfFunctionSymbols(img: Image): Sym[] {
+  return img.symbols.filter((s) => s.name !== '' && (s.type === 'FUNC' || s.type === 'IFUNC' || s.type === 'NOTYPE')
+    && s.shndx > 0 && s.shndx < 0xff00 && img.sections[s.shndx]?.name === '.text');
+}
+
+/** `perf probe --funcs`'s list with its default filter: each name once, sorted. */
+export function perfFunctionNames(img: Image): string[] {
+  const f = parseStrFilter(DEFAULT_FUNC_FILTER);
+  if (!f.ok) throw new Error(f.reason);
+  return [...new Set(perfFunctionSymbols(img).map((s) => s.name).filter(f.filter))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
 
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'funcs [filter]',
@@ -39,7 +58,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     // perf lists function symbols by name, each name once (dso__fprintf_symbols_by_name);
     // blacklisted functions are listed too, as perf lists them.
     const byName = new Map<string, { addr: number; size: number }>();
-    for (const f of img.functions) if (!byName.has(f.name) && parsed.filter(f.name)) byName.set(f.name, f);
+    for (const f of perfFunctionSymbols(img)) if (!byName.has(f.name) && parsed.filter(f.name)) byName.set(f.name, f);
     const names = [...byName.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     if (args.json) {
       const { hex } = await import('../../elf/addr.js');

@@ -9,14 +9,14 @@ import type { GlobalArgs } from '../options.js';
 import type { FastCommand } from '../fastargs.js';
 import { CliError, EXIT_USAGE } from '../errors.js';
 import type { Dwarf } from '../../dwarf/index.js';
-import { functionRows, pathMatches } from '../../trace/perf-probe/lines.js';
+import { functionRows, isReversible, pathMatches } from '../../trace/perf-probe/lines.js';
 import { findFunctions } from '../../trace/perf-probe/find.js';
 import type { DebugInfo } from '../dwarf.js';
 
 interface Args extends GlobalArgs { range: string }
 
 /** perf's NR_ADDITIONAL_LINES: context shown after the last probe-able line of an open-ended range. */
-const NR_ADDITIONAL_LINES = 5;
+const NR_ADDITIONAL_LINES = 2;
 const INT_MAX = 0x7fffffff;
 
 export interface LineRangeSpec {
@@ -34,7 +34,7 @@ export function parseLineRange(text: string): { ok: true; spec: LineRangeSpec } 
   const name = m[1]!, start = m[3] !== undefined ? Number(m[3]) : 0;
   let end = INT_MAX;
   if (m[4] === '-') end = Number(m[5]);
-  else if (m[4] === '+') end = start + Number(m[5]);
+  else if (m[4] === '+') end = start + Number(m[5]) - 1; // NUM lines from START
   if (end < start) return { ok: false, reason: `start line must be smaller than end line in '${text}'` };
   // perf tells files from functions by the '.' (or '/') a file name has.
   const isFile = /[./]/.test(name);
@@ -58,9 +58,9 @@ export function findLineRange(d: Dwarf, spec: LineRangeSpec): LineRange | { erro
   if (spec.function !== undefined) {
     const all = findFunctions(d, spec.function).filter((f) => !spec.file || (f.declFile && pathMatches(f.declFile, spec.file)));
     if (all.length === 0) return { error: `Failed to find the function '${spec.function}' in the debug info` };
-    const outOfLine = all.filter((f) => f.kind === 'function');
-    const fns = outOfLine.length ? outOfLine : all;
-    const first = fns[0]!;
+    // Every instance, inlined copies included (probe-finder.c line_range_search_cb → die_walk_instances).
+    const fns = all;
+    const first = fns.find((f) => f.kind === 'function') ?? fns[0]!;
     if (!first.declFile || first.declLine === undefined) return { error: `${spec.function} has no declaration line in the debug info` };
     const file = first.declFile, offset = first.declLine;
     const lo = offset + spec.start, hi = spec.end === INT_MAX ? INT_MAX : offset + spec.end;
@@ -68,7 +68,7 @@ export function findLineRange(d: Dwarf, spec: LineRangeSpec): LineRange | { erro
     const add = (p: string | undefined, l: number | undefined) => { if (p === file && l !== undefined && l >= lo && l <= hi) set.add(l); };
     for (const f of fns) {
       if (f.declFile !== file) continue;
-      for (const r of functionRows(d, f)) add(r.path, r.line);
+      for (const r of functionRows(d, f)) if (isReversible(d, r.address, r.path, r.line)) add(r.path, r.line);
     }
     if (set.size === 0) return { error: 'Source line is not found.' };
     return { path: file, start: lo, end: hi, offset, lines: [...set].sort((a, b) => a - b), function: spec.function };
@@ -81,10 +81,12 @@ export function findLineRange(d: Dwarf, spec: LineRangeSpec): LineRange | { erro
     if (!s) byPath.set(p, (s = new Set()));
     s.add(l);
   };
-  for (const e of d.lineRows(want.replace(/^(\.\/)+/, ''), spec.start, spec.end)) if (e.row.isStmt) add(e.path, e.row.line);
+  for (const e of d.lineRows(want.replace(/^(\.\/)+/, ''), spec.start, spec.end)) {
+    if (e.row.isStmt && isReversible(d, e.row.address, e.path, e.row.line)) add(e.path, e.row.line);
+  }
   for (const [, list] of d.functions()) for (const f of list) {
-    if (f.kind === 'function') add(f.declFile, f.declLine);
-    else add(f.callFile, f.callLine);
+    if (f.kind === 'function') { if (f.declFile !== undefined && f.declLine !== undefined && isReversible(d, f.entryPc, f.declFile, f.declLine)) add(f.declFile, f.declLine); }
+    else if (f.callFile !== undefined && f.callLine !== undefined && isReversible(d, f.entryPc, f.callFile, f.callLine)) add(f.callFile, f.callLine);
   }
   if (byPath.size === 0) return { error: 'Source line is not found.' };
   if (byPath.size > 1) return { error: `'${want}' matches several source files: ${[...byPath.keys()].join(', ')}` };

@@ -79,7 +79,18 @@ const command: CommandModule<GlobalArgs, Args> = {
     const dir = stateDir(args.state);
     const stored = store.loadState(dir, args.vmlinux);
     const t = await loadTracing({ machine: true, canProbe: true });
-    const sel = await rp.selectEvents(t, image, stored, asList(args.event), asList(args.add));
+    // -a SPEC goes through the debug info when the kernel has it, as `ktrace add` does.
+    let specLines: import('../run-probes.js').SpecLines | undefined;
+    if (asList(args.add).length) {
+      const { hasDebugInfo, openDwarf, perfSpecLines } = await import('../dwarf.js');
+      const { isRawKprobeLine } = await import('../../trace/perf-probe.js');
+      let info: import('../dwarf.js').DebugInfo | undefined;
+      if (hasDebugInfo(image)) {
+        specLines = (spec, taken) => (isRawKprobeLine(spec) ? undefined
+          : perfSpecLines(info ??= openDwarf(image, args.vmlinux), image, args.vmlinux, [spec], { taken, force: true, command: `run: -a ${spec}` }));
+      }
+    }
+    const sel = await rp.selectEvents(t, image, stored, asList(args.event), asList(args.add), specLines);
     const tracing = sel.selected.length > 0;
     const hists = asList(args.hist).map((h) => {
       const c = h.lastIndexOf(':');
@@ -107,8 +118,8 @@ const command: CommandModule<GlobalArgs, Args> = {
         const name = `${e.probe.group}:${e.probe.event}`;
         if (h.re && !h.re.test(name)) continue;
         const a = e.args.find((x) => x.arg.name === h.arg);
-        if (!a || Array.isArray(a.value) || a.value.kind !== 'num') continue;
-        const v = a.arg.type.signed ? BigInt.asIntN(a.arg.type.size * 8, a.value.value) : a.value.value;
+        const v = a && report.argNumber(a);
+        if (v === undefined) continue;
         if (!h.values.has(name)) h.values.set(name, []);
         h.values.get(name)!.push(v);
       }

@@ -47,7 +47,9 @@ const command: CommandModule<GlobalArgs, Args> = {
     const { probeTags, writeKprobesEnabled } = await import('../../kprobe/debugfs.js');
     const { writeOptimizationSysctl } = await import('../../kprobe/optimizer.js');
     const { colorEnabled } = await import('../../output/tty.js');
-    const { addProbe } = await import('../probe-events.js');
+    const { addProbe, addLines } = await import('../probe-events.js');
+    const { isRawKprobeLine } = await import('../../trace/perf-probe.js');
+    const { openDwarf, hasDebugInfo, perfSpecLines } = await import('../dwarf.js');
     const report = await import('../../output/trace-report.js');
     const { byTraceTime } = await import('../../trace/runtime/probes.js');
     const { formatResult } = await import('../../kernel/workload/syscalls.js');
@@ -62,6 +64,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     type Platform = import('../../kernel/platform.js').Platform;
 
     const dir = stateDir(args.state);
+    const debugInfo = hasDebugInfo(image) ? openDwarf(image, args.vmlinux) : undefined;
     const t = await loadTracing({ machine: true, canProbe: true });
     const maxInsns = args['max-insns'];
     let platform!: Platform;
@@ -237,18 +240,31 @@ const command: CommandModule<GlobalArgs, Args> = {
         message = `debug.kprobes-optimization = ${on ? 1 : 0}`;
       },
       addProbe(spec) {
-        // As `ktrace add SPEC` then `ktrace enable` (commands/add.ts, enable.ts), under the state lock.
+        // As `ktrace add SPEC` then `ktrace enable` (commands/add.ts, enable.ts), under the state lock:
+        // a perf spec through the debug info when the kernel has it, a kprobe_events line as written.
         const words = spec.split(/\s+/).filter(Boolean);
-        const r = store.updateState(dir, args.vmlinux, (s) => {
-          const session = t.light(image, s);
-          const res = addProbe(session, words, false);
-          if (res.ok) for (const a of res.added) session.events.setEnabled(a.group, a.event, true);
-          // A failed add still saves its error_log entry, as `ktrace add` does.
-          return { state: { ...s, ...session.snapshot() }, result: res };
-        });
+        let r: import('../probe-events.js').AddResult;
+        try {
+          r = store.updateState(dir, args.vmlinux, (s) => {
+            const session = t.light(image, s);
+            const taken = (g: string, e: string) => session.events.events().some((x) => x.group === g && x.event === e);
+            const res = debugInfo && !isRawKprobeLine(spec)
+              ? addLines(session, perfSpecLines(debugInfo, image, args.vmlinux, words, { taken, force: false, command: 'add' }), false)
+              : addProbe(session, words, false);
+            if (res.ok) for (const a of res.added) session.events.setEnabled(a.group, a.event, true);
+            // A failed add still saves its error_log entry, as `ktrace add` does.
+            return { state: res.ok ? { ...s, ...session.snapshot() } : { ...s, errorLog: session.snapshot().errorLog }, result: res };
+          });
+        } catch (e) {
+          if (!(e instanceof CliError)) throw e;
+          message = e.message.split('\n')[0]!;
+          return message;
+        }
         if (!r.ok) { message = `add: ${r.message.split('\n')[0]}`; return message; }
         // ... and on the running kernel.
-        if (ms && ms.session.events.write(r.line + '\n') < 0) { message = `add: ${r.line}: cannot be registered on the running kernel`; return message; }
+        for (const line of r.line.split('\n')) {
+          if (ms && ms.session.events.write(line + '\n') < 0) { message = `add: ${line}: cannot be registered on the running kernel`; return message; }
+        }
         for (const a of r.added) ms?.session.events.setEnabled(a.group, a.event, true);
         message = `added ${r.added.map((a) => `${a.group}:${a.event}`).join(', ')}`;
         return undefined;

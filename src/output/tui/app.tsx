@@ -155,7 +155,7 @@ export function ProbesPanel({ probes, selected, color, rows = 10, width = 80, to
         // A disabled event's kprobe says [DISABLED] itself once registered; [OFF] covers the rest.
         const tags = (p.enabled || p.tags.includes('[DISABLED]') ? '' : '[OFF]') + p.tags;
         const line = `${i === selected ? '>' : ' '} ${cut(p.name, c.name)} ${p.type} ${cut(p.where, c.where)} ${cut(tags, c.tags)} ${fmtInt(p.hits).padStart(9)} ${fmtInt(p.misses).padStart(5)}`;
-        return <Text key={p.name} inverse={color && i === selected} dimColor={color && !p.enabled}>{line}</Text>;
+        return <Text key={`${p.name} ${p.where}`} inverse={color && i === selected} dimColor={color && !p.enabled}>{line}</Text>;
       })}
     </Box>
   );

@@ -7,6 +7,12 @@ import { resolvePoint, scopeDepthFor, type PointOptions, type ResolvedPoint } fr
 
 export const DEFAULT_GROUP = 'probe';
 
+/**
+ * perf types unsigned values x8..x64 when the kernel's tracing README lists the x types (probe-finder.c
+ * convert_variable_type, probe_type_is_available(PROBE_TYPE_X)); ktrace's README does, as kernels since 4.20.
+ */
+const PERF_TYPES = { hex: true, anySized: true } as const;
+
 /** A variable a kprobe can fetch at a point: its fetch argument text (`%di`, `+16(%sp)`). */
 export interface FetchableVar {
   readonly variable: Variable;
@@ -64,10 +70,103 @@ export function fetchableVars(d: Dwarf, p: ResolvedPoint, opts: { externs?: bool
   const out: FetchableVar[] = [];
   for (const v of d.variablesAt(p.address, { externs: opts.externs ?? false })) {
     if (v.kind !== 'global' && v.scopeDepth < depth) continue;
-    const loc = planToFetchArg(v.location, atEntry(p), staticBase(v));
+    const loc = variableLocation(d, p, v);
     if (loc.ok) out.push({ variable: v, location: loc.value });
   }
   return out;
+}
+
+/** A variable in a probe's scope with its fetch argument there. */
+export interface ScopeVar extends FetchableVar { readonly type: string | undefined }
+
+/**
+ * The variables perf sees at a probe (probe-finder.c copy_variables_cb / collect_variables_cb): from
+ * the probe's scope (the probed instance: for a function probe the instance itself, even where its
+ * entry lies outside its ranges), every formal parameter (with `vars`, every variable too) that has
+ * a location at the address, in DIE order, descending into the lexical blocks and inlined calls that
+ * contain the address, so the parameters of inlined callees at the same address come too.
+ */
+export function scopeVars(d: Dwarf, p: ResolvedPoint, vars: boolean): ScopeVar[] {
+  const chain = d.scopeAt(p.address);
+  const scope = p.instance?.die ?? bestScope(d, chain, p.line);
+  if (!scope) return [];
+  const frame = chain[0]?.die;
+  const out: ScopeVar[] = [];
+  const walk = (die: Die, depth: number) => {
+    if (depth > 64) return;
+    for (const c of d.children(die)) {
+      if (c.tag === DW_TAG.formal_parameter || (vars && c.tag === DW_TAG.variable)) {
+        const name = d.name(c);
+        if (name !== undefined) {
+          const v: Variable = { name, die: c, kind: c.tag === DW_TAG.formal_parameter ? 'parameter' : 'local', type: d.typeOf(c), typeName: '', location: d.locationAt(c, p.address, frame), scopeDepth: depth };
+          const loc = variableLocation(d, p, v);
+          if (loc.ok) {
+            const t = d.fetchTypes.of(v.type, PERF_TYPES);
+            out.push({ variable: v, location: loc.value, type: t.ok ? t.type : undefined });
+          }
+        }
+      }
+      if (c.tag === DW_TAG.lexical_block || c.tag === DW_TAG.inlined_subroutine) {
+        if (d.ranges(c).some((r) => p.address >= r.low && p.address < r.high)) walk(c, depth + 1);
+      }
+    }
+  };
+  walk(scope, 0);
+  return out;
+}
+
+/**
+ * A source line's scope (probe-finder.c find_best_scope without a function name): of the function
+ * and inlined copies around the address, the one declared nearest before the line; else the innermost.
+ */
+function bestScope(d: Dwarf, chain: readonly { kind: string; die: Die }[], line: number | undefined): Die | undefined {
+  let best: Die | undefined, diff = Infinity;
+  if (line !== undefined) {
+    for (const s of chain) {
+      if (s.kind !== 'function' && s.kind !== 'inline') continue;
+      const fi = d.functionInstance(s.die);
+      if (fi?.declLine !== undefined && fi.declLine < line && line - fi.declLine < diff) { diff = line - fi.declLine; best = s.die; }
+    }
+  }
+  return best ?? chain[chain.length - 1]?.die;
+}
+
+/** $params / $vars as perf expands them (expand_probe_args): duplicates included. */
+function expandSpecial(d: Dwarf, p: ResolvedPoint, vars: boolean): string[] {
+  return scopeVars(d, p, vars).map((v) => `${v.variable.name}=${v.location}${v.type !== undefined ? `:${v.type}` : ''}`);
+}
+
+/** A variable's fetch argument at a point: an immediate for DW_AT_const_value, the entry fuzz for parameters. */
+function variableLocation(d: Dwarf, p: ResolvedPoint, v: Variable): Parsed<string> {
+  // A DW_AT_const_value is fetched as an immediate (convert_variable_location: "\\%ld").
+  if (v.location.kind === 'constant' && d.has(v.die, DW_AT.const_value)) return { ok: true, value: `\\${v.location.value}` };
+  let loc = planToFetchArg(v.location, atEntry(p), staticBase(v));
+  if (!loc.ok) {
+    const first = d.firstOpLocationAt(v.die, p.address, d.scopeAt(p.address)[0]?.die);
+    if (first) {
+      const base = first.kind === 'memory' && first.address.kind === 'absolute' ? { name: v.name, address: first.address.address } : undefined;
+      const r = planToFetchArg(first, atEntry(p), base);
+      if (r.ok) loc = r;
+    }
+  }
+  if (!loc.ok && v.kind === 'parameter' && atEntry(p)) return afterEntry(d, p, v) ?? loc;
+  return loc;
+}
+
+/**
+ * A parameter without a location at the very entry: "fuzzed by fentry mcount", perf takes its
+ * location at the first address of the function that has one (convert_variable_location).
+ */
+function afterEntry(d: Dwarf, p: ResolvedPoint, v: Variable): Parsed<string> | undefined {
+  const loc = d.locationOf(v.die);
+  if (!loc || !('list' in loc)) return undefined;
+  const high = p.instance ? Math.max(...p.instance.ranges.map((r) => r.high)) : p.address;
+  let first: number | undefined;
+  for (const e of loc.list) if (!e.isDefault && e.low > p.address && e.low <= high && (first === undefined || e.low < first)) first = e.low;
+  if (first === undefined) return undefined;
+  const frame = d.scopeAt(p.address)[0]?.die;
+  const r = planToFetchArg(d.locationAt(v.die, first, frame), false, staticBase(v));
+  return r.ok ? r : undefined;
 }
 
 export interface CompiledEvent {
@@ -80,8 +179,10 @@ export interface CompiledEvent {
 }
 
 export interface CompileOptions extends PointOptions {
-  /** Is GROUP/EVENT already defined? (perf then picks EVENT_1, EVENT_2, ...) */
+  /** Is GROUP/EVENT already defined? (with `force`, perf then picks EVENT_1, EVENT_2, ...) */
   readonly taken?: (group: string, event: string) => boolean;
+  /** perf probe -f: add a duplicate under a free EVENT_N name instead of failing. */
+  readonly force?: boolean;
 }
 
 /** Compiles `[[GROUP:]EVENT=]POINT [ARG...]` to one kprobe_events line per probe address. */
@@ -93,7 +194,10 @@ export function compilePerfProbe(d: Dwarf, words: readonly string[] | ProbeSpec,
   if (!points.ok) return points;
   const group = spec.group ?? DEFAULT_GROUP;
   const events: CompiledEvent[] = [];
-  const used = new Set<string>();
+  // One name for every address of the spec: the kernel's kprobe_events appends probes to an event of
+  // that name (multiprobe, "Create/append" in its README), so perf adds them all under it
+  // (probe-event.c probe_trace_event__set_name leaves the namelist alone when multiprobe is supported).
+  let expanded = false;
   for (const p of points.value) {
     const args: string[] = [];
     for (const a of spec.args) {
@@ -101,23 +205,32 @@ export function compilePerfProbe(d: Dwarf, words: readonly string[] | ProbeSpec,
       if (!r.ok) return { ok: false, reason: `${formatProbePoint(pp)} (${p.symbol}+${p.symbolOffset}): ${r.reason}` };
       args.push(...r.value);
     }
-    const base = spec.event ?? baseName(pp, p);
+    // Each address is named on its own (SRC;PTN names each after its function), never suffixed
+    // for the spec's own earlier addresses, only for events defined before.
+    const base = (spec.event ?? baseName(pp, p)) + (pp.retprobe ? '__return' : '');
     let event = base;
-    for (let i = 1; used.has(event) || opts.taken?.(group, event); i++) event = `${base}_${i}`;
-    used.add(event);
+    if (opts.taken?.(group, event) && !opts.force) return { ok: false, reason: `event "${group}:${base}" already exists.` };
+    for (let i = 1; opts.taken?.(group, event); i++) event = `${base}_${i}`;
     const head = `${pp.retprobe ? 'r' : 'p'}:${group}/${event} ${p.symbol}+${p.symbolOffset}`;
     events.push({ group, event, point: p, retprobe: pp.retprobe, line: [head, ...args].join(' ') });
+    if (args.length) expanded = true;
   }
+  // perf fails when $params or $vars found nothing at any of the addresses (probe-finder.c expand_probe_args).
+  const special = spec.args.find((a) => a.var === '$params' || a.var === '$vars');
+  if (special && !expanded) return { ok: false, reason: `Failed to find the location of the '${special.var}' variable at this address. Perhaps it has been optimized out.` };
   return { ok: true, value: events };
 }
 
-/** perf's event name: the function's (or, for SRC:LINE, the symbol's), `_L<line>` for lines, `__return`. */
+/**
+ * perf's event name (probe-event.c parse_perf_probe_command, probe_trace_event__set_name): FUNC_L<RLN>
+ * for FUNC:RLN, else the function's name (for SRC:LINE and SRC;PTN, the symbol's), cut at a '.' or
+ * '@' suffix (get_new_event_name); `__return` is added for a return probe, to a given name too.
+ */
 function baseName(pp: ProbeSpec['point'], p: ResolvedPoint): string {
-  let n = (pp.function ?? p.symbol).replace(/[^A-Za-z0-9_]/g, '_');
-  if (pp.retprobe) n += '__return';
-  else if (pp.line !== undefined || pp.lazy !== undefined) n += `_L${pp.function !== undefined && pp.line !== undefined ? pp.line : p.line}`;
-  else if (pp.offset) n += `_${pp.offset}`;
-  return n;
+  if (pp.function !== undefined && pp.line && pp.lazy === undefined && !pp.offset) return `${pp.function}_L${pp.line}`;
+  const n = (pp.function ?? p.symbol).replace(/^\./, '');
+  const cut = n.search(/[.@]/);
+  return cut > 0 ? n.slice(0, cut) : n;
 }
 
 /** One argument → zero or more fetch args (`$params`/`$vars` expand to several). */
@@ -126,21 +239,12 @@ export function compileArg(d: Dwarf, p: ResolvedPoint, a: ProbeArg, retprobe: bo
   if (a.var === '$params' || a.var === '$vars') {
     if (retprobe) return { ok: false, reason: `${a.var} cannot be fetched at a return probe` };
     if (a.name !== undefined || a.type !== undefined || a.fields.length) return { ok: false, reason: `${a.var} takes no name or type` };
-    const out: string[] = [];
-    for (const v of fetchableVars(d, p)) {
-      if (a.var === '$params' && v.variable.kind !== 'parameter') continue;
-      const t = d.fetchTypes.of(v.variable.type);
-      if (!t.ok) continue; // perf skips what it cannot fetch
-      out.push(`${v.variable.name}=${v.location}:${t.type}`);
-    }
-    return { ok: true, value: out };
+    return { ok: true, value: expandSpecial(d, p, a.var === '$vars') };
   }
   if (a.var === '$retval') {
     if (!retprobe) return { ok: false, reason: '$retval is only available at a return probe (FUNC%return)' };
-    if (a.type !== undefined) return { ok: true, value: [named(`$retval:${a.type}`)] };
-    const rt = p.instance ? d.returnType(p.instance) : undefined;
-    const t = rt ? d.fetchTypes.of(rt) : undefined;
-    return { ok: true, value: [named(t && t.ok ? `$retval:${t.type}` : '$retval')] };
+    // perf passes $retval through as the kernel's fetch arg, untyped unless a type is given.
+    return { ok: true, value: [named(a.type !== undefined ? `$retval:${a.type}` : '$retval')] };
   }
   if (!/^[A-Za-z_]/.test(a.var)) return { ok: true, value: [a.text] }; // %REG, $argN, @SYM, +OFFS(...): the kernel's syntax
   if (retprobe) return { ok: false, reason: `'${a.var}': variables cannot be fetched at a return probe (only $retval)` };
@@ -198,23 +302,25 @@ export function compileArg(d: Dwarf, p: ResolvedPoint, a: ProbeArg, retprobe: bo
     shown += (f.kind === 'arrow' ? '->' : '.') + f.name;
   }
   let fetchType: string;
-  if (a.type === 'string') {
+  if (a.type === 'string' || a.type === 'ustring') {
     const st = d.types.strip(type);
     if (st && st.tag === DW_TAG.pointer_type) plan = derefAt(plan, 0); // the string is where the pointer points
     else if (!(st && st.tag === DW_TAG.array_type)) return { ok: false, reason: `${shown} is not a char pointer or array: it cannot be a string` };
     const chk = d.fetchTypes.of(type, { string: true });
     if (!chk.ok || chk.type !== 'string') return { ok: false, reason: `${shown} is not a char pointer or array: it cannot be a string` };
-    fetchType = 'string';
+    fetchType = a.type;
   } else if (a.type !== undefined) {
     fetchType = a.type;
   } else if (bitType !== undefined) {
     fetchType = bitType;
   } else {
-    const t = d.fetchTypes.of(type);
+    const t = d.fetchTypes.of(type, PERF_TYPES);
     if (!t.ok) return { ok: false, reason: `${shown}: ${t.reason}` };
     fetchType = t.type;
   }
-  const loc = planToFetchArg(plan, atEntry(p), staticBase(v));
+  let loc = a.fields.length === 0 && plan.kind === 'constant' && d.has(v.die, DW_AT.const_value)
+    ? { ok: true as const, value: `\\${plan.value}` } : planToFetchArg(plan, atEntry(p), staticBase(v));
+  if (!loc.ok && a.fields.length === 0 && v.kind === 'parameter' && atEntry(p)) loc = afterEntry(d, p, v) ?? loc;
   if (!loc.ok) return { ok: false, reason: `${shown} is not available here: ${loc.reason}` };
   // perf names a field access after the last field (parse_perf_probe_arg), a plain variable after itself
   // with ':' of a type cast turned into '_' (probe-finder.c find_variable).

@@ -3,6 +3,7 @@
 // the inlined call's own call line; plus the declaration line at the entry and the call line of each
 // directly inlined call at its entry.
 import { DW_TAG, type Dwarf, type Die, type FunctionInstance } from '../../dwarf/index.js';
+import type { LineProgram } from '../../dwarf/line.js';
 
 export interface FunctionRow {
   readonly address: number;
@@ -10,32 +11,40 @@ export interface FunctionRow {
   readonly line: number;
 }
 
+/**
+ * In perf's walk order (dwarf-aux.c die_walk_lines on a function instance): the is_stmt rows inside
+ * the instance, except rows of inlined code (the innermost inlined call there) unless the row is that
+ * call's own line or the inlined function is this one again; then __die_walk_funclines: the
+ * declaration line at the entry, and for each inlined call directly inside, its call line and the
+ * callee's declaration line at the call's entry.
+ */
 export function functionRows(d: Dwarf, f: FunctionInstance): FunctionRow[] {
   const out: FunctionRow[] = [];
-  if (f.declFile !== undefined && f.declLine !== undefined) out.push({ address: f.entryPc, path: f.declFile, line: f.declLine });
+  const entries: FunctionRow[] = [];
+  if (f.declFile !== undefined && f.declLine !== undefined) entries.push({ address: f.entryPc, path: f.declFile, line: f.declLine });
   for (const c of directInlines(d, f.die)) {
     const fi = d.functionInstance(c);
-    if (fi && fi.callFile !== undefined && fi.callLine !== undefined) out.push({ address: fi.entryPc, path: fi.callFile, line: fi.callLine });
+    if (!fi) continue;
+    if (fi.callFile !== undefined && fi.callLine) entries.push({ address: fi.entryPc, path: fi.callFile, line: fi.callLine });
+    if (fi.declFile !== undefined && fi.declLine !== undefined) entries.push({ address: fi.entryPc, path: fi.declFile, line: fi.declLine });
   }
   const lp = d.lineProgram(f.die.unit);
-  if (!lp) return out;
-  let prevLine = -1, prevFile = -1;
+  if (!lp) return entries;
   for (const row of lp.rows()) {
-    if (row.endSequence) { prevLine = -1; prevFile = -1; continue; }
-    const starts = row.line !== prevLine || row.file !== prevFile;
-    prevLine = row.line; prevFile = row.file;
-    if (!row.isStmt || !starts || !inRanges(f.ranges, row.address)) continue;
+    if (row.endSequence || !row.isStmt || !inRanges(f.ranges, row.address)) continue;
     const path = lp.filePath(row.file);
     const chain = d.scopeAt(row.address);
     const at = chain.findIndex((s) => s.die === f.die);
-    const top = at >= 0 ? chain.slice(at + 1).find((s) => s.kind === 'inline') : undefined;
-    if (top) {
-      const fi = d.functionInstance(top.die);
-      if (!fi || fi.callFile !== path || fi.callLine !== row.line) continue;
+    const inner = at >= 0 ? chain.slice(at + 1).reverse().find((s) => s.kind === 'inline') : undefined;
+    if (inner) {
+      const fi = d.functionInstance(inner.die);
+      const ownCall = fi !== undefined && fi.callFile === f.declFile && fi.callLine === row.line;
+      const itself = fi !== undefined && fi.declFile === f.declFile && fi.declLine === f.declLine;
+      if (!ownCall && !itself) continue;
     }
     out.push({ address: row.address, path, line: row.line });
   }
-  return out;
+  return [...out, ...entries];
 }
 
 export function inRanges(rs: readonly { low: number; high: number }[], a: number): boolean {
@@ -77,4 +86,50 @@ export function lazyMatch(pattern: string, text: string): boolean {
     else re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   }
   return new RegExp(re + '$').test(t);
+}
+
+interface SortedRow { readonly address: number; readonly isStmt: boolean; readonly line: number; readonly file: number }
+const byAddress = new WeakMap<LineProgram, SortedRow[]>();
+
+/** A unit's rows sorted by address (stable: rows at one address keep their order), as libdw keeps them. */
+function sortedRows(lp: LineProgram): SortedRow[] {
+  let rows = byAddress.get(lp);
+  if (!rows) {
+    rows = lp.rows().filter((r) => !r.endSequence).map((r) => ({ address: r.address, isStmt: r.isStmt, line: r.line, file: r.file }));
+    rows.sort((a, b) => a.address - b.address);
+    byAddress.set(lp, rows);
+  }
+  return rows;
+}
+
+/**
+ * The line perf says an address is on (probe-finder.c cu_find_lineinfo): a real function's entry is
+ * its declaration line; otherwise the first is_stmt row at the address (cu_getsrc_die). perf lists a
+ * line (-L) or probes it (FUNC:RLN, SRC:LINE) only where this gives the line back ("reversible").
+ */
+export function reverseLine(d: Dwarf, addr: number): { path: string; line: number } | undefined {
+  const top = d.scopeAt(addr)[0];
+  if (top && top.kind === 'function') {
+    const fi = d.functionInstance(top.die);
+    if (fi && fi.entryPc === addr && fi.declFile !== undefined && fi.declLine !== undefined) return { path: fi.declFile, line: fi.declLine };
+  }
+  const u = d.unitAt(addr);
+  const lp = u && d.lineProgram(u);
+  if (!lp) return undefined;
+  const rows = sortedRows(lp);
+  // The last row at or below addr, back to the first row at addr itself, then forward to a statement row.
+  let lo = 0, hi = rows.length - 1;
+  if (hi < 0 || rows[0]!.address > addr) return undefined;
+  while (lo < hi) { const m = hi - ((hi - lo) >> 1); if (addr < rows[m]!.address) hi = m - 1; else lo = m; }
+  while (lo > 0 && rows[lo - 1]!.address === addr) lo--;
+  for (let i = lo; i < rows.length && rows[i]!.address <= addr; i++) {
+    if (rows[i]!.isStmt) return { path: lp.filePath(rows[i]!.file), line: rows[i]!.line };
+  }
+  return undefined;
+}
+
+/** Is `line` of `path` what perf reads back at `addr`? */
+export function isReversible(d: Dwarf, addr: number, path: string, line: number): boolean {
+  const r = reverseLine(d, addr);
+  return r === undefined || (r.line === line && r.path === path);
 }

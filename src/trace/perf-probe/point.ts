@@ -5,7 +5,7 @@
 // lines of the function whose source text matches.
 import type { Dwarf, Die, FunctionInstance } from '../../dwarf/index.js';
 import type { Parsed, ProbePoint } from './spec.js';
-import { functionRows, inRanges, lazyMatch, pathMatches } from './lines.js';
+import { functionRows, inRanges, lazyMatch, pathMatches, reverseLine } from './lines.js';
 import { findFunctions } from './find.js';
 
 export interface ResolvedPoint {
@@ -23,6 +23,8 @@ export interface ResolvedPoint {
 export interface PointOptions {
   /** The source lines of a DWARF file path (for lazy patterns), or undefined when missing. */
   readonly readSource?: (path: string) => readonly string[] | undefined;
+  /** A function symbol's address from the ELF symbol table (perf's fallback when the debug info has no body). */
+  readonly symbol?: (name: string) => number | undefined;
 }
 
 /** The out-of-line function whose code holds `pc` and its entry. */
@@ -47,19 +49,30 @@ export function resolvePoint(d: Dwarf, pp: ProbePoint, opts: PointOptions = {}):
   if (pp.function !== undefined) {
     let fns = findFunctions(d, pp.function);
     if (pp.file !== undefined) fns = fns.filter((f) => f.declFile !== undefined && pathMatches(f.declFile, pp.file!));
-    if (fns.length === 0) return { ok: false, reason: `Failed to find symbol ${pp.function}${pp.file !== undefined ? ` in ${pp.file}` : ''} in the debug info` };
-    if (pp.retprobe) {
-      // A return probe needs a real return: perf skips inlined copies (probe_point_search_cb).
-      fns = fns.filter((f) => f.kind === 'function');
-      if (fns.length === 0) return { ok: false, reason: `${pp.function} is only inlined: a return probe needs an out-of-line function` };
+    if (fns.length === 0) {
+      // No body in the debug info: perf falls back to the symbol table for a plain FUNC[+OFFS][%return].
+      const at = pp.file === undefined && !pp.line && pp.lazy === undefined ? opts.symbol?.(pp.function) : undefined;
+      if (at !== undefined) return { ok: true, value: [{ address: at + pp.offset, symbol: pp.function, symbolOffset: pp.offset }] };
+      return { ok: false, reason: `Probe point '${pp.function}${pp.file !== undefined ? `@${pp.file}` : ''}' not found.` };
     }
-    if (pp.line !== undefined) {
+    if (pp.retprobe) {
+      // A return probe needs a real return: perf skips inlined copies (probe_point_search_cb), and
+      // with none left falls back to the symbol table (find_probe_trace_events_from_map).
+      fns = fns.filter((f) => f.kind === 'function');
+      if (fns.length === 0) {
+        const at = opts.symbol?.(pp.function);
+        if (at === undefined) return { ok: false, reason: `${pp.function} is only inlined: a return probe needs an out-of-line function` };
+        return { ok: true, value: [{ address: at + pp.offset, symbol: pp.function, symbolOffset: pp.offset }] };
+      }
+    }
+    // FUNC:0 is the function itself (perf tests pp->line for non-zero).
+    if (pp.line) {
       const f0 = fns[0]!;
       if (f0.declFile === undefined || f0.declLine === undefined) return { ok: false, reason: `${pp.function} has no declaration line in the debug info` };
       const line = f0.declLine + pp.line;
       for (const f of fns) for (const a of d.addressesForLine(f.declFile ?? f0.declFile, line)) if (inRanges(f.ranges, a)) push(a, { instance: f, line, path: f.declFile ?? f0.declFile });
       if (out.length === 0) return { ok: false, reason: `Probe point ${pp.function}:${pp.line} (line ${line} of ${f0.declFile}) is not found: no code for that line` };
-      return { ok: true, value: out };
+      return representative(d, out, line, pp.function, f0.declLine);
     }
     if (pp.lazy !== undefined) {
       for (const f of fns) {
@@ -67,7 +80,7 @@ export function resolvePoint(d: Dwarf, pp: ProbePoint, opts: PointOptions = {}):
         const src = opts.readSource?.(f.declFile);
         if (!src) return { ok: false, reason: `source file ${f.declFile} not found (needed for the pattern ';${pp.lazy}')` };
         for (const r of functionRows(d, f)) {
-          if (r.path !== f.declFile || r.address === f.entryPc && r.line === f.declLine) continue;
+          if (r.path !== f.declFile) continue;
           const text = src[r.line - 1];
           if (text !== undefined && lazyMatch(pp.lazy, text)) push(r.address, { instance: f, line: r.line, path: r.path });
         }
@@ -86,7 +99,7 @@ export function resolvePoint(d: Dwarf, pp: ProbePoint, opts: PointOptions = {}):
   if (pp.line !== undefined) {
     for (const a of d.addressesForLine(file.replace(/^(\.\/)+/, ''), pp.line)) push(a, { line: pp.line, path: file });
     if (out.length === 0) return { ok: false, reason: `Probe point ${file}:${pp.line} is not found: no code for that line` };
-    return { ok: true, value: out };
+    return representative(d, out, pp.line);
   }
   // SRC;PTN: every line of the file whose text matches, wherever it has code (find_probe_point_lazy on a CU).
   const paths = new Set<string>();
@@ -102,6 +115,22 @@ export function resolvePoint(d: Dwarf, pp: ProbePoint, opts: PointOptions = {}):
   }
   if (out.length === 0) return { ok: false, reason: `no line of ${file} with code matches the pattern '${pp.lazy}'` };
   return { ok: true, value: out };
+}
+
+/**
+ * A line probe's addresses in address order (perf walks the line table), each checked as perf's
+ * verify_representive_line does: an address another line claims (reverseLine) is refused, with the
+ * line to probe instead.
+ */
+function representative(d: Dwarf, pts: ResolvedPoint[], line: number, fn?: string, declLine?: number): Parsed<ResolvedPoint[]> {
+  for (const p of pts) {
+    const r = reverseLine(d, p.address);
+    if (r && r.line !== line) {
+      const instead = fn !== undefined && declLine !== undefined ? `${fn}:${r.line - declLine}` : `${r.path}:${r.line}`;
+      return { ok: false, reason: `This line is sharing the address with other lines. Please try to probe at ${instead} instead.` };
+    }
+  }
+  return { ok: true, value: [...pts].sort((a, b) => a.address - b.address) };
 }
 
 /** The DIE variables are looked up from for a point: the probed instance, else the whole scope chain. */

@@ -144,6 +144,6 @@ export function formatProbePoint(pp: ProbePoint): string {
     s += `@${f}`;
     if (pp.function === undefined && pp.line !== undefined) s += `:${pp.line}`;
   }
-  if (pp.lazy !== undefined) s += `;${pp.lazy}`;
+  // (perf leaves a lazy pattern out.)
   return s;
 }

@@ -3,7 +3,7 @@
 // then "\t\tTYPE\tNAME" lines from a sorted string list, so sorted by the type's spelling and without
 // duplicates; types spelled as dwarf-aux.c die_get_typename does).
 import type { Dwarf } from '../../dwarf/index.js';
-import { fetchableVars } from './compile.js';
+import { fetchableVars, scopeVars } from './compile.js';
 import { perfTypeName } from './typename.js';
 import { resolvePoint, type PointOptions } from './point.js';
 import { formatProbePoint, type Parsed, type ProbePoint } from './spec.js';
@@ -18,7 +18,9 @@ export function availableVars(d: Dwarf, pp: ProbePoint, opts: PointOptions & { e
   if (!pts.ok) return pts;
   const sites = pts.value.map((p) => {
     const set = new Set<string>();
-    for (const v of fetchableVars(d, p, { externs: opts.externs ?? false })) set.add(`${perfTypeName(d, v.variable.type)}\t${v.variable.name}`);
+    for (const v of scopeVars(d, p, true)) set.add(`${perfTypeName(d, v.variable.type)}\t${v.variable.name}`);
+    // --externs: the unit's global variables too (add_available_vars with show_ext_vars).
+    if (opts.externs) for (const v of fetchableVars(d, p, { externs: true })) if (v.variable.kind === 'global') set.add(`${perfTypeName(d, v.variable.type)}\t${v.variable.name}`);
     return { symbol: p.symbol, offset: p.symbolOffset, vars: [...set].sort() };
   });
   return { ok: true, value: { point: formatProbePoint(pp), sites } };

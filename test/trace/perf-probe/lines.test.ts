@@ -1,15 +1,30 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { functionRows, lazyMatch, pathMatches } from '../../../src/trace/perf-probe/lines.js';
+import { functionRows, isReversible, lazyMatch, pathMatches, reverseLine } from '../../../src/trace/perf-probe/lines.js';
 import { fixtureDwarf } from './fixture.js';
 
 test('functionRows: vfs_read walks its own lines; the inlined rw_verify_area counts as its call line', () => {
   const d = fixtureDwarf().dwarf;
   const f = d.functionsByName('vfs_read').find((x) => x.kind === 'function')!;
   const rows = functionRows(d, f);
-  assert.ok(rows.every((r) => r.path.endsWith('fs/read_write.c')), 'no line of the inlined callee');
-  assert.equal([...new Set(rows.map((r) => r.line))].sort((a, b) => a - b), [20, 21, 22, 24, 26, 28, 30, 33, 35]);
+  // The body's is_stmt rows (none from inside the inlined rw_verify_area but its call line 30), then the
+  // declaration line at the entry and each inlined call's line with the callee's declaration line.
+  const own = rows.filter((r) => r.path.endsWith('fs/read_write.c'));
+  assert.equal([...new Set(own.map((r) => r.line))].sort((a, b) => a - b), [9, 20, 21, 22, 24, 26, 28, 30, 33, 35]);
   assert.ok(rows.some((r) => r.line === 30 && r.address === f.entryPc + 49));
+  assert.ok(rows.some((r) => r.line === 9 && r.address === f.entryPc + 49), 'rw_verify_area declared on line 9, at its inlined entry');
+  const decl = rows.findIndex((r) => r.line === 20);
+  assert.equal(rows[decl], { address: f.entryPc, path: f.declFile, line: 20 });
+  assert.ok(rows.slice(0, decl).every((r) => r.line !== 9), 'the declaration and inlined-call lines come after the rows');
+});
+
+test('reverseLine: a function entry is its declaration line, else the first statement row at the address', () => {
+  const d = fixtureDwarf().dwarf;
+  const f = d.functionsByName('vfs_read').find((x) => x.kind === 'function')!;
+  assert.is(reverseLine(d, f.entryPc)?.line, 20, 'line 21 ({) also starts there, but perf reads the declaration back');
+  assert.is(reverseLine(d, f.entryPc + 5)?.line, 22, 'lines 22, 24 and 21 share +5: the first statement row wins');
+  assert.ok(isReversible(d, f.entryPc + 5, f.declFile!, 22));
+  assert.not.ok(isReversible(d, f.entryPc + 5, f.declFile!, 24));
 });
 
 test('pathMatches and lazyMatch', () => {

@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// Records what real `perf probe` (linux-perf) prints for the fixture kernel, the oracle of
+// perf-oracle.test.ts: -D (the kprobe_events lines a spec compiles to), -V (available variables),
+// -L (probe-able source lines) and -F (functions), for every function of the fixture and a list of
+// hand-picked specs. perf is run offline (-k vmlinux -s sources); -D's types depend on the running
+// kernel's tracing README (x8..x64 when it lists them, as ktrace's emulated README does).
+// Usage: node test/trace/perf-probe/oracle/generate.mjs   (needs perf; rewrites perf.json.gz)
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+
+const root = new URL('../../../../', import.meta.url).pathname;
+const vmlinux = join(root, 'fixtures/vmlinux');
+const src = join(root, 'fixtures/kernel');
+const perf = (...args) => {
+  const r = spawnSync('perf', ['probe', '-q', '-k', vmlinux, '-s', src, ...args], { encoding: 'utf8', env: { ...process.env, PAGER: 'cat', LC_ALL: 'C' } });
+  if (r.error) { console.error(`perf: ${r.error.message}`); process.exit(2); }
+  return { stdout: r.stdout, ok: r.status === 0 };
+};
+const version = spawnSync('perf', ['--version'], { encoding: 'utf8' }).stdout.trim();
+const funcs = perf('-F').stdout.trim().split('\n');
+const hand = JSON.parse(readFileSync(new URL('./specs.json', import.meta.url), 'utf8'));
+const cases = [];
+const add = (mode, spec) => {
+  const flag = { D: '-D', V: '-V', L: '-L' }[mode];
+  cases.push({ mode, spec, ...perf(flag, spec) });
+};
+for (const f of funcs) {
+  add('D', f);
+  add('D', `${f}%return $retval`);
+  add('D', `${f} $params`);
+  add('V', f);
+  add('L', f);
+}
+for (const [mode, specs] of Object.entries(hand)) for (const s of specs) add(mode, s);
+const out = { perf: version, funcs, cases };
+writeFileSync(new URL('./perf.json.gz', import.meta.url), gzipSync(JSON.stringify(out, null, 1)));
+console.log(`${version}: ${funcs.length} functions, ${cases.length} cases, ${cases.filter((c) => !c.ok).length} failing in perf`);
