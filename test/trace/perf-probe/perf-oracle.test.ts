@@ -14,10 +14,11 @@ import { availableVars, formatAvailableVars } from '../../../src/trace/perf-prob
 import { parseProbeSpec } from '../../../src/trace/perf-probe/spec.js';
 import { showLineRange } from '../../../src/cli/commands/line.js';
 import { perfFunctionNames } from '../../../src/cli/commands/funcs.js';
-import { fixtureImage } from '../../elf/fixture.js';
+import { FIXTURE, fixtureImage } from '../../elf/fixture.js';
+import { createHash } from 'node:crypto';
 
 interface Case { mode: 'D' | 'V' | 'L'; spec: string; stdout: string; ok: boolean }
-const oracle = JSON.parse(gunzipSync(readFileSync(new URL('../../../../test/trace/perf-probe/oracle/perf.json.gz', import.meta.url))).toString('utf8')) as { perf: string; funcs: string[]; cases: Case[] };
+const oracle = JSON.parse(gunzipSync(readFileSync(new URL('../../../../test/trace/perf-probe/oracle/perf.json.gz', import.meta.url))).toString('utf8')) as { perf: string; vmlinuxSha256: string; funcs: string[]; cases: Case[] };
 
 /**
  * Where ktrace differs from perf 6.1 on purpose: "MODE SPEC" → why.
@@ -91,9 +92,15 @@ function normalize(c: Case, s: string): string {
   return out.join('\n');
 }
 
-const sample = process.env.KTRACE_LONG ? oracle.cases : oracle.cases;
+const sample = oracle.cases;
+const artifacts = sample.filter(perfRelocationArtifact).length;
 
-test(`${oracle.perf}: -D, -V and -L agree with perf on ${sample.length} cases`, () => {
+test('the oracle was recorded on this fixture vmlinux', () => {
+  const sha = createHash('sha256').update(readFileSync(FIXTURE)).digest('hex');
+  assert.is(oracle.vmlinuxSha256, sha, 'fixtures/vmlinux changed: run node test/trace/perf-probe/oracle/generate.mjs where perf is installed');
+});
+
+test(`${oracle.perf}: -D, -V and -L agree with perf on ${sample.length} cases (${Object.keys(EXCEPTIONS).length} listed exceptions, ${artifacts} with perf's relocation artifact)`, () => {
   const bad: string[] = [];
   for (const c of sample) {
     const key = `${c.mode} ${c.spec}`;

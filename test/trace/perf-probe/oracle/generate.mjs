@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 
 const root = new URL('../../../../', import.meta.url).pathname;
@@ -34,6 +35,7 @@ for (const f of funcs) {
   add('L', f);
 }
 for (const [mode, specs] of Object.entries(hand)) for (const s of specs) add(mode, s);
-const out = { perf: version, funcs, cases };
+const vmlinuxSha256 = createHash('sha256').update(readFileSync(vmlinux)).digest('hex');
+const out = { perf: version, vmlinuxSha256, funcs, cases };
 writeFileSync(new URL('./perf.json.gz', import.meta.url), gzipSync(JSON.stringify(out, null, 1)));
 console.log(`${version}: ${funcs.length} functions, ${cases.length} cases, ${cases.filter((c) => !c.ok).length} failing in perf`);
