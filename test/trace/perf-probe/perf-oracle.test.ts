@@ -17,7 +17,8 @@ import { perfFunctionNames } from '../../../src/cli/commands/funcs.js';
 import { FIXTURE, fixtureImage } from '../../elf/fixture.js';
 import { createHash } from 'node:crypto';
 
-interface Case { mode: 'D' | 'V' | 'L'; spec: string; stdout: string; ok: boolean }
+/** `alternatives`: other answers perf gave for the same case on another run (its -L is not deterministic). */
+interface Case { mode: 'D' | 'V' | 'L'; spec: string; stdout: string; ok: boolean; alternatives?: string[] }
 const oracle = JSON.parse(gunzipSync(readFileSync(new URL('../../../../test/trace/perf-probe/oracle/perf.json.gz', import.meta.url))).toString('utf8')) as { perf: string; vmlinuxSha256: string; funcs: string[]; cases: Case[] };
 
 /**
@@ -35,7 +36,6 @@ const EXCEPTIONS: Record<string, string> = {
   'V ex_handler_uaccess': 'the same address as D ex_handler_uaccess $params',
   'L do_sys_openat2': 'line 12 (IS_ERR) sits at an inlined call\'s entry_pc: perf numbers it, ktrace does not',
   'L ip_rcv': 'line 8 (ip_fast_csum call): ktrace numbers it, perf does not',
-  'L sk_stream_recvmsg': 'lines around inlined calls, as do_sys_openat2',
   'L vsnprintf': 'lines around inlined calls, as do_sys_openat2',
   // SRC;PTN: the same probes; perf orders the declaration and inlined-call lines of the whole unit after
   // the line rows in DIE order, ktrace function by function.
@@ -100,14 +100,14 @@ test('the oracle was recorded on this fixture vmlinux', () => {
   assert.is(oracle.vmlinuxSha256, sha, 'fixtures/vmlinux changed: run node test/trace/perf-probe/oracle/generate.mjs where perf is installed');
 });
 
-test(`${oracle.perf}: -D, -V and -L agree with perf on ${sample.length} cases (${Object.keys(EXCEPTIONS).length} listed exceptions, ${artifacts} with perf's relocation artifact)`, () => {
+test(`${oracle.perf}: -D, -V and -L agree with perf on ${sample.length} cases (${Object.keys(EXCEPTIONS).length} listed exceptions, ${artifacts} with perf's relocation artifact, ${sample.filter((c) => c.alternatives).length} where perf's runs disagree)`, () => {
   const bad: string[] = [];
   for (const c of sample) {
     const key = `${c.mode} ${c.spec}`;
     if (EXCEPTIONS[key] || perfRelocationArtifact(c)) continue;
     const k = ktraceOutput(c);
     if (k.ok !== c.ok) { bad.push(`${key}: perf ${c.ok ? 'succeeds' : 'fails'}, ktrace ${k.ok ? 'succeeds' : 'fails'}\n  perf:   ${c.stdout.trim().replace(/\n/g, '\n          ')}\n  ktrace: ${k.stdout.trim().replace(/\n/g, '\n          ')}`); continue; }
-    if (c.ok && normalize(c, k.stdout) !== normalize(c, c.stdout)) bad.push(`${key}:\n  perf:   ${c.stdout.trim().replace(/\n/g, '\n          ')}\n  ktrace: ${k.stdout.trim().replace(/\n/g, '\n          ')}`);
+    if (c.ok && ![c.stdout, ...c.alternatives ?? []].some((o) => normalize(c, k.stdout) === normalize(c, o))) bad.push(`${key}:\n  perf:   ${c.stdout.trim().replace(/\n/g, '\n          ')}\n  ktrace: ${k.stdout.trim().replace(/\n/g, '\n          ')}`);
   }
   assert.is(bad.length, 0, `${bad.length} of ${sample.length} differ:\n${bad.slice(0, process.env.KTRACE_ORACLE_ALL ? bad.length : 40).join('\n')}`);
 });
