@@ -88,6 +88,7 @@ const MAX_DEPTH = 512;
 
 export class Unit {
   private diesCache: Die[] | null = null;
+  private rootCache: Die | undefined;
   private offsetsCache: Float64Array | null = null;
   /** Per abbreviation code: total size of its attributes when all forms are fixed-size, else -1. */
   private readonly fixedSizes: number[] = [];
@@ -128,7 +129,9 @@ export class Unit {
       if (fixed >= 0) r.skip(fixed);
       else for (const spec of ab.attrs) this.skipValue(r, spec.form);
       const parent = stack.length ? stack[stack.length - 1]! : -1;
-      const die = new Die(this, dies.length, infoOffset(offset), ab.tag, stack.length, parent, dies.length + 1, ab, attrOffset);
+      // The root may already exist (root() decodes it alone): the tree keeps that object.
+      const die = dies.length === 0 && this.rootCache ? this.rootCache
+        : new Die(this, dies.length, infoOffset(offset), ab.tag, stack.length, parent, dies.length + 1, ab, attrOffset);
       dies.push(die);
       if (ab.hasChildren) {
         if (stack.length >= MAX_DEPTH) fail('.debug_info', offset, 'DIE tree nested too deeply');
@@ -218,8 +221,26 @@ export class Unit {
     }
   }
 
-  /** The unit DIE (compile_unit / partial_unit / type_unit). */
-  root(): Die | undefined { return this.dies()[0]; }
+  /**
+   * The unit DIE (compile_unit / partial_unit / type_unit). Decoded alone when the tree is not: finding
+   * the unit of an address needs only each unit's root (its ranges), not every DIE of every unit.
+   */
+  root(): Die | undefined {
+    if (this.diesCache) return this.diesCache[0];
+    if (this.rootCache) return this.rootCache;
+    const h = this.header;
+    const r = new Reader(this.info, '.debug_info', h.firstDieOffset, h.end);
+    if (r.remaining <= 0) return undefined;
+    const offset = r.pos;
+    const code = r.uleb();
+    if (code === 0) return undefined;
+    const ab = this.abbrevs(h.abbrevOffset).get(code);
+    if (!ab) fail('.debug_info', offset, `unknown abbreviation code ${code}`);
+    const die = new Die(this, 0, infoOffset(offset), ab.tag, 0, -1, 1, ab, r.pos);
+    this.readUnitAttributes(die);
+    this.rootCache = die;
+    return die;
+  }
 
   /** The DIE at an absolute .debug_info offset inside this unit. */
   dieAt(offset: number): Die | undefined {
