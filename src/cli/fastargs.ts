@@ -6,8 +6,10 @@
 
 export interface OptionSpec {
   alias?: string | readonly string[];
-  type: 'boolean' | 'string';
+  type: 'boolean' | 'string' | 'number';
   default?: unknown;
+  /** Repeatable: the values collect into an array, as yargs `array: true` (one value per flag here). */
+  array?: boolean;
 }
 
 export type Options = Record<string, OptionSpec>;
@@ -56,6 +58,13 @@ export function fastParse(argv: readonly string[], options: Options, command: st
       const eq = a.indexOf('=');
       if (a.startsWith('--') && eq > 0) { flag = a.slice(0, eq); value = a.slice(eq + 1); }
       const hit = byFlag.get(flag);
+      // --no-X negates a boolean option X, as yargs does.
+      const neg = !hit && flag.startsWith('--no-') ? byFlag.get('--' + flag.slice(5)) : undefined;
+      if (neg) {
+        if (neg[1].type !== 'boolean' || value !== undefined) return undefined;
+        out[neg[0]] = false;
+        continue;
+      }
       if (!hit) return undefined;
       const [name, spec] = hit;
       if (spec.type === 'boolean') {
@@ -65,8 +74,15 @@ export function fastParse(argv: readonly string[], options: Options, command: st
         if (value === undefined) {
           value = argv[++i];
           if (value === undefined || value.startsWith('-')) return undefined;
+          // yargs lets an array option take the words after it too: that reading is yargs' to make.
+          if (spec.array && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-')) return undefined;
         }
-        out[name] = value;
+        // yargs' number parsing: a number, or NaN for anything else (the handlers check).
+        const v = spec.type === 'number' ? (value.trim() === '' ? NaN : Number(value)) : value;
+        if (spec.array) {
+          const prev = out[name];
+          out[name] = Array.isArray(prev) ? [...prev, v] : [v];
+        } else out[name] = v;
       }
     } else pos.push(a);
   }

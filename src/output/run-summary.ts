@@ -91,12 +91,16 @@ export function renderRunSummary(r: RunResult, opts: SummaryOptions = {}): strin
   return lines.join('\n') + '\n';
 }
 
-/** The JSON form: one object, host timings included (they are the only non-deterministic fields). */
-export function runResultJson(r: RunResult): string {
+/**
+ * The JSON form: one object, host timings included unless `timing` is false (they are the only
+ * non-deterministic fields: without them the same run gives byte-identical JSON).
+ */
+export function runResultJson(r: RunResult, opts: { timing?: boolean } = {}): string {
+  const host = opts.timing === false ? {} : { hostSeconds: r.hostSeconds, mips: r.mips };
   return JSON.stringify({
     workload: r.workload, cpus: r.cpus, seed: r.seed, exitCode: r.exitCode, end: r.end,
     instructions: r.instructions, probeInstructions: r.probeInstructions, emulatedNs: r.emulatedNs,
-    hostSeconds: r.hostSeconds, mips: r.mips, syscalls: r.syscalls, console: r.console, failures: r.failures, faultInsn: r.faultInsn,
+    ...host, syscalls: r.syscalls, console: r.console, failures: r.failures, faultInsn: r.faultInsn,
     oops: r.oops && { ...r.oops, regs: Object.fromEntries(Object.entries(r.oops.regs).map(([k, v]) => [k, '0x' + v.toString(16)])) },
   });
 }
