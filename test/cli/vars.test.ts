@@ -53,6 +53,12 @@ test('--json: each site with every variable\'s fetch location', () => {
     ],
   });
   assert.match(j.sites[0].address, /^0xffffffff81[0-9a-f]{6}$/);
+  // The JSON lists what the text form lists, site by site (an inlined copy's callee parameters too).
+  for (const spec of ['ksys_read', 'early_serial_putc', 'vfs_read:10']) {
+    const text = ktrace(['vars', spec]).stdout.split('\n').filter((l) => l.startsWith('\t\t') && !l.includes('(No matched')).map((l) => l.trim().replace('\t', ' '));
+    const json = JSON.parse(ktrace(['vars', spec, '--json']).stdout).sites.flatMap((x: { vars: { type: string; name: string }[] }) => [...new Set(x.vars.map((v) => `${v.type} ${v.name}`))].sort());
+    assert.equal(json, text, spec);
+  }
 });
 
 test('errors: unknown function, bad spec', () => {

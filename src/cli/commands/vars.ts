@@ -24,7 +24,7 @@ async function handler(args: Args): Promise<void> {
   const info = openDwarf(image, args.vmlinux);
   const readSource = sourceReader(info);
   if (args.json) {
-    const { resolvePoint, fetchableVars, perfTypeName, formatProbePoint } = await import('../../trace/perf-probe/index.js');
+    const { resolvePoint, siteVars, perfTypeName, formatProbePoint } = await import('../../trace/perf-probe/index.js');
     const { hexAddress } = await import('../../dwarf/index.js');
     const text = withDwarf(args.vmlinux, () => {
       const pts = resolvePoint(info.dwarf, parsed.value.point, { readSource });
@@ -33,7 +33,8 @@ async function handler(args: Args): Promise<void> {
         point: formatProbePoint(parsed.value.point),
         sites: pts.value.map((p) => ({
           symbol: p.symbol, offset: p.symbolOffset, address: hexAddress(p.address),
-          vars: fetchableVars(info.dwarf, p, { externs: args.externs }).map((v) => ({
+          // The same variables as the text form (perf -V), with where each is fetched from.
+          vars: siteVars(info.dwarf, p, args.externs).map((v) => ({
             name: v.variable.name, type: perfTypeName(info.dwarf, v.variable.type), kind: v.variable.kind, location: v.location,
           })),
         })),

@@ -3,9 +3,9 @@
 // then "\t\tTYPE\tNAME" lines from a sorted string list, so sorted by the type's spelling and without
 // duplicates; types spelled as dwarf-aux.c die_get_typename does).
 import type { Dwarf } from '../../dwarf/index.js';
-import { fetchableVars, scopeVars } from './compile.js';
+import { fetchableVars, scopeVars, type FetchableVar } from './compile.js';
 import { perfTypeName } from './typename.js';
-import { resolvePoint, type PointOptions } from './point.js';
+import { resolvePoint, type PointOptions, type ResolvedPoint } from './point.js';
 import { formatProbePoint, type Parsed, type ProbePoint } from './spec.js';
 
 export interface AvailableVars {
@@ -13,14 +13,22 @@ export interface AvailableVars {
   readonly sites: readonly { readonly symbol: string; readonly offset: number; readonly vars: readonly string[] }[];
 }
 
+/**
+ * The variables perf -V lists at one probe address (add_available_vars): those of the probe's scope
+ * (scopeVars), then with `externs` the unit's global variables.
+ */
+export function siteVars(d: Dwarf, p: ResolvedPoint, externs: boolean): FetchableVar[] {
+  const vars: FetchableVar[] = scopeVars(d, p, true);
+  if (externs) for (const v of fetchableVars(d, p, { externs: true })) if (v.variable.kind === 'global') vars.push(v);
+  return vars;
+}
+
 export function availableVars(d: Dwarf, pp: ProbePoint, opts: PointOptions & { externs?: boolean } = {}): Parsed<AvailableVars> {
   const pts = resolvePoint(d, pp, opts);
   if (!pts.ok) return pts;
   const sites = pts.value.map((p) => {
     const set = new Set<string>();
-    for (const v of scopeVars(d, p, true)) set.add(`${perfTypeName(d, v.variable.type)}\t${v.variable.name}`);
-    // --externs: the unit's global variables too (add_available_vars with show_ext_vars).
-    if (opts.externs) for (const v of fetchableVars(d, p, { externs: true })) if (v.variable.kind === 'global') set.add(`${perfTypeName(d, v.variable.type)}\t${v.variable.name}`);
+    for (const v of siteVars(d, p, opts.externs ?? false)) set.add(`${perfTypeName(d, v.variable.type)}\t${v.variable.name}`);
     return { symbol: p.symbol, offset: p.symbolOffset, vars: [...set].sort() };
   });
   return { ok: true, value: { point: formatProbePoint(pp), sites } };
