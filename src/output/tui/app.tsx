@@ -334,37 +334,40 @@ export function App({ ctl, color, refreshMs = 100, size }: AppProps) {
         if (prompt.kind === 'filter') setFilter('');
         return;
       }
-      // A chunk can hold text and the Enter after it ("vfs_read\r" from a paste or tmux send-keys).
-      const nl = input.search(/[\r\n]/);
-      if (key.return || nl >= 0) {
-        const text = (key.return ? prompt.text : prompt.text + input.slice(0, nl)).replace(/[\x00-\x1f]/g, '').trim();
+      if (key.backspace || key.delete) { edit(prompt.text.slice(0, -1)); setCandidates([]); return; }
+      const submit = (raw: string) => {
+        const text = raw.trim();
         setPrompt(undefined);
         setCandidates([]);
         if (prompt.kind === 'filter') { setFilter(text); return; }
-        if (text) {
-          const err = ctl.addProbe(text);
-          refresh();
-          if (!err) {
-            // Select the new probe (the last one), clearing a filter that would hide it.
-            const all = modelRef.current.probes;
-            const f = filterRef.current && !matchesFilter(all[all.length - 1]!, filterRef.current) ? '' : filterRef.current;
-            setFilter(f);
-            setSelected(Math.max(0, visible(all, f).length - 1));
-          }
+        if (!text) return;
+        const err = ctl.addProbe(text);
+        refresh();
+        if (!err) {
+          // Select the new probe (the last one), clearing a filter that would hide it.
+          const all = modelRef.current.probes;
+          const f = filterRef.current && !matchesFilter(all[all.length - 1]!, filterRef.current) ? '' : filterRef.current;
+          setFilter(f);
+          setSelected(Math.max(0, visible(all, f).length - 1));
         }
-        return;
+      };
+      // One chunk can hold text, a Tab and an Enter together (a paste, tmux send-keys): taken in order.
+      const chunk = key.return ? '\r' : key.tab ? '\t' : key.ctrl || key.meta ? '' : input;
+      let text = prompt.text;
+      let completed: string[] | undefined;
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n') { submit(text); return; }
+        if (ch === '\t') {
+          // Only the add prompt completes, and only its first word (a symbol; the rest are fetch args).
+          if (prompt.kind !== 'add' || /\s/.test(text)) continue;
+          const c = ctl.complete(text);
+          const p = commonPrefix(c);
+          text = c.length === 1 ? c[0]! + ' ' : p.length > text.length ? p : text;
+          completed = c.length === 1 ? [] : c;
+        } else if (ch >= ' ') text += ch;
       }
-      if (key.backspace || key.delete) { edit(prompt.text.slice(0, -1)); setCandidates([]); return; }
-      if (key.tab) {
-        // Only the add prompt completes, and only its first word (a symbol; the rest are fetch args).
-        if (prompt.kind !== 'add' || /\s/.test(prompt.text)) return;
-        const c = ctl.complete(prompt.text);
-        const p = commonPrefix(c);
-        edit(c.length === 1 ? c[0]! + ' ' : p.length > prompt.text.length ? p : prompt.text);
-        setCandidates(c.length === 1 ? [] : c);
-        return;
-      }
-      if (input && !key.ctrl && !key.meta) edit(prompt.text + input.replace(/[\x00-\x1f]/g, ''));
+      if (text !== prompt.text) edit(text);
+      if (completed) setCandidates(completed);
       return;
     }
     if (help) { setHelp(false); return; }

@@ -311,6 +311,11 @@ test('keys arriving faster than renders are not lost (paste, tmux send-keys)', a
   r.stdin.write('d');
   await tick();
   assert.equal(calls, ['add vfs_readv', 'disable probe:ksys_write']);
+  // Text, Tab and Enter in one chunk: completed, then added.
+  r.stdin.write('a');
+  r.stdin.write('ksys_r\t\r');
+  await tick();
+  assert.equal(calls.slice(2), ['add ksys_read']);
   r.unmount();
 });
 
