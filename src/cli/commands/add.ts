@@ -15,38 +15,38 @@ const options = {
   force: { alias: 'f', type: 'boolean' as const, default: false, describe: 'on a name clash, add NAME_1, NAME_2, ...' },
 };
 
-/** The spec through the debug info (perf's path), or undefined when the image has none. */
-async function compileWithDwarf(args: Args, words: string[], taken: (g: string, e: string) => boolean, force = args.force): Promise<string[] | undefined> {
-  const { loadImage } = await import('../image.js');
-  const { openDwarf, hasDebugInfo, perfSpecLines } = await import('../dwarf.js');
-  const image = loadImage(args.vmlinux);
-  if (!hasDebugInfo(image)) return undefined;
-  return perfSpecLines(openDwarf(image, args.vmlinux), image, args.vmlinux, words, { taken, force, command: 'add' });
-}
+/** perf's debuginfo path for this spec: its kprobe_events lines, given which names are taken. */
+type SpecLines = (taken: (group: string, event: string) => boolean, force: boolean) => string[];
 
 async function handler(args: Args): Promise<void> {
   const words = [args.spec, ...(args.args ?? [])].map(String);
   const { compileSpec, addProbe } = await import('../probe-events.js');
   const { isRawKprobeLine } = await import('../../trace/perf-probe.js');
   const { out } = await import('../../output/write.js');
+  const { loadImage } = await import('../image.js');
+  const image = loadImage(args.vmlinux);
   // A raw kprobe_events line goes to the kernel as written; a perf spec goes through the debug info
   // when the kernel has it, as perf does.
-  const raw = isRawKprobeLine(words.join(' '));
+  let viaDwarf: SpecLines | undefined;
+  if (!isRawKprobeLine(words.join(' '))) {
+    const { openDwarf, hasDebugInfo, perfSpecLines } = await import('../dwarf.js');
+    if (hasDebugInfo(image)) {
+      const info = openDwarf(image, args.vmlinux);
+      viaDwarf = (taken, force) => perfSpecLines(info, image, args.vmlinux, words, { taken, force, command: 'add' });
+    }
+  }
   if (args.definition) {
-    const lines = raw ? undefined : await compileWithDwarf(args, words, () => false);
-    if (lines) { out(lines.join('\n') + '\n'); return; }
+    if (viaDwarf) { out(viaDwarf(() => false, args.force).join('\n') + '\n'); return; }
     const c = compileSpec(words, () => false, args.force);
     if (!c.ok) throw new CliError(`add: ${c.message.replace(/\n$/, '')}`);
     out(c.line + '\n');
     return;
   }
-  if (!raw && (await import('../dwarf.js')).hasDebugInfo((await import('../image.js')).loadImage(args.vmlinux))) return addWithDwarf(args, words);
-  const { loadImage } = await import('../image.js');
+  if (viaDwarf) return addWithDwarf(args, image, viaDwarf);
   const { stateDir } = await import('../state/dir.js');
   const { updateState } = await import('../state/store.js');
   const { loadTracing, needsBoundaryCheck } = await import('../tracing.js');
   const { addedMessage } = await import('../../output/probes.js');
-  const image = loadImage(args.vmlinux);
   const pre = compileSpec(words, () => false, true);
   const t = await loadTracing({ canProbe: pre.ok && needsBoundaryCheck(pre.line) });
   const r = updateState(stateDir(args.state), args.vmlinux, (s) => {
@@ -60,23 +60,18 @@ async function handler(args: Args): Promise<void> {
 }
 
 /** Adds every line the DWARF compile gives, under one state update (all or nothing). */
-async function addWithDwarf(args: Args, words: string[]): Promise<void> {
+async function addWithDwarf(args: Args, image: import('../../elf/image.js').Image, viaDwarf: SpecLines): Promise<void> {
   const { addLines } = await import('../probe-events.js');
   const { out } = await import('../../output/write.js');
-  const { loadImage } = await import('../image.js');
   const { stateDir } = await import('../state/dir.js');
   const { loadState, updateState } = await import('../state/store.js');
-  const { loadTracing } = await import('../tracing.js');
+  const { loadTracing, needsBoundaryCheck } = await import('../tracing.js');
   const { addedMessage } = await import('../../output/probes.js');
-  const { needsBoundaryCheck } = await import('../tracing.js');
-  const image = loadImage(args.vmlinux);
   const dir = stateDir(args.state);
   // iced-x86 (the instruction-boundary check) only for offsets into a function, as on the plain path.
-  const first = (await compileWithDwarf(args, words, () => false, true))!;
-  const t = await loadTracing({ canProbe: first.some(needsBoundaryCheck) });
+  const t = await loadTracing({ canProbe: viaDwarf(() => false, true).some(needsBoundaryCheck) });
   const existing = t.light(image, loadState(dir, args.vmlinux)).events;
-  const taken = (g: string, e: string) => existing.events().some((x) => x.group === g && x.event === e);
-  const lines = (await compileWithDwarf(args, words, taken))!;
+  const lines = viaDwarf((g, e) => existing.events().some((x) => x.group === g && x.event === e), args.force);
   const r = updateState<AddResult>(dir, args.vmlinux, (s) => {
     const session = t.light(image, s);
     const res = addLines(session, lines, args.force);
