@@ -437,14 +437,20 @@ export class Dwarf implements TypeResolver {
     return out;
   }
 
-  /** The FunctionInstance for a subprogram / inlined_subroutine DIE with code, else undefined. */
-  functionInstance(d: Die): FunctionInstance | undefined {
+  /**
+   * The FunctionInstance for a subprogram / inlined_subroutine DIE with code, else undefined.
+   * `empty`: also an instance whose code is empty (an inlined call GCC kept as low_pc == high_pc, e.g.
+   * IS_ERR folded into its caller's compare): ranges [], entered at DW_AT_entry_pc or DW_AT_low_pc, as
+   * perf's die_entrypc still finds it when it lists the call's line.
+   */
+  functionInstance(d: Die, opts: { empty?: boolean } = {}): FunctionInstance | undefined {
     const ranges = this.ranges(d);
-    if (ranges.length === 0) return undefined;
+    const at = ranges.length > 0 ? ranges[0]!.low : opts.empty ? this.address(d, DW_AT.low_pc) ?? (this.raw(d, DW_AT.entry_pc)?.form === DW_FORM.addr ? this.address(d, DW_AT.entry_pc) : undefined) : undefined;
+    if (at === undefined) return undefined;
     const name = this.name(d) ?? '<anonymous>';
     const u = d.unit;
     const entry = this.raw(d, DW_AT.entry_pc);
-    let entryPc = ranges[0]!.low;
+    let entryPc = at;
     for (const r of ranges) if (r.low < entryPc) entryPc = r.low;
     if (entry) {
       if (entry.form === DW_FORM.addr || entry.form === DW_FORM.addrx || (entry.form >= DW_FORM.addrx1 && entry.form <= DW_FORM.addrx4)) entryPc = this.address(d, DW_AT.entry_pc) ?? entryPc;

@@ -55,9 +55,13 @@ export function planToFetchArg(plan: FetchPlan, atEntry: boolean, base?: StaticB
   }
 }
 
-/** Is `p` a function's entry (where entry values are the registers themselves)? */
+/**
+ * Is `p` the entry of a real (out-of-line) function, where entry values are the registers themselves?
+ * Not the entry of an inlined copy: DW_OP_entry_value names the value at the entry of the subprogram
+ * the code runs in (GCC describes it by the call sites of the real function), long gone by then.
+ */
 function atEntry(p: ResolvedPoint): boolean {
-  return p.symbolOffset === 0 || (p.instance !== undefined && p.address === p.instance.entryPc);
+  return p.symbolOffset === 0;
 }
 
 /**
@@ -149,18 +153,25 @@ function variableLocation(d: Dwarf, p: ResolvedPoint, v: Variable): Parsed<strin
       if (r.ok) loc = r;
     }
   }
-  if (!loc.ok && v.kind === 'parameter' && atEntry(p)) return afterEntry(d, p, v) ?? loc;
+  if (!loc.ok && v.kind === 'parameter') return afterEntry(d, p, v) ?? loc;
   return loc;
 }
 
 /**
  * A parameter without a location at the very entry: "fuzzed by fentry mcount", perf takes its
- * location at the first address of the function that has one (convert_variable_location).
+ * location at the first address of the function that has one (convert_variable_location). Only at
+ * the entry of the real (out-of-line) function around the address (pf->sp_die: dwarf_entrypc, i.e.
+ * DW_AT_entry_pc or DW_AT_low_pc), searching up to its DW_AT_high_pc: at the entry of an inlined copy
+ * the parameters have no location, as perf reports.
  */
 function afterEntry(d: Dwarf, p: ResolvedPoint, v: Variable): Parsed<string> | undefined {
   const loc = d.locationOf(v.die);
   if (!loc || !('list' in loc)) return undefined;
-  const high = p.instance ? Math.max(...p.instance.ranges.map((r) => r.high)) : p.address;
+  const real = d.scopeAt(p.address)[0];
+  if (!real || real.kind !== 'function') return undefined;
+  const entry = d.address(real.die, DW_AT.entry_pc) ?? d.address(real.die, DW_AT.low_pc);
+  if (entry !== p.address || !d.has(real.die, DW_AT.high_pc)) return undefined;
+  const high = Math.max(...d.ranges(real.die).map((r) => r.high));
   let first: number | undefined;
   for (const e of loc.list) if (!e.isDefault && e.low > p.address && e.low <= high && (first === undefined || e.low < first)) first = e.low;
   if (first === undefined) return undefined;

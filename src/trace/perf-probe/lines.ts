@@ -23,7 +23,7 @@ export function functionRows(d: Dwarf, f: FunctionInstance): FunctionRow[] {
   const entries: FunctionRow[] = [];
   if (f.declFile !== undefined && f.declLine !== undefined) entries.push({ address: f.entryPc, path: f.declFile, line: f.declLine });
   for (const c of directInlines(d, f.die)) {
-    const fi = d.functionInstance(c);
+    const fi = d.functionInstance(c, { empty: true });
     if (!fi) continue;
     if (fi.callFile !== undefined && fi.callLine) entries.push({ address: fi.entryPc, path: fi.callFile, line: fi.callLine });
     if (fi.declFile !== undefined && fi.declLine !== undefined) entries.push({ address: fi.entryPc, path: fi.declFile, line: fi.declLine });

@@ -18,6 +18,17 @@ test('functionRows: vfs_read walks its own lines; the inlined rw_verify_area cou
   assert.ok(rows.slice(0, decl).every((r) => r.line !== 9), 'the declaration and inlined-call lines come after the rows');
 });
 
+test('functionRows: an inlined call GCC kept with empty code (low_pc == high_pc) still gives its call line at its entry', () => {
+  const d = fixtureDwarf().dwarf;
+  const f = d.functionsByName('do_sys_openat2').find((x) => x.kind === 'function')!;
+  // IS_ERR(tmp) on line 41 is folded into the caller's compare: its inlined copy covers no bytes.
+  const isErr = d.functionsByName('IS_ERR');
+  assert.ok(isErr.every((x) => x.ranges.length > 0), 'functionInstance alone skips the empty copy');
+  const row = functionRows(d, f).find((r) => r.line === 41 && r.address === f.entryPc + 0x54);
+  assert.ok(row, 'the call line 41 at the empty copy\'s entry (do_sys_openat2+0x54)');
+  assert.ok(isReversible(d, row!.address, row!.path, 41), 'a statement row for line 41 starts there: perf -L numbers it');
+});
+
 test('reverseLine: a function entry is its declaration line, else the first statement row at the address', () => {
   const d = fixtureDwarf().dwarf;
   const f = d.functionsByName('vfs_read').find((x) => x.kind === 'function')!;

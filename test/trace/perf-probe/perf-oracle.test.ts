@@ -28,15 +28,13 @@ const EXCEPTIONS: Record<string, string> = {
   // perf 6.1 checks a probe address against _stext.._etext only on this path; startup_64 sits at
   // _text, before _stext, and ktrace (like the kernel's kprobe_events) takes it.
   'D startup_64%return $retval': 'perf refuses a return probe before _stext',
-  // perf (libdw) and ktrace disagree on which location or scope covers these addresses inside nested
-  // inlined copies; not explained yet, kept here so that a fix shows (the last test fails then).
-  'D console_write $params': 'nested inlined early_serial_putc at vprintk_emit+113: perf finds no parameters there',
-  'V console_write': 'the same address as D console_write $params',
-  'D ex_handler_uaccess $params': 'fault_address at fixup_exception+144: perf finds no location',
-  'V ex_handler_uaccess': 'the same address as D ex_handler_uaccess $params',
-  'L do_sys_openat2': 'line 12 (IS_ERR) sits at an inlined call\'s entry_pc: perf numbers it, ktrace does not',
-  'L ip_rcv': 'line 8 (ip_fast_csum call): ktrace numbers it, perf does not',
-  'L vsnprintf': 'lines around inlined calls, as do_sys_openat2',
+  // perf 6.1's line_range_walk_cb checks that a line reads back at its address with cu_find_lineinfo
+  // into the uninitialized locals __lineno/__fname, which stay unset when no statement row sits at the
+  // address (here: an inlined call's entry). Whether perf lists the line then depends on stack garbage
+  // (it does for sock_put's sk_free call, not for these). ktrace takes the evident intent (an unset
+  // answer, -ENOENT, does not refuse the line) and lists them.
+  'L ip_rcv': 'line 8, the ip_fast_csum call: no statement row at the inlined call\'s entry',
+  'L vsnprintf': 'lines 30 and 43, the skip_atoi calls: no statement row at the inlined calls\' entries',
   // SRC;PTN: the same probes; perf orders the declaration and inlined-call lines of the whole unit after
   // the line rows in DIE order, ktrace function by function.
   'D read_write.c;*count*': 'the same probes in another order',
@@ -117,12 +115,15 @@ test('-F: ktrace funcs lists the functions perf lists', () => {
 });
 
 test('the exceptions are still real (each still differs from perf)', () => {
+  const agreeing: string[] = [];
   for (const key of Object.keys(EXCEPTIONS)) {
     const c = oracle.cases.find((x) => `${x.mode} ${x.spec}` === key);
     assert.ok(c, `${key}: not in the oracle`);
     const k = ktraceOutput(c!);
-    assert.ok(k.ok !== c!.ok || k.stdout !== c!.stdout, `${key} now agrees with perf: drop the exception`);
+    // Compared as the main test compares (normalized, perf's alternative answers accepted).
+    if (k.ok === c!.ok && (!c!.ok || [c!.stdout, ...c!.alternatives ?? []].some((o) => normalize(c!, k.stdout) === normalize(c!, o)))) agreeing.push(key);
   }
+  assert.equal(agreeing, [], `these now agree with perf: drop their exceptions`);
 });
 
 test.run();
