@@ -92,7 +92,7 @@ export interface ScopeVar extends FetchableVar { readonly type: string | undefin
  */
 export function scopeVars(d: Dwarf, p: ResolvedPoint, vars: boolean): ScopeVar[] {
   const chain = d.scopeAt(p.address);
-  const scope = p.instance?.die ?? bestScope(d, chain, p.line);
+  const scope = p.instance?.die ?? p.scope ?? chain[0]?.die;
   if (!scope) return [];
   const frame = chain[0]?.die;
   const out: ScopeVar[] = [];
@@ -117,22 +117,6 @@ export function scopeVars(d: Dwarf, p: ResolvedPoint, vars: boolean): ScopeVar[]
   };
   walk(scope, 0);
   return out;
-}
-
-/**
- * A source line's scope (probe-finder.c find_best_scope without a function name): of the function
- * and inlined copies around the address, the one declared nearest before the line; else the innermost.
- */
-function bestScope(d: Dwarf, chain: readonly { kind: string; die: Die }[], line: number | undefined): Die | undefined {
-  let best: Die | undefined, diff = Infinity;
-  if (line !== undefined) {
-    for (const s of chain) {
-      if (s.kind !== 'function' && s.kind !== 'inline') continue;
-      const fi = d.functionInstance(s.die);
-      if (fi?.declLine !== undefined && fi.declLine < line && line - fi.declLine < diff) { diff = line - fi.declLine; best = s.die; }
-    }
-  }
-  return best ?? chain[chain.length - 1]?.die;
 }
 
 /** $params / $vars as perf expands them (expand_probe_args): duplicates included. */
@@ -234,12 +218,13 @@ export function compilePerfProbe(d: Dwarf, words: readonly string[] | ProbeSpec,
 
 /**
  * perf's event name (probe-event.c parse_perf_probe_command, probe_trace_event__set_name): FUNC_L<RLN>
- * for FUNC:RLN, else the function's name (for SRC:LINE and SRC;PTN, the symbol's), cut at a '.' or
- * '@' suffix (get_new_event_name); `__return` is added for a return probe, to a given name too.
+ * for FUNC:RLN, else the function's name (for SRC:LINE and SRC;PTN, that of the scope perf finds there,
+ * an inlined function's too), cut at a '.' or '@' suffix (get_new_event_name); `__return` is added for
+ * a return probe, to a given name too.
  */
 function baseName(pp: ProbeSpec['point'], p: ResolvedPoint): string {
   if (pp.function !== undefined && pp.line && pp.lazy === undefined && !pp.offset) return `${pp.function}_L${pp.line}`;
-  const n = (pp.function ?? p.symbol).replace(/^\./, '');
+  const n = (pp.function ?? p.scopeName ?? p.symbol).replace(/^\./, '');
   const cut = n.search(/[.@]/);
   return cut > 0 ? n.slice(0, cut) : n;
 }

@@ -1,8 +1,10 @@
-// The source lines of a function as perf walks them (tools/perf/util/dwarf-aux.c die_walk_lines on a
-// subprogram): is_stmt rows inside the function's ranges; a row inside inlined code counts only when it is
-// the inlined call's own call line; plus the declaration line at the entry and the call line of each
-// directly inlined call at its entry.
-import { DW_TAG, type Dwarf, type Die, type FunctionInstance } from '../../dwarf/index.js';
+// The source lines of a function or a unit as perf walks them (tools/perf/util/dwarf-aux.c
+// die_walk_lines). On a function (-L, FUNC;PTN): is_stmt rows inside the function's ranges; a row inside
+// inlined code counts only when it is the inlined call's own call line; then the declaration line at the
+// entry and the call line of each directly inlined call at its entry. On a unit (SRC:LINE, SRC;PTN):
+// every is_stmt row, then for each function of the unit its declaration line and, through every nested
+// inlined call, the call line and the callee's declaration line at the call's entry.
+import { DW_TAG, type Dwarf, type Die, type FunctionInstance, type Unit } from '../../dwarf/index.js';
 import type { LineProgram } from '../../dwarf/line.js';
 
 export interface FunctionRow {
@@ -14,9 +16,9 @@ export interface FunctionRow {
 /**
  * In perf's walk order (dwarf-aux.c die_walk_lines on a function instance): the is_stmt rows inside
  * the instance, except rows of inlined code (the innermost inlined call there) unless the row is that
- * call's own line or the inlined function is this one again; then __die_walk_funclines: the
- * declaration line at the entry, and for each inlined call directly inside, its call line and the
- * callee's declaration line at the call's entry.
+ * call's own line or the inlined function is this one again; then __die_walk_funclines (not
+ * recursive): the declaration line at the entry, and for each inlined call directly inside, its call
+ * line at the call's entry.
  */
 export function functionRows(d: Dwarf, f: FunctionInstance): FunctionRow[] {
   const out: FunctionRow[] = [];
@@ -26,7 +28,6 @@ export function functionRows(d: Dwarf, f: FunctionInstance): FunctionRow[] {
     const fi = d.functionInstance(c, { empty: true });
     if (!fi) continue;
     if (fi.callFile !== undefined && fi.callLine) entries.push({ address: fi.entryPc, path: fi.callFile, line: fi.callLine });
-    if (fi.declFile !== undefined && fi.declLine !== undefined) entries.push({ address: fi.entryPc, path: fi.declFile, line: fi.declLine });
   }
   const lp = d.lineProgram(f.die.unit);
   if (!lp) return entries;
@@ -45,6 +46,50 @@ export function functionRows(d: Dwarf, f: FunctionInstance): FunctionRow[] {
     out.push({ address: row.address, path, line: row.line });
   }
   return [...out, ...entries];
+}
+
+/**
+ * perf's walk of a whole unit (die_walk_lines on the CU): every is_stmt row in address order (as libdw
+ * sorts them), then for each function of the unit in DIE order (dwarf_getfuncs, __die_walk_culines_cb)
+ * its declaration line at its entry and, through all its descendants (recursive), each inlined call's
+ * call line and the callee's declaration line at the call's entry.
+ */
+export function unitRows(d: Dwarf, u: Unit): FunctionRow[] {
+  const lp = d.lineProgram(u);
+  const root = u.root();
+  if (!lp || !root) return [];
+  const out: FunctionRow[] = [];
+  for (const r of sortedRows(lp)) if (r.isStmt) out.push({ address: r.address, path: lp.filePath(r.file), line: r.line });
+  const walk = (die: Die, depth: number) => {
+    if (depth > 64) return;
+    for (const c of d.children(die)) {
+      if (c.tag === DW_TAG.inlined_subroutine) {
+        const fi = d.functionInstance(c, { empty: true });
+        if (fi && fi.callFile !== undefined && fi.callLine) {
+          out.push({ address: fi.entryPc, path: fi.callFile, line: fi.callLine });
+          if (fi.declFile !== undefined && fi.declLine !== undefined) out.push({ address: fi.entryPc, path: fi.declFile, line: fi.declLine });
+        }
+      }
+      walk(c, depth + 1);
+    }
+  };
+  for (const sp of d.children(root)) {
+    if (sp.tag !== DW_TAG.subprogram) continue;
+    const fi = d.functionInstance(sp);
+    if (fi && fi.declFile !== undefined && fi.declLine !== undefined) out.push({ address: fi.entryPc, path: fi.declFile, line: fi.declLine });
+    walk(sp, 0);
+  }
+  return out;
+}
+
+/** Does the unit's line table list the file (perf's cu_find_realpath found it there)? */
+export function unitHasFile(d: Dwarf, u: Unit, path: string): boolean {
+  const lp = d.lineProgram(u);
+  if (!lp) return false;
+  const n = lp.header.files.length;
+  const first = lp.header.version >= 5 ? 0 : 1;
+  for (let i = first; i < first + n; i++) if (lp.filePath(i) === path) return true;
+  return false;
 }
 
 export function inRanges(rs: readonly { low: number; high: number }[], a: number): boolean {

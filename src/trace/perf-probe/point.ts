@@ -5,8 +5,9 @@
 // lines of the function whose source text matches.
 import type { Dwarf, Die, FunctionInstance } from '../../dwarf/index.js';
 import type { Parsed, ProbePoint } from './spec.js';
-import { functionRows, inRanges, lazyMatch, pathMatches, reverseLine } from './lines.js';
+import { functionRows, inRanges, lazyMatch, pathMatches, reverseLine, unitHasFile, unitRows } from './lines.js';
 import { findFunctions } from './find.js';
+import { hex } from '../../elf/addr.js';
 
 export interface ResolvedPoint {
   readonly address: number;
@@ -18,6 +19,12 @@ export interface ResolvedPoint {
   /** Source line the probe is on (line and lazy probes). */
   readonly line?: number;
   readonly path?: string;
+  /**
+   * SRC:LINE and SRC;PTN: the scope perf picks at the address (find_best_scope), which names the event
+   * and is where variables are looked up from.
+   */
+  readonly scope?: Die;
+  readonly scopeName?: string;
 }
 
 export interface PointOptions {
@@ -36,10 +43,19 @@ export function symbolAt(d: Dwarf, pc: number): { name: string; entry: number } 
   return { name: fi.name, entry: fi.entryPc };
 }
 
+/** perf's limit on the addresses one spec may probe (probe_conf.max_probes, MAX_PROBES). */
+export const MAX_PROBES = 128;
+
 export function resolvePoint(d: Dwarf, pp: ProbePoint, opts: PointOptions = {}): Parsed<ResolvedPoint[]> {
+  const r = resolveAll(d, pp, opts);
+  if (r.ok && r.value.length > MAX_PROBES) return { ok: false, reason: `Too many( > ${MAX_PROBES}) probe point found.` };
+  return r;
+}
+
+function resolveAll(d: Dwarf, pp: ProbePoint, opts: PointOptions): Parsed<ResolvedPoint[]> {
   const out: ResolvedPoint[] = [];
   const seen = new Set<number>();
-  const push = (address: number, extra: { instance?: FunctionInstance; line?: number; path?: string }) => {
+  const push = (address: number, extra: { instance?: FunctionInstance; line?: number; path?: string; scope?: Die; scopeName?: string }) => {
     if (seen.has(address)) return;
     const sym = symbolAt(d, address);
     if (!sym) return;
@@ -95,26 +111,57 @@ export function resolvePoint(d: Dwarf, pp: ProbePoint, opts: PointOptions = {}):
     }
     return { ok: true, value: out };
   }
+  // SRC:LINE and SRC;PTN: perf walks the lines of every unit whose file table has the file
+  // (die_walk_lines on the CU: its rows, then each function's declaration and inlined-call lines) and
+  // probes each address where a wanted line of that file is, in the scope find_best_scope picks there.
   const file = pp.file!;
-  if (pp.line !== undefined) {
-    for (const a of d.addressesForLine(file.replace(/^(\.\/)+/, ''), pp.line)) push(a, { line: pp.line, path: file });
-    if (out.length === 0) return { ok: false, reason: `Probe point ${file}:${pp.line} is not found: no code for that line` };
-    return representative(d, out, pp.line);
-  }
-  // SRC;PTN: every line of the file whose text matches, wherever it has code (find_probe_point_lazy on a CU).
   const paths = new Set<string>();
   for (const e of d.lineRows(file.replace(/^(\.\/)+/, ''))) paths.add(e.path);
-  if (paths.size === 0) return { ok: false, reason: `${file} has no code in the debug info` };
+  if (paths.size === 0) return { ok: false, reason: pp.line !== undefined ? `Probe point ${file}:${pp.line} is not found: no code for that line` : `${file} has no code in the debug info` };
   if (paths.size > 1) return { ok: false, reason: `'${file}' matches several source files: ${[...paths].join(', ')}` };
   const path = [...paths][0]!;
-  const src = opts.readSource?.(path);
-  if (!src) return { ok: false, reason: `source file ${path} not found (needed for the pattern ';${pp.lazy}')` };
-  for (let i = 0; i < src.length; i++) {
-    if (!lazyMatch(pp.lazy!, src[i]!)) continue;
-    for (const a of d.addressesForLine(path, i + 1)) push(a, { line: i + 1, path });
+  let wanted: (line: number) => boolean;
+  if (pp.line !== undefined) wanted = (line) => line === pp.line;
+  else {
+    const src = opts.readSource?.(path);
+    if (!src) return { ok: false, reason: `source file ${path} not found (needed for the pattern ';${pp.lazy}')` };
+    const lines = new Set<number>();
+    for (let i = 0; i < src.length; i++) if (lazyMatch(pp.lazy!, src[i]!)) lines.add(i + 1);
+    wanted = (line) => lines.has(line);
+  }
+  for (const u of d.units()) {
+    if (!unitHasFile(d, u, path)) continue;
+    for (const r of unitRows(d, u)) {
+      if (r.path !== path || !wanted(r.line) || seen.has(r.address)) continue;
+      const scope = bestScope(d, r.address, r.line, path);
+      // A row outside every function (BUG()'s out-of-line code): perf gives up on the whole probe.
+      if (!scope) return { ok: false, reason: `Failed to find scope of probe point (${file}:${r.line} at ${hex(r.address)}, outside every function).` };
+      push(r.address, { line: r.line, path, scope, scopeName: d.name(scope) });
+    }
+  }
+  if (pp.line !== undefined) {
+    if (out.length === 0) return { ok: false, reason: `Probe point ${file}:${pp.line} is not found: no code for that line` };
+    return representative(d, out, pp.line, undefined, undefined, false);
   }
   if (out.length === 0) return { ok: false, reason: `no line of ${file} with code matches the pattern '${pp.lazy}'` };
   return { ok: true, value: out };
+}
+
+/**
+ * The scope perf probes a source line in (probe-finder.c find_best_scope without a function name): of
+ * the real function and the inlined copies around the address (outermost first), the one declared in
+ * the same file nearest before the line; with none, the real function (find_inner_scope_cb stops at
+ * the first scope it is given).
+ */
+export function bestScope(d: Dwarf, address: number, line: number, path: string): Die | undefined {
+  const chain = d.scopeAt(address).filter((s) => s.kind === 'function' || s.kind === 'inline');
+  let best: Die | undefined, diff = Infinity;
+  for (const s of chain) {
+    const fi = d.functionInstance(s.die, { empty: true });
+    if (!fi || fi.declFile !== path || fi.declLine === undefined) continue;
+    if (fi.declLine < line && line - fi.declLine < diff) { diff = line - fi.declLine; best = s.die; }
+  }
+  return best ?? chain[0]?.die;
 }
 
 /**
@@ -122,15 +169,17 @@ export function resolvePoint(d: Dwarf, pp: ProbePoint, opts: PointOptions = {}):
  * verify_representive_line does: an address another line claims (reverseLine) is refused, with the
  * line to probe instead.
  */
-function representative(d: Dwarf, pts: ResolvedPoint[], line: number, fn?: string, declLine?: number): Parsed<ResolvedPoint[]> {
+function representative(d: Dwarf, pts: ResolvedPoint[], line: number, fn?: string, declLine?: number, sort = true): Parsed<ResolvedPoint[]> {
   for (const p of pts) {
     const r = reverseLine(d, p.address);
-    if (r && r.line !== line) {
-      const instead = fn !== undefined && declLine !== undefined ? `${fn}:${r.line - declLine}` : `${r.path}:${r.line}`;
+    // Another line of the same file at the address: refused. A line of another file (an inlined
+    // callee's) does not count (verify_representive_line: strcmp(fname, __fname) || lineno == __lineno).
+    if (r && r.line !== line && (p.path === undefined || r.path === p.path)) {
+      const instead = fn !== undefined && declLine !== undefined ? `${fn}:${r.line - declLine}` : `${r.path.replace(/^(\.\/)+/, '')}:${r.line}`;
       return { ok: false, reason: `This line is sharing the address with other lines. Please try to probe at ${instead} instead.` };
     }
   }
-  return { ok: true, value: [...pts].sort((a, b) => a.address - b.address) };
+  return { ok: true, value: sort ? [...pts].sort((a, b) => a.address - b.address) : pts };
 }
 
 /** The DIE variables are looked up from for a point: the probed instance, else the whole scope chain. */

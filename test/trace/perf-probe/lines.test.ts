@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { functionRows, isReversible, lazyMatch, pathMatches, reverseLine } from '../../../src/trace/perf-probe/lines.js';
+import { functionRows, isReversible, lazyMatch, pathMatches, reverseLine, unitRows } from '../../../src/trace/perf-probe/lines.js';
 import { fixtureDwarf } from './fixture.js';
 
 test('functionRows: vfs_read walks its own lines; the inlined rw_verify_area counts as its call line', () => {
@@ -8,14 +8,26 @@ test('functionRows: vfs_read walks its own lines; the inlined rw_verify_area cou
   const f = d.functionsByName('vfs_read').find((x) => x.kind === 'function')!;
   const rows = functionRows(d, f);
   // The body's is_stmt rows (none from inside the inlined rw_verify_area but its call line 30), then the
-  // declaration line at the entry and each inlined call's line with the callee's declaration line.
+  // declaration line at the entry and each directly inlined call's line: not the callee's declaration
+  // (line 9), which only the walk of a whole unit gives (dwarf-aux.c: not recursive on a function).
   const own = rows.filter((r) => r.path.endsWith('fs/read_write.c'));
-  assert.equal([...new Set(own.map((r) => r.line))].sort((a, b) => a - b), [9, 20, 21, 22, 24, 26, 28, 30, 33, 35]);
+  assert.equal([...new Set(own.map((r) => r.line))].sort((a, b) => a - b), [20, 21, 22, 24, 26, 28, 30, 33, 35]);
   assert.ok(rows.some((r) => r.line === 30 && r.address === f.entryPc + 49));
-  assert.ok(rows.some((r) => r.line === 9 && r.address === f.entryPc + 49), 'rw_verify_area declared on line 9, at its inlined entry');
   const decl = rows.findIndex((r) => r.line === 20);
   assert.equal(rows[decl], { address: f.entryPc, path: f.declFile, line: 20 });
-  assert.ok(rows.slice(0, decl).every((r) => r.line !== 9), 'the declaration and inlined-call lines come after the rows');
+  assert.is(rows[rows.length - 1]!.line, 30, 'the inlined call line comes last, after the declaration');
+});
+
+test('unitRows: a whole unit gives every statement row, then per function its declaration and, nested, each inlined call with the callee\'s declaration', () => {
+  const d = fixtureDwarf().dwarf;
+  const f = d.functionsByName('vfs_read').find((x) => x.kind === 'function')!;
+  const rows = unitRows(d, d.unitAt(f.entryPc)!);
+  const firstDecl = rows.findIndex((r, i) => i > 0 && r.address < rows[i - 1]!.address);
+  assert.ok(firstDecl > 0, 'the statement rows come first, in address order');
+  const tail = rows.slice(firstDecl);
+  assert.ok(tail.some((r) => r.line === 30 && r.address === f.entryPc + 49), 'rw_verify_area\'s call line in vfs_read');
+  assert.ok(tail.some((r) => r.line === 9 && r.address === f.entryPc + 49), 'and its declaration line 9, at the same entry');
+  assert.ok(tail.some((r) => r.line === 20 && r.address === f.entryPc), 'vfs_read\'s own declaration at its entry');
 });
 
 test('functionRows: an inlined call GCC kept with empty code (low_pc == high_pc) still gives its call line at its entry', () => {

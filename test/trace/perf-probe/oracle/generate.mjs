@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // Records what real `perf probe` (linux-perf) prints for the fixture kernel, the oracle of
 // perf-oracle.test.ts: -D (the kprobe_events lines a spec compiles to), -V (available variables),
-// -L (probe-able source lines) and -F (functions), for every function of the fixture and a list of
-// hand-picked specs. perf is run offline (-k vmlinux -s sources); -D's types depend on the running
-// kernel's tracing README (x8..x64 when it lists them, as ktrace's emulated README does).
+// -L (probe-able source lines) and -F (functions), for every function of the fixture, every C source
+// line with code (SRC:LINE), lazy patterns per file (SRC;PTN) and a list of hand-picked specs. perf is
+// run offline (-k vmlinux -s sources); -D's types depend on the running kernel's tracing README
+// (x8..x64 when it lists them, as ktrace's emulated README does). About 8 minutes.
 // Usage: node test/trace/perf-probe/oracle/generate.mjs   (needs perf; rewrites perf.json.gz)
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -44,6 +45,29 @@ for (const f of funcs) {
   add('L', f);
 }
 for (const [mode, specs] of Object.entries(hand)) for (const s of specs) add(mode, s);
+// Every C source line with a statement row in the line table, as SRC:LINE, and a few lazy patterns
+// per source file, as SRC;PTN (the rows from readelf, the paths relative to the -s directory).
+const decoded = spawnSync('readelf', ['--debug-dump=decodedline', vmlinux], { encoding: 'utf8', maxBuffer: 1 << 28 }).stdout;
+const byBase = new Map();
+const walk = (dir, rel) => {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) walk(join(dir, e.name), rel ? `${rel}/${e.name}` : e.name);
+    else if (/\.[ch]$/.test(e.name)) byBase.set(e.name, [...byBase.get(e.name) ?? [], rel ? `${rel}/${e.name}` : e.name]);
+  }
+};
+walk(src, '');
+const lines = new Map();
+for (const l of decoded.split('\n')) {
+  const m = /^(\S+\.[ch])\s+(\d+)\s+0x[0-9a-f]+(?:\s+\d+)?\s+x\s*$/.exec(l);
+  const paths = m && byBase.get(m[1]);
+  if (!paths || paths.length !== 1) continue;
+  if (!lines.has(paths[0])) lines.set(paths[0], new Set());
+  lines.get(paths[0]).add(Number(m[2]));
+}
+for (const [path, set] of [...lines].sort()) {
+  for (const n of [...set].sort((a, b) => a - b)) add('D', `${path}:${n}`);
+  for (const ptn of ['*return*', '*if (*', '* = *', '*(*']) add('D', `${path};${ptn}`);
+}
 const vmlinuxSha256 = createHash('sha256').update(readFileSync(vmlinux)).digest('hex');
 const out = { perf: version, vmlinuxSha256, funcs, cases };
 writeFileSync(new URL('./perf.json.gz', import.meta.url), gzipSync(JSON.stringify(out, null, 1)));
