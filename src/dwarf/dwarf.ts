@@ -1,7 +1,7 @@
 // The query layer over the section parsers: what the CLI asks (functions by name with their inlined
 // instances, the scope chain at a PC, line rows, variables with fetch plans, types). Everything is lazy
 // and every cache is a named field here, so the cost of a query is visible.
-import { DW_AT, DW_FORM, DW_TAG } from './constants.js';
+import { DW_AT, DW_FORM, DW_OP, DW_TAG } from './constants.js';
 import { DwarfError, fail } from './error.js';
 import { FrameTable, type CfaRule } from './frame.js';
 import { LineProgram, parseLineHeader, type LineRow } from './line.js';
@@ -600,6 +600,8 @@ export class Dwarf implements TypeResolver {
     const ctx = this.planContext(die.unit, pc, frameDie);
     const ops = decodeOps(expr, ctx);
     if (ops.length < 2) return undefined;
+    // libdw does not take an expression with DW_OP_GNU_uninit apart: perf reads nothing there.
+    if (ops.some((o) => o.code === DW_OP.GNU_uninit)) return undefined;
     // The operations perf reads: DW_OP_addr, DW_OP_reg*, DW_OP_breg*, DW_OP_regx, DW_OP_fbreg, DW_OP_bregx.
     const c = ops[0]!.code;
     if (!(c === 0x03 || (c >= 0x50 && c <= 0x92))) return undefined;

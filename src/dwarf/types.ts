@@ -246,8 +246,9 @@ export interface FetchTypeOptions {
   /** Unsigned integers and pointers as x8..x64 instead of u8..u64. */
   readonly hex?: boolean;
   /**
-   * perf probe's rule for everything else with a size (probe-finder.c convert_variable_type): floats,
-   * structures, unions and arrays are read as an unsigned number of their size, cut down to 64 bits.
+   * perf probe's rule for everything else (probe-finder.c convert_variable_type): floats, structures,
+   * unions and arrays with a DW_AT_byte_size are read as an unsigned number of that size, cut down to
+   * 64 bits; without one (GCC gives arrays none) the type is '' (no type: the kernel's default).
    */
   readonly anySized?: boolean;
 }
@@ -291,9 +292,14 @@ export class FetchTypes {
     }
   }
 
+  /**
+   * perf's size is the DW_AT_byte_size of the type itself (dwarf_bytesize, no sum over an array's
+   * elements); without one perf leaves the argument untyped (type ''), the kernel's default.
+   */
   private sized(type: Die | undefined, opts: FetchTypeOptions): FetchType {
-    const bytes = this.g.size(type);
-    if (!bytes || bytes <= 0) return { ok: false, reason: 'the type has no size' };
+    const t = this.g.strip(type);
+    const bytes = t ? this.r.udata(t, DW_AT.byte_size) : undefined;
+    if (!bytes || bytes <= 0) return { ok: true, type: '' };
     return { ok: true, type: `${opts.hex ? 'x' : 'u'}${Math.min(64, bytes * 8)}` };
   }
 

@@ -121,24 +121,34 @@ export function scopeVars(d: Dwarf, p: ResolvedPoint, vars: boolean): ScopeVar[]
 
 /** $params / $vars as perf expands them (expand_probe_args): duplicates included. */
 function expandSpecial(d: Dwarf, p: ResolvedPoint, vars: boolean): string[] {
-  return scopeVars(d, p, vars).map((v) => `${v.variable.name}=${v.location}${v.type !== undefined ? `:${v.type}` : ''}`);
+  return scopeVars(d, p, vars).map((v) => `${v.variable.name}=${v.location}${v.type ? `:${v.type}` : ''}`);
 }
 
 /** A variable's fetch argument at a point: an immediate for DW_AT_const_value, the entry fuzz for parameters. */
 function variableLocation(d: Dwarf, p: ResolvedPoint, v: Variable): Parsed<string> {
   // A DW_AT_const_value is fetched as an immediate (convert_variable_location: "\\%ld").
   if (v.location.kind === 'constant' && d.has(v.die, DW_AT.const_value)) return { ok: true, value: `\\${v.location.value}` };
-  let loc = planToFetchArg(v.location, atEntry(p), staticBase(v));
-  if (!loc.ok) {
-    const first = d.firstOpLocationAt(v.die, p.address, d.scopeAt(p.address)[0]?.die);
-    if (first) {
-      const base = first.kind === 'memory' && first.address.kind === 'absolute' ? { name: v.name, address: first.address.address } : undefined;
-      const r = planToFetchArg(first, atEntry(p), base);
-      if (r.ok) loc = r;
-    }
-  }
+  const { plan, base } = perfPlan(d, p, v);
+  const loc = planToFetchArg(plan, atEntry(p), base);
   if (!loc.ok && v.kind === 'parameter') return afterEntry(d, p, v) ?? loc;
   return loc;
+}
+
+/**
+ * The location perf reads for a variable at a point: the whole expression where ktrace can fetch it,
+ * else its first operation alone (convert_variable_location handles op[0] only: `DW_OP_addr X;
+ * DW_OP_stack_value` is then the memory at X, named after the variable, and `DW_OP_breg6 -56;
+ * DW_OP_deref` the stack slot).
+ */
+function perfPlan(d: Dwarf, p: ResolvedPoint, v: Variable): { plan: FetchPlan; base: StaticBase | undefined } {
+  let plan = v.location;
+  if (plan.kind === 'entry-value' && atEntry(p)) plan = { kind: 'register', reg: plan.reg, regName: plan.regName };
+  const base = staticBase(v);
+  if (planToFetchArg(plan, atEntry(p), base).ok) return { plan, base };
+  const first = d.firstOpLocationAt(v.die, p.address, d.scopeAt(p.address)[0]?.die);
+  if (!first) return { plan, base };
+  const firstBase = first.kind === 'memory' && first.address.kind === 'absolute' ? { name: v.name, address: first.address.address } : undefined;
+  return planToFetchArg(first, atEntry(p), firstBase).ok ? { plan: first, base: firstBase } : { plan, base };
 }
 
 /**
@@ -193,13 +203,31 @@ export function compilePerfProbe(d: Dwarf, words: readonly string[] | ProbeSpec,
   // that name (multiprobe, "Create/append" in its README), so perf adds them all under it
   // (probe-event.c probe_trace_event__set_name leaves the namelist alone when multiprobe is supported).
   let expanded = false;
+  // Each address's arguments; null where a variable is missing there (filled in below).
+  const perPoint: (string[] | null)[][] = [];
+  const firstMissing = new Map<number, string>();
   for (const p of points.value) {
-    const args: string[] = [];
-    for (const a of spec.args) {
+    const args: (string[] | null)[] = [];
+    for (const [i, a] of spec.args.entries()) {
       const r = compileArg(d, p, a, pp.retprobe);
-      if (!r.ok) return { ok: false, reason: `${formatProbePoint(pp)} (${p.symbol}+${p.symbolOffset}): ${r.reason}` };
-      args.push(...r.value);
+      const why = r.ok ? '' : `${formatProbePoint(pp)} (${p.symbol}+${p.symbolOffset}): ${r.reason}`;
+      if (!r.ok && !r.empty) return { ok: false, reason: why };
+      if (!r.ok && !firstMissing.has(i)) firstMissing.set(i, why);
+      args.push(r.ok ? r.value : null);
     }
+    perPoint.push(args);
+  }
+  // perf with a kernel that takes immediates (tracing README: \imm-value, as ktrace's does) skips a
+  // variable missing at some addresses and fetches the constant \deade12d there instead, typed as at the
+  // first address that has it (probe-finder.c fill_empty_trace_arg); missing everywhere, it fails.
+  for (const [i, why] of firstMissing) {
+    const found = perPoint.find((args) => args[i] !== null)?.[i];
+    if (!found) return { ok: false, reason: why };
+    const typed = /^([^=]+)=.*?(:[^:]+)?$/.exec(found[0]!)!;
+    for (const args of perPoint) if (args[i] === null) args[i] = [`${typed[1]}=\\deade12d${typed[2] ?? ''}`];
+  }
+  for (const [k, p] of points.value.entries()) {
+    const args = perPoint[k]!.flatMap((x) => x!);
     // Each address is named on its own (SRC;PTN names each after its function), never suffixed
     // for the spec's own earlier addresses, only for events defined before.
     const base = (spec.event ?? baseName(pp, p)) + (pp.retprobe ? '__return' : '');
@@ -229,8 +257,43 @@ function baseName(pp: ProbeSpec['point'], p: ResolvedPoint): string {
   return cut > 0 ? n.slice(0, cut) : n;
 }
 
+/**
+ * The variable perf fetches for a name (probe-finder.c find_variable, die_find_variable_at): the first
+ * parameter or variable of that name with a location, a constant value or DW_AT_external, in DIE order
+ * from the probe's scope inward, descending only into the scopes that contain the address (so at an
+ * inlined copy the caller's variables are not found, and where a block's variable shadows one declared
+ * before it, perf takes the earlier one); else a global of the unit.
+ */
+function findVariable(d: Dwarf, p: ResolvedPoint, name: string): Variable | undefined {
+  const chain = d.scopeAt(p.address);
+  const scope = p.instance?.die ?? p.scope ?? chain[0]?.die;
+  const frame = chain[0]?.die;
+  const find = (die: Die, depth: number): Variable | undefined => {
+    if (depth > 64) return undefined;
+    for (const c of d.children(die)) {
+      if ((c.tag === DW_TAG.formal_parameter || c.tag === DW_TAG.variable) && d.name(c) === name
+        && (d.has(c, DW_AT.external) || d.has(c, DW_AT.location) || d.has(c, DW_AT.const_value))) {
+        return { name, die: c, kind: c.tag === DW_TAG.formal_parameter ? 'parameter' : 'local', type: d.typeOf(c), typeName: '', location: d.locationAt(c, p.address, frame), scopeDepth: depth };
+      }
+      if (d.ranges(c).some((r) => p.address >= r.low && p.address < r.high)) {
+        const v = find(c, depth + 1);
+        if (v) return v;
+      }
+    }
+    return undefined;
+  };
+  return (scope && frame ? find(scope, 0) : undefined)
+    ?? d.variablesAt(p.address, { externs: true }).find((x) => x.kind === 'global' && x.name === name);
+}
+
+/**
+ * A compiled argument, or why not; `empty`: the variable is not found or has no location at this
+ * address (perf's -ENOENT, which it skips at one address when another has it: fill_empty_trace_arg).
+ */
+export type ArgResult = { ok: true; value: string[] } | { ok: false; reason: string; empty?: boolean };
+
 /** One argument → zero or more fetch args (`$params`/`$vars` expand to several). */
-export function compileArg(d: Dwarf, p: ResolvedPoint, a: ProbeArg, retprobe: boolean): Parsed<string[]> {
+export function compileArg(d: Dwarf, p: ResolvedPoint, a: ProbeArg, retprobe: boolean): ArgResult {
   const named = (s: string) => (a.name !== undefined ? `${a.name}=${s}` : s);
   if (a.var === '$params' || a.var === '$vars') {
     if (retprobe) return { ok: false, reason: `${a.var} cannot be fetched at a return probe` };
@@ -244,10 +307,10 @@ export function compileArg(d: Dwarf, p: ResolvedPoint, a: ProbeArg, retprobe: bo
   }
   if (!/^[A-Za-z_]/.test(a.var)) return { ok: true, value: [a.text] }; // %REG, $argN, @SYM, +OFFS(...): the kernel's syntax
   if (retprobe) return { ok: false, reason: `'${a.var}': variables cannot be fetched at a return probe (only $retval)` };
-  const v = d.variablesAt(p.address, { externs: true }).find((x) => x.name === a.var);
-  if (!v) return { ok: false, reason: `Failed to find '${a.var}' in this function` };
-  let plan: FetchPlan = v.location;
-  if (plan.kind === 'entry-value' && atEntry(p)) plan = { kind: 'register', reg: plan.reg, regName: plan.regName };
+  const v = findVariable(d, p, a.var);
+  if (!v) return { ok: false, reason: `Failed to find '${a.var}' in this function`, empty: true };
+  const perf = perfPlan(d, p, v);
+  let plan: FetchPlan = perf.plan;
   let type: Die | undefined = v.type;
   let bitType: string | undefined;
   let lastField: string | undefined;
@@ -315,11 +378,12 @@ export function compileArg(d: Dwarf, p: ResolvedPoint, a: ProbeArg, retprobe: bo
     fetchType = t.type;
   }
   let loc = a.fields.length === 0 && plan.kind === 'constant' && d.has(v.die, DW_AT.const_value)
-    ? { ok: true as const, value: `\\${plan.value}` } : planToFetchArg(plan, atEntry(p), staticBase(v));
+    ? { ok: true as const, value: `\\${plan.value}` } : planToFetchArg(plan, atEntry(p), perf.base);
   if (!loc.ok && a.fields.length === 0 && v.kind === 'parameter' && atEntry(p)) loc = afterEntry(d, p, v) ?? loc;
-  if (!loc.ok) return { ok: false, reason: `${shown} is not available here: ${loc.reason}` };
+  // No location at this address is "empty" (perf: -ENOENT, filled in from the other addresses).
+  if (!loc.ok) return { ok: false, reason: `${shown} is not available here: ${loc.reason}`, empty: v.location.kind === 'optimized-out' };
   // perf names a field access after the last field (parse_perf_probe_arg), a plain variable after itself
   // with ':' of a type cast turned into '_' (probe-finder.c find_variable).
   const name = a.name ?? lastField ?? (a.type !== undefined && a.fields.length === 0 ? `${a.var}_${a.type}` : a.var);
-  return { ok: true, value: [`${name}=${loc.value}:${fetchType}`] };
+  return { ok: true, value: [fetchType ? `${name}=${loc.value}:${fetchType}` : `${name}=${loc.value}`] };
 }

@@ -3,7 +3,7 @@
 // the out-of-line body and each inlined copy (probe_point_inline_cb), which the raw kprobe interface
 // cannot do by itself; a line probe on every address where that line begins; a lazy pattern on the
 // lines of the function whose source text matches.
-import type { Dwarf, Die, FunctionInstance } from '../../dwarf/index.js';
+import { DW_AT, DW_TAG, type Dwarf, type Die, type FunctionInstance } from '../../dwarf/index.js';
 import type { Parsed, ProbePoint } from './spec.js';
 import { functionRows, inRanges, lazyMatch, pathMatches, reverseLine, unitHasFile, unitRows } from './lines.js';
 import { findFunctions } from './find.js';
@@ -82,14 +82,7 @@ function resolveAll(d: Dwarf, pp: ProbePoint, opts: PointOptions): Parsed<Resolv
       }
     }
     // FUNC:0 is the function itself (perf tests pp->line for non-zero).
-    if (pp.line) {
-      const f0 = fns[0]!;
-      if (f0.declFile === undefined || f0.declLine === undefined) return { ok: false, reason: `${pp.function} has no declaration line in the debug info` };
-      const line = f0.declLine + pp.line;
-      for (const f of fns) for (const a of d.addressesForLine(f.declFile ?? f0.declFile, line)) if (inRanges(f.ranges, a)) push(a, { instance: f, line, path: f.declFile ?? f0.declFile });
-      if (out.length === 0) return { ok: false, reason: `Probe point ${pp.function}:${pp.line} (line ${line} of ${f0.declFile}) is not found: no code for that line` };
-      return representative(d, out, line, pp.function, f0.declLine);
-    }
+    if (pp.line) return functionLine(d, pp, pp.function, pp.line, push, out);
     if (pp.lazy !== undefined) {
       for (const f of fns) {
         if (f.declFile === undefined) continue;
@@ -144,6 +137,52 @@ function resolveAll(d: Dwarf, pp: ProbePoint, opts: PointOptions): Parsed<Resolv
     return representative(d, out, pp.line, undefined, undefined, false);
   }
   if (out.length === 0) return { ok: false, reason: `no line of ${file} with code matches the pattern '${pp.lazy}'` };
+  return { ok: true, value: out };
+}
+
+/**
+ * FUNC:RLN as perf finds it (probe_point_search_cb, find_probe_point_by_line): in every unit, the first
+ * definition of FUNC gives the file and line (its declaration line + RLN); then every address of that
+ * line in the unit's walk (not only inside FUNC: a line shared by several functions, as a macro's, is
+ * probed in all of them), each checked as representative, in the scope named FUNC there, else the
+ * real function.
+ */
+function functionLine(d: Dwarf, pp: ProbePoint, fn: string, rel: number, push: (address: number, extra: { line?: number; path?: string; scope?: Die; scopeName?: string }) => void, out: ResolvedPoint[]): Parsed<ResolvedPoint[]> {
+  const declOf = (die: Die): { path: string | undefined; line: number } | undefined => {
+    let x: Die | undefined = die;
+    for (let i = 0; x && i < 8; i++) {
+      const line = d.udata(x, DW_AT.decl_line);
+      if (line !== undefined) return { path: d.fileName(x.unit, d.udata(x, DW_AT.decl_file)), line };
+      x = d.ref(x, DW_AT.abstract_origin) ?? d.ref(x, DW_AT.specification);
+    }
+    return undefined;
+  };
+  let first: { path: string; line: number } | undefined;
+  for (const u of d.units()) {
+    const root = u.root();
+    if (!root) continue;
+    // dwarf_getfuncs: the unit's subprograms in DIE order; the first definition of FUNC (die_is_func_def).
+    const sp = d.children(root).find((c) => c.tag === DW_TAG.subprogram && d.name(c) === fn && !d.has(c, DW_AT.declaration)
+      && (d.has(c, DW_AT.inline) || d.has(c, DW_AT.low_pc) || d.has(c, DW_AT.entry_pc) || d.has(c, DW_AT.ranges)));
+    const decl = sp && declOf(sp);
+    if (!decl || decl.path === undefined || (pp.file !== undefined && !pathMatches(decl.path, pp.file))) continue;
+    const path = decl.path, line = decl.line + rel;
+    first ??= { path, line };
+    const start = out.length;
+    for (const r of unitRows(d, u)) {
+      if (r.path !== path || r.line !== line || out.some((p) => p.address === r.address)) continue;
+      const chain = d.scopeAt(r.address).filter((s) => s.kind === 'function' || s.kind === 'inline');
+      if (chain.length === 0) return { ok: false, reason: `Failed to find scope of probe point (${fn}:${rel} at ${hex(r.address)}, outside every function).` };
+      const named = chain.find((s) => d.name(s.die) === fn && d.functionInstance(s.die, { empty: true })?.declFile === path);
+      const scope = (named ?? chain[0]!).die;
+      push(r.address, { line, path, scope, scopeName: d.name(scope) });
+    }
+    const checked = representative(d, out.slice(start), line, fn, decl.line, false);
+    if (!checked.ok) return checked;
+  }
+  if (out.length === 0) {
+    return { ok: false, reason: first ? `Probe point ${fn}:${rel} (line ${first.line} of ${first.path}) is not found: no code for that line` : `${fn} has no declaration line in the debug info` };
+  }
   return { ok: true, value: out };
 }
 

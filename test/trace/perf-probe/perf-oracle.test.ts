@@ -34,6 +34,7 @@ const EXCEPTIONS: Record<string, string> = {
   // addresses, and perf refused it with "Please try to probe at ...smpboot.c:32764 instead" (a line
   // the file does not have: stack garbage). ktrace probes it.
   'D arch/x86/kernel/smpboot.c:18': 'perf refuses it after reading an uninitialized line number (32764)',
+  'V arch/x86/kernel/smpboot.c:18': 'the same line, refused the same way',
 };
 
 const info = fixtureDwarf();
@@ -62,9 +63,10 @@ function ktraceOutput(c: Case): { stdout: string; ok: boolean } {
 
 /**
  * perf -L names the file by the path it read (the -s directory + the DWARF path): compare the basename.
- * perf -V: perf 6.1 spells a pointer to void "(unknown_type)"; perf since 6.7 (dwarf-aux.c
- * die_get_typename: "void pointer has no type attribute") and ktrace spell it "void*". The lines of a
- * site are a sorted list, so they are sorted again after the respelling.
+ * perf -V: perf 6.1 spells "(unknown_type)" what it cannot name: a pointer to void (at any depth) and
+ * an anonymous struct, union or enum; perf since 6.7 (dwarf-aux.c die_get_typename: "void pointer has
+ * no type attribute") and ktrace spell them "void*", "void**", "struct ". Both sides are respelled
+ * "(unknown_type)"; the lines of a site are a sorted list, so they are sorted again after.
  */
 function normalize(c: Case, s: string): string {
   if (c.mode === 'L') {
@@ -77,7 +79,7 @@ function normalize(c: Case, s: string): string {
   let vars: string[] = [];
   const flush = () => { out.push(...vars.sort()); vars = []; };
   for (const l of s.split('\n')) {
-    if (l.startsWith('\t\t') && l !== '\t\t(No matched variables)') vars.push(l.replace('\t\t(unknown_type)\t', '\t\tvoid*\t'));
+    if (l.startsWith('\t\t') && l !== '\t\t(No matched variables)') vars.push(l.replace(/^\t\t(?:void\*+|(?:struct|union|enum) )\t/, '\t\t(unknown_type)\t'));
     else { flush(); out.push(l); }
   }
   flush();

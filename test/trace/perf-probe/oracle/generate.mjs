@@ -2,9 +2,10 @@
 // Records what real `perf probe` (linux-perf) prints for the fixture kernel, the oracle of
 // perf-oracle.test.ts: -D (the kprobe_events lines a spec compiles to), -V (available variables),
 // -L (probe-able source lines) and -F (functions), for every function of the fixture, every C source
-// line with code (SRC:LINE), lazy patterns per file (SRC;PTN) and a list of hand-picked specs. perf is
-// run offline (-k vmlinux -s sources); -D's types depend on the running kernel's tracing README
-// (x8..x64 when it lists them, as ktrace's emulated README does). About 8 minutes.
+// line with code (SRC:LINE, -D and -V), FUNC:1..8, each variable -V lists fetched by name, lazy
+// patterns per file (SRC;PTN) and a list of hand-picked specs. perf is run offline (-k vmlinux -s
+// sources); -D's types depend on the running kernel's tracing README (x8..x64 when it lists them, as
+// ktrace's emulated README does). About 15 minutes.
 // Usage: node test/trace/perf-probe/oracle/generate.mjs   (needs perf; rewrites perf.json.gz)
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -41,10 +42,19 @@ for (const f of funcs) {
   add('D', f);
   add('D', `${f}%return $retval`);
   add('D', `${f} $params`);
+  add('D', `${f} $vars`);
   add('V', f);
   add('L', f);
+  // FUNC:RLN on the first lines of the body (many have no code: perf's refusals are cases too).
+  for (let k = 1; k <= 8; k++) add('D', `${f}:${k}`);
 }
 for (const [mode, specs] of Object.entries(hand)) for (const s of specs) add(mode, s);
+// Each variable -V lists at a function, fetched by name there (-D FUNC VAR).
+for (const c of [...cases]) {
+  if (c.mode !== 'V' || !c.ok || !/^[A-Za-z_]\w*$/.test(c.spec)) continue;
+  const names = new Set([...c.stdout.matchAll(/^\t\t.*\t(\w+)$/gm)].map((m) => m[1]));
+  for (const n of names) add('D', `${c.spec} ${n}`);
+}
 // Every C source line with a statement row in the line table, as SRC:LINE, and a few lazy patterns
 // per source file, as SRC;PTN (the rows from readelf, the paths relative to the -s directory).
 const decoded = spawnSync('readelf', ['--debug-dump=decodedline', vmlinux], { encoding: 'utf8', maxBuffer: 1 << 28 }).stdout;
@@ -65,7 +75,7 @@ for (const l of decoded.split('\n')) {
   lines.get(paths[0]).add(Number(m[2]));
 }
 for (const [path, set] of [...lines].sort()) {
-  for (const n of [...set].sort((a, b) => a - b)) add('D', `${path}:${n}`);
+  for (const n of [...set].sort((a, b) => a - b)) { add('D', `${path}:${n}`); add('V', `${path}:${n}`); }
   for (const ptn of ['*return*', '*if (*', '* = *', '*(*']) add('D', `${path};${ptn}`);
 }
 const vmlinuxSha256 = createHash('sha256').update(readFileSync(vmlinux)).digest('hex');
