@@ -94,7 +94,15 @@ function resolveAll(d: Dwarf, pp: ProbePoint, opts: PointOptions): Parsed<Resolv
           if (text !== undefined && lazyMatch(pp.lazy, text)) push(r.address, { instance: f, line: r.line, path: r.path });
         }
       }
-      if (out.length === 0) return { ok: false, reason: `no line of ${pp.function} matches the pattern '${pp.lazy}'` };
+      if (out.length === 0) {
+        // Nothing found and no error: perf retries at the function's symbol (probe-event.c
+        // get_alternative_probe_event), a point without the pattern: FUNC@its file, i.e. its entries.
+        const at = pp.file === undefined ? opts.symbol?.(pp.function) : undefined;
+        const real = at !== undefined ? d.scopeAt(at)[0] : undefined;
+        const file = real && real.kind === 'function' ? d.functionInstance(real.die)?.declFile : undefined;
+        if (file !== undefined) return resolveAll(d, { ...pp, lazy: undefined, file }, opts);
+        return { ok: false, reason: `no line of ${pp.function} matches the pattern '${pp.lazy}'` };
+      }
       return { ok: true, value: out };
     }
     for (const f of fns) {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Image } from '../../../src/elf/image.js';
 import { openDwarf } from '../../../src/cli/dwarf.js';
 import { ROOT } from '../../../src/paths.js';
+import { fixtureImage } from '../../elf/fixture.js';
 
 const KFAKE = join(ROOT, 'fixtures', 'dwarf', 'kfake');
 
@@ -116,6 +117,15 @@ test('a variable missing at some of a probe\'s addresses is fetched as the const
   ]);
   // Missing everywhere it is an error, naming the first address.
   assert.match(error('console_write no_such_var'), /console_write \(tty_console_write\+36\): Failed to find 'no_such_var'/);
+});
+
+test('a function pattern that matches no line falls back, as perf does, to the function\'s entries (every inlined copy too)', () => {
+  const image = fixtureImage();
+  const symbol = (n: string) => image.functions.find((f) => f.name === n)?.addr;
+  const r = compilePerfProbe(d, ['sock_hold;*return*'], { readSource, symbol });
+  assert.equal(r.ok && r.value.map((e) => e.line), ['p:probe/sock_hold sk_peer_detach+67', 'p:probe/sock_hold sk_peer_get+40', 'p:probe/sock_hold sock_hold+0']);
+  // Without the symbol table there is nothing to fall back on.
+  assert.match(error('sock_hold;*return*'), /no line of sock_hold matches the pattern/);
 });
 
 test('errors are values with perf-like reasons', () => {

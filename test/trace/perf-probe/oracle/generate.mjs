@@ -2,7 +2,7 @@
 // Records what real `perf probe` (linux-perf) prints for the fixture kernel, the oracle of
 // perf-oracle.test.ts: -D (the kprobe_events lines a spec compiles to), -V (available variables),
 // -L (probe-able source lines) and -F (functions), for every function of the fixture, every C source
-// line with code (SRC:LINE, -D and -V), FUNC:1..8, each variable -V lists fetched by name, lazy
+// line with code (SRC:LINE, -D and -V), FUNC:1..8, FUNC;*return*, each variable -V lists fetched by name, lazy
 // patterns per file (SRC;PTN) and a list of hand-picked specs. perf is run offline (-k vmlinux -s
 // sources); -D's types depend on the running kernel's tracing README (x8..x64 when it lists them, as
 // ktrace's emulated README does). About 15 minutes.
@@ -47,6 +47,8 @@ for (const f of funcs) {
   add('L', f);
   // FUNC:RLN on the first lines of the body (many have no code: perf's refusals are cases too).
   for (let k = 1; k <= 8; k++) add('D', `${f}:${k}`);
+  // FUNC;PTN: the function's lines that return.
+  add('D', `${f};*return*`);
 }
 for (const [mode, specs] of Object.entries(hand)) for (const s of specs) add(mode, s);
 // Each variable -V lists at a function, fetched by name there (-D FUNC VAR).
