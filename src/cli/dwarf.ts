@@ -6,6 +6,7 @@ import type { Image } from '../elf/image.js';
 import { Dwarf, DwarfError } from '../dwarf/index.js';
 import { CliError } from './errors.js';
 import { compilePerfProbe } from '../trace/perf-probe/compile.js';
+import { isRawKprobeLine } from '../trace/perf-probe.js';
 
 export interface DebugInfo {
   readonly dwarf: Dwarf;
@@ -91,4 +92,18 @@ export function perfSpecLines(info: DebugInfo, image: Image, vmlinuxPath: string
     throw new CliError(`${opts.command}: ${r.reason}${m ? `\n  Hint: remove it with \`ktrace del ${m[1]}\`, or add a duplicate with -f (force).` : ''}`);
   }
   return r.value.map((e) => e.line);
+}
+
+/** The kprobe_events lines of a perf spec, given which event names are taken (perfSpecLines' options). */
+export type SpecCompiler = (words: readonly string[], opts: { taken: (group: string, event: string) => boolean; force: boolean; command: string }) => string[] | undefined;
+
+/**
+ * How `add`, `run -a` and the TUI's add prompt take a spec, as perf does: a raw kprobe_events line goes
+ * to the kernel as written (undefined here), a perf spec through the debug info (perfSpecLines).
+ * Undefined when the kernel has no debug info; its DWARF is opened at the first spec that needs it.
+ */
+export function specCompiler(image: Image, vmlinuxPath: string): SpecCompiler | undefined {
+  if (!hasDebugInfo(image)) return undefined;
+  let info: DebugInfo | undefined;
+  return (words, opts) => (isRawKprobeLine(words.join(' ')) ? undefined : perfSpecLines(info ??= openDwarf(image, vmlinuxPath), image, vmlinuxPath, words, opts));
 }

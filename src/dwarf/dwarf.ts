@@ -259,6 +259,11 @@ export class Dwarf implements TypeResolver {
 
   typeOf(die: Die): Die | undefined { return this.origin(die, (d) => this.ref(d, DW_AT.type)); }
 
+  /** Where a DIE is declared (DW_AT_decl_file/decl_line, from its abstract origin or specification too). */
+  declaration(die: Die): { file: string | undefined; line: number | undefined } {
+    return { file: this.fileName(die.unit, this.origin(die, (x) => this.udata(x, DW_AT.decl_file))), line: this.origin(die, (x) => this.udata(x, DW_AT.decl_line)) };
+  }
+
   rangeContext(u: Unit): RangeContext {
     return { addrSize: u.header.addrSize, offsetSize: u.header.offsetSize, baseAddress: this.unitBase(u), addrx: (i) => this.addrx(u, i) };
   }
@@ -457,12 +462,11 @@ export class Dwarf implements TypeResolver {
       else entryPc = (this.address(d, DW_AT.low_pc) ?? this.unitBase(u)) + (this.udata(d, DW_AT.entry_pc) ?? 0);
     }
     const inline = d.tag === DW_TAG.inlined_subroutine;
-    const declFile = this.origin(d, (x) => this.udata(x, DW_AT.decl_file));
-    const declLine = this.origin(d, (x) => this.udata(x, DW_AT.decl_line));
+    const decl = this.declaration(d);
     return {
       name, die: d, kind: inline ? 'inline' : 'function', ranges, entryPc,
       ...(inline ? { callFile: this.fileName(u, this.udata(d, DW_AT.call_file)), callLine: this.udata(d, DW_AT.call_line) } : {}),
-      declFile: this.fileName(u, declFile), declLine,
+      declFile: decl.file, declLine: decl.line,
       external: this.origin(d, (x) => (this.has(x, DW_AT.external) ? true : undefined)) ?? false,
     };
   }
@@ -604,7 +608,7 @@ export class Dwarf implements TypeResolver {
     if (ops.some((o) => o.code === DW_OP.GNU_uninit)) return undefined;
     // The operations perf reads: DW_OP_addr, DW_OP_reg*, DW_OP_breg*, DW_OP_regx, DW_OP_fbreg, DW_OP_bregx.
     const c = ops[0]!.code;
-    if (!(c === 0x03 || (c >= 0x50 && c <= 0x92))) return undefined;
+    if (!(c === DW_OP.addr || (c >= DW_OP.reg0 && c <= DW_OP.bregx))) return undefined;
     return planLocation(expr.subarray(0, ops[1]!.at), ctx);
   }
 

@@ -25,16 +25,10 @@ async function handler(args: Args): Promise<void> {
   const { out } = await import('../../output/write.js');
   const { loadImage } = await import('../image.js');
   const image = loadImage(args.vmlinux);
-  // A raw kprobe_events line goes to the kernel as written; a perf spec goes through the debug info
-  // when the kernel has it, as perf does.
-  let viaDwarf: SpecLines | undefined;
-  if (!isRawKprobeLine(words.join(' '))) {
-    const { openDwarf, hasDebugInfo, perfSpecLines } = await import('../dwarf.js');
-    if (hasDebugInfo(image)) {
-      const info = openDwarf(image, args.vmlinux);
-      viaDwarf = (taken, force) => perfSpecLines(info, image, args.vmlinux, words, { taken, force, command: 'add' });
-    }
-  }
+  // A raw kprobe_events line goes to the kernel as written (without loading the DWARF modules); a
+  // perf spec goes through the debug info when the kernel has it, as perf does (specCompiler).
+  const compile = isRawKprobeLine(words.join(' ')) ? undefined : (await import('../dwarf.js')).specCompiler(image, args.vmlinux);
+  const viaDwarf: SpecLines | undefined = compile && ((taken, force) => compile(words, { taken, force, command: 'add' })!);
   if (args.definition) {
     if (viaDwarf) { out(viaDwarf(() => false, args.force).join('\n') + '\n'); return; }
     const c = compileSpec(words, () => false, args.force);

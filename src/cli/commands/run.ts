@@ -87,13 +87,8 @@ const command: CommandModule<GlobalArgs, Args> = {
     // -a SPEC goes through the debug info when the kernel has it, as `ktrace add` does.
     let specLines: import('../run-probes.js').SpecLines | undefined;
     if (asList(args.add).length) {
-      const { hasDebugInfo, openDwarf, perfSpecLines } = await import('../dwarf.js');
-      const { isRawKprobeLine } = await import('../../trace/perf-probe.js');
-      let info: import('../dwarf.js').DebugInfo | undefined;
-      if (hasDebugInfo(image)) {
-        specLines = (spec, taken) => (isRawKprobeLine(spec) ? undefined
-          : perfSpecLines(info ??= openDwarf(image, args.vmlinux), image, args.vmlinux, [spec], { taken, force: true, command: `run: -a ${spec}` }));
-      }
+      const compile = (await import('../dwarf.js')).specCompiler(image, args.vmlinux);
+      if (compile) specLines = (spec, taken) => compile([spec], { taken, force: true, command: `run: -a ${spec}` });
     }
     const sel = await rp.selectEvents(t, image, stored, asList(args.event), asList(args.add), specLines);
     const tracing = sel.selected.length > 0;

@@ -48,8 +48,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     const { writeOptimizationSysctl } = await import('../../kprobe/optimizer.js');
     const { colorEnabled } = await import('../../output/tty.js');
     const { addProbe, addLines } = await import('../probe-events.js');
-    const { isRawKprobeLine } = await import('../../trace/perf-probe.js');
-    const { openDwarf, hasDebugInfo, perfSpecLines } = await import('../dwarf.js');
+    const { specCompiler } = await import('../dwarf.js');
     const report = await import('../../output/trace-report.js');
     const { byTraceTime } = await import('../../trace/runtime/probes.js');
     const { formatResult } = await import('../../kernel/workload/syscalls.js');
@@ -64,7 +63,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     type Platform = import('../../kernel/platform.js').Platform;
 
     const dir = stateDir(args.state);
-    const debugInfo = hasDebugInfo(image) ? openDwarf(image, args.vmlinux) : undefined;
+    const compile = specCompiler(image, args.vmlinux);
     const t = await loadTracing({ machine: true, canProbe: true });
     const maxInsns = args['max-insns'];
     let platform!: Platform;
@@ -248,9 +247,8 @@ const command: CommandModule<GlobalArgs, Args> = {
           r = store.updateState(dir, args.vmlinux, (s) => {
             const session = t.light(image, s);
             const taken = (g: string, e: string) => session.events.events().some((x) => x.group === g && x.event === e);
-            const res = debugInfo && !isRawKprobeLine(spec)
-              ? addLines(session, perfSpecLines(debugInfo, image, args.vmlinux, words, { taken, force: false, command: 'add' }), false)
-              : addProbe(session, words, false);
+            const lines = compile?.(words, { taken, force: false, command: 'add' });
+            const res = lines ? addLines(session, lines, false) : addProbe(session, words, false);
             if (res.ok) for (const a of res.added) session.events.setEnabled(a.group, a.event, true);
             // A failed add still saves its error_log entry, as `ktrace add` does.
             return { state: res.ok ? { ...s, ...session.snapshot() } : { ...s, errorLog: session.snapshot().errorLog }, result: res };

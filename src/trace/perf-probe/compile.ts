@@ -91,32 +91,49 @@ export interface ScopeVar extends FetchableVar { readonly type: string | undefin
  * contain the address, so the parameters of inlined callees at the same address come too.
  */
 export function scopeVars(d: Dwarf, p: ResolvedPoint, vars: boolean): ScopeVar[] {
+  const out: ScopeVar[] = [];
+  walkScope(d, p, (c, variable) => {
+    if (c.tag !== DW_TAG.formal_parameter && !(vars && c.tag === DW_TAG.variable)) return false;
+    const v = variable();
+    const loc = v && variableLocation(d, p, v);
+    if (v && loc && loc.ok) {
+      const t = d.fetchTypes.of(v.type, PERF_TYPES);
+      out.push({ variable: v, location: loc.value, type: t.ok ? t.type : undefined });
+    }
+    return false;
+  });
+  return out;
+}
+
+/**
+ * perf's walk of a probe's scope (die_find_child from the scope DIE: the probed instance, else the
+ * scope find_best_scope chose, else the function at the address): each DIE in DIE order, descending
+ * only into the scopes that contain the address, until `visit` returns true. `variable()` is the DIE
+ * as a Variable at the address (undefined when it has no name).
+ */
+function walkScope(d: Dwarf, p: ResolvedPoint, visit: (die: Die, variable: () => Variable | undefined) => boolean): void {
   const chain = d.scopeAt(p.address);
   const scope = p.instance?.die ?? p.scope ?? chain[0]?.die;
-  if (!scope) return [];
   const frame = chain[0]?.die;
-  const out: ScopeVar[] = [];
-  const walk = (die: Die, depth: number) => {
-    if (depth > 64) return;
+  if (!scope || !frame) return;
+  const walk = (die: Die, depth: number): boolean => {
+    if (depth > 64) return false;
     for (const c of d.children(die)) {
-      if (c.tag === DW_TAG.formal_parameter || (vars && c.tag === DW_TAG.variable)) {
-        const name = d.name(c);
-        if (name !== undefined) {
-          const v: Variable = { name, die: c, kind: c.tag === DW_TAG.formal_parameter ? 'parameter' : 'local', type: d.typeOf(c), typeName: '', location: d.locationAt(c, p.address, frame), scopeDepth: depth };
-          const loc = variableLocation(d, p, v);
-          if (loc.ok) {
-            const t = d.fetchTypes.of(v.type, PERF_TYPES);
-            out.push({ variable: v, location: loc.value, type: t.ok ? t.type : undefined });
-          }
+      let v: Variable | undefined | null = null;
+      const variable = () => {
+        if (v === null) {
+          const name = d.name(c);
+          v = name === undefined ? undefined
+            : { name, die: c, kind: c.tag === DW_TAG.formal_parameter ? 'parameter' : 'local', type: d.typeOf(c), typeName: '', location: d.locationAt(c, p.address, frame), scopeDepth: depth };
         }
-      }
-      if (c.tag === DW_TAG.lexical_block || c.tag === DW_TAG.inlined_subroutine) {
-        if (d.ranges(c).some((r) => p.address >= r.low && p.address < r.high)) walk(c, depth + 1);
-      }
+        return v;
+      };
+      if (visit(c, variable)) return true;
+      if (d.ranges(c).some((r) => p.address >= r.low && p.address < r.high) && walk(c, depth + 1)) return true;
     }
+    return false;
   };
   walk(scope, 0);
-  return out;
 }
 
 /** $params / $vars as perf expands them (expand_probe_args): duplicates included. */
@@ -169,8 +186,7 @@ function afterEntry(d: Dwarf, p: ResolvedPoint, v: Variable): Parsed<string> | u
   let first: number | undefined;
   for (const e of loc.list) if (!e.isDefault && e.low > p.address && e.low <= high && (first === undefined || e.low < first)) first = e.low;
   if (first === undefined) return undefined;
-  const frame = d.scopeAt(p.address)[0]?.die;
-  const r = planToFetchArg(d.locationAt(v.die, first, frame), false, staticBase(v));
+  const r = planToFetchArg(d.locationAt(v.die, first, real.die), false, staticBase(v));
   return r.ok ? r : undefined;
 }
 
@@ -265,25 +281,14 @@ function baseName(pp: ProbeSpec['point'], p: ResolvedPoint): string {
  * before it, perf takes the earlier one); else a global of the unit.
  */
 function findVariable(d: Dwarf, p: ResolvedPoint, name: string): Variable | undefined {
-  const chain = d.scopeAt(p.address);
-  const scope = p.instance?.die ?? p.scope ?? chain[0]?.die;
-  const frame = chain[0]?.die;
-  const find = (die: Die, depth: number): Variable | undefined => {
-    if (depth > 64) return undefined;
-    for (const c of d.children(die)) {
-      if ((c.tag === DW_TAG.formal_parameter || c.tag === DW_TAG.variable) && d.name(c) === name
-        && (d.has(c, DW_AT.external) || d.has(c, DW_AT.location) || d.has(c, DW_AT.const_value))) {
-        return { name, die: c, kind: c.tag === DW_TAG.formal_parameter ? 'parameter' : 'local', type: d.typeOf(c), typeName: '', location: d.locationAt(c, p.address, frame), scopeDepth: depth };
-      }
-      if (d.ranges(c).some((r) => p.address >= r.low && p.address < r.high)) {
-        const v = find(c, depth + 1);
-        if (v) return v;
-      }
-    }
-    return undefined;
-  };
-  return (scope && frame ? find(scope, 0) : undefined)
-    ?? d.variablesAt(p.address, { externs: true }).find((x) => x.kind === 'global' && x.name === name);
+  let found: Variable | undefined;
+  walkScope(d, p, (c, variable) => {
+    if ((c.tag !== DW_TAG.formal_parameter && c.tag !== DW_TAG.variable) || d.name(c) !== name) return false;
+    if (!d.has(c, DW_AT.external) && !d.has(c, DW_AT.location) && !d.has(c, DW_AT.const_value)) return false;
+    found = variable();
+    return true;
+  });
+  return found ?? d.variablesAt(p.address, { externs: true }).find((x) => x.kind === 'global' && x.name === name);
 }
 
 /**

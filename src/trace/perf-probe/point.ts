@@ -142,7 +142,7 @@ function resolveAll(d: Dwarf, pp: ProbePoint, opts: PointOptions): Parsed<Resolv
   }
   if (pp.line !== undefined) {
     if (out.length === 0) return { ok: false, reason: `Probe point ${file}:${pp.line} is not found: no code for that line` };
-    return representative(d, out, pp.line, undefined, undefined, false);
+    return representative(d, out, pp.line);
   }
   if (out.length === 0) return { ok: false, reason: `no line of ${file} with code matches the pattern '${pp.lazy}'` };
   return { ok: true, value: out };
@@ -156,15 +156,6 @@ function resolveAll(d: Dwarf, pp: ProbePoint, opts: PointOptions): Parsed<Resolv
  * real function.
  */
 function functionLine(d: Dwarf, pp: ProbePoint, fn: string, rel: number, push: (address: number, extra: { line?: number; path?: string; scope?: Die; scopeName?: string }) => void, out: ResolvedPoint[]): Parsed<ResolvedPoint[]> {
-  const declOf = (die: Die): { path: string | undefined; line: number } | undefined => {
-    let x: Die | undefined = die;
-    for (let i = 0; x && i < 8; i++) {
-      const line = d.udata(x, DW_AT.decl_line);
-      if (line !== undefined) return { path: d.fileName(x.unit, d.udata(x, DW_AT.decl_file)), line };
-      x = d.ref(x, DW_AT.abstract_origin) ?? d.ref(x, DW_AT.specification);
-    }
-    return undefined;
-  };
   let first: { path: string; line: number } | undefined;
   for (const u of d.units()) {
     const root = u.root();
@@ -172,20 +163,18 @@ function functionLine(d: Dwarf, pp: ProbePoint, fn: string, rel: number, push: (
     // dwarf_getfuncs: the unit's subprograms in DIE order; the first definition of FUNC (die_is_func_def).
     const sp = d.children(root).find((c) => c.tag === DW_TAG.subprogram && d.name(c) === fn && !d.has(c, DW_AT.declaration)
       && (d.has(c, DW_AT.inline) || d.has(c, DW_AT.low_pc) || d.has(c, DW_AT.entry_pc) || d.has(c, DW_AT.ranges)));
-    const decl = sp && declOf(sp);
-    if (!decl || decl.path === undefined || (pp.file !== undefined && !pathMatches(decl.path, pp.file))) continue;
-    const path = decl.path, line = decl.line + rel;
+    const decl = sp && d.declaration(sp);
+    if (!decl || decl.file === undefined || decl.line === undefined || (pp.file !== undefined && !pathMatches(decl.file, pp.file))) continue;
+    const path = decl.file, line = decl.line + rel;
     first ??= { path, line };
     const start = out.length;
     for (const r of unitRows(d, u)) {
-      if (r.path !== path || r.line !== line || out.some((p) => p.address === r.address)) continue;
-      const chain = d.scopeAt(r.address).filter((s) => s.kind === 'function' || s.kind === 'inline');
-      if (chain.length === 0) return { ok: false, reason: `Failed to find scope of probe point (${fn}:${rel} at ${hex(r.address)}, outside every function).` };
-      const named = chain.find((s) => d.name(s.die) === fn && d.functionInstance(s.die, { empty: true })?.declFile === path);
-      const scope = (named ?? chain[0]!).die;
+      if (r.path !== path || r.line !== line) continue;
+      const scope = bestScope(d, r.address, line, path, fn);
+      if (!scope) return { ok: false, reason: `Failed to find scope of probe point (${fn}:${rel} at ${hex(r.address)}, outside every function).` };
       push(r.address, { line, path, scope, scopeName: d.name(scope) });
     }
-    const checked = representative(d, out.slice(start), line, fn, decl.line, false);
+    const checked = representative(d, out.slice(start), line, fn, decl.line);
     if (!checked.ok) return checked;
   }
   if (out.length === 0) {
@@ -195,28 +184,28 @@ function functionLine(d: Dwarf, pp: ProbePoint, fn: string, rel: number, push: (
 }
 
 /**
- * The scope perf probes a source line in (probe-finder.c find_best_scope without a function name): of
- * the real function and the inlined copies around the address (outermost first), the one declared in
- * the same file nearest before the line; with none, the real function (find_inner_scope_cb stops at
- * the first scope it is given).
+ * The scope perf probes a source line in (probe-finder.c find_best_scope): of the real function and
+ * the inlined copies around the address (outermost first) declared in the file, the first named `fn`
+ * when a function is given, else the one declared nearest before the line; with none, the real
+ * function (find_inner_scope_cb stops at the first scope it is given); undefined outside every function.
  */
-export function bestScope(d: Dwarf, address: number, line: number, path: string): Die | undefined {
+export function bestScope(d: Dwarf, address: number, line: number, path: string, fn?: string): Die | undefined {
   const chain = d.scopeAt(address).filter((s) => s.kind === 'function' || s.kind === 'inline');
   let best: Die | undefined, diff = Infinity;
   for (const s of chain) {
     const fi = d.functionInstance(s.die, { empty: true });
-    if (!fi || fi.declFile !== path || fi.declLine === undefined) continue;
-    if (fi.declLine < line && line - fi.declLine < diff) { diff = line - fi.declLine; best = s.die; }
+    if (!fi || fi.declFile !== path) continue;
+    if (fn !== undefined) { if (fi.name === fn) return s.die; continue; }
+    if (fi.declLine !== undefined && fi.declLine < line && line - fi.declLine < diff) { diff = line - fi.declLine; best = s.die; }
   }
   return best ?? chain[0]?.die;
 }
 
 /**
- * A line probe's addresses in address order (perf walks the line table), each checked as perf's
- * verify_representive_line does: an address another line claims (reverseLine) is refused, with the
- * line to probe instead.
+ * A line probe's addresses in walk order, each checked as perf's verify_representive_line does: an
+ * address another line claims (reverseLine) is refused, with the line to probe instead.
  */
-function representative(d: Dwarf, pts: ResolvedPoint[], line: number, fn?: string, declLine?: number, sort = true): Parsed<ResolvedPoint[]> {
+function representative(d: Dwarf, pts: ResolvedPoint[], line: number, fn?: string, declLine?: number): Parsed<ResolvedPoint[]> {
   for (const p of pts) {
     const r = reverseLine(d, p.address);
     // Another line of the same file at the address: refused. A line of another file (an inlined
@@ -226,7 +215,7 @@ function representative(d: Dwarf, pts: ResolvedPoint[], line: number, fn?: strin
       return { ok: false, reason: `This line is sharing the address with other lines. Please try to probe at ${instead} instead.` };
     }
   }
-  return { ok: true, value: sort ? [...pts].sort((a, b) => a.address - b.address) : pts };
+  return { ok: true, value: pts };
 }
 
 /** The DIE variables are looked up from for a point: the probed instance, else the whole scope chain. */
