@@ -1,0 +1,182 @@
+// The cross-run cache: indexes of images, boot snapshots, expanded bundled kernels.
+// It lives in $XDG_CACHE_HOME/ktrace (else ~/.cache/ktrace). Every entry is keyed by what it was
+// built from, carries a header that names that key and a SHA-256 of its payload, is written to a
+// temporary file and renamed into place (two processes building the same entry cannot corrupt it),
+// and is validated on every read: a corrupt, truncated or stale entry reads as absent, so the caller
+// rebuilds it. A cache may only make ktrace faster, never change a result; KTRACE_NO_CACHE=1 turns it
+// off (tests compare the two).
+import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** Bumped when any cached format changes; part of every entry's key. */
+export const CACHE_FORMAT = 1;
+
+const MAGIC = Buffer.from('KTRACEC1');
+
+export function cacheEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return !env.KTRACE_NO_CACHE || env.KTRACE_NO_CACHE === '0';
+}
+
+/** $XDG_CACHE_HOME/ktrace, else ~/.cache/ktrace (a relative $XDG_CACHE_HOME is ignored, per the spec). */
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_CACHE_HOME;
+  if (xdg && xdg.startsWith('/')) return join(xdg, 'ktrace');
+  return join(homedir(), '.cache', 'ktrace');
+}
+
+/** The path of an entry: ROOT/KIND/NAME (kind: 'index', 'snapshot', 'kernel', ...). */
+export function cachePath(kind: string, name: string, env: NodeJS.ProcessEnv = process.env): string {
+  return join(cacheRoot(env), kind, name);
+}
+
+function readAt(fd: number, pos: number, len: number): Buffer {
+  const b = Buffer.alloc(len);
+  let got = 0;
+  while (got < len) {
+    const n = readSync(fd, b, got, len - got, pos + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got === len ? b : b.subarray(0, got);
+}
+
+/** The GNU build-id of an ELF64 little-endian file, read from its PT_NOTE segments (or section
+ *  notes), without reading the whole file; null when it has none or is no such ELF. */
+export function buildId(fd: number): string | null {
+  const h = readAt(fd, 0, 64);
+  if (h.length < 64 || h.readUInt32BE(0) !== 0x7f454c46 || h[4] !== 2 || h[5] !== 1) return null;
+  const notes: Array<[number, number]> = [];
+  const phoff = Number(h.readBigUInt64LE(32)), phentsize = h.readUInt16LE(54), phnum = h.readUInt16LE(56);
+  if (phentsize >= 56 && phnum > 0 && phnum < 4096) {
+    const ph = readAt(fd, phoff, phentsize * phnum);
+    for (let i = 0; i + 56 <= ph.length; i += phentsize) {
+      if (ph.readUInt32LE(i) === 4) notes.push([Number(ph.readBigUInt64LE(i + 8)), Number(ph.readBigUInt64LE(i + 32))]);
+    }
+  }
+  const shoff = Number(h.readBigUInt64LE(40)), shentsize = h.readUInt16LE(58), shnum = h.readUInt16LE(60);
+  if (notes.length === 0 && shentsize >= 64 && shnum > 0 && shnum < 65536) {
+    const sh = readAt(fd, shoff, shentsize * shnum);
+    for (let i = 0; i + 64 <= sh.length; i += shentsize) {
+      if (sh.readUInt32LE(i + 4) === 7) notes.push([Number(sh.readBigUInt64LE(i + 24)), Number(sh.readBigUInt64LE(i + 32))]);
+    }
+  }
+  for (const [off, size] of notes) {
+    if (size <= 0 || size > 1 << 16) continue;
+    const n = readAt(fd, off, size);
+    for (let p = 0; p + 12 <= n.length;) {
+      const namesz = n.readUInt32LE(p), descsz = n.readUInt32LE(p + 4), type = n.readUInt32LE(p + 8);
+      const name = p + 12, desc = name + ((namesz + 3) & ~3);
+      if (desc + descsz > n.length) break;
+      if (type === 3 && namesz === 4 && n.toString('latin1', name, name + 3) === 'GNU') {
+        return n.toString('hex', desc, desc + descsz);
+      }
+      p = desc + ((descsz + 3) & ~3);
+    }
+  }
+  return null;
+}
+
+/** Files up to this size are keyed by a hash of their whole content when they have no build-id. */
+const HASH_WHOLE_LIMIT = 16 << 20;
+
+/**
+ * What identifies an image for the cache: its GNU build-id; else, for a small file, a SHA-256 of its
+ * content; else its size and mtime with a SHA-256 of its first 64 KiB and its section header table
+ * (perf's build-id cache, with a fallback for images built without --build-id).
+ */
+export function imageKey(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const id = buildId(fd);
+    if (id) return `bid-${id}`;
+    const st = fstatSync(fd);
+    const hash = createHash('sha256');
+    if (st.size <= HASH_WHOLE_LIMIT) {
+      hash.update(readAt(fd, 0, st.size));
+      return `sha-${hash.digest('hex').slice(0, 40)}`;
+    }
+    const head = readAt(fd, 0, 65536);
+    hash.update(head);
+    if (head.length >= 64 && head.readUInt32BE(0) === 0x7f454c46) {
+      const shoff = Number(head.readBigUInt64LE(40)), shentsize = head.readUInt16LE(58), shnum = head.readUInt16LE(60);
+      if (shoff > 0 && shoff < st.size) hash.update(readAt(fd, shoff, Math.min(shentsize * shnum, 1 << 22)));
+    }
+    return `st-${st.size}-${Math.floor(st.mtimeMs)}-${hash.digest('hex').slice(0, 32)}`;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function header(kind: string, key: string, payload: Buffer): Buffer {
+  const meta = Buffer.from(JSON.stringify({ kind, key, format: CACHE_FORMAT, length: payload.length }));
+  const digest = createHash('sha256').update(payload).digest();
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(meta.length);
+  return Buffer.concat([MAGIC, len, meta, digest]);
+}
+
+/**
+ * Reads an entry written by writeCache with the same kind and key. Returns null when the cache is off,
+ * the entry is missing, or it does not validate (wrong magic, another key or format, truncated, or a
+ * payload whose SHA-256 differs); an invalid entry is removed so that the next writer replaces it.
+ */
+export function readCache(kind: string, name: string, key: string, env: NodeJS.ProcessEnv = process.env): Buffer | null {
+  if (!cacheEnabled(env)) return null;
+  const path = cachePath(kind, name, env);
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch {
+    return null;
+  }
+  const bad = (): null => {
+    try { unlinkSync(path); } catch { /* another process may have replaced or removed it */ }
+    return null;
+  };
+  if (buf.length < MAGIC.length + 4 + 32 || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return bad();
+  const metaLen = buf.readUInt32LE(MAGIC.length);
+  const metaEnd = MAGIC.length + 4 + metaLen;
+  if (metaEnd + 32 > buf.length) return bad();
+  let meta: { kind?: unknown; key?: unknown; format?: unknown; length?: unknown };
+  try {
+    meta = JSON.parse(buf.toString('utf8', MAGIC.length + 4, metaEnd));
+  } catch {
+    return bad();
+  }
+  const payload = buf.subarray(metaEnd + 32);
+  if (meta.kind !== kind || meta.key !== key || meta.format !== CACHE_FORMAT || meta.length !== payload.length) return bad();
+  const digest = createHash('sha256').update(payload).digest();
+  if (!digest.equals(buf.subarray(metaEnd, metaEnd + 32))) return bad();
+  return payload;
+}
+
+/**
+ * Writes an entry atomically (temporary file in the same folder, then rename). Returns false, and
+ * leaves no partial file, when the cache is off or cannot be written (unwritable folder, full disk):
+ * the caller goes on without a cache.
+ */
+export function writeCache(kind: string, name: string, key: string, payload: Buffer, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!cacheEnabled(env)) return false;
+  const path = cachePath(kind, name, env);
+  const tmp = `${path}.tmp-${process.pid}-${Date.now().toString(36)}`;
+  try {
+    mkdirSync(join(cacheRoot(env), kind), { recursive: true });
+    writeFileSync(tmp, Buffer.concat([header(kind, key, payload), payload]));
+    renameSync(tmp, path);
+    return true;
+  } catch {
+    try { unlinkSync(tmp); } catch { /* nothing was written */ }
+    return false;
+  }
+}
+
+/** Whether a path exists as a regular file (for entries that are plain files, such as expanded kernels). */
+export function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
