@@ -50,7 +50,7 @@ export function endText(r: RunResult): string {
 /** The message the kernel's panic() printed on the console ("Kernel panic - not syncing: MSG"). */
 export function panicMessage(console: string): string | undefined {
   let msg: string | undefined;
-  const re = /^Kernel panic - not syncing: (.*)$/gm;
+  const re = /^(?:\[[ \d.]+\] )?Kernel panic - not syncing: (.*)$/gm;
   for (let m = re.exec(console); m; m = re.exec(console)) msg = m[1];
   return msg?.trim() || undefined;
 }

@@ -34,6 +34,12 @@ export function out(text: string): void {
   process.stdout.write(text);
 }
 
+export function outBytes(b: Uint8Array): void {
+  guardPipe();
+  if (closed) return;
+  process.stdout.write(b);
+}
+
 /** Bytes written but not yet taken by the reader above which `drained` waits. */
 export const HIGH_WATER = 1 << 20;
 

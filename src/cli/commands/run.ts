@@ -115,19 +115,25 @@ const command: CommandModule<GlobalArgs, Args> = {
     const mode = args.json ? 'json' : args.trace ? 'trace' : (!tty && tracing && !args.summary) ? 'pipe' : 'summary';
     const { TraceMerger, clockWatermark } = await import('../../trace/runtime/merge.js');
     const { TraceRing } = await import('../../trace/runtime/ring.js');
-    const { onStdoutClosed, drained } = await import('../../output/write.js');
+    const { onStdoutClosed, drained, outBytes } = await import('../../output/write.js');
     // Events stream as the run goes: merged into time order across CPUs (bounded lookahead), written
     // in one chunk per slice, and kept in a bounded ring buffer for the state's trace file. The
     // summaries count as events happen; nothing keeps the whole run's events.
     const ring = new TraceRing();
-    let chunk = '';
-    interface Rec { cpu: number; tsNs: bigint; line: string; json?: string }
-    const merger = new TraceMerger<Rec>((r) => {
-      ring.push(r.line, r.cpu);
-      if (mode === 'json') chunk += r.json;
-      else if (mode !== 'summary') chunk += r.line;
+    const { ByteSink } = await import('../../trace/runtime/bytes.js');
+    const sink = new ByteSink();
+    const merger = new TraceMerger((cpu, bytes) => {
+      if (mode === 'json') {
+        // The event's text is its trace line, NUL (no fetched string holds one), its JSON object.
+        const nul = bytes.indexOf(0);
+        ring.pushBytes(cpu, bytes.subarray(0, nul));
+        sink.append(bytes.subarray(nul + 1));
+        return;
+      }
+      ring.pushBytes(cpu, bytes);
+      if (mode !== 'summary') sink.append(bytes);
     });
-    const writeChunk = () => { if (chunk) { out(chunk); chunk = ''; } };
+    const writeChunk = () => { if (sink.length) outBytes(sink.take()); };
     let events = 0;
     const retvals = new Map<string, Map<bigint, number>>();
     const onEvent = (e: import('../../trace/runtime/probes.js').TraceEvent) => {
@@ -148,7 +154,7 @@ const command: CommandModule<GlobalArgs, Args> = {
         if (!c) h.counts.set(name, (c = new Map()));
         report.addToLog2(c, v);
       }
-      merger.push({ cpu: e.cpu, tsNs: e.tsNs, line: e.line, json: mode === 'json' ? traceEventJson(e) + '\n' : undefined });
+      merger.push(e.cpu, Number(e.tsNs), mode === 'json' ? e.line + '\0' + traceEventJson(e) + '\n' : e.line);
     };
     const pr = rp.probeRun(t, sel, onEvent, false);
 

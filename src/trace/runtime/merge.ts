@@ -6,54 +6,52 @@
 // run. What is released is then in exactly the order a stable sort of the whole run by (ts, cpu)
 // gives. The lookahead is bounded: past `limit` held events the oldest are released anyway (order
 // is then kept among what was held; a CPU lagging by more than that could come out later).
+// Events are held as their text's bytes (ByteFifo), not as objects.
+import { ByteFifo } from './bytes.js';
 
-export interface Timed { cpu: number; tsNs: bigint }
-
-export class TraceMerger<E extends Timed> {
-  private readonly queues: E[][] = [];
-  private readonly heads: number[] = [];
+export class TraceMerger {
+  private readonly queues: ByteFifo[] = [];
   private held = 0;
   /** Events released before their CPUs' clocks had passed them (the lookahead bound was hit). */
   forced = 0;
 
-  constructor(private readonly emit: (e: E) => void, readonly limit = 1 << 16) {}
+  /** `emit` gets each event's bytes (a view valid during the call) in trace order. */
+  constructor(private readonly emit: (cpu: number, bytes: Buffer) => void, readonly limit = 1 << 16) {}
 
   get pending(): number { return this.held; }
 
-  push(e: E): void {
-    while (this.queues.length <= e.cpu) { this.queues.push([]); this.heads.push(0); }
-    this.queues[e.cpu]!.push(e);
+  /** One event of `cpu` at `tsNs` (emulated ns: exact in a double), as the text to emit. */
+  push(cpu: number, tsNs: number, text: string): void {
+    while (this.queues.length <= cpu) this.queues.push(new ByteFifo());
+    this.queues[cpu]!.push(text, tsNs);
     if (++this.held > this.limit) {
       const before = this.held;
-      this.release(undefined, this.held - (this.limit >> 1));
+      this.release(Infinity, this.held - (this.limit >> 1));
       this.forced += before - this.held;
     }
   }
 
   /** Release every held event recorded before `watermarkNs` (every one when undefined). */
-  flush(watermarkNs?: bigint): void {
-    this.release(watermarkNs, Infinity);
+  flush(watermarkNs?: number): void {
+    this.release(watermarkNs ?? Infinity, Infinity, watermarkNs === undefined);
   }
 
-  private release(watermark: bigint | undefined, max: number): void {
-    const qs = this.queues, heads = this.heads;
+  private release(watermark: number, max: number, all = false): void {
+    const qs = this.queues;
     for (let n = 0; n < max && this.held > 0; n++) {
       let best = -1;
-      let bestTs = 0n;
+      let bestTs = 0;
       for (let c = 0; c < qs.length; c++) {
         const q = qs[c]!;
-        if (heads[c]! >= q.length) continue;
-        const ts = q[heads[c]!]!.tsNs;
+        if (q.head === q.tail) continue;
+        const ts = q.ts[q.head]!;
         if (best < 0 || ts < bestTs) { best = c; bestTs = ts; }
       }
-      if (watermark !== undefined && bestTs >= watermark) break;
+      if (!all && bestTs >= watermark) break;
       const q = qs[best]!;
-      const e = q[heads[best]!]!;
-      heads[best]!++;
+      this.emit(best, q.first());
+      q.shift();
       this.held--;
-      if (heads[best]! === q.length) { q.length = 0; heads[best] = 0; }
-      else if (heads[best]! >= 4096 && heads[best]! * 2 >= q.length) { q.splice(0, heads[best]); heads[best] = 0; }
-      this.emit(e);
     }
   }
 }
@@ -63,8 +61,8 @@ export class TraceMerger<E extends Timed> {
  * that is not running (not started, or halted for good) records nothing; when none runs, everything
  * may go.
  */
-export function clockWatermark(cpus: readonly { online: boolean; clock(): number }[]): bigint | undefined {
+export function clockWatermark(cpus: readonly { online: boolean; clock(): number }[]): number | undefined {
   let min = Infinity;
   for (const c of cpus) if (c.online) min = Math.min(min, c.clock());
-  return min === Infinity ? undefined : BigInt(min);
+  return min === Infinity ? undefined : min;
 }

@@ -4,6 +4,7 @@
 // "entries-in-buffer/entries-written: 16385/1068427". ktrace keeps the entries as their trace text,
 // so the size counts bytes of text (the kernel counts its binary records: a real buffer of the same
 // size holds more entries). Memory is bounded by the buffer size, whatever the number of events.
+import { ByteFifo } from './bytes.js';
 
 /** The kernel's default buffer_size_kb (trace_buf_size = 1441792 bytes per CPU). */
 export const BUFFER_SIZE_KB = 1408;
@@ -14,10 +15,8 @@ export function cpuOfLine(line: string): number {
   return m ? Number(m[1]) : 0;
 }
 
-interface Entry { seq: number; line: string }
-
 export class TraceRing {
-  private readonly cpus: { q: Entry[]; head: number; bytes: number }[] = [];
+  private readonly cpus: ByteFifo[] = [];
   private seq = 0;
   /** Entries ever pushed (entries-written). */
   written = 0;
@@ -41,30 +40,35 @@ export class TraceRing {
 
   /** Add one entry (a trace line with its newline); the CPU's oldest go when it is over its size. */
   push(line: string, cpu = cpuOfLine(line)): void {
-    while (this.cpus.length <= cpu) this.cpus.push({ q: [], head: 0, bytes: 0 });
+    while (this.cpus.length <= cpu) this.cpus.push(new ByteFifo());
     const b = this.cpus[cpu]!;
-    b.q.push({ seq: this.seq++, line });
-    b.bytes += line.length;
+    b.push(line, 0, this.seq++);
     this.written++;
-    while (b.bytes > this.bytesPerCpu && b.head < b.q.length - 1) {
-      b.bytes -= b.q[b.head]!.line.length;
-      b.head++;
-      this.overwritten++;
-    }
-    if (b.head >= 4096 && b.head * 2 >= b.q.length) { b.q.splice(0, b.head); b.head = 0; }
+    while (b.bytes > this.bytesPerCpu && b.size > 0) { b.shift(); this.overwritten++; }
+  }
+
+  /** push() for a line's UTF-8 bytes. */
+  pushBytes(cpu: number, bytes: Uint8Array): void {
+    while (this.cpus.length <= cpu) this.cpus.push(new ByteFifo());
+    const b = this.cpus[cpu]!;
+    b.pushBytes(bytes, 0, this.seq++);
+    this.written++;
+    while (b.bytes > this.bytesPerCpu && b.size > 0) { b.shift(); this.overwritten++; }
   }
 
   /** Entries in the buffer (entries-in-buffer). */
   get entries(): number {
     let n = 0;
-    for (const b of this.cpus) n += b.q.length - b.head;
+    for (const b of this.cpus) n += b.size;
     return n;
   }
 
   /** The kept entries in the order they were pushed. */
   lines(): string[] {
-    const all: Entry[] = [];
-    for (const b of this.cpus) for (let i = b.head; i < b.q.length; i++) all.push(b.q[i]!);
+    const all: { seq: number; line: string }[] = [];
+    for (const b of this.cpus) {
+      for (let i = b.head; i < b.tail; i++) all.push({ seq: b.seq[i]!, line: b.data.toString('utf8', b.off[i]!, b.off[i]! + b.len[i]!) });
+    }
     all.sort((a, b) => a.seq - b.seq);
     return all.map((e) => e.line);
   }
