@@ -1,7 +1,7 @@
 // The trace ring buffer kept in the state directory (the `trace` file): per-CPU buffers of a fixed
 // size that overwrite their oldest entries when full, as the kernel's ring buffer does in its
 // default overwrite mode (buffer_size_kb per CPU). The `trace` header then shows what was lost:
-// "entries-in-buffer/entries-written: 16385/1068427". ktrace keeps the entries as their trace text,
+// "entries-in-buffer/entries-written: 15843/1068427". ktrace keeps the entries as their trace text,
 // so the size counts bytes of text (the kernel counts its binary records: a real buffer of the same
 // size holds more entries). Memory is bounded by the buffer size, whatever the number of events.
 import { ByteFifo } from './bytes.js';
