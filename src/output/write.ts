@@ -26,8 +26,6 @@ export function onStdoutClosed(f: () => void): void {
   closedHandler = f;
 }
 
-export function stdoutClosed(): boolean { return closed; }
-
 export function out(text: string): void {
   guardPipe();
   if (closed) return;

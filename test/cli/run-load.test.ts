@@ -30,7 +30,7 @@ test(`a hot probe over ${INSNS.toExponential()} instructions piped on: every hit
   const hits = Number(/ +(\d+) +0\n$/.exec(ktrace(['fs', 'cat', 'kprobe_profile'], env).stdout)![1]);
   assert.ok(hits > INSNS / 200, `${hits} hits`);
   assert.is(lines, hits, 'one line per hit');
-  console.log(`NOTE load: ${lines} lines, ${(bytes / 1e6).toFixed(0)} MB, peak RSS ${(l.peakKb / 1024).toFixed(0)} MB, ${(r.ms / 1000).toFixed(1)} s`);
+  console.log(`\nNOTE load: ${lines} lines, ${(bytes / 1e6).toFixed(0)} MB, peak RSS ${(l.peakKb / 1024).toFixed(0)} MB, ${(r.ms / 1000).toFixed(1)} s`);
   assert.ok(l.peakKb > 0 && l.peakKb < MAX_RSS_KB, `peak RSS ${l.peakKb} kB`);
   // The state's trace is a ring buffer: all of it written, the newest kept, bounded.
   const head = /entries-in-buffer\/entries-written: (\d+)\/(\d+) /.exec(ktrace(['fs', 'cat', 'trace'], env).stdout)!;
@@ -52,8 +52,8 @@ test('| head -1: the first line comes at once, and the reader going away ends th
     });
   });
   const r = await within(l.done, 60_000, l.child, 'ktrace run after its reader went away');
-  console.log(`NOTE head -1: first line after ${first} ms (a whole 3e5-instruction run: ${b.ms} ms), exit after ${r.ms} ms`);
-  assert.ok(first <= b.ms * 1.5 + 2000, `first line after ${first} ms`);
+  console.log(`\nNOTE head -1: first line after ${first} ms (a whole 3e5-instruction run: ${b.ms} ms), exit after ${r.ms} ms`);
+  assert.ok(first <= b.ms * 2 + 2000, `first line after ${first} ms`);
   assert.is(r.code, 0);
   assert.is(l.stderr, '');
 });
