@@ -8,6 +8,7 @@ import type { TraceEvent } from '../trace/runtime/probes.js';
 import type { StateFile } from './state/store.js';
 import type { Tracing, MachineSession } from './tracing.js';
 import { CliError } from './errors.js';
+import { TraceRing } from '../trace/runtime/ring.js';
 
 export interface RunSelection {
   /** The state the run uses: the stored one plus -a events. */
@@ -101,11 +102,13 @@ export function probeCounts(ms: MachineSession): { probe: ProbeDef; hits: number
     .map((p) => ({ probe: p, hits: ms.runtime.hits.get(p) ?? 0, misses: ms.runtime.misses(p) }));
 }
 
-/** Trace buffer lines kept in the state directory (the oldest go first, like an overwriting ring buffer). */
-export const TRACE_KEEP_LINES = 200_000;
-
-/** Fold a run's counters and trace lines into the stored state (under the lock). */
-export function foldRun(s: StateFile, counts: { probe: ProbeDef; hits: number; misses: number }[], lines: string[],
+/**
+ * Fold a run's counters and trace entries into the stored state (under the lock). The trace goes
+ * into the stored ring buffer (per-CPU, buffer_size_kb each, the oldest overwritten): `lines` are
+ * the run's entries in trace order, or the run's own ring (what it kept of them, and how many it
+ * wrote).
+ */
+export function foldRun(s: StateFile, counts: { probe: ProbeDef; hits: number; misses: number }[], lines: readonly string[] | TraceRing,
   cpus: number, emulatedNs: number, showProbe: (p: ProbeDef) => string): StateFile {
   const profile = { ...s.profile };
   const stored = new Set(s.kprobeEvents.split('\n'));
@@ -115,15 +118,10 @@ export function foldRun(s: StateFile, counts: { probe: ProbeDef; hits: number; m
     const old = profile[k] ?? [0, 0];
     profile[k] = [old[0] + c.hits, old[1] + c.misses];
   }
-  let trace = s.trace + lines.join('');
-  let entries = s.traceEntries + lines.length;
-  if (entries > TRACE_KEEP_LINES) {
-    const all = trace.split('\n');
-    all.pop();
-    const kept = all.slice(all.length - TRACE_KEEP_LINES);
-    trace = kept.join('\n') + '\n';
-    entries = kept.length;
-  }
+  const ring = TraceRing.of(s.trace);
+  const run = Array.isArray(lines) ? lines as readonly string[] : (lines as TraceRing).lines();
+  for (const l of run) ring.push(l);
+  const written = Array.isArray(lines) ? lines.length : (lines as TraceRing).written;
   const clock = BigInt(s.clockNs) + BigInt(emulatedNs);
-  return { ...s, profile, trace, traceEntries: entries, traceWritten: s.traceWritten + lines.length, cpus, clockNs: String(clock) };
+  return { ...s, profile, trace: ring.text(), traceEntries: ring.entries, traceWritten: s.traceWritten + written, cpus, clockNs: String(clock) };
 }

@@ -14,8 +14,9 @@ export interface RunOptions {
   slice?: number;
   /** Emulated ns without any system call after which the run ends as stalled (default 10 s). */
   stallNs?: number;
-  /** Called between slices (progress display); must not touch the machine. */
-  onProgress?: (p: { instructions: number; syscalls: number }) => void;
+  /** Called between slices (progress display, streaming output); must not touch the machine. The
+   *  async run waits for a promise it returns (a slow reader of the output holds the run). */
+  onProgress?: (p: { instructions: number; syscalls: number }) => void | Promise<void>;
   shouldStop?: () => boolean;
   /** Upper layers (kprobes) attach to the platform before it boots. */
   attach?: (platform: Platform) => void;
@@ -72,7 +73,8 @@ export async function runScriptAsync(image: Image, script: Script, opts: RunOpti
   while (!platform.runSlice(opts.maxInsns, opts.slice)) {
     await new Promise((r) => setImmediate(r));
     if (opts.shouldStop?.()) platform.interrupt();
-    opts.onProgress?.({ instructions: platform.instructions, syscalls: runner.syscallsIssued });
+    const wait = opts.onProgress?.({ instructions: platform.instructions, syscalls: runner.syscallsIssued });
+    if (wait) await wait;
   }
   return collect(platform, runner, script, opts, Number(process.hrtime.bigint() - t0) / 1e9);
 }

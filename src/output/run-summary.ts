@@ -36,12 +36,37 @@ export function endText(r: RunResult): string {
   const e = r.end;
   switch (e.kind) {
     case 'poweroff': return `power off, status ${e.status}`;
-    case 'panic': return `kernel panic (reason ${e.reason})`;
+    case 'panic': {
+      const m = panicMessage(r.console);
+      return m === undefined ? `kernel panic (reason ${e.reason})` : `kernel panic: ${m}`;
+    }
     case 'budget': return `instruction budget exhausted (--max-insns ${group(r.instructions)})`;
     case 'interrupted': return 'interrupted';
     case 'stalled': return `stalled: no task made a system call for ${e.seconds} s of emulated time (are all tasks blocked?)`;
     case 'fatal': return `machine stopped on cpu ${e.cpu}: ${e.message}`;
   }
+}
+
+/** The message the kernel's panic() printed on the console ("Kernel panic - not syncing: MSG"). */
+export function panicMessage(console: string): string | undefined {
+  let msg: string | undefined;
+  const re = /^(?:\[[ \d.]+\] )?Kernel panic - not syncing: (.*)$/gm;
+  for (let m = re.exec(console); m; m = re.exec(console)) msg = m[1];
+  return msg?.trim() || undefined;
+}
+
+/**
+ * Why a run failed, in one line for stderr (`ktrace: run: ...`), whatever else was printed where:
+ * undefined for a clean run (power off, status 0, every expectation held).
+ */
+export function failureLine(r: RunResult): string | undefined {
+  if (r.exitCode === 0) return undefined;
+  const n = r.failures.length;
+  const f = r.failures[0];
+  const failed = f && `${n} expectation${n === 1 ? '' : 's'} failed (first: ${f.file}:${f.line}:${f.col}: task ${f.task}: expect ${f.message.replace(/^expect /, '')})`;
+  const e = r.end;
+  if (e.kind === 'poweroff' && e.status === 0 && failed) return failed;
+  return failed ? `${endText(r)}; ${failed}` : endText(r);
 }
 
 export function renderRunSummary(r: RunResult, opts: SummaryOptions = {}): string {

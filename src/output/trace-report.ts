@@ -63,9 +63,14 @@ export function log2Rows(counts: ReadonlyMap<number, number>): { label: string; 
  * the highest non-empty one, "%-16s %8d |%-52s|" with the bar scaled to the largest count.
  */
 export function renderHist(title: string, values: readonly bigint[]): string {
-  if (values.length === 0) return `${title}\n(no values)\n`;
   const counts: Log2Counts = new Map();
   for (const v of values) addToLog2(counts, v);
+  return renderLog2Hist(title, counts);
+}
+
+/** renderHist from bucket counts accumulated as the values came (addToLog2). */
+export function renderLog2Hist(title: string, counts: ReadonlyMap<number, number>): string {
+  if (counts.size === 0) return `${title}\n(no values)\n`;
   const rows = log2Rows(counts);
   const max = Math.max(...rows.map((r) => r.count));
   let s = `${title}\n`;

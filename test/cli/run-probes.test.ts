@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { foldRun, TRACE_KEEP_LINES } from '../../src/cli/run-probes.js';
+import { foldRun } from '../../src/cli/run-probes.js';
+import { TraceRing, BUFFER_SIZE_KB } from '../../src/trace/runtime/ring.js';
 import { emptyTraceState } from '../../src/trace/runtime/state.js';
 import { showProbe, type ProbeDef } from '../../src/trace/kprobe-events/index.js';
 import { STATE_VERSION } from '../../src/cli/state/store.js';
@@ -18,14 +19,35 @@ test('foldRun adds counters of stored events only, appends trace lines, advances
   assert.is(f.clockNs, '1000');
 });
 
-test('the stored trace buffer keeps the newest lines, like an overwriting ring buffer', () => {
+const line = (cpu: number, i: number) => `            init-1       [00${cpu}] d.Z..     0.${String(i).padStart(6, '0')}: e: (vfs_read+0x0/0x80) n=${String(i).padStart(6, '0')}\n`;
+
+test('the stored trace is a per-CPU ring buffer of buffer_size_kb: a full CPU loses its oldest, the others keep theirs', () => {
   const s = { version: STATE_VERSION, ...emptyTraceState() };
-  const lines = Array.from({ length: TRACE_KEEP_LINES + 5 }, (_, i) => `l${i}\n`);
+  const per = Math.floor((BUFFER_SIZE_KB * 1024) / line(0, 0).length);
+  // CPU 0 writes three buffers' worth, CPU 1 a handful, interleaved in time.
+  const lines: string[] = [];
+  for (let i = 0; i < 3 * per; i++) { lines.push(line(0, i)); if (i % 1000 === 0) lines.push(line(1, i)); }
   const f = foldRun(s, [], lines, 2, 0, showProbe);
-  assert.is(f.traceEntries, TRACE_KEEP_LINES);
-  assert.is(f.traceWritten, TRACE_KEEP_LINES + 5);
-  assert.ok(f.trace.startsWith('l5\n'));
-  assert.ok(f.trace.endsWith(`l${TRACE_KEEP_LINES + 4}\n`));
+  assert.is(f.traceWritten, lines.length);
+  const kept = f.trace.split('\n').slice(0, -1).map((l) => l + '\n');
+  const cpu1 = lines.filter((l) => l.includes('[001]'));
+  assert.equal(kept.filter((l) => l.includes('[001]')), cpu1);
+  const cpu0 = kept.filter((l) => l.includes('[000]'));
+  assert.is(cpu0.length, per);
+  assert.equal(cpu0, lines.filter((l) => l.includes('[000]')).slice(-per));
+  assert.is(f.traceEntries, per + cpu1.length);
+  // Kept in trace order: the lines that survived, as they were.
+  const keptSet = new Set(kept);
+  assert.equal(kept, lines.filter((l) => keptSet.has(l)));
+  // Folding the run's own ring (what it kept while running) gives the same state as all its lines.
+  const ring = new TraceRing();
+  for (const l of lines) ring.push(l);
+  assert.equal(foldRun(s, [], ring, 2, 0, showProbe), f);
+  // A second run appends to what is stored, under the same bound.
+  const g = foldRun(f, [], [line(1, 9)], 2, 0, showProbe);
+  assert.is(g.traceWritten, lines.length + 1);
+  assert.is(g.traceEntries, f.traceEntries + 1);
+  assert.ok(g.trace.endsWith(line(1, 9)));
 });
 
 test.run();

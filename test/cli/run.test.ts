@@ -128,4 +128,40 @@ test('--trace streams lines to stdout and the summary to stderr; -e selects', ()
   assert.is(ktrace(['run', '-e', 'nope'], env).stderr, 'ktrace: run: -e nope: no event matches (see `ktrace list`)\n');
 });
 
+test('a failed run says why in one line on stderr in every mode: panic (its own message), failed expect, stall', () => {
+  const env = { KTRACE_STATE: freshState() };
+  const cases: [string, string][] = [
+    ['ktrace_crash 0\n', 'kernel panic: Fatal exception'],
+    ['ktrace_crash 2\n', 'kernel panic: dumptest'],
+    ['v = getpid\nexpect v == 99\n', '1 expectation failed (first: WL:2:1: task 0: expect v == 99: left side is 1)'],
+  ];
+  for (const [text, why] of cases) {
+    const wl = workload(text);
+    for (const mode of [[], ['--json'], ['--summary'], ['-a', 'vfs_read']]) {
+      const r = ktrace(['run', wl, ...mode], env);
+      assert.is(r.code, 1, `${text} ${mode}`);
+      assert.is(r.stderr, `ktrace: run: ${why.replace('WL', wl)}\n`, `${text} ${mode}`);
+    }
+  }
+  // The summary names the panic by its message too.
+  assert.match(ktrace(['run', workload('ktrace_crash 2\n'), '--summary'], env).stdout, /\nended: kernel panic: dumptest\n/);
+  const stall = ktrace(['run', workload('p = buf 8\npipe2 p\nb = buf 1\nread p[0] b\n')], env);
+  assert.is(stall.code, 1);
+  assert.is(stall.stderr, 'ktrace: run: stalled: no task made a system call for 10 s of emulated time (are all tasks blocked?)\n');
+  // A clean run says nothing there.
+  assert.is(ktrace(['run', 'cat'], env).stderr, '');
+});
+
+test('--timer-period: below the minimum a usage error that says why; at the minimum the run completes', () => {
+  const env = { KTRACE_STATE: freshState() };
+  for (const p of ['1', '999']) {
+    const r = ktrace(['run', '--timer-period', p], env);
+    assert.is(r.code, 2);
+    assert.match(r.stderr, /^ktrace: run: --timer-period must be 0 \(no timer\) or at least 1000: .*interrupt storm\)\n$/);
+  }
+  const r = ktrace(['run', 'cat', '--timer-period', '1000', '--summary'], env);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /ended: power off, status 0/);
+});
+
 test.run();

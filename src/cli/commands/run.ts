@@ -25,13 +25,21 @@ interface Args extends GlobalArgs {
   summary: boolean;
 }
 
+/**
+ * The shortest timer period a run accepts, in instructions. The fixture kernel's tick (interrupt
+ * entry, timer bookkeeping, the scheduler, iret) costs a couple of hundred instructions: at a
+ * period of 100 the CPUs never leave it (a livelock toward the budget), at 300 the default workload
+ * needs four times its instructions; from 1000 on the overhead stays near a tenth.
+ */
+export const MIN_TIMER_PERIOD = 1000;
+
 const asList = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 
 const options = {
   cpus: { alias: 'c', type: 'number' as const, default: 2, describe: 'emulated CPUs (1-8)' },
   seed: { alias: 's', type: 'number' as const, default: 1, describe: 'seed for timer jitter and scheduling' },
   'max-insns': { type: 'number' as const, default: 2_000_000_000, describe: 'instruction budget: a runaway kernel ends cleanly here' },
-  'timer-period': { type: 'number' as const, describe: 'timer interrupt period in instructions (default 100000)' },
+  'timer-period': { type: 'number' as const, describe: 'timer interrupt period in instructions (default 100000; 0: none; at least 1000)' },
   event: { alias: 'e', type: 'string' as const, array: true, describe: 'trace the events matching GROUP:EVENT (globs; repeatable; default: all defined)' },
   add: { alias: 'a', type: 'string' as const, array: true, describe: 'a probe for this run only, as `ktrace add` takes it (repeatable)' },
   trace: { type: 'boolean' as const, default: false, describe: 'stream the trace lines to stdout as events happen' },
@@ -68,11 +76,15 @@ const command: CommandModule<GlobalArgs, Args> = {
     if (!Number.isSafeInteger(args['max-insns']) || args['max-insns'] <= 0) throw new CliError('run: --max-insns must be a positive integer', EXIT_USAGE);
     const tp = args['timer-period'];
     if (tp !== undefined && (!Number.isSafeInteger(tp) || tp < 0)) throw new CliError('run: --timer-period must be a non-negative integer', EXIT_USAGE);
+    if (tp !== undefined && tp !== 0 && tp < MIN_TIMER_PERIOD) {
+      throw new CliError(`run: --timer-period must be 0 (no timer) or at least ${MIN_TIMER_PERIOD}: the timer interrupt and the scheduler tick take hundreds of instructions, so a shorter period leaves the CPUs in the interrupt handler (an interrupt storm)`, EXIT_USAGE);
+    }
     const script = loadWorkload(args.workload);
     const { loadImage } = await import('../image.js');
     const image = loadImage(args.vmlinux);
     const { runScriptAsync } = await import('../../kernel/session.js');
-    const { renderRunSummary, runResultJson } = await import('../../output/run-summary.js');
+    const { renderRunSummary, runResultJson, failureLine } = await import('../../output/run-summary.js');
+    const { startProgress } = await import('../../output/progress.js');
     const { stateDir } = await import('../state/dir.js');
     const store = await import('../state/store.js');
     const { loadTracing } = await import('../tracing.js');
@@ -97,59 +109,95 @@ const command: CommandModule<GlobalArgs, Args> = {
       const event = c >= 0 ? h.slice(0, c) : undefined;
       // EVENT or GROUP:EVENT, matched against "group:event".
       const re = event === undefined ? undefined : new RegExp(`^(?:[^:]*:)?${event.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-      return { spec: h, re, arg: c >= 0 ? h.slice(c + 1) : h, values: new Map<string, bigint[]>() };
+      return { spec: h, re, arg: c >= 0 ? h.slice(c + 1) : h, counts: new Map<string, import('../../output/trace-report.js').Log2Counts>() };
     });
     const tty = process.stdout.isTTY === true;
     const mode = args.json ? 'json' : args.trace ? 'trace' : (!tty && tracing && !args.summary) ? 'pipe' : 'summary';
-    const recorded: { ts: bigint; cpu: number; line: string }[] = [];
+    const { TraceMerger, clockWatermark } = await import('../../trace/runtime/merge.js');
+    const { TraceRing } = await import('../../trace/runtime/ring.js');
+    const { onStdoutClosed, drained, outBytes } = await import('../../output/write.js');
+    // Events stream as the run goes: merged into time order across CPUs (bounded lookahead), written
+    // in one chunk per slice, and kept in a bounded ring buffer for the state's trace file. The
+    // summaries count as events happen; nothing keeps the whole run's events.
+    const ring = new TraceRing();
+    const { ByteSink } = await import('../../trace/runtime/bytes.js');
+    const sink = new ByteSink();
+    const merger = new TraceMerger((cpu, bytes) => {
+      if (mode === 'json') {
+        // The event's text is its trace line, NUL (no fetched string holds one), its JSON object.
+        const nul = bytes.indexOf(0);
+        ring.pushBytes(cpu, bytes.subarray(0, nul));
+        sink.append(bytes.subarray(nul + 1));
+        return;
+      }
+      ring.pushBytes(cpu, bytes);
+      if (mode !== 'summary') sink.append(bytes);
+    });
+    const writeChunk = () => { if (sink.length) outBytes(sink.take()); };
+    let events = 0;
     const retvals = new Map<string, Map<bigint, number>>();
     const onEvent = (e: import('../../trace/runtime/probes.js').TraceEvent) => {
-      recorded.push({ ts: e.tsNs, cpu: e.cpu, line: e.line });
+      events++;
+      const name = `${e.probe.group}:${e.probe.event}`;
       if (e.retval !== undefined) {
-        const name = `${e.probe.group}:${e.probe.event}`;
         let m = retvals.get(name);
         if (!m) retvals.set(name, (m = new Map()));
         const v = report.returnValue(e.retval);
         m.set(v, (m.get(v) ?? 0) + 1);
       }
-      if (mode === 'json') out(traceEventJson(e) + '\n');
-      else if (mode === 'trace') out(e.line);
       for (const h of hists) {
-        const name = `${e.probe.group}:${e.probe.event}`;
         if (h.re && !h.re.test(name)) continue;
         const a = e.args.find((x) => x.arg.name === h.arg);
         const v = a && report.argNumber(a);
         if (v === undefined) continue;
-        if (!h.values.has(name)) h.values.set(name, []);
-        h.values.get(name)!.push(v);
+        let c = h.counts.get(name);
+        if (!c) h.counts.set(name, (c = new Map()));
+        report.addToLog2(c, v);
       }
+      merger.push(e.cpu, Number(e.tsNs), mode === 'json' ? e.line + '\0' + traceEventJson(e) + '\n' : e.line);
     };
     const pr = rp.probeRun(t, sel, onEvent, false);
 
-    let interrupted = false;
-    const onSigint = () => { interrupted = true; };
-    process.on('SIGINT', onSigint);
-    const spinner = process.stderr.isTTY ? (await import('ora')).default({ text: `booting ${script.file}`, stream: process.stderr }).start() : undefined;
+    // The first SIGINT or SIGTERM ends the run (what was gathered is still reported); a second one
+    // exits at once. A reader that goes away (`| head`) ends it quietly.
+    let interrupted = false, readerGone = false;
+    let stop!: () => void;
+    const stopped = new Promise<void>((r) => { stop = r; });
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (interrupted && !readerGone) process.exit(sig === 'SIGINT' ? 130 : 143);
+      interrupted = true;
+      stop();
+    };
+    onStdoutClosed(() => { readerGone = true; interrupted = true; stop(); });
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const progress = startProgress(process.stderr, `booting ${script.file}`);
     let result;
     try {
       result = await runScriptAsync(image, script, {
         cpus: args.cpus, seed: args.seed, maxInsns: args['max-insns'], timerPeriod: tp,
         shouldStop: () => interrupted,
-        onProgress: spinner && ((p) => { spinner.text = `${script.file}: ${(p.instructions / 1e6).toFixed(1)}M instructions, ${p.syscalls} system calls, ${recorded.length} events`; }),
+        onProgress: (p) => {
+          progress.update(`${script.file}: ${(p.instructions / 1e6).toFixed(1)}M instructions, ${p.syscalls} system calls, ${events} events`);
+          const ms = pr.session();
+          if (!ms || merger.pending === 0) return undefined;
+          merger.flush(clockWatermark(ms.platform.machine.cpus));
+          writeChunk();
+          return drained(stopped);
+        },
         attach: pr.attach,
       });
     } finally {
-      spinner?.stop();
-      process.off('SIGINT', onSigint);
+      progress.stop();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     }
-    // The CPUs run in quanta, so events arrive grouped by CPU; the trace file (and trace_pipe) merge
-    // the per-CPU buffers by timestamp (ring_buffer_iter / peek_next_entry), as done here.
-    const lines = recorded.map((r, i) => ({ ...r, i }))
-      .sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : a.cpu - b.cpu || a.i - b.i)).map((r) => r.line);
+    merger.flush();
+    writeChunk();
     const ms = pr.session();
     const counts = ms ? rp.probeCounts(ms) : [];
     if (ms && counts.length + sel.state.kprobeEvents.length > 0) {
-      store.updateState(dir, args.vmlinux, (s) => ({ state: rp.foldRun(s, counts, lines, args.cpus, result.emulatedNs, showProbe), result: undefined }));
+      store.updateState(dir, args.vmlinux, (s) => ({ state: rp.foldRun(s, counts, ring, args.cpus, result.emulatedNs, showProbe), result: undefined }));
     }
     // One row per event (an event's probes add up).
     const rows: { event: string; hits: number; misses: number }[] = [];
@@ -163,9 +211,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       const summary = JSON.parse(runResultJson(result, { timing: args.timing }));
       const rv = Object.fromEntries([...retvals].map(([ev, m]) => [ev, Object.fromEntries([...m].map(([v, n]) => [v.toString(), n]))]));
       out(JSON.stringify({ type: 'summary', ...summary, probes: rows, retvals: rv }) + '\n');
-    } else if (mode === 'pipe') {
-      out(lines.join(''));
-    } else {
+    } else if (mode !== 'pipe') {
       let text = renderRunSummary(result, { console: args.console, timing: args.timing });
       if (rows.length) text += '\n' + report.renderProbeTable(rows);
       if (retvals.size) {
@@ -173,12 +219,18 @@ const command: CommandModule<GlobalArgs, Args> = {
         for (const [ev, m] of retvals) text += '\n' + report.renderRetvals(ev, m, formatResult);
       }
       for (const h of hists) {
-        if (h.values.size === 0) text += `\n@${h.arg}: no numeric argument '${h.arg}' was recorded\n`;
-        for (const [ev, vals] of h.values) text += '\n' + report.renderHist(`@${h.arg}[${ev}]:`, vals);
+        if (h.counts.size === 0) text += `\n@${h.arg}: no numeric argument '${h.arg}' was recorded\n`;
+        for (const [ev, c] of h.counts) text += '\n' + report.renderLog2Hist(`@${h.arg}[${ev}]:`, c);
       }
       if (mode === 'trace') process.stderr.write(text); else out(text);
     }
-    process.exitCode = result.exitCode;
+    // A failed run says why on stderr in every mode (its output may be going down a pipe).
+    const failed = failureLine(result);
+    if (readerGone) process.exitCode = 0;
+    else {
+      if (failed) process.stderr.write(`ktrace: run: ${failed}\n`);
+      process.exitCode = result.exitCode;
+    }
   },
 };
 export default command;
