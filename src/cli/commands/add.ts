@@ -58,16 +58,19 @@ async function addWithDwarf(args: Args, image: import('../../elf/image.js').Imag
   const { addLines } = await import('../probe-events.js');
   const { out } = await import('../../output/write.js');
   const { stateDir } = await import('../state/dir.js');
-  const { loadState, updateState } = await import('../state/store.js');
+  const { updateState } = await import('../state/store.js');
   const { loadTracing, needsBoundaryCheck } = await import('../tracing.js');
   const { addedMessage } = await import('../../output/probes.js');
   const dir = stateDir(args.state);
   // iced-x86 (the instruction-boundary check) only for offsets into a function, as on the plain path.
+  // This first compile also opens the DWARF and reports a bad spec before the lock is taken.
   const t = await loadTracing({ canProbe: viaDwarf(() => false, true).some(needsBoundaryCheck) });
-  const existing = t.light(image, loadState(dir, args.vmlinux)).events;
-  const lines = viaDwarf((g, e) => existing.events().some((x) => x.group === g && x.event === e), args.force);
   const r = updateState<AddResult>(dir, args.vmlinux, (s) => {
     const session = t.light(image, s);
+    // The name check and the write under one lock (issue 14): events are named against the state as
+    // it is now, so concurrent adds of one name give one event and "already exists" for the others.
+    const ev = session.events;
+    const lines = viaDwarf((g, e) => ev.events().some((x) => x.group === g && x.event === e), args.force);
     const res = addLines(session, lines, args.force);
     // All or nothing for the events; the kernel's error_log entry is kept, as on the plain path.
     if (args['dry-run']) return { state: undefined, result: res };
