@@ -79,12 +79,12 @@ function bootId(): string | undefined {
   return bootIdCache ?? undefined;
 }
 
-function alive(pid: number): boolean {
+/** Whether process PID exists (EPERM: it exists but belongs to someone else). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (e) {
-    // EPERM: the process exists but belongs to someone else.
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { CliError } from '../errors.js';
 import { emptyTraceState, type TraceState } from '../../trace/runtime/state.js';
-import { withLock, LockError, LOCK_TEMP, errnoText } from './lock.js';
+import { withLock, LockError, LOCK_TEMP, alive, errnoText } from './lock.js';
 
 export const STATE_FILE = 'state.json';
 export const STATE_VERSION = 1;
@@ -136,12 +136,8 @@ function removeLeftovers(dir: string): void {
     const lock = LOCK_TEMP.exec(n);
     const leftover = n.startsWith(`.${STATE_FILE}.`) && n.endsWith('.tmp') && n !== `.${STATE_FILE}.${process.pid}.tmp`;
     // A lock taker's temporary file is in use until its process ends.
-    if (leftover || (lock && !processExists(Number(lock[1])))) { try { unlinkSync(join(dir, n)); } catch { /* gone */ } }
+    if (leftover || (lock && !alive(Number(lock[1])))) { try { unlinkSync(join(dir, n)); } catch { /* gone */ } }
   }
-}
-
-function processExists(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }
 
 function ensureDir(dir: string): void {

@@ -49,6 +49,42 @@ test('corrupt or foreign state files are clear errors', () => {
   assert.throws(() => readState(d), /has version/);
 });
 
+test('state.json fields of the wrong type: one line naming the field, the file left as it is (issue 14)', () => {
+  const d = dir();
+  const file = join(d, STATE_FILE);
+  updateState(d, FIXTURE, (s) => ({ state: { ...s, kprobeEvents: 'p:probe/x vfs_read\n', enabled: ['probe/x'] }, result: 0 }));
+  const good = JSON.parse(readFileSync(file, 'utf8'));
+  const cases: [Record<string, unknown>, string][] = [
+    [{ kprobeEvents: 5 }, 'field kprobeEvents is number 5, expected a string'],
+    [{ clockNs: 'abc' }, 'field clockNs is the string "abc", expected a decimal string of nanoseconds'],
+    [{ enabled: 'probe/x' }, 'field enabled is the string "probe/x", expected an array of "GROUP/EVENT" strings'],
+    [{ enabled: ['probe/x', 7] }, 'field enabled[1] is number 7, expected a "GROUP/EVENT" string'],
+    [{ profile: { 'p:probe/x vfs_read': [1] } }, 'field profile["p:probe/x vfs_read"] is an array, expected a [hits, misses] pair of integers >= 0'],
+    [{ errorLog: [{ code: 'X', subsystem: 's', message: 'm', command: 'c', pos: 0, tsNs: 'abc' }] }, 'field errorLog[0].tsNs is the string "abc", expected a decimal string of nanoseconds'],
+    [{ cpus: 1e9 }, 'field cpus is number 1000000000, expected an integer from 0 to 8'],
+    [{ kprobesEnabled: null }, 'field kprobesEnabled is null, expected true or false'],
+    [{ vmlinux: { ...good.vmlinux, sha256: 1 } }, 'field vmlinux.sha256 is number 1, expected a sha256 in hex'],
+  ];
+  for (const [patch, message] of cases) {
+    const text = JSON.stringify({ ...good, ...patch });
+    writeFileSync(file, text);
+    const want = `state ${file}: ${message}; it is left as it is: fix it, or move it away (mv ${file} ${file}.bad) to start with no events`;
+    assert.throws(() => updateState(d, FIXTURE, (s) => ({ state: s, result: 0 })), (e: unknown) => e instanceof CliError && (e as Error).message === want, message);
+    assert.is(readFileSync(file, 'utf8'), text, 'not overwritten');
+  }
+  // As a user sees it: one line on stderr, for readers and writers alike.
+  writeFileSync(file, JSON.stringify({ ...good, kprobeEvents: 5 }));
+  for (const args of [['list'], ['add', 'vfs_read'], ['run']]) {
+    const r = spawnSync(process.execPath, [MAIN, '-k', FIXTURE, ...args], { env: { ...process.env, KTRACE_STATE: d }, encoding: 'utf8' });
+    assert.is(r.status, 1);
+    assert.match(r.stderr, /^ktrace: (run: )?state .*: field kprobeEvents is number 5, expected a string; it is left as it is: .*\.bad\) to start with no events\n$/);
+  }
+  // Absent fields (older files) take their defaults.
+  const { cpus: _c, kprobesOptimization: _o, ...older } = good;
+  writeFileSync(file, JSON.stringify(older));
+  assert.is(readState(d).cpus, 0);
+});
+
 function run(args: string[], env: Record<string, string>): Promise<number> {
   return new Promise((res) => {
     const p = spawn(process.execPath, [MAIN, '-k', FIXTURE, ...args], { env: { ...process.env, ...env }, stdio: 'ignore' });
