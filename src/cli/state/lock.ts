@@ -241,24 +241,39 @@ function breakStale(dir: string, path: string, text: string): void {
  */
 export function withLock<T>(dir: string, fn: () => T, timeoutMs = 30_000): T {
   const path = join(dir, LOCK_FILE);
-  const deadline = Date.now() + timeoutMs;
   const mine = ownerText();
   const tmp = prepare(dir, mine);
+  // The timeout counts while one owner holds the lock: behind a queue of short holders (many
+  // concurrent commands) a waiter keeps waiting, as the others are making progress.
+  let owner: string | null = null;
+  let deadline = 0;
+  let judged = 0;
   let delay = 1;
   try {
     for (;;) {
       if (place(dir, tmp, path, mine)) break;
       const seen = readWithMtime(path);
+      const now = Date.now();
       // (Unreadable: released meanwhile, or not ours to read; either way wait and retry.)
-      if (seen && staleReason(seen.text, seen.mtimeMs) !== undefined) {
-        breakStale(dir, path, seen.text);
-        continue;
+      const key = seen ? seen.text : '(unreadable)';
+      if (key !== owner) {
+        owner = key;
+        deadline = now + timeoutMs;
+        judged = 0;
       }
-      if (Date.now() > deadline) {
+      // An owner seen before is judged again every 100 ms (a check reads /proc), a new one at once.
+      if (seen && now - judged >= 100) {
+        judged = now;
+        if (staleReason(seen.text, seen.mtimeMs, now) !== undefined) {
+          breakStale(dir, path, seen.text);
+          continue;
+        }
+      }
+      if (now > deadline) {
         throw new LockTimeout(`state directory ${dir} is locked by ${describeOwner(seen?.text)}; if no ktrace is running there, remove ${path}`);
       }
       sleep(delay);
-      delay = Math.min(delay * 2, 20);
+      delay = Math.min(delay * 2, 25);
     }
   } finally {
     try { unlinkSync(tmp); } catch { /* gone */ }
