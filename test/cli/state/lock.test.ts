@@ -69,6 +69,18 @@ test('stale locks are taken over at once: empty, garbage, dead pid, reused pid, 
   }
 });
 
+test('a breaker killed while breaking a stale lock (lock.break left behind) does not block the next one', () => {
+  const d = dir();
+  const dead = deadPid();
+  const owner = JSON.stringify({ pid: dead, start: '1', host: hostname(), cmd: 'ktrace add', since: 0, nonce: 'n' });
+  writeFileSync(join(d, LOCK_FILE), owner);
+  writeFileSync(join(d, `${LOCK_FILE}.break`), owner.replace('"n"', '"m"'));
+  const t0 = Date.now();
+  assert.is(withLock(d, () => 7, 5000), 7);
+  assert.ok(Date.now() - t0 < 1000, `${Date.now() - t0} ms`);
+  assert.equal(readdirSync(d), []);
+});
+
 test('an unwritable state directory is one line naming it', () => {
   const d = dir();
   const ro = join(d, 'ro');
