@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -127,6 +127,30 @@ process.stderr.write(JSON.stringify({ iced: cache.some((k) => k.includes('iced-x
   assert.equal(loaded(['list']), { iced: false, yargs: false });
   assert.equal(loaded(['add', 'x=vfs_read+5']), { iced: true, yargs: false });
   assert.equal(loaded(['list']), { iced: false, yargs: false }, 'stored offset probes replay without decoding');
+});
+
+test('concurrent adds of one name: exactly one succeeds, the others fail as a serial second add does (issue 14)', async () => {
+  const env = { ...process.env, NO_COLOR: '1', KTRACE_STATE: freshState() };
+  const regs = ['%di', '%si', '%dx', '%cx', '%r8', '%r9', '%ax', '%bx'];
+  // The shell's `for a in ...; do ktrace add "vfs_read $a" & done; wait`, through the debug-info path
+  // (a perf spec with an argument) and the plain one (a raw kprobe_events event name is not checked).
+  const runs = await Promise.all(regs.map((r) => new Promise<{ code: number; out: string; err: string }>((res) => {
+    const p = spawn(process.execPath, [MAIN, '-k', FIXTURE, 'add', `vfs_read ${r}`], { env });
+    let out = '', err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('close', (code) => res({ code: code ?? -1, out, err }));
+  })));
+  const ok = runs.filter((r) => r.code === 0);
+  assert.is(ok.length, 1, runs.map((r) => r.err).join(''));
+  const winner = regs[runs.indexOf(ok[0]!)]!;
+  const serial = ktrace(['add', 'vfs_read %di'], { KTRACE_STATE: env.KTRACE_STATE });
+  for (const r of runs.filter((x) => x.code !== 0)) {
+    assert.is(r.code, 1);
+    assert.is(r.err, serial.stderr);
+    assert.is(r.out, '');
+  }
+  assert.is(ktrace(['fs', 'cat', 'kprobe_events'], { KTRACE_STATE: env.KTRACE_STATE }).stdout, `p:probe/vfs_read vfs_read arg1=${winner}\n`);
 });
 
 test.run();

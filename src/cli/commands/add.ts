@@ -62,12 +62,23 @@ async function addWithDwarf(args: Args, image: import('../../elf/image.js').Imag
   const { loadTracing, needsBoundaryCheck } = await import('../tracing.js');
   const { addedMessage } = await import('../../output/probes.js');
   const dir = stateDir(args.state);
+  // Compile outside the lock, naming events against the state as it is now (the stored lines are
+  // the kernel's canonical ones: their names are the GROUP/EVENT after p: or r:), and remember
+  // which names the compile asked about. Under the lock the same questions are asked of the state
+  // then; only if an answer changed (another add or del meanwhile) is the spec compiled again there.
+  // So the name check and the write are one locked read-check-modify-write (issue 14: concurrent
+  // adds of one name give one event and "already exists" for the others), and the lock is held
+  // only for the write in the common case.
+  const named = new Set([...loadState(dir, args.vmlinux).kprobeEvents.matchAll(/^[pr][0-9]*:([^/\s]+\/\S+)/gm)].map((m) => m[1]!));
+  const asked = new Map<string, boolean>();
+  let lines = viaDwarf((g, e) => { const k = `${g}/${e}`, v = named.has(k); asked.set(k, v); return v; }, args.force);
   // iced-x86 (the instruction-boundary check) only for offsets into a function, as on the plain path.
-  const t = await loadTracing({ canProbe: viaDwarf(() => false, true).some(needsBoundaryCheck) });
-  const existing = t.light(image, loadState(dir, args.vmlinux)).events;
-  const lines = viaDwarf((g, e) => existing.events().some((x) => x.group === g && x.event === e), args.force);
+  const t = await loadTracing({ canProbe: lines.some(needsBoundaryCheck) });
   const r = updateState<AddResult>(dir, args.vmlinux, (s) => {
     const session = t.light(image, s);
+    const ev = session.events;
+    const taken = (g: string, e: string) => ev.events().some((x) => x.group === g && x.event === e);
+    if ([...asked].some(([k, v]) => taken(k.slice(0, k.indexOf('/')), k.slice(k.indexOf('/') + 1)) !== v)) lines = viaDwarf(taken, args.force);
     const res = addLines(session, lines, args.force);
     // All or nothing for the events; the kernel's error_log entry is kept, as on the plain path.
     if (args['dry-run']) return { state: undefined, result: res };

@@ -3,12 +3,12 @@
 // the vmlinux it belongs to. One JSON file, replaced atomically (write a temporary file, fsync,
 // rename over the old one: a reader or a killed writer sees the old file or the new one, never a
 // torn one), read-modify-written under the directory's lock.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { CliError } from '../errors.js';
 import { emptyTraceState, type TraceState } from '../../trace/runtime/state.js';
-import { withLock, LockTimeout } from './lock.js';
+import { withLock, LockError, LOCK_TEMP, alive, errnoText } from './lock.js';
 
 export const STATE_FILE = 'state.json';
 export const STATE_VERSION = 1;
@@ -29,39 +29,114 @@ export function vmlinuxId(path: string, known?: VmlinuxId): VmlinuxId {
   return { path, size: st.size, mtimeMs: st.mtimeMs, sha256 };
 }
 
+/** How to get going again when the state file cannot be used (it is never overwritten then). */
+function recovery(file: string): string {
+  return `it is left as it is: fix it, or move it away (mv ${file} ${file}.bad) to start with no events`;
+}
+
+/** The most CPUs a run may have (run --cpus): the trace header's #P comes from the state. */
+const MAX_CPUS = 8;
+
+type Check = (v: unknown) => string | undefined;
+const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object'
+  : typeof v === 'string' ? `the string ${JSON.stringify(v.length > 24 ? v.slice(0, 24) + '...' : v)}` : `${typeof v} ${String(v)}`);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str: Check = (v) => (typeof v === 'string' ? undefined : 'a string');
+const bool: Check = (v) => (typeof v === 'boolean' ? undefined : 'true or false');
+const count: Check = (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? undefined : 'an integer >= 0');
+const decimal: Check = (v) => (typeof v === 'string' && /^[0-9]{1,30}$/.test(v) ? undefined : 'a decimal string of nanoseconds');
+
+/**
+ * Checks a parsed state file field by field. Returns the state with absent fields defaulted (older
+ * files), or the first bad field as `name: what it is, expected what` for a one-line error.
+ */
+export function validateState(raw: unknown): { ok: true; state: StateFile } | { ok: false; field: string; problem: string } {
+  const bad = (field: string, v: unknown, expected: string) => ({ ok: false as const, field, problem: `is ${typeName(v)}, expected ${expected}` });
+  if (!isObject(raw)) return bad('(top level)', raw, 'an object');
+  const base = emptyTraceState() as unknown as Record<string, unknown>;
+  const s: Record<string, unknown> = { ...base, ...raw };
+  const fields: [string, Check][] = [
+    ['kprobeEvents', str], ['kprobesEnabled', bool], ['trace', str], ['traceEntries', count], ['traceWritten', count],
+    ['clockNs', decimal], ['cpus', (v) => (Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= MAX_CPUS ? undefined : `an integer from 0 to ${MAX_CPUS}`)],
+  ];
+  for (const [f, check] of fields) { const e = check(s[f]); if (e) return bad(f, s[f], e); }
+  if (s.kprobesOptimization !== undefined && typeof s.kprobesOptimization !== 'boolean') return bad('kprobesOptimization', s.kprobesOptimization, 'true or false');
+  if (!Array.isArray(s.enabled)) return bad('enabled', s.enabled, 'an array of "GROUP/EVENT" strings');
+  for (const [i, v] of s.enabled.entries()) if (typeof v !== 'string' || !v.includes('/')) return bad(`enabled[${i}]`, v, 'a "GROUP/EVENT" string');
+  if (!isObject(s.profile)) return bad('profile', s.profile, 'an object of [hits, misses] pairs');
+  for (const [k, v] of Object.entries(s.profile)) {
+    if (!Array.isArray(v) || v.length !== 2 || count(v[0]) || count(v[1])) return bad(`profile[${JSON.stringify(k)}]`, v, 'a [hits, misses] pair of integers >= 0');
+  }
+  if (!isObject(s.ids)) return bad('ids', s.ids, 'an object of event ids');
+  for (const [k, v] of Object.entries(s.ids)) if (!Number.isSafeInteger(v) || (v as number) <= 0) return bad(`ids[${JSON.stringify(k)}]`, v, 'an integer > 0');
+  if (!Array.isArray(s.errorLog)) return bad('errorLog', s.errorLog, 'an array of error_log entries');
+  for (const [i, e] of s.errorLog.entries()) {
+    if (!isObject(e)) return bad(`errorLog[${i}]`, e, 'an error_log entry object');
+    for (const f of ['code', 'subsystem', 'message', 'command']) if (typeof e[f] !== 'string') return bad(`errorLog[${i}].${f}`, e[f], 'a string');
+    if (count(e.pos)) return bad(`errorLog[${i}].pos`, e.pos, 'an integer >= 0');
+    if (decimal(e.tsNs)) return bad(`errorLog[${i}].tsNs`, e.tsNs, 'a decimal string of nanoseconds');
+  }
+  if (s.vmlinux !== undefined) {
+    const v = s.vmlinux;
+    if (!isObject(v)) return bad('vmlinux', v, 'an object');
+    if (typeof v.path !== 'string') return bad('vmlinux.path', v.path, 'a string');
+    if (count(v.size)) return bad('vmlinux.size', v.size, 'an integer >= 0');
+    if (typeof v.mtimeMs !== 'number' || !Number.isFinite(v.mtimeMs)) return bad('vmlinux.mtimeMs', v.mtimeMs, 'a number');
+    if (typeof v.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(v.sha256)) return bad('vmlinux.sha256', v.sha256, 'a sha256 in hex');
+  }
+  return { ok: true, state: s as unknown as StateFile };
+}
+
 export function readState(dir: string): StateFile {
+  const file = join(dir, STATE_FILE);
   let text: string;
   try {
-    text = readFileSync(join(dir, STATE_FILE), 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { version: STATE_VERSION, ...emptyTraceState() };
-    throw new CliError(`state ${join(dir, STATE_FILE)}: ${(e as Error).message}`);
+    throw new CliError(`state ${file} cannot be read (${errnoText(e)})`);
   }
-  let s: StateFile;
+  let raw: unknown;
   try {
-    s = JSON.parse(text) as StateFile;
+    raw = JSON.parse(text);
   } catch {
-    throw new CliError(`state ${join(dir, STATE_FILE)} is not valid JSON (delete it or use another --state)`);
+    throw new CliError(`state ${file} is not valid JSON; ${recovery(file)}`);
   }
-  if (s.version !== STATE_VERSION) throw new CliError(`state ${join(dir, STATE_FILE)} has version ${s.version}, expected ${STATE_VERSION}`);
-  return { ...emptyTraceState(), ...s };
+  if (isObject(raw) && raw.version !== STATE_VERSION) {
+    throw new CliError(`state ${file} has version ${typeName(raw.version)}, expected ${STATE_VERSION} (written by another ktrace?); ${recovery(file)}`);
+  }
+  const v = validateState(raw);
+  if (!v.ok) throw new CliError(`state ${file}: field ${v.field} ${v.problem}; ${recovery(file)}`);
+  return v.state;
 }
 
 /** Atomic replace: temp file in the same directory, fsync, rename. */
 export function writeState(dir: string, s: StateFile): void {
   const tmp = join(dir, `.${STATE_FILE}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', 0o644);
   try {
-    writeSync(fd, JSON.stringify(s) + '\n');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
+    const fd = openSync(tmp, 'w', 0o644);
+    try {
+      writeSync(fd, JSON.stringify(s) + '\n');
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, join(dir, STATE_FILE));
   } catch (e) {
     try { unlinkSync(tmp); } catch { /* ignore */ }
-    throw e;
+    throw new CliError(`state directory ${dir}: cannot write ${STATE_FILE} (${errnoText(e)}); the previous state is unchanged`);
+  }
+}
+
+/** Temporary files a killed writer left (called under the lock, when no other writer can be mid-write). */
+function removeLeftovers(dir: string): void {
+  let names: string[];
+  try { names = readdirSync(dir); } catch { return; }
+  for (const n of names) {
+    const lock = LOCK_TEMP.exec(n);
+    const leftover = n.startsWith(`.${STATE_FILE}.`) && n.endsWith('.tmp') && n !== `.${STATE_FILE}.${process.pid}.tmp`;
+    // A lock taker's temporary file is in use until its process ends.
+    if (leftover || (lock && !alive(Number(lock[1])))) { try { unlinkSync(join(dir, n)); } catch { /* gone */ } }
   }
 }
 
@@ -69,7 +144,8 @@ function ensureDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (e) {
-    throw new CliError(`state directory ${dir}: ${(e as Error).message}`);
+    const why = (e as NodeJS.ErrnoException).code === 'EEXIST' ? 'a file of that name exists' : errnoText(e);
+    throw new CliError(`cannot create state directory ${dir} (${why}); use --state DIR or KTRACE_STATE for another one`);
   }
 }
 
@@ -108,6 +184,7 @@ export function updateState<T>(dir: string, vmlinux: string, fn: (s: StateFile) 
   ensureDir(dir);
   try {
     return withLock(dir, () => {
+      removeLeftovers(dir);
       const s = readState(dir);
       const id = opts.force ? vmlinuxId(vmlinux) : checkVmlinux(dir, s, vmlinux);
       const r = fn(s);
@@ -115,7 +192,7 @@ export function updateState<T>(dir: string, vmlinux: string, fn: (s: StateFile) 
       return r.result;
     });
   } catch (e) {
-    if (e instanceof LockTimeout) throw new CliError(e.message);
+    if (e instanceof LockError) throw new CliError(e.message);
     throw e;
   }
 }
