@@ -17,7 +17,7 @@ import type { Platform } from '../kernel/platform.js';
 import { PtRegs, X86_EFLAGS_IF, X86_EFLAGS_TF } from './regs.js';
 import { InsnSlots, INSN_SLOT_SIZE } from './slots.js';
 import {
-  archPrepareKprobe, canProbe, EINVAL, EILSEQ, EmulateKind, emulate, ENOENT, INT3_INSN_OPCODE, MAX_INSN_SIZE,
+  archPrepareAt, EINVAL, EILSEQ, EmulateKind, emulate, ENOENT, INT3_INSN_OPCODE,
   type ArchInsn,
 } from './x86.js';
 
@@ -175,15 +175,12 @@ export class KprobeManager {
     if (old) return this.registerAggr(old, p);
     // prepare_kprobe → arch_prepare_kprobe
     const at = this.image.lookupAddr(addr);
-    if (!at || !canProbe(addr - at.offset, addr, (a, n) => this.recover(a, n))) {
-      return fail(EILSEQ, `${this.fmt(addr)} is not on an instruction boundary`);
-    }
-    const bytes = this.recover(addr, MAX_INSN_SIZE);
-    const prep = archPrepareKprobe({
-      bytes, addr, hasExceptionFixup: this.exFixups().has(addr),
+    if (!at) return fail(EILSEQ, `${this.fmt(addr)} is not on an instruction boundary`);
+    const prep = archPrepareAt(addr - at.offset, addr, (a, n) => this.recover(a, n), this.exFixups().has(addr), (a) => this.fmt(a), {
       allocSlot: () => this.slots.alloc(), write: (a, b) => this.machine.mem.writeBytes(a, b),
     });
-    if (!prep.ok) return fail(prep.errno, `${this.fmt(addr)}: ${prep.reason}`);
+    if (!prep.ok) return fail(prep.errno, prep.reason);
+    const bytes = prep.bytes;
     const pp = new ProbePoint(addr, bytes[0], prep.insn, this.seq++);
     if (prep.insn.slot) this.slotOwner.set(prep.insn.slot, pp);
     pp.children.push(p);

@@ -42,7 +42,7 @@ async function handler(args: Args): Promise<void> {
   const { loadTracing, needsBoundaryCheck } = await import('../tracing.js');
   const { addedMessage } = await import('../../output/probes.js');
   const pre = compileSpec(words, () => false, true);
-  const t = await loadTracing({ canProbe: pre.ok && needsBoundaryCheck(pre.line) });
+  const t = await loadTracing({ canProbe: pre.ok && needsBoundaryCheck(pre.line, image) });
   const r = updateState(stateDir(args.state), args.vmlinux, (s) => {
     const session = t.light(image, s);
     const res = addProbe(session, words, args.force);
@@ -63,7 +63,7 @@ async function addWithDwarf(args: Args, image: import('../../elf/image.js').Imag
   const { addedMessage } = await import('../../output/probes.js');
   const dir = stateDir(args.state);
   // iced-x86 (the instruction-boundary check) only for offsets into a function, as on the plain path.
-  const t = await loadTracing({ canProbe: viaDwarf(() => false, true).some(needsBoundaryCheck) });
+  const t = await loadTracing({ canProbe: viaDwarf(() => false, true).some((l) => needsBoundaryCheck(l, image)) });
   const existing = t.light(image, loadState(dir, args.vmlinux)).events;
   const lines = viaDwarf((g, e) => existing.events().some((x) => x.group === g && x.event === e), args.force);
   const r = updateState<AddResult>(dir, args.vmlinux, (s) => {
