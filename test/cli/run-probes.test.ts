@@ -1,6 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { foldRun, TRACE_KEEP_LINES } from '../../src/cli/run-probes.js';
+import { foldRun, selectEvents, TRACE_KEEP_LINES } from '../../src/cli/run-probes.js';
+import { loadTracing } from '../../src/cli/tracing.js';
+import { fixtureImage } from '../elf/fixture.js';
 import { emptyTraceState } from '../../src/trace/runtime/state.js';
 import { showProbe, type ProbeDef } from '../../src/trace/kprobe-events/index.js';
 import { STATE_VERSION } from '../../src/cli/state/store.js';
@@ -26,6 +28,16 @@ test('the stored trace buffer keeps the newest lines, like an overwriting ring b
   assert.is(f.traceWritten, TRACE_KEEP_LINES + 5);
   assert.ok(f.trace.startsWith('l5\n'));
   assert.ok(f.trace.endsWith(`l${TRACE_KEEP_LINES + 4}\n`));
+});
+
+test('a stored event the kernel refuses (saved before add checked it) fails the run with why, never silently dropped', async () => {
+  const t = await loadTracing({ canProbe: true });
+  const s = { version: STATE_VERSION, ...emptyTraceState(), kprobeEvents: 'p:probe/vfs_read vfs_read\np:probe/do_idle do_idle+49\n' };
+  let msg = '';
+  try { await selectEvents(t, fixtureImage(), s, [], []); } catch (e) { msg = (e as Error).message; }
+  assert.is(msg, "run: the stored event 'p:probe/do_idle do_idle+49' cannot be registered on this kernel (-95: do_idle+0x31/0xa0: hlt cannot be executed out of line); remove it with `ktrace del`");
+  const ok = await selectEvents(t, fixtureImage(), { ...s, kprobeEvents: 'p:probe/vfs_read vfs_read\n' }, [], []);
+  assert.equal(ok.selected, ['probe/vfs_read']);
 });
 
 test.run();
