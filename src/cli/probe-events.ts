@@ -43,15 +43,11 @@ export function listing(p: ProbeDef): ProbeListing {
 import type { TraceSession } from '../trace/runtime/session.js';
 import { isRawKprobeLine, kprobeEventsLine, parsePerfProbe, eventName } from '../trace/perf-probe.js';
 import { caretLines } from '../output/probes.js';
+import { strerror } from '../trace/vfs.js';
 
 export type AddResult =
   | { ok: true; line: string; added: ProbeListing[] }
   | { ok: false; message: string };
-
-function strerrorShort(errno: number): string {
-  const m: Record<number, string> = { 2: 'No such file or directory', 16: 'Device or resource busy', 17: 'File exists', 22: 'Invalid argument', 84: 'Invalid or incomplete multibyte or wide character' };
-  return m[-errno] ?? `error ${-errno}`;
-}
 
 /** The kprobe_events line a spec compiles to (perf probe -D), or a syntax error with a caret. */
 export function compileSpec(words: readonly string[], taken: (group: string, event: string) => boolean, force: boolean): AddResult {
@@ -83,8 +79,13 @@ export function addProbe(session: TraceSession, words: readonly string[], force:
   const rc = ev.write(c.line + '\n');
   if (rc < 0) {
     const last = ev.errorLog.entries[ev.errorLog.entries.length - 1];
-    if (last && last !== errorsBefore) return { ok: false, message: `${last.message}\n${caretLines(last.command, last.pos)}` };
-    return { ok: false, message: `${c.line}: ${strerrorShort(rc)}` };
+    // register_kprobe's refusal: the errno, as the failed write returns it, and the kprobe layer's reason (`ktrace why`)
+    const why = session.backend.refusal?.reason;
+    if (last && last !== errorsBefore) {
+      const detail = why && last.code === 'FAIL_REG_PROBE' ? `: ${strerror(rc)}: ${why}` : '';
+      return { ok: false, message: `${last.message}${detail}\n${caretLines(last.command, last.pos)}` };
+    }
+    return { ok: false, message: `${c.line}: ${strerror(rc)}${why ? `: ${why}` : ''}` };
   }
   const added = ev.probes.filter((p) => !before.has(p)).map(listing);
   return { ok: true, line: c.line, added };

@@ -30,6 +30,7 @@ export async function selectEvents(t: Tracing, image: Image, stored: StateFile, 
   const { addProbe, addLines, compileSpec, eventMatcher } = await import('./probe-events.js');
   const { showProbe } = await import('../trace/kprobe-events/show.js');
   const session = t.light(image, stored);
+  for (const r of session.replayErrors) throw replayError(r);
   const ev = session.events;
   const storedKeys = new Set(ev.events().map((e) => `${e.group}/${e.event}`));
   const fromSpecs: string[] = [];
@@ -69,6 +70,11 @@ export async function selectEvents(t: Tracing, image: Image, stored: StateFile, 
   return { state: { ...stored, ...session.snapshot() }, selected, temporary };
 }
 
+/** A stored event the kernel refuses (saved before `add` checked what register_kprobe refuses), with why. */
+function replayError(r: { line: string; errno: number; reason?: string }): CliError {
+  return new CliError(`run: the stored event '${r.line}' cannot be registered on this kernel (${r.errno}${r.reason ? `: ${r.reason}` : ''}); remove it with \`ktrace del\``);
+}
+
 export interface ProbeRun {
   attach: (p: Platform) => void;
   /** Available once the platform is attached. */
@@ -82,12 +88,12 @@ export function probeRun(t: Tracing, sel: RunSelection, onEvent: (e: TraceEvent)
   const events: TraceEvent[] = [];
   const attach = t.attach({ ...sel.state, enabled: [] }, (m) => {
     ms = m;
+    for (const r of m.session.replayErrors) throw replayError(r);
     for (const k of sel.selected) {
       const i = k.indexOf('/');
       const rc = m.session.events.setEnabled(k.slice(0, i), k.slice(i + 1), true);
       if (rc) throw new CliError(`run: cannot enable ${k.replace('/', ':')} (${rc})`);
     }
-    for (const r of m.session.replayErrors) throw new CliError(`run: the stored event '${r.line}' cannot be registered on this kernel (${r.errno})`);
     // Only a session without the kretprobe layer leaves return probes unregistered: never silently.
     const r = m.runtime.returnProbes[0];
     if (r) throw new CliError(`run: ${r.group}:${r.event}: return probes need the kretprobe layer, which this session lacks`);

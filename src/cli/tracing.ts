@@ -12,17 +12,23 @@ import type { Optimizer } from '../kprobe/optimizer.js';
 import type { TraceSession } from '../trace/runtime/session.js';
 import type { ProbeRuntime } from '../trace/runtime/probes.js';
 import type { TraceState } from '../trace/runtime/state.js';
-import type { CanProbe } from '../trace/runtime/check-backend.js';
+import type { CanProbe, TextImage } from '../trace/runtime/check-backend.js';
+import { isFtraceSite } from '../trace/runtime/check-backend.js';
 
-/** Does any kprobe_events line in `text` put a probe at a non-zero offset or an address? */
-export function needsBoundaryCheck(text: string): boolean {
+/**
+ * Does any kprobe_events line in `text` need the instruction check (iced-x86) to be judged: a probe at
+ * an address, at a non-zero offset, or at a symbol's start that is not an mcount site (a kprobe on an
+ * mcount site is ftrace-based; the kernel does not look at its instruction)?
+ */
+export function needsBoundaryCheck(text: string, image: TextImage): boolean {
   return text.split('\n').some((line) => {
     const w = line.trim().split(/\s+/);
     if (!/^[pr]/.test(w[0] ?? '') || w[1] === undefined) return false;
     if (/^[0-9]/.test(w[1])) return true;
     const plus = w[1].indexOf('+');
-    // SYM+0 is the symbol's start: always an instruction boundary.
-    return plus >= 0 && Number(w[1].slice(plus + 1)) !== 0;
+    if (plus >= 0 && Number(w[1].slice(plus + 1)) !== 0) return true;
+    const addr = image.lookupName(plus >= 0 ? w[1].slice(0, plus) : w[1]);
+    return addr !== undefined && !isFtraceSite(image, addr);
   });
 }
 
@@ -51,7 +57,7 @@ export async function loadTracing(opts: { machine?: boolean; canProbe?: boolean 
   const { TraceSession } = await import('../trace/runtime/session.js');
   const { checkBackend } = await import('../trace/runtime/check-backend.js');
   const { imageResolver } = await import('../trace/kprobe-events/resolver.js');
-  const canProbe: CanProbe | undefined = opts.canProbe ? (await import('../kprobe/x86.js')).canProbe : undefined;
+  const canProbe: CanProbe | undefined = opts.canProbe ? (await import('../kprobe/x86.js')).archProbeRefusal : undefined;
   const m = opts.machine ? {
     ...(await import('../trace/runtime/probes.js')),
     ...(await import('../kprobe/kprobes.js')),

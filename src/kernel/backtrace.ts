@@ -3,6 +3,9 @@
 // gcc may schedule `mov %rsp,%rbp` after other prologue instructions, so a fault there finds rbp
 // still pointing at the caller's frame: the first return address is then found on the stack,
 // just as arch/x86/kernel/unwind_frame.c treats an interrupted prologue.
+// A return address a kretprobe replaced with its trampoline is put back from the stack slot that holds
+// it (`recover`: unwind_recover_ret_addr → rethook_find_ret_addr), before the text check, as the
+// unwinder's update_stack_state does.
 import type { Image } from '../elf/image.js';
 import type { Memory } from '../emu/memory.js';
 
@@ -26,9 +29,13 @@ function prologue(image: Image, rip: number): { push: number; mov: number } | un
   return undefined;
 }
 
-export function backtrace(mem: Memory, image: Image, rip: number, rbp: number, max = 32, rsp?: number): Frame[] {
+/** The real return address for `ret` read from stack slot `slot` (ret itself when nothing replaced it). */
+export type RecoverRetAddr = (ret: number, slot: number) => number;
+
+export function backtrace(mem: Memory, image: Image, rip: number, rbp: number, max = 32, rsp?: number, recover?: RecoverRetAddr): Frame[] {
   const out: Frame[] = [{ addr: rip, text: image.formatAddr(rip) }];
   const word = (a: number) => Number(BigInt.asIntN(64, mem.read64(a)));
+  const retAt = (a: number) => (recover ? recover(word(a), a) : word(a));
   const readable = (a: number) => a % 8 === 0 && mem.permsAt(a) !== 0 && mem.permsAt(a + 7) !== 0;
   if (rsp !== undefined) {
     const p = prologue(image, rip);
@@ -36,7 +43,7 @@ export function backtrace(mem: Memory, image: Image, rip: number, rbp: number, m
       // frame not set up yet: the return address sits above what the prologue pushed so far
       const at = rip <= p.push ? rsp : rsp + 8;
       if (readable(at)) {
-        const ret = word(at);
+        const ret = retAt(at);
         if (image.isText(ret)) out.push({ addr: ret, text: image.formatAddr(ret) });
       }
     }
@@ -44,7 +51,7 @@ export function backtrace(mem: Memory, image: Image, rip: number, rbp: number, m
   let fp = rbp;
   for (let i = 0; i < max; i++) {
     if (!fp || !readable(fp) || !readable(fp + 8)) break;
-    const ret = word(fp + 8);
+    const ret = retAt(fp + 8);
     const next = word(fp);
     if (!image.isText(ret)) break;
     out.push({ addr: ret, text: image.formatAddr(ret) });

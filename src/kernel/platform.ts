@@ -13,6 +13,9 @@ import {
 import { USER_SYSCALL_IP, type UserMemory, type WorkloadRunner } from './workload/runner.js';
 import { backtrace, type Frame } from './backtrace.js';
 
+/** Put back a return address an upper layer replaced on `cpu`'s stack (kretprobes: unwind_recover_rethook). */
+export type RetAddrRecovery = (cpu: Cpu, ret: number, slot: number) => number;
+
 export interface PlatformOptions {
   cpus: number;
   seed: number;
@@ -67,6 +70,8 @@ export class Platform implements UserMemory {
   end: RunEnd | undefined;
   initFreed = false;
   lastKernelFault: KernelFault | undefined;
+  /** Recoveries of replaced return addresses for oops backtraces (the kretprobe layer adds its own). */
+  readonly retAddrRecovery: RetAddrRecovery[] = [];
   workload: WorkloadRunner | undefined;
   private secondaryEntry: number;
 
@@ -167,7 +172,7 @@ export class Platform implements UserMemory {
       case PORT_PANIC:
         if (!this.end) {
           this.end = { kind: 'panic', reason: value | 0 };
-          this.oopsFromPanicRegs();
+          this.oopsFromPanicRegs(cpu);
         }
         this.machine.requestStop(cpu);
         break;
@@ -180,15 +185,21 @@ export class Platform implements UserMemory {
     REG_NAMES.forEach((n, i) => { regs[n] = cpu.getReg(i as Reg); });
     return {
       cpu: cpu.id, vector, errorCode: cpu.errorCode, address: cpu.faultAddr, rip: cpu.rip, regs, rflags: cpu.getRflags(),
-      backtrace: backtrace(this.machine.mem, this.image, cpu.rip, cpu.getRegNum(Reg.RBP), 32, cpu.getRegNum(Reg.RSP)),
+      backtrace: backtrace(this.machine.mem, this.image, cpu.rip, cpu.getRegNum(Reg.RBP), 32, cpu.getRegNum(Reg.RSP), this.recoverFor(cpu)),
     };
+  }
+
+  private recoverFor(cpu: Cpu): ((ret: number, slot: number) => number) | undefined {
+    const rs = this.retAddrRecovery;
+    if (rs.length === 0) return undefined;
+    return (ret, slot) => { for (const r of rs) ret = r(cpu, ret, slot); return ret; };
   }
 
   /**
    * The kernel stores the oopsing struct pt_regs in `panic_regs` before it reports a panic
    * (fixtures/kernel/README.md): the report's registers, RIP and backtrace come from there.
    */
-  private oopsFromPanicRegs(): void {
+  private oopsFromPanicRegs(cpu: Cpu): void {
     const sym = this.image.symbolAddr('panic_regs');
     if (sym === undefined) return;
     const mem = this.machine.mem;
@@ -210,7 +221,7 @@ export class Platform implements UserMemory {
       errorCode: last && last.rip === rip ? last.errorCode : 0,
       address: last && last.rip === rip ? last.address : 0,
       rip, regs: ordered, rflags: Number(q(PT_REGS.indexOf('flags')) & 0xffffffffn),
-      backtrace: backtrace(mem, this.image, rip, bp, 32, Number(BigInt.asIntN(64, regs.sp))),
+      backtrace: backtrace(mem, this.image, rip, bp, 32, Number(BigInt.asIntN(64, regs.sp)), this.recoverFor(cpu)),
     };
   }
 

@@ -135,6 +135,8 @@ export interface Detour {
   rest: number;
   /** Bytes used on the probe page and on the ordinary page. */
   probeLen: number; restLen: number;
+  /** Where each region instruction's copy starts (`at`) and the instruction it copies (`orig`), in order. */
+  copies: { at: number; orig: number }[];
 }
 
 
@@ -189,8 +191,17 @@ export function buildDetour(region: OptRegion, probeAt: number, restEnd: number,
     backBytes = relJump(restEnd, back);
     for (const i of rest) i.free();
   }
+  const copies = [{ at: copyAt, orig: first.addr }];
+  // the relocated copies keep one instruction per original (none is a branch the encoder could split)
+  for (let off = 0, k = 1; off < restBytes.length; k++) {
+    const i = decodeOne(restBytes.subarray(off), restAt + off);
+    copies.push({ at: restAt + off, orig: region.insns[k].addr });
+    off += i.length;
+    i.free();
+  }
+  if (copies.length !== region.insns.length) throw new Error('buildDetour: the copies do not match the region instruction for instruction');
   return {
-    detour: { entry: probeAt, vmcall: vmcallAt, copy: copyAt, rest: restAt, probeLen: probeBytes.length, restLen: restBytes.length },
+    detour: { entry: probeAt, vmcall: vmcallAt, copy: copyAt, rest: restAt, probeLen: probeBytes.length, restLen: restBytes.length, copies },
     probeBytes, restBytes, backBytes,
   };
 }

@@ -17,7 +17,7 @@ import type { Platform } from '../kernel/platform.js';
 import { PtRegs, X86_EFLAGS_IF, X86_EFLAGS_TF } from './regs.js';
 import { InsnSlots, INSN_SLOT_SIZE } from './slots.js';
 import {
-  archPrepareKprobe, canProbe, EINVAL, EILSEQ, EmulateKind, emulate, ENOENT, INT3_INSN_OPCODE, MAX_INSN_SIZE,
+  archPrepareAt, EINVAL, EILSEQ, EmulateKind, emulate, ENOENT, INT3_INSN_OPCODE,
   type ArchInsn,
 } from './x86.js';
 
@@ -96,6 +96,8 @@ export interface ProbeHooks {
   changed?(pp: ProbePoint): void;
   /** setup_detour_execution: after the pre handlers of an int3 hit; true when the CPU now resumes elsewhere. */
   afterPreHandlers?(pp: ProbePoint, cpu: Cpu): boolean;
+  /** A fault with RIP in kprobes-owned memory that is not an insn slot (a detour's copies): true when mapped back. */
+  copyFault?(cpu: Cpu): boolean;
 }
 
 export interface KprobeManagerOptions {
@@ -106,6 +108,8 @@ export interface KprobeManagerOptions {
 export class KprobeManager {
   readonly slots: InsnSlots;
   readonly table = new Map<number, ProbePoint>();
+  /** Insn slot → the probe point whose copy it holds, until the slot is released (faults in copies). */
+  private readonly slotOwner = new Map<number, ProbePoint>();
   private readonly owner = new Map<Kprobe, ProbePoint>();
   private readonly kcbs: Kcb[];
   private readonly regs: PtRegs[];
@@ -171,16 +175,14 @@ export class KprobeManager {
     if (old) return this.registerAggr(old, p);
     // prepare_kprobe → arch_prepare_kprobe
     const at = this.image.lookupAddr(addr);
-    if (!at || !canProbe(addr - at.offset, addr, (a, n) => this.recover(a, n))) {
-      return fail(EILSEQ, `${this.fmt(addr)} is not on an instruction boundary`);
-    }
-    const bytes = this.recover(addr, MAX_INSN_SIZE);
-    const prep = archPrepareKprobe({
-      bytes, addr, hasExceptionFixup: this.exFixups().has(addr),
+    if (!at) return fail(EILSEQ, `${this.fmt(addr)} is not on an instruction boundary`);
+    const prep = archPrepareAt(addr - at.offset, addr, (a, n) => this.recover(a, n), this.exFixups().has(addr), (a) => this.fmt(a), {
       allocSlot: () => this.slots.alloc(), write: (a, b) => this.machine.mem.writeBytes(a, b),
     });
-    if (!prep.ok) return fail(prep.errno, `${this.fmt(addr)}: ${prep.reason}`);
+    if (!prep.ok) return fail(prep.errno, prep.reason);
+    const bytes = prep.bytes;
     const pp = new ProbePoint(addr, bytes[0], prep.insn, this.seq++);
+    if (prep.insn.slot) this.slotOwner.set(prep.insn.slot, pp);
     pp.children.push(p);
     pp.updateHandlers();
     this.table.set(addr, pp);
@@ -247,6 +249,7 @@ export class KprobeManager {
         (c.rip >= d.slot && c.rip < d.slot + INSN_SLOT_SIZE));
       if (busy) continue;
       this.slots.release(d.slot);
+      if (this.slotOwner.get(d.slot) === d.pp) this.slotOwner.delete(d.slot);
       this.dirtySlots.splice(i, 1);
     }
   }
@@ -346,6 +349,7 @@ export class KprobeManager {
         this.completeStepOnStop(cpu);
         return false;
       case Stop.PageFault: case Stop.GeneralProtection: case Stop.InvalidOpcode: case Stop.DivideError: case Stop.Exception:
+        if (this.slots.contains(cpu.rip)) this.copyFault(cpu);
         return this.faultHandler(cpu, cpu.trapVector);
       default: return false;
     }
@@ -559,6 +563,30 @@ export class KprobeManager {
       if (c && c.faultHandler && c.faultHandler(c, regs, trapnr)) return true;
     }
     return false;
+  }
+
+  /**
+   * A fault whose RIP is in a copy that runs unattended: a boosted insn slot (setup_singlestep's boost
+   * path resets current_kprobe, so kprobe_fault_handler does not see it) or a detour's copies (the
+   * optimizer's hook). Linux leaves RIP in the slot there (its oops shows kprobe_insn_page+0x0, the
+   * unwinder finds no frame); it does not boost at all under CONFIG_PREEMPTION, as the fixture is built,
+   * so the probed instruction would have been single-stepped and kprobe_fault_handler would have put
+   * regs->ip back at the probed address. ktrace boosts for speed and applies that same rule to the
+   * unattended copies, so the kernel handles (fixes up or oopses on) its own instruction at its own
+   * address: x86 faults are precise, so the registers are exactly as before the original instruction.
+   * The int3 (or the detour's jmp) counted the instruction, which has not retired: that count is handed back.
+   */
+  private copyFault(cpu: Cpu): void {
+    const pp = this.slotOwner.get(cpu.rip);
+    if (pp) {
+      const k = this.kcbs[cpu.id];
+      if (k.current === pp && (k.status === KPROBE_HIT_SS || k.status === KPROBE_REENTER)) return; // a single-step: faultHandler
+      if (!pp.ainsn.boostable) return;
+      cpu.rip = pp.addr;
+      cpu.instret -= 1;
+      return;
+    }
+    this.hooks.copyFault?.(cpu);
   }
 
   /** A fault while emulating (say, the push of a call): deliver it at the probed address, as a step fault. */

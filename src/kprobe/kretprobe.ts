@@ -95,6 +95,8 @@ export class KretprobeManager {
   static attach(platform: Platform, mgr: KprobeManager): KretprobeManager {
     const k = new KretprobeManager(mgr);
     platform.trapHandlers.push((cpu, stop) => k.handleTrap(cpu, stop));
+    // oops backtraces show the real return addresses (unwind_recover_rethook)
+    platform.retAddrRecovery.push((cpu, ret, slot) => (ret === k.trampoline ? k.findRetAddr(k.currentTask(cpu), slot) ?? ret : ret));
     return k;
   }
 

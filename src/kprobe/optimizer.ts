@@ -68,6 +68,8 @@ export class Optimizer {
   readonly recs = new Map<number, OptRecord>();
   private readonly queue = new Set<OptRecord>();
   private readonly byVmcall = new Map<number, OptRecord>();
+  /** Copy of a region instruction in a detour → the instruction's address, and whether the jump (or int3) counted it. */
+  private readonly byCopy = new Map<number, { orig: number; counted: boolean }>();
   private readonly optimizedAt = new Map<number, OptRecord>();
   private readonly dirty = new Set<ProbePoint>();
   private readonly facts = new Map<number, FunctionFacts | undefined>();
@@ -92,6 +94,7 @@ export class Optimizer {
       recover: (addr, b) => { this.recover(addr, b); f?.recover(addr, b); },
       changed: (pp) => { this.changed(pp); },
       afterPreHandlers: (pp, cpu) => this.int3Hit(pp, cpu),
+      copyFault: (cpu) => this.copyFault(cpu),
     };
     optimizers.set(mgr, this);
     // probes registered before the optimizer came
@@ -238,6 +241,24 @@ export class Optimizer {
     if (restBytes.length) { mem.writeBytes(detour.rest, restBytes); mem.writeBytes(restEnd, backBytes); }
     r.detour = detour;
     this.byVmcall.set(detour.vmcall, r);
+    // the first copy runs on the probe page, counted by the jump (or int3) at the probed address
+    for (const c of detour.copies) this.byCopy.set(c.at, { orig: c.orig, counted: c.at === detour.copy });
+  }
+
+  /**
+   * A region instruction faulted in its detour copy (can_optimize lets instructions that may fault in:
+   * only those with an exception-table entry are refused). Linux would report the detour address; the
+   * kernel must see its own instruction fault, as kprobe_fault_handler arranges for a single-stepped copy
+   * (KprobeManager.copyFault): RIP goes back to the original instruction (the region instructions before
+   * it have run, so the registers are as there), and the count the jump took for an unretired copy is
+   * handed back. Detours are never reused, so the map stays valid.
+   */
+  private copyFault(cpu: Cpu): boolean {
+    const c = this.byCopy.get(cpu.rip);
+    if (!c) return false;
+    cpu.rip = c.orig;
+    if (c.counted) cpu.instret -= 1;
+    return true;
   }
 
   // ---------------------------------------------------------------- the worker

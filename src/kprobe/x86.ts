@@ -8,6 +8,7 @@
 import { BlockEncoder, BlockEncoderOptions, Code, ConditionCode, Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic, OpKind, Register } from 'iced-x86';
 import { Reg, type Cpu } from '../emu/cpu.js';
 import { FAULT, type Memory } from '../emu/memory.js';
+import { MODULES_VADDR } from './slots.js';
 
 export const INT3_INSN_OPCODE = 0xcc;
 export const MAX_INSN_SIZE = 16;
@@ -206,6 +207,32 @@ export function archPrepareKprobe(ctx: PrepareContext): { ok: true; insn: ArchIn
   }
   ctx.write(slot, out);
   return { ok: true, insn: a };
+}
+
+/**
+ * arch_prepare_kprobe for a probe at `addr` in the function (or symbol) starting at `symStart`: can_probe,
+ * then the copy into a slot from `slot` or prepare_emulation. A refusal carries the errno (positive) and
+ * the reason register_kprobe and `ktrace why` give. `read` returns the original bytes
+ * (recover_probed_instruction), `fmt` formats an address (%pS).
+ */
+export function archPrepareAt(symStart: number, addr: number, read: (a: number, len: number) => Uint8Array,
+  hasExceptionFixup: boolean, fmt: (a: number) => string, slot: Pick<PrepareContext, 'allocSlot' | 'write'>):
+  { ok: true; insn: ArchInsn; bytes: Uint8Array } | ({ ok: false } & PrepareError) {
+  if (!canProbe(symStart, addr, read)) return { ok: false, errno: EILSEQ, reason: `${fmt(addr)} is not on an instruction boundary` };
+  const bytes = read(addr, MAX_INSN_SIZE);
+  const prep = archPrepareKprobe({ bytes, addr, hasExceptionFixup, ...slot });
+  return prep.ok ? { ok: true, insn: prep.insn, bytes } : { ok: false, errno: prep.errno, reason: `${fmt(addr)}: ${prep.reason}` };
+}
+
+/**
+ * The same verdict without preparing anything (no slot taken, nothing written): undefined when
+ * register_kprobe would accept the instruction. The check-only backend of the one-liners (`ktrace add`,
+ * `fs write kprobe_events`, `run -a`) refuses with it what the kernel refuses at event creation.
+ */
+export function archProbeRefusal(symStart: number, addr: number, read: (a: number, len: number) => Uint8Array,
+  hasExceptionFixup: boolean, fmt: (a: number) => string): PrepareError | undefined {
+  const r = archPrepareAt(symStart, addr, read, hasExceptionFixup, fmt, { allocSlot: () => MODULES_VADDR, write: () => {} });
+  return r.ok ? undefined : { errno: r.errno, reason: r.reason };
 }
 
 // ---- emulation (kprobe_emulate_*), on the CPU directly ----

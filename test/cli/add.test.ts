@@ -153,4 +153,39 @@ test('concurrent adds of one name: exactly one succeeds, the others fail as a se
   assert.is(ktrace(['fs', 'cat', 'kprobe_events'], { KTRACE_STATE: env.KTRACE_STATE }).stdout, `p:probe/vfs_read vfs_read arg1=${winner}\n`);
 });
 
+// register_kprobe refuses some instructions (arch_prepare_kprobe: -EOPNOTSUPP for hlt, an int3 someone
+// else owns, an indirect call through memory); the kernel refuses the kprobe event at creation, so add,
+// fs write and run -a do too, with the errno and the reason `ktrace why` gives, and save nothing.
+test('add, fs write and run -a refuse probes register_kprobe refuses, with its errno and why\'s reason', () => {
+  const env = { KTRACE_STATE: freshState() };
+  const cases: [string, string][] = [
+    ['do_idle+49', 'do_idle+0x31/0xa0: hlt cannot be executed out of line'],
+    ['do_syscall_64+28', 'do_syscall_64+0x1c/0xe0: call qword ptr [rsi*8-7EFF5000h]: indirect branches through memory are not emulated'],
+    ['lkdtm_INT3+9', 'lkdtm_INT3+0x9/0x10: an int3 is already there (another debugger owns it)'],
+  ];
+  for (const [spec, why] of cases) {
+    const e = ktrace(['add', spec], env);
+    assert.is(e.code, 1, spec);
+    const ev = spec.replace(/\+.*/, '');
+    const cmd = `p:probe/${ev} ${spec}`;
+    assert.is(e.stderr, `ktrace: add: Failed to register probe event: Operation not supported: ${why}\n  ${cmd}\n  ${' '.repeat(cmd.indexOf(' ') + 1)}^\n`);
+    // the same words as `ktrace why`
+    assert.is(ktrace(['why', spec], env).stderr, `ktrace: why: ${spec}: ${why}\n`);
+  }
+  assert.is(ktrace(['list'], env).stdout, '', 'no event was created');
+  assert.match(ktrace(['fs', 'cat', 'error_log'], env).stdout, /Failed to register probe event\n  Command: p:probe\/do_idle do_idle\+49\n/);
+  // the kernel's write(2) result, as echo reports it
+  const w = ktrace(['fs', 'write', 'kprobe_events', 'p:mine do_idle+49'], env);
+  assert.is(w.code, 1);
+  assert.is(w.stderr, 'ktrace: write error: Operation not supported\n');
+  const wl = join(tempDir(), 'idle.wl');
+  writeFileSync(wl, 'getpid\n');
+  const r = ktrace(['run', wl, '-a', 'do_idle+49'], env);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /^ktrace: run: -a do_idle\+49: Failed to register probe event: Operation not supported: do_idle\+0x31\/0xa0: hlt/);
+  assert.is(ktrace(['list'], env).stdout, '');
+  // the neighbouring instructions are fine
+  assert.is(ktrace(['add', 'do_idle+50'], env).code, 0);
+});
+
 test.run();

@@ -1,7 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { foldRun } from '../../src/cli/run-probes.js';
+import { foldRun, selectEvents } from '../../src/cli/run-probes.js';
 import { TraceRing, BUFFER_SIZE_KB } from '../../src/trace/runtime/ring.js';
+import { loadTracing } from '../../src/cli/tracing.js';
+import { fixtureImage } from '../elf/fixture.js';
 import { emptyTraceState } from '../../src/trace/runtime/state.js';
 import { showProbe, type ProbeDef } from '../../src/trace/kprobe-events/index.js';
 import { STATE_VERSION } from '../../src/cli/state/store.js';
@@ -48,6 +50,16 @@ test('the stored trace is a per-CPU ring buffer of buffer_size_kb: a full CPU lo
   assert.is(g.traceWritten, lines.length + 1);
   assert.is(g.traceEntries, f.traceEntries + 1);
   assert.ok(g.trace.endsWith(line(1, 9)));
+});
+
+test('a stored event the kernel refuses (saved before add checked it) fails the run with why, never silently dropped', async () => {
+  const t = await loadTracing({ canProbe: true });
+  const s = { version: STATE_VERSION, ...emptyTraceState(), kprobeEvents: 'p:probe/vfs_read vfs_read\np:probe/do_idle do_idle+49\n' };
+  let msg = '';
+  try { await selectEvents(t, fixtureImage(), s, [], []); } catch (e) { msg = (e as Error).message; }
+  assert.is(msg, "run: the stored event 'p:probe/do_idle do_idle+49' cannot be registered on this kernel (-95: do_idle+0x31/0xa0: hlt cannot be executed out of line); remove it with `ktrace del`");
+  const ok = await selectEvents(t, fixtureImage(), { ...s, kprobeEvents: 'p:probe/vfs_read vfs_read\n' }, [], []);
+  assert.equal(ok.selected, ['probe/vfs_read']);
 });
 
 test.run();

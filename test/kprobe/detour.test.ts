@@ -118,6 +118,9 @@ test('the detour: host call, copy of the first instruction, the rest at a page e
   assert.is(r.decode().toString(), 'mov edx,0AAAAAAABh');
   r.free();
   assert.equal([...backBytes], [...relJump(restEnd, sym('kprobe_target') + 12)], 'then the jump back past the region');
+  // where each copy is, for a fault in it (reported at the instruction it copies)
+  assert.equal(detour.copies, c.region.insns.map((ri, i) => ({ at: i === 0 ? detour.copy : detour.rest + (ri.addr - c.region.insns[1].addr), orig: ri.addr })));
+  assert.ok(detour.copies.length > 1);
 });
 
 test.run();

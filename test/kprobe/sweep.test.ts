@@ -14,7 +14,10 @@ import { Machine } from '../../src/emu/machine.js';
 import { DEFAULT_VMLINUX, FIXTURES } from '../../src/paths.js';
 import { parseWorkload } from '../../src/kernel/workload/parser.js';
 import { runScript, type RunResult } from '../../src/kernel/session.js';
-import { KprobeManager, instructionBoundaries, seededSample, type FunctionBoundaries, type Kprobe } from '../../src/kprobe/index.js';
+import {
+  KprobeManager, KretprobeManager, Optimizer, analyzeFunction, canOptimize, instructionBoundaries, seededSample, type FunctionBoundaries, type Kprobe,
+} from '../../src/kprobe/index.js';
+import type { Platform } from '../../src/kernel/platform.js';
 
 const LONG = process.env.KTRACE_LONG === '1';
 const image = Image.load(readFileSync(DEFAULT_VMLINUX));
@@ -149,6 +152,189 @@ for (const c of configs) {
       const blacklisted = s.refused.get('is on the kprobe blacklist') ?? 0;
       assert.ok(s.probes.length > 0.9 * (total - blacklisted), `most non-blacklisted boundaries are probe-able (${s.probes.length}/${total})`);
     }
+  });
+}
+
+// ---- faulting instructions: every crash type of the workload on every probe path ----
+// `ktrace_crash N` oopses (or panics) in the kernel on purpose (lkdtm). Probes on the crash path, whichever
+// way they run the probed instruction (single-stepped, boosted, copied into a detour, entered by int3
+// through a queued detour, ftrace-based at the mcount nop, a kretprobe on the function), must leave the
+// oops as the unprobed run's: RIP, registers, backtrace, the faulting instruction, the instruction count,
+// emulated time and the console. One exception, the kernel's own: the oopsing kernel prints raw return
+// addresses from the stack (arch/x86/kernel/dumpstack.c recovers only ftrace_graph's), so a Call Trace
+// line whose return address a kretprobe replaced shows its trampoline, as in Linux; ktrace's own
+// backtrace recovers it (unwind_recover_rethook).
+
+interface Crash { n: number; plain: RunResult; counts: Map<number, number>; fns: FunctionBoundaries[]; fault?: number }
+
+function crashScript(n: number) { return parseWorkload('crash.wl', `ktrace_crash ${n}\n`); }
+
+function counted(n: number, cpus: number, addrs: number[]): { r: RunResult; counts: Map<number, number> } {
+  let arr!: Float64Array;
+  const r = runScript(image, crashScript(n), { cpus, seed: 1, maxInsns: 1e8, attach: (pl) => { arr = pl.machine.countExecutions(addrs); } });
+  return { r, counts: new Map(addrs.map((a, i) => [a, arr[i]])) };
+}
+
+/** Every crash type the fixture supports (ktrace_crash N until it returns -EINVAL), and the functions on its path. */
+function crashTypes(cpus: number): Crash[] {
+  const addrs = all.flatMap((f) => f.boundaries);
+  const out: Crash[] = [];
+  let einval: Map<number, number> | undefined;
+  const crashes: { n: number; r: RunResult; counts: Map<number, number> }[] = [];
+  for (let n = 0; n < 32; n++) {
+    const c = counted(n, cpus, addrs);
+    if (c.r.end.kind === 'poweroff') {
+      assert.equal(c.r.syscalls.ktrace_crash.results, { '-22': 1 }, `ktrace_crash ${n}: not a crash type, so -EINVAL`);
+      einval = c.counts;
+      break;
+    }
+    crashes.push({ n, ...c });
+  }
+  assert.ok(einval && crashes.length >= 6, `crash types found: ${crashes.length}`);
+  for (const c of crashes) {
+    // the functions this crash runs that the -EINVAL call does not run as often: its own path, the oops path
+    const fns = all.filter((f) => f.boundaries.some((a) => c.counts.get(a)! > 0) && f.boundaries.some((a) => c.counts.get(a) !== einval!.get(a)));
+    const rip = c.r.oops?.rip;
+    out.push({ n: c.n, plain: c.r, counts: c.counts, fns, fault: rip !== undefined && addrs.includes(rip) ? rip : undefined });
+  }
+  return out;
+}
+
+type Hit = { addr: number; n: number; p: Kprobe };
+
+/** One crash run with probes from `register` (given the platform's managers); the probes' hit records. */
+function crashRun(n: number, cpus: number, register: (mgr: KprobeManager, pl: Platform) => Hit[]): { r: RunResult; hits: Hit[] } {
+  let hits: Hit[] = [];
+  const r = runScript(image, crashScript(n), { cpus, seed: 1, maxInsns: 1e8, attach: (pl) => { hits = register(KprobeManager.attach(pl), pl); } });
+  return { r, hits };
+}
+
+function probeAt(mgr: KprobeManager, addr: number, post: boolean): Hit | undefined {
+  const h: Hit = { addr, n: 0, p: {} as Kprobe };
+  h.p = { addr, preHandler: () => { h.n++; return 0; } };
+  if (post) h.p.postHandler = () => {};
+  if (mgr.registerKprobe(h.p) === 0) return h;
+  assert.match(mgr.lastError.reason, ALLOWED, `${image.formatAddr(addr)}: ${mgr.lastError.reason}`);
+  return undefined;
+}
+
+/** Probes from each function's start, one per optimized region (a probe inside another's region would unoptimize it). */
+function sparse(mgr: KprobeManager, opt: Optimizer, fns: FunctionBoundaries[], skip = 0): Hit[] {
+  const out: Hit[] = [];
+  for (const f of fns) {
+    let next = -Infinity;
+    for (const addr of f.boundaries.slice(skip)) {
+      if (addr < next) continue;
+      const h = probeAt(mgr, addr, false);
+      if (!h) continue;
+      out.push(h);
+      const c = opt.check(addr);
+      next = c.ok ? addr + c.region.size : addr + 1;
+    }
+  }
+  return out;
+}
+
+function sameOops(label: string, c: Crash, run: { r: RunResult; hits: Hit[] }, trampoline?: number): void {
+  const { r } = run, p = c.plain;
+  assert.equal(r.end, p.end, `${label}: end`);
+  assert.equal(r.syscalls, p.syscalls, `${label}: system calls`);
+  assert.equal(r.oops, p.oops, `${label}: the oops (RIP, registers, backtrace)`);
+  assert.is(r.faultInsn, p.faultInsn, `${label}: faulting instruction`);
+  assert.is(r.instructions, p.instructions, `${label}: kernel instruction count`);
+  assert.is(r.emulatedNs, p.emulatedNs, `${label}: emulated time`);
+  if (trampoline === undefined) assert.is(r.console, p.console, `${label}: console`);
+  else {
+    const a = p.console.split('\n'), b = r.console.split('\n');
+    assert.is(b.length, a.length, `${label}: console lines`);
+    const tramp = BigInt.asUintN(64, BigInt(trampoline)).toString(16).padStart(16, '0');
+    for (let i = 0; i < a.length; i++) {
+      if (a[i] === b[i]) continue;
+      // only a raw return address the trampoline replaced, as the kernel's dumpstack prints it
+      assert.is(b[i], a[i].replace(/\[<([0-9a-f]{16})>\]$/, `[<${tramp}>]`), `${label}: console line ${i}`);
+      assert.ok(/ \[<[0-9a-f]{16}>\]$/.test(a[i]), `${label}: console line ${i} is a Call Trace entry`);
+    }
+  }
+  for (const h of run.hits) {
+    const want = c.counts.get(h.addr)!;
+    if (h.n !== want) assert.is(h.n, want, `${label}: hits at ${image.formatAddr(h.addr)}`);
+  }
+}
+
+const crashCpus = LONG ? [1, 2, 4] : [1];
+for (const cpus of crashCpus) {
+  test(`faulting instructions (${cpus} CPU${cpus > 1 ? 's' : ''}): every crash type on every probe path oopses as unprobed`, () => {
+    const crashes = crashTypes(cpus);
+    let faultsProbed = 0, restCopies = 0, ftraceHits = 0, kretEntries = 0;
+    for (const c of crashes) {
+      const what = `ktrace_crash ${c.n}${c.fault !== undefined ? ` (${image.formatAddr(c.fault)})` : ''}`;
+      assert.ok(c.fns.length > 0, `${what}: functions on the crash path`);
+      const everywhere = (post: boolean) => crashRun(c.n, cpus, (mgr) => c.fns.flatMap((f) => f.boundaries.map((a) => probeAt(mgr, a, post)).filter((h): h is Hit => !!h)));
+      const ss = everywhere(true);
+      sameOops(`${what}, int3 + single-step everywhere`, c, ss);
+      if (c.fault !== undefined && ss.hits.some((h) => h.addr === c.fault)) faultsProbed++;
+      sameOops(`${what}, boosted everywhere`, c, everywhere(false));
+      // optimized: detours made before the run starts (delay 0, forced), ftrace-based at mcount sites
+      let opt!: Optimizer;
+      const optimized = crashRun(c.n, cpus, (mgr, pl) => {
+        opt = Optimizer.attach(pl, mgr, { delay: 0 });
+        const hits = sparse(mgr, opt, c.fns);
+        opt.runWorker(true);
+        return hits;
+      });
+      sameOops(`${what}, optimized`, c, optimized);
+      assert.ok(opt.stats.optimized > 0 && opt.stats.detourHits > 0, `${what}: detours were taken (${JSON.stringify(opt.stats)})`);
+      ftraceHits += optimized.hits.filter((h) => opt.mgr.probePointOf(h.p)?.ftrace && h.n > 0).length;
+      // queued: an int3 hit resumes through the detour's copy (setup_detour_execution)
+      let q!: Optimizer;
+      sameOops(`${what}, queued (int3 through the detour)`, c, crashRun(c.n, cpus, (mgr, pl) => {
+        q = Optimizer.attach(pl, mgr, { delay: Number.MAX_SAFE_INTEGER });
+        return sparse(mgr, q, c.fns);
+      }));
+      assert.ok(q.stats.int3ViaDetour > 0, `${what}: int3 hits went through detours`);
+      if (c.fault !== undefined) {
+        // the faulting instruction as the first copy of a detour and as a later one in its region
+        const f = c.fns.find((x) => x.boundaries.includes(c.fault!))!;
+        const i = f.boundaries.indexOf(c.fault);
+        const exFixups = new Set(image.exceptionTable.map((e) => e.insn));
+        const read = (a: number, len: number) => image.read(a, len)!;
+        // the boundaries whose detour would copy the faulting instruction (the default run takes the nearest two)
+        const covering = [c.fault, ...f.boundaries.slice(Math.max(0, i - 4), i).reverse()].filter((at) => {
+          const region = canOptimize(image, analyzeFunction(image, at, read, exFixups), at, read, exFixups);
+          return region.ok && c.fault! < at + region.region.size;
+        });
+        for (const at of LONG ? covering : covering.slice(0, 2)) {
+          let o!: Optimizer;
+          const one = crashRun(c.n, cpus, (mgr, pl) => {
+            o = Optimizer.attach(pl, mgr, { delay: 0 });
+            const h = probeAt(mgr, at, false);
+            o.runWorker(true);
+            return h ? [h] : [];
+          });
+          assert.is(o.stateOf(at), 'optimized', `${what}: the probe at ${image.formatAddr(at)} was optimized`);
+          if (at !== c.fault) restCopies++;
+          sameOops(`${what}, optimized at ${image.formatAddr(at)}`, c, one);
+        }
+      }
+      // a kretprobe on every function of the path
+      let krp!: KretprobeManager;
+      const kret = crashRun(c.n, cpus, (mgr, pl) => {
+        krp = KretprobeManager.attach(pl, mgr);
+        const hits: Hit[] = [];
+        for (const f of c.fns) {
+          const h: Hit = { addr: f.addr, n: 0, p: {} as Kprobe };
+          h.p = { addr: f.addr };
+          if (krp.registerKretprobe({ kp: h.p, entryHandler: () => { h.n++; return 0; }, handler: () => 0, maxactive: 64 }) === 0) hits.push(h);
+        }
+        return hits;
+      });
+      sameOops(`${what}, kretprobes`, c, kret, krp.trampoline);
+      kretEntries += kret.hits.reduce((s, h) => s + h.n, 0);
+    }
+    assert.ok(faultsProbed >= 4, `the faulting instructions themselves were probed (${faultsProbed})`);
+    assert.ok(restCopies >= 1, `a fault in a detour's later copy was covered (${restCopies})`);
+    assert.ok(ftraceHits > 0, 'ftrace-based probes fired on the crash path');
+    assert.ok(kretEntries > 0, 'kretprobes were entered on the crash path');
   });
 }
 

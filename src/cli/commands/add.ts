@@ -42,7 +42,7 @@ async function handler(args: Args): Promise<void> {
   const { loadTracing, needsBoundaryCheck } = await import('../tracing.js');
   const { addedMessage } = await import('../../output/probes.js');
   const pre = compileSpec(words, () => false, true);
-  const t = await loadTracing({ canProbe: pre.ok && needsBoundaryCheck(pre.line) });
+  const t = await loadTracing({ canProbe: pre.ok && needsBoundaryCheck(pre.line, image) });
   const r = updateState(stateDir(args.state), args.vmlinux, (s) => {
     const session = t.light(image, s);
     const res = addProbe(session, words, args.force);
@@ -73,7 +73,8 @@ async function addWithDwarf(args: Args, image: import('../../elf/image.js').Imag
   const asked = new Map<string, boolean>();
   let lines = viaDwarf((g, e) => { const k = `${g}/${e}`, v = named.has(k); asked.set(k, v); return v; }, args.force);
   // iced-x86 (the instruction-boundary check) only for offsets into a function, as on the plain path.
-  const t = await loadTracing({ canProbe: lines.some(needsBoundaryCheck) });
+  // This first compile also opens the DWARF and reports a bad spec before the lock is taken.
+  const t = await loadTracing({ canProbe: viaDwarf(() => false, true).some((l) => needsBoundaryCheck(l, image)) });
   const r = updateState<AddResult>(dir, args.vmlinux, (s) => {
     const session = t.light(image, s);
     const ev = session.events;

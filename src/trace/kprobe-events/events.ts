@@ -23,6 +23,8 @@ export interface KprobeBackend {
   unregister(probe: ProbeDef): void;
   /** enable_kprobe / disable_kprobe (or the kretprobe forms). 0 or a negative errno. */
   setEnabled(probe: ProbeDef, on: boolean): number;
+  /** Why the last register() failed, when the kprobe layer says more than the errno (errno positive). */
+  readonly refusal?: { errno: number; reason: string } | undefined;
 }
 
 export interface KprobeEventsOptions {

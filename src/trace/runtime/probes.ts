@@ -65,6 +65,8 @@ export class ProbeRuntime implements KprobeBackend {
   readonly hits = new Map<ProbeDef, number>();
   readonly returnProbes: ProbeDef[] = [];
   readonly sym: Symbolizer;
+  /** Why the last register() failed (register_kprobe's reason). */
+  refusal: { errno: number; reason: string } | undefined;
   /** Called for each recorded event, in the order they happen. */
   onEvent: ((e: TraceEvent) => void) | undefined;
 
@@ -73,6 +75,13 @@ export class ProbeRuntime implements KprobeBackend {
   }
 
   register(probe: ProbeDef, enabled: boolean): number {
+    const rc = this.registerProbe(probe, enabled);
+    const err = probe.type === 'r' ? this.krm?.lastError : this.mgr.lastError;
+    this.refusal = rc && err && err.errno === rc ? { errno: -rc, reason: err.reason } : undefined;
+    return rc;
+  }
+
+  private registerProbe(probe: ProbeDef, enabled: boolean): number {
     if (probe.type === 'r') {
       if (!this.krm) { this.returnProbes.push(probe); return 0; }
       return this.registerReturn(probe, enabled, this.krm);

@@ -21,10 +21,13 @@ export interface SessionOptions {
 export class TraceSession {
   readonly events: KprobeEvents;
   /** Probes of the stored kprobe_events that the backend refused on replay (with the errno). */
-  readonly replayErrors: { line: string; errno: number }[] = [];
+  readonly replayErrors: { line: string; errno: number; reason?: string }[] = [];
   state: TraceState;
+  /** The kprobe layer behind kprobe_events (its `refusal` explains a failed registration). */
+  readonly backend: KprobeBackend;
 
   constructor(state: TraceState, opts: SessionOptions) {
+    this.backend = opts.backend;
     this.state = { ...state, profile: { ...state.profile }, ids: { ...state.ids } };
     const clock = BigInt(state.clockNs);
     this.events = new KprobeEvents({
@@ -36,7 +39,7 @@ export class TraceSession {
       const before = this.events.errorLog.entries.length;
       const rc = this.events.command(line);
       if (rc) {
-        this.replayErrors.push({ line, errno: rc });
+        this.replayErrors.push({ line, errno: rc, ...(this.backend.refusal ? { reason: this.backend.refusal.reason } : {}) });
         // Replay is not a user write: keep error_log as it was stored.
         const kept = this.events.errorLog.entries.slice(0, before);
         this.events.errorLog.clear();
