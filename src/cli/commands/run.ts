@@ -69,8 +69,8 @@ const command: CommandModule<GlobalArgs, Args> = {
     const tp = args['timer-period'];
     if (tp !== undefined && (!Number.isSafeInteger(tp) || tp < 0)) throw new CliError('run: --timer-period must be a non-negative integer', EXIT_USAGE);
     const script = loadWorkload(args.workload);
-    const { loadImage } = await import('../image.js');
-    const image = loadImage(args.vmlinux);
+    const { loadBootableImage } = await import('../image.js');
+    const image = loadBootableImage(args.vmlinux);
     const { runScriptAsync } = await import('../../kernel/session.js');
     const { renderRunSummary, runResultJson } = await import('../../output/run-summary.js');
     const { stateDir } = await import('../state/dir.js');

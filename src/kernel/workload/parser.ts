@@ -8,6 +8,11 @@ import { CONSTANTS, ERRNO, SYSCALL_BY_NAME, type ArgValueInfo, type SyscallSpec 
 export const MAX_SPAWN = 64;
 export const MAX_REPEAT = 10_000_000;
 export const MAX_BUF = 1 << 16;
+/** Blocks (`repeat`, `spawn`) nest at most this deep: the parser and the runner recurse per level. */
+export const MAX_NESTING = 64;
+
+/** A table's own entry (not `toString` or `constructor` from Object.prototype). */
+const own = (table: Readonly<Record<string, number>>, key: string): number | undefined => (Object.hasOwn(table, key) ? table[key] : undefined);
 
 type VarKind = { kind: 'int' } | { kind: 'buffer'; size: number };
 
@@ -17,7 +22,9 @@ export function parseWorkload(file: string, source: string, syscalls: ReadonlyMa
   const peek = (): Token => toks[k];
   const next = (): Token => toks[k++];
   const fail = (pos: Pos, reason: string): never => { throw new WorkloadError(file, source, pos, reason); };
-  const lineText = (line: number) => (source.split('\n')[line - 1] ?? '').trim();
+  let lines: string[] | undefined;
+  const lineText = (line: number) => ((lines ??= source.split('\n'))[line - 1] ?? '').trim();
+  let depth = 0;
 
   function expectPunct(text: string): Token {
     const t = next();
@@ -38,12 +45,12 @@ export function parseWorkload(file: string, source: string, syscalls: ReadonlyMa
     if (t.kind === 'string') return { kind: 'string', bytes: t.bytes!, pos: t.pos };
     if (t.kind === 'name') {
       if (t.text.startsWith('-')) {
-        const e = ERRNO[t.text.slice(1)];
-        if (e === undefined) fail(t.pos, `unknown errno name '${t.text.slice(1)}'`);
+        const e = own(ERRNO, t.text.slice(1));
+        if (e === undefined) return fail(t.pos, `unknown errno name '${t.text.slice(1)}'`);
         return { kind: 'int', value: -e, pos: t.pos };
       }
-      if (t.text in CONSTANTS && !scope.has(t.text)) return { kind: 'int', value: CONSTANTS[t.text], pos: t.pos };
-      if (t.text in ERRNO && !scope.has(t.text)) return { kind: 'int', value: ERRNO[t.text], pos: t.pos };
+      if (own(CONSTANTS, t.text) !== undefined && !scope.has(t.text)) return { kind: 'int', value: CONSTANTS[t.text]!, pos: t.pos };
+      if (own(ERRNO, t.text) !== undefined && !scope.has(t.text)) return { kind: 'int', value: ERRNO[t.text]!, pos: t.pos };
       const v = scope.get(t.text);
       if (!v) return fail(t.pos, `unknown variable '${t.text}'`);
       if (peek().kind === 'punct' && peek().text === '[') {
@@ -144,10 +151,12 @@ export function parseWorkload(file: string, source: string, syscalls: ReadonlyMa
     if (t.kind !== 'name' || t.text.startsWith('-')) return fail(t.pos, `expected a statement, found '${t.text}'`);
     if (t.text === 'repeat' || t.text === 'spawn') {
       const count = t.text === 'repeat' ? intLiteral('repeat count', 0, MAX_REPEAT) : intLiteral('spawn count', 1, MAX_SPAWN);
-      expectPunct('{');
+      const open = expectPunct('{');
+      if (++depth > MAX_NESTING) fail(open.pos, `blocks nested too deeply (at most ${MAX_NESTING} levels)`);
       const inner = t.text === 'spawn' ? new Map(scope) : scope;
       const body = block(inner, false);
       expectPunct('}');
+      depth--;
       return { kind: t.text, count, body, pos: t.pos };
     }
     if (t.text === 'expect') {
@@ -166,7 +175,7 @@ export function parseWorkload(file: string, source: string, syscalls: ReadonlyMa
     }
     if (peek().kind === 'punct' && peek().text === '=') {
       next();
-      if (t.text in CONSTANTS || syscalls.has(t.text) || ['repeat', 'spawn', 'expect', 'buf'].includes(t.text)) {
+      if (own(CONSTANTS, t.text) !== undefined || syscalls.has(t.text) || ['repeat', 'spawn', 'expect', 'buf'].includes(t.text)) {
         fail(t.pos, `'${t.text}' is a reserved name`);
       }
       const rhs = next();
