@@ -43,6 +43,7 @@ export function listing(p: ProbeDef): ProbeListing {
 import type { TraceSession } from '../trace/runtime/session.js';
 import { isRawKprobeLine, kprobeEventsLine, parsePerfProbe, eventName } from '../trace/perf-probe.js';
 import { caretLines } from '../output/probes.js';
+import { visibleColumns, visibleText } from '../visible.js';
 
 export type AddResult =
   | { ok: true; line: string; added: ProbeListing[] }
@@ -58,7 +59,7 @@ export function compileSpec(words: readonly string[], taken: (group: string, eve
   const joined = words.join(' ');
   if (isRawKprobeLine(joined)) return { ok: true, line: joined.trim(), added: [] };
   const r = parsePerfProbe(words);
-  if (!r.ok) return { ok: false, message: `${r.message}\n${caretLines(r.text, r.pos)}` };
+  if (!r.ok) return { ok: false, message: `${visibleText(r.message)}\n${caretLines(visibleColumns(r.text), r.pos)}` };
   const p = r.probe;
   const base = p.event;
   const name = eventName(base, (e) => taken(p.group, e), force);
@@ -83,8 +84,9 @@ export function addProbe(session: TraceSession, words: readonly string[], force:
   const rc = ev.write(c.line + '\n');
   if (rc < 0) {
     const last = ev.errorLog.entries[ev.errorLog.entries.length - 1];
-    if (last && last !== errorsBefore) return { ok: false, message: `${last.message}\n${caretLines(last.command, last.pos)}` };
-    return { ok: false, message: `${c.line}: ${strerrorShort(rc)}` };
+    // The input is shown back with its invisible characters made visible (the caret's column kept).
+    if (last && last !== errorsBefore) return { ok: false, message: `${last.message}\n${caretLines(visibleColumns(last.command), last.pos)}` };
+    return { ok: false, message: `${visibleText(c.line)}: ${strerrorShort(rc)}` };
   }
   const added = ev.probes.filter((p) => !before.has(p)).map(listing);
   return { ok: true, line: c.line, added };

@@ -2,6 +2,7 @@
 // Everything a script can get wrong is reported here, with a caret, before the kernel boots.
 import type { ArgOperand, CmpOp, Operand, Pos, Script, Stmt } from './ast.js';
 import { WorkloadError } from './error.js';
+import { USER_ARENA_HEAP } from '../contract.js';
 import { tokenize, type Token } from './lexer.js';
 import { CONSTANTS, ERRNO, SYSCALL_BY_NAME, type ArgValueInfo, type SyscallSpec } from './syscalls.js';
 
@@ -25,6 +26,12 @@ export function parseWorkload(file: string, source: string, syscalls: ReadonlyMa
   let lines: string[] | undefined;
   const lineText = (line: number) => ((lines ??= source.split('\n'))[line - 1] ?? '').trim();
   let depth = 0;
+  // A task's user heap, as the runner lays it out (each buffer and timespec site once, 16-aligned).
+  let heap = 0;
+  const allocate = (pos: Pos, size: number) => {
+    heap = ((heap + 15) & ~15) + size;
+    if (heap > USER_ARENA_HEAP) fail(pos, `this task's buffers need more than its ${USER_ARENA_HEAP >> 10} KiB of user memory`);
+  };
 
   function expectPunct(text: string): Token {
     const t = next();
@@ -116,6 +123,7 @@ export function parseWorkload(file: string, source: string, syscalls: ReadonlyMa
           break;
         case 'timespec':
           if (inf.kind === 'string' || inf.kind === 'buffer') fail(op.pos, `${spec.name}: argument '${a.name}' is a time in nanoseconds`);
+          allocate(op.pos, 16);
           args.push({ kind: 'timespec', ns: op, pos: op.pos });
           break;
       }
@@ -154,7 +162,11 @@ export function parseWorkload(file: string, source: string, syscalls: ReadonlyMa
       const open = expectPunct('{');
       if (++depth > MAX_NESTING) fail(open.pos, `blocks nested too deeply (at most ${MAX_NESTING} levels)`);
       const inner = t.text === 'spawn' ? new Map(scope) : scope;
+      // A spawned task has a heap of its own.
+      const outerHeap = heap;
+      if (t.text === 'spawn') heap = 0;
       const body = block(inner, false);
+      if (t.text === 'spawn') heap = outerHeap;
       expectPunct('}');
       depth--;
       return { kind: t.text, count, body, pos: t.pos };
@@ -181,6 +193,7 @@ export function parseWorkload(file: string, source: string, syscalls: ReadonlyMa
       const rhs = next();
       if (rhs.kind === 'name' && rhs.text === 'buf') {
         const size = intLiteral('buffer size', 1, MAX_BUF);
+        allocate(t.pos, size);
         scope.set(t.text, { kind: 'buffer', size });
         return { kind: 'buf', target: t.text, size, pos: t.pos };
       }

@@ -234,7 +234,8 @@ export class WorkloadRunner {
             return addr;
           });
           const r = yield { nr: s.nr, name: s.name, args };
-          if (s.target) env.vars.set(s.target, r);
+          // The variable is an integer now, whatever it held before (a buffer too: as the parser has it).
+          if (s.target) { env.vars.set(s.target, r); env.bufs.delete(s.target); }
           if (s.nr === NR_EXIT || s.nr === NR_EXIT_GROUP) return;
           break;
         }

@@ -132,4 +132,15 @@ test('many expects on many lines parse in linear time', () => {
   assert.ok(Date.now() - t0 < 5000, `${Date.now() - t0} ms`);
 });
 
+test("a task's buffers must fit its user heap: refused before boot with a caret, each spawned task counted apart", () => {
+  const fits = 'b0 = buf 65536\n'.repeat(14);
+  assert.is(parseWorkload('t.wl', fits).body.length, 14);
+  const e = err(fits + 'x = buf 1\n');
+  assert.is(e.message, "t.wl:15:1: this task's buffers need more than its 896 KiB of user memory");
+  // The same buffers in a spawned task: its own heap.
+  assert.is(parseWorkload('t.wl', fits + 'spawn 1 {\n' + fits + '}\n').body.length, 15);
+  // A timespec takes 16 bytes of it too.
+  assert.match(err(fits + 'nanosleep 1').message, /^t\.wl:15:11: this task's buffers need more/);
+});
+
 test.run();

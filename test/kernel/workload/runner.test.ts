@@ -3,54 +3,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseWorkload } from '../../../src/kernel/workload/parser.js';
-import { WorkloadRunner, type SyscallRequest, type UserMemory } from '../../../src/kernel/workload/runner.js';
+import { runFake } from './fake-kernel.js';
 import { MAX_TASKS } from '../../../src/kernel/contract.js';
 import { Image } from '../../../src/elf/image.js';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_VMLINUX } from '../../../src/paths.js';
 import { runScript } from '../../../src/kernel/session.js';
-
-class FakeMemory implements UserMemory {
-  mapped = new Set<number>();
-  mapUser(addr: number, size: number): void { for (let a = Math.floor(addr / 0x1000) * 0x1000; a < addr + size; a += 0x1000) this.mapped.add(a); }
-  write(): void {}
-  read(_addr: number, len: number): Uint8Array { return new Uint8Array(len); }
-}
-
-/**
- * A scheduler-free kernel: runs the task on top of the stack to its next call; clone pushes the
- * child (it runs first, to its exit, unless `park` holds children that never exit); exit pops;
- * wait4 reaps zombies; clone fails with -EAGAIN beyond `limit` live tasks, as fork.c does.
- */
-function runFake(src: string, opts: { limit?: number; park?: boolean } = {}) {
-  const mem = new FakeMemory();
-  const r = new WorkloadRunner(parseWorkload('t.wl', src), mem);
-  const { stackTop } = r.setup();
-  type T = { sp: number; rax: number; pid: number };
-  const stack: T[] = [{ sp: stackTop, rax: 0, pid: 1 }];
-  const parked: T[] = [];
-  let live = 1, zombies = 0, nextPid = 2;
-  const limit = opts.limit ?? MAX_TASKS;
-  const stacks = new Set<number>([stackTop]);
-  for (let steps = 0; stack.length; steps++) {
-    if (steps > 1e6) throw new Error('runaway');
-    const t = stack[stack.length - 1]!;
-    const req = r.hostCall(t.sp, t.rax) as SyscallRequest;
-    assert.ok(!('error' in req), JSON.stringify(req));
-    if (req.name === 'exit') { stack.pop(); live--; zombies++; continue; }
-    if (req.name === 'clone') {
-      if (live >= limit) { t.rax = -11; continue; }
-      t.rax = nextPid; live++;
-      const child = { sp: req.args[1]!, rax: 0, pid: nextPid++ };
-      stacks.add(child.sp);
-      if (opts.park) { parked.push(child); r.hostCall(child.sp, 0); } else stack.push(child);
-      continue;
-    }
-    if (req.name === 'wait4') { t.rax = zombies ? (zombies--, 2) : -10; continue; }
-    t.rax = req.name === 'getpid' ? t.pid : 0;
-  }
-  return { r, stacks, parked };
-}
 
 test('tasks that exited give their arenas to new ones: 10,000 spawns in turn use two arenas', () => {
   const { r, stacks } = runFake('repeat 10000 { spawn 1 { getpid } }');
@@ -79,6 +37,11 @@ test('a repeat whose body makes no system call runs its body once', () => {
   assert.ok(Date.now() - t0 < 2000);
   assert.is(r.stats.get('getpid')!.count, 3);
   assert.is(r.failures.length, 0);
+});
+
+test('a buffer variable assigned a system call result is an integer from then on (fuzz seed 11867)', () => {
+  const { r } = runFake('b = buf 4\nb = getpid\nexpect b == 1\nexpect b != 2');
+  assert.is(r.failures.length, 0, JSON.stringify(r.failures));
 });
 
 test('on the fixture kernel: more tasks in turn than MAX_TASKS, each reaped, all start (KTRACE_LONG: 4,200; else 300)', () => {
