@@ -21,3 +21,9 @@ export function visibleText(s: string): string {
     return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `U+${n.toString(16).toUpperCase().padStart(4, '0')}`;
   });
 }
+
+/** A one-line message quoting input: visible (visibleText), and cut at `max` characters. */
+export function visibleMessage(s: string, max = 240): string {
+  const v = visibleText(s).replace(/\n/g, ' ');
+  return v.length > max ? v.slice(0, max - 3) + '...' : v;
+}

@@ -184,7 +184,8 @@ export function serveCampaign(c: Campaign): boolean {
 /** The report of a campaign: figures, and each failure with its seed and input (JSON-quoted). */
 export function describe(r: CampaignResult): string {
   const lines = [`${r.cases} cases, ${r.failures.length} failures (${r.hangs} hangs)`];
-  for (const f of r.failures.slice(0, 20)) lines.push(`  seed ${f.seed}: input ${JSON.stringify(f.input.length > 400 ? f.input.slice(0, 400) + '...' : f.input)}\n    ${f.error.replace(/\n/g, '\n    ')}`);
+  const hangsFirst = [...r.failures].sort((a, b) => Number(b.error.includes('(a hang)')) - Number(a.error.includes('(a hang)')));
+  for (const f of hangsFirst.slice(0, 20)) lines.push(`  seed ${f.seed}: input ${JSON.stringify(f.input.length > 400 ? f.input.slice(0, 400) + '...' : f.input)}\n    ${f.error.replace(/\n/g, '\n    ')}`);
   return lines.join('\n');
 }
 
