@@ -1,7 +1,7 @@
 // Script errors carry file:line:col and render with the source line and a caret under the culprit,
 // as compilers do: the user sees what is wrong before the kernel boots.
 import type { Pos } from './ast.js';
-import { visibleColumns, visibleText } from '../../visible.js';
+import { visibleColumns, visibleMessage } from '../../visible.js';
 
 /** Columns of the source line shown under an error. */
 const WINDOW = 100;
@@ -9,7 +9,8 @@ const WINDOW = 100;
 export class WorkloadError extends Error {
   readonly reason: string;
   constructor(readonly file: string, readonly source: string, readonly pos: Pos, reason: string) {
-    reason = visibleText(reason);
+    // One visible line, whatever the input held.
+    reason = visibleMessage(reason, 400);
     super(`${file}:${pos.line}:${pos.col}: ${reason}`);
     this.reason = reason;
     this.name = 'WorkloadError';

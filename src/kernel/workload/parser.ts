@@ -35,7 +35,8 @@ export function parseWorkload(file: string, source: string, syscalls: ReadonlyMa
 
   function expectPunct(text: string): Token {
     const t = next();
-    if (t.kind !== 'punct' || t.text !== text) fail(t.pos, `expected '${text}'${t.kind === 'eof' ? ' before the end of the script' : ` but found '${t.text || 'end of line'}'`}`);
+    const found = t.kind === 'eol' && t.text !== ';' ? 'the end of the line' : `'${t.text}'`;
+    if (t.kind !== 'punct' || t.text !== text) fail(t.pos, `expected '${text}'${t.kind === 'eof' ? ' before the end of the script' : ` but found ${found}`}`);
     return t;
   }
 

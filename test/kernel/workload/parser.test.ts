@@ -117,6 +117,12 @@ test('error format: a long line is cut to a window around the culprit; control c
   assert.is(err('write 1 "\u202e" 1 2 3').message, "t.wl:1:15: too many arguments: write takes 3 (fd, buf, count)");
 });
 
+test("a missing brace at the end of a line says so on one line (fuzz seed 532)", () => {
+  assert.is(err('repeat 4 \n{ getpid }').message, "t.wl:1:10: expected '{' but found the end of the line");
+  assert.is(err('repeat 4 ; getpid').message, "t.wl:1:10: expected '{' but found ';'");
+  assert.is(err('repeat 4 \n{ getpid }').format().split('\n').length, 3);
+});
+
 test('names of Object.prototype are no constants or errno names', () => {
   assert.match(err('exit toString').message, /unknown variable 'toString'/);
   assert.match(err('exit constructor').message, /unknown variable 'constructor'/);
