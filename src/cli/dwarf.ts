@@ -7,6 +7,7 @@ import { Dwarf, DwarfError } from '../dwarf/index.js';
 import { CliError } from './errors.js';
 import { compilePerfProbe } from '../trace/perf-probe/compile.js';
 import { isRawKprobeLine } from '../trace/perf-probe.js';
+import { visibleMessage } from '../visible.js';
 
 export interface DebugInfo {
   readonly dwarf: Dwarf;
@@ -89,7 +90,7 @@ export function perfSpecLines(info: DebugInfo, image: Image, vmlinuxPath: string
   const r = withDwarf(vmlinuxPath, () => compilePerfProbe(info.dwarf, words, { readSource: sourceReader(info), taken: opts.taken, force: opts.force, symbol: symbolLookup(image) }));
   if (!r.ok) {
     const m = /^event "(.*)" already exists\.$/.exec(r.reason);
-    throw new CliError(`${opts.command}: ${r.reason}${m ? `\n  Hint: remove it with \`ktrace del ${m[1]}\`, or add a duplicate with -f (force).` : ''}`);
+    throw new CliError(`${opts.command}: ${visibleMessage(r.reason)}${m ? `\n  Hint: remove it with \`ktrace del ${m[1]}\`, or add a duplicate with -f (force).` : ''}`);
   }
   return r.value.map((e) => e.line);
 }

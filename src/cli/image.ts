@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Image } from '../elf/image.js';
 import { ElfError } from '../elf/errors.js';
 import { CliError } from './errors.js';
+import { bootProblems } from '../kernel/bootable.js';
 
 export function loadImage(path: string): Image {
   let bytes: Uint8Array;
@@ -20,4 +21,15 @@ export function loadImage(path: string): Image {
     if (e instanceof ElfError) throw new CliError(`${path}: ${e.message}`);
     throw e;
   }
+}
+
+/**
+ * An image the platform can boot (for `run` and `tui`): anything else is refused with one line that
+ * says what it lacks (`ktrace: a.out: not a bootable ktrace kernel: it has no boot_params symbol, ...`).
+ */
+export function loadBootableImage(path: string): Image {
+  const image = loadImage(path);
+  const problems = bootProblems(image);
+  if (problems.length) throw new CliError(`${path}: not a bootable ktrace kernel: ${problems.join('; ')}`);
+  return image;
 }

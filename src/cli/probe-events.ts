@@ -44,6 +44,7 @@ import type { TraceSession } from '../trace/runtime/session.js';
 import { isRawKprobeLine, kprobeEventsLine, parsePerfProbe, eventName } from '../trace/perf-probe.js';
 import { caretLines } from '../output/probes.js';
 import { strerror } from '../trace/vfs.js';
+import { visibleColumns, visibleText } from '../visible.js';
 
 export type AddResult =
   | { ok: true; line: string; added: ProbeListing[] }
@@ -54,7 +55,7 @@ export function compileSpec(words: readonly string[], taken: (group: string, eve
   const joined = words.join(' ');
   if (isRawKprobeLine(joined)) return { ok: true, line: joined.trim(), added: [] };
   const r = parsePerfProbe(words);
-  if (!r.ok) return { ok: false, message: `${r.message}\n${caretLines(r.text, r.pos)}` };
+  if (!r.ok) return { ok: false, message: `${visibleText(r.message)}\n${caretLines(visibleColumns(r.text), r.pos)}` };
   const p = r.probe;
   const base = p.event;
   const name = eventName(base, (e) => taken(p.group, e), force);
@@ -79,13 +80,15 @@ export function addProbe(session: TraceSession, words: readonly string[], force:
   const rc = ev.write(c.line + '\n');
   if (rc < 0) {
     const last = ev.errorLog.entries[ev.errorLog.entries.length - 1];
-    // register_kprobe's refusal: the errno, as the failed write returns it, and the kprobe layer's reason (`ktrace why`)
+    // register_kprobe's refusal: the errno, as the failed write returns it, and the kprobe layer's reason (`ktrace why`).
+    // The input is shown back with its invisible characters made visible (the caret's column kept).
     const why = session.backend.refusal?.reason;
     if (last && last !== errorsBefore) {
       const detail = why && last.code === 'FAIL_REG_PROBE' ? `: ${strerror(rc)}: ${why}` : '';
-      return { ok: false, message: `${last.message}${detail}\n${caretLines(last.command, last.pos)}` };
+      return { ok: false, message: `${last.message}${detail}
+${caretLines(visibleColumns(last.command), last.pos)}` };
     }
-    return { ok: false, message: `${c.line}: ${strerror(rc)}${why ? `: ${why}` : ''}` };
+    return { ok: false, message: `${visibleText(c.line)}: ${strerror(rc)}${why ? `: ${why}` : ''}` };
   }
   const added = ev.probes.filter((p) => !before.has(p)).map(listing);
   return { ok: true, line: c.line, added };

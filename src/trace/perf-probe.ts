@@ -8,6 +8,8 @@
 // "__return" for a return probe (given names too). Pure: no kernel state; name clashes are
 // resolved by the caller with eventName().
 
+import { visibleMessage } from '../visible.js';
+
 export const PERF_DEFAULT_GROUP = 'probe';
 
 export interface PerfProbe {
@@ -51,6 +53,11 @@ export function eventName(base: string, taken: (name: string) => boolean, force:
  * `add`; the spec may also be one string with spaces (`'vfs_read fd=%di'`).
  */
 export function parsePerfProbe(words: readonly string[]): { ok: true; probe: PerfProbe } | SpecError {
+  const r = parsePerfWords(words);
+  return r.ok ? r : { ...r, message: visibleMessage(r.message) };
+}
+
+function parsePerfWords(words: readonly string[]): { ok: true; probe: PerfProbe } | SpecError {
   const all = words.flatMap((w) => w.trim().split(/\s+/)).filter((w) => w !== '');
   const text = all.join(' ');
   const point = all[0];

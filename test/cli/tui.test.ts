@@ -114,8 +114,15 @@ test('in tmux: add a probe (Tab completion) and see hits, disable it and see non
     // Each run's hits were folded into the state at its restart, as after `ktrace run`: two runs with the probe on.
     assert.is(s.profile['p:probe/vfs_read vfs_read'][0], 2 * hits);
     assert.is(ktrace(['list'], { KTRACE_STATE: state }).stdout.trim(), 'probe:vfs_read       (on vfs_read)');
-    // x: deleted, as `ktrace del probe:vfs_read`.
+    // x asks first (the event is enabled); n keeps it; x then y deletes it, as `ktrace del probe:vfs_read`.
     tmux('send-keys', '-t', 't', 'x');
+    await waitFor(/delete probe:vfs_read \(enabled, [\d,]+ hits\)\? y deletes it/);
+    tmux('send-keys', '-t', 't', 'n');
+    await waitFor(/kept probe:vfs_read/);
+    assert.is(ktrace(['list'], { KTRACE_STATE: state }).stdout.trim(), 'probe:vfs_read       (on vfs_read)');
+    tmux('send-keys', '-t', 't', 'x');
+    await waitFor(/delete probe:vfs_read/);
+    tmux('send-keys', '-t', 't', 'y');
     await waitFor(/deleted probe:vfs_read/);
     tmux('send-keys', '-t', 't', 'q');
     p = await waitFor(/TUI-EXIT=\d+[\s\S]*icanon/);
@@ -124,6 +131,34 @@ test('in tmux: add a probe (Tab completion) and see hits, disable it and see non
     assert.match(p, /(^|\n)icanon/);
     assert.is(ktrace(['list'], { KTRACE_STATE: state }).stdout, '');
     assert.is(JSON.parse(readFileSync(join(state, 'state.json'), 'utf8')).kprobeEvents, '');
+  } finally {
+    tmux('kill-server');
+  }
+});
+
+test('in tmux: keys typed faster than the screen (one chunk each: dd, /ksys with Enter, xy, qq) all act, in order', async () => {
+  if (!hasTmux) { console.log('SKIP tmux missing: the end-to-end ktrace tui test needs it'); return; }
+  const state = freshState();
+  for (const argv of [['add', 'vfs_read'], ['add', 'ksys_read'], ['enable', 'probe:*']]) {
+    assert.is(ktrace(argv, { KTRACE_STATE: state }).code, 0, argv.join(' '));
+  }
+  const cmd = `NO_COLOR=1 KTRACE_STATE=${state} ${process.execPath} ${MAIN} -k ${FIXTURE} tui; echo TUI-EXIT=$?; sleep 60`;
+  await newSession(cmd);
+  const stored = () => JSON.parse(readFileSync(join(state, 'state.json'), 'utf8'));
+  try {
+    await waitFor(/finished \(poweroff 0\)/);
+    // dd: both keys reach the TUI (the second is the same change again): vfs_read, selected first, is disabled.
+    tmux('send-keys', '-t', 't', '-l', 'dd');
+    await waitFor(/disabled probe:vfs_read/);
+    assert.equal(stored().enabled, ['probe/ksys_read']);
+    // A filter typed with its Enter, then x and y, in one chunk: ksys_read deleted after the question.
+    tmux('send-keys', '-t', 't', '-l', '/ksys\rxy');
+    await waitFor(/deleted probe:ksys_read/);
+    assert.is(stored().kprobeEvents, 'p:probe/vfs_read vfs_read\n');
+    // qq: quits once.
+    tmux('send-keys', '-t', 't', '-l', 'qq');
+    const p = await waitFor(/TUI-EXIT=\d+/);
+    assert.match(p, /TUI-EXIT=0/);
   } finally {
     tmux('kill-server');
   }

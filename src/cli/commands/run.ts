@@ -80,8 +80,8 @@ const command: CommandModule<GlobalArgs, Args> = {
       throw new CliError(`run: --timer-period must be 0 (no timer) or at least ${MIN_TIMER_PERIOD}: the timer interrupt and the scheduler tick take hundreds of instructions, so a shorter period leaves the CPUs in the interrupt handler (an interrupt storm)`, EXIT_USAGE);
     }
     const script = loadWorkload(args.workload);
-    const { loadImage } = await import('../image.js');
-    const image = loadImage(args.vmlinux);
+    const { loadBootableImage } = await import('../image.js');
+    const image = loadBootableImage(args.vmlinux);
     const { runScriptAsync } = await import('../../kernel/session.js');
     const { renderRunSummary, runResultJson, failureLine } = await import('../../output/run-summary.js');
     const { startProgress } = await import('../../output/progress.js');

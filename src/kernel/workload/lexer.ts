@@ -93,7 +93,8 @@ export function tokenize(file: string, source: string): Token[] {
       toks.push({ kind: 'string', text: source.slice(start, i), bytes: Uint8Array.from(bytes), pos: pos(start, i - start) });
       continue;
     }
-    fail(i, 1, `unexpected character '${c}'`);
+    const cp = String.fromCodePoint(source.codePointAt(i)!);
+    fail(i, cp.length, `unexpected character '${cp}'`);
   }
   toks.push({ kind: 'eol', text: '', pos: pos(i, 1) });
   toks.push({ kind: 'eof', text: '', pos: pos(i, 1) });

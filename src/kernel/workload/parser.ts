@@ -2,12 +2,18 @@
 // Everything a script can get wrong is reported here, with a caret, before the kernel boots.
 import type { ArgOperand, CmpOp, Operand, Pos, Script, Stmt } from './ast.js';
 import { WorkloadError } from './error.js';
+import { USER_ARENA_HEAP } from '../contract.js';
 import { tokenize, type Token } from './lexer.js';
 import { CONSTANTS, ERRNO, SYSCALL_BY_NAME, type ArgValueInfo, type SyscallSpec } from './syscalls.js';
 
 export const MAX_SPAWN = 64;
 export const MAX_REPEAT = 10_000_000;
 export const MAX_BUF = 1 << 16;
+/** Blocks (`repeat`, `spawn`) nest at most this deep: the parser and the runner recurse per level. */
+export const MAX_NESTING = 64;
+
+/** A table's own entry (not `toString` or `constructor` from Object.prototype). */
+const own = (table: Readonly<Record<string, number>>, key: string): number | undefined => (Object.hasOwn(table, key) ? table[key] : undefined);
 
 type VarKind = { kind: 'int' } | { kind: 'buffer'; size: number };
 
@@ -17,11 +23,20 @@ export function parseWorkload(file: string, source: string, syscalls: ReadonlyMa
   const peek = (): Token => toks[k];
   const next = (): Token => toks[k++];
   const fail = (pos: Pos, reason: string): never => { throw new WorkloadError(file, source, pos, reason); };
-  const lineText = (line: number) => (source.split('\n')[line - 1] ?? '').trim();
+  let lines: string[] | undefined;
+  const lineText = (line: number) => ((lines ??= source.split('\n'))[line - 1] ?? '').trim();
+  let depth = 0;
+  // A task's user heap, as the runner lays it out (each buffer and timespec site once, 16-aligned).
+  let heap = 0;
+  const allocate = (pos: Pos, size: number) => {
+    heap = ((heap + 15) & ~15) + size;
+    if (heap > USER_ARENA_HEAP) fail(pos, `this task's buffers need more than its ${USER_ARENA_HEAP >> 10} KiB of user memory`);
+  };
 
   function expectPunct(text: string): Token {
     const t = next();
-    if (t.kind !== 'punct' || t.text !== text) fail(t.pos, `expected '${text}'${t.kind === 'eof' ? ' before the end of the script' : ` but found '${t.text || 'end of line'}'`}`);
+    const found = t.kind === 'eol' && t.text !== ';' ? 'the end of the line' : `'${t.text}'`;
+    if (t.kind !== 'punct' || t.text !== text) fail(t.pos, `expected '${text}'${t.kind === 'eof' ? ' before the end of the script' : ` but found ${found}`}`);
     return t;
   }
 
@@ -38,12 +53,12 @@ export function parseWorkload(file: string, source: string, syscalls: ReadonlyMa
     if (t.kind === 'string') return { kind: 'string', bytes: t.bytes!, pos: t.pos };
     if (t.kind === 'name') {
       if (t.text.startsWith('-')) {
-        const e = ERRNO[t.text.slice(1)];
-        if (e === undefined) fail(t.pos, `unknown errno name '${t.text.slice(1)}'`);
+        const e = own(ERRNO, t.text.slice(1));
+        if (e === undefined) return fail(t.pos, `unknown errno name '${t.text.slice(1)}'`);
         return { kind: 'int', value: -e, pos: t.pos };
       }
-      if (t.text in CONSTANTS && !scope.has(t.text)) return { kind: 'int', value: CONSTANTS[t.text], pos: t.pos };
-      if (t.text in ERRNO && !scope.has(t.text)) return { kind: 'int', value: ERRNO[t.text], pos: t.pos };
+      if (own(CONSTANTS, t.text) !== undefined && !scope.has(t.text)) return { kind: 'int', value: CONSTANTS[t.text]!, pos: t.pos };
+      if (own(ERRNO, t.text) !== undefined && !scope.has(t.text)) return { kind: 'int', value: ERRNO[t.text]!, pos: t.pos };
       const v = scope.get(t.text);
       if (!v) return fail(t.pos, `unknown variable '${t.text}'`);
       if (peek().kind === 'punct' && peek().text === '[') {
@@ -109,6 +124,7 @@ export function parseWorkload(file: string, source: string, syscalls: ReadonlyMa
           break;
         case 'timespec':
           if (inf.kind === 'string' || inf.kind === 'buffer') fail(op.pos, `${spec.name}: argument '${a.name}' is a time in nanoseconds`);
+          allocate(op.pos, 16);
           args.push({ kind: 'timespec', ns: op, pos: op.pos });
           break;
       }
@@ -144,10 +160,16 @@ export function parseWorkload(file: string, source: string, syscalls: ReadonlyMa
     if (t.kind !== 'name' || t.text.startsWith('-')) return fail(t.pos, `expected a statement, found '${t.text}'`);
     if (t.text === 'repeat' || t.text === 'spawn') {
       const count = t.text === 'repeat' ? intLiteral('repeat count', 0, MAX_REPEAT) : intLiteral('spawn count', 1, MAX_SPAWN);
-      expectPunct('{');
+      const open = expectPunct('{');
+      if (++depth > MAX_NESTING) fail(open.pos, `blocks nested too deeply (at most ${MAX_NESTING} levels)`);
       const inner = t.text === 'spawn' ? new Map(scope) : scope;
+      // A spawned task has a heap of its own.
+      const outerHeap = heap;
+      if (t.text === 'spawn') heap = 0;
       const body = block(inner, false);
+      if (t.text === 'spawn') heap = outerHeap;
       expectPunct('}');
+      depth--;
       return { kind: t.text, count, body, pos: t.pos };
     }
     if (t.text === 'expect') {
@@ -166,12 +188,13 @@ export function parseWorkload(file: string, source: string, syscalls: ReadonlyMa
     }
     if (peek().kind === 'punct' && peek().text === '=') {
       next();
-      if (t.text in CONSTANTS || syscalls.has(t.text) || ['repeat', 'spawn', 'expect', 'buf'].includes(t.text)) {
+      if (own(CONSTANTS, t.text) !== undefined || syscalls.has(t.text) || ['repeat', 'spawn', 'expect', 'buf'].includes(t.text)) {
         fail(t.pos, `'${t.text}' is a reserved name`);
       }
       const rhs = next();
       if (rhs.kind === 'name' && rhs.text === 'buf') {
         const size = intLiteral('buffer size', 1, MAX_BUF);
+        allocate(t.pos, size);
         scope.set(t.text, { kind: 'buffer', size });
         return { kind: 'buf', target: t.text, size, pos: t.pos };
       }

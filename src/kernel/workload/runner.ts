@@ -54,6 +54,10 @@ export class WorkloadRunner {
   private tasks: (Task | undefined)[] = [];
   private strings = new Map<Uint8Array, number>();
   private nextArena = 0;
+  private freeArenas: number[] = [];
+  /** Tasks started so far: a task's index in reports (arenas are reused, indexes are not). */
+  private nextIndex = 0;
+  private liveTasks = 0;
   syscallsIssued = 0;
 
   constructor(readonly script: Script, private mem: UserMemory) {}
@@ -68,7 +72,7 @@ export class WorkloadRunner {
   }
 
   /** Tasks still running their script. */
-  get live(): number { return this.tasks.filter((t) => t && !t.exited).length; }
+  get live(): number { return this.liveTasks; }
 
   /**
    * A task executed the stub's vmcall. `rsp` identifies it; `rax` is the result of its previous
@@ -92,7 +96,7 @@ export class WorkloadRunner {
     this.syscallsIssued++;
     if (res.value.nr === NR_EXIT || res.value.nr === NR_EXIT_GROUP) {
       // exit(2) never returns: count it as it is issued.
-      task.exited = true;
+      this.retire(task);
       this.record(res.value, undefined);
     }
     return res.value;
@@ -109,15 +113,34 @@ export class WorkloadRunner {
     return USER_ARENA_BASE + (arena + 1) * USER_ARENA_SIZE;
   }
 
+  /**
+   * A task for a new user task, in an arena no live task uses: a task that issued exit never runs
+   * user code again, so its arena is taken again (its heap is re-zeroed as `buf` allocates it). The
+   * kernel refuses a clone beyond MAX_TASKS live tasks with -EAGAIN (fixtures/kernel/kernel/fork.c),
+   * and the runner has an arena for that many live tasks plus the one a refused clone was offered.
+   */
   private newTask(body: Stmt[], env: Env, main: boolean): Task {
-    if (this.nextArena >= MAX_TASKS) throw new Error(`too many tasks (at most ${MAX_TASKS})`);
-    const arena = this.nextArena++;
-    const base = USER_ARENA_BASE + arena * USER_ARENA_SIZE;
-    this.mem.mapUser(base + USER_ARENA_SIZE - USER_STACK_SIZE, USER_STACK_SIZE, 'rw');
-    const task: Task = { index: arena, arena, heapUsed: 0, sites: new Map(), started: false, exited: false, gen: undefined! };
+    let arena = this.freeArenas.pop();
+    if (arena === undefined) {
+      if (this.nextArena > MAX_TASKS) throw new Error(`more than ${MAX_TASKS} live tasks: the kernel did not refuse the clone with -EAGAIN`);
+      arena = this.nextArena++;
+      const base = USER_ARENA_BASE + arena * USER_ARENA_SIZE;
+      this.mem.mapUser(base + USER_ARENA_SIZE - USER_STACK_SIZE, USER_STACK_SIZE, 'rw');
+    }
+    const task: Task = { index: this.nextIndex++, arena, heapUsed: 0, sites: new Map(), started: false, exited: false, gen: undefined! };
     task.gen = this.taskMain(task, body, env, main);
     this.tasks[arena] = task;
+    this.liveTasks++;
     return task;
+  }
+
+  /** The task runs no more user code: its arena is free for the next task. */
+  private retire(task: Task): void {
+    if (task.exited) return;
+    task.exited = true;
+    this.liveTasks--;
+    if (this.tasks[task.arena] === task) this.tasks[task.arena] = undefined;
+    this.freeArenas.push(task.arena);
   }
 
   /** Per-task, per-site allocation in the task's arena (a buffer in a loop is allocated once). */
@@ -180,7 +203,8 @@ export class WorkloadRunner {
     yield* this.exec(task, body, env);
     if (main) {
       // Reap every child so no task is lost when pid 1 exits and the kernel powers off.
-      for (let i = 0; i < MAX_TASKS; i++) {
+      // wait4 reaps one child per call and fails with -ECHILD when none is left.
+      for (;;) {
         const r = yield { nr: NR_WAIT4, name: 'wait4', args: [-1, 0, 0, 0] };
         if (r < 0) break;
       }
@@ -210,18 +234,21 @@ export class WorkloadRunner {
             return addr;
           });
           const r = yield { nr: s.nr, name: s.name, args };
-          if (s.target) env.vars.set(s.target, r);
+          // The variable is an integer now, whatever it held before (a buffer too: as the parser has it).
+          if (s.target) { env.vars.set(s.target, r); env.bufs.delete(s.target); }
           if (s.nr === NR_EXIT || s.nr === NR_EXIT_GROUP) return;
           break;
         }
         case 'repeat':
-          for (let i = 0; i < s.count; i++) yield* this.exec(task, s.body, env);
+          // A body that makes no system call does the same each time (a buffer zeroed, an expect on
+          // unchanged values): run once, so `repeat N { repeat N { } }` costs nothing, not N*N host steps.
+          for (let i = 0, n = makesCalls(s.body) ? s.count : Math.min(s.count, 1); i < n; i++) yield* this.exec(task, s.body, env);
           break;
         case 'spawn':
           for (let i = 0; i < s.count; i++) {
             const child = this.newTask(s.body, { vars: new Map(env.vars), bufs: new Map(env.bufs) }, false);
             const pid = yield { nr: NR_CLONE, name: 'clone', args: [CLONE_VM | SIGCHLD, this.stackTop(child.arena), 0, 0, 0] };
-            if (pid < 0) { child.exited = true; child.started = true; }
+            if (pid < 0) { child.started = true; this.retire(child); }
           }
           break;
         case 'expect':
@@ -250,6 +277,17 @@ export class WorkloadRunner {
     const ok = s.op === '==' ? l === r : s.op === '!=' ? l !== r : s.op === '<' ? l < r : s.op === '<=' ? l <= r : s.op === '>' ? l > r : l >= r;
     if (!ok) fail(`${s.source}: left side is ${formatResult(l)}${s.right.kind === 'int' ? '' : `, right side is ${formatResult(r)}`}`);
   }
+}
+
+const callsMemo = new WeakMap<Stmt[], boolean>();
+/** Does running these statements issue a system call (a call, or a spawn's clone)? */
+function makesCalls(body: Stmt[]): boolean {
+  let r = callsMemo.get(body);
+  if (r === undefined) {
+    r = body.some((s) => s.kind === 'call' || s.kind === 'spawn' || (s.kind === 'repeat' && s.count > 0 && makesCalls(s.body)));
+    callsMemo.set(body, r);
+  }
+  return r;
 }
 
 function latin1(b: Uint8Array): string {

@@ -2,7 +2,7 @@
 // and the state directory (src/cli/commands/tui.ts); these components only read snapshots of it and
 // forward keys, so they can be tested with fake data (test/output/tui/app.test.tsx).
 import React, { useEffect, useRef, useState } from 'react';
-import { Box, Text, useApp, useInput, useStdout } from 'ink';
+import { Box, Text, useApp, useInput, useStdout, type Key } from 'ink';
 
 export interface ProbeRow {
   /** "group:event". */
@@ -175,7 +175,7 @@ export function MachinePanel({ m, color, width = 80 }: { m: MachineInfo; color: 
 
 export const KEYS: [string, string][] = [
   ['up/down', 'select a probe (PgUp/PgDn, Home/End jump)'], ['a', 'add a probe (ktrace add spec; Tab completes symbols)'],
-  ['e / d', 'enable / disable the selected probe'], ['x', 'delete the selected probe'],
+  ['e / d', 'enable / disable the selected probe'], ['x', 'delete the selected probe (asks: y deletes it)'],
   ['h', 'histogram of the next field: $retval, then each numeric fetch arg'],
   ['/', 'filter the probe list (Esc clears the filter)'],
   ['k', 'toggle kprobes/enabled'], ['o', 'toggle the optimization sysctl'], ['p', 'pause / resume'],
@@ -287,6 +287,34 @@ function useTerminalSize(fixed?: { columns: number; rows: number }) {
 }
 
 type PromptState = { kind: 'add' | 'filter'; text: string } | undefined;
+type Confirm = { name: string; row: ProbeRow } | undefined;
+
+/** The question `x` asks before deleting an event. */
+export function confirmQuestion(p: ProbeRow): string {
+  return `delete ${p.name} (${p.enabled ? 'enabled' : 'disabled'}, ${fmtInt(p.hits)} hits)? y deletes it, any other key keeps it`;
+}
+
+/**
+ * The keys in one input chunk, in order. ink hands over a run of plain characters as one input
+ * (escape sequences come apart already): each character becomes its own key here, with the flags
+ * ink gives that character alone (Enter, Tab, Backspace, Ctrl-C; other control characters are
+ * dropped), so `qq`, `dd`, `/pipe` or a pasted spec with its Enter act as if typed one by one.
+ */
+export function keypresses(input: string, key: Key): [string, Key][] {
+  const chars = [...input];
+  if (chars.length <= 1 || key.ctrl || key.meta) return [[input, key]];
+  const plain: Key = { ...key, return: false, tab: false, backspace: false, delete: false, escape: false, shift: false };
+  const out: [string, Key][] = [];
+  for (const ch of chars) {
+    if (ch === '\r' || ch === '\n') out.push(['', { ...plain, return: true }]);
+    else if (ch === '\t') out.push(['', { ...plain, tab: true }]);
+    else if (ch === '\x7f' || ch === '\b') out.push(['', { ...plain, backspace: true }]);
+    else if (ch === '\x03') out.push(['c', { ...plain, ctrl: true }]);
+    else if (ch < ' ') continue;
+    else out.push([ch, { ...plain, shift: /[A-Z]/.test(ch) }]);
+  }
+  return out;
+}
 
 export function App({ ctl, color, refreshMs = 100, size }: AppProps) {
   const { exit } = useApp();
@@ -294,7 +322,16 @@ export function App({ ctl, color, refreshMs = 100, size }: AppProps) {
   const lay = layout(term.columns, term.rows);
   const [model, setModel] = useState<TuiModel>(() => ctl.snapshot());
   const [selected, setSelectedState] = useState(0);
-  const [help, setHelp] = useState(false);
+  const [help, setHelpState] = useState(false);
+  const helpRef = useRef(false);
+  const setHelp = (v: boolean) => { helpRef.current = v; setHelpState(v); };
+  // `x` asks before it deletes; the answer, or a key that kept the event, shows in the footer.
+  const [confirm, setConfirmState] = useState<Confirm>(undefined);
+  const confirmRef = useRef<Confirm>(undefined);
+  const setConfirm = (v: Confirm) => { confirmRef.current = v; setConfirmState(v); };
+  const [notice, setNoticeState] = useState<string | undefined>(undefined);
+  const noticeRef = useRef<string | undefined>(undefined);
+  const setNotice = (v: string | undefined) => { noticeRef.current = v; setNoticeState(v); };
   // Keys can arrive faster than React re-renders (a paste, tmux send-keys): the handler reads the
   // latest prompt, filter and selection from refs, not from a possibly stale render's closure.
   const [prompt, setPromptState] = useState<PromptState>(undefined);
@@ -304,7 +341,9 @@ export function App({ ctl, color, refreshMs = 100, size }: AppProps) {
   const filterRef = useRef('');
   const setFilter = (v: string) => { filterRef.current = v; setFilterState(v); };
   // The histogram's field per probe, as chosen with h.
-  const [fieldOf, setFieldOf] = useState<Record<string, string>>({});
+  const [fieldOf, setFieldOfState] = useState<Record<string, string>>({});
+  const fieldOfRef = useRef<Record<string, string>>({});
+  const setFieldOf = (v: Record<string, string>) => { fieldOfRef.current = v; setFieldOfState(v); };
   const selRef = useRef(0);
   const [candidates, setCandidates] = useState<string[]>([]);
   const modelRef = useRef(model);
@@ -317,13 +356,29 @@ export function App({ ctl, color, refreshMs = 100, size }: AppProps) {
   const shownProbes = visible(model.probes, filter);
   const n = shownProbes.length;
   const sel = Math.min(selected, Math.max(0, n - 1));
-  useInput((input, key) => {
+  // One input chunk can hold many keys (fast typing, a paste, tmux send-keys: `qq`, `/pipe`, `dd`):
+  // each is taken in order, as if typed one at a time, against the state the previous one left.
+  useInput((input, key) => { for (const [ch, k] of keypresses(input, key)) press(ch, k); });
+  // After quitting, the rest of a chunk (`qq`) is not acted on.
+  const quitted = useRef(false);
+  const quit = () => { quitted.current = true; ctl.quit(); exit(); };
+  const press = (input: string, key: Key) => {
+    if (quitted.current) return;
     const prompt = promptRef.current;
     const probes = visible(modelRef.current.probes, filterRef.current);
     const n = probes.length;
     const sel = Math.min(selRef.current, Math.max(0, n - 1));
     const setSelected = (v: number) => { selRef.current = v; setSelectedState(v); };
-    if ((input === 'q' && prompt === undefined) || (key.ctrl && input === 'c')) { ctl.quit(); exit(); return; }
+    if (key.ctrl && input === 'c') { quit(); return; }
+    if (noticeRef.current !== undefined) setNotice(undefined);
+    const confirm = confirmRef.current;
+    if (confirm !== undefined) {
+      // The delete question takes exactly one key: y deletes, any other keeps the event.
+      setConfirm(undefined);
+      if (input === 'y' || input === 'Y') { ctl.deleteProbe(confirm.name); refresh(); } else setNotice(`kept ${confirm.name}`);
+      return;
+    }
+    if (input === 'q' && prompt === undefined) { quit(); return; }
     if (prompt !== undefined) {
       const edit = (text: string) => {
         setPrompt({ ...prompt, text });
@@ -335,8 +390,8 @@ export function App({ ctl, color, refreshMs = 100, size }: AppProps) {
         return;
       }
       if (key.backspace || key.delete) { edit(prompt.text.slice(0, -1)); setCandidates([]); return; }
-      const submit = (raw: string) => {
-        const text = raw.trim();
+      if (key.return) {
+        const text = prompt.text.trim();
         setPrompt(undefined);
         setCandidates([]);
         if (prompt.kind === 'filter') { setFilter(text); return; }
@@ -350,27 +405,22 @@ export function App({ ctl, color, refreshMs = 100, size }: AppProps) {
           setFilter(f);
           setSelected(Math.max(0, visible(all, f).length - 1));
         }
-      };
-      // One chunk can hold text, a Tab and an Enter together (a paste, tmux send-keys): taken in order.
-      const chunk = key.return ? '\r' : key.tab ? '\t' : key.ctrl || key.meta ? '' : input;
-      let text = prompt.text;
-      let completed: string[] | undefined;
-      for (const ch of chunk) {
-        if (ch === '\r' || ch === '\n') { submit(text); return; }
-        if (ch === '\t') {
-          // Only the add prompt completes, and only its first word (a symbol; the rest are fetch args).
-          if (prompt.kind !== 'add' || /\s/.test(text)) continue;
-          const c = ctl.complete(text);
-          const p = commonPrefix(c);
-          text = c.length === 1 ? c[0]! + ' ' : p.length > text.length ? p : text;
-          completed = c.length === 1 ? [] : c;
-        } else if (ch >= ' ') text += ch;
+        return;
       }
-      if (text !== prompt.text) edit(text);
-      if (completed) setCandidates(completed);
+      if (key.tab) {
+        // Only the add prompt completes, and only its first word (a symbol; the rest are fetch args).
+        const text = prompt.text;
+        if (prompt.kind !== 'add' || /\s/.test(text)) return;
+        const c = ctl.complete(text);
+        const p = commonPrefix(c);
+        edit(c.length === 1 ? c[0]! + ' ' : p.length > text.length ? p : text);
+        setCandidates(c.length === 1 ? [] : c);
+        return;
+      }
+      if (!key.ctrl && !key.meta && input >= ' ') edit(prompt.text + input);
       return;
     }
-    if (help) { setHelp(false); return; }
+    if (helpRef.current) { setHelp(false); return; }
     const page = lay.probeRows;
     if (input === '?') setHelp(true);
     else if (input === 'a') { setPrompt({ kind: 'add', text: '' }); return; }
@@ -388,16 +438,16 @@ export function App({ ctl, color, refreshMs = 100, size }: AppProps) {
     else if (input === 'o') ctl.toggleOptimization();
     else if (input === 'h' && n > 0) {
       const name = probes[sel]!.name;
-      const d = ctl.detail(name, fieldOf[name]);
+      const d = ctl.detail(name, fieldOfRef.current[name]);
       if (d.fields.length > 1) {
         const cur = d.hist ? d.fields.indexOf(d.hist.field) : -1;
-        setFieldOf({ ...fieldOf, [name]: d.fields[(cur + 1) % d.fields.length]! });
+        setFieldOf({ ...fieldOfRef.current, [name]: d.fields[(cur + 1) % d.fields.length]! });
       }
-    } else if (input === 'x' && n > 0) ctl.deleteProbe(probes[sel]!.name);
+    } else if (input === 'x' && n > 0) { setConfirm({ name: probes[sel]!.name, row: probes[sel]! }); return; }
     else if ((input === 'e' || input === 'd') && n > 0) ctl.setEnabled(probes[sel]!.name, input === 'e');
     else return;
     refresh();
-  });
+  };
   const d = !help && n > 0 ? ctl.detail(shownProbes[sel]!.name, fieldOf[shownProbes[sel]!.name]) : undefined;
   return (
     <Box flexDirection="column" width={lay.width}>
@@ -410,7 +460,7 @@ export function App({ ctl, color, refreshMs = 100, size }: AppProps) {
       <MachinePanel m={model.machine} color={color} width={lay.width} />
       {prompt?.kind === 'add' ? <AddPrompt text={prompt.text} candidates={candidates} width={lay.width} />
         : prompt?.kind === 'filter' ? <FilterPrompt text={prompt.text} width={lay.width} />
-        : <Footer message={model.message} width={lay.width} />}
+        : <Footer message={confirm ? confirmQuestion(confirm.row) : notice ?? model.message} width={lay.width} />}
     </Box>
   );
 }

@@ -118,19 +118,61 @@ export function pathMatches(path: string, want: string): boolean {
   return p === w || p.endsWith('/' + w);
 }
 
-/** perf's lazy matching (util/string.c strlazymatch): a glob where white space is ignored on both sides. */
+/**
+ * perf's lazy matching (util/string.c strlazymatch): a glob (`*`, `?`, `[...]` with ranges and `!`,
+ * `\\` escapes) where white space is ignored on both sides. Matched as __match_glob does, but with
+ * the last `*` backtracked to instead of recursing per star: time linear in the text per pattern
+ * position, whatever the pattern (`*a*a*a...` or a thousand stars).
+ */
 export function lazyMatch(pattern: string, text: string): boolean {
   const p = pattern.replace(/\s+/g, ''), t = text.replace(/\s+/g, '');
-  let re = '^';
-  for (let i = 0; i < p.length; i++) {
-    const c = p[i]!;
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else if (c === '[') { const j = p.indexOf(']', i + 1); if (j < 0) re += '\\['; else { re += '[' + p.slice(i + 1, j).replace(/^!/, '^').replace(/\\/g, '\\\\') + ']'; i = j; } }
-    else if (c === '\\' && i + 1 < p.length) { re += p[i + 1]!.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'); i++; }
-    else re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  let pi = 0, ti = 0, starP = -1, starT = 0;
+  while (ti < t.length) {
+    if (p[pi] === '*') {
+      while (p[pi] === '*') pi++;
+      if (pi === p.length) return true; // a tail wildcard matches all
+      starP = pi; starT = ti;
+      continue;
+    }
+    const next = pi < p.length ? globAtom(p, pi, t[ti]!) : -1;
+    if (next >= 0) { pi = next; ti++; continue; }
+    if (starP < 0) return false;
+    pi = starP; ti = ++starT;
   }
-  return new RegExp(re + '$').test(t);
+  while (p[pi] === '*') pi++;
+  return pi === p.length;
+}
+
+/** Where the pattern goes on when its atom at `i` matches `c`; -1 when it does not. */
+function globAtom(p: string, i: number, c: string): number {
+  const a = p[i]!;
+  if (a === '?') return i + 1;
+  if (a === '[') return charClass(p, i + 1, c);
+  if (a === '\\') return p[i + 1] === c ? i + 2 : -1;
+  return a === c ? i + 1 : -1;
+}
+
+/** perf's __match_charclass from just after `[`: the index after `]` when `c` is in the class, else -1
+ *  (a range in reverse order or a class without `]` match nothing). */
+function charClass(p: string, i: number, c: string): number {
+  let complement = false;
+  if (p[i] === '!') { complement = true; i++; }
+  if (i >= p.length) return -1;
+  let matched = false;
+  if (p[i++] === c) matched = true; // the first character is literal (`[]]`)
+  else {
+    while (i < p.length && p[i] !== ']') {
+      if (p[i] === '-' && i + 1 < p.length && p[i + 1] !== ']') {
+        if (p[i - 1]! <= c && c <= p[i + 1]!) { matched = true; break; }
+        if (p[i - 1]! > p[i + 1]!) return -1;
+        i += 2;
+      } else if (p[i++] === c) { matched = true; break; }
+    }
+    if (!matched && i >= p.length) return -1;
+  }
+  while (i < p.length && p[i] !== ']') i++;
+  if (i >= p.length) return -1;
+  return complement !== matched ? i + 1 : -1;
 }
 
 interface SortedRow { readonly address: number; readonly isStmt: boolean; readonly line: number; readonly file: number }

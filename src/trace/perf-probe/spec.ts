@@ -5,6 +5,8 @@
 //   ARG: [NAME=]VAR[->FIELD|.FIELD|[N]]...[:TYPE] | $params | $vars | $retval | kernel fetch args
 // Pure: text in, a typed description out; expected failures are values.
 
+import { visibleMessage } from '../../visible.js';
+
 export interface ProbePoint {
   readonly function?: string;
   readonly file?: string;
@@ -41,8 +43,13 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function isCVarName(s: string): boolean { return /^[A-Za-z_]/.test(s); }
 
-/** Parses a spec given as words (or one string with spaces). */
+/** Parses a spec given as words (or one string with spaces). A failure's reason is one visible line. */
 export function parseProbeSpec(words: readonly string[]): Parsed<ProbeSpec> {
+  const r = parseSpecWords(words);
+  return r.ok ? r : { ok: false, reason: visibleMessage(r.reason) };
+}
+
+function parseSpecWords(words: readonly string[]): Parsed<ProbeSpec> {
   const all = words.flatMap((w) => w.trim().split(/\s+/)).filter((w) => w !== '');
   if (all.length === 0) return { ok: false, reason: 'no probe point given' };
   let head = all[0]!;
@@ -63,7 +70,7 @@ export function parseProbeSpec(words: readonly string[]): Parsed<ProbeSpec> {
   if (!point.ok) return point;
   const args: ProbeArg[] = [];
   for (const a of all.slice(1)) {
-    const p = parseProbeArg(a);
+    const p = parseArg(a);
     if (!p.ok) return p;
     args.push(p.value);
   }
@@ -104,8 +111,13 @@ function parsePoint(text: string): Parsed<ProbePoint> {
   return { ok: true, value: { ...(fn !== undefined ? { function: fn } : {}), ...(file !== undefined ? { file } : {}), ...(line !== undefined ? { line } : {}), offset, retprobe, ...(lazy !== undefined ? { lazy } : {}) } };
 }
 
-/** One argument: [NAME=]EXPR[:TYPE]. */
+/** One argument: [NAME=]EXPR[:TYPE]. A failure's reason is one visible line. */
 export function parseProbeArg(text: string): Parsed<ProbeArg> {
+  const r = parseArg(text);
+  return r.ok ? r : { ok: false, reason: visibleMessage(r.reason) };
+}
+
+function parseArg(text: string): Parsed<ProbeArg> {
   let s = text, name: string | undefined, type: string | undefined;
   const eq = /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(s);
   if (eq) { name = eq[1]; s = s.slice(eq[0].length); }

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseWorkload } from '../../../src/kernel/workload/parser.js';
+import { MAX_NESTING, parseWorkload } from '../../../src/kernel/workload/parser.js';
 import { WorkloadError } from '../../../src/kernel/workload/error.js';
 
 function err(src: string): WorkloadError {
@@ -83,6 +83,70 @@ test('every kind of mistake is caught before boot', () => {
     assert.match(e.message, re, src);
     assert.match(e.message, /^t\.wl:\d+:\d+: /);
   }
+});
+
+test('nesting is bounded: at most MAX_NESTING levels, a caret at the first brace too deep, 5,000 levels fail alike', () => {
+  const nest = (n: number) => 'repeat 1 {'.repeat(n) + 'getpid' + '}'.repeat(n);
+  let s = parseWorkload('t.wl', nest(MAX_NESTING)).body;
+  for (let i = 1; i < MAX_NESTING; i++) s = (s[0] as { body: typeof s }).body;
+  assert.is(s[0]!.kind, 'repeat');
+  const e = err(nest(MAX_NESTING + 1));
+  assert.is(e.message, `t.wl:1:${MAX_NESTING * 10 + 10}: blocks nested too deeply (at most ${MAX_NESTING} levels)`);
+  const deep = err(nest(5000));
+  assert.is(deep.message, e.message);
+  // The source line is shown cut around the culprit, with the caret under it.
+  const [, line, caret] = deep.format().split('\n');
+  assert.ok(line!.length < 120, line);
+  assert.is(line![caret!.indexOf('^')], '{');
+  // spawn nests the same way, one line per level too.
+  assert.match(err('spawn 1 {\n'.repeat(MAX_NESTING + 1)).message, new RegExp(`t\\.wl:${MAX_NESTING + 1}:9: blocks nested too deeply`));
+});
+
+test('error format: a long line is cut to a window around the culprit; control characters show as spaces', () => {
+  const e = err('getpid; '.repeat(300) + 'opn');
+  const [, line, caret] = e.format().split('\n');
+  assert.ok(line!.startsWith('  ...') && line!.endsWith('opn'), line);
+  assert.is(line!.slice(caret!.indexOf('^'), caret!.indexOf('^') + 3), 'opn');
+  assert.is(caret!.trim(), '^~~');
+  const c = err('getpid\x01');
+  assert.is(c.format(), "t.wl:1:7: unexpected character '\\x01'\n  getpid \n        ^");
+  // An astral character is one character, and a right-to-left override is named, not obeyed.
+  assert.is(err('getpid \u{1F600}').message, "t.wl:1:8: unexpected character '\u{1F600}'");
+  assert.is(err('x = "\u202e" getpid').message, "t.wl:1:5: expected a system call or `buf SIZE`");
+  assert.is(err('getpid "a\u202eb"').message, "t.wl:1:8: too many arguments: getpid takes 0 (none)");
+  assert.is(err('write 1 "\u202e" 1 2 3').message, "t.wl:1:15: too many arguments: write takes 3 (fd, buf, count)");
+});
+
+test("a missing brace at the end of a line says so on one line (fuzz seed 532)", () => {
+  assert.is(err('repeat 4 \n{ getpid }').message, "t.wl:1:10: expected '{' but found the end of the line");
+  assert.is(err('repeat 4 ; getpid').message, "t.wl:1:10: expected '{' but found ';'");
+  assert.is(err('repeat 4 \n{ getpid }').format().split('\n').length, 3);
+});
+
+test('names of Object.prototype are no constants or errno names', () => {
+  assert.match(err('exit toString').message, /unknown variable 'toString'/);
+  assert.match(err('exit constructor').message, /unknown variable 'constructor'/);
+  assert.match(err('exit __proto__').message, /unknown variable '__proto__'/);
+  const s = parseWorkload('t.wl', 'toString = getpid\nexit toString');
+  assert.is(s.body.length, 2);
+});
+
+test('many expects on many lines parse in linear time', () => {
+  const src = 'r = getpid\n' + 'expect r > 0\n'.repeat(50_000);
+  const t0 = Date.now();
+  assert.is(parseWorkload('t.wl', src).body.length, 50_001);
+  assert.ok(Date.now() - t0 < 5000, `${Date.now() - t0} ms`);
+});
+
+test("a task's buffers must fit its user heap: refused before boot with a caret, each spawned task counted apart", () => {
+  const fits = 'b0 = buf 65536\n'.repeat(14);
+  assert.is(parseWorkload('t.wl', fits).body.length, 14);
+  const e = err(fits + 'x = buf 1\n');
+  assert.is(e.message, "t.wl:15:1: this task's buffers need more than its 896 KiB of user memory");
+  // The same buffers in a spawned task: its own heap.
+  assert.is(parseWorkload('t.wl', fits + 'spawn 1 {\n' + fits + '}\n').body.length, 15);
+  // A timespec takes 16 bytes of it too.
+  assert.match(err(fits + 'nanosleep 1').message, /^t\.wl:15:11: this task's buffers need more/);
 });
 
 test.run();

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import React from 'react';
 import { render } from 'ink-testing-library';
-import { App, AddPrompt, DetailPanel, HistogramPanel, commonPrefix, layout, matchesFilter, MachinePanel, ProbesPanel, Footer, Help, fmtNs, type TuiController, type TuiModel, type ProbeRow, type Histogram } from '../../../src/output/tui/app.js';
+import { App, keypresses, AddPrompt, DetailPanel, HistogramPanel, commonPrefix, layout, matchesFilter, MachinePanel, ProbesPanel, Footer, Help, fmtNs, type TuiController, type TuiModel, type ProbeRow, type Histogram } from '../../../src/output/tui/app.js';
 
 const rows = (): ProbeRow[] => [
   { name: 'probe:vfs_read', type: 'p', where: 'vfs_read+0x0', tags: '[FTRACE]', enabled: true, hits: 1234, misses: 0 },
@@ -286,8 +286,21 @@ test('keys: x deletes the selected probe; k and o toggle kprobes/enabled and the
   await tick();
   r.stdin.write('x');
   await tick();
-  assert.equal(calls, ['del probe:ksys_write']);
+  // It asks first, naming the event and its state; n (any key but y) keeps it.
+  assert.equal(calls, []);
   let f = r.lastFrame()!;
+  assert.ok(f.includes('delete probe:ksys_write (disabled, 7 hits)? y deletes it, any other key keeps it'), f);
+  r.stdin.write('n');
+  await tick();
+  assert.equal(calls, []);
+  assert.ok(r.lastFrame()!.includes('kept probe:ksys_write'));
+  assert.ok(r.lastFrame()!.includes('Probes (2)'));
+  r.stdin.write('x');
+  await tick();
+  r.stdin.write('y');
+  await tick();
+  assert.equal(calls, ['del probe:ksys_write']);
+  f = r.lastFrame()!;
   assert.ok(f.includes('Probes (1)'));
   assert.ok(f.includes('> probe:vfs_read'), f); // the selection moves to the remaining probe
   r.stdin.write('k');
@@ -317,6 +330,65 @@ test('keys arriving faster than renders are not lost (paste, tmux send-keys)', a
   await tick();
   assert.equal(calls.slice(2), ['add ksys_read']);
   r.unmount();
+});
+
+test('every key of a chunk is taken, in order: qq, dd, /pipe typed fast, a paste with its Enter', async () => {
+  // dd: both act on the selected probe (the second disable is the same change again).
+  let { ctl, calls } = fake();
+  let r = render(<App ctl={ctl} color={false} />);
+  await tick();
+  r.stdin.write('dd');
+  await tick();
+  assert.equal(calls, ['disable probe:vfs_read', 'disable probe:vfs_read']);
+  // ed: enable, then disable; the model ends disabled.
+  r.stdin.write('ed');
+  await tick();
+  assert.equal(calls.slice(2), ['enable probe:vfs_read', 'disable probe:vfs_read']);
+  // /pipe in one chunk: the filter prompt opens with the rest of the chunk as its text.
+  r.stdin.write('/ksys');
+  await tick();
+  assert.ok(r.lastFrame()!.includes('filter: ksys_'), r.lastFrame());
+  assert.ok(r.lastFrame()!.includes('Probes (1 of 2 matching "ksys")'), r.lastFrame());
+  // Enter and the next keys in one chunk: the filter is kept, then e acts on the filtered list.
+  r.stdin.write('\re');
+  await tick();
+  assert.equal(calls.slice(4), ['enable probe:ksys_write']);
+  // qq: the first q quits (once).
+  r.stdin.write('qq');
+  await tick();
+  assert.equal(calls.slice(5), ['quit']);
+  r.unmount();
+  // A pasted spec with Backspace and its Enter, then x and y in one chunk: added, then deleted after the y.
+  ({ ctl, calls } = fake());
+  r = render(<App ctl={ctl} color={false} />);
+  await tick();
+  r.stdin.write('avfs_readx\x7fv\r');
+  await tick();
+  assert.equal(calls, ['add vfs_readv']);
+  assert.ok(r.lastFrame()!.includes('> probe:vfs_readv'), r.lastFrame());
+  r.stdin.write('xy');
+  await tick();
+  assert.equal(calls, ['add vfs_readv', 'del probe:vfs_readv']);
+  // x then q in one chunk: q answers the question (kept), it does not quit.
+  r.stdin.write('xq');
+  await tick();
+  assert.equal(calls.length, 2);
+  assert.ok(r.lastFrame()!.includes('kept probe:'), r.lastFrame());
+  // Ctrl-C inside a chunk still quits.
+  r.stdin.write('p\x03');
+  await tick();
+  assert.equal(calls.slice(2), ['pause', 'quit']);
+  r.unmount();
+});
+
+test('keypresses: a chunk splits into keys with the flags each character has alone', () => {
+  const none = { upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageDown: false, pageUp: false, home: false, end: false, return: false, escape: false, ctrl: false, shift: false, tab: false, backspace: false, delete: false, meta: false, super: false, hyper: false, capsLock: false, numLock: false };
+  const ks = keypresses('aB\t\r\x7f\x01€', none);
+  assert.equal(ks.map(([c]) => c), ['a', 'B', '', '', '', '€']);
+  assert.equal(ks.map(([, k]) => [k.shift, k.tab, k.return, k.backspace]), [[false, false, false, false], [true, false, false, false], [false, true, false, false], [false, false, true, false], [false, false, false, true], [false, false, false, false]]);
+  // One character, or a key with a modifier, passes as ink gave it.
+  assert.equal(keypresses('q', none), [['q', none]]);
+  assert.equal(keypresses('c', { ...none, ctrl: true }), [['c', { ...none, ctrl: true }]]);
 });
 
 test('detail pane: the selected probe\'s definition and latest trace lines', async () => {

@@ -60,4 +60,25 @@ test('pathMatches and lazyMatch', () => {
   assert.ok(lazyMatch('a[bc]?', 'a c x'));
 });
 
+test('lazyMatch is perf\'s glob in linear time: many stars, long texts, classes, escapes (fuzz seeds 1791, 2124, 1873)', () => {
+  const t0 = Date.now();
+  assert.ok(lazyMatch('*'.repeat(64) + 'count*', 'ssize_t count = 1;'));
+  assert.not.ok(lazyMatch('*count' + '*'.repeat(300), 'x'.repeat(2000)));
+  assert.not.ok(lazyMatch('*a'.repeat(40) + 'b', 'a'.repeat(2000)));
+  assert.not.ok(lazyMatch('*count2' + 'a'.repeat(5000) + 'count*', 'count2 count'));
+  assert.ok(Date.now() - t0 < 1000, `${Date.now() - t0} ms`);
+  // Classes as __match_charclass takes them: ranges, !, a literal first ], nothing for a reversed range or no ].
+  assert.ok(lazyMatch('[a-c]x', 'bx'));
+  assert.ok(lazyMatch('[!a-c]x', 'dx'));
+  assert.not.ok(lazyMatch('[!a-c]x', 'bx'));
+  assert.ok(lazyMatch('[]]', ']'));
+  assert.not.ok(lazyMatch('[c-a]', 'b'));
+  assert.not.ok(lazyMatch('[abc', 'a'));
+  assert.ok(lazyMatch('a\\*b', 'a*b'));
+  assert.not.ok(lazyMatch('a\\*b', 'axb'));
+  assert.ok(lazyMatch('?*', 'x'));
+  assert.not.ok(lazyMatch('?*', ''));
+  assert.ok(lazyMatch('*', ''));
+});
+
 test.run();
