@@ -32,13 +32,13 @@ const STT_GNU_IFUNC = 10, STB_GNU_UNIQUE = 10;
 const SYM = 24;
 
 /** Reads .symtab. Throws ElfError when there is none (a stripped file) or it is corrupt. */
-export function parseSymbols(bytes: Uint8Array, sections: Section[]): Sym[] {
+export function parseSymbols(sections: Section[]): Sym[] {
   const symtab = sections.find((s) => s.type === SHT_SYMTAB);
   if (!symtab) throw new ElfError('no symbol table (.symtab): the file is stripped; ktrace needs an unstripped vmlinux');
   if (symtab.link >= sections.length) throw new ElfError(`corrupt: .symtab string table index ${symtab.link} out of range`);
   const strtab = sections[symtab.link]!;
   if (strtab.type === SHT_NOBITS) throw new ElfError('corrupt: .symtab string table has no contents');
-  const r = new Reader(bytes);
+  const r = new Reader(symtab.bytes, symtab.offset);
   // Decode the whole string table once; latin1 keeps string index == byte offset, and the rare
   // non-ASCII name is re-decoded as UTF-8 below.
   const strs = latin1.decode(strtab.bytes);
