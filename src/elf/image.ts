@@ -118,8 +118,14 @@ export class Image {
   }
 
   sectionByName(name: string): Section | undefined {
-    return this.sections.find((s) => s.name === name);
+    if (!this.byName) {
+      this.byName = new Map();
+      // The first section of a name, as a linear search finds it.
+      for (const s of this.sections) if (!this.byName.has(s.name)) this.byName.set(s.name, s);
+    }
+    return this.byName.get(name);
   }
+  private byName: Map<string, Section> | undefined;
 
   /** The allocated section holding addr. */
   sectionAt(addr: number): Section | undefined {
