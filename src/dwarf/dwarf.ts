@@ -437,7 +437,7 @@ export class Dwarf implements TypeResolver {
     const out: LineEntry[] = [];
     for (const u of this.units()) {
       const lp = this.lineProgram(u);
-      if (!lp) continue;
+      if (!lp || !this.mayHaveFile(lp, file)) continue;
       const matches = new Map<number, string | null>();
       for (const row of lp.rows()) {
         if (row.endSequence || row.line < fromLine || row.line > toLine) continue;
@@ -449,12 +449,42 @@ export class Dwarf implements TypeResolver {
     return out;
   }
 
+  /** Units whose line table may have rows of `file` (see mayHaveFile), in unit order. */
+  unitsWithFile(match: (path: string) => boolean): Unit[] {
+    return this.units().filter((u) => { const lp = this.lineProgram(u); return lp !== undefined && this.mayHaveFile(lp, match); });
+  }
+
+  /** The concrete function instances of one unit (out-of-line bodies and inlined copies), in DIE order. */
+  unitFunctions(u: Unit): FunctionInstance[] {
+    const out: FunctionInstance[] = [];
+    for (const d of u.dies()) {
+      if (d.tag !== DW_TAG.subprogram && d.tag !== DW_TAG.inlined_subroutine) continue;
+      const fi = this.functionInstance(d);
+      if (fi) out.push(fi);
+    }
+    return out;
+  }
+
+  /**
+   * Whether a line program can have rows of `file`: its header lists it (DWARF 5 has no
+   * DW_LNE_define_file, so the header is the whole list; older programs are decoded to be sure).
+   */
+  private mayHaveFile(lp: LineProgram, match: string | ((path: string) => boolean)): boolean {
+    if (lp.header.version < 5) return true;
+    const n = lp.header.files.length;
+    for (let i = 0; i < n; i++) {
+      const p = lp.filePath(i);
+      if (typeof match === 'string' ? fileMatches(p, match) : match(p)) return true;
+    }
+    return false;
+  }
+
   /** Addresses where line `line` of `file` begins (is_stmt rows that start a run of that line), sorted, unique. */
   addressesForLine(file: string, line: number): number[] {
     const set = new Set<number>();
     for (const u of this.units()) {
       const lp = this.lineProgram(u);
-      if (!lp) continue;
+      if (!lp || !this.mayHaveFile(lp, file)) continue;
       let prevLine = -1, prevFile = -1;
       for (const row of lp.rows()) {
         if (row.endSequence) { prevLine = -1; prevFile = -1; continue; }

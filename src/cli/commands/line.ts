@@ -84,7 +84,10 @@ export function findLineRange(d: Dwarf, spec: LineRangeSpec): LineRange | { erro
   for (const e of d.lineRows(want.replace(/^(\.\/)+/, ''), spec.start, spec.end)) {
     if (e.row.isStmt && isReversible(d, e.row.address, e.path, e.row.line)) add(e.path, e.row.line);
   }
-  for (const [, list] of d.functions()) for (const f of list) {
+  // Declaration and call lines of the functions of the units that have the file (their line tables list
+  // it): the same lines as walking every function of the kernel, without decoding every unit.
+  const fns = d.unitsWithFile((p) => pathMatches(p, want)).flatMap((u) => d.unitFunctions(u));
+  for (const f of fns) {
     if (f.kind === 'function') { if (f.declFile !== undefined && f.declLine !== undefined && isReversible(d, f.entryPc, f.declFile, f.declLine)) add(f.declFile, f.declLine); }
     else if (f.callFile !== undefined && f.callLine !== undefined && isReversible(d, f.entryPc, f.callFile, f.callLine)) add(f.callFile, f.callLine);
   }
