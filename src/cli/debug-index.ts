@@ -31,11 +31,24 @@ const HEADER_WORDS = 8;
 /** Images whose .debug_info is larger than this get their index built in the background. */
 export const BACKGROUND_LIMIT = 16 << 20;
 
-/** What identifies the image's content beyond its cache key: size and a hash of its section header table. */
+/** Bytes sampled at each end of every debug section for the fingerprint. */
+const SAMPLE = 4096;
+
+/**
+ * What identifies the image's content beyond its cache key: its size, its section headers, and the
+ * first and last 4 KiB of every .debug_* section (a few small reads): an edited or replaced file that
+ * kept its build-id still gets a new index.
+ */
 export function imageFingerprint(image: Image): Buffer {
   const hash = createHash('sha256');
   hash.update(String(image.source.size));
   hash.update(JSON.stringify(image.sections.map((s) => [s.name, s.type, s.offset, s.size, s.addrBig.toString(16)])));
+  for (const s of image.sections) {
+    if (!s.name.startsWith('.debug_') || s.type === 8 || s.size === 0) continue;
+    const n = Math.min(SAMPLE, s.size);
+    hash.update(s.slice(0, n));
+    hash.update(s.slice(s.size - n, n));
+  }
   return hash.digest();
 }
 

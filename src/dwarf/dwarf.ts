@@ -24,6 +24,10 @@ export interface DwarfOptions {
   readonly ehFrameAddress?: number;
   /** Unit headers known already (a persistent index), instead of walking .debug_info's. */
   readonly unitHeaders?: () => UnitHeader[] | undefined;
+  /** Sections of a ranged loader above this many bytes are read in windows, not whole (default 1 MiB). */
+  readonly pagedAbove?: number;
+  /** Above this .debug_info size, a function name without a name table is found by a scan (default 16 MiB). */
+  readonly skimAllLimit?: number;
   /** false: find a PC's unit from the units' own ranges only, ignoring .debug_aranges (tests compare both). */
   readonly useAranges?: boolean;
   /** Function name → defining units, known already (a persistent index); else skimmed on first use. */
@@ -100,7 +104,7 @@ export class Dwarf implements TypeResolver {
   private arangesIndex: { low: number; high: number; unit: Unit }[] | null | undefined;
 
   constructor(loader: SectionLoader, private readonly options: DwarfOptions = {}) {
-    this.sections = new Sections(loader);
+    this.sections = new Sections(loader, options.pagedAbove);
     this.abbrevs = makeAbbrevCache((off) => this.sections.windowed('.debug_abbrev', off, 16 << 10, (b, at) => parseAbbrevTable(b, abbrevOffset(at))));
     this.types = new TypeGraph(this);
     this.fetchTypes = new FetchTypes(this.types, this);
@@ -142,7 +146,7 @@ export class Dwarf implements TypeResolver {
   unitsDefining(name: string): Unit[] {
     const us = this.units();
     let table = this.namesCache ?? this.options.names?.();
-    if (!table && (this.sections.loaded('.debug_info') || this.sections.size('.debug_info') <= SKIM_ALL_LIMIT || this.sections.has('.debug_str_offsets'))) table = this.nameTable();
+    if (!table && (this.sections.loaded('.debug_info') || this.sections.size('.debug_info') <= (this.options.skimAllLimit ?? SKIM_ALL_LIMIT) || this.sections.has('.debug_str_offsets'))) table = this.nameTable();
     if (table) {
       this.namesCache = table;
       return table.units(name).map((i) => us[i]!).filter((u) => u !== undefined);

@@ -26,7 +26,8 @@ const PAGE = 1 << 16;
 export class Sections {
   private readonly cache = new Map<string, Uint8Array>();
   private readonly ranged: RangedLoader | undefined;
-  constructor(private readonly loader: SectionLoader) {
+  /** `pagedAbove`: sections of a ranged loader larger than this are read in pages and windows (tests lower it). */
+  constructor(private readonly loader: SectionLoader, private readonly pagedAbove = WHOLE_LIMIT) {
     this.ranged = typeof loader === 'function' ? undefined : loader;
   }
   /** The section's bytes, or an empty array when the file has none. */
@@ -60,7 +61,7 @@ export class Sections {
 
   /** Whether the section is read in pieces (a big section of a file) rather than whole. */
   private paged(name: string): boolean {
-    return !!this.ranged && !this.cache.has(name) && this.ranged.size(name) > WHOLE_LIMIT;
+    return !!this.ranged && !this.cache.has(name) && this.ranged.size(name) > this.pagedAbove;
   }
 
   /** [offset, offset+length) clipped to the section's end: from a cached 64 KiB page when it fits in one. */
