@@ -112,6 +112,21 @@ export class Image {
     return this.textRangesCache;
   }
 
+  /**
+   * Why ktrace's machine (fixtures/kernel/README.md: CPU 0 starts at the ELF entry point in long mode,
+   * the kernel's own `boot_params` filled in) cannot boot this image, or undefined when it can try.
+   */
+  bootProblem(): string | undefined {
+    const e = this.header.entry;
+    const inCode = this.segments.some((s) => (s.flags & 1) !== 0 && e >= s.vaddr && e < s.vaddr + s.memsz);
+    if (!inCode) {
+      return `its entry point 0x${BigInt.asUintN(64, this.header.entryBig).toString(16)} is not in an executable loaded segment `
+        + '(a distribution kernel is entered through a boot loader at a physical address)';
+    }
+    if (this.symbolAddr('boot_params') === undefined) return 'it has no boot_params symbol (not a ktrace-pc kernel)';
+    return undefined;
+  }
+
   /** The /proc/kallsyms view: order, name and address lookups (built on first use). */
   get kallsyms(): Kallsyms {
     return (this.kallsymsCache ??= new Kallsyms(this.symbols, this.end));

@@ -88,4 +88,11 @@ test('fuzz: truncations and byte flips never throw anything but ElfError', () =>
   }
 });
 
+test('bootProblem: the fixture can boot; an entry point outside the loaded code (a distribution kernel) cannot', () => {
+  assert.is(Image.load(fixtureBytes()).bootProblem(), undefined);
+  const b = new Uint8Array(fixtureBytes());
+  new DataView(b.buffer).setBigUint64(24, 0x1000000n, true);
+  assert.match(Image.load(b).bootProblem() ?? '', /entry point 0x1000000 is not in an executable loaded segment/);
+});
+
 test.run();

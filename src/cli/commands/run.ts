@@ -71,6 +71,10 @@ const command: CommandModule<GlobalArgs, Args> = {
     const script = loadWorkload(args.workload);
     const { loadImage } = await import('../image.js');
     const image = loadImage(args.vmlinux);
+    const cannot = image.bootProblem();
+    if (cannot) {
+      throw new CliError(`run: ${args.vmlinux} cannot boot on ktrace's machine: ${cannot}; the static commands (funcs, vars, line, disasm, add, why, fs cat /proc/kallsyms) work on it`);
+    }
     const { runScriptAsync } = await import('../../kernel/session.js');
     const { renderRunSummary, runResultJson } = await import('../../output/run-summary.js');
     const { stateDir } = await import('../state/dir.js');

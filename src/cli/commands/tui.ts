@@ -38,6 +38,8 @@ const command: CommandModule<GlobalArgs, Args> = {
     const script = loadWorkload(args.workload);
     const { loadImage } = await import('../image.js');
     const image = loadImage(args.vmlinux);
+    const cannot = image.bootProblem();
+    if (cannot) throw new CliError(`tui: ${args.vmlinux} cannot boot on ktrace's machine: ${cannot}`);
     const { prepare } = await import('../../kernel/session.js');
     const { stateDir } = await import('../state/dir.js');
     const store = await import('../state/store.js');
