@@ -7,7 +7,7 @@
 // The result serializes to a compact, sorted table that is searched in place (no Map of every name).
 import { DW_AT, DW_FORM, DW_TAG } from './constants.js';
 import { fail } from './error.js';
-import type { UnitHeader } from './unit.js';
+import { fixedFormSize, type UnitHeader } from './unit.js';
 import { decodeUtf8 } from './reader.js';
 
 /** What a skim needs besides the unit's bytes. */
@@ -27,18 +27,9 @@ const V_ULEB = -1, V_STRING = -2, V_BLOCK1 = -3, V_BLOCK2 = -4, V_BLOCK4 = -5, V
 const A_HEAD = 5, A_ATTR = 4;
 
 function sizeOfForm(form: number, addrSize: number, offSize: number, version: number): number {
+  const k = fixedFormSize(form, addrSize, offSize, version);
+  if (k >= 0) return k > 8 ? V_DATA16 : k;
   switch (form) {
-    case DW_FORM.flag_present: case DW_FORM.implicit_const: return 0;
-    case DW_FORM.data1: case DW_FORM.ref1: case DW_FORM.flag: case DW_FORM.strx1: case DW_FORM.addrx1: return 1;
-    case DW_FORM.data2: case DW_FORM.ref2: case DW_FORM.strx2: case DW_FORM.addrx2: return 2;
-    case DW_FORM.strx3: case DW_FORM.addrx3: return 3;
-    case DW_FORM.data4: case DW_FORM.ref4: case DW_FORM.strx4: case DW_FORM.addrx4: case DW_FORM.ref_sup4: return 4;
-    case DW_FORM.data8: case DW_FORM.ref8: case DW_FORM.ref_sig8: case DW_FORM.ref_sup8: return 8;
-    case DW_FORM.data16: return V_DATA16;
-    case DW_FORM.addr: return addrSize;
-    case DW_FORM.strp: case DW_FORM.line_strp: case DW_FORM.sec_offset: case DW_FORM.strp_sup:
-    case DW_FORM.GNU_ref_alt: case DW_FORM.GNU_strp_alt: return offSize;
-    case DW_FORM.ref_addr: return version <= 2 ? addrSize : offSize;
     case DW_FORM.sdata: case DW_FORM.udata: case DW_FORM.strx: case DW_FORM.addrx: case DW_FORM.loclistx:
     case DW_FORM.rnglistx: case DW_FORM.GNU_addr_index: case DW_FORM.GNU_str_index: case DW_FORM.ref_udata: return V_ULEB;
     case DW_FORM.string: return V_STRING;

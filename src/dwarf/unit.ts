@@ -57,6 +57,24 @@ export function walkUnitHeaders(size: number, read: (offset: number, length: num
   return out;
 }
 
+/** Bytes a form occupies when that doesn't depend on the data (DWARF 5 §7.5.6), else -1. */
+export function fixedFormSize(form: number, addrSize: number, offsetSize: number, version: number): number {
+  switch (form) {
+    case DW_FORM.flag_present: case DW_FORM.implicit_const: return 0;
+    case DW_FORM.data1: case DW_FORM.ref1: case DW_FORM.flag: case DW_FORM.strx1: case DW_FORM.addrx1: return 1;
+    case DW_FORM.data2: case DW_FORM.ref2: case DW_FORM.strx2: case DW_FORM.addrx2: return 2;
+    case DW_FORM.strx3: case DW_FORM.addrx3: return 3;
+    case DW_FORM.data4: case DW_FORM.ref4: case DW_FORM.strx4: case DW_FORM.addrx4: case DW_FORM.ref_sup4: return 4;
+    case DW_FORM.data8: case DW_FORM.ref8: case DW_FORM.ref_sig8: case DW_FORM.ref_sup8: return 8;
+    case DW_FORM.data16: return 16;
+    case DW_FORM.addr: return addrSize;
+    case DW_FORM.strp: case DW_FORM.line_strp: case DW_FORM.sec_offset: case DW_FORM.strp_sup:
+    case DW_FORM.GNU_ref_alt: case DW_FORM.GNU_strp_alt: return offsetSize;
+    case DW_FORM.ref_addr: return version <= 2 ? addrSize : offsetSize;
+    default: return -1;
+  }
+}
+
 export type AttrRaw = number | bigint | string | Uint8Array;
 
 /**
@@ -217,20 +235,7 @@ export class Unit {
   /** Bytes a form occupies when that doesn't depend on the data, else -1. */
   private formSize(form: number): number {
     const h = this.header;
-    switch (form) {
-      case DW_FORM.flag_present: case DW_FORM.implicit_const: return 0;
-      case DW_FORM.data1: case DW_FORM.ref1: case DW_FORM.flag: case DW_FORM.strx1: case DW_FORM.addrx1: return 1;
-      case DW_FORM.data2: case DW_FORM.ref2: case DW_FORM.strx2: case DW_FORM.addrx2: return 2;
-      case DW_FORM.strx3: case DW_FORM.addrx3: return 3;
-      case DW_FORM.data4: case DW_FORM.ref4: case DW_FORM.strx4: case DW_FORM.addrx4: case DW_FORM.ref_sup4: return 4;
-      case DW_FORM.data8: case DW_FORM.ref8: case DW_FORM.ref_sig8: case DW_FORM.ref_sup8: return 8;
-      case DW_FORM.data16: return 16;
-      case DW_FORM.addr: return h.addrSize;
-      case DW_FORM.strp: case DW_FORM.line_strp: case DW_FORM.sec_offset: case DW_FORM.strp_sup:
-      case DW_FORM.GNU_ref_alt: case DW_FORM.GNU_strp_alt: return h.offsetSize;
-      case DW_FORM.ref_addr: return h.version <= 2 ? h.addrSize : h.offsetSize;
-      default: return -1;
-    }
+    return fixedFormSize(form, h.addrSize, h.offsetSize, h.version);
   }
 
   private fixedSize(ab: Abbrev): number {
