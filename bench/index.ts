@@ -8,8 +8,9 @@ import { micro } from './sections/micro.js';
 import { kprobe } from './kprobe.js';
 import { workloads } from './sections/workloads.js';
 import { dwarf } from './sections/dwarf.js';
+import { real } from './sections/real.js';
 
-const SECTIONS: Section[] = [compute, micro, workloads, kprobe, dwarf];
+const SECTIONS: Section[] = [compute, micro, workloads, kprobe, dwarf, real];
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);

@@ -104,6 +104,11 @@ export function report(e: unknown): number {
     return e.exitCode;
   }
   const err = e as Error;
+  // Malformed input found after the image was opened (sections are read lazily): still one line.
+  if (err?.name === 'ElfError' || err?.name === 'DwarfError') {
+    process.stderr.write(`ktrace: ${err.name === 'DwarfError' ? 'bad debug info: ' : ''}${err.message}\n`);
+    return EXIT_FAILURE;
+  }
   process.stderr.write(`ktrace: internal error: ${err?.message ?? String(e)}\n`);
   if (process.env.KTRACE_DEBUG === '1' && err?.stack) process.stderr.write(err.stack + '\n');
   else process.stderr.write('(set KTRACE_DEBUG=1 for the stack trace)\n');

@@ -3,7 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, normalize, resolve } from 'node:path';
 import type { Image } from '../elf/image.js';
-import { Dwarf, DwarfError } from '../dwarf/index.js';
+import { FileSource } from '../elf/source.js';
+import { BACKGROUND_LIMIT, buildInBackground, loadIndex, saveIndex, type DebugIndex } from './debug-index.js';
+import { Dwarf, DwarfError, type RangedLoader, type SectionName } from '../dwarf/index.js';
 import { CliError } from './errors.js';
 import { compilePerfProbe } from '../trace/perf-probe/compile.js';
 import { isRawKprobeLine } from '../trace/perf-probe.js';
@@ -19,7 +21,38 @@ const DEBUG_SECTIONS = ['.debug_info', '.debug_abbrev'];
 
 /** Does the image carry DWARF (perf then resolves every probe with it)? */
 export function hasDebugInfo(image: Image): boolean {
-  return DEBUG_SECTIONS.every((s) => (image.sectionByName(s)?.bytes.length ?? 0) > 0);
+  return DEBUG_SECTIONS.every((s) => sectionSize(image, s) > 0);
+}
+
+function sectionSize(image: Image, name: string): number {
+  const s = image.sectionByName(name);
+  return !s || s.type === 8 /* SHT_NOBITS */ || s.type === 0 ? 0 : s.size;
+}
+
+/** The DWARF reader's view of an image: whole sections when asked, byte ranges of the big ones. */
+export function imageLoader(image: Image): RangedLoader {
+  const loader: RangedLoader = {
+    section: (name) => image.sectionByName(name)?.bytes,
+    size: (name) => sectionSize(image, name),
+    read: (name, offset, length) => {
+      const s = image.sectionByName(name);
+      if (!s) throw new DwarfError('.debug_info', offset, `no section ${name}`);
+      try {
+        return s.slice(offset, length);
+      } catch (e) {
+        throw new DwarfError(name as SectionName, offset, (e as Error).message);
+      }
+    },
+    readInto: (name, offset, length, into) => {
+      const s = image.sectionByName(name);
+      const src = image.source;
+      if (!s || s.loaded || !(src instanceof FileSource) || length > into.length || offset + length > sectionSize(image, name)) {
+        return loader.read(name, offset, length);
+      }
+      return src.readInto(into, s.offset + offset, length);
+    },
+  };
+  return loader;
 }
 
 /** A function symbol's address from the ELF symbol table (perf-probe PointOptions.symbol). */
@@ -31,13 +64,45 @@ export function symbolLookup(image: Image): (name: string) => number | undefined
 export function openDwarf(image: Image, vmlinuxPath: string): DebugInfo {
   for (const s of DEBUG_SECTIONS) {
     const sec = image.sectionByName(s);
-    if (!sec || sec.bytes.length === 0) {
+    if (!sec || sectionSize(image, s) === 0) {
       throw new CliError(`${vmlinuxPath}: no debug info (no ${s} section): build the kernel with CONFIG_DEBUG_INFO`);
     }
   }
+  return { dwarf: dwarfOf(image, vmlinuxPath), sourceRoot: dirname(resolve(vmlinuxPath)) };
+}
+
+/**
+ * The image's Dwarf with its persistent index (src/cli/debug-index.ts): loaded when valid; otherwise
+ * built by the first query that needs function names (small images) or in the background (large ones),
+ * the query meanwhile scanning for the name it needs. KTRACE_NO_CACHE=1: no index at all.
+ */
+function dwarfOf(image: Image, vmlinuxPath: string): Dwarf {
   const eh = image.sectionByName('.eh_frame');
-  const dwarf = new Dwarf((name) => image.sectionByName(name)?.bytes, eh ? { ehFrameAddress: eh.addr } : {});
-  return { dwarf, sourceRoot: dirname(resolve(vmlinuxPath)) };
+  const infoSize = sectionSize(image, '.debug_info');
+  let idx: DebugIndex | undefined | null = null;
+  const index = (): DebugIndex | undefined => (idx === null ? (idx = loadIndex(image, vmlinuxPath, infoSize)) : idx);
+  let started = false;
+  const dwarf: Dwarf = new Dwarf(imageLoader(image), {
+    ...(eh ? { ehFrameAddress: eh.addr } : {}),
+    unitHeaders: () => index()?.headers,
+    names: () => {
+      const i = index();
+      if (i) return i.names;
+      if (infoSize > BACKGROUND_LIMIT && !started) { started = true; buildInBackground(vmlinuxPath); }
+      return undefined;
+    },
+    onNameTable: (names) => { if (!index()) saveIndex(image, vmlinuxPath, { headers: dwarf.units().map((u) => u.header), names }); },
+  });
+  return dwarf;
+}
+
+/** Builds and saves the image's index now (the background builder; tests). */
+export function buildIndex(image: Image, vmlinuxPath: string): DebugIndex {
+  const eh = image.sectionByName('.eh_frame');
+  const d = new Dwarf(imageLoader(image), eh ? { ehFrameAddress: eh.addr } : {});
+  const idx = { headers: d.units().map((u) => u.header), names: d.nameTable() };
+  saveIndex(image, vmlinuxPath, idx);
+  return idx;
 }
 
 /** Runs a DWARF query, turning a DwarfError (malformed debug info) into a one-line CliError. */

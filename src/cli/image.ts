@@ -1,14 +1,15 @@
 // The one place the CLI reads a vmlinux: file errors and ElfErrors become `ktrace: <file>: <message>`.
-import { readFileSync } from 'node:fs';
+// The file is opened and its headers read; sections are read when a command first needs them.
 import { Image } from '../elf/image.js';
 import { ElfError } from '../elf/errors.js';
+import { FileSource } from '../elf/source.js';
 import { CliError } from './errors.js';
 import { bootProblems } from '../kernel/bootable.js';
 
 export function loadImage(path: string): Image {
-  let bytes: Uint8Array;
+  let src: FileSource;
   try {
-    bytes = readFileSync(path);
+    src = new FileSource(path);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why = err.code === 'ENOENT' ? 'No such file or directory' : err.code === 'EISDIR' ? 'Is a directory'
@@ -16,7 +17,7 @@ export function loadImage(path: string): Image {
     throw new CliError(`${path}: ${why}`);
   }
   try {
-    return Image.load(bytes);
+    return Image.load(src);
   } catch (e) {
     if (e instanceof ElfError) throw new CliError(`${path}: ${e.message}`);
     throw e;

@@ -12,12 +12,32 @@ import { rangesContain, readRanges, readRngList, rngListOffset, type Range, type
 import { Sections, type SectionLoader } from './sections.js';
 import { addrAt, lineStrAt, strAt, strOffsetAt } from './str.js';
 import { FetchTypes, TypeGraph, type TypeResolver } from './types.js';
-import { attrIndex, formOf, makeAbbrevCache, parseUnitHeaders, Unit, type AttrRaw, type Die } from './unit.js';
+import { buildNameTable, nameNeedles, NameTable, scanSection, skimUnit, type SkimContext } from './names.js';
+import { parseAbbrevTable } from './abbrev.js';
+import { Reader } from './reader.js';
+import { abbrevOffset } from './offsets.js';
+import { parseAranges } from './aranges.js';
+import { attrIndex, formOf, makeAbbrevCache, walkUnitHeaders, Unit, type AttrRaw, type Die, type UnitHeader } from './unit.js';
 
 export interface DwarfOptions {
   /** Virtual address of .eh_frame (its pointers are pc-relative). */
   readonly ehFrameAddress?: number;
+  /** Unit headers known already (a persistent index), instead of walking .debug_info's. */
+  readonly unitHeaders?: () => UnitHeader[] | undefined;
+  /** Sections of a ranged loader above this many bytes are read in windows, not whole (default 1 MiB). */
+  readonly pagedAbove?: number;
+  /** Above this .debug_info size, a function name without a name table is found by a scan (default 16 MiB). */
+  readonly skimAllLimit?: number;
+  /** false: find a PC's unit from the units' own ranges only, ignoring .debug_aranges (tests compare both). */
+  readonly useAranges?: boolean;
+  /** Function name → defining units, known already (a persistent index); else skimmed on first use. */
+  readonly names?: () => NameTable | undefined;
+  /** Called once when a name table has been built here (the CLI saves it in its index). */
+  readonly onNameTable?: (t: NameTable) => void;
 }
+
+/** A .debug_info up to this size is skimmed whole for a name table; a larger one is scanned per name. */
+const SKIM_ALL_LIMIT = 16 << 20;
 
 /** One concrete instance of a function: an out-of-line body or one inlined copy. */
 export interface FunctionInstance {
@@ -79,10 +99,13 @@ export class Dwarf implements TypeResolver {
   private nameIndexCache: Map<string, Die[]> | null = null;
   private unitRangeIndex: { low: number; high: number; unit: Unit }[] | null = null;
   private frameTables: FrameTable[] | null = null;
+  private namesCache: NameTable | undefined;
+  private readonly scanned = new Map<string, Unit[]>();
+  private arangesIndex: { low: number; high: number; unit: Unit }[] | null | undefined;
 
   constructor(loader: SectionLoader, private readonly options: DwarfOptions = {}) {
-    this.sections = new Sections(loader);
-    this.abbrevs = makeAbbrevCache(() => this.sections.get('.debug_abbrev'));
+    this.sections = new Sections(loader, options.pagedAbove);
+    this.abbrevs = makeAbbrevCache((off) => this.sections.windowed('.debug_abbrev', off, 16 << 10, (b, at) => parseAbbrevTable(b, abbrevOffset(at))));
     this.types = new TypeGraph(this);
     this.fetchTypes = new FetchTypes(this.types, this);
   }
@@ -91,10 +114,63 @@ export class Dwarf implements TypeResolver {
 
   units(): Unit[] {
     if (!this.unitsCache) {
-      const info = this.sections.get('.debug_info');
-      this.unitsCache = parseUnitHeaders(info).map((h) => new Unit(h, info, this.abbrevs));
+      const read = (off: number, len: number) => this.sections.read('.debug_info', off, len);
+      const headers = this.options.unitHeaders?.() ?? walkUnitHeaders(this.sections.size('.debug_info'), read);
+      this.unitsCache = headers.map((h) => new Unit(h, read, this.abbrevs));
     }
     return this.unitsCache;
+  }
+
+  /** Function name → units that define it (skimmed from every unit unless given by the options). */
+  nameTable(): NameTable {
+    if (!this.namesCache) {
+      const given = this.options.names?.();
+      if (given) return (this.namesCache = given);
+      this.namesCache = buildNameTable({
+        headers: this.units().map((u) => u.header),
+        abbrevs: (off, parse) => this.sections.windowed('.debug_abbrev', off, 16 << 10, parse),
+        strx: (h, i) => this.strx(this.unitContaining(h.offset)!, i),
+        str: (o) => this.debugStr(o),
+        unitBytes: (h, scratch) => this.sections.readInto('.debug_info', h.offset, h.end - h.offset, scratch),
+      });
+      this.options.onNameTable?.(this.namesCache);
+    }
+    return this.namesCache;
+  }
+
+  /**
+   * The units holding a definition (body or abstract inline instance) of function `name`: from the name
+   * table when there is one (given, or cheap to skim: a small .debug_info); else only the units whose
+   * bytes mention the name are skimmed (a scan of .debug_info in chunks, for a first query on a big image).
+   */
+  unitsDefining(name: string): Unit[] {
+    const us = this.units();
+    let table = this.namesCache ?? this.options.names?.();
+    if (!table && (this.sections.loaded('.debug_info') || this.sections.size('.debug_info') <= (this.options.skimAllLimit ?? SKIM_ALL_LIMIT) || this.sections.has('.debug_str_offsets'))) table = this.nameTable();
+    if (table) {
+      this.namesCache = table;
+      return table.units(name).map((i) => us[i]!).filter((u) => u !== undefined);
+    }
+    let found = this.scanned.get(name);
+    if (!found) {
+      const offsetSize = us[0]?.header.offsetSize ?? 4;
+      const hits = scanSection(this.sections.size('.debug_info'), nameNeedles(name, this.sections.get('.debug_str'), offsetSize),
+        (off, len, scratch) => this.sections.readInto('.debug_info', off, len, scratch));
+      const candidates: Unit[] = [];
+      for (const at of hits) { const u = this.unitContaining(at); if (u && candidates[candidates.length - 1] !== u) candidates.push(u); }
+      found = [];
+      const ctx: SkimContext = {
+        abbrevs: (off, parse) => this.sections.windowed('.debug_abbrev', off, 16 << 10, parse),
+        strx: (h: UnitHeader, i: number) => this.strx(this.unitContaining(h.offset)!, i),
+      };
+      for (const u of [...new Set(candidates)]) {
+        const names: (number | string)[] = [];
+        skimUnit(u.bytes, u.header, ctx, names);
+        if (names.some((n) => (typeof n === 'number' ? this.debugStr(n) : n) === name)) found.push(u);
+      }
+      this.scanned.set(name, found);
+    }
+    return found;
   }
 
   /** The unit containing a .debug_info offset. */
@@ -171,7 +247,7 @@ export class Dwarf implements TypeResolver {
     const u = die.unit;
     switch (a.form) {
       case DW_FORM.string: return a.value as string;
-      case DW_FORM.strp: return strAt(this.sections.get('.debug_str'), a.value as number);
+      case DW_FORM.strp: return this.debugStr(a.value as number);
       case DW_FORM.line_strp: return lineStrAt(this.sections.get('.debug_line_str'), a.value as number);
       case DW_FORM.strx: case DW_FORM.strx1: case DW_FORM.strx2: case DW_FORM.strx3: case DW_FORM.strx4:
       case DW_FORM.GNU_str_index:
@@ -183,7 +259,12 @@ export class Dwarf implements TypeResolver {
   strx(u: Unit, index: number): string {
     const base = u.strOffsetsBase || (u.version >= 5 ? (u.header.offsetSize === 8 ? 16 : 8) : 0);
     const off = strOffsetAt(this.sections.get('.debug_str_offsets'), base, index, u.header.offsetSize);
-    return strAt(this.sections.get('.debug_str'), off);
+    return this.debugStr(off);
+  }
+
+  /** The .debug_str string at an offset (read in pages when the section is big). */
+  debugStr(offset: number): string {
+    return this.sections.windowed('.debug_str', offset, 256, (b, at) => strAt(b, at));
   }
 
   addrx(u: Unit, index: number): number {
@@ -289,11 +370,13 @@ export class Dwarf implements TypeResolver {
       const u = die.unit;
       const ctx = this.rangeContext(u);
       if (u.version >= 5) {
-        const buf = this.sections.get('.debug_rnglists');
-        const off = a.form === DW_FORM.rnglistx
-          ? rngListOffset(buf, u.rnglistsBase || 12, a.value as number, u.header.offsetSize)
-          : (a.value as number);
-        r = readRngList(buf, off, ctx);
+        const S = '.debug_rnglists';
+        let off = a.value as number;
+        if (a.form === DW_FORM.rnglistx) {
+          const base = u.rnglistsBase || 12, os = u.header.offsetSize;
+          off = this.sections.windowed(S, base, (off + 1) * os, (b, at) => rngListOffset(b, at, a.value as number, os) - at) + base;
+        }
+        r = this.sections.windowed(S, off, 512, (b, at) => readRngList(b, at, ctx));
       } else {
         r = readRanges(this.sections.get('.debug_ranges'), a.value as number, ctx);
       }
@@ -313,9 +396,13 @@ export class Dwarf implements TypeResolver {
     const u = die.unit;
     const ctx = this.rangeContext(u);
     if (u.version >= 5) {
-      const buf = this.sections.get('.debug_loclists');
-      const off = a.form === DW_FORM.loclistx ? locListOffset(buf, u.loclistsBase || 12, a.value, u.header.offsetSize) : a.value;
-      return { list: readLocList(buf, off, ctx) };
+      const S = '.debug_loclists', index = a.value;
+      let off = a.value;
+      if (a.form === DW_FORM.loclistx) {
+        const base = u.loclistsBase || 12, os = u.header.offsetSize;
+        off = this.sections.windowed(S, base, (index + 1) * os, (b, at) => locListOffset(b, at, index, os) - at) + base;
+      }
+      return { list: this.sections.windowed(S, off, 512, (b, at) => readLocList(b, at, ctx)) };
     }
     return { list: readLoc(this.sections.get('.debug_loc'), a.value, ctx) };
   }
@@ -329,13 +416,15 @@ export class Dwarf implements TypeResolver {
     const off = root ? this.udata(root, DW_AT.stmt_list) : undefined;
     let lp: LineProgram | null = null;
     if (root && off !== undefined) {
-      const buf = this.sections.get('.debug_line');
-      const header = parseLineHeader(buf, lineOffset(off), this.str(root, DW_AT.comp_dir) ?? '', {
-        str: (o) => strAt(this.sections.get('.debug_str'), o),
+      const S = '.debug_line';
+      // The program's extent from its initial length, then exactly those bytes (a window of a big section).
+      const total = this.sections.windowed(S, off, 12, (b, at) => { const r = new Reader(b, S, at); const [len] = r.initialLength(); return r.pos - at + len; });
+      const compDir = this.str(root, DW_AT.comp_dir) ?? '';
+      lp = this.sections.windowed(S, off, total, (buf, at) => new LineProgram(parseLineHeader(buf, lineOffset(at), compDir, {
+        str: (o) => this.debugStr(o),
         lineStr: (o) => lineStrAt(this.sections.get('.debug_line_str'), o),
         strx: (i) => this.strx(u, i),
-      }, u.header.addrSize);
-      lp = new LineProgram(header, buf);
+      }, u.header.addrSize), buf));
     }
     this.lineCache.set(u, lp);
     return lp ?? undefined;
@@ -352,7 +441,7 @@ export class Dwarf implements TypeResolver {
     const out: LineEntry[] = [];
     for (const u of this.units()) {
       const lp = this.lineProgram(u);
-      if (!lp) continue;
+      if (!lp || !this.mayHaveFile(lp, file)) continue;
       const matches = new Map<number, string | null>();
       for (const row of lp.rows()) {
         if (row.endSequence || row.line < fromLine || row.line > toLine) continue;
@@ -364,12 +453,42 @@ export class Dwarf implements TypeResolver {
     return out;
   }
 
+  /** Units whose line table may have rows of `file` (see mayHaveFile), in unit order. */
+  unitsWithFile(match: (path: string) => boolean): Unit[] {
+    return this.units().filter((u) => { const lp = this.lineProgram(u); return lp !== undefined && this.mayHaveFile(lp, match); });
+  }
+
+  /** The concrete function instances of one unit (out-of-line bodies and inlined copies), in DIE order. */
+  unitFunctions(u: Unit): FunctionInstance[] {
+    const out: FunctionInstance[] = [];
+    for (const d of u.dies()) {
+      if (d.tag !== DW_TAG.subprogram && d.tag !== DW_TAG.inlined_subroutine) continue;
+      const fi = this.functionInstance(d);
+      if (fi) out.push(fi);
+    }
+    return out;
+  }
+
+  /**
+   * Whether a line program can have rows of `file`: its header lists it (DWARF 5 has no
+   * DW_LNE_define_file, so the header is the whole list; older programs are decoded to be sure).
+   */
+  private mayHaveFile(lp: LineProgram, match: string | ((path: string) => boolean)): boolean {
+    if (lp.header.version < 5) return true;
+    const n = lp.header.files.length;
+    for (let i = 0; i < n; i++) {
+      const p = lp.filePath(i);
+      if (typeof match === 'string' ? fileMatches(p, match) : match(p)) return true;
+    }
+    return false;
+  }
+
   /** Addresses where line `line` of `file` begins (is_stmt rows that start a run of that line), sorted, unique. */
   addressesForLine(file: string, line: number): number[] {
     const set = new Set<number>();
     for (const u of this.units()) {
       const lp = this.lineProgram(u);
-      if (!lp) continue;
+      if (!lp || !this.mayHaveFile(lp, file)) continue;
       let prevLine = -1, prevFile = -1;
       for (const row of lp.rows()) {
         if (row.endSequence) { prevLine = -1; prevFile = -1; continue; }
@@ -498,6 +617,14 @@ export class Dwarf implements TypeResolver {
 
   /** The unit whose code covers `pc`. */
   unitAt(pc: number): Unit | undefined {
+    // .debug_aranges first (no unit decoded); a PC it does not cover is looked up in the units' own ranges.
+    if (this.arangesIndex === undefined) this.arangesIndex = this.options.useAranges === false ? null : this.readAranges();
+    if (this.arangesIndex) {
+      for (const e of this.arangesIndex) {
+        if (e.low > pc) break;
+        if (pc < e.high) return e.unit;
+      }
+    }
     if (!this.unitRangeIndex) {
       const idx: { low: number; high: number; unit: Unit }[] = [];
       for (const u of this.units()) {
@@ -514,8 +641,25 @@ export class Dwarf implements TypeResolver {
       idx.sort((a, b) => a.low - b.low);
       this.unitRangeIndex = idx;
     }
-    for (const e of this.unitRangeIndex) if (pc >= e.low && pc < e.high) return e.unit;
+    for (const e of this.unitRangeIndex) {
+      if (e.low > pc) break;
+      if (pc < e.high) return e.unit;
+    }
     return undefined;
+  }
+
+  private readAranges(): { low: number; high: number; unit: Unit }[] | null {
+    if (!this.sections.has('.debug_aranges')) return null;
+    const out: { low: number; high: number; unit: Unit }[] = [];
+    let last: Unit | undefined;
+    for (const a of parseAranges(this.sections.get('.debug_aranges'))) {
+      // Sets name their unit by offset; consecutive ranges mostly name the same one.
+      const u = last && last.offset === a.unitOffset ? last : this.unitContaining(a.unitOffset);
+      if (!u || u.offset !== a.unitOffset) fail('.debug_aranges', 0, `range set names unit 0x${a.unitOffset.toString(16)}, which is not a unit`);
+      last = u;
+      out.push({ low: a.low, high: a.high, unit: u });
+    }
+    return out;
   }
 
   /** The scope chain at `pc`: the concrete function, then inlined copies and lexical blocks, innermost last. */

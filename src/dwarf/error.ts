@@ -5,7 +5,7 @@
 export type SectionName =
   | '.debug_abbrev' | '.debug_info' | '.debug_str' | '.debug_line_str' | '.debug_str_offsets'
   | '.debug_addr' | '.debug_rnglists' | '.debug_ranges' | '.debug_loclists' | '.debug_loc'
-  | '.debug_line' | '.debug_frame' | '.eh_frame' | 'expression';
+  | '.debug_line' | '.debug_frame' | '.eh_frame' | '.debug_aranges' | 'expression';
 
 export class DwarfError extends Error {
   override readonly name = 'DwarfError';

@@ -6,19 +6,19 @@ const TWO32 = 4294967296;
 
 export class Reader {
   pos: number;
-  constructor(readonly buf: Uint8Array, readonly section: SectionName, start = 0, public end = buf.length) {
+  constructor(readonly buf: Uint8Array, readonly section: SectionName, start = 0, public end = buf.length, readonly origin = 0) {
     this.pos = start;
-    if (end > buf.length || start > end || start < 0) fail(section, start, `range ${start}..${end} outside section of ${buf.length} bytes`);
+    if (end > buf.length || start > end || start < 0) fail(section, origin + start, `range ${start}..${end} outside section of ${buf.length} bytes`);
   }
   get remaining(): number { return this.end - this.pos; }
   atEnd(): boolean { return this.pos >= this.end; }
   need(n: number): void {
-    if (n < 0 || this.pos + n > this.end) fail(this.section, this.pos, `truncated: need ${n} bytes, ${this.end - this.pos} left`);
+    if (n < 0 || this.pos + n > this.end) fail(this.section, this.origin + this.pos, `truncated: need ${n} bytes, ${this.end - this.pos} left`);
   }
   /** A reader over the next `len` bytes (advances past them). */
   sub(len: number): Reader {
     this.need(len);
-    const r = new Reader(this.buf, this.section, this.pos, this.pos + len);
+    const r = new Reader(this.buf, this.section, this.pos, this.pos + len, this.origin);
     this.pos += len;
     return r;
   }
@@ -43,7 +43,7 @@ export class Reader {
     if (size === 4) return this.u32();
     if (size === 2) return this.u16();
     if (size === 1) return this.u8();
-    return fail(this.section, this.pos, `unsupported address size ${size}`);
+    return fail(this.section, this.origin + this.pos, `unsupported address size ${size}`);
   }
   /** An offset in 32-bit (4) or 64-bit (8) DWARF format. */
   offset(size: number): number { return size === 8 ? this.u64() : this.u32(); }
@@ -51,24 +51,24 @@ export class Reader {
     let result = 0, mul = 1;
     const start = this.pos;
     for (;;) {
-      if (this.pos >= this.end) fail(this.section, start, 'truncated LEB128');
+      if (this.pos >= this.end) fail(this.section, this.origin + start, 'truncated LEB128');
       const b = this.buf[this.pos++]!;
       result += (b & 0x7f) * mul;
       mul *= 128;
       if (!(b & 0x80)) return result;
-      if (this.pos - start > 16) fail(this.section, start, 'LEB128 longer than 16 bytes');
+      if (this.pos - start > 16) fail(this.section, this.origin + start, 'LEB128 longer than 16 bytes');
     }
   }
   sleb(): number {
     let result = 0, mul = 1, b = 0;
     const start = this.pos;
     for (;;) {
-      if (this.pos >= this.end) fail(this.section, start, 'truncated LEB128');
+      if (this.pos >= this.end) fail(this.section, this.origin + start, 'truncated LEB128');
       b = this.buf[this.pos++]!;
       result += (b & 0x7f) * mul;
       mul *= 128;
       if (!(b & 0x80)) break;
-      if (this.pos - start > 16) fail(this.section, start, 'LEB128 longer than 16 bytes');
+      if (this.pos - start > 16) fail(this.section, this.origin + start, 'LEB128 longer than 16 bytes');
     }
     if (b & 0x40) result -= mul;
     return result;
@@ -78,24 +78,24 @@ export class Reader {
     let result = 0n, shift = 0n;
     const start = this.pos;
     for (;;) {
-      if (this.pos >= this.end) fail(this.section, start, 'truncated LEB128');
+      if (this.pos >= this.end) fail(this.section, this.origin + start, 'truncated LEB128');
       const b = this.buf[this.pos++]!;
       result |= BigInt(b & 0x7f) << shift;
       shift += 7n;
       if (!(b & 0x80)) return BigInt.asUintN(64, result);
-      if (this.pos - start > 16) fail(this.section, start, 'LEB128 longer than 16 bytes');
+      if (this.pos - start > 16) fail(this.section, this.origin + start, 'LEB128 longer than 16 bytes');
     }
   }
   slebBig(): bigint {
     let result = 0n, shift = 0n, b = 0;
     const start = this.pos;
     for (;;) {
-      if (this.pos >= this.end) fail(this.section, start, 'truncated LEB128');
+      if (this.pos >= this.end) fail(this.section, this.origin + start, 'truncated LEB128');
       b = this.buf[this.pos++]!;
       result |= BigInt(b & 0x7f) << shift;
       shift += 7n;
       if (!(b & 0x80)) break;
-      if (this.pos - start > 16) fail(this.section, start, 'LEB128 longer than 16 bytes');
+      if (this.pos - start > 16) fail(this.section, this.origin + start, 'LEB128 longer than 16 bytes');
     }
     if (b & 0x40) result -= 1n << shift;
     return BigInt.asIntN(64, result);
@@ -105,7 +105,7 @@ export class Reader {
     const start = this.pos;
     let p = start;
     while (p < this.end && this.buf[p] !== 0) p++;
-    if (p >= this.end) fail(this.section, start, 'unterminated string');
+    if (p >= this.end) fail(this.section, this.origin + start, 'unterminated string');
     this.pos = p + 1;
     return decodeUtf8(this.buf, start, p);
   }
@@ -115,7 +115,7 @@ export class Reader {
     const at = this.pos;
     const l = this.u32();
     if (l === 0xffffffff) return [this.u64(), 8];
-    if (l >= 0xfffffff0) fail(this.section, at, `reserved initial length 0x${l.toString(16)}`);
+    if (l >= 0xfffffff0) fail(this.section, this.origin + at, `reserved initial length 0x${l.toString(16)}`);
     return [l, 4];
   }
 }

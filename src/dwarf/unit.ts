@@ -2,10 +2,10 @@
 // Headers are cheap to walk; a unit's DIE tree is decoded only when something asks for it, and then
 // kept (an explicit per-unit cache) as a flat pre-order array: children of entry i are the following
 // entries up to `subtreeEnd`, which makes scope walks and sibling skips index arithmetic.
-import { parseAbbrevTable, type Abbrev, type AbbrevTable, type AttrSpec } from './abbrev.js';
+import { type Abbrev, type AbbrevTable, type AttrSpec } from './abbrev.js';
 import { DW_AT, DW_FORM, DW_UT } from './constants.js';
 import { fail } from './error.js';
-import { abbrevOffset, infoOffset, type DebugInfoOffset } from './offsets.js';
+import { infoOffset, type DebugInfoOffset } from './offsets.js';
 import { Reader } from './reader.js';
 
 export interface UnitHeader {
@@ -22,15 +22,23 @@ export interface UnitHeader {
 
 /** Walks the unit headers of .debug_info (no DIEs decoded). */
 export function parseUnitHeaders(info: Uint8Array): UnitHeader[] {
+  return walkUnitHeaders(info.length, (off, len) => info.subarray(off, off + len));
+}
+
+/** The longest unit header: 64-bit initial length, DWARF 5 type unit (signature and type offset). */
+const MAX_UNIT_HEADER = 40;
+
+/** Walks the unit headers of a .debug_info of `size` bytes, reading only each header's bytes. */
+export function walkUnitHeaders(size: number, read: (offset: number, length: number) => Uint8Array): UnitHeader[] {
   const out: UnitHeader[] = [];
-  const r = new Reader(info, '.debug_info');
-  while (r.remaining > 0) {
-    const offset = r.pos;
+  for (let offset = 0; offset < size;) {
+    const win = read(offset, Math.min(MAX_UNIT_HEADER, size - offset));
+    const r = new Reader(win, '.debug_info', 0, win.length, offset);
     const [length, offsetSize] = r.initialLength();
-    const bodyStart = r.pos;
-    if (length > r.remaining) fail('.debug_info', offset, `unit length 0x${length.toString(16)} runs past the section`);
+    const bodyStart = offset + r.pos;
+    if (length > size - bodyStart) fail('.debug_info', offset, `unit length 0x${length.toString(16)} runs past the section`);
     const end = bodyStart + length;
-    const h = new Reader(info, '.debug_info', bodyStart, end);
+    const h = new Reader(win, '.debug_info', r.pos, Math.min(win.length, end - offset), offset);
     const version = h.u16();
     if (version < 2 || version > 5) fail('.debug_info', offset, `unsupported DWARF version ${version}`);
     let unitType: number = DW_UT.compile, addrSize: number, abbrev: number;
@@ -43,10 +51,28 @@ export function parseUnitHeaders(info: Uint8Array): UnitHeader[] {
       abbrev = h.offset(offsetSize); addrSize = h.u8();
     }
     if (addrSize !== 4 && addrSize !== 8) fail('.debug_info', offset, `unsupported address size ${addrSize}`);
-    out.push({ offset: infoOffset(offset), end, version, unitType, addrSize, offsetSize, abbrevOffset: abbrev, firstDieOffset: h.pos });
-    r.pos = end;
+    out.push({ offset: infoOffset(offset), end, version, unitType, addrSize, offsetSize, abbrevOffset: abbrev, firstDieOffset: offset + h.pos });
+    offset = end;
   }
   return out;
+}
+
+/** Bytes a form occupies when that doesn't depend on the data (DWARF 5 §7.5.6), else -1. */
+export function fixedFormSize(form: number, addrSize: number, offsetSize: number, version: number): number {
+  switch (form) {
+    case DW_FORM.flag_present: case DW_FORM.implicit_const: return 0;
+    case DW_FORM.data1: case DW_FORM.ref1: case DW_FORM.flag: case DW_FORM.strx1: case DW_FORM.addrx1: return 1;
+    case DW_FORM.data2: case DW_FORM.ref2: case DW_FORM.strx2: case DW_FORM.addrx2: return 2;
+    case DW_FORM.strx3: case DW_FORM.addrx3: return 3;
+    case DW_FORM.data4: case DW_FORM.ref4: case DW_FORM.strx4: case DW_FORM.addrx4: case DW_FORM.ref_sup4: return 4;
+    case DW_FORM.data8: case DW_FORM.ref8: case DW_FORM.ref_sig8: case DW_FORM.ref_sup8: return 8;
+    case DW_FORM.data16: return 16;
+    case DW_FORM.addr: return addrSize;
+    case DW_FORM.strp: case DW_FORM.line_strp: case DW_FORM.sec_offset: case DW_FORM.strp_sup:
+    case DW_FORM.GNU_ref_alt: case DW_FORM.GNU_strp_alt: return offsetSize;
+    case DW_FORM.ref_addr: return version <= 2 ? addrSize : offsetSize;
+    default: return -1;
+  }
 }
 
 export type AttrRaw = number | bigint | string | Uint8Array;
@@ -83,6 +109,9 @@ export class Die {
   }
 }
 
+/** Bytes read to decode a unit's root DIE alone (its attributes are a few dozen bytes). */
+const ROOT_WINDOW = 1024;
+
 /** Bound on DIE nesting: deeper trees are malformed (or hostile), not C. */
 const MAX_DEPTH = 512;
 
@@ -98,7 +127,26 @@ export class Unit {
   rnglistsBase = 0;
   loclistsBase = 0;
   baseAddress = 0;
-  constructor(readonly header: UnitHeader, private readonly info: Uint8Array, private readonly abbrevs: (off: number) => AbbrevTable) {}
+  private bytesCache: Uint8Array | undefined;
+  /** The unit's first bytes, read to decode the root alone. */
+  private rootWindow: Uint8Array | undefined;
+  /**
+   * `fetch` reads bytes of .debug_info at an absolute offset: the unit's own bytes are read when the
+   * unit is first decoded (a query reads the units it needs, not the section).
+   */
+  constructor(readonly header: UnitHeader, private readonly fetch: (offset: number, length: number) => Uint8Array, private readonly abbrevs: (off: number) => AbbrevTable) {}
+
+  /** The unit's bytes; position p of .debug_info is bytes[p - header.offset]. */
+  get bytes(): Uint8Array {
+    if (!this.bytesCache) {
+      const b = this.fetch(this.header.offset, this.header.end - this.header.offset);
+      if (b.length !== this.header.end - this.header.offset) fail('.debug_info', this.header.offset, 'unit bytes could not be read');
+      this.bytesCache = b;
+    }
+    return this.bytesCache;
+  }
+  /** Whether the unit's bytes have been read. */
+  get read(): boolean { return this.bytesCache !== undefined; }
 
   get offset(): DebugInfoOffset { return this.header.offset; }
   get version(): number { return this.header.version; }
@@ -108,12 +156,13 @@ export class Unit {
     if (this.diesCache) return this.diesCache;
     const h = this.header;
     const table = this.abbrevs(h.abbrevOffset);
-    const r = new Reader(this.info, '.debug_info', h.firstDieOffset, h.end);
+    const base: number = h.offset;
+    const r = new Reader(this.bytes, '.debug_info', h.firstDieOffset - base, h.end - base, base);
     const dies: Die[] = [];
     const stack: number[] = []; // indexes of open parents
     // Each iteration consumes at least one byte: bounded by the unit length.
     while (r.remaining > 0) {
-      const offset = r.pos;
+      const offset = base + r.pos;
       const code = r.uleb();
       if (code === 0) {
         // A null entry closes the innermost open sibling chain; trailing padding past the root is ignored.
@@ -123,7 +172,7 @@ export class Unit {
       }
       const ab = table.get(code);
       if (!ab) fail('.debug_info', offset, `unknown abbreviation code ${code}`);
-      const attrOffset = r.pos;
+      const attrOffset = base + r.pos;
       let fixed = code < 65536 ? this.fixedSizes[code] : -1;
       if (fixed === undefined) { fixed = this.fixedSize(ab); this.fixedSizes[code] = fixed; }
       if (fixed >= 0) r.skip(fixed);
@@ -147,7 +196,18 @@ export class Unit {
   /** Decodes a DIE's attribute values (called by Die on first access). */
   decodeAttributes(die: Die): { values: AttrRaw[]; forms: number[] | null } {
     const ab = die.abbrev;
-    const r = new Reader(this.info, '.debug_info', die.attrOffset, this.header.end);
+    const base: number = this.header.offset;
+    if (!this.bytesCache && die.index === 0 && this.rootWindow && this.rootWindow.length < this.header.end - base) {
+      // The root decoded from the unit's first bytes; if its attributes run past them, read the unit.
+      try { return this.decodeAttributesIn(die, this.rootWindow); } catch { /* fall through to the whole unit */ }
+    }
+    return this.decodeAttributesIn(die, this.bytes);
+  }
+
+  private decodeAttributesIn(die: Die, bytes: Uint8Array): { values: AttrRaw[]; forms: number[] | null } {
+    const ab = die.abbrev;
+    const base: number = this.header.offset;
+    const r = new Reader(bytes, '.debug_info', die.attrOffset - base, Math.min(bytes.length, this.header.end - base), base);
     const values: AttrRaw[] = new Array(ab.attrs.length);
     let forms: number[] | null = null;
     for (let i = 0; i < ab.attrs.length; i++) {
@@ -166,7 +226,7 @@ export class Unit {
   private indirectForm(r: Reader): number {
     let form: number = DW_FORM.indirect;
     for (let guard = 0; form === DW_FORM.indirect; guard++) {
-      if (guard > 8) fail('.debug_info', r.pos, 'DW_FORM_indirect chain');
+      if (guard > 8) fail('.debug_info', r.origin + r.pos, 'DW_FORM_indirect chain');
       form = r.uleb();
     }
     return form;
@@ -175,20 +235,7 @@ export class Unit {
   /** Bytes a form occupies when that doesn't depend on the data, else -1. */
   private formSize(form: number): number {
     const h = this.header;
-    switch (form) {
-      case DW_FORM.flag_present: case DW_FORM.implicit_const: return 0;
-      case DW_FORM.data1: case DW_FORM.ref1: case DW_FORM.flag: case DW_FORM.strx1: case DW_FORM.addrx1: return 1;
-      case DW_FORM.data2: case DW_FORM.ref2: case DW_FORM.strx2: case DW_FORM.addrx2: return 2;
-      case DW_FORM.strx3: case DW_FORM.addrx3: return 3;
-      case DW_FORM.data4: case DW_FORM.ref4: case DW_FORM.strx4: case DW_FORM.addrx4: case DW_FORM.ref_sup4: return 4;
-      case DW_FORM.data8: case DW_FORM.ref8: case DW_FORM.ref_sig8: case DW_FORM.ref_sup8: return 8;
-      case DW_FORM.data16: return 16;
-      case DW_FORM.addr: return h.addrSize;
-      case DW_FORM.strp: case DW_FORM.line_strp: case DW_FORM.sec_offset: case DW_FORM.strp_sup:
-      case DW_FORM.GNU_ref_alt: case DW_FORM.GNU_strp_alt: return h.offsetSize;
-      case DW_FORM.ref_addr: return h.version <= 2 ? h.addrSize : h.offsetSize;
-      default: return -1;
-    }
+    return fixedFormSize(form, h.addrSize, h.offsetSize, h.version);
   }
 
   private fixedSize(ab: Abbrev): number {
@@ -208,7 +255,7 @@ export class Unit {
         const b = r.buf;
         let p = r.pos;
         while (p < r.end && b[p] !== 0) p++;
-        if (p >= r.end) fail('.debug_info', r.pos, 'unterminated string');
+        if (p >= r.end) fail('.debug_info', r.origin + r.pos, 'unterminated string');
         r.pos = p + 1;
         return;
       }
@@ -217,7 +264,7 @@ export class Unit {
       case DW_FORM.block4: r.skip(r.u32()); return;
       case DW_FORM.block: case DW_FORM.exprloc: r.skip(r.uleb()); return;
       case DW_FORM.indirect: this.skipValue(r, this.indirectForm(r)); return;
-      default: fail('.debug_info', r.pos, `unknown attribute form 0x${form.toString(16)}`);
+      default: fail('.debug_info', r.origin + r.pos, `unknown attribute form 0x${form.toString(16)}`);
     }
   }
 
@@ -229,14 +276,17 @@ export class Unit {
     if (this.diesCache) return this.diesCache[0];
     if (this.rootCache) return this.rootCache;
     const h = this.header;
-    const r = new Reader(this.info, '.debug_info', h.firstDieOffset, h.end);
+    const base: number = h.offset;
+    // The root alone: read just the start of the unit when its bytes are not in memory yet.
+    const bytes = this.bytesCache ?? (this.rootWindow ??= this.fetch(h.offset, Math.min(ROOT_WINDOW, h.end - h.offset)));
+    const r = new Reader(bytes, '.debug_info', h.firstDieOffset - base, Math.min(bytes.length, h.end - base), base);
     if (r.remaining <= 0) return undefined;
-    const offset = r.pos;
+    const offset = base + r.pos;
     const code = r.uleb();
     if (code === 0) return undefined;
     const ab = this.abbrevs(h.abbrevOffset).get(code);
     if (!ab) fail('.debug_info', offset, `unknown abbreviation code ${code}`);
-    const die = new Die(this, 0, infoOffset(offset), ab.tag, 0, -1, 1, ab, r.pos);
+    const die = new Die(this, 0, infoOffset(offset), ab.tag, 0, -1, 1, ab, base + r.pos);
     this.readUnitAttributes(die);
     this.rootCache = die;
     return die;
@@ -293,7 +343,7 @@ export class Unit {
       case DW_FORM.block: case DW_FORM.exprloc: return r.bytes(r.uleb());
       case DW_FORM.flag_present: return 1;
       case DW_FORM.implicit_const: return spec.implicitConst;
-      default: return fail('.debug_info', r.pos, `unknown attribute form 0x${form.toString(16)}`);
+      default: return fail('.debug_info', r.origin + r.pos, `unknown attribute form 0x${form.toString(16)}`);
     }
   }
 
@@ -319,11 +369,11 @@ export function attrIndex(die: Die, at: number): number {
   return -1;
 }
 
-export function makeAbbrevCache(abbrevSection: () => Uint8Array): (off: number) => AbbrevTable {
+export function makeAbbrevCache(parse: (off: number) => AbbrevTable): (off: number) => AbbrevTable {
   const cache = new Map<number, AbbrevTable>();
   return (off) => {
     let t = cache.get(off);
-    if (!t) { t = parseAbbrevTable(abbrevSection(), abbrevOffset(off)); cache.set(off, t); }
+    if (!t) { t = parse(off); cache.set(off, t); }
     return t;
   };
 }

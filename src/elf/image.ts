@@ -1,7 +1,9 @@
 // An x86-64 vmlinux image: ELF structure, symbols, the kernel's symbol lookups and its
-// kprobe-relevant tables. Bytes in, typed values out; no file I/O here.
+// kprobe-relevant tables. Bytes come from a ByteSource (a file read at offsets, or memory): opening
+// reads the headers only; the symbol table and each section are read when first asked for.
 import { ElfError } from './errors.js';
 import { parseElfFile, type ElfHeader, type Section, type Segment, PT_LOAD, SHF_ALLOC, SHF_EXECINSTR, SHT_NOBITS } from './elf-file.js';
+import type { ByteSource } from './source.js';
 import { parseSymbols, type Sym } from './symbols.js';
 import { Kallsyms, type SymbolAt } from './kallsyms.js';
 import {
@@ -9,57 +11,105 @@ import {
   type BlacklistEntry, type ExTableEntry, type Range,
 } from './kernel-sections.js';
 
+/** Sections up to this size are read whole on first use; larger ones in the parts asked for. */
+const SMALL_SECTION = 1 << 20;
+
 export class Image {
-  readonly bytes: Uint8Array;
+  readonly source: ByteSource;
   readonly header: ElfHeader;
   readonly sections: readonly Section[];
   /** PT_LOAD program headers. */
   readonly segments: readonly Segment[];
-  /** Every .symtab entry, in file order (index 0 is the null symbol). */
-  readonly symbols: readonly Sym[];
+  private symbolsCache: readonly Sym[] | undefined;
   private kallsymsCache: Kallsyms | undefined;
-  private readonly end: number;
-  /** FUNC symbols with a section, sorted by address (then by symbol index). */
-  readonly functions: readonly Sym[];
+  private endCache: number | undefined;
+  private functionsCache: readonly Sym[] | undefined;
   private readonly alloc: Section[];
-  private readonly globalByName = new Map<string, Sym>();
-  private readonly textRanges: Range[];
+  private globalByNameCache: Map<string, Sym> | undefined;
+  private textRangesCache: Range[] | undefined;
   private cache = new Map<string, unknown>();
 
-  private constructor(bytes: Uint8Array) {
-    this.bytes = bytes;
-    const f = parseElfFile(bytes);
+  private constructor(input: Uint8Array | ByteSource) {
+    const f = parseElfFile(input);
+    this.source = f.source;
     this.header = f.header;
     this.sections = f.sections;
     this.segments = f.segments.filter((s) => s.type === PT_LOAD);
-    this.symbols = parseSymbols(bytes, f.sections);
     this.alloc = f.sections.filter((s) => s.flags & SHF_ALLOC && s.size > 0).sort((a, b) => a.addr - b.addr);
-    for (const s of this.symbols) {
-      if (s.name === '' || s.type === 'FILE' || s.type === 'SECTION' || s.shndx === 0) continue;
-      const prev = this.globalByName.get(s.name);
-      if (!prev || (prev.bind === 'LOCAL' && s.bind !== 'LOCAL')) this.globalByName.set(s.name, s);
-    }
-    this.functions = this.symbols.filter((s) => s.type === 'FUNC' && s.shndx !== 0 && s.shndx < 0xff00)
-      .sort((a, b) => a.addr - b.addr || a.index - b.index);
-    const end = this.symbolAddr('_end') ?? this.alloc.reduce((m, s) => Math.max(m, s.addr + s.size), -Infinity);
-    this.end = Number.isFinite(end) ? end : 0;
-    // kernel/extable.c is_kernel_text / is_kernel_inittext; without the linker-script symbols,
-    // every executable allocated section counts as text.
-    const text = symbolRange(this, '_stext', '_etext'), init = symbolRange(this, '_sinittext', '_einittext');
-    this.textRanges = text ? [text, ...(init ? [init] : [])]
-      : this.alloc.filter((s) => s.flags & SHF_EXECINSTR).map((s) => ({ start: s.addr, end: s.addr + s.size }));
+    // A file without a symbol table is refused at once, as before (its contents are read on first use).
+    if (!f.sections.some((s) => s.type === 2)) parseSymbols(f.sections);
   }
 
   /** Parses an ELF64 x86-64 image with a symbol table. Throws ElfError (only) for unusable input. */
-  static load(bytes: Uint8Array): Image {
+  static load(input: Uint8Array | ByteSource, opts: { eager?: boolean } = {}): Image {
+    return Image.guard(() => {
+      const img = new Image(input);
+      // In-memory images are validated whole at once (the fuzz tests rely on every error surfacing here).
+      if (opts.eager ?? input instanceof Uint8Array) void img.symbols;
+      return img;
+    });
+  }
+
+  /** Runs f, turning a bounds or DataView error from input we failed to validate into an ElfError. */
+  static guard<T>(f: () => T): T {
     try {
-      return new Image(bytes);
+      return f();
     } catch (e) {
       if (e instanceof ElfError) throw e;
-      // A bounds or DataView error from input we failed to validate is still bad input, not a crash.
       if (e instanceof RangeError || e instanceof TypeError) throw new ElfError(`corrupt ELF: ${e.message}`, undefined, { cause: e });
       throw e;
     }
+  }
+
+  /** Every .symtab entry, in file order (index 0 is the null symbol); read on first use. */
+  get symbols(): readonly Sym[] {
+    return (this.symbolsCache ??= Image.guard(() => parseSymbols(this.sections as Section[])));
+  }
+
+  /** Symbols given by a persistent index instead of parsing .symtab (the same entries, validated by the index's key). */
+  adoptSymbols(syms: readonly Sym[]): void {
+    this.symbolsCache ??= syms;
+  }
+
+  /** File bytes at an offset (segments, for loading the kernel into memory). */
+  fileBytes(offset: number, length: number): Uint8Array {
+    return this.source.read(offset, length);
+  }
+
+  private get globalByName(): Map<string, Sym> {
+    if (this.globalByNameCache) return this.globalByNameCache;
+    const m = new Map<string, Sym>();
+    for (const s of this.symbols) {
+      if (s.name === '' || s.type === 'FILE' || s.type === 'SECTION' || s.shndx === 0) continue;
+      const prev = m.get(s.name);
+      if (!prev || (prev.bind === 'LOCAL' && s.bind !== 'LOCAL')) m.set(s.name, s);
+    }
+    return (this.globalByNameCache = m);
+  }
+
+  /** FUNC symbols with a section, sorted by address (then by symbol index). */
+  get functions(): readonly Sym[] {
+    return (this.functionsCache ??= this.symbols.filter((s) => s.type === 'FUNC' && s.shndx !== 0 && s.shndx < 0xff00)
+      .sort((a, b) => a.addr - b.addr || a.index - b.index));
+  }
+
+  private get end(): number {
+    if (this.endCache === undefined) {
+      const end = this.symbolAddr('_end') ?? this.alloc.reduce((m, s) => Math.max(m, s.addr + s.size), -Infinity);
+      this.endCache = Number.isFinite(end) ? end : 0;
+    }
+    return this.endCache;
+  }
+
+  private get textRanges(): Range[] {
+    if (!this.textRangesCache) {
+      // kernel/extable.c is_kernel_text / is_kernel_inittext; without the linker-script symbols,
+      // every executable allocated section counts as text.
+      const text = symbolRange(this, '_stext', '_etext'), init = symbolRange(this, '_sinittext', '_einittext');
+      this.textRangesCache = text ? [text, ...(init ? [init] : [])]
+        : this.alloc.filter((s) => s.flags & SHF_EXECINSTR).map((s) => ({ start: s.addr, end: s.addr + s.size }));
+    }
+    return this.textRangesCache;
   }
 
   /** The /proc/kallsyms view: order, name and address lookups (built on first use). */
@@ -68,8 +118,14 @@ export class Image {
   }
 
   sectionByName(name: string): Section | undefined {
-    return this.sections.find((s) => s.name === name);
+    if (!this.byName) {
+      this.byName = new Map();
+      // The first section of a name, as a linear search finds it.
+      for (const s of this.sections) if (!this.byName.has(s.name)) this.byName.set(s.name, s);
+    }
+    return this.byName.get(name);
   }
+  private byName: Map<string, Section> | undefined;
 
   /** The allocated section holding addr. */
   sectionAt(addr: number): Section | undefined {
@@ -138,6 +194,8 @@ export class Image {
     if (!s || addr + len > s.addr + s.size) return undefined;
     if (s.type === SHT_NOBITS) return new Uint8Array(len);
     const o = addr - s.addr;
+    // A big section not read yet: read just the bytes asked for (disassembling one function of .text).
+    if (!s.loaded && s.size > SMALL_SECTION) return s.slice(o, len);
     return s.bytes.subarray(o, o + len);
   }
 

@@ -7,54 +7,99 @@ import type { Sym } from './symbols.js';
 import type { Section } from './elf-file.js';
 import { toU64 } from './addr.js';
 
-interface Entry { sym: Sym; value: bigint; }
+interface Entry {
+  sym: Sym;
+  /** st_value as a number ordered as the unsigned value is: (addr < 0, addr). */
+  neg: number; addr: number;
+  /** The comparison's per-symbol facts, computed once. */
+  gnu: number; file: number; fn: number; obj: number; local: number; global: number; dot: number;
+}
+
+const unsignedCmp = (x: Entry, y: Entry) => x.neg - y.neg || x.addr - y.addr;
+
+function entry(sym: Sym): Entry {
+  const isFileName = sym.name.length > 2 && sym.name.charAt(sym.name.length - 2) === '.' && /[oa]$/.test(sym.name);
+  return {
+    sym, neg: sym.addr < 0 ? 1 : 0, addr: sym.addr,
+    gnu: /gnu_compiled|gcc2_compiled/.test(sym.name) ? 1 : 0, file: isFileName ? 1 : 0,
+    // BSF_FUNCTION: STT_FUNC only (bfd gives STT_GNU_IFUNC BSF_GNU_INDIRECT_FUNCTION instead).
+    fn: sym.type === 'FUNC' ? 0 : 1, obj: sym.type === 'OBJECT' || sym.type === 'TLS' || sym.type === 'COMMON' ? 0 : 1,
+    local: sym.bind === 'LOCAL' ? 1 : 0, global: sym.bind === 'GLOBAL' ? 0 : 1, dot: sym.name.startsWith('.') ? 1 : 0,
+  };
+}
+
+/** objdump's compare_symbols. */
+function compare(x: Entry, y: Entry): number {
+  const c = unsignedCmp(x, y);
+  if (c !== 0) return c;
+  const a = x.sym, b = y.sym;
+  if (x.gnu !== y.gnu) return x.gnu - y.gnu;
+  if (x.file !== y.file) return x.file - y.file;
+  if (x.fn !== y.fn) return x.fn - y.fn;
+  if (x.obj !== y.obj) return x.obj - y.obj;
+  if (x.local !== y.local) return x.local - y.local;
+  if (x.global !== y.global) return x.global - y.global;
+  if (a.size !== b.size) return a.size > b.size ? -1 : 1;
+  if (x.dot !== y.dot) return x.dot - y.dot;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/** Lookups answered by a scan before the whole list is sorted (one function's targets need a few dozen). */
+const SCAN_LOOKUPS = 256;
 
 export class ObjdumpSymbols {
-  private readonly sorted: Entry[];
+  /** remove_useless_symbols' survivors, in symbol-table order. */
+  private readonly syms: readonly Sym[];
+  private sortedCache: Entry[] | undefined;
+  private lookups = 0;
 
   constructor(img: Image) {
     // remove_useless_symbols: no names, no FILE/SECTION (BSF_DEBUGGING/BSF_SECTION_SYM), no undefined/common.
-    const syms = img.symbols.filter((s) => s.index !== 0 && s.name !== '' && s.type !== 'FILE' && s.type !== 'SECTION'
+    this.syms = img.symbols.filter((s) => s.index !== 0 && s.name !== '' && s.type !== 'FILE' && s.type !== 'SECTION'
       && s.shndx !== 0 && s.shndx !== 0xfff2);
-    const isFileName = (s: Sym) => s.name.length > 2 && s.name.charAt(s.name.length - 2) === '.' && /[oa]$/.test(s.name);
-    this.sorted = syms.map((sym) => ({ sym, value: sym.value })).sort((x, y) => {
-      const a = x.sym, b = y.sym;
-      if (x.value !== y.value) return x.value < y.value ? -1 : 1;
-      const ag = /gnu_compiled|gcc2_compiled/.test(a.name), bg = /gnu_compiled|gcc2_compiled/.test(b.name);
-      if (ag !== bg) return ag ? 1 : -1;
-      const af = isFileName(a), bf = isFileName(b);
-      if (af !== bf) return af ? 1 : -1;
-      // BSF_FUNCTION: STT_FUNC only (bfd gives STT_GNU_IFUNC BSF_GNU_INDIRECT_FUNCTION instead).
-      const afn = a.type === 'FUNC', bfn = b.type === 'FUNC';
-      if (afn !== bfn) return afn ? -1 : 1;
-      const aob = a.type === 'OBJECT' || a.type === 'TLS' || a.type === 'COMMON', bob = b.type === 'OBJECT' || b.type === 'TLS' || b.type === 'COMMON';
-      if (aob !== bob) return aob ? -1 : 1;
-      const al = a.bind === 'LOCAL', bl = b.bind === 'LOCAL';
-      if (al !== bl) return al ? 1 : -1;
-      const agl = a.bind === 'GLOBAL', bgl = b.bind === 'GLOBAL';
-      if (agl !== bgl) return agl ? -1 : 1;
-      if (a.size !== b.size) return a.size > b.size ? -1 : 1;
-      const ad = a.name.startsWith('.'), bd = b.name.startsWith('.');
-      if (ad !== bd) return ad ? 1 : -1;
-      return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-    });
+  }
+
+  private get sorted(): Entry[] {
+    return (this.sortedCache ??= this.syms.map(entry).sort(compare));
+  }
+
+  /** The symbols at the highest address <= addr, in objdump's order (its sorted list's run there). */
+  private group(addr: number): Entry[] {
+    if (this.sortedCache || ++this.lookups > SCAN_LOOKUPS) {
+      const xs = this.sorted;
+      if (xs.length === 0) return [];
+      const key = { neg: addr < 0 ? 1 : 0, addr } as Entry;
+      let lo = 0, hi = xs.length - 1, best = 0;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        if (unsignedCmp(xs[mid]!, key) <= 0) { best = mid; lo = mid + 1; } else hi = mid - 1;
+      }
+      let place = best;
+      while (place > 0 && xs[place - 1]!.addr === xs[place]!.addr) place--;
+      let end = place;
+      while (end < xs.length && xs[end]!.addr === xs[place]!.addr) end++;
+      return xs.slice(place, end);
+    }
+    // A scan: the highest address <= addr in unsigned order (else, as the sorted list's first, the lowest).
+    const neg = addr < 0 ? 1 : 0;
+    let bestNeg = -1, best = 0, lowNeg = 2, low = 0;
+    for (const s of this.syms) {
+      const sn = s.addr < 0 ? 1 : 0, sa = s.addr;
+      if (sn < lowNeg || (sn === lowNeg && sa < low)) { lowNeg = sn; low = sa; }
+      if (sn > neg || (sn === neg && sa > addr)) continue;
+      if (sn > bestNeg || (sn === bestNeg && sa > best)) { bestNeg = sn; best = sa; }
+    }
+    const at = bestNeg >= 0 ? best : low;
+    if (lowNeg === 2) return [];
+    return this.syms.filter((s) => s.addr === at).map(entry).sort(compare);
   }
 
   /** find_symbol_for_address for an executable (no HAS_RELOC): `sec` is the section being disassembled. */
   find(addr: number, sec: Section | undefined): Sym | undefined {
-    const v = toU64(addr), xs = this.sorted;
-    if (xs.length === 0) return undefined;
-    let lo = 0, hi = xs.length - 1, best = 0;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (xs[mid]!.value <= v) { best = mid; lo = mid + 1; } else hi = mid - 1;
-    }
-    let place = best;
-    while (place > 0 && xs[place - 1]!.value === xs[place]!.value) place--;
-    for (let i = place; i < xs.length && xs[i]!.value === xs[place]!.value; i++) {
-      if (sec && xs[i]!.sym.shndx === sec.index) return xs[i]!.sym;
-    }
-    return xs[place]!.sym;
+    const g = this.group(addr);
+    if (g.length === 0) return undefined;
+    for (const e of g) if (sec && e.sym.shndx === sec.index) return e.sym;
+    return g[0]!.sym;
   }
 
   /** objdump_print_addr_with_sym's `<...>` part for addr (with the leading space). */

@@ -1,7 +1,6 @@
 // .symtab entries (gABI "Symbol Table") and the type letters `nm` gives them
 // (binutils bfd/syms.c bfd_decode_symclass, coff_section_type, decode_section_type).
 import { ElfError } from './errors.js';
-import { Reader } from './reader.js';
 import { type Section, SHT_NOBITS, SHT_SYMTAB, SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE } from './elf-file.js';
 
 export type SymType = 'NOTYPE' | 'OBJECT' | 'FUNC' | 'SECTION' | 'FILE' | 'COMMON' | 'TLS' | 'IFUNC' | 'OTHER';
@@ -11,16 +10,16 @@ export const SHN_UNDEF = 0, SHN_ABS = 0xfff1, SHN_COMMON = 0xfff2;
 
 export interface Sym {
   /** Index in .symtab. */
-  index: number;
-  name: string;
+  readonly index: number;
+  readonly name: string;
   /** st_value as a signed canonical number, and exactly. */
-  addr: number;
-  value: bigint;
-  size: number;
-  type: SymType;
-  bind: SymBind;
+  readonly addr: number;
+  readonly value: bigint;
+  readonly size: number;
+  readonly type: SymType;
+  readonly bind: SymBind;
   /** st_shndx: section index, or SHN_UNDEF / SHN_ABS / SHN_COMMON. */
-  shndx: number;
+  readonly shndx: number;
   /** The letter `nm` prints for it ('T', 't', 'D', 'b', 'R', 'W', 'A', ...); '' for symbols nm does not list. */
   nmType: string;
 }
@@ -32,39 +31,51 @@ const STT_GNU_IFUNC = 10, STB_GNU_UNIQUE = 10;
 const SYM = 24;
 
 /** Reads .symtab. Throws ElfError when there is none (a stripped file) or it is corrupt. */
-export function parseSymbols(bytes: Uint8Array, sections: Section[]): Sym[] {
+export function parseSymbols(sections: Section[]): Sym[] {
   const symtab = sections.find((s) => s.type === SHT_SYMTAB);
   if (!symtab) throw new ElfError('no symbol table (.symtab): the file is stripped; ktrace needs an unstripped vmlinux');
   if (symtab.link >= sections.length) throw new ElfError(`corrupt: .symtab string table index ${symtab.link} out of range`);
   const strtab = sections[symtab.link]!;
   if (strtab.type === SHT_NOBITS) throw new ElfError('corrupt: .symtab string table has no contents');
-  const r = new Reader(bytes);
+  const bytes = symtab.bytes, strBytes = strtab.bytes;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Decode the whole string table once; latin1 keeps string index == byte offset, and the rare
   // non-ASCII name is re-decoded as UTF-8 below.
-  const strs = latin1.decode(strtab.bytes);
-  const n = Math.floor(symtab.bytes.length / SYM);
+  const strs = latin1.decode(strBytes);
+  const ascii = !/[^\x00-\x7f]/.test(strs);
+  const n = Math.floor(bytes.length / SYM);
   const out: Sym[] = new Array(n);
   const letters = new Map<number, string>();
   for (let i = 0; i < n; i++) {
-    const o = symtab.offset + i * SYM;
-    const nameOff = r.u32(o), info = r.u8(o + 4), shndx = r.u16(o + 6);
-    if (nameOff >= strtab.bytes.length && nameOff !== 0) throw new ElfError(`corrupt: symbol ${i} name offset 0x${nameOff.toString(16)} outside .strtab`, o);
-    const value = r.u64(o + 8);
-    const size = r.size64(o + 16, 'st_size');
+    const o = i * SYM;
+    const nameOff = dv.getUint32(o, true), info = bytes[o + 4]!, shndx = dv.getUint16(o + 6, true);
+    if (nameOff >= strBytes.length && nameOff !== 0) throw new ElfError(`corrupt: symbol ${i} name offset 0x${nameOff.toString(16)} outside .strtab`, symtab.offset + o);
+    const sizeHi = dv.getUint32(o + 20, true);
+    if (sizeHi >= 0x200000) throw new ElfError(`corrupt: st_size 0x${dv.getBigUint64(o + 16, true).toString(16)} is too large`, symtab.offset + o + 16);
+    const size = sizeHi * 4294967296 + dv.getUint32(o + 16, true);
     const t = info & 0xf, b = info >> 4;
     const type: SymType = t === STT_GNU_IFUNC ? 'IFUNC' : TYPES[t] ?? 'OTHER';
     const bind: SymBind = b === STB_GNU_UNIQUE ? 'UNIQUE' : BINDS[b] ?? 'OTHER';
     let end = strs.indexOf('\0', nameOff);
     if (end < 0) end = strs.length;
     let name = strs.slice(nameOff, end);
-    if (/[^\x00-\x7f]/.test(name)) name = utf8.decode(strtab.bytes.subarray(nameOff, end));
-    // addr from the two halves: exact for canonical addresses, and no BigInt round trip per symbol.
-    const addr = r.i32(o + 12) * 4294967296 + r.u32(o + 8);
-    const sym: Sym = { index: i, name, addr, value, size, type, bind, shndx, nmType: '' };
+    if (!ascii && /[^\x00-\x7f]/.test(name)) name = utf8.decode(strBytes.subarray(nameOff, end));
+    // addr from the two halves: exact for canonical addresses, and no BigInt per symbol (value is lazy).
+    const addr = dv.getInt32(o + 12, true) * 4294967296 + dv.getUint32(o + 8, true);
+    const sym = new SymEntry(i, name, addr, size, type, bind, shndx);
     sym.nmType = i === 0 ? '' : nmLetter(sym, sections, letters);
     out[i] = sym;
   }
   return out;
+}
+
+/** A symbol as parsed: st_value's BigInt form is made only when asked for. */
+class SymEntry implements Sym {
+  nmType = '';
+  private big: bigint | undefined;
+  constructor(readonly index: number, readonly name: string, readonly addr: number, readonly size: number,
+    readonly type: SymType, readonly bind: SymBind, readonly shndx: number) {}
+  get value(): bigint { return (this.big ??= BigInt.asUintN(64, BigInt(this.addr))); }
 }
 
 // coff_section_type (binutils >= 2.37): only MSVC section names decide the letter by name, when

@@ -20,7 +20,7 @@ export function bootProblems(img: Image): string[] {
   }
   const inSeg = (addr: number, size: number, flag: number) =>
     loaded.some((s) => (s.flags & flag) !== 0 && addr >= s.vaddr && addr + size <= s.vaddr + s.memsz);
-  if (!inSeg(img.header.entry, 1, PF_X)) out.push(`its entry point 0x${BigInt.asUintN(64, img.header.entryBig).toString(16)} is not in loaded code`);
+  if (!inSeg(img.header.entry, 1, PF_X)) out.push(`its entry point 0x${BigInt.asUintN(64, img.header.entryBig).toString(16)} is not in loaded code (a distribution kernel is entered through a boot loader at a physical address; the static commands funcs, vars, line, disasm, add, why and fs cat work on it)`);
   const bp = img.symbol('boot_params');
   if (!bp) out.push('it has no boot_params symbol');
   else if (!inSeg(bp.addr, BP.size, PF_W)) out.push(`its boot_params is not ${BP.size} bytes of loaded writable data`);

@@ -110,7 +110,7 @@ export class Platform implements UserMemory {
       const end = Math.ceil((seg.vaddr + seg.memsz) / PAGE) * PAGE;
       const perms = (seg.flags & 4 ? PERM_R : 0) | (seg.flags & 2 ? PERM_W : 0) | (seg.flags & 1 ? PERM_X : 0);
       mem.map(start, end - start, perms | PERM_R | PERM_W);
-      if (seg.filesz > 0) mem.writeBytes(seg.vaddr, img.bytes.subarray(seg.offset, seg.offset + seg.filesz));
+      if (seg.filesz > 0) mem.writeBytes(seg.vaddr, img.fileBytes(seg.offset, seg.filesz));
       mem.protect(start, end - start, perms);
     }
     mem.map(RAM_BASE, RAM_SIZE, PERM_R | PERM_W);

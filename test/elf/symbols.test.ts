@@ -7,7 +7,7 @@ import { fixtureBytes, oracle, oracleStale, live, parseReadelfSyms, parseNm } fr
 
 function symbols() {
   const b = fixtureBytes();
-  return parseSymbols(b, parseElfFile(b).sections);
+  return parseSymbols(parseElfFile(b).sections);
 }
 
 function ndx(shndx: number): string {
@@ -69,7 +69,7 @@ test('a stripped image (no .symtab) is one clear ElfError', () => {
   const shoff = Number(dv.getBigUint64(40, true));
   dv.setUint32(shoff + symtab.index * 64 + 4, 0, true); // SHT_NULL: as if stripped
   try {
-    parseSymbols(b, parseElfFile(b).sections);
+    parseSymbols(parseElfFile(b).sections);
     assert.unreachable('expected ElfError');
   } catch (e) {
     assert.instance(e, ElfError);

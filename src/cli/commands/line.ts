@@ -54,7 +54,7 @@ export interface LineRange {
 }
 
 /** The probe-able lines of a range (probe-finder.c find_line_range). */
-export function findLineRange(d: Dwarf, spec: LineRangeSpec): LineRange | { error: string } {
+export function findLineRange(d: Dwarf, spec: LineRangeSpec, opts: { fileKnown?: (path: string) => void } = {}): LineRange | { error: string } {
   if (spec.function !== undefined) {
     const all = findFunctions(d, spec.function).filter((f) => !spec.file || (f.declFile && pathMatches(f.declFile, spec.file)));
     if (all.length === 0) return { error: `Failed to find the function '${spec.function}' in the debug info` };
@@ -63,6 +63,8 @@ export function findLineRange(d: Dwarf, spec: LineRangeSpec): LineRange | { erro
     const first = fns.find((f) => f.kind === 'function') ?? fns[0]!;
     if (!first.declFile || first.declLine === undefined) return { error: `${spec.function} has no declaration line in the debug info` };
     const file = first.declFile, offset = first.declLine;
+    // The source is needed to show the lines: perf looks for it before walking them (a missing file fails fast).
+    opts.fileKnown?.(file);
     const lo = offset + spec.start, hi = spec.end === INT_MAX ? INT_MAX : offset + spec.end;
     const set = new Set<number>();
     const add = (p: string | undefined, l: number | undefined) => { if (p === file && l !== undefined && l >= lo && l <= hi) set.add(l); };
@@ -84,7 +86,10 @@ export function findLineRange(d: Dwarf, spec: LineRangeSpec): LineRange | { erro
   for (const e of d.lineRows(want.replace(/^(\.\/)+/, ''), spec.start, spec.end)) {
     if (e.row.isStmt && isReversible(d, e.row.address, e.path, e.row.line)) add(e.path, e.row.line);
   }
-  for (const [, list] of d.functions()) for (const f of list) {
+  // Declaration and call lines of the functions of the units that have the file (their line tables list
+  // it): the same lines as walking every function of the kernel, without decoding every unit.
+  const fns = d.unitsWithFile((p) => pathMatches(p, want)).flatMap((u) => d.unitFunctions(u));
+  for (const f of fns) {
     if (f.kind === 'function') { if (f.declFile !== undefined && f.declLine !== undefined && isReversible(d, f.entryPc, f.declFile, f.declLine)) add(f.declFile, f.declLine); }
     else if (f.callFile !== undefined && f.callLine !== undefined && isReversible(d, f.entryPc, f.callFile, f.callLine)) add(f.callFile, f.callLine);
   }
@@ -112,9 +117,10 @@ export function formatLineRange(lr: LineRange, source: readonly string[], displa
 export function showLineRange(info: DebugInfo, text: string, readSource: (p: string) => string[], display: (p: string) => string): string {
   const p = parseLineRange(text);
   if (!p.ok) throw new CliError(`line: ${p.reason}`, EXIT_USAGE);
-  const lr = findLineRange(info.dwarf, p.spec);
+  let early: { path: string; lines: string[] } | undefined;
+  const lr = findLineRange(info.dwarf, p.spec, { fileKnown: (path) => { early = { path, lines: readSource(path) }; } });
   if ('error' in lr) throw new CliError(`line: ${lr.error}`);
-  const src = readSource(lr.path);
+  const src = early && early.path === lr.path ? early.lines : readSource(lr.path);
   if (lr.lines[0]! > src.length) throw new CliError(`line: source file ${display(lr.path)} has only ${src.length} lines: is it the one the kernel was built from?`);
   return formatLineRange(lr, src, display(lr.path));
 }

@@ -157,7 +157,8 @@ function resolveAll(d: Dwarf, pp: ProbePoint, opts: PointOptions): Parsed<Resolv
  */
 function functionLine(d: Dwarf, pp: ProbePoint, fn: string, rel: number, push: (address: number, extra: { line?: number; path?: string; scope?: Die; scopeName?: string }) => void, out: ResolvedPoint[]): Parsed<ResolvedPoint[]> {
   let first: { path: string; line: number } | undefined;
-  for (const u of d.units()) {
+  // Only units defining FUNC can have it among their subprograms (Dwarf.unitsDefining, in unit order).
+  for (const u of d.unitsDefining(fn)) {
     const root = u.root();
     if (!root) continue;
     // dwarf_getfuncs: the unit's subprograms in DIE order; the first definition of FUNC (die_is_func_def).

@@ -1,0 +1,166 @@
+// The persistent debug-info index of an image (in the spirit of perf's ~/.debug build-id cache): the
+// unit headers of .debug_info and the function name → defining units table, so that a later query
+// decodes only the units it needs and walks nothing. Stored through src/cache.ts (keyed by the image's
+// build-id, else size/mtime/header hash; written atomically; checksummed). The payload also records the
+// image's size and a hash of its section headers, checked on every load: an index that does not
+// describe this very file (replaced under a reused build-id, truncated, garbage) is rebuilt, never used.
+//
+// A small image's index is built in the query that first needs it (a skim of every unit takes
+// milliseconds). A large one's skim takes seconds, longer than the query itself: the first query finds
+// its units by scanning for the name instead, and the index is built by a background process
+// (src/cli/index-build.ts), one at a time per image.
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { cacheEnabled, cachePath, imageKey, readCache, writeCache } from '../cache.js';
+import type { Image } from '../elf/image.js';
+import { NameTable } from '../dwarf/names.js';
+import type { UnitHeader } from '../dwarf/unit.js';
+import { infoOffset } from '../dwarf/offsets.js';
+
+export interface DebugIndex {
+  readonly headers: UnitHeader[];
+  readonly names: NameTable;
+}
+
+const KIND = 'index';
+const MAGIC = 0x4b444931; // 'KDI1'
+const HEADER_WORDS = 8;
+
+/** Images whose .debug_info is larger than this get their index built in the background. */
+export const BACKGROUND_LIMIT = 16 << 20;
+
+/** Bytes sampled at each end of every debug section for the fingerprint. */
+const SAMPLE = 4096;
+
+/**
+ * What identifies the image's content beyond its cache key: its size, its section headers, and the
+ * first and last 4 KiB of every .debug_* section (a few small reads): an edited or replaced file that
+ * kept its build-id still gets a new index.
+ */
+export function imageFingerprint(image: Image): Buffer {
+  const hash = createHash('sha256');
+  hash.update(String(image.source.size));
+  hash.update(JSON.stringify(image.sections.map((s) => [s.name, s.type, s.offset, s.size, s.addrBig.toString(16)])));
+  for (const s of image.sections) {
+    if (!s.name.startsWith('.debug_') || s.type === 8 || s.size === 0) continue;
+    const n = Math.min(SAMPLE, s.size);
+    hash.update(s.slice(0, n));
+    hash.update(s.slice(s.size - n, n));
+  }
+  return hash.digest();
+}
+
+export function encodeIndex(image: Image, idx: DebugIndex): Buffer {
+  const fp = imageFingerprint(image);
+  const hdr = new Float64Array(idx.headers.length * HEADER_WORDS);
+  idx.headers.forEach((u, i) => {
+    hdr.set([u.offset, u.end, u.version, u.unitType, u.addrSize, u.offsetSize, u.abbrevOffset, u.firstDieOffset], i * HEADER_WORDS);
+  });
+  const head = Buffer.alloc(16);
+  head.writeUInt32LE(MAGIC, 0);
+  head.writeUInt32LE(idx.headers.length, 4);
+  head.writeUInt32LE(idx.names.bytes.length, 8);
+  return Buffer.concat([head, fp, Buffer.from(hdr.buffer), idx.names.bytes]);
+}
+
+/** Decodes and checks an index payload against the image; undefined when it does not fit. */
+export function decodeIndex(image: Image, payload: Buffer, infoSize: number): DebugIndex | undefined {
+  try {
+    if (payload.length < 48 || payload.readUInt32LE(0) !== MAGIC) return undefined;
+    const count = payload.readUInt32LE(4), namesLen = payload.readUInt32LE(8);
+    if (!payload.subarray(16, 48).equals(imageFingerprint(image))) return undefined;
+    const hdrAt = 48, namesAt = hdrAt + count * HEADER_WORDS * 8;
+    if (namesAt + namesLen !== payload.length) return undefined;
+    const f = new Float64Array(payload.buffer.slice(payload.byteOffset + hdrAt, payload.byteOffset + namesAt));
+    const headers: UnitHeader[] = [];
+    let prevEnd = 0;
+    for (let i = 0; i < count; i++) {
+      const w = (k: number) => f[i * HEADER_WORDS + k]!;
+      const h: UnitHeader = {
+        offset: infoOffset(w(0)), end: w(1), version: w(2), unitType: w(3), addrSize: w(4), offsetSize: w(5) === 8 ? 8 : 4,
+        abbrevOffset: w(6), firstDieOffset: w(7),
+      };
+      // Units tile .debug_info in order; anything else is not an index of this image.
+      if (h.offset !== prevEnd || !(h.end > h.offset) || h.end > infoSize || !(h.firstDieOffset > h.offset && h.firstDieOffset <= h.end)
+        || h.version < 2 || h.version > 5 || (h.addrSize !== 4 && h.addrSize !== 8) || (w(5) !== 4 && w(5) !== 8)) return undefined;
+      prevEnd = h.end;
+      headers.push(h);
+    }
+    if (prevEnd !== infoSize) return undefined;
+    const names = new NameTable(payload.subarray(namesAt));
+    return { headers, names };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The cache entry's name and key for an image file, or undefined when the file cannot be keyed. */
+function entryOf(path: string): { name: string; key: string } | undefined {
+  try {
+    const key = imageKey(path);
+    return { name: `${key}.dwarf`, key };
+  } catch {
+    return undefined;
+  }
+}
+
+export function loadIndex(image: Image, path: string, infoSize: number, env: NodeJS.ProcessEnv = process.env): DebugIndex | undefined {
+  if (!cacheEnabled(env)) return undefined;
+  const e = entryOf(path);
+  if (!e) return undefined;
+  const payload = readCache(KIND, e.name, e.key, env);
+  if (!payload) return undefined;
+  const idx = decodeIndex(image, payload, infoSize);
+  if (!idx) {
+    // Checksummed but not this image's (a replaced file under a reused build-id): drop it.
+    try { unlinkSync(cachePath(KIND, e.name, env)); } catch { /* already gone */ }
+  }
+  return idx;
+}
+
+export function saveIndex(image: Image, path: string, idx: DebugIndex, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!cacheEnabled(env)) return false;
+  const e = entryOf(path);
+  if (!e) return false;
+  return writeCache(KIND, e.name, e.key, encodeIndex(image, idx), env);
+}
+
+/** How long a background build may hold its lock before another process may start one. */
+const LOCK_STALE_MS = 10 * 60 * 1000;
+
+/**
+ * Starts `index-build` for the image in a detached process, unless one is running (a lock file) or the
+ * cache is off or unwritable. KTRACE_INDEX_BACKGROUND=0 turns background builds off.
+ */
+export function buildInBackground(path: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!cacheEnabled(env) || env.KTRACE_INDEX_BACKGROUND === '0') return false;
+  const e = entryOf(path);
+  if (!e) return false;
+  const lock = cachePath(KIND, `${e.name}.building`, env);
+  try {
+    const st = statSync(lock);
+    if (Date.now() - st.mtimeMs < LOCK_STALE_MS) return false;
+    unlinkSync(lock);
+  } catch { /* no lock */ }
+  try {
+    // The cache folder must exist and be writable; otherwise there is no point in building.
+    if (!writeCache(KIND, '.probe', 'probe', Buffer.alloc(0), env)) return false;
+    const fd = openSync(lock, 'wx');
+    writeSync(fd, String(process.pid));
+    closeSync(fd);
+  } catch {
+    return false;
+  }
+  try {
+    const script = fileURLToPath(new URL('./index-build.js', import.meta.url));
+    const child = spawn(process.execPath, [script, path, lock], { detached: true, stdio: 'ignore', env });
+    child.on('error', () => { try { unlinkSync(lock); } catch { /* gone */ } });
+    child.unref();
+    return true;
+  } catch {
+    try { unlinkSync(lock); } catch { /* gone */ }
+    return false;
+  }
+}
