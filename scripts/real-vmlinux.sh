@@ -17,7 +17,11 @@ case "${1:-}" in
   *) echo "usage: $0 [--source]" >&2; exit 2 ;;
 esac
 
-cache="${XDG_CACHE_HOME:-${HOME:?}/.cache}/ktrace/vmlinux"
+# As src/cache.ts: a relative $XDG_CACHE_HOME is ignored.
+case "${XDG_CACHE_HOME:-}" in
+  /*) cache="$XDG_CACHE_HOME/ktrace/vmlinux" ;;
+  *) cache="${HOME:?}/.cache/ktrace/vmlinux" ;;
+esac
 die() { echo "real-vmlinux: $*" >&2; exit 1; }
 
 # The newest ABI of the package (linux-image-6.1.0-N-cloud-amd64-dbg, largest N) apt knows about.

@@ -5,7 +5,7 @@
 // Nth name of `perf probe -F` (at least 2,000 functions) plus the functions kprobe tutorials use
 // (functions.json). For each: -V FUNC, -L FUNC, -D 'FUNC%return $retval', -D 'FUNC $params' and -D
 // 'FUNC:N' (N: the first line -L numbers after the entry); then the hand-picked specs of specs.json
-// (unnamed: perf names them), `objdump -d` of 200 of the functions and `nm` of the whole image.
+// (unnamed: perf names them), `objdump -d` of 200 functions and `nm` of the whole image.
 // perf reloads the image's DWARF at each call (0.5-5 s here), so calls are batched (see GROUP).
 // Results of each call are memoized in the cache directory (an interrupted run resumes); the whole run
 // stops at --budget seconds (default 5400) with what it has not done listed.
@@ -140,21 +140,23 @@ for (const [mode, list] of Object.entries(specs)) {
 }
 if (handOnly) { console.log(`hand-picked specs: ${calls} perf calls${outOfTime ? ', out of time' : ''}`); process.exit(0); }
 
-// binutils: nm of the whole image, objdump -d of 200 sampled functions (their symbol's extent).
+// binutils: nm of the whole image; objdump -d of 200 functions: 10 runs of 20 neighbours in address
+// order (one objdump call a run), at evenly spaced places of .text, one of them around vfs_read.
 const nm = tool('nm', [vmlinux]);
-const sized = new Map();
-for (const l of tool('nm', ['-S', vmlinux]).split('\n')) {
+const text = [];
+for (const l of tool('nm', ['-S', '-n', vmlinux]).split('\n')) {
   const m = /^([0-9a-f]{16}) ([0-9a-f]{16}) [tTwW] (\S+)$/.exec(l);
-  if (m && !sized.has(m[3]) && m[2] !== '0000000000000000') sized.set(m[3], [BigInt('0x' + m[1]), BigInt('0x' + m[2])]);
+  if (m && m[2] !== '0000000000000000') text.push({ name: m[3], addr: BigInt('0x' + m[1]), size: BigInt('0x' + m[2]) });
 }
-const withSize = sample.filter((f) => sized.has(f));
-const disasmStep = Math.max(1, Math.floor(withSize.length / 200));
 const objdump = [];
-for (const f of withSize.filter((_, i) => i % disasmStep === 0).slice(0, 200)) {
-  const [a, s] = sized.get(f);
-  const out = tool('objdump', ['-d', `--start-address=0x${a.toString(16)}`, `--stop-address=0x${(a + s).toString(16)}`, vmlinux]);
+const starts = Array.from({ length: 9 }, (_, k) => Math.floor(((k + 0.5) * text.length) / 9));
+starts.push(Math.max(0, text.findIndex((t) => t.name === 'vfs_read') - 10));
+for (const at of starts.sort((a, b) => a - b)) {
+  const run = text.slice(at, at + 20);
+  const lo = run[0].addr, hi = run.reduce((m, t) => (t.addr + t.size > m ? t.addr + t.size : m), 0n);
+  const out = tool('objdump', ['-d', `--start-address=0x${lo.toString(16)}`, `--stop-address=0x${hi.toString(16)}`, vmlinux]);
   // Only the listing: the header names the file by its path on this machine.
-  objdump.push({ name: f, addr: a.toString(16), size: Number(s), listing: out.slice(out.indexOf('\n\n', out.indexOf('Disassembly of section')) + 2) });
+  objdump.push({ functions: run.map((t) => t.name), start: lo.toString(16), stop: hi.toString(16), listing: out.slice(out.indexOf('\n\n', out.indexOf('Disassembly of section')) + 2) });
 }
 
 const buildId = /Build ID: ([0-9a-f]+)/.exec(tool('readelf', ['-n', vmlinux]))?.[1];
@@ -163,7 +165,7 @@ const out = {
   package: pkg, vmlinux: vmlinux.slice(vmlinux.lastIndexOf('/') + 1), buildId, size: statSync(vmlinux).size,
   perf: version, binutils: tool('objdump', ['--version']).split('\n')[0], step, sample, funcs, cases, objdump, ...(leftOut ? { leftOut } : {}),
 };
-const z = (s) => brotliCompressSync(Buffer.from(s), { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_LGWIN]: 24 } });
+const z = (s) => brotliCompressSync(Buffer.from(s), { params: { [constants.BROTLI_PARAM_QUALITY]: 9, [constants.BROTLI_PARAM_LGWIN]: 24 } });
 writeFileSync(join(here, 'perf.json.br'), z(JSON.stringify(out)));
 writeFileSync(join(here, 'nm.txt.br'), z(nm));
-console.log(`${pkg} (build-id ${buildId}), ${version}: ${sample.length} functions, ${cases.length} cases, ${cases.filter((c) => !c.ok).length} failing in perf, ${cases.filter((c) => c.crashed).length} crashing perf, ${objdump.length} objdump listings, ${calls} perf calls${leftOut ? ': ' + leftOut : ''}`);
+console.log(`${pkg} (build-id ${buildId}), ${version}: ${sample.length} functions, ${cases.length} cases, ${cases.filter((c) => !c.ok).length} failing in perf, ${cases.filter((c) => c.crashed).length} crashing perf, ${objdump.reduce((n, o) => n + o.functions.length, 0)} functions in objdump listings, ${calls} perf calls${leftOut ? ': ' + leftOut : ''}`);

@@ -29,7 +29,7 @@ export function ktraceOutput(info: DebugInfo, c: Case, s: Sources): { stdout: st
     if (c.mode === 'V') {
       const p = parseProbeSpec([c.spec]);
       if (!p.ok) return { stdout: '', ok: false };
-      const av = availableVars(d, p.value.point, { readSource: s.readSource });
+      const av = availableVars(d, p.value.point, { readSource: s.readSource, symbol: s.symbol });
       return av.ok ? { stdout: formatAvailableVars(av.value), ok: true } : { stdout: '', ok: false };
     }
     return { stdout: showLineRange(info, c.spec, (p) => s.readSource(p) ?? [], (p) => p), ok: true };
