@@ -67,5 +67,9 @@ export function parseStrFilter(text: string): { ok: true; filter: StrFilter } | 
   }
 }
 
-/** perf probe's DEFAULT_FUNC_FILTER: hide names starting with `_` and compiler clones like `foo.cold`. */
-export const DEFAULT_FUNC_FILTER = '!_* & !*.*';
+/**
+ * perf probe's DEFAULT_FUNC_FILTER (6.1, builtin-probe.c): hide names starting with `_` and PLT entries.
+ * Compiler clones (`foo.cold`, `foo.constprop.0`) and `.L`-less local labels (`.slowpath`) are listed:
+ * perf 6.1 lists them on Debian's vmlinux (test/trace/perf-probe/perf-oracle-real.test.ts).
+ */
+export const DEFAULT_FUNC_FILTER = '!_* & !*@plt';

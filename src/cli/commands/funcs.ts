@@ -14,7 +14,7 @@ interface Args extends GlobalArgs {
 }
 
 const options = {
-  all: { alias: 'a', type: 'boolean', default: false, describe: 'no filter: include _* names and .cold/.constprop clones' },
+  all: { alias: 'a', type: 'boolean', default: false, describe: 'no filter: include _* names' },
   json: { type: 'boolean', default: false, describe: 'print a JSON array of {name, addr, size}' },
 } as const;
 
@@ -28,11 +28,20 @@ export function perfFunctionSymbols(img: Image): Sym[] {
     && s.shndx > 0 && s.shndx < 0xff00 && img.sections[s.shndx]?.name === '.text');
 }
 
-/** `perf probe --funcs`'s list with its default filter: each name once, sorted. */
+/**
+ * The symbols `perf probe --funcs` lists through `filter`, sorted by name (then address): one entry a
+ * symbol, so a name several static functions share is listed as often (dso__fprintf_symbols_by_name
+ * prints every symbol of the by-name array).
+ */
+export function perfFunctionList(img: Image, filter: (name: string) => boolean): Sym[] {
+  return perfFunctionSymbols(img).filter((s) => filter(s.name)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.addr - b.addr));
+}
+
+/** `perf probe --funcs`'s list with its default filter. */
 export function perfFunctionNames(img: Image): string[] {
   const f = parseStrFilter(DEFAULT_FUNC_FILTER);
   if (!f.ok) throw new Error(f.reason);
-  return [...new Set(perfFunctionSymbols(img).map((s) => s.name).filter(f.filter))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return perfFunctionList(img, f.filter).map((s) => s.name);
 }
 
 const command: CommandModule<GlobalArgs, Args> = {
@@ -41,7 +50,7 @@ const command: CommandModule<GlobalArgs, Args> = {
   builder: (y) => y
     .positional('filter', {
       type: 'string',
-      describe: `glob filter; !, & and | combine globs as in perf (default: '${DEFAULT_FUNC_FILTER}', which hides _* names and clones like foo.cold)`,
+      describe: `glob filter; !, & and | combine globs as in perf (default: '${DEFAULT_FUNC_FILTER}', which hides _* names)`,
     })
     .options(options)
     .example('$0 funcs', 'all functions perf would list by default')
@@ -55,14 +64,12 @@ const command: CommandModule<GlobalArgs, Args> = {
     const parsed = parseStrFilter(args.all ? '*' : args.filter ?? DEFAULT_FUNC_FILTER);
     if (!parsed.ok) throw new CliError(`funcs: bad filter '${args.filter}': ${parsed.reason}`, EXIT_USAGE);
     const img = loadImage(args.vmlinux);
-    // perf lists function symbols by name, each name once (dso__fprintf_symbols_by_name);
-    // blacklisted functions are listed too, as perf lists them.
-    const byName = new Map<string, { addr: number; size: number }>();
-    for (const f of perfFunctionSymbols(img)) if (!byName.has(f.name) && parsed.filter(f.name)) byName.set(f.name, f);
-    const names = [...byName.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    // Blacklisted functions are listed too, as perf lists them.
+    const list = perfFunctionList(img, parsed.filter);
+    const names = list.map((s) => s.name);
     if (args.json) {
       const { hex } = await import('../../elf/addr.js');
-      out(JSON.stringify(names.map((n) => ({ name: n, addr: '0x' + hex(byName.get(n)!.addr), size: byName.get(n)!.size }))) + '\n');
+      out(JSON.stringify(list.map((s) => ({ name: s.name, addr: '0x' + hex(s.addr), size: s.size }))) + '\n');
     } else {
       out(names.length ? names.join('\n') + '\n' : '');
     }
