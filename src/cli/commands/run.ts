@@ -71,6 +71,8 @@ const command: CommandModule<GlobalArgs, Args> = {
     const script = loadWorkload(args.workload);
     const { loadImage } = await import('../image.js');
     const image = loadImage(args.vmlinux);
+    const refusal = (await import('../../kernel/linux/bundle.js')).bootRefusal(image);
+    if (refusal) throw new CliError(`run: ${refusal}`);
     const { runScriptAsync } = await import('../../kernel/session.js');
     const { renderRunSummary, runResultJson } = await import('../../output/run-summary.js');
     const { stateDir } = await import('../state/dir.js');

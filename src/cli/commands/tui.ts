@@ -38,6 +38,8 @@ const command: CommandModule<GlobalArgs, Args> = {
     const script = loadWorkload(args.workload);
     const { loadImage } = await import('../image.js');
     const image = loadImage(args.vmlinux);
+    const refusal = (await import('../../kernel/linux/bundle.js')).bootRefusal(image);
+    if (refusal) throw new CliError(`tui: ${refusal}`);
     const { prepare } = await import('../../kernel/session.js');
     const { stateDir } = await import('../state/dir.js');
     const store = await import('../state/store.js');
