@@ -19,6 +19,11 @@ export interface CpuHost {
   /** A vmcall: 0 = no in-place handler (stop with Stop.HostCall), 1 = handled in place (go on at
    *  cpu.rip without leaving the run loop), 2 = the owner ended the run (stop with Stop.Requested). */
   onHostCall(cpu: Cpu): number;
+  /** A platform's own CPUID answers (another machine than ktrace-pc); undefined: ktrace-pc's. */
+  cpuid?(cpu: Cpu, leaf: number, sub: number): [number, number, number, number] | undefined;
+  /** MSRs beyond ktrace-pc's: the value (undefined: none, #GP), and whether a write is accepted. */
+  readMsr?(cpu: Cpu, n: number): bigint | undefined;
+  writeMsr?(cpu: Cpu, n: number, v: bigint): boolean;
 }
 
 export const VEC_TIMER = 0x20, VEC_IPI = 0xf2;
@@ -112,7 +117,7 @@ export class Cpu implements LazyFlags, FaultTarget {
       case MSR_TSC_AUX: return BigInt(this.tscAux);
       case MSR_KTPC_RSP0: return big(this.rsp0);
       case 0x10: return BigInt(this.clock()); // IA32_TIME_STAMP_COUNTER
-      default: return undefined;
+      default: return this.host.readMsr?.(this, n);
     }
   }
   /** Write MSR n; false when the MSR does not exist or the value is invalid (#GP). */
@@ -131,7 +136,7 @@ export class Cpu implements LazyFlags, FaultTarget {
       case MSR_KERNEL_GS_BASE: if ((a = addr()) === undefined) return false; this.kgsb = a; return true;
       case MSR_TSC_AUX: this.tscAux = Number(v & 0xffffffffn); return true;
       case MSR_KTPC_RSP0: if ((a = addr()) === undefined) return false; this.rsp0 = a; return true;
-      default: return false;
+      default: return this.host.writeMsr?.(this, n, v) ?? false;
     }
   }
   rdmsr(n: number): bigint {

@@ -587,7 +587,7 @@ export const H = {
   rdtscp(c: Cpu, op: Op): void { H.rdtsc(c, op); c.regs[2] = c.tscAux; c.regs[3] = 0; },
   rdpid(c: Cpu, op: Op): void { const r = gprOf(op, 0); c.regs[2 * r] = c.tscAux; c.regs[2 * r + 1] = 0; c.rip = op.next; },
   cpuid(c: Cpu, op: Op): void {
-    const [a, b, cc, d] = cpuidLeaf(c.regs[0], c.regs[2], c);
+    const [a, b, cc, d] = c.host.cpuid?.(c, c.regs[0], c.regs[2]) ?? cpuidLeaf(c.regs[0], c.regs[2], c);
     c.regs[0] = a; c.regs[6] = b; c.regs[4] = d; c.regs[2] = cc;
     c.regs[1] = c.regs[7] = c.regs[5] = c.regs[3] = 0;
     c.rip = op.next;

@@ -277,4 +277,21 @@ test('requestStop from outside run makes the next run return Requested', () => {
 });
 
 void Cpu;
+
+test('platform hooks: onCpuid answers leaves (undefined keeps ktrace-pc\'s), onMsrRead/onMsrWrite add MSRs', () => {
+  // cpuid(eax=1); mov r8d,eax; cpuid(eax=0); mov ecx,0x277; rdmsr; mov ecx,0x277; wrmsr; mov ecx,0x278; wrmsr; hlt
+  const code = 'b801000000 0fa2 4189c0 b800000000 0fa2 b977020000 0f32 b977020000 0f30 b978020000 0f30 f4';
+  const { m, c } = setup(code);
+  const written: Array<[number, bigint]> = [];
+  m.onCpuid = (_c, leaf) => (leaf === 1 ? [0x12345, 0, 0, 0] : undefined);
+  m.onMsrRead = (_c, n) => (n === 0x277 ? 0x0007040600070406n : undefined);
+  m.onMsrWrite = (_c, n, v) => { written.push([n, v]); return n === 0x277; };
+  const s = m.run(c, 100);
+  assert.is(c.getReg(Reg.R8), 0x12345n, 'leaf 1 from the hook');
+  assert.is(c.getReg(Reg.RBX) & 0xffffffffn, 0x6172744bn, 'leaf 0 still ktrace-pc\'s ("Ktra")');
+  assert.equal(written, [[0x277, 0x0007040600070406n], [0x278, 0x0007040600070406n]]);
+  is(s, Stop.GeneralProtection); // the hook refused MSR 0x278
+  assert.is(c.rip, CODE + 0x24, 'stopped at the refused wrmsr');
+});
+
 test.run();
