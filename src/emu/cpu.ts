@@ -24,6 +24,9 @@ export interface CpuHost {
   /** MSRs beyond ktrace-pc's: the value (undefined: none, #GP), and whether a write is accepted. */
   readMsr?(cpu: Cpu, n: number): bigint | undefined;
   writeMsr?(cpu: Cpu, n: number, v: bigint): boolean;
+  /** The guest changed its address translation (a platform that walks guest page tables drops stale
+   *  mappings): kind 0 = mov to CR3, 1 = invlpg of `addr`, 2 = mov to CR4, 3 = mov to CR0. */
+  onPaging?(cpu: Cpu, kind: number, addr: number): void;
 }
 
 export const VEC_TIMER = 0x20, VEC_IPI = 0xf2;

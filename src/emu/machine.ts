@@ -56,6 +56,8 @@ export class Machine {
   onCpuid: ((cpu: Cpu, leaf: number, sub: number) => [number, number, number, number] | undefined) | null = null;
   onMsrRead: ((cpu: Cpu, n: number) => bigint | undefined) | null = null;
   onMsrWrite: ((cpu: Cpu, n: number, v: bigint) => boolean) | null = null;
+  /** Guest translation changes (CpuHost.onPaging): 0 CR3 write, 1 invlpg (addr), 2 CR4 write, 3 CR0 write. */
+  onPaging: ((cpu: Cpu, kind: number, addr: number) => void) | null = null;
   /** Handles a stop without leaving runAll (true = handled): the platform's trap dispatch. */
   onTrap: ((cpu: Cpu, stop: Stop) => boolean) | null = null;
   /** countExecutions state (tests): address -> index, and the counts. */
@@ -75,6 +77,7 @@ export class Machine {
       cpuid: (c: Cpu, leaf: number, sub: number) => this.onCpuid?.(c, leaf, sub),
       readMsr: (c: Cpu, n: number) => this.onMsrRead?.(c, n),
       writeMsr: (c: Cpu, n: number, v: bigint) => this.onMsrWrite?.(c, n, v) ?? false,
+      onPaging: (c: Cpu, kind: number, addr: number) => this.onPaging?.(c, kind, addr),
     };
     for (let i = 0; i < opts.cpus; i++) { const c = new Cpu(i, this.mem); c.host = host; this.cpus.push(c); }
   }

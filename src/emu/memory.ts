@@ -139,6 +139,14 @@ export class Memory {
     }
     this.flushTlb();
   }
+  /** Unmap the given pages (page-aligned addresses; unmapped ones are skipped) with one TLB flush. */
+  unmapPages(addrs: Iterable<number>): void {
+    for (const a of addrs) {
+      const p = this.pages.get(a);
+      if (p) { this.dropCode(p); this.pages.delete(a); }
+    }
+    this.flushTlb();
+  }
   protect(addr: number, size: number, perms: number): void {
     this.checkRange(addr, size, 'protect');
     for (let a = addr; a < addr + size; a += PAGE_SIZE) {

@@ -487,10 +487,12 @@ export const H = {
       needCpl0(c, op);
       const v = readReg64(c, gprOf(op, 1));
       switch (d) {
-        case Register.CR0: c.cr0 = v; break;
+        case Register.CR0: c.cr0 = v; c.host.onPaging?.(c, 3, 0); break;
         case Register.CR2: c.cr2 = v; break;
-        case Register.CR3: c.cr3 = v; c.mem.flushTlb(); break; // CR3 is ignored (no guest page tables) but flushes, as on hardware
-        case Register.CR4: c.cr4 = v; break;
+        // ktrace-pc has no guest page tables: CR3 only flushes, as on hardware; a platform that walks
+        // the guest's tables hears of it (CpuHost.onPaging)
+        case Register.CR3: c.cr3 = v; c.mem.flushTlb(); c.host.onPaging?.(c, 0, v); break;
+        case Register.CR4: c.cr4 = v; c.host.onPaging?.(c, 2, 0); break;
         case Register.CR8: c.cr8 = v & 15; break;
         default: fault(c, VEC_UD, `mov to CR${d - Register.CR0}`);
       }
@@ -636,7 +638,7 @@ export const H = {
   },
   clac(c: Cpu, op: Op): void { needCpl0(c, op); c.ac = 0; c.rip = op.next; },
   stac(c: Cpu, op: Op): void { needCpl0(c, op); c.ac = 1; c.rip = op.next; },
-  invlpg(c: Cpu, op: Op): void { needCpl0(c, op); c.mem.flushTlb(); c.rip = op.next; },
+  invlpg(c: Cpu, op: Op): void { needCpl0(c, op); c.mem.flushTlb(); c.host.onPaging?.(c, 1, eaOf(c, op)); c.rip = op.next; },
   wbinvd(c: Cpu, op: Op): void { needCpl0(c, op); c.rip = op.next; },
   rdfsbase(c: Cpu, op: Op): void {
     if (!(c.cr4 & 0x10000)) fault(c, VEC_UD, 'rdfsbase with CR4.FSGSBASE clear');

@@ -294,4 +294,17 @@ test('platform hooks: onCpuid answers leaves (undefined keeps ktrace-pc\'s), onM
   assert.is(c.rip, CODE + 0x24, 'stopped at the refused wrmsr');
 });
 
+test('onPaging hears CR3, CR4 and CR0 writes and invlpg (with its address); unmapPages drops pages in one flush', () => {
+  // mov rax,0x5000; mov cr3,rax; mov rax,cr4; mov cr4,rax; mov rax,cr0; mov cr0,rax; invlpg [rcx]; hlt
+  const { m, c } = setup('48c7c000500000 0f22d8 0f20e0 0f22e0 0f20c0 0f22c0 0f0139 f4');
+  const seen: Array<[number, number]> = [];
+  m.onPaging = (_c, kind, addr) => seen.push([kind, addr]);
+  c.setRegNum(Reg.RCX, DATA + 0x1234);
+  is(m.run(c, 100), Stop.Halt);
+  assert.equal(seen, [[0, 0x5000], [2, 0], [3, 0], [1, DATA + 0x1234]]);
+  m.mem.unmapPages([DATA, DATA + 0x1000, 0x7000]);
+  assert.is(m.mem.permsAt(DATA), 0);
+  assert.is(m.mem.permsAt(DATA + 0x2000), PERM_R | PERM_W);
+});
+
 test.run();
