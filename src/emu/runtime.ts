@@ -552,6 +552,19 @@ export const H = {
     c.rip = rcx;
   },
   swapgs(c: Cpu, op: Op): void { needCpl0(c, op); const t = c.gsb; c.gsb = c.kgsb; c.kgsb = t; c.rip = op.next; },
+  retf(c: Cpu, op: Op): void {
+    // SDM RET (far) in 64-bit mode with REX.W (lretq), same privilege only: pop RIP, then CS (8-byte
+    // slots). Linux's startup_64 reloads CS this way after lgdt. Descriptors are not interpreted.
+    const b = op.bytes, rexW = op.len === 2 && (b[0] & 0xf8) === 0x48 && b[1] === 0xcb;
+    if (!rexW) unimplemented(c, op, 'only lretq (REX.W CB) is implemented');
+    const sp = readReg64(c, Reg.RSP);
+    const rip = readQ(c, sp), cs = c.mem.r16(sp + 8);
+    if ((cs & 3) !== c.cpl) unimplemented(c, op, 'far return to another privilege level');
+    if (!isCanonical(rip)) fault(c, VEC_GP, `lretq to non-canonical ${hex(rip)}`);
+    c.cs = cs;
+    writeReg64(c, Reg.RSP, sp + 16);
+    c.rip = rip;
+  },
   iret(c: Cpu, op: Op): void {
     // SDM IRET (64-bit mode): pop RIP, CS, RFLAGS, RSP, SS (all five, at any privilege change or none)
     const m = c.mem, sp = readReg64(c, Reg.RSP);

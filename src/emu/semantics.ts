@@ -654,7 +654,7 @@ def([Mnemonic.Sahf], { emit: (g) => g.emit(`H.sahf(c);`) });
 for (const [mn, name] of [
   [Mnemonic.Cli, 'cli'], [Mnemonic.Sti, 'sti'], [Mnemonic.Hlt, 'hlt'], [Mnemonic.Int3, 'int3'], [Mnemonic.Int, 'intn'],
   [Mnemonic.Int1, 'int1'], [Mnemonic.Ud2, 'ud'], [Mnemonic.Ud0, 'ud'], [Mnemonic.Ud1, 'ud'], [Mnemonic.Syscall, 'syscall'], [Mnemonic.Sysretq, 'sysret'],
-  [Mnemonic.Sysret, 'sysret'], [Mnemonic.Swapgs, 'swapgs'], [Mnemonic.Iretq, 'iret'], [Mnemonic.Iret, 'iret'], [Mnemonic.Iretd, 'iret'],
+  [Mnemonic.Sysret, 'sysret'], [Mnemonic.Swapgs, 'swapgs'], [Mnemonic.Retf, 'retf'], [Mnemonic.Iretq, 'iret'], [Mnemonic.Iret, 'iret'], [Mnemonic.Iretd, 'iret'],
   [Mnemonic.Rdmsr, 'rdmsr'], [Mnemonic.Wrmsr, 'wrmsr'],
   [Mnemonic.Rdtsc, 'rdtsc'], [Mnemonic.Rdtscp, 'rdtscp'], [Mnemonic.Rdpid, 'rdpid'], [Mnemonic.Cpuid, 'cpuid'],
   [Mnemonic.Lidt, 'lidt'], [Mnemonic.Lgdt, 'lgdt'], [Mnemonic.Sidt, 'sidt'], [Mnemonic.Sgdt, 'sgdt'], [Mnemonic.Ltr, 'ltr'],

@@ -307,4 +307,17 @@ test('onPaging hears CR3, CR4 and CR0 writes and invlpg (with its address); unma
   assert.is(m.mem.permsAt(DATA + 0x2000), PERM_R | PERM_W);
 });
 
+test('lretq: pops RIP then CS at the same privilege (startup_64 reloads CS so after lgdt)', () => {
+  // push 0x10; lea rax,[rip+3]; push rax; lretq; nop(target: mov ebx,1); hlt
+  const { m, c } = setup('6a10 488d0503000000 50 48cb 90 bb01000000 f4');
+  const sp = c.getRegNum(Reg.RSP);
+  is(m.run(c, 100), Stop.Halt);
+  assert.is(c.getReg(Reg.RBX), 1n);
+  assert.is(c.cs, 0x10);
+  assert.is(c.getRegNum(Reg.RSP), sp);
+  const { m: m2, c: c2 } = setup('6a13 488d0503000000 50 48cb f4'); // to CPL 3: not implemented
+  is(m2.run(c2, 100), Stop.InvalidOpcode);
+  assert.match(c2.stopText, /another privilege level/);
+});
+
 test.run();
