@@ -106,9 +106,16 @@ export class Memory {
     for (let a = addr; a < addr + size; a += PAGE_SIZE) {
       const old = this.pages.get(a);
       if (old) this.dropCode(old);
+      else this.newNeighbour(a);
       this.pages.set(a, new Page(a, perms | PERM_R));
     }
     this.flushTlb();
+  }
+  /** A page appears at `a`: an instruction at the end of the page before it that ran into the then
+   *  unmapped page was decoded as a fetch fault, so that page's decoded code is stale. */
+  private newNeighbour(a: number): void {
+    const prev = this.pages.get(a - PAGE_SIZE);
+    if (prev && prev.ops !== null) this.dropCode(prev);
   }
   unmap(addr: number, size: number): void {
     this.checkRange(addr, size, 'unmap');
@@ -133,6 +140,7 @@ export class Memory {
       const a = addr + i * PAGE_SIZE;
       const old = this.pages.get(a);
       if (old) this.dropCode(old);
+      else this.newNeighbour(a);
       const p = new Page(a, perms | PERM_R);
       p.u8 = f; p.dv = new DataView(f.buffer, f.byteOffset, PAGE_SIZE);
       this.pages.set(a, p);

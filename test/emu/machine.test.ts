@@ -320,4 +320,18 @@ test('lretq: pops RIP then CS at the same privilege (startup_64 reloads CS so af
   assert.match(c2.stopText, /another privilege level/);
 });
 
+test('an instruction running into an unmapped page faults there; once the page is mapped it runs', () => {
+  // mov eax,1 (5 bytes) straddling CODE+0x3ffd..: its last 2 bytes are on the next page, not mapped yet
+  const { m, c } = setup('90');
+  const at = CODE + 0x3ffd;
+  m.mem.writeBytes(at, Uint8Array.of(0xb8, 0x01, 0x00));
+  c.rip = at;
+  is(m.run(c, 10), Stop.PageFault);
+  assert.is(c.faultAddr, CODE + 0x4000);
+  m.mem.map(CODE + 0x4000, 0x1000, PERM_R | PERM_X); // as a platform resolving the #PF would
+  m.mem.writeBytes(CODE + 0x4000, Uint8Array.of(0x00, 0x00, 0xf4));
+  is(m.run(c, 10), Stop.Halt);
+  assert.is(c.getReg(Reg.RAX), 1n);
+});
+
 test.run();
