@@ -48,6 +48,8 @@ export class Cpu implements LazyFlags, FaultTarget {
   cr0 = 0x80050033; cr2 = 0; cr3 = 0; cr4 = 0x6b0; cr8 = 0;
   efer = EFER_FIXED; star = 0n; lstar = 0; cstar = 0; fmask = 0; tscAux = 0; rsp0 = 0;
   idtBase = 0; idtLimit = 0; gdtBase = 0; gdtLimit = 0; tr = 0; ldtr = 0;
+  /** DR0-DR7 (DR4/DR5 unused): stored, not acted on (no hardware breakpoints). */
+  readonly dr = [0, 0, 0, 0, 0, 0, 0xffff0ff0, 0x400];
   instret = 0; probeInstret = 0; idleNs = 0;
   halted = false;
   /** CPU is running (secondary CPUs are held in reset until the platform starts them). */

@@ -498,6 +498,22 @@ export const H = {
       }
       return;
     }
+    if (op.kind[0] === 0 && d >= Register.DR0 && d <= Register.DR7) {
+      // debug registers are kept, not acted on: a guest enabling a hardware breakpoint is refused
+      needCpl0(c, op);
+      const n = d - Register.DR0, v = readReg64(c, gprOf(op, 1));
+      if (n === 4 || n === 5) fault(c, VEC_UD, `mov to DR${n}`);
+      if (n === 7 && (v & 0xff) !== 0) unimplemented(c, op, 'hardware breakpoints (DR7 enable bits) are not emulated');
+      c.dr[n] = n === 6 ? (v & 0xe00f) | 0xffff0ff0 : n === 7 ? (v & 0xffff2bff) | 0x400 : v;
+      return;
+    }
+    if (op.kind[1] === 0 && s >= Register.DR0 && s <= Register.DR7) {
+      needCpl0(c, op);
+      const n = s - Register.DR0;
+      if (n === 4 || n === 5) fault(c, VEC_UD, `mov from DR${n}`);
+      writeReg64(c, gprOf(op, 0), c.dr[n]);
+      return;
+    }
     if (op.kind[1] === 0 && s >= Register.CR0 && s <= Register.CR15) {
       needCpl0(c, op);
       const v = s === Register.CR0 ? c.cr0 : s === Register.CR2 ? c.cr2 : s === Register.CR3 ? c.cr3 : s === Register.CR4 ? c.cr4 : s === Register.CR8 ? c.cr8 : NaN;

@@ -677,7 +677,7 @@ export function unsupportedReason(op: Op): string {
     const k = op.kind[i];
     if (k === OpKind.Register && op.rg[i] < 0) {
       const r = op.reg[i];
-      const ok = (r >= Register.ES && r <= Register.GS) || (r >= Register.CR0 && r <= Register.CR15);
+      const ok = (r >= Register.ES && r <= Register.GS) || (r >= Register.CR0 && r <= Register.CR15) || (r >= Register.DR0 && r <= Register.DR7);
       if (!ok) return 'register operand not supported (vector/x87/debug)';
     }
     if (k === OpKind.Memory && op.mem && (op.mem.base === -2 || op.mem.index === -2) && op.mn !== Mnemonic.Xlatb) return 'addressing form not supported';

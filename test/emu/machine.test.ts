@@ -334,4 +334,16 @@ test('an instruction running into an unmapped page faults there; once the page i
   assert.is(c.getReg(Reg.RAX), 1n);
 });
 
+test('debug registers: stored and read back (DR6/DR7 fixed bits); enabling a hardware breakpoint is refused', () => {
+  // mov rax,dr7; mov rbx,0x1234; mov dr0,rbx; mov rcx,dr0; xor edx,edx; mov dr7,rdx; mov rdx,dr6; hlt
+  const { m, c } = setup('0f21f8 48c7c334120000 0f23c3 0f21c1 31d2 0f23fa 0f21f2 f4');
+  is(m.run(c, 100), Stop.Halt);
+  assert.is(c.getReg(Reg.RAX), 0x400n);
+  assert.is(c.getReg(Reg.RCX), 0x1234n);
+  assert.is(c.getReg(Reg.RDX), 0xffff0ff0n);
+  const { m: m2, c: c2 } = setup('b801000000 0f23f8 f4'); // mov eax,1; mov dr7,rax
+  is(m2.run(c2, 100), Stop.InvalidOpcode);
+  assert.match(c2.stopText, /hardware breakpoints/);
+});
+
 test.run();
