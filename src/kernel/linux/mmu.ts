@@ -34,6 +34,9 @@ export class GuestMmu {
   private readonly mapped = new Map<number, boolean>();
   /** Resolved faults (statistics). */
   faults = 0;
+  /** CR2 as each CPU's guest last saw it: a fault resolved here is a TLB miss to the guest, invisible,
+   *  so it must not change CR2 (the guest's #PF handler may be reading it). */
+  private readonly guestCr2: number[] = [];
 
   constructor(private readonly mem: Memory, private readonly ram: Uint8Array<ArrayBuffer>) {
     this.dv = new DataView(ram.buffer, ram.byteOffset, ram.byteLength);
@@ -79,10 +82,11 @@ export class GuestMmu {
     const va = c.cr2, err = c.errorCode;
     const isWrite = (err & PF_W) !== 0, isUser = (err & PF_U) !== 0, isFetch = (err & PF_I) !== 0;
     const w = this.walk(c.cr3, va);
-    if (!w) { c.errorCode = err & ~PF_P; return 'guest'; }
+    if (!w) { c.errorCode = err & ~PF_P; this.guestCr2[c.id] = va; return 'guest'; }
     const denied = (isUser && !w.user) || (isWrite && !w.write && (isUser || (c.cr0 & CR0_WP) !== 0)) || (isFetch && !w.exec);
-    if (denied) { c.errorCode = err | PF_P; return 'guest'; }
+    if (denied) { c.errorCode = err | PF_P; this.guestCr2[c.id] = va; return 'guest'; }
     if (w.pa + PAGE > this.ram.length) return 'outside';
+    c.cr2 = this.guestCr2[c.id] ?? 0;
     let lo = this.dv.getUint32(w.leaf, true) | A;
     if (isWrite) lo |= D;
     this.dv.setUint32(w.leaf, lo >>> 0, true);

@@ -93,4 +93,17 @@ test('identity tables for the boot protocol map [0, size) with 2 MiB pages', () 
   assert.is(mmu.walk(cr3, 8 << 20), undefined, 'nothing beyond');
 });
 
+test('a fault resolved by the walk leaves CR2 as the guest last saw it', () => {
+  const g = guest([0x48, 0x8b, 0x03, 0xf4]); // mov rax,[rbx]
+  g.c.setRegNum(Reg.RBX, DIRECT);
+  g.m.runAll(100);
+  assert.is(g.mmu.faults, 2);
+  assert.is(g.c.cr2, 0, 'no guest-visible fault happened yet: CR2 is the guest\'s (0 at reset)');
+  const h = guest([0x48, 0x89, 0x0b, 0xf4]); // a guest-visible fault sets it
+  h.c.setRegNum(Reg.RBX, DIRECT + 0x1000);
+  h.c.cr0 |= 1 << 16;
+  h.m.runAll(100);
+  assert.is(h.c.cr2, DIRECT + 0x1000);
+});
+
 test.run();
