@@ -180,7 +180,12 @@ export class LinuxPlatform {
 
   private deliver(c: Cpu, vector: number, errorCode?: number): boolean {
     if (this.faults.length < 20) this.faults.push(`vector ${vector} at ${this.image.formatAddr(c.rip)}${vector === 14 ? ` cr2 0x${(c.cr2 < 0 ? BigInt.asUintN(64, BigInt(c.cr2)) : BigInt(c.cr2)).toString(16)} err ${c.errorCode}` : ''}`);
-    if (c.interrupt(vector, errorCode)) return true;
+    // Delivery reads the IDT and writes the stack: pages the walk may not have mapped yet (a TLB miss
+    // to the guest). A failed delivery changes nothing, so map the page and deliver again.
+    for (let tries = 0; tries < 8; tries++) {
+      if (c.interrupt(vector, errorCode)) return true;
+      if (c.trapVector !== 14 || this.mmu.resolve(c) !== 'mapped') break;
+    }
     return this.fatal(c, `double fault delivering vector ${vector} at ${this.image.formatAddr(c.rip)}: ${c.stopText}`);
   }
 
