@@ -50,6 +50,10 @@ export class Cpu implements LazyFlags, FaultTarget {
   idtBase = 0; idtLimit = 0; gdtBase = 0; gdtLimit = 0; tr = 0; ldtr = 0;
   /** DR0-DR7 (DR4/DR5 unused): stored, not acted on (no hardware breakpoints). */
   readonly dr = [0, 0, 0, 0, 0, 0, 0xffff0ff0, 0x400];
+  /** The x87/SSE state as FXSAVE lays it out (512 bytes). ktrace executes no x87 or SSE arithmetic:
+   *  the state is only initialised, saved and restored (FNINIT, FXSAVE, FXRSTOR, LDMXCSR, STMXCSR),
+   *  as a kernel does at boot and context switch. Reset: FCW 0x37f, MXCSR 0x1f80, MXCSR_MASK 0xffff. */
+  readonly fx = (() => { const b = new Uint8Array(512); b[0] = 0x7f; b[1] = 0x03; b[24] = 0x80; b[25] = 0x1f; b[28] = 0xff; b[29] = 0xff; return b; })();
   instret = 0; probeInstret = 0; idleNs = 0;
   halted = false;
   /** CPU is running (secondary CPUs are held in reset until the platform starts them). */

@@ -568,6 +568,34 @@ export const H = {
     c.rip = rcx;
   },
   swapgs(c: Cpu, op: Op): void { needCpl0(c, op); const t = c.gsb; c.gsb = c.kgsb; c.kgsb = t; c.rip = op.next; },
+  fninit(c: Cpu, op: Op): void {
+    // FCW 0x37f, FSW 0, all registers empty (abridged tag 0), FOP/FIP/FDP 0
+    const f = c.fx; f.fill(0, 0, 24); f[0] = 0x7f; f[1] = 0x03; c.rip = op.next;
+  },
+  fnclex(c: Cpu, op: Op): void { c.fx[2] = 0; c.fx[3] &= 0x7f; c.rip = op.next; }, // FSW: exception flags, ES and B
+  fwait(c: Cpu, op: Op): void { c.rip = op.next; }, // no unmasked x87 exception can be pending
+  fxsave(c: Cpu, op: Op): void {
+    const a = eaOf(c, op);
+    if (a % 16 !== 0) fault(c, VEC_GP, 'fxsave to an address not 16-byte aligned');
+    c.mem.translate(a, 1); c.mem.translate(a + 511, 1); // both pages writable before any byte is
+    for (let i = 0; i < 512; i += 4) c.mem.w32(a + i, c.fx[i] | (c.fx[i + 1] << 8) | (c.fx[i + 2] << 16) | (c.fx[i + 3] << 24));
+    c.rip = op.next;
+  },
+  fxrstor(c: Cpu, op: Op): void {
+    const a = eaOf(c, op);
+    if (a % 16 !== 0) fault(c, VEC_GP, 'fxrstor from an address not 16-byte aligned');
+    const img = new Uint8Array(512);
+    for (let i = 0; i < 512; i += 4) { const v = c.mem.r32(a + i); img[i] = v & 255; img[i + 1] = (v >>> 8) & 255; img[i + 2] = (v >>> 16) & 255; img[i + 3] = v >>> 24; }
+    if (img[26] | img[27]) fault(c, VEC_GP, 'fxrstor with reserved MXCSR bits set');
+    img.set(c.fx.subarray(28, 32), 28); // MXCSR_MASK is not loaded
+    c.fx.set(img); c.rip = op.next;
+  },
+  ldmxcsr(c: Cpu, op: Op): void {
+    const v = c.mem.r32(eaOf(c, op));
+    if (v >>> 16) fault(c, VEC_GP, 'ldmxcsr with reserved bits set');
+    c.fx[24] = v & 255; c.fx[25] = v >>> 8; c.rip = op.next;
+  },
+  stmxcsr(c: Cpu, op: Op): void { c.mem.w32(eaOf(c, op), c.fx[24] | (c.fx[25] << 8)); c.rip = op.next; },
   retf(c: Cpu, op: Op): void {
     // SDM RET (far) in 64-bit mode with REX.W (lretq), same privilege only: pop RIP, then CS (8-byte
     // slots). Linux's startup_64 reloads CS this way after lgdt. Descriptors are not interpreted.

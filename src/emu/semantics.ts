@@ -662,6 +662,8 @@ for (const [mn, name] of [
   [Mnemonic.Vmcall, 'vmcall'], [Mnemonic.Clac, 'clac'], [Mnemonic.Stac, 'stac'], [Mnemonic.Invlpg, 'invlpg'],
   [Mnemonic.Wbinvd, 'wbinvd'], [Mnemonic.Invd, 'wbinvd'], [Mnemonic.Rdfsbase, 'rdfsbase'], [Mnemonic.Rdgsbase, 'rdfsbase'],
   [Mnemonic.Wrfsbase, 'wrfsbase'], [Mnemonic.Wrgsbase, 'wrfsbase'],
+  [Mnemonic.Fninit, 'fninit'], [Mnemonic.Fnclex, 'fnclex'], [Mnemonic.Wait, 'fwait'], [Mnemonic.Fxsave, 'fxsave'], [Mnemonic.Fxsave64, 'fxsave'],
+  [Mnemonic.Fxrstor, 'fxrstor'], [Mnemonic.Fxrstor64, 'fxrstor'], [Mnemonic.Ldmxcsr, 'ldmxcsr'], [Mnemonic.Stmxcsr, 'stmxcsr'],
 ] as [number, string][]) {
   BY_MN[mn] = { emit: sys(name), ends: true, readsAll: true };
 }
@@ -683,7 +685,7 @@ export function unsupportedReason(op: Op): string {
     if (k === OpKind.Memory && op.mem && (op.mem.base === -2 || op.mem.index === -2) && op.mn !== Mnemonic.Xlatb) return 'addressing form not supported';
     if (k === OpKind.FarBranch16 || k === OpKind.FarBranch32) return 'far branches not supported';
   }
-  if (op.mem && op.mem.size > 8 && op.mn !== Mnemonic.Cmpxchg16b && op.mn !== Mnemonic.Lidt && op.mn !== Mnemonic.Lgdt && op.mn !== Mnemonic.Sidt && op.mn !== Mnemonic.Sgdt && op.mn !== Mnemonic.Clflush && op.mn !== Mnemonic.Clflushopt && !(op.mn >= Mnemonic.Prefetchnta && op.mn <= Mnemonic.Prefetchw) && op.mn !== Mnemonic.Nop && op.mn !== Mnemonic.Lea) return 'memory operand size not supported';
+  if (op.mem && op.mem.size > 8 && op.mn !== Mnemonic.Cmpxchg16b && op.mn !== Mnemonic.Lidt && op.mn !== Mnemonic.Lgdt && op.mn !== Mnemonic.Sidt && op.mn !== Mnemonic.Sgdt && op.mn !== Mnemonic.Clflush && op.mn !== Mnemonic.Clflushopt && !(op.mn >= Mnemonic.Prefetchnta && op.mn <= Mnemonic.Prefetchw) && op.mn !== Mnemonic.Nop && op.mn !== Mnemonic.Lea && !(op.mn >= Mnemonic.Fxrstor && op.mn <= Mnemonic.Fxsave64)) return 'memory operand size not supported';
   return '';
 }
 export function formOf(op: Op): Form | null {

@@ -346,4 +346,24 @@ test('debug registers: stored and read back (DR6/DR7 fixed bits); enabling a har
   assert.match(c2.stopText, /hardware breakpoints/);
 });
 
+test('x87/SSE state: fninit, fxsave, fxrstor, stmxcsr and ldmxcsr keep and move the 512-byte image', () => {
+  // fninit; fxsave [rbx]; mov dword [rbx+24],0x1f00; fxrstor [rbx]; stmxcsr [rbx+512]; hlt
+  const { m, c } = setup('dbe3 0fae03 c7431800 1f0000 0fae0b 0fae9b00020000 f4');
+  c.setRegNum(Reg.RBX, DATA + 0x100);
+  m.mem.writeBytes(DATA + 0x100, new Uint8Array(512).fill(0xee));
+  is(m.run(c, 100), Stop.Halt);
+  assert.is(m.mem.read16(DATA + 0x100), 0x37f, 'FCW after fninit');
+  assert.is(m.mem.read16(DATA + 0x102), 0, 'FSW');
+  assert.is(m.mem.read32(DATA + 0x100 + 28), 0xffff, 'MXCSR_MASK');
+  assert.is(m.mem.read32(DATA + 0x100 + 200), 0, 'registers saved as zeros over the old 0xee bytes');
+  assert.is(m.mem.read32(DATA + 0x300), 0x1f00, 'the MXCSR fxrstor loaded');
+  const { m: m2, c: c2 } = setup('0fae4b08 f4'); // fxsave [rbx+8]: misaligned
+  c2.setRegNum(Reg.RBX, DATA);
+  is(m2.run(c2, 100), Stop.GeneralProtection);
+  const { m: m3, c: c3 } = setup('0fae13 f4'); // ldmxcsr [rbx] with reserved bits
+  c3.setRegNum(Reg.RBX, DATA);
+  m3.mem.write32(DATA, 0x10000);
+  is(m3.run(c3, 100), Stop.GeneralProtection);
+});
+
 test.run();
