@@ -136,15 +136,17 @@ export class LinuxPlatform {
 
   get instructions(): number { return this.machine.cpus.reduce((s, c) => s + c.instret, 0); }
 
-  /** Run until the kernel halts for good, a stop the platform cannot handle, or `budget` instructions. */
-  run(budget: number): LinuxEnd {
+  /** Run until the kernel halts for good, a stop the platform cannot handle, `budget` instructions, or
+   *  `until` holds (checked every 250,000 instructions; the run can go on afterwards: undefined). */
+  run(budget: number, until?: () => boolean): LinuxEnd | undefined {
     while (!this.end) {
       const left = budget - this.instructions;
       if (left <= 0) { this.end = { kind: 'budget' }; break; }
-      const r = this.machine.runAll(Math.min(left, 1_000_000));
+      const r = this.machine.runAll(Math.min(left, 250_000));
       if (r && !this.end) this.end = { kind: 'fatal', message: `${stopName(r.stop)}: ${r.cpu.stopText}`, rip: r.cpu.rip };
+      if (until?.()) break;
     }
-    return this.end!;
+    return this.end;
   }
 
   private handle(c: Cpu, stop: Stop): boolean {
