@@ -159,11 +159,21 @@ export function readCache(kind: string, name: string, key: string, env: NodeJS.P
  */
 export function writeCache(kind: string, name: string, key: string, payload: Buffer, env: NodeJS.ProcessEnv = process.env): boolean {
   if (!cacheEnabled(env)) return false;
+  return writeCacheFile(kind, name, Buffer.concat([header(kind, key, payload), payload]), env);
+}
+
+/**
+ * Writes a plain file (no header: an expanded kernel that other tools read as it is) at ROOT/KIND/NAME
+ * atomically, as writeCache does. The caller names it by what it was built from and checks its
+ * content before writing; false when the cache is off or cannot be written.
+ */
+export function writeCacheFile(kind: string, name: string, payload: Uint8Array, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!cacheEnabled(env)) return false;
   const path = cachePath(kind, name, env);
   const tmp = `${path}.tmp-${process.pid}-${Date.now().toString(36)}`;
   try {
     mkdirSync(join(cacheRoot(env), kind), { recursive: true });
-    writeFileSync(tmp, Buffer.concat([header(kind, key, payload), payload]));
+    writeFileSync(tmp, payload);
     renameSync(tmp, path);
     return true;
   } catch {

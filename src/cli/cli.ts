@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ROOT } from '../paths.js';
 import { COMMANDS } from './commands.js';
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from './errors.js';
-import { globalOptions } from './options.js';
+import { globalOptions, resolveKernel } from './options.js';
 import { fastParse } from './fastargs.js';
 
 function version(): string {
@@ -45,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
       for (const f of modules[0]!.fast ?? []) {
         const args = fastParse(argv, { ...globalOptions, ...f.options }, f.command, { endOfOptions: f.endOfOptions });
         if (args) {
+          args.vmlinux = await resolveKernel(args.vmlinux as string);
           await f.handler(args);
           return typeof process.exitCode === 'number' ? process.exitCode : 0;
         }
@@ -59,6 +60,7 @@ export async function main(argv: string[]): Promise<number> {
     .scriptName('ktrace')
     .usage('ktrace: perf-probe-style kprobes tracing of an emulated x86-64 Linux-like kernel\n\nUsage: $0 <command> [options]')
     .options(globalOptions)
+    .middleware(async (a) => { if (typeof a.vmlinux === 'string') a.vmlinux = await resolveKernel(a.vmlinux); })
     .strict()
     .demandCommand(1, 'a command is required')
     .recommendCommands()

@@ -5,6 +5,7 @@ import { ElfError } from '../elf/errors.js';
 import { FileSource } from '../elf/source.js';
 import { CliError } from './errors.js';
 import { bootProblems } from '../kernel/bootable.js';
+import { bootRefusal } from '../kernel/linux/bundle.js';
 
 export function loadImage(path: string): Image {
   let src: FileSource;
@@ -25,11 +26,13 @@ export function loadImage(path: string): Image {
 }
 
 /**
- * An image the platform can boot (for `run` and `tui`): anything else is refused with one line that
- * says what it lacks (`ktrace: a.out: not a bootable ktrace kernel: it has no boot_params symbol, ...`).
+ * An image the platform can boot (for `run` and `tui`): a real Linux kernel is refused until its boot
+ * path runs workloads; anything else with one line that says what it lacks (`ktrace: a.out: not a bootable ktrace kernel: it has no boot_params symbol, ...`).
  */
-export function loadBootableImage(path: string): Image {
+export function loadBootableImage(path: string, command: string): Image {
   const image = loadImage(path);
+  const refusal = bootRefusal(image);
+  if (refusal) throw new CliError(`${command}: ${refusal}`);
   const problems = bootProblems(image);
   if (problems.length) throw new CliError(`${path}: not a bootable ktrace kernel: ${problems.join('; ')}`);
   return image;

@@ -1,5 +1,6 @@
 // Options every command shares.
 import { DEFAULT_VMLINUX } from '../paths.js';
+import { CliError } from './errors.js';
 
 export interface GlobalArgs {
   vmlinux: string;
@@ -11,9 +12,9 @@ export const globalOptions = {
   vmlinux: {
     alias: 'k',
     type: 'string' as const,
-    describe: 'kernel image (ELF with symbols)',
+    describe: 'kernel image (ELF with symbols), or a bundled kernel: mini (the miniature kernel), linux (Linux 6.1)',
     default: DEFAULT_VMLINUX,
-    defaultDescription: 'the bundled fixtures/vmlinux',
+    defaultDescription: 'mini, the bundled fixtures/vmlinux',
     requiresArg: true,
   },
   state: {
@@ -23,3 +24,20 @@ export const globalOptions = {
     requiresArg: true,
   },
 };
+
+/**
+ * -k's value as a file: `mini` is the miniature kernel (fixtures/vmlinux), `linux` the bundled Linux
+ * 6.1 (fixtures/linux, expanded into the cache on first use); anything else is a path (write
+ * ./linux for a file of that name).
+ */
+export async function resolveKernel(value: string): Promise<string> {
+  if (value === 'mini') return DEFAULT_VMLINUX;
+  if (value !== 'linux') return value;
+  const { bundledLinuxPath, BundleError } = await import('../kernel/linux/bundle.js');
+  try {
+    return bundledLinuxPath();
+  } catch (e) {
+    if (e instanceof BundleError) throw new CliError(`-k linux: ${e.message}`);
+    throw e;
+  }
+}

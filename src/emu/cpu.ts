@@ -19,6 +19,14 @@ export interface CpuHost {
   /** A vmcall: 0 = no in-place handler (stop with Stop.HostCall), 1 = handled in place (go on at
    *  cpu.rip without leaving the run loop), 2 = the owner ended the run (stop with Stop.Requested). */
   onHostCall(cpu: Cpu): number;
+  /** A platform's own CPUID answers (another machine than ktrace-pc); undefined: ktrace-pc's. */
+  cpuid?(cpu: Cpu, leaf: number, sub: number): [number, number, number, number] | undefined;
+  /** MSRs beyond ktrace-pc's: the value (undefined: none, #GP), and whether a write is accepted. */
+  readMsr?(cpu: Cpu, n: number): bigint | undefined;
+  writeMsr?(cpu: Cpu, n: number, v: bigint): boolean;
+  /** The guest changed its address translation (a platform that walks guest page tables drops stale
+   *  mappings): kind 0 = mov to CR3, 1 = invlpg of `addr`, 2 = mov to CR4, 3 = mov to CR0. */
+  onPaging?(cpu: Cpu, kind: number, addr: number): void;
 }
 
 export const VEC_TIMER = 0x20, VEC_IPI = 0xf2;
@@ -40,6 +48,12 @@ export class Cpu implements LazyFlags, FaultTarget {
   cr0 = 0x80050033; cr2 = 0; cr3 = 0; cr4 = 0x6b0; cr8 = 0;
   efer = EFER_FIXED; star = 0n; lstar = 0; cstar = 0; fmask = 0; tscAux = 0; rsp0 = 0;
   idtBase = 0; idtLimit = 0; gdtBase = 0; gdtLimit = 0; tr = 0; ldtr = 0;
+  /** DR0-DR7 (DR4/DR5 unused): stored, not acted on (no hardware breakpoints). */
+  readonly dr = [0, 0, 0, 0, 0, 0, 0xffff0ff0, 0x400];
+  /** The x87/SSE state as FXSAVE lays it out (512 bytes). ktrace executes no x87 or SSE arithmetic:
+   *  the state is only initialised, saved and restored (FNINIT, FXSAVE, FXRSTOR, LDMXCSR, STMXCSR),
+   *  as a kernel does at boot and context switch. Reset: FCW 0x37f, MXCSR 0x1f80, MXCSR_MASK 0xffff. */
+  readonly fx = (() => { const b = new Uint8Array(512); b[0] = 0x7f; b[1] = 0x03; b[24] = 0x80; b[25] = 0x1f; b[28] = 0xff; b[29] = 0xff; return b; })();
   instret = 0; probeInstret = 0; idleNs = 0;
   halted = false;
   /** CPU is running (secondary CPUs are held in reset until the platform starts them). */
@@ -112,7 +126,7 @@ export class Cpu implements LazyFlags, FaultTarget {
       case MSR_TSC_AUX: return BigInt(this.tscAux);
       case MSR_KTPC_RSP0: return big(this.rsp0);
       case 0x10: return BigInt(this.clock()); // IA32_TIME_STAMP_COUNTER
-      default: return undefined;
+      default: return this.host.readMsr?.(this, n);
     }
   }
   /** Write MSR n; false when the MSR does not exist or the value is invalid (#GP). */
@@ -131,7 +145,7 @@ export class Cpu implements LazyFlags, FaultTarget {
       case MSR_KERNEL_GS_BASE: if ((a = addr()) === undefined) return false; this.kgsb = a; return true;
       case MSR_TSC_AUX: this.tscAux = Number(v & 0xffffffffn); return true;
       case MSR_KTPC_RSP0: if ((a = addr()) === undefined) return false; this.rsp0 = a; return true;
-      default: return false;
+      default: return this.host.writeMsr?.(this, n, v) ?? false;
     }
   }
   rdmsr(n: number): bigint {

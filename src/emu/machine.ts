@@ -51,6 +51,13 @@ export class Machine {
    * Without it (null) a vmcall stops the CPU with Stop.HostCall.
    */
   onHostCall: ((cpu: Cpu) => boolean) | null = null;
+  /** Platform hooks for another machine than ktrace-pc (CpuHost.cpuid/readMsr/writeMsr): CPUID leaves
+   *  (undefined: ktrace-pc's answer) and MSRs ktrace-pc lacks (undefined / false: #GP). */
+  onCpuid: ((cpu: Cpu, leaf: number, sub: number) => [number, number, number, number] | undefined) | null = null;
+  onMsrRead: ((cpu: Cpu, n: number) => bigint | undefined) | null = null;
+  onMsrWrite: ((cpu: Cpu, n: number, v: bigint) => boolean) | null = null;
+  /** Guest translation changes (CpuHost.onPaging): 0 CR3 write, 1 invlpg (addr), 2 CR4 write, 3 CR0 write. */
+  onPaging: ((cpu: Cpu, kind: number, addr: number) => void) | null = null;
   /** Handles a stop without leaving runAll (true = handled): the platform's trap dispatch. */
   onTrap: ((cpu: Cpu, stop: Stop) => boolean) | null = null;
   /** countExecutions state (tests): address -> index, and the counts. */
@@ -67,6 +74,10 @@ export class Machine {
       onPortIn: (c: Cpu, p: number, s: 1 | 2 | 4) => this.onPortIn(c, p, s),
       onPortOut: (c: Cpu, p: number, s: 1 | 2 | 4, v: number) => this.onPortOut(c, p, s, v),
       onHostCall: (c: Cpu) => (this.onHostCall === null ? 0 : this.onHostCall(c) ? 1 : 2),
+      cpuid: (c: Cpu, leaf: number, sub: number) => this.onCpuid?.(c, leaf, sub),
+      readMsr: (c: Cpu, n: number) => this.onMsrRead?.(c, n),
+      writeMsr: (c: Cpu, n: number, v: bigint) => this.onMsrWrite?.(c, n, v) ?? false,
+      onPaging: (c: Cpu, kind: number, addr: number) => this.onPaging?.(c, kind, addr),
     };
     for (let i = 0; i < opts.cpus; i++) { const c = new Cpu(i, this.mem); c.host = host; this.cpus.push(c); }
   }

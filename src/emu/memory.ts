@@ -106,13 +106,50 @@ export class Memory {
     for (let a = addr; a < addr + size; a += PAGE_SIZE) {
       const old = this.pages.get(a);
       if (old) this.dropCode(old);
+      else this.newNeighbour(a);
       this.pages.set(a, new Page(a, perms | PERM_R));
     }
     this.flushTlb();
   }
+  /** A page appears at `a`: an instruction at the end of the page before it that ran into the then
+   *  unmapped page was decoded as a fetch fault, so that page's decoded code is stale. */
+  private newNeighbour(a: number): void {
+    const prev = this.pages.get(a - PAGE_SIZE);
+    if (prev && prev.ops !== null) this.dropCode(prev);
+  }
   unmap(addr: number, size: number): void {
     this.checkRange(addr, size, 'unmap');
     for (let a = addr; a < addr + size; a += PAGE_SIZE) {
+      const p = this.pages.get(a);
+      if (p) { this.dropCode(p); this.pages.delete(a); }
+    }
+    this.flushTlb();
+  }
+  /**
+   * Map pages whose bytes are given buffers (4096 bytes each, e.g. views into one ArrayBuffer of guest
+   * physical memory): page i of [addr, addr + 4096 * frames.length) is frames[i]. Mapping the same
+   * buffer at several addresses makes aliases that see each other's writes, as virtual addresses mapped
+   * to one physical page do. Decoded code is tracked per page, not per buffer: a store through one
+   * alias does not yet invalidate code decoded through another.
+   */
+  mapFrames(addr: number, perms: number, frames: readonly Uint8Array<ArrayBuffer>[]): void {
+    this.checkRange(addr, frames.length * PAGE_SIZE, 'mapFrames');
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i];
+      if (f.length !== PAGE_SIZE) throw new EmuError(`mapFrames: frame ${i} is ${f.length} bytes, not ${PAGE_SIZE}`);
+      const a = addr + i * PAGE_SIZE;
+      const old = this.pages.get(a);
+      if (old) this.dropCode(old);
+      else this.newNeighbour(a);
+      const p = new Page(a, perms | PERM_R);
+      p.u8 = f; p.dv = new DataView(f.buffer, f.byteOffset, PAGE_SIZE);
+      this.pages.set(a, p);
+    }
+    this.flushTlb();
+  }
+  /** Unmap the given pages (page-aligned addresses; unmapped ones are skipped) with one TLB flush. */
+  unmapPages(addrs: Iterable<number>): void {
+    for (const a of addrs) {
       const p = this.pages.get(a);
       if (p) { this.dropCode(p); this.pages.delete(a); }
     }

@@ -487,13 +487,31 @@ export const H = {
       needCpl0(c, op);
       const v = readReg64(c, gprOf(op, 1));
       switch (d) {
-        case Register.CR0: c.cr0 = v; break;
+        case Register.CR0: c.cr0 = v; c.host.onPaging?.(c, 3, 0); break;
         case Register.CR2: c.cr2 = v; break;
-        case Register.CR3: c.cr3 = v; c.mem.flushTlb(); break; // CR3 is ignored (no guest page tables) but flushes, as on hardware
-        case Register.CR4: c.cr4 = v; break;
+        // ktrace-pc has no guest page tables: CR3 only flushes, as on hardware; a platform that walks
+        // the guest's tables hears of it (CpuHost.onPaging)
+        case Register.CR3: c.cr3 = v; c.mem.flushTlb(); c.host.onPaging?.(c, 0, v); break;
+        case Register.CR4: c.cr4 = v; c.host.onPaging?.(c, 2, 0); break;
         case Register.CR8: c.cr8 = v & 15; break;
         default: fault(c, VEC_UD, `mov to CR${d - Register.CR0}`);
       }
+      return;
+    }
+    if (op.kind[0] === 0 && d >= Register.DR0 && d <= Register.DR7) {
+      // debug registers are kept, not acted on: a guest enabling a hardware breakpoint is refused
+      needCpl0(c, op);
+      const n = d - Register.DR0, v = readReg64(c, gprOf(op, 1));
+      if (n === 4 || n === 5) fault(c, VEC_UD, `mov to DR${n}`);
+      if (n === 7 && (v & 0xff) !== 0) unimplemented(c, op, 'hardware breakpoints (DR7 enable bits) are not emulated');
+      c.dr[n] = n === 6 ? (v & 0xe00f) | 0xffff0ff0 : n === 7 ? (v & 0xffff2bff) | 0x400 : v;
+      return;
+    }
+    if (op.kind[1] === 0 && s >= Register.DR0 && s <= Register.DR7) {
+      needCpl0(c, op);
+      const n = s - Register.DR0;
+      if (n === 4 || n === 5) fault(c, VEC_UD, `mov from DR${n}`);
+      writeReg64(c, gprOf(op, 0), c.dr[n]);
       return;
     }
     if (op.kind[1] === 0 && s >= Register.CR0 && s <= Register.CR15) {
@@ -550,6 +568,47 @@ export const H = {
     c.rip = rcx;
   },
   swapgs(c: Cpu, op: Op): void { needCpl0(c, op); const t = c.gsb; c.gsb = c.kgsb; c.kgsb = t; c.rip = op.next; },
+  fninit(c: Cpu, op: Op): void {
+    // FCW 0x37f, FSW 0, all registers empty (abridged tag 0), FOP/FIP/FDP 0
+    const f = c.fx; f.fill(0, 0, 24); f[0] = 0x7f; f[1] = 0x03; c.rip = op.next;
+  },
+  fnclex(c: Cpu, op: Op): void { c.fx[2] = 0; c.fx[3] &= 0x7f; c.rip = op.next; }, // FSW: exception flags, ES and B
+  fwait(c: Cpu, op: Op): void { c.rip = op.next; }, // no unmasked x87 exception can be pending
+  fxsave(c: Cpu, op: Op): void {
+    const a = eaOf(c, op);
+    if (a % 16 !== 0) fault(c, VEC_GP, 'fxsave to an address not 16-byte aligned');
+    c.mem.translate(a, 1); c.mem.translate(a + 511, 1); // both pages writable before any byte is
+    for (let i = 0; i < 512; i += 4) c.mem.w32(a + i, c.fx[i] | (c.fx[i + 1] << 8) | (c.fx[i + 2] << 16) | (c.fx[i + 3] << 24));
+    c.rip = op.next;
+  },
+  fxrstor(c: Cpu, op: Op): void {
+    const a = eaOf(c, op);
+    if (a % 16 !== 0) fault(c, VEC_GP, 'fxrstor from an address not 16-byte aligned');
+    const img = new Uint8Array(512);
+    for (let i = 0; i < 512; i += 4) { const v = c.mem.r32(a + i); img[i] = v & 255; img[i + 1] = (v >>> 8) & 255; img[i + 2] = (v >>> 16) & 255; img[i + 3] = v >>> 24; }
+    if (img[26] | img[27]) fault(c, VEC_GP, 'fxrstor with reserved MXCSR bits set');
+    img.set(c.fx.subarray(28, 32), 28); // MXCSR_MASK is not loaded
+    c.fx.set(img); c.rip = op.next;
+  },
+  ldmxcsr(c: Cpu, op: Op): void {
+    const v = c.mem.r32(eaOf(c, op));
+    if (v >>> 16) fault(c, VEC_GP, 'ldmxcsr with reserved bits set');
+    c.fx[24] = v & 255; c.fx[25] = v >>> 8; c.rip = op.next;
+  },
+  stmxcsr(c: Cpu, op: Op): void { c.mem.w32(eaOf(c, op), c.fx[24] | (c.fx[25] << 8)); c.rip = op.next; },
+  retf(c: Cpu, op: Op): void {
+    // SDM RET (far) in 64-bit mode with REX.W (lretq), same privilege only: pop RIP, then CS (8-byte
+    // slots). Linux's startup_64 reloads CS this way after lgdt. Descriptors are not interpreted.
+    const b = op.bytes, rexW = op.len === 2 && (b[0] & 0xf8) === 0x48 && b[1] === 0xcb;
+    if (!rexW) unimplemented(c, op, 'only lretq (REX.W CB) is implemented');
+    const sp = readReg64(c, Reg.RSP);
+    const rip = readQ(c, sp), cs = c.mem.r16(sp + 8);
+    if ((cs & 3) !== c.cpl) unimplemented(c, op, 'far return to another privilege level');
+    if (!isCanonical(rip)) fault(c, VEC_GP, `lretq to non-canonical ${hex(rip)}`);
+    c.cs = cs;
+    writeReg64(c, Reg.RSP, sp + 16);
+    c.rip = rip;
+  },
   iret(c: Cpu, op: Op): void {
     // SDM IRET (64-bit mode): pop RIP, CS, RFLAGS, RSP, SS (all five, at any privilege change or none)
     const m = c.mem, sp = readReg64(c, Reg.RSP);
@@ -587,7 +646,7 @@ export const H = {
   rdtscp(c: Cpu, op: Op): void { H.rdtsc(c, op); c.regs[2] = c.tscAux; c.regs[3] = 0; },
   rdpid(c: Cpu, op: Op): void { const r = gprOf(op, 0); c.regs[2 * r] = c.tscAux; c.regs[2 * r + 1] = 0; c.rip = op.next; },
   cpuid(c: Cpu, op: Op): void {
-    const [a, b, cc, d] = cpuidLeaf(c.regs[0], c.regs[2], c);
+    const [a, b, cc, d] = c.host.cpuid?.(c, c.regs[0], c.regs[2]) ?? cpuidLeaf(c.regs[0], c.regs[2], c);
     c.regs[0] = a; c.regs[6] = b; c.regs[4] = d; c.regs[2] = cc;
     c.regs[1] = c.regs[7] = c.regs[5] = c.regs[3] = 0;
     c.rip = op.next;
@@ -636,7 +695,7 @@ export const H = {
   },
   clac(c: Cpu, op: Op): void { needCpl0(c, op); c.ac = 0; c.rip = op.next; },
   stac(c: Cpu, op: Op): void { needCpl0(c, op); c.ac = 1; c.rip = op.next; },
-  invlpg(c: Cpu, op: Op): void { needCpl0(c, op); c.mem.flushTlb(); c.rip = op.next; },
+  invlpg(c: Cpu, op: Op): void { needCpl0(c, op); c.mem.flushTlb(); c.host.onPaging?.(c, 1, eaOf(c, op)); c.rip = op.next; },
   wbinvd(c: Cpu, op: Op): void { needCpl0(c, op); c.rip = op.next; },
   rdfsbase(c: Cpu, op: Op): void {
     if (!(c.cr4 & 0x10000)) fault(c, VEC_UD, 'rdfsbase with CR4.FSGSBASE clear');

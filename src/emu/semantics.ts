@@ -654,7 +654,7 @@ def([Mnemonic.Sahf], { emit: (g) => g.emit(`H.sahf(c);`) });
 for (const [mn, name] of [
   [Mnemonic.Cli, 'cli'], [Mnemonic.Sti, 'sti'], [Mnemonic.Hlt, 'hlt'], [Mnemonic.Int3, 'int3'], [Mnemonic.Int, 'intn'],
   [Mnemonic.Int1, 'int1'], [Mnemonic.Ud2, 'ud'], [Mnemonic.Ud0, 'ud'], [Mnemonic.Ud1, 'ud'], [Mnemonic.Syscall, 'syscall'], [Mnemonic.Sysretq, 'sysret'],
-  [Mnemonic.Sysret, 'sysret'], [Mnemonic.Swapgs, 'swapgs'], [Mnemonic.Iretq, 'iret'], [Mnemonic.Iret, 'iret'], [Mnemonic.Iretd, 'iret'],
+  [Mnemonic.Sysret, 'sysret'], [Mnemonic.Swapgs, 'swapgs'], [Mnemonic.Retf, 'retf'], [Mnemonic.Iretq, 'iret'], [Mnemonic.Iret, 'iret'], [Mnemonic.Iretd, 'iret'],
   [Mnemonic.Rdmsr, 'rdmsr'], [Mnemonic.Wrmsr, 'wrmsr'],
   [Mnemonic.Rdtsc, 'rdtsc'], [Mnemonic.Rdtscp, 'rdtscp'], [Mnemonic.Rdpid, 'rdpid'], [Mnemonic.Cpuid, 'cpuid'],
   [Mnemonic.Lidt, 'lidt'], [Mnemonic.Lgdt, 'lgdt'], [Mnemonic.Sidt, 'sidt'], [Mnemonic.Sgdt, 'sgdt'], [Mnemonic.Ltr, 'ltr'],
@@ -662,6 +662,8 @@ for (const [mn, name] of [
   [Mnemonic.Vmcall, 'vmcall'], [Mnemonic.Clac, 'clac'], [Mnemonic.Stac, 'stac'], [Mnemonic.Invlpg, 'invlpg'],
   [Mnemonic.Wbinvd, 'wbinvd'], [Mnemonic.Invd, 'wbinvd'], [Mnemonic.Rdfsbase, 'rdfsbase'], [Mnemonic.Rdgsbase, 'rdfsbase'],
   [Mnemonic.Wrfsbase, 'wrfsbase'], [Mnemonic.Wrgsbase, 'wrfsbase'],
+  [Mnemonic.Fninit, 'fninit'], [Mnemonic.Fnclex, 'fnclex'], [Mnemonic.Wait, 'fwait'], [Mnemonic.Fxsave, 'fxsave'], [Mnemonic.Fxsave64, 'fxsave'],
+  [Mnemonic.Fxrstor, 'fxrstor'], [Mnemonic.Fxrstor64, 'fxrstor'], [Mnemonic.Ldmxcsr, 'ldmxcsr'], [Mnemonic.Stmxcsr, 'stmxcsr'],
 ] as [number, string][]) {
   BY_MN[mn] = { emit: sys(name), ends: true, readsAll: true };
 }
@@ -677,13 +679,13 @@ export function unsupportedReason(op: Op): string {
     const k = op.kind[i];
     if (k === OpKind.Register && op.rg[i] < 0) {
       const r = op.reg[i];
-      const ok = (r >= Register.ES && r <= Register.GS) || (r >= Register.CR0 && r <= Register.CR15);
+      const ok = (r >= Register.ES && r <= Register.GS) || (r >= Register.CR0 && r <= Register.CR15) || (r >= Register.DR0 && r <= Register.DR7);
       if (!ok) return 'register operand not supported (vector/x87/debug)';
     }
     if (k === OpKind.Memory && op.mem && (op.mem.base === -2 || op.mem.index === -2) && op.mn !== Mnemonic.Xlatb) return 'addressing form not supported';
     if (k === OpKind.FarBranch16 || k === OpKind.FarBranch32) return 'far branches not supported';
   }
-  if (op.mem && op.mem.size > 8 && op.mn !== Mnemonic.Cmpxchg16b && op.mn !== Mnemonic.Lidt && op.mn !== Mnemonic.Lgdt && op.mn !== Mnemonic.Sidt && op.mn !== Mnemonic.Sgdt && op.mn !== Mnemonic.Clflush && op.mn !== Mnemonic.Clflushopt && !(op.mn >= Mnemonic.Prefetchnta && op.mn <= Mnemonic.Prefetchw) && op.mn !== Mnemonic.Nop && op.mn !== Mnemonic.Lea) return 'memory operand size not supported';
+  if (op.mem && op.mem.size > 8 && op.mn !== Mnemonic.Cmpxchg16b && op.mn !== Mnemonic.Lidt && op.mn !== Mnemonic.Lgdt && op.mn !== Mnemonic.Sidt && op.mn !== Mnemonic.Sgdt && op.mn !== Mnemonic.Clflush && op.mn !== Mnemonic.Clflushopt && !(op.mn >= Mnemonic.Prefetchnta && op.mn <= Mnemonic.Prefetchw) && op.mn !== Mnemonic.Nop && op.mn !== Mnemonic.Lea && !(op.mn >= Mnemonic.Fxrstor && op.mn <= Mnemonic.Fxsave64)) return 'memory operand size not supported';
   return '';
 }
 export function formOf(op: Op): Form | null {

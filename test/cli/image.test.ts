@@ -30,12 +30,12 @@ test('file and ELF errors become `<file>: <message>` CliErrors', () => {
 });
 
 function bootErr(path: string): CliError {
-  try { loadBootableImage(path); } catch (e) { assert.instance(e, CliError); return e as CliError; }
+  try { loadBootableImage(path, 'run'); } catch (e) { assert.instance(e, CliError); return e as CliError; }
   throw new Error('expected CliError');
 }
 
 test('the fixture kernel is bootable', () => {
-  assert.ok(loadBootableImage(FIXTURE).symbolAddr('boot_params') !== undefined);
+  assert.ok(loadBootableImage(FIXTURE, 'run').symbolAddr('boot_params') !== undefined);
 });
 
 test('an ELF with symbols that is no ktrace kernel: one line saying what it lacks', () => {

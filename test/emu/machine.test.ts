@@ -277,4 +277,93 @@ test('requestStop from outside run makes the next run return Requested', () => {
 });
 
 void Cpu;
+
+test('platform hooks: onCpuid answers leaves (undefined keeps ktrace-pc\'s), onMsrRead/onMsrWrite add MSRs', () => {
+  // cpuid(eax=1); mov r8d,eax; cpuid(eax=0); mov ecx,0x277; rdmsr; mov ecx,0x277; wrmsr; mov ecx,0x278; wrmsr; hlt
+  const code = 'b801000000 0fa2 4189c0 b800000000 0fa2 b977020000 0f32 b977020000 0f30 b978020000 0f30 f4';
+  const { m, c } = setup(code);
+  const written: Array<[number, bigint]> = [];
+  m.onCpuid = (_c, leaf) => (leaf === 1 ? [0x12345, 0, 0, 0] : undefined);
+  m.onMsrRead = (_c, n) => (n === 0x277 ? 0x0007040600070406n : undefined);
+  m.onMsrWrite = (_c, n, v) => { written.push([n, v]); return n === 0x277; };
+  const s = m.run(c, 100);
+  assert.is(c.getReg(Reg.R8), 0x12345n, 'leaf 1 from the hook');
+  assert.is(c.getReg(Reg.RBX) & 0xffffffffn, 0x6172744bn, 'leaf 0 still ktrace-pc\'s ("Ktra")');
+  assert.equal(written, [[0x277, 0x0007040600070406n], [0x278, 0x0007040600070406n]]);
+  is(s, Stop.GeneralProtection); // the hook refused MSR 0x278
+  assert.is(c.rip, CODE + 0x24, 'stopped at the refused wrmsr');
+});
+
+test('onPaging hears CR3, CR4 and CR0 writes and invlpg (with its address); unmapPages drops pages in one flush', () => {
+  // mov rax,0x5000; mov cr3,rax; mov rax,cr4; mov cr4,rax; mov rax,cr0; mov cr0,rax; invlpg [rcx]; hlt
+  const { m, c } = setup('48c7c000500000 0f22d8 0f20e0 0f22e0 0f20c0 0f22c0 0f0139 f4');
+  const seen: Array<[number, number]> = [];
+  m.onPaging = (_c, kind, addr) => seen.push([kind, addr]);
+  c.setRegNum(Reg.RCX, DATA + 0x1234);
+  is(m.run(c, 100), Stop.Halt);
+  assert.equal(seen, [[0, 0x5000], [2, 0], [3, 0], [1, DATA + 0x1234]]);
+  m.mem.unmapPages([DATA, DATA + 0x1000, 0x7000]);
+  assert.is(m.mem.permsAt(DATA), 0);
+  assert.is(m.mem.permsAt(DATA + 0x2000), PERM_R | PERM_W);
+});
+
+test('lretq: pops RIP then CS at the same privilege (startup_64 reloads CS so after lgdt)', () => {
+  // push 0x10; lea rax,[rip+3]; push rax; lretq; nop(target: mov ebx,1); hlt
+  const { m, c } = setup('6a10 488d0503000000 50 48cb 90 bb01000000 f4');
+  const sp = c.getRegNum(Reg.RSP);
+  is(m.run(c, 100), Stop.Halt);
+  assert.is(c.getReg(Reg.RBX), 1n);
+  assert.is(c.cs, 0x10);
+  assert.is(c.getRegNum(Reg.RSP), sp);
+  const { m: m2, c: c2 } = setup('6a13 488d0503000000 50 48cb f4'); // to CPL 3: not implemented
+  is(m2.run(c2, 100), Stop.InvalidOpcode);
+  assert.match(c2.stopText, /another privilege level/);
+});
+
+test('an instruction running into an unmapped page faults there; once the page is mapped it runs', () => {
+  // mov eax,1 (5 bytes) straddling CODE+0x3ffd..: its last 2 bytes are on the next page, not mapped yet
+  const { m, c } = setup('90');
+  const at = CODE + 0x3ffd;
+  m.mem.writeBytes(at, Uint8Array.of(0xb8, 0x01, 0x00));
+  c.rip = at;
+  is(m.run(c, 10), Stop.PageFault);
+  assert.is(c.faultAddr, CODE + 0x4000);
+  m.mem.map(CODE + 0x4000, 0x1000, PERM_R | PERM_X); // as a platform resolving the #PF would
+  m.mem.writeBytes(CODE + 0x4000, Uint8Array.of(0x00, 0x00, 0xf4));
+  is(m.run(c, 10), Stop.Halt);
+  assert.is(c.getReg(Reg.RAX), 1n);
+});
+
+test('debug registers: stored and read back (DR6/DR7 fixed bits); enabling a hardware breakpoint is refused', () => {
+  // mov rax,dr7; mov rbx,0x1234; mov dr0,rbx; mov rcx,dr0; xor edx,edx; mov dr7,rdx; mov rdx,dr6; hlt
+  const { m, c } = setup('0f21f8 48c7c334120000 0f23c3 0f21c1 31d2 0f23fa 0f21f2 f4');
+  is(m.run(c, 100), Stop.Halt);
+  assert.is(c.getReg(Reg.RAX), 0x400n);
+  assert.is(c.getReg(Reg.RCX), 0x1234n);
+  assert.is(c.getReg(Reg.RDX), 0xffff0ff0n);
+  const { m: m2, c: c2 } = setup('b801000000 0f23f8 f4'); // mov eax,1; mov dr7,rax
+  is(m2.run(c2, 100), Stop.InvalidOpcode);
+  assert.match(c2.stopText, /hardware breakpoints/);
+});
+
+test('x87/SSE state: fninit, fxsave, fxrstor, stmxcsr and ldmxcsr keep and move the 512-byte image', () => {
+  // fninit; fxsave [rbx]; mov dword [rbx+24],0x1f00; fxrstor [rbx]; stmxcsr [rbx+512]; hlt
+  const { m, c } = setup('dbe3 0fae03 c7431800 1f0000 0fae0b 0fae9b00020000 f4');
+  c.setRegNum(Reg.RBX, DATA + 0x100);
+  m.mem.writeBytes(DATA + 0x100, new Uint8Array(512).fill(0xee));
+  is(m.run(c, 100), Stop.Halt);
+  assert.is(m.mem.read16(DATA + 0x100), 0x37f, 'FCW after fninit');
+  assert.is(m.mem.read16(DATA + 0x102), 0, 'FSW');
+  assert.is(m.mem.read32(DATA + 0x100 + 28), 0xffff, 'MXCSR_MASK');
+  assert.is(m.mem.read32(DATA + 0x100 + 200), 0, 'registers saved as zeros over the old 0xee bytes');
+  assert.is(m.mem.read32(DATA + 0x300), 0x1f00, 'the MXCSR fxrstor loaded');
+  const { m: m2, c: c2 } = setup('0fae4b08 f4'); // fxsave [rbx+8]: misaligned
+  c2.setRegNum(Reg.RBX, DATA);
+  is(m2.run(c2, 100), Stop.GeneralProtection);
+  const { m: m3, c: c3 } = setup('0fae13 f4'); // ldmxcsr [rbx] with reserved bits
+  c3.setRegNum(Reg.RBX, DATA);
+  m3.mem.write32(DATA, 0x10000);
+  is(m3.run(c3, 100), Stop.GeneralProtection);
+});
+
 test.run();

@@ -143,4 +143,21 @@ test('pages get their own bytes only when first written: 32 MiB of RAM costs wha
   assert.is(m.read8(K + 0x200000), 1);
 });
 
+test('mapFrames: pages on shared buffers are aliases; guest and host writes through one show in the other', () => {
+  const m = new Memory();
+  const phys = new Uint8Array(3 * 4096);
+  const frames = [0, 1, 2].map((i) => phys.subarray(i * 4096, (i + 1) * 4096));
+  const lo = 0x100000, hi = toAddr(0xffff888000000000n);
+  m.mapFrames(lo, PERM_R | PERM_W, frames);
+  m.mapFrames(hi, PERM_R, frames);
+  m.w32(lo + 4096 + 8, 0xdeadbeef);
+  assert.is(m.r32(hi + 4096 + 8), 0xdeadbeef, 'guest store seen through the alias');
+  assert.is(phys[4096 + 8], 0xef, 'and in the backing buffer');
+  m.writeBytes(lo + 2 * 4096 - 2, Uint8Array.of(1, 2, 3, 4));
+  assert.equal(Array.from(m.readBytes(hi + 2 * 4096 - 2, 4)), [1, 2, 3, 4], 'host write across a page boundary');
+  const f = faultOf(m.cur, () => m.w8(hi, 1));
+  assert.is(f?.vector, VEC_PF, 'each alias keeps its own permissions');
+  assert.throws(() => m.mapFrames(0x200000, PERM_R, [new Uint8Array(100)]), (e: Error) => e instanceof EmuError);
+});
+
 test.run();

@@ -81,7 +81,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     }
     const script = loadWorkload(args.workload);
     const { loadBootableImage } = await import('../image.js');
-    const image = loadBootableImage(args.vmlinux);
+    const image = loadBootableImage(args.vmlinux, 'run');
     const { runScriptAsync } = await import('../../kernel/session.js');
     const { renderRunSummary, runResultJson, failureLine } = await import('../../output/run-summary.js');
     const { startProgress } = await import('../../output/progress.js');

@@ -1,0 +1,44 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { resolveKernel } from '../../src/cli/options.js';
+import { DEFAULT_VMLINUX } from '../../src/paths.js';
+import { LINUX_FIXTURE_DIR } from '../../src/kernel/linux/bundle.js';
+import { ktrace } from './run.js';
+
+test('-k mini is the miniature kernel; any other value but linux is a path', async () => {
+  assert.is(await resolveKernel('mini'), DEFAULT_VMLINUX);
+  assert.is(await resolveKernel('./linux'), './linux');
+  assert.is(await resolveKernel('/x/vmlinux'), '/x/vmlinux');
+});
+
+test('-k mini gives the default image\'s output, on the fast path and through yargs', () => {
+  const want = ktrace(['funcs', 'vfs_*'], {}, true);
+  assert.is(want.code, 0);
+  for (const fast of ['1', '0']) {
+    const got = ktrace(['-k', 'mini', 'funcs', 'vfs_*'], { KTRACE_FASTARGS: fast }, true);
+    assert.is(got.stdout, want.stdout, `KTRACE_FASTARGS=${fast}`);
+  }
+});
+
+const built = existsSync(join(LINUX_FIXTURE_DIR, 'vmlinux.br'));
+test('-k linux: static commands work, run refuses in one line', () => {
+  if (!built) {
+    console.log('SKIP fixtures/linux/vmlinux.br not built yet (fixtures/linux/build.sh): checking the one-line error instead');
+    const r = ktrace(['-k', 'linux', 'funcs', 'vfs_read'], {}, true);
+    assert.is(r.code, 1);
+    assert.match(r.stderr, /^ktrace: -k linux: .*BUILD-INFO: No such file or directory \(build it with fixtures\/linux\/build\.sh\)\n$/);
+    return;
+  }
+  const f = ktrace(['-k', 'linux', 'funcs', 'vfs_read'], {}, true);
+  assert.is(f.code, 0, f.stderr);
+  assert.is(f.stdout, 'vfs_read\n');
+  for (const fast of ['1', '0']) {
+    const r = ktrace(['-k', 'linux', 'run', 'cat'], { KTRACE_FASTARGS: fast }, true);
+    assert.is(r.code, 1);
+    assert.is(r.stderr, 'ktrace: run: booting real Linux is not yet implemented (on -k linux the static commands work: funcs, disasm, vars, line, add -D)\n');
+  }
+});
+
+test.run();

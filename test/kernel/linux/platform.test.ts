@@ -1,0 +1,58 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { linuxCpuid, LinuxPlatform } from '../../../src/kernel/linux/platform.js';
+import { bundledLinuxPath, LINUX_FIXTURE_DIR } from '../../../src/kernel/linux/bundle.js';
+import { Image } from '../../../src/elf/image.js';
+import { DEFAULT_VMLINUX } from '../../../src/paths.js';
+import { PERM_R, PERM_X } from '../../../src/emu/memory.js';
+import { Reg } from '../../../src/emu/cpu.js';
+
+test('CPUID has every feature Linux x86-64 requires (required-features.h REQUIRED_MASK0/1), no LAPIC, MCE or MTRR', () => {
+  const [, , , edx1] = linuxCpuid(1, 0);
+  const need0 = [0 /* FPU */, 3 /* PSE */, 5 /* MSR */, 6 /* PAE */, 8 /* CX8 */, 13 /* PGE */, 15 /* CMOV */, 24 /* FXSR */, 25 /* XMM */, 26 /* XMM2 */];
+  for (const bit of need0) assert.ok(edx1 & (1 << bit), `leaf 1 EDX bit ${bit}`);
+  for (const bit of [7, 9, 12, 14]) assert.not.ok(edx1 & (1 << bit), `leaf 1 EDX bit ${bit} is off`);
+  assert.ok(linuxCpuid(0x80000001, 0)[3] & (1 << 29), 'LM');
+  assert.ok(linuxCpuid(0x80000000, 0)[0] >= 0x80000001);
+  const v = linuxCpuid(0, 0);
+  assert.is(Buffer.from(new Uint32Array([v[1], v[3], v[2]]).buffer).toString('latin1'), 'GenuineIntel');
+});
+
+test('8250 output, LSR, CMOS status B and a PIT count that falls with the emulated clock', () => {
+  const p = new LinuxPlatform(Image.load(readFileSync(DEFAULT_VMLINUX)));
+  const m = p.machine, c = m.cpus[0];
+  // mov dx,0x3f8; mov al,'h'; out dx,al; mov al,'i'; out dx,al; mov dx,0x3fd; in al,dx; mov bl,al;
+  // mov al,0x0b; out 0x70,al; in al,0x71; mov cl,al;
+  // mov al,0xb0; out 0x43,al; mov al,0xff; out 0x42,al; out 0x42,al; (channel 2, lobyte/hibyte, 0xffff)
+  // 50 x nop; in al,0x42; mov r8b,al; in al,0x42; mov r9b,al; hlt
+  const code = [0x66, 0xba, 0xf8, 0x03, 0xb0, 0x68, 0xee, 0xb0, 0x69, 0xee, 0x66, 0xba, 0xfd, 0x03, 0xec, 0x88, 0xc3,
+    0xb0, 0x0b, 0xe6, 0x70, 0xe4, 0x71, 0x88, 0xc1,
+    0xb0, 0xb0, 0xe6, 0x43, 0xb0, 0xff, 0xe6, 0x42, 0xe6, 0x42,
+    ...new Array(3000).fill(0x90), 0xe4, 0x42, 0x41, 0x88, 0xc0, 0xe4, 0x42, 0x41, 0x88, 0xc1, 0xf4];
+  m.mem.map(0x10000, 0x2000, PERM_R | PERM_X);
+  m.mem.writeBytes(0x10000, Uint8Array.from(code));
+  c.rip = 0x10000;
+  assert.is(p.run(10_000)?.kind, 'halt');
+  assert.is(p.console, 'hi');
+  assert.is(c.getReg(Reg.RBX) & 0xffn, 0x60n, 'LSR: transmitter empty');
+  assert.is(c.getReg(Reg.RCX) & 0xffn, 0x02n, 'CMOS status B: 24-hour, BCD');
+  const count = Number(c.getReg(Reg.R8) & 0xffn) | (Number(c.getReg(Reg.R9) & 0xffn) << 8);
+  // ~3000 instructions = ~3000 ns at 1.193182 MHz: 3 ticks
+  assert.ok(count < 0xffff && count >= 0xffff - 4, `PIT count 0x${count.toString(16)}`);
+});
+
+const built = existsSync(join(LINUX_FIXTURE_DIR, 'vmlinux.br'));
+test('the bundled Linux enters startup_64 and prints its banner and command line on the 8250', () => {
+  if (!built) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
+  const image = Image.load(readFileSync(bundledLinuxPath()));
+  const p = new LinuxPlatform(image, { initrd: readFileSync(join(LINUX_FIXTURE_DIR, 'initramfs.cpio')) });
+  p.boot();
+  const end = p.run(30_000_000, () => p.console.includes('BIOS-e820'));
+  assert.is(end, undefined, `stopped early: ${JSON.stringify(end)}`);
+  assert.match(p.console, /^\[    0\.000000\] Linux version 6\.1\.\d+ \(ktrace@ktrace\) .* #1 SMP Thu Jan  1 00:00:00 UTC 1970\r?\n/);
+  assert.match(p.console, /Command line: console=ttyS0 earlyprintk=serial nolapic\r?\n/);
+});
+
+test.run();
