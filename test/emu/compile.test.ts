@@ -49,12 +49,12 @@ test('flag stores are elided only when a later instruction of the block overwrit
   // add eax,1; add ebx,1; cmp ecx,edx; jne +0   (the two adds' flags are dead, cmp's are live at the jump)
   const { m, c } = setup('83c001 83c301 39d1 7500 f4');
   const blk = m.blockAt(c, CODE);
-  const src = blk.fn.toString();
+  const src = blk.fn!.toString();
   assert.is((src.match(/c\.fk=/g) ?? []).length, 1);
   assert.is(m.run(c, 100), Stop.Halt);
   // a faulting instruction needs the flags of the ones before it: mov rax,[rax] keeps add's flag store
   const f = setup('83c001 488b00 83c001 f4');
-  const src2 = f.m.blockAt(f.c, CODE).fn.toString();
+  const src2 = f.m.blockAt(f.c, CODE).fn!.toString();
   assert.is((src2.match(/c\.fk=/g) ?? []).length, 2);
   f.c.setRegNum(Reg.RAX, 0xffffffff); // add makes it 0 (address 0 is unmapped): the fault sees add's flags
   assert.is(f.m.run(f.c, 100), Stop.PageFault);
@@ -103,7 +103,7 @@ test('fused conditions (producer and jcc/setcc in one block) agree with the gene
   assert.ok(checked > 4000);
 });
 
-test('whole system: the fixture boot and default workload on 2 CPUs end identically with blocks and interpreter', async () => {
+test('whole system: the fixture boot and default workload on 2 CPUs end identically with each tier forced', async () => {
   if (!existsSync(VMLINUX)) { console.log('SKIP whole-system differential: fixtures/vmlinux is missing'); return; }
   // the platform (src/kernel) drives the machine; this only flips the emulator's execution strategy
   const { Image } = await import('../../src/elf/image.js');
@@ -112,11 +112,15 @@ test('whole system: the fixture boot and default workload on 2 CPUs end identica
   const image = Image.load(readFileSync(VMLINUX));
   const src = readFileSync(join(ROOT, 'fixtures', 'workloads', 'default.wl'), 'utf8');
   const out: string[] = [];
-  for (const interp of [false, true]) {
-    const r = runScript(image, parseWorkload('default', src), { cpus: 2, seed: 3, maxInsns: 200_000_000, attach: (p) => { p.machine.interpretOnly = interp; } });
-    out.push(JSON.stringify({ end: r.end, insns: r.instructions, console: r.console, ns: r.emulatedNs }));
+  // tiered (the default), compiled only (every block compiled on its first entry), interpreted only
+  const tiers: [string, (m: import('../../src/emu/machine.js').Machine) => void][] = [
+    ['tiered', () => {}], ['compiled', (m) => { m.hotAfter = 1; }], ['interpreted', (m) => { m.interpretOnly = true; }]];
+  for (const [, set] of tiers) {
+    const r = runScript(image, parseWorkload('default', src), { cpus: 2, seed: 3, maxInsns: 200_000_000, snapshot: false, attach: (p) => set(p.machine) });
+    out.push(JSON.stringify({ end: r.end, insns: r.instructions, console: r.console, ns: r.emulatedNs, syscalls: r.syscalls }));
   }
-  assert.is(out[0], out[1]);
+  assert.is(out[1], out[0], 'compiled only');
+  assert.is(out[2], out[0], 'interpreted only');
   assert.match(out[0], 'poweroff');
 });
 
