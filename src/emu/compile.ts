@@ -2,7 +2,7 @@
 // instructions into one JS function. The same path compiles single instructions for the interpreter
 // (single-step, budget and timer tails). Flags are stored only when a later instruction of the block
 // might read them, and every instruction that can fault first commits RIP, so state stays precise.
-import { Mnemonic, OpKind } from 'iced-x86';
+import { Mnemonic, OpKind } from './iced.js';
 import { ARITH } from './flags.js';
 import { Gen, cc, formOf, producerOf, unsupportedReason } from './semantics.js';
 import { H } from './runtime.js';

@@ -7,7 +7,7 @@ import { FAULT, VEC_BP, VEC_DB, VEC_DE, VEC_GP, VEC_UD } from './memory.js';
 import { Cpu, Reg, VEC_TIMER } from './cpu.js';
 import { disassemble, type Op } from './decode.js';
 import { Stop } from './machine.js';
-import { Code, Mnemonic, Register } from 'iced-x86';
+import { Code, Mnemonic, Register } from './iced.js';
 
 void VEC_TIMER;
 const P = new Uint32Array(4);
