@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Machine, Stop } from '../../src/emu/machine.js';
-import { compile, mayFault } from '../../src/emu/compile.js';
+import { compile, compileOp, mayFault, opShapes } from '../../src/emu/compile.js';
 import { callFunction } from '../../src/emu/call.js';
 import { loadSegments, readLoadSegments } from '../../src/emu/loader.js';
 import { PERM_R, PERM_W } from '../../src/emu/memory.js';
@@ -18,10 +18,11 @@ import { CODE, Reg, setup } from './util.js';
 const VMLINUX = join(ROOT, 'fixtures', 'vmlinux');
 const BUF = toAddr(0xffff888000200000n);
 
-function runFixture(interpretOnly: boolean): string {
+function runFixture(interpretOnly: boolean, hotAfter?: number): string {
   const file = new Uint8Array(readFileSync(VMLINUX));
   const m = new Machine({ cpus: 1 });
   m.interpretOnly = interpretOnly;
+  if (hotAfter !== undefined) m.hotAfter = hotAfter;
   loadSegments(m.mem, readLoadSegments(file).segments, file);
   const syms = elfSymbols(file);
   const sym = (n: string) => toAddr(syms.get(n)!);
@@ -43,6 +44,23 @@ test('fixture code gives identical state through blocks and through the interpre
   const a = runFixture(false), b = runFixture(true);
   assert.is(a, b);
   assert.match(a, 'instret=');
+  // every block compiled on first entry, and a tier-up threshold that changes tiers mid-function
+  assert.is(runFixture(false, 1), a);
+  assert.is(runFixture(false, 3), a);
+});
+
+test('the one-instruction path shares one function per instruction shape, numbers bound per instruction', () => {
+  // add eax,1; add eax,0x1000; add eax,-5 (one shape), then mov ebx,eax; hlt
+  const env = setup('83c001 0500100000 83c0fb 89c3 f4');
+  env.m.interpretOnly = true;
+  const before = opShapes;
+  env.c.setRegNum(Reg.RAX, 10);
+  assert.is(env.m.run(env.c, 100), Stop.Halt);
+  assert.is(env.c.getRegNum(Reg.RBX), 10 + 1 + 0x1000 - 5);
+  // the first add and the third are one shape (83 /0 ib); the second has another encoding
+  assert.ok(opShapes - before <= 4, `${opShapes - before} new shapes`);
+  const a = compileOp(env.m.blockAt(env.c, CODE).ops[0], false), b = compileOp(env.m.blockAt(env.c, CODE + 8).ops[0], false);
+  assert.is(a.toString(), b.toString());
 });
 
 test('flag stores are elided only when a later instruction of the block overwrites them unread', () => {
