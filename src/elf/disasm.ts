@@ -10,7 +10,8 @@
 // fixed in one place per syntax (objdumpAtt, objdumpIntel). Verified instruction for instruction
 // against objdump 2.40 on the fixture kernel, test/elf/kernel-insns.S and (KTRACE_LONG) a static glibc.
 // Known gap: undecodable bytes print `(bad)` but iced may consume more than objdump's one byte.
-import iced from 'iced-x86';
+import iced from '../emu/iced.js';
+import type * as Iced from 'iced-x86';
 import type { Image } from './image.js';
 import type { Section } from './elf-file.js';
 import { ObjdumpSymbols, objdumpHex } from './objdump-symbols.js';
@@ -30,7 +31,7 @@ export interface DisasmLine {
 export class Disassembler {
   private readonly img: Image;
   private readonly syms: ObjdumpSymbols;
-  private readonly fmt: iced.Formatter;
+  private readonly fmt: Iced.Formatter;
   private readonly syntax: Syntax;
 
   constructor(img: Image, syntax: Syntax = 'att') {
@@ -87,7 +88,7 @@ export class Disassembler {
     return out;
   }
 
-  private text(ins: iced.Instruction, bytes: Uint8Array, sec: Section | undefined): string {
+  private text(ins: Iced.Instruction, bytes: Uint8Array, sec: Section | undefined): string {
     if (ins.code === Code.INVALID) return '(bad)';
     const f = this.fmt;
     let mn = f.formatMnemonic(ins);
@@ -133,7 +134,7 @@ export function renderLine(l: DisasmLine): string {
 const SEGS = new Map<number, string>([[iced.Register.CS, 'cs'], [iced.Register.DS, 'ds'], [iced.Register.ES, 'es'], [iced.Register.SS, 'ss']]);
 
 // The remaining differences between iced's GNU-as output and objdump's AT&T output, in one place.
-function objdumpAtt(ins: iced.Instruction, mn: string, ops: string, bytes: Uint8Array): [string, string] {
+function objdumpAtt(ins: Iced.Instruction, mn: string, ops: string, bytes: Uint8Array): [string, string] {
   mn = commonPrefixes(ins, mn, bytes);
   // objdump 2.40 drops the q of near indirect call/jmp and push/pop of memory: `call *(%rsp)`, `push 0x40(%rsp)`.
   if (mn === 'callq' || mn === 'jmpq' || mn === 'pushq' || mn === 'popq') mn = mn.slice(0, -1);
@@ -169,7 +170,7 @@ function objdumpAtt(ins: iced.Instruction, mn: string, ops: string, bytes: Uint8
   return [mn, ops];
 }
 
-function objdumpIntel(ins: iced.Instruction, mn: string, ops: string, bytes: Uint8Array): [string, string] {
+function objdumpIntel(ins: Iced.Instruction, mn: string, ops: string, bytes: Uint8Array): [string, string] {
   mn = commonPrefixes(ins, mn, bytes);
   if (SHIFT_BY_ONE.has(ins.code)) ops = ops.replace(/,0x1$/, ',1');
   if (MOVABS.has(ins.code)) {
@@ -245,7 +246,7 @@ const SHIFT_BY_ONE = new Set<number>(Object.keys(Code).filter((k) => /^(Rol|Ror|
 const STRING_KINDS = new Set<number>([OpKind.MemorySegSI, OpKind.MemorySegESI, OpKind.MemorySegRSI, OpKind.MemorySegDI,
   OpKind.MemorySegEDI, OpKind.MemorySegRDI, OpKind.MemoryESDI, OpKind.MemoryESEDI, OpKind.MemoryESRDI]);
 
-function hasStringOperand(ins: iced.Instruction): boolean {
+function hasStringOperand(ins: Iced.Instruction): boolean {
   for (let i = 0; i < ins.opCount; i++) if (STRING_KINDS.has(ins.opKind(i))) return true;
   return false;
 }
@@ -256,7 +257,7 @@ function prefixEnd(bytes: Uint8Array): number {
   return i;
 }
 
-function hasMemory(ins: iced.Instruction): boolean {
+function hasMemory(ins: Iced.Instruction): boolean {
   for (let i = 0; i < ins.opCount; i++) {
     const k = ins.opKind(i);
     if (k === OpKind.Memory || STRING_KINDS.has(k)) return true;
@@ -278,7 +279,7 @@ function splitOps(ops: string): string[] {
 }
 
 /** Prefix words objdump prints that iced does not: a repeated 0x66 (`data16`), `repz` on non-string instructions. */
-function commonPrefixes(ins: iced.Instruction, mn: string, bytes: Uint8Array): string {
+function commonPrefixes(ins: Iced.Instruction, mn: string, bytes: Uint8Array): string {
   let n66 = 0;
   for (const b of bytes) {
     if (b === 0x66) n66++;

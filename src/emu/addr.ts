@@ -24,5 +24,10 @@ export function halvesToNum(lo: number, hi: number): number { return (hi | 0) * 
 export function halvesToBig(lo: number, hi: number): bigint { return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0); }
 
 export function hex(a: number): string {
+  if (Number.isSafeInteger(a)) {
+    if (a >= 0) return '0x' + a.toString(16);
+    // two's complement from the 32-bit halves (no BigInt: block names are made with this)
+    return '0x' + (Math.floor(a / TWO32) >>> 0).toString(16) + (a >>> 0).toString(16).padStart(8, '0');
+  }
   return '0x' + toU64(a).toString(16);
 }

@@ -2,16 +2,21 @@
 // instructions into one JS function. The same path compiles single instructions for the interpreter
 // (single-step, budget and timer tails). Flags are stored only when a later instruction of the block
 // might read them, and every instruction that can fault first commits RIP, so state stays precise.
-import { Mnemonic, OpKind } from 'iced-x86';
+import { Mnemonic, OpKind } from './iced.js';
 import { ARITH } from './flags.js';
 import { Gen, cc, formOf, producerOf, unsupportedReason } from './semantics.js';
 import { H } from './runtime.js';
 import type { Op } from './decode.js';
 import { hex } from './addr.js';
 
+export type BlockFn = (c: any, R: Uint32Array, m: any, L: number) => void;
+
 export interface Block {
-  /** L: instructions the block may retire in this call (>= n); a self-looping block iterates while it can */
-  fn: (c: any, R: Uint32Array, m: any, L: number) => void;
+  /** L: instructions the block may retire in this call (>= n); a self-looping block iterates while it can.
+   *  null while the block is cold: the run loop steps through its ops one at a time (tiered execution). */
+  fn: BlockFn | null;
+  /** times the run loop entered the block while it was cold */
+  heat: number;
   n: number;
   /** RIP of each instruction, to count completed instructions after a fault */
   ips: Float64Array;
@@ -62,42 +67,81 @@ export function endsBlock(op: Op): boolean {
 }
 
 export let compiledBlocks = 0;
-const FACTORIES = new Map<string, (h: unknown, k: unknown[][]) => Block['fn'][]>();
+const FACTORIES = new Map<string, (h: unknown, k: unknown[][]) => BlockFn[]>();
 const MAX_FACTORIES = 50000;
 
-/** Compile one block (the interpreter's single instructions, and tests). */
+/** Compile one block (tests). */
 export function compile(ops: Op[], probe: boolean): Block { return compileMany([ops], probe)[0]; }
 
+/** A cold block: decoded, not compiled (the run loop steps through its ops until it is hot). */
+export function newBlock(ops: Op[], probe: boolean): Block {
+  const n = ops.length, lastOp = ops[n - 1];
+  const ips = new Float64Array(n);
+  for (let i = 0; i < n; i++) ips[i] = ops[i].ip;
+  const lf = formOf(lastOp);
+  const link = !lastOp.bad && !!lf && !lf.ends && unsupportedReason(lastOp) === '';
+  return { fn: null, heat: 0, n, ips, probe, valid: true, ops, link, s1: null, s1ip: NaN, s2: null, s2ip: NaN, pre: 0 };
+}
+
+export function compileMany(list: Op[][], probe: boolean): Block[] {
+  const blocks = list.map((ops) => newBlock(ops, probe));
+  compileBlocks(blocks);
+  return blocks;
+}
+
 /**
- * Compile several blocks with one `new Function`: V8's fixed cost per Function dominates for cold code,
+ * Compile blocks with one `new Function`: V8's fixed cost per Function dominates for cold code,
  * and inner functions are only pre-parsed until their first call, so blocks that never run cost little.
  */
-export function compileMany(list: Op[][], probe: boolean): Block[] {
-  const gens = list.map((ops) => generate(ops, probe));
+export function compileBlocks(blocks: Block[]): void {
+  const gens = blocks.map((b) => generate(b.ops, b.probe));
   const src = 'return [' + gens.map((x, i) => `function ${x.name}(c,R,m,L){const K=KK[${i}];\n${x.body}\n}`).join(',\n') + '];';
-  let fns: Block['fn'][];
+  let fns: BlockFn[];
   try {
     // Machines in one process (tests, benchmarks, repeated runs) compile the same code again: reuse the
     // factory for identical source (the constants are bound per call).
     let factory = FACTORIES.get(src);
     if (factory === undefined) {
-      factory = new Function('H', 'KK', src) as (h: unknown, k: unknown[][]) => Block['fn'][];
+      factory = new Function('H', 'KK', src) as (h: unknown, k: unknown[][]) => BlockFn[];
       if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
       FACTORIES.set(src, factory);
     }
     fns = factory(H, gens.map((x) => x.consts));
   } catch (e) {
-    throw new Error(`block compiler produced invalid JS at ${hex(list[0][0].ip)}: ${(e as Error).message}\n${src}`);
+    throw new Error(`block compiler produced invalid JS at ${hex(blocks[0].ops[0].ip)}: ${(e as Error).message}\n${src}`);
   }
-  compiledBlocks += list.length;
-  return list.map((ops, k) => {
-    const n = ops.length, lastOp = ops[n - 1];
-    const ips = new Float64Array(n);
-    for (let i = 0; i < n; i++) ips[i] = ops[i].ip;
-    const lf = formOf(lastOp);
-    const link = !lastOp.bad && !!lf && !lf.ends && unsupportedReason(lastOp) === '';
-    return { fn: fns[k], n, ips, probe, valid: true, ops, link, s1: null, s1ip: NaN, s2: null, s2ip: NaN, pre: gens[k].pre };
+  compiledBlocks += blocks.length;
+  blocks.forEach((b, k) => { b.fn = fns[k]; b.pre = gens[k].pre; });
+}
+
+// The one-instruction path (cold code, single-steps, budget and timer tails) compiles an instruction's
+// snippet with its numbers lifted into an array: instructions of one shape (say, every `mov r64,[rbp+d]`)
+// share one function and its bytecode, so cold code costs a closure, not a compilation.
+const OP_SHAPES = new Map<string, (h: unknown, k: unknown[], n: number[]) => BlockFn>();
+const LITERAL = /('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?<![\w$.])(?:0x[0-9a-fA-F]+|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?![\w$])/g;
+export let opShapes = 0;
+
+/** The single-instruction function of `op` (its counter: probeInstret on probe pages). */
+export function compileOp(op: Op, probe: boolean): BlockFn {
+  const g = generate([op], probe);
+  const nums: number[] = [];
+  const shape = g.body.replace(LITERAL, (m: string, str: string | undefined) => {
+    if (str !== undefined) return str;
+    nums.push(Number(m));
+    return `N[${nums.length - 1}]`;
   });
+  let factory = OP_SHAPES.get(shape);
+  if (factory === undefined) {
+    try {
+      factory = new Function('H', 'K', 'N', `return function(c,R,m,L){\n${shape}\n};`) as (h: unknown, k: unknown[], n: number[]) => BlockFn;
+    } catch (e) {
+      throw new Error(`block compiler produced invalid JS at ${hex(op.ip)}: ${(e as Error).message}\n${shape}`);
+    }
+    if (OP_SHAPES.size >= MAX_FACTORIES) OP_SHAPES.clear();
+    OP_SHAPES.set(shape, factory);
+    opShapes++;
+  }
+  return factory(H, g.consts, nums);
 }
 
 function generate(ops: Op[], probe: boolean): { name: string; body: string; consts: unknown[]; pre: number } {
@@ -181,4 +225,4 @@ function generate(ops: Op[], probe: boolean): { name: string; body: string; cons
 }
 
 /** The generated source of a block (for debugging and tests). */
-export function blockSource(b: Block): string { return b.fn.toString(); }
+export function blockSource(b: Block): string { return String(b.fn); }

@@ -46,7 +46,7 @@ export class Cpu implements LazyFlags, FaultTarget {
   /** Segment bases as signed canonical numbers. */
   fsb = 0; gsb = 0; kgsb = 0;
   cr0 = 0x80050033; cr2 = 0; cr3 = 0; cr4 = 0x6b0; cr8 = 0;
-  efer = EFER_FIXED; star = 0n; lstar = 0; cstar = 0; fmask = 0; tscAux = 0; rsp0 = 0;
+  efer = EFER_FIXED; starLo = 0; starHi = 0; lstar = 0; cstar = 0; fmask = 0; tscAux = 0; rsp0 = 0;
   idtBase = 0; idtLimit = 0; gdtBase = 0; gdtLimit = 0; tr = 0; ldtr = 0;
   /** DR0-DR7 (DR4/DR5 unused): stored, not acted on (no hardware breakpoints). */
   readonly dr = [0, 0, 0, 0, 0, 0, 0xffff0ff0, 0x400];
@@ -116,7 +116,7 @@ export class Cpu implements LazyFlags, FaultTarget {
     const big = (x: number) => BigInt.asUintN(64, BigInt(x));
     switch (n) {
       case MSR_EFER: return BigInt(this.efer);
-      case MSR_STAR: return this.star;
+      case MSR_STAR: return halvesToBig(this.starLo, this.starHi);
       case MSR_LSTAR: return big(this.lstar);
       case MSR_CSTAR: return big(this.cstar);
       case MSR_FMASK: return BigInt(this.fmask);
@@ -136,7 +136,7 @@ export class Cpu implements LazyFlags, FaultTarget {
     let a: number | undefined;
     switch (n) {
       case MSR_EFER: this.efer = Number(v & 0xd01n) | EFER_FIXED; return true;
-      case MSR_STAR: this.star = v; return true;
+      case MSR_STAR: this.starLo = Number(v & 0xffffffffn); this.starHi = Number(v >> 32n); return true;
       case MSR_LSTAR: if ((a = addr()) === undefined) return false; this.lstar = a; return true;
       case MSR_CSTAR: if ((a = addr()) === undefined) return false; this.cstar = a; return true;
       case MSR_FMASK: this.fmask = Number(v & 0xffffffffn); return true;

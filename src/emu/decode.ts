@@ -1,6 +1,6 @@
 // Decode once: iced-x86 turns each instruction into a plain JS Op exactly once; ops and compiled blocks
 // are cached per page in dense arrays indexed by page offset, and dropped when the page's bytes change.
-import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, MemorySizeExt, OpKind, Register, Mnemonic, Code } from 'iced-x86';
+import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, MemorySizeExt, OpKind, Register, Mnemonic, Code } from './iced.js';
 import { TWO32, toAddr } from './addr.js';
 import { STATS_ON, stats } from './stats.js';
 import { PAGE_PROBE, PAGE_SIZE, PERM_U, PERM_X, Memory, type CodeCache, type Page } from './memory.js';
@@ -114,8 +114,18 @@ function fillOp(i: Instruction, ip: number, bytes: Uint8Array, probe: boolean): 
         op.strSeg = seg === Register.FS ? 1 : seg === Register.GS ? 2 : 0;
       }
     } else if (kind >= OpKind.Immediate8 && kind <= OpKind.Immediate32to64) {
-      const v = BigInt.asUintN(64, i.immediate(k));
-      lo = Number(v & 0xffffffffn); hi = Number(v >> 32n);
+      // as iced's immediate(k) (sign-extended kinds to 64 bits), without BigInt but for imm64
+      switch (kind) {
+        case OpKind.Immediate8: lo = i.immediate8; break;
+        case OpKind.Immediate8_2nd: lo = i.immediate8_2nd; break;
+        case OpKind.Immediate16: lo = i.immediate16; break;
+        case OpKind.Immediate32: lo = i.immediate32 >>> 0; break;
+        case OpKind.Immediate8to16: case OpKind.Immediate8to32: case OpKind.Immediate8to64: {
+          const x = (i.immediate8 << 24) >> 24; lo = x >>> 0; hi = x < 0 ? 0xffffffff : 0; break;
+        }
+        case OpKind.Immediate32to64: { const x = i.immediate32 | 0; lo = x >>> 0; hi = x < 0 ? 0xffffffff : 0; break; }
+        default: { const v = BigInt.asUintN(64, i.immediate(k)); lo = Number(v & 0xffffffffn); hi = Number(v >> 32n); }
+      }
       sz = immSize(kind);
     } else if (kind >= OpKind.NearBranch16 && kind <= OpKind.NearBranch64) {
       op.target = toAddr(i.nearBranchTarget);

@@ -17,10 +17,14 @@
 // - Secondary CPUs start offline (cpu.online = false) until the platform starts them.
 // - Instructions on PAGE_PROBE pages count in cpu.probeInstret, never in instret or the clock.
 // - machine.interpretOnly runs everything one instruction at a time (the reference path for tests).
+// - Tiered execution: a block runs one instruction at a time until its machine.hotAfter-th entry (default
+//   HOT_AFTER), then compiled; hotAfter = 1 compiles every block on first entry. Results never depend on it.
+// - machine.entered (when set) collects the blocks and ops executed; mem.hostLog (when set) logs host
+//   writes and mapping changes (both for the boot snapshot, src/kernel/snapshot.ts).
 export { toAddr, toU64, EmuError, isCanonical, hex } from './addr.js';
 export { Memory, Page, FAULT, PERM_R, PERM_W, PERM_X, PERM_U, PAGE_PROBE, PAGE_SIZE, PF_P, PF_W, PF_U, PF_I } from './memory.js';
 export { Cpu, Reg, MSR_EFER, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_FMASK, MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_TSC_AUX, MSR_KTPC_RSP0, VEC_TIMER, VEC_IPI, type CpuHost } from './cpu.js';
-export { Machine, Stop, stopName, STOP_NAMES, type MachineOptions } from './machine.js';
+export { Machine, Stop, stopName, STOP_NAMES, HOT_AFTER, type MachineOptions } from './machine.js';
 export { callFunction, type CallOptions, type CallResult } from './call.js';
 export { loadSegments, readLoadSegments, type LoadSegment } from './loader.js';
 export { disassemble, type Op } from './decode.js';

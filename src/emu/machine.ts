@@ -2,10 +2,12 @@
 // Several CPUs interleave deterministically on one host thread in instruction quanta.
 import { Cpu, VEC_TIMER, VEC_IPI } from './cpu.js';
 import { DecodeCache, MAX_BLOCK, type Op } from './decode.js';
-import { compile, compileMany, endsBlock, type Block } from './compile.js';
+import { compileBlocks, compileOp, endsBlock, newBlock, type Block } from './compile.js';
 
-/** Blocks compiled together at most (the requested one and its likely successors on the page). */
+/** Blocks compiled together at most (the hot one and warm blocks on its page). */
 const BATCH = 24;
+/** Entries after which a block is compiled (tiered execution: colder code runs one instruction at a time). */
+export const HOT_AFTER = 40;
 import { FAULT, Memory, PAGE_PROBE, PAGE_SIZE, PERM_U, PERM_X, VEC_DB, VEC_DE, VEC_GP, VEC_PF, VEC_UD, type Page } from './memory.js';
 import { STATS_ON, stats } from './stats.js';
 
@@ -44,6 +46,12 @@ export class Machine {
   private rrNext = 0;
   private rrLeft = 0;
   private rrRan = false;
+  /** The CPU at rrNext was handed a stop mid-quantum: the next call goes on exactly as if the owner had
+   *  handled the stop in place (rrLeft may then be 0: the quantum is used up). */
+  private rrCont = false;
+  /** When set, every block entered and every single-stepped op is added (the boot snapshot's record of
+   *  the code boot ran: kernel/snapshot.ts). */
+  entered: Set<{ ops: Op[] } | Op> | null = null;
   /**
    * Handles a vmcall right where it executes, like port I/O (true = handled, go on at cpu.rip): host
    * calls are the fast path of optimized probes and return trampolines, so they skip the stop. When it
@@ -65,6 +73,8 @@ export class Machine {
   private execCounts = new Float64Array(0);
   /** Debug/test switch: run every instruction through the single-instruction path (no blocks). */
   interpretOnly = false;
+  /** Tiering: a block is compiled on its hotAfter-th entry (1: compile everything at once, for tests). */
+  hotAfter = HOT_AFTER;
 
   constructor(opts: MachineOptions) {
     if (!(opts.cpus >= 1 && opts.cpus <= 64)) throw new Error(`Machine: cpus must be 1..64, got ${opts.cpus}`);
@@ -80,6 +90,12 @@ export class Machine {
       onPaging: (c: Cpu, kind: number, addr: number) => this.onPaging?.(c, kind, addr),
     };
     for (let i = 0; i < opts.cpus; i++) { const c = new Cpu(i, this.mem); c.host = host; this.cpus.push(c); }
+  }
+
+  /** The scheduling state that is not on the CPUs (snapshots). */
+  saveState(): number[] { return [this.rng, this.rrNext, this.rrLeft, this.rrRan ? 1 : 0, this.rrCont ? 1 : 0]; }
+  loadState(s: number[]): void {
+    this.rng = s[0]; this.rrNext = s[1]; this.rrLeft = s[2]; this.rrRan = s[3] === 1; this.rrCont = s[4] === 1;
   }
 
   /** Deterministic xorshift32: timer jitter and anything else the machine randomises. */
@@ -109,48 +125,32 @@ export class Machine {
   }
 
   /**
-   * Build the block at `a`: a superblock that follows fall-through of conditional branches (side exits),
-   * direct calls and direct jumps, and page ends, up to MAX_BLOCK instructions. Every page it covers
-   * lists it, so a write to any of them invalidates it.
+   * Build the (cold) block at `a`: a superblock that follows fall-through of conditional branches (side
+   * exits), direct calls and direct jumps, and page ends, up to MAX_BLOCK instructions. Every page it
+   * covers lists it, so a write to any of them invalidates it.
    */
   private buildBlock(pg: Page, a: number): Block {
     const probe = pg.perms & PAGE_PROBE;
-    // The requested block, plus the blocks it is likely to lead to on the same page (branch targets,
-    // call return sites), compiled in one batch.
-    const first = this.collect(pg, a, probe);
-    const batch = [first];
-    const starts = new Set<number>([a]);
-    const queue: number[] = [];
-    const consider = (t: number) => {
-      if (Number.isNaN(t) || starts.has(t) || t - (t & 4095) !== pg.base) return;
-      const b = pg.blocks?.[t - pg.base];
-      if (b !== undefined && b.valid) return;
-      starts.add(t); queue.push(t);
-    };
-    const scan = (ops: Op[]) => {
-      for (const op of ops) {
-        if (op.flow === 3 || op.flow === 1) consider(op.target);
-        else if (op.flow === 5) consider(op.next);
-      }
-      const last = ops[ops.length - 1];
-      if (last.flow === 3) consider(last.next);
-    };
-    scan(first.ops);
-    while (queue.length && batch.length < BATCH) {
-      const t = queue.shift()!;
-      const more = this.collect(pg, t, probe);
-      batch.push(more);
-      scan(more.ops);
-    }
-    const blocks = compileMany(batch.map((x) => x.ops), probe !== 0);
+    const { ops, pages } = this.collect(pg, a, probe);
+    const blk = newBlock(ops, probe !== 0);
     if (!pg.blocks) pg.blocks = new Array(PAGE_SIZE);
-    for (let i = 0; i < blocks.length; i++) {
-      const start = batch[i].ops[0].ip;
-      pg.blocks[start - pg.base] = blocks[i];
-      for (const q of batch[i].pages) (q.blist ??= []).push(blocks[i]);
+    pg.blocks[a - pg.base] = blk;
+    for (const q of pages) (q.blist ??= []).push(blk);
+    return blk;
+  }
+
+  /** Compile a block that became hot, with the warm cold blocks of its first page (one `new Function`). */
+  private tierUp(blk: Block, pg: Page | undefined): void {
+    const list = [blk];
+    const warm = this.hotAfter >> 2;
+    if (pg && pg.blist) {
+      for (const q of pg.blist as Block[]) {
+        if (list.length >= BATCH) break;
+        if (q !== blk && q.fn === null && q.valid && q.heat > warm) list.push(q);
+      }
     }
-    if (STATS_ON) stats.blocksCompiled += blocks.length;
-    return blocks[0];
+    compileBlocks(list);
+    if (STATS_ON) stats.blocksCompiled += list.length;
   }
 
   /**
@@ -192,8 +192,10 @@ export class Machine {
     const m = this.mem;
     m.cur = cpu; m.setUser(cpu.cpl === 3 ? 1 : 0);
     const pg = m.translate(a, 2);
-    const b = pg.blocks?.[a - pg.base];
-    return b && b.valid ? b : this.buildBlock(pg, a);
+    const old = pg.blocks?.[a - pg.base];
+    const b = old && old.valid ? old : this.buildBlock(pg, a);
+    if (b.fn === null) this.tierUp(b, pg);
+    return b;
   }
 
   /**
@@ -214,6 +216,10 @@ export class Machine {
     let prev: Block | null = null;
     // debug/test switches, read once per run (they are only changed between runs)
     const blocksOk = !this.interpretOnly && this.execIndex === null;
+    const entered = this.entered;
+    const hotAfter = this.hotAfter;
+    // the cold block being stepped through one instruction at a time, and the index of its next op
+    let cur: Block | null = null, curI = 0;
     for (;;) {
       if (c.stop !== 0) { const s = c.stop - 1; c.stop = 0; return s; }
       if (c.halted) {
@@ -238,33 +244,42 @@ export class Machine {
         if (!c.interrupt(v)) return Stop.DoubleFault;
         prev = null;
       }
-      // find the block at RIP: the previous block's successor links, else fetch TLB and the page's array
+      // find the block at RIP: the cold block being stepped through, the previous block's successor
+      // links, else fetch TLB and the page's array
       const a: number = c.rip;
       let blk: Block | undefined;
-      if (prev !== null && prev.s1ip === a && prev.s1!.valid) blk = prev.s1!;
-      else if (prev !== null && prev.s2ip === a && prev.s2!.valid) blk = prev.s2!;
+      if (cur !== null && cur.ips[curI] === a && cur.valid) blk = cur;
       else {
-        const off: number = a & 4095, ti: number = (a >> 12) & 4095;
-        let pg: Page;
-        if (m.ftag[ti] === a - off) pg = m.fpg[ti];
+        curI = 0;
+        if (prev !== null && prev.s1ip === a && prev.s1!.valid) blk = prev.s1!;
+        else if (prev !== null && prev.s2ip === a && prev.s2!.valid) blk = prev.s2!;
         else {
-          if (STATS_ON) stats.tlbFetchMiss++;
-          try { pg = m.translate(a, 2); }
-          catch (e) { if (e !== FAULT) throw e; if (STATS_ON) stats.faults++; return vectorStop(c.trapVector); }
+          const off: number = a & 4095, ti: number = (a >> 12) & 4095;
+          let pg: Page;
+          if (m.ftag[ti] === a - off) pg = m.fpg[ti];
+          else {
+            if (STATS_ON) stats.tlbFetchMiss++;
+            try { pg = m.translate(a, 2); }
+            catch (e) { if (e !== FAULT) throw e; if (STATS_ON) stats.faults++; return vectorStop(c.trapVector); }
+          }
+          blk = pg.blocks !== null ? pg.blocks[off] : undefined;
+          if (blk === undefined || !blk.valid) blk = this.buildBlock(pg, a);
+          if (blk.fn === null && blocksOk && ++blk.heat >= hotAfter) this.tierUp(blk, pg);
+          if (prev !== null && prev.link) { prev.s2 = prev.s1; prev.s2ip = prev.s1ip; prev.s1 = blk; prev.s1ip = a; }
         }
-        blk = pg.blocks !== null ? pg.blocks[off] : undefined;
-        if (blk === undefined || !blk.valid) blk = this.buildBlock(pg, a);
-        if (prev !== null && prev.link) { prev.s2 = prev.s1; prev.s2ip = prev.s1ip; prev.s1 = blk; prev.s1ip = a; }
       }
       let limit = blk.probe ? PROBE_LIMIT : end - done;
       if (!blk.probe) { const t = c.nextTimer - (c.instret + c.idleNs); if (t < limit) limit = t; }
       // keep the allowance a small integer: a huge budget would make it a boxed double on every call
       if (limit > 0x3fffffff) limit = 0x3fffffff;
       m.smc = 0;
-      if (blk.n <= limit && c.tf === 0 && !c.shadow && blocksOk) {
+      const fn = blk.fn;
+      if (fn !== null && curI === 0 && blk.n <= limit && c.tf === 0 && !c.shadow && blocksOk) {
         if (STATS_ON) stats.blocksRun++;
+        if (entered !== null) entered.add(blk);
         prev = blk;
-        try { blk.fn(c, R, m, limit); }
+        cur = null;
+        try { fn(c, R, m, limit); }
         catch (e) {
           if (e !== FAULT) throw e;
           let k = 0; while (k < blk.n && blk.ips[k] !== c.rip) k++;
@@ -275,12 +290,15 @@ export class Machine {
         }
         continue;
       }
-      // interpreter path: exactly one instruction (TF single-step, interrupt shadow, budget/timer tail)
+      // interpreter path: exactly one instruction (cold code, TF single-step, interrupt shadow, budget/timer
+      // tail); the next one is looked for in the same block first
       prev = null;
-      const op = blk.ops[0];
-      if (op.fn === null) op.fn = compile([op], blk.probe).fn;
+      const op = blk.ops[curI];
+      if (curI + 1 < blk.n) { cur = blk; curI++; } else { cur = null; curI = 0; }
+      if (op.fn === null) op.fn = compileOp(op, blk.probe);
       const tf = c.tf, sh = c.shadow;
       if (STATS_ON) stats.singleSteps++;
+      if (entered !== null) entered.add(op);
       if (this.execIndex !== null) {
         const i = this.execIndex.get(op.ip);
         if (i !== undefined) this.execCounts[i]++;
@@ -328,6 +346,8 @@ export class Machine {
     return this.execCounts;
   }
   stopCounting(): void { this.execIndex = null; }
+  /** Is countExecutions counting (an observer of every instruction, boot's too)? */
+  get counting(): boolean { return this.execIndex !== null; }
 
   private runAllInner(budget: number, quantum: number): { cpu: Cpu; stop: Stop } | null {
     let used = 0;
@@ -335,21 +355,26 @@ export class Machine {
       // Resume the round where the last call left it: neither a stop handed to the caller nor the end
       // of the caller's budget may restart the round-robin, or the interleaving would depend on them.
       let ran = this.rrRan;
+      let contNext = this.rrCont;
+      this.rrCont = false;
       for (let k = this.rrNext; k < this.cpus.length; k++) {
         const c = this.cpus[k];
+        const cont = contNext;
+        contNext = false;
         if (!c.online) continue;
-        if (used >= budget) { this.rrNext = k; this.rrRan = ran; return null; }
-        if (this.rrLeft <= 0 && c.halted && c.if_ && c.pending === 0) {
+        if (used >= budget) { this.rrNext = k; this.rrRan = ran; this.rrCont = cont; return null; }
+        if (!cont && this.rrLeft <= 0 && c.halted && c.if_ && c.pending === 0) {
           // idle for a quantum, or until its timer fires
           const now = c.clock();
           if (c.nextTimer - now <= quantum) { c.idleNs += Math.max(0, c.nextTimer - now); this.fireTimer(c); }
           else continue;
         }
-        const q = this.rrLeft > 0 ? this.rrLeft : quantum;
+        const q = cont ? this.rrLeft : this.rrLeft > 0 ? this.rrLeft : quantum;
         this.rrLeft = 0;
         const before = c.instret;
         const cap = Math.min(q, budget - used);
-        let s = this.run(c, cap);
+        // a continued quantum that is used up ends here, as the in-place path below would end it
+        let s = cont && cap <= 0 && (this.mem.permsAt(c.rip) & PAGE_PROBE) === 0 ? Stop.Budget : this.run(c, Math.max(cap, 0));
         // Stops the owner handles in place (kprobe traps, host calls, exceptions it delivers) keep this
         // CPU on its quantum; only a stop it declines goes back to the caller.
         while (s !== Stop.Budget && !(s === Stop.Halt && c.halted && c.if_) && this.onTrap !== null && this.onTrap(c, s)) {
@@ -369,9 +394,11 @@ export class Machine {
           continue;
         }
         if (s === Stop.Halt && c.halted && c.if_) continue; // idle, waits for an interrupt
-        // hand the stop to the caller; the next call goes on with this CPU's remaining quantum
+        // hand the stop to the caller; the next call goes on with this CPU's remaining quantum, exactly as
+        // if the stop had been handled in place
         this.rrNext = k;
-        this.rrLeft = Math.max(1, q - did);
+        this.rrLeft = q - did;
+        this.rrCont = true;
         this.rrRan = ran;
         return { cpu: c, stop: s };
       }

@@ -70,6 +70,9 @@ export class Memory {
   codeCache: CodeCache | null = null;
   /** Bumped whenever mappings change (cached translations elsewhere compare it). */
   generation = 0;
+  /** When set, every host write and mapping change is logged here (the boot snapshot asks what the
+   *  upper layers changed before the machine ran: kernel/snapshot.ts). `old` is null for mapping changes. */
+  hostLog: { addr: number; len: number; old: Uint8Array | null }[] | null = null;
 
   constructor() {
     const t = this.tlbs[0];
@@ -103,6 +106,7 @@ export class Memory {
   }
   map(addr: number, size: number, perms: number): void {
     this.checkRange(addr, size, 'map');
+    if (this.hostLog) this.hostLog.push({ addr, len: size, old: null });
     for (let a = addr; a < addr + size; a += PAGE_SIZE) {
       const old = this.pages.get(a);
       if (old) this.dropCode(old);
@@ -119,6 +123,7 @@ export class Memory {
   }
   unmap(addr: number, size: number): void {
     this.checkRange(addr, size, 'unmap');
+    if (this.hostLog) this.hostLog.push({ addr, len: size, old: null });
     for (let a = addr; a < addr + size; a += PAGE_SIZE) {
       const p = this.pages.get(a);
       if (p) { this.dropCode(p); this.pages.delete(a); }
@@ -157,6 +162,7 @@ export class Memory {
   }
   protect(addr: number, size: number, perms: number): void {
     this.checkRange(addr, size, 'protect');
+    if (this.hostLog) this.hostLog.push({ addr, len: size, old: null });
     for (let a = addr; a < addr + size; a += PAGE_SIZE) {
       const p = this.pages.get(a);
       if (!p) throw new EmuError(`protect: ${hex(a)} is not mapped`);
@@ -172,6 +178,18 @@ export class Memory {
     return p ? p.perms : 0;
   }
   page(addr: number): Page | undefined { return this.pages.get(addr - (addr & 4095)); }
+  /** Every mapped page, in mapping order (snapshots). */
+  allPages(): IterableIterator<Page> { return this.pages.values(); }
+  /** Put a page back as a snapshot saved it: mapped with `perms`, holding `bytes` (null: all zeros). */
+  restorePage(base: number, perms: number, bytes: Uint8Array | null): void {
+    let p = this.pages.get(base);
+    if (!p) { p = new Page(base, perms); this.pages.set(base, p); }
+    else if (p.perms !== perms) { this.dropCode(p); p.perms = perms; }
+    if (p.hasCode) this.touchCode(p);
+    if (bytes) { p.own(); p.u8.set(bytes); }
+    else if (p.materialized) p.u8.fill(0);
+    this.smc = 0;
+  }
   /** Number of mapped pages (for memory accounting). */
   get pageCount(): number { return this.pages.size; }
 
@@ -225,6 +243,7 @@ export class Memory {
   writeBytes(addr: number, bytes: Uint8Array): void {
     // Check the whole range first so a failed write changes nothing.
     for (let d = 0; d < bytes.length;) { const a = addr + d; this.hostPage(a); d += PAGE_SIZE - (a & 4095); }
+    if (this.hostLog) this.hostLog.push({ addr, len: bytes.length, old: this.readBytes(addr, bytes.length) });
     let done = 0;
     while (done < bytes.length) {
       const a = addr + done, off = a & 4095, n = Math.min(bytes.length - done, PAGE_SIZE - off);

@@ -7,7 +7,7 @@ import { FAULT, VEC_BP, VEC_DB, VEC_DE, VEC_GP, VEC_UD } from './memory.js';
 import { Cpu, Reg, VEC_TIMER } from './cpu.js';
 import { disassemble, type Op } from './decode.js';
 import { Stop } from './machine.js';
-import { Code, Mnemonic, Register } from 'iced-x86';
+import { Code, Mnemonic, Register } from './iced.js';
 
 void VEC_TIMER;
 const P = new Uint32Array(4);
@@ -184,6 +184,21 @@ export const H = {
   idiv(c: Cpu, sz: number, s0: number, s1: number): void {
     const R = c.regs;
     if (sz <= 32 ? s0 === 0 : (s0 | s1) === 0) fault(c, VEC_DE, 'divide by zero');
+    if (sz <= 32 && (sz < 32 || (R[4] | 0) >= -0x200000 && (R[4] | 0) < 0x200000)) {
+      // |dividend| < 2^53: the double quotient truncates exactly (an error below 1/|divisor| cannot
+      // cross an integer), and the remainder is exact
+      const sh = 32 - sz;
+      const d = sz === 32 ? s0 | 0 : (s0 << sh) >> sh;
+      const n = sz === 8 ? ((R[0] & 0xffff) << 16) >> 16 : sz === 16 ? (((R[4] & 0xffff) << 16) | (R[0] & 0xffff)) | 0
+        : (R[4] | 0) * TWO32 + R[0];
+      const q = Math.trunc(n / d), r = n - q * d;
+      const lim = sz === 32 ? 2147483648 : 1 << (sz - 1);
+      if (q >= lim || q < -lim) fault(c, VEC_DE, 'quotient overflow');
+      if (sz === 8) R[0] = (R[0] & 0xffff0000) | ((r & 0xff) << 8) | (q & 0xff);
+      else if (sz === 16) { R[0] = (R[0] & 0xffff0000) | (q & 0xffff); R[4] = (R[4] & 0xffff0000) | (r & 0xffff); }
+      else { R[0] = q >>> 0; R[1] = 0; R[4] = r >>> 0; R[5] = 0; }
+      return;
+    }
     if (sz <= 32) {
       const sh = 32 - sz;
       const d = sz === 32 ? s0 | 0 : (s0 << sh) >> sh;
@@ -254,6 +269,15 @@ export const H = {
       case 7:
         if (n < 32) { r0 = ((lo >>> n) | (hi << (32 - n))) >>> 0; r1 = (hi >> n) >>> 0; } else { r0 = (hi >> (n - 32)) >>> 0; r1 = (hi >> 31) >>> 0; }
         cf = bit(n - 1); of = 0; break;
+      case 0: case 1: {
+        // rol by n, or ror as rol by 64-n, on the 32-bit halves
+        let m = k === 0 ? n : 64 - n, a = lo, b = hi;
+        if (m >= 32) { a = hi; b = lo; m -= 32; }
+        if (m > 0) { r1 = ((b << m) | (a >>> (32 - m))) >>> 0; r0 = ((a << m) | (b >>> (32 - m))) >>> 0; } else { r0 = a; r1 = b; }
+        if (k === 0) { cf = r0 & 1; of = (r1 >>> 31) ^ cf; } else { cf = r1 >>> 31; of = cf ^ ((r1 >>> 30) & 1); }
+        H.setCO(c, cf, of);
+        H.rhi = r1; return r0;
+      }
       default: {
         const v = big(lo, hi), nn = BigInt(n);
         let r: bigint, cfv: number;
@@ -549,7 +573,7 @@ export const H = {
     const fl = c.getRflags() & ~0x10000;
     writeReg64(c, Reg.RCX, op.next);
     c.regs[22] = fl; c.regs[23] = 0;
-    const sel = Number((c.star >> 32n) & 0xffffn);
+    const sel = c.starHi & 0xffff;
     c.cs = sel & 0xfffc; c.ss = (sel + 8) & 0xffff;
     c.setRflags((fl & ~c.fmask) | 2);
     c.setCpl(0);
@@ -561,7 +585,7 @@ export const H = {
     needCpl0(c, op);
     const rcx = readReg64(c, Reg.RCX);
     if (c.regs[3] !== 0 && c.regs[3] !== 0xffffffff || !isCanonical(rcx)) fault(c, VEC_GP, `sysret to non-canonical ${hex(rcx)}`);
-    const sel = Number((c.star >> 48n) & 0xffffn);
+    const sel = c.starHi >>> 16;
     c.setRflags((c.regs[22] & 0x3c7fd7) | 2);
     c.cs = ((sel + 16) | 3) & 0xffff; c.ss = ((sel + 8) | 3) & 0xffff;
     c.setCpl(3);

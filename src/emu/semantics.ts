@@ -6,7 +6,7 @@
 // Generated code sees: c (Cpu), R (c.regs, Uint32Array lo/hi halves), m (Memory), H (runtime.ts), K (consts).
 // Rules every emitter follows for precise faults: read everything first, then memory writes (the only
 // thing that can still fault), then register, RSP and flag updates.
-import { Mnemonic, OpKind, Register, Code } from 'iced-x86';
+import { Mnemonic, OpKind, Register, Code } from './iced.js';
 import { K_ADC, K_ADD, K_DEC, K_EXPL, K_INC, K_LOGIC, K_SBB, K_SUB } from './flags.js';
 import type { Op } from './decode.js';
 

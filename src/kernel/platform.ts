@@ -26,6 +26,14 @@ export interface PlatformOptions {
   cmdline?: string;
 }
 
+/** Something upper layers saw during boot (slice hooks, init memory freed), with each CPU's
+ *  [instret, idleNs, probeInstret] at that moment (snapshots replay them). */
+export interface BootEvent { kind: 'slice' | 'initFreed'; clocks: [number, number, number][] }
+
+export interface PlatformState {
+  console: number[]; initFreed: boolean; lastKernelFault: KernelFault | undefined; lastCalls: number; lastProgressNs: number;
+}
+
 /** A handler for stops the platform does not own (kprobes: #BP, #DB, host calls in probe pages). */
 export type TrapHandler = (cpu: Cpu, stop: Stop) => boolean;
 
@@ -74,6 +82,24 @@ export class Platform implements UserMemory {
   readonly retAddrRecovery: RetAddrRecovery[] = [];
   workload: WorkloadRunner | undefined;
   private secondaryEntry: number;
+  /**
+   * The boot ends where /init starts: the first user host call (the workload's first request). That call
+   * is handed out of the machine's run loop and handled by runSlice right after (exactly as if in place),
+   * so that the machine state at that point is one a boot snapshot can save (kernel/snapshot.ts).
+   */
+  initStarted = false;
+  /** The CPU whose first user host call waits to be handled (set at the end of boot, or by a restore). */
+  pausedCpu: Cpu | null = null;
+  /** Capture: runSlice returns at the end of boot, the first user host call not handled yet. */
+  stopAtInit = false;
+  /** Where the slice that boot ended in stops (for a capture), and where a restored run resumes. */
+  initSliceEnd: number | undefined;
+  /** Called once, by the first runSlice, before anything runs (session.ts: the boot snapshot). */
+  beforeFirstSlice: ((maxInsns: number, slice: number) => void) | null = null;
+  /** How this run's boot happened: 'cold', or 'snapshot' (restored); with the reason a snapshot was not used. */
+  bootedFrom: { kind: 'cold' | 'snapshot'; why: string } = { kind: 'cold', why: 'no snapshot asked for' };
+  /** Guest instruction totals at which the slice hooks ran, and when init memory was freed (capture). */
+  readonly bootEvents: BootEvent[] = [];
 
   constructor(readonly image: Image, readonly opts: PlatformOptions) {
     if (!(opts.cpus >= 1 && opts.cpus <= 8)) throw new RangeError('cpus must be between 1 and 8');
@@ -87,6 +113,21 @@ export class Platform implements UserMemory {
   }
 
   get console(): string { return Buffer.from(this.consoleBytes).toString('latin1'); }
+
+  /** What the platform itself keeps of a run (devices and bookkeeping; boot snapshots). */
+  saveState(): PlatformState {
+    return {
+      console: [...this.consoleBytes], initFreed: this.initFreed, lastKernelFault: this.lastKernelFault,
+      lastCalls: this.lastCalls, lastProgressNs: this.lastProgressNs,
+    };
+  }
+  loadState(s: PlatformState): void {
+    this.consoleBytes = [...s.console];
+    this.initFreed = s.initFreed;
+    this.lastKernelFault = s.lastKernelFault;
+    this.lastCalls = s.lastCalls;
+    this.lastProgressNs = s.lastProgressNs;
+  }
 
   // ---- UserMemory (the workload runner's view of user space) ----
   mapUser(addr: number, size: number, perms: 'rx' | 'r' | 'rw'): void {
@@ -162,6 +203,7 @@ export class Platform implements UserMemory {
       case PORT_INIT_FREED:
         if (!this.initFreed) {
           this.initFreed = true;
+          if (!this.initStarted) this.bootEvents.push(this.bootEvent('initFreed'));
           for (const h of this.initFreedHooks) h();
         }
         break;
@@ -238,13 +280,20 @@ export class Platform implements UserMemory {
    * takes the CPU out of the run.
    */
   private handle(cpu: Cpu, stop: Stop): boolean {
+    if (stop === Stop.HostCall && !this.initStarted && this.isWorkloadCall(cpu)) {
+      // the end of boot: hand the call out of the run loop (runSlice handles it next)
+      this.initStarted = true;
+      this.pausedCpu = cpu;
+      return false;
+    }
+    if (stop === Stop.Requested && this.pausedCpu === cpu) return false;
     for (const h of this.trapHandlers) if (h(cpu, stop)) return !this.end;
     switch (stop) {
       case Stop.HostCall:
-        if (cpu.cpl === 3 && this.workload && (cpu.rip === USER_SYSCALL_IP || cpu.rip === USER_STUB)) {
+        if (this.isWorkloadCall(cpu)) {
           const rsp = cpu.getRegNum(Reg.RSP);
           const rax = Number(BigInt.asIntN(64, cpu.getReg(Reg.RAX)));
-          const req = this.workload.hostCall(rsp, rax);
+          const req = this.workload!.hostCall(rsp, rax);
           if ('error' in req) return this.fatal(cpu, req.error);
           cpu.setReg(Reg.RAX, BigInt(req.nr));
           const regs = [Reg.RDI, Reg.RSI, Reg.RDX, Reg.R10, Reg.R8, Reg.R9];
@@ -277,6 +326,14 @@ export class Platform implements UserMemory {
     }
   }
 
+  private bootEvent(kind: BootEvent['kind']): BootEvent {
+    return { kind, clocks: this.machine.cpus.map((c) => [c.instret, c.idleNs, c.probeInstret]) };
+  }
+
+  private isWorkloadCall(cpu: Cpu): boolean {
+    return cpu.cpl === 3 && this.workload !== undefined && (cpu.rip === USER_SYSCALL_IP || cpu.rip === USER_STUB);
+  }
+
   private fatal(cpu: Cpu, message: string): false {
     this.end ??= { kind: 'fatal', message, cpu: cpu.id, rip: cpu.rip };
     return false;
@@ -293,17 +350,38 @@ export class Platform implements UserMemory {
    * fatal stop) or `maxInsns` in all is reached. Returns how the run ended, or undefined to go on.
    */
   runSlice(maxInsns: number, slice = SLICE): RunEnd | undefined {
-    const stopAt = Math.min(maxInsns, this.instructions + slice);
+    if (this.beforeFirstSlice) { const f = this.beforeFirstSlice; this.beforeFirstSlice = null; f(maxInsns, slice); }
+    let stopAt: number, hooks = true;
+    if (this.initSliceEnd !== undefined && this.pausedCpu !== null) {
+      // a restored boot: go on inside the slice the boot ended in (its hooks already ran)
+      stopAt = Math.min(maxInsns, this.initSliceEnd);
+      hooks = false;
+    } else stopAt = Math.min(maxInsns, this.instructions + slice);
     while (!this.end) {
+      if (this.pausedCpu !== null) {
+        if (this.stopAtInit) { this.initSliceEnd = stopAt; return undefined; }
+        // /init's first host call, handed out of the run loop: handle it as the run loop would have, and
+        // go on in the same slice (no hooks run in between)
+        const cpu = this.pausedCpu;
+        this.pausedCpu = null;
+        this.initSliceEnd = undefined;
+        this.handle(cpu, Stop.HostCall);
+        hooks = false;
+        continue;
+      }
       const left = stopAt - this.instructions;
       if (left <= 0) {
         if (this.instructions >= maxInsns) this.end = { kind: 'budget' };
         break;
       }
-      for (const h of this.sliceHooks) h();
+      if (hooks) {
+        if (!this.initStarted) this.bootEvents.push(this.bootEvent('slice'));
+        for (const h of this.sliceHooks) h();
+      }
+      hooks = true;
       // Stops are dispatched inside runAll (machine.onTrap); it returns early only for those that end the run.
       this.machine.runAll(Math.min(left, slice));
-      this.checkStall();
+      if (this.pausedCpu === null) this.checkStall();
     }
     return this.end;
   }

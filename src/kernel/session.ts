@@ -4,6 +4,8 @@ import type { Script } from './workload/ast.js';
 import { WorkloadRunner, type ExpectFailure } from './workload/runner.js';
 import { Platform, type KernelFault, type RunEnd } from './platform.js';
 import { Disassembler, renderLine } from '../elf/disasm.js';
+import { bootSnapshot, refusal, restore } from './snapshot.js';
+import { cacheEnabled } from '../cache.js';
 
 export interface RunOptions {
   cpus: number;
@@ -20,6 +22,10 @@ export interface RunOptions {
   shouldStop?: () => boolean;
   /** Upper layers (kprobes) attach to the platform before it boots. */
   attach?: (platform: Platform) => void;
+  /** Start from the cached boot snapshot when the run allows it (default true; kernel/snapshot.ts). */
+  snapshot?: boolean;
+  /** The image's cache key (cache.ts imageKey of its path), when known. */
+  imageKey?: string;
 }
 
 export interface SyscallSummary { count: number; results: Record<string, number> }
@@ -47,10 +53,26 @@ export interface RunResult {
 
 /** Boot the kernel with the workload attached; the caller runs it with runSlice. */
 export function prepare(image: Image, script: Script, opts: RunOptions): { platform: Platform; runner: WorkloadRunner } {
-  const platform = new Platform(image, { cpus: opts.cpus, seed: opts.seed, timerPeriod: opts.timerPeriod, stallNs: opts.stallNs });
+  const popts = { cpus: opts.cpus, seed: opts.seed, timerPeriod: opts.timerPeriod, stallNs: opts.stallNs };
+  const platform = new Platform(image, popts);
   const runner = new WorkloadRunner(script, platform);
   platform.workload = runner;
-  platform.boot(runner.setup());
+  const user = runner.setup();
+  platform.boot(user);
+  if (opts.snapshot !== false && cacheEnabled()) {
+    // Whether the boot snapshot can stand for this boot is decided when the run starts (the first
+    // slice: its budget and slice size are known then); until then, what the upper layers write is logged.
+    const mem = platform.machine.mem;
+    mem.hostLog = [];
+    platform.beforeFirstSlice = (maxInsns, slice) => {
+      const log = mem.hostLog ?? [];
+      mem.hostLog = null;
+      const snap = bootSnapshot({ image, imageKey: opts.imageKey, platform: popts, slice, user, maxInsns }, script);
+      const why = snap ? refusal(snap, platform, log, maxInsns) : 'no snapshot (boot did not reach /init)';
+      if (snap && why === '') { restore(platform, snap, log, slice); platform.bootedFrom = { kind: 'snapshot', why: '' }; }
+      else platform.bootedFrom = { kind: 'cold', why };
+    };
+  } else platform.bootedFrom = { kind: 'cold', why: opts.snapshot === false ? 'disabled' : 'the cache is off' };
   opts.attach?.(platform);
   return { platform, runner };
 }

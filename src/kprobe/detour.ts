@@ -21,7 +21,7 @@
 // unprobed run would (an interrupted context then returns into the copy, as with the kernel's detour
 // buffer); they fall through onto the next page, a PAGE_PROBE one, whose first bytes jump back. The first
 // one runs on the probe page because the jmp at the probed address already counted for it, as the int3 does.
-import { BlockEncoder, BlockEncoderOptions, Code, Decoder, DecoderOptions, Encoder, FlowControl, Instruction, Mnemonic, OpKind, Register } from 'iced-x86';
+import { BlockEncoder, BlockEncoderOptions, Code, Decoder, DecoderOptions, Encoder, FlowControl, Instruction, Mnemonic, OpKind, Register } from '../emu/iced.js';
 import type { Image } from '../elf/image.js';
 import { archPrepareKprobe, MAX_INSN_SIZE } from './x86.js';
 import { MODULES_VADDR } from './slots.js';

@@ -1,6 +1,6 @@
 // Every instruction boundary of every function in the kernel text, decoded from the pristine image
 // (what `perf probe` would offer line by line, and what the transparency sweep probes).
-import { Code, Decoder, DecoderOptions, Instruction } from 'iced-x86';
+import { Code, Decoder, DecoderOptions, Instruction } from '../emu/iced.js';
 import type { Image } from '../elf/image.js';
 
 export interface FunctionBoundaries { name: string; addr: number; boundaries: number[] }

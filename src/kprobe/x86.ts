@@ -5,7 +5,7 @@
 // Every instruction fact comes from iced-x86 (flow control, condition code, branch target, privilege,
 // RIP-relative operands); the only policy tables are the kernel's own lists of what to refuse or
 // not to boost, written as iced Mnemonic sets.
-import { BlockEncoder, BlockEncoderOptions, Code, ConditionCode, Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic, OpKind, Register } from 'iced-x86';
+import { BlockEncoder, BlockEncoderOptions, Code, ConditionCode, Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic, OpKind, Register } from '../emu/iced.js';
 import { Reg, type Cpu } from '../emu/cpu.js';
 import { FAULT, type Memory } from '../emu/memory.js';
 import { MODULES_VADDR } from './slots.js';

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Machine, Stop } from '../../src/emu/machine.js';
-import { compile, mayFault } from '../../src/emu/compile.js';
+import { compile, compileOp, mayFault, opShapes } from '../../src/emu/compile.js';
 import { callFunction } from '../../src/emu/call.js';
 import { loadSegments, readLoadSegments } from '../../src/emu/loader.js';
 import { PERM_R, PERM_W } from '../../src/emu/memory.js';
@@ -18,10 +18,11 @@ import { CODE, Reg, setup } from './util.js';
 const VMLINUX = join(ROOT, 'fixtures', 'vmlinux');
 const BUF = toAddr(0xffff888000200000n);
 
-function runFixture(interpretOnly: boolean): string {
+function runFixture(interpretOnly: boolean, hotAfter?: number): string {
   const file = new Uint8Array(readFileSync(VMLINUX));
   const m = new Machine({ cpus: 1 });
   m.interpretOnly = interpretOnly;
+  if (hotAfter !== undefined) m.hotAfter = hotAfter;
   loadSegments(m.mem, readLoadSegments(file).segments, file);
   const syms = elfSymbols(file);
   const sym = (n: string) => toAddr(syms.get(n)!);
@@ -43,18 +44,35 @@ test('fixture code gives identical state through blocks and through the interpre
   const a = runFixture(false), b = runFixture(true);
   assert.is(a, b);
   assert.match(a, 'instret=');
+  // every block compiled on first entry, and a tier-up threshold that changes tiers mid-function
+  assert.is(runFixture(false, 1), a);
+  assert.is(runFixture(false, 3), a);
+});
+
+test('the one-instruction path shares one function per instruction shape, numbers bound per instruction', () => {
+  // add eax,1; add eax,0x1000; add eax,-5 (one shape), then mov ebx,eax; hlt
+  const env = setup('83c001 0500100000 83c0fb 89c3 f4');
+  env.m.interpretOnly = true;
+  const before = opShapes;
+  env.c.setRegNum(Reg.RAX, 10);
+  assert.is(env.m.run(env.c, 100), Stop.Halt);
+  assert.is(env.c.getRegNum(Reg.RBX), 10 + 1 + 0x1000 - 5);
+  // the first add and the third are one shape (83 /0 ib); the second has another encoding
+  assert.ok(opShapes - before <= 4, `${opShapes - before} new shapes`);
+  const a = compileOp(env.m.blockAt(env.c, CODE).ops[0], false), b = compileOp(env.m.blockAt(env.c, CODE + 8).ops[0], false);
+  assert.is(a.toString(), b.toString());
 });
 
 test('flag stores are elided only when a later instruction of the block overwrites them unread', () => {
   // add eax,1; add ebx,1; cmp ecx,edx; jne +0   (the two adds' flags are dead, cmp's are live at the jump)
   const { m, c } = setup('83c001 83c301 39d1 7500 f4');
   const blk = m.blockAt(c, CODE);
-  const src = blk.fn.toString();
+  const src = blk.fn!.toString();
   assert.is((src.match(/c\.fk=/g) ?? []).length, 1);
   assert.is(m.run(c, 100), Stop.Halt);
   // a faulting instruction needs the flags of the ones before it: mov rax,[rax] keeps add's flag store
   const f = setup('83c001 488b00 83c001 f4');
-  const src2 = f.m.blockAt(f.c, CODE).fn.toString();
+  const src2 = f.m.blockAt(f.c, CODE).fn!.toString();
   assert.is((src2.match(/c\.fk=/g) ?? []).length, 2);
   f.c.setRegNum(Reg.RAX, 0xffffffff); // add makes it 0 (address 0 is unmapped): the fault sees add's flags
   assert.is(f.m.run(f.c, 100), Stop.PageFault);
@@ -103,7 +121,7 @@ test('fused conditions (producer and jcc/setcc in one block) agree with the gene
   assert.ok(checked > 4000);
 });
 
-test('whole system: the fixture boot and default workload on 2 CPUs end identically with blocks and interpreter', async () => {
+test('whole system: the fixture boot and default workload on 2 CPUs end identically with each tier forced', async () => {
   if (!existsSync(VMLINUX)) { console.log('SKIP whole-system differential: fixtures/vmlinux is missing'); return; }
   // the platform (src/kernel) drives the machine; this only flips the emulator's execution strategy
   const { Image } = await import('../../src/elf/image.js');
@@ -112,11 +130,15 @@ test('whole system: the fixture boot and default workload on 2 CPUs end identica
   const image = Image.load(readFileSync(VMLINUX));
   const src = readFileSync(join(ROOT, 'fixtures', 'workloads', 'default.wl'), 'utf8');
   const out: string[] = [];
-  for (const interp of [false, true]) {
-    const r = runScript(image, parseWorkload('default', src), { cpus: 2, seed: 3, maxInsns: 200_000_000, attach: (p) => { p.machine.interpretOnly = interp; } });
-    out.push(JSON.stringify({ end: r.end, insns: r.instructions, console: r.console, ns: r.emulatedNs }));
+  // tiered (the default), compiled only (every block compiled on its first entry), interpreted only
+  const tiers: [string, (m: import('../../src/emu/machine.js').Machine) => void][] = [
+    ['tiered', () => {}], ['compiled', (m) => { m.hotAfter = 1; }], ['interpreted', (m) => { m.interpretOnly = true; }]];
+  for (const [, set] of tiers) {
+    const r = runScript(image, parseWorkload('default', src), { cpus: 2, seed: 3, maxInsns: 200_000_000, snapshot: false, attach: (p) => set(p.machine) });
+    out.push(JSON.stringify({ end: r.end, insns: r.instructions, console: r.console, ns: r.emulatedNs, syscalls: r.syscalls }));
   }
-  assert.is(out[0], out[1]);
+  assert.is(out[1], out[0], 'compiled only');
+  assert.is(out[2], out[0], 'interpreted only');
   assert.match(out[0], 'poweroff');
 });
 

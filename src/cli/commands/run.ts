@@ -17,6 +17,7 @@ interface Args extends GlobalArgs {
   json: boolean;
   console: boolean;
   timing: boolean;
+  snapshot: boolean;
   list: boolean;
   event?: string[];
   add?: string[];
@@ -48,6 +49,7 @@ const options = {
   json: { type: 'boolean' as const, default: false, describe: 'NDJSON: one object per event, then the summary object' },
   console: { type: 'boolean' as const, default: true, describe: 'include the kernel console in the summary (--no-console hides it)' },
   timing: { type: 'boolean' as const, default: true, describe: 'print host time and MIPS (--no-timing for byte-identical output)' },
+  snapshot: { type: 'boolean' as const, default: true, describe: 'start from the cached boot snapshot when the run allows it (--no-snapshot boots cold; same output)' },
   list: { type: 'boolean' as const, default: false, describe: 'list the bundled workloads' },
 };
 
@@ -176,6 +178,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     try {
       result = await runScriptAsync(image, script, {
         cpus: args.cpus, seed: args.seed, maxInsns: args['max-insns'], timerPeriod: tp,
+        snapshot: args.snapshot, imageKey: args.snapshot ? (await import('../../cache.js')).imageKey(args.vmlinux) : undefined,
         shouldStop: () => interrupted,
         onProgress: (p) => {
           progress.update(`${script.file}: ${(p.instructions / 1e6).toFixed(1)}M instructions, ${p.syscalls} system calls, ${events} events`);

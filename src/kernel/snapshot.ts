@@ -1,0 +1,290 @@
+// Boot snapshots: the machine is deterministic, so boot once per (image, CPUs, seed, timer period, command
+// line, slice, ktrace build) up to where /init starts (the workload's first host call), save the state in
+// the cache (src/cache.ts, kind 'snapshot'), and restore it on later runs instead of booting.
+//
+// What makes a restored run byte-identical to a cold boot:
+// - The state is taken at a point the run loop reaches in every run: the first user host call is handed
+//   out of the machine's run loop and handled right after by Platform.runSlice, exactly as in place
+//   (cold runs pause there too), so the machine, the round-robin and the slice are resumable.
+// - Upper layers (kprobes) attach before the state is restored, at instruction 0 as in a cold boot;
+//   everything they write is logged. The snapshot records the code boot executed: a write that lands on
+//   it, or within MAX_PATCH bytes after it (an optimized probe's jump covers the instructions after its
+//   address), or a mapping change of a page boot used, means boot would have run differently: the run
+//   boots cold. Otherwise their bytes are written back over the restored pages.
+// - The slice hooks (the kprobe optimizer's delayed worker) and the init-memory-freed hooks ran during the
+//   cold boot at known instruction counts: they are replayed in order, the guest clock set to those counts.
+// - User pages (the workload's stub, strings and stacks) are not saved: the run's own runner.setup()
+//   wrote them, and boot must not have changed them (checked when the snapshot is made).
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import type { Image } from '../elf/image.js';
+import type { Script } from './workload/ast.js';
+import { WorkloadRunner } from './workload/runner.js';
+import { Platform, SLICE, type BootEvent, type PlatformOptions, type PlatformState } from './platform.js';
+import { PERM_U, PAGE_SIZE, type Memory } from '../emu/memory.js';
+import type { Cpu } from '../emu/cpu.js';
+import type { Op } from '../emu/decode.js';
+import { cacheEnabled, readCache, writeCache } from '../cache.js';
+
+/** Bumped when the snapshot's layout changes. */
+const FORMAT = 2;
+/** Bytes after a host write that a later patch of the same probe may cover (jump optimization). */
+const MAX_PATCH = 32;
+
+export interface Snapshot {
+  /** Guest instructions retired when boot ended. */
+  instructions: number;
+  pausedCpu: number;
+  cpus: Record<string, unknown>[];
+  machine: number[];
+  platform: PlatformState;
+  /** Saved pages: [base, perms] (bytes in `bytes`, PAGE_SIZE each, in this order). */
+  pages: [number, number][];
+  bytes: Uint8Array;
+  /** Code boot executed: sorted, merged [start, end) byte ranges. */
+  executed: number[];
+  events: BootEvent[];
+}
+
+export interface SnapshotInputs {
+  image: Image;
+  /** The image's cache key (cache.ts imageKey) when its path is known; else its loaded bytes are hashed. */
+  imageKey?: string;
+  platform: PlatformOptions;
+  slice?: number;
+  user: { entry: number; stackTop: number };
+  maxInsns: number;
+}
+
+// ---- encoding values that JSON does not carry (bigint, typed arrays, Infinity) ----
+function enc(v: unknown): unknown {
+  if (typeof v === 'bigint') return { $b: v.toString() };
+  if (v instanceof Uint32Array) return { $u32: Array.from(v) };
+  if (v instanceof Uint8Array) return { $u8: Array.from(v) };
+  if (typeof v === 'number' && !Number.isFinite(v)) return { $n: String(v) };
+  if (Array.isArray(v)) return v.map(enc);
+  if (v !== null && typeof v === 'object') {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) if (x !== undefined) o[k] = enc(x);
+    return o;
+  }
+  return v;
+}
+function dec(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(dec);
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if ('$b' in o) return BigInt(o.$b as string);
+    if ('$u32' in o) return Uint32Array.from(o.$u32 as number[]);
+    if ('$u8' in o) return Uint8Array.from(o.$u8 as number[]);
+    if ('$n' in o) return Number(o.$n);
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(o)) out[k] = dec(x);
+    return out;
+  }
+  return v;
+}
+
+const CPU_SKIP = new Set(['mem', 'host', 'id']);
+function saveCpu(c: Cpu): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const k of Object.keys(c)) if (!CPU_SKIP.has(k)) o[k] = (c as unknown as Record<string, unknown>)[k];
+  return o;
+}
+function loadCpu(c: Cpu, o: Record<string, unknown>): void {
+  const t = c as unknown as Record<string, unknown>;
+  for (const [k, v] of Object.entries(o)) {
+    const cur = t[k];
+    if (cur instanceof Uint32Array || cur instanceof Uint8Array) cur.set(v as ArrayLike<number>);
+    else t[k] = v;
+  }
+}
+
+function serialize(s: Snapshot): Buffer {
+  const meta = Buffer.from(JSON.stringify(enc({ ...s, bytes: undefined })));
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(meta.length);
+  return Buffer.concat([len, meta, s.bytes]);
+}
+function deserialize(b: Buffer): Snapshot | null {
+  try {
+    const n = b.readUInt32LE(0);
+    const s = dec(JSON.parse(b.toString('utf8', 4, 4 + n))) as Snapshot;
+    s.bytes = new Uint8Array(b.buffer, b.byteOffset + 4 + n, b.length - 4 - n);
+    if (s.bytes.length !== s.pages.length * PAGE_SIZE) return null;
+    // the events' optional fields survive the round trip; the platform's lastKernelFault may be absent
+    return s;
+  } catch {
+    return null;
+  }
+}
+
+let buildPrint: string | undefined;
+/** A fingerprint of the code a boot depends on (the emulator and the platform), so a snapshot made by
+ *  another build of ktrace is stale. */
+function buildFingerprint(): string {
+  if (buildPrint !== undefined) return buildPrint;
+  const h = createHash('sha256');
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const dir of [join(here, '..', 'emu'), here, join(here, 'workload')]) {
+    let names: string[];
+    try { names = readdirSync(dir).filter((f) => f.endsWith('.js')).sort(); } catch { continue; }
+    for (const f of names) { h.update(f); h.update(readFileSync(join(dir, f))); }
+  }
+  return (buildPrint = h.digest('hex').slice(0, 24));
+}
+
+function imageHash(image: Image): string {
+  const h = createHash('sha256');
+  h.update(String(image.header.entry));
+  for (const s of image.segments) { h.update(`${s.vaddr}:${s.memsz}:${s.flags}`); h.update(image.bytes.subarray(s.offset, s.offset + s.filesz)); }
+  return 'seg-' + h.digest('hex').slice(0, 40);
+}
+
+function keyOf(inp: SnapshotInputs): { name: string; key: string } {
+  const p = inp.platform;
+  const key = JSON.stringify({
+    format: FORMAT, build: buildFingerprint(), image: inp.imageKey ?? imageHash(inp.image), cpus: p.cpus, seed: p.seed,
+    timerPeriod: p.timerPeriod ?? null, stallNs: p.stallNs ?? null, cmdline: p.cmdline ?? '', slice: inp.slice ?? SLICE,
+    user: [inp.user.entry, inp.user.stackTop],
+  });
+  return { name: createHash('sha256').update(key).digest('hex').slice(0, 32), key };
+}
+
+function userDigest(mem: Memory): string {
+  const h = createHash('sha256');
+  for (const p of mem.allPages()) if (p.perms & PERM_U) { h.update(`${p.base}:${p.perms}`); if (p.materialized) h.update(p.u8); }
+  return h.digest('hex');
+}
+
+function mergeRanges(r: [number, number][]): number[] {
+  r.sort((a, b) => a[0] - b[0]);
+  const out: number[] = [];
+  for (const [s, e] of r) {
+    const n = out.length;
+    if (n > 0 && s <= out[n - 1]) out[n - 1] = Math.max(out[n - 1], e);
+    else out.push(s, e);
+  }
+  return out;
+}
+/** Does [a, b) meet one of the merged ranges? */
+function meets(ranges: number[], a: number, b: number): boolean {
+  let lo = 0, hi = ranges.length / 2;
+  while (lo < hi) { const m = (lo + hi) >> 1; if (ranges[2 * m + 1] <= a) lo = m + 1; else hi = m; }
+  return lo < ranges.length / 2 && ranges[2 * lo] < b;
+}
+
+/** Boot a clean platform (nothing attached) to where /init starts and take its state; null when boot
+ *  does not get there within the run's budget or does not leave the user pages alone. */
+export function makeSnapshot(inp: SnapshotInputs, script: Script): Snapshot | null {
+  const p = new Platform(inp.image, inp.platform);
+  const runner = new WorkloadRunner(script, p);
+  p.workload = runner;
+  p.boot(runner.setup());
+  const m = p.machine, mem = m.mem;
+  const before = userDigest(mem);
+  const entered = new Set<{ ops: Op[] } | Op>();
+  m.entered = entered;
+  p.stopAtInit = true;
+  while (!p.end && p.pausedCpu === null) p.runSlice(inp.maxInsns, inp.slice ?? SLICE);
+  m.entered = null;
+  if (p.end || p.pausedCpu === null) return null;
+  if (userDigest(mem) !== before) return null;
+  const ranges: [number, number][] = [];
+  for (const x of entered) {
+    if ('ops' in x) for (const op of x.ops) ranges.push([op.ip, op.ip + Math.max(op.len, 1)]);
+    else ranges.push([x.ip, x.ip + Math.max(x.len, 1)]);
+  }
+  const pages: [number, number][] = [];
+  const chunks: Uint8Array[] = [];
+  for (const pg of mem.allPages()) {
+    if (pg.perms & PERM_U || !pg.materialized) continue;
+    pages.push([pg.base, pg.perms]);
+    chunks.push(pg.u8);
+  }
+  const bytes = new Uint8Array(chunks.length * PAGE_SIZE);
+  chunks.forEach((c, i) => bytes.set(c, i * PAGE_SIZE));
+  return {
+    instructions: p.instructions, pausedCpu: p.pausedCpu.id, cpus: m.cpus.map(saveCpu), machine: m.saveState(),
+    platform: p.saveState(), pages, bytes, executed: mergeRanges(ranges), events: [...p.bootEvents],
+  };
+}
+
+/** The snapshot for these inputs: from the cache, else made now (and cached). */
+export function bootSnapshot(inp: SnapshotInputs, script: Script): Snapshot | null {
+  if (!cacheEnabled()) return null;
+  const { name, key } = keyOf(inp);
+  const hit = readCache('snapshot', name, key);
+  if (hit) {
+    const s = deserialize(hit);
+    if (s && s.cpus.length === inp.platform.cpus) return s;
+  }
+  const s = makeSnapshot(inp, script);
+  if (s) writeCache('snapshot', name, key, serialize(s));
+  return s;
+}
+
+/** Why this run cannot start from the snapshot ('' when it can): what the upper layers changed before
+ *  the machine ran (the host log) would have changed boot. */
+export function refusal(s: Snapshot, p: Platform, log: { addr: number; len: number; old: Uint8Array | null }[], maxInsns: number): string {
+  if (maxInsns < s.instructions) return 'the budget ends during boot';
+  if (p.machine.counting) return 'instruction executions are being counted';
+  const mem = p.machine.mem;
+  const saved = new Map<number, number>();
+  s.pages.forEach(([base], i) => saved.set(base, i));
+  for (const e of log) {
+    if (e.old === null) {
+      for (let a = e.addr; a < e.addr + e.len; a += PAGE_SIZE) if (saved.has(a)) return 'a page boot used was remapped';
+      continue;
+    }
+    if (meets(s.executed, e.addr, e.addr + e.len + MAX_PATCH)) return 'a probe lies in code boot executed';
+    // boot must not have changed the bytes that were written (they are written back over the snapshot)
+    for (let k = 0; k < e.len; k++) {
+      const a = e.addr + k, i = saved.get(a - (a & 4095));
+      if (i === undefined) { if (!mem.page(a)) return 'a write to an unmapped page'; continue; }
+      if (s.bytes[i * PAGE_SIZE + (a & 4095)] !== e.old[k]) return 'boot changed bytes a probe wrote';
+    }
+  }
+  for (const [base] of s.pages) if (!mem.page(base)) return 'the snapshot has a page this machine lacks';
+  return '';
+}
+
+/**
+ * Put the platform (booted to its entry point, upper layers attached, `log` being what they wrote) in the
+ * snapshot's state: /init's first host call pending. The caller checked refusal() first.
+ */
+export function restore(p: Platform, s: Snapshot, log: { addr: number; len: number; old: Uint8Array | null }[], slice = SLICE): void {
+  const m = p.machine, mem = m.mem;
+  const keep = log.filter((e) => e.old !== null).map((e) => ({ addr: e.addr, bytes: mem.readBytes(e.addr, e.len) }));
+  s.pages.forEach(([base, perms], i) => mem.restorePage(base, perms, s.bytes.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE)));
+  mem.flushTlb();
+  for (const k of keep) mem.writeBytes(k.addr, k.bytes);
+  m.cpus.forEach((c, i) => loadCpu(c, s.cpus[i]));
+  m.loadState(s.machine);
+  p.loadState(s.platform);
+  mem.smc = 0;
+  // replay what ran during boot in the upper layers, at the guest clock it ran at
+  const real = m.cpus.map((c) => [c.instret, c.idleNs, c.probeInstret]);
+  mem.hostLog = [];
+  try {
+    for (const e of s.events) {
+      m.cpus.forEach((c, i) => { [c.instret, c.idleNs, c.probeInstret] = e.clocks[i]; });
+      if (e.kind === 'slice') for (const h of p.sliceHooks) h();
+      else for (const h of p.initFreedHooks) h();
+    }
+  } finally {
+    m.cpus.forEach((c, i) => { [c.instret, c.idleNs, c.probeInstret] = real[i]; });
+  }
+  const replayed = mem.hostLog;
+  mem.hostLog = null;
+  for (const e of replayed) {
+    if (e.old !== null && meets(s.executed, e.addr, e.addr + e.len)) {
+      throw new Error(`boot snapshot: a delayed patch at 0x${e.addr.toString(16)} lands on code boot executed (run with --no-snapshot)`);
+    }
+  }
+  p.initStarted = true;
+  p.pausedCpu = m.cpus[s.pausedCpu];
+  p.initSliceEnd = Math.ceil(s.instructions / slice) * slice;
+}
