@@ -139,7 +139,7 @@ function buildFingerprint(): string {
 function imageHash(image: Image): string {
   const h = createHash('sha256');
   h.update(String(image.header.entry));
-  for (const s of image.segments) { h.update(`${s.vaddr}:${s.memsz}:${s.flags}`); h.update(image.bytes.subarray(s.offset, s.offset + s.filesz)); }
+  for (const s of image.segments) { h.update(`${s.vaddr}:${s.memsz}:${s.flags}`); h.update(image.fileBytes(s.offset, s.filesz)); }
   return 'seg-' + h.digest('hex').slice(0, 40);
 }
 

@@ -92,17 +92,19 @@ export class LinuxPlatform {
   /** Load the kernel at its physical addresses, map RAM, write boot_params, put CPU 0 at startup_64. */
   boot(): void {
     const img = this.image;
-    const b = img.bytes;
-    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    const phoff = Number(dv.getBigUint64(32, true)), phentsize = dv.getUint16(54, true), phnum = dv.getUint16(56, true);
+    const eh = img.fileBytes(0, 64);
+    const ehv = new DataView(eh.buffer, eh.byteOffset, eh.byteLength);
+    const phoff = Number(ehv.getBigUint64(32, true)), phentsize = ehv.getUint16(54, true), phnum = ehv.getUint16(56, true);
+    const ph = img.fileBytes(phoff, phentsize * phnum);
+    const dv = new DataView(ph.buffer, ph.byteOffset, ph.byteLength);
     let kernelEnd = 0;
     for (let i = 0; i < phnum; i++) {
-      const o = phoff + i * phentsize;
+      const o = i * phentsize;
       if (dv.getUint32(o, true) !== 1) continue; // PT_LOAD
       const off = Number(dv.getBigUint64(o + 8, true)), paddr = Number(dv.getBigUint64(o + 24, true));
       const filesz = Number(dv.getBigUint64(o + 32, true)), memsz = Number(dv.getBigUint64(o + 40, true));
       if (paddr + memsz > this.ram.length) throw new Error(`segment at physical 0x${paddr.toString(16)} does not fit in RAM`);
-      this.ram.set(b.subarray(off, off + filesz), paddr);
+      this.ram.set(img.fileBytes(off, filesz), paddr);
       kernelEnd = Math.max(kernelEnd, paddr + memsz);
     }
     const ramEnd = this.ram.length;

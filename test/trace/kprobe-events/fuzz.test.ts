@@ -12,7 +12,7 @@ import { TraceSession } from '../../../src/trace/runtime/session.js';
 import { emptyTraceState } from '../../../src/trace/runtime/state.js';
 import { checkBackend } from '../../../src/trace/runtime/check-backend.js';
 import { imageResolver } from '../../../src/trace/kprobe-events/resolver.js';
-import { canProbe } from '../../../src/kprobe/x86.js';
+import { archProbeRefusal } from '../../../src/kprobe/x86.js';
 import { addProbe } from '../../../src/cli/probe-events.js';
 import { assertShowable, describe, runCampaign, serveCampaign, CASES, type Campaign } from '../../fuzz.js';
 
@@ -46,7 +46,7 @@ const corpus = [
 const image = Image.load(readFileSync(DEFAULT_VMLINUX));
 const resolver = imageResolver(image);
 const session = (kprobeEvents = '') => new TraceSession({ ...emptyTraceState(), kprobeEvents }, {
-  resolver, backend: checkBackend(image, canProbe, new Set()),
+  resolver, backend: checkBackend(image, archProbeRefusal, new Set()),
 });
 
 const campaign: Campaign = {

@@ -15,7 +15,7 @@ import { TraceSession } from '../../../src/trace/runtime/session.js';
 import { emptyTraceState } from '../../../src/trace/runtime/state.js';
 import { checkBackend } from '../../../src/trace/runtime/check-backend.js';
 import { imageResolver } from '../../../src/trace/kprobe-events/resolver.js';
-import { canProbe } from '../../../src/kprobe/x86.js';
+import { archProbeRefusal } from '../../../src/kprobe/x86.js';
 import { addLines, addProbe } from '../../../src/cli/probe-events.js';
 import { specCompiler } from '../../../src/cli/dwarf.js';
 import { CliError } from '../../../src/cli/errors.js';
@@ -29,7 +29,7 @@ const corpus = [...new Set([...Object.values(specs).flat(), 'vfs_read count=%dx:
 const image = Image.load(readFileSync(DEFAULT_VMLINUX));
 const resolver = imageResolver(image);
 const compile = specCompiler(image, DEFAULT_VMLINUX);
-const session = () => new TraceSession({ ...emptyTraceState() }, { resolver, backend: checkBackend(image, canProbe, new Set()) });
+const session = () => new TraceSession({ ...emptyTraceState() }, { resolver, backend: checkBackend(image, archProbeRefusal, new Set()) });
 
 const campaign: Campaign = {
   name: 'perf-spec',
