@@ -1,7 +1,10 @@
-// A one-line progress display on a terminal (the spinner of `ktrace run`). It can never block or
-// slow the run: it draws at most every `intervalMs` when the caller updates it (no timer of its
-// own), one short write each time, the text cut to the terminal's width. A terminal whose width is
-// unknown or too narrow (0 columns: some CI and container terminals) gets no display at all.
+// The progress display of `ktrace run` on a terminal: ora's spinner on one line. It can never block
+// or slow the run. ora divides by the terminal's width and takes `columns ?? 80`, so a terminal that
+// reports 0 columns (some CI and container terminals) made it write escape codes forever; here ora
+// draws through a view of the stream that always has a width it can use, and that writes nothing
+// while the real terminal is unknown or narrower than MIN_COLUMNS. A stream that is not a terminal,
+// or is too narrow when the run starts, gets no display at all (and ora is not even loaded).
+import type { Ora } from 'ora';
 
 export interface ProgressStream {
   isTTY?: boolean;
@@ -14,43 +17,55 @@ export interface Progress {
   stop(): void;
 }
 
-const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 /** Narrower than this, a progress line is more noise than use. */
 export const MIN_COLUMNS = 20;
 
 const NONE: Progress = { update() {}, stop() {} };
 
-/** The display on `stream`, or one that does nothing when it is not a usable terminal. */
-export function startProgress(stream: ProgressStream, text: string, opts: { intervalMs?: number; now?: () => number } = {}): Progress {
-  if (stream.isTTY !== true) return NONE;
-  const interval = opts.intervalMs ?? 80;
-  const now = opts.now ?? Date.now;
-  let frame = 0, last = -Infinity, shown = false, stopped = false;
-  const draw = (t: string) => {
-    const cols = stream.columns;
-    // Unknown, zero or absurd widths: draw nothing (and clear what was drawn before a shrink).
-    if (typeof cols !== 'number' || !Number.isFinite(cols) || cols < MIN_COLUMNS) {
-      if (shown) { stream.write('\r\x1b[K'); shown = false; }
-      return;
-    }
-    const line = `${FRAMES[frame++ % FRAMES.length]} ${t.replace(/[\r\n\x1b]/g, ' ')}`;
-    stream.write('\r' + (line.length > cols - 1 ? line.slice(0, cols - 1) : line) + '\x1b[K');
-    shown = true;
+function usableWidth(cols: unknown): cols is number {
+  return typeof cols === 'number' && Number.isFinite(cols) && cols >= MIN_COLUMNS;
+}
+
+/** The spinner on `stream`, or a display that does nothing when it is not a usable terminal. */
+export async function startProgress(stream: ProgressStream, text: string, opts: { intervalMs?: number } = {}): Promise<Progress> {
+  if (stream.isTTY !== true || !usableWidth(stream.columns)) return NONE;
+  const { default: ora } = await import('ora');
+  const oneLine = (t: string) => t.replace(/[\r\n\x1b]/g, ' ');
+  const fit = (t: string) => {
+    const cols = usableWidth(stream.columns) ? stream.columns : MIN_COLUMNS;
+    // the spinner's frame and a space stand before the text; keep the line short of the last column
+    return t.length > cols - 3 ? t.slice(0, cols - 3) : t;
   };
-  draw(text);
-  last = now();
+  const write = (s: string) => (usableWidth(stream.columns) ? stream.write(s) : true);
+  const view = {
+    isTTY: true,
+    get columns() { return usableWidth(stream.columns) ? stream.columns : MIN_COLUMNS; },
+    write,
+    cursorTo: (x: number) => write(`\x1b[${x + 1}G`),
+    moveCursor: (dx: number, dy: number) =>
+      write((dx < 0 ? `\x1b[${-dx}D` : dx > 0 ? `\x1b[${dx}C` : '') + (dy < 0 ? `\x1b[${-dy}A` : dy > 0 ? `\x1b[${dy}B` : '')),
+    clearLine: (dir: number) => write(dir < 0 ? '\x1b[1K' : dir > 0 ? '\x1b[K' : '\x1b[2K'),
+    once() { return view; },
+    on() { return view; },
+    removeListener() { return view; },
+  };
+  const spinner: Ora = ora({
+    text: fit(oneLine(text)),
+    stream: view as unknown as NodeJS.WritableStream,
+    isEnabled: true,
+    discardStdin: false,
+    hideCursor: false,
+    interval: opts.intervalMs ?? 80,
+  }).start();
+  let stopped = false;
   return {
     update(t: string) {
-      if (stopped) return;
-      const n = now();
-      if (n - last < interval) return;
-      last = n;
-      draw(t);
+      if (!stopped) spinner.text = fit(oneLine(t));
     },
     stop() {
       if (stopped) return;
       stopped = true;
-      if (shown) stream.write('\r\x1b[K');
+      spinner.stop();
     },
   };
 }

@@ -173,7 +173,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     onStdoutClosed(() => { readerGone = true; interrupted = true; stop(); });
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    const progress = startProgress(process.stderr, `booting ${script.file}`);
+    const progress = await startProgress(process.stderr, `booting ${script.file}`);
     let result;
     try {
       result = await runScriptAsync(image, script, {

@@ -7,6 +7,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { CliError } from '../errors.js';
+import { imageKey } from '../../cache.js';
 import { emptyTraceState, type TraceState } from '../../trace/runtime/state.js';
 import { withLock, LockError, LOCK_TEMP, alive, errnoText } from './lock.js';
 
@@ -22,10 +23,14 @@ export interface StateFile extends TraceState {
 }
 
 /** The image's identity; the sha256 is computed only when size or mtime differ from `known`. */
+const WHOLE_HASH_LIMIT = 64 << 20;
+
 export function vmlinuxId(path: string, known?: VmlinuxId): VmlinuxId {
   const st = statSync(path);
   if (known && known.size === st.size && known.mtimeMs === st.mtimeMs) return { ...known, path };
-  const sha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
+  // Images up to 64 MiB are identified by the SHA-256 of their content; a larger one (a distribution
+  // vmlinux is 600 MB) by src/cache.ts's imageKey (its GNU build-id), so no command reads it whole.
+  const sha256 = st.size <= WHOLE_HASH_LIMIT ? createHash('sha256').update(readFileSync(path)).digest('hex') : imageKey(path);
   return { path, size: st.size, mtimeMs: st.mtimeMs, sha256 };
 }
 
