@@ -23,6 +23,10 @@ const files = walk(testDir).filter((f) => !filter || filter.test(relative(testDi
 let passed = 0, failed = 0, skipped = 0;
 const failures = [];
 const jobs = Math.max(1, Number(process.env.KTRACE_TEST_JOBS || 2));
+// A test file that runs longer than this is killed and counted as failed: a hung test must not hang CI.
+const FILE_LIMIT_MS = Number(process.env.KTRACE_TEST_FILE_LIMIT_S || (process.env.KTRACE_LONG ? 5400 : 900)) * 1000;
+// Terminal UI tests wait on ink's renders by time: they run last, one at a time, with nothing beside them.
+const ALONE = /(^|\/)tui[/.]/;
 
 function runOne(file) {
   return new Promise((resolve) => {
@@ -31,9 +35,14 @@ function runOne(file) {
       cwd: root, env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
+    const timer = setTimeout(() => {
+      out += `\nkilled: still running after ${FILE_LIMIT_MS / 1000} s\n`;
+      child.kill('SIGKILL');
+    }, FILE_LIMIT_MS);
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     child.on('close', (code) => {
+      clearTimeout(timer);
       const t = /Total:\s+(\d+)/.exec(out), p = /Passed:\s+(\d+)/.exec(out), s = /Skipped:\s+(\d+)/.exec(out);
       const total = t ? +t[1] : 0, pass = p ? +p[1] : 0, skip = s ? +s[1] : 0;
       let fail = total - pass - skip;
@@ -50,8 +59,9 @@ function runOne(file) {
   });
 }
 
-const queue = [...files];
+const queue = files.filter((f) => !ALONE.test(relative(testDir, f)));
 await Promise.all(Array.from({ length: jobs }, async () => { while (queue.length) await runOne(queue.shift()); }));
+for (const f of files.filter((f) => ALONE.test(relative(testDir, f)))) await runOne(f);
 for (const f of failures) process.stdout.write(`\n---- ${f.rel} ----\n${f.out}\n`);
 if (files.length === 0) { process.stdout.write('no test files found\n'); failed++; }
 process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import React from 'react';
-import { render } from 'ink-testing-library';
+import { render as inkRender } from 'ink-testing-library';
 import { App, keypresses, AddPrompt, DetailPanel, HistogramPanel, commonPrefix, layout, matchesFilter, MachinePanel, ProbesPanel, Footer, Help, fmtNs, type TuiController, type TuiModel, type ProbeRow, type Histogram } from '../../../src/output/tui/app.js';
 
 const rows = (): ProbeRow[] => [
@@ -48,6 +48,19 @@ function fake() {
   return { ctl, calls, model };
 }
 const tick = () => new Promise((r) => setTimeout(r, 30));
+// Every screen a test mounts is unmounted after it, passed or failed: a mounted App keeps refreshing,
+// and one left behind by a failed assertion would keep the process alive (and its frames growing).
+const mounted: { unmount(): void }[] = [];
+const render: typeof inkRender = (el) => {
+  const r = inkRender(el);
+  mounted.push(r);
+  return r;
+};
+test.after.each(() => {
+  for (const r of mounted.splice(0)) {
+    try { r.unmount(); } catch { /* already unmounted by the test */ }
+  }
+});
 const lines = (f: string | undefined) => (f ?? '').split('\n');
 
 test('probes panel: names, type, tags, hits and misses; disabled probes marked [OFF]', () => {
