@@ -1,6 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startProgress, MIN_COLUMNS } from '../../src/output/progress.js';
+import { startProgress as start, MIN_COLUMNS, type Progress } from '../../src/output/progress.js';
+
+// Every display a test starts is stopped after it, passed or failed (ora's interval would keep the process alive).
+const started: Progress[] = [];
+const startProgress: typeof start = async (...a) => { const p = await start(...a); started.push(p); return p; };
+test.after.each(() => { for (const p of started.splice(0)) p.stop(); });
 
 function stream(columns: number | undefined, isTTY = true) {
   const writes: string[] = [];
