@@ -17,7 +17,7 @@ export type DebugLocListsOffset = Branded<'debug_loclists'>;
 export type DebugLocOffset = Branded<'debug_loc'>;
 export type DebugFrameOffset = Branded<'debug_frame'>;
 
-/** Addresses are JS numbers in signed canonical form (see ARCHITECTURE.md): 0xffffffff81000000 is -0x7f000000. */
+/** Addresses are JS numbers in signed canonical form (docs/ARCHITECTURE.md, "The emulator"): 0xffffffff81000000 is -0x7f000000. */
 export type Address = number;
 
 export const infoOffset = (n: number) => n as DebugInfoOffset;

@@ -1,5 +1,5 @@
 // Address and 64-bit value helpers shared by the emulator.
-// An address is a JS number in signed canonical form (ARCHITECTURE.md, Emulator/Values): kernel
+// An address is a JS number in signed canonical form (docs/ARCHITECTURE.md, "The emulator"): kernel
 // 0xffffffff81000000 is -0x7f000000; every canonical x86-64 address (bits 63..47 equal) fits a double exactly.
 
 export const TWO32 = 4294967296;

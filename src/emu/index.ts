@@ -1,4 +1,4 @@
-// src/emu public API (see the emulator section of /work/shared/ARCHITECTURE.md).
+// src/emu public API (see "The emulator" in docs/ARCHITECTURE.md).
 //
 // Conventions users rely on:
 // - Addresses are JS numbers in signed canonical form (toAddr/toU64 convert from/to u64 bigints).

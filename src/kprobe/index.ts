@@ -1,4 +1,4 @@
-// src/kprobe public API (ARCHITECTURE.md "Kprobes"). Typical use, before a run starts:
+// src/kprobe public API (docs/ARCHITECTURE.md, "From a spec to a trace line", steps 5 and 6). Typical use, before a run starts:
 //   runScript(image, script, { ..., attach: (pl) => { const mgr = KprobeManager.attach(pl); mgr.registerKprobe({ symbolName: "vfs_read", preHandler: (p, regs) => 0 }); } })
 // Results are 0 or a negative errno as in the kernel (mgr.lastError / mgr.register(p) give the reason);
 // debugfs text comes from renderKprobeList / renderKprobeBlacklist / renderKprobesEnabled / writeKprobesEnabled.

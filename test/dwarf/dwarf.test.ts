@@ -3,6 +3,8 @@
 // The oracles' outputs are committed (fixtures/dwarf/*.txt.gz); with KTRACE_LONG=1 and the tools installed
 // they are regenerated live and the comparison covers everything instead of a sample.
 import { unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DW_AT, DW_TAG, decodeOps, dwarfRegName, opNames, type Dwarf, type Die } from '../../src/dwarf/index.js';
@@ -37,7 +39,7 @@ function livePath(t: Target): string {
   if (!t.path.endsWith('.gz')) return t.path;
   let p = livePaths.get(t.id);
   if (!p) {
-    p = `/tmp/ktrace-dwarf-${process.pid}-${t.id}.elf`;
+    p = join(tmpdir(), `ktrace-dwarf-${process.pid}-${t.id}.elf`);
     writeFileSync(p, t.bytes);
     livePaths.set(t.id, p);
   }

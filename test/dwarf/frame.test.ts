@@ -7,6 +7,8 @@ import { dwarfRegName, FrameTable, type RegisterRule } from '../../src/dwarf/ind
 import { loadTarget, targetIds } from './fixtures.js';
 import { FIXTURES, LONG, hasTool, parseFramesInterp, readGz, run } from './oracle.js';
 import { writeFileSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const tools = hasTool('readelf');
 
@@ -29,7 +31,7 @@ for (const id of targetIds()) {
   test(`${id}: CFA and register rules equal readelf's decoded frame tables`, () => {
     let text: string;
     if (tools && (LONG || t.stale)) {
-      const p = `/tmp/ktrace-dwarf-frames-${process.pid}.elf`;
+      const p = join(tmpdir(), `ktrace-dwarf-frames-${process.pid}.elf`);
       writeFileSync(p, t.bytes);
       try { text = run('readelf', ['-W', '--debug-dump=frames-interp', p]); } finally { unlinkSync(p); }
     } else text = readGz(`${FIXTURES}${id}.frames.txt.gz`);

@@ -1,5 +1,5 @@
 // Fixture functions called in the emulator return what the same C code returns natively
-// (issue 3, "Fixture code"). The native results are committed (data/fixture_expected.jsonl); where gcc
+// (the emulator's fixture-code check). The native results are committed (data/fixture_expected.jsonl); where gcc
 // exists the native twin is rebuilt and re-run, so the oracle cannot go stale.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { main } from '../../../src/cli/cli.js';
 import { readState, STATE_FILE } from '../../../src/cli/state/store.js';
+import { uniform } from '../../prng.js';
 
 export interface FuzzJob { seeds: string[]; first: number; count: number; rngSeed: number; vmlinux: string; commands: string[][] }
 export type FuzzMsg =
@@ -15,17 +16,8 @@ export type FuzzMsg =
   | { type: 'done'; i: number; code: number; problem?: string; ms: number }
   | { type: 'end' };
 
-/** mulberry32: a small seeded PRNG (deterministic cases for a given seed). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The tests' seeded PRNG (test/prng.ts) as numbers in [0, 1): deterministic cases for a given seed. */
+export const rng = uniform;
 
 const FIELDS = ['version', 'kprobeEvents', 'enabled', 'kprobesEnabled', 'kprobesOptimization', 'profile', 'ids', 'trace', 'traceEntries',
   'traceWritten', 'errorLog', 'clockNs', 'cpus', 'vmlinux'];

@@ -6,6 +6,7 @@
 // values the generator chose, and the host's answer as a diff against the input.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { mulberry32 } from '../../prng.js';
 
 /** Fixed addresses shared by the native harness (harness.c) and the emulator side. */
 export const CODE_ADDR = 0x10000000;
@@ -64,17 +65,8 @@ export interface Expanded { regs: bigint[]; flags: number; data: Uint8Array }
 
 export interface MachineState { regs: bigint[]; flags: number; data: Uint8Array }
 
-/** mulberry32: a tiny 32-bit PRNG with a fixed, documented output stream (the corpus depends on it). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
+/** mulberry32 (test/prng.ts): the corpus depends on its fixed output stream. */
+export { mulberry32 };
 
 export function hexToBytes(hex: string): Uint8Array {
   const out = new Uint8Array(hex.length >> 1);

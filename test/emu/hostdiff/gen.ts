@@ -9,7 +9,7 @@ import {
 } from './corpus.js';
 import { decodeCase } from './compare.js';
 
-/** Mnemonics of the user-mode integer instructions issue 3 asks the emulator to implement (iced names). */
+/** Mnemonics of the user-mode integer instructions the emulator implements (iced names). */
 const CONDS = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
 const cap = (s: string) => s[0].toUpperCase() + s.slice(1);
 export const MNEMONICS = new Set<string>([

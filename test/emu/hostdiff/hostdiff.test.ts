@@ -1,4 +1,4 @@
-// Differential test of src/emu against the host CPU (issue 3, "How it is judged").
+// Differential test of src/emu against the host CPU : every user-mode integer instruction form, run natively and in the emulator on the same inputs.
 // Default run: the committed corpus of host results (fixtures/hostdiff/corpus.jsonl.gz) replayed on the
 // emulator; with gcc, a sample is also re-run natively to check the corpus still says what this CPU says.
 // KTRACE_LONG=1 with gcc: fresh cases from a new seed (KTRACE_HOSTDIFF_SEED, printed) run natively and emulated.
