@@ -6,7 +6,7 @@
 // rebuilds it. A cache may only make ktrace faster, never change a result; KTRACE_NO_CACHE=1 turns it
 // off (tests compare the two).
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -149,6 +149,7 @@ export function readCache(kind: string, name: string, key: string, env: NodeJS.P
   if (meta.kind !== kind || meta.key !== key || meta.format !== CACHE_FORMAT || meta.length !== payload.length) return bad();
   const digest = createHash('sha256').update(payload).digest();
   if (!digest.equals(buf.subarray(metaEnd, metaEnd + 32))) return bad();
+  touch(path);
   return payload;
 }
 
@@ -175,11 +176,56 @@ export function writeCacheFile(kind: string, name: string, payload: Uint8Array, 
     mkdirSync(join(cacheRoot(env), kind), { recursive: true });
     writeFileSync(tmp, payload);
     renameSync(tmp, path);
+    prune(kind, path, env);
     return true;
   } catch {
     try { unlinkSync(tmp); } catch { /* nothing was written */ }
     return false;
   }
+}
+
+/** The most one kind of entry may take, in bytes: $KTRACE_CACHE_MAX_MB MiB (default 512). */
+export function cacheLimit(env: NodeJS.ProcessEnv = process.env): number {
+  const mb = Number(env.KTRACE_CACHE_MAX_MB);
+  return (Number.isFinite(mb) && mb > 0 ? mb : 512) * (1 << 20);
+}
+
+/** A read marks an entry as used (its mtime), so that pruning removes the least recently used first. */
+function touch(path: string): void {
+  try {
+    const now = new Date();
+    utimesSync(path, now, now);
+  } catch { /* read-only cache: pruning just sees an older entry */ }
+}
+
+/**
+ * Keeps one kind's folder under cacheLimit: entries built from other images, options or ktrace builds
+ * (a snapshot's key names the build) would otherwise pile up for ever. The least recently used go
+ * first; the entry just written and temporary files of writers still at work (under an hour old) stay.
+ * Another process reading a removed entry just rebuilds it.
+ */
+function prune(kind: string, keep: string, env: NodeJS.ProcessEnv): void {
+  try {
+    const dir = join(cacheRoot(env), kind);
+    const now = Date.now();
+    const entries: { path: string; size: number; mtime: number }[] = [];
+    let total = 0;
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      let st;
+      try { st = statSync(path); } catch { continue; }
+      if (!st.isFile()) continue;
+      total += st.size;
+      const inFlight = name.includes('.tmp-') && now - st.mtimeMs < 3_600_000;
+      if (path !== keep && !inFlight) entries.push({ path, size: st.size, mtime: st.mtimeMs });
+    }
+    const limit = cacheLimit(env);
+    entries.sort((a, b) => a.mtime - b.mtime);
+    for (const e of entries) {
+      if (total <= limit) break;
+      try { unlinkSync(e.path); total -= e.size; } catch { /* removed by another process */ }
+    }
+  } catch { /* an unreadable folder is left as it is */ }
 }
 
 /** Whether a path exists as a regular file (for entries that are plain files, such as expanded kernels). */

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync, copyFileSync, readdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync, copyFileSync, readdirSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -87,6 +87,23 @@ test('image keys: the content for a small image without a build-id, the build-id
     if ((e as { code?: string }).code === 'ENOENT') console.log('SKIP build-id key: gcc or readelf missing');
     else throw e;
   }
+});
+
+test('a kind is kept under $KTRACE_CACHE_MAX_MB: the least recently used entries go first, the one just written stays', () => {
+  const e = { XDG_CACHE_HOME: join(tmp, 'lru'), KTRACE_CACHE_MAX_MB: '1' } as NodeJS.ProcessEnv;
+  const mib = Buffer.alloc(400 << 10, 1);
+  writeCache('snapshot', 'a', 'k', mib, e);
+  writeCache('snapshot', 'b', 'k', mib, e);
+  // 'a' older than 'b' by its mtime, then read: a read makes it the most recently used
+  const old = new Date(Date.now() - 60_000);
+  utimesSync(cachePath('snapshot', 'a', e), old, old);
+  utimesSync(cachePath('snapshot', 'b', e), new Date(Date.now() - 30_000), new Date(Date.now() - 30_000));
+  assert.ok(readCache('snapshot', 'a', 'k', e));
+  writeCache('snapshot', 'c', 'k', mib, e);
+  assert.equal(readdirSync(join(cacheRoot(e), 'snapshot')).sort(), ['a', 'c'], 'b, least recently used, was removed');
+  writeCache('snapshot', 'big', 'k', Buffer.alloc(2 << 20), e);
+  assert.equal(readdirSync(join(cacheRoot(e), 'snapshot')), ['big'], 'an entry over the limit alone is still kept');
+  assert.is(readCache('snapshot', 'big', 'k', e)?.length, 2 << 20);
 });
 
 test.run();
