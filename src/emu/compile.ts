@@ -1,13 +1,16 @@
 // The block compiler: concatenates the semantic snippets (semantics.ts) of a straight-line run of
 // instructions into one JS function. The same path compiles single instructions for the interpreter
 // (single-step, budget and timer tails). Flags are stored only when a later instruction of the block
-// might read them, and every instruction that can fault first commits RIP, so state stays precise.
+// might read them. In compiled blocks guest registers and lazy flags live in locals and precise state
+// (RIP, registers, flags) is rebuilt by the block's catch when an instruction faults (Locals below);
+// single-instruction functions commit RIP before every instruction that can fault.
 import { Mnemonic, OpKind } from './iced.js';
 import { ARITH } from './flags.js';
 import { Gen, cc, formOf, producerOf, unsupportedReason } from './semantics.js';
 import { H } from './runtime.js';
 import type { Op } from './decode.js';
 import { hex } from './addr.js';
+import { writesMemOperand } from './facts.js';
 
 export type BlockFn = (c: any, R: Uint32Array, m: any, L: number) => void;
 
@@ -33,6 +36,7 @@ export interface Block {
   pre: number;
 }
 
+
 /** Can executing this op raise a fault (so RIP must be committed before it)? */
 export function mayFault(op: Op): boolean {
   if (op.bad || op.flow !== 0 || op.stackInc !== 0) return true;
@@ -44,19 +48,13 @@ export function mayFault(op: Op): boolean {
   if (op.mn === Mnemonic.Mov && op.nops === 2 && (op.rg[0] < 0 && op.kind[0] === OpKind.Register || op.rg[1] < 0 && op.kind[1] === OpKind.Register)) return true;
   return false;
 }
-/** Memory-operand readers that never write it (no self-modifying-code check needed after them). */
-const READS_ONLY = new Set<number>([Mnemonic.Cmp, Mnemonic.Test, Mnemonic.Bt, Mnemonic.Mul, Mnemonic.Imul, Mnemonic.Div,
-  Mnemonic.Idiv, Mnemonic.Jmp, Mnemonic.Nop, Mnemonic.Prefetchnta, Mnemonic.Prefetcht0, Mnemonic.Prefetcht1,
-  Mnemonic.Prefetcht2, Mnemonic.Prefetchw, Mnemonic.Clflush, Mnemonic.Clflushopt, Mnemonic.Lea, Mnemonic.Lodsb,
-  Mnemonic.Lodsw, Mnemonic.Lodsd, Mnemonic.Lodsq, Mnemonic.Cmpsb, Mnemonic.Cmpsw, Mnemonic.Cmpsd, Mnemonic.Cmpsq,
-  Mnemonic.Scasb, Mnemonic.Scasw, Mnemonic.Scasd, Mnemonic.Scasq]);
-/** Can this op store to memory (so code it patched must be noticed before the next instruction)? */
+/** Can this op store to memory (so code it patched must be noticed before the next instruction)? From
+ *  iced's operand directions for its Code (facts.ts): a memory operand that is only read (cmp, mov
+ *  reg,[mem], xor al,[rsi-1], cmps) is no store. */
 export function mayWrite(op: Op): boolean {
   if (op.stackInc < 0 || op.bad) return true;
   if (op.nops === 0) return false; // system instructions end their block anyway
-  if (READS_ONLY.has(op.mn)) return false;
-  for (let i = 0; i < op.nops; i++) if (op.kind[i] === OpKind.Memory || op.kind[i] >= OpKind.MemorySegDI) return true;
-  return op.mn === Mnemonic.Pop || op.mn === Mnemonic.Enter;
+  return writesMemOperand(op.kind, op.facts) || op.mn === Mnemonic.Enter;
 }
 
 /** Does this op end a block (after it the run loop must look at the CPU again)? */
@@ -94,7 +92,7 @@ export function compileMany(list: Op[][], probe: boolean): Block[] {
  * and inner functions are only pre-parsed until their first call, so blocks that never run cost little.
  */
 export function compileBlocks(blocks: Block[]): void {
-  const gens = blocks.map((b) => generate(b.ops, b.probe));
+  const gens = blocks.map((b) => generate(b.ops, b.probe, true));
   const src = 'return [' + gens.map((x, i) => `function ${x.name}(c,R,m,L){const K=KK[${i}];\n${x.body}\n}`).join(',\n') + '];';
   let fns: BlockFn[];
   try {
@@ -144,7 +142,8 @@ export function compileOp(op: Op, probe: boolean): BlockFn {
   return factory(H, g.consts, nums);
 }
 
-function generate(ops: Op[], probe: boolean): { name: string; body: string; consts: unknown[]; pre: number } {
+/** loc: keep guest registers and flags in locals (compiled blocks; see Locals). */
+function generate(ops: Op[], probe: boolean, loc = false): { name: string; body: string; consts: unknown[]; pre: number } {
   const consts: unknown[] = [];
   const g = new Gen(consts);
   const n = ops.length;
@@ -164,6 +163,10 @@ function generate(ops: Op[], probe: boolean): { name: string; body: string; cons
   }
   const body: string[] = [];
   const counter = probe ? 'c.probeInstret' : 'c.instret';
+  // In a compiled block (loc), guest registers and lazy flags live in locals (Locals below); every
+  // exit stores them back first.
+  const X = loc ? `${FLUSH}return;` : 'return;';
+  const lc = loc ? new Locals() : null;
   let endsWithRip = false;
   // A block whose last instruction branches back to its first is compiled as a loop that keeps going
   // while its instruction allowance L lasts (budget and timer deadlines are folded into L by the caller).
@@ -183,12 +186,13 @@ function generate(ops: Op[], probe: boolean): { name: string; body: string; cons
     g.known = known;
     if (last && selfLoop) {
       const cond = lastOp.mn === Mnemonic.Jmp ? 'true' : cc(g);
-      body.push(`if(${cond}){${counter}+=${n};L-=${n};if(L<${n}||m.smc){c.rip=${ops[0].ip};return;}continue;}`);
-      body.push(`c.rip=${op.next};${counter}+=${n};return;}`);
+      const t = `if(${cond}){${counter}+=${n};L-=${n};if(L<${n}||m.smc){c.rip=${ops[0].ip};${X}}continue;}`;
+      body.push(lc ? lc.instruction(t, i, op.ip, false) : t);
+      body.push(`c.rip=${op.next};${counter}+=${n};${X}}`);
       break;
     }
     const mf = mayFault(op);
-    if (mf && i > 0) g.emit(`c.rip=${op.ip};`);
+    if (mf && i > 0 && !lc) g.emit(`c.rip=${op.ip};`);
     const f = formOf(op);
     const why = op.bad === 1 ? '' : op.bad === 2 ? 'invalid instruction' : unsupportedReason(op);
     if (last && i > 0 && f && f.ends && !why && !op.bad) { g.emit(`${counter}+=${i};`); pre = i; }
@@ -199,29 +203,122 @@ function generate(ops: Op[], probe: boolean): { name: string; body: string; cons
       g.emit(`H.unimpl(c,${g.k(op)},${JSON.stringify(why || 'not implemented')});`);
     } else if (!last && op.flow === 3 && op.cc >= 0 && op.target === ops[0].ip) {
       // back to the block start: iterate while the allowance lasts
-      g.emit(`if(${cc(g)}){${counter}+=${i + 1};L-=${i + 1};if(L<${n}||m.smc){c.rip=${op.target};return;}continue;}`);
+      g.emit(`if(${cc(g)}){${counter}+=${i + 1};L-=${i + 1};if(L<${n}||m.smc){c.rip=${op.target};${X}}continue;}`);
     } else if (!last && op.flow === 3 && op.cc >= 0 && ops[i + 1].ip === op.target && op.target !== op.next) {
       // the superblock continues on the taken path (a loop back edge): leave when not taken
-      g.emit(`if(!(${cc(g)})){c.rip=${op.next};${counter}+=${i + 1};return;}`);
+      g.emit(`if(!(${cc(g)})){c.rip=${op.next};${counter}+=${i + 1};${X}}`);
     } else if (!last && op.flow === 3 && op.cc >= 0) {
       // conditional branch inside a superblock: a side exit when taken, fall through otherwise
-      g.emit(`if(${cc(g)}){c.rip=${op.target};${counter}+=${i + 1};return;}`);
+      g.emit(`if(${cc(g)}){c.rip=${op.target};${counter}+=${i + 1};${X}}`);
     } else {
       try { f.emit(g); }
       catch (e) { g.out = [`H.unimpl(c,${g.k(op)},${JSON.stringify('cannot generate: ' + (e as Error).message)});`]; }
     }
-    body.push('{' + g.out.join('') + '}');
+    body.push(lc ? lc.instruction('{' + g.out.join('') + '}', i, op.ip, mf) : '{' + g.out.join('') + '}');
     // track the last flag producer for fused conditions (only if its flags were really stored)
     if (op.fwrite !== 0) { const p = producerOf(op); known = p && storeFlags[i] && !op.bad && !why ? p : null; }
-    if (!last && mf && mayWrite(op)) body.push(`if(m.smc){c.rip=${ops[i + 1].ip};${counter}+=${i + 1};return;}`);
+    if (!last && mf && mayWrite(op)) body.push(`if(m.smc){c.rip=${ops[i + 1].ip};${counter}+=${i + 1};${X}}`);
+    // a ret inside the block (machine.ts collect: the return of a call the block followed) goes on only
+    // to the return address the block was built for
+    if (!last && op.flow === 4) body.push(`if(c.rip!==${ops[i + 1].ip}){${counter}+=${i + 1};${X}}`);
     if (last) endsWithRip = op.flow !== 0 || !!(f && f.ends) || op.bad !== 0 || !!why;
   }
   if (!selfLoop) {
     if (!endsWithRip) body.push(`c.rip=${ops[n - 1].next};`);
     body.push(`${counter}+=${n - pre};`);
-    if (innerLoop) body.push('return;}');
+    if (innerLoop) body.push(`${X}}`);
   }
-  return { name: 'b_' + hex(ops[0].ip).slice(2), body: body.join('\n'), consts, pre };
+  let text = body.join('\n');
+  if (lc) text = lc.wrap(text, g.k(Float64Array.from(ops, (o) => o.ip)));
+  return { name: 'b_' + hex(ops[0].ip).slice(2), body: text, consts, pre };
+}
+
+// ---- guest state in locals (compiled blocks) ----
+// A compiled block keeps each guest register half it touches in a local (rN for R[N]), loaded on entry,
+// and the lazy-flag fields its producers write in locals (Ffk, Ffr0 ...), so V8 keeps them in machine
+// registers. They are stored back at every exit; before a helper that reads them from the Cpu (flag
+// readers: stores the flags; everything else: stores all, and reloads the registers after); and, when
+// something throws (a guest fault), by the block's catch, which also sets RIP from the index k of the
+// instruction that was running (k is assigned before each instruction that can fault, instead of
+// storing c.rip there). Precise state therefore costs nothing until a fault happens.
+const FLAG_FIELDS = 'fk|fsz|fr0|fr1|fa0|fa1|fb0|fb1|fcf|fof|faf';
+const FLAG_RE = new RegExp(`\\bc\\.(${FLAG_FIELDS})(?![\\w$])`, 'g');
+const FLAG_WRITE_RE = new RegExp(`\\bc\\.(${FLAG_FIELDS})=(?!=)`);
+/** helpers that read the lazy flags from the Cpu and nothing else of the guest state */
+const FLAG_READERS = new Set(['cf', 'rflags', 'pushfVal', ...Array.from({ length: 16 }, (_, i) => 'c' + i)]);
+/** helpers that read and write the lazy flags in the Cpu, but no register */
+const FLAG_WRITERS = new Set(['setCF', 'setCO', 'shift', 'shd', 'imul2', 'bsf', 'bsr', 'tzcnt', 'lzcnt', 'popcnt']);
+/** helpers that only throw (the catch stores the state) */
+const THROWERS = new Set(['gp']);
+const FR = '/*FR*/', FF = '/*FF*/', RL = '/*RL*/';
+const FLUSH = FR + FF;
+const REG_ASSIGN = /(?<![\w$.])R\[(\d+)\]=(?!=)/g;
+const REG_READ = /(?<![\w$.])R\[(\d+)\]/g;
+
+/** Rewrite `R[n]` of a generated snippet into locals: reads become rN, writes rN=(value)>>>0 (a
+ *  Uint32Array store wraps; a local must be wrapped explicitly). */
+function localRegs(t: string, used: Set<number>, written: Set<number>): string {
+  for (;;) {
+    let last: RegExpExecArray | null = null;
+    REG_ASSIGN.lastIndex = 0;
+    for (let mm = REG_ASSIGN.exec(t); mm; mm = REG_ASSIGN.exec(t)) last = mm;
+    if (!last) break;
+    const r = Number(last[1]), start = last.index + last[0].length;
+    let depth = 0, j = start;
+    for (; j < t.length; j++) {
+      const ch = t[j];
+      if (ch === '(' || ch === '[' || ch === '{') depth++;
+      else if (ch === ')' || ch === ']' || ch === '}') { if (depth === 0) break; depth--; }
+      else if ((ch === ';' || ch === ',') && depth === 0) break;
+    }
+    used.add(r); written.add(r);
+    t = `${t.slice(0, last.index)}r${r}=(${t.slice(start, j)})>>>0${t.slice(j)}`;
+  }
+  return t.replace(REG_READ, (_m, n: string) => { used.add(Number(n)); return 'r' + n; });
+}
+
+class Locals {
+  private readonly used = new Set<number>();
+  private readonly written = new Set<number>();
+  private readonly flags = new Set<string>();
+
+  /** One instruction's snippet (i: its index in the block, ip: its address, mf: can it fault). */
+  instruction(t: string, i: number, ip: number, mf: boolean): string {
+    let full = false, freads = false, fwrites = false;
+    for (const mm of t.matchAll(/\bH\.(\w+)\(/g)) {
+      const nm = mm[1];
+      if (THROWERS.has(nm)) continue;
+      if (FLAG_READERS.has(nm)) freads = true;
+      else if (FLAG_WRITERS.has(nm)) { freads = true; fwrites = true; }
+      else full = true;
+    }
+    const local = FLAG_WRITE_RE.test(t);
+    t = t.replace(FLAG_RE, (_m, f: string) => { this.flags.add(f); return 'F' + f; });
+    const before = this.written.size;
+    t = localRegs(t, this.used, this.written);
+    if (full) {
+      // the helper sees and changes the guest state in the Cpu
+      if (this.written.size !== before && /r\d+=\(/.test(t.slice(t.search(/\bH\.\w+\(/)))) throw new Error('register written after a helper');
+      return `${FLUSH}lz=0;k=${i};c.rip=${ip};${t}${RL}lz=1;fp=0;`;
+    }
+    let pre = mf && i > 0 ? `k=${i};` : '';
+    if (freads) pre += FF;
+    return pre + t + (local ? 'fp=1;' : fwrites ? 'fp=0;' : '');
+  }
+
+  /** The whole block body with its locals declared, and stored back when anything throws. */
+  wrap(text: string, ips: string): string {
+    const used = [...this.used].sort((a, b) => a - b), written = [...this.written].sort((a, b) => a - b);
+    const fl = [...this.flags];
+    const fr = written.map((n) => `R[${n}]=r${n};`).join('');
+    const ff = fl.length ? `if(fp!==0){${fl.map((f) => `c.${f}=F${f};`).join('')}fp=0;}` : '';
+    const rl = used.map((n) => `r${n}=R[${n}];`).join('');
+    let decl = used.length ? `let ${used.map((n) => `r${n}=R[${n}]`).join(',')};` : '';
+    if (fl.length) decl += `let ${fl.map((f) => `F${f}=0`).join(',')};`;
+    decl += 'let fp=0,k=0,lz=1;';
+    const body = `${decl}try{\n${text}\n${FLUSH}}catch(e){if(lz!==0){${FR}}${FF}c.rip=${ips}[k];throw e;}`;
+    return body.split(FR).join(fr).split(FF).join(ff).split(RL).join(rl);
+  }
 }
 
 /** The generated source of a block (for debugging and tests). */

@@ -3,6 +3,7 @@
 import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, MemorySizeExt, OpKind, Register, Mnemonic, Code } from './iced.js';
 import { TWO32, toAddr } from './addr.js';
 import { STATS_ON, stats } from './stats.js';
+import { codeFacts } from './facts.js';
 import { PAGE_PROBE, PAGE_SIZE, PERM_U, PERM_X, Memory, type CodeCache, type Page } from './memory.js';
 
 /** A memory operand, with everything the code generator needs baked in. */
@@ -43,6 +44,8 @@ export interface Op {
   bytes: Uint8Array;
   /** segment override of a string instruction's source (0 none, 1 fs, 2 gs) */
   strSeg: number;
+  /** facts of its Code from iced's metadata (facts.ts F_* bits; 0 for undecodable bytes) */
+  facts: number;
   /** cached single-instruction function (interpreter path) */
   fn: any;
 }
@@ -98,7 +101,7 @@ function fillOp(i: Instruction, ip: number, bytes: Uint8Array, probe: boolean): 
     cc: i.conditionCode - 1, nops: n, kind: [], reg: [], rg: [], rh: [], osz: [], imlo: [], imhi: [],
     mem: null, target: NaN, rep: i.hasRepePrefix || i.hasRepPrefix ? 1 : i.hasRepnePrefix ? 2 : 0,
     lock: i.hasLockPrefix, fread: i.rflagsRead, fwrite: i.rflagsModified, stackInc: i.stackPointerIncrement,
-    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes, fn: null, strSeg: 0,
+    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes, fn: null, strSeg: 0, facts: i.code === Code.INVALID ? 0 : codeFacts(i),
   };
   for (let k = 0; k < n; k++) {
     const kind = i.opKind(k);
