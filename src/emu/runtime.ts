@@ -1,6 +1,7 @@
 // Run-time helpers called by generated code (the `H` object): flag reads, multiply/divide, shifts,
 // string instructions and the system instructions. Everything here works on numbers and 32-bit halves;
-// BigInt appears only in rare slow paths (128-bit division, double-precision shifts, rcl/rcr).
+// No BigInt: 64- and 128-bit division, double-precision shifts and rcl/rcr work on 32-bit halves too
+// (BigInt stays only in rdmsr/wrmsr, whose MSR interface is 64-bit bigint).
 import { TWO32, isCanonical, hex } from './addr.js';
 import { arithFlags, cond, getCF, K_EXPL, K_RAW, K_SUB, PARITY, setArithFlags, CF, OF } from './flags.js';
 import { FAULT, VEC_BP, VEC_DB, VEC_DE, VEC_GP, VEC_UD } from './memory.js';
@@ -31,6 +32,45 @@ function mulu64(a0: number, a1: number, b0: number, b1: number): void {
   s = P[1] + Q[0]; P[1] = s; carry = s > 0xffffffff ? 1 : 0;
   s = P[2] + Q[1] + carry; P[2] = s; carry = s > 0xffffffff ? 1 : 0; P[3] += carry;
 }
+/** Unsigned 64/32 division (hi < d, so the quotient fits 32 bits) by 16-bit digits: every partial
+ *  remainder times 65536 plus a digit stays below 2^48, exact in a double. Quotient in DQ[0], remainder DQ[1]. */
+const DQ = new Float64Array(4);
+function divu64by32(hi: number, lo: number, d: number): void {
+  let r = hi, q = 0;
+  for (let s = 16; s >= 0; s -= 16) {
+    const x = r * 65536 + ((lo >>> s) & 0xffff), qd = Math.floor(x / d);
+    r = x - qd * d; q = q * 65536 + qd;
+  }
+  DQ[0] = q; DQ[1] = r;
+}
+/** Unsigned 128/64 division of n3:n2:n1:n0 by d1:d0 (32-bit halves), by restoring binary long division.
+ *  Returns false when the quotient does not fit 64 bits; else quotient halves in DQ[0..1], remainder in DQ[2..3]. */
+function divu128by64(n0: number, n1: number, n2: number, n3: number, d0: number, d1: number): boolean {
+  // the high 64 bits must be below the divisor, or the quotient needs more than 64 bits
+  if (n3 > d1 || (n3 === d1 && n2 >= d0)) return false;
+  let r0 = n2, r1 = n3, q0 = n0, q1 = n1; // q doubles as the dividend's low half, shifted out bit by bit
+  for (let i = 0; i < 64; i++) {
+    const top = r1 >>> 31;
+    r1 = ((r1 << 1) | (r0 >>> 31)) >>> 0; r0 = ((r0 << 1) | (q1 >>> 31)) >>> 0;
+    q1 = ((q1 << 1) | (q0 >>> 31)) >>> 0; q0 = (q0 << 1) >>> 0;
+    if (top !== 0 || r1 > d1 || (r1 === d1 && r0 >= d0)) {
+      const t = r0 - d0; r0 = t >>> 0; r1 = (r1 - d1 - (t < 0 ? 1 : 0)) >>> 0; q0 = (q0 | 1) >>> 0;
+    }
+  }
+  DQ[0] = q0; DQ[1] = q1; DQ[2] = r0; DQ[3] = r1;
+  return true;
+}
+/** Two's complement negation of a 64-bit value given as halves, into NG[0], NG[1]. */
+const NG = new Uint32Array(2);
+function neg64(lo: number, hi: number): void { NG[0] = (-lo) >>> 0; NG[1] = (~hi + (lo === 0 ? 1 : 0)) >>> 0; }
+/** 64-bit shifts on halves (0 <= n < 64) into SH[0], SH[1]. */
+const SH = new Uint32Array(2);
+function shl64(lo: number, hi: number, n: number): void {
+  if (n === 0) { SH[0] = lo; SH[1] = hi; } else if (n < 32) { SH[1] = (hi << n) | (lo >>> (32 - n)); SH[0] = lo << n; } else { SH[1] = lo << (n - 32); SH[0] = 0; }
+}
+function shr64(lo: number, hi: number, n: number): void {
+  if (n === 0) { SH[0] = lo; SH[1] = hi; } else if (n < 32) { SH[0] = (lo >>> n) | (hi << (32 - n)); SH[1] = hi >>> n; } else { SH[0] = hi >>> (n - 32); SH[1] = 0; }
+}
 function big(lo: number, hi: number): bigint { return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0); }
 function explFlags(c: Cpu, sz: number, r0: number, r1: number, cf: number, of: number): void {
   c.fk = K_EXPL; c.fsz = sz; c.fr0 = r0 >>> 0; c.fr1 = r1 >>> 0; c.fcf = cf; c.fof = of; c.faf = 0;
@@ -47,9 +87,6 @@ function needCpl0(c: Cpu, op: Op): void {
 }
 function readReg64(c: Cpu, r: number): number { return (c.regs[2 * r + 1] | 0) * TWO32 + c.regs[2 * r]; }
 function writeReg64(c: Cpu, r: number, v: number): void { c.regs[2 * r] = v >>> 0; c.regs[2 * r + 1] = Math.floor(v / TWO32) >>> 0; }
-function setFromBig(c: Cpu, r: number, v: bigint): void {
-  v = BigInt.asUintN(64, v); c.regs[2 * r] = Number(v & 0xffffffffn); c.regs[2 * r + 1] = Number(v >> 32n);
-}
 /** Effective address of a decoded memory operand (slow path for system instructions). */
 function eaOf(c: Cpu, op: Op): number {
   const M = op.mem!;
@@ -168,18 +205,16 @@ export const H = {
         const n = hi * TWO32 + R[0], q = Math.floor(n / s0);
         R[0] = q; R[1] = 0; R[4] = n - q * s0; R[5] = 0; return;
       }
-      const n = big(R[0], hi), d = BigInt(s0);
-      setFromBig(c, Reg.RAX, n / d); setFromBig(c, Reg.RDX, n % d); return;
+      divu64by32(hi, R[0], s0);
+      R[0] = DQ[0]; R[1] = 0; R[4] = DQ[1]; R[5] = 0; return;
     }
     // 128 / 64
     if ((R[4] | R[5]) === 0 && R[1] < 0x200000 && s1 < 0x200000) {
       const n = R[1] * TWO32 + R[0], d = s1 * TWO32 + s0, q = Math.floor(n / d);
       writeReg64(c, Reg.RAX, q); writeReg64(c, Reg.RDX, n - q * d); return;
     }
-    const n = (big(R[4], R[5]) << 64n) | big(R[0], R[1]), d = big(s0, s1);
-    const q = n / d;
-    if (q > 0xffffffffffffffffn) fault(c, VEC_DE, 'quotient overflow');
-    setFromBig(c, Reg.RAX, q); setFromBig(c, Reg.RDX, n % d);
+    if (!divu128by64(R[0], R[1], R[4], R[5], s0, s1)) fault(c, VEC_DE, 'quotient overflow');
+    R[0] = DQ[0]; R[1] = DQ[1]; R[4] = DQ[2]; R[5] = DQ[3];
   },
   idiv(c: Cpu, sz: number, s0: number, s1: number): void {
     const R = c.regs;
@@ -199,26 +234,44 @@ export const H = {
       else { R[0] = q >>> 0; R[1] = 0; R[4] = r >>> 0; R[5] = 0; }
       return;
     }
-    if (sz <= 32) {
-      const sh = 32 - sz;
-      const d = sz === 32 ? s0 | 0 : (s0 << sh) >> sh;
-      let n: bigint;
-      if (sz === 8) n = BigInt(((R[0] & 0xffff) << 16) >> 16);
-      else if (sz === 16) n = BigInt(((((R[4] & 0xffff) << 16) | (R[0] & 0xffff)) | 0));
-      else n = BigInt.asIntN(64, big(R[0], R[4]));
-      const q = n / BigInt(d), r = n % BigInt(d); // BigInt division truncates toward zero, like IDIV
-      const lim = 1n << BigInt(sz - 1);
-      if (q >= lim || q < -lim) fault(c, VEC_DE, 'quotient overflow');
-      const qn = Number(q), rn = Number(r);
-      if (sz === 8) R[0] = (R[0] & 0xffff0000) | ((rn & 0xff) << 8) | (qn & 0xff);
-      else if (sz === 16) { R[0] = (R[0] & 0xffff0000) | (qn & 0xffff); R[4] = (R[4] & 0xffff0000) | (rn & 0xffff); }
-      else { R[0] = qn >>> 0; R[1] = 0; R[4] = rn >>> 0; R[5] = 0; }
+    // signed division as unsigned division of the magnitudes; the quotient's sign is the signs' xor,
+    // the remainder's the dividend's (SDM IDIV: truncation toward zero)
+    if (sz === 32) {
+      const nneg = (R[4] | 0) < 0, dneg = (s0 | 0) < 0;
+      let lo = R[0], hi = R[4];
+      if (nneg) { neg64(lo, hi); lo = NG[0]; hi = NG[1]; }
+      const d = dneg ? (-s0) >>> 0 : s0;
+      if (hi >= d) fault(c, VEC_DE, 'quotient overflow');
+      divu64by32(hi, lo, d);
+      const q = nneg !== dneg ? -DQ[0] : DQ[0], r = nneg ? -DQ[1] : DQ[1];
+      if (q >= 2147483648 || q < -2147483648) fault(c, VEC_DE, 'quotient overflow');
+      R[0] = q >>> 0; R[1] = 0; R[4] = r >>> 0; R[5] = 0;
       return;
     }
-    const n = BigInt.asIntN(128, (big(R[4], R[5]) << 64n) | big(R[0], R[1])), d = BigInt.asIntN(64, big(s0, s1));
-    const q = n / d, r = n % d;
-    if (q >= (1n << 63n) || q < -(1n << 63n)) fault(c, VEC_DE, 'quotient overflow');
-    setFromBig(c, Reg.RAX, q); setFromBig(c, Reg.RDX, r);
+    // 128 / 64; a dividend and divisor within +-2^53 divide exactly in doubles (as above)
+    const ext = (R[1] | 0) < 0 ? 0xffffffff : 0;
+    if (R[4] === ext && R[5] === ext && (R[1] | 0) >= -0x200000 && (R[1] | 0) < 0x200000 && (s1 | 0) >= -0x200000 && (s1 | 0) < 0x200000) {
+      const n = (R[1] | 0) * TWO32 + R[0], d = (s1 | 0) * TWO32 + s0;
+      const q = Math.trunc(n / d);
+      writeReg64(c, Reg.RAX, q); writeReg64(c, Reg.RDX, n - q * d); return;
+    }
+    const nneg = (R[5] | 0) < 0, dneg = (s1 | 0) < 0;
+    let n0 = R[0], n1 = R[1], n2 = R[4], n3 = R[5], d0 = s0, d1 = s1;
+    if (nneg) {
+      // negate the 128-bit dividend: invert and add 1 with carry through the halves
+      n0 = (~n0) >>> 0; n1 = (~n1) >>> 0; n2 = (~n2) >>> 0; n3 = (~n3) >>> 0;
+      n0 = (n0 + 1) >>> 0;
+      if (n0 === 0) { n1 = (n1 + 1) >>> 0; if (n1 === 0) { n2 = (n2 + 1) >>> 0; if (n2 === 0) n3 = (n3 + 1) >>> 0; } }
+    }
+    if (dneg) { neg64(d0, d1); d0 = NG[0]; d1 = NG[1]; }
+    if (!divu128by64(n0, n1, n2, n3, d0, d1)) fault(c, VEC_DE, 'quotient overflow');
+    let q0 = DQ[0], q1 = DQ[1];
+    const r0 = DQ[2], r1 = DQ[3];
+    // the magnitude may reach 2^63 only for a negative quotient
+    if (nneg !== dneg) { if (q1 > 0x80000000 || (q1 === 0x80000000 && q0 !== 0)) fault(c, VEC_DE, 'quotient overflow'); neg64(q0, q1); q0 = NG[0]; q1 = NG[1]; }
+    else if (q1 >= 0x80000000) fault(c, VEC_DE, 'quotient overflow');
+    R[0] = q0; R[1] = q1;
+    if (nneg) { neg64(r0, r1); R[4] = NG[0]; R[5] = NG[1]; } else { R[4] = r0; R[5] = r1; }
   },
 
   // ---- shifts and rotates (SDM SAL/SAR/SHL/SHR, RCL/RCR/ROL/ROR): k = /r field: 0 rol 1 ror 2 rcl 3 rcr 4 shl 5 shr 7 sar
@@ -279,21 +332,15 @@ export const H = {
         H.rhi = r1; return r0;
       }
       default: {
-        const v = big(lo, hi), nn = BigInt(n);
-        let r: bigint, cfv: number;
-        if (k === 0) { r = BigInt.asUintN(64, (v << nn) | (v >> (64n - nn))); cfv = Number(r & 1n); of = Number(r >> 63n) ^ cfv; }
-        else if (k === 1) { r = BigInt.asUintN(64, (v >> nn) | (v << (64n - nn))); cfv = Number(r >> 63n); of = cfv ^ Number((r >> 62n) & 1n); }
-        else {
-          let x = v; cfv = getCF(c);
-          for (let i = 0; i < n; i++) {
-            if (k === 2) { const out = Number(x >> 63n); x = BigInt.asUintN(64, (x << 1n) | BigInt(cfv)); cfv = out; }
-            else { const out = Number(x & 1n); x = (x >> 1n) | (BigInt(cfv) << 63n); cfv = out; }
-          }
-          r = x;
-          of = k === 2 ? Number(r >> 63n) ^ cfv : Number(r >> 63n) ^ Number((r >> 62n) & 1n);
+        // rcl (2) / rcr (3): rotate through CF one bit at a time on the halves
+        let x0 = lo, x1 = hi, cfv = getCF(c);
+        for (let i = 0; i < n; i++) {
+          if (k === 2) { const out = x1 >>> 31; x1 = ((x1 << 1) | (x0 >>> 31)) >>> 0; x0 = ((x0 << 1) | cfv) >>> 0; cfv = out; }
+          else { const out = x0 & 1; x0 = ((x0 >>> 1) | (x1 << 31)) >>> 0; x1 = ((x1 >>> 1) | (cfv << 31)) >>> 0; cfv = out; }
         }
+        of = k === 2 ? (x1 >>> 31) ^ cfv : (x1 >>> 31) ^ ((x1 >>> 30) & 1);
         H.setCO(c, cfv, of);
-        H.rhi = Number(r >> 32n); return Number(r & 0xffffffffn);
+        H.rhi = x1; return x0;
       }
     }
     explFlags(c, 64, r0, r1, cf, of);
@@ -303,21 +350,29 @@ export const H = {
   shd(c: Cpu, right: number, sz: number, d0: number, d1: number, s0: number, s1: number, cnt: number): number {
     const n = cnt & (sz === 64 ? 63 : 31);
     if (n === 0) { H.rhi = d1; return d0; }
-    const W = BigInt(sz), nn = BigInt(n);
-    const dst = sz === 64 ? big(d0, d1) : BigInt(d0), src = sz === 64 ? big(s0, s1) : BigInt(s0);
-    let r: bigint, cf: number;
-    if (!right) {
-      const wide = (dst << W) | src; // for 16-bit counts > 16 the result is undefined; this matches a 32-bit funnel
-      r = BigInt.asUintN(sz, (wide << nn) >> W);
-      cf = n <= sz ? Number((dst >> (W - nn)) & 1n) : 0;
+    let lo: number, hi = 0, cf: number;
+    if (sz === 64) {
+      // shld: dst << n | src >> (64 - n); shrd: dst >> n | src << (64 - n)
+      if (!right) { shl64(d0, d1, n); lo = SH[0]; hi = SH[1]; shr64(s0, s1, 64 - n); cf = (64 - n < 32 ? d0 >>> (64 - n) : d1 >>> (32 - n)) & 1; }
+      else { shr64(d0, d1, n); lo = SH[0]; hi = SH[1]; shl64(s0, s1, 64 - n); cf = (n - 1 < 32 ? d0 >>> (n - 1) : d1 >>> (n - 33)) & 1; }
+      lo = (lo | SH[0]) >>> 0; hi = (hi | SH[1]) >>> 0;
+    } else if (sz === 32) {
+      if (!right) { lo = ((d0 << n) | (s0 >>> (32 - n))) >>> 0; cf = (d0 >>> (32 - n)) & 1; }
+      else { lo = ((d0 >>> n) | (s0 << (32 - n))) >>> 0; cf = (d0 >>> (n - 1)) & 1; }
     } else {
-      const wide = (src << W) | dst;
-      r = BigInt.asUintN(sz, wide >> nn);
-      cf = Number((wide >> (nn - 1n)) & 1n);
+      // 16 bits, counts up to 31: a 32-bit funnel of the two operands (for counts > 16 the SDM leaves the
+      // result undefined; this is what hardware gives)
+      if (!right) {
+        const wide = ((d0 << 16) | s0) >>> 0;
+        shl64(wide, 0, n); lo = (SH[0] >>> 16) & 0xffff;
+        cf = n <= 16 ? (d0 >>> (16 - n)) & 1 : 0;
+      } else {
+        const wide = ((s0 << 16) | d0) >>> 0;
+        lo = (wide >>> n) & 0xffff; cf = (wide >>> (n - 1)) & 1;
+      }
     }
-    const sign = (x: bigint) => Number((x >> (W - 1n)) & 1n);
-    const of = sign(r) ^ sign(dst);
-    const lo = Number(r & 0xffffffffn), hi = Number(r >> 32n);
+    const top = sz === 64 ? 31 : sz - 1;
+    const of = (((sz === 64 ? hi : lo) >>> top) & 1) ^ (((sz === 64 ? d1 : d0) >>> top) & 1);
     explFlags(c, sz, lo, hi, cf, of);
     H.rhi = hi; return lo;
   },

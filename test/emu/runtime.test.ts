@@ -81,6 +81,21 @@ test('div and idiv: quotient and remainder, #DE on zero divisor and on overflow'
   }
 });
 
+test('64-bit idiv and div of dividends that fit a double, of both signs (the exact double path)', () => {
+  for (let i = 0; i < N; i++) {
+    const mag = (bits: number) => (BigInt(rnd32()) << 32n | BigInt(rnd32())) & ((1n << BigInt(bits)) - 1n);
+    const n = (i & 1 ? -1n : 1n) * mag(1 + (i % 53)), d0 = (i & 2 ? -1n : 1n) * mag(1 + ((i * 7) % 53));
+    const d = d0 === 0n ? 3n : d0;
+    const c = cpu();
+    const un = BigInt.asUintN(128, n);
+    c.setReg(Reg.RAX, un & 0xffffffffffffffffn); c.setReg(Reg.RDX, un >> 64n);
+    const ud = BigInt.asUintN(64, d);
+    H.idiv(c, 64, lo(ud), hi(ud));
+    assert.is(c.getReg(Reg.RAX), BigInt.asUintN(64, n / d), `idiv64 ${n}/${d}`);
+    assert.is(c.getReg(Reg.RDX), BigInt.asUintN(64, n % d), `idiv64 ${n}%${d}`);
+  }
+});
+
 test('shifts and rotates: result, CF, OF for count 1; a masked count of 0 leaves the flags alone', () => {
   const names = ['rol', 'ror', 'rcl', 'rcr', 'shl', 'shr', '', 'sar'];
   for (const sz of [8, 16, 32, 64]) for (const k of [0, 1, 2, 3, 4, 5, 7]) for (let i = 0; i < N / 4 + 10; i++) {
@@ -132,7 +147,12 @@ test('shld/shrd, bsf/bsr/tzcnt/lzcnt/popcnt', () => {
       if (n === 0n) { assert.is(got, a); continue; }
       if (n > W) continue; // undefined for 16-bit counts > 16
       const want = right ? (((b << W) | a) >> n) & mask : ((((a << W) | b) << n) >> W) & mask;
-      assert.is(got, want, `sh${right ? 'r' : 'l'}d${sz} ${a} ${b} ${n}`);
+      const tag = `sh${right ? 'r' : 'l'}d${sz} ${a} ${b} ${n}`;
+      assert.is(got, want, tag);
+      // CF: the last bit shifted out of the destination; OF (count 1): the sign changed
+      const cf = Number(right ? (a >> (n - 1n)) & 1n : (a >> (W - n)) & 1n);
+      assert.is(getCF(c), cf, `${tag} CF`);
+      if (n === 1n) assert.is(getOF(c), Number((want >> (W - 1n)) & 1n) ^ Number((a >> (W - 1n)) & 1n), `${tag} OF`);
     }
     const c = cpu();
     const v = value(sz, i);
