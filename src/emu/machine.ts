@@ -10,6 +10,7 @@ const BATCH = 24;
 export const HOT_AFTER = 40;
 import { FAULT, Memory, PAGE_PROBE, PAGE_SIZE, PERM_U, PERM_X, VEC_DB, VEC_DE, VEC_GP, VEC_PF, VEC_UD, type Page } from './memory.js';
 import { STATS_ON, stats } from './stats.js';
+import { Mnemonic } from './iced.js';
 
 /** No budget applies to probe pages: their code always runs to where it leaves them. */
 const PROBE_LIMIT = 1e15;
@@ -126,7 +127,7 @@ export class Machine {
 
   /**
    * Build the (cold) block at `a`: a superblock that follows fall-through of conditional branches (side
-   * exits), direct calls and direct jumps, and page ends, up to MAX_BLOCK instructions. Every page it
+   * exits), direct calls and direct jumps, returns of calls it followed (guarded), and page ends, up to MAX_BLOCK instructions. Every page it
    * covers lists it, so a write to any of them invalidates it.
    */
   private buildBlock(pg: Page, a: number): Block {
@@ -155,7 +156,7 @@ export class Machine {
 
   /**
    * The ops of the superblock at `a`: it follows fall-through of conditional branches (side exits),
-   * direct calls and direct jumps, and page ends, up to MAX_BLOCK instructions. Every page it covers is
+   * direct calls and direct jumps, returns of calls it followed (guarded), and page ends, up to MAX_BLOCK instructions. Every page it covers is
    * returned, so that a write to any of them invalidates the block.
    */
   private collect(pg: Page, a: number, probe: number): { ops: Op[]; pages: Page[] } {
@@ -163,6 +164,7 @@ export class Machine {
     const ops: Op[] = [];
     const pages: Page[] = [pg];
     const seen = new Set<number>();
+    const rets: number[] = [];
     let p = pg, at = a;
     for (;;) {
       const run = this.decoder.decodeRun(p, at, endsBlock);
@@ -174,8 +176,16 @@ export class Machine {
         // jcc: follow a backward branch (a loop's back edge: the likely path), else the fall-through
         next = last.target < last.ip && !seen.has(last.target) && last.target - (last.target & 4095) === p.base ? last.target : last.next;
       }
-      else if ((last.flow === 5 || last.flow === 1) && !Number.isNaN(last.target)) next = last.target; // call/jmp rel
+      else if ((last.flow === 5 || last.flow === 1) && !Number.isNaN(last.target)) {        // call/jmp rel
+        if (last.flow === 5) rets.push(last.next);
+        next = last.target;
+      }
       else if (last.flow === 0) next = last.next;                                        // page end
+      else if (last.flow === 4 && last.mn === Mnemonic.Ret && last.nops === 0 && rets.length > 0) {
+        // ret of a call followed in this block: go on at the call's return address, behind a guard
+        // (compile.ts: a side exit when the popped address is another)
+        next = rets.pop()!;
+      }
       else break;
       if (seen.has(next)) break;
       // follow only into code this privilege level may fetch, without raising anything now
