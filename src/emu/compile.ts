@@ -164,8 +164,8 @@ function generate(ops: Op[], probe: boolean, loc = false): { name: string; body:
   const body: string[] = [];
   const counter = probe ? 'c.probeInstret' : 'c.instret';
   // In a compiled block (loc), guest registers and lazy flags live in locals (Locals below); every
-  // exit stores them back first.
-  const X = loc ? `${FLUSH}return;` : 'return;';
+  // exit breaks out of the labelled body to the one place that stores them back.
+  const X = loc ? 'break out;' : 'return;';
   const lc = loc ? new Locals() : null;
   let endsWithRip = false;
   // A block whose last instruction branches back to its first is compiled as a loop that keeps going
@@ -236,7 +236,7 @@ function generate(ops: Op[], probe: boolean, loc = false): { name: string; body:
 // ---- guest state in locals (compiled blocks) ----
 // A compiled block keeps each guest register half it touches in a local (rN for R[N]), loaded on entry,
 // and the lazy-flag fields its producers write in locals (Ffk, Ffr0 ...), so V8 keeps them in machine
-// registers. They are stored back at every exit; before a helper that reads them from the Cpu (flag
+// registers. They are stored back where every exit leaves the block (`break out`); before a helper that reads them from the Cpu (flag
 // readers: stores the flags; everything else: stores all, and reloads the registers after); and, when
 // something throws (a guest fault), by the block's catch, which also sets RIP from the index k of the
 // instruction that was running (k is assigned before each instruction that can fault, instead of
@@ -316,7 +316,7 @@ class Locals {
     let decl = used.length ? `let ${used.map((n) => `r${n}=R[${n}]`).join(',')};` : '';
     if (fl.length) decl += `let ${fl.map((f) => `F${f}=0`).join(',')};`;
     decl += 'let fp=0,k=0,lz=1;';
-    const body = `${decl}try{\n${text}\n${FLUSH}}catch(e){if(lz!==0){${FR}}${FF}c.rip=${ips}[k];throw e;}`;
+    const body = `${decl}try{out:{\n${text}\n}${FLUSH}}catch(e){if(lz!==0){${FR}}${FF}c.rip=${ips}[k];throw e;}`;
     return body.split(FR).join(fr).split(FF).join(ff).split(RL).join(rl);
   }
 }

@@ -1,7 +1,7 @@
 // Instruction facts keyed by iced-x86's Code, read from iced's own metadata (InstructionInfoFactory) the
 // first time a Code is decoded and kept for the process: the direction of each operand (read, written),
 // the same for every instance of the Code whether its r/m operand is a register or memory.
-import { InstructionInfoFactory, OpAccess, OpKind, type Instruction } from './iced.js';
+import { InstructionInfoFactory, InstructionInfoOptions, OpAccess, OpKind, type Instruction } from './iced.js';
 
 /** The Code has been looked at (a table entry of 0 means: not yet). */
 export const F_KNOWN = 1 << 16;
@@ -18,7 +18,8 @@ export function codeFacts(insn: Instruction): number {
   const known = table[code];
   if (known !== 0) return known;
   factory ??= new InstructionInfoFactory();
-  const info = factory.info(insn);
+  // operand access only: the register and memory usage lists cost ~20x more to build
+  const info = factory.infoOptions(insn, InstructionInfoOptions.NoMemoryUsage | InstructionInfoOptions.NoRegisterUsage);
   let f = F_KNOWN;
   try {
     for (let k = 0; k < insn.opCount && k < 8; k++) {

@@ -10,7 +10,7 @@ export default iced;
 export const {
   BlockEncoder, BlockEncoderOptions, Code, ConditionCode, Decoder, DecoderOptions, Encoder, FlowControl, Formatter,
   FormatterSyntax, Instruction, MemoryOperand, MemorySizeExt, Mnemonic, OpAccess, OpKind, Register, RflagsBits,
-  InstructionInfoFactory,
+  InstructionInfoFactory, InstructionInfoOptions,
 } = iced;
 export type BlockEncoder = Iced.BlockEncoder;
 export type BlockEncoderOptions = Iced.BlockEncoderOptions;
@@ -30,3 +30,4 @@ export type OpKind = Iced.OpKind;
 export type Register = Iced.Register;
 export type RflagsBits = Iced.RflagsBits;
 export type InstructionInfoFactory = Iced.InstructionInfoFactory;
+export type InstructionInfoOptions = Iced.InstructionInfoOptions;
