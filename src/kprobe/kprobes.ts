@@ -13,6 +13,7 @@ import type { Image } from '../elf/image.js';
 import type { Cpu } from '../emu/cpu.js';
 import { Stop, type Machine } from '../emu/machine.js';
 import { FAULT } from '../emu/memory.js';
+import { EmuError } from '../emu/addr.js';
 import type { Platform } from '../kernel/platform.js';
 import { PtRegs, X86_EFLAGS_IF, X86_EFLAGS_TF } from './regs.js';
 import { InsnSlots, INSN_SLOT_SIZE } from './slots.js';
@@ -206,7 +207,8 @@ export class KprobeManager {
   /** unregister_kprobe: 0, or -EINVAL for a probe that is not registered. Leaves DISABLED set, as the kernel does. */
   unregisterKprobe(p: Kprobe): number {
     const pp = this.owner.get(p);
-    if (!pp) return -EINVAL;
+    // unregister_kprobes: "if (__unregister_kprobe_top(kps[i]) < 0) kps[i]->addr = NULL"
+    if (!pp) { p.addr = undefined; return -EINVAL; }
     p.flags = (p.flags ?? 0) | KPROBE_FLAG_DISABLED;
     this.owner.delete(p);
     pp.children.splice(pp.children.indexOf(p), 1);
@@ -460,9 +462,12 @@ export class KprobeManager {
     }
   }
 
-  /** A handler threw: a HandlerFault goes to the fault handler (kprobe_fault_handler), anything else is an oops. */
+  /**
+   * A handler threw: a HandlerFault, or a read of unmapped guest memory (the emulator's host access: a
+   * raw dereference, #PF), goes to the fault handler (kprobe_fault_handler); anything else is an oops.
+   */
   private handlerFailed(pp: ProbePoint, c: Kprobe, cpu: Cpu, e: unknown): void {
-    const trapnr = e instanceof HandlerFault ? e.trapnr : -1;
+    const trapnr = e instanceof HandlerFault ? e.trapnr : e instanceof EmuError && /^host access to unmapped/.test(e.message) ? 14 : -1;
     if (trapnr >= 0 && !(e as HandlerFault).offered) {
       this.incMissed(pp);
       if (c.faultHandler && c.faultHandler(c, this.regs[cpu.id], trapnr)) return;
@@ -531,6 +536,19 @@ export class KprobeManager {
     if (cpu.rip !== cur.ainsn.slot + cur.ainsn.copyLen) return;
     cpu.faultAddr = cur.ainsn.slot;
     this.debugHandler(cpu);
+  }
+
+  /**
+   * A fault taken inside a running handler on `cpu` by a nofault access (api.ts's safe readers):
+   * kprobe_fault_handler's HIT_ACTIVE/HIT_SSDONE path (nmissed, then the running kprobe's fault_handler).
+   * True when the fault_handler took it; the access itself then fails as the exception fixup makes it.
+   */
+  handlerFault(cpu: Cpu, trapnr: number): boolean {
+    const k = this.kcbs[cpu.id], cur = k.current;
+    if (!cur || (k.status !== KPROBE_HIT_ACTIVE && k.status !== KPROBE_HIT_SSDONE) || cur === this.busyPoint) return false;
+    this.incMissed(cur);
+    const c = k.instance;
+    return !!(c && c.faultHandler && c.faultHandler(c, this.regs[cpu.id], trapnr));
   }
 
   /** kprobe_fault_handler. Returns true when the fault was handled here. */
