@@ -78,12 +78,13 @@ export class KernelSession extends KprobesApi {
   private readonly vfs = new Vfs();
   /** Trace lines with their time and CPU, merged into trace order when the run ends. */
   readonly traceEntries: { ts: bigint; cpu: number; line: string }[] = [];
+  /** Where trace_printk lines go (default: traceEntries; the CLI streams them with the events). */
+  onTrace: (cpu: number, ts: bigint, line: string) => void = (cpu, ts, line) => { this.traceEntries.push({ ts, cpu, line }); };
 
   constructor(readonly platform: Platform, mgr: KprobeManager, krm: KretprobeManager, readonly optimizer: Optimizer,
     readonly runtime: ProbeRuntime, readonly session: TraceSession, opts: KprobesApiOptions) {
     super(mgr, krm, opts);
     addTracefs(this.vfs, session, { mgr, typeOf: krm.typeOf });
-    runtime.onEvent = (e) => this.traceEntries.push({ ts: e.tsNs, cpu: e.cpu, line: e.line });
   }
 
   /** The image being run. */
@@ -121,7 +122,7 @@ export class KernelSession extends KprobesApi {
     const t = currentTask(this.platform.machine.mem, cpu.gsb);
     const ts = BigInt(cpu.clock());
     const head = traceContext({ comm: t ? t.comm : '<...>', pid: t ? t.pid : 0, cpu: cpu.id, tsNs: ts, flags: { irqsOff: true, nmi: true, hardirq: true } });
-    this.traceEntries.push({ ts, cpu: cpu.id, line: `${head}${func}: ${text.replace(/\n$/, '')}\n` });
+    this.onTrace(cpu.id, ts, `${head}${func}: ${text.replace(/\n$/, '')}\n`);
   }
   private cpuNow(): Cpu { return this.handlerCpu ?? this.platform.machine.cpus[0]; }
 }
@@ -158,7 +159,8 @@ export class Kernel {
         optimizer.enabled = opts.optimize !== false;
         const runtime = new ProbeRuntime(mgr, p.machine.mem, p.image, krm);
         const session = new TraceSession(emptyTraceState(), { resolver: imageResolver(p.image), backend: runtime, now: () => BigInt(p.emulatedNs) });
-        ks = new KernelSession(p, mgr, krm, optimizer, runtime, session, opts.handlers ?? {});
+        const s = ks = new KernelSession(p, mgr, krm, optimizer, runtime, session, opts.handlers ?? {});
+        runtime.onEvent = (e) => s.traceEntries.push({ ts: e.tsNs, cpu: e.cpu, line: e.line });
         const rc = opts.init?.(ks);
         if (typeof rc === 'number' && rc < 0) { refused = rc; p.end = { kind: 'fatal', message: `init returned ${rc}`, cpu: 0, rip: 0 }; }
       },
