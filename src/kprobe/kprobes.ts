@@ -139,7 +139,10 @@ export class KprobeManager {
     const mgr = new KprobeManager(platform.image, platform.machine, opts);
     platform.trapHandlers.push((cpu, stop) => mgr.handleTrap(cpu, stop));
     platform.initFreedHooks.push(() => mgr.freeInitMem());
-    mgr.onOops ??= (o) => { platform.end ??= { kind: 'fatal', message: o.message, cpu: o.cpu, rip: o.addr }; };
+    mgr.onOops ??= (o) => {
+      if (!platform.end) platform.recordOops(platform.machine.cpus[o.cpu]);
+      platform.end ??= { kind: 'fatal', message: o.message, cpu: o.cpu, rip: o.addr };
+    };
     return mgr;
   }
 
