@@ -26,6 +26,15 @@ import {
 export const KPROBE_FLAG_GONE = 1, KPROBE_FLAG_DISABLED = 2, KPROBE_FLAG_OPTIMIZED = 4, KPROBE_FLAG_FTRACE = 8;
 export const KPROBE_HIT_ACTIVE = 1, KPROBE_HIT_SS = 2, KPROBE_REENTER = 3, KPROBE_HIT_SSDONE = 4;
 
+/**
+ * How the running handlers were entered on a CPU (HitPath.*): the int3 trap (exc_int3, an NMI-like
+ * context with interrupts off), a jump-optimized detour (optimized_callback: preempt_disable, the
+ * interrupted context's IF), the ftrace call (kprobe_ftrace_handler: recursion lock, preempt off) or
+ * the kretprobe trampoline (rethook_trampoline_handler: preempt_disable_notrace). Trace events take
+ * their context flags from it (tracing_gen_ctx).
+ */
+export const enum HitPath { None = 0, Int3 = 1, Optprobe = 2, Ftrace = 3, Rethook = 4 }
+
 /** struct kprobe. The core fills in addr (the resolved address), flags and nmissed, as the kernel does. */
 export interface Kprobe {
   symbolName?: string;
@@ -125,12 +134,15 @@ export class KprobeManager {
   /** The last refusal of registerKprobe/enable/disable, with its reason. */
   lastError: KprobeResult = OK;
   hooks: ProbeHooks = {};
+  /** Per CPU: how the handlers now running were entered (HitPath). */
+  readonly hitPath: Uint8Array;
 
   constructor(readonly image: Image, readonly machine: Machine, opts: KprobeManagerOptions = {}) {
     this.slots = new InsnSlots(machine.mem);
     this.kcbs = machine.cpus.map(() => ({ current: null, status: 0, oldFlags: 0, savedFlags: 0,
       prev: { current: null, status: 0, oldFlags: 0, savedFlags: 0 }, instance: null }));
     this.regs = machine.cpus.map((c) => new PtRegs(c));
+    this.hitPath = new Uint8Array(machine.cpus.length);
     this.onOops = opts.onOops;
   }
 
@@ -396,6 +408,7 @@ export class KprobeManager {
     }
     this.setCurrent(k, pp, cpu);
     k.status = KPROBE_HIT_ACTIVE;
+    this.hitPath[cpu.id] = HitPath.Int3;
     if (this.preHandlers(pp, cpu, k)) { this.reset(k); return true; } // the handler changed the path: resume at regs.ip
     if (k.current === null) return true; // a handler oopsed: the run is over, nothing is stepped
     if (!pp.hasPostHandler && this.hooks.afterPreHandlers?.(pp, cpu)) { this.reset(k); return true; }
@@ -415,6 +428,7 @@ export class KprobeManager {
     cpu.rip = pp.addr + 1;
     this.setCurrent(k, pp, cpu);
     k.status = KPROBE_HIT_ACTIVE;
+    this.hitPath[cpu.id] = HitPath.Optprobe;
     this.preHandlers(pp, cpu, k);
     this.reset(k);
   }
@@ -432,6 +446,7 @@ export class KprobeManager {
     cpu.rip = pp.addr + 1;
     this.setCurrent(k, pp, cpu);
     k.status = KPROBE_HIT_ACTIVE;
+    this.hitPath[cpu.id] = HitPath.Ftrace;
     if (this.preHandlers(pp, cpu, k)) { this.reset(k); return true; }
     if (k.current === null) return true; // a handler oopsed
     cpu.rip = pp.addr + nopLen;
@@ -639,7 +654,7 @@ export class KprobeManager {
    * kretprobe trampoline's handlers) counts as a running probe, so probes it hits are only missed.
    */
   private readonly busyPoint = new ProbePoint(0, 0, { slot: 0 } as ArchInsn, -1);
-  busyBegin(cpu: Cpu): void { const k = this.kcbs[cpu.id]; k.current = this.busyPoint; k.status = KPROBE_HIT_ACTIVE; }
+  busyBegin(cpu: Cpu): void { const k = this.kcbs[cpu.id]; k.current = this.busyPoint; k.status = KPROBE_HIT_ACTIVE; this.hitPath[cpu.id] = HitPath.Rethook; }
   busyEnd(cpu: Cpu): void { this.reset(this.kcbs[cpu.id]); }
 }
 

@@ -29,6 +29,7 @@ import { addTracefs } from '../trace/runtime/tracefs.js';
 import { imageResolver } from '../trace/kprobe-events/resolver.js';
 import { traceContext, traceHeader } from '../trace/kprobe-events/format.js';
 import { currentTask } from '../trace/runtime/context.js';
+import { hitFlags } from '../trace/runtime/flags.js';
 import { Vfs } from '../trace/vfs.js';
 
 export interface KernelOptions {
@@ -121,7 +122,7 @@ export class KernelSession extends KprobesApi {
     const cpu = this.cpuNow();
     const t = currentTask(this.platform.machine.mem, cpu.gsb);
     const ts = BigInt(cpu.clock());
-    const head = traceContext({ comm: t ? t.comm : '<...>', pid: t ? t.pid : 0, cpu: cpu.id, tsNs: ts, flags: { irqsOff: true, nmi: true, hardirq: true } });
+    const head = traceContext({ comm: t ? t.comm : '<...>', pid: t ? t.pid : 0, cpu: cpu.id, tsNs: ts, flags: hitFlags(this.mgr, this.mgr.regsOf(cpu), this.platform.machine.mem, this.image) });
     this.onTrace(cpu.id, ts, `${head}${func}: ${text.replace(/\n$/, '')}\n`);
   }
   private cpuNow(): Cpu { return this.handlerCpu ?? this.platform.machine.cpus[0]; }
