@@ -1,6 +1,6 @@
 // The ktrace package's public entry (`import { ... } from 'ktrace'`): a deliberate, documented surface
 // (README.md "The library"). Everything else under src/ is internal and may change.
-export { openKernel, Kernel, KernelSession, InitError, type KernelOptions, type RunOptions, type RunReport } from './lib/kernel.js';
+export { openKernel, Kernel, KernelSession, InitError, type KernelOptions, type RunOptions, type RunReport } from './lib/index.js';
 export {
   KprobesApi, HandlerBudgetExceeded, EFAULT,
   type kprobe, type kretprobe, type kretprobe_instance, type pt_regs, type KprobesApiOptions, type HandlerError, type HandlerErrorPolicy,
