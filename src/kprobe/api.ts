@@ -128,17 +128,7 @@ export class KprobesApi {
   unregister_kprobe(p: kprobe): void { this.unregister_kprobes([p]); }
   /** register_kprobes(kps, num): all or nothing. */
   register_kprobes(kps: kprobe[], num = kps.length): number {
-    if (num <= 0) return -22;
-    for (let i = 0; i < num; i++) {
-      const rc = this.register_kprobe(kps[i]);
-      if (rc < 0) {
-        const why = this.mgr.lastError;
-        this.unregister_kprobes(kps, i);
-        this.mgr.lastError = why;
-        return rc;
-      }
-    }
-    return 0;
+    return batch(kps, num, (p) => this.register_kprobe(p), (n) => this.unregister_kprobes(kps, n), this.mgr);
   }
   /** unregister_kprobes: a probe that was not registered gets its addr cleared (kernel/kprobes.c). */
   unregister_kprobes(kps: kprobe[], num = kps.length): void {
@@ -174,17 +164,7 @@ export class KprobesApi {
   }
   unregister_kretprobe(rp: kretprobe): void { this.unregister_kretprobes([rp]); }
   register_kretprobes(rps: kretprobe[], num = rps.length): number {
-    if (num <= 0) return -22;
-    for (let i = 0; i < num; i++) {
-      const rc = this.register_kretprobe(rps[i]);
-      if (rc < 0) {
-        const why = this.krm.lastError;
-        this.unregister_kretprobes(rps, i);
-        this.krm.lastError = why;
-        return rc;
-      }
-    }
-    return 0;
+    return batch(rps, num, (rp) => this.register_kretprobe(rp), (n) => this.unregister_kretprobes(rps, n), this.krm);
   }
   unregister_kretprobes(rps: kretprobe[], num = rps.length): void {
     for (let i = 0; i < num; i++) {
@@ -304,6 +284,25 @@ export class KprobesApi {
     const old = this.errors.find((x) => x.probe === probe && x.handler === handler);
     if (old) old.count++; else this.errors.push({ probe, handler, message, count: 1 });
   }
+}
+
+/**
+ * register_kprobes / register_kretprobes: the first `num` in order; on a refusal the ones already
+ * registered are unregistered and the refusal (its errno and reason) is what the caller sees.
+ */
+function batch<T>(items: T[], num: number, register: (x: T) => number, unregisterFirst: (n: number) => void,
+  owner: { lastError: import('./kprobes.js').KprobeResult }): number {
+  if (num <= 0) return -22;
+  for (let i = 0; i < num; i++) {
+    const rc = register(items[i]);
+    if (rc < 0) {
+      const why = owner.lastError;
+      unregisterFirst(i);
+      owner.lastError = why;
+      return rc;
+    }
+  }
+  return 0;
 }
 
 export { KPROBE_FLAG_DISABLED };

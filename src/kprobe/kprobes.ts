@@ -8,7 +8,10 @@
 // retires once in cpu.instret, standing for that instruction; while the copy is single-stepped the
 // count is handed back and retaken when the step completes, so a copy that faults counts exactly as the
 // faulting instruction would have (not at all). Out-of-line copies, jumps back and guest code run by
-// handlers count in cpu.probeInstret only. Emulated time and timers therefore see the unprobed run.
+// handlers count in cpu.probeInstret only, and so does each trap a probe takes: the kernel's exception
+// round trip for the int3 (and the single-step's #DB), as overhead.ts measures it from the image's IDT
+// stubs, so the account ranks the mechanisms as the kernel document does (o < b < k). Emulated time and
+// timers therefore see the unprobed run.
 import type { Image } from '../elf/image.js';
 import type { Cpu } from '../emu/cpu.js';
 import { Stop, type Machine } from '../emu/machine.js';
@@ -17,6 +20,7 @@ import { EmuError } from '../emu/addr.js';
 import type { Platform } from '../kernel/platform.js';
 import { PtRegs, X86_EFLAGS_IF, X86_EFLAGS_TF } from './regs.js';
 import { InsnSlots, INSN_SLOT_SIZE } from './slots.js';
+import { trapRoundTrip } from './overhead.js';
 import {
   archPrepareAt, EINVAL, EILSEQ, EmulateKind, emulate, ENOENT, INT3_INSN_OPCODE,
   type ArchInsn,
@@ -136,6 +140,9 @@ export class KprobeManager {
   hooks: ProbeHooks = {};
   /** Per CPU: how the handlers now running were entered (HitPath). */
   readonly hitPath: Uint8Array;
+  /** Instructions of the kernel's int3 and #DB exception round trips (overhead.ts), charged per trap taken. */
+  readonly int3TrapInsns: number;
+  readonly debugTrapInsns: number;
 
   constructor(readonly image: Image, readonly machine: Machine, opts: KprobeManagerOptions = {}) {
     this.slots = new InsnSlots(machine.mem);
@@ -143,6 +150,8 @@ export class KprobeManager {
       prev: { current: null, status: 0, oldFlags: 0, savedFlags: 0 }, instance: null }));
     this.regs = machine.cpus.map((c) => new PtRegs(c));
     this.hitPath = new Uint8Array(machine.cpus.length);
+    this.int3TrapInsns = trapRoundTrip(image, 'asm_exc_int3');
+    this.debugTrapInsns = trapRoundTrip(image, 'asm_exc_debug');
     this.onOops = opts.onOops;
   }
 
@@ -393,6 +402,7 @@ export class KprobeManager {
     const addr = cpu.rip - 1;
     const pp = this.table.get(addr);
     if (!pp || !pp.armed) return false; // not ours: the guest kernel's own int3
+    cpu.probeInstret += this.int3TrapInsns;
     const k = this.kcbs[cpu.id];
     cpu.shadow = false; // the int3 itself was the instruction an sti/mov-ss shadow covered
     pp.hits++;
@@ -536,6 +546,7 @@ export class KprobeManager {
   private debugHandler(cpu: Cpu): boolean {
     const k = this.kcbs[cpu.id], cur = k.current;
     if (!cur || (k.status !== KPROBE_HIT_SS && k.status !== KPROBE_REENTER) || cpu.faultAddr !== cur.ainsn.slot) return false;
+    cpu.probeInstret += this.debugTrapInsns;
     const a = cur.ainsn;
     cpu.tf = 0;
     // resume_execution: map the RIP after the copy back to the original stream
