@@ -120,6 +120,8 @@ export class KprobesApi {
   // ---------------------------------------------------------------- kprobes
 
   register_kprobe(p: kprobe): number {
+    // warn_kprobe_rereg (a second adapter would look like another probe to the core)
+    if (this.kps.has(p)) { this.mgr.lastError = { ok: false, errno: -22, reason: 'this kprobe is already registered' }; return -22; }
     const b = this.bind(p);
     const rc = this.mgr.registerKprobe(b.kp);
     if (rc < 0) this.kps.delete(p);
@@ -251,7 +253,7 @@ export class KprobesApi {
     const pre = p.pre_handler, post = p.post_handler, fh = p.fault_handler;
     if (pre) kp.preHandler = (_k, regs) => this.call(regs.cpu, () => pre(p, regs), p, 'pre_handler', 0) as number | boolean | void;
     if (post) kp.postHandler = (_k, regs, flags) => { this.call(regs.cpu, () => post(p, regs, flags), p, 'post_handler', undefined); };
-    if (fh) kp.faultHandler = (_k, regs, trapnr) => this.invoke(() => fh(p, regs, trapnr));
+    if (fh) kp.faultHandler = (_k, regs, trapnr) => this.call(regs.cpu, () => fh(p, regs, trapnr), p, 'fault_handler', 0) as number | boolean | void;
     return kp;
   }
 

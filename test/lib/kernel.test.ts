@@ -124,5 +124,21 @@ test("onHandlerError 'contain': a throwing handler and one past its read budget 
   assert.ok((thrower.nmissed ?? 0) > 0 && (looper.nmissed ?? 0) > 0);
 });
 
+test('register_kprobe twice, by address: -EINVAL, one probe; a throwing fault_handler is contained', () => {
+  let hits = 0;
+  const r = k.run({
+    workload: 'cat', handlers: { onHandlerError: 'contain' },
+    init(s) {
+      const p: kprobe = { addr: s.kallsyms_lookup_name('vfs_read'), pre_handler: () => { hits++; s.readKernel(-4096); return 0; }, fault_handler: () => { throw new Error('fh'); } };
+      assert.is(s.register_kprobe(p), 0);
+      assert.is(s.register_kprobe(p), -22);
+      assert.match(s.lastError, /already registered/);
+    },
+  });
+  assert.is(r.exitCode, 0);
+  assert.is(r.traceLines.length, 0);
+  assert.is(hits, r.syscalls.read.count, 'one probe: one hit per read(2)');
+});
+
 test.after(() => rmSync(state, { recursive: true, force: true }));
 test.run();
