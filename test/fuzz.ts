@@ -1,21 +1,131 @@
-// Structure-aware fuzzing of text parsers (kprobe_events lines, perf probe specs, workload scripts):
-// each case is a valid corpus entry mutated by a seeded generator (tokens deleted, repeated, swapped
-// and spliced between entries; characters, numbers, lengths, nesting and unicode changed), so case N
-// is the same input on every machine. A campaign runs in a worker thread under a watchdog: a case that
-// throws, breaks the target's own rules or runs past its time bound is reported with its seed and
-// input, and the campaign goes on. The default run takes a sample (the first 3,000 cases);
-// KTRACE_LONG=1 runs 100,000 of the same.
+// The one fuzz harness of the tests, and its seeded mutators.
+//  - The harness (fuzz/serveFuzz): cases run in a worker thread so that each is time-bounded. The
+//    worker bumps a shared counter after every case; a case that does not finish within its bound is a
+//    hang (the worker is terminated, the case recorded, and a new worker goes on from the next case).
+//    Anything a case writes to stdout or stderr is a failure (a case ends with a result or a one-line
+//    error, nothing else), as is an exception the target does not accept, or a multi-line error.
+//  - Byte mutation (mutateBytes) for binary inputs: ELF images, DWARF sections.
+//  - Structure-aware text campaigns (runCampaign/serveCampaign) for the parsers (kprobe_events lines,
+//    perf probe specs, workload scripts): each case is a valid corpus entry mutated by a seeded
+//    generator (tokens deleted, repeated, swapped and spliced between entries; characters, numbers,
+//    lengths, nesting and unicode changed). A campaign is a target of the same harness.
+// Case N is the same input on every machine. The default run takes a sample (the first 3,000 text
+// cases); KTRACE_LONG=1 runs 100,000 of the same.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
 
+export { isMainThread };
 export const LONG = process.env.KTRACE_LONG === '1';
 
 /** xorshift32: deterministic across runs and machines. */
+function xorshift32(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
+}
+
+/** The text mutator's generator for case `seed` (the seed spread over 32 bits; two outputs dropped). */
 export function rng(seed: number): (n: number) => number {
-  let x = (seed * 2654435761) >>> 0 || 1;
-  const next = () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
+  const next = xorshift32((seed * 2654435761) >>> 0);
   next(); next();
   return (n: number) => (n <= 1 ? 0 : next() % n);
+}
+
+/** The byte mutator's generator, seeded as given. */
+export function byteRng(seed: number): (n: number) => number {
+  const next = xorshift32(seed);
+  return (n: number) => next() % n;
+}
+
+/** A seeded mutation: bit flips, random or boundary bytes, 4- and 8-byte fields set to extremes, truncation. */
+export function mutateBytes(src: Uint8Array, rand: (n: number) => number, hot?: readonly (readonly [number, number])[]): Uint8Array {
+  const kind = rand(6);
+  if (kind === 5) return src.slice(0, rand(src.length)); // truncation
+  const b = new Uint8Array(src);
+  const n = 1 + rand(8);
+  for (let i = 0; i < n && b.length; i++) {
+    let at = rand(b.length);
+    if (hot && rand(2) === 0) { const [s, l] = hot[rand(hot.length)]!; at = Math.min(b.length - 1, s + rand(Math.max(1, l))); }
+    if (kind === 0) b[at] ^= 1 << rand(8);
+    else if (kind === 1) b[at] = rand(256);
+    else if (kind === 2) b[at] = [0, 0xff, 0x7f, 0x80, 1][rand(5)]!;
+    else { const w = kind === 3 ? 4 : 8, v = [0, 0xff, 0x7f, 0x80][rand(4)]!; for (let j = 0; j < w && at + j < b.length; j++) b[at + j] = j === w - 1 ? v : v === 0x7f ? 0xff : v; }
+  }
+  return b;
+}
+
+export interface FuzzReport { cases: number; results: number; errors: number; hangs: string[]; failures: string[]; ms: number }
+
+export interface FuzzTarget {
+  /** Runs case i (deterministic in i): returns normally for a result, or throws. */
+  run(i: number): void;
+  /** Is this exception a one-line user error the CLI prints as is (ElfError, DwarfError, CliError)? */
+  expected(e: unknown): boolean;
+}
+
+interface Assignment { name?: string; from: number; to: number; counter: SharedArrayBuffer }
+
+/**
+ * Worker side: call from the test file at top level. Runs the assigned cases and returns true in the
+ * worker started for `name` (or for the file, without a name); returns false anywhere else.
+ */
+export function serveFuzz(target: () => FuzzTarget, name?: string): boolean {
+  if (isMainThread || (workerData as Assignment)?.name !== name) return false;
+  const { from, to, counter } = workerData as Assignment;
+  const done = new Int32Array(counter);
+  let out = '';
+  const capture = (s: unknown) => { out += String(s); return true; };
+  process.stdout.write = capture as typeof process.stdout.write;
+  process.stderr.write = capture as typeof process.stderr.write;
+  for (const k of ['log', 'error', 'warn', 'info', 'debug'] as const) console[k] = (...a: unknown[]) => { capture(a.join(' ') + '\n'); };
+  const t = target();
+  // Counters in shared memory (a hung worker is terminated without a last word): [done, results, errors,
+  // ready]; the clock of the first case starts when the worker is ready (its start-up is no case's time).
+  Atomics.store(done, 3, 1);
+  const fail = (m: string) => parentPort!.postMessage(m);
+  for (let i = from; i < to; i++) {
+    out = '';
+    try { t.run(i); Atomics.add(done, 1, 1); } catch (e) {
+      const msg = (e as Error)?.message ?? String(e);
+      if (!t.expected(e)) fail(`case ${i}: ${(e as Error)?.stack ?? String(e)}`);
+      else if (!msg || msg.includes('\n')) fail(`case ${i}: not a one-line error: ${JSON.stringify(msg)}`);
+      else Atomics.add(done, 2, 1);
+    }
+    if (out) fail(`case ${i}: wrote ${JSON.stringify(out.slice(0, 200))}`);
+    Atomics.store(done, 0, i + 1);
+  }
+  return true;
+}
+
+/** Main side: runs cases [0, n) of the test file `file` (its import.meta.url), each within timeoutMs. */
+export async function fuzz(file: string | URL, n: number, timeoutMs: number, name?: string): Promise<FuzzReport> {
+  const started = Date.now();
+  const report: FuzzReport = { cases: n, results: 0, errors: 0, hangs: [], failures: [], ms: 0 };
+  let from = 0;
+  while (from < n) {
+    const counter = new SharedArrayBuffer(16), done = new Int32Array(counter);
+    Atomics.store(done, 0, from);
+    const assignment: Assignment = { name, from, to: n, counter };
+    const w = new Worker(new URL(file), { workerData: assignment, stdout: true, stderr: true });
+    const next = await new Promise<number>((resolve) => {
+      let last = from, since = Date.now(), finished = false, ready = false;
+      const tick = setInterval(() => {
+        const now = Atomics.load(done, 0);
+        if (now !== last || !ready) { last = now; since = Date.now(); ready = Atomics.load(done, 3) === 1; return; }
+        if (Date.now() - since > timeoutMs) {
+          clearInterval(tick); finished = true;
+          report.hangs.push(`case ${now}: no result within ${timeoutMs} ms`);
+          void w.terminate();
+          resolve(now + 1);
+        }
+      }, 50);
+      w.on('message', (m: string) => { report.failures.push(m); });
+      w.on('error', (e) => { report.failures.push(`worker died after case ${Atomics.load(done, 0)}: ${e.stack ?? e}`); });
+      w.on('exit', () => { clearInterval(tick); if (!finished) resolve(n); });
+    });
+    report.results += Atomics.load(done, 1); report.errors += Atomics.load(done, 2);
+    from = next;
+  }
+  report.ms = Date.now() - started;
+  return report;
 }
 
 const TOKEN = /\s+|[A-Za-z_][A-Za-z0-9_]*|0x[0-9a-fA-F]+|[0-9]+|[^\sA-Za-z0-9_]/gu;
@@ -119,74 +229,46 @@ export interface Campaign {
   check(input: string): void;
 }
 
-export interface CampaignResult { cases: number; failures: { seed: number; input: string; error: string }[]; hangs: number }
+export interface CampaignResult { cases: number; failures: string[]; hangs: number }
 
 /** Cases of the default run and of KTRACE_LONG=1. */
 export const CASES = LONG ? 100_000 : 3_000;
 /** A case taking longer than this is a hang (generous: CI runs test files side by side on two cores). */
 const CASE_MS = 10_000;
 
+/** Why a campaign's case failed, with its input (the harness reports the stack). */
+class CaseFailure extends Error {
+  constructor(input: string, cause: unknown) {
+    const err = cause as Error;
+    super(`${err?.name ?? 'Error'}: ${err?.message ?? String(cause)}`);
+    this.stack = `input ${JSON.stringify(input.length > 400 ? input.slice(0, 400) + '...' : input)}\n    ${err?.name ?? 'Error'}: ${err?.message ?? String(cause)}\n${(err?.stack ?? '').split('\n').slice(1, 6).join('\n')}`;
+  }
+}
+
 /**
  * Runs cases [0, cases) of the campaign defined by `moduleUrl` (a module that, imported in a worker,
- * calls serveCampaign with the same campaign) under a watchdog.
+ * calls serveCampaign with the same campaign) in the harness.
  */
-export async function runCampaign(moduleUrl: string, c: Campaign, cases = CASES): Promise<CampaignResult> {
-  const failures: CampaignResult['failures'] = [];
-  let hangs = 0;
-  let from = 0;
-  while (from < cases) {
-    const progress = new Int32Array(new SharedArrayBuffer(8));
-    progress[0] = from;
-    const w = new Worker(fileURLToPath(moduleUrl), { workerData: { fuzz: c.name, from, to: cases, progress } });
-    const next = await new Promise<number>((resolve, reject) => {
-      let last = -1, since = Date.now();
-      const timer = setInterval(() => {
-        const cur = Atomics.load(progress, 0);
-        if (cur !== last) { last = cur; since = Date.now(); return; }
-        if (Date.now() - since > CASE_MS) {
-          clearInterval(timer);
-          hangs++;
-          failures.push({ seed: cur, input: mutate(c.corpus, cur, c.mutator), error: `no answer within ${CASE_MS} ms (a hang)` });
-          void w.terminate();
-          resolve(cur + 1);
-        }
-      }, 100);
-      w.on('message', (m: { failure?: CampaignResult['failures'][number]; done?: boolean }) => {
-        if (m.failure) failures.push(m.failure);
-        if (m.done) { clearInterval(timer); resolve(cases); }
-      });
-      w.on('error', (e) => { clearInterval(timer); reject(e); });
-    });
-    await w.terminate();
-    from = next;
-  }
-  return { cases, failures, hangs };
+export async function runCampaign(moduleUrl: string, c: Campaign, cases = CASES, timeoutMs = CASE_MS): Promise<CampaignResult> {
+  const r = await fuzz(moduleUrl, cases, timeoutMs, c.name);
+  const hangs = r.hangs.map((h) => `${h} (a hang): input ${JSON.stringify(mutate(c.corpus, Number(/^case (\d+)/.exec(h)![1]), c.mutator))}`);
+  return { cases, failures: [...hangs, ...r.failures], hangs: r.hangs.length };
 }
 
 /** In a campaign's worker: run the assigned cases. Returns false on the main thread (nothing to do). */
 export function serveCampaign(c: Campaign): boolean {
-  if (isMainThread || (workerData as { fuzz?: string })?.fuzz !== c.name) return false;
-  const { from, to, progress } = workerData as { from: number; to: number; progress: Int32Array };
-  for (let seed = from; seed < to; seed++) {
-    Atomics.store(progress, 0, seed);
-    const input = mutate(c.corpus, seed, c.mutator);
-    try {
-      c.check(input);
-    } catch (e) {
-      const err = e as Error;
-      parentPort!.postMessage({ failure: { seed, input, error: `${err?.name ?? 'Error'}: ${err?.message ?? String(e)}\n${(err?.stack ?? '').split('\n').slice(1, 6).join('\n')}` } });
-    }
-  }
-  parentPort!.postMessage({ done: true });
-  return true;
+  return serveFuzz(() => ({
+    run(seed) {
+      const input = mutate(c.corpus, seed, c.mutator);
+      try { c.check(input); } catch (e) { throw new CaseFailure(input, e); }
+    },
+    expected: () => false,
+  }), c.name);
 }
 
-/** The report of a campaign: figures, and each failure with its seed and input (JSON-quoted). */
+/** The report of a campaign: figures, and each failure with its case and input (JSON-quoted), hangs first. */
 export function describe(r: CampaignResult): string {
-  const lines = [`${r.cases} cases, ${r.failures.length} failures (${r.hangs} hangs)`];
-  const hangsFirst = [...r.failures].sort((a, b) => Number(b.error.includes('(a hang)')) - Number(a.error.includes('(a hang)')));
-  for (const f of hangsFirst.slice(0, 20)) lines.push(`  seed ${f.seed}: input ${JSON.stringify(f.input.length > 400 ? f.input.slice(0, 400) + '...' : f.input)}\n    ${f.error.replace(/\n/g, '\n    ')}`);
-  return lines.join('\n');
+  return [`${r.cases} cases, ${r.failures.length} failures (${r.hangs} hangs)`, ...r.failures.slice(0, 20).map((f) => '  ' + f.replace(/\n/g, '\n    '))].join('\n');
 }
 
 /** Rules for an error a user sees: its first line is the message, and no line hides a control character. */

@@ -33,6 +33,6 @@ export const USER_ARENA_BASE = 0x10000000;  // one arena per task: heap, then st
 export const USER_ARENA_SIZE = 0x100000;
 export const USER_ARENA_HEAP = 0xe0000;     // bytes of heap at the start of each arena
 export const USER_STACK_SIZE = 0x10000;     // the stack ends the arena
-export const MAX_TASKS = 4096;
+export const MAX_TASKS = 4096;            // user arenas: above the kernel's max_threads (RAM/128 KiB, fork.c)
 
 export const DEFAULT_TIMER_PERIOD = 100_000; // instructions between timer ticks (100 us at 1 GHz)

@@ -3,7 +3,7 @@
 // through the perf-probe layer (add -D with $params, %return $retval, a source line and named
 // variables, vars, line, the CFA and line of each entry). Each case ends in a result (the perf-probe
 // layer's refusals are results) or a one-line DwarfError, writes nothing, and finishes within a time
-// bound (run in a worker: test/elf/real/fuzz-harness.ts). 400 cases by default, 100,000 with
+// bound (run in a worker: test/fuzz.ts). 400 cases by default, 100,000 with
 // KTRACE_LONG=1 (the same cases, more of them).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,7 +13,7 @@ import { compilePerfProbe } from '../../src/trace/perf-probe/compile.js';
 import { availableVars, formatAvailableVars } from '../../src/trace/perf-probe/vars.js';
 import { parseProbeSpec } from '../../src/trace/perf-probe/spec.js';
 import { findLineRange, parseLineRange } from '../../src/cli/commands/line.js';
-import { fuzz, isMainThread, mutate, rng, serveFuzz, type FuzzTarget } from '../elf/real/fuzz-harness.js';
+import { fuzz, isMainThread, mutateBytes, byteRng, serveFuzz, type FuzzTarget } from '../fuzz.js';
 import { realUnitBytes, REAL_UNIT_META, UNIT_FUNCTIONS } from '../elf/real/unit.js';
 
 // A case parses the whole unit (12,578 DIEs; ~15 ms of CPU): the default run is a smaller sample.
@@ -41,11 +41,11 @@ function target(): FuzzTarget {
   const base = new Map(SECTIONS.map((s) => [s, img.sectionByName(s)!.bytes] as const));
   return {
     run(i) {
-      const rand = rng(0x2545f491 ^ Math.imul(i, 2654435761));
+      const rand = byteRng(0x2545f491 ^ Math.imul(i, 2654435761));
       const mutated = new Map(base);
       const victim = SECTIONS[rand(SECTIONS.length)]!;
-      mutated.set(victim, mutate(base.get(victim)!, rand));
-      if (rand(4) === 0) { const v2 = SECTIONS[rand(SECTIONS.length)]!; mutated.set(v2, mutate(mutated.get(v2)!, rand)); }
+      mutated.set(victim, mutateBytes(base.get(victim)!, rand));
+      if (rand(4) === 0) { const v2 = SECTIONS[rand(SECTIONS.length)]!; mutated.set(v2, mutateBytes(mutated.get(v2)!, rand)); }
       const d = new Dwarf((n) => mutated.get(n));
       // One of the unit's functions a case, in turn.
       session(d, img, UNIT_FUNCTIONS[i % UNIT_FUNCTIONS.length]!);

@@ -2,14 +2,14 @@
 // vmlinux, with its code, symbols and DWARF 5): seeded mutations of the whole file, aimed half the time at
 // the headers and tables the loader parses, then what the CLI asks of an image (the kallsyms text, symbol
 // lookups, the kprobe blacklist, section lookups, disassembly). Each case ends in a result or a one-line
-// ElfError, writes nothing, and finishes within a time bound (run in a worker: fuzz-harness.ts).
+// ElfError, writes nothing, and finishes within a time bound (run in a worker: test/fuzz.ts).
 // 2,000 cases by default, 100,000 with KTRACE_LONG=1 (the same cases, more of them).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Image } from '../../src/elf/image.js';
 import { ElfError } from '../../src/elf/errors.js';
 import { kprobeBlacklist } from '../../src/elf/kernel-sections.js';
-import { fuzz, isMainThread, mutate, rng, serveFuzz, type FuzzTarget } from './real/fuzz-harness.js';
+import { fuzz, isMainThread, mutateBytes, byteRng, serveFuzz, type FuzzTarget } from '../fuzz.js';
 import { realUnitBytes, REAL_UNIT_META } from './real/unit.js';
 
 const CASES = process.env.KTRACE_LONG === '1' ? 100_000 : 2_000;
@@ -24,8 +24,8 @@ function target(disasm: typeof import('../../src/elf/disasm.js')): FuzzTarget {
   const hot = [[0, 64], [64, 56 * 2], [shoff, 64 * shnum], [sym.offset, sym.size], [str.offset, str.size], [shstr.offset, shstr.size]] as const;
   return {
     run(i) {
-      const rand = rng(0x51ed270b ^ Math.imul(i, 2654435761));
-      const img = Image.load(mutate(base, rand, hot));
+      const rand = byteRng(0x51ed270b ^ Math.imul(i, 2654435761));
+      const img = Image.load(mutateBytes(base, rand, hot));
       let work = img.kallsyms.text().length + img.sections.length + img.segments.length;
       for (const f of img.functions.slice(0, 40)) {
         work += img.formatAddr(f.addr + 1).length;

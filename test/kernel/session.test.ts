@@ -9,6 +9,7 @@ import { DEFAULT_VMLINUX, FIXTURES } from '../../src/paths.js';
 import { parseWorkload } from '../../src/kernel/workload/parser.js';
 import { runScript, type RunResult } from '../../src/kernel/session.js';
 import { renderRunSummary, runResultJson } from '../../src/output/run-summary.js';
+import { RAM_SIZE } from '../../src/kernel/contract.js';
 
 const image = Image.load(readFileSync(DEFAULT_VMLINUX));
 const dir = join(FIXTURES, 'workloads');
@@ -151,6 +152,25 @@ test('the instruction budget ends a run cleanly, with results so far', () => {
   assert.equal(r.end, { kind: 'budget' });
   assert.ok(r.syscalls.getpid.count > 10);
   assert.ok(r.instructions >= 2_000_000);
+});
+
+test("clone beyond max_threads fails with -EAGAIN, as Linux's copy_process does; reaping frees the slots", () => {
+  // kernel/fork.c set_max_threads(): stacks may take 1/8 of RAM, so max_threads = RAM / (8 * THREAD_SIZE);
+  // init is one of them, and a zombie counts until it is reaped (__unhash_process).
+  const maxThreads = RAM_SIZE / (8 * 16384);
+  const src = [
+    `repeat ${maxThreads + 40} { spawn 1 { nanosleep 1000000 } }`,
+    `repeat ${maxThreads - 1} {`, '  w = wait4', '  expect w > 1', '}',
+    'w = wait4', 'expect w == -ECHILD',
+    'spawn 1 { getpid }', 'w = wait4', 'expect w > 1', '',
+  ].join('\n');
+  const r = run('eagain.wl', src, 2, 1);
+  assert.equal(r.end, { kind: 'poweroff', status: 0 }, explain(r));
+  assert.equal(r.failures, [], explain(r));
+  const clone = r.syscalls.clone!;
+  assert.is(clone.count, maxThreads + 41);
+  assert.is(clone.results['-11'], 41, JSON.stringify(clone.results));
+  assert.is(clone.results['-12'], undefined, 'no -ENOMEM');
 });
 
 test.run();

@@ -116,8 +116,8 @@ export class WorkloadRunner {
   /**
    * A task for a new user task, in an arena no live task uses: a task that issued exit never runs
    * user code again, so its arena is taken again (its heap is re-zeroed as `buf` allocates it). The
-   * kernel refuses a clone beyond MAX_TASKS live tasks with -EAGAIN (fixtures/kernel/kernel/fork.c),
-   * and the runner has an arena for that many live tasks plus the one a refused clone was offered.
+   * kernel refuses a clone beyond max_threads tasks with -EAGAIN (fixtures/kernel/kernel/fork.c: 256
+   * on 32 MiB), far below MAX_TASKS arenas, plus the one a refused clone was offered.
    */
   private newTask(body: Stmt[], env: Env, main: boolean): Task {
     let arena = this.freeArenas.pop();

@@ -48,6 +48,16 @@ function fake() {
   return { ctl, calls, model };
 }
 const tick = () => new Promise((r) => setTimeout(r, 30));
+// ink answers keys and resizes on its own schedule (React's scheduler, a throttled render): on a
+// loaded machine 30 ms is not always enough. What a test expects after a key is asserted until it
+// holds, for up to 10 s; a wrong screen still fails, only later.
+async function eventually(check: () => void, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try { check(); return; } catch (e) { if (Date.now() > end) throw e; }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 // Every screen a test mounts is unmounted after it, passed or failed: a mounted App keeps refreshing,
 // and one left behind by a failed assertion would keep the process alive (and its frames growing).
 const mounted: { unmount(): void }[] = [];
@@ -178,17 +188,23 @@ test('keys: down selects, d disables the selected probe, e enables it', async ()
   await tick();
   r.stdin.write('\u001B[B'); // down arrow
   await tick();
-  assert.ok(r.lastFrame()!.includes('> probe:ksys_write'));
+  await eventually(() => {
+    assert.ok(r.lastFrame()!.includes('> probe:ksys_write'));
+  });
   r.stdin.write('e');
   await tick();
-  assert.equal(calls, ['enable probe:ksys_write']);
-  assert.not.ok(lines(r.lastFrame()).find((l) => l.includes('probe:ksys_write'))!.includes('[OFF]'));
+  await eventually(() => {
+    assert.equal(calls, ['enable probe:ksys_write']);
+    assert.not.ok(lines(r.lastFrame()).find((l) => l.includes('probe:ksys_write'))!.includes('[OFF]'));
+  });
   r.stdin.write('\u001B[A'); // up arrow
   await tick();
   r.stdin.write('d');
   await tick();
-  assert.equal(calls, ['enable probe:ksys_write', 'disable probe:vfs_read']);
-  assert.ok(lines(r.lastFrame()).find((l) => l.includes('probe:vfs_read'))!.includes('[OFF]'));
+  await eventually(() => {
+    assert.equal(calls, ['enable probe:ksys_write', 'disable probe:vfs_read']);
+    assert.ok(lines(r.lastFrame()).find((l) => l.includes('probe:vfs_read'))!.includes('[OFF]'));
+  });
   r.unmount();
 });
 
@@ -198,14 +214,20 @@ test('keys: p pauses and resumes, r restarts', async () => {
   await tick();
   r.stdin.write('p');
   await tick();
-  assert.ok(r.lastFrame()!.includes('default  paused'));
+  await eventually(() => {
+    assert.ok(r.lastFrame()!.includes('default  paused'));
+  });
   r.stdin.write('p');
   await tick();
-  assert.ok(r.lastFrame()!.includes('default  running'));
+  await eventually(() => {
+    assert.ok(r.lastFrame()!.includes('default  running'));
+  });
   r.stdin.write('r');
   await tick();
-  assert.equal(calls, ['pause', 'pause', 'restart']);
-  assert.ok(r.lastFrame()!.includes('insns 0 '));
+  await eventually(() => {
+    assert.equal(calls, ['pause', 'pause', 'restart']);
+    assert.ok(r.lastFrame()!.includes('insns 0 '));
+  });
   r.unmount();
 });
 
@@ -215,11 +237,15 @@ test('keys: ? opens help, any key closes it', async () => {
   await tick();
   r.stdin.write('?');
   await tick();
-  assert.ok(r.lastFrame()!.includes('pause / resume'));
+  await eventually(() => {
+    assert.ok(r.lastFrame()!.includes('pause / resume'));
+  });
   r.stdin.write('x');
   await tick();
-  assert.ok(r.lastFrame()!.includes('Probes (2)'));
-  assert.equal(calls, []);
+  await eventually(() => {
+    assert.ok(r.lastFrame()!.includes('Probes (2)'));
+    assert.equal(calls, []);
+  });
   r.unmount();
 });
 
@@ -230,7 +256,9 @@ test('keys: q and Ctrl-C quit through the controller', async () => {
     await tick();
     r.stdin.write(k);
     await tick();
-    assert.equal(calls, ['quit'], JSON.stringify(k));
+    await eventually(() => {
+      assert.equal(calls, ['quit'], JSON.stringify(k));
+    });
     r.unmount();
   }
 });
@@ -240,7 +268,9 @@ test('the screen refreshes from the controller on its own', async () => {
   const r = render(<App ctl={ctl} color={false} refreshMs={10} />);
   model.probes[0]!.hits = 99_999;
   await tick();
-  assert.ok(r.lastFrame()!.includes('99,999'));
+  await eventually(() => {
+    assert.ok(r.lastFrame()!.includes('99,999'));
+  });
   r.unmount();
 });
 
@@ -250,7 +280,9 @@ test('keys: a opens the add prompt; Tab completes symbols; Enter adds and select
   await tick();
   r.stdin.write('a');
   await tick();
-  assert.ok(r.lastFrame()!.includes('add probe: _'));
+  await eventually(() => {
+    assert.ok(r.lastFrame()!.includes('add probe: _'));
+  });
   r.stdin.write('vfs_r');
   await tick();
   r.stdin.write('\t');
@@ -262,10 +294,14 @@ test('keys: a opens the add prompt; Tab completes symbols; Enter adds and select
   await tick();
   r.stdin.write('\t');
   await tick();
-  assert.ok(r.lastFrame()!.includes('add probe: vfs_readv _'), r.lastFrame());
+  await eventually(() => {
+    assert.ok(r.lastFrame()!.includes('add probe: vfs_readv _'), r.lastFrame());
+  });
   r.stdin.write('\r');
   await tick();
-  assert.equal(calls, ['add vfs_readv']);
+  await eventually(() => {
+    assert.equal(calls, ['add vfs_readv']);
+  });
   const f = r.lastFrame()!;
   assert.ok(f.includes('> probe:vfs_readv'), f);
   assert.ok(f.includes('q quit'));
@@ -282,12 +318,16 @@ test('keys: in the add prompt q is text, Backspace edits, Esc cancels without ad
   await tick();
   r.stdin.write('\x7f'); // Backspace
   await tick();
-  assert.ok(r.lastFrame()!.includes('add probe: q_'), r.lastFrame());
+  await eventually(() => {
+    assert.ok(r.lastFrame()!.includes('add probe: q_'), r.lastFrame());
+  });
   r.stdin.write('\u001B');
   await tick();
   await tick();
-  assert.not.ok(r.lastFrame()!.includes('add probe'));
-  assert.equal(calls, []);
+  await eventually(() => {
+    assert.not.ok(r.lastFrame()!.includes('add probe'));
+    assert.equal(calls, []);
+  });
   r.unmount();
 });
 
@@ -305,14 +345,18 @@ test('keys: x deletes the selected probe; k and o toggle kprobes/enabled and the
   assert.ok(f.includes('delete probe:ksys_write (disabled, 7 hits)? y deletes it, any other key keeps it'), f);
   r.stdin.write('n');
   await tick();
-  assert.equal(calls, []);
-  assert.ok(r.lastFrame()!.includes('kept probe:ksys_write'));
-  assert.ok(r.lastFrame()!.includes('Probes (2)'));
+  await eventually(() => {
+    assert.equal(calls, []);
+    assert.ok(r.lastFrame()!.includes('kept probe:ksys_write'));
+    assert.ok(r.lastFrame()!.includes('Probes (2)'));
+  });
   r.stdin.write('x');
   await tick();
   r.stdin.write('y');
   await tick();
-  assert.equal(calls, ['del probe:ksys_write']);
+  await eventually(() => {
+    assert.equal(calls, ['del probe:ksys_write']);
+  });
   f = r.lastFrame()!;
   assert.ok(f.includes('Probes (1)'));
   assert.ok(f.includes('> probe:vfs_read'), f); // the selection moves to the remaining probe
@@ -322,8 +366,10 @@ test('keys: x deletes the selected probe; k and o toggle kprobes/enabled and the
   assert.ok(f.includes('kprobes/enabled 0'));
   r.stdin.write('o');
   await tick();
-  assert.ok(r.lastFrame()!.includes('debug.kprobes-optimization 0'));
-  assert.equal(calls, ['del probe:ksys_write', 'kprobes', 'opt']);
+  await eventually(() => {
+    assert.ok(r.lastFrame()!.includes('debug.kprobes-optimization 0'));
+    assert.equal(calls, ['del probe:ksys_write', 'kprobes', 'opt']);
+  });
   r.unmount();
 });
 
@@ -336,12 +382,16 @@ test('keys arriving faster than renders are not lost (paste, tmux send-keys)', a
   r.stdin.write('\u001B[A');
   r.stdin.write('d');
   await tick();
-  assert.equal(calls, ['add vfs_readv', 'disable probe:ksys_write']);
+  await eventually(() => {
+    assert.equal(calls, ['add vfs_readv', 'disable probe:ksys_write']);
+  });
   // Text, Tab and Enter in one chunk: completed, then added.
   r.stdin.write('a');
   r.stdin.write('ksys_r\t\r');
   await tick();
-  assert.equal(calls.slice(2), ['add ksys_read']);
+  await eventually(() => {
+    assert.equal(calls.slice(2), ['add ksys_read']);
+  });
   r.unmount();
 });
 
@@ -352,24 +402,34 @@ test('every key of a chunk is taken, in order: qq, dd, /pipe typed fast, a paste
   await tick();
   r.stdin.write('dd');
   await tick();
-  assert.equal(calls, ['disable probe:vfs_read', 'disable probe:vfs_read']);
+  await eventually(() => {
+    assert.equal(calls, ['disable probe:vfs_read', 'disable probe:vfs_read']);
+  });
   // ed: enable, then disable; the model ends disabled.
   r.stdin.write('ed');
   await tick();
-  assert.equal(calls.slice(2), ['enable probe:vfs_read', 'disable probe:vfs_read']);
+  await eventually(() => {
+    assert.equal(calls.slice(2), ['enable probe:vfs_read', 'disable probe:vfs_read']);
+  });
   // /pipe in one chunk: the filter prompt opens with the rest of the chunk as its text.
   r.stdin.write('/ksys');
   await tick();
-  assert.ok(r.lastFrame()!.includes('filter: ksys_'), r.lastFrame());
-  assert.ok(r.lastFrame()!.includes('Probes (1 of 2 matching "ksys")'), r.lastFrame());
+  await eventually(() => {
+    assert.ok(r.lastFrame()!.includes('filter: ksys_'), r.lastFrame());
+    assert.ok(r.lastFrame()!.includes('Probes (1 of 2 matching "ksys")'), r.lastFrame());
+  });
   // Enter and the next keys in one chunk: the filter is kept, then e acts on the filtered list.
   r.stdin.write('\re');
   await tick();
-  assert.equal(calls.slice(4), ['enable probe:ksys_write']);
+  await eventually(() => {
+    assert.equal(calls.slice(4), ['enable probe:ksys_write']);
+  });
   // qq: the first q quits (once).
   r.stdin.write('qq');
   await tick();
-  assert.equal(calls.slice(5), ['quit']);
+  await eventually(() => {
+    assert.equal(calls.slice(5), ['quit']);
+  });
   r.unmount();
   // A pasted spec with Backspace and its Enter, then x and y in one chunk: added, then deleted after the y.
   ({ ctl, calls } = fake());
@@ -377,20 +437,28 @@ test('every key of a chunk is taken, in order: qq, dd, /pipe typed fast, a paste
   await tick();
   r.stdin.write('avfs_readx\x7fv\r');
   await tick();
-  assert.equal(calls, ['add vfs_readv']);
-  assert.ok(r.lastFrame()!.includes('> probe:vfs_readv'), r.lastFrame());
+  await eventually(() => {
+    assert.equal(calls, ['add vfs_readv']);
+    assert.ok(r.lastFrame()!.includes('> probe:vfs_readv'), r.lastFrame());
+  });
   r.stdin.write('xy');
   await tick();
-  assert.equal(calls, ['add vfs_readv', 'del probe:vfs_readv']);
+  await eventually(() => {
+    assert.equal(calls, ['add vfs_readv', 'del probe:vfs_readv']);
+  });
   // x then q in one chunk: q answers the question (kept), it does not quit.
   r.stdin.write('xq');
   await tick();
-  assert.equal(calls.length, 2);
-  assert.ok(r.lastFrame()!.includes('kept probe:'), r.lastFrame());
+  await eventually(() => {
+    assert.equal(calls.length, 2);
+    assert.ok(r.lastFrame()!.includes('kept probe:'), r.lastFrame());
+  });
   // Ctrl-C inside a chunk still quits.
   r.stdin.write('p\x03');
   await tick();
-  assert.equal(calls.slice(2), ['pause', 'quit']);
+  await eventually(() => {
+    assert.equal(calls.slice(2), ['pause', 'quit']);
+  });
   r.unmount();
 });
 
@@ -447,7 +515,9 @@ test('histogram: log2 buckets of the first field with bars; h cycles through the
   assert.ok(f.includes('@fd (log2, 12 recorded)'), f);
   r.stdin.write('h');
   await tick();
-  assert.ok(r.lastFrame()!.includes('@count (log2'), 'and back to the first');
+  await eventually(() => {
+    assert.ok(r.lastFrame()!.includes('@count (log2'), 'and back to the first');
+  });
   // A return probe: its return values, most frequent first, errno names.
   r.stdin.write('\u001B[B');
   await tick();
@@ -456,7 +526,9 @@ test('histogram: log2 buckets of the first field with bars; h cycles through the
   assert.ok(f.indexOf('-EAGAIN') > f.indexOf('5     '), f);
   r.stdin.write('h'); // one field: h changes nothing
   await tick();
-  assert.ok(r.lastFrame()!.includes('@retval (values'));
+  await eventually(() => {
+    assert.ok(r.lastFrame()!.includes('@retval (values'));
+  });
   r.unmount();
 });
 
@@ -477,7 +549,9 @@ test('keys: / filters the probe list by name, place or tag; Enter keeps it, Esc 
   await tick();
   r.stdin.write('/');
   await tick();
-  assert.ok(r.lastFrame()!.includes('filter: _'));
+  await eventually(() => {
+    assert.ok(r.lastFrame()!.includes('filter: _'));
+  });
   r.stdin.write('WRI'); // case-insensitive; q or d here would be text, not keys
   await tick();
   let f = r.lastFrame()!;
@@ -492,19 +566,27 @@ test('keys: / filters the probe list by name, place or tag; Enter keeps it, Esc 
   // Keys act on the filtered list's selection.
   r.stdin.write('e');
   await tick();
-  assert.equal(calls, ['enable probe:ksys_write']);
+  await eventually(() => {
+    assert.equal(calls, ['enable probe:ksys_write']);
+  });
   r.stdin.write('\u001B'); // Esc: all probes again
   await tick();
   await tick();
-  assert.ok(r.lastFrame()!.includes('Probes (2)'));
+  await eventually(() => {
+    assert.ok(r.lastFrame()!.includes('Probes (2)'));
+  });
   r.stdin.write('/');
   r.stdin.write('nothing');
   await tick();
-  assert.ok(r.lastFrame()!.includes('no probe matches the filter'));
+  await eventually(() => {
+    assert.ok(r.lastFrame()!.includes('no probe matches the filter'));
+  });
   r.stdin.write('\u001B');
   await tick();
   await tick();
-  assert.ok(r.lastFrame()!.includes('Probes (2)'), 'Esc in the prompt clears it too');
+  await eventually(() => {
+    assert.ok(r.lastFrame()!.includes('Probes (2)'), 'Esc in the prompt clears it too');
+  });
   r.unmount();
   assert.ok(matchesFilter(rows()[0]!, 'ftrace'));
   assert.ok(matchesFilter(rows()[1]!, '[off]'));
@@ -518,16 +600,24 @@ test('keys: End, Home, PgDn and PgUp move the selection through long lists', asy
   await tick();
   r.stdin.write('\u001B[F'); // End
   await tick();
-  assert.ok(r.lastFrame()!.includes('> probe:e19'), r.lastFrame());
+  await eventually(() => {
+    assert.ok(r.lastFrame()!.includes('> probe:e19'), r.lastFrame());
+  });
   r.stdin.write('\u001B[H'); // Home
   await tick();
-  assert.ok(r.lastFrame()!.includes('> probe:vfs_read'));
+  await eventually(() => {
+    assert.ok(r.lastFrame()!.includes('> probe:vfs_read'));
+  });
   r.stdin.write('\u001B[6~'); // PgDn: a page is the list's height (3 rows at 80x24)
   await tick();
-  assert.ok(r.lastFrame()!.includes('> probe:e1 '), r.lastFrame());
+  await eventually(() => {
+    assert.ok(r.lastFrame()!.includes('> probe:e1 '), r.lastFrame());
+  });
   r.stdin.write('\u001B[5~');
   await tick();
-  assert.ok(r.lastFrame()!.includes('> probe:vfs_read'));
+  await eventually(() => {
+    assert.ok(r.lastFrame()!.includes('> probe:vfs_read'));
+  });
   r.unmount();
 });
 
