@@ -151,17 +151,38 @@ export function readSourceLines(info: DebugInfo, p: string): string[] {
  * ("already exists" with the hint to delete or force).
  */
 export function perfSpecLines(info: DebugInfo, image: Image, vmlinuxPath: string, words: readonly string[],
-  opts: { taken: (group: string, event: string) => boolean; force: boolean; command: string }): string[] {
+  opts: SpecOptions): string[] {
   const r = withDwarf(vmlinuxPath, () => compilePerfProbe(info.dwarf, words, { readSource: sourceReader(info), taken: opts.taken, force: opts.force, symbol: symbolLookup(image) }));
   if (!r.ok) {
     const m = /^event "(.*)" already exists\.$/.exec(r.reason);
     throw new CliError(`${opts.command}: ${visibleMessage(r.reason)}${m ? `\n  Hint: remove it with \`ktrace del ${m[1]}\`, or add a duplicate with -f (force).` : ''}`);
   }
-  return r.value.map((e) => e.line);
+  if (opts.offline || r.value.length < 2) return r.value.map((e) => e.line);
+  // perf on the running kernel (post_process_probe_trace_events → kprobe_warn_out_range) skips the
+  // addresses on the kprobe blacklist with a warning and probes the rest: an inlined copy inside a
+  // NOKPROBE function. (All of them blacklisted: the kernel's refusal is left to say so.)
+  const kept = r.value.filter((e) => !image.inKprobeBlacklist(e.point.address));
+  if (kept.length === 0) return r.value.map((e) => e.line);
+  for (const e of r.value) {
+    const w = `${e.point.symbol} is blacklisted function, skip it.\n`;
+    if (!kept.includes(e) && !warned.has(w)) { warned.add(w); process.stderr.write(w); }
+  }
+  return kept.map((e) => e.line);
+}
+
+/** Warnings already printed by this process (a spec is compiled more than once per command). */
+const warned = new Set<string>();
+
+export interface SpecOptions {
+  taken: (group: string, event: string) => boolean;
+  force: boolean;
+  command: string;
+  /** As perf -k with an offline vmlinux (add -D): no blacklist check, every address is listed. */
+  offline?: boolean;
 }
 
 /** The kprobe_events lines of a perf spec, given which event names are taken (perfSpecLines' options). */
-export type SpecCompiler = (words: readonly string[], opts: { taken: (group: string, event: string) => boolean; force: boolean; command: string }) => string[] | undefined;
+export type SpecCompiler = (words: readonly string[], opts: SpecOptions) => string[] | undefined;
 
 /**
  * How `add`, `run -a` and the TUI's add prompt take a spec, as perf does: a raw kprobe_events line goes

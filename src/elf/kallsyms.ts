@@ -54,6 +54,8 @@ export class Kallsyms {
   private readonly addrs: Float64Array;
   private readonly byName = new Map<string, KallsymsEntry>();
   private readonly end: number;
+  /** Symbols the running kernel adds above the image (kprobes' kretprobe trampoline): name → entry and size. */
+  private readonly runtime = new Map<string, { entry: KallsymsEntry; size: number }>();
 
   /** `end`: where the last symbol ends (the kernel uses _end with KALLSYMS_ALL). */
   constructor(symbols: readonly Sym[], end: number) {
@@ -85,12 +87,32 @@ export class Kallsyms {
 
   /** kallsyms_lookup_name: the first symbol of that name in kallsyms order (locals included). */
   lookupName(name: string): KallsymsEntry | undefined {
-    return this.byName.get(name);
+    return this.byName.get(name) ?? this.runtime.get(name)?.entry;
+  }
+
+  /**
+   * A symbol of code the running kernel placed outside the image (the kretprobe trampoline on a kprobes
+   * page): named by lookups and %pS, listed after the image's symbols. Same name again: moved.
+   */
+  addRuntime(name: string, addr: number, size: number, type = 't'): void {
+    const sym = { name, addr, value: toU64(addr), size, nmType: type } as unknown as Sym;
+    this.runtime.set(name, { entry: { addr, value: toU64(addr), type, name, sym }, size });
+  }
+  /** Does the image itself define `name` (not a runtime symbol)? */
+  inImage(name: string): boolean { return this.byName.has(name); }
+  /** The runtime symbols' kallsyms lines. */
+  runtimeText(): string {
+    let out = '';
+    for (const { entry } of this.runtime.values()) out += `${hex(entry.value)} ${entry.type} ${entry.name}\n`;
+    return out;
   }
 
   /** get_symbol_pos: the first alias at the highest symbol address <= addr, with offset and size. */
   lookup(addr: number): SymbolAt | undefined {
     const a = orderKey(addr), xs = this.addrs;
+    if (this.runtime.size) {
+      for (const { entry, size } of this.runtime.values()) if (addr >= entry.addr && addr < entry.addr + size) return { entry, offset: addr - entry.addr, size };
+    }
     if (xs.length === 0 || a < xs[0]! || a >= orderKey(this.end)) return undefined;
     let lo = 0, hi = xs.length - 1;
     while (lo < hi) {

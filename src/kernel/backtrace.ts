@@ -37,6 +37,16 @@ export function backtrace(mem: Memory, image: Image, rip: number, rbp: number, m
   const word = (a: number) => Number(BigInt.asIntN(64, mem.read64(a)));
   const retAt = (a: number) => (recover ? recover(word(a), a) : word(a));
   const readable = (a: number) => a % 8 === 0 && mem.permsAt(a) !== 0 && mem.permsAt(a + 7) !== 0;
+  if (rsp !== undefined && recover) {
+    // RIP in a return trampoline (a kretprobe's handler oopsed there): the function's `ret` popped the
+    // slot below RSP; the real return address comes from the instance that owns it, as the unwinder
+    // finds it through the trampoline's fake return address (kretprobe_find_ret_addr)
+    const slot = rsp - 8;
+    if (readable(slot) && word(slot) === rip) {
+      const real = recover(rip, slot);
+      if (real !== rip && image.isText(real)) out.push({ addr: real, text: image.formatAddr(real) });
+    }
+  }
   if (rsp !== undefined) {
     const p = prologue(image, rip);
     if (p && rip <= p.mov) {

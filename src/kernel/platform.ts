@@ -231,6 +231,9 @@ export class Platform implements UserMemory {
     };
   }
 
+  /** An oops the kprobes layer raises (a handler failed, kretprobe BUG): the report's registers and backtrace from `cpu` now. */
+  recordOops(cpu: Cpu): void { this.lastKernelFault = this.snapshot(cpu, -1); }
+
   private recoverFor(cpu: Cpu): ((ret: number, slot: number) => number) | undefined {
     const rs = this.retAddrRecovery;
     if (rs.length === 0) return undefined;

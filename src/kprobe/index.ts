@@ -5,6 +5,8 @@
 // Return probes: const krp = KretprobeManager.attach(pl, mgr); krp.registerKretprobe({ kp: { symbolName: "vfs_read" },
 //   entryHandler: (ri, regs) => 0, handler: (ri, regs) => regsReturnValue(regs), dataSize: 8, maxactive: 0 });
 //   list with renderKprobeList(mgr, krp.typeOf); traces in handlers with stackTraceSave / stackTraceSaveRegs.
+// The same API in kprobes.rst's names and struct shapes (register_kprobe({ symbol_name, pre_handler }), ...)
+// and nofault guest-memory readers: new KprobesApi(mgr, krp) (api.ts; the library's session extends it).
 export {
   KprobeManager, ProbePoint, HandlerFault, px,
   KPROBE_FLAG_GONE, KPROBE_FLAG_DISABLED, KPROBE_FLAG_OPTIMIZED, KPROBE_FLAG_FTRACE,
@@ -30,3 +32,8 @@ export {
 } from './optimizer.js';
 export { canOptimize, analyzeFunction, buildDetour, RELATIVEJUMP_SIZE, type OptRegion, type OptRefusal, type OptCheck, type CanOptimize } from './detour.js';
 export { FtraceProbes, MCOUNT_INSN_SIZE } from './ftrace.js';
+export {
+  KprobesApi, HandlerBudgetExceeded, EFAULT,
+  type kprobe, type kretprobe, type kretprobe_instance, type pt_regs, type KprobesApiOptions, type HandlerError, type HandlerErrorPolicy,
+} from './api.js';
+export { KRETPROBE_TRAMPOLINE, KRETPROBE_TRAMPOLINE_SYMBOL, addTrampolineSymbol } from './trampoline.js';

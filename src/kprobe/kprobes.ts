@@ -8,14 +8,19 @@
 // retires once in cpu.instret, standing for that instruction; while the copy is single-stepped the
 // count is handed back and retaken when the step completes, so a copy that faults counts exactly as the
 // faulting instruction would have (not at all). Out-of-line copies, jumps back and guest code run by
-// handlers count in cpu.probeInstret only. Emulated time and timers therefore see the unprobed run.
+// handlers count in cpu.probeInstret only, and so does each trap a probe takes: the kernel's exception
+// round trip for the int3 (and the single-step's #DB), as overhead.ts measures it from the image's IDT
+// stubs, so the account ranks the mechanisms as the kernel document does (o < b < k). Emulated time and
+// timers therefore see the unprobed run.
 import type { Image } from '../elf/image.js';
 import type { Cpu } from '../emu/cpu.js';
 import { Stop, type Machine } from '../emu/machine.js';
 import { FAULT } from '../emu/memory.js';
+import { EmuError } from '../emu/addr.js';
 import type { Platform } from '../kernel/platform.js';
 import { PtRegs, X86_EFLAGS_IF, X86_EFLAGS_TF } from './regs.js';
 import { InsnSlots, INSN_SLOT_SIZE } from './slots.js';
+import { trapRoundTrip } from './overhead.js';
 import {
   archPrepareAt, EINVAL, EILSEQ, EmulateKind, emulate, ENOENT, INT3_INSN_OPCODE,
   type ArchInsn,
@@ -24,6 +29,15 @@ import {
 // include/linux/kprobes.h
 export const KPROBE_FLAG_GONE = 1, KPROBE_FLAG_DISABLED = 2, KPROBE_FLAG_OPTIMIZED = 4, KPROBE_FLAG_FTRACE = 8;
 export const KPROBE_HIT_ACTIVE = 1, KPROBE_HIT_SS = 2, KPROBE_REENTER = 3, KPROBE_HIT_SSDONE = 4;
+
+/**
+ * How the running handlers were entered on a CPU (HitPath.*): the int3 trap (exc_int3, an NMI-like
+ * context with interrupts off), a jump-optimized detour (optimized_callback: preempt_disable, the
+ * interrupted context's IF), the ftrace call (kprobe_ftrace_handler: recursion lock, preempt off) or
+ * the kretprobe trampoline (rethook_trampoline_handler: preempt_disable_notrace). Trace events take
+ * their context flags from it (tracing_gen_ctx).
+ */
+export const enum HitPath { None = 0, Int3 = 1, Optprobe = 2, Ftrace = 3, Rethook = 4 }
 
 /** struct kprobe. The core fills in addr (the resolved address), flags and nmissed, as the kernel does. */
 export interface Kprobe {
@@ -124,12 +138,20 @@ export class KprobeManager {
   /** The last refusal of registerKprobe/enable/disable, with its reason. */
   lastError: KprobeResult = OK;
   hooks: ProbeHooks = {};
+  /** Per CPU: how the handlers now running were entered (HitPath). */
+  readonly hitPath: Uint8Array;
+  /** Instructions of the kernel's int3 and #DB exception round trips (overhead.ts), charged per trap taken. */
+  readonly int3TrapInsns: number;
+  readonly debugTrapInsns: number;
 
   constructor(readonly image: Image, readonly machine: Machine, opts: KprobeManagerOptions = {}) {
     this.slots = new InsnSlots(machine.mem);
     this.kcbs = machine.cpus.map(() => ({ current: null, status: 0, oldFlags: 0, savedFlags: 0,
       prev: { current: null, status: 0, oldFlags: 0, savedFlags: 0 }, instance: null }));
     this.regs = machine.cpus.map((c) => new PtRegs(c));
+    this.hitPath = new Uint8Array(machine.cpus.length);
+    this.int3TrapInsns = trapRoundTrip(image, 'asm_exc_int3');
+    this.debugTrapInsns = trapRoundTrip(image, 'asm_exc_debug');
     this.onOops = opts.onOops;
   }
 
@@ -138,7 +160,10 @@ export class KprobeManager {
     const mgr = new KprobeManager(platform.image, platform.machine, opts);
     platform.trapHandlers.push((cpu, stop) => mgr.handleTrap(cpu, stop));
     platform.initFreedHooks.push(() => mgr.freeInitMem());
-    mgr.onOops ??= (o) => { platform.end ??= { kind: 'fatal', message: o.message, cpu: o.cpu, rip: o.addr }; };
+    mgr.onOops ??= (o) => {
+      if (!platform.end) platform.recordOops(platform.machine.cpus[o.cpu]);
+      platform.end ??= { kind: 'fatal', message: o.message, cpu: o.cpu, rip: o.addr };
+    };
     return mgr;
   }
 
@@ -206,7 +231,8 @@ export class KprobeManager {
   /** unregister_kprobe: 0, or -EINVAL for a probe that is not registered. Leaves DISABLED set, as the kernel does. */
   unregisterKprobe(p: Kprobe): number {
     const pp = this.owner.get(p);
-    if (!pp) return -EINVAL;
+    // unregister_kprobes: "if (__unregister_kprobe_top(kps[i]) < 0) kps[i]->addr = NULL"
+    if (!pp) { p.addr = undefined; return -EINVAL; }
     p.flags = (p.flags ?? 0) | KPROBE_FLAG_DISABLED;
     this.owner.delete(p);
     pp.children.splice(pp.children.indexOf(p), 1);
@@ -376,6 +402,7 @@ export class KprobeManager {
     const addr = cpu.rip - 1;
     const pp = this.table.get(addr);
     if (!pp || !pp.armed) return false; // not ours: the guest kernel's own int3
+    cpu.probeInstret += this.int3TrapInsns;
     const k = this.kcbs[cpu.id];
     cpu.shadow = false; // the int3 itself was the instruction an sti/mov-ss shadow covered
     pp.hits++;
@@ -391,6 +418,7 @@ export class KprobeManager {
     }
     this.setCurrent(k, pp, cpu);
     k.status = KPROBE_HIT_ACTIVE;
+    this.hitPath[cpu.id] = HitPath.Int3;
     if (this.preHandlers(pp, cpu, k)) { this.reset(k); return true; } // the handler changed the path: resume at regs.ip
     if (k.current === null) return true; // a handler oopsed: the run is over, nothing is stepped
     if (!pp.hasPostHandler && this.hooks.afterPreHandlers?.(pp, cpu)) { this.reset(k); return true; }
@@ -410,6 +438,7 @@ export class KprobeManager {
     cpu.rip = pp.addr + 1;
     this.setCurrent(k, pp, cpu);
     k.status = KPROBE_HIT_ACTIVE;
+    this.hitPath[cpu.id] = HitPath.Optprobe;
     this.preHandlers(pp, cpu, k);
     this.reset(k);
   }
@@ -427,6 +456,7 @@ export class KprobeManager {
     cpu.rip = pp.addr + 1;
     this.setCurrent(k, pp, cpu);
     k.status = KPROBE_HIT_ACTIVE;
+    this.hitPath[cpu.id] = HitPath.Ftrace;
     if (this.preHandlers(pp, cpu, k)) { this.reset(k); return true; }
     if (k.current === null) return true; // a handler oopsed
     cpu.rip = pp.addr + nopLen;
@@ -460,9 +490,12 @@ export class KprobeManager {
     }
   }
 
-  /** A handler threw: a HandlerFault goes to the fault handler (kprobe_fault_handler), anything else is an oops. */
+  /**
+   * A handler threw: a HandlerFault, or a read of unmapped guest memory (the emulator's host access: a
+   * raw dereference, #PF), goes to the fault handler (kprobe_fault_handler); anything else is an oops.
+   */
   private handlerFailed(pp: ProbePoint, c: Kprobe, cpu: Cpu, e: unknown): void {
-    const trapnr = e instanceof HandlerFault ? e.trapnr : -1;
+    const trapnr = e instanceof HandlerFault ? e.trapnr : e instanceof EmuError && /^host access to unmapped/.test(e.message) ? 14 : -1;
     if (trapnr >= 0 && !(e as HandlerFault).offered) {
       this.incMissed(pp);
       if (c.faultHandler && c.faultHandler(c, this.regs[cpu.id], trapnr)) return;
@@ -513,6 +546,7 @@ export class KprobeManager {
   private debugHandler(cpu: Cpu): boolean {
     const k = this.kcbs[cpu.id], cur = k.current;
     if (!cur || (k.status !== KPROBE_HIT_SS && k.status !== KPROBE_REENTER) || cpu.faultAddr !== cur.ainsn.slot) return false;
+    cpu.probeInstret += this.debugTrapInsns;
     const a = cur.ainsn;
     cpu.tf = 0;
     // resume_execution: map the RIP after the copy back to the original stream
@@ -531,6 +565,19 @@ export class KprobeManager {
     if (cpu.rip !== cur.ainsn.slot + cur.ainsn.copyLen) return;
     cpu.faultAddr = cur.ainsn.slot;
     this.debugHandler(cpu);
+  }
+
+  /**
+   * A fault taken inside a running handler on `cpu` by a nofault access (api.ts's safe readers):
+   * kprobe_fault_handler's HIT_ACTIVE/HIT_SSDONE path (nmissed, then the running kprobe's fault_handler).
+   * True when the fault_handler took it; the access itself then fails as the exception fixup makes it.
+   */
+  handlerFault(cpu: Cpu, trapnr: number): boolean {
+    const k = this.kcbs[cpu.id], cur = k.current;
+    if (!cur || (k.status !== KPROBE_HIT_ACTIVE && k.status !== KPROBE_HIT_SSDONE) || cur === this.busyPoint) return false;
+    this.incMissed(cur);
+    const c = k.instance;
+    return !!(c && c.faultHandler && c.faultHandler(c, this.regs[cpu.id], trapnr));
   }
 
   /** kprobe_fault_handler. Returns true when the fault was handled here. */
@@ -618,7 +665,7 @@ export class KprobeManager {
    * kretprobe trampoline's handlers) counts as a running probe, so probes it hits are only missed.
    */
   private readonly busyPoint = new ProbePoint(0, 0, { slot: 0 } as ArchInsn, -1);
-  busyBegin(cpu: Cpu): void { const k = this.kcbs[cpu.id]; k.current = this.busyPoint; k.status = KPROBE_HIT_ACTIVE; }
+  busyBegin(cpu: Cpu): void { const k = this.kcbs[cpu.id]; k.current = this.busyPoint; k.status = KPROBE_HIT_ACTIVE; this.hitPath[cpu.id] = HitPath.Rethook; }
   busyEnd(cpu: Cpu): void { this.reset(this.kcbs[cpu.id]); }
 }
 

@@ -29,6 +29,7 @@ import type { Platform } from '../kernel/platform.js';
 import { px, type Kprobe, type KprobeManager, type KprobeResult } from './kprobes.js';
 import type { PtRegs } from './regs.js';
 import { EINVAL } from './x86.js';
+import { addTrampolineSymbol } from './trampoline.js';
 
 export const E2BIG = 7;
 /** KRETPROBE_MAXACTIVE_MAX (include/linux/kprobes.h). */
@@ -89,6 +90,7 @@ export class KretprobeManager {
     // arch_rethook_trampoline: its own page, so nothing else shares its PAGE_PROBE accounting
     this.trampoline = mgr.slots.allocArea(1);
     this.mem.writeBytes(this.trampoline, VMCALL);
+    addTrampolineSymbol(mgr.image, this.trampoline);
   }
 
   /** Hook into a platform (after KprobeManager.attach): the trampoline's host call is ours. */
@@ -367,6 +369,9 @@ export class KretprobeManager {
 
   /** The kernel BUG()s here: an oops that ends the run (never a jump to a made-up address). */
   private bug(cpu: Cpu, message: string): void {
+    // the oops is reported from the trampoline (the handlers run in its place): RIP there, the stack as
+    // the function's `ret` left it, so the unwinder finds the real return address through the instance
+    cpu.rip = this.trampoline;
     const o = { cpu: cpu.id, addr: this.trampoline, message };
     this.mgr.messages.push(message);
     this.mgr.oopses.push(o);

@@ -155,7 +155,10 @@ export class Optimizer {
     const pp = r.pp;
     if (pp.ftrace) return 'an ftrace-based probe (a call from the mcount nop, no int3 to replace)';
     if (pp.gone) return 'the probe is gone (freed __init text)';
-    if (!pp.armed) return 'the probe is not armed (disabled)';
+    if (!pp.armed) {
+      if (this.mgr.allDisarmed) return 'kprobes are disarmed globally (/sys/kernel/debug/kprobes/enabled is 0)';
+      return pp.disabled ? 'the probe is disabled' : 'the probe is not armed';
+    }
     if (!this.allow) return `jump optimization is off (${PROC_KPROBES_OPTIMIZATION} is 0)`;
     if (pp.hasPostHandler) return 'a post_handler is set (it needs the single-step)';
     if (!r.check.ok) return r.check.reason;

@@ -41,4 +41,36 @@ test('without arguments it judges the defined events; bad input is a usage error
   assert.match(boundary.stderr, /not on an instruction boundary/);
 });
 
+test('every example of `why --help` runs and judges its probe', () => {
+  const help = ktrace(['why', '--help']).stdout;
+  const examples = [...help.matchAll(/^ +ktrace why (\S+)/gm)].map((m) => m[1]).filter((a) => !a.startsWith('-'));
+  assert.ok(examples.length >= 2, help);
+  for (const a of examples) {
+    const r = ktrace(['why', a]);
+    assert.is(r.code, 0, `${a}: ${r.stderr}`);
+    assert.match(r.stdout, /^[0-9a-f]{16}  \S+  /);
+  }
+});
+
+test('one bad spec is reported on stderr, the others are still judged (exit 1)', () => {
+  const r = ktrace(['why', 'vfs_read+1', 'kprobe_target+7', 'no_such_fn', 'nope+']);
+  assert.is(r.code, 1);
+  assert.match(r.stdout, /^[0-9a-f]{16}  kprobe_target\+0x7\/0x[0-9a-f]+  \[OPTIMIZED\]\n$/);
+  assert.equal(r.stderr.trimEnd().split('\n').sort(), [
+    "ktrace: why: 'nope+' is not SYM, SYM+OFF or an address",
+    'ktrace: why: no_such_fn: unknown symbol no_such_fn',
+    `ktrace: why: vfs_read+1: ${r.stderr.match(/vfs_read\+0x1\/0x[0-9a-f]+/)![0]} is not on an instruction boundary`,
+  ]);
+});
+
+test('a disabled event and kprobes/enabled = 0 are told apart', () => {
+  const state = freshState();
+  assert.is(ktrace(['add', 'kprobe_target+7'], { KTRACE_STATE: state }).code, 0);
+  assert.match(ktrace(['why'], { KTRACE_STATE: state }).stdout, /not optimized: the probe is disabled$/m);
+  assert.is(ktrace(['enable', 'probe:*'], { KTRACE_STATE: state }).code, 0);
+  assert.is(ktrace(['fs', 'write', '/sys/kernel/debug/kprobes/enabled', '0'], { KTRACE_STATE: state }).code, 0);
+  assert.match(ktrace(['why'], { KTRACE_STATE: state }).stdout,
+    /kprobe_target\+0x7\/0x[0-9a-f]+  not optimized: kprobes are disarmed globally \(\/sys\/kernel\/debug\/kprobes\/enabled is 0\)$/m);
+});
+
 test.run();

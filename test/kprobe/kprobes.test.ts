@@ -295,4 +295,16 @@ test('unregistering from inside a handler: the CPU finishes its step in a slot n
   assert.is(post, 0, 'the post_handler of a kprobe unregistered in its pre_handler does not run (it left the aggregate list)');
 });
 
+test('unregistering a probe that was never registered clears its addr (unregister_kprobe and unregister_kprobes)', () => {
+  run('', (mgr) => {
+    const a: Kprobe = { symbolName: 'vfs_read', addr: 0x1234 }, b: Kprobe = { addr: image.lookupName('vfs_write')! }, c: Kprobe = { symbolName: 'vfs_read' };
+    assert.is(mgr.unregisterKprobe(a), -22);
+    assert.is(a.addr, undefined);
+    assert.is(mgr.registerKprobe(c), 0);
+    mgr.unregisterKprobes([b, c]);
+    assert.is(b.addr, undefined, 'never registered: cleared');
+    assert.is(c.addr, image.lookupName('vfs_read'), 'a registered probe keeps its addr after unregistering, as in the kernel');
+  });
+});
+
 test.run();

@@ -391,4 +391,30 @@ for (const { wl: name, cpus, timer } of tconfigs) {
   });
 }
 
+const READ = 'b = buf 64\nfd = openat "/etc/motd"\nn = read fd b\n';
+
+test('the trampoline is arch_rethook_trampoline in kallsyms; a probed function reading its return slot sees it (__builtin_return_address)', () => {
+  let seen = 0;
+  run(READ, (krp, mgr) => {
+    // registered first, so it runs after the kretprobe's entry handler (an aggregate runs the newest first)
+    assert.is(mgr.registerKprobe({ symbolName: 'vfs_read', preHandler: (_p, regs) => { seen = Number(BigInt.asIntN(64, mgr.machine.mem.read64(regs.sp))); } }), 0);
+    assert.is(krp.registerKretprobe({ kp: { symbolName: 'vfs_read' } }), 0);
+    assert.is(image.lookupName('arch_rethook_trampoline'), krp.trampoline);
+  });
+  assert.ok(seen !== 0);
+  assert.is(image.formatAddr(seen), 'arch_rethook_trampoline+0x0/0x3');
+});
+
+test('an oops in a return handler: the backtrace goes through the trampoline to the real callers (kretprobe_find_ret_addr)', () => {
+  // the same callers seen from an oops at the function's entry, without any kretprobe
+  const entry = run(READ, (_krp, mgr) => { mgr.registerKprobe({ symbolName: 'vfs_read', preHandler: () => { throw new Error('x'); } }); }).r;
+  const ret = run(READ, (krp) => { krp.registerKretprobe({ kp: { symbolName: 'vfs_read' }, handler: () => { throw new Error('y'); } }); }).r;
+  const a = entry.oops!.backtrace.map((f) => f.text), b = ret.oops!.backtrace.map((f) => f.text);
+  assert.match(a[0], /^vfs_read\+0x1\//);
+  assert.is(b[0], 'arch_rethook_trampoline+0x0/0x3');
+  assert.ok(b.length >= 4, b.join(' '));
+  assert.equal(b.slice(1), a.slice(1), 'the callers past the trampoline');
+  assert.match((ret.end as { message: string }).message, /kretprobe handler for vfs_read\+0x0\/0x[0-9a-f]+ failed: y/);
+});
+
 test.run();

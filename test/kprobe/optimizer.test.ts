@@ -69,7 +69,7 @@ test('the optimizer: queued, optimized, then unoptimized and re-optimized by eve
   // disabling restores every byte; enabling re-optimizes
   assert.is(mgr.disableKprobe(P), 0);
   assert.equal(bytes(pl, A, 7), orig);
-  assert.match(whyNotOptimized(mgr, P)!, /not armed/);
+  assert.match(whyNotOptimized(mgr, P)!, /^the probe is disabled$/);
   assert.is(mgr.enableKprobe(P), 0);
   assert.is(opt.stateOf(A), 'queued');
   step();

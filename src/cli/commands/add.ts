@@ -30,7 +30,7 @@ async function handler(args: Args): Promise<void> {
   const compile = isRawKprobeLine(words.join(' ')) ? undefined : (await import('../dwarf.js')).specCompiler(image, args.vmlinux);
   const viaDwarf: SpecLines | undefined = compile && ((taken, force) => compile(words, { taken, force, command: 'add' })!);
   if (args.definition) {
-    if (viaDwarf) { out(viaDwarf(() => false, args.force).join('\n') + '\n'); return; }
+    if (compile) { out(compile(words, { taken: () => false, force: args.force, command: 'add', offline: true })!.join('\n') + '\n'); return; }
     const c = compileSpec(words, () => false, args.force);
     if (!c.ok) throw new CliError(`add: ${c.message.replace(/\n$/, '')}`);
     out(c.line + '\n');

@@ -24,6 +24,8 @@ interface Args extends GlobalArgs {
   trace: boolean;
   hist?: string[];
   summary: boolean;
+  handlers?: string;
+  'show-list': boolean;
 }
 
 /**
@@ -51,6 +53,8 @@ const options = {
   timing: { type: 'boolean' as const, default: true, describe: 'print host time and MIPS (--no-timing for byte-identical output)' },
   snapshot: { type: 'boolean' as const, default: true, describe: 'start from the cached boot snapshot when the run allows it (--no-snapshot boots cold; same output)' },
   list: { type: 'boolean' as const, default: false, describe: 'list the bundled workloads' },
+  handlers: { type: 'string' as const, describe: 'a module whose exports declare kprobes, kretprobes and their handlers (README "Handler scripts")' },
+  'show-list': { type: 'boolean' as const, default: false, describe: 'after the run, print /sys/kernel/debug/kprobes/list as the run left it (stderr)' },
 };
 
 const command: CommandModule<GlobalArgs, Args> = {
@@ -65,6 +69,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     .example("$0 run -a 'ksys_read count=%dx' --hist count", 'a histogram of an argument')
     .example('$0 run pipe-pingpong --cpus 4 --seed 7', 'a bundled workload, 4 CPUs, another seed')
     .example('$0 run my.wl --json | jq .syscalls', 'your own script, results as JSON')
+    .example('$0 run cat --handlers probes.mjs', 'handlers from a module: count, read memory, print into the trace')
     .example('$0 run --list', 'the bundled workloads') as never, // (the option table's inferred types are wider than Args)
   handler: async (args) => {
     const { bundledWorkloads, loadWorkload } = await import('../workload.js');
@@ -105,7 +110,8 @@ const command: CommandModule<GlobalArgs, Args> = {
       if (compile) specLines = (spec, taken) => compile([spec], { taken, force: true, command: `run: -a ${spec}` });
     }
     const sel = await rp.selectEvents(t, image, stored, asList(args.event), asList(args.add), specLines);
-    const tracing = sel.selected.length > 0;
+    const hm = args.handlers !== undefined ? await (await import('../handlers.js')).loadHandlers(args.handlers) : undefined;
+    const tracing = sel.selected.length > 0 || hm !== undefined;
     const hists = asList(args.hist).map((h) => {
       const c = h.lastIndexOf(':');
       const event = c >= 0 ? h.slice(0, c) : undefined;
@@ -188,7 +194,14 @@ const command: CommandModule<GlobalArgs, Args> = {
           writeChunk();
           return drained(stopped);
         },
-        attach: pr.attach,
+        attach: hm ? (p) => {
+          pr.attach(p);
+          // trace_printk lines stream with the events (NDJSON: {"type":"print"})
+          hm.attach(pr.session()!, (cpu, ts, line) => {
+            events++;
+            merger.push(cpu, Number(ts), mode === 'json' ? line + '\0' + JSON.stringify({ type: 'print', cpu, ts: Number(ts), line: line.replace(/\n$/, '') }) + '\n' : line);
+          });
+        } : pr.attach,
       });
     } finally {
       progress.stop();
@@ -198,6 +211,11 @@ const command: CommandModule<GlobalArgs, Args> = {
     merger.flush();
     writeChunk();
     const ms = pr.session();
+    const handlerReport = hm?.finish();
+    if (args['show-list'] && ms) {
+      const { renderKprobeList } = await import('../../kprobe/debugfs.js');
+      process.stderr.write(`/sys/kernel/debug/kprobes/list after the run:\n${renderKprobeList(ms.mgr, ms.krm.typeOf)}`);
+    }
     const counts = ms ? rp.probeCounts(ms) : [];
     if (ms && counts.length + sel.state.kprobeEvents.length > 0) {
       store.updateState(dir, args.vmlinux, (s) => ({ state: rp.foldRun(s, counts, ring, args.cpus, result.emulatedNs, showProbe), result: undefined }));
@@ -225,8 +243,11 @@ const command: CommandModule<GlobalArgs, Args> = {
         if (h.counts.size === 0) text += `\n@${h.arg}: no numeric argument '${h.arg}' was recorded\n`;
         for (const [ev, c] of h.counts) text += '\n' + report.renderLog2Hist(`@${h.arg}[${ev}]:`, c);
       }
+      if (handlerReport?.log.length) text += `\nprintk (${args.handlers}):\n${handlerReport.log.join('\n')}\n`;
       if (mode === 'trace') process.stderr.write(text); else out(text);
     }
+    if (handlerReport && (mode === 'pipe' || mode === 'json') && handlerReport.log.length) process.stderr.write(handlerReport.log.join('\n') + '\n');
+    for (const e of handlerReport?.errors ?? []) process.stderr.write(`ktrace: run: --handlers: ${e}\n`);
     // A failed run says why on stderr in every mode (its output may be going down a pipe).
     const failed = failureLine(result);
     if (readerGone) process.exitCode = 0;

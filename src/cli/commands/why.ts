@@ -23,8 +23,8 @@ const command: CommandModule<GlobalArgs, Args> = {
   builder: (y) => y
     .positional('probe', { type: 'string', array: true, describe: 'SYM, SYM+OFF or an address; default: the defined events' })
     .option('json', { type: 'boolean', default: false, describe: 'print a JSON array' })
-    .example('$0 why vfs_read+0x10', 'optimizable? if not, which check fails and on which instruction')
-    .example('$0 why compute_mix+4', 'a function with an indirect jump (a jump table) is never optimized')
+    .example('$0 why vfs_read+5', 'optimizable? if not, which check fails and on which instruction (+5: past the fentry nop)')
+    .example('$0 why compute_mix+5', 'a function with an indirect jump (a jump table) is never optimized')
     .example('$0 why', 'every probe of the defined events'),
   handler: async (args) => {
     const { loadImage } = await import('../image.js');
@@ -36,18 +36,21 @@ const command: CommandModule<GlobalArgs, Args> = {
     const { probePointsInListOrder, px } = await import('../../kprobe/index.js');
     const { out } = await import('../../output/write.js');
     const image = loadImage(args.vmlinux);
-    const given = (args.probe ?? []).map((s) => {
+    // a spec that cannot be judged is reported in one line on stderr; the others are still judged
+    const failed: string[] = [];
+    const given = (args.probe ?? []).flatMap((s) => {
       const p = parseProbe(s);
-      if (!p) throw new CliError(`why: '${s}' is not SYM, SYM+OFF or an address`, EXIT_USAGE);
-      return { text: s, p };
+      if (!p) { failed.push(`why: '${s}' is not SYM, SYM+OFF or an address`); return []; }
+      return [{ text: s, p }];
     });
+    if (args.probe?.length && !given.length) throw new CliError(failed.join('\n  '), failed.every((f) => f.includes('is not SYM')) ? EXIT_USAGE : 1);
     const t = await loadTracing({ machine: true });
     // with probes given on the command line, judge them alone on a fresh kernel; else the state's events
     const state = given.length ? emptyTraceState() : loadState(stateDir(args.state), args.vmlinux);
     const ms = t.machine(image, state, state.cpus || 2);
     for (const g of given) {
       const kp = { ...g.p, preHandler: () => 0 };
-      if (ms.mgr.registerKprobe(kp) !== 0) throw new CliError(`why: ${g.text}: ${ms.mgr.lastError.reason}`);
+      if (ms.mgr.registerKprobe(kp) !== 0) failed.push(`why: ${g.text}: ${ms.mgr.lastError.reason}`);
     }
     if (given.length) ms.optimizer.runWorker(true);
     const rows: WhyRow[] = probePointsInListOrder(ms.mgr).map((pp) => {
@@ -55,9 +58,12 @@ const command: CommandModule<GlobalArgs, Args> = {
       const reason = state === 'int3' ? whyNotOptimized(ms.mgr, pp) : undefined;
       return { addr: px(pp.addr), at: image.formatAddr(pp.addr), state, ...(reason ? { reason } : {}) };
     });
-    if (args.json) { out(JSON.stringify(rows) + '\n'); return; }
-    if (!rows.length) { out('no probes (define events with `ktrace add`, or name a probe: `ktrace why vfs_read+0x10`)\n'); return; }
+    const report = () => { for (const f of failed) process.stderr.write(`ktrace: ${f}\n`); if (failed.length) process.exitCode = 1; };
+    if (given.length && !rows.length) throw new CliError(failed.join('\n  '));
+    if (args.json) { out(JSON.stringify(rows) + '\n'); report(); return; }
+    if (!rows.length) { out('no probes (define events with `ktrace add`, or name a probe: `ktrace why vfs_read+5`)\n'); return; }
     out(rows.map((r) => `${r.addr}  ${r.at}  ${r.state === 'optimized' ? '[OPTIMIZED]' : r.state === 'ftrace' ? '[FTRACE]' : `not optimized: ${r.reason ?? 'unknown'}`}\n`).join(''));
+    report();
   },
 };
 export default command;

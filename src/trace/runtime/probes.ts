@@ -13,9 +13,10 @@ import type { FetchOp } from '../kprobe-events/fetch.js';
 import type { PtRegs } from '../../kprobe/regs.js';
 import { fetchArgs, type ArgValue } from '../kprobe-events/eval.js';
 import type { KprobeBackend } from '../kprobe-events/events.js';
-import { formatKprobeLine, formatKretprobeLine, type EntryFlags, type Symbolizer } from '../kprobe-events/format.js';
+import { formatKprobeLine, formatKretprobeLine, type Symbolizer } from '../kprobe-events/format.js';
 import type { ProbeDef } from '../kprobe-events/probe.js';
 import { currentTask, hitContext, imageSymbolizer } from './context.js';
+import { hitFlags } from './flags.js';
 
 
 /** One recorded event: what the ring buffer holds, plus its trace text. */
@@ -53,11 +54,6 @@ function entryArgs(probe: ProbeDef): number {
   return n;
 }
 
-/**
- * The int3 handler runs as an NMI-like exception with interrupts off (exc_int3 → irqentry_nmi_enter
- * for kernel-mode breakpoints: NMI_OFFSET + HARDIRQ_OFFSET), so kprobe events carry "d.Z..".
- */
-const KPROBE_FLAGS: EntryFlags = { irqsOff: true, nmi: true, hardirq: true };
 
 export class ProbeRuntime implements KprobeBackend {
   readonly kprobes = new Map<ProbeDef, Kprobe>();
@@ -70,7 +66,7 @@ export class ProbeRuntime implements KprobeBackend {
   /** Called for each recorded event, in the order they happen. */
   onEvent: ((e: TraceEvent) => void) | undefined;
 
-  constructor(readonly mgr: KprobeManager, readonly mem: Memory, image: Image, readonly krm?: KretprobeManager) {
+  constructor(readonly mgr: KprobeManager, readonly mem: Memory, readonly image: Image, readonly krm?: KretprobeManager) {
     this.sym = imageSymbolizer(image);
   }
 
@@ -155,7 +151,7 @@ export class ProbeRuntime implements KprobeBackend {
     const tsNs = BigInt(cpu.clock());
     const retIp = BigInt.asUintN(64, BigInt(ri.retAddr));
     const func = BigInt.asUintN(64, BigInt(rp.kp.addr ?? 0));
-    const line = formatKretprobeLine({ comm, pid, cpu: cpu.id, tsNs, flags: KPROBE_FLAGS }, probe.event, retIp, func, args, this.sym);
+    const line = formatKretprobeLine({ comm, pid, cpu: cpu.id, tsNs, flags: hitFlags(this.mgr, regs, this.mem, this.image) }, probe.event, retIp, func, args, this.sym);
     this.onEvent?.({ probe, cpu: cpu.id, tsNs, comm, pid, ip: retIp, retval: regs.ax, func, args, line });
   }
 
@@ -170,7 +166,7 @@ export class ProbeRuntime implements KprobeBackend {
     const pid = t ? t.pid : 0;
     const tsNs = BigInt(cpu.clock());
     const ip = BigInt.asUintN(64, BigInt(kp.addr ?? 0));
-    const line = formatKprobeLine({ comm, pid, cpu: cpu.id, tsNs, flags: KPROBE_FLAGS }, probe.event, ip, args, this.sym);
+    const line = formatKprobeLine({ comm, pid, cpu: cpu.id, tsNs, flags: hitFlags(this.mgr, regs, this.mem, this.image) }, probe.event, ip, args, this.sym);
     this.onEvent?.({ probe, cpu: cpu.id, tsNs, comm, pid, ip, args, line });
   }
 }
