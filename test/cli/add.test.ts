@@ -11,7 +11,12 @@ test('add prints what perf probe prints; list shows perf\'s listing; kprobe_even
   const env = { KTRACE_STATE: freshState() };
   const a = ktrace(['add', 'vfs_read'], env);
   assert.is(a.code, 0, a.stderr);
-  assert.is(a.stdout, 'Added new event:\n  probe:vfs_read       (on vfs_read)\n\nYou can now use it in all ktrace tools, such as:\n\n\tktrace run -e probe:vfs_read\n\n');
+  assert.is(a.stdout, 'Added new event:\n  probe:vfs_read       (on vfs_read)\n\nIt is enabled: `ktrace run` traces it (`ktrace disable probe:vfs_read` to stop).\n\nYou can now use it in all ktrace tools, such as:\n\n\tktrace run -e probe:vfs_read\n\n');
+  // ktrace add enables what it creates; a raw kprobe_events write leaves its event disabled, as in the kernel.
+  assert.is(ktrace(['fs', 'cat', 'events/probe/vfs_read/enable'], env).stdout, '1\n');
+  assert.is(ktrace(['fs', 'write', 'kprobe_events', 'p:raw/w pipe_read'], env).code, 0);
+  assert.is(ktrace(['fs', 'cat', 'events/raw/w/enable'], env).stdout, '0\n');
+  assert.is(ktrace(['fs', 'write', 'kprobe_events', '--', '-:raw/w'], env).code, 0);
   assert.is(ktrace(['-a', 'ksys_read fd=%di count=%dx:u64'], env).code, 0);
   assert.is(ktrace(['add', 'r:myret vfs_read $retval'], env).code, 0);
   // ksys_read is also inlined into __x64_sys_read: perf probes both under one event (multiprobe).
@@ -66,14 +71,20 @@ test('add: errors show the command with a caret under the failing token, from th
 test('del: globs, -a, no match; enable/disable', () => {
   const env = { KTRACE_STATE: freshState() };
   for (const s of ['vfs_read', 'vfs_write', 'ksys_read']) assert.is(ktrace(['add', s], env).code, 0);
+  assert.is(ktrace(['fs', 'cat', 'events/probe/enable'], env).stdout, '1\n');
+  assert.is(ktrace(['disable', 'probe:*'], env).code, 0);
   assert.is(ktrace(['enable', 'probe:vfs_*'], env).code, 0);
   assert.is(ktrace(['fs', 'cat', 'events/probe/enable'], env).stdout, 'X\n');
   assert.is(ktrace(['disable', 'vfs_write'], env).code, 0);
   assert.is(ktrace(['fs', 'cat', 'events/probe/vfs_write/enable'], env).stdout, '0\n');
   assert.is(ktrace(['fs', 'cat', 'events/probe/vfs_read/enable'], env).stdout, '1\n');
   assert.is(ktrace(['enable', 'nope'], env).stderr, "ktrace: enable: no event matches 'nope' (see `ktrace list`)\n");
-  // An enabled event is disabled and removed.
-  assert.is(ktrace(['del', 'probe:vfs_*'], env).stdout, 'Removed event: probe:vfs_read\nRemoved event: probe:vfs_write\n');
+  // An enabled event is refused as perf probe -d reports the kernel's EBUSY, with what to do; --force disables it first.
+  const busy = ktrace(['del', 'probe:vfs_*'], env);
+  assert.is(busy.code, 1);
+  assert.is(busy.stderr, 'ktrace: del: Failed to delete probe:vfs_read: Device or resource busy (enabled); run `ktrace disable probe:vfs_read` first, or `ktrace del --force`\n');
+  assert.is(ktrace(['list'], env).stdout.split('\n').length, 4);
+  assert.is(ktrace(['del', '--force', 'probe:vfs_*'], env).stdout, 'Removed event: probe:vfs_read\nRemoved event: probe:vfs_write\n');
   const none = ktrace(['-d', 'vfs_read'], env);
   assert.is(none.code, 1);
   assert.is(ktrace(['del', '-a'], env).stdout, 'Removed event: probe:ksys_read\n');

@@ -58,8 +58,12 @@ test('a stored event the kernel refuses (saved before add checked it) fails the 
   let msg = '';
   try { await selectEvents(t, fixtureImage(), s, [], []); } catch (e) { msg = (e as Error).message; }
   assert.is(msg, "run: the stored event 'p:probe/do_idle do_idle+49' cannot be registered on this kernel (-95: do_idle+0x31/0xa0: hlt cannot be executed out of line); remove it with `ktrace del`");
-  const ok = await selectEvents(t, fixtureImage(), { ...s, kprobeEvents: 'p:probe/vfs_read vfs_read\n' }, [], []);
+  // The run's selection follows the kernel: the enabled events (plus -e matches and -a probes).
+  const off = await selectEvents(t, fixtureImage(), { ...s, kprobeEvents: 'p:probe/vfs_read vfs_read\n' }, [], []);
+  assert.equal(off.selected, []);
+  const ok = await selectEvents(t, fixtureImage(), { ...s, kprobeEvents: 'p:probe/vfs_read vfs_read\n', enabled: ['probe/vfs_read'] }, [], []);
   assert.equal(ok.selected, ['probe/vfs_read']);
+  assert.equal((await selectEvents(t, fixtureImage(), { ...s, kprobeEvents: 'p:probe/vfs_read vfs_read\n' }, ['vfs_*'], [])).selected, ['probe/vfs_read']);
 });
 
 test.run();
