@@ -269,14 +269,16 @@ export class TriggerRuntime {
     return !!e && (!!e.filter || e.triggers.length > 0);
   }
 
-  hit(key: string, rec: EventRecord, tsNs: bigint): HitOutcome {
+  /** One hit; `soft`: the event is not enabled, only armed for its triggers (SOFT_DISABLED). */
+  hit(key: string, rec: EventRecord, tsNs: bigint, soft = false): HitOutcome {
     const e = this.events.get(key);
     if (!e) return { record: this.tracingOn, stack: false };
     const read = recordReader(rec);
     const post: LiveTrigger[] = [];
     if (!e.cond) for (const t of e.triggers) this.fire(t, read, rec, tsNs);
-    // A record exists when the ring buffer takes it, or in the buffered event of a filtered event.
-    const haveRec = this.tracingOn || !!e.filter;
+    // A record exists when the ring buffer takes it, or in the buffered event of a filtered or
+    // soft-disabled event (trace_event_buffer_lock_reserve).
+    const haveRec = this.tracingOn || !!e.filter || soft;
     if (e.cond && haveRec) {
       for (const t of e.triggers) {
         if (t.stored.paused) continue;
@@ -285,7 +287,7 @@ export class TriggerRuntime {
         this.fire(t, read, rec, tsNs);
       }
     }
-    const record = haveRec && (!e.filter || e.filter.match(read)) && this.tracingOn;
+    const record = haveRec && !soft && (!e.filter || e.filter.match(read)) && this.tracingOn;
     let stack = false;
     for (const t of post) {
       if (t.stored.cmd === 'stacktrace') {

@@ -165,7 +165,10 @@ const command: CommandModule<GlobalArgs, Args> = {
         runFilters.set(k, r.filter);
       }
     }
-    const triggers = new TriggerRuntime(sel.state, selProbes, runFilters);
+    // An event with triggers runs them even while disabled (the kernel's soft mode: its probe is
+    // armed, its records discarded).
+    const soft = new Set(Object.entries(sel.state.triggers ?? {}).filter(([k, l]) => l.length && !sel.selected.includes(k)).map(([k]) => k));
+    const triggers = new TriggerRuntime(sel.state, [...selProbes, ...sel.probes.filter((p) => soft.has(`${p.group}/${p.event}`))], runFilters);
     const symOffset = args.stack || sel.state.symOffset === true;
     const tty = process.stdout.isTTY === true;
     const mode = args.json ? 'json' : args.trace ? 'trace' : (!tty && tracing && !args.summary) ? 'pipe' : 'summary';
@@ -197,7 +200,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     const sym = imageSymbolizer(image);
     const onEvent = (e: import('../../trace/runtime/probes.js').TraceEvent) => {
       const key = `${e.probe.group}/${e.probe.event}`;
-      const o = triggers.hit(key, { id: sel.state.ids[key] ?? 0, cpu: e.cpu, comm: e.comm, pid: e.pid, ip: e.ip, func: e.func, args: e.args }, e.tsNs);
+      const o = triggers.hit(key, { id: sel.state.ids[key] ?? 0, cpu: e.cpu, comm: e.comm, pid: e.pid, ip: e.ip, func: e.func, args: e.args }, e.tsNs, soft.has(key));
       const stackText = (o.stack || (args.stack && o.record)) && e.stack
         ? formatStackEntry({ comm: e.comm, pid: e.pid, cpu: e.cpu, tsNs: e.tsNs, flags: { irqsOff: true, nmi: true, hardirq: true } }, e.stack, sym, symOffset) : undefined;
       if (o.record) {
@@ -224,7 +227,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       }
       if (stackText) merger.push(e.cpu, Number(e.tsNs), mode === 'json' ? stackText + '\0' : stackText);
     };
-    const pr = rp.probeRun(t, sel, onEvent, false, (p) => args.stack || triggers.wantsStack(`${p.group}/${p.event}`));
+    const pr = rp.probeRun(t, { ...sel, selected: [...sel.selected, ...soft] }, onEvent, false, (p) => args.stack || triggers.wantsStack(`${p.group}/${p.event}`));
 
     // The first SIGINT or SIGTERM ends the run (what was gathered is still reported); a second one
     // exits at once. A reader that goes away (`| head`) ends it quietly.
