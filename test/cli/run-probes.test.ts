@@ -21,6 +21,14 @@ test('foldRun adds counters of stored events only, appends trace lines, advances
   assert.is(f.clockNs, '1000');
 });
 
+test('foldRun: an event deleted and re-added while the run went (a new generation) does not get the old run\'s counts', () => {
+  const base = { version: STATE_VERSION, ...emptyTraceState(), kprobeEvents: 'p:kprobes/a vfs_read\n', profile: { 'p:kprobes/a vfs_read': [0, 0] as [number, number] } };
+  const counts = [{ probe: probe('a'), hits: 3, misses: 0 }];
+  // The run began with generation 1 of kprobes/a.
+  assert.equal(foldRun({ ...base, gens: { 'kprobes/a': 1 } }, counts, [], 2, 0, showProbe, { 'kprobes/a': 1 }).profile, { 'p:kprobes/a vfs_read': [3, 0] });
+  assert.equal(foldRun({ ...base, gens: { 'kprobes/a': 2 } }, counts, [], 2, 0, showProbe, { 'kprobes/a': 1 }).profile, { 'p:kprobes/a vfs_read': [0, 0] });
+});
+
 const line = (cpu: number, i: number) => `            init-1       [00${cpu}] d.Z..     0.${String(i).padStart(6, '0')}: e: (vfs_read+0x0/0x80) n=${String(i).padStart(6, '0')}\n`;
 
 test('the stored trace is a per-CPU ring buffer of buffer_size_kb: a full CPU loses its oldest, the others keep theirs', () => {

@@ -247,6 +247,8 @@ const command: CommandModule<GlobalArgs, Args> = {
     try {
       result = await runScriptAsync(image, script, {
         cpus: args.cpus, seed: args.seed, maxInsns: args['max-insns'], timerPeriod: tp,
+        // --duration is checked between slices: slices of about a twentieth of it (at 1 ns an instruction).
+        ...(durationNs !== undefined ? { slice: Math.max(1000, Math.min(1_000_000, Math.floor(durationNs / 20))) } : {}),
         snapshot: args.snapshot, imageKey: args.snapshot ? (await import('../../cache.js')).imageKey(args.vmlinux) : undefined,
         shouldStop: () => {
           const ms = pr.session();
