@@ -1,5 +1,5 @@
 // ktrace run [WORKLOAD] [-e PATTERN...] [-a SPEC...]: boot the kernel, trace the selected probe
-// events (all defined ones by default) while a workload of user tasks runs, report.
+// events (the enabled ones, plus -e matches and -a probes) while a workload of user tasks runs, report.
 // Output: on a terminal the run summary, then a hit/miss table per event (and --hist histograms);
 // --trace streams ftrace lines as events happen; --json prints NDJSON events and a summary object;
 // piped with events selected, the default is the trace text (trace_pipe style), so `| grep` works.
@@ -52,7 +52,7 @@ const options = {
   seed: { alias: 's', type: 'number' as const, default: 1, describe: 'seed for timer jitter and scheduling' },
   'max-insns': { type: 'number' as const, default: 2_000_000_000, describe: 'instruction budget: a runaway kernel ends cleanly here' },
   'timer-period': { type: 'number' as const, describe: 'timer interrupt period in instructions (default 100000; 0: none; at least 1000)' },
-  event: { alias: 'e', type: 'string' as const, array: true, describe: 'trace the events matching GROUP:EVENT (globs; repeatable; default: all defined)' },
+  event: { alias: 'e', type: 'string' as const, array: true, describe: 'trace the events matching GROUP:EVENT (globs; repeatable; in addition to the enabled ones)' },
   add: { alias: 'a', type: 'string' as const, array: true, describe: 'a probe for this run only, as `ktrace add` takes it (repeatable)' },
   trace: { type: 'boolean' as const, default: false, describe: 'stream the trace lines to stdout as events happen' },
   hist: { type: 'string' as const, array: true, describe: 'power-of-two histogram of an argument: NAME or EVENT:NAME (repeatable)' },
