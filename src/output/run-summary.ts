@@ -40,7 +40,7 @@ export function endText(r: RunResult): string {
       const m = panicMessage(r.console);
       return m === undefined ? `kernel panic (reason ${e.reason})` : `kernel panic: ${m}`;
     }
-    case 'budget': return `instruction budget exhausted (--max-insns ${group(r.instructions)}: ${progress(r)})`;
+    case 'budget': return `instruction budget exhausted (--max-insns ${group(r.instructions)}: ${progress(r, false)})`;
     case 'interrupted': return 'interrupted';
     case 'stalled': return `stalled: no task made a system call for ${e.seconds} s of emulated time (are all tasks blocked?)`;
     case 'fatal': return `machine stopped on cpu ${e.cpu}: ${e.message}`;
@@ -54,9 +54,9 @@ export function endText(r: RunResult): string {
 }
 
 /** How far a run got: emulated time, instructions, system calls. */
-function progress(r: RunResult): string {
+function progress(r: RunResult, instructions = true): string {
   const calls = Object.values(r.syscalls).reduce((n, s) => n + s.count, 0);
-  return `${(r.emulatedNs / 1e6).toFixed(3)} ms of emulated time, ${group(r.instructions)} instructions, ${group(calls)} system calls`;
+  return `${(r.emulatedNs / 1e6).toFixed(3)} ms of emulated time, ${instructions ? `${group(r.instructions)} instructions, ` : ''}${group(calls)} system calls`;
 }
 
 function durationText(ns: number): string {
