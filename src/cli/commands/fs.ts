@@ -77,7 +77,8 @@ const cat: CommandModule<GlobalArgs, PathArgs> = {
     .example('$0 fs cat /sys/kernel/debug/kprobes/list', 'the registered kprobes'),
   handler: async (args) => {
     const abs = resolvePath(args.path);
-    const r = await withVfs(args, abs, (vfs) => vfs.read(abs));
+    // Reading trace_pipe consumes what it reads: a read-modify-write of the state, under the lock.
+    const r = await withVfs(args, abs, (vfs) => vfs.read(abs), abs === `${TRACEFS}/trace_pipe`);
     if (!r.ok) return fail('cat', args.path, r.errno);
     const { out } = await import('../../output/write.js');
     out(r.text);

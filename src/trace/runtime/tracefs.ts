@@ -75,6 +75,18 @@ export function addTracefs(vfs: Vfs, s: TraceSession, opts: TracefsOptions = {})
     },
   });
 
+  // trace_pipe: a consuming read (tracing_read_pipe): the entries, without the header, leave the
+  // buffer as they are read. The kernel's read blocks on an empty buffer; here it returns nothing
+  // (the runs that fill it are separate commands).
+  vfs.addFile(`${TRACEFS}/trace_pipe`, {
+    mode: 0o444,
+    read: () => {
+      const text = s.state.trace;
+      if (text) { s.state = { ...s.state, trace: '', traceEntries: 0 }; changed(); }
+      return text;
+    },
+  });
+
   const flagFile = (get: () => boolean, set: (on: boolean) => void) => ({
     mode: 0o644,
     read: () => (get() ? '1\n' : '0\n'),
