@@ -28,7 +28,7 @@ export interface HistField {
   name: string;
   flag?: Flag;
   buckets?: number;
-  special?: 'hitcount' | 'cpu' | 'timestamp';
+  special?: 'hitcount' | 'cpu' | 'timestamp' | 'stacktrace';
 }
 
 export interface HistSpec {
@@ -64,6 +64,7 @@ function parseField(text: string, fields: readonly FilterField[], isKey: boolean
     } else return { message: HIST_ERRORS.BAD_FIELD_MODIFIER, pos: errpos(mod) };
   }
   if (name === 'common_timestamp') return { name, flag, special: 'timestamp' };
+  if (isKey && name === 'stacktrace' && mod === undefined) return { name, special: 'stacktrace' };
   if (name === 'common_cpu') return { name, flag, special: 'cpu' };
   const field = fields.find((f) => f.name === name);
   if (!field || field.kind === 'comm') return { message: HIST_ERRORS.FIELD_NOT_FOUND, pos: errpos(name) };
@@ -167,8 +168,12 @@ function log2Key(v: bigint): bigint {
   return BigInt((v - 1n).toString(2).length);
 }
 
-function rawValue(f: HistField, read: FieldReader, tsNs: bigint, cpu: number): bigint | string {
+/** HIST_STACKTRACE_DEPTH */
+const STACK_DEPTH = 16;
+
+function rawValue(f: HistField, read: FieldReader, tsNs: bigint, cpu: number, stack?: readonly bigint[]): bigint | string {
   if (f.special === 'cpu') return BigInt(cpu);
+  if (f.special === 'stacktrace') return (stack ?? []).slice(0, STACK_DEPTH).map((a) => a.toString(16)).join(',');
   if (f.special === 'timestamp') return f.flag === undefined ? tsNs : tsNs / 1000n;
   const v = read(f.field!);
   if (typeof v === 'string') return v;
@@ -181,9 +186,9 @@ function rawValue(f: HistField, read: FieldReader, tsNs: bigint, cpu: number): b
 const INDEX = new WeakMap<HistData, Map<string, HistData['entries'][number]>>();
 
 /** event_hist_trigger: one hit into the data (a full map drops the new key). */
-export function histAdd(spec: HistSpec, data: HistData, read: FieldReader, ctx: { tsNs: bigint; cpu: number; comm: string }): void {
+export function histAdd(spec: HistSpec, data: HistData, read: FieldReader, ctx: { tsNs: bigint; cpu: number; comm: string; stack?: readonly bigint[] }): void {
   const key = spec.keys.map((k) => {
-    let v = rawValue(k, read, ctx.tsNs, ctx.cpu);
+    let v = rawValue(k, read, ctx.tsNs, ctx.cpu, ctx.stack);
     if (typeof v === 'string') return v;
     if (k.flag === 'log2') v = log2Key(v);
     else if (k.flag === 'buckets') v = (v / BigInt(k.buckets!)) * BigInt(k.buckets!);
@@ -225,6 +230,8 @@ export interface HistSymbols { noOffset(addr: bigint): string | undefined; withO
 
 function keyText(k: HistField, v: string, comm: string | undefined, sym: HistSymbols): string {
   const name = k.special === 'cpu' ? 'common_cpu' : k.name;
+  // hist_trigger_stacktrace_print: one "%pS" per line, indented by nine
+  if (k.special === 'stacktrace') return 'stacktrace:\n' + (v ? v.split(',') : []).map((a) => `${' '.repeat(9)}${sym.withOffset(BigInt('0x' + a))}\n`).join('');
   if (k.field?.kind === 'str') return `${name}: ${v.padEnd(50)}`;
   const u = BigInt(v);
   switch (k.flag) {
@@ -239,7 +246,7 @@ function keyText(k: HistField, v: string, comm: string | undefined, sym: HistSym
 }
 
 function cmpKey(k: HistField, a: string, b: string): number {
-  if (k.field?.kind === 'str') return a < b ? -1 : a > b ? 1 : 0;
+  if (k.field?.kind === 'str' || k.special === 'stacktrace') return a < b ? -1 : a > b ? 1 : 0;
   let x = BigInt(a), y = BigInt(b);
   if (k.field?.signed && !k.flag) { x = BigInt.asIntN(64, x); y = BigInt.asIntN(64, y); }
   return x < y ? -1 : x > y ? 1 : 0;
@@ -264,7 +271,8 @@ export function histShow(spec: HistSpec, data: HistData, paused: boolean, sym: H
   let s = (n > 0 ? '\n\n' : '') + '# event histogram\n#\n# trigger info: ' + histTriggerText(spec, paused) + '#\n\n';
   const entries = histSorted(spec, data);
   for (const e of entries) {
-    s += '{ ' + spec.keys.map((k, i) => keyText(k, e.key[i]!, e.comm, sym)).join(', ') + ' }';
+    const multiline = spec.keys.some((k) => k.special === 'stacktrace');
+    s += '{ ' + spec.keys.map((k, i) => keyText(k, e.key[i]!, e.comm, sym)).join(', ') + (multiline ? '' : ' ') + '}';
     s += ` hitcount: ${e.sums[0]!.padStart(10)}`;
     spec.vals.forEach((v, i) => {
       const x = BigInt(e.sums[i + 1]!);

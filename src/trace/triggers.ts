@@ -46,7 +46,7 @@ export function eventFields(p: ProbeDef): FilterField[] {
 }
 
 /** A recorded event as its fields read (the record the kernel's filter and hist code see). */
-export interface EventRecord { id: number; cpu: number; comm: string; pid: number; ip: bigint; func?: bigint; args: readonly ArgValue[] }
+export interface EventRecord { id: number; cpu: number; comm: string; pid: number; ip: bigint; func?: bigint; args: readonly ArgValue[]; stack?: readonly bigint[] }
 
 /** trace_entry.flags of a kprobe event: TRACE_FLAG_IRQS_OFF | TRACE_FLAG_HARDIRQ | TRACE_FLAG_NMI ("d.Z.."). */
 const KPROBE_ENTRY_FLAGS = 0x49n;
@@ -260,7 +260,7 @@ export class TriggerRuntime {
 
   /** Does this event's hit need its kernel stack (a stacktrace trigger)? */
   wantsStack(key: string): boolean {
-    return this.events.get(key)?.triggers.some((t) => t.stored.cmd === 'stacktrace') ?? false;
+    return this.events.get(key)?.triggers.some((t) => t.stored.cmd === 'stacktrace' || t.hist?.keys.some((k) => k.special === 'stacktrace')) ?? false;
   }
 
   /** Does this event have any filter or trigger (else every hit is simply recorded while tracing is on)? */
@@ -302,7 +302,7 @@ export class TriggerRuntime {
   private fire(t: LiveTrigger, read: FieldReader, rec: EventRecord, tsNs: bigint): void {
     const s = t.stored;
     if (s.paused) return;
-    if (s.cmd === 'hist') { histAdd(t.hist!, t.data!, read, { tsNs, cpu: rec.cpu, comm: rec.comm }); return; }
+    if (s.cmd === 'hist') { histAdd(t.hist!, t.data!, read, { tsNs, cpu: rec.cpu, comm: rec.comm, stack: rec.stack }); return; }
     if (s.cmd === 'traceon' || s.cmd === 'traceoff') {
       const on = s.cmd === 'traceon';
       if (s.count === 0 || this.tracingOn === on) return;

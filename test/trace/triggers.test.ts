@@ -90,4 +90,18 @@ test('at a hit: the event filter discards the record, not the triggers; traceoff
     + `{ parent_comm: ${'init'.padEnd(50)} } hitcount:          4  child_pid:        512\n\nTotals:\n    Hits: 4\n    Entries: 1\n    Dropped: 0\n`);
 });
 
+test('hist:keys=stacktrace counts distinct kernel stacks, printed as hist_trigger_stacktrace_print does', () => {
+  const key = 'kprobes/fork';
+  const triggers = { [key]: apply([], 'hist:keys=stacktrace:sort=hitcount.descending').list };
+  const rt = new TriggerRuntime({ triggers }, [P]);
+  assert.ok(rt.wantsStack(key));
+  const rec = (stack: bigint[]) => ({ id: 1, cpu: 0, comm: 'init', pid: 1, ip: 0n, args: [], stack });
+  for (const st of [[0x10n, 0x20n], [0x10n, 0x20n], [0x30n]]) rt.hit(key, rec(st), 1n);
+  const f = rt.fold(triggers, true, () => true);
+  const sym = { noOffset: () => undefined, withOffset: (a: bigint) => `f${a.toString(16)}+0x0/0x10` };
+  assert.is(readHist(f.triggers[key], P, sym).split('#\n\n')[1],
+    '{ stacktrace:\n         f10+0x0/0x10\n         f20+0x0/0x10\n} hitcount:          2\n'
+    + '{ stacktrace:\n         f30+0x0/0x10\n} hitcount:          1\n\nTotals:\n    Hits: 3\n    Entries: 2\n    Dropped: 0\n');
+});
+
 test.run();

@@ -200,7 +200,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     const sym = imageSymbolizer(image);
     const onEvent = (e: import('../../trace/runtime/probes.js').TraceEvent) => {
       const key = `${e.probe.group}/${e.probe.event}`;
-      const o = triggers.hit(key, { id: sel.state.ids[key] ?? 0, cpu: e.cpu, comm: e.comm, pid: e.pid, ip: e.ip, func: e.func, args: e.args }, e.tsNs, soft.has(key));
+      const o = triggers.hit(key, { id: sel.state.ids[key] ?? 0, cpu: e.cpu, comm: e.comm, pid: e.pid, ip: e.ip, func: e.func, args: e.args, stack: e.stack }, e.tsNs, soft.has(key));
       const stackText = (o.stack || (args.stack && o.record)) && e.stack
         ? formatStackEntry({ comm: e.comm, pid: e.pid, cpu: e.cpu, tsNs: e.tsNs, flags: { irqsOff: true, nmi: true, hardirq: true } }, e.stack, sym, symOffset) : undefined;
       if (o.record) {
