@@ -120,8 +120,11 @@ export type TriggerWrite = { errno: number; list: StoredTrigger[]; log?: ProbeEr
  */
 export function writeTrigger(list: readonly StoredTrigger[], written: string, probe: ProbeDef, truncate = false): TriggerWrite {
   let out = truncate ? list.filter((t) => t.cmd !== 'hist') : [...list];
-  const buf = written.trim();
+  // event_trigger_regex_write: no bytes is no command; otherwise the stripped text is one (an
+  // empty one, `echo > trigger`, is -EINVAL after the open's O_TRUNC took the hist triggers).
   if (written === '') return { errno: 0, list: out };
+  const buf = written.trim();
+  if (buf === '') return { errno: EINVAL, list: out };
   const m = /^([^: \t]*)(?:[: \t]\s*([\s\S]*))?$/.exec(buf)!;
   const glob = m[1]!;
   const next = m[2] === undefined || m[2] === '' ? undefined : m[2];

@@ -66,7 +66,9 @@ test('hist triggers: errors in error_log form, pause/cont/clear, O_TRUNC removes
   assert.match(readTriggers(l, P), /\[active\]\n$/);
   l = apply(l, 'traceon').list;
   assert.equal(apply(l, 'traceoff', true).rc, -17);
-  assert.is(readTriggers(apply(l, '', true).list, P), 'traceon:unlimited\n');
+  const emptied = apply(l, '\n', true);
+  assert.is(emptied.rc, -22);
+  assert.is(readTriggers(emptied.list, P), 'traceon:unlimited\n');
 });
 
 test('at a hit: the event filter discards the record, not the triggers; traceoff stops recording; counts run down', () => {

@@ -151,7 +151,7 @@ export function addTracefs(vfs: Vfs, s: TraceSession, opts: TracefsOptions = {})
         mode: 0o644,
         read: () => readTriggers(s.state.triggers?.[k], probe),
         write: (text, o) => {
-          const r = writeTrigger(s.state.triggers?.[k] ?? [], text.replace(/\n$/, ''), probe, o.truncate);
+          const r = writeTrigger(s.state.triggers?.[k] ?? [], text, probe, o.truncate);
           const triggers = { ...s.state.triggers };
           if (r.list.length) triggers[k] = r.list; else delete triggers[k];
           s.state = { ...s.state, triggers };
