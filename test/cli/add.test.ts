@@ -28,10 +28,10 @@ test('add prints what perf probe prints; list shows perf\'s listing; kprobe_even
   assert.is(ktrace(['-l', 'ksys*'], env).stdout, '  probe:ksys_read      (on __x64_sys_read+26 with fd=%di count=%dx:u64)\n  probe:ksys_read      (on ksys_read with fd=%di count=%dx:u64)\n');
   assert.is(ktrace(['fs', 'cat', 'kprobe_events'], env).stdout,
     'p:probe/vfs_read vfs_read\np:probe/ksys_read __x64_sys_read+26 fd=%di count=%dx:u64\np:probe/ksys_read ksys_read fd=%di count=%dx:u64\nr:kprobes/myret vfs_read arg1=$retval\n');
-  // Events are created disabled, as in the kernel.
-  assert.is(ktrace(['fs', 'cat', 'events/probe/vfs_read/enable'], env).stdout, '0\n');
+  // ktrace add enables what it creates (the raw kprobe_events write above stayed disabled).
+  assert.is(ktrace(['fs', 'cat', 'events/probe/vfs_read/enable'], env).stdout, '1\n');
   const j = JSON.parse(ktrace(['list', '--json'], env).stdout);
-  assert.equal(j[0], { group: 'probe', event: 'vfs_read', place: 'vfs_read', args: [], enabled: false, hits: 0, misses: 0 });
+  assert.equal(j[0], { group: 'probe', event: 'vfs_read', place: 'vfs_read', args: [], enabled: true, hits: 0, misses: 0 });
 });
 
 test('add: name clashes, -f, -D, -n', () => {
@@ -83,7 +83,7 @@ test('del: globs, -a, no match; enable/disable', () => {
   const busy = ktrace(['del', 'probe:vfs_*'], env);
   assert.is(busy.code, 1);
   assert.is(busy.stderr, 'ktrace: del: Failed to delete probe:vfs_read: Device or resource busy (enabled); run `ktrace disable probe:vfs_read` first, or `ktrace del --force`\n');
-  assert.is(ktrace(['list'], env).stdout.split('\n').length, 4);
+  assert.match(ktrace(['list'], env).stdout, /probe:vfs_read .*\n.*probe:vfs_write /); // nothing removed
   assert.is(ktrace(['del', '--force', 'probe:vfs_*'], env).stdout, 'Removed event: probe:vfs_read\nRemoved event: probe:vfs_write\n');
   const none = ktrace(['-d', 'vfs_read'], env);
   assert.is(none.code, 1);
