@@ -17,6 +17,10 @@ export interface RunSelection {
   selected: string[];
   /** -a events that exist only for this run. */
   temporary: Set<string>;
+  /** The stored events' generations when the run began ("group/event" → n). */
+  gens: Record<string, number>;
+  /** Every probe of the state the run uses (stored and -a). */
+  probes: readonly ProbeDef[];
 }
 
 /** Resolves -e patterns and -a specs against the stored state (no machine yet). */
@@ -56,18 +60,17 @@ export async function selectEvents(t: Tracing, image: Image, stored: StateFile, 
     for (const a of r.added) if (!fromSpecs.includes(`${a.group}/${a.event}`)) fromSpecs.push(`${a.group}/${a.event}`);
   }
   const all = ev.events().map((e) => `${e.group}/${e.event}`);
-  let selected: string[];
-  if (patterns.length === 0 && specs.length === 0) selected = all;
-  else {
-    const ms = patterns.map(eventMatcher);
-    const byPattern = ev.events().filter((e) => ms.some((m) => m(e.group, e.event))).map((e) => `${e.group}/${e.event}`);
-    for (const p of patterns) {
-      if (!ev.events().some((e) => eventMatcher(p)(e.group, e.event))) throw new CliError(`run: -e ${p}: no event matches (see \`ktrace list\`)`);
-    }
-    selected = all.filter((k) => byPattern.includes(k) || fromSpecs.includes(k));
+  // As in the kernel: the enabled events, plus -e matches and -a probes for this run.
+  const ms = patterns.map(eventMatcher);
+  const byPattern = ev.events().filter((e) => ms.some((m) => m(e.group, e.event))).map((e) => `${e.group}/${e.event}`);
+  for (const p of patterns) {
+    if (!ev.events().some((e) => eventMatcher(p)(e.group, e.event))) throw new CliError(`run: -e ${p}: no event matches (see \`ktrace list\`)`);
   }
+  const enabled = new Set(stored.enabled);
+  const selected = all.filter((k) => enabled.has(k) || byPattern.includes(k) || fromSpecs.includes(k));
   const temporary = new Set(all.filter((k) => !storedKeys.has(k)));
-  return { state: { ...stored, ...session.snapshot() }, selected, temporary };
+  const state = { ...stored, ...session.snapshot() };
+  return { state, selected, temporary, probes: ev.probes, gens: Object.fromEntries(Object.entries(state.gens ?? {}).filter(([k]) => storedKeys.has(k))) };
 }
 
 /** A stored event the kernel refuses (saved before `add` checked what register_kprobe refuses), with why. */
@@ -83,7 +86,8 @@ export interface ProbeRun {
 }
 
 /** The attach hook: register the selection's events, enable exactly the selected ones. */
-export function probeRun(t: Tracing, sel: RunSelection, onEvent: (e: TraceEvent) => void, keepEvents: boolean): ProbeRun {
+export function probeRun(t: Tracing, sel: RunSelection, onEvent: (e: TraceEvent) => void, keepEvents: boolean,
+  stackOf?: (p: ProbeDef) => boolean): ProbeRun {
   let ms: MachineSession | undefined;
   const events: TraceEvent[] = [];
   const attach = t.attach({ ...sel.state, enabled: [] }, (m) => {
@@ -98,8 +102,18 @@ export function probeRun(t: Tracing, sel: RunSelection, onEvent: (e: TraceEvent)
     const r = m.runtime.returnProbes[0];
     if (r) throw new CliError(`run: ${r.group}:${r.event}: return probes need the kretprobe layer, which this session lacks`);
     m.runtime.onEvent = (e) => { if (keepEvents) events.push(e); onEvent(e); };
+    m.runtime.stackOf = stackOf;
   });
   return { attach, session: () => ms, events };
+}
+
+/**
+ * Is the stored event `key` still the one the run began with (its generation unchanged)? Without
+ * generations (a state written before them) the kprobe_events line alone decides.
+ */
+export function sameGeneration(s: StateFile, gens: Record<string, number> | undefined, key: string): boolean {
+  const then = gens?.[key], now = s.gens?.[key];
+  return then === undefined || now === undefined || then === now;
 }
 
 /** Per-probe hits and misses of the run. */
@@ -115,12 +129,13 @@ export function probeCounts(ms: MachineSession): { probe: ProbeDef; hits: number
  * wrote).
  */
 export function foldRun(s: StateFile, counts: { probe: ProbeDef; hits: number; misses: number }[], lines: readonly string[] | TraceRing,
-  cpus: number, emulatedNs: number, showProbe: (p: ProbeDef) => string): StateFile {
+  cpus: number, emulatedNs: number, showProbe: (p: ProbeDef) => string, gens?: Record<string, number>): StateFile {
   const profile = { ...s.profile };
   const stored = new Set(s.kprobeEvents.split('\n'));
   for (const c of counts) {
     const k = showProbe(c.probe);
     if (!stored.has(k)) continue; // a -a event of this run only
+    if (!sameGeneration(s, gens, `${c.probe.group}/${c.probe.event}`)) continue; // deleted and re-added meanwhile
     const old = profile[k] ?? [0, 0];
     profile[k] = [old[0] + c.hits, old[1] + c.misses];
   }

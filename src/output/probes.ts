@@ -18,12 +18,19 @@ export function probeLine(p: ProbeListing): string {
   return `  ${name.padEnd(20)} (on ${p.place}${w})\n`;
 }
 
-/** What `perf probe -a` prints after adding events. */
-export function addedMessage(events: readonly ProbeListing[]): string {
+/**
+ * What `perf probe -a` prints after adding events; `enabled`: ktrace add enabled them too (as
+ * events/GROUP/EVENT/enable), which it says with how to undo it.
+ */
+export function addedMessage(events: readonly ProbeListing[], enabled = false): string {
   if (events.length === 0) return '';
   let s = events.length === 1 ? 'Added new event:\n' : 'Added new events:\n';
   for (const e of events) s += probeLine(e);
   const last = events[events.length - 1]!;
+  if (enabled) {
+    const names = [...new Set(events.map((e) => `${e.group}:${e.event}`))];
+    s += `\n${names.length === 1 ? 'It is' : 'They are'} enabled: \`ktrace run\` traces ${names.length === 1 ? 'it' : 'them'} (\`ktrace disable ${names.length === 1 ? names[0] : last.group + ':*'}\` to stop).\n`;
+  }
   s += '\nYou can now use it in all ktrace tools, such as:\n\n';
   s += `\tktrace run -e ${last.group}:${last.event}\n\n`;
   return s;

@@ -40,11 +40,27 @@ export function endText(r: RunResult): string {
       const m = panicMessage(r.console);
       return m === undefined ? `kernel panic (reason ${e.reason})` : `kernel panic: ${m}`;
     }
-    case 'budget': return `instruction budget exhausted (--max-insns ${group(r.instructions)})`;
+    case 'budget': return `instruction budget exhausted (--max-insns ${group(r.instructions)}: ${progress(r, false)})`;
     case 'interrupted': return 'interrupted';
     case 'stalled': return `stalled: no task made a system call for ${e.seconds} s of emulated time (are all tasks blocked?)`;
     case 'fatal': return `machine stopped on cpu ${e.cpu}: ${e.message}`;
+    default: {
+      // A limit the CLI sets on top of the platform's ends (run --duration).
+      const d = e as unknown as { kind: string; limitNs?: number };
+      if (d.kind === 'duration') return `duration limit reached (--duration ${durationText(d.limitNs!)}: ${progress(r)})`;
+      return d.kind;
+    }
   }
+}
+
+/** How far a run got: emulated time, instructions, system calls. */
+function progress(r: RunResult, instructions = true): string {
+  const calls = Object.values(r.syscalls).reduce((n, s) => n + s.count, 0);
+  return `${(r.emulatedNs / 1e6).toFixed(3)} ms of emulated time, ${instructions ? `${group(r.instructions)} instructions, ` : ''}${group(calls)} system calls`;
+}
+
+function durationText(ns: number): string {
+  return ns % 1e9 === 0 ? `${ns / 1e9}s` : ns % 1e6 === 0 ? `${ns / 1e6}ms` : ns % 1e3 === 0 ? `${ns / 1e3}us` : `${ns}ns`;
 }
 
 /** The message the kernel's panic() printed on the console ("Kernel panic - not syncing: MSG"). */

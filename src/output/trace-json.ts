@@ -11,7 +11,8 @@ function num(v: bigint): number | string {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
 }
 
-export function traceEventJson(e: TraceEvent): string {
+/** `stack`: the event's kernel stack, symbolized (run -g). */
+export function traceEventJson(e: TraceEvent, stack?: readonly string[]): string {
   const args: Record<string, unknown> = {};
   for (const a of e.args) {
     const t = a.arg.type;
@@ -29,5 +30,6 @@ export function traceEventJson(e: TraceEvent): string {
     type: 'event', event: `${e.probe.group}:${e.probe.event}`, cpu: e.cpu, ts: traceTime(e.tsNs).trim(),
     comm: e.comm, pid: e.pid, ip: m ? m[1] : '0x' + e.ip.toString(16),
     ...(e.retval !== undefined ? { retval: num(returnValue(e.retval)) } : {}), args,
+    ...(stack ? { stack } : {}),
   });
 }

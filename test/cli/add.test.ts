@@ -11,7 +11,12 @@ test('add prints what perf probe prints; list shows perf\'s listing; kprobe_even
   const env = { KTRACE_STATE: freshState() };
   const a = ktrace(['add', 'vfs_read'], env);
   assert.is(a.code, 0, a.stderr);
-  assert.is(a.stdout, 'Added new event:\n  probe:vfs_read       (on vfs_read)\n\nYou can now use it in all ktrace tools, such as:\n\n\tktrace run -e probe:vfs_read\n\n');
+  assert.is(a.stdout, 'Added new event:\n  probe:vfs_read       (on vfs_read)\n\nIt is enabled: `ktrace run` traces it (`ktrace disable probe:vfs_read` to stop).\n\nYou can now use it in all ktrace tools, such as:\n\n\tktrace run -e probe:vfs_read\n\n');
+  // ktrace add enables what it creates; a raw kprobe_events write leaves its event disabled, as in the kernel.
+  assert.is(ktrace(['fs', 'cat', 'events/probe/vfs_read/enable'], env).stdout, '1\n');
+  assert.is(ktrace(['fs', 'write', 'kprobe_events', 'p:raw/w pipe_read'], env).code, 0);
+  assert.is(ktrace(['fs', 'cat', 'events/raw/w/enable'], env).stdout, '0\n');
+  assert.is(ktrace(['fs', 'write', 'kprobe_events', '--', '-:raw/w'], env).code, 0);
   assert.is(ktrace(['-a', 'ksys_read fd=%di count=%dx:u64'], env).code, 0);
   assert.is(ktrace(['add', 'r:myret vfs_read $retval'], env).code, 0);
   // ksys_read is also inlined into __x64_sys_read: perf probes both under one event (multiprobe).
@@ -23,10 +28,10 @@ test('add prints what perf probe prints; list shows perf\'s listing; kprobe_even
   assert.is(ktrace(['-l', 'ksys*'], env).stdout, '  probe:ksys_read      (on __x64_sys_read+26 with fd=%di count=%dx:u64)\n  probe:ksys_read      (on ksys_read with fd=%di count=%dx:u64)\n');
   assert.is(ktrace(['fs', 'cat', 'kprobe_events'], env).stdout,
     'p:probe/vfs_read vfs_read\np:probe/ksys_read __x64_sys_read+26 fd=%di count=%dx:u64\np:probe/ksys_read ksys_read fd=%di count=%dx:u64\nr:kprobes/myret vfs_read arg1=$retval\n');
-  // Events are created disabled, as in the kernel.
-  assert.is(ktrace(['fs', 'cat', 'events/probe/vfs_read/enable'], env).stdout, '0\n');
+  // ktrace add enables what it creates (the raw kprobe_events write above stayed disabled).
+  assert.is(ktrace(['fs', 'cat', 'events/probe/vfs_read/enable'], env).stdout, '1\n');
   const j = JSON.parse(ktrace(['list', '--json'], env).stdout);
-  assert.equal(j[0], { group: 'probe', event: 'vfs_read', place: 'vfs_read', args: [], enabled: false, hits: 0, misses: 0 });
+  assert.equal(j[0], { group: 'probe', event: 'vfs_read', place: 'vfs_read', args: [], enabled: true, hits: 0, misses: 0 });
 });
 
 test('add: name clashes, -f, -D, -n', () => {
@@ -66,14 +71,20 @@ test('add: errors show the command with a caret under the failing token, from th
 test('del: globs, -a, no match; enable/disable', () => {
   const env = { KTRACE_STATE: freshState() };
   for (const s of ['vfs_read', 'vfs_write', 'ksys_read']) assert.is(ktrace(['add', s], env).code, 0);
+  assert.is(ktrace(['fs', 'cat', 'events/probe/enable'], env).stdout, '1\n');
+  assert.is(ktrace(['disable', 'probe:*'], env).code, 0);
   assert.is(ktrace(['enable', 'probe:vfs_*'], env).code, 0);
   assert.is(ktrace(['fs', 'cat', 'events/probe/enable'], env).stdout, 'X\n');
   assert.is(ktrace(['disable', 'vfs_write'], env).code, 0);
   assert.is(ktrace(['fs', 'cat', 'events/probe/vfs_write/enable'], env).stdout, '0\n');
   assert.is(ktrace(['fs', 'cat', 'events/probe/vfs_read/enable'], env).stdout, '1\n');
   assert.is(ktrace(['enable', 'nope'], env).stderr, "ktrace: enable: no event matches 'nope' (see `ktrace list`)\n");
-  // An enabled event is disabled and removed.
-  assert.is(ktrace(['del', 'probe:vfs_*'], env).stdout, 'Removed event: probe:vfs_read\nRemoved event: probe:vfs_write\n');
+  // An enabled event is refused as perf probe -d reports the kernel's EBUSY, with what to do; --force disables it first.
+  const busy = ktrace(['del', 'probe:vfs_*'], env);
+  assert.is(busy.code, 1);
+  assert.is(busy.stderr, 'ktrace: del: Failed to delete probe:vfs_read: Device or resource busy (enabled); run `ktrace disable probe:vfs_read` first, or `ktrace del --force`\n');
+  assert.match(ktrace(['list'], env).stdout, /probe:vfs_read .*\n.*probe:vfs_write /); // nothing removed
+  assert.is(ktrace(['del', '--force', 'probe:vfs_*'], env).stdout, 'Removed event: probe:vfs_read\nRemoved event: probe:vfs_write\n');
   const none = ktrace(['-d', 'vfs_read'], env);
   assert.is(none.code, 1);
   assert.is(ktrace(['del', '-a'], env).stdout, 'Removed event: probe:ksys_read\n');

@@ -42,7 +42,7 @@ test('fs write defines kprobe events that persist between processes; cat shows t
   assert.is(ktrace(['fs', 'write', '/sys/kernel/tracing/kprobe_events', 'p:grp/other ksys_read'], env).code, 0);
   assert.is(ktrace(['fs', 'cat', 'kprobe_events'], env).stdout, 'p:kprobes/myprobe vfs_read fd=%di\np:grp/other ksys_read\n');
   assert.is(ktrace(['fs', 'ls', 'events'], env).stdout, 'enable\ngrp\nkprobes\n');
-  assert.is(ktrace(['fs', 'ls', 'events/kprobes/myprobe'], env).stdout, 'enable\nformat\nid\n');
+  assert.is(ktrace(['fs', 'ls', 'events/kprobes/myprobe'], env).stdout, 'enable\nfilter\nformat\nhist\nid\ntrigger\n');
   assert.is(ktrace(['fs', 'cat', 'events/kprobes/myprobe/enable'], env).stdout, '0\n');
   const fmt = ktrace(['fs', 'cat', 'events/kprobes/myprobe/format'], env).stdout;
   assert.match(fmt, /^name: myprobe\nID: \d+\n/);

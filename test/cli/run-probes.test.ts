@@ -21,6 +21,14 @@ test('foldRun adds counters of stored events only, appends trace lines, advances
   assert.is(f.clockNs, '1000');
 });
 
+test('foldRun: an event deleted and re-added while the run went (a new generation) does not get the old run\'s counts', () => {
+  const base = { version: STATE_VERSION, ...emptyTraceState(), kprobeEvents: 'p:kprobes/a vfs_read\n', profile: { 'p:kprobes/a vfs_read': [0, 0] as [number, number] } };
+  const counts = [{ probe: probe('a'), hits: 3, misses: 0 }];
+  // The run began with generation 1 of kprobes/a.
+  assert.equal(foldRun({ ...base, gens: { 'kprobes/a': 1 } }, counts, [], 2, 0, showProbe, { 'kprobes/a': 1 }).profile, { 'p:kprobes/a vfs_read': [3, 0] });
+  assert.equal(foldRun({ ...base, gens: { 'kprobes/a': 2 } }, counts, [], 2, 0, showProbe, { 'kprobes/a': 1 }).profile, { 'p:kprobes/a vfs_read': [0, 0] });
+});
+
 const line = (cpu: number, i: number) => `            init-1       [00${cpu}] d.Z..     0.${String(i).padStart(6, '0')}: e: (vfs_read+0x0/0x80) n=${String(i).padStart(6, '0')}\n`;
 
 test('the stored trace is a per-CPU ring buffer of buffer_size_kb: a full CPU loses its oldest, the others keep theirs', () => {
@@ -58,8 +66,12 @@ test('a stored event the kernel refuses (saved before add checked it) fails the 
   let msg = '';
   try { await selectEvents(t, fixtureImage(), s, [], []); } catch (e) { msg = (e as Error).message; }
   assert.is(msg, "run: the stored event 'p:probe/do_idle do_idle+49' cannot be registered on this kernel (-95: do_idle+0x31/0xa0: hlt cannot be executed out of line); remove it with `ktrace del`");
-  const ok = await selectEvents(t, fixtureImage(), { ...s, kprobeEvents: 'p:probe/vfs_read vfs_read\n' }, [], []);
+  // The run's selection follows the kernel: the enabled events (plus -e matches and -a probes).
+  const off = await selectEvents(t, fixtureImage(), { ...s, kprobeEvents: 'p:probe/vfs_read vfs_read\n' }, [], []);
+  assert.equal(off.selected, []);
+  const ok = await selectEvents(t, fixtureImage(), { ...s, kprobeEvents: 'p:probe/vfs_read vfs_read\n', enabled: ['probe/vfs_read'] }, [], []);
   assert.equal(ok.selected, ['probe/vfs_read']);
+  assert.equal((await selectEvents(t, fixtureImage(), { ...s, kprobeEvents: 'p:probe/vfs_read vfs_read\n' }, ['vfs_*'], [])).selected, ['probe/vfs_read']);
 });
 
 test.run();

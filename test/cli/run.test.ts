@@ -48,7 +48,8 @@ test("the kernel's trace_kprobe self-test through the whole stack", () => {
   const trace = ktrace(['fs', 'cat', 'trace'], env).stdout;
   assert.match(trace, /^# tracer: nop\n#\n# entries-in-buffer\/entries-written: 1\/1   #P:2\n/);
   assert.ok(trace.endsWith(lines[0] + '\n'));
-  // The arguments by position: $argN sees 1..6 at the entry.
+  // The arguments by position: $argN sees 1..6 at the entry (testprobe disabled: a run traces the enabled events).
+  assert.is(ktrace(['disable', 'testprobe'], env).code, 0);
   const args = ktrace(['run', wl, '-a', 'kprobe_trace_selftest_target $arg1 $arg2 $arg3 $arg4 $arg5 $arg6'], env);
   assert.match(args.stdout, /kprobe_trace_selftest_target: \(kprobe_trace_selftest_target\+0x0\/0x[0-9a-f]+\) arg1=0x1 arg2=0x2 arg3=0x3 arg4=0x4 arg5=0x5 arg6=0x6\n$/);
 });
@@ -121,6 +122,8 @@ test('--trace streams lines to stdout and the summary to stderr; -e selects', ()
   const env = { KTRACE_STATE: freshState() };
   ktrace(['add', 'vfs_read'], env);
   ktrace(['add', 'pipe_read'], env);
+  // -e adds to the enabled events: with both disabled, it selects.
+  assert.is(ktrace(['disable', 'probe:*'], env).code, 0);
   const r = ktrace(['run', '--no-timing', '--trace', '-e', 'probe:pipe_*'], env);
   assert.is(r.code, 0, r.stderr);
   assert.ok(r.stdout.split('\n').filter(Boolean).every((l) => / pipe_read: /.test(l)));

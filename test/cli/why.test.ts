@@ -26,13 +26,13 @@ test('a refusal names the failing check and the instruction that causes it', () 
 test('without arguments it judges the defined events; bad input is a usage error', () => {
   const state = freshState();
   assert.is(ktrace(['add', 'kprobe_target+7'], { KTRACE_STATE: state }).code, 0);
-  // events are created disabled, as in the kernel: a disabled probe is never optimized
+  // ktrace add enables the event: its probe is optimized; a disabled probe never is
   let r = ktrace(['why'], { KTRACE_STATE: state });
   assert.is(r.code, 0, r.stderr);
-  assert.match(r.stdout, /kprobe_target\+0x7\/0x[0-9a-f]+  not optimized: .*disabled/);
-  assert.is(ktrace(['enable', 'probe:*'], { KTRACE_STATE: state }).code, 0);
-  r = ktrace(['why'], { KTRACE_STATE: state });
   assert.match(r.stdout, /kprobe_target\+0x7\/0x[0-9a-f]+  \[OPTIMIZED\]/);
+  assert.is(ktrace(['disable', 'probe:*'], { KTRACE_STATE: state }).code, 0);
+  r = ktrace(['why'], { KTRACE_STATE: state });
+  assert.match(r.stdout, /kprobe_target\+0x7\/0x[0-9a-f]+  not optimized: .*disabled/);
   const bad = ktrace(['why', 'nope+']);
   assert.is(bad.code, 2);
   assert.match(bad.stderr, /is not SYM, SYM\+OFF or an address/);

@@ -8,6 +8,8 @@ test("perf probe's listing and messages", () => {
     '  probe:a_very_long_event_name (on f+4 with x=%di $comm)\n');
   assert.is(addedMessage([{ group: 'probe', event: 'a', place: 'a', args: [] }, { group: 'probe', event: 'b', place: 'b%return', args: [] }]),
     'Added new events:\n  probe:a              (on a)\n  probe:b              (on b%return)\n\nYou can now use it in all ktrace tools, such as:\n\n\tktrace run -e probe:b\n\n');
+  assert.is(addedMessage([{ group: 'probe', event: 'a', place: 'a', args: [] }], true),
+    'Added new event:\n  probe:a              (on a)\n\nIt is enabled: `ktrace run` traces it (`ktrace disable probe:a` to stop).\n\nYou can now use it in all ktrace tools, such as:\n\n\tktrace run -e probe:a\n\n');
   assert.is(addedMessage([]), '');
   assert.is(removedMessage('probe', 'x'), 'Removed event: probe:x\n');
   assert.is(caretLines('abc def', 4), '  abc def\n      ^\n');

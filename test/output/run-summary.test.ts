@@ -24,7 +24,7 @@ test('failureLine: nothing for a clean run, one line naming why otherwise', () =
   assert.is(failureLine(result({ exitCode: 1, end: { kind: 'stalled', seconds: 10 } })),
     'stalled: no task made a system call for 10 s of emulated time (are all tasks blocked?)');
   assert.is(failureLine(result({ exitCode: 1, end: { kind: 'budget' }, failures: [f] })),
-    'instruction budget exhausted (--max-insns 1,000); 1 expectation failed (first: w.wl:3:1: task 0: expect n == 2 (n is 1))');
+    'instruction budget exhausted (--max-insns 1,000: 0.000 ms of emulated time, 0 system calls); 1 expectation failed (first: w.wl:3:1: task 0: expect n == 2 (n is 1))');
   for (const l of [failureLine(result({ exitCode: 1, end: { kind: 'interrupted' } }))]) assert.ok(l && !l.includes('\n'));
 });
 

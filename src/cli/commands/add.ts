@@ -46,11 +46,20 @@ async function handler(args: Args): Promise<void> {
   const r = updateState(stateDir(args.state), args.vmlinux, (s) => {
     const session = t.light(image, s);
     const res = addProbe(session, words, args.force);
+    if (res.ok) enableAdded(session, res.added);
     // A failed add still saves its error_log entry, as a failed write to kprobe_events would.
     return { state: args['dry-run'] ? undefined : { ...s, ...session.snapshot() }, result: res };
   });
   if (!r.ok) throw new CliError(`add: ${r.message.replace(/\n$/, '')}`);
-  out(addedMessage(r.added));
+  out(addedMessage(r.added, !args['dry-run']));
+}
+
+/** `ktrace add` enables what it creates (as the TUI's add does); raw kprobe_events writes stay disabled. */
+function enableAdded(session: import('../../trace/runtime/session.js').TraceSession, added: readonly { group: string; event: string }[]): void {
+  for (const a of added) {
+    const rc = session.events.setEnabled(a.group, a.event, true);
+    if (rc) throw new CliError(`add: ${a.group}:${a.event}: added, but it cannot be enabled (${rc})`);
+  }
 }
 
 /** Adds every line the DWARF compile gives, under one state update (all or nothing). */
@@ -81,12 +90,13 @@ async function addWithDwarf(args: Args, image: import('../../elf/image.js').Imag
     const taken = (g: string, e: string) => ev.events().some((x) => x.group === g && x.event === e);
     if ([...asked].some(([k, v]) => taken(k.slice(0, k.indexOf('/')), k.slice(k.indexOf('/') + 1)) !== v)) lines = viaDwarf(taken, args.force);
     const res = addLines(session, lines, args.force);
+    if (res.ok) enableAdded(session, res.added);
     // All or nothing for the events; the kernel's error_log entry is kept, as on the plain path.
     if (args['dry-run']) return { state: undefined, result: res };
     return { state: res.ok ? { ...s, ...session.snapshot() } : { ...s, errorLog: session.snapshot().errorLog }, result: res };
   });
   if (!r.ok) throw new CliError(`add: ${r.message.replace(/\n$/, '')}`);
-  out(addedMessage(r.added));
+  out(addedMessage(r.added, !args['dry-run']));
 }
 
 const command: CommandModule<GlobalArgs, Args> = {

@@ -1,14 +1,23 @@
 // ktrace del PATTERN... (perf probe -d): remove probe events matching GROUP:EVENT globs (EVENT alone
-// matches any group); -a removes them all. An enabled event is disabled first (the kernel refuses
-// to remove an enabled one with -EBUSY; perf's events are never left enabled).
+// matches any group); -a removes them all. An enabled event is refused as the kernel refuses it
+// (-EBUSY, which perf probe reports), with a hint; --force disables it first.
 import type { CommandModule } from 'yargs';
 import type { GlobalArgs } from '../options.js';
 import type { FastCommand } from '../fastargs.js';
 import { CliError, EXIT_USAGE } from '../errors.js';
 
-interface Args extends GlobalArgs { patterns?: string[]; all: boolean }
+interface Args extends GlobalArgs { patterns?: string[]; all: boolean; force: boolean }
 
-const options = { all: { alias: 'a', type: 'boolean' as const, default: false, describe: 'remove every probe event' } };
+const options = {
+  all: { alias: 'a', type: 'boolean' as const, default: false, describe: 'remove every probe event' },
+  force: { alias: 'f', type: 'boolean' as const, default: false, describe: 'disable enabled events first (else they are refused: Device or resource busy)' },
+};
+
+/** The one-line refusal for enabled events, as perf probe -d reports EBUSY, with what to do. */
+function busy(names: string[]): CliError {
+  const list = names.join(', ');
+  return new CliError(`del: Failed to delete ${list}: Device or resource busy (enabled); run \`ktrace disable ${names.length === 1 ? names[0] : "'*'"}\` first, or \`ktrace del --force\``);
+}
 
 async function handler(args: Args): Promise<void> {
   const patterns = (args.patterns ?? []).map(String);
@@ -25,6 +34,8 @@ async function handler(args: Args): Promise<void> {
   const matchers = patterns.map(eventMatcher);
   const r = updateState(stateDir(args.state), args.vmlinux, (s) => {
     if (args.all) {
+      const on = [...new Set(s.enabled)].map((k) => k.replace('/', ':'));
+      if (on.length && !args.force) throw busy(on);
       // Without replaying the events: -a also clears the state of another kernel's events.
       const names = [...s.kprobeEvents.matchAll(/^[pr][0-9]*:([^/\s]+)\/(\S+)/gm)].map((m) => ({ group: m[1]!, event: m[2]! }));
       const uniq = names.filter((e, i) => names.findIndex((x) => x.group === e.group && x.event === e.event) === i);
@@ -34,6 +45,8 @@ async function handler(args: Args): Promise<void> {
     const session = t.light(image, s);
     const ev = session.events;
     const gone = ev.events().filter((e) => args.all || matchers.some((m) => m(e.group, e.event)));
+    const on = gone.filter((e) => ev.isEnabled(e.group, e.event)).map((e) => `${e.group}:${e.event}`);
+    if (on.length && !args.force) throw busy(on);
     for (const e of gone) {
       ev.setEnabled(e.group, e.event, false);
       const rc = ev.write(`-:${e.group}/${e.event}\n`);
@@ -52,7 +65,8 @@ const command: CommandModule<GlobalArgs, Args> = {
   builder: (y) => y.positional('patterns', { type: 'string', array: true }).options(options)
     .example('$0 del probe:vfs_read', 'one event')
     .example("$0 del 'vfs_*'", 'every event whose name matches, in any group')
-    .example('$0 del -a', 'all of them'),
+    .example('$0 del -a', 'all of them')
+    .example('$0 del --force probe:vfs_read', 'an enabled event (disabled first)'),
   handler,
 };
 export default command;

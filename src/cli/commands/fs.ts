@@ -34,6 +34,7 @@ async function withVfs<T>(args: GlobalArgs, abs: string, use: (vfs: Vfs) => T, w
   const { Vfs } = await import('../../trace/vfs.js');
   const { addProcfs } = await import('../../trace/procfs.js');
   const { addTracefs } = await import('../../trace/runtime/tracefs.js');
+  const { imageSymbolizer } = await import('../../trace/runtime/context.js');
   const { loadImage } = await import('../image.js');
   const { stateDir } = await import('../state/dir.js');
   const store = await import('../state/store.js');
@@ -47,11 +48,11 @@ async function withVfs<T>(args: GlobalArgs, abs: string, use: (vfs: Vfs) => T, w
     addProcfs(vfs, image);
     if (machine) {
       const ms = t.machine(image, state, state.cpus || 2);
-      addTracefs(vfs, ms.session, { mgr: ms.mgr, typeOf: ms.krm.typeOf });
+      addTracefs(vfs, ms.session, { mgr: ms.mgr, typeOf: ms.krm.typeOf, sym: imageSymbolizer(image) });
       return { vfs, session: ms.session };
     }
     const session = t.light(image, state);
-    addTracefs(vfs, session);
+    addTracefs(vfs, session, { sym: imageSymbolizer(image) });
     return { vfs, session };
   };
   if (!write) return use(build(store.loadState(dir, args.vmlinux)).vfs);
@@ -76,7 +77,8 @@ const cat: CommandModule<GlobalArgs, PathArgs> = {
     .example('$0 fs cat /sys/kernel/debug/kprobes/list', 'the registered kprobes'),
   handler: async (args) => {
     const abs = resolvePath(args.path);
-    const r = await withVfs(args, abs, (vfs) => vfs.read(abs));
+    // Reading trace_pipe consumes what it reads: a read-modify-write of the state, under the lock.
+    const r = await withVfs(args, abs, (vfs) => vfs.read(abs), abs === `${TRACEFS}/trace_pipe`);
     if (!r.ok) return fail('cat', args.path, r.errno);
     const { out } = await import('../../output/write.js');
     out(r.text);

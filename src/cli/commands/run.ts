@@ -1,5 +1,5 @@
 // ktrace run [WORKLOAD] [-e PATTERN...] [-a SPEC...]: boot the kernel, trace the selected probe
-// events (all defined ones by default) while a workload of user tasks runs, report.
+// events (the enabled ones, plus -e matches and -a probes) while a workload of user tasks runs, report.
 // Output: on a terminal the run summary, then a hit/miss table per event (and --hist histograms);
 // --trace streams ftrace lines as events happen; --json prints NDJSON events and a summary object;
 // piped with events selected, the default is the trace text (trace_pipe style), so `| grep` works.
@@ -23,6 +23,9 @@ interface Args extends GlobalArgs {
   add?: string[];
   trace: boolean;
   hist?: string[];
+  filter?: string[];
+  stack: boolean;
+  duration?: string;
   summary: boolean;
   handlers?: string;
   'show-list': boolean;
@@ -36,6 +39,14 @@ interface Args extends GlobalArgs {
  */
 export const MIN_TIMER_PERIOD = 1000;
 
+/** "10ms", "500us", "2s", "1.5ms", "100ns": emulated nanoseconds (a usage error otherwise). */
+export function parseDuration(text: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(ns|us|ms|s)$/.exec(text.trim());
+  const ns = m ? Number(m[1]) * { ns: 1, us: 1e3, ms: 1e6, s: 1e9 }[m[2] as 'ns' | 'us' | 'ms' | 's'] : NaN;
+  if (!Number.isFinite(ns) || ns <= 0) throw new CliError(`run: --duration ${text}: expected a time such as 10ms, 500us or 2s`, EXIT_USAGE);
+  return Math.round(ns);
+}
+
 const asList = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 
 const options = {
@@ -43,10 +54,13 @@ const options = {
   seed: { alias: 's', type: 'number' as const, default: 1, describe: 'seed for timer jitter and scheduling' },
   'max-insns': { type: 'number' as const, default: 2_000_000_000, describe: 'instruction budget: a runaway kernel ends cleanly here' },
   'timer-period': { type: 'number' as const, describe: 'timer interrupt period in instructions (default 100000; 0: none; at least 1000)' },
-  event: { alias: 'e', type: 'string' as const, array: true, describe: 'trace the events matching GROUP:EVENT (globs; repeatable; default: all defined)' },
+  event: { alias: 'e', type: 'string' as const, array: true, describe: 'trace the events matching GROUP:EVENT (globs; repeatable; in addition to the enabled ones)' },
   add: { alias: 'a', type: 'string' as const, array: true, describe: 'a probe for this run only, as `ktrace add` takes it (repeatable)' },
   trace: { type: 'boolean' as const, default: false, describe: 'stream the trace lines to stdout as events happen' },
   hist: { type: 'string' as const, array: true, describe: 'power-of-two histogram of an argument: NAME or EVENT:NAME (repeatable)' },
+  filter: { type: 'string' as const, array: true, describe: "EVENT:EXPR: record only the hits EXPR accepts, for this run (the kernel's event filter: 'count > 100 && comm == \"cat\"')" },
+  stack: { alias: 'g', type: 'boolean' as const, default: false, describe: "print each event's kernel stack after it (' => func+off/size' lines)" },
+  duration: { type: 'string' as const, describe: 'stop after this much emulated time: 10ms, 500us, 2s (the run ends cleanly, exit 0)' },
   summary: { type: 'boolean' as const, default: false, describe: 'print the summary and tables even when stdout is not a terminal' },
   json: { type: 'boolean' as const, default: false, describe: 'NDJSON: one object per event, then the summary object' },
   console: { type: 'boolean' as const, default: true, describe: 'include the kernel console in the summary (--no-console hides it)' },
@@ -67,6 +81,10 @@ const command: CommandModule<GlobalArgs, Args> = {
     .example("$0 run -a vfs_read -a 'ksys_read fd=%di'", 'probes for this run only')
     .example('$0 run -e probe:vfs_read | grep cat', 'trace text when piped')
     .example("$0 run -a 'ksys_read count=%dx' --hist count", 'a histogram of an argument')
+    .example("$0 run -a 'vfs_read%return $retval' --hist '$retval'", "a histogram of a return probe's values")
+    .example("$0 run -a 'vfs_read count=%dx:u64' --filter 'vfs_read:count >= 256'", "only the hits the kernel's filter grammar accepts")
+    .example('$0 run -a vfs_read -g --trace', "each event's kernel stack")
+    .example('$0 run --duration 10ms', 'stop after 10 ms of emulated time')
     .example('$0 run pipe-pingpong --cpus 4 --seed 7', 'a bundled workload, 4 CPUs, another seed')
     .example('$0 run my.wl --json | jq .syscalls', 'your own script, results as JSON')
     .example('$0 run cat --handlers probes.mjs', 'handlers from a module: count, read memory, print into the trace')
@@ -86,6 +104,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     if (tp !== undefined && tp !== 0 && tp < MIN_TIMER_PERIOD) {
       throw new CliError(`run: --timer-period must be 0 (no timer) or at least ${MIN_TIMER_PERIOD}: the timer interrupt and the scheduler tick take hundreds of instructions, so a shorter period leaves the CPUs in the interrupt handler (an interrupt storm)`, EXIT_USAGE);
     }
+    const durationNs = args.duration === undefined ? undefined : parseDuration(args.duration);
     const script = loadWorkload(args.workload);
     const { loadBootableImage } = await import('../image.js');
     const image = loadBootableImage(args.vmlinux, 'run');
@@ -99,6 +118,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     const report = await import('../../output/trace-report.js');
     const { traceEventJson } = await import('../../output/trace-json.js');
     const { showProbe } = await import('../../trace/kprobe-events/show.js');
+    const { histShow, histTriggerText } = await import('../../trace/hist.js');
 
     const dir = stateDir(args.state);
     const stored = store.loadState(dir, args.vmlinux);
@@ -112,13 +132,50 @@ const command: CommandModule<GlobalArgs, Args> = {
     const sel = await rp.selectEvents(t, image, stored, asList(args.event), asList(args.add), specLines);
     const hm = args.handlers !== undefined ? await (await import('../handlers.js')).loadHandlers(args.handlers) : undefined;
     const tracing = sel.selected.length > 0 || hm !== undefined;
+    // --hist NAME or EVENT:NAME: a numeric argument, or $retval / retval of a return probe. A name
+    // no selected event has is an error before the run.
+    const selProbes = sel.selected.flatMap((k) => sel.probes.filter((p) => `${p.group}/${p.event}` === k));
     const hists = asList(args.hist).map((h) => {
       const c = h.lastIndexOf(':');
       const event = c >= 0 ? h.slice(0, c) : undefined;
       // EVENT or GROUP:EVENT, matched against "group:event".
       const re = event === undefined ? undefined : new RegExp(`^(?:[^:]*:)?${event.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-      return { spec: h, re, arg: c >= 0 ? h.slice(c + 1) : h, counts: new Map<string, import('../../output/trace-report.js').Log2Counts>() };
+      const arg = c >= 0 ? h.slice(c + 1) : h;
+      const retval = arg === '$retval' || arg === 'retval';
+      const fits = selProbes.filter((p) => (!re || re.test(`${p.group}:${p.event}`))
+        && (retval ? p.type === 'r' : p.args.some((a) => a.name === arg && report.isNumericArg(a))));
+      if (!fits.length) {
+        const what = retval ? 'no selected return probe' : `no selected event has a numeric argument '${arg}'`;
+        throw new CliError(`run: --hist ${h}: ${what}${event ? ` (event ${event})` : ''}; see \`ktrace list\``, EXIT_USAGE);
+      }
+      return { spec: h, re, arg: retval ? '$retval' : arg, retval, counts: new Map<string, import('../../output/trace-report.js').Log2Counts>() };
     });
+    // --filter EVENT:EXPR: the kernel's event filter for this run (overriding a stored one).
+    const { compileFilter, filterErrorText } = await import('../../trace/filter.js');
+    const { TriggerRuntime, eventFields } = await import('../../trace/triggers.js');
+    const runFilters = new Map<string, import('../../trace/filter.js').CompiledFilter>();
+    for (const f of asList(args.filter)) {
+      // EVENT or GROUP:EVENT, then ':' and the expression.
+      const two = /^[\w*?[\]]+:[\w*?[\]]+:/.exec(f);
+      const c = two ? two[0].length - 1 : f.indexOf(':');
+      if (c <= 0) throw new CliError(`run: --filter ${f}: expected EVENT:EXPR`, EXIT_USAGE);
+      const ev = f.slice(0, c), expr = f.slice(c + 1);
+      const { eventMatcher } = await import('../probe-events.js');
+      const m = eventMatcher(ev);
+      const targets = sel.selected.filter((k) => m(k.slice(0, k.indexOf('/')), k.slice(k.indexOf('/') + 1)));
+      if (!targets.length) throw new CliError(`run: --filter ${f}: no selected event matches ${ev}`, EXIT_USAGE);
+      for (const k of targets) {
+        const probe = sel.probes.find((p) => `${p.group}/${p.event}` === k)!;
+        const r = compileFilter(expr, eventFields(probe));
+        if (!r.ok) throw new CliError(`run: --filter ${k.replace('/', ':')}: ${filterErrorText(r).split('\n').reverse().join('\n  ').replace(/^parse_error: /, '')}`, EXIT_USAGE);
+        runFilters.set(k, r.filter);
+      }
+    }
+    // An event with triggers runs them even while disabled (the kernel's soft mode: its probe is
+    // armed, its records discarded).
+    const soft = new Set(Object.entries(sel.state.triggers ?? {}).filter(([k, l]) => l.length && !sel.selected.includes(k)).map(([k]) => k));
+    const triggers = new TriggerRuntime(sel.state, [...selProbes, ...sel.probes.filter((p) => soft.has(`${p.group}/${p.event}`))], runFilters);
+    const symOffset = args.stack || sel.state.symOffset === true;
     const tty = process.stdout.isTTY === true;
     const mode = args.json ? 'json' : args.trace ? 'trace' : (!tty && tracing && !args.summary) ? 'pipe' : 'summary';
     const { TraceMerger, clockWatermark } = await import('../../trace/runtime/merge.js');
@@ -144,31 +201,43 @@ const command: CommandModule<GlobalArgs, Args> = {
     const writeChunk = () => { if (sink.length) outBytes(sink.take()); };
     let events = 0;
     const retvals = new Map<string, Map<bigint, number>>();
+    const { formatStackEntry } = await import('../../trace/kprobe-events/format.js');
+    const { imageSymbolizer } = await import('../../trace/runtime/context.js');
+    const sym = imageSymbolizer(image);
     const onEvent = (e: import('../../trace/runtime/probes.js').TraceEvent) => {
-      events++;
-      const name = `${e.probe.group}:${e.probe.event}`;
-      if (e.retval !== undefined) {
-        let m = retvals.get(name);
-        if (!m) retvals.set(name, (m = new Map()));
-        const v = report.returnValue(e.retval);
-        m.set(v, (m.get(v) ?? 0) + 1);
+      const key = `${e.probe.group}/${e.probe.event}`;
+      const o = triggers.hit(key, { id: sel.state.ids[key] ?? 0, cpu: e.cpu, comm: e.comm, pid: e.pid, ip: e.ip, func: e.func, args: e.args, stack: e.stack }, e.tsNs, soft.has(key));
+      const stackText = (o.stack || (args.stack && o.record)) && e.stack
+        ? formatStackEntry({ comm: e.comm, pid: e.pid, cpu: e.cpu, tsNs: e.tsNs, flags: { irqsOff: true, nmi: true, hardirq: true } }, e.stack, sym, symOffset) : undefined;
+      if (o.record) {
+        events++;
+        const name = `${e.probe.group}:${e.probe.event}`;
+        if (e.retval !== undefined) {
+          let m = retvals.get(name);
+          if (!m) retvals.set(name, (m = new Map()));
+          const v = report.returnValue(e.retval);
+          m.set(v, (m.get(v) ?? 0) + 1);
+        }
+        for (const h of hists) {
+          if (h.re && !h.re.test(name)) continue;
+          let v: bigint | undefined;
+          if (h.retval) v = e.retval === undefined ? undefined : report.returnValue(e.retval);
+          else { const a = e.args.find((x) => x.arg.name === h.arg); v = a && report.argNumber(a); }
+          if (v === undefined) continue;
+          let c = h.counts.get(name);
+          if (!c) h.counts.set(name, (c = new Map()));
+          report.addToLog2(c, v);
+        }
+        const stack = args.stack && e.stack ? e.stack.map((a) => sym.withOffset(a)) : undefined;
+        merger.push(e.cpu, Number(e.tsNs), mode === 'json' ? e.line + '\0' + traceEventJson(e, stack) + '\n' : e.line);
       }
-      for (const h of hists) {
-        if (h.re && !h.re.test(name)) continue;
-        const a = e.args.find((x) => x.arg.name === h.arg);
-        const v = a && report.argNumber(a);
-        if (v === undefined) continue;
-        let c = h.counts.get(name);
-        if (!c) h.counts.set(name, (c = new Map()));
-        report.addToLog2(c, v);
-      }
-      merger.push(e.cpu, Number(e.tsNs), mode === 'json' ? e.line + '\0' + traceEventJson(e) + '\n' : e.line);
+      if (stackText) merger.push(e.cpu, Number(e.tsNs), mode === 'json' ? stackText + '\0' : stackText);
     };
-    const pr = rp.probeRun(t, sel, onEvent, false);
+    const pr = rp.probeRun(t, { ...sel, selected: [...sel.selected, ...soft] }, onEvent, false, (p) => args.stack || triggers.wantsStack(`${p.group}/${p.event}`));
 
     // The first SIGINT or SIGTERM ends the run (what was gathered is still reported); a second one
     // exits at once. A reader that goes away (`| head`) ends it quietly.
-    let interrupted = false, readerGone = false;
+    let interrupted = false, readerGone = false, durationReached = false;
     let stop!: () => void;
     const stopped = new Promise<void>((r) => { stop = r; });
     const onSignal = (sig: NodeJS.Signals) => {
@@ -180,12 +249,18 @@ const command: CommandModule<GlobalArgs, Args> = {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     const progress = await startProgress(process.stderr, `booting ${script.file}`);
-    let result;
+    let result: import("../../kernel/session.js").RunResult;
     try {
       result = await runScriptAsync(image, script, {
         cpus: args.cpus, seed: args.seed, maxInsns: args['max-insns'], timerPeriod: tp,
+        // --duration is checked between slices: slices of about a twentieth of it (at 1 ns an instruction).
+        ...(durationNs !== undefined ? { slice: Math.max(1000, Math.min(1_000_000, Math.floor(durationNs / 20))) } : {}),
         snapshot: args.snapshot, imageKey: args.snapshot ? (await import('../../cache.js')).imageKey(args.vmlinux) : undefined,
-        shouldStop: () => interrupted,
+        shouldStop: () => {
+          const ms = pr.session();
+          if (durationNs !== undefined && ms && ms.platform.emulatedNs >= durationNs) durationReached = true;
+          return interrupted || durationReached;
+        },
         onProgress: (p) => {
           progress.update(`${script.file}: ${(p.instructions / 1e6).toFixed(1)}M instructions, ${p.syscalls} system calls, ${events} events`);
           const ms = pr.session();
@@ -218,7 +293,15 @@ const command: CommandModule<GlobalArgs, Args> = {
     }
     const counts = ms ? rp.probeCounts(ms) : [];
     if (ms && counts.length + sel.state.kprobeEvents.length > 0) {
-      store.updateState(dir, args.vmlinux, (s) => ({ state: rp.foldRun(s, counts, ring, args.cpus, result.emulatedNs, showProbe), result: undefined }));
+      store.updateState(dir, args.vmlinux, (s) => {
+        const next = rp.foldRun(s, counts, ring, args.cpus, result.emulatedNs, showProbe, sel.gens);
+        const f = triggers.fold(next.triggers, next.tracingOn, (k) => !sel.temporary.has(k) && rp.sameGeneration(next, sel.gens, k));
+        return { state: { ...next, triggers: f.triggers, tracingOn: f.tracingOn }, result: undefined };
+      });
+    }
+    // A run ended by --duration: a clean end, said as such.
+    if (durationReached && result.end.kind === 'interrupted' && !readerGone) {
+      result = { ...result, end: { kind: 'duration', limitNs: durationNs! } as never, exitCode: result.failures.length ? 1 : 0 };
     }
     // One row per event (an event's probes add up).
     const rows: { event: string; hits: number; misses: number }[] = [];
@@ -231,7 +314,9 @@ const command: CommandModule<GlobalArgs, Args> = {
     if (mode === 'json') {
       const summary = JSON.parse(runResultJson(result, { timing: args.timing }));
       const rv = Object.fromEntries([...retvals].map(([ev, m]) => [ev, Object.fromEntries([...m].map(([v, n]) => [v.toString(), n]))]));
-      out(JSON.stringify({ type: 'summary', ...summary, probes: rows, retvals: rv }) + '\n');
+      const histograms = hists.flatMap((h) => [...h.counts].map(([ev, c]) => ({ event: ev, field: h.arg, buckets: report.log2Rows(c) })));
+      const triggerHists = sel.selected.flatMap((k) => triggers.hists(k).map((x) => ({ event: k.replace('/', ':'), trigger: histTriggerText(x.spec, !!x.stored.paused).trimEnd(), text: histShow(x.spec, x.data, !!x.stored.paused, sym) })));
+      out(JSON.stringify({ type: 'summary', ...summary, probes: rows, retvals: rv, histograms, ...(triggerHists.length ? { hist: triggerHists } : {}) }) + '\n');
     } else if (mode !== 'pipe') {
       let text = renderRunSummary(result, { console: args.console, timing: args.timing });
       if (rows.length) text += '\n' + report.renderProbeTable(rows);
@@ -240,10 +325,12 @@ const command: CommandModule<GlobalArgs, Args> = {
         for (const [ev, m] of retvals) text += '\n' + report.renderRetvals(ev, m, formatResult);
       }
       for (const h of hists) {
-        if (h.counts.size === 0) text += `\n@${h.arg}: no numeric argument '${h.arg}' was recorded\n`;
+        if (h.counts.size === 0) text += `\n@${h.arg}: no event recorded a value\n`;
         for (const [ev, c] of h.counts) text += '\n' + report.renderLog2Hist(`@${h.arg}[${ev}]:`, c);
       }
       if (handlerReport?.log.length) text += `\nprintk (${args.handlers}):\n${handlerReport.log.join('\n')}\n`;
+      // Hist triggers: what this run added, in the kernel's hist file format.
+      for (const k of sel.selected) for (const x of triggers.hists(k)) text += `\n${k.replace('/', ':')} hist (this run):\n` + histShow(x.spec, x.data, !!x.stored.paused, sym);
       if (mode === 'trace') process.stderr.write(text); else out(text);
     }
     if (handlerReport && (mode === 'pipe' || mode === 'json') && handlerReport.log.length) process.stderr.write(handlerReport.log.join('\n') + '\n');

@@ -81,6 +81,35 @@ export function validateState(raw: unknown): { ok: true; state: StateFile } | { 
     if (count(e.pos)) return bad(`errorLog[${i}].pos`, e.pos, 'an integer >= 0');
     if (decimal(e.tsNs)) return bad(`errorLog[${i}].tsNs`, e.tsNs, 'a decimal string of nanoseconds');
   }
+  for (const f of ['tracingOn', 'symOffset']) if (s[f] !== undefined && typeof s[f] !== 'boolean') return bad(f, s[f], 'true or false');
+  if (s.nextGen !== undefined && (count(s.nextGen) || (s.nextGen as number) < 1)) return bad('nextGen', s.nextGen, 'an integer > 0');
+  if (s.gens !== undefined) {
+    if (!isObject(s.gens)) return bad('gens', s.gens, 'an object of event generations');
+    for (const [k, v] of Object.entries(s.gens)) if (!Number.isSafeInteger(v) || (v as number) <= 0) return bad(`gens[${JSON.stringify(k)}]`, v, 'an integer > 0');
+  }
+  if (s.filters !== undefined) {
+    if (!isObject(s.filters)) return bad('filters', s.filters, 'an object of event filters');
+    for (const [k, v] of Object.entries(s.filters)) {
+      if (!isObject(v) || typeof v.text !== 'string' || typeof v.active !== 'boolean') return bad(`filters[${JSON.stringify(k)}]`, v, 'a {text, active} object');
+    }
+  }
+  if (s.triggers !== undefined) {
+    if (!isObject(s.triggers)) return bad('triggers', s.triggers, 'an object of event triggers');
+    for (const [k, list] of Object.entries(s.triggers)) {
+      if (!Array.isArray(list)) return bad(`triggers[${JSON.stringify(k)}]`, list, 'an array of triggers');
+      for (const [i, t] of list.entries()) {
+        const where = `triggers[${JSON.stringify(k)}][${i}]`;
+        if (!isObject(t) || !['traceon', 'traceoff', 'stacktrace', 'hist'].includes(t.cmd as string)) return bad(where, t, 'a trigger object (cmd traceon, traceoff, stacktrace or hist)');
+        if (!Number.isSafeInteger(t.count) || (t.count as number) < -1) return bad(`${where}.count`, t.count, 'an integer >= -1');
+        for (const f of ['filter', 'spec']) if (t[f] !== undefined && typeof t[f] !== 'string') return bad(`${where}.${f}`, t[f], 'a string');
+        if (t.cmd === 'hist' && typeof t.spec !== 'string') return bad(`${where}.spec`, t.spec, 'a string');
+        const h = t.hist;
+        if (h !== undefined && (!isObject(h) || count(h.hits) || count(h.drops) || !Array.isArray(h.entries)
+          || !h.entries.every((e) => isObject(e) && Array.isArray(e.key) && e.key.every((x) => typeof x === 'string')
+            && Array.isArray(e.sums) && e.sums.every((x) => typeof x === 'string' && /^[0-9]{1,20}$/.test(x))))) return bad(`${where}.hist`, h, 'hist data {hits, drops, entries}');
+      }
+    }
+  }
   if (s.vmlinux !== undefined) {
     const v = s.vmlinux;
     if (!isObject(v)) return bad('vmlinux', v, 'an object');

@@ -114,6 +114,17 @@ export function formatKretprobeLine(c: TraceContext, event: string, retIp: bigin
   return `${traceContext(c)}${event}: (${ipSym(retIp, true, sym)} <- ${ipSym(func, false, sym)})${formatArgs(args, sym)}\n`;
 }
 
+/**
+ * A stack trace entry (trace_output.c trace_stack_print): the context columns, "<stack trace>",
+ * then " => SYMBOL" per frame (seq_print_ip_sym: "func" by default, "func+off/size" with the
+ * sym-offset option).
+ */
+export function formatStackEntry(c: TraceContext, frames: readonly bigint[], sym: Symbolizer, symOffset: boolean): string {
+  let s = `${traceContext(c)}<stack trace>\n`;
+  for (const f of frames) s += ` => ${ipSym(f, symOffset, sym)}\n`;
+  return s;
+}
+
 /** The trace file's header for the nop tracer with irq-info (the default options). */
 export function traceHeader(entries: number, written: number, cpus: number, tracer = 'nop'): string {
   const p = '  ';

@@ -17,6 +17,7 @@ import { formatKprobeLine, formatKretprobeLine, type Symbolizer } from '../kprob
 import type { ProbeDef } from '../kprobe-events/probe.js';
 import { currentTask, hitContext, imageSymbolizer } from './context.js';
 import { hitFlags } from './flags.js';
+import { backtrace } from '../../kernel/backtrace.js';
 
 
 /** One recorded event: what the ring buffer holds, plus its trace text. */
@@ -32,6 +33,8 @@ export interface TraceEvent {
   func?: bigint;
   args: ArgValue[];
   line: string;
+  /** The kernel stack at the hit, innermost first (when the runtime's stackOf asked for it). */
+  stack?: bigint[];
 }
 
 /**
@@ -65,9 +68,24 @@ export class ProbeRuntime implements KprobeBackend {
   refusal: { errno: number; reason: string } | undefined;
   /** Called for each recorded event, in the order they happen. */
   onEvent: ((e: TraceEvent) => void) | undefined;
+  /** Which events need their kernel stack (a stacktrace trigger, `run -g`). */
+  stackOf: ((probe: ProbeDef) => boolean) | undefined;
 
   constructor(readonly mgr: KprobeManager, readonly mem: Memory, readonly image: Image, readonly krm?: KretprobeManager) {
     this.sym = imageSymbolizer(image);
+  }
+
+  /**
+   * The probed context's kernel stack (stack_trace_save as a handler sees it below its own frames):
+   * the frame-pointer walk from `ip`, at a function's entry finding the return address on the stack
+   * (`entry`), and a return address a kretprobe replaced with its trampoline put back from the
+   * task's instances (unwind_recover_ret_addr), so the trace shows the real callers.
+   */
+  private stackAt(regs: PtRegs, ip: number, entry: boolean): bigint[] {
+    const krm = this.krm;
+    const recover = krm ? (ret: number, slot: number) => (ret === krm.trampoline ? krm.findRetAddr(krm.currentTask(regs.cpu), slot) ?? ret : ret) : undefined;
+    return backtrace(this.mem, this.image, ip, regs.bp, 32, entry ? regs.sp : undefined, recover)
+      .map((f) => BigInt.asUintN(64, BigInt(f.addr)));
   }
 
   register(probe: ProbeDef, enabled: boolean): number {
@@ -152,7 +170,8 @@ export class ProbeRuntime implements KprobeBackend {
     const retIp = BigInt.asUintN(64, BigInt(ri.retAddr));
     const func = BigInt.asUintN(64, BigInt(rp.kp.addr ?? 0));
     const line = formatKretprobeLine({ comm, pid, cpu: cpu.id, tsNs, flags: hitFlags(this.mgr, regs, this.mem, this.image) }, probe.event, retIp, func, args, this.sym);
-    this.onEvent?.({ probe, cpu: cpu.id, tsNs, comm, pid, ip: retIp, retval: regs.ax, func, args, line });
+    const stack = this.stackOf?.(probe) ? this.stackAt(regs, ri.retAddr, false) : undefined;
+    this.onEvent?.({ probe, cpu: cpu.id, tsNs, comm, pid, ip: retIp, retval: regs.ax, func, args, line, ...(stack ? { stack } : {}) });
   }
 
   private hit(probe: ProbeDef, kp: Kprobe, regs: PtRegs): void {
@@ -167,7 +186,8 @@ export class ProbeRuntime implements KprobeBackend {
     const tsNs = BigInt(cpu.clock());
     const ip = BigInt.asUintN(64, BigInt(kp.addr ?? 0));
     const line = formatKprobeLine({ comm, pid, cpu: cpu.id, tsNs, flags: hitFlags(this.mgr, regs, this.mem, this.image) }, probe.event, ip, args, this.sym);
-    this.onEvent?.({ probe, cpu: cpu.id, tsNs, comm, pid, ip, args, line });
+    const stack = this.stackOf?.(probe) ? this.stackAt(regs, kp.addr ?? 0, true) : undefined;
+    this.onEvent?.({ probe, cpu: cpu.id, tsNs, comm, pid, ip, args, line, ...(stack ? { stack } : {}) });
   }
 }
 

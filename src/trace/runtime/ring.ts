@@ -28,13 +28,17 @@ export class TraceRing {
   /** A ring holding the lines of a saved trace (in order), as if they had been pushed. */
   static of(text: string, bytesPerCpu?: number): TraceRing {
     const r = new TraceRing(bytesPerCpu);
-    let i = 0;
+    let i = 0, entry = '';
     while (i < text.length) {
       const j = text.indexOf('\n', i);
       const end = j < 0 ? text.length : j + 1;
-      r.push(text.slice(i, end));
+      const line = text.slice(i, end);
+      // A stack trace entry's " => func" lines belong to its "<stack trace>" line.
+      if (entry && line.startsWith(' => ')) entry += line;
+      else { if (entry) r.push(entry); entry = line; }
       i = end;
     }
+    if (entry) r.push(entry);
     return r;
   }
 

@@ -25,13 +25,16 @@ export class TraceSession {
   state: TraceState;
   /** The kprobe layer behind kprobe_events (its `refusal` explains a failed registration). */
   readonly backend: KprobeBackend;
+  /** Emulated local_clock for error_log entries. */
+  readonly now: () => bigint;
 
   constructor(state: TraceState, opts: SessionOptions) {
     this.backend = opts.backend;
     this.state = { ...state, profile: { ...state.profile }, ids: { ...state.ids } };
     const clock = BigInt(state.clockNs);
+    this.now = opts.now ?? (() => clock);
     this.events = new KprobeEvents({
-      resolver: opts.resolver, backend: opts.backend, now: opts.now ?? (() => clock),
+      resolver: opts.resolver, backend: opts.backend, now: this.now,
       errorLog: new ErrorLog(fromStoredErrors(state.errorLog)),
     });
     for (const line of state.kprobeEvents.split('\n')) {
@@ -84,12 +87,25 @@ export class TraceSession {
     const ids: TraceState['ids'] = {};
     for (const e of this.events.events()) ids[eventKey(e)] = this.eventId(e.group, e.event);
     const enabled = this.events.events().filter((e) => this.events.isEnabled(e.group, e.event)).map(eventKey);
+    // Generations: kept for live events, a new one for an event this session created; filters and
+    // triggers go with their event.
+    const gens: Record<string, number> = {};
+    for (const k of live) {
+      if (this.state.gens?.[k] === undefined) {
+        const n = this.state.nextGen ?? 1;
+        this.state = { ...this.state, gens: { ...this.state.gens, [k]: n }, nextGen: n + 1 };
+      }
+      gens[k] = this.state.gens![k]!;
+    }
+    const nextGen = this.state.nextGen ?? 1;
+    const keep = <T>(r: Record<string, T> | undefined) => Object.fromEntries(Object.entries(r ?? {}).filter(([k]) => live.has(k)));
     // When every event is gone, the trace buffer of "runs since the events were defined" goes too.
     const noEvents = live.size === 0;
     return {
       ...this.state,
       kprobeEvents: this.events.read(),
-      enabled, profile, ids,
+      enabled, profile, ids, gens, nextGen,
+      filters: keep(this.state.filters), triggers: keep(this.state.triggers),
       errorLog: toStoredErrors(this.events.errorLog.entries),
       ...(noEvents ? { trace: '', traceEntries: 0, traceWritten: 0 } : {}),
     };

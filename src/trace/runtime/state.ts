@@ -3,6 +3,7 @@
 // kprobe_profile counters, the trace ring buffer, error_log). The CLI stores it in its state
 // directory; this layer only converts between it and live objects.
 import type { LoggedError } from '../kprobe-events/error-log.js';
+import type { StoredFilter, StoredTrigger } from '../triggers.js';
 
 export interface StoredError { code: string; subsystem: string; message: string; command: string; pos: number; tsNs: string }
 
@@ -29,6 +30,22 @@ export interface TraceState {
   clockNs: string;
   /** CPUs of the last run (the trace header's #P). */
   cpus: number;
+  /** events/GROUP/EVENT/filter per "group/event" (absent: none). */
+  filters?: Record<string, StoredFilter>;
+  /** events/GROUP/EVENT/trigger per "group/event", in the trigger file's order (hist data included). */
+  triggers?: Record<string, StoredTrigger[]>;
+  /** tracing_on (absent: on). */
+  tracingOn?: boolean;
+  /** options/sym-offset (absent: off, the kernel's default). */
+  symOffset?: boolean;
+  /**
+   * Each event's generation, "group/event" → n: a new number whenever an event of that name is
+   * created, so a run folds its counts only into the events it ran with, not into one deleted and
+   * re-added meanwhile.
+   */
+  gens?: Record<string, number>;
+  /** The next generation number. */
+  nextGen?: number;
 }
 
 export function emptyTraceState(): TraceState {

@@ -13,12 +13,15 @@ import { README } from '../kprobe-events/readme.js';
 import { showKprobeProfile } from '../kprobe-events/show.js';
 import { Errno, type Result, type Vfs } from '../vfs.js';
 import type { TraceSession } from './session.js';
+import { readEventFilter, readHist, readTriggers, writeEventFilter, writeTrigger } from '../triggers.js';
+import type { HistSymbols } from '../hist.js';
 
 export const TRACEFS = '/sys/kernel/tracing';
 /** The sysctl (kernel/kprobes.c debug_kprobes_optimization). */
 export const KPROBES_OPTIMIZATION = '/proc/sys/debug/kprobes-optimization';
 
 const OK: Result = { ok: true };
+const NO_SYMBOLS: HistSymbols = { noOffset: () => undefined, withOffset: (a) => '0x' + a.toString(16) };
 const err = (errno: number): Result => ({ ok: false, errno: errno < 0 ? errno : -errno });
 
 /** kstrtoul(buf, 0) of an enable file write, trailing newline allowed: 0, 1 or undefined. */
@@ -36,6 +39,8 @@ export interface TracefsOptions {
   typeOf?: (p: Kprobe) => 'k' | 'r';
   /** Called after any write that changed the session (the CLI saves the state then). */
   onChange?: () => void;
+  /** Addresses to symbols, for the hist files' .sym keys. */
+  sym?: HistSymbols;
 }
 
 export function addTracefs(vfs: Vfs, s: TraceSession, opts: TracefsOptions = {}): void {
@@ -70,6 +75,33 @@ export function addTracefs(vfs: Vfs, s: TraceSession, opts: TracefsOptions = {})
     },
   });
 
+  // trace_pipe: a consuming read (tracing_read_pipe): the entries, without the header, leave the
+  // buffer as they are read. The kernel's read blocks on an empty buffer; here it returns nothing
+  // (the runs that fill it are separate commands).
+  vfs.addFile(`${TRACEFS}/trace_pipe`, {
+    mode: 0o444,
+    read: () => {
+      const text = s.state.trace;
+      if (text) { s.state = { ...s.state, trace: '', traceEntries: 0 }; changed(); }
+      return text;
+    },
+  });
+
+  const flagFile = (get: () => boolean, set: (on: boolean) => void) => ({
+    mode: 0o644,
+    read: () => (get() ? '1\n' : '0\n'),
+    write: (text: string): Result => {
+      // rb_simple_write / trace_options_core_write: kstrtoul, any non-zero value is on.
+      const t = text.replace(/\n$/, '').trim();
+      if (!/^(0x[0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.test(t)) return err(Errno.EINVAL);
+      set(Number(t) !== 0);
+      changed();
+      return OK;
+    },
+  });
+  vfs.addFile(`${TRACEFS}/tracing_on`, flagFile(() => s.state.tracingOn !== false, (on) => { s.state = { ...s.state, tracingOn: on }; }));
+  vfs.addFile(`${TRACEFS}/options/sym-offset`, flagFile(() => !!s.state.symOffset, (on) => { s.state = { ...s.state, symOffset: on }; }));
+
   const enableFile = (match: (g: string, e: string) => boolean) => ({
     mode: 0o644,
     read: () => {
@@ -100,6 +132,35 @@ export function addTracefs(vfs: Vfs, s: TraceSession, opts: TracefsOptions = {})
       vfs.addFile(`${dir}/${e.event}/enable`, enableFile((g, n) => g === e.group && n === e.event));
       vfs.addFile(`${dir}/${e.event}/id`, { mode: 0o444, read: () => `${s.eventId(e.group, e.event)}\n` });
       vfs.addFile(`${dir}/${e.event}/format`, { mode: 0o444, read: () => eventFormat(e.probes[0]!, s.eventId(e.group, e.event)) });
+      const k = `${e.group}/${e.event}`;
+      const probe = e.probes[0]!;
+      vfs.addFile(`${dir}/${e.event}/filter`, {
+        mode: 0o644,
+        read: () => readEventFilter(s.state.filters?.[k]),
+        write: (text) => {
+          const r = writeEventFilter(text, probe);
+          const filters = { ...s.state.filters };
+          if (r.stored) filters[k] = r.stored; else delete filters[k];
+          s.state = { ...s.state, filters };
+          if (!r.ok) ev.errorLog.add(r.log, s.now());
+          changed();
+          return r.ok ? OK : err(r.errno);
+        },
+      });
+      vfs.addFile(`${dir}/${e.event}/trigger`, {
+        mode: 0o644,
+        read: () => readTriggers(s.state.triggers?.[k], probe),
+        write: (text, o) => {
+          const r = writeTrigger(s.state.triggers?.[k] ?? [], text, probe, o.truncate);
+          const triggers = { ...s.state.triggers };
+          if (r.list.length) triggers[k] = r.list; else delete triggers[k];
+          s.state = { ...s.state, triggers };
+          if (r.log) ev.errorLog.add(r.log, s.now());
+          changed();
+          return r.errno ? err(r.errno) : OK;
+        },
+      });
+      vfs.addFile(`${dir}/${e.event}/hist`, { mode: 0o444, read: () => readHist(s.state.triggers?.[k], probe, opts.sym ?? NO_SYMBOLS) });
     }
   }
   rebuildEvents();

@@ -54,4 +54,29 @@ test('trace and error_log: header, O_TRUNC clears', () => {
   assert.match(R(vfs, 'README'), /kprobe_events/);
 });
 
+test('filter, trigger and hist files; tracing_on; trace_pipe consumes what it reads', () => {
+  const { s, vfs } = tree();
+  assert.equal(W(vfs, 'kprobe_events', 'p:a vfs_read n=%dx:u32\n'), { ok: true });
+  assert.is(R(vfs, 'events/kprobes/a/filter'), 'none\n');
+  assert.equal(W(vfs, 'events/kprobes/a/filter', 'n > 3 && comm ~ "c*"\n'), { ok: true });
+  assert.is(R(vfs, 'events/kprobes/a/filter'), 'n > 3 && comm ~ "c*"\n');
+  // a bad filter: EINVAL, kept as its error text, and an error_log entry
+  assert.equal(W(vfs, 'events/kprobes/a/filter', 'm > 3\n'), { ok: false, errno: -22 });
+  assert.is(R(vfs, 'events/kprobes/a/filter'), 'm > 3\n ^\nparse_error: Field not found\n');
+  assert.match(R(vfs, 'error_log'), /event filter parse error: error: Field not found\n  Command: m > 3\n {12}\^\n$/);
+  assert.equal(W(vfs, 'events/kprobes/a/filter', '0\n'), { ok: true });
+  assert.is(R(vfs, 'events/kprobes/a/filter'), 'none\n');
+  assert.equal(W(vfs, 'events/kprobes/a/trigger', 'hist:keys=n.log2\n'), { ok: true });
+  assert.match(R(vfs, 'events/kprobes/a/hist'), /^# event histogram\n#\n# trigger info: hist:keys=n\.log2:vals=hitcount:sort=hitcount:size=2048 \[active\]\n#\n\n\nTotals:\n    Hits: 0\n    Entries: 0\n    Dropped: 0\n$/);
+  assert.equal(W(vfs, 'events/kprobes/a/trigger', 'hist:keys=nope\n'), { ok: false, errno: -22 });
+  assert.match(R(vfs, 'error_log'), /hist:kprobes:a: error: Couldn't find field\n  Command: hist:keys=nope\n {21}\^\n$/);
+  assert.is(R(vfs, 'tracing_on'), '1\n');
+  assert.equal(W(vfs, 'tracing_on', '0\n'), { ok: true });
+  assert.is(s.state.tracingOn, false);
+  s.state = { ...s.state, trace: 'l1\nl2\n', traceEntries: 2, traceWritten: 2 };
+  assert.is(R(vfs, 'trace_pipe'), 'l1\nl2\n');
+  assert.is(R(vfs, 'trace_pipe'), '');
+  assert.match(R(vfs, 'trace'), /entries-in-buffer\/entries-written: 0\/2 /);
+});
+
 test.run();
