@@ -17,15 +17,18 @@ import { cacheEnabled, cachePath, imageKey, readCache, writeCache } from '../cac
 import type { Image } from '../elf/image.js';
 import { NameTable } from '../dwarf/names.js';
 import type { UnitHeader } from '../dwarf/unit.js';
+import type { AddressIndex } from '../dwarf/dwarf.js';
 import { infoOffset } from '../dwarf/offsets.js';
 
 export interface DebugIndex {
   readonly headers: UnitHeader[];
   readonly names: NameTable;
+  /** .debug_aranges as address ranges → unit indexes (null: the image has none). */
+  readonly aranges: AddressIndex | null;
 }
 
 const KIND = 'index';
-const MAGIC = 0x4b444931; // 'KDI1'
+const MAGIC = 0x4b444932; // 'KDI2'
 const HEADER_WORDS = 8;
 
 /** Images whose .debug_info is larger than this get their index built in the background. */
@@ -58,22 +61,28 @@ export function encodeIndex(image: Image, idx: DebugIndex): Buffer {
   idx.headers.forEach((u, i) => {
     hdr.set([u.offset, u.end, u.version, u.unitType, u.addrSize, u.offsetSize, u.abbrevOffset, u.firstDieOffset], i * HEADER_WORDS);
   });
+  const a = idx.aranges;
+  const ranges = a ? a.low.length : -1;
   const head = Buffer.alloc(16);
   head.writeUInt32LE(MAGIC, 0);
   head.writeUInt32LE(idx.headers.length, 4);
   head.writeUInt32LE(idx.names.bytes.length, 8);
-  return Buffer.concat([head, fp, Buffer.from(hdr.buffer), idx.names.bytes]);
+  head.writeInt32LE(ranges, 12);
+  const arangeBytes = a ? [Buffer.from(a.low.buffer, a.low.byteOffset, a.low.byteLength), Buffer.from(a.high.buffer, a.high.byteOffset, a.high.byteLength),
+    Buffer.from(a.unit.buffer, a.unit.byteOffset, a.unit.byteLength)] : [];
+  return Buffer.concat([head, fp, Buffer.from(hdr.buffer), ...arangeBytes, idx.names.bytes]);
 }
 
 /** Decodes and checks an index payload against the image; undefined when it does not fit. */
 export function decodeIndex(image: Image, payload: Buffer, infoSize: number): DebugIndex | undefined {
   try {
     if (payload.length < 48 || payload.readUInt32LE(0) !== MAGIC) return undefined;
-    const count = payload.readUInt32LE(4), namesLen = payload.readUInt32LE(8);
+    const count = payload.readUInt32LE(4), namesLen = payload.readUInt32LE(8), ranges = payload.readInt32LE(12);
     if (!payload.subarray(16, 48).equals(imageFingerprint(image))) return undefined;
-    const hdrAt = 48, namesAt = hdrAt + count * HEADER_WORDS * 8;
+    const hdrAt = 48, arangesAt = hdrAt + count * HEADER_WORDS * 8;
+    const namesAt = arangesAt + Math.max(0, ranges) * 20;
     if (namesAt + namesLen !== payload.length) return undefined;
-    const f = new Float64Array(payload.buffer.slice(payload.byteOffset + hdrAt, payload.byteOffset + namesAt));
+    const f = new Float64Array(payload.buffer.slice(payload.byteOffset + hdrAt, payload.byteOffset + arangesAt));
     const headers: UnitHeader[] = [];
     let prevEnd = 0;
     for (let i = 0; i < count; i++) {
@@ -90,7 +99,16 @@ export function decodeIndex(image: Image, payload: Buffer, infoSize: number): De
     }
     if (prevEnd !== infoSize) return undefined;
     const names = new NameTable(payload.subarray(namesAt));
-    return { headers, names };
+    let aranges: AddressIndex | null = null;
+    if (ranges >= 0) {
+      const copy = payload.buffer.slice(payload.byteOffset + arangesAt, payload.byteOffset + namesAt);
+      const low = new Float64Array(copy, 0, ranges), high = new Float64Array(copy, ranges * 8, ranges), unit = new Uint32Array(copy, ranges * 16, ranges);
+      for (let i = 0; i < ranges; i++) {
+        if (unit[i]! >= count || !(high[i]! > low[i]!) || (i > 0 && low[i]! < low[i - 1]!)) return undefined;
+      }
+      aranges = { low, high, unit };
+    }
+    return { headers, names, aranges };
   } catch {
     return undefined;
   }

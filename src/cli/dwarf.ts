@@ -91,7 +91,8 @@ function dwarfOf(image: Image, vmlinuxPath: string): Dwarf {
       if (infoSize > BACKGROUND_LIMIT && !started) { started = true; buildInBackground(vmlinuxPath); }
       return undefined;
     },
-    onNameTable: (names) => { if (!index()) saveIndex(image, vmlinuxPath, { headers: dwarf.units().map((u) => u.header), names }); },
+    aranges: () => index()?.aranges ?? undefined,
+    onNameTable: (names) => { if (!index()) saveIndex(image, vmlinuxPath, { headers: dwarf.units().map((u) => u.header), names, aranges: dwarf.addressIndex() }); },
   });
   return dwarf;
 }
@@ -100,7 +101,7 @@ function dwarfOf(image: Image, vmlinuxPath: string): Dwarf {
 export function buildIndex(image: Image, vmlinuxPath: string): DebugIndex {
   const eh = image.sectionByName('.eh_frame');
   const d = new Dwarf(imageLoader(image), eh ? { ehFrameAddress: eh.addr } : {});
-  const idx = { headers: d.units().map((u) => u.header), names: d.nameTable() };
+  const idx = { headers: d.units().map((u) => u.header), names: d.nameTable(), aranges: d.addressIndex() };
   saveIndex(image, vmlinuxPath, idx);
   return idx;
 }

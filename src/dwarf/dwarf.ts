@@ -34,6 +34,44 @@ export interface DwarfOptions {
   readonly names?: () => NameTable | undefined;
   /** Called once when a name table has been built here (the CLI saves it in its index). */
   readonly onNameTable?: (t: NameTable) => void;
+  /** .debug_aranges as an AddressIndex, known already (a persistent index); else parsed on first use. */
+  readonly aranges?: () => AddressIndex | undefined;
+}
+
+/**
+ * Address ranges → unit indexes, sorted by start (then end), searched by bisection: the first range in
+ * that order holding a PC names its unit (`maxHigh[i]`: the largest end among ranges 0..i).
+ */
+export interface AddressIndex {
+  readonly low: Float64Array;
+  readonly high: Float64Array;
+  readonly unit: Uint32Array;
+}
+
+/** The AddressIndex of sorted ranges. */
+export function addressIndex(ranges: readonly { low: number; high: number; unit: number }[]): AddressIndex {
+  const n = ranges.length, low = new Float64Array(n), high = new Float64Array(n), unit = new Uint32Array(n);
+  for (let i = 0; i < n; i++) { const r = ranges[i]!; low[i] = r.low; high[i] = r.high; unit[i] = r.unit; }
+  return { low, high, unit };
+}
+
+/** The index of the first range (in sorted order) holding pc, or -1; `maxHigh` is the running maximum of `high`. */
+function searchAddress(ix: AddressIndex, maxHigh: Float64Array, pc: number): number {
+  // k: how many ranges start at or before pc.
+  let lo = 0, hi = ix.low.length;
+  while (lo < hi) { const m = (lo + hi) >>> 1; if (ix.low[m]! <= pc) lo = m + 1; else hi = m; }
+  const k = lo;
+  // The first i whose running maximum end passes pc: there high[i] itself passes pc.
+  lo = 0; hi = k;
+  while (lo < hi) { const m = (lo + hi) >>> 1; if (maxHigh[m]! > pc) hi = m; else lo = m + 1; }
+  return lo < k ? lo : -1;
+}
+
+function runningMax(high: Float64Array): Float64Array {
+  const out = new Float64Array(high.length);
+  let m = -Infinity;
+  for (let i = 0; i < high.length; i++) { if (high[i]! > m) m = high[i]!; out[i] = m; }
+  return out;
 }
 
 /** A .debug_info up to this size is skimmed whole for a name table; a larger one is scanned per name. */
@@ -101,7 +139,7 @@ export class Dwarf implements TypeResolver {
   private frameTables: FrameTable[] | null = null;
   private namesCache: NameTable | undefined;
   private readonly scanned = new Map<string, Unit[]>();
-  private arangesIndex: { low: number; high: number; unit: Unit }[] | null | undefined;
+  private arangesIndex: { ix: AddressIndex; maxHigh: Float64Array } | null | undefined;
 
   constructor(loader: SectionLoader, private readonly options: DwarfOptions = {}) {
     this.sections = new Sections(loader, options.pagedAbove);
@@ -175,15 +213,21 @@ export class Dwarf implements TypeResolver {
 
   /** The unit containing a .debug_info offset. */
   unitContaining(offset: number): Unit | undefined {
+    const i = this.unitIndexContaining(offset);
+    return i < 0 ? undefined : this.units()[i];
+  }
+
+  /** The index (in units()) of the unit containing a .debug_info offset, or -1. */
+  unitIndexContaining(offset: number): number {
     const us = this.units();
     let lo = 0, hi = us.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1, u = us[mid]!;
       if (offset < u.offset) hi = mid - 1;
       else if (offset >= u.header.end) lo = mid + 1;
-      else return u;
+      else return mid;
     }
-    return undefined;
+    return -1;
   }
 
   dieAt(offset: DebugInfoOffset | number): Die | undefined {
@@ -618,12 +662,13 @@ export class Dwarf implements TypeResolver {
   /** The unit whose code covers `pc`. */
   unitAt(pc: number): Unit | undefined {
     // .debug_aranges first (no unit decoded); a PC it does not cover is looked up in the units' own ranges.
-    if (this.arangesIndex === undefined) this.arangesIndex = this.options.useAranges === false ? null : this.readAranges();
+    if (this.arangesIndex === undefined) {
+      const ix = this.options.useAranges === false ? null : this.addressIndex();
+      this.arangesIndex = ix ? { ix, maxHigh: runningMax(ix.high) } : null;
+    }
     if (this.arangesIndex) {
-      for (const e of this.arangesIndex) {
-        if (e.low > pc) break;
-        if (pc < e.high) return e.unit;
-      }
+      const i = searchAddress(this.arangesIndex.ix, this.arangesIndex.maxHigh, pc);
+      if (i >= 0) return this.units()[this.arangesIndex.ix.unit[i]!];
     }
     if (!this.unitRangeIndex) {
       const idx: { low: number; high: number; unit: Unit }[] = [];
@@ -648,18 +693,24 @@ export class Dwarf implements TypeResolver {
     return undefined;
   }
 
-  private readAranges(): { low: number; high: number; unit: Unit }[] | null {
+  /** .debug_aranges as an AddressIndex (given by the options, or parsed here); null without the section. */
+  addressIndex(): AddressIndex | null {
+    const given = this.options.aranges?.();
+    if (given) return given;
     if (!this.sections.has('.debug_aranges')) return null;
-    const out: { low: number; high: number; unit: Unit }[] = [];
-    let last: Unit | undefined;
+    const out: { low: number; high: number; unit: number }[] = [];
+    const us = this.units();
+    let lastOffset = -1, last = -1;
     for (const a of parseAranges(this.sections.get('.debug_aranges'))) {
       // Sets name their unit by offset; consecutive ranges mostly name the same one.
-      const u = last && last.offset === a.unitOffset ? last : this.unitContaining(a.unitOffset);
-      if (!u || u.offset !== a.unitOffset) fail('.debug_aranges', 0, `range set names unit 0x${a.unitOffset.toString(16)}, which is not a unit`);
-      last = u;
-      out.push({ low: a.low, high: a.high, unit: u });
+      if (a.unitOffset !== lastOffset) {
+        const i = this.unitIndexContaining(a.unitOffset);
+        if (i < 0 || us[i]!.offset !== a.unitOffset) fail('.debug_aranges', 0, `range set names unit 0x${a.unitOffset.toString(16)}, which is not a unit`);
+        lastOffset = a.unitOffset; last = i;
+      }
+      out.push({ low: a.low, high: a.high, unit: last });
     }
-    return out;
+    return addressIndex(out);
   }
 
   /** The scope chain at `pc`: the concrete function, then inlined copies and lexical blocks, innermost last. */
