@@ -42,12 +42,12 @@ const SAMPLE = 4096;
  * first and last 4 KiB of every .debug_* section (a few small reads): an edited or replaced file that
  * kept its build-id still gets a new index.
  */
-export function imageFingerprint(image: Image): Buffer {
+export function imageFingerprint(image: Image, sampled: (name: string) => boolean = (n) => n.startsWith('.debug_')): Buffer {
   const hash = createHash('sha256');
   hash.update(String(image.source.size));
   hash.update(JSON.stringify(image.sections.map((s) => [s.name, s.type, s.offset, s.size, s.addrBig.toString(16)])));
   for (const s of image.sections) {
-    if (!s.name.startsWith('.debug_') || s.type === 8 || s.size === 0) continue;
+    if (!sampled(s.name) || s.type === 8 || s.size === 0) continue;
     const n = Math.min(SAMPLE, s.size);
     hash.update(s.slice(0, n));
     hash.update(s.slice(s.size - n, n));
@@ -115,7 +115,7 @@ export function decodeIndex(image: Image, payload: Buffer, infoSize: number): De
 }
 
 /** The cache entry's name and key for an image file, or undefined when the file cannot be keyed. */
-function entryOf(path: string): { name: string; key: string } | undefined {
+export function entryOf(path: string): { name: string; key: string } | undefined {
   try {
     const key = imageKey(path);
     return { name: `${key}.dwarf`, key };
@@ -165,6 +165,7 @@ export function buildInBackground(path: string, env: NodeJS.ProcessEnv = process
   try {
     // The cache folder must exist and be writable; otherwise there is no point in building.
     if (!writeCache(KIND, '.probe', 'probe', Buffer.alloc(0), env)) return false;
+    // Another process's lock on the same entry (taken between our check and here): it builds.
     const fd = openSync(lock, 'wx');
     writeSync(fd, String(process.pid));
     closeSync(fd);

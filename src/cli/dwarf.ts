@@ -57,7 +57,7 @@ export function imageLoader(image: Image): RangedLoader {
 
 /** A function symbol's address from the ELF symbol table (perf-probe PointOptions.symbol). */
 export function symbolLookup(image: Image): (name: string) => number | undefined {
-  return (name) => image.functions.find((f) => f.name === name)?.addr;
+  return (name) => image.functionNamed(name)?.addr;
 }
 
 /** Opens the DWARF of a loaded image; a vmlinux without debug info is a one-line CliError. */

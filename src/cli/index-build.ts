@@ -2,12 +2,20 @@
 // query on a large image, as `node index-build.js VMLINUX LOCKFILE`. It never prints; on any failure
 // the index is simply not written (queries keep working without it) and the lock is released.
 import { unlinkSync } from 'node:fs';
-import { loadImage } from './image.js';
+import { loadImage } from './load-image.js';
 import { buildIndex } from './dwarf.js';
+import { buildSymbolOrders, saveSymbolIndex, SYMBOL_INDEX_MIN, useSymbolIndex } from './symbol-index.js';
+import { loadIndex } from './debug-index.js';
 
 const [path, lock] = process.argv.slice(2);
 try {
-  if (path) buildIndex(loadImage(path), path);
+  if (path) {
+    const img = loadImage(path);
+    // The symbol orders (a big image's), then the debug-info index: each only when missing or stale.
+    if (img.source.size >= SYMBOL_INDEX_MIN && !useSymbolIndex(img, path)) saveSymbolIndex(img, path, buildSymbolOrders(img));
+    const info = img.sectionByName('.debug_info');
+    if (info && info.size > 0 && !loadIndex(img, path, info.size)) buildIndex(img, path);
+  }
 } catch {
   // No index this time; the next query on the image tries again.
 } finally {

@@ -126,7 +126,7 @@ export function showLineRange(info: DebugInfo, text: string, readSource: (p: str
 }
 
 async function handler(args: Args): Promise<void> {
-  const { loadImage } = await import('../image.js');
+  const { loadImage } = await import('../load-image.js');
   const { openDwarf, withDwarf, readSourceLines, displayPath } = await import('../dwarf.js');
   const { out } = await import('../../output/write.js');
   const image = loadImage(args.vmlinux);

@@ -13,7 +13,7 @@ const options = {
 };
 
 async function handler(args: Args): Promise<void> {
-  const { loadImage } = await import('../image.js');
+  const { loadImage } = await import('../load-image.js');
   const { openDwarf, withDwarf, sourceReader } = await import('../dwarf.js');
   const { parseProbeSpec, availableVars, formatAvailableVars } = await import('../../trace/perf-probe/index.js');
   const { out } = await import('../../output/write.js');

@@ -27,7 +27,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     .example('$0 why compute_mix+4', 'a function with an indirect jump (a jump table) is never optimized')
     .example('$0 why', 'every probe of the defined events'),
   handler: async (args) => {
-    const { loadImage } = await import('../image.js');
+    const { loadImage } = await import('../load-image.js');
     const { stateDir } = await import('../state/dir.js');
     const { loadState } = await import('../state/store.js');
     const { emptyTraceState } = await import('../../trace/runtime/state.js');
