@@ -7,11 +7,13 @@
 import { cacheEnabled, readCache, writeCache } from '../cache.js';
 import type { Image, SymbolOrders } from '../elf/image.js';
 import { ObjdumpSymbols } from '../elf/objdump-symbols.js';
+import { kallsymsOrder } from '../elf/kallsyms.js';
+import { blacklistText } from '../elf/kernel-sections.js';
 import { entryOf, imageFingerprint } from './debug-index.js';
 import { BIG_IMAGE, perfFunctionSymbols, sortPerfFunctions } from './commands/funcs.js';
 
 const KIND = 'index';
-const MAGIC = 0x4b535932; // 'KSY2'
+const MAGIC = 0x4b535933; // 'KSY3'
 const SAMPLED = (n: string) => n === '.symtab' || n === '.strtab';
 
 /** Images at least this big get a symbol index (smaller ones parse .symtab in milliseconds). */
@@ -29,10 +31,11 @@ export function buildSymbolOrders(img: Image): SymbolOrders {
     maxFunctionSize: fns.reduce((m, f) => Math.max(m, f.size, 1), 1),
     objdump: ObjdumpSymbols.order(img),
     perf: Uint32Array.from(sortPerfFunctions(perfFunctionSymbols(img)), (s) => s.index),
+    kallsyms: Uint32Array.from(kallsymsOrder(syms), (s) => s.index),
   };
 }
 
-const LISTS = ['byName', 'functions', 'objdump', 'perf'] as const;
+const LISTS = ['byName', 'functions', 'objdump', 'perf', 'kallsyms'] as const;
 
 export function encodeSymbolOrders(img: Image, o: SymbolOrders): Buffer {
   const names = Buffer.from(Array.from(o.perf, (i) => img.symbolNameAt(i)).join('\n'), 'utf8');
@@ -76,7 +79,7 @@ export function decodeSymbolOrders(img: Image, payload: Buffer): SymbolOrders | 
       }
       return names;
     };
-    return { byName: lists[0]!, functions: lists[1]!, objdump: lists[2]!, perf, perfNames, maxFunctionSize: max };
+    return { byName: lists[0]!, functions: lists[1]!, objdump: lists[2]!, perf, kallsyms: lists[4]!, perfNames, maxFunctionSize: max };
   } catch {
     return undefined;
   }
@@ -109,4 +112,32 @@ export async function attachSymbolIndex(img: Image, path: string, env: NodeJS.Pr
   if (img.source.size < SYMBOL_INDEX_MIN || useSymbolIndex(img, path, env)) return;
   const { buildInBackground } = await import('./debug-index.js');
   buildInBackground(path, env);
+}
+
+/** What a static file's text depends on besides the symbols: NOKPROBE_SYMBOL's table. */
+const STATIC_SAMPLED = (n: string) => SAMPLED(n) || n === '_kprobe_blacklist';
+
+/** The kernel-visible files ktrace renders from the image alone (no state, no machine). */
+export const STATIC_FILES: Record<string, (img: Image) => string> = {
+  '/proc/kallsyms': (img) => img.kallsyms.text(),
+  '/sys/kernel/debug/kprobes/blacklist': (img) => blacklistText(img.kprobeBlacklist),
+};
+
+/**
+ * A static file's text: from the cache for a big image (keyed like the index, with the image's
+ * fingerprint in the payload), else rendered (with the symbol index's orders when there are) and saved.
+ */
+export async function staticFileText(img: Image, path: string, file: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const render = STATIC_FILES[file]!;
+  if (img.source.size < SYMBOL_INDEX_MIN || !cacheEnabled(env)) return render(img);
+  const e = entryOf(path);
+  if (!e) return render(img);
+  const name = `${e.key}.${file.slice(file.lastIndexOf('/') + 1)}`;
+  const fp = imageFingerprint(img, STATIC_SAMPLED);
+  const payload = readCache(KIND, name, e.key, env);
+  if (payload && payload.length >= 32 && payload.subarray(0, 32).equals(fp)) return payload.toString('utf8', 32);
+  await attachSymbolIndex(img, path, env);
+  const text = render(img);
+  writeCache(KIND, name, e.key, Buffer.concat([fp, Buffer.from(text, 'utf8')]), env);
+  return text;
 }

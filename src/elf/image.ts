@@ -29,6 +29,8 @@ export interface SymbolOrders {
   readonly objdump: Uint32Array;
   /** `perf probe --funcs`' symbols, sorted by name, then address (src/cli/commands/funcs.ts). */
   readonly perf: Uint32Array;
+  /** /proc/kallsyms' symbols, in its order (src/elf/kallsyms.ts kallsymsOrder). */
+  readonly kallsyms: Uint32Array;
   /** Their names (the index keeps them as one text: no symbol decoded to list them). */
   readonly perfNames?: () => string[];
 }
@@ -188,7 +190,11 @@ export class Image {
 
   /** The /proc/kallsyms view: order, name and address lookups (built on first use). */
   get kallsyms(): Kallsyms {
-    return (this.kallsymsCache ??= new Kallsyms(this.symbols, this.end));
+    if (this.kallsymsCache) return this.kallsymsCache;
+    const o = this.ordersCache;
+    return (this.kallsymsCache = o && !this.symbolsCache
+      ? new Kallsyms({ order: o.kallsyms, sym: (i) => this.symbolAtIndex(i), addr: (i) => this.symbolAddrAt(i), named: (n) => this.symbolsNamed(n) }, this.end)
+      : new Kallsyms(this.symbols, this.end));
   }
 
   sectionByName(name: string): Section | undefined {

@@ -66,7 +66,7 @@ test('a payload of another image, truncated or garbage is refused', () => {
   assert.is(decodeSymbolOrders(img, bytes.subarray(0, bytes.length - 4)), undefined, 'truncated');
   assert.is(decodeSymbolOrders(img, Buffer.from('garbage garbage garbage garbage garbage garbage garbage')), undefined);
   const bad = Buffer.from(bytes);
-  bad.writeUInt32LE(img.symbolCount + 5, bad.length - 4 - bad.readUInt32LE(32)); // the last entry of the last order
+  bad.writeUInt32LE(img.symbolCount + 5, bad.length - 4 - bad.readUInt32LE(16 + 4 * 5)); // the last entry of the last order (names length after the 5 list lengths)
   assert.is(decodeSymbolOrders(img, bad), undefined, 'index outside .symtab');
   const mem = Image.load(new Uint8Array(readFileSync(FIXTURE)));
   const changed = Buffer.from(readFileSync(FIXTURE));

@@ -13,6 +13,8 @@ interface PathArgs extends GlobalArgs { path: string }
 interface WriteArgs extends PathArgs { text: string; truncate: boolean }
 
 const TRACEFS = '/sys/kernel/tracing';
+/** symbol-index.ts STATIC_FILES' paths (kept here so that other paths do not load it). */
+const STATIC = new Set(['/proc/kallsyms', '/sys/kernel/debug/kprobes/blacklist']);
 const KPROBES_DEBUGFS = '/sys/kernel/debug/kprobes';
 const KPROBES_OPTIMIZATION_DIR = '/proc/sys/debug';
 
@@ -76,6 +78,14 @@ const cat: CommandModule<GlobalArgs, PathArgs> = {
     .example('$0 fs cat /sys/kernel/debug/kprobes/list', 'the registered kprobes'),
   handler: async (args) => {
     const abs = resolvePath(args.path);
+    if (STATIC.has(abs)) {
+      // Files of the image alone (/proc/kallsyms, the kprobe blacklist): no state or machine, cached for big images.
+      const { loadImage } = await import('../load-image.js');
+      const { staticFileText } = await import('../symbol-index.js');
+      const { out } = await import('../../output/write.js');
+      out(await staticFileText(loadImage(args.vmlinux), args.vmlinux, abs));
+      return;
+    }
     const r = await withVfs(args, abs, (vfs) => vfs.read(abs));
     if (!r.ok) return fail('cat', args.path, r.errno);
     const { out } = await import('../../output/write.js');

@@ -36,6 +36,8 @@ const command: CommandModule<GlobalArgs, Args> = {
     const { probePointsInListOrder, px } = await import('../../kprobe/index.js');
     const { out } = await import('../../output/write.js');
     const image = loadImage(args.vmlinux);
+    const { BIG_IMAGE } = await import('./funcs.js');
+    if (image.source.size >= BIG_IMAGE) await (await import('../symbol-index.js')).attachSymbolIndex(image, args.vmlinux);
     const given = (args.probe ?? []).map((s) => {
       const p = parseProbe(s);
       if (!p) throw new CliError(`why: '${s}' is not SYM, SYM+OFF or an address`, EXIT_USAGE);
