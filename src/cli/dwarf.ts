@@ -1,6 +1,6 @@
 // The CLI's door to debug info: a loaded Image's DWARF (the ELF sections are the loader), the source tree
 // its file names are relative to, and the source files themselves.
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, normalize, resolve } from 'node:path';
 import type { Image } from '../elf/image.js';
 import { FileSource } from '../elf/source.js';
@@ -15,6 +15,8 @@ export interface DebugInfo {
   readonly dwarf: Dwarf;
   /** Where relative DWARF file names are resolved (the directory of the vmlinux). */
   readonly sourceRoot: string;
+  /** perf's -s/--source DIR: the source tree DWARF paths are looked up under (realSourcePath). */
+  readonly sourcePrefix?: string;
 }
 
 const DEBUG_SECTIONS = ['.debug_info', '.debug_abbrev'];
@@ -61,14 +63,14 @@ export function symbolLookup(image: Image): (name: string) => number | undefined
 }
 
 /** Opens the DWARF of a loaded image; a vmlinux without debug info is a one-line CliError. */
-export function openDwarf(image: Image, vmlinuxPath: string): DebugInfo {
+export function openDwarf(image: Image, vmlinuxPath: string, opts: { source?: string } = {}): DebugInfo {
   for (const s of DEBUG_SECTIONS) {
     const sec = image.sectionByName(s);
     if (!sec || sectionSize(image, s) === 0) {
       throw new CliError(`${vmlinuxPath}: no debug info (no ${s} section): build the kernel with CONFIG_DEBUG_INFO`);
     }
   }
-  return { dwarf: dwarfOf(image, vmlinuxPath), sourceRoot: dirname(resolve(vmlinuxPath)) };
+  return { dwarf: dwarfOf(image, vmlinuxPath), sourceRoot: dirname(resolve(vmlinuxPath)), ...(opts.source !== undefined ? { sourcePrefix: opts.source } : {}) };
 }
 
 /**
@@ -121,9 +123,31 @@ export function displayPath(p: string): string {
   return normalize(p);
 }
 
-/** The source file for a DWARF path (relative names resolve against the vmlinux's directory). */
+/** The source file for a DWARF path (relative names resolve against the vmlinux's directory; under -s DIR, realSourcePath). */
 export function sourcePath(info: DebugInfo, p: string): string {
+  if (info.sourcePrefix !== undefined) return realSourcePath(info.sourcePrefix, p) ?? `${info.sourcePrefix}/${p}`;
   return isAbsolute(p) ? p : resolve(info.sourceRoot, p);
+}
+
+/**
+ * perf probe -s DIR (util/probe-finder.c get_real_path): DIR/PATH if readable; else PATH's leading
+ * directories are dropped one at a time (a distribution's debian/build/build_amd64_none_cloud-amd64/fs/
+ * read_write.c is found as DIR/fs/read_write.c) while the miss is ENOENT or ENAMETOOLONG.
+ */
+export function realSourcePath(prefix: string, raw: string): string | undefined {
+  for (let rest: string | undefined = raw; rest !== undefined;) {
+    const candidate = `${prefix}/${rest}`;
+    try {
+      accessSync(candidate, constants.R_OK);
+      return normalize(candidate);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENAMETOOLONG') return undefined;
+    }
+    const slash = rest.indexOf('/', 1);
+    rest = slash < 0 ? undefined : rest.slice(slash);
+  }
+  return undefined;
 }
 
 /** A source reader for lazy patterns (perf-probe PointOptions.readSource): undefined when the file is missing. */
@@ -138,7 +162,8 @@ export function readSourceLines(info: DebugInfo, p: string): string[] {
   try {
     text = readFileSync(full, 'utf8');
   } catch {
-    throw new CliError(`source file ${displayPath(p)} not found (looked for ${full})`);
+    throw new CliError(info.sourcePrefix !== undefined ? `source file ${displayPath(p)} not found under ${info.sourcePrefix} (-s)`
+      : `source file ${displayPath(p)} not found (looked for ${full}; give the source tree with -s DIR)`);
   }
   const lines = text.split('\n');
   if (lines.length && lines[lines.length - 1] === '') lines.pop();
