@@ -17,7 +17,7 @@ import { cacheEnabled, cachePath, imageKey, readCache, writeCache } from '../cac
 import type { Image } from '../elf/image.js';
 import { NameTable } from '../dwarf/names.js';
 import type { UnitHeader } from '../dwarf/unit.js';
-import type { AddressIndex } from '../dwarf/dwarf.js';
+import type { AddressIndex, FileIndex } from '../dwarf/dwarf.js';
 import { infoOffset } from '../dwarf/offsets.js';
 
 export interface DebugIndex {
@@ -182,4 +182,62 @@ export function buildInBackground(path: string, env: NodeJS.ProcessEnv = process
     try { unlinkSync(lock); } catch { /* gone */ }
     return false;
   }
+}
+
+// ---------------------------------------------------------------- the file index (a big image's)
+
+const FILES_MAGIC = 0x4b444631; // 'KDF1'
+
+/** Source path → units whose line tables list it (Dwarf.fileIndex), as a cache payload. */
+export function encodeFileIndex(image: Image, unitCount: number, fi: FileIndex): Buffer {
+  const parts: Buffer[] = [];
+  const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n, 0); parts.push(b); };
+  u32(FILES_MAGIC); parts.push(imageFingerprint(image)); u32(unitCount); u32(fi.paths.length); u32(fi.always.length);
+  parts.push(Buffer.from(fi.always.buffer, fi.always.byteOffset, fi.always.byteLength));
+  fi.paths.forEach((p, k) => {
+    const b = Buffer.from(p, 'utf8'), l = fi.units[k]!;
+    u32(b.length); parts.push(b); u32(l.length); parts.push(Buffer.from(l.buffer, l.byteOffset, l.byteLength));
+  });
+  return Buffer.concat(parts);
+}
+
+export function decodeFileIndex(image: Image, payload: Buffer, unitCount: number): FileIndex | undefined {
+  try {
+    if (payload.length < 48 || payload.readUInt32LE(0) !== FILES_MAGIC || !payload.subarray(4, 36).equals(imageFingerprint(image))) return undefined;
+    if (payload.readUInt32LE(36) !== unitCount) return undefined;
+    const n = payload.readUInt32LE(40), na = payload.readUInt32LE(44);
+    let at = 48;
+    const list = (len: number): Uint32Array => {
+      if (at + 4 * len > payload.length) throw new Error('truncated');
+      const l = new Uint32Array(payload.buffer.slice(payload.byteOffset + at, payload.byteOffset + at + 4 * len));
+      for (const i of l) if (i >= unitCount) throw new Error('unit index');
+      at += 4 * len;
+      return l;
+    };
+    const always = list(na);
+    const paths: string[] = [], units: Uint32Array[] = [];
+    for (let k = 0; k < n; k++) {
+      const len = payload.readUInt32LE(at); at += 4;
+      if (at + len > payload.length) return undefined;
+      paths.push(payload.toString('utf8', at, at + len)); at += len;
+      const c = payload.readUInt32LE(at); at += 4;
+      units.push(list(c));
+    }
+    return at === payload.length ? { paths, units, always } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function loadFileIndex(image: Image, path: string, unitCount: number, env: NodeJS.ProcessEnv = process.env): FileIndex | undefined {
+  if (!cacheEnabled(env)) return undefined;
+  const e = entryOf(path);
+  const payload = e ? readCache(KIND, `${e.key}.files`, e.key, env) : null;
+  return payload ? decodeFileIndex(image, payload, unitCount) : undefined;
+}
+
+export function saveFileIndex(image: Image, path: string, unitCount: number, fi: FileIndex, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!cacheEnabled(env)) return false;
+  const e = entryOf(path);
+  return e ? writeCache(KIND, `${e.key}.files`, e.key, encodeFileIndex(image, unitCount, fi), env) : false;
 }

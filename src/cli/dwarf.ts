@@ -4,7 +4,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, normalize, resolve } from 'node:path';
 import type { Image } from '../elf/image.js';
 import { FileSource } from '../elf/source.js';
-import { BACKGROUND_LIMIT, buildInBackground, loadIndex, saveIndex, type DebugIndex } from './debug-index.js';
+import { BACKGROUND_LIMIT, buildInBackground, loadFileIndex, loadIndex, saveFileIndex, saveIndex, type DebugIndex } from './debug-index.js';
 import { Dwarf, DwarfError, type RangedLoader, type SectionName } from '../dwarf/index.js';
 import { CliError } from './errors.js';
 import { compilePerfProbe } from '../trace/perf-probe/compile.js';
@@ -94,6 +94,14 @@ function dwarfOf(image: Image, vmlinuxPath: string): Dwarf {
       return undefined;
     },
     aranges: () => index()?.aranges ?? undefined,
+    // Only a big image's (a small one reads its few line tables at once); built in the background.
+    files: () => {
+      if (infoSize <= BACKGROUND_LIMIT) return undefined;
+      const i = index();
+      const fi = i ? loadFileIndex(image, vmlinuxPath, i.headers.length) : undefined;
+      if (!fi && !started) { started = true; buildInBackground(vmlinuxPath); }
+      return fi;
+    },
     onNameTable: (names) => { if (!index()) saveIndex(image, vmlinuxPath, { headers: dwarf.units().map((u) => u.header), names, aranges: dwarf.addressIndex() }); },
   });
   return dwarf;
@@ -106,6 +114,13 @@ export function buildIndex(image: Image, vmlinuxPath: string): DebugIndex {
   const idx = { headers: d.units().map((u) => u.header), names: d.nameTable(), aranges: d.addressIndex() };
   saveIndex(image, vmlinuxPath, idx);
   return idx;
+}
+
+/** Builds and saves a big image's file index (the background builder), given its unit headers. */
+export function buildFileIndex(image: Image, vmlinuxPath: string, idx: DebugIndex): void {
+  const eh = image.sectionByName('.eh_frame');
+  const d = new Dwarf(imageLoader(image), { ...(eh ? { ehFrameAddress: eh.addr } : {}), unitHeaders: () => idx.headers });
+  saveFileIndex(image, vmlinuxPath, idx.headers.length, d.fileIndex());
 }
 
 /** Runs a DWARF query, turning a DwarfError (malformed debug info) into a one-line CliError. */

@@ -3,9 +3,9 @@
 // the index is simply not written (queries keep working without it) and the lock is released.
 import { unlinkSync } from 'node:fs';
 import { loadImage } from './load-image.js';
-import { buildIndex } from './dwarf.js';
+import { buildFileIndex, buildIndex } from './dwarf.js';
 import { buildSymbolOrders, saveSymbolIndex, SYMBOL_INDEX_MIN, useSymbolIndex } from './symbol-index.js';
-import { loadIndex } from './debug-index.js';
+import { BACKGROUND_LIMIT, loadFileIndex, loadIndex } from './debug-index.js';
 
 const [path, lock] = process.argv.slice(2);
 try {
@@ -14,7 +14,11 @@ try {
     // The symbol orders (a big image's), then the debug-info index: each only when missing or stale.
     if (img.source.size >= SYMBOL_INDEX_MIN && !useSymbolIndex(img, path)) saveSymbolIndex(img, path, buildSymbolOrders(img));
     const info = img.sectionByName('.debug_info');
-    if (info && info.size > 0 && !loadIndex(img, path, info.size)) buildIndex(img, path);
+    if (info && info.size > 0) {
+      const idx = loadIndex(img, path, info.size) ?? buildIndex(img, path);
+      // The file index of a big image (line tables of every unit: seconds), last.
+      if (info.size > BACKGROUND_LIMIT && !loadFileIndex(img, path, idx.headers.length)) buildFileIndex(img, path, idx);
+    }
   }
 } catch {
   // No index this time; the next query on the image tries again.

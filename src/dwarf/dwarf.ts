@@ -36,6 +36,18 @@ export interface DwarfOptions {
   readonly onNameTable?: (t: NameTable) => void;
   /** .debug_aranges as an AddressIndex, known already (a persistent index); else parsed on first use. */
   readonly aranges?: () => AddressIndex | undefined;
+  /** Source file path → the units whose line tables list it (a persistent index); else each unit's table is read. */
+  readonly files?: () => FileIndex | undefined;
+}
+
+/**
+ * Which units' line tables list which source files: `paths[k]` is listed by units `units[k]` (indexes in
+ * units()); `always` are units whose table can gain files while running (DWARF < 5: DW_LNE_define_file).
+ */
+export interface FileIndex {
+  readonly paths: readonly string[];
+  readonly units: readonly Uint32Array[];
+  readonly always: Uint32Array;
 }
 
 /**
@@ -480,10 +492,42 @@ export class Dwarf implements TypeResolver {
     return this.lineProgram(u)?.filePath(index);
   }
 
+  /**
+   * The units whose line table may list a file `match` accepts, in unit order: from the file index when
+   * there is one (no line table read), else every unit.
+   */
+  unitsMayHaveFile(match: (path: string) => boolean): Unit[] {
+    const fi = this.options.files?.();
+    const us = this.units();
+    if (!fi) return us;
+    const set = new Set<number>(fi.always);
+    fi.paths.forEach((p, k) => { if (match(p)) for (const i of fi.units[k]!) set.add(i); });
+    return [...set].sort((a, b) => a - b).map((i) => us[i]!);
+  }
+
+  /** The file index of this DWARF: every unit's line table read (for a persistent index). */
+  fileIndex(): FileIndex {
+    const byPath = new Map<string, number[]>();
+    const always: number[] = [];
+    this.units().forEach((u, i) => {
+      const lp = this.lineProgram(u);
+      if (!lp) return;
+      if (lp.header.version < 5) { always.push(i); return; }
+      for (let f = 0; f < lp.header.files.length; f++) {
+        const p = lp.filePath(f);
+        let l = byPath.get(p);
+        if (!l) byPath.set(p, (l = []));
+        if (l[l.length - 1] !== i) l.push(i);
+      }
+    });
+    const paths = [...byPath.keys()].sort();
+    return { paths, units: paths.map((p) => Uint32Array.from(byPath.get(p)!)), always: Uint32Array.from(always) };
+  }
+
   /** Rows (excluding end_sequence) whose file matches `file` (full path, or a suffix at a '/' boundary). */
   lineRows(file: string, fromLine = 0, toLine = Infinity): LineEntry[] {
     const out: LineEntry[] = [];
-    for (const u of this.units()) {
+    for (const u of this.unitsMayHaveFile((p) => fileMatches(p, file))) {
       const lp = this.lineProgram(u);
       if (!lp || !this.mayHaveFile(lp, file)) continue;
       const matches = new Map<number, string | null>();
@@ -499,7 +543,7 @@ export class Dwarf implements TypeResolver {
 
   /** Units whose line table may have rows of `file` (see mayHaveFile), in unit order. */
   unitsWithFile(match: (path: string) => boolean): Unit[] {
-    return this.units().filter((u) => { const lp = this.lineProgram(u); return lp !== undefined && this.mayHaveFile(lp, match); });
+    return this.unitsMayHaveFile(match).filter((u) => { const lp = this.lineProgram(u); return lp !== undefined && this.mayHaveFile(lp, match); });
   }
 
   /** The concrete function instances of one unit (out-of-line bodies and inlined copies), in DIE order. */
@@ -530,7 +574,7 @@ export class Dwarf implements TypeResolver {
   /** Addresses where line `line` of `file` begins (is_stmt rows that start a run of that line), sorted, unique. */
   addressesForLine(file: string, line: number): number[] {
     const set = new Set<number>();
-    for (const u of this.units()) {
+    for (const u of this.unitsMayHaveFile((p) => fileMatches(p, file))) {
       const lp = this.lineProgram(u);
       if (!lp || !this.mayHaveFile(lp, file)) continue;
       let prevLine = -1, prevFile = -1;
