@@ -126,15 +126,18 @@ test('the kprobe blacklist is read from the image alone, as the kernel lists it 
   assert.is(ktrace(['fs', 'cat', '/sys/kernel/debug/kprobes/blacklist']).stdout, booted);
 });
 
+/** ktrace with the image given here (-k), not the fixture. */
+const ktraceOn = (args: string[], env: Record<string, string> = {}) => ktrace(args, env, true);
+
 test('real vmlinux: kallsyms and the blacklist are the same from the cache, the symbol index and the whole symbol table', () => {
   const real = realVmlinux();
   if (!real) { console.log('SKIP fs real vmlinux: not in the cache (scripts/real-vmlinux.sh fetches it)'); return; }
   const cache = tempDir();
   for (const path of ['/proc/kallsyms', '/sys/kernel/debug/kprobes/blacklist']) {
-    const plain = ktrace(['-k', real, 'fs', 'cat', path], { KTRACE_NO_CACHE: '1' });
+    const plain = ktraceOn(['-k', real, 'fs', 'cat', path], { KTRACE_NO_CACHE: '1' });
     assert.is(plain.code, 0, plain.stderr);
     const env = { XDG_CACHE_HOME: cache, KTRACE_INDEX_BACKGROUND: '0' };
-    const first = ktrace(['-k', real, 'fs', 'cat', path], env), again = ktrace(['-k', real, 'fs', 'cat', path], env);
+    const first = ktraceOn(['-k', real, 'fs', 'cat', path], env), again = ktraceOn(['-k', real, 'fs', 'cat', path], env);
     assert.is(first.stdout, plain.stdout, `${path}: first`);
     assert.is(again.stdout, plain.stdout, `${path}: cached`);
   }
@@ -145,7 +148,7 @@ test('real vmlinux: kallsyms and the blacklist are the same from the cache, the 
   spawnSync('cp', ['-r', `${cache}/ktrace`, fresh]);
   spawnSync('sh', ['-c', `rm -f "${fresh}"/ktrace/index/*.kallsyms "${fresh}"/ktrace/index/*.blacklist`]);
   for (const path of ['/proc/kallsyms', '/sys/kernel/debug/kprobes/blacklist']) {
-    assert.is(ktrace(['-k', real, 'fs', 'cat', path], { XDG_CACHE_HOME: fresh }).stdout, ktrace(['-k', real, 'fs', 'cat', path], { KTRACE_NO_CACHE: '1' }).stdout, path);
+    assert.is(ktraceOn(['-k', real, 'fs', 'cat', path], { XDG_CACHE_HOME: fresh }).stdout, ktraceOn(['-k', real, 'fs', 'cat', path], { KTRACE_NO_CACHE: '1' }).stdout, path);
   }
 });
 

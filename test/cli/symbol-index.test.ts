@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FIXTURE } from '../elf/fixture.js';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ktrace, MAIN, tempDir } from './run.js';
 import { Image } from '../../src/elf/image.js';
@@ -75,17 +75,48 @@ test('a payload of another image, truncated or garbage is refused', () => {
   assert.is(decodeSymbolOrders(Image.load(new Uint8Array(changed)), bytes), undefined, 'an edited .strtab');
 });
 
-test('real vmlinux: funcs and disasm agree with and without the symbol index', () => {
+/** ktrace with the image given here (-k), not the fixture. */
+const ktraceOn = (args: string[], env: Record<string, string> = {}) => ktrace(args, env, true);
+
+test('real vmlinux: every cached index (symbols, debug info, files, static texts) gives the answers of none; garbage, an unwritable cache and a truncated copy', () => {
   const real = realVmlinux();
   if (!real) { console.log('SKIP symbol-index real vmlinux: not in the cache (scripts/real-vmlinux.sh fetches it)'); return; }
+  // The default run: one query per index; KTRACE_LONG=1 all of them.
+  const all = [['funcs', '--json', 'vfs_*'], ['disasm', 'vfs_read'], ['vars', 'fs/read_write.c:470'], ['funcs'], ['disasm', 'ksys_read+0x10'],
+    ['vars', 'vfs_read'], ['fs', 'cat', '/sys/kernel/debug/kprobes/blacklist'], ['why', 'vfs_read']];
+  const queries = process.env.KTRACE_LONG ? all : all.slice(0, 3);
+  const reference = queries.map((q) => ktraceOn(['-k', real, ...q], { KTRACE_NO_CACHE: '1' }));
+  for (const [i, r] of reference.entries()) assert.is(r.code, 0, `${queries[i]!.join(' ')}: ${r.stderr}`);
+  const same = (env: Record<string, string>, what: string) => queries.forEach((q, i) => {
+    const r = ktraceOn(['-k', real, ...q], env);
+    assert.is(r.stdout, reference[i]!.stdout, `${what}: ${q.join(' ')}`);
+    assert.is(r.code, 0, `${what}: ${q.join(' ')}: ${r.stderr}`);
+  });
   const cache = tempDir();
   const env = { XDG_CACHE_HOME: cache, KTRACE_INDEX_BACKGROUND: '0' };
   const build = spawnSync(process.execPath, [join(dirname(MAIN), 'index-build.js'), real], { env: { ...process.env, ...env } });
   assert.is(build.status, 0);
-  for (const q of [['funcs'], ['funcs', '--json', 'vfs_*'], ['disasm', 'vfs_read'], ['disasm', 'ksys_read+0x10']]) {
-    const a = ktrace(['-k', real, ...q], env), b = ktrace(['-k', real, ...q], { KTRACE_NO_CACHE: '1' });
-    assert.is(a.code, 0, q.join(' '));
-    assert.is(a.stdout, b.stdout, q.join(' '));
+  const dir = join(cache, 'ktrace', 'index');
+  const entries = readdirSync(dir).filter((n) => /^bid-.*\.(syms|dwarf|files)$/.test(n));
+  assert.equal(entries.map((n) => n.slice(n.lastIndexOf('.'))).sort(), ['.dwarf', '.files', '.syms']);
+  same(env, 'indexes built');
+  same(env, 'static texts cached');
+  // Garbage in every entry (and a payload cut short): read as absent, never trusted.
+  for (const n of readdirSync(dir).filter((x) => x.startsWith('bid-'))) writeFileSync(join(dir, n), n.endsWith('.syms') ? readFileSync(join(dir, n)).subarray(0, 999) : 'garbage');
+  same(env, 'garbage entries');
+  // An unwritable cache folder (a file where the folder should be).
+  const file = join(tempDir(), 'not-a-dir');
+  writeFileSync(file, 'x');
+  same({ XDG_CACHE_HOME: file }, 'unwritable cache');
+  // A truncated copy (its section headers are past the cut): one line, exit 1.
+  const cut = join(tempDir(), 'vmlinux-cut');
+  const fd = openSync(real, 'r'), head = Buffer.alloc(16 << 20);
+  readSync(fd, head, 0, head.length, 0); closeSync(fd);
+  writeFileSync(cut, head);
+  for (const q of queries.slice(0, 6)) {
+    const r = ktraceOn(['-k', cut, ...q], env);
+    assert.is(r.code, 1, `${q.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /^ktrace: .*(truncated|outside the file)[^\n]*\n$/, q.join(' '));
   }
 });
 
