@@ -11,8 +11,8 @@
 // (src/cli/index-build.ts), one at a time per image.
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { cacheEnabled, cachePath, imageKey, readCache, writeCache } from '../cache.js';
 import type { Image } from '../elf/image.js';
 import { NameTable } from '../dwarf/names.js';
@@ -118,7 +118,9 @@ export function decodeIndex(image: Image, payload: Buffer, infoSize: number): De
 export function entryOf(path: string): { name: string; key: string } | undefined {
   try {
     const key = imageKey(path);
-    return { name: `${key}.dwarf`, key };
+    // The format's version is in the name: two ktrace versions sharing a cache keep an entry each
+    // instead of removing each other's (each would find the other's unreadable and rebuild it).
+    return { name: `${key}.dwarf-2`, key };
   } catch {
     return undefined;
   }
@@ -174,6 +176,8 @@ export function buildInBackground(path: string, env: NodeJS.ProcessEnv = process
   }
   try {
     const script = fileURLToPath(new URL('./index-build.js', import.meta.url));
+    // node:child_process costs ~20 ms to load: only a query that starts a build loads it.
+    const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
     const child = spawn(process.execPath, [script, path, lock], { detached: true, stdio: 'ignore', env });
     child.on('error', () => { try { unlinkSync(lock); } catch { /* gone */ } });
     child.unref();
@@ -232,12 +236,12 @@ export function decodeFileIndex(image: Image, payload: Buffer, unitCount: number
 export function loadFileIndex(image: Image, path: string, unitCount: number, env: NodeJS.ProcessEnv = process.env): FileIndex | undefined {
   if (!cacheEnabled(env)) return undefined;
   const e = entryOf(path);
-  const payload = e ? readCache(KIND, `${e.key}.files`, e.key, env) : null;
+  const payload = e ? readCache(KIND, `${e.key}.files-1`, e.key, env) : null;
   return payload ? decodeFileIndex(image, payload, unitCount) : undefined;
 }
 
 export function saveFileIndex(image: Image, path: string, unitCount: number, fi: FileIndex, env: NodeJS.ProcessEnv = process.env): boolean {
   if (!cacheEnabled(env)) return false;
   const e = entryOf(path);
-  return e ? writeCache(KIND, `${e.key}.files`, e.key, encodeFileIndex(image, unitCount, fi), env) : false;
+  return e ? writeCache(KIND, `${e.key}.files-1`, e.key, encodeFileIndex(image, unitCount, fi), env) : false;
 }

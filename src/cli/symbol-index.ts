@@ -85,7 +85,7 @@ export function decodeSymbolOrders(img: Image, payload: Buffer): SymbolOrders | 
   }
 }
 
-const nameOf = (key: string) => `${key}.syms`;
+const nameOf = (key: string) => `${key}.syms-3`; // the format's version in the name (see debug-index.ts entryOf)
 
 /** Gives a big image its symbol orders from the cache; false when there are none (or they do not fit). */
 export function useSymbolIndex(img: Image, path: string, env: NodeJS.ProcessEnv = process.env): boolean {
@@ -132,7 +132,7 @@ export async function staticFileText(img: Image, path: string, file: string, env
   if (img.source.size < SYMBOL_INDEX_MIN || !cacheEnabled(env)) return render(img);
   const e = entryOf(path);
   if (!e) return render(img);
-  const name = `${e.key}.${file.slice(file.lastIndexOf('/') + 1)}`;
+  const name = `${e.key}.${file.slice(file.lastIndexOf('/') + 1)}-1`;
   const fp = imageFingerprint(img, STATIC_SAMPLED);
   const payload = readCache(KIND, name, e.key, env);
   if (payload && payload.length >= 32 && payload.subarray(0, 32).equals(fp)) return payload.toString('utf8', 32);

@@ -37,7 +37,7 @@ function got(q: string[], env: Record<string, string>, image = FIXTURE): string 
   const r = ktrace(image === FIXTURE ? q : ['-k', image, ...q], env);
   return `${r.code}\n${r.stdout}\n${r.stderr}`;
 }
-const indexFiles = (cache: string) => { try { return readdirSync(join(cache, 'ktrace', 'index')).filter((n) => n.endsWith('.dwarf')); } catch { return []; } };
+const indexFiles = (cache: string) => { try { return readdirSync(join(cache, 'ktrace', 'index')).filter((n) => /\.dwarf-\d+$/.test(n)); } catch { return []; } };
 
 test('with and without the index: identical output; the first query writes the index', () => {
   const cache = tempDir('ktrace-cache-');

@@ -97,12 +97,12 @@ test('real vmlinux: every cached index (symbols, debug info, files, static texts
   const build = spawnSync(process.execPath, [join(dirname(MAIN), 'index-build.js'), real], { env: { ...process.env, ...env } });
   assert.is(build.status, 0);
   const dir = join(cache, 'ktrace', 'index');
-  const entries = readdirSync(dir).filter((n) => /^bid-.*\.(syms|dwarf|files)$/.test(n));
-  assert.equal(entries.map((n) => n.slice(n.lastIndexOf('.'))).sort(), ['.dwarf', '.files', '.syms']);
+  const entries = readdirSync(dir).filter((n) => /^bid-.*\.(syms|dwarf|files)-\d+$/.test(n));
+  assert.equal(entries.map((n) => n.slice(n.lastIndexOf('.')).replace(/-\d+$/, '')).sort(), ['.dwarf', '.files', '.syms']);
   same(env, 'indexes built');
   same(env, 'static texts cached');
   // Garbage in every entry (and a payload cut short): read as absent, never trusted.
-  for (const n of readdirSync(dir).filter((x) => x.startsWith('bid-'))) writeFileSync(join(dir, n), n.endsWith('.syms') ? readFileSync(join(dir, n)).subarray(0, 999) : 'garbage');
+  for (const n of readdirSync(dir).filter((x) => x.startsWith('bid-'))) writeFileSync(join(dir, n), n.includes('.syms-') ? readFileSync(join(dir, n)).subarray(0, 999) : 'garbage');
   same(env, 'garbage entries');
   // An unwritable cache folder (a file where the folder should be).
   const file = join(tempDir(), 'not-a-dir');
