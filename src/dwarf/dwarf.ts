@@ -320,8 +320,11 @@ export class Dwarf implements TypeResolver {
 
   /** The .debug_str string at an offset (read in pages when the section is big). */
   debugStr(offset: number): string {
-    return this.sections.windowed('.debug_str', offset, 256, (b, at) => strAt(b, at));
+    let v = this.strCache.get(offset);
+    if (v === undefined) this.strCache.set(offset, (v = this.sections.windowed('.debug_str', offset, 256, (b, at) => strAt(b, at))));
+    return v;
   }
+  private readonly strCache = new Map<number, string>();
 
   addrx(u: Unit, index: number): number {
     const base = u.addrBase || (u.version >= 5 ? (u.header.offsetSize === 8 ? 16 : 8) : 0);
@@ -768,6 +771,16 @@ export class Dwarf implements TypeResolver {
     // Descend: at each level find the child scope containing pc. Bounded by the DIE count.
     for (let guard = 0; guard < dies.length; guard++) {
       let found: Die | undefined;
+      // The unit's top level (thousands of entries in a kernel unit): its scopes' ranges, searched by bisection.
+      if (guard === 0) {
+        const i = this.topScopeAt(u, pc);
+        found = i >= 0 ? dies[i] : undefined;
+        if (!found) break;
+        const kind = found.tag === DW_TAG.subprogram ? 'function' : found.tag === DW_TAG.inlined_subroutine ? 'inline' : 'block';
+        chain.push(kind === 'block' ? { die: found, kind, ranges: this.ranges(found) } : { die: found, kind, name: this.name(found) ?? '<anonymous>', ranges: this.ranges(found) });
+        parent = found;
+        continue;
+      }
       for (let i = parent.index + 1; i < parent.subtreeEnd; i = dies[i]!.subtreeEnd) {
         const c = dies[i]!;
         if (c.tag !== DW_TAG.subprogram && c.tag !== DW_TAG.inlined_subroutine && c.tag !== DW_TAG.lexical_block) continue;
@@ -786,6 +799,37 @@ export class Dwarf implements TypeResolver {
     }
     return chain;
   }
+
+  /**
+   * The first top-level scope (subprogram, inlined subroutine or lexical block child of the unit DIE, in
+   * DIE order) whose ranges hold pc: its DIE index, or -1. The same answer as walking the children, from
+   * their ranges sorted once per unit.
+   */
+  private topScopeAt(u: Unit, pc: number): number {
+    let t = this.topScopes.get(u);
+    if (!t) {
+      const dies = u.dies(), root = dies[0]!, rs: { low: number; high: number; unit: number }[] = [];
+      for (let i = root.index + 1; i < root.subtreeEnd; i = dies[i]!.subtreeEnd) {
+        const c = dies[i]!;
+        if (c.tag !== DW_TAG.subprogram && c.tag !== DW_TAG.inlined_subroutine && c.tag !== DW_TAG.lexical_block) continue;
+        for (const r of this.ranges(c)) if (r.high > r.low) rs.push({ low: r.low, high: r.high, unit: i });
+      }
+      rs.sort((a, b) => a.low - b.low || a.high - b.high);
+      const ix = addressIndex(rs);
+      t = { ix, maxHigh: runningMax(ix.high) };
+      this.topScopes.set(u, t);
+    }
+    // Every range holding pc lies before the first start past pc and after the last running maximum <= pc.
+    const { ix, maxHigh } = t;
+    let lo = 0, hi = ix.low.length;
+    while (lo < hi) { const m = (lo + hi) >>> 1; if (ix.low[m]! <= pc) lo = m + 1; else hi = m; }
+    let best = -1;
+    for (let k = lo - 1; k >= 0 && maxHigh[k]! > pc; k--) {
+      if (ix.high[k]! > pc && (best < 0 || ix.unit[k]! < best)) best = ix.unit[k]!;
+    }
+    return best;
+  }
+  private readonly topScopes = new Map<Unit, { ix: AddressIndex; maxHigh: Float64Array }>();
 
   private findScopeWithin(block: Die, pc: number, dies: Die[]): Die | undefined {
     for (let i = block.index + 1; i < block.subtreeEnd; i++) {
