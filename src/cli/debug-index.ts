@@ -11,21 +11,24 @@
 // (src/cli/index-build.ts), one at a time per image.
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { cacheEnabled, cachePath, imageKey, readCache, writeCache } from '../cache.js';
 import type { Image } from '../elf/image.js';
 import { NameTable } from '../dwarf/names.js';
 import type { UnitHeader } from '../dwarf/unit.js';
+import type { AddressIndex, FileIndex } from '../dwarf/dwarf.js';
 import { infoOffset } from '../dwarf/offsets.js';
 
 export interface DebugIndex {
   readonly headers: UnitHeader[];
   readonly names: NameTable;
+  /** .debug_aranges as address ranges → unit indexes (null: the image has none). */
+  readonly aranges: AddressIndex | null;
 }
 
 const KIND = 'index';
-const MAGIC = 0x4b444931; // 'KDI1'
+const MAGIC = 0x4b444932; // 'KDI2'
 const HEADER_WORDS = 8;
 
 /** Images whose .debug_info is larger than this get their index built in the background. */
@@ -39,12 +42,12 @@ const SAMPLE = 4096;
  * first and last 4 KiB of every .debug_* section (a few small reads): an edited or replaced file that
  * kept its build-id still gets a new index.
  */
-export function imageFingerprint(image: Image): Buffer {
+export function imageFingerprint(image: Image, sampled: (name: string) => boolean = (n) => n.startsWith('.debug_')): Buffer {
   const hash = createHash('sha256');
   hash.update(String(image.source.size));
   hash.update(JSON.stringify(image.sections.map((s) => [s.name, s.type, s.offset, s.size, s.addrBig.toString(16)])));
   for (const s of image.sections) {
-    if (!s.name.startsWith('.debug_') || s.type === 8 || s.size === 0) continue;
+    if (!sampled(s.name) || s.type === 8 || s.size === 0) continue;
     const n = Math.min(SAMPLE, s.size);
     hash.update(s.slice(0, n));
     hash.update(s.slice(s.size - n, n));
@@ -58,22 +61,28 @@ export function encodeIndex(image: Image, idx: DebugIndex): Buffer {
   idx.headers.forEach((u, i) => {
     hdr.set([u.offset, u.end, u.version, u.unitType, u.addrSize, u.offsetSize, u.abbrevOffset, u.firstDieOffset], i * HEADER_WORDS);
   });
+  const a = idx.aranges;
+  const ranges = a ? a.low.length : -1;
   const head = Buffer.alloc(16);
   head.writeUInt32LE(MAGIC, 0);
   head.writeUInt32LE(idx.headers.length, 4);
   head.writeUInt32LE(idx.names.bytes.length, 8);
-  return Buffer.concat([head, fp, Buffer.from(hdr.buffer), idx.names.bytes]);
+  head.writeInt32LE(ranges, 12);
+  const arangeBytes = a ? [Buffer.from(a.low.buffer, a.low.byteOffset, a.low.byteLength), Buffer.from(a.high.buffer, a.high.byteOffset, a.high.byteLength),
+    Buffer.from(a.unit.buffer, a.unit.byteOffset, a.unit.byteLength)] : [];
+  return Buffer.concat([head, fp, Buffer.from(hdr.buffer), ...arangeBytes, idx.names.bytes]);
 }
 
 /** Decodes and checks an index payload against the image; undefined when it does not fit. */
 export function decodeIndex(image: Image, payload: Buffer, infoSize: number): DebugIndex | undefined {
   try {
     if (payload.length < 48 || payload.readUInt32LE(0) !== MAGIC) return undefined;
-    const count = payload.readUInt32LE(4), namesLen = payload.readUInt32LE(8);
+    const count = payload.readUInt32LE(4), namesLen = payload.readUInt32LE(8), ranges = payload.readInt32LE(12);
     if (!payload.subarray(16, 48).equals(imageFingerprint(image))) return undefined;
-    const hdrAt = 48, namesAt = hdrAt + count * HEADER_WORDS * 8;
+    const hdrAt = 48, arangesAt = hdrAt + count * HEADER_WORDS * 8;
+    const namesAt = arangesAt + Math.max(0, ranges) * 20;
     if (namesAt + namesLen !== payload.length) return undefined;
-    const f = new Float64Array(payload.buffer.slice(payload.byteOffset + hdrAt, payload.byteOffset + namesAt));
+    const f = new Float64Array(payload.buffer.slice(payload.byteOffset + hdrAt, payload.byteOffset + arangesAt));
     const headers: UnitHeader[] = [];
     let prevEnd = 0;
     for (let i = 0; i < count; i++) {
@@ -90,17 +99,28 @@ export function decodeIndex(image: Image, payload: Buffer, infoSize: number): De
     }
     if (prevEnd !== infoSize) return undefined;
     const names = new NameTable(payload.subarray(namesAt));
-    return { headers, names };
+    let aranges: AddressIndex | null = null;
+    if (ranges >= 0) {
+      const copy = payload.buffer.slice(payload.byteOffset + arangesAt, payload.byteOffset + namesAt);
+      const low = new Float64Array(copy, 0, ranges), high = new Float64Array(copy, ranges * 8, ranges), unit = new Uint32Array(copy, ranges * 16, ranges);
+      for (let i = 0; i < ranges; i++) {
+        if (unit[i]! >= count || !(high[i]! > low[i]!) || (i > 0 && low[i]! < low[i - 1]!)) return undefined;
+      }
+      aranges = { low, high, unit };
+    }
+    return { headers, names, aranges };
   } catch {
     return undefined;
   }
 }
 
 /** The cache entry's name and key for an image file, or undefined when the file cannot be keyed. */
-function entryOf(path: string): { name: string; key: string } | undefined {
+export function entryOf(path: string): { name: string; key: string } | undefined {
   try {
     const key = imageKey(path);
-    return { name: `${key}.dwarf`, key };
+    // The format's version is in the name: two ktrace versions sharing a cache keep an entry each
+    // instead of removing each other's (each would find the other's unreadable and rebuild it).
+    return { name: `${key}.dwarf-2`, key };
   } catch {
     return undefined;
   }
@@ -147,6 +167,7 @@ export function buildInBackground(path: string, env: NodeJS.ProcessEnv = process
   try {
     // The cache folder must exist and be writable; otherwise there is no point in building.
     if (!writeCache(KIND, '.probe', 'probe', Buffer.alloc(0), env)) return false;
+    // Another process's lock on the same entry (taken between our check and here): it builds.
     const fd = openSync(lock, 'wx');
     writeSync(fd, String(process.pid));
     closeSync(fd);
@@ -155,6 +176,8 @@ export function buildInBackground(path: string, env: NodeJS.ProcessEnv = process
   }
   try {
     const script = fileURLToPath(new URL('./index-build.js', import.meta.url));
+    // node:child_process costs ~20 ms to load: only a query that starts a build loads it.
+    const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
     const child = spawn(process.execPath, [script, path, lock], { detached: true, stdio: 'ignore', env });
     child.on('error', () => { try { unlinkSync(lock); } catch { /* gone */ } });
     child.unref();
@@ -163,4 +186,62 @@ export function buildInBackground(path: string, env: NodeJS.ProcessEnv = process
     try { unlinkSync(lock); } catch { /* gone */ }
     return false;
   }
+}
+
+// ---------------------------------------------------------------- the file index (a big image's)
+
+const FILES_MAGIC = 0x4b444631; // 'KDF1'
+
+/** Source path → units whose line tables list it (Dwarf.fileIndex), as a cache payload. */
+export function encodeFileIndex(image: Image, unitCount: number, fi: FileIndex): Buffer {
+  const parts: Buffer[] = [];
+  const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n, 0); parts.push(b); };
+  u32(FILES_MAGIC); parts.push(imageFingerprint(image)); u32(unitCount); u32(fi.paths.length); u32(fi.always.length);
+  parts.push(Buffer.from(fi.always.buffer, fi.always.byteOffset, fi.always.byteLength));
+  fi.paths.forEach((p, k) => {
+    const b = Buffer.from(p, 'utf8'), l = fi.units[k]!;
+    u32(b.length); parts.push(b); u32(l.length); parts.push(Buffer.from(l.buffer, l.byteOffset, l.byteLength));
+  });
+  return Buffer.concat(parts);
+}
+
+export function decodeFileIndex(image: Image, payload: Buffer, unitCount: number): FileIndex | undefined {
+  try {
+    if (payload.length < 48 || payload.readUInt32LE(0) !== FILES_MAGIC || !payload.subarray(4, 36).equals(imageFingerprint(image))) return undefined;
+    if (payload.readUInt32LE(36) !== unitCount) return undefined;
+    const n = payload.readUInt32LE(40), na = payload.readUInt32LE(44);
+    let at = 48;
+    const list = (len: number): Uint32Array => {
+      if (at + 4 * len > payload.length) throw new Error('truncated');
+      const l = new Uint32Array(payload.buffer.slice(payload.byteOffset + at, payload.byteOffset + at + 4 * len));
+      for (const i of l) if (i >= unitCount) throw new Error('unit index');
+      at += 4 * len;
+      return l;
+    };
+    const always = list(na);
+    const paths: string[] = [], units: Uint32Array[] = [];
+    for (let k = 0; k < n; k++) {
+      const len = payload.readUInt32LE(at); at += 4;
+      if (at + len > payload.length) return undefined;
+      paths.push(payload.toString('utf8', at, at + len)); at += len;
+      const c = payload.readUInt32LE(at); at += 4;
+      units.push(list(c));
+    }
+    return at === payload.length ? { paths, units, always } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function loadFileIndex(image: Image, path: string, unitCount: number, env: NodeJS.ProcessEnv = process.env): FileIndex | undefined {
+  if (!cacheEnabled(env)) return undefined;
+  const e = entryOf(path);
+  const payload = e ? readCache(KIND, `${e.key}.files-1`, e.key, env) : null;
+  return payload ? decodeFileIndex(image, payload, unitCount) : undefined;
+}
+
+export function saveFileIndex(image: Image, path: string, unitCount: number, fi: FileIndex, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!cacheEnabled(env)) return false;
+  const e = entryOf(path);
+  return e ? writeCache(KIND, `${e.key}.files-1`, e.key, encodeFileIndex(image, unitCount, fi), env) : false;
 }

@@ -1,10 +1,10 @@
 // The CLI's door to debug info: a loaded Image's DWARF (the ELF sections are the loader), the source tree
 // its file names are relative to, and the source files themselves.
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, normalize, resolve } from 'node:path';
 import type { Image } from '../elf/image.js';
 import { FileSource } from '../elf/source.js';
-import { BACKGROUND_LIMIT, buildInBackground, loadIndex, saveIndex, type DebugIndex } from './debug-index.js';
+import { BACKGROUND_LIMIT, buildInBackground, loadFileIndex, loadIndex, saveFileIndex, saveIndex, type DebugIndex } from './debug-index.js';
 import { Dwarf, DwarfError, type RangedLoader, type SectionName } from '../dwarf/index.js';
 import { CliError } from './errors.js';
 import { compilePerfProbe } from '../trace/perf-probe/compile.js';
@@ -15,6 +15,8 @@ export interface DebugInfo {
   readonly dwarf: Dwarf;
   /** Where relative DWARF file names are resolved (the directory of the vmlinux). */
   readonly sourceRoot: string;
+  /** perf's -s/--source DIR: the source tree DWARF paths are looked up under (realSourcePath). */
+  readonly sourcePrefix?: string;
 }
 
 const DEBUG_SECTIONS = ['.debug_info', '.debug_abbrev'];
@@ -57,18 +59,18 @@ export function imageLoader(image: Image): RangedLoader {
 
 /** A function symbol's address from the ELF symbol table (perf-probe PointOptions.symbol). */
 export function symbolLookup(image: Image): (name: string) => number | undefined {
-  return (name) => image.functions.find((f) => f.name === name)?.addr;
+  return (name) => image.functionNamed(name)?.addr;
 }
 
 /** Opens the DWARF of a loaded image; a vmlinux without debug info is a one-line CliError. */
-export function openDwarf(image: Image, vmlinuxPath: string): DebugInfo {
+export function openDwarf(image: Image, vmlinuxPath: string, opts: { source?: string } = {}): DebugInfo {
   for (const s of DEBUG_SECTIONS) {
     const sec = image.sectionByName(s);
     if (!sec || sectionSize(image, s) === 0) {
       throw new CliError(`${vmlinuxPath}: no debug info (no ${s} section): build the kernel with CONFIG_DEBUG_INFO`);
     }
   }
-  return { dwarf: dwarfOf(image, vmlinuxPath), sourceRoot: dirname(resolve(vmlinuxPath)) };
+  return { dwarf: dwarfOf(image, vmlinuxPath), sourceRoot: dirname(resolve(vmlinuxPath)), ...(opts.source !== undefined ? { sourcePrefix: opts.source } : {}) };
 }
 
 /**
@@ -91,7 +93,16 @@ function dwarfOf(image: Image, vmlinuxPath: string): Dwarf {
       if (infoSize > BACKGROUND_LIMIT && !started) { started = true; buildInBackground(vmlinuxPath); }
       return undefined;
     },
-    onNameTable: (names) => { if (!index()) saveIndex(image, vmlinuxPath, { headers: dwarf.units().map((u) => u.header), names }); },
+    aranges: () => index()?.aranges ?? undefined,
+    // Only a big image's (a small one reads its few line tables at once); built in the background.
+    files: () => {
+      if (infoSize <= BACKGROUND_LIMIT) return undefined;
+      const i = index();
+      const fi = i ? loadFileIndex(image, vmlinuxPath, i.headers.length) : undefined;
+      if (!fi && !started) { started = true; buildInBackground(vmlinuxPath); }
+      return fi;
+    },
+    onNameTable: (names) => { if (!index()) saveIndex(image, vmlinuxPath, { headers: dwarf.units().map((u) => u.header), names, aranges: dwarf.addressIndex() }); },
   });
   return dwarf;
 }
@@ -100,9 +111,16 @@ function dwarfOf(image: Image, vmlinuxPath: string): Dwarf {
 export function buildIndex(image: Image, vmlinuxPath: string): DebugIndex {
   const eh = image.sectionByName('.eh_frame');
   const d = new Dwarf(imageLoader(image), eh ? { ehFrameAddress: eh.addr } : {});
-  const idx = { headers: d.units().map((u) => u.header), names: d.nameTable() };
+  const idx = { headers: d.units().map((u) => u.header), names: d.nameTable(), aranges: d.addressIndex() };
   saveIndex(image, vmlinuxPath, idx);
   return idx;
+}
+
+/** Builds and saves a big image's file index (the background builder), given its unit headers. */
+export function buildFileIndex(image: Image, vmlinuxPath: string, idx: DebugIndex): void {
+  const eh = image.sectionByName('.eh_frame');
+  const d = new Dwarf(imageLoader(image), { ...(eh ? { ehFrameAddress: eh.addr } : {}), unitHeaders: () => idx.headers });
+  saveFileIndex(image, vmlinuxPath, idx.headers.length, d.fileIndex());
 }
 
 /** Runs a DWARF query, turning a DwarfError (malformed debug info) into a one-line CliError. */
@@ -120,9 +138,31 @@ export function displayPath(p: string): string {
   return normalize(p);
 }
 
-/** The source file for a DWARF path (relative names resolve against the vmlinux's directory). */
+/** The source file for a DWARF path (relative names resolve against the vmlinux's directory; under -s DIR, realSourcePath). */
 export function sourcePath(info: DebugInfo, p: string): string {
+  if (info.sourcePrefix !== undefined) return realSourcePath(info.sourcePrefix, p) ?? `${info.sourcePrefix}/${p}`;
   return isAbsolute(p) ? p : resolve(info.sourceRoot, p);
+}
+
+/**
+ * perf probe -s DIR (util/probe-finder.c get_real_path): DIR/PATH if readable; else PATH's leading
+ * directories are dropped one at a time (a distribution's debian/build/build_amd64_none_cloud-amd64/fs/
+ * read_write.c is found as DIR/fs/read_write.c) while the miss is ENOENT or ENAMETOOLONG.
+ */
+export function realSourcePath(prefix: string, raw: string): string | undefined {
+  for (let rest: string | undefined = raw; rest !== undefined;) {
+    const candidate = `${prefix}/${rest}`;
+    try {
+      accessSync(candidate, constants.R_OK);
+      return normalize(candidate);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENAMETOOLONG') return undefined;
+    }
+    const slash = rest.indexOf('/', 1);
+    rest = slash < 0 ? undefined : rest.slice(slash);
+  }
+  return undefined;
 }
 
 /** A source reader for lazy patterns (perf-probe PointOptions.readSource): undefined when the file is missing. */
@@ -137,7 +177,8 @@ export function readSourceLines(info: DebugInfo, p: string): string[] {
   try {
     text = readFileSync(full, 'utf8');
   } catch {
-    throw new CliError(`source file ${displayPath(p)} not found (looked for ${full})`);
+    throw new CliError(info.sourcePrefix !== undefined ? `source file ${displayPath(p)} not found under ${info.sourcePrefix} (-s)`
+      : `source file ${displayPath(p)} not found (looked for ${full}; give the source tree with -s DIR)`);
   }
   const lines = text.split('\n');
   if (lines.length && lines[lines.length - 1] === '') lines.pop();

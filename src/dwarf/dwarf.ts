@@ -34,6 +34,56 @@ export interface DwarfOptions {
   readonly names?: () => NameTable | undefined;
   /** Called once when a name table has been built here (the CLI saves it in its index). */
   readonly onNameTable?: (t: NameTable) => void;
+  /** .debug_aranges as an AddressIndex, known already (a persistent index); else parsed on first use. */
+  readonly aranges?: () => AddressIndex | undefined;
+  /** Source file path → the units whose line tables list it (a persistent index); else each unit's table is read. */
+  readonly files?: () => FileIndex | undefined;
+}
+
+/**
+ * Which units' line tables list which source files: `paths[k]` is listed by units `units[k]` (indexes in
+ * units()); `always` are units whose table can gain files while running (DWARF < 5: DW_LNE_define_file).
+ */
+export interface FileIndex {
+  readonly paths: readonly string[];
+  readonly units: readonly Uint32Array[];
+  readonly always: Uint32Array;
+}
+
+/**
+ * Address ranges → unit indexes, sorted by start (then end), searched by bisection: the first range in
+ * that order holding a PC names its unit (`maxHigh[i]`: the largest end among ranges 0..i).
+ */
+export interface AddressIndex {
+  readonly low: Float64Array;
+  readonly high: Float64Array;
+  readonly unit: Uint32Array;
+}
+
+/** The AddressIndex of sorted ranges. */
+export function addressIndex(ranges: readonly { low: number; high: number; unit: number }[]): AddressIndex {
+  const n = ranges.length, low = new Float64Array(n), high = new Float64Array(n), unit = new Uint32Array(n);
+  for (let i = 0; i < n; i++) { const r = ranges[i]!; low[i] = r.low; high[i] = r.high; unit[i] = r.unit; }
+  return { low, high, unit };
+}
+
+/** The index of the first range (in sorted order) holding pc, or -1; `maxHigh` is the running maximum of `high`. */
+function searchAddress(ix: AddressIndex, maxHigh: Float64Array, pc: number): number {
+  // k: how many ranges start at or before pc.
+  let lo = 0, hi = ix.low.length;
+  while (lo < hi) { const m = (lo + hi) >>> 1; if (ix.low[m]! <= pc) lo = m + 1; else hi = m; }
+  const k = lo;
+  // The first i whose running maximum end passes pc: there high[i] itself passes pc.
+  lo = 0; hi = k;
+  while (lo < hi) { const m = (lo + hi) >>> 1; if (maxHigh[m]! > pc) hi = m; else lo = m + 1; }
+  return lo < k ? lo : -1;
+}
+
+function runningMax(high: Float64Array): Float64Array {
+  const out = new Float64Array(high.length);
+  let m = -Infinity;
+  for (let i = 0; i < high.length; i++) { if (high[i]! > m) m = high[i]!; out[i] = m; }
+  return out;
 }
 
 /** A .debug_info up to this size is skimmed whole for a name table; a larger one is scanned per name. */
@@ -101,7 +151,7 @@ export class Dwarf implements TypeResolver {
   private frameTables: FrameTable[] | null = null;
   private namesCache: NameTable | undefined;
   private readonly scanned = new Map<string, Unit[]>();
-  private arangesIndex: { low: number; high: number; unit: Unit }[] | null | undefined;
+  private arangesIndex: { ix: AddressIndex; maxHigh: Float64Array } | null | undefined;
 
   constructor(loader: SectionLoader, private readonly options: DwarfOptions = {}) {
     this.sections = new Sections(loader, options.pagedAbove);
@@ -175,15 +225,21 @@ export class Dwarf implements TypeResolver {
 
   /** The unit containing a .debug_info offset. */
   unitContaining(offset: number): Unit | undefined {
+    const i = this.unitIndexContaining(offset);
+    return i < 0 ? undefined : this.units()[i];
+  }
+
+  /** The index (in units()) of the unit containing a .debug_info offset, or -1. */
+  unitIndexContaining(offset: number): number {
     const us = this.units();
     let lo = 0, hi = us.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1, u = us[mid]!;
       if (offset < u.offset) hi = mid - 1;
       else if (offset >= u.header.end) lo = mid + 1;
-      else return u;
+      else return mid;
     }
-    return undefined;
+    return -1;
   }
 
   dieAt(offset: DebugInfoOffset | number): Die | undefined {
@@ -264,8 +320,11 @@ export class Dwarf implements TypeResolver {
 
   /** The .debug_str string at an offset (read in pages when the section is big). */
   debugStr(offset: number): string {
-    return this.sections.windowed('.debug_str', offset, 256, (b, at) => strAt(b, at));
+    let v = this.strCache.get(offset);
+    if (v === undefined) this.strCache.set(offset, (v = this.sections.windowed('.debug_str', offset, 256, (b, at) => strAt(b, at))));
+    return v;
   }
+  private readonly strCache = new Map<number, string>();
 
   addrx(u: Unit, index: number): number {
     const base = u.addrBase || (u.version >= 5 ? (u.header.offsetSize === 8 ? 16 : 8) : 0);
@@ -436,10 +495,42 @@ export class Dwarf implements TypeResolver {
     return this.lineProgram(u)?.filePath(index);
   }
 
+  /**
+   * The units whose line table may list a file `match` accepts, in unit order: from the file index when
+   * there is one (no line table read), else every unit.
+   */
+  unitsMayHaveFile(match: (path: string) => boolean): Unit[] {
+    const fi = this.options.files?.();
+    const us = this.units();
+    if (!fi) return us;
+    const set = new Set<number>(fi.always);
+    fi.paths.forEach((p, k) => { if (match(p)) for (const i of fi.units[k]!) set.add(i); });
+    return [...set].sort((a, b) => a - b).map((i) => us[i]!);
+  }
+
+  /** The file index of this DWARF: every unit's line table read (for a persistent index). */
+  fileIndex(): FileIndex {
+    const byPath = new Map<string, number[]>();
+    const always: number[] = [];
+    this.units().forEach((u, i) => {
+      const lp = this.lineProgram(u);
+      if (!lp) return;
+      if (lp.header.version < 5) { always.push(i); return; }
+      for (let f = 0; f < lp.header.files.length; f++) {
+        const p = lp.filePath(f);
+        let l = byPath.get(p);
+        if (!l) byPath.set(p, (l = []));
+        if (l[l.length - 1] !== i) l.push(i);
+      }
+    });
+    const paths = [...byPath.keys()].sort();
+    return { paths, units: paths.map((p) => Uint32Array.from(byPath.get(p)!)), always: Uint32Array.from(always) };
+  }
+
   /** Rows (excluding end_sequence) whose file matches `file` (full path, or a suffix at a '/' boundary). */
   lineRows(file: string, fromLine = 0, toLine = Infinity): LineEntry[] {
     const out: LineEntry[] = [];
-    for (const u of this.units()) {
+    for (const u of this.unitsMayHaveFile((p) => fileMatches(p, file))) {
       const lp = this.lineProgram(u);
       if (!lp || !this.mayHaveFile(lp, file)) continue;
       const matches = new Map<number, string | null>();
@@ -455,7 +546,7 @@ export class Dwarf implements TypeResolver {
 
   /** Units whose line table may have rows of `file` (see mayHaveFile), in unit order. */
   unitsWithFile(match: (path: string) => boolean): Unit[] {
-    return this.units().filter((u) => { const lp = this.lineProgram(u); return lp !== undefined && this.mayHaveFile(lp, match); });
+    return this.unitsMayHaveFile(match).filter((u) => { const lp = this.lineProgram(u); return lp !== undefined && this.mayHaveFile(lp, match); });
   }
 
   /** The concrete function instances of one unit (out-of-line bodies and inlined copies), in DIE order. */
@@ -486,7 +577,7 @@ export class Dwarf implements TypeResolver {
   /** Addresses where line `line` of `file` begins (is_stmt rows that start a run of that line), sorted, unique. */
   addressesForLine(file: string, line: number): number[] {
     const set = new Set<number>();
-    for (const u of this.units()) {
+    for (const u of this.unitsMayHaveFile((p) => fileMatches(p, file))) {
       const lp = this.lineProgram(u);
       if (!lp || !this.mayHaveFile(lp, file)) continue;
       let prevLine = -1, prevFile = -1;
@@ -618,12 +709,13 @@ export class Dwarf implements TypeResolver {
   /** The unit whose code covers `pc`. */
   unitAt(pc: number): Unit | undefined {
     // .debug_aranges first (no unit decoded); a PC it does not cover is looked up in the units' own ranges.
-    if (this.arangesIndex === undefined) this.arangesIndex = this.options.useAranges === false ? null : this.readAranges();
+    if (this.arangesIndex === undefined) {
+      const ix = this.options.useAranges === false ? null : this.addressIndex();
+      this.arangesIndex = ix ? { ix, maxHigh: runningMax(ix.high) } : null;
+    }
     if (this.arangesIndex) {
-      for (const e of this.arangesIndex) {
-        if (e.low > pc) break;
-        if (pc < e.high) return e.unit;
-      }
+      const i = searchAddress(this.arangesIndex.ix, this.arangesIndex.maxHigh, pc);
+      if (i >= 0) return this.units()[this.arangesIndex.ix.unit[i]!];
     }
     if (!this.unitRangeIndex) {
       const idx: { low: number; high: number; unit: Unit }[] = [];
@@ -648,18 +740,24 @@ export class Dwarf implements TypeResolver {
     return undefined;
   }
 
-  private readAranges(): { low: number; high: number; unit: Unit }[] | null {
+  /** .debug_aranges as an AddressIndex (given by the options, or parsed here); null without the section. */
+  addressIndex(): AddressIndex | null {
+    const given = this.options.aranges?.();
+    if (given) return given;
     if (!this.sections.has('.debug_aranges')) return null;
-    const out: { low: number; high: number; unit: Unit }[] = [];
-    let last: Unit | undefined;
+    const out: { low: number; high: number; unit: number }[] = [];
+    const us = this.units();
+    let lastOffset = -1, last = -1;
     for (const a of parseAranges(this.sections.get('.debug_aranges'))) {
       // Sets name their unit by offset; consecutive ranges mostly name the same one.
-      const u = last && last.offset === a.unitOffset ? last : this.unitContaining(a.unitOffset);
-      if (!u || u.offset !== a.unitOffset) fail('.debug_aranges', 0, `range set names unit 0x${a.unitOffset.toString(16)}, which is not a unit`);
-      last = u;
-      out.push({ low: a.low, high: a.high, unit: u });
+      if (a.unitOffset !== lastOffset) {
+        const i = this.unitIndexContaining(a.unitOffset);
+        if (i < 0 || us[i]!.offset !== a.unitOffset) fail('.debug_aranges', 0, `range set names unit 0x${a.unitOffset.toString(16)}, which is not a unit`);
+        lastOffset = a.unitOffset; last = i;
+      }
+      out.push({ low: a.low, high: a.high, unit: last });
     }
-    return out;
+    return addressIndex(out);
   }
 
   /** The scope chain at `pc`: the concrete function, then inlined copies and lexical blocks, innermost last. */
@@ -673,6 +771,16 @@ export class Dwarf implements TypeResolver {
     // Descend: at each level find the child scope containing pc. Bounded by the DIE count.
     for (let guard = 0; guard < dies.length; guard++) {
       let found: Die | undefined;
+      // The unit's top level (thousands of entries in a kernel unit): its scopes' ranges, searched by bisection.
+      if (guard === 0) {
+        const i = this.topScopeAt(u, pc);
+        found = i >= 0 ? dies[i] : undefined;
+        if (!found) break;
+        const kind = found.tag === DW_TAG.subprogram ? 'function' : found.tag === DW_TAG.inlined_subroutine ? 'inline' : 'block';
+        chain.push(kind === 'block' ? { die: found, kind, ranges: this.ranges(found) } : { die: found, kind, name: this.name(found) ?? '<anonymous>', ranges: this.ranges(found) });
+        parent = found;
+        continue;
+      }
       for (let i = parent.index + 1; i < parent.subtreeEnd; i = dies[i]!.subtreeEnd) {
         const c = dies[i]!;
         if (c.tag !== DW_TAG.subprogram && c.tag !== DW_TAG.inlined_subroutine && c.tag !== DW_TAG.lexical_block) continue;
@@ -691,6 +799,37 @@ export class Dwarf implements TypeResolver {
     }
     return chain;
   }
+
+  /**
+   * The first top-level scope (subprogram, inlined subroutine or lexical block child of the unit DIE, in
+   * DIE order) whose ranges hold pc: its DIE index, or -1. The same answer as walking the children, from
+   * their ranges sorted once per unit.
+   */
+  private topScopeAt(u: Unit, pc: number): number {
+    let t = this.topScopes.get(u);
+    if (!t) {
+      const dies = u.dies(), root = dies[0]!, rs: { low: number; high: number; unit: number }[] = [];
+      for (let i = root.index + 1; i < root.subtreeEnd; i = dies[i]!.subtreeEnd) {
+        const c = dies[i]!;
+        if (c.tag !== DW_TAG.subprogram && c.tag !== DW_TAG.inlined_subroutine && c.tag !== DW_TAG.lexical_block) continue;
+        for (const r of this.ranges(c)) if (r.high > r.low) rs.push({ low: r.low, high: r.high, unit: i });
+      }
+      rs.sort((a, b) => a.low - b.low || a.high - b.high);
+      const ix = addressIndex(rs);
+      t = { ix, maxHigh: runningMax(ix.high) };
+      this.topScopes.set(u, t);
+    }
+    // Every range holding pc lies before the first start past pc and after the last running maximum <= pc.
+    const { ix, maxHigh } = t;
+    let lo = 0, hi = ix.low.length;
+    while (lo < hi) { const m = (lo + hi) >>> 1; if (ix.low[m]! <= pc) lo = m + 1; else hi = m; }
+    let best = -1;
+    for (let k = lo - 1; k >= 0 && maxHigh[k]! > pc; k--) {
+      if (ix.high[k]! > pc && (best < 0 || ix.unit[k]! < best)) best = ix.unit[k]!;
+    }
+    return best;
+  }
+  private readonly topScopes = new Map<Unit, { ix: AddressIndex; maxHigh: Float64Array }>();
 
   private findScopeWithin(block: Die, pc: number, dies: Die[]): Die | undefined {
     for (let i = block.index + 1; i < block.subtreeEnd; i++) {

@@ -4,7 +4,7 @@
 import { ElfError } from './errors.js';
 import { parseElfFile, type ElfHeader, type Section, type Segment, PT_LOAD, SHF_ALLOC, SHF_EXECINSTR, SHT_NOBITS } from './elf-file.js';
 import type { ByteSource } from './source.js';
-import { parseSymbols, type Sym } from './symbols.js';
+import { parseSymbols, RawSymbols, type Sym } from './symbols.js';
 import { Kallsyms, type SymbolAt } from './kallsyms.js';
 import {
   blacklistAddresses, exceptionTable, kprobeBlacklist, mcountSites, symbolRange,
@@ -13,6 +13,27 @@ import {
 
 /** Sections up to this size are read whole on first use; larger ones in the parts asked for. */
 const SMALL_SECTION = 1 << 20;
+
+/**
+ * The symbol table's orders, from a persistent index (src/cli/symbol-index.ts): with them a query on a
+ * big image decodes only the symbols it looks at, not all of .symtab. Each is a list of .symtab indexes.
+ */
+export interface SymbolOrders {
+  /** Symbols with a name, sorted by name (JavaScript string order), then index. */
+  readonly byName: Uint32Array;
+  /** `Image.functions`, in its order. */
+  readonly functions: Uint32Array;
+  /** The largest function size (at least 1), as `functionAt` bounds its walk. */
+  readonly maxFunctionSize: number;
+  /** objdump's sorted symbol list (src/elf/objdump-symbols.ts). */
+  readonly objdump: Uint32Array;
+  /** `perf probe --funcs`' symbols, sorted by name, then address (src/cli/commands/funcs.ts). */
+  readonly perf: Uint32Array;
+  /** /proc/kallsyms' symbols, in its order (src/elf/kallsyms.ts kallsymsOrder). */
+  readonly kallsyms: Uint32Array;
+  /** Their names (the index keeps them as one text: no symbol decoded to list them). */
+  readonly perfNames?: () => string[];
+}
 
 export class Image {
   readonly source: ByteSource;
@@ -28,6 +49,9 @@ export class Image {
   private globalByNameCache: Map<string, Sym> | undefined;
   private textRangesCache: Range[] | undefined;
   private cache = new Map<string, unknown>();
+  private rawCache: RawSymbols | undefined;
+  private ordersCache: SymbolOrders | undefined;
+  private readonly oneSymbol = new Map<number, Sym>();
 
   private constructor(input: Uint8Array | ByteSource) {
     const f = parseElfFile(input);
@@ -66,9 +90,61 @@ export class Image {
     return (this.symbolsCache ??= Image.guard(() => parseSymbols(this.sections as Section[])));
   }
 
-  /** Symbols given by a persistent index instead of parsing .symtab (the same entries, validated by the index's key). */
-  adoptSymbols(syms: readonly Sym[]): void {
-    this.symbolsCache ??= syms;
+  /** Orders of the symbol table from a persistent index (validated by its key and fingerprint). */
+  useSymbolOrders(o: SymbolOrders): void {
+    this.ordersCache = o;
+  }
+
+  get symbolOrders(): SymbolOrders | undefined { return this.ordersCache; }
+
+  /** Whether every symbol has been decoded (`symbols` was asked for). */
+  get symbolsLoaded(): boolean { return this.symbolsCache !== undefined; }
+
+  /** The number of .symtab entries. */
+  get symbolCount(): number { return this.symbolsCache ? this.symbolsCache.length : this.raw.count; }
+
+  private get raw(): RawSymbols {
+    return (this.rawCache ??= Image.guard(() => new RawSymbols(this.sections as Section[])));
+  }
+
+  /** .symtab entry i (decoded alone unless every symbol is). */
+  symbolAtIndex(i: number): Sym {
+    if (this.symbolsCache) return this.symbolsCache[i]!;
+    let s = this.oneSymbol.get(i);
+    if (!s) this.oneSymbol.set(i, (s = Image.guard(() => this.raw.sym(i))));
+    return s;
+  }
+
+  /** Entry i's name without decoding the rest of it. */
+  symbolNameAt(i: number): string {
+    return this.symbolsCache ? this.symbolsCache[i]!.name : this.raw.name(i);
+  }
+
+  /** Entry i's address without decoding it. */
+  symbolAddrAt(i: number): number {
+    return this.symbolsCache ? this.symbolsCache[i]!.addr : this.raw.addr(i);
+  }
+
+  /** Every symbol named `name`, in .symtab order (by the name order when there is one). */
+  symbolsNamed(name: string): Sym[] {
+    const o = this.ordersCache;
+    if (!o || this.symbolsCache) return this.symbols.filter((s) => s.name === name && s.name !== '');
+    let lo = 0, hi = o.byName.length;
+    while (lo < hi) { const m = (lo + hi) >>> 1; if (this.raw.name(o.byName[m]!) < name) lo = m + 1; else hi = m; }
+    const out: Sym[] = [];
+    for (let k = lo; k < o.byName.length && this.raw.name(o.byName[k]!) === name; k++) out.push(this.symbolAtIndex(o.byName[k]!));
+    return out;
+  }
+
+  /** The first of `functions` named `name`. */
+  functionNamed(name: string): Sym | undefined {
+    if (!this.ordersCache || this.functionsCache) return this.functions.find((f) => f.name === name);
+    let best: Sym | undefined;
+    for (const s of this.symbolsNamed(name)) {
+      if (s.type !== 'FUNC' || s.shndx === 0 || s.shndx >= 0xff00) continue;
+      if (!best || s.addr < best.addr || (s.addr === best.addr && s.index < best.index)) best = s;
+    }
+    return best;
   }
 
   /** File bytes at an offset (segments, for loading the kernel into memory). */
@@ -114,7 +190,11 @@ export class Image {
 
   /** The /proc/kallsyms view: order, name and address lookups (built on first use). */
   get kallsyms(): Kallsyms {
-    return (this.kallsymsCache ??= new Kallsyms(this.symbols, this.end));
+    if (this.kallsymsCache) return this.kallsymsCache;
+    const o = this.ordersCache;
+    return (this.kallsymsCache = o && !this.symbolsCache
+      ? new Kallsyms({ order: o.kallsyms, sym: (i) => this.symbolAtIndex(i), addr: (i) => this.symbolAddrAt(i), named: (n) => this.symbolsNamed(n) }, this.end)
+      : new Kallsyms(this.symbols, this.end));
   }
 
   sectionByName(name: string): Section | undefined {
@@ -135,11 +215,21 @@ export class Image {
 
   /** A symbol by name: a global one if there is one, else the first local (for linker-script and table symbols). */
   symbol(name: string): Sym | undefined {
+    if (this.ordersCache && !this.globalByNameCache) {
+      // globalByName's choice: the first non-local symbol of the name, else the first local one.
+      let first: Sym | undefined;
+      for (const s of this.symbolsNamed(name)) {
+        if (s.type === 'FILE' || s.type === 'SECTION' || s.shndx === 0) continue;
+        if (s.bind !== 'LOCAL') return s;
+        first ??= s;
+      }
+      return first;
+    }
     return this.globalByName.get(name);
   }
 
   symbolAddr(name: string): number | undefined {
-    return this.globalByName.get(name)?.addr;
+    return this.symbol(name)?.addr;
   }
 
   /** kallsyms_lookup_name: address of the first symbol of that name in kallsyms order. */
@@ -159,6 +249,27 @@ export class Image {
 
   /** The FUNC symbol whose [addr, addr+size) holds addr (the lowest-index one on ties). */
   functionAt(addr: number): Sym | undefined {
+    const o = this.ordersCache;
+    if (o && !this.functionsCache) {
+      const n = o.functions.length, at = (k: number) => this.symbolAddrAt(o.functions[k]!);
+      let lo = 0, hi = n - 1, best = -1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        if (at(mid) <= addr) { best = mid; lo = mid + 1; } else hi = mid - 1;
+      }
+      for (let i = best; i >= 0 && addr - at(i) < o.maxFunctionSize; i--) {
+        const f = this.symbolAtIndex(o.functions[i]!);
+        if (addr >= f.addr && addr < f.addr + Math.max(f.size, 1)) {
+          while (i > 0 && at(i - 1) === f.addr) {
+            const g = this.symbolAtIndex(o.functions[i - 1]!);
+            if (!(addr < g.addr + Math.max(g.size, 1))) break;
+            i--;
+          }
+          return this.symbolAtIndex(o.functions[i]!);
+        }
+      }
+      return undefined;
+    }
     const fs = this.functions;
     let lo = 0, hi = fs.length - 1, best = -1;
     while (lo <= hi) {
@@ -179,7 +290,7 @@ export class Image {
   }
 
   private get maxFunctionSize(): number {
-    return this.memo('maxfn', () => this.functions.reduce((m, f) => Math.max(m, f.size, 1), 1));
+    return this.memo('maxfn', () => this.ordersCache?.maxFunctionSize ?? this.functions.reduce((m, f) => Math.max(m, f.size, 1), 1));
   }
 
   /** Kernel text: [_stext, _etext) and [_sinittext, _einittext). */

@@ -48,46 +48,66 @@ function leadingUnderscores(n: string): number {
 }
 function cmpStr(a: string, b: string): number { return a < b ? -1 : a > b ? 1 : 0; }
 
+/**
+ * Kallsyms from a persistent index (src/cli/symbol-index.ts): the .symtab indexes in kallsyms order,
+ * the entries' decoded one at a time when looked at.
+ */
+export interface KallsymsOrder {
+  readonly order: Uint32Array;
+  /** .symtab entry i. */
+  sym(i: number): Sym;
+  /** .symtab entry i's address, without decoding it. */
+  addr(i: number): number;
+  /** The symbols named `name`. */
+  named(name: string): readonly Sym[];
+}
+
 export class Kallsyms {
-  /** In /proc/kallsyms order. */
-  readonly entries: readonly KallsymsEntry[];
+  private entriesCache: KallsymsEntry[] | undefined;
+  private readonly one = new Map<number, KallsymsEntry>();
   private readonly addrs: Float64Array;
-  private readonly byName = new Map<string, KallsymsEntry>();
+  private byNameCache: Map<string, KallsymsEntry> | undefined;
   private readonly end: number;
+  private readonly indexed: KallsymsOrder | undefined;
+  /** Kallsyms position of a .symtab index (indexed form), -1 for symbols kallsyms leaves out. */
+  private positions: Int32Array | undefined;
   /** Symbols the running kernel adds above the image (kprobes' kretprobe trampoline): name → entry and size. */
   private readonly runtime = new Map<string, { entry: KallsymsEntry; size: number }>();
 
   /** `end`: where the last symbol ends (the kernel uses _end with KALLSYMS_ALL). */
-  constructor(symbols: readonly Sym[], end: number) {
-    const kept = symbols.filter((s) => !isIgnored(s));
-    // The order scripts/kallsyms sees: `nm -n` (unsigned address, then name).
-    kept.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : cmpStr(a.name, b.name)));
-    const seq = new Map<Sym, number>();
-    kept.forEach((s, i) => seq.set(s, i));
-    const weak = (s: Sym) => (s.nmType === 'W' || s.nmType === 'w' ? 1 : 0);
-    kept.sort((a, b) => {
-      if (a.value !== b.value) return a.value < b.value ? -1 : 1;
-      return weak(a) - weak(b)
-        || (linkerProvided(a.name) ? 1 : 0) - (linkerProvided(b.name) ? 1 : 0)
-        || leadingUnderscores(a.name) - leadingUnderscores(b.name)
-        || seq.get(a)! - seq.get(b)!;
-    });
-    this.entries = kept.map((s) => ({ addr: s.addr, value: s.value, type: s.nmType, name: s.name, sym: s }));
+  constructor(symbols: readonly Sym[] | KallsymsOrder, end: number) {
+    this.end = end;
+    if (!Array.isArray(symbols)) {
+      const o = symbols as KallsymsOrder;
+      this.indexed = o;
+      this.addrs = new Float64Array(o.order.length);
+      for (let i = 0; i < o.order.length; i++) this.addrs[i] = orderKey(o.addr(o.order[i]!));
+      return;
+    }
+    const kept = kallsymsOrder(symbols as readonly Sym[]);
+    this.entriesCache = kept.map(entryOf);
     this.addrs = new Float64Array(kept.length);
     // Lookups follow unsigned order, where user-half addresses sort before kernel ones (signed
     // numbers would not): search over an order-preserving key that stays exact (see orderKey).
     for (let i = 0; i < kept.length; i++) this.addrs[i] = orderKey(kept[i]!.addr);
-    for (const e of this.entries) if (!this.byName.has(e.name)) this.byName.set(e.name, e);
-    this.end = end;
   }
 
-  private unkey(k: number): number {
-    return k < 0 ? k + 4503599627370496 : k - 4503599627370496;
+  /** In /proc/kallsyms order. */
+  get entries(): readonly KallsymsEntry[] {
+    if (!this.entriesCache) this.entriesCache = Array.from({ length: this.addrs.length }, (_, k) => this.entry(k));
+    return this.entriesCache;
+  }
+
+  private entry(k: number): KallsymsEntry {
+    if (this.entriesCache) return this.entriesCache[k]!;
+    let e = this.one.get(k);
+    if (!e) this.one.set(k, (e = entryOf(this.indexed!.sym(this.indexed!.order[k]!))));
+    return e;
   }
 
   /** kallsyms_lookup_name: the first symbol of that name in kallsyms order (locals included). */
   lookupName(name: string): KallsymsEntry | undefined {
-    return this.byName.get(name) ?? this.runtime.get(name)?.entry;
+    return this.imageLookupName(name) ?? this.runtime.get(name)?.entry;
   }
 
   /**
@@ -99,7 +119,7 @@ export class Kallsyms {
     this.runtime.set(name, { entry: { addr, value: toU64(addr), type, name, sym }, size });
   }
   /** Does the image itself define `name` (not a runtime symbol)? */
-  inImage(name: string): boolean { return this.byName.has(name); }
+  inImage(name: string): boolean { return this.imageLookupName(name) !== undefined; }
   /** The runtime symbols' kallsyms lines. */
   runtimeText(): string {
     let out = '';
@@ -107,12 +127,37 @@ export class Kallsyms {
     return out;
   }
 
+  private imageLookupName(name: string): KallsymsEntry | undefined {
+    const o = this.indexed;
+    if (o && !this.entriesCache) {
+      if (!this.positions) {
+        this.positions = new Int32Array(o.order.reduce((m, i) => Math.max(m, i), 0) + 1).fill(-1);
+        o.order.forEach((i, k) => { this.positions![i] = k; });
+      }
+      let best = -1;
+      for (const s of o.named(name)) {
+        const k = s.index < this.positions.length ? this.positions[s.index]! : -1;
+        if (k >= 0 && (best < 0 || k < best)) best = k;
+      }
+      return best < 0 ? undefined : this.entry(best);
+    }
+    if (!this.byNameCache) {
+      this.byNameCache = new Map();
+      for (const e of this.entries) if (!this.byNameCache.has(e.name)) this.byNameCache.set(e.name, e);
+    }
+    return this.byNameCache.get(name);
+  }
+
+  private unkey(k: number): number {
+    return k < 0 ? k + 4503599627370496 : k - 4503599627370496;
+  }
+
   /** get_symbol_pos: the first alias at the highest symbol address <= addr, with offset and size. */
   lookup(addr: number): SymbolAt | undefined {
-    const a = orderKey(addr), xs = this.addrs;
     if (this.runtime.size) {
       for (const { entry, size } of this.runtime.values()) if (addr >= entry.addr && addr < entry.addr + size) return { entry, offset: addr - entry.addr, size };
     }
+    const a = orderKey(addr), xs = this.addrs;
     if (xs.length === 0 || a < xs[0]! || a >= orderKey(this.end)) return undefined;
     let lo = 0, hi = xs.length - 1;
     while (lo < hi) {
@@ -122,7 +167,7 @@ export class Kallsyms {
     while (lo > 0 && xs[lo - 1] === xs[lo]) lo--;
     let next = orderKey(this.end);
     for (let i = lo + 1; i < xs.length; i++) if (xs[i]! > xs[lo]!) { next = xs[i]!; break; }
-    const entry = this.entries[lo]!;
+    const entry = this.entry(lo);
     // Keys are exact offsets within one half of the address space; across halves (a user-half
     // symbol followed by kernel text) take the distance from the 64-bit values.
     const size = (next < 0) === (xs[lo]! < 0) ? next - xs[lo]! : Number(toU64(this.unkey(next)) - entry.value);
@@ -142,6 +187,26 @@ export class Kallsyms {
     for (const e of this.entries) out += `${hex(e.value)} ${e.type} ${e.name}\n`;
     return out;
   }
+}
+
+const entryOf = (s: Sym): KallsymsEntry => ({ addr: s.addr, value: s.value, type: s.nmType, name: s.name, sym: s });
+
+/** The symbols /proc/kallsyms holds, in its order (scripts/kallsyms.c: read_map, sort_symbols). */
+export function kallsymsOrder(symbols: readonly Sym[]): Sym[] {
+  const kept = symbols.filter((s) => !isIgnored(s));
+  // The order scripts/kallsyms sees: `nm -n` (unsigned address, then name).
+  kept.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : cmpStr(a.name, b.name)));
+  const seq = new Map<Sym, number>();
+  kept.forEach((s, i) => seq.set(s, i));
+  const weak = (s: Sym) => (s.nmType === 'W' || s.nmType === 'w' ? 1 : 0);
+  kept.sort((a, b) => {
+    if (a.value !== b.value) return a.value < b.value ? -1 : 1;
+    return weak(a) - weak(b)
+      || (linkerProvided(a.name) ? 1 : 0) - (linkerProvided(b.name) ? 1 : 0)
+      || leadingUnderscores(a.name) - leadingUnderscores(b.name)
+      || seq.get(a)! - seq.get(b)!;
+  });
+  return kept;
 }
 
 /**

@@ -3,6 +3,7 @@
 // Tables are found by the linker-script symbols that bound them, as the kernel finds them, and
 // fall back to the input section of the same name.
 import type { Image } from './image.js';
+import { hex } from './addr.js';
 
 export interface Range {
   start: number;
@@ -76,6 +77,13 @@ export function kprobeBlacklist(img: Image): BlacklistEntry[] {
       a = end;
     }
   }
+  return out;
+}
+
+/** debugfs kprobes/blacklist (kernel/kprobes.c kprobe_blacklist_seq_show, as root sees it): `0xSTART-0xEND\tNAME`. */
+export function blacklistText(entries: readonly BlacklistEntry[]): string {
+  let out = '';
+  for (const e of entries) out += `0x${hex(e.start)}-0x${hex(e.end)}\t${e.name}\n`;
   return out;
 }
 

@@ -17,6 +17,8 @@ interface Entry {
 
 const unsignedCmp = (x: Entry, y: Entry) => x.neg - y.neg || x.addr - y.addr;
 
+const useful = (s: Sym) => s.index !== 0 && s.name !== '' && s.type !== 'FILE' && s.type !== 'SECTION' && s.shndx !== 0 && s.shndx !== 0xfff2;
+
 function entry(sym: Sym): Entry {
   const isFileName = sym.name.length > 2 && sym.name.charAt(sym.name.length - 2) === '.' && /[oa]$/.test(sym.name);
   return {
@@ -53,10 +55,36 @@ export class ObjdumpSymbols {
   private sortedCache: Entry[] | undefined;
   private lookups = 0;
 
-  constructor(img: Image) {
+  /** With a persistent index's order (Image.symbolOrders): symbols are decoded only where looked up. */
+  private readonly order: Uint32Array | undefined;
+
+  constructor(private readonly img: Image) {
+    this.order = img.symbolsLoaded ? undefined : img.symbolOrders?.objdump;
     // remove_useless_symbols: no names, no FILE/SECTION (BSF_DEBUGGING/BSF_SECTION_SYM), no undefined/common.
-    this.syms = img.symbols.filter((s) => s.index !== 0 && s.name !== '' && s.type !== 'FILE' && s.type !== 'SECTION'
-      && s.shndx !== 0 && s.shndx !== 0xfff2);
+    this.syms = this.order ? [] : img.symbols.filter(useful);
+  }
+
+  /** The .symtab indexes of objdump's sorted list (for a persistent index). */
+  static order(img: Image): Uint32Array {
+    return Uint32Array.from(img.symbols.filter(useful).map(entry).sort(compare), (e) => e.sym.index);
+  }
+
+  /** group() over the index's order: the run of symbols at the highest address <= addr. */
+  private groupInOrder(order: Uint32Array, addr: number): Entry[] {
+    if (order.length === 0) return [];
+    const key = { neg: addr < 0 ? 1 : 0, addr };
+    const at = (k: number) => { const a = this.img.symbolAddrAt(order[k]!); return { neg: a < 0 ? 1 : 0, addr: a }; };
+    let lo = 0, hi = order.length - 1, best = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (unsignedCmp(at(mid) as Entry, key as Entry) <= 0) { best = mid; lo = mid + 1; } else hi = mid - 1;
+    }
+    const a = at(best).addr;
+    let place = best;
+    while (place > 0 && at(place - 1).addr === a) place--;
+    let end = place;
+    while (end < order.length && at(end).addr === a) end++;
+    return Array.from(order.subarray(place, end), (i) => entry(this.img.symbolAtIndex(i)));
   }
 
   private get sorted(): Entry[] {
@@ -65,6 +93,7 @@ export class ObjdumpSymbols {
 
   /** The symbols at the highest address <= addr, in objdump's order (its sorted list's run there). */
   private group(addr: number): Entry[] {
+    if (this.order) return this.groupInOrder(this.order, addr);
     if (this.sortedCache || ++this.lookups > SCAN_LOOKUPS) {
       const xs = this.sorted;
       if (xs.length === 0) return [];

@@ -32,41 +32,78 @@ const SYM = 24;
 
 /** Reads .symtab. Throws ElfError when there is none (a stripped file) or it is corrupt. */
 export function parseSymbols(sections: Section[]): Sym[] {
-  const symtab = sections.find((s) => s.type === SHT_SYMTAB);
-  if (!symtab) throw new ElfError('no symbol table (.symtab): the file is stripped; ktrace needs an unstripped vmlinux');
-  if (symtab.link >= sections.length) throw new ElfError(`corrupt: .symtab string table index ${symtab.link} out of range`);
-  const strtab = sections[symtab.link]!;
-  if (strtab.type === SHT_NOBITS) throw new ElfError('corrupt: .symtab string table has no contents');
-  const bytes = symtab.bytes, strBytes = strtab.bytes;
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // Decode the whole string table once; latin1 keeps string index == byte offset, and the rare
-  // non-ASCII name is re-decoded as UTF-8 below.
-  const strs = latin1.decode(strBytes);
-  const ascii = !/[^\x00-\x7f]/.test(strs);
-  const n = Math.floor(bytes.length / SYM);
-  const out: Sym[] = new Array(n);
-  const letters = new Map<number, string>();
-  for (let i = 0; i < n; i++) {
+  const raw = new RawSymbols(sections);
+  const out: Sym[] = new Array(raw.count);
+  for (let i = 0; i < raw.count; i++) out[i] = raw.sym(i);
+  return out;
+}
+
+/**
+ * .symtab read as bytes, its entries decoded one at a time when asked for (a persistent index's orders
+ * then name the few a query needs, instead of every symbol becoming an object).
+ */
+export class RawSymbols {
+  readonly count: number;
+  private readonly bytes: Uint8Array;
+  private readonly dv: DataView;
+  private readonly strBytes: Uint8Array;
+  private readonly strs: string;
+  private readonly ascii: boolean;
+  private readonly symtabOffset: number;
+  private readonly letters = new Map<number, string>();
+  constructor(private readonly sections: Section[]) {
+    const symtab = sections.find((s) => s.type === SHT_SYMTAB);
+    if (!symtab) throw new ElfError('no symbol table (.symtab): the file is stripped; ktrace needs an unstripped vmlinux');
+    if (symtab.link >= sections.length) throw new ElfError(`corrupt: .symtab string table index ${symtab.link} out of range`);
+    const strtab = sections[symtab.link]!;
+    if (strtab.type === SHT_NOBITS) throw new ElfError('corrupt: .symtab string table has no contents');
+    this.bytes = symtab.bytes;
+    this.strBytes = strtab.bytes;
+    this.symtabOffset = symtab.offset;
+    this.dv = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+    // Decode the whole string table once; latin1 keeps string index == byte offset, and the rare
+    // non-ASCII name is re-decoded as UTF-8.
+    this.strs = latin1.decode(this.strBytes);
+    this.ascii = !/[^\x00-\x7f]/.test(this.strs);
+    this.count = Math.floor(this.bytes.length / SYM);
+  }
+
+  /** st_value of entry i as a signed canonical number (no checks: for orders an index has validated). */
+  addr(i: number): number {
     const o = i * SYM;
-    const nameOff = dv.getUint32(o, true), info = bytes[o + 4]!, shndx = dv.getUint16(o + 6, true);
-    if (nameOff >= strBytes.length && nameOff !== 0) throw new ElfError(`corrupt: symbol ${i} name offset 0x${nameOff.toString(16)} outside .strtab`, symtab.offset + o);
+    return this.dv.getInt32(o + 12, true) * 4294967296 + this.dv.getUint32(o + 8, true);
+  }
+
+  size(i: number): number {
+    const o = i * SYM;
+    return this.dv.getUint32(o + 20, true) * 4294967296 + this.dv.getUint32(o + 16, true);
+  }
+
+  name(i: number): string {
+    const nameOff = this.dv.getUint32(i * SYM, true);
+    if (nameOff >= this.strBytes.length && nameOff !== 0) throw new ElfError(`corrupt: symbol ${i} name offset 0x${nameOff.toString(16)} outside .strtab`, this.symtabOffset + i * SYM);
+    let end = this.strs.indexOf('\0', nameOff);
+    if (end < 0) end = this.strs.length;
+    const name = this.strs.slice(nameOff, end);
+    return !this.ascii && /[^\x00-\x7f]/.test(name) ? utf8.decode(this.strBytes.subarray(nameOff, end)) : name;
+  }
+
+  /** Entry i as parseSymbols gives it. */
+  sym(i: number): Sym {
+    const o = i * SYM, dv = this.dv;
+    const info = this.bytes[o + 4]!, shndx = dv.getUint16(o + 6, true);
+    const name = this.name(i);
     const sizeHi = dv.getUint32(o + 20, true);
-    if (sizeHi >= 0x200000) throw new ElfError(`corrupt: st_size 0x${dv.getBigUint64(o + 16, true).toString(16)} is too large`, symtab.offset + o + 16);
+    if (sizeHi >= 0x200000) throw new ElfError(`corrupt: st_size 0x${dv.getBigUint64(o + 16, true).toString(16)} is too large`, this.symtabOffset + o + 16);
     const size = sizeHi * 4294967296 + dv.getUint32(o + 16, true);
     const t = info & 0xf, b = info >> 4;
     const type: SymType = t === STT_GNU_IFUNC ? 'IFUNC' : TYPES[t] ?? 'OTHER';
     const bind: SymBind = b === STB_GNU_UNIQUE ? 'UNIQUE' : BINDS[b] ?? 'OTHER';
-    let end = strs.indexOf('\0', nameOff);
-    if (end < 0) end = strs.length;
-    let name = strs.slice(nameOff, end);
-    if (!ascii && /[^\x00-\x7f]/.test(name)) name = utf8.decode(strBytes.subarray(nameOff, end));
     // addr from the two halves: exact for canonical addresses, and no BigInt per symbol (value is lazy).
-    const addr = dv.getInt32(o + 12, true) * 4294967296 + dv.getUint32(o + 8, true);
-    const sym = new SymEntry(i, name, addr, size, type, bind, shndx);
-    sym.nmType = i === 0 ? '' : nmLetter(sym, sections, letters);
-    out[i] = sym;
+    const sym = new SymEntry(i, name, this.addr(i), size, type, bind, shndx);
+    sym.nmType = i === 0 ? '' : nmLetter(sym, this.sections, this.letters);
+    return sym;
   }
-  return out;
 }
 
 /** A symbol as parsed: st_value's BigInt form is made only when asked for. */

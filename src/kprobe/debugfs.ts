@@ -4,6 +4,7 @@
 //   /sys/kernel/debug/kprobes/enabled    read_enabled_file_bool / write_enabled_file_bool
 // Output is as root sees it (kallsyms_show_value true: real addresses).
 import { EINVAL } from './x86.js';
+import { blacklistText } from '../elf/kernel-sections.js';
 import { KPROBE_FLAG_DISABLED, KPROBE_FLAG_GONE, px, type KprobeManager, type Kprobe, type ProbePoint } from './kprobes.js';
 
 export const KPROBES_DEBUGFS = '/sys/kernel/debug/kprobes';
@@ -54,9 +55,7 @@ export function renderKprobeList(mgr: KprobeManager, typeOf: (p: Kprobe) => 'k' 
 
 /** /sys/kernel/debug/kprobes/blacklist: "0x%px-0x%px\t%ps" per entry, in the kernel's list order. */
 export function renderKprobeBlacklist(mgr: KprobeManager): string {
-  let out = '';
-  for (const e of mgr.image.kprobeBlacklist) out += `0x${px(e.start)}-0x${px(e.end)}\t${e.name}\n`;
-  return out;
+  return blacklistText(mgr.image.kprobeBlacklist);
 }
 
 /** read_enabled_file_bool. */

@@ -19,3 +19,9 @@ export function addTrampolineSymbol(image: Image, addr = KRETPROBE_TRAMPOLINE): 
   if (image.kallsyms.inImage(KRETPROBE_TRAMPOLINE_SYMBOL)) return;
   image.kallsyms.addRuntime(KRETPROBE_TRAMPOLINE_SYMBOL, addr, KRETPROBE_TRAMPOLINE_SIZE, 'T');
 }
+
+/** /proc/kallsyms: the image's symbols in kallsyms order, then those of code the kernel placed at run time. */
+export function kallsymsText(image: Image): string {
+  addTrampolineSymbol(image);
+  return image.kallsyms.text() + image.kallsyms.runtimeText();
+}

@@ -1,7 +1,7 @@
 // /proc files ktrace can show from the image alone.
 import type { Image } from '../elf/image.js';
 import type { Vfs } from './vfs.js';
-import { addTrampolineSymbol } from '../kprobe/trampoline.js';
+import { addTrampolineSymbol, kallsymsText } from '../kprobe/trampoline.js';
 
 /** Adds /proc/kallsyms: `%016lx %c %s` lines in kallsyms order (kernel/kallsyms.c s_show), as root sees them. */
 export function addProcfs(vfs: Vfs, img: Image): void {
@@ -9,5 +9,5 @@ export function addProcfs(vfs: Vfs, img: Image): void {
   let text: string | undefined;
   // then the symbols of code the kernel placed at run time: the kretprobe trampoline
   addTrampolineSymbol(img);
-  vfs.addFile('/proc/kallsyms', { mode: 0o444, read: () => (text ??= img.kallsyms.text() + img.kallsyms.runtimeText()) });
+  vfs.addFile('/proc/kallsyms', { mode: 0o444, read: () => (text ??= kallsymsText(img)) });
 }

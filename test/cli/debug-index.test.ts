@@ -11,7 +11,7 @@ import { ktrace, MAIN, tempDir, TEST_STATE } from './run.js';
 import { readCache, imageKey } from '../../src/cache.js';
 import { loadImage } from '../../src/cli/image.js';
 import { buildIndex, openDwarf, perfSpecLines } from '../../src/cli/dwarf.js';
-import { decodeIndex, encodeIndex, loadIndex } from '../../src/cli/debug-index.js';
+import { decodeFileIndex, decodeIndex, encodeFileIndex, encodeIndex, loadIndex } from '../../src/cli/debug-index.js';
 import { Image } from '../../src/elf/image.js';
 import { ElfError } from '../../src/elf/errors.js';
 import { FileSource } from '../../src/elf/source.js';
@@ -37,7 +37,7 @@ function got(q: string[], env: Record<string, string>, image = FIXTURE): string 
   const r = ktrace(image === FIXTURE ? q : ['-k', image, ...q], env);
   return `${r.code}\n${r.stdout}\n${r.stderr}`;
 }
-const indexFiles = (cache: string) => { try { return readdirSync(join(cache, 'ktrace', 'index')).filter((n) => n.endsWith('.dwarf')); } catch { return []; } };
+const indexFiles = (cache: string) => { try { return readdirSync(join(cache, 'ktrace', 'index')).filter((n) => /\.dwarf-\d+$/.test(n)); } catch { return []; } };
 
 test('with and without the index: identical output; the first query writes the index', () => {
   const cache = tempDir('ktrace-cache-');
@@ -81,6 +81,27 @@ test('an index with a valid checksum that describes another image is refused', (
   const env = { ...process.env, XDG_CACHE_HOME: cache };
   assert.is(loadIndex(other, copy, other.sectionByName('.debug_info')!.size, env), undefined);
   assert.is(decodeIndex(img, Buffer.from(bytes).subarray(0, 40), 1), undefined);
+});
+
+test('the file index and the aranges round-trip; another image, a truncated or a garbage payload is refused', () => {
+  const img = loadImage(FIXTURE);
+  const idx = buildIndex(img, FIXTURE);
+  assert.ok(idx.aranges && idx.aranges.low.length > 0, 'the fixture has .debug_aranges');
+  const back = decodeIndex(img, encodeIndex(img, idx), img.sectionByName('.debug_info')!.size)!;
+  assert.equal(Array.from(back.aranges!.low), Array.from(idx.aranges!.low));
+  assert.equal(Array.from(back.aranges!.unit), Array.from(idx.aranges!.unit));
+  const d = openDwarf(img, FIXTURE).dwarf, fi = d.fileIndex(), n = idx.headers.length;
+  const bytes = encodeFileIndex(img, n, fi);
+  const got = decodeFileIndex(img, bytes, n)!;
+  assert.equal(got.paths, fi.paths);
+  assert.equal(got.units.map((u) => Array.from(u)), fi.units.map((u) => Array.from(u)));
+  assert.is(decodeFileIndex(img, bytes.subarray(0, bytes.length - 2), n), undefined, 'truncated');
+  assert.is(decodeFileIndex(img, bytes, n - 1), undefined, 'another unit count');
+  assert.is(decodeFileIndex(img, Buffer.alloc(100, 7), n), undefined, 'garbage');
+  const copy = Buffer.from(readFileSync(FIXTURE));
+  const str = img.sectionByName('.debug_str')!;
+  copy[str.offset + 1] ^= 0x20;
+  assert.is(decodeFileIndex(Image.load(new Uint8Array(copy)), bytes, n), undefined, 'another image');
 });
 
 test('an unwritable cache directory: the same answers, no error', () => {

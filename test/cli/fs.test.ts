@@ -4,6 +4,11 @@ import { spawnSync } from 'node:child_process';
 import { ktrace, MAIN, freshState } from './run.js';
 import { FIXTURE } from '../elf/fixture.js';
 import { fixtureImage } from '../elf/fixture.js';
+import { tempDir } from './run.js';
+import { realVmlinux } from '../../bench/sections/real.js';
+import { loadTracing } from '../../src/cli/tracing.js';
+import { emptyTraceState } from '../../src/trace/runtime/state.js';
+import { renderKprobeBlacklist } from '../../src/kprobe/debugfs.js';
 
 test('fs cat /proc/kallsyms prints the kernel format', () => {
   const r = ktrace(['fs', 'cat', '/proc/kallsyms']);
@@ -109,6 +114,42 @@ test('fs cat README and kprobe_profile', () => {
   assert.match(ktrace(['fs', 'cat', 'README'], env).stdout, /kprobe_events/);
   ktrace(['fs', 'write', 'kprobe_events', 'p:myprobe vfs_read'], env);
   assert.is(ktrace(['fs', 'cat', 'kprobe_profile'], env).stdout, `  ${'myprobe'.padEnd(44)} ${'0'.padStart(15)} ${'0'.padStart(15)}\n`);
+});
+
+test('the kprobe blacklist is read from the image alone, as the kernel lists it once booted', async () => {
+  // The kprobe layer of a machine over the image (what a booted kernel's debugfs shows) and `fs cat`'s static path agree.
+  const img = fixtureImage();
+  const t = await loadTracing({ machine: true });
+  const ms = t.machine(img, emptyTraceState(), 2);
+  const booted = renderKprobeBlacklist(ms.mgr);
+  assert.ok(booted.split('\n').length > 3);
+  assert.is(ktrace(['fs', 'cat', '/sys/kernel/debug/kprobes/blacklist']).stdout, booted);
+});
+
+/** ktrace with the image given here (-k), not the fixture. */
+const ktraceOn = (args: string[], env: Record<string, string> = {}) => ktrace(args, env, true);
+
+test('real vmlinux: kallsyms and the blacklist are the same from the cache, the symbol index and the whole symbol table', () => {
+  const real = realVmlinux();
+  if (!real) { console.log('SKIP fs real vmlinux: not in the cache (scripts/real-vmlinux.sh fetches it)'); return; }
+  const cache = tempDir();
+  for (const path of ['/proc/kallsyms', '/sys/kernel/debug/kprobes/blacklist']) {
+    const plain = ktraceOn(['-k', real, 'fs', 'cat', path], { KTRACE_NO_CACHE: '1' });
+    assert.is(plain.code, 0, plain.stderr);
+    const env = { XDG_CACHE_HOME: cache, KTRACE_INDEX_BACKGROUND: '0' };
+    const first = ktraceOn(['-k', real, 'fs', 'cat', path], env), again = ktraceOn(['-k', real, 'fs', 'cat', path], env);
+    assert.is(first.stdout, plain.stdout, `${path}: first`);
+    assert.is(again.stdout, plain.stdout, `${path}: cached`);
+  }
+  const build = spawnSync(process.execPath, [MAIN.replace(/main\.js$/, 'index-build.js'), real], { env: { ...process.env, XDG_CACHE_HOME: cache } });
+  assert.is(build.status, 0);
+  const fresh = tempDir();
+  // With the symbol index (its lazy kallsyms) but no cached text.
+  spawnSync('cp', ['-r', `${cache}/ktrace`, fresh]);
+  spawnSync('sh', ['-c', `rm -f "${fresh}"/ktrace/index/*.kallsyms "${fresh}"/ktrace/index/*.blacklist`]);
+  for (const path of ['/proc/kallsyms', '/sys/kernel/debug/kprobes/blacklist']) {
+    assert.is(ktraceOn(['-k', real, 'fs', 'cat', path], { XDG_CACHE_HOME: fresh }).stdout, ktraceOn(['-k', real, 'fs', 'cat', path], { KTRACE_NO_CACHE: '1' }).stdout, path);
+  }
 });
 
 test.run();

@@ -66,6 +66,7 @@ test('one bad spec is reported on stderr, the others are still judged (exit 1)',
 test('a disabled event and kprobes/enabled = 0 are told apart', () => {
   const state = freshState();
   assert.is(ktrace(['add', 'kprobe_target+7'], { KTRACE_STATE: state }).code, 0);
+  assert.is(ktrace(['disable', 'probe:*'], { KTRACE_STATE: state }).code, 0, 'add enables what it creates');
   assert.match(ktrace(['why'], { KTRACE_STATE: state }).stdout, /not optimized: the probe is disabled$/m);
   assert.is(ktrace(['enable', 'probe:*'], { KTRACE_STATE: state }).code, 0);
   assert.is(ktrace(['fs', 'write', '/sys/kernel/debug/kprobes/enabled', '0'], { KTRACE_STATE: state }).code, 0);

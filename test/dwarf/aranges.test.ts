@@ -10,6 +10,14 @@ import { fixtureImage } from '../elf/fixture.js';
 const img = fixtureImage();
 const load = (n: string) => img.sectionByName(n)?.bytes;
 
+test('unitAt agrees with the aranges given as an index (as a persistent index gives them)', () => {
+  const a = new Dwarf(load), ix = a.addressIndex()!;
+  const c = new Dwarf(load, { aranges: () => ix }), b = new Dwarf(load, { useAranges: false });
+  for (const f of img.functions) {
+    for (const pc of [f.addr, f.addr + Math.max(0, f.size - 1), f.addr - 1, f.addr + f.size]) assert.is(c.unitAt(pc)?.offset, b.unitAt(pc)?.offset, f.name);
+  }
+});
+
 test('unitAt agrees with and without .debug_aranges', () => {
   const a = new Dwarf(load), b = new Dwarf(load, { useAranges: false });
   assert.ok(img.sectionByName('.debug_aranges'), 'the fixture has .debug_aranges');

@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DW_AT, DW_TAG, decodeOps, dwarfRegName, opNames, type Dwarf, type Die } from '../../src/dwarf/index.js';
+import { DW_AT, DW_TAG, decodeOps, dwarfRegName, opNames, Dwarf, type Die } from '../../src/dwarf/index.js';
 import { loadTarget, targetIds, type Target } from './fixtures.js';
 import { gdbInfoLine, gdbSample, gdbScope, lineSampleAddresses } from './make-oracles.js';
+import { fixtureImage } from '../elf/fixture.js';
 import {
   FIXTURES, LONG, filterDecodedLine, parseGdbInfoLine, filterLlvmRanges, filterReadelfInfo, hasTool, parseDecodedLine, parseGdbScope,
   parseLlvmRanges, parseReadelfInfo, readGz, run, sha256, type ScopeSymbol,
@@ -235,6 +236,22 @@ function big(_k: string, v: unknown) { return typeof v === 'bigint' ? '0x' + v.t
 
 test.after(() => {
   for (const p of livePaths.values()) { try { unlinkSync(p); } catch { /* already gone */ } }
+});
+
+test('the file index (source path → units) gives the same line rows, line addresses and units as reading every line table', () => {
+  const img = fixtureImage();
+  const load = (n: string) => img.sectionByName(n)?.bytes;
+  const plain = new Dwarf(load), fi = plain.fileIndex();
+  const indexed = new Dwarf(load, { files: () => fi });
+  assert.ok(fi.paths.length > 10 && fi.paths.includes('./kernel/fs/read_write.c'), 'the fixture lists its files');
+  for (const file of ['kernel/fs/read_write.c', 'read_write.c', 'fs/read_write.c', 'nonexistent.c', 'include/linux/fs.h']) {
+    const rows = (d: Dwarf) => d.lineRows(file).map((e) => `${e.unit.offset} ${e.row.address} ${e.row.line} ${e.path}`);
+    assert.equal(rows(indexed), rows(plain), file);
+    assert.equal(indexed.unitsWithFile((p) => p.endsWith(file)).map((u) => u.offset), plain.unitsWithFile((p) => p.endsWith(file)).map((u) => u.offset), file);
+    for (const line of [1, 20, 40, 470]) assert.equal(indexed.addressesForLine(file, line), plain.addressesForLine(file, line), `${file}:${line}`);
+  }
+  // Only the units listing the file are candidates.
+  assert.ok(indexed.unitsMayHaveFile((p) => p === './kernel/fs/read_write.c').length < plain.units().length);
 });
 
 test.run();

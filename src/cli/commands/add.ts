@@ -23,7 +23,7 @@ async function handler(args: Args): Promise<void> {
   const { compileSpec, addProbe } = await import('../probe-events.js');
   const { isRawKprobeLine } = await import('../../trace/perf-probe.js');
   const { out } = await import('../../output/write.js');
-  const { loadImage } = await import('../image.js');
+  const { loadImage } = await import('../load-image.js');
   const image = loadImage(args.vmlinux);
   // A raw kprobe_events line goes to the kernel as written (without loading the DWARF modules); a
   // perf spec goes through the debug info when the kernel has it, as perf does (specCompiler).

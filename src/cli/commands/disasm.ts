@@ -21,7 +21,7 @@ export function resolveTarget(img: Image, target: string): Resolved | string {
   // A name wins over a hex-looking address (`face`, `add`) when the image has that symbol.
   if (m && (img.symbol(m[1]!) || !/^(0x)?[0-9a-fA-F]+$/.test(target))) {
     const name = m[1]!;
-    const fn = img.functions.find((f) => f.name === name);
+    const fn = img.functionNamed(name);
     const sym = fn ?? img.symbol(name);
     if (!sym) return `no symbol '${name}' in the image`;
     const off = m[2] ? Number(m[2]) : 0;
@@ -56,9 +56,11 @@ const command: CommandModule<GlobalArgs, Args> = {
     .example('$0 disasm 0xffffffff81000000', 'the function at an address, from there')
     .example('$0 disasm --intel kprobe_target', 'Intel syntax'),
   handler: async (args) => {
-    const { loadImage } = await import('../image.js');
+    const { loadImage } = await import('../load-image.js');
     const { out } = await import('../../output/write.js');
     const img = loadImage(args.vmlinux);
+    const { BIG_IMAGE } = await import('./funcs.js');
+    if (img.source.size >= BIG_IMAGE) await (await import('../symbol-index.js')).attachSymbolIndex(img, args.vmlinux);
     const r = resolveTarget(img, args.target);
     if (typeof r === 'string') throw new CliError(`disasm: ${r}`, /^cannot parse/.test(r) ? EXIT_USAGE : 1);
     const { Disassembler } = await import('../../elf/disasm.js');

@@ -13,6 +13,8 @@ interface PathArgs extends GlobalArgs { path: string }
 interface WriteArgs extends PathArgs { text: string; truncate: boolean }
 
 const TRACEFS = '/sys/kernel/tracing';
+/** symbol-index.ts STATIC_FILES' paths (kept here so that other paths do not load it). */
+const STATIC = new Set(['/proc/kallsyms', '/sys/kernel/debug/kprobes/blacklist']);
 const KPROBES_DEBUGFS = '/sys/kernel/debug/kprobes';
 const KPROBES_OPTIMIZATION_DIR = '/proc/sys/debug';
 
@@ -35,7 +37,7 @@ async function withVfs<T>(args: GlobalArgs, abs: string, use: (vfs: Vfs) => T, w
   const { addProcfs } = await import('../../trace/procfs.js');
   const { addTracefs } = await import('../../trace/runtime/tracefs.js');
   const { imageSymbolizer } = await import('../../trace/runtime/context.js');
-  const { loadImage } = await import('../image.js');
+  const { loadImage } = await import('../load-image.js');
   const { stateDir } = await import('../state/dir.js');
   const store = await import('../state/store.js');
   const { loadTracing, needsBoundaryCheck } = await import('../tracing.js');
@@ -77,6 +79,14 @@ const cat: CommandModule<GlobalArgs, PathArgs> = {
     .example('$0 fs cat /sys/kernel/debug/kprobes/list', 'the registered kprobes'),
   handler: async (args) => {
     const abs = resolvePath(args.path);
+    if (STATIC.has(abs)) {
+      // Files of the image alone (/proc/kallsyms, the kprobe blacklist): no state or machine, cached for big images.
+      const { loadImage } = await import('../load-image.js');
+      const { staticFileText } = await import('../symbol-index.js');
+      const { out } = await import('../../output/write.js');
+      out(await staticFileText(loadImage(args.vmlinux), args.vmlinux, abs));
+      return;
+    }
     // Reading trace_pipe consumes what it reads: a read-modify-write of the state, under the lock.
     const r = await withVfs(args, abs, (vfs) => vfs.read(abs), abs === `${TRACEFS}/trace_pipe`);
     if (!r.ok) return fail('cat', args.path, r.errno);

@@ -34,7 +34,27 @@ export function perfFunctionSymbols(img: Image): Sym[] {
  * prints every symbol of the by-name array).
  */
 export function perfFunctionList(img: Image, filter: (name: string) => boolean): Sym[] {
-  return perfFunctionSymbols(img).filter((s) => filter(s.name)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.addr - b.addr));
+  const order = img.symbolsLoaded ? undefined : img.symbolOrders?.perf;
+  if (order) {
+    // A persistent index's order (src/cli/symbol-index.ts): only the names are decoded for the filter.
+    const out: Sym[] = [];
+    for (const i of order) if (filter(img.symbolNameAt(i))) out.push(img.symbolAtIndex(i));
+    return out;
+  }
+  return sortPerfFunctions(perfFunctionSymbols(img).filter((s) => filter(s.name)));
+}
+
+/** The names of an index's perf order. */
+function perfFunctionNameList(img: Image, order: Uint32Array): string[] {
+  return Array.from(order, (i) => img.symbolNameAt(i));
+}
+
+/** Images this big have a symbol index (src/cli/symbol-index.ts SYMBOL_INDEX_MIN; the module is loaded only for them). */
+export const BIG_IMAGE = 64 << 20;
+
+/** perf's by-name order: name, then address. */
+export function sortPerfFunctions(syms: Sym[]): Sym[] {
+  return syms.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.addr - b.addr));
 }
 
 /** `perf probe --funcs`'s list with its default filter. */
@@ -58,15 +78,18 @@ const command: CommandModule<GlobalArgs, Args> = {
     .example("$0 funcs '*read* & !*_iter'", 'perf filter syntax')
     .example('$0 funcs --all | wc -l', 'count every function symbol'),
   handler: async (args) => {
-    const { loadImage } = await import('../image.js');
+    const { loadImage } = await import('../load-image.js');
     const { out } = await import('../../output/write.js');
     if (args.all && args.filter !== undefined) throw new CliError('funcs: give either a FILTER or --all', EXIT_USAGE);
     const parsed = parseStrFilter(args.all ? '*' : args.filter ?? DEFAULT_FUNC_FILTER);
     if (!parsed.ok) throw new CliError(`funcs: bad filter '${args.filter}': ${parsed.reason}`, EXIT_USAGE);
     const img = loadImage(args.vmlinux);
+    if (img.source.size >= BIG_IMAGE) await (await import('../symbol-index.js')).attachSymbolIndex(img, args.vmlinux);
     // Blacklisted functions are listed too, as perf lists them.
-    const list = perfFunctionList(img, parsed.filter);
-    const names = list.map((s) => s.name);
+    const order = img.symbolOrders?.perf;
+    const list = args.json || !order ? perfFunctionList(img, parsed.filter) : [];
+    // Names alone from the index's order: no symbol decoded whole.
+    const names = args.json || !order ? list.map((s) => s.name) : (img.symbolOrders!.perfNames?.() ?? perfFunctionNameList(img, order)).filter(parsed.filter);
     if (args.json) {
       const { hex } = await import('../../elf/addr.js');
       out(JSON.stringify(list.map((s) => ({ name: s.name, addr: '0x' + hex(s.addr), size: s.size }))) + '\n');

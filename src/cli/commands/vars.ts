@@ -5,15 +5,16 @@ import type { GlobalArgs } from '../options.js';
 import type { FastCommand } from '../fastargs.js';
 import { CliError, EXIT_USAGE } from '../errors.js';
 
-interface Args extends GlobalArgs { spec: string; externs: boolean; json: boolean }
+interface Args extends GlobalArgs { spec: string; externs: boolean; json: boolean; source?: string }
 
 const options = {
   externs: { type: 'boolean' as const, default: false, describe: 'also list the global variables of the compile unit' },
+  source: { alias: 's', type: 'string' as const, describe: 'source tree for lazy patterns (;PTN), as perf probe -s' },
   json: { type: 'boolean' as const, default: false, describe: 'print JSON: {point, sites: [{symbol, offset, address, vars: [{name, type, kind, location}]}]}' },
 };
 
 async function handler(args: Args): Promise<void> {
-  const { loadImage } = await import('../image.js');
+  const { loadImage } = await import('../load-image.js');
   const { openDwarf, withDwarf, sourceReader } = await import('../dwarf.js');
   const { parseProbeSpec, availableVars, formatAvailableVars } = await import('../../trace/perf-probe/index.js');
   const { out } = await import('../../output/write.js');
@@ -21,7 +22,7 @@ async function handler(args: Args): Promise<void> {
   if (!parsed.ok) throw new CliError(`vars: ${parsed.reason}`, EXIT_USAGE);
   if (parsed.value.args.length) throw new CliError('vars: give a probe point only (FUNC, FUNC+OFFS, FUNC:RLN, FILE:LINE)', EXIT_USAGE);
   const image = loadImage(args.vmlinux);
-  const info = openDwarf(image, args.vmlinux);
+  const info = openDwarf(image, args.vmlinux, args.source !== undefined ? { source: args.source } : {});
   const readSource = sourceReader(info);
   if (args.json) {
     const { resolvePoint, siteVars, perfTypeName, formatProbePoint } = await import('../../trace/perf-probe/index.js');

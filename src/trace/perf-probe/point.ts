@@ -130,7 +130,7 @@ function resolveAll(d: Dwarf, pp: ProbePoint, opts: PointOptions): Parsed<Resolv
     for (let i = 0; i < src.length; i++) if (lazyMatch(pp.lazy!, src[i]!)) lines.add(i + 1);
     wanted = (line) => lines.has(line);
   }
-  for (const u of d.units()) {
+  for (const u of d.unitsMayHaveFile((p) => p === path)) {
     if (!unitHasFile(d, u, path)) continue;
     for (const r of unitRows(d, u)) {
       if (r.path !== path || !wanted(r.line) || seen.has(r.address)) continue;

@@ -1,0 +1,144 @@
+// The persistent symbol index of a big image (beside the debug-info index of src/cli/debug-index.ts, in
+// the same cache folder, keyed the same way): the orders of .symtab that `funcs`, `disasm` and symbol
+// lookups need (by name, functions by address, objdump's list, perf's --funcs list), so that a warm query
+// reads .symtab's bytes and decodes only the entries it looks at, instead of 118,000 objects. The payload
+// records a fingerprint of the image (size, section headers, the ends of .symtab and .strtab) checked on
+// every load; indexes outside .symtab or a mismatch mean it is rebuilt, never used.
+import { cacheEnabled, readCache, writeCache } from '../cache.js';
+import type { Image, SymbolOrders } from '../elf/image.js';
+import { ObjdumpSymbols } from '../elf/objdump-symbols.js';
+import { kallsymsOrder } from '../elf/kallsyms.js';
+import { blacklistText } from '../elf/kernel-sections.js';
+import { kallsymsText } from '../kprobe/trampoline.js';
+import { entryOf, imageFingerprint } from './debug-index.js';
+import { BIG_IMAGE, perfFunctionSymbols, sortPerfFunctions } from './commands/funcs.js';
+
+const KIND = 'index';
+const MAGIC = 0x4b535933; // 'KSY3'
+const SAMPLED = (n: string) => n === '.symtab' || n === '.strtab';
+
+/** Images at least this big get a symbol index (smaller ones parse .symtab in milliseconds). */
+export const SYMBOL_INDEX_MIN = BIG_IMAGE;
+
+/** The orders computed from the image's symbols (all of them decoded). */
+export function buildSymbolOrders(img: Image): SymbolOrders {
+  const syms = img.symbols;
+  const named = syms.filter((s) => s.index !== 0 && s.name !== '');
+  named.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.index - b.index));
+  const fns = img.functions;
+  return {
+    byName: Uint32Array.from(named, (s) => s.index),
+    functions: Uint32Array.from(fns, (s) => s.index),
+    maxFunctionSize: fns.reduce((m, f) => Math.max(m, f.size, 1), 1),
+    objdump: ObjdumpSymbols.order(img),
+    perf: Uint32Array.from(sortPerfFunctions(perfFunctionSymbols(img)), (s) => s.index),
+    kallsyms: Uint32Array.from(kallsymsOrder(syms), (s) => s.index),
+  };
+}
+
+const LISTS = ['byName', 'functions', 'objdump', 'perf', 'kallsyms'] as const;
+
+export function encodeSymbolOrders(img: Image, o: SymbolOrders): Buffer {
+  const names = Buffer.from(Array.from(o.perf, (i) => img.symbolNameAt(i)).join('\n'), 'utf8');
+  const head = Buffer.alloc(8 + 8 + 4 * LISTS.length + 4);
+  head.writeUInt32LE(MAGIC, 0);
+  head.writeUInt32LE(img.symbolCount, 4);
+  head.writeDoubleLE(o.maxFunctionSize, 8);
+  LISTS.forEach((k, i) => head.writeUInt32LE(o[k].length, 16 + 4 * i));
+  head.writeUInt32LE(names.length, 16 + 4 * LISTS.length);
+  return Buffer.concat([head, imageFingerprint(img, SAMPLED), ...LISTS.map((k) => Buffer.from(o[k].buffer, o[k].byteOffset, o[k].byteLength)), names]);
+}
+
+/** The orders of a payload, or undefined when it does not describe this image. */
+export function decodeSymbolOrders(img: Image, payload: Buffer): SymbolOrders | undefined {
+  try {
+    const headLen = 8 + 8 + 4 * LISTS.length + 4;
+    if (payload.length < headLen + 32 || payload.readUInt32LE(0) !== MAGIC) return undefined;
+    const count = payload.readUInt32LE(4), max = payload.readDoubleLE(8);
+    if (count !== img.symbolCount || !(max >= 1)) return undefined;
+    if (!payload.subarray(headLen, headLen + 32).equals(imageFingerprint(img, SAMPLED))) return undefined;
+    const lens = LISTS.map((_, i) => payload.readUInt32LE(16 + 4 * i));
+    const namesLen = payload.readUInt32LE(16 + 4 * LISTS.length);
+    let at = headLen + 32;
+    const namesAt = at + lens.reduce((a, b) => a + b, 0) * 4;
+    if (namesAt + namesLen !== payload.length) return undefined;
+    const copy = new Uint32Array(payload.buffer.slice(payload.byteOffset + at, payload.byteOffset + namesAt));
+    at = 0;
+    const lists: Uint32Array[] = [];
+    for (const n of lens) {
+      const l = copy.subarray(at, at + n);
+      for (let i = 0; i < n; i++) if (l[i]! >= count || l[i] === 0) return undefined;
+      lists.push(l);
+      at += n;
+    }
+    const perf = lists[3]!;
+    const perfNames = () => {
+      const names = namesLen ? payload.toString('utf8', namesAt, namesAt + namesLen).split('\n') : [];
+      // One name per entry, and the entries' own names at the ends: else the text is not this list's.
+      if (names.length !== perf.length || (perf.length && (names[0] !== img.symbolNameAt(perf[0]!) || names[names.length - 1] !== img.symbolNameAt(perf[perf.length - 1]!)))) {
+        return Array.from(perf, (i) => img.symbolNameAt(i));
+      }
+      return names;
+    };
+    return { byName: lists[0]!, functions: lists[1]!, objdump: lists[2]!, perf, kallsyms: lists[4]!, perfNames, maxFunctionSize: max };
+  } catch {
+    return undefined;
+  }
+}
+
+const nameOf = (key: string) => `${key}.syms-3`; // the format's version in the name (see debug-index.ts entryOf)
+
+/** Gives a big image its symbol orders from the cache; false when there are none (or they do not fit). */
+export function useSymbolIndex(img: Image, path: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!cacheEnabled(env) || img.source.size < SYMBOL_INDEX_MIN) return false;
+  const e = entryOf(path);
+  if (!e) return false;
+  const payload = readCache(KIND, nameOf(e.key), e.key, env);
+  const o = payload ? decodeSymbolOrders(img, payload) : undefined;
+  if (o) img.useSymbolOrders(o);
+  return o !== undefined;
+}
+
+export function saveSymbolIndex(img: Image, path: string, o: SymbolOrders, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!cacheEnabled(env)) return false;
+  const e = entryOf(path);
+  return e ? writeCache(KIND, nameOf(e.key), e.key, encodeSymbolOrders(img, o), env) : false;
+}
+
+/**
+ * For `funcs`, `disasm` and the like on a big image: its symbol orders from the cache, else a background
+ * build of the image's indexes is started (this query parses .symtab as before).
+ */
+export async function attachSymbolIndex(img: Image, path: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  if (img.source.size < SYMBOL_INDEX_MIN || useSymbolIndex(img, path, env)) return;
+  const { buildInBackground } = await import('./debug-index.js');
+  buildInBackground(path, env);
+}
+
+/** What a static file's text depends on besides the symbols: NOKPROBE_SYMBOL's table. */
+const STATIC_SAMPLED = (n: string) => SAMPLED(n) || n === '_kprobe_blacklist';
+
+/** The kernel-visible files ktrace renders from the image alone (no state, no machine). */
+export const STATIC_FILES: Record<string, (img: Image) => string> = {
+  '/proc/kallsyms': kallsymsText,
+  '/sys/kernel/debug/kprobes/blacklist': (img) => blacklistText(img.kprobeBlacklist),
+};
+
+/**
+ * A static file's text: from the cache for a big image (keyed like the index, with the image's
+ * fingerprint in the payload), else rendered (with the symbol index's orders when there are) and saved.
+ */
+export async function staticFileText(img: Image, path: string, file: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const render = STATIC_FILES[file]!;
+  if (img.source.size < SYMBOL_INDEX_MIN || !cacheEnabled(env)) return render(img);
+  const e = entryOf(path);
+  if (!e) return render(img);
+  const name = `${e.key}.${file.slice(file.lastIndexOf('/') + 1)}-2`;
+  const fp = imageFingerprint(img, STATIC_SAMPLED);
+  const payload = readCache(KIND, name, e.key, env);
+  if (payload && payload.length >= 32 && payload.subarray(0, 32).equals(fp)) return payload.toString('utf8', 32);
+  await attachSymbolIndex(img, path, env);
+  const text = render(img);
+  writeCache(KIND, name, e.key, Buffer.concat([fp, Buffer.from(text, 'utf8')]), env);
+  return text;
+}

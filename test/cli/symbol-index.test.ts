@@ -1,0 +1,123 @@
+// The persistent symbol index (src/cli/symbol-index.ts): an image given the index's orders answers every
+// symbol question (perf's --funcs list, names, functions by address, objdump's labels) exactly as the
+// image that decodes all of .symtab; the payload round-trips and a payload of another image, a truncated
+// or a garbage one is refused. On the real vmlinux (when present) funcs and disasm agree with and without it.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { FIXTURE } from '../elf/fixture.js';
+import { spawnSync } from 'node:child_process';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ktrace, MAIN, tempDir } from './run.js';
+import { Image } from '../../src/elf/image.js';
+import { FileSource } from '../../src/elf/source.js';
+import { buildSymbolOrders, decodeSymbolOrders, encodeSymbolOrders } from '../../src/cli/symbol-index.js';
+import { perfFunctionList } from '../../src/cli/commands/funcs.js';
+import { Disassembler } from '../../src/elf/disasm.js';
+import { realVmlinux } from '../../bench/sections/real.js';
+
+const full = Image.load(new FileSource(FIXTURE));
+const orders = buildSymbolOrders(full);
+const indexed = () => { const i = Image.load(new FileSource(FIXTURE)); i.useSymbolOrders(decodeSymbolOrders(i, encodeSymbolOrders(i, orders))!); return i; };
+
+test('orders round-trip and are used without decoding every symbol', () => {
+  const img = indexed();
+  assert.ok(img.symbolOrders);
+  assert.equal(Array.from(img.symbolOrders!.perf), Array.from(orders.perf));
+  assert.equal(img.symbolOrders!.perfNames!(), Array.from(orders.perf, (i) => full.symbols[i]!.name));
+  img.symbol('vfs_read');
+  assert.not.ok(img.symbolsLoaded, 'a name lookup decodes only the symbols of that name');
+});
+
+test('perf --funcs, names and functions by address agree with the full table', () => {
+  const img = indexed();
+  assert.equal(perfFunctionList(img, () => true).map((s) => s.index), perfFunctionList(full, () => true).map((s) => s.index));
+  const names = [...new Set(full.symbols.map((s) => s.name))].filter((n) => n !== '');
+  for (const n of [...names, 'no_such_symbol', '']) {
+    assert.is(img.symbol(n)?.index, full.symbol(n)?.index, n);
+    assert.is(img.functionNamed(n)?.index, full.functionNamed(n)?.index, n);
+  }
+  for (const f of full.functions) {
+    for (const a of [f.addr, f.addr + 1, f.addr + Math.max(f.size, 1) - 1, f.addr + f.size, f.addr - 1]) {
+      assert.is(img.functionAt(a)?.index, full.functionAt(a)?.index, `0x${a.toString(16)}`);
+    }
+  }
+  assert.not.ok(img.symbolsLoaded);
+});
+
+test("objdump's labels agree with the full table", () => {
+  const img = indexed();
+  const a = new Disassembler(img), b = new Disassembler(full);
+  try {
+    const fns = full.functions.filter((f) => f.size > 0);
+    for (const f of fns.filter((_, i) => i % Math.max(1, Math.floor(fns.length / 40)) === 0)) {
+      assert.is(a.render(f.addr, f.addr + f.size), b.render(f.addr, f.addr + f.size), f.name);
+    }
+  } finally {
+    a.free(); b.free();
+  }
+  assert.not.ok(img.symbolsLoaded);
+});
+
+test('a payload of another image, truncated or garbage is refused', () => {
+  const bytes = encodeSymbolOrders(full, orders);
+  const img = Image.load(new FileSource(FIXTURE));
+  assert.ok(decodeSymbolOrders(img, bytes));
+  assert.is(decodeSymbolOrders(img, bytes.subarray(0, bytes.length - 4)), undefined, 'truncated');
+  assert.is(decodeSymbolOrders(img, Buffer.from('garbage garbage garbage garbage garbage garbage garbage')), undefined);
+  const bad = Buffer.from(bytes);
+  bad.writeUInt32LE(img.symbolCount + 5, bad.length - 4 - bad.readUInt32LE(16 + 4 * 5)); // the last entry of the last order (names length after the 5 list lengths)
+  assert.is(decodeSymbolOrders(img, bad), undefined, 'index outside .symtab');
+  const mem = Image.load(new Uint8Array(readFileSync(FIXTURE)));
+  const changed = Buffer.from(readFileSync(FIXTURE));
+  const strtab = mem.sectionByName('.strtab')!;
+  changed[strtab.offset + strtab.size - 2] ^= 0x20; // one letter of the last name
+  assert.is(decodeSymbolOrders(Image.load(new Uint8Array(changed)), bytes), undefined, 'an edited .strtab');
+});
+
+/** ktrace with the image given here (-k), not the fixture. */
+const ktraceOn = (args: string[], env: Record<string, string> = {}) => ktrace(args, env, true);
+
+test('real vmlinux: every cached index (symbols, debug info, files, static texts) gives the answers of none; garbage, an unwritable cache and a truncated copy', () => {
+  const real = realVmlinux();
+  if (!real) { console.log('SKIP symbol-index real vmlinux: not in the cache (scripts/real-vmlinux.sh fetches it)'); return; }
+  // The default run: one query per index; KTRACE_LONG=1 all of them.
+  const all = [['funcs', '--json', 'vfs_*'], ['disasm', 'vfs_read'], ['vars', 'fs/read_write.c:470'], ['funcs'], ['disasm', 'ksys_read+0x10'],
+    ['vars', 'vfs_read'], ['fs', 'cat', '/sys/kernel/debug/kprobes/blacklist'], ['why', 'vfs_read']];
+  const queries = process.env.KTRACE_LONG ? all : all.slice(0, 3);
+  const reference = queries.map((q) => ktraceOn(['-k', real, ...q], { KTRACE_NO_CACHE: '1' }));
+  for (const [i, r] of reference.entries()) assert.is(r.code, 0, `${queries[i]!.join(' ')}: ${r.stderr}`);
+  const same = (env: Record<string, string>, what: string) => queries.forEach((q, i) => {
+    const r = ktraceOn(['-k', real, ...q], env);
+    assert.is(r.stdout, reference[i]!.stdout, `${what}: ${q.join(' ')}`);
+    assert.is(r.code, 0, `${what}: ${q.join(' ')}: ${r.stderr}`);
+  });
+  const cache = tempDir();
+  const env = { XDG_CACHE_HOME: cache, KTRACE_INDEX_BACKGROUND: '0' };
+  const build = spawnSync(process.execPath, [join(dirname(MAIN), 'index-build.js'), real], { env: { ...process.env, ...env } });
+  assert.is(build.status, 0);
+  const dir = join(cache, 'ktrace', 'index');
+  const entries = readdirSync(dir).filter((n) => /^bid-.*\.(syms|dwarf|files)-\d+$/.test(n));
+  assert.equal(entries.map((n) => n.slice(n.lastIndexOf('.')).replace(/-\d+$/, '')).sort(), ['.dwarf', '.files', '.syms']);
+  same(env, 'indexes built');
+  same(env, 'static texts cached');
+  // Garbage in every entry (and a payload cut short): read as absent, never trusted.
+  for (const n of readdirSync(dir).filter((x) => x.startsWith('bid-'))) writeFileSync(join(dir, n), n.includes('.syms-') ? readFileSync(join(dir, n)).subarray(0, 999) : 'garbage');
+  same(env, 'garbage entries');
+  // An unwritable cache folder (a file where the folder should be).
+  const file = join(tempDir(), 'not-a-dir');
+  writeFileSync(file, 'x');
+  same({ XDG_CACHE_HOME: file }, 'unwritable cache');
+  // A truncated copy (its section headers are past the cut): one line, exit 1.
+  const cut = join(tempDir(), 'vmlinux-cut');
+  const fd = openSync(real, 'r'), head = Buffer.alloc(16 << 20);
+  readSync(fd, head, 0, head.length, 0); closeSync(fd);
+  writeFileSync(cut, head);
+  for (const q of queries.slice(0, 6)) {
+    const r = ktraceOn(['-k', cut, ...q], env);
+    assert.is(r.code, 1, `${q.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /^ktrace: .*(truncated|outside the file)[^\n]*\n$/, q.join(' '));
+  }
+});
+
+test.run();
