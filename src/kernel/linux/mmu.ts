@@ -1,13 +1,14 @@
 // Guest paging for real Linux, on top of the emulator's own page map: on a page fault the platform
 // walks the guest's 4-level page tables (from CR3, in guest-physical RAM) and, when they allow the
-// access, maps the virtual page onto the physical page's bytes (Memory.mapFrames: every virtual alias
+// access, maps the virtual page onto the physical page's bytes (Memory.mapPhysical: every virtual alias
 // of a physical page shares its buffer), so the instruction is retried and the emulator's fast paths
 // serve the following accesses. The emulator's page map thus acts as the TLB, kept coherent the way
 // Linux keeps a TLB coherent: a CR3 write drops the non-global mappings, invlpg drops one page, a CR0
 // or CR4 write drops all. Accessed and dirty bits are set as the hardware sets them: A on the
 // leaf at the first access, D at the first write (a clean page is mapped read-only until then).
-// SDM Vol. 3A, 4.5 "4-Level Paging". Not yet: code decoded through one alias is not invalidated by a
-// store through another (text_poke's temporary mapping), and MMIO pages (LAPIC, IO-APIC).
+// SDM Vol. 3A, 4.5 "4-Level Paging". Pages are mapped with Memory.mapPhysical, so code decoded through
+// one alias is invalidated by a store through another (text_poke's temporary mapping). Not yet: MMIO
+// pages (LAPIC, IO-APIC).
 import type { Memory } from '../../emu/memory.js';
 import { PERM_R, PERM_U, PERM_W, PERM_X, PF_P, PF_U, PF_W, PF_I } from '../../emu/memory.js';
 import type { Cpu } from '../../emu/cpu.js';
@@ -93,7 +94,7 @@ export class GuestMmu {
     const dirty = (lo & D) !== 0;
     const perms = PERM_R | (w.write && dirty ? PERM_W : 0) | (w.exec ? PERM_X : 0) | (w.user ? PERM_U : 0);
     const page = va - (((va % PAGE) + PAGE) % PAGE);
-    this.mem.mapFrames(page, perms, [this.ram.subarray(w.pa, w.pa + PAGE)]);
+    this.mem.mapPhysical(page, perms, this.ram.subarray(w.pa, w.pa + PAGE), w.pa);
     this.mapped.set(page, w.global);
     this.faults++;
     return 'mapped';
