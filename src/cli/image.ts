@@ -5,7 +5,7 @@ import { ElfError } from '../elf/errors.js';
 import { FileSource } from '../elf/source.js';
 import { CliError } from './errors.js';
 import { bootProblems } from '../kernel/bootable.js';
-import { bootRefusal } from '../kernel/linux/bundle.js';
+import { bootRefusal, isLinuxImage } from '../kernel/linux/bundle.js';
 
 export function loadImage(path: string): Image {
   let src: FileSource;
@@ -33,7 +33,7 @@ export function loadBootableImage(path: string, command: string): Image {
   const image = loadImage(path);
   const refusal = bootRefusal(image);
   if (refusal) throw new CliError(`${command}: ${refusal}`);
-  const problems = bootProblems(image);
+  const problems = isLinuxImage(image) ? [] : bootProblems(image);
   if (problems.length) throw new CliError(`${path}: not a bootable ktrace kernel: ${problems.join('; ')}`);
   return image;
 }

@@ -261,10 +261,14 @@ export class Memory {
 
   // ---- host-side accessors: no permission checks, no guest faults ----
   private hostPage(addr: number): Page {
-    const p = this.pages.get(addr - (addr & 4095));
+    let p = this.pages.get(addr - (addr & 4095));
+    if (!p && this.onHostMiss !== null && this.onHostMiss(addr - (addr & 4095))) p = this.pages.get(addr - (addr & 4095));
     if (!p) throw new EmuError(`host access to unmapped address ${hex(addr)}`);
     return p;
   }
+  /** A host access (readBytes, writeBytes, read8...) found no page at `page`: a platform that maps
+   *  pages on demand (a guest page-table walk) may map it now and return true. */
+  onHostMiss: ((page: number) => boolean) | null = null;
   read8(addr: number): number { return this.hostPage(addr).u8[addr & 4095]; }
   read16(addr: number): number { return this.read8(addr) | (this.read8(addr + 1) << 8); }
   read32(addr: number): number { return (this.read16(addr) | (this.read16(addr + 2) << 16)) >>> 0; }

@@ -100,6 +100,23 @@ export class GuestMmu {
     return 'mapped';
   }
 
+  /**
+   * Map `page` for a host access (ktrace reading or patching guest memory: text_poke, probe handlers,
+   * the workload's buffers) under `cr3`, without touching the guest's accessed and dirty bits, so that a
+   * host access changes nothing the guest can see: only a leaf the guest has already accessed is mapped
+   * (writable only once dirty, as resolve maps it). False: not mapped.
+   */
+  mapForHost(cr3: number, page: number): boolean {
+    const w = this.walk(cr3, page);
+    if (!w || w.pa + PAGE > this.ram.length) return false;
+    const lo = this.dv.getUint32(w.leaf, true);
+    if (!(lo & A)) return false;
+    const perms = PERM_R | (w.write && (lo & D) ? PERM_W : 0) | (w.exec ? PERM_X : 0) | (w.user ? PERM_U : 0);
+    this.mem.mapPhysical(page, perms, this.ram.subarray(w.pa, w.pa + PAGE), w.pa);
+    this.mapped.set(page, w.global);
+    return true;
+  }
+
   /** Machine.onPaging: drop what the guest's change made stale. */
   onPaging(c: Cpu, kind: number, addr: number): void {
     if (kind === 1) {
