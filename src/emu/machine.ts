@@ -246,7 +246,9 @@ export class Machine {
         const v = c.highestPending();
         c.pendingVec[v] = 0; c.pending--;
         if (STATS_ON) stats.interrupts++;
-        if (!c.interrupt(v)) return Stop.DoubleFault;
+        // a failed delivery changes nothing: the interrupt stays pending (a platform that maps pages on
+        // demand maps the IDT or stack page and goes on)
+        if (!c.interrupt(v)) { c.raise(v); return Stop.DoubleFault; }
         prev = null;
       }
       // find the block at RIP: the cold block being stepped through, the previous block's successor

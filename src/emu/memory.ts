@@ -189,8 +189,18 @@ export class Memory {
    * by physical page, whichever virtual alias a store goes through.
    */
   mapPhysical(addr: number, perms: number, frame: Uint8Array<ArrayBuffer>, phys: number): void {
-    this.mapFrames(addr, perms, [frame]);
-    const p = this.pages.get(addr)!;
+    this.checkRange(addr, PAGE_SIZE, 'mapPhysical');
+    if (frame.length !== PAGE_SIZE) throw new EmuError(`mapPhysical: the frame is ${frame.length} bytes, not ${PAGE_SIZE}`);
+    const old = this.pages.get(addr);
+    if (old) { this.dropCode(old); this.detachAlias(old); }
+    else this.newNeighbour(addr);
+    const p = new Page(addr, perms | PERM_R);
+    p.u8 = frame; p.dv = new DataView(frame.buffer, frame.byteOffset, PAGE_SIZE);
+    this.pages.set(addr, p);
+    // only this page's TLB entries can be stale (a page fault maps one page at a time)
+    const i = (addr >> 12) & TLB_MASK;
+    for (const set of this.tlbs) for (const t of set) if (t.tag[i] === addr) t.tag[i] = NaN;
+    this.generation++;
     let g = this.frames.get(phys);
     if (!g) { g = new FrameAliases(phys); this.frames.set(phys, g); }
     g.pages.push(p);

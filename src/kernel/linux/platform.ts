@@ -122,7 +122,7 @@ export class LinuxPlatform extends Platform {
     [0x8b, 0x100000000n],            // microcode revision
     [0x3a, 0n], [0x140, 0n], [0xce, 0n], [0x174, 0n], [0x175, 0n], [0x176, 0n],
   ]);
-  private uart = { ier: 0, lcr: 0, mcr: 0, scr: 0, fcr: 0, dll: 0, dlm: 0 };
+  private uart = { ier: 0, lcr: 0, mcr: 0, scr: 0, fcr: 0, dll: 0, dlm: 0, thre: false };
   private cmosIndex = 0;
   private pit = { mode: [0, 0, 0], reload: [0, 0, 0], start: [0, 0, 0], latchLow: [true, true, true], port61: 0 };
   readonly pic = [new Pic8259(), new Pic8259()];
@@ -134,6 +134,7 @@ export class LinuxPlatform extends Platform {
 
   constructor(image: Image, readonly lopts: LinuxPlatformOptions) {
     super(image, lopts);
+    if (lopts.cpus !== 1) throw new RangeError('real Linux runs on one CPU for now: starting more (MP table, INIT/SIPI, IPIs) is not implemented yet');
     const ramBytes = lopts.ramBytes ?? 64 << 20;
     this.ram = new Uint8Array(ramBytes);
     const m = this.machine;
@@ -254,6 +255,10 @@ export class LinuxPlatform extends Platform {
       case Stop.InvalidOpcode:
         // an instruction the emulator lacks is reported, not handed to Linux as a #UD
         if (cpu.stopText.startsWith('#UD at ')) return this.fatal(cpu, cpu.stopText);
+        break;
+      case Stop.DoubleFault:
+        // an external interrupt whose delivery met a page not mapped yet (it is still pending)
+        if (cpu.trapVector === 14 && this.mmu.resolve(cpu) === 'mapped') return true;
         break;
       case Stop.HostCall:
         if (cpu.faultAddr === POWEROFF_PAGE) {
@@ -381,16 +386,26 @@ export class LinuxPlatform extends Platform {
     return low ? n & 0xff : n >> 8;
   }
 
+  // The 8250/16550A at 0x3f8 (IRQ 4): transmission is instant, so the transmitter is always empty;
+  // "THR empty" is an interrupt source (IIR 0x02) once THRI is enabled in IER, re-asserted by each
+  // THR write and each enable, cleared by reading IIR (as Linux's THRE test and its interrupt-driven
+  // TTY writes expect). Loopback (MCR bit 4) reflects MCR into MSR and sends nothing.
   private uartIn(reg: number): number {
     const u = this.uart, dlab = u.lcr & 0x80;
     switch (reg) {
       case 0: return dlab ? u.dll : 0;        // RBR: nothing received
       case 1: return dlab ? u.dlm : u.ier;
-      case 2: return u.fcr & 1 ? 0xc1 : 0x01;  // IIR: no interrupt pending (FIFOs on: 16550A)
+      case 2: {
+        const fifo = u.fcr & 1 ? 0xc0 : 0;
+        if (u.thre && (u.ier & 2)) { u.thre = false; return fifo | 0x02; }
+        return fifo | 0x01;                    // no interrupt pending
+      }
       case 3: return u.lcr;
       case 4: return u.mcr;
       case 5: return 0x60;                     // LSR: THR empty, transmitter empty
-      case 6: return 0xb0;                     // MSR: DCD, DSR, CTS
+      case 6:                                  // MSR: DCD, DSR, CTS (loopback: OUT2, OUT1, DTR, RTS)
+        if (u.mcr & 0x10) return ((u.mcr & 2) << 3) | ((u.mcr & 1) << 5) | ((u.mcr & 4) << 4) | ((u.mcr & 8) << 4);
+        return 0xb0;
       default: return u.scr;
     }
   }
@@ -399,17 +414,32 @@ export class LinuxPlatform extends Platform {
     switch (reg) {
       case 0:
         if (dlab) { u.dll = v; return; }
-        this.consoleBytes.push(v);
-        if (v === 10) this.lineDone(); else if (this.line.length < 4096) this.line.push(v);
-        if (this.end) this.machine.requestStop(this.machine.mem.cur as Cpu);
+        if (!(u.mcr & 0x10)) {
+          this.consoleBytes.push(v);
+          if (v === 10) this.lineDone(); else if (this.line.length < 4096) this.line.push(v);
+          if (this.end) this.machine.requestStop(this.machine.mem.cur as Cpu);
+        }
+        this.threEmpty();
         return;
-      case 1: if (dlab) u.dlm = v; else u.ier = v & 0x0f; return;
+      case 1: {
+        if (dlab) { u.dlm = v; return; }
+        const was = u.ier & 2;
+        u.ier = v & 0x0f;
+        if ((u.ier & 2) && !was) this.threEmpty();
+        return;
+      }
       case 2: u.fcr = v; return;
       case 3: u.lcr = v; return;
       case 4: u.mcr = v; return;
       case 7: u.scr = v; return;
       default: return;
     }
+  }
+  /** The transmitter holding register is empty (again): an interrupt when enabled (IER THRI, MCR OUT2). */
+  private threEmpty(): void {
+    const u = this.uart;
+    u.thre = true;
+    if ((u.ier & 2) && (u.mcr & 8)) this.raiseIrq(this.machine.cpus[0], 4);
   }
 
   /** CMOS RTC: a fixed date (2026-01-01 00:00:00, BCD, 24-hour), for deterministic boots. */
