@@ -16,6 +16,8 @@ import type { Cpu } from '../../emu/cpu.js';
 const PAGE = 4096;
 const P = 1, RW = 2, US = 4, A = 0x20, D = 0x40, PS = 0x80, G = 0x100;
 const CR0_WP = 1 << 16, CR4_PGE = 1 << 7;
+/** __START_KERNEL_map: the kernel image's virtual base (physical 0; this kernel is not relocated). */
+const KERNEL_MAP = -0x80000000;
 
 export interface Walk {
   /** Physical address of the 4 KiB page. */
@@ -108,12 +110,26 @@ export class GuestMmu {
    */
   mapForHost(cr3: number, page: number): boolean {
     const w = this.walk(cr3, page);
+    if (!w && this.bootTables !== undefined && cr3 === this.bootTables) return this.mapKernelImage(page);
     if (!w || w.pa + PAGE > this.ram.length) return false;
     const lo = this.dv.getUint32(w.leaf, true);
     if (!(lo & A)) return false;
     const perms = PERM_R | (w.write && (lo & D) ? PERM_W : 0) | (w.exec ? PERM_X : 0) | (w.user ? PERM_U : 0);
     this.mem.mapPhysical(page, perms, this.ram.subarray(w.pa, w.pa + PAGE), w.pa);
     this.mapped.set(page, w.global);
+    return true;
+  }
+
+  /** The boot protocol's identity tables (CR3 until the kernel loads its own), when the platform
+   *  uses them: until then a host access to the kernel image (probes armed before boot) maps it as
+   *  the kernel will (virtual __START_KERNEL_map + x = physical x), read-only and non-global, so the
+   *  kernel's first CR3 write drops it and its own tables take over. */
+  bootTables: number | undefined;
+  private mapKernelImage(page: number): boolean {
+    const pa = page - KERNEL_MAP;
+    if (page < KERNEL_MAP || pa + PAGE > this.ram.length) return false;
+    this.mem.mapPhysical(page, PERM_R | PERM_X, this.ram.subarray(pa, pa + PAGE), pa);
+    this.mapped.set(page, false);
     return true;
   }
 

@@ -205,6 +205,7 @@ export class LinuxPlatform extends Platform {
     this.ram.set(buildBootParams({ cmdlinePhys: CMDLINE_PHYS, cmdlineLength: CMDLINE_MAX, initrd, e820 }), BOOT_PARAMS_PHYS);
 
     const cr3 = writeIdentityTables(this.ram, BOOT_TABLES_PHYS, ramEnd);
+    this.mmu.bootTables = cr3;
 
     const mem = this.machine.mem;
     mem.map(POWEROFF_PAGE, PAGE, PERM_R | PERM_X | PAGE_PROBE);
