@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Image } from '../../elf/image.js';
 import { Stop } from '../../emu/machine.js';
 import { Reg, type Cpu } from '../../emu/cpu.js';
-import { PAGE_PROBE, PERM_R, PERM_X } from '../../emu/memory.js';
+import { PERM_R, PERM_X } from '../../emu/memory.js';
 import { toAddr } from '../../emu/addr.js';
 import { GuestMmu, writeIdentityTables } from './mmu.js';
 import { buildBootParams, E820_RAM, E820_RESERVED, type E820Entry } from './bootparams.js';
@@ -208,7 +208,7 @@ export class LinuxPlatform extends Platform {
     this.mmu.bootTables = cr3;
 
     const mem = this.machine.mem;
-    mem.map(POWEROFF_PAGE, PAGE, PERM_R | PERM_X | PAGE_PROBE);
+    mem.map(POWEROFF_PAGE, PAGE, PERM_R | PERM_X);
     mem.writeBytes(POWEROFF_PAGE, Uint8Array.of(0x0f, 0x01, 0xc1, 0xc3)); // vmcall; ret
 
     const c = this.machine.cpus[0];

@@ -49,6 +49,8 @@ test('8250 output, LSR, CMOS status B and a PIT count that falls with the emulat
 const built = existsSync(join(LINUX_FIXTURE_DIR, 'vmlinux.br'));
 test('the bundled Linux boots to /init: banner and command line on the 8250, then /init\'s first host call', () => {
   if (!built) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
+  // a boot of real Linux (test/kernel/linux/session.test.ts boots it in the default run): test:long only
+  if (process.env.KTRACE_LONG !== '1') return;
   const image = Image.load(readFileSync(bundledLinuxPath()));
   const p = new LinuxPlatform(image, { cpus: 1, seed: 1 });
   const runner = new WorkloadRunner(parseWorkload('t.wl', 'close 99\n'), p);

@@ -29,10 +29,18 @@ test('cat on real Linux: its expectations hold (the files and /proc/version), an
   assert.ok(r.syscalls.read.count >= 36, why);
   assert.match(r.console, /Welcome to the ktrace fixture kernel\./);
   assert.match(r.console, /Linux version 6\.1\.\d+ \(ktrace@ktrace\)/);
+  // boot facts: the 8250 console, the TSC frequency from CPUID (no delay-loop calibration), /init
+  assert.match(r.console, /serial8250: ttyS0 at I\/O 0x3f8 \(irq = 4, base_baud = 115200\) is a 16550A/);
+  assert.match(r.console, /Calibrating delay loop \(skipped\)/);
+  assert.match(r.console, /Run \/init as init process/);
+  assert.match(r.console, /reboot: Power down/);
+  assert.is(r.probeInstructions, 0);
 });
 
 test('same kernel, workload and seed give byte-identical results on real Linux', () => {
   if (!image) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
+  // two more boots of real Linux (without a boot snapshot, minutes on a busy machine): test:long only
+  if (process.env.KTRACE_LONG !== '1') return;
   const strip = (r: RunResult) => runResultJson({ ...r, hostSeconds: 0, mips: 0 });
   assert.is(strip(run('cat.wl')), strip(run('cat.wl')));
 });
