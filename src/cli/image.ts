@@ -2,7 +2,7 @@
 import type { Image } from '../elf/image.js';
 import { CliError } from './errors.js';
 import { bootProblems } from '../kernel/bootable.js';
-import { bootRefusal } from '../kernel/linux/bundle.js';
+import { bootRefusal, isLinuxImage } from '../kernel/linux/bundle.js';
 import { loadImage } from './load-image.js';
 
 export { loadImage };
@@ -15,7 +15,7 @@ export function loadBootableImage(path: string, command: string): Image {
   const image = loadImage(path);
   const refusal = bootRefusal(image);
   if (refusal) throw new CliError(`${command}: ${refusal}`);
-  const problems = bootProblems(image);
+  const problems = isLinuxImage(image) ? [] : bootProblems(image);
   if (problems.length) throw new CliError(`${path}: not a bootable ktrace kernel: ${problems.join('; ')}`);
   return image;
 }

@@ -199,7 +199,9 @@ export class Cpu implements LazyFlags, FaultTarget {
       const oldRsp = this.getRegNum(Reg.RSP), oldSs = this.ss, oldCs = this.cs, rflags = this.getRflags();
       let rsp = oldRsp;
       const newCpl = sel & 3;
-      if (this.cpl === 3 && newCpl === 0) rsp = this.rsp0;
+      const ist = w1 & 7;
+      if (this.tr !== 0 && (ist !== 0 || (this.cpl === 3 && newCpl === 0))) rsp = this.tssStack(ist);
+      else if (this.cpl === 3 && newCpl === 0) rsp = this.rsp0;
       rsp -= rsp - Math.floor(rsp / 16) * 16; // align down to 16 (works for negative numbers)
       // push SS, RSP, RFLAGS, CS, RIP [, error]
       const vals: number[] = [oldSs, oldRsp, rflags, oldCs, this.rip];
@@ -227,6 +229,22 @@ export class Cpu implements LazyFlags, FaultTarget {
       this.stopText = `fault (vector ${this.trapVector}, address ${hex(this.faultAddr)}) while delivering vector ${vector}`;
       return false;
     }
+  }
+
+  /**
+   * The stack an interrupt switches to when a task register is loaded (ltr; a real kernel's TSS, SDM
+   * Vol. 3A 7.7 "Task Management in 64-bit Mode"): IST `ist` (1-7), or RSP0 (ist 0) on a change to
+   * CPL 0. Read from the TSS in guest memory through the GDT's 16-byte TSS descriptor. Without a task
+   * register (ktrace-pc), MSR_KTPC_RSP0 stands for RSP0.
+   */
+  private tssStack(ist: number): number {
+    const m = this.mem;
+    const d = this.gdtBase + (this.tr & ~7);
+    const lo = m.r32(d), w1 = m.r32(d + 4), hi = m.r32(d + 8);
+    const base = (hi | 0) * TWO32 + ((((w1 >>> 24) << 24) | ((w1 & 0xff) << 16) | (lo >>> 16)) >>> 0);
+    const at = base + (ist === 0 ? 4 : 0x24 + 8 * (ist - 1));
+    const a = m.r32(at), b = m.r32(at + 4);
+    return (b | 0) * TWO32 + a;
   }
 
   /** Record a fault for the current instruction and unwind (used by instruction helpers). */

@@ -67,6 +67,10 @@ export class Machine {
   onMsrWrite: ((cpu: Cpu, n: number, v: bigint) => boolean) | null = null;
   /** Guest translation changes (CpuHost.onPaging): 0 CR3 write, 1 invlpg (addr), 2 CR4 write, 3 CR0 write. */
   onPaging: ((cpu: Cpu, kind: number, addr: number) => void) | null = null;
+  /** A platform's own timer (e.g. a PIT behind an 8259): called instead of raising VEC_TIMER when
+   *  cpu.clock() reaches cpu.nextTimer; it raises what it wants and must move cpu.nextTimer past now
+   *  (or to Infinity). */
+  onTimer: ((cpu: Cpu) => void) | null = null;
   /** Handles a stop without leaving runAll (true = handled): the platform's trap dispatch. */
   onTrap: ((cpu: Cpu, stop: Stop) => boolean) | null = null;
   /** countExecutions state (tests): address -> index, and the counts. */
@@ -118,6 +122,7 @@ export class Machine {
   requestStop(cpu: Cpu): void { cpu.stop = Stop.Requested + 1; }
 
   private fireTimer(c: Cpu): void {
+    if (this.onTimer !== null) { this.onTimer(c); return; }
     c.raise(VEC_TIMER);
     if (c.timerPeriod > 0) {
       // next deadline relative to this one, so jitter does not accumulate drift
@@ -251,7 +256,9 @@ export class Machine {
         const v = c.highestPending();
         c.pendingVec[v] = 0; c.pending--;
         if (STATS_ON) stats.interrupts++;
-        if (!c.interrupt(v)) return Stop.DoubleFault;
+        // a failed delivery changes nothing: the interrupt stays pending (a platform that maps pages on
+        // demand maps the IDT or stack page and goes on)
+        if (!c.interrupt(v)) { c.raise(v); return Stop.DoubleFault; }
         prev = null;
       }
       // find the block at RIP: the cold block being stepped through, the previous block's successor

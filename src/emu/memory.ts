@@ -45,8 +45,22 @@ export class Page {
   blist: any[] | null = null;
   /** An instruction decoded on the previous page extends into this one. */
   spanned = false;
+  /** The other virtual pages on the same physical frame (Memory.mapPhysical), or null. */
+  aliases: FrameAliases | null = null;
   constructor(readonly base: number, public perms: number) {}
-  get hasCode(): boolean { return this.ops !== null || this.spanned; }
+  /** Decoded code on this page's bytes: through this page, or through an alias of its frame. */
+  get hasCode(): boolean { return this.ops !== null || this.spanned || (this.aliases !== null && this.aliases.hasCode()); }
+}
+
+/** The virtual pages mapped onto one physical frame (Memory.mapPhysical): a store through any of them
+ *  invalidates code decoded through every one (text_poke writes kernel text through a temporary alias). */
+export class FrameAliases {
+  readonly pages: Page[] = [];
+  constructor(readonly phys: number) {}
+  hasCode(): boolean {
+    for (const q of this.pages) if (q.ops !== null || q.spanned) return true;
+    return false;
+  }
 }
 
 interface Tlb { tag: Float64Array; pg: Page[]; }
@@ -89,8 +103,14 @@ export class Memory {
     for (const set of this.tlbs) for (const t of set) { t.tag.fill(NaN); t.pg.fill(null as any); }
     this.generation++;
   }
-  /** Drop one page from the write TLBs (it now holds decoded code, so stores must take the slow path). */
+  /** Drop one page, and every alias of its frame, from the write TLBs (it now holds decoded code, so
+   *  stores must take the slow path). */
   unWrite(base: number): void {
+    this.unWriteOne(base);
+    const p = this.pages.get(base);
+    if (p && p.aliases !== null) for (const q of p.aliases.pages) if (q.base !== base) this.unWriteOne(q.base);
+  }
+  private unWriteOne(base: number): void {
     const i = (base >> 12) & TLB_MASK;
     for (const set of this.tlbs) if (set[1].tag[i] === base) set[1].tag[i] = NaN;
   }
@@ -109,7 +129,7 @@ export class Memory {
     if (this.hostLog) this.hostLog.push({ addr, len: size, old: null });
     for (let a = addr; a < addr + size; a += PAGE_SIZE) {
       const old = this.pages.get(a);
-      if (old) this.dropCode(old);
+      if (old) { this.dropCode(old); this.detachAlias(old); }
       else this.newNeighbour(a);
       this.pages.set(a, new Page(a, perms | PERM_R));
     }
@@ -126,7 +146,7 @@ export class Memory {
     if (this.hostLog) this.hostLog.push({ addr, len: size, old: null });
     for (let a = addr; a < addr + size; a += PAGE_SIZE) {
       const p = this.pages.get(a);
-      if (p) { this.dropCode(p); this.pages.delete(a); }
+      if (p) { this.dropCode(p); this.detachAlias(p); this.pages.delete(a); }
     }
     this.flushTlb();
   }
@@ -134,8 +154,8 @@ export class Memory {
    * Map pages whose bytes are given buffers (4096 bytes each, e.g. views into one ArrayBuffer of guest
    * physical memory): page i of [addr, addr + 4096 * frames.length) is frames[i]. Mapping the same
    * buffer at several addresses makes aliases that see each other's writes, as virtual addresses mapped
-   * to one physical page do. Decoded code is tracked per page, not per buffer: a store through one
-   * alias does not yet invalidate code decoded through another.
+   * to one physical page do. Decoded code is tracked per page here; mapPhysical also tracks it per
+   * physical page, so that a store through one alias invalidates code decoded through another.
    */
   mapFrames(addr: number, perms: number, frames: readonly Uint8Array<ArrayBuffer>[]): void {
     this.checkRange(addr, frames.length * PAGE_SIZE, 'mapFrames');
@@ -144,7 +164,7 @@ export class Memory {
       if (f.length !== PAGE_SIZE) throw new EmuError(`mapFrames: frame ${i} is ${f.length} bytes, not ${PAGE_SIZE}`);
       const a = addr + i * PAGE_SIZE;
       const old = this.pages.get(a);
-      if (old) this.dropCode(old);
+      if (old) { this.dropCode(old); this.detachAlias(old); }
       else this.newNeighbour(a);
       const p = new Page(a, perms | PERM_R);
       p.u8 = f; p.dv = new DataView(f.buffer, f.byteOffset, PAGE_SIZE);
@@ -156,9 +176,44 @@ export class Memory {
   unmapPages(addrs: Iterable<number>): void {
     for (const a of addrs) {
       const p = this.pages.get(a);
-      if (p) { this.dropCode(p); this.pages.delete(a); }
+      if (p) { this.dropCode(p); this.detachAlias(p); this.pages.delete(a); }
     }
     this.flushTlb();
+  }
+
+  // ---- physical frames (a platform that walks guest page tables) ----
+  private readonly frames = new Map<number, FrameAliases>();
+  /**
+   * Map the page at `addr` onto `frame` (4096 bytes of guest-physical RAM at physical address `phys`),
+   * as mapFrames does, and record it as an alias of that physical page: decoded code is then invalidated
+   * by physical page, whichever virtual alias a store goes through.
+   */
+  mapPhysical(addr: number, perms: number, frame: Uint8Array<ArrayBuffer>, phys: number): void {
+    this.checkRange(addr, PAGE_SIZE, 'mapPhysical');
+    if (frame.length !== PAGE_SIZE) throw new EmuError(`mapPhysical: the frame is ${frame.length} bytes, not ${PAGE_SIZE}`);
+    const old = this.pages.get(addr);
+    if (old) { this.dropCode(old); this.detachAlias(old); }
+    else this.newNeighbour(addr);
+    const p = new Page(addr, perms | PERM_R);
+    p.u8 = frame; p.dv = new DataView(frame.buffer, frame.byteOffset, PAGE_SIZE);
+    this.pages.set(addr, p);
+    // only this page's TLB entries can be stale (a page fault maps one page at a time)
+    const i = (addr >> 12) & TLB_MASK;
+    for (const set of this.tlbs) for (const t of set) if (t.tag[i] === addr) t.tag[i] = NaN;
+    this.generation++;
+    let g = this.frames.get(phys);
+    if (!g) { g = new FrameAliases(phys); this.frames.set(phys, g); }
+    g.pages.push(p);
+    p.aliases = g;
+    if (g.hasCode()) this.unWrite(addr);
+  }
+  private detachAlias(p: Page): void {
+    const g = p.aliases;
+    if (g === null) return;
+    p.aliases = null;
+    const i = g.pages.indexOf(p);
+    if (i >= 0) g.pages.splice(i, 1);
+    if (g.pages.length === 0) this.frames.delete(g.phys);
   }
   protect(addr: number, size: number, perms: number): void {
     this.checkRange(addr, size, 'protect');
@@ -200,21 +255,30 @@ export class Memory {
    *  from the previous page) is stale. */
   private touchCode(p: Page): void {
     if (!this.codeCache) return;
-    if (p.ops !== null) this.codeCache.invalidatePage(p);
+    this.touchOne(p);
+    if (p.aliases !== null) for (const q of p.aliases.pages) if (q !== p) this.touchOne(q);
+    this.smc = 1;
+  }
+  private touchOne(p: Page): void {
+    const cc = this.codeCache!;
+    if (p.ops !== null) cc.invalidatePage(p);
     if (p.spanned) {
       p.spanned = false;
       const prev = this.pages.get(p.base - PAGE_SIZE);
-      if (prev && prev.ops !== null) this.codeCache.invalidatePage(prev);
+      if (prev && prev.ops !== null) cc.invalidatePage(prev);
     }
-    this.smc = 1;
   }
 
   // ---- host-side accessors: no permission checks, no guest faults ----
   private hostPage(addr: number): Page {
-    const p = this.pages.get(addr - (addr & 4095));
+    let p = this.pages.get(addr - (addr & 4095));
+    if (!p && this.onHostMiss !== null && this.onHostMiss(addr - (addr & 4095))) p = this.pages.get(addr - (addr & 4095));
     if (!p) throw new EmuError(`host access to unmapped address ${hex(addr)}`);
     return p;
   }
+  /** A host access (readBytes, writeBytes, read8...) found no page at `page`: a platform that maps
+   *  pages on demand (a guest page-table walk) may map it now and return true. */
+  onHostMiss: ((page: number) => boolean) | null = null;
   read8(addr: number): number { return this.hostPage(addr).u8[addr & 4095]; }
   read16(addr: number): number { return this.read8(addr) | (this.read8(addr + 1) << 8); }
   read32(addr: number): number { return (this.read16(addr) | (this.read16(addr + 2) << 16)) >>> 0; }

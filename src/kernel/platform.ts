@@ -57,6 +57,13 @@ export type RunEnd =
   | { kind: 'stalled'; seconds: number }
   | { kind: 'fatal'; message: string; cpu: number; rip: number };
 
+/** Load a system call's number and arguments into the registers `syscall` takes them from. */
+export function loadSyscall(cpu: Cpu, nr: number, args: readonly number[]): void {
+  cpu.setReg(Reg.RAX, BigInt(nr));
+  const regs = [Reg.RDI, Reg.RSI, Reg.RDX, Reg.R10, Reg.R8, Reg.R9];
+  for (let i = 0; i < 6; i++) cpu.setReg(regs[i], BigInt.asUintN(64, BigInt(args[i] ?? 0)));
+}
+
 /** struct pt_regs, x86-64 (arch/x86/include/asm/ptrace.h), in memory order. */
 const PT_REGS = ['r15', 'r14', 'r13', 'r12', 'bp', 'bx', 'r11', 'r10', 'r9', 'r8', 'ax', 'cx', 'dx', 'si', 'di', 'orig_ax', 'ip', 'cs', 'flags', 'sp', 'ss'];
 const PT_REGS_SIZE = 168;
@@ -74,7 +81,7 @@ export class Platform implements UserMemory {
   readonly sliceHooks: (() => void)[] = [];
   /** Called once when the kernel reports its init memory freed (kprobes mark probes there [GONE]). */
   readonly initFreedHooks: (() => void)[] = [];
-  private consoleBytes: number[] = [];
+  protected consoleBytes: number[] = [];
   end: RunEnd | undefined;
   initFreed = false;
   lastKernelFault: KernelFault | undefined;
@@ -222,7 +229,7 @@ export class Platform implements UserMemory {
     }
   }
 
-  private snapshot(cpu: Cpu, vector: number): KernelFault {
+  protected snapshot(cpu: Cpu, vector: number): KernelFault {
     const regs: Record<string, bigint> = {};
     REG_NAMES.forEach((n, i) => { regs[n] = cpu.getReg(i as Reg); });
     return {
@@ -271,7 +278,7 @@ export class Platform implements UserMemory {
   }
 
   /** Hand an exception to the guest kernel; a delivery failure ends the run. */
-  private deliver(cpu: Cpu, vector: number, errorCode?: number): boolean {
+  protected deliver(cpu: Cpu, vector: number, errorCode?: number): boolean {
     if (cpu.cpl === 0 && vector !== VEC_BP && vector !== VEC_DB) this.lastKernelFault = this.snapshot(cpu, vector);
     if (cpu.interrupt(vector, errorCode)) return true;
     return this.fatal(cpu, `double fault delivering vector ${vector}: ${cpu.stopText}`);
@@ -282,7 +289,7 @@ export class Platform implements UserMemory {
    * round-robin). Returns true when the run goes on, false when the stop ends it (this.end is set) or
    * takes the CPU out of the run.
    */
-  private handle(cpu: Cpu, stop: Stop): boolean {
+  protected handle(cpu: Cpu, stop: Stop): boolean {
     if (stop === Stop.HostCall && !this.initStarted && this.isWorkloadCall(cpu)) {
       // the end of boot: hand the call out of the run loop (runSlice handles it next)
       this.initStarted = true;
@@ -293,17 +300,7 @@ export class Platform implements UserMemory {
     for (const h of this.trapHandlers) if (h(cpu, stop)) return !this.end;
     switch (stop) {
       case Stop.HostCall:
-        if (this.isWorkloadCall(cpu)) {
-          const rsp = cpu.getRegNum(Reg.RSP);
-          const rax = Number(BigInt.asIntN(64, cpu.getReg(Reg.RAX)));
-          const req = this.workload!.hostCall(rsp, rax);
-          if ('error' in req) return this.fatal(cpu, req.error);
-          cpu.setReg(Reg.RAX, BigInt(req.nr));
-          const regs = [Reg.RDI, Reg.RSI, Reg.RDX, Reg.R10, Reg.R8, Reg.R9];
-          for (let i = 0; i < 6; i++) cpu.setReg(regs[i], BigInt.asUintN(64, BigInt(req.args[i] ?? 0)));
-          cpu.rip = USER_SYSCALL_IP;
-          return true;
-        }
+        if (this.isWorkloadCall(cpu)) return this.workloadCall(cpu);
         return this.fatal(cpu, `vmcall at ${this.image.formatAddr(cpu.faultAddr)} owned by no one`);
       case Stop.Breakpoint: return this.deliver(cpu, VEC_BP);
       case Stop.Debug: return this.deliver(cpu, VEC_DB);
@@ -329,15 +326,27 @@ export class Platform implements UserMemory {
     }
   }
 
-  private bootEvent(kind: BootEvent['kind']): BootEvent {
+  /** A user task's host call: load the workload's next system call into its registers and resume it
+   *  at the stub's `syscall`. */
+  protected workloadCall(cpu: Cpu): boolean {
+    const rsp = cpu.getRegNum(Reg.RSP);
+    const rax = Number(BigInt.asIntN(64, cpu.getReg(Reg.RAX)));
+    const req = this.workload!.hostCall(rsp, rax);
+    if ('error' in req) return this.fatal(cpu, req.error);
+    loadSyscall(cpu, req.nr, req.args);
+    cpu.rip = USER_SYSCALL_IP;
+    return true;
+  }
+
+  protected bootEvent(kind: BootEvent['kind']): BootEvent {
     return { kind, clocks: this.machine.cpus.map((c) => [c.instret, c.idleNs, c.probeInstret]) };
   }
 
-  private isWorkloadCall(cpu: Cpu): boolean {
+  protected isWorkloadCall(cpu: Cpu): boolean {
     return cpu.cpl === 3 && this.workload !== undefined && (cpu.rip === USER_SYSCALL_IP || cpu.rip === USER_STUB);
   }
 
-  private fatal(cpu: Cpu, message: string): false {
+  protected fatal(cpu: Cpu, message: string): false {
     this.end ??= { kind: 'fatal', message, cpu: cpu.id, rip: cpu.rip };
     return false;
   }

@@ -30,13 +30,11 @@ import { px, type Kprobe, type KprobeManager, type KprobeResult } from './kprobe
 import type { PtRegs } from './regs.js';
 import { EINVAL } from './x86.js';
 import { addTrampolineSymbol } from './trampoline.js';
+import { taskLayout, type TaskLayout } from '../kernel/task-layout.js';
 
 export const E2BIG = 7;
 /** KRETPROBE_MAXACTIVE_MAX (include/linux/kprobes.h). */
 export const KRETPROBE_MAXACTIVE_MAX = 4096;
-/** pcpu_hot.current_task and task_struct offsets (fixtures/kernel/README.md "What the platform can read"). */
-const PCPU_CURRENT_TASK = 0, TASK_STACK = 32, TASK_STATE = 40, TASK_PID = 72;
-const TASK_DEAD = 0x80;
 export const THREAD_SIZE = 16384;
 const VMCALL = Uint8Array.of(0x0f, 0x01, 0xc1);
 
@@ -84,7 +82,11 @@ export class KretprobeManager {
   /** Instances recycled without a return: their task died, or its stack unwound past their frame. */
   reclaimed = 0;
 
+  /** current and the task_struct members read here (kernel/task-layout.ts). */
+  private readonly layout: TaskLayout;
+
   constructor(readonly mgr: KprobeManager) {
+    this.layout = taskLayout(mgr.image);
     this.machine = mgr.machine;
     this.mem = mgr.machine.mem;
     // arch_rethook_trampoline: its own page, so nothing else shares its PAGE_PROBE accounting
@@ -195,20 +197,25 @@ export class KretprobeManager {
   currentTask(cpu: Cpu): number {
     const gs = cpu.gsb;
     if (gs === 0) return 0;
-    const t = this.rd64(gs + PCPU_CURRENT_TASK);
+    const t = this.rd64(gs + this.layout.current);
     return t === undefined ? 0 : t;
   }
 
   // Host reads and writes of guest words straight on the page (no permission checks, no faults: the
   // kernel's own accesses here cannot fault either); undefined for an unmapped or page-crossing word.
   /** A 64-bit guest word as a signed canonical number. */
+  private page(a: number) {
+    const p = this.mem.page(a);
+    if (p || this.mem.onHostMiss === null) return p;
+    return this.mem.onHostMiss(a - (a & 4095)) ? this.mem.page(a) : undefined; // mapped on demand (real Linux)
+  }
   private rd64(a: number): number | undefined {
-    const p = this.mem.page(a), off = a & 4095;
+    const p = this.page(a), off = a & 4095;
     if (!p || off > 4088) return undefined;
     return p.dv.getInt32(off + 4, true) * 4294967296 + p.dv.getUint32(off, true);
   }
   private wr64(a: number, v: number): boolean {
-    const p = this.mem.page(a), off = a & 4095;
+    const p = this.page(a), off = a & 4095;
     if (!p || off > 4088) return false;
     if (p.hasCode) { // never on a stack; keep the decode cache honest if it happens
       const lo = v >>> 0, hi = Math.floor(v / 4294967296) >>> 0;
@@ -226,15 +233,15 @@ export class KretprobeManager {
    */
   private unwoundPast(task: number, deeper: number, frame: number): boolean {
     if (!(deeper < frame)) return false;
-    const lo = this.rd64(task + TASK_STACK);
+    const lo = this.rd64(task + this.layout.stack);
     return lo !== undefined && deeper >= lo && frame < lo + THREAD_SIZE;
   }
 
   /** task->stack, the base of a task's kernel stack (undefined when unreadable). */
-  stackBase(task: number): number | undefined { return task === 0 ? undefined : this.rd64(task + TASK_STACK); }
+  stackBase(task: number): number | undefined { return task === 0 ? undefined : this.rd64(task + this.layout.stack); }
 
   private rd32(a: number): number {
-    const p = this.mem.page(a), off = a & 4095;
+    const p = this.page(a), off = a & 4095;
     return !p || off > 4092 ? 0 : p.dv.getInt32(off, true);
   }
 
@@ -263,7 +270,7 @@ export class KretprobeManager {
     if (ret === undefined || !this.wr64(sp, this.trampoline)) { st.free.push(node); return; }
     let list = this.tasks.get(task);
     if (!list) this.tasks.set(task, (list = []));
-    node.pid = this.rd32(task + TASK_PID);
+    node.pid = this.rd32(task + this.layout.pid);
     list.push(node); // newest last in the array = list head
   }
 
@@ -287,7 +294,7 @@ export class KretprobeManager {
    * reused). The kernel recycles them in rethook_flush_task when the task_struct is freed.
    */
   private dropStale(task: number, list: Node[]): void {
-    const pid = this.rd32(task + TASK_PID);
+    const pid = this.rd32(task + this.layout.pid);
     let i0 = 0;
     while (i0 < list.length && list[i0].pid === pid) i0++;
     if (i0 === list.length) return;
@@ -305,7 +312,7 @@ export class KretprobeManager {
     const running = new Set<number>();
     for (const c of this.machine.cpus) running.add(this.currentTask(c));
     for (const [task, list] of this.tasks) {
-      if (!running.has(task) && (this.rd32(task + TASK_STATE) & TASK_DEAD) !== 0) {
+      if (!running.has(task) && (this.rd32(task + this.layout.state) & this.layout.dead) !== 0) {
         for (const n of list) this.reclaim(n);
         list.length = 0;
       } else this.dropStale(task, list);

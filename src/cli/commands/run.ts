@@ -10,7 +10,7 @@ import type { FastCommand } from '../fastargs.js';
 
 interface Args extends GlobalArgs {
   workload: string;
-  cpus: number;
+  cpus?: number;
   seed: number;
   'max-insns': number;
   'timer-period'?: number;
@@ -50,7 +50,7 @@ export function parseDuration(text: string): number {
 const asList = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 
 const options = {
-  cpus: { alias: 'c', type: 'number' as const, default: 2, describe: 'emulated CPUs (1-8)' },
+  cpus: { alias: 'c', type: 'number' as const, describe: 'emulated CPUs (1-8; default 2, and 1 on real Linux)' },
   seed: { alias: 's', type: 'number' as const, default: 1, describe: 'seed for timer jitter and scheduling' },
   'max-insns': { type: 'number' as const, default: 2_000_000_000, describe: 'instruction budget: a runaway kernel ends cleanly here' },
   'timer-period': { type: 'number' as const, describe: 'timer interrupt period in instructions (default 100000; 0: none; at least 1000)' },
@@ -96,7 +96,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       out(bundledWorkloads().join('\n') + '\n');
       return;
     }
-    if (!Number.isInteger(args.cpus) || args.cpus < 1 || args.cpus > 8) throw new CliError('run: --cpus must be an integer from 1 to 8', EXIT_USAGE);
+    if (args.cpus !== undefined && (!Number.isInteger(args.cpus) || args.cpus < 1 || args.cpus > 8)) throw new CliError('run: --cpus must be an integer from 1 to 8', EXIT_USAGE);
     if (!Number.isSafeInteger(args.seed)) throw new CliError('run: --seed must be an integer', EXIT_USAGE);
     if (!Number.isSafeInteger(args['max-insns']) || args['max-insns'] <= 0) throw new CliError('run: --max-insns must be a positive integer', EXIT_USAGE);
     const tp = args['timer-period'];
@@ -108,6 +108,10 @@ const command: CommandModule<GlobalArgs, Args> = {
     const script = loadWorkload(args.workload);
     const { loadBootableImage } = await import('../image.js');
     const image = loadBootableImage(args.vmlinux, 'run');
+    const { isLinuxImage } = await import('../../kernel/linux/bundle.js');
+    const linux = isLinuxImage(image);
+    const cpus = args.cpus ?? (linux ? 1 : 2);
+    if (linux && cpus > 1) throw new CliError('run: real Linux runs on one CPU for now (--cpus 1): starting more (MP table, INIT/SIPI, IPIs) is not implemented yet', EXIT_USAGE);
     const { runScriptAsync } = await import('../../kernel/session.js');
     const { renderRunSummary, runResultJson, failureLine } = await import('../../output/run-summary.js');
     const { startProgress } = await import('../../output/progress.js');
@@ -252,7 +256,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     let result: import("../../kernel/session.js").RunResult;
     try {
       result = await runScriptAsync(image, script, {
-        cpus: args.cpus, seed: args.seed, maxInsns: args['max-insns'], timerPeriod: tp,
+        cpus, seed: args.seed, maxInsns: args['max-insns'], timerPeriod: tp,
         // --duration is checked between slices: slices of about a twentieth of it (at 1 ns an instruction).
         ...(durationNs !== undefined ? { slice: Math.max(1000, Math.min(1_000_000, Math.floor(durationNs / 20))) } : {}),
         snapshot: args.snapshot, imageKey: args.snapshot ? (await import('../../cache.js')).imageKey(args.vmlinux) : undefined,
@@ -294,7 +298,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     const counts = ms ? rp.probeCounts(ms) : [];
     if (ms && counts.length + sel.state.kprobeEvents.length > 0) {
       store.updateState(dir, args.vmlinux, (s) => {
-        const next = rp.foldRun(s, counts, ring, args.cpus, result.emulatedNs, showProbe, sel.gens);
+        const next = rp.foldRun(s, counts, ring, cpus, result.emulatedNs, showProbe, sel.gens);
         const f = triggers.fold(next.triggers, next.tracingOn, (k) => !sel.temporary.has(k) && rp.sameGeneration(next, sel.gens, k));
         return { state: { ...next, triggers: f.triggers, tracingOn: f.tracingOn }, result: undefined };
       });

@@ -116,7 +116,7 @@ export function validateState(raw: unknown): { ok: true; state: StateFile } | { 
     if (typeof v.path !== 'string') return bad('vmlinux.path', v.path, 'a string');
     if (count(v.size)) return bad('vmlinux.size', v.size, 'an integer >= 0');
     if (typeof v.mtimeMs !== 'number' || !Number.isFinite(v.mtimeMs)) return bad('vmlinux.mtimeMs', v.mtimeMs, 'a number');
-    if (typeof v.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(v.sha256)) return bad('vmlinux.sha256', v.sha256, 'a sha256 in hex');
+    if (typeof v.sha256 !== 'string' || !/^([0-9a-f]{64}|bid-[0-9a-f]+|sha-[0-9a-f]{40})$/.test(v.sha256)) return bad('vmlinux.sha256', v.sha256, 'a sha256 in hex');
   }
   return { ok: true, state: s as unknown as StateFile };
 }

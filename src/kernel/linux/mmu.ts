@@ -1,13 +1,14 @@
 // Guest paging for real Linux, on top of the emulator's own page map: on a page fault the platform
 // walks the guest's 4-level page tables (from CR3, in guest-physical RAM) and, when they allow the
-// access, maps the virtual page onto the physical page's bytes (Memory.mapFrames: every virtual alias
+// access, maps the virtual page onto the physical page's bytes (Memory.mapPhysical: every virtual alias
 // of a physical page shares its buffer), so the instruction is retried and the emulator's fast paths
 // serve the following accesses. The emulator's page map thus acts as the TLB, kept coherent the way
 // Linux keeps a TLB coherent: a CR3 write drops the non-global mappings, invlpg drops one page, a CR0
 // or CR4 write drops all. Accessed and dirty bits are set as the hardware sets them: A on the
 // leaf at the first access, D at the first write (a clean page is mapped read-only until then).
-// SDM Vol. 3A, 4.5 "4-Level Paging". Not yet: code decoded through one alias is not invalidated by a
-// store through another (text_poke's temporary mapping), and MMIO pages (LAPIC, IO-APIC).
+// SDM Vol. 3A, 4.5 "4-Level Paging". Pages are mapped with Memory.mapPhysical, so code decoded through
+// one alias is invalidated by a store through another (text_poke's temporary mapping). Not yet: MMIO
+// pages (LAPIC, IO-APIC).
 import type { Memory } from '../../emu/memory.js';
 import { PERM_R, PERM_U, PERM_W, PERM_X, PF_P, PF_U, PF_W, PF_I } from '../../emu/memory.js';
 import type { Cpu } from '../../emu/cpu.js';
@@ -15,6 +16,8 @@ import type { Cpu } from '../../emu/cpu.js';
 const PAGE = 4096;
 const P = 1, RW = 2, US = 4, A = 0x20, D = 0x40, PS = 0x80, G = 0x100;
 const CR0_WP = 1 << 16, CR4_PGE = 1 << 7;
+/** __START_KERNEL_map: the kernel image's virtual base (physical 0; this kernel is not relocated). */
+const KERNEL_MAP = -0x80000000;
 
 export interface Walk {
   /** Physical address of the 4 KiB page. */
@@ -93,10 +96,41 @@ export class GuestMmu {
     const dirty = (lo & D) !== 0;
     const perms = PERM_R | (w.write && dirty ? PERM_W : 0) | (w.exec ? PERM_X : 0) | (w.user ? PERM_U : 0);
     const page = va - (((va % PAGE) + PAGE) % PAGE);
-    this.mem.mapFrames(page, perms, [this.ram.subarray(w.pa, w.pa + PAGE)]);
+    this.mem.mapPhysical(page, perms, this.ram.subarray(w.pa, w.pa + PAGE), w.pa);
     this.mapped.set(page, w.global);
     this.faults++;
     return 'mapped';
+  }
+
+  /**
+   * Map `page` for a host access (ktrace reading or patching guest memory: text_poke, probe handlers,
+   * the workload's buffers) under `cr3`, without touching the guest's accessed and dirty bits, so that a
+   * host access changes nothing the guest can see: only a leaf the guest has already accessed is mapped
+   * (writable only once dirty, as resolve maps it). False: not mapped.
+   */
+  mapForHost(cr3: number, page: number): boolean {
+    const w = this.walk(cr3, page);
+    if (!w && this.bootTables !== undefined && cr3 === this.bootTables) return this.mapKernelImage(page);
+    if (!w || w.pa + PAGE > this.ram.length) return false;
+    const lo = this.dv.getUint32(w.leaf, true);
+    if (!(lo & A)) return false;
+    const perms = PERM_R | (w.write && (lo & D) ? PERM_W : 0) | (w.exec ? PERM_X : 0) | (w.user ? PERM_U : 0);
+    this.mem.mapPhysical(page, perms, this.ram.subarray(w.pa, w.pa + PAGE), w.pa);
+    this.mapped.set(page, w.global);
+    return true;
+  }
+
+  /** The boot protocol's identity tables (CR3 until the kernel loads its own), when the platform
+   *  uses them: until then a host access to the kernel image (probes armed before boot) maps it as
+   *  the kernel will (virtual __START_KERNEL_map + x = physical x), read-only and non-global, so the
+   *  kernel's first CR3 write drops it and its own tables take over. */
+  bootTables: number | undefined;
+  private mapKernelImage(page: number): boolean {
+    const pa = page - KERNEL_MAP;
+    if (page < KERNEL_MAP || pa + PAGE > this.ram.length) return false;
+    this.mem.mapPhysical(page, PERM_R | PERM_X, this.ram.subarray(pa, pa + PAGE), pa);
+    this.mapped.set(page, false);
+    return true;
   }
 
   /** Machine.onPaging: drop what the guest's change made stale. */

@@ -6,11 +6,18 @@
 //
 // Paging: the guest's own page tables, walked on demand (GuestMmu, mmu.ts). The loader gives
 // startup_64 the identity map of RAM the protocol asks for (2 MiB pages); Linux replaces it at once.
-import type { Image } from '../../elf/image.js';
-import { Machine, Stop, stopName } from '../../emu/machine.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Image } from '../../elf/image.js';
+import { Stop } from '../../emu/machine.js';
 import { Reg, type Cpu } from '../../emu/cpu.js';
+import { PERM_R, PERM_X } from '../../emu/memory.js';
+import { toAddr } from '../../emu/addr.js';
 import { GuestMmu, writeIdentityTables } from './mmu.js';
 import { buildBootParams, E820_RAM, E820_RESERVED, type E820Entry } from './bootparams.js';
+import { loadSyscall, Platform, type PlatformOptions } from '../platform.js';
+import { LINUX_FIXTURE_DIR } from './bundle.js';
+import { LinuxUser } from './user.js';
 
 const PAGE = 4096;
 /** Physical layout below 1 MiB (Linux reserves all of it): boot_params, the command line. */
@@ -21,6 +28,8 @@ export const CMDLINE_MAX = 2048;
 export const BOOT_TABLES_PHYS = 0x9000;
 /** The kernel is not relocatable: it runs at its link address, physical 0x1000000 (16 MiB). */
 export const KERNEL_PHYS = 0x1000000;
+/** The 8254 PIT's input clock. */
+const PIT_HZ = 1193182;
 
 /**
  * The command line: console=ttyS0 (the 8250 at 0x3f8 is the console), earlyprintk=serial (messages
@@ -29,25 +38,37 @@ export const KERNEL_PHYS = 0x1000000;
  */
 export const DEFAULT_CMDLINE = 'console=ttyS0 earlyprintk=serial nolapic';
 
-export interface LinuxBootOptions {
+export interface LinuxPlatformOptions extends PlatformOptions {
   ramBytes?: number;
-  cmdline?: string;
+  /** The initramfs (default: fixtures/linux/initramfs.cpio). */
   initrd?: Uint8Array;
+  /** ktrace's /init as an ELF, for the address of its host-call stub (default: fixtures/linux/init). */
+  init?: Uint8Array;
 }
 
-export type LinuxEnd =
-  | { kind: 'halt'; rip: number }
-  | { kind: 'budget' }
-  | { kind: 'fatal'; message: string; rip: number };
+/** A page of ktrace's own, outside guest-physical memory (the module area, which this kernel never
+ *  maps: it loads no modules): `vmcall; ret`. Linux's pm_power_off is pointed here when /init starts,
+ *  so that reboot(LINUX_REBOOT_CMD_POWER_OFF) ends the run as a power-off. */
+export const POWEROFF_PAGE = toAddr(0xffffffffbfff0000n);
+
+/** The TSC's frequency: 1 GHz, one tick per emulated nanosecond (the emulator's clock). */
+export const TSC_HZ = 1_000_000_000;
+/** The crystal clock CPUID 0x15 reports (TSC = crystal * 40 / 1). */
+export const CRYSTAL_HZ = 25_000_000;
 
 /** CPUID as QEMU's qemu64 model answers (qemu-msr-cpuid-trace), with MCE/MCA, MTRR and the APIC
- *  cleared (machine checks, MTRRs and the local APIC are not emulated; the kernel runs in PIC mode). */
+ *  cleared (machine checks, MTRRs and the local APIC are not emulated; the kernel runs in PIC mode),
+ *  and the frequency leaves 0x15 (TSC/crystal ratio and crystal Hz) and 0x16 (base MHz): Linux reads
+ *  the TSC frequency from them (native_calibrate_tsc, cpu_khz_from_cpuid) instead of calibrating it
+ *  against the PIT, whose busy-waits would cost emulated instructions. */
 export function linuxCpuid(leaf: number, sub: number): [number, number, number, number] {
   const str = (s: string) => (s.charCodeAt(0) | (s.charCodeAt(1) << 8) | (s.charCodeAt(2) << 16) | (s.charCodeAt(3) << 24)) >>> 0;
   const EDX1 = 0x078bfbfd & ~((1 << 7) | (1 << 9) | (1 << 12) | (1 << 14));
   switch (leaf >>> 0) {
-    case 0: return [0xd, str('Genu'), str('ntel'), str('ineI')];
+    case 0: return [0x16, str('Genu'), str('ntel'), str('ineI')];
     case 1: return [0x00060fb1, 0x00000800, 0x80002001, EDX1 >>> 0];
+    case 0x15: return [1, TSC_HZ / CRYSTAL_HZ, CRYSTAL_HZ, 0];
+    case 0x16: return [TSC_HZ / 1e6, TSC_HZ / 1e6, 100, 0];
     case 0x80000000: return [0x80000008, 0, 0, 0];
     case 0x80000001: return [0x00060fb1, 0, 0x00000005, 0x20100800];
     case 0x80000008: return [0x00003028, 0, 0, 0]; // 40 physical, 48 virtual address bits
@@ -55,12 +76,45 @@ export function linuxCpuid(leaf: number, sub: number): [number, number, number, 
   }
 }
 
-export class LinuxPlatform {
-  readonly machine = new Machine({ cpus: 1, seed: 1 });
+/** One 8259A (master at 0x20, slave at 0xa0): the ICW1-4 initialisation (ICW2 is the vector base),
+ *  the mask (OCW1), EOI (OCW2) and the IRR/ISR read select (OCW3). Edge-triggered: a raised line sets
+ *  IRR; the highest-priority unmasked request not below one in service is delivered. */
+export class Pic8259 {
+  imr = 0xff; irr = 0; isr = 0; base = 0x08;
+  private icw = 0; private icw4 = false; private readIsr = false;
+  write(cmd: boolean, v: number): void {
+    if (cmd) {
+      if (v & 0x10) { this.icw = 2; this.icw4 = (v & 1) !== 0; this.imr = 0; this.irr = 0; this.isr = 0; this.readIsr = false; return; }
+      if (v & 0x08) { if ((v & 3) === 3) this.readIsr = (v & 1) !== 0 && (v & 2) !== 0; return; } // OCW3
+      const op = v >> 5;
+      if (op === 1) { const i = this.highest(this.isr); if (i >= 0) this.isr &= ~(1 << i); }   // non-specific EOI
+      else if (op === 3) this.isr &= ~(1 << (v & 7));                                          // specific EOI
+      return;
+    }
+    switch (this.icw) {
+      case 2: this.base = v & 0xf8; this.icw = 3; return;
+      case 3: this.icw = this.icw4 ? 4 : 0; return;
+      case 4: this.icw = 0; return;
+      default: this.imr = v;
+    }
+  }
+  read(cmd: boolean): number { return cmd ? (this.readIsr ? this.isr : this.irr) : this.imr; }
+  private highest(bits: number): number { for (let i = 0; i < 8; i++) if (bits & (1 << i)) return i; return -1; }
+  /** The vector to deliver now (moving the request into service), or -1. */
+  take(): number {
+    const i = this.highest(this.irr & ~this.imr);
+    if (i < 0) return -1;
+    const busy = this.highest(this.isr);
+    if (busy >= 0 && busy <= i) return -1;
+    this.irr &= ~(1 << i); this.isr |= 1 << i;
+    return this.base + i;
+  }
+}
+
+export class LinuxPlatform extends Platform {
   readonly ram: Uint8Array<ArrayBuffer>;
   readonly mmu: GuestMmu;
-  private consoleBytes: number[] = [];
-  end: LinuxEnd | undefined;
+  readonly user: LinuxUser;
   private msrs = new Map<number, bigint>([
     [0x1b, 0xfee00900n],             // APIC_BASE (BSP)
     [0x1a0, 1n],                     // MISC_ENABLE: fast strings
@@ -68,13 +122,20 @@ export class LinuxPlatform {
     [0x8b, 0x100000000n],            // microcode revision
     [0x3a, 0n], [0x140, 0n], [0xce, 0n], [0x174, 0n], [0x175, 0n], [0x176, 0n],
   ]);
-  private uart = { ier: 0, lcr: 0, mcr: 0, scr: 0, fcr: 0, dll: 0, dlm: 0 };
+  private uart = { ier: 0, lcr: 0, mcr: 0, scr: 0, fcr: 0, dll: 0, dlm: 0, thre: false };
   private cmosIndex = 0;
   private pit = { mode: [0, 0, 0], reload: [0, 0, 0], start: [0, 0, 0], latchLow: [true, true, true], port61: 0 };
+  readonly pic = [new Pic8259(), new Pic8259()];
   readonly ports = new Map<number, number>();
+  /** The console line being written (power-off and panic are recognised by Linux's own lines). */
+  private line: number[] = [];
+  /** Faults handed to the guest on the way (vector and address; the first 20), for bring-up reports. */
+  readonly faults: string[] = [];
 
-  constructor(readonly image: Image, readonly opts: LinuxBootOptions = {}) {
-    const ramBytes = opts.ramBytes ?? 64 << 20;
+  constructor(image: Image, readonly lopts: LinuxPlatformOptions) {
+    super(image, lopts);
+    if (lopts.cpus !== 1) throw new RangeError('real Linux runs on one CPU for now: starting more (MP table, INIT/SIPI, IPIs) is not implemented yet');
+    const ramBytes = lopts.ramBytes ?? 64 << 20;
     this.ram = new Uint8Array(ramBytes);
     const m = this.machine;
     this.mmu = new GuestMmu(m.mem, this.ram);
@@ -82,15 +143,32 @@ export class LinuxPlatform {
     m.onCpuid = (_c, leaf, sub) => linuxCpuid(leaf, sub);
     m.onMsrRead = (_c, n) => this.msrs.get(n);
     m.onMsrWrite = (_c, n, v) => { if (!this.msrs.has(n)) return false; this.msrs.set(n, v); return true; };
-    m.onPortIn = (c, port, size) => this.portIn(c, port, size);
-    m.onPortOut = (c, port, size, v) => this.portOut(c, port, size, v);
-    m.onTrap = (c, stop) => this.handle(c, stop);
+    m.onPortIn = (c, port, size) => this.linuxPortIn(c, port, size);
+    m.onPortOut = (c, port, size, v) => this.linuxPortOut(c, port, size, v);
+    m.onTimer = (c) => this.pitTick(c);
+    m.mem.onHostMiss = (page) => this.mmu.mapForHost((m.mem.cur as Cpu).cr3 ?? m.cpus[0].cr3, page);
+    this.user = new LinuxUser(this);
   }
 
-  get console(): string { return Buffer.from(this.consoleBytes).toString('latin1'); }
+  private stubAt: number | undefined;
+  /** /init's stub: the address of its `syscall` (where a host call resumes a task). */
+  get stubSyscall(): number {
+    if (this.stubAt === undefined) {
+      const init = Image.load(this.lopts.init ?? readFileSync(join(LINUX_FIXTURE_DIR, 'init')));
+      const stub = init.symbolAddr('ktrace_stub');
+      if (stub === undefined) throw new Error('/init has no ktrace_stub symbol (fixtures/linux/init.c)');
+      this.stubAt = stub + 5; // xor %eax,%eax (2 bytes); vmcall (3 bytes); syscall
+    }
+    return this.stubAt;
+  }
 
-  /** Load the kernel at its physical addresses, map RAM, write boot_params, put CPU 0 at startup_64. */
-  boot(): void {
+  // ---- UserMemory: user memory belongs to Linux (user.ts) ----
+  override mapUser(addr: number, size: number, _perms: 'rx' | 'r' | 'rw'): void { this.user.map(addr, size); }
+  override write(addr: number, bytes: Uint8Array): void { this.user.write(addr, bytes); }
+  override read(addr: number, len: number): Uint8Array { return this.user.read(addr, len); }
+
+  /** Load the kernel at its physical addresses, write boot_params, put CPU 0 at startup_64. */
+  override boot(): void {
     const img = this.image;
     const eh = img.fileBytes(0, 64);
     const ehv = new DataView(eh.buffer, eh.byteOffset, eh.byteLength);
@@ -108,12 +186,13 @@ export class LinuxPlatform {
       kernelEnd = Math.max(kernelEnd, paddr + memsz);
     }
     const ramEnd = this.ram.length;
+    const initrdBytes = this.lopts.initrd ?? readFileSync(join(LINUX_FIXTURE_DIR, 'initramfs.cpio'));
     let initrd: { phys: number; size: number } | undefined;
-    if (this.opts.initrd?.length) {
-      const phys = Math.floor((ramEnd - this.opts.initrd.length) / PAGE) * PAGE - PAGE;
+    if (initrdBytes.length) {
+      const phys = Math.floor((ramEnd - initrdBytes.length) / PAGE) * PAGE - PAGE;
       if (phys < kernelEnd + (16 << 20)) throw new Error('the initrd does not fit above the kernel');
-      this.ram.set(this.opts.initrd, phys);
-      initrd = { phys, size: this.opts.initrd.length };
+      this.ram.set(initrdBytes, phys);
+      initrd = { phys, size: initrdBytes.length };
     }
     const cmd = Buffer.from(this.opts.cmdline ?? DEFAULT_CMDLINE, 'latin1');
     if (cmd.length >= CMDLINE_MAX) throw new Error(`the command line is longer than ${CMDLINE_MAX - 1} bytes`);
@@ -126,6 +205,11 @@ export class LinuxPlatform {
     this.ram.set(buildBootParams({ cmdlinePhys: CMDLINE_PHYS, cmdlineLength: CMDLINE_MAX, initrd, e820 }), BOOT_PARAMS_PHYS);
 
     const cr3 = writeIdentityTables(this.ram, BOOT_TABLES_PHYS, ramEnd);
+    this.mmu.bootTables = cr3;
+
+    const mem = this.machine.mem;
+    mem.map(POWEROFF_PAGE, PAGE, PERM_R | PERM_X);
+    mem.writeBytes(POWEROFF_PAGE, Uint8Array.of(0x0f, 0x01, 0xc1, 0xc3)); // vmcall; ret
 
     const c = this.machine.cpus[0];
     c.rip = img.header.entry; // phys_startup_64
@@ -136,70 +220,79 @@ export class LinuxPlatform {
     c.if_ = 0;
   }
 
-  get instructions(): number { return this.machine.cpus.reduce((s, c) => s + c.instret, 0); }
-
-  /** Run until the kernel halts for good, a stop the platform cannot handle, `budget` instructions, or
-   *  `until` holds (checked every 250,000 instructions; the run can go on afterwards: undefined). */
-  run(budget: number, until?: () => boolean): LinuxEnd | undefined {
+  /** Bring-up and tests: run until the run ends, `budget` instructions, or `until` holds (checked every
+   *  slice; the run can go on afterwards: undefined). */
+  run(budget: number, until?: () => boolean): ReturnType<Platform['runSlice']> {
     while (!this.end) {
-      const left = budget - this.instructions;
-      if (left <= 0) { this.end = { kind: 'budget' }; break; }
-      const r = this.machine.runAll(Math.min(left, 250_000));
-      if (r && !this.end) this.end = { kind: 'fatal', message: `${stopName(r.stop)}: ${r.cpu.stopText}`, rip: r.cpu.rip };
+      this.runSlice(budget);
       if (until?.()) break;
     }
     return this.end;
   }
 
-  private handle(c: Cpu, stop: Stop): boolean {
-    switch (stop) {
-      case Stop.Halt:
-        this.end = { kind: 'halt', rip: c.rip };
-        return false;
-      case Stop.PageFault: {
-        const r = this.mmu.resolve(c);
-        if (r === 'mapped') return true;
-        if (r === 'outside') return this.fatal(c, `access to 0x${BigInt.asUintN(64, BigInt(c.cr2)).toString(16)}, mapped outside RAM (MMIO is not emulated)`);
-        return this.deliver(c, 14, c.errorCode);
-      }
-      case Stop.GeneralProtection: return this.deliver(c, 13, c.errorCode);
-      case Stop.InvalidOpcode:
-        // an instruction the emulator lacks is reported, not handed to Linux as a #UD
-        if (c.stopText) return this.fatal(c, c.stopText);
-        return this.deliver(c, 6);
-      case Stop.DivideError: return this.deliver(c, 0);
-      case Stop.Breakpoint: return this.deliver(c, 3);
-      case Stop.Debug: return this.deliver(c, 1);
-      case Stop.Exception: {
-        const v = c.trapVector;
-        return this.deliver(c, v, [8, 10, 11, 12, 13, 14, 17, 21].includes(v) ? c.errorCode : undefined);
-      }
-      case Stop.Requested: return !this.end;
-      default: return this.fatal(c, `${stopName(stop)}: ${c.stopText}`);
-    }
+  protected override isWorkloadCall(cpu: Cpu): boolean {
+    return cpu.cpl === 3 && this.workload !== undefined && cpu.rip === this.stubSyscall;
   }
 
-  /** Faults seen on the way (vector and address), for the report. */
-  readonly faults: string[] = [];
+  /** A task's host call: the user-memory set-up it still needs first (user.ts), then the script's call. */
+  protected override workloadCall(cpu: Cpu): boolean {
+    const next = this.user.hostCall(cpu);
+    if ('error' in next) return this.fatal(cpu, next.error);
+    loadSyscall(cpu, next.nr, next.args);
+    if (next.rsp !== undefined) cpu.setRegNum(Reg.RSP, next.rsp);
+    cpu.rip = this.stubSyscall;
+    return true;
+  }
 
-  private deliver(c: Cpu, vector: number, errorCode?: number): boolean {
-    if (this.faults.length < 20) this.faults.push(`vector ${vector} at ${this.image.formatAddr(c.rip)}${vector === 14 ? ` cr2 0x${(c.cr2 < 0 ? BigInt.asUintN(64, BigInt(c.cr2)) : BigInt(c.cr2)).toString(16)} err ${c.errorCode}` : ''}`);
+  protected override handle(cpu: Cpu, stop: Stop): boolean {
+    switch (stop) {
+      case Stop.PageFault: {
+        // a TLB miss is the platform's, invisible to the guest and to upper layers
+        const r = this.mmu.resolve(cpu);
+        if (r === 'mapped') return true;
+        if (r === 'outside') return this.fatal(cpu, `access to 0x${BigInt.asUintN(64, BigInt(cpu.cr2)).toString(16)}, mapped outside RAM (MMIO is not emulated)`);
+        break;
+      }
+      case Stop.InvalidOpcode:
+        // an instruction the emulator lacks is reported, not handed to Linux as a #UD
+        if (cpu.stopText.startsWith('#UD at ')) return this.fatal(cpu, cpu.stopText);
+        break;
+      case Stop.DoubleFault:
+        // an external interrupt whose delivery met a page not mapped yet (it is still pending)
+        if (cpu.trapVector === 14 && this.mmu.resolve(cpu) === 'mapped') return true;
+        break;
+      case Stop.HostCall:
+        if (cpu.faultAddr === POWEROFF_PAGE) {
+          this.end ??= { kind: 'poweroff', status: 0 };
+          return false;
+        }
+        break;
+      default: break;
+    }
+    return super.handle(cpu, stop);
+  }
+
+  protected override deliver(cpu: Cpu, vector: number, errorCode?: number): boolean {
+    if (this.faults.length < 20) this.faults.push(`vector ${vector} at ${this.image.formatAddr(cpu.rip)}${vector === 14 ? ` cr2 0x${BigInt.asUintN(64, BigInt(cpu.cr2)).toString(16)} err ${cpu.errorCode}` : ''}`);
+    if (cpu.cpl === 0 && vector !== 3 && vector !== 1) this.lastKernelFault = this.snapshot(cpu, vector);
     // Delivery reads the IDT and writes the stack: pages the walk may not have mapped yet (a TLB miss
     // to the guest). A failed delivery changes nothing, so map the page and deliver again.
     for (let tries = 0; tries < 8; tries++) {
-      if (c.interrupt(vector, errorCode)) return true;
-      if (c.trapVector !== 14 || this.mmu.resolve(c) !== 'mapped') break;
+      if (cpu.interrupt(vector, errorCode)) return true;
+      if (cpu.trapVector !== 14 || this.mmu.resolve(cpu) !== 'mapped') break;
     }
-    return this.fatal(c, `double fault delivering vector ${vector} at ${this.image.formatAddr(c.rip)}: ${c.stopText}`);
+    return this.fatal(cpu, `double fault delivering vector ${vector} at ${this.image.formatAddr(cpu.rip)}: ${cpu.stopText}`);
   }
 
-  private fatal(c: Cpu, message: string): false {
-    this.end ??= { kind: 'fatal', message, rip: c.rip };
-    return false;
+  /** A console line is complete: Linux's panic ends the run (it would spin forever). */
+  private lineDone(): void {
+    const text = Buffer.from(this.line).toString('latin1');
+    this.line = [];
+    if (/^\[[ \d.]+\] ---\[ end Kernel panic - not syncing: /.test(text)) this.end ??= { kind: 'panic', reason: 0 };
   }
 
   // ---- port I/O ----
-  private portIn(c: Cpu, port: number, _size: number): number {
+  private linuxPortIn(c: Cpu, port: number, _size: number): number {
     if (port >= 0x3f8 && port <= 0x3ff) return this.uartIn(port - 0x3f8);
     switch (port) {
       case 0x71: return this.cmos(this.cmosIndex);
@@ -209,13 +302,13 @@ export class LinuxPlatform {
         const ch2Done = this.pitCount(c, 2) <= 0 ? 0x20 : 0;
         return (this.pit.port61 & 0x0f) | ch2Done;
       }
-      case 0x21: case 0xa1: return this.ports.get(port) ?? 0;
-      case 0x20: case 0xa0: return 0;
+      case 0x20: case 0x21: return this.pic[0].read(port === 0x20);
+      case 0xa0: case 0xa1: return this.pic[1].read(port === 0xa0);
       default: return 0xffffffff;
     }
   }
 
-  private portOut(c: Cpu, port: number, _size: number, v: number): void {
+  private linuxPortOut(c: Cpu, port: number, _size: number, v: number): void {
     v &= 0xff;
     if (port >= 0x3f8 && port <= 0x3ff) { this.uartOut(port - 0x3f8, v); return; }
     switch (port) {
@@ -226,23 +319,65 @@ export class LinuxPlatform {
         if (((v >> 4) & 3) === 0) return; // counter latch: reads return the live count (close enough at boot)
         this.pit.mode[ch] = (v >> 1) & 7;
         this.pit.latchLow[ch] = true;
+        if (ch === 0) c.nextTimer = Infinity; // a new mode stops the counter until its count is written
         return;
       }
       case 0x40: case 0x41: case 0x42: {
         const ch = port - 0x40;
         if (this.pit.latchLow[ch]) { this.pit.reload[ch] = (this.pit.reload[ch] & 0xff00) | v; this.pit.latchLow[ch] = false; }
-        else { this.pit.reload[ch] = (this.pit.reload[ch] & 0xff) | (v << 8); this.pit.latchLow[ch] = true; this.pit.start[ch] = c.clock(); }
+        else {
+          this.pit.reload[ch] = (this.pit.reload[ch] & 0xff) | (v << 8); this.pit.latchLow[ch] = true; this.pit.start[ch] = c.clock();
+          if (ch === 0) this.armPit(this.machine.cpus[0]);
+        }
         return;
       }
       case 0x61: this.pit.port61 = v; if (v & 1) this.pit.start[2] = c.clock(); return;
+      case 0x20: case 0x21: this.pic[0].write(port === 0x20, v); this.deliverIrq(c); return;
+      case 0xa0: case 0xa1: this.pic[1].write(port === 0xa0, v); this.deliverIrq(c); return;
       default: this.ports.set(port, v);
+    }
+  }
+
+  /** PIT channel 0 drives IRQ 0 (CPU 0's timer deadline): mode 0/4 once, mode 2/3 every count. */
+  private armPit(c: Cpu): void {
+    const reload = this.pit.reload[0] || 0x10000;
+    c.nextTimer = this.pit.start[0] + Math.max(1, Math.round((reload * 1e9) / PIT_HZ));
+  }
+  private pitTick(c: Cpu): void {
+    c.nextTimer = Infinity;
+    if (c.id !== 0) return;
+    const mode = this.pit.mode[0];
+    if (mode === 2 || mode === 3 || mode === 6 || mode === 7) {
+      // periodic: the next expiry follows this one, so no drift accumulates
+      this.pit.start[0] = Math.max(c.clock(), this.pit.start[0]);
+      const period = Math.max(1, Math.round(((this.pit.reload[0] || 0x10000) * 1e9) / PIT_HZ));
+      c.nextTimer = this.pit.start[0] + period;
+      this.pit.start[0] = c.nextTimer - period;
+    }
+    this.raiseIrq(c, 0);
+  }
+  /** An edge on ISA IRQ line `irq` (0-15; the slave hangs off the master's line 2). */
+  raiseIrq(c: Cpu, irq: number): void {
+    if (irq >= 8) { this.pic[1].irr |= 1 << (irq - 8); this.pic[0].irr |= 1 << 2; }
+    else this.pic[0].irr |= 1 << irq;
+    this.deliverIrq(c);
+  }
+  /** Hand the PIC's highest request to CPU 0 (it waits there until IF=1). */
+  private deliverIrq(c: Cpu): void {
+    void c;
+    const cpu = this.machine.cpus[0];
+    for (;;) {
+      const v = this.pic[0].take();
+      if (v < 0) return;
+      if (v - this.pic[0].base === 2) { const s = this.pic[1].take(); if (s >= 0) cpu.raise(s); continue; }
+      cpu.raise(v);
     }
   }
 
   /** PIT count left (1.193182 MHz, from the emulated clock: deterministic). */
   private pitCount(c: Cpu, ch: number): number {
     const reload = this.pit.reload[ch] || 0x10000;
-    const ticks = Math.floor(((c.clock() - this.pit.start[ch]) * 1193182) / 1e9);
+    const ticks = Math.floor(((c.clock() - this.pit.start[ch]) * PIT_HZ) / 1e9);
     return reload - ticks;
   }
   private pitRead(c: Cpu, ch: number): number {
@@ -252,30 +387,60 @@ export class LinuxPlatform {
     return low ? n & 0xff : n >> 8;
   }
 
+  // The 8250/16550A at 0x3f8 (IRQ 4): transmission is instant, so the transmitter is always empty;
+  // "THR empty" is an interrupt source (IIR 0x02) once THRI is enabled in IER, re-asserted by each
+  // THR write and each enable, cleared by reading IIR (as Linux's THRE test and its interrupt-driven
+  // TTY writes expect). Loopback (MCR bit 4) reflects MCR into MSR and sends nothing.
   private uartIn(reg: number): number {
     const u = this.uart, dlab = u.lcr & 0x80;
     switch (reg) {
       case 0: return dlab ? u.dll : 0;        // RBR: nothing received
       case 1: return dlab ? u.dlm : u.ier;
-      case 2: return u.fcr & 1 ? 0xc1 : 0x01;  // IIR: no interrupt pending (FIFOs on: 16550A)
+      case 2: {
+        const fifo = u.fcr & 1 ? 0xc0 : 0;
+        if (u.thre && (u.ier & 2)) { u.thre = false; return fifo | 0x02; }
+        return fifo | 0x01;                    // no interrupt pending
+      }
       case 3: return u.lcr;
       case 4: return u.mcr;
       case 5: return 0x60;                     // LSR: THR empty, transmitter empty
-      case 6: return 0xb0;                     // MSR: DCD, DSR, CTS
+      case 6:                                  // MSR: DCD, DSR, CTS (loopback: OUT2, OUT1, DTR, RTS)
+        if (u.mcr & 0x10) return ((u.mcr & 2) << 3) | ((u.mcr & 1) << 5) | ((u.mcr & 4) << 4) | ((u.mcr & 8) << 4);
+        return 0xb0;
       default: return u.scr;
     }
   }
   private uartOut(reg: number, v: number): void {
     const u = this.uart, dlab = u.lcr & 0x80;
     switch (reg) {
-      case 0: if (dlab) u.dll = v; else this.consoleBytes.push(v); return;
-      case 1: if (dlab) u.dlm = v; else u.ier = v & 0x0f; return;
+      case 0:
+        if (dlab) { u.dll = v; return; }
+        if (!(u.mcr & 0x10)) {
+          this.consoleBytes.push(v);
+          if (v === 10) this.lineDone(); else if (this.line.length < 4096) this.line.push(v);
+          if (this.end) this.machine.requestStop(this.machine.mem.cur as Cpu);
+        }
+        this.threEmpty();
+        return;
+      case 1: {
+        if (dlab) { u.dlm = v; return; }
+        const was = u.ier & 2;
+        u.ier = v & 0x0f;
+        if ((u.ier & 2) && !was) this.threEmpty();
+        return;
+      }
       case 2: u.fcr = v; return;
       case 3: u.lcr = v; return;
       case 4: u.mcr = v; return;
       case 7: u.scr = v; return;
       default: return;
     }
+  }
+  /** The transmitter holding register is empty (again): an interrupt when enabled (IER THRI, MCR OUT2). */
+  private threEmpty(): void {
+    const u = this.uart;
+    u.thre = true;
+    if ((u.ier & 2) && (u.mcr & 8)) this.raiseIrq(this.machine.cpus[0], 4);
   }
 
   /** CMOS RTC: a fixed date (2026-01-01 00:00:00, BCD, 24-hour), for deterministic boots. */

@@ -62,10 +62,13 @@ export class WorkloadRunner {
 
   constructor(readonly script: Script, private mem: UserMemory) {}
 
-  /** Map the stub, the string pool and the first task; returns where pid 1 starts. */
-  setup(): { entry: number; stackTop: number } {
-    this.mem.mapUser(USER_STUB, 4096, 'rx');
-    this.mem.write(USER_STUB, USER_STUB_CODE);
+  /** Map the stub (unless the kernel's /init brings its own: real Linux), the string pool and the
+   *  first task; returns where pid 1 starts. */
+  setup(opts: { stub?: boolean } = {}): { entry: number; stackTop: number } {
+    if (opts.stub !== false) {
+      this.mem.mapUser(USER_STUB, 4096, 'rx');
+      this.mem.write(USER_STUB, USER_STUB_CODE);
+    }
     this.layoutStrings(this.script.body);
     const main = this.newTask(this.script.body, { vars: new Map(), bufs: new Map() }, true);
     return { entry: USER_STUB, stackTop: this.stackTop(main.arena) };

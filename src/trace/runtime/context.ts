@@ -9,9 +9,9 @@ import type { FetchContext } from '../kprobe-events/eval.js';
 import type { Symbolizer } from '../kprobe-events/format.js';
 import type { RegName } from '../kprobe-events/regs.js';
 
+import { MINI_TASK_LAYOUT, type TaskLayout } from '../../kernel/task-layout.js';
+
 const PERM_U = 8;
-// struct pcpu_hot / struct task_struct offsets (fixtures/kernel/README.md, checked by asm-offsets.c).
-const PCPU_CURRENT_TASK = 0, TASK_PID = 72, TASK_COMM = 80, TASK_COMM_LEN = 16;
 const THREAD_SIZE = 16384;
 const U64 = (1n << 64n) - 1n;
 
@@ -22,7 +22,7 @@ export function safeLoad(mem: Memory, addr: number, size: 1 | 2 | 4 | 8, user: b
   // copy_from_kernel_nofault refuses user addresses, copy_from_user_nofault kernel ones
   // (mm/maccess.c, x86 copy_from_kernel_nofault_allowed).
   if (user ? addr < 0 : addr >= 0) return undefined;
-  const p0 = mem.permsAt(addr), p1 = mem.permsAt(addr + size - 1);
+  const p0 = permsHost(mem, addr), p1 = permsHost(mem, addr + size - 1);
   if (!p0 || !p1) return undefined;
   if (user && (!(p0 & PERM_U) || !(p1 & PERM_U))) return undefined;
   switch (size) {
@@ -33,17 +33,25 @@ export function safeLoad(mem: Memory, addr: number, size: 1 | 2 | 4 | 8, user: b
   }
 }
 
+/** A page's permissions, mapped first when the platform maps pages on demand (a guest page-table walk:
+ *  real Linux); 0 when it is not mapped. */
+function permsHost(mem: Memory, addr: number): number {
+  const p = mem.permsAt(addr);
+  if (p !== 0 || mem.onHostMiss === null) return p;
+  return mem.onHostMiss(addr - (addr & 4095)) ? mem.permsAt(addr) : 0;
+}
+
 /** The task running on this CPU: pointer, pid, comm; undefined when %gs does not lead to one. */
-export function currentTask(mem: Memory, gsBase: number): { task: number; pid: number; comm: string } | undefined {
+export function currentTask(mem: Memory, gsBase: number, layout: TaskLayout = MINI_TASK_LAYOUT): { task: number; pid: number; comm: string } | undefined {
   if (gsBase >= 0) return undefined; // user-mode %gs: not the kernel's per-CPU area
-  const t = safeLoad(mem, gsBase + PCPU_CURRENT_TASK, 8, false);
+  const t = safeLoad(mem, gsBase + layout.current, 8, false);
   if (t === undefined) return undefined;
   const task = toAddr(t);
-  const pid = safeLoad(mem, task + TASK_PID, 4, false);
+  const pid = safeLoad(mem, task + layout.pid, 4, false);
   if (pid === undefined) return undefined;
   let comm = '';
-  for (let i = 0; i < TASK_COMM_LEN - 1; i++) {
-    const b = safeLoad(mem, task + TASK_COMM + i, 1, false);
+  for (let i = 0; i < layout.commLen - 1; i++) {
+    const b = safeLoad(mem, task + layout.comm + i, 1, false);
     if (b === undefined || b === 0n) break;
     comm += String.fromCharCode(Number(b));
   }
@@ -58,9 +66,9 @@ export function imageSymbolizer(image: Image): Symbolizer {
 }
 
 /** FetchContext for one hit. `regs` is live: build it per hit, use it inside the handler only. */
-export function hitContext(regs: PtRegs, mem: Memory, sym: Symbolizer): FetchContext {
+export function hitContext(regs: PtRegs, mem: Memory, sym: Symbolizer, layout: TaskLayout = MINI_TASK_LAYOUT): FetchContext {
   let task: ReturnType<typeof currentTask> | null = null;
-  const cur = () => (task === null ? (task = currentTask(mem, regs.cpu.gsb)) : task);
+  const cur = () => (task === null ? (task = currentTask(mem, regs.cpu.gsb, layout)) : task);
   const sp = regs.sp;
   const ctx: FetchContext = {
     reg(name: RegName): bigint {

@@ -15,9 +15,10 @@ import { HitPath, type KprobeManager } from '../../kprobe/kprobes.js';
 import type { PtRegs } from '../../kprobe/regs.js';
 import type { EntryFlags } from '../kprobe-events/format.js';
 import { safeLoad } from './context.js';
+import { taskLayout } from '../../kernel/task-layout.js';
 
-// struct task_struct (fixtures/kernel/include/linux/sched.h): ti_flags at 0, preempt_count at 8
-const TASK_TI_FLAGS = 0, TASK_PREEMPT_COUNT = 8, TIF_NEED_RESCHED = 3n;
+// where the flags and the preemption count are: src/kernel/task-layout.ts
+const TIF_NEED_RESCHED = 3n;
 const IRQ_HANDLER = /^(asm_)?(sysvec_\w+|common_interrupt|spurious_interrupt)$/;
 
 /** In an interrupt handler: the hit's function or a caller on the frame-pointer chain is one. */
@@ -31,10 +32,12 @@ export function hitFlags(mgr: KprobeManager, regs: PtRegs, mem: Memory, image: I
   const cpu = regs.cpu;
   const path = mgr.hitPath[cpu.id] as HitPath;
   const gs = cpu.gsb;
-  const task = gs < 0 ? safeLoad(mem, gs, 8, false) : undefined;
+  const l = taskLayout(image);
+  const task = gs < 0 ? safeLoad(mem, gs + l.current, 8, false) : undefined;
   const t = task === undefined ? 0 : Number(BigInt.asIntN(64, task));
-  const ti = t ? safeLoad(mem, t + TASK_TI_FLAGS, 8, false) ?? 0n : 0n;
-  const pc = t ? Number((safeLoad(mem, t + TASK_PREEMPT_COUNT, 8, false) ?? 0n) & 0xffn) : 0;
+  const ti = t ? safeLoad(mem, t + l.tiFlags, 8, false) ?? 0n : 0n;
+  const pcAt = l.preemptPerCpu ? (gs < 0 && l.preemptCount >= 0 ? gs + l.preemptCount : 0) : t ? t + l.preemptCount : 0;
+  const pc = pcAt ? Number((safeLoad(mem, pcAt, 4, false) ?? 0n) & 0xffn) : 0;
   const nmi = path === HitPath.Int3;
   const taken = path === HitPath.Optprobe || path === HitPath.Ftrace || path === HitPath.Rethook ? 1 : 0;
   return {

@@ -18,6 +18,7 @@ import type { ProbeDef } from '../kprobe-events/probe.js';
 import { currentTask, hitContext, imageSymbolizer } from './context.js';
 import { hitFlags } from './flags.js';
 import { backtrace } from '../../kernel/backtrace.js';
+import { taskLayout, type TaskLayout } from '../../kernel/task-layout.js';
 
 
 /** One recorded event: what the ring buffer holds, plus its trace text. */
@@ -64,6 +65,8 @@ export class ProbeRuntime implements KprobeBackend {
   readonly hits = new Map<ProbeDef, number>();
   readonly returnProbes: ProbeDef[] = [];
   readonly sym: Symbolizer;
+  /** Where current, pid and comm are (kernel/task-layout.ts). */
+  readonly layout: TaskLayout;
   /** Why the last register() failed (register_kprobe's reason). */
   refusal: { errno: number; reason: string } | undefined;
   /** Called for each recorded event, in the order they happen. */
@@ -73,6 +76,7 @@ export class ProbeRuntime implements KprobeBackend {
 
   constructor(readonly mgr: KprobeManager, readonly mem: Memory, readonly image: Image, readonly krm?: KretprobeManager) {
     this.sym = imageSymbolizer(image);
+    this.layout = taskLayout(image);
   }
 
   /**
@@ -159,11 +163,11 @@ export class ProbeRuntime implements KprobeBackend {
   private returnHit(probe: ProbeDef, rp: Kretprobe, ri: KretprobeInstance, regs: PtRegs): void {
     this.hits.set(probe, (this.hits.get(probe) ?? 0) + 1);
     const cpu = regs.cpu;
-    const base = hitContext(regs, this.mem, this.sym);
+    const base = hitContext(regs, this.mem, this.sym, this.layout);
     const saved = ri.data.length ? new DataView(ri.data.buffer, ri.data.byteOffset, ri.data.byteLength) : undefined;
     const ctx = { ...base, arg: (n: number, entry: boolean) => (entry && saved && n * 8 <= saved.byteLength ? saved.getBigUint64((n - 1) * 8, true) : base.arg(n, entry)) };
     const args = fetchArgs(probe, ctx);
-    const t = currentTask(this.mem, cpu.gsb);
+    const t = currentTask(this.mem, cpu.gsb, this.layout);
     const comm = t ? t.comm : '<...>';
     const pid = t ? t.pid : 0;
     const tsNs = BigInt(cpu.clock());
@@ -177,9 +181,9 @@ export class ProbeRuntime implements KprobeBackend {
   private hit(probe: ProbeDef, kp: Kprobe, regs: PtRegs): void {
     this.hits.set(probe, (this.hits.get(probe) ?? 0) + 1);
     const cpu = regs.cpu;
-    const ctx = hitContext(regs, this.mem, this.sym);
+    const ctx = hitContext(regs, this.mem, this.sym, this.layout);
     const args = fetchArgs(probe, ctx);
-    const t = currentTask(this.mem, cpu.gsb);
+    const t = currentTask(this.mem, cpu.gsb, this.layout);
     // The kernel prints "<...>" for a pid whose comm it does not have (trace_find_cmdline).
     const comm = t ? t.comm : '<...>';
     const pid = t ? t.pid : 0;

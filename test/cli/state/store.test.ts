@@ -65,6 +65,11 @@ test('state.json fields of the wrong type: one line naming the field, the file l
     [{ kprobesEnabled: null }, 'field kprobesEnabled is null, expected true or false'],
     [{ vmlinux: { ...good.vmlinux, sha256: 1 } }, 'field vmlinux.sha256 is number 1, expected a sha256 in hex'],
   ];
+  // the identity an image over 64 MiB gets (cache.ts imageKey: its build-id) is a valid vmlinux.sha256
+  for (const key of ['bid-54df101f0c9870d34eebf64f99a67e5a86f4f194', 'sha-' + 'a'.repeat(40)]) {
+    writeFileSync(file, JSON.stringify({ ...good, vmlinux: { ...good.vmlinux, sha256: key } }));
+    assert.is(readState(d)?.vmlinux?.sha256, key);
+  }
   for (const [patch, message] of cases) {
     const text = JSON.stringify({ ...good, ...patch });
     writeFileSync(file, text);

@@ -7,6 +7,8 @@ import { toAddr } from '../../../src/emu/addr.js';
 import { GuestMmu, writeIdentityTables } from '../../../src/kernel/linux/mmu.js';
 
 const TEXT = toAddr(0xffffffff81000000n), DIRECT = toAddr(0xffff888000000000n);
+/** A second virtual page on the text page's physical frame. */
+const ALIAS = DIRECT + 0x2000;
 const P = 1n, RW = 2n, A = 0x20n, D = 0x40n, G = 0x100n, NX = 1n << 63n;
 
 /** Guest RAM with 4-level tables at 0x1000..: TEXT -> 0x100000 (global, read-only, executable),
@@ -32,6 +34,7 @@ function guest(code: number[]) {
   const textPte = map(TEXT, 0x100000, P | G);
   const dataPte = map(DIRECT, 0x200000, P | RW | NX);
   const roPte = map(DIRECT + 0x1000, 0x201000, P | NX);
+  map(ALIAS, 0x100000, P | RW | NX); // a writable alias of the text page (as text_poke makes one)
   ram.set(code, 0x100000);
   const m = new Machine({ cpus: 1 });
   const c = m.cpus[0];
@@ -105,5 +108,27 @@ test('a fault resolved by the walk leaves CR2 as the guest last saw it', () => {
   h.m.runAll(100);
   assert.is(h.c.cr2, DIRECT + 0x1000);
 });
+
+for (const mode of ['compiled blocks', 'one instruction at a time']) {
+  test(`a store through one virtual alias invalidates code decoded through another (physical page), ${mode}`, () => {
+    // 0: call f; mov r8,rax; mov byte [rbx+0x101],2; call f; hlt      f (at 0x100): mov eax,1; ret
+    const code = new Array(0x106).fill(0x90);
+    const call = (at: number) => { const rel = 0x100 - (at + 5); code.splice(at, 5, 0xe8, rel & 255, (rel >> 8) & 255, (rel >> 16) & 255, (rel >> 24) & 255); };
+    call(0);
+    code.splice(5, 3, 0x49, 0x89, 0xc0);
+    code.splice(8, 7, 0xc6, 0x83, 0x01, 0x01, 0x00, 0x00, 0x02);
+    call(15);
+    code[20] = 0xf4;
+    code.splice(0x100, 6, 0xb8, 0x01, 0x00, 0x00, 0x00, 0xc3);
+    const g = guest(code);
+    if (mode === 'compiled blocks') g.m.hotAfter = 1; else g.m.interpretOnly = true;
+    g.c.setRegNum(Reg.RBX, ALIAS);
+    g.c.setRegNum(Reg.RSP, DIRECT + 0x800);
+    assert.is(g.m.runAll(1000)?.stop, Stop.Halt, `denied ${g.denied} cr2 ${g.c.cr2.toString(16)} rip ${g.c.rip.toString(16)}`);
+    assert.is(g.c.getReg(Reg.R8), 1n, 'before the store');
+    assert.is(g.c.getReg(Reg.RAX), 2n, 'after the store through the alias: the new immediate');
+    assert.is(g.ram[0x100101], 2);
+  });
+}
 
 test.run();

@@ -8,6 +8,8 @@ import { Image } from '../../../src/elf/image.js';
 import { DEFAULT_VMLINUX } from '../../../src/paths.js';
 import { PERM_R, PERM_X } from '../../../src/emu/memory.js';
 import { Reg } from '../../../src/emu/cpu.js';
+import { WorkloadRunner } from '../../../src/kernel/workload/runner.js';
+import { parseWorkload } from '../../../src/kernel/workload/parser.js';
 
 test('CPUID has every feature Linux x86-64 requires (required-features.h REQUIRED_MASK0/1), no LAPIC, MCE or MTRR', () => {
   const [, , , edx1] = linuxCpuid(1, 0);
@@ -21,7 +23,7 @@ test('CPUID has every feature Linux x86-64 requires (required-features.h REQUIRE
 });
 
 test('8250 output, LSR, CMOS status B and a PIT count that falls with the emulated clock', () => {
-  const p = new LinuxPlatform(Image.load(readFileSync(DEFAULT_VMLINUX)));
+  const p = new LinuxPlatform(Image.load(readFileSync(DEFAULT_VMLINUX)), { cpus: 1, seed: 1 });
   const m = p.machine, c = m.cpus[0];
   // mov dx,0x3f8; mov al,'h'; out dx,al; mov al,'i'; out dx,al; mov dx,0x3fd; in al,dx; mov bl,al;
   // mov al,0x0b; out 0x70,al; in al,0x71; mov cl,al;
@@ -34,7 +36,8 @@ test('8250 output, LSR, CMOS status B and a PIT count that falls with the emulat
   m.mem.map(0x10000, 0x2000, PERM_R | PERM_X);
   m.mem.writeBytes(0x10000, Uint8Array.from(code));
   c.rip = 0x10000;
-  assert.is(p.run(10_000)?.kind, 'halt');
+  const end = p.run(10_000);
+  assert.ok(end?.kind === 'fatal' && /every CPU halted/.test(end.message), JSON.stringify(end));
   assert.is(p.console, 'hi');
   assert.is(c.getReg(Reg.RBX) & 0xffn, 0x60n, 'LSR: transmitter empty');
   assert.is(c.getReg(Reg.RCX) & 0xffn, 0x02n, 'CMOS status B: 24-hour, BCD');
@@ -44,15 +47,25 @@ test('8250 output, LSR, CMOS status B and a PIT count that falls with the emulat
 });
 
 const built = existsSync(join(LINUX_FIXTURE_DIR, 'vmlinux.br'));
-test('the bundled Linux enters startup_64 and prints its banner and command line on the 8250', () => {
+test('the bundled Linux boots to /init: banner and command line on the 8250, then /init\'s first host call', () => {
   if (!built) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
+  // a boot of real Linux (test/kernel/linux/session.test.ts boots it in the default run): test:long only
+  if (process.env.KTRACE_LONG !== '1') return;
   const image = Image.load(readFileSync(bundledLinuxPath()));
-  const p = new LinuxPlatform(image, { initrd: readFileSync(join(LINUX_FIXTURE_DIR, 'initramfs.cpio')) });
+  const p = new LinuxPlatform(image, { cpus: 1, seed: 1 });
+  const runner = new WorkloadRunner(parseWorkload('t.wl', 'close 99\n'), p);
+  p.workload = runner;
+  runner.setup({ stub: false });
   p.boot();
-  const end = p.run(30_000_000, () => p.console.includes('BIOS-e820'));
-  assert.is(end, undefined, `stopped early: ${JSON.stringify(end)}`);
+  p.stopAtInit = true;
+  const end = p.run(300_000_000, () => p.initStarted);
+  assert.is(end, undefined, `stopped early: ${JSON.stringify(end)}\n${p.console.slice(-2000)}`);
+  assert.ok(p.initStarted, 'reached /init');
   assert.match(p.console, /^\[    0\.000000\] Linux version 6\.1\.\d+ \(ktrace@ktrace\) .* #1 SMP Thu Jan  1 00:00:00 UTC 1970\r?\n/);
-  assert.match(p.console, /Command line: console=ttyS0 earlyprintk=serial nolapic\r?\n/);
+  assert.match(p.console, /Command line: console=ttyS0\b/);
+  assert.match(p.console, /Run \/init as init process/);
+  assert.match(p.console, /Calibrating delay loop \(skipped\)/, 'no delay-loop calibration (the TSC frequency comes from CPUID)');
+  console.log(`  (boot to /init: ${(p.instructions / 1e6).toFixed(1)} M instructions)`);
 });
 
 test.run();
