@@ -21,7 +21,9 @@ import { KernelSession } from '../lib/kernel.js';
 import type { kprobe, kretprobe } from '../kprobe/api.js';
 
 export const HANDLER_READ_BUDGET = 100_000;
-export const HANDLER_TIMEOUT_MS = 1000;
+/** Far above what HANDLER_READ_BUDGET reads take even on a loaded machine (about 1 s at load 20 on 2
+ *  cores), so that a reading loop always ends on the deterministic budget, never on the host clock. */
+export const HANDLER_TIMEOUT_MS = 5000;
 
 export interface HandlerModule {
   kprobes?: kprobe[];

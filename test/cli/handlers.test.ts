@@ -52,7 +52,7 @@ test('a throwing, a memory-looping and a pure-looping handler: one line each on 
   const m = /missed (\d+) (\d+) (\d+)/.exec(r.err)!;
   assert.ok(m, r.err);
   assert.equal(errs.sort(), [
-    'ktrace: run: --handlers: do_sys_openat2: pre_handler failed 1 time (counted in nmissed): ran longer than 1000 ms of host time',
+    'ktrace: run: --handlers: do_sys_openat2: pre_handler failed 1 time (counted in nmissed): ran longer than 5000 ms of host time',
     `ktrace: run: --handlers: vfs_read: pre_handler failed ${m[1]} times (counted in nmissed): boom`,
     `ktrace: run: --handlers: vfs_write: pre_handler failed ${m[2]} times (counted in nmissed): more than 100000 guest-memory reads in one handler call`,
   ]);
