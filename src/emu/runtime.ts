@@ -7,7 +7,7 @@ import { arithFlags, cond, getCF, K_EXPL, K_RAW, K_SUB, PARITY, setArithFlags, C
 import { FAULT, VEC_BP, VEC_DB, VEC_DE, VEC_GP, VEC_UD } from './memory.js';
 import { Cpu, Reg, VEC_TIMER } from './cpu.js';
 import { disassemble, type Op } from './decode.js';
-import { Stop } from './machine.js';
+import { Stop } from './stop.js';
 import { Code, Mnemonic, Register } from './iced.js';
 
 void VEC_TIMER;
