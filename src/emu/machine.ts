@@ -1,8 +1,8 @@
 // The machine: memory, CPUs, the decode cache, and the run loop that turns guest events into Stop values.
 // Several CPUs interleave deterministically on one host thread in instruction quanta.
 import { Cpu, VEC_TIMER, VEC_IPI } from './cpu.js';
-import { DecodeCache, MAX_BLOCK, type Op } from './decode.js';
-import { compileBlocks, compileOp, endsBlock, newBlock, type Block } from './compile.js';
+import { DecodeCache, MAX_BLOCK, type Block, type Op } from './decode.js';
+import { compileBlocks, compileOp, endsBlock, newBlock } from './compile.js';
 import { FAULT, Memory, PAGE_PROBE, PAGE_SIZE, PERM_U, PERM_X, VEC_DB, type Page } from './memory.js';
 import { STATS_ON, stats } from './stats.js';
 import { Mnemonic } from './iced.js';
@@ -130,7 +130,7 @@ export class Machine {
     const list = [blk];
     const warm = this.hotAfter >> 2;
     if (pg && pg.blist) {
-      for (const q of pg.blist as Block[]) {
+      for (const q of pg.blist) {
         if (list.length >= BATCH) break;
         if (q !== blk && q.fn === null && q.valid && q.heat > warm) list.push(q);
       }
