@@ -2,7 +2,8 @@
 // address that lands on a vmcall stub, and run until the function returns there.
 import { toAddr } from './addr.js';
 import { Cpu, Reg } from './cpu.js';
-import { Machine, Stop } from './machine.js';
+import { Machine } from './machine.js';
+import { Stop } from './stop.js';
 import { PAGE_SIZE, PERM_R, PERM_W, PERM_X, PERM_U } from './memory.js';
 
 export interface CallOptions {

@@ -8,34 +8,9 @@ import { Mnemonic, OpKind } from './iced.js';
 import { ARITH } from './flags.js';
 import { Gen, cc, formOf, producerOf, unsupportedReason } from './semantics.js';
 import { H } from './runtime.js';
-import type { Op } from './decode.js';
+import type { Block, BlockFn, Op } from './decode.js';
 import { hex } from './addr.js';
 import { writesMemOperand } from './facts.js';
-
-export type BlockFn = (c: any, R: Uint32Array, m: any, L: number) => void;
-
-export interface Block {
-  /** L: instructions the block may retire in this call (>= n); a self-looping block iterates while it can.
-   *  null while the block is cold: the run loop steps through its ops one at a time (tiered execution). */
-  fn: BlockFn | null;
-  /** times the run loop entered the block while it was cold */
-  heat: number;
-  n: number;
-  /** RIP of each instruction, to count completed instructions after a fault */
-  ips: Float64Array;
-  probe: boolean;
-  valid: boolean;
-  ops: Op[];
-  /** may the run loop remember this block's successors? (not after system instructions that can change
-   *  privilege level or RIP in ways a cached link would bypass) */
-  link: boolean;
-  /** the two most recent successor blocks and their addresses (the run loop's inline cache) */
-  s1: Block | null; s1ip: number; s2: Block | null; s2ip: number;
-  /** instructions committed to the counters before the last (system) instruction runs, so that it sees
-   *  an exact clock (rdtsc, port writes that arm the timer); the run loop's fault path accounts for it */
-  pre: number;
-}
-
 
 /** Can executing this op raise a fault (so RIP must be committed before it)? */
 export function mayFault(op: Op): boolean {

@@ -5,6 +5,7 @@ import { TWO32, toAddr } from './addr.js';
 import { STATS_ON, stats } from './stats.js';
 import { codeFacts } from './facts.js';
 import { PAGE_PROBE, PAGE_SIZE, PERM_U, PERM_X, Memory, type CodeCache, type Page } from './memory.js';
+import type { Cpu } from './cpu.js';
 
 /** A memory operand, with everything the code generator needs baked in. */
 export interface MemRef {
@@ -46,8 +47,49 @@ export interface Op {
   strSeg: number;
   /** facts of its Code from iced's metadata (facts.ts F_* bits; 0 for undecodable bytes) */
   facts: number;
-  /** cached single-instruction function (interpreter path) */
-  fn: any;
+  /** cached single-instruction function (interpreter path; compile.ts compileOp), null until first run */
+  fn: BlockFn | null;
+}
+
+/** A compiled block or single instruction: runs on CPU `c` with its registers `R` (c.regs) and memory `m`;
+ *  `L` is how many instructions it may retire in this call. */
+export type BlockFn = (c: Cpu, R: Uint32Array, m: Memory, L: number) => void;
+
+/** A straight-line run of decoded instructions, cold (stepped) or compiled (compile.ts). */
+export interface Block {
+  /** L: instructions the block may retire in this call (>= n); a self-looping block iterates while it can.
+   *  null while the block is cold: the run loop steps through its ops one at a time (tiered execution). */
+  fn: BlockFn | null;
+  /** times the run loop entered the block while it was cold */
+  heat: number;
+  n: number;
+  /** RIP of each instruction, to count completed instructions after a fault */
+  ips: Float64Array;
+  probe: boolean;
+  valid: boolean;
+  ops: Op[];
+  /** may the run loop remember this block's successors? (not after system instructions that can change
+   *  privilege level or RIP in ways a cached link would bypass) */
+  link: boolean;
+  /** the two most recent successor blocks and their addresses (the run loop's inline cache) */
+  s1: Block | null; s1ip: number; s2: Block | null; s2ip: number;
+  /** instructions committed to the counters before the last (system) instruction runs, so that it sees
+   *  an exact clock (rdtsc, port writes that arm the timer); the run loop's fault path accounts for it */
+  pre: number;
+}
+
+// The decode cache's state of each page lives in fields of Page (flat, for the run loop's fast lookup).
+// Their types are declared here, by declaration merging, so that the memory layer does not import the
+// decoder; memory.ts only initializes them to null and asks whether a page holds decoded code.
+declare module './memory.js' {
+  interface Page {
+    /** decoded instructions by page offset (DecodeCache.decodeRun) */
+    ops: (Op | undefined)[] | null;
+    /** blocks by the page offset they start at (Machine.blockAt) */
+    blocks: (Block | undefined)[] | null;
+    /** every block with an instruction on this page, invalidated with it */
+    blist: Block[] | null;
+  }
 }
 
 export const MAX_BLOCK = 64;
@@ -149,7 +191,7 @@ function fillOp(i: Instruction, ip: number, bytes: Uint8Array, probe: boolean): 
   return op;
 }
 
-/** Decodes and caches code; owns page.ops/page.blocks (memory.ts calls invalidatePage on writes). */
+/** Decodes and caches code; owns page.ops/blocks/blist (memory.ts calls invalidatePage on writes). */
 export class DecodeCache implements CodeCache {
   private readonly insn = new Instruction();
   /** statistics */

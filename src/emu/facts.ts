@@ -1,10 +1,16 @@
 // Instruction facts keyed by iced-x86's Code, read from iced's own metadata (InstructionInfoFactory) the
 // first time a Code is decoded and kept for the process: the direction of each operand (read, written),
-// the same for every instance of the Code whether its r/m operand is a register or memory.
+// the same for every instance of the Code whether its r/m operand is a register or memory; its flow
+// control and whether it is privileged (CPL 0, or IOPL-sensitive: cli, sti, in, out, ins, outs).
 import { InstructionInfoFactory, InstructionInfoOptions, OpAccess, OpKind, type Instruction } from './iced.js';
 
 /** The Code has been looked at (a table entry of 0 means: not yet). */
 export const F_KNOWN = 1 << 16;
+/** The Code is privileged (iced's isPrivileged). */
+export const F_PRIVILEGED = 1 << 17;
+const FLOW_SHIFT = 20;
+/** iced's FlowControl of the Code (Next, branches, Call, Return, Interrupt, Exception ...). */
+export const flowOf = (facts: number): number => (facts >>> FLOW_SHIFT) & 15;
 /** operand k is (or may be) written: bit k; read: bit 8 + k */
 export const opWritten = (facts: number, k: number): boolean => ((facts >>> k) & 1) !== 0;
 export const opRead = (facts: number, k: number): boolean => ((facts >>> (8 + k)) & 1) !== 0;
@@ -20,7 +26,7 @@ export function codeFacts(insn: Instruction): number {
   factory ??= new InstructionInfoFactory();
   // operand access only: the register and memory usage lists cost ~20x more to build
   const info = factory.infoOptions(insn, InstructionInfoOptions.NoMemoryUsage | InstructionInfoOptions.NoRegisterUsage);
-  let f = F_KNOWN;
+  let f = F_KNOWN | (insn.isPrivileged ? F_PRIVILEGED : 0) | ((insn.flowControl as number) << FLOW_SHIFT);
   try {
     for (let k = 0; k < insn.opCount && k < 8; k++) {
       const a = info.opAccess(k) as number;

@@ -1,37 +1,22 @@
 // The machine: memory, CPUs, the decode cache, and the run loop that turns guest events into Stop values.
 // Several CPUs interleave deterministically on one host thread in instruction quanta.
 import { Cpu, VEC_TIMER, VEC_IPI } from './cpu.js';
-import { DecodeCache, MAX_BLOCK, type Op } from './decode.js';
-import { compileBlocks, compileOp, endsBlock, newBlock, type Block } from './compile.js';
+import { DecodeCache, MAX_BLOCK, type Block, type Op } from './decode.js';
+import { compileBlocks, compileOp, endsBlock, newBlock } from './compile.js';
+import { FAULT, Memory, PAGE_PROBE, PAGE_SIZE, PERM_U, PERM_X, VEC_DB, type Page } from './memory.js';
+import { STATS_ON, stats } from './stats.js';
+import { Mnemonic } from './iced.js';
+import { Stop, vectorStop } from './stop.js';
+// Stop's home is stop.ts; re-exported here for the machine's users.
+export { Stop, stopName, STOP_NAMES } from './stop.js';
 
 /** Blocks compiled together at most (the hot one and warm blocks on its page). */
 const BATCH = 24;
 /** Entries after which a block is compiled (tiered execution: colder code runs one instruction at a time). */
 export const HOT_AFTER = 40;
-import { FAULT, Memory, PAGE_PROBE, PAGE_SIZE, PERM_U, PERM_X, VEC_DB, VEC_DE, VEC_GP, VEC_PF, VEC_UD, type Page } from './memory.js';
-import { STATS_ON, stats } from './stats.js';
-import { Mnemonic } from './iced.js';
 
 /** No budget applies to probe pages: their code always runs to where it leaves them. */
 const PROBE_LIMIT = 1e15;
-
-export const enum Stop {
-  Budget, Breakpoint, Debug, PageFault, GeneralProtection, InvalidOpcode, DivideError, Halt, HostCall,
-  Requested, DoubleFault, Exception,
-}
-export const STOP_NAMES = ['Budget', 'Breakpoint', 'Debug', 'PageFault', 'GeneralProtection', 'InvalidOpcode',
-  'DivideError', 'Halt', 'HostCall', 'Requested', 'DoubleFault', 'Exception'];
-export function stopName(s: Stop): string { return STOP_NAMES[s] ?? `Stop(${s})`; }
-
-function vectorStop(v: number): Stop {
-  switch (v) {
-    case VEC_PF: return Stop.PageFault;
-    case VEC_GP: case 12: return Stop.GeneralProtection;
-    case VEC_UD: return Stop.InvalidOpcode;
-    case VEC_DE: return Stop.DivideError;
-    default: return Stop.Exception;
-  }
-}
 
 export interface MachineOptions { cpus: number; seed?: number; }
 
@@ -150,7 +135,7 @@ export class Machine {
     const list = [blk];
     const warm = this.hotAfter >> 2;
     if (pg && pg.blist) {
-      for (const q of pg.blist as Block[]) {
+      for (const q of pg.blist) {
         if (list.length >= BATCH) break;
         if (q !== blk && q.fn === null && q.valid && q.heat > warm) list.push(q);
       }

@@ -39,15 +39,14 @@ export class Page {
     if (this.u8 === ZERO_U8) { this.u8 = new Uint8Array(PAGE_SIZE); this.dv = new DataView(this.u8.buffer); }
   }
   get materialized(): boolean { return this.u8 !== ZERO_U8; }
-  /** Decoded code state, owned by decode.ts: ops/blocks indexed by page offset. */
-  ops: any[] | null = null;
-  blocks: any[] | null = null;
-  blist: any[] | null = null;
   /** An instruction decoded on the previous page extends into this one. */
   spanned = false;
   /** The other virtual pages on the same physical frame (Memory.mapPhysical), or null. */
   aliases: FrameAliases | null = null;
-  constructor(readonly base: number, public perms: number) {}
+  constructor(readonly base: number, public perms: number) {
+    // The decode cache's state of this page: ops, blocks and blist (their types: decode.ts).
+    this.ops = null; this.blocks = null; this.blist = null;
+  }
   /** Decoded code on this page's bytes: through this page, or through an alias of its frame. */
   get hasCode(): boolean { return this.ops !== null || this.spanned || (this.aliases !== null && this.aliases.hasCode()); }
 }

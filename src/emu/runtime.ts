@@ -7,7 +7,7 @@ import { arithFlags, cond, getCF, K_EXPL, K_RAW, K_SUB, PARITY, setArithFlags, C
 import { FAULT, VEC_BP, VEC_DB, VEC_DE, VEC_GP, VEC_UD } from './memory.js';
 import { Cpu, Reg, VEC_TIMER } from './cpu.js';
 import { disassemble, type Op } from './decode.js';
-import { Stop } from './machine.js';
+import { Stop } from './stop.js';
 import { Code, Mnemonic, Register } from './iced.js';
 
 void VEC_TIMER;
@@ -109,6 +109,8 @@ function readSmall(c: Cpu, op: Op, i: number): number {
 export const H = {
   rhi: 0,
   cf: getCF,
+  /** generated code's #UD for a form ktrace does not implement (compile.ts) */
+  unimpl: unimplemented,
   c0: (c: Cpu) => cond(c, 0), c1: (c: Cpu) => cond(c, 1), c2: (c: Cpu) => cond(c, 2), c3: (c: Cpu) => cond(c, 3),
   c4: (c: Cpu) => cond(c, 4), c5: (c: Cpu) => cond(c, 5), c6: (c: Cpu) => cond(c, 6), c7: (c: Cpu) => cond(c, 7),
   c8: (c: Cpu) => cond(c, 8), c9: (c: Cpu) => cond(c, 9), c10: (c: Cpu) => cond(c, 10), c11: (c: Cpu) => cond(c, 11),
@@ -848,4 +850,3 @@ export function unimplemented(c: Cpu, op: Op, reason: string): never {
   const bytes = Array.from(op.bytes.subarray(0, op.len), (b) => b.toString(16).padStart(2, '0')).join(' ');
   return fault(c, VEC_UD, `#UD at ${hex(op.ip)}: ${bytes}  ${op.bad === 2 ? '(bad)' : disassemble(op.bytes, op.ip)}  (${reason})`);
 }
-(H as any).unimpl = unimplemented;

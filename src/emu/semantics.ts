@@ -671,6 +671,27 @@ for (const [mn, name] of [
 /** The per-Code table: every fact of ktrace's own about an instruction form, keyed by iced's Code. */
 const FORMS: (Form | null | undefined)[] = [];
 
+/** A non-GPR register operand ktrace implements: a segment, control or debug register. */
+function isSystemRegister(r: number): boolean {
+  return (r >= Register.ES && r <= Register.GS) || (r >= Register.CR0 && r <= Register.CR15) || (r >= Register.DR0 && r <= Register.DR7);
+}
+/** lidt/lgdt/sidt/sgdt: the memory operand is a descriptor-table pseudo-descriptor (10 bytes). */
+function isDescriptorTableOp(mn: number): boolean {
+  return mn === Mnemonic.Lidt || mn === Mnemonic.Lgdt || mn === Mnemonic.Sidt || mn === Mnemonic.Sgdt;
+}
+/** clflush/clflushopt and the prefetches: the memory operand names a cache line, never read as data. */
+function isCacheLineOp(mn: number): boolean {
+  return mn === Mnemonic.Clflush || mn === Mnemonic.Clflushopt || (mn >= Mnemonic.Prefetchnta && mn <= Mnemonic.Prefetchw);
+}
+/** fxsave/fxrstor (and their 64-bit forms): the memory operand is the 512-byte FXSAVE area. */
+function isFxsaveAreaOp(mn: number): boolean { return mn >= Mnemonic.Fxrstor && mn <= Mnemonic.Fxsave64; }
+/** May this mnemonic's memory operand be wider than 8 bytes? Only where it is not a scalar load/store
+ *  (lea and nop compute no access; cmpxchg16b has its own 16-byte path). */
+function allowsWideMemory(mn: number): boolean {
+  return mn === Mnemonic.Cmpxchg16b || mn === Mnemonic.Nop || mn === Mnemonic.Lea
+    || isDescriptorTableOp(mn) || isCacheLineOp(mn) || isFxsaveAreaOp(mn);
+}
+
 /** Why this decoded form is not implemented ('' when it is). */
 export function unsupportedReason(op: Op): string {
   const f = BY_MN[op.mn];
@@ -679,13 +700,12 @@ export function unsupportedReason(op: Op): string {
     const k = op.kind[i];
     if (k === OpKind.Register && op.rg[i] < 0) {
       const r = op.reg[i];
-      const ok = (r >= Register.ES && r <= Register.GS) || (r >= Register.CR0 && r <= Register.CR15) || (r >= Register.DR0 && r <= Register.DR7);
-      if (!ok) return 'register operand not supported (vector/x87/debug)';
+      if (!isSystemRegister(r)) return 'register operand not supported (vector/x87/debug)';
     }
     if (k === OpKind.Memory && op.mem && (op.mem.base === -2 || op.mem.index === -2) && op.mn !== Mnemonic.Xlatb) return 'addressing form not supported';
     if (k === OpKind.FarBranch16 || k === OpKind.FarBranch32) return 'far branches not supported';
   }
-  if (op.mem && op.mem.size > 8 && op.mn !== Mnemonic.Cmpxchg16b && op.mn !== Mnemonic.Lidt && op.mn !== Mnemonic.Lgdt && op.mn !== Mnemonic.Sidt && op.mn !== Mnemonic.Sgdt && op.mn !== Mnemonic.Clflush && op.mn !== Mnemonic.Clflushopt && !(op.mn >= Mnemonic.Prefetchnta && op.mn <= Mnemonic.Prefetchw) && op.mn !== Mnemonic.Nop && op.mn !== Mnemonic.Lea && !(op.mn >= Mnemonic.Fxrstor && op.mn <= Mnemonic.Fxsave64)) return 'memory operand size not supported';
+  if (op.mem && op.mem.size > 8 && !allowsWideMemory(op.mn)) return 'memory operand size not supported';
   return '';
 }
 export function formOf(op: Op): Form | null {

@@ -2,13 +2,14 @@
 // instruction into a slot with RIP-relative operands fixed up, or choose to emulate it), can_boost, the
 // emulation of branch/IF-modifying instructions (prepare_emulation and the kprobe_emulate_* family),
 // arm/disarm (text_poke of int3) and the resume fix-up after a single-step.
-// Every instruction fact comes from iced-x86 (flow control, condition code, branch target, privilege,
-// RIP-relative operands); the only policy tables are the kernel's own lists of what to refuse or
-// not to boost, written as iced Mnemonic sets.
+// Every instruction fact comes from iced-x86 (flow control and privilege through the per-Code table of
+// src/emu/facts.ts; condition code, branch target, RIP-relative operands from the decoded instruction);
+// the only policy tables are what the kernel's own lists add to those facts, written as iced Mnemonic sets.
 import { BlockEncoder, BlockEncoderOptions, Code, ConditionCode, Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic, OpKind, Register } from '../emu/iced.js';
 import { Reg, type Cpu } from '../emu/cpu.js';
 import { FAULT, type Memory } from '../emu/memory.js';
 import { MODULES_VADDR } from './slots.js';
+import { codeFacts, flowOf, F_PRIVILEGED } from '../emu/facts.js';
 
 export const INT3_INSN_OPCODE = 0xcc;
 export const MAX_INSN_SIZE = 16;
@@ -82,21 +83,23 @@ export function canProbe(symStart: number, addr: number, read: (a: number, len: 
   } finally { d.free(); }
 }
 
+// Refused whatever their flow control: returns through a frame the slot does not have (iret, retf and
+// the sys* returns would otherwise be emulated as a near ret), VM extensions, syscall/sysenter, and int3
+// (another debugger's). int/into/int1 need no entry: their flow control (Interrupt) is refused below.
 const REFUSED = new Set<number>([
   Mnemonic.Int3, Mnemonic.Iret, Mnemonic.Iretd, Mnemonic.Iretq, Mnemonic.Retf, // prepare_emulation: -EOPNOTSUPP
   Mnemonic.Vmcall, Mnemonic.Vmlaunch, Mnemonic.Vmresume, Mnemonic.Vmxoff,        // 0f 01 /0 mod=3: VM extensions
-  Mnemonic.Int, Mnemonic.Into, Mnemonic.Int1,                                   // traps out of the slot
   Mnemonic.Syscall, Mnemonic.Sysretq, Mnemonic.Sysret, Mnemonic.Sysenter, Mnemonic.Sysexitq, Mnemonic.Sysexit,
   Mnemonic.Hlt, // ktrace: a hlt stepped with IF cleared (as kprobes steps) would never wake
 ]);
-// can_boost's "not boostable" opcodes that are not branches (branches are excluded by flow control).
+// can_boost's "not boostable" opcodes that the facts do not already exclude: branches and traps (int1)
+// fail the flow-control test, and cli, sti, hlt and port I/O (in, out, ins, outs) are privileged.
+// ktrace only: instructions that read the emulated clock (rdtsc) or reach devices that do (port I/O arms
+// the timer, and is privileged) are single-stepped, where the probed instruction's count is exactly as
+// unprobed; in a boosted copy the int3 has already counted it, so they would see the clock one
+// instruction late.
 const NOT_BOOSTABLE = new Set<number>([Mnemonic.Enter, Mnemonic.Leave, Mnemonic.Pushf, Mnemonic.Pushfq, Mnemonic.Popf,
-  Mnemonic.Popfq, Mnemonic.Cli, Mnemonic.Sti, Mnemonic.Hlt, Mnemonic.Bound, Mnemonic.Int1,
-  // ktrace only: instructions that read the emulated clock (rdtsc) or reach devices that do (port I/O arms
-  // the timer) are single-stepped, where the probed instruction's count is exactly as unprobed; in a
-  // boosted copy the int3 has already counted it, so they would see the clock one instruction late.
-  Mnemonic.Rdtsc, Mnemonic.Rdtscp, Mnemonic.In, Mnemonic.Out, Mnemonic.Insb, Mnemonic.Insw, Mnemonic.Insd,
-  Mnemonic.Outsb, Mnemonic.Outsw, Mnemonic.Outsd]);
+  Mnemonic.Popfq, Mnemonic.Bound, Mnemonic.Rdtsc, Mnemonic.Rdtscp]);
 
 function gprIndex(r: Register): number {
   const i = r - Register.RAX;
@@ -143,7 +146,8 @@ export function archPrepareKprobe(ctx: PrepareContext): { ok: true; insn: ArchIn
   if ((mn === Mnemonic.Pop || mn === Mnemonic.Mov) && i.op0Kind === OpKind.Register && i.op0Register === Register.SS) {
     return { ok: false, errno: EINVAL, reason: `${text} masks exceptions` };
   }
-  const flow = i.flowControl;
+  const facts = codeFacts(i);
+  const flow = flowOf(facts);
   const pfx = prefixes(a.bytes);
   a.asize = pfx.includes(0x67) ? 32 : 64;
   switch (mn) {
@@ -196,7 +200,7 @@ export function archPrepareKprobe(ctx: PrepareContext): { ok: true; insn: ArchIn
   // can_boost (arch/x86/kernel/kprobes/core.c): no exception fixup, no CS or address-size prefix, not a
   // branch or trap, not one of the listed opcodes; privileged instructions are left unboosted too.
   a.boostable = !ctx.hasExceptionFixup && flow === FlowControl.Next && !pfx.includes(0x2e) && !pfx.includes(0x67) &&
-    !NOT_BOOSTABLE.has(mn) && !i.isPrivileged;
+    !NOT_BOOSTABLE.has(mn) && (facts & F_PRIVILEGED) === 0;
   const out = new Uint8Array(copy.length + (a.boostable ? 5 : 0));
   out.set(copy);
   if (a.boostable) {

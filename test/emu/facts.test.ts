@@ -2,8 +2,8 @@
 // description of each form, and the stores to memory the block compiler derives from them.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Decoder, DecoderOptions, Instruction } from '../../src/emu/iced.js';
-import { codeFacts, opRead, opWritten, writesMemOperand } from '../../src/emu/facts.js';
+import { Decoder, DecoderOptions, FlowControl, Instruction } from '../../src/emu/iced.js';
+import { codeFacts, flowOf, F_PRIVILEGED, opRead, opWritten, writesMemOperand } from '../../src/emu/facts.js';
 import { mayWrite } from '../../src/emu/compile.js';
 import { CODE, setup } from './util.js';
 
@@ -39,6 +39,29 @@ test('mayWrite follows operand direction: a read of memory needs no self-modifyi
   const { m, c } = setup('8b03 3903 8903 0103 50 f4');
   const ops = m.blockAt(c, CODE).ops;
   assert.equal(ops.slice(0, 5).map(mayWrite), [false, false, true, true, true]);
+});
+
+test('flow control and privilege per form, as the SDM classifies them', () => {
+  const F = FlowControl;
+  const cases: [string, string, number, boolean][] = [
+    ['mov eax,[rbx]', '8b03', F.Next, false], ['jne', '7500', F.ConditionalBranch, false], ['jmp', 'eb00', F.UnconditionalBranch, false],
+    ['jmp rax', 'ffe0', F.IndirectBranch, false], ['call', 'e800000000', F.Call, false], ['call rax', 'ffd0', F.IndirectCall, false],
+    ['ret', 'c3', F.Return, false], ['iretq', '48cf', F.Return, false], ['int3', 'cc', F.Interrupt, false], ['int 0x80', 'cd80', F.Interrupt, false],
+    ['ud2', '0f0b', F.Exception, false], ['syscall', '0f05', F.Call, false], ['sysretq', '480f07', F.Return, true],
+    ['cli', 'fa', F.Next, true], ['sti', 'fb', F.Next, true], ['hlt', 'f4', F.Next, true], ['in al,dx', 'ec', F.Next, true],
+    ['out dx,al', 'ee', F.Next, true], ['outsb', '6e', F.Next, true], ['mov cr3,rax', '0f22d8', F.Next, true],
+    ['rdtsc', '0f31', F.Next, false], ['pushfq', '9c', F.Next, false],
+  ];
+  for (const [name, hex, flow, priv] of cases) {
+    const d = new Decoder(64, Buffer.from(hex, 'hex'), DecoderOptions.None);
+    const i = new Instruction();
+    try {
+      d.decodeOut(i);
+      const f = codeFacts(i);
+      assert.is(flowOf(f), flow, name + ' flow');
+      assert.is((f & F_PRIVILEGED) !== 0, priv, name + ' privileged');
+    } finally { d.free(); i.free(); }
+  }
 });
 
 test.run();
