@@ -161,15 +161,19 @@ export class Memory {
     for (let i = 0; i < frames.length; i++) {
       const f = frames[i];
       if (f.length !== PAGE_SIZE) throw new EmuError(`mapFrames: frame ${i} is ${f.length} bytes, not ${PAGE_SIZE}`);
-      const a = addr + i * PAGE_SIZE;
-      const old = this.pages.get(a);
-      if (old) { this.dropCode(old); this.detachAlias(old); }
-      else this.newNeighbour(a);
-      const p = new Page(a, perms | PERM_R);
-      p.u8 = f; p.dv = new DataView(f.buffer, f.byteOffset, PAGE_SIZE);
-      this.pages.set(a, p);
+      this.placeFrame(addr + i * PAGE_SIZE, perms, f);
     }
     this.flushTlb();
+  }
+  /** A new page at `addr` whose bytes are `frame`, replacing what was mapped there (no TLB flush). */
+  private placeFrame(addr: number, perms: number, frame: Uint8Array<ArrayBuffer>): Page {
+    const old = this.pages.get(addr);
+    if (old) { this.dropCode(old); this.detachAlias(old); }
+    else this.newNeighbour(addr);
+    const p = new Page(addr, perms | PERM_R);
+    p.u8 = frame; p.dv = new DataView(frame.buffer, frame.byteOffset, PAGE_SIZE);
+    this.pages.set(addr, p);
+    return p;
   }
   /** Unmap the given pages (page-aligned addresses; unmapped ones are skipped) with one TLB flush. */
   unmapPages(addrs: Iterable<number>): void {
@@ -190,12 +194,7 @@ export class Memory {
   mapPhysical(addr: number, perms: number, frame: Uint8Array<ArrayBuffer>, phys: number): void {
     this.checkRange(addr, PAGE_SIZE, 'mapPhysical');
     if (frame.length !== PAGE_SIZE) throw new EmuError(`mapPhysical: the frame is ${frame.length} bytes, not ${PAGE_SIZE}`);
-    const old = this.pages.get(addr);
-    if (old) { this.dropCode(old); this.detachAlias(old); }
-    else this.newNeighbour(addr);
-    const p = new Page(addr, perms | PERM_R);
-    p.u8 = frame; p.dv = new DataView(frame.buffer, frame.byteOffset, PAGE_SIZE);
-    this.pages.set(addr, p);
+    const p = this.placeFrame(addr, perms, frame);
     // only this page's TLB entries can be stale (a page fault maps one page at a time)
     const i = (addr >> 12) & TLB_MASK;
     for (const set of this.tlbs) for (const t of set) if (t.tag[i] === addr) t.tag[i] = NaN;
