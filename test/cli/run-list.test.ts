@@ -27,6 +27,7 @@ test('--show-list: a probe on freed __init text is [GONE] and a jump-optimizable
   assert.is(hits, 1, 'the __init function ran once, probed, before its text was freed');
   // `fs cat` shows the kernel booted but not run: the same probe is only registered there
   assert.is(ktrace(['add', 'p:probe/k kprobe_target+7'], { KTRACE_STATE: state }).code, 0);
+  assert.is(ktrace(['disable', 'probe:k'], { KTRACE_STATE: state }).code, 0, 'add enables what it creates');
   const fresh = ktrace(['fs', 'cat', '/sys/kernel/debug/kprobes/list'], { KTRACE_STATE: state }).stdout;
   assert.match(fresh, /kprobe_target\+0x7    \[DISABLED\]$/m);
 });

@@ -5,9 +5,11 @@
 // line with code (SRC:LINE, -D and -V), FUNC:1..8, FUNC;*return*, each variable -V lists fetched by name, lazy
 // patterns per file (SRC;PTN) and a list of hand-picked specs. perf is run offline (-k vmlinux -s
 // sources); -D's types depend on the running kernel's tracing README (x8..x64 when it lists them, as
-// ktrace's emulated README does). About 15 minutes.
+// ktrace's emulated README does). perf probe waits more than it computes (0.5 s wall, 0.15 s CPU a
+// call here), so calls run JOBS at a time (default 8); the cases keep the order in which they are
+// added. About 5 minutes on 2 cores.
 // Usage: node test/trace/perf-probe/oracle/generate.mjs   (needs perf; rewrites perf.json.gz)
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
@@ -21,6 +23,14 @@ const perf = (...args) => {
   if (r.error) { console.error(`perf: ${r.error.message}`); process.exit(2); }
   return { stdout: r.stdout, ok: r.status === 0 };
 };
+const perfAsync = (...args) => new Promise((resolve) => {
+  const p = spawn('perf', ['probe', '-q', '-k', vmlinux, '-s', src, ...args], { env: { ...process.env, PAGER: 'cat', LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'ignore'] });
+  let stdout = '';
+  p.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+  p.on('error', (e) => { console.error(`perf: ${e.message}`); process.exit(2); });
+  p.on('close', (code) => resolve({ stdout, ok: code === 0 }));
+});
+const JOBS = Number(process.env.JOBS ?? 8);
 const version = spawnSync('perf', ['--version'], { encoding: 'utf8' }).stdout.trim();
 const funcs = perf('-F').stdout.trim().split('\n');
 const hand = JSON.parse(readFileSync(new URL('./specs.json', import.meta.url), 'utf8'));
@@ -28,15 +38,27 @@ const cases = [];
 // perf 6.1's -L is not deterministic for a few functions here (which lines of an inlined copy it
 // numbers differs from run to run): each -L case runs twice, and a second answer is kept as an
 // alternative (the test accepts either).
-const add = (mode, spec) => {
+const one = async (mode, spec) => {
   const flag = { D: '-D', V: '-V', L: '-L' }[mode];
-  const first = perf(flag, spec);
+  const first = await perfAsync(flag, spec);
   const c = { mode, spec, ...first };
   if (mode === 'L') {
-    const again = perf(flag, spec);
+    const again = await perfAsync(flag, spec);
     if (again.stdout !== first.stdout || again.ok !== first.ok) c.alternatives = [again.stdout];
   }
-  cases.push(c);
+  return c;
+};
+// Cases are queued by add() and recorded, in order, by flush().
+let queue = [];
+const add = (mode, spec) => { queue.push([mode, spec]); };
+const flush = async () => {
+  const todo = queue, out = new Array(todo.length);
+  queue = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: JOBS }, async () => {
+    while (next < todo.length) { const i = next++; out[i] = await one(...todo[i]); }
+  }));
+  cases.push(...out);
 };
 for (const f of funcs) {
   add('D', f);
@@ -51,6 +73,7 @@ for (const f of funcs) {
   add('D', `${f};*return*`);
 }
 for (const [mode, specs] of Object.entries(hand)) for (const s of specs) add(mode, s);
+await flush();
 // Each variable -V lists at a function, fetched by name there (-D FUNC VAR).
 for (const c of [...cases]) {
   if (c.mode !== 'V' || !c.ok || !/^[A-Za-z_]\w*$/.test(c.spec)) continue;
@@ -80,6 +103,7 @@ for (const [path, set] of [...lines].sort()) {
   for (const n of [...set].sort((a, b) => a - b)) { add('D', `${path}:${n}`); add('V', `${path}:${n}`); }
   for (const ptn of ['*return*', '*if (*', '* = *', '*(*']) add('D', `${path};${ptn}`);
 }
+await flush();
 const vmlinuxSha256 = createHash('sha256').update(readFileSync(vmlinux)).digest('hex');
 const out = { perf: version, vmlinuxSha256, funcs, cases };
 writeFileSync(new URL('./perf.json.gz', import.meta.url), gzipSync(JSON.stringify(out, null, 1)));
