@@ -11,7 +11,8 @@ import { kallsymsOrder } from '../elf/kallsyms.js';
 import { blacklistText } from '../elf/kernel-sections.js';
 import { kallsymsText } from '../kprobe/trampoline.js';
 import { entryOf, imageFingerprint } from './debug-index.js';
-import { BIG_IMAGE, perfFunctionSymbols, sortPerfFunctions } from './commands/funcs.js';
+import { BIG_IMAGE } from './commands/funcs.js';
+import { perfFunctionSymbols, sortPerfFunctions } from '../trace/perf-probe/funcs.js';
 
 const KIND = 'index';
 const MAGIC = 0x4b535933; // 'KSY3'

@@ -27,7 +27,7 @@ export interface SymbolOrders {
   readonly maxFunctionSize: number;
   /** objdump's sorted symbol list (src/elf/objdump-symbols.ts). */
   readonly objdump: Uint32Array;
-  /** `perf probe --funcs`' symbols, sorted by name, then address (src/cli/commands/funcs.ts). */
+  /** `perf probe --funcs`' symbols, sorted by name, then address (src/trace/perf-probe/funcs.ts). */
   readonly perf: Uint32Array;
   /** /proc/kallsyms' symbols, in its order (src/elf/kallsyms.ts kallsymsOrder). */
   readonly kallsyms: Uint32Array;

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ktrace } from './run.js';
 import { fixtureImage } from '../elf/fixture.js';
-import { perfFunctionSymbols } from '../../src/cli/commands/funcs.js';
+import { perfFunctionSymbols } from '../../src/trace/perf-probe/funcs.js';
 
 const img = fixtureImage();
 const sorted = (xs: string[]) => [...new Set(xs)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));

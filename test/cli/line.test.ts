@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { ktrace, tempDir } from './run.js';
 import { FIXTURE, fixtureImage } from '../elf/fixture.js';
 import { openDwarf, readSourceLines } from '../../src/cli/dwarf.js';
-import { findLineRange, formatLineRange, parseLineRange } from '../../src/cli/commands/line.js';
+import { findLineRange, parseLineRange } from '../../src/trace/perf-probe/line-range.js';
 import type { Image } from '../../src/elf/image.js';
 
 const SRC = readFileSync(join(FIXTURE, '..', 'kernel', 'fs', 'read_write.c'), 'utf8').split('\n');
@@ -57,15 +57,6 @@ test('errors: unknown function, bad range, no code, missing source, no debug inf
   assert.ok(!('error' in lr));
   if (!('error' in lr)) assert.throws(() => readSourceLines(info, lr.path), /source file kernel\/fs\/read_write\.c not found/);
   assert.throws(() => openDwarf({ sectionByName: () => undefined } as unknown as Image, '/x/vmlinux'), /\/x\/vmlinux: no debug info/);
-});
-
-test('parseLineRange and formatLineRange', () => {
-  assert.equal(parseLineRange('f:3+2'), { ok: true, spec: { function: 'f', start: 3, end: 4 } }, '+NUM: NUM lines');
-  assert.equal(parseLineRange('f@a.c:1-2'), { ok: true, spec: { function: 'f', file: 'a.c', start: 1, end: 2 } });
-  assert.equal(parseLineRange('a.c:7'), { ok: true, spec: { file: 'a.c', start: 7, end: 0x7fffffff } });
-  assert.not.ok(parseLineRange('a.c@b.c').ok);
-  const text = formatLineRange({ path: 'x.c', start: 2, end: 4, offset: 1, lines: [3], function: 'g' }, ['a', 'b', 'c', 'd', 'e'], 'x.c');
-  assert.is(text, '<g@x.c:1>\n         b\n      2  c\n         d\n');
 });
 
 test('line -s DIR: the sources elsewhere, found as perf -s finds them (leading directories dropped), perf\'s header path', () => {

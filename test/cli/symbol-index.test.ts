@@ -12,7 +12,7 @@ import { ktrace, MAIN, tempDir } from './run.js';
 import { Image } from '../../src/elf/image.js';
 import { FileSource } from '../../src/elf/source.js';
 import { buildSymbolOrders, decodeSymbolOrders, encodeSymbolOrders } from '../../src/cli/symbol-index.js';
-import { perfFunctionList } from '../../src/cli/commands/funcs.js';
+import { perfFunctionList } from '../../src/trace/perf-probe/funcs.js';
 import { Disassembler } from '../../src/elf/disasm.js';
 import { realVmlinux } from '../../bench/sections/real.js';
 

@@ -12,7 +12,7 @@ import { Image } from '../../src/elf/image.js';
 import { compilePerfProbe } from '../../src/trace/perf-probe/compile.js';
 import { availableVars, formatAvailableVars } from '../../src/trace/perf-probe/vars.js';
 import { parseProbeSpec } from '../../src/trace/perf-probe/spec.js';
-import { findLineRange, parseLineRange } from '../../src/cli/commands/line.js';
+import { findLineRange, parseLineRange } from '../../src/trace/perf-probe/line-range.js';
 import { fuzz, isMainThread, mutateBytes, byteRng, serveFuzz, type FuzzTarget } from '../fuzz.js';
 import { realUnitBytes, REAL_UNIT_META, UNIT_FUNCTIONS } from '../elf/real/unit.js';
 

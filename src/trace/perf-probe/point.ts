@@ -34,8 +34,13 @@ export interface PointOptions {
   readonly symbol?: (name: string) => number | undefined;
 }
 
-/** The out-of-line function whose code holds `pc` and its entry. */
-export function symbolAt(d: Dwarf, pc: number): { name: string; entry: number } | undefined {
+/**
+ * The out-of-line function whose code holds `pc` and its entry. `hint`: an out-of-line instance at the
+ * unit's top level whose ranges hold pc is that function (a unit's top-level functions do not overlap),
+ * found without sorting the unit's scopes.
+ */
+export function symbolAt(d: Dwarf, pc: number, hint?: FunctionInstance): { name: string; entry: number } | undefined {
+  if (hint && hint.kind === 'function' && hint.die.depth === 1 && inRanges(hint.ranges, pc)) return { name: hint.name, entry: hint.entryPc };
   const top = d.scopeAt(pc)[0];
   if (!top || top.kind !== 'function') return undefined;
   const fi = d.functionInstance(top.die);
@@ -57,7 +62,7 @@ function resolveAll(d: Dwarf, pp: ProbePoint, opts: PointOptions): Parsed<Resolv
   const seen = new Set<number>();
   const push = (address: number, extra: { instance?: FunctionInstance; line?: number; path?: string; scope?: Die; scopeName?: string }) => {
     if (seen.has(address)) return;
-    const sym = symbolAt(d, address);
+    const sym = symbolAt(d, address, extra.instance);
     if (!sym) return;
     seen.add(address);
     out.push({ address, symbol: sym.name, symbolOffset: address - sym.entry, ...extra });

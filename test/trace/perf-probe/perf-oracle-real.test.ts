@@ -17,7 +17,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { buildId, cacheRoot } from '../../../src/cache.js';
 import { loadImage } from '../../../src/cli/image.js';
 import { openDwarf, type DebugInfo } from '../../../src/cli/dwarf.js';
-import { perfFunctionNames } from '../../../src/cli/commands/funcs.js';
+import { perfFunctionNames } from '../../../src/trace/perf-probe/funcs.js';
 import type { Image } from '../../../src/elf/image.js';
 import { parseNm, parseObjdump } from '../../elf/fixture.js';
 import { agrees, describe, ktraceOutput, type Case } from './oracle/compare.js';

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { fixtureDwarf, readSource } from './fixture.js';
-import { perfFunctionNames } from '../../../src/cli/commands/funcs.js';
+import { perfFunctionNames } from '../../../src/trace/perf-probe/funcs.js';
 import { FIXTURE, fixtureImage } from '../../elf/fixture.js';
 import { createHash } from 'node:crypto';
 import { agrees, describe, ktraceOutput as ktraceAnswer, type Case } from './oracle/compare.js';

@@ -6,7 +6,7 @@ import type { DebugInfo } from '../../../../src/cli/dwarf.js';
 import { compilePerfProbe } from '../../../../src/trace/perf-probe/compile.js';
 import { availableVars, formatAvailableVars } from '../../../../src/trace/perf-probe/vars.js';
 import { parseProbeSpec } from '../../../../src/trace/perf-probe/spec.js';
-import { showLineRange } from '../../../../src/cli/commands/line.js';
+import { lineRangeText } from '../../../../src/trace/perf-probe/line-range.js';
 import { functionRows, reverseLine } from '../../../../src/trace/perf-probe/lines.js';
 
 /** `alternatives`: other answers perf gave for the same case on another run (its -L is not deterministic). */
@@ -32,7 +32,8 @@ export function ktraceOutput(info: DebugInfo, c: Case, s: Sources): { stdout: st
       const av = availableVars(d, p.value.point, { readSource: s.readSource, symbol: s.symbol });
       return av.ok ? { stdout: formatAvailableVars(av.value), ok: true } : { stdout: '', ok: false };
     }
-    return { stdout: showLineRange(info, c.spec, (p) => s.readSource(p) ?? [], (p) => p), ok: true };
+    const r = lineRangeText(d, c.spec, (p) => s.readSource(p) ?? [], (p) => p);
+    return r.ok ? { stdout: r.text, ok: true } : { stdout: '', ok: false };
   } catch {
     return { stdout: '', ok: false };
   }

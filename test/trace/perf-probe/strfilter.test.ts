@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { globToRegExp, parseStrFilter, DEFAULT_FUNC_FILTER } from '../../src/cli/strfilter.js';
+import { globToRegExp, parseStrFilter, DEFAULT_FUNC_FILTER } from '../../../src/trace/perf-probe/strfilter.js';
 
 const f = (s: string) => { const r = parseStrFilter(s); if (!r.ok) throw new Error(r.reason); return r.filter; };
 
