@@ -29,6 +29,8 @@ const TYPES: SymType[] = ['NOTYPE', 'OBJECT', 'FUNC', 'SECTION', 'FILE', 'COMMON
 const BINDS: SymBind[] = ['LOCAL', 'GLOBAL', 'WEAK'];
 const STT_GNU_IFUNC = 10, STB_GNU_UNIQUE = 10;
 const SYM = 24;
+/** Names decoded one by one before the whole string table is decoded at once. */
+const LOOKUPS_ALONE = 256;
 
 /** Reads .symtab. Throws ElfError when there is none (a stripped file) or it is corrupt. */
 export function parseSymbols(sections: Section[]): Sym[] {
@@ -47,8 +49,11 @@ export class RawSymbols {
   private readonly bytes: Uint8Array;
   private readonly dv: DataView;
   private readonly strBytes: Uint8Array;
-  private readonly strs: string;
-  private readonly ascii: boolean;
+  /** The whole string table decoded (latin1: string index == byte offset), once many names are asked for. */
+  private strs: string | undefined;
+  private ascii = true;
+  /** Names decoded one at a time before that (a warm query with an index asks for a few). */
+  private looked = 0;
   private readonly symtabOffset: number;
   private readonly letters = new Map<number, string>();
   constructor(private readonly sections: Section[]) {
@@ -61,10 +66,6 @@ export class RawSymbols {
     this.strBytes = strtab.bytes;
     this.symtabOffset = symtab.offset;
     this.dv = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
-    // Decode the whole string table once; latin1 keeps string index == byte offset, and the rare
-    // non-ASCII name is re-decoded as UTF-8.
-    this.strs = latin1.decode(this.strBytes);
-    this.ascii = !/[^\x00-\x7f]/.test(this.strs);
     this.count = Math.floor(this.bytes.length / SYM);
   }
 
@@ -82,6 +83,19 @@ export class RawSymbols {
   name(i: number): string {
     const nameOff = this.dv.getUint32(i * SYM, true);
     if (nameOff >= this.strBytes.length && nameOff !== 0) throw new ElfError(`corrupt: symbol ${i} name offset 0x${nameOff.toString(16)} outside .strtab`, this.symtabOffset + i * SYM);
+    if (this.strs === undefined && ++this.looked > LOOKUPS_ALONE) {
+      // Decode the whole string table once; latin1 keeps string index == byte offset, and the rare
+      // non-ASCII name is re-decoded as UTF-8.
+      this.strs = latin1.decode(this.strBytes);
+      this.ascii = !/[^\x00-\x7f]/.test(this.strs);
+    }
+    if (this.strs === undefined) {
+      // One name from the bytes: the same text (a name with a byte above 0x7f is UTF-8, else latin1 is ASCII).
+      let end = this.strBytes.indexOf(0, nameOff);
+      if (end < 0) end = this.strBytes.length;
+      const b = this.strBytes.subarray(nameOff, end);
+      return b.some((x) => x > 0x7f) ? utf8.decode(b) : latin1.decode(b);
+    }
     let end = this.strs.indexOf('\0', nameOff);
     if (end < 0) end = this.strs.length;
     const name = this.strs.slice(nameOff, end);

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseElfFile, SHT_SYMTAB } from '../../src/elf/elf-file.js';
-import { parseSymbols, SHN_ABS, SHN_UNDEF } from '../../src/elf/symbols.js';
+import { parseSymbols, RawSymbols, SHN_ABS, SHN_UNDEF } from '../../src/elf/symbols.js';
 import { ElfError } from '../../src/elf/errors.js';
 import { fixtureBytes, oracle, oracleStale, live, parseReadelfSyms, parseNm } from './fixture.js';
 
@@ -59,6 +59,19 @@ test('the fixture has the symbols the kernel-facing code relies on', () => {
   for (const n of ['_stext', '_etext', '_sdata', '_edata', 'vfs_read', 'kprobe_target', 'entry_SYSCALL_64']) assert.ok(byName.has(n), n);
   assert.is(byName.get('vfs_read')!.type, 'FUNC');
   assert.is(byName.get('vfs_read')!.nmType, 'T');
+});
+
+test('names decoded one at a time (a warm query\'s few) equal the whole string table\'s (after many lookups)', () => {
+  const sections = parseElfFile(fixtureBytes()).sections;
+  const up = new RawSymbols(sections), down = new RawSymbols(sections);
+  const n = up.count;
+  assert.ok(n > 2 * 256, 'enough symbols for both paths (256 names alone, then the table)');
+  const a = Array.from({ length: n }, (_, i) => up.name(i));
+  const b: string[] = [];
+  for (let i = n - 1; i >= 0; i--) b[i] = down.name(i);
+  // `up` decoded the low indexes alone and the rest from the table; `down` the other way round.
+  assert.equal(a, b);
+  assert.equal(a, symbols().map((s) => s.name));
 });
 
 test('a stripped image (no .symtab) is one clear ElfError', () => {
