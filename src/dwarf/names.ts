@@ -438,11 +438,25 @@ export function scanSection(size: number, needles: readonly Uint8Array[], read: 
     const b = read(at, len, scratch);
     const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
     for (const n of needles) {
+      // Searched by its first SHORT_NEEDLE bytes, the rest compared at each hit: Buffer.indexOf finds a
+      // needle of up to 7 bytes by a memchr-driven scan, a longer one (NAME\0) by Boyer-Moore-Horspool,
+      // which the NULs that fill .debug_info slow to a sixth of the speed (measured on Debian's vmlinux).
+      const find = n.length > SHORT_NEEDLE ? n.subarray(0, SHORT_NEEDLE) : n;
       // An occurrence starting in the overlap belongs to the next chunk.
-      for (let i = buf.indexOf(n); i >= 0 && i < chunk; i = buf.indexOf(n, i + 1)) hits.push(at + i);
+      for (let i = buf.indexOf(find); i >= 0 && i < chunk; i = buf.indexOf(find, i + 1)) {
+        if (find === n || (i + n.length <= buf.length && sameBytes(buf, i, n))) hits.push(at + i);
+      }
     }
   }
   return hits.sort((a, b) => a - b);
+}
+
+/** The longest needle Buffer.indexOf searches by its fast path (see scanSection). */
+const SHORT_NEEDLE = 7;
+
+function sameBytes(buf: Uint8Array, at: number, n: Uint8Array): boolean {
+  for (let k = SHORT_NEEDLE; k < n.length; k++) if (buf[at + k] !== n[k]) return false;
+  return true;
 }
 
 /** The needles a unit naming `name` must contain: the name inline, or a .debug_str offset of it (4 bytes). */

@@ -62,6 +62,19 @@ test('scanSection finds needles across chunk boundaries exactly once', () => {
   const at = [0, 97, 198, 299, 400, 500, 996];
   for (const a of at) data.set(needle, a);
   assert.equal(scanSection(data.length, [needle], (o, l) => data.subarray(o, o + l), 100), at);
+  // A needle longer than the fast search's 7 bytes (searched by its first 7, the rest compared): its
+  // prefix alone, or the prefix with another tail, is not a hit; straddling chunks it is found once.
+  const long = Buffer.from('do_sys_openat2\0');
+  const d2 = new Uint8Array(1000);
+  const at2 = [0, 90, 195, 400, 985];
+  for (const a of at2) d2.set(long, a);
+  d2.set(Buffer.from('do_sys_open\0'), 600);
+  d2.set(Buffer.from('do_sys_openat3\0'), 700);
+  d2.set(Buffer.from('do_sys_openat2x'), 800);
+  d2.set(Buffer.from('do_sys_'), 300);
+  for (const chunk of [16, 100, 1000]) {
+    assert.equal(scanSection(d2.length, [long, Buffer.from('_open\0')], (o, l) => d2.subarray(o, o + l), chunk), [...at2, 606].sort((a, b) => a - b), `chunks of ${chunk}`);
+  }
   const str = new Uint8Array(Buffer.from('xabc\0abc\0'));
   assert.equal(nameNeedles('abc', str).length, 3, 'the inline name and both places of abc\\0 in .debug_str');
 });
