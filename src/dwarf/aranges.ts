@@ -9,6 +9,7 @@ export interface ARange { readonly low: number; readonly high: number; readonly 
 export function parseAranges(buf: Uint8Array): ARange[] {
   const out: ARange[] = [];
   const r = new Reader(buf, '.debug_aranges');
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   while (r.remaining > 0) {
     const start = r.pos;
     const [length, offsetSize] = r.initialLength();
@@ -25,8 +26,11 @@ export function parseAranges(buf: Uint8Array): ARange[] {
     const tupleAlign = 2 * addrSize;
     const rel = s.pos - start;
     s.pos += (tupleAlign - (rel % tupleAlign)) % tupleAlign;
-    while (s.remaining >= tupleAlign) {
-      const low = s.address(addrSize), len = s.address(addrSize);
+    // The tuples straight from a DataView (a distribution kernel has thousands): addresses in the signed
+    // canonical form Reader.address gives.
+    for (let p = s.pos; end - p >= tupleAlign; p += tupleAlign) {
+      const low = addrSize === 8 ? canonical64(dv, p) : dv.getUint32(p, true);
+      const len = addrSize === 8 ? canonical64(dv, p + 8) : dv.getUint32(p + 4, true);
       if (low === 0 && len === 0) break;
       if (len > 0) out.push({ low, high: low + len, unitOffset });
     }
@@ -34,4 +38,10 @@ export function parseAranges(buf: Uint8Array): ARange[] {
   }
   out.sort((a, b) => a.low - b.low || a.high - b.high);
   return out;
+}
+
+/** A 64-bit little-endian value as Reader.u64 reads it (signed canonical form). */
+function canonical64(dv: DataView, p: number): number {
+  const lo = dv.getUint32(p, true), hi = dv.getUint32(p + 4, true);
+  return (hi >= 0x80000000 ? hi - 4294967296 : hi) * 4294967296 + lo;
 }
