@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolvePoint, scopeDepthFor, symbolAt } from '../../../src/trace/perf-probe/point.js';
 import { fixtureDwarf, readSource } from './fixture.js';
+import { DW_TAG } from '../../../src/dwarf/index.js';
 import { fixtureImage } from '../../elf/fixture.js';
 
 const d = fixtureDwarf().dwarf;
@@ -36,6 +37,24 @@ test('line and lazy points; symbolAt', () => {
   const f = d.functionsByName('vfs_read')[0]!;
   assert.equal(symbolAt(d, f.entryPc + 5), { name: 'vfs_read', entry: f.entryPc });
   assert.is(symbolAt(d, 0), undefined);
+});
+
+test('symbolAt with a function instance as hint: the answer of the scope walk, at every address of every function', () => {
+  let n = 0;
+  for (const u of d.units()) {
+    for (const die of u.dies()) {
+      if (die.tag !== DW_TAG.subprogram && die.tag !== DW_TAG.inlined_subroutine) continue;
+      const f = d.functionInstance(die);
+      if (!f) continue;
+      for (const r of f.ranges) {
+        for (let pc = r.low; pc < r.high; pc += Math.max(1, (r.high - r.low) >> 3)) {
+          assert.equal(symbolAt(d, pc, f), symbolAt(d, pc), `${f.name} (${f.kind}) at ${pc.toString(16)}`);
+          n++;
+        }
+      }
+    }
+  }
+  assert.ok(n > 100, `${n} addresses`);
 });
 
 test.run();
