@@ -103,9 +103,8 @@ export class Reader {
   /** NUL-terminated string (UTF-8). */
   cstr(): string {
     const start = this.pos;
-    let p = start;
-    while (p < this.end && this.buf[p] !== 0) p++;
-    if (p >= this.end) fail(this.section, this.origin + start, 'unterminated string');
+    const p = this.buf.indexOf(0, start);
+    if (p < 0 || p >= this.end) fail(this.section, this.origin + start, 'unterminated string');
     this.pos = p + 1;
     return decodeUtf8(this.buf, start, p);
   }
@@ -136,8 +135,8 @@ export function decodeUtf8(buf: Uint8Array, start: number, end: number): string 
 /** Reads a NUL-terminated string at `offset` of a string section. */
 export function stringAt(buf: Uint8Array, section: SectionName, offset: number): string {
   if (offset < 0 || offset >= buf.length || !Number.isInteger(offset)) fail(section, offset, 'string offset outside section');
-  let p = offset;
-  while (p < buf.length && buf[p] !== 0) p++;
-  if (p >= buf.length) fail(section, offset, 'unterminated string');
+  // The NUL by the typed array's own search (a byte loop here showed in profiles of line-table headers).
+  const p = buf.indexOf(0, offset);
+  if (p < 0) fail(section, offset, 'unterminated string');
   return decodeUtf8(buf, offset, p);
 }
