@@ -36,7 +36,9 @@ export function parseAranges(buf: Uint8Array): ARange[] {
     }
     r.pos = end;
   }
-  out.sort((a, b) => a.low - b.low || a.high - b.high);
+  // Usually in order already (sets in link order): sorted only when not.
+  const before = (a: ARange, b: ARange) => a.low - b.low || a.high - b.high;
+  for (let i = 1; i < out.length; i++) if (before(out[i - 1]!, out[i]!) > 0) return out.sort(before);
   return out;
 }
 
