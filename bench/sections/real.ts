@@ -93,7 +93,7 @@ function waitForBuilds(cache: string): void {
   }
 }
 
-interface Row { label: string; k: Run[]; p: Run[]; target: 'perf' | number; }
+interface Row { label: string; k: Run[]; p: Run[]; target: 'perf' | number; failed?: boolean }
 
 export const real: Section = {
   name: 'real',
@@ -142,8 +142,9 @@ export const real: Section = {
       { label: "add -D 'vfs_read count file->f_pos'", k: ['add', '-D', 'vfs_read count file->f_pos'], p: ['-D', 'vfs_read count file->f_pos'], expect: /vfs_read\+0 count=%dx:x64 f_pos=\+104\(%di\):s64/ },
       ...(src ? [{ label: 'line -s SRC vfs_read (-L)', k: ['line', '-s', src, 'vfs_read'], p: ['-s', src, '-L', 'vfs_read'], expect: /^<vfs_read@/ }] : []),
     ];
-    const check = (r: Run, what: string, expect: RegExp | null) => {
-      if (expect && (r.status !== 0 || !expect.test(r.stdout))) { ok = false; console.log(`${what} failed (status ${r.status}): ${r.stderr.trim().split('\n')[0]}`); }
+    const check = (r: Run, what: string, expect: RegExp | null): boolean => {
+      if (expect && (r.status !== 0 || !expect.test(r.stdout))) { ok = false; console.log(`${what} failed (status ${r.status}): ${r.stderr.trim().split('\n')[0]}`); return false; }
+      return true;
     };
     const rows: Row[] = [];
     const perfArgs = (p: string[]) => ['probe', '-k', vmlinux, ...p];
@@ -158,7 +159,7 @@ export const real: Section = {
             const k = run(node, [bin, '-k', vmlinux, '--state', state, ...q.k], env);
             waitForBuilds(cache);
             const p = run('perf', perfArgs(q.p), process.env);
-            check(k, `ktrace ${q.label}`, q.expect);
+            if (!check(k, `ktrace ${q.label}`, q.expect)) row.failed = true;
             row.k.push(k); row.p.push(p);
           } finally {
             rmSync(cache, { recursive: true, force: true });
@@ -185,7 +186,7 @@ export const real: Section = {
           run(node, [bin, '-k', vmlinux, '--state', state, ...q.k], env); // warm-up: page cache
           for (let i = 0; i < runs; i++) {
             const k = run(node, [bin, '-k', vmlinux, '--state', state, ...q.k], env);
-            check(k, `ktrace ${q.label}`, q.expect);
+            if (!check(k, `ktrace ${q.label}`, q.expect)) row.failed = true;
             row.k.push(k);
             if (q.p.length) row.p.push(run('perf', perfArgs(q.p), process.env));
           }
@@ -208,7 +209,7 @@ export const real: Section = {
       if (!rssOk) missed++;
       const wallRatio = r.p.length ? `x${(median(r.k.map((x) => x.wall)) / median(r.p.map((x) => x.wall))).toFixed(2)}` : '-';
       return [r.label, fmt(r.k), cpu(r.k), fmt(r.p), cpu(r.p), wallRatio, pm !== undefined ? `x${(km / pm).toFixed(2)}` : '-',
-        r.target === 'perf' ? '<= perf' : `<= ${r.target.toFixed(2)} s`, rss(r.k), rss(r.p), `${timeOk ? 'ok' : 'MISS'}${rssOk ? '' : ' RSS-MISS'}`];
+        r.target === 'perf' ? '<= perf' : `<= ${r.target.toFixed(2)} s`, rss(r.k), rss(r.p), r.failed ? 'FAILED' : `${timeOk ? 'ok' : 'MISS'}${rssOk ? '' : ' RSS-MISS'}`];
     });
     printTable(['real vmlinux query', 'ktrace wall', 'ktrace cpu', 'perf wall', 'perf cpu', 'wall ratio', 'judged ratio', 'target', 'ktrace MB', 'perf MB', ''], table);
     if (missed) console.log(`${missed} target(s) missed${strict ? '' : ' (informative; --strict fails the section)'}`);
