@@ -14,7 +14,7 @@ const options = {
 };
 
 /** `ktrace line RANGE` as text, or a CliError. */
-export function showLineRange(info: DebugInfo, text: string, readSource: (p: string) => string[], display: (p: string) => string): string {
+function showLineRange(info: DebugInfo, text: string, readSource: (p: string) => string[], display: (p: string) => string): string {
   const r = lineRangeText(info.dwarf, text, readSource, display);
   if (!r.ok) throw new CliError(`line: ${r.reason}`, r.usage ? EXIT_USAGE : undefined);
   return r.text;
