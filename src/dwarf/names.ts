@@ -462,13 +462,16 @@ function sameBytes(buf: Uint8Array, at: number, n: Uint8Array): boolean {
 /** The needles a unit naming `name` must contain: the name inline, or a .debug_str offset of it (4 bytes). */
 export function nameNeedles(name: string, debugStr: Uint8Array, offsetSize: 4 | 8 = 4): Uint8Array[] {
   const nameZ = Buffer.from(name + '\0', 'utf8');
-  const str = Buffer.from(debugStr.buffer, debugStr.byteOffset, debugStr.byteLength);
   const needles: Uint8Array[] = [nameZ];
-  // Every place NAME\0 is in .debug_str (the linker merges strings, a suffix of a longer one included).
-  for (let at = str.indexOf(nameZ); at >= 0; at = str.indexOf(nameZ, at + 1)) {
+  for (const at of stringOffsets(debugStr, name)) {
     const n = Buffer.alloc(offsetSize);
     if (offsetSize === 8) n.writeBigUInt64LE(BigInt(at)); else n.writeUInt32LE(at >>> 0);
     needles.push(n);
   }
   return needles;
+}
+
+/** Every offset of a string section where NAME\0 is (the linker merges strings: a suffix of a longer one included). */
+export function stringOffsets(section: Uint8Array, name: string): number[] {
+  return scanSection(section.length, [Buffer.from(name + '\0', 'utf8')], (o, l) => section.subarray(o, o + l), Math.max(1, section.length));
 }
