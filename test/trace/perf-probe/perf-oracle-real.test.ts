@@ -71,6 +71,16 @@ const EXCEPTIONS: Record<string, string> = {
   'D e8147=__x64_sys_getpid $params': 'open: the same alias: perf fails; ktrace probes __x64_sys_getpid+0 from the symbol table',
   'D e8240=__netif_receive_skb_core%return $retval': 'open: the body exists only as the clone __netif_receive_skb_core.constprop.0: perf refuses the return probe; ktrace writes r: on __netif_receive_skb_core+0, a symbol the kernel does not have',
   'D e8264=do_execveat_common%return $retval': 'open: the same with the clone do_execveat_common.isra.0: perf refuses the return probe; ktrace writes r: on do_execveat_common+0',
+  // The inline helpers of the hand-picked list (all four queries each):
+  'L fsnotify_modify': 'open: an inline-only header function whose only probe-able line would be its declaration: perf marks no declaration line for inlined copies and fails (Source line is not found); ktrace marks line 0',
+  'L lock_sock': 'open: the same as fsnotify_modify (inline-only, only the declaration line)',
+  'L get_current': 'open: the same as fsnotify_modify (perf fails; ktrace marks 0 and 2)',
+  'L kmalloc': 'open: the same as fsnotify_modify (perf fails; ktrace shows the range)',
+  'L task_pid_nr': 'open: the same as fsnotify_modify (perf fails; ktrace marks line 0)',
+  'L file_accessed': 'open: an inline-only header function: perf does not mark the declaration line 0, ktrace does (the kind of find_next_bit)',
+  'L copy_to_user': 'open: the same as file_accessed; ktrace also marks line 4',
+  'V task_pid_nr': 'open: an inline helper with many inlined copies: perf lists 76 sites, ktrace 20; ktrace misses copies, and names those in .cold parts after the parent function with a large offset (__do_SAK+3503508) where perf names the .cold symbol',
+  'D e8330=task_pid_nr $params': 'open: the same sites as V task_pid_nr differ',
 };
 
 /** The function a spec names (`e12=vfs_read:3` → vfs_read). */
