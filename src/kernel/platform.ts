@@ -32,6 +32,8 @@ export interface BootEvent { kind: 'slice' | 'initFreed'; clocks: [number, numbe
 
 export interface PlatformState {
   console: number[]; initFreed: boolean; lastKernelFault: KernelFault | undefined; lastCalls: number; lastProgressNs: number;
+  /** A subclass's devices (real Linux's: kernel/linux/platform.ts). */
+  linux?: unknown;
 }
 
 /** A handler for stops the platform does not own (kprobes: #BP, #DB, host calls in probe pages). */
