@@ -4,7 +4,7 @@ import type { Script } from './workload/ast.js';
 import { WorkloadRunner, type ExpectFailure } from './workload/runner.js';
 import type { Platform, KernelFault, RunEnd } from './platform.js';
 import { Disassembler, renderLine } from '../elf/disasm.js';
-import { bootSnapshot, newPlatform, refusal, restore } from './snapshot.js';
+import { bootSnapshot, executedDuringBoot, newPlatform, refusal, restore } from './snapshot.js';
 import { cacheEnabled } from '../cache.js';
 import { isLinuxImage } from './linux/bundle.js';
 
@@ -70,8 +70,9 @@ export function prepare(image: Image, script: Script, opts: RunOptions): { platf
       mem.hostLog = null;
       const snap = bootSnapshot({ image, imageKey: opts.imageKey, platform: popts, slice, user, maxInsns }, script);
       const why = snap ? refusal(snap, platform, log, maxInsns) : 'no snapshot (boot did not reach /init)';
-      if (snap && why === '') { restore(platform, snap, log, slice); platform.bootedFrom = { kind: 'snapshot', why: '' }; }
-      else platform.bootedFrom = { kind: 'cold', why };
+      const bootCode = snap ? (a: number, b: number) => executedDuringBoot(snap, a, b) : undefined;
+      if (snap && why === '') { restore(platform, snap, log, slice); platform.bootedFrom = { kind: 'snapshot', why: '', bootCode }; }
+      else platform.bootedFrom = { kind: 'cold', why, bootCode };
     };
   } else platform.bootedFrom = { kind: 'cold', why: opts.snapshot === false ? 'disabled' : 'the cache is off' };
   opts.attach?.(platform);

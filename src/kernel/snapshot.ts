@@ -200,6 +200,9 @@ function meets(ranges: number[], a: number, b: number): boolean {
   return lo < ranges.length / 2 && ranges[2 * lo] < b;
 }
 
+/** Does [start, end) meet code the snapshot's boot executed? */
+export function executedDuringBoot(s: Snapshot, start: number, end: number): boolean { return meets(s.executed, start, end); }
+
 /** Boot a clean platform (nothing attached) to where /init starts and take its state; null when boot
  *  does not get there within the run's budget or does not leave the user pages alone. */
 export function makeSnapshot(inp: SnapshotInputs, script: Script): Snapshot | null {
@@ -262,7 +265,8 @@ export function bootSnapshot(inp: SnapshotInputs, script: Script): Snapshot | nu
  *  the machine ran (the host log) would have changed boot. */
 export function refusal(s: Snapshot, p: Platform, log: { addr: number; len: number; old: Uint8Array | null }[], maxInsns: number): string {
   if (maxInsns < s.instructions) return 'the budget ends during boot';
-  if (p.machine.counting) return 'instruction executions are being counted';
+  const counted = p.machine.countedAddresses;
+  if (counted) for (const a of counted) if (meets(s.executed, a, a + 1)) return 'instruction executions are being counted in code boot executed';
   const mem = p.machine.mem;
   const saved = new Map<number, number>();
   s.pages.forEach(([base], i) => saved.set(base, i));
