@@ -263,13 +263,17 @@ export function bootSnapshot(inp: SnapshotInputs, script: Script): Snapshot | nu
 
 /** Why this run cannot start from the snapshot ('' when it can): what the upper layers changed before
  *  the machine ran (the host log) would have changed boot. */
-export function refusal(s: Snapshot, p: Platform, log: { addr: number; len: number; old: Uint8Array | null }[], maxInsns: number): string {
+export function refusal(s: Snapshot, p: Platform, log: HostLog, maxInsns: number): string {
   if (maxInsns < s.instructions) return 'the budget ends during boot';
   const counted = p.machine.countedAddresses;
   if (counted) for (const a of counted) if (meets(s.executed, a, a + 1)) return 'instruction executions are being counted in code boot executed';
   const mem = p.machine.mem;
   const saved = new Map<number, number>();
   s.pages.forEach(([base], i) => saved.set(base, i));
+  // a patch an upper layer will make once boot is under way (an ftrace-path probe waiting for the
+  // kernel's nop): on code boot ran, it would have happened during boot
+  for (const e of log) if (e.pending && meets(s.executed, e.addr, e.addr + e.len + MAX_PATCH)) return 'a probe lies in code boot executed';
+  log = log.filter((e) => !e.pending);
   if (p instanceof LinuxPlatform) return linuxRefusal(s, p, log, saved);
   for (const e of log) {
     if (e.old === null) {
@@ -309,15 +313,15 @@ function linuxRefusal(s: Snapshot, p: LinuxPlatform, log: HostLog, saved: Map<nu
   return '';
 }
 
-type HostLog = { addr: number; len: number; old: Uint8Array | null }[];
+type HostLog = { addr: number; len: number; old: Uint8Array | null; pending?: boolean }[];
 
 /**
  * Put the platform (booted to its entry point, upper layers attached, `log` being what they wrote) in the
  * snapshot's state: /init's first host call pending. The caller checked refusal() first.
  */
-export function restore(p: Platform, s: Snapshot, log: { addr: number; len: number; old: Uint8Array | null }[], slice = SLICE): void {
+export function restore(p: Platform, s: Snapshot, log: HostLog, slice = SLICE): void {
   const m = p.machine, mem = m.mem;
-  const keep = log.filter((e) => e.old !== null).map((e) => ({ addr: e.addr, bytes: mem.readBytes(e.addr, e.len) }));
+  const keep = log.filter((e) => e.old !== null && !e.pending).map((e) => ({ addr: e.addr, bytes: mem.readBytes(e.addr, e.len) }));
   if (p instanceof LinuxPlatform) {
     p.restoreRam(s.pages.map(([pa]) => pa), s.bytes);
     for (const k of keep) {

@@ -48,7 +48,12 @@ export class FtraceProbes {
   arm(pp: ProbePoint): boolean {
     if (!this.sites.has(pp.addr)) return false;
     pp.ftrace = true;
-    if (!this.holdsNop(pp.addr)) { this.waiting.add(pp.addr); return true; }
+    if (!this.holdsNop(pp.addr)) {
+      this.waiting.add(pp.addr);
+      // a boot snapshot must know of the patch to come (kernel/snapshot.ts)
+      this.mgr.machine.mem.hostLog?.push({ addr: pp.addr, len: MCOUNT_INSN_SIZE, old: null, pending: true });
+      return true;
+    }
     this.mgr.machine.mem.writeBytes(pp.addr, relCall(pp.addr, this.trampoline));
     this.patched.add(pp.addr);
     return true;
