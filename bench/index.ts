@@ -9,8 +9,9 @@ import { kprobe } from './kprobe.js';
 import { workloads } from './sections/workloads.js';
 import { dwarf } from './sections/dwarf.js';
 import { real } from './sections/real.js';
+import { linux } from './sections/linux.js';
 
-const SECTIONS: Section[] = [compute, micro, workloads, kprobe, dwarf, real];
+const SECTIONS: Section[] = [compute, micro, workloads, kprobe, dwarf, real, linux];
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);

@@ -65,6 +65,7 @@ export async function loadTracing(opts: { machine?: boolean; canProbe?: boolean 
     ...(await import('../kprobe/optimizer.js')),
     ...(await import('../kernel/session.js')),
     ...(await import('../kernel/workload/parser.js')),
+    ...(await import('../kernel/linux/bundle.js')),
   } : undefined;
   const attach = (state: TraceState, got: (ms: MachineSession) => void) => (p: Platform) => {
     if (!m) throw new Error('loadTracing: machine sessions were not loaded');
@@ -96,6 +97,8 @@ export async function loadTracing(opts: { machine?: boolean; canProbe?: boolean 
     machine(image, state, cpus) {
       if (!m) throw new Error('loadTracing: machine sessions were not loaded');
       let ms: MachineSession | undefined;
+      // real Linux runs on one CPU (kernel/linux/platform.ts)
+      if (m.isLinuxImage(image)) cpus = 1;
       m.prepare(image, m.parseWorkload('idle', ''), { cpus, seed: 1, maxInsns: 1, attach: attach(state, (x) => { ms = x; }) });
       // On a live system the delayed optimizer has long run by the time anyone reads the list: run it
       // now (no CPU is inside any probed region before the first instruction).

@@ -350,6 +350,9 @@ export class Machine {
   stopCounting(): void { this.execIndex = null; }
   /** Is countExecutions counting (an observer of every instruction, boot's too)? */
   get counting(): boolean { return this.execIndex !== null; }
+  /** The addresses countExecutions counts, or null (boot snapshots: counts of code boot never ran
+   *  are the same from a restored boot). */
+  get countedAddresses(): Iterable<number> | null { return this.execIndex === null ? null : this.execIndex.keys(); }
 
   private runAllInner(budget: number, quantum: number): { cpu: Cpu; stop: Stop } | null {
     let used = 0;

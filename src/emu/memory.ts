@@ -84,8 +84,9 @@ export class Memory {
   /** Bumped whenever mappings change (cached translations elsewhere compare it). */
   generation = 0;
   /** When set, every host write and mapping change is logged here (the boot snapshot asks what the
-   *  upper layers changed before the machine ran: kernel/snapshot.ts). `old` is null for mapping changes. */
-  hostLog: { addr: number; len: number; old: Uint8Array | null }[] | null = null;
+   *  upper layers changed before the machine ran: kernel/snapshot.ts). `old` is null for mapping changes;
+   *  `pending`: nothing written yet, the upper layer will patch these bytes once the guest is ready. */
+  hostLog: { addr: number; len: number; old: Uint8Array | null; pending?: boolean }[] | null = null;
 
   constructor() {
     const t = this.tlbs[0];

@@ -32,6 +32,8 @@ export interface BootEvent { kind: 'slice' | 'initFreed'; clocks: [number, numbe
 
 export interface PlatformState {
   console: number[]; initFreed: boolean; lastKernelFault: KernelFault | undefined; lastCalls: number; lastProgressNs: number;
+  /** A subclass's devices (real Linux's: kernel/linux/platform.ts). */
+  linux?: unknown;
 }
 
 /** A handler for stops the platform does not own (kprobes: #BP, #DB, host calls in probe pages). */
@@ -103,8 +105,9 @@ export class Platform implements UserMemory {
   initSliceEnd: number | undefined;
   /** Called once, by the first runSlice, before anything runs (session.ts: the boot snapshot). */
   beforeFirstSlice: ((maxInsns: number, slice: number) => void) | null = null;
-  /** How this run's boot happened: 'cold', or 'snapshot' (restored); with the reason a snapshot was not used. */
-  bootedFrom: { kind: 'cold' | 'snapshot'; why: string } = { kind: 'cold', why: 'no snapshot asked for' };
+  /** How this run's boot happened: 'cold', or 'snapshot' (restored); with the reason a snapshot was not
+   *  used, and when a snapshot was at hand, whether [start, end) meets code its boot executed. */
+  bootedFrom: { kind: 'cold' | 'snapshot'; why: string; bootCode?: (start: number, end: number) => boolean } = { kind: 'cold', why: 'no snapshot asked for' };
   /** Guest instruction totals at which the slice hooks ran, and when init memory was freed (capture). */
   readonly bootEvents: BootEvent[] = [];
 

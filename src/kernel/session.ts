@@ -2,12 +2,11 @@
 import type { Image } from '../elf/image.js';
 import type { Script } from './workload/ast.js';
 import { WorkloadRunner, type ExpectFailure } from './workload/runner.js';
-import { Platform, type KernelFault, type RunEnd } from './platform.js';
+import type { Platform, KernelFault, RunEnd } from './platform.js';
 import { Disassembler, renderLine } from '../elf/disasm.js';
-import { bootSnapshot, refusal, restore } from './snapshot.js';
+import { bootSnapshot, executedDuringBoot, newPlatform, refusal, restore } from './snapshot.js';
 import { cacheEnabled } from '../cache.js';
 import { isLinuxImage } from './linux/bundle.js';
-import { LinuxPlatform } from './linux/platform.js';
 
 export interface RunOptions {
   cpus: number;
@@ -56,15 +55,12 @@ export interface RunResult {
 /** Boot the kernel with the workload attached; the caller runs it with runSlice. */
 export function prepare(image: Image, script: Script, opts: RunOptions): { platform: Platform; runner: WorkloadRunner } {
   const popts = { cpus: opts.cpus, seed: opts.seed, timerPeriod: opts.timerPeriod, stallNs: opts.stallNs };
-  const linux = isLinuxImage(image);
-  const platform = linux ? new LinuxPlatform(image, popts) : new Platform(image, popts);
+  const platform = newPlatform(image, popts);
   const runner = new WorkloadRunner(script, platform);
   platform.workload = runner;
-  const user = runner.setup({ stub: !linux });
+  const user = runner.setup({ stub: !isLinuxImage(image) });
   platform.boot(user);
-  if (linux) {
-    platform.bootedFrom = { kind: 'cold', why: 'boot snapshots of real Linux are not implemented yet' };
-  } else if (opts.snapshot !== false && cacheEnabled()) {
+  if (opts.snapshot !== false && cacheEnabled()) {
     // Whether the boot snapshot can stand for this boot is decided when the run starts (the first
     // slice: its budget and slice size are known then); until then, what the upper layers write is logged.
     const mem = platform.machine.mem;
@@ -74,8 +70,9 @@ export function prepare(image: Image, script: Script, opts: RunOptions): { platf
       mem.hostLog = null;
       const snap = bootSnapshot({ image, imageKey: opts.imageKey, platform: popts, slice, user, maxInsns }, script);
       const why = snap ? refusal(snap, platform, log, maxInsns) : 'no snapshot (boot did not reach /init)';
-      if (snap && why === '') { restore(platform, snap, log, slice); platform.bootedFrom = { kind: 'snapshot', why: '' }; }
-      else platform.bootedFrom = { kind: 'cold', why };
+      const bootCode = snap ? (a: number, b: number) => executedDuringBoot(snap, a, b) : undefined;
+      if (snap && why === '') { restore(platform, snap, log, slice); platform.bootedFrom = { kind: 'snapshot', why: '', bootCode }; }
+      else platform.bootedFrom = { kind: 'cold', why, bootCode };
     };
   } else platform.bootedFrom = { kind: 'cold', why: opts.snapshot === false ? 'disabled' : 'the cache is off' };
   opts.attach?.(platform);

@@ -15,6 +15,11 @@
 //   cold boot at known instruction counts: they are replayed in order, the guest clock set to those counts.
 // - User pages (the workload's stub, strings and stacks) are not saved: the run's own runner.setup()
 //   wrote them, and boot must not have changed them (checked when the snapshot is made).
+// - Real Linux (kernel/linux): what is saved is guest-physical RAM (its non-zero pages), the devices and
+//   the MMU's registers; the emulator's page map is a TLB there, so it is restored empty (the guest sees
+//   no difference: a TLB miss is resolved invisibly). Probes armed before boot wrote kernel text through
+//   the image's mapping: those writes are checked and put back by physical address. The run's user
+//   memory belongs to Linux and does not exist yet where /init starts (user.ts makes it afterwards).
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -23,13 +28,15 @@ import type { Image } from '../elf/image.js';
 import type { Script } from './workload/ast.js';
 import { WorkloadRunner } from './workload/runner.js';
 import { Platform, SLICE, type BootEvent, type PlatformOptions, type PlatformState } from './platform.js';
+import { LinuxPlatform } from './linux/platform.js';
+import { isLinuxImage, LINUX_FIXTURE_DIR } from './linux/bundle.js';
 import { PERM_U, PAGE_SIZE, type Memory } from '../emu/memory.js';
 import type { Cpu } from '../emu/cpu.js';
 import type { Op } from '../emu/decode.js';
 import { cacheEnabled, readCache, writeCache } from '../cache.js';
 
 /** Bumped when the snapshot's layout changes. */
-const FORMAT = 2;
+const FORMAT = 3;
 /** Bytes after a host write that a later patch of the same probe may cover (jump optimization). */
 const MAX_PATCH = 32;
 
@@ -40,7 +47,8 @@ export interface Snapshot {
   cpus: Record<string, unknown>[];
   machine: number[];
   platform: PlatformState;
-  /** Saved pages: [base, perms] (bytes in `bytes`, PAGE_SIZE each, in this order). */
+  /** Saved pages: [base, perms] (bytes in `bytes`, PAGE_SIZE each, in this order); on real Linux,
+   *  [physical address, 0] of guest RAM's non-zero pages. */
   pages: [number, number][];
   bytes: Uint8Array;
   /** Code boot executed: sorted, merged [start, end) byte ranges. */
@@ -128,7 +136,7 @@ function buildFingerprint(): string {
   if (buildPrint !== undefined) return buildPrint;
   const h = createHash('sha256');
   const here = dirname(fileURLToPath(import.meta.url));
-  for (const dir of [join(here, '..', 'emu'), here, join(here, 'workload')]) {
+  for (const dir of [join(here, '..', 'emu'), here, join(here, 'workload'), join(here, 'linux')]) {
     let names: string[];
     try { names = readdirSync(dir).filter((f) => f.endsWith('.js')).sort(); } catch { continue; }
     for (const f of names) { h.update(f); h.update(readFileSync(join(dir, f))); }
@@ -148,9 +156,25 @@ function keyOf(inp: SnapshotInputs): { name: string; key: string } {
   const key = JSON.stringify({
     format: FORMAT, build: buildFingerprint(), image: inp.imageKey ?? imageHash(inp.image), cpus: p.cpus, seed: p.seed,
     timerPeriod: p.timerPeriod ?? null, stallNs: p.stallNs ?? null, cmdline: p.cmdline ?? '', slice: inp.slice ?? SLICE,
-    user: [inp.user.entry, inp.user.stackTop],
+    user: [inp.user.entry, inp.user.stackTop], linux: isLinuxImage(inp.image) ? linuxInputs() : null,
   });
   return { name: createHash('sha256').update(key).digest('hex').slice(0, 32), key };
+}
+
+let linuxPrint: string | undefined;
+/** Real Linux boots from more than the image: the initramfs and ktrace's /init (fixtures/linux). */
+function linuxInputs(): string {
+  if (linuxPrint !== undefined) return linuxPrint;
+  const h = createHash('sha256');
+  for (const f of ['initramfs.cpio', 'init']) {
+    try { h.update(f); h.update(readFileSync(join(LINUX_FIXTURE_DIR, f))); } catch { h.update('-'); }
+  }
+  return (linuxPrint = h.digest('hex').slice(0, 24));
+}
+
+/** A platform for `image`: real Linux's, or the miniature kernel's. */
+export function newPlatform(image: Image, opts: PlatformOptions): Platform {
+  return isLinuxImage(image) ? new LinuxPlatform(image, opts) : new Platform(image, opts);
 }
 
 function userDigest(mem: Memory): string {
@@ -176,36 +200,47 @@ function meets(ranges: number[], a: number, b: number): boolean {
   return lo < ranges.length / 2 && ranges[2 * lo] < b;
 }
 
+/** Does [start, end) meet code the snapshot's boot executed? */
+export function executedDuringBoot(s: Snapshot, start: number, end: number): boolean { return meets(s.executed, start, end); }
+
 /** Boot a clean platform (nothing attached) to where /init starts and take its state; null when boot
  *  does not get there within the run's budget or does not leave the user pages alone. */
 export function makeSnapshot(inp: SnapshotInputs, script: Script): Snapshot | null {
-  const p = new Platform(inp.image, inp.platform);
+  const p = newPlatform(inp.image, inp.platform);
+  const linux = p instanceof LinuxPlatform;
   const runner = new WorkloadRunner(script, p);
   p.workload = runner;
-  p.boot(runner.setup());
+  p.boot(runner.setup({ stub: !linux }));
   const m = p.machine, mem = m.mem;
-  const before = userDigest(mem);
+  const before = linux ? '' : userDigest(mem);
   const entered = new Set<{ ops: Op[] } | Op>();
   m.entered = entered;
   p.stopAtInit = true;
   while (!p.end && p.pausedCpu === null) p.runSlice(inp.maxInsns, inp.slice ?? SLICE);
   m.entered = null;
   if (p.end || p.pausedCpu === null) return null;
-  if (userDigest(mem) !== before) return null;
+  if (!linux && userDigest(mem) !== before) return null;
   const ranges: [number, number][] = [];
   for (const x of entered) {
     if ('ops' in x) for (const op of x.ops) ranges.push([op.ip, op.ip + Math.max(op.len, 1)]);
     else ranges.push([x.ip, x.ip + Math.max(x.len, 1)]);
   }
   const pages: [number, number][] = [];
-  const chunks: Uint8Array[] = [];
-  for (const pg of mem.allPages()) {
-    if (pg.perms & PERM_U || !pg.materialized) continue;
-    pages.push([pg.base, pg.perms]);
-    chunks.push(pg.u8);
+  let bytes: Uint8Array;
+  if (linux) {
+    const ram = p.saveRam();
+    for (const pa of ram.pages) pages.push([pa, 0]);
+    bytes = ram.bytes;
+  } else {
+    const chunks: Uint8Array[] = [];
+    for (const pg of mem.allPages()) {
+      if (pg.perms & PERM_U || !pg.materialized) continue;
+      pages.push([pg.base, pg.perms]);
+      chunks.push(pg.u8);
+    }
+    bytes = new Uint8Array(chunks.length * PAGE_SIZE);
+    chunks.forEach((c, i) => bytes.set(c, i * PAGE_SIZE));
   }
-  const bytes = new Uint8Array(chunks.length * PAGE_SIZE);
-  chunks.forEach((c, i) => bytes.set(c, i * PAGE_SIZE));
   return {
     instructions: p.instructions, pausedCpu: p.pausedCpu.id, cpus: m.cpus.map(saveCpu), machine: m.saveState(),
     platform: p.saveState(), pages, bytes, executed: mergeRanges(ranges), events: [...p.bootEvents],
@@ -228,12 +263,18 @@ export function bootSnapshot(inp: SnapshotInputs, script: Script): Snapshot | nu
 
 /** Why this run cannot start from the snapshot ('' when it can): what the upper layers changed before
  *  the machine ran (the host log) would have changed boot. */
-export function refusal(s: Snapshot, p: Platform, log: { addr: number; len: number; old: Uint8Array | null }[], maxInsns: number): string {
+export function refusal(s: Snapshot, p: Platform, log: HostLog, maxInsns: number): string {
   if (maxInsns < s.instructions) return 'the budget ends during boot';
-  if (p.machine.counting) return 'instruction executions are being counted';
+  const counted = p.machine.countedAddresses;
+  if (counted) for (const a of counted) if (meets(s.executed, a, a + 1)) return 'instruction executions are being counted in code boot executed';
   const mem = p.machine.mem;
   const saved = new Map<number, number>();
   s.pages.forEach(([base], i) => saved.set(base, i));
+  // a patch an upper layer will make once boot is under way (an ftrace-path probe waiting for the
+  // kernel's nop): on code boot ran, it would have happened during boot
+  for (const e of log) if (e.pending && meets(s.executed, e.addr, e.addr + e.len + MAX_PATCH)) return 'a probe lies in code boot executed';
+  log = log.filter((e) => !e.pending);
+  if (p instanceof LinuxPlatform) return linuxRefusal(s, p, log, saved);
   for (const e of log) {
     if (e.old === null) {
       for (let a = e.addr; a < e.addr + e.len; a += PAGE_SIZE) if (saved.has(a)) return 'a page boot used was remapped';
@@ -251,16 +292,50 @@ export function refusal(s: Snapshot, p: Platform, log: { addr: number; len: numb
   return '';
 }
 
+/** refusal() on real Linux: the writes are checked against RAM by physical address. */
+function linuxRefusal(s: Snapshot, p: LinuxPlatform, log: HostLog, saved: Map<number, number>): string {
+  for (const e of log) {
+    if (meets(s.executed, e.addr, e.addr + e.len + (e.old === null ? 0 : MAX_PATCH))) {
+      return e.old === null ? 'a page boot used was remapped' : 'a probe lies in code boot executed';
+    }
+    if (e.old === null) {
+      if (p.imagePhys(e.addr) !== undefined || p.imagePhys(e.addr + e.len - 1) !== undefined) return 'a page of the kernel image was remapped';
+      continue;
+    }
+    for (let k = 0; k < e.len; k++) {
+      const pa = p.imagePhys(e.addr + k);
+      if (pa === undefined) continue; // ktrace's own memory (probe slots), outside guest RAM
+      const i = saved.get(pa - (pa & 4095));
+      const b = i === undefined ? 0 : s.bytes[i * PAGE_SIZE + (pa & 4095)];
+      if (b !== e.old[k]) return 'boot changed bytes a probe wrote';
+    }
+  }
+  return '';
+}
+
+type HostLog = { addr: number; len: number; old: Uint8Array | null; pending?: boolean }[];
+
 /**
  * Put the platform (booted to its entry point, upper layers attached, `log` being what they wrote) in the
  * snapshot's state: /init's first host call pending. The caller checked refusal() first.
  */
-export function restore(p: Platform, s: Snapshot, log: { addr: number; len: number; old: Uint8Array | null }[], slice = SLICE): void {
+export function restore(p: Platform, s: Snapshot, log: HostLog, slice = SLICE): void {
   const m = p.machine, mem = m.mem;
-  const keep = log.filter((e) => e.old !== null).map((e) => ({ addr: e.addr, bytes: mem.readBytes(e.addr, e.len) }));
-  s.pages.forEach(([base, perms], i) => mem.restorePage(base, perms, s.bytes.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE)));
-  mem.flushTlb();
-  for (const k of keep) mem.writeBytes(k.addr, k.bytes);
+  const keep = log.filter((e) => e.old !== null && !e.pending).map((e) => ({ addr: e.addr, bytes: mem.readBytes(e.addr, e.len) }));
+  if (p instanceof LinuxPlatform) {
+    p.restoreRam(s.pages.map(([pa]) => pa), s.bytes);
+    for (const k of keep) {
+      for (let i = 0; i < k.bytes.length; i++) {
+        const pa = p.imagePhys(k.addr + i);
+        if (pa !== undefined) p.ram[pa] = k.bytes[i];
+      }
+    }
+    mem.flushTlb();
+  } else {
+    s.pages.forEach(([base, perms], i) => mem.restorePage(base, perms, s.bytes.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE)));
+    mem.flushTlb();
+    for (const k of keep) mem.writeBytes(k.addr, k.bytes);
+  }
   m.cpus.forEach((c, i) => loadCpu(c, s.cpus[i]));
   m.loadState(s.machine);
   p.loadState(s.platform);

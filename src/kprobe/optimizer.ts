@@ -271,6 +271,7 @@ export class Optimizer {
    * will return into. `force` ignores the delay (tests, benchmarks). Returns how many were optimized.
    */
   runWorker(force = false): number {
+    this.ftrace?.armWaiting();
     this.processDirty();
     if (this.queue.size === 0) return 0;
     const now = this.now();

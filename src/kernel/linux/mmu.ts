@@ -148,6 +148,25 @@ export class GuestMmu {
   }
 
   get mappedPages(): number { return this.mapped.size; }
+
+  /** Drop every mapping made here (global ones too), as a flush of the whole TLB: boot snapshots
+   *  (kernel/snapshot.ts) put the guest's RAM back under a machine whose page map knows nothing yet. */
+  flushAll(): void {
+    const drop = [...this.mapped.keys()];
+    this.mapped.clear();
+    if (drop.length) this.mem.unmapPages(drop);
+  }
+
+  /** What the MMU keeps besides the TLB (boot snapshots). */
+  saveState(): { faults: number; guestCr2: number[]; bootTables: number | null } {
+    return { faults: this.faults, guestCr2: [...this.guestCr2], bootTables: this.bootTables ?? null };
+  }
+  loadState(s: { faults: number; guestCr2: number[]; bootTables: number | null }): void {
+    this.faults = s.faults;
+    this.guestCr2.length = 0;
+    s.guestCr2.forEach((v, i) => { if (v !== undefined && v !== null) this.guestCr2[i] = v; });
+    this.bootTables = s.bootTables ?? undefined;
+  }
 }
 
 /** Identity page tables for [0, bytes) with 2 MiB pages (the 64-bit boot protocol's identity map), at

@@ -15,7 +15,7 @@ import { PERM_R, PERM_X } from '../../emu/memory.js';
 import { toAddr } from '../../emu/addr.js';
 import { GuestMmu, writeIdentityTables } from './mmu.js';
 import { buildBootParams, E820_RAM, E820_RESERVED, type E820Entry } from './bootparams.js';
-import { loadSyscall, Platform, type PlatformOptions } from '../platform.js';
+import { loadSyscall, Platform, type PlatformOptions, type PlatformState } from '../platform.js';
 import { LINUX_FIXTURE_DIR } from './bundle.js';
 import { LinuxUser } from './user.js';
 
@@ -28,6 +28,8 @@ export const CMDLINE_MAX = 2048;
 export const BOOT_TABLES_PHYS = 0x9000;
 /** The kernel is not relocatable: it runs at its link address, physical 0x1000000 (16 MiB). */
 export const KERNEL_PHYS = 0x1000000;
+/** __START_KERNEL_map: the kernel image's virtual base (virtual = this + physical). */
+const KERNEL_MAP = -0x80000000;
 /** The 8254 PIT's input clock. */
 const PIT_HZ = 1193182;
 
@@ -99,6 +101,11 @@ export class Pic8259 {
     }
   }
   read(cmd: boolean): number { return cmd ? (this.readIsr ? this.isr : this.irr) : this.imr; }
+  saveState(): number[] { return [this.imr, this.irr, this.isr, this.base, this.icw, this.icw4 ? 1 : 0, this.readIsr ? 1 : 0]; }
+  loadState(s: number[]): void {
+    [this.imr, this.irr, this.isr, this.base, this.icw] = s;
+    this.icw4 = s[5] === 1; this.readIsr = s[6] === 1;
+  }
   private highest(bits: number): number { for (let i = 0; i < 8; i++) if (bits & (1 << i)) return i; return -1; }
   /** The vector to deliver now (moving the request into service), or -1. */
   take(): number {
@@ -109,6 +116,13 @@ export class Pic8259 {
     this.irr &= ~(1 << i); this.isr |= 1 << i;
     return this.base + i;
   }
+}
+
+interface Uart { ier: number; lcr: number; mcr: number; scr: number; fcr: number; dll: number; dlm: number; thre: boolean }
+interface Pit { mode: number[]; reload: number[]; start: number[]; latchLow: boolean[]; port61: number }
+interface LinuxDeviceState {
+  msrs: [number, string][]; uart: Uart; cmosIndex: number; pit: Pit; pic: number[][];
+  ports: [number, number][]; line: number[]; faults: string[]; mmu: ReturnType<GuestMmu['saveState']>;
 }
 
 export class LinuxPlatform extends Platform {
@@ -122,9 +136,9 @@ export class LinuxPlatform extends Platform {
     [0x8b, 0x100000000n],            // microcode revision
     [0x3a, 0n], [0x140, 0n], [0xce, 0n], [0x174, 0n], [0x175, 0n], [0x176, 0n],
   ]);
-  private uart = { ier: 0, lcr: 0, mcr: 0, scr: 0, fcr: 0, dll: 0, dlm: 0, thre: false };
+  private uart: Uart = { ier: 0, lcr: 0, mcr: 0, scr: 0, fcr: 0, dll: 0, dlm: 0, thre: false };
   private cmosIndex = 0;
-  private pit = { mode: [0, 0, 0], reload: [0, 0, 0], start: [0, 0, 0], latchLow: [true, true, true], port61: 0 };
+  private pit: Pit = { mode: [0, 0, 0], reload: [0, 0, 0], start: [0, 0, 0], latchLow: [true, true, true], port61: 0 };
   readonly pic = [new Pic8259(), new Pic8259()];
   readonly ports = new Map<number, number>();
   /** The console line being written (power-off and panic are recognised by Linux's own lines). */
@@ -160,6 +174,57 @@ export class LinuxPlatform extends Platform {
       this.stubAt = stub + 5; // xor %eax,%eax (2 bytes); vmcall (3 bytes); syscall
     }
     return this.stubAt;
+  }
+
+  // ---- boot snapshots (kernel/snapshot.ts) ----
+  /** The devices' state with the platform's own. */
+  override saveState(): PlatformState {
+    return {
+      ...super.saveState(),
+      linux: {
+        msrs: [...this.msrs].map(([k, v]) => [k, v.toString()]), uart: { ...this.uart }, cmosIndex: this.cmosIndex,
+        pit: structuredClone(this.pit), pic: this.pic.map((p) => p.saveState()), ports: [...this.ports], line: [...this.line],
+        faults: [...this.faults], mmu: this.mmu.saveState(),
+      },
+    };
+  }
+  override loadState(s: PlatformState): void {
+    super.loadState(s);
+    const l = s.linux as LinuxDeviceState;
+    this.msrs = new Map(l.msrs.map(([k, v]) => [k, BigInt(v)]));
+    this.uart = { ...l.uart };
+    this.cmosIndex = l.cmosIndex;
+    this.pit = structuredClone(l.pit);
+    this.pic.forEach((p, i) => p.loadState(l.pic[i]));
+    this.ports.clear();
+    for (const [k, v] of l.ports) this.ports.set(k, v);
+    this.line = [...l.line];
+    this.faults.length = 0;
+    this.faults.push(...l.faults);
+    this.mmu.loadState(l.mmu);
+  }
+  /** Guest-physical RAM's pages that are not all zeros: their physical addresses and bytes. */
+  saveRam(): { pages: number[]; bytes: Uint8Array } {
+    const pages: number[] = [];
+    const ram32 = new Uint32Array(this.ram.buffer, this.ram.byteOffset, this.ram.length >>> 2);
+    for (let pa = 0; pa < this.ram.length; pa += PAGE) {
+      for (let i = pa >>> 2, e = (pa + PAGE) >>> 2; i < e; i++) if (ram32[i] !== 0) { pages.push(pa); break; }
+    }
+    const bytes = new Uint8Array(pages.length * PAGE);
+    pages.forEach((pa, i) => bytes.set(this.ram.subarray(pa, pa + PAGE), i * PAGE));
+    return { pages, bytes };
+  }
+  /** Put RAM back as saveRam left it, under an empty TLB (every page the MMU mapped is dropped). */
+  restoreRam(pages: number[], bytes: Uint8Array): void {
+    this.mmu.flushAll();
+    this.ram.fill(0);
+    pages.forEach((pa, i) => this.ram.set(bytes.subarray(i * PAGE, (i + 1) * PAGE), pa));
+  }
+  /** The physical address behind a host write to the kernel image's mapping (probes armed before
+   *  boot write kernel text there), or undefined: memory of ktrace's own, outside guest RAM. */
+  imagePhys(va: number): number | undefined {
+    const pa = va - KERNEL_MAP;
+    return va >= KERNEL_MAP && pa < this.ram.length ? pa : undefined;
   }
 
   // ---- UserMemory: user memory belongs to Linux (user.ts) ----

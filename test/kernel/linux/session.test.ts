@@ -1,5 +1,6 @@
 // The bundled workloads on the bundled real Linux 6.1 (fixtures/linux): Linux boots to ktrace's /init,
 // the script's system calls run as real user processes, and the run powers off through pm_power_off.
+// The runs start from the boot snapshot (kernel/snapshot.ts), made once per cache by the first.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
@@ -39,8 +40,7 @@ test('cat on real Linux: its expectations hold (the files and /proc/version), an
 
 test('same kernel, workload and seed give byte-identical results on real Linux', () => {
   if (!image) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
-  // two more boots of real Linux (without a boot snapshot, minutes on a busy machine): test:long only
-  if (process.env.KTRACE_LONG !== '1') return;
+  // from the boot snapshot (the first run of the test run made it): seconds each
   const strip = (r: RunResult) => runResultJson({ ...r, hostSeconds: 0, mips: 0 });
   assert.is(strip(run('cat.wl')), strip(run('cat.wl')));
 });

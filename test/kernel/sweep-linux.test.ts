@@ -1,0 +1,163 @@
+// Transparency on real code: kprobes at seeded random instruction boundaries of about 30 functions the
+// workloads run on Linux 6.1 (vfs_read, pipe_read, do_sys_openat2, kernel_clone, schedule, ...), on each
+// probe path in turn: int3 with a single-stepped copy (a post_handler), boosted (none), jump-optimized
+// or ftrace-based through the optimizer, and kretprobes on the functions. The results, console,
+// kernel instruction count and emulated time must equal the unprobed run's, and each probe must fire
+// exactly as often as the unprobed run executed its address (machine.countExecutions).
+// Default: a seeded sample of boundaries in functions boot never runs, on `cat`, every run restored
+// from the boot snapshot. KTRACE_LONG=1: 300 boundaries of those functions on cat. Open: on
+// pipe-pingpong the same 300 single-step probes (seed 7) end the run 20 kernel instructions later
+// (86,646,877 against 86,646,857): a transparency bug on real code, not found yet; fork-storm not run
+// yet. Not yet either: the functions boot runs too (schedule, kernel_clone, ...). With probes armed
+// from the first instruction, 300 single-step probes over them shifted boot's clock by 1 us (console
+// timestamps after "Mountpoint-cache"): Linux refuses kprobes on text it patches itself
+// (jump_label_text_reserved, static_call_text_reserved, find_bug, alternatives_text_reserved), and
+// ktrace does not check those yet; sweep(..., true) is the test for that.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Image } from '../../src/elf/image.js';
+import { FIXTURES } from '../../src/paths.js';
+import { parseWorkload } from '../../src/kernel/workload/parser.js';
+import { runScript, type RunResult } from '../../src/kernel/session.js';
+import { bundledLinuxPath, LINUX_FIXTURE_DIR } from '../../src/kernel/linux/bundle.js';
+import { Disassembler } from '../../src/elf/disasm.js';
+import { KprobeManager, KretprobeManager, Optimizer, seededSample, type Kprobe } from '../../src/kprobe/index.js';
+import type { Platform } from '../../src/kernel/platform.js';
+import { cacheEnabled } from '../../src/cache.js';
+
+const LONG = process.env.KTRACE_LONG === '1';
+const built = existsSync(join(LINUX_FIXTURE_DIR, 'vmlinux.br'));
+const image = built ? Image.load(readFileSync(bundledLinuxPath())) : undefined;
+
+const FUNCTIONS = [
+  'vfs_read', 'vfs_write', 'ksys_read', 'ksys_write', 'pipe_read', 'pipe_write', 'do_sys_openat2', 'do_filp_open',
+  'path_openat', 'kernel_clone', 'copy_process', 'wake_up_new_task', 'do_exit', 'do_wait', 'schedule', '__schedule',
+  'try_to_wake_up', 'filemap_read', 'copy_page_to_iter', '__fdget_pos', 'fput', '__x64_sys_read', '__x64_sys_write',
+  '__x64_sys_openat', '__x64_sys_close', 'close_fd', 'seq_read_iter', 'proc_reg_read_iter', 'rw_verify_area',
+  'anon_pipe_buf_release', 'do_pipe2', 'kernel_wait4', 'release_task', 'dput',
+];
+// Refusals the sweep may meet, and nothing else (the fixture sweep's list).
+const ALLOWED = /is on the kprobe blacklist|cannot be executed out of line|already there|not emulated|only the 64-bit form|masks exceptions/;
+
+interface Fn { name: string; addr: number; boundaries: number[] }
+function boundaries(): Fn[] {
+  const d = new Disassembler(image!);
+  try {
+    return FUNCTIONS.flatMap((name) => {
+      const sym = image!.symbol(name);
+      if (!sym || sym.size <= 0) return [];
+      return [{ name, addr: sym.addr, boundaries: d.lines(sym.addr, sym.addr + sym.size).map((l) => l.addr) }];
+    });
+  } finally { d.free(); }
+}
+
+type Path = 'single-step' | 'boosted' | 'optimized' | 'kretprobe';
+interface Probed { r: RunResult; booted: string; hits: Map<number, number>; refused: number }
+
+function run(script: ReturnType<typeof parseWorkload>, addrs: number[], path: Path | 'plain', fns: Fn[]): Probed & { counts?: Float64Array; bootCode?: (a: number, b: number) => boolean; patched: (a: number) => boolean } {
+  const hits = new Map<number, number>();
+  let refused = 0, pl!: Platform, counts: Float64Array | undefined;
+  const r = runScript(image!, script, {
+    cpus: 1, seed: 1, maxInsns: 600_000_000,
+    attach: (p) => {
+      pl = p;
+      if (path === 'plain') { counts = p.machine.countExecutions(addrs); return; }
+      const mgr = KprobeManager.attach(p);
+      // the optimizer brings the ftrace path (CONFIG_KPROBES_ON_FTRACE): kretprobes sit on fentry sites
+      if (path === 'optimized' || path === 'kretprobe') Optimizer.attach(p, mgr);
+      if (path === 'kretprobe') {
+        const krp = KretprobeManager.attach(p, mgr);
+        for (const f of fns) {
+          const rp = { kp: { symbolName: f.name }, maxactive: 64, handler: () => { hits.set(f.addr, (hits.get(f.addr) ?? 0) + 1); } };
+          if (krp.registerKretprobe(rp) !== 0) refused++;
+        }
+        return;
+      }
+      for (const addr of addrs) {
+        // an int3 over the kernel's `call __fentry__` before its ftrace_init would break that init
+        // (ftrace_verify_code): fentry sites are probed through the ftrace path only
+        if (path !== 'optimized' && image!.mcountSites.includes(addr)) { hits.set(addr, -1); continue; }
+        const k: Kprobe = { addr, preHandler: () => { hits.set(addr, (hits.get(addr) ?? 0) + 1); return 0; } };
+        if (path === 'single-step') k.postHandler = () => {};
+        if (mgr.registerKprobe(k) === 0) continue;
+        assert.match(mgr.lastError.reason, ALLOWED, `${image!.formatAddr(addr)}: ${mgr.lastError.reason}`);
+        refused++;
+        hits.set(addr, -1);
+      }
+    },
+  });
+  // text the kernel patched itself (alternatives, jump labels, ftrace): differs from the image after the run
+  const patched = (a: number) => {
+    const now = pl.machine.mem.readBytes(a, 5), was = image!.read(a, 5)!;
+    return now.some((b, i) => b !== was[i]);
+  };
+  return { r, booted: pl.bootedFrom.kind, hits, refused, counts, bootCode: pl.bootedFrom.bootCode, patched };
+}
+
+function same(label: string, plain: RunResult, r: RunResult): void {
+  assert.equal(r.end, plain.end, `${label}: end`);
+  assert.equal(r.failures, [], `${label}: workload expectations`);
+  assert.equal(r.syscalls, plain.syscalls, `${label}: system call results`);
+  assert.is(r.console, plain.console, `${label}: console`);
+  assert.is(r.instructions, plain.instructions, `${label}: kernel instruction count`);
+  assert.is(r.emulatedNs, plain.emulatedNs, `${label}: emulated time`);
+}
+
+function sweep(workload: string, sample: number, seed: number, bootToo: boolean): void {
+  const script = parseWorkload(`${workload}.wl`, readFileSync(join(FIXTURES, 'workloads', `${workload}.wl`), 'utf8'));
+  let fns = boundaries();
+  assert.ok(fns.length >= 25, `most of the functions are in this kernel (${fns.map((f) => f.name).join(' ')})`);
+  // which code boot runs: from a plain run's snapshot
+  const probe = run(script, [], 'plain', []);
+  const bootCode = probe.bootCode;
+  assert.ok(bootCode, 'a boot snapshot is at hand');
+  if (!bootToo) fns = fns.filter((f) => !bootCode!(f.addr, f.addr + (f.boundaries.at(-1)! - f.addr) + 32));
+  // Text boot patched is left out: Linux refuses kprobes on most of it (jump_label_text_reserved,
+  // alternatives_text_reserved, ...), which ktrace does not check yet; a probe there boots cold.
+  // (fentry sites stay: boot turns their call into a nop, and an ftrace-path probe waits for it)
+  const mcountSites = new Set(image!.mcountSites);
+  const all = fns.flatMap((f) => f.boundaries.filter((a) => bootToo || mcountSites.has(a) || !probe.patched(a)));
+  const addrs = seededSample(all, Math.min(sample, all.length), seed).sort((a, b) => a - b);
+  const plain = run(script, addrs, 'plain', fns);
+  assert.is(plain.r.end.kind, 'poweroff');
+  if (!bootToo) assert.is(plain.booted, 'snapshot');
+  const want = new Map(addrs.map((a, i) => [a, plain.counts![i]]));
+  let fired = 0;
+  // An ftrace-path probe is armed once the kernel's ftrace_init has put its nop at the site (the
+  // kernel's own order): hits before that, in boot, are not seen (kprobe/ftrace.ts).
+  const mcount = new Set(image!.mcountSites);
+  for (const path of ['single-step', 'boosted', 'optimized'] as Path[]) {
+    const s = run(script, addrs, path, fns);
+    const label = `${workload}, ${path}, ${addrs.length} boundaries in ${fns.length} functions`;
+    if (!bootToo) assert.is(s.booted, 'snapshot', label);
+    same(label, plain.r, s.r);
+    assert.ok(s.r.probeInstructions > 0, `${label}: probe overhead counted apart`);
+    assert.ok(s.refused < addrs.length / 4, `${label}: most boundaries are probe-able (${s.refused} refused)`);
+    for (const a of addrs) {
+      const n = s.hits.get(a) ?? 0;
+      if (n < 0) continue;
+      fired += n;
+      if (path === 'optimized' && mcount.has(a) && bootCode!(a, a + 1)) { assert.ok(n <= want.get(a)!); continue; }
+      if (n !== want.get(a)) assert.is(n, want.get(a), `${label}: hits at ${image!.formatAddr(a)}`);
+    }
+  }
+  assert.ok(fired > 0, `${workload}: the probes fired`);
+  const k = run(script, addrs, 'kretprobe', fns);
+  same(`${workload}, kretprobes on ${fns.length} functions`, plain.r, k.r);
+  assert.ok([...k.hits.values()].reduce((x, y) => x + y, 0) > 0, `${workload}: kretprobes fired`);
+}
+
+test('transparency on real Linux code: a seeded sample of boundaries in functions boot never runs (cat, from the snapshot)', () => {
+  if (!image) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
+  if (!cacheEnabled()) { console.log('SKIP the cache is off (KTRACE_NO_CACHE): no boot snapshot'); return; }
+  sweep('cat', 40, 1, false);
+});
+
+test('transparency on real Linux code: 300 boundaries of the functions boot never runs, on cat (test:long)', () => {
+  if (!image || !LONG || !cacheEnabled()) return;
+  sweep('cat', 300, 7, false);
+});
+
+test.run();
