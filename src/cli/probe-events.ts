@@ -43,7 +43,7 @@ export function listing(p: ProbeDef): ProbeListing {
 import type { TraceSession } from '../trace/runtime/session.js';
 import { isRawKprobeLine, kprobeEventsLine, parsePerfProbe, eventName } from '../trace/perf-probe.js';
 import { caretLines } from '../output/probes.js';
-import { strerror } from '../trace/vfs.js';
+import { strerror } from '../base/errno.js';
 import { visibleColumns, visibleText } from '../visible.js';
 
 export type AddResult =

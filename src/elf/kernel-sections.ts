@@ -3,7 +3,7 @@
 // Tables are found by the linker-script symbols that bound them, as the kernel finds them, and
 // fall back to the input section of the same name.
 import type { Image } from './image.js';
-import { hex } from './addr.js';
+import { hex16 } from '../base/addr.js';
 
 export interface Range {
   start: number;
@@ -83,7 +83,7 @@ export function kprobeBlacklist(img: Image): BlacklistEntry[] {
 /** debugfs kprobes/blacklist (kernel/kprobes.c kprobe_blacklist_seq_show, as root sees it): `0xSTART-0xEND\tNAME`. */
 export function blacklistText(entries: readonly BlacklistEntry[]): string {
   let out = '';
-  for (const e of entries) out += `0x${hex(e.start)}-0x${hex(e.end)}\t${e.name}\n`;
+  for (const e of entries) out += `0x${hex16(e.start)}-0x${hex16(e.end)}\t${e.name}\n`;
   return out;
 }
 

@@ -21,8 +21,8 @@ import { KPROBE_FLAG_DISABLED, type Kprobe, type KprobeManager } from './kprobes
 import type { Kretprobe, KretprobeInstance, KretprobeManager } from './kretprobe.js';
 import type { PtRegs } from './regs.js';
 import type { Cpu } from '../emu/cpu.js';
+import { EFAULT } from '../base/errno.js';
 
-export const EFAULT = 14;
 const PF = 14, GP = 13;
 
 /** struct pt_regs (x86-64 names: ip, sp, bp, ax, bx, cx, dx, si, di, r8..r15, flags). */

@@ -17,12 +17,14 @@ import type { Cpu } from '../emu/cpu.js';
 import { Stop, type Machine } from '../emu/machine.js';
 import { FAULT } from '../emu/memory.js';
 import { EmuError } from '../emu/addr.js';
+import { hex16 } from '../base/addr.js';
+import { EINVAL, EILSEQ, ENOENT } from '../base/errno.js';
 import type { Platform } from '../kernel/platform.js';
 import { PtRegs, X86_EFLAGS_IF, X86_EFLAGS_TF } from './regs.js';
 import { InsnSlots, INSN_SLOT_SIZE } from './slots.js';
 import { trapRoundTrip } from './overhead.js';
 import {
-  archPrepareAt, EINVAL, EILSEQ, EmulateKind, emulate, ENOENT, INT3_INSN_OPCODE,
+  archPrepareAt, EmulateKind, emulate, INT3_INSN_OPCODE,
   type ArchInsn,
 } from './x86.js';
 
@@ -413,7 +415,7 @@ export class KprobeManager {
         this.setupSinglestep(pp, cpu, k, true);
         return true;
       }
-      this.oops(cpu, addr, `Unrecoverable kprobe detected.\nDumping kprobe:\nName: ${this.fmt(addr)}\nOffset: 0\nAddress: ${px(addr)}`);
+      this.oops(cpu, addr, `Unrecoverable kprobe detected.\nDumping kprobe:\nName: ${this.fmt(addr)}\nOffset: 0\nAddress: ${hex16(addr)}`);
       return true;
     }
     this.setCurrent(k, pp, cpu);
@@ -669,5 +671,3 @@ export class KprobeManager {
   busyEnd(cpu: Cpu): void { this.reset(this.kcbs[cpu.id]); }
 }
 
-/** %px: 16 lowercase hex digits of the unsigned address. */
-export function px(addr: number): string { return BigInt.asUintN(64, BigInt(addr)).toString(16).padStart(16, '0'); }

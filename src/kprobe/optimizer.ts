@@ -22,7 +22,8 @@ import { FAULT, PAGE_SIZE, PERM_R, PERM_X } from '../emu/memory.js';
 import type { Platform } from '../kernel/platform.js';
 import { RAM_BASE, RAM_SIZE } from '../kernel/contract.js';
 import type { Kprobe, KprobeManager, ProbePoint } from './kprobes.js';
-import { INT3_INSN_OPCODE, EINVAL } from './x86.js';
+import { INT3_INSN_OPCODE } from './x86.js';
+import { EINVAL } from '../base/errno.js';
 import {
   analyzeFunction, buildDetour, canOptimize, MAX_OPTIMIZED_LENGTH, relJump, RELATIVEJUMP_SIZE, symOff,
   type CanOptimize, type Detour, type FunctionFacts,

@@ -10,6 +10,7 @@ import { Reg, type Cpu } from '../emu/cpu.js';
 import { FAULT, type Memory } from '../emu/memory.js';
 import { MODULES_VADDR } from './slots.js';
 import { codeFacts, flowOf, F_PRIVILEGED } from '../emu/facts.js';
+import { EINVAL, EILSEQ, EOPNOTSUPP } from '../base/errno.js';
 
 export const INT3_INSN_OPCODE = 0xcc;
 export const MAX_INSN_SIZE = 16;
@@ -45,7 +46,6 @@ export interface ArchInsn {
 /** Why a prepare failed: the errno the kernel returns and a reason users can act on. */
 export interface PrepareError { errno: number; reason: string }
 
-export const EINVAL = 22, ENOENT = 2, EBUSY = 16, EILSEQ = 84, EOPNOTSUPP = 95, ENOMEM = 12;
 
 let insn: Instruction | null = null;
 function scratch(): Instruction { return insn ??= new Instruction(); }

@@ -12,7 +12,7 @@ import { Image } from '../../elf/image.js';
 import { Stop } from '../../emu/machine.js';
 import { Reg, type Cpu } from '../../emu/cpu.js';
 import { PERM_R, PERM_X } from '../../emu/memory.js';
-import { toAddr } from '../../emu/addr.js';
+import { toAddr } from '../../base/addr.js';
 import { GuestMmu, writeIdentityTables } from './mmu.js';
 import { buildBootParams, E820_RAM, E820_RESERVED, type E820Entry } from './bootparams.js';
 import { loadSyscall, Platform, type PlatformOptions } from '../platform.js';

@@ -14,8 +14,8 @@
 import type { KprobeBackend } from '../kprobe-events/events.js';
 import type { ProbeDef } from '../kprobe-events/probe.js';
 import { showProbe } from '../kprobe-events/show.js';
+import { ENOENT, EINVAL, EILSEQ } from '../../base/errno.js';
 
-const ENOENT = -2, EINVAL = -22, EILSEQ = -84;
 
 /** The slice of src/elf's Image this needs. */
 export interface TextImage {
@@ -36,7 +36,7 @@ export type CanProbe = (symStart: number, addr: number, read: (a: number, len: n
 export function probeAddress(image: TextImage, p: ProbeDef): number {
   if (p.symbol === undefined) return Number(BigInt.asIntN(64, p.addr ?? 0n)) + p.offset;
   const a = image.lookupName(p.symbol);
-  return a === undefined ? ENOENT : a + p.offset;
+  return a === undefined ? -ENOENT : a + p.offset;
 }
 
 const siteSets = new WeakMap<TextImage, Set<number>>();
@@ -50,7 +50,7 @@ export function isFtraceSite(image: TextImage, addr: number): boolean {
 /** Does registering `p` need the instruction check (canProbe), i.e. is it not at the start of a symbol on an mcount site? */
 export function needsInsnCheck(image: TextImage, p: ProbeDef): boolean {
   const addr = probeAddress(image, p);
-  if (addr === ENOENT && p.symbol !== undefined) return false; // refused before any decoding
+  if (addr === -ENOENT && p.symbol !== undefined) return false; // refused before any decoding
   const at = image.lookupAddr(addr);
   return at !== undefined && !(at.offset === 0 && isFtraceSite(image, addr));
 }
@@ -69,12 +69,12 @@ export function checkBackend(image: TextImage, canProbe?: CanProbe, trusted: Rea
     register(p) {
       b.refusal = undefined;
       const addr = probeAddress(image, p);
-      if (addr === ENOENT && p.symbol !== undefined) return ENOENT;
+      if (addr === -ENOENT && p.symbol !== undefined) return -ENOENT;
       const t = image.text;
-      if (!t || addr < t.start || addr >= t.end) return EINVAL;
-      if (image.inKprobeBlacklist(addr)) return EINVAL;
+      if (!t || addr < t.start || addr >= t.end) return -EINVAL;
+      if (image.inKprobeBlacklist(addr)) return -EINVAL;
       const at = image.lookupAddr(addr);
-      if (!at) return EILSEQ;
+      if (!at) return -EILSEQ;
       if (!needsInsnCheck(image, p) || (canProbe === undefined && trusted.has(showProbe(p)))) return 0;
       if (!canProbe) throw new Error('checkBackend: a probe off an mcount site needs the instruction check (canProbe)');
       const r = canProbe(addr - at.offset, addr, (a, n) => image.read(a, n) ?? new Uint8Array(0), false, (a) => image.formatAddr(a));
