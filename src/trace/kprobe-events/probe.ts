@@ -247,3 +247,17 @@ export function parseKprobeCommand(line: string, resolver: SymbolResolver): Comm
   if (argv.length === 0) return { ok: true, command: { kind: 'none' } };
   return parseCreate(argv, resolver);
 }
+
+/** A resolver that takes every symbol as one unresolved name: kprobe_events text read without a kernel. */
+const ANY_SYMBOL: SymbolResolver = { lookup: () => undefined, count: () => 1, isFunctionEntry: () => true };
+
+/** The probes a kprobe_events text creates, each line parsed as the kernel parses it but no symbol resolved
+ *  (text stored for another kernel reads too); lines that do not parse are left out. */
+export function probesOf(text: string, resolver: SymbolResolver = ANY_SYMBOL): ProbeDef[] {
+  const out: ProbeDef[] = [];
+  for (const line of text.split('\n')) {
+    const r = parseKprobeCommand(line, resolver);
+    if (r.ok && r.command.kind === 'create') out.push(r.command.probe);
+  }
+  return out;
+}
