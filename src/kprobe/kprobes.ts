@@ -18,7 +18,8 @@ import { Stop, type Machine } from '../emu/machine.js';
 import { FAULT } from '../emu/memory.js';
 import { EmuError } from '../emu/addr.js';
 import { hex16 } from '../base/addr.js';
-import { EINVAL, EILSEQ, ENOENT } from '../base/errno.js';
+import { EINVAL, EILSEQ } from '../base/errno.js';
+import { addressRefusal, resolveKprobeAddr, type ProbeSite } from './check.js';
 import type { Platform } from '../kernel/platform.js';
 import { PtRegs, X86_EFLAGS_IF, X86_EFLAGS_TF } from './regs.js';
 import { InsnSlots, INSN_SLOT_SIZE } from './slots.js';
@@ -180,24 +181,18 @@ export class KprobeManager {
     if ((p.symbolName !== undefined && p.addr !== undefined) || (p.symbolName === undefined && p.addr === undefined)) {
       return fail(EINVAL, 'give either symbolName or addr, not both or neither');
     }
-    let addr: number;
-    if (p.symbolName !== undefined) {
-      const a = this.image.lookupName(p.symbolName);
-      if (a === undefined) return fail(ENOENT, `unknown symbol ${p.symbolName}`);
-      addr = a + (p.offset ?? 0);
-    } else addr = p.addr! + (p.offset ?? 0);
     // _kprobe_addr: the address must be covered by a kallsyms symbol (an insn slot counts as
     // kprobes-internal text: the kernel lists slots in kallsyms as [__builtin__kprobes])
-    if (!this.image.lookupAddr(addr) && !this.slots.contains(addr)) return fail(ENOENT, `no symbol covers ${this.fmt(addr)}`);
+    const r = resolveKprobeAddr(this.site, p.symbolName, p.addr, p.offset ?? 0);
+    if (!r.ok) return fail(r.errno, r.reason);
+    const addr = r.addr;
     p.addr = addr;
     // warn_kprobe_rereg
     if (this.owner.has(p)) return fail(EINVAL, 'this kprobe is already registered');
     p.flags = (p.flags ?? 0) & KPROBE_FLAG_DISABLED;
     p.nmissed = 0;
-    // check_kprobe_address_safe
-    if (this.slots.contains(addr)) return fail(EINVAL, `${this.fmt(addr)} is a kprobes-internal address (instruction slot)`);
-    if (!this.isKernelText(addr)) return fail(EINVAL, `${this.fmt(addr)} is not kernel text`);
-    if (this.image.inKprobeBlacklist(addr)) return fail(EINVAL, `${this.fmt(addr)} is on the kprobe blacklist`);
+    const unsafe = addressRefusal(this.site, addr);
+    if (unsafe) return fail(unsafe.errno, unsafe.reason);
     const old = this.table.get(addr);
     if (old) return this.registerAggr(old, p);
     // prepare_kprobe → arch_prepare_kprobe
@@ -330,6 +325,13 @@ export class KprobeManager {
       for (const c of pp.children) c.flags = (c.flags ?? 0) | KPROBE_FLAG_GONE;
     }
   }
+
+  /** What register_kprobe's address checks (check.ts) read. */
+  private readonly site: ProbeSite = {
+    lookupName: (n) => this.image.lookupName(n), lookupAddr: (a) => this.image.lookupAddr(a),
+    isKernelText: (a) => this.isKernelText(a), inKprobeBlacklist: (a) => this.image.inKprobeBlacklist(a),
+    formatAddr: (a) => this.fmt(a), isInternal: (a) => this.slots.contains(a),
+  };
 
   private isKernelText(addr: number): boolean {
     if (!this.image.isText(addr)) return false;
