@@ -9,6 +9,7 @@ import { VEC_BP, VEC_DB, VEC_DE, VEC_GP, VEC_UD, VEC_TIMER } from '../base/x86.j
 import { Cpu, Reg } from './cpu.js';
 import { disassemble, type Op } from './decode.js';
 import { Stop } from './stop.js';
+import { popfResult, stiEnable } from './guest.js';
 import { Code, Mnemonic, Register } from './iced.js';
 
 void VEC_TIMER;
@@ -543,12 +544,7 @@ export const H = {
     let v = sz === 64 ? m.r32(rsp) : m.r16(rsp);
     const old = c.getRflags();
     if (sz === 16) v = (old & 0xffff0000) | v;
-    // SDM POPF: at CPL > IOPL, IF is unchanged; IOPL changes only at CPL 0. VM/VIF/VIP are unchanged.
-    let keep = 0x1a0000 | 0x10000; // VM, VIF, VIP, RF stay
-    if (c.cpl > 0) keep |= 0x3000;
-    const iopl = (old >>> 12) & 3;
-    if (c.cpl > iopl) keep |= 0x200;
-    c.setRflags((v & ~keep) | (old & keep));
+    c.setRflags(popfResult(c, v, old)); // SDM POPF's masks (guest.ts, which kprobes' emulation shares)
     writeReg64(c, Reg.RSP, rsp + sz / 8);
     c.rip = op.next;
   },
@@ -614,8 +610,7 @@ export const H = {
   cli(c: Cpu, op: Op): void { if (c.cpl > 0) needCpl0(c, op); c.if_ = 0; c.rip = op.next; },
   sti(c: Cpu, op: Op): void {
     if (c.cpl > 0) needCpl0(c, op);
-    if (!c.if_) c.shadow = true; // SDM STI: interrupts are recognised after the next instruction
-    c.if_ = 1; c.rip = op.next;
+    stiEnable(c); c.rip = op.next; // SDM STI and its shadow (guest.ts, which kprobes' emulation shares)
   },
   hlt(c: Cpu, op: Op): void { needCpl0(c, op); c.rip = op.next; c.halted = true; },
   int3(c: Cpu, op: Op): void { c.rip = op.next; c.trapVector = VEC_BP; c.errorCode = 0; c.faultAddr = op.ip; stopWith(c, Stop.Breakpoint); },

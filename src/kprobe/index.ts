@@ -15,7 +15,7 @@ export {
 } from './kprobes.js';
 export { PtRegs, regsGetKernelArgument, regsReturnValue, X86_EFLAGS_IF, X86_EFLAGS_TF } from './regs.js';
 export { InsnSlots, MODULES_VADDR, INSN_SLOT_SIZE } from './slots.js';
-export { EmulateKind, type ArchInsn, canProbe, archPrepareKprobe, condition } from './x86.js';
+export { EmulateKind, type ArchInsn, canProbe, archPrepareKprobe } from './x86.js';
 export {
   KPROBES_DEBUGFS, renderKprobeList, renderKprobeBlacklist, renderKprobesEnabled, writeKprobesEnabled, reportProbe,
   kstrtobool, kprobeHash, probePointsInListOrder,

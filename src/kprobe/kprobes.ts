@@ -15,7 +15,7 @@
 import type { Image } from '../elf/image.js';
 import type { Cpu } from '../emu/cpu.js';
 import { Stop, type Machine } from '../emu/machine.js';
-import { FAULT } from '../emu/memory.js';
+import { retire } from '../emu/guest.js';
 import { EmuError } from '../emu/addr.js';
 import { hex16 } from '../base/addr.js';
 import { EINVAL, EILSEQ } from '../base/errno.js';
@@ -522,9 +522,7 @@ export class KprobeManager {
       k.status = KPROBE_REENTER;
     } else k.status = KPROBE_HIT_SS;
     if (a.emulate !== EmulateKind.None) {
-      try { emulate(a, cpu, pp.addr); }
-      catch (e) {
-        if (e !== FAULT) throw e;
+      if (!emulate(a, cpu, pp.addr)) {
         this.emulationFault(pp, cpu, k);
         return;
       }
@@ -534,7 +532,7 @@ export class KprobeManager {
     // Prepare real single-stepping: TF on, IF off (the kernel's setup_singlestep).
     cpu.tf = 1; cpu.if_ = 0;
     cpu.rip = a.slot;
-    cpu.instret -= 1; // retaken when the step completes (see the header)
+    retire(cpu, -1); // retaken when the step completes (see the header)
   }
 
   /** kprobe_post_process (after emulation or a completed step). */
@@ -555,7 +553,7 @@ export class KprobeManager {
     cpu.tf = 0;
     // resume_execution: map the RIP after the copy back to the original stream
     if (cpu.rip >= a.slot && cpu.rip <= a.slot + a.copyLen) cpu.rip = cur.addr + a.len + (cpu.rip - a.slot - a.copyLen);
-    cpu.instret += 1;
+    retire(cpu, 1);
     if (k.savedFlags & X86_EFLAGS_IF) cpu.if_ = 1;
     if (k.oldFlags & X86_EFLAGS_TF) cpu.tf = 1;
     this.postProcess(cur, cpu, k);
@@ -604,7 +602,7 @@ export class KprobeManager {
         }
       }
       if (reenter) this.restorePrevious(k); else this.reset(k);
-      if (handled) cpu.instret += 1; // the handler resolved it: the instruction counts as done
+      if (handled) retire(cpu, 1); // the handler resolved it: the instruction counts as done
       return handled;
     }
     if (k.status === KPROBE_HIT_ACTIVE || k.status === KPROBE_HIT_SSDONE) {
@@ -634,7 +632,7 @@ export class KprobeManager {
       if (k.current === pp && (k.status === KPROBE_HIT_SS || k.status === KPROBE_REENTER)) return; // a single-step: faultHandler
       if (!pp.ainsn.boostable) return;
       cpu.rip = pp.addr;
-      cpu.instret -= 1;
+      retire(cpu, -1);
       return;
     }
     this.hooks.copyFault?.(cpu);
@@ -644,7 +642,7 @@ export class KprobeManager {
   private emulationFault(pp: ProbePoint, cpu: Cpu, k: Kcb): void {
     const reenter = k.status === KPROBE_REENTER;
     cpu.rip = pp.addr;
-    cpu.instret -= 1;
+    retire(cpu, -1);
     if (reenter) this.restorePrevious(k); else this.reset(k);
     const v = cpu.trapVector;
     if (!cpu.interrupt(v, v === 8 || (v >= 10 && v <= 14) || v === 17 ? cpu.errorCode : undefined)) {
