@@ -61,6 +61,25 @@ export interface KprobeResult { ok: boolean; errno: number; reason: string }
 const OK: KprobeResult = { ok: true, errno: 0, reason: '' };
 function fail(errno: number, reason: string): KprobeResult { return { ok: false, errno: -errno, reason }; }
 
+/**
+ * register_kprobes / register_kretprobes (and the API's): the first `num` in order; on a refusal the ones
+ * already registered are unregistered and the refusal (its errno and reason) is what the caller sees.
+ */
+export function registerBatch<T>(items: readonly T[], num: number, register: (x: T) => number, unregisterFirst: (n: number) => void,
+  owner: { lastError: KprobeResult }): number {
+  if (num <= 0) return -EINVAL;
+  for (let i = 0; i < num; i++) {
+    const rc = register(items[i]!);
+    if (rc < 0) {
+      const why = owner.lastError;
+      unregisterFirst(i);
+      owner.lastError = why;
+      return rc;
+    }
+  }
+  return 0;
+}
+
 /** Thrown by a handler (or the helpers it calls) for a fault the kernel would take inside a handler. */
 export class HandlerFault extends Error {
   /** `offered`: kprobe_fault_handler already saw this fault (a guest fault inside callFromHandler). */
@@ -245,17 +264,7 @@ export class KprobeManager {
 
   /** register_kprobes: on an error, the probes before the bad one are unregistered. */
   registerKprobes(kps: Kprobe[]): number {
-    if (kps.length <= 0) return -EINVAL;
-    for (let i = 0; i < kps.length; i++) {
-      const ret = this.registerKprobe(kps[i]);
-      if (ret < 0) {
-        const err = this.lastError;
-        this.unregisterKprobes(kps.slice(0, i));
-        this.lastError = err;
-        return ret;
-      }
-    }
-    return 0;
+    return registerBatch(kps, kps.length, (p) => this.registerKprobe(p), (n) => this.unregisterKprobes(kps.slice(0, n)), this);
   }
   unregisterKprobes(kps: Kprobe[]): void { for (const p of kps) this.unregisterKprobe(p); }
 

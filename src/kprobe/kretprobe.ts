@@ -27,7 +27,7 @@ import { Stop, type Machine } from '../emu/machine.js';
 import type { Memory } from '../emu/memory.js';
 import type { Platform } from '../kernel/platform.js';
 import { hex16 } from '../base/addr.js';
-import { type Kprobe, type KprobeManager, type KprobeResult } from './kprobes.js';
+import { registerBatch, type Kprobe, type KprobeManager, type KprobeResult } from './kprobes.js';
 import type { PtRegs } from './regs.js';
 import { EINVAL, E2BIG } from '../base/errno.js';
 import { addTrampolineSymbol } from './trampoline.js';
@@ -171,17 +171,7 @@ export class KretprobeManager {
 
   /** register_kretprobes: on an error the ones before the bad one are unregistered. */
   registerKretprobes(rps: Kretprobe[]): number {
-    if (rps.length <= 0) return -EINVAL;
-    for (let i = 0; i < rps.length; i++) {
-      const ret = this.registerKretprobe(rps[i]);
-      if (ret < 0) {
-        const err = this.lastError;
-        this.unregisterKretprobes(rps.slice(0, i));
-        this.lastError = err;
-        return ret;
-      }
-    }
-    return 0;
+    return registerBatch(rps, rps.length, (rp) => this.registerKretprobe(rp), (n) => this.unregisterKretprobes(rps.slice(0, n)), this);
   }
   unregisterKretprobes(rps: Kretprobe[]): void { for (const rp of rps) this.unregisterKretprobe(rp); }
 
