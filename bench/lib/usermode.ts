@@ -5,7 +5,8 @@
 import { parseElfFile, PF_W, PF_X, PT_LOAD } from '../../src/elf/elf-file.js';
 import { Machine, Stop } from '../../src/emu/machine.js';
 import { PERM_R, PERM_U, PERM_W, PERM_X } from '../../src/emu/memory.js';
-import { type Cpu, MSR_EFER, MSR_FMASK, MSR_LSTAR, MSR_STAR, Reg } from '../../src/emu/cpu.js';
+import { type Cpu, Reg } from '../../src/emu/cpu.js';
+import { MSR_EFER, MSR_FMASK, MSR_LSTAR, MSR_STAR } from '../../src/base/x86.js';
 
 const PAGE = 4096;
 const STACK_TOP = 0x7ffff000;

@@ -2,22 +2,7 @@
 // patterns, the perf-style listing of a defined probe, and the session the state holds.
 import type { ProbeDef } from '../trace/kprobe-events/probe.js';
 import type { ProbeListing } from '../output/probes.js';
-
-/** fnmatch-style glob (*, ?, [...]) → RegExp. */
-export function globRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 1);
-      if (end < 0) re += '\\[';
-      else { re += '[' + glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\') + ']'; i = end; }
-    } else re += c.replace(/[.+^${}()|\\/]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
+import { globMatcher } from '../trace/glob.js';
 
 /**
  * perf probe's event filter: "GROUP:EVENT" globs, or "EVENT" alone for any group (perf accepts
@@ -25,9 +10,9 @@ export function globRegExp(glob: string): RegExp {
  */
 export function eventMatcher(pattern: string): (group: string, event: string) => boolean {
   const sep = pattern.search(/[:/]/);
-  const g = sep >= 0 ? globRegExp(pattern.slice(0, sep)) : /^.*$/;
-  const e = globRegExp(sep >= 0 ? pattern.slice(sep + 1) : pattern);
-  return (group, event) => g.test(group) && e.test(event);
+  const g = sep >= 0 ? globMatcher(pattern.slice(0, sep)) : () => true;
+  const e = globMatcher(sep >= 0 ? pattern.slice(sep + 1) : pattern);
+  return (group, event) => g(group) && e(event);
 }
 
 /** How perf shows a defined probe: the place ("vfs_read+16", "vfs_read%return") and its args. */
@@ -43,7 +28,7 @@ export function listing(p: ProbeDef): ProbeListing {
 import type { TraceSession } from '../trace/runtime/session.js';
 import { isRawKprobeLine, kprobeEventsLine, parsePerfProbe, eventName } from '../trace/perf-probe.js';
 import { caretLines } from '../output/probes.js';
-import { strerror } from '../trace/vfs.js';
+import { strerror } from '../base/errno.js';
 import { visibleColumns, visibleText } from '../visible.js';
 
 export type AddResult =

@@ -14,6 +14,7 @@ import type { ProbeRuntime } from '../trace/runtime/probes.js';
 import type { TraceState } from '../trace/runtime/state.js';
 import type { CanProbe, TextImage } from '../trace/runtime/check-backend.js';
 import { isFtraceSite } from '../trace/runtime/check-backend.js';
+import { probesOf } from '../trace/kprobe-events/probe.js';
 
 /**
  * Does any kprobe_events line in `text` need the instruction check (iced-x86) to be judged: a probe at
@@ -21,13 +22,11 @@ import { isFtraceSite } from '../trace/runtime/check-backend.js';
  * mcount site is ftrace-based; the kernel does not look at its instruction)?
  */
 export function needsBoundaryCheck(text: string, image: TextImage): boolean {
-  return text.split('\n').some((line) => {
-    const w = line.trim().split(/\s+/);
-    if (!/^[pr]/.test(w[0] ?? '') || w[1] === undefined) return false;
-    if (/^[0-9]/.test(w[1])) return true;
-    const plus = w[1].indexOf('+');
-    if (plus >= 0 && Number(w[1].slice(plus + 1)) !== 0) return true;
-    const addr = image.lookupName(plus >= 0 ? w[1].slice(0, plus) : w[1]);
+  // Parsed as the kernel parses it; an unknown symbol fails the parse (refused before any decoding).
+  const resolver = { lookup: (n: string) => image.lookupName(n), count: (n: string) => (image.lookupName(n) === undefined ? 0 : 1), isFunctionEntry: () => true };
+  return probesOf(text, resolver).some((p) => {
+    if (p.symbol === undefined || p.offset !== 0) return true;
+    const addr = image.lookupName(p.symbol);
     return addr !== undefined && !isFtraceSite(image, addr);
   });
 }

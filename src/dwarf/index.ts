@@ -10,4 +10,4 @@ export { TypeGraph, FetchTypes, type Member, type ScalarKind, type FetchType, ty
 export { Die, Unit, type UnitHeader } from './unit.js';
 export { kernelRegName, dwarfRegName, X86_64_DWARF_NAMES } from './regs.js';
 export { DW_TAG, DW_AT, DW_FORM, DW_OP, DW_ATE } from './constants.js';
-export { hexAddress, parseAddress, type Address, type DebugInfoOffset, type DebugLineOffset } from './offsets.js';
+export { type DebugInfoOffset, type DebugLineOffset } from './offsets.js';

@@ -17,18 +17,6 @@ export type DebugLocListsOffset = Branded<'debug_loclists'>;
 export type DebugLocOffset = Branded<'debug_loc'>;
 export type DebugFrameOffset = Branded<'debug_frame'>;
 
-/** Addresses are JS numbers in signed canonical form (docs/ARCHITECTURE.md, "The emulator"): 0xffffffff81000000 is -0x7f000000. */
-export type Address = number;
-
 export const infoOffset = (n: number) => n as DebugInfoOffset;
 export const abbrevOffset = (n: number) => n as DebugAbbrevOffset;
 export const lineOffset = (n: number) => n as DebugLineOffset;
-
-/** Formats a canonical-form address the way binutils prints it (unsigned 64-bit hex). */
-export function hexAddress(a: Address): string {
-  return '0x' + BigInt.asUintN(64, BigInt(a)).toString(16);
-}
-/** Parses an unsigned 64-bit hex/decimal address text into canonical form. */
-export function parseAddress(text: string): Address {
-  return Number(BigInt.asIntN(64, BigInt(text)));
-}

@@ -7,6 +7,7 @@ import { DW_OP, opName } from './constants.js';
 import { fail } from './error.js';
 import { Reader } from './reader.js';
 import { kernelRegName } from './regs.js';
+import { hex0x } from '../base/addr.js';
 
 export type OpArg = number | bigint | Uint8Array;
 export interface Op {
@@ -330,7 +331,7 @@ function symToAddress(sy: Sym, depth = 0): AddressExpr | null {
 /** Renders an address as a kprobe_events fetch argument body: `+16(%sp)`, `+8(+0(%di))`, `@0xffff...`. */
 export function formatAddressExpr(a: AddressExpr): string {
   if (a.kind === 'reg') return `${a.offset >= 0 ? '+' : ''}${a.offset}(%${a.regName ?? `r${a.reg}`})`;
-  if (a.kind === 'absolute') return '@0x' + BigInt.asUintN(64, BigInt(a.address)).toString(16);
+  if (a.kind === 'absolute') return '@' + hex0x(a.address);
   return `${a.offset >= 0 ? '+' : ''}${a.offset}(${derefInner(a.base)})`;
 }
 function derefInner(a: AddressExpr): string {

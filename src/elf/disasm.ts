@@ -15,7 +15,7 @@ import type * as Iced from 'iced-x86';
 import type { Image } from './image.js';
 import type { Section } from './elf-file.js';
 import { ObjdumpSymbols, objdumpHex } from './objdump-symbols.js';
-import { hex } from './addr.js';
+import { hex16 } from '../base/addr.js';
 
 const { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, FlowControl, OpKind, Code } = iced;
 
@@ -113,7 +113,7 @@ export class Disassembler {
   render(start: number, end: number): string {
     const lines = this.lines(start, end);
     const sec = this.img.sectionAt(start);
-    let out = `${hex(start)}${this.syms.label(start, sec)}:\n`;
+    let out = `${hex16(start)}${this.syms.label(start, sec)}:\n`;
     for (const l of lines) out += renderLine(l);
     return out;
   }

@@ -6,7 +6,7 @@
 // doubles); names come from the section name table.
 import { ElfError } from './errors.js';
 import { Reader } from './reader.js';
-import { toAddr } from './addr.js';
+import { toAddr } from '../base/addr.js';
 import { bytesSource, type ByteSource } from './source.js';
 
 export const EM_X86_64 = 62;

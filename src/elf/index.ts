@@ -1,7 +1,6 @@
 // src/elf public surface.
 export { Image } from './image.js';
 export { ElfError } from './errors.js';
-export { toAddr, toU64, hex, hex0x, isCanonical } from './addr.js';
 export type { ElfHeader, Section, Segment } from './elf-file.js';
 export type { Sym, SymType, SymBind } from './symbols.js';
 export type { KallsymsEntry, SymbolAt, Kallsyms } from './kallsyms.js';

@@ -3,7 +3,7 @@
 // with CONFIG_KALLSYMS_ALL), scripts/mksysmap, and kernel/kallsyms.c (get_symbol_pos,
 // kallsyms_lookup_name, sprint_symbol).
 import type { Sym } from './symbols.js';
-import { hex0x, hex, toU64 } from './addr.js';
+import { hex0x, hex16, toU64 } from '../base/addr.js';
 
 export interface KallsymsEntry {
   addr: number;
@@ -123,7 +123,7 @@ export class Kallsyms {
   /** The runtime symbols' kallsyms lines. */
   runtimeText(): string {
     let out = '';
-    for (const { entry } of this.runtime.values()) out += `${hex(entry.value)} ${entry.type} ${entry.name}\n`;
+    for (const { entry } of this.runtime.values()) out += `${hex16(entry.value)} ${entry.type} ${entry.name}\n`;
     return out;
   }
 
@@ -177,14 +177,14 @@ export class Kallsyms {
   /** The kernel's %pS: `name+0xoff/0xsize`, or the raw `0x...` address when no symbol covers it. */
   format(addr: number): string {
     const at = this.lookup(addr);
-    if (!at) return '0x' + hex(addr);
+    if (!at) return '0x' + hex16(addr);
     return `${at.entry.name}+${hex0x(at.offset)}/${hex0x(at.size)}`;
   }
 
   /** /proc/kallsyms text: `%016lx %c %s` per line (kernel/kallsyms.c s_show, core kernel symbols). */
   text(): string {
     let out = '';
-    for (const e of this.entries) out += `${hex(e.value)} ${e.type} ${e.name}\n`;
+    for (const e of this.entries) out += `${hex16(e.value)} ${e.type} ${e.name}\n`;
     return out;
   }
 }

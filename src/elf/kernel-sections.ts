@@ -2,8 +2,20 @@
 // the .kprobes.text/.entry.text areas, __mcount_loc fentry sites and the exception table.
 // Tables are found by the linker-script symbols that bound them, as the kernel finds them, and
 // fall back to the input section of the same name.
-import type { Image } from './image.js';
-import { hex } from './addr.js';
+import type { Kallsyms } from './kallsyms.js';
+import type { Section } from './elf-file.js';
+import { hex16 } from '../base/addr.js';
+
+/** What these tables are read through: the parts of an image they need (`Image` in image.ts is one;
+ *  naming the parts, not the class, keeps image.ts, which builds its tables from here, out of a cycle). */
+export interface KernelImage {
+  readonly kallsyms: Kallsyms;
+  symbolAddr(name: string): number | undefined;
+  sectionByName(name: string): Section | undefined;
+  isText(addr: number): boolean;
+  read(addr: number, len: number): Uint8Array | undefined;
+  readAddrs(addr: number, count: number): number[];
+}
 
 export interface Range {
   start: number;
@@ -28,7 +40,7 @@ export interface ExTableEntry {
 }
 
 /** The [start, stop) of a table bounded by `startSym`/`stopSym`, else the section called `section`. */
-export function tableRange(img: Image, startSym: string, stopSym: string, section: string): Range | undefined {
+export function tableRange(img: KernelImage, startSym: string, stopSym: string, section: string): Range | undefined {
   const a = img.symbolAddr(startSym), b = img.symbolAddr(stopSym);
   if (a !== undefined && b !== undefined && b >= a) return { start: a, end: b };
   const s = img.sectionByName(section);
@@ -37,13 +49,13 @@ export function tableRange(img: Image, startSym: string, stopSym: string, sectio
 }
 
 /** A [start, end) area bounded by two symbols (e.g. __kprobes_text_start/__kprobes_text_end). */
-export function symbolRange(img: Image, startSym: string, endSym: string): Range | undefined {
+export function symbolRange(img: KernelImage, startSym: string, endSym: string): Range | undefined {
   const a = img.symbolAddr(startSym), b = img.symbolAddr(endSym);
   return a !== undefined && b !== undefined && b >= a ? { start: a, end: b } : undefined;
 }
 
 /** The unsigned long entries of _kprobe_blacklist (the addresses NOKPROBE_SYMBOL() recorded). */
-export function blacklistAddresses(img: Image): number[] {
+export function blacklistAddresses(img: KernelImage): number[] {
   const r = tableRange(img, '__start_kprobe_blacklist', '__stop_kprobe_blacklist', '_kprobe_blacklist');
   return r ? img.readAddrs(r.start, (r.end - r.start) >>> 3) : [];
 }
@@ -54,7 +66,7 @@ export function blacklistAddresses(img: Image): number[] {
  * (arch_populate_kprobe_blacklist), .entry.text add one entry per function inside them.
  * Addresses without a symbol are skipped, as the kernel skips them.
  */
-export function kprobeBlacklist(img: Image): BlacklistEntry[] {
+export function kprobeBlacklist(img: KernelImage): BlacklistEntry[] {
   const ks = img.kallsyms, out: BlacklistEntry[] = [];
   // kprobe_add_ksym_blacklist: end = entry + size even when entry is not a symbol start.
   for (const a of blacklistAddresses(img)) {
@@ -83,12 +95,12 @@ export function kprobeBlacklist(img: Image): BlacklistEntry[] {
 /** debugfs kprobes/blacklist (kernel/kprobes.c kprobe_blacklist_seq_show, as root sees it): `0xSTART-0xEND\tNAME`. */
 export function blacklistText(entries: readonly BlacklistEntry[]): string {
   let out = '';
-  for (const e of entries) out += `0x${hex(e.start)}-0x${hex(e.end)}\t${e.name}\n`;
+  for (const e of entries) out += `0x${hex16(e.start)}-0x${hex16(e.end)}\t${e.name}\n`;
   return out;
 }
 
 /** __mcount_loc: the u64 call-site addresses -mrecord-mcount recorded, in table order. */
-export function mcountSites(img: Image): number[] {
+export function mcountSites(img: KernelImage): number[] {
   const r = tableRange(img, '__start_mcount_loc', '__stop_mcount_loc', '__mcount_loc');
   return r ? img.readAddrs(r.start, (r.end - r.start) >>> 3) : [];
 }
@@ -97,7 +109,7 @@ export function mcountSites(img: Image): number[] {
  * __ex_table in the x86 relative format (arch/x86/include/asm/extable.h: struct exception_table_entry
  * { int insn, fixup, data; }): insn and fixup are offsets from the field's own address.
  */
-export function exceptionTable(img: Image): ExTableEntry[] {
+export function exceptionTable(img: KernelImage): ExTableEntry[] {
   const r = tableRange(img, '__start___ex_table', '__stop___ex_table', '__ex_table');
   if (!r) return [];
   const n = Math.floor((r.end - r.start) / 12);

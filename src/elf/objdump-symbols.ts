@@ -5,7 +5,7 @@
 import type { Image } from './image.js';
 import type { Sym } from './symbols.js';
 import type { Section } from './elf-file.js';
-import { toU64 } from './addr.js';
+import { toU64 } from '../base/addr.js';
 
 interface Entry {
   sym: Sym;

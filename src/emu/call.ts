@@ -1,6 +1,6 @@
 // Call a guest function directly (tests, the platform): set up a stack on scratch pages, push a return
 // address that lands on a vmcall stub, and run until the function returns there.
-import { toAddr } from './addr.js';
+import { toAddr } from '../base/addr.js';
 import { Cpu, Reg } from './cpu.js';
 import { Machine } from './machine.js';
 import { Stop } from './stop.js';

@@ -9,7 +9,7 @@ import { ARITH } from './flags.js';
 import { Gen, cc, formOf, producerOf, unsupportedReason } from './semantics.js';
 import { H } from './runtime.js';
 import type { Block, BlockFn, Op } from './decode.js';
-import { hex } from './addr.js';
+import { hex0x } from '../base/addr.js';
 import { writesMemOperand } from './facts.js';
 
 /** Can executing this op raise a fault (so RIP must be committed before it)? */
@@ -81,7 +81,7 @@ export function compileBlocks(blocks: Block[]): void {
     }
     fns = factory(H, gens.map((x) => x.consts));
   } catch (e) {
-    throw new Error(`block compiler produced invalid JS at ${hex(blocks[0].ops[0].ip)}: ${(e as Error).message}\n${src}`);
+    throw new Error(`block compiler produced invalid JS at ${hex0x(blocks[0].ops[0].ip)}: ${(e as Error).message}\n${src}`);
   }
   compiledBlocks += blocks.length;
   blocks.forEach((b, k) => { b.fn = fns[k]; b.pre = gens[k].pre; });
@@ -108,7 +108,7 @@ export function compileOp(op: Op, probe: boolean): BlockFn {
     try {
       factory = new Function('H', 'K', 'N', `return function(c,R,m,L){\n${shape}\n};`) as (h: unknown, k: unknown[], n: number[]) => BlockFn;
     } catch (e) {
-      throw new Error(`block compiler produced invalid JS at ${hex(op.ip)}: ${(e as Error).message}\n${shape}`);
+      throw new Error(`block compiler produced invalid JS at ${hex0x(op.ip)}: ${(e as Error).message}\n${shape}`);
     }
     if (OP_SHAPES.size >= MAX_FACTORIES) OP_SHAPES.clear();
     OP_SHAPES.set(shape, factory);
@@ -205,7 +205,7 @@ function generate(ops: Op[], probe: boolean, loc = false): { name: string; body:
   }
   let text = body.join('\n');
   if (lc) text = lc.wrap(text, g.k(Float64Array.from(ops, (o) => o.ip)));
-  return { name: 'b_' + hex(ops[0].ip).slice(2), body: text, consts, pre };
+  return { name: 'b_' + hex0x(ops[0].ip).slice(2), body: text, consts, pre };
 }
 
 // ---- guest state in locals (compiled blocks) ----

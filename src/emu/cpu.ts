@@ -1,15 +1,16 @@
 // CPU state: registers as 32-bit halves, lazy flags, system registers and MSRs, and interrupt delivery
 // through the guest IDT (ktrace-pc machine contract: fixtures/kernel/README.md).
-import { CANON_HI, CANON_LO, EmuError, halvesToBig, hex, isCanonical, TWO32 } from './addr.js';
+import { EmuError, halvesToBig } from './addr.js';
+import { CANON_HI, CANON_LO, hex0x, isCanonical, TWO32 } from '../base/addr.js';
 import { arithFlags, ARITH, K_LOGIC, setArithFlags, type LazyFlags } from './flags.js';
-import { FAULT, Memory, PAGE_PROBE, VEC_GP, type FaultTarget } from './memory.js';
+import { FAULT, Memory, PAGE_PROBE, type FaultTarget } from './memory.js';
+import {
+  MSR_CSTAR, MSR_EFER, MSR_FMASK, MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_KTPC_RSP0, MSR_LSTAR, MSR_STAR,
+  MSR_TSC_AUX, VEC_GP, VEC_TIMER,
+} from '../base/x86.js';
 
 export const enum Reg { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 }
 
-// MSR numbers (Linux's arch/x86/include/asm/msr-index.h, and ktrace-pc's own).
-export const MSR_EFER = 0xc0000080, MSR_STAR = 0xc0000081, MSR_LSTAR = 0xc0000082, MSR_CSTAR = 0xc0000083,
-  MSR_FMASK = 0xc0000084, MSR_FS_BASE = 0xc0000100, MSR_GS_BASE = 0xc0000101, MSR_KERNEL_GS_BASE = 0xc0000102,
-  MSR_TSC_AUX = 0xc0000103, MSR_KTPC_RSP0 = 0x4b500000;
 /** EFER bits: SCE (syscall enable), LME, LMA, NXE. Long mode is always on in ktrace-pc. */
 const EFER_FIXED = 0x1 | 0x100 | 0x400 | 0x800;
 
@@ -28,8 +29,6 @@ export interface CpuHost {
    *  mappings): kind 0 = mov to CR3, 1 = invlpg of `addr`, 2 = mov to CR4, 3 = mov to CR0. */
   onPaging?(cpu: Cpu, kind: number, addr: number): void;
 }
-
-export const VEC_TIMER = 0x20, VEC_IPI = 0xf2;
 
 export class Cpu implements LazyFlags, FaultTarget {
   /** RAX..R15, each as lo (2*r) and hi (2*r+1) 32-bit halves. */
@@ -150,11 +149,11 @@ export class Cpu implements LazyFlags, FaultTarget {
   }
   rdmsr(n: number): bigint {
     const v = this.readMsr(n);
-    if (v === undefined) throw new EmuError(`rdmsr: no MSR ${hex(n)} on ktrace-pc`);
+    if (v === undefined) throw new EmuError(`rdmsr: no MSR ${hex0x(n)} on ktrace-pc`);
     return v;
   }
   wrmsr(n: number, v: bigint): void {
-    if (!this.writeMsr(n, v)) throw new EmuError(`wrmsr: no MSR ${hex(n)} on ktrace-pc, or bad value ${v}`);
+    if (!this.writeMsr(n, v)) throw new EmuError(`wrmsr: no MSR ${hex0x(n)} on ktrace-pc, or bad value ${v}`);
   }
 
   // ---- external interrupts ----
@@ -195,7 +194,7 @@ export class Cpu implements LazyFlags, FaultTarget {
       if (!present || (type !== 0xe && type !== 0xf)) { this.stopText = `IDT gate ${vector} not present or not a 64-bit gate`; return false; }
       const sel = lo >>> 16;
       const target = (hi | 0) * TWO32 + (((w1 & 0xffff0000) | (lo & 0xffff)) >>> 0);
-      if (!isCanonical(target)) { this.stopText = `IDT gate ${vector} target ${hex(target)} not canonical`; return false; }
+      if (!isCanonical(target)) { this.stopText = `IDT gate ${vector} target ${hex0x(target)} not canonical`; return false; }
       const oldRsp = this.getRegNum(Reg.RSP), oldSs = this.ss, oldCs = this.cs, rflags = this.getRflags();
       let rsp = oldRsp;
       const newCpl = sel & 3;
@@ -226,7 +225,7 @@ export class Cpu implements LazyFlags, FaultTarget {
     } catch (e) {
       if (e !== FAULT) throw e;
       m.setUser(savedUser); m.cur = savedCur;
-      this.stopText = `fault (vector ${this.trapVector}, address ${hex(this.faultAddr)}) while delivering vector ${vector}`;
+      this.stopText = `fault (vector ${this.trapVector}, address ${hex0x(this.faultAddr)}) while delivering vector ${vector}`;
       return false;
     }
   }

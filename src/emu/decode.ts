@@ -1,7 +1,7 @@
 // Decode once: iced-x86 turns each instruction into a plain JS Op exactly once; ops and compiled blocks
 // are cached per page in dense arrays indexed by page offset, and dropped when the page's bytes change.
 import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, MemorySizeExt, OpKind, Register, Mnemonic, Code } from './iced.js';
-import { TWO32, toAddr } from './addr.js';
+import { TWO32, toAddr } from '../base/addr.js';
 import { STATS_ON, stats } from './stats.js';
 import { codeFacts } from './facts.js';
 import { PAGE_PROBE, PAGE_SIZE, PERM_U, PERM_X, Memory, type CodeCache, type Page } from './memory.js';

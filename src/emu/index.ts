@@ -21,9 +21,9 @@
 //   HOT_AFTER), then compiled; hotAfter = 1 compiles every block on first entry. Results never depend on it.
 // - machine.entered (when set) collects the blocks and ops executed; mem.hostLog (when set) logs host
 //   writes and mapping changes (both for the boot snapshot, src/kernel/snapshot.ts).
-export { toAddr, toU64, EmuError, isCanonical, hex } from './addr.js';
+export { EmuError } from './addr.js';
 export { Memory, Page, FAULT, PERM_R, PERM_W, PERM_X, PERM_U, PAGE_PROBE, PAGE_SIZE, PF_P, PF_W, PF_U, PF_I } from './memory.js';
-export { Cpu, Reg, MSR_EFER, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_FMASK, MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_TSC_AUX, MSR_KTPC_RSP0, VEC_TIMER, VEC_IPI, type CpuHost } from './cpu.js';
+export { Cpu, Reg, type CpuHost } from './cpu.js';
 export { Machine, HOT_AFTER, type MachineOptions } from './machine.js';
 export { Stop, stopName, STOP_NAMES } from './stop.js';
 export { callFunction, type CallOptions, type CallResult } from './call.js';

@@ -1,6 +1,7 @@
 // Load an ELF file's PT_LOAD segments into Memory. The ELF parser is elsewhere (src/elf); this takes the
 // program headers as plain data, so the emulator knows nothing of the file format.
-import { EmuError, hex, toAddr } from './addr.js';
+import { EmuError } from './addr.js';
+import { hex0x, toAddr } from '../base/addr.js';
 import { Memory, PAGE_SIZE, PERM_R, PERM_W, PERM_X, PERM_U } from './memory.js';
 
 export interface LoadSegment { vaddr: bigint; memsz: number; filesz: number; offset: number; flags: number; }
@@ -24,7 +25,7 @@ export function loadSegments(mem: Memory, segs: LoadSegment[], file: Uint8Array,
     for (let a = start - (start & 4095); a < start + s.memsz; a += PAGE_SIZE) perms.set(a, (perms.get(a) ?? 0) | p);
   }
   for (const [a, p] of [...perms].sort((x, y) => x[0] - y[0])) {
-    if (mem.permsAt(a) !== 0) throw new EmuError(`loadSegments: page ${hex(a)} is already mapped`);
+    if (mem.permsAt(a) !== 0) throw new EmuError(`loadSegments: page ${hex0x(a)} is already mapped`);
     mem.map(a, PAGE_SIZE, p);
   }
   for (const s of segs) if (s.filesz > 0) mem.writeBytes(toAddr(s.vaddr), file.subarray(s.offset, s.offset + s.filesz));

@@ -1,9 +1,10 @@
 // The machine: memory, CPUs, the decode cache, and the run loop that turns guest events into Stop values.
 // Several CPUs interleave deterministically on one host thread in instruction quanta.
-import { Cpu, VEC_TIMER, VEC_IPI } from './cpu.js';
+import { Cpu } from './cpu.js';
+import { VEC_DB, VEC_IPI, VEC_TIMER } from '../base/x86.js';
 import { DecodeCache, MAX_BLOCK, type Block, type Op } from './decode.js';
 import { compileBlocks, compileOp, endsBlock, newBlock } from './compile.js';
-import { FAULT, Memory, PAGE_PROBE, PAGE_SIZE, PERM_U, PERM_X, VEC_DB, type Page } from './memory.js';
+import { FAULT, Memory, PAGE_PROBE, PAGE_SIZE, PERM_U, PERM_X, type Page } from './memory.js';
 import { STATS_ON, stats } from './stats.js';
 import { Mnemonic } from './iced.js';
 import { Stop, vectorStop } from './stop.js';
@@ -434,4 +435,3 @@ export class Machine {
   get mappedBytes(): number { return this.mem.pageCount * PAGE_SIZE; }
 }
 
-export { VEC_TIMER, VEC_IPI };

@@ -1,6 +1,8 @@
 // Guest memory: sparse 4 KiB pages with permissions, a software TLB per access kind and privilege level,
 // precise #PF/#GP for guest accesses, and code-page tracking so writes invalidate decoded instructions.
-import { CANON_HI, CANON_LO, EmuError, halvesToBig, hex, isCanonical, toAddr } from './addr.js';
+import { EmuError, halvesToBig } from './addr.js';
+import { CANON_HI, CANON_LO, hex0x, isCanonical, toAddr } from '../base/addr.js';
+import { VEC_GP, VEC_PF } from '../base/x86.js';
 
 export const PERM_R = 1, PERM_W = 2, PERM_X = 4, PERM_U = 8;
 /** Instructions on such pages count in cpu.probeInstret, not cpu.instret; external interrupts are not
@@ -14,7 +16,6 @@ const TLB_MASK = TLB_SIZE - 1;
 
 // #PF error code bits (SDM Vol. 3A, 4.7 "Page-Fault Exceptions").
 export const PF_P = 1, PF_W = 2, PF_U = 4, PF_I = 16;
-export const VEC_DE = 0, VEC_DB = 1, VEC_BP = 3, VEC_UD = 6, VEC_DF = 8, VEC_GP = 13, VEC_PF = 14;
 
 /** Thrown (one preallocated object, never allocated in the hot path) when a guest access faults; the
  *  fault's details are already in the current FaultTarget (the CPU). */
@@ -121,8 +122,8 @@ export class Memory {
   // ---- mapping ----
   private checkRange(addr: number, size: number, what: string): void {
     if (!Number.isInteger(addr) || !Number.isInteger(size) || (addr & 4095) !== 0 || (size & 4095) !== 0 || size < 0)
-      throw new EmuError(`${what}: address ${hex(addr)} and size ${size} must be page-aligned`);
-    if (addr < CANON_LO || addr + size > CANON_HI) throw new EmuError(`${what}: ${hex(addr)}+${size} is not canonical`);
+      throw new EmuError(`${what}: address ${hex0x(addr)} and size ${size} must be page-aligned`);
+    if (addr < CANON_LO || addr + size > CANON_HI) throw new EmuError(`${what}: ${hex0x(addr)}+${size} is not canonical`);
   }
   map(addr: number, size: number, perms: number): void {
     this.checkRange(addr, size, 'map');
@@ -219,7 +220,7 @@ export class Memory {
     if (this.hostLog) this.hostLog.push({ addr, len: size, old: null });
     for (let a = addr; a < addr + size; a += PAGE_SIZE) {
       const p = this.pages.get(a);
-      if (!p) throw new EmuError(`protect: ${hex(a)} is not mapped`);
+      if (!p) throw new EmuError(`protect: ${hex0x(a)} is not mapped`);
       // Any permission change drops decoded code on the page: PAGE_PROBE and X change how it is counted and
       // fetched, and U/W changes must not be bypassed by the run loop's cached links between blocks.
       if ((p.perms ^ (perms | PERM_R)) !== 0) this.dropCode(p);
@@ -272,7 +273,7 @@ export class Memory {
   private hostPage(addr: number): Page {
     let p = this.pages.get(addr - (addr & 4095));
     if (!p && this.onHostMiss !== null && this.onHostMiss(addr - (addr & 4095))) p = this.pages.get(addr - (addr & 4095));
-    if (!p) throw new EmuError(`host access to unmapped address ${hex(addr)}`);
+    if (!p) throw new EmuError(`host access to unmapped address ${hex0x(addr)}`);
     return p;
   }
   /** A host access (readBytes, writeBytes, read8...) found no page at `page`: a platform that maps

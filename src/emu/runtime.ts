@@ -2,12 +2,14 @@
 // string instructions and the system instructions. Everything here works on numbers and 32-bit halves;
 // No BigInt: 64- and 128-bit division, double-precision shifts and rcl/rcr work on 32-bit halves too
 // (BigInt stays only in rdmsr/wrmsr, whose MSR interface is 64-bit bigint).
-import { TWO32, isCanonical, hex } from './addr.js';
+import { TWO32, isCanonical, hex0x } from '../base/addr.js';
 import { arithFlags, cond, getCF, K_EXPL, K_RAW, K_SUB, PARITY, setArithFlags, CF, OF } from './flags.js';
-import { FAULT, VEC_BP, VEC_DB, VEC_DE, VEC_GP, VEC_UD } from './memory.js';
-import { Cpu, Reg, VEC_TIMER } from './cpu.js';
+import { FAULT } from './memory.js';
+import { VEC_BP, VEC_DB, VEC_DE, VEC_GP, VEC_UD, VEC_TIMER } from '../base/x86.js';
+import { Cpu, Reg } from './cpu.js';
 import { disassemble, type Op } from './decode.js';
 import { Stop } from './stop.js';
+import { popfResult, stiEnable } from './guest.js';
 import { Code, Mnemonic, Register } from './iced.js';
 
 void VEC_TIMER;
@@ -542,12 +544,7 @@ export const H = {
     let v = sz === 64 ? m.r32(rsp) : m.r16(rsp);
     const old = c.getRflags();
     if (sz === 16) v = (old & 0xffff0000) | v;
-    // SDM POPF: at CPL > IOPL, IF is unchanged; IOPL changes only at CPL 0. VM/VIF/VIP are unchanged.
-    let keep = 0x1a0000 | 0x10000; // VM, VIF, VIP, RF stay
-    if (c.cpl > 0) keep |= 0x3000;
-    const iopl = (old >>> 12) & 3;
-    if (c.cpl > iopl) keep |= 0x200;
-    c.setRflags((v & ~keep) | (old & keep));
+    c.setRflags(popfResult(c, v, old)); // SDM POPF's masks (guest.ts, which kprobes' emulation shares)
     writeReg64(c, Reg.RSP, rsp + sz / 8);
     c.rip = op.next;
   },
@@ -613,8 +610,7 @@ export const H = {
   cli(c: Cpu, op: Op): void { if (c.cpl > 0) needCpl0(c, op); c.if_ = 0; c.rip = op.next; },
   sti(c: Cpu, op: Op): void {
     if (c.cpl > 0) needCpl0(c, op);
-    if (!c.if_) c.shadow = true; // SDM STI: interrupts are recognised after the next instruction
-    c.if_ = 1; c.rip = op.next;
+    stiEnable(c); c.rip = op.next; // SDM STI and its shadow (guest.ts, which kprobes' emulation shares)
   },
   hlt(c: Cpu, op: Op): void { needCpl0(c, op); c.rip = op.next; c.halted = true; },
   int3(c: Cpu, op: Op): void { c.rip = op.next; c.trapVector = VEC_BP; c.errorCode = 0; c.faultAddr = op.ip; stopWith(c, Stop.Breakpoint); },
@@ -641,7 +637,7 @@ export const H = {
     // RFLAGS <- (R11 & 3C7FD7H) | 2; CS <- STAR[63:48] + 16 | 3; SS <- STAR[63:48] + 8 | 3; CPL <- 3
     needCpl0(c, op);
     const rcx = readReg64(c, Reg.RCX);
-    if (c.regs[3] !== 0 && c.regs[3] !== 0xffffffff || !isCanonical(rcx)) fault(c, VEC_GP, `sysret to non-canonical ${hex(rcx)}`);
+    if (c.regs[3] !== 0 && c.regs[3] !== 0xffffffff || !isCanonical(rcx)) fault(c, VEC_GP, `sysret to non-canonical ${hex0x(rcx)}`);
     const sel = c.starHi >>> 16;
     c.setRflags((c.regs[22] & 0x3c7fd7) | 2);
     c.cs = ((sel + 16) | 3) & 0xffff; c.ss = ((sel + 8) | 3) & 0xffff;
@@ -685,7 +681,7 @@ export const H = {
     const sp = readReg64(c, Reg.RSP);
     const rip = readQ(c, sp), cs = c.mem.r16(sp + 8);
     if ((cs & 3) !== c.cpl) unimplemented(c, op, 'far return to another privilege level');
-    if (!isCanonical(rip)) fault(c, VEC_GP, `lretq to non-canonical ${hex(rip)}`);
+    if (!isCanonical(rip)) fault(c, VEC_GP, `lretq to non-canonical ${hex0x(rip)}`);
     c.cs = cs;
     writeReg64(c, Reg.RSP, sp + 16);
     c.rip = rip;
@@ -696,7 +692,7 @@ export const H = {
     const rip = readQ(c, sp), cs = m.r16(sp + 8), fl = m.r32(sp + 16), rsp = readQ(c, sp + 24), ss = m.r16(sp + 32);
     const cpl = cs & 3;
     if (cpl < c.cpl) fault(c, VEC_GP, 'iret to a more privileged level');
-    if (!isCanonical(rip)) fault(c, VEC_GP, `iret to non-canonical ${hex(rip)}`);
+    if (!isCanonical(rip)) fault(c, VEC_GP, `iret to non-canonical ${hex0x(rip)}`);
     const old = c.getRflags();
     let keep = 0;
     if (c.cpl > 0) keep |= 0x3000 | 0x200; // IOPL and IF only change at CPL 0 (IOPL is 0)
@@ -709,14 +705,14 @@ export const H = {
   rdmsr(c: Cpu, op: Op): void {
     needCpl0(c, op);
     const v = c.readMsr(c.regs[2]);
-    if (v === undefined) fault(c, VEC_GP, `rdmsr of unknown MSR ${hex(c.regs[2])}`);
+    if (v === undefined) fault(c, VEC_GP, `rdmsr of unknown MSR ${hex0x(c.regs[2])}`);
     c.regs[0] = Number(v & 0xffffffffn); c.regs[1] = 0; c.regs[4] = Number(v >> 32n); c.regs[5] = 0;
     c.rip = op.next;
   },
   wrmsr(c: Cpu, op: Op): void {
     needCpl0(c, op);
     const v = big(c.regs[0], c.regs[4]);
-    if (!c.writeMsr(c.regs[2], v)) fault(c, VEC_GP, `wrmsr of unknown MSR ${hex(c.regs[2])} or bad value ${hex(Number(BigInt.asIntN(64, v)))}`);
+    if (!c.writeMsr(c.regs[2], v)) fault(c, VEC_GP, `wrmsr of unknown MSR ${hex0x(c.regs[2])} or bad value ${hex0x(Number(BigInt.asIntN(64, v)))}`);
     c.rip = op.next;
   },
   rdtsc(c: Cpu, op: Op): void {
@@ -848,5 +844,5 @@ export { PARITY, K_RAW, MASKS };
 /** An instruction form ktrace does not implement: #UD with its bytes and disassembly (never a silent wrong result). */
 export function unimplemented(c: Cpu, op: Op, reason: string): never {
   const bytes = Array.from(op.bytes.subarray(0, op.len), (b) => b.toString(16).padStart(2, '0')).join(' ');
-  return fault(c, VEC_UD, `#UD at ${hex(op.ip)}: ${bytes}  ${op.bad === 2 ? '(bad)' : disassemble(op.bytes, op.ip)}  (${reason})`);
+  return fault(c, VEC_UD, `#UD at ${hex0x(op.ip)}: ${bytes}  ${op.bad === 2 ? '(bad)' : disassemble(op.bytes, op.ip)}  (${reason})`);
 }

@@ -1,7 +1,7 @@
 // Why a run of the emulator ended: the Stop values Machine.run returns and instructions request (cpu.stop).
 // A file of its own so that the instruction runtime can name them without importing the machine
 // (which imports the compiler, which imports the runtime).
-import { VEC_DE, VEC_GP, VEC_PF, VEC_UD } from './memory.js';
+import { VEC_DE, VEC_GP, VEC_PF, VEC_UD } from '../base/x86.js';
 
 export const enum Stop {
   Budget, Breakpoint, Debug, PageFault, GeneralProtection, InvalidOpcode, DivideError, Halt, HostCall,

@@ -9,10 +9,7 @@ export const PORT_INIT_FREED = 0x512;
 export const PORT_POWEROFF = 0x604;
 export const PORT_PANIC = 0x605;
 
-export const MSR_KTPC_RSP0 = 0x4b500000;
-
-export const VEC_DE = 0, VEC_DB = 1, VEC_BP = 3, VEC_UD = 6, VEC_GP = 13, VEC_PF = 14;
-export const VEC_TIMER = 0x20, VEC_RESCHED = 0xf2;
+// Its vectors (timer, reschedule IPI) and MSR (RSP0) are in src/base/x86.ts, which the emulator shares.
 
 export const BOOT_MAGIC = 0x5053544f4f424b54n; // "KTBOOTSP"
 

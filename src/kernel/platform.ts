@@ -8,8 +8,9 @@ import { PERM_R, PERM_U, PERM_W, PERM_X } from '../emu/memory.js';
 import { Reg, type Cpu } from '../emu/cpu.js';
 import {
   BOOT_MAGIC, BP, DEFAULT_TIMER_PERIOD, PORT_AP_START, PORT_CONSOLE, PORT_INIT_FREED, PORT_IPI, PORT_PANIC,
-  PORT_POWEROFF, PORT_TIMER, RAM_BASE, RAM_SIZE, USER_STUB, VEC_BP, VEC_DB, VEC_DE, VEC_GP, VEC_PF, VEC_RESCHED, VEC_UD,
+  PORT_POWEROFF, PORT_TIMER, RAM_BASE, RAM_SIZE, USER_STUB,
 } from './contract.js';
+import { VEC_BP, VEC_DB, VEC_DE, VEC_GP, VEC_IPI, VEC_PF, VEC_UD } from '../base/x86.js';
 import { USER_SYSCALL_IP, type UserMemory, type WorkloadRunner } from './workload/runner.js';
 import { backtrace, type Frame } from './backtrace.js';
 
@@ -197,7 +198,7 @@ export class Platform implements UserMemory {
       case PORT_TIMER: this.machine.setTimer(cpu, value >>> 0); break;
       case PORT_IPI: {
         const target = this.machine.cpus[value >>> 0];
-        if (target) target.raise(VEC_RESCHED);
+        if (target) target.raise(VEC_IPI);
         break;
       }
       case PORT_AP_START: {

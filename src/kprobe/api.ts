@@ -17,12 +17,12 @@
 //
 // Budget: every safe read counts against `readBudget` per handler call; past it the reader throws
 // HandlerBudgetExceeded, a deterministic bound on a handler that loops over guest memory.
-import { KPROBE_FLAG_DISABLED, type Kprobe, type KprobeManager } from './kprobes.js';
+import { KPROBE_FLAG_DISABLED, registerBatch, type Kprobe, type KprobeManager } from './kprobes.js';
 import type { Kretprobe, KretprobeInstance, KretprobeManager } from './kretprobe.js';
 import type { PtRegs } from './regs.js';
 import type { Cpu } from '../emu/cpu.js';
+import { EFAULT, EINVAL } from '../base/errno.js';
 
-export const EFAULT = 14;
 const PF = 14, GP = 13;
 
 /** struct pt_regs (x86-64 names: ip, sp, bp, ax, bx, cx, dx, si, di, r8..r15, flags). */
@@ -121,7 +121,7 @@ export class KprobesApi {
 
   register_kprobe(p: kprobe): number {
     // warn_kprobe_rereg (a second adapter would look like another probe to the core)
-    if (this.kps.has(p)) { this.mgr.lastError = { ok: false, errno: -22, reason: 'this kprobe is already registered' }; return -22; }
+    if (this.kps.has(p)) { this.mgr.lastError = { ok: false, errno: -EINVAL, reason: 'this kprobe is already registered' }; return -EINVAL; }
     const b = this.bind(p);
     const rc = this.mgr.registerKprobe(b.kp);
     if (rc < 0) this.kps.delete(p);
@@ -130,7 +130,7 @@ export class KprobesApi {
   unregister_kprobe(p: kprobe): void { this.unregister_kprobes([p]); }
   /** register_kprobes(kps, num): all or nothing. */
   register_kprobes(kps: kprobe[], num = kps.length): number {
-    return batch(kps, num, (p) => this.register_kprobe(p), (n) => this.unregister_kprobes(kps, n), this.mgr);
+    return registerBatch(kps, num, (p) => this.register_kprobe(p), (n) => this.unregister_kprobes(kps, n), this.mgr);
   }
   /** unregister_kprobes: a probe that was not registered gets its addr cleared (kernel/kprobes.c). */
   unregister_kprobes(kps: kprobe[], num = kps.length): void {
@@ -141,13 +141,13 @@ export class KprobesApi {
       this.kps.delete(p);
     }
   }
-  enable_kprobe(p: kprobe): number { const b = this.kps.get(p); return b ? this.mgr.enableKprobe(b.kp) : -22; }
-  disable_kprobe(p: kprobe): number { const b = this.kps.get(p); return b ? this.mgr.disableKprobe(b.kp) : -22; }
+  enable_kprobe(p: kprobe): number { const b = this.kps.get(p); return b ? this.mgr.enableKprobe(b.kp) : -EINVAL; }
+  disable_kprobe(p: kprobe): number { const b = this.kps.get(p); return b ? this.mgr.disableKprobe(b.kp) : -EINVAL; }
 
   // ---------------------------------------------------------------- kretprobes
 
   register_kretprobe(rp: kretprobe): number {
-    if (this.rps.has(rp)) { this.krm.lastError = { ok: false, errno: -22, reason: 'this kretprobe is already registered' }; return -22; }
+    if (this.rps.has(rp)) { this.krm.lastError = { ok: false, errno: -EINVAL, reason: 'this kretprobe is already registered' }; return -EINVAL; }
     const kp = this.adapt(rp.kp);
     const r: Kretprobe = {
       kp,
@@ -166,7 +166,7 @@ export class KprobesApi {
   }
   unregister_kretprobe(rp: kretprobe): void { this.unregister_kretprobes([rp]); }
   register_kretprobes(rps: kretprobe[], num = rps.length): number {
-    return batch(rps, num, (rp) => this.register_kretprobe(rp), (n) => this.unregister_kretprobes(rps, n), this.krm);
+    return registerBatch(rps, num, (rp) => this.register_kretprobe(rp), (n) => this.unregister_kretprobes(rps, n), this.krm);
   }
   unregister_kretprobes(rps: kretprobe[], num = rps.length): void {
     for (let i = 0; i < num; i++) {
@@ -177,8 +177,8 @@ export class KprobesApi {
       this.kps.delete(rp.kp);
     }
   }
-  enable_kretprobe(rp: kretprobe): number { const b = this.rps.get(rp); return b ? this.krm.enableKretprobe(b.rp) : -22; }
-  disable_kretprobe(rp: kretprobe): number { const b = this.rps.get(rp); return b ? this.krm.disableKretprobe(b.rp) : -22; }
+  enable_kretprobe(rp: kretprobe): number { const b = this.rps.get(rp); return b ? this.krm.enableKretprobe(b.rp) : -EINVAL; }
+  disable_kretprobe(rp: kretprobe): number { const b = this.rps.get(rp); return b ? this.krm.disableKretprobe(b.rp) : -EINVAL; }
 
   // ---------------------------------------------------------------- guest memory
 
@@ -286,25 +286,6 @@ export class KprobesApi {
     const old = this.errors.find((x) => x.probe === probe && x.handler === handler);
     if (old) old.count++; else this.errors.push({ probe, handler, message, count: 1 });
   }
-}
-
-/**
- * register_kprobes / register_kretprobes: the first `num` in order; on a refusal the ones already
- * registered are unregistered and the refusal (its errno and reason) is what the caller sees.
- */
-function batch<T>(items: T[], num: number, register: (x: T) => number, unregisterFirst: (n: number) => void,
-  owner: { lastError: import('./kprobes.js').KprobeResult }): number {
-  if (num <= 0) return -22;
-  for (let i = 0; i < num; i++) {
-    const rc = register(items[i]);
-    if (rc < 0) {
-      const why = owner.lastError;
-      unregisterFirst(i);
-      owner.lastError = why;
-      return rc;
-    }
-  }
-  return 0;
 }
 
 export { KPROBE_FLAG_DISABLED };

@@ -3,9 +3,10 @@
 //   /sys/kernel/debug/kprobes/blacklist  kprobe_blacklist_seq_show
 //   /sys/kernel/debug/kprobes/enabled    read_enabled_file_bool / write_enabled_file_bool
 // Output is as root sees it (kallsyms_show_value true: real addresses).
-import { EINVAL } from './x86.js';
+import { EINVAL } from '../base/errno.js';
 import { blacklistText } from '../elf/kernel-sections.js';
-import { KPROBE_FLAG_DISABLED, KPROBE_FLAG_GONE, px, type KprobeManager, type Kprobe, type ProbePoint } from './kprobes.js';
+import { hex16 } from '../base/addr.js';
+import { KPROBE_FLAG_DISABLED, KPROBE_FLAG_GONE, type KprobeManager, type Kprobe, type ProbePoint } from './kprobes.js';
 
 export const KPROBES_DEBUGFS = '/sys/kernel/debug/kprobes';
 const KPROBE_HASH_BITS = 6;
@@ -33,8 +34,8 @@ export function reportProbe(mgr: KprobeManager, p: Kprobe, pp: ProbePoint, type:
   const addr = p.addr ?? pp.addr;
   const at = mgr.image.lookupAddr(addr);
   const line = at
-    ? `${px(addr)}  ${type}  ${at.entry.name}+0x${at.offset.toString(16)}  ${' '} `
-    : `${px(addr)}  ${type}  0x${px(addr)} `;
+    ? `${hex16(addr)}  ${type}  ${at.entry.name}+0x${at.offset.toString(16)}  ${' '} `
+    : `${hex16(addr)}  ${type}  0x${hex16(addr)} `;
   return line + probeTags(p, pp) + '\n';
 }
 

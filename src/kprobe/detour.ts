@@ -25,6 +25,7 @@ import { BlockEncoder, BlockEncoderOptions, Code, Decoder, DecoderOptions, Encod
 import type { Image } from '../elf/image.js';
 import { archPrepareKprobe, MAX_INSN_SIZE } from './x86.js';
 import { MODULES_VADDR } from './slots.js';
+import { hex0x } from '../base/addr.js';
 
 /** JMP32_INSN_SIZE / RELATIVEJUMP_SIZE. */
 export const RELATIVEJUMP_SIZE = 5;
@@ -45,7 +46,7 @@ export type CanOptimize = { ok: true; region: OptRegion } | ({ ok: false } & Opt
 /** `name+0xoff` (the %pS text without the size). */
 export function symOff(image: Image, addr: number): string {
   const at = image.lookupAddr(addr);
-  return at ? `${at.entry.name}+0x${at.offset.toString(16)}` : `0x${BigInt.asUintN(64, BigInt(addr)).toString(16)}`;
+  return at ? `${at.entry.name}+0x${at.offset.toString(16)}` : hex0x(addr);
 }
 
 /** What can_optimize learns by decoding a whole function once (cached per function by the optimizer). */

@@ -14,7 +14,7 @@
 // Accounting: the call at the site retires once in cpu.instret, standing for the nop; the trampoline is
 // probe overhead; the host call resumes directly after the nop (so the trampoline's ret never runs).
 import type { Cpu } from '../emu/cpu.js';
-import { Reg } from '../emu/cpu.js';
+import { guestPop } from '../emu/guest.js';
 import type { KprobeManager, ProbePoint } from './kprobes.js';
 import { relCall } from './detour.js';
 
@@ -109,13 +109,9 @@ export class FtraceProbes {
   /** The trampoline's host call; false when the vmcall is not ours. */
   handleHostCall(cpu: Cpu): boolean {
     if (cpu.faultAddr !== this.vmcallAt) return false;
-    const m = this.mgr.machine.mem;
-    const sp = cpu.getRegNum(Reg.RSP);
-    m.cur = cpu; m.setUser(0);
-    const lo = m.r64(sp), hi = m.hi;
-    const ret = (hi | 0) * 4294967296 + lo;
+    const ret = guestPop(cpu); // the trampoline returns for us
+    if (ret === undefined) return false; // its stack faulted: a vmcall no one can own
     const site = ret - MCOUNT_INSN_SIZE;
-    cpu.setRegNum(Reg.RSP, sp + 8); // the trampoline returns for us
     const pp = this.mgr.table.get(site);
     if (!pp || !pp.ftrace || pp.disabled) { cpu.rip = ret; return true; }
     this.mgr.ftraceHit(pp, cpu, MCOUNT_INSN_SIZE); // cpu.rip: past the nop, or where a pre_handler sent it

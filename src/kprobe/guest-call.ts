@@ -6,6 +6,7 @@
 // overhead (cpu.probeInstret), not as the kernel's own work.
 import { Reg, type Cpu } from '../emu/cpu.js';
 import { Stop, stopName } from '../emu/machine.js';
+import { guestPush, retire } from '../emu/guest.js';
 import { HandlerFault, type KprobeManager } from './kprobes.js';
 
 const stubs = new WeakMap<KprobeManager, number>();
@@ -26,10 +27,8 @@ export function callFromHandler(mgr: KprobeManager, cpu: Cpu, addr: number, args
     let sp = cpu.getRegNum(Reg.RSP) - 512;
     sp -= ((sp % 16) + 16) % 16;
     sp -= 8;
-    const m = cpu.mem;
-    m.cur = cpu; m.setUser(0);
-    m.w64(sp, stub >>> 0, Math.floor(stub / 4294967296) >>> 0);
-    cpu.setRegNum(Reg.RSP, sp);
+    cpu.setRegNum(Reg.RSP, sp + 8);
+    if (!guestPush(cpu, stub)) throw new HandlerFault(cpu.trapVector, `call from a kprobe handler: its stack at ${mgr.image.formatAddr(sp)} faulted`);
     const order = [Reg.RDI, Reg.RSI, Reg.RDX, Reg.RCX, Reg.R8, Reg.R9];
     args.forEach((v, i) => cpu.setReg(order[i], BigInt.asUintN(64, v)));
     cpu.rip = addr; cpu.if_ = 0; cpu.tf = 0; cpu.shadow = false;
@@ -51,7 +50,7 @@ export function callFromHandler(mgr: KprobeManager, cpu: Cpu, addr: number, args
   } finally {
     const did = cpu.instret - saved.instret;
     cpu.probeInstret += did;
-    cpu.instret = saved.instret;
+    retire(cpu, -did); // the handler's call counts as probe overhead, not guest time
     cpu.nextTimer = saved.nextTimer;
     cpu.regs.set(saved.regs);
     cpu.setRflags(saved.flags);

@@ -15,14 +15,17 @@
 import type { Image } from '../elf/image.js';
 import type { Cpu } from '../emu/cpu.js';
 import { Stop, type Machine } from '../emu/machine.js';
-import { FAULT } from '../emu/memory.js';
+import { retire } from '../emu/guest.js';
 import { EmuError } from '../emu/addr.js';
+import { hex16 } from '../base/addr.js';
+import { EINVAL, EILSEQ } from '../base/errno.js';
+import { addressRefusal, resolveKprobeAddr, type ProbeSite } from './check.js';
 import type { Platform } from '../kernel/platform.js';
 import { PtRegs, X86_EFLAGS_IF, X86_EFLAGS_TF } from './regs.js';
 import { InsnSlots, INSN_SLOT_SIZE } from './slots.js';
 import { trapRoundTrip } from './overhead.js';
 import {
-  archPrepareAt, EINVAL, EILSEQ, EmulateKind, emulate, ENOENT, INT3_INSN_OPCODE,
+  archPrepareAt, EmulateKind, emulate, INT3_INSN_OPCODE,
   type ArchInsn,
 } from './x86.js';
 
@@ -57,6 +60,25 @@ export interface Kprobe {
 export interface KprobeResult { ok: boolean; errno: number; reason: string }
 const OK: KprobeResult = { ok: true, errno: 0, reason: '' };
 function fail(errno: number, reason: string): KprobeResult { return { ok: false, errno: -errno, reason }; }
+
+/**
+ * register_kprobes / register_kretprobes (and the API's): the first `num` in order; on a refusal the ones
+ * already registered are unregistered and the refusal (its errno and reason) is what the caller sees.
+ */
+export function registerBatch<T>(items: readonly T[], num: number, register: (x: T) => number, unregisterFirst: (n: number) => void,
+  owner: { lastError: KprobeResult }): number {
+  if (num <= 0) return -EINVAL;
+  for (let i = 0; i < num; i++) {
+    const rc = register(items[i]!);
+    if (rc < 0) {
+      const why = owner.lastError;
+      unregisterFirst(i);
+      owner.lastError = why;
+      return rc;
+    }
+  }
+  return 0;
+}
 
 /** Thrown by a handler (or the helpers it calls) for a fault the kernel would take inside a handler. */
 export class HandlerFault extends Error {
@@ -178,24 +200,18 @@ export class KprobeManager {
     if ((p.symbolName !== undefined && p.addr !== undefined) || (p.symbolName === undefined && p.addr === undefined)) {
       return fail(EINVAL, 'give either symbolName or addr, not both or neither');
     }
-    let addr: number;
-    if (p.symbolName !== undefined) {
-      const a = this.image.lookupName(p.symbolName);
-      if (a === undefined) return fail(ENOENT, `unknown symbol ${p.symbolName}`);
-      addr = a + (p.offset ?? 0);
-    } else addr = p.addr! + (p.offset ?? 0);
     // _kprobe_addr: the address must be covered by a kallsyms symbol (an insn slot counts as
     // kprobes-internal text: the kernel lists slots in kallsyms as [__builtin__kprobes])
-    if (!this.image.lookupAddr(addr) && !this.slots.contains(addr)) return fail(ENOENT, `no symbol covers ${this.fmt(addr)}`);
+    const r = resolveKprobeAddr(this.site, p.symbolName, p.addr, p.offset ?? 0);
+    if (!r.ok) return fail(r.errno, r.reason);
+    const addr = r.addr;
     p.addr = addr;
     // warn_kprobe_rereg
     if (this.owner.has(p)) return fail(EINVAL, 'this kprobe is already registered');
     p.flags = (p.flags ?? 0) & KPROBE_FLAG_DISABLED;
     p.nmissed = 0;
-    // check_kprobe_address_safe
-    if (this.slots.contains(addr)) return fail(EINVAL, `${this.fmt(addr)} is a kprobes-internal address (instruction slot)`);
-    if (!this.isKernelText(addr)) return fail(EINVAL, `${this.fmt(addr)} is not kernel text`);
-    if (this.image.inKprobeBlacklist(addr)) return fail(EINVAL, `${this.fmt(addr)} is on the kprobe blacklist`);
+    const unsafe = addressRefusal(this.site, addr);
+    if (unsafe) return fail(unsafe.errno, unsafe.reason);
     const old = this.table.get(addr);
     if (old) return this.registerAggr(old, p);
     // prepare_kprobe → arch_prepare_kprobe
@@ -248,17 +264,7 @@ export class KprobeManager {
 
   /** register_kprobes: on an error, the probes before the bad one are unregistered. */
   registerKprobes(kps: Kprobe[]): number {
-    if (kps.length <= 0) return -EINVAL;
-    for (let i = 0; i < kps.length; i++) {
-      const ret = this.registerKprobe(kps[i]);
-      if (ret < 0) {
-        const err = this.lastError;
-        this.unregisterKprobes(kps.slice(0, i));
-        this.lastError = err;
-        return ret;
-      }
-    }
-    return 0;
+    return registerBatch(kps, kps.length, (p) => this.registerKprobe(p), (n) => this.unregisterKprobes(kps.slice(0, n)), this);
   }
   unregisterKprobes(kps: Kprobe[]): void { for (const p of kps) this.unregisterKprobe(p); }
 
@@ -328,6 +334,13 @@ export class KprobeManager {
       for (const c of pp.children) c.flags = (c.flags ?? 0) | KPROBE_FLAG_GONE;
     }
   }
+
+  /** What register_kprobe's address checks (check.ts) read. */
+  private readonly site: ProbeSite = {
+    lookupName: (n) => this.image.lookupName(n), lookupAddr: (a) => this.image.lookupAddr(a),
+    isKernelText: (a) => this.isKernelText(a), inKprobeBlacklist: (a) => this.image.inKprobeBlacklist(a),
+    formatAddr: (a) => this.fmt(a), isInternal: (a) => this.slots.contains(a),
+  };
 
   private isKernelText(addr: number): boolean {
     if (!this.image.isText(addr)) return false;
@@ -413,7 +426,7 @@ export class KprobeManager {
         this.setupSinglestep(pp, cpu, k, true);
         return true;
       }
-      this.oops(cpu, addr, `Unrecoverable kprobe detected.\nDumping kprobe:\nName: ${this.fmt(addr)}\nOffset: 0\nAddress: ${px(addr)}`);
+      this.oops(cpu, addr, `Unrecoverable kprobe detected.\nDumping kprobe:\nName: ${this.fmt(addr)}\nOffset: 0\nAddress: ${hex16(addr)}`);
       return true;
     }
     this.setCurrent(k, pp, cpu);
@@ -518,9 +531,7 @@ export class KprobeManager {
       k.status = KPROBE_REENTER;
     } else k.status = KPROBE_HIT_SS;
     if (a.emulate !== EmulateKind.None) {
-      try { emulate(a, cpu, pp.addr); }
-      catch (e) {
-        if (e !== FAULT) throw e;
+      if (!emulate(a, cpu, pp.addr)) {
         this.emulationFault(pp, cpu, k);
         return;
       }
@@ -530,7 +541,7 @@ export class KprobeManager {
     // Prepare real single-stepping: TF on, IF off (the kernel's setup_singlestep).
     cpu.tf = 1; cpu.if_ = 0;
     cpu.rip = a.slot;
-    cpu.instret -= 1; // retaken when the step completes (see the header)
+    retire(cpu, -1); // retaken when the step completes (see the header)
   }
 
   /** kprobe_post_process (after emulation or a completed step). */
@@ -551,7 +562,7 @@ export class KprobeManager {
     cpu.tf = 0;
     // resume_execution: map the RIP after the copy back to the original stream
     if (cpu.rip >= a.slot && cpu.rip <= a.slot + a.copyLen) cpu.rip = cur.addr + a.len + (cpu.rip - a.slot - a.copyLen);
-    cpu.instret += 1;
+    retire(cpu, 1);
     if (k.savedFlags & X86_EFLAGS_IF) cpu.if_ = 1;
     if (k.oldFlags & X86_EFLAGS_TF) cpu.tf = 1;
     this.postProcess(cur, cpu, k);
@@ -600,7 +611,7 @@ export class KprobeManager {
         }
       }
       if (reenter) this.restorePrevious(k); else this.reset(k);
-      if (handled) cpu.instret += 1; // the handler resolved it: the instruction counts as done
+      if (handled) retire(cpu, 1); // the handler resolved it: the instruction counts as done
       return handled;
     }
     if (k.status === KPROBE_HIT_ACTIVE || k.status === KPROBE_HIT_SSDONE) {
@@ -630,7 +641,7 @@ export class KprobeManager {
       if (k.current === pp && (k.status === KPROBE_HIT_SS || k.status === KPROBE_REENTER)) return; // a single-step: faultHandler
       if (!pp.ainsn.boostable) return;
       cpu.rip = pp.addr;
-      cpu.instret -= 1;
+      retire(cpu, -1);
       return;
     }
     this.hooks.copyFault?.(cpu);
@@ -640,7 +651,7 @@ export class KprobeManager {
   private emulationFault(pp: ProbePoint, cpu: Cpu, k: Kcb): void {
     const reenter = k.status === KPROBE_REENTER;
     cpu.rip = pp.addr;
-    cpu.instret -= 1;
+    retire(cpu, -1);
     if (reenter) this.restorePrevious(k); else this.reset(k);
     const v = cpu.trapVector;
     if (!cpu.interrupt(v, v === 8 || (v >= 10 && v <= 14) || v === 17 ? cpu.errorCode : undefined)) {
@@ -669,5 +680,3 @@ export class KprobeManager {
   busyEnd(cpu: Cpu): void { this.reset(this.kcbs[cpu.id]); }
 }
 
-/** %px: 16 lowercase hex digits of the unsigned address. */
-export function px(addr: number): string { return BigInt.asUintN(64, BigInt(addr)).toString(16).padStart(16, '0'); }

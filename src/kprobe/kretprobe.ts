@@ -26,13 +26,13 @@ import type { Cpu } from '../emu/cpu.js';
 import { Stop, type Machine } from '../emu/machine.js';
 import type { Memory } from '../emu/memory.js';
 import type { Platform } from '../kernel/platform.js';
-import { px, type Kprobe, type KprobeManager, type KprobeResult } from './kprobes.js';
+import { hex16 } from '../base/addr.js';
+import { registerBatch, type Kprobe, type KprobeManager, type KprobeResult } from './kprobes.js';
 import type { PtRegs } from './regs.js';
-import { EINVAL } from './x86.js';
+import { EINVAL, E2BIG } from '../base/errno.js';
 import { addTrampolineSymbol } from './trampoline.js';
 import { taskLayout, type TaskLayout } from '../kernel/task-layout.js';
 
-export const E2BIG = 7;
 /** KRETPROBE_MAXACTIVE_MAX (include/linux/kprobes.h). */
 export const KRETPROBE_MAXACTIVE_MAX = 4096;
 export const THREAD_SIZE = 16384;
@@ -171,17 +171,7 @@ export class KretprobeManager {
 
   /** register_kretprobes: on an error the ones before the bad one are unregistered. */
   registerKretprobes(rps: Kretprobe[]): number {
-    if (rps.length <= 0) return -EINVAL;
-    for (let i = 0; i < rps.length; i++) {
-      const ret = this.registerKretprobe(rps[i]);
-      if (ret < 0) {
-        const err = this.lastError;
-        this.unregisterKretprobes(rps.slice(0, i));
-        this.lastError = err;
-        return ret;
-      }
-    }
-    return 0;
+    return registerBatch(rps, rps.length, (rp) => this.registerKretprobe(rp), (n) => this.unregisterKretprobes(rps.slice(0, n)), this);
   }
   unregisterKretprobes(rps: Kretprobe[]): void { for (const rp of rps) this.unregisterKretprobe(rp); }
 
@@ -347,7 +337,7 @@ export class KretprobeManager {
       // kretprobe and its probed address; there is no struct kretprobe address here, so the first is the
       // returning frame), then the newer kernels' explanation
       const head = list && list.length > 0 ? list[list.length - 1].ri : undefined;
-      this.mgr.messages.push(`kretprobe BUG!: Processing kretprobe ${px(frame)} @ ${px(head?.rp.kp.addr ?? 0)}`);
+      this.mgr.messages.push(`kretprobe BUG!: Processing kretprobe ${hex16(frame)} @ ${hex16(head?.rp.kp.addr ?? 0)}`);
       this.bug(cpu, 'kretprobe: Return address not found, not execute handler. Maybe there is a bug in the kernel.');
       return;
     }

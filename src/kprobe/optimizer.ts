@@ -18,11 +18,13 @@
 // the region, or /proc/sys/debug/kprobes-optimization goes to 0; the worker re-optimizes when possible.
 import type { Cpu } from '../emu/cpu.js';
 import { Stop } from '../emu/machine.js';
-import { FAULT, PAGE_SIZE, PERM_R, PERM_X } from '../emu/memory.js';
+import { PAGE_SIZE, PERM_R, PERM_X } from '../emu/memory.js';
+import { interruptedKernelRips, retire } from '../emu/guest.js';
 import type { Platform } from '../kernel/platform.js';
 import { RAM_BASE, RAM_SIZE } from '../kernel/contract.js';
 import type { Kprobe, KprobeManager, ProbePoint } from './kprobes.js';
-import { INT3_INSN_OPCODE, EINVAL } from './x86.js';
+import { INT3_INSN_OPCODE } from './x86.js';
+import { EINVAL } from '../base/errno.js';
 import {
   analyzeFunction, buildDetour, canOptimize, MAX_OPTIMIZED_LENGTH, relJump, RELATIVEJUMP_SIZE, symOff,
   type CanOptimize, type Detour, type FunctionFacts,
@@ -260,7 +262,7 @@ export class Optimizer {
     const c = this.byCopy.get(cpu.rip);
     if (!c) return false;
     cpu.rip = c.orig;
-    if (c.counted) cpu.instret -= 1;
+    if (c.counted) retire(cpu, -1);
     return true;
   }
 
@@ -311,30 +313,14 @@ export class Optimizer {
         for (const [slot, p] of slotOwner) if (c.rip >= slot && c.rip < slot + 32) out.add(p.addr + p.ainsn.len);
       }
     }
-    // Page by page, straight from the emulator's page buffers: pages never written are all zeros and
+    // Page by page, straight from the emulator's page buffers (src/emu/guest.ts): pages never written are
     // skipped, and nothing is copied (a copy of all RAM per pass would cost the next slices a major GC).
-    const m = mgr.machine.mem, saved = m.cur, user = m.user;
-    m.cur = { trapVector: 0, errorCode: 0, faultAddr: 0, cr2: 0 }; m.setUser(0);
-    const scan = (start: number, end: number) => {
-      for (let a = start; a < end; a += PAGE_SIZE) {
-        let pg;
-        try { pg = m.translate(a, 0); } catch (e) { if (e === FAULT) continue; throw e; }
-        if (!pg.materialized) continue;
-        const w = new Uint32Array(pg.u8.buffer, pg.u8.byteOffset, PAGE_SIZE >>> 2);
-        // RIP (high half all ones: kernel text) followed by __KERNEL_CS: a kernel-mode interrupt frame
-        for (let i = 1; i + 2 < w.length; i += 2) {
-          if (w[i] !== 0xffffffff || w[i + 1] !== KERNEL_CS || w[i + 2] !== 0) continue;
-          out.add(-TWO32 + w[i - 1]);
-        }
-      }
-    };
-    try {
-      scan(RAM_BASE, RAM_BASE + RAM_SIZE);
-      for (const s of mgr.image.segments) {
-        if (!(s.flags & 2) || s.memsz === 0) continue;
-        scan(Math.floor(s.vaddr / PAGE_SIZE) * PAGE_SIZE, Math.ceil((s.vaddr + s.memsz) / PAGE_SIZE) * PAGE_SIZE);
-      }
-    } finally { m.cur = saved; m.setUser(user); }
+    const ranges = [{ start: RAM_BASE, end: RAM_BASE + RAM_SIZE }];
+    for (const s of mgr.image.segments) {
+      if (!(s.flags & 2) || s.memsz === 0) continue;
+      ranges.push({ start: s.vaddr, end: Math.ceil((s.vaddr + s.memsz) / PAGE_SIZE) * PAGE_SIZE });
+    }
+    for (const rip of interruptedKernelRips(mgr.machine.mem, ranges, KERNEL_CS)) out.add(rip);
     return out;
   }
 

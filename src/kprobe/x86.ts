@@ -7,9 +7,14 @@
 // the only policy tables are what the kernel's own lists add to those facts, written as iced Mnemonic sets.
 import { BlockEncoder, BlockEncoderOptions, Code, ConditionCode, Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic, OpKind, Register } from '../emu/iced.js';
 import { Reg, type Cpu } from '../emu/cpu.js';
-import { FAULT, type Memory } from '../emu/memory.js';
+import type { Memory } from '../emu/memory.js';
+import { condition, guestPop, guestPush, popfResult, stiEnable } from '../emu/guest.js';
+
+/** Condition codes e and ne (tttn order). */
+const CC_E = 4, CC_NE = 5;
 import { MODULES_VADDR } from './slots.js';
 import { codeFacts, flowOf, F_PRIVILEGED } from '../emu/facts.js';
+import { EINVAL, EILSEQ, EOPNOTSUPP } from '../base/errno.js';
 
 export const INT3_INSN_OPCODE = 0xcc;
 export const MAX_INSN_SIZE = 16;
@@ -45,7 +50,6 @@ export interface ArchInsn {
 /** Why a prepare failed: the errno the kernel returns and a reason users can act on. */
 export interface PrepareError { errno: number; reason: string }
 
-export const EINVAL = 22, ENOENT = 2, EBUSY = 16, EILSEQ = 84, EOPNOTSUPP = 95, ENOMEM = 12;
 
 let insn: Instruction | null = null;
 function scratch(): Instruction { return insn ??= new Instruction(); }
@@ -239,49 +243,19 @@ export function archProbeRefusal(symStart: number, addr: number, read: (a: numbe
   return r.ok ? undefined : { errno: r.errno, reason: r.reason };
 }
 
-// ---- emulation (kprobe_emulate_*), on the CPU directly ----
-
-function push(cpu: Cpu, v: number): void {
-  const m = cpu.mem, sp = cpu.getRegNum(Reg.RSP) - 8;
-  m.cur = cpu; m.setUser(cpu.cpl === 3 ? 1 : 0);
-  m.w64(sp, v >>> 0, Math.floor(v / TWO32) >>> 0);
-  cpu.setRegNum(Reg.RSP, sp);
-}
-function pop(cpu: Cpu): number {
-  const m = cpu.mem, sp = cpu.getRegNum(Reg.RSP);
-  m.cur = cpu; m.setUser(cpu.cpl === 3 ? 1 : 0);
-  const lo = m.r64(sp), hi = m.hi;
-  cpu.setRegNum(Reg.RSP, sp + 8);
-  return (hi | 0) * TWO32 + lo;
-}
-
-/** x86 condition `cc` (0..15, o no b ae e ne be a s ns p np l ge le g) on RFLAGS. */
-export function condition(flags: number, cc: number): boolean {
-  const cf = flags & 1, pf = (flags >> 2) & 1, zf = (flags >> 6) & 1, sf = (flags >> 7) & 1, of = (flags >> 11) & 1;
-  let r: number;
-  switch (cc >> 1) {
-    case 0: r = of; break;
-    case 1: r = cf; break;
-    case 2: r = zf; break;
-    case 3: r = cf | zf; break;
-    case 4: r = sf; break;
-    case 5: r = pf; break;
-    case 6: r = sf ^ of; break;
-    default: r = (sf ^ of) | zf; break;
-  }
-  return (cc & 1) === 0 ? r === 1 : r === 0;
-}
+// ---- emulation (kprobe_emulate_*), on the CPU through the machine interface (src/emu/guest.ts) ----
 
 /**
- * Emulate the probed instruction at `addr` (RIP is past the int3). Memory accesses are the guest's own
- * (a fault throws the emulator's FAULT with the CPU's fault details set, before any register changed).
+ * Emulate the probed instruction at `addr` (RIP is past the int3), with the emulator's own condition and
+ * flag semantics. Memory accesses are the guest's own: false when one faulted (the CPU's fault details
+ * set, no register changed).
  */
-export function emulate(a: ArchInsn, cpu: Cpu, addr: number): void {
+export function emulate(a: ArchInsn, cpu: Cpu, addr: number): boolean {
   const next = addr + a.len;
   switch (a.emulate) {
-    case EmulateKind.Call: push(cpu, next); cpu.rip = a.target; return;
-    case EmulateKind.Jmp: cpu.rip = a.target; return;
-    case EmulateKind.Jcc: cpu.rip = condition(cpu.getRflags(), a.cond) ? a.target : next; return;
+    case EmulateKind.Call: if (!guestPush(cpu, next)) return false; cpu.rip = a.target; return true;
+    case EmulateKind.Jmp: cpu.rip = a.target; return true;
+    case EmulateKind.Jcc: cpu.rip = condition(cpu, a.cond) ? a.target : next; return true;
     case EmulateKind.Loop: {
       let taken: boolean;
       if (a.cond === 3) {
@@ -290,36 +264,33 @@ export function emulate(a: ArchInsn, cpu: Cpu, addr: number): void {
         let zero: boolean;
         if (a.asize === 32) { const v = (cpu.regs[2] - 1) >>> 0; cpu.regs[2] = v; zero = v === 0; }
         else { const v = BigInt.asUintN(64, cpu.getReg(Reg.RCX) - 1n); cpu.setReg(Reg.RCX, v); zero = v === 0n; }
-        const zf = (cpu.getRflags() >> 6) & 1;
-        taken = !zero && (a.cond === 2 || (a.cond === 1 ? zf === 1 : zf === 0));
+        // loopne / loope: ZF clear / set (conditions ne and e)
+        taken = !zero && (a.cond === 2 || condition(cpu, a.cond === 1 ? CC_E : CC_NE));
       }
       cpu.rip = taken ? a.target : next;
-      return;
+      return true;
     }
     case EmulateKind.Ret: {
-      const ip = pop(cpu);
+      const ip = guestPop(cpu);
+      if (ip === undefined) return false;
       if (a.imm) cpu.setRegNum(Reg.RSP, cpu.getRegNum(Reg.RSP) + a.imm);
       cpu.rip = ip;
-      return;
+      return true;
     }
-    case EmulateKind.CallIndirect: { const t = cpu.getRegNum(a.reg as Reg); push(cpu, next); cpu.rip = t; return; }
-    case EmulateKind.JmpIndirect: cpu.rip = cpu.getRegNum(a.reg as Reg); return;
+    case EmulateKind.CallIndirect: { const t = cpu.getRegNum(a.reg as Reg); if (!guestPush(cpu, next)) return false; cpu.rip = t; return true; }
+    case EmulateKind.JmpIndirect: cpu.rip = cpu.getRegNum(a.reg as Reg); return true;
     // kprobe_emulate_ifmodifiers
-    case EmulateKind.Cli: cpu.if_ = 0; cpu.rip = next; return;
-    case EmulateKind.Sti:
-      if (!cpu.if_) cpu.shadow = true; // SDM STI: interrupts are recognised after the next instruction
-      cpu.if_ = 1; cpu.rip = next; return;
-    case EmulateKind.Pushf: push(cpu, cpu.getRflags() & ~0x30000); cpu.rip = next; return; // RF and VM read as 0
+    case EmulateKind.Cli: cpu.if_ = 0; cpu.rip = next; return true;
+    case EmulateKind.Sti: stiEnable(cpu); cpu.rip = next; return true;
+    case EmulateKind.Pushf: if (!guestPush(cpu, cpu.getRflags() & ~0x30000)) return false; cpu.rip = next; return true; // RF and VM read as 0
     case EmulateKind.Popf: {
       const old = cpu.getRflags();
-      const v = pop(cpu);
-      const keep = 0x1a0000 | 0x10000; // SDM POPF at CPL 0: VM, VIF, VIP, RF unchanged
-      cpu.setRflags(((v >>> 0) & ~keep) | (old & keep));
+      const v = guestPop(cpu);
+      if (v === undefined) return false;
+      cpu.setRflags(popfResult(cpu, v >>> 0, old));
       cpu.rip = next;
-      return;
+      return true;
     }
     default: throw new Error(`emulate: instruction ${a.text} is not emulated`);
   }
 }
-
-export { FAULT };

@@ -31,6 +31,7 @@ import { traceContext, traceHeader } from '../trace/kprobe-events/format.js';
 import { currentTask } from '../trace/runtime/context.js';
 import { hitFlags } from '../trace/runtime/flags.js';
 import { Vfs } from '../trace/vfs.js';
+import { ENOENT, strerror } from '../base/errno.js';
 
 export interface KernelOptions {
   /** A vmlinux path, or 'mini' (default): the bundled fixture kernel. */
@@ -94,7 +95,7 @@ export class KernelSession extends KprobesApi {
   /** Read a tracefs, debugfs or procfs file (`trace`, `kprobe_profile`, `/sys/kernel/debug/kprobes/list`, ...). */
   readFile(path: string): string {
     const r = this.vfs.read(abs(path));
-    if (!r.ok) throw new Error(`${path}: ${r.errno === -2 ? 'No such file or directory' : `error ${r.errno}`}`);
+    if (!r.ok) throw new Error(`${path}: ${r.errno === -ENOENT ? strerror(r.errno) : `error ${r.errno}`}`);
     return r.text;
   }
   /** Append to a tracefs file as `echo TEXT >> PATH`: 0 or a negative errno. */

@@ -1,8 +1,9 @@
 // One trace event as a JSON object (the NDJSON lines of `ktrace run --json`): the ftrace fields
 // typed — timestamp in seconds as the trace text prints it, ip symbolized, each argument as its
 // trace text plus, for numbers, the value (a JSON number when exact, else a decimal string).
+// Rendered from the typed event, as the trace line is (never parsed back out of the line's text).
 import type { TraceEvent } from '../trace/runtime/probes.js';
-import { formatScalar, traceTime } from '../trace/kprobe-events/format.js';
+import { eventIpText, formatScalar, traceTime, type Symbolizer } from '../trace/kprobe-events/format.js';
 import { returnValue } from './trace-report.js';
 
 const NO_SYMBOLS = { withOffset: (a: bigint) => '0x' + a.toString(16), noOffset: () => undefined };
@@ -11,8 +12,8 @@ function num(v: bigint): number | string {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
 }
 
-/** `stack`: the event's kernel stack, symbolized (run -g). */
-export function traceEventJson(e: TraceEvent, stack?: readonly string[]): string {
+/** `sym`: the image's symbols (the ip as the trace line shows it); `stack`: the event's kernel stack, symbolized (run -g). */
+export function traceEventJson(e: TraceEvent, sym: Symbolizer, stack?: readonly string[]): string {
   const args: Record<string, unknown> = {};
   for (const a of e.args) {
     const t = a.arg.type;
@@ -25,10 +26,9 @@ export function traceEventJson(e: TraceEvent, stack?: readonly string[]): string
     };
     args[a.arg.name] = Array.isArray(a.value) ? a.value.map(one) : one(a.value);
   }
-  const m = /\(([^)]*)\)/.exec(e.line);
   return JSON.stringify({
     type: 'event', event: `${e.probe.group}:${e.probe.event}`, cpu: e.cpu, ts: traceTime(e.tsNs).trim(),
-    comm: e.comm, pid: e.pid, ip: m ? m[1] : '0x' + e.ip.toString(16),
+    comm: e.comm, pid: e.pid, ip: eventIpText(e.ip, e.func, sym),
     ...(e.retval !== undefined ? { retval: num(returnValue(e.retval)) } : {}), args,
     ...(stack ? { stack } : {}),
   });

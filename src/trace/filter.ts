@@ -8,6 +8,7 @@
 // failed write returns (the kernel passes calc_stack's -1/-2/-3 and predicate_parse's -1 through).
 // Pure: an event's fields in, a program out; records are read through a callback.
 import { kstrtol, kstrtoul, U64_MAX } from './kprobe-events/numbers.js';
+import { EPERM, ENOENT, ENOMEM, ESRCH, EINVAL } from '../base/errno.js';
 
 /** One field a filter can name (the event's format fields plus the generic CPU/cpu/common_cpu/COMM/comm). */
 export interface FilterField {
@@ -36,7 +37,6 @@ const OPS = ['~', '!=', '==', '<=', '<', '>=', '>', '&'] as const;
 type Op = typeof OPS[number];
 /** MAX_FILTER_STR_VAL */
 const MAX_FILTER_STR_VAL = 256;
-const EPERM = -1, ENOENT = -2, ESRCH = -3, EINVAL = -22;
 
 type Match = 'full' | 'front' | 'middle' | 'end' | 'glob';
 interface Pred { field: FilterField; op: Op; val: bigint; pattern: string; match: Match; not: boolean }
@@ -149,39 +149,39 @@ function parsePred(str: string, pos: number, fields: readonly FilterField[], pe:
   if (i === s) return { len: -1 };
   const name = str.slice(s, i);
   const field = fields.find((f) => f.name === name);
-  if (!field) { Object.assign(pe, { code: E.FIELD_NOT_FOUND, pos: pos + i }); return { len: EINVAL }; }
+  if (!field) { Object.assign(pe, { code: E.FIELD_NOT_FOUND, pos: pos + i }); return { len: -EINVAL }; }
   if (str.startsWith('.ustring', i)) i += 8;
   while (isSpace(ch(i))) i++;
   const op = OPS.find((o) => str.startsWith(o, i));
-  if (!op) { Object.assign(pe, { code: E.INVALID_OP, pos: pos + i }); return { len: EINVAL }; }
+  if (!op) { Object.assign(pe, { code: E.INVALID_OP, pos: pos + i }); return { len: -EINVAL }; }
   i += op.length;
   while (isSpace(ch(i))) i++;
   s = i;
   const isString = field.kind === 'str' || field.kind === 'comm';
   if (ch(i) === "'" || ch(i) === '"') {
     const q = ch(i);
-    if (op !== '!=' && op !== '~' && op !== '==') { Object.assign(pe, { code: E.ILLEGAL_FIELD_OP, pos: pos + i }); return { len: EINVAL }; }
-    if (!isString) { Object.assign(pe, { code: E.EXPECT_DIGIT, pos: pos + i }); return { len: EINVAL }; }
+    if (op !== '!=' && op !== '~' && op !== '==') { Object.assign(pe, { code: E.ILLEGAL_FIELD_OP, pos: pos + i }); return { len: -EINVAL }; }
+    if (!isString) { Object.assign(pe, { code: E.EXPECT_DIGIT, pos: pos + i }); return { len: -EINVAL }; }
     for (i++; i < str.length; i++) if (str[i] === q) break;
-    if (i >= str.length) { Object.assign(pe, { code: E.MISSING_QUOTE, pos: pos + i }); return { len: EINVAL }; }
+    if (i >= str.length) { Object.assign(pe, { code: E.MISSING_QUOTE, pos: pos + i }); return { len: -EINVAL }; }
     const text = str.slice(s + 1, i);
-    if (text.length >= MAX_FILTER_STR_VAL) { Object.assign(pe, { code: E.OPERAND_TOO_LONG, pos: pos + i }); return { len: EINVAL }; }
+    if (text.length >= MAX_FILTER_STR_VAL) { Object.assign(pe, { code: E.OPERAND_TOO_LONG, pos: pos + i }); return { len: -EINVAL }; }
     const r = op === '~' ? parseRegex(text) : { match: 'full' as Match, pattern: text, not: false };
     return { len: i + 1, pred: { field, op, val: 0n, pattern: r.pattern, match: r.match, not: op === '!=' || r.not } };
   }
   if (isDigit(ch(i)) || ch(i) === '-') {
-    if (isString) { Object.assign(pe, { code: E.EXPECT_STRING, pos: pos + i }); return { len: EINVAL }; }
-    if (op === '~') { Object.assign(pe, { code: E.ILLEGAL_FIELD_OP, pos: pos + i }); return { len: EINVAL }; }
+    if (isString) { Object.assign(pe, { code: E.EXPECT_STRING, pos: pos + i }); return { len: -EINVAL }; }
+    if (op === '~') { Object.assign(pe, { code: E.ILLEGAL_FIELD_OP, pos: pos + i }); return { len: -EINVAL }; }
     if (ch(i) === '-') i++;
     while (isAlnum(ch(i))) i++;
     const num = str.slice(s, i);
-    if (num.length >= 24) { Object.assign(pe, { code: E.OPERAND_TOO_LONG, pos: pos + i }); return { len: EINVAL }; }
+    if (num.length >= 24) { Object.assign(pe, { code: E.OPERAND_TOO_LONG, pos: pos + i }); return { len: -EINVAL }; }
     const r = field.signed ? kstrtol(num, 0) : kstrtoul(num, 0);
-    if (!r.ok) { Object.assign(pe, { code: E.ILLEGAL_INTVAL, pos: pos + s }); return { len: EINVAL }; }
+    if (!r.ok) { Object.assign(pe, { code: E.ILLEGAL_INTVAL, pos: pos + s }); return { len: -EINVAL }; }
     return { len: i, pred: { field, op, val: r.value & U64_MAX, pattern: '', match: 'full', not: op === '!=' } };
   }
   Object.assign(pe, { code: E.INVALID_VALUE, pos: pos + i });
-  return { len: EINVAL };
+  return { len: -EINVAL };
 }
 
 /** calc_stack: parentheses depth and predicate count, or the kernel's -1/-2/-3 with a position. */
@@ -200,22 +200,22 @@ function calcStack(str: string): { ok: true; parens: number; preds: number } | {
       case '(': isPred = false; open++; if (open > maxOpen) maxOpen = open; continue;
       case ')':
         isPred = false;
-        if (open === 1) return { ok: false, ret: EPERM, pos: i };
+        if (open === 1) return { ok: false, ret: -EPERM, pos: i };
         open--; continue;
     }
     if (!isPred) { nrPreds++; isPred = true; }
   }
-  if (quote) return { ok: false, ret: ESRCH, pos: lastQuote };
+  if (quote) return { ok: false, ret: -ESRCH, pos: lastQuote };
   if (open !== 1) {
     let level = open;
     for (i--; i; i--) {
       const c = str[i]!;
       if (quote) { if (c === quote) quote = ''; continue; }
-      if (c === '(') { if (level === open) return { ok: false, ret: ENOENT, pos: i }; level--; }
+      if (c === '(') { if (level === open) return { ok: false, ret: -ENOENT, pos: i }; level--; }
       else if (c === ')') level++;
       else if (c === "'" || c === '"') quote = c;
     }
-    return { ok: false, ret: ENOENT, pos: 0 };
+    return { ok: false, ret: -ENOENT, pos: 0 };
   }
   return { ok: true, parens: maxOpen, preds: nrPreds };
 }
@@ -228,7 +228,7 @@ function predicateParse(str: string, nrParens: number, nrPredsIn: number, fields
   const prog: ProgEntry[] = Array.from({ length: nrPreds }, () => ({ target: 0, whenToBranch: false }));
   const inverts: boolean[] = [];
   const stack: number[] = [0];
-  let invert = 0, ret = -12, n = 0, ptr = 0;
+  let invert = 0, ret = -ENOMEM, n = 0, ptr = 0;
   const ch = (k: number) => str[k] ?? '';
   const updatePreds = (k: number, inv: number) => {
     const t = prog[k]!.target, s = prog[t]!.target;
@@ -242,7 +242,7 @@ function predicateParse(str: string, nrParens: number, nrPredsIn: number, fields
     const c = ch(next);
     if (isSpace(c)) continue;
     if (c === '(') {
-      if (stack.length - 1 > nrParens) return EINVAL;
+      if (stack.length - 1 > nrParens) return -EINVAL;
       stack.push(invert);
       continue;
     }
@@ -276,9 +276,9 @@ function predicateParse(str: string, nrParens: number, nrPredsIn: number, fields
     }
   }
   // Only the inner loop can complete a non-empty expression.
-  if (!out && n) { Object.assign(pe, { code: E.INVALID_FILTER, pos: ptr }); return EINVAL; }
+  if (!out && n) { Object.assign(pe, { code: E.INVALID_FILTER, pos: ptr }); return -EINVAL; }
   if (stack.length !== 1) { Object.assign(pe, { code: E.TOO_MANY_OPEN, pos: ptr }); return ret; }
-  if (!n) { Object.assign(pe, { code: E.NO_FILTER, pos: ptr }); return EINVAL; }
+  if (!n) { Object.assign(pe, { code: E.NO_FILTER, pos: ptr }); return -EINVAL; }
   prog[n] = { target: 1, whenToBranch: false }; // TRUE
   prog[n + 1] = { target: 0, whenToBranch: false }; // FALSE
   prog[n - 1]!.target = n;
@@ -291,7 +291,7 @@ function predicateParse(str: string, nrParens: number, nrPredsIn: number, fields
   // Third pass: fold the inverts into when_to_branch.
   for (let i = 0; i < n; i++) {
     prog[i]!.whenToBranch = inverts[i] !== prog[i]!.whenToBranch;
-    if (prog[i]!.target <= i) return EINVAL;
+    if (prog[i]!.target <= i) return -EINVAL;
   }
   return prog.slice(0, n + 2);
 }
@@ -316,10 +316,10 @@ export function compileFilter(written: string, fields: readonly FilterField[]): 
   const cs = calcStack(text);
   let res: ProgEntry[] | number;
   if (!cs.ok) {
-    pe.code = cs.ret === ESRCH ? E.MISSING_QUOTE : cs.ret === ENOENT ? E.TOO_MANY_OPEN : E.TOO_MANY_CLOSE;
+    pe.code = cs.ret === -ESRCH ? E.MISSING_QUOTE : cs.ret === -ENOENT ? E.TOO_MANY_OPEN : E.TOO_MANY_CLOSE;
     pe.pos = cs.pos;
     res = cs.ret;
-  } else if (!cs.preds) res = EINVAL;
+  } else if (!cs.preds) res = -EINVAL;
   else res = predicateParse(text, cs.parens, cs.preds, fields, pe);
   if (typeof res === 'number') return { ok: false, errno: res, code: pe.code, pos: pe.pos, text };
   const prog = res;

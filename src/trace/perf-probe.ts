@@ -9,8 +9,7 @@
 // resolved by the caller with eventName().
 
 import { visibleMessage } from '../visible.js';
-
-export const PERF_DEFAULT_GROUP = 'probe';
+import { DEFAULT_GROUP, isCVarName, parseProbeSpec } from './perf-probe/spec.js';
 
 export interface PerfProbe {
   group: string;
@@ -26,8 +25,6 @@ export interface PerfProbe {
 
 /** A syntax error at a position of the spec text (the caret goes under `pos`). */
 export interface SpecError { ok: false; message: string; text: string; pos: number }
-
-const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * The event name perf gives a probe (probe-event.c get_new_event_name): the given name or the
@@ -49,8 +46,10 @@ export function eventName(base: string, taken: (name: string) => boolean, force:
 }
 
 /**
- * Parses the probe point (first word) and its arguments. `words` are the command-line words after
- * `add`; the spec may also be one string with spaces (`'vfs_read fd=%di'`).
+ * A perf spec as perf probe takes it without debuginfo: parsed by the one perf-spec parser
+ * (perf-probe/spec.ts), then held to what needs no DWARF: FUNC[+OFFS|%return] and arguments the kernel
+ * takes as they are. `words` are the command-line words after `add`; the spec may also be one string
+ * with spaces (`'vfs_read fd=%di'`).
  */
 export function parsePerfProbe(words: readonly string[]): { ok: true; probe: PerfProbe } | SpecError {
   const r = parsePerfWords(words);
@@ -60,68 +59,31 @@ export function parsePerfProbe(words: readonly string[]): { ok: true; probe: Per
 function parsePerfWords(words: readonly string[]): { ok: true; probe: PerfProbe } | SpecError {
   const all = words.flatMap((w) => w.trim().split(/\s+/)).filter((w) => w !== '');
   const text = all.join(' ');
-  const point = all[0];
-  if (point === undefined) return { ok: false, message: 'no probe point given', text, pos: 0 };
-  let rest = point, at = 0;
-  let group = PERF_DEFAULT_GROUP, event = '', eventGiven = false;
-  const eq = rest.indexOf('=');
-  if (eq >= 0) {
-    const lhs = rest.slice(0, eq);
-    const colon = lhs.indexOf(':');
-    if (colon >= 0) {
-      group = lhs.slice(0, colon);
-      if (!IDENT.test(group)) return { ok: false, message: `invalid group name '${group}'`, text, pos: 0 };
-    }
-    event = lhs.slice(colon + 1);
-    if (!IDENT.test(event)) return { ok: false, message: `invalid event name '${event}': must follow the rules of C identifiers`, text, pos: colon + 1 };
-    eventGiven = true;
-    rest = rest.slice(eq + 1);
-    at = eq + 1;
-  }
-  const m = /^([A-Za-z_][A-Za-z0-9_.]*)(.*)$/.exec(rest);
-  if (!m) return { ok: false, message: 'a function name was expected', text, pos: at };
-  const func = m[1]!;
-  let suffix = m[2]!, offset = 0, ret = false;
-  const sufAt = at + func.length;
-  if (suffix.startsWith('%return')) {
-    ret = true;
-    suffix = suffix.slice(7);
-    if (suffix) return { ok: false, message: `unexpected '${suffix}' after %return`, text, pos: sufAt + 7 };
-  } else if (suffix.startsWith('+')) {
-    const o = /^\+(0x[0-9a-fA-F]+|[0-9]+)$/.exec(suffix);
-    if (!o) return { ok: false, message: 'an offset (decimal or 0x hex) was expected after +', text, pos: sufAt + 1 };
-    offset = Number(o[1]);
-    if (!Number.isSafeInteger(offset) || offset > 0xffffffff) return { ok: false, message: 'offset out of range', text, pos: sufAt + 1 };
-  } else if (suffix.startsWith('@') || suffix.startsWith(':') || suffix.startsWith(';')) {
-    return { ok: false, message: `'${suffix[0]}' (source files, lines, lazy patterns) needs perf's debuginfo support, which ktrace add does not have yet: use FUNC or FUNC+OFFS`, text, pos: sufAt };
-  } else if (suffix) {
-    return { ok: false, message: `unexpected '${suffix}' after the function name (expected +OFFS or %return)`, text, pos: sufAt };
+  const parsed = parseProbeSpec(words);
+  if (!parsed.ok) return { ok: false, message: parsed.reason, text, pos: parsed.pos ?? 0 };
+  const spec = parsed.value, pp = spec.point;
+  const point = all[0]!;
+  if (pp.function === undefined || pp.file !== undefined || pp.line !== undefined || pp.lazy !== undefined) {
+    const head = point.slice(point.indexOf('=') + 1);
+    const at = point.length - head.length + Math.max(0, head.search(/[@:;]/));
+    const what = head[head.search(/[@:;]/)] ?? '@';
+    return { ok: false, message: `'${what}' (source files, lines, lazy patterns) needs perf's debuginfo support, which ktrace add does not have yet: use FUNC or FUNC+OFFS`, text, pos: at };
   }
   const args: string[] = [];
   let pos = point.length + 1;
-  for (const a of all.slice(1)) {
-    const bad = checkArg(a);
-    if (bad !== undefined) return { ok: false, message: bad.message, text, pos: pos + bad.at };
-    args.push(a);
-    pos += a.length + 1;
+  for (const a of spec.args) {
+    // A bare identifier is a variable name, which needs DWARF: refused with a hint (the kernel parser checks everything else).
+    if (isCVarName(a.var)) {
+      const at = a.name !== undefined ? a.name.length + 1 : 0;
+      return { ok: false, message: `'${a.text.slice(at).split(':')[0]}' is a variable name, which needs debuginfo that ktrace add does not resolve yet: use %REG, $argN, @SYM or +OFFS(...) (see \`ktrace fs cat README\`)`, text, pos: pos + at };
+    }
+    args.push(a.text);
+    pos += a.text.length + 1;
   }
-  event = baseEventName({ func, offset, ret, event, eventGiven });
-  return { ok: true, probe: { group, event, eventGiven, func, offset, ret, args } };
-}
-
-/**
- * Arguments perf passes through to the kernel unchanged without debuginfo. A bare identifier is a
- * variable name, which needs DWARF: refused with a hint (the kernel parser checks everything else).
- */
-function checkArg(a: string): { message: string; at: number } | undefined {
-  const eq = a.indexOf('=');
-  const value = eq >= 0 && /^[A-Za-z_][A-Za-z0-9_]*$/.test(a.slice(0, eq)) ? a.slice(eq + 1) : a;
-  const at = a.length - value.length;
-  const head = value.split(':')[0]!;
-  if (/^[A-Za-z_]/.test(head)) {
-    return { at, message: `'${head}' is a variable name, which needs debuginfo that ktrace add does not resolve yet: use %REG, $argN, @SYM or +OFFS(...) (see \`ktrace fs cat README\`)` };
-  }
-  return undefined;
+  const func = pp.function, offset = pp.offset, ret = pp.retprobe;
+  const eventGiven = spec.event !== undefined;
+  const event = baseEventName({ func, offset, ret, event: spec.event ?? '', eventGiven });
+  return { ok: true, probe: { group: spec.group ?? DEFAULT_GROUP, event, eventGiven, func, offset, ret, args } };
 }
 
 /** The kprobe_events line (perf probe -D): "p:probe/vfs_read vfs_read+0 fd=%di". */

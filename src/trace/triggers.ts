@@ -14,6 +14,7 @@ import { compileFilter, filterErrorText, filterLogEntry, type CompiledFilter, ty
 import { histAdd, histIdentity, histMerge, histShow, histTriggerText, parseHist, type HistData, type HistSpec, type HistSymbols } from './hist.js';
 import { kstrtoul } from './kprobe-events/numbers.js';
 import type { ProbeError } from './kprobe-events/errors.js';
+import { EINVAL, EEXIST, ENOENT } from '../base/errno.js';
 
 export interface StoredFilter { text: string; active: boolean }
 export interface StoredTrigger {
@@ -27,7 +28,6 @@ export interface StoredTrigger {
   hist?: HistData;
 }
 
-const EINVAL = -22, EEXIST = -17, ENOENT = -2;
 
 /** The event's fields in format order, then the generic ones (trace_find_event_field). */
 export function eventFields(p: ProbeDef): FilterField[] {
@@ -124,7 +124,7 @@ export function writeTrigger(list: readonly StoredTrigger[], written: string, pr
   // empty one, `echo > trigger`, is -EINVAL after the open's O_TRUNC took the hist triggers).
   if (written === '') return { errno: 0, list: out };
   const buf = written.trim();
-  if (buf === '') return { errno: EINVAL, list: out };
+  if (buf === '') return { errno: -EINVAL, list: out };
   const m = /^([^: \t]*)(?:[: \t]\s*([\s\S]*))?$/.exec(buf)!;
   const glob = m[1]!;
   const next = m[2] === undefined || m[2] === '' ? undefined : m[2];
@@ -150,29 +150,29 @@ export function writeTrigger(list: readonly StoredTrigger[], written: string, pr
     if (param !== undefined) {
       const num = param.split(':')[0]!;
       const v = num === '' ? undefined : kstrtoul(num, 0);
-      if (!v || !v.ok) return { errno: EINVAL, list: out };
+      if (!v || !v.ok) return { errno: -EINVAL, list: out };
       count = Number(v.value);
     }
     let filterText: string | undefined;
     if (filter !== undefined) {
       const sp = /^(\S*)[ \t]?([\s\S]*)$/.exec(filter)!;
-      if (sp[1] !== 'if' || !/[ \t]/.test(filter.slice(2, 3))) return { errno: EINVAL, list: out };
+      if (sp[1] !== 'if' || !/[ \t]/.test(filter.slice(2, 3))) return { errno: -EINVAL, list: out };
       // The filter is compiled without set_str: no error_log entry, the errno passes through.
       const c = compileFilter(sp[2]!, fields);
       if (!c.ok) return { errno: c.errno, list: out };
       filterText = sp[2]!;
     }
-    if (out.some((t) => ONOFF(t.cmd) === ONOFF(name))) return { errno: EEXIST, list: out };
+    if (out.some((t) => ONOFF(t.cmd) === ONOFF(name))) return { errno: -EEXIST, list: out };
     out.unshift({ cmd: name, count, ...(filterText !== undefined ? { filter: filterText } : {}) });
     return { errno: 0, list: out };
   }
   if (name === 'hist') {
-    if (next === undefined) return { errno: EINVAL, list: out };
+    if (next === undefined) return { errno: -EINVAL, list: out };
     const cmd = `hist:${next}`;
     const loc = `hist:${probe.group}:${probe.event}`;
     const log = (message: string, pos: number): ProbeError => ({ code: 'HIST_ERR', subsystem: loc, message, command: cmd, pos } as unknown as ProbeError);
     const p = parseHist(next, fields);
-    if (!p.ok) return { errno: EINVAL, list: out, ...(p.error ? { log: log(p.error.message, p.error.pos) } : {}) };
+    if (!p.ok) return { errno: -EINVAL, list: out, ...(p.error ? { log: log(p.error.message, p.error.pos) } : {}) };
     const spec = p.spec;
     if (spec.filter !== undefined) {
       const c = compileFilter(spec.filter, fields);
@@ -186,7 +186,7 @@ export function writeTrigger(list: readonly StoredTrigger[], written: string, pr
       return { errno: 0, list: out };
     }
     if (p.control) {
-      if (found < 0) return { errno: ENOENT, list: out, log: log("Can't clear or continue a nonexistent hist trigger", 0) };
+      if (found < 0) return { errno: -ENOENT, list: out, log: log("Can't clear or continue a nonexistent hist trigger", 0) };
       const t = { ...out[found]! };
       if (p.control === 'pause') t.paused = true;
       else if (p.control === 'cont') t.paused = false;
@@ -194,11 +194,11 @@ export function writeTrigger(list: readonly StoredTrigger[], written: string, pr
       out[found] = t;
       return { errno: 0, list: out };
     }
-    if (found >= 0) return { errno: EEXIST, list: out, log: log('Hist trigger already exists', 0) };
+    if (found >= 0) return { errno: -EEXIST, list: out, log: log('Hist trigger already exists', 0) };
     out.push({ cmd: 'hist', count: -1, spec: attrs, ...(spec.filter !== undefined ? { filter: spec.filter } : {}), hist: { hits: 0, drops: 0, entries: [] } });
     return { errno: 0, list: out };
   }
-  return { errno: EINVAL, list: out };
+  return { errno: -EINVAL, list: out };
 }
 
 function histSpecOf(t: StoredTrigger, fields: readonly FilterField[]): HistSpec | undefined {

@@ -2,23 +2,7 @@
 // /sys/kernel/tracing/* and /sys/kernel/debug/kprobes/* later). Files produce their text on
 // read and may accept writes; failures are negative errno values, as from the kernel's
 // file operations, never exceptions.
-
-/** The errno values the tree itself produces (include/uapi/asm-generic/errno-base.h). */
-export const Errno = {
-  EPERM: 1, ENOENT: 2, EIO: 5, EBUSY: 16, EEXIST: 17, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, EACCES: 13, ENOSPC: 28,
-} as const;
-
-const MESSAGES: Record<number, string> = {
-  1: 'Operation not permitted', 2: 'No such file or directory', 5: 'Input/output error', 13: 'Permission denied',
-  16: 'Device or resource busy', 17: 'File exists', 19: 'No such device', 20: 'Not a directory', 21: 'Is a directory',
-  22: 'Invalid argument', 84: 'Invalid or incomplete multibyte or wide character', 95: 'Operation not supported',
-  38: 'Function not implemented', 28: 'No space left on device', 7: 'Argument list too long', 12: 'Cannot allocate memory',
-};
-
-/** strerror for a (positive or negative) errno. */
-export function strerror(errno: number): string {
-  return MESSAGES[Math.abs(errno)] ?? `Unknown error ${Math.abs(errno)}`;
-}
+import { EACCES, EISDIR, ENOENT } from '../base/errno.js';
 
 export type Result<T = {}> = ({ ok: true } & T) | { ok: false; errno: number; reason?: string };
 
@@ -98,24 +82,24 @@ export class Vfs {
 
   read(path: string): Result<{ text: string }> {
     const n = this.lookup(path);
-    if (!n) return { ok: false, errno: -Errno.ENOENT };
-    if (n.kind === 'dir') return { ok: false, errno: -Errno.EISDIR };
-    if (!n.read) return { ok: false, errno: -Errno.EACCES };
+    if (!n) return { ok: false, errno: -ENOENT };
+    if (n.kind === 'dir') return { ok: false, errno: -EISDIR };
+    if (!n.read) return { ok: false, errno: -EACCES };
     return { ok: true, text: n.read() };
   }
 
   write(path: string, text: string, opts: WriteOptions): Result {
     const n = this.lookup(path);
-    if (!n) return { ok: false, errno: -Errno.ENOENT };
-    if (n.kind === 'dir') return { ok: false, errno: -Errno.EISDIR };
-    if (!n.write) return { ok: false, errno: -Errno.EACCES };
+    if (!n) return { ok: false, errno: -ENOENT };
+    if (n.kind === 'dir') return { ok: false, errno: -EISDIR };
+    if (!n.write) return { ok: false, errno: -EACCES };
     return n.write(text, opts);
   }
 
   /** Sorted entry names of a directory; a file lists as its own name (as `ls FILE` does). */
   list(path: string): Result<{ entries: { name: string; dir: boolean }[] }> {
     const n = this.lookup(path);
-    if (!n) return { ok: false, errno: -Errno.ENOENT };
+    if (!n) return { ok: false, errno: -ENOENT };
     if (n.kind === 'file') return { ok: true, entries: [{ name: path, dir: false }] };
     const entries = [...n.children].map(([name, c]) => ({ name, dir: c.kind === 'dir' }));
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

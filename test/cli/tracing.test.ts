@@ -18,6 +18,10 @@ test('the instruction check (iced-x86) is needed only off mcount sites: non-zero
   assert.not.ok(img.mcountSites.includes(img.lookupName('ktime_get')!));
   assert.ok(needsBoundaryCheck('p:k ktime_get', img));
   assert.ok(needsBoundaryCheck('p:k ktime_get+0', img));
+  // return probes sit at the function's entry: the same rule
+  assert.ok(needsBoundaryCheck('r:k ktime_get', img));
+  assert.not.ok(needsBoundaryCheck('r:probe/vfs_read vfs_read', img));
+  assert.not.ok(needsBoundaryCheck('p:probe/vfs_read vfs_read%return $retval', img));
 });
 
 test.run();

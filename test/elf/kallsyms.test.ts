@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Kallsyms } from '../../src/elf/kallsyms.js';
 import type { Sym } from '../../src/elf/symbols.js';
-import { toAddr } from '../../src/elf/addr.js';
+import { toAddr } from '../../src/base/addr.js';
 import { fixtureImage, oracle, oracleStale, parseNm } from './fixture.js';
 
 let idx = 1;

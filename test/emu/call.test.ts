@@ -11,7 +11,7 @@ import { Machine, Stop, stopName } from '../../src/emu/machine.js';
 import { callFunction } from '../../src/emu/call.js';
 import { loadSegments, readLoadSegments } from '../../src/emu/loader.js';
 import { PERM_R, PERM_W } from '../../src/emu/memory.js';
-import { toAddr } from '../../src/emu/addr.js';
+import { toAddr } from '../../src/base/addr.js';
 import { Reg } from '../../src/emu/cpu.js';
 import { elfSymbols } from './elfsyms.js';
 import { CODE, setup } from './util.js';

@@ -10,7 +10,7 @@ import { compile, compileOp, mayFault, opShapes } from '../../src/emu/compile.js
 import { callFunction } from '../../src/emu/call.js';
 import { loadSegments, readLoadSegments } from '../../src/emu/loader.js';
 import { PERM_R, PERM_W } from '../../src/emu/memory.js';
-import { toAddr } from '../../src/emu/addr.js';
+import { toAddr } from '../../src/base/addr.js';
 import { ROOT } from '../../src/paths.js';
 import { elfSymbols } from './elfsyms.js';
 import { CODE, Reg, setup } from './util.js';

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Stop, stopName } from '../../src/emu/machine.js';
-import { MSR_FMASK, MSR_LSTAR, MSR_STAR, MSR_GS_BASE, MSR_KERNEL_GS_BASE } from '../../src/emu/cpu.js';
+import { MSR_FMASK, MSR_LSTAR, MSR_STAR, MSR_GS_BASE, MSR_KERNEL_GS_BASE } from '../../src/base/x86.js';
 import { PERM_R, PERM_W, PERM_X, PERM_U, PF_U } from '../../src/emu/memory.js';
 import { CODE, DATA, Reg, hexBytes, setup, type Env } from './util.js';
 

@@ -4,7 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Memory, PERM_R, PERM_W, PERM_X } from '../../src/emu/memory.js';
 import { loadSegments, readLoadSegments, PF_R, PF_W, PF_X } from '../../src/emu/loader.js';
-import { EmuError, toAddr } from '../../src/emu/addr.js';
+import { EmuError } from '../../src/emu/addr.js';
+import { toAddr } from '../../src/base/addr.js';
 import { ROOT } from '../../src/paths.js';
 
 const BASE = 0xffffffff81000000n;

@@ -1,7 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Memory, PERM_R, PERM_W, PERM_X, PERM_U, PAGE_PROBE, PF_P, PF_W, PF_U, PF_I, VEC_GP, VEC_PF } from '../../src/emu/memory.js';
-import { EmuError, toAddr } from '../../src/emu/addr.js';
+import { Memory, PERM_R, PERM_W, PERM_X, PERM_U, PAGE_PROBE, PF_P, PF_W, PF_U, PF_I } from '../../src/emu/memory.js';
+import { VEC_GP, VEC_PF } from '../../src/base/x86.js';
+import { EmuError } from '../../src/emu/addr.js';
+import { toAddr } from '../../src/base/addr.js';
 import { faultOf } from './util.js';
 
 const K = toAddr(0xffff888000000000n);

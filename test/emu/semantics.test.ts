@@ -8,7 +8,7 @@ import { Code, Decoder, DecoderOptions, Instruction } from 'iced-x86';
 import { Machine } from '../../src/emu/machine.js';
 import { loadSegments, readLoadSegments } from '../../src/emu/loader.js';
 import { isImplementedMnemonic, unsupportedReason } from '../../src/emu/semantics.js';
-import { toAddr } from '../../src/emu/addr.js';
+import { toAddr } from '../../src/base/addr.js';
 import { ROOT } from '../../src/paths.js';
 import { elfSymbolList } from './elfsyms.js';
 

@@ -3,7 +3,7 @@
 import { Machine } from '../../src/emu/machine.js';
 import { Cpu, Reg } from '../../src/emu/cpu.js';
 import { FAULT, PERM_R, PERM_W, PERM_X } from '../../src/emu/memory.js';
-import { toAddr } from '../../src/emu/addr.js';
+import { toAddr } from '../../src/base/addr.js';
 import { disassemble } from '../../src/emu/decode.js';
 
 export const CODE = toAddr(0xffffffff81000000n);

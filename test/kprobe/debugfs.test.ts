@@ -1,13 +1,14 @@
 // The kprobes debugfs files rendered from a manager on the booted fixture (kernel/kprobes.c formats).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { hex16 } from '../../src/base/addr.js';
 import { readFileSync } from 'node:fs';
 import { Image } from '../../src/elf/image.js';
 import { DEFAULT_VMLINUX } from '../../src/paths.js';
 import { Platform } from '../../src/kernel/platform.js';
 import {
   KprobeManager, KPROBE_FLAG_DISABLED, renderKprobeList, renderKprobeBlacklist, renderKprobesEnabled, writeKprobesEnabled,
-  kstrtobool, kprobeHash, px, type Kprobe,
+  kstrtobool, kprobeHash, type Kprobe,
 } from '../../src/kprobe/index.js';
 
 const image = Image.load(readFileSync(DEFAULT_VMLINUX));
@@ -21,13 +22,13 @@ test('list: report_probe lines, "%px  %s  %s+0x%x  %s " then the tags', () => {
   const m = manager();
   const vr = image.lookupName('vfs_read')!;
   assert.is(m.registerKprobe({ symbolName: 'vfs_read', flags: KPROBE_FLAG_DISABLED }), 0);
-  assert.is(renderKprobeList(m), `${px(vr)}  k  vfs_read+0x0    [DISABLED]\n`);
+  assert.is(renderKprobeList(m), `${hex16(vr)}  k  vfs_read+0x0    [DISABLED]\n`);
   assert.match(renderKprobeList(m), /^ffffffff[0-9a-f]{8}  k  vfs_read\+0x0    \[DISABLED\]\n$/);
   const kp: Kprobe = { symbolName: 'kprobe_target' };
   assert.is(m.registerKprobe(kp), 0);
   const lines = renderKprobeList(m).split('\n').filter(Boolean);
   assert.is(lines.length, 2);
-  assert.ok(lines.includes(`${px(kp.addr!)}  k  kprobe_target+0x0    `), 'an enabled probe has no tag (trailing space kept)');
+  assert.ok(lines.includes(`${hex16(kp.addr!)}  k  kprobe_target+0x0    `), 'an enabled probe has no tag (trailing space kept)');
 });
 
 test('list order: kprobe_table buckets (hash_ptr, 6 bits) in order, newest first within a bucket', () => {
@@ -65,7 +66,7 @@ test('blacklist: "0x%px-0x%px\\t%ps" for every entry, in the kernel list order',
   assert.is(lines.length, image.kprobeBlacklist.length);
   for (const [i, l] of lines.entries()) {
     const e = image.kprobeBlacklist[i];
-    assert.is(l, `0x${px(e.start)}-0x${px(e.end)}\t${e.name}`);
+    assert.is(l, `0x${hex16(e.start)}-0x${hex16(e.end)}\t${e.name}`);
     assert.match(l, /^0xffffffff[0-9a-f]{8}-0xffffffff[0-9a-f]{8}\t\S+$/);
   }
   assert.ok(lines.some((l) => l.endsWith('\texc_int3')), 'the int3 handler itself is blacklisted');

@@ -9,7 +9,7 @@ import { Image } from '../../src/elf/image.js';
 import { DEFAULT_VMLINUX } from '../../src/paths.js';
 import { parseWorkload } from '../../src/kernel/workload/parser.js';
 import { runScript, type RunResult } from '../../src/kernel/session.js';
-import { toAddr } from '../../src/emu/addr.js';
+import { toAddr } from '../../src/base/addr.js';
 import {
   KprobeManager, callFromHandler, KPROBE_FLAG_DISABLED, KPROBE_FLAG_GONE, HandlerFault, renderKprobeList,
   type Kprobe,

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { Machine, Stop } from '../../src/emu/machine.js';
 import { PERM_R, PERM_W, PERM_X } from '../../src/emu/memory.js';
 import { Reg } from '../../src/emu/cpu.js';
-import { archPrepareKprobe, canProbe, condition, EmulateKind, type ArchInsn } from '../../src/kprobe/x86.js';
+import { archPrepareKprobe, canProbe, EmulateKind, type ArchInsn } from '../../src/kprobe/x86.js';
 import { decodeAt } from '../../src/kprobe/x86.js';
 import { InsnSlots, MODULES_VADDR } from '../../src/kprobe/slots.js';
 import { emulate } from '../../src/kprobe/x86.js';
@@ -100,21 +100,6 @@ test('branches, returns and IF modifiers are emulated; the rest of the kernel li
   }
 });
 
-test('condition() agrees with the emulator executing every jcc on many flag values', () => {
-  const m = new Machine({ cpus: 1 });
-  m.mem.map(TEXT, 4096, PERM_R | PERM_X | PERM_W);
-  const c = m.cpus[0];
-  for (let cc = 0; cc < 16; cc++) {
-    m.mem.writeBytes(TEXT, Uint8Array.of(0x70 + cc, 0x10, 0xcc));
-    for (const f of [0, 1, 4, 0x40, 0x80, 0x800, 0x41, 0x880, 0x8c0, 0x845, 0xed5]) {
-      c.setRflags(f | 2); c.rip = TEXT;
-      const s = m.run(c, 1);
-      assert.is(s, Stop.Budget);
-      assert.is(c.rip === TEXT + 0x12, condition(f, cc), `cc ${cc} flags ${f.toString(16)}`);
-    }
-  }
-});
-
 test('emulation matches native execution (call, ret imm, jmp reg, loop, pushf/popf, sti shadow)', () => {
   const cases = ['e8 10000000', 'c2 0800', 'ffe0', 'ffd1', 'e2 f0', 'e3 05', '9c', '9d', 'fb', 'fa', '75 05', '0f8e 00010000'];
   for (const h of cases) {
@@ -135,7 +120,7 @@ test('emulation matches native execution (call, ret imm, jmp reg, loop, pushf/po
     const e = mk();
     const a = ok(h).a;
     assert.ok(a.emulate !== EmulateKind.None, h);
-    emulate(a, e.c, TEXT + 0x100);
+    assert.ok(emulate(a, e.c, TEXT + 0x100), `${h}: no fault`);
     assert.is(e.c.rip, n.c.rip, `${h}: rip`);
     assert.equal([...e.c.regs], [...n.c.regs], `${h}: registers`);
     assert.is(e.c.getRflags(), n.c.getRflags(), `${h}: flags`);

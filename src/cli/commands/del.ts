@@ -27,6 +27,7 @@ async function handler(args: Args): Promise<void> {
   const { updateState } = await import('../state/store.js');
   const { loadTracing } = await import('../tracing.js');
   const { eventMatcher } = await import('../probe-events.js');
+  const { probesOf } = await import('../../trace/kprobe-events/probe.js');
   const { removedMessage } = await import('../../output/probes.js');
   const { out } = await import('../../output/write.js');
   const image = loadImage(args.vmlinux);
@@ -37,7 +38,7 @@ async function handler(args: Args): Promise<void> {
       const on = [...new Set(s.enabled)].map((k) => k.replace('/', ':'));
       if (on.length && !args.force) throw busy(on);
       // Without replaying the events: -a also clears the state of another kernel's events.
-      const names = [...s.kprobeEvents.matchAll(/^[pr][0-9]*:([^/\s]+)\/(\S+)/gm)].map((m) => ({ group: m[1]!, event: m[2]! }));
+      const names = probesOf(s.kprobeEvents).map((p) => ({ group: p.group, event: p.event }));
       const uniq = names.filter((e, i) => names.findIndex((x) => x.group === e.group && x.event === e.event) === i);
       const session = t.light(image, { ...s, kprobeEvents: '', enabled: [] });
       return { state: { ...s, ...session.snapshot() }, result: uniq };

@@ -66,7 +66,7 @@ async function withVfs<T>(args: GlobalArgs, abs: string, use: (vfs: Vfs) => T, w
 }
 
 async function fail(tool: string, path: string, errno: number): Promise<never> {
-  const { strerror } = await import('../../trace/vfs.js');
+  const { strerror } = await import('../../base/errno.js');
   throw new CliError(`${tool}: ${path}: ${strerror(errno)}`, 1, { bare: true });
 }
 
@@ -109,10 +109,10 @@ const write: CommandModule<GlobalArgs, WriteArgs> = {
     const text = args.text + '\n';
     const r: Result = await withVfs(args, abs, (vfs) => vfs.write(abs, text, { truncate: args.truncate }), true, text);
     if (!r.ok) {
-      const { strerror, Errno } = await import('../../trace/vfs.js');
+      const { strerror, ENOENT, EISDIR } = await import('../../base/errno.js');
       // Opening fails before any write for a missing file or a directory: the shell's redirection message.
-      if (r.errno === -Errno.ENOENT && !(await withVfs(args, abs, (vfs) => vfs.lookup(abs) !== undefined))) return fail('ktrace', args.path, r.errno);
-      if (r.errno === -Errno.EISDIR) return fail('ktrace', args.path, r.errno);
+      if (r.errno === -ENOENT && !(await withVfs(args, abs, (vfs) => vfs.lookup(abs) !== undefined))) return fail('ktrace', args.path, r.errno);
+      if (r.errno === -EISDIR) return fail('ktrace', args.path, r.errno);
       throw new CliError(`write error: ${strerror(r.errno)}`);
     }
   },

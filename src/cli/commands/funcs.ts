@@ -47,8 +47,8 @@ const command: CommandModule<GlobalArgs, Args> = {
     // Names alone from the index's order: no symbol decoded whole.
     const names = args.json || !order ? list.map((s) => s.name) : (img.symbolOrders!.perfNames?.() ?? perfFunctionNameList(img, order)).filter(parsed.filter);
     if (args.json) {
-      const { hex } = await import('../../elf/addr.js');
-      out(JSON.stringify(list.map((s) => ({ name: s.name, addr: '0x' + hex(s.addr), size: s.size }))) + '\n');
+      const { hex0x } = await import('../../base/addr.js');
+      out(JSON.stringify(list.map((s) => ({ name: s.name, addr: hex0x(s.addr), size: s.size }))) + '\n');
     } else {
       out(names.length ? names.join('\n') + '\n' : '');
     }

@@ -233,7 +233,7 @@ const command: CommandModule<GlobalArgs, Args> = {
           report.addToLog2(c, v);
         }
         const stack = args.stack && e.stack ? e.stack.map((a) => sym.withOffset(a)) : undefined;
-        merger.push(e.cpu, Number(e.tsNs), mode === 'json' ? e.line + '\0' + traceEventJson(e, stack) + '\n' : e.line);
+        merger.push(e.cpu, Number(e.tsNs), mode === 'json' ? e.line + '\0' + traceEventJson(e, sym, stack) + '\n' : e.line);
       }
       if (stackText) merger.push(e.cpu, Number(e.tsNs), mode === 'json' ? stackText + '\0' : stackText);
     };

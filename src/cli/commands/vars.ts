@@ -26,14 +26,14 @@ async function handler(args: Args): Promise<void> {
   const readSource = sourceReader(info);
   if (args.json) {
     const { resolvePoint, siteVars, perfTypeName, formatProbePoint } = await import('../../trace/perf-probe/index.js');
-    const { hexAddress } = await import('../../dwarf/index.js');
+    const { hex0x } = await import('../../base/addr.js');
     const text = withDwarf(args.vmlinux, () => {
       const pts = resolvePoint(info.dwarf, parsed.value.point, { readSource });
       if (!pts.ok) throw new CliError(`vars: ${pts.reason}`);
       return JSON.stringify({
         point: formatProbePoint(parsed.value.point),
         sites: pts.value.map((p) => ({
-          symbol: p.symbol, offset: p.symbolOffset, address: hexAddress(p.address),
+          symbol: p.symbol, offset: p.symbolOffset, address: hex0x(p.address),
           // The same variables as the text form (perf -V), with where each is fetched from.
           vars: siteVars(info.dwarf, p, args.externs).map((v) => ({
             name: v.variable.name, type: perfTypeName(info.dwarf, v.variable.type), kind: v.variable.kind, location: v.location,

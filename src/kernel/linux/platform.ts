@@ -12,12 +12,11 @@ import { Image } from '../../elf/image.js';
 import { Stop } from '../../emu/machine.js';
 import { Reg, type Cpu } from '../../emu/cpu.js';
 import { PERM_R, PERM_X } from '../../emu/memory.js';
-import { toAddr } from '../../emu/addr.js';
 import { GuestMmu, writeIdentityTables } from './mmu.js';
 import { buildBootParams, E820_RAM, E820_RESERVED, type E820Entry } from './bootparams.js';
 import { loadSyscall, Platform, type PlatformOptions, type PlatformState } from '../platform.js';
 import { LINUX_FIXTURE_DIR } from './bundle.js';
-import { LinuxUser } from './user.js';
+import { LinuxUser, POWEROFF_PAGE } from './user.js';
 
 const PAGE = 4096;
 /** Physical layout below 1 MiB (Linux reserves all of it): boot_params, the command line. */
@@ -47,11 +46,6 @@ export interface LinuxPlatformOptions extends PlatformOptions {
   /** ktrace's /init as an ELF, for the address of its host-call stub (default: fixtures/linux/init). */
   init?: Uint8Array;
 }
-
-/** A page of ktrace's own, outside guest-physical memory (the module area, which this kernel never
- *  maps: it loads no modules): `vmcall; ret`. Linux's pm_power_off is pointed here when /init starts,
- *  so that reboot(LINUX_REBOOT_CMD_POWER_OFF) ends the run as a power-off. */
-export const POWEROFF_PAGE = toAddr(0xffffffffbfff0000n);
 
 /** The TSC's frequency: 1 GHz, one tick per emulated nanosecond (the emulator's clock). */
 export const TSC_HZ = 1_000_000_000;

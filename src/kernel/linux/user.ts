@@ -15,7 +15,13 @@ import type { Cpu } from '../../emu/cpu.js';
 import { Reg } from '../../emu/cpu.js';
 import { USER_ARENA_BASE, USER_ARENA_SIZE } from '../contract.js';
 import type { Platform } from '../platform.js';
-import { POWEROFF_PAGE } from './platform.js';
+import { toAddr } from '../../base/addr.js';
+
+/** A page of ktrace's own, outside guest-physical memory (the module area, which this kernel never
+ *  maps: it loads no modules): `vmcall; ret`. Linux's pm_power_off is pointed here when /init starts
+ *  (here; platform.ts maps the page and takes its vmcall),
+ *  so that reboot(LINUX_REBOOT_CMD_POWER_OFF) ends the run as a power-off. */
+export const POWEROFF_PAGE = toAddr(0xffffffffbfff0000n);
 
 const PAGE = 4096;
 const NR_MMAP = 9, NR_EXIT = 60, NR_REBOOT = 169, NR_EXIT_GROUP = 231;

@@ -2,6 +2,7 @@
 // (arch/x86/entry/syscalls/syscall_64.tbl) and the fixture's own (fixtures/kernel/README.md),
 // plus the argument conveniences the script language offers. Pure data: the parser checks
 // scripts against it, the runner marshals arguments from it.
+import { ERRNO as ERRNO_TABLE } from '../../base/errno.js';
 
 /** How one argument is passed. */
 export type ArgKind =
@@ -80,16 +81,8 @@ export const CONSTANTS: Readonly<Record<string, number>> = {
   WNOHANG: 1, MSG_DONTWAIT: 0x40, CLOCK_REALTIME: 0, CLOCK_MONOTONIC: 1,
 };
 
-/** errno names, for `expect r == -EFAULT` and for printing results (include/uapi/asm-generic/errno-base.h, errno.h). */
-export const ERRNO: Readonly<Record<string, number>> = {
-  EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, ENXIO: 6, E2BIG: 7, ENOEXEC: 8, EBADF: 9, ECHILD: 10,
-  EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, ENOTBLK: 15, EBUSY: 16, EEXIST: 17, EXDEV: 18, ENODEV: 19,
-  ENOTDIR: 20, EISDIR: 21, EINVAL: 22, ENFILE: 23, EMFILE: 24, ENOTTY: 25, ETXTBSY: 26, EFBIG: 27, ENOSPC: 28,
-  ESPIPE: 29, EROFS: 30, EMLINK: 31, EPIPE: 32, EDOM: 33, ERANGE: 34, EDEADLK: 35, ENAMETOOLONG: 36,
-  ENOLCK: 37, ENOSYS: 38, ENOTEMPTY: 39, ELOOP: 40, ENOTSOCK: 88, EDESTADDRREQ: 89, EMSGSIZE: 90,
-  EPROTOTYPE: 91, ENOPROTOOPT: 92, EPROTONOSUPPORT: 93, EOPNOTSUPP: 95, EAFNOSUPPORT: 97, EADDRINUSE: 98,
-  ECONNRESET: 104, ENOTCONN: 107, ETIMEDOUT: 110, ECONNREFUSED: 111,
-};
+/** errno names, for `expect r == -EFAULT` and for printing results: the one table, src/base/errno.ts. */
+export const ERRNO: Readonly<Record<string, number>> = ERRNO_TABLE;
 
 const ERRNO_NAME: ReadonlyMap<number, string> = new Map(Object.entries(ERRNO).map(([k, v]) => [v, k]));
 

@@ -99,8 +99,6 @@ export interface ProbeError {
   subsystem: string;
 }
 
-export const EINVAL = -22, ENOENT = -2, EEXIST = -17, EBUSY = -16, E2BIG = -7, ENOMEM = -12,
-  EOPNOTSUPP = -95, ERANGE = -34, EILSEQ = -84, EADDRNOTAVAIL = -99;
 
 /**
  * __trace_probe_log_err: the caret sits at the start of argv[index] plus offset, where words are

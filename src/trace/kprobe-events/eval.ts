@@ -7,7 +7,7 @@ import type { ProbeDef } from './probe.js';
 import type { RegName } from './regs.js';
 import type { SymbolResolver } from './resolver.js';
 import { kstrtol, U64_MAX } from './numbers.js';
-import { ENOENT, EINVAL } from './errors.js';
+import { ENOENT, EINVAL } from '../../base/errno.js';
 
 /** MAX_STRING_SIZE (PATH_MAX): the longest string fetched, terminating NUL included. */
 export const MAX_STRING_SIZE = 4096;
@@ -169,12 +169,12 @@ export function resolveProbeSymbols(probe: ProbeDef, resolver: SymbolResolver): 
       let name = op.text, off = 0n;
       if (sign >= 0) {
         const o = kstrtol(op.text.slice(sign), 0);
-        if (!o.ok) return EINVAL;
+        if (!o.ok) return -EINVAL;
         off = o.value;
         name = op.text.slice(0, sign);
       }
       const at = resolver.lookup(name);
-      if (at === undefined || at === 0) return ENOENT;
+      if (at === undefined || at === 0) return -ENOENT;
       return { ...op, addr: add64(BigInt.asUintN(64, BigInt(at)), off & U64_MAX) };
     });
     if (typeof r === 'number') return { ok: false, errno: r };

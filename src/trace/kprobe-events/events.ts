@@ -4,13 +4,14 @@
 // trace_dynevent.c. The kprobes themselves live behind KprobeBackend, so this stays pure logic:
 // the caller plugs in the kprobe layer (register/enable) and the emulated clock.
 import { ErrorLog } from './error-log.js';
-import { ENOENT, type ProbeError } from './errors.js';
+import { type ProbeError } from './errors.js';
 import { resolveProbeSymbols } from './eval.js';
 import { parseKprobeCommand, type ProbeDef } from './probe.js';
 import { applyDelete, checkRegister, registrationError, releaseAll } from './register.js';
 import type { SymbolResolver } from './resolver.js';
 import { showKprobeEvents } from './show.js';
 import { writeCommands } from './write.js';
+import { ENOENT } from '../../base/errno.js';
 
 export interface KprobeBackend {
   /**
@@ -121,7 +122,7 @@ export class KprobeEvents {
   setEnabled(group: string, event: string, on: boolean): number {
     const k = key(group, event);
     const probes = this.list.filter((p) => p.group === group && p.event === event);
-    if (probes.length === 0) return ENOENT;
+    if (probes.length === 0) return -ENOENT;
     if (this.enabledEvents.has(k) === on) return 0;
     const done: ProbeDef[] = [];
     for (const p of probes) {
@@ -157,12 +158,12 @@ export class KprobeEvents {
     let probe = parsed;
     const res = resolveProbeSymbols(parsed, this.opts.resolver);
     if (!res.ok) rc = res.errno;
-    else if (probe.symbol !== undefined && this.moduleMissing(probe.symbol)) rc = ENOENT; // kallsyms has no MOD:SYM yet
+    else if (probe.symbol !== undefined && this.moduleMissing(probe.symbol)) rc = -ENOENT; // kallsyms has no MOD:SYM yet
     else {
       probe = res.probe;
       rc = this.opts.backend.register(probe, d.kind === 'append' && this.isEnabled(probe.group, probe.event));
     }
-    if (rc === ENOENT && probe.symbol !== undefined && this.moduleMissing(probe.symbol)) {
+    if (rc === -ENOENT && probe.symbol !== undefined && this.moduleMissing(probe.symbol)) {
       // "This probe might be able to register after target module is loaded. Continue."
       this.list.push(probe);
       return 0;

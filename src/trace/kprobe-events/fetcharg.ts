@@ -11,6 +11,7 @@ import type { Bitfield, FetchOp, ProbeArg } from './fetch.js';
 import { isDigit, isAlpha, kstrtol, kstrtoul, kstrtouint, simpleStrtoul, U64_MAX } from './numbers.js';
 import { isRegName } from './regs.js';
 import { findFetchType, FETCH_TYPES, type FetchType } from './types.js';
+import { EINVAL, E2BIG, EOPNOTSUPP } from '../../base/errno.js';
 
 export const MAX_TRACE_ARGS = 128;
 export const MAX_ARGSTR_LEN = 63;
@@ -47,9 +48,8 @@ interface Ctx {
   err?: ArgError;
 }
 
-const EINVAL = -22, E2BIG = -7, EOPNOTSUPP = -95;
 
-function fail(ctx: Ctx, offset: number, code: ErrCode, errno = EINVAL): undefined {
+function fail(ctx: Ctx, offset: number, code: ErrCode, errno = -EINVAL): undefined {
   ctx.err ??= { offset, code, errno };
   return undefined;
 }
@@ -186,7 +186,7 @@ function parseProbeArg(arg: string, ctx: Ctx, pc0: number): { op: FetchOp; pc: n
       break;
     default:
       // A bare name would be a BTF argument; without BTF the kernel reports it as unsupported.
-      if (isAlpha(arg[0]) || arg[0] === '_') return fail(ctx, ctx.offset, 'NOSUP_BTFARG', EOPNOTSUPP);
+      if (isAlpha(arg[0]) || arg[0] === '_') return fail(ctx, ctx.offset, 'NOSUP_BTFARG', -EOPNOTSUPP);
   }
   if (!op || ctx.code[pc] === 'NOP') return fail(ctx, ctx.offset, 'BAD_FETCH_ARG');
   return { op, pc };
@@ -208,7 +208,7 @@ function parseBitfield(spec: string, t: FetchType, ctx: Ctx, pc: number): { bf?:
 
 /** traceprobe_parse_probe_arg_body with parse_probe_arg_type and finalize_fetch_insn. */
 function parseArgBody(body: string, ctx: Ctx): Omit<ProbeArg, 'name'> | undefined {
-  if (body.length > MAX_ARGSTR_LEN) return fail(ctx, ctx.offset, 'ARG_TOO_LONG', E2BIG);
+  if (body.length > MAX_ARGSTR_LEN) return fail(ctx, ctx.offset, 'ARG_TOO_LONG', -E2BIG);
   if (body.length === 0) return fail(ctx, ctx.offset, 'NO_ARG_BODY');
 
   // parse_probe_arg_type: split ":TYPE" and "[N]".
@@ -268,7 +268,7 @@ function parseArgBody(body: string, ctx: Ctx): Omit<ProbeArg, 'name'> | undefine
     ctx.code[pc] = 'ST_UMEM';
   } else {
     pc++;
-    if (ctx.code[pc] !== 'NOP') return fail(ctx, ctx.offset, 'TOO_MANY_OPS', E2BIG);
+    if (ctx.code[pc] !== 'NOP') return fail(ctx, ctx.offset, 'TOO_MANY_OPS', -E2BIG);
     ctx.code[pc] = 'ST_RAW';
   }
   const store = ctx.code[pc]!;
@@ -285,7 +285,7 @@ function parseArgBody(body: string, ctx: Ctx): Omit<ProbeArg, 'name'> | undefine
   if (count) {
     if (store !== 'ST_MEM' && store !== 'ST_STRING' && store !== 'ST_USTRING') return fail(ctx, ctx.offset + toffs, 'BAD_STRING');
     pc++;
-    if (ctx.code[pc] !== 'NOP') return fail(ctx, ctx.offset, 'TOO_MANY_OPS', E2BIG);
+    if (ctx.code[pc] !== 'NOP') return fail(ctx, ctx.offset, 'TOO_MANY_OPS', -E2BIG);
     ctx.code[pc] = 'LP_ARRAY';
   }
   const out: Omit<ProbeArg, 'name'> = { comm: body, type, count, fetch: parsed.op };
@@ -303,8 +303,8 @@ export function parseProbeArgument(word: string, index: number, previous: readon
   const eq = word.indexOf('=');
   let name: string, body: string;
   if (eq >= 0) {
-    if (eq > MAX_ARG_NAME_LEN) return { ok: false, err: { offset: 0, code: 'ARG_NAME_TOO_LONG', errno: EINVAL } };
-    if (eq === 0) return { ok: false, err: { offset: 0, code: 'NO_ARG_NAME', errno: EINVAL } };
+    if (eq > MAX_ARG_NAME_LEN) return { ok: false, err: { offset: 0, code: 'ARG_NAME_TOO_LONG', errno: -EINVAL } };
+    if (eq === 0) return { ok: false, err: { offset: 0, code: 'NO_ARG_NAME', errno: -EINVAL } };
     name = word.slice(0, eq);
     body = word.slice(eq + 1);
   } else {
@@ -312,9 +312,9 @@ export function parseProbeArgument(word: string, index: number, previous: readon
     name = `arg${index + 1}`;
     body = word;
   }
-  if (!isGoodName(name)) return { ok: false, err: { offset: 0, code: 'BAD_ARG_NAME', errno: EINVAL } };
+  if (!isGoodName(name)) return { ok: false, err: { offset: 0, code: 'BAD_ARG_NAME', errno: -EINVAL } };
   if (RESERVED_FIELD_NAMES.includes(name) || previous.some((a) => a.name === name)) {
-    return { ok: false, err: { offset: 0, code: 'USED_ARG_NAME', errno: EINVAL } };
+    return { ok: false, err: { offset: 0, code: 'USED_ARG_NAME', errno: -EINVAL } };
   }
   ctx.offset = eq >= 0 ? eq + 1 : 0;
   const r = parseArgBody(body, ctx);

@@ -104,14 +104,23 @@ function ipSym(ip: bigint, offset: boolean, sym: Symbolizer): string {
   return name ? name : '0x' + ip.toString(16).padStart(8, '0');
 }
 
+/**
+ * What an event line shows in its parentheses (print_kprobe_event, print_kretprobe_event): the probed
+ * ip, "vfs_read+0x0/0x90"; for a return probe (`func` given) the return address and the function,
+ * "ksys_read+0x6e/0xf0 <- vfs_read".
+ */
+export function eventIpText(ip: bigint, func: bigint | undefined, sym: Symbolizer): string {
+  return func === undefined ? ipSym(ip, true, sym) : `${ipSym(ip, true, sym)} <- ${ipSym(func, false, sym)}`;
+}
+
 /** A kprobe event line: "<ctx><event>: (vfs_read+0x0/0x90) arg1=0x3\n". */
 export function formatKprobeLine(c: TraceContext, event: string, ip: bigint, args: readonly ArgValue[], sym: Symbolizer): string {
-  return `${traceContext(c)}${event}: (${ipSym(ip, true, sym)})${formatArgs(args, sym)}\n`;
+  return `${traceContext(c)}${event}: (${eventIpText(ip, undefined, sym)})${formatArgs(args, sym)}\n`;
 }
 
 /** A kretprobe event line: "<ctx><event>: (ksys_read+0x6e/0xf0 <- vfs_read) arg1=0x3\n". */
 export function formatKretprobeLine(c: TraceContext, event: string, retIp: bigint, func: bigint, args: readonly ArgValue[], sym: Symbolizer): string {
-  return `${traceContext(c)}${event}: (${ipSym(retIp, true, sym)} <- ${ipSym(func, false, sym)})${formatArgs(args, sym)}\n`;
+  return `${traceContext(c)}${event}: (${eventIpText(retIp, func, sym)})${formatArgs(args, sym)}\n`;
 }
 
 /**

@@ -8,7 +8,7 @@ export { ERRORS, probeLogErr, type ErrCode, type ProbeError } from './errors.js'
 export type { FetchOp, ProbeArg, Bitfield } from './fetch.js';
 export { parseProbeArgument, isGoodName, MAX_TRACE_ARGS, MAX_ARGSTR_LEN, MAX_ARRAY_LEN, MAX_ARG_NAME_LEN, PARAM_MAX_STACK, type ArgFlags } from './fetcharg.js';
 export {
-  parseKprobeCommand, parseCreate, parseDelete, defaultEventName, sanitizeEventName, isGoodSystemName, pointerText,
+  parseKprobeCommand, probesOf, parseCreate, parseDelete, defaultEventName, sanitizeEventName, isGoodSystemName,
   KPROBE_EVENT_SYSTEM, KRETPROBE_MAXACTIVE_MAX, MAX_EVENT_NAME_LEN,
   type ProbeDef, type DeleteSpec, type KprobeCommand, type CommandResult, type CommandFailure,
 } from './probe.js';

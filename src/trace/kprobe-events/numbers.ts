@@ -1,12 +1,12 @@
 // The kernel's string-to-integer conversions, exactly as lib/kstrtox.c and lib/vsprintf.c do them,
 // because kprobe_events accepts and rejects numbers by their rules (base 0 means 0x → hex, a
 // leading 0 → octal; one trailing newline is allowed; overflow is -ERANGE). Values are 64-bit.
+import { EINVAL, ERANGE } from '../../base/errno.js';
 export const U64_MAX = (1n << 64n) - 1n;
 export const S64_MAX = (1n << 63n) - 1n;
 export const U32_MAX = 0xffffffffn;
 
 export type Parsed = { ok: true; value: bigint } | { ok: false; errno: number };
-const EINVAL = -22, ERANGE = -34;
 
 function digitValue(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;
@@ -43,11 +43,11 @@ function parseDigits(s: string, start: number, base: number): { n: number; value
 function kstrtoullNoSign(s: string, base: number): Parsed {
   const r = fixupRadix(s, base);
   const p = parseDigits(s, r.skip, r.base);
-  if (p.overflow) return { ok: false, errno: ERANGE };
-  if (p.n === 0) return { ok: false, errno: EINVAL };
+  if (p.overflow) return { ok: false, errno: -ERANGE };
+  if (p.n === 0) return { ok: false, errno: -EINVAL };
   let end = r.skip + p.n;
   if (s[end] === '\n') end++;
-  if (end !== s.length) return { ok: false, errno: EINVAL };
+  if (end !== s.length) return { ok: false, errno: -EINVAL };
   return { ok: true, value: p.value };
 }
 
@@ -61,12 +61,12 @@ export function kstrtol(s: string, base = 0): Parsed {
   if (s[0] === '-') {
     const r = kstrtoullNoSign(s.slice(1), base);
     if (!r.ok) return r;
-    if (r.value > S64_MAX + 1n) return { ok: false, errno: ERANGE };
+    if (r.value > S64_MAX + 1n) return { ok: false, errno: -ERANGE };
     return { ok: true, value: -r.value };
   }
   const r = kstrtoul(s, base);
   if (!r.ok) return r;
-  if (r.value > S64_MAX) return { ok: false, errno: ERANGE };
+  if (r.value > S64_MAX) return { ok: false, errno: -ERANGE };
   return r;
 }
 
@@ -74,7 +74,7 @@ export function kstrtol(s: string, base = 0): Parsed {
 export function kstrtouint(s: string, base = 0): Parsed {
   const r = kstrtoul(s, base);
   if (!r.ok) return r;
-  if (r.value > U32_MAX) return { ok: false, errno: ERANGE };
+  if (r.value > U32_MAX) return { ok: false, errno: -ERANGE };
   return r;
 }
 

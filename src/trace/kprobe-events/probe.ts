@@ -3,11 +3,13 @@
 // The checks run in the kernel's order (maxactive, then the probe point, then the event name, then
 // the arguments), because the first failure is the one error_log reports.
 import { argvSplit } from './argv.js';
-import { probeLogErr, EINVAL, EOPNOTSUPP, E2BIG, type ErrCode, type ProbeError } from './errors.js';
+import { probeLogErr, type ErrCode, type ProbeError } from './errors.js';
 import type { ProbeArg } from './fetch.js';
 import { isGoodName, parseProbeArgument, MAX_TRACE_ARGS, type ArgFlags } from './fetcharg.js';
 import { isDigit, kstrtol, kstrtoul, kstrtouint, U32_MAX } from './numbers.js';
 import type { SymbolResolver } from './resolver.js';
+import { hex16 } from '../../base/addr.js';
+import { EINVAL, EOPNOTSUPP, E2BIG } from '../../base/errno.js';
 
 export const KPROBE_EVENT_SYSTEM = 'kprobes';
 export const KRETPROBE_MAXACTIVE_MAX = 4096;
@@ -68,25 +70,21 @@ export function sanitizeEventName(name: string): string {
   return name[0] + name.slice(1).replace(/[:.*]/g, '_');
 }
 
-/** The %p text of an address on a kernel booted with no_hash_pointers: 16 zero-padded hex digits. */
-export function pointerText(addr: bigint): string {
-  return (addr & ((1n << 64n) - 1n)).toString(16).padStart(16, '0');
-}
 
 /** The event name the kernel makes when none is given: "p_vfs_read_0", "r_0x<addr>". */
 export function defaultEventName(isReturn: boolean, symbol: string | undefined, offset: number, addr?: bigint): string {
   const c = isReturn ? 'r' : 'p';
-  const raw = symbol !== undefined ? `${c}_${symbol}_${offset}` : `${c}_0x${pointerText(addr ?? 0n)}`;
+  const raw = symbol !== undefined ? `${c}_${symbol}_${offset}` : `${c}_0x${hex16(addr ?? 0n)}`;
   // snprintf into a MAX_EVENT_NAME_LEN buffer keeps 63 characters.
   return sanitizeEventName(raw.slice(0, MAX_EVENT_NAME_LEN - 1));
 }
 
-function failure(argv: readonly string[], index: number, offset: number, code: ErrCode, errno = EINVAL,
+function failure(argv: readonly string[], index: number, offset: number, code: ErrCode, errno = -EINVAL,
   earlier: ProbeError[] = []): CommandFailure {
   const err = probeLogErr(argv, index, offset, code);
   return { ok: false, errno, err, log: [...earlier, err] };
 }
-const silent = (errno = EINVAL): CommandFailure => ({ ok: false, errno, log: [] });
+const silent = (errno = -EINVAL): CommandFailure => ({ ok: false, errno, log: [] });
 
 /** traceprobe_parse_event_name: "[GRP/]EVENT" (or GRP.EVENT) starting at `offset` in argv[0]. */
 function parseEventName(argv: readonly string[], text: string, offset: number):
@@ -203,7 +201,7 @@ export function parseCreate(argv: string[], resolver: SymbolResolver): CommandRe
   // "$arg*" needs the function's parameters from BTF, which this kernel lacks: the kernel logs
   // that (at the last "$arg" word it looked at) and goes on, to fail again on "$arg*" itself.
   const earlier = star >= 0 ? [probeLogErr(argv, logIndex, 0, 'NOSUP_BTFARG')] : [];
-  if (words.length > MAX_TRACE_ARGS) return failure(argv, 2, 0, 'TOO_MANY_ARGS', E2BIG, earlier);
+  if (words.length > MAX_TRACE_ARGS) return failure(argv, 2, 0, 'TOO_MANY_ARGS', -E2BIG, earlier);
 
   const args: ProbeArg[] = [];
   for (let i = 0; i < words.length; i++) {
@@ -211,7 +209,7 @@ export function parseCreate(argv: string[], resolver: SymbolResolver): CommandRe
     if (!r.ok) return failure(argv, i + 2, r.err.offset, r.err.code, r.err.errno, earlier);
     args.push(r.arg);
   }
-  if (earlier.length) return { ok: false, errno: EOPNOTSUPP, err: earlier[0]!, log: earlier }; // not reached: $arg* never parses
+  if (earlier.length) return { ok: false, errno: -EOPNOTSUPP, err: earlier[0]!, log: earlier }; // not reached: $arg* never parses
   const probe: ProbeDef = { type: isReturn ? 'r' : 'p', group, event, offset, maxactive, args, flags, argv };
   if (symbol !== undefined) probe.symbol = symbol;
   if (addr !== undefined) probe.addr = addr;
@@ -248,4 +246,18 @@ export function parseKprobeCommand(line: string, resolver: SymbolResolver): Comm
   const argv = argvSplit(line);
   if (argv.length === 0) return { ok: true, command: { kind: 'none' } };
   return parseCreate(argv, resolver);
+}
+
+/** A resolver that takes every symbol as one unresolved name: kprobe_events text read without a kernel. */
+const ANY_SYMBOL: SymbolResolver = { lookup: () => undefined, count: () => 1, isFunctionEntry: () => true };
+
+/** The probes a kprobe_events text creates, each line parsed as the kernel parses it but no symbol resolved
+ *  (text stored for another kernel reads too); lines that do not parse are left out. */
+export function probesOf(text: string, resolver: SymbolResolver = ANY_SYMBOL): ProbeDef[] {
+  const out: ProbeDef[] = [];
+  for (const line of text.split('\n')) {
+    const r = parseKprobeCommand(line, resolver);
+    if (r.ok && r.command.kind === 'create') out.push(r.command.probe);
+  }
+  return out;
 }

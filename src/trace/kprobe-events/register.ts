@@ -2,9 +2,10 @@
 // append_trace_kprobe, trace_kprobe_has_same_kprobe; trace_probe.c trace_probe_compare_arg_type),
 // and the errors the kernel logs when registering the kprobe itself fails. Pure: the caller owns
 // the table and the kprobes.
-import { probeLogErr, EBUSY, EEXIST, EILSEQ, ENOENT, ENOMEM, type ProbeError } from './errors.js';
+import { probeLogErr, type ProbeError } from './errors.js';
 import type { DeleteSpec, ProbeDef } from './probe.js';
 import { deleteMatches } from './show.js';
+import { EBUSY, EEXIST, EILSEQ, ENOENT, ENOMEM } from '../../base/errno.js';
 
 export type RegisterDecision =
   /** A new event. */
@@ -37,18 +38,18 @@ export function checkRegister(existing: readonly ProbeDef[], probe: ProbeDef,
   const old = siblings[0];
   if (old) {
     if ((old.type === 'r') !== (probe.type === 'r')) {
-      return { ok: false, errno: EEXIST, err: probeLogErr(probe.argv, 0, 0, 'DIFF_PROBE_TYPE') };
+      return { ok: false, errno: -EEXIST, err: probeLogErr(probe.argv, 0, 0, 'DIFF_PROBE_TYPE') };
     }
     const diff = compareArgTypes(probe, old);
     // Arguments start at word 2, so argument i (1-based) is word i + 1.
-    if (diff) return { ok: false, errno: EEXIST, err: probeLogErr(probe.argv, diff + 1, 0, 'DIFF_ARG_TYPE') };
+    if (diff) return { ok: false, errno: -EEXIST, err: probeLogErr(probe.argv, diff + 1, 0, 'DIFF_ARG_TYPE') };
     const same = siblings.some((o) => symbolOf(o) === symbolOf(probe) && o.offset === probe.offset
       && o.args.every((a, i) => a.comm === probe.args[i]!.comm));
-    if (same) return { ok: false, errno: EEXIST, err: probeLogErr(probe.argv, 0, 0, 'SAME_PROBE') };
+    if (same) return { ok: false, errno: -EEXIST, err: probeLogErr(probe.argv, 0, 0, 'SAME_PROBE') };
     return { ok: true, kind: 'append', to: old };
   }
   if (otherEventExists(probe.group, probe.event)) {
-    return { ok: false, errno: EEXIST, err: probeLogErr(probe.argv, 0, 0, 'EVENT_EXIST') };
+    return { ok: false, errno: -EEXIST, err: probeLogErr(probe.argv, 0, 0, 'EVENT_EXIST') };
   }
   return { ok: true, kind: 'new' };
 }
@@ -60,9 +61,9 @@ export function checkRegister(existing: readonly ProbeDef[], probe: ProbeDef,
  * -ENOMEM/-EEXIST → a generic failure. undefined when the kernel logs nothing.
  */
 export function registrationError(probe: ProbeDef, errno: number): ProbeError | undefined {
-  if (errno === EILSEQ) return probeLogErr(probe.argv, 1, 0, 'BAD_INSN_BNDRY');
-  if (errno === ENOENT) return probeLogErr(probe.argv, 1, 0, 'BAD_PROBE_ADDR');
-  if (errno !== ENOMEM && errno !== EEXIST) return probeLogErr(probe.argv, 1, 0, 'FAIL_REG_PROBE');
+  if (errno === -EILSEQ) return probeLogErr(probe.argv, 1, 0, 'BAD_INSN_BNDRY');
+  if (errno === -ENOENT) return probeLogErr(probe.argv, 1, 0, 'BAD_PROBE_ADDR');
+  if (errno !== -ENOMEM && errno !== -EEXIST) return probeLogErr(probe.argv, 1, 0, 'FAIL_REG_PROBE');
   return undefined;
 }
 
@@ -75,11 +76,11 @@ export function registrationError(probe: ProbeDef, errno: number): ProbeError | 
 export function applyDelete(probes: readonly ProbeDef[], spec: DeleteSpec,
   isEnabled: (group: string, event: string) => boolean): { errno: number; remaining: ProbeDef[] } {
   const remaining = [...probes];
-  let errno = ENOENT;
+  let errno = -ENOENT;
   for (const p of probes) {
     if (!deleteMatches(spec, p)) continue;
     const siblings = remaining.filter((o) => o !== p && o.group === p.group && o.event === p.event);
-    if (siblings.length === 0 && isEnabled(p.group, p.event)) return { errno: EBUSY, remaining };
+    if (siblings.length === 0 && isEnabled(p.group, p.event)) return { errno: -EBUSY, remaining };
     remaining.splice(remaining.indexOf(p), 1);
     errno = 0;
   }
@@ -92,6 +93,6 @@ export function applyDelete(probes: readonly ProbeDef[], spec: DeleteSpec,
  */
 export function releaseAll(probes: readonly ProbeDef[], isEnabled: (group: string, event: string) => boolean):
   { errno: number; remaining: ProbeDef[] } {
-  if (probes.some((p) => isEnabled(p.group, p.event))) return { errno: EBUSY, remaining: [...probes] };
+  if (probes.some((p) => isEnabled(p.group, p.event))) return { errno: -EBUSY, remaining: [...probes] };
   return { errno: 0, remaining: [] };
 }

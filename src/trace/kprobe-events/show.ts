@@ -2,12 +2,12 @@
 // kprobe_profile line (probes_profile_seq_show), and the match a delete command applies
 // (trace_kprobe_match, trace_kprobe_match_command_head, trace_probe_match_command_args).
 import type { DeleteSpec, ProbeDef } from './probe.js';
-import { pointerText } from './probe.js';
+import { hex16 } from '../../base/addr.js';
 import { MAX_ARGSTR_LEN } from './fetcharg.js';
 
 /** The probe point as the kernel prints it: "vfs_read", "vfs_read+16", or "0x<16 hex digits>". */
 export function probePlace(p: ProbeDef): string {
-  if (p.symbol === undefined) return `0x${pointerText(p.addr ?? 0n)}`;
+  if (p.symbol === undefined) return `0x${hex16(p.addr ?? 0n)}`;
   return p.offset ? `${p.symbol}+${p.offset}` : p.symbol;
 }
 

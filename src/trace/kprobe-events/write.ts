@@ -2,8 +2,8 @@
 // lines, '#' starts a comment, and each line runs in turn; the first failing line stops the write
 // (earlier lines stay applied) and its errno is the write's result. A line must fit the kernel's
 // WRITE_BUFSIZE page buffer.
+import { EINVAL } from '../../base/errno.js';
 export const WRITE_BUFSIZE = 4096;
-const EINVAL = -22;
 
 /** One command of a write, comment removed (possibly empty: a no-op). */
 export type WriteStep = { ok: true; line: string } | { ok: false; errno: number; reason: string };
@@ -18,7 +18,7 @@ export function* writeCommands(text: string): Generator<WriteStep> {
   if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
   for (const raw of lines) {
     if (Buffer.byteLength(raw) > WRITE_BUFSIZE - 2) {
-      yield { ok: false, errno: EINVAL, reason: `Line length is too long: Should be less than ${WRITE_BUFSIZE - 2}` };
+      yield { ok: false, errno: -EINVAL, reason: `Line length is too long: Should be less than ${WRITE_BUFSIZE - 2}` };
       return;
     }
     const hash = raw.indexOf('#');

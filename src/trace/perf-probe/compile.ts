@@ -2,10 +2,10 @@
 // (tools/perf/util/probe-finder.c convert_variable_location / convert_variable_fields /
 // convert_variable_type, probe-event.c synthesize_probe_trace_command). Pure: the Dwarf is the only input.
 import { derefAt, fieldAt, formatAddressExpr, DW_AT, DW_TAG, type AddressExpr, type Dwarf, type Die, type FetchPlan, type Variable } from '../../dwarf/index.js';
-import { formatProbePoint, parseProbeSpec, type Parsed, type ProbeArg, type ProbeSpec } from './spec.js';
+import { DEFAULT_GROUP, formatProbePoint, parseProbeSpec, type Parsed, type ProbeArg, type ProbeSpec } from './spec.js';
+export { DEFAULT_GROUP };
 import { resolvePoint, scopeDepthFor, type PointOptions, type ResolvedPoint } from './point.js';
 
-export const DEFAULT_GROUP = 'probe';
 
 /**
  * perf types unsigned values x8..x64 when the kernel's tracing README lists the x types (probe-finder.c

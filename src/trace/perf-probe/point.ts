@@ -7,7 +7,7 @@ import { DW_AT, DW_TAG, type Dwarf, type Die, type FunctionInstance } from '../.
 import type { Parsed, ProbePoint } from './spec.js';
 import { functionRows, inRanges, lazyMatch, pathMatches, reverseLine, unitHasFile, unitRows } from './lines.js';
 import { findFunctions } from './find.js';
-import { hex } from '../../elf/addr.js';
+import { hex16 } from '../../base/addr.js';
 
 export interface ResolvedPoint {
   readonly address: number;
@@ -141,7 +141,7 @@ function resolveAll(d: Dwarf, pp: ProbePoint, opts: PointOptions): Parsed<Resolv
       if (r.path !== path || !wanted(r.line) || seen.has(r.address)) continue;
       const scope = bestScope(d, r.address, r.line, path);
       // A row outside every function (BUG()'s out-of-line code): perf gives up on the whole probe.
-      if (!scope) return { ok: false, reason: `Failed to find scope of probe point (${file}:${r.line} at ${hex(r.address)}, outside every function).` };
+      if (!scope) return { ok: false, reason: `Failed to find scope of probe point (${file}:${r.line} at ${hex16(r.address)}, outside every function).` };
       push(r.address, { line: r.line, path, scope, scopeName: d.name(scope) });
     }
   }
@@ -177,7 +177,7 @@ function functionLine(d: Dwarf, pp: ProbePoint, fn: string, rel: number, push: (
     for (const r of unitRows(d, u)) {
       if (r.path !== path || r.line !== line) continue;
       const scope = bestScope(d, r.address, line, path, fn);
-      if (!scope) return { ok: false, reason: `Failed to find scope of probe point (${fn}:${rel} at ${hex(r.address)}, outside every function).` };
+      if (!scope) return { ok: false, reason: `Failed to find scope of probe point (${fn}:${rel} at ${hex16(r.address)}, outside every function).` };
       push(r.address, { line, path, scope, scopeName: d.name(scope) });
     }
     const checked = representative(d, out.slice(start), line, fn, decl.line);

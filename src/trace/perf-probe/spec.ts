@@ -3,7 +3,9 @@
 //   [[GROUP:]EVENT=]FUNC[@SRC][:RLN|+OFFS|%return|;PTN] [ARG ...]
 //   [[GROUP:]EVENT=]SRC:ALN [ARG ...]      [[GROUP:]EVENT=]SRC;PTN [ARG ...]
 //   ARG: [NAME=]VAR[->FIELD|.FIELD|[N]]...[:TYPE] | $params | $vars | $retval | kernel fetch args
-// Pure: text in, a typed description out; expected failures are values.
+// Pure: text in, a typed description out; expected failures are values, with the caret position in the
+// spec's words joined by single spaces. The one parser of perf specs: the debuginfo path (compile.ts) and
+// the one without (src/trace/perf-probe.ts) both read specs through it.
 
 import { visibleMessage } from '../../visible.js';
 
@@ -37,22 +39,28 @@ export interface ProbeSpec {
   readonly args: readonly ProbeArg[];
 }
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
+/** `pos`: where the caret goes in the spec's words joined by single spaces (syntax errors only). */
+export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string; pos?: number };
+
+/** perf's default event group (probe-event.c PERFPROBE_GROUP). */
+export const DEFAULT_GROUP = 'probe';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A function name as perf takes it: a C identifier, with compiler-clone suffixes (`foo.cold`, `bar.isra.0`). */
+const FUNC_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 
 export function isCVarName(s: string): boolean { return /^[A-Za-z_]/.test(s); }
 
 /** Parses a spec given as words (or one string with spaces). A failure's reason is one visible line. */
 export function parseProbeSpec(words: readonly string[]): Parsed<ProbeSpec> {
   const r = parseSpecWords(words);
-  return r.ok ? r : { ok: false, reason: visibleMessage(r.reason) };
+  return r.ok ? r : { ...r, reason: visibleMessage(r.reason) };
 }
 
 function parseSpecWords(words: readonly string[]): Parsed<ProbeSpec> {
   const all = words.flatMap((w) => w.trim().split(/\s+/)).filter((w) => w !== '');
-  if (all.length === 0) return { ok: false, reason: 'no probe point given' };
-  let head = all[0]!;
+  if (all.length === 0) return { ok: false, reason: 'no probe point given', pos: 0 };
+  let head = all[0]!, at = 0;
   let group: string | undefined, event: string | undefined;
   // EVENT= only before the point: a '=' inside a lazy pattern belongs to the pattern.
   const semi = head.indexOf(';');
@@ -62,52 +70,64 @@ function parseSpecWords(words: readonly string[]): Parsed<ProbeSpec> {
     const colon = lhs.indexOf(':');
     if (colon >= 0) group = lhs.slice(0, colon);
     event = lhs.slice(colon + 1);
-    if (group !== undefined && !IDENT.test(group)) return { ok: false, reason: `invalid group name '${group}'` };
-    if (!IDENT.test(event)) return { ok: false, reason: `invalid event name '${event}': must follow the rules of C identifiers` };
+    if (group !== undefined && !IDENT.test(group)) return { ok: false, reason: `invalid group name '${group}'`, pos: 0 };
+    if (!IDENT.test(event)) return { ok: false, reason: `invalid event name '${event}': must follow the rules of C identifiers`, pos: colon + 1 };
     head = head.slice(eq + 1);
+    at = eq + 1;
   }
-  const point = parsePoint(head);
+  const point = parsePoint(head, at);
   if (!point.ok) return point;
   const args: ProbeArg[] = [];
+  let pos = all[0]!.length + 1;
   for (const a of all.slice(1)) {
     const p = parseArg(a);
-    if (!p.ok) return p;
+    if (!p.ok) return { ...p, pos };
     args.push(p.value);
+    pos += a.length + 1;
   }
   return { ok: true, value: { ...(group !== undefined ? { group } : {}), ...(event !== undefined ? { event } : {}), point: point.value, args } };
 }
 
-function parsePoint(text: string): Parsed<ProbePoint> {
+/** The probe point; `at` is its position in the joined words (for the caret). */
+function parsePoint(text: string, at: number): Parsed<ProbePoint> {
   let rest = text, lazy: string | undefined;
   const semi = rest.indexOf(';');
-  if (semi >= 0) { lazy = rest.slice(semi + 1); rest = rest.slice(0, semi); if (!lazy) return { ok: false, reason: 'empty lazy pattern after ;' }; }
+  if (semi >= 0) { lazy = rest.slice(semi + 1); rest = rest.slice(0, semi); if (!lazy) return { ok: false, reason: 'empty lazy pattern after ;', pos: at + semi + 1 }; }
   let retprobe = false, offset = 0, line: number | undefined;
   const ret = rest.indexOf('%return');
   if (ret >= 0) {
-    if (rest.slice(ret) !== '%return') return { ok: false, reason: `unexpected '${rest.slice(ret + 7)}' after %return` };
+    if (rest.slice(ret) !== '%return') return { ok: false, reason: `unexpected '${rest.slice(ret + 7)}' after %return`, pos: at + ret + 7 };
     retprobe = true; rest = rest.slice(0, ret);
   }
   const plus = rest.indexOf('+');
   if (plus >= 0) {
     const o = /^(0x[0-9a-fA-F]+|[0-9]+)$/.exec(rest.slice(plus + 1));
-    if (!o) return { ok: false, reason: `an offset (decimal or 0x hex) was expected after '+' in '${text}'` };
+    if (!o) return { ok: false, reason: `an offset (decimal or 0x hex) was expected after '+' in '${text}'`, pos: at + plus + 1 };
     offset = Number(o[1]); rest = rest.slice(0, plus);
+    if (!Number.isSafeInteger(offset) || offset > 0xffffffff) return { ok: false, reason: `offset out of range in '${text}'`, pos: at + plus + 1 };
   }
   const colon = rest.indexOf(':');
   if (colon >= 0) {
     const l = /^[0-9]+$/.exec(rest.slice(colon + 1));
-    if (!l) return { ok: false, reason: `a line number was expected after ':' in '${text}'` };
+    if (!l) return { ok: false, reason: `a line number was expected after ':' in '${text}'`, pos: at + colon + 1 };
     line = Number(l[0]); rest = rest.slice(0, colon);
   }
   let fn: string | undefined, file: string | undefined;
-  const at = rest.indexOf('@');
-  if (at >= 0) { fn = rest.slice(0, at); file = rest.slice(at + 1); if (!file) return { ok: false, reason: `a source file was expected after '@' in '${text}'` }; }
-  else if (/[./]/.test(rest)) file = rest; // perf: a name with '.' or '/' is a source file
+  const atSign = rest.indexOf('@');
+  if (atSign >= 0) { fn = rest.slice(0, atSign); file = rest.slice(atSign + 1); if (!file) return { ok: false, reason: `a source file was expected after '@' in '${text}'`, pos: at + atSign + 1 }; }
+  // parse_perf_probe_point: a file spec has no '+', '@' or '%', and a '.' before its ':' or ';'.
+  else if ((line !== undefined || lazy !== undefined) && !offset && !retprobe && /[./]/.test(rest)) file = rest;
   else fn = rest;
-  if (fn !== undefined && !IDENT.test(fn)) return { ok: false, reason: `'${fn}' is not a function name` };
-  if (fn === undefined && line === undefined && lazy === undefined) return { ok: false, reason: `a source file needs :LINE or ;PATTERN ('${text}')` };
-  if ((offset && (line !== undefined || lazy !== undefined)) || (line !== undefined && lazy !== undefined)) return { ok: false, reason: `+OFFS, :LINE and ;PATTERN exclude each other ('${text}')` };
-  if (retprobe && (line !== undefined || lazy !== undefined || fn === undefined)) return { ok: false, reason: `%return needs a function entry ('${text}')` };
+  if (fn !== undefined && atSign < 0 && !offset && !retprobe && /[/]|\.[chsS]$/.test(fn)) return { ok: false, reason: `a source file needs :LINE or ;PATTERN ('${text}')`, pos: at };
+  if (fn !== undefined && !FUNC_NAME.test(fn)) {
+    if (atSign < 0 && fn.includes('/')) return { ok: false, reason: `a source file needs :LINE or ;PATTERN ('${text}')`, pos: at };
+    const ident = /^[A-Za-z_][A-Za-z0-9_.]*/.exec(fn);
+    if (!ident) return { ok: false, reason: `'${fn}' is not a function name`, pos: at };
+    return { ok: false, reason: `unexpected '${fn.slice(ident[0].length)}' after the function name (expected +OFFS or %return)`, pos: at + ident[0].length };
+  }
+  if (fn === undefined && line === undefined && lazy === undefined) return { ok: false, reason: `a source file needs :LINE or ;PATTERN ('${text}')`, pos: at };
+  if ((offset && (line !== undefined || lazy !== undefined)) || (line !== undefined && lazy !== undefined)) return { ok: false, reason: `+OFFS, :LINE and ;PATTERN exclude each other ('${text}')`, pos: at };
+  if (retprobe && (line !== undefined || lazy !== undefined || fn === undefined)) return { ok: false, reason: `%return needs a function entry ('${text}')`, pos: at };
   return { ok: true, value: { ...(fn !== undefined ? { function: fn } : {}), ...(file !== undefined ? { file } : {}), ...(line !== undefined ? { line } : {}), offset, retprobe, ...(lazy !== undefined ? { lazy } : {}) } };
 }
 
@@ -116,6 +136,7 @@ export function parseProbeArg(text: string): Parsed<ProbeArg> {
   const r = parseArg(text);
   return r.ok ? r : { ok: false, reason: visibleMessage(r.reason) };
 }
+
 
 function parseArg(text: string): Parsed<ProbeArg> {
   let s = text, name: string | undefined, type: string | undefined;

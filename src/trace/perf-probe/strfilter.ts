@@ -1,31 +1,9 @@
 // perf's string filters (tools/perf/util/strfilter.c): globs combined with `!`, `&`, `|` and
-// parentheses, e.g. `!_* & !*.*` (the default of `perf probe --funcs`).
+// parentheses, e.g. `!_* & !*.*` (the default of `perf probe --funcs`). Globs match as perf's
+// strglobmatch does (src/trace/glob.ts).
+import { globMatcher } from '../glob.js';
 
 export type StrFilter = (s: string) => boolean;
-
-/** A shell glob (`*`, `?`, `[a-z]`, `[!x]`, `\` escapes) as a whole-string RegExp. */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else if (c === '\\' && i + 1 < glob.length) re += escape(glob[++i]!);
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 2);
-      if (end < 0) { re += '\\['; continue; }
-      let body = glob.slice(i + 1, end);
-      if (body.startsWith('!')) body = '^' + body.slice(1);
-      re += '[' + body.replace(/\\/g, '\\\\') + ']';
-      i = end;
-    } else re += escape(c);
-  }
-  return new RegExp('^' + re + '$', 's');
-}
-
-function escape(c: string): string {
-  return /[\\^$.*+?()[\]{}|/]/.test(c) ? '\\' + c : c;
-}
 
 /** Parses a filter; returns an error message for a malformed one. */
 export function parseStrFilter(text: string): { ok: true; filter: StrFilter } | { ok: false; reason: string } {
@@ -54,8 +32,7 @@ export function parseStrFilter(text: string): { ok: true; filter: StrFilter } | 
       return f;
     }
     if (t === undefined || '&|)'.includes(t)) throw new Error(t === undefined ? 'unexpected end' : `unexpected '${t}'`);
-    const re = globToRegExp(t);
-    return (s) => re.test(s);
+    return globMatcher(t);
   }
   try {
     if (toks.length === 0) return { ok: false, reason: 'empty filter' };

@@ -1,7 +1,8 @@
 // A KprobeBackend that only checks what register_kprobe would refuse, without an emulated machine:
 // for the one-liners (`ktrace add`, `list`, `del`, `enable`) that must start in milliseconds. The
 // probes are really registered when `ktrace run` (or `ktrace fs`) builds the machine. Checks, in
-// kernel/kprobes.c order: the symbol exists (-ENOENT), the address is kernel text and not on the
+// kernel/kprobes.c order and through the same code as KprobeManager.register (src/kprobe/check.ts):
+// a symbol covers the address (-ENOENT), the address is kernel text and not on the
 // blacklist (-EINVAL, check_kprobe_address_safe), then arch_prepare_kprobe's verdict on the
 // instruction (the kprobe layer's own check, src/kprobe/x86.ts archProbeRefusal): an instruction
 // boundary (-EILSEQ, can_probe) that can be copied or emulated (-EOPNOTSUPP for hlt, an int3 already
@@ -14,8 +15,9 @@
 import type { KprobeBackend } from '../kprobe-events/events.js';
 import type { ProbeDef } from '../kprobe-events/probe.js';
 import { showProbe } from '../kprobe-events/show.js';
+import { ENOENT, EILSEQ } from '../../base/errno.js';
+import { addressRefusal, resolveKprobeAddr, type ProbeSite } from '../../kprobe/check.js';
 
-const ENOENT = -2, EINVAL = -22, EILSEQ = -84;
 
 /** The slice of src/elf's Image this needs. */
 export interface TextImage {
@@ -36,7 +38,7 @@ export type CanProbe = (symStart: number, addr: number, read: (a: number, len: n
 export function probeAddress(image: TextImage, p: ProbeDef): number {
   if (p.symbol === undefined) return Number(BigInt.asIntN(64, p.addr ?? 0n)) + p.offset;
   const a = image.lookupName(p.symbol);
-  return a === undefined ? ENOENT : a + p.offset;
+  return a === undefined ? -ENOENT : a + p.offset;
 }
 
 const siteSets = new WeakMap<TextImage, Set<number>>();
@@ -50,7 +52,7 @@ export function isFtraceSite(image: TextImage, addr: number): boolean {
 /** Does registering `p` need the instruction check (canProbe), i.e. is it not at the start of a symbol on an mcount site? */
 export function needsInsnCheck(image: TextImage, p: ProbeDef): boolean {
   const addr = probeAddress(image, p);
-  if (addr === ENOENT && p.symbol !== undefined) return false; // refused before any decoding
+  if (addr === -ENOENT && p.symbol !== undefined) return false; // refused before any decoding
   const at = image.lookupAddr(addr);
   return at !== undefined && !(at.offset === 0 && isFtraceSite(image, addr));
 }
@@ -64,17 +66,22 @@ export type CheckBackend = KprobeBackend & { refusal: { errno: number; reason: s
  * decoder.
  */
 export function checkBackend(image: TextImage, canProbe?: CanProbe, trusted: ReadonlySet<string> = new Set()): CheckBackend {
+  const site: ProbeSite = {
+    lookupName: (n) => image.lookupName(n), lookupAddr: (a) => image.lookupAddr(a), formatAddr: (a) => image.formatAddr(a),
+    isKernelText: (a) => { const t = image.text; return !!t && a >= t.start && a < t.end; },
+    inKprobeBlacklist: (a) => image.inKprobeBlacklist(a),
+  };
   const b: CheckBackend = {
     refusal: undefined,
     register(p) {
       b.refusal = undefined;
-      const addr = probeAddress(image, p);
-      if (addr === ENOENT && p.symbol !== undefined) return ENOENT;
-      const t = image.text;
-      if (!t || addr < t.start || addr >= t.end) return EINVAL;
-      if (image.inKprobeBlacklist(addr)) return EINVAL;
+      const resolved = resolveKprobeAddr(site, p.symbol, p.symbol === undefined ? Number(BigInt.asIntN(64, p.addr ?? 0n)) : undefined, p.offset);
+      if (!resolved.ok) return -resolved.errno;
+      const addr = resolved.addr;
+      const unsafe = addressRefusal(site, addr);
+      if (unsafe) return -unsafe.errno;
       const at = image.lookupAddr(addr);
-      if (!at) return EILSEQ;
+      if (!at) return -EILSEQ;
       if (!needsInsnCheck(image, p) || (canProbe === undefined && trusted.has(showProbe(p)))) return 0;
       if (!canProbe) throw new Error('checkBackend: a probe off an mcount site needs the instruction check (canProbe)');
       const r = canProbe(addr - at.offset, addr, (a, n) => image.read(a, n) ?? new Uint8Array(0), false, (a) => image.formatAddr(a));

@@ -11,10 +11,11 @@ import { renderKprobeBlacklist, renderKprobeList, renderKprobesEnabled, writeKpr
 import { traceHeader, eventFormat } from '../kprobe-events/format.js';
 import { README } from '../kprobe-events/readme.js';
 import { showKprobeProfile } from '../kprobe-events/show.js';
-import { Errno, type Result, type Vfs } from '../vfs.js';
+import { type Result, type Vfs } from '../vfs.js';
 import type { TraceSession } from './session.js';
 import { readEventFilter, readHist, readTriggers, writeEventFilter, writeTrigger } from '../triggers.js';
 import type { HistSymbols } from '../hist.js';
+import { EINVAL } from '../../base/errno.js';
 
 export const TRACEFS = '/sys/kernel/tracing';
 /** The sysctl (kernel/kprobes.c debug_kprobes_optimization). */
@@ -93,7 +94,7 @@ export function addTracefs(vfs: Vfs, s: TraceSession, opts: TracefsOptions = {})
     write: (text: string): Result => {
       // rb_simple_write / trace_options_core_write: kstrtoul, any non-zero value is on.
       const t = text.replace(/\n$/, '').trim();
-      if (!/^(0x[0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.test(t)) return err(Errno.EINVAL);
+      if (!/^(0x[0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.test(t)) return err(EINVAL);
       set(Number(t) !== 0);
       changed();
       return OK;
@@ -112,7 +113,7 @@ export function addTracefs(vfs: Vfs, s: TraceSession, opts: TracefsOptions = {})
     },
     write: (text: string): Result => {
       const v = enableValue(text);
-      if (v === undefined) return err(Errno.EINVAL);
+      if (v === undefined) return err(EINVAL);
       for (const e of ev.events().filter((x) => match(x.group, x.event))) {
         const rc = ev.setEnabled(e.group, e.event, v === 1);
         if (rc) { changed(); return err(rc); }

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { Machine, Stop } from '../../../src/emu/machine.js';
 import { Reg } from '../../../src/emu/cpu.js';
 import { PF_P, PF_W } from '../../../src/emu/memory.js';
-import { toAddr } from '../../../src/emu/addr.js';
+import { toAddr } from '../../../src/base/addr.js';
 import { GuestMmu, writeIdentityTables } from '../../../src/kernel/linux/mmu.js';
 
 const TEXT = toAddr(0xffffffff81000000n), DIRECT = toAddr(0xffff888000000000n);

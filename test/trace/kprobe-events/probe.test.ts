@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseKprobeCommand, defaultEventName, type ProbeDef } from '../../../src/trace/kprobe-events/probe.js';
+import { parseKprobeCommand, defaultEventName, probesOf, type ProbeDef } from '../../../src/trace/kprobe-events/probe.js';
 import { checkRegister, registrationError } from '../../../src/trace/kprobe-events/register.js';
 import { ErrorLog } from '../../../src/trace/kprobe-events/error-log.js';
 import { showProbe } from '../../../src/trace/kprobe-events/show.js';
@@ -149,6 +149,12 @@ test('failures that log nothing: not a kprobe command, no probe point, uprobe sy
   }
   const blank = parseKprobeCommand('   ', fakeResolver);
   assert.ok(blank.ok && blank.command.kind === 'none');
+});
+
+test('probesOf: the probes a stored kprobe_events text defines, read without a kernel', () => {
+  const text = 'p:probe/vfs_read vfs_read+0 count=%dx:u64\nr4:kprobes/ret_x no_such_symbol\n-:probe/gone\n\np foo+8\nnot a command\n';
+  assert.equal(probesOf(text).map((p) => `${p.type}:${p.group}/${p.event} ${p.symbol}+${p.offset}`),
+    ['p:probe/vfs_read vfs_read+0', 'r:kprobes/ret_x no_such_symbol+0', 'p:kprobes/p_foo_8 foo+8']);
 });
 
 test('non-unique symbols are refused', () => {

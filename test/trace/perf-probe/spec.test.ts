@@ -26,6 +26,19 @@ test('bad points are values with reasons', () => {
   }
 });
 
+test('function or file as perf decides (a file has a . or / and :LINE or ;PATTERN); carets in the joined words', () => {
+  const point = (s: string) => { const r = parseProbeSpec([s]); if (!r.ok) throw new Error(r.reason); return r.value.point; };
+  assert.equal(point('vfs_read.isra.0+4'), { function: 'vfs_read.isra.0', offset: 4, retprobe: false });
+  assert.equal(point('fs/read_write.c:10'), { file: 'fs/read_write.c', line: 10, offset: 0, retprobe: false });
+  assert.equal(point('read_write.c;count*'), { file: 'read_write.c', offset: 0, retprobe: false, lazy: 'count*' });
+  const pos = (w: string[]) => { const r = parseProbeSpec(w); return r.ok ? -1 : r.pos; };
+  assert.is(pos(['ev=vfs_read+']), 12);
+  assert.is(pos(['vfs_read%ret']), 8);
+  assert.is(pos(['g:1bad=vfs_read']), 2);
+  assert.is(pos(['vfs_read', 'a->']), 9);
+  assert.is(pos(['vfs_read+0x1ffffffff']), 9, 'offsets are 32-bit, as the kernel takes them');
+});
+
 test('arguments: names, fields, indices, types; kernel fetch args pass through', () => {
   assert.equal(parseProbeArg('file->f_pos'), { ok: true, value: { text: 'file->f_pos', var: 'file', fields: [{ kind: 'arrow', name: 'f_pos' }] } });
   assert.equal(parseProbeArg('x=a.b[2]:u8'), { ok: true, value: { text: 'x=a.b[2]:u8', name: 'x', type: 'u8', var: 'a', fields: [{ kind: 'dot', name: 'b' }, { kind: 'index', index: 2 }] } });

@@ -1,18 +1,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { globToRegExp, parseStrFilter, DEFAULT_FUNC_FILTER } from '../../../src/trace/perf-probe/strfilter.js';
+import { parseStrFilter, DEFAULT_FUNC_FILTER } from '../../../src/trace/perf-probe/strfilter.js';
 
 const f = (s: string) => { const r = parseStrFilter(s); if (!r.ok) throw new Error(r.reason); return r.filter; };
 
-test('globs', () => {
-  assert.ok(globToRegExp('vfs_*').test('vfs_read'));
-  assert.not.ok(globToRegExp('vfs_*').test('do_vfs_read'));
-  assert.ok(globToRegExp('?fs_read').test('vfs_read'));
-  assert.ok(globToRegExp('[a-c]*').test('bar'));
-  assert.not.ok(globToRegExp('[!a-c]*').test('bar'));
-  assert.ok(globToRegExp('a.b').test('a.b'));
-  assert.not.ok(globToRegExp('a.b').test('axb'));
-  assert.ok(globToRegExp('a\\*').test('a*'));
+test('globs inside a filter', () => {
+  assert.ok(f('vfs_*')('vfs_read'));
+  assert.not.ok(f('vfs_*')('do_vfs_read'));
+  assert.ok(f('a\\*')('a*'));
+  assert.not.ok(f('a\\*')('ab'));
 });
 
 test("perf 6.1's default filter hides _* names and PLT entries, not clones", () => {

@@ -10,6 +10,7 @@ import { TraceSession } from '../../../src/trace/runtime/session.js';
 import { emptyTraceState } from '../../../src/trace/runtime/state.js';
 import { imageResolver } from '../../../src/trace/kprobe-events/index.js';
 import { traceEventJson } from '../../../src/output/trace-json.js';
+import { imageSymbolizer } from '../../../src/trace/runtime/context.js';
 import { fixtureImage } from '../../elf/fixture.js';
 
 const img = fixtureImage();
@@ -48,8 +49,11 @@ test("trace_kprobe self-test: testprobe and testprobe2 each hit once, $retval is
   assert.is((r!.args[0]!.value as { value: bigint }).value, 21n);
   for (const probe of session.events.probes) assert.is(rt.hits.get(probe), 1);
   assert.match(r!.line, /testprobe2: \(__x64_sys_ktrace_selftest6\+0x[0-9a-f]+\/0x[0-9a-f]+ <- kprobe_trace_selftest_target\) arg1=0x15\n$/);
-  const j = JSON.parse(traceEventJson(r!));
+  const j = JSON.parse(traceEventJson(r!, imageSymbolizer(img)));
   assert.equal({ event: j.event, retval: j.retval, args: j.args }, { event: 'kprobes:testprobe2', retval: 21, args: { arg1: '0x15' } }, 'x64 (the default type) stays hex text');
+  // The JSON's ip is rendered from the typed event, and says what the trace line says in its parentheses.
+  for (const e of [p!, r!]) assert.is(JSON.parse(traceEventJson(e, imageSymbolizer(img))).ip, /: \((.*)\)/.exec(e.line)![1]);
+  assert.match(JSON.parse(traceEventJson(p!, imageSymbolizer(img))).ip, /^kprobe_trace_selftest_target\+0x0\/0x[0-9a-f]+$/);
 });
 
 test('arguments: registers, $argN at entry and saved for the return, types', () => {

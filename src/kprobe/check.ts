@@ -1,0 +1,45 @@
+// register_kprobe's checks of a probe's address, in kernel/kprobes.c order, written once for both
+// callers: KprobeManager.register (kprobes.ts, on a booted machine) and the check-only backend of the
+// one-liners (src/trace/runtime/check-backend.ts, no machine and no decoder). The instruction's own
+// verdict (can_probe, arch_prepare_kprobe) is x86.ts's, which the callers apply after these.
+// Nothing here imports iced-x86: the one-liners' common path must not load it.
+import { EINVAL, ENOENT } from '../base/errno.js';
+
+/** What the checks read: the image's symbols and text (`Image` is one), and the kprobes-internal text. */
+export interface ProbeSite {
+  lookupName(name: string): number | undefined;
+  lookupAddr(addr: number): { offset: number } | undefined;
+  /** core_kernel_text (and init text until it is freed). */
+  isKernelText(addr: number): boolean;
+  inKprobeBlacklist(addr: number): boolean;
+  formatAddr(addr: number): string;
+  /** kprobes-internal text (instruction slots): in kallsyms as [__builtin__kprobes], never probeable. */
+  isInternal?(addr: number): boolean;
+}
+
+/** A refusal: the errno (positive; register_kprobe returns it negated) and a reason users can act on. */
+export interface Refusal { errno: number; reason: string }
+
+/**
+ * kprobe_addr / _kprobe_addr: symbol+offset (or the address) to the probed address, which a kallsyms
+ * symbol (or kprobes-internal text) must cover.
+ */
+export function resolveKprobeAddr(site: ProbeSite, symbol: string | undefined, addr: number | undefined, offset: number):
+  { ok: true; addr: number } | ({ ok: false } & Refusal) {
+  let a: number;
+  if (symbol !== undefined) {
+    const s = site.lookupName(symbol);
+    if (s === undefined) return { ok: false, errno: ENOENT, reason: `unknown symbol ${symbol}` };
+    a = s + offset;
+  } else a = (addr ?? 0) + offset;
+  if (!site.lookupAddr(a) && !site.isInternal?.(a)) return { ok: false, errno: ENOENT, reason: `no symbol covers ${site.formatAddr(a)}` };
+  return { ok: true, addr: a };
+}
+
+/** check_kprobe_address_safe: kernel text, not kprobes-internal, not on the blacklist; undefined when safe. */
+export function addressRefusal(site: ProbeSite, addr: number): Refusal | undefined {
+  if (site.isInternal?.(addr)) return { errno: EINVAL, reason: `${site.formatAddr(addr)} is a kprobes-internal address (instruction slot)` };
+  if (!site.isKernelText(addr)) return { errno: EINVAL, reason: `${site.formatAddr(addr)} is not kernel text` };
+  if (site.inKprobeBlacklist(addr)) return { errno: EINVAL, reason: `${site.formatAddr(addr)} is on the kprobe blacklist` };
+  return undefined;
+}
