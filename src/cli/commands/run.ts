@@ -29,6 +29,8 @@ interface Args extends GlobalArgs {
   summary: boolean;
   handlers?: string;
   'show-list': boolean;
+  output?: string;
+  'per-cpu': boolean;
 }
 
 /**
@@ -69,7 +71,20 @@ const options = {
   list: { type: 'boolean' as const, default: false, describe: 'list the bundled workloads' },
   handlers: { type: 'string' as const, describe: 'a module whose exports declare kprobes, kretprobes and their handlers (README "Handler scripts")' },
   'show-list': { type: 'boolean' as const, default: false, describe: 'after the run, print /sys/kernel/debug/kprobes/list as the run left it (stderr)' },
+  output: { alias: 'o', type: 'string' as const, describe: 'also write the events to FILE: NDJSON (events, then the summary: `ktrace report FILE`) when it ends in .json or .ndjson, trace text otherwise; written whole or not at all' },
+  'per-cpu': { type: 'boolean' as const, default: false, describe: 'add a table of the events each CPU recorded to the summary' },
 };
+
+/** --hist NAME or EVENT:NAME: the event pattern (matched against "group:event") and the field. */
+export function parseHistSpec(h: string): { spec: string; re?: RegExp; arg: string; retval: boolean } {
+  const c = h.lastIndexOf(':');
+  const event = c >= 0 ? h.slice(0, c) : undefined;
+  const re = event === undefined ? undefined : new RegExp(`^(?:[^:]*:)?${event.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  const arg = c >= 0 ? h.slice(c + 1) : h;
+  const retval = arg === '$retval' || arg === 'retval';
+  return { spec: h, re, arg: retval ? '$retval' : arg, retval };
+}
+
 
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'run [workload]',
@@ -140,12 +155,8 @@ const command: CommandModule<GlobalArgs, Args> = {
     // no selected event has is an error before the run.
     const selProbes = sel.selected.flatMap((k) => sel.probes.filter((p) => `${p.group}/${p.event}` === k));
     const hists = asList(args.hist).map((h) => {
-      const c = h.lastIndexOf(':');
-      const event = c >= 0 ? h.slice(0, c) : undefined;
-      // EVENT or GROUP:EVENT, matched against "group:event".
-      const re = event === undefined ? undefined : new RegExp(`^(?:[^:]*:)?${event.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-      const arg = c >= 0 ? h.slice(c + 1) : h;
-      const retval = arg === '$retval' || arg === 'retval';
+      const { re, arg, retval } = parseHistSpec(h);
+      const event = h.lastIndexOf(':') >= 0 ? h.slice(0, h.lastIndexOf(':')) : undefined;
       const fits = selProbes.filter((p) => (!re || re.test(`${p.group}:${p.event}`))
         && (retval ? p.type === 'r' : p.args.some((a) => a.name === arg && report.isNumericArg(a))));
       if (!fits.length) {
@@ -181,7 +192,12 @@ const command: CommandModule<GlobalArgs, Args> = {
     const triggers = new TriggerRuntime(sel.state, [...selProbes, ...sel.probes.filter((p) => soft.has(`${p.group}/${p.event}`))], runFilters);
     const symOffset = args.stack || sel.state.symOffset === true;
     const tty = process.stdout.isTTY === true;
-    const mode = args.json ? 'json' : args.trace ? 'trace' : (!tty && tracing && !args.summary) ? 'pipe' : 'summary';
+    const mode = args.json ? 'json' : args.trace ? 'trace' : (!tty && tracing && !args.summary && args.output === undefined) ? 'pipe' : 'summary';
+    // --output FILE: NDJSON by extension, else the trace text; opened before the boot so a bad path fails at once.
+    const fileJson = args.output !== undefined && /\.(nd)?json$/i.test(args.output);
+    const file = args.output !== undefined ? new (await import('../../output/write.js')).AtomicFile(args.output, (m) => new CliError(`run: --output ${args.output}: ${m}`)) : undefined;
+    const withJson = mode === 'json' || fileJson;
+    const fileSink = file ? new (await import('../../trace/runtime/bytes.js')).ByteSink() : undefined;
     const { TraceMerger, clockWatermark } = await import('../../trace/runtime/merge.js');
     const { TraceRing } = await import('../../trace/runtime/ring.js');
     const { onStdoutClosed, drained, outBytes } = await import('../../output/write.js');
@@ -192,17 +208,25 @@ const command: CommandModule<GlobalArgs, Args> = {
     const { ByteSink } = await import('../../trace/runtime/bytes.js');
     const sink = new ByteSink();
     const merger = new TraceMerger((cpu, bytes) => {
-      if (mode === 'json') {
+      if (withJson) {
         // The event's text is its trace line, NUL (no fetched string holds one), its JSON object.
         const nul = bytes.indexOf(0);
-        ring.pushBytes(cpu, bytes.subarray(0, nul));
-        sink.append(bytes.subarray(nul + 1));
+        const text = bytes.subarray(0, nul), json = bytes.subarray(nul + 1);
+        ring.pushBytes(cpu, text);
+        if (mode === 'json') sink.append(json); else if (mode !== 'summary') sink.append(text);
+        fileSink?.append(fileJson ? json : text);
         return;
       }
       ring.pushBytes(cpu, bytes);
       if (mode !== 'summary') sink.append(bytes);
+      fileSink?.append(bytes);
     });
-    const writeChunk = () => { if (sink.length) outBytes(sink.take()); };
+    const writeChunk = () => {
+      if (sink.length) outBytes(sink.take());
+      if (fileSink?.length) file!.write(fileSink.take());
+    };
+    // --per-cpu: recorded events per event and CPU.
+    const perCpu = new Map<string, number[]>();
     let events = 0;
     const retvals = new Map<string, Map<bigint, number>>();
     const { formatStackEntry } = await import('../../trace/kprobe-events/format.js');
@@ -216,6 +240,11 @@ const command: CommandModule<GlobalArgs, Args> = {
       if (o.record) {
         events++;
         const name = `${e.probe.group}:${e.probe.event}`;
+        if (args['per-cpu']) {
+          let c = perCpu.get(name);
+          if (!c) perCpu.set(name, (c = []));
+          c[e.cpu] = (c[e.cpu] ?? 0) + 1;
+        }
         if (e.retval !== undefined) {
           let m = retvals.get(name);
           if (!m) retvals.set(name, (m = new Map()));
@@ -233,9 +262,9 @@ const command: CommandModule<GlobalArgs, Args> = {
           report.addToLog2(c, v);
         }
         const stack = args.stack && e.stack ? e.stack.map((a) => sym.withOffset(a)) : undefined;
-        merger.push(e.cpu, Number(e.tsNs), mode === 'json' ? e.line + '\0' + traceEventJson(e, stack) + '\n' : e.line);
+        merger.push(e.cpu, Number(e.tsNs), withJson ? e.line + '\0' + traceEventJson(e, stack) + '\n' : e.line);
       }
-      if (stackText) merger.push(e.cpu, Number(e.tsNs), mode === 'json' ? stackText + '\0' : stackText);
+      if (stackText) merger.push(e.cpu, Number(e.tsNs), withJson ? stackText + '\0' : stackText);
     };
     const pr = rp.probeRun(t, { ...sel, selected: [...sel.selected, ...soft] }, onEvent, false, (p) => args.stack || triggers.wantsStack(`${p.group}/${p.event}`));
 
@@ -278,17 +307,22 @@ const command: CommandModule<GlobalArgs, Args> = {
           // trace_printk lines stream with the events (NDJSON: {"type":"print"})
           hm.attach(pr.session()!, (cpu, ts, line) => {
             events++;
-            merger.push(cpu, Number(ts), mode === 'json' ? line + '\0' + JSON.stringify({ type: 'print', cpu, ts: Number(ts), line: line.replace(/\n$/, '') }) + '\n' : line);
+            merger.push(cpu, Number(ts), withJson ? line + '\0' + JSON.stringify({ type: 'print', cpu, ts: Number(ts), line: line.replace(/\n$/, '') }) + '\n' : line);
           });
         } : pr.attach,
       });
+    } catch (e) {
+      file?.abort();
+      throw e;
     } finally {
       progress.stop();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    merger.flush();
-    writeChunk();
+    try {
+      merger.flush();
+      writeChunk();
+    } catch (e) { file?.abort(); throw e; }
     const ms = pr.session();
     const handlerReport = hm?.finish();
     if (args['show-list'] && ms) {
@@ -315,26 +349,33 @@ const command: CommandModule<GlobalArgs, Args> = {
       const row = rows.find((r) => r.event === name);
       if (row) { row.hits += c.hits; row.misses += c.misses; } else rows.push({ event: name, hits: c.hits, misses: c.misses });
     }
-    if (mode === 'json') {
-      const summary = JSON.parse(runResultJson(result, { timing: args.timing }));
+    const triggerHists = sel.selected.flatMap((k) => triggers.hists(k).map((x) => ({ event: k.replace('/', ':'), trigger: histTriggerText(x.spec, !!x.stored.paused).trimEnd(), text: histShow(x.spec, x.data, !!x.stored.paused, sym) })));
+    const cpusOf = (ev: string) => Array.from({ length: cpus }, (_, i) => perCpu.get(ev)?.[i] ?? 0);
+    const summaryJson = () => {
+      const summary = JSON.parse(runResultJson(result, { timing: args.timing, console: args.console }));
       const rv = Object.fromEntries([...retvals].map(([ev, m]) => [ev, Object.fromEntries([...m].map(([v, n]) => [v.toString(), n]))]));
       const histograms = hists.flatMap((h) => [...h.counts].map(([ev, c]) => ({ event: ev, field: h.arg, buckets: report.log2Rows(c) })));
-      const triggerHists = sel.selected.flatMap((k) => triggers.hists(k).map((x) => ({ event: k.replace('/', ':'), trigger: histTriggerText(x.spec, !!x.stored.paused).trimEnd(), text: histShow(x.spec, x.data, !!x.stored.paused, sym) })));
-      out(JSON.stringify({ type: 'summary', ...summary, probes: rows, retvals: rv, histograms, ...(triggerHists.length ? { hist: triggerHists } : {}) }) + '\n');
+      // What `ktrace report` needs to rebuild the tables from the events: the --hist specs and which
+      // arguments of each event are numbers.
+      const numeric = Object.fromEntries(selProbes.map((p) => [`${p.group}:${p.event}`, [...(p.type === 'r' ? ['$retval'] : []), ...p.args.filter((a) => report.isNumericArg(a)).map((a) => a.name)]]));
+      return JSON.stringify({ type: 'summary', ...summary, probes: rows, retvals: rv, histograms, histSpecs: hists.map((h) => h.spec), numericArgs: numeric,
+        ...(args['per-cpu'] ? { perCpu: Object.fromEntries([...perCpu.keys()].map((ev) => [ev, cpusOf(ev)])) } : {}),
+        ...(handlerReport?.log.length ? { printk: { module: args.handlers, lines: handlerReport.log } } : {}),
+        ...(triggerHists.length ? { hist: triggerHists } : {}) }) + '\n';
+    };
+    if (file) {
+      if (fileJson) file.write(summaryJson());
+      file.commit();
+    }
+    if (mode === 'json') {
+      out(summaryJson());
     } else if (mode !== 'pipe') {
-      let text = renderRunSummary(result, { console: args.console, timing: args.timing });
-      if (rows.length) text += '\n' + report.renderProbeTable(rows);
-      if (retvals.size) {
-        const { formatResult } = await import('../../kernel/workload/syscalls.js');
-        for (const [ev, m] of retvals) text += '\n' + report.renderRetvals(ev, m, formatResult);
-      }
-      for (const h of hists) {
-        if (h.counts.size === 0) text += `\n@${h.arg}: no event recorded a value\n`;
-        for (const [ev, c] of h.counts) text += '\n' + report.renderLog2Hist(`@${h.arg}[${ev}]:`, c);
-      }
-      if (handlerReport?.log.length) text += `\nprintk (${args.handlers}):\n${handlerReport.log.join('\n')}\n`;
-      // Hist triggers: what this run added, in the kernel's hist file format.
-      for (const k of sel.selected) for (const x of triggers.hists(k)) text += `\n${k.replace('/', ':')} hist (this run):\n` + histShow(x.spec, x.data, !!x.stored.paused, sym);
+      const { formatResult } = await import('../../kernel/workload/syscalls.js');
+      const text = renderRunSummary(result, { console: args.console, timing: args.timing }) + report.renderProbeReport({
+        rows, retvals, hists, triggerHists,
+        ...(args['per-cpu'] ? { perCpu: { cpus, counts: new Map([...perCpu.keys()].map((ev) => [ev, cpusOf(ev)])) } } : {}),
+        ...(handlerReport?.log.length ? { printk: { module: args.handlers!, lines: handlerReport.log } } : {}),
+      }, formatResult);
       if (mode === 'trace') process.stderr.write(text); else out(text);
     }
     if (handlerReport && (mode === 'pipe' || mode === 'json') && handlerReport.log.length) process.stderr.write(handlerReport.log.join('\n') + '\n');
