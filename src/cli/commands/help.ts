@@ -45,18 +45,26 @@ interface Args extends GlobalArgs { topic?: string }
 
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'help [topic]',
-  describe: 'documentation topics: workload',
+  describe: 'documentation topics (workload), or a command\'s help: ktrace help COMMAND',
   builder: (y) => y
     .positional('topic', { type: 'string', describe: `one of: ${Object.keys(TOPICS).join(', ')}` })
-    .example('$0 help workload', 'the workload script language'),
+    .example('$0 help workload', 'the workload script language')
+    .example('$0 help add', "the add command's options and examples, as ktrace add --help"),
   handler: async (args) => {
     const { out } = await import('../../output/write.js');
     if (!args.topic) {
-      out(`Topics: ${Object.keys(TOPICS).join(', ')}\nRun \`ktrace help TOPIC\`, or \`ktrace --help\` for the commands.\n`);
+      out(`Topics: ${Object.keys(TOPICS).join(', ')}\nRun \`ktrace help TOPIC\`, \`ktrace help COMMAND\`, or \`ktrace --help\` for the commands.\n`);
       return;
     }
+    const { COMMANDS } = await import('../commands.js');
     const text = TOPICS[args.topic];
-    if (!text) throw new CliError(`help: no topic '${args.topic}' (topics: ${Object.keys(TOPICS).join(', ')})`, EXIT_USAGE);
+    if (!text && COMMANDS.some((c) => c.name === args.topic)) {
+      // ktrace help COMMAND: that command's --help (as git help and perf help do).
+      const { main } = await import('../cli.js');
+      process.exitCode = await main([args.topic, '--help']);
+      return;
+    }
+    if (!text) throw new CliError(`help: no topic or command '${args.topic}' (topics: ${Object.keys(TOPICS).join(', ')}; commands: ${COMMANDS.map((c) => c.name).join(', ')})`, EXIT_USAGE);
     out(text);
   },
 };
