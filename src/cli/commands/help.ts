@@ -17,6 +17,8 @@ real \`syscall\` instruction into the kernel's entry_SYSCALL_64; nothing is shor
   expect b == "Welcome"           compare a buffer's first bytes with a string
   expect fd == -ENOENT            errno names work as negative values
   p = buf 8; pipe2 p              p[0], p[1]: the buffer's 32-bit ints (pipe2, socketpair)
+  fd = openat "/tmp/f" O_CREAT|O_WRONLY|O_TRUNC 0644
+                                  flags combined with |; a leading 0 is octal (0644)
   repeat 10 { getpid }            a loop
   spawn 2 { ... }                 start 2 tasks (clone) running the block with a copy of the
                                   variables; each exits when its block ends
@@ -35,7 +37,8 @@ Constants: STDIN STDOUT STDERR NULL AT_FDCWD O_RDONLY O_WRONLY O_RDWR O_CREAT O_
 O_APPEND O_NONBLOCK O_DIRECTORY O_CLOEXEC AF_UNIX AF_INET SOCK_STREAM SOCK_DGRAM SOCK_NONBLOCK
 SOCK_CLOEXEC WNOHANG MSG_DONTWAIT CLOCK_REALTIME CLOCK_MONOTONIC.
 
-Mistakes are reported before the kernel boots, with file:line:col and a caret.
+Mistakes are reported before the kernel boots, with file:line:col and a caret. \`ktrace run -\` reads
+the script from standard input; a UTF-8 byte order mark at the start is skipped.
 Bundled workloads: \`ktrace run --list\`; their sources are in fixtures/workloads/.
 `;
 
