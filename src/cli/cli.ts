@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { ROOT } from '../paths.js';
 import { COMMANDS } from './commands.js';
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from './errors.js';
-import { globalOptions, resolveKernel } from './options.js';
+import { applyColor, globalOptions, resolveKernel } from './options.js';
 import { fastParse } from './fastargs.js';
+import { colorEnabled, styler } from '../output/tty.js';
 
 function version(): string {
   try {
@@ -33,7 +34,7 @@ const ACTIONS: Record<string, { command: string; long: string; value: 'required'
 };
 const BY_LONG = new Map(Object.entries(ACTIONS).map(([short, a]) => [a.long, short]));
 /** Options (of any command) that take a value, so that the value is not read as an operand. */
-const VALUED = new Set(['-k', '--vmlinux', '--state', '-s', '--source', '--max-probes', '--filter']);
+const VALUED = new Set(['-k', '--vmlinux', '--state', '--color', '-s', '--source', '--max-probes', '--filter']);
 
 /**
  * perf probe's command line as ktrace commands: `ktrace -a SPEC [-a SPEC...]` (or --add) is
@@ -126,6 +127,7 @@ export async function main(argv: string[]): Promise<number> {
         const args = fastParse(argv, { ...globalOptions, ...f.options }, f.command, { endOfOptions: f.endOfOptions });
         if (args) {
           args.vmlinux = await resolveKernel(args.vmlinux as string);
+          await applyColor(args.color);
           await f.handler(args);
           return typeof process.exitCode === 'number' ? process.exitCode : 0;
         }
@@ -140,7 +142,7 @@ export async function main(argv: string[]): Promise<number> {
     .scriptName('ktrace')
     .usage('ktrace: perf-probe-style kprobes tracing of an emulated x86-64 Linux-like kernel\n\nUsage: $0 <command> [options]')
     .options(globalOptions)
-    .middleware(async (a) => { if (typeof a.vmlinux === 'string') a.vmlinux = await resolveKernel(a.vmlinux); })
+    .middleware(async (a) => { await applyColor(a.color); if (typeof a.vmlinux === 'string') a.vmlinux = await resolveKernel(a.vmlinux); })
     .strict()
     .demandCommand(1, 'a command is required')
     .recommendCommands()
@@ -174,28 +176,36 @@ export async function main(argv: string[]): Promise<number> {
 function isOptionValue(argv: string[], a: string): boolean {
   const i = argv.indexOf(a);
   const prev = i > 0 ? argv[i - 1]! : '';
-  return prev === '-k' || prev === '--vmlinux' || prev === '--state';
+  return prev === '-k' || prev === '--vmlinux' || prev === '--state' || prev === '--color';
 }
 
 /** Prints an error as one line (the stack only with KTRACE_DEBUG=1) and returns the exit status. */
 export function report(e: unknown): number {
+  // An error's first line in red on a terminal (--color, NO_COLOR as for the rest of the output).
+  const red = styler(colorEnabled(process.stderr));
+  const orig = process.stderr.write.bind(process.stderr);
+  const write = (text: string) => { const i = text.indexOf('\n'); orig(i > 0 ? red('red', text.slice(0, i)) + text.slice(i) : text); };
+  return reportTo(e, write);
+}
+
+function reportTo(e: unknown, write: (text: string) => void): number {
   if (e instanceof UsageError) {
-    process.stderr.write(`ktrace: ${e.command ? `${e.command}: ` : ''}${e.message}\nTry 'ktrace ${e.command ? `${e.command} ` : ''}--help' for more information.\n`);
+    write(`ktrace: ${e.command ? `${e.command}: ` : ''}${e.message}\nTry 'ktrace ${e.command ? `${e.command} ` : ''}--help' for more information.\n`);
     return EXIT_USAGE;
   }
   if (e instanceof CliError) {
-    process.stderr.write(e.bare ? `${e.message}\n` : `ktrace: ${e.message}\n`);
+    write(e.bare ? `${e.message}\n` : `ktrace: ${e.message}\n`);
     return e.exitCode;
   }
   const err = e as Error;
   // Malformed input found after the image was opened (sections are read lazily): still one line.
   if (err?.name === 'ElfError' || err?.name === 'DwarfError') {
-    process.stderr.write(`ktrace: ${err.name === 'DwarfError' ? 'bad debug info: ' : ''}${err.message}\n`);
+    write(`ktrace: ${err.name === 'DwarfError' ? 'bad debug info: ' : ''}${err.message}\n`);
     return EXIT_FAILURE;
   }
-  process.stderr.write(`ktrace: internal error: ${err?.message ?? String(e)}\n`);
-  if (process.env.KTRACE_DEBUG === '1' && err?.stack) process.stderr.write(err.stack + '\n');
-  else process.stderr.write('(set KTRACE_DEBUG=1 for the stack trace)\n');
+  write(`ktrace: internal error: ${err?.message ?? String(e)}\n`);
+  if (process.env.KTRACE_DEBUG === '1' && err?.stack) write(err.stack + '\n');
+  else write('(set KTRACE_DEBUG=1 for the stack trace)\n');
   return EXIT_FAILURE;
 }
 

@@ -82,4 +82,16 @@ test('report errors: missing file, truncated record, directory', () => {
   assert.ok(!existsSync(join(dir, 'x.json')));
 });
 
+test('--json: --no-console leaves the console out of the summary; --trace lines are in time order', () => {
+  const j = ktrace(['run', '-a', 'vfs_read', '--json', '--no-console', '--no-timing'], st);
+  const sum = JSON.parse(j.stdout.trimEnd().split('\n').pop()!);
+  assert.is(sum.type, 'summary');
+  assert.not.ok('console' in sum);
+  assert.ok('console' in JSON.parse(ktrace(['run', 'cat', '--json', '--no-timing'], st).stdout));
+  const t = ktrace(['run', '-a', 'vfs_read', '--trace', '--no-timing'], st);
+  const ts = t.stdout.split('\n').filter(Boolean).map((l) => Number(/ (\d+\.\d+): /.exec(l)![1]));
+  assert.ok(ts.length > 10 && ts.every((x, i) => i === 0 || x >= ts[i - 1]!));
+  assert.ok(t.stdout.includes('[001]') && t.stdout.includes('[000]'), 'both CPUs');
+});
+
 test.run();

@@ -26,6 +26,7 @@ async function handler(args: Args): Promise<void> {
   const { renderRunSummary, runResultFromJson } = await import('../../output/run-summary.js');
   const { formatResult } = await import('../../kernel/workload/syscalls.js');
   const { out } = await import('../../output/write.js');
+  const { colorEnabled, styler } = await import('../../output/tty.js');
   const file = args.file;
   const { sysMessage } = await import('../../output/write.js');
   let st: import('node:fs').Stats;
@@ -95,7 +96,7 @@ async function handler(args: Args): Promise<void> {
     triggerHists: (Array.isArray(summary.hist) ? summary.hist : []) as { event: string; text: string }[],
     ...(showPerCpu ? { perCpu: { cpus, counts: new Map([...perCpu].map(([ev, c]) => [ev, Array.from({ length: cpus }, (_, i) => c[i] ?? 0)])) } } : {}),
     ...(printk?.lines?.length ? { printk } : {}),
-  }, formatResult);
+  }, formatResult, styler(colorEnabled(process.stdout)));
   out(text);
 }
 

@@ -221,8 +221,11 @@ const command: CommandModule<GlobalArgs, Args> = {
       if (mode !== 'summary') sink.append(bytes);
       fileSink?.append(bytes);
     });
+    // On a terminal (or --color=always) the trace's event names are coloured; files and pipes get the kernel's bytes.
+    const { colorEnabled: colorOn, styler: mkStyler, colorTrace } = await import('../../output/tty.js');
+    const traceStyle = mode === 'trace' && colorOn(process.stdout) ? mkStyler(true) : undefined;
     const writeChunk = () => {
-      if (sink.length) outBytes(sink.take());
+      if (sink.length) outBytes(traceStyle ? Buffer.from(colorTrace(sink.take().toString('latin1'), traceStyle), 'latin1') : sink.take());
       if (fileSink?.length) file!.write(fileSink.take());
     };
     // --per-cpu: recorded events per event and CPU.
@@ -371,11 +374,13 @@ const command: CommandModule<GlobalArgs, Args> = {
       out(summaryJson());
     } else if (mode !== 'pipe') {
       const { formatResult } = await import('../../kernel/workload/syscalls.js');
+      const { colorEnabled, styler } = await import('../../output/tty.js');
+      const style = styler(colorEnabled(mode === 'trace' ? process.stderr : process.stdout));
       const text = renderRunSummary(result, { console: args.console, timing: args.timing }) + report.renderProbeReport({
         rows, retvals, hists, triggerHists,
         ...(args['per-cpu'] ? { perCpu: { cpus, counts: new Map([...perCpu.keys()].map((ev) => [ev, cpusOf(ev)])) } } : {}),
         ...(handlerReport?.log.length ? { printk: { module: args.handlers!, lines: handlerReport.log } } : {}),
-      }, formatResult);
+      }, formatResult, style);
       if (mode === 'trace') process.stderr.write(text); else out(text);
     }
     if (handlerReport && (mode === 'pipe' || mode === 'json') && handlerReport.log.length) process.stderr.write(handlerReport.log.join('\n') + '\n');
