@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { ktrace, freshState, MAIN, tempDir } from './run.js';
@@ -284,6 +284,38 @@ test('--no-inlines and -D agree with perf probe 6.1 on the fixture', () => {
       if (/not found/.test(p.stderr)) assert.match(k.stderr, /not found/, what);
     }
   }
+});
+
+test('add --rebase: events move onto a rebuilt image by symbol+offset; one that no longer resolves is reported and removed', () => {
+  // The "rebuilt kernel": the fixture with one function renamed in its symbol tables.
+  const img = Buffer.from(readFileSync(FIXTURE));
+  const pat = Buffer.from('\0kprobe_target2\0');
+  let n = 0;
+  for (let i = img.indexOf(pat); i >= 0; i = img.indexOf(pat, i + 1), n++) img.write('kprobe_tXrget2', i + 1, 'latin1');
+  assert.ok(n > 0);
+  const rebuilt = join(tempDir('ktrace-rebase-'), 'vmlinux');
+  writeFileSync(rebuilt, img);
+  const env = { KTRACE_STATE: freshState() };
+  assert.is(ktrace(['add', '-q', 'vfs_read count=%dx:u64'], env).code, 0);
+  assert.is(ktrace(['add', '-q', 'kprobe_target2'], env).code, 0);
+  assert.is(ktrace(['disable', 'probe:vfs_read'], env).code, 0);
+  assert.is(ktrace(['fs', 'write', 'events/probe/vfs_read/filter', 'count > 1'], env).code, 0);
+  const refused = spawnSync(process.execPath, [MAIN, '-k', rebuilt, 'list'], { encoding: 'utf8', env: { ...process.env, ...env } });
+  assert.is(refused.status, 1);
+  assert.match(refused.stderr, /Move them onto it with `ktrace add --rebase`/);
+  const r = spawnSync(process.execPath, [MAIN, '-k', rebuilt, 'add', '--rebase'], { encoding: 'utf8', env: { ...process.env, ...env } });
+  assert.is(r.status, 1);
+  assert.match(r.stdout, /^Rebased 1 event from .*vmlinux \(sha256 [0-9a-f]{12}\) onto .*vmlinux:\n  probe:vfs_read +\(on vfs_read with count=%dx:u64\)\n$/);
+  assert.is(r.stderr, 'ktrace: add: --rebase: probe:kprobe_target2: Invalid probed address or symbol (p:probe/kprobe_target2 kprobe_target2): removed\n');
+  // the kept event keeps its enable flag (off) and its filter; the state now belongs to the rebuilt image
+  const on = (args: string[]) => spawnSync(process.execPath, [MAIN, '-k', rebuilt, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  assert.equal(JSON.parse(on(['list', '--json']).stdout).map((e: { event: string; enabled: boolean }) => [e.event, e.enabled]), [['vfs_read', false]]);
+  assert.is(on(['fs', 'cat', 'events/probe/vfs_read/filter']).stdout, 'count > 1\n');
+  assert.is(ktrace(['list'], env).code, 1);
+  // and back: everything resolves on the original
+  const back = ktrace(['add', '--rebase'], env);
+  assert.is(back.code, 0, back.stderr);
+  assert.is(ktrace(['add', '--rebase', 'vfs_write'], env).code, 2);
 });
 
 test.run();

@@ -9,7 +9,7 @@ import type { AddResult } from '../probe-events.js';
 
 interface Args extends GlobalArgs {
   spec?: string; args?: string[]; add?: string[]; definition: boolean; 'dry-run': boolean; force: boolean;
-  quiet: boolean; verbose: boolean; inlines: boolean; 'max-probes'?: number; source?: string;
+  quiet: boolean; verbose: boolean; inlines: boolean; 'max-probes'?: number; source?: string; rebase: boolean;
 }
 
 const options = {
@@ -22,6 +22,7 @@ const options = {
   inlines: { type: 'boolean' as const, default: true, describe: "--no-inlines: don't search inlined functions (nor the out-of-line copies of functions declared inline), as perf" },
   'max-probes': { type: 'number' as const, describe: 'how many addresses one definition may probe (perf\'s default: 128)' },
   source: { alias: 's', type: 'string' as const, describe: 'kernel source tree, for lazy patterns (FUNC;PTN), as perf probe -s' },
+  rebase: { type: 'boolean' as const, default: false, describe: 'move the defined events onto this -k image (a rebuilt kernel), by symbol+offset as kprobe_events stores them; those that no longer resolve are reported and removed' },
 };
 
 /** perf's debuginfo path for this spec: its kprobe_events lines, given which names are taken. */
@@ -37,6 +38,10 @@ export function splitDefinition(text: string): string[] {
 }
 
 async function handler(args: Args): Promise<void> {
+  if (args.rebase) {
+    if (args.spec !== undefined || args.add?.length) throw new CliError('add: --rebase takes no probe definition (it moves the defined events onto the -k image)', EXIT_USAGE);
+    return rebase(args);
+  }
   const defs: string[][] = [];
   // perf's order: the -a definitions, then the words after the options (parse_probe_event_argv).
   for (const a of args.add ?? []) defs.push(splitDefinition(String(a)));
@@ -76,6 +81,51 @@ async function handler(args: Args): Promise<void> {
   }
   const { addedMessage } = await import('../../output/probes.js');
   if (!args.quiet) out(addedMessage(added, !args['dry-run']));
+}
+
+/**
+ * add --rebase: the state's events, defined on another build of the kernel, written again to the
+ * kprobe_events of the -k image, as perf's events are stored (SYMBOL+OFFSET, the kernel checking the
+ * instruction boundary): each that resolves keeps its name, enable flag, filter, triggers and
+ * kprobe_profile counts; each that does not is reported with the kernel's reason and removed.
+ */
+async function rebase(args: Args): Promise<void> {
+  const { loadImage } = await import('../load-image.js');
+  const { stateDir } = await import('../state/dir.js');
+  const { loadTracing } = await import('../tracing.js');
+  const { updateState } = await import('../state/store.js');
+  const { listing } = await import('../probe-events.js');
+  const { probeLine } = await import('../../output/probes.js');
+  const { out } = await import('../../output/write.js');
+  const image = loadImage(args.vmlinux);
+  const t = await loadTracing({ canProbe: true });
+  const r = updateState(stateDir(args.state), args.vmlinux, (s) => {
+    const lines = s.kprobeEvents.split('\n').filter(Boolean);
+    const session = t.light(image, { ...s, kprobeEvents: '', enabled: [] });
+    const ev = session.events;
+    const lost: string[] = [];
+    for (const line of lines) {
+      const name = /^[pr][0-9]*:(\S+)/.exec(line)?.[1]?.replace('/', ':') ?? line;
+      const place = line.split(/\s+/)[1] ?? '';
+      if (/^(0x)?[0-9a-f]+$/i.test(place)) { lost.push(`${name}: defined by address (${place}): add it again by symbol`); continue; }
+      const before = ev.errorLog.entries.length;
+      const rc = ev.write(line + '\n');
+      if (rc < 0) {
+        const e = ev.errorLog.entries[ev.errorLog.entries.length - 1];
+        lost.push(`${name}: ${ev.errorLog.entries.length > before && e ? e.message : `error ${rc}`} (${line})`);
+      }
+    }
+    for (const k of s.enabled) {
+      const i = k.indexOf('/');
+      if (ev.events().some((e) => e.group === k.slice(0, i) && e.event === k.slice(i + 1))) ev.setEnabled(k.slice(0, i), k.slice(i + 1), true);
+    }
+    const kept = ev.probes.map((p) => listing(p));
+    return { state: args['dry-run'] ? undefined : { ...s, ...session.snapshot() }, result: { kept, lost, from: s.vmlinux } };
+  }, { force: true });
+  const from = r.from ? `${r.from.path} (sha256 ${r.from.sha256.slice(0, 12)})` : 'no recorded image';
+  if (!args.quiet) out(`Rebased ${r.kept.length} event${r.kept.length === 1 ? '' : 's'} from ${from} onto ${args.vmlinux}:\n${r.kept.map(probeLine).join('')}`);
+  for (const l of r.lost) process.stderr.write(`ktrace: add: --rebase: ${l}: removed\n`);
+  if (r.lost.length) process.exitCode = 1;
 }
 
 /** -v: the kprobe_events lines a change wrote, as perf -v says "Writing event: ...". */
