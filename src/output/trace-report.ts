@@ -144,6 +144,8 @@ export interface ProbeReport {
   printk?: { module: string; lines: readonly string[] };
   /** Hist triggers' text for the run (the kernel's hist format), per event. */
   triggerHists: readonly { event: string; text: string }[];
+  /** --agg maps, rendered (aggregate.ts). */
+  aggs?: readonly string[];
 }
 
 /** "EVENT  CPU0  CPU1 ..." with the events each CPU recorded (run --per-cpu). */
@@ -172,6 +174,7 @@ export function renderProbeReport(r: ProbeReport, errnoName: (v: number) => stri
     if (h.counts.size === 0) text += `\n@${h.arg}: no event recorded a value\n`;
     for (const [ev, c] of h.counts) text += '\n' + renderLog2Hist(`@${h.arg}[${ev}]:`, c, style);
   }
+  for (const a of r.aggs ?? []) text += '\n' + a;
   if (r.printk?.lines.length) text += `\nprintk (${r.printk.module}):\n${r.printk.lines.join('\n')}\n`;
   for (const t of r.triggerHists) text += `\n${t.event} hist (this run):\n` + t.text;
   return text;

@@ -12,11 +12,13 @@ const probes = ['-a', 'vfs_read count=%dx:u64', '-a', 'vfs_read%return $retval']
 
 test('report FILE prints what the live run printed (summary, hits, per-CPU, return values, histograms)', () => {
   const f = join(dir, 'run.ndjson');
-  const live = ktrace(['run', ...probes, '--hist', 'count', '--per-cpu', '--summary', '--no-timing', '-o', f], st);
+  const live = ktrace(['run', ...probes, '--hist', 'count', '--per-cpu', '--agg', 'sum(count) by comm', '--agg', 'vfs_read__return:max($retval) by pid', '--summary', '--no-timing', '-o', f], st);
   assert.is(live.code, 0, live.stderr);
   assert.match(live.stdout, /recorded events per CPU:\nEVENT +CPU0 +CPU1\n/);
   assert.match(live.stdout, /probe:vfs_read__return returned:/);
   assert.match(live.stdout, /@count\[probe:vfs_read\]:/);
+  assert.match(live.stdout, /@sum\(count\)\[comm\] \(probe:vfs_read\):\n@\[init\]: \d+\n/);
+  assert.match(live.stdout, /@max\(\$retval\)\[pid\] \(probe:vfs_read__return\):\n/);
   const rep = ktrace(['report', f], st);
   assert.is(rep.code, 0, rep.stderr);
   assert.is(rep.stdout, live.stdout);
@@ -39,6 +41,12 @@ test('report FILE prints what the live run printed (summary, hits, per-CPU, retu
   assert.match(more.stdout, /@\$retval\[probe:vfs_read__return\]:\n/);
   assert.not.match(more.stdout, /console:/);
   assert.is(ktrace(['report', f, '--hist', 'nope'], st).code, 2);
+  // an aggregation the run was not recorded with: the same numbers a live run gives
+  const agg = ktrace(['report', f, '--agg', 'count by cpu', '--no-console'], st);
+  const sumCpu = [...agg.stdout.matchAll(/^@\[(\d)\]: (\d+)$/gm)];
+  assert.ok(sumCpu.length >= 2, agg.stdout);
+  assert.match(ktrace(['run', ...probes, '--agg', 'nope by comm'], st).stderr, /--agg nope by comm: expected/);
+  assert.match(ktrace(['run', ...probes, '--agg', 'sum(nope) by comm'], st).stderr, /no selected event has a numeric 'nope'/);
 });
 
 test('--output FILE.trace: the trace text a piped run prints; stdout gets the summary', () => {

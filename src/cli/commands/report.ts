@@ -7,11 +7,12 @@ import type { GlobalArgs } from '../options.js';
 import { CliError, EXIT_USAGE } from '../errors.js';
 import type { FastCommand } from '../fastargs.js';
 
-interface Args extends GlobalArgs { file: string; hist?: string[]; 'per-cpu': boolean; console: boolean; timing: boolean }
+interface Args extends GlobalArgs { file: string; hist?: string[]; agg?: string[]; 'per-cpu': boolean; console: boolean; timing: boolean }
 
 const options = {
   hist: { type: 'string' as const, array: true, describe: "power-of-two histogram of a numeric argument or '$retval': NAME or EVENT:NAME (added to the run's own)" },
   'per-cpu': { type: 'boolean' as const, default: false, describe: 'the table of the events each CPU recorded' },
+  agg: { type: 'string' as const, array: true, describe: "bpftrace-style aggregation, as run --agg: 'sum(count) by comm' (added to the run's own)" },
   console: { type: 'boolean' as const, default: true, describe: 'include the kernel console (--no-console hides it)' },
   timing: { type: 'boolean' as const, default: true, describe: 'print the saved host time and MIPS (--no-timing hides them)' },
 };
@@ -38,6 +39,20 @@ async function handler(args: Args): Promise<void> {
   /** Every numeric argument's power-of-two counts, "event\0arg" (and "event\0$retval"): which ones are shown is known at the end. */
   const log2 = new Map<string, Map<number, number>>();
   const count = (key: string, v: bigint) => { let c = log2.get(key); if (!c) log2.set(key, (c = new Map())); report.addToLog2(c, v); };
+  // --agg needs to know which arguments are numbers (the summary, the last line): a first pass finds it.
+  const { Aggregation, parseAgg, renderAggregation } = await import('../../output/aggregate.js');
+  let aggs: InstanceType<typeof Aggregation>[] = [];
+  let numericFirst: Record<string, string[]> = {};
+  const aggTexts = asList(args.agg);
+  {
+    let last: string | undefined;
+    for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) if (line.startsWith('{"type":"summary"')) last = line;
+    const first = last ? JSON.parse(last) as Record<string, unknown> : {};
+    numericFirst = (first.numericArgs ?? {}) as Record<string, string[]>;
+    aggs = [...asList(first.aggSpecs), ...aggTexts].map((t) => {
+      try { return new Aggregation(parseAgg(t)); } catch (e) { throw new CliError(`report: --agg ${t}: ${(e as Error).message}`, EXIT_USAGE); }
+    });
+  }
   let summary: Record<string, unknown> | undefined;
   let lineNo = 0;
   const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
@@ -66,6 +81,16 @@ async function handler(args: Args): Promise<void> {
       count(`${ev}\0$retval`, v);
     }
     const a = (o.args ?? {}) as Record<string, unknown>;
+    if (aggs.length) {
+      const nums = numericFirst[ev] ?? [];
+      const value = (n: string): bigint | string | undefined => {
+        if (n === '$retval') return o.retval === undefined || o.retval === null ? undefined : BigInt(o.retval as number | string);
+        const v = a[n];
+        if (nums.includes(n)) return typeof v === 'number' || typeof v === 'string' ? BigInt(v) : undefined;
+        return typeof v === 'string' ? v : undefined;
+      };
+      for (const g of aggs) g.add({ event: ev, comm: String(o.comm), pid: Number(o.pid), cpu: Number(o.cpu), value });
+    }
     for (const [name, v] of Object.entries(a)) if (typeof v === 'number' || typeof v === 'string') {
       // Counted if it looks like a number; shown only where the summary says the argument is one.
       if (typeof v === 'number' || /^(-?[0-9]+|0x[0-9a-f]+)$/.test(v)) count(`${ev}\0${name}`, BigInt(v));
@@ -92,7 +117,7 @@ async function handler(args: Args): Promise<void> {
   const showPerCpu = args['per-cpu'] || summary.perCpu !== undefined;
   const cpus = parsed.result.cpus;
   const text = renderRunSummary(parsed.result, { console: args.console && parsed.console, timing: args.timing && parsed.timing }) + report.renderProbeReport({
-    rows, retvals, hists,
+    rows, retvals, hists, aggs: aggs.map(renderAggregation),
     triggerHists: (Array.isArray(summary.hist) ? summary.hist : []) as { event: string; text: string }[],
     ...(showPerCpu ? { perCpu: { cpus, counts: new Map([...perCpu].map(([ev, c]) => [ev, Array.from({ length: cpus }, (_, i) => c[i] ?? 0)])) } } : {}),
     ...(printk?.lines?.length ? { printk } : {}),

@@ -31,6 +31,7 @@ interface Args extends GlobalArgs {
   'show-list': boolean;
   output?: string;
   'per-cpu': boolean;
+  agg?: string[];
 }
 
 /**
@@ -73,6 +74,7 @@ const options = {
   'show-list': { type: 'boolean' as const, default: false, describe: 'after the run, print /sys/kernel/debug/kprobes/list as the run left it (stderr)' },
   output: { alias: 'o', type: 'string' as const, describe: 'also write the events to FILE: NDJSON (events, then the summary: `ktrace report FILE`) when it ends in .json or .ndjson, trace text otherwise; written whole or not at all' },
   'per-cpu': { type: 'boolean' as const, default: false, describe: 'add a table of the events each CPU recorded to the summary' },
+  agg: { type: 'string' as const, array: true, describe: "bpftrace-style aggregation: [EVENT:]count|sum(ARG)|avg(ARG)|min(ARG)|max(ARG) by comm|pid|cpu|ARG (repeatable), e.g. 'sum(count) by comm'" },
 };
 
 /** --hist NAME or EVENT:NAME: the event pattern (matched against "group:event") and the field. */
@@ -165,6 +167,18 @@ const command: CommandModule<GlobalArgs, Args> = {
       }
       return { spec: h, re, arg: retval ? '$retval' : arg, retval, counts: new Map<string, import('../../output/trace-report.js').Log2Counts>() };
     });
+    // --agg: bpftrace's count/sum/avg/min/max by a key; its fields must exist in a selected event.
+    const { Aggregation, parseAgg, renderAggregation } = await import('../../output/aggregate.js');
+    const aggs = asList(args.agg).map((text) => {
+      let spec: import('../../output/aggregate.js').AggSpec;
+      try { spec = parseAgg(text); } catch (e) { throw new CliError(`run: --agg ${text}: ${(e as Error).message}`, EXIT_USAGE); }
+      const has = (p: import('../../trace/kprobe-events/probe.js').ProbeDef, name: string, numeric: boolean) =>
+        name === '$retval' ? p.type === 'r' : p.args.some((a) => a.name === name && (!numeric || report.isNumericArg(a)));
+      const fits = selProbes.filter((p) => (!spec.event || spec.event.test(`${p.group}:${p.event}`))
+        && (spec.arg === undefined || has(p, spec.arg, true)) && (['comm', 'pid', 'cpu'].includes(spec.key) || has(p, spec.key, false)));
+      if (!fits.length) throw new CliError(`run: --agg ${text}: no selected event has ${spec.arg !== undefined ? `a numeric '${spec.arg}'${['comm', 'pid', 'cpu'].includes(spec.key) ? '' : ' and '}` : ''}${['comm', 'pid', 'cpu'].includes(spec.key) ? '' : `an argument '${spec.key}'`}; see \`ktrace list\``, EXIT_USAGE);
+      return new Aggregation(spec);
+    });
     // --filter EVENT:EXPR: the kernel's event filter for this run (overriding a stored one).
     const { compileFilter, filterErrorText } = await import('../../trace/filter.js');
     const { TriggerRuntime, eventFields } = await import('../../trace/triggers.js');
@@ -247,6 +261,15 @@ const command: CommandModule<GlobalArgs, Args> = {
           let c = perCpu.get(name);
           if (!c) perCpu.set(name, (c = []));
           c[e.cpu] = (c[e.cpu] ?? 0) + 1;
+        }
+        if (aggs.length) {
+          const value = (n: string): bigint | string | undefined => {
+            if (n === '$retval') return e.retval === undefined ? undefined : report.returnValue(e.retval);
+            const a = e.args.find((x) => x.arg.name === n);
+            if (!a) return undefined;
+            return report.argNumber(a) ?? (!Array.isArray(a.value) && a.value.kind === 'str' ? a.value.text : undefined);
+          };
+          for (const g of aggs) g.add({ event: name, comm: e.comm, pid: e.pid, cpu: e.cpu, value });
         }
         if (e.retval !== undefined) {
           let m = retvals.get(name);
@@ -361,7 +384,9 @@ const command: CommandModule<GlobalArgs, Args> = {
       // What `ktrace report` needs to rebuild the tables from the events: the --hist specs and which
       // arguments of each event are numbers.
       const numeric = Object.fromEntries(selProbes.map((p) => [`${p.group}:${p.event}`, [...(p.type === 'r' ? ['$retval'] : []), ...p.args.filter((a) => report.isNumericArg(a)).map((a) => a.name)]]));
+      const aggregations = aggs.flatMap((g) => g.rows().map((b) => ({ agg: g.spec.text, event: b.event, rows: b.rows.map(([k, v]) => [k, v.toString()]) })));
       return JSON.stringify({ type: 'summary', ...summary, probes: rows, retvals: rv, histograms, histSpecs: hists.map((h) => h.spec), numericArgs: numeric,
+        ...(aggs.length ? { aggSpecs: aggs.map((g) => g.spec.text), aggregations } : {}),
         ...(args['per-cpu'] ? { perCpu: Object.fromEntries([...perCpu.keys()].map((ev) => [ev, cpusOf(ev)])) } : {}),
         ...(handlerReport?.log.length ? { printk: { module: args.handlers, lines: handlerReport.log } } : {}),
         ...(triggerHists.length ? { hist: triggerHists } : {}) }) + '\n';
@@ -377,7 +402,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       const { colorEnabled, styler } = await import('../../output/tty.js');
       const style = styler(colorEnabled(mode === 'trace' ? process.stderr : process.stdout));
       const text = renderRunSummary(result, { console: args.console, timing: args.timing }) + report.renderProbeReport({
-        rows, retvals, hists, triggerHists,
+        rows, retvals, hists, triggerHists, aggs: aggs.map(renderAggregation),
         ...(args['per-cpu'] ? { perCpu: { cpus, counts: new Map([...perCpu.keys()].map((ev) => [ev, cpusOf(ev)])) } } : {}),
         ...(handlerReport?.log.length ? { printk: { module: args.handlers!, lines: handlerReport.log } } : {}),
       }, formatResult, style);
