@@ -77,6 +77,12 @@ export function perfActionAliases(argv: string[]): string[] {
     if (short === '-a' || short === '-D') { addSpecs.push(value!); if (short === '-D') definition = true; } else if (value !== undefined) operands.push(value);
   }
   if (command === undefined) return argv;
+  // perf's --funcs --filter FILTER: ktrace funcs takes the filter as its operand.
+  const fi = rest.findIndex((x) => x === '--filter' || x.startsWith('--filter='));
+  if (command === 'funcs' && fi >= 0) {
+    const cut = rest.splice(fi, rest[fi] === '--filter' ? 2 : 1);
+    operands.push(cut.length === 2 ? cut[1]! : cut[0]!.slice('--filter='.length));
+  }
   if (command === 'add') return ['add', ...(definition ? ['-D'] : []), ...addSpecs.flatMap((v) => ['-a', v]), ...rest, ...operands];
   return [command, ...rest, ...operands];
 }

@@ -53,6 +53,8 @@ test('perf probe action options map to commands: short and long forms, several -
   assert.equal(perfActionAliases(['-d', 'a', '--del', 'b', '-f']), ['del', '-f', 'a', 'b']);
   assert.equal(perfActionAliases(['-F']), ['funcs']);
   assert.equal(perfActionAliases(['--funcs', 'vfs_*']), ['funcs', 'vfs_*']);
+  assert.equal(perfActionAliases(['-F', '--filter', 'vfs_*']), ['funcs', 'vfs_*']);
+  assert.equal(perfActionAliases(['--funcs', '--filter=vfs_*']), ['funcs', 'vfs_*']);
   // perf: the words after the options are one more definition (parse_probe_event_argv)
   assert.equal(perfActionAliases(['-a', 'vfs_read', 'vfs_write']), ['add', '-a', 'vfs_read', 'vfs_write']);
   // a command first: untouched
