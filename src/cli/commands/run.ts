@@ -300,7 +300,8 @@ const command: CommandModule<GlobalArgs, Args> = {
     let stop!: () => void;
     const stopped = new Promise<void>((r) => { stop = r; });
     const onSignal = (sig: NodeJS.Signals) => {
-      if (interrupted && !readerGone) process.exit(sig === 'SIGINT' ? 130 : 143);
+      // A second signal exits at once: --output's temporary file goes (FILE stays as it was).
+      if (interrupted && !readerGone) { file?.abort(); process.exit(sig === 'SIGINT' ? 130 : 143); }
       interrupted = true;
       stop();
     };
