@@ -156,7 +156,8 @@ export async function main(argv: string[]): Promise<number> {
     .help()
     .alias('h', 'help')
     .wrap(Math.min(100, process.stdout.columns || 100))
-    .epilogue('Run `ktrace <command> --help` for a command\'s options and examples.')
+    .epilogue('perf probe\'s own options work too: -a/--add, -D/--definition, -d/--del, -l/--list, -L/--line, -V/--vars, -F/--funcs '
+      + '(with -f, -n, -q, -v, -s DIR, --no-inlines, --max-probes N).\nRun `ktrace <command> --help` (or `ktrace help <command>`) for a command\'s options and examples.')
     .fail((msg, err) => {
       // yargs reports its own parse problems (e.g. `-k` without a value) as YError: usage errors too.
       if (err && err.name !== 'YError') throw err;
