@@ -23,6 +23,15 @@ export function guardPipe(): void {
   });
 }
 
+/**
+ * stderr whose reader went away (a killed parent, `2>&1 | head`): what ktrace would say there is
+ * dropped, as there is no one left to tell. Without this, the failed write is an uncaught error
+ * whose report is written to the same stderr, fails again, and so on for ever.
+ */
+export function guardStderr(): void {
+  process.stderr.on('error', () => { /* nothing more can be said */ });
+}
+
 /** Instead of exiting when the reader goes away, call `f` (and drop all further output). */
 export function onStdoutClosed(f: () => void): void {
   guardPipe();
@@ -66,11 +75,6 @@ export function drained(cancel?: Promise<void>): Promise<void> | undefined {
   });
 }
 
-/**
- * A file written whole or not at all (run --output): the chunks go to a temporary file beside it,
- * synchronously (nothing is queued in memory or lost at exit), which replaces FILE on commit(). On a
- * failure the temporary file is removed and FILE stays as it was; `error` makes the thrown error.
- */
 /** A system error as the C library words it ("No such file or directory"), without Node's "ENOENT: ..., open 'PATH'". */
 export function sysMessage(e: unknown): string {
   const code = (e as NodeJS.ErrnoException)?.code;
@@ -82,6 +86,11 @@ export function sysMessage(e: unknown): string {
   return (code && known[code]) ?? (e as Error)?.message ?? String(e);
 }
 
+/**
+ * A file written whole or not at all (run --output): the chunks go to a temporary file beside it,
+ * synchronously (nothing is queued in memory or lost at exit), which replaces FILE on commit(). On a
+ * failure the temporary file is removed and FILE stays as it was; `error` makes the thrown error.
+ */
 export class AtomicFile {
   private fd: number;
   private readonly tmp: string;
