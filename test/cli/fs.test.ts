@@ -154,7 +154,8 @@ test('real vmlinux: kallsyms and the blacklist are the same from the cache, the 
 
 test('per_cpu/cpuN/trace: each CPU\'s entries under the whole buffer\'s header; per-CPU trace_pipe consumes that CPU only', () => {
   const env = { KTRACE_STATE: freshState() };
-  assert.is(ktrace(['run', '-a', 'vfs_read', '--no-timing'], env).code, 0);
+  assert.is(ktrace(['add', '-q', 'vfs_read'], env).code, 0);
+  assert.is(ktrace(['run', '--no-timing'], env).code, 0);
   const all = ktrace(['fs', 'cat', 'trace'], env).stdout;
   const header = all.slice(0, all.indexOf('#              | |') + all.slice(all.indexOf('#              | |')).indexOf('\n') + 1);
   const body = all.slice(header.length).split('\n').filter(Boolean);
