@@ -20,6 +20,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'disasm', load: () => import('./commands/disasm.js') },
   { name: 'fs', load: () => import('./commands/fs.js') },
   { name: 'run', load: () => import('./commands/run.js') },
+  { name: 'report', load: () => import('./commands/report.js') },
   { name: 'add', load: () => import('./commands/add.js') },
   { name: 'del', load: () => import('./commands/del.js') },
   { name: 'list', load: () => import('./commands/list.js') },

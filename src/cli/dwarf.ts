@@ -193,7 +193,7 @@ export function readSourceLines(info: DebugInfo, p: string): string[] {
  */
 export function perfSpecLines(info: DebugInfo, image: Image, vmlinuxPath: string, words: readonly string[],
   opts: SpecOptions): string[] {
-  const r = withDwarf(vmlinuxPath, () => compilePerfProbe(info.dwarf, words, { readSource: sourceReader(info), taken: opts.taken, force: opts.force, symbol: symbolLookup(image) }));
+  const r = withDwarf(vmlinuxPath, () => compilePerfProbe(info.dwarf, words, { readSource: sourceReader(opts.source !== undefined ? { ...info, sourcePrefix: opts.source } : info), taken: opts.taken, force: opts.force, symbol: symbolLookup(image), noInlines: opts.noInlines, maxProbes: opts.maxProbes }));
   if (!r.ok) {
     const m = /^event "(.*)" already exists\.$/.exec(r.reason);
     throw new CliError(`${opts.command}: ${visibleMessage(r.reason)}${m ? `\n  Hint: remove it with \`ktrace del ${m[1]}\`, or add a duplicate with -f (force).` : ''}`);
@@ -206,7 +206,7 @@ export function perfSpecLines(info: DebugInfo, image: Image, vmlinuxPath: string
   if (kept.length === 0) return r.value.map((e) => e.line);
   for (const e of r.value) {
     const w = `${e.point.symbol} is blacklisted function, skip it.\n`;
-    if (!kept.includes(e) && !warned.has(w)) { warned.add(w); process.stderr.write(w); }
+    if (!kept.includes(e) && !warned.has(w)) { warned.add(w); if (!opts.quiet) process.stderr.write(w); }
   }
   return kept.map((e) => e.line);
 }
@@ -220,6 +220,12 @@ export interface SpecOptions {
   command: string;
   /** As perf -k with an offline vmlinux (add -D): no blacklist check, every address is listed. */
   offline?: boolean;
+  /** perf --no-inlines, --max-probes N, -s DIR (where lazy patterns' sources are read). */
+  noInlines?: boolean;
+  maxProbes?: number;
+  source?: string;
+  /** perf -q: no warnings (the blacklisted-copy one). */
+  quiet?: boolean;
 }
 
 /** The kprobe_events lines of a perf spec, given which event names are taken (perfSpecLines' options). */

@@ -6,6 +6,8 @@ export interface GlobalArgs {
   vmlinux: string;
   /** The state directory (see state/dir.ts for the defaults). */
   state?: string;
+  /** --color=never|always|auto. */
+  color?: string;
 }
 
 export const globalOptions = {
@@ -15,6 +17,12 @@ export const globalOptions = {
     describe: 'kernel image (ELF with symbols), or a bundled kernel: mini (the miniature kernel), linux (Linux 6.1)',
     default: DEFAULT_VMLINUX,
     defaultDescription: 'mini, the bundled fixtures/vmlinux',
+    requiresArg: true,
+  },
+  color: {
+    type: 'string' as const,
+    describe: 'colour event names, histogram bars and errors: never, always, or auto (a terminal without NO_COLOR)',
+    default: 'auto',
     requiresArg: true,
   },
   state: {
@@ -40,4 +48,12 @@ export async function resolveKernel(value: string): Promise<string> {
     if (e instanceof BundleError) throw new CliError(`-k linux: ${e.message}`);
     throw e;
   }
+}
+
+/** Applies --color (a usage error for anything but never, always, auto). */
+export async function applyColor(value: unknown): Promise<void> {
+  const { COLOR_MODES, setColorMode } = await import('../output/tty.js');
+  const v = value === undefined ? 'auto' : String(value);
+  if (!(COLOR_MODES as readonly string[]).includes(v)) throw new CliError(`--color ${v}: expected never, always or auto`, 2);
+  setColorMode(v as 'never' | 'always' | 'auto');
 }

@@ -23,6 +23,7 @@ import * as report from '../output/trace-report.js';
 import { byTraceTime } from '../trace/runtime/probes.js';
 import { formatResult } from '../kernel/workload/syscalls.js';
 import { CliError } from './errors.js';
+import { TriggerRuntime, writeEventFilter } from '../trace/triggers.js';
 
 export interface TuiSessionOptions {
   image: Image;
@@ -65,6 +66,13 @@ export async function createTuiSession(o: TuiSessionOptions): Promise<TuiSession
   let message: string | undefined;
   let timer: NodeJS.Immediate | undefined;
   let last = { insns: 0, t: process.hrtime.bigint(), mips: 0 };
+  // The events' filters (events/GROUP/EVENT/filter) and triggers, applied to each hit as `ktrace run` does.
+  let triggers = new TriggerRuntime({}, []);
+  let ids: Record<string, number> = {};
+  const loadTriggers = (state: import('./state/store.js').StateFile) => {
+    triggers = new TriggerRuntime(state, ms?.session.events.probes ?? []);
+    ids = state.ids;
+  };
 
   const start = () => {
     // The stored state as the one-liners left it: its enabled events are armed, as in the kernel.
@@ -77,7 +85,11 @@ export async function createTuiSession(o: TuiSessionOptions): Promise<TuiSession
       cpus: o.cpus, seed: o.seed, maxInsns,
       attach: t.attach(state, (m) => {
         ms = m;
+        loadTriggers(state);
         m.runtime.onEvent = (e) => {
+          const key = `${e.probe.group}/${e.probe.event}`;
+          // Filtered out: the hit counts (kprobe_profile), nothing is recorded.
+          if (!triggers.hit(key, { id: ids[key] ?? 0, cpu: e.cpu, comm: e.comm, pid: e.pid, ip: e.ip, func: e.func, args: e.args, stack: e.stack }, e.tsNs).record) return;
           lines.push({ ts: e.tsNs, cpu: e.cpu, line: e.line });
           const k = `${e.probe.group}:${e.probe.event}`;
           let l = latest.get(k);
@@ -223,6 +235,27 @@ export async function createTuiSession(o: TuiSessionOptions): Promise<TuiSession
       store.updateState(dir, o.vmlinux, (s) => ({ state: { ...s, kprobesOptimization: on }, result: undefined }));
       message = `debug.kprobes-optimization = ${on ? 1 : 0}`;
     },
+    setEventFilter(name, expr) {
+      const i = name.indexOf(':');
+      const group = name.slice(0, i), event = name.slice(i + 1), k = `${group}/${event}`;
+      const p = t.light(image, store.loadState(dir, o.vmlinux)).events.probes.find((x) => x.group === group && x.event === event);
+      if (!p) { message = `filter ${name}: no such event`; return message; }
+      // As `ktrace fs write events/GROUP/EVENT/filter EXPR` (trace/runtime/tracefs.ts): '0' (or nothing) clears it; a bad
+      // filter is kept as the kernel keeps it, inactive, with its error_log entry.
+      const r = writeEventFilter(expr.trim() === '' ? '0' : expr, p);
+      const state = store.updateState(dir, o.vmlinux, (s) => {
+        const filters = { ...s.filters };
+        if (r.stored) filters[k] = r.stored; else delete filters[k];
+        const session = t.light(image, { ...s, filters });
+        if (!r.ok) session.events.errorLog.add(r.log, session.now());
+        const next = { ...s, ...session.snapshot() };
+        return { state: next, result: next };
+      });
+      loadTriggers(state);
+      if (!r.ok) { message = `filter ${name}: ${r.stored!.text.split('\n').pop()!.replace(/^parse_error: /, '')}`; return message; }
+      message = r.stored ? `filter ${name}: ${r.stored.text}` : `filter ${name}: cleared`;
+      return undefined;
+    },
     addProbe(spec) {
       // As `ktrace add SPEC` then `ktrace enable` (commands/add.ts, enable.ts), under the state lock:
       // a perf spec through the debug info when the kernel has it, a kprobe_events line as written.
@@ -268,7 +301,8 @@ export async function createTuiSession(o: TuiSessionOptions): Promise<TuiSession
       }
       // Shown merged by timestamp, as the trace file merges the per-CPU buffers.
       const lines = [...latest.get(name) ?? []].sort(byTraceTime).map((r) => r.line);
-      return { definition: p ? showProbe(p) : name, lines, fields, hist };
+      const sf = p ? store.loadState(dir, o.vmlinux).filters?.[`${p.group}/${p.event}`] : undefined;
+      return { definition: p ? showProbe(p) : name, lines, fields, hist, ...(sf?.active ? { filter: sf.text } : {}) };
     },
     complete(prefix) {
       return [...new Set(image.functions.map((f) => f.name).filter((n) => n.startsWith(prefix)))].sort();

@@ -20,6 +20,8 @@ export function bundledWorkloads(): string[] {
 
 /** Resolve NAME or PATH to a file; the display name is the bundled name or the path as given. */
 export function resolveWorkload(spec: string): { path: string; display: string } {
+  // `-`: the script on standard input (`gen | ktrace run -`), as a file named <stdin> in messages.
+  if (spec === '-') return { path: '-', display: '<stdin>' };
   if (/^[A-Za-z0-9_-]+$/.test(spec) && existsSync(join(WORKLOAD_DIR, spec + WORKLOAD_EXT))) {
     return { path: join(WORKLOAD_DIR, spec + WORKLOAD_EXT), display: spec + WORKLOAD_EXT };
   }
@@ -46,7 +48,9 @@ export function readBounded(path: string, max: number): string {
     throw new CliError(`${path}: ${(err.code && ERRNO_TEXT[err.code]) ?? err.message}`);
   };
   let fd: number;
-  try { fd = openSync(path, 'r'); } catch (e) { return fail(e); }
+  // `-` is standard input itself (a pipe, a file, a socket: /dev/stdin cannot be opened on a socket).
+  if (path === '-') fd = 0;
+  else try { fd = openSync(path, 'r'); } catch (e) { return fail(e); }
   try {
     let st;
     try { st = fstatSync(fd); } catch (e) { return fail(e); }
@@ -75,15 +79,19 @@ export function readBounded(path: string, max: number): string {
     if (have > max) throw tooLarge();
     return out.toString('utf8', 0, have);
   } finally {
-    closeSync(fd);
+    if (fd !== 0) closeSync(fd);
   }
 }
 
 export function loadWorkload(spec: string): Script {
   const { path, display } = resolveWorkload(spec);
-  const source = readBounded(path, MAX_WORKLOAD_BYTES);
+  let source: string;
+  try { source = readBounded(path, MAX_WORKLOAD_BYTES); } catch (e) {
+    if (spec === '-' && e instanceof CliError) throw new CliError(e.message.replace(/^-:/, '<stdin>:'));
+    throw e;
+  }
   try {
-    return parseWorkload(path === display ? display : basename(path), source);
+    return parseWorkload(path === display || spec === '-' ? display : basename(path), source);
   } catch (e) {
     if (e instanceof WorkloadError) throw new CliError(e.format(), 1, { bare: true });
     throw e;

@@ -28,7 +28,49 @@ export interface DisasmLine {
   text: string;
 }
 
+/**
+ * One decoded instruction in objdump's AT&T text, operands after a single space, branch targets as
+ * bare addresses (no `<sym+off>`): what messages quote (`ktrace why`'s "indirect jump at ... (jmp *%r8)").
+ */
+export function attText(ins: Iced.Instruction, bytes: Uint8Array): string {
+  if (ins.code === Code.INVALID) return '(bad)';
+  const f = (attFormatter ??= objdumpFormatter('att'));
+  let mn = f.formatMnemonic(ins), ops = f.formatAllOperands(ins);
+  const fc = ins.flowControl;
+  if ((fc === FlowControl.Call || fc === FlowControl.UnconditionalBranch || fc === FlowControl.ConditionalBranch) && ins.op0Kind === OpKind.NearBranch64) {
+    ops = objdumpHex(Number(BigInt.asIntN(64, ins.nearBranch64)));
+  }
+  [mn, ops] = objdumpAtt(ins, mn, ops, bytes);
+  return ops ? `${mn} ${ops}` : mn;
+}
+let attFormatter: Iced.Formatter | undefined;
+
+/** An iced formatter with objdump's settings for a syntax. */
+function objdumpFormatter(syntax: Syntax): Iced.Formatter {
+  const f = new Formatter(syntax === 'att' ? FormatterSyntax.Gas : FormatterSyntax.Intel);
+  f.uppercaseHex = false;
+  f.hexPrefix = '0x';
+  f.hexSuffix = '';
+  f.leadingZeros = false;
+  f.smallHexNumbersInDecimal = false;
+  f.spaceAfterOperandSeparator = false;
+  f.signedMemoryDisplacements = true;
+  f.signedImmediateOperands = false;
+  f.showBranchSize = false;
+  f.ripRelativeAddresses = true;
+  f.showUselessPrefixes = true;
+  f.gasShowMnemonicSizeSuffix = false;
+  f.showZeroDisplacements = true;
+  f.memorySizeOptions = syntax === 'att' ? iced.MemorySizeOptions.Minimal : iced.MemorySizeOptions.Always;
+  if (syntax === 'intel') {
+    f.alwaysShowScale = true;
+    f.uppercaseKeywords = true;
+  }
+  return f;
+}
+
 export class Disassembler {
+
   private readonly img: Image;
   private readonly syms: ObjdumpSymbols;
   private readonly fmt: Iced.Formatter;
@@ -38,26 +80,7 @@ export class Disassembler {
     this.img = img;
     this.syntax = syntax;
     this.syms = new ObjdumpSymbols(img);
-    const f = new Formatter(syntax === 'att' ? FormatterSyntax.Gas : FormatterSyntax.Intel);
-    f.uppercaseHex = false;
-    f.hexPrefix = '0x';
-    f.hexSuffix = '';
-    f.leadingZeros = false;
-    f.smallHexNumbersInDecimal = false;
-    f.spaceAfterOperandSeparator = false;
-    f.signedMemoryDisplacements = true;
-    f.signedImmediateOperands = false;
-    f.showBranchSize = false;
-    f.ripRelativeAddresses = true;
-    f.showUselessPrefixes = true;
-    f.gasShowMnemonicSizeSuffix = false;
-    f.showZeroDisplacements = true;
-    f.memorySizeOptions = syntax === 'att' ? iced.MemorySizeOptions.Minimal : iced.MemorySizeOptions.Always;
-    if (syntax === 'intel') {
-      f.alwaysShowScale = true;
-      f.uppercaseKeywords = true;
-    }
-    this.fmt = f;
+    this.fmt = objdumpFormatter(syntax);
   }
 
   free(): void { this.fmt.free(); }

@@ -23,6 +23,7 @@
 // one runs on the probe page because the jmp at the probed address already counted for it, as the int3 does.
 import { BlockEncoder, BlockEncoderOptions, Code, Decoder, DecoderOptions, Encoder, FlowControl, Instruction, Mnemonic, OpKind, Register } from '../emu/iced.js';
 import type { Image } from '../elf/image.js';
+import { attText } from '../elf/disasm.js';
 import { archPrepareKprobe, MAX_INSN_SIZE } from './x86.js';
 import { MODULES_VADDR } from './slots.js';
 import { hex0x } from '../base/addr.js';
@@ -74,7 +75,7 @@ export function analyzeFunction(image: Image, addr: number, read: (a: number, n:
       const at = fn.addr + off;
       d.decodeOut(insn);
       if (insn.code === Code.INVALID) { facts.refusal ??= { check: 'undecodable', at, reason: `cannot decode the instruction at ${symOff(image, at)}` }; break; }
-      const text = insn.toString();
+      const text = attText(insn, bytes.subarray(off, off + insn.length));
       facts.insns.push({ addr: at, len: insn.length, text, call: insn.flowControl === FlowControl.Call || insn.flowControl === FlowControl.IndirectCall });
       // "Another debugging subsystem might insert this breakpoint. In that case, we can't recover it."
       if (insn.mnemonic === Mnemonic.Int3) facts.refusal ??= { check: 'int3-in-function', at, reason: `int3 owned by someone else at ${symOff(image, at)}` };

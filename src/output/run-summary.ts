@@ -136,12 +136,47 @@ export function renderRunSummary(r: RunResult, opts: SummaryOptions = {}): strin
  * The JSON form: one object, host timings included unless `timing` is false (they are the only
  * non-deterministic fields: without them the same run gives byte-identical JSON).
  */
-export function runResultJson(r: RunResult, opts: { timing?: boolean } = {}): string {
+export function runResultJson(r: RunResult, opts: { timing?: boolean; console?: boolean } = {}): string {
   const host = opts.timing === false ? {} : { hostSeconds: r.hostSeconds, mips: r.mips };
   return JSON.stringify({
     workload: r.workload, cpus: r.cpus, seed: r.seed, exitCode: r.exitCode, end: r.end,
     instructions: r.instructions, probeInstructions: r.probeInstructions, emulatedNs: r.emulatedNs,
-    ...host, syscalls: r.syscalls, console: r.console, failures: r.failures, faultInsn: r.faultInsn,
+    ...host, syscalls: r.syscalls, ...(opts.console === false ? {} : { console: r.console }), failures: r.failures, faultInsn: r.faultInsn,
     oops: r.oops && { ...r.oops, regs: Object.fromEntries(Object.entries(r.oops.regs).map(([k, v]) => [k, '0x' + v.toString(16)])) },
   });
+}
+
+/**
+ * runResultJson's object read back (a saved run, `ktrace report`): what renderRunSummary needs, and
+ * whether the record had host timings and the console (--no-timing, --no-console leave them out).
+ * Throws an Error naming the first field that is missing or of the wrong type.
+ */
+export function runResultFromJson(o: Record<string, unknown>): { result: RunResult; timing: boolean; console: boolean } {
+  const need = (f: string, ok: (v: unknown) => boolean, what: string) => {
+    if (!ok(o[f])) throw new Error(`summary field '${f}' is ${o[f] === undefined ? 'missing' : 'not ' + what}`);
+    return o[f];
+  };
+  const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  const obj = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const end = need('end', (v) => obj(v) && typeof (v as { kind?: unknown }).kind === 'string', 'an object with a kind') as RunResult['end'];
+  const oops = o.oops === undefined || o.oops === null ? undefined : need('oops', obj, 'an object') as Record<string, unknown>;
+  const timing = num(o.hostSeconds) && num(o.mips);
+  const result: RunResult = {
+    workload: need('workload', (v) => typeof v === 'string', 'a string') as string,
+    cpus: need('cpus', num, 'a number') as number,
+    seed: need('seed', num, 'a number') as number,
+    exitCode: need('exitCode', num, 'a number') as number,
+    end,
+    instructions: need('instructions', num, 'a number') as number,
+    probeInstructions: need('probeInstructions', num, 'a number') as number,
+    emulatedNs: need('emulatedNs', num, 'a number') as number,
+    hostSeconds: timing ? o.hostSeconds as number : 0,
+    mips: timing ? o.mips as number : 0,
+    syscalls: need('syscalls', obj, 'an object') as RunResult['syscalls'],
+    console: typeof o.console === 'string' ? o.console : '',
+    failures: need('failures', Array.isArray, 'an array') as RunResult['failures'],
+    ...(typeof o.faultInsn === 'string' ? { faultInsn: o.faultInsn } : {}),
+    ...(oops ? { oops: { ...oops, regs: Object.fromEntries(Object.entries(oops.regs as Record<string, string>).map(([k, v]) => [k, BigInt(v)])) } as unknown as RunResult['oops'] } : {}),
+  };
+  return { result, timing, console: typeof o.console === 'string' };
 }

@@ -2,6 +2,9 @@
 // A command that streams (ktrace run) can take the closed pipe itself (onStdoutClosed: it stops
 // and finishes its work without output) and wait for a slow reader (drained) so that what it has
 // not written yet never piles up in memory.
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
 let guarded = false;
 let closed = false;
 let closedHandler: (() => void) | undefined;
@@ -70,4 +73,47 @@ export function drained(cancel?: Promise<void>): Promise<void> | undefined {
     process.stdout.on('drain', finish);
     cancel?.then(finish);
   });
+}
+
+/** A system error as the C library words it ("No such file or directory"), without Node's "ENOENT: ..., open 'PATH'". */
+export function sysMessage(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const known: Record<string, string> = {
+    ENOENT: 'No such file or directory', EACCES: 'Permission denied', EPERM: 'Operation not permitted', ENOSPC: 'No space left on device',
+    EISDIR: 'Is a directory', ENOTDIR: 'Not a directory', EROFS: 'Read-only file system', EDQUOT: 'Disk quota exceeded', EIO: 'Input/output error',
+    EBADF: 'Bad file descriptor', EFBIG: 'File too large', EMFILE: 'Too many open files', ENAMETOOLONG: 'File name too long',
+  };
+  return (code && known[code]) ?? (e as Error)?.message ?? String(e);
+}
+
+/**
+ * A file written whole or not at all (run --output): the chunks go to a temporary file beside it,
+ * synchronously (nothing is queued in memory or lost at exit), which replaces FILE on commit(). On a
+ * failure the temporary file is removed and FILE stays as it was; `error` makes the thrown error.
+ */
+export class AtomicFile {
+  private fd: number;
+  private readonly tmp: string;
+  constructor(readonly path: string, private readonly error: (message: string) => Error) {
+    this.tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
+    try { this.fd = openSync(this.tmp, 'w', 0o644); } catch (e) { throw error(sysMessage(e)); }
+  }
+  write(b: Uint8Array | string): void {
+    const buf = typeof b === 'string' ? Buffer.from(b) : b;
+    if (this.fd < 0) throw this.error('written after it was closed (nothing written)');
+    try { for (let off = 0; off < buf.length;) off += writeSync(this.fd, buf, off, buf.length - off); } catch (e) { this.abort(); throw this.error(`${sysMessage(e)} (nothing written)`); }
+  }
+  commit(): void {
+    try {
+      fsyncSync(this.fd);
+      closeSync(this.fd);
+      this.fd = -1;
+      renameSync(this.tmp, this.path);
+    } catch (e) { this.abort(); throw this.error(`${sysMessage(e)} (nothing written)`); }
+  }
+  /** Removes the temporary file: FILE stays as it was. */
+  abort(): void {
+    if (this.fd >= 0) { try { closeSync(this.fd); } catch { /* already closed */ } this.fd = -1; }
+    try { unlinkSync(this.tmp); } catch { /* already gone */ }
+  }
 }

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { ktrace, freshState, MAIN, tempDir } from './run.js';
@@ -197,6 +197,125 @@ test('add, fs write and run -a refuse probes register_kprobe refuses, with its e
   assert.is(ktrace(['list'], env).stdout, '');
   // the neighbouring instructions are fine
   assert.is(ktrace(['add', 'do_idle+50'], env).code, 0);
+});
+
+test("perf probe's CLI: long forms, several -a, -q, -v, -n, --no-inlines, --max-probes, -s; help and usage errors", () => {
+  const env = { KTRACE_STATE: freshState() };
+  // --add twice (and an =value), -v says what is written, as perf -v's "Writing event:"
+  const a = ktrace(['--add', 'vfs_read count', '--add=vfs_write', '-v'], env);
+  assert.is(a.code, 0, a.stderr);
+  assert.match(a.stdout, /^Added new events:\n  probe:vfs_read +\(on vfs_read with count[^)]*\)\n  probe:vfs_write +\(on vfs_write\)\n/);
+  assert.match(a.stderr, /^Writing event: p:probe\/vfs_read vfs_read\S* count=\S+\nWriting event: p:probe\/vfs_write vfs_write\S*\n$/);
+  assert.is(ktrace(['--list'], env).stdout.split('\n').filter(Boolean).length, 2);
+  // -a then words: another definition (perf's parse_probe_event_argv); -q prints nothing
+  const q = ktrace(['-q', '-a', 'pipe_read', 'pipe_write'], env);
+  assert.is(q.code, 0, q.stderr);
+  assert.is(q.stdout + q.stderr, '');
+  assert.is(ktrace(['-l', 'probe:pipe_*'], env).stdout.split('\n').filter(Boolean).length, 2);
+  // -n: nothing saved (add and del)
+  assert.is(ktrace(['add', '-n', 'ksys_write'], env).code, 0);
+  assert.is(ktrace(['-d', 'probe:pipe_*', '-f', '-n'], env).stdout, 'Removed event: probe:pipe_read\nRemoved event: probe:pipe_write\n');
+  assert.is(ktrace(['list'], env).stdout.split('\n').filter(Boolean).length, 4);
+  const d = ktrace(['--del', 'probe:pipe_*', '-f', '-q', '-v'], env);
+  assert.is(d.stdout, '');
+  assert.is(d.stderr, 'Writing event: -:probe/pipe_read\nWriting event: -:probe/pipe_write\n');
+  assert.is(ktrace(['list'], env).stdout.split('\n').filter(Boolean).length, 2);
+  // --max-probes: perf's limit on the addresses of one definition (tick_handle_periodic has an inlined copy too)
+  const two = ktrace(['-D', 'tick_handle_periodic'], env).stdout.split('\n').filter(Boolean).length;
+  assert.ok(two >= 2);
+  const m = ktrace(['--definition', 'tick_handle_periodic', '--max-probes', String(two - 1)], env);
+  assert.is(m.code, 1);
+  assert.is(m.stderr, `ktrace: add: Too many( > ${two - 1}) probe point found.\n`);
+  assert.is(ktrace(['-D', 'tick_handle_periodic', '--max-probes', String(two)], env).code, 0);
+  // -s DIR for a lazy pattern: the sources looked up under DIR
+  const lazy = ktrace(['add', '-D', '-s', join(FIXTURE, '..', 'kernel'), 'vfs_read;rw_verify_area'], env);
+  assert.is(lazy.code, 0, lazy.stderr);
+  assert.ok(ktrace(['add', '-D', '-s', '/nonexistent', 'vfs_read;rw_verify_area'], env).code !== 0);
+  // -V is --vars, never --version; usage errors name the command and its help, no yargs keys
+  const v = ktrace(['-V'], env);
+  assert.is(v.code, 2);
+  assert.match(v.stderr, /^ktrace: option -V \(--vars\) requires a value/);
+  assert.match(ktrace(['--vars', 'vfs_read'], env).stdout, /Available variables at vfs_read/);
+  const u = ktrace(['list', '--max-probes', '3'], env);
+  assert.is(u.code, 2);
+  assert.is(u.stderr, "ktrace: list: unknown option --max-probes\nTry 'ktrace list --help' for more information.\n");
+  const miss = ktrace(['line'], env);
+  assert.is(miss.stderr, "ktrace: line: missing argument (usage: ktrace line <range>)\nTry 'ktrace line --help' for more information.\n");
+  assert.is(ktrace(['add'], env).code, 2);
+  assert.match(ktrace(['-a', 'x', '-d', 'y'], env).stderr, /give one action \(perf probe: another command except --add is set\)/);
+  // ktrace help COMMAND is COMMAND --help
+  const h = ktrace(['help', 'add'], env);
+  assert.is(h.code, 0);
+  assert.is(h.stdout, ktrace(['add', '--help'], env).stdout);
+  assert.is(ktrace(['help', 'nosuch'], env).code, 2);
+});
+
+test('--help examples quote what a shell would expand ($retval, $comm): every $word sits inside single quotes', () => {
+  for (const cmd of ['add', 'run', 'report', 'del', 'list', 'line', 'vars', 'funcs', 'why', 'fs', 'enable', 'disable', 'disasm', 'tui', 'help']) {
+    const h = ktrace([cmd, '--help']);
+    assert.is(h.code, 0, cmd);
+    const ex = h.stdout.slice(h.stdout.indexOf('Examples:'));
+    for (const line of ex.split('\n').filter((l) => l.includes('ktrace '))) {
+      const cmdPart = line.trim().split(/\s{2,}/)[0]!;
+      const outside = cmdPart.replace(/'[^']*'/g, '');
+      assert.not.match(outside, /\$[A-Za-z_]/, `${cmd}: ${cmdPart}`);
+    }
+  }
+});
+
+test('--no-inlines and -D agree with perf probe 6.1 on the fixture', () => {
+  const perf = spawnSync('perf', ['--version'], { encoding: 'utf8' });
+  if (perf.status !== 0) { console.log('SKIP --no-inlines against perf: perf is not installed'); return; }
+  const funcs = ktrace(['funcs']).stdout.split('\n').filter(Boolean);
+  // The declared-inline function with an out-of-line copy, a plain one, and a seeded sample.
+  let seed = 7;
+  const pick = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return funcs[seed % funcs.length]!; };
+  const sample = [...new Set(['tick_handle_periodic', 'vfs_read', 'ksys_read', pick(), pick(), pick(), pick(), pick()])];
+  for (const fn of sample) for (const extra of [['--no-inlines'], []]) {
+    // (perf reads the word after -D as its value: the other options go first)
+    const p = spawnSync('perf', ['probe', '-k', FIXTURE, ...extra, '-D', fn], { encoding: 'utf8' });
+    const k = ktrace(['add', '-D', ...extra, fn]);
+    const what = `${fn} ${extra.join(' ')}`;
+    if (p.status === 0) {
+      assert.is(k.code, 0, `${what}: ${k.stderr}`);
+      assert.is(k.stdout, p.stdout, what);
+    } else {
+      assert.is(k.code, 1, what);
+      if (/not found/.test(p.stderr)) assert.match(k.stderr, /not found/, what);
+    }
+  }
+});
+
+test('add --rebase: events move onto a rebuilt image by symbol+offset; one that no longer resolves is reported and removed', () => {
+  // The "rebuilt kernel": the fixture with one function renamed in its symbol tables.
+  const img = Buffer.from(readFileSync(FIXTURE));
+  const pat = Buffer.from('\0kprobe_target2\0');
+  let n = 0;
+  for (let i = img.indexOf(pat); i >= 0; i = img.indexOf(pat, i + 1), n++) img.write('kprobe_tXrget2', i + 1, 'latin1');
+  assert.ok(n > 0);
+  const rebuilt = join(tempDir('ktrace-rebase-'), 'vmlinux');
+  writeFileSync(rebuilt, img);
+  const env = { KTRACE_STATE: freshState() };
+  assert.is(ktrace(['add', '-q', 'vfs_read count=%dx:u64'], env).code, 0);
+  assert.is(ktrace(['add', '-q', 'kprobe_target2'], env).code, 0);
+  assert.is(ktrace(['disable', 'probe:vfs_read'], env).code, 0);
+  assert.is(ktrace(['fs', 'write', 'events/probe/vfs_read/filter', 'count > 1'], env).code, 0);
+  const refused = spawnSync(process.execPath, [MAIN, '-k', rebuilt, 'list'], { encoding: 'utf8', env: { ...process.env, ...env } });
+  assert.is(refused.status, 1);
+  assert.match(refused.stderr, /Move them onto it with `ktrace add --rebase`/);
+  const r = spawnSync(process.execPath, [MAIN, '-k', rebuilt, 'add', '--rebase'], { encoding: 'utf8', env: { ...process.env, ...env } });
+  assert.is(r.status, 1);
+  assert.match(r.stdout, /^Rebased 1 event from .*vmlinux \(sha256 [0-9a-f]{12}\) onto .*vmlinux:\n  probe:vfs_read +\(on vfs_read with count=%dx:u64\)\n$/);
+  assert.is(r.stderr, 'ktrace: add: --rebase: probe:kprobe_target2: Invalid probed address or symbol (p:probe/kprobe_target2 kprobe_target2): removed\n');
+  // the kept event keeps its enable flag (off) and its filter; the state now belongs to the rebuilt image
+  const on = (args: string[]) => spawnSync(process.execPath, [MAIN, '-k', rebuilt, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  assert.equal(JSON.parse(on(['list', '--json']).stdout).map((e: { event: string; enabled: boolean }) => [e.event, e.enabled]), [['vfs_read', false]]);
+  assert.is(on(['fs', 'cat', 'events/probe/vfs_read/filter']).stdout, 'count > 1\n');
+  assert.is(ktrace(['list'], env).code, 1);
+  // and back: everything resolves on the original
+  const back = ktrace(['add', '--rebase'], env);
+  assert.is(back.code, 0, back.stderr);
+  assert.is(ktrace(['add', '--rebase', 'vfs_write'], env).code, 2);
 });
 
 test.run();

@@ -152,4 +152,26 @@ test('real vmlinux: kallsyms and the blacklist are the same from the cache, the 
   }
 });
 
+test('per_cpu/cpuN/trace: each CPU\'s entries under the whole buffer\'s header; per-CPU trace_pipe consumes that CPU only', () => {
+  const env = { KTRACE_STATE: freshState() };
+  assert.is(ktrace(['add', '-q', 'vfs_read'], env).code, 0);
+  assert.is(ktrace(['run', '--no-timing'], env).code, 0);
+  const all = ktrace(['fs', 'cat', 'trace'], env).stdout;
+  const header = all.slice(0, all.indexOf('#              | |') + all.slice(all.indexOf('#              | |')).indexOf('\n') + 1);
+  const body = all.slice(header.length).split('\n').filter(Boolean);
+  const per = [0, 1].map((c) => ktrace(['fs', 'cat', `per_cpu/cpu${c}/trace`], env).stdout);
+  for (const [c, text] of per.entries()) {
+    assert.ok(text.startsWith(header), 'the header counts the whole buffer, as print_event_info does');
+    const lines = text.slice(header.length).split('\n').filter(Boolean);
+    assert.ok(lines.length > 0, `cpu${c} recorded events`);
+    assert.equal(lines, body.filter((l) => l.includes(`[00${c}]`)));
+  }
+  const p1 = ktrace(['fs', 'cat', 'per_cpu/cpu1/trace_pipe'], env).stdout;
+  assert.is(p1, per[1]!.slice(header.length));
+  assert.is(ktrace(['fs', 'cat', 'per_cpu/cpu1/trace_pipe'], env).stdout, '');
+  assert.is(ktrace(['fs', 'cat', 'trace'], env).stdout.split('\n').filter((l) => l.includes('[001]')).length, 0);
+  assert.ok(ktrace(['fs', 'cat', 'trace'], env).stdout.includes('[000]'));
+  assert.equal(ktrace(['fs', 'ls', 'per_cpu'], env).stdout, 'cpu0\ncpu1\n');
+});
+
 test.run();

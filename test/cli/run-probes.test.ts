@@ -7,6 +7,10 @@ import { fixtureImage } from '../elf/fixture.js';
 import { emptyTraceState } from '../../src/trace/runtime/state.js';
 import { showProbe, type ProbeDef } from '../../src/trace/kprobe-events/index.js';
 import { STATE_VERSION } from '../../src/cli/state/store.js';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MAIN, freshState, tempDir } from './run.js';
 
 const probe = (event: string): ProbeDef => ({ type: 'p', group: 'kprobes', event, symbol: 'vfs_read', offset: 0, maxactive: 0, args: [], flags: {} as ProbeDef['flags'], argv: [] });
 
@@ -72,6 +76,17 @@ test('a stored event the kernel refuses (saved before add checked it) fails the 
   const ok = await selectEvents(t, fixtureImage(), { ...s, kprobeEvents: 'p:probe/vfs_read vfs_read\n', enabled: ['probe/vfs_read'] }, [], []);
   assert.equal(ok.selected, ['probe/vfs_read']);
   assert.equal((await selectEvents(t, fixtureImage(), { ...s, kprobeEvents: 'p:probe/vfs_read vfs_read\n' }, ['vfs_*'], [])).selected, ['probe/vfs_read']);
+});
+
+test("a :ustring argument's UTF-8 bytes reach the trace text byte for byte (and the JSON as text)", () => {
+  const wl = join(tempDir('ktrace-utf8-'), 'u.wl');
+  writeFileSync(wl, 'f = openat "/tmp/caf\\xc3\\xa9" O_CREAT|O_WRONLY 0644\n');
+  const r = spawnSync(process.execPath, [MAIN, 'run', wl, '-a', 'do_sys_openat2 filename:ustring'], { env: { ...process.env, KTRACE_STATE: freshState() } });
+  assert.is(r.status, 0, String(r.stderr));
+  const want = Buffer.from('filename_ustring="/tmp/caf\xc3\xa9"', 'latin1');
+  assert.ok(r.stdout.includes(want), r.stdout.toString('latin1'));
+  const j = spawnSync(process.execPath, [MAIN, 'run', wl, '-a', 'do_sys_openat2 filename:ustring', '--json'], { encoding: 'utf8', env: { ...process.env, KTRACE_STATE: freshState() } });
+  assert.is(JSON.parse(j.stdout.split('\n')[0]!).args.filename_ustring, '/tmp/caf\u00e9');
 });
 
 test.run();

@@ -4,8 +4,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { freshState, tempDir } from './run.js';
 import { KTRACE_ARGV, start, sleep, within, type Live } from './spawn.js';
 
@@ -69,6 +69,24 @@ test('piped: SIGTERM ends the run; the trace lines gathered are out, whole, and 
     return Number(m![2]) * 1e6 + Number(m![3]);
   });
   for (let i = 1; i < ts.length; i++) assert.ok(ts[i - 1]! <= ts[i]!, `time order at line ${i}`);
+});
+
+test('--output FILE and SIGTERM: FILE is whole (every event, then the summary of the interrupted run); no temporary file is left', async () => {
+  const out = join(tempDir('ktrace-sig-out-'), 'run.ndjson');
+  const l = start(KTRACE_ARGV[0]!, [...KTRACE_ARGV.slice(1), 'run', HOT, '-a', '__x64_sys_getpid', '--max-insns', '2000000000', '-o', out], { KTRACE_STATE: freshState() });
+  const tmp = () => readdirSync(dirname(out)).find((n) => n.includes('.tmp-'));
+  await until(l, () => { const t = tmp(); return t !== undefined && statSync(join(dirname(out), t)).size > 100_000; }, 120_000, 'events written');
+  assert.not.ok(existsSync(out), 'FILE appears only when the run is over');
+  l.child.kill('SIGTERM');
+  const r = await within(l.done, 60_000, l.child, 'ktrace run -o after SIGTERM');
+  assert.is(r.code, 1);
+  const lines = readFileSync(out, 'utf8').trimEnd().split('\n').map((x) => JSON.parse(x));
+  const sum = lines.pop();
+  assert.is(sum.type, 'summary');
+  assert.is(sum.end.kind, 'interrupted');
+  assert.ok(lines.length > 1000 && lines.every((e) => e.type === 'event' && e.event === 'probe:__x64_sys_getpid'));
+  assert.is(lines.length, sum.probes[0].hits, 'every hit is in the file');
+  assert.is(tmp(), undefined);
 });
 
 test.run();

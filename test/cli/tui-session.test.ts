@@ -78,4 +78,27 @@ test('restart folds the finished run and boots again; Tab completion lists the i
   assert.ok(s.ctl.complete('vfs_r').includes('vfs_read'));
 });
 
+test("an event filter (f): stored as events/GROUP/EVENT/filter is; filtered-out hits count but are not recorded; a bad one is the kernel's error", async () => {
+  const dir = freshState();
+  const s = await session(dir);
+  assert.is(s.ctl.addProbe('vfs_read count=%dx:u64'), undefined);
+  assert.match(s.ctl.setEventFilter('probe:vfs_read', 'count >> 1')!, /Invalid value \(did you forget quotes\)\?/);
+  assert.is(loadState(dir, FIXTURE).filters!['probe/vfs_read']!.active, false);
+  assert.is(s.ctl.setEventFilter('probe:vfs_read', 'count > 64'), undefined);
+  assert.equal(loadState(dir, FIXTURE).filters!['probe/vfs_read'], { text: 'count > 64', active: true });
+  s.start();
+  await finished(s);
+  const row = s.ctl.snapshot().probes.find((p) => p.name === 'probe:vfs_read')!;
+  assert.ok(row.hits >= 20, `hits ${row.hits}`);
+  const d = s.ctl.detail('probe:vfs_read');
+  assert.is(d.filter, 'count > 64');
+  assert.equal(d.lines, [], 'every read asks for 64 bytes: none passes count > 64');
+  assert.is(s.ctl.setEventFilter('probe:vfs_read', ''), undefined);
+  assert.is(loadState(dir, FIXTURE).filters?.['probe/vfs_read'], undefined);
+  s.ctl.restart();
+  await finished(s);
+  assert.ok(s.ctl.detail('probe:vfs_read').lines.length > 0, 'cleared: recorded again');
+  s.ctl.quit();
+});
+
 test.run();

@@ -21,6 +21,13 @@ test('a refusal names the failing check and the instruction that causes it', () 
   // the jump-table switch: an indirect jump through memory anywhere in the function refuses it (opt.c)
   assert.is(cm.state, 'int3');
   assert.match(cm.reason!, /indirect jump at compute_mix\+0x[0-9a-f]+/);
+  // The instruction is quoted in AT&T syntax, as `ktrace disasm` (objdump -d) prints it there.
+  for (const x of [vr, cm]) {
+    const m = /at (\w+\+0x[0-9a-f]+) \((.*)\): /.exec(x.reason!)!;
+    const line = ktrace(['disasm', m[1]!]).stdout.split('\n')[1]!;
+    assert.is(m[2], line.split('\t')[2]!.replace(/\s+/g, ' ').replace(/ <[^>]*>$/, ''), x.reason);
+    assert.match(m[2]!, /%/);
+  }
 });
 
 test('without arguments it judges the defined events; bad input is a usage error', () => {

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadWorkload, MAX_WORKLOAD_BYTES, readBounded, resolveWorkload } from '../../src/cli/workload.js';
 import { CliError } from '../../src/cli/errors.js';
-import { ktrace, tempDir } from './run.js';
+import { ktrace, tempDir, MAIN, TEST_STATE } from './run.js';
 
 const tmp = tempDir('ktrace-wl-');
 
@@ -69,6 +69,17 @@ test('ktrace run /dev/zero: one line, exit 1, at once', () => {
   assert.is(r.code, 1);
   assert.is(r.stdout, '');
   assert.is(r.stderr, `ktrace: /dev/zero: not a workload script: larger than 1024 KiB\n`);
+});
+
+test('ktrace run -: the script on standard input (with a byte order mark), named <stdin> in messages', () => {
+  const script = '\ufeffn = write STDOUT "hi\\n"\nexpect n == 3\nfd = openat "/tmp/f" O_CREAT|O_WRONLY|O_TRUNC 0644\nexpect fd >= 0\n';
+  const r = spawnSync(process.execPath, [MAIN, 'run', '-', '--summary', '--no-timing'], { input: script, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', KTRACE_STATE: TEST_STATE } });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^workload <stdin> on 2 CPUs/);
+  assert.match(r.stdout, /openat +1 +3\n/);
+  const bad = spawnSync(process.execPath, [MAIN, 'run', '-'], { input: 'x = nosuch\n', encoding: 'utf8', env: { ...process.env, KTRACE_STATE: TEST_STATE } });
+  assert.is(bad.status, 1);
+  assert.match(bad.stderr, /^<stdin>:1:5: unknown system call 'nosuch'/);
 });
 
 test.run();

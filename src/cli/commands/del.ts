@@ -6,11 +6,14 @@ import type { GlobalArgs } from '../options.js';
 import type { FastCommand } from '../fastargs.js';
 import { CliError, EXIT_USAGE } from '../errors.js';
 
-interface Args extends GlobalArgs { patterns?: string[]; all: boolean; force: boolean }
+interface Args extends GlobalArgs { patterns?: string[]; all: boolean; force: boolean; 'dry-run': boolean; quiet: boolean; verbose: boolean }
 
 const options = {
   all: { alias: 'a', type: 'boolean' as const, default: false, describe: 'remove every probe event' },
   force: { alias: 'f', type: 'boolean' as const, default: false, describe: 'disable enabled events first (else they are refused: Device or resource busy)' },
+  'dry-run': { alias: 'n', type: 'boolean' as const, default: false, describe: 'say what would be removed, remove nothing' },
+  quiet: { alias: 'q', type: 'boolean' as const, default: false, describe: 'print no messages (errors still)' },
+  verbose: { alias: 'v', type: 'boolean' as const, default: false, describe: 'also print each kprobe_events line written (stderr: "Writing event: -:GROUP/EVENT")' },
 };
 
 /** The one-line refusal for enabled events, as perf probe -d reports EBUSY, with what to do. */
@@ -41,7 +44,8 @@ async function handler(args: Args): Promise<void> {
       const names = probesOf(s.kprobeEvents).map((p) => ({ group: p.group, event: p.event }));
       const uniq = names.filter((e, i) => names.findIndex((x) => x.group === e.group && x.event === e.event) === i);
       const session = t.light(image, { ...s, kprobeEvents: '', enabled: [] });
-      return { state: { ...s, ...session.snapshot() }, result: uniq };
+      if (args.verbose) for (const e of uniq) process.stderr.write(`Writing event: -:${e.group}/${e.event}\n`);
+      return { state: args['dry-run'] ? undefined : { ...s, ...session.snapshot() }, result: uniq };
     }
     const session = t.light(image, s);
     const ev = session.events;
@@ -50,13 +54,14 @@ async function handler(args: Args): Promise<void> {
     if (on.length && !args.force) throw busy(on);
     for (const e of gone) {
       ev.setEnabled(e.group, e.event, false);
+      if (args.verbose) process.stderr.write(`Writing event: -:${e.group}/${e.event}\n`);
       const rc = ev.write(`-:${e.group}/${e.event}\n`);
       if (rc < 0) throw new CliError(`del: ${e.group}:${e.event}: failed (${rc})`);
     }
-    return { state: { ...s, ...session.snapshot() }, result: gone };
+    return { state: args['dry-run'] ? undefined : { ...s, ...session.snapshot() }, result: gone };
   }, { force: args.all });
   if (r.length === 0 && !args.all) throw new CliError(`del: no event matches ${patterns.map((p) => `'${p}'`).join(', ')} (see \`ktrace list\`)`);
-  out(r.map((e) => removedMessage(e.group, e.event)).join(''));
+  if (!args.quiet) out(r.map((e) => removedMessage(e.group, e.event)).join(''));
 }
 
 const command: CommandModule<GlobalArgs, Args> = {

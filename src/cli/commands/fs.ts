@@ -87,8 +87,8 @@ const cat: CommandModule<GlobalArgs, PathArgs> = {
       out(await staticFileText(loadImage(args.vmlinux), args.vmlinux, abs));
       return;
     }
-    // Reading trace_pipe consumes what it reads: a read-modify-write of the state, under the lock.
-    const r = await withVfs(args, abs, (vfs) => vfs.read(abs), abs === `${TRACEFS}/trace_pipe`);
+    // Reading trace_pipe (or a CPU's) consumes what it reads: a read-modify-write of the state, under the lock.
+    const r = await withVfs(args, abs, (vfs) => vfs.read(abs), abs === `${TRACEFS}/trace_pipe` || /^\/sys\/kernel\/tracing\/per_cpu\/cpu\d+\/trace_pipe$/.test(abs));
     if (!r.ok) return fail('cat', args.path, r.errno);
     const { out } = await import('../../output/write.js');
     out(r.text);

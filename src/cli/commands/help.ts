@@ -17,6 +17,8 @@ real \`syscall\` instruction into the kernel's entry_SYSCALL_64; nothing is shor
   expect b == "Welcome"           compare a buffer's first bytes with a string
   expect fd == -ENOENT            errno names work as negative values
   p = buf 8; pipe2 p              p[0], p[1]: the buffer's 32-bit ints (pipe2, socketpair)
+  fd = openat "/tmp/f" O_CREAT|O_WRONLY|O_TRUNC 0644
+                                  flags combined with |; a leading 0 is octal (0644)
   repeat 10 { getpid }            a loop
   spawn 2 { ... }                 start 2 tasks (clone) running the block with a copy of the
                                   variables; each exits when its block ends
@@ -35,7 +37,8 @@ Constants: STDIN STDOUT STDERR NULL AT_FDCWD O_RDONLY O_WRONLY O_RDWR O_CREAT O_
 O_APPEND O_NONBLOCK O_DIRECTORY O_CLOEXEC AF_UNIX AF_INET SOCK_STREAM SOCK_DGRAM SOCK_NONBLOCK
 SOCK_CLOEXEC WNOHANG MSG_DONTWAIT CLOCK_REALTIME CLOCK_MONOTONIC.
 
-Mistakes are reported before the kernel boots, with file:line:col and a caret.
+Mistakes are reported before the kernel boots, with file:line:col and a caret. \`ktrace run -\` reads
+the script from standard input; a UTF-8 byte order mark at the start is skipped.
 Bundled workloads: \`ktrace run --list\`; their sources are in fixtures/workloads/.
 `;
 
@@ -45,18 +48,26 @@ interface Args extends GlobalArgs { topic?: string }
 
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'help [topic]',
-  describe: 'documentation topics: workload',
+  describe: 'documentation topics (workload), or a command\'s help: ktrace help COMMAND',
   builder: (y) => y
     .positional('topic', { type: 'string', describe: `one of: ${Object.keys(TOPICS).join(', ')}` })
-    .example('$0 help workload', 'the workload script language'),
+    .example('$0 help workload', 'the workload script language')
+    .example('$0 help add', "the add command's options and examples, as ktrace add --help"),
   handler: async (args) => {
     const { out } = await import('../../output/write.js');
     if (!args.topic) {
-      out(`Topics: ${Object.keys(TOPICS).join(', ')}\nRun \`ktrace help TOPIC\`, or \`ktrace --help\` for the commands.\n`);
+      out(`Topics: ${Object.keys(TOPICS).join(', ')}\nRun \`ktrace help TOPIC\`, \`ktrace help COMMAND\`, or \`ktrace --help\` for the commands.\n`);
       return;
     }
+    const { COMMANDS } = await import('../commands.js');
     const text = TOPICS[args.topic];
-    if (!text) throw new CliError(`help: no topic '${args.topic}' (topics: ${Object.keys(TOPICS).join(', ')})`, EXIT_USAGE);
+    if (!text && COMMANDS.some((c) => c.name === args.topic)) {
+      // ktrace help COMMAND: that command's --help (as git help and perf help do).
+      const { main } = await import('../cli.js');
+      process.exitCode = await main([args.topic, '--help']);
+      return;
+    }
+    if (!text) throw new CliError(`help: no topic or command '${args.topic}' (topics: ${Object.keys(TOPICS).join(', ')}; commands: ${COMMANDS.map((c) => c.name).join(', ')})`, EXIT_USAGE);
     out(text);
   },
 };

@@ -29,6 +29,9 @@ interface Args extends GlobalArgs {
   summary: boolean;
   handlers?: string;
   'show-list': boolean;
+  output?: string;
+  'per-cpu': boolean;
+  agg?: string[];
 }
 
 /**
@@ -69,7 +72,21 @@ const options = {
   list: { type: 'boolean' as const, default: false, describe: 'list the bundled workloads' },
   handlers: { type: 'string' as const, describe: 'a module whose exports declare kprobes, kretprobes and their handlers (README "Handler scripts")' },
   'show-list': { type: 'boolean' as const, default: false, describe: 'after the run, print /sys/kernel/debug/kprobes/list as the run left it (stderr)' },
+  output: { alias: 'o', type: 'string' as const, describe: 'also write the events to FILE: NDJSON (events, then the summary: `ktrace report FILE`) when it ends in .json or .ndjson, trace text otherwise; written whole or not at all' },
+  'per-cpu': { type: 'boolean' as const, default: false, describe: 'add a table of the events each CPU recorded to the summary' },
+  agg: { type: 'string' as const, array: true, describe: "bpftrace-style aggregation: [EVENT:]count|sum(ARG)|avg(ARG)|min(ARG)|max(ARG) by comm|pid|cpu|ARG (repeatable), e.g. 'sum(count) by comm'" },
 };
+
+/** --hist NAME or EVENT:NAME: the event pattern (matched against "group:event") and the field. */
+export function parseHistSpec(h: string): { spec: string; re?: RegExp; arg: string; retval: boolean } {
+  const c = h.lastIndexOf(':');
+  const event = c >= 0 ? h.slice(0, c) : undefined;
+  const re = event === undefined ? undefined : new RegExp(`^(?:[^:]*:)?${event.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  const arg = c >= 0 ? h.slice(c + 1) : h;
+  const retval = arg === '$retval' || arg === 'retval';
+  return { spec: h, re, arg: retval ? '$retval' : arg, retval };
+}
+
 
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'run [workload]',
@@ -140,12 +157,8 @@ const command: CommandModule<GlobalArgs, Args> = {
     // no selected event has is an error before the run.
     const selProbes = sel.selected.flatMap((k) => sel.probes.filter((p) => `${p.group}/${p.event}` === k));
     const hists = asList(args.hist).map((h) => {
-      const c = h.lastIndexOf(':');
-      const event = c >= 0 ? h.slice(0, c) : undefined;
-      // EVENT or GROUP:EVENT, matched against "group:event".
-      const re = event === undefined ? undefined : new RegExp(`^(?:[^:]*:)?${event.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-      const arg = c >= 0 ? h.slice(c + 1) : h;
-      const retval = arg === '$retval' || arg === 'retval';
+      const { re, arg, retval } = parseHistSpec(h);
+      const event = h.lastIndexOf(':') >= 0 ? h.slice(0, h.lastIndexOf(':')) : undefined;
       const fits = selProbes.filter((p) => (!re || re.test(`${p.group}:${p.event}`))
         && (retval ? p.type === 'r' : p.args.some((a) => a.name === arg && report.isNumericArg(a))));
       if (!fits.length) {
@@ -153,6 +166,18 @@ const command: CommandModule<GlobalArgs, Args> = {
         throw new CliError(`run: --hist ${h}: ${what}${event ? ` (event ${event})` : ''}; see \`ktrace list\``, EXIT_USAGE);
       }
       return { spec: h, re, arg: retval ? '$retval' : arg, retval, counts: new Map<string, import('../../output/trace-report.js').Log2Counts>() };
+    });
+    // --agg: bpftrace's count/sum/avg/min/max by a key; its fields must exist in a selected event.
+    const { Aggregation, parseAgg, renderAggregation } = await import('../../output/aggregate.js');
+    const aggs = asList(args.agg).map((text) => {
+      let spec: import('../../output/aggregate.js').AggSpec;
+      try { spec = parseAgg(text); } catch (e) { throw new CliError(`run: --agg ${text}: ${(e as Error).message}`, EXIT_USAGE); }
+      const has = (p: import('../../trace/kprobe-events/probe.js').ProbeDef, name: string, numeric: boolean) =>
+        name === '$retval' ? p.type === 'r' : p.args.some((a) => a.name === name && (!numeric || report.isNumericArg(a)));
+      const fits = selProbes.filter((p) => (!spec.event || spec.event.test(`${p.group}:${p.event}`))
+        && (spec.arg === undefined || has(p, spec.arg, true)) && (['comm', 'pid', 'cpu'].includes(spec.key) || has(p, spec.key, false)));
+      if (!fits.length) throw new CliError(`run: --agg ${text}: no selected event has ${spec.arg !== undefined ? `a numeric '${spec.arg}'${['comm', 'pid', 'cpu'].includes(spec.key) ? '' : ' and '}` : ''}${['comm', 'pid', 'cpu'].includes(spec.key) ? '' : `an argument '${spec.key}'`}; see \`ktrace list\``, EXIT_USAGE);
+      return new Aggregation(spec);
     });
     // --filter EVENT:EXPR: the kernel's event filter for this run (overriding a stored one).
     const { compileFilter, filterErrorText } = await import('../../trace/filter.js');
@@ -181,7 +206,12 @@ const command: CommandModule<GlobalArgs, Args> = {
     const triggers = new TriggerRuntime(sel.state, [...selProbes, ...sel.probes.filter((p) => soft.has(`${p.group}/${p.event}`))], runFilters);
     const symOffset = args.stack || sel.state.symOffset === true;
     const tty = process.stdout.isTTY === true;
-    const mode = args.json ? 'json' : args.trace ? 'trace' : (!tty && tracing && !args.summary) ? 'pipe' : 'summary';
+    const mode = args.json ? 'json' : args.trace ? 'trace' : (!tty && tracing && !args.summary && args.output === undefined) ? 'pipe' : 'summary';
+    // --output FILE: NDJSON by extension, else the trace text; opened before the boot so a bad path fails at once.
+    const fileJson = args.output !== undefined && /\.(nd)?json$/i.test(args.output);
+    const file = args.output !== undefined ? new (await import('../../output/write.js')).AtomicFile(args.output, (m) => new CliError(`run: --output ${args.output}: ${m}`)) : undefined;
+    const withJson = mode === 'json' || fileJson;
+    const fileSink = file ? new (await import('../../trace/runtime/bytes.js')).ByteSink() : undefined;
     const { TraceMerger, clockWatermark } = await import('../../trace/runtime/merge.js');
     const { TraceRing } = await import('../../trace/runtime/ring.js');
     const { onStdoutClosed, drained, outBytes } = await import('../../output/write.js');
@@ -192,17 +222,28 @@ const command: CommandModule<GlobalArgs, Args> = {
     const { ByteSink } = await import('../../trace/runtime/bytes.js');
     const sink = new ByteSink();
     const merger = new TraceMerger((cpu, bytes) => {
-      if (mode === 'json') {
+      if (withJson) {
         // The event's text is its trace line, NUL (no fetched string holds one), its JSON object.
         const nul = bytes.indexOf(0);
-        ring.pushBytes(cpu, bytes.subarray(0, nul));
-        sink.append(bytes.subarray(nul + 1));
+        const text = bytes.subarray(0, nul), json = bytes.subarray(nul + 1);
+        ring.pushBytes(cpu, text);
+        if (mode === 'json') sink.append(json); else if (mode !== 'summary') sink.append(text);
+        fileSink?.append(fileJson ? json : text);
         return;
       }
       ring.pushBytes(cpu, bytes);
       if (mode !== 'summary') sink.append(bytes);
+      fileSink?.append(bytes);
     });
-    const writeChunk = () => { if (sink.length) outBytes(sink.take()); };
+    // On a terminal (or --color=always) the trace's event names are coloured; files and pipes get the kernel's bytes.
+    const { colorEnabled: colorOn, styler: mkStyler, colorTrace } = await import('../../output/tty.js');
+    const traceStyle = mode === 'trace' && colorOn(process.stdout) ? mkStyler(true) : undefined;
+    const writeChunk = () => {
+      if (sink.length) outBytes(traceStyle ? Buffer.from(colorTrace(sink.take().toString('latin1'), traceStyle), 'latin1') : sink.take());
+      if (fileSink?.length) file!.write(fileSink.take());
+    };
+    // --per-cpu: recorded events per event and CPU.
+    const perCpu = new Map<string, number[]>();
     let events = 0;
     const retvals = new Map<string, Map<bigint, number>>();
     const { formatStackEntry } = await import('../../trace/kprobe-events/format.js');
@@ -216,6 +257,20 @@ const command: CommandModule<GlobalArgs, Args> = {
       if (o.record) {
         events++;
         const name = `${e.probe.group}:${e.probe.event}`;
+        if (args['per-cpu']) {
+          let c = perCpu.get(name);
+          if (!c) perCpu.set(name, (c = []));
+          c[e.cpu] = (c[e.cpu] ?? 0) + 1;
+        }
+        if (aggs.length) {
+          const value = (n: string): bigint | string | undefined => {
+            if (n === '$retval') return e.retval === undefined ? undefined : report.returnValue(e.retval);
+            const a = e.args.find((x) => x.arg.name === n);
+            if (!a) return undefined;
+            return report.argNumber(a) ?? (!Array.isArray(a.value) && a.value.kind === 'str' ? a.value.text : undefined);
+          };
+          for (const g of aggs) g.add({ event: name, comm: e.comm, pid: e.pid, cpu: e.cpu, value });
+        }
         if (e.retval !== undefined) {
           let m = retvals.get(name);
           if (!m) retvals.set(name, (m = new Map()));
@@ -233,9 +288,9 @@ const command: CommandModule<GlobalArgs, Args> = {
           report.addToLog2(c, v);
         }
         const stack = args.stack && e.stack ? e.stack.map((a) => sym.withOffset(a)) : undefined;
-        merger.push(e.cpu, Number(e.tsNs), mode === 'json' ? e.line + '\0' + traceEventJson(e, sym, stack) + '\n' : e.line);
+        merger.push(e.cpu, Number(e.tsNs), withJson ? e.line + '\0' + traceEventJson(e, sym, stack) + '\n' : e.line);
       }
-      if (stackText) merger.push(e.cpu, Number(e.tsNs), mode === 'json' ? stackText + '\0' : stackText);
+      if (stackText) merger.push(e.cpu, Number(e.tsNs), withJson ? stackText + '\0' : stackText);
     };
     const pr = rp.probeRun(t, { ...sel, selected: [...sel.selected, ...soft] }, onEvent, false, (p) => args.stack || triggers.wantsStack(`${p.group}/${p.event}`));
 
@@ -245,7 +300,8 @@ const command: CommandModule<GlobalArgs, Args> = {
     let stop!: () => void;
     const stopped = new Promise<void>((r) => { stop = r; });
     const onSignal = (sig: NodeJS.Signals) => {
-      if (interrupted && !readerGone) process.exit(sig === 'SIGINT' ? 130 : 143);
+      // A second signal exits at once: --output's temporary file goes (FILE stays as it was).
+      if (interrupted && !readerGone) { file?.abort(); process.exit(sig === 'SIGINT' ? 130 : 143); }
       interrupted = true;
       stop();
     };
@@ -278,17 +334,22 @@ const command: CommandModule<GlobalArgs, Args> = {
           // trace_printk lines stream with the events (NDJSON: {"type":"print"})
           hm.attach(pr.session()!, (cpu, ts, line) => {
             events++;
-            merger.push(cpu, Number(ts), mode === 'json' ? line + '\0' + JSON.stringify({ type: 'print', cpu, ts: Number(ts), line: line.replace(/\n$/, '') }) + '\n' : line);
+            merger.push(cpu, Number(ts), withJson ? line + '\0' + JSON.stringify({ type: 'print', cpu, ts: Number(ts), line: line.replace(/\n$/, '') }) + '\n' : line);
           });
         } : pr.attach,
       });
+    } catch (e) {
+      file?.abort();
+      throw e;
     } finally {
       progress.stop();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    merger.flush();
-    writeChunk();
+    try {
+      merger.flush();
+      writeChunk();
+    } catch (e) { file?.abort(); throw e; }
     const ms = pr.session();
     const handlerReport = hm?.finish();
     if (args['show-list'] && ms) {
@@ -315,26 +376,37 @@ const command: CommandModule<GlobalArgs, Args> = {
       const row = rows.find((r) => r.event === name);
       if (row) { row.hits += c.hits; row.misses += c.misses; } else rows.push({ event: name, hits: c.hits, misses: c.misses });
     }
-    if (mode === 'json') {
-      const summary = JSON.parse(runResultJson(result, { timing: args.timing }));
+    const triggerHists = sel.selected.flatMap((k) => triggers.hists(k).map((x) => ({ event: k.replace('/', ':'), trigger: histTriggerText(x.spec, !!x.stored.paused).trimEnd(), text: histShow(x.spec, x.data, !!x.stored.paused, sym) })));
+    const cpusOf = (ev: string) => Array.from({ length: cpus }, (_, i) => perCpu.get(ev)?.[i] ?? 0);
+    const summaryJson = () => {
+      const summary = JSON.parse(runResultJson(result, { timing: args.timing, console: args.console }));
       const rv = Object.fromEntries([...retvals].map(([ev, m]) => [ev, Object.fromEntries([...m].map(([v, n]) => [v.toString(), n]))]));
       const histograms = hists.flatMap((h) => [...h.counts].map(([ev, c]) => ({ event: ev, field: h.arg, buckets: report.log2Rows(c) })));
-      const triggerHists = sel.selected.flatMap((k) => triggers.hists(k).map((x) => ({ event: k.replace('/', ':'), trigger: histTriggerText(x.spec, !!x.stored.paused).trimEnd(), text: histShow(x.spec, x.data, !!x.stored.paused, sym) })));
-      out(JSON.stringify({ type: 'summary', ...summary, probes: rows, retvals: rv, histograms, ...(triggerHists.length ? { hist: triggerHists } : {}) }) + '\n');
+      // What `ktrace report` needs to rebuild the tables from the events: the --hist specs and which
+      // arguments of each event are numbers.
+      const numeric = Object.fromEntries(selProbes.map((p) => [`${p.group}:${p.event}`, [...(p.type === 'r' ? ['$retval'] : []), ...p.args.filter((a) => report.isNumericArg(a)).map((a) => a.name)]]));
+      const aggregations = aggs.flatMap((g) => g.rows().map((b) => ({ agg: g.spec.text, event: b.event, rows: b.rows.map(([k, v]) => [k, v.toString()]) })));
+      return JSON.stringify({ type: 'summary', ...summary, probes: rows, retvals: rv, histograms, histSpecs: hists.map((h) => h.spec), numericArgs: numeric,
+        ...(aggs.length ? { aggSpecs: aggs.map((g) => g.spec.text), aggregations } : {}),
+        ...(args['per-cpu'] ? { perCpu: Object.fromEntries([...perCpu.keys()].map((ev) => [ev, cpusOf(ev)])) } : {}),
+        ...(handlerReport?.log.length ? { printk: { module: args.handlers, lines: handlerReport.log } } : {}),
+        ...(triggerHists.length ? { hist: triggerHists } : {}) }) + '\n';
+    };
+    if (file) {
+      if (fileJson) file.write(summaryJson());
+      file.commit();
+    }
+    if (mode === 'json') {
+      out(summaryJson());
     } else if (mode !== 'pipe') {
-      let text = renderRunSummary(result, { console: args.console, timing: args.timing });
-      if (rows.length) text += '\n' + report.renderProbeTable(rows);
-      if (retvals.size) {
-        const { formatResult } = await import('../../kernel/workload/syscalls.js');
-        for (const [ev, m] of retvals) text += '\n' + report.renderRetvals(ev, m, formatResult);
-      }
-      for (const h of hists) {
-        if (h.counts.size === 0) text += `\n@${h.arg}: no event recorded a value\n`;
-        for (const [ev, c] of h.counts) text += '\n' + report.renderLog2Hist(`@${h.arg}[${ev}]:`, c);
-      }
-      if (handlerReport?.log.length) text += `\nprintk (${args.handlers}):\n${handlerReport.log.join('\n')}\n`;
-      // Hist triggers: what this run added, in the kernel's hist file format.
-      for (const k of sel.selected) for (const x of triggers.hists(k)) text += `\n${k.replace('/', ':')} hist (this run):\n` + histShow(x.spec, x.data, !!x.stored.paused, sym);
+      const { formatResult } = await import('../../kernel/workload/syscalls.js');
+      const { colorEnabled, styler } = await import('../../output/tty.js');
+      const style = styler(colorEnabled(mode === 'trace' ? process.stderr : process.stdout));
+      const text = renderRunSummary(result, { console: args.console, timing: args.timing }) + report.renderProbeReport({
+        rows, retvals, hists, triggerHists, aggs: aggs.map(renderAggregation),
+        ...(args['per-cpu'] ? { perCpu: { cpus, counts: new Map([...perCpu.keys()].map((ev) => [ev, cpusOf(ev)])) } } : {}),
+        ...(handlerReport?.log.length ? { printk: { module: args.handlers!, lines: handlerReport.log } } : {}),
+      }, formatResult, style);
       if (mode === 'trace') process.stderr.write(text); else out(text);
     }
     if (handlerReport && (mode === 'pipe' || mode === 'json') && handlerReport.log.length) process.stderr.write(handlerReport.log.join('\n') + '\n');

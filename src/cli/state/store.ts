@@ -197,7 +197,7 @@ export function checkVmlinux(dir: string, s: StateFile, vmlinux: string): Vmlinu
   if (s.vmlinux && s.vmlinux.sha256 !== id.sha256 && s.kprobeEvents !== '') {
     const other = s.vmlinux.path === id.path ? `an earlier build of ${id.path}` : s.vmlinux.path;
     throw new CliError(`the events in state ${dir} were defined on another vmlinux (${other}, sha256 ${s.vmlinux.sha256.slice(0, 12)}),`
-      + ` not on ${vmlinux} (sha256 ${id.sha256.slice(0, 12)}). Remove them with \`ktrace del -a\`, or use another --state DIR.`);
+      + ` not on ${vmlinux} (sha256 ${id.sha256.slice(0, 12)}). Move them onto it with \`ktrace add --rebase\`, remove them with \`ktrace del -a\`, or use another --state DIR.`);
   }
   return id;
 }

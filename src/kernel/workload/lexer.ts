@@ -18,7 +18,8 @@ const OPS = ['==', '!=', '<=', '>=', '<', '>'];
 
 export function tokenize(file: string, source: string): Token[] {
   const toks: Token[] = [];
-  let i = 0, line = 1, lineStart = 0;
+  // A UTF-8 byte order mark (an editor's) is not part of the script; columns count after it.
+  let i = source.charCodeAt(0) === 0xfeff ? 1 : 0, line = 1, lineStart = i;
   const pos = (start: number, len: number): Pos => ({ line, col: start - lineStart + 1, len: Math.max(1, len) });
   const fail = (start: number, len: number, reason: string): never => {
     throw new WorkloadError(file, source, pos(start, len), reason);
@@ -33,7 +34,7 @@ export function tokenize(file: string, source: string): Token[] {
     if (c === ' ' || c === '\t' || c === '\r') { i++; continue; }
     if (c === '#') { while (i < source.length && source[i] !== '\n') i++; continue; }
     if (c === ';') { toks.push({ kind: 'eol', text: ';', pos: pos(i, 1) }); i++; continue; }
-    if ('{}[]='.includes(c) && !(c === '=' && source[i + 1] === '=')) {
+    if ('{}[]=|'.includes(c) && !(c === '=' && source[i + 1] === '=')) {
       toks.push({ kind: 'punct', text: c, pos: pos(i, 1) }); i++; continue;
     }
     const op = OPS.find((o) => source.startsWith(o, i));
@@ -55,7 +56,11 @@ export function tokenize(file: string, source: string): Token[] {
       const body = neg ? clean.slice(1) : clean;
       let value: number;
       if (/^0x[0-9a-fA-F]+$/.test(body)) value = parseInt(body.slice(2), 16);
-      else if (/^[0-9]+$/.test(body)) value = parseInt(body, 10);
+      // A leading 0 is octal, as in C and the shell's modes (0644); 0 alone is zero.
+      else if (/^0[0-9]+$/.test(body)) {
+        if (!/^0[0-7]+$/.test(body)) return fail(start, text.length, `bad octal number '${text}' (a leading 0 means octal: digits 0-7)`);
+        value = parseInt(body.slice(1), 8);
+      } else if (/^[0-9]+$/.test(body)) value = parseInt(body, 10);
       else return fail(start, text.length, `bad number '${text}'`);
       if (!Number.isSafeInteger(value)) return fail(start, text.length, `number '${text}' is too large`);
       toks.push({ kind: 'int', text, value: neg ? -value : value, pos: pos(start, text.length) });

@@ -47,7 +47,21 @@ export function parseWorkload(file: string, source: string, syscalls: ReadonlyMa
     return t.value!;
   }
 
+  /** An operand, and `A|B|...` of integers (symbolic flags: O_CREAT|O_WRONLY|O_TRUNC) folded into one. */
   function operand(scope: Map<string, VarKind>): Operand {
+    let op = single(scope);
+    while (peek().kind === 'punct' && peek().text === '|') {
+      next();
+      const rhs = single(scope);
+      if (op.kind !== 'int') return fail(op.pos, "'|' combines integers and constants (flags), not a variable or string");
+      if (rhs.kind !== 'int') return fail(rhs.pos, "'|' combines integers and constants (flags), not a variable or string");
+      if (op.value < 0 || rhs.value < 0) return fail(op.value < 0 ? op.pos : rhs.pos, "'|' combines non-negative flags");
+      op = { kind: 'int', value: Number(BigInt(op.value) | BigInt(rhs.value)), pos: { ...op.pos, len: rhs.pos.col + rhs.pos.len - op.pos.col } };
+    }
+    return op;
+  }
+
+  function single(scope: Map<string, VarKind>): Operand {
     const t = next();
     if (t.kind === 'int') return { kind: 'int', value: t.value!, pos: t.pos };
     if (t.kind === 'string') return { kind: 'string', bytes: t.bytes!, pos: t.pos };

@@ -45,7 +45,7 @@ export interface Histogram {
   total: number;
 }
 
-export interface ProbeDetail { definition: string; lines: string[]; fields: string[]; hist?: Histogram }
+export interface ProbeDetail { definition: string; lines: string[]; fields: string[]; hist?: Histogram; /** events/GROUP/EVENT/filter, when one is active. */ filter?: string }
 
 export interface TuiModel { probes: ProbeRow[]; machine: MachineInfo; message?: string }
 
@@ -67,6 +67,11 @@ export interface TuiController {
    * name) and the histogram of `field` (default: the first field) over the current run.
    */
   detail(name: string, field?: string): ProbeDetail;
+  /**
+   * Sets the event's filter (the kernel's event filter grammar; empty clears it), as `ktrace fs write
+   * events/GROUP/EVENT/filter`, live and in the state: the kernel's error message, or undefined.
+   */
+  setEventFilter(name: string, expr: string): string | undefined;
   /** Adds (and enables) a probe from a `ktrace add` spec: an error message, or undefined on success. */
   addProbe(spec: string): string | undefined;
   /** Function names of the image starting with `prefix`, sorted (for completion). */
@@ -177,7 +182,7 @@ export const KEYS: [string, string][] = [
   ['up/down', 'select a probe (PgUp/PgDn, Home/End jump)'], ['a', 'add a probe (ktrace add spec; Tab completes symbols)'],
   ['e / d', 'enable / disable the selected probe'], ['x', 'delete the selected probe (asks: y deletes it)'],
   ['h', 'histogram of the next field: $retval, then each numeric fetch arg'],
-  ['/', 'filter the probe list (Esc clears the filter)'],
+  ['/', 'filter the probe list (Esc clears the filter)'], ['f', "the selected event's kernel filter (count > 100)"],
   ['k', 'toggle kprobes/enabled'], ['o', 'toggle the optimization sysctl'], ['p', 'pause / resume'],
   ['r', 'restart the workload'], ['?', 'this help'], ['q, Ctrl-C', 'quit'],
 ];
@@ -200,6 +205,15 @@ export function AddPrompt({ text, candidates, width = 80 }: { text: string; cand
     <Box flexDirection="column">
       <Text>{cut(`add probe: ${text}_`, width)}</Text>
       <Text>{candidates.length ? cut(candidates.slice(0, 4).join('  ') + more, width) : 'Enter adds, Tab completes, Esc cancels'}</Text>
+    </Box>
+  );
+}
+
+export function EventFilterPrompt({ name, text, width = 80 }: { name: string; text: string; width?: number }) {
+  return (
+    <Box flexDirection="column">
+      <Text>{cut(`filter ${name}: ${text}_`, width)}</Text>
+      <Text>{cut("the kernel's event filter (count > 100 && comm == \"cat\"); Enter sets it, empty clears, Esc cancels", width)}</Text>
     </Box>
   );
 }
@@ -286,7 +300,7 @@ function useTerminalSize(fixed?: { columns: number; rows: number }) {
   return size;
 }
 
-type PromptState = { kind: 'add' | 'filter'; text: string } | undefined;
+type PromptState = { kind: 'add' | 'filter'; text: string } | { kind: 'event-filter'; name: string; text: string } | undefined;
 type Confirm = { name: string; row: ProbeRow } | undefined;
 
 /** The question `x` asks before deleting an event. */
@@ -395,6 +409,7 @@ export function App({ ctl, color, refreshMs = 100, size }: AppProps) {
         setPrompt(undefined);
         setCandidates([]);
         if (prompt.kind === 'filter') { setFilter(text); return; }
+        if (prompt.kind === 'event-filter') { const err = ctl.setEventFilter(prompt.name, text); if (err) setNotice(err); refresh(); return; }
         if (!text) return;
         const err = ctl.addProbe(text);
         refresh();
@@ -425,6 +440,7 @@ export function App({ ctl, color, refreshMs = 100, size }: AppProps) {
     if (input === '?') setHelp(true);
     else if (input === 'a') { setPrompt({ kind: 'add', text: '' }); return; }
     else if (input === '/') { setPrompt({ kind: 'filter', text: filterRef.current }); return; }
+    else if (input === 'f' && n > 0) { const name = probes[sel]!.name; setPrompt({ kind: 'event-filter', name, text: ctl.detail(name).filter ?? '' }); return; }
     else if (key.escape && filterRef.current) { setFilter(''); setSelected(0); }
     else if (input === 'p') ctl.togglePause();
     else if (input === 'r') ctl.restart();
@@ -453,13 +469,14 @@ export function App({ ctl, color, refreshMs = 100, size }: AppProps) {
     <Box flexDirection="column" width={lay.width}>
       {help ? <Help width={lay.width} /> : <ProbesPanel probes={shownProbes} selected={sel} color={color} rows={lay.probeRows} width={lay.width} total={model.probes.length} filter={filter} />}
       {d ? (
-        <DetailPanel definition={d.definition} lines={d.lines} rows={lay.lineRows} width={lay.width}>
+        <DetailPanel definition={d.filter ? `${d.definition.trim()}  if ${d.filter}` : d.definition} lines={d.lines} rows={lay.lineRows} width={lay.width}>
           <HistogramPanel hist={d.hist} fields={d.fields} rows={lay.histRows} width={lay.width} />
         </DetailPanel>
       ) : null}
       <MachinePanel m={model.machine} color={color} width={lay.width} />
       {prompt?.kind === 'add' ? <AddPrompt text={prompt.text} candidates={candidates} width={lay.width} />
         : prompt?.kind === 'filter' ? <FilterPrompt text={prompt.text} width={lay.width} />
+        : prompt?.kind === 'event-filter' ? <EventFilterPrompt name={prompt.name} text={prompt.text} width={lay.width} />
         : <Footer message={confirm ? confirmQuestion(confirm.row) : notice ?? model.message} width={lay.width} />}
     </Box>
   );

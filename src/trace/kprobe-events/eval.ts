@@ -80,17 +80,31 @@ function value64(op: FetchOp, ctx: FetchContext): bigint | undefined {
   }
 }
 
-/** A NUL-terminated string (fetch_store_string): bytes as Latin-1, undefined on a fault. */
+/**
+ * A NUL-terminated string (fetch_store_string), undefined on a fault. The kernel prints its bytes as
+ * they are: as text they are UTF-8 (a trace line is written out as UTF-8, so valid UTF-8 comes out
+ * byte for byte, never re-encoded as if each byte were a Latin-1 character); a byte sequence that is
+ * not UTF-8 shows U+FFFD.
+ */
 function readString(addr: bigint, user: boolean, ctx: FetchContext): string | undefined {
   if (ctx.readString) return ctx.readString(addr, MAX_STRING_SIZE - 1, user);
-  let s = '';
+  const bytes: number[] = [];
   for (let i = 0; i < MAX_STRING_SIZE - 1; i++) {
     const b = ctx.mem(add64(addr, BigInt(i)), 1, user);
     if (b === undefined) return undefined;
-    if (b === 0n) return s;
-    s += String.fromCharCode(Number(b));
+    if (b === 0n) break;
+    bytes.push(Number(b));
   }
-  return s;
+  return bytesText(bytes);
+}
+
+const utf8 = new TextDecoder('utf-8');
+
+/** Bytes as text: ASCII as is, anything else decoded as UTF-8. */
+export function bytesText(bytes: readonly number[]): string {
+  let ascii = true;
+  for (const b of bytes) if (b >= 0x80) { ascii = false; break; }
+  return ascii ? String.fromCharCode(...bytes) : utf8.decode(Uint8Array.from(bytes));
 }
 
 function stringElement(arg: ProbeArg, ctx: FetchContext, i: number): ScalarValue {

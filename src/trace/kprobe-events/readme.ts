@@ -3,7 +3,9 @@
 // CONFIG_HAVE_FUNCTION_ARG_ACCESS_API=y; no function tracer, dynamic ftrace, stack tracer,
 // snapshot, stacktrace triggers, hist triggers, uprobe/fprobe events, BTF arguments or synthetic
 // events. The text is the kernel's byte for byte, except that the type list leaves out "%pd/%pD"
-// (dentry types), which ktrace does not implement — the selftests probe this file for features.
+// (dentry types), and the event-probe ('e' lines, $<efield>) parts, which ktrace does not implement —
+// the selftests and perf probe grep this file for features (the fetcharg line is then what the kernel
+// prints without event probes: "%<register>", as in kernels before 5.15).
 const T = '\t';
 export const README = [
   'tracing mini-HOWTO:\n\n',
@@ -48,20 +50,17 @@ export const README = [
   `${T}  accepts: event-definitions (one definition per line)\n`,
   `${T}   Format: p[:[<group>/][<event>]] <place> [<args>]\n`,
   `${T}           r[maxactive][:[<group>/][<event>]] <place> [<args>]\n`,
-  `${T}           e[:[<group>/][<event>]] <attached-group>.<attached-event> [<args>] [if <filter>]\n`,
   `${T}           -:[<group>/][<event>]\n`,
   `${T}    place: [<module>:]<symbol>[+<offset>]|<memaddr>\n`,
   'place (kretprobe): [<module>:]<symbol>[+<offset>]%return|<memaddr>\n',
   `${T}     args: <name>=fetcharg[:type]\n`,
-  `${T} fetcharg: (%<register>|$<efield>), @<address>, @<symbol>[+|-<offset>],\n`,
+  `${T} fetcharg: %<register>, @<address>, @<symbol>[+|-<offset>],\n`,
   `${T}           $stack<index>, $stack, $retval, $comm, $arg<N>,\n`,
   `${T}           +|-[u]<offset>(<fetcharg>), \\imm-value, \\"imm-string"\n`,
   `${T}     kernel return probes support: $retval, $arg<N>, $comm\n`,
   `${T}     type: s8/16/32/64, u8/16/32/64, x8/16/32/64, char, string, symbol,\n`,
   `${T}           b<bit-width>@<bit-offset>/<container-size>, ustring,\n`,
   `${T}           symstr, <type>\\[<array-size>\\]\n`,
-  `${T}    efield: For event probes ('e' types), the field is on of the fields\n`,
-  `${T}            of the <attached-group>/<attached-event>.\n`,
   `  set_event${T}${T}- Enables events by name written into it\n`,
   `${T}${T}${T}  Can enable module events via: :mod:<module>\n`,
   `  events/${T}${T}- Directory containing all trace event subsystems:\n`,

@@ -32,6 +32,10 @@ export interface PointOptions {
   readonly readSource?: (path: string) => readonly string[] | undefined;
   /** A function symbol's address from the ELF symbol table (perf's fallback when the debug info has no body). */
   readonly symbol?: (name: string) => number | undefined;
+  /** perf --no-inlines: functions declared inline (an abstract DIE) are not searched, their out-of-line copies included. */
+  readonly noInlines?: boolean;
+  /** perf --max-probes N: more addresses than this for one spec is an error (default MAX_PROBES). */
+  readonly maxProbes?: number;
 }
 
 /**
@@ -53,7 +57,8 @@ export const MAX_PROBES = 128;
 
 export function resolvePoint(d: Dwarf, pp: ProbePoint, opts: PointOptions = {}): Parsed<ResolvedPoint[]> {
   const r = resolveAll(d, pp, opts);
-  if (r.ok && r.value.length > MAX_PROBES) return { ok: false, reason: `Too many( > ${MAX_PROBES}) probe point found.` };
+  const max = opts.maxProbes ?? MAX_PROBES;
+  if (r.ok && r.value.length > max) return { ok: false, reason: `Too many( > ${max}) probe point found.` };
   return r;
 }
 
@@ -69,6 +74,12 @@ function resolveAll(d: Dwarf, pp: ProbePoint, opts: PointOptions): Parsed<Resolv
   };
   if (pp.function !== undefined) {
     let fns = findFunctions(d, pp.function);
+    // --no-inlines (probe_point_search_cb): a function whose DIE is an inline declaration is skipped,
+    // its instances (inlined copies and the out-of-line body that refers to it) with it; nothing is then found.
+    if (opts.noInlines && fns.length) {
+      fns = fns.filter((f) => f.kind === 'function' && !d.has(f.die, DW_AT.abstract_origin));
+      if (fns.length === 0) return { ok: false, reason: `Probe point '${pp.function}${pp.file !== undefined ? `@${pp.file}` : ''}' not found.` };
+    }
     if (pp.file !== undefined) fns = fns.filter((f) => f.declFile !== undefined && pathMatches(f.declFile, pp.file!));
     if (fns.length === 0) {
       // No body in the debug info: perf falls back to the symbol table for a plain FUNC[+OFFS][%return].

@@ -2,6 +2,7 @@
 // the current task (comm, pid) read the way the kernel's `current` works on x86-64 (%gs base →
 // struct pcpu_hot.current_task; fixtures/kernel/README.md "What the platform can read"), and the
 // kallsyms symbolizer the trace text uses.
+import { bytesText } from '../kprobe-events/eval.js';
 import type { Image } from '../../elf/image.js';
 import type { Memory } from '../../emu/memory.js';
 import type { PtRegs } from '../../kprobe/regs.js';
@@ -49,13 +50,13 @@ export function currentTask(mem: Memory, gsBase: number, layout: TaskLayout = MI
   const task = toAddr(t);
   const pid = safeLoad(mem, task + layout.pid, 4, false);
   if (pid === undefined) return undefined;
-  let comm = '';
+  const bytes: number[] = [];
   for (let i = 0; i < layout.commLen - 1; i++) {
     const b = safeLoad(mem, task + layout.comm + i, 1, false);
     if (b === undefined || b === 0n) break;
-    comm += String.fromCharCode(Number(b));
+    bytes.push(Number(b));
   }
-  return { task, pid: Number(BigInt.asIntN(32, pid)), comm };
+  return { task, pid: Number(BigInt.asIntN(32, pid)), comm: bytesText(bytes) };
 }
 
 export function imageSymbolizer(image: Image): Symbolizer {

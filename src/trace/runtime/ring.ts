@@ -15,6 +15,22 @@ export function cpuOfLine(line: string): number {
   return m ? Number(m[1]) : 0;
 }
 
+/** A saved trace's entries in order: each line, with a stack trace entry's " => func" lines kept with its "<stack trace>" line. */
+export function traceEntries(text: string): string[] {
+  const out: string[] = [];
+  let i = 0, entry = '';
+  while (i < text.length) {
+    const j = text.indexOf('\n', i);
+    const end = j < 0 ? text.length : j + 1;
+    const line = text.slice(i, end);
+    if (entry && line.startsWith(' => ')) entry += line;
+    else { if (entry) out.push(entry); entry = line; }
+    i = end;
+  }
+  if (entry) out.push(entry);
+  return out;
+}
+
 export class TraceRing {
   private readonly cpus: ByteFifo[] = [];
   private seq = 0;
@@ -28,17 +44,7 @@ export class TraceRing {
   /** A ring holding the lines of a saved trace (in order), as if they had been pushed. */
   static of(text: string, bytesPerCpu?: number): TraceRing {
     const r = new TraceRing(bytesPerCpu);
-    let i = 0, entry = '';
-    while (i < text.length) {
-      const j = text.indexOf('\n', i);
-      const end = j < 0 ? text.length : j + 1;
-      const line = text.slice(i, end);
-      // A stack trace entry's " => func" lines belong to its "<stack trace>" line.
-      if (entry && line.startsWith(' => ')) entry += line;
-      else { if (entry) r.push(entry); entry = line; }
-      i = end;
-    }
-    if (entry) r.push(entry);
+    for (const e of traceEntries(text)) r.push(e);
     return r;
   }
 

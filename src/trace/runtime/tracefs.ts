@@ -13,6 +13,7 @@ import { README } from '../kprobe-events/readme.js';
 import { showKprobeProfile } from '../kprobe-events/show.js';
 import { type Result, type Vfs } from '../vfs.js';
 import type { TraceSession } from './session.js';
+import { cpuOfLine, traceEntries } from './ring.js';
 import { readEventFilter, readHist, readTriggers, writeEventFilter, writeTrigger } from '../triggers.js';
 import type { HistSymbols } from '../hist.js';
 import { EINVAL } from '../../base/errno.js';
@@ -87,6 +88,28 @@ export function addTracefs(vfs: Vfs, s: TraceSession, opts: TracefsOptions = {})
       return text;
     },
   });
+
+  // per_cpu/cpuN/{trace,trace_pipe}: one CPU's entries (tracing_open with iter->cpu_file = N). The
+  // header is the whole buffer's, as print_event_info sums get_total_entries over every CPU; opening
+  // trace with O_TRUNC clears that CPU only (tracing_reset_cpu), trace_pipe consumes that CPU's entries.
+  const splitCpu = (cpu: number) => {
+    const mine: string[] = [], rest: string[] = [];
+    for (const e of traceEntries(s.state.trace)) (cpuOfLine(e) === cpu ? mine : rest).push(e);
+    return { mine, rest };
+  };
+  const dropCpu = (cpu: number) => {
+    const { mine, rest } = splitCpu(cpu);
+    if (mine.length) { s.state = { ...s.state, trace: rest.join(''), traceEntries: Math.max(0, s.state.traceEntries - mine.length) }; changed(); }
+    return mine.join('');
+  };
+  for (let cpu = 0; cpu < (s.state.cpus || 2); cpu++) {
+    vfs.addFile(`${TRACEFS}/per_cpu/cpu${cpu}/trace`, {
+      mode: 0o644,
+      read: () => traceHeader(s.state.traceEntries, s.state.traceWritten, s.state.cpus || 2) + splitCpu(cpu).mine.join(''),
+      write: (_t, o) => { if (o.truncate) dropCpu(cpu); return OK; },
+    });
+    vfs.addFile(`${TRACEFS}/per_cpu/cpu${cpu}/trace_pipe`, { mode: 0o444, read: () => dropCpu(cpu) });
+  }
 
   const flagFile = (get: () => boolean, set: (on: boolean) => void) => ({
     mode: 0o644,

@@ -157,4 +157,27 @@ test("a task's buffers must fit its user heap: refused before boot with a caret,
   assert.match(err(fits + 'nanosleep 1').message, /^t\.wl:15:11: this task's buffers need more/);
 });
 
+test('symbolic flags with |, octal numbers, a UTF-8 byte order mark', () => {
+  const s = parseWorkload('t.wl', '\ufefffd = openat "/tmp/x" O_CREAT|O_WRONLY | O_TRUNC 0644\nexpect fd == 3|4\n');
+  const open = s.body[0];
+  if (open.kind !== 'call') throw new Error('not a call');
+  const a = parseWorkload('u.wl', 'fd = openat "/tmp/x" O_CREAT\n').body[0]!;
+  const creat = a.kind === 'call' ? (a.args[2] as { value: number }).value : NaN;
+  const w = parseWorkload('u.wl', 'fd = openat "/tmp/x" O_WRONLY\n').body[0]!;
+  const wr = w.kind === 'call' ? (w.args[2] as { value: number }).value : NaN;
+  const t = parseWorkload('u.wl', 'fd = openat "/tmp/x" O_TRUNC\n').body[0]!;
+  const tr = t.kind === 'call' ? (t.args[2] as { value: number }).value : NaN;
+  assert.is((open.args[2] as { value: number }).value, creat | wr | tr);
+  assert.is((open.args[3] as { value: number }).value, 0o644);
+  const e = s.body[1];
+  if (e.kind !== 'expect') throw new Error('not an expect');
+  assert.is((e.right as { value: number }).value, 7);
+  // the BOM is not a character of line 1: columns count after it
+  assert.is(err('\ufeffx = nosuch\n').format().split('\n')[0], 't.wl:1:5: unknown system call \'nosuch\'');
+  assert.is(parseWorkload('t.wl', 'n = read 0 NULL 010\n').body[0]!.kind, 'call');
+  assert.match(err('n = read 0 NULL 09\n').format(), /bad octal number '09'/);
+  assert.match(err('b = buf 8\nn = read 0 b O_CREAT|b\n').format(), /'\|' combines integers and constants/);
+  assert.match(err('n = read 0 NULL O_CREAT|"x"\n').format(), /'\|' combines integers/);
+});
+
 test.run();

@@ -18,6 +18,7 @@ const hists: Record<string, Histogram> = {
 
 function fake() {
   const calls: string[] = [];
+  const filters: Record<string, string> = {};
   const model: TuiModel = { probes: rows(), machine: machine() };
   const ctl: TuiController = {
     snapshot: () => ({ ...model, probes: model.probes.map((p) => ({ ...p })), machine: { ...model.machine } }),
@@ -31,6 +32,12 @@ function fake() {
       model.probes.push({ name: `probe:${spec.split(' ')[0]}`, type: 'p', where: spec.split(' ')[0] + '+0x0', tags: '', enabled: true, hits: 0, misses: 0 });
       return undefined;
     },
+    setEventFilter: (name, expr) => {
+      calls.push(`filter ${name} ${expr}`);
+      if (expr.includes('>>')) return `filter ${name}: Invalid value (did you forget quotes)?`;
+      filters[name] = expr;
+      return undefined;
+    },
     deleteProbe: (name) => { calls.push(`del ${name}`); model.probes = model.probes.filter((p) => p.name !== name); },
     toggleKprobes: () => { calls.push('kprobes'); model.machine.kprobesEnabled = !model.machine.kprobesEnabled; },
     toggleOptimization: () => { calls.push('opt'); model.machine.optimization = !model.machine.optimization; },
@@ -40,7 +47,7 @@ function fake() {
       return {
         definition: `p:${name.replace(':', '/')} ${name.split(':')[1]}`,
         lines: name === 'probe:vfs_read' ? ['cat-1 [000] ..... 0.000100: vfs_read: (vfs_read+0x0/0x90)\n'] : [],
-        fields, hist: f === undefined ? undefined : hists[f],
+        fields, hist: f === undefined ? undefined : hists[f], ...(filters[name] ? { filter: filters[name] } : {}),
       };
     },
     complete: (prefix) => ['vfs_read', 'vfs_readv', 'vfs_write', 'ksys_read'].filter((n) => n.startsWith(prefix)),
@@ -618,6 +625,28 @@ test('keys: End, Home, PgDn and PgUp move the selection through long lists', asy
   await eventually(() => {
     assert.ok(r.lastFrame()!.includes('> probe:vfs_read'));
   });
+  r.unmount();
+});
+
+test("keys: f sets the selected event's kernel filter (shown with its definition); an error is shown", async () => {
+  const { ctl, calls } = fake();
+  const r = render(<App ctl={ctl} color={false} />);
+  await tick();
+  r.stdin.write('f');
+  await eventually(() => assert.ok(r.lastFrame()!.includes('filter probe:vfs_read: _')));
+  r.stdin.write('count > 100');
+  await tick();
+  r.stdin.write('\r');
+  await eventually(() => {
+    assert.equal(calls, ['filter probe:vfs_read count > 100']);
+    assert.ok(r.lastFrame()!.includes('p:probe/vfs_read vfs_read  if count > 100'));
+  });
+  r.stdin.write('f');
+  await eventually(() => assert.ok(r.lastFrame()!.includes('filter probe:vfs_read: count > 100_')));
+  r.stdin.write('\u007f'.repeat(11) + 'count >> 1');
+  await tick();
+  r.stdin.write('\r');
+  await eventually(() => assert.ok(r.lastFrame()!.includes('Invalid value (did you forget quotes)?')));
   r.unmount();
 });
 

@@ -20,6 +20,10 @@ test('README advertises the implemented kprobe_events features', () => {
   assert.not.ok(README.includes('<argname>'), 'no BTF arguments');
   assert.not.ok(README.includes('%pd'), 'no dentry types');
   assert.not.ok(README.includes('uprobe_events'));
+  // ktrace has no event probes: no 'e' lines, no $<efield> (kprobe_events refuses 'e:' lines)
+  assert.not.ok(README.includes('e[:['), 'no eprobe format');
+  assert.not.ok(README.includes('efield'), 'no eprobe fields');
+  assert.ok(README.includes('\t fetcharg: %<register>, @<address>, @<symbol>[+|-<offset>],\n'));
   assert.ok(README.endsWith('\t   Filters can be ignored when removing a trigger.\n'));
 });
 
