@@ -121,6 +121,7 @@ export function compileOp(op: Op, probe: boolean): BlockFn {
 function generate(ops: Op[], probe: boolean, loc = false): { name: string; body: string; consts: unknown[]; pre: number } {
   const consts: unknown[] = [];
   const g = new Gen(consts);
+  g.inline = loc;
   const n = ops.length;
   // flag liveness, backwards from the block end where everything is live
   const storeFlags: boolean[] = new Array(n);
