@@ -6,6 +6,7 @@ import { Platform, type KernelFault, type RunEnd } from './platform.js';
 import { Disassembler, renderLine } from '../elf/disasm.js';
 import { bootSnapshot, refusal, restore } from './snapshot.js';
 import { cacheEnabled } from '../cache.js';
+import { loadCode, saveCode } from './code-cache.js';
 import { isLinuxImage } from './linux/bundle.js';
 import { LinuxPlatform } from './linux/platform.js';
 
@@ -60,6 +61,7 @@ export function prepare(image: Image, script: Script, opts: RunOptions): { platf
   const platform = linux ? new LinuxPlatform(image, popts) : new Platform(image, popts);
   const runner = new WorkloadRunner(script, platform);
   platform.workload = runner;
+  loadCode(platform.machine, image, opts.imageKey);
   const user = runner.setup({ stub: !linux });
   platform.boot(user);
   if (linux) {
@@ -108,6 +110,7 @@ export async function runScriptAsync(image: Image, script: Script, opts: RunOpti
 
 function collect(platform: Platform, runner: WorkloadRunner, script: Script, opts: RunOptions, hostSeconds: number): RunResult {
   const end = platform.end!;
+  saveCode(platform.machine, platform.image, opts.imageKey);
   const syscalls: Record<string, SyscallSummary> = {};
   for (const name of [...runner.stats.keys()].sort()) {
     const s = runner.stats.get(name)!;
