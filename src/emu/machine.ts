@@ -294,8 +294,19 @@ export class Machine {
             if (end < lim) lim = end;
             for (;;) {
               const b: Block = blk, a2: number = c.rip;
-              const nx = b.s1ip === a2 ? b.s1 : b.s2ip === a2 ? b.s2 : null;
-              if (nx === null || nx.fn === null || !nx.valid || nx.probe) break;
+              let nx = b.s1ip === a2 ? b.s1 : b.s2ip === a2 ? b.s2 : null;
+              if (nx === null) {
+                // not a remembered successor (an indirect jump, a ret): the fetch TLB and the page's
+                // blocks, as below, and remember it
+                const off: number = a2 & 4095, ti: number = (a2 >> 12) & 4095;
+                if (m.ft[ti] !== a2 - off) break;
+                const bl = m.fpg[ti].blocks;
+                const q = bl !== null ? bl[off] : undefined;
+                if (q === undefined || q.fn === null || !q.valid) break;
+                b.s2 = b.s1; b.s2ip = b.s1ip; b.s1 = q; b.s1ip = a2;
+                nx = q;
+              }
+              if (nx.fn === null || !nx.valid || nx.probe) break;
               let l = lim - c.instret;
               if (l > 0x3fffffff) l = 0x3fffffff;
               if (nx.n > l) break;
