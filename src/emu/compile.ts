@@ -8,7 +8,7 @@ import { Mnemonic, OpKind } from './iced.js';
 import { ARITH } from './flags.js';
 import { Gen, cc, formOf, producerOf, unsupportedReason } from './semantics.js';
 import { H } from './runtime.js';
-import type { Block, BlockFn, Op } from './decode.js';
+import { shapeLog, type Block, type BlockFn, type Op } from './decode.js';
 import { hex } from './addr.js';
 import { writesMemOperand } from './facts.js';
 
@@ -96,13 +96,22 @@ export let opShapes = 0;
 
 /** The single-instruction function of `op` (its counter: probeInstret on probe pages). */
 export function compileOp(op: Op, probe: boolean): BlockFn {
-  const g = generate([op], probe);
-  const nums: number[] = [];
-  const shape = g.body.replace(LITERAL, (m: string, str: string | undefined) => {
-    if (str !== undefined) return str;
-    nums.push(Number(m));
-    return `N[${nums.length - 1}]`;
-  });
+  // the shape an earlier run made for this op (decode.ts OpShape), else generated now and kept with it
+  const known = op.rec !== null ? op.rec[24] : undefined;
+  let shape: string, nums: number[], consts: unknown[];
+  if (known !== undefined && known[0] === (probe ? 1 : 0)) {
+    shape = known[1]; nums = known[2]; consts = new Array(known[3]).fill(op);
+  } else {
+    const g = generate([op], probe);
+    const ns: number[] = [];
+    shape = g.body.replace(LITERAL, (m: string, str: string | undefined) => {
+      if (str !== undefined) return str;
+      ns.push(Number(m));
+      return `N[${ns.length - 1}]`;
+    });
+    nums = ns; consts = g.consts;
+    if (op.rec !== null && consts.every((x) => x === op)) { op.rec[24] = [probe ? 1 : 0, shape, nums, consts.length]; shapeLog.learned++; }
+  }
   let factory = OP_SHAPES.get(shape);
   if (factory === undefined) {
     try {
@@ -114,7 +123,7 @@ export function compileOp(op: Op, probe: boolean): BlockFn {
     OP_SHAPES.set(shape, factory);
     opShapes++;
   }
-  return factory(H, g.consts, nums);
+  return factory(H, consts, nums);
 }
 
 /** loc: keep guest registers and flags in locals (compiled blocks; see Locals). */

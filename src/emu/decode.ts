@@ -49,6 +49,8 @@ export interface Op {
   facts: number;
   /** cached single-instruction function (interpreter path; compile.ts compileOp), null until first run */
   fn: BlockFn | null;
+  /** its record for the next run (DecodeCache.records), or null */
+  rec: OpRecord | null;
 }
 
 /** A compiled block or single instruction: runs on CPU `c` with its registers `R` (c.regs) and memory `m`;
@@ -143,7 +145,7 @@ function fillOp(i: Instruction, ip: number, bytes: Uint8Array, probe: boolean): 
     cc: i.conditionCode - 1, nops: n, kind: [], reg: [], rg: [], rh: [], osz: [], imlo: [], imhi: [],
     mem: null, target: NaN, rep: i.hasRepePrefix || i.hasRepPrefix ? 1 : i.hasRepnePrefix ? 2 : 0,
     lock: i.hasLockPrefix, fread: i.rflagsRead, fwrite: i.rflagsModified, stackInc: i.stackPointerIncrement,
-    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes, fn: null, strSeg: 0, facts: i.code === Code.INVALID ? 0 : codeFacts(i),
+    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes, fn: null, rec: null, strSeg: 0, facts: i.code === Code.INVALID ? 0 : codeFacts(i),
   };
   for (let k = 0; k < n; k++) {
     const kind = i.opKind(k);
@@ -198,7 +200,13 @@ function fillOp(i: Instruction, ip: number, bytes: Uint8Array, probe: boolean): 
 export type OpRecord = [ip: number, len: number, code: number, mn: number, flow: number, cc: number, nops: number,
   kind: number[], reg: number[], rg: number[], rh: number[], osz: number[], imlo: number[], imhi: number[],
   mem: [number, number, number, number, number | null, number, number, boolean] | null, target: number | null,
-  rep: number, lock: boolean, fread: number, fwrite: number, stackInc: number, bytes: number[], strSeg: number, facts: number];
+  rep: number, lock: boolean, fread: number, fwrite: number, stackInc: number, bytes: number[], strSeg: number, facts: number,
+  shape?: OpShape];
+/** The op's single-instruction function as compile.ts compileOp made it: for the probe bit, the shape's
+ *  source, the numbers lifted out of it, and how many constants (each the op itself) it takes. */
+export type OpShape = [probe: number, text: string, nums: number[], consts: number];
+/** Shapes learned for ops in this process (DecodeCache.records: worth keeping?). */
+export const shapeLog = { learned: 0 };
 
 export function toRecord(o: Op): OpRecord {
   const M = o.mem;
@@ -214,7 +222,7 @@ function fromRecord(r: OpRecord, probe: boolean): Op {
     kind: r[7].slice(), reg: r[8].slice(), rg: r[9].slice(), rh: r[10].slice(), osz: r[11].slice(), imlo: r[12].slice(), imhi: r[13].slice(),
     mem: M ? { base: M[0], index: M[1], scale: M[2], disp: M[3], abs: M[4] === null ? NaN : M[4], seg: M[5], size: M[6], addr32: M[7] } : null,
     target: r[15] === null ? NaN : r[15], rep: r[16], lock: r[17], fread: r[18], fwrite: r[19], stackInc: r[20],
-    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes: Uint8Array.from(r[21]), fn: null, strSeg: r[22], facts: r[23],
+    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes: Uint8Array.from(r[21]), fn: null, rec: r, strSeg: r[22], facts: r[23],
   };
 }
 
@@ -229,6 +237,8 @@ export class DecodeCache implements CodeCache {
   private fresh: OpRecord[] = [];
   /** Ops taken from the records of an earlier run (statistics, tests). */
   reused = 0;
+  /** shapeLog.learned when the records were preloaded */
+  private learnedAt = 0;
   constructor(readonly mem: Memory) { mem.codeCache = this; }
 
   /** Offer ops decoded by an earlier run (DecodeCache.records). Each is used only where memory holds its
@@ -236,11 +246,12 @@ export class DecodeCache implements CodeCache {
   preload(records: readonly OpRecord[]): void {
     this.pre = new Map();
     for (const r of records) this.pre.set(r[0], r);
+    this.learnedAt = shapeLog.learned;
   }
-  /** The records to keep for the next run: those preloaded and those decoded since (newest wins), or null
-   *  when iced decoded nothing new. */
+  /** The records to keep for the next run: those preloaded and those decoded since (newest wins), with
+   *  the shapes learned for them; null when there is nothing new. */
   records(): OpRecord[] | null {
-    if (this.fresh.length === 0) return null;
+    if (this.fresh.length === 0 && shapeLog.learned === this.learnedAt) return null;
     const all = new Map(this.pre);
     for (const r of this.fresh) all.set(r[0], r);
     return [...all.values()];
@@ -318,7 +329,7 @@ export class DecodeCache implements CodeCache {
             } else op.bad = 2;
           } else {
             op = fillOp(i, ip, bytes, (p.perms & PAGE_PROBE) !== 0);
-            this.fresh.push(toRecord(op));
+            this.fresh.push(op.rec = toRecord(op));
             if (off + len > PAGE_SIZE) {
               // spans into the next page: a write there must drop this page's code too
               const nx = m.page(p.base + PAGE_SIZE)!;

@@ -1,7 +1,8 @@
 // Decoded instructions kept across runs (cache kind 'code', one entry per image): a later run of the same
 // image takes its ops from the entry instead of decoding them again with iced-x86, which costs the most of
-// a short run's start (the decoder's warm-up, and ~30 calls into its WebAssembly per instruction). Each op
-// is used only where guest memory holds its exact bytes then (emu/decode.ts DecodeCache.preload), so the
+// a short run's start (the decoder's warm-up, and ~30 calls into its WebAssembly per instruction), with
+// the source of each op's single-instruction function (its shape: no code generation for it either). Each
+// op is used only where guest memory holds its exact bytes then (emu/decode.ts DecodeCache.preload), so the
 // entry can change how fast a run starts, never what it does (tested against runs without the cache).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -11,17 +12,22 @@ import { fileURLToPath } from 'node:url';
 import { readCache, writeCache } from '../cache.js';
 import type { Image } from '../elf/image.js';
 import type { Machine } from '../emu/machine.js';
+import { readdirSync } from 'node:fs';
 import type { OpRecord } from '../emu/decode.js';
+
+/** The entry: shape sources once, and each record's shape as an index into them. */
+interface Payload { shapes: string[]; ops: OpRecord[] }
 
 const KIND = 'code';
 
 let decoderPrint: string | undefined;
-/** What the records depend on: the decoder's source (decode.js, facts.js) and iced-x86's version. */
+/** What the records depend on: the emulator's source (the decoder and the code generator) and iced-x86's
+ *  version. */
 function decoderFingerprint(): string {
   if (decoderPrint !== undefined) return decoderPrint;
   const h = createHash('sha256');
   const emu = join(dirname(fileURLToPath(import.meta.url)), '..', 'emu');
-  for (const f of ['decode.js', 'facts.js', 'iced.js']) h.update(readFileSync(join(emu, f)));
+  for (const f of readdirSync(emu).filter((n) => n.endsWith('.js')).sort()) { h.update(f); h.update(readFileSync(join(emu, f))); }
   try { h.update(readFileSync(createRequire(import.meta.url).resolve('iced-x86/package.json'))); } catch { h.update('?'); }
   return (decoderPrint = h.digest('hex').slice(0, 24));
 }
@@ -40,14 +46,33 @@ function entryName(image: Image, imageKey: string | undefined): string {
 export function loadCode(machine: Machine, image: Image, imageKey?: string): void {
   const buf = readCache(KIND, entryName(image, imageKey), decoderFingerprint());
   if (buf === null) return;
-  let records: OpRecord[];
-  try { records = JSON.parse(buf.toString('utf8')) as OpRecord[]; } catch { return; }
-  if (Array.isArray(records)) machine.decoder.preload(records);
+  let p: Payload;
+  try { p = JSON.parse(buf.toString('utf8')) as Payload; } catch { return; }
+  if (!p || !Array.isArray(p.ops) || !Array.isArray(p.shapes)) return;
+  for (const r of p.ops) {
+    const sh = r[24] as unknown as [number, number, number[], number] | undefined;
+    if (sh === undefined) continue;
+    const text = p.shapes[sh[1]];
+    if (typeof text === 'string' && Array.isArray(sh[2]) && typeof sh[3] === 'number') r[24] = [sh[0], text, sh[2], sh[3]];
+    else r.length = 24; // a shape that does not read back is generated again
+  }
+  machine.decoder.preload(p.ops);
 }
 
 /** Keep what this run decoded for the next one (no write when it decoded nothing new). */
 export function saveCode(machine: Machine, image: Image, imageKey?: string): void {
   const records = machine.decoder.records();
   if (records === null) return;
-  writeCache(KIND, entryName(image, imageKey), decoderFingerprint(), Buffer.from(JSON.stringify(records)));
+  const shapes: string[] = [], index = new Map<string, number>();
+  const ops = records.map((r): OpRecord => {
+    const sh = r[24];
+    if (sh === undefined) return r;
+    let i = index.get(sh[1]);
+    if (i === undefined) { i = shapes.length; shapes.push(sh[1]); index.set(sh[1], i); }
+    const out = r.slice() as unknown as unknown[];
+    out[24] = [sh[0], i, sh[2], sh[3]];
+    return out as unknown as OpRecord;
+  });
+  const payload: Payload = { shapes, ops };
+  writeCache(KIND, entryName(image, imageKey), decoderFingerprint(), Buffer.from(JSON.stringify(payload)));
 }
