@@ -67,7 +67,7 @@ export function compileMany(list: Op[][], probe: boolean): Block[] {
  * and inner functions are only pre-parsed until their first call, so blocks that never run cost little.
  */
 export function compileBlocks(blocks: Block[]): void {
-  const gens = blocks.map((b) => generate(b.ops, b.probe, true));
+  const gens = blocks.map(blockGen);
   const src = 'return [' + gens.map((x, i) => `function ${x.name}(c,R,m,L){const K=KK[${i}];\n${x.body}\n}`).join(',\n') + '];';
   let fns: BlockFn[];
   try {
@@ -85,6 +85,39 @@ export function compileBlocks(blocks: Block[]): void {
   }
   compiledBlocks += blocks.length;
   blocks.forEach((b, k) => { b.fn = fns[k]; b.pre = gens[k].pre; });
+}
+
+/**
+ * Generated block sources by what they were generated from (blockKey: each op's address and bytes, and
+ * the probe bit), kept across runs with the decoded instructions (kernel/code-cache.ts): the source is a
+ * function of exactly that, so a block met again is not generated again. A source's constants are the
+ * block's ops (by index) and its array of instruction addresses (-1).
+ */
+export type BlockSource = [name: string, body: string, consts: number[], pre: number];
+export const blockSources = { map: new Map<string, BlockSource>(), learned: 0 };
+
+function blockKey(b: Block): string {
+  let k = b.probe ? 'p' : 'n';
+  for (const o of b.ops) { k += ';' + o.ip + ':'; for (let i = 0; i < o.bytes.length; i++) k += (o.bytes[i] < 16 ? '0' : '') + o.bytes[i].toString(16); }
+  return k;
+}
+
+function blockGen(b: Block): { name: string; body: string; consts: unknown[]; pre: number } {
+  const key = blockKey(b);
+  const known = blockSources.map.get(key);
+  if (known !== undefined) {
+    const ips = Float64Array.from(b.ops, (o) => o.ip);
+    return { name: known[0], body: known[1], consts: known[2].map((i) => (i < 0 ? ips : b.ops[i])), pre: known[3] };
+  }
+  const g = generate(b.ops, b.probe, true);
+  const desc: number[] = [];
+  for (const x of g.consts) {
+    const i = x instanceof Float64Array ? -1 : b.ops.indexOf(x as Op);
+    if (i < 0 && !(x instanceof Float64Array && x.length === b.n && x.every((v, j) => v === b.ops[j].ip))) return g;
+    desc.push(i);
+  }
+  if (blockSources.map.size < MAX_FACTORIES) { blockSources.map.set(key, [g.name, g.body, desc, g.pre]); blockSources.learned++; }
+  return g;
 }
 
 // The one-instruction path (cold code, single-steps, budget and timer tails) compiles an instruction's

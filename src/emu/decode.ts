@@ -250,8 +250,8 @@ export class DecodeCache implements CodeCache {
   }
   /** The records to keep for the next run: those preloaded and those decoded since (newest wins), with
    *  the shapes learned for them; null when there is nothing new. */
-  records(): OpRecord[] | null {
-    if (this.fresh.length === 0 && shapeLog.learned === this.learnedAt) return null;
+  records(always = false): OpRecord[] | null {
+    if (!always && this.fresh.length === 0 && shapeLog.learned === this.learnedAt) return null;
     const all = new Map(this.pre);
     for (const r of this.fresh) all.set(r[0], r);
     return [...all.values()];

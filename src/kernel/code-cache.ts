@@ -1,7 +1,8 @@
 // Decoded instructions kept across runs (cache kind 'code', one entry per image): a later run of the same
 // image takes its ops from the entry instead of decoding them again with iced-x86, which costs the most of
 // a short run's start (the decoder's warm-up, and ~30 calls into its WebAssembly per instruction), with
-// the source of each op's single-instruction function (its shape: no code generation for it either). Each
+// the source of each op's single-instruction function (its shape) and of each compiled block (by its ops'
+// addresses and bytes, emu/compile.ts blockSources): no code generation either. Each
 // op is used only where guest memory holds its exact bytes then (emu/decode.ts DecodeCache.preload), so the
 // entry can change how fast a run starts, never what it does (tested against runs without the cache).
 import { createHash } from 'node:crypto';
@@ -14,9 +15,12 @@ import type { Image } from '../elf/image.js';
 import type { Machine } from '../emu/machine.js';
 import { readdirSync } from 'node:fs';
 import type { OpRecord } from '../emu/decode.js';
+import { blockSources, type BlockSource } from '../emu/compile.js';
 
-/** The entry: shape sources once, and each record's shape as an index into them. */
-interface Payload { shapes: string[]; ops: OpRecord[] }
+/** The entry: shape sources once, and each record's shape as an index into them; block sources by key. */
+interface Payload { shapes: string[]; ops: OpRecord[]; blocks: [string, BlockSource][] }
+/** blockSources.learned when the entry was read (a run that compiled no new block need not rewrite it). */
+let blocksAt = 0;
 
 const KIND = 'code';
 
@@ -48,7 +52,13 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
   if (buf === null) return;
   let p: Payload;
   try { p = JSON.parse(buf.toString('utf8')) as Payload; } catch { return; }
-  if (!p || !Array.isArray(p.ops) || !Array.isArray(p.shapes)) return;
+  if (!p || !Array.isArray(p.ops) || !Array.isArray(p.shapes) || !Array.isArray(p.blocks)) return;
+  for (const [k, b] of p.blocks) {
+    if (typeof k === 'string' && Array.isArray(b) && typeof b[0] === 'string' && typeof b[1] === 'string' && Array.isArray(b[2]) && typeof b[3] === 'number') {
+      blockSources.map.set(k, b);
+    }
+  }
+  blocksAt = blockSources.learned;
   for (const r of p.ops) {
     const sh = r[24] as unknown as [number, number, number[], number] | undefined;
     if (sh === undefined) continue;
@@ -61,8 +71,12 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
 
 /** Keep what this run decoded for the next one (no write when it decoded nothing new). */
 export function saveCode(machine: Machine, image: Image, imageKey?: string): void {
-  const records = machine.decoder.records();
-  if (records === null) return;
+  let records = machine.decoder.records();
+  if (records === null) {
+    if (blockSources.learned === blocksAt) return;
+    records = machine.decoder.records(true)!;
+  }
+  blocksAt = blockSources.learned;
   const shapes: string[] = [], index = new Map<string, number>();
   const ops = records.map((r): OpRecord => {
     const sh = r[24];
@@ -73,6 +87,6 @@ export function saveCode(machine: Machine, image: Image, imageKey?: string): voi
     out[24] = [sh[0], i, sh[2], sh[3]];
     return out as unknown as OpRecord;
   });
-  const payload: Payload = { shapes, ops };
+  const payload: Payload = { shapes, ops, blocks: [...blockSources.map] };
   writeCache(KIND, entryName(image, imageKey), decoderFingerprint(), Buffer.from(JSON.stringify(payload)));
 }

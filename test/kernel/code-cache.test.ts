@@ -1,6 +1,6 @@
 // Decoded instructions kept across runs (src/kernel/code-cache.ts): a run that takes its ops from the
-// cache decodes nothing again, generates no single-instruction code, and ends byte-identically to runs
-// without it; a corrupt entry is rebuilt.
+// cache decodes nothing again, generates no code (single instructions, blocks), and ends byte-identically
+// to runs without it; a corrupt entry is rebuilt.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { runScript } from '../../src/kernel/session.js';
 import { runResultJson } from '../../src/output/run-summary.js';
 import type { Platform } from '../../src/kernel/platform.js';
 import { shapeLog } from '../../src/emu/decode.js';
+import { blockSources } from '../../src/emu/compile.js';
 
 const image = Image.load(readFileSync(DEFAULT_VMLINUX));
 const src = readFileSync(join(FIXTURES, 'workloads', 'default.wl'), 'utf8');
@@ -32,11 +33,14 @@ test('a run from the code cache decodes nothing again and ends byte-identically 
   assert.ok(cold.decoded > 1000, `decoded ${cold.decoded}`);
   assert.is(cold.reused, 0);
   assert.is(entries().length, 1);
-  const learned = shapeLog.learned;
+  const learned = shapeLog.learned, blocks = blockSources.learned;
   assert.ok(learned > 100, `shapes learned ${learned}`);
+  assert.ok(blocks > 50, `block sources learned ${blocks}`);
+  blockSources.map.clear(); // as in a new process: block sources come from the entry only
   const warm = run();
   assert.is(warm.decoded, 0, 'every instruction came from the cache');
   assert.is(shapeLog.learned, learned, 'and every single-instruction function source');
+  assert.is(blockSources.learned, blocks, 'and every compiled block source');
   assert.is(warm.reused, cold.decoded);
   assert.is(warm.json, cold.json);
   process.env.KTRACE_NO_CACHE = '1';
