@@ -219,7 +219,8 @@ function fromRecord(r: OpRecord, probe: boolean): Op {
   const M = r[14];
   return {
     ip: r[0], next: r[0] + r[1], len: r[1], code: r[2], mn: r[3], flow: r[4], cc: r[5], nops: r[6],
-    kind: r[7].slice(), reg: r[8].slice(), rg: r[9].slice(), rh: r[10].slice(), osz: r[11].slice(), imlo: r[12].slice(), imhi: r[13].slice(),
+    // the operand arrays are shared with the record: nothing changes an op's arrays after decoding
+    kind: r[7], reg: r[8], rg: r[9], rh: r[10], osz: r[11], imlo: r[12], imhi: r[13],
     mem: M ? { base: M[0], index: M[1], scale: M[2], disp: M[3], abs: M[4] === null ? NaN : M[4], seg: M[5], size: M[6], addr32: M[7] } : null,
     target: r[15] === null ? NaN : r[15], rep: r[16], lock: r[17], fread: r[18], fwrite: r[19], stackInc: r[20],
     probe, bad: 0, faultAddr: 0, faultErr: 0, bytes: Uint8Array.from(r[21]), fn: null, rec: r, strSeg: r[22], facts: r[23],

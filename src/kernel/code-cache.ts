@@ -23,6 +23,8 @@ interface Payload { shapes: string[]; ops: OpRecord[]; blocks: [string, BlockSou
 let blocksAt = 0;
 
 const KIND = 'code';
+/** Block source kept in an entry at most, in characters (each block's source is a few KiB). */
+const BLOCK_BYTES = 2 << 20;
 
 let decoderPrint: string | undefined;
 /** What the records depend on: the emulator's source (the decoder and the code generator) and iced-x86's
@@ -87,6 +89,14 @@ export function saveCode(machine: Machine, image: Image, imageKey?: string): voi
     out[24] = [sh[0], i, sh[2], sh[3]];
     return out as unknown as OpRecord;
   });
-  const payload: Payload = { shapes, ops, blocks: [...blockSources.map] };
+  // the most recently learned block sources, up to BLOCK_BYTES of source: what a run loads stays small
+  const blocks: [string, BlockSource][] = [];
+  let bytes = 0;
+  for (const e of [...blockSources.map].reverse()) {
+    bytes += e[0].length + e[1][1].length;
+    if (bytes > BLOCK_BYTES) break;
+    blocks.push(e);
+  }
+  const payload: Payload = { shapes, ops, blocks: blocks.reverse() };
   writeCache(KIND, entryName(image, imageKey), decoderFingerprint(), Buffer.from(JSON.stringify(payload)));
 }
