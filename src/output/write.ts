@@ -20,6 +20,15 @@ export function guardPipe(): void {
   });
 }
 
+/**
+ * stderr whose reader went away (a killed parent, `2>&1 | head`): what ktrace would say there is
+ * dropped, as there is no one left to tell. Without this, the failed write is an uncaught error
+ * whose report is written to the same stderr, fails again, and so on for ever.
+ */
+export function guardStderr(): void {
+  process.stderr.on('error', () => { /* nothing more can be said */ });
+}
+
 /** Instead of exiting when the reader goes away, call `f` (and drop all further output). */
 export function onStdoutClosed(f: () => void): void {
   guardPipe();
