@@ -8,7 +8,7 @@ import { Mnemonic, OpKind } from './iced.js';
 import { ARITH } from './flags.js';
 import { Gen, cc, formOf, producerOf, unsupportedReason } from './semantics.js';
 import { H } from './runtime.js';
-import type { Block, BlockFn, Op } from './decode.js';
+import { shapeLog, type Block, type BlockFn, type Op } from './decode.js';
 import { hex0x } from '../base/addr.js';
 import { writesMemOperand } from './facts.js';
 
@@ -67,7 +67,7 @@ export function compileMany(list: Op[][], probe: boolean): Block[] {
  * and inner functions are only pre-parsed until their first call, so blocks that never run cost little.
  */
 export function compileBlocks(blocks: Block[]): void {
-  const gens = blocks.map((b) => generate(b.ops, b.probe, true));
+  const gens = blocks.map(blockGen);
   const src = 'return [' + gens.map((x, i) => `function ${x.name}(c,R,m,L){const K=KK[${i}];\n${x.body}\n}`).join(',\n') + '];';
   let fns: BlockFn[];
   try {
@@ -87,6 +87,39 @@ export function compileBlocks(blocks: Block[]): void {
   blocks.forEach((b, k) => { b.fn = fns[k]; b.pre = gens[k].pre; });
 }
 
+/**
+ * Generated block sources by what they were generated from (blockKey: each op's address and bytes, and
+ * the probe bit), kept across runs with the decoded instructions (kernel/code-cache.ts): the source is a
+ * function of exactly that, so a block met again is not generated again. A source's constants are the
+ * block's ops (by index) and its array of instruction addresses (-1).
+ */
+export type BlockSource = [name: string, body: string, consts: number[], pre: number];
+export const blockSources = { map: new Map<string, BlockSource>(), learned: 0 };
+
+function blockKey(b: Block): string {
+  let k = b.probe ? 'p' : 'n';
+  for (const o of b.ops) { k += ';' + o.ip + ':'; for (let i = 0; i < o.bytes.length; i++) k += (o.bytes[i] < 16 ? '0' : '') + o.bytes[i].toString(16); }
+  return k;
+}
+
+function blockGen(b: Block): { name: string; body: string; consts: unknown[]; pre: number } {
+  const key = blockKey(b);
+  const known = blockSources.map.get(key);
+  if (known !== undefined) {
+    const ips = Float64Array.from(b.ops, (o) => o.ip);
+    return { name: known[0], body: known[1], consts: known[2].map((i) => (i < 0 ? ips : b.ops[i])), pre: known[3] };
+  }
+  const g = generate(b.ops, b.probe, true);
+  const desc: number[] = [];
+  for (const x of g.consts) {
+    const i = x instanceof Float64Array ? -1 : b.ops.indexOf(x as Op);
+    if (i < 0 && !(x instanceof Float64Array && x.length === b.n && x.every((v, j) => v === b.ops[j].ip))) return g;
+    desc.push(i);
+  }
+  if (blockSources.map.size < MAX_FACTORIES) { blockSources.map.set(key, [g.name, g.body, desc, g.pre]); blockSources.learned++; }
+  return g;
+}
+
 // The one-instruction path (cold code, single-steps, budget and timer tails) compiles an instruction's
 // snippet with its numbers lifted into an array: instructions of one shape (say, every `mov r64,[rbp+d]`)
 // share one function and its bytecode, so cold code costs a closure, not a compilation.
@@ -96,13 +129,22 @@ export let opShapes = 0;
 
 /** The single-instruction function of `op` (its counter: probeInstret on probe pages). */
 export function compileOp(op: Op, probe: boolean): BlockFn {
-  const g = generate([op], probe);
-  const nums: number[] = [];
-  const shape = g.body.replace(LITERAL, (m: string, str: string | undefined) => {
-    if (str !== undefined) return str;
-    nums.push(Number(m));
-    return `N[${nums.length - 1}]`;
-  });
+  // the shape an earlier run made for this op (decode.ts OpShape), else generated now and kept with it
+  const known = op.rec !== null ? op.rec[24] : undefined;
+  let shape: string, nums: number[], consts: unknown[];
+  if (known !== undefined && known[0] === (probe ? 1 : 0)) {
+    shape = known[1]; nums = known[2]; consts = new Array(known[3]).fill(op);
+  } else {
+    const g = generate([op], probe);
+    const ns: number[] = [];
+    shape = g.body.replace(LITERAL, (m: string, str: string | undefined) => {
+      if (str !== undefined) return str;
+      ns.push(Number(m));
+      return `N[${ns.length - 1}]`;
+    });
+    nums = ns; consts = g.consts;
+    if (op.rec !== null && consts.every((x) => x === op)) { op.rec[24] = [probe ? 1 : 0, shape, nums, consts.length]; shapeLog.learned++; }
+  }
   let factory = OP_SHAPES.get(shape);
   if (factory === undefined) {
     try {
@@ -114,13 +156,14 @@ export function compileOp(op: Op, probe: boolean): BlockFn {
     OP_SHAPES.set(shape, factory);
     opShapes++;
   }
-  return factory(H, g.consts, nums);
+  return factory(H, consts, nums);
 }
 
 /** loc: keep guest registers and flags in locals (compiled blocks; see Locals). */
 function generate(ops: Op[], probe: boolean, loc = false): { name: string; body: string; consts: unknown[]; pre: number } {
   const consts: unknown[] = [];
   const g = new Gen(consts);
+  g.inline = loc;
   const n = ops.length;
   // flag liveness, backwards from the block end where everything is live
   const storeFlags: boolean[] = new Array(n);

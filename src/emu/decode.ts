@@ -49,6 +49,8 @@ export interface Op {
   facts: number;
   /** cached single-instruction function (interpreter path; compile.ts compileOp), null until first run */
   fn: BlockFn | null;
+  /** its record for the next run (DecodeCache.records), or null */
+  rec: OpRecord | null;
 }
 
 /** A compiled block or single instruction: runs on CPU `c` with its registers `R` (c.regs) and memory `m`;
@@ -143,7 +145,7 @@ function fillOp(i: Instruction, ip: number, bytes: Uint8Array, probe: boolean): 
     cc: i.conditionCode - 1, nops: n, kind: [], reg: [], rg: [], rh: [], osz: [], imlo: [], imhi: [],
     mem: null, target: NaN, rep: i.hasRepePrefix || i.hasRepPrefix ? 1 : i.hasRepnePrefix ? 2 : 0,
     lock: i.hasLockPrefix, fread: i.rflagsRead, fwrite: i.rflagsModified, stackInc: i.stackPointerIncrement,
-    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes, fn: null, strSeg: 0, facts: i.code === Code.INVALID ? 0 : codeFacts(i),
+    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes, fn: null, rec: null, strSeg: 0, facts: i.code === Code.INVALID ? 0 : codeFacts(i),
   };
   for (let k = 0; k < n; k++) {
     const kind = i.opKind(k);
@@ -191,12 +193,87 @@ function fillOp(i: Instruction, ip: number, bytes: Uint8Array, probe: boolean): 
   return op;
 }
 
+/**
+ * An op as plain JSON (ops decoded by an earlier run: DecodeCache.records/preload). Everything fillOp
+ * takes from iced, for an instruction that decoded (bad 0); the page's probe bit is not in it.
+ */
+export type OpRecord = [ip: number, len: number, code: number, mn: number, flow: number, cc: number, nops: number,
+  kind: number[], reg: number[], rg: number[], rh: number[], osz: number[], imlo: number[], imhi: number[],
+  mem: [number, number, number, number, number | null, number, number, boolean] | null, target: number | null,
+  rep: number, lock: boolean, fread: number, fwrite: number, stackInc: number, bytes: number[], strSeg: number, facts: number,
+  shape?: OpShape];
+/** The op's single-instruction function as compile.ts compileOp made it: for the probe bit, the shape's
+ *  source, the numbers lifted out of it, and how many constants (each the op itself) it takes. */
+export type OpShape = [probe: number, text: string, nums: number[], consts: number];
+/** Shapes learned for ops in this process (DecodeCache.records: worth keeping?). */
+export const shapeLog = { learned: 0 };
+
+export function toRecord(o: Op): OpRecord {
+  const M = o.mem;
+  return [o.ip, o.len, o.code, o.mn, o.flow, o.cc, o.nops, o.kind, o.reg, o.rg, o.rh, o.osz, o.imlo, o.imhi,
+    M ? [M.base, M.index, M.scale, M.disp, Number.isNaN(M.abs) ? null : M.abs, M.seg, M.size, M.addr32] : null,
+    Number.isNaN(o.target) ? null : o.target, o.rep, o.lock, o.fread, o.fwrite, o.stackInc, Array.from(o.bytes), o.strSeg, o.facts];
+}
+
+function fromRecord(r: OpRecord, probe: boolean): Op {
+  const M = r[14];
+  return {
+    ip: r[0], next: r[0] + r[1], len: r[1], code: r[2], mn: r[3], flow: r[4], cc: r[5], nops: r[6],
+    // the operand arrays are shared with the record: nothing changes an op's arrays after decoding
+    kind: r[7], reg: r[8], rg: r[9], rh: r[10], osz: r[11], imlo: r[12], imhi: r[13],
+    mem: M ? { base: M[0], index: M[1], scale: M[2], disp: M[3], abs: M[4] === null ? NaN : M[4], seg: M[5], size: M[6], addr32: M[7] } : null,
+    target: r[15] === null ? NaN : r[15], rep: r[16], lock: r[17], fread: r[18], fwrite: r[19], stackInc: r[20],
+    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes: Uint8Array.from(r[21]), fn: null, rec: r, strSeg: r[22], facts: r[23],
+  };
+}
+
 /** Decodes and caches code; owns page.ops/blocks/blist (memory.ts calls invalidatePage on writes). */
 export class DecodeCache implements CodeCache {
   private readonly insn = new Instruction();
   /** statistics */
   decoded = 0; invalidations = 0;
+  /** Ops decoded by an earlier run, by address: used where the bytes in memory are still theirs. */
+  private pre: Map<number, OpRecord> | null = null;
+  /** Records of the ops iced decoded in this process (bad ops excluded), for the next run. */
+  private fresh: OpRecord[] = [];
+  /** Ops taken from the records of an earlier run (statistics, tests). */
+  reused = 0;
+  /** shapeLog.learned when the records were preloaded */
+  private learnedAt = 0;
   constructor(readonly mem: Memory) { mem.codeCache = this; }
+
+  /** Offer ops decoded by an earlier run (DecodeCache.records). Each is used only where memory holds its
+   *  exact bytes then, so the records change what is decoded by iced, never what runs. */
+  preload(records: readonly OpRecord[]): void {
+    this.pre = new Map();
+    for (const r of records) this.pre.set(r[0], r);
+    this.learnedAt = shapeLog.learned;
+  }
+  /** The records to keep for the next run: those preloaded and those decoded since (newest wins), with
+   *  the shapes learned for them; null when there is nothing new. */
+  records(always = false): OpRecord[] | null {
+    if (!always && this.fresh.length === 0 && shapeLog.learned === this.learnedAt) return null;
+    const all = new Map(this.pre);
+    for (const r of this.fresh) all.set(r[0], r);
+    return [...all.values()];
+  }
+
+  /** The op of an earlier run at page offset `off` of `p`, if memory still holds its bytes there (and
+   *  in the next page, for one that runs into it, only where the decoder would have read them). */
+  private reuse(p: Page, off: number): Op | null {
+    const r = this.pre!.get(p.base + off);
+    if (r === undefined) return null;
+    const b = r[21], len = r[1];
+    const next = off + len > PAGE_SIZE ? this.mem.page(p.base + PAGE_SIZE) : null;
+    if (off + len > PAGE_SIZE && (!next || (next.perms & PERM_X) === 0 || (this.mem.user && (next.perms & PERM_U) === 0))) return null;
+    for (let k = 0; k < len; k++) {
+      const o = off + k;
+      if ((o < PAGE_SIZE ? p.u8[o] : next!.u8[o - PAGE_SIZE]) !== b[k]) return null;
+    }
+    if (next) { next.spanned = true; this.mem.unWrite(next.base); }
+    this.reused++;
+    return fromRecord(r, (p.perms & PAGE_PROBE) !== 0);
+  }
 
   invalidatePage(p: Page): void {
     this.invalidations++;
@@ -221,6 +298,7 @@ export class DecodeCache implements CodeCache {
     try {
       while (out.length < MAX_BLOCK && off < PAGE_SIZE) {
         let op: Op | undefined = ops[off];
+        if (!op && this.pre !== null) { const r = this.reuse(p, off); if (r !== null) ops[off] = op = r; }
         if (!op) {
           if (!dec) {
             // bytes from off to the end of the page, plus up to 15 bytes of the next page if it is executable
@@ -252,6 +330,7 @@ export class DecodeCache implements CodeCache {
             } else op.bad = 2;
           } else {
             op = fillOp(i, ip, bytes, (p.perms & PAGE_PROBE) !== 0);
+            this.fresh.push(op.rec = toRecord(op));
             if (off + len > PAGE_SIZE) {
               // spans into the next page: a write there must drop this page's code too
               const nx = m.page(p.base + PAGE_SIZE)!;

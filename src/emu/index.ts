@@ -19,6 +19,8 @@
 // - machine.interpretOnly runs everything one instruction at a time (the reference path for tests).
 // - Tiered execution: a block runs one instruction at a time until its machine.hotAfter-th entry (default
 //   HOT_AFTER), then compiled; hotAfter = 1 compiles every block on first entry. Results never depend on it.
+// - Guest page bytes live in one flat arena per Memory (mem.allocPhysical hands a platform its physical
+//   RAM from it); Page.u8/dv are views of it, and pages mapped on frames of other buffers work, slower.
 // - machine.entered (when set) collects the blocks and ops executed; mem.hostLog (when set) logs host
 //   writes and mapping changes (both for the boot snapshot, src/kernel/snapshot.ts).
 export { EmuError } from './addr.js';

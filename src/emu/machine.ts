@@ -218,6 +218,8 @@ export class Machine {
     // debug/test switches, read once per run (they are only changed between runs)
     const blocksOk = !this.interpretOnly && this.execIndex === null;
     const entered = this.entered;
+    // chaining (below) skips the per-block checks, so it is off while anything observes every block
+    const chainOk = blocksOk && entered === null;
     const hotAfter = this.hotAfter;
     // the cold block being stepped through one instruction at a time, and the index of its next op
     let cur: Block | null = null, curI = 0;
@@ -259,7 +261,7 @@ export class Machine {
         else {
           const off: number = a & 4095, ti: number = (a >> 12) & 4095;
           let pg: Page;
-          if (m.ftag[ti] === a - off) pg = m.fpg[ti];
+          if (m.ft[ti] === a - off) pg = m.fpg[ti];
           else {
             if (STATS_ON) stats.tlbFetchMiss++;
             try { pg = m.translate(a, 2); }
@@ -282,7 +284,41 @@ export class Machine {
         if (entered !== null) entered.add(blk);
         prev = blk;
         cur = null;
-        try { fn(c, R, m, limit); }
+        try {
+          fn(c, R, m, limit);
+          // Chaining: a block that ended in plain control flow (link: no system instruction, so stop,
+          // halted, pending, IF, TF, the shadow, CPL and the timer are as the checks above left them) goes
+          // on into its remembered successor, with the budget and the timer deadline folded into one
+          // instruction limit; anything else goes round the loop above.
+          if (chainOk && blk.link && !blk.probe) {
+            let lim = c.nextTimer - c.idleNs;
+            if (end < lim) lim = end;
+            for (;;) {
+              const b: Block = blk, a2: number = c.rip;
+              let nx = b.s1ip === a2 ? b.s1 : b.s2ip === a2 ? b.s2 : null;
+              if (nx === null) {
+                // not a remembered successor (an indirect jump, a ret): the fetch TLB and the page's
+                // blocks, as below, and remember it
+                const off: number = a2 & 4095, ti: number = (a2 >> 12) & 4095;
+                if (m.ft[ti] !== a2 - off) break;
+                const bl = m.fpg[ti].blocks;
+                const q = bl !== null ? bl[off] : undefined;
+                if (q === undefined || q.fn === null || !q.valid) break;
+                b.s2 = b.s1; b.s2ip = b.s1ip; b.s1 = q; b.s1ip = a2;
+                nx = q;
+              }
+              if (nx.fn === null || !nx.valid || nx.probe) break;
+              let l = lim - c.instret;
+              if (l > 0x3fffffff) l = 0x3fffffff;
+              if (nx.n > l) break;
+              if (STATS_ON) stats.blocksRun++;
+              m.smc = 0;
+              blk = nx; prev = nx;
+              nx.fn(c, R, m, l);
+              if (!nx.link) break;
+            }
+          }
+        }
         catch (e) {
           if (e !== FAULT) throw e;
           let k = 0; while (k < blk.n && blk.ips[k] !== c.rip) k++;

@@ -1,5 +1,7 @@
 // Guest memory: sparse 4 KiB pages with permissions, a software TLB per access kind and privilege level,
 // precise #PF/#GP for guest accesses, and code-page tracking so writes invalidate decoded instructions.
+// The bytes of every page the memory owns live in one flat ArrayBuffer (the arena); a TLB hit yields the
+// page's offset in it (qemu's addend), so a guest load is one DataView access (compile.ts inlines it).
 import { EmuError, halvesToBig } from './addr.js';
 import { CANON_HI, CANON_LO, hex0x, isCanonical, toAddr } from '../base/addr.js';
 import { VEC_GP, VEC_PF } from '../base/x86.js';
@@ -32,19 +34,56 @@ export interface CodeCache { invalidatePage(page: Page): void; }
 const ZERO_U8 = new Uint8Array(PAGE_SIZE);
 const ZERO_DV = new DataView(ZERO_U8.buffer);
 
+/** Default size of a Memory's arena: address space reserved, not RAM used (the OS commits pages of the
+ *  zero-filled buffer as they are first touched). */
+export const ARENA_BYTES = 1 << 30;
+/** Arena offset of a page that is always zero (TLB read/fetch entries of pages nobody wrote yet). */
+const ZERO_OFF = 0;
+
+/**
+ * The flat buffer holding the bytes of the memory's pages, handed out in 4 KiB slots (and page-aligned
+ * regions: guest-physical RAM, Memory.allocPhysical). Slots of unmapped pages are reused, zeroed.
+ */
+class Arena {
+  readonly u8: Uint8Array<ArrayBuffer>;
+  readonly dv: DataView;
+  private top = PAGE_SIZE; // slot 0 is the zero page
+  private readonly free: number[] = [];
+  constructor(bytes: number) {
+    if (!(bytes >= 2 * PAGE_SIZE && bytes % PAGE_SIZE === 0 && bytes <= 1 << 30)) throw new EmuError(`memory arena: ${bytes} bytes is not a page multiple in [8 KiB, 1 GiB]`);
+    this.u8 = new Uint8Array(bytes);
+    this.dv = new DataView(this.u8.buffer);
+  }
+  slot(): number {
+    const f = this.free.pop();
+    if (f !== undefined) { this.u8.fill(0, f, f + PAGE_SIZE); return f; }
+    return this.region(PAGE_SIZE);
+  }
+  region(bytes: number): number {
+    const off = this.top;
+    if (off + bytes > this.u8.length) throw new EmuError(`guest memory arena exhausted (${this.u8.length >> 20} MiB): cannot allocate ${bytes} more bytes`);
+    this.top += bytes;
+    return off;
+  }
+  release(off: number): void { this.free.push(off); }
+}
+
 export class Page {
   u8 = ZERO_U8;
   dv = ZERO_DV;
+  /** Offset of the page's bytes in its memory's arena; -1 while it has none (all zeros) or when its
+   *  bytes are a frame in a buffer of someone else's (mapFrames: such pages take the slow path). */
+  off = -1;
+  /** The page's bytes are an arena slot of its own (released when it is unmapped). */
+  slotted = false;
   /** give the page its own bytes before the first write */
-  own(): void {
-    if (this.u8 === ZERO_U8) { this.u8 = new Uint8Array(PAGE_SIZE); this.dv = new DataView(this.u8.buffer); }
-  }
+  own(): void { if (this.u8 === ZERO_U8) this.mem.materialize(this); }
   get materialized(): boolean { return this.u8 !== ZERO_U8; }
   /** An instruction decoded on the previous page extends into this one. */
   spanned = false;
   /** The other virtual pages on the same physical frame (Memory.mapPhysical), or null. */
   aliases: FrameAliases | null = null;
-  constructor(readonly base: number, public perms: number) {
+  constructor(readonly base: number, public perms: number, private readonly mem: Memory) {
     // The decode cache's state of this page: ops, blocks and blist (their types: decode.ts).
     this.ops = null; this.blocks = null; this.blist = null;
   }
@@ -63,16 +102,23 @@ export class FrameAliases {
   }
 }
 
-interface Tlb { tag: Float64Array; pg: Page[]; }
-function newTlb(): Tlb { return { tag: new Float64Array(TLB_SIZE).fill(NaN), pg: new Array(TLB_SIZE).fill(null) }; }
+/** One TLB: the page base of each entry (NaN: empty), its arena offset (the addend: a hit at page offset
+ *  o is arena byte off[i] + o) and its Page. */
+interface Tlb { tag: Float64Array; off: Int32Array; pg: Page[]; }
+function newTlb(): Tlb { return { tag: new Float64Array(TLB_SIZE).fill(NaN), off: new Int32Array(TLB_SIZE), pg: new Array(TLB_SIZE).fill(null) }; }
 
 export class Memory {
   private readonly pages = new Map<number, Page>();
+  private readonly arena: Arena;
+  /** The arena's bytes: a TLB hit at page offset o is D.getX(xa[i] + o). */
+  readonly D: DataView;
+  readonly U8: Uint8Array<ArrayBuffer>;
   // TLBs for [supervisor, user]: read, write, fetch. The active set is the CPU's current privilege level.
   private readonly tlbs: Tlb[][] = [[newTlb(), newTlb(), newTlb()], [newTlb(), newTlb(), newTlb()]];
-  private rtag: Float64Array; private rpg: Page[];
-  private wtag: Float64Array; private wpg: Page[];
-  ftag: Float64Array; fpg: Page[];
+  /** The active read, write and fetch TLBs: tags and arena offsets (read by generated code). */
+  rt: Float64Array; ra: Int32Array;
+  wt: Float64Array; wa: Int32Array;
+  ft: Float64Array; fpg: Page[];
   /** 1 when guest accesses are made at CPL 3. */
   user = 0;
   /** The CPU whose accesses are being made (fault details go there). */
@@ -89,15 +135,47 @@ export class Memory {
    *  `pending`: nothing written yet, the upper layer will patch these bytes once the guest is ready. */
   hostLog: { addr: number; len: number; old: Uint8Array | null; pending?: boolean }[] | null = null;
 
-  constructor() {
+  /** arenaBytes: the address space reserved for page bytes (ARENA_BYTES; committed only where touched). */
+  constructor(arenaBytes = ARENA_BYTES) {
+    this.arena = new Arena(arenaBytes);
+    this.D = this.arena.dv; this.U8 = this.arena.u8;
     const t = this.tlbs[0];
-    this.rtag = t[0].tag; this.rpg = t[0].pg; this.wtag = t[1].tag; this.wpg = t[1].pg; this.ftag = t[2].tag; this.fpg = t[2].pg;
+    this.rt = t[0].tag; this.ra = t[0].off; this.wt = t[1].tag; this.wa = t[1].off; this.ft = t[2].tag; this.fpg = t[2].pg;
   }
 
   setUser(u: number): void {
     this.user = u;
     const t = this.tlbs[u];
-    this.rtag = t[0].tag; this.rpg = t[0].pg; this.wtag = t[1].tag; this.wpg = t[1].pg; this.ftag = t[2].tag; this.fpg = t[2].pg;
+    this.rt = t[0].tag; this.ra = t[0].off; this.wt = t[1].tag; this.wa = t[1].off; this.ft = t[2].tag; this.fpg = t[2].pg;
+  }
+
+  /** Give page `p` bytes of its own: a zeroed arena slot (Page.own). TLB entries that read it as the zero
+   *  page are dropped. */
+  materialize(p: Page): void {
+    if (p.materialized) return;
+    const off = this.arena.slot();
+    p.off = off; p.slotted = true;
+    p.u8 = this.U8.subarray(off, off + PAGE_SIZE);
+    p.dv = new DataView(this.U8.buffer, off, PAGE_SIZE);
+    this.dropEntries(p.base);
+  }
+  /** Drop the TLB entries of the page at `base` (every privilege level and kind). */
+  private dropEntries(base: number): void {
+    const i = (base >> 12) & TLB_MASK;
+    for (const set of this.tlbs) for (const t of set) if (t.tag[i] === base) t.tag[i] = NaN;
+  }
+  /** The page at `p` is gone: its arena slot can be reused. */
+  private release(p: Page): void {
+    if (p.slotted) { p.slotted = false; this.arena.release(p.off); }
+  }
+  /**
+   * Guest-physical RAM for a platform that maps pages by frame (mapPhysical): `bytes` (a page multiple)
+   * of zeroed arena, so that pages mapped onto it take the TLB's fast path.
+   */
+  allocPhysical(bytes: number): Uint8Array<ArrayBuffer> {
+    if (!(bytes > 0 && bytes % PAGE_SIZE === 0)) throw new EmuError(`allocPhysical: ${bytes} bytes is not a positive page multiple`);
+    const off = this.arena.region(bytes);
+    return this.U8.subarray(off, off + bytes);
   }
 
   flushTlb(): void {
@@ -130,9 +208,9 @@ export class Memory {
     if (this.hostLog) this.hostLog.push({ addr, len: size, old: null });
     for (let a = addr; a < addr + size; a += PAGE_SIZE) {
       const old = this.pages.get(a);
-      if (old) { this.dropCode(old); this.detachAlias(old); }
+      if (old) { this.dropCode(old); this.detachAlias(old); this.release(old); }
       else this.newNeighbour(a);
-      this.pages.set(a, new Page(a, perms | PERM_R));
+      this.pages.set(a, new Page(a, perms | PERM_R, this));
     }
     this.flushTlb();
   }
@@ -147,7 +225,7 @@ export class Memory {
     if (this.hostLog) this.hostLog.push({ addr, len: size, old: null });
     for (let a = addr; a < addr + size; a += PAGE_SIZE) {
       const p = this.pages.get(a);
-      if (p) { this.dropCode(p); this.detachAlias(p); this.pages.delete(a); }
+      if (p) { this.dropCode(p); this.detachAlias(p); this.release(p); this.pages.delete(a); }
     }
     this.flushTlb();
   }
@@ -170,10 +248,12 @@ export class Memory {
   /** A new page at `addr` whose bytes are `frame`, replacing what was mapped there (no TLB flush). */
   private placeFrame(addr: number, perms: number, frame: Uint8Array<ArrayBuffer>): Page {
     const old = this.pages.get(addr);
-    if (old) { this.dropCode(old); this.detachAlias(old); }
+    if (old) { this.dropCode(old); this.detachAlias(old); this.release(old); }
     else this.newNeighbour(addr);
-    const p = new Page(addr, perms | PERM_R);
+    const p = new Page(addr, perms | PERM_R, this);
     p.u8 = frame; p.dv = new DataView(frame.buffer, frame.byteOffset, PAGE_SIZE);
+    // a frame in the arena (allocPhysical) takes the TLB's fast path; one elsewhere the slow path
+    p.off = frame.buffer === this.U8.buffer ? frame.byteOffset : -1;
     this.pages.set(addr, p);
     return p;
   }
@@ -181,7 +261,7 @@ export class Memory {
   unmapPages(addrs: Iterable<number>): void {
     for (const a of addrs) {
       const p = this.pages.get(a);
-      if (p) { this.dropCode(p); this.detachAlias(p); this.pages.delete(a); }
+      if (p) { this.dropCode(p); this.detachAlias(p); this.release(p); this.pages.delete(a); }
     }
     this.flushTlb();
   }
@@ -198,8 +278,7 @@ export class Memory {
     if (frame.length !== PAGE_SIZE) throw new EmuError(`mapPhysical: the frame is ${frame.length} bytes, not ${PAGE_SIZE}`);
     const p = this.placeFrame(addr, perms, frame);
     // only this page's TLB entries can be stale (a page fault maps one page at a time)
-    const i = (addr >> 12) & TLB_MASK;
-    for (const set of this.tlbs) for (const t of set) if (t.tag[i] === addr) t.tag[i] = NaN;
+    this.dropEntries(addr);
     this.generation++;
     let g = this.frames.get(phys);
     if (!g) { g = new FrameAliases(phys); this.frames.set(phys, g); }
@@ -238,7 +317,7 @@ export class Memory {
   /** Put a page back as a snapshot saved it: mapped with `perms`, holding `bytes` (null: all zeros). */
   restorePage(base: number, perms: number, bytes: Uint8Array | null): void {
     let p = this.pages.get(base);
-    if (!p) { p = new Page(base, perms); this.pages.set(base, p); }
+    if (!p) { p = new Page(base, perms, this); this.pages.set(base, p); }
     else if (p.perms !== perms) { this.dropCode(p); p.perms = perms; }
     if (p.hasCode) this.touchCode(p);
     if (bytes) { p.own(); p.u8.set(bytes); }
@@ -333,26 +412,26 @@ export class Memory {
   // ---- guest accesses (CPU): fast paths through the TLB, precise faults on the slow path ----
   r8(a: number): number {
     const off = a & 4095, i = (a >> 12) & TLB_MASK;
-    if (this.rtag[i] === a - off) return this.rpg[i].u8[off];
+    if (this.rt[i] === a - off) return this.U8[this.ra[i] + off];
     return this.slowRead(a, 1);
   }
   r16(a: number): number {
     const off = a & 4095, i = (a >> 12) & TLB_MASK;
-    if (this.rtag[i] === a - off && off <= 4094) return this.rpg[i].dv.getUint16(off, true);
+    if (this.rt[i] === a - off && off <= 4094) return this.D.getUint16(this.ra[i] + off, true);
     return this.slowRead(a, 2);
   }
   r32(a: number): number {
     const off = a & 4095, i = (a >> 12) & TLB_MASK;
-    if (this.rtag[i] === a - off && off <= 4092) return this.rpg[i].dv.getUint32(off, true);
+    if (this.rt[i] === a - off && off <= 4092) return this.D.getUint32(this.ra[i] + off, true);
     return this.slowRead(a, 4);
   }
   /** Returns the low half; the high half is left in this.hi. */
   r64(a: number): number {
     const off = a & 4095, i = (a >> 12) & TLB_MASK;
-    if (this.rtag[i] === a - off && off <= 4088) {
-      const dv = this.rpg[i].dv;
-      this.hi = dv.getUint32(off + 4, true);
-      return dv.getUint32(off, true);
+    if (this.rt[i] === a - off && off <= 4088) {
+      const x = this.ra[i] + off;
+      this.hi = this.D.getUint32(x + 4, true);
+      return this.D.getUint32(x, true);
     }
     return this.slowRead(a, 8);
   }
@@ -360,25 +439,25 @@ export class Memory {
   // (a #PF from such an instruction carries the W bit, as on hardware).
   rw8(a: number): number {
     const off = a & 4095, i = (a >> 12) & TLB_MASK;
-    if (this.wtag[i] === a - off) return this.wpg[i].u8[off];
+    if (this.wt[i] === a - off) return this.U8[this.wa[i] + off];
     return this.slowRmw(a, 1);
   }
   rw16(a: number): number {
     const off = a & 4095, i = (a >> 12) & TLB_MASK;
-    if (this.wtag[i] === a - off && off <= 4094) return this.wpg[i].dv.getUint16(off, true);
+    if (this.wt[i] === a - off && off <= 4094) return this.D.getUint16(this.wa[i] + off, true);
     return this.slowRmw(a, 2);
   }
   rw32(a: number): number {
     const off = a & 4095, i = (a >> 12) & TLB_MASK;
-    if (this.wtag[i] === a - off && off <= 4092) return this.wpg[i].dv.getUint32(off, true);
+    if (this.wt[i] === a - off && off <= 4092) return this.D.getUint32(this.wa[i] + off, true);
     return this.slowRmw(a, 4);
   }
   rw64(a: number): number {
     const off = a & 4095, i = (a >> 12) & TLB_MASK;
-    if (this.wtag[i] === a - off && off <= 4088) {
-      const dv = this.wpg[i].dv;
-      this.hi = dv.getUint32(off + 4, true);
-      return dv.getUint32(off, true);
+    if (this.wt[i] === a - off && off <= 4088) {
+      const x = this.wa[i] + off;
+      this.hi = this.D.getUint32(x + 4, true);
+      return this.D.getUint32(x, true);
     }
     return this.slowRmw(a, 8);
   }
@@ -391,23 +470,23 @@ export class Memory {
 
   w8(a: number, v: number): void {
     const off = a & 4095, i = (a >> 12) & TLB_MASK;
-    if (this.wtag[i] === a - off) { this.wpg[i].u8[off] = v; return; }
+    if (this.wt[i] === a - off) { this.U8[this.wa[i] + off] = v; return; }
     this.slowWrite(a, 1, v, 0);
   }
   w16(a: number, v: number): void {
     const off = a & 4095, i = (a >> 12) & TLB_MASK;
-    if (this.wtag[i] === a - off && off <= 4094) { this.wpg[i].dv.setUint16(off, v, true); return; }
+    if (this.wt[i] === a - off && off <= 4094) { this.D.setUint16(this.wa[i] + off, v, true); return; }
     this.slowWrite(a, 2, v, 0);
   }
   w32(a: number, v: number): void {
     const off = a & 4095, i = (a >> 12) & TLB_MASK;
-    if (this.wtag[i] === a - off && off <= 4092) { this.wpg[i].dv.setUint32(off, v, true); return; }
+    if (this.wt[i] === a - off && off <= 4092) { this.D.setUint32(this.wa[i] + off, v, true); return; }
     this.slowWrite(a, 4, v, 0);
   }
   w64(a: number, lo: number, hi: number): void {
     const off = a & 4095, i = (a >> 12) & TLB_MASK;
-    if (this.wtag[i] === a - off && off <= 4088) {
-      const dv = this.wpg[i].dv; dv.setUint32(off, lo, true); dv.setUint32(off + 4, hi, true); return;
+    if (this.wt[i] === a - off && off <= 4088) {
+      const x = this.wa[i] + off; this.D.setUint32(x, lo, true); this.D.setUint32(x + 4, hi, true); return;
     }
     this.slowWrite(a, 8, lo, hi);
   }
@@ -436,10 +515,13 @@ export class Memory {
     const perms = p.perms;
     if ((u && !(perms & PERM_U)) || (kind === 1 && !(perms & PERM_W)) || (kind === 2 && !(perms & PERM_X)))
       this.pageFault(a, PF_P | uerr | kerr);
-    // Fill the TLB of this privilege level. Pages holding decoded code stay out of the write TLB.
-    if (kind === 1) p.own(); // TLB entries hold the Page, so read entries see the new buffer too
+    // Fill the TLB of this privilege level. Pages holding decoded code stay out of the write TLB, and
+    // pages whose bytes are not in the arena (a foreign frame) out of the data TLBs.
+    if (kind === 1) p.own(); // drops read entries that saw the page as the zero page
     const t = this.tlbs[u][kind], i = (a >> 12) & TLB_MASK;
-    if (kind !== 1 || !p.hasCode) { t.tag[i] = base; t.pg[i] = p; }
+    if (kind === 2) { t.tag[i] = base; t.pg[i] = p; }
+    else if (p.u8 === ZERO_U8) { t.tag[i] = base; t.off[i] = ZERO_OFF; }
+    else if (p.off >= 0 && (kind === 0 || !p.hasCode)) { t.tag[i] = base; t.off[i] = p.off; }
     return p;
   }
 

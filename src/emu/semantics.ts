@@ -20,7 +20,46 @@ export class Gen {
    *  are known to be stored (lets jcc/setcc/cmovcc test the fields directly instead of calling cond()). */
   known: { kind: number; sz: number } | null = null;
   private eaTemp: string | null = null;
+  /** Inline the TLB's fast path of loads and stores (compiled blocks). Without it (the one-instruction
+   *  path, whose shapes are shared) accesses call Memory's r8..w64, which do the same. */
+  inline = false;
   constructor(readonly consts: unknown[]) {}
+  /** Load `size` bits at address temp `a` through the read TLB (acc 'r') or, for the destination of a
+   *  read-modify-write, the write TLB ('rw'): [lo, hi] temps ('0' below 64 bits). A hit is one access to
+   *  the arena (Memory.D); a miss calls Memory, which translates, fills the TLB or faults. */
+  load(acc: 'r' | 'rw', size: number, a: string): Pair {
+    if (!this.inline) {
+      if (size === 64) { const lo = this.t(), hi = this.t(); this.emit(`const ${lo}=m.${acc}64(${a}),${hi}=m.hi;`); return [lo, hi]; }
+      const t = this.t(); this.emit(`const ${t}=m.${acc}${size}(${a});`); return [t, '0'];
+    }
+    const [o, i, hit] = this.probe(acc === 'r' ? 'r' : 'w', size, a), x = acc === 'r' ? 'm.ra' : 'm.wa';
+    if (size === 64) {
+      const lo = this.t(), hi = this.t(), p = this.t();
+      this.emit(`let ${lo},${hi};if(${hit}){const ${p}=${x}[${i}]+${o};${lo}=m.D.getUint32(${p},true);${hi}=m.D.getUint32(${p}+4,true);}else{${lo}=m.${acc}64(${a});${hi}=m.hi;}`);
+      return [lo, hi];
+    }
+    const t = this.t();
+    const fast = size === 8 ? `m.U8[${x}[${i}]+${o}]` : `m.D.getUint${size}(${x}[${i}]+${o},true)`;
+    this.emit(`const ${t}=${hit}?${fast}:m.${acc}${size}(${a});`);
+    return [t, '0'];
+  }
+  /** Store `size` bits (lo, hi) at address temp `a` through the write TLB (pages holding decoded code
+   *  are never in it: such stores take Memory's slow path, which invalidates the code). */
+  store(size: number, a: string, lo: string, hi: string): void {
+    if (!this.inline) { this.emit(size === 64 ? `m.w64(${a},${lo},${hi});` : `m.w${size}(${a},${lo});`); return; }
+    const [o, i, hit] = this.probe('w', size, a);
+    let fast: string;
+    if (size === 64) { const p = this.t(); fast = `const ${p}=m.wa[${i}]+${o};m.D.setUint32(${p},${lo},true);m.D.setUint32(${p}+4,${hi},true);`; }
+    else if (size === 8) fast = `m.U8[m.wa[${i}]+${o}]=${lo};`;
+    else fast = `m.D.setUint${size}(m.wa[${i}]+${o},${lo},true);`;
+    this.emit(`if(${hit}){${fast}}else ${size === 64 ? `m.w64(${a},${lo},${hi});` : `m.w${size}(${a},${lo});`}`);
+  }
+  /** The page offset and TLB index temps of address `a`, and the hit test of TLB `t` ('r' or 'w'). */
+  private probe(t: 'r' | 'w', size: number, a: string): [string, string, string] {
+    const o = this.t(), i = this.t();
+    this.emit(`const ${o}=${a}&4095,${i}=(${a}>>12)&4095;`);
+    return [o, i, `m.${t}t[${i}]===${a}-${o}${size > 8 ? `&&${o}<=${4096 - size / 8}` : ''}`];
+  }
   reset(op: Op, flags: boolean): void { this.op = op; this.flags = flags; this.eaTemp = null; }
   t(): string { return 'v' + this.n++; }
   emit(s: string): void { this.out.push(s); }
@@ -85,11 +124,9 @@ export function rd(g: Gen, i: number, sz = g.op.osz[i], rmw = false): Pair {
     return sz === 64 ? [String(lo), String(hi)] : [String(sz === 32 ? lo : lo & (sz === 16 ? 65535 : 255)), '0'];
   }
   if (isMem(op, i)) {
-    const a = g.ea();
-    const s = op.osz[i], acc = rmw ? 'rw' : 'r';
-    if (s === 64) { const lo = g.t(), hi = g.t(); g.emit(`const ${lo}=m.${acc}64(${a}),${hi}=m.hi;`); return sz === 64 ? [lo, hi] : [lo, '0']; }
-    const t = g.t();
-    g.emit(`const ${t}=m.${acc}${s}(${a});`);
+    const s = op.osz[i];
+    const [t, hi] = g.load(rmw ? 'rw' : 'r', s, g.ea());
+    if (s === 64) return sz === 64 ? [t, hi] : [t, '0'];
     return [sz >= s ? t : `(${t}&${MASK[sz]})`, '0'];
   }
   throw new Error(`rd: operand ${i} kind ${op.kind[i]}`);
@@ -112,11 +149,7 @@ export function wrReg(g: Gen, r: number, h: number, sz: number, lo: string, hi: 
 export function wr(g: Gen, i: number, lo: string, hi: string): void {
   const op = g.op, sz = op.osz[i];
   if (isGpr(op, i)) return wrReg(g, op.rg[i], op.rh[i], sz, lo, hi);
-  if (isMem(op, i)) {
-    const a = g.ea();
-    if (sz === 64) g.emit(`m.w64(${a},${lo},${hi});`); else g.emit(`m.w${sz}(${a},${lo});`);
-    return;
-  }
+  if (isMem(op, i)) { g.store(sz, g.ea(), lo, hi); return; }
   throw new Error(`wr: operand ${i} kind ${op.kind[i]}`);
 }
 
@@ -463,15 +496,14 @@ function push(g: Gen, v: Pair, sz = 64): void {
   const b = sz / 8;
   const s0 = g.let('R[8]'), a = g.t();
   g.emit(`const ${a}=(R[9]|0)*4294967296+${s0}-${b};`);
-  g.emit(sz === 64 ? `m.w64(${a},${v[0]},${v[1]});` : `m.w16(${a},${v[0]});`);
+  g.store(sz, a, v[0], v[1]);
   g.emit(`R[8]=${s0}-${b};if(${s0}<${b})R[9]=R[9]-1;`);
 }
 /** pop into temps; RSP update emitted by the caller via popDone */
 function popRead(g: Gen, sz = 64): { v: Pair; s0: string } {
   const s0 = g.let('R[8]'), a = g.t();
   g.emit(`const ${a}=(R[9]|0)*4294967296+${s0};`);
-  if (sz === 64) { const lo = g.t(), hi = g.t(); g.emit(`const ${lo}=m.r64(${a}),${hi}=m.hi;`); return { v: [lo, hi], s0 }; }
-  const lo = g.t(); g.emit(`const ${lo}=m.r16(${a});`); return { v: [lo, '0'], s0 };
+  return { v: g.load('r', sz, a), s0 };
 }
 function popDone(g: Gen, s0: string, n: number): void {
   g.emit(`R[8]=${s0}+${n};if(${s0}>=${4294967296 - n})R[9]=R[9]+1;`);
@@ -507,8 +539,9 @@ function emitLeave(g: Gen): void {
     return;
   }
   // rsp = rbp; pop rbp
-  const a = g.t(), lo = g.t(), hi = g.t();
-  g.emit(`const ${a}=(R[11]|0)*4294967296+R[10];const ${lo}=m.r64(${a}),${hi}=m.hi;`);
+  const a = g.t();
+  g.emit(`const ${a}=(R[11]|0)*4294967296+R[10];`);
+  const [lo, hi] = g.load('r', 64, a);
   g.emit(`R[8]=(R[10]+8)>>>0;R[9]=R[10]>=4294967288?(R[11]+1)>>>0:R[11];R[10]=${lo};R[11]=${hi};`);
 }
 function emitPushf(g: Gen): void {

@@ -6,6 +6,7 @@ import type { Platform, KernelFault, RunEnd } from './platform.js';
 import { Disassembler, renderLine } from '../elf/disasm.js';
 import { bootSnapshot, executedDuringBoot, newPlatform, refusal, restore } from './snapshot.js';
 import { cacheEnabled } from '../cache.js';
+import { loadCode, saveCode } from './code-cache.js';
 import { isLinuxImage } from './linux/bundle.js';
 
 export interface RunOptions {
@@ -58,6 +59,7 @@ export function prepare(image: Image, script: Script, opts: RunOptions): { platf
   const platform = newPlatform(image, popts);
   const runner = new WorkloadRunner(script, platform);
   platform.workload = runner;
+  loadCode(platform.machine, image, opts.imageKey);
   const user = runner.setup({ stub: !isLinuxImage(image) });
   platform.boot(user);
   if (opts.snapshot !== false && cacheEnabled()) {
@@ -105,6 +107,7 @@ export async function runScriptAsync(image: Image, script: Script, opts: RunOpti
 
 function collect(platform: Platform, runner: WorkloadRunner, script: Script, opts: RunOptions, hostSeconds: number): RunResult {
   const end = platform.end!;
+  saveCode(platform.machine, platform.image, opts.imageKey);
   const syscalls: Record<string, SyscallSummary> = {};
   for (const name of [...runner.stats.keys()].sort()) {
     const s = runner.stats.get(name)!;

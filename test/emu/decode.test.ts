@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { Stop, stopName } from '../../src/emu/machine.js';
 import { PERM_R, PERM_W, PERM_X, PF_I } from '../../src/emu/memory.js';
 import { CODE, Reg, hexBytes, setup, dis } from './util.js';
+import { toRecord, type OpRecord } from '../../src/emu/decode.js';
 
 function is(s: Stop, want: Stop): void { assert.is(stopName(s), stopName(want)); }
 
@@ -100,6 +101,33 @@ test('protect(PAGE_PROBE) re-counts code already decoded on the page', () => {
   m.run(c, 100);
   assert.is(c.instret, 3);
   assert.is(c.probeInstret, 3);
+});
+
+test('ops of an earlier run (preload) are used only where memory holds their bytes, and equal fresh decodes', () => {
+  // mov eax, 1; add rax, [rip+0x10]; jne back to the add; hlt: a register, a RIP-relative memory operand, a branch target
+  const prog = 'b801000000 48030510000000 75f7 f4';
+  const first = setup(prog);
+  is(first.m.run(first.c, 3), Stop.Budget);
+  const recs: OpRecord[] = first.m.decoder.records()!;
+  assert.is(recs.length, 4);
+  // the same program: every op comes from the records, identical to what iced decodes
+  const again = setup(prog);
+  again.m.decoder.preload(recs);
+  is(again.m.run(again.c, 3), Stop.Budget);
+  assert.is(again.m.decoder.decoded, 0);
+  assert.is(again.m.decoder.reused, 4);
+  assert.is(again.m.decoder.records(), null, 'nothing new to keep');
+  const page = (env: typeof first) => env.m.mem.page(CODE)!.ops!.filter((o) => o !== undefined).map((o) => JSON.stringify(toRecord(o!)));
+  assert.equal(page(again), page(first));
+  assert.equal(again.c.regs, first.c.regs);
+  // other bytes at a recorded address (mov eax, 2): decoded again, and the new op is kept
+  const other = setup('b802000000 48030510000000 75f7 f4');
+  other.m.decoder.preload(recs);
+  is(other.m.run(other.c, 3), Stop.Budget);
+  assert.is(other.m.decoder.decoded, 1);
+  assert.is(other.m.decoder.reused, 3);
+  assert.is(other.c.regs[0], 2);
+  assert.equal(other.m.decoder.records()!.find((r) => r[0] === CODE)![21], [0xb8, 2, 0, 0, 0]);
 });
 
 test.run();

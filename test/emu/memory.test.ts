@@ -162,4 +162,43 @@ test('mapFrames: pages on shared buffers are aliases; guest and host writes thro
   assert.throws(() => m.mapFrames(0x200000, PERM_R, [new Uint8Array(100)]), (e: Error) => e instanceof EmuError);
 });
 
+test('allocPhysical: frames in the arena take the TLB fast path, and stay aliases of each other', () => {
+  const m = new Memory();
+  const phys = m.allocPhysical(2 * 4096);
+  assert.is(phys.buffer, m.U8.buffer, 'physical RAM is a region of the arena');
+  const lo = 0x100000, hi = toAddr(0xffff888000000000n);
+  m.mapPhysical(lo, PERM_R | PERM_W, phys.subarray(0, 4096), 0);
+  m.mapPhysical(hi, PERM_R | PERM_W, phys.subarray(0, 4096), 0);
+  assert.is(m.r32(hi + 16), 0); // fills the read TLB of the alias
+  m.w32(lo + 16, 0x12345678);   // fills the write TLB of the other
+  assert.is(m.r32(hi + 16), 0x12345678, 'a store through one alias is read through the other');
+  assert.is(phys[16], 0x78);
+  // a guest store hitting in the write TLB lands at the page's arena offset
+  m.w64(lo + 4000, 0xa1b2c3d4, 0x01020304);
+  assert.is(m.D.getUint32(phys.byteOffset + 4004, true), 0x01020304);
+  assert.throws(() => m.allocPhysical(100), (e: Error) => e instanceof EmuError);
+});
+
+test('the arena: a read of a never-written page sees zeros until the first write, slots of unmapped pages come back zeroed', () => {
+  const m = new Memory(16 * 4096);
+  m.map(K, 0x2000, PERM_R | PERM_W);
+  // both privilege levels' read TLBs see the page as the shared zero page
+  assert.is(m.r64(K + 8), 0);
+  m.setUser(1); m.setUser(0);
+  m.writeBytes(K + 8, Uint8Array.of(7)); // a host write materializes the page: stale zero-page entries go
+  assert.is(m.r8(K + 8), 7, 'read TLB entry filled before the write sees the new bytes');
+  const p = m.page(K)!;
+  assert.is(m.U8[p.off + 8], 7);
+  m.unmap(K, 0x2000);
+  m.map(K, 0x1000, PERM_R | PERM_W);
+  m.w8(K + 9, 1); // reuses the released slot
+  assert.is(m.page(K)!.off, p.off, 'slot reused');
+  assert.is(m.r8(K + 8), 0, 'and zeroed');
+  // a full arena says so in one line
+  const small = new Memory(3 * 4096);
+  small.map(K, 0x4000, PERM_R | PERM_W);
+  small.w8(K, 1); small.w8(K + 0x1000, 1);
+  assert.throws(() => small.w8(K + 0x2000, 1), /arena exhausted/);
+});
+
 test.run();

@@ -144,8 +144,8 @@ export class LinuxPlatform extends Platform {
     super(image, lopts);
     if (lopts.cpus !== 1) throw new RangeError('real Linux runs on one CPU for now: starting more (MP table, INIT/SIPI, IPIs) is not implemented yet');
     const ramBytes = lopts.ramBytes ?? 64 << 20;
-    this.ram = new Uint8Array(ramBytes);
     const m = this.machine;
+    this.ram = m.mem.allocPhysical(ramBytes); // in the memory's arena: pages mapped onto it take the TLB's fast path
     this.mmu = new GuestMmu(m.mem, this.ram);
     m.onPaging = (c, kind, addr) => this.mmu.onPaging(c, kind, addr);
     m.onCpuid = (_c, leaf, sub) => linuxCpuid(leaf, sub);

@@ -1,0 +1,102 @@
+// Decoded instructions kept across runs (cache kind 'code', one entry per image): a later run of the same
+// image takes its ops from the entry instead of decoding them again with iced-x86, which costs the most of
+// a short run's start (the decoder's warm-up, and ~30 calls into its WebAssembly per instruction), with
+// the source of each op's single-instruction function (its shape) and of each compiled block (by its ops'
+// addresses and bytes, emu/compile.ts blockSources): no code generation either. Each
+// op is used only where guest memory holds its exact bytes then (emu/decode.ts DecodeCache.preload), so the
+// entry can change how fast a run starts, never what it does (tested against runs without the cache).
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readCache, writeCache } from '../cache.js';
+import type { Image } from '../elf/image.js';
+import type { Machine } from '../emu/machine.js';
+import { readdirSync } from 'node:fs';
+import type { OpRecord } from '../emu/decode.js';
+import { blockSources, type BlockSource } from '../emu/compile.js';
+
+/** The entry: shape sources once, and each record's shape as an index into them; block sources by key. */
+interface Payload { shapes: string[]; ops: OpRecord[]; blocks: [string, BlockSource][] }
+/** blockSources.learned when the entry was read (a run that compiled no new block need not rewrite it). */
+let blocksAt = 0;
+
+const KIND = 'code';
+/** Block source kept in an entry at most, in characters (each block's source is a few KiB). */
+const BLOCK_BYTES = 2 << 20;
+
+let decoderPrint: string | undefined;
+/** What the records depend on: the emulator's source (the decoder and the code generator) and iced-x86's
+ *  version. */
+function decoderFingerprint(): string {
+  if (decoderPrint !== undefined) return decoderPrint;
+  const h = createHash('sha256');
+  const emu = join(dirname(fileURLToPath(import.meta.url)), '..', 'emu');
+  for (const f of readdirSync(emu).filter((n) => n.endsWith('.js')).sort()) { h.update(f); h.update(readFileSync(join(emu, f))); }
+  try { h.update(readFileSync(createRequire(import.meta.url).resolve('iced-x86/package.json'))); } catch { h.update('?'); }
+  return (decoderPrint = h.digest('hex').slice(0, 24));
+}
+
+/** The entry's name: the image's cache key when known, else its entry point and segment layout (two
+ *  images that share it only share a file of records, each still checked against memory). */
+function entryName(image: Image, imageKey: string | undefined): string {
+  if (imageKey) return imageKey;
+  const h = createHash('sha256');
+  h.update(String(image.header.entry));
+  for (const s of image.segments) h.update(`${s.vaddr}:${s.memsz}:${s.filesz}:${s.flags};`);
+  return 'lay-' + h.digest('hex').slice(0, 40);
+}
+
+/** Offer the machine the ops earlier runs of this image decoded (nothing when there is no valid entry). */
+export function loadCode(machine: Machine, image: Image, imageKey?: string): void {
+  const buf = readCache(KIND, entryName(image, imageKey), decoderFingerprint());
+  if (buf === null) return;
+  let p: Payload;
+  try { p = JSON.parse(buf.toString('utf8')) as Payload; } catch { return; }
+  if (!p || !Array.isArray(p.ops) || !Array.isArray(p.shapes) || !Array.isArray(p.blocks)) return;
+  for (const [k, b] of p.blocks) {
+    if (typeof k === 'string' && Array.isArray(b) && typeof b[0] === 'string' && typeof b[1] === 'string' && Array.isArray(b[2]) && typeof b[3] === 'number') {
+      blockSources.map.set(k, b);
+    }
+  }
+  blocksAt = blockSources.learned;
+  for (const r of p.ops) {
+    const sh = r[24] as unknown as [number, number, number[], number] | undefined;
+    if (sh === undefined) continue;
+    const text = p.shapes[sh[1]];
+    if (typeof text === 'string' && Array.isArray(sh[2]) && typeof sh[3] === 'number') r[24] = [sh[0], text, sh[2], sh[3]];
+    else r.length = 24; // a shape that does not read back is generated again
+  }
+  machine.decoder.preload(p.ops);
+}
+
+/** Keep what this run decoded for the next one (no write when it decoded nothing new). */
+export function saveCode(machine: Machine, image: Image, imageKey?: string): void {
+  let records = machine.decoder.records();
+  if (records === null) {
+    if (blockSources.learned === blocksAt) return;
+    records = machine.decoder.records(true)!;
+  }
+  blocksAt = blockSources.learned;
+  const shapes: string[] = [], index = new Map<string, number>();
+  const ops = records.map((r): OpRecord => {
+    const sh = r[24];
+    if (sh === undefined) return r;
+    let i = index.get(sh[1]);
+    if (i === undefined) { i = shapes.length; shapes.push(sh[1]); index.set(sh[1], i); }
+    const out = r.slice() as unknown as unknown[];
+    out[24] = [sh[0], i, sh[2], sh[3]];
+    return out as unknown as OpRecord;
+  });
+  // the most recently learned block sources, up to BLOCK_BYTES of source: what a run loads stays small
+  const blocks: [string, BlockSource][] = [];
+  let bytes = 0;
+  for (const e of [...blockSources.map].reverse()) {
+    bytes += e[0].length + e[1][1].length;
+    if (bytes > BLOCK_BYTES) break;
+    blocks.push(e);
+  }
+  const payload: Payload = { shapes, ops, blocks: blocks.reverse() };
+  writeCache(KIND, entryName(image, imageKey), decoderFingerprint(), Buffer.from(JSON.stringify(payload)));
+}

@@ -1,0 +1,68 @@
+// Decoded instructions kept across runs (src/kernel/code-cache.ts): a run that takes its ops from the
+// cache decodes nothing again, generates no code (single instructions, blocks), and ends byte-identically
+// to runs without it; a corrupt entry is rebuilt.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Image } from '../../src/elf/image.js';
+import { DEFAULT_VMLINUX, FIXTURES } from '../../src/paths.js';
+import { parseWorkload } from '../../src/kernel/workload/parser.js';
+import { runScript } from '../../src/kernel/session.js';
+import { runResultJson } from '../../src/output/run-summary.js';
+import type { Platform } from '../../src/kernel/platform.js';
+import { shapeLog } from '../../src/emu/decode.js';
+import { blockSources } from '../../src/emu/compile.js';
+
+const image = Image.load(readFileSync(DEFAULT_VMLINUX));
+const src = readFileSync(join(FIXTURES, 'workloads', 'default.wl'), 'utf8');
+const cache = mkdtempSync(join(tmpdir(), 'ktrace-code-'));
+process.env.XDG_CACHE_HOME = cache;
+delete process.env.KTRACE_NO_CACHE;
+
+function run(): { json: string; decoded: number; reused: number } {
+  let pl!: Platform;
+  const r = runScript(image, parseWorkload('default.wl', src), { cpus: 2, seed: 1, maxInsns: 200_000_000, snapshot: false, attach: (p) => { pl = p; } });
+  return { json: runResultJson({ ...r, hostSeconds: 0, mips: 0 }), decoded: pl.machine.decoder.decoded, reused: pl.machine.decoder.reused };
+}
+const entries = () => readdirSync(join(cache, 'ktrace', 'code')).filter((f) => !f.includes('.tmp-'));
+
+test('a run from the code cache decodes nothing again and ends byte-identically to runs without it', () => {
+  const cold = run();
+  assert.ok(cold.decoded > 1000, `decoded ${cold.decoded}`);
+  assert.is(cold.reused, 0);
+  assert.is(entries().length, 1);
+  const learned = shapeLog.learned, blocks = blockSources.learned;
+  assert.ok(learned > 100, `shapes learned ${learned}`);
+  assert.ok(blocks > 50, `block sources learned ${blocks}`);
+  blockSources.map.clear(); // as in a new process: block sources come from the entry only
+  const warm = run();
+  assert.is(warm.decoded, 0, 'every instruction came from the cache');
+  assert.is(shapeLog.learned, learned, 'and every single-instruction function source');
+  assert.is(blockSources.learned, blocks, 'and every compiled block source');
+  assert.is(warm.reused, cold.decoded);
+  assert.is(warm.json, cold.json);
+  process.env.KTRACE_NO_CACHE = '1';
+  try {
+    const off = run();
+    assert.is(off.reused, 0);
+    assert.is(off.json, cold.json);
+  } finally { delete process.env.KTRACE_NO_CACHE; }
+});
+
+test('a corrupt entry reads as absent and is rebuilt', () => {
+  const path = join(cache, 'ktrace', 'code', entries()[0]);
+  const good = readFileSync(path);
+  const bad = Buffer.from(good);
+  bad[bad.length - 10] ^= 0xff;
+  writeFileSync(path, bad);
+  const r = run();
+  assert.is(r.reused, 0);
+  assert.ok(r.decoded > 1000);
+  assert.ok(readFileSync(path).equals(good), 'rewritten as it was');
+  assert.is(run().decoded, 0);
+});
+
+test.after(() => rmSync(cache, { recursive: true, force: true }));
+test.run();
