@@ -121,6 +121,8 @@ interface LinuxDeviceState {
 
 export class LinuxPlatform extends Platform {
   readonly ram: Uint8Array<ArrayBuffer>;
+  /** The initramfs boot puts at the top of RAM. */
+  private readonly initrdBytes: Uint8Array;
   readonly mmu: GuestMmu;
   readonly user: LinuxUser;
   private msrs = new Map<number, bigint>([
@@ -143,7 +145,12 @@ export class LinuxPlatform extends Platform {
   constructor(image: Image, readonly lopts: LinuxPlatformOptions) {
     super(image, lopts);
     if (lopts.cpus !== 1) throw new RangeError('real Linux runs on one CPU for now: starting more (MP table, INIT/SIPI, IPIs) is not implemented yet');
-    const ramBytes = lopts.ramBytes ?? 64 << 20;
+    // 64 MiB, or more for a kernel too large to leave room above it for the initrd (a distribution
+    // vmlinux: `why` sets up the machine to judge probes on it).
+    const initrdBytes = this.initrdBytes = lopts.initrd ?? readFileSync(join(LINUX_FIXTURE_DIR, 'initramfs.cpio'));
+    const kernelEnd = Math.max(0, ...loadSegments(image).map((g) => g.paddr + g.memsz));
+    const need = kernelEnd + (16 << 20) + initrdBytes.length + 2 * PAGE;
+    const ramBytes = lopts.ramBytes ?? Math.max(64 << 20, Math.ceil(need / (16 << 20)) * (16 << 20));
     const m = this.machine;
     this.ram = m.mem.allocPhysical(ramBytes); // in the memory's arena: pages mapped onto it take the TLB's fast path
     this.mmu = new GuestMmu(m.mem, this.ram);
@@ -229,23 +236,14 @@ export class LinuxPlatform extends Platform {
   /** Load the kernel at its physical addresses, write boot_params, put CPU 0 at startup_64. */
   override boot(): void {
     const img = this.image;
-    const eh = img.fileBytes(0, 64);
-    const ehv = new DataView(eh.buffer, eh.byteOffset, eh.byteLength);
-    const phoff = Number(ehv.getBigUint64(32, true)), phentsize = ehv.getUint16(54, true), phnum = ehv.getUint16(56, true);
-    const ph = img.fileBytes(phoff, phentsize * phnum);
-    const dv = new DataView(ph.buffer, ph.byteOffset, ph.byteLength);
     let kernelEnd = 0;
-    for (let i = 0; i < phnum; i++) {
-      const o = i * phentsize;
-      if (dv.getUint32(o, true) !== 1) continue; // PT_LOAD
-      const off = Number(dv.getBigUint64(o + 8, true)), paddr = Number(dv.getBigUint64(o + 24, true));
-      const filesz = Number(dv.getBigUint64(o + 32, true)), memsz = Number(dv.getBigUint64(o + 40, true));
-      if (paddr + memsz > this.ram.length) throw new Error(`segment at physical 0x${paddr.toString(16)} does not fit in RAM`);
-      this.ram.set(img.fileBytes(off, filesz), paddr);
-      kernelEnd = Math.max(kernelEnd, paddr + memsz);
+    for (const seg of loadSegments(img)) {
+      if (seg.paddr + seg.memsz > this.ram.length) throw new Error(`segment at physical 0x${seg.paddr.toString(16)} does not fit in RAM`);
+      this.ram.set(img.fileBytes(seg.off, seg.filesz), seg.paddr);
+      kernelEnd = Math.max(kernelEnd, seg.paddr + seg.memsz);
     }
     const ramEnd = this.ram.length;
-    const initrdBytes = this.lopts.initrd ?? readFileSync(join(LINUX_FIXTURE_DIR, 'initramfs.cpio'));
+    const initrdBytes = this.initrdBytes;
     let initrd: { phys: number; size: number } | undefined;
     if (initrdBytes.length) {
       const phys = Math.floor((ramEnd - initrdBytes.length) / PAGE) * PAGE - PAGE;
@@ -516,4 +514,21 @@ export class LinuxPlatform extends Platform {
       default: return 0;
     }
   }
+}
+
+/** The kernel's PT_LOAD segments: file offset, physical address, sizes in the file and in memory. */
+function loadSegments(img: Image): { off: number; paddr: number; filesz: number; memsz: number }[] {
+  const eh = img.fileBytes(0, 64);
+  const ehv = new DataView(eh.buffer, eh.byteOffset, eh.byteLength);
+  const phoff = Number(ehv.getBigUint64(32, true)), phentsize = ehv.getUint16(54, true), phnum = ehv.getUint16(56, true);
+  const ph = img.fileBytes(phoff, phentsize * phnum);
+  const dv = new DataView(ph.buffer, ph.byteOffset, ph.byteLength);
+  const segs: { off: number; paddr: number; filesz: number; memsz: number }[] = [];
+  for (let i = 0; i < phnum; i++) {
+    const o = i * phentsize;
+    if (dv.getUint32(o, true) !== 1) continue; // PT_LOAD
+    segs.push({ off: Number(dv.getBigUint64(o + 8, true)), paddr: Number(dv.getBigUint64(o + 24, true)),
+      filesz: Number(dv.getBigUint64(o + 32, true)), memsz: Number(dv.getBigUint64(o + 40, true)) });
+  }
+  return segs;
 }
