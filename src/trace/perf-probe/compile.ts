@@ -211,7 +211,9 @@ export function compilePerfProbe(d: Dwarf, words: readonly string[] | ProbeSpec,
   const parsed: Parsed<ProbeSpec> = Array.isArray(words) ? parseProbeSpec(words as readonly string[]) : { ok: true, value: words as ProbeSpec };
   if (!parsed.ok) return parsed;
   const spec = parsed.value, pp = spec.point;
-  const points = resolvePoint(d, pp, opts);
+  // perf_probe_with_var: an argument that is a C variable, $params or $vars needs the function's debug info.
+  const needsDwarf = spec.args.some((a) => /^[A-Za-z_]/.test(a.var) || a.var === '$params' || a.var === '$vars');
+  const points = resolvePoint(d, pp, needsDwarf ? { ...opts, needsDwarf } : opts);
   if (!points.ok) return points;
   const group = spec.group ?? DEFAULT_GROUP;
   const events: CompiledEvent[] = [];

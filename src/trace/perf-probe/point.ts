@@ -32,6 +32,9 @@ export interface PointOptions {
   readonly readSource?: (path: string) => readonly string[] | undefined;
   /** A function symbol's address from the ELF symbol table (perf's fallback when the debug info has no body). */
   readonly symbol?: (name: string) => number | undefined;
+  /** The probe needs debug info (perf_probe_event_need_dwarf: -V, or an argument naming a variable,
+   *  $params or $vars): a function the DWARF lacks is not found, with no plain fallback to `symbol`. */
+  readonly needsDwarf?: boolean;
   /** perf --no-inlines: functions declared inline (an abstract DIE) are not searched, their out-of-line copies included. */
   readonly noInlines?: boolean;
   /** perf --max-probes N: more addresses than this for one spec is an error (default MAX_PROBES). */
@@ -83,7 +86,7 @@ function resolveAll(d: Dwarf, pp: ProbePoint, opts: PointOptions): Parsed<Resolv
     if (pp.file !== undefined) fns = fns.filter((f) => f.declFile !== undefined && pathMatches(f.declFile, pp.file!));
     if (fns.length === 0) {
       // No body in the debug info: perf falls back to the symbol table for a plain FUNC[+OFFS][%return].
-      const at = pp.file === undefined && !pp.line && pp.lazy === undefined ? opts.symbol?.(pp.function) : undefined;
+      const at = !opts.needsDwarf && pp.file === undefined && !pp.line && pp.lazy === undefined ? opts.symbol?.(pp.function) : undefined;
       if (at !== undefined) return { ok: true, value: [{ address: at + pp.offset, symbol: pp.function, symbolOffset: pp.offset }] };
       return { ok: false, reason: `Probe point '${pp.function}${pp.file !== undefined ? `@${pp.file}` : ''}' not found.` };
     }

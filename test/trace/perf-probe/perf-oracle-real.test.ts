@@ -65,10 +65,9 @@ const EXCEPTIONS: Record<string, string> = {
   'L zero_user_segments': 'open: an inline header function: ktrace also numbers lines 5, 10, 12 and 13 (rows of its inlined copies), perf only 0, 7 and 17',
   'L submit_bio': 'open: ktrace also numbers line 6 (an inlined task_io_account_read) that perf does not',
   'L bprm_execve': 'open: ktrace also numbers line 38 (exec_binprm) that perf does not',
-  'V __x64_sys_getpid': 'open: the symbol is an alias of __do_sys_getpid (SYSCALL_DEFINE0, one address): perf names the site @<__do_sys_getpid+0>, ktrace @<__x64_sys_getpid+0>',
+  'V __x64_sys_getpid': 'open: the symbol is an alias of __do_sys_getpid (SYSCALL_DEFINE0, one address): perf finds the DWARF function at the symbol\'s address and names the site @<__do_sys_getpid+0>; ktrace finds no DWARF function of that name and fails',
   'L __x64_sys_getpid': 'open: the same alias: perf shows __do_sys_getpid\'s lines; ktrace finds no DWARF function named __x64_sys_getpid and fails',
   'D e8145=__x64_sys_getpid:2': 'open: the same alias: perf probes __do_sys_getpid+5 and +21; ktrace fails (no DWARF function of that name)',
-  'D e8147=__x64_sys_getpid $params': 'open: the same alias: perf fails; ktrace probes __x64_sys_getpid+0 from the symbol table',
   'D e8240=__netif_receive_skb_core%return $retval': 'open: the body exists only as the clone __netif_receive_skb_core.constprop.0: perf refuses the return probe; ktrace writes r: on __netif_receive_skb_core+0, a symbol the kernel does not have',
   'D e8264=do_execveat_common%return $retval': 'open: the same with the clone do_execveat_common.isra.0: perf refuses the return probe; ktrace writes r: on do_execveat_common+0',
   // The inline helpers of the hand-picked list (all four queries each):
