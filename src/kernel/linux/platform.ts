@@ -148,7 +148,8 @@ export class LinuxPlatform extends Platform {
     // 64 MiB, or more for a kernel too large to leave room above it for the initrd (a distribution
     // vmlinux: `why` sets up the machine to judge probes on it).
     const initrdBytes = this.initrdBytes = lopts.initrd ?? readFileSync(join(LINUX_FIXTURE_DIR, 'initramfs.cpio'));
-    const kernelEnd = Math.max(0, ...loadSegments(image).map((g) => g.paddr + g.memsz));
+    // (only segments at physical addresses count: an image that is not a Linux kernel may give virtual ones)
+    const kernelEnd = Math.max(0, ...loadSegments(image).filter((g) => g.paddr + g.memsz <= 2 ** 32).map((g) => g.paddr + g.memsz));
     const need = kernelEnd + (16 << 20) + initrdBytes.length + 2 * PAGE;
     const ramBytes = lopts.ramBytes ?? Math.max(64 << 20, Math.ceil(need / (16 << 20)) * (16 << 20));
     const m = this.machine;
