@@ -25,3 +25,12 @@ export function loadImage(path: string): Image {
   }
 }
 
+/** Images this big get the persistent symbol index (src/cli/symbol-index.ts, loaded only for them). */
+export const SYMBOL_INDEX_MIN = 64 << 20;
+
+/** loadImage, with the symbol index attached when the image is big enough to have one. */
+export async function loadIndexedImage(path: string): Promise<Image> {
+  const img = loadImage(path);
+  if (img.source.size >= SYMBOL_INDEX_MIN) await (await import('./symbol-index.js')).attachSymbolIndex(img, path);
+  return img;
+}

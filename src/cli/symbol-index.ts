@@ -11,15 +11,14 @@ import { kallsymsOrder } from '../elf/kallsyms.js';
 import { blacklistText } from '../elf/kernel-sections.js';
 import { kallsymsText } from '../kprobe/trampoline.js';
 import { entryOf, imageFingerprint } from './debug-index.js';
-import { BIG_IMAGE } from './commands/funcs.js';
+import { SYMBOL_INDEX_MIN } from './load-image.js';
 import { perfFunctionSymbols, sortPerfFunctions } from '../trace/perf-probe/funcs.js';
 
 const KIND = 'index';
 const MAGIC = 0x4b535933; // 'KSY3'
 const SAMPLED = (n: string) => n === '.symtab' || n === '.strtab';
 
-/** Images at least this big get a symbol index (smaller ones parse .symtab in milliseconds). */
-export const SYMBOL_INDEX_MIN = BIG_IMAGE;
+export { SYMBOL_INDEX_MIN };
 
 /** The orders computed from the image's symbols (all of them decoded). */
 export function buildSymbolOrders(img: Image): SymbolOrders {

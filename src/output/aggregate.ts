@@ -4,12 +4,14 @@
 // report), so both print the same maps. Printed as bpftrace prints a map: `@[key]: value`, sorted by
 // value, then key.
 
+import { globMatcher } from '../trace/glob.js';
+
 export type AggFunc = 'count' | 'sum' | 'avg' | 'min' | 'max';
 
 export interface AggSpec {
   text: string;
-  /** "group:event" pattern (EVENT or GROUP:EVENT), or undefined for every event that has the fields. */
-  event?: RegExp;
+  /** Matches "group:event" names (from an EVENT or GROUP:EVENT glob), or undefined for every event that has the fields. */
+  event?: { test(name: string): boolean };
   func: AggFunc;
   /** The argument the function reads ($retval for a return probe's value); undefined for count. */
   arg?: string;
@@ -27,6 +29,12 @@ export interface AggRecord {
   value(name: string): bigint | string | undefined;
 }
 
+/** GROUP:EVENT globs match the whole name, EVENT globs the part after the group (perf's glob rules). */
+function eventMatcher(pattern: string): { test(name: string): boolean } {
+  const match = globMatcher(pattern);
+  return pattern.includes(':') ? { test: match } : { test: (name) => match(name.slice(name.indexOf(':') + 1)) };
+}
+
 /** Parses `[EVENT:]FUNC[(ARG)] by KEY`; throws an Error with what is wrong. */
 export function parseAgg(text: string): AggSpec {
   const m = /^\s*(?:([\w*?[\]]+(?::[\w*?[\]]+)?):)?(count|sum|avg|min|max)(?:\(\s*(\$?\w+)\s*\))?\s+by\s+(\$?\w+)\s*$/.exec(text);
@@ -35,8 +43,7 @@ export function parseAgg(text: string): AggSpec {
   const arg = m[3] === 'retval' ? '$retval' : m[3];
   if (func === 'count' && arg !== undefined) throw new Error('count takes no argument');
   if (func !== 'count' && arg === undefined) throw new Error(`${func} needs an argument: ${func}(NAME)`);
-  const glob = (g: string) => g.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  const event = m[1] === undefined ? undefined : new RegExp(`^${m[1].includes(':') ? glob(m[1]) : `[^:]*:${glob(m[1])}`}$`);
+  const event = m[1] === undefined ? undefined : eventMatcher(m[1]);
   return { text, func, key: m[4] === 'retval' ? '$retval' : m[4]!, ...(arg !== undefined ? { arg } : {}), ...(event ? { event } : {}) };
 }
 

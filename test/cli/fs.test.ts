@@ -174,4 +174,34 @@ test('per_cpu/cpuN/trace: each CPU\'s entries under the whole buffer\'s header; 
   assert.equal(ktrace(['fs', 'ls', 'per_cpu'], env).stdout, 'cpu0\ncpu1\n');
 });
 
+test('the trace outlives the events that wrote it: kept across later writes until `echo > trace` clears it', () => {
+  const env = { KTRACE_STATE: freshState() };
+  // A run with -a probes only: no event is stored afterwards, the trace is.
+  assert.is(ktrace(['run', '--no-timing', '-a', 'vfs_read'], env).code, 0);
+  assert.is(ktrace(['list'], env).stdout, '');
+  const body = (t: string) => t.split('\n').filter((l) => l && !l.startsWith('#'));
+  const first = ktrace(['fs', 'cat', 'trace'], env).stdout;
+  const lines = body(first);
+  assert.ok(lines.some((l) => l.includes('[000]')) && lines.some((l) => l.includes('[001]')), first);
+  // A consuming read of one CPU's trace_pipe takes that CPU's entries only.
+  assert.is(body(ktrace(['fs', 'cat', 'per_cpu/cpu1/trace_pipe'], env).stdout).length, lines.filter((l) => l.includes('[001]')).length);
+  const cpu0 = lines.filter((l) => l.includes('[000]'));
+  assert.equal(body(ktrace(['fs', 'cat', 'trace'], env).stdout), cpu0);
+  // Other writes to the state: an event defined and removed (never enabled: Linux 6.1 resets the
+  // buffer when an event that was enabled goes, see TraceSession.snapshot), a knob, error_log truncated.
+  assert.is(ktrace(['fs', 'write', 'kprobe_events', 'p:probe/kw ksys_write'], env).code, 0);
+  assert.is(ktrace(['list'], env).stdout.split('\n').filter(Boolean).length, 1);
+  assert.is(ktrace(['fs', 'write', 'kprobe_events', '--', '-:probe/kw'], env).code, 0);
+  assert.is(ktrace(['list'], env).stdout, '');
+  assert.is(ktrace(['fs', 'write', 'options/sym-offset', '1'], env).code, 0);
+  assert.is(ktrace(['fs', 'write', '--truncate', 'error_log', ''], env).code, 0);
+  assert.is(ktrace(['fs', 'write', '--truncate', 'kprobe_events', ''], env).code, 0);
+  assert.equal(body(ktrace(['fs', 'cat', 'trace'], env).stdout), cpu0);
+  // echo > trace (O_TRUNC) clears it.
+  assert.is(ktrace(['fs', 'write', '--truncate', 'trace', ''], env).code, 0);
+  const cleared = ktrace(['fs', 'cat', 'trace'], env).stdout;
+  assert.equal(body(cleared), []);
+  assert.match(cleared, /^# entries-in-buffer\/entries-written: 0\/0 /m);
+});
+
 test.run();

@@ -1,6 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { ktrace } from './run.js';
+import { FIXTURE } from '../elf/fixture.js';
+import { fixtureDwarf } from '../trace/perf-probe/fixture.js';
+import { normalize } from '../trace/perf-probe/oracle/compare.js';
 
 test('ktrace vars vfs_read: perf probe -V layout, tabs, sorted by type spelling', () => {
   const r = ktrace(['vars', 'vfs_read']);
@@ -68,6 +73,49 @@ test('errors: unknown function, bad spec', () => {
   const bad = ktrace(['vars', 'vfs_read:x']);
   assert.is(bad.code, 2);
   assert.match(bad.stderr, /^ktrace: vars: a line number was expected/);
+});
+
+test('--no-inlines and --max-probes: -V as perf probe 6.1 on functions with inlined copies', () => {
+  if (spawnSync('perf', ['--version'], { encoding: 'utf8' }).status !== 0) { console.log('SKIP vars --no-inlines/--max-probes against perf: perf is not installed'); return; }
+  const d = fixtureDwarf().dwarf;
+  // The fixture's functions with at least one inlined copy (sorted: the seeded pick is stable), among
+  // those perf -F lists (those with an out-of-line symbol: the recorded oracle checks plain -V on them).
+  const listed = new Set(ktrace(['funcs']).stdout.split('\n'));
+  const inlined = [...d.functions()].filter(([n, fs]) => listed.has(n) && fs.some((f) => f.kind !== 'function')).map(([n]) => n).sort();
+  assert.ok(inlined.length > 10, String(inlined.length));
+  let seed = 11;
+  const pick = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return inlined[seed % inlined.length]!; };
+  // sock_put is declared inline with an out-of-line copy (--no-inlines finds nothing); vfs_read has no inlined copy.
+  const sample = [...new Set(['sock_put', 'vfs_read', pick(), pick(), pick()])];
+  const perf = (args: string[]) => spawnSync('perf', ['probe', '-k', FIXTURE, '-s', join(FIXTURE, '..', 'kernel'), ...args], { encoding: 'utf8', env: { ...process.env, PAGER: 'cat', LC_ALL: 'C' } });
+  const same = (what: string, p: { status: number | null; stdout: string }, k: { code: number; stdout: string; stderr: string }) => {
+    assert.is(k.code === 0, p.status === 0, `${what}: perf ${p.status}, ktrace ${k.code} ${k.stderr}`);
+    if (p.status === 0) assert.is(normalize(d, { mode: 'V', spec: what, stdout: '', ok: true }, k.stdout), normalize(d, { mode: 'V', spec: what, stdout: '', ok: true }, p.stdout), what);
+  };
+  let limited = 0;
+  for (const fn of sample) {
+    const p = perf(['-V', fn]);
+    const k = ktrace(['vars', fn]);
+    same(fn, p, k);
+    const sites = (p.stdout.match(/^\t@</gm) ?? []).length;
+    const ni = ['--no-inlines', '-V', fn];
+    same(`${fn} --no-inlines`, perf(ni), ktrace(['vars', fn, '--no-inlines']));
+    if (sites < 2) continue;
+    // perf stops at the limit: exactly N sites pass, N+1 is an error naming the limit.
+    const over = perf(['--max-probes', String(sites - 1), '-V', fn]);
+    const ko = ktrace(['vars', fn, '--max-probes', String(sites - 1)]);
+    assert.is.not(over.status, 0, fn);
+    assert.is(ko.code, 1, fn);
+    const msg = `Too many( > ${sites - 1}) probe point found.`;
+    assert.ok(over.stderr.includes(msg), over.stderr);
+    assert.is(ko.stderr, `ktrace: vars: ${msg}\n`);
+    same(`${fn} --max-probes ${sites}`, perf(['--max-probes', String(sites), '-V', fn]), ktrace(['vars', fn, '--max-probes', String(sites)]));
+    limited++;
+  }
+  assert.ok(limited >= 2, `${limited} functions with several sites in the sample`);
+  // perf's -V spelling through ktrace's perf-style argv takes the options too.
+  assert.is(ktrace(['-V', 'sock_put', '--no-inlines']).code, 1);
+  assert.is(ktrace(['vars', 'vfs_read', '--max-probes', '0']).code, 2);
 });
 
 test.run();

@@ -56,11 +56,9 @@ const command: CommandModule<GlobalArgs, Args> = {
     .example('$0 disasm 0xffffffff81000000', 'the function at an address, from there')
     .example('$0 disasm --intel kprobe_target', 'Intel syntax'),
   handler: async (args) => {
-    const { loadImage } = await import('../load-image.js');
+    const { loadIndexedImage } = await import('../load-image.js');
     const { out } = await import('../../output/write.js');
-    const img = loadImage(args.vmlinux);
-    const { BIG_IMAGE } = await import('./funcs.js');
-    if (img.source.size >= BIG_IMAGE) await (await import('../symbol-index.js')).attachSymbolIndex(img, args.vmlinux);
+    const img = await loadIndexedImage(args.vmlinux);
     const r = resolveTarget(img, args.target);
     if (typeof r === 'string') throw new CliError(`disasm: ${r}`, /^cannot parse/.test(r) ? EXIT_USAGE : 1);
     const { Disassembler } = await import('../../elf/disasm.js');

@@ -17,9 +17,6 @@ const options = {
   json: { type: 'boolean', default: false, describe: 'print a JSON array of {name, addr, size}' },
 } as const;
 
-/** Images this big have a symbol index (src/cli/symbol-index.ts SYMBOL_INDEX_MIN; the module is loaded only for them). */
-export const BIG_IMAGE = 64 << 20;
-
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'funcs [filter]',
   describe: 'list probe-able functions (like perf probe --funcs)',
@@ -34,13 +31,12 @@ const command: CommandModule<GlobalArgs, Args> = {
     .example("$0 funcs '*read* & !*_iter'", 'perf filter syntax')
     .example('$0 funcs --all | wc -l', 'count every function symbol'),
   handler: async (args) => {
-    const { loadImage } = await import('../load-image.js');
+    const { loadIndexedImage } = await import('../load-image.js');
     const { out } = await import('../../output/write.js');
     if (args.all && args.filter !== undefined) throw new CliError('funcs: give either a FILTER or --all', EXIT_USAGE);
     const parsed = parseStrFilter(args.all ? '*' : args.filter ?? DEFAULT_FUNC_FILTER);
     if (!parsed.ok) throw new CliError(`funcs: bad filter '${args.filter}': ${parsed.reason}`, EXIT_USAGE);
-    const img = loadImage(args.vmlinux);
-    if (img.source.size >= BIG_IMAGE) await (await import('../symbol-index.js')).attachSymbolIndex(img, args.vmlinux);
+    const img = await loadIndexedImage(args.vmlinux);
     // Blacklisted functions are listed too, as perf lists them.
     const order = img.symbolOrders?.perf;
     const list = args.json || !order ? perfFunctionList(img, parsed.filter) : [];

@@ -27,7 +27,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     .example('$0 why compute_mix+5', 'a function with an indirect jump (a jump table) is never optimized')
     .example('$0 why', 'every probe of the defined events'),
   handler: async (args) => {
-    const { loadImage } = await import('../load-image.js');
+    const { loadIndexedImage } = await import('../load-image.js');
     const { stateDir } = await import('../state/dir.js');
     const { loadState } = await import('../state/store.js');
     const { emptyTraceState } = await import('../../trace/runtime/state.js');
@@ -36,9 +36,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     const { probePointsInListOrder } = await import('../../kprobe/index.js');
     const { hex16: px } = await import('../../base/addr.js');
     const { out } = await import('../../output/write.js');
-    const image = loadImage(args.vmlinux);
-    const { BIG_IMAGE } = await import('./funcs.js');
-    if (image.source.size >= BIG_IMAGE) await (await import('../symbol-index.js')).attachSymbolIndex(image, args.vmlinux);
+    const image = await loadIndexedImage(args.vmlinux);
     // a spec that cannot be judged is reported in one line on stderr; the others are still judged
     const failed: string[] = [];
     const given = (args.probe ?? []).flatMap((s) => {

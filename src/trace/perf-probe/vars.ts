@@ -23,6 +23,11 @@ export function siteVars(d: Dwarf, p: ResolvedPoint, externs: boolean): Fetchabl
   return vars;
 }
 
+/**
+ * perf -V at every address `pp` resolves to. The point options apply as for -a (perf's probe_conf is
+ * shared): `noInlines` skips functions declared inline, and more sites than `maxProbes` is perf's
+ * "Too many( > N) probe point found." (add_available_vars stops at max_vls).
+ */
 export function availableVars(d: Dwarf, pp: ProbePoint, opts: PointOptions & { externs?: boolean } = {}): Parsed<AvailableVars> {
   const pts = resolvePoint(d, pp, opts);
   if (!pts.ok) return pts;

@@ -99,15 +99,16 @@ export class TraceSession {
     }
     const nextGen = this.state.nextGen ?? 1;
     const keep = <T>(r: Record<string, T> | undefined) => Object.fromEntries(Object.entries(r ?? {}).filter(([k]) => live.has(k)));
-    // When every event is gone, the trace buffer of "runs since the events were defined" goes too.
-    const noEvents = live.size === 0;
+    // The trace buffer is left as it is, lines of events that are gone (a run's -a probes) included,
+    // until it is cleared (trace opened with O_TRUNC) or consumed (trace_pipe). (Linux 6.1 also
+    // resets it when an event that was ever enabled is removed, probe_remove_event_call's
+    // clear_trace; not modelled: a run's -a probes are enabled and removed by each run.)
     return {
       ...this.state,
       kprobeEvents: this.events.read(),
       enabled, profile, ids, gens, nextGen,
       filters: keep(this.state.filters), triggers: keep(this.state.triggers),
       errorLog: toStoredErrors(this.events.errorLog.entries),
-      ...(noEvents ? { trace: '', traceEntries: 0, traceWritten: 0 } : {}),
     };
   }
 }
