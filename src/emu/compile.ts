@@ -210,7 +210,12 @@ function generate(ops: Op[], probe: boolean, loc = false): { name: string; body:
       break;
     }
     const mf = mayFault(op);
-    if (mf && i > 0 && !lc) g.emit(`c.rip=${op.ip};`);
+    // Where a fault leaves RIP: set before each instruction that can fault, except the first one, whose
+    // address is what the block was entered with; in a block that loops back to its start the first
+    // instruction runs again after others, so it sets it too (else a fault there would report the last
+    // faulting instruction of the iteration before, and count its instructions again).
+    const markFirst = selfLoop || innerLoop;
+    if (mf && (i > 0 || markFirst) && !lc) g.emit(`c.rip=${op.ip};`);
     const f = formOf(op);
     const why = op.bad === 1 ? '' : op.bad === 2 ? 'invalid instruction' : unsupportedReason(op);
     if (last && i > 0 && f && f.ends && !why && !op.bad) { g.emit(`${counter}+=${i};`); pre = i; }
@@ -232,7 +237,7 @@ function generate(ops: Op[], probe: boolean, loc = false): { name: string; body:
       try { f.emit(g); }
       catch (e) { g.out = [`H.unimpl(c,${g.k(op)},${JSON.stringify('cannot generate: ' + (e as Error).message)});`]; }
     }
-    body.push(lc ? lc.instruction('{' + g.out.join('') + '}', i, op.ip, mf) : '{' + g.out.join('') + '}');
+    body.push(lc ? lc.instruction('{' + g.out.join('') + '}', i, op.ip, mf, markFirst) : '{' + g.out.join('') + '}');
     // track the last flag producer for fused conditions (only if its flags were really stored)
     if (op.fwrite !== 0) { const p = producerOf(op); known = p && storeFlags[i] && !op.bad && !why ? p : null; }
     if (!last && mf && mayWrite(op)) body.push(`if(m.smc){c.rip=${ops[i + 1].ip};${counter}+=${i + 1};${X}}`);
@@ -300,8 +305,9 @@ class Locals {
   private readonly written = new Set<number>();
   private readonly flags = new Set<string>();
 
-  /** One instruction's snippet (i: its index in the block, ip: its address, mf: can it fault). */
-  instruction(t: string, i: number, ip: number, mf: boolean): string {
+  /** One instruction's snippet (i: its index in the block, ip: its address, mf: can it fault, loops: the
+   *  block loops back to its first instruction, so k must be set there too). */
+  instruction(t: string, i: number, ip: number, mf: boolean, loops = false): string {
     let full = false, freads = false, fwrites = false;
     for (const mm of t.matchAll(/\bH\.(\w+)\(/g)) {
       const nm = mm[1];
@@ -319,7 +325,7 @@ class Locals {
       if (this.written.size !== before && /r\d+=\(/.test(t.slice(t.search(/\bH\.\w+\(/)))) throw new Error('register written after a helper');
       return `${FLUSH}lz=0;k=${i};c.rip=${ip};${t}${RL}lz=1;fp=0;`;
     }
-    let pre = mf && i > 0 ? `k=${i};` : '';
+    let pre = mf && (i > 0 || loops) ? `k=${i};` : '';
     if (freads) pre += FF;
     return pre + t + (local ? 'fp=1;' : fwrites ? 'fp=0;' : '');
   }

@@ -13,7 +13,7 @@ import { PERM_R, PERM_W } from '../../src/emu/memory.js';
 import { toAddr } from '../../src/base/addr.js';
 import { ROOT } from '../../src/paths.js';
 import { elfSymbols } from './elfsyms.js';
-import { CODE, Reg, setup } from './util.js';
+import { CODE, DATA, Reg, setup } from './util.js';
 
 const VMLINUX = join(ROOT, 'fixtures', 'vmlinux');
 const BUF = toAddr(0xffff888000200000n);
@@ -120,6 +120,25 @@ test('fused conditions (producer and jcc/setcc in one block) agree with the gene
     }
   }
   assert.ok(checked > 4000);
+});
+
+test('a block looping back to its first instruction: a fault there reports that instruction and counts as the interpreter does', () => {
+  // L: mov rax,[rdi]; mov rbx,[rsi]; add rdi,8; dec rcx; jnz L; hlt. The loads walk rdi off the end of
+  // DATA: the third iteration's first load faults, after the second load (the block's last faulting
+  // instruction) ran in the iteration before. Linux's slob_alloc loop met this on real code.
+  const code = '488b07 488b1e 4883c708 48ffc9 75f1 f4';
+  const out: string[] = [];
+  for (const mode of ['compiled', 'interpreted']) {
+    const { m, c } = setup(code);
+    if (mode === 'compiled') m.hotAfter = 1; else m.interpretOnly = true;
+    c.setRegNum(Reg.RDI, DATA + 0x10000 - 16);
+    c.setRegNum(Reg.RSI, DATA);
+    c.setRegNum(Reg.RCX, 100);
+    const s = m.run(c, 1000);
+    out.push(`stop=${s} rip=${(c.rip - CODE).toString(16)} instret=${c.instret} rcx=${c.getReg(Reg.RCX)} vector=${c.trapVector}`);
+  }
+  assert.is(out[0], out[1]);
+  assert.is(out[1], `stop=${Stop.PageFault} rip=0 instret=10 rcx=98 vector=14`);
 });
 
 test('whole system: the fixture boot and default workload on 2 CPUs end identically with each tier forced', async () => {
