@@ -123,6 +123,8 @@ export class LinuxPlatform extends Platform {
   readonly ram: Uint8Array<ArrayBuffer>;
   /** The initramfs boot puts at the top of RAM. */
   private readonly initrdBytes: Uint8Array;
+  /** The kernel's PT_LOAD segments (read once: RAM is sized from them, boot loads them). */
+  private readonly segments: readonly Segment[];
   readonly mmu: GuestMmu;
   readonly user: LinuxUser;
   private msrs = new Map<number, bigint>([
@@ -148,8 +150,9 @@ export class LinuxPlatform extends Platform {
     // 64 MiB, or more for a kernel too large to leave room above it for the initrd (a distribution
     // vmlinux: `why` sets up the machine to judge probes on it).
     const initrdBytes = this.initrdBytes = lopts.initrd ?? readFileSync(join(LINUX_FIXTURE_DIR, 'initramfs.cpio'));
+    this.segments = loadSegments(image);
     // (only segments at physical addresses count: an image that is not a Linux kernel may give virtual ones)
-    const kernelEnd = Math.max(0, ...loadSegments(image).filter((g) => g.paddr + g.memsz <= 2 ** 32).map((g) => g.paddr + g.memsz));
+    const kernelEnd = Math.max(0, ...this.segments.filter((g) => g.paddr + g.memsz <= 2 ** 32).map((g) => g.paddr + g.memsz));
     const need = kernelEnd + (16 << 20) + initrdBytes.length + 2 * PAGE;
     const ramBytes = lopts.ramBytes ?? Math.max(64 << 20, Math.ceil(need / (16 << 20)) * (16 << 20));
     const m = this.machine;
@@ -238,7 +241,7 @@ export class LinuxPlatform extends Platform {
   override boot(): void {
     const img = this.image;
     let kernelEnd = 0;
-    for (const seg of loadSegments(img)) {
+    for (const seg of this.segments) {
       if (seg.paddr + seg.memsz > this.ram.length) throw new Error(`segment at physical 0x${seg.paddr.toString(16)} does not fit in RAM`);
       this.ram.set(img.fileBytes(seg.off, seg.filesz), seg.paddr);
       kernelEnd = Math.max(kernelEnd, seg.paddr + seg.memsz);
@@ -518,13 +521,15 @@ export class LinuxPlatform extends Platform {
 }
 
 /** The kernel's PT_LOAD segments: file offset, physical address, sizes in the file and in memory. */
-function loadSegments(img: Image): { off: number; paddr: number; filesz: number; memsz: number }[] {
+interface Segment { off: number; paddr: number; filesz: number; memsz: number }
+
+function loadSegments(img: Image): Segment[] {
   const eh = img.fileBytes(0, 64);
   const ehv = new DataView(eh.buffer, eh.byteOffset, eh.byteLength);
   const phoff = Number(ehv.getBigUint64(32, true)), phentsize = ehv.getUint16(54, true), phnum = ehv.getUint16(56, true);
   const ph = img.fileBytes(phoff, phentsize * phnum);
   const dv = new DataView(ph.buffer, ph.byteOffset, ph.byteLength);
-  const segs: { off: number; paddr: number; filesz: number; memsz: number }[] = [];
+  const segs: Segment[] = [];
   for (let i = 0; i < phnum; i++) {
     const o = i * phentsize;
     if (dv.getUint32(o, true) !== 1) continue; // PT_LOAD

@@ -2,7 +2,7 @@
 // (tools/perf/util/probe-finder.c convert_variable_location / convert_variable_fields /
 // convert_variable_type, probe-event.c synthesize_probe_trace_command). Pure: the Dwarf is the only input.
 import { derefAt, fieldAt, formatAddressExpr, DW_AT, DW_TAG, type AddressExpr, type Dwarf, type Die, type FetchPlan, type Variable } from '../../dwarf/index.js';
-import { DEFAULT_GROUP, formatProbePoint, parseProbeSpec, type Parsed, type ProbeArg, type ProbeSpec } from './spec.js';
+import { DEFAULT_GROUP, formatProbePoint, isCVarName, parseProbeSpec, type Parsed, type ProbeArg, type ProbeSpec } from './spec.js';
 export { DEFAULT_GROUP };
 import { resolvePoint, scopeDepthFor, type PointOptions, type ResolvedPoint } from './point.js';
 
@@ -212,7 +212,7 @@ export function compilePerfProbe(d: Dwarf, words: readonly string[] | ProbeSpec,
   if (!parsed.ok) return parsed;
   const spec = parsed.value, pp = spec.point;
   // perf_probe_with_var: an argument that is a C variable, $params or $vars needs the function's debug info.
-  const needsDwarf = spec.args.some((a) => /^[A-Za-z_]/.test(a.var) || a.var === '$params' || a.var === '$vars');
+  const needsDwarf = spec.args.some((a) => isCVarName(a.var) || a.var === '$params' || a.var === '$vars');
   const points = resolvePoint(d, pp, needsDwarf ? { ...opts, needsDwarf } : opts);
   if (!points.ok) return points;
   const group = spec.group ?? DEFAULT_GROUP;
@@ -312,7 +312,7 @@ export function compileArg(d: Dwarf, p: ResolvedPoint, a: ProbeArg, retprobe: bo
     // perf passes $retval through as the kernel's fetch arg, untyped unless a type is given.
     return { ok: true, value: [named(a.type !== undefined ? `$retval:${a.type}` : '$retval')] };
   }
-  if (!/^[A-Za-z_]/.test(a.var)) return { ok: true, value: [a.text] }; // %REG, $argN, @SYM, +OFFS(...): the kernel's syntax
+  if (!isCVarName(a.var)) return { ok: true, value: [a.text] }; // %REG, $argN, @SYM, +OFFS(...): the kernel's syntax
   if (retprobe) return { ok: false, reason: `'${a.var}': variables cannot be fetched at a return probe (only $retval)` };
   const v = findVariable(d, p, a.var);
   if (!v) return { ok: false, reason: `Failed to find '${a.var}' in this function`, empty: true };
