@@ -4,6 +4,7 @@
 // not written yet never piles up in memory.
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { hasRawBytes, textBytes } from '../base/text.js';
 
 let guarded = false;
 let closed = false;
@@ -38,10 +39,11 @@ export function onStdoutClosed(f: () => void): void {
   closedHandler = f;
 }
 
+/** Text to stdout as UTF-8, with the guest's bytes that are not UTF-8 (src/base/text.ts) written as themselves. */
 export function out(text: string): void {
   guardPipe();
   if (closed) return;
-  process.stdout.write(text);
+  process.stdout.write(hasRawBytes(text) ? textBytes(text) : text);
 }
 
 export function outBytes(b: Uint8Array): void {
@@ -99,7 +101,7 @@ export class AtomicFile {
     try { this.fd = openSync(this.tmp, 'w', 0o644); } catch (e) { throw error(sysMessage(e)); }
   }
   write(b: Uint8Array | string): void {
-    const buf = typeof b === 'string' ? Buffer.from(b) : b;
+    const buf = typeof b === 'string' ? textBytes(b) : b;
     if (this.fd < 0) throw this.error('written after it was closed (nothing written)');
     try { for (let off = 0; off < buf.length;) off += writeSync(this.fd, buf, off, buf.length - off); } catch (e) { this.abort(); throw this.error(`${sysMessage(e)} (nothing written)`); }
   }

@@ -8,7 +8,7 @@ import { emptyTraceState } from '../../src/trace/runtime/state.js';
 import { showProbe, type ProbeDef } from '../../src/trace/kprobe-events/index.js';
 import { STATE_VERSION } from '../../src/cli/state/store.js';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAIN, freshState, tempDir } from './run.js';
 
@@ -87,6 +87,25 @@ test("a :ustring argument's UTF-8 bytes reach the trace text byte for byte (and 
   assert.ok(r.stdout.includes(want), r.stdout.toString('latin1'));
   const j = spawnSync(process.execPath, [MAIN, 'run', wl, '-a', 'do_sys_openat2 filename:ustring', '--json'], { encoding: 'utf8', env: { ...process.env, KTRACE_STATE: freshState() } });
   assert.is(JSON.parse(j.stdout.split('\n')[0]!).args.filename_ustring, '/tmp/caf\u00e9');
+});
+
+test('bytes that are not UTF-8 reach stdout, -o FILE, the trace and trace_pipe as themselves (the kernel prints "%s"); JSON has them in base64', () => {
+  const dir = tempDir('ktrace-bytes-');
+  const wl = join(dir, 'b.wl');
+  writeFileSync(wl, 'f = openat "/tmp/a\\xff\\xfeb" O_CREAT|O_WRONLY 0644\nexpect f >= 3\n');
+  const env = { ...process.env, KTRACE_STATE: freshState() };
+  const run = (...a: string[]) => spawnSync(process.execPath, [MAIN, ...a], { env });
+  const want = Buffer.from('filename_ustring="/tmp/a\xff\xfeb"\n', 'latin1');
+  const r = run('run', wl, '-a', 'do_sys_openat2 filename:ustring', '--trace', '-o', join(dir, 'out.txt'));
+  assert.is(r.status, 0, String(r.stderr));
+  assert.ok(r.stdout.includes(want), r.stdout.toString('hex'));
+  assert.ok(readFileSync(join(dir, 'out.txt')).includes(want), '-o FILE text');
+  assert.ok(run('fs', 'cat', 'trace').stdout.includes(want), 'trace');
+  assert.ok(run('fs', 'cat', 'trace_pipe').stdout.includes(want), 'trace_pipe');
+  const j = spawnSync(process.execPath, [MAIN, 'run', wl, '-a', 'do_sys_openat2 filename:ustring', '--json'], { encoding: 'utf8', env: { ...process.env, KTRACE_STATE: freshState() } });
+  const e = JSON.parse(j.stdout.split('\n')[0]!);
+  assert.is(e.args.filename_ustring, '/tmp/a\ufffd\ufffdb');
+  assert.is(Buffer.from(e.rawArgs.filename_ustring, 'base64').toString('latin1'), '/tmp/a\xff\xfeb');
 });
 
 test.run();

@@ -138,6 +138,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     const rp = await import('../run-probes.js');
     const report = await import('../../output/trace-report.js');
     const { traceEventJson } = await import('../../output/trace-json.js');
+    const { wellFormed, wellFormedJson } = await import('../../base/text.js');
     const { showProbe } = await import('../../trace/kprobe-events/show.js');
     const { histShow, histTriggerText } = await import('../../trace/hist.js');
 
@@ -334,7 +335,7 @@ const command: CommandModule<GlobalArgs, Args> = {
           // trace_printk lines stream with the events (NDJSON: {"type":"print"})
           hm.attach(pr.session()!, (cpu, ts, line) => {
             events++;
-            merger.push(cpu, Number(ts), withJson ? line + '\0' + JSON.stringify({ type: 'print', cpu, ts: Number(ts), line: line.replace(/\n$/, '') }) + '\n' : line);
+            merger.push(cpu, Number(ts), withJson ? line + '\0' + JSON.stringify({ type: 'print', cpu, ts: Number(ts), line: wellFormed(line.replace(/\n$/, '')) }) + '\n' : line);
           });
         } : pr.attach,
       });
@@ -386,11 +387,12 @@ const command: CommandModule<GlobalArgs, Args> = {
       // arguments of each event are numbers.
       const numeric = Object.fromEntries(selProbes.map((p) => [`${p.group}:${p.event}`, [...(p.type === 'r' ? ['$retval'] : []), ...p.args.filter((a) => report.isNumericArg(a)).map((a) => a.name)]]));
       const aggregations = aggs.flatMap((g) => g.rows().map((b) => ({ agg: g.spec.text, event: b.event, rows: b.rows.map(([k, v]) => [k, v.toString()]) })));
+      // JSON holds Unicode text: bytes that are not UTF-8 (in hist keys, say) show as U+FFFD.
       return JSON.stringify({ type: 'summary', ...summary, probes: rows, retvals: rv, histograms, histSpecs: hists.map((h) => h.spec), numericArgs: numeric,
         ...(aggs.length ? { aggSpecs: aggs.map((g) => g.spec.text), aggregations } : {}),
         ...(args['per-cpu'] ? { perCpu: Object.fromEntries([...perCpu.keys()].map((ev) => [ev, cpusOf(ev)])) } : {}),
         ...(handlerReport?.log.length ? { printk: { module: args.handlers, lines: handlerReport.log } } : {}),
-        ...(triggerHists.length ? { hist: triggerHists } : {}) }) + '\n';
+        ...(triggerHists.length ? { hist: triggerHists } : {}) }, wellFormedJson) + '\n';
     };
     if (file) {
       if (fileJson) file.write(summaryJson());

@@ -8,6 +8,7 @@ import type { RegName } from './regs.js';
 import type { SymbolResolver } from './resolver.js';
 import { kstrtol, U64_MAX } from './numbers.js';
 import { ENOENT, EINVAL } from '../../base/errno.js';
+import { bytesText } from '../../base/text.js';
 
 /** MAX_STRING_SIZE (PATH_MAX): the longest string fetched, terminating NUL included. */
 export const MAX_STRING_SIZE = 4096;
@@ -82,9 +83,8 @@ function value64(op: FetchOp, ctx: FetchContext): bigint | undefined {
 
 /**
  * A NUL-terminated string (fetch_store_string), undefined on a fault. The kernel prints its bytes as
- * they are: as text they are UTF-8 (a trace line is written out as UTF-8, so valid UTF-8 comes out
- * byte for byte, never re-encoded as if each byte were a Latin-1 character); a byte sequence that is
- * not UTF-8 shows U+FFFD.
+ * they are: as text, valid UTF-8 is its characters and any other byte an escaped byte
+ * (`src/base/text.ts`), so that every byte reaches stdout, files and the trace buffer as itself.
  */
 function readString(addr: bigint, user: boolean, ctx: FetchContext): string | undefined {
   if (ctx.readString) return ctx.readString(addr, MAX_STRING_SIZE - 1, user);
@@ -96,15 +96,6 @@ function readString(addr: bigint, user: boolean, ctx: FetchContext): string | un
     bytes.push(Number(b));
   }
   return bytesText(bytes);
-}
-
-const utf8 = new TextDecoder('utf-8');
-
-/** Bytes as text: ASCII as is, anything else decoded as UTF-8. */
-export function bytesText(bytes: readonly number[]): string {
-  let ascii = true;
-  for (const b of bytes) if (b >= 0x80) { ascii = false; break; }
-  return ascii ? String.fromCharCode(...bytes) : utf8.decode(Uint8Array.from(bytes));
 }
 
 function stringElement(arg: ProbeArg, ctx: FetchContext, i: number): ScalarValue {

@@ -2,6 +2,8 @@
 // trace ring buffer hold. Keeping entries as bytes rather than strings or objects keeps a long
 // run's garbage young (the garbage collector then frees it at once, and memory stays flat).
 
+import { hasRawBytes, textBytes } from '../../base/text.js';
+
 export class ByteFifo {
   data = Buffer.allocUnsafe(1 << 16);
   private dStart = 0;
@@ -17,7 +19,9 @@ export class ByteFifo {
 
   get size(): number { return this.tail - this.head; }
 
+  /** An entry of text: its UTF-8, with bytes escaped by `bytesText` (src/base/text.ts) written as themselves. */
   push(text: string, ts = 0, seq = 0): void {
+    if (hasRawBytes(text)) { this.pushBytes(textBytes(text), ts, seq); return; }
     const n = Buffer.byteLength(text);
     if (this.dEnd + n > this.data.length) this.makeRoom(n);
     this.data.write(text, this.dEnd);

@@ -2,7 +2,7 @@
 // the current task (comm, pid) read the way the kernel's `current` works on x86-64 (%gs base →
 // struct pcpu_hot.current_task; fixtures/kernel/README.md "What the platform can read"), and the
 // kallsyms symbolizer the trace text uses.
-import { bytesText } from '../kprobe-events/eval.js';
+import { bytesText } from '../../base/text.js';
 import type { Image } from '../../elf/image.js';
 import type { Memory } from '../../emu/memory.js';
 import type { PtRegs } from '../../kprobe/regs.js';

@@ -5,6 +5,7 @@
 // so the size counts bytes of text (the kernel counts its binary records: a real buffer of the same
 // size holds more entries). Memory is bounded by the buffer size, whatever the number of events.
 import { ByteFifo } from './bytes.js';
+import { decodeText } from '../../base/text.js';
 
 /** The kernel's default buffer_size_kb (trace_buf_size = 1441792 bytes per CPU). */
 export const BUFFER_SIZE_KB = 1408;
@@ -57,7 +58,7 @@ export class TraceRing {
     while (b.bytes > this.bytesPerCpu && b.size > 0) { b.shift(); this.overwritten++; }
   }
 
-  /** push() for a line's UTF-8 bytes. */
+  /** push() for a line's bytes. */
   pushBytes(cpu: number, bytes: Uint8Array): void {
     while (this.cpus.length <= cpu) this.cpus.push(new ByteFifo());
     const b = this.cpus[cpu]!;
@@ -77,7 +78,7 @@ export class TraceRing {
   lines(): string[] {
     const all: { seq: number; line: string }[] = [];
     for (const b of this.cpus) {
-      for (let i = b.head; i < b.tail; i++) all.push({ seq: b.seq[i]!, line: b.data.toString('utf8', b.off[i]!, b.off[i]! + b.len[i]!) });
+      for (let i = b.head; i < b.tail; i++) all.push({ seq: b.seq[i]!, line: decodeText(b.data, b.off[i]!, b.off[i]! + b.len[i]!) });
     }
     all.sort((a, b) => a.seq - b.seq);
     return all.map((e) => e.line);
