@@ -3,7 +3,7 @@
 // results back into the state directory (kprobe_profile counters, the trace buffer).
 import type { Image } from '../elf/image.js';
 import type { Platform } from '../kernel/platform.js';
-import type { ProbeDef } from '../trace/kprobe-events/probe.js';
+import { probesOf, type ProbeDef } from '../trace/kprobe-events/probe.js';
 import type { TraceEvent } from '../trace/runtime/probes.js';
 import type { StateFile } from './state/store.js';
 import type { Tracing, MachineSession } from './tracing.js';
@@ -114,6 +114,16 @@ export function probeRun(t: Tracing, sel: RunSelection, onEvent: (e: TraceEvent)
 export function sameGeneration(s: StateFile, gens: Record<string, number> | undefined, key: string): boolean {
   const then = gens?.[key], now = s.gens?.[key];
   return then === undefined || now === undefined || then === now;
+}
+
+/**
+ * The stored events a run enabled (its selection) count as once enabled (EVENT_FILE_FL_WAS_ENABLED),
+ * so removing one later empties the trace; only events that still exist.
+ */
+export function markEnabledOnce(s: StateFile, keys: readonly string[]): StateFile {
+  const live = new Set(probesOf(s.kprobeEvents).map((p) => `${p.group}/${p.event}`));
+  const add = keys.filter((k) => live.has(k));
+  return add.length ? { ...s, wasEnabled: [...new Set([...(s.wasEnabled ?? []), ...add])] } : s;
 }
 
 /** Per-probe hits and misses of the run. */

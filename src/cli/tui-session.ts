@@ -215,7 +215,10 @@ export async function createTuiSession(o: TuiSessionOptions): Promise<TuiSession
       });
       if (ms) {
         ms.session.events.setEnabled(group, event, false);
+        ms.session.traceCleared = false;
         ms.session.events.write(`-:${group}/${event}\n`);
+        // An event that was ever enabled took the trace buffer with it, this run's lines so far included.
+        if (ms.session.traceCleared) { lines = []; latest.clear(); }
       }
       message = rc < 0 ? `del ${name}: failed (${rc})` : `deleted ${name}`;
     },

@@ -188,7 +188,7 @@ test('the trace outlives the events that wrote it: kept across later writes unti
   const cpu0 = lines.filter((l) => l.includes('[000]'));
   assert.equal(body(ktrace(['fs', 'cat', 'trace'], env).stdout), cpu0);
   // Other writes to the state: an event defined and removed (never enabled: Linux 6.1 resets the
-  // buffer when an event that was enabled goes, see TraceSession.snapshot), a knob, error_log truncated.
+  // buffer only when an event that was ever enabled goes, see the next test), a knob, error_log truncated.
   assert.is(ktrace(['fs', 'write', 'kprobe_events', 'p:probe/kw ksys_write'], env).code, 0);
   assert.is(ktrace(['list'], env).stdout.split('\n').filter(Boolean).length, 1);
   assert.is(ktrace(['fs', 'write', 'kprobe_events', '--', '-:probe/kw'], env).code, 0);
@@ -202,6 +202,48 @@ test('the trace outlives the events that wrote it: kept across later writes unti
   const cleared = ktrace(['fs', 'cat', 'trace'], env).stdout;
   assert.equal(body(cleared), []);
   assert.match(cleared, /^# entries-in-buffer\/entries-written: 0\/0 /m);
+});
+
+test("removing an event that was ever enabled empties the trace (Linux 6.1: WAS_ENABLED → clear_trace), through fs, del, del -a, a trigger and run -e", () => {
+  const env = { KTRACE_STATE: freshState() };
+  const entries = () => ktrace(['fs', 'cat', 'trace'], env).stdout.split('\n').filter((l) => l && !l.startsWith('#')).length;
+  const fill = () => { assert.is(ktrace(['run', '--no-timing', '--summary', '-a', 'vfs_read'], env).code, 0); assert.ok(entries() > 0); };
+  const fsw = (path: string, text: string) => { const r = ktrace(['fs', 'write', '--', path, text], env); assert.is(r.code, 0, r.stderr); };
+  fill();
+  const n = entries();
+  // Enabled then disabled through the enable file, then removed by a kprobe_events write: cleared.
+  fsw('kprobe_events', 'p:kprobes/a ksys_write');
+  fsw('kprobe_events', 'p:kprobes/never ksys_read');
+  fsw('events/kprobes/a/enable', '1');
+  fsw('events/kprobes/a/enable', '0');
+  fsw('kprobe_events', '-:kprobes/never');
+  assert.is(entries(), n, 'a never-enabled event goes: the trace stays');
+  fsw('kprobe_events', '-:kprobes/a');
+  assert.is(entries(), 0);
+  assert.match(ktrace(['fs', 'cat', 'trace'], env).stdout, /^# entries-in-buffer\/entries-written: 0\/0 /m);
+  // `ktrace add` enables what it creates; `del --force` disables and removes: cleared.
+  fill();
+  assert.is(ktrace(['add', 'ksys_write'], env).code, 0);
+  assert.is(ktrace(['del', '--force', 'probe:ksys_write'], env).code, 0);
+  assert.is(entries(), 0);
+  // A trigger arms its event (soft mode), which counts as enabled; removing the trigger does not undo it.
+  fill();
+  fsw('kprobe_events', 'p:kprobes/t ksys_write');
+  fsw('events/kprobes/t/trigger', 'traceoff');
+  fsw('events/kprobes/t/trigger', '!traceoff');
+  assert.is(entries(), n);
+  assert.is(ktrace(['del', 'kprobes:t'], env).code, 0);
+  assert.is(entries(), 0);
+  // run -e enables a stored event for the run; del -a later removes it: cleared. A never-enabled one left alone.
+  fsw('kprobe_events', 'p:kprobes/r ksys_write');
+  assert.is(ktrace(['run', '--no-timing', '--summary', '-e', 'kprobes:r', '-a', 'vfs_read'], env).code, 0);
+  assert.ok(entries() > 0);
+  assert.is(ktrace(['del', '-a'], env).code, 0);
+  assert.is(entries(), 0);
+  fill();
+  fsw('kprobe_events', 'p:kprobes/q ksys_write');
+  assert.is(ktrace(['del', '-a'], env).code, 0);
+  assert.is(entries(), n);
 });
 
 test.run();

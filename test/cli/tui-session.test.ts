@@ -101,4 +101,21 @@ test("an event filter (f): stored as events/GROUP/EVENT/filter is; filtered-out 
   s.ctl.quit();
 });
 
+test("deleting an event that was ever enabled empties the trace, this run's lines included (Linux 6.1's clear_trace)", async () => {
+  const dir = freshState();
+  const s = await session(dir);
+  assert.is(s.ctl.addProbe('vfs_read'), undefined);
+  assert.is(s.ctl.addProbe('ksys_read'), undefined);
+  s.start();
+  await finished(s);
+  assert.ok(s.ctl.detail('probe:vfs_read').lines.length > 0);
+  s.ctl.deleteProbe('probe:ksys_read');
+  assert.equal(s.ctl.detail('probe:vfs_read').lines, []);
+  s.ctl.quit();
+  s.fold();
+  const st = loadState(dir, FIXTURE);
+  assert.is(st.trace, '');
+  assert.ok(Object.values(st.profile).some(([hits]) => hits > 0), 'the counters are kept (kprobe_profile is not the trace)');
+});
+
 test.run();

@@ -31,6 +31,8 @@ async function handler(args: Args): Promise<void> {
   const { loadTracing } = await import('../tracing.js');
   const { eventMatcher } = await import('../probe-events.js');
   const { probesOf } = await import('../../trace/kprobe-events/probe.js');
+  const { wasEnabledOf } = await import('../../trace/runtime/session.js');
+  const { clearedTrace } = await import('../../trace/runtime/state.js');
   const { removedMessage } = await import('../../output/probes.js');
   const { out } = await import('../../output/write.js');
   const image = loadImage(args.vmlinux);
@@ -45,7 +47,10 @@ async function handler(args: Args): Promise<void> {
       const uniq = names.filter((e, i) => names.findIndex((x) => x.group === e.group && x.event === e.event) === i);
       const session = t.light(image, { ...s, kprobeEvents: '', enabled: [] });
       if (args.verbose) for (const e of uniq) process.stderr.write(`Writing event: -:${e.group}/${e.event}\n`);
-      return { state: args['dry-run'] ? undefined : { ...s, ...session.snapshot() }, result: uniq };
+      // As kprobe_events opened with O_TRUNC: the trace is emptied if one of them was ever enabled.
+      const was = new Set(wasEnabledOf(s));
+      const after = { ...s, ...session.snapshot() };
+      return { state: args['dry-run'] ? undefined : uniq.some((e) => was.has(`${e.group}/${e.event}`)) ? clearedTrace(after) : after, result: uniq };
     }
     const session = t.light(image, s);
     const ev = session.events;

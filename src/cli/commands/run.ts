@@ -362,7 +362,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       store.updateState(dir, args.vmlinux, (s) => {
         const next = rp.foldRun(s, counts, ring, cpus, result.emulatedNs, showProbe, sel.gens);
         const f = triggers.fold(next.triggers, next.tracingOn, (k) => !sel.temporary.has(k) && rp.sameGeneration(next, sel.gens, k));
-        return { state: { ...next, triggers: f.triggers, tracingOn: f.tracingOn }, result: undefined };
+        return { state: { ...rp.markEnabledOnce(next, sel.selected.filter((k) => !sel.temporary.has(k) && rp.sameGeneration(next, sel.gens, k))), triggers: f.triggers, tracingOn: f.tracingOn }, result: undefined };
       });
     }
     // A run ended by --duration: a clean end, said as such.

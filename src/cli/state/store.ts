@@ -68,6 +68,10 @@ export function validateState(raw: unknown): { ok: true; state: StateFile } | { 
   if (s.kprobesOptimization !== undefined && typeof s.kprobesOptimization !== 'boolean') return bad('kprobesOptimization', s.kprobesOptimization, 'true or false');
   if (!Array.isArray(s.enabled)) return bad('enabled', s.enabled, 'an array of "GROUP/EVENT" strings');
   for (const [i, v] of s.enabled.entries()) if (typeof v !== 'string' || !v.includes('/')) return bad(`enabled[${i}]`, v, 'a "GROUP/EVENT" string');
+  if (s.wasEnabled !== undefined) {
+    if (!Array.isArray(s.wasEnabled)) return bad('wasEnabled', s.wasEnabled, 'an array of "GROUP/EVENT" strings');
+    for (const [i, v] of s.wasEnabled.entries()) if (typeof v !== 'string' || !v.includes('/')) return bad(`wasEnabled[${i}]`, v, 'a "GROUP/EVENT" string');
+  }
   if (!isObject(s.profile)) return bad('profile', s.profile, 'an object of [hits, misses] pairs');
   for (const [k, v] of Object.entries(s.profile)) {
     if (!Array.isArray(v) || v.length !== 2 || count(v[0]) || count(v[1])) return bad(`profile[${JSON.stringify(k)}]`, v, 'a [hits, misses] pair of integers >= 0');

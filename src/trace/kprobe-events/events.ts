@@ -38,6 +38,12 @@ export interface KprobeEventsOptions {
   otherEventExists?(group: string, event: string): boolean;
   /** Is this module loaded? (a probe on a missing module's symbol waits for it, unregistered) */
   hasModule?(name: string): boolean;
+  /**
+   * The trace buffer is to be emptied: a write removed an event that was ever enabled
+   * (probe_remove_event_call sets tr->clear_trace for EVENT_FILE_FL_WAS_ENABLED, and the write
+   * ends in tracing_reset_all_online_cpus).
+   */
+  onClearTrace?(): void;
 }
 
 const key = (group: string, event: string) => `${group}/${event}`;
@@ -46,6 +52,10 @@ export class KprobeEvents {
   readonly errorLog: ErrorLog;
   private list: ProbeDef[] = [];
   private readonly enabledEvents = new Set<string>();
+  /** Events that were ever enabled (EVENT_FILE_FL_WAS_ENABLED: set on enable, never cleared while the event exists). */
+  private readonly wasEnabledEvents = new Set<string>();
+  /** tr->clear_trace: an event removed by the current write was ever enabled. */
+  private clearTrace = false;
   /** Probes the kprobe layer accepted (a missing module's probe is defined but not registered). */
   private readonly registered = new Set<ProbeDef>();
 
@@ -73,6 +83,19 @@ export class KprobeEvents {
     return this.enabledEvents.has(key(group, event));
   }
 
+  /** Was the event ever enabled (or armed in soft mode for a trigger) since it was created? */
+  wasEnabled(group: string, event: string): boolean {
+    return this.wasEnabledEvents.has(key(group, event));
+  }
+
+  /**
+   * Mark an event as once enabled: restoring a stored session, or a trigger attached (its soft
+   * mode enables the event file, __ftrace_event_enable_disable with soft_disable, setting WAS_ENABLED too).
+   */
+  markWasEnabled(group: string, event: string): void {
+    if (this.list.some((p) => p.group === group && p.event === event)) this.wasEnabledEvents.add(key(group, event));
+  }
+
   isRegistered(p: ProbeDef): boolean {
     return this.registered.has(p);
   }
@@ -88,18 +111,34 @@ export class KprobeEvents {
    * stay applied, as in the kernel.
    */
   write(text: string, truncate = false): number {
-    if (truncate) {
-      const r = releaseAll(this.list, (g, e) => this.isEnabled(g, e));
-      if (r.errno) return r.errno;
-      for (const p of this.list) this.dropProbe(p);
-      this.list = [];
+    try {
+      if (truncate) {
+        const r = releaseAll(this.list, (g, e) => this.isEnabled(g, e));
+        if (r.errno) return r.errno;
+        const before = this.list;
+        for (const p of before) this.dropProbe(p);
+        this.list = [];
+        this.eventsRemoved(before);
+      }
+      for (const step of writeCommands(text)) {
+        if (!step.ok) return step.errno;
+        const rc = this.command(step.line);
+        if (rc) return rc;
+      }
+      return Buffer.byteLength(text);
+    } finally {
+      // dyn_event_release / dyn_events_release_all end in tracing_reset_all_online_cpus, whatever the result.
+      if (this.clearTrace) { this.clearTrace = false; this.opts.onClearTrace?.(); }
     }
-    for (const step of writeCommands(text)) {
-      if (!step.ok) return step.errno;
-      const rc = this.command(step.line);
-      if (rc) return rc;
+  }
+
+  /** The events of `before` that no probe defines any more are gone (trace_remove_event_call): clear_trace if one was ever enabled. */
+  private eventsRemoved(before: readonly ProbeDef[]): void {
+    for (const p of before) {
+      const k = key(p.group, p.event);
+      if (this.list.some((q) => q.group === p.group && q.event === p.event)) continue;
+      if (this.wasEnabledEvents.delete(k)) this.clearTrace = true;
     }
-    return Buffer.byteLength(text);
   }
 
   /** One command line (create_or_delete_trace_kprobe): 0 or a negative errno. */
@@ -113,6 +152,7 @@ export class KprobeEvents {
       const d = applyDelete(before, c.spec, (g, e) => this.isEnabled(g, e));
       for (const p of before) if (!d.remaining.includes(p)) this.dropProbe(p);
       this.list = d.remaining;
+      this.eventsRemoved(before);
       return d.errno;
     }
     return this.create(c.probe);
@@ -135,7 +175,7 @@ export class KprobeEvents {
       }
       done.push(p);
     }
-    if (on) this.enabledEvents.add(k); else this.enabledEvents.delete(k);
+    if (on) { this.enabledEvents.add(k); this.wasEnabledEvents.add(k); } else this.enabledEvents.delete(k);
     return 0;
   }
 

@@ -7,7 +7,7 @@ import { KprobeEvents, type KprobeBackend } from '../kprobe-events/events.js';
 import { showProbe } from '../kprobe-events/show.js';
 import type { ProbeDef } from '../kprobe-events/probe.js';
 import type { SymbolResolver } from '../kprobe-events/resolver.js';
-import { FIRST_EVENT_ID, fromStoredErrors, toStoredErrors, type TraceState } from './state.js';
+import { clearedTrace, FIRST_EVENT_ID, fromStoredErrors, toStoredErrors, type TraceState } from './state.js';
 
 export const eventKey = (p: { group: string; event: string }) => `${p.group}/${p.event}`;
 
@@ -16,6 +16,11 @@ export interface SessionOptions {
   backend: KprobeBackend;
   /** Emulated local_clock for error_log entries (default: the state's clockNs). */
   now?: () => bigint;
+}
+
+/** A state's ever-enabled events (an older state file has no list: its enabled events then). */
+export function wasEnabledOf(s: TraceState): string[] {
+  return [...new Set([...(s.wasEnabled ?? []), ...s.enabled])];
 }
 
 export class TraceSession {
@@ -27,6 +32,8 @@ export class TraceSession {
   readonly backend: KprobeBackend;
   /** Emulated local_clock for error_log entries. */
   readonly now: () => bigint;
+  /** A write removed an event that was ever enabled, which emptied the trace buffer. */
+  traceCleared = false;
 
   constructor(state: TraceState, opts: SessionOptions) {
     this.backend = opts.backend;
@@ -36,6 +43,10 @@ export class TraceSession {
     this.events = new KprobeEvents({
       resolver: opts.resolver, backend: opts.backend, now: this.now,
       errorLog: new ErrorLog(fromStoredErrors(state.errorLog)),
+      // Removing an event that was ever enabled empties the trace buffer (Linux 6.1, trace_events.c
+      // probe_remove_event_call → tracing_reset_all_online_cpus). ktrace has one buffer, the top-level
+      // instance's (no instances/), so the rule is the top-level one.
+      onClearTrace: () => { this.state = clearedTrace(this.state); this.traceCleared = true; },
     });
     for (const line of state.kprobeEvents.split('\n')) {
       if (!line) continue;
@@ -52,6 +63,10 @@ export class TraceSession {
     for (const k of state.enabled) {
       const i = k.indexOf('/');
       this.events.setEnabled(k.slice(0, i), k.slice(i + 1), true);
+    }
+    for (const k of wasEnabledOf(state)) {
+      const i = k.indexOf('/');
+      this.events.markWasEnabled(k.slice(0, i), k.slice(i + 1));
     }
   }
 
@@ -87,6 +102,7 @@ export class TraceSession {
     const ids: TraceState['ids'] = {};
     for (const e of this.events.events()) ids[eventKey(e)] = this.eventId(e.group, e.event);
     const enabled = this.events.events().filter((e) => this.events.isEnabled(e.group, e.event)).map(eventKey);
+    const wasEnabled = this.events.events().filter((e) => this.events.wasEnabled(e.group, e.event)).map(eventKey);
     // Generations: kept for live events, a new one for an event this session created; filters and
     // triggers go with their event.
     const gens: Record<string, number> = {};
@@ -99,14 +115,14 @@ export class TraceSession {
     }
     const nextGen = this.state.nextGen ?? 1;
     const keep = <T>(r: Record<string, T> | undefined) => Object.fromEntries(Object.entries(r ?? {}).filter(([k]) => live.has(k)));
-    // The trace buffer is left as it is, lines of events that are gone (a run's -a probes) included,
-    // until it is cleared (trace opened with O_TRUNC) or consumed (trace_pipe). (Linux 6.1 also
-    // resets it when an event that was ever enabled is removed, probe_remove_event_call's
-    // clear_trace; not modelled: a run's -a probes are enabled and removed by each run.)
+    // The trace buffer is left as it is, lines of events that are gone included, until it is cleared
+    // (trace opened with O_TRUNC, or a kprobe_events write removing an event that was ever enabled:
+    // onClearTrace above) or consumed (trace_pipe). A run's -a probes are not kprobe_events events:
+    // they live in that run only, and their going at its end clears nothing.
     return {
       ...this.state,
       kprobeEvents: this.events.read(),
-      enabled, profile, ids, gens, nextGen,
+      enabled, wasEnabled, profile, ids, gens, nextGen,
       filters: keep(this.state.filters), triggers: keep(this.state.triggers),
       errorLog: toStoredErrors(this.events.errorLog.entries),
     };

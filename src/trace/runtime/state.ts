@@ -12,6 +12,11 @@ export interface TraceState {
   kprobeEvents: string;
   /** Enabled events, "group/event". */
   enabled: string[];
+  /**
+   * Events that were ever enabled (or armed for a trigger) since they were created, "group/event"
+   * (EVENT_FILE_FL_WAS_ENABLED; absent in older state files: the enabled ones). Removing one empties the trace.
+   */
+  wasEnabled?: string[];
   /** /sys/kernel/debug/kprobes/enabled. */
   kprobesEnabled: boolean;
   /** /proc/sys/debug/kprobes-optimization (absent in older state files: on, the kernel's default). */
@@ -55,6 +60,11 @@ export function emptyTraceState(): TraceState {
 
 /** The first id the fixture kernel gives a dynamic event (after its static events, as __register_event does). */
 export const FIRST_EVENT_ID = 1500;
+
+/** The state with its trace buffer emptied (tracing_reset_online_cpus: entries and overruns reset). */
+export function clearedTrace<T extends TraceState>(s: T): T {
+  return { ...s, trace: '', traceEntries: 0, traceWritten: 0 };
+}
 
 export function toStoredErrors(entries: readonly LoggedError[]): StoredError[] {
   return entries.map((e) => ({ code: e.code, subsystem: e.subsystem, message: e.message, command: e.command, pos: e.pos, tsNs: String(e.tsNs) }));

@@ -179,6 +179,8 @@ export function addTracefs(vfs: Vfs, s: TraceSession, opts: TracefsOptions = {})
           const triggers = { ...s.state.triggers };
           if (r.list.length) triggers[k] = r.list; else delete triggers[k];
           s.state = { ...s.state, triggers };
+          // A trigger arms its event in soft mode, which marks it as once enabled (EVENT_FILE_FL_WAS_ENABLED).
+          if (r.list.length) ev.markWasEnabled(e.group, e.event);
           if (r.log) ev.errorLog.add(r.log, s.now());
           changed();
           return r.errno ? err(r.errno) : OK;

@@ -142,4 +142,72 @@ test('kretprobe_return_suffix.tc', () => {
   assert.is(r1, 'r:kprobes/myprobeaccept vfs_read\n');
 });
 
+// Linux 6.1's rule (trace_events.c): enabling an event file sets EVENT_FILE_FL_WAS_ENABLED, never
+// cleared while the event exists; probe_remove_event_call sets tr->clear_trace for such a file when
+// its event goes, and the kprobe_events write ends in tracing_reset_all_online_cpus (trace_dynevent.c
+// dyn_event_release / dyn_events_release_all), which empties the buffer once.
+function clearing() {
+  const backend = new FakeBackend();
+  let clears = 0;
+  const ev = new KprobeEvents({ resolver: fakeResolver, backend, now: () => 0n, onClearTrace: () => { clears++; } });
+  return { ev, clears: () => clears };
+}
+
+test('removing an event that was ever enabled clears the trace; a never-enabled one does not', () => {
+  const { ev, clears } = clearing();
+  ev.write('p:a vfs_read\np:b vfs_write\n');
+  ev.write('-:b\n');
+  assert.is(clears(), 0, 'never enabled');
+  assert.is(ev.setEnabled('kprobes', 'a', true), 0);
+  assert.ok(ev.wasEnabled('kprobes', 'a'));
+  assert.ok(ev.write('-:a\n') < 0, 'enabled: EBUSY');
+  assert.is(clears(), 0, 'a refused removal clears nothing');
+  ev.setEnabled('kprobes', 'a', false);
+  assert.ok(ev.wasEnabled('kprobes', 'a'), 'WAS_ENABLED survives disabling');
+  assert.ok(ev.write('-:a\n') > 0);
+  assert.is(clears(), 1);
+  // A new event of the same name starts without the flag.
+  ev.write('p:a vfs_read\n');
+  assert.not.ok(ev.wasEnabled('kprobes', 'a'));
+  ev.write('-:a\n');
+  assert.is(clears(), 1);
+});
+
+test('clear on removal: a probe removed while a sibling keeps the event clears nothing; one reset per write', () => {
+  const { ev, clears } = clearing();
+  ev.write('p:m vfs_read\np:m vfs_write\np:x ksys_read\n');
+  ev.setEnabled('kprobes', 'm', true); ev.setEnabled('kprobes', 'm', false);
+  ev.setEnabled('kprobes', 'x', true); ev.setEnabled('kprobes', 'x', false);
+  ev.write('-:m vfs_write\n');
+  assert.is(clears(), 0, 'the event still exists (unregister_trace_kprobe: has sibling)');
+  ev.write('-:m\n-:x\n');
+  assert.is(clears(), 1, 'two ever-enabled events in one write: one reset');
+});
+
+test('clear on removal: O_TRUNC clears when any was ever enabled, and nothing while one is enabled (EBUSY)', () => {
+  const { ev, clears } = clearing();
+  ev.write('p:a vfs_read\np:b vfs_write\n');
+  ev.setEnabled('kprobes', 'b', true);
+  assert.ok(ev.write('', true) < 0);
+  assert.is(clears(), 0);
+  ev.setEnabled('kprobes', 'b', false);
+  assert.is(ev.write('', true), 0);
+  assert.is(clears(), 1);
+  ev.write('p:a vfs_read\n');
+  ev.write('', true);
+  assert.is(clears(), 1, 'a never-enabled event truncated away');
+});
+
+test('clear on removal: events removed before a failing line of the same write still clear (the reset comes at the end)', () => {
+  const { ev, clears } = clearing();
+  ev.write('p:a vfs_read\np:b vfs_write\n');
+  ev.setEnabled('kprobes', 'a', true); ev.setEnabled('kprobes', 'a', false);
+  ev.setEnabled('kprobes', 'b', true);
+  assert.ok(ev.write('-:a\n-:b\n') < 0, 'b is enabled: EBUSY');
+  assert.is(ev.read(), 'p:kprobes/b vfs_write\n');
+  assert.is(clears(), 1);
+  ev.markWasEnabled('kprobes', 'gone');
+  assert.not.ok(ev.wasEnabled('kprobes', 'gone'), 'only existing events are marked');
+});
+
 test.run();
