@@ -4,6 +4,7 @@ import { EmuError, halvesToBig } from './addr.js';
 import { CANON_HI, CANON_LO, hex0x, isCanonical, TWO32 } from '../base/addr.js';
 import { arithFlags, ARITH, K_LOGIC, setArithFlags, type LazyFlags } from './flags.js';
 import { FAULT, Memory, PAGE_PROBE, type FaultTarget } from './memory.js';
+import { InterruptFrames } from './frames.js';
 import {
   MSR_CSTAR, MSR_EFER, MSR_FMASK, MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_KTPC_RSP0, MSR_LSTAR, MSR_STAR,
   MSR_TSC_AUX, VEC_GP, VEC_TIMER,
@@ -67,6 +68,14 @@ export class Cpu implements LazyFlags, FaultTarget {
   timerPeriod = 0; nextTimer = Infinity;
   /** sti interrupt shadow: no interrupt before the next instruction completes. */
   shadow = false;
+
+  /**
+   * The kernel-mode interrupt frames pushed and not yet returned from (frames.ts): one log shared by
+   * the machine's CPUs (set by Machine). A private field: a snapshot saves it once, with the machine's state.
+   */
+  #frames = new InterruptFrames();
+  get frames(): InterruptFrames { return this.#frames; }
+  set frames(f: InterruptFrames) { this.#frames = f; }
 
   /** The machine's port I/O (set by Machine). */
   host: CpuHost = { onPortIn: () => 0xffffffff, onPortOut: () => {}, onHostCall: () => 0 };
@@ -212,6 +221,8 @@ export class Cpu implements LazyFlags, FaultTarget {
         const v = vals[k];
         m.w64(rsp, v >>> 0, Math.floor(v / TWO32) >>> 0);
       }
+      // A frame interrupting kernel code is recorded until its iret (frames.ts: the optimizer's question).
+      if ((oldCs & 3) === 0) this.#frames.push(rsp + (errorCode !== undefined ? 8 : 0), this.rip, this.id);
       if (this.cpl !== newCpl) this.ss = newCpl; // 64-bit mode loads a NULL SS on a privilege change
       this.setRegNum(Reg.RSP, rsp);
       this.cs = sel;

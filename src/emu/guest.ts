@@ -1,14 +1,14 @@
 // The narrow machine interface of the kprobe layer (docs/ARCHITECTURE.md, "The emulator"): what src/kprobe
 // may do to a running machine besides registering trap handlers. Guest memory accesses as the CPU makes
 // them, with a fault result instead of the emulator's private FAULT exception; where the CPUs are and
-// which interrupted kernel frames point where; the retired-instruction count's adjustments; and the
+// which interrupted kernel frames point where (the frames the emulator records, frames.ts); the retired-instruction count's adjustments; and the
 // emulator's own semantics for the instructions kprobes emulates (conditions, POPF, STI). It sits on
 // memory.ts's and cpu.ts's public API; kprobe imports nothing else of the emulator's internals.
 import { TWO32 } from '../base/addr.js';
 import type { Cpu } from './cpu.js';
 import { Reg } from './cpu.js';
 import { cond } from './flags.js';
-import { FAULT, PAGE_SIZE, type Memory } from './memory.js';
+import { FAULT, type Memory } from './memory.js';
 
 /** Runs a guest access as `cpu` makes it (its privilege, its fault record); false when it faulted. */
 function asCpu(cpu: Cpu, access: (m: Memory) => void): boolean {
@@ -54,28 +54,25 @@ export function stiEnable(cpu: Cpu): void {
 /** Counts `n` more (or, negative, fewer) retired guest instructions on `cpu` (emulated time follows). */
 export function retire(cpu: Cpu, n: number): void { cpu.instret += n; }
 
+/** A kernel-mode interrupt frame not yet returned from: the CPU that pushed it, where its RIP slot is, and the RIP it holds now. */
+export interface InterruptedFrame { cpu: number; slot: number; rip: number }
+
 /**
- * The RIPs of kernel-mode interrupt frames in guest memory: each 8-byte-aligned kernel-half RIP followed by
- * `kernelCs` (the frame's CS slot), in the pages of `ranges` that were ever written. Read straight from the
- * pages (nothing copied); an unmapped page is skipped.
+ * The kernel-mode interrupt frames the CPUs pushed and have not returned from (recorded by the emulator
+ * at delivery, dropped at their iret: frames.ts), each with the RIP its slot holds now (the kernel may
+ * change it before the iret; the pushed value where the slot cannot be read).
  */
-export function interruptedKernelRips(mem: Memory, ranges: readonly { start: number; end: number }[], kernelCs: number): Set<number> {
-  const out = new Set<number>();
+export function interruptedFrames(cpus: readonly Cpu[]): InterruptedFrame[] {
+  if (cpus.length === 0) return [];
+  const f = cpus[0]!.frames, mem = cpus[0]!.mem;
+  const out: InterruptedFrame[] = [];
   const saved = mem.cur, user = mem.user;
   mem.cur = { trapVector: 0, errorCode: 0, faultAddr: 0, cr2: 0 }; mem.setUser(0);
   try {
-    for (const r of ranges) {
-      for (let a = Math.floor(r.start / PAGE_SIZE) * PAGE_SIZE; a < r.end; a += PAGE_SIZE) {
-        let pg;
-        try { pg = mem.translate(a, 0); } catch (e) { if (e === FAULT) continue; throw e; }
-        if (!pg.materialized) continue;
-        const w = new Uint32Array(pg.u8.buffer, pg.u8.byteOffset, PAGE_SIZE >>> 2);
-        // RIP (high half all ones: kernel text) followed by the kernel's CS
-        for (let i = 1; i + 2 < w.length; i += 2) {
-          if (w[i] !== 0xffffffff || w[i + 1] !== kernelCs || w[i + 2] !== 0) continue;
-          out.add(-TWO32 + w[i - 1]!);
-        }
-      }
+    for (let i = 0; i < f.size; i++) {
+      let rip = f.rips[i]!;
+      try { const lo = mem.r64(f.slots[i]!); rip = (mem.hi | 0) * TWO32 + lo; } catch (e) { if (e !== FAULT) throw e; }
+      out.push({ cpu: f.cpus[i]!, slot: f.slots[i]!, rip });
     }
   } finally { mem.cur = saved; mem.setUser(user); }
   return out;

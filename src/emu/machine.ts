@@ -1,6 +1,7 @@
 // The machine: memory, CPUs, the decode cache, and the run loop that turns guest events into Stop values.
 // Several CPUs interleave deterministically on one host thread in instruction quanta.
 import { Cpu } from './cpu.js';
+import { InterruptFrames } from './frames.js';
 import { VEC_DB, VEC_IPI, VEC_TIMER } from '../base/x86.js';
 import { DecodeCache, MAX_BLOCK, type Block, type Op } from './decode.js';
 import { compileBlocks, compileOp, endsBlock, newBlock } from './compile.js';
@@ -24,6 +25,8 @@ export interface MachineOptions { cpus: number; seed?: number; }
 export class Machine {
   readonly mem = new Memory();
   readonly cpus: Cpu[] = [];
+  /** The kernel-mode interrupt frames not yet returned from, all CPUs' (frames.ts). */
+  readonly frames = new InterruptFrames();
   readonly decoder: DecodeCache;
   onPortIn: (cpu: Cpu, port: number, size: 1 | 2 | 4) => number = () => 0xffffffff;
   onPortOut: (cpu: Cpu, port: number, size: 1 | 2 | 4, value: number) => void = () => {};
@@ -80,13 +83,14 @@ export class Machine {
       writeMsr: (c: Cpu, n: number, v: bigint) => this.onMsrWrite?.(c, n, v) ?? false,
       onPaging: (c: Cpu, kind: number, addr: number) => this.onPaging?.(c, kind, addr),
     };
-    for (let i = 0; i < opts.cpus; i++) { const c = new Cpu(i, this.mem); c.host = host; this.cpus.push(c); }
+    for (let i = 0; i < opts.cpus; i++) { const c = new Cpu(i, this.mem); c.host = host; c.frames = this.frames; this.cpus.push(c); }
   }
 
-  /** The scheduling state that is not on the CPUs (snapshots). */
-  saveState(): number[] { return [this.rng, this.rrNext, this.rrLeft, this.rrRan ? 1 : 0, this.rrCont ? 1 : 0]; }
+  /** The scheduling state that is not on the CPUs, and the live interrupt frames (snapshots). */
+  saveState(): number[] { return [this.rng, this.rrNext, this.rrLeft, this.rrRan ? 1 : 0, this.rrCont ? 1 : 0, ...this.frames.save()]; }
   loadState(s: number[]): void {
     this.rng = s[0]; this.rrNext = s[1]; this.rrLeft = s[2]; this.rrRan = s[3] === 1; this.rrCont = s[4] === 1;
+    this.frames.load(s.slice(5));
   }
 
   /** Deterministic xorshift32: timer jitter and anything else the machine randomises. */

@@ -701,6 +701,7 @@ export const H = {
     writeReg64(c, Reg.RSP, rsp);
     c.setCpl(cpl);
     c.rip = rip;
+    if (c.frames.size) c.frames.drop(sp); // the recorded interrupt frame this iret pops (frames.ts)
   },
   rdmsr(c: Cpu, op: Op): void {
     needCpl0(c, op);

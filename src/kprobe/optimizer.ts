@@ -10,18 +10,16 @@
 // The worker runs between run slices and from int3 hits on queued probes. Its synchronize_rcu() /
 // stop_machine() steps are exact here: every CPU is stopped while the host runs, so the worker checks
 // each CPU's RIP (a CPU stepping or boosting a copy of a region instruction resumes inside the region),
-// and the interrupted contexts on kernel stacks: any hardware interrupt frame (RIP, then __KERNEL_CS)
-// in RAM or the kernel's data whose RIP lies inside the region keeps the probe queued (conservative: a
-// stale frame only delays the optimization).
+// and the interrupted contexts: every kernel-mode interrupt frame the emulator pushed and no iret has
+// popped yet (src/emu/guest.ts interruptedFrames) whose RIP lies inside the region keeps the probe queued.
 // Unoptimization (the jump replaced by the original bytes, except an int3 in the first byte) happens at
 // once when a post_handler is added, the probe is disabled or unregistered, another probe is armed in
 // the region, or /proc/sys/debug/kprobes-optimization goes to 0; the worker re-optimizes when possible.
 import type { Cpu } from '../emu/cpu.js';
 import { Stop } from '../emu/machine.js';
 import { PAGE_SIZE, PERM_R, PERM_X } from '../emu/memory.js';
-import { interruptedKernelRips, retire } from '../emu/guest.js';
+import { interruptedFrames, retire } from '../emu/guest.js';
 import type { Platform } from '../kernel/platform.js';
-import { RAM_BASE, RAM_SIZE } from '../kernel/contract.js';
 import type { Kprobe, KprobeManager, ProbePoint } from './kprobes.js';
 import { INT3_INSN_OPCODE } from './x86.js';
 import { EINVAL } from '../base/errno.js';
@@ -49,7 +47,6 @@ export interface OptRecord {
   orig?: Uint8Array;
 }
 
-const KERNEL_CS = 0x10;
 const TWO32 = 4294967296;
 
 const optimizers = new WeakMap<KprobeManager, Optimizer>();
@@ -300,7 +297,7 @@ export class Optimizer {
 
   /**
    * Addresses CPUs will execute next or return to: each CPU's RIP (or, inside a kprobe slot, the address
-   * after the probed instruction), and the RIP of every kernel-mode interrupt frame in RAM and the data.
+   * after the probed instruction), and the RIP of every kernel-mode interrupt frame not yet returned from.
    */
   busyAddresses(): Set<number> {
     const out = new Set<number>();
@@ -313,14 +310,7 @@ export class Optimizer {
         for (const [slot, p] of slotOwner) if (c.rip >= slot && c.rip < slot + 32) out.add(p.addr + p.ainsn.len);
       }
     }
-    // Page by page, straight from the emulator's page buffers (src/emu/guest.ts): pages never written are
-    // skipped, and nothing is copied (a copy of all RAM per pass would cost the next slices a major GC).
-    const ranges = [{ start: RAM_BASE, end: RAM_BASE + RAM_SIZE }];
-    for (const s of mgr.image.segments) {
-      if (!(s.flags & 2) || s.memsz === 0) continue;
-      ranges.push({ start: s.vaddr, end: Math.ceil((s.vaddr + s.memsz) / PAGE_SIZE) * PAGE_SIZE });
-    }
-    for (const rip of interruptedKernelRips(mgr.machine.mem, ranges, KERNEL_CS)) out.add(rip);
+    for (const f of interruptedFrames(mgr.machine.cpus)) out.add(f.rip);
     return out;
   }
 
