@@ -1,6 +1,7 @@
 // The command registry. Adding a command is one line here plus its file in commands/.
 // Modules are imported only when their command runs (or for --help), so start-up stays fast;
-// a module must keep heavy imports (iced-x86, ink) inside its handler.
+// a command module is its definition, and its handler imports the command's action module
+// (actions/NAME.ts) or keeps heavy imports (iced-x86, ink) inside the handler.
 import type { CommandModule } from 'yargs';
 import type { FastCommand } from './fastargs.js';
 

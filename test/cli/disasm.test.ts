@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ktrace } from './run.js';
-import { resolveTarget } from '../../src/cli/commands/disasm.js';
+import { resolveTarget } from '../../src/cli/actions/disasm.js';
 import { fixtureImage, oracle, oracleStale, parseObjdump } from '../elf/fixture.js';
 
 const img = fixtureImage();

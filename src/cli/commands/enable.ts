@@ -3,30 +3,9 @@
 import type { CommandModule } from 'yargs';
 import type { GlobalArgs } from '../options.js';
 import type { FastCommand } from '../fastargs.js';
-import { CliError, EXIT_USAGE } from '../errors.js';
+import type { EnableArgs as Args } from '../actions/enable.js';
 
-interface Args extends GlobalArgs { patterns?: string[] }
-
-export async function setEnable(args: Args, on: boolean): Promise<void> {
-  const verb = on ? 'enable' : 'disable';
-  const patterns = (args.patterns ?? []).map(String);
-  if (patterns.length === 0) throw new CliError(`${verb}: give an event pattern (GROUP:EVENT globs)`, EXIT_USAGE);
-  const { loadImage } = await import('../image.js');
-  const { stateDir } = await import('../state/dir.js');
-  const { updateState } = await import('../state/store.js');
-  const { loadTracing } = await import('../tracing.js');
-  const { eventMatcher } = await import('../probe-events.js');
-  const image = loadImage(args.vmlinux);
-  const t = await loadTracing();
-  const ms = patterns.map(eventMatcher);
-  const n = updateState(stateDir(args.state), args.vmlinux, (s) => {
-    const session = t.light(image, s);
-    const sel = session.events.events().filter((e) => ms.some((m) => m(e.group, e.event)));
-    for (const e of sel) session.events.setEnabled(e.group, e.event, on);
-    return { state: { ...s, ...session.snapshot() }, result: sel.length };
-  });
-  if (n === 0) throw new CliError(`${verb}: no event matches ${patterns.map((p) => `'${p}'`).join(', ')} (see \`ktrace list\`)`);
-}
+const setEnable = async (args: Args, on: boolean) => (await import('../actions/enable.js')).setEnable(args, on);
 
 export function enableCommand(on: boolean): { default: CommandModule<GlobalArgs, Args>; fast: FastCommand[] } {
   const verb = on ? 'enable' : 'disable';

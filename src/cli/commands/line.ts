@@ -2,34 +2,14 @@
 // numbered, the rest indented (src/trace/perf-probe/line-range.ts).
 import type { CommandModule } from 'yargs';
 import type { GlobalArgs } from '../options.js';
+import type { LineArgs as Args } from '../actions/line.js';
 import type { FastCommand } from '../fastargs.js';
-import { CliError, EXIT_USAGE } from '../errors.js';
-import type { DebugInfo } from '../dwarf.js';
-import { lineRangeText } from '../../trace/perf-probe/line-range.js';
-
-interface Args extends GlobalArgs { range: string; source?: string }
 
 const options = {
   source: { alias: 's', type: 'string' as const, describe: 'source tree the debug info\'s paths are looked up under, as perf probe -s (leading directories dropped until found)' },
 };
 
-/** `ktrace line RANGE` as text, or a CliError. */
-function showLineRange(info: DebugInfo, text: string, readSource: (p: string) => string[], display: (p: string) => string): string {
-  const r = lineRangeText(info.dwarf, text, readSource, display);
-  if (!r.ok) throw new CliError(`line: ${r.reason}`, r.usage ? EXIT_USAGE : undefined);
-  return r.text;
-}
-
-async function handler(args: Args): Promise<void> {
-  const { loadImage } = await import('../load-image.js');
-  const { openDwarf, withDwarf, readSourceLines, displayPath, sourcePath } = await import('../dwarf.js');
-  const { out } = await import('../../output/write.js');
-  const image = loadImage(args.vmlinux);
-  const info = openDwarf(image, args.vmlinux, args.source !== undefined ? { source: args.source } : {});
-  // Under -s, perf names the file it found (util/probe-event.c show_line_range prints lr->path).
-  const display = args.source !== undefined ? (p: string) => sourcePath(info, p) : displayPath;
-  out(withDwarf(args.vmlinux, () => showLineRange(info, args.range, (p) => readSourceLines(info, p), display)));
-}
+const handler = async (args: Args) => (await import('../actions/line.js')).line(args);
 
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'line <range>',

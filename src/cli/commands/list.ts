@@ -3,31 +3,11 @@
 import type { CommandModule } from 'yargs';
 import type { GlobalArgs } from '../options.js';
 import type { FastCommand } from '../fastargs.js';
-
-interface Args extends GlobalArgs { pattern?: string; json: boolean }
+import type { ListArgs as Args } from '../actions/list.js';
 
 const options = { json: { type: 'boolean' as const, default: false, describe: 'print a JSON array' } };
 
-async function handler(args: Args): Promise<void> {
-  const { loadImage } = await import('../image.js');
-  const { stateDir } = await import('../state/dir.js');
-  const { loadState } = await import('../state/store.js');
-  const { loadTracing } = await import('../tracing.js');
-  const { eventMatcher, listing } = await import('../probe-events.js');
-  const { probeLine } = await import('../../output/probes.js');
-  const { out } = await import('../../output/write.js');
-  const image = loadImage(args.vmlinux);
-  const t = await loadTracing();
-  const session = t.light(image, loadState(stateDir(args.state), args.vmlinux));
-  const m = args.pattern ? eventMatcher(args.pattern) : () => true;
-  const ev = session.events;
-  const probes = ev.probes.filter((p) => m(p.group, p.event));
-  if (args.json) {
-    out(JSON.stringify(probes.map((p) => ({ ...listing(p), enabled: ev.isEnabled(p.group, p.event), ...session.counters(p) }))) + '\n');
-    return;
-  }
-  out(probes.map((p) => probeLine(listing(p))).join(''));
-}
+const handler = async (args: Args) => (await import('../actions/list.js')).list(args);
 
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'list [pattern]',

@@ -2,10 +2,8 @@
 // probe point resolves to, with perf's type spelling (src/trace/perf-probe/vars.ts).
 import type { CommandModule } from 'yargs';
 import type { GlobalArgs } from '../options.js';
+import type { VarsArgs as Args } from '../actions/vars.js';
 import type { FastCommand } from '../fastargs.js';
-import { CliError, EXIT_USAGE } from '../errors.js';
-
-interface Args extends GlobalArgs { spec: string; externs: boolean; json: boolean; source?: string; inlines: boolean; 'max-probes'?: number }
 
 const options = {
   externs: { type: 'boolean' as const, default: false, describe: 'also list the global variables of the compile unit' },
@@ -17,44 +15,7 @@ const options = {
   json: { type: 'boolean' as const, default: false, describe: 'print JSON: {point, sites: [{symbol, offset, address, vars: [{name, type, kind, location}]}]}' },
 };
 
-async function handler(args: Args): Promise<void> {
-  const { loadImage } = await import('../load-image.js');
-  const { openDwarf, withDwarf, sourceReader } = await import('../dwarf.js');
-  const { parseProbeSpec, availableVars, formatAvailableVars } = await import('../../trace/perf-probe/index.js');
-  const { out } = await import('../../output/write.js');
-  const max = args['max-probes'];
-  if (max !== undefined && (!Number.isSafeInteger(max) || max < 1)) throw new CliError('vars: --max-probes must be a positive integer', EXIT_USAGE);
-  const parsed = parseProbeSpec([args.spec]);
-  if (!parsed.ok) throw new CliError(`vars: ${parsed.reason}`, EXIT_USAGE);
-  if (parsed.value.args.length) throw new CliError('vars: give a probe point only (FUNC, FUNC+OFFS, FUNC:RLN, FILE:LINE)', EXIT_USAGE);
-  const image = loadImage(args.vmlinux);
-  const info = openDwarf(image, args.vmlinux, args.source !== undefined ? { source: args.source } : {});
-  const readSource = sourceReader(info);
-  const pointOpts = { readSource, noInlines: !args.inlines, maxProbes: max };
-  if (args.json) {
-    const { resolvePoint, siteVars, perfTypeName, formatProbePoint } = await import('../../trace/perf-probe/index.js');
-    const { hex0x } = await import('../../base/addr.js');
-    const text = withDwarf(args.vmlinux, () => {
-      const pts = resolvePoint(info.dwarf, parsed.value.point, pointOpts);
-      if (!pts.ok) throw new CliError(`vars: ${pts.reason}`);
-      return JSON.stringify({
-        point: formatProbePoint(parsed.value.point),
-        sites: pts.value.map((p) => ({
-          symbol: p.symbol, offset: p.symbolOffset, address: hex0x(p.address),
-          // The same variables as the text form (perf -V), with where each is fetched from.
-          vars: siteVars(info.dwarf, p, args.externs).map((v) => ({
-            name: v.variable.name, type: perfTypeName(info.dwarf, v.variable.type), kind: v.variable.kind, location: v.location,
-          })),
-        })),
-      });
-    });
-    out(text + '\n');
-    return;
-  }
-  const av = withDwarf(args.vmlinux, () => availableVars(info.dwarf, parsed.value.point, { ...pointOpts, externs: args.externs }));
-  if (!av.ok) throw new CliError(`vars: ${av.reason}`);
-  out(formatAvailableVars(av.value));
-}
+const handler = async (args: Args) => (await import('../actions/vars.js')).vars(args);
 
 const command: CommandModule<GlobalArgs, Args> = {
   command: 'vars <spec>',
