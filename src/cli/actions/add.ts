@@ -12,8 +12,9 @@ import { specCompiler } from '../dwarf.js';
 import { loadImage } from '../load-image.js';
 import { addLines, addProbe, compileSpec, listing, type AddResult } from '../probe-events.js';
 import { stateDir } from '../state/dir.js';
-import { loadState, updateState } from '../state/store.js';
-import { loadTracing, needsBoundaryCheck } from '../tracing.js';
+import { loadState } from '../state/store.js';
+import { needsBoundaryCheck } from '../tracing.js';
+import { openState } from './state.js';
 
 export interface AddArgs extends GlobalArgs {
   spec?: string; args?: string[]; add?: string[]; definition: boolean; 'dry-run': boolean; force: boolean;
@@ -80,9 +81,8 @@ export async function add(args: AddArgs): Promise<void> {
  * kprobe_profile counts; each that does not is reported with the kernel's reason and removed.
  */
 async function rebase(args: AddArgs): Promise<void> {
-  const image = loadImage(args.vmlinux);
-  const t = await loadTracing({ canProbe: true });
-  const r = updateState(stateDir(args.state), args.vmlinux, (s) => {
+  const { image, t, update } = await openState(args, { canProbe: true });
+  const r = update((s) => {
     const lines = s.kprobeEvents.split('\n').filter(Boolean);
     const session = t.light(image, { ...s, kprobeEvents: '', enabled: [] });
     const ev = session.events;
@@ -104,7 +104,7 @@ async function rebase(args: AddArgs): Promise<void> {
     }
     const kept = ev.probes.map((p) => listing(p));
     return { state: args['dry-run'] ? undefined : { ...s, ...session.snapshot() }, result: { kept, lost, from: s.vmlinux } };
-  }, { force: true });
+  }, true);
   const from = r.from ? `${r.from.path} (sha256 ${r.from.sha256.slice(0, 12)})` : 'no recorded image';
   if (!args.quiet) out(`Rebased ${r.kept.length} event${r.kept.length === 1 ? '' : 's'} from ${from} onto ${args.vmlinux}:\n${r.kept.map(probeLine).join('')}`);
   for (const l of r.lost) process.stderr.write(`ktrace: add: --rebase: ${l}: removed\n`);
@@ -121,8 +121,8 @@ function writtenLines(args: AddArgs, before: string, after: string): void {
 /** A spec without debug info (or a raw kprobe_events line): one line, under one state update. */
 async function addPlain(args: AddArgs, image: Image, words: string[]): Promise<Added[]> {
   const pre = compileSpec(words, () => false, true);
-  const t = await loadTracing({ canProbe: pre.ok && needsBoundaryCheck(pre.line, image) });
-  const r = updateState(stateDir(args.state), args.vmlinux, (s) => {
+  const { t, update } = await openState(args, { canProbe: pre.ok && needsBoundaryCheck(pre.line, image) }, image);
+  const r = update((s) => {
     const session = t.light(image, s);
     const res = addProbe(session, words, args.force);
     if (res.ok) enableAdded(session, res.added);
@@ -157,8 +157,8 @@ async function addWithDwarf(args: AddArgs, image: Image, viaDwarf: SpecLines): P
   let lines = viaDwarf((g, e) => { const k = `${g}/${e}`, v = named.has(k); asked.set(k, v); return v; }, args.force);
   // iced-x86 (the instruction-boundary check) only for offsets into a function, as on the plain path.
   // This first compile also opens the DWARF and reports a bad spec before the lock is taken.
-  const t = await loadTracing({ canProbe: viaDwarf(() => false, true).some((l) => needsBoundaryCheck(l, image)) });
-  const r = updateState<AddResult>(dir, args.vmlinux, (s) => {
+  const { t, update } = await openState(args, { canProbe: viaDwarf(() => false, true).some((l) => needsBoundaryCheck(l, image)) }, image);
+  const r = update<AddResult>((s) => {
     const session = t.light(image, s);
     const ev = session.events;
     const taken = (g: string, e: string) => ev.events().some((x) => x.group === g && x.event === e);
