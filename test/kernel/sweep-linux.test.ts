@@ -9,11 +9,11 @@
 // of those functions on cat and on pipe-pingpong. (pipe-pingpong once ended 20 instructions off the
 // counted run: not the probes, but a compiled block looping back to a first instruction that faults,
 // which reported the previous fault's RIP and counted instructions twice; test/emu/compile.test.ts.)
-// fork-storm not run yet. Not yet either: the functions boot runs too (schedule, kernel_clone, ...). With probes armed
-// from the first instruction, 300 single-step probes over them shifted boot's clock by 1 us (console
-// timestamps after "Mountpoint-cache"): Linux refuses kprobes on text it patches itself
-// (jump_label_text_reserved, static_call_text_reserved, find_bug, alternatives_text_reserved), and
-// ktrace does not check those yet; sweep(..., true) is the test for that.
+// Text boot patched is swept like the rest: register_kprobe refuses what Linux refuses there (static
+// call sites, BUG()/WARN() sites, jump labels: check.ts from the image's tables), and can_probe decodes
+// the text as boot left it. Not yet: the functions boot runs too (schedule, kernel_clone, ...), probed
+// from the first instruction (sweep(..., true)): 300 single-step probes over them once shifted boot's
+// clock by 1 us (console timestamps after "Mountpoint-cache"), before those refusals were checked.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
@@ -40,7 +40,7 @@ const FUNCTIONS = [
   'anon_pipe_buf_release', 'do_pipe2', 'kernel_wait4', 'release_task', 'dput',
 ];
 // Refusals the sweep may meet, and nothing else (the fixture sweep's list).
-const ALLOWED = /is on the kprobe blacklist|cannot be executed out of line|already there|not emulated|only the 64-bit form|masks exceptions/;
+const ALLOWED = /is on the kprobe blacklist|cannot be executed out of line|already there|not emulated|only the 64-bit form|masks exceptions|static_call_text_reserved|find_bug|jump_label_text_reserved|alternatives_text_reserved/;
 
 interface Fn { name: string; addr: number; boundaries: number[] }
 function boundaries(): Fn[] {
@@ -57,7 +57,7 @@ function boundaries(): Fn[] {
 type Path = 'single-step' | 'boosted' | 'optimized' | 'kretprobe';
 interface Probed { r: RunResult; booted: string; hits: Map<number, number>; refused: number }
 
-function run(script: ReturnType<typeof parseWorkload>, addrs: number[], path: Path | 'plain', fns: Fn[]): Probed & { counts?: Float64Array; bootCode?: (a: number, b: number) => boolean; patched: (a: number) => boolean } {
+function run(script: ReturnType<typeof parseWorkload>, addrs: number[], path: Path | 'plain', fns: Fn[]): Probed & { counts?: Float64Array; bootCode?: (a: number, b: number) => boolean } {
   const hits = new Map<number, number>();
   let refused = 0, pl!: Platform, counts: Float64Array | undefined;
   const r = runScript(image!, script, {
@@ -89,12 +89,7 @@ function run(script: ReturnType<typeof parseWorkload>, addrs: number[], path: Pa
       }
     },
   });
-  // text the kernel patched itself (alternatives, jump labels, ftrace): differs from the image after the run
-  const patched = (a: number) => {
-    const now = pl.machine.mem.readBytes(a, 5), was = image!.read(a, 5)!;
-    return now.some((b, i) => b !== was[i]);
-  };
-  return { r, booted: pl.bootedFrom.kind, hits, refused, counts, bootCode: pl.bootedFrom.bootCode, patched };
+  return { r, booted: pl.bootedFrom.kind, hits, refused, counts, bootCode: pl.bootedFrom.bootCode };
 }
 
 function same(label: string, plain: RunResult, r: RunResult): void {
@@ -115,11 +110,9 @@ function sweep(workload: string, sample: number, seed: number, bootToo: boolean)
   const bootCode = probe.bootCode;
   assert.ok(bootCode, 'a boot snapshot is at hand');
   if (!bootToo) fns = fns.filter((f) => !bootCode!(f.addr, f.addr + (f.boundaries.at(-1)! - f.addr) + 32));
-  // Text boot patched is left out: Linux refuses kprobes on most of it (jump_label_text_reserved,
-  // alternatives_text_reserved, ...), which ktrace does not check yet; a probe there boots cold.
-  // (fentry sites stay: boot turns their call into a nop, and an ftrace-path probe waits for it)
-  const mcountSites = new Set(image!.mcountSites);
-  const all = fns.flatMap((f) => f.boundaries.filter((a) => bootToo || mcountSites.has(a) || !probe.patched(a)));
+  // every boundary, text boot patched too (fentry sites: boot turns their call into a nop, and an
+  // ftrace-path probe waits for it; static call and BUG() sites: refused as Linux refuses them)
+  const all = fns.flatMap((f) => f.boundaries);
   const addrs = seededSample(all, Math.min(sample, all.length), seed).sort((a, b) => a - b);
   const plain = run(script, addrs, 'plain', fns);
   assert.is(plain.r.end.kind, 'poweroff');
@@ -175,10 +168,10 @@ test('transparency on real Linux code: a few single-step probes where pipe-pingp
   const probe = run(script, [], 'plain', fns);
   assert.is(probe.booted, 'snapshot');
   assert.is(probe.r.end.kind, 'poweroff');
-  // one run counts every boundary of the functions boot never ran, on text boot left as built, off
-  // fentry sites (the one-instruction path, the sweep's oracle): it must end as the compiled run does
+  // one run counts every boundary of the functions boot never ran, off fentry sites (the
+  // one-instruction path, the sweep's oracle): it must end as the compiled run does
   const mcountSites = new Set(image!.mcountSites);
-  const all = fns.flatMap((f) => f.boundaries).filter((a) => !probe.bootCode!(a, a + 1) && !probe.patched(a) && !mcountSites.has(a));
+  const all = fns.flatMap((f) => f.boundaries).filter((a) => !probe.bootCode!(a, a + 1) && !mcountSites.has(a));
   const plain = run(script, all, 'plain', fns);
   assert.is(plain.booted, 'snapshot');
   same('pipe-pingpong, counted run', probe.r, plain.r);
@@ -188,8 +181,9 @@ test('transparency on real Linux code: a few single-step probes where pipe-pingp
   const addrs = seededSample(ran, 4, 7).sort((a, b) => a - b);
   const s = run(script, addrs, 'single-step', fns);
   same(`pipe-pingpong, single-step at ${addrs.map((a) => image!.formatAddr(a)).join(' ')}`, plain.r, s.r);
-  assert.is(s.refused, 0);
-  for (const a of addrs) assert.is(s.hits.get(a), plain.counts![all.indexOf(a)], `hits at ${image!.formatAddr(a)}`);
+  // a refusal is one Linux gives (run() checks the reason): such a probe has no hits to compare
+  for (const a of addrs) if (s.hits.get(a) !== -1) assert.is(s.hits.get(a), plain.counts![all.indexOf(a)], `hits at ${image!.formatAddr(a)}`);
+  assert.ok(s.refused < addrs.length);
 });
 
 test.run();
