@@ -86,6 +86,34 @@ test('net-loopback on real Linux: the socket pair is a TCP connection over 127.0
   assert.ok(h.get('tcp_recvmsg')! >= 64);
 });
 
+// The emulator's tiers on real Linux: the default workload (its miniature-only calls get -ENOSYS, the
+// same in each) from the boot snapshot, tiered (the default), every block compiled on its first entry,
+// and one instruction at a time: identical results, console, instruction count and emulated time.
+// KTRACE_LONG=1: every bundled workload, two seeds, and a cold boot compiled against interpreted.
+const LONG = process.env.KTRACE_LONG === '1';
+type Tier = [string, (m: import('../../../src/emu/machine.js').Machine) => void];
+const TIERS: Tier[] = [['tiered', () => {}], ['compiled', (m) => { m.hotAfter = 1; }], ['interpreted', (m) => { m.interpretOnly = true; }]];
+function tiersAgree(name: string, seed: number, tiers: Tier[], snapshot = true): void {
+  const src = readFileSync(join(dir, name), 'utf8');
+  const out = tiers.map(([, set]) => {
+    const r = runScript(image!, parseWorkload(name, src), { cpus: 1, seed, maxInsns: 400_000_000, snapshot, attach: (p) => set(p.machine) });
+    return { r, json: JSON.stringify({ end: r.end, insns: r.instructions, ns: r.emulatedNs, console: r.console, syscalls: r.syscalls, failures: r.failures }) };
+  });
+  assert.is(out[0].r.end.kind, 'poweroff', `${name}: ${out[0].r.console.slice(-500)}`);
+  for (let i = 1; i < out.length; i++) assert.is(out[i].json, out[0].json, `${name}, seed ${seed}: ${tiers[i][0]} against ${tiers[0][0]}`);
+}
+
+test('real Linux: the default workload ends identically tiered, compiled only and interpreted only', () => {
+  if (!image) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
+  tiersAgree('default.wl', 1, TIERS);
+});
+
+test('real Linux: every workload on two seeds in each tier, and a cold boot compiled against interpreted (test:long)', () => {
+  if (!image || !LONG) return;
+  for (const w of [...linuxWorkloads, 'default.wl']) for (const seed of [1, 2]) tiersAgree(w, seed, TIERS);
+  tiersAgree('cat.wl', 3, [TIERS[1], TIERS[2]], false);
+});
+
 test('same kernel, workload and seed give byte-identical results on real Linux', () => {
   if (!image) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
   // from the boot snapshot (the first run of the test run made it): seconds each
