@@ -90,6 +90,10 @@ test('net-loopback on real Linux: the socket pair is a TCP connection over 127.0
 // same in each) from the boot snapshot, tiered (the default), every block compiled on its first entry,
 // and one instruction at a time: identical results, console, instruction count and emulated time.
 // KTRACE_LONG=1: every bundled workload, two seeds, and a cold boot compiled against interpreted.
+// It fails today on a real emulator bug: fork-storm, seed 1, compiled only ends 21 instructions short
+// of tiered (87,670,324 against 87,670,345; interpreted only agrees with tiered), the first difference
+// between the main task's clone (instret 86,995,408) and its next host call, wait4 (87,013,909
+// against 87,013,930); same results and console.
 const LONG = process.env.KTRACE_LONG === '1';
 type Tier = [string, (m: import('../../../src/emu/machine.js').Machine) => void];
 const TIERS: Tier[] = [['tiered', () => {}], ['compiled', (m) => { m.hotAfter = 1; }], ['interpreted', (m) => { m.interpretOnly = true; }]];
