@@ -7,6 +7,10 @@ import { join } from 'node:path';
 import { Image } from '../../src/elf/image.js';
 import { jumpLabelSites, staticCallSites, bugSites, smpLockSites, patchedTextSites, type KernelImage } from '../../src/elf/kernel-sections.js';
 import { bundledLinuxPath, LINUX_FIXTURE_DIR } from '../../src/kernel/linux/bundle.js';
+import { readdirSync } from 'node:fs';
+import { cacheRoot } from '../../src/cache.js';
+import { loadImage } from '../../src/cli/load-image.js';
+import { seededSample } from '../../src/kprobe/sweep.js';
 
 const img = fixtureImage();
 const fn = (name: string) => {
@@ -157,6 +161,33 @@ test('real Linux 6.1: every table entry is the instruction the kernel patches th
   const want = new Set([...sc.flatMap((a) => [0, 1, 2, 3, 4].map((i) => a + i)), ...bugs]);
   assert.is(m.size, want.size);
   for (const a of want) assert.ok(m.has(a));
+});
+
+test('a distribution kernel (Debian 6.1, in the cache): jump labels as long as iced decodes them, BUG()s are ud2s, static calls call __SCT__', () => {
+  const dir = join(cacheRoot(), 'vmlinux');
+  const name = existsSync(dir) ? readdirSync(dir).find((f) => /^vmlinux-[\d.]+-\d+-cloud-amd64$/.test(f)) : undefined;
+  if (!name) { console.log(`SKIP distribution-kernel tables: no vmlinux in ${dir} (scripts/real-vmlinux.sh fetches it)`); return; }
+  const img = loadImage(join(dir, name));
+  const jl = img.jumpLabelSites;
+  assert.ok(jl.length > 1000, `${jl.length} jump labels`);
+  const d = new Disassembler(img);
+  try {
+    for (const r of seededSample(jl, 300, 1)) {
+      const [first] = d.lines(r.start, r.start + 5);
+      assert.is(first.bytes.length, r.end - r.start, `${img.formatAddr(r.start)}: ${first.text}`);
+      assert.match(first.text, /^(jmp|nop|xchg)/);
+    }
+  } finally { d.free(); }
+  const bugs = img.bugSites;
+  assert.is(bugs.length, (img.symbolAddr('__stop___bug_table')! - img.symbolAddr('__start___bug_table')!) / 12);
+  for (const a of seededSample(bugs, 500, 1)) assert.equal([...img.read(a, 2)!], [0x0f, 0x0b], img.formatAddr(a));
+  for (const a of seededSample(img.staticCallSites, 300, 1)) {
+    const b = img.read(a, 5)!;
+    // a call, or a tail call's jmp (STATIC_CALL_SITE_TAIL)
+    assert.ok(b[0] === 0xe8 || b[0] === 0xe9, img.formatAddr(a));
+    const target = a + 5 + new DataView(b.buffer, b.byteOffset).getInt32(1, true);
+    assert.match(img.lookupAddr(target)!.entry.name, /^__SCT__/);
+  }
 });
 
 test.run();
