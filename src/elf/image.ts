@@ -7,7 +7,8 @@ import type { ByteSource } from './source.js';
 import { parseSymbols, RawSymbols, type Sym } from './symbols.js';
 import { Kallsyms, type SymbolAt } from './kallsyms.js';
 import {
-  blacklistAddresses, exceptionTable, kprobeBlacklist, mcountSites, symbolRange,
+  blacklistAddresses, bugSites, exceptionTable, jumpLabelSites, kprobeBlacklist, mcountSites, patchedTextSites,
+  smpLockSites, staticCallSites, symbolRange,
   type BlacklistEntry, type ExTableEntry, type Range,
 } from './kernel-sections.js';
 
@@ -338,6 +339,15 @@ export class Image {
   /** __mcount_loc fentry call sites, in table order. */
   get mcountSites(): readonly number[] { return this.memo('mc', () => mcountSites(this)); }
   get exceptionTable(): readonly ExTableEntry[] { return this.memo('ex', () => exceptionTable(this)); }
+  /** __jump_table sites, .static_call_sites, __bug_table `ud2`s, .smp_locks `lock` prefixes. */
+  get jumpLabelSites(): readonly Range[] { return this.memo('jl', () => jumpLabelSites(this)); }
+  get staticCallSites(): readonly number[] { return this.memo('sc', () => staticCallSites(this)); }
+  get bugSites(): readonly number[] { return this.memo('bug', () => bugSites(this)); }
+  get smpLockSites(): ReadonlySet<number> { return this.memo('smpl', () => new Set(smpLockSites(this))); }
+  /** Why register_kprobe refuses `addr` as text the kernel patches itself (patchedTextSites), or undefined. */
+  patchedText(addr: number): string | undefined {
+    return this.memo('ptx', () => patchedTextSites(this)).get(addr);
+  }
 
   /** True when addr is inside a blacklisted range (kernel/kprobes.c within_kprobe_blacklist). */
   inKprobeBlacklist(addr: number): boolean {

@@ -1,5 +1,6 @@
 // Kernel tables that kprobes and ftrace read out of the image: the NOKPROBE_SYMBOL blacklist,
-// the .kprobes.text/.entry.text areas, __mcount_loc fentry sites and the exception table.
+// the .kprobes.text/.entry.text areas, __mcount_loc fentry sites, the exception table, and the sites of
+// text the kernel patches itself (jump labels, static calls, BUG()/WARN(), SMP lock prefixes).
 // Tables are found by the linker-script symbols that bound them, as the kernel finds them, and
 // fall back to the input section of the same name.
 import type { Kallsyms } from './kallsyms.js';
@@ -122,4 +123,72 @@ export function exceptionTable(img: KernelImage): ExTableEntry[] {
     out.push({ insn: at + dv.getInt32(i * 12, true), fixup: at + 4 + dv.getInt32(i * 12 + 4, true), data: dv.getInt32(i * 12 + 8, true) });
   }
   return out;
+}
+
+// ---- text the kernel patches itself, where register_kprobe refuses a probe (check.ts)
+
+/** s32 offsets, each from its own address (the x86-64 relative tables), as addresses: entry + *entry. */
+function relative32(img: KernelImage, r: Range | undefined, stride: number, field = 0): number[] {
+  if (!r) return [];
+  const n = Math.floor((r.end - r.start) / stride);
+  const b = img.read(r.start, n * stride);
+  if (!b) return [];
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength), out: number[] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = r.start + i * stride + field + dv.getInt32(i * stride + field, true);
+  return out;
+}
+
+/**
+ * __jump_table (CONFIG_JUMP_LABEL; struct jump_entry { s32 code, target; long key; }, relative): each
+ * site's [code, code + size), the size arch_jump_entry_size decodes at the site (a 2-byte `jmp rel8` or
+ * `66 90`, else the 5-byte `jmp rel32` or nop). Empty when the kernel has no jump labels.
+ */
+export function jumpLabelSites(img: KernelImage): Range[] {
+  return relative32(img, tableRange(img, '__start___jump_table', '__stop___jump_table', '__jump_table'), 16).map((code) => {
+    const op = img.read(code, 1)?.[0];
+    return { start: code, end: code + (op === 0xeb || op === 0x66 ? 2 : 5) };
+  });
+}
+
+/** .static_call_sites (CONFIG_HAVE_STATIC_CALL_INLINE; struct static_call_site { s32 addr, key; }): the
+ *  call instructions (CALL_INSN_SIZE, 5 bytes) static_call_update rewrites. */
+export function staticCallSites(img: KernelImage): number[] {
+  return relative32(img, tableRange(img, '__start_static_call_sites', '__stop_static_call_sites', '.static_call_sites'), 8);
+}
+
+/**
+ * __bug_table (CONFIG_GENERIC_BUG_RELATIVE_POINTERS: struct bug_entry { s32 bug_addr_disp; [s32 file_disp;
+ * u16 line;] u16 flags; }): the `ud2` of each BUG()/WARN(), which find_bug looks up. The entry is 12 bytes
+ * with CONFIG_DEBUG_BUGVERBOSE and 8 without: the size for which nearly every entry's address is text
+ * (a few may be in .exit.text, which is not: Debian's 6.1 has 2 of 8,016).
+ */
+export function bugSites(img: KernelImage): number[] {
+  const r = tableRange(img, '__start___bug_table', '__stop___bug_table', '__bug_table');
+  if (!r || r.end === r.start) return [];
+  for (const stride of [12, 8]) {
+    if ((r.end - r.start) % stride) continue;
+    const sites = relative32(img, r, stride);
+    if (sites.filter((a) => img.isText(a)).length >= sites.length * 0.95) return sites;
+  }
+  return [];
+}
+
+/** .smp_locks (CONFIG_SMP: s32 offsets of the `lock` prefixes alternatives_smp_lock/unlock rewrite), those in text
+ *  (the section is padded to a page with zeros). */
+export function smpLockSites(img: KernelImage): number[] {
+  return relative32(img, tableRange(img, '__smp_locks', '__smp_locks_end', '.smp_locks'), 4).filter((a) => img.isText(a));
+}
+
+/**
+ * check_kprobe_address_safe's rules on text the kernel patches itself, byte by byte: jump_label_text_reserved
+ * (the bytes of a jump label site), static_call_text_reserved (the 5 bytes of a static call site), find_bug
+ * (a BUG()/WARN() `ud2`), in the kernel's order (the first that holds is the reason).
+ */
+export function patchedTextSites(img: KernelImage): Map<number, string> {
+  const m = new Map<number, string>();
+  const put = (a: number, why: string) => { if (!m.has(a)) m.set(a, why); };
+  for (const s of jumpLabelSites(img)) for (let a = s.start; a < s.end; a++) put(a, 'in a jump label site (jump_label_text_reserved)');
+  for (const s of staticCallSites(img)) for (let a = s; a < s + 5; a++) put(a, 'in a static call site (static_call_text_reserved)');
+  for (const a of bugSites(img)) put(a, 'a BUG()/WARN() site (find_bug)');
+  return m;
 }

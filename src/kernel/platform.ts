@@ -192,6 +192,14 @@ export class Platform implements UserMemory {
     this.machine.mem.writeBytes(addr, bytes);
   }
 
+  /** The kernel freed its init memory: init text is no longer kernel text (kprobe_free_init_mem). */
+  protected markInitFreed(): void {
+    if (this.initFreed) return;
+    this.initFreed = true;
+    if (!this.initStarted) this.bootEvents.push(this.bootEvent('initFreed'));
+    for (const h of this.initFreedHooks) h();
+  }
+
   private portOut(cpu: Cpu, port: number, _size: number, value: number): void {
     switch (port) {
       case PORT_CONSOLE: this.consoleBytes.push(value & 0xff); break;
@@ -211,13 +219,7 @@ export class Platform implements UserMemory {
         }
         break;
       }
-      case PORT_INIT_FREED:
-        if (!this.initFreed) {
-          this.initFreed = true;
-          if (!this.initStarted) this.bootEvents.push(this.bootEvent('initFreed'));
-          for (const h of this.initFreedHooks) h();
-        }
-        break;
+      case PORT_INIT_FREED: this.markInitFreed(); break;
       case PORT_POWEROFF:
         this.end ??= { kind: 'poweroff', status: value | 0 };
         this.machine.requestStop(cpu);

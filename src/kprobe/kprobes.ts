@@ -19,7 +19,7 @@ import { retire } from '../emu/guest.js';
 import { EmuError } from '../emu/addr.js';
 import { hex16 } from '../base/addr.js';
 import { EINVAL, EILSEQ } from '../base/errno.js';
-import { addressRefusal, resolveKprobeAddr, type ProbeSite } from './check.js';
+import { addressRefusal, alternativesRefusal, resolveKprobeAddr, type ProbeSite } from './check.js';
 import type { Platform } from '../kernel/platform.js';
 import { PtRegs, X86_EFLAGS_IF, X86_EFLAGS_TF } from './regs.js';
 import { InsnSlots, INSN_SLOT_SIZE } from './slots.js';
@@ -214,7 +214,9 @@ export class KprobeManager {
     if (unsafe) return fail(unsafe.errno, unsafe.reason);
     const old = this.table.get(addr);
     if (old) return this.registerAggr(old, p);
-    // prepare_kprobe → arch_prepare_kprobe
+    // prepare_kprobe → arch_prepare_kprobe: alternatives_text_reserved, then can_probe and the copy
+    const alt = alternativesRefusal(this.site, addr);
+    if (alt) return fail(alt.errno, alt.reason);
     const at = this.image.lookupAddr(addr);
     if (!at) return fail(EILSEQ, `${this.fmt(addr)} is not on an instruction boundary`);
     const prep = archPrepareAt(addr - at.offset, addr, (a, n) => this.recover(a, n), this.exFixups().has(addr), (a) => this.fmt(a), {
@@ -340,7 +342,21 @@ export class KprobeManager {
     lookupName: (n) => this.image.lookupName(n), lookupAddr: (a) => this.image.lookupAddr(a),
     isKernelText: (a) => this.isKernelText(a), inKprobeBlacklist: (a) => this.image.inKprobeBlacklist(a),
     formatAddr: (a) => this.fmt(a), isInternal: (a) => this.slots.contains(a),
+    patchedText: (a) => this.image.patchedText(a), smpAltLocked: (a) => this.smpAltLocked(a),
   };
+
+  /**
+   * alternatives_text_reserved: the kernel lists the core kernel's .smp_locks in smp_alt_modules only when
+   * it patched an SMP kernel for one CPU that may get more (alternative_instructions: one present CPU,
+   * more possible); the guest's list head says whether it did.
+   */
+  private smpAltLocked(addr: number): boolean {
+    if (!this.image.smpLockSites.has(addr)) return false;
+    const head = this.image.symbolAddr('smp_alt_modules');
+    if (head === undefined) return false;
+    const next = Number(BigInt.asIntN(64, this.machine.mem.read64(head)));
+    return next !== 0 && next !== head;
+  }
 
   private isKernelText(addr: number): boolean {
     if (!this.image.isText(addr)) return false;

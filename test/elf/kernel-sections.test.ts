@@ -2,6 +2,15 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Disassembler } from '../../src/elf/disasm.js';
 import { fixtureImage } from './fixture.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Image } from '../../src/elf/image.js';
+import { jumpLabelSites, staticCallSites, bugSites, smpLockSites, patchedTextSites, type KernelImage } from '../../src/elf/kernel-sections.js';
+import { bundledLinuxPath, LINUX_FIXTURE_DIR } from '../../src/kernel/linux/bundle.js';
+import { readdirSync } from 'node:fs';
+import { cacheRoot } from '../../src/cache.js';
+import { loadImage } from '../../src/cli/load-image.js';
+import { seededSample } from '../../src/kprobe/sweep.js';
 
 const img = fixtureImage();
 const fn = (name: string) => {
@@ -84,6 +93,101 @@ test('text, data and init ranges from _stext/_etext, _sdata/_edata, __init_begin
   assert.not.ok(img.isText(data.start));
   const init = img.initRange;
   assert.ok(init && init.end > init.start);
+});
+
+// ---- the tables of text the kernel patches itself
+
+/** A KernelImage of one data section (the tables, at 0x1000) and one text section (at 0x10000). */
+function tinyImage(symbols: Record<string, number>, data: Uint8Array, text: Uint8Array): KernelImage {
+  const at = (a: number, n: number, base: number, b: Uint8Array) => (a >= base && a + n <= base + b.length ? b.subarray(a - base, a - base + n) : undefined);
+  return {
+    kallsyms: undefined!, symbolAddr: (n) => symbols[n], sectionByName: () => undefined,
+    isText: (a) => a >= 0x10000 && a < 0x10000 + text.length,
+    read: (a, n) => at(a, n, 0x1000, data) ?? at(a, n, 0x10000, text), readAddrs: () => [],
+  };
+}
+
+test('__jump_table: relative entries, each site as long as the jmp or nop there (arch_jump_entry_size)', () => {
+  // struct jump_entry { s32 code, target; long key; }: three sites, at text+0 (jmp rel8), +2 (5-byte nop), +7 (66 90)
+  const text = Uint8Array.of(0xeb, 0x00, 0x0f, 0x1f, 0x44, 0x00, 0x00, 0x66, 0x90, 0xc3);
+  const data = new Uint8Array(48), dv = new DataView(data.buffer);
+  [0, 2, 7].forEach((off, i) => { const e = 0x1000 + i * 16; dv.setInt32(i * 16, 0x10000 + off - e, true); dv.setInt32(i * 16 + 4, 0x10009 - (e + 4), true); });
+  const img = tinyImage({ __start___jump_table: 0x1000, __stop___jump_table: 0x1030 }, data, text);
+  assert.equal(jumpLabelSites(img), [{ start: 0x10000, end: 0x10002 }, { start: 0x10002, end: 0x10007 }, { start: 0x10007, end: 0x10009 }]);
+  const m = patchedTextSites(img);
+  assert.equal([...m.keys()].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8].map((o) => 0x10000 + o));
+  assert.match(m.get(0x10004)!, /jump_label_text_reserved/);
+  assert.is(m.get(0x10009), undefined);
+});
+
+test('__bug_table: the entry size is the one whose every address is text (12 with BUGVERBOSE, 8 without)', () => {
+  const text = new Uint8Array(64);
+  for (const stride of [12, 8]) {
+    const data = new Uint8Array(stride * 3), dv = new DataView(data.buffer);
+    [4, 20, 40].forEach((off, i) => { dv.setInt32(i * stride, 0x10000 + off - (0x1000 + i * stride), true); if (stride === 12) dv.setInt32(i * stride + 4, -0x900000, true); });
+    const img = tinyImage({ __start___bug_table: 0x1000, __stop___bug_table: 0x1000 + data.length }, data, text);
+    assert.equal(bugSites(img), [0x10004, 0x10014, 0x10028], `stride ${stride}`);
+  }
+});
+
+const linuxBuilt = existsSync(join(LINUX_FIXTURE_DIR, 'vmlinux.br'));
+test('real Linux 6.1: every table entry is the instruction the kernel patches there, as its config says', () => {
+  if (!linuxBuilt) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
+  const img = Image.load(readFileSync(bundledLinuxPath()));
+  const config = readFileSync(join(LINUX_FIXTURE_DIR, 'config'), 'utf8');
+  const on = (opt: string) => new RegExp(`^${opt}=y$`, 'm').test(config);
+  // jump labels: none without CONFIG_JUMP_LABEL
+  assert.is(img.jumpLabelSites.length > 0, on('CONFIG_JUMP_LABEL'));
+  // static calls: each a `call` of a static call trampoline (__SCT__*)
+  const sc = staticCallSites(img);
+  assert.is(sc.length > 0, on('CONFIG_HAVE_STATIC_CALL_INLINE'));
+  for (const a of sc) {
+    const b = img.read(a, 5)!;
+    assert.is(b[0], 0xe8, img.formatAddr(a));
+    const target = a + 5 + new DataView(b.buffer, b.byteOffset).getInt32(1, true);
+    assert.match(img.lookupAddr(target)!.entry.name, /^__SCT__/);
+  }
+  // BUG()/WARN(): each a ud2, one per 12-byte entry (CONFIG_DEBUG_BUGVERBOSE)
+  assert.ok(on('CONFIG_DEBUG_BUGVERBOSE'));
+  const bugs = bugSites(img);
+  assert.is(bugs.length, (img.symbolAddr('__stop___bug_table')! - img.symbolAddr('__start___bug_table')!) / 12);
+  for (const a of bugs) assert.equal([...img.read(a, 2)!], [0x0f, 0x0b], img.formatAddr(a));
+  // SMP lock prefixes: each a 0xf0 in text
+  const locks = smpLockSites(img);
+  assert.ok(locks.length > 1000);
+  for (const a of locks) assert.is(img.read(a, 1)![0], 0xf0, img.formatAddr(a));
+  // the byte map: the 5 bytes of each static call, each ud2's first byte, nothing else
+  const m = patchedTextSites(img);
+  const want = new Set([...sc.flatMap((a) => [0, 1, 2, 3, 4].map((i) => a + i)), ...bugs]);
+  assert.is(m.size, want.size);
+  for (const a of want) assert.ok(m.has(a));
+});
+
+test('a distribution kernel (Debian 6.1, in the cache): jump labels as long as iced decodes them, BUG()s are ud2s, static calls call __SCT__', () => {
+  const dir = join(cacheRoot(), 'vmlinux');
+  const name = existsSync(dir) ? readdirSync(dir).find((f) => /^vmlinux-[\d.]+-\d+-cloud-amd64$/.test(f)) : undefined;
+  if (!name) { console.log(`SKIP distribution-kernel tables: no vmlinux in ${dir} (scripts/real-vmlinux.sh fetches it)`); return; }
+  const img = loadImage(join(dir, name));
+  const jl = img.jumpLabelSites;
+  assert.ok(jl.length > 1000, `${jl.length} jump labels`);
+  const d = new Disassembler(img);
+  try {
+    for (const r of seededSample(jl, 300, 1)) {
+      const [first] = d.lines(r.start, r.start + 5);
+      assert.is(first.bytes.length, r.end - r.start, `${img.formatAddr(r.start)}: ${first.text}`);
+      assert.match(first.text, /^(jmp|nop|xchg)/);
+    }
+  } finally { d.free(); }
+  const bugs = img.bugSites;
+  assert.is(bugs.length, (img.symbolAddr('__stop___bug_table')! - img.symbolAddr('__start___bug_table')!) / 12);
+  for (const a of seededSample(bugs, 500, 1)) assert.equal([...img.read(a, 2)!], [0x0f, 0x0b], img.formatAddr(a));
+  for (const a of seededSample(img.staticCallSites, 300, 1)) {
+    const b = img.read(a, 5)!;
+    // a call, or a tail call's jmp (STATIC_CALL_SITE_TAIL)
+    assert.ok(b[0] === 0xe8 || b[0] === 0xe9, img.formatAddr(a));
+    const target = a + 5 + new DataView(b.buffer, b.byteOffset).getInt32(1, true);
+    assert.match(img.lookupAddr(target)!.entry.name, /^__SCT__/);
+  }
 });
 
 test.run();

@@ -9,11 +9,14 @@
 // of those functions on cat and on pipe-pingpong. (pipe-pingpong once ended 20 instructions off the
 // counted run: not the probes, but a compiled block looping back to a first instruction that faults,
 // which reported the previous fault's RIP and counted instructions twice; test/emu/compile.test.ts.)
-// fork-storm not run yet. Not yet either: the functions boot runs too (schedule, kernel_clone, ...). With probes armed
-// from the first instruction, 300 single-step probes over them shifted boot's clock by 1 us (console
-// timestamps after "Mountpoint-cache"): Linux refuses kprobes on text it patches itself
-// (jump_label_text_reserved, static_call_text_reserved, find_bug, alternatives_text_reserved), and
-// ktrace does not check those yet; sweep(..., true) is the test for that.
+// Static call and BUG()/WARN() sites are swept like the rest: register_kprobe refuses them as Linux does
+// (check.ts, from the image's tables). Other text boot changed (lock prefixes made `ds` on one CPU,
+// alternatives) is left out: Linux accepts a probe there after boot, but ktrace arms a run's probes from
+// the first instruction, before boot patches, so such a probe boots cold and boot goes differently
+// (alternatives_smp_unlock skips a lock prefix it finds an int3 on: with such text in, the test:long
+// fork-storm sweep below ended 737 instructions short of the plain boot at "sched_clock: Marking
+// stable"; without it, it passes). fork-storm's functions: those boot never runs by default, and
+// (test:long) those boot runs too, 300 boundaries, every run booted cold (433 s under load 18).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
@@ -39,14 +42,22 @@ const FUNCTIONS = [
   '__x64_sys_openat', '__x64_sys_close', 'close_fd', 'seq_read_iter', 'proc_reg_read_iter', 'rw_verify_area',
   'anon_pipe_buf_release', 'do_pipe2', 'kernel_wait4', 'release_task', 'dput',
 ];
+// fork-storm's: tasks made, scheduled, exited and reaped
+const FORK_FUNCTIONS = [
+  'kernel_clone', 'copy_process', 'dup_task_struct', 'sched_fork', 'alloc_pid', 'copy_files', 'copy_fs', 'copy_sighand',
+  'copy_signal', 'wake_up_new_task', '__x64_sys_clone', 'do_exit', 'do_group_exit', 'exit_notify', 'exit_files',
+  'do_notify_parent', 'release_task', 'free_pid', '__put_task_struct', 'do_wait', 'kernel_wait4', 'wait_consider_task',
+  '__x64_sys_wait4', '__x64_sys_getpid', '__x64_sys_getppid', 'do_sched_yield', '__x64_sys_sched_yield', 'schedule',
+  '__schedule', 'try_to_wake_up',
+];
 // Refusals the sweep may meet, and nothing else (the fixture sweep's list).
-const ALLOWED = /is on the kprobe blacklist|cannot be executed out of line|already there|not emulated|only the 64-bit form|masks exceptions/;
+const ALLOWED = /is on the kprobe blacklist|cannot be executed out of line|already there|not emulated|only the 64-bit form|masks exceptions|static_call_text_reserved|find_bug|jump_label_text_reserved|alternatives_text_reserved/;
 
 interface Fn { name: string; addr: number; boundaries: number[] }
-function boundaries(): Fn[] {
+function boundaries(functions = FUNCTIONS): Fn[] {
   const d = new Disassembler(image!);
   try {
-    return FUNCTIONS.flatMap((name) => {
+    return functions.flatMap((name) => {
       const sym = image!.symbol(name);
       if (!sym || sym.size <= 0) return [];
       return [{ name, addr: sym.addr, boundaries: d.lines(sym.addr, sym.addr + sym.size).map((l) => l.addr) }];
@@ -55,7 +66,7 @@ function boundaries(): Fn[] {
 }
 
 type Path = 'single-step' | 'boosted' | 'optimized' | 'kretprobe';
-interface Probed { r: RunResult; booted: string; hits: Map<number, number>; refused: number }
+interface Probed { r: RunResult; booted: string; why: string; hits: Map<number, number>; refused: number }
 
 function run(script: ReturnType<typeof parseWorkload>, addrs: number[], path: Path | 'plain', fns: Fn[]): Probed & { counts?: Float64Array; bootCode?: (a: number, b: number) => boolean; patched: (a: number) => boolean } {
   const hits = new Map<number, number>();
@@ -89,12 +100,13 @@ function run(script: ReturnType<typeof parseWorkload>, addrs: number[], path: Pa
       }
     },
   });
-  // text the kernel patched itself (alternatives, jump labels, ftrace): differs from the image after the run
+  // text boot changed (alternatives, lock prefixes made ds on one CPU, ftrace): differs from the image
+  // within the 5 bytes an optimized probe's jump would cover
   const patched = (a: number) => {
     const now = pl.machine.mem.readBytes(a, 5), was = image!.read(a, 5)!;
     return now.some((b, i) => b !== was[i]);
   };
-  return { r, booted: pl.bootedFrom.kind, hits, refused, counts, bootCode: pl.bootedFrom.bootCode, patched };
+  return { r, booted: pl.bootedFrom.kind, why: pl.bootedFrom.why, hits, refused, counts, bootCode: pl.bootedFrom.bootCode, patched };
 }
 
 function same(label: string, plain: RunResult, r: RunResult): void {
@@ -106,20 +118,22 @@ function same(label: string, plain: RunResult, r: RunResult): void {
   assert.is(r.emulatedNs, plain.emulatedNs, `${label}: emulated time`);
 }
 
-function sweep(workload: string, sample: number, seed: number, bootToo: boolean): void {
+function sweep(workload: string, sample: number, seed: number, bootToo: boolean, functions = FUNCTIONS): void {
   const script = parseWorkload(`${workload}.wl`, readFileSync(join(FIXTURES, 'workloads', `${workload}.wl`), 'utf8'));
-  let fns = boundaries();
-  assert.ok(fns.length >= 25, `most of the functions are in this kernel (${fns.map((f) => f.name).join(' ')})`);
+  let fns = boundaries(functions);
+  assert.ok(fns.length >= functions.length * 0.75, `most of the functions are in this kernel (${fns.map((f) => f.name).join(' ')})`);
   // which code boot runs: from a plain run's snapshot
   const probe = run(script, [], 'plain', []);
   const bootCode = probe.bootCode;
   assert.ok(bootCode, 'a boot snapshot is at hand');
   if (!bootToo) fns = fns.filter((f) => !bootCode!(f.addr, f.addr + (f.boundaries.at(-1)! - f.addr) + 32));
-  // Text boot patched is left out: Linux refuses kprobes on most of it (jump_label_text_reserved,
-  // alternatives_text_reserved, ...), which ktrace does not check yet; a probe there boots cold.
-  // (fentry sites stay: boot turns their call into a nop, and an ftrace-path probe waits for it)
+  if (process.env.KTRACE_SWEEP_DEBUG) console.log(workload, fns.map((f) => f.name).join(' '));
+  // Text boot changed is left out (boot-run functions too) unless Linux refuses a probe there (static call sites: check.ts) or
+  // an ftrace-path probe waits for boot's nop (fentry sites): ktrace arms a run's probes from the first
+  // instruction, before boot patches (real kprobes start after alternatives), so a probe on a lock
+  // prefix that one CPU makes `ds`, or on an alternative, boots cold and boots differently.
   const mcountSites = new Set(image!.mcountSites);
-  const all = fns.flatMap((f) => f.boundaries.filter((a) => bootToo || mcountSites.has(a) || !probe.patched(a)));
+  const all = fns.flatMap((f) => f.boundaries.filter((a) => mcountSites.has(a) || image!.patchedText(a) !== undefined || !probe.patched(a)));
   const addrs = seededSample(all, Math.min(sample, all.length), seed).sort((a, b) => a - b);
   const plain = run(script, addrs, 'plain', fns);
   assert.is(plain.r.end.kind, 'poweroff');
@@ -132,7 +146,7 @@ function sweep(workload: string, sample: number, seed: number, bootToo: boolean)
   for (const path of ['single-step', 'boosted', 'optimized'] as Path[]) {
     const s = run(script, addrs, path, fns);
     const label = `${workload}, ${path}, ${addrs.length} boundaries in ${fns.length} functions`;
-    if (!bootToo) assert.is(s.booted, 'snapshot', label);
+    if (!bootToo) assert.is(s.booted, 'snapshot', `${label}: booted cold (${s.why})`);
     same(label, plain.r, s.r);
     assert.ok(s.r.probeInstructions > 0, `${label}: probe overhead counted apart`);
     assert.ok(s.refused < addrs.length / 4, `${label}: most boundaries are probe-able (${s.refused} refused)`);
@@ -166,6 +180,17 @@ test('transparency on real Linux code: 300 boundaries on pipe-pingpong (test:lon
   sweep('pipe-pingpong', 300, 7, false);
 });
 
+test('transparency on real Linux code: fork-storm, a seeded sample of boundaries in its functions boot never runs', () => {
+  if (!image) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
+  if (!cacheEnabled()) { console.log('SKIP the cache is off (KTRACE_NO_CACHE): no boot snapshot'); return; }
+  sweep('fork-storm', 40, 1, false, FORK_FUNCTIONS);
+});
+
+test('transparency on real Linux code: fork-storm, 300 boundaries of its functions, those boot runs too, every run booted cold (test:long)', () => {
+  if (!image || !LONG) return;
+  sweep('fork-storm', 300, 7, true, FORK_FUNCTIONS);
+});
+
 test('transparency on real Linux code: a few single-step probes where pipe-pingpong runs, against the counted run', () => {
   if (!image) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
   if (!cacheEnabled()) { console.log('SKIP the cache is off (KTRACE_NO_CACHE): no boot snapshot'); return; }
@@ -175,10 +200,11 @@ test('transparency on real Linux code: a few single-step probes where pipe-pingp
   const probe = run(script, [], 'plain', fns);
   assert.is(probe.booted, 'snapshot');
   assert.is(probe.r.end.kind, 'poweroff');
-  // one run counts every boundary of the functions boot never ran, on text boot left as built, off
-  // fentry sites (the one-instruction path, the sweep's oracle): it must end as the compiled run does
+  // one run counts every boundary of the functions boot never ran, off fentry sites (the
+  // one-instruction path, the sweep's oracle) and off text boot changed that Linux lets a probe have
+  // (see sweep()): it must end as the compiled run does
   const mcountSites = new Set(image!.mcountSites);
-  const all = fns.flatMap((f) => f.boundaries).filter((a) => !probe.bootCode!(a, a + 1) && !probe.patched(a) && !mcountSites.has(a));
+  const all = fns.flatMap((f) => f.boundaries).filter((a) => !probe.bootCode!(a, a + 1) && !mcountSites.has(a) && (image!.patchedText(a) !== undefined || !probe.patched(a)));
   const plain = run(script, all, 'plain', fns);
   assert.is(plain.booted, 'snapshot');
   same('pipe-pingpong, counted run', probe.r, plain.r);
@@ -188,8 +214,9 @@ test('transparency on real Linux code: a few single-step probes where pipe-pingp
   const addrs = seededSample(ran, 4, 7).sort((a, b) => a - b);
   const s = run(script, addrs, 'single-step', fns);
   same(`pipe-pingpong, single-step at ${addrs.map((a) => image!.formatAddr(a)).join(' ')}`, plain.r, s.r);
-  assert.is(s.refused, 0);
-  for (const a of addrs) assert.is(s.hits.get(a), plain.counts![all.indexOf(a)], `hits at ${image!.formatAddr(a)}`);
+  // a refusal is one Linux gives (run() checks the reason): such a probe has no hits to compare
+  for (const a of addrs) if (s.hits.get(a) !== -1) assert.is(s.hits.get(a), plain.counts![all.indexOf(a)], `hits at ${image!.formatAddr(a)}`);
+  assert.ok(s.refused < addrs.length);
 });
 
 test.run();

@@ -33,6 +33,8 @@ wait4 openat getppid gettid clock_gettime exit_group pipe2, and the fixture kern
 ktrace_selftest WHICH V (kprobe_target(V) = V/3, or kprobe_target2(V) = V/3+1),
 ktrace_selftest6 A1..A6 (kprobe_trace_selftest_target: their sum), ktrace_compute BUF LEN ROUNDS,
 ktrace_crash TYPE (lkdtm-style crashes: 0 NULL write, 1 BUG, 2 panic, 3 unmapped read, 4 divide, 5 int3).
+On real Linux (-k linux) the fixture kernel's own calls return -ENOSYS, and socketpair(AF_INET,
+SOCK_STREAM), the fixture's extension, is made by ktrace from a TCP connection over 127.0.0.1.
 Constants: STDIN STDOUT STDERR NULL AT_FDCWD O_RDONLY O_WRONLY O_RDWR O_CREAT O_EXCL O_TRUNC
 O_APPEND O_NONBLOCK O_DIRECTORY O_CLOEXEC AF_UNIX AF_INET SOCK_STREAM SOCK_DGRAM SOCK_NONBLOCK
 SOCK_CLOEXEC WNOHANG MSG_DONTWAIT CLOCK_REALTIME CLOCK_MONOTONIC.

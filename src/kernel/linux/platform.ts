@@ -306,6 +306,9 @@ export class LinuxPlatform extends Platform {
   }
 
   protected override handle(cpu: Cpu, stop: Stop): boolean {
+    // Linux freed its init memory just before it ran /init (kernel_init: kprobe_free_init_mem,
+    // free_initmem): by /init's first host call, init text is no longer kernel text
+    if (stop === Stop.HostCall && !this.initStarted && this.isWorkloadCall(cpu)) this.markInitFreed();
     switch (stop) {
       case Stop.PageFault: {
         // a TLB miss is the platform's, invisible to the guest and to upper layers

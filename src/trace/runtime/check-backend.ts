@@ -2,8 +2,10 @@
 // for the one-liners (`ktrace add`, `list`, `del`, `enable`) that must start in milliseconds. The
 // probes are really registered when `ktrace run` (or `ktrace fs`) builds the machine. Checks, in
 // kernel/kprobes.c order and through the same code as KprobeManager.register (src/kprobe/check.ts):
-// a symbol covers the address (-ENOENT), the address is kernel text and not on the
-// blacklist (-EINVAL, check_kprobe_address_safe), then arch_prepare_kprobe's verdict on the
+// a symbol covers the address (-ENOENT), the address is kernel text, not on the blacklist and not
+// text the kernel patches itself (-EINVAL, check_kprobe_address_safe: static calls, jump labels,
+// BUG()/WARN() sites; x86's alternatives_text_reserved needs a booted kernel and is not checked here:
+// ktrace boots no kernel with more CPUs possible than present, the one case it refuses), then arch_prepare_kprobe's verdict on the
 // instruction (the kprobe layer's own check, src/kprobe/x86.ts archProbeRefusal): an instruction
 // boundary (-EILSEQ, can_probe) that can be copied or emulated (-EOPNOTSUPP for hlt, an int3 already
 // there, an indirect branch through memory, ...; -EINVAL for mov ss). The kernel refuses such a
@@ -28,6 +30,8 @@ export interface TextImage {
   read(addr: number, len: number): Uint8Array | undefined;
   formatAddr(addr: number): string;
   readonly mcountSites: readonly number[];
+  /** Text the kernel patches itself (Image.patchedText). */
+  patchedText?(addr: number): string | undefined;
 }
 
 /** src/kprobe/x86.ts archProbeRefusal: undefined, or why arch_prepare_kprobe refuses (errno positive). */
@@ -69,7 +73,7 @@ export function checkBackend(image: TextImage, canProbe?: CanProbe, trusted: Rea
   const site: ProbeSite = {
     lookupName: (n) => image.lookupName(n), lookupAddr: (a) => image.lookupAddr(a), formatAddr: (a) => image.formatAddr(a),
     isKernelText: (a) => { const t = image.text; return !!t && a >= t.start && a < t.end; },
-    inKprobeBlacklist: (a) => image.inKprobeBlacklist(a),
+    inKprobeBlacklist: (a) => image.inKprobeBlacklist(a), patchedText: image.patchedText && ((a) => image.patchedText!(a)),
   };
   const b: CheckBackend = {
     refusal: undefined,
