@@ -34,6 +34,8 @@ export interface LapicHost {
   rearm(c: Cpu): void;
   /** The crystal clock (CPUID 0x15) in Hz: the APIC timer's input before its divider. */
   busHz: number;
+  /** Fixed IPIs sent, by vector (statistics: not guest state). */
+  ipis?: Map<number, number>;
 }
 
 export class Lapic {
@@ -160,7 +162,10 @@ export class Lapic {
         else targets = dest === 0xff ? h.cpus.slice() : h.cpus.filter((c) => c.id === dest);
     }
     switch (mode) {
-      case DM_FIXED: for (const t of targets) t.raise(vector); return;
+      case DM_FIXED:
+        for (const t of targets) t.raise(vector);
+        h.ipis?.set(vector, (h.ipis.get(vector) ?? 0) + targets.length);
+        return;
       case DM_LOWEST: if (targets.length) targets[0].raise(vector); return;
       case DM_INIT:
         // INIT level de-assert (level 0, level-triggered) only synchronises arbitration IDs

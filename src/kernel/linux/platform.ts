@@ -171,6 +171,10 @@ export class LinuxPlatform extends Platform {
   /** CPU 0's PIT channel 0 deadline (its clock), beside its APIC timer. */
   private pitNext = Infinity;
   private readonly apicHost: LapicHost;
+  /** Fixed IPIs sent through the local APICs in this process, by vector (statistics, tests: a
+   *  restored boot counts from /init on). Linux's: 0xfd reschedule, 0xfc call function, 0xfb call
+   *  function single (TLB shootdowns and text_poke's syncs among them). */
+  readonly ipis = new Map<number, number>();
 
   constructor(image: Image, readonly lopts: LinuxPlatformOptions) {
     super(image, lopts);
@@ -193,7 +197,7 @@ export class LinuxPlatform extends Platform {
     m.onMsrWrite = (c, n, v) => this.msrWrite(c, n, v);
     for (let i = 0; i < lopts.cpus; i++) { this.legacy.push(new LegacyState()); this.waitSipi.push(i > 0); if (smp) this.lapics.push(new Lapic(i)); }
     this.apicHost = {
-      cpus: m.cpus, lapics: this.lapics, busHz: CRYSTAL_HZ,
+      cpus: m.cpus, lapics: this.lapics, busHz: CRYSTAL_HZ, ipis: this.ipis,
       init: (c) => { if (c.id === 0) return; c.online = false; c.halted = false; c.pending = 0; c.pendingVec.fill(0); this.waitSipi[c.id] = true; },
       startup: (c, vector, from) => {
         if (!this.waitSipi[c.id]) return;

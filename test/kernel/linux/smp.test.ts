@@ -14,6 +14,7 @@ import { runResultJson } from '../../../src/output/run-summary.js';
 import type { Platform } from '../../../src/kernel/platform.js';
 import type { Cpu } from '../../../src/emu/cpu.js';
 import { bundledLinuxPath, LINUX_FIXTURE_DIR } from '../../../src/kernel/linux/bundle.js';
+import type { LinuxPlatform } from '../../../src/kernel/linux/platform.js';
 import { KprobeManager, KretprobeManager, Optimizer } from '../../../src/kprobe/index.js';
 import { cacheEnabled } from '../../../src/cache.js';
 
@@ -22,7 +23,7 @@ const image = built ? Image.load(readFileSync(bundledLinuxPath())) : undefined;
 const LONG = process.env.KTRACE_LONG === '1';
 const workload = (name: string) => parseWorkload(`${name}.wl`, readFileSync(join(FIXTURES, 'workloads', `${name}.wl`), 'utf8'));
 
-interface Out { r: RunResult; json: string; booted: string; why: string; hits: string[]; cpus: number }
+interface Out { r: RunResult; json: string; booted: string; why: string; hits: string[]; cpus: number; ipis: Map<number, number> }
 /** A run on 2 CPUs with an entry and a return probe on `fn`; each hit records its CPU and every clock. */
 function run(name: string, fn: string, snapshot = true): Out {
   let pl!: Platform;
@@ -40,7 +41,7 @@ function run(name: string, fn: string, snapshot = true): Out {
       assert.is(krp.registerKretprobe({ kp: { symbolName: fn }, handler: (_ri, regs) => { hits.push(`${cpu()} ret ${regs.ax} ${clock()}`); } }), 0);
     },
   });
-  return { r, json: runResultJson({ ...r, hostSeconds: 0, mips: 0 }), booted: pl.bootedFrom.kind, why: pl.bootedFrom.why, hits, cpus: pl.machine.cpus.length };
+  return { r, json: runResultJson({ ...r, hostSeconds: 0, mips: 0 }), booted: pl.bootedFrom.kind, why: pl.bootedFrom.why, hits, cpus: pl.machine.cpus.length, ipis: (pl as LinuxPlatform).ipis };
 }
 
 let first: Out | undefined;
@@ -71,6 +72,8 @@ test('pipe-pingpong on 2 CPUs: pipe_read hit on both CPUs, every expect holds', 
   assert.equal(o.r.failures, []);
   const on = new Set(o.hits.map((h) => h.split(' ')[0]));
   assert.equal([...on].sort(), ['0', '1'], 'hits on CPU 0 and CPU 1');
+  // a task woken on the other CPU: reschedule IPIs (vector 0xfd) from /init on
+  assert.ok((o.ipis.get(0xfd) ?? 0) > 0, `reschedule IPIs: ${JSON.stringify([...o.ipis])}`);
 });
 
 test('--no-snapshot boots cold to the same bytes (test:long: one more boot)', () => {
