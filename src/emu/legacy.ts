@@ -10,6 +10,8 @@
 // far jumps, lgdt/lidt, moves to and from control registers, EFER (its own copy until long mode is
 // active), cpuid/rdmsr/wrmsr through the CPU's host, and paging (CR0.PG) through the platform's walk.
 // Instruction facts (operands, sizes, branch targets) come from iced-x86, decoding at 16 or 32 bits.
+// Not modelled: segment limit and type checks, exceptions (a fault here is reported, not delivered:
+// interrupts are off on this road), I/O, string instructions, far calls, task switches, v8086 mode.
 // SDM Vol. 3A ch. 9 "Processor Management and Initialization" (9.8 "Initializing IA-32e Mode"),
 // ch. 3 (segment descriptors).
 import { Decoder, DecoderOptions, Instruction, Mnemonic, OpKind, Register, Code, MemorySizeExt } from './iced.js';
