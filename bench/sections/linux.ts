@@ -29,7 +29,7 @@ function ktrace(args: string[], env: NodeJS.ProcessEnv): Run {
 
 export const linux: Section = {
   name: 'linux',
-  description: '`ktrace -k linux run cat -a vfs_read`: cold boot, from the boot snapshot, and the miniature kernel (CPU and wall medians of --runs, default 3)',
+  description: '`ktrace -k linux run cat -a vfs_read`: cold boot, from the boot snapshot, and the miniature kernel; Linux on 2 CPUs cold and from its snapshot (CPU and wall medians of --runs, default 3)',
   run(opts) {
     if (!existsSync(join(LINUX_FIXTURE_DIR, 'vmlinux.br'))) { console.log('SKIP fixtures/linux/vmlinux.br is not built'); return true; }
     if (!existsSync(GNU_TIME)) { console.log(`SKIP ${GNU_TIME} (GNU time) is missing: no CPU time of a child`); return true; }
@@ -41,11 +41,13 @@ export const linux: Section = {
       ['linux, cold boot', ['-k', 'linux', ...cmd, '--no-snapshot']],
       ['linux, from the snapshot', ['-k', 'linux', ...cmd]],
       ['mini, from the snapshot', ['-k', 'mini', ...cmd]],
+      ['linux 2 CPUs, cold boot', ['-k', 'linux', ...cmd, '--cpus', '2', '--no-snapshot']],
+      ['linux 2 CPUs, from the snapshot', ['-k', 'linux', ...cmd, '--cpus', '2']],
     ];
     let ok = true;
     try {
       // the snapshots made before anything is measured
-      for (const [, args] of kinds.slice(1)) ktrace(args, env);
+      for (const [, args] of kinds) if (!args.includes('--no-snapshot')) ktrace(args, env);
       const got = kinds.map(() => [] as Run[]);
       for (let i = 0; i < runs; i++) kinds.forEach(([, args], k) => got[k].push(ktrace(args, env)));
       const summary = (r: Run) => JSON.parse(r.out.trim().split('\n').pop() ?? '{}') as { instructions?: number; exitCode?: number };
@@ -57,6 +59,7 @@ export const linux: Section = {
       });
       // cold and restored runs must print the same (the JSON's events and summary)
       if (got[0][0].out !== got[1][0].out) { ok = false; rows.push(['cold and snapshot outputs differ', '', '', '', 'WRONG']); }
+      if (got[3][0].out !== got[4][0].out) { ok = false; rows.push(['2 CPUs: cold and snapshot outputs differ', '', '', '', 'WRONG']); }
       printTable(['run', 'guest instructions', 'CPU s', 'wall s', 'status'], rows);
       const ratio = median(got[1].map((r) => r.cpu)) / median(got[2].map((r) => r.cpu));
       const speedup = median(got[0].map((r) => r.cpu)) / median(got[1].map((r) => r.cpu));

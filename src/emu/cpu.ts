@@ -58,6 +58,8 @@ export class Cpu implements LazyFlags, FaultTarget {
   halted = false;
   /** CPU is running (secondary CPUs are held in reset until the platform starts them). */
   online: boolean;
+  /** 0: 64-bit mode (the run loop); 1: real or protected mode, run by legacy.ts (Machine.onLegacy). */
+  mode = 0;
   // details of the last stop
   trapVector = -1; errorCode = 0; faultAddr = 0; stopText = '';
   /** A stop requested by an instruction or the host (machine.ts Stop value + 1; 0 = none). */

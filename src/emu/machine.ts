@@ -60,6 +60,12 @@ export class Machine {
    *  cpu.clock() reaches cpu.nextTimer; it raises what it wants and must move cpu.nextTimer past now
    *  (or to Infinity). */
   onTimer: ((cpu: Cpu) => void) | null = null;
+  /** Runs a CPU that is in real or protected mode (cpu.mode 1: legacy.ts) for at most `budget`
+   *  instructions: the Stop it ended with, or null once it is in 64-bit mode (run() goes on there). */
+  onLegacy: ((cpu: Cpu, budget: number) => Stop | null) | null = null;
+  /** Called as run() takes up a CPU (a platform whose page map is shared by CPUs with different CR3s
+   *  drops the other address space's mappings). */
+  onEnter: ((cpu: Cpu) => void) | null = null;
   /** Handles a stop without leaving runAll (true = handled): the platform's trap dispatch. */
   onTrap: ((cpu: Cpu, stop: Stop) => boolean) | null = null;
   /** countExecutions state (tests): address -> index, and the counts. */
@@ -218,6 +224,11 @@ export class Machine {
     // detours, trampolines) neither uses it nor ends it, so probes never move a quantum boundary.
     const end = c.instret + budget;
     c.stopText = '';
+    if (this.onEnter !== null) this.onEnter(c);
+    if (c.mode !== 0) {
+      const s = this.onLegacy === null ? Stop.InvalidOpcode : this.onLegacy(c, budget);
+      if (s !== null) return s;
+    }
     let prev: Block | null = null;
     // debug/test switches, read once per run (they are only changed between runs)
     const blocksOk = !this.interpretOnly && this.execIndex === null;

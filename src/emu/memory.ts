@@ -286,6 +286,12 @@ export class Memory {
     p.aliases = g;
     if (g.hasCode()) this.unWrite(addr);
   }
+  /** Guest-physical bytes at `phys` changed without a mapping (a CPU in real mode, legacy.ts): decoded
+   *  code of that frame, through whichever alias, is stale. */
+  touchPhys(phys: number): void {
+    const g = this.frames.get(phys - (phys & 4095));
+    if (g && g.hasCode()) this.touchCode(g.pages[0]);
+  }
   private detachAlias(p: Page): void {
     const g = p.aliases;
     if (g === null) return;

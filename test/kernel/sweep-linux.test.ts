@@ -68,11 +68,11 @@ function boundaries(functions = FUNCTIONS): Fn[] {
 type Path = 'single-step' | 'boosted' | 'optimized' | 'kretprobe';
 interface Probed { r: RunResult; booted: string; why: string; hits: Map<number, number>; refused: number }
 
-function run(script: ReturnType<typeof parseWorkload>, addrs: number[], path: Path | 'plain', fns: Fn[]): Probed & { counts?: Float64Array; bootCode?: (a: number, b: number) => boolean; patched: (a: number) => boolean } {
+function run(script: ReturnType<typeof parseWorkload>, addrs: number[], path: Path | 'plain', fns: Fn[], cpus = 1): Probed & { counts?: Float64Array; bootCode?: (a: number, b: number) => boolean; patched: (a: number) => boolean } {
   const hits = new Map<number, number>();
   let refused = 0, pl!: Platform, counts: Float64Array | undefined;
   const r = runScript(image!, script, {
-    cpus: 1, seed: 1, maxInsns: 600_000_000,
+    cpus, seed: 1, maxInsns: 600_000_000,
     attach: (p) => {
       pl = p;
       if (path === 'plain') { counts = p.machine.countExecutions(addrs); return; }
@@ -118,12 +118,12 @@ function same(label: string, plain: RunResult, r: RunResult): void {
   assert.is(r.emulatedNs, plain.emulatedNs, `${label}: emulated time`);
 }
 
-function sweep(workload: string, sample: number, seed: number, bootToo: boolean, functions = FUNCTIONS): void {
+function sweep(workload: string, sample: number, seed: number, bootToo: boolean, functions = FUNCTIONS, cpus = 1): void {
   const script = parseWorkload(`${workload}.wl`, readFileSync(join(FIXTURES, 'workloads', `${workload}.wl`), 'utf8'));
   let fns = boundaries(functions);
   assert.ok(fns.length >= functions.length * 0.75, `most of the functions are in this kernel (${fns.map((f) => f.name).join(' ')})`);
   // which code boot runs: from a plain run's snapshot
-  const probe = run(script, [], 'plain', []);
+  const probe = run(script, [], 'plain', [], cpus);
   const bootCode = probe.bootCode;
   assert.ok(bootCode, 'a boot snapshot is at hand');
   if (!bootToo) fns = fns.filter((f) => !bootCode!(f.addr, f.addr + (f.boundaries.at(-1)! - f.addr) + 32));
@@ -135,7 +135,7 @@ function sweep(workload: string, sample: number, seed: number, bootToo: boolean,
   const mcountSites = new Set(image!.mcountSites);
   const all = fns.flatMap((f) => f.boundaries.filter((a) => mcountSites.has(a) || image!.patchedText(a) !== undefined || !probe.patched(a)));
   const addrs = seededSample(all, Math.min(sample, all.length), seed).sort((a, b) => a - b);
-  const plain = run(script, addrs, 'plain', fns);
+  const plain = run(script, addrs, 'plain', fns, cpus);
   assert.is(plain.r.end.kind, 'poweroff');
   if (!bootToo) assert.is(plain.booted, 'snapshot');
   const want = new Map(addrs.map((a, i) => [a, plain.counts![i]]));
@@ -144,8 +144,8 @@ function sweep(workload: string, sample: number, seed: number, bootToo: boolean,
   // kernel's own order): hits before that, in boot, are not seen (kprobe/ftrace.ts).
   const mcount = new Set(image!.mcountSites);
   for (const path of ['single-step', 'boosted', 'optimized'] as Path[]) {
-    const s = run(script, addrs, path, fns);
-    const label = `${workload}, ${path}, ${addrs.length} boundaries in ${fns.length} functions`;
+    const s = run(script, addrs, path, fns, cpus);
+    const label = `${workload} on ${cpus} CPU(s), ${path}, ${addrs.length} boundaries in ${fns.length} functions`;
     if (!bootToo) assert.is(s.booted, 'snapshot', `${label}: booted cold (${s.why})`);
     same(label, plain.r, s.r);
     assert.ok(s.r.probeInstructions > 0, `${label}: probe overhead counted apart`);
@@ -159,7 +159,7 @@ function sweep(workload: string, sample: number, seed: number, bootToo: boolean,
     }
   }
   assert.ok(fired > 0, `${workload}: the probes fired`);
-  const k = run(script, addrs, 'kretprobe', fns);
+  const k = run(script, addrs, 'kretprobe', fns, cpus);
   same(`${workload}, kretprobes on ${fns.length} functions`, plain.r, k.r);
   assert.ok([...k.hits.values()].reduce((x, y) => x + y, 0) > 0, `${workload}: kretprobes fired`);
 }
@@ -173,6 +173,12 @@ test('transparency on real Linux code: a seeded sample of boundaries in function
 test('transparency on real Linux code: 300 boundaries of the functions boot never runs, on cat (test:long)', () => {
   if (!image || !LONG || !cacheEnabled()) return;
   sweep('cat', 300, 7, false);
+});
+
+test('transparency on real Linux code on 2 CPUs: a seeded sample of boundaries on pipe-pingpong (its tasks run on both CPUs)', () => {
+  if (!image) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
+  if (!cacheEnabled()) { console.log('SKIP the cache is off (KTRACE_NO_CACHE): no boot snapshot'); return; }
+  sweep('pipe-pingpong', LONG ? 300 : 16, 3, false, FUNCTIONS, 2);
 });
 
 test('transparency on real Linux code: 300 boundaries on pipe-pingpong (test:long)', () => {

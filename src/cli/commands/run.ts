@@ -53,7 +53,7 @@ export function parseDuration(text: string): number {
 const asList = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 
 const options = {
-  cpus: { alias: 'c', type: 'number' as const, describe: 'emulated CPUs (1-8; default 2, and 1 on real Linux)' },
+  cpus: { alias: 'c', type: 'number' as const, describe: 'emulated CPUs (1-8; default 2; real Linux: 1-4, default 1)' },
   seed: { alias: 's', type: 'number' as const, default: 1, describe: 'seed for timer jitter and scheduling' },
   'max-insns': { type: 'number' as const, default: 2_000_000_000, describe: 'instruction budget: a runaway kernel ends cleanly here' },
   'timer-period': { type: 'number' as const, describe: 'timer interrupt period in instructions (default 100000; 0: none; at least 1000)' },
@@ -128,7 +128,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     const { isLinuxImage } = await import('../../kernel/linux/bundle.js');
     const linux = isLinuxImage(image);
     const cpus = args.cpus ?? (linux ? 1 : 2);
-    if (linux && cpus > 1) throw new CliError('run: real Linux runs on one CPU for now (--cpus 1): starting more (MP table, INIT/SIPI, IPIs) is not implemented yet', EXIT_USAGE);
+    if (linux && cpus > 4) throw new CliError('run: real Linux runs on 1 to 4 CPUs (its CONFIG_NR_CPUS)', EXIT_USAGE);
     const { runScriptAsync } = await import('../../kernel/session.js');
     const { renderRunSummary, runResultJson, failureLine } = await import('../../output/run-summary.js');
     const { startProgress } = await import('../../output/progress.js');

@@ -88,7 +88,7 @@ export class GuestMmu {
     if (!w) { c.errorCode = err & ~PF_P; this.guestCr2[c.id] = va; return 'guest'; }
     const denied = (isUser && !w.user) || (isWrite && !w.write && (isUser || (c.cr0 & CR0_WP) !== 0)) || (isFetch && !w.exec);
     if (denied) { c.errorCode = err | PF_P; this.guestCr2[c.id] = va; return 'guest'; }
-    if (w.pa + PAGE > this.ram.length) return 'outside';
+    if (w.pa + PAGE > this.ram.length) { c.cr2 = this.guestCr2[c.id] ?? 0; this.outsidePa = w.pa + (((va % PAGE) + PAGE) % PAGE); return 'outside'; }
     c.cr2 = this.guestCr2[c.id] ?? 0;
     let lo = this.dv.getUint32(w.leaf, true) | A;
     if (isWrite) lo |= D;
@@ -133,6 +133,21 @@ export class GuestMmu {
     return true;
   }
 
+  /** The physical address of the last access resolve() found outside RAM (a device's registers). */
+  outsidePa = 0;
+  /** The CR3 the non-global mappings were made under (one page map serves every CPU). */
+  space = -1;
+  /** Machine.onEnter: CPU c runs next; when its address space is another, the non-global mappings
+   *  go (as its own TLB would not hold them). */
+  enter(c: Cpu): void {
+    if (c.cr3 === this.space) return;
+    this.space = c.cr3;
+    const drop: number[] = [];
+    for (const [page, global] of this.mapped) if (!global) drop.push(page);
+    for (const page of drop) this.mapped.delete(page);
+    if (drop.length) this.mem.unmapPages(drop);
+  }
+
   /** Machine.onPaging: drop what the guest's change made stale. */
   onPaging(c: Cpu, kind: number, addr: number): void {
     if (kind === 1) {
@@ -140,6 +155,7 @@ export class GuestMmu {
       if (this.mapped.delete(page)) this.mem.unmapPages([page]);
       return;
     }
+    if (kind === 0) this.space = c.cr3;
     const keepGlobal = kind === 0 && (c.cr4 & CR4_PGE) !== 0;
     const drop: number[] = [];
     for (const [page, global] of this.mapped) if (!(keepGlobal && global)) drop.push(page);
@@ -154,6 +170,7 @@ export class GuestMmu {
   flushAll(): void {
     const drop = [...this.mapped.keys()];
     this.mapped.clear();
+    this.space = -1;
     if (drop.length) this.mem.unmapPages(drop);
   }
 

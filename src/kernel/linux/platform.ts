@@ -13,6 +13,8 @@ import { Stop } from '../../emu/machine.js';
 import { Reg, type Cpu } from '../../emu/cpu.js';
 import { PERM_R, PERM_X } from '../../emu/memory.js';
 import { GuestMmu, writeIdentityTables } from './mmu.js';
+import { Lapic, LAPIC_PHYS, lapicAccess, mpTable, type LapicHost } from './lapic.js';
+import { LegacyState, runLegacy, startupIpi, type LegacyBus } from '../../emu/legacy.js';
 import { buildBootParams, E820_RAM, E820_RESERVED, type E820Entry } from './bootparams.js';
 import { loadSyscall, Platform, type PlatformOptions, type PlatformState } from '../platform.js';
 import { LINUX_FIXTURE_DIR } from './bundle.js';
@@ -38,6 +40,19 @@ const PIT_HZ = 1193182;
  * busy-waits cost 216 M instructions).
  */
 export const DEFAULT_CMDLINE = 'console=ttyS0 earlyprintk=serial nolapic';
+/**
+ * The command line on more than one CPU: the local APIC is on (no `nolapic`); tsc=reliable (the
+ * emulator's TSCs count each CPU's own emulated time, in step to within a quantum: Linux's TSC
+ * warp test would busy-wait 20 ms of emulated time on both CPUs per CPU brought up, and then judge
+ * quantum-sized skews); cpu_init_udelay=0 (no 10 ms wait after INIT: CPUID says family 15);
+ * lpj=4000000 (loops per jiffy of the 1 GHz TSC at HZ=250, what CPU 0 computes from CPUID 0x15: without
+ * it each other CPU measures it against jiffies in calibrate_delay_direct, 78 ms of busy-waiting).
+ */
+export const SMP_CMDLINE = 'console=ttyS0 earlyprintk=serial tsc=reliable cpu_init_udelay=0 lpj=4000000';
+/** Where the MP table goes: the start of the BIOS area Linux scans (e820-reserved). */
+export const MPTABLE_PHYS = 0xf0000;
+/** Real Linux's CPUs at most (the bundled kernel's CONFIG_NR_CPUS). */
+export const LINUX_MAX_CPUS = 4;
 
 export interface LinuxPlatformOptions extends PlatformOptions {
   ramBytes?: number;
@@ -57,12 +72,16 @@ export const CRYSTAL_HZ = 25_000_000;
  *  and the frequency leaves 0x15 (TSC/crystal ratio and crystal Hz) and 0x16 (base MHz): Linux reads
  *  the TSC frequency from them (native_calibrate_tsc, cpu_khz_from_cpuid) instead of calibrating it
  *  against the PIT, whose busy-waits would cost emulated instructions. */
-export function linuxCpuid(leaf: number, sub: number): [number, number, number, number] {
+export function linuxCpuid(leaf: number, sub: number, smp?: { apicId: number }): [number, number, number, number] {
   const str = (s: string) => (s.charCodeAt(0) | (s.charCodeAt(1) << 8) | (s.charCodeAt(2) << 16) | (s.charCodeAt(3) << 24)) >>> 0;
-  const EDX1 = 0x078bfbfd & ~((1 << 7) | (1 << 9) | (1 << 12) | (1 << 14));
+  // On more than one CPU (smp): the local APIC (EDX bit 9) with its initial ID in EBX[31:24], the
+  // TSC-deadline timer (ECX bit 24) and an always-running APIC timer (leaf 6 EAX bit 2, ARAT): Linux
+  // then uses the deadline timer and calibrates nothing.
+  const EDX1 = 0x078bfbfd & ~((1 << 7) | (smp ? 0 : 1 << 9) | (1 << 12) | (1 << 14));
   switch (leaf >>> 0) {
     case 0: return [0x16, str('Genu'), str('ntel'), str('ineI')];
-    case 1: return [0x00060fb1, 0x00000800, 0x80002001, EDX1 >>> 0];
+    case 1: return smp ? [0x00060fb1, ((smp.apicId << 24) | 0x800) >>> 0, (0x80002001 | (1 << 24)) >>> 0, EDX1 >>> 0] : [0x00060fb1, 0x00000800, 0x80002001, EDX1 >>> 0];
+    case 6: return [smp ? 4 : 0, 0, 0, 0];
     case 0x15: return [1, TSC_HZ / CRYSTAL_HZ, CRYSTAL_HZ, 0];
     case 0x16: return [TSC_HZ / 1e6, TSC_HZ / 1e6, 100, 0];
     case 0x80000000: return [0x80000008, 0, 0, 0];
@@ -117,6 +136,7 @@ interface Pit { mode: number[]; reload: number[]; start: number[]; latchLow: boo
 interface LinuxDeviceState {
   msrs: [number, string][]; uart: Uart; cmosIndex: number; pit: Pit; pic: number[][];
   ports: [number, number][]; line: number[]; faults: string[]; mmu: ReturnType<GuestMmu['saveState']>;
+  lapics: number[][]; legacy: unknown[]; waitSipi: boolean[]; pitNext: number;
 }
 
 export class LinuxPlatform extends Platform {
@@ -143,10 +163,22 @@ export class LinuxPlatform extends Platform {
   private line: number[] = [];
   /** Faults handed to the guest on the way (vector and address; the first 20), for bring-up reports. */
   readonly faults: string[] = [];
+  /** Each CPU's local APIC (more than one CPU only), its legacy-mode state, and whether it waits
+   *  for a start-up IPI (after INIT). */
+  readonly lapics: Lapic[] = [];
+  readonly legacy: LegacyState[] = [];
+  private waitSipi: boolean[] = [];
+  /** CPU 0's PIT channel 0 deadline (its clock), beside its APIC timer. */
+  private pitNext = Infinity;
+  private readonly apicHost: LapicHost;
+  /** Fixed IPIs sent through the local APICs in this process, by vector (statistics, tests: a
+   *  restored boot counts from /init on). Linux's: 0xfd reschedule, 0xfc call function, 0xfb call
+   *  function single (TLB shootdowns and text_poke's syncs among them). */
+  readonly ipis = new Map<number, number>();
 
   constructor(image: Image, readonly lopts: LinuxPlatformOptions) {
     super(image, lopts);
-    if (lopts.cpus !== 1) throw new RangeError('real Linux runs on one CPU for now: starting more (MP table, INIT/SIPI, IPIs) is not implemented yet');
+    if (!(lopts.cpus >= 1 && lopts.cpus <= LINUX_MAX_CPUS)) throw new RangeError(`real Linux runs on 1 to ${LINUX_MAX_CPUS} CPUs (CONFIG_NR_CPUS)`);
     // 64 MiB, or more for a kernel too large to leave room above it for the initrd (a distribution
     // vmlinux: `why` sets up the machine to judge probes on it).
     const initrdBytes = this.initrdBytes = lopts.initrd ?? readFileSync(join(LINUX_FIXTURE_DIR, 'initramfs.cpio'));
@@ -159,14 +191,64 @@ export class LinuxPlatform extends Platform {
     this.ram = m.mem.allocPhysical(ramBytes); // in the memory's arena: pages mapped onto it take the TLB's fast path
     this.mmu = new GuestMmu(m.mem, this.ram);
     m.onPaging = (c, kind, addr) => this.mmu.onPaging(c, kind, addr);
-    m.onCpuid = (_c, leaf, sub) => linuxCpuid(leaf, sub);
-    m.onMsrRead = (_c, n) => this.msrs.get(n);
-    m.onMsrWrite = (_c, n, v) => { if (!this.msrs.has(n)) return false; this.msrs.set(n, v); return true; };
+    const smp = lopts.cpus > 1;
+    m.onCpuid = smp ? (c, leaf, sub) => linuxCpuid(leaf, sub, { apicId: c.id }) : (_c, leaf, sub) => linuxCpuid(leaf, sub);
+    m.onMsrRead = (c, n) => this.msrRead(c, n);
+    m.onMsrWrite = (c, n, v) => this.msrWrite(c, n, v);
+    for (let i = 0; i < lopts.cpus; i++) { this.legacy.push(new LegacyState()); this.waitSipi.push(i > 0); if (smp) this.lapics.push(new Lapic(i)); }
+    this.apicHost = {
+      cpus: m.cpus, lapics: this.lapics, busHz: CRYSTAL_HZ, ipis: this.ipis,
+      init: (c) => { if (c.id === 0) return; c.online = false; c.halted = false; c.pending = 0; c.pendingVec.fill(0); this.waitSipi[c.id] = true; },
+      startup: (c, vector, from) => {
+        if (!this.waitSipi[c.id]) return;
+        this.waitSipi[c.id] = false;
+        startupIpi(c, this.legacy[c.id], vector);
+        // the new CPU's clock (its TSC) starts at the sender's time: it has waited since boot, in reset
+        c.idleNs = Math.max(c.idleNs, from.clock() - c.instret);
+        this.rearm(c);
+      },
+      fatal: (c, text) => { this.fatal(c, text); this.machine.requestStop(c); },
+      rearm: (c) => this.rearm(c),
+    };
+    const bus: LegacyBus = {
+      readPhys: (pa) => (pa < this.ram.length ? this.ram[pa] : 0xff),
+      writePhys: (pa, _size, v) => { if (pa < this.ram.length) { this.ram[pa] = v; m.mem.touchPhys(pa); } },
+      translate: (c, linear) => { const w = this.mmu.walk(c.cr3, linear); return w && w.pa < this.ram.length ? w.pa + (linear & 4095) : undefined; },
+    };
+    m.onLegacy = (c, budget) => {
+      const r = runLegacy(c, this.legacy[c.id], bus, budget);
+      if (r === 'long') return null;
+      if (r === 'budget') return Stop.Budget;
+      if (r === 'halt') return Stop.Halt;
+      this.fatal(c, r.error);
+      return Stop.Requested;
+    };
+    m.onEnter = (c) => this.mmu.enter(c);
     m.onPortIn = (c, port, size) => this.linuxPortIn(c, port, size);
     m.onPortOut = (c, port, size, v) => this.linuxPortOut(c, port, size, v);
-    m.onTimer = (c) => this.pitTick(c);
+    m.onTimer = (c) => this.timerTick(c);
     m.mem.onHostMiss = (page) => this.mmu.mapForHost((m.mem.cur as Cpu).cr3 ?? m.cpus[0].cr3, page);
     this.user = new LinuxUser(this);
+  }
+
+  /** MSRs: the APIC base and the TSC deadline are each CPU's own; the others are one set. */
+  private msrRead(c: Cpu, n: number): bigint | undefined {
+    if (n === 0x1b) return c.id === 0 ? this.msrs.get(n) : (this.msrs.get(n)! & ~0x100n);
+    if (n === 0x6e0 && this.lapics.length) return BigInt(this.lapics[c.id].deadline);
+    return this.msrs.get(n);
+  }
+  private msrWrite(c: Cpu, n: number, v: bigint): boolean {
+    if (n === 0x6e0 && this.lapics.length) { this.lapics[c.id].writeDeadline(c, Number(v), this.apicHost); return true; }
+    if (n === 0x1b) { if (c.id === 0) this.msrs.set(n, v); return true; }
+    if (!this.msrs.has(n)) return false;
+    this.msrs.set(n, v);
+    return true;
+  }
+
+  /** CPU c's next timer event: its APIC timer, and on CPU 0 the PIT. */
+  private rearm(c: Cpu): void {
+    const apic = this.lapics.length ? this.lapics[c.id].next : Infinity;
+    c.nextTimer = c.id === 0 ? Math.min(this.pitNext, apic) : apic;
   }
 
   private stubAt: number | undefined;
@@ -190,6 +272,8 @@ export class LinuxPlatform extends Platform {
         msrs: [...this.msrs].map(([k, v]) => [k, v.toString()]), uart: { ...this.uart }, cmosIndex: this.cmosIndex,
         pit: structuredClone(this.pit), pic: this.pic.map((p) => p.saveState()), ports: [...this.ports], line: [...this.line],
         faults: [...this.faults], mmu: this.mmu.saveState(),
+        lapics: this.lapics.map((a) => a.save()), legacy: this.legacy.map((l) => l.save()), waitSipi: [...this.waitSipi],
+        pitNext: this.pitNext === Infinity ? -1 : this.pitNext,
       },
     };
   }
@@ -207,6 +291,10 @@ export class LinuxPlatform extends Platform {
     this.faults.length = 0;
     this.faults.push(...l.faults);
     this.mmu.loadState(l.mmu);
+    this.lapics.forEach((a, i) => a.load(l.lapics[i]));
+    this.legacy.forEach((x, i) => x.load(l.legacy[i]));
+    this.waitSipi = [...l.waitSipi];
+    this.pitNext = l.pitNext === -1 ? Infinity : l.pitNext;
   }
   /** Guest-physical RAM's pages that are not all zeros: their physical addresses and bytes. */
   saveRam(): { pages: number[]; bytes: Uint8Array } {
@@ -255,7 +343,11 @@ export class LinuxPlatform extends Platform {
       this.ram.set(initrdBytes, phys);
       initrd = { phys, size: initrdBytes.length };
     }
-    const cmd = Buffer.from(this.opts.cmdline ?? DEFAULT_CMDLINE, 'latin1');
+    if (this.lapics.length) {
+      const [sig, , , features] = linuxCpuid(1, 0, { apicId: 0 });
+      this.ram.set(mpTable(MPTABLE_PHYS, this.lapics.length, sig, features), MPTABLE_PHYS);
+    }
+    const cmd = Buffer.from(this.opts.cmdline ?? (this.lapics.length ? SMP_CMDLINE : DEFAULT_CMDLINE), 'latin1');
     if (cmd.length >= CMDLINE_MAX) throw new Error(`the command line is longer than ${CMDLINE_MAX - 1} bytes`);
     this.ram.set(cmd, CMDLINE_PHYS);
     const e820: E820Entry[] = [
@@ -267,6 +359,7 @@ export class LinuxPlatform extends Platform {
 
     const cr3 = writeIdentityTables(this.ram, BOOT_TABLES_PHYS, ramEnd);
     this.mmu.bootTables = cr3;
+    this.mmu.space = cr3;
 
     const mem = this.machine.mem;
     mem.map(POWEROFF_PAGE, PAGE, PERM_R | PERM_X);
@@ -314,7 +407,14 @@ export class LinuxPlatform extends Platform {
         // a TLB miss is the platform's, invisible to the guest and to upper layers
         const r = this.mmu.resolve(cpu);
         if (r === 'mapped') return true;
-        if (r === 'outside') return this.fatal(cpu, `access to 0x${BigInt.asUintN(64, BigInt(cpu.cr2)).toString(16)}, mapped outside RAM (MMIO is not emulated)`);
+        if (r === 'outside') {
+          const pa = this.mmu.outsidePa;
+          if (this.lapics.length && pa - (pa % PAGE) === LAPIC_PHYS) {
+            if (lapicAccess(cpu, this.machine.mem.readBytes(cpu.rip, 15), pa, this.lapics[cpu.id], this.apicHost)) return true;
+            return this.fatal(cpu, `an access to the local APIC at ${this.image.formatAddr(cpu.rip)} that is not a 32-bit mov`);
+          }
+          return this.fatal(cpu, `access to 0x${BigInt.asUintN(64, BigInt(cpu.cr2)).toString(16)}, mapped outside RAM (MMIO is not emulated)`);
+        }
         break;
       }
       case Stop.InvalidOpcode:
@@ -383,7 +483,7 @@ export class LinuxPlatform extends Platform {
         if (((v >> 4) & 3) === 0) return; // counter latch: reads return the live count (close enough at boot)
         this.pit.mode[ch] = (v >> 1) & 7;
         this.pit.latchLow[ch] = true;
-        if (ch === 0) c.nextTimer = Infinity; // a new mode stops the counter until its count is written
+        if (ch === 0) { this.pitNext = Infinity; this.rearm(this.machine.cpus[0]); } // a new mode stops the counter until its count is written
         return;
       }
       case 0x40: case 0x41: case 0x42: {
@@ -405,18 +505,25 @@ export class LinuxPlatform extends Platform {
   /** PIT channel 0 drives IRQ 0 (CPU 0's timer deadline): mode 0/4 once, mode 2/3 every count. */
   private armPit(c: Cpu): void {
     const reload = this.pit.reload[0] || 0x10000;
-    c.nextTimer = this.pit.start[0] + Math.max(1, Math.round((reload * 1e9) / PIT_HZ));
+    this.pitNext = this.pit.start[0] + Math.max(1, Math.round((reload * 1e9) / PIT_HZ));
+    this.rearm(c);
+  }
+  /** Machine.onTimer: CPU c's clock reached its next timer event (the PIT on CPU 0, its APIC timer). */
+  private timerTick(c: Cpu): void {
+    const now = c.clock();
+    if (this.lapics.length && this.lapics[c.id].next <= now) this.lapics[c.id].fire(c, this.apicHost);
+    if (c.id === 0 && this.pitNext <= now) this.pitTick(c);
+    this.rearm(c);
   }
   private pitTick(c: Cpu): void {
-    c.nextTimer = Infinity;
-    if (c.id !== 0) return;
+    this.pitNext = Infinity;
     const mode = this.pit.mode[0];
     if (mode === 2 || mode === 3 || mode === 6 || mode === 7) {
       // periodic: the next expiry follows this one, so no drift accumulates
       this.pit.start[0] = Math.max(c.clock(), this.pit.start[0]);
       const period = Math.max(1, Math.round(((this.pit.reload[0] || 0x10000) * 1e9) / PIT_HZ));
-      c.nextTimer = this.pit.start[0] + period;
-      this.pit.start[0] = c.nextTimer - period;
+      this.pitNext = this.pit.start[0] + period;
+      this.pit.start[0] = this.pitNext - period;
     }
     this.raiseIrq(c, 0);
   }

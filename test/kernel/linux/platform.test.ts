@@ -22,6 +22,19 @@ test('CPUID has every feature Linux x86-64 requires (required-features.h REQUIRE
   assert.is(Buffer.from(new Uint32Array([v[1], v[3], v[2]]).buffer).toString('latin1'), 'GenuineIntel');
 });
 
+test('CPUID on more than one CPU: the local APIC with each CPU\'s ID, the TSC-deadline timer and ARAT; one CPU keeps neither', () => {
+  for (const id of [0, 1, 3]) {
+    const [, ebx1, ecx1, edx1] = linuxCpuid(1, 0, { apicId: id });
+    assert.ok(edx1 & (1 << 9), 'APIC');
+    assert.is(ebx1 >>> 24, id, 'initial APIC ID');
+    assert.ok(ecx1 & (1 << 24), 'TSC deadline');
+    assert.ok(linuxCpuid(6, 0, { apicId: id })[0] & 4, 'ARAT');
+  }
+  assert.not.ok(linuxCpuid(1, 0)[2] & (1 << 24));
+  assert.is(linuxCpuid(6, 0)[0], 0);
+  assert.throws(() => new LinuxPlatform(Image.load(readFileSync(DEFAULT_VMLINUX)), { cpus: 5, seed: 1 }), /1 to 4 CPUs/);
+});
+
 test('8250 output, LSR, CMOS status B and a PIT count that falls with the emulated clock', () => {
   const p = new LinuxPlatform(Image.load(readFileSync(DEFAULT_VMLINUX)), { cpus: 1, seed: 1 });
   const m = p.machine, c = m.cpus[0];

@@ -1,0 +1,87 @@
+// Real Linux on 2 CPUs: the MP table and each CPU's local APIC (kernel/linux/lapic.ts), CPU 1 started by
+// INIT and start-up IPIs at Linux's own real-mode trampoline (emu/legacy.ts), IPIs and the TSC-deadline
+// timer. Runs go through the boot snapshot (the first run of a cache boots cold and makes it: about as
+// much CPU as a one-CPU boot); KTRACE_LONG adds a --no-snapshot run, which must give the same bytes.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Image } from '../../../src/elf/image.js';
+import { FIXTURES } from '../../../src/paths.js';
+import { parseWorkload } from '../../../src/kernel/workload/parser.js';
+import { runScript, type RunResult } from '../../../src/kernel/session.js';
+import { runResultJson } from '../../../src/output/run-summary.js';
+import type { Platform } from '../../../src/kernel/platform.js';
+import type { Cpu } from '../../../src/emu/cpu.js';
+import { bundledLinuxPath, LINUX_FIXTURE_DIR } from '../../../src/kernel/linux/bundle.js';
+import type { LinuxPlatform } from '../../../src/kernel/linux/platform.js';
+import { KprobeManager, KretprobeManager, Optimizer } from '../../../src/kprobe/index.js';
+import { cacheEnabled } from '../../../src/cache.js';
+
+const built = existsSync(join(LINUX_FIXTURE_DIR, 'vmlinux.br'));
+const image = built ? Image.load(readFileSync(bundledLinuxPath())) : undefined;
+const LONG = process.env.KTRACE_LONG === '1';
+const workload = (name: string) => parseWorkload(`${name}.wl`, readFileSync(join(FIXTURES, 'workloads', `${name}.wl`), 'utf8'));
+
+interface Out { r: RunResult; json: string; booted: string; why: string; hits: string[]; cpus: number; ipis: Map<number, number> }
+/** A run on 2 CPUs with an entry and a return probe on `fn`; each hit records its CPU and every clock. */
+function run(name: string, fn: string, snapshot = true): Out {
+  let pl!: Platform;
+  const hits: string[] = [];
+  const r = runScript(image!, workload(name), {
+    cpus: 2, seed: 1, maxInsns: 400_000_000, snapshot,
+    attach: (p) => {
+      pl = p;
+      const mgr = KprobeManager.attach(p);
+      const krp = KretprobeManager.attach(p, mgr);
+      Optimizer.attach(p, mgr);
+      const cpu = () => (p.machine.mem.cur as Cpu).id;
+      const clock = () => p.machine.cpus.map((c) => c.clock()).join(',');
+      assert.is(mgr.registerKprobe({ symbolName: fn, preHandler: (_k, regs) => { hits.push(`${cpu()} in ${regs.ip} ${regs.si} ${clock()}`); return 0; } }), 0);
+      assert.is(krp.registerKretprobe({ kp: { symbolName: fn }, handler: (_ri, regs) => { hits.push(`${cpu()} ret ${regs.ax} ${clock()}`); } }), 0);
+    },
+  });
+  return { r, json: runResultJson({ ...r, hostSeconds: 0, mips: 0 }), booted: pl.bootedFrom.kind, why: pl.bootedFrom.why, hits, cpus: pl.machine.cpus.length, ipis: (pl as LinuxPlatform).ipis };
+}
+
+let first: Out | undefined;
+test('2 CPUs: CPU 1 comes up through the trampoline, cat runs with vfs_read hit, and a rerun gives the same bytes', () => {
+  if (!image) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
+  if (!cacheEnabled()) { console.log('SKIP the cache is off (KTRACE_NO_CACHE): no boot snapshot'); return; }
+  first = run('cat', 'vfs_read');
+  const { r } = first;
+  assert.is(r.end.kind, 'poweroff', r.console.slice(-2000));
+  assert.equal(r.failures, []);
+  assert.match(r.console, /found SMP MP-table at \[mem 0x000f0000-0x000f000f\]/);
+  assert.match(r.console, /TSC deadline timer available/);
+  assert.match(r.console, /smp: Brought up 1 node, 2 CPUs/);
+  assert.match(r.console, /Run \/init as init process/);
+  assert.not.match(r.console, /WARNING|BUG|Oops|Calibrating delay using timer/);
+  assert.is(first.hits.filter((h) => / in /.test(h)).length, r.syscalls.read.count, 'one vfs_read hit per read');
+  assert.is(first.hits.filter((h) => / ret /.test(h)).length, r.syscalls.read.count);
+  const again = run('cat', 'vfs_read');
+  assert.is(again.booted, 'snapshot', again.why);
+  assert.is(again.json, first.json);
+  assert.equal(again.hits, first.hits);
+});
+
+test('pipe-pingpong on 2 CPUs: pipe_read hit on both CPUs, every expect holds', () => {
+  if (!image || !first) return;
+  const o = run('pipe-pingpong', 'pipe_read');
+  assert.is(o.r.end.kind, 'poweroff', o.r.console.slice(-2000));
+  assert.equal(o.r.failures, []);
+  const on = new Set(o.hits.map((h) => h.split(' ')[0]));
+  assert.equal([...on].sort(), ['0', '1'], 'hits on CPU 0 and CPU 1');
+  // a task woken on the other CPU: reschedule IPIs (vector 0xfd) from /init on
+  assert.ok((o.ipis.get(0xfd) ?? 0) > 0, `reschedule IPIs: ${JSON.stringify([...o.ipis])}`);
+});
+
+test('--no-snapshot boots cold to the same bytes (test:long: one more boot)', () => {
+  if (!image || !first || !LONG) return;
+  const cold = run('cat', 'vfs_read', false);
+  assert.is(cold.booted, 'cold');
+  assert.is(cold.json, first.json);
+  assert.equal(cold.hits, first.hits);
+});
+
+test.run();
