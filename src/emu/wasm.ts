@@ -509,27 +509,43 @@ export const jsFnOf = new WeakMap<Block, BlockFn>();
 export function watch(b: Block, js: BlockFn, flagStores: FlagStores): BlockFn {
   jsFnOf.set(b, js);
   if (!wasmTier.on) return js;
-  let heat = 0;
+  const heat = { n: 0, i: 0 };
+  HEAT.set(b, heat);
   return function (c: Cpu, R: Uint32Array, m: Memory, L: number): void {
-    if (++heat === wasmTier.hot) {
-      if (b.fn !== js) b.fn = js;
+    // hot: entered `hot` times, or `hot` x 64 instructions run in it (a loop inside one block)
+    if (++heat.n >= wasmTier.hot || heat.i >= wasmTier.hot * 64) {
+      b.fn = js;
       try { buildRegion(b, m, flagStores); } catch (e) { if (!(e instanceof Unsupported) && !(e instanceof WebAssembly.CompileError)) throw e; wasmTier.failed++; }
       if (b.fn !== js && b.fn !== null) return b.fn(c, R, m, L);
-      b.fn = js;
     }
+    const before = c.instret;
     js(c, R, m, L);
+    heat.i += c.instret - before;
   };
 }
+/** Entries and instructions of each watched block while it waits for its region (a region takes the warm
+ *  blocks of its page: big regions of cold code cost TurboFan seconds). */
+const HEAT = new WeakMap<Block, { n: number; i: number }>();
+/** Most instructions in one region (its code size, and so its compile time). */
+const MAX_REGION_OPS = 300;
 
 function buildRegion(hot: Block, m: Memory, flagStores: FlagStores): void {
   const pg = m.page(hot.ips[0]);
   if (!pg || !pg.blist) return;
   const page = pg.base;
   const cand: Block[] = [hot];
+  // warm: an eighth of the instructions that make a block hot by entries (every block when forced)
+  const warm = wasmTier.hot === 1 ? 0 : wasmTier.hot * 2;
+  let ops = hot.n;
   for (const q of pg.blist as Block[]) {
     if (cand.length >= wasmTier.maxRegion) break;
     const a = q.ips[0];
-    if (q !== hot && q.valid && q.fn !== null && !q.probe && a >= page && a < page + 4096 && !cand.includes(q)) cand.push(q);
+    if (q === hot || !q.valid || q.fn === null || q.probe || a < page || a >= page + 4096 || cand.includes(q)) continue;
+    const r = REGION_OF.get(q);
+    if (!(r !== undefined && r.alive) && (HEAT.get(q)?.i ?? 0) < warm) continue;
+    if (ops + q.n > MAX_REGION_OPS) continue;
+    ops += q.n;
+    cand.push(q);
   }
   if (hot.probe) return;
   const user = m.user;
@@ -565,7 +581,8 @@ function buildRegion(hot: Block, m: Memory, flagStores: FlagStores): void {
   f.i32(0); f.get(L_N); f.mem(W.i32store, 2, S + S_N);
   f.op(W.end);
   if (translated === 0) return;
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes(f.code, m.wasmMemory)), { m: { mem: m.wasmMemory } });
+  const bytes = moduleBytes(f.code, m.wasmMemory);
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { m: { mem: m.wasmMemory } });
   const run = inst.exports.run as (start: number, limit: number) => void;
   const js = cand.map((b) => jsFnOf.get(b) ?? (b.fn as BlockFn));
   const region = new Region(cand, js, user, { run }, m);
