@@ -527,23 +527,29 @@ export function watch(b: Block, js: BlockFn, flagStores: FlagStores): BlockFn {
  *  blocks of its page: big regions of cold code cost TurboFan seconds). */
 const HEAT = new WeakMap<Block, { n: number; i: number }>();
 /** Most instructions in one region (its code size, and so its compile time). */
-const MAX_REGION_OPS = 300;
+const MAX_REGION_OPS = 400;
 
 function buildRegion(hot: Block, m: Memory, flagStores: FlagStores): void {
   const pg = m.page(hot.ips[0]);
   if (!pg || !pg.blist) return;
   const page = pg.base;
-  const cand: Block[] = [hot];
-  // warm: an eighth of the instructions that make a block hot by entries (every block when forced)
+  // the hot block, then the members of live regions on this page (they were hot), then warm blocks,
+  // hottest first, up to MAX_REGION_OPS instructions
   const warm = wasmTier.hot === 1 ? 0 : wasmTier.hot * 2;
-  let ops = hot.n;
+  const members: Block[] = [], warmers: Block[] = [];
   for (const q of pg.blist as Block[]) {
-    if (cand.length >= wasmTier.maxRegion) break;
     const a = q.ips[0];
-    if (q === hot || !q.valid || q.fn === null || q.probe || a < page || a >= page + 4096 || cand.includes(q)) continue;
+    if (q === hot || !q.valid || q.fn === null || q.probe || a < page || a >= page + 4096) continue;
     const r = REGION_OF.get(q);
-    if (!(r !== undefined && r.alive) && (HEAT.get(q)?.i ?? 0) < warm) continue;
-    if (ops + q.n > MAX_REGION_OPS) continue;
+    if (r !== undefined && r.alive) members.push(q);
+    else if ((HEAT.get(q)?.i ?? 0) >= warm) warmers.push(q);
+  }
+  warmers.sort((x, y) => (HEAT.get(y)?.i ?? 0) - (HEAT.get(x)?.i ?? 0));
+  const cand: Block[] = [hot];
+  let ops = hot.n;
+  for (const q of [...members, ...warmers]) {
+    if (cand.length >= wasmTier.maxRegion) break;
+    if (ops + q.n > MAX_REGION_OPS || cand.includes(q)) continue;
     ops += q.n;
     cand.push(q);
   }
