@@ -132,8 +132,9 @@ export class Memory {
   readonly U8: Uint8Array<ArrayBuffer>;
   // TLBs for [supervisor, user]: read, write, fetch. The active set is the CPU's current privilege level.
   private readonly tlbs: Tlb[][];
-  /** The WebAssembly.Memory whose buffer holds the arena and the TLBs (wasm.ts). */
-  readonly wasmMemory: WebAssembly.Memory;
+  /** The WebAssembly.Memory whose buffer holds the arena and the TLBs (wasm.ts; typed by its shape, so
+   *  that the package's declarations need no WebAssembly types). */
+  readonly wasmMemory: { readonly buffer: ArrayBufferLike };
   /** Offsets in it: the TLBs (TLB k = [user][kind] at tlbAt + (3 * user + kind) * TLB_BYTES) and the scratch. */
   readonly tlbAt: number;
   readonly scratchAt: number;

@@ -21,7 +21,7 @@ import type { Cpu } from './cpu.js';
 const ENV = typeof process !== 'undefined' ? process.env.KTRACE_WASM : undefined;
 /** on: build regions; hot: entries of a compiled block before its page becomes a region; maxRegion: most
  *  blocks in one region (forced mode: few, so that building a region on every block's first entry stays cheap). */
-export const wasmTier = { on: ENV !== '0' && typeof WebAssembly !== 'undefined', hot: ENV === '1' ? 1 : 2000, maxRegion: ENV === '1' ? 8 : 96, regions: 0, failed: 0, retired: 0 };
+export const wasmTier = { on: ENV !== '0' && typeof WebAssembly !== 'undefined', hot: ENV === '1' ? 1 : 10000, maxRegion: ENV === '1' ? 8 : 96, regions: 0, failed: 0, retired: 0 };
 
 
 // ---- scratch layout (Memory.scratchAt): registers as 16 x (lo, hi) u32 = R's layout, then the lazy
@@ -588,7 +588,7 @@ function buildRegion(hot: Block, m: Memory, flagStores: FlagStores): void {
   f.op(W.end);
   if (translated === 0) return;
   const bytes = moduleBytes(f.code, m.wasmMemory);
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { m: { mem: m.wasmMemory } });
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { m: { mem: m.wasmMemory as WebAssembly.Memory } });
   const run = inst.exports.run as (start: number, limit: number) => void;
   const js = cand.map((b) => jsFnOf.get(b) ?? (b.fn as BlockFn));
   const region = new Region(cand, js, user, { run }, m);
@@ -730,7 +730,7 @@ function matBody(): number[] {
   return out.concat(f.code);
 }
 
-function moduleBytes(body: number[], mem: WebAssembly.Memory): Uint8Array<ArrayBuffer> {
+function moduleBytes(body: number[], mem: { readonly buffer: ArrayBufferLike }): Uint8Array<ArrayBuffer> {
   const pages = (mem.buffer as ArrayBuffer).byteLength / 65536;
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const section = (id: number, bytes: number[]) => { out.push(id); uleb(out, bytes.length); for (const b of bytes) out.push(b); };
