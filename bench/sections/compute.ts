@@ -9,6 +9,7 @@ import { runScript } from '../../src/kernel/session.js';
 import { countNative, fmtM, fmtMips, fmtS, printTable, timeProgram, which } from '../lib/tools.js';
 import { runUserBinary } from '../lib/usermode.js';
 import type { Section } from './section.js';
+import { wasmTier } from '../../src/emu/wasm.js';
 
 /**
  * The fixture's own build of its lib/crc32.c + lib/compute.c (fixtures/bench/compute, `compute [ROUNDS]`,
@@ -35,7 +36,7 @@ function kernelCompute(repeat: number): { repeat: number; instructions: number; 
 
 export const compute: Section = {
   name: 'compute',
-  description: 'compute workload (lib/crc32.c, lib/compute.c): native vs qemu-x86_64 (chained, -d nochain, -singlestep) vs ktrace in user mode, and ktrace on the same code in the kernel',
+  description: 'compute workload (lib/crc32.c, lib/compute.c): native vs qemu-x86_64 (chained, -d nochain, -singlestep) vs ktrace in user mode (with and without the wasm tier), and ktrace on the same code in the kernel',
   run(opts) {
     const { path, args } = workload(opts);
     if (!existsSync(path)) { console.log(`SKIP compute: workload binary ${path} is missing`); return true; }
@@ -63,10 +64,20 @@ export const compute: Section = {
       }
     } else console.log('SKIP qemu-x86_64: not installed (Debian: apt-get install qemu-user)');
     rows.push(['ktrace emulator (user mode)', fmtM(emu.instructions), fmtS(emu.seconds), fmtMips(emu.instructions, emu.seconds)]);
+    // the same without the WebAssembly tier (src/emu/wasm.ts): what the JS blocks alone do
+    const wasmOn = wasmTier.on;
+    wasmTier.on = false;
+    let jsOnly: { instructions: number; seconds: number };
+    try { jsOnly = runUserBinary(new Uint8Array(readFileSync(path)), [path, ...args]); } finally { wasmTier.on = wasmOn; }
+    rows.push(['ktrace emulator (user mode, wasm tier off)', fmtM(jsOnly.instructions), fmtS(jsOnly.seconds), fmtMips(jsOnly.instructions, jsOnly.seconds)]);
     // The same kind of work in the kernel: the fixture's ktrace_compute system call under the whole
     // machine (2 CPUs, timer interrupts, the workload's system calls), from the boot snapshot.
     const kern = kernelCompute(Number(opts['kernel-repeat'] ?? 400));
     rows.push([`ktrace kernel mode (repeat ${kern.repeat} ktrace_compute)`, fmtM(kern.instructions), fmtS(kern.seconds), fmtMips(kern.instructions, kern.seconds)]);
+    wasmTier.on = false;
+    let kjs: { repeat: number; instructions: number; seconds: number };
+    try { kjs = kernelCompute(kern.repeat); } finally { wasmTier.on = wasmOn; }
+    rows.push([`ktrace kernel mode, wasm tier off`, fmtM(kjs.instructions), fmtS(kjs.seconds), fmtMips(kjs.instructions, kjs.seconds)]);
     printTable(['', 'instructions', 'seconds', 'MIPS'], rows);
     console.log(`(${countNote}; native and qemu: best of 3 runs, including process start; ktrace: emulation only)`);
     const emuMips = emu.instructions / emu.seconds / 1e6;

@@ -11,6 +11,7 @@ import { H } from './runtime.js';
 import { shapeLog, type Block, type BlockFn, type Op } from './decode.js';
 import { hex0x } from '../base/addr.js';
 import { writesMemOperand } from './facts.js';
+import { jsFnOf, watch } from './wasm.js';
 
 /** Can executing this op raise a fault (so RIP must be committed before it)? */
 export function mayFault(op: Op): boolean {
@@ -84,7 +85,7 @@ export function compileBlocks(blocks: Block[]): void {
     throw new Error(`block compiler produced invalid JS at ${hex0x(blocks[0].ops[0].ip)}: ${(e as Error).message}\n${src}`);
   }
   compiledBlocks += blocks.length;
-  blocks.forEach((b, k) => { b.fn = fns[k]; b.pre = gens[k].pre; });
+  blocks.forEach((b, k) => { b.fn = watch(b, fns[k], flagStores); b.pre = gens[k].pre; });
 }
 
 /**
@@ -159,13 +160,10 @@ export function compileOp(op: Op, probe: boolean): BlockFn {
   return factory(H, consts, nums);
 }
 
-/** loc: keep guest registers and flags in locals (compiled blocks; see Locals). */
-function generate(ops: Op[], probe: boolean, loc = false): { name: string; body: string; consts: unknown[]; pre: number } {
-  const consts: unknown[] = [];
-  const g = new Gen(consts);
-  g.inline = loc;
+/** Which ops of a block store their flags: flag liveness, backwards from the block end where everything
+ *  is live, and at every op that can fault (both tiers use it: wasm.ts too). */
+export function flagStores(ops: Op[]): boolean[] {
   const n = ops.length;
-  // flag liveness, backwards from the block end where everything is live
   const storeFlags: boolean[] = new Array(n);
   let live = ARITH;
   for (let i = n - 1; i >= 0; i--) {
@@ -179,6 +177,16 @@ function generate(ops: Op[], probe: boolean, loc = false): { name: string; body:
     live = (live & ~w) | r;
     if (mayFault(op)) live = ARITH;
   }
+  return storeFlags;
+}
+
+/** loc: keep guest registers and flags in locals (compiled blocks; see Locals). */
+function generate(ops: Op[], probe: boolean, loc = false): { name: string; body: string; consts: unknown[]; pre: number } {
+  const consts: unknown[] = [];
+  const g = new Gen(consts);
+  g.inline = loc;
+  const n = ops.length;
+  const storeFlags = flagStores(ops);
   const body: string[] = [];
   const counter = probe ? 'c.probeInstret' : 'c.instret';
   // In a compiled block (loc), guest registers and lazy flags live in locals (Locals below); every
@@ -346,4 +354,4 @@ class Locals {
 }
 
 /** The generated source of a block (for debugging and tests). */
-export function blockSource(b: Block): string { return String(b.fn); }
+export function blockSource(b: Block): string { return String(jsFnOf.get(b) ?? b.fn); }

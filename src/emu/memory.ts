@@ -37,6 +37,11 @@ const ZERO_DV = new DataView(ZERO_U8.buffer);
 /** Default size of a Memory's arena: address space reserved, not RAM used (the OS commits pages of the
  *  zero-filled buffer as they are first touched). */
 export const ARENA_BYTES = 1 << 30;
+/** The side area after an arena's page slots: six TLBs (tags as float64, arena offsets as int32; order
+ *  [supervisor, user] x [read, write, fetch]) and SCRATCH_BYTES for wasm.ts (guest state in and out). */
+export const TLB_BYTES = TLB_SIZE * 12;
+export const SCRATCH_BYTES = 4096;
+const SIDE_BYTES = 6 * TLB_BYTES + SCRATCH_BYTES;
 /** Arena offset of a page that is always zero (TLB read/fetch entries of pages nobody wrote yet). */
 const ZERO_OFF = 0;
 
@@ -45,14 +50,22 @@ const ZERO_OFF = 0;
  * regions: guest-physical RAM, Memory.allocPhysical). Slots of unmapped pages are reused, zeroed.
  */
 class Arena {
+  /** The WebAssembly.Memory holding the arena (wasm.ts's compiled regions address it directly); it never
+   *  grows, so typed-array views over it stay valid. */
+  readonly wasm: WebAssembly.Memory;
   readonly u8: Uint8Array<ArrayBuffer>;
   readonly dv: DataView;
+  /** Offset of the side area after the page slots: the TLBs and wasm.ts's scratch (SIDE_BYTES). */
+  readonly side: number;
   private top = PAGE_SIZE; // slot 0 is the zero page
   private readonly free: number[] = [];
   constructor(bytes: number) {
     if (!(bytes >= 2 * PAGE_SIZE && bytes % PAGE_SIZE === 0 && bytes <= 1 << 30)) throw new EmuError(`memory arena: ${bytes} bytes is not a page multiple in [8 KiB, 1 GiB]`);
-    this.u8 = new Uint8Array(bytes);
-    this.dv = new DataView(this.u8.buffer);
+    const pages = Math.ceil((bytes + SIDE_BYTES) / 65536);
+    this.wasm = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    this.side = bytes;
+    this.u8 = new Uint8Array(this.wasm.buffer as ArrayBuffer, 0, bytes);
+    this.dv = new DataView(this.wasm.buffer as ArrayBuffer);
   }
   slot(): number {
     const f = this.free.pop();
@@ -105,7 +118,11 @@ export class FrameAliases {
 /** One TLB: the page base of each entry (NaN: empty), its arena offset (the addend: a hit at page offset
  *  o is arena byte off[i] + o) and its Page. */
 interface Tlb { tag: Float64Array; off: Int32Array; pg: Page[]; }
-function newTlb(): Tlb { return { tag: new Float64Array(TLB_SIZE).fill(NaN), off: new Int32Array(TLB_SIZE), pg: new Array(TLB_SIZE).fill(null) }; }
+/** TLB k of the side area at `side` (tags, then offsets). */
+function newTlb(buf: ArrayBuffer, side: number, k: number): Tlb {
+  const at = side + k * TLB_BYTES;
+  return { tag: new Float64Array(buf, at, TLB_SIZE).fill(NaN), off: new Int32Array(buf, at + TLB_SIZE * 8, TLB_SIZE), pg: new Array(TLB_SIZE).fill(null) };
+}
 
 export class Memory {
   private readonly pages = new Map<number, Page>();
@@ -114,7 +131,13 @@ export class Memory {
   readonly D: DataView;
   readonly U8: Uint8Array<ArrayBuffer>;
   // TLBs for [supervisor, user]: read, write, fetch. The active set is the CPU's current privilege level.
-  private readonly tlbs: Tlb[][] = [[newTlb(), newTlb(), newTlb()], [newTlb(), newTlb(), newTlb()]];
+  private readonly tlbs: Tlb[][];
+  /** The WebAssembly.Memory whose buffer holds the arena and the TLBs (wasm.ts; typed by its shape, so
+   *  that the package's declarations need no WebAssembly types). */
+  readonly wasmMemory: { readonly buffer: ArrayBufferLike };
+  /** Offsets in it: the TLBs (TLB k = [user][kind] at tlbAt + (3 * user + kind) * TLB_BYTES) and the scratch. */
+  readonly tlbAt: number;
+  readonly scratchAt: number;
   /** The active read, write and fetch TLBs: tags and arena offsets (read by generated code). */
   rt: Float64Array; ra: Int32Array;
   wt: Float64Array; wa: Int32Array;
@@ -139,6 +162,10 @@ export class Memory {
   constructor(arenaBytes = ARENA_BYTES) {
     this.arena = new Arena(arenaBytes);
     this.D = this.arena.dv; this.U8 = this.arena.u8;
+    this.wasmMemory = this.arena.wasm;
+    const buf = this.wasmMemory.buffer as ArrayBuffer, side = this.arena.side;
+    this.tlbs = [0, 1].map((u) => [0, 1, 2].map((k) => newTlb(buf, side, 3 * u + k)));
+    this.tlbAt = side; this.scratchAt = side + 6 * TLB_BYTES;
     const t = this.tlbs[0];
     this.rt = t[0].tag; this.ra = t[0].off; this.wt = t[1].tag; this.wa = t[1].off; this.ft = t[2].tag; this.fpg = t[2].pg;
   }

@@ -6,7 +6,8 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Machine, Stop } from '../../src/emu/machine.js';
-import { compile, compileOp, mayFault, opShapes } from '../../src/emu/compile.js';
+import { blockSource, compile, compileOp, mayFault, opShapes } from '../../src/emu/compile.js';
+import { wasmTier } from '../../src/emu/wasm.js';
 import { callFunction } from '../../src/emu/call.js';
 import { loadSegments, readLoadSegments } from '../../src/emu/loader.js';
 import { PERM_R, PERM_W } from '../../src/emu/memory.js';
@@ -17,6 +18,13 @@ import { CODE, DATA, Reg, setup } from './util.js';
 
 const VMLINUX = join(ROOT, 'fixtures', 'vmlinux');
 const BUF = toAddr(0xffff888000200000n);
+
+/** Run `fn` with wasm.ts's tier forced on (a region on every compiled block's first entry) or off. */
+function wasmForced<T>(on: boolean, fn: () => T): T {
+  const saved = { ...wasmTier };
+  Object.assign(wasmTier, on ? { on: true, hot: 1, maxRegion: 8 } : { on: false });
+  try { return fn(); } finally { Object.assign(wasmTier, { on: saved.on, hot: saved.hot, maxRegion: saved.maxRegion }); }
+}
 
 function runFixture(interpretOnly: boolean, hotAfter?: number): string {
   const file = new Uint8Array(readFileSync(VMLINUX));
@@ -47,6 +55,10 @@ test('fixture code gives identical state through blocks and through the interpre
   // every block compiled on first entry, and a tier-up threshold that changes tiers mid-function
   assert.is(runFixture(false, 1), a);
   assert.is(runFixture(false, 3), a);
+  // the same code (kernel addresses, supervisor TLBs) in WebAssembly regions
+  const before = wasmTier.retired;
+  assert.is(wasmForced(true, () => runFixture(false, 1)), a);
+  assert.ok(wasmTier.retired - before > 50000, `the wasm tier must run the fixture code (${wasmTier.retired - before} instructions ran in it)`);
 });
 
 test('the one-instruction path shares one function per instruction shape, numbers bound per instruction', () => {
@@ -67,13 +79,13 @@ test('flag stores are elided only when a later instruction of the block overwrit
   // add eax,1; add ebx,1; cmp ecx,edx; jne +0   (the two adds' flags are dead, cmp's are live at the jump)
   const { m, c } = setup('83c001 83c301 39d1 7500 f4');
   const blk = m.blockAt(c, CODE);
-  const src = blk.fn!.toString();
+  const src = blockSource(blk);
   // (compiled blocks keep the flags in locals: Ffk=... is a producer's store, c.fk=Ffk the store back)
   assert.is((src.match(/[;{}]Ffk=/g) ?? []).length, 1);
   assert.is(m.run(c, 100), Stop.Halt);
   // a faulting instruction needs the flags of the ones before it: mov rax,[rax] keeps add's flag store
   const f = setup('83c001 488b00 83c001 f4');
-  const src2 = f.m.blockAt(f.c, CODE).fn!.toString();
+  const src2 = blockSource(f.m.blockAt(f.c, CODE));
   assert.is((src2.match(/[;{}]Ffk=/g) ?? []).length, 2);
   f.c.setRegNum(Reg.RAX, 0xffffffff); // add makes it 0 (address 0 is unmapped): the fault sees add's flags
   assert.is(f.m.run(f.c, 100), Stop.PageFault);
@@ -151,14 +163,20 @@ test('whole system: the fixture boot and default workload on 2 CPUs end identica
   const src = readFileSync(join(ROOT, 'fixtures', 'workloads', 'default.wl'), 'utf8');
   const out: string[] = [];
   // tiered (the default), compiled only (every block compiled on its first entry), interpreted only
-  const tiers: [string, (m: import('../../src/emu/machine.js').Machine) => void][] = [
-    ['tiered', () => {}], ['compiled', (m) => { m.hotAfter = 1; }], ['interpreted', (m) => { m.interpretOnly = true; }]];
-  for (const [, set] of tiers) {
-    const r = runScript(image, parseWorkload('default', src), { cpus: 2, seed: 3, maxInsns: 200_000_000, snapshot: false, attach: (p) => set(p.machine) });
+  // tiered (the default), compiled only (every block compiled on its first entry), interpreted only, and
+  // WebAssembly regions on every compiled block's first entry (wasm.ts)
+  const tiers: [string, (m: import('../../src/emu/machine.js').Machine) => void, boolean][] = [
+    ['tiered', () => {}, false], ['compiled', (m) => { m.hotAfter = 1; }, false], ['interpreted', (m) => { m.interpretOnly = true; }, false],
+    ['wasm', (m) => { m.hotAfter = 1; }, true]];
+  const before = wasmTier.retired;
+  for (const [, set, wasm] of tiers) {
+    const r = wasmForced(wasm, () => runScript(image, parseWorkload('default', src), { cpus: 2, seed: 3, maxInsns: 200_000_000, snapshot: false, attach: (p) => set(p.machine) }));
     out.push(JSON.stringify({ end: r.end, insns: r.instructions, console: r.console, ns: r.emulatedNs, syscalls: r.syscalls }));
   }
   assert.is(out[1], out[0], 'compiled only');
   assert.is(out[2], out[0], 'interpreted only');
+  assert.is(out[3], out[0], 'wasm regions');
+  assert.ok(wasmTier.retired - before > 50000, 'the wasm tier must run boot code');
   assert.match(out[0], 'poweroff');
 });
 

@@ -14,8 +14,11 @@ export class EmuRunner {
   readonly machine: Machine;
   readonly cpu: Cpu;
 
-  constructor() {
+  /** compiled: every block compiled on its first entry (the default: tiered, so one-off case code runs
+   *  on the one-instruction path); with wasm.ts's tier forced on too, cases run as WebAssembly regions. */
+  constructor(opts: { compiled?: boolean } = {}) {
     this.machine = new Machine({ cpus: 1, seed: 1 });
+    if (opts.compiled) this.machine.hotAfter = 1;
     this.cpu = this.machine.cpus[0];
     this.machine.mem.map(CODE_ADDR, PAGE_SIZE, PERM_R | PERM_X | PERM_U);
     this.machine.mem.map(DATA_MAP, DATA_SIZE, PERM_R | PERM_W | PERM_U);

@@ -13,19 +13,22 @@ import { EmuRunner } from './emurun.js';
 import { EXCLUDED, FAULT_MNEMONICS, MNEMONICS, SEQ_KEYS, enumerateForms, generate, usable } from './gen.js';
 import { buildNative, nativeAvailable } from './native.js';
 import { CORPUS_PATH } from './regen.js';
+import { wasmTier } from '../../../src/emu/wasm.js';
 
 const LONG = process.env.KTRACE_LONG === '1';
 const corpus = readCorpus(CORPUS_PATH);
 
-interface Report { cases: number; forms: Set<string>; wrong: Map<string, string[]>; unimplemented: Map<string, string> }
+interface Report { cases: number; forms: Set<string>; wrong: Map<string, string[]>; unimplemented: Map<string, string>; wasmForms: Set<string> }
 
 /** Runs cases on the emulator and sorts disagreements into wrong results and #UD (not implemented). */
-function replay(entries: { input: CaseInput; out: CaseOutput }[]): Report {
-  const emu = new EmuRunner();
-  const rep: Report = { cases: 0, forms: new Set(), wrong: new Map(), unimplemented: new Map() };
+function replay(entries: { input: CaseInput; out: CaseOutput }[], compiled = false): Report {
+  const emu = new EmuRunner({ compiled });
+  const rep: Report = { cases: 0, forms: new Set(), wrong: new Map(), unimplemented: new Map(), wasmForms: new Set() };
   for (const { input, out } of entries) {
     const x = expandInput(input);
+    const before = wasmTier.retired;
     const got = emu.run(input, x);
+    if (wasmTier.retired !== before) rep.wasmForms.add(input.form);
     rep.cases++;
     rep.forms.add(input.form);
     if (got.kind === 'fault' && got.vector === 6 && (out.ok || out.vector !== 6)) {
@@ -133,6 +136,31 @@ test('emulator: every instruction form in the corpus gives the host\'s registers
 test('emulator: no form in the corpus raises #UD (all are implemented)', () => {
   const { unimpl } = describe(corpusRun(), 'corpus');
   if (unimpl) assert.unreachable(unimpl);
+});
+
+test('compiled blocks and the WebAssembly tier (forced): every form in the corpus gives the host\'s results', () => {
+  // every case's block compiled on its first entry and entered as a wasm region at once; the default
+  // run replays a seeded sample (every 3rd case), KTRACE_LONG=1 all of them
+  const step = LONG ? 1 : 3;
+  const entries = corpus.entries.filter((_, i) => i % step === 0).map((e: CorpusEntry) => ({ input: e, out: e.out }));
+  const js = describe(replay(entries, true), 'compiled blocks');
+  if (js.wrong) assert.unreachable(js.wrong);
+  const saved = { ...wasmTier };
+  wasmTier.on = true; wasmTier.hot = 1; wasmTier.maxRegion = 8;
+  const before = wasmTier.retired;
+  let forms: Set<string>;
+  try {
+    const r = replay(entries, true);
+    forms = r.wasmForms;
+    const rep = describe(r, 'wasm tier');
+    if (rep.wrong) assert.unreachable(rep.wrong);
+    if (rep.unimpl) assert.unreachable(rep.unimpl);
+  } finally { Object.assign(wasmTier, { on: saved.on, hot: saved.hot, maxRegion: saved.maxRegion }); }
+  const ran = wasmTier.retired - before;
+  console.log(`\nNOTE hostdiff wasm tier: ${entries.length} cases, ${forms.size} forms ran in WebAssembly (${ran} instructions)`);
+  // the forms the tier translates (mov, movzx/movsx, lea, add/sub/cmp/and/or/xor/test, neg/not, shifts and
+  // rotates by constants, imul, push/pop, jcc, jmp, call/ret): well over a hundred in the corpus
+  assert.ok(forms.size >= 100, `only ${forms.size} forms ran in WebAssembly`);
 });
 
 test('emulator vs host on fresh cases (KTRACE_LONG=1)', () => {
