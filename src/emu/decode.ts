@@ -229,7 +229,9 @@ function fromRecord(r: OpRecord, probe: boolean): Op {
 
 /** Decodes and caches code; owns page.ops/blocks/blist (memory.ts calls invalidatePage on writes). */
 export class DecodeCache implements CodeCache {
-  private readonly insn = new Instruction();
+  /** iced's decoding target, made on the first decode (a run from the code cache never loads iced) */
+  private insnObj: Instruction | null = null;
+  private get insn(): Instruction { return this.insnObj ??= new Instruction(); }
   /** statistics */
   decoded = 0; invalidations = 0;
   /** Ops decoded by an earlier run, by address: used where the bytes in memory are still theirs. */

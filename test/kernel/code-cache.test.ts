@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { Image } from '../../src/elf/image.js';
 import { DEFAULT_VMLINUX, FIXTURES } from '../../src/paths.js';
 import { parseWorkload } from '../../src/kernel/workload/parser.js';
@@ -49,6 +50,23 @@ test('a run from the code cache decodes nothing again and ends byte-identically 
     assert.is(off.reused, 0);
     assert.is(off.json, cold.json);
   } finally { delete process.env.KTRACE_NO_CACHE; }
+});
+
+test('a warm start in a new process loads no iced-x86 (all its instructions come from the entry)', () => {
+  const mod = (p: string) => JSON.stringify(new URL(p, import.meta.url).href);
+  const child = `
+    import { readFileSync } from 'node:fs';
+    const { Image } = await import(${mod('../../src/elf/image.js')});
+    const { parseWorkload } = await import(${mod('../../src/kernel/workload/parser.js')});
+    const { runScript } = await import(${mod('../../src/kernel/session.js')});
+    const { icedLoaded } = await import(${mod('../../src/emu/iced.js')});
+    const image = Image.load(readFileSync(${JSON.stringify(DEFAULT_VMLINUX)}));
+    let pl;
+    runScript(image, parseWorkload('default.wl', ${JSON.stringify(src)}), { cpus: 2, seed: 1, maxInsns: 200_000_000, snapshot: false, attach: (p) => { pl = p; } });
+    console.log(JSON.stringify({ decoded: pl.machine.decoder.decoded, iced: icedLoaded() }));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', child], { env: { ...process.env, XDG_CACHE_HOME: cache }, encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout), { decoded: 0, iced: false });
 });
 
 test('a corrupt entry reads as absent and is rebuilt', () => {
