@@ -15,6 +15,7 @@ import { runResultJson } from '../../src/output/run-summary.js';
 import type { Platform } from '../../src/kernel/platform.js';
 import { shapeLog } from '../../src/emu/decode.js';
 import { blockSources } from '../../src/emu/compile.js';
+import { jitState } from '../../src/kernel/code-cache.js';
 
 const image = Image.load(readFileSync(DEFAULT_VMLINUX));
 const src = readFileSync(join(FIXTURES, 'workloads', 'default.wl'), 'utf8');
@@ -27,7 +28,7 @@ function run(): { json: string; decoded: number; reused: number } {
   const r = runScript(image, parseWorkload('default.wl', src), { cpus: 2, seed: 1, maxInsns: 200_000_000, snapshot: false, attach: (p) => { pl = p; } });
   return { json: runResultJson({ ...r, hostSeconds: 0, mips: 0 }), decoded: pl.machine.decoder.decoded, reused: pl.machine.decoder.reused };
 }
-const entries = () => readdirSync(join(cache, 'ktrace', 'code')).filter((f) => !f.includes('.tmp-'));
+const entries = () => readdirSync(join(cache, 'ktrace', 'code')).filter((f) => !f.includes('.tmp-')).sort();
 
 test('a run from the code cache decodes nothing again and ends byte-identically to runs without it', () => {
   const cold = run();
@@ -44,6 +45,14 @@ test('a run from the code cache decodes nothing again and ends byte-identically 
   assert.is(blockSources.learned, blocks, 'and every compiled block source');
   assert.is(warm.reused, cold.decoded);
   assert.is(warm.json, cold.json);
+  // the warm run compiled the entry's sources as one script and left V8's code of it for the next run
+  assert.is(jitState(), 'compiled');
+  assert.equal(entries().map((f) => f.endsWith('.v8')), [false, true]);
+  blockSources.map.clear();
+  const cached = run();
+  assert.is(jitState(), 'cached');
+  assert.is(cached.decoded, 0);
+  assert.is(cached.json, cold.json);
   process.env.KTRACE_NO_CACHE = '1';
   try {
     const off = run();
@@ -69,8 +78,24 @@ test('a warm start in a new process loads no iced-x86 (all its instructions come
   assert.equal(JSON.parse(r.stdout), { decoded: 0, iced: false });
 });
 
+test('a corrupt V8 code entry is not used, and is written again; results unchanged', () => {
+  const path = join(cache, 'ktrace', 'code', entries().find((f) => f.endsWith('.v8'))!);
+  const good = readFileSync(path);
+  const bad = Buffer.from(good);
+  bad[bad.length - 10] ^= 0xff;
+  writeFileSync(path, bad);
+  blockSources.map.clear();
+  const r = run();
+  assert.is(jitState(), 'compiled');
+  assert.is(r.decoded, 0);
+  assert.ok(readFileSync(path).length > 0, 'written again');
+  const again = run();
+  assert.is(jitState(), 'cached');
+  assert.is(again.json, r.json);
+});
+
 test('a corrupt entry reads as absent and is rebuilt', () => {
-  const path = join(cache, 'ktrace', 'code', entries()[0]);
+  const path = join(cache, 'ktrace', 'code', entries().find((f) => !f.endsWith('.v8'))!);
   const good = readFileSync(path);
   const bad = Buffer.from(good);
   bad[bad.length - 10] ^= 0xff;
