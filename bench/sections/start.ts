@@ -1,6 +1,7 @@
 // Starts (issue 16's "Starts", issue 17's speed goal): short runs as a user runs them, whole processes,
 // with warm caches (boot snapshot and code cache made by a first, unmeasured run of each), interleaved
-// (A B C ... A B C) so that the machine's drifting load falls on all alike: `node -e 0` (the floor), the
+// (A B C ... A B C) so that the machine's drifting load falls on all alike, bin/ktrace started as a user
+// starts it (its shebang's node flags apply): `node -e 0` (the floor), the
 // default `ktrace run`, `ktrace run -a vfs_read -a 'vfs_read%return $retval'`, and `ktrace -k linux run cat
 // -a vfs_read --summary` beside the miniature's same command. CPU (user + sys) and wall medians of --runs
 // (default 5), peak RSS. Goals: default run <= 0.25 s wall and <= 100 MB, the -a run <= 0.3 s, Linux <= 2x
@@ -13,7 +14,7 @@ import { LINUX_FIXTURE_DIR } from '../../src/kernel/linux/bundle.js';
 import { GNU_TIME, median, printTable, timedRun, type ProcessRun } from '../lib/tools.js';
 import type { Section } from './section.js';
 
-interface Case { name: string; args: string[]; wall?: number; rss?: number }
+interface Case { name: string; cmd: string; args: string[]; wall?: number; rss?: number }
 
 export const start: Section = {
   name: 'start',
@@ -27,17 +28,17 @@ export const start: Section = {
     const linux = existsSync(join(LINUX_FIXTURE_DIR, 'vmlinux.br'));
     if (!linux) console.log('SKIP -k linux: fixtures/linux/vmlinux.br is not built');
     const cases: Case[] = [
-      { name: 'node -e 0', args: ['-e', '0'] },
-      { name: 'ktrace run', args: [bin, 'run'], wall: 0.25, rss: 100 },
-      { name: "ktrace run -a vfs_read -a 'vfs_read%return $retval'", args: [bin, 'run', '-a', 'vfs_read', '-a', 'vfs_read%return $retval', '--summary'], wall: 0.3 },
-      { name: 'ktrace run cat -a vfs_read --summary', args: [bin, 'run', 'cat', '-a', 'vfs_read', '--summary'] },
-      ...(linux ? [{ name: 'ktrace -k linux run cat -a vfs_read --summary', args: [bin, '-k', 'linux', 'run', 'cat', '-a', 'vfs_read', '--summary'] }] : []),
+      { name: 'node -e 0', cmd: process.execPath, args: ['-e', '0'] },
+      { name: 'ktrace run', cmd: bin, args: ['run'], wall: 0.25, rss: 100 },
+      { name: "ktrace run -a vfs_read -a 'vfs_read%return $retval'", cmd: bin, args: ['run', '-a', 'vfs_read', '-a', 'vfs_read%return $retval', '--summary'], wall: 0.3 },
+      { name: 'ktrace run cat -a vfs_read --summary', cmd: bin, args: ['run', 'cat', '-a', 'vfs_read', '--summary'] },
+      ...(linux ? [{ name: 'ktrace -k linux run cat -a vfs_read --summary', cmd: bin, args: ['-k', 'linux', 'run', 'cat', '-a', 'vfs_read', '--summary'] }] : []),
     ];
     let ok = true;
     try {
-      for (const c of cases) timedRun(process.execPath, c.args, env); // warm: snapshots, code cache, page cache
+      for (const c of cases) timedRun(c.cmd, c.args, env); // warm: snapshots, code cache, page cache
       const got = cases.map(() => [] as ProcessRun[]);
-      for (let i = 0; i < runs; i++) cases.forEach((c, k) => got[k].push(timedRun(process.execPath, c.args, env)));
+      for (let i = 0; i < runs; i++) cases.forEach((c, k) => got[k].push(timedRun(c.cmd, c.args, env)));
       const med = (rs: ProcessRun[], f: (r: ProcessRun) => number | undefined) => {
         const v = rs.map(f).filter((x): x is number => x !== undefined);
         return v.length ? median(v) : undefined;
