@@ -10,8 +10,9 @@ import { workloads } from './sections/workloads.js';
 import { dwarf } from './sections/dwarf.js';
 import { real } from './sections/real.js';
 import { linux } from './sections/linux.js';
+import { start } from './sections/start.js';
 
-const SECTIONS: Section[] = [compute, micro, workloads, kprobe, dwarf, real, linux];
+const SECTIONS: Section[] = [compute, micro, workloads, kprobe, dwarf, real, linux, start];
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);

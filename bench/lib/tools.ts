@@ -2,11 +2,38 @@
 // (perf when the PMU is visible, else valgrind's callgrind, cached), and printing aligned tables.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface Timed { seconds: number; stdout: string; status: number | null }
+
+/** A whole process's run: wall seconds, CPU seconds (user + sys) and peak RSS in MiB from GNU time when installed. */
+export interface ProcessRun { wall: number; cpu: number | undefined; rssMB: number | undefined; status: number | null; stdout: string; stderr: string }
+
+export const GNU_TIME = '/usr/bin/time';
+
+/** One whole-process run: wall seconds from here, CPU seconds and peak RSS from GNU time when it is installed. */
+export function timedRun(cmd: string, args: string[], env: NodeJS.ProcessEnv): ProcessRun {
+  const timeFile = join(tmpdir(), `ktrace-bench-time-${process.pid}`);
+  const useTime = existsSync(GNU_TIME);
+  const t0 = process.hrtime.bigint();
+  const r = useTime
+    ? spawnSync(GNU_TIME, ['-f', '%M %U %S', '-o', timeFile, cmd, ...args], { encoding: 'utf8', env, maxBuffer: 1 << 28 })
+    : spawnSync(cmd, args, { encoding: 'utf8', env, maxBuffer: 1 << 28 });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  let rssMB: number | undefined, cpu: number | undefined;
+  if (useTime) {
+    try {
+      const lines = readFileSync(timeFile, 'utf8').trim().split('\n');
+      const [m, u, sys] = lines[lines.length - 1]!.split(' ').map(Number);
+      rssMB = m! / 1024;
+      if (Number.isFinite(u) && Number.isFinite(sys)) cpu = u! + sys!;
+    } catch { /* no figure */ }
+    rmSync(timeFile, { force: true });
+  }
+  return { wall, cpu, rssMB, status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
 
 /** Runs a program `repeat` times and keeps the fastest wall-clock time (the least disturbed run). */
 export function timeProgram(cmd: string, args: string[], repeat = 3): Timed {

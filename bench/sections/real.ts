@@ -9,39 +9,14 @@
 // fixture `funcs` <= 1.5x `node -e 0`, fixture `vars vfs_read` <= 0.2 s. A missed target prints MISS
 // (the section fails with --strict); a wrong or failed command fails the section.
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ROOT } from '../../src/paths.js';
 import { cacheRoot } from '../../src/cache.js';
-import { median, printTable, which } from '../lib/tools.js';
+import { median, printTable, timedRun as run, which, type ProcessRun as Run } from '../lib/tools.js';
 import type { Section } from './section.js';
 
-interface Run { wall: number; cpu: number | undefined; rssMB: number | undefined; status: number | null; stdout: string; stderr: string }
-
-const GNU_TIME = '/usr/bin/time';
-
-/** One whole-process run: wall seconds from here, CPU seconds and peak RSS from GNU time when it is installed. */
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Run {
-  const timeFile = join(tmpdir(), `ktrace-bench-time-${process.pid}`);
-  const useTime = existsSync(GNU_TIME);
-  const t0 = process.hrtime.bigint();
-  const r = useTime
-    ? spawnSync(GNU_TIME, ['-f', '%M %U %S', '-o', timeFile, cmd, ...args], { encoding: 'utf8', env, maxBuffer: 1 << 28 })
-    : spawnSync(cmd, args, { encoding: 'utf8', env, maxBuffer: 1 << 28 });
-  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  let rssMB: number | undefined, cpu: number | undefined;
-  if (useTime) {
-    try {
-      const lines = readFileSync(timeFile, 'utf8').trim().split('\n');
-      const [m, u, sys] = lines[lines.length - 1]!.split(' ').map(Number);
-      rssMB = m! / 1024;
-      if (Number.isFinite(u) && Number.isFinite(sys)) cpu = u! + sys!;
-    } catch { /* no figure */ }
-    rmSync(timeFile, { force: true });
-  }
-  return { wall, cpu, rssMB, status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
 
 /** The newest Debian cloud vmlinux in the cache (scripts/real-vmlinux.sh puts it there), or $KTRACE_REAL_VMLINUX. */
 export function realVmlinux(env: NodeJS.ProcessEnv = process.env): string | undefined {

@@ -52,7 +52,7 @@ export interface Tracing {
  * Loads what sessions need. `machine`: the emulator and kprobe layer too. `canProbe`: the
  * instruction-boundary check for light sessions (iced-x86: only when some probe needs it).
  */
-export async function loadTracing(opts: { machine?: boolean; canProbe?: boolean } = {}): Promise<Tracing> {
+export async function loadTracing(opts: { machine?: boolean; canProbe?: boolean; image?: Image } = {}): Promise<Tracing> {
   const { TraceSession } = await import('../trace/runtime/session.js');
   const { checkBackend } = await import('../trace/runtime/check-backend.js');
   const { imageResolver } = await import('../trace/kprobe-events/resolver.js');
@@ -66,6 +66,8 @@ export async function loadTracing(opts: { machine?: boolean; canProbe?: boolean 
     ...(await import('../kernel/workload/parser.js')),
     ...(await import('../kernel/linux/bundle.js')),
   } : undefined;
+  // a machine session on real Linux reads its task layout from the DWARF: that reader is loaded only for it
+  if (m && opts.image && m.isLinuxImage(opts.image)) await import('../kernel/linux/task-layout.js');
   const attach = (state: TraceState, got: (ms: MachineSession) => void) => (p: Platform) => {
     if (!m) throw new Error('loadTracing: machine sessions were not loaded');
     const mgr = m.KprobeManager.attach(p);

@@ -1,5 +1,5 @@
 // objdump-style disassembly of image code with iced-x86 (the one instruction decoder of ktrace).
-// Loads iced-x86 (~100 ms of WASM start-up): import this module lazily, only where disassembly is needed.
+// iced-x86 is loaded when the first line is disassembled (emu/iced.ts).
 //
 // Output layout is `objdump -d` (binutils 2.40) byte for byte where we know how:
 //   ffffffff81000000 <name>:
@@ -10,14 +10,12 @@
 // fixed in one place per syntax (objdumpAtt, objdumpIntel). Verified instruction for instruction
 // against objdump 2.40 on the fixture kernel, test/elf/kernel-insns.S and (KTRACE_LONG) a static glibc.
 // Known gap: undecodable bytes print `(bad)` but iced may consume more than objdump's one byte.
-import iced from '../emu/iced.js';
+import iced, { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, FlowControl, OpKind, Code, Register } from '../emu/iced.js';
 import type * as Iced from 'iced-x86';
 import type { Image } from './image.js';
 import type { Section } from './elf-file.js';
 import { ObjdumpSymbols, objdumpHex } from './objdump-symbols.js';
 import { hex16 } from '../base/addr.js';
-
-const { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, FlowControl, OpKind, Code } = iced;
 
 export type Syntax = 'att' | 'intel';
 
@@ -154,7 +152,7 @@ export function renderLine(l: DisasmLine): string {
   return out;
 }
 
-const SEGS = new Map<number, string>([[iced.Register.CS, 'cs'], [iced.Register.DS, 'ds'], [iced.Register.ES, 'es'], [iced.Register.SS, 'ss']]);
+const SEGS = new Map<number, string>([[Register.CS, 'cs'], [Register.DS, 'ds'], [Register.ES, 'es'], [Register.SS, 'ss']]);
 
 // The remaining differences between iced's GNU-as output and objdump's AT&T output, in one place.
 function objdumpAtt(ins: Iced.Instruction, mn: string, ops: string, bytes: Uint8Array): [string, string] {
@@ -231,7 +229,7 @@ function objdumpIntel(ins: Iced.Instruction, mn: string, ops: string, bytes: Uin
   if (mn === 'mov' && !bytes.includes(0x66)) ops = ops.replace(/^(cs|ds|es|fs|gs|ss),(\w+)$/, (_m, sr: string, r: string) => `${sr},${WIDE[r] ?? r}`).replace(/^(\w+),(cs|ds|es|fs|gs|ss)$/, (_m, r: string, sr: string) => `${WIDE[r] ?? r},${sr}`);
   if (mn === 'pushfq' || mn === 'popfq') mn = mn.slice(0, -1);
   // An absolute disp32 address (no base, no index) is `ds:0x...` in objdump.
-  if (!SEGS.has(ins.segmentPrefix) && ins.segmentPrefix !== iced.Register.FS && ins.segmentPrefix !== iced.Register.GS) {
+  if (!SEGS.has(ins.segmentPrefix) && ins.segmentPrefix !== Register.FS && ins.segmentPrefix !== Register.GS) {
     ops = ops.replace(/(^|,)((?:\w+ PTR )?)\[(0x[0-9a-f]+)\]/, '$1$2ds:$3');
   }
   // objdump spells the 16-byte and larger sizes in capitals too (XMMWORD PTR).
@@ -261,11 +259,14 @@ function intelString(mn: string, ops: string): [string, string] {
   return [mn, ops];
 }
 
-const MOVABS = new Set<number>(Object.keys(Code).filter((k) => /^Mov_r64_imm64$|^Mov_(AL|AX|EAX|RAX)_moffs|^Mov_moffs/.test(k))
-  .map((k) => (Code as unknown as Record<string, number>)[k]!));
-
-const SHIFT_BY_ONE = new Set<number>(Object.keys(Code).filter((k) => /^(Rol|Ror|Rcl|Rcr|Shl|Shr|Sal|Sar)_rm\d+_1$/.test(k))
-  .map((k) => (Code as unknown as Record<string, number>)[k]!));
+/** The Codes whose iced name matches `re` (from iced's whole Code enum, read when first needed). */
+function codesNamed(re: RegExp): Set<number> {
+  const all = iced.Code as unknown as Record<string, number>;
+  return new Set<number>(Object.keys(all).filter((k) => re.test(k)).map((k) => all[k]!));
+}
+let movabs: Set<number> | undefined, shiftByOne: Set<number> | undefined;
+const MOVABS = { has: (c: number) => (movabs ??= codesNamed(/^Mov_r64_imm64$|^Mov_(AL|AX|EAX|RAX)_moffs|^Mov_moffs/)).has(c) };
+const SHIFT_BY_ONE = { has: (c: number) => (shiftByOne ??= codesNamed(/^(Rol|Ror|Rcl|Rcr|Shl|Shr|Sal|Sar)_rm\d+_1$/)).has(c) };
 const STRING_KINDS = new Set<number>([OpKind.MemorySegSI, OpKind.MemorySegESI, OpKind.MemorySegRSI, OpKind.MemorySegDI,
   OpKind.MemorySegEDI, OpKind.MemorySegRDI, OpKind.MemoryESDI, OpKind.MemoryESEDI, OpKind.MemoryESRDI]);
 

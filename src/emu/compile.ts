@@ -42,6 +42,9 @@ export function endsBlock(op: Op): boolean {
 
 export let compiledBlocks = 0;
 const FACTORIES = new Map<string, (h: unknown, k: unknown[][]) => BlockFn[]>();
+/** A block's function made ahead of time from its body (kernel/code-cache.ts: from V8's code cache). */
+export type BlockFactory = (h: unknown, k: unknown[]) => BlockFn;
+export const prebuiltBlocks = new Map<string, BlockFactory>();
 const MAX_FACTORIES = 50000;
 
 /** Compile one block (tests). */
@@ -68,7 +71,18 @@ export function compileMany(list: Op[][], probe: boolean): Block[] {
  * and inner functions are only pre-parsed until their first call, so blocks that never run cost little.
  */
 export function compileBlocks(blocks: Block[]): void {
-  const gens = blocks.map(blockGen);
+  let gens = blocks.map(blockGen);
+  if (prebuiltBlocks.size > 0) {
+    // blocks whose function was made ahead (by body) take it; the others are compiled below
+    const rest: Block[] = [], restGens: typeof gens = [];
+    gens.forEach((g, k) => {
+      const f = prebuiltBlocks.get(g.body);
+      if (f === undefined) { rest.push(blocks[k]); restGens.push(g); return; }
+      blocks[k].fn = f(H, g.consts); blocks[k].pre = g.pre; compiledBlocks++;
+    });
+    if (rest.length === 0) return;
+    blocks = rest; gens = restGens;
+  }
   const src = 'return [' + gens.map((x, i) => `function ${x.name}(c,R,m,L){const K=KK[${i}];\n${x.body}\n}`).join(',\n') + '];';
   let fns: BlockFn[];
   try {
@@ -124,7 +138,9 @@ function blockGen(b: Block): { name: string; body: string; consts: unknown[]; pr
 // The one-instruction path (cold code, single-steps, budget and timer tails) compiles an instruction's
 // snippet with its numbers lifted into an array: instructions of one shape (say, every `mov r64,[rbp+d]`)
 // share one function and its bytecode, so cold code costs a closure, not a compilation.
-const OP_SHAPES = new Map<string, (h: unknown, k: unknown[], n: number[]) => BlockFn>();
+/** Single-instruction functions by shape (kernel/code-cache.ts adds the ones made ahead of time). */
+export type OpFactory = (h: unknown, k: unknown[], n: number[]) => BlockFn;
+export const OP_SHAPES = new Map<string, OpFactory>();
 const LITERAL = /('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?<![\w$.])(?:0x[0-9a-fA-F]+|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?![\w$])/g;
 export let opShapes = 0;
 

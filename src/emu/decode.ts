@@ -227,13 +227,20 @@ function fromRecord(r: OpRecord, probe: boolean): Op {
   };
 }
 
+/** Versions of an address's bytes whose ops are kept for the next run (DecodeCache.records). */
+const VERSIONS = 4;
+const sameBytes = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
 /** Decodes and caches code; owns page.ops/blocks/blist (memory.ts calls invalidatePage on writes). */
 export class DecodeCache implements CodeCache {
-  private readonly insn = new Instruction();
+  /** iced's decoding target, made on the first decode (a run from the code cache never loads iced) */
+  private insnObj: Instruction | null = null;
+  private get insn(): Instruction { return this.insnObj ??= new Instruction(); }
   /** statistics */
   decoded = 0; invalidations = 0;
-  /** Ops decoded by an earlier run, by address: used where the bytes in memory are still theirs. */
-  private pre: Map<number, OpRecord> | null = null;
+  /** Ops decoded by an earlier run, by address (the versions of its bytes seen: an int3 a probe wrote, the
+   *  original instruction): used where the bytes in memory are still theirs. */
+  private pre: Map<number, OpRecord[]> | null = null;
   /** Records of the ops iced decoded in this process (bad ops excluded), for the next run. */
   private fresh: OpRecord[] = [];
   /** Ops taken from the records of an earlier run (statistics, tests). */
@@ -245,34 +252,48 @@ export class DecodeCache implements CodeCache {
   /** Offer ops decoded by an earlier run (DecodeCache.records). Each is used only where memory holds its
    *  exact bytes then, so the records change what is decoded by iced, never what runs. */
   preload(records: readonly OpRecord[]): void {
-    this.pre = new Map();
-    for (const r of records) this.pre.set(r[0], r);
+    const pre = this.pre = new Map<number, OpRecord[]>();
+    for (const r of records) { const l = pre.get(r[0]); if (l === undefined) pre.set(r[0], [r]); else l.push(r); }
     this.learnedAt = shapeLog.learned;
   }
-  /** The records to keep for the next run: those preloaded and those decoded since (newest wins), with
-   *  the shapes learned for them; null when there is nothing new. */
+  /** The records to keep for the next run: those preloaded and those decoded since, with the shapes learned
+   *  for them; at each address the newest versions of its bytes first, VERSIONS at most (runs with and
+   *  without a probe there then both find theirs, and neither rewrites the entry); null when there is
+   *  nothing new. */
   records(always = false): OpRecord[] | null {
     if (!always && this.fresh.length === 0 && shapeLog.learned === this.learnedAt) return null;
-    const all = new Map(this.pre);
-    for (const r of this.fresh) all.set(r[0], r);
-    return [...all.values()];
+    const at = new Map<number, OpRecord[]>();
+    const add = (r: OpRecord) => {
+      const l = at.get(r[0]);
+      if (l === undefined) { at.set(r[0], [r]); return; }
+      if (l.length >= VERSIONS || l.some((x) => sameBytes(x[21], r[21]))) return;
+      l.push(r);
+    };
+    for (let i = this.fresh.length - 1; i >= 0; i--) add(this.fresh[i]);
+    if (this.pre !== null) for (const l of this.pre.values()) for (const r of l) add(r);
+    return [...at.values()].flat();
   }
 
   /** The op of an earlier run at page offset `off` of `p`, if memory still holds its bytes there (and
    *  in the next page, for one that runs into it, only where the decoder would have read them). */
   private reuse(p: Page, off: number): Op | null {
-    const r = this.pre!.get(p.base + off);
-    if (r === undefined) return null;
-    const b = r[21], len = r[1];
-    const next = off + len > PAGE_SIZE ? this.mem.page(p.base + PAGE_SIZE) : null;
-    if (off + len > PAGE_SIZE && (!next || (next.perms & PERM_X) === 0 || (this.mem.user && (next.perms & PERM_U) === 0))) return null;
-    for (let k = 0; k < len; k++) {
-      const o = off + k;
-      if ((o < PAGE_SIZE ? p.u8[o] : next!.u8[o - PAGE_SIZE]) !== b[k]) return null;
+    const l = this.pre!.get(p.base + off);
+    if (l === undefined) return null;
+    for (const r of l) {
+      const b = r[21], len = r[1];
+      const next = off + len > PAGE_SIZE ? this.mem.page(p.base + PAGE_SIZE) : null;
+      if (off + len > PAGE_SIZE && (!next || (next.perms & PERM_X) === 0 || (this.mem.user && (next.perms & PERM_U) === 0))) continue;
+      let k = 0;
+      for (; k < len; k++) {
+        const o = off + k;
+        if ((o < PAGE_SIZE ? p.u8[o] : next!.u8[o - PAGE_SIZE]) !== b[k]) break;
+      }
+      if (k < len) continue;
+      if (next) { next.spanned = true; this.mem.unWrite(next.base); }
+      this.reused++;
+      return fromRecord(r, (p.perms & PAGE_PROBE) !== 0);
     }
-    if (next) { next.spanned = true; this.mem.unWrite(next.base); }
-    this.reused++;
-    return fromRecord(r, (p.perms & PAGE_PROBE) !== 0);
+    return null;
   }
 
   invalidatePage(p: Page): void {

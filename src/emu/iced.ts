@@ -1,17 +1,57 @@
-// iced-x86, loaded with require(): an ESM `import` of this 0.9 MB CommonJS module makes Node scan its
-// source for export names first (cjs-module-lexer: ~100 ms of every start-up); require() does not.
-// Every src/ module takes iced-x86 from here.
+// iced-x86, loaded on first use. Its enum values come from iced-enums.ts (generated from iced-x86 by
+// scripts/iced-enums.mjs, checked against it by test/emu/iced-enums.test.ts), so importing this module
+// costs nothing: a run whose instructions all come from the code cache (kernel/code-cache.ts) never
+// loads iced-x86's 0.9 MB of JavaScript and its WebAssembly (~40 ms and ~19 MB of a short run). The
+// classes (Decoder, Instruction, Encoder, ...) are stand-ins that load it when first constructed or
+// read. It is loaded with require(): an ESM `import` of this CommonJS module makes Node scan its source
+// for export names first (cjs-module-lexer: ~100 ms). Every src/ module takes iced-x86 from here.
 import { createRequire } from 'node:module';
 import type * as Iced from 'iced-x86';
+import * as E from './iced-enums.js';
 
-const iced = createRequire(import.meta.url)('iced-x86') as typeof Iced;
+let module: typeof Iced | null = null;
+function load(): typeof Iced {
+  return module ??= createRequire(import.meta.url)('iced-x86') as typeof Iced;
+}
+/** Has iced-x86 been loaded in this process (tests: a warm start does not)? */
+export function icedLoaded(): boolean { return module !== null; }
+
+/** iced's class or function `name`, loaded when first constructed, called or read. */
+function lazy<T extends object>(name: keyof typeof Iced): T {
+  return new Proxy(function () { /* stand-in */ } as unknown as T, {
+    construct: (_t, args) => Reflect.construct(load()[name] as unknown as new (...a: unknown[]) => object, args),
+    apply: (_t, self, args) => Reflect.apply(load()[name] as unknown as (...a: unknown[]) => unknown, self, args),
+    get: (_t, k) => Reflect.get(load()[name] as object, k),
+  });
+}
+
+/** The whole module (loaded on first property read). */
+const iced = new Proxy({} as typeof Iced, { get: (_t, k) => Reflect.get(load(), k) });
 export default iced;
 
-export const {
-  BlockEncoder, BlockEncoderOptions, Code, ConditionCode, Decoder, DecoderOptions, Encoder, FlowControl, Formatter,
-  FormatterSyntax, Instruction, MemoryOperand, MemorySizeExt, Mnemonic, OpAccess, OpKind, Register, RflagsBits,
-  InstructionInfoFactory, InstructionInfoOptions,
-} = iced;
+export const BlockEncoder = lazy<typeof Iced.BlockEncoder>('BlockEncoder');
+export const Decoder = lazy<typeof Iced.Decoder>('Decoder');
+export const Encoder = lazy<typeof Iced.Encoder>('Encoder');
+export const Formatter = lazy<typeof Iced.Formatter>('Formatter');
+export const Instruction = lazy<typeof Iced.Instruction>('Instruction');
+export const MemoryOperand = lazy<typeof Iced.MemoryOperand>('MemoryOperand');
+export const MemorySizeExt = lazy<typeof Iced.MemorySizeExt>('MemorySizeExt');
+export const InstructionInfoFactory = lazy<typeof Iced.InstructionInfoFactory>('InstructionInfoFactory');
+
+export const BlockEncoderOptions = E.BlockEncoderOptions as unknown as typeof Iced.BlockEncoderOptions;
+export const ConditionCode = E.ConditionCode as unknown as typeof Iced.ConditionCode;
+export const DecoderOptions = E.DecoderOptions as unknown as typeof Iced.DecoderOptions;
+export const FlowControl = E.FlowControl as unknown as typeof Iced.FlowControl;
+export const FormatterSyntax = E.FormatterSyntax as unknown as typeof Iced.FormatterSyntax;
+export const InstructionInfoOptions = E.InstructionInfoOptions as unknown as typeof Iced.InstructionInfoOptions;
+export const Mnemonic = E.Mnemonic as unknown as typeof Iced.Mnemonic;
+export const OpAccess = E.OpAccess as unknown as typeof Iced.OpAccess;
+export const OpKind = E.OpKind as unknown as typeof Iced.OpKind;
+export const Register = E.Register as unknown as typeof Iced.Register;
+export const RflagsBits = E.RflagsBits as unknown as typeof Iced.RflagsBits;
+/** Only the members ktrace names (iced's Code has ~5,000): a new one needs scripts/iced-enums.mjs run again. */
+export const Code = E.Code as unknown as Pick<typeof Iced.Code, keyof typeof E.Code>;
+
 export type BlockEncoder = Iced.BlockEncoder;
 export type BlockEncoderOptions = Iced.BlockEncoderOptions;
 export type Code = Iced.Code;

@@ -5,6 +5,9 @@
 // addresses and bytes, emu/compile.ts blockSources): no code generation either. Each
 // op is used only where guest memory holds its exact bytes then (emu/decode.ts DecodeCache.preload), so the
 // entry can change how fast a run starts, never what it does (tested against runs without the cache).
+// The entry's block and shape sources are compiled as one script whose functions V8's code cache (a second
+// entry, NAME.v8, written at the end of the first run that used the script) holds compiled: a warm run
+// neither parses nor compiles them (compiling a block's function cost 1-2 ms, hundreds of them a run).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,7 +18,8 @@ import type { Image } from '../elf/image.js';
 import type { Machine } from '../emu/machine.js';
 import { readdirSync } from 'node:fs';
 import type { OpRecord } from '../emu/decode.js';
-import { blockSources, type BlockSource } from '../emu/compile.js';
+import { blockSources, OP_SHAPES, prebuiltBlocks, type BlockFactory, type BlockSource, type OpFactory } from '../emu/compile.js';
+import { Script } from 'node:vm';
 
 /** The entry: shape sources once, and each record's shape as an index into them; block sources by key. */
 interface Payload { shapes: string[]; ops: OpRecord[]; blocks: [string, BlockSource][] }
@@ -48,8 +52,38 @@ function entryName(image: Image, imageKey: string | undefined): string {
   return 'lay-' + h.digest('hex').slice(0, 40);
 }
 
+/** The script of an entry's sources (see prebuild), and whether V8 took its code cache. */
+let jit: { script: Script; name: string; key: string; cached: boolean; saved: boolean } | null = null;
+
+/** Where the last loadCode's functions came from (tests): none (no entry), compiled now, or V8's code cache. */
+export function jitState(): 'none' | 'compiled' | 'cached' { return jit === null ? 'none' : jit.cached ? 'cached' : 'compiled'; }
+
+/** Each block source as a factory of its function (compile.ts compileBlocks, with K its constants) and each
+ *  shape as one of its single-instruction function (compileOp), in one script. The functions are in
+ *  parentheses: V8 compiles them with their factory, so that the code cache holds every one that ran. */
+function jitSource(blocks: readonly [string, BlockSource][], shapes: readonly string[]): string {
+  return '[[' + blocks.map(([, b]) => `(H,K)=>(function ${b[0]}(c,R,m,L){\n${b[1]}\n})`).join(',\n') + '],\n['
+    + shapes.map((s) => `(H,K,N)=>(function(c,R,m,L){\n${s}\n})`).join(',\n') + ']]';
+}
+
+/** Make the functions of the entry's blocks and shapes ahead of time, from V8's code cache when there is one. */
+function prebuild(name: string, blocks: readonly [string, BlockSource][], shapes: readonly string[]): void {
+  const src = jitSource(blocks, shapes);
+  const key = `${decoderFingerprint()};v8 ${process.versions.v8};${createHash('sha256').update(src).digest('hex').slice(0, 32)}`;
+  const data = readCache(KIND, name + '.v8', key);
+  let script: Script;
+  try {
+    script = new Script(src, { filename: 'ktrace-code-cache.js', ...(data ? { cachedData: data } : {}) });
+  } catch { return; } // a source that does not compile is generated again, as without the entry
+  const [bf, sf] = script.runInThisContext() as [BlockFactory[], OpFactory[]];
+  blocks.forEach(([, b], i) => prebuiltBlocks.set(b[1], bf[i]));
+  shapes.forEach((s, i) => { if (!OP_SHAPES.has(s)) OP_SHAPES.set(s, sf[i]); });
+  jit = { script, name: name + '.v8', key, cached: data !== null && !script.cachedDataRejected, saved: false };
+}
+
 /** Offer the machine the ops earlier runs of this image decoded (nothing when there is no valid entry). */
 export function loadCode(machine: Machine, image: Image, imageKey?: string): void {
+  jit = null;
   const buf = readCache(KIND, entryName(image, imageKey), decoderFingerprint());
   if (buf === null) return;
   let p: Payload;
@@ -69,13 +103,18 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
     else r.length = 24; // a shape that does not read back is generated again
   }
   machine.decoder.preload(p.ops);
+  prebuild(entryName(image, imageKey), p.blocks, p.shapes);
 }
 
 /** Keep what this run decoded for the next one (no write when it decoded nothing new). */
 export function saveCode(machine: Machine, image: Image, imageKey?: string): void {
   let records = machine.decoder.records();
   if (records === null) {
-    if (blockSources.learned === blocksAt) return;
+    if (blockSources.learned === blocksAt) {
+      // the entry stays: keep V8's compiled code of its script (the functions this run compiled) for the next run
+      if (jit !== null && !jit.cached && !jit.saved) { writeCache(KIND, jit.name, jit.key, jit.script.createCachedData()); jit.saved = true; }
+      return;
+    }
     records = machine.decoder.records(true)!;
   }
   blocksAt = blockSources.learned;

@@ -5,10 +5,9 @@
 // - Real Linux 6.1: `current` is the per-CPU variable current_task (%gs:current_task, an offset into the
 //   per-CPU area), and struct task_struct's members are found in the kernel's own DWARF: the unit that
 //   defines init_task (init/init_task.c), whose type is struct task_struct.
+//   That reader is in linux/task-layout.ts, which whoever boots Linux imports (it registers itself): the
+//   DWARF reader is not loaded for the miniature kernel (~25 ms of every run's start).
 import type { Image } from '../elf/image.js';
-import { Dwarf } from '../dwarf/index.js';
-import { DW_AT, DW_TAG } from '../dwarf/constants.js';
-import { imageLoader } from '../cli/dwarf.js';
 import { isLinuxImage } from './linux/bundle.js';
 
 export interface TaskLayout {
@@ -38,47 +37,18 @@ const cache = new WeakMap<Image, TaskLayout>();
 
 export class TaskLayoutError extends Error {}
 
+let linuxReader: ((image: Image) => TaskLayout) | null = null;
+/** linux/task-layout.ts gives the reader of Linux's layout (from its DWARF) when it is loaded. */
+export function setLinuxTaskLayoutReader(read: (image: Image) => TaskLayout): void { linuxReader = read; }
+
 /** The image's layout (read once per image). */
 export function taskLayout(image: Image): TaskLayout {
   let l = cache.get(image);
-  if (!l) { l = isLinuxImage(image) ? linuxTaskLayout(image) : MINI_TASK_LAYOUT; cache.set(image, l); }
-  return l;
-}
-
-function linuxTaskLayout(image: Image): TaskLayout {
-  const current = image.symbolAddr('current_task');
-  if (current === undefined) throw new TaskLayoutError('no current_task symbol: not a Linux x86-64 kernel ktrace knows');
-  const d = new Dwarf(imageLoader(image));
-  const unit = d.units().find((u) => { const r = u.root(); return r !== undefined && d.name(r) === 'init/init_task.c'; });
-  if (!unit) throw new TaskLayoutError('no DWARF unit for init/init_task.c (a kernel built without CONFIG_DEBUG_INFO?)');
-  const dies = unit.dies();
-  const v = dies.find((x) => x.tag === DW_TAG.variable && x.depth === 1 && d.name(x) === 'init_task');
-  let t = v && d.ref(v, DW_AT.type);
-  while (t && t.tag !== DW_TAG.structure_type) t = d.ref(t, DW_AT.type);
-  if (!t) throw new TaskLayoutError('init_task has no struct type in the DWARF');
-  const off = new Map<string, number>();
-  const size = new Map<string, number>();
-  for (const c of d.children(t)) {
-    if (c.tag !== DW_TAG.member) continue;
-    const n = d.name(c);
-    if (n === undefined) continue;
-    off.set(n, d.memberOffset(c) ?? -1);
-    const ty = d.ref(c, DW_AT.type);
-    if (n === 'comm' && ty) {
-      const sub = d.children(ty).find((s) => s.tag === DW_TAG.subrange_type);
-      const count = sub && (d.udata(sub, DW_AT.count) ?? ((d.udata(sub, DW_AT.upper_bound) ?? -1) + 1));
-      if (count) size.set(n, count);
-    }
+  if (!l) {
+    if (!isLinuxImage(image)) l = MINI_TASK_LAYOUT;
+    else if (linuxReader === null) throw new TaskLayoutError('the Linux task layout reader is not loaded (import kernel/linux/task-layout.js)');
+    else l = linuxReader(image);
+    cache.set(image, l);
   }
-  const need = (n: string) => {
-    const o = off.get(n);
-    if (o === undefined || o < 0) throw new TaskLayoutError(`struct task_struct has no member ${n} in the DWARF`);
-    return o;
-  };
-  return {
-    current, pid: need('pid'), comm: need('comm'), commLen: size.get('comm') ?? 16, stack: need('stack'), state: need('__state'),
-    dead: 0x80, // TASK_DEAD, include/linux/sched.h
-    tiFlags: off.get('thread_info') ?? 0, // struct thread_info (first, THREAD_INFO_IN_TASK) begins with flags
-    preemptCount: image.symbolAddr('__preempt_count') ?? -1, preemptPerCpu: true,
-  };
+  return l;
 }

@@ -162,9 +162,12 @@ export class KprobeManager {
   hooks: ProbeHooks = {};
   /** Per CPU: how the handlers now running were entered (HitPath). */
   readonly hitPath: Uint8Array;
-  /** Instructions of the kernel's int3 and #DB exception round trips (overhead.ts), charged per trap taken. */
-  readonly int3TrapInsns: number;
-  readonly debugTrapInsns: number;
+  /** Instructions of the kernel's int3 and #DB exception round trips (overhead.ts), charged per trap taken;
+   *  walked on the first trap (a run without one decodes nothing). */
+  private int3Trap = -1;
+  private debugTrap = -1;
+  get int3TrapInsns(): number { return this.int3Trap >= 0 ? this.int3Trap : (this.int3Trap = trapRoundTrip(this.image, 'asm_exc_int3')); }
+  get debugTrapInsns(): number { return this.debugTrap >= 0 ? this.debugTrap : (this.debugTrap = trapRoundTrip(this.image, 'asm_exc_debug')); }
 
   constructor(readonly image: Image, readonly machine: Machine, opts: KprobeManagerOptions = {}) {
     this.slots = new InsnSlots(machine.mem);
@@ -172,8 +175,6 @@ export class KprobeManager {
       prev: { current: null, status: 0, oldFlags: 0, savedFlags: 0 }, instance: null }));
     this.regs = machine.cpus.map((c) => new PtRegs(c));
     this.hitPath = new Uint8Array(machine.cpus.length);
-    this.int3TrapInsns = trapRoundTrip(image, 'asm_exc_int3');
-    this.debugTrapInsns = trapRoundTrip(image, 'asm_exc_debug');
     this.onOops = opts.onOops;
   }
 

@@ -13,6 +13,7 @@ import { loadWorkload } from '../cli/workload.js';
 import type { Image } from '../elf/image.js';
 import type { Cpu } from '../emu/cpu.js';
 import { runScript, type RunResult } from '../kernel/session.js';
+import '../kernel/linux/task-layout.js'; // a library user may boot real Linux (kernel/task-layout.ts)
 import { parseWorkload } from '../kernel/workload/parser.js';
 import { WorkloadError } from '../kernel/workload/error.js';
 import type { Platform } from '../kernel/platform.js';

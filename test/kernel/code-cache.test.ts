@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { Image } from '../../src/elf/image.js';
 import { DEFAULT_VMLINUX, FIXTURES } from '../../src/paths.js';
 import { parseWorkload } from '../../src/kernel/workload/parser.js';
@@ -14,6 +15,7 @@ import { runResultJson } from '../../src/output/run-summary.js';
 import type { Platform } from '../../src/kernel/platform.js';
 import { shapeLog } from '../../src/emu/decode.js';
 import { blockSources } from '../../src/emu/compile.js';
+import { jitState } from '../../src/kernel/code-cache.js';
 
 const image = Image.load(readFileSync(DEFAULT_VMLINUX));
 const src = readFileSync(join(FIXTURES, 'workloads', 'default.wl'), 'utf8');
@@ -26,7 +28,7 @@ function run(): { json: string; decoded: number; reused: number } {
   const r = runScript(image, parseWorkload('default.wl', src), { cpus: 2, seed: 1, maxInsns: 200_000_000, snapshot: false, attach: (p) => { pl = p; } });
   return { json: runResultJson({ ...r, hostSeconds: 0, mips: 0 }), decoded: pl.machine.decoder.decoded, reused: pl.machine.decoder.reused };
 }
-const entries = () => readdirSync(join(cache, 'ktrace', 'code')).filter((f) => !f.includes('.tmp-'));
+const entries = () => readdirSync(join(cache, 'ktrace', 'code')).filter((f) => !f.includes('.tmp-')).sort();
 
 test('a run from the code cache decodes nothing again and ends byte-identically to runs without it', () => {
   const cold = run();
@@ -43,6 +45,14 @@ test('a run from the code cache decodes nothing again and ends byte-identically 
   assert.is(blockSources.learned, blocks, 'and every compiled block source');
   assert.is(warm.reused, cold.decoded);
   assert.is(warm.json, cold.json);
+  // the warm run compiled the entry's sources as one script and left V8's code of it for the next run
+  assert.is(jitState(), 'compiled');
+  assert.equal(entries().map((f) => f.endsWith('.v8')), [false, true]);
+  blockSources.map.clear();
+  const cached = run();
+  assert.is(jitState(), 'cached');
+  assert.is(cached.decoded, 0);
+  assert.is(cached.json, cold.json);
   process.env.KTRACE_NO_CACHE = '1';
   try {
     const off = run();
@@ -51,8 +61,41 @@ test('a run from the code cache decodes nothing again and ends byte-identically 
   } finally { delete process.env.KTRACE_NO_CACHE; }
 });
 
+test('a warm start in a new process loads no iced-x86 (all its instructions come from the entry)', () => {
+  const mod = (p: string) => JSON.stringify(new URL(p, import.meta.url).href);
+  const child = `
+    import { readFileSync } from 'node:fs';
+    const { Image } = await import(${mod('../../src/elf/image.js')});
+    const { parseWorkload } = await import(${mod('../../src/kernel/workload/parser.js')});
+    const { runScript } = await import(${mod('../../src/kernel/session.js')});
+    const { icedLoaded } = await import(${mod('../../src/emu/iced.js')});
+    const image = Image.load(readFileSync(${JSON.stringify(DEFAULT_VMLINUX)}));
+    let pl;
+    runScript(image, parseWorkload('default.wl', ${JSON.stringify(src)}), { cpus: 2, seed: 1, maxInsns: 200_000_000, snapshot: false, attach: (p) => { pl = p; } });
+    console.log(JSON.stringify({ decoded: pl.machine.decoder.decoded, iced: icedLoaded() }));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', child], { env: { ...process.env, XDG_CACHE_HOME: cache }, encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout), { decoded: 0, iced: false });
+});
+
+test('a corrupt V8 code entry is not used, and is written again; results unchanged', () => {
+  const path = join(cache, 'ktrace', 'code', entries().find((f) => f.endsWith('.v8'))!);
+  const good = readFileSync(path);
+  const bad = Buffer.from(good);
+  bad[bad.length - 10] ^= 0xff;
+  writeFileSync(path, bad);
+  blockSources.map.clear();
+  const r = run();
+  assert.is(jitState(), 'compiled');
+  assert.is(r.decoded, 0);
+  assert.ok(readFileSync(path).length > 0, 'written again');
+  const again = run();
+  assert.is(jitState(), 'cached');
+  assert.is(again.json, r.json);
+});
+
 test('a corrupt entry reads as absent and is rebuilt', () => {
-  const path = join(cache, 'ktrace', 'code', entries()[0]);
+  const path = join(cache, 'ktrace', 'code', entries().find((f) => !f.endsWith('.v8'))!);
   const good = readFileSync(path);
   const bad = Buffer.from(good);
   bad[bad.length - 10] ^= 0xff;

@@ -17,6 +17,7 @@ import { runScript, type RunOptions, type RunResult } from '../../src/kernel/ses
 import { runResultJson } from '../../src/output/run-summary.js';
 import type { Platform } from '../../src/kernel/platform.js';
 import { bundledLinuxPath, LINUX_FIXTURE_DIR } from '../../src/kernel/linux/bundle.js';
+import '../../src/kernel/linux/task-layout.js'; // Linux's task layout reader (kernel/task-layout.ts)
 import { KprobeManager, KretprobeManager, Optimizer } from '../../src/kprobe/index.js';
 import { Disassembler } from '../../src/elf/disasm.js';
 import { cacheEnabled } from '../../src/cache.js';

@@ -26,6 +26,7 @@ import { FIXTURES } from '../../src/paths.js';
 import { parseWorkload } from '../../src/kernel/workload/parser.js';
 import { runScript, type RunResult } from '../../src/kernel/session.js';
 import { bundledLinuxPath, LINUX_FIXTURE_DIR } from '../../src/kernel/linux/bundle.js';
+import '../../src/kernel/linux/task-layout.js'; // Linux's task layout reader (kernel/task-layout.ts)
 import { Disassembler } from '../../src/elf/disasm.js';
 import { KprobeManager, KretprobeManager, Optimizer, seededSample, type Kprobe } from '../../src/kprobe/index.js';
 import type { Platform } from '../../src/kernel/platform.js';

@@ -20,7 +20,7 @@ export interface StateAccess {
 
 /** The image of `-k`, the tracing layer (`tracing`: loadTracing's options) and the state directory of `args`. */
 export async function openState(args: GlobalArgs, tracing?: Parameters<typeof loadTracing>[0], image = loadImage(args.vmlinux)): Promise<StateAccess> {
-  const t = await loadTracing(tracing);
+  const t = await loadTracing(tracing && { ...tracing, image });
   const dir = stateDir(args.state);
   return {
     image, t, dir,

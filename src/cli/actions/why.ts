@@ -33,7 +33,7 @@ export async function why(args: WhyArgs): Promise<void> {
     return [{ text: s, p }];
   });
   if (args.probe?.length && !given.length) throw new CliError(failed.join('\n  '), failed.every((f) => f.includes('is not SYM')) ? EXIT_USAGE : 1);
-  const t = await loadTracing({ machine: true });
+  const t = await loadTracing({ machine: true, image });
   // with probes given on the command line, judge them alone on a fresh kernel; else the state's events
   const state = given.length ? emptyTraceState() : loadState(stateDir(args.state), args.vmlinux);
   const ms = t.machine(image, state, state.cpus || 2);

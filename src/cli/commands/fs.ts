@@ -44,7 +44,7 @@ async function withVfs<T>(args: GlobalArgs, abs: string, use: (vfs: Vfs) => T, w
   const image = loadImage(args.vmlinux);
   const dir = stateDir(args.state);
   const machine = needsMachine(abs);
-  const t = await loadTracing({ machine, canProbe: write && needsBoundaryCheck(text, image) });
+  const t = await loadTracing({ machine, canProbe: write && needsBoundaryCheck(text, image), image });
   const build = (state: import('../state/store.js').StateFile) => {
     const vfs = new Vfs();
     addProcfs(vfs, image);

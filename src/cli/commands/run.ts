@@ -129,6 +129,8 @@ const command: CommandModule<GlobalArgs, Args> = {
     const linux = isLinuxImage(image);
     const cpus = args.cpus ?? (linux ? 1 : 2);
     if (linux && cpus > 4) throw new CliError('run: real Linux runs on 1 to 4 CPUs (its CONFIG_NR_CPUS)', EXIT_USAGE);
+    // Linux's task layout comes from its DWARF: that reader is loaded only for it (kernel/task-layout.ts)
+    if (linux) await import('../../kernel/linux/task-layout.js');
     const { runScriptAsync } = await import('../../kernel/session.js');
     const { renderRunSummary, runResultJson, failureLine } = await import('../../output/run-summary.js');
     const { startProgress } = await import('../../output/progress.js');

@@ -39,6 +39,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     const { loadBootableImage } = await import('../image.js');
     const image = loadBootableImage(args.vmlinux, 'tui');
     const { isLinuxImage } = await import('../../kernel/linux/bundle.js');
+    if (isLinuxImage(image)) await import('../../kernel/linux/task-layout.js'); // its task layout reader (kernel/task-layout.ts)
     if (isLinuxImage(image) && args.cpus > 4) throw new CliError('tui: real Linux runs on 1 to 4 CPUs (its CONFIG_NR_CPUS)', EXIT_USAGE);
     const { stateDir } = await import('../state/dir.js');
     const { colorEnabled } = await import('../../output/tty.js');

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { linuxCpuid, LinuxPlatform } from '../../../src/kernel/linux/platform.js';
 import { bundledLinuxPath, LINUX_FIXTURE_DIR } from '../../../src/kernel/linux/bundle.js';
+import '../../../src/kernel/linux/task-layout.js'; // Linux's task layout reader (kernel/task-layout.ts)
 import { Image } from '../../../src/elf/image.js';
 import { DEFAULT_VMLINUX } from '../../../src/paths.js';
 import { PERM_R, PERM_X } from '../../../src/emu/memory.js';

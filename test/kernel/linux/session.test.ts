@@ -12,6 +12,7 @@ import { runScript, type RunResult } from '../../../src/kernel/session.js';
 import { renderRunSummary, runResultJson } from '../../../src/output/run-summary.js';
 import { bundledLinuxPath, LINUX_FIXTURE_DIR } from '../../../src/kernel/linux/bundle.js';
 import { SYSCALLS } from '../../../src/kernel/workload/syscalls.js';
+import '../../../src/kernel/linux/task-layout.js'; // Linux's task layout reader (kernel/task-layout.ts)
 
 const built = existsSync(join(LINUX_FIXTURE_DIR, 'vmlinux.br'));
 const image = built ? Image.load(readFileSync(bundledLinuxPath())) : undefined;
