@@ -13,7 +13,7 @@ import { Sections, type SectionLoader } from './sections.js';
 import { addrAt, lineStrAt, strAt, strOffsetAt } from './str.js';
 import { FetchTypes, TypeGraph, type TypeResolver } from './types.js';
 import { buildNameTable, nameNeedles, NameTable, scanSection, skimUnit, type SkimContext } from './names.js';
-import { parseAbbrevTable } from './abbrev.js';
+import { parseAbbrevTable, type Abbrev } from './abbrev.js';
 import { Reader } from './reader.js';
 import { abbrevOffset } from './offsets.js';
 import { parseAranges } from './aranges.js';
@@ -248,13 +248,13 @@ export class Dwarf implements TypeResolver {
 
   /** Direct children of a DIE. */
   children(die: Die): Die[] {
-    const dies = die.unit.dies();
+    const u = die.unit;
     const out: Die[] = [];
-    for (let i = die.index + 1; i < die.subtreeEnd; i = dies[i]!.subtreeEnd) out.push(dies[i]!);
+    for (let i = die.index + 1; i < die.subtreeEnd; i = u.endAt(i)) out.push(u.die(i));
     return out;
   }
 
-  parent(die: Die): Die | undefined { return die.parent >= 0 ? die.unit.dies()[die.parent] : undefined; }
+  parent(die: Die): Die | undefined { return die.parent >= 0 ? die.unit.die(die.parent) : undefined; }
 
   has(die: Die, at: number): boolean { return attrIndex(die, at) >= 0; }
 
@@ -552,9 +552,10 @@ export class Dwarf implements TypeResolver {
   /** The concrete function instances of one unit (out-of-line bodies and inlined copies), in DIE order. */
   unitFunctions(u: Unit): FunctionInstance[] {
     const out: FunctionInstance[] = [];
-    for (const d of u.dies()) {
-      if (d.tag !== DW_TAG.subprogram && d.tag !== DW_TAG.inlined_subroutine) continue;
-      const fi = this.functionInstance(d);
+    for (let i = 0, n = u.count; i < n; i++) {
+      const tag = u.tagAt(i);
+      if (tag !== DW_TAG.subprogram && tag !== DW_TAG.inlined_subroutine) continue;
+      const fi = this.functionInstance(u.die(i));
       if (fi) out.push(fi);
     }
     return out;
@@ -610,9 +611,10 @@ export class Dwarf implements TypeResolver {
     if (this.functionIndex) return this.functionIndex;
     const idx = new Map<string, FunctionInstance[]>();
     for (const u of this.units()) {
-      for (const d of u.dies()) {
-        if (d.tag !== DW_TAG.subprogram && d.tag !== DW_TAG.inlined_subroutine) continue;
-        const fi = this.functionInstance(d);
+      for (let i = 0, n = u.count; i < n; i++) {
+        const tag = u.tagAt(i);
+        if (tag !== DW_TAG.subprogram && tag !== DW_TAG.inlined_subroutine) continue;
+        const fi = this.functionInstance(u.die(i));
         if (!fi) continue;
         let list = idx.get(fi.name);
         if (!list) idx.set(fi.name, (list = []));
@@ -631,9 +633,11 @@ export class Dwarf implements TypeResolver {
     if (this.nameIndexCache) return this.nameIndexCache;
     const idx = new Map<string, Die[]>();
     for (const u of this.units()) {
-      for (const d of u.dies()) {
-        if (d.tag !== DW_TAG.subprogram && d.tag !== DW_TAG.inlined_subroutine) continue;
-        if (!this.has(d, DW_AT.low_pc) && !this.has(d, DW_AT.ranges)) continue;
+      for (let i = 0, n = u.count; i < n; i++) {
+        const tag = u.tagAt(i);
+        if (tag !== DW_TAG.subprogram && tag !== DW_TAG.inlined_subroutine) continue;
+        if (!hasCode(u.abbrevAt(i))) continue;
+        const d = u.die(i);
         const name = this.name(d) ?? '<anonymous>';
         let list = idx.get(name);
         if (!list) idx.set(name, (list = []));
@@ -764,31 +768,32 @@ export class Dwarf implements TypeResolver {
   scopeAt(pc: number): ScopeFrame[] {
     const u = this.unitAt(pc);
     if (!u) return [];
-    const dies = u.dies();
+    const n = u.count;
     const chain: ScopeFrame[] = [];
-    let parent = dies[0];
-    if (!parent) return [];
+    if (n === 0) return [];
+    let parent = u.die(0);
     // Descend: at each level find the child scope containing pc. Bounded by the DIE count.
-    for (let guard = 0; guard < dies.length; guard++) {
+    for (let guard = 0; guard < n; guard++) {
       let found: Die | undefined;
       // The unit's top level (thousands of entries in a kernel unit): its scopes' ranges, searched by bisection.
       if (guard === 0) {
         const i = this.topScopeAt(u, pc);
-        found = i >= 0 ? dies[i] : undefined;
+        found = i >= 0 ? u.die(i) : undefined;
         if (!found) break;
         const kind = found.tag === DW_TAG.subprogram ? 'function' : found.tag === DW_TAG.inlined_subroutine ? 'inline' : 'block';
         chain.push(kind === 'block' ? { die: found, kind, ranges: this.ranges(found) } : { die: found, kind, name: this.name(found) ?? '<anonymous>', ranges: this.ranges(found) });
         parent = found;
         continue;
       }
-      for (let i = parent.index + 1; i < parent.subtreeEnd; i = dies[i]!.subtreeEnd) {
-        const c = dies[i]!;
-        if (c.tag !== DW_TAG.subprogram && c.tag !== DW_TAG.inlined_subroutine && c.tag !== DW_TAG.lexical_block) continue;
+      for (let i = parent.index + 1; i < parent.subtreeEnd; i = u.endAt(i)) {
+        const tag = u.tagAt(i);
+        if (tag !== DW_TAG.subprogram && tag !== DW_TAG.inlined_subroutine && tag !== DW_TAG.lexical_block) continue;
+        const c = u.die(i);
         const rs = this.ranges(c);
         if (rs.length && rangesContain(rs, pc)) { found = c; break; }
         // A lexical block without ranges just groups declarations: look inside it.
         if (c.tag === DW_TAG.lexical_block && rs.length === 0 && chain.length) {
-          const inner = this.findScopeWithin(c, pc, dies);
+          const inner = this.findScopeWithin(c, pc);
           if (inner) { found = inner; break; }
         }
       }
@@ -808,11 +813,12 @@ export class Dwarf implements TypeResolver {
   private topScopeAt(u: Unit, pc: number): number {
     let t = this.topScopes.get(u);
     if (!t) {
-      const dies = u.dies(), root = dies[0]!, rs: { low: number; high: number; unit: number }[] = [];
-      for (let i = root.index + 1; i < root.subtreeEnd; i = dies[i]!.subtreeEnd) {
-        const c = dies[i]!;
-        if (c.tag !== DW_TAG.subprogram && c.tag !== DW_TAG.inlined_subroutine && c.tag !== DW_TAG.lexical_block) continue;
-        for (const r of this.ranges(c)) if (r.high > r.low) rs.push({ low: r.low, high: r.high, unit: i });
+      const rs: { low: number; high: number; unit: number }[] = [];
+      for (let i = 1, end = u.endAt(0); i < end; i = u.endAt(i)) {
+        const tag = u.tagAt(i);
+        if (tag !== DW_TAG.subprogram && tag !== DW_TAG.inlined_subroutine && tag !== DW_TAG.lexical_block) continue;
+        if (!hasCode(u.abbrevAt(i))) continue;
+        for (const r of this.ranges(u.die(i))) if (r.high > r.low) rs.push({ low: r.low, high: r.high, unit: i });
       }
       rs.sort((a, b) => a.low - b.low || a.high - b.high);
       const ix = addressIndex(rs);
@@ -831,10 +837,13 @@ export class Dwarf implements TypeResolver {
   }
   private readonly topScopes = new Map<Unit, { ix: AddressIndex; maxHigh: Float64Array }>();
 
-  private findScopeWithin(block: Die, pc: number, dies: Die[]): Die | undefined {
+  private findScopeWithin(block: Die, pc: number): Die | undefined {
+    const u = block.unit;
     for (let i = block.index + 1; i < block.subtreeEnd; i++) {
-      const c = dies[i]!;
-      if ((c.tag === DW_TAG.inlined_subroutine || c.tag === DW_TAG.lexical_block) && rangesContain(this.ranges(c), pc)) return c;
+      const tag = u.tagAt(i);
+      if (tag !== DW_TAG.inlined_subroutine && tag !== DW_TAG.lexical_block) continue;
+      const c = u.die(i);
+      if (rangesContain(this.ranges(c), pc)) return c;
     }
     return undefined;
   }
@@ -956,6 +965,12 @@ export class Dwarf implements TypeResolver {
       typeName: this.types.name(type), location: this.locationAt(c, pc, frameDie), scopeDepth: depth,
     };
   }
+}
+
+/** Whether an abbreviation gives its DIE code (DW_AT_low_pc or DW_AT_ranges). */
+export function hasCode(ab: Abbrev): boolean {
+  for (const a of ab.attrs) if (a.at === DW_AT.low_pc || a.at === DW_AT.ranges) return true;
+  return false;
 }
 
 function pickLoc(list: readonly LocEntry[], pc: number): Uint8Array | undefined {
