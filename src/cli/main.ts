@@ -14,4 +14,5 @@ const fatal = (e: unknown) => {
 process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
 
-process.exitCode = await main(process.argv.slice(2));
+// No top-level await: scripts/bundle-cli.mjs packs this module into a CommonJS bundle.
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, fatal);

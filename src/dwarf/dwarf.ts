@@ -377,13 +377,17 @@ export class Dwarf implements TypeResolver {
 
   /** The DIE's name, following DW_AT_abstract_origin / DW_AT_specification (bounded). */
   name(die: Die): string | undefined {
-    let d: Die | undefined = die;
+    if (die.name !== null) return die.name;
+    let d: Die | undefined = die, n: string | undefined;
     for (let i = 0; d && i < MAX_ORIGIN_CHAIN; i++) {
-      const n = this.str(d, DW_AT.name);
-      if (n !== undefined) return n;
+      // An origin's name is known once found (inlined copies share a few abstract origins).
+      if (d.name !== null) { n = d.name; break; }
+      n = this.str(d, DW_AT.name);
+      if (n !== undefined) break;
       d = this.ref(d, DW_AT.abstract_origin) ?? this.ref(d, DW_AT.specification);
     }
-    return undefined;
+    die.name = n;
+    return n;
   }
 
   /** An attribute looked up on the DIE or, failing that, its abstract origin / specification chain. */
@@ -676,11 +680,14 @@ export class Dwarf implements TypeResolver {
       else entryPc = (this.address(d, DW_AT.low_pc) ?? this.unitBase(u)) + (this.udata(d, DW_AT.entry_pc) ?? 0);
     }
     const inline = d.tag === DW_TAG.inlined_subroutine;
-    const decl = this.declaration(d);
+    // The declaration's file name needs the unit's line table: read when first asked for.
+    let decl: { file: string | undefined; line: number | undefined } | undefined;
+    const declared = () => (decl ??= this.declaration(d));
     return {
       name, die: d, kind: inline ? 'inline' : 'function', ranges, entryPc,
       ...(inline ? { callFile: this.fileName(u, this.udata(d, DW_AT.call_file)), callLine: this.udata(d, DW_AT.call_line) } : {}),
-      declFile: decl.file, declLine: decl.line,
+      get declFile() { return declared().file; },
+      get declLine() { return declared().line; },
       external: this.origin(d, (x) => (this.has(x, DW_AT.external) ? true : undefined)) ?? false,
     };
   }

@@ -84,6 +84,8 @@ export type AttrRaw = number | bigint | string | Uint8Array;
 export class Die {
   private vals: AttrRaw[] | null = null;
   private frms: number[] | null = null;
+  /** Dwarf.name's answer once known (null: not yet looked up). */
+  name: string | undefined | null = null;
   constructor(
     readonly unit: Unit,
     readonly index: number,
