@@ -68,8 +68,6 @@ const EXCEPTIONS: Record<string, string> = {
   'V __x64_sys_getpid': 'open: the symbol is an alias of __do_sys_getpid (SYSCALL_DEFINE0, one address): perf finds the DWARF function at the symbol\'s address and names the site @<__do_sys_getpid+0>; ktrace finds no DWARF function of that name and fails',
   'L __x64_sys_getpid': 'open: the same alias: perf shows __do_sys_getpid\'s lines; ktrace finds no DWARF function named __x64_sys_getpid and fails',
   'D e8145=__x64_sys_getpid:2': 'open: the same alias: perf probes __do_sys_getpid+5 and +21; ktrace fails (no DWARF function of that name)',
-  'D e8240=__netif_receive_skb_core%return $retval': 'open: the body exists only as the clone __netif_receive_skb_core.constprop.0: perf refuses the return probe; ktrace writes r: on __netif_receive_skb_core+0, a symbol the kernel does not have',
-  'D e8264=do_execveat_common%return $retval': 'open: the same with the clone do_execveat_common.isra.0: perf refuses the return probe; ktrace writes r: on do_execveat_common+0',
   // The inline helpers of the hand-picked list (all four queries each):
   'L fsnotify_modify': 'open: an inline-only header function whose only probe-able line would be its declaration: perf marks no declaration line for inlined copies and fails (Source line is not found); ktrace marks line 0',
   'L lock_sock': 'open: the same as fsnotify_modify (inline-only, only the declaration line)',
