@@ -17,7 +17,7 @@ import { parseAbbrevTable, type Abbrev } from './abbrev.js';
 import { Reader } from './reader.js';
 import { abbrevOffset } from './offsets.js';
 import { parseAranges } from './aranges.js';
-import { attrIndex, formOf, makeAbbrevCache, walkUnitHeaders, Unit, type AttrRaw, type Die, type UnitHeader } from './unit.js';
+import { attrIndex, formOf, HeaderWalker, makeAbbrevCache, walkUnitHeaders, Unit, type AttrRaw, type Die, type UnitHeader } from './unit.js';
 
 export interface DwarfOptions {
   /** Virtual address of .eh_frame (its pointers are pc-relative). */
@@ -165,10 +165,13 @@ export class Dwarf implements TypeResolver {
   units(): Unit[] {
     if (!this.unitsCache) {
       const read = (off: number, len: number) => this.sections.read('.debug_info', off, len);
-      const headers = this.options.unitHeaders?.() ?? walkUnitHeaders(this.sections.size('.debug_info'), read);
-      this.unitsCache = headers.map((h) => new Unit(h, read, this.abbrevs));
+      this.unitsFrom(this.options.unitHeaders?.() ?? walkUnitHeaders(this.sections.size('.debug_info'), read));
     }
-    return this.unitsCache;
+    return this.unitsCache!;
+  }
+  private unitsFrom(headers: readonly UnitHeader[]): void {
+    const read = (off: number, len: number) => this.sections.read('.debug_info', off, len);
+    this.unitsCache = headers.map((h) => new Unit(h, read, this.abbrevs));
   }
 
   /** Function name → units that define it (skimmed from every unit unless given by the options). */
@@ -194,18 +197,27 @@ export class Dwarf implements TypeResolver {
    * bytes mention the name are skimmed (a scan of .debug_info in chunks, for a first query on a big image).
    */
   unitsDefining(name: string): Unit[] {
-    const us = this.units();
     let table = this.namesCache ?? this.options.names?.();
     if (!table && (this.sections.loaded('.debug_info') || this.sections.size('.debug_info') <= (this.options.skimAllLimit ?? SKIM_ALL_LIMIT) || this.sections.has('.debug_str_offsets'))) table = this.nameTable();
     if (table) {
       this.namesCache = table;
+      const us = this.units();
       return table.units(name).map((i) => us[i]!).filter((u) => u !== undefined);
     }
     let found = this.scanned.get(name);
     if (!found) {
-      const offsetSize = us[0]?.header.offsetSize ?? 4;
-      const hits = scanSection(this.sections.size('.debug_info'), nameNeedles(name, this.sections.get('.debug_str'), offsetSize),
-        (off, len, scratch) => this.sections.readInto('.debug_info', off, len, scratch));
+      // The scan reads all of .debug_info: the unit headers are taken from its chunks (no read per unit)
+      // unless the units are known already.
+      const size = this.sections.size('.debug_info');
+      const read = (off: number, len: number) => this.sections.read('.debug_info', off, len);
+      const walker = this.unitsCache || this.options.unitHeaders?.() ? undefined : new HeaderWalker(size);
+      // The offset size of the string references to look for: the first unit's (its header's first word).
+      const first = this.unitsCache ? undefined : size >= 4 ? read(0, 4) : undefined;
+      const offsetSize = this.unitsCache?.[0]?.header.offsetSize
+        ?? (first && first[0] === 0xff && first[1] === 0xff && first[2] === 0xff && first[3] === 0xff ? 8 : 4);
+      const hits = scanSection(size, nameNeedles(name, this.sections.get('.debug_str'), offsetSize),
+        (off, len, scratch) => this.sections.readInto('.debug_info', off, len, scratch), undefined, walker && ((at, b) => walker.feed(at, b, read)));
+      if (walker) { walker.finish(read); this.unitsFrom(walker.headers); }
       const candidates: Unit[] = [];
       for (const at of hits) { const u = this.unitContaining(at); if (u && candidates[candidates.length - 1] !== u) candidates.push(u); }
       found = [];

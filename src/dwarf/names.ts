@@ -427,8 +427,10 @@ export function buildNameTable(src: NameSource): NameTable {
 /**
  * The offsets in a section where any of `needles` occurs, reading it in chunks (never whole):
  * `read(offset, length, scratch)` fills part of scratch. Chunks overlap so no occurrence is split.
+ * `onChunk` sees each chunk's bytes (valid during the call), in order.
  */
-export function scanSection(size: number, needles: readonly Uint8Array[], read: (offset: number, length: number, scratch: Uint8Array) => Uint8Array, chunk = 8 << 20): number[] {
+export function scanSection(size: number, needles: readonly Uint8Array[], read: (offset: number, length: number, scratch: Uint8Array) => Uint8Array, chunk = 8 << 20,
+  onChunk?: (at: number, bytes: Uint8Array) => void): number[] {
   const hits: number[] = [];
   if (needles.length === 0) return hits;
   const overlap = Math.max(...needles.map((n) => n.length)) - 1;
@@ -436,6 +438,7 @@ export function scanSection(size: number, needles: readonly Uint8Array[], read: 
   for (let at = 0; at < size; at += chunk) {
     const len = Math.min(chunk + overlap, size - at);
     const b = read(at, len, scratch);
+    onChunk?.(at, b);
     const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
     for (const n of needles) {
       // Searched by its first SHORT_NEEDLE bytes, the rest compared at each hit: Buffer.indexOf finds a

@@ -30,31 +30,61 @@ const MAX_UNIT_HEADER = 40;
 
 /** Walks the unit headers of a .debug_info of `size` bytes, reading only each header's bytes. */
 export function walkUnitHeaders(size: number, read: (offset: number, length: number) => Uint8Array): UnitHeader[] {
-  const out: UnitHeader[] = [];
-  for (let offset = 0; offset < size;) {
-    const win = read(offset, Math.min(MAX_UNIT_HEADER, size - offset));
-    const r = new Reader(win, '.debug_info', 0, win.length, offset);
-    const [length, offsetSize] = r.initialLength();
-    const bodyStart = offset + r.pos;
-    if (length > size - bodyStart) fail('.debug_info', offset, `unit length 0x${length.toString(16)} runs past the section`);
-    const end = bodyStart + length;
-    const h = new Reader(win, '.debug_info', r.pos, Math.min(win.length, end - offset), offset);
-    const version = h.u16();
-    if (version < 2 || version > 5) fail('.debug_info', offset, `unsupported DWARF version ${version}`);
-    let unitType: number = DW_UT.compile, addrSize: number, abbrev: number;
-    if (version >= 5) {
-      unitType = h.u8(); addrSize = h.u8(); abbrev = h.offset(offsetSize);
-      if (unitType === DW_UT.skeleton || unitType === DW_UT.split_compile) h.skip(8); // dwo_id
-      else if (unitType === DW_UT.type || unitType === DW_UT.split_type) { h.skip(8); h.offset(offsetSize); }
-      else if (unitType !== DW_UT.compile && unitType !== DW_UT.partial) fail('.debug_info', offset, `unknown unit type ${unitType}`);
-    } else {
-      abbrev = h.offset(offsetSize); addrSize = h.u8();
+  const w = new HeaderWalker(size);
+  w.finish(read);
+  return w.headers;
+}
+
+/**
+ * The unit headers of a .debug_info of `size` bytes, taken from bytes a caller reads anyway (a scan of
+ * the section in chunks: `feed`), the rest read by `finish` (a header that straddles two chunks, or
+ * all of them when nothing was fed): the same headers as walkUnitHeaders, with no read per unit.
+ */
+export class HeaderWalker {
+  readonly headers: UnitHeader[] = [];
+  /** Offset of the next unit header to parse. */
+  private next = 0;
+  constructor(private readonly size: number) {}
+  /** Bytes [at, at + buf.length) of the section; chunks come in order. */
+  feed(at: number, buf: Uint8Array, read: (offset: number, length: number) => Uint8Array): void {
+    const end = at + buf.length;
+    while (this.next < this.size && this.next < end) {
+      const n = Math.min(MAX_UNIT_HEADER, this.size - this.next);
+      const win = this.next >= at && this.next + n <= end ? buf.subarray(this.next - at, this.next - at + n) : read(this.next, n);
+      this.take(win);
     }
-    if (addrSize !== 4 && addrSize !== 8) fail('.debug_info', offset, `unsupported address size ${addrSize}`);
-    out.push({ offset: infoOffset(offset), end, version, unitType, addrSize, offsetSize, abbrevOffset: abbrev, firstDieOffset: offset + h.pos });
-    offset = end;
   }
-  return out;
+  finish(read: (offset: number, length: number) => Uint8Array): void {
+    while (this.next < this.size) this.take(read(this.next, Math.min(MAX_UNIT_HEADER, this.size - this.next)));
+  }
+  private take(win: Uint8Array): void {
+    const h = parseUnitHeader(win, this.next, this.size);
+    this.headers.push(h);
+    this.next = h.end;
+  }
+}
+
+/** The unit header at `offset` (`win`: its first bytes, up to MAX_UNIT_HEADER) of a .debug_info of `size` bytes. */
+function parseUnitHeader(win: Uint8Array, offset: number, size: number): UnitHeader {
+  const r = new Reader(win, '.debug_info', 0, win.length, offset);
+  const [length, offsetSize] = r.initialLength();
+  const bodyStart = offset + r.pos;
+  if (length > size - bodyStart) fail('.debug_info', offset, `unit length 0x${length.toString(16)} runs past the section`);
+  const end = bodyStart + length;
+  const h = new Reader(win, '.debug_info', r.pos, Math.min(win.length, end - offset), offset);
+  const version = h.u16();
+  if (version < 2 || version > 5) fail('.debug_info', offset, `unsupported DWARF version ${version}`);
+  let unitType: number = DW_UT.compile, addrSize: number, abbrev: number;
+  if (version >= 5) {
+    unitType = h.u8(); addrSize = h.u8(); abbrev = h.offset(offsetSize);
+    if (unitType === DW_UT.skeleton || unitType === DW_UT.split_compile) h.skip(8); // dwo_id
+    else if (unitType === DW_UT.type || unitType === DW_UT.split_type) { h.skip(8); h.offset(offsetSize); }
+    else if (unitType !== DW_UT.compile && unitType !== DW_UT.partial) fail('.debug_info', offset, `unknown unit type ${unitType}`);
+  } else {
+    abbrev = h.offset(offsetSize); addrSize = h.u8();
+  }
+  if (addrSize !== 4 && addrSize !== 8) fail('.debug_info', offset, `unsupported address size ${addrSize}`);
+  return { offset: infoOffset(offset), end, version, unitType, addrSize, offsetSize, abbrevOffset: abbrev, firstDieOffset: offset + h.pos };
 }
 
 /** Bytes a form occupies when that doesn't depend on the data (DWARF 5 §7.5.6), else -1. */
