@@ -163,12 +163,17 @@ interface Tree {
   readonly depth: Uint16Array;
 }
 
-// Per-abbreviation skip plan (Unit.plans): the fixed size of all attributes, or -1 and then per
-// attribute its fixed size (>= 0) or one of these kinds.
-const K_ULEB = -1, K_STRING = -2, K_BLOCK1 = -3, K_BLOCK2 = -4, K_BLOCK4 = -5, K_BLOCK = -6, K_INDIRECT = -7;
+// How a form's value is skipped (Unit.plans, names.ts's skim): a fixed size in bytes (>= 0), or one
+// of these kinds; -100 - form for a form DWARF does not define.
+export const K_ULEB = -1, K_STRING = -2, K_BLOCK1 = -3, K_BLOCK2 = -4, K_BLOCK4 = -5, K_BLOCK = -6, K_INDIRECT = -7;
 
 function skipKind(form: number, h: UnitHeader): number {
-  const k = fixedFormSize(form, h.addrSize, h.offsetSize, h.version);
+  return formSkipKind(form, h.addrSize, h.offsetSize, h.version);
+}
+
+/** How a form's value is skipped in a unit of this address size, offset size and version (see K_ULEB). */
+export function formSkipKind(form: number, addrSize: number, offsetSize: number, version: number): number {
+  const k = fixedFormSize(form, addrSize, offsetSize, version);
   if (k >= 0) return k;
   switch (form) {
     case DW_FORM.sdata: case DW_FORM.udata: case DW_FORM.strx: case DW_FORM.addrx: case DW_FORM.loclistx:
