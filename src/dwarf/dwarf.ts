@@ -786,24 +786,27 @@ export class Dwarf implements TypeResolver {
   /** The scope chain at `pc`: the concrete function, then inlined copies and lexical blocks, innermost last. */
   scopeAt(pc: number): ScopeFrame[] {
     const u = this.unitAt(pc);
-    if (!u) return [];
-    const n = u.count;
-    const chain: ScopeFrame[] = [];
-    if (n === 0) return [];
-    let parent = u.die(0);
+    if (!u || u.count === 0) return [];
+    // The unit's top level (thousands of entries in a kernel unit): its scopes' ranges, searched by bisection.
+    const i = this.topScopeAt(u, pc);
+    return i < 0 ? [] : this.scopesFrom(u.die(i), pc);
+  }
+
+  /**
+   * The scope chain at `pc` from a scope that holds it: that scope, then at each level the first child
+   * scope (in DIE order) holding pc, innermost last. scopeAt is this from the unit's top-level scope.
+   */
+  scopesFrom(top: Die, pc: number): ScopeFrame[] {
+    const u = top.unit;
+    const frame = (d: Die): ScopeFrame => {
+      const kind = d.tag === DW_TAG.subprogram ? 'function' : d.tag === DW_TAG.inlined_subroutine ? 'inline' : 'block';
+      return kind === 'block' ? { die: d, kind, ranges: this.ranges(d) } : { die: d, kind, name: this.name(d) ?? '<anonymous>', ranges: this.ranges(d) };
+    };
+    const chain: ScopeFrame[] = [frame(top)];
+    let parent = top;
     // Descend: at each level find the child scope containing pc. Bounded by the DIE count.
-    for (let guard = 0; guard < n; guard++) {
+    for (let guard = 0, n = u.count; guard < n; guard++) {
       let found: Die | undefined;
-      // The unit's top level (thousands of entries in a kernel unit): its scopes' ranges, searched by bisection.
-      if (guard === 0) {
-        const i = this.topScopeAt(u, pc);
-        found = i >= 0 ? u.die(i) : undefined;
-        if (!found) break;
-        const kind = found.tag === DW_TAG.subprogram ? 'function' : found.tag === DW_TAG.inlined_subroutine ? 'inline' : 'block';
-        chain.push(kind === 'block' ? { die: found, kind, ranges: this.ranges(found) } : { die: found, kind, name: this.name(found) ?? '<anonymous>', ranges: this.ranges(found) });
-        parent = found;
-        continue;
-      }
       for (let i = parent.index + 1; i < parent.subtreeEnd; i = u.endAt(i)) {
         const tag = u.tagAt(i);
         if (tag !== DW_TAG.subprogram && tag !== DW_TAG.inlined_subroutine && tag !== DW_TAG.lexical_block) continue;
@@ -811,18 +814,18 @@ export class Dwarf implements TypeResolver {
         const rs = this.ranges(c);
         if (rs.length && rangesContain(rs, pc)) { found = c; break; }
         // A lexical block without ranges just groups declarations: look inside it.
-        if (c.tag === DW_TAG.lexical_block && rs.length === 0 && chain.length) {
+        if (c.tag === DW_TAG.lexical_block && rs.length === 0) {
           const inner = this.findScopeWithin(c, pc);
           if (inner) { found = inner; break; }
         }
       }
       if (!found) break;
-      const kind = found.tag === DW_TAG.subprogram ? 'function' : found.tag === DW_TAG.inlined_subroutine ? 'inline' : 'block';
-      chain.push(kind === 'block' ? { die: found, kind, ranges: this.ranges(found) } : { die: found, kind, name: this.name(found) ?? '<anonymous>', ranges: this.ranges(found) });
+      chain.push(frame(found));
       parent = found;
     }
     return chain;
   }
+
 
   /**
    * The first top-level scope (subprogram, inlined subroutine or lexical block child of the unit DIE, in

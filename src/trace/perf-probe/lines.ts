@@ -35,7 +35,9 @@ export function functionRows(d: Dwarf, f: FunctionInstance): FunctionRow[] {
   for (const row of lp.rows()) {
     if (row.endSequence || !row.isStmt || !inRanges(f.ranges, row.address)) continue;
     const path = lp.filePath(row.file);
-    const chain = d.scopeAt(row.address);
+    // A top-level function holding the row is where scopeAt's chain starts (a unit's top-level
+    // functions do not overlap, as symbolAt): the chain from it, without sorting the unit's scopes.
+    const chain = f.kind === 'function' && f.die.depth === 1 ? d.scopesFrom(f.die, row.address) : d.scopeAt(row.address);
     const at = chain.findIndex((s) => s.die === f.die);
     const inner = at >= 0 ? chain.slice(at + 1).reverse().find((s) => s.kind === 'inline') : undefined;
     if (inner) {
