@@ -32,6 +32,18 @@ function needsImport(pkg) {
   }
 }
 
+/** Whether a module awaits outside any function (an await or for await in its own body). */
+function hasTopLevelAwait(sf) {
+  let found = false;
+  const visit = (n) => {
+    if (found || ts.isFunctionLike(n) || ts.isClassLike(n)) return;
+    if (ts.isAwaitExpression(n) || (ts.isForOfStatement(n) && n.awaitModifier)) { found = true; return; }
+    ts.forEachChild(n, visit);
+  };
+  ts.forEachChild(sf, visit);
+  return found;
+}
+
 const modules = new Map(); // absolute path -> { id, code, deps: ids (static), bare: [pkg] (static) }
 const order = [];
 function add(file) {
@@ -77,6 +89,10 @@ function add(file) {
   const errors = (out.diagnostics ?? []).filter((d) => d.category === ts.DiagnosticCategory.Error);
   if (errors.length) throw new Error(`${relative(root, file)}: ${ts.flattenDiagnosticMessageText(errors[0].messageText, '\n')}`);
   let code = out.outputText.replace(/\n\/\/# sourceMappingURL=.*$/m, '');
+  // A module with top-level await (main.js: its evaluation is the whole command) runs as an async
+  // function, awaited by load(); anywhere else its importers would run before it finished.
+  m.async = hasTopLevelAwait(ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, false));
+  if (m.async && id !== 0) throw new Error(`${relative(root, file)}: top-level await outside the entry module`);
   m.deps = m.deps.map((t) => add(t));
   m.specs = Object.fromEntries(Object.entries(specs).map(([k, t]) => [k, add(t)]));
   m.code = code;
@@ -99,6 +115,8 @@ lines.push(`const FILES = ${JSON.stringify(order.map((m) => relative(src, m.file
 lines.push(`const DEPS = ${JSON.stringify(order.map((m) => m.deps))};`);
 lines.push(`const SPECS = ${JSON.stringify(order.map((m) => m.specs))};`);
 lines.push(`const USES_URL = ${JSON.stringify(order.map((m) => (/__importMetaUrl/.test(m.code) ? 1 : 0)))};`);
+lines.push(`const ASYNC_EVAL = ${JSON.stringify(order.map((m) => (m.async ? 1 : 0)))};`);
+lines.push('const AsyncFunction = (async () => {}).constructor;');
 const asyncPkgs = [...new Set(order.flatMap((m) => m.bare))].filter(needsImport);
 lines.push(`const ASYNC = ${JSON.stringify(asyncPkgs)};`);
 lines.push(`const BARE = ${JSON.stringify(order.map((m) => m.bare.filter((p) => asyncPkgs.includes(p))))};`);
@@ -120,9 +138,9 @@ function req(id) {
   // Each module's text is compiled when first required: the script itself holds strings only, so
   // loading it parses none of the modules a command does not run.
   // (new Function, named by sourceURL, is faster to set up than vm.compileFunction in Node 20)
-  const fn = new Function(...PARAMS, readFileSync(CJS + FILES[id], "utf8") + "\\n//# sourceURL=" + file);
+  const fn = new (ASYNC_EVAL[id] ? AsyncFunction : Function)(...PARAMS, readFileSync(CJS + FILES[id], "utf8") + "\\n//# sourceURL=" + file);
   const url = USES_URL[id] ? pathToFileURL(file).href : undefined;
-  fn.call(m.exports, m.exports, shim, m, file, SRC + FILES[id].replace(/[^/]*$/, ""), url, load, dynamicImport);
+  m.done = fn.call(m.exports, m.exports, shim, m, file, SRC + FILES[id].replace(/[^/]*$/, ""), url, load, dynamicImport);
   return m.exports;
 }
 /** An ES-only package a module needs, imported before the module runs. */
@@ -134,7 +152,10 @@ async function preload(id, seen = new Set()) {
 }
 async function load(id) {
   await preload(id);
-  return req(id);
+  const exports = req(id);
+  // A module evaluated as an async function (top-level await) has finished when its promise settles.
+  if (ASYNC_EVAL[id]) await cache[id].done;
+  return exports;
 }`);
 // Each module's CommonJS text in its own file (read and compiled when first required).
 const cjs = join(dist, 'cli-cjs');

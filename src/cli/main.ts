@@ -14,5 +14,4 @@ const fatal = (e: unknown) => {
 process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
 
-// No top-level await: scripts/bundle-cli.mjs packs this module into a CommonJS bundle.
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, fatal);
+process.exitCode = await main(process.argv.slice(2));
