@@ -13,11 +13,11 @@ import { Sections, type SectionLoader } from './sections.js';
 import { addrAt, lineStrAt, strAt, strOffsetAt } from './str.js';
 import { FetchTypes, TypeGraph, type TypeResolver } from './types.js';
 import { buildNameTable, nameNeedles, NameTable, scanSection, skimUnit, type SkimContext } from './names.js';
-import { parseAbbrevTable } from './abbrev.js';
+import { parseAbbrevTable, type Abbrev } from './abbrev.js';
 import { Reader } from './reader.js';
 import { abbrevOffset } from './offsets.js';
 import { parseAranges } from './aranges.js';
-import { attrIndex, formOf, makeAbbrevCache, walkUnitHeaders, Unit, type AttrRaw, type Die, type UnitHeader } from './unit.js';
+import { attrIndex, formOf, HeaderWalker, makeAbbrevCache, walkUnitHeaders, Unit, type AttrRaw, type Die, type UnitHeader } from './unit.js';
 
 export interface DwarfOptions {
   /** Virtual address of .eh_frame (its pointers are pc-relative). */
@@ -165,10 +165,13 @@ export class Dwarf implements TypeResolver {
   units(): Unit[] {
     if (!this.unitsCache) {
       const read = (off: number, len: number) => this.sections.read('.debug_info', off, len);
-      const headers = this.options.unitHeaders?.() ?? walkUnitHeaders(this.sections.size('.debug_info'), read);
-      this.unitsCache = headers.map((h) => new Unit(h, read, this.abbrevs));
+      this.unitsFrom(this.options.unitHeaders?.() ?? walkUnitHeaders(this.sections.size('.debug_info'), read));
     }
-    return this.unitsCache;
+    return this.unitsCache!;
+  }
+  private unitsFrom(headers: readonly UnitHeader[]): void {
+    const read = (off: number, len: number) => this.sections.read('.debug_info', off, len);
+    this.unitsCache = headers.map((h) => new Unit(h, read, this.abbrevs));
   }
 
   /** Function name → units that define it (skimmed from every unit unless given by the options). */
@@ -194,18 +197,27 @@ export class Dwarf implements TypeResolver {
    * bytes mention the name are skimmed (a scan of .debug_info in chunks, for a first query on a big image).
    */
   unitsDefining(name: string): Unit[] {
-    const us = this.units();
     let table = this.namesCache ?? this.options.names?.();
     if (!table && (this.sections.loaded('.debug_info') || this.sections.size('.debug_info') <= (this.options.skimAllLimit ?? SKIM_ALL_LIMIT) || this.sections.has('.debug_str_offsets'))) table = this.nameTable();
     if (table) {
       this.namesCache = table;
+      const us = this.units();
       return table.units(name).map((i) => us[i]!).filter((u) => u !== undefined);
     }
     let found = this.scanned.get(name);
     if (!found) {
-      const offsetSize = us[0]?.header.offsetSize ?? 4;
-      const hits = scanSection(this.sections.size('.debug_info'), nameNeedles(name, this.sections.get('.debug_str'), offsetSize),
-        (off, len, scratch) => this.sections.readInto('.debug_info', off, len, scratch));
+      // The scan reads all of .debug_info: the unit headers are taken from its chunks (no read per unit)
+      // unless the units are known already.
+      const size = this.sections.size('.debug_info');
+      const read = (off: number, len: number) => this.sections.read('.debug_info', off, len);
+      const walker = this.unitsCache || this.options.unitHeaders?.() ? undefined : new HeaderWalker(size);
+      // The offset size of the string references to look for: the first unit's (its header's first word).
+      const first = this.unitsCache ? undefined : size >= 4 ? read(0, 4) : undefined;
+      const offsetSize = this.unitsCache?.[0]?.header.offsetSize
+        ?? (first && first[0] === 0xff && first[1] === 0xff && first[2] === 0xff && first[3] === 0xff ? 8 : 4);
+      const hits = scanSection(size, nameNeedles(name, this.sections.get('.debug_str'), offsetSize),
+        (off, len, scratch) => this.sections.readInto('.debug_info', off, len, scratch), undefined, walker && ((at, b) => walker.feed(at, b, read)));
+      if (walker) { walker.finish(read); this.unitsFrom(walker.headers); }
       const candidates: Unit[] = [];
       for (const at of hits) { const u = this.unitContaining(at); if (u && candidates[candidates.length - 1] !== u) candidates.push(u); }
       found = [];
@@ -248,13 +260,13 @@ export class Dwarf implements TypeResolver {
 
   /** Direct children of a DIE. */
   children(die: Die): Die[] {
-    const dies = die.unit.dies();
+    const u = die.unit;
     const out: Die[] = [];
-    for (let i = die.index + 1; i < die.subtreeEnd; i = dies[i]!.subtreeEnd) out.push(dies[i]!);
+    for (let i = die.index + 1; i < die.subtreeEnd; i = u.endAt(i)) out.push(u.die(i));
     return out;
   }
 
-  parent(die: Die): Die | undefined { return die.parent >= 0 ? die.unit.dies()[die.parent] : undefined; }
+  parent(die: Die): Die | undefined { return die.parent >= 0 ? die.unit.die(die.parent) : undefined; }
 
   has(die: Die, at: number): boolean { return attrIndex(die, at) >= 0; }
 
@@ -377,13 +389,17 @@ export class Dwarf implements TypeResolver {
 
   /** The DIE's name, following DW_AT_abstract_origin / DW_AT_specification (bounded). */
   name(die: Die): string | undefined {
-    let d: Die | undefined = die;
+    if (die.name !== null) return die.name;
+    let d: Die | undefined = die, n: string | undefined;
     for (let i = 0; d && i < MAX_ORIGIN_CHAIN; i++) {
-      const n = this.str(d, DW_AT.name);
-      if (n !== undefined) return n;
+      // An origin's name is known once found (inlined copies share a few abstract origins).
+      if (d.name !== null) { n = d.name; break; }
+      n = this.str(d, DW_AT.name);
+      if (n !== undefined) break;
       d = this.ref(d, DW_AT.abstract_origin) ?? this.ref(d, DW_AT.specification);
     }
-    return undefined;
+    die.name = n;
+    return n;
   }
 
   /** An attribute looked up on the DIE or, failing that, its abstract origin / specification chain. */
@@ -552,9 +568,10 @@ export class Dwarf implements TypeResolver {
   /** The concrete function instances of one unit (out-of-line bodies and inlined copies), in DIE order. */
   unitFunctions(u: Unit): FunctionInstance[] {
     const out: FunctionInstance[] = [];
-    for (const d of u.dies()) {
-      if (d.tag !== DW_TAG.subprogram && d.tag !== DW_TAG.inlined_subroutine) continue;
-      const fi = this.functionInstance(d);
+    for (let i = 0, n = u.count; i < n; i++) {
+      const tag = u.tagAt(i);
+      if (tag !== DW_TAG.subprogram && tag !== DW_TAG.inlined_subroutine) continue;
+      const fi = this.functionInstance(u.die(i));
       if (fi) out.push(fi);
     }
     return out;
@@ -610,9 +627,10 @@ export class Dwarf implements TypeResolver {
     if (this.functionIndex) return this.functionIndex;
     const idx = new Map<string, FunctionInstance[]>();
     for (const u of this.units()) {
-      for (const d of u.dies()) {
-        if (d.tag !== DW_TAG.subprogram && d.tag !== DW_TAG.inlined_subroutine) continue;
-        const fi = this.functionInstance(d);
+      for (let i = 0, n = u.count; i < n; i++) {
+        const tag = u.tagAt(i);
+        if (tag !== DW_TAG.subprogram && tag !== DW_TAG.inlined_subroutine) continue;
+        const fi = this.functionInstance(u.die(i));
         if (!fi) continue;
         let list = idx.get(fi.name);
         if (!list) idx.set(fi.name, (list = []));
@@ -631,9 +649,11 @@ export class Dwarf implements TypeResolver {
     if (this.nameIndexCache) return this.nameIndexCache;
     const idx = new Map<string, Die[]>();
     for (const u of this.units()) {
-      for (const d of u.dies()) {
-        if (d.tag !== DW_TAG.subprogram && d.tag !== DW_TAG.inlined_subroutine) continue;
-        if (!this.has(d, DW_AT.low_pc) && !this.has(d, DW_AT.ranges)) continue;
+      for (let i = 0, n = u.count; i < n; i++) {
+        const tag = u.tagAt(i);
+        if (tag !== DW_TAG.subprogram && tag !== DW_TAG.inlined_subroutine) continue;
+        if (!hasCode(u.abbrevAt(i))) continue;
+        const d = u.die(i);
         const name = this.name(d) ?? '<anonymous>';
         let list = idx.get(name);
         if (!list) idx.set(name, (list = []));
@@ -672,11 +692,14 @@ export class Dwarf implements TypeResolver {
       else entryPc = (this.address(d, DW_AT.low_pc) ?? this.unitBase(u)) + (this.udata(d, DW_AT.entry_pc) ?? 0);
     }
     const inline = d.tag === DW_TAG.inlined_subroutine;
-    const decl = this.declaration(d);
+    // The declaration's file name needs the unit's line table: read when first asked for.
+    let decl: { file: string | undefined; line: number | undefined } | undefined;
+    const declared = () => (decl ??= this.declaration(d));
     return {
       name, die: d, kind: inline ? 'inline' : 'function', ranges, entryPc,
       ...(inline ? { callFile: this.fileName(u, this.udata(d, DW_AT.call_file)), callLine: this.udata(d, DW_AT.call_line) } : {}),
-      declFile: decl.file, declLine: decl.line,
+      get declFile() { return declared().file; },
+      get declLine() { return declared().line; },
       external: this.origin(d, (x) => (this.has(x, DW_AT.external) ? true : undefined)) ?? false,
     };
   }
@@ -763,42 +786,46 @@ export class Dwarf implements TypeResolver {
   /** The scope chain at `pc`: the concrete function, then inlined copies and lexical blocks, innermost last. */
   scopeAt(pc: number): ScopeFrame[] {
     const u = this.unitAt(pc);
-    if (!u) return [];
-    const dies = u.dies();
-    const chain: ScopeFrame[] = [];
-    let parent = dies[0];
-    if (!parent) return [];
+    if (!u || u.count === 0) return [];
+    // The unit's top level (thousands of entries in a kernel unit): its scopes' ranges, searched by bisection.
+    const i = this.topScopeAt(u, pc);
+    return i < 0 ? [] : this.scopesFrom(u.die(i), pc);
+  }
+
+  /**
+   * The scope chain at `pc` from a scope that holds it: that scope, then at each level the first child
+   * scope (in DIE order) holding pc, innermost last. scopeAt is this from the unit's top-level scope.
+   */
+  scopesFrom(top: Die, pc: number): ScopeFrame[] {
+    const u = top.unit;
+    const frame = (d: Die): ScopeFrame => {
+      const kind = d.tag === DW_TAG.subprogram ? 'function' : d.tag === DW_TAG.inlined_subroutine ? 'inline' : 'block';
+      return kind === 'block' ? { die: d, kind, ranges: this.ranges(d) } : { die: d, kind, name: this.name(d) ?? '<anonymous>', ranges: this.ranges(d) };
+    };
+    const chain: ScopeFrame[] = [frame(top)];
+    let parent = top;
     // Descend: at each level find the child scope containing pc. Bounded by the DIE count.
-    for (let guard = 0; guard < dies.length; guard++) {
+    for (let guard = 0, n = u.count; guard < n; guard++) {
       let found: Die | undefined;
-      // The unit's top level (thousands of entries in a kernel unit): its scopes' ranges, searched by bisection.
-      if (guard === 0) {
-        const i = this.topScopeAt(u, pc);
-        found = i >= 0 ? dies[i] : undefined;
-        if (!found) break;
-        const kind = found.tag === DW_TAG.subprogram ? 'function' : found.tag === DW_TAG.inlined_subroutine ? 'inline' : 'block';
-        chain.push(kind === 'block' ? { die: found, kind, ranges: this.ranges(found) } : { die: found, kind, name: this.name(found) ?? '<anonymous>', ranges: this.ranges(found) });
-        parent = found;
-        continue;
-      }
-      for (let i = parent.index + 1; i < parent.subtreeEnd; i = dies[i]!.subtreeEnd) {
-        const c = dies[i]!;
-        if (c.tag !== DW_TAG.subprogram && c.tag !== DW_TAG.inlined_subroutine && c.tag !== DW_TAG.lexical_block) continue;
+      for (let i = parent.index + 1; i < parent.subtreeEnd; i = u.endAt(i)) {
+        const tag = u.tagAt(i);
+        if (tag !== DW_TAG.subprogram && tag !== DW_TAG.inlined_subroutine && tag !== DW_TAG.lexical_block) continue;
+        const c = u.die(i);
         const rs = this.ranges(c);
         if (rs.length && rangesContain(rs, pc)) { found = c; break; }
         // A lexical block without ranges just groups declarations: look inside it.
-        if (c.tag === DW_TAG.lexical_block && rs.length === 0 && chain.length) {
-          const inner = this.findScopeWithin(c, pc, dies);
+        if (c.tag === DW_TAG.lexical_block && rs.length === 0) {
+          const inner = this.findScopeWithin(c, pc);
           if (inner) { found = inner; break; }
         }
       }
       if (!found) break;
-      const kind = found.tag === DW_TAG.subprogram ? 'function' : found.tag === DW_TAG.inlined_subroutine ? 'inline' : 'block';
-      chain.push(kind === 'block' ? { die: found, kind, ranges: this.ranges(found) } : { die: found, kind, name: this.name(found) ?? '<anonymous>', ranges: this.ranges(found) });
+      chain.push(frame(found));
       parent = found;
     }
     return chain;
   }
+
 
   /**
    * The first top-level scope (subprogram, inlined subroutine or lexical block child of the unit DIE, in
@@ -808,11 +835,12 @@ export class Dwarf implements TypeResolver {
   private topScopeAt(u: Unit, pc: number): number {
     let t = this.topScopes.get(u);
     if (!t) {
-      const dies = u.dies(), root = dies[0]!, rs: { low: number; high: number; unit: number }[] = [];
-      for (let i = root.index + 1; i < root.subtreeEnd; i = dies[i]!.subtreeEnd) {
-        const c = dies[i]!;
-        if (c.tag !== DW_TAG.subprogram && c.tag !== DW_TAG.inlined_subroutine && c.tag !== DW_TAG.lexical_block) continue;
-        for (const r of this.ranges(c)) if (r.high > r.low) rs.push({ low: r.low, high: r.high, unit: i });
+      const rs: { low: number; high: number; unit: number }[] = [];
+      for (let i = 1, end = u.endAt(0); i < end; i = u.endAt(i)) {
+        const tag = u.tagAt(i);
+        if (tag !== DW_TAG.subprogram && tag !== DW_TAG.inlined_subroutine && tag !== DW_TAG.lexical_block) continue;
+        if (!hasCode(u.abbrevAt(i))) continue;
+        for (const r of this.ranges(u.die(i))) if (r.high > r.low) rs.push({ low: r.low, high: r.high, unit: i });
       }
       rs.sort((a, b) => a.low - b.low || a.high - b.high);
       const ix = addressIndex(rs);
@@ -831,10 +859,13 @@ export class Dwarf implements TypeResolver {
   }
   private readonly topScopes = new Map<Unit, { ix: AddressIndex; maxHigh: Float64Array }>();
 
-  private findScopeWithin(block: Die, pc: number, dies: Die[]): Die | undefined {
+  private findScopeWithin(block: Die, pc: number): Die | undefined {
+    const u = block.unit;
     for (let i = block.index + 1; i < block.subtreeEnd; i++) {
-      const c = dies[i]!;
-      if ((c.tag === DW_TAG.inlined_subroutine || c.tag === DW_TAG.lexical_block) && rangesContain(this.ranges(c), pc)) return c;
+      const tag = u.tagAt(i);
+      if (tag !== DW_TAG.inlined_subroutine && tag !== DW_TAG.lexical_block) continue;
+      const c = u.die(i);
+      if (rangesContain(this.ranges(c), pc)) return c;
     }
     return undefined;
   }
@@ -956,6 +987,12 @@ export class Dwarf implements TypeResolver {
       typeName: this.types.name(type), location: this.locationAt(c, pc, frameDie), scopeDepth: depth,
     };
   }
+}
+
+/** Whether an abbreviation gives its DIE code (DW_AT_low_pc or DW_AT_ranges). */
+export function hasCode(ab: Abbrev): boolean {
+  for (const a of ab.attrs) if (a.at === DW_AT.low_pc || a.at === DW_AT.ranges) return true;
+  return false;
 }
 
 function pickLoc(list: readonly LocEntry[], pc: number): Uint8Array | undefined {

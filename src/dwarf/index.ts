@@ -1,5 +1,5 @@
 // Public surface of the DWARF reader (src/dwarf). Bytes in through a loader; typed results out.
-export { Dwarf, type DwarfOptions, type FunctionInstance, type ScopeFrame, type Variable, type LineEntry } from './dwarf.js';
+export { Dwarf, hasCode, type DwarfOptions, type FunctionInstance, type ScopeFrame, type Variable, type LineEntry } from './dwarf.js';
 export { DwarfError, type SectionName } from './error.js';
 export type { SectionLoader, RangedLoader } from './sections.js';
 export { type FetchPlan, type AddressExpr, type EvalContext, type EvalResult, type Op, planLocation, evaluate, decodeOps, opNames, formatAddressExpr, derefAt, fieldAt } from './op.js';

@@ -89,22 +89,27 @@ export function parseLineHeader(buf: Uint8Array, offset: DebugLineOffset, compDi
     return d.startsWith('/') || !compDir ? d : d === '' ? compDir : `${compDir}/${d}`;
   };
   if (version >= 5) {
-    const readEntries = (what: string, onEntry: (vals: Map<number, number | string>) => void) => {
+    // Each entry's DW_LNCT_path and DW_LNCT_directory_index (the last of each, as a map of the entry
+    // would keep); other content types are read past.
+    const readEntries = (what: string, onEntry: (path: number | string | undefined, dir: number | string | undefined) => void) => {
       const formatCount = r.u8();
-      const formats: [number, number][] = [];
-      for (let i = 0; i < formatCount; i++) formats.push([r.uleb(), r.uleb()]);
+      const types: number[] = [], forms: number[] = [];
+      for (let i = 0; i < formatCount; i++) { types.push(r.uleb()); forms.push(r.uleb()); }
       const count = r.uleb();
       if (count > r.remaining) fail('.debug_line', r.pos, `${what} count ${count} exceeds the header`);
       for (let i = 0; i < count; i++) {
-        const vals = new Map<number, number | string>();
-        for (const [type, form] of formats) vals.set(type, readEntryValue(r, form, offsetSize, strings));
-        onEntry(vals);
+        let path: number | string | undefined, dir: number | string | undefined;
+        for (let k = 0; k < formatCount; k++) {
+          const v = readEntryValue(r, forms[k]!, offsetSize, strings);
+          if (types[k] === DW_LNCT.path) path = v; else if (types[k] === DW_LNCT.directory_index) dir = v;
+        }
+        onEntry(path, dir);
       }
     };
-    readEntries('directory', (v) => dirs.push(String(v.get(DW_LNCT.path) ?? '')));
-    readEntries('file', (v) => {
-      const dirIndex = Number(v.get(DW_LNCT.directory_index) ?? 0);
-      files.push({ name: String(v.get(DW_LNCT.path) ?? ''), dirIndex, dir: resolveDir(dirIndex) });
+    readEntries('directory', (path) => dirs.push(String(path ?? '')));
+    readEntries('file', (path, dir) => {
+      const dirIndex = Number(dir ?? 0);
+      files.push({ name: String(path ?? ''), dirIndex, dir: resolveDir(dirIndex) });
     });
   } else {
     for (;;) { const d = r.cstr(); if (d === '') break; dirs.push(d); }

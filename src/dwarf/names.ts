@@ -7,7 +7,7 @@
 // The result serializes to a compact, sorted table that is searched in place (no Map of every name).
 import { DW_AT, DW_FORM, DW_TAG } from './constants.js';
 import { fail } from './error.js';
-import { fixedFormSize, type UnitHeader } from './unit.js';
+import { formSkipKind, K_BLOCK, K_BLOCK1, K_BLOCK2, K_BLOCK4, K_INDIRECT, K_STRING, K_ULEB, type UnitHeader } from './unit.js';
 import { decodeUtf8 } from './reader.js';
 
 /** What a skim needs besides the unit's bytes. */
@@ -22,24 +22,14 @@ export interface SkimContext {
 export type SkimName = number | string;
 
 // Special attribute sizes in a flat abbreviation (non-negative: that many bytes).
-const V_ULEB = -1, V_STRING = -2, V_BLOCK1 = -3, V_BLOCK2 = -4, V_BLOCK4 = -5, V_BLOCK = -6, V_INDIRECT = -7, V_DATA16 = -8;
+const V_ULEB = K_ULEB, V_STRING = K_STRING, V_BLOCK1 = K_BLOCK1, V_BLOCK2 = K_BLOCK2, V_BLOCK4 = K_BLOCK4, V_BLOCK = K_BLOCK, V_INDIRECT = K_INDIRECT, V_DATA16 = -8;
 // Flat abbreviation layout: [tag, hasChildren, attrCount, fixedSize (-1 when variable), hasSibling, (at, form, size, implicitConst)*].
 const A_HEAD = 5, A_ATTR = 4;
 
 function sizeOfForm(form: number, addrSize: number, offSize: number, version: number): number {
-  const k = fixedFormSize(form, addrSize, offSize, version);
-  if (k >= 0) return k > 8 ? V_DATA16 : k;
-  switch (form) {
-    case DW_FORM.sdata: case DW_FORM.udata: case DW_FORM.strx: case DW_FORM.addrx: case DW_FORM.loclistx:
-    case DW_FORM.rnglistx: case DW_FORM.GNU_addr_index: case DW_FORM.GNU_str_index: case DW_FORM.ref_udata: return V_ULEB;
-    case DW_FORM.string: return V_STRING;
-    case DW_FORM.block1: return V_BLOCK1;
-    case DW_FORM.block2: return V_BLOCK2;
-    case DW_FORM.block4: return V_BLOCK4;
-    case DW_FORM.block: case DW_FORM.exprloc: return V_BLOCK;
-    case DW_FORM.indirect: return V_INDIRECT;
-    default: return fail('.debug_abbrev', 0, `unknown attribute form 0x${form.toString(16)}`);
-  }
+  const k = formSkipKind(form, addrSize, offSize, version);
+  if (k <= -100) return fail('.debug_abbrev', 0, `unknown attribute form 0x${form.toString(16)}`);
+  return k > 8 ? V_DATA16 : k;
 }
 
 /** An abbreviation table decoded into flat arrays for one unit's sizes. */
@@ -427,8 +417,10 @@ export function buildNameTable(src: NameSource): NameTable {
 /**
  * The offsets in a section where any of `needles` occurs, reading it in chunks (never whole):
  * `read(offset, length, scratch)` fills part of scratch. Chunks overlap so no occurrence is split.
+ * `onChunk` sees each chunk's bytes (valid during the call), in order.
  */
-export function scanSection(size: number, needles: readonly Uint8Array[], read: (offset: number, length: number, scratch: Uint8Array) => Uint8Array, chunk = 8 << 20): number[] {
+export function scanSection(size: number, needles: readonly Uint8Array[], read: (offset: number, length: number, scratch: Uint8Array) => Uint8Array, chunk = 8 << 20,
+  onChunk?: (at: number, bytes: Uint8Array) => void): number[] {
   const hits: number[] = [];
   if (needles.length === 0) return hits;
   const overlap = Math.max(...needles.map((n) => n.length)) - 1;
@@ -436,6 +428,7 @@ export function scanSection(size: number, needles: readonly Uint8Array[], read: 
   for (let at = 0; at < size; at += chunk) {
     const len = Math.min(chunk + overlap, size - at);
     const b = read(at, len, scratch);
+    onChunk?.(at, b);
     const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
     for (const n of needles) {
       // Searched by its first SHORT_NEEDLE bytes, the rest compared at each hit: Buffer.indexOf finds a

@@ -30,31 +30,61 @@ const MAX_UNIT_HEADER = 40;
 
 /** Walks the unit headers of a .debug_info of `size` bytes, reading only each header's bytes. */
 export function walkUnitHeaders(size: number, read: (offset: number, length: number) => Uint8Array): UnitHeader[] {
-  const out: UnitHeader[] = [];
-  for (let offset = 0; offset < size;) {
-    const win = read(offset, Math.min(MAX_UNIT_HEADER, size - offset));
-    const r = new Reader(win, '.debug_info', 0, win.length, offset);
-    const [length, offsetSize] = r.initialLength();
-    const bodyStart = offset + r.pos;
-    if (length > size - bodyStart) fail('.debug_info', offset, `unit length 0x${length.toString(16)} runs past the section`);
-    const end = bodyStart + length;
-    const h = new Reader(win, '.debug_info', r.pos, Math.min(win.length, end - offset), offset);
-    const version = h.u16();
-    if (version < 2 || version > 5) fail('.debug_info', offset, `unsupported DWARF version ${version}`);
-    let unitType: number = DW_UT.compile, addrSize: number, abbrev: number;
-    if (version >= 5) {
-      unitType = h.u8(); addrSize = h.u8(); abbrev = h.offset(offsetSize);
-      if (unitType === DW_UT.skeleton || unitType === DW_UT.split_compile) h.skip(8); // dwo_id
-      else if (unitType === DW_UT.type || unitType === DW_UT.split_type) { h.skip(8); h.offset(offsetSize); }
-      else if (unitType !== DW_UT.compile && unitType !== DW_UT.partial) fail('.debug_info', offset, `unknown unit type ${unitType}`);
-    } else {
-      abbrev = h.offset(offsetSize); addrSize = h.u8();
+  const w = new HeaderWalker(size);
+  w.finish(read);
+  return w.headers;
+}
+
+/**
+ * The unit headers of a .debug_info of `size` bytes, taken from bytes a caller reads anyway (a scan of
+ * the section in chunks: `feed`), the rest read by `finish` (a header that straddles two chunks, or
+ * all of them when nothing was fed): the same headers as walkUnitHeaders, with no read per unit.
+ */
+export class HeaderWalker {
+  readonly headers: UnitHeader[] = [];
+  /** Offset of the next unit header to parse. */
+  private next = 0;
+  constructor(private readonly size: number) {}
+  /** Bytes [at, at + buf.length) of the section; chunks come in order. */
+  feed(at: number, buf: Uint8Array, read: (offset: number, length: number) => Uint8Array): void {
+    const end = at + buf.length;
+    while (this.next < this.size && this.next < end) {
+      const n = Math.min(MAX_UNIT_HEADER, this.size - this.next);
+      const win = this.next >= at && this.next + n <= end ? buf.subarray(this.next - at, this.next - at + n) : read(this.next, n);
+      this.take(win);
     }
-    if (addrSize !== 4 && addrSize !== 8) fail('.debug_info', offset, `unsupported address size ${addrSize}`);
-    out.push({ offset: infoOffset(offset), end, version, unitType, addrSize, offsetSize, abbrevOffset: abbrev, firstDieOffset: offset + h.pos });
-    offset = end;
   }
-  return out;
+  finish(read: (offset: number, length: number) => Uint8Array): void {
+    while (this.next < this.size) this.take(read(this.next, Math.min(MAX_UNIT_HEADER, this.size - this.next)));
+  }
+  private take(win: Uint8Array): void {
+    const h = parseUnitHeader(win, this.next, this.size);
+    this.headers.push(h);
+    this.next = h.end;
+  }
+}
+
+/** The unit header at `offset` (`win`: its first bytes, up to MAX_UNIT_HEADER) of a .debug_info of `size` bytes. */
+function parseUnitHeader(win: Uint8Array, offset: number, size: number): UnitHeader {
+  const r = new Reader(win, '.debug_info', 0, win.length, offset);
+  const [length, offsetSize] = r.initialLength();
+  const bodyStart = offset + r.pos;
+  if (length > size - bodyStart) fail('.debug_info', offset, `unit length 0x${length.toString(16)} runs past the section`);
+  const end = bodyStart + length;
+  const h = new Reader(win, '.debug_info', r.pos, Math.min(win.length, end - offset), offset);
+  const version = h.u16();
+  if (version < 2 || version > 5) fail('.debug_info', offset, `unsupported DWARF version ${version}`);
+  let unitType: number = DW_UT.compile, addrSize: number, abbrev: number;
+  if (version >= 5) {
+    unitType = h.u8(); addrSize = h.u8(); abbrev = h.offset(offsetSize);
+    if (unitType === DW_UT.skeleton || unitType === DW_UT.split_compile) h.skip(8); // dwo_id
+    else if (unitType === DW_UT.type || unitType === DW_UT.split_type) { h.skip(8); h.offset(offsetSize); }
+    else if (unitType !== DW_UT.compile && unitType !== DW_UT.partial) fail('.debug_info', offset, `unknown unit type ${unitType}`);
+  } else {
+    abbrev = h.offset(offsetSize); addrSize = h.u8();
+  }
+  if (addrSize !== 4 && addrSize !== 8) fail('.debug_info', offset, `unsupported address size ${addrSize}`);
+  return { offset: infoOffset(offset), end, version, unitType, addrSize, offsetSize, abbrevOffset: abbrev, firstDieOffset: offset + h.pos };
 }
 
 /** Bytes a form occupies when that doesn't depend on the data (DWARF 5 §7.5.6), else -1. */
@@ -84,6 +114,8 @@ export type AttrRaw = number | bigint | string | Uint8Array;
 export class Die {
   private vals: AttrRaw[] | null = null;
   private frms: number[] | null = null;
+  /** Dwarf.name's answer once known (null: not yet looked up). */
+  name: string | undefined | null = null;
   constructor(
     readonly unit: Unit,
     readonly index: number,
@@ -92,12 +124,12 @@ export class Die {
     readonly depth: number,
     /** Index of the parent entry in unit.dies, -1 for the root. */
     readonly parent: number,
-    /** Index one past the last descendant. */
-    public subtreeEnd: number,
     readonly abbrev: Abbrev,
     /** Offset of the first attribute value in .debug_info. */
     readonly attrOffset: number,
   ) {}
+  /** Index one past the last descendant (the unit's tree is decoded on first use). */
+  get subtreeEnd(): number { return this.unit.endAt(this.index); }
   get specs(): readonly AttrSpec[] { return this.abbrev.attrs; }
   /** Raw attribute values, in abbreviation order. */
   get values(): readonly AttrRaw[] { if (!this.vals) this.decode(); return this.vals!; }
@@ -115,12 +147,55 @@ const ROOT_WINDOW = 1024;
 /** Bound on DIE nesting: deeper trees are malformed (or hostile), not C. */
 const MAX_DEPTH = 512;
 
+/**
+ * A unit's DIE tree as columns (one typed-array slot per entry, pre-order): what a walk needs (tag,
+ * place in the tree, offset, abbreviation) without an object per entry. Die objects are made on demand.
+ */
+interface Tree {
+  readonly n: number;
+  /** Offsets relative to the unit's start: of the entry, and of its first attribute value. */
+  readonly off: Uint32Array;
+  readonly attr: Uint32Array;
+  readonly code: Uint32Array;
+  readonly tag: Int32Array;
+  readonly parent: Int32Array;
+  readonly end: Int32Array;
+  readonly depth: Uint16Array;
+}
+
+// How a form's value is skipped (Unit.plans, names.ts's skim): a fixed size in bytes (>= 0), or one
+// of these kinds; -100 - form for a form DWARF does not define.
+export const K_ULEB = -1, K_STRING = -2, K_BLOCK1 = -3, K_BLOCK2 = -4, K_BLOCK4 = -5, K_BLOCK = -6, K_INDIRECT = -7;
+
+function skipKind(form: number, h: UnitHeader): number {
+  return formSkipKind(form, h.addrSize, h.offsetSize, h.version);
+}
+
+/** How a form's value is skipped in a unit of this address size, offset size and version (see K_ULEB). */
+export function formSkipKind(form: number, addrSize: number, offsetSize: number, version: number): number {
+  const k = fixedFormSize(form, addrSize, offsetSize, version);
+  if (k >= 0) return k;
+  switch (form) {
+    case DW_FORM.sdata: case DW_FORM.udata: case DW_FORM.strx: case DW_FORM.addrx: case DW_FORM.loclistx:
+    case DW_FORM.rnglistx: case DW_FORM.GNU_addr_index: case DW_FORM.GNU_str_index: case DW_FORM.ref_udata: return K_ULEB;
+    case DW_FORM.string: return K_STRING;
+    case DW_FORM.block1: return K_BLOCK1;
+    case DW_FORM.block2: return K_BLOCK2;
+    case DW_FORM.block4: return K_BLOCK4;
+    case DW_FORM.block: case DW_FORM.exprloc: return K_BLOCK;
+    case DW_FORM.indirect: return K_INDIRECT;
+    default: return -100 - form;
+  }
+}
+
 export class Unit {
+  private treeCache: Tree | null = null;
+  /** Die objects made so far, by entry index (one object per entry: identity is stable). */
+  private dieObjs: (Die | undefined)[] = [];
   private diesCache: Die[] | null = null;
   private rootCache: Die | undefined;
-  private offsetsCache: Float64Array | null = null;
-  /** Per abbreviation code: total size of its attributes when all forms are fixed-size, else -1. */
-  private readonly fixedSizes: number[] = [];
+  /** Per abbreviation code: [fixed total size or -1, then per-attribute skip kinds] (see skipKind). */
+  private readonly plans: (Int32Array | undefined)[] = [];
   /** Attributes of the unit DIE that other sections need (DWARF 5 §3.1.1). */
   strOffsetsBase = 0;
   addrBase = 0;
@@ -151,51 +226,177 @@ export class Unit {
   get offset(): DebugInfoOffset { return this.header.offset; }
   get version(): number { return this.header.version; }
 
-  /** All DIEs in pre-order (tree decoded on first call, then cached; attribute values stay lazy). */
+  /** All DIEs in pre-order (an object for each: prefer count/die(i)/tagAt(i) for walks of a big unit). */
   dies(): Die[] {
     if (this.diesCache) return this.diesCache;
+    const n = this.count;
+    const out: Die[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.die(i);
+    this.diesCache = out;
+    return out;
+  }
+
+  /** How many DIEs the unit has (the tree is decoded on first use). */
+  get count(): number { return this.tree().n; }
+  /** Entry i's tag, place in the tree and offsets, without making its Die. */
+  tagAt(i: number): number { return this.tree().tag[i]!; }
+  /** Index one past the last descendant of entry i. */
+  endAt(i: number): number { return this.tree().end[i]!; }
+  parentAt(i: number): number { return this.tree().parent[i]!; }
+  depthAt(i: number): number { return this.tree().depth[i]!; }
+  /** Entry i's abbreviation (its attribute list), without making its Die. */
+  abbrevAt(i: number): Abbrev { return this.abbrevs(this.header.abbrevOffset).get(this.tree().code[i]!)!; }
+
+  /** Entry i as a Die (made once, then the same object). */
+  die(i: number): Die {
+    let d = this.dieObjs[i];
+    if (d) return d;
+    const t = this.tree();
+    if (!(i >= 0 && i < t.n)) fail('.debug_info', this.header.offset, `DIE index ${i} outside the unit`);
+    const base: number = this.header.offset;
+    if (i === 0 && this.rootCache) {
+      d = this.rootCache;
+    } else {
+      d = new Die(this, i, infoOffset(base + t.off[i]!), t.tag[i]!, t.depth[i]!, t.parent[i]!,
+        this.abbrevs(this.header.abbrevOffset).get(t.code[i]!)!, base + t.attr[i]!);
+    }
+    this.dieObjs[i] = d;
+    return d;
+  }
+
+  /** The index of the entry at an absolute .debug_info offset inside this unit, or -1. */
+  indexAt(offset: number): number {
+    const t = this.tree();
+    const rel = offset - this.header.offset;
+    const offs = t.off;
+    let lo = 0, hi = t.n - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1, v = offs[mid]!;
+      if (v === rel) return mid;
+      if (v < rel) lo = mid + 1; else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /** The DIE at an absolute .debug_info offset inside this unit. */
+  dieAt(offset: number): Die | undefined {
+    const i = this.indexAt(offset);
+    return i < 0 ? undefined : this.die(i);
+  }
+
+  /** The skip plan of an abbreviation (made once per code). */
+  private plan(code: number, ab: Abbrev): Int32Array {
+    let p = code < 1 << 20 ? this.plans[code] : undefined;
+    if (p) return p;
+    const h = this.header, attrs = ab.attrs;
+    p = new Int32Array(attrs.length + 1);
+    let fixed = 0;
+    for (let k = 0; k < attrs.length; k++) {
+      const kind = skipKind(attrs[k]!.form, h);
+      if (kind <= -100) fail('.debug_info', h.offset, `unknown attribute form 0x${(-100 - kind).toString(16)}`);
+      p[k + 1] = kind;
+      if (kind < 0 || fixed < 0) fixed = -1; else fixed += kind;
+    }
+    p[0] = fixed;
+    if (code < 1 << 20) this.plans[code] = p;
+    return p;
+  }
+
+  /** Walks the unit's entries once into columns (no object per entry). */
+  private tree(): Tree {
+    if (this.treeCache) return this.treeCache;
     const h = this.header;
     const table = this.abbrevs(h.abbrevOffset);
     const base: number = h.offset;
-    const r = new Reader(this.bytes, '.debug_info', h.firstDieOffset - base, h.end - base, base);
-    const dies: Die[] = [];
-    const stack: number[] = []; // indexes of open parents
+    const b = this.bytes;
+    const end = h.end - base;
+    let cap = Math.max(64, Math.min(1 << 22, (end >> 3) + 16));
+    let off = new Uint32Array(cap), attr = new Uint32Array(cap), code = new Uint32Array(cap);
+    let tag = new Int32Array(cap), parent = new Int32Array(cap), sub = new Int32Array(cap), depth = new Uint16Array(cap);
+    const stack = new Int32Array(MAX_DEPTH + 1);
+    let sp = 0, n = 0;
+    let pos = h.firstDieOffset - base;
+    const bad = (at: number, why: string): never => fail('.debug_info', base + at, why);
     // Each iteration consumes at least one byte: bounded by the unit length.
-    while (r.remaining > 0) {
-      const offset = base + r.pos;
-      const code = r.uleb();
-      if (code === 0) {
+    while (pos < end) {
+      const at = pos;
+      // The abbreviation code (ULEB128).
+      let c = 0, mul = 1, byte = 0;
+      do {
+        if (pos >= end) bad(at, 'truncated LEB128');
+        byte = b[pos++]!;
+        c += (byte & 0x7f) * mul; mul *= 128;
+        if (pos - at > 16) bad(at, 'LEB128 longer than 16 bytes');
+      } while (byte & 0x80);
+      if (c === 0) {
         // A null entry closes the innermost open sibling chain; trailing padding past the root is ignored.
-        const closed = stack.pop();
-        if (closed !== undefined) dies[closed]!.subtreeEnd = dies.length;
+        if (sp > 0) sub[stack[--sp]!] = n;
         continue;
       }
-      const ab = table.get(code);
-      if (!ab) fail('.debug_info', offset, `unknown abbreviation code ${code}`);
-      const attrOffset = base + r.pos;
-      let fixed = code < 65536 ? this.fixedSizes[code] : -1;
-      if (fixed === undefined) { fixed = this.fixedSize(ab); this.fixedSizes[code] = fixed; }
-      if (fixed >= 0) r.skip(fixed);
-      else for (const spec of ab.attrs) this.skipValue(r, spec.form);
-      const parent = stack.length ? stack[stack.length - 1]! : -1;
-      // The root may already exist (root() decodes it alone): the tree keeps that object.
-      const die = dies.length === 0 && this.rootCache ? this.rootCache
-        : new Die(this, dies.length, infoOffset(offset), ab.tag, stack.length, parent, dies.length + 1, ab, attrOffset);
-      dies.push(die);
-      if (ab.hasChildren) {
-        if (stack.length >= MAX_DEPTH) fail('.debug_info', offset, 'DIE tree nested too deeply');
-        stack.push(die.index);
+      const ab = table.get(c);
+      if (!ab) bad(at, `unknown abbreviation code ${c}`);
+      if (n === cap) {
+        cap *= 2;
+        const g32 = (a: Uint32Array) => { const x = new Uint32Array(cap); x.set(a); return x; };
+        const gi = (a: Int32Array) => { const x = new Int32Array(cap); x.set(a); return x; };
+        off = g32(off); attr = g32(attr); code = g32(code); tag = gi(tag); parent = gi(parent); sub = gi(sub);
+        const d = new Uint16Array(cap); d.set(depth); depth = d;
       }
-      if (dies.length === 1) this.readUnitAttributes(die);
+      off[n] = at; attr[n] = pos; code[n] = c; tag[n] = ab!.tag; parent[n] = sp > 0 ? stack[sp - 1]! : -1; sub[n] = n + 1; depth[n] = sp;
+      const p = this.plan(c, ab!);
+      if (p[0]! >= 0) {
+        pos += p[0]!;
+        if (pos > end) bad(at, `truncated: attributes run past the unit`);
+      } else {
+        for (let k = 1; k < p.length; k++) {
+          let kind = p[k]!;
+          if (kind === K_INDIRECT) {
+            const r = new Reader(b, '.debug_info', pos, end, base);
+            kind = skipKind(this.indirectForm(r), h);
+            if (kind <= -100) bad(r.pos, `unknown attribute form 0x${(-100 - kind).toString(16)}`);
+            pos = r.pos;
+          }
+          if (kind >= 0) { pos += kind; if (pos > end) bad(at, 'truncated: attributes run past the unit'); continue; }
+          if (kind === K_STRING) {
+            while (pos < end && b[pos] !== 0) pos++;
+            if (pos >= end) bad(at, 'unterminated string');
+            pos++;
+            continue;
+          }
+          let len = 0;
+          if (kind === K_BLOCK1) { if (pos + 1 > end) bad(pos, 'truncated block'); len = b[pos]!; pos += 1; }
+          else if (kind === K_BLOCK2) { if (pos + 2 > end) bad(pos, 'truncated block'); len = b[pos]! | (b[pos + 1]! << 8); pos += 2; }
+          else if (kind === K_BLOCK4) { if (pos + 4 > end) bad(pos, 'truncated block'); len = (b[pos]! | (b[pos + 1]! << 8) | (b[pos + 2]! << 16)) + b[pos + 3]! * 0x1000000; pos += 4; }
+          const s = pos;
+          if (kind === K_ULEB || kind === K_BLOCK) {
+            let v = 0, m = 1;
+            do {
+              if (pos >= end) bad(s, 'truncated LEB128');
+              byte = b[pos++]!;
+              v += (byte & 0x7f) * m; m *= 128;
+              if (pos - s > 16) bad(s, 'LEB128 longer than 16 bytes');
+            } while (byte & 0x80);
+            if (kind === K_ULEB) continue;
+            len = v;
+          }
+          pos += len;
+          if (pos > end) bad(s, `truncated: need ${len} bytes`);
+        }
+      }
+      if (ab!.hasChildren) {
+        if (sp >= MAX_DEPTH) bad(at, 'DIE tree nested too deeply');
+        stack[sp++] = n;
+      }
+      n++;
+      if (n === 1 && !this.rootCache) this.root();
     }
-    for (const open of stack) dies[open]!.subtreeEnd = dies.length;
-    this.diesCache = dies;
-    return dies;
+    while (sp > 0) sub[stack[--sp]!] = n;
+    this.treeCache = { n, off, attr, code, tag, parent, end: sub, depth };
+    return this.treeCache;
   }
 
   /** Decodes a DIE's attribute values (called by Die on first access). */
   decodeAttributes(die: Die): { values: AttrRaw[]; forms: number[] | null } {
-    const ab = die.abbrev;
     const base: number = this.header.offset;
     if (!this.bytesCache && die.index === 0 && this.rootWindow && this.rootWindow.length < this.header.end - base) {
       // The root decoded from the unit's first bytes; if its attributes run past them, read the unit.
@@ -232,49 +433,13 @@ export class Unit {
     return form;
   }
 
-  /** Bytes a form occupies when that doesn't depend on the data, else -1. */
-  private formSize(form: number): number {
-    const h = this.header;
-    return fixedFormSize(form, h.addrSize, h.offsetSize, h.version);
-  }
-
-  private fixedSize(ab: Abbrev): number {
-    let n = 0;
-    for (const s of ab.attrs) { const k = this.formSize(s.form); if (k < 0) return -1; n += k; }
-    return n;
-  }
-
-  private skipValue(r: Reader, form: number): void {
-    const k = this.formSize(form);
-    if (k >= 0) { r.skip(k); return; }
-    switch (form) {
-      case DW_FORM.sdata: case DW_FORM.udata: case DW_FORM.strx: case DW_FORM.addrx: case DW_FORM.loclistx:
-      case DW_FORM.rnglistx: case DW_FORM.GNU_addr_index: case DW_FORM.GNU_str_index: case DW_FORM.ref_udata:
-        r.uleb(); return;
-      case DW_FORM.string: {
-        const b = r.buf;
-        let p = r.pos;
-        while (p < r.end && b[p] !== 0) p++;
-        if (p >= r.end) fail('.debug_info', r.origin + r.pos, 'unterminated string');
-        r.pos = p + 1;
-        return;
-      }
-      case DW_FORM.block1: r.skip(r.u8()); return;
-      case DW_FORM.block2: r.skip(r.u16()); return;
-      case DW_FORM.block4: r.skip(r.u32()); return;
-      case DW_FORM.block: case DW_FORM.exprloc: r.skip(r.uleb()); return;
-      case DW_FORM.indirect: this.skipValue(r, this.indirectForm(r)); return;
-      default: fail('.debug_info', r.origin + r.pos, `unknown attribute form 0x${form.toString(16)}`);
-    }
-  }
-
   /**
    * The unit DIE (compile_unit / partial_unit / type_unit). Decoded alone when the tree is not: finding
    * the unit of an address needs only each unit's root (its ranges), not every DIE of every unit.
    */
   root(): Die | undefined {
-    if (this.diesCache) return this.diesCache[0];
     if (this.rootCache) return this.rootCache;
+    if (this.treeCache) return this.treeCache.n > 0 ? this.die(0) : undefined;
     const h = this.header;
     const base: number = h.offset;
     // The root alone: read just the start of the unit when its bytes are not in memory yet.
@@ -286,28 +451,10 @@ export class Unit {
     if (code === 0) return undefined;
     const ab = this.abbrevs(h.abbrevOffset).get(code);
     if (!ab) fail('.debug_info', offset, `unknown abbreviation code ${code}`);
-    const die = new Die(this, 0, infoOffset(offset), ab.tag, 0, -1, 1, ab, base + r.pos);
+    const die = new Die(this, 0, infoOffset(offset), ab.tag, 0, -1, ab, base + r.pos);
     this.readUnitAttributes(die);
     this.rootCache = die;
     return die;
-  }
-
-  /** The DIE at an absolute .debug_info offset inside this unit. */
-  dieAt(offset: number): Die | undefined {
-    const dies = this.dies();
-    if (!this.offsetsCache) {
-      const a = new Float64Array(dies.length);
-      for (let i = 0; i < dies.length; i++) a[i] = dies[i]!.offset;
-      this.offsetsCache = a;
-    }
-    const offs = this.offsetsCache;
-    let lo = 0, hi = offs.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1, v = offs[mid]!;
-      if (v === offset) return dies[mid];
-      if (v < offset) lo = mid + 1; else hi = mid - 1;
-    }
-    return undefined;
   }
 
   private readValue(r: Reader, form: number, spec: AttrSpec): AttrRaw {

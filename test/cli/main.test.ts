@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../../src/paths.js';
@@ -83,6 +84,36 @@ test('-k defaults to the bundled fixture', () => {
   const r = ktrace(['funcs', 'vfs_read'], {}, true);
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stdout, 'vfs_read\n');
+});
+
+
+// bin/ktrace runs the CommonJS form of the same modules (scripts/bundle-cli.mjs) when `npm run build`
+// wrote it: every command must answer byte for byte as the ES modules do (KTRACE_BUNDLE=0), errors included.
+test('bin/ktrace: the CommonJS loader and the ES modules give the same output, status and errors', () => {
+  const bin = join(ROOT, 'bin', 'ktrace');
+  const dist = join(ROOT, 'dist');
+  if (!existsSync(join(dist, 'cli.cjs'))) { console.log('SKIP bin/ktrace loader: dist/cli.cjs not built (npm run build writes it)'); return; }
+  const state = mkdtempSync(join(tmpdir(), 'ktrace-bin-state-'));
+  const run = (args: string[], env: Record<string, string>) => spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, NO_COLOR: '1', KTRACE_STATE: state, KTRACE_DIST: 'dist', ...env },
+  });
+  // bin/ktrace takes the loader when it is newer than tsc's last compile (else the ES modules).
+  if (statSync(join(dist, 'cli.cjs')).mtimeMs < statSync(join(dist, '.tsbuildinfo')).mtimeMs) {
+    console.log('SKIP bin/ktrace loader: dist/cli.cjs is older than the last tsc compile (npm run build rewrites it)');
+    return;
+  }
+  const cases: string[][] = [
+    ['funcs'], ['funcs', 'vfs_*'], ['disasm', 'vfs_read'], ['vars', 'vfs_read'], ['vars', 'vfs_read', '--json'], ['line', 'vfs_read'],
+    ['add', '-D', 'vfs_read count file->f_pos'], ['add', '-D', 'vfs_read%return $retval'], ['fs', 'cat', '/proc/kallsyms'],
+    ['why', 'vfs_read'], ['-F', 'do_*'], ['-V', 'nosuch'], ['vars'], ['nosuch'], ['--version'], ['run', 'cat', '-a', 'vfs_read'],
+    ['list'], ['-k', join(tmp, 'missing'), 'funcs'],
+  ];
+  for (const args of cases) {
+    const a = run(args, {}), b = run(args, { KTRACE_BUNDLE: '0' });
+    assert.is(a.status, b.status, `${args.join(' ')}: status`);
+    assert.is(a.stdout, b.stdout, `${args.join(' ')}: stdout`);
+    assert.is(a.stderr, b.stderr, `${args.join(' ')}: stderr`);
+  }
 });
 
 test.run();

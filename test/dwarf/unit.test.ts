@@ -2,6 +2,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Dwarf, DwarfError } from '../../src/dwarf/index.js';
+import { HeaderWalker, walkUnitHeaders } from '../../src/dwarf/unit.js';
+import { fixtureImage } from '../elf/fixture.js';
 import { loadTarget } from './fixtures.js';
 
 const isErr = (section: string, offset?: number, msg?: RegExp) => (e: unknown) =>
@@ -46,6 +48,30 @@ test('the intact sections parse', () => {
   const d = t.dwarf();
   assert.ok(d.units()[0]!.dies().length > 100);
   assert.ok(d.lineProgram(d.units()[0]!)!.rows().length > 100);
+});
+
+test('unit headers taken from a scan\'s chunks are the headers walked one read each, with a read only per straddling header', () => {
+  const info = fixtureImage().sectionByName('.debug_info')!.bytes;
+  const read = (o: number, l: number) => info.subarray(o, o + l);
+  const want = walkUnitHeaders(info.length, read);
+  assert.ok(want.length > 3);
+  for (const chunk of [17, 64, 1000, 4096, info.length]) {
+    let reads = 0;
+    const w = new HeaderWalker(info.length);
+    // Overlapping chunks, as scanSection gives them.
+    for (let at = 0; at < info.length; at += chunk) w.feed(at, info.subarray(at, Math.min(info.length, at + chunk + 7)), (o, l) => { reads++; return read(o, l); });
+    w.finish((o, l) => { reads++; return read(o, l); });
+    assert.equal(w.headers, want, `chunks of ${chunk}`);
+    // A header is read apart only when the first chunk reaching past its start does not hold its 40 bytes.
+    const end = (k: number) => Math.min(info.length, k * chunk + chunk + 7);
+    const straddling = want.filter((h) => {
+      let k = 0;
+      while (end(k) <= h.offset) k++;
+      return !(h.offset >= k * chunk && Math.min(info.length, h.offset + 40) <= end(k));
+    }).length;
+    assert.is(reads, straddling, `chunks of ${chunk}`);
+    if (chunk === info.length) assert.is(reads, 0);
+  }
 });
 
 test.run();

@@ -5,6 +5,7 @@ import { derefAt, fieldAt, formatAddressExpr, DW_AT, DW_TAG, type AddressExpr, t
 import { DEFAULT_GROUP, formatProbePoint, isCVarName, parseProbeSpec, type Parsed, type ProbeArg, type ProbeSpec } from './spec.js';
 export { DEFAULT_GROUP };
 import { resolvePoint, scopeDepthFor, type PointOptions, type ResolvedPoint } from './point.js';
+import { inRanges } from './lines.js';
 
 
 /**
@@ -112,9 +113,13 @@ export function scopeVars(d: Dwarf, p: ResolvedPoint, vars: boolean): ScopeVar[]
  * as a Variable at the address (undefined when it has no name).
  */
 function walkScope(d: Dwarf, p: ResolvedPoint, visit: (die: Die, variable: () => Variable | undefined) => boolean): void {
-  const chain = d.scopeAt(p.address);
-  const scope = p.instance?.die ?? p.scope ?? chain[0]?.die;
-  const frame = chain[0]?.die;
+  // The frame is the out-of-line function at the address: the probed instance itself when it is a
+  // top-level function holding the address (a unit's top-level functions do not overlap, as symbolAt).
+  const inst = p.instance;
+  const own = inst && inst.kind === 'function' && inst.die.depth === 1 && inRanges(inst.ranges, p.address) ? inst.die : undefined;
+  const chain = own ? [] : d.scopeAt(p.address);
+  const scope = inst?.die ?? p.scope ?? chain[0]?.die;
+  const frame = own ?? chain[0]?.die;
   if (!scope || !frame) return;
   const walk = (die: Die, depth: number): boolean => {
     if (depth > 64) return false;

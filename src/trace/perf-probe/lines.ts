@@ -17,13 +17,14 @@ export interface FunctionRow {
  * In perf's walk order (dwarf-aux.c die_walk_lines on a function instance): the is_stmt rows inside
  * the instance, except rows of inlined code (the innermost inlined call there) unless the row is that
  * call's own line or the inlined function is this one again; then __die_walk_funclines (not
- * recursive): the declaration line at the entry, and for each inlined call directly inside, its call
- * line at the call's entry.
+ * recursive): the declaration line at the entry (of an out-of-line instance only: perf 6.1 lists none
+ * for an inlined copy, e.g. fsnotify_modify's -L is "Specified source line is not found"), and for
+ * each inlined call directly inside, its call line at the call's entry.
  */
 export function functionRows(d: Dwarf, f: FunctionInstance): FunctionRow[] {
   const out: FunctionRow[] = [];
   const entries: FunctionRow[] = [];
-  if (f.declFile !== undefined && f.declLine !== undefined) entries.push({ address: f.entryPc, path: f.declFile, line: f.declLine });
+  if (f.kind === 'function' && f.declFile !== undefined && f.declLine !== undefined) entries.push({ address: f.entryPc, path: f.declFile, line: f.declLine });
   for (const c of directInlines(d, f.die)) {
     const fi = d.functionInstance(c, { empty: true });
     if (!fi) continue;
@@ -34,7 +35,9 @@ export function functionRows(d: Dwarf, f: FunctionInstance): FunctionRow[] {
   for (const row of lp.rows()) {
     if (row.endSequence || !row.isStmt || !inRanges(f.ranges, row.address)) continue;
     const path = lp.filePath(row.file);
-    const chain = d.scopeAt(row.address);
+    // A top-level function holding the row is where scopeAt's chain starts (a unit's top-level
+    // functions do not overlap, as symbolAt): the chain from it, without sorting the unit's scopes.
+    const chain = f.kind === 'function' && f.die.depth === 1 ? d.scopesFrom(f.die, row.address) : d.scopeAt(row.address);
     const at = chain.findIndex((s) => s.die === f.die);
     const inner = at >= 0 ? chain.slice(at + 1).reverse().find((s) => s.kind === 'inline') : undefined;
     if (inner) {

@@ -94,6 +94,10 @@ function resolveAll(d: Dwarf, pp: ProbePoint, opts: PointOptions): Parsed<Resolv
       // A return probe needs a real return: perf skips inlined copies (probe_point_search_cb), and
       // with none left falls back to the symbol table (find_probe_trace_events_from_map).
       fns = fns.filter((f) => f.kind === 'function');
+      // The event names the function itself (r:SYM+0), which the kernel must have: a body that exists only
+      // as the compiler's clone (foo.isra.0, foo.constprop.0) has no symbol foo, and perf refuses it
+      // (probe-event.c: "Failed to find symbol foo in kernel").
+      if (fns.length && opts.symbol && opts.symbol(pp.function) === undefined) return { ok: false, reason: `Failed to find symbol ${pp.function} in kernel` };
       if (fns.length === 0) {
         const at = opts.symbol?.(pp.function);
         if (at === undefined) return { ok: false, reason: `${pp.function} is only inlined: a return probe needs an out-of-line function` };

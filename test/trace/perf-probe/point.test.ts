@@ -21,6 +21,13 @@ test('function points: every instance, SYM+OFF agrees with the ELF symbol table'
   }
   const ret = resolvePoint(d, { function: 'rw_verify_area', offset: 0, retprobe: true });
   assert.ok(ret.ok && ret.value.length === 1 && ret.value[0]!.symbol === 'rw_verify_area');
+  // The return probe names the function's own symbol: with the kernel's symbol table it must be there
+  // (a body kept only as a clone, foo.isra.0, is refused as perf does).
+  const symbol = (n: string) => img.functionNamed(n)?.addr;
+  const withSyms = resolvePoint(d, { function: 'rw_verify_area', offset: 0, retprobe: true }, { symbol });
+  assert.ok(withSyms.ok && withSyms.value[0]!.symbol === 'rw_verify_area');
+  const cloneOnly = resolvePoint(d, { function: 'rw_verify_area', offset: 0, retprobe: true }, { symbol: (n) => (n === 'rw_verify_area' ? undefined : symbol(n)) });
+  assert.equal(cloneOnly, { ok: false, reason: 'Failed to find symbol rw_verify_area in kernel' });
 });
 
 test('line and lazy points; symbolAt', () => {

@@ -1,0 +1,173 @@
+#!/usr/bin/env node
+// The compiled CLI (dist/src/**/*.js, ES modules as tsc wrote them) as CommonJS for bin/ktrace:
+// dist/cli-cjs/ holds each module's CommonJS text, dist/cli.cjs a loader with the module graph
+// resolved here (file names, each import's target). Node 20's ES module loader spends ~30 ms more
+// resolving, reading (on its thread pool) and linking the ~50 modules a static query such as
+// `ktrace vars` loads than this loader does reading and compiling them. Each module keeps its own
+// scope (evaluated on first use, in dependency order, as Node evaluates ES modules without cycles)
+// and its own import.meta.url (its file under dist/src), so paths and caches keyed by source files
+// are the same either way. Every module reachable from main.js is covered, so a process has one copy
+// of each (classes stay one class). Packages are loaded by Node as before: require() for a static
+// import, import() for a dynamic one (an ES-only package with top-level await that a module imports
+// statically, such as ink, is imported before that module runs). The ESM-to-CommonJS transform is
+// TypeScript's own (transpileModule); import() of a relative file becomes the loader's __import.
+import { readFileSync, writeFileSync, renameSync, existsSync, rmSync, mkdirSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+
+const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
+const dist = join(root, process.argv[2] || 'dist');
+const src = join(dist, 'src');
+const entry = join(src, 'cli', 'main.js');
+const require = createRequire(import.meta.url);
+const ts = require('typescript');
+
+/** Packages that require() cannot load (ES modules with top-level await): imported, then handed over. */
+function needsImport(pkg) {
+  try {
+    const pj = JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`, { paths: [src] }), 'utf8'));
+    return pj.type === 'module';
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a module awaits outside any function (an await or for await in its own body). */
+function hasTopLevelAwait(sf) {
+  let found = false;
+  const visit = (n) => {
+    if (found || ts.isFunctionLike(n) || ts.isClassLike(n)) return;
+    if (ts.isAwaitExpression(n) || (ts.isForOfStatement(n) && n.awaitModifier)) { found = true; return; }
+    ts.forEachChild(n, visit);
+  };
+  ts.forEachChild(sf, visit);
+  return found;
+}
+
+const modules = new Map(); // absolute path -> { id, code, deps: ids (static), bare: [pkg] (static) }
+const order = [];
+function add(file) {
+  if (modules.has(file)) return modules.get(file).id;
+  const id = order.length;
+  const m = { id, file, code: '', deps: [], bare: [] };
+  modules.set(file, m);
+  order.push(m);
+  let text = readFileSync(file, 'utf8');
+  const info = ts.preProcessFile(text, true, true);
+  // Dynamic imports of relative files become __import(id): asynchronous (a preload may be needed), in the bundle.
+  const edits = [];
+  const specs = {};
+  for (const f of info.importedFiles) {
+    const spec = f.fileName;
+    const before = text.slice(0, f.pos); // f.pos: the opening quote
+    const dyn = /\bimport\s*\(\s*$/.exec(before);
+    if (spec.startsWith('.')) {
+      const target = resolve(dirname(file), spec);
+      if (!existsSync(target)) throw new Error(`${relative(root, file)}: cannot resolve ${spec}`);
+      if (dyn) edits.push({ from: dyn.index, to: f.end + 1, target, dynamic: true });
+      else { m.deps.push(target); specs[spec] = target; }
+    } else if (!spec.startsWith('node:') && !dyn) {
+      m.bare.push(spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/'));
+    }
+  }
+  edits.sort((a, b) => b.from - a.from);
+  for (const e of edits) {
+    // `import('./x.js')` -> `__import(ID)` (the closing parenthesis kept by the original text).
+    const close = text.indexOf(')', e.to - 1);
+    text = `${text.slice(0, e.from)}__import(${add(e.target)}${text.slice(close)}`;
+  }
+  // Any other import() (a package, node:, a file URL) stays a real dynamic import: TypeScript would
+  // turn it into require(), which cannot load an ES module nor take a URL.
+  text = text.replace(/(^|[^.\w$])import\s*\(/g, '$1__dynamicImport(');
+  text = text.replace(/\bimport\.meta\.url\b/g, '__importMetaUrl');
+  if (/\bimport\.meta\b/.test(text)) throw new Error(`${relative(root, file)}: import.meta other than .url`);
+  const out = ts.transpileModule(text, {
+    fileName: file,
+    reportDiagnostics: true,
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, sourceMap: false, removeComments: false },
+  });
+  const errors = (out.diagnostics ?? []).filter((d) => d.category === ts.DiagnosticCategory.Error);
+  if (errors.length) throw new Error(`${relative(root, file)}: ${ts.flattenDiagnosticMessageText(errors[0].messageText, '\n')}`);
+  let code = out.outputText.replace(/\n\/\/# sourceMappingURL=.*$/m, '');
+  // A module with top-level await (main.js: its evaluation is the whole command) runs as an async
+  // function, awaited by load(); anywhere else its importers would run before it finished.
+  m.async = hasTopLevelAwait(ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, false));
+  if (m.async && id !== 0) throw new Error(`${relative(root, file)}: top-level await outside the entry module`);
+  m.deps = m.deps.map((t) => add(t));
+  m.specs = Object.fromEntries(Object.entries(specs).map(([k, t]) => [k, add(t)]));
+  m.code = code;
+  return id;
+}
+add(entry);
+
+// Static dependencies by id, for the preload closure of a dynamic import.
+const lines = [];
+lines.push('"use strict";');
+lines.push('// Generated by scripts/bundle-cli.mjs from dist/src (npm run build): do not edit.');
+lines.push('const { createRequire } = require("node:module");');
+lines.push('const { pathToFileURL } = require("node:url");');
+lines.push('const PARAMS = ["exports", "require", "module", "__filename", "__dirname", "__importMetaUrl", "__import", "__dynamicImport"];');
+lines.push('const dynamicImport = (spec) => import(spec);');
+lines.push('const { readFileSync } = require("node:fs");');
+lines.push('const { join } = require("node:path");');
+lines.push(`const SRC = join(__dirname, "src") + "/", CJS = join(__dirname, "cli-cjs") + "/";`);
+lines.push(`const FILES = ${JSON.stringify(order.map((m) => relative(src, m.file)))};`);
+lines.push(`const DEPS = ${JSON.stringify(order.map((m) => m.deps))};`);
+lines.push(`const SPECS = ${JSON.stringify(order.map((m) => m.specs))};`);
+lines.push(`const USES_URL = ${JSON.stringify(order.map((m) => (/__importMetaUrl/.test(m.code) ? 1 : 0)))};`);
+lines.push(`const ASYNC_EVAL = ${JSON.stringify(order.map((m) => (m.async ? 1 : 0)))};`);
+lines.push('const AsyncFunction = (async () => {}).constructor;');
+const asyncPkgs = [...new Set(order.flatMap((m) => m.bare))].filter(needsImport);
+lines.push(`const ASYNC = ${JSON.stringify(asyncPkgs)};`);
+lines.push(`const BARE = ${JSON.stringify(order.map((m) => m.bare.filter((p) => asyncPkgs.includes(p))))};`);
+lines.push(`const realRequire = createRequire(require("node:path").join(SRC, "cli", "main.js"));
+const preloaded = new Map();
+const cache = new Array(FILES.length);
+function req(id) {
+  const c = cache[id];
+  if (c) return c.exports;
+  const m = { exports: {} };
+  cache[id] = m;
+  const file = SRC + FILES[id];
+  const specs = SPECS[id];
+  const shim = (spec) => {
+    const t = specs[spec];
+    if (t !== undefined) return req(t);
+    return preloaded.has(spec) ? preloaded.get(spec) : realRequire(spec);
+  };
+  // Each module's text is compiled when first required: the script itself holds strings only, so
+  // loading it parses none of the modules a command does not run.
+  // (new Function, named by sourceURL, is faster to set up than vm.compileFunction in Node 20)
+  const fn = new (ASYNC_EVAL[id] ? AsyncFunction : Function)(...PARAMS, readFileSync(CJS + FILES[id], "utf8") + "\\n//# sourceURL=" + file);
+  const url = USES_URL[id] ? pathToFileURL(file).href : undefined;
+  m.done = fn.call(m.exports, m.exports, shim, m, file, SRC + FILES[id].replace(/[^/]*$/, ""), url, load, dynamicImport);
+  return m.exports;
+}
+/** An ES-only package a module needs, imported before the module runs. */
+async function preload(id, seen = new Set()) {
+  if (seen.has(id) || cache[id]) return;
+  seen.add(id);
+  for (const p of BARE[id]) if (!preloaded.has(p)) preloaded.set(p, await import(p));
+  for (const d of DEPS[id]) await preload(d, seen);
+}
+async function load(id) {
+  await preload(id);
+  const exports = req(id);
+  // A module evaluated as an async function (top-level await) has finished when its promise settles.
+  if (ASYNC_EVAL[id]) await cache[id].done;
+  return exports;
+}`);
+// Each module's CommonJS text in its own file (read and compiled when first required).
+const cjs = join(dist, 'cli-cjs');
+rmSync(cjs, { recursive: true, force: true });
+for (const m of order) {
+  const f = join(cjs, relative(src, m.file));
+  mkdirSync(dirname(f), { recursive: true });
+  writeFileSync(f, m.code);
+}
+lines.push('module.exports = load(0);');
+const target = join(dist, 'cli.cjs');
+const tmp = `${target}.tmp-${process.pid}`;
+writeFileSync(tmp, lines.join('\n') + '\n');
+renameSync(tmp, target);
+console.log(`bundle-cli: ${order.length} modules -> ${relative(root, target)}`);
