@@ -78,7 +78,7 @@ export function compileBlocks(blocks: Block[]): void {
     gens.forEach((g, k) => {
       const f = prebuiltBlocks.get(g.body);
       if (f === undefined) { rest.push(blocks[k]); restGens.push(g); return; }
-      blocks[k].fn = f(H, g.consts); blocks[k].pre = g.pre; compiledBlocks++;
+      blocks[k].fn = watch(blocks[k], f(H, g.consts), flagStores); blocks[k].pre = g.pre; compiledBlocks++;
     });
     if (rest.length === 0) return;
     blocks = rest; gens = restGens;

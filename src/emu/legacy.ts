@@ -14,7 +14,7 @@
 // interrupts are off on this road), I/O, string instructions, far calls, task switches, v8086 mode.
 // SDM Vol. 3A ch. 9 "Processor Management and Initialization" (9.8 "Initializing IA-32e Mode"),
 // ch. 3 (segment descriptors).
-import { Decoder, DecoderOptions, Instruction, Mnemonic, OpKind, Register, Code, MemorySizeExt } from './iced.js';
+import iced, { Decoder, DecoderOptions, Instruction, Mnemonic, OpKind, Register, Code, MemorySizeExt } from './iced.js';
 import type { Cpu } from './cpu.js';
 import { cpuidLeaf } from './runtime.js';
 
@@ -479,7 +479,8 @@ class Exec {
   }
 
   private text(i: Instruction): string {
-    const names = Mnemonic as unknown as Record<number, string | undefined>;
+    // the name from iced-x86 itself (iced-enums.ts maps names to values only); an error path, so loading it is fine
+    const names = iced.Mnemonic as unknown as Record<number, string | undefined>;
     return `${(names[i.mnemonic] ?? `mnemonic ${i.mnemonic}`).toLowerCase()} (${[...this.lastBytes].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`;
   }
   private lastBytes = new Uint8Array(0);
