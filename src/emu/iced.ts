@@ -9,12 +9,12 @@ import { createRequire } from 'node:module';
 import type * as Iced from 'iced-x86';
 import * as E from './iced-enums.js';
 
-let module: typeof Iced | null = null;
+let icedModule: typeof Iced | null = null;
 function load(): typeof Iced {
-  return module ??= createRequire(import.meta.url)('iced-x86') as typeof Iced;
+  return icedModule ??= createRequire(import.meta.url)('iced-x86') as typeof Iced;
 }
 /** Has iced-x86 been loaded in this process (tests: a warm start does not)? */
-export function icedLoaded(): boolean { return module !== null; }
+export function icedLoaded(): boolean { return icedModule !== null; }
 
 /** iced's class or function `name`, loaded when first constructed, called or read. */
 function lazy<T extends object>(name: keyof typeof Iced): T {

@@ -246,4 +246,29 @@ test("removing an event that was ever enabled empties the trace (Linux 6.1: WAS_
   assert.is(entries(), n);
 });
 
+test('an event a trigger arms cannot be removed (soft mode sets EVENT_FILE_FL_ENABLED: -EBUSY) until the trigger goes; del --force drops both', () => {
+  const env = { KTRACE_STATE: freshState() };
+  const fsw = (path: string, text: string) => ktrace(['fs', 'write', '--', path, text], env);
+  assert.is(fsw('kprobe_events', 'p:kprobes/t ksys_write').code, 0);
+  assert.is(fsw('events/kprobes/t/trigger', 'traceoff').code, 0);
+  const r = fsw('kprobe_events', '-:kprobes/t');
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /Device or resource busy/);
+  const d = ktrace(['del', 'kprobes:t'], env);
+  assert.is(d.code, 1);
+  assert.match(d.stderr, /^ktrace: del: Failed to delete kprobes:t: Device or resource busy \(a trigger is attached\)/);
+  assert.is(ktrace(['del', '-a'], env).code, 1, 'del -a refuses too');
+  assert.match(ktrace(['list'], env).stdout, /kprobes:t/);
+  // the trigger removed, the event goes
+  assert.is(fsw('events/kprobes/t/trigger', '!traceoff').code, 0);
+  assert.is(fsw('kprobe_events', '-:kprobes/t').code, 0);
+  // --force removes the trigger with its event
+  assert.is(fsw('kprobe_events', 'p:kprobes/u ksys_write').code, 0);
+  assert.is(fsw('events/kprobes/u/trigger', 'traceoff').code, 0);
+  assert.is(ktrace(['del', '--force', 'kprobes:u'], env).code, 0);
+  assert.is.not(ktrace(['list'], env).stdout.includes('kprobes:u'), true);
+  assert.is(fsw('kprobe_events', 'p:kprobes/u ksys_write').code, 0);
+  assert.not.match(ktrace(['fs', 'cat', 'events/kprobes/u/trigger'], env).stdout, /^traceoff/m, 'no trigger left behind');
+});
+
 test.run();

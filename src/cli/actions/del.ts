@@ -17,6 +17,12 @@ function busy(names: string[]): CliError {
   const list = names.join(', ');
   return new CliError(`del: Failed to delete ${list}: Device or resource busy (enabled); run \`ktrace disable ${names.length === 1 ? names[0] : "'*'"}\` first, or \`ktrace del --force\``);
 }
+/** The same for events a trigger arms (soft mode sets EVENT_FILE_FL_ENABLED: the kernel refuses with EBUSY too). */
+function triggered(names: string[]): CliError {
+  return new CliError(`del: Failed to delete ${names.join(', ')}: Device or resource busy (a trigger is attached); remove it from events/GROUP/EVENT/trigger first, or \`ktrace del --force\``);
+}
+const hasTriggers = (s: { triggers?: Record<string, unknown[]> }, group: string, event: string): boolean =>
+  (s.triggers?.[`${group}/${event}`]?.length ?? 0) > 0;
 
 export async function del(args: DelArgs): Promise<void> {
   const patterns = (args.patterns ?? []).map(String);
@@ -27,6 +33,8 @@ export async function del(args: DelArgs): Promise<void> {
     if (args.all) {
       const on = [...new Set(s.enabled)].map((k) => k.replace('/', ':'));
       if (on.length && !args.force) throw busy(on);
+      const armed = Object.keys(s.triggers ?? {}).filter((k) => (s.triggers![k]?.length ?? 0) > 0).map((k) => k.replace('/', ':'));
+      if (armed.length && !args.force) throw triggered(armed);
       // Without replaying the events: -a also clears the state of another kernel's events.
       const names = probesOf(s.kprobeEvents).map((p) => ({ group: p.group, event: p.event }));
       const uniq = names.filter((e, i) => names.findIndex((x) => x.group === e.group && x.event === e.event) === i);
@@ -34,7 +42,7 @@ export async function del(args: DelArgs): Promise<void> {
       if (args.verbose) for (const e of uniq) process.stderr.write(`Writing event: -:${e.group}/${e.event}\n`);
       // As kprobe_events opened with O_TRUNC: the trace is emptied if one of them was ever enabled.
       const was = new Set(wasEnabledOf(s));
-      const after = { ...s, ...session.snapshot() };
+      const after = { ...s, ...session.snapshot(), triggers: undefined };
       return { state: args['dry-run'] ? undefined : uniq.some((e) => was.has(`${e.group}/${e.event}`)) ? clearedTrace(after) : after, result: uniq };
     }
     const session = t.light(image, s);
@@ -42,8 +50,15 @@ export async function del(args: DelArgs): Promise<void> {
     const gone = ev.events().filter((e) => args.all || matchers.some((m) => m(e.group, e.event)));
     const on = gone.filter((e) => ev.isEnabled(e.group, e.event)).map((e) => `${e.group}:${e.event}`);
     if (on.length && !args.force) throw busy(on);
+    const armed = gone.filter((e) => hasTriggers(session.state, e.group, e.event)).map((e) => `${e.group}:${e.event}`);
+    if (armed.length && !args.force) throw triggered(armed);
     for (const e of gone) {
       ev.setEnabled(e.group, e.event, false);
+      if (hasTriggers(session.state, e.group, e.event)) {
+        const triggers = { ...session.state.triggers };
+        delete triggers[`${e.group}/${e.event}`];
+        session.state = { ...session.state, triggers };
+      }
       if (args.verbose) process.stderr.write(`Writing event: -:${e.group}/${e.event}\n`);
       const rc = ev.write(`-:${e.group}/${e.event}\n`);
       if (rc < 0) throw new CliError(`del: ${e.group}:${e.event}: failed (${rc})`);

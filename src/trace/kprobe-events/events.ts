@@ -39,6 +39,11 @@ export interface KprobeEventsOptions {
   /** Is this module loaded? (a probe on a missing module's symbol waits for it, unregistered) */
   hasModule?(name: string): boolean;
   /**
+   * Is the event armed in soft mode by a trigger? (__ftrace_event_enable_disable with soft_disable sets
+   * EVENT_FILE_FL_ENABLED, so probe_remove_event_call refuses its removal with -EBUSY as for an enabled one.)
+   */
+  softEnabled?(group: string, event: string): boolean;
+  /**
    * The trace buffer is to be emptied: a write removed an event that was ever enabled
    * (probe_remove_event_call sets tr->clear_trace for EVENT_FILE_FL_WAS_ENABLED, and the write
    * ends in tracing_reset_all_online_cpus).
@@ -83,6 +88,11 @@ export class KprobeEvents {
     return this.enabledEvents.has(key(group, event));
   }
 
+  /** Is the event file enabled, for real or in a trigger's soft mode (its removal is -EBUSY)? */
+  private busy(group: string, event: string): boolean {
+    return this.isEnabled(group, event) || (this.opts.softEnabled?.(group, event) ?? false);
+  }
+
   /** Was the event ever enabled (or armed in soft mode for a trigger) since it was created? */
   wasEnabled(group: string, event: string): boolean {
     return this.wasEnabledEvents.has(key(group, event));
@@ -113,7 +123,7 @@ export class KprobeEvents {
   write(text: string, truncate = false): number {
     try {
       if (truncate) {
-        const r = releaseAll(this.list, (g, e) => this.isEnabled(g, e));
+        const r = releaseAll(this.list, (g, e) => this.busy(g, e));
         if (r.errno) return r.errno;
         const before = this.list;
         for (const p of before) this.dropProbe(p);
@@ -149,7 +159,7 @@ export class KprobeEvents {
     if (c.kind === 'none') return 0;
     if (c.kind === 'delete') {
       const before = this.list;
-      const d = applyDelete(before, c.spec, (g, e) => this.isEnabled(g, e));
+      const d = applyDelete(before, c.spec, (g, e) => this.busy(g, e));
       for (const p of before) if (!d.remaining.includes(p)) this.dropProbe(p);
       this.list = d.remaining;
       this.eventsRemoved(before);

@@ -46,6 +46,8 @@ export class TraceSession {
       // Removing an event that was ever enabled empties the trace buffer (Linux 6.1, trace_events.c
       // probe_remove_event_call → tracing_reset_all_online_cpus). ktrace has one buffer, the top-level
       // instance's (no instances/), so the rule is the top-level one.
+      // a trigger arms its event in soft mode: removing it is -EBUSY until the trigger goes
+      softEnabled: (g, e) => (this.state.triggers?.[`${g}/${e}`]?.length ?? 0) > 0,
       onClearTrace: () => { this.state = clearedTrace(this.state); this.traceCleared = true; },
     });
     for (const line of state.kprobeEvents.split('\n')) {
