@@ -74,7 +74,8 @@ export function startupIpi(c: Cpu, st: LegacyState, vector: number): void {
 
 export type LegacyResult = 'budget' | 'long' | 'halt' | { error: string };
 
-const insn = new Instruction();
+// made on first use: importing this module must not load iced-x86 (a warm start runs without it)
+let insn: Instruction | null = null;
 
 function hex(n: number): string { return '0x' + (n >>> 0).toString(16); }
 
@@ -352,6 +353,7 @@ class Exec {
       bytes[k] = this.read(cs.base + off, 1);
     }
     const d = new Decoder(bits, bytes, DecoderOptions.None);
+    insn ??= new Instruction();
     try { d.ip = BigInt(ip); d.decodeOut(insn); } finally { d.free(); }
     const i = insn;
     this.lastBytes = bytes.subarray(0, i.length);

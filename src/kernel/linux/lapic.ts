@@ -179,7 +179,8 @@ export class Lapic {
   }
 }
 
-const insn = new Instruction();
+// made on first use: importing this module must not load iced-x86 (a warm start runs without it)
+let insn: Instruction | null = null;
 
 /**
  * Run the instruction at c.rip that faulted on the APIC page (`pa` is the physical address it touched):
@@ -188,6 +189,7 @@ const insn = new Instruction();
  */
 export function lapicAccess(c: Cpu, code: Uint8Array, pa: number, apic: Lapic, h: LapicHost): boolean {
   const d = new Decoder(64, code, DecoderOptions.None);
+  insn ??= new Instruction();
   try { d.ip = 0n; d.decodeOut(insn); } finally { d.free(); }
   const i = insn;
   if (i.mnemonic !== Mnemonic.Mov || i.opCount !== 2) return false;

@@ -14,6 +14,7 @@ import { runResultJson } from '../../../src/output/run-summary.js';
 import type { Platform } from '../../../src/kernel/platform.js';
 import type { Cpu } from '../../../src/emu/cpu.js';
 import { bundledLinuxPath, LINUX_FIXTURE_DIR } from '../../../src/kernel/linux/bundle.js';
+import '../../../src/kernel/linux/task-layout.js'; // Linux's task layout reader (kernel/task-layout.ts)
 import type { LinuxPlatform } from '../../../src/kernel/linux/platform.js';
 import { KprobeManager, KretprobeManager, Optimizer } from '../../../src/kprobe/index.js';
 import { cacheEnabled } from '../../../src/cache.js';
