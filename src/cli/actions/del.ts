@@ -6,7 +6,7 @@ import { openState } from './state.js';
 import { eventMatcher } from '../probe-events.js';
 import { probesOf } from '../../trace/kprobe-events/probe.js';
 import { wasEnabledOf } from '../../trace/runtime/session.js';
-import { clearedTrace } from '../../trace/runtime/state.js';
+import { clearedTrace, hasTriggers } from '../../trace/runtime/state.js';
 import { removedMessage } from '../../output/probes.js';
 import { out } from '../../output/write.js';
 
@@ -21,8 +21,6 @@ function busy(names: string[]): CliError {
 function triggered(names: string[]): CliError {
   return new CliError(`del: Failed to delete ${names.join(', ')}: Device or resource busy (a trigger is attached); remove it from events/GROUP/EVENT/trigger first, or \`ktrace del --force\``);
 }
-const hasTriggers = (s: { triggers?: Record<string, unknown[]> }, group: string, event: string): boolean =>
-  (s.triggers?.[`${group}/${event}`]?.length ?? 0) > 0;
 
 export async function del(args: DelArgs): Promise<void> {
   const patterns = (args.patterns ?? []).map(String);

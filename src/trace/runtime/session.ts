@@ -7,7 +7,7 @@ import { KprobeEvents, type KprobeBackend } from '../kprobe-events/events.js';
 import { showProbe } from '../kprobe-events/show.js';
 import type { ProbeDef } from '../kprobe-events/probe.js';
 import type { SymbolResolver } from '../kprobe-events/resolver.js';
-import { clearedTrace, FIRST_EVENT_ID, fromStoredErrors, toStoredErrors, type TraceState } from './state.js';
+import { clearedTrace, FIRST_EVENT_ID, hasTriggers, fromStoredErrors, toStoredErrors, type TraceState } from './state.js';
 
 export const eventKey = (p: { group: string; event: string }) => `${p.group}/${p.event}`;
 
@@ -47,7 +47,7 @@ export class TraceSession {
       // probe_remove_event_call → tracing_reset_all_online_cpus). ktrace has one buffer, the top-level
       // instance's (no instances/), so the rule is the top-level one.
       // a trigger arms its event in soft mode: removing it is -EBUSY until the trigger goes
-      softEnabled: (g, e) => (this.state.triggers?.[`${g}/${e}`]?.length ?? 0) > 0,
+      softEnabled: (g, e) => hasTriggers(this.state, g, e),
       onClearTrace: () => { this.state = clearedTrace(this.state); this.traceCleared = true; },
     });
     for (const line of state.kprobeEvents.split('\n')) {

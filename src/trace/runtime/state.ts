@@ -66,6 +66,11 @@ export function clearedTrace<T extends TraceState>(s: T): T {
   return { ...s, trace: '', traceEntries: 0, traceWritten: 0 };
 }
 
+/** Does a trigger arm this event (its soft mode: removing the event is -EBUSY until the trigger goes)? */
+export function hasTriggers(s: Pick<TraceState, 'triggers'>, group: string, event: string): boolean {
+  return (s.triggers?.[`${group}/${event}`]?.length ?? 0) > 0;
+}
+
 export function toStoredErrors(entries: readonly LoggedError[]): StoredError[] {
   return entries.map((e) => ({ code: e.code, subsystem: e.subsystem, message: e.message, command: e.command, pos: e.pos, tsNs: String(e.tsNs) }));
 }
