@@ -1,6 +1,6 @@
 // Decode once: iced-x86 turns each instruction into a plain JS Op exactly once; ops and compiled blocks
 // are cached per page in dense arrays indexed by page offset, and dropped when the page's bytes change.
-import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, MemorySizeExt, OpKind, Register, Mnemonic, Code } from './iced.js';
+import { Decoder, DecoderOptions, decodeAt, Formatter, FormatterSyntax, Instruction, MemorySizeExt, OpKind, Register, Mnemonic, Code } from './iced.js';
 import { TWO32, toAddr } from '../base/addr.js';
 import { STATS_ON, stats } from './stats.js';
 import { codeFacts } from './facts.js';
@@ -97,17 +97,11 @@ declare module './memory.js' {
 export const MAX_BLOCK = 64;
 
 let fmt: Formatter | null = null;
-let insn: Instruction | null = null;
 export function disassemble(bytes: Uint8Array, ip: number): string {
-  const d = new Decoder(64, bytes, DecoderOptions.None);
-  try {
-    d.ip = BigInt.asUintN(64, BigInt(ip));
-    if (!insn) insn = new Instruction();
-    d.decodeOut(insn);
-    if (insn.code === Code.INVALID) return '(bad)';
-    if (!fmt) { fmt = new Formatter(FormatterSyntax.Gas); }
-    return fmt.format(insn);
-  } finally { d.free(); }
+  const insn = decodeAt(bytes, ip);
+  if (insn.code === Code.INVALID) return '(bad)';
+  if (!fmt) { fmt = new Formatter(FormatterSyntax.Gas); }
+  return fmt.format(insn);
 }
 
 function gprIndex(r: number): [number, number, number] {

@@ -71,3 +71,23 @@ export type Register = Iced.Register;
 export type RflagsBits = Iced.RflagsBits;
 export type InstructionInfoFactory = Iced.InstructionInfoFactory;
 export type InstructionInfoOptions = Iced.InstructionInfoOptions;
+
+let scratch: Iced.Instruction | null = null;
+
+/** The shared scratch Instruction (made on first use) that decodeAt fills; a walker's Decoder may decodeOut into it. */
+export function scratchInstruction(): Iced.Instruction { return scratch ??= new Instruction(); }
+
+/**
+ * Decodes one instruction from `bytes` as if it sat at `ip` (a 16-, 32- or 64-bit code segment). The
+ * result is one shared scratch Instruction, made on first use (so importing this module loads no
+ * iced-x86) and overwritten by the next call: read what you need from it before decoding again.
+ */
+export function decodeAt(bytes: Uint8Array, ip: number, bits: 16 | 32 | 64 = 64): Iced.Instruction {
+  const d = new Decoder(bits, bytes, DecoderOptions.None);
+  try {
+    d.ip = BigInt.asUintN(64, BigInt(ip));
+    const i = scratchInstruction();
+    d.decodeOut(i);
+    return i;
+  } finally { d.free(); }
+}

@@ -14,7 +14,7 @@
 // interrupts are off on this road), I/O, string instructions, far calls, task switches, v8086 mode.
 // SDM Vol. 3A ch. 9 "Processor Management and Initialization" (9.8 "Initializing IA-32e Mode"),
 // ch. 3 (segment descriptors).
-import iced, { Decoder, DecoderOptions, Instruction, Mnemonic, OpKind, Register, Code, MemorySizeExt } from './iced.js';
+import iced, { decodeAt, type Instruction, Mnemonic, OpKind, Register, Code, MemorySizeExt } from './iced.js';
 import type { Cpu } from './cpu.js';
 import { cpuidLeaf } from './runtime.js';
 
@@ -73,9 +73,6 @@ export function startupIpi(c: Cpu, st: LegacyState, vector: number): void {
 }
 
 export type LegacyResult = 'budget' | 'long' | 'halt' | { error: string };
-
-// made on first use: importing this module must not load iced-x86 (a warm start runs without it)
-let insn: Instruction | null = null;
 
 function hex(n: number): string { return '0x' + (n >>> 0).toString(16); }
 
@@ -352,10 +349,7 @@ class Exec {
       const off = bits === 16 ? (ip + k) & 0xffff : (ip + k) >>> 0;
       bytes[k] = this.read(cs.base + off, 1);
     }
-    const d = new Decoder(bits, bytes, DecoderOptions.None);
-    insn ??= new Instruction();
-    try { d.ip = BigInt(ip); d.decodeOut(insn); } finally { d.free(); }
-    const i = insn;
+    const i = decodeAt(bytes, ip, bits);
     this.lastBytes = bytes.subarray(0, i.length);
     if (i.code === Code.INVALID) this.fail('invalid instruction (#UD)');
     if (i.hasLockPrefix || i.hasRepPrefix || i.hasRepePrefix || i.hasRepnePrefix) this.fail(`prefixed ${this.text(i)}`);

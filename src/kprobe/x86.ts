@@ -5,7 +5,7 @@
 // Every instruction fact comes from iced-x86 (flow control and privilege through the per-Code table of
 // src/emu/facts.ts; condition code, branch target, RIP-relative operands from the decoded instruction);
 // the only policy tables are what the kernel's own lists add to those facts, written as iced Mnemonic sets.
-import { BlockEncoder, BlockEncoderOptions, Code, ConditionCode, Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic, OpKind, Register } from '../emu/iced.js';
+import { BlockEncoder, BlockEncoderOptions, Code, ConditionCode, Decoder, DecoderOptions, decodeAt, FlowControl, Mnemonic, OpKind, Register, scratchInstruction } from '../emu/iced.js';
 import { Reg, type Cpu } from '../emu/cpu.js';
 import type { Memory } from '../emu/memory.js';
 import { condition, guestPop, guestPush, popfResult, stiEnable } from '../emu/guest.js';
@@ -51,20 +51,6 @@ export interface ArchInsn {
 export interface PrepareError { errno: number; reason: string }
 
 
-let insn: Instruction | null = null;
-function scratch(): Instruction { return insn ??= new Instruction(); }
-
-/** Decode one instruction from `bytes` as if it sat at `ip`; the returned Instruction is shared scratch. */
-export function decodeAt(bytes: Uint8Array, ip: number): Instruction {
-  const d = new Decoder(64, bytes, DecoderOptions.None);
-  try {
-    d.ip = BigInt.asUintN(64, BigInt(ip));
-    const i = scratch();
-    d.decodeOut(i);
-    return i;
-  } finally { d.free(); }
-}
-
 /**
  * can_probe: is `addr` an instruction boundary, decoding from the start of its symbol? `read` returns
  * the original bytes (recover_probed_instruction: int3s of other probes replaced by their saved opcodes).
@@ -73,8 +59,9 @@ export function canProbe(symStart: number, addr: number, read: (a: number, len: 
   if (addr === symStart) return true;
   const span = addr - symStart;
   const bytes = read(symStart, span + MAX_INSN_SIZE);
+  // one Decoder for the walk (a decodeAt per instruction costs 2.4x on a 2 KB function)
   const d = new Decoder(64, bytes, DecoderOptions.None);
-  const i = scratch();
+  const i = scratchInstruction();
   try {
     d.ip = BigInt.asUintN(64, BigInt(symStart));
     let off = 0;

@@ -10,7 +10,7 @@
 //
 // The guest reaches the registers through a page of its own tables that points at 0xfee00000, outside
 // RAM: each access faults, and the platform runs the faulting `mov` here (mmio), as a device model does.
-import { Decoder, DecoderOptions, Instruction, Mnemonic, OpKind, Register } from '../../emu/iced.js';
+import { decodeAt, Mnemonic, OpKind, Register } from '../../emu/iced.js';
 import type { Cpu } from '../../emu/cpu.js';
 
 export const LAPIC_PHYS = 0xfee00000;
@@ -179,19 +179,13 @@ export class Lapic {
   }
 }
 
-// made on first use: importing this module must not load iced-x86 (a warm start runs without it)
-let insn: Instruction | null = null;
-
 /**
  * Run the instruction at c.rip that faulted on the APIC page (`pa` is the physical address it touched):
  * a 32-bit `mov` to or from the register, as Linux's native_apic_mem_read/write make. False: another
  * instruction (the caller reports it).
  */
 export function lapicAccess(c: Cpu, code: Uint8Array, pa: number, apic: Lapic, h: LapicHost): boolean {
-  const d = new Decoder(64, code, DecoderOptions.None);
-  insn ??= new Instruction();
-  try { d.ip = 0n; d.decodeOut(insn); } finally { d.free(); }
-  const i = insn;
+  const i = decodeAt(code, 0);
   if (i.mnemonic !== Mnemonic.Mov || i.opCount !== 2) return false;
   const off = pa - LAPIC_PHYS;
   const gpr = (r: number): number => (r >= Register.EAX && r <= Register.R15D ? r - Register.EAX : -1);
