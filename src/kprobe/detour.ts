@@ -228,23 +228,18 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** The jmp rel32 from `from` to `to` (synthesize_reljump). */
-export function relJump(from: number, to: number): Uint8Array {
-  // Encoder (not BlockEncoder): exactly the rel32 form, never shortened
+/** A rel32 branch (`code`) at `from` to `to`: Encoder, not BlockEncoder, so exactly the rel32 form, never shortened. */
+function rel32(code: Code, from: number, to: number): Uint8Array {
   const e = new Encoder(64);
-  const i = Instruction.createBranch(Code.Jmp_rel32_64, u64(to));
+  const i = Instruction.createBranch(code, u64(to));
   try {
     e.encode(i, u64(from));
     return e.takeBuffer();
   } finally { i.free(); e.free(); }
 }
 
+/** The jmp rel32 from `from` to `to` (synthesize_reljump). */
+export function relJump(from: number, to: number): Uint8Array { return rel32(Code.Jmp_rel32_64, from, to); }
+
 /** call rel32 from `from` to `to` (the ftrace call that replaces the mcount nop). */
-export function relCall(from: number, to: number): Uint8Array {
-  const e = new Encoder(64);
-  const i = Instruction.createBranch(Code.Call_rel32_64, u64(to));
-  try {
-    e.encode(i, u64(from));
-    return e.takeBuffer();
-  } finally { i.free(); e.free(); }
-}
+export function relCall(from: number, to: number): Uint8Array { return rel32(Code.Call_rel32_64, from, to); }
