@@ -270,7 +270,7 @@ export async function createTuiSession(o: TuiSessionOptions): Promise<TuiSession
         r = store.updateState(dir, o.vmlinux, (s) => {
           const session = t.light(image, s);
           const taken = (g: string, e: string) => session.events.events().some((x) => x.group === g && x.event === e);
-          const lines = compile?.(words, { taken, force: false, command: 'add' });
+          const lines = compile?.(words, { taken, force: false, command: 'add', warn: (w) => { process.stderr.write(w); } });
           const res = lines ? addLines(session, lines, false) : addProbe(session, words, false);
           if (res.ok) for (const a of res.added) session.events.setEnabled(a.group, a.event, true);
           // A failed add still saves its error_log entry, as `ktrace add` does.

@@ -48,7 +48,7 @@ export async function add(args: AddArgs): Promise<void> {
   if (max !== undefined && (!Number.isSafeInteger(max) || max < 1)) throw new CliError('add: --max-probes must be a positive integer', EXIT_USAGE);
   const image = loadImage(args.vmlinux);
   const compiler = specCompiler(image, args.vmlinux, { background: buildInBackground });
-  const specOpts = { noInlines: !args.inlines, maxProbes: max, source: args.source, quiet: args.quiet };
+  const specOpts = { noInlines: !args.inlines, maxProbes: max, source: args.source, ...(args.quiet ? {} : { warn: (w: string) => { process.stderr.write(w); } }) };
   // A raw kprobe_events line goes to the kernel as written (without loading the DWARF modules); a
   // perf spec goes through the debug info when the kernel has it, as perf does (specCompiler).
   const compileOf = (words: string[]) => (isRawKprobeLine(words.join(' ')) ? undefined : compiler);

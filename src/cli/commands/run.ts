@@ -151,7 +151,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     let specLines: import('../run-probes.js').SpecLines | undefined;
     if (asList(args.add).length) {
       const compile = (await import('../../trace/perf-probe/spec-compiler.js')).specCompiler(image, args.vmlinux, { background: (await import('../debug-index.js')).buildInBackground });
-      if (compile) specLines = (spec, taken) => compile([spec], { taken, force: true, command: `run: -a ${spec}` });
+      if (compile) specLines = (spec, taken) => compile([spec], { taken, force: true, command: `run: -a ${spec}`, warn: (t) => { process.stderr.write(t); } });
     }
     const sel = await rp.selectEvents(t, image, stored, asList(args.event), asList(args.add), specLines);
     const hm = args.handlers !== undefined ? await (await import('../handlers.js')).loadHandlers(args.handlers) : undefined;

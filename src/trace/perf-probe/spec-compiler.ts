@@ -1,6 +1,7 @@
 // perf probe's debuginfo path for `add`, `run -a` and the TUI's add prompt: a perf spec compiled through
 // the image's DWARF (compile.ts) into kprobe_events lines, with perf's handling of blacklisted inlined
-// copies on a running kernel; a raw kprobe_events line goes to the kernel as written.
+// copies on a running kernel (a warning through the caller's `warn`); a raw kprobe_events line goes to the
+// kernel as written.
 import type { Image } from '../../elf/image.js';
 import { DebugInfoError, hasDebugInfo, openDwarf, sourceReader, symbolLookup, withDwarf, type DebugInfo, type OpenOptions } from '../../debuginfo/open.js';
 import { compilePerfProbe } from './compile.js';
@@ -28,12 +29,12 @@ export function perfSpecLines(info: DebugInfo, image: Image, vmlinuxPath: string
   if (kept.length === 0) return r.value.map((e) => e.line);
   for (const e of r.value) {
     const w = `${e.point.symbol} is blacklisted function, skip it.\n`;
-    if (!kept.includes(e) && !warned.has(w)) { warned.add(w); if (!opts.quiet) process.stderr.write(w); }
+    if (!kept.includes(e) && !warned.has(w)) { warned.add(w); opts.warn?.(w); }
   }
   return kept.map((e) => e.line);
 }
 
-/** Warnings already printed by this process (a spec is compiled more than once per command). */
+/** Warnings already given by this process (a spec is compiled more than once per command). */
 const warned = new Set<string>();
 
 export interface SpecOptions {
@@ -46,8 +47,8 @@ export interface SpecOptions {
   noInlines?: boolean;
   maxProbes?: number;
   source?: string;
-  /** perf -q: no warnings (the blacklisted-copy one). */
-  quiet?: boolean;
+  /** Where perf's warnings go (the blacklisted-copy one: each once per process); none without it (perf -q). */
+  warn?: (text: string) => void;
 }
 
 /** The kprobe_events lines of a perf spec, given which event names are taken (perfSpecLines' options). */

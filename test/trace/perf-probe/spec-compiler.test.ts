@@ -1,6 +1,6 @@
 // src/trace/perf-probe/spec-compiler.ts: perf probe's debuginfo path as `add` takes a spec. A raw
 // kprobe_events line is left to the kernel; an inlined copy inside a blacklisted (NOKPROBE) function is
-// skipped with perf's warning on a running kernel and listed offline; a clash is one DebugInfoError.
+// skipped with perf's warning (through the caller's warn) on a running kernel and listed offline; a clash is one DebugInfoError.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FIXTURE, fixtureImage } from '../../elf/fixture.js';
@@ -8,7 +8,7 @@ import { DebugInfoError, openDwarf } from '../../../src/debuginfo/open.js';
 import { perfSpecLines, specCompiler, type SpecOptions } from '../../../src/trace/perf-probe/spec-compiler.js';
 import type { Image } from '../../../src/elf/image.js';
 
-const opts = (o: Partial<SpecOptions> = {}): SpecOptions => ({ taken: () => false, force: false, command: 'add', quiet: true, ...o });
+const opts = (o: Partial<SpecOptions> = {}): SpecOptions => ({ taken: () => false, force: false, command: 'add', ...o });
 /** The address a kprobe_events line probes (FUNC+OFFS). */
 const addrOf = (img: Image, line: string) => { const [fn, off] = line.split(' ')[1]!.split('+'); return img.functionNamed(fn!)!.addr + Number(off ?? 0); };
 
@@ -24,7 +24,12 @@ test('an inlined copy in a blacklisted function: skipped on the running kernel, 
   const all = perfSpecLines(info, img, FIXTURE, ['tick_handle_periodic'], opts({ offline: true }));
   const blacklisted = all.filter((l) => img.inKprobeBlacklist(addrOf(img, l)));
   assert.ok(blacklisted.length > 0 && blacklisted.length < all.length, `a blacklisted copy among ${all.join(' | ')}`);
-  assert.equal(perfSpecLines(info, img, FIXTURE, ['tick_handle_periodic'], opts()), all.filter((l) => !blacklisted.includes(l)));
+  const warnings: string[] = [];
+  assert.equal(perfSpecLines(info, img, FIXTURE, ['tick_handle_periodic'], opts({ warn: (w) => warnings.push(w) })), all.filter((l) => !blacklisted.includes(l)));
+  assert.equal(warnings, [...new Set(blacklisted.map((l) => `${l.split(' ')[1]!.split('+')[0]} is blacklisted function, skip it.\n`))]);
+  // once per process: the same spec again warns no more
+  perfSpecLines(info, img, FIXTURE, ['tick_handle_periodic'], opts({ warn: (w) => warnings.push(w) }));
+  assert.is(warnings.length, new Set(blacklisted.map((l) => l.split(' ')[1]!.split('+')[0])).size);
 });
 
 test('a taken event name: one DebugInfoError with the hint; with force, the next name', () => {
