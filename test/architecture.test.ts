@@ -1,9 +1,10 @@
 // docs/ARCHITECTURE.md stays true to the tree: every path it names exists, and every file under src/ is
-// named in it (by its path, or by its name in a paragraph or list item that names its folder).
+// named in it (by its path, or by its name in a paragraph or list item that names its folder). And the
+// layering it describes has no import cycle among src/'s modules.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { ROOT } from '../src/paths.js';
 
 const doc = readFileSync(join(ROOT, 'docs', 'ARCHITECTURE.md'), 'utf8');
@@ -44,6 +45,42 @@ test('every file under src/ is named on the page', () => {
   }
   const unnamed = srcFiles().filter((f) => !named.has(f));
   assert.equal(unnamed, [], 'src/ files docs/ARCHITECTURE.md does not name (add them where they belong, or to its index of the other files)');
+});
+
+/** The src/ files a module imports statically (type-only imports too: a cycle of types is a tangle as well). */
+function imports(file: string): string[] {
+  const text = readFileSync(join(ROOT, file), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  const out: string[] = [];
+  for (const m of text.matchAll(/^\s*(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\s+from\s+)?['"](\.[^'"]+)['"]/gm)) {
+    const target = relative(ROOT, resolve(dirname(join(ROOT, file)), m[1]!)).replace(/\.js$/, '.ts');
+    out.push(existsSync(join(ROOT, target)) ? target : target.replace(/\.ts$/, '.tsx'));
+  }
+  return out;
+}
+
+test('no import cycles among src/ modules', () => {
+  const files = srcFiles().filter((f) => /\.tsx?$/.test(f) && !f.endsWith('.d.ts'));
+  const graph = new Map(files.map((f) => [f, imports(f)]));
+  // Tarjan's strongly connected components: any with two or more modules (or a self-import) is a cycle.
+  let next = 0;
+  const index = new Map<string, number>(), low = new Map<string, number>(), stack: string[] = [], on = new Set<string>();
+  const cycles: string[][] = [];
+  const visit = (v: string): void => {
+    index.set(v, next); low.set(v, next); next++; stack.push(v); on.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!index.has(w)) { visit(w); low.set(v, Math.min(low.get(v)!, low.get(w)!)); } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const c: string[] = [];
+      let w: string;
+      do { w = stack.pop()!; on.delete(w); c.push(w); } while (w !== v);
+      if (c.length > 1 || graph.get(v)!.includes(v)) cycles.push(c);
+    }
+  };
+  for (const f of files) if (!index.has(f)) visit(f);
+  assert.ok(files.length > 100 && [...graph.values()].flat().length > 300, 'the import graph was read');
+  assert.equal(cycles, [], 'import cycles');
 });
 
 test.run();
