@@ -69,14 +69,26 @@ function boundaries(functions = FUNCTIONS): Fn[] {
 type Path = 'single-step' | 'boosted' | 'optimized' | 'kretprobe';
 interface Probed { r: RunResult; booted: string; why: string; hits: Map<number, number>; refused: number }
 
-function run(script: ReturnType<typeof parseWorkload>, addrs: number[], path: Path | 'plain', fns: Fn[], cpus = 1): Probed & { counts?: Float64Array; bootCode?: (a: number, b: number) => boolean; patched: (a: number) => boolean } {
+type BootCode = (a: number, b: number) => boolean;
+/** A run with probes on `path` at `addrs`, or a plain run counting the executions of `addrs` (given, or
+ *  chosen once the code boot ran is known: `counted`). */
+function run(script: ReturnType<typeof parseWorkload>, addrs: number[] | ((bootCode?: BootCode) => number[]), path: Path | 'plain', fns: Fn[], cpus = 1): Probed & { counts?: Float64Array; counted: number[]; bootCode?: BootCode; patched: (a: number) => boolean } {
   const hits = new Map<number, number>();
-  let refused = 0, pl!: Platform, counts: Float64Array | undefined;
+  let refused = 0, pl!: Platform, counts: Float64Array | undefined, counted = typeof addrs === 'function' ? [] : addrs;
   const r = runScript(image!, script, {
     cpus, seed: 1, maxInsns: 600_000_000,
     attach: (p) => {
       pl = p;
-      if (path === 'plain') { counts = p.machine.countExecutions(addrs); return; }
+      if (path === 'plain') {
+        // counting forces the one-instruction path: a run that counts nothing runs tiered
+        if (typeof addrs === 'function') {
+          // the boundaries to count depend on the code boot ran: counted from the first instruction
+          // after the boot snapshot is restored (or a cold boot starts), as if from the start
+          const f = p.beforeFirstSlice!, list = addrs;
+          p.beforeFirstSlice = (mi, sl) => { f(mi, sl); counted = list(p.bootedFrom.bootCode); counts = p.machine.countExecutions(counted); };
+        } else if (addrs.length > 0) counts = p.machine.countExecutions(addrs);
+        return;
+      }
       const mgr = KprobeManager.attach(p);
       // the optimizer brings the ftrace path (CONFIG_KPROBES_ON_FTRACE): kretprobes sit on fentry sites
       if (path === 'optimized' || path === 'kretprobe') Optimizer.attach(p, mgr);
@@ -88,7 +100,7 @@ function run(script: ReturnType<typeof parseWorkload>, addrs: number[], path: Pa
         }
         return;
       }
-      for (const addr of addrs) {
+      for (const addr of addrs as number[]) {
         // an int3 over the kernel's `call __fentry__` before its ftrace_init would break that init
         // (ftrace_verify_code): fentry sites are probed through the ftrace path only
         if (path !== 'optimized' && image!.mcountSites.includes(addr)) { hits.set(addr, -1); continue; }
@@ -107,7 +119,7 @@ function run(script: ReturnType<typeof parseWorkload>, addrs: number[], path: Pa
     const now = pl.machine.mem.readBytes(a, 5), was = image!.read(a, 5)!;
     return now.some((b, i) => b !== was[i]);
   };
-  return { r, booted: pl.bootedFrom.kind, why: pl.bootedFrom.why, hits, refused, counts, bootCode: pl.bootedFrom.bootCode, patched };
+  return { r, booted: pl.bootedFrom.kind, why: pl.bootedFrom.why, hits, refused, counts, counted, bootCode: pl.bootedFrom.bootCode, patched };
 }
 
 function same(label: string, plain: RunResult, r: RunResult): void {
@@ -121,25 +133,29 @@ function same(label: string, plain: RunResult, r: RunResult): void {
 
 function sweep(workload: string, sample: number, seed: number, bootToo: boolean, functions = FUNCTIONS, cpus = 1): void {
   const script = parseWorkload(`${workload}.wl`, readFileSync(join(FIXTURES, 'workloads', `${workload}.wl`), 'utf8'));
-  let fns = boundaries(functions);
-  assert.ok(fns.length >= functions.length * 0.75, `most of the functions are in this kernel (${fns.map((f) => f.name).join(' ')})`);
-  // which code boot runs: from a plain run's snapshot
-  const probe = run(script, [], 'plain', [], cpus);
-  const bootCode = probe.bootCode;
+  const every = boundaries(functions);
+  assert.ok(every.length >= functions.length * 0.75, `most of the functions are in this kernel (${every.map((f) => f.name).join(' ')})`);
+  // One plain run counts every boundary of the functions it may sample (those boot never ran, from the
+  // snapshot; bootToo: all, from a cold boot): the sample is drawn afterwards, off the text the run left patched.
+  let fns = every;
+  const plain = run(script, bootToo ? every.flatMap((f) => f.boundaries) : (bootCode) => {
+    if (bootCode) fns = every.filter((f) => !bootCode(f.addr, f.addr + (f.boundaries.at(-1)! - f.addr) + 32));
+    return fns.flatMap((f) => f.boundaries);
+  }, 'plain', [], cpus);
+  const bootCode = plain.bootCode;
   assert.ok(bootCode, 'a boot snapshot is at hand');
-  if (!bootToo) fns = fns.filter((f) => !bootCode!(f.addr, f.addr + (f.boundaries.at(-1)! - f.addr) + 32));
   if (process.env.KTRACE_SWEEP_DEBUG) console.log(workload, fns.map((f) => f.name).join(' '));
   // Text boot changed is left out (boot-run functions too) unless Linux refuses a probe there (static call sites: check.ts) or
   // an ftrace-path probe waits for boot's nop (fentry sites): ktrace arms a run's probes from the first
   // instruction, before boot patches (real kprobes start after alternatives), so a probe on a lock
   // prefix that one CPU makes `ds`, or on an alternative, boots cold and boots differently.
   const mcountSites = new Set(image!.mcountSites);
-  const all = fns.flatMap((f) => f.boundaries.filter((a) => mcountSites.has(a) || image!.patchedText(a) !== undefined || !probe.patched(a)));
+  const all = fns.flatMap((f) => f.boundaries.filter((a) => mcountSites.has(a) || image!.patchedText(a) !== undefined || !plain.patched(a)));
   const addrs = seededSample(all, Math.min(sample, all.length), seed).sort((a, b) => a - b);
-  const plain = run(script, addrs, 'plain', fns, cpus);
   assert.is(plain.r.end.kind, 'poweroff');
   if (!bootToo) assert.is(plain.booted, 'snapshot');
-  const want = new Map(addrs.map((a, i) => [a, plain.counts![i]]));
+  const index = new Map(plain.counted.map((a, i) => [a, i]));
+  const want = new Map(addrs.map((a) => [a, plain.counts![index.get(a)!]]));
   let fired = 0;
   // An ftrace-path probe is armed once the kernel's ftrace_init has put its nop at the site (the
   // kernel's own order): hits before that, in boot, are not seen (kprobe/ftrace.ts).

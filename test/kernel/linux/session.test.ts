@@ -9,6 +9,7 @@ import { Image } from '../../../src/elf/image.js';
 import { FIXTURES } from '../../../src/paths.js';
 import { parseWorkload } from '../../../src/kernel/workload/parser.js';
 import { runScript, type RunResult } from '../../../src/kernel/session.js';
+import type { Platform } from '../../../src/kernel/platform.js';
 import { renderRunSummary, runResultJson } from '../../../src/output/run-summary.js';
 import { bundledLinuxPath, LINUX_FIXTURE_DIR } from '../../../src/kernel/linux/bundle.js';
 import { SYSCALLS } from '../../../src/kernel/workload/syscalls.js';
@@ -18,14 +19,23 @@ const built = existsSync(join(LINUX_FIXTURE_DIR, 'vmlinux.br'));
 const image = built ? Image.load(readFileSync(bundledLinuxPath())) : undefined;
 const dir = join(FIXTURES, 'workloads');
 
-function run(name: string, seed = 1): RunResult {
+function run(name: string, seed = 1, attach?: (p: Platform) => void): RunResult {
   const src = readFileSync(join(dir, name), 'utf8');
-  return runScript(image!, parseWorkload(name, src), { cpus: 1, seed, maxInsns: 400_000_000 });
+  return runScript(image!, parseWorkload(name, src), { cpus: 1, seed, maxInsns: 400_000_000, attach });
+}
+// The tiered runs the tests share (each restores the boot snapshot: about a second of CPU): a workload's
+// first run is kept for the later tests that check the same run.
+const ran = new Map<string, RunResult>();
+function once(name: string, seed = 1, attach?: (p: Platform) => void): RunResult {
+  const key = `${name}:${seed}`;
+  let r = ran.get(key);
+  if (r === undefined) ran.set(key, r = run(name, seed, attach));
+  return r;
 }
 
 test('cat on real Linux: its expectations hold (the files and /proc/version), and it powers off', () => {
   if (!image) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
-  const r = run('cat.wl');
+  const r = once('cat.wl');
   const why = renderRunSummary(r, { timing: false }) + '\n' + r.console.slice(-3000);
   assert.equal(r.end, { kind: 'poweroff', status: 0 }, why);
   assert.equal(r.failures, [], why);
@@ -55,7 +65,7 @@ test('every bundled workload with only Linux system calls runs on real Linux wit
   assert.not.ok(linuxWorkloads.includes('compute.wl'));
   const counts = (r: RunResult) => Object.fromEntries(Object.entries(r.syscalls).map(([k, v]) => [k, v.count]));
   for (const w of linuxWorkloads) {
-    const r = run(w);
+    const r = once(w);
     const why = `${w}: ` + renderRunSummary(r, { timing: false }) + '\n' + r.console.slice(-2000);
     assert.equal(r.end, { kind: 'poweroff', status: 0 }, why);
     assert.equal(r.failures, [], why);
@@ -87,43 +97,45 @@ test('net-loopback on real Linux: the socket pair is a TCP connection over 127.0
   assert.ok(h.get('tcp_recvmsg')! >= 64);
 });
 
-// The emulator's tiers on real Linux: the default workload (its miniature-only calls get -ENOSYS, the
-// same in each) from the boot snapshot, tiered (the default), every block compiled on its first entry,
-// and one instruction at a time: identical results, console, instruction count and emulated time.
-// KTRACE_LONG=1: every bundled workload, two seeds, and a cold boot compiled against interpreted.
-// It fails today on a real emulator bug: fork-storm, seed 1, compiled only ends 21 instructions short
-// of tiered (87,670,324 against 87,670,345; interpreted only agrees with tiered), the first difference
-// between the main task's clone (instret 86,995,408) and its next host call, wait4 (87,013,909
-// against 87,013,930); same results and console.
+// The emulator's tiers on real Linux: a workload from the boot snapshot, tiered (the default), every
+// block compiled on its first entry, and one instruction at a time: identical results, console,
+// instruction count and emulated time. By default fork-storm, seed 1 (its tiered run is the one the
+// workload test above made): compiled only, it once ended 21 instructions (an iteration of expand()'s
+// loop in mm/page_alloc.c) short, a block holding an address twice (test/emu/machine.test.ts).
+// KTRACE_LONG=1: every bundled workload and default.wl (its miniature-only calls get -ENOSYS, the same
+// in each tier), two seeds, and a cold boot compiled against interpreted.
 const LONG = process.env.KTRACE_LONG === '1';
 type Tier = [string, (m: import('../../../src/emu/machine.js').Machine) => void];
 const TIERS: Tier[] = [['tiered', () => {}], ['compiled', (m) => { m.hotAfter = 1; }], ['interpreted', (m) => { m.interpretOnly = true; }]];
 function tiersAgree(name: string, seed: number, tiers: Tier[], snapshot = true): void {
   const src = readFileSync(join(dir, name), 'utf8');
-  const out = tiers.map(([, set]) => {
-    const r = runScript(image!, parseWorkload(name, src), { cpus: 1, seed, maxInsns: 400_000_000, snapshot, attach: (p) => set(p.machine) });
+  const out = tiers.map(([tier, set]) => {
+    // a tiered run from the snapshot is the shared one (once)
+    const r = tier === 'tiered' && snapshot ? once(name, seed)
+      : runScript(image!, parseWorkload(name, src), { cpus: 1, seed, maxInsns: 400_000_000, snapshot, attach: (p) => set(p.machine) });
     return { r, json: JSON.stringify({ end: r.end, insns: r.instructions, ns: r.emulatedNs, console: r.console, syscalls: r.syscalls, failures: r.failures }) };
   });
   assert.is(out[0].r.end.kind, 'poweroff', `${name}: ${out[0].r.console.slice(-500)}`);
   for (let i = 1; i < out.length; i++) assert.is(out[i].json, out[0].json, `${name}, seed ${seed}: ${tiers[i][0]} against ${tiers[0][0]}`);
 }
 
-test('real Linux: the default workload ends identically tiered, compiled only and interpreted only', () => {
+test('real Linux: fork-storm ends identically tiered, compiled only and interpreted only', () => {
   if (!image) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
-  tiersAgree('default.wl', 1, TIERS);
+  tiersAgree('fork-storm.wl', 1, TIERS);
 });
 
 test('real Linux: every workload on two seeds in each tier, and a cold boot compiled against interpreted (test:long)', () => {
   if (!image || !LONG) return;
-  for (const w of [...linuxWorkloads, 'default.wl']) for (const seed of [1, 2]) tiersAgree(w, seed, TIERS);
+  for (const w of [...linuxWorkloads, 'default.wl']) for (const seed of [1, 2]) if (!(w === 'fork-storm.wl' && seed === 1)) tiersAgree(w, seed, TIERS);
   tiersAgree('cat.wl', 3, [TIERS[1], TIERS[2]], false);
 });
 
 test('same kernel, workload and seed give byte-identical results on real Linux', () => {
   if (!image) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
-  // from the boot snapshot (the first run of the test run made it): seconds each
+  // from the boot snapshot (the first run of the test run made it): seconds each; the first test's run
+  // against a new one
   const strip = (r: RunResult) => runResultJson({ ...r, hostSeconds: 0, mips: 0 });
-  assert.is(strip(run('cat.wl')), strip(run('cat.wl')));
+  assert.is(strip(run('cat.wl')), strip(once('cat.wl')));
 });
 
 test.run();
