@@ -34,6 +34,14 @@ type FlagName = typeof FLAG_NAMES[number];
 function uleb(out: number[], v: number): void {
   do { let b = v & 0x7f; v = Math.floor(v / 128); if (v !== 0) b |= 0x80; out.push(b); } while (v !== 0);
 }
+/** signed LEB128 of a safe integer (the translator's common case: no BigInt) */
+function slebN(out: number[], v: number): void {
+  for (;;) {
+    const b = v & 0x7f; v = Math.floor(v / 128);
+    if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) { out.push(b); return; }
+    out.push(b | 0x80);
+  }
+}
 function sleb(out: number[], v: bigint): void {
   for (;;) {
     const b = Number(v & 0x7fn); v >>= 7n;
@@ -77,8 +85,12 @@ class Fn {
   get(l: number): void { this.code.push(W.get); uleb(this.code, l); }
   set(l: number): void { this.code.push(W.set); uleb(this.code, l); }
   tee(l: number): void { this.code.push(W.tee); uleb(this.code, l); }
-  i32(v: number): void { this.code.push(W.i32const); sleb(this.code, BigInt(v | 0)); }
-  i64(v: bigint): void { this.code.push(W.i64const); sleb(this.code, BigInt.asIntN(64, v)); }
+  i32(v: number): void { this.code.push(W.i32const); slebN(this.code, v | 0); }
+  i64(v: bigint): void {
+    this.code.push(W.i64const);
+    const x = BigInt.asIntN(64, v);
+    if (x >= -9007199254740991n && x <= 9007199254740991n) slebN(this.code, Number(x)); else sleb(this.code, x);
+  }
   f64(v: number): void { this.code.push(W.f64const); const b = new Uint8Array(new Float64Array([v]).buffer); for (const x of b) this.code.push(x); }
   mem(opc: number, align: number, offset: number): void { this.code.push(opc); uleb(this.code, align); uleb(this.code, offset); }
   open(kind: W.block | W.loop | W.if_, label: Label): void { this.code.push(kind, 0x40); this.labels.push(label); }
@@ -94,7 +106,12 @@ class Fn {
   brIf(label: Label): void { this.code.push(W.br_if); uleb(this.code, this.depth(label)); }
   brTable(labels: Label[], dflt: Label): void {
     this.code.push(W.br_table); uleb(this.code, labels.length);
-    for (const l of labels) uleb(this.code, this.depth(l));
+    const depths = new Map<Label, number>();
+    for (const l of labels) {
+      let d = depths.get(l);
+      if (d === undefined) depths.set(l, (d = this.depth(l)));
+      uleb(this.code, d);
+    }
     uleb(this.code, this.depth(dflt));
   }
   tmp32(): number { if (this.t32 >= N_T32) no('temps'); return L_T32 + this.t32++; }
