@@ -279,9 +279,15 @@ export class Machine {
       if (cur !== null && cur.ips[curI] === a && cur.valid) blk = cur;
       else {
         curI = 0;
-        if (prev !== null && prev.s1ip === a && prev.s1!.valid) blk = prev.s1!;
-        else if (prev !== null && prev.s2ip === a && prev.s2!.valid) blk = prev.s2!;
-        else {
+        if (prev !== null && prev.s1ip === a && prev.s1!.valid) {
+          blk = prev.s1!;
+          // a cold successor heats up however it is found (else a block only ever reached through a link
+          // would be stepped through one instruction at a time for good)
+          if (blk.fn === null && blocksOk && ++blk.heat >= hotAfter) this.tierUp(blk, m.page(a));
+        } else if (prev !== null && prev.s2ip === a && prev.s2!.valid) {
+          blk = prev.s2!;
+          if (blk.fn === null && blocksOk && ++blk.heat >= hotAfter) this.tierUp(blk, m.page(a));
+        } else {
           const off: number = a & 4095, ti: number = (a >> 12) & 4095;
           let pg: Page;
           if (m.ft[ti] === a - off) pg = m.fpg[ti];

@@ -25,14 +25,22 @@ export const wasmTier = { on: ENV !== '0' && typeof WebAssembly !== 'undefined',
 
 
 // ---- scratch layout (Memory.scratchAt): registers as 16 x (lo, hi) u32 = R's layout, then the lazy
-// flags, then the exit RIP (f64) and the retired count ----
-const S_FLAGS = 128, S_RIP = 176, S_N = 184;
+// flags, then the exit RIP (f64) and the retired count, then the fs and gs bases (f64, in) ----
+const S_FLAGS = 128, S_RIP = 176, S_N = 184, S_FSB = 192;
 const FLAG_NAMES = ['fk', 'fsz', 'fa0', 'fa1', 'fb0', 'fb1', 'fr0', 'fr1', 'fcf', 'fof', 'faf', 'fraw'] as const;
 type FlagName = typeof FLAG_NAMES[number];
 
 // ---- a minimal WebAssembly writer ----
 function uleb(out: number[], v: number): void {
   do { let b = v & 0x7f; v = Math.floor(v / 128); if (v !== 0) b |= 0x80; out.push(b); } while (v !== 0);
+}
+/** signed LEB128 of a safe integer (the translator's common case: no BigInt) */
+function slebN(out: number[], v: number): void {
+  for (;;) {
+    const b = v & 0x7f; v = Math.floor(v / 128);
+    if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) { out.push(b); return; }
+    out.push(b | 0x80);
+  }
 }
 function sleb(out: number[], v: bigint): void {
   for (;;) {
@@ -62,9 +70,9 @@ const enum W {
 class Unsupported extends Error {}
 function no(why: string): never { throw new Unsupported(why); }
 
-// locals: params 0 start, 1 limit; r0..r15 (i64) 2..17; the flags (i32) 18..29; n 30, bi 31; i32 temps
-// 32..39; i64 temps 40..51; xrip (f64) 52
-const P_START = 0, P_LIMIT = 1, L_R = 2, L_F = 18, L_N = 30, L_BI = 31, L_T32 = 32, N_T32 = 8, L_T64 = 40, N_T64 = 12, L_XRIP = 52;
+// locals: params 0 start (the page offset of the first block), 1 limit; r0..r15 (i64) 2..17; the flags (i32)
+// 18..29; n 30, bi 31; i32 temps 32..39; i64 temps 40..51; xrip (f64) 52; fs and gs bases (i64) 53, 54
+const P_START = 0, P_LIMIT = 1, L_R = 2, L_F = 18, L_N = 30, L_BI = 31, L_T32 = 32, N_T32 = 8, L_T64 = 40, N_T64 = 12, L_XRIP = 52, L_FSB = 53;
 const FL = (f: FlagName) => L_F + FLAG_NAMES.indexOf(f);
 
 type Label = string;
@@ -77,8 +85,12 @@ class Fn {
   get(l: number): void { this.code.push(W.get); uleb(this.code, l); }
   set(l: number): void { this.code.push(W.set); uleb(this.code, l); }
   tee(l: number): void { this.code.push(W.tee); uleb(this.code, l); }
-  i32(v: number): void { this.code.push(W.i32const); sleb(this.code, BigInt(v | 0)); }
-  i64(v: bigint): void { this.code.push(W.i64const); sleb(this.code, BigInt.asIntN(64, v)); }
+  i32(v: number): void { this.code.push(W.i32const); slebN(this.code, v | 0); }
+  i64(v: bigint): void {
+    this.code.push(W.i64const);
+    const x = BigInt.asIntN(64, v);
+    if (x >= -9007199254740991n && x <= 9007199254740991n) slebN(this.code, Number(x)); else sleb(this.code, x);
+  }
   f64(v: number): void { this.code.push(W.f64const); const b = new Uint8Array(new Float64Array([v]).buffer); for (const x of b) this.code.push(x); }
   mem(opc: number, align: number, offset: number): void { this.code.push(opc); uleb(this.code, align); uleb(this.code, offset); }
   open(kind: W.block | W.loop | W.if_, label: Label): void { this.code.push(kind, 0x40); this.labels.push(label); }
@@ -90,10 +102,16 @@ class Fn {
     return this.labels.length - 1 - i;
   }
   br(label: Label): void { this.code.push(W.br); uleb(this.code, this.depth(label)); }
+  isOpen(label: Label): boolean { return this.labels.lastIndexOf(label) >= 0; }
   brIf(label: Label): void { this.code.push(W.br_if); uleb(this.code, this.depth(label)); }
   brTable(labels: Label[], dflt: Label): void {
     this.code.push(W.br_table); uleb(this.code, labels.length);
-    for (const l of labels) uleb(this.code, this.depth(l));
+    const depths = new Map<Label, number>();
+    for (const l of labels) {
+      let d = depths.get(l);
+      if (d === undefined) depths.set(l, (d = this.depth(l)));
+      uleb(this.code, d);
+    }
     uleb(this.code, this.depth(dflt));
   }
   tmp32(): number { if (this.t32 >= N_T32) no('temps'); return L_T32 + this.t32++; }
@@ -119,7 +137,10 @@ class Translator {
   private ea: number = -1;
   /** per region slot: was the block's first op translated (the slot can be entered) */
   readonly ok: boolean[] = [];
-  constructor(readonly f: Fn, readonly tlbR: number, readonly tlbW: number, readonly entries: Map<number, number>, readonly sorted: number[]) {}
+  /** the address of the block being translated */
+  cur = NaN;
+  /** slots: the region's block addresses (all on the page at `page`) and their slots */
+  constructor(readonly f: Fn, readonly tlbR: number, readonly tlbW: number, readonly slots: Map<number, number>, readonly page: number) {}
 
   // ---- exits and transfers ----
   /** leave the region with RIP = ip (static) after `k` instructions of this block */
@@ -130,30 +151,24 @@ class Translator {
   }
   /** go on at static address t after k instructions: the block there, else leave */
   goto(t: number, k: number): void {
-    const j = this.entries.get(t);
+    const j = this.slots.get(t);
     if (j === undefined) { this.exitAt(t, k); return; }
     const f = this.f;
     if (k) { f.get(L_N); f.i32(k); f.op(W.i32add); f.set(L_N); }
-    f.i32(j); f.set(L_BI); f.br('dispatch');
+    // the block's own start (a loop): its loop label; a block laid out after this one: its label is still
+    // open, and branching to it lands on its code; else through the dispatch table
+    if (t === this.cur) f.br('self');
+    else if (f.isOpen('b' + j)) f.br('b' + j);
+    else { f.i32(t - this.page); f.set(L_BI); f.br('dispatch'); }
   }
-  /** go on at the address in i64 local `t` (canonical) after k instructions */
+  /** go on at the address in i64 local `t` (canonical) after k instructions: an address on the region's
+   *  page goes through the dispatch table (its `miss` entries leave with RIP = page + offset), any other
+   *  leaves */
   gotoDyn(t: number, k: number): void {
     const f = this.f;
     if (k) { f.get(L_N); f.i32(k); f.op(W.i32add); f.set(L_N); }
-    const tree = (lo: number, hi: number): void => {
-      if (hi - lo <= 3) {
-        for (let i = lo; i < hi; i++) {
-          const a = this.sorted[i];
-          f.get(t); f.i64(BigInt(a)); f.op(W.i64eq);
-          f.open(W.if_, 'lk'); f.i32(this.entries.get(a)!); f.set(L_BI); f.br('dispatch'); f.end();
-        }
-        return;
-      }
-      const mid = (lo + hi) >> 1;
-      f.get(t); f.i64(BigInt(this.sorted[mid])); f.op(W.i64lts);
-      f.open(W.if_, 'lt'); tree(lo, mid); f.else_(); tree(mid, hi); f.end();
-    };
-    tree(0, this.sorted.length);
+    f.get(t); f.i64(BigInt(this.page)); f.op(W.i64sub); f.i64(4096n); f.op(W.i64ltu);
+    f.open(W.if_, 'pg'); f.get(t); f.op(W.i32wrap); f.i32(4095); f.op(W.i32and); f.set(L_BI); f.br('dispatch'); f.end();
     f.get(t); f.op(W.f64convs); f.set(L_XRIP); f.br('exit');
   }
   /** leave before the current op when the i32 condition on the stack holds */
@@ -164,8 +179,8 @@ class Translator {
   addr(): number {
     if (this.ea >= 0) return this.ea;
     const M = this.op.mem!, f = this.f;
-    if (M.seg !== 0) no('segment override');
-    if (M.addr32) no('32-bit address');
+    // lea ignores a segment override (the JS path leaves such a lea to itself)
+    if (M.seg !== 0 && this.op.mn === Mnemonic.Lea) no('lea with a segment override');
     if (!Number.isNaN(M.abs)) f.i64(BigInt(M.abs));
     else {
       let any = false;
@@ -178,7 +193,12 @@ class Translator {
       }
       if (!any) f.i64(BigInt(M.disp));
       else if (M.disp !== 0) { f.i64(BigInt(M.disp)); f.op(W.i64add); }
+      // a 32-bit address: the low half of the same sum (semantics.ts Gen.ea)
+      if (M.addr32) { f.i64(0xffffffffn); f.op(W.i64and); }
     }
+    // fs:/gs: the base, as Gen.ea adds it (exactly: i64 wraps as the CPU does, and the JS sum is exact
+    // whenever the result can be canonical)
+    if (M.seg === 1 || M.seg === 2) { f.get(L_FSB + M.seg - 1); f.op(W.i64add); }
     const t = f.tmp64(); f.set(t);
     return (this.ea = t);
   }
@@ -273,8 +293,9 @@ class Translator {
   // ---- conditions (flags.ts's definitions on the stored fields of a known producer, as fusedCond) ----
   cond(cc: number): void {
     const f = this.f, kn = this.known;
-    if (!kn) no('condition of an unknown producer');
-    const { kind, sz } = kn, t = cc >> 1;
+    const t = cc >> 1;
+    if (!kn || !condInline(kn.kind, t)) { this.condMat(t); if (cc & 1) f.op(W.i32eqz); return; }
+    const { kind, sz } = kn;
     const z = () => {
       f.get(FL('fr0')); if (sz === 64) { f.get(FL('fr1')); f.op(W.i32or); }
       f.op(W.i32eqz);
@@ -310,11 +331,39 @@ class Translator {
     if (cc & 1) f.op(W.i32eqz);
   }
 
+  /** condition t (cc >> 1) from the materialized arithmetic flags (mat: any producer, the locals' state) */
+  condMat(t: number): void {
+    const f = this.f, x = f.tmp32();
+    FLAG_NAMES.forEach((nm) => f.get(FL(nm)));
+    f.op(0x10); uleb(f.code, 1); // call mat
+    f.set(x);
+    const bit = (b: number) => { f.get(x); if (b) { f.i32(b); f.op(W.i32shru); } };
+    switch (t) {
+      case 0: bit(11); break;                                  // o: OF
+      case 1: bit(0); break;                                   // b: CF
+      case 2: bit(6); break;                                   // e: ZF
+      case 3: bit(0); bit(6); f.op(W.i32or); break;             // be: CF | ZF
+      case 4: bit(7); break;                                   // s: SF
+      case 5: bit(2); break;                                   // p: PF
+      case 6: bit(7); bit(11); f.op(W.i32xor); break;           // l: SF != OF
+      default: bit(7); bit(11); f.op(W.i32xor); bit(6); f.op(W.i32or); // le: ZF | SF != OF
+    }
+    f.i32(1); f.op(W.i32and);
+  }
+  /** CF now (an i32 0/1 on the stack): inline for a known subtraction or logic op, else through mat */
+  cfNow(): void {
+    const kn = this.known;
+    if (kn && (kn.kind === K_SUB || kn.kind === K_LOGIC)) this.cond(2);
+    else this.condMat(1);
+  }
+
   // ---- instructions ----
   /** Translate the op (not the control transfer of a block-ending or side-exit branch: the caller). */
   body(op: Op, storeFlags: boolean): void {
     this.op = op; this.ea = -1; this.f.resetTemps();
-    if (op.bad || op.lock || op.rep) no('prefix');
+    if (op.bad || op.rep) no('prefix');
+    // lock: a read-modify-write of memory is one step on this one-threaded machine (the JS path ignores it too)
+    if (op.lock && !(isMem(op, 0) && LOCKABLE.has(op.mn))) no('lock');
     const f = this.f, mn = op.mn, sz = op.osz[0];
     switch (mn) {
       case Mnemonic.Nop: case Mnemonic.Endbr64: case Mnemonic.Pause: return;
@@ -356,6 +405,21 @@ class Translator {
         if (storeFlags) {
           this.setF('fk', K_SUB); this.setF('fsz', sz); this.flag('fr', sz, r);
           const z = f.tmp64(); f.i64(0n); f.set(z); this.flag('fa', sz, z); this.flag('fb', sz, a.v);
+        }
+        return;
+      }
+      case Mnemonic.Inc: case Mnemonic.Dec: {
+        // flags as semantics.ts emitIncDec: K_INC/K_DEC with b = 1, CF kept in fcf
+        const inc = mn === Mnemonic.Inc;
+        const a = this.rd(0, sz, true);
+        const ci = f.tmp32();
+        if (storeFlags) { this.cfNow(); f.set(ci); }
+        f.get(a.v); f.i64(1n); f.op(inc ? W.i64add : W.i64sub);
+        const r = this.res(sz); this.wr0(r, a.x);
+        if (storeFlags) {
+          this.setF('fk', inc ? K_INC : K_DEC); this.setF('fsz', sz); this.flag('fr', sz, r); this.flag('fa', sz, a.v);
+          const one = f.tmp64(); f.i64(1n); f.set(one); this.flag('fb', sz, one);
+          f.get(ci); this.setFs('fcf');
         }
         return;
       }
@@ -481,6 +545,16 @@ class Translator {
   }
 }
 
+/** The ops whose lock prefix (on a memory destination) this tier accepts. */
+const LOCKABLE = new Set<number>([Mnemonic.Add, Mnemonic.Sub, Mnemonic.And, Mnemonic.Or, Mnemonic.Xor, Mnemonic.Neg, Mnemonic.Not, Mnemonic.Inc, Mnemonic.Dec]);
+/** Can cond() test condition t of a known producer of this kind from its stored fields alone? */
+function condInline(kind: number, t: number): boolean {
+  if (t === 2 || t === 4) return true;
+  if (kind === K_SUB) return t === 1 || t === 3 || t === 6 || t === 7;
+  if (kind === K_LOGIC) return t === 0 || t === 1 || t === 3 || t === 6 || t === 7;
+  return false;
+}
+
 /** The flag stores of a block's ops (compile.ts's liveness): passed in so both tiers agree. */
 export type FlagStores = (ops: Op[]) => boolean[];
 
@@ -549,7 +623,7 @@ function buildRegion(hot: Block, m: Memory, flagStores: FlagStores): void {
   let ops = hot.n;
   for (const q of [...members, ...warmers]) {
     if (cand.length >= wasmTier.maxRegion) break;
-    if (ops + q.n > MAX_REGION_OPS || cand.includes(q)) continue;
+    if (ops + q.n > MAX_REGION_OPS || cand.some((x) => x.ips[0] === q.ips[0])) continue;
     ops += q.n;
     cand.push(q);
   }
@@ -558,27 +632,38 @@ function buildRegion(hot: Block, m: Memory, flagStores: FlagStores): void {
   const tlbR = m.tlbAt + (3 * user + 0) * (4096 * 12), tlbW = m.tlbAt + (3 * user + 1) * (4096 * 12);
   // translate each candidate; one whose first op cannot be translated is left out
   const f = new Fn();
-  const entries = new Map<number, number>();
-  cand.forEach((b, i) => entries.set(b.ips[0], i));
   // blocks are laid out in order; a block that fails at its first op still gets a slot that just exits
-  const sorted = [...entries.keys()].sort((a, b) => a - b);
-  const tr = new Translator(f, tlbR, tlbW, entries, sorted);
+  const slots = new Map<number, number>();
+  cand.forEach((b, i) => slots.set(b.ips[0], i));
+  const tr = new Translator(f, tlbR, tlbW, slots, page);
   const S = m.scratchAt;
   // prologue: registers and flags from the scratch area
   for (let r = 0; r < 16; r++) { f.i32(0); f.mem(W.i64load, 3, S + 8 * r); f.set(L_R + r); }
   FLAG_NAMES.forEach((_n, i) => { f.i32(0); f.mem(W.i32load, 2, S + S_FLAGS + 4 * i); f.set(L_F + i); });
+  for (let i = 0; i < 2; i++) { f.i32(0); f.mem(W.f64load, 3, S + S_FSB + 8 * i); f.op(0xb0 /* i64.trunc_f64_s */); f.set(L_FSB + i); }
+  // the dispatch loop: one br_table over the page's offsets (bi: the offset of the block to run next), so
+  // a ret or an indirect jump finds its block in one step; an offset that starts no block leaves
   f.get(P_START); f.set(L_BI);
   f.open(W.block, 'exit');
+  f.open(W.block, 'miss');
   f.open(W.loop, 'dispatch');
   const N = cand.length;
   for (let j = N - 1; j >= 0; j--) f.open(W.block, 'b' + j);
-  f.get(L_BI); f.brTable(cand.map((_b, j) => 'b' + j), 'exit');
+  // the table spans the offsets from the region's first block to its last (every entry is an edge that
+  // TurboFan compiles: a whole page's 4096 made a small region's compile 100 times slower)
+  let lo = 4096, hi = 0;
+  slots.forEach((_j, a) => { lo = Math.min(lo, a - page); hi = Math.max(hi, a - page); });
+  const table: string[] = new Array(hi - lo + 1).fill('miss');
+  slots.forEach((j, a) => { table[a - page - lo] = 'b' + j; });
+  f.get(L_BI); if (lo !== 0) { f.i32(lo); f.op(W.i32sub); } f.brTable(table, 'miss');
   let translated = 0;
   for (let j = 0; j < N; j++) {
     f.end(); // block bj: its code follows
     translated += blockCode(tr, cand[j], flagStores(cand[j].ops)) ? 1 : 0;
   }
   f.end(); // dispatch
+  f.end(); // miss: leave at page + bi (nothing retired since the transfer that counted its instructions)
+  f.f64(page); f.get(L_BI); f.op(0xb8 /* f64.convert_i32_u */); f.op(0xa0 /* f64.add */); f.set(L_XRIP);
   f.end(); // exit
   // epilogue
   for (let r = 0; r < 16; r++) { f.i32(0); f.get(L_R + r); f.mem(W.i64store, 3, S + 8 * r); }
@@ -594,18 +679,18 @@ function buildRegion(hot: Block, m: Memory, flagStores: FlagStores): void {
   const region = new Region(cand, js, user, { run }, m);
   wasmTier.regions++;
   const buf = m.wasmMemory.buffer as ArrayBuffer;
-  const u32 = new Uint32Array(buf, S, 48), f64 = new Float64Array(buf, S + S_RIP, 1);
+  const u32 = new Uint32Array(buf, S, 48), f64 = new Float64Array(buf, S + S_RIP, 1), seg = new Float64Array(buf, S + S_FSB, 2);
   cand.forEach((b, j) => {
     if (!tr.ok[j]) return;
     REGION_OF.set(b, region);
-    const jsf = js[j];
+    const jsf = js[j], off = b.ips[0] - page;
     b.fn = function (c: Cpu, R: Uint32Array, mm: Memory, L: number): void {
       if (mm.user !== user || !region.ok()) { jsf(c, R, mm, L); return; }
       for (let i = 0; i < 32; i++) u32[i] = R[i];
       u32[32] = c.fk; u32[33] = c.fsz; u32[34] = c.fa0; u32[35] = c.fa1; u32[36] = c.fb0; u32[37] = c.fb1;
       u32[38] = c.fr0; u32[39] = c.fr1; u32[40] = c.fcf; u32[41] = c.fof; u32[42] = c.faf; u32[43] = c.fraw;
-      u32[46] = 0;
-      run(j, L);
+      u32[46] = 0; seg[0] = c.fsb; seg[1] = c.gsb;
+      run(off, L);
       for (let i = 0; i < 32; i++) R[i] = u32[i];
       c.fk = u32[32]; c.fsz = u32[33]; c.fa0 = u32[34]; c.fa1 = u32[35]; c.fb0 = u32[36]; c.fb1 = u32[37];
       c.fr0 = u32[38]; c.fr1 = u32[39]; c.fcf = u32[40]; c.fof = u32[41]; c.faf = u32[42]; c.fraw = u32[43];
@@ -625,6 +710,9 @@ function blockCode(tr: Translator, b: Block, stores: boolean[]): boolean {
   const f = tr.f, ops = b.ops, n = ops.length, entry = ops[0].ip;
   tr.ok.push(false);
   const slot = tr.ok.length - 1;
+  // the block's code is a loop, so that a branch back to its start (a loop in one block) is one br
+  tr.cur = entry;
+  f.open(W.loop, 'self');
   // the allowance: the whole block must fit, as the run loop requires of a JS block
   f.get(P_LIMIT); f.get(L_N); f.op(W.i32sub); f.i32(n); f.op(W.i32lts);
   f.open(W.if_, 'budget'); tr.exitAt(entry, 0); f.end();
@@ -669,11 +757,13 @@ function blockCode(tr: Translator, b: Block, stores: boolean[]): boolean {
       if (!(e instanceof Unsupported)) throw e;
       f.rollback(mark);
       tr.exitAt(op.ip, i);
+      f.end(); // self
       if (i === 0) return false;
       tr.ok[slot] = true;
       return true;
     }
   }
+  f.end(); // self
   tr.ok[slot] = true;
   return true;
 }
@@ -741,9 +831,9 @@ function moduleBytes(body: number[], mem: { readonly buffer: ArrayBufferLike }):
   section(3, [2, 0, 1]);
   const exp: number[] = [1]; str('run', exp); exp.push(0x00, 0);
   section(7, exp);
-  // locals (after the 2 params): 16 i64 registers, 12+2+8 i32, 12 i64 temps, 1 f64
+  // locals (after the 2 params): 16 i64 registers, 12+2+8 i32, 12 i64 temps, 1 f64, 2 i64 segment bases
   const fn: number[] = [];
-  const groups: [number, number][] = [[16, I64], [12 + 2 + N_T32, I32], [N_T64, I64], [1, F64]];
+  const groups: [number, number][] = [[16, I64], [12 + 2 + N_T32, I32], [N_T64, I64], [1, F64], [2, I64]];
   uleb(fn, groups.length); for (const [c, t] of groups) { uleb(fn, c); fn.push(t); }
   for (const b of body) fn.push(b);
   const mat = matBody();

@@ -79,6 +79,49 @@ test('a fault in a region (a store to an unmapped page) is precise', () => {
   assert.match(w, new RegExp(`^${Stop.PageFault} `));
 });
 
+// Kernel-style code (gas -mintel): inc/dec of registers and memory, lock add and loads through gs:, an inc
+// through fs:, jo/jc/jp/jg on inc/dec flags (jc: the CF inc keeps) and jc on flags from the previous block
+// (through mat), an indirect jmp through a table in memory (the region's dispatch table), a call/ret, and a
+// 32-bit-address lea. The segment bases are small, so a base left out or mixed up reads mapped memory.
+//     lea r10,[rip+t0]; lea r11,[rip+t1]; mov [rbx+32],r10; mov [rbx+40],r11; xor eax,eax; mov ecx,3000
+//  L: inc eax; jo ovf; jc carry
+//  cont: lock add qword ptr gs:[rbx+8],rax; mov r8,qword ptr gs:[rbx+8]; dec dword ptr [rbx+16]; jp par
+//  back: mov esi,ecx; and esi,1; jmp qword ptr [rbx+32+rsi*8]
+//  t0: add eax,7; jmp next    t1: call f
+//  next: jc cset   next2: lea edi,[ebx+ecx*4+3]; sub r13d,edi; dec ecx; jg L; hlt
+//  ovf: add eax,1; jmp back   par: sub r8,3; inc qword ptr fs:[rbx]; jmp back   cset: inc r12; jmp next2
+//  carry: inc r14; jmp cont   f: xor eax,0x55; add eax,0x7fffff00; ret
+const KERNELISH = '4c8d15350000004c8d1d330000004c8953204c895b2831c0b9b80b0000ffc07034724665f048014308654c8b4308ff4b107a27' +
+  '89ce83e601ff64f32083c007eb05e828000000721c678d7c8b034129fdffc97fc9f483c001ebd94983e8036448ff03ebcf49ffc4ebdf49ffc6ebb5' +
+  '83f0550500ffff7fc3';
+
+test('inc/dec, fs:/gs: operands, lock, conditions through mat, indirect jumps: every budget slice ends in the same state in every tier', () => {
+  const run = (tier: Tier, budget: number): string[] => withTier(tier, () => {
+    const { m, c } = setup(KERNELISH);
+    if (tier === 'interpreted') m.interpretOnly = true; else m.hotAfter = 1;
+    c.setRegNum(Reg.RBX, DATA);
+    c.fsb = 0x40; c.gsb = 0x100;
+    m.mem.write32(DATA + 16, 0x7ffffff0);
+    const out: string[] = [];
+    for (let i = 0; i < 100000; i++) {
+      const s = m.run(c, budget);
+      const regs = [Reg.RAX, Reg.RCX, Reg.RDI, Reg.R8, Reg.R12, Reg.R13, Reg.R14, Reg.RSP].map((r) => c.getRegNum(r).toString(16)).join(' ');
+      out.push(`${s} ${c.rip.toString(16)} ${c.instret} ${regs} ${c.getRflags().toString(16)}`);
+      if (s !== Stop.Budget) break;
+    }
+    out.push(Buffer.from(m.mem.readBytes(DATA, 0x180)).toString('hex'));
+    return out;
+  });
+  for (const budget of [1000000, 11]) {
+    const before = wasmTier.retired;
+    const w = run('wasm', budget);
+    if (budget > 11) assert.ok(wasmTier.retired - before > 30000, `budget ${budget}: only ${wasmTier.retired - before} instructions ran in WebAssembly`);
+    assert.equal(w, run('compiled', budget), `budget ${budget}: wasm vs compiled`);
+    assert.equal(w, run('interpreted', budget), `budget ${budget}: wasm vs interpreted`);
+    assert.match(w[w.length - 2], new RegExp(`^${Stop.Halt} `));
+  }
+});
+
 test('the user-mode compute benchmark: same output, instructions and registers with the tier forced, by default and off', () => {
   const path = join(ROOT, 'fixtures', 'bench', 'compute');
   if (!existsSync(path)) { console.log('SKIP wasm compute: fixtures/bench/compute is missing'); return; }
