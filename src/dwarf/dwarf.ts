@@ -402,6 +402,129 @@ export class Dwarf implements TypeResolver {
     return n;
   }
 
+  /**
+   * The concrete functions of unit `u` named `name` (subprograms and inlined copies with code whose
+   * name() is `name`), in DIE order. An ASCII name is matched on the raw bytes: each entry's own
+   * DW_AT_name (inline, .debug_str or .debug_line_str bytes) or, without one, the entry its
+   * DW_AT_abstract_origin / DW_AT_specification names, as name() follows them; only entries that can be
+   * concrete functions or their origins are looked at, and no DIE is decoded. Anything the raw path does
+   * not cover (indexed strings, references to other units, DW_FORM_indirect, a long or cyclic chain)
+   * is answered by name() itself.
+   */
+  functionsNamedIn(u: Unit, name: string): Die[] {
+    const out: Die[] = [];
+    // eslint-disable-next-line no-control-regex
+    const raw = /^[\x01-\x7f]*$/.test(name) ? this.rawNameMatcher(u, name) : undefined;
+    // A plain loop over the tree's columns (a cold process runs it in V8's interpreter): whether an
+    // abbreviation gives code is known per code.
+    const { n, tag: tags, code: codes } = u.columns();
+    const withCode = new Int8Array(1024); // per code below 1024: 0 unknown, 1 code, 2 none
+    for (let i = 0; i < n; i++) {
+      const tag = tags[i];
+      if (tag !== DW_TAG.subprogram && tag !== DW_TAG.inlined_subroutine) continue;
+      const c = codes[i]!;
+      let w = c < 1024 ? withCode[c]! : 0;
+      if (w === 0) { w = hasCode(u.abbrevAt(i)) ? 1 : 2; if (c < 1024) withCode[c] = w; }
+      if (w === 2) continue;
+      const r = raw ? raw(i) : undefined;
+      if (r === false) continue;
+      const die = u.die(i);
+      if (r === true) { if (die.name === null) die.name = name; out.push(die); } else if (this.name(die) === name) out.push(die);
+    }
+    return out;
+  }
+
+  /** functionsNamedIn's byte matcher for unit u: entry index → whether name() is `name`, undefined when it cannot tell. */
+  private rawNameMatcher(u: Unit, name: string): (i: number) => boolean | undefined {
+    const want = new Uint8Array(name.length);
+    for (let k = 0; k < name.length; k++) want[k] = name.charCodeAt(k);
+    const b = u.bytes, base: number = u.header.offset, offsetSize = u.header.offsetSize;
+    // Per abbreviation code: the places of DW_AT_name, DW_AT_abstract_origin and DW_AT_specification.
+    const places = new Map<number, Int32Array>();
+    const placesOf = (i: number): Int32Array => {
+      const c = u.codeAt(i);
+      let p = places.get(c);
+      if (!p) {
+        const attrs = u.abbrevAt(i).attrs;
+        p = new Int32Array([-1, -1, -1]);
+        for (let k = 0; k < attrs.length; k++) {
+          const at = attrs[k]!.at;
+          if (at === DW_AT.name && p[0]! < 0) p[0] = k;
+          else if (at === DW_AT.abstract_origin && p[1]! < 0) p[1] = k;
+          else if (at === DW_AT.specification && p[2]! < 0) p[2] = k;
+        }
+        places.set(c, p);
+      }
+      return p;
+    };
+    const equalAt = (bytes: Uint8Array, at: number): boolean => {
+      if (at < 0 || at + want.length >= bytes.length) return false;
+      for (let k = 0; k < want.length; k++) if (bytes[at + k] !== want[k]) return false;
+      return bytes[at + want.length] === 0;
+    };
+    const strAtOffset = (section: '.debug_str' | '.debug_line_str', off: number): boolean | undefined => {
+      const w = this.sections.span(section, off, want.length + 1);
+      // Outside the section, or unterminated before its end: name() reports it.
+      if (w.length < want.length + 1) return w.indexOf(0) >= 0 ? false : undefined;
+      return equalAt(w, 0);
+    };
+    const offsetAt = (pos: number): number => (offsetSize === 8 ? readU32(b, pos) + readU32(b, pos + 4) * 0x100000000 : readU32(b, pos));
+    // A reference attribute's target entry in this unit; -1 when absent or not a reference; undefined: ask name().
+    const target = (i: number, k: number): number | undefined => {
+      if (k < 0) return -1;
+      const pos = u.attrPos(i, k);
+      if (pos < 0) return undefined;
+      let off: number;
+      switch (u.abbrevAt(i).attrs[k]!.form) {
+        case DW_FORM.ref1: off = b[pos]!; break;
+        case DW_FORM.ref2: off = b[pos]! | (b[pos + 1]! << 8); break;
+        case DW_FORM.ref4: off = readU32(b, pos); break;
+        case DW_FORM.ref8: off = readU32(b, pos) + readU32(b, pos + 4) * 0x100000000; break;
+        case DW_FORM.ref_udata: { let v = 0, m = 1, byte = 0, p = pos; do { byte = b[p++]!; v += (byte & 0x7f) * m; m *= 128; } while (byte & 0x80 && p < b.length); off = v; break; }
+        case DW_FORM.ref_addr: return undefined;
+        default: return -1;
+      }
+      const j = u.indexAt(base + off);
+      return j < 0 ? undefined : j;
+    };
+    // 0: not known, 1: named `name`, 2: not, 3: being looked at (a cycle: name() decides); `steps`: how
+    // many entries of the chain name() reads from there (an answer holds only within its bound).
+    const memo = new Uint8Array(u.count), steps = new Uint8Array(u.count);
+    const SLOW = 4;
+    const look = (i: number, depth: number): number => {
+      const m = memo[i]!;
+      if (m === 1 || m === 2) return depth + steps[i]! <= MAX_ORIGIN_CHAIN ? m : SLOW;
+      if (m === 3 || depth >= MAX_ORIGIN_CHAIN) return SLOW;
+      memo[i] = 3;
+      let t = -1;
+      const p = placesOf(i);
+      let r: number = SLOW;
+      let own: boolean | undefined | null = null; // null: no DW_AT_name of a string form
+      if (p[0]! >= 0) {
+        const pos = u.attrPos(i, p[0]!);
+        const form = u.abbrevAt(i).attrs[p[0]!]!.form;
+        if (pos < 0) own = undefined;
+        else if (form === DW_FORM.string) own = equalAt(b, pos);
+        else if (form === DW_FORM.strp) own = strAtOffset('.debug_str', offsetAt(pos));
+        else if (form === DW_FORM.line_strp) own = strAtOffset('.debug_line_str', offsetAt(pos));
+        else if (isStrForm(form)) own = undefined;
+      }
+      if (own === true) r = 1;
+      else if (own === false) r = 2;
+      else if (own === null) {
+        // No name of its own: name() goes on to the abstract origin, else the specification.
+        let to = target(i, p[1]!);
+        if (to === -1) to = target(i, p[2]!);
+        if (to !== undefined) t = to;
+        r = to === undefined ? SLOW : to === -1 ? 2 : look(to, depth + 1);
+      }
+      memo[i] = r === SLOW ? 0 : r;
+      steps[i] = r === SLOW ? 0 : t >= 0 ? 1 + steps[t]! : 1;
+      return r;
+    };
+    return (i) => { const r = look(i, 0); return r === 1 ? true : r === 2 ? false : undefined; };
+  }
+
   /** An attribute looked up on the DIE or, failing that, its abstract origin / specification chain. */
   private origin<T>(die: Die, get: (d: Die) => T | undefined): T | undefined {
     let d: Die | undefined = die;
@@ -987,6 +1110,16 @@ export class Dwarf implements TypeResolver {
       typeName: this.types.name(type), location: this.locationAt(c, pc, frameDie), scopeDepth: depth,
     };
   }
+}
+
+function readU32(b: Uint8Array, p: number): number {
+  return (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16)) + b[p + 3]! * 0x1000000;
+}
+
+/** The forms str() reads a string from. */
+function isStrForm(form: number): boolean {
+  return form === DW_FORM.string || form === DW_FORM.strp || form === DW_FORM.line_strp || form === DW_FORM.strx || form === DW_FORM.strx1
+    || form === DW_FORM.strx2 || form === DW_FORM.strx3 || form === DW_FORM.strx4 || form === DW_FORM.GNU_str_index;
 }
 
 /** Whether an abbreviation gives its DIE code (DW_AT_low_pc or DW_AT_ranges). */
