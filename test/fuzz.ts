@@ -57,7 +57,7 @@ export interface FuzzReport { cases: number; results: number; errors: number; ha
 export interface FuzzTarget {
   /** Runs case i (deterministic in i): returns normally for a result, or throws. */
   run(i: number): void;
-  /** Is this exception a one-line user error the CLI prints as is (ElfError, DwarfError, CliError)? */
+  /** Is this exception a one-line user error the CLI prints as is (ElfError, DwarfError, DebugInfoError, CliError)? */
   expected(e: unknown): boolean;
 }
 

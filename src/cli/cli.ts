@@ -205,8 +205,10 @@ function reportTo(e: unknown, write: (text: string) => void): number {
     return e.exitCode;
   }
   const err = e as Error;
-  // Malformed input found after the image was opened (sections are read lazily): still one line.
-  if (err?.name === 'ElfError' || err?.name === 'DwarfError') {
+  // The domain's one-line errors: an image that cannot be opened, debug info missing or malformed
+  // (src/debuginfo: DebugInfoError), and malformed input found after the image was opened (sections
+  // are read lazily).
+  if (err?.name === 'ElfError' || err?.name === 'DwarfError' || err?.name === 'DebugInfoError') {
     write(`ktrace: ${err.name === 'DwarfError' ? 'bad debug info: ' : ''}${err.message}\n`);
     return EXIT_FAILURE;
   }

@@ -1,11 +1,11 @@
-// Builds an image's debug-info index (src/cli/debug-index.ts) and exits: run detached by the first
+// Builds an image's debug-info index (src/debuginfo/index-cache.ts) and a big image's symbol index (symbol-index.ts) and exits: run detached by the first
 // query on a large image, as `node index-build.js VMLINUX LOCKFILE`. It never prints; on any failure
 // the index is simply not written (queries keep working without it) and the lock is released.
 import { unlinkSync } from 'node:fs';
 import { loadImage } from './load-image.js';
-import { buildFileIndex, buildIndex } from './dwarf.js';
+import { buildFileIndex, buildIndex } from '../debuginfo/open.js';
 import { buildSymbolOrders, saveSymbolIndex, SYMBOL_INDEX_MIN, useSymbolIndex } from './symbol-index.js';
-import { BACKGROUND_LIMIT, loadFileIndex, loadIndex } from './debug-index.js';
+import { BACKGROUND_LIMIT, loadFileIndex, loadIndex } from '../debuginfo/index-cache.js';
 
 const [path, lock] = process.argv.slice(2);
 try {

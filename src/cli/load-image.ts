@@ -1,26 +1,18 @@
-// The one place the CLI reads a vmlinux: file errors and ElfErrors become `ktrace: <file>: <message>`.
+// The one place the CLI reads a vmlinux (src/elf/open.ts): its ElfErrors become `ktrace: <file>: <message>`.
 // The file is opened and its headers read; sections are read when a command first needs them. Kept
 // apart from image.ts (which adds the boot checks of `run` and `tui`) so that the static commands load
 // no boot code.
-import { Image } from '../elf/image.js';
+import type { Image } from '../elf/image.js';
 import { ElfError } from '../elf/errors.js';
-import { FileSource } from '../elf/source.js';
+import { openImage } from '../elf/open.js';
 import { CliError } from './errors.js';
 
+/** openImage (src/elf/open.ts), its ElfError as the CLI's one-line CliError (`ktrace: <file>: <message>`). */
 export function loadImage(path: string): Image {
-  let src: FileSource;
   try {
-    src = new FileSource(path);
+    return openImage(path);
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'No such file or directory' : err.code === 'EISDIR' ? 'Is a directory'
-      : err.code === 'EACCES' ? 'Permission denied' : err.message;
-    throw new CliError(`${path}: ${why}`);
-  }
-  try {
-    return Image.load(src);
-  } catch (e) {
-    if (e instanceof ElfError) throw new CliError(`${path}: ${e.message}`);
+    if (e instanceof ElfError) throw new CliError(e.message);
     throw e;
   }
 }

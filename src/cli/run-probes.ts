@@ -31,7 +31,7 @@ export interface RunSelection {
 export type SpecLines = (spec: string, taken: (group: string, event: string) => boolean) => string[] | undefined;
 
 export async function selectEvents(t: Tracing, image: Image, stored: StateFile, patterns: string[], specs: string[], specLines?: SpecLines): Promise<RunSelection> {
-  const { addProbe, addLines, compileSpec, eventMatcher } = await import('./probe-events.js');
+  const { addProbe, addLines, compileSpec, eventMatcher } = await import('../trace/runtime/probe-events.js');
   const { showProbe } = await import('../trace/kprobe-events/show.js');
   const session = t.light(image, stored);
   for (const r of session.replayErrors) throw replayError(r);

@@ -1,4 +1,4 @@
-// The persistent symbol index of a big image (beside the debug-info index of src/cli/debug-index.ts, in
+// The persistent symbol index of a big image (beside the debug-info index of src/debuginfo/index-cache.ts, in
 // the same cache folder, keyed the same way): the orders of .symtab that `funcs`, `disasm` and symbol
 // lookups need (by name, functions by address, objdump's list, perf's --funcs list), so that a warm query
 // reads .symtab's bytes and decodes only the entries it looks at, instead of 118,000 objects. The payload
@@ -10,7 +10,7 @@ import { ObjdumpSymbols } from '../elf/objdump-symbols.js';
 import { kallsymsOrder } from '../elf/kallsyms.js';
 import { blacklistText } from '../elf/kernel-sections.js';
 import { kallsymsText } from '../kprobe/trampoline.js';
-import { entryOf, imageFingerprint } from './debug-index.js';
+import { entryOf, imageFingerprint } from '../debuginfo/index-cache.js';
 import { SYMBOL_INDEX_MIN } from './load-image.js';
 import { perfFunctionSymbols, sortPerfFunctions } from '../trace/perf-probe/funcs.js';
 

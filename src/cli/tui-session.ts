@@ -17,8 +17,10 @@ import * as rp from './run-probes.js';
 import { showProbe } from '../trace/kprobe-events/show.js';
 import { probeTags, writeKprobesEnabled } from '../kprobe/debugfs.js';
 import { writeOptimizationSysctl } from '../kprobe/optimizer.js';
-import { addProbe, addLines, type AddResult } from './probe-events.js';
-import { specCompiler } from './dwarf.js';
+import { addProbe, addLines, type AddResult } from '../trace/runtime/probe-events.js';
+import { specCompiler } from '../trace/perf-probe/spec-compiler.js';
+import { DebugInfoError } from '../debuginfo/open.js';
+import { buildInBackground } from './debug-index.js';
 import * as report from '../output/trace-report.js';
 import { byTraceTime } from '../trace/runtime/probes.js';
 import { formatResult } from '../kernel/workload/syscalls.js';
@@ -49,7 +51,7 @@ export interface TuiSession {
 
 export async function createTuiSession(o: TuiSessionOptions): Promise<TuiSession> {
   const { image, script, dir } = o;
-  const compile = specCompiler(image, o.vmlinux);
+  const compile = specCompiler(image, o.vmlinux, { background: buildInBackground });
   const t = await loadTracing({ machine: true, canProbe: true });
   const maxInsns = o.maxInsns;
   let platform!: Platform;
@@ -275,7 +277,7 @@ export async function createTuiSession(o: TuiSessionOptions): Promise<TuiSession
           return { state: res.ok ? { ...s, ...session.snapshot() } : { ...s, errorLog: session.snapshot().errorLog }, result: res };
         });
       } catch (e) {
-        if (!(e instanceof CliError)) throw e;
+        if (!(e instanceof CliError || e instanceof DebugInfoError)) throw e;
         message = e.message.split('\n')[0]!;
         return message;
       }

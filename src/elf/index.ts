@@ -1,5 +1,6 @@
 // src/elf public surface.
 export { Image } from './image.js';
+export { openImage } from './open.js';
 export { ElfError } from './errors.js';
 export type { ElfHeader, Section, Segment } from './elf-file.js';
 export type { Sym, SymType, SymBind } from './symbols.js';

@@ -2,14 +2,9 @@
 // show_perf_probe_events, and builtin-probe.c's "Added new event" message), with the usage hint
 // adapted to ktrace. Pure: event descriptions in, text out.
 
-export interface ProbeListing {
-  group: string;
-  event: string;
-  /** The probe point as perf shows it: "vfs_read", "vfs_read+16", "vfs_read%return", "0xffffffff8100..." */
-  place: string;
-  /** Arguments as shown after "with": names, or NAME=FETCHARG. */
-  args: string[];
-}
+import type { ProbeListing } from '../trace/runtime/probe-events.js';
+
+export type { ProbeListing };
 
 /** "  probe:vfs_read       (on vfs_read with fd)": "  %-20s (on %s[ with ...])". */
 export function probeLine(p: ProbeListing): string {
@@ -39,9 +34,4 @@ export function addedMessage(events: readonly ProbeListing[], enabled = false): 
 /** perf probe -d: "Removed event: probe:vfs_read". */
 export function removedMessage(group: string, event: string): string {
   return `Removed event: ${group}:${event}\n`;
-}
-
-/** A spec (or kprobe_events command) with a caret under column `pos`, indented like error_log. */
-export function caretLines(text: string, pos: number, indent = '  '): string {
-  return `${indent}${text}\n${indent}${' '.repeat(Math.max(0, pos))}^\n`;
 }

@@ -4,14 +4,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURE } from '../elf/fixture.js';
 import { ktrace, MAIN, tempDir, TEST_STATE } from './run.js';
 import { readCache, imageKey } from '../../src/cache.js';
 import { loadImage } from '../../src/cli/image.js';
-import { buildIndex, openDwarf, perfSpecLines } from '../../src/cli/dwarf.js';
-import { decodeFileIndex, decodeIndex, encodeFileIndex, encodeIndex, loadIndex } from '../../src/cli/debug-index.js';
+import { buildIndex, openDwarf } from '../../src/debuginfo/open.js';
+import { loadIndex } from '../../src/debuginfo/index-cache.js';
+import { perfSpecLines } from '../../src/trace/perf-probe/spec-compiler.js';
 import { Image } from '../../src/elf/image.js';
 import { ElfError } from '../../src/elf/errors.js';
 import { FileSource } from '../../src/elf/source.js';
@@ -59,49 +60,6 @@ test('a garbage or truncated index is rebuilt, never trusted', () => {
     for (const q of QUERIES.slice(0, 2)) assert.is(got(q, env), expected(q), q.join(' '));
     assert.ok(readCache('index', name!, imageKey(FIXTURE), { ...process.env, XDG_CACHE_HOME: cache }), 'rebuilt and valid');
   }
-});
-
-test('an index with a valid checksum that describes another image is refused', () => {
-  const img = loadImage(FIXTURE);
-  const idx = buildIndex(img, FIXTURE);
-  const bytes = encodeIndex(img, idx);
-  assert.ok(decodeIndex(img, bytes, img.sectionByName('.debug_info')!.size));
-  // The same build-id, other content: a copy of the fixture with one byte of .debug_str changed.
-  const dir = tempDir('ktrace-img-');
-  const copy = join(dir, 'vmlinux');
-  copyFileSync(FIXTURE, copy);
-  const b = readFileSync(copy);
-  const str = img.sectionByName('.debug_str')!;
-  b[str.offset + 1] ^= 0x20;
-  writeFileSync(copy, b);
-  const other = loadImage(copy);
-  assert.is(decodeIndex(other, bytes, other.sectionByName('.debug_info')!.size), undefined, 'fingerprint differs');
-  // Written under the copy's key (what a replaced file under a reused build-id would find): not used, and removed.
-  const cache = tempDir('ktrace-cache-');
-  const env = { ...process.env, XDG_CACHE_HOME: cache };
-  assert.is(loadIndex(other, copy, other.sectionByName('.debug_info')!.size, env), undefined);
-  assert.is(decodeIndex(img, Buffer.from(bytes).subarray(0, 40), 1), undefined);
-});
-
-test('the file index and the aranges round-trip; another image, a truncated or a garbage payload is refused', () => {
-  const img = loadImage(FIXTURE);
-  const idx = buildIndex(img, FIXTURE);
-  assert.ok(idx.aranges && idx.aranges.low.length > 0, 'the fixture has .debug_aranges');
-  const back = decodeIndex(img, encodeIndex(img, idx), img.sectionByName('.debug_info')!.size)!;
-  assert.equal(Array.from(back.aranges!.low), Array.from(idx.aranges!.low));
-  assert.equal(Array.from(back.aranges!.unit), Array.from(idx.aranges!.unit));
-  const d = openDwarf(img, FIXTURE).dwarf, fi = d.fileIndex(), n = idx.headers.length;
-  const bytes = encodeFileIndex(img, n, fi);
-  const got = decodeFileIndex(img, bytes, n)!;
-  assert.equal(got.paths, fi.paths);
-  assert.equal(got.units.map((u) => Array.from(u)), fi.units.map((u) => Array.from(u)));
-  assert.is(decodeFileIndex(img, bytes.subarray(0, bytes.length - 2), n), undefined, 'truncated');
-  assert.is(decodeFileIndex(img, bytes, n - 1), undefined, 'another unit count');
-  assert.is(decodeFileIndex(img, Buffer.alloc(100, 7), n), undefined, 'garbage');
-  const copy = Buffer.from(readFileSync(FIXTURE));
-  const str = img.sectionByName('.debug_str')!;
-  copy[str.offset + 1] ^= 0x20;
-  assert.is(decodeFileIndex(Image.load(new Uint8Array(copy)), bytes, n), undefined, 'another image');
 });
 
 test('an unwritable cache directory: the same answers, no error', () => {

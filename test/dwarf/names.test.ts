@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Dwarf } from '../../src/dwarf/index.js';
 import { NameTable, scanSection, nameNeedles } from '../../src/dwarf/names.js';
-import { imageLoader } from '../../src/cli/dwarf.js';
+import { imageLoader } from '../../src/debuginfo/open.js';
 import { availableVars, findFunctions, parseProbeSpec, formatAvailableVars } from '../../src/trace/perf-probe/index.js';
 import { fixtureImage } from '../elf/fixture.js';
 

@@ -9,7 +9,7 @@ import { jumpLabelSites, staticCallSites, bugSites, smpLockSites, patchedTextSit
 import { bundledLinuxPath, LINUX_FIXTURE_DIR } from '../../src/kernel/linux/bundle.js';
 import { readdirSync } from 'node:fs';
 import { cacheRoot } from '../../src/cache.js';
-import { loadImage } from '../../src/cli/load-image.js';
+import { openImage as loadImage } from '../../src/elf/open.js';
 import { seededSample } from '../../src/kprobe/sweep.js';
 
 const img = fixtureImage();

@@ -14,17 +14,10 @@ import { PERM_R, PERM_W } from '../../src/emu/memory.js';
 import { toAddr } from '../../src/base/addr.js';
 import { ROOT } from '../../src/paths.js';
 import { elfSymbols } from './elfsyms.js';
-import { CODE, DATA, Reg, setup } from './util.js';
+import { CODE, DATA, Reg, setup, wasmForced } from './util.js';
 
 const VMLINUX = join(ROOT, 'fixtures', 'vmlinux');
 const BUF = toAddr(0xffff888000200000n);
-
-/** Run `fn` with wasm.ts's tier forced on (a region on every compiled block's first entry) or off. */
-function wasmForced<T>(on: boolean, fn: () => T): T {
-  const saved = { ...wasmTier };
-  Object.assign(wasmTier, on ? { on: true, hot: 1, maxRegion: 8 } : { on: false });
-  try { return fn(); } finally { Object.assign(wasmTier, { on: saved.on, hot: saved.hot, maxRegion: saved.maxRegion }); }
-}
 
 function runFixture(interpretOnly: boolean, hotAfter?: number): string {
   const file = new Uint8Array(readFileSync(VMLINUX));

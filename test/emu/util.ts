@@ -5,6 +5,7 @@ import { Cpu, Reg } from '../../src/emu/cpu.js';
 import { FAULT, PERM_R, PERM_W, PERM_X } from '../../src/emu/memory.js';
 import { toAddr } from '../../src/base/addr.js';
 import { disassemble } from '../../src/emu/decode.js';
+import { wasmTier } from '../../src/emu/wasm.js';
 
 export const CODE = toAddr(0xffffffff81000000n);
 export const DATA = toAddr(0xffff888000000000n);
@@ -37,5 +38,12 @@ export function faultOf(c: { trapVector: number; errorCode: number; faultAddr: n
 
 /** The disassembly of the bytes at `addr` (tests check the encodings they hand-assemble). */
 export function dis(env: Env, addr: number): string { return disassemble(env.m.mem.readBytes(addr, 15), addr); }
+
+/** Run `fn` with wasm.ts's tier forced on (a region on every compiled block's first entry) or off. */
+export function wasmForced<T>(on: boolean, fn: () => T): T {
+  const saved = { ...wasmTier };
+  Object.assign(wasmTier, on ? { on: true, hot: 1, maxRegion: 8 } : { on: false });
+  try { return fn(); } finally { Object.assign(wasmTier, { on: saved.on, hot: saved.hot, maxRegion: saved.maxRegion }); }
+}
 
 export { Reg, toAddr };

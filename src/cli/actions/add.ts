@@ -8,9 +8,10 @@ import { CliError, EXIT_USAGE } from '../errors.js';
 import { addedMessage, probeLine } from '../../output/probes.js';
 import { out } from '../../output/write.js';
 import { isRawKprobeLine } from '../../trace/perf-probe.js';
-import { specCompiler } from '../dwarf.js';
+import { specCompiler } from '../../trace/perf-probe/spec-compiler.js';
+import { buildInBackground } from '../debug-index.js';
 import { loadImage } from '../load-image.js';
-import { addLines, addProbe, compileSpec, listing, type AddResult } from '../probe-events.js';
+import { addLines, addProbe, compileSpec, listing, type AddResult } from '../../trace/runtime/probe-events.js';
 import { stateDir } from '../state/dir.js';
 import { loadState } from '../state/store.js';
 import { needsBoundaryCheck } from '../tracing.js';
@@ -23,7 +24,7 @@ export interface AddArgs extends GlobalArgs {
 
 /** perf's debuginfo path for this spec: its kprobe_events lines, given which names are taken. */
 type SpecLines = (taken: (group: string, event: string) => boolean, force: boolean) => string[];
-type Added = import('../../output/probes.js').ProbeListing;
+type Added = import('../../trace/runtime/probe-events.js').ProbeListing;
 
 /** perf splits an -a value into words as its shell would (argv_split): on blanks, quotes grouping. */
 export function splitDefinition(text: string): string[] {
@@ -46,7 +47,7 @@ export async function add(args: AddArgs): Promise<void> {
   const max = args['max-probes'];
   if (max !== undefined && (!Number.isSafeInteger(max) || max < 1)) throw new CliError('add: --max-probes must be a positive integer', EXIT_USAGE);
   const image = loadImage(args.vmlinux);
-  const compiler = specCompiler(image, args.vmlinux);
+  const compiler = specCompiler(image, args.vmlinux, { background: buildInBackground });
   const specOpts = { noInlines: !args.inlines, maxProbes: max, source: args.source, quiet: args.quiet };
   // A raw kprobe_events line goes to the kernel as written (without loading the DWARF modules); a
   // perf spec goes through the debug info when the kernel has it, as perf does (specCompiler).

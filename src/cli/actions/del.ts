@@ -3,7 +3,7 @@
 import type { GlobalArgs } from '../options.js';
 import { CliError, EXIT_USAGE } from '../errors.js';
 import { openState } from './state.js';
-import { eventMatcher } from '../probe-events.js';
+import { eventMatcher } from '../../trace/runtime/probe-events.js';
 import { probesOf } from '../../trace/kprobe-events/probe.js';
 import { wasEnabledOf } from '../../trace/runtime/session.js';
 import { clearedTrace, hasTriggers } from '../../trace/runtime/state.js';

@@ -2,7 +2,7 @@
 import type { GlobalArgs } from '../options.js';
 import { CliError, EXIT_USAGE } from '../errors.js';
 import { openState } from './state.js';
-import { eventMatcher } from '../probe-events.js';
+import { eventMatcher } from '../../trace/runtime/probe-events.js';
 
 export interface EnableArgs extends GlobalArgs { patterns?: string[] }
 

@@ -1,15 +1,16 @@
 // ktrace line (commands/line.ts): perf probe -L's listing of a function or file range.
 import type { GlobalArgs } from '../options.js';
 import { CliError, EXIT_USAGE } from '../errors.js';
-import type { DebugInfo } from '../dwarf.js';
+import type { DebugInfo } from '../../debuginfo/open.js';
 import { lineRangeText } from '../../trace/perf-probe/line-range.js';
 import { out } from '../../output/write.js';
-import { openDwarf, withDwarf, readSourceLines, displayPath, sourcePath } from '../dwarf.js';
+import { openDwarf, withDwarf, readSourceLines, displayPath, sourcePath } from '../../debuginfo/open.js';
+import { buildInBackground } from '../debug-index.js';
 import { loadImage } from '../load-image.js';
 
 export interface LineArgs extends GlobalArgs { range: string; source?: string }
 
-/** `ktrace line RANGE` as text, or a CliError. */
+/** `ktrace line RANGE` as text, or a CliError (a DebugInfoError from the debug info). */
 function showLineRange(info: DebugInfo, text: string, readSource: (p: string) => string[], display: (p: string) => string): string {
   const r = lineRangeText(info.dwarf, text, readSource, display);
   if (!r.ok) throw new CliError(`line: ${r.reason}`, r.usage ? EXIT_USAGE : undefined);
@@ -18,7 +19,7 @@ function showLineRange(info: DebugInfo, text: string, readSource: (p: string) =>
 
 export async function line(args: LineArgs): Promise<void> {
   const image = loadImage(args.vmlinux);
-  const info = openDwarf(image, args.vmlinux, args.source !== undefined ? { source: args.source } : {});
+  const info = openDwarf(image, args.vmlinux, { ...(args.source !== undefined ? { source: args.source } : {}), background: buildInBackground });
   // Under -s, perf names the file it found (util/probe-event.c show_line_range prints lr->path).
   const display = args.source !== undefined ? (p: string) => sourcePath(info, p) : displayPath;
   out(withDwarf(args.vmlinux, () => showLineRange(info, args.range, (p) => readSourceLines(info, p), display)));

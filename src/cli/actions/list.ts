@@ -1,7 +1,7 @@
 // ktrace list (commands/list.ts): the defined probe events in perf probe -l's format, or as JSON.
 import type { GlobalArgs } from '../options.js';
 import { openState } from './state.js';
-import { eventMatcher, listing } from '../probe-events.js';
+import { eventMatcher, listing } from '../../trace/runtime/probe-events.js';
 import { probeLine } from '../../output/probes.js';
 import { out } from '../../output/write.js';
 

@@ -4,7 +4,8 @@ import { CliError, EXIT_USAGE } from '../errors.js';
 import { out } from '../../output/write.js';
 import { parseProbeSpec, availableVars, formatAvailableVars, resolvePoint, siteVars, perfTypeName, formatProbePoint } from '../../trace/perf-probe/index.js';
 import { hex0x } from '../../base/addr.js';
-import { openDwarf, withDwarf, sourceReader } from '../dwarf.js';
+import { openDwarf, withDwarf, sourceReader } from '../../debuginfo/open.js';
+import { buildInBackground } from '../debug-index.js';
 import { loadImage } from '../load-image.js';
 
 export interface VarsArgs extends GlobalArgs { spec: string; externs: boolean; json: boolean; source?: string; inlines: boolean; 'max-probes'?: number }
@@ -16,7 +17,7 @@ export async function vars(args: VarsArgs): Promise<void> {
   if (!parsed.ok) throw new CliError(`vars: ${parsed.reason}`, EXIT_USAGE);
   if (parsed.value.args.length) throw new CliError('vars: give a probe point only (FUNC, FUNC+OFFS, FUNC:RLN, FILE:LINE)', EXIT_USAGE);
   const image = loadImage(args.vmlinux);
-  const info = openDwarf(image, args.vmlinux, args.source !== undefined ? { source: args.source } : {});
+  const info = openDwarf(image, args.vmlinux, { ...(args.source !== undefined ? { source: args.source } : {}), background: buildInBackground });
   const readSource = sourceReader(info);
   const pointOpts = { readSource, noInlines: !args.inlines, maxProbes: max };
   if (args.json) {

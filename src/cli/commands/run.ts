@@ -150,7 +150,7 @@ const command: CommandModule<GlobalArgs, Args> = {
     // -a SPEC goes through the debug info when the kernel has it, as `ktrace add` does.
     let specLines: import('../run-probes.js').SpecLines | undefined;
     if (asList(args.add).length) {
-      const compile = (await import('../dwarf.js')).specCompiler(image, args.vmlinux);
+      const compile = (await import('../../trace/perf-probe/spec-compiler.js')).specCompiler(image, args.vmlinux, { background: (await import('../debug-index.js')).buildInBackground });
       if (compile) specLines = (spec, taken) => compile([spec], { taken, force: true, command: `run: -a ${spec}` });
     }
     const sel = await rp.selectEvents(t, image, stored, asList(args.event), asList(args.add), specLines);
@@ -192,7 +192,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       const c = two ? two[0].length - 1 : f.indexOf(':');
       if (c <= 0) throw new CliError(`run: --filter ${f}: expected EVENT:EXPR`, EXIT_USAGE);
       const ev = f.slice(0, c), expr = f.slice(c + 1);
-      const { eventMatcher } = await import('../probe-events.js');
+      const { eventMatcher } = await import('../../trace/runtime/probe-events.js');
       const m = eventMatcher(ev);
       const targets = sel.selected.filter((k) => m(k.slice(0, k.indexOf('/')), k.slice(k.indexOf('/') + 1)));
       if (!targets.length) throw new CliError(`run: --filter ${f}: no selected event matches ${ev}`, EXIT_USAGE);

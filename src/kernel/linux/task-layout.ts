@@ -6,7 +6,7 @@
 import type { Image } from '../../elf/image.js';
 import { Dwarf } from '../../dwarf/index.js';
 import { DW_AT, DW_TAG } from '../../dwarf/constants.js';
-import { imageLoader } from '../../cli/dwarf.js';
+import { imageLoader } from '../../debuginfo/open.js';
 import { setLinuxTaskLayoutReader, TaskLayoutError, type TaskLayout } from '../task-layout.js';
 
 export function linuxTaskLayout(image: Image): TaskLayout {

@@ -13,7 +13,7 @@ import { emptyTraceState } from '../../../src/trace/runtime/state.js';
 import { checkBackend } from '../../../src/trace/runtime/check-backend.js';
 import { imageResolver } from '../../../src/trace/kprobe-events/resolver.js';
 import { archProbeRefusal } from '../../../src/kprobe/x86.js';
-import { addProbe } from '../../../src/cli/probe-events.js';
+import { addProbe } from '../../../src/trace/runtime/probe-events.js';
 import { assertShowable, describe, runCampaign, serveCampaign, CASES, type Campaign } from '../../fuzz.js';
 
 const corpus = [

@@ -5,7 +5,7 @@ import { fixtureDwarf, readSource } from './fixture.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Image } from '../../../src/elf/image.js';
-import { openDwarf } from '../../../src/cli/dwarf.js';
+import { openDwarf } from '../../../src/debuginfo/open.js';
 import { ROOT } from '../../../src/paths.js';
 import { fixtureImage } from '../../elf/fixture.js';
 

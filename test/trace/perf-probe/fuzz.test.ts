@@ -16,9 +16,9 @@ import { emptyTraceState } from '../../../src/trace/runtime/state.js';
 import { checkBackend } from '../../../src/trace/runtime/check-backend.js';
 import { imageResolver } from '../../../src/trace/kprobe-events/resolver.js';
 import { archProbeRefusal } from '../../../src/kprobe/x86.js';
-import { addLines, addProbe } from '../../../src/cli/probe-events.js';
-import { specCompiler } from '../../../src/cli/dwarf.js';
-import { CliError } from '../../../src/cli/errors.js';
+import { addLines, addProbe } from '../../../src/trace/runtime/probe-events.js';
+import { specCompiler } from '../../../src/trace/perf-probe/spec-compiler.js';
+import { DebugInfoError } from '../../../src/debuginfo/open.js';
 import { assertShowable, describe, runCampaign, serveCampaign, CASES, type Campaign } from '../../fuzz.js';
 
 const specs = JSON.parse(readFileSync(join(process.cwd(), 'test/trace/perf-probe/oracle/specs.json'), 'utf8')) as Record<string, string[]>;
@@ -55,7 +55,7 @@ const campaign: Campaign = {
     try {
       lines = compile!(words, { taken, force: false, command: 'add' });
     } catch (e) {
-      if (!(e instanceof CliError)) throw e;
+      if (!(e instanceof DebugInfoError)) throw e;
       assertShowable(e.message, 2);
       return;
     }

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURE, fixtureImage } from '../../elf/fixture.js';
-import { openDwarf } from '../../../src/cli/dwarf.js';
+import { openDwarf } from '../../../src/debuginfo/open.js';
 import { findLineRange, formatLineRange, lineRangeText, parseLineRange } from '../../../src/trace/perf-probe/line-range.js';
 
 // The CLI's output of the same ranges is checked in test/cli/line.test.ts, perf's in the perf oracles.

@@ -2,7 +2,7 @@
 // vmlinux) share: a recorded perf case, ktrace's answer to it through the perf-probe modules, and the
 // normalization that makes the two comparable.
 import type { Dwarf } from '../../../../src/dwarf/index.js';
-import type { DebugInfo } from '../../../../src/cli/dwarf.js';
+import type { DebugInfo } from '../../../../src/debuginfo/open.js';
 import { compilePerfProbe } from '../../../../src/trace/perf-probe/compile.js';
 import { availableVars, formatAvailableVars } from '../../../../src/trace/perf-probe/vars.js';
 import { parseProbeSpec } from '../../../../src/trace/perf-probe/spec.js';

@@ -1,8 +1,9 @@
-// Helpers the probe-event commands (add, del, list, enable, disable, run -e) share: event
-// patterns, the perf-style listing of a defined probe, and the session the state holds.
-import type { ProbeDef } from '../trace/kprobe-events/probe.js';
-import type { ProbeListing } from '../output/probes.js';
-import { globMatcher } from '../trace/glob.js';
+// Probe events as perf probe handles them on a session (the probe-event commands add, del, list,
+// enable, disable, run -e/-a and the TUI share them): event patterns, the perf-style listing of a
+// defined probe, and adding a spec or its compiled lines to the session with the kernel's error_log
+// message and a caret on failure.
+import type { ProbeDef } from '../kprobe-events/probe.js';
+import { globMatcher } from '../glob.js';
 
 /**
  * perf probe's event filter: "GROUP:EVENT" globs, or "EVENT" alone for any group (perf accepts
@@ -15,6 +16,15 @@ export function eventMatcher(pattern: string): (group: string, event: string) =>
   return (group, event) => g(group) && e(event);
 }
 
+export interface ProbeListing {
+  group: string;
+  event: string;
+  /** The probe point as perf shows it: "vfs_read", "vfs_read+16", "vfs_read%return", "0xffffffff8100..." */
+  place: string;
+  /** Arguments as shown after "with": names, or NAME=FETCHARG. */
+  args: string[];
+}
+
 /** How perf shows a defined probe: the place ("vfs_read+16", "vfs_read%return") and its args. */
 export function listing(p: ProbeDef): ProbeListing {
   let place: string;
@@ -25,11 +35,15 @@ export function listing(p: ProbeDef): ProbeListing {
   return { group: p.group, event: p.event, place, args };
 }
 
-import type { TraceSession } from '../trace/runtime/session.js';
-import { isRawKprobeLine, kprobeEventsLine, parsePerfProbe, eventName } from '../trace/perf-probe.js';
-import { caretLines } from '../output/probes.js';
-import { strerror } from '../base/errno.js';
-import { visibleColumns, visibleText } from '../visible.js';
+import type { TraceSession } from './session.js';
+import { isRawKprobeLine, kprobeEventsLine, parsePerfProbe, eventName } from '../perf-probe.js';
+import { strerror } from '../../base/errno.js';
+import { visibleColumns, visibleText } from '../../visible.js';
+
+/** A spec (or kprobe_events command) with a caret under column `pos`, indented like error_log. */
+export function caretLines(text: string, pos: number, indent = '  '): string {
+  return `${indent}${text}\n${indent}${' '.repeat(Math.max(0, pos))}^\n`;
+}
 
 export type AddResult =
   | { ok: true; line: string; added: ProbeListing[] }

@@ -1,15 +1,31 @@
-// The CLI's door to debug info: a loaded Image's DWARF (the ELF sections are the loader), the source tree
-// its file names are relative to, and the source files themselves.
+// An image's debug info as the tools use it: a loaded Image's DWARF (the ELF sections are the loader),
+// with its persistent index (index-cache.ts), the source tree its file names are relative to, and the
+// source files themselves. Its failures are DebugInfoErrors: one line, which the CLI prints as
+// `ktrace: <message>`.
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, normalize, resolve } from 'node:path';
 import type { Image } from '../elf/image.js';
 import { FileSource } from '../elf/source.js';
-import { BACKGROUND_LIMIT, buildInBackground, loadFileIndex, loadIndex, saveFileIndex, saveIndex, type DebugIndex } from './debug-index.js';
+import { BACKGROUND_LIMIT, loadFileIndex, loadIndex, saveFileIndex, saveIndex, type DebugIndex } from './index-cache.js';
 import { Dwarf, DwarfError, type RangedLoader, type SectionName } from '../dwarf/index.js';
-import { CliError } from './errors.js';
-import { compilePerfProbe } from '../trace/perf-probe/compile.js';
-import { isRawKprobeLine } from '../trace/perf-probe.js';
-import { visibleMessage } from '../visible.js';
+
+/** A user-facing failure of the debug info (none, malformed, a source file missing): one line, exit 1 from the CLI. */
+export class DebugInfoError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DebugInfoError';
+  }
+}
+
+export interface OpenOptions {
+  /** perf's -s/--source DIR. */
+  source?: string;
+  /**
+   * Starts a background build of a large image's index (the CLI's src/cli/debug-index.ts
+   * buildInBackground); without it a large image's queries scan until an index is in the cache.
+   */
+  background?: (vmlinuxPath: string) => void;
+}
 
 export interface DebugInfo {
   readonly dwarf: Dwarf;
@@ -62,23 +78,24 @@ export function symbolLookup(image: Image): (name: string) => number | undefined
   return (name) => image.functionNamed(name)?.addr;
 }
 
-/** Opens the DWARF of a loaded image; a vmlinux without debug info is a one-line CliError. */
-export function openDwarf(image: Image, vmlinuxPath: string, opts: { source?: string } = {}): DebugInfo {
+/** Opens the DWARF of a loaded image; a vmlinux without debug info is a DebugInfoError. */
+export function openDwarf(image: Image, vmlinuxPath: string, opts: OpenOptions = {}): DebugInfo {
   for (const s of DEBUG_SECTIONS) {
     const sec = image.sectionByName(s);
     if (!sec || sectionSize(image, s) === 0) {
-      throw new CliError(`${vmlinuxPath}: no debug info (no ${s} section): build the kernel with CONFIG_DEBUG_INFO`);
+      throw new DebugInfoError(`${vmlinuxPath}: no debug info (no ${s} section): build the kernel with CONFIG_DEBUG_INFO`);
     }
   }
-  return { dwarf: dwarfOf(image, vmlinuxPath), sourceRoot: dirname(resolve(vmlinuxPath)), ...(opts.source !== undefined ? { sourcePrefix: opts.source } : {}) };
+  return { dwarf: dwarfOf(image, vmlinuxPath, opts.background), sourceRoot: dirname(resolve(vmlinuxPath)), ...(opts.source !== undefined ? { sourcePrefix: opts.source } : {}) };
 }
 
 /**
- * The image's Dwarf with its persistent index (src/cli/debug-index.ts): loaded when valid; otherwise
- * built by the first query that needs function names (small images) or in the background (large ones),
- * the query meanwhile scanning for the name it needs. KTRACE_NO_CACHE=1: no index at all.
+ * The image's Dwarf with its persistent index (index-cache.ts): loaded when valid; otherwise built by
+ * the first query that needs function names (small images) or in the background (large ones, when the
+ * caller gives `background`), the query meanwhile scanning for the name it needs. KTRACE_NO_CACHE=1: no
+ * index at all.
  */
-function dwarfOf(image: Image, vmlinuxPath: string): Dwarf {
+function dwarfOf(image: Image, vmlinuxPath: string, background: ((vmlinuxPath: string) => void) | undefined): Dwarf {
   const eh = image.sectionByName('.eh_frame');
   const infoSize = sectionSize(image, '.debug_info');
   let idx: DebugIndex | undefined | null = null;
@@ -90,7 +107,7 @@ function dwarfOf(image: Image, vmlinuxPath: string): Dwarf {
     names: () => {
       const i = index();
       if (i) return i.names;
-      if (infoSize > BACKGROUND_LIMIT && !started) { started = true; buildInBackground(vmlinuxPath); }
+      if (infoSize > BACKGROUND_LIMIT && !started) { started = true; background?.(vmlinuxPath); }
       return undefined;
     },
     aranges: () => index()?.aranges ?? undefined,
@@ -99,7 +116,7 @@ function dwarfOf(image: Image, vmlinuxPath: string): Dwarf {
       if (infoSize <= BACKGROUND_LIMIT) return undefined;
       const i = index();
       const fi = i ? loadFileIndex(image, vmlinuxPath, i.headers.length) : undefined;
-      if (!fi && !started) { started = true; buildInBackground(vmlinuxPath); }
+      if (!fi && !started) { started = true; background?.(vmlinuxPath); }
       return fi;
     },
     onNameTable: (names) => { if (!index()) saveIndex(image, vmlinuxPath, { headers: dwarf.units().map((u) => u.header), names, aranges: dwarf.addressIndex() }); },
@@ -123,12 +140,12 @@ export function buildFileIndex(image: Image, vmlinuxPath: string, idx: DebugInde
   saveFileIndex(image, vmlinuxPath, idx.headers.length, d.fileIndex());
 }
 
-/** Runs a DWARF query, turning a DwarfError (malformed debug info) into a one-line CliError. */
+/** Runs a DWARF query, turning a DwarfError (malformed debug info) into a one-line DebugInfoError. */
 export function withDwarf<T>(vmlinuxPath: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (e instanceof DwarfError) throw new CliError(`${vmlinuxPath}: bad debug info: ${e.message}`);
+    if (e instanceof DwarfError) throw new DebugInfoError(`${vmlinuxPath}: bad debug info: ${e.message}`);
     throw e;
   }
 }
@@ -170,74 +187,17 @@ export function sourceReader(info: DebugInfo): (p: string) => string[] | undefin
   return (p) => { try { return readSourceLines(info, p); } catch { return undefined; } };
 }
 
-/** The lines of a source file, or a CliError naming the file the debug info refers to. */
+/** The lines of a source file, or a DebugInfoError naming the file the debug info refers to. */
 export function readSourceLines(info: DebugInfo, p: string): string[] {
   const full = sourcePath(info, p);
   let text: string;
   try {
     text = readFileSync(full, 'utf8');
   } catch {
-    throw new CliError(info.sourcePrefix !== undefined ? `source file ${displayPath(p)} not found under ${info.sourcePrefix} (-s)`
+    throw new DebugInfoError(info.sourcePrefix !== undefined ? `source file ${displayPath(p)} not found under ${info.sourcePrefix} (-s)`
       : `source file ${displayPath(p)} not found (looked for ${full}; give the source tree with -s DIR)`);
   }
   const lines = text.split('\n');
   if (lines.length && lines[lines.length - 1] === '') lines.pop();
   return lines;
-}
-
-/**
- * perf probe's debuginfo path, which perf takes whenever the kernel has DWARF: a perf-probe spec
- * compiled into one kprobe_events line per probe address (an inlined function gets one per inlined
- * copy, all under one event name), as `perf probe -D` shows them. A failure is a one-line CliError
- * ("already exists" with the hint to delete or force).
- */
-export function perfSpecLines(info: DebugInfo, image: Image, vmlinuxPath: string, words: readonly string[],
-  opts: SpecOptions): string[] {
-  const r = withDwarf(vmlinuxPath, () => compilePerfProbe(info.dwarf, words, { readSource: sourceReader(opts.source !== undefined ? { ...info, sourcePrefix: opts.source } : info), taken: opts.taken, force: opts.force, symbol: symbolLookup(image), noInlines: opts.noInlines, maxProbes: opts.maxProbes }));
-  if (!r.ok) {
-    const m = /^event "(.*)" already exists\.$/.exec(r.reason);
-    throw new CliError(`${opts.command}: ${visibleMessage(r.reason)}${m ? `\n  Hint: remove it with \`ktrace del ${m[1]}\`, or add a duplicate with -f (force).` : ''}`);
-  }
-  if (opts.offline || r.value.length < 2) return r.value.map((e) => e.line);
-  // perf on the running kernel (post_process_probe_trace_events → kprobe_warn_out_range) skips the
-  // addresses on the kprobe blacklist with a warning and probes the rest: an inlined copy inside a
-  // NOKPROBE function. (All of them blacklisted: the kernel's refusal is left to say so.)
-  const kept = r.value.filter((e) => !image.inKprobeBlacklist(e.point.address));
-  if (kept.length === 0) return r.value.map((e) => e.line);
-  for (const e of r.value) {
-    const w = `${e.point.symbol} is blacklisted function, skip it.\n`;
-    if (!kept.includes(e) && !warned.has(w)) { warned.add(w); if (!opts.quiet) process.stderr.write(w); }
-  }
-  return kept.map((e) => e.line);
-}
-
-/** Warnings already printed by this process (a spec is compiled more than once per command). */
-const warned = new Set<string>();
-
-export interface SpecOptions {
-  taken: (group: string, event: string) => boolean;
-  force: boolean;
-  command: string;
-  /** As perf -k with an offline vmlinux (add -D): no blacklist check, every address is listed. */
-  offline?: boolean;
-  /** perf --no-inlines, --max-probes N, -s DIR (where lazy patterns' sources are read). */
-  noInlines?: boolean;
-  maxProbes?: number;
-  source?: string;
-  /** perf -q: no warnings (the blacklisted-copy one). */
-  quiet?: boolean;
-}
-
-/** The kprobe_events lines of a perf spec, given which event names are taken (perfSpecLines' options). */
-export type SpecCompiler = (words: readonly string[], opts: SpecOptions) => string[] | undefined;
-
-/**
- * How `add`, `run -a` and the TUI's add prompt take a spec, as perf does: a raw kprobe_events line goes
- * to the kernel as written (undefined here), a perf spec through the debug info (perfSpecLines).
- * Undefined when the kernel has no debug info; its DWARF is opened at the first spec that needs it.
- */
-export function specCompiler(image: Image, vmlinuxPath: string): SpecCompiler | undefined {
-  if (!hasDebugInfo(image)) return undefined;
-  let info: DebugInfo | undefined;
-  return (words, opts) => (isRawKprobeLine(words.join(' ')) ? undefined : perfSpecLines(info ??= openDwarf(image, vmlinuxPath), image, vmlinuxPath, words, opts));
 }

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { eventMatcher, compileSpec } from '../../src/cli/probe-events.js';
+import { eventMatcher, compileSpec, caretLines } from '../../../src/trace/runtime/probe-events.js';
 
 test('GROUP:EVENT patterns', () => {
   const m = eventMatcher('probe:vfs_*');
@@ -21,6 +21,10 @@ test('compileSpec: raw lines pass through, perf specs compile, clashes report', 
   assert.ok(f.ok && f.line === 'p:probe/vfs_read_1 vfs_read+0');
   const bad = compileSpec(['vfs_read+x'], () => false, false);
   assert.ok(!bad.ok && bad.message.endsWith('  vfs_read+x\n           ^\n'));
+});
+
+test('caretLines: the text, then a caret under the column', () => {
+  assert.is(caretLines('abc def', 4), '  abc def\n      ^\n');
 });
 
 test.run();

@@ -1,9 +1,10 @@
-// Perf specs through the debug info on the running kernel (src/cli/dwarf.ts perfSpecLines): an inlined
+// `ktrace add` (src/cli/actions/add.ts) and `run -a` take perf specs through the debug info on the running
+// kernel (src/trace/perf-probe/spec-compiler.ts perfSpecLines, tested alone beside it): an inlined
 // copy of a function inside a blacklisted (NOKPROBE) function is skipped with perf's warning and the
 // other copies are probed, as perf probe does on a live kernel; `add -D` (perf -k, offline) lists all.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ktrace, freshState } from './run.js';
+import { ktrace, freshState } from '../run.js';
 
 test('tick_handle_periodic: the copy inlined into a blacklisted function is skipped with a warning, the rest is added', () => {
   const blacklist = ktrace(['fs', 'cat', '/sys/kernel/debug/kprobes/blacklist']).stdout.trim().split('\n').map((l) => l.split('\t')[1]);

@@ -1,0 +1,205 @@
+// The persistent debug-info index of an image (in the spirit of perf's ~/.debug build-id cache): the
+// unit headers of .debug_info and the function name → defining units table, so that a later query
+// decodes only the units it needs and walks nothing. Stored through src/cache.ts (keyed by the image's
+// build-id, else size/mtime/header hash; written atomically; checksummed). The payload also records the
+// image's size and a hash of its section headers, checked on every load: an index that does not
+// describe this very file (replaced under a reused build-id, truncated, garbage) is rebuilt, never used.
+//
+// A small image's index is built in the query that first needs it (a skim of every unit takes
+// milliseconds). A large one's skim takes seconds, longer than the query itself: the first query finds
+// its units by scanning for the name instead, and the index is built by a background process that
+// the CLI starts (openDwarf's `background` option: src/cli/debug-index.ts), one at a time per image.
+import { createHash } from 'node:crypto';
+import { unlinkSync } from 'node:fs';
+import { cacheEnabled, cachePath, imageKey, readCache, writeCache } from '../cache.js';
+import type { Image } from '../elf/image.js';
+import { NameTable } from '../dwarf/names.js';
+import type { UnitHeader } from '../dwarf/unit.js';
+import type { AddressIndex, FileIndex } from '../dwarf/dwarf.js';
+import { infoOffset } from '../dwarf/offsets.js';
+
+export interface DebugIndex {
+  readonly headers: UnitHeader[];
+  readonly names: NameTable;
+  /** .debug_aranges as address ranges → unit indexes (null: the image has none). */
+  readonly aranges: AddressIndex | null;
+}
+
+/** The cache kind of the debug-info index (and of the CLI's symbol index beside it). */
+export const KIND = 'index';
+const MAGIC = 0x4b444932; // 'KDI2'
+const HEADER_WORDS = 8;
+
+/** Images whose .debug_info is larger than this get their index built in the background. */
+export const BACKGROUND_LIMIT = 16 << 20;
+
+/** Bytes sampled at each end of every debug section for the fingerprint. */
+const SAMPLE = 4096;
+
+/**
+ * What identifies the image's content beyond its cache key: its size, its section headers, and the
+ * first and last 4 KiB of every .debug_* section (a few small reads): an edited or replaced file that
+ * kept its build-id still gets a new index.
+ */
+export function imageFingerprint(image: Image, sampled: (name: string) => boolean = (n) => n.startsWith('.debug_')): Buffer {
+  const hash = createHash('sha256');
+  hash.update(String(image.source.size));
+  hash.update(JSON.stringify(image.sections.map((s) => [s.name, s.type, s.offset, s.size, s.addrBig.toString(16)])));
+  for (const s of image.sections) {
+    if (!sampled(s.name) || s.type === 8 || s.size === 0) continue;
+    const n = Math.min(SAMPLE, s.size);
+    hash.update(s.slice(0, n));
+    hash.update(s.slice(s.size - n, n));
+  }
+  return hash.digest();
+}
+
+export function encodeIndex(image: Image, idx: DebugIndex): Buffer {
+  const fp = imageFingerprint(image);
+  const hdr = new Float64Array(idx.headers.length * HEADER_WORDS);
+  idx.headers.forEach((u, i) => {
+    hdr.set([u.offset, u.end, u.version, u.unitType, u.addrSize, u.offsetSize, u.abbrevOffset, u.firstDieOffset], i * HEADER_WORDS);
+  });
+  const a = idx.aranges;
+  const ranges = a ? a.low.length : -1;
+  const head = Buffer.alloc(16);
+  head.writeUInt32LE(MAGIC, 0);
+  head.writeUInt32LE(idx.headers.length, 4);
+  head.writeUInt32LE(idx.names.bytes.length, 8);
+  head.writeInt32LE(ranges, 12);
+  const arangeBytes = a ? [Buffer.from(a.low.buffer, a.low.byteOffset, a.low.byteLength), Buffer.from(a.high.buffer, a.high.byteOffset, a.high.byteLength),
+    Buffer.from(a.unit.buffer, a.unit.byteOffset, a.unit.byteLength)] : [];
+  return Buffer.concat([head, fp, Buffer.from(hdr.buffer), ...arangeBytes, idx.names.bytes]);
+}
+
+/** Decodes and checks an index payload against the image; undefined when it does not fit. */
+export function decodeIndex(image: Image, payload: Buffer, infoSize: number): DebugIndex | undefined {
+  try {
+    if (payload.length < 48 || payload.readUInt32LE(0) !== MAGIC) return undefined;
+    const count = payload.readUInt32LE(4), namesLen = payload.readUInt32LE(8), ranges = payload.readInt32LE(12);
+    if (!payload.subarray(16, 48).equals(imageFingerprint(image))) return undefined;
+    const hdrAt = 48, arangesAt = hdrAt + count * HEADER_WORDS * 8;
+    const namesAt = arangesAt + Math.max(0, ranges) * 20;
+    if (namesAt + namesLen !== payload.length) return undefined;
+    const f = new Float64Array(payload.buffer.slice(payload.byteOffset + hdrAt, payload.byteOffset + arangesAt));
+    const headers: UnitHeader[] = [];
+    let prevEnd = 0;
+    for (let i = 0; i < count; i++) {
+      const w = (k: number) => f[i * HEADER_WORDS + k]!;
+      const h: UnitHeader = {
+        offset: infoOffset(w(0)), end: w(1), version: w(2), unitType: w(3), addrSize: w(4), offsetSize: w(5) === 8 ? 8 : 4,
+        abbrevOffset: w(6), firstDieOffset: w(7),
+      };
+      // Units tile .debug_info in order; anything else is not an index of this image.
+      if (h.offset !== prevEnd || !(h.end > h.offset) || h.end > infoSize || !(h.firstDieOffset > h.offset && h.firstDieOffset <= h.end)
+        || h.version < 2 || h.version > 5 || (h.addrSize !== 4 && h.addrSize !== 8) || (w(5) !== 4 && w(5) !== 8)) return undefined;
+      prevEnd = h.end;
+      headers.push(h);
+    }
+    if (prevEnd !== infoSize) return undefined;
+    const names = new NameTable(payload.subarray(namesAt));
+    let aranges: AddressIndex | null = null;
+    if (ranges >= 0) {
+      const copy = payload.buffer.slice(payload.byteOffset + arangesAt, payload.byteOffset + namesAt);
+      const low = new Float64Array(copy, 0, ranges), high = new Float64Array(copy, ranges * 8, ranges), unit = new Uint32Array(copy, ranges * 16, ranges);
+      for (let i = 0; i < ranges; i++) {
+        if (unit[i]! >= count || !(high[i]! > low[i]!) || (i > 0 && low[i]! < low[i - 1]!)) return undefined;
+      }
+      aranges = { low, high, unit };
+    }
+    return { headers, names, aranges };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The cache entry's name and key for an image file, or undefined when the file cannot be keyed. */
+export function entryOf(path: string): { name: string; key: string } | undefined {
+  try {
+    const key = imageKey(path);
+    // The format's version is in the name: two ktrace versions sharing a cache keep an entry each
+    // instead of removing each other's (each would find the other's unreadable and rebuild it).
+    return { name: `${key}.dwarf-2`, key };
+  } catch {
+    return undefined;
+  }
+}
+
+export function loadIndex(image: Image, path: string, infoSize: number, env: NodeJS.ProcessEnv = process.env): DebugIndex | undefined {
+  if (!cacheEnabled(env)) return undefined;
+  const e = entryOf(path);
+  if (!e) return undefined;
+  const payload = readCache(KIND, e.name, e.key, env);
+  if (!payload) return undefined;
+  const idx = decodeIndex(image, payload, infoSize);
+  if (!idx) {
+    // Checksummed but not this image's (a replaced file under a reused build-id): drop it.
+    try { unlinkSync(cachePath(KIND, e.name, env)); } catch { /* already gone */ }
+  }
+  return idx;
+}
+
+export function saveIndex(image: Image, path: string, idx: DebugIndex, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!cacheEnabled(env)) return false;
+  const e = entryOf(path);
+  if (!e) return false;
+  return writeCache(KIND, e.name, e.key, encodeIndex(image, idx), env);
+}
+
+// ---------------------------------------------------------------- the file index (a big image's)
+
+const FILES_MAGIC = 0x4b444631; // 'KDF1'
+
+/** Source path → units whose line tables list it (Dwarf.fileIndex), as a cache payload. */
+export function encodeFileIndex(image: Image, unitCount: number, fi: FileIndex): Buffer {
+  const parts: Buffer[] = [];
+  const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n, 0); parts.push(b); };
+  u32(FILES_MAGIC); parts.push(imageFingerprint(image)); u32(unitCount); u32(fi.paths.length); u32(fi.always.length);
+  parts.push(Buffer.from(fi.always.buffer, fi.always.byteOffset, fi.always.byteLength));
+  fi.paths.forEach((p, k) => {
+    const b = Buffer.from(p, 'utf8'), l = fi.units[k]!;
+    u32(b.length); parts.push(b); u32(l.length); parts.push(Buffer.from(l.buffer, l.byteOffset, l.byteLength));
+  });
+  return Buffer.concat(parts);
+}
+
+export function decodeFileIndex(image: Image, payload: Buffer, unitCount: number): FileIndex | undefined {
+  try {
+    if (payload.length < 48 || payload.readUInt32LE(0) !== FILES_MAGIC || !payload.subarray(4, 36).equals(imageFingerprint(image))) return undefined;
+    if (payload.readUInt32LE(36) !== unitCount) return undefined;
+    const n = payload.readUInt32LE(40), na = payload.readUInt32LE(44);
+    let at = 48;
+    const list = (len: number): Uint32Array => {
+      if (at + 4 * len > payload.length) throw new Error('truncated');
+      const l = new Uint32Array(payload.buffer.slice(payload.byteOffset + at, payload.byteOffset + at + 4 * len));
+      for (const i of l) if (i >= unitCount) throw new Error('unit index');
+      at += 4 * len;
+      return l;
+    };
+    const always = list(na);
+    const paths: string[] = [], units: Uint32Array[] = [];
+    for (let k = 0; k < n; k++) {
+      const len = payload.readUInt32LE(at); at += 4;
+      if (at + len > payload.length) return undefined;
+      paths.push(payload.toString('utf8', at, at + len)); at += len;
+      const c = payload.readUInt32LE(at); at += 4;
+      units.push(list(c));
+    }
+    return at === payload.length ? { paths, units, always } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function loadFileIndex(image: Image, path: string, unitCount: number, env: NodeJS.ProcessEnv = process.env): FileIndex | undefined {
+  if (!cacheEnabled(env)) return undefined;
+  const e = entryOf(path);
+  const payload = e ? readCache(KIND, `${e.key}.files-1`, e.key, env) : null;
+  return payload ? decodeFileIndex(image, payload, unitCount) : undefined;
+}
+
+export function saveFileIndex(image: Image, path: string, unitCount: number, fi: FileIndex, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!cacheEnabled(env)) return false;
+  const e = entryOf(path);
+  return e ? writeCache(KIND, `${e.key}.files-1`, e.key, encodeFileIndex(image, unitCount, fi), env) : false;
+}
