@@ -129,9 +129,11 @@ lines.push(`const { Script } = require("node:vm");
 // ---- ktrace's own compiled code across runs: V8's code cache of each module a command compiled (taken
 // at exit, so it holds the functions the command ran, not only the modules' top levels), one cache entry
 // per command (src/cache.ts: kind "v8", keyed by this bundle's content, Node's version and flags;
-// checksummed, written atomically; V8 itself rejects data for another source or V8). A rejected,
-// missing or partial entry is rewritten at exit; KTRACE_NO_CACHE=1 or KTRACE_CODE_CACHE=0: none.
-const compiled = []; // [module id, vm.Script] in compile order
+// checksummed, written atomically; V8 itself rejects data for another source or V8). Packages' CommonJS
+// files (iced-x86's 0.9 MB of JavaScript) are compiled through it too, each kept with a hash of its
+// text (V8's own check is the source's length only). A rejected, missing or partial entry is rewritten
+// at exit; KTRACE_NO_CACHE=1 or KTRACE_CODE_CACHE=0: none.
+const compiled = []; // [name ("m" + module id, or a package file's path), vm.Script, text hash or ""] in compile order
 let emuFlagsSet = false;
 let codeCache; // undefined: not opened yet; null: off
 /** The command the arguments name (perf's action options as their command), for the entry's name. */
@@ -159,16 +161,15 @@ function openCodeCache() {
   const state = { cache, name, key, entries: new Map(), status: 0, dirty: true };
   const payload = cache.readCache("v8", name, key, env);
   if (payload) {
-    // KTV8, the exit status of the run that wrote it, a count, then (module id, length) pairs and the data.
+    // KTV8, the exit status of the run that wrote it, a JSON list of [name, text hash, length], the data.
     try {
       if (payload.readUInt32LE(0) !== 0x3856544b) throw new Error("magic");
       state.status = payload.readUInt32LE(4);
-      const n = payload.readUInt32LE(8);
-      let at = 12 + 8 * n;
-      for (let i = 0; i < n; i++) {
-        const id = payload.readUInt32LE(12 + 8 * i), len = payload.readUInt32LE(16 + 8 * i);
-        if (id >= FILES.length || at + len > payload.length) throw new Error("entry");
-        state.entries.set(id, payload.subarray(at, at + len));
+      const jsonEnd = 12 + payload.readUInt32LE(8);
+      let at = jsonEnd;
+      for (const [n, hash, len] of JSON.parse(payload.toString("utf8", 12, jsonEnd))) {
+        if (typeof n !== "string" || typeof hash !== "string" || !(len >= 0 && at + len <= payload.length)) throw new Error("entry");
+        state.entries.set(n, { hash, data: payload.subarray(at, at + len) });
         at += len;
       }
       if (at !== payload.length) throw new Error("length");
@@ -179,22 +180,49 @@ function openCodeCache() {
   }
   codeCache = state;
   process.on("exit", saveCodeCache);
+  hookPackages();
 }
-/** Writes the code cache when this run compiled a module without (usable) data, or the entry came from a failed run. */
+/** A script compiled with the cached data kept under its name (when its text hash is the same). */
+function cachedScript(name, source, filename, hash) {
+  const e = codeCache ? codeCache.entries.get(name) : undefined;
+  const script = new Script(source, e && e.hash === hash ? { filename, cachedData: e.data } : { filename });
+  if (codeCache) compiled.push([name, script, hash]);
+  return script;
+}
+/** Node compiles a package's CommonJS file through Module.prototype._compile: there with the code cache. */
+function hookPackages() {
+  const Module = require("node:module");
+  const { createHash } = require("node:crypto");
+  const original = Module.prototype._compile;
+  Module.prototype._compile = function (content, filename) {
+    if (!codeCache || typeof content !== "string" || !filename.includes("/node_modules/")) return original.call(this, content, filename);
+    const hash = createHash("sha256").update(content).digest("hex");
+    const fn = cachedScript(filename, "(function (exports, require, module, __filename, __dirname) { " + content + "\\n})", filename, hash).runInThisContext();
+    const mod = this;
+    const r = function require(id) { return mod.require(id); };
+    r.resolve = (request, options) => Module._resolveFilename(request, mod, false, options);
+    r.resolve.paths = (request) => Module._resolveLookupPaths(request, mod);
+    r.main = require.main;
+    r.extensions = Module._extensions;
+    r.cache = Module._cache;
+    return fn.call(mod.exports, mod.exports, r, mod, filename, require("node:path").dirname(filename));
+  };
+}
+/** Writes the code cache when this run compiled a script without (usable) data, or the entry came from a failed run. */
 function saveCodeCache(code) {
   const c = codeCache;
   if (!c) return;
   let dirty = c.dirty || (c.status !== 0 && code === 0);
-  for (const [id, s] of compiled) if (!c.entries.has(id) || s.cachedDataRejected) dirty = true;
+  for (const [n, s, hash] of compiled) { const e = c.entries.get(n); if (!e || e.hash !== hash || s.cachedDataRejected) dirty = true; }
   if (!dirty) return;
   try {
     const datas = compiled.map(([, s]) => s.createCachedData());
-    const head = Buffer.alloc(12 + 8 * compiled.length);
+    const json = Buffer.from(JSON.stringify(compiled.map(([n, , hash], i) => [n, hash, datas[i].length])));
+    const head = Buffer.alloc(12);
     head.writeUInt32LE(0x3856544b, 0);
     head.writeUInt32LE(code === 0 ? 0 : 1, 4);
-    head.writeUInt32LE(compiled.length, 8);
-    compiled.forEach(([id], i) => { head.writeUInt32LE(id, 12 + 8 * i); head.writeUInt32LE(datas[i].length, 16 + 8 * i); });
-    c.cache.writeCache("v8", c.name, c.key, Buffer.concat([head, ...datas]), process.env);
+    head.writeUInt32LE(json.length, 8);
+    c.cache.writeCache("v8", c.name, c.key, Buffer.concat([head, json, ...datas]), process.env);
   } catch { /* no cache this time */ }
 }`);
 const asyncPkgs = [...new Set(order.flatMap((m) => m.bare))].filter(needsImport);
@@ -227,10 +255,7 @@ function req(id) {
     if (flags) require("node:v8").setFlagsFromString(flags);
   }
   const source = (ASYNC_EVAL[id] ? "(async function (" : "(function (") + PARAMS.join(", ") + ") {" + readFileSync(CJS + FILES[id], "utf8") + "\\n})";
-  const cachedData = codeCache ? codeCache.entries.get(id) : undefined;
-  const script = new Script(source, cachedData ? { filename: file, cachedData } : { filename: file });
-  compiled.push([id, script]);
-  const fn = script.runInThisContext();
+  const fn = cachedScript("m" + id, source, file, "").runInThisContext();
   const url = USES_URL[id] ? pathToFileURL(file).href : undefined;
   m.done = fn.call(m.exports, m.exports, shim, m, file, SRC + FILES[id].replace(/[^/]*$/, ""), url, load, dynamicImport);
   return m.exports;
