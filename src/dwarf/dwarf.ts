@@ -162,17 +162,34 @@ export class Dwarf implements TypeResolver {
 
   // ------------------------------------------------------------------ units and attributes
 
+  /** Every unit, in .debug_info order (each made on first use: a kernel has thousands, a query needs a few). */
   units(): Unit[] {
     if (!this.unitsCache) {
-      const read = (off: number, len: number) => this.sections.read('.debug_info', off, len);
-      this.unitsFrom(this.options.unitHeaders?.() ?? walkUnitHeaders(this.sections.size('.debug_info'), read));
+      const n = this.unitCount(), out: Unit[] = new Array(n);
+      for (let i = 0; i < n; i++) out[i] = this.unit(i)!;
+      this.unitsCache = out;
     }
-    return this.unitsCache!;
+    return this.unitsCache;
+  }
+  /** How many units .debug_info has. */
+  unitCount(): number { return this.unitHeaders().length; }
+  /** Unit i (in .debug_info order), made when first asked for; undefined outside the list. */
+  unit(i: number): Unit | undefined {
+    const hs = this.unitHeaders();
+    if (!(i >= 0 && i < hs.length)) return undefined;
+    return this.unitObjs[i] ??= new Unit(hs[i]!, this.readInfo, this.abbrevs);
+  }
+  private unitHeaders(): readonly UnitHeader[] {
+    return this.headerList ??= this.options.unitHeaders?.() ?? walkUnitHeaders(this.sections.size('.debug_info'), this.readInfo);
   }
   private unitsFrom(headers: readonly UnitHeader[]): void {
-    const read = (off: number, len: number) => this.sections.read('.debug_info', off, len);
-    this.unitsCache = headers.map((h) => new Unit(h, read, this.abbrevs));
+    this.headerList = headers;
+    this.unitObjs = [];
+    this.unitsCache = null;
   }
+  private headerList: readonly UnitHeader[] | null = null;
+  private unitObjs: (Unit | undefined)[] = [];
+  private readonly readInfo = (off: number, len: number): Uint8Array => this.sections.read('.debug_info', off, len);
 
   /** Function name → units that define it (skimmed from every unit unless given by the options). */
   nameTable(): NameTable {
@@ -180,7 +197,7 @@ export class Dwarf implements TypeResolver {
       const given = this.options.names?.();
       if (given) return (this.namesCache = given);
       this.namesCache = buildNameTable({
-        headers: this.units().map((u) => u.header),
+        headers: [...this.unitHeaders()],
         abbrevs: (off, parse) => this.sections.windowed('.debug_abbrev', off, 16 << 10, parse),
         strx: (h, i) => this.strx(this.unitContaining(h.offset)!, i),
         str: (o) => this.debugStr(o),
@@ -201,8 +218,7 @@ export class Dwarf implements TypeResolver {
     if (!table && (this.sections.loaded('.debug_info') || this.sections.size('.debug_info') <= (this.options.skimAllLimit ?? SKIM_ALL_LIMIT) || this.sections.has('.debug_str_offsets'))) table = this.nameTable();
     if (table) {
       this.namesCache = table;
-      const us = this.units();
-      return table.units(name).map((i) => us[i]!).filter((u) => u !== undefined);
+      return table.units(name).map((i) => this.unit(i)!).filter((u) => u !== undefined);
     }
     let found = this.scanned.get(name);
     if (!found) {
@@ -210,10 +226,10 @@ export class Dwarf implements TypeResolver {
       // unless the units are known already.
       const size = this.sections.size('.debug_info');
       const read = (off: number, len: number) => this.sections.read('.debug_info', off, len);
-      const walker = this.unitsCache || this.options.unitHeaders?.() ? undefined : new HeaderWalker(size);
+      const walker = this.headerList || this.options.unitHeaders?.() ? undefined : new HeaderWalker(size);
       // The offset size of the string references to look for: the first unit's (its header's first word).
-      const first = this.unitsCache ? undefined : size >= 4 ? read(0, 4) : undefined;
-      const offsetSize = this.unitsCache?.[0]?.header.offsetSize
+      const first = this.headerList ? undefined : size >= 4 ? read(0, 4) : undefined;
+      const offsetSize = this.headerList?.[0]?.offsetSize
         ?? (first && first[0] === 0xff && first[1] === 0xff && first[2] === 0xff && first[3] === 0xff ? 8 : 4);
       const hits = scanSection(size, nameNeedles(name, this.sections.get('.debug_str'), offsetSize),
         (off, len, scratch) => this.sections.readInto('.debug_info', off, len, scratch), undefined, walker && ((at, b) => walker.feed(at, b, read)));
@@ -238,17 +254,17 @@ export class Dwarf implements TypeResolver {
   /** The unit containing a .debug_info offset. */
   unitContaining(offset: number): Unit | undefined {
     const i = this.unitIndexContaining(offset);
-    return i < 0 ? undefined : this.units()[i];
+    return i < 0 ? undefined : this.unit(i);
   }
 
   /** The index (in units()) of the unit containing a .debug_info offset, or -1. */
   unitIndexContaining(offset: number): number {
-    const us = this.units();
-    let lo = 0, hi = us.length - 1;
+    const hs = this.unitHeaders();
+    let lo = 0, hi = hs.length - 1;
     while (lo <= hi) {
-      const mid = (lo + hi) >> 1, u = us[mid]!;
-      if (offset < u.offset) hi = mid - 1;
-      else if (offset >= u.header.end) lo = mid + 1;
+      const mid = (lo + hi) >> 1, h = hs[mid]!;
+      if (offset < h.offset) hi = mid - 1;
+      else if (offset >= h.end) lo = mid + 1;
       else return mid;
     }
     return -1;
@@ -640,11 +656,10 @@ export class Dwarf implements TypeResolver {
    */
   unitsMayHaveFile(match: (path: string) => boolean): Unit[] {
     const fi = this.options.files?.();
-    const us = this.units();
-    if (!fi) return us;
+    if (!fi) return this.units();
     const set = new Set<number>(fi.always);
     fi.paths.forEach((p, k) => { if (match(p)) for (const i of fi.units[k]!) set.add(i); });
-    return [...set].sort((a, b) => a - b).map((i) => us[i]!);
+    return [...set].sort((a, b) => a - b).map((i) => this.unit(i)!);
   }
 
   /** The file index of this DWARF: every unit's line table read (for a persistent index). */
@@ -861,7 +876,7 @@ export class Dwarf implements TypeResolver {
     }
     if (this.arangesIndex) {
       const i = searchAddress(this.arangesIndex.ix, this.arangesIndex.maxHigh, pc);
-      if (i >= 0) return this.units()[this.arangesIndex.ix.unit[i]!];
+      if (i >= 0) return this.unit(this.arangesIndex.ix.unit[i]!);
     }
     if (!this.unitRangeIndex) {
       const idx: { low: number; high: number; unit: Unit }[] = [];
@@ -892,13 +907,13 @@ export class Dwarf implements TypeResolver {
     if (given) return given;
     if (!this.sections.has('.debug_aranges')) return null;
     const out: { low: number; high: number; unit: number }[] = [];
-    const us = this.units();
+    const hs = this.unitHeaders();
     let lastOffset = -1, last = -1;
     for (const a of parseAranges(this.sections.get('.debug_aranges'))) {
       // Sets name their unit by offset; consecutive ranges mostly name the same one.
       if (a.unitOffset !== lastOffset) {
         const i = this.unitIndexContaining(a.unitOffset);
-        if (i < 0 || us[i]!.offset !== a.unitOffset) fail('.debug_aranges', 0, `range set names unit 0x${a.unitOffset.toString(16)}, which is not a unit`);
+        if (i < 0 || hs[i]!.offset !== a.unitOffset) fail('.debug_aranges', 0, `range set names unit 0x${a.unitOffset.toString(16)}, which is not a unit`);
         lastOffset = a.unitOffset; last = i;
       }
       out.push({ low: a.low, high: a.high, unit: last });
