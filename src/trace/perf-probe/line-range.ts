@@ -62,7 +62,7 @@ export function findLineRange(d: Dwarf, spec: LineRangeSpec, opts: { fileKnown?:
     const add = (p: string | undefined, l: number | undefined) => { if (p === file && l !== undefined && l >= lo && l <= hi) set.add(l); };
     for (const f of fns) {
       if (f.declFile !== file) continue;
-      for (const r of functionRows(d, f)) if (isReversible(d, r.address, r.path, r.line)) add(r.path, r.line);
+      for (const r of functionRows(d, f)) if (isReversible(d, r.address, r.path, r.line, f)) add(r.path, r.line);
     }
     if (set.size === 0) return { error: 'Source line is not found.' };
     return { path: file, start: lo, end: hi, offset, lines: [...set].sort((a, b) => a - b), function: spec.function };
