@@ -228,7 +228,7 @@ export function compilePerfProbe(d: Dwarf, words: readonly string[] | ProbeSpec,
   const spec = parsed.value, pp = spec.point;
   // perf_probe_with_var: an argument that is a C variable, $params or $vars needs the function's debug info.
   const needsDwarf = spec.args.some((a) => isCVarName(a.var) || a.var === '$params' || a.var === '$vars');
-  const points = resolvePoint(d, pp, needsDwarf ? { ...opts, needsDwarf } : opts);
+  const points = resolvePoint(d, pp, { ...opts, ...(needsDwarf ? { needsDwarf } : {}), alternative: spec.args.length === 0 });
   if (!points.ok) return points;
   const group = spec.group ?? DEFAULT_GROUP;
   const events: CompiledEvent[] = [];
