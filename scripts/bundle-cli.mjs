@@ -195,7 +195,8 @@ function hookPackages() {
   const { createHash } = require("node:crypto");
   const original = Module.prototype._compile;
   Module.prototype._compile = function (content, filename) {
-    if (!codeCache || typeof content !== "string" || !filename.includes("/node_modules/")) return original.call(this, content, filename);
+    // (A file starting with #! is left to Node, which strips the line: inside the wrapper it would not parse.)
+    if (!codeCache || typeof content !== "string" || !filename.includes("/node_modules/") || content.startsWith("#!")) return original.call(this, content, filename);
     const hash = createHash("sha256").update(content).digest("hex");
     const fn = cachedScript(filename, "(function (exports, require, module, __filename, __dirname) { " + content + "\\n})", filename, hash).runInThisContext();
     const mod = this;
