@@ -15,6 +15,7 @@ import { readFileSync, writeFileSync, renameSync, existsSync, rmSync, mkdirSync 
 import { dirname, join, relative, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { createHash } from 'node:crypto';
 
 const require = createRequire(import.meta.url);
 const ts = require('typescript');
@@ -152,6 +153,10 @@ if (clashes.length) {
   process.exit(1);
 }
 
+// What names the code cache: the modules' text, and the commands (the entry per command).
+const bundleHash = createHash('sha256').update(JSON.stringify(order.map((m) => [relative(src, m.file), m.code]))).digest('hex').slice(0, 16);
+const commandNames = order.map((m) => relative(src, m.file)).filter((f) => /^cli\/commands\/[a-z]+\.js$/.test(f)).map((f) => f.slice('cli/commands/'.length, -3)).sort();
+
 // Static dependencies by id, for the preload closure of a dynamic import.
 const lines = [];
 lines.push('"use strict";');
@@ -168,7 +173,111 @@ lines.push(`const DEPS = ${JSON.stringify(order.map((m) => m.deps))};`);
 lines.push(`const SPECS = ${JSON.stringify(order.map((m) => m.specs))};`);
 lines.push(`const USES_URL = ${JSON.stringify(order.map((m) => (/__importMetaUrl/.test(m.code) ? 1 : 0)))};`);
 lines.push(`const ASYNC_EVAL = ${JSON.stringify(order.map((m) => (m.async ? 1 : 0)))};`);
-lines.push('const AsyncFunction = (async () => {}).constructor;');
+lines.push(`const BUNDLE = ${JSON.stringify(bundleHash)};`);
+lines.push(`const COMMAND_NAMES = ${JSON.stringify(commandNames)};`);
+lines.push(`const EMU = ${JSON.stringify(order.map((m) => (/^emu\/(?!iced(-enums)?\.js$)/.test(relative(src, m.file)) ? 1 : 0)))};`);
+lines.push(`const CACHE_MODULE = ${JSON.stringify(order.findIndex((m) => relative(src, m.file) === 'cache.js'))};`);
+lines.push(`const { Script } = require("node:vm");
+// ---- ktrace's own compiled code across runs: V8's code cache of each module a command compiled (taken
+// at exit, so it holds the functions the command ran, not only the modules' top levels), one cache entry
+// per command (src/cache.ts: kind "v8", keyed by this bundle's content, Node's version and flags;
+// checksummed, written atomically; V8 itself rejects data for another source or V8). Packages' CommonJS
+// files (iced-x86's 0.9 MB of JavaScript) are compiled through it too, each kept with a hash of its
+// text (V8's own check is the source's length only). A rejected, missing or partial entry is rewritten
+// at exit; KTRACE_NO_CACHE=1 or KTRACE_CODE_CACHE=0: none.
+const compiled = []; // [name ("m" + module id, or a package file's path), vm.Script, text hash or ""] in compile order
+let emuFlagsSet = false;
+let codeCache; // undefined: not opened yet; null: off
+/** The command the arguments name (perf's action options as their command), for the entry's name. */
+function commandOf(argv) {
+  const actions = { "-a": "add", "--add": "add", "-D": "add", "--definition": "add", "-V": "vars", "--vars": "vars", "-L": "line", "--line": "line", "-F": "funcs", "--funcs": "funcs", "-d": "del", "--del": "del", "-l": "list", "--list": "list" };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "-k" || a === "--vmlinux" || a === "--state" || a === "--color") { i++; continue; }
+    if (COMMAND_NAMES.includes(a)) return a;
+    if (actions[a]) return actions[a];
+  }
+  return "other";
+}
+function openCodeCache() {
+  codeCache = null;
+  const env = process.env;
+  if (env.KTRACE_CODE_CACHE === "0" || CACHE_MODULE < 0) return;
+  const cache = req(CACHE_MODULE);
+  if (!cache.cacheEnabled(env)) return;
+  // V8 checks its own version and flags too; they are in the name so that two set-ups keep one entry each.
+  let h = 0;
+  for (const c of process.execArgv.join(" ")) h = (Math.imul(h, 31) + c.charCodeAt(0)) | 0;
+  const name = BUNDLE + "-" + process.version + "-" + (h >>> 0).toString(36) + "-" + commandOf(process.argv.slice(2));
+  const key = BUNDLE + " " + process.version + " " + process.arch + " " + process.execArgv.join(" ");
+  const state = { cache, name, key, entries: new Map(), status: 0, dirty: true };
+  const payload = cache.readCache("v8", name, key, env);
+  if (payload) {
+    // KTV8, the exit status of the run that wrote it, a JSON list of [name, text hash, length], the data.
+    try {
+      if (payload.readUInt32LE(0) !== 0x3856544b) throw new Error("magic");
+      state.status = payload.readUInt32LE(4);
+      const jsonEnd = 12 + payload.readUInt32LE(8);
+      let at = jsonEnd;
+      for (const [n, hash, len] of JSON.parse(payload.toString("utf8", 12, jsonEnd))) {
+        if (typeof n !== "string" || typeof hash !== "string" || !(len >= 0 && at + len <= payload.length)) throw new Error("entry");
+        state.entries.set(n, { hash, data: payload.subarray(at, at + len) });
+        at += len;
+      }
+      if (at !== payload.length) throw new Error("length");
+      state.dirty = false;
+    } catch {
+      state.entries.clear();
+    }
+  }
+  codeCache = state;
+  process.on("exit", saveCodeCache);
+  hookPackages();
+}
+/** A script compiled with the cached data kept under its name (when its text hash is the same). */
+function cachedScript(name, source, filename, hash) {
+  const e = codeCache ? codeCache.entries.get(name) : undefined;
+  const script = new Script(source, e && e.hash === hash ? { filename, cachedData: e.data } : { filename });
+  if (codeCache) compiled.push([name, script, hash]);
+  return script;
+}
+/** Node compiles a package's CommonJS file through Module.prototype._compile: there with the code cache. */
+function hookPackages() {
+  const Module = require("node:module");
+  const { createHash } = require("node:crypto");
+  const original = Module.prototype._compile;
+  Module.prototype._compile = function (content, filename) {
+    // (A file starting with #! is left to Node, which strips the line: inside the wrapper it would not parse.)
+    if (!codeCache || typeof content !== "string" || !filename.includes("/node_modules/") || content.startsWith("#!")) return original.call(this, content, filename);
+    const hash = createHash("sha256").update(content).digest("hex");
+    const fn = cachedScript(filename, "(function (exports, require, module, __filename, __dirname) { " + content + "\\n})", filename, hash).runInThisContext();
+    const mod = this;
+    const r = function require(id) { return mod.require(id); };
+    r.resolve = (request, options) => Module._resolveFilename(request, mod, false, options);
+    r.resolve.paths = (request) => Module._resolveLookupPaths(request, mod);
+    r.main = require.main;
+    r.extensions = Module._extensions;
+    r.cache = Module._cache;
+    return fn.call(mod.exports, mod.exports, r, mod, filename, require("node:path").dirname(filename));
+  };
+}
+/** Writes the code cache when this run compiled a script without (usable) data, or the entry came from a failed run. */
+function saveCodeCache(code) {
+  const c = codeCache;
+  if (!c) return;
+  let dirty = c.dirty || (c.status !== 0 && code === 0);
+  for (const [n, s, hash] of compiled) { const e = c.entries.get(n); if (!e || e.hash !== hash || s.cachedDataRejected) dirty = true; }
+  if (!dirty) return;
+  try {
+    const datas = compiled.map(([, s]) => s.createCachedData());
+    const json = Buffer.from(JSON.stringify(compiled.map(([n, , hash], i) => [n, hash, datas[i].length])));
+    const head = Buffer.alloc(12);
+    head.writeUInt32LE(0x3856544b, 0);
+    head.writeUInt32LE(code === 0 ? 0 : 1, 4);
+    head.writeUInt32LE(json.length, 8);
+    c.cache.writeCache("v8", c.name, c.key, Buffer.concat([head, json, ...datas]), process.env);
+  } catch { /* no cache this time */ }
+}`);
 const asyncPkgs = [...new Set(order.flatMap((m) => m.bare))].filter(needsImport);
 lines.push(`const ASYNC = ${JSON.stringify(asyncPkgs)};`);
 lines.push(`const BARE = ${JSON.stringify(order.map((m) => m.bare.filter((p) => asyncPkgs.includes(p))))};`);
@@ -188,9 +297,18 @@ function req(id) {
     return preloaded.has(spec) ? preloaded.get(spec) : realRequire(spec);
   };
   // Each module's text is compiled when first required: the script itself holds strings only, so
-  // loading it parses none of the modules a command does not run.
-  // (new Function, named by sourceURL, is faster to set up than vm.compileFunction in Node 20)
-  const fn = new (ASYNC_EVAL[id] ? AsyncFunction : Function)(...PARAMS, readFileSync(CJS + FILES[id], "utf8") + "\\n//# sourceURL=" + file);
+  // loading it parses none of the modules a command does not run. Compiled as a vm.Script (a function
+  // expression, as Node wraps CommonJS), with the V8 code cache of an earlier run when there is one.
+  if (codeCache === undefined) openCodeCache();
+  // bin/ktrace's V8 flags for the emulator's run loop (set before its first module: node:v8 takes ~3 ms
+  // to load, which a static query does not pay; iced's wrapper, which disasm loads, is not the run loop).
+  if (EMU[id] && !emuFlagsSet) {
+    emuFlagsSet = true;
+    const flags = globalThis[Symbol.for("ktrace.emuV8Flags")];
+    if (flags) require("node:v8").setFlagsFromString(flags);
+  }
+  const source = (ASYNC_EVAL[id] ? "(async function (" : "(function (") + PARAMS.join(", ") + ") {" + readFileSync(CJS + FILES[id], "utf8") + "\\n})";
+  const fn = cachedScript("m" + id, source, file, "").runInThisContext();
   const url = USES_URL[id] ? pathToFileURL(file).href : undefined;
   m.done = fn.call(m.exports, m.exports, shim, m, file, SRC + FILES[id].replace(/[^/]*$/, ""), url, load, dynamicImport);
   return m.exports;

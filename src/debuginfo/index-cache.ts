@@ -84,17 +84,14 @@ export function decodeIndex(image: Image, payload: Buffer, infoSize: number): De
     const f = new Float64Array(payload.buffer.slice(payload.byteOffset + hdrAt, payload.byteOffset + arangesAt));
     const headers: UnitHeader[] = [];
     let prevEnd = 0;
-    for (let i = 0; i < count; i++) {
-      const w = (k: number) => f[i * HEADER_WORDS + k]!;
-      const h: UnitHeader = {
-        offset: infoOffset(w(0)), end: w(1), version: w(2), unitType: w(3), addrSize: w(4), offsetSize: w(5) === 8 ? 8 : 4,
-        abbrevOffset: w(6), firstDieOffset: w(7),
-      };
+    // A plain loop over the words (a cold process runs it in V8's interpreter, ~2,700 times for a distribution kernel).
+    for (let i = 0, j = 0; i < count; i++, j += HEADER_WORDS) {
+      const offset = f[j]!, end = f[j + 1]!, version = f[j + 2]!, addrSize = f[j + 4]!, offsetSize = f[j + 5]!, first = f[j + 7]!;
       // Units tile .debug_info in order; anything else is not an index of this image.
-      if (h.offset !== prevEnd || !(h.end > h.offset) || h.end > infoSize || !(h.firstDieOffset > h.offset && h.firstDieOffset <= h.end)
-        || h.version < 2 || h.version > 5 || (h.addrSize !== 4 && h.addrSize !== 8) || (w(5) !== 4 && w(5) !== 8)) return undefined;
-      prevEnd = h.end;
-      headers.push(h);
+      if (offset !== prevEnd || !(end > offset) || end > infoSize || !(first > offset && first <= end)
+        || version < 2 || version > 5 || (addrSize !== 4 && addrSize !== 8) || (offsetSize !== 4 && offsetSize !== 8)) return undefined;
+      prevEnd = end;
+      headers.push({ offset: infoOffset(offset), end, version, unitType: f[j + 3]!, addrSize, offsetSize: offsetSize === 8 ? 8 : 4, abbrevOffset: f[j + 6]!, firstDieOffset: first });
     }
     if (prevEnd !== infoSize) return undefined;
     const names = new NameTable(payload.subarray(namesAt));

@@ -162,17 +162,34 @@ export class Dwarf implements TypeResolver {
 
   // ------------------------------------------------------------------ units and attributes
 
+  /** Every unit, in .debug_info order (each made on first use: a kernel has thousands, a query needs a few). */
   units(): Unit[] {
     if (!this.unitsCache) {
-      const read = (off: number, len: number) => this.sections.read('.debug_info', off, len);
-      this.unitsFrom(this.options.unitHeaders?.() ?? walkUnitHeaders(this.sections.size('.debug_info'), read));
+      const n = this.unitCount(), out: Unit[] = new Array(n);
+      for (let i = 0; i < n; i++) out[i] = this.unit(i)!;
+      this.unitsCache = out;
     }
-    return this.unitsCache!;
+    return this.unitsCache;
+  }
+  /** How many units .debug_info has. */
+  unitCount(): number { return this.unitHeaders().length; }
+  /** Unit i (in .debug_info order), made when first asked for; undefined outside the list. */
+  unit(i: number): Unit | undefined {
+    const hs = this.unitHeaders();
+    if (!(i >= 0 && i < hs.length)) return undefined;
+    return this.unitObjs[i] ??= new Unit(hs[i]!, this.readInfo, this.abbrevs);
+  }
+  private unitHeaders(): readonly UnitHeader[] {
+    return this.headerList ??= this.options.unitHeaders?.() ?? walkUnitHeaders(this.sections.size('.debug_info'), this.readInfo);
   }
   private unitsFrom(headers: readonly UnitHeader[]): void {
-    const read = (off: number, len: number) => this.sections.read('.debug_info', off, len);
-    this.unitsCache = headers.map((h) => new Unit(h, read, this.abbrevs));
+    this.headerList = headers;
+    this.unitObjs = [];
+    this.unitsCache = null;
   }
+  private headerList: readonly UnitHeader[] | null = null;
+  private unitObjs: (Unit | undefined)[] = [];
+  private readonly readInfo = (off: number, len: number): Uint8Array => this.sections.read('.debug_info', off, len);
 
   /** Function name → units that define it (skimmed from every unit unless given by the options). */
   nameTable(): NameTable {
@@ -180,7 +197,7 @@ export class Dwarf implements TypeResolver {
       const given = this.options.names?.();
       if (given) return (this.namesCache = given);
       this.namesCache = buildNameTable({
-        headers: this.units().map((u) => u.header),
+        headers: [...this.unitHeaders()],
         abbrevs: (off, parse) => this.sections.windowed('.debug_abbrev', off, 16 << 10, parse),
         strx: (h, i) => this.strx(this.unitContaining(h.offset)!, i),
         str: (o) => this.debugStr(o),
@@ -201,8 +218,7 @@ export class Dwarf implements TypeResolver {
     if (!table && (this.sections.loaded('.debug_info') || this.sections.size('.debug_info') <= (this.options.skimAllLimit ?? SKIM_ALL_LIMIT) || this.sections.has('.debug_str_offsets'))) table = this.nameTable();
     if (table) {
       this.namesCache = table;
-      const us = this.units();
-      return table.units(name).map((i) => us[i]!).filter((u) => u !== undefined);
+      return table.units(name).map((i) => this.unit(i)!).filter((u) => u !== undefined);
     }
     let found = this.scanned.get(name);
     if (!found) {
@@ -210,10 +226,10 @@ export class Dwarf implements TypeResolver {
       // unless the units are known already.
       const size = this.sections.size('.debug_info');
       const read = (off: number, len: number) => this.sections.read('.debug_info', off, len);
-      const walker = this.unitsCache || this.options.unitHeaders?.() ? undefined : new HeaderWalker(size);
+      const walker = this.headerList || this.options.unitHeaders?.() ? undefined : new HeaderWalker(size);
       // The offset size of the string references to look for: the first unit's (its header's first word).
-      const first = this.unitsCache ? undefined : size >= 4 ? read(0, 4) : undefined;
-      const offsetSize = this.unitsCache?.[0]?.header.offsetSize
+      const first = this.headerList ? undefined : size >= 4 ? read(0, 4) : undefined;
+      const offsetSize = this.headerList?.[0]?.offsetSize
         ?? (first && first[0] === 0xff && first[1] === 0xff && first[2] === 0xff && first[3] === 0xff ? 8 : 4);
       const hits = scanSection(size, nameNeedles(name, this.sections.get('.debug_str'), offsetSize),
         (off, len, scratch) => this.sections.readInto('.debug_info', off, len, scratch), undefined, walker && ((at, b) => walker.feed(at, b, read)));
@@ -238,17 +254,17 @@ export class Dwarf implements TypeResolver {
   /** The unit containing a .debug_info offset. */
   unitContaining(offset: number): Unit | undefined {
     const i = this.unitIndexContaining(offset);
-    return i < 0 ? undefined : this.units()[i];
+    return i < 0 ? undefined : this.unit(i);
   }
 
   /** The index (in units()) of the unit containing a .debug_info offset, or -1. */
   unitIndexContaining(offset: number): number {
-    const us = this.units();
-    let lo = 0, hi = us.length - 1;
+    const hs = this.unitHeaders();
+    let lo = 0, hi = hs.length - 1;
     while (lo <= hi) {
-      const mid = (lo + hi) >> 1, u = us[mid]!;
-      if (offset < u.offset) hi = mid - 1;
-      else if (offset >= u.header.end) lo = mid + 1;
+      const mid = (lo + hi) >> 1, h = hs[mid]!;
+      if (offset < h.offset) hi = mid - 1;
+      else if (offset >= h.end) lo = mid + 1;
       else return mid;
     }
     return -1;
@@ -402,6 +418,129 @@ export class Dwarf implements TypeResolver {
     return n;
   }
 
+  /**
+   * The concrete functions of unit `u` named `name` (subprograms and inlined copies with code whose
+   * name() is `name`), in DIE order. An ASCII name is matched on the raw bytes: each entry's own
+   * DW_AT_name (inline, .debug_str or .debug_line_str bytes) or, without one, the entry its
+   * DW_AT_abstract_origin / DW_AT_specification names, as name() follows them; only entries that can be
+   * concrete functions or their origins are looked at, and no DIE is decoded. Anything the raw path does
+   * not cover (indexed strings, references to other units, DW_FORM_indirect, a long or cyclic chain)
+   * is answered by name() itself.
+   */
+  functionsNamedIn(u: Unit, name: string): Die[] {
+    const out: Die[] = [];
+    // eslint-disable-next-line no-control-regex
+    const raw = /^[\x01-\x7f]*$/.test(name) ? this.rawNameMatcher(u, name) : undefined;
+    // A plain loop over the tree's columns (a cold process runs it in V8's interpreter): whether an
+    // abbreviation gives code is known per code.
+    const { n, tag: tags, code: codes } = u.columns();
+    const withCode = new Int8Array(1024); // per code below 1024: 0 unknown, 1 code, 2 none
+    for (let i = 0; i < n; i++) {
+      const tag = tags[i];
+      if (tag !== DW_TAG.subprogram && tag !== DW_TAG.inlined_subroutine) continue;
+      const c = codes[i]!;
+      let w = c < 1024 ? withCode[c]! : 0;
+      if (w === 0) { w = hasCode(u.abbrevAt(i)) ? 1 : 2; if (c < 1024) withCode[c] = w; }
+      if (w === 2) continue;
+      const r = raw ? raw(i) : undefined;
+      if (r === false) continue;
+      const die = u.die(i);
+      if (r === true) { if (die.name === null) die.name = name; out.push(die); } else if (this.name(die) === name) out.push(die);
+    }
+    return out;
+  }
+
+  /** functionsNamedIn's byte matcher for unit u: entry index → whether name() is `name`, undefined when it cannot tell. */
+  private rawNameMatcher(u: Unit, name: string): (i: number) => boolean | undefined {
+    const want = new Uint8Array(name.length);
+    for (let k = 0; k < name.length; k++) want[k] = name.charCodeAt(k);
+    const b = u.bytes, base: number = u.header.offset, offsetSize = u.header.offsetSize;
+    // Per abbreviation code: the places of DW_AT_name, DW_AT_abstract_origin and DW_AT_specification.
+    const places = new Map<number, Int32Array>();
+    const placesOf = (i: number): Int32Array => {
+      const c = u.codeAt(i);
+      let p = places.get(c);
+      if (!p) {
+        const attrs = u.abbrevAt(i).attrs;
+        p = new Int32Array([-1, -1, -1]);
+        for (let k = 0; k < attrs.length; k++) {
+          const at = attrs[k]!.at;
+          if (at === DW_AT.name && p[0]! < 0) p[0] = k;
+          else if (at === DW_AT.abstract_origin && p[1]! < 0) p[1] = k;
+          else if (at === DW_AT.specification && p[2]! < 0) p[2] = k;
+        }
+        places.set(c, p);
+      }
+      return p;
+    };
+    const equalAt = (bytes: Uint8Array, at: number): boolean => {
+      if (at < 0 || at + want.length >= bytes.length) return false;
+      for (let k = 0; k < want.length; k++) if (bytes[at + k] !== want[k]) return false;
+      return bytes[at + want.length] === 0;
+    };
+    const strAtOffset = (section: '.debug_str' | '.debug_line_str', off: number): boolean | undefined => {
+      const w = this.sections.span(section, off, want.length + 1);
+      // Outside the section, or unterminated before its end: name() reports it.
+      if (w.length < want.length + 1) return w.indexOf(0) >= 0 ? false : undefined;
+      return equalAt(w, 0);
+    };
+    const offsetAt = (pos: number): number => (offsetSize === 8 ? readU32(b, pos) + readU32(b, pos + 4) * 0x100000000 : readU32(b, pos));
+    // A reference attribute's target entry in this unit; -1 when absent or not a reference; undefined: ask name().
+    const target = (i: number, k: number): number | undefined => {
+      if (k < 0) return -1;
+      const pos = u.attrPos(i, k);
+      if (pos < 0) return undefined;
+      let off: number;
+      switch (u.abbrevAt(i).attrs[k]!.form) {
+        case DW_FORM.ref1: off = b[pos]!; break;
+        case DW_FORM.ref2: off = b[pos]! | (b[pos + 1]! << 8); break;
+        case DW_FORM.ref4: off = readU32(b, pos); break;
+        case DW_FORM.ref8: off = readU32(b, pos) + readU32(b, pos + 4) * 0x100000000; break;
+        case DW_FORM.ref_udata: { let v = 0, m = 1, byte = 0, p = pos; do { byte = b[p++]!; v += (byte & 0x7f) * m; m *= 128; } while (byte & 0x80 && p < b.length); off = v; break; }
+        case DW_FORM.ref_addr: return undefined;
+        default: return -1;
+      }
+      const j = u.indexAt(base + off);
+      return j < 0 ? undefined : j;
+    };
+    // 0: not known, 1: named `name`, 2: not, 3: being looked at (a cycle: name() decides); `steps`: how
+    // many entries of the chain name() reads from there (an answer holds only within its bound).
+    const memo = new Uint8Array(u.count), steps = new Uint8Array(u.count);
+    const SLOW = 4;
+    const look = (i: number, depth: number): number => {
+      const m = memo[i]!;
+      if (m === 1 || m === 2) return depth + steps[i]! <= MAX_ORIGIN_CHAIN ? m : SLOW;
+      if (m === 3 || depth >= MAX_ORIGIN_CHAIN) return SLOW;
+      memo[i] = 3;
+      let t = -1;
+      const p = placesOf(i);
+      let r: number = SLOW;
+      let own: boolean | undefined | null = null; // null: no DW_AT_name of a string form
+      if (p[0]! >= 0) {
+        const pos = u.attrPos(i, p[0]!);
+        const form = u.abbrevAt(i).attrs[p[0]!]!.form;
+        if (pos < 0) own = undefined;
+        else if (form === DW_FORM.string) own = equalAt(b, pos);
+        else if (form === DW_FORM.strp) own = strAtOffset('.debug_str', offsetAt(pos));
+        else if (form === DW_FORM.line_strp) own = strAtOffset('.debug_line_str', offsetAt(pos));
+        else if (isStrForm(form)) own = undefined;
+      }
+      if (own === true) r = 1;
+      else if (own === false) r = 2;
+      else if (own === null) {
+        // No name of its own: name() goes on to the abstract origin, else the specification.
+        let to = target(i, p[1]!);
+        if (to === -1) to = target(i, p[2]!);
+        if (to !== undefined) t = to;
+        r = to === undefined ? SLOW : to === -1 ? 2 : look(to, depth + 1);
+      }
+      memo[i] = r === SLOW ? 0 : r;
+      steps[i] = r === SLOW ? 0 : t >= 0 ? 1 + steps[t]! : 1;
+      return r;
+    };
+    return (i) => { const r = look(i, 0); return r === 1 ? true : r === 2 ? false : undefined; };
+  }
+
   /** An attribute looked up on the DIE or, failing that, its abstract origin / specification chain. */
   private origin<T>(die: Die, get: (d: Die) => T | undefined): T | undefined {
     let d: Die | undefined = die;
@@ -517,11 +656,10 @@ export class Dwarf implements TypeResolver {
    */
   unitsMayHaveFile(match: (path: string) => boolean): Unit[] {
     const fi = this.options.files?.();
-    const us = this.units();
-    if (!fi) return us;
+    if (!fi) return this.units();
     const set = new Set<number>(fi.always);
     fi.paths.forEach((p, k) => { if (match(p)) for (const i of fi.units[k]!) set.add(i); });
-    return [...set].sort((a, b) => a - b).map((i) => us[i]!);
+    return [...set].sort((a, b) => a - b).map((i) => this.unit(i)!);
   }
 
   /** The file index of this DWARF: every unit's line table read (for a persistent index). */
@@ -738,7 +876,7 @@ export class Dwarf implements TypeResolver {
     }
     if (this.arangesIndex) {
       const i = searchAddress(this.arangesIndex.ix, this.arangesIndex.maxHigh, pc);
-      if (i >= 0) return this.units()[this.arangesIndex.ix.unit[i]!];
+      if (i >= 0) return this.unit(this.arangesIndex.ix.unit[i]!);
     }
     if (!this.unitRangeIndex) {
       const idx: { low: number; high: number; unit: Unit }[] = [];
@@ -769,13 +907,13 @@ export class Dwarf implements TypeResolver {
     if (given) return given;
     if (!this.sections.has('.debug_aranges')) return null;
     const out: { low: number; high: number; unit: number }[] = [];
-    const us = this.units();
+    const hs = this.unitHeaders();
     let lastOffset = -1, last = -1;
     for (const a of parseAranges(this.sections.get('.debug_aranges'))) {
       // Sets name their unit by offset; consecutive ranges mostly name the same one.
       if (a.unitOffset !== lastOffset) {
         const i = this.unitIndexContaining(a.unitOffset);
-        if (i < 0 || us[i]!.offset !== a.unitOffset) fail('.debug_aranges', 0, `range set names unit 0x${a.unitOffset.toString(16)}, which is not a unit`);
+        if (i < 0 || hs[i]!.offset !== a.unitOffset) fail('.debug_aranges', 0, `range set names unit 0x${a.unitOffset.toString(16)}, which is not a unit`);
         lastOffset = a.unitOffset; last = i;
       }
       out.push({ low: a.low, high: a.high, unit: last });
@@ -987,6 +1125,16 @@ export class Dwarf implements TypeResolver {
       typeName: this.types.name(type), location: this.locationAt(c, pc, frameDie), scopeDepth: depth,
     };
   }
+}
+
+function readU32(b: Uint8Array, p: number): number {
+  return (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16)) + b[p + 3]! * 0x1000000;
+}
+
+/** The forms str() reads a string from. */
+function isStrForm(form: number): boolean {
+  return form === DW_FORM.string || form === DW_FORM.strp || form === DW_FORM.line_strp || form === DW_FORM.strx || form === DW_FORM.strx1
+    || form === DW_FORM.strx2 || form === DW_FORM.strx3 || form === DW_FORM.strx4 || form === DW_FORM.GNU_str_index;
 }
 
 /** Whether an abbreviation gives its DIE code (DW_AT_low_pc or DW_AT_ranges). */

@@ -228,7 +228,18 @@ export class LineProgram {
       opIndex = t % h.maxOpsPerInst;
     };
     // Each instruction consumes at least one byte: bounded by the program length.
+    const buf = this.buf;
     while (r.remaining > 0) {
+      // Special opcodes (most of a program) inline: no instruction object for them.
+      const op = buf[r.pos]!;
+      if (op >= h.opcodeBase) {
+        r.pos++;
+        const adj = op - h.opcodeBase;
+        advance(Math.floor(adj / h.lineRange));
+        line += h.lineBase + (adj % h.lineRange);
+        emit(false);
+        continue;
+      }
       const ins = decodeLineInstruction(r, h);
       switch (ins.op) {
         case 'special': {

@@ -284,6 +284,44 @@ export class Unit {
     return i < 0 ? undefined : this.die(i);
   }
 
+  /** The tree's columns (tag and abbreviation code per entry, pre-order), for plain loops over a big unit. */
+  columns(): { readonly n: number; readonly tag: Int32Array; readonly code: Uint32Array } { return this.tree(); }
+
+  /** Entry i's abbreviation code (its key in the unit's abbreviation table). */
+  codeAt(i: number): number { return this.tree().code[i]!; }
+
+  /**
+   * Where entry i's attribute number k (in its abbreviation's order) starts, relative to the unit's
+   * bytes (`bytes[pos]`), from the abbreviation's skip plan, without decoding the attributes before it;
+   * -1 when one of them is DW_FORM_indirect (decode the DIE instead).
+   */
+  attrPos(i: number, k: number): number {
+    const t = this.tree();
+    const c = t.code[i]!;
+    const p = this.plan(c, this.abbrevs(this.header.abbrevOffset).get(c)!);
+    const b = this.bytes;
+    let pos = t.attr[i]!;
+    for (let j = 1; j <= k; j++) {
+      const kind = p[j]!;
+      if (kind >= 0) { pos += kind; continue; }
+      if (kind === K_INDIRECT) return -1;
+      if (kind === K_STRING) { const z = b.indexOf(0, pos); pos = z < 0 ? b.length : z + 1; continue; }
+      let len = 0;
+      if (kind === K_BLOCK1) len = 1 + b[pos]!;
+      else if (kind === K_BLOCK2) len = 2 + (b[pos]! | (b[pos + 1]! << 8));
+      else if (kind === K_BLOCK4) len = 4 + (b[pos]! | (b[pos + 1]! << 8) | (b[pos + 2]! << 16)) + b[pos + 3]! * 0x1000000;
+      else {
+        // K_ULEB, K_BLOCK: a LEB128 (the value, or the block's length).
+        let v = 0, m = 1, byte = 0;
+        do { byte = b[pos++]!; v += (byte & 0x7f) * m; m *= 128; } while (byte & 0x80 && pos < b.length);
+        if (kind === K_BLOCK) pos += v;
+        continue;
+      }
+      pos += len;
+    }
+    return pos;
+  }
+
   /** The skip plan of an abbreviation (made once per code). */
   private plan(code: number, ab: Abbrev): Int32Array {
     let p = code < 1 << 20 ? this.plans[code] : undefined;

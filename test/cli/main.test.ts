@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,6 +114,52 @@ test('bin/ktrace: the CommonJS loader and the ES modules give the same output, s
     assert.is(a.stdout, b.stdout, `${args.join(' ')}: stdout`);
     assert.is(a.stderr, b.stderr, `${args.join(' ')}: stderr`);
   }
+});
+
+// The loader keeps V8's code cache of the modules a command compiled (cache kind v8, one entry per
+// command): the answers are the same with it, without it, and with a corrupt one, which is rewritten.
+test('bin/ktrace: the V8 code cache changes no answer; a corrupt entry is ignored and rewritten', () => {
+  const bin = join(ROOT, 'bin', 'ktrace');
+  const dist = join(ROOT, 'dist');
+  if (!existsSync(join(dist, 'cli.cjs')) || statSync(join(dist, 'cli.cjs')).mtimeMs < statSync(join(dist, '.tsbuildinfo')).mtimeMs) {
+    console.log('SKIP bin/ktrace code cache: dist/cli.cjs not built or older than the last tsc compile (npm run build)');
+    return;
+  }
+  const cache = mkdtempSync(join(tmpdir(), 'ktrace-v8-cache-'));
+  const dir = join(cache, 'ktrace', 'v8');
+  const run = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, [bin, '-k', FIXTURE, ...args], {
+    encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', XDG_CACHE_HOME: cache, KTRACE_NO_CACHE: '0', KTRACE_DIST: 'dist', ...env },
+  });
+  const entries = () => (existsSync(dir) ? readdirSync(dir).filter((n) => !n.includes('.tmp-')) : []);
+  const want = run(['vars', 'vfs_read'], { KTRACE_CODE_CACHE: '0' });
+  assert.is(want.status, 0, want.stderr);
+  assert.equal(entries(), [], 'KTRACE_CODE_CACHE=0 writes no entry');
+  const first = run(['vars', 'vfs_read']);
+  assert.is(first.stdout, want.stdout);
+  const names = entries();
+  assert.is(names.length, 1, 'one entry for the command');
+  assert.match(names[0]!, /-vars$/);
+  const path = join(dir, names[0]!);
+  const written = readFileSync(path);
+  const again = run(['vars', 'vfs_read']);
+  assert.is(again.stdout, want.stdout);
+  assert.ok(readFileSync(path).equals(written), 'a valid entry is used as it is, not rewritten');
+  // Another command gets its own entry.
+  const funcs = run(['funcs', 'vfs_*']);
+  assert.is(funcs.status, 0);
+  assert.is(entries().length, 2);
+  // Bytes flipped in the middle of the data, then garbage, then a truncated file: same answer, entry rewritten.
+  const bad = [Buffer.from(written.map((b, i) => (i > written.length / 2 && i < written.length / 2 + 64 ? b ^ 0x5a : b))),
+    Buffer.from('garbage'), written.subarray(0, written.length >> 1)];
+  for (const b of bad) {
+    writeFileSync(path, b);
+    const r = run(['vars', 'vfs_read']);
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stdout, want.stdout);
+    assert.is(r.stderr, want.stderr);
+    assert.ok(readFileSync(path).length > 1000 && !readFileSync(path).equals(b), 'the bad entry is rewritten');
+  }
+  rmSync(cache, { recursive: true, force: true });
 });
 
 test.run();

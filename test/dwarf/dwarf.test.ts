@@ -237,6 +237,40 @@ test.after(() => {
   for (const p of livePaths.values()) { try { unlinkSync(p); } catch { /* already gone */ } }
 });
 
+test('functionsNamedIn (raw name bytes) finds exactly the functions with code whose name() is the name, in every unit of every target', () => {
+  const dwarfs: [string, () => Dwarf][] = targetIds().map((id) => { const t = loadTarget(id); return [id, t.dwarf]; });
+  const img = fixtureImage();
+  dwarfs.push(['fixture', () => new Dwarf((n: string) => img.sectionByName(n)?.bytes)]);
+  let checked = 0;
+  for (const [id, make] of dwarfs) {
+    const d = make(), slow = make();
+    for (const [k, u] of d.units().entries()) {
+      const su = slow.units()[k]!;
+      // The reference: name() of every subprogram and inlined copy with code, in DIE order.
+      const byName = new Map<string, number[]>();
+      for (let i = 0; i < su.count; i++) {
+        const tag = su.tagAt(i);
+        if ((tag !== DW_TAG.subprogram && tag !== DW_TAG.inlined_subroutine) || !(slow.has(su.die(i), DW_AT.low_pc) || slow.has(su.die(i), DW_AT.ranges))) continue;
+        const n = slow.name(su.die(i));
+        if (n !== undefined) byName.set(n, [...(byName.get(n) ?? []), su.die(i).offset]);
+      }
+      // Every name in small units; an even sample of a big unit's (the default run stays short).
+      const names = [...byName.keys()];
+      const step = Math.max(1, Math.floor(names.length / 60));
+      for (let j = 0; j < names.length; j += step) {
+        const n = names[j]!;
+        assert.equal(d.functionsNamedIn(u, n).map((x) => x.offset), byName.get(n), `${id} unit ${k}: ${n}`);
+        checked++;
+      }
+      // A suffix of a name (merged .debug_str tails), a missing name, and a non-ASCII one (name() answers) find nothing.
+      if (names.length) assert.equal(d.functionsNamedIn(u, names[0]!.slice(1)).map((x) => x.offset), byName.get(names[0]!.slice(1)) ?? [], `${id}: suffix`);
+      assert.equal(d.functionsNamedIn(u, 'no_such_function_here'), []);
+      assert.equal(d.functionsNamedIn(u, 'vfs_réad'), []);
+    }
+  }
+  assert.ok(checked > 300, `${checked} names checked`);
+});
+
 test('the file index (source path → units) gives the same line rows, line addresses and units as reading every line table', () => {
   const img = fixtureImage();
   const load = (n: string) => img.sectionByName(n)?.bytes;

@@ -4,15 +4,16 @@ import { CliError, EXIT_USAGE } from '../errors.js';
 import type { DebugInfo } from '../../debuginfo/open.js';
 import { lineRangeText } from '../../trace/perf-probe/line-range.js';
 import { out } from '../../output/write.js';
-import { openDwarf, withDwarf, readSourceLines, displayPath, sourcePath } from '../../debuginfo/open.js';
+import { openDwarf, withDwarf, readSourceLines, displayPath, sourcePath, symbolLookup } from '../../debuginfo/open.js';
 import { buildInBackground } from '../debug-index.js';
 import { loadImage } from '../load-image.js';
 
 export interface LineArgs extends GlobalArgs { range: string; source?: string }
 
 /** `ktrace line RANGE` as text, or a CliError (a DebugInfoError from the debug info). */
-function showLineRange(info: DebugInfo, text: string, readSource: (p: string) => string[], display: (p: string) => string): string {
-  const r = lineRangeText(info.dwarf, text, readSource, display);
+function showLineRange(info: DebugInfo, text: string, readSource: (p: string) => string[], display: (p: string) => string,
+  symbol: (name: string) => number | undefined): string {
+  const r = lineRangeText(info.dwarf, text, readSource, display, symbol);
   if (!r.ok) throw new CliError(`line: ${r.reason}`, r.usage ? EXIT_USAGE : undefined);
   return r.text;
 }
@@ -22,5 +23,5 @@ export async function line(args: LineArgs): Promise<void> {
   const info = openDwarf(image, args.vmlinux, { ...(args.source !== undefined ? { source: args.source } : {}), background: buildInBackground });
   // Under -s, perf names the file it found (util/probe-event.c show_line_range prints lr->path).
   const display = args.source !== undefined ? (p: string) => sourcePath(info, p) : displayPath;
-  out(withDwarf(args.vmlinux, () => showLineRange(info, args.range, (p) => readSourceLines(info, p), display)));
+  out(withDwarf(args.vmlinux, () => showLineRange(info, args.range, (p) => readSourceLines(info, p), display, symbolLookup(image))));
 }

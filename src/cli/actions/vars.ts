@@ -4,7 +4,7 @@ import { CliError, EXIT_USAGE } from '../errors.js';
 import { out } from '../../output/write.js';
 import { parseProbeSpec, availableVars, formatAvailableVars, resolvePoint, siteVars, perfTypeName, formatProbePoint } from '../../trace/perf-probe/index.js';
 import { hex0x } from '../../base/addr.js';
-import { openDwarf, withDwarf, sourceReader } from '../../debuginfo/open.js';
+import { openDwarf, withDwarf, sourceReader, symbolLookup } from '../../debuginfo/open.js';
 import { buildInBackground } from '../debug-index.js';
 import { loadImage } from '../load-image.js';
 
@@ -19,7 +19,8 @@ export async function vars(args: VarsArgs): Promise<void> {
   const image = loadImage(args.vmlinux);
   const info = openDwarf(image, args.vmlinux, { ...(args.source !== undefined ? { source: args.source } : {}), background: buildInBackground });
   const readSource = sourceReader(info);
-  const pointOpts = { readSource, noInlines: !args.inlines, maxProbes: max };
+  // -V needs the debug info (no plain symbol fallback); the symbol table serves perf's alternative point only.
+  const pointOpts = { readSource, noInlines: !args.inlines, maxProbes: max, symbol: symbolLookup(image), needsDwarf: true, alternative: true };
   if (args.json) {
     const text = withDwarf(args.vmlinux, () => {
       const pts = resolvePoint(info.dwarf, parsed.value.point, pointOpts);

@@ -116,10 +116,8 @@ function walkScope(d: Dwarf, p: ResolvedPoint, visit: (die: Die, variable: () =>
   // The frame is the out-of-line function at the address: the probed instance itself when it is a
   // top-level function holding the address (a unit's top-level functions do not overlap, as symbolAt).
   const inst = p.instance;
-  const own = inst && inst.kind === 'function' && inst.die.depth === 1 && inRanges(inst.ranges, p.address) ? inst.die : undefined;
-  const chain = own ? [] : d.scopeAt(p.address);
-  const scope = inst?.die ?? p.scope ?? chain[0]?.die;
-  const frame = own ?? chain[0]?.die;
+  const frame = realFunction(d, p)?.die;
+  const scope = inst?.die ?? p.scope ?? frame;
   if (!scope || !frame) return;
   const walk = (die: Die, depth: number): boolean => {
     if (depth > 64) return false;
@@ -139,6 +137,18 @@ function walkScope(d: Dwarf, p: ResolvedPoint, visit: (die: Die, variable: () =>
     return false;
   };
   walk(scope, 0);
+}
+
+/**
+ * The out-of-line function at a probe's address (scopeAt's outermost frame, perf's pf->sp_die): the
+ * probed instance itself when it is a top-level function holding the address (a unit's top-level
+ * functions do not overlap, as symbolAt), else the unit's scope at the address (which sorts every
+ * top-level scope's ranges: a cost a function probe need not pay).
+ */
+function realFunction(d: Dwarf, p: ResolvedPoint): { readonly die: Die; readonly kind: string } | undefined {
+  const inst = p.instance;
+  if (inst && inst.kind === 'function' && inst.die.depth === 1 && inRanges(inst.ranges, p.address)) return { die: inst.die, kind: 'function' };
+  return d.scopeAt(p.address)[0];
 }
 
 /** $params / $vars as perf expands them (expand_probe_args): duplicates included. */
@@ -167,7 +177,7 @@ function perfPlan(d: Dwarf, p: ResolvedPoint, v: Variable): { plan: FetchPlan; b
   if (plan.kind === 'entry-value' && atEntry(p)) plan = { kind: 'register', reg: plan.reg, regName: plan.regName };
   const base = staticBase(v);
   if (planToFetchArg(plan, atEntry(p), base).ok) return { plan, base };
-  const first = d.firstOpLocationAt(v.die, p.address, d.scopeAt(p.address)[0]?.die);
+  const first = d.firstOpLocationAt(v.die, p.address, realFunction(d, p)?.die);
   if (!first) return { plan, base };
   const firstBase = first.kind === 'memory' && first.address.kind === 'absolute' ? { name: v.name, address: first.address.address } : undefined;
   return planToFetchArg(first, atEntry(p), firstBase).ok ? { plan: first, base: firstBase } : { plan, base };
@@ -183,7 +193,7 @@ function perfPlan(d: Dwarf, p: ResolvedPoint, v: Variable): { plan: FetchPlan; b
 function afterEntry(d: Dwarf, p: ResolvedPoint, v: Variable): Parsed<string> | undefined {
   const loc = d.locationOf(v.die);
   if (!loc || !('list' in loc)) return undefined;
-  const real = d.scopeAt(p.address)[0];
+  const real = realFunction(d, p);
   if (!real || real.kind !== 'function') return undefined;
   const entry = d.address(real.die, DW_AT.entry_pc) ?? d.address(real.die, DW_AT.low_pc);
   if (entry !== p.address || !d.has(real.die, DW_AT.high_pc)) return undefined;
@@ -218,7 +228,7 @@ export function compilePerfProbe(d: Dwarf, words: readonly string[] | ProbeSpec,
   const spec = parsed.value, pp = spec.point;
   // perf_probe_with_var: an argument that is a C variable, $params or $vars needs the function's debug info.
   const needsDwarf = spec.args.some((a) => isCVarName(a.var) || a.var === '$params' || a.var === '$vars');
-  const points = resolvePoint(d, pp, needsDwarf ? { ...opts, needsDwarf } : opts);
+  const points = resolvePoint(d, pp, { ...opts, ...(needsDwarf ? { needsDwarf } : {}), alternative: spec.args.length === 0 });
   if (!points.ok) return points;
   const group = spec.group ?? DEFAULT_GROUP;
   const events: CompiledEvent[] = [];

@@ -6,6 +6,7 @@
 import type { Dwarf } from '../../dwarf/index.js';
 import { functionRows, isReversible, pathMatches } from './lines.js';
 import { findFunctions } from './find.js';
+import { alternativeFunction } from './point.js';
 
 /** perf's NR_ADDITIONAL_LINES: context shown after the last probe-able line of an open-ended range. */
 const NR_ADDITIONAL_LINES = 2;
@@ -46,10 +47,15 @@ export interface LineRange {
 }
 
 /** The probe-able lines of a range (probe-finder.c find_line_range). */
-export function findLineRange(d: Dwarf, spec: LineRangeSpec, opts: { fileKnown?: (path: string) => void } = {}): LineRange | { error: string } {
+export function findLineRange(d: Dwarf, spec: LineRangeSpec, opts: { fileKnown?: (path: string) => void; symbol?: (name: string) => number | undefined } = {}): LineRange | { error: string } {
   if (spec.function !== undefined) {
     const all = findFunctions(d, spec.function).filter((f) => !spec.file || (f.declFile && pathMatches(f.declFile, spec.file)));
-    if (all.length === 0) return { error: `Failed to find the function '${spec.function}' in the debug info` };
+    if (all.length === 0) {
+      // perf retries at the function the symbol's address is the entry of (get_alternative_line_range).
+      const alt = spec.file === undefined ? alternativeFunction(d, spec.function, opts.symbol) : undefined;
+      if (alt) return findLineRange(d, { ...spec, function: alt.name, file: alt.declFile }, { ...opts, symbol: undefined });
+      return { error: `Failed to find the function '${spec.function}' in the debug info` };
+    }
     // Every instance, inlined copies included (probe-finder.c line_range_search_cb → die_walk_instances).
     const fns = all;
     const first = fns.find((f) => f.kind === 'function') ?? fns[0]!;
@@ -62,7 +68,7 @@ export function findLineRange(d: Dwarf, spec: LineRangeSpec, opts: { fileKnown?:
     const add = (p: string | undefined, l: number | undefined) => { if (p === file && l !== undefined && l >= lo && l <= hi) set.add(l); };
     for (const f of fns) {
       if (f.declFile !== file) continue;
-      for (const r of functionRows(d, f)) if (isReversible(d, r.address, r.path, r.line)) add(r.path, r.line);
+      for (const r of functionRows(d, f)) if (isReversible(d, r.address, r.path, r.line, f)) add(r.path, r.line);
     }
     if (set.size === 0) return { error: 'Source line is not found.' };
     return { path: file, start: lo, end: hi, offset, lines: [...set].sort((a, b) => a - b), function: spec.function };
@@ -110,12 +116,12 @@ export function formatLineRange(lr: LineRange, source: readonly string[], displa
  * malformed). `readSource` gives a DWARF path's lines (it may throw, e.g. a file not found); `display`
  * how the path is shown in the header.
  */
-export function lineRangeText(d: Dwarf, text: string, readSource: (p: string) => readonly string[], display: (p: string) => string):
-  { ok: true; text: string } | { ok: false; reason: string; usage?: true } {
+export function lineRangeText(d: Dwarf, text: string, readSource: (p: string) => readonly string[], display: (p: string) => string,
+  symbol?: (name: string) => number | undefined): { ok: true; text: string } | { ok: false; reason: string; usage?: true } {
   const p = parseLineRange(text);
   if (!p.ok) return { ok: false, reason: p.reason, usage: true };
   let early: { path: string; lines: readonly string[] } | undefined;
-  const lr = findLineRange(d, p.spec, { fileKnown: (path) => { early = { path, lines: readSource(path) }; } });
+  const lr = findLineRange(d, p.spec, { fileKnown: (path) => { early = { path, lines: readSource(path) }; }, ...(symbol ? { symbol } : {}) });
   if ('error' in lr) return { ok: false, reason: lr.error };
   const src = early && early.path === lr.path ? early.lines : readSource(lr.path);
   if (lr.lines[0]! > src.length) return { ok: false, reason: `source file ${display(lr.path)} has only ${src.length} lines: is it the one the kernel was built from?` };

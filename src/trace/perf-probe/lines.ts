@@ -197,8 +197,11 @@ function sortedRows(lp: LineProgram): SortedRow[] {
  * its declaration line; otherwise the first is_stmt row at the address (cu_getsrc_die). perf lists a
  * line (-L) or probes it (FUNC:RLN, SRC:LINE) only where this gives the line back ("reversible").
  */
-export function reverseLine(d: Dwarf, addr: number): { path: string; line: number } | undefined {
-  const top = d.scopeAt(addr)[0];
+export function reverseLine(d: Dwarf, addr: number, within?: FunctionInstance): { path: string; line: number } | undefined {
+  // The top-level scope at addr: `within` itself when it is a top-level function holding addr (a unit's
+  // top-level functions do not overlap, as symbolAt), without sorting every top-level scope of the unit.
+  const top = within && within.kind === 'function' && within.die.depth === 1 && inRanges(within.ranges, addr)
+    ? { kind: 'function', die: within.die } : d.scopeAt(addr)[0];
   if (top && top.kind === 'function') {
     const fi = d.functionInstance(top.die);
     if (fi && fi.entryPc === addr && fi.declFile !== undefined && fi.declLine !== undefined) return { path: fi.declFile, line: fi.declLine };
@@ -218,8 +221,8 @@ export function reverseLine(d: Dwarf, addr: number): { path: string; line: numbe
   return undefined;
 }
 
-/** Is `line` of `path` what perf reads back at `addr`? */
-export function isReversible(d: Dwarf, addr: number, path: string, line: number): boolean {
-  const r = reverseLine(d, addr);
+/** Is `line` of `path` what perf reads back at `addr` (`within`: a function known to hold addr, as reverseLine)? */
+export function isReversible(d: Dwarf, addr: number, path: string, line: number, within?: FunctionInstance): boolean {
+  const r = reverseLine(d, addr, within);
   return r === undefined || (r.line === line && r.path === path);
 }

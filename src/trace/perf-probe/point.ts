@@ -39,6 +39,35 @@ export interface PointOptions {
   readonly noInlines?: boolean;
   /** perf --max-probes N: more addresses than this for one spec is an error (default MAX_PROBES). */
   readonly maxProbes?: number;
+  /**
+   * perf's retry with an alternative point (probe-event.c find_alternative_probe_point) when the debug
+   * info has no function FUNC: FUNC's symbol address, as the DWARF function there. perf retries -V and
+   * a probe without arguments (with any, its debuginfo search fails outright).
+   */
+  readonly alternative?: boolean;
+}
+
+/**
+ * find_alternative_probe_point: for FUNC[+OFFS][:RLN] with no DWARF function FUNC, FUNC's symbol
+ * address, when it is the entry of the out-of-line function there (debuginfo__find_probe_point: a
+ * symbol that aliases a function, as SYSCALL_DEFINE0's __x64_sys_getpid is __do_sys_getpid), becomes
+ * that function in its declaration file, with the same offset and relative line. Other addresses
+ * (inside a function: perf names an inlined copy or an offset) are not taken.
+ */
+function alternativePoint(d: Dwarf, pp: ProbePoint, opts: PointOptions): ProbePoint | undefined {
+  if (!opts.alternative || pp.function === undefined || pp.file !== undefined || pp.lazy !== undefined || pp.retprobe) return undefined;
+  const fi = alternativeFunction(d, pp.function, opts.symbol);
+  return fi ? { ...pp, function: fi.name, file: fi.declFile } : undefined;
+}
+
+/** The DWARF function (another name) whose entry is symbol `name`'s address (find_alternative_probe_point, -V/-D/-L). */
+export function alternativeFunction(d: Dwarf, name: string, symbol: ((name: string) => number | undefined) | undefined): FunctionInstance & { declFile: string } | undefined {
+  const at = symbol?.(name);
+  if (at === undefined) return undefined;
+  const top = d.scopeAt(at)[0];
+  const fi = top && top.kind === 'function' ? d.functionInstance(top.die) : undefined;
+  if (!fi || fi.entryPc !== at || fi.declFile === undefined || fi.declLine === undefined || fi.name === name) return undefined;
+  return fi as FunctionInstance & { declFile: string };
 }
 
 /**
@@ -85,6 +114,12 @@ function resolveAll(d: Dwarf, pp: ProbePoint, opts: PointOptions): Parsed<Resolv
     }
     if (pp.file !== undefined) fns = fns.filter((f) => f.declFile !== undefined && pathMatches(f.declFile, pp.file!));
     if (fns.length === 0) {
+      // perf retries at the function the symbol's address is the entry of (the user's point names the event).
+      const alt = alternativePoint(d, pp, opts);
+      if (alt) {
+        const r = resolveAll(d, alt, { ...opts, alternative: false });
+        if (r.ok && r.value.length) return r;
+      }
       // No body in the debug info: perf falls back to the symbol table for a plain FUNC[+OFFS][%return].
       const at = !opts.needsDwarf && pp.file === undefined && !pp.line && pp.lazy === undefined ? opts.symbol?.(pp.function) : undefined;
       if (at !== undefined) return { ok: true, value: [{ address: at + pp.offset, symbol: pp.function, symbolOffset: pp.offset }] };

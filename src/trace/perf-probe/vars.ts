@@ -29,7 +29,7 @@ export function siteVars(d: Dwarf, p: ResolvedPoint, externs: boolean): Fetchabl
  * "Too many( > N) probe point found." (add_available_vars stops at max_vls).
  */
 export function availableVars(d: Dwarf, pp: ProbePoint, opts: PointOptions & { externs?: boolean } = {}): Parsed<AvailableVars> {
-  const pts = resolvePoint(d, pp, { ...opts, needsDwarf: true }); // -V always needs the debug info
+  const pts = resolvePoint(d, pp, { ...opts, needsDwarf: true, alternative: true }); // -V always needs the debug info
   if (!pts.ok) return pts;
   const sites = pts.value.map((p) => {
     const set = new Set<string>();

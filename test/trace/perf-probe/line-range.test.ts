@@ -17,6 +17,19 @@ test('parseLineRange and formatLineRange', () => {
   assert.is(text, '<g@x.c:1>\n         b\n      2  c\n         d\n');
 });
 
+test("findLineRange: perf's alternative line range, for a symbol the DWARF has no function of at a function's entry", () => {
+  const img = fixtureImage();
+  const d = openDwarf(img, FIXTURE).dwarf;
+  const entry = img.functionNamed('vfs_read')!.addr;
+  const symbol = (n: string) => (n === 'alias_of_vfs_read' ? entry : img.functionNamed(n)?.addr);
+  const want = findLineRange(d, { function: 'vfs_read', start: 0, end: 0x7fffffff });
+  assert.ok(!('error' in want));
+  assert.equal(findLineRange(d, { function: 'alias_of_vfs_read', start: 0, end: 0x7fffffff }, { symbol }), want);
+  assert.equal(findLineRange(d, { function: 'alias_of_vfs_read', start: 0, end: 0x7fffffff }), { error: "Failed to find the function 'alias_of_vfs_read' in the debug info" });
+  assert.equal(findLineRange(d, { function: 'alias_of_vfs_read', file: 'read_write.c', start: 0, end: 0x7fffffff }, { symbol }),
+    { error: "Failed to find the function 'alias_of_vfs_read' in the debug info" }, 'FUNC@FILE: no alternative (as perf)');
+});
+
 test('lineRangeText: the text of findLineRange and formatLineRange; failures with their reason, usage ones marked', () => {
   const d = openDwarf(fixtureImage(), FIXTURE).dwarf;
   const src = readFileSync(join(FIXTURE, '..', 'kernel', 'fs', 'read_write.c'), 'utf8').split('\n');

@@ -65,9 +65,6 @@ const EXCEPTIONS: Record<string, string> = {
   'L zero_user_segments': 'open: an inline header function: ktrace also numbers lines 5, 10, 12 and 13 (rows of its inlined copies), perf only 0, 7 and 17',
   'L submit_bio': 'open: ktrace also numbers line 6 (an inlined task_io_account_read) that perf does not',
   'L bprm_execve': 'open: ktrace also numbers line 38 (exec_binprm) that perf does not',
-  'V __x64_sys_getpid': 'open: the symbol is an alias of __do_sys_getpid (SYSCALL_DEFINE0, one address): perf finds the DWARF function at the symbol\'s address and names the site @<__do_sys_getpid+0>; ktrace finds no DWARF function of that name and fails',
-  'L __x64_sys_getpid': 'open: the same alias: perf shows __do_sys_getpid\'s lines; ktrace finds no DWARF function named __x64_sys_getpid and fails',
-  'D e8145=__x64_sys_getpid:2': 'open: the same alias: perf probes __do_sys_getpid+5 and +21; ktrace fails (no DWARF function of that name)',
   // The inline helpers of the hand-picked list (all four queries each):
   'L lock_sock': 'open: an inline-only header function whose only probe-able line would be its declaration: perf fails (Source line is not found); ktrace marks line 0 (not at an inlined copy\'s entry, which perf and ktrace leave out: fsnotify_modify agrees)',
   'L get_current': 'open: the same as lock_sock (perf fails; ktrace marks 0 and 2)',

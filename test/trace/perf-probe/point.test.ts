@@ -30,6 +30,26 @@ test('function points: every instance, SYM+OFF agrees with the ELF symbol table'
   assert.equal(cloneOnly, { ok: false, reason: 'Failed to find symbol rw_verify_area in kernel' });
 });
 
+test("perf's alternative point: a symbol with no DWARF function of its name, at a function's entry, is that function", () => {
+  const img = fixtureImage();
+  const entry = img.functionNamed('vfs_read')!.addr;
+  // An alias as SYSCALL_DEFINE0 makes (__x64_sys_getpid at __do_sys_getpid): a name the DWARF lacks, at vfs_read's entry.
+  const symbol = (n: string) => (n === 'alias_of_vfs_read' ? entry : n === 'inside_vfs_read' ? entry + 1 : img.functionNamed(n)?.addr);
+  const sites = (r: ReturnType<typeof resolvePoint>) => (r.ok ? r.value.map((p) => `${p.symbol}+${p.symbolOffset}`) : [r.reason]);
+  const want = resolvePoint(d, { function: 'vfs_read', offset: 0, retprobe: false });
+  assert.ok(want.ok);
+  for (const [opts, ok] of [[{ symbol, alternative: true }, true], [{ symbol, alternative: true, needsDwarf: true }, true], [{ symbol, needsDwarf: true }, false]] as const) {
+    const r = resolvePoint(d, { function: 'alias_of_vfs_read', offset: 0, retprobe: false }, opts);
+    if (ok) assert.equal(sites(r), sites(want), JSON.stringify(opts));
+    else assert.equal(r, { ok: false, reason: "Probe point 'alias_of_vfs_read' not found." });
+  }
+  // FUNC:RLN and +OFFS carry over; a symbol inside a function (not its entry) is not taken (perf names an offset there).
+  assert.equal(sites(resolvePoint(d, { function: 'alias_of_vfs_read', offset: 0, line: 2, retprobe: false }, { symbol, alternative: true })),
+    sites(resolvePoint(d, { function: 'vfs_read', offset: 0, line: 2, retprobe: false })));
+  assert.equal(resolvePoint(d, { function: 'inside_vfs_read', offset: 0, retprobe: false }, { symbol, alternative: true, needsDwarf: true }),
+    { ok: false, reason: "Probe point 'inside_vfs_read' not found." });
+});
+
 test('line and lazy points; symbolAt', () => {
   const l = resolvePoint(d, { function: 'vfs_read', line: 10, offset: 0, retprobe: false });
   assert.ok(l.ok && l.value.length === 1 && l.value[0]!.line === 30 && l.value[0]!.symbolOffset === 49);

@@ -32,7 +32,7 @@ export function ktraceOutput(info: DebugInfo, c: Case, s: Sources): { stdout: st
       const av = availableVars(d, p.value.point, { readSource: s.readSource, symbol: s.symbol });
       return av.ok ? { stdout: formatAvailableVars(av.value), ok: true } : { stdout: '', ok: false };
     }
-    const r = lineRangeText(d, c.spec, (p) => s.readSource(p) ?? [], (p) => p);
+    const r = lineRangeText(d, c.spec, (p) => s.readSource(p) ?? [], (p) => p, s.symbol);
     return r.ok ? { stdout: r.text, ok: true } : { stdout: '', ok: false };
   } catch {
     return { stdout: '', ok: false };
