@@ -192,6 +192,8 @@ export class LinuxPlatform extends Platform {
     this.mmu = new GuestMmu(m.mem, this.ram);
     m.onPaging = (c, kind, addr) => this.mmu.onPaging(c, kind, addr);
     const smp = lopts.cpus > 1;
+    this.altPatched = image.symbolAddr('alternatives_patched');
+    this.textPatched = this.altPatched === undefined;
     m.onCpuid = smp ? (c, leaf, sub) => linuxCpuid(leaf, sub, { apicId: c.id }) : (_c, leaf, sub) => linuxCpuid(leaf, sub);
     m.onMsrRead = (c, n) => this.msrRead(c, n);
     m.onMsrWrite = (c, n, v) => this.msrWrite(c, n, v);
@@ -313,6 +315,13 @@ export class LinuxPlatform extends Platform {
     this.ram.fill(0);
     pages.forEach((pa, i) => this.ram.set(bytes.subarray(i * PAGE, (i + 1) * PAGE), pa));
   }
+  /** `alternatives_patched` (arch/x86/kernel/alternative.c), set by alternative_instructions() when done. */
+  private readonly altPatched: number | undefined;
+  protected override kernelTextPatched(): boolean {
+    const pa = this.altPatched === undefined ? undefined : this.imagePhys(this.altPatched);
+    return pa === undefined || (this.ram[pa] | this.ram[pa + 1] | this.ram[pa + 2] | this.ram[pa + 3]) !== 0;
+  }
+
   /** The physical address behind a host write to the kernel image's mapping (probes armed before
    *  boot write kernel text there), or undefined: memory of ktrace's own, outside guest RAM. */
   imagePhys(va: number): number | undefined {
