@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { Image } from '../../elf/image.js';
 import { Stop } from '../../emu/machine.js';
 import { Reg, type Cpu } from '../../emu/cpu.js';
-import { PERM_R, PERM_X } from '../../emu/memory.js';
+import { PAGE_PROBE, PERM_R, PERM_X } from '../../emu/memory.js';
+import { VEC_DB } from '../../base/x86.js';
 import { GuestMmu, writeIdentityTables } from './mmu.js';
 import { Lapic, LAPIC_PHYS, lapicAccess, mpTable, type LapicHost } from './lapic.js';
 import { LegacyState, runLegacy, startupIpi, type LegacyBus } from '../../emu/legacy.js';
@@ -419,7 +420,17 @@ export class LinuxPlatform extends Platform {
         if (r === 'outside') {
           const pa = this.mmu.outsidePa;
           if (this.lapics.length && pa - (pa % PAGE) === LAPIC_PHYS) {
-            if (lapicAccess(cpu, this.machine.mem.readBytes(cpu.rip, 15), pa, this.lapics[cpu.id], this.apicHost)) return true;
+            const at = cpu.rip, tf = cpu.tf, shadow = cpu.shadow;
+            if (lapicAccess(cpu, this.machine.mem.readBytes(at, 15), pa, this.lapics[cpu.id], this.apicHost)) {
+              // the device model ran the instruction: finish it as the emulator's own step does (an
+              // instruction in ktrace's memory, a kprobe's out-of-line copy, counts as probe overhead;
+              // the interrupt shadow ends; TF raises the single-step trap after it, RIP at the next one)
+              if (this.machine.mem.permsAt(at) & PAGE_PROBE) { cpu.instret--; cpu.probeInstret++; }
+              if (shadow) cpu.shadow = false;
+              if (tf === 0) return true;
+              cpu.trapVector = VEC_DB; cpu.errorCode = 0; cpu.faultAddr = at;
+              return this.handle(cpu, Stop.Debug);
+            }
             return this.fatal(cpu, `an access to the local APIC at ${this.image.formatAddr(cpu.rip)} that is not a 32-bit mov`);
           }
           return this.fatal(cpu, `access to 0x${BigInt.asUintN(64, BigInt(cpu.cr2)).toString(16)}, mapped outside RAM (MMIO is not emulated)`);
