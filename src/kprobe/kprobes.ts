@@ -425,8 +425,11 @@ export class KprobeManager {
   kernelTextPatched(): void {
     if (this.textPatched) return;
     this.textPatched = true;
-    for (const pp of [...this.waitingText]) {
-      this.waitingText.delete(pp);
+    // the waiting probes, and the registered ones not armed now (disabled) on that text
+    const stale = [...this.table.values()].filter((pp) => this.waitingText.has(pp) ||
+      (!pp.armed && !pp.gone && !pp.ftrace && this.image.bootPatchMeets(pp.addr, pp.addr + pp.ainsn.len)));
+    for (const pp of stale) {
+      const waited = this.waitingText.delete(pp);
       const at = this.image.lookupAddr(pp.addr)!;
       if (pp.ainsn.slot) this.releaseSlot(pp);
       const prep = archPrepareAt(pp.addr - at.offset, pp.addr, (a, n) => this.recover(a, n), this.exFixups().has(pp.addr), (a) => this.fmt(a), {
@@ -441,7 +444,7 @@ export class KprobeManager {
       pp.opcode = prep.bytes[0];
       pp.ainsn = prep.insn;
       if (prep.insn.slot) this.slotOwner.set(prep.insn.slot, pp);
-      this.machine.mem.writeBytes(pp.addr, Uint8Array.of(INT3_INSN_OPCODE)); // text_poke
+      if (waited) this.machine.mem.writeBytes(pp.addr, Uint8Array.of(INT3_INSN_OPCODE)); // text_poke
     }
     this.hooks.textPatched?.();
   }
