@@ -101,8 +101,10 @@ export async function loadTracing(opts: { machine?: boolean; canProbe?: boolean;
       // real Linux runs on one CPU (kernel/linux/platform.ts)
       if (m.isLinuxImage(image)) cpus = 1;
       m.prepare(image, m.parseWorkload('idle', ''), { cpus, seed: 1, maxInsns: 1, attach: attach(state, (x) => { ms = x; }) });
-      // On a live system the delayed optimizer has long run by the time anyone reads the list: run it
-      // now (no CPU is inside any probed region before the first instruction).
+      // On a live system the kernel has long patched its text (Linux's alternatives: probes there are
+      // armed from then on) and the delayed optimizer has run by the time anyone reads the list: so here
+      // too (no CPU is inside any probed region before the first instruction; the text is the image's).
+      ms!.mgr.kernelTextPatched();
       ms!.optimizer.runWorker(true);
       return ms!;
     },

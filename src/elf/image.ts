@@ -8,7 +8,7 @@ import { parseSymbols, RawSymbols, type Sym } from './symbols.js';
 import { Kallsyms, type SymbolAt } from './kallsyms.js';
 import {
   blacklistAddresses, bugSites, exceptionTable, jumpLabelSites, kprobeBlacklist, mcountSites, patchedTextSites,
-  smpLockSites, staticCallSites, symbolRange,
+  smpLockSites, staticCallSites, symbolRange, bootPatchedRanges,
   type BlacklistEntry, type ExTableEntry, type Range,
 } from './kernel-sections.js';
 
@@ -344,6 +344,13 @@ export class Image {
   get staticCallSites(): readonly number[] { return this.memo('sc', () => staticCallSites(this)); }
   get bugSites(): readonly number[] { return this.memo('bug', () => bugSites(this)); }
   get smpLockSites(): ReadonlySet<number> { return this.memo('smpl', () => new Set(smpLockSites(this))); }
+  /** Does [start, end) meet text Linux rewrites once at boot (bootPatchedRanges: alternatives, SMP lock prefixes)? */
+  bootPatchMeets(start: number, end: number): boolean {
+    const r = this.memo('bpr', () => bootPatchedRanges(this));
+    let lo = 0, hi = r.length / 2;
+    while (lo < hi) { const m = (lo + hi) >> 1; if (r[2 * m + 1] <= start) lo = m + 1; else hi = m; }
+    return lo < r.length / 2 && r[2 * lo] < end;
+  }
   /** Why register_kprobe refuses `addr` as text the kernel patches itself (patchedTextSites), or undefined. */
   patchedText(addr: number): string | undefined {
     return this.memo('ptx', () => patchedTextSites(this)).get(addr);

@@ -180,6 +180,43 @@ export function smpLockSites(img: KernelImage): number[] {
 }
 
 /**
+ * .altinstructions (Linux 6.1 struct alt_instr { s32 instr_offset, repl_offset; u16 cpuid; u8 instrlen,
+ * replacementlen; }, 12 bytes): each original instruction's [instr, instr + instrlen), which
+ * apply_alternatives rewrites at boot (the replacement, or optimize_nops on the padding), those in text.
+ */
+export function altinstrSites(img: KernelImage): Range[] {
+  const r = tableRange(img, '__alt_instructions', '__alt_instructions_end', '.altinstructions');
+  if (!r || r.end <= r.start) return [];
+  const n = Math.floor((r.end - r.start) / 12);
+  const b = img.read(r.start, n * 12);
+  if (!b) return [];
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength), out: Range[] = [];
+  for (let i = 0; i < n; i++) {
+    const start = r.start + i * 12 + dv.getInt32(i * 12, true), len = dv.getUint8(i * 12 + 10);
+    if (len > 0 && img.isText(start)) out.push({ start, end: start + len });
+  }
+  return out;
+}
+
+/**
+ * The text Linux rewrites once at boot, in alternative_instructions() before `alternatives_patched` is
+ * set: the alternatives' original instructions and the SMP `lock` prefixes (made `ds` on one CPU). Sorted,
+ * merged [start, end) byte ranges (flat), for bootPatchMeets.
+ */
+export function bootPatchedRanges(img: KernelImage): number[] {
+  const r: [number, number][] = altinstrSites(img).map((s) => [s.start, s.end]);
+  for (const a of smpLockSites(img)) r.push([a, a + 1]);
+  r.sort((x, y) => x[0] - y[0]);
+  const out: number[] = [];
+  for (const [s, e] of r) {
+    const n = out.length;
+    if (n > 0 && s <= out[n - 1]) out[n - 1] = Math.max(out[n - 1], e);
+    else out.push(s, e);
+  }
+  return out;
+}
+
+/**
  * check_kprobe_address_safe's rules on text the kernel patches itself, byte by byte: jump_label_text_reserved
  * (the bytes of a jump label site), static_call_text_reserved (the 5 bytes of a static call site), find_bug
  * (a BUG()/WARN() `ud2`), in the kernel's order (the first that holds is the reason).

@@ -156,7 +156,7 @@ export class Memory {
   /** When set, every host write and mapping change is logged here (the boot snapshot asks what the
    *  upper layers changed before the machine ran: kernel/snapshot.ts). `old` is null for mapping changes;
    *  `pending`: nothing written yet, the upper layer will patch these bytes once the guest is ready. */
-  hostLog: { addr: number; len: number; old: Uint8Array | null; pending?: boolean }[] | null = null;
+  hostLog: { addr: number; len: number; old: Uint8Array | null; pending?: boolean; late?: boolean }[] | null = null;
 
   /** arenaBytes: the address space reserved for page bytes (ARENA_BYTES; committed only where touched). */
   constructor(arenaBytes = ARENA_BYTES) {

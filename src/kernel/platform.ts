@@ -29,7 +29,7 @@ export interface PlatformOptions {
 
 /** Something upper layers saw during boot (slice hooks, init memory freed), with each CPU's
  *  [instret, idleNs, probeInstret] at that moment (snapshots replay them). */
-export interface BootEvent { kind: 'slice' | 'initFreed'; clocks: [number, number, number][] }
+export interface BootEvent { kind: 'slice' | 'initFreed' | 'textPatched'; clocks: [number, number, number][] }
 
 export interface PlatformState {
   console: number[]; initFreed: boolean; lastKernelFault: KernelFault | undefined; lastCalls: number; lastProgressNs: number;
@@ -84,6 +84,16 @@ export class Platform implements UserMemory {
   readonly sliceHooks: (() => void)[] = [];
   /** Called once when the kernel reports its init memory freed (kprobes mark probes there [GONE]). */
   readonly initFreedHooks: (() => void)[] = [];
+  /**
+   * The kernel has made its one boot-time pass over its own text (Linux: alternative_instructions(),
+   * which applies the alternatives, optimizes their nops and unlocks the SMP `lock` prefixes on one
+   * CPU, then sets `alternatives_patched`). Seen at the first slice boundary after it; from there on,
+   * probes on that text are armed (kprobe/kprobes.ts), as a real kprobe can only be registered after
+   * it. The miniature kernel patches nothing: true from the start.
+   */
+  textPatched = true;
+  /** Called once, at the slice boundary where textPatched becomes true. */
+  readonly textPatchedHooks: (() => void)[] = [];
   protected consoleBytes: number[] = [];
   end: RunEnd | undefined;
   initFreed = false;
@@ -344,6 +354,9 @@ export class Platform implements UserMemory {
     return true;
   }
 
+  /** Has the kernel finished patching its own text (see textPatched)? Read from the guest at slice boundaries. */
+  protected kernelTextPatched(): boolean { return true; }
+
   protected bootEvent(kind: BootEvent['kind']): BootEvent {
     return { kind, clocks: this.machine.cpus.map((c) => [c.instret, c.idleNs, c.probeInstret]) };
   }
@@ -393,6 +406,11 @@ export class Platform implements UserMemory {
         break;
       }
       if (hooks) {
+        if (!this.textPatched && this.kernelTextPatched()) {
+          this.textPatched = true;
+          if (!this.initStarted) this.bootEvents.push(this.bootEvent('textPatched'));
+          for (const h of this.textPatchedHooks) h();
+        }
         if (!this.initStarted) this.bootEvents.push(this.bootEvent('slice'));
         for (const h of this.sliceHooks) h();
       }

@@ -36,7 +36,7 @@ import type { Op } from '../emu/decode.js';
 import { cacheEnabled, readCache, writeCache } from '../cache.js';
 
 /** Bumped when the snapshot's layout changes. */
-const FORMAT = 3;
+const FORMAT = 4;
 /** Bytes after a host write that a later patch of the same probe may cover (jump optimization). */
 const MAX_PATCH = 32;
 
@@ -53,6 +53,9 @@ export interface Snapshot {
   bytes: Uint8Array;
   /** Code boot executed: sorted, merged [start, end) byte ranges. */
   executed: number[];
+  /** Code boot executed from the slice boundary where the kernel's text was patched (Platform.textPatched)
+   *  on: where a probe armed only from there (text the kernel patches at boot) would have hit during boot. */
+  executedLate: number[];
   events: BootEvent[];
 }
 
@@ -213,18 +216,26 @@ export function makeSnapshot(inp: SnapshotInputs, script: Script): Snapshot | nu
   p.boot(runner.setup({ stub: !linux }));
   const m = p.machine, mem = m.mem;
   const before = linux ? '' : userDigest(mem);
-  const entered = new Set<{ ops: Op[] } | Op>();
-  m.entered = entered;
+  const early = new Set<{ ops: Op[] } | Op>();
+  let late = p.textPatched ? early : new Set<{ ops: Op[] } | Op>();
+  m.entered = early;
+  // from the slice boundary where the text is patched on, what runs is recorded apart too
+  p.textPatchedHooks.push(() => { m.entered = late; });
   p.stopAtInit = true;
   while (!p.end && p.pausedCpu === null) p.runSlice(inp.maxInsns, inp.slice ?? SLICE);
   m.entered = null;
   if (p.end || p.pausedCpu === null) return null;
+  if (!p.textPatched) late = new Set();
   if (!linux && userDigest(mem) !== before) return null;
-  const ranges: [number, number][] = [];
-  for (const x of entered) {
-    if ('ops' in x) for (const op of x.ops) ranges.push([op.ip, op.ip + Math.max(op.len, 1)]);
-    else ranges.push([x.ip, x.ip + Math.max(x.len, 1)]);
-  }
+  const rangesOf = (entered: Set<{ ops: Op[] } | Op>, ranges: [number, number][] = []) => {
+    for (const x of entered) {
+      if ('ops' in x) for (const op of x.ops) ranges.push([op.ip, op.ip + Math.max(op.len, 1)]);
+      else ranges.push([x.ip, x.ip + Math.max(x.len, 1)]);
+    }
+    return ranges;
+  };
+  const lateRanges = rangesOf(late);
+  const ranges = late === early ? lateRanges.slice() : rangesOf(early, lateRanges.slice());
   const pages: [number, number][] = [];
   let bytes: Uint8Array;
   if (linux) {
@@ -243,7 +254,7 @@ export function makeSnapshot(inp: SnapshotInputs, script: Script): Snapshot | nu
   }
   return {
     instructions: p.instructions, pausedCpu: p.pausedCpu.id, cpus: m.cpus.map(saveCpu), machine: m.saveState(),
-    platform: p.saveState(), pages, bytes, executed: mergeRanges(ranges), events: [...p.bootEvents],
+    platform: p.saveState(), pages, bytes, executed: mergeRanges(ranges), executedLate: mergeRanges(lateRanges), events: [...p.bootEvents],
   };
 }
 
@@ -272,7 +283,7 @@ export function refusal(s: Snapshot, p: Platform, log: HostLog, maxInsns: number
   s.pages.forEach(([base], i) => saved.set(base, i));
   // a patch an upper layer will make once boot is under way (an ftrace-path probe waiting for the
   // kernel's nop): on code boot ran, it would have happened during boot
-  for (const e of log) if (e.pending && meets(s.executed, e.addr, e.addr + e.len + MAX_PATCH)) return 'a probe lies in code boot executed';
+  for (const e of log) if (e.pending && meets(e.late ? s.executedLate : s.executed, e.addr, e.addr + e.len + MAX_PATCH)) return 'a probe lies in code boot executed';
   log = log.filter((e) => !e.pending);
   if (p instanceof LinuxPlatform) return linuxRefusal(s, p, log, saved);
   for (const e of log) {
@@ -313,7 +324,9 @@ function linuxRefusal(s: Snapshot, p: LinuxPlatform, log: HostLog, saved: Map<nu
   return '';
 }
 
-type HostLog = { addr: number; len: number; old: Uint8Array | null; pending?: boolean }[];
+/** Host writes (Memory.hostLog); `pending`: a patch to come once boot is under way, `late` once the kernel's
+ *  text is patched (Platform.textPatched), so only code boot ran from there on matters. */
+type HostLog = { addr: number; len: number; old: Uint8Array | null; pending?: boolean; late?: boolean }[];
 
 /**
  * Put the platform (booted to its entry point, upper layers attached, `log` being what they wrote) in the
@@ -342,20 +355,28 @@ export function restore(p: Platform, s: Snapshot, log: HostLog, slice = SLICE): 
   mem.smc = 0;
   // replay what ran during boot in the upper layers, at the guest clock it ran at
   const real = m.cpus.map((c) => [c.instret, c.idleNs, c.probeInstret]);
-  mem.hostLog = [];
+  // writes from the point the kernel's text was patched on only meet code boot ran from there on
+  const replayed: HostLog = [], replayedLate: HostLog = [];
+  mem.hostLog = replayed;
+  p.textPatched = !s.events.some((e) => e.kind === 'textPatched');
   try {
     for (const e of s.events) {
       m.cpus.forEach((c, i) => { [c.instret, c.idleNs, c.probeInstret] = e.clocks[i]; });
       if (e.kind === 'slice') for (const h of p.sliceHooks) h();
-      else for (const h of p.initFreedHooks) h();
+      else if (e.kind === 'initFreed') for (const h of p.initFreedHooks) h();
+      else {
+        p.textPatched = true;
+        mem.hostLog = replayedLate;
+        for (const h of p.textPatchedHooks) h();
+      }
     }
   } finally {
     m.cpus.forEach((c, i) => { [c.instret, c.idleNs, c.probeInstret] = real[i]; });
   }
-  const replayed = mem.hostLog;
   mem.hostLog = null;
-  for (const e of replayed) {
-    if (e.old !== null && meets(s.executed, e.addr, e.addr + e.len)) {
+  p.textPatched = true;
+  for (const e of [...replayed, ...replayedLate]) {
+    if (e.old !== null && meets(replayedLate.includes(e) ? s.executedLate : s.executed, e.addr, e.addr + e.len)) {
       throw new Error(`boot snapshot: a delayed patch at 0x${e.addr.toString(16)} lands on code boot executed (run with --no-snapshot)`);
     }
   }

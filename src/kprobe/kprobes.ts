@@ -97,7 +97,9 @@ export class ProbePoint {
   /** Set by the optimizer / ftrace layers when they take the address over. */
   optimized = false;
   ftrace = false;
-  constructor(readonly addr: number, readonly opcode: number, readonly ainsn: ArchInsn, readonly seq: number) {}
+  /** opcode and ainsn are prepared again from the kernel's patched text when the probe waited for it
+   *  (KprobeManager.kernelTextPatched). */
+  constructor(readonly addr: number, public opcode: number, public ainsn: ArchInsn, readonly seq: number) {}
   get aggregate(): boolean { return this.children.length > 1; }
   /** aggr_kprobe_disabled: every child disabled. */
   get disabled(): boolean { return this.children.every((c) => ((c.flags ?? 0) & KPROBE_FLAG_DISABLED) !== 0); }
@@ -134,6 +136,8 @@ export interface ProbeHooks {
   afterPreHandlers?(pp: ProbePoint, cpu: Cpu): boolean;
   /** A fault with RIP in kprobes-owned memory that is not an insn slot (a detour's copies): true when mapped back. */
   copyFault?(cpu: Cpu): boolean;
+  /** The kernel has patched its own text at boot (KprobeManager.kernelTextPatched): what was read of it before is stale. */
+  textPatched?(): void;
 }
 
 export interface KprobeManagerOptions {
@@ -157,6 +161,14 @@ export class KprobeManager {
   onOops: ((o: KprobeOops) => void) | undefined;
   /** Kernel log lines kprobes would print (pr_info with the "kprobes: " prefix), oldest first. */
   readonly messages: string[] = [];
+  /**
+   * Has the kernel made its boot-time pass over its own text (Platform.textPatched: Linux's alternatives and
+   * SMP lock prefixes)? Until then a probe on that text is armed without its int3 (waitingText): the kernel's
+   * patching must meet its own bytes, as it does on Linux, where kprobes are registered only after it.
+   */
+  textPatched = true;
+  /** Armed probes on text the kernel has not patched yet: their int3 is written once it has. */
+  readonly waitingText = new Set<ProbePoint>();
   /** The last refusal of registerKprobe/enable/disable, with its reason. */
   lastError: KprobeResult = OK;
   hooks: ProbeHooks = {};
@@ -183,6 +195,8 @@ export class KprobeManager {
     const mgr = new KprobeManager(platform.image, platform.machine, opts);
     platform.trapHandlers.push((cpu, stop) => mgr.handleTrap(cpu, stop));
     platform.initFreedHooks.push(() => mgr.freeInitMem());
+    mgr.textPatched = platform.textPatched;
+    platform.textPatchedHooks.push(() => mgr.kernelTextPatched());
     mgr.onOops ??= (o) => {
       if (!platform.end) platform.recordOops(platform.machine.cpus[o.cpu]);
       platform.end ??= { kind: 'fatal', message: o.message, cpu: o.cpu, rip: o.addr };
@@ -383,13 +397,56 @@ export class KprobeManager {
 
   private arm(pp: ProbePoint): void {
     if (pp.armed || pp.gone) return;
-    if (!this.hooks.arm?.(pp)) this.machine.mem.writeBytes(pp.addr, Uint8Array.of(INT3_INSN_OPCODE)); // text_poke
+    if (this.hooks.arm?.(pp)) { /* the ftrace layer patched the site */ } else if (this.waitsForText(pp)) {
+      this.waitingText.add(pp);
+      // a boot snapshot must know of the int3 to come (kernel/snapshot.ts)
+      this.machine.mem.hostLog?.push({ addr: pp.addr, len: pp.ainsn.len, old: null, pending: true, late: true });
+    } else this.machine.mem.writeBytes(pp.addr, Uint8Array.of(INT3_INSN_OPCODE)); // text_poke
     pp.armed = true;
   }
   private disarm(pp: ProbePoint): void {
     if (!pp.armed || pp.gone) return;
-    if (!this.hooks.disarm?.(pp)) this.machine.mem.writeBytes(pp.addr, Uint8Array.of(pp.opcode));
+    if (!this.hooks.disarm?.(pp) && !this.waitingText.delete(pp)) this.machine.mem.writeBytes(pp.addr, Uint8Array.of(pp.opcode));
     pp.armed = false;
+  }
+
+  /** Does pp's instruction lie on text the kernel has yet to patch at boot (alternatives, lock prefixes)? */
+  waitsForText(pp: ProbePoint): boolean {
+    return this.waitingText.has(pp) || (!this.textPatched && this.image.bootPatchMeets(pp.addr, pp.addr + pp.ainsn.len));
+  }
+
+  /**
+   * The kernel's boot-time text patching is done (a Platform.textPatchedHooks hook): each waiting probe is
+   * prepared again from the patched text (its saved opcode and copy are Linux's patched instruction, as a
+   * kprobe registered after alternative_instructions() sees it) and gets its int3. One whose address the
+   * patching took off an instruction boundary, or made an instruction kprobes refuse, is not armed
+   * (Linux would have refused it at registration); the kernel log says so.
+   */
+  kernelTextPatched(): void {
+    if (this.textPatched) return;
+    this.textPatched = true;
+    // the waiting probes, and the registered ones not armed now (disabled) on that text
+    const stale = [...this.table.values()].filter((pp) => this.waitingText.has(pp) ||
+      (!pp.armed && !pp.gone && !pp.ftrace && this.image.bootPatchMeets(pp.addr, pp.addr + pp.ainsn.len)));
+    for (const pp of stale) {
+      const waited = this.waitingText.delete(pp);
+      const at = this.image.lookupAddr(pp.addr)!;
+      if (pp.ainsn.slot) this.releaseSlot(pp);
+      const prep = archPrepareAt(pp.addr - at.offset, pp.addr, (a, n) => this.recover(a, n), this.exFixups().has(pp.addr), (a) => this.fmt(a), {
+        allocSlot: () => this.slots.alloc(), write: (a, b) => this.machine.mem.writeBytes(a, b),
+      });
+      if (!prep.ok) {
+        pp.armed = false;
+        for (const c of pp.children) c.flags = (c.flags ?? 0) | KPROBE_FLAG_DISABLED;
+        this.messages.push(`kprobes: ${prep.reason} once the kernel patched its text at boot: the probe is disabled`);
+        continue;
+      }
+      pp.opcode = prep.bytes[0];
+      pp.ainsn = prep.insn;
+      if (prep.insn.slot) this.slotOwner.set(prep.insn.slot, pp);
+      if (waited) this.machine.mem.writeBytes(pp.addr, Uint8Array.of(INT3_INSN_OPCODE)); // text_poke
+    }
+    this.hooks.textPatched?.();
   }
 
   // ---------------------------------------------------------------- hits

@@ -94,6 +94,7 @@ export class Optimizer {
       changed: (pp) => { this.changed(pp); },
       afterPreHandlers: (pp, cpu) => this.int3Hit(pp, cpu),
       copyFault: (cpu) => this.copyFault(cpu),
+      textPatched: () => this.textPatched(),
     };
     optimizers.set(mgr, this);
     // probes registered before the optimizer came
@@ -158,10 +159,13 @@ export class Optimizer {
       if (this.mgr.allDisarmed) return 'kprobes are disarmed globally (/sys/kernel/debug/kprobes/enabled is 0)';
       return pp.disabled ? 'the probe is disabled' : 'the probe is not armed';
     }
+    if (this.mgr.waitsForText(pp)) return 'the kernel has not patched this text yet (alternatives, SMP lock prefixes)';
     if (!this.allow) return `jump optimization is off (${PROC_KPROBES_OPTIMIZATION} is 0)`;
     if (pp.hasPostHandler) return 'a post_handler is set (it needs the single-step)';
     if (!r.check.ok) return r.check.reason;
     const size = r.check.region.size;
+    // the jump and the detour's copies must not meet text the kernel is still to patch at boot
+    if (!this.mgr.textPatched && this.mgr.image.bootPatchMeets(pp.addr, pp.addr + size)) return 'the region holds text the kernel has not patched yet (alternatives, SMP lock prefixes)';
     // arch_check_optimized_kprobe: another (enabled) kprobe inside the region
     for (let i = 1; i < size; i++) {
       const q = this.mgr.table.get(pp.addr + i);
@@ -201,6 +205,21 @@ export class Optimizer {
   }
 
   private read = (a: number, n: number): Uint8Array => this.mgr.recover(a, n);
+
+  /** The kernel has patched its text at boot: what was analysed of it before is stale (an optimized
+   *  probe's region met none of it, see blocker, and stays). */
+  private textPatched(): void {
+    this.facts.clear();
+    for (const r of this.recs.values()) {
+      if (r.state === 'optimized') continue;
+      const check = this.check(r.pp.addr);
+      const same = check.ok && r.check.ok && check.region.size === r.check.region.size;
+      if (!same) { this.queue.delete(r); r.state = 'idle'; r.detour = undefined; }
+      r.check = check;
+      this.dirty.add(r.pp);
+    }
+    this.processDirty();
+  }
 
   /** The static safety checks for a probe at addr (cached per function). */
   check(addr: number): CanOptimize {

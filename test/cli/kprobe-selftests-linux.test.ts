@@ -2,7 +2,8 @@
 // replayed through `ktrace -k linux fs` and `ktrace -k linux run` on the bundled Linux 6.1, each step
 // checking what the script checks. $FUNCTION_FORK is kernel_clone, as test.d/functions picks on 6.1;
 // "( echo forked )" is a workload that forks. kernel_clone runs during boot (kthreads, /init), so a run
-// with a probe on it boots cold (about 30 s of CPU): the cases that run the kernel are test:long only.
+// with a probe on it boots cold (about 30 s of CPU): the cases that run the kernel are test:long only,
+// each on 1 and on 2 CPUs (`run --cpus N`; the tracefs cases do not depend on the CPU count).
 // Not replayed: kprobe_args_string.tc (its probe fires inside the kernel's own tracefs_create_dir,
 // which ktrace's host-side tracefs never calls), kprobe_ftrace.tc (the function tracer),
 // kprobe_module.tc and uprobe_syntax_errors.tc (no modules, no uprobes),
@@ -33,7 +34,11 @@ type Env = Record<string, string>;
 const echo = (env: Env, path: string, text: string, truncate = true) => linux(['fs', 'write', ...(truncate ? ['--truncate'] : []), '--', path, text], env);
 const cat = (env: Env, path: string) => { const r = linux(['fs', 'cat', path], env); assert.is(r.code, 0, r.stderr); return r.stdout; };
 const testD = (env: Env, path: string) => linux(['fs', 'ls', path], env).code === 0;
-const forked = (env: Env) => { const r = linux(['run', FORK, '--no-timing', '--summary'], env); assert.is(r.code, 0, r.stderr); };
+const forked = (env: Env, cpus: number) => {
+  const r = linux(['run', FORK, '--no-timing', '--summary', '--cpus', String(cpus)], env);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`^workload .* on ${cpus} CPUs?,`));
+};
 const skip = () => { if (!built) console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return !built; };
 
 test('add_and_remove.tc', () => {
@@ -152,61 +157,63 @@ test('kprobe_non_uniq_symbol.tc', () => {
 
 // ---- cases that run the kernel (test:long: a probe on kernel_clone boots cold)
 
-test('kprobe_args.tc (test:long)', () => {
-  if (skip() || !LONG) return;
-  const env = setup();
-  assert.is(echo(env, 'kprobe_events', `p:testprobe ${FUNCTION_FORK} $stack $stack0 +0($stack)`).code, 0);
-  assert.match(cat(env, 'kprobe_events'), 'arg1=$stack arg2=$stack0 arg3=+0($stack)');
-  assert.ok(testD(env, 'events/kprobes/testprobe'));
-  assert.is(echo(env, 'events/kprobes/testprobe/enable', '1').code, 0);
-  forked(env);
-  const hits = cat(env, 'trace').split('\n').filter((l) => l.includes('testprobe') && l.includes(FUNCTION_FORK));
-  assert.ok(hits.some((l) => /arg1=0x[0-9a-f]* arg2=0x[0-9a-f]* arg3=0x[0-9a-f]*$/.test(l)), hits.slice(0, 3).join('\n'));
-  assert.is(echo(env, 'events/kprobes/testprobe/enable', '0').code, 0);
-  assert.is(echo(env, 'kprobe_events', '-:testprobe', false).code, 0);
-  assert.is(echo(env, 'trace', '').code, 0);
-  assert.not.ok(testD(env, 'events/kprobes/testprobe'));
-});
+for (const cpus of [1, 2]) {
+  test(`kprobe_args.tc on ${cpus} CPU(s) (test:long)`, () => {
+    if (skip() || !LONG) return;
+    const env = setup();
+    assert.is(echo(env, 'kprobe_events', `p:testprobe ${FUNCTION_FORK} $stack $stack0 +0($stack)`).code, 0);
+    assert.match(cat(env, 'kprobe_events'), 'arg1=$stack arg2=$stack0 arg3=+0($stack)');
+    assert.ok(testD(env, 'events/kprobes/testprobe'));
+    assert.is(echo(env, 'events/kprobes/testprobe/enable', '1').code, 0);
+    forked(env, cpus);
+    const hits = cat(env, 'trace').split('\n').filter((l) => l.includes('testprobe') && l.includes(FUNCTION_FORK));
+    assert.ok(hits.some((l) => /arg1=0x[0-9a-f]* arg2=0x[0-9a-f]* arg3=0x[0-9a-f]*$/.test(l)), hits.slice(0, 3).join('\n'));
+    assert.is(echo(env, 'events/kprobes/testprobe/enable', '0').code, 0);
+    assert.is(echo(env, 'kprobe_events', '-:testprobe', false).code, 0);
+    assert.is(echo(env, 'trace', '').code, 0);
+    assert.not.ok(testD(env, 'events/kprobes/testprobe'));
+  });
 
-test('kprobe_args_comm.tc (test:long)', () => {
-  if (skip() || !LONG) return;
-  const env = setup();
-  assert.match(cat(env, 'README').split('fetcharg:')[1] ?? '', '$comm');
-  assert.is(echo(env, 'kprobe_events', `p:testprobe ${FUNCTION_FORK} comm=$comm `).code, 0);
-  assert.match(cat(env, 'kprobe_events'), 'comm=$comm');
-  assert.ok(testD(env, 'events/kprobes/testprobe'));
-  assert.is(echo(env, 'events/kprobes/testprobe/enable', '1').code, 0);
-  forked(env);
-  assert.ok(cat(env, 'trace').split('\n').some((l) => l.includes('testprobe') && /comm=".*"/.test(l)));
-});
+  test(`kprobe_args_comm.tc on ${cpus} CPU(s) (test:long)`, () => {
+    if (skip() || !LONG) return;
+    const env = setup();
+    assert.match(cat(env, 'README').split('fetcharg:')[1] ?? '', '$comm');
+    assert.is(echo(env, 'kprobe_events', `p:testprobe ${FUNCTION_FORK} comm=$comm `).code, 0);
+    assert.match(cat(env, 'kprobe_events'), 'comm=$comm');
+    assert.ok(testD(env, 'events/kprobes/testprobe'));
+    assert.is(echo(env, 'events/kprobes/testprobe/enable', '1').code, 0);
+    forked(env, cpus);
+    assert.ok(cat(env, 'trace').split('\n').some((l) => l.includes('testprobe') && /comm=".*"/.test(l)));
+  });
 
-test('kretprobe_args.tc (test:long)', () => {
-  if (skip() || !LONG) return;
-  const env = setup();
-  assert.is(echo(env, 'kprobe_events', `r:testprobe2 ${FUNCTION_FORK} $retval`).code, 0);
-  assert.match(cat(env, 'kprobe_events'), 'arg1=$retval');
-  assert.ok(testD(env, 'events/kprobes/testprobe2'));
-  assert.is(echo(env, 'events/kprobes/testprobe2/enable', '1').code, 0);
-  forked(env);
-  assert.ok(cat(env, 'trace').split('\n').some((l) => l.includes('testprobe2') && l.includes(`<- ${FUNCTION_FORK}`)));
-  assert.is(echo(env, 'events/kprobes/testprobe2/enable', '0').code, 0);
-  assert.is(echo(env, 'kprobe_events', '-:testprobe2', false).code, 0);
-  assert.not.ok(testD(env, 'events/kprobes/testprobe2'));
-});
+  test(`kretprobe_args.tc on ${cpus} CPU(s) (test:long)`, () => {
+    if (skip() || !LONG) return;
+    const env = setup();
+    assert.is(echo(env, 'kprobe_events', `r:testprobe2 ${FUNCTION_FORK} $retval`).code, 0);
+    assert.match(cat(env, 'kprobe_events'), 'arg1=$retval');
+    assert.ok(testD(env, 'events/kprobes/testprobe2'));
+    assert.is(echo(env, 'events/kprobes/testprobe2/enable', '1').code, 0);
+    forked(env, cpus);
+    assert.ok(cat(env, 'trace').split('\n').some((l) => l.includes('testprobe2') && l.includes(`<- ${FUNCTION_FORK}`)));
+    assert.is(echo(env, 'events/kprobes/testprobe2/enable', '0').code, 0);
+    assert.is(echo(env, 'kprobe_events', '-:testprobe2', false).code, 0);
+    assert.not.ok(testD(env, 'events/kprobes/testprobe2'));
+  });
 
-test('profile.tc (test:long)', () => {
-  if (skip() || !LONG) return;
-  const env = setup();
-  assert.not.match(cat(env, 'kprobe_profile'), 'myevent');
-  assert.is(echo(env, 'kprobe_events', `p:myevent ${FUNCTION_FORK}`).code, 0);
-  assert.match(cat(env, 'kprobe_profile'), /myevent\s*0\s*0$/m);
-  assert.is(echo(env, 'events/kprobes/myevent/enable', '1').code, 0);
-  forked(env);
-  const m = /myevent\s*(\d+)\s*0$/m.exec(cat(env, 'kprobe_profile'));
-  assert.ok(m && Number(m[1]) > 0, 'hits counted, none missed');
-  assert.is(echo(env, 'events/kprobes/myevent/enable', '0').code, 0);
-  assert.is(echo(env, 'kprobe_events', '').code, 0);
-  assert.not.match(cat(env, 'kprobe_profile'), 'myevent');
-});
+  test(`profile.tc on ${cpus} CPU(s) (test:long)`, () => {
+    if (skip() || !LONG) return;
+    const env = setup();
+    assert.not.match(cat(env, 'kprobe_profile'), 'myevent');
+    assert.is(echo(env, 'kprobe_events', `p:myevent ${FUNCTION_FORK}`).code, 0);
+    assert.match(cat(env, 'kprobe_profile'), /myevent\s*0\s*0$/m);
+    assert.is(echo(env, 'events/kprobes/myevent/enable', '1').code, 0);
+    forked(env, cpus);
+    const m = /myevent\s*(\d+)\s*0$/m.exec(cat(env, 'kprobe_profile'));
+    assert.ok(m && Number(m[1]) > 0, 'hits counted, none missed');
+    assert.is(echo(env, 'events/kprobes/myevent/enable', '0').code, 0);
+    assert.is(echo(env, 'kprobe_events', '').code, 0);
+    assert.not.match(cat(env, 'kprobe_profile'), 'myevent');
+  });
+}
 
 test.run();

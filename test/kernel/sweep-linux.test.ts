@@ -11,11 +11,11 @@
 // which reported the previous fault's RIP and counted instructions twice; test/emu/compile.test.ts.)
 // Static call and BUG()/WARN() sites are swept like the rest: register_kprobe refuses them as Linux does
 // (check.ts, from the image's tables). Other text boot changed (lock prefixes made `ds` on one CPU,
-// alternatives) is left out: Linux accepts a probe there after boot, but ktrace arms a run's probes from
-// the first instruction, before boot patches, so such a probe boots cold and boot goes differently
-// (alternatives_smp_unlock skips a lock prefix it finds an int3 on: with such text in, the test:long
-// fork-storm sweep below ended 737 instructions short of the plain boot at "sched_clock: Marking
-// stable"; without it, it passes). fork-storm's functions: those boot never runs by default, and
+// alternatives, ftrace's nops) is left out of the sweep and has its own test at the end: ktrace arms a
+// probe there only once the kernel has patched it (alternative_instructions(), Platform.textPatched), as
+// Linux registers kprobes after it. (Before that was so, alternatives_smp_unlock skipped a lock prefix
+// it found an int3 on: the test:long fork-storm sweep ended 737 instructions short of the plain boot.)
+// fork-storm's functions: those boot never runs by default, and
 // (test:long) those boot runs too, 300 boundaries, every run booted cold (433 s under load 18).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -31,6 +31,7 @@ import { Disassembler } from '../../src/elf/disasm.js';
 import { KprobeManager, KretprobeManager, Optimizer, seededSample, type Kprobe } from '../../src/kprobe/index.js';
 import type { Platform } from '../../src/kernel/platform.js';
 import { cacheEnabled } from '../../src/cache.js';
+import { altinstrSites } from '../../src/elf/kernel-sections.js';
 
 const LONG = process.env.KTRACE_LONG === '1';
 const built = existsSync(join(LINUX_FIXTURE_DIR, 'vmlinux.br'));
@@ -146,9 +147,8 @@ function sweep(workload: string, sample: number, seed: number, bootToo: boolean,
   assert.ok(bootCode, 'a boot snapshot is at hand');
   if (process.env.KTRACE_SWEEP_DEBUG) console.log(workload, fns.map((f) => f.name).join(' '));
   // Text boot changed is left out (boot-run functions too) unless Linux refuses a probe there (static call sites: check.ts) or
-  // an ftrace-path probe waits for boot's nop (fentry sites): ktrace arms a run's probes from the first
-  // instruction, before boot patches (real kprobes start after alternatives), so a probe on a lock
-  // prefix that one CPU makes `ds`, or on an alternative, boots cold and boots differently.
+  // an ftrace-path probe waits for boot's nop (fentry sites): lock prefixes and alternatives have their
+  // own test (bootPatchedSites), where the sample's pre-boot instruction boundaries are those of the patched text.
   const mcountSites = new Set(image!.mcountSites);
   const all = fns.flatMap((f) => f.boundaries.filter((a) => mcountSites.has(a) || image!.patchedText(a) !== undefined || !plain.patched(a)));
   const addrs = seededSample(all, Math.min(sample, all.length), seed).sort((a, b) => a - b);
@@ -240,6 +240,67 @@ test('transparency on real Linux code: a few single-step probes where pipe-pingp
   // a refusal is one Linux gives (run() checks the reason): such a probe has no hits to compare
   for (const a of addrs) if (s.hits.get(a) !== -1) assert.is(s.hits.get(a), plain.counts![all.indexOf(a)], `hits at ${image!.formatAddr(a)}`);
   assert.ok(s.refused < addrs.length);
+});
+
+// Text Linux patches once at boot and lets a kprobe have afterwards: `lock` prefixes (made `ds` on one
+// CPU by alternatives_smp_unlock) and the alternatives' sites (the replacement, or optimize_nops'
+// padding). ktrace arms such a probe only once alternative_instructions() is done (Platform.textPatched),
+// from the patched text: the kernel's patching meets its own bytes and the run equals the unprobed one.
+function bootPatchedSites(cpus: number, bootToo = false): void {
+  const script = parseWorkload('cat.wl', readFileSync(join(FIXTURES, 'workloads', 'cat.wl'), 'utf8'));
+  const fns = boundaries();
+  const probe = run(script, [], 'plain', fns, cpus);
+  assert.is(probe.booted, 'snapshot');
+  // sites in code the workload runs and boot never ran (so the snapshot stands for boot), outside
+  // what Linux refuses (jump labels, static calls, BUG()s, the blacklist)
+  const fresh = (a: number) => probe.bootCode!(a, a + 32) === bootToo && image!.patchedText(a) === undefined && !image!.inKprobeBlacklist(a) &&
+    !image!.mcountSites.includes(a) && image!.lookupAddr(a) !== undefined;
+  // (boot too: outside __init text, which boot frees, and the lock prefixes in the functions the
+  // workloads run; none of their alternatives sites is one boot runs)
+  const init = image!.initRange;
+  const kept = (a: number) => !bootToo || !(init && a >= init.start && a < init.end);
+  const inFns = (a: number) => !bootToo || fns.some((f) => a >= f.addr && a <= f.boundaries.at(-1)!);
+  const locks = [...image!.smpLockSites].filter((a) => fresh(a) && kept(a) && inFns(a)).sort((x, y) => x - y);
+  const alts = [...new Set(altinstrSites(image!).map((r) => r.start))].filter((a) => !image!.smpLockSites.has(a) && fresh(a) && kept(a)).sort((x, y) => x - y);
+  const counted = run(script, [...locks, ...alts], 'plain', fns, cpus);
+  assert.is(counted.booted, bootToo ? 'cold' : 'snapshot');
+  const ran = new Set([...locks, ...alts].filter((_, i) => counted.counts![i] > 0));
+  const want = new Map([...locks, ...alts].map((a, i) => [a, counted.counts![i]]));
+  const addrs = [...seededSample(locks.filter((a) => ran.has(a)), 2, 5), ...seededSample(alts.filter((a) => ran.has(a)), 2, 5)].sort((a, b) => a - b);
+  const names = addrs.map((a) => `${image!.formatAddr(a)} (${image!.smpLockSites.has(a) ? 'lock' : 'alternative'})`).join(' ');
+  if (process.env.KTRACE_SWEEP_DEBUG) console.log(names);
+  assert.ok(addrs.some((a) => image!.smpLockSites.has(a)), 'the workload runs a lock-prefixed instruction of the functions');
+  assert.ok(addrs.some((a) => !image!.smpLockSites.has(a)), 'the workload runs an alternatives site of the functions');
+  for (const path of ['single-step', 'boosted', 'optimized'] as Path[]) {
+    const s = run(script, addrs, path, fns, cpus);
+    const label = `cat on ${cpus} CPU(s), ${path}, probes at ${names}`;
+    if (!bootToo) assert.is(s.booted, 'snapshot', `${label}: booted cold (${s.why})`);
+    same(label, counted.r, s.r);
+    assert.is(s.refused, 0, label);
+    // the counted run counts boot from its first instruction, the probes from the patching on
+    for (const a of addrs) {
+      if (!bootToo) assert.is(s.hits.get(a), want.get(a), `${label}: hits at ${image!.formatAddr(a)}`);
+      else assert.ok((s.hits.get(a) ?? 0) <= want.get(a)!, `${label}: hits at ${image!.formatAddr(a)}: ${s.hits.get(a)} of ${want.get(a)}`);
+    }
+    assert.ok(addrs.some((a) => (s.hits.get(a) ?? 0) > 0), `${label}: the probes fired`);
+  }
+}
+
+test('probes on lock prefixes and alternatives sites the workload runs, on 1 CPU: armed after boot patched them; transparent, and hit', () => {
+  if (!image) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
+  if (!cacheEnabled()) { console.log('SKIP the cache is off (KTRACE_NO_CACHE): no boot snapshot'); return; }
+  bootPatchedSites(1);
+});
+
+test('probes on lock prefixes and alternatives sites the workload runs, on 2 CPUs (the lock prefixes stay): transparent, and hit', () => {
+  if (!image) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
+  if (!cacheEnabled()) { console.log('SKIP the cache is off (KTRACE_NO_CACHE): no boot snapshot'); return; }
+  bootPatchedSites(2);
+});
+
+test('probes on lock prefixes and alternatives sites boot runs too, on 1 CPU (test:long: cold boots): transparent, and hit', () => {
+  if (!image || !LONG || !cacheEnabled()) return;
+  bootPatchedSites(1, true);
 });
 
 test.run();

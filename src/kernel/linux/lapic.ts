@@ -173,10 +173,20 @@ export class Lapic {
         for (const t of targets) h.init(t);
         return;
       case DM_STARTUP: for (const t of targets) h.startup(t, vector, from); return;
-      case DM_NMI: h.fatal(from, 'an NMI IPI (not emulated)'); return;
-      default: h.fatal(from, `an IPI with delivery mode ${mode} (not emulated)`);
+      // Linux 6.1 sends NMIs only to stop CPUs that ignored the reboot IPI (native_stop_other_cpus, on panic
+      // or shutdown) and for all-CPU backtraces (sysrq, RCU stalls, lockup detectors): none on its way here
+      case DM_NMI: h.fatal(from, `CPU ${from.id} sent an NMI IPI (ICR 0x${hex8(this.icrHi)}${hex8(lo)}: ${destText(shorthand, logical, dest, targets)}); NMI delivery is not emulated`); return;
+      default: h.fatal(from, `CPU ${from.id} sent an IPI with delivery mode ${mode} (ICR 0x${hex8(this.icrHi)}${hex8(lo)}: ${destText(shorthand, logical, dest, targets)}); that mode is not emulated`);
     }
   }
+}
+
+const hex8 = (v: number): string => (v >>> 0).toString(16).padStart(8, '0');
+/** An IPI's destination as the ICR gives it, and the CPUs that makes. */
+function destText(shorthand: number, logical: boolean, dest: number, targets: readonly Cpu[]): string {
+  const to = ['', 'itself', 'all CPUs', 'all CPUs but itself'][shorthand] ||
+    (logical ? `logical destination 0x${dest.toString(16)}` : dest === 0xff ? 'broadcast' : `APIC ID ${dest}`);
+  return `to ${to}: ${targets.length ? targets.map((t) => `CPU ${t.id}`).join(', ') : 'no CPU'}`;
 }
 
 /**

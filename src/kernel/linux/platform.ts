@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { Image } from '../../elf/image.js';
 import { Stop } from '../../emu/machine.js';
 import { Reg, type Cpu } from '../../emu/cpu.js';
-import { PERM_R, PERM_X } from '../../emu/memory.js';
+import { PAGE_PROBE, PERM_R, PERM_X } from '../../emu/memory.js';
+import { VEC_DB } from '../../base/x86.js';
 import { GuestMmu, writeIdentityTables } from './mmu.js';
 import { Lapic, LAPIC_PHYS, lapicAccess, mpTable, type LapicHost } from './lapic.js';
 import { LegacyState, runLegacy, startupIpi, type LegacyBus } from '../../emu/legacy.js';
@@ -192,6 +193,8 @@ export class LinuxPlatform extends Platform {
     this.mmu = new GuestMmu(m.mem, this.ram);
     m.onPaging = (c, kind, addr) => this.mmu.onPaging(c, kind, addr);
     const smp = lopts.cpus > 1;
+    this.altPatched = image.symbolAddr('alternatives_patched');
+    this.textPatched = this.altPatched === undefined;
     m.onCpuid = smp ? (c, leaf, sub) => linuxCpuid(leaf, sub, { apicId: c.id }) : (_c, leaf, sub) => linuxCpuid(leaf, sub);
     m.onMsrRead = (c, n) => this.msrRead(c, n);
     m.onMsrWrite = (c, n, v) => this.msrWrite(c, n, v);
@@ -313,6 +316,13 @@ export class LinuxPlatform extends Platform {
     this.ram.fill(0);
     pages.forEach((pa, i) => this.ram.set(bytes.subarray(i * PAGE, (i + 1) * PAGE), pa));
   }
+  /** `alternatives_patched` (arch/x86/kernel/alternative.c), set by alternative_instructions() when done. */
+  private readonly altPatched: number | undefined;
+  protected override kernelTextPatched(): boolean {
+    const pa = this.altPatched === undefined ? undefined : this.imagePhys(this.altPatched);
+    return pa === undefined || (this.ram[pa] | this.ram[pa + 1] | this.ram[pa + 2] | this.ram[pa + 3]) !== 0;
+  }
+
   /** The physical address behind a host write to the kernel image's mapping (probes armed before
    *  boot write kernel text there), or undefined: memory of ktrace's own, outside guest RAM. */
   imagePhys(va: number): number | undefined {
@@ -410,7 +420,17 @@ export class LinuxPlatform extends Platform {
         if (r === 'outside') {
           const pa = this.mmu.outsidePa;
           if (this.lapics.length && pa - (pa % PAGE) === LAPIC_PHYS) {
-            if (lapicAccess(cpu, this.machine.mem.readBytes(cpu.rip, 15), pa, this.lapics[cpu.id], this.apicHost)) return true;
+            const at = cpu.rip, tf = cpu.tf, shadow = cpu.shadow;
+            if (lapicAccess(cpu, this.machine.mem.readBytes(at, 15), pa, this.lapics[cpu.id], this.apicHost)) {
+              // the device model ran the instruction: finish it as the emulator's own step does (an
+              // instruction in ktrace's memory, a kprobe's out-of-line copy, counts as probe overhead;
+              // the interrupt shadow ends; TF raises the single-step trap after it, RIP at the next one)
+              if (this.machine.mem.permsAt(at) & PAGE_PROBE) { cpu.instret--; cpu.probeInstret++; }
+              if (shadow) cpu.shadow = false;
+              if (tf === 0) return true;
+              cpu.trapVector = VEC_DB; cpu.errorCode = 0; cpu.faultAddr = at;
+              return this.handle(cpu, Stop.Debug);
+            }
             return this.fatal(cpu, `an access to the local APIC at ${this.image.formatAddr(cpu.rip)} that is not a 32-bit mov`);
           }
           return this.fatal(cpu, `access to 0x${BigInt.asUintN(64, BigInt(cpu.cr2)).toString(16)}, mapped outside RAM (MMIO is not emulated)`);

@@ -57,7 +57,10 @@ test('ICR: fixed IPIs by physical and flat logical destination and by shorthand;
   a0.write(c0, 0x300, 0x8500, h);  // INIT level de-assert: nothing
   a0.write(c0, 0x300, 0x0698, h);  // start-up, vector 0x98
   a0.write(c0, 0x300, 0x0400, h);  // NMI
-  assert.equal(h.log, ['init 1', 'sipi 1 98 from 0', 'fatal 0 an NMI IPI (not emulated)']);
+  a1.write(c1, 0x300, (3 << 18) | 0x0400, h);  // NMI to all but self, as native_stop_other_cpus sends it
+  assert.equal(h.log, ['init 1', 'sipi 1 98 from 0',
+    'fatal 0 CPU 0 sent an NMI IPI (ICR 0x0100000000000400: to APIC ID 1: CPU 1); NMI delivery is not emulated',
+    'fatal 1 CPU 1 sent an NMI IPI (ICR 0x00000000000c0400: to all CPUs but itself: CPU 0, CPU 2); NMI delivery is not emulated']);
   assert.is(a2.read(c2, 0x20, h), 2 << 24, 'APIC ID');
 });
 

@@ -18,6 +18,7 @@ import '../../../src/kernel/linux/task-layout.js'; // Linux's task layout reader
 import type { LinuxPlatform } from '../../../src/kernel/linux/platform.js';
 import { KprobeManager, KretprobeManager, Optimizer } from '../../../src/kprobe/index.js';
 import { cacheEnabled } from '../../../src/cache.js';
+import { Disassembler } from '../../../src/elf/disasm.js';
 
 const built = existsSync(join(LINUX_FIXTURE_DIR, 'vmlinux.br'));
 const image = built ? Image.load(readFileSync(bundledLinuxPath())) : undefined;
@@ -75,6 +76,54 @@ test('pipe-pingpong on 2 CPUs: pipe_read hit on both CPUs, every expect holds', 
   assert.equal([...on].sort(), ['0', '1'], 'hits on CPU 0 and CPU 1');
   // a task woken on the other CPU: reschedule IPIs (vector 0xfd) from /init on
   assert.ok((o.ipis.get(0xfd) ?? 0) > 0, `reschedule IPIs: ${JSON.stringify([...o.ipis])}`);
+});
+
+test('a kprobe on a mov to or from a local APIC register: its out-of-line copy (run by the device model) single-steps to the post_handler', () => {
+  if (!image || !first) return;
+  // native_apic_mem_write/_read: one `mov` between the APIC's fixmap and a register; pipe-pingpong's
+  // cross-CPU wakeups write the ICR (and read it, waiting for idle) and acknowledge with EOI writes.
+  // The probes are registered once /init runs, as a module would be (boot runs these movs: a probe
+  // armed from the first instruction would boot cold), on the int3 path with a post_handler: the copy
+  // is single-stepped, the mov faults outside RAM and the platform runs it against the APIC model.
+  const movs = ['native_apic_mem_write', 'native_apic_mem_read'].map((name) => {
+    const sym = image!.symbol(name)!;
+    const d = new Disassembler(image!);
+    try {
+      const l = d.lines(sym.addr, sym.addr + sym.size).find((x) => /^mov\s.*\(%r/.test(x.text) && /-0x[0-9a-f]+\(%rdi\)/.test(x.text));
+      assert.ok(l, `${name}: a mov through the APIC fixmap`);
+      return l!.addr;
+    } finally { d.free(); }
+  });
+  const go = (probe: boolean) => {
+    const pre = movs.map(() => 0), post = movs.map(() => 0);
+    let pl!: Platform;
+    const r = runScript(image!, workload('pipe-pingpong'), {
+      cpus: 2, seed: 1, maxInsns: 400_000_000,
+      attach: (p) => {
+        pl = p;
+        if (!probe) return;
+        const mgr = KprobeManager.attach(p);
+        let done = false;
+        p.sliceHooks.push(() => {
+          if (done || !p.initStarted) return;
+          done = true;
+          movs.forEach((addr, i) => {
+            assert.is(mgr.registerKprobe({ addr, preHandler: () => { pre[i]++; return 0; }, postHandler: () => { post[i]++; } }), 0, mgr.lastError.reason);
+          });
+        });
+      },
+    });
+    return { r, pre, post, booted: pl.bootedFrom.kind };
+  };
+  const plain = go(false), probed = go(true);
+  assert.is(probed.booted, 'snapshot');
+  assert.is(probed.r.end.kind, 'poweroff', probed.r.console.slice(-2000));
+  assert.equal(probed.r.syscalls, plain.r.syscalls);
+  assert.is(probed.r.console, plain.r.console);
+  assert.is(probed.r.instructions, plain.r.instructions, 'kernel instruction count');
+  assert.is(probed.r.emulatedNs, plain.r.emulatedNs, 'emulated time');
+  assert.ok(probed.pre.every((n) => n > 0), `both movs hit: ${probed.pre}`);
+  assert.equal(probed.post, probed.pre, 'a post_handler after each single-step');
 });
 
 test('--no-snapshot boots cold to the same bytes (test:long: one more boot)', () => {
