@@ -195,14 +195,15 @@ function fillOp(i: Instruction, ip: number, bytes: Uint8Array, probe: boolean): 
 }
 
 /**
- * An op as plain JSON (ops decoded by an earlier run: DecodeCache.records/preload). Everything fillOp
- * takes from iced, for an instruction that decoded (bad 0); the page's probe bit is not in it.
+ * An op as plain data (ops decoded by an earlier run: DecodeCache.records/preload, stored by op-table.ts).
+ * Everything fillOp takes from iced; the page's probe bit is not in it. Bytes that did not decode carry
+ * `fault`: their `bad` | 4 when the next page was fetchable (DecodeCache.reuseFault).
  */
 export type OpRecord = [ip: number, len: number, code: number, mn: number, flow: number, cc: number, nops: number,
   kind: number[], reg: number[], rg: number[], rh: number[], osz: number[], imlo: number[], imhi: number[],
   mem: [number, number, number, number, number | null, number, number, boolean] | null, target: number | null,
   rep: number, lock: boolean, fread: number, fwrite: number, stackInc: number, bytes: number[], strSeg: number, facts: number,
-  shape?: OpShape];
+  shape?: OpShape, fault?: number];
 /** The op's single-instruction function as compile.ts compileOp made it: for the probe bit, the shape's
  *  source, the numbers lifted out of it, and how many constants (each the op itself) it takes. */
 export type OpShape = [probe: number, text: string, nums: number[], consts: number];
@@ -235,7 +236,7 @@ export type KeptOp = OpRecord | readonly [OpTable, number];
 const keptBytes = (x: KeptOp): ArrayLike<number> => {
   if (x.length !== 2) return (x as OpRecord)[21];
   const [t, i] = x as readonly [OpTable, number];
-  return t.blob.subarray(t.offs[i] + 9, t.offs[i] + 9 + t.len(i));
+  return t.bytesOf(i);
 };
 const sameBytes = (a: ArrayLike<number>, b: ArrayLike<number>): boolean => {
   if (a.length !== b.length) return false;
@@ -253,7 +254,7 @@ export class DecodeCache implements CodeCache {
   /** Ops decoded by an earlier run, by address (the versions of its bytes seen: an int3 a probe wrote, the
    *  original instruction): used where the bytes in memory are still theirs. */
   private pre: OpTable | null = null;
-  /** Records of the ops iced decoded in this process (bad ops excluded), for the next run. */
+  /** Records of the ops iced decoded in this process, for the next run. */
   private fresh: OpRecord[] = [];
   /** Ops taken from the records of an earlier run (statistics, tests). */
   reused = 0;
@@ -301,7 +302,8 @@ export class DecodeCache implements CodeCache {
     const first = t.first(ip);
     if (first < 0) return null;
     for (let i = first; i < t.size && t.ips[i] === ip; i++) {
-      const len = t.len(i);
+      if (t.fault(i) !== 0) { const op = this.reuseFault(p, off, t, i); if (op !== null) return op; continue; }
+      const len = t.nbytes(i);
       const next = off + len > PAGE_SIZE ? this.mem.page(p.base + PAGE_SIZE) : null;
       if (off + len > PAGE_SIZE && (!next || (next.perms & PERM_X) === 0 || (this.mem.user && (next.perms & PERM_U) === 0))) continue;
       let k = 0;
@@ -313,9 +315,30 @@ export class DecodeCache implements CodeCache {
       if (next) { next.spanned = true; this.mem.unWrite(next.base); }
       this.reused++;
       // (its bytes: a view of the table's, which nothing writes)
-      return fromRecord(t.record(i), (p.perms & PAGE_PROBE) !== 0, t.blob.subarray(t.offs[i] + 9, t.offs[i] + 9 + len));
+      return fromRecord(t.record(i), (p.perms & PAGE_PROBE) !== 0, t.bytesOf(i));
     }
     return null;
+  }
+
+  /** Record i, bytes that did not decode, if decodeRun would find them again here: the same bytes up to
+   *  where it reads (the page's end, or 15 bytes into the next page when that one is fetchable) and, near
+   *  the page's end, the same fetchability of the next page. */
+  private reuseFault(p: Page, off: number, t: OpTable, i: number): Op | null {
+    const fault = t.fault(i);
+    const next = this.mem.page(p.base + PAGE_SIZE);
+    const nextOk = !!next && (next.perms & PERM_X) !== 0 && (!this.mem.user || (next.perms & PERM_U) !== 0);
+    const n = t.nbytes(i);
+    if (n !== Math.min(15, PAGE_SIZE - off + (nextOk ? 15 : 0))) return null;
+    if (PAGE_SIZE - off < 15 && nextOk !== ((fault & 4) !== 0)) return null;
+    for (let k = 0; k < n; k++) {
+      const o = off + k;
+      if ((o < PAGE_SIZE ? p.u8[o] : next!.u8[o - PAGE_SIZE]) !== t.byte(i, k)) return null;
+    }
+    this.reused++;
+    const op = fromRecord(t.record(i), (p.perms & PAGE_PROBE) !== 0, t.bytesOf(i));
+    op.bad = fault & 3;
+    if (op.bad === 1) op.faultAddr = p.base + PAGE_SIZE;
+    return op;
   }
 
   invalidatePage(p: Page): void {
@@ -371,6 +394,9 @@ export class DecodeCache implements CodeCache {
             if (!nextOk && PAGE_SIZE - off < 15 && this.needsMore(buf!.slice(start))) {
               op.bad = 1; op.faultAddr = p.base + PAGE_SIZE;
             } else op.bad = 2;
+            // kept too (OpRecord fault): a warm run finds these bytes again without iced
+            (op.rec = toRecord(op))[25] = op.bad | (nextOk ? 4 : 0);
+            this.fresh.push(op.rec);
           } else {
             op = fillOp(i, ip, bytes, (p.perms & PAGE_PROBE) !== 0);
             this.fresh.push(op.rec = toRecord(op));

@@ -3,7 +3,8 @@
 // records cost a real Linux run ~100 ms of parsing and as much again of garbage collection for its ~23,000
 // ops, most of which a run never looks at; this form costs one pass over the buffer that makes nothing.
 //
-// A record: f64 ip, u8 len, its `len` bytes, u16 code, u16 mn, u8 flow, i8 cc, u8 nops, per operand
+// A record: f64 ip, u8 n, u8 fault (0; for bytes that do not decode: DecodeCache's `bad` | 4 when the next
+// page was fetchable), its n bytes, u8 len (n unless it is a fault), u16 code, u16 mn, u8 flow, i8 cc, u8 nops, per operand
 // (u8 kind, u16 reg, i8 rg, u8 rh, u16 osz, u32 imlo, u32 imhi), u8 flags (1 mem, 2 target, 4 lock,
 // 8 shape), [mem: i8 base, i8 index, u8 scale, f64 disp, f64 abs (NaN: none), u8 seg, u16 size, u8 addr32],
 // [f64 target], u8 rep, u32 fread, u32 fwrite, i32 stackInc, u8 strSeg, u32 facts, [shape: u8 probe,
@@ -12,6 +13,9 @@
 import type { OpRecord, OpShape } from './decode.js';
 
 const F_MEM = 1, F_TARGET = 2, F_LOCK = 4, F_SHAPE = 8;
+/** The fault values a record may carry: bad 1 (bytes run into a page it may not fetch) or 2 (invalid), | 4
+ *  when the next page was fetchable. */
+const FAULTS = new Set([1, 2, 5, 6]);
 
 /** A packed array of n zeros (literals up to 15: `new Array(n)` would be holey, and push grows by steps). */
 function sized(n: number): number[] {
@@ -53,11 +57,11 @@ class Writer {
 }
 
 function writeRecord(w: Writer, r: OpRecord, shapeIndex: (text: string) => number): void {
-  const nops = r[6];
-  w.f64(r[0]); w.u8(r[1]);
-  if (r[21].length !== r[1]) throw new RangeError('op record: bytes and length differ');
+  const nops = r[6], fault = r[25] ?? 0;
+  w.f64(r[0]); w.u8(r[21].length); w.u8(fault);
+  if (fault === 0 ? r[21].length !== r[1] : r[1] !== 1 || !FAULTS.has(fault)) throw new RangeError('op record: bytes and length differ');
   for (const b of r[21]) w.u8(b);
-  w.u16(r[2]); w.u16(r[3]); w.u8(r[4]); w.i8(r[5]); w.u8(nops);
+  w.u8(r[1]); w.u16(r[2]); w.u16(r[3]); w.u8(r[4]); w.i8(r[5]); w.u8(nops);
   for (const a of [r[7], r[8], r[9], r[10], r[11], r[12], r[13]]) if (a.length !== nops) throw new RangeError('op record: operand arrays and count differ');
   for (let k = 0; k < nops; k++) { w.u8(r[7][k]); w.u16(r[8][k]); w.i8(r[9][k]); w.u8(r[10][k]); w.u16(r[11][k]); w.u32(r[12][k]); w.u32(r[13][k]); }
   const M = r[14], sh = r[24];
@@ -101,8 +105,10 @@ export class OpTable {
         const ip = dv.getFloat64(p, true);
         if (!Number.isSafeInteger(ip) || (ips.length > 0 && ip < ips[ips.length - 1])) return null;
         ips.push(ip); offs.push(p);
-        let q = p + 8;
-        const len = dv.getUint8(q); q += 1 + len;
+        const n = dv.getUint8(p + 8), fault = dv.getUint8(p + 9);
+        let q = p + 10 + n;
+        const len = dv.getUint8(q); q += 1;
+        if (n < 1 || n > 15 || (fault === 0 ? len !== n : len !== 1 || !FAULTS.has(fault))) return null;
         const nops = dv.getUint8(q + 6); q += 7 + 15 * nops;
         const flags = dv.getUint8(q); q += 1;
         if (flags & F_MEM) q += 23;
@@ -112,7 +118,7 @@ export class OpTable {
           if (dv.getUint32(q + 1, true) >= shapes.length) return null;
           q += 7 + 8 * dv.getUint16(q + 5, true) + 2;
         }
-        if (len < 1 || len > 15 || q > blob.length) return null;
+        if (q > blob.length) return null;
         p = q;
       }
     } catch { return null; }
@@ -134,9 +140,13 @@ export class OpTable {
     while (lo < hi) { const m = (lo + hi) >>> 1; if (a[m] < ip) lo = m + 1; else hi = m; }
     return lo < a.length && a[lo] === ip ? lo : -1;
   }
-  /** Record i's instruction length, and byte k of it. */
-  len(i: number): number { return this.blob[this.offs[i] + 8]; }
-  byte(i: number, k: number): number { return this.blob[this.offs[i] + 9 + k]; }
+  /** How many bytes record i holds (its instruction's length, unless it is a fault), and byte k of them. */
+  nbytes(i: number): number { return this.blob[this.offs[i] + 8]; }
+  byte(i: number, k: number): number { return this.blob[this.offs[i] + 10 + k]; }
+  /** Record i's fault (OpRecord[25]): 0 for an instruction that decoded. */
+  fault(i: number): number { return this.blob[this.offs[i] + 9]; }
+  /** Record i's bytes (a view). */
+  bytesOf(i: number): Uint8Array { const o = this.offs[i] + 10; return this.blob.subarray(o, o + this.blob[o - 2]); }
   /** Has record i been read (its object may carry a shape learned in this run)? */
   isRead(i: number): boolean { return this.recs[i] !== undefined; }
 
@@ -146,10 +156,11 @@ export class OpTable {
     if (known !== undefined) return known;
     const dv = this.dv, b = this.blob;
     let q = this.offs[i];
-    const ip = dv.getFloat64(q, true), len = b[q + 8];
-    const bytes = sized(len);
-    for (let k = 0; k < len; k++) bytes[k] = b[q + 9 + k];
-    q += 9 + len;
+    const ip = dv.getFloat64(q, true), n = b[q + 8], fault = b[q + 9];
+    const bytes = sized(n);
+    for (let k = 0; k < n; k++) bytes[k] = b[q + 10 + k];
+    q += 10 + n;
+    const len = b[q++];
     const code = dv.getUint16(q, true), mn = dv.getUint16(q + 2, true), flow = b[q + 4], cc = dv.getInt8(q + 5), nops = b[q + 6];
     q += 7;
     // arrays of their exact length (a record is made for nearly every op a run meets: ~23,000 on Linux)
@@ -179,6 +190,7 @@ export class OpTable {
       const shape: OpShape = [probe, this.shapes[idx], nums, dv.getUint16(q, true)];
       r[24] = shape;
     }
+    if (fault !== 0) r[25] = fault;
     return (this.recs[i] = r);
   }
 }

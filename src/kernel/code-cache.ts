@@ -19,19 +19,23 @@ import type { Image } from '../elf/image.js';
 import type { Machine } from '../emu/machine.js';
 import { readdirSync } from 'node:fs';
 import { encodeOps, OpTable } from '../emu/op-table.js';
+import { icedMemo } from '../emu/iced.js';
 import { blockSources, OP_SHAPES, prebuiltBlocks, type BlockFactory, type BlockSource, type OpFactory } from '../emu/compile.js';
 import { Script } from 'node:vm';
 
 /** The entry: MAGIC, the length of a JSON text of the shape sources (each op record's shape is an index
  *  into them) and the block sources by key, that text, then the op records (emu/op-table.ts). */
-interface Meta { shapes: string[]; blocks: [string, BlockSource][] }
+interface Meta { shapes: string[]; blocks: [string, BlockSource][]; memo: [string, unknown][] }
 const MAGIC = 0x324f434b; // 'KCO2'
-/** blockSources.learned when the entry was read (a run that compiled no new block need not rewrite it). */
-let blocksAt = 0;
+/** blockSources.learned and icedMemo.learned when the entry was read (a run that compiled no new block and
+ *  asked iced nothing new need not rewrite it). */
+let blocksAt = 0, memoAt = 0;
 
 const KIND = 'code';
 /** Block source kept in an entry at most, in characters (each block's source is a few KiB). */
 const BLOCK_BYTES = 2 << 20;
+/** JSON of iced's remembered results (emu/iced.ts memoIced) kept in an entry at most. */
+const MEMO_BYTES = 1 << 20;
 
 let decoderPrint: string | undefined;
 /** What the records depend on: the emulator's source (the decoder and the code generator) and iced-x86's
@@ -93,7 +97,7 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
   const metaEnd = 8 + buf.readUInt32LE(4);
   let p: Meta;
   try { p = JSON.parse(buf.toString('utf8', 8, metaEnd)) as Meta; } catch { return; }
-  if (!p || !Array.isArray(p.shapes) || !p.shapes.every((x) => typeof x === 'string') || !Array.isArray(p.blocks)) return;
+  if (!p || !Array.isArray(p.shapes) || !p.shapes.every((x) => typeof x === 'string') || !Array.isArray(p.blocks) || !Array.isArray(p.memo)) return;
   const ops = OpTable.read(buf.subarray(metaEnd), p.shapes);
   if (ops === null) return;
   for (const [k, b] of p.blocks) {
@@ -102,6 +106,8 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
     }
   }
   blocksAt = blockSources.learned;
+  for (const e of p.memo) if (Array.isArray(e) && typeof e[0] === 'string' && e[1] !== undefined && e[1] !== null && !icedMemo.map.has(e[0])) icedMemo.map.set(e[0], e[1]);
+  memoAt = icedMemo.learned;
   machine.decoder.preload(ops);
   prebuild(entryName(image, imageKey), p.blocks, p.shapes);
 }
@@ -110,14 +116,14 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
 export function saveCode(machine: Machine, image: Image, imageKey?: string): void {
   let kept = machine.decoder.kept();
   if (kept === null) {
-    if (blockSources.learned === blocksAt) {
+    if (blockSources.learned === blocksAt && icedMemo.learned === memoAt) {
       // the entry stays: keep V8's compiled code of its script (the functions this run compiled) for the next run
       if (jit !== null && !jit.cached && !jit.saved) { writeCache(KIND, jit.name, jit.key, jit.script.createCachedData()); jit.saved = true; }
       return;
     }
     kept = machine.decoder.kept(true)!;
   }
-  blocksAt = blockSources.learned;
+  blocksAt = blockSources.learned; memoAt = icedMemo.learned;
   // the preloaded table's shapes keep their indexes: its records not read in this run are copied as they are
   const shapes = [...(machine.decoder.preloaded?.shapes ?? [])];
   let ops: Uint8Array;
@@ -130,7 +136,15 @@ export function saveCode(machine: Machine, image: Image, imageKey?: string): voi
     if (bytes > BLOCK_BYTES) break;
     blocks.push(e);
   }
-  const meta = Buffer.from(JSON.stringify({ shapes, blocks: blocks.reverse() } satisfies Meta));
+  // iced's remembered results, the newest first, up to MEMO_BYTES of JSON
+  const memo: [string, unknown][] = [];
+  let memoBytes = 0;
+  for (const e of [...icedMemo.map].reverse()) {
+    memoBytes += JSON.stringify(e).length;
+    if (memoBytes > MEMO_BYTES) break;
+    memo.push(e);
+  }
+  const meta = Buffer.from(JSON.stringify({ shapes, blocks: blocks.reverse(), memo: memo.reverse() } satisfies Meta));
   const head = Buffer.alloc(8);
   head.writeUInt32LE(MAGIC, 0);
   head.writeUInt32LE(meta.length, 4);

@@ -54,8 +54,9 @@ test('records read back exactly, sorted by address; unread ones are copied as th
   for (let i = 0; i < t.size; i++) {
     assert.is(t.ips[i], sorted[i][0]);
     assert.is(t.first(sorted[i][0]), i);
-    assert.is(t.len(i), sorted[i][1]);
-    for (let k = 0; k < t.len(i); k++) assert.is(t.byte(i, k), sorted[i][21][k]);
+    assert.is(t.nbytes(i), sorted[i][21].length);
+    assert.is(t.fault(i), sorted[i][25] ?? 0);
+    for (let k = 0; k < t.nbytes(i); k++) assert.is(t.byte(i, k), sorted[i][21][k]);
     if (i % 2 === 0) assert.equal(t.record(i), sorted[i]);
   }
   assert.is(t.first(sorted[0][0] - 1), -1);
@@ -77,6 +78,9 @@ test('a buffer cut short, a shape past the table or a value a field cannot hold 
   const long = recs[0].slice() as OpRecord;
   long[21] = [...long[21], 0x90];
   assert.throws(() => encodeOps([long], []), /length/);
+  const fault = recs[0].slice() as OpRecord;
+  fault[25] = 3; // no such fault
+  assert.throws(() => encodeOps([fault], []), /length/);
 });
 
 test.run();
