@@ -6,7 +6,6 @@ import { STATS_ON, stats } from './stats.js';
 import { codeFacts } from './facts.js';
 import { PAGE_PROBE, PAGE_SIZE, PERM_U, PERM_X, Memory, type CodeCache, type Page } from './memory.js';
 import type { Cpu } from './cpu.js';
-import { OpTable } from './op-table.js';
 
 /** A memory operand, with everything the code generator needs baked in. */
 export interface MemRef {
@@ -195,7 +194,7 @@ function fillOp(i: Instruction, ip: number, bytes: Uint8Array, probe: boolean): 
 }
 
 /**
- * An op as plain data (ops decoded by an earlier run: DecodeCache.records/preload, stored by op-table.ts).
+ * An op as plain JSON (ops decoded by an earlier run: DecodeCache.records/preload).
  * Everything fillOp takes from iced; the page's probe bit is not in it. Bytes that did not decode carry
  * `fault`: their `bad` | 4 when the next page was fetchable (DecodeCache.reuseFault).
  */
@@ -217,7 +216,7 @@ export function toRecord(o: Op): OpRecord {
     Number.isNaN(o.target) ? null : o.target, o.rep, o.lock, o.fread, o.fwrite, o.stackInc, Array.from(o.bytes), o.strSeg, o.facts];
 }
 
-function fromRecord(r: OpRecord, probe: boolean, bytes: Uint8Array): Op {
+function fromRecord(r: OpRecord, probe: boolean): Op {
   const M = r[14];
   return {
     ip: r[0], next: r[0] + r[1], len: r[1], code: r[2], mn: r[3], flow: r[4], cc: r[5], nops: r[6],
@@ -225,24 +224,13 @@ function fromRecord(r: OpRecord, probe: boolean, bytes: Uint8Array): Op {
     kind: r[7], reg: r[8], rg: r[9], rh: r[10], osz: r[11], imlo: r[12], imhi: r[13],
     mem: M ? { base: M[0], index: M[1], scale: M[2], disp: M[3], abs: M[4] === null ? NaN : M[4], seg: M[5], size: M[6], addr32: M[7] } : null,
     target: r[15] === null ? NaN : r[15], rep: r[16], lock: r[17], fread: r[18], fwrite: r[19], stackInc: r[20],
-    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes, fn: null, rec: r, strSeg: r[22], facts: r[23],
+    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes: Uint8Array.from(r[21]), fn: null, rec: r, strSeg: r[22], facts: r[23],
   };
 }
 
 /** Versions of an address's bytes whose ops are kept for the next run (DecodeCache.records). */
 const VERSIONS = 4;
-/** A record to keep: one decoded in this process, or record i of the preloaded table. */
-export type KeptOp = OpRecord | readonly [OpTable, number];
-const keptBytes = (x: KeptOp): ArrayLike<number> => {
-  if (x.length !== 2) return (x as OpRecord)[21];
-  const [t, i] = x as readonly [OpTable, number];
-  return t.bytesOf(i);
-};
-const sameBytes = (a: ArrayLike<number>, b: ArrayLike<number>): boolean => {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-};
+const sameBytes = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** Decodes and caches code; owns page.ops/blocks/blist (memory.ts calls invalidatePage on writes). */
 export class DecodeCache implements CodeCache {
@@ -253,7 +241,7 @@ export class DecodeCache implements CodeCache {
   decoded = 0; invalidations = 0;
   /** Ops decoded by an earlier run, by address (the versions of its bytes seen: an int3 a probe wrote, the
    *  original instruction): used where the bytes in memory are still theirs. */
-  private pre: OpTable | null = null;
+  private pre: Map<number, OpRecord[]> | null = null;
   /** Records of the ops iced decoded in this process, for the next run. */
   private fresh: OpRecord[] = [];
   /** Ops taken from the records of an earlier run (statistics, tests). */
@@ -264,78 +252,68 @@ export class DecodeCache implements CodeCache {
 
   /** Offer ops decoded by an earlier run (DecodeCache.records). Each is used only where memory holds its
    *  exact bytes then, so the records change what is decoded by iced, never what runs. */
-  preload(records: OpTable | readonly OpRecord[]): void {
-    this.pre = records instanceof OpTable ? records : OpTable.of(records);
+  preload(records: readonly OpRecord[]): void {
+    const pre = this.pre = new Map<number, OpRecord[]>();
+    for (const r of records) { const l = pre.get(r[0]); if (l === undefined) pre.set(r[0], [r]); else l.push(r); }
     this.learnedAt = shapeLog.learned;
   }
-  /** The preloaded table (kernel/code-cache.ts: its shapes start the next entry's). */
-  get preloaded(): OpTable | null { return this.pre; }
-  /** The records to keep for the next run: those preloaded (as table entries, copied as they are unless
-   *  read) and those decoded since, with the shapes learned for them; at each address the newest versions
-   *  of its bytes first, VERSIONS at most (runs with and without a probe there then both find theirs, and
-   *  neither rewrites the entry); null when there is nothing new. */
-  kept(always = false): KeptOp[] | null {
+  /** The records to keep for the next run: those preloaded and those decoded since, with the shapes learned
+   *  for them; at each address the newest versions of its bytes first, VERSIONS at most (runs with and
+   *  without a probe there then both find theirs, and neither rewrites the entry); null when there is
+   *  nothing new. */
+  records(always = false): OpRecord[] | null {
     if (!always && this.fresh.length === 0 && shapeLog.learned === this.learnedAt) return null;
-    const at = new Map<number, KeptOp[]>();
-    const add = (ip: number, r: KeptOp) => {
-      const l = at.get(ip);
-      if (l === undefined) { at.set(ip, [r]); return; }
-      if (l.length >= VERSIONS) return;
-      const b = keptBytes(r);
-      if (l.some((x) => sameBytes(keptBytes(x), b))) return;
+    const at = new Map<number, OpRecord[]>();
+    const add = (r: OpRecord) => {
+      const l = at.get(r[0]);
+      if (l === undefined) { at.set(r[0], [r]); return; }
+      if (l.length >= VERSIONS || l.some((x) => sameBytes(x[21], r[21]))) return;
       l.push(r);
     };
-    for (let i = this.fresh.length - 1; i >= 0; i--) add(this.fresh[i][0], this.fresh[i]);
-    const t = this.pre;
-    if (t !== null) for (let i = 0; i < t.size; i++) add(t.ips[i], [t, i]);
+    for (let i = this.fresh.length - 1; i >= 0; i--) add(this.fresh[i]);
+    if (this.pre !== null) for (const l of this.pre.values()) for (const r of l) add(r);
     return [...at.values()].flat();
-  }
-  /** kept(), every entry as a record (tests). */
-  records(always = false): OpRecord[] | null {
-    return this.kept(always)?.map((x) => (x.length === 2 ? (x as readonly [OpTable, number])[0].record((x as readonly [OpTable, number])[1]) : x as OpRecord)) ?? null;
   }
 
   /** The op of an earlier run at page offset `off` of `p`, if memory still holds its bytes there (and
    *  in the next page, for one that runs into it, only where the decoder would have read them). */
   private reuse(p: Page, off: number): Op | null {
-    const t = this.pre!, ip = p.base + off;
-    const first = t.first(ip);
-    if (first < 0) return null;
-    for (let i = first; i < t.size && t.ips[i] === ip; i++) {
-      if (t.fault(i) !== 0) { const op = this.reuseFault(p, off, t, i); if (op !== null) return op; continue; }
-      const len = t.nbytes(i);
+    const l = this.pre!.get(p.base + off);
+    if (l === undefined) return null;
+    for (const r of l) {
+      if (r[25] !== undefined) { const op = this.reuseFault(p, off, r); if (op !== null) return op; continue; }
+      const b = r[21], len = r[1];
       const next = off + len > PAGE_SIZE ? this.mem.page(p.base + PAGE_SIZE) : null;
       if (off + len > PAGE_SIZE && (!next || (next.perms & PERM_X) === 0 || (this.mem.user && (next.perms & PERM_U) === 0))) continue;
       let k = 0;
       for (; k < len; k++) {
         const o = off + k;
-        if ((o < PAGE_SIZE ? p.u8[o] : next!.u8[o - PAGE_SIZE]) !== t.byte(i, k)) break;
+        if ((o < PAGE_SIZE ? p.u8[o] : next!.u8[o - PAGE_SIZE]) !== b[k]) break;
       }
       if (k < len) continue;
       if (next) { next.spanned = true; this.mem.unWrite(next.base); }
       this.reused++;
-      // (its bytes: a view of the table's, which nothing writes)
-      return fromRecord(t.record(i), (p.perms & PAGE_PROBE) !== 0, t.bytesOf(i));
+      return fromRecord(r, (p.perms & PAGE_PROBE) !== 0);
     }
     return null;
   }
 
-  /** Record i, bytes that did not decode, if decodeRun would find them again here: the same bytes up to
+  /** A record of bytes that did not decode, if decodeRun would find them again here: the same bytes up to
    *  where it reads (the page's end, or 15 bytes into the next page when that one is fetchable) and, near
    *  the page's end, the same fetchability of the next page. */
-  private reuseFault(p: Page, off: number, t: OpTable, i: number): Op | null {
-    const fault = t.fault(i);
+  private reuseFault(p: Page, off: number, r: OpRecord): Op | null {
+    const fault = r[25]!, b = r[21];
     const next = this.mem.page(p.base + PAGE_SIZE);
     const nextOk = !!next && (next.perms & PERM_X) !== 0 && (!this.mem.user || (next.perms & PERM_U) !== 0);
-    const n = t.nbytes(i);
+    const n = b.length;
     if (n !== Math.min(15, PAGE_SIZE - off + (nextOk ? 15 : 0))) return null;
     if (PAGE_SIZE - off < 15 && nextOk !== ((fault & 4) !== 0)) return null;
     for (let k = 0; k < n; k++) {
       const o = off + k;
-      if ((o < PAGE_SIZE ? p.u8[o] : next!.u8[o - PAGE_SIZE]) !== t.byte(i, k)) return null;
+      if ((o < PAGE_SIZE ? p.u8[o] : next!.u8[o - PAGE_SIZE]) !== b[k]) return null;
     }
     this.reused++;
-    const op = fromRecord(t.record(i), (p.perms & PAGE_PROBE) !== 0, t.bytesOf(i));
+    const op = fromRecord(r, (p.perms & PAGE_PROBE) !== 0);
     op.bad = fault & 3;
     if (op.bad === 1) op.faultAddr = p.base + PAGE_SIZE;
     return op;

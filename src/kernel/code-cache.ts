@@ -5,8 +5,7 @@
 // addresses and bytes, emu/compile.ts blockSources): no code generation either. Each
 // op is used only where guest memory holds its exact bytes then (emu/decode.ts DecodeCache.preload), so the
 // entry can change how fast a run starts, never what it does (tested against runs without the cache).
-// The ops are stored as emu/op-table.ts's binary records (a JSON array of them cost a Linux run ~100 ms of
-// parsing and its garbage); the shape and block sources as JSON. The entry's block and shape sources are compiled as one script whose functions V8's code cache (a second
+// The entry's block and shape sources are compiled as one script whose functions V8's code cache (a second
 // entry, NAME.v8, written at the end of the first run that used the script) holds compiled: a warm run
 // neither parses nor compiles them (compiling a block's function cost 1-2 ms, hundreds of them a run).
 import { createHash } from 'node:crypto';
@@ -18,15 +17,15 @@ import { readCache, writeCache } from '../cache.js';
 import type { Image } from '../elf/image.js';
 import type { Machine } from '../emu/machine.js';
 import { readdirSync } from 'node:fs';
-import { encodeOps, OpTable } from '../emu/op-table.js';
+import type { OpRecord } from '../emu/decode.js';
 import { icedMemo } from '../emu/iced.js';
 import { blockSources, OP_SHAPES, prebuiltBlocks, type BlockFactory, type BlockSource, type OpFactory } from '../emu/compile.js';
 import { Script } from 'node:vm';
 
-/** The entry: MAGIC, the length of a JSON text of the shape sources (each op record's shape is an index
- *  into them) and the block sources by key, that text, then the op records (emu/op-table.ts). */
-interface Meta { shapes: string[]; blocks: [string, BlockSource][]; memo: [string, unknown][] }
-const MAGIC = 0x324f434b; // 'KCO2'
+/** The entry: shape sources once, and each record's shape as an index into them; block sources by key;
+ *  iced's remembered results (emu/iced.ts memoIced). (A binary form of the records, read one at a time,
+ *  was tried: it made the miniature's default run ~15% slower than JSON.parse of them all.) */
+interface Payload { shapes: string[]; ops: OpRecord[]; blocks: [string, BlockSource][]; memo: [string, unknown][] }
 /** blockSources.learned and icedMemo.learned when the entry was read (a run that compiled no new block and
  *  asked iced nothing new need not rewrite it). */
 let blocksAt = 0, memoAt = 0;
@@ -44,7 +43,6 @@ function decoderFingerprint(): string {
   if (decoderPrint !== undefined) return decoderPrint;
   const h = createHash('sha256');
   const emu = join(dirname(fileURLToPath(import.meta.url)), '..', 'emu');
-  h.update(String(MAGIC));
   for (const f of readdirSync(emu).filter((n) => n.endsWith('.js')).sort()) { h.update(f); h.update(readFileSync(join(emu, f))); }
   try { h.update(readFileSync(createRequire(import.meta.url).resolve('iced-x86/package.json'))); } catch { h.update('?'); }
   return (decoderPrint = h.digest('hex').slice(0, 24));
@@ -93,13 +91,10 @@ function prebuild(name: string, blocks: readonly [string, BlockSource][], shapes
 export function loadCode(machine: Machine, image: Image, imageKey?: string): void {
   jit = null;
   const buf = readCache(KIND, entryName(image, imageKey), decoderFingerprint());
-  if (buf === null || buf.length < 8 || buf.readUInt32LE(0) !== MAGIC) return;
-  const metaEnd = 8 + buf.readUInt32LE(4);
-  let p: Meta;
-  try { p = JSON.parse(buf.toString('utf8', 8, metaEnd)) as Meta; } catch { return; }
-  if (!p || !Array.isArray(p.shapes) || !p.shapes.every((x) => typeof x === 'string') || !Array.isArray(p.blocks) || !Array.isArray(p.memo)) return;
-  const ops = OpTable.read(buf.subarray(metaEnd), p.shapes);
-  if (ops === null) return;
+  if (buf === null) return;
+  let p: Payload;
+  try { p = JSON.parse(buf.toString('utf8')) as Payload; } catch { return; }
+  if (!p || !Array.isArray(p.ops) || !Array.isArray(p.shapes) || !Array.isArray(p.blocks) || !Array.isArray(p.memo)) return;
   for (const [k, b] of p.blocks) {
     if (typeof k === 'string' && Array.isArray(b) && typeof b[0] === 'string' && typeof b[1] === 'string' && Array.isArray(b[2]) && typeof b[3] === 'number') {
       blockSources.map.set(k, b);
@@ -108,26 +103,39 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
   blocksAt = blockSources.learned;
   for (const e of p.memo) if (Array.isArray(e) && typeof e[0] === 'string' && e[1] !== undefined && e[1] !== null && !icedMemo.map.has(e[0])) icedMemo.map.set(e[0], e[1]);
   memoAt = icedMemo.learned;
-  machine.decoder.preload(ops);
+  for (const r of p.ops) {
+    const sh = r[24] as unknown as [number, number, number[], number] | undefined | null;
+    if (sh === undefined || sh === null) { if (r.length > 24) r[24] = undefined; continue; }
+    const text = p.shapes[sh[1]];
+    if (typeof text === 'string' && Array.isArray(sh[2]) && typeof sh[3] === 'number') r[24] = [sh[0], text, sh[2], sh[3]];
+    else r[24] = undefined; // a shape that does not read back is generated again
+  }
+  machine.decoder.preload(p.ops);
   prebuild(entryName(image, imageKey), p.blocks, p.shapes);
 }
 
 /** Keep what this run decoded for the next one (no write when it decoded nothing new). */
 export function saveCode(machine: Machine, image: Image, imageKey?: string): void {
-  let kept = machine.decoder.kept();
-  if (kept === null) {
+  let records = machine.decoder.records();
+  if (records === null) {
     if (blockSources.learned === blocksAt && icedMemo.learned === memoAt) {
       // the entry stays: keep V8's compiled code of its script (the functions this run compiled) for the next run
       if (jit !== null && !jit.cached && !jit.saved) { writeCache(KIND, jit.name, jit.key, jit.script.createCachedData()); jit.saved = true; }
       return;
     }
-    kept = machine.decoder.kept(true)!;
+    records = machine.decoder.records(true)!;
   }
   blocksAt = blockSources.learned; memoAt = icedMemo.learned;
-  // the preloaded table's shapes keep their indexes: its records not read in this run are copied as they are
-  const shapes = [...(machine.decoder.preloaded?.shapes ?? [])];
-  let ops: Uint8Array;
-  try { ops = encodeOps(kept, shapes); } catch { return; } // a value a field cannot hold: no entry (decoding again is exact)
+  const shapes: string[] = [], index = new Map<string, number>();
+  const ops = records.map((r): OpRecord => {
+    const sh = r[24];
+    if (sh === undefined) return r;
+    let i = index.get(sh[1]);
+    if (i === undefined) { i = shapes.length; shapes.push(sh[1]); index.set(sh[1], i); }
+    const out = r.slice() as unknown as unknown[];
+    out[24] = [sh[0], i, sh[2], sh[3]];
+    return out as unknown as OpRecord;
+  });
   // the most recently learned block sources, up to BLOCK_BYTES of source: what a run loads stays small
   const blocks: [string, BlockSource][] = [];
   let bytes = 0;
@@ -144,9 +152,6 @@ export function saveCode(machine: Machine, image: Image, imageKey?: string): voi
     if (memoBytes > MEMO_BYTES) break;
     memo.push(e);
   }
-  const meta = Buffer.from(JSON.stringify({ shapes, blocks: blocks.reverse(), memo: memo.reverse() } satisfies Meta));
-  const head = Buffer.alloc(8);
-  head.writeUInt32LE(MAGIC, 0);
-  head.writeUInt32LE(meta.length, 4);
-  writeCache(KIND, entryName(image, imageKey), decoderFingerprint(), Buffer.concat([head, meta, ops]));
+  const payload: Payload = { shapes, ops, blocks: blocks.reverse(), memo: memo.reverse() };
+  writeCache(KIND, entryName(image, imageKey), decoderFingerprint(), Buffer.from(JSON.stringify(payload)));
 }
