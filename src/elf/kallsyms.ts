@@ -127,19 +127,36 @@ export class Kallsyms {
     return out;
   }
 
+  /** number_of_same_symbols: how many of the image's kallsyms entries carry this name. */
+  count(name: string): number {
+    if (this.indexed && !this.entriesCache) return this.positionsNamed(name).length;
+    if (!this.countCache) {
+      this.countCache = new Map();
+      for (const e of this.entries) this.countCache.set(e.name, (this.countCache.get(e.name) ?? 0) + 1);
+    }
+    return this.countCache.get(name) ?? 0;
+  }
+  private countCache: Map<string, number> | undefined;
+
+  /** Kallsyms positions of the symbols named `name` (indexed form: no entry decoded but theirs). */
+  private positionsNamed(name: string): number[] {
+    const o = this.indexed!;
+    if (!this.positions) {
+      this.positions = new Int32Array(o.order.reduce((m, i) => Math.max(m, i), 0) + 1).fill(-1);
+      o.order.forEach((i, k) => { this.positions![i] = k; });
+    }
+    const out: number[] = [];
+    for (const s of o.named(name)) {
+      const k = s.index < this.positions.length ? this.positions[s.index]! : -1;
+      if (k >= 0) out.push(k);
+    }
+    return out;
+  }
+
   private imageLookupName(name: string): KallsymsEntry | undefined {
-    const o = this.indexed;
-    if (o && !this.entriesCache) {
-      if (!this.positions) {
-        this.positions = new Int32Array(o.order.reduce((m, i) => Math.max(m, i), 0) + 1).fill(-1);
-        o.order.forEach((i, k) => { this.positions![i] = k; });
-      }
-      let best = -1;
-      for (const s of o.named(name)) {
-        const k = s.index < this.positions.length ? this.positions[s.index]! : -1;
-        if (k >= 0 && (best < 0 || k < best)) best = k;
-      }
-      return best < 0 ? undefined : this.entry(best);
+    if (this.indexed && !this.entriesCache) {
+      const ks = this.positionsNamed(name);
+      return ks.length ? this.entry(Math.min(...ks)) : undefined;
     }
     if (!this.byNameCache) {
       this.byNameCache = new Map();

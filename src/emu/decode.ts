@@ -188,14 +188,15 @@ function fillOp(i: Instruction, ip: number, bytes: Uint8Array, probe: boolean): 
 }
 
 /**
- * An op as plain JSON (ops decoded by an earlier run: DecodeCache.records/preload). Everything fillOp
- * takes from iced, for an instruction that decoded (bad 0); the page's probe bit is not in it.
+ * An op as plain JSON (ops decoded by an earlier run: DecodeCache.records/preload).
+ * Everything fillOp takes from iced; the page's probe bit is not in it. Bytes that did not decode carry
+ * `fault`: their `bad` | 4 when the next page was fetchable (DecodeCache.reuseFault).
  */
 export type OpRecord = [ip: number, len: number, code: number, mn: number, flow: number, cc: number, nops: number,
   kind: number[], reg: number[], rg: number[], rh: number[], osz: number[], imlo: number[], imhi: number[],
   mem: [number, number, number, number, number | null, number, number, boolean] | null, target: number | null,
   rep: number, lock: boolean, fread: number, fwrite: number, stackInc: number, bytes: number[], strSeg: number, facts: number,
-  shape?: OpShape];
+  shape?: OpShape, fault?: number];
 /** The op's single-instruction function as compile.ts compileOp made it: for the probe bit, the shape's
  *  source, the numbers lifted out of it, and how many constants (each the op itself) it takes. */
 export type OpShape = [probe: number, text: string, nums: number[], consts: number];
@@ -235,7 +236,7 @@ export class DecodeCache implements CodeCache {
   /** Ops decoded by an earlier run, by address (the versions of its bytes seen: an int3 a probe wrote, the
    *  original instruction): used where the bytes in memory are still theirs. */
   private pre: Map<number, OpRecord[]> | null = null;
-  /** Records of the ops iced decoded in this process (bad ops excluded), for the next run. */
+  /** Records of the ops iced decoded in this process, for the next run. */
   private fresh: OpRecord[] = [];
   /** Ops taken from the records of an earlier run (statistics, tests). */
   reused = 0;
@@ -274,6 +275,7 @@ export class DecodeCache implements CodeCache {
     const l = this.pre!.get(p.base + off);
     if (l === undefined) return null;
     for (const r of l) {
+      if (r[25] !== undefined) { const op = this.reuseFault(p, off, r); if (op !== null) return op; continue; }
       const b = r[21], len = r[1];
       const next = off + len > PAGE_SIZE ? this.mem.page(p.base + PAGE_SIZE) : null;
       if (off + len > PAGE_SIZE && (!next || (next.perms & PERM_X) === 0 || (this.mem.user && (next.perms & PERM_U) === 0))) continue;
@@ -288,6 +290,27 @@ export class DecodeCache implements CodeCache {
       return fromRecord(r, (p.perms & PAGE_PROBE) !== 0);
     }
     return null;
+  }
+
+  /** A record of bytes that did not decode, if decodeRun would find them again here: the same bytes up to
+   *  where it reads (the page's end, or 15 bytes into the next page when that one is fetchable) and, near
+   *  the page's end, the same fetchability of the next page. */
+  private reuseFault(p: Page, off: number, r: OpRecord): Op | null {
+    const fault = r[25]!, b = r[21];
+    const next = this.mem.page(p.base + PAGE_SIZE);
+    const nextOk = !!next && (next.perms & PERM_X) !== 0 && (!this.mem.user || (next.perms & PERM_U) !== 0);
+    const n = b.length;
+    if (n !== Math.min(15, PAGE_SIZE - off + (nextOk ? 15 : 0))) return null;
+    if (PAGE_SIZE - off < 15 && nextOk !== ((fault & 4) !== 0)) return null;
+    for (let k = 0; k < n; k++) {
+      const o = off + k;
+      if ((o < PAGE_SIZE ? p.u8[o] : next!.u8[o - PAGE_SIZE]) !== b[k]) return null;
+    }
+    this.reused++;
+    const op = fromRecord(r, (p.perms & PAGE_PROBE) !== 0);
+    op.bad = fault & 3;
+    if (op.bad === 1) op.faultAddr = p.base + PAGE_SIZE;
+    return op;
   }
 
   invalidatePage(p: Page): void {
@@ -343,6 +366,9 @@ export class DecodeCache implements CodeCache {
             if (!nextOk && PAGE_SIZE - off < 15 && this.needsMore(buf!.slice(start))) {
               op.bad = 1; op.faultAddr = p.base + PAGE_SIZE;
             } else op.bad = 2;
+            // kept too (OpRecord fault): a warm run finds these bytes again without iced
+            (op.rec = toRecord(op))[25] = op.bad | (nextOk ? 4 : 0);
+            this.fresh.push(op.rec);
           } else {
             op = fillOp(i, ip, bytes, (p.perms & PAGE_PROBE) !== 0);
             this.fresh.push(op.rec = toRecord(op));

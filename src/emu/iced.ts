@@ -6,6 +6,7 @@
 // read. It is loaded with require(): an ESM `import` of this CommonJS module makes Node scan its source
 // for export names first (cjs-module-lexer: ~100 ms). Every src/ module takes iced-x86 from here.
 import { createRequire } from 'node:module';
+import { createHash } from 'node:crypto';
 import type * as Iced from 'iced-x86';
 import * as E from './iced-enums.js';
 
@@ -90,4 +91,48 @@ export function decodeAt(bytes: Uint8Array, ip: number, bits: 16 | 32 | 64 = 64)
     d.decodeOut(i);
     return i;
   } finally { d.free(); }
+}
+
+// ---- remembered results ----
+// What the kprobe layer computes with iced from given bytes (an instruction's facts and text, its copy
+// relocated to a slot, the instructions of a function, detours, rel32 jumps) is a pure function of the
+// addresses and bytes it was computed from: kept by that key, in-process and across runs with the code
+// cache (kernel/code-cache.ts), so that a warm run's probes need no iced-x86 either. Values are JSON
+// (numbers, strings, booleans, arrays, plain objects) and frozen: a caller builds its own objects from them.
+
+/** Results by key; `learned` counts those computed in this process (is the code cache entry stale?). */
+export const icedMemo = { map: new Map<string, unknown>(), learned: 0 };
+/** Most results kept (a run uses a few dozen: one per probed instruction and function). */
+const MEMO_MAX = 8192;
+
+function freeze<T>(v: T): T {
+  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v as object)) freeze(x);
+  }
+  return v;
+}
+
+/** compute()'s value for `key` (computed once: a pure function of the key). */
+export function memoIced<T>(key: string, compute: () => T): Readonly<T> {
+  const m = icedMemo.map;
+  const known = m.get(key);
+  if (known !== undefined) return freeze(known) as T;
+  const v = freeze(compute());
+  if (m.size >= MEMO_MAX) m.delete(m.keys().next().value as string);
+  m.set(key, v);
+  icedMemo.learned++;
+  return v;
+}
+
+/** Bytes as hex, for keys. */
+export function hexKey(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += (b[i] < 16 ? '0' : '') + b[i].toString(16);
+  return s;
+}
+
+/** A digest of bytes, for keys over long runs of them (a function's). */
+export function digestKey(b: Uint8Array): string {
+  return createHash('sha1').update(b).digest('base64');
 }

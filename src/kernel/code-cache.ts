@@ -18,17 +18,23 @@ import type { Image } from '../elf/image.js';
 import type { Machine } from '../emu/machine.js';
 import { readdirSync } from 'node:fs';
 import type { OpRecord } from '../emu/decode.js';
+import { icedMemo } from '../emu/iced.js';
 import { blockSources, OP_SHAPES, prebuiltBlocks, type BlockFactory, type BlockSource, type OpFactory } from '../emu/compile.js';
 import { Script } from 'node:vm';
 
-/** The entry: shape sources once, and each record's shape as an index into them; block sources by key. */
-interface Payload { shapes: string[]; ops: OpRecord[]; blocks: [string, BlockSource][] }
-/** blockSources.learned when the entry was read (a run that compiled no new block need not rewrite it). */
-let blocksAt = 0;
+/** The entry: shape sources once, and each record's shape as an index into them; block sources by key;
+ *  iced's remembered results (emu/iced.ts memoIced). (A binary form of the records, read one at a time,
+ *  was tried: it made the miniature's default run ~15% slower than JSON.parse of them all.) */
+interface Payload { shapes: string[]; ops: OpRecord[]; blocks: [string, BlockSource][]; memo: [string, unknown][] }
+/** blockSources.learned and icedMemo.learned when the entry was read (a run that compiled no new block and
+ *  asked iced nothing new need not rewrite it). */
+let blocksAt = 0, memoAt = 0;
 
 const KIND = 'code';
 /** Block source kept in an entry at most, in characters (each block's source is a few KiB). */
 const BLOCK_BYTES = 2 << 20;
+/** JSON of iced's remembered results (emu/iced.ts memoIced) kept in an entry at most. */
+const MEMO_BYTES = 1 << 20;
 
 let decoderPrint: string | undefined;
 /** What the records depend on: the emulator's source (the decoder and the code generator) and iced-x86's
@@ -88,19 +94,21 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
   if (buf === null) return;
   let p: Payload;
   try { p = JSON.parse(buf.toString('utf8')) as Payload; } catch { return; }
-  if (!p || !Array.isArray(p.ops) || !Array.isArray(p.shapes) || !Array.isArray(p.blocks)) return;
+  if (!p || !Array.isArray(p.ops) || !Array.isArray(p.shapes) || !Array.isArray(p.blocks) || !Array.isArray(p.memo)) return;
   for (const [k, b] of p.blocks) {
     if (typeof k === 'string' && Array.isArray(b) && typeof b[0] === 'string' && typeof b[1] === 'string' && Array.isArray(b[2]) && typeof b[3] === 'number') {
       blockSources.map.set(k, b);
     }
   }
   blocksAt = blockSources.learned;
+  for (const e of p.memo) if (Array.isArray(e) && typeof e[0] === 'string' && e[1] !== undefined && e[1] !== null && !icedMemo.map.has(e[0])) icedMemo.map.set(e[0], e[1]);
+  memoAt = icedMemo.learned;
   for (const r of p.ops) {
-    const sh = r[24] as unknown as [number, number, number[], number] | undefined;
-    if (sh === undefined) continue;
+    const sh = r[24] as unknown as [number, number, number[], number] | undefined | null;
+    if (sh === undefined || sh === null) { if (r.length > 24) r[24] = undefined; continue; }
     const text = p.shapes[sh[1]];
     if (typeof text === 'string' && Array.isArray(sh[2]) && typeof sh[3] === 'number') r[24] = [sh[0], text, sh[2], sh[3]];
-    else r.length = 24; // a shape that does not read back is generated again
+    else r[24] = undefined; // a shape that does not read back is generated again
   }
   machine.decoder.preload(p.ops);
   prebuild(entryName(image, imageKey), p.blocks, p.shapes);
@@ -110,14 +118,14 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
 export function saveCode(machine: Machine, image: Image, imageKey?: string): void {
   let records = machine.decoder.records();
   if (records === null) {
-    if (blockSources.learned === blocksAt) {
+    if (blockSources.learned === blocksAt && icedMemo.learned === memoAt) {
       // the entry stays: keep V8's compiled code of its script (the functions this run compiled) for the next run
       if (jit !== null && !jit.cached && !jit.saved) { writeCache(KIND, jit.name, jit.key, jit.script.createCachedData()); jit.saved = true; }
       return;
     }
     records = machine.decoder.records(true)!;
   }
-  blocksAt = blockSources.learned;
+  blocksAt = blockSources.learned; memoAt = icedMemo.learned;
   const shapes: string[] = [], index = new Map<string, number>();
   const ops = records.map((r): OpRecord => {
     const sh = r[24];
@@ -136,6 +144,14 @@ export function saveCode(machine: Machine, image: Image, imageKey?: string): voi
     if (bytes > BLOCK_BYTES) break;
     blocks.push(e);
   }
-  const payload: Payload = { shapes, ops, blocks: blocks.reverse() };
+  // iced's remembered results, the newest first, up to MEMO_BYTES of JSON
+  const memo: [string, unknown][] = [];
+  let memoBytes = 0;
+  for (const e of [...icedMemo.map].reverse()) {
+    memoBytes += JSON.stringify(e).length;
+    if (memoBytes > MEMO_BYTES) break;
+    memo.push(e);
+  }
+  const payload: Payload = { shapes, ops, blocks: blocks.reverse(), memo: memo.reverse() };
   writeCache(KIND, entryName(image, imageKey), decoderFingerprint(), Buffer.from(JSON.stringify(payload)));
 }

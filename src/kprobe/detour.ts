@@ -21,7 +21,7 @@
 // unprobed run would (an interrupted context then returns into the copy, as with the kernel's detour
 // buffer); they fall through onto the next page, a PAGE_PROBE one, whose first bytes jump back. The first
 // one runs on the probe page because the jmp at the probed address already counted for it, as the int3 does.
-import { BlockEncoder, BlockEncoderOptions, Code, Decoder, DecoderOptions, Encoder, FlowControl, Instruction, Mnemonic, OpKind, Register } from '../emu/iced.js';
+import { BlockEncoder, BlockEncoderOptions, Code, Decoder, DecoderOptions, digestKey, Encoder, FlowControl, hexKey, Instruction, memoIced, Mnemonic, OpKind, Register } from '../emu/iced.js';
 import type { Image } from '../elf/image.js';
 import { attText } from '../elf/disasm.js';
 import { archPrepareKprobe, MAX_INSN_SIZE } from './x86.js';
@@ -67,30 +67,48 @@ export function analyzeFunction(image: Image, addr: number, read: (a: number, n:
   if (!fn || fn.size <= 0) return undefined;
   const facts: FunctionFacts = { name: fn.name, start: fn.addr, end: fn.addr + fn.size, insns: [], branches: [] };
   const bytes = read(fn.addr, fn.size + MAX_INSN_SIZE);
-  const d = new Decoder(64, bytes, DecoderOptions.None);
-  const insn = new Instruction();
-  try {
-    d.ip = BigInt.asUintN(64, BigInt(fn.addr));
-    for (let off = 0; off < fn.size;) {
-      const at = fn.addr + off;
-      d.decodeOut(insn);
-      if (insn.code === Code.INVALID) { facts.refusal ??= { check: 'undecodable', at, reason: `cannot decode the instruction at ${symOff(image, at)}` }; break; }
-      const text = attText(insn, bytes.subarray(off, off + insn.length));
-      facts.insns.push({ addr: at, len: insn.length, text, call: insn.flowControl === FlowControl.Call || insn.flowControl === FlowControl.IndirectCall });
-      // "Another debugging subsystem might insert this breakpoint. In that case, we can't recover it."
-      if (insn.mnemonic === Mnemonic.Int3) facts.refusal ??= { check: 'int3-in-function', at, reason: `int3 owned by someone else at ${symOff(image, at)}` };
-      // search_exception_tables: a fixup could resume anywhere, the region included
-      if (exFixups.has(at)) facts.refusal ??= { check: 'exception-table', at, reason: `instruction with an exception-table entry at ${symOff(image, at)} (${text})` };
-      const flow = insn.flowControl;
-      // insn_is_indirect_jump: a jump table (switch) may target any instruction of the function
-      if (flow === FlowControl.IndirectBranch) facts.refusal ??= { check: 'indirect-jump', at, reason: `indirect jump at ${symOff(image, at)} (${text}): it may land inside the region` };
-      if ((flow === FlowControl.UnconditionalBranch || flow === FlowControl.ConditionalBranch || flow === FlowControl.Call) && insn.op0Kind === OpKind.NearBranch64) {
-        facts.branches.push({ from: at, target: Number(BigInt.asIntN(64, insn.nearBranchTarget)) });
-      }
-      off += insn.length;
-    }
-  } finally { d.free(); insn.free(); }
+  const dec = decodeFunction(bytes, fn.addr, fn.size);
+  for (const [off, len, text, flags, target] of dec.insns) {
+    const at = fn.addr + off;
+    facts.insns.push({ addr: at, len, text, call: (flags & I_CALL) !== 0 });
+    // "Another debugging subsystem might insert this breakpoint. In that case, we can't recover it."
+    if (flags & I_INT3) facts.refusal ??= { check: 'int3-in-function', at, reason: `int3 owned by someone else at ${symOff(image, at)}` };
+    // search_exception_tables: a fixup could resume anywhere, the region included
+    if (exFixups.has(at)) facts.refusal ??= { check: 'exception-table', at, reason: `instruction with an exception-table entry at ${symOff(image, at)} (${text})` };
+    // insn_is_indirect_jump: a jump table (switch) may target any instruction of the function
+    if (flags & I_INDIRECT) facts.refusal ??= { check: 'indirect-jump', at, reason: `indirect jump at ${symOff(image, at)} (${text}): it may land inside the region` };
+    if (flags & I_BRANCH) facts.branches.push({ from: at, target });
+  }
+  if (dec.bad >= 0) {
+    const at = fn.addr + dec.bad;
+    facts.refusal ??= { check: 'undecodable', at, reason: `cannot decode the instruction at ${symOff(image, at)}` };
+  }
   return facts;
+}
+
+const I_CALL = 1, I_INT3 = 2, I_INDIRECT = 4, I_BRANCH = 8;
+/** A function's instructions as iced decodes them (through memoIced): [offset, length, objdump's text,
+ *  I_* flags, near branch target (0 without one)] in order, and the offset of an undecodable one (-1: none). */
+function decodeFunction(bytes: Uint8Array, start: number, size: number): Readonly<{ insns: [number, number, string, number, number][]; bad: number }> {
+  return memoIced(`f${start}:${size}:${digestKey(bytes)}`, () => {
+    const out: { insns: [number, number, string, number, number][]; bad: number } = { insns: [], bad: -1 };
+    const d = new Decoder(64, bytes, DecoderOptions.None);
+    const insn = new Instruction();
+    try {
+      d.ip = BigInt.asUintN(64, BigInt(start));
+      for (let off = 0; off < size;) {
+        d.decodeOut(insn);
+        if (insn.code === Code.INVALID) { out.bad = off; break; }
+        const flow = insn.flowControl;
+        const branch = (flow === FlowControl.UnconditionalBranch || flow === FlowControl.ConditionalBranch || flow === FlowControl.Call) && insn.op0Kind === OpKind.NearBranch64;
+        const flags = (flow === FlowControl.Call || flow === FlowControl.IndirectCall ? I_CALL : 0) | (insn.mnemonic === Mnemonic.Int3 ? I_INT3 : 0)
+          | (flow === FlowControl.IndirectBranch ? I_INDIRECT : 0) | (branch ? I_BRANCH : 0);
+        out.insns.push([off, insn.length, attText(insn, bytes.subarray(off, off + insn.length)), flags, branch ? Number(BigInt.asIntN(64, insn.nearBranchTarget)) : 0]);
+        off += insn.length;
+      }
+    } finally { d.free(); insn.free(); }
+    return out;
+  });
 }
 
 /**
@@ -165,6 +183,20 @@ const u64 = (a: number) => BigInt.asUintN(64, BigInt(a));
  */
 export function buildDetour(region: OptRegion, probeAt: number, restEnd: number, read: (a: number, n: number) => Uint8Array):
     { detour: Detour; probeBytes: Uint8Array; restBytes: Uint8Array; backBytes: Uint8Array } {
+  // iced's encodings, a function of the places and of the region's bytes (through memoIced)
+  const key = `d${probeAt}:${restEnd}:${region.addr}:${region.size}:` + region.insns.map((ri) => `${ri.addr}:${hexKey(read(ri.addr, MAX_INSN_SIZE))}`).join(';');
+  const r = memoIced(key, () => {
+    const b = encodeDetour(region, probeAt, restEnd, read);
+    return { detour: b.detour, probeBytes: Array.from(b.probeBytes), restBytes: Array.from(b.restBytes), backBytes: Array.from(b.backBytes) };
+  });
+  return {
+    detour: { ...r.detour, copies: r.detour.copies.map((c) => ({ ...c })) },
+    probeBytes: Uint8Array.from(r.probeBytes), restBytes: Uint8Array.from(r.restBytes), backBytes: Uint8Array.from(r.backBytes),
+  };
+}
+
+function encodeDetour(region: OptRegion, probeAt: number, restEnd: number, read: (a: number, n: number) => Uint8Array):
+    { detour: Detour; probeBytes: Uint8Array; restBytes: Uint8Array; backBytes: Uint8Array } {
   const vmcallAt = probeAt;
   const vmcall = encode([Instruction.create(Code.Vmcall)], vmcallAt);
   const copyAt = vmcallAt + vmcall.length;
@@ -228,18 +260,21 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** A rel32 branch (`code`) at `from` to `to`: Encoder, not BlockEncoder, so exactly the rel32 form, never shortened. */
-function rel32(code: Code, from: number, to: number): Uint8Array {
-  const e = new Encoder(64);
-  const i = Instruction.createBranch(code, u64(to));
-  try {
-    e.encode(i, u64(from));
-    return e.takeBuffer();
-  } finally { i.free(); e.free(); }
-}
 
 /** The jmp rel32 from `from` to `to` (synthesize_reljump). */
 export function relJump(from: number, to: number): Uint8Array { return rel32(Code.Jmp_rel32_64, from, to); }
 
 /** call rel32 from `from` to `to` (the ftrace call that replaces the mcount nop). */
 export function relCall(from: number, to: number): Uint8Array { return rel32(Code.Call_rel32_64, from, to); }
+
+function rel32(code: Code, from: number, to: number): Uint8Array {
+  return Uint8Array.from(memoIced(`j${code}:${from}:${to}`, () => {
+    // Encoder (not BlockEncoder): exactly the rel32 form, never shortened
+    const e = new Encoder(64);
+    const i = Instruction.createBranch(code, u64(to));
+    try {
+      e.encode(i, u64(from));
+      return Array.from(e.takeBuffer());
+    } finally { i.free(); e.free(); }
+  }));
+}

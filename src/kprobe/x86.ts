@@ -5,7 +5,7 @@
 // Every instruction fact comes from iced-x86 (flow control and privilege through the per-Code table of
 // src/emu/facts.ts; condition code, branch target, RIP-relative operands from the decoded instruction);
 // the only policy tables are what the kernel's own lists add to those facts, written as iced Mnemonic sets.
-import { BlockEncoder, BlockEncoderOptions, Code, ConditionCode, Decoder, DecoderOptions, decodeAt, FlowControl, Mnemonic, OpKind, Register, scratchInstruction } from '../emu/iced.js';
+import { BlockEncoder, BlockEncoderOptions, Code, ConditionCode, Decoder, DecoderOptions, decodeAt, digestKey, FlowControl, hexKey, memoIced, Mnemonic, OpKind, Register, scratchInstruction } from '../emu/iced.js';
 import { Reg, type Cpu } from '../emu/cpu.js';
 import type { Memory } from '../emu/memory.js';
 import { condition, guestPop, guestPush, popfResult, stiEnable } from '../emu/guest.js';
@@ -59,6 +59,10 @@ export function canProbe(symStart: number, addr: number, read: (a: number, len: 
   if (addr === symStart) return true;
   const span = addr - symStart;
   const bytes = read(symStart, span + MAX_INSN_SIZE);
+  return memoIced(`b${symStart}:${addr}:${digestKey(bytes)}`, () => boundary(bytes, symStart, span));
+}
+
+function boundary(bytes: Uint8Array, symStart: number, span: number): boolean {
   // one Decoder for the walk (a decodeAt per instruction costs 2.4x on a 2 KB function)
   const d = new Decoder(64, bytes, DecoderOptions.None);
   const i = scratchInstruction();
@@ -119,25 +123,62 @@ export interface PrepareContext {
   write: (a: number, bytes: Uint8Array) => void;
 }
 
+/** What arch_prepare_kprobe reads from the decoded instruction (iced's facts, through memoIced). */
+interface InsnFacts {
+  bad: boolean; len: number; text: string; mn: number; code: number; op0Kind: number; op0Reg: number; facts: number;
+  /** near branch target (0 without one), condition (tttn order) and is it a jcc, imm16 of ret */
+  target: number; cc: number; jcc: boolean; imm16: number;
+}
+
+function insnFacts(bytes: Uint8Array, addr: number): Readonly<InsnFacts> {
+  const b = bytes.subarray(0, MAX_INSN_SIZE);
+  return memoIced(`x${addr}:${hexKey(b)}`, (): InsnFacts => {
+    const i = decodeAt(b, addr);
+    if (i.code === Code.INVALID) return { bad: true, len: 0, text: '', mn: 0, code: 0, op0Kind: 0, op0Reg: 0, facts: 0, target: 0, cc: 0, jcc: false, imm16: 0 };
+    const k = i.op0Kind;
+    return {
+      bad: false, len: i.length, text: i.toString(), mn: i.mnemonic, code: i.code, op0Kind: k, op0Reg: k === OpKind.Register ? i.op0Register : 0,
+      facts: codeFacts(i), target: k === OpKind.NearBranch64 ? Number(BigInt.asIntN(64, i.nearBranch64)) : 0,
+      cc: i.isJccShortOrNear ? i.conditionCode - ConditionCode.o : 0, jcc: i.isJccShortOrNear, imm16: k === OpKind.Immediate16 ? i.immediate16 : 0,
+    };
+  });
+}
+
+/** __copy_instruction's relocated copy of the instruction at `addr` for `slot` (iced's BlockEncoder
+ *  rewrites RIP-relative displacements), or why it cannot be made. */
+function relocated(bytes: Uint8Array, addr: number, slot: number): Readonly<{ copy: number[] } | { error: string }> {
+  const b = bytes.subarray(0, MAX_INSN_SIZE);
+  return memoIced(`r${addr}:${slot}:${hexKey(b)}`, () => {
+    const i = decodeAt(b, addr);
+    const be = new BlockEncoder(64, BlockEncoderOptions.None);
+    try {
+      be.add(i);
+      return { copy: Array.from(be.encode(BigInt.asUintN(64, BigInt(slot)))) };
+    } catch (e) {
+      return { error: String((e as Error).message ?? e) };
+    } finally { be.free(); }
+  });
+}
+
 /** arch_prepare_kprobe + arch_copy_kprobe + prepare_emulation. */
 export function archPrepareKprobe(ctx: PrepareContext): { ok: true; insn: ArchInsn } | ({ ok: false } & PrepareError) {
-  const i = decodeAt(ctx.bytes, ctx.addr);
-  if (i.code === Code.INVALID) return { ok: false, errno: EILSEQ, reason: 'cannot decode the instruction' };
-  const len = i.length;
-  const text = i.toString();
+  const i = insnFacts(ctx.bytes, ctx.addr);
+  if (i.bad) return { ok: false, errno: EILSEQ, reason: 'cannot decode the instruction' };
+  const len = i.len;
+  const text = i.text;
   const a: ArchInsn = {
     len, bytes: ctx.bytes.slice(0, len), slot: 0, copyLen: 0, boostable: false, emulate: EmulateKind.None,
     target: 0, cond: 0, imm: 0, reg: -1, asize: 64, ifModifier: false, text,
   };
-  const mn = i.mnemonic;
+  const mn = i.mn;
   if (REFUSED.has(mn)) {
     return { ok: false, errno: EOPNOTSUPP, reason: mn === Mnemonic.Int3 ? 'an int3 is already there (another debugger owns it)' : `${text} cannot be executed out of line` };
   }
   // insn_masking_exception (mov ss / pop ss): __copy_instruction refuses them.
-  if ((mn === Mnemonic.Pop || mn === Mnemonic.Mov) && i.op0Kind === OpKind.Register && i.op0Register === Register.SS) {
+  if ((mn === Mnemonic.Pop || mn === Mnemonic.Mov) && i.op0Kind === OpKind.Register && i.op0Reg === Register.SS) {
     return { ok: false, errno: EINVAL, reason: `${text} masks exceptions` };
   }
-  const facts = codeFacts(i);
+  const facts = i.facts;
   const flow = flowOf(facts);
   const pfx = prefixes(a.bytes);
   a.asize = pfx.includes(0x67) ? 32 : 64;
@@ -152,13 +193,13 @@ export function archPrepareKprobe(ctx: PrepareContext): { ok: true; insn: ArchIn
       break;
     default:
       if (flow === FlowControl.Return) {
-        a.emulate = EmulateKind.Ret; a.imm = i.op0Kind === OpKind.Immediate16 ? i.immediate16 : 0;
+        a.emulate = EmulateKind.Ret; a.imm = i.imm16;
       } else if (flow === FlowControl.Call || flow === FlowControl.UnconditionalBranch || flow === FlowControl.ConditionalBranch) {
         if (i.op0Kind !== OpKind.NearBranch64) return { ok: false, errno: EOPNOTSUPP, reason: `${text}: far branches are not supported` };
-        a.target = Number(BigInt.asIntN(64, i.nearBranch64));
+        a.target = i.target;
         if (flow === FlowControl.Call) a.emulate = EmulateKind.Call;
         else if (flow === FlowControl.UnconditionalBranch) a.emulate = EmulateKind.Jmp;
-        else if (i.isJccShortOrNear) { a.emulate = EmulateKind.Jcc; a.cond = i.conditionCode - ConditionCode.o; }
+        else if (i.jcc) { a.emulate = EmulateKind.Jcc; a.cond = i.cc; }
         else if (mn === Mnemonic.Loopne || mn === Mnemonic.Loope || mn === Mnemonic.Loop || mn === Mnemonic.Jrcxz || mn === Mnemonic.Jecxz) {
           a.emulate = EmulateKind.Loop;
           a.cond = mn === Mnemonic.Loopne ? 0 : mn === Mnemonic.Loope ? 1 : mn === Mnemonic.Loop ? 2 : 3;
@@ -166,7 +207,7 @@ export function archPrepareKprobe(ctx: PrepareContext): { ok: true; insn: ArchIn
         } else return { ok: false, errno: EOPNOTSUPP, reason: `${text} cannot be emulated` };
       } else if (flow === FlowControl.IndirectCall || flow === FlowControl.IndirectBranch) {
         // kprobe_emulate_call_indirect / _jmp_indirect: register operands only ("TODO: support memory addressing")
-        const r = i.op0Kind === OpKind.Register ? gprIndex(i.op0Register) : -1;
+        const r = i.op0Kind === OpKind.Register ? gprIndex(i.op0Reg) : -1;
         if (r < 0 || a.asize !== 64) return { ok: false, errno: EOPNOTSUPP, reason: `${text}: indirect branches through memory are not emulated` };
         a.reg = r;
         a.emulate = flow === FlowControl.IndirectCall ? EmulateKind.CallIndirect : EmulateKind.JmpIndirect;
@@ -179,14 +220,9 @@ export function archPrepareKprobe(ctx: PrepareContext): { ok: true; insn: ArchIn
 
   // __copy_instruction: relocate into the slot; BlockEncoder rewrites RIP-relative displacements.
   const slot = ctx.allocSlot();
-  let copy: Uint8Array;
-  const be = new BlockEncoder(64, BlockEncoderOptions.None);
-  try {
-    be.add(i);
-    copy = be.encode(BigInt.asUintN(64, BigInt(slot)));
-  } catch (e) {
-    return { ok: false, errno: EINVAL, reason: `${text}: cannot relocate (${(e as Error).message ?? e})` };
-  } finally { be.free(); }
+  const rel = relocated(ctx.bytes, ctx.addr, slot);
+  if ('error' in rel) return { ok: false, errno: EINVAL, reason: `${text}: cannot relocate (${rel.error})` };
+  const copy = rel.copy;
   a.slot = slot; a.copyLen = copy.length;
   // can_boost (arch/x86/kernel/kprobes/core.c): no exception fixup, no CS or address-size prefix, not a
   // branch or trap, not one of the listed opcodes; privileged instructions are left unboosted too.

@@ -36,6 +36,8 @@ test('perf --funcs, names and functions by address agree with the full table', (
   for (const n of [...names, 'no_such_symbol', '']) {
     assert.is(img.symbol(n)?.index, full.symbol(n)?.index, n);
     assert.is(img.functionNamed(n)?.index, full.functionNamed(n)?.index, n);
+    assert.is(img.kallsyms.count(n), full.kallsyms.count(n), `kallsyms count ${n}`);
+    assert.is(img.kallsyms.lookupName(n)?.sym.index, full.kallsyms.lookupName(n)?.sym.index, `kallsyms lookup ${n}`);
   }
   for (const f of full.functions) {
     for (const a of [f.addr, f.addr + 1, f.addr + Math.max(f.size, 1) - 1, f.addr + f.size, f.addr - 1]) {

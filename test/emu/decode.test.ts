@@ -130,4 +130,41 @@ test('ops of an earlier run (preload) are used only where memory holds their byt
   assert.equal(other.m.decoder.records()!.find((r) => r[0] === CODE)![21], [0xb8, 2, 0, 0, 0]);
 });
 
+test('bytes that do not decode are kept too: a run from the records decodes nothing, with the same faults', () => {
+  // the first 3 bytes of a movabs at the end of the mapped code (the next page is not mapped): #PF at the fetch;
+  // then bytes that decode to no instruction in 64-bit mode (push es): #UD
+  const prog = (env: ReturnType<typeof setup>) => {
+    const at = CODE + 0x4000 - 3;
+    env.m.mem.writeBytes(at - 1, hexBytes('90 48b888'));
+    env.m.mem.writeBytes(CODE + 0x100, hexBytes('06'));
+    env.c.rip = at - 1;
+    const s1 = env.m.run(env.c, 100);
+    const f1 = [env.c.rip, env.c.faultAddr, env.c.errorCode];
+    env.c.rip = CODE + 0x100;
+    const s2 = env.m.run(env.c, 100);
+    return [stopName(s1), ...f1, stopName(s2), env.c.rip, env.c.instret];
+  };
+  const first = setup('90');
+  const want = prog(first);
+  assert.equal(want.slice(0, 4), [stopName(Stop.PageFault), CODE + 0x4000 - 3, CODE + 0x4000, PF_I]);
+  assert.is(want[4], stopName(Stop.InvalidOpcode));
+  const recs = first.m.decoder.records()!;
+  // push es: invalid (2), the next page fetchable (4); the movabs cut short by an unfetchable page (1)
+  assert.equal(recs.filter((r) => r[25] !== undefined).map((r) => r[25]).sort(), [1, 6]);
+  const again = setup('90');
+  again.m.decoder.preload(recs);
+  assert.equal(prog(again), want);
+  assert.is(again.m.decoder.decoded, 0);
+  // the next page mapped now: the movabs's bytes there decide, the fault record is not used
+  const mapped = setup('90');
+  mapped.m.decoder.preload(recs);
+  mapped.m.mem.map(CODE + 0x4000, 0x1000, PERM_R | PERM_X);
+  mapped.m.mem.writeBytes(CODE + 0x4000 - 4, hexBytes('90 48b888'));
+  mapped.m.mem.writeBytes(CODE + 0x4000, hexBytes('77665544332211 f4'));
+  mapped.c.rip = CODE + 0x4000 - 4;
+  is(mapped.m.run(mapped.c, 100), Stop.Halt);
+  assert.is(mapped.c.getReg(Reg.RAX), 0x1122334455667788n);
+  assert.is(mapped.m.decoder.decoded, 2, 'the movabs and the hlt');
+});
+
 test.run();

@@ -16,6 +16,7 @@ import type { Platform } from '../../src/kernel/platform.js';
 import { shapeLog } from '../../src/emu/decode.js';
 import { blockSources } from '../../src/emu/compile.js';
 import { jitState } from '../../src/kernel/code-cache.js';
+import { Disassembler } from '../../src/elf/disasm.js';
 
 const image = Image.load(readFileSync(DEFAULT_VMLINUX));
 const src = readFileSync(join(FIXTURES, 'workloads', 'default.wl'), 'utf8');
@@ -76,6 +77,49 @@ test('a warm start in a new process loads no iced-x86 (all its instructions come
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', child], { env: { ...process.env, XDG_CACHE_HOME: cache }, encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout), { decoded: 0, iced: false });
+});
+
+test("probes' instruction work (decode, relocation, the optimizer's function analysis, detours) comes from the entry too: no iced, same results", () => {
+  // vfs_read's entry (an ftrace-path probe), a kretprobe on it, and kprobe_target's second instruction (an
+  // int3, then an optimized probe: the workload's selftest calls run it)
+  const d = new Disassembler(image);
+  const second = d.lines(image.symbolAddr('kprobe_target')!, image.symbolAddr('kprobe_target')! + 32)[1].addr;
+  d.free();
+  const mod = (p: string) => JSON.stringify(new URL(p, import.meta.url).href);
+  const child = `
+    import { readFileSync } from 'node:fs';
+    const { Image } = await import(${mod('../../src/elf/image.js')});
+    const { parseWorkload } = await import(${mod('../../src/kernel/workload/parser.js')});
+    const { runScript } = await import(${mod('../../src/kernel/session.js')});
+    const { runResultJson } = await import(${mod('../../src/output/run-summary.js')});
+    const { KprobeManager, KretprobeManager, Optimizer } = await import(${mod('../../src/kprobe/index.js')});
+    const { icedLoaded } = await import(${mod('../../src/emu/iced.js')});
+    const image = Image.load(readFileSync(${JSON.stringify(DEFAULT_VMLINUX)}));
+    const hits = [];
+    const r = runScript(image, parseWorkload('default.wl', ${JSON.stringify(src)}), { cpus: 2, seed: 1, maxInsns: 200_000_000, snapshot: false, attach: (p) => {
+      const mgr = KprobeManager.attach(p), krp = KretprobeManager.attach(p, mgr);
+      const opt = Optimizer.attach(p, mgr);
+      const clock = () => p.machine.cpus.map((c) => c.instret).join(',');
+      for (const k of [{ symbolName: 'vfs_read' }, { addr: ${second} }]) {
+        if (mgr.registerKprobe({ ...k, preHandler: (_k, regs) => { hits.push(k.addr ?? 0, String(regs.si), clock()); return 0; } }) !== 0) throw new Error('register');
+      }
+      if (krp.registerKretprobe({ kp: { symbolName: 'vfs_read' }, handler: (_ri, regs) => { hits.push('ret', String(regs.ax), clock()); } }) !== 0) throw new Error('kretprobe');
+      p.sliceHooks.push(() => { if (opt.stateOf(${second}) === 'optimized') hits.push('optimized'); });
+    } });
+    console.log(JSON.stringify({ json: runResultJson({ ...r, hostSeconds: 0, mips: 0 }), hits, iced: icedLoaded() }));`;
+  const own = mkdtempSync(join(tmpdir(), 'ktrace-code-probes-'));
+  const go = () => {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', child], { env: { ...process.env, XDG_CACHE_HOME: own }, encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as { json: string; hits: unknown[]; iced: boolean };
+  };
+  const cold = go();
+  assert.ok(cold.hits.includes('optimized') && cold.hits.includes('ret'), 'hits on every probe path');
+  const warm = go();
+  assert.is(warm.iced, false, 'a warm probed run loads no iced-x86');
+  assert.equal(warm.hits, cold.hits);
+  assert.is(warm.json, cold.json);
+  rmSync(own, { recursive: true, force: true });
 });
 
 test('a corrupt V8 code entry is not used, and is written again; results unchanged', () => {

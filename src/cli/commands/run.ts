@@ -123,8 +123,8 @@ const command: CommandModule<GlobalArgs, Args> = {
     }
     const durationNs = args.duration === undefined ? undefined : parseDuration(args.duration);
     const script = loadWorkload(args.workload);
-    const { loadBootableImage } = await import('../image.js');
-    const image = loadBootableImage(args.vmlinux, 'run');
+    const { loadBootableIndexed } = await import('../image.js');
+    const image = await loadBootableIndexed(args.vmlinux, 'run');
     const { isLinuxImage } = await import('../../kernel/linux/bundle.js');
     const linux = isLinuxImage(image);
     const cpus = args.cpus ?? (linux ? 1 : 2);

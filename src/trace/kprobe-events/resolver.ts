@@ -19,22 +19,16 @@ export interface SymbolResolver {
 /** The slice of src/elf's Image the adapter uses (structural, so tests can fake it). */
 export interface ImageLike {
   lookupName(name: string): number | undefined;
-  kallsyms: { entries: readonly { name: string }[] };
+  /** number_of_same_symbols over /proc/kallsyms (Kallsyms.count). */
+  kallsyms: { count(name: string): number };
   read(addr: number, len: number): Uint8Array | undefined;
 }
 
 /** A resolver over an ELF Image (kallsyms names, ENDBR64 detection from the image bytes). */
 export function imageResolver(image: ImageLike): SymbolResolver {
-  let counts: Map<string, number> | undefined;
   return {
     lookup: (name) => image.lookupName(name),
-    count(name) {
-      if (!counts) {
-        counts = new Map();
-        for (const e of image.kallsyms.entries) counts.set(e.name, (counts.get(e.name) ?? 0) + 1);
-      }
-      return counts.get(name) ?? 0;
-    },
+    count: (name) => image.kallsyms.count(name),
     isFunctionEntry(symAddr, offset) {
       const b = image.read(symAddr, 4);
       const endbr = b !== undefined && b[0] === 0xf3 && b[1] === 0x0f && b[2] === 0x1e && b[3] === 0xfa;
