@@ -83,4 +83,11 @@ test('no import cycles among src/ modules', () => {
   assert.equal(cycles, [], 'import cycles');
 });
 
+test('only the CLI imports the CLI: no module outside src/cli (the library included) depends on it', () => {
+  const files = srcFiles().filter((f) => /\.tsx?$/.test(f) && !f.endsWith('.d.ts') && !f.startsWith('src/cli/'));
+  const upward = files.flatMap((f) => imports(f).filter((t) => t.startsWith('src/cli/')).map((t) => `${f} -> ${t}`));
+  assert.ok(files.length > 100, 'the src/ files were read');
+  assert.equal(upward, [], 'imports of src/cli from outside it');
+});
+
 test.run();

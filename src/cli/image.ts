@@ -1,8 +1,7 @@
 // Images the platform boots (`run`, `tui`): loadImage (load-image.ts) plus the boot checks.
 import type { Image } from '../elf/image.js';
 import { CliError } from './errors.js';
-import { bootProblems } from '../kernel/bootable.js';
-import { bootRefusal, isLinuxImage } from '../kernel/linux/bundle.js';
+import { notBootable } from '../kernel/bootable.js';
 import { loadImage, SYMBOL_INDEX_MIN } from './load-image.js';
 
 export { loadImage };
@@ -24,9 +23,7 @@ export async function loadBootableIndexed(path: string, command: string): Promis
 }
 
 function bootable(image: Image, path: string, command: string): Image {
-  const refusal = bootRefusal(image);
-  if (refusal) throw new CliError(`${command}: ${refusal}`);
-  const problems = isLinuxImage(image) ? [] : bootProblems(image);
-  if (problems.length) throw new CliError(`${path}: not a bootable ktrace kernel: ${problems.join('; ')}`);
+  const why = notBootable(image, path);
+  if (why) throw new CliError(why.refused ? `${command}: ${why.message}` : why.message);
   return image;
 }

@@ -5,6 +5,7 @@
 // such a kernel boots, and the CLI says what an image lacks before trying.
 import type { Image } from '../elf/image.js';
 import { BP } from './contract.js';
+import { bootRefusal, isLinuxImage } from './linux/bundle.js';
 
 const PF_X = 1, PF_W = 2;
 const ET_NAMES: Record<number, string> = { 1: 'a relocatable object (ET_REL)', 3: 'a shared object or PIE (ET_DYN)', 4: 'a core file (ET_CORE)' };
@@ -28,4 +29,17 @@ export function bootProblems(img: Image): string[] {
   if (!ap) out.push('it has no secondary_startup_64 symbol');
   else if (!inSeg(ap.addr, 1, PF_X)) out.push('its secondary_startup_64 is not in loaded code');
   return out;
+}
+
+/**
+ * Why the platform will not boot `image` (opened from `path`), one line, or null when it will. `refused`:
+ * a real Linux kernel other than the bundled one, refused by its bundle's rule (src/kernel/linux/bundle.ts;
+ * the caller names its command before it); else what the image lacks, naming the file
+ * (`a.out: not a bootable ktrace kernel: it has no boot_params symbol, ...`).
+ */
+export function notBootable(image: Image, path: string): { refused: boolean; message: string } | null {
+  const refusal = bootRefusal(image);
+  if (refusal) return { refused: true, message: refusal };
+  const problems = isLinuxImage(image) ? [] : bootProblems(image);
+  return problems.length ? { refused: false, message: `${path}: not a bootable ktrace kernel: ${problems.join('; ')}` } : null;
 }

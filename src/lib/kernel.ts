@@ -7,9 +7,10 @@
 //   const k = openKernel();                       // the bundled fixture kernel (or { vmlinux: PATH })
 //   const r = k.run({ workload: 'cat', init(s) { s.register_kprobe(kp); }, exit(s) { s.unregister_kprobe(kp); } });
 //   r.trace, r.log, r.syscalls, r.instructions, r.emulatedNs
-import { CliError } from '../cli/errors.js';
-import { loadBootableImage } from '../cli/image.js';
-import { loadWorkload } from '../cli/workload.js';
+import { ElfError } from '../elf/errors.js';
+import { openImage } from '../elf/open.js';
+import { notBootable } from '../kernel/bootable.js';
+import { loadWorkload, WorkloadFileError } from '../kernel/workload/load.js';
 import type { Image } from '../elf/image.js';
 import type { Cpu } from '../emu/cpu.js';
 import { runScript, type RunResult } from '../kernel/session.js';
@@ -144,7 +145,11 @@ export class Kernel {
   readonly image: Image;
   constructor(readonly opts: KernelOptions = {}) {
     const path = !opts.vmlinux || opts.vmlinux === 'mini' ? DEFAULT_VMLINUX : opts.vmlinux;
-    try { this.image = loadBootableImage(path, 'open'); } catch (e) { throw e instanceof CliError ? new Error(e.message) : e; }
+    let image: Image;
+    try { image = openImage(path); } catch (e) { throw e instanceof ElfError ? new Error(e.message) : e; }
+    const why = notBootable(image, path);
+    if (why) throw new Error(why.refused ? `open: ${why.message}` : why.message);
+    this.image = image;
   }
 
   /** Boot a fresh kernel, call init, run the workload to its end, call exit. */
@@ -184,7 +189,7 @@ export class Kernel {
       return loadWorkload(opts.workload ?? 'default');
     } catch (e) {
       if (e instanceof WorkloadError) throw new Error(e.format());
-      if (e instanceof CliError) throw new Error(e.message);
+      if (e instanceof WorkloadFileError) throw new Error(e.message);
       throw e;
     }
   }
