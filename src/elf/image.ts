@@ -1,6 +1,7 @@
 // An x86-64 vmlinux image: ELF structure, symbols, the kernel's symbol lookups and its
 // kprobe-relevant tables. Bytes come from a ByteSource (a file read at offsets, or memory): opening
 // reads the headers only; the symbol table and each section are read when first asked for.
+import { rangesMeet } from '../base/ranges.js';
 import { ElfError } from './errors.js';
 import { parseElfFile, type ElfHeader, type Section, type Segment, PT_LOAD, SHF_ALLOC, SHF_EXECINSTR, SHT_NOBITS } from './elf-file.js';
 import type { ByteSource } from './source.js';
@@ -346,10 +347,7 @@ export class Image {
   get smpLockSites(): ReadonlySet<number> { return this.memo('smpl', () => new Set(smpLockSites(this))); }
   /** Does [start, end) meet text Linux rewrites once at boot (bootPatchedRanges: alternatives, SMP lock prefixes)? */
   bootPatchMeets(start: number, end: number): boolean {
-    const r = this.memo('bpr', () => bootPatchedRanges(this));
-    let lo = 0, hi = r.length / 2;
-    while (lo < hi) { const m = (lo + hi) >> 1; if (r[2 * m + 1] <= start) lo = m + 1; else hi = m; }
-    return lo < r.length / 2 && r[2 * lo] < end;
+    return rangesMeet(this.memo('bpr', () => bootPatchedRanges(this)), start, end);
   }
   /** Why register_kprobe refuses `addr` as text the kernel patches itself (patchedTextSites), or undefined. */
   patchedText(addr: number): string | undefined {

@@ -6,6 +6,7 @@
 import type { Kallsyms } from './kallsyms.js';
 import type { Section } from './elf-file.js';
 import { hex16 } from '../base/addr.js';
+import { mergeRanges } from '../base/ranges.js';
 
 /** What these tables are read through: the parts of an image they need (`Image` in image.ts is one;
  *  naming the parts, not the class, keeps image.ts, which builds its tables from here, out of a cycle). */
@@ -206,14 +207,7 @@ export function altinstrSites(img: KernelImage): Range[] {
 export function bootPatchedRanges(img: KernelImage): number[] {
   const r: [number, number][] = altinstrSites(img).map((s) => [s.start, s.end]);
   for (const a of smpLockSites(img)) r.push([a, a + 1]);
-  r.sort((x, y) => x[0] - y[0]);
-  const out: number[] = [];
-  for (const [s, e] of r) {
-    const n = out.length;
-    if (n > 0 && s <= out[n - 1]) out[n - 1] = Math.max(out[n - 1], e);
-    else out.push(s, e);
-  }
-  return out;
+  return mergeRanges(r);
 }
 
 /**

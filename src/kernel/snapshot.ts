@@ -20,6 +20,7 @@
 //   no difference: a TLB miss is resolved invisibly). Probes armed before boot wrote kernel text through
 //   the image's mapping: those writes are checked and put back by physical address. The run's user
 //   memory belongs to Linux and does not exist yet where /init starts (user.ts makes it afterwards).
+import { mergeRanges, rangesMeet } from '../base/ranges.js';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -186,25 +187,8 @@ function userDigest(mem: Memory): string {
   return h.digest('hex');
 }
 
-function mergeRanges(r: [number, number][]): number[] {
-  r.sort((a, b) => a[0] - b[0]);
-  const out: number[] = [];
-  for (const [s, e] of r) {
-    const n = out.length;
-    if (n > 0 && s <= out[n - 1]) out[n - 1] = Math.max(out[n - 1], e);
-    else out.push(s, e);
-  }
-  return out;
-}
-/** Does [a, b) meet one of the merged ranges? */
-function meets(ranges: number[], a: number, b: number): boolean {
-  let lo = 0, hi = ranges.length / 2;
-  while (lo < hi) { const m = (lo + hi) >> 1; if (ranges[2 * m + 1] <= a) lo = m + 1; else hi = m; }
-  return lo < ranges.length / 2 && ranges[2 * lo] < b;
-}
-
 /** Does [start, end) meet code the snapshot's boot executed? */
-export function executedDuringBoot(s: Snapshot, start: number, end: number): boolean { return meets(s.executed, start, end); }
+export function executedDuringBoot(s: Snapshot, start: number, end: number): boolean { return rangesMeet(s.executed, start, end); }
 
 /** Boot a clean platform (nothing attached) to where /init starts and take its state; null when boot
  *  does not get there within the run's budget or does not leave the user pages alone. */
@@ -277,13 +261,13 @@ export function bootSnapshot(inp: SnapshotInputs, script: Script): Snapshot | nu
 export function refusal(s: Snapshot, p: Platform, log: HostLog, maxInsns: number): string {
   if (maxInsns < s.instructions) return 'the budget ends during boot';
   const counted = p.machine.countedAddresses;
-  if (counted) for (const a of counted) if (meets(s.executed, a, a + 1)) return 'instruction executions are being counted in code boot executed';
+  if (counted) for (const a of counted) if (rangesMeet(s.executed, a, a + 1)) return 'instruction executions are being counted in code boot executed';
   const mem = p.machine.mem;
   const saved = new Map<number, number>();
   s.pages.forEach(([base], i) => saved.set(base, i));
   // a patch an upper layer will make once boot is under way (an ftrace-path probe waiting for the
   // kernel's nop): on code boot ran, it would have happened during boot
-  for (const e of log) if (e.pending && meets(e.late ? s.executedLate : s.executed, e.addr, e.addr + e.len + MAX_PATCH)) return 'a probe lies in code boot executed';
+  for (const e of log) if (e.pending && rangesMeet(e.late ? s.executedLate : s.executed, e.addr, e.addr + e.len + MAX_PATCH)) return 'a probe lies in code boot executed';
   log = log.filter((e) => !e.pending);
   if (p instanceof LinuxPlatform) return linuxRefusal(s, p, log, saved);
   for (const e of log) {
@@ -291,7 +275,7 @@ export function refusal(s: Snapshot, p: Platform, log: HostLog, maxInsns: number
       for (let a = e.addr; a < e.addr + e.len; a += PAGE_SIZE) if (saved.has(a)) return 'a page boot used was remapped';
       continue;
     }
-    if (meets(s.executed, e.addr, e.addr + e.len + MAX_PATCH)) return 'a probe lies in code boot executed';
+    if (rangesMeet(s.executed, e.addr, e.addr + e.len + MAX_PATCH)) return 'a probe lies in code boot executed';
     // boot must not have changed the bytes that were written (they are written back over the snapshot)
     for (let k = 0; k < e.len; k++) {
       const a = e.addr + k, i = saved.get(a - (a & 4095));
@@ -306,7 +290,7 @@ export function refusal(s: Snapshot, p: Platform, log: HostLog, maxInsns: number
 /** refusal() on real Linux: the writes are checked against RAM by physical address. */
 function linuxRefusal(s: Snapshot, p: LinuxPlatform, log: HostLog, saved: Map<number, number>): string {
   for (const e of log) {
-    if (meets(s.executed, e.addr, e.addr + e.len + (e.old === null ? 0 : MAX_PATCH))) {
+    if (rangesMeet(s.executed, e.addr, e.addr + e.len + (e.old === null ? 0 : MAX_PATCH))) {
       return e.old === null ? 'a page boot used was remapped' : 'a probe lies in code boot executed';
     }
     if (e.old === null) {
@@ -376,7 +360,7 @@ export function restore(p: Platform, s: Snapshot, log: HostLog, slice = SLICE): 
   mem.hostLog = null;
   p.textPatched = true;
   for (const e of [...replayed, ...replayedLate]) {
-    if (e.old !== null && meets(replayedLate.includes(e) ? s.executedLate : s.executed, e.addr, e.addr + e.len)) {
+    if (e.old !== null && rangesMeet(replayedLate.includes(e) ? s.executedLate : s.executed, e.addr, e.addr + e.len)) {
       throw new Error(`boot snapshot: a delayed patch at 0x${e.addr.toString(16)} lands on code boot executed (run with --no-snapshot)`);
     }
   }
