@@ -246,7 +246,7 @@ test('transparency on real Linux code: a few single-step probes where pipe-pingp
 // CPU by alternatives_smp_unlock) and the alternatives' sites (the replacement, or optimize_nops'
 // padding). ktrace arms such a probe only once alternative_instructions() is done (Platform.textPatched),
 // from the patched text: the kernel's patching meets its own bytes and the run equals the unprobed one.
-function bootPatchedSites(cpus: number, bootToo = false): void {
+function bootPatchedSites(cpus: number, bootToo = false, paths: Path[] = ['single-step', 'boosted', 'optimized']): void {
   const script = parseWorkload('cat.wl', readFileSync(join(FIXTURES, 'workloads', 'cat.wl'), 'utf8'));
   const fns = boundaries();
   const probe = run(script, [], 'plain', fns, cpus);
@@ -271,7 +271,7 @@ function bootPatchedSites(cpus: number, bootToo = false): void {
   if (process.env.KTRACE_SWEEP_DEBUG) console.log(names);
   assert.ok(addrs.some((a) => image!.smpLockSites.has(a)), 'the workload runs a lock-prefixed instruction of the functions');
   assert.ok(addrs.some((a) => !image!.smpLockSites.has(a)), 'the workload runs an alternatives site of the functions');
-  for (const path of ['single-step', 'boosted', 'optimized'] as Path[]) {
+  for (const path of paths) {
     const s = run(script, addrs, path, fns, cpus);
     const label = `cat on ${cpus} CPU(s), ${path}, probes at ${names}`;
     if (!bootToo) assert.is(s.booted, 'snapshot', `${label}: booted cold (${s.why})`);
@@ -295,7 +295,8 @@ test('probes on lock prefixes and alternatives sites the workload runs, on 1 CPU
 test('probes on lock prefixes and alternatives sites the workload runs, on 2 CPUs (the lock prefixes stay): transparent, and hit', () => {
   if (!image) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
   if (!cacheEnabled()) { console.log('SKIP the cache is off (KTRACE_NO_CACHE): no boot snapshot'); return; }
-  bootPatchedSites(2);
+  // the default run takes the single-step path on 2 CPUs (1 CPU takes all three); test:long all three
+  bootPatchedSites(2, false, LONG ? undefined : ['single-step']);
 });
 
 test('probes on lock prefixes and alternatives sites boot runs too, on 1 CPU (test:long: cold boots): transparent, and hit', () => {
