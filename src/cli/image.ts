@@ -23,7 +23,7 @@ export async function loadBootableIndexed(path: string, command: string): Promis
 }
 
 function bootable(image: Image, path: string, command: string): Image {
-  const why = notBootable(image, path);
-  if (why) throw new CliError(why.refused ? `${command}: ${why.message}` : why.message);
+  const why = notBootable(image, path, command);
+  if (why) throw new CliError(why);
   return image;
 }

@@ -32,14 +32,14 @@ export function bootProblems(img: Image): string[] {
 }
 
 /**
- * Why the platform will not boot `image` (opened from `path`), one line, or null when it will. `refused`:
- * a real Linux kernel other than the bundled one, refused by its bundle's rule (src/kernel/linux/bundle.ts;
- * the caller names its command before it); else what the image lacks, naming the file
+ * Why the platform will not boot `image` (opened from `path`), one line, or null when it will: a real
+ * Linux kernel other than the bundled one is refused by its bundle's rule (src/kernel/linux/bundle.ts),
+ * named after the `command` that asked (`run: ...`); anything else says what it lacks, naming the file
  * (`a.out: not a bootable ktrace kernel: it has no boot_params symbol, ...`).
  */
-export function notBootable(image: Image, path: string): { refused: boolean; message: string } | null {
+export function notBootable(image: Image, path: string, command: string): string | null {
   const refusal = bootRefusal(image);
-  if (refusal) return { refused: true, message: refusal };
+  if (refusal) return `${command}: ${refusal}`;
   const problems = isLinuxImage(image) ? [] : bootProblems(image);
-  return problems.length ? { refused: false, message: `${path}: not a bootable ktrace kernel: ${problems.join('; ')}` } : null;
+  return problems.length ? `${path}: not a bootable ktrace kernel: ${problems.join('; ')}` : null;
 }

@@ -147,8 +147,8 @@ export class Kernel {
     const path = !opts.vmlinux || opts.vmlinux === 'mini' ? DEFAULT_VMLINUX : opts.vmlinux;
     let image: Image;
     try { image = openImage(path); } catch (e) { throw e instanceof ElfError ? new Error(e.message) : e; }
-    const why = notBootable(image, path);
-    if (why) throw new Error(why.refused ? `open: ${why.message}` : why.message);
+    const why = notBootable(image, path, 'open');
+    if (why) throw new Error(why);
     this.image = image;
   }
 
