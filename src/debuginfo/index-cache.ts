@@ -13,7 +13,7 @@ import { unlinkSync } from 'node:fs';
 import { cacheEnabled, cachePath, checksum, imageKey, readCache, writeCache } from '../cache.js';
 import type { Image } from '../elf/image.js';
 import { NameTable } from '../dwarf/names.js';
-import type { UnitHeader } from '../dwarf/unit.js';
+import { decodeTree, encodeTree, type TreeStore, type UnitHeader } from '../dwarf/unit.js';
 import type { AddressIndex, FileIndex } from '../dwarf/dwarf.js';
 import { infoOffset } from '../dwarf/offsets.js';
 
@@ -206,4 +206,42 @@ export function saveFileIndex(image: Image, path: string, unitCount: number, fi:
   if (!cacheEnabled(env)) return false;
   const e = entryOf(path);
   return e ? writeCache(KIND, `${e.key}.files-2`, e.key, encodeFileIndex(image, unitCount, fi), env) : false;
+}
+
+// ---------------------------------------------------------------- big units' decoded trees
+
+const TREE_MAGIC = 0x4b445431; // 'KDT1'
+/** Units of at least this many bytes have their decoded trees kept (a smaller one's walk takes a few ms at most). */
+export const TREE_MIN_BYTES = 64 << 10;
+
+/**
+ * The cache's store of big units' decoded trees (Unit.tree: DwarfOptions.trees), one entry per unit,
+ * keyed like the index and named by the unit's offset. An entry records the unit's length and the
+ * CRC-32 of its bytes, so it is used only for the very bytes it was walked from; a mismatch is walked
+ * again and overwritten. Undefined when the cache is off.
+ */
+export function treeStore(path: string, env: NodeJS.ProcessEnv = process.env, minBytes = TREE_MIN_BYTES): TreeStore | undefined {
+  if (!cacheEnabled(env)) return undefined;
+  let e: { name: string; key: string } | undefined | null = null;
+  const entry = () => (e === null ? (e = entryOf(path)) : e);
+  const name = (key: string, h: UnitHeader) => `${key}.tree-${h.offset}-1`;
+  return {
+    minBytes,
+    load(h, bytes) {
+      const en = entry();
+      const p = en ? readCache(KIND, name(en.key, h), en.key, env) : null;
+      if (!p || p.length < 12 || p.readUInt32LE(0) !== TREE_MAGIC || p.readUInt32LE(4) !== bytes.length || p.readUInt32LE(8) !== checksum(bytes)) return undefined;
+      return decodeTree(p.subarray(12));
+    },
+    save(h, bytes, t) {
+      const en = entry();
+      if (!en) return;
+      const head = Buffer.alloc(12);
+      head.writeUInt32LE(TREE_MAGIC, 0);
+      head.writeUInt32LE(bytes.length, 4);
+      head.writeUInt32LE(checksum(bytes), 8);
+      const body = encodeTree(t);
+      writeCache(KIND, name(en.key, h), en.key, Buffer.concat([head, Buffer.from(body.buffer, body.byteOffset, body.byteLength)]), env);
+    },
+  };
 }
