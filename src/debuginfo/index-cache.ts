@@ -13,7 +13,7 @@ import { unlinkSync } from 'node:fs';
 import { cacheEnabled, cachePath, checksum, imageKey, readCache, writeCache } from '../cache.js';
 import type { Image } from '../elf/image.js';
 import { NameTable } from '../dwarf/names.js';
-import { decodeTree, encodeTree, type TreeStore, type UnitHeader } from '../dwarf/unit.js';
+import type { TreeStore, UnitHeader } from '../dwarf/unit.js';
 import type { AddressIndex, FileIndex } from '../dwarf/dwarf.js';
 import { infoOffset } from '../dwarf/offsets.js';
 
@@ -210,7 +210,10 @@ export function saveFileIndex(image: Image, path: string, unitCount: number, fi:
 
 // ---------------------------------------------------------------- big units' decoded trees
 
-const TREE_MAGIC = 0x4b445431; // 'KDT1'
+const TREE_MAGIC = 0x4b445432; // 'KDT2'
+/** The trees' own cache kind: a sweep over many units fills it (~180 MB for every big unit of a
+ *  distribution kernel), and pruning it never removes an index. */
+export const TREE_KIND = 'trees';
 /** Units of at least this many bytes have their decoded trees kept (a smaller one's walk takes a few ms at most). */
 export const TREE_MIN_BYTES = 64 << 10;
 
@@ -224,24 +227,23 @@ export function treeStore(path: string, env: NodeJS.ProcessEnv = process.env, mi
   if (!cacheEnabled(env)) return undefined;
   let e: { name: string; key: string } | undefined | null = null;
   const entry = () => (e === null ? (e = entryOf(path)) : e);
-  const name = (key: string, h: UnitHeader) => `${key}.tree-${h.offset}-1`;
+  const name = (key: string, h: UnitHeader) => `${key}.tree-${h.offset}-2`;
   return {
     minBytes,
     load(h, bytes) {
       const en = entry();
-      const p = en ? readCache(KIND, name(en.key, h), en.key, env) : null;
+      const p = en ? readCache(TREE_KIND, name(en.key, h), en.key, env) : null;
       if (!p || p.length < 12 || p.readUInt32LE(0) !== TREE_MAGIC || p.readUInt32LE(4) !== bytes.length || p.readUInt32LE(8) !== checksum(bytes)) return undefined;
-      return decodeTree(p.subarray(12));
+      return p.subarray(12);
     },
-    save(h, bytes, t) {
+    save(h, bytes, tree) {
       const en = entry();
       if (!en) return;
       const head = Buffer.alloc(12);
       head.writeUInt32LE(TREE_MAGIC, 0);
       head.writeUInt32LE(bytes.length, 4);
       head.writeUInt32LE(checksum(bytes), 8);
-      const body = encodeTree(t);
-      writeCache(KIND, name(en.key, h), en.key, Buffer.concat([head, Buffer.from(body.buffer, body.byteOffset, body.byteLength)]), env);
+      writeCache(TREE_KIND, name(en.key, h), en.key, Buffer.concat([head, tree]), env);
     },
   };
 }

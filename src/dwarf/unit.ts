@@ -146,6 +146,8 @@ const ROOT_WINDOW = 1024;
 
 /** Bound on DIE nesting: deeper trees are malformed (or hostile), not C. */
 const MAX_DEPTH = 512;
+/** The most entries a stored tree may claim (a unit has fewer entries than bytes). */
+const MAX_TREE = 1 << 28;
 
 /**
  * A unit's DIE tree as columns (one typed-array slot per entry, pre-order): what a walk needs (tag,
@@ -165,61 +167,71 @@ export interface UnitTree {
 
 /**
  * Decoded trees kept across runs (src/debuginfo/index-cache.ts keeps them in the cache): a big unit's
- * walk takes a cold process ~15 ms for 10,000 entries, its columns read back in well under one. `load`
- * gets the unit's bytes to check the entry against (the cache stores their CRC-32); what it returns is
- * checked again against the unit (treeFits) before use, and walked anew and saved when it does not fit.
+ * walk takes a cold process ~15 ms for 10,000 entries, its columns read back in a few. The store holds
+ * encodeTree's bytes; `load` gets the unit's bytes to check the entry against (the cache stores their
+ * CRC-32), and what it returns is rebuilt and checked against the unit (decodeTree) before use: an
+ * entry that does not fit is walked anew and saved.
  */
 export interface TreeStore {
   /** Units smaller than this many bytes are walked, never stored. */
   readonly minBytes: number;
-  load(h: UnitHeader, bytes: Uint8Array): UnitTree | undefined;
-  save(h: UnitHeader, bytes: Uint8Array, t: UnitTree): void;
+  load(h: UnitHeader, bytes: Uint8Array): Uint8Array | undefined;
+  save(h: UnitHeader, bytes: Uint8Array, tree: Uint8Array): void;
 }
 
-/** A tree's columns as bytes: n, then off, attr, code, tag, parent, end (4 bytes each per entry), depth (2). */
+/**
+ * A tree as bytes: n, then the columns the others follow from (off, attr, code, parent: 4 bytes each
+ * per entry; tags come from the abbreviations, ends and depths from the parents).
+ */
 export function encodeTree(t: UnitTree): Uint8Array {
   const n = t.n;
-  const out = new Uint8Array(4 + n * 26);
+  const out = new Uint8Array(4 + n * 16);
   new DataView(out.buffer).setUint32(0, n, true);
   let at = 4;
-  for (const col of [t.off, t.attr, t.code, t.tag, t.parent, t.end, t.depth]) {
-    const b = new Uint8Array(col.buffer, col.byteOffset, n * col.BYTES_PER_ELEMENT);
-    out.set(b, at);
-    at += b.length;
+  for (const col of [t.off, t.attr, t.code, t.parent]) {
+    out.set(new Uint8Array(col.buffer, col.byteOffset, n * 4), at);
+    at += n * 4;
   }
   return out;
 }
 
-/** The tree of encodeTree's bytes (copied into aligned columns), or undefined when the length does not fit. */
-export function decodeTree(b: Uint8Array): UnitTree | undefined {
+/**
+ * The tree of encodeTree's bytes for this unit, or undefined when they cannot be its tree: entries
+ * in order inside the unit, each a child of an open entry whose abbreviation has children (pre-order),
+ * the root first, codes of the unit's abbreviation table. Tags, subtree ends and depths are rebuilt
+ * here, so that an accepted tree is one the walk could have made of some bytes (never an index outside
+ * the unit); that they are these bytes' is the store's CRC-32.
+ */
+export function decodeTree(b: Uint8Array, h: UnitHeader, unitLength: number, abbrevs: AbbrevTable): UnitTree | undefined {
   if (b.length < 4) return undefined;
   const n = new DataView(b.buffer, b.byteOffset, b.length).getUint32(0, true);
-  if (b.length !== 4 + n * 26) return undefined;
+  if (n < 1 || n > MAX_TREE || b.length !== 4 + n * 16) return undefined;
   const copy = b.buffer.slice(b.byteOffset + 4, b.byteOffset + b.length);
-  return {
-    n, off: new Uint32Array(copy, 0, n), attr: new Uint32Array(copy, 4 * n, n), code: new Uint32Array(copy, 8 * n, n),
-    tag: new Int32Array(copy, 12 * n, n), parent: new Int32Array(copy, 16 * n, n), end: new Int32Array(copy, 20 * n, n),
-    depth: new Uint16Array(copy, 24 * n, n),
-  };
-}
-
-/**
- * Whether a stored tree can be this unit's: entries in order inside the unit, each after its parent
- * and inside the parent's subtree, one level below it, with a code of the unit's abbreviation table
- * and that code's tag. (The store checked the unit's bytes already; this keeps a stale or foreign entry
- * from ever indexing outside the unit.)
- */
-export function treeFits(t: UnitTree, h: UnitHeader, unitLength: number, abbrevs: AbbrevTable): boolean {
-  const { n, off, attr, code, tag, parent, end, depth } = t;
-  if (n < 1 || off[0] !== h.firstDieOffset - h.offset || parent[0] !== -1 || depth[0] !== 0 || end[0]! > n) return false;
+  const off = new Uint32Array(copy, 0, n), attr = new Uint32Array(copy, 4 * n, n), code = new Uint32Array(copy, 8 * n, n), parent = new Int32Array(copy, 12 * n, n);
+  const tag = new Int32Array(n), end = new Int32Array(n), depth = new Uint16Array(n);
+  const stack = new Int32Array(MAX_DEPTH + 1);
+  let sp = 0;
+  if (off[0] !== h.firstDieOffset - h.offset || parent[0] !== -1) return undefined;
   for (let i = 0; i < n; i++) {
-    const o = off[i]!, a = attr[i]!, p = parent[i]!, e = end[i]!;
-    if (!(a > o && a <= unitLength) || (i > 0 && !(o > off[i - 1]!)) || !(e > i && e <= n)) return false;
-    if (i > 0 && !(p >= 0 && p < i && end[p]! >= e && depth[i] === depth[p]! + 1)) return false;
+    const o = off[i]!, a = attr[i]!, p = parent[i]!;
+    if (!(a > o && a <= unitLength) || (i > 0 && !(o > off[i - 1]!))) return undefined;
     const ab = abbrevs.get(code[i]!);
-    if (!ab || ab.tag !== tag[i]) return false;
+    if (!ab) return undefined;
+    tag[i] = ab.tag;
+    if (i > 0) {
+      // Close the open entries after the parent: their subtrees end here.
+      while (sp > 0 && stack[sp - 1] !== p) end[stack[--sp]!] = i;
+      if (sp === 0) return undefined;
+    } else if (sp !== 0) return undefined;
+    depth[i] = sp;
+    if (ab.hasChildren) {
+      if (sp >= MAX_DEPTH) return undefined;
+      stack[sp++] = i;
+    } else end[i] = i + 1;
+    if (i > 0 && sp > 0 && stack[0] !== 0) return undefined;
   }
-  return true;
+  while (sp > 0) end[stack[--sp]!] = n;
+  return { n, off, attr, code, tag, parent, end, depth };
 }
 
 // How a form's value is skipped (Unit.plans, names.ts's skim): a fixed size in bytes (>= 0), or one
@@ -406,14 +418,15 @@ export class Unit {
     const store = this.trees, h = this.header;
     if (store && h.end - h.offset >= store.minBytes) {
       const bytes = this.bytes;
-      const t = store.load(h, bytes);
-      if (t && treeFits(t, h, bytes.length, this.abbrevs(h.abbrevOffset))) {
+      const stored = store.load(h, bytes);
+      const t = stored && decodeTree(stored, h, bytes.length, this.abbrevs(h.abbrevOffset));
+      if (t) {
         // The root as the walk makes it (its attributes give the unit's bases for the other entries).
         if (!this.rootCache) this.root();
         return (this.treeCache = t);
       }
       const walked = this.walkTree();
-      store.save(h, bytes, walked);
+      store.save(h, bytes, encodeTree(walked));
       return walked;
     }
     return this.walkTree();

@@ -11,7 +11,7 @@ import { FIXTURE } from '../elf/fixture.js';
 import { openImage } from '../../src/elf/open.js';
 import { Image } from '../../src/elf/image.js';
 import { buildIndex, openDwarf } from '../../src/debuginfo/open.js';
-import { decodeFileIndex, decodeIndex, encodeFileIndex, encodeIndex, loadIndex, treeStore, TREE_MIN_BYTES } from '../../src/debuginfo/index-cache.js';
+import { decodeFileIndex, decodeIndex, encodeFileIndex, encodeIndex, loadIndex, treeStore, TREE_KIND, TREE_MIN_BYTES } from '../../src/debuginfo/index-cache.js';
 import { Dwarf } from '../../src/dwarf/index.js';
 import { imageLoader } from '../../src/debuginfo/open.js';
 import { availableVars, formatAvailableVars, parseProbeSpec } from '../../src/trace/perf-probe/index.js';
@@ -89,8 +89,8 @@ test('a unit tree read back from the store is the walked one; a stale, foreign, 
   assert.ok(TREE_MIN_BYTES > 0);
   const reference = snapshot(img, undefined);
   assert.is(snapshot(img, treeStore(FIXTURE, env, 0)), reference, 'walked and saved');
-  const dir = join(env.XDG_CACHE_HOME, 'ktrace', 'index');
-  const entries = readdirSync(dir).filter((n) => /\.tree-\d+-1$/.test(n)).sort();
+  const dir = join(env.XDG_CACHE_HOME, 'ktrace', TREE_KIND);
+  const entries = readdirSync(dir).filter((n) => /\.tree-\d+-2$/.test(n)).sort();
   assert.ok(entries.length >= 2, `one entry per unit (${entries.length})`);
   // A store that only loads (its saves are counted): every unit comes from the cache.
   const counting = (): { store: NonNullable<ReturnType<typeof treeStore>>; saves: () => number } => {
@@ -112,10 +112,11 @@ test('a unit tree read back from the store is the walked one; a stale, foreign, 
   const d = new Dwarf(imageLoader(img));
   const u = d.units()[0]!;
   const bytes = u.bytes;
-  const tree = inner.load(u.header, bytes)!;
-  assert.ok(tree && tree.n > 2);
-  tree.parent[2] = 2;
-  inner.save(u.header, bytes, tree);
+  const stored = Buffer.from(inner.load(u.header, bytes)!);
+  const n = stored.readUInt32LE(0);
+  assert.ok(n === u.count && n > 2, 'the entry holds the unit\'s entries');
+  stored.writeInt32LE(2, 4 + 12 * n + 4 * 2); // parent[2] = 2
+  inner.save(u.header, bytes, stored);
   c = counting();
   assert.is(snapshot(img, c.store), reference, 'tampered tree');
   assert.is(c.saves(), 1);
