@@ -4,7 +4,7 @@
 // build gets a new entry. The expansion is checked against that SHA-256 before it is renamed into
 // place; later uses check only the name and size. With the cache off (KTRACE_NO_CACHE=1) or
 // unwritable, it is expanded into a temporary file removed when the process exits.
-import { createHash } from 'node:crypto';
+import { createHash } from '../../base/crypto.js';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
