@@ -16,6 +16,7 @@ import type { Platform } from '../../src/kernel/platform.js';
 import { shapeLog } from '../../src/emu/decode.js';
 import { blockSources } from '../../src/emu/compile.js';
 import { jitState } from '../../src/kernel/code-cache.js';
+import { readCache, writeCache } from '../../src/cache.js';
 import { Disassembler } from '../../src/elf/disasm.js';
 
 const image = Image.load(readFileSync(DEFAULT_VMLINUX));
@@ -29,10 +30,13 @@ function run(): { json: string; decoded: number; reused: number } {
   const r = runScript(image, parseWorkload('default.wl', src), { cpus: 2, seed: 1, maxInsns: 200_000_000, snapshot: false, attach: (p) => { pl = p; } });
   return { json: runResultJson({ ...r, hostSeconds: 0, mips: 0 }), decoded: pl.machine.decoder.decoded, reused: pl.machine.decoder.reused };
 }
+/** The results of the first (cold) run: every later run must end the same. */
+let coldJson = '';
 const entries = () => readdirSync(join(cache, 'ktrace', 'code')).filter((f) => !f.includes('.tmp-')).sort();
 
 test('a run from the code cache decodes nothing again and ends byte-identically to runs without it', () => {
   const cold = run();
+  coldJson = cold.json;
   assert.ok(cold.decoded > 1000, `decoded ${cold.decoded}`);
   assert.is(cold.reused, 0);
   assert.is(entries().length, 1);
@@ -149,6 +153,24 @@ test('a corrupt entry reads as absent and is rebuilt', () => {
   assert.ok(r.decoded > 1000);
   assert.ok(readFileSync(path).equals(good), 'rewritten as it was');
   assert.is(run().decoded, 0);
+});
+
+test('an entry whose records name operand tables it lacks reads as absent (checksum and all valid): decoded again, same results', () => {
+  const name = entries().find((f) => !f.endsWith('.v8'))!;
+  const path = join(cache, 'ktrace', 'code', name);
+  const good = readFileSync(path);
+  const meta = JSON.parse(good.toString('utf8', 12, 12 + good.readUInt32LE(8))) as { key: string };
+  const p = JSON.parse(readCache('code', name, meta.key)!.toString('utf8')) as { forms: unknown[]; mems: unknown[]; bytes: unknown[]; ops: unknown[] };
+  // the packed form: far fewer distinct operand tuples, memory operands and byte strings than records
+  assert.ok(p.forms.length > 10 && p.forms.length * 4 < p.ops.length, `${p.forms.length} tuples, ${p.ops.length} records`);
+  assert.ok(p.mems.length * 2 < p.ops.length && p.bytes.length < p.ops.length);
+  p.forms.pop();
+  writeCache('code', name, meta.key, Buffer.from(JSON.stringify(p)));
+  const r = run();
+  assert.is(r.reused, 0);
+  assert.ok(r.decoded > 1000);
+  assert.is(r.json, coldJson);
+  assert.is(run().decoded, 0, 'rewritten whole');
 });
 
 test.after(() => rmSync(cache, { recursive: true, force: true }));
