@@ -75,6 +75,9 @@ export class Machine {
   interpretOnly = false;
   /** Tiering: a block is compiled on its hotAfter-th entry (1: compile everything at once, for tests). */
   hotAfter = HOT_AFTER;
+  /** Start addresses of blocks an earlier run compiled (kernel/code-cache.ts): such a block is compiled on
+   *  its first entry instead of being stepped through hotAfter times (tiering never changes what runs). */
+  hotHint: Set<number> | null = null;
 
   constructor(opts: MachineOptions) {
     if (!(opts.cpus >= 1 && opts.cpus <= 64)) throw new Error(`Machine: cpus must be 1..64, got ${opts.cpus}`);
@@ -135,6 +138,7 @@ export class Machine {
     const probe = pg.perms & PAGE_PROBE;
     const { ops, pages } = this.collect(pg, a, probe);
     const blk = newBlock(ops, probe !== 0);
+    if (this.hotHint !== null && probe === 0 && this.hotHint.has(a)) blk.heat = this.hotAfter - 1;
     if (!pg.blocks) pg.blocks = new Array(PAGE_SIZE);
     pg.blocks[a - pg.base] = blk;
     for (const q of pages) (q.blist ??= []).push(blk);

@@ -31,9 +31,15 @@ import { Script } from 'node:vm';
 interface Payload {
   shapes: string[]; forms: number[][][]; mems: unknown[][]; bytes: number[][]; ops: unknown[][];
   blocks: [string, BlockSource][]; memo: [string, unknown][];
+  /** Start addresses of the blocks runs compiled (Machine.hotHint), the newest first. */
+  hot: number[];
 }
 /** The layout of the entry's payload (part of its key, with the decoder's fingerprint). */
-const ENTRY_FORMAT = 2;
+const ENTRY_FORMAT = 3;
+/** Block addresses kept in `hot` at most. */
+const HOT_MAX = 20000;
+/** The entry's `hot` as read (saveCode adds this run's compiled blocks to it). */
+let hotAt: number[] = [];
 /** blockSources.learned and icedMemo.learned when the entry was read (a run that compiled no new block and
  *  asked iced nothing new need not rewrite it). */
 let blocksAt = 0, memoAt = 0;
@@ -99,12 +105,13 @@ function prebuild(name: string, blocks: readonly [string, BlockSource][], shapes
 /** Offer the machine the ops earlier runs of this image decoded (nothing when there is no valid entry). */
 export function loadCode(machine: Machine, image: Image, imageKey?: string): void {
   jit = null;
+  hotAt = [];
   const buf = readCache(KIND, entryName(image, imageKey), decoderFingerprint());
   if (buf === null) return;
   let p: Payload;
   try { p = JSON.parse(buf.toString('utf8')) as Payload; } catch { return; }
   if (!p || !Array.isArray(p.ops) || !Array.isArray(p.shapes) || !Array.isArray(p.blocks) || !Array.isArray(p.memo)
-    || !Array.isArray(p.forms) || !Array.isArray(p.mems) || !Array.isArray(p.bytes)) return;
+    || !Array.isArray(p.forms) || !Array.isArray(p.mems) || !Array.isArray(p.bytes) || !Array.isArray(p.hot) || !p.hot.every(Number.isFinite)) return;
   const ops = unpackRecords(p);
   if (ops === null) return; // does not read back: decoded again, as without an entry
   for (const [k, b] of p.blocks) {
@@ -116,14 +123,21 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
   for (const e of p.memo) if (Array.isArray(e) && typeof e[0] === 'string' && e[1] !== undefined && e[1] !== null && !icedMemo.map.has(e[0])) icedMemo.map.set(e[0], e[1]);
   memoAt = icedMemo.learned;
   machine.decoder.preload(ops);
+  hotAt = p.hot;
+  machine.hotHint = new Set(p.hot);
   prebuild(entryName(image, imageKey), p.blocks, p.shapes);
 }
 
 /** Keep what this run decoded for the next one (no write when it decoded nothing new). */
 export function saveCode(machine: Machine, image: Image, imageKey?: string): void {
   let records = machine.decoder.records();
+  // the blocks this run compiled that the entry does not name yet
+  const known = new Set(hotAt), fresh = new Set<number>();
+  for (const pg of machine.mem.allPages()) {
+    if (pg.blist !== null) for (const b of pg.blist) if (b.fn !== null && b.valid && !b.probe && !known.has(b.ips[0])) fresh.add(b.ips[0]);
+  }
   if (records === null) {
-    if (blockSources.learned === blocksAt && icedMemo.learned === memoAt) {
+    if (blockSources.learned === blocksAt && icedMemo.learned === memoAt && fresh.size === 0) {
       // the entry stays: keep V8's compiled code of its script (the functions this run compiled) for the next run
       if (jit !== null && !jit.cached && !jit.saved) { writeCache(KIND, jit.name, jit.key, jit.script.createCachedData()); jit.saved = true; }
       return;
@@ -131,6 +145,7 @@ export function saveCode(machine: Machine, image: Image, imageKey?: string): voi
     records = machine.decoder.records(true)!;
   }
   blocksAt = blockSources.learned; memoAt = icedMemo.learned;
+  hotAt = [...fresh, ...hotAt].slice(0, HOT_MAX);
   const packed = packRecords(records);
   // the most recently learned block sources, up to BLOCK_BYTES of source: what a run loads stays small
   const blocks: [string, BlockSource][] = [];
@@ -148,7 +163,7 @@ export function saveCode(machine: Machine, image: Image, imageKey?: string): voi
     if (memoBytes > MEMO_BYTES) break;
     memo.push(e);
   }
-  const payload: Payload = { ...packed, blocks: blocks.reverse(), memo: memo.reverse() };
+  const payload: Payload = { ...packed, blocks: blocks.reverse(), memo: memo.reverse(), hot: hotAt };
   writeCache(KIND, entryName(image, imageKey), decoderFingerprint(), Buffer.from(JSON.stringify(payload)));
 }
 
