@@ -1,6 +1,7 @@
 // The cross-run cache: indexes of images, boot snapshots, expanded bundled kernels.
 // It lives in $XDG_CACHE_HOME/ktrace (else ~/.cache/ktrace). Every entry is keyed by what it was
-// built from, carries a header that names that key and a SHA-256 of its payload, is written to a
+// built from, carries a header that names that key and a SHA-256 of its payload (a CRC-32 from 1 MiB on),
+// is written to a
 // temporary file and renamed into place (two processes building the same entry cannot corrupt it),
 // and is validated on every read: a corrupt, truncated or stale entry reads as absent, so the caller
 // rebuilds it. A cache may only make ktrace faster, never change a result; KTRACE_NO_CACHE=1 turns it
@@ -8,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 
 /** Bumped when any cached format changes; part of every entry's key. */
@@ -109,9 +111,24 @@ export function imageKey(path: string): string {
   }
 }
 
+/** Payloads from this size on are checked by CRC-32 instead of SHA-256 (a Linux boot snapshot is 17 MB, its
+ *  code entry and indexes ~15 MB more: SHA-256 of them cost ~20 ms of every run, CRC-32 ~7). A CRC-32 finds
+ *  every truncation (the length is in the header too) and all but 2^-32 of other corruptions; a cache entry
+ *  is the user's own file, not an adversary's. */
+const CRC_FROM = 1 << 20;
+
+/** The payload's check value, 32 bytes: SHA-256, or (sum 'crc32') its CRC-32, little-endian, then zeros. */
+function digestOf(payload: Buffer, sum: string | undefined): Buffer {
+  if (sum !== 'crc32') return createHash('sha256').update(payload).digest();
+  const d = Buffer.alloc(32);
+  d.writeUInt32LE(crc32(payload));
+  return d;
+}
+
 function header(kind: string, key: string, payload: Buffer): Buffer {
-  const meta = Buffer.from(JSON.stringify({ kind, key, format: CACHE_FORMAT, length: payload.length }));
-  const digest = createHash('sha256').update(payload).digest();
+  const sum = payload.length >= CRC_FROM ? 'crc32' : undefined;
+  const meta = Buffer.from(JSON.stringify({ kind, key, format: CACHE_FORMAT, length: payload.length, ...(sum ? { sum } : {}) }));
+  const digest = digestOf(payload, sum);
   const len = Buffer.alloc(4);
   len.writeUInt32LE(meta.length);
   return Buffer.concat([MAGIC, len, meta, digest]);
@@ -120,7 +137,7 @@ function header(kind: string, key: string, payload: Buffer): Buffer {
 /**
  * Reads an entry written by writeCache with the same kind and key. Returns null when the cache is off,
  * the entry is missing, or it does not validate (wrong magic, another key or format, truncated, or a
- * payload whose SHA-256 differs); an invalid entry is removed so that the next writer replaces it.
+ * payload whose SHA-256, or CRC-32, differs); an invalid entry is removed so that the next writer replaces it.
  */
 export function readCache(kind: string, name: string, key: string, env: NodeJS.ProcessEnv = process.env): Buffer | null {
   if (!cacheEnabled(env)) return null;
@@ -139,7 +156,7 @@ export function readCache(kind: string, name: string, key: string, env: NodeJS.P
   const metaLen = buf.readUInt32LE(MAGIC.length);
   const metaEnd = MAGIC.length + 4 + metaLen;
   if (metaEnd + 32 > buf.length) return bad();
-  let meta: { kind?: unknown; key?: unknown; format?: unknown; length?: unknown };
+  let meta: { kind?: unknown; key?: unknown; format?: unknown; length?: unknown; sum?: unknown };
   try {
     meta = JSON.parse(buf.toString('utf8', MAGIC.length + 4, metaEnd));
   } catch {
@@ -147,7 +164,8 @@ export function readCache(kind: string, name: string, key: string, env: NodeJS.P
   }
   const payload = buf.subarray(metaEnd + 32);
   if (meta.kind !== kind || meta.key !== key || meta.format !== CACHE_FORMAT || meta.length !== payload.length) return bad();
-  const digest = createHash('sha256').update(payload).digest();
+  if (meta.sum !== undefined && meta.sum !== 'crc32') return bad();
+  const digest = digestOf(payload, meta.sum);
   if (!digest.equals(buf.subarray(metaEnd, metaEnd + 32))) return bad();
   touch(path);
   return payload;

@@ -1,10 +1,11 @@
 import { test } from 'uvu';
+import { createHash } from 'node:crypto';
 import * as assert from 'uvu/assert';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync, copyFileSync, readdirSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { cachePath, cacheRoot, imageKey, readCache, writeCache } from '../src/cache.js';
+import { CACHE_FORMAT, cachePath, cacheRoot, imageKey, readCache, writeCache } from '../src/cache.js';
 import { FIXTURE } from './elf/fixture.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ktrace-cache-'));
@@ -41,6 +42,33 @@ test('a corrupt or truncated entry reads as absent and is removed', () => {
   assert.throws(() => readFileSync(p), 'the bad entry was removed');
   writeFileSync(p, good);
   assert.equal(readCache('index', 'c', 'k', env), payload);
+});
+
+test('a large entry is checked by CRC-32: read back whole, a flipped bit or a swapped word is corruption; a SHA-256 entry of that size still reads', () => {
+  const payload = Buffer.alloc(3 << 20);
+  for (let i = 0; i < payload.length; i++) payload[i] = (i * 2654435761) >>> 24;
+  writeCache('snapshot', 'big', 'k', payload, env);
+  const p = cachePath('snapshot', 'big', env);
+  const good = readFileSync(p);
+  const metaLen = good.readUInt32LE(8);
+  assert.is(JSON.parse(good.toString('utf8', 12, 12 + metaLen)).sum, 'crc32');
+  assert.ok(readCache('snapshot', 'big', 'k', env)!.equals(payload));
+  for (const at of [0, 12345, payload.length - 1]) {
+    const bad = Buffer.from(good);
+    bad[12 + metaLen + 32 + at] ^= 0x10;
+    writeFileSync(p, bad);
+    assert.is(readCache('snapshot', 'big', 'k', env), null, `bit flip at ${at}`);
+  }
+  const swapped = Buffer.from(good);
+  const at = 12 + metaLen + 32 + 4096;
+  swapped.copy(swapped, at, at + 4, at + 8); good.copy(swapped, at + 4, at, at + 4);
+  writeFileSync(p, swapped);
+  assert.is(readCache('snapshot', 'big', 'k', env), null, 'two words swapped');
+  // an entry written with SHA-256 (by an earlier ktrace) is still valid
+  const meta = Buffer.from(JSON.stringify({ kind: 'snapshot', key: 'k', format: CACHE_FORMAT, length: payload.length }));
+  const len = Buffer.alloc(4); len.writeUInt32LE(meta.length);
+  writeFileSync(p, Buffer.concat([good.subarray(0, 8), len, meta, createHash('sha256').update(payload).digest(), payload]));
+  assert.ok(readCache('snapshot', 'big', 'k', env)!.equals(payload));
 });
 
 test('KTRACE_NO_CACHE turns the cache off', () => {
