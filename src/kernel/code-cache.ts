@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCache, writeCache } from '../cache.js';
 import type { Image } from '../elf/image.js';
-import type { Machine } from '../emu/machine.js';
+import { blockPrint, type Machine } from '../emu/machine.js';
 import { readdirSync } from 'node:fs';
 import type { OpRecord } from '../emu/decode.js';
 import { icedMemo } from '../emu/iced.js';
@@ -31,12 +31,12 @@ import { Script } from 'node:vm';
 interface Payload {
   shapes: string[]; forms: number[][][]; mems: unknown[][]; bytes: number[][]; ops: unknown[][];
   blocks: [string, BlockSource][]; memo: [string, unknown][];
-  /** Start addresses of the blocks runs compiled (Machine.hotHint), the newest first. */
+  /** The blocks runs compiled (Machine.hotHint): start address and blockPrint pairs, flat, the newest first. */
   hot: number[];
 }
 /** The layout of the entry's payload (part of its key, with the decoder's fingerprint). */
 const ENTRY_FORMAT = 3;
-/** Block addresses kept in `hot` at most. */
+/** Blocks kept in `hot` at most. */
 const HOT_MAX = 20000;
 /** The entry's `hot` as read (saveCode adds this run's compiled blocks to it). */
 let hotAt: number[] = [];
@@ -111,7 +111,7 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
   let p: Payload;
   try { p = JSON.parse(buf.toString('utf8')) as Payload; } catch { return; }
   if (!p || !Array.isArray(p.ops) || !Array.isArray(p.shapes) || !Array.isArray(p.blocks) || !Array.isArray(p.memo)
-    || !Array.isArray(p.forms) || !Array.isArray(p.mems) || !Array.isArray(p.bytes) || !Array.isArray(p.hot) || !p.hot.every(Number.isFinite)) return;
+    || !Array.isArray(p.forms) || !Array.isArray(p.mems) || !Array.isArray(p.bytes) || !Array.isArray(p.hot) || p.hot.length % 2 !== 0 || !p.hot.every(Number.isFinite)) return;
   const ops = unpackRecords(p);
   if (ops === null) return; // does not read back: decoded again, as without an entry
   for (const [k, b] of p.blocks) {
@@ -124,7 +124,8 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
   memoAt = icedMemo.learned;
   machine.decoder.preload(ops);
   hotAt = p.hot;
-  machine.hotHint = new Set(p.hot);
+  const hint = machine.hotHint = new Map<number, number>();
+  for (let i = 0; i < p.hot.length; i += 2) if (!hint.has(p.hot[i])) hint.set(p.hot[i], p.hot[i + 1]); // the newest
   prebuild(entryName(image, imageKey), p.blocks, p.shapes);
 }
 
@@ -132,9 +133,15 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
 export function saveCode(machine: Machine, image: Image, imageKey?: string): void {
   let records = machine.decoder.records();
   // the blocks this run compiled that the entry does not name yet
-  const known = new Set(hotAt), fresh = new Set<number>();
+  const known = new Set<string>(), fresh = new Map<string, [number, number]>();
+  for (let i = 0; i < hotAt.length; i += 2) known.add(`${hotAt[i]}:${hotAt[i + 1]}`);
   for (const pg of machine.mem.allPages()) {
-    if (pg.blist !== null) for (const b of pg.blist) if (b.fn !== null && b.valid && !b.probe && !known.has(b.ips[0])) fresh.add(b.ips[0]);
+    if (pg.blist === null) continue;
+    for (const b of pg.blist) {
+      if (b.fn === null || !b.valid || b.probe) continue;
+      const print = blockPrint(b.ops), k = `${b.ips[0]}:${print}`;
+      if (!known.has(k)) fresh.set(k, [b.ips[0], print]);
+    }
   }
   if (records === null) {
     if (blockSources.learned === blocksAt && icedMemo.learned === memoAt && fresh.size === 0) {
@@ -145,7 +152,7 @@ export function saveCode(machine: Machine, image: Image, imageKey?: string): voi
     records = machine.decoder.records(true)!;
   }
   blocksAt = blockSources.learned; memoAt = icedMemo.learned;
-  hotAt = [...fresh, ...hotAt].slice(0, HOT_MAX);
+  hotAt = [...[...fresh.values()].flat(), ...hotAt].slice(0, 2 * HOT_MAX);
   const packed = packRecords(records);
   // the most recently learned block sources, up to BLOCK_BYTES of source: what a run loads stays small
   const blocks: [string, BlockSource][] = [];
