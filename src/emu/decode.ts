@@ -235,7 +235,11 @@ export class DecodeCache implements CodeCache {
   decoded = 0; invalidations = 0;
   /** Ops decoded by an earlier run, by address (the versions of its bytes seen: an int3 a probe wrote, the
    *  original instruction): used where the bytes in memory are still theirs. */
-  private pre: Map<number, OpRecord[]> | null = null;
+  private pre: Map<number, Map<number, OpRecord[]>> | null = null;
+  /** The page of `pre` that reuse() looked at last, and its base (pages are keyed by base, their records
+   *  by page offset: small-integer keys, where addresses as keys are doubles). */
+  private preBase = NaN;
+  private prePage: Map<number, OpRecord[]> | undefined = undefined;
   /** Records of the ops iced decoded in this process, for the next run. */
   private fresh: OpRecord[] = [];
   /** Ops taken from the records of an earlier run (statistics, tests). */
@@ -247,8 +251,15 @@ export class DecodeCache implements CodeCache {
   /** Offer ops decoded by an earlier run (DecodeCache.records). Each is used only where memory holds its
    *  exact bytes then, so the records change what is decoded by iced, never what runs. */
   preload(records: readonly OpRecord[]): void {
-    const pre = this.pre = new Map<number, OpRecord[]>();
-    for (const r of records) { const l = pre.get(r[0]); if (l === undefined) pre.set(r[0], [r]); else l.push(r); }
+    const pre = this.pre = new Map<number, Map<number, OpRecord[]>>();
+    this.preBase = NaN;
+    for (const r of records) {
+      const off = r[0] & 4095, base = r[0] - off;
+      let pm = pre.get(base);
+      if (pm === undefined) pre.set(base, pm = new Map());
+      const l = pm.get(off);
+      if (l === undefined) pm.set(off, [r]); else l.push(r);
+    }
     this.learnedAt = shapeLog.learned;
   }
   /** The records to keep for the next run: those preloaded and those decoded since, with the shapes learned
@@ -265,14 +276,15 @@ export class DecodeCache implements CodeCache {
       l.push(r);
     };
     for (let i = this.fresh.length - 1; i >= 0; i--) add(this.fresh[i]);
-    if (this.pre !== null) for (const l of this.pre.values()) for (const r of l) add(r);
+    if (this.pre !== null) for (const pm of this.pre.values()) for (const l of pm.values()) for (const r of l) add(r);
     return [...at.values()].flat();
   }
 
   /** The op of an earlier run at page offset `off` of `p`, if memory still holds its bytes there (and
    *  in the next page, for one that runs into it, only where the decoder would have read them). */
   private reuse(p: Page, off: number): Op | null {
-    const l = this.pre!.get(p.base + off);
+    if (p.base !== this.preBase) { this.preBase = p.base; this.prePage = this.pre!.get(p.base); }
+    const l = this.prePage?.get(off);
     if (l === undefined) return null;
     for (const r of l) {
       if (r[25] !== undefined) { const op = this.reuseFault(p, off, r); if (op !== null) return op; continue; }

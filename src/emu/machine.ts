@@ -22,6 +22,17 @@ const PROBE_LIMIT = 1e15;
 
 export interface MachineOptions { cpus: number; seed?: number; }
 
+/** A 32-bit print of a block's instructions (their addresses and bytes): Machine.hotHint. */
+export function blockPrint(ops: readonly Op[]): number {
+  let h = 0x811c9dc5 ^ ops.length;
+  for (const op of ops) {
+    h = Math.imul(h ^ (op.ip & 0xffff), 0x01000193);
+    const b = op.bytes;
+    for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  }
+  return h >>> 0;
+}
+
 export class Machine {
   readonly mem = new Memory();
   readonly cpus: Cpu[] = [];
@@ -75,6 +86,10 @@ export class Machine {
   interpretOnly = false;
   /** Tiering: a block is compiled on its hotAfter-th entry (1: compile everything at once, for tests). */
   hotAfter = HOT_AFTER;
+  /** Blocks an earlier run compiled, by start address, with their blockPrint (kernel/code-cache.ts): such a
+   *  block is compiled when it is built instead of being stepped through hotAfter times (tiering never
+   *  changes what runs; the print keeps other code at the same address, another process's, cold). */
+  hotHint: Map<number, number> | null = null;
 
   constructor(opts: MachineOptions) {
     if (!(opts.cpus >= 1 && opts.cpus <= 64)) throw new Error(`Machine: cpus must be 1..64, got ${opts.cpus}`);
@@ -135,6 +150,9 @@ export class Machine {
     const probe = pg.perms & PAGE_PROBE;
     const { ops, pages } = this.collect(pg, a, probe);
     const blk = newBlock(ops, probe !== 0);
+    // alone: batched with the page's warm blocks (tierUp) it would take them along at another time than the
+    // run that named it did, and so compile other blocks than that run
+    if (this.hotHint !== null && probe === 0 && this.hotHint.get(a) === blockPrint(ops)) { compileBlocks([blk]); if (STATS_ON) stats.blocksCompiled++; }
     if (!pg.blocks) pg.blocks = new Array(PAGE_SIZE);
     pg.blocks[a - pg.base] = blk;
     for (const q of pages) (q.blist ??= []).push(blk);

@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCache, writeCache } from '../cache.js';
 import type { Image } from '../elf/image.js';
-import type { Machine } from '../emu/machine.js';
+import { blockPrint, type Machine } from '../emu/machine.js';
 import { readdirSync } from 'node:fs';
 import type { OpRecord } from '../emu/decode.js';
 import { icedMemo } from '../emu/iced.js';
@@ -23,9 +23,23 @@ import { blockSources, OP_SHAPES, prebuiltBlocks, type BlockFactory, type BlockS
 import { Script } from 'node:vm';
 
 /** The entry: shape sources once, and each record's shape as an index into them; block sources by key;
- *  iced's remembered results (emu/iced.ts memoIced). (A binary form of the records, read one at a time,
- *  was tried: it made the miniature's default run ~15% slower than JSON.parse of them all.) */
-interface Payload { shapes: string[]; ops: OpRecord[]; blocks: [string, BlockSource][]; memo: [string, unknown][] }
+ *  iced's remembered results (emu/iced.ts memoIced). Each record's operand arrays (its fields 7-13, one
+ *  tuple), memory operand (14) and bytes (21) are indexes into tables of the distinct ones (`forms`,
+ *  `mems`, `bytes`: Linux's 23K records have ~2K, ~1.5K and ~8K), which halves what JSON.parse makes (the
+ *  arrays are shared: nothing changes an op's arrays after decoding). (A binary form of the records, read
+ *  one at a time, was tried: it made the miniature's default run ~15% slower than JSON.parse of them all.) */
+interface Payload {
+  shapes: string[]; forms: number[][][]; mems: unknown[][]; bytes: number[][]; ops: unknown[][];
+  blocks: [string, BlockSource][]; memo: [string, unknown][];
+  /** The blocks runs compiled (Machine.hotHint): start address and blockPrint pairs, flat, the newest first. */
+  hot: number[];
+}
+/** The layout of the entry's payload (part of its key, with the decoder's fingerprint). */
+const ENTRY_FORMAT = 3;
+/** Blocks kept in `hot` at most. */
+const HOT_MAX = 20000;
+/** The entry's `hot` as read (saveCode adds this run's compiled blocks to it). */
+let hotAt: number[] = [];
 /** blockSources.learned and icedMemo.learned when the entry was read (a run that compiled no new block and
  *  asked iced nothing new need not rewrite it). */
 let blocksAt = 0, memoAt = 0;
@@ -42,6 +56,7 @@ let decoderPrint: string | undefined;
 function decoderFingerprint(): string {
   if (decoderPrint !== undefined) return decoderPrint;
   const h = createHash('sha256');
+  h.update(`entry ${ENTRY_FORMAT};`);
   const emu = join(dirname(fileURLToPath(import.meta.url)), '..', 'emu');
   for (const f of readdirSync(emu).filter((n) => n.endsWith('.js')).sort()) { h.update(f); h.update(readFileSync(join(emu, f))); }
   try { h.update(readFileSync(createRequire(import.meta.url).resolve('iced-x86/package.json'))); } catch { h.update('?'); }
@@ -90,11 +105,15 @@ function prebuild(name: string, blocks: readonly [string, BlockSource][], shapes
 /** Offer the machine the ops earlier runs of this image decoded (nothing when there is no valid entry). */
 export function loadCode(machine: Machine, image: Image, imageKey?: string): void {
   jit = null;
+  hotAt = [];
   const buf = readCache(KIND, entryName(image, imageKey), decoderFingerprint());
   if (buf === null) return;
   let p: Payload;
   try { p = JSON.parse(buf.toString('utf8')) as Payload; } catch { return; }
-  if (!p || !Array.isArray(p.ops) || !Array.isArray(p.shapes) || !Array.isArray(p.blocks) || !Array.isArray(p.memo)) return;
+  if (!p || !Array.isArray(p.ops) || !Array.isArray(p.shapes) || !Array.isArray(p.blocks) || !Array.isArray(p.memo)
+    || !Array.isArray(p.forms) || !Array.isArray(p.mems) || !Array.isArray(p.bytes) || !Array.isArray(p.hot) || p.hot.length % 2 !== 0 || !p.hot.every(Number.isFinite)) return;
+  const ops = unpackRecords(p);
+  if (ops === null) return; // does not read back: decoded again, as without an entry
   for (const [k, b] of p.blocks) {
     if (typeof k === 'string' && Array.isArray(b) && typeof b[0] === 'string' && typeof b[1] === 'string' && Array.isArray(b[2]) && typeof b[3] === 'number') {
       blockSources.map.set(k, b);
@@ -103,22 +122,29 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
   blocksAt = blockSources.learned;
   for (const e of p.memo) if (Array.isArray(e) && typeof e[0] === 'string' && e[1] !== undefined && e[1] !== null && !icedMemo.map.has(e[0])) icedMemo.map.set(e[0], e[1]);
   memoAt = icedMemo.learned;
-  for (const r of p.ops) {
-    const sh = r[24] as unknown as [number, number, number[], number] | undefined | null;
-    if (sh === undefined || sh === null) { if (r.length > 24) r[24] = undefined; continue; }
-    const text = p.shapes[sh[1]];
-    if (typeof text === 'string' && Array.isArray(sh[2]) && typeof sh[3] === 'number') r[24] = [sh[0], text, sh[2], sh[3]];
-    else r[24] = undefined; // a shape that does not read back is generated again
-  }
-  machine.decoder.preload(p.ops);
+  machine.decoder.preload(ops);
+  hotAt = p.hot;
+  const hint = machine.hotHint = new Map<number, number>();
+  for (let i = 0; i < p.hot.length; i += 2) if (!hint.has(p.hot[i])) hint.set(p.hot[i], p.hot[i + 1]); // the newest
   prebuild(entryName(image, imageKey), p.blocks, p.shapes);
 }
 
 /** Keep what this run decoded for the next one (no write when it decoded nothing new). */
 export function saveCode(machine: Machine, image: Image, imageKey?: string): void {
   let records = machine.decoder.records();
+  // the blocks this run compiled that the entry does not name yet
+  const known = new Set<string>(), fresh = new Map<string, [number, number]>();
+  for (let i = 0; i < hotAt.length; i += 2) known.add(`${hotAt[i]}:${hotAt[i + 1]}`);
+  for (const pg of machine.mem.allPages()) {
+    if (pg.blist === null) continue;
+    for (const b of pg.blist) {
+      if (b.fn === null || !b.valid || b.probe) continue;
+      const print = blockPrint(b.ops), k = `${b.ips[0]}:${print}`;
+      if (!known.has(k)) fresh.set(k, [b.ips[0], print]);
+    }
+  }
   if (records === null) {
-    if (blockSources.learned === blocksAt && icedMemo.learned === memoAt) {
+    if (blockSources.learned === blocksAt && icedMemo.learned === memoAt && fresh.size === 0) {
       // the entry stays: keep V8's compiled code of its script (the functions this run compiled) for the next run
       if (jit !== null && !jit.cached && !jit.saved) { writeCache(KIND, jit.name, jit.key, jit.script.createCachedData()); jit.saved = true; }
       return;
@@ -126,16 +152,8 @@ export function saveCode(machine: Machine, image: Image, imageKey?: string): voi
     records = machine.decoder.records(true)!;
   }
   blocksAt = blockSources.learned; memoAt = icedMemo.learned;
-  const shapes: string[] = [], index = new Map<string, number>();
-  const ops = records.map((r): OpRecord => {
-    const sh = r[24];
-    if (sh === undefined) return r;
-    let i = index.get(sh[1]);
-    if (i === undefined) { i = shapes.length; shapes.push(sh[1]); index.set(sh[1], i); }
-    const out = r.slice() as unknown as unknown[];
-    out[24] = [sh[0], i, sh[2], sh[3]];
-    return out as unknown as OpRecord;
-  });
+  hotAt = [...[...fresh.values()].flat(), ...hotAt].slice(0, 2 * HOT_MAX);
+  const packed = packRecords(records);
   // the most recently learned block sources, up to BLOCK_BYTES of source: what a run loads stays small
   const blocks: [string, BlockSource][] = [];
   let bytes = 0;
@@ -152,6 +170,66 @@ export function saveCode(machine: Machine, image: Image, imageKey?: string): voi
     if (memoBytes > MEMO_BYTES) break;
     memo.push(e);
   }
-  const payload: Payload = { shapes, ops, blocks: blocks.reverse(), memo: memo.reverse() };
+  const payload: Payload = { ...packed, blocks: blocks.reverse(), memo: memo.reverse(), hot: hotAt };
   writeCache(KIND, entryName(image, imageKey), decoderFingerprint(), Buffer.from(JSON.stringify(payload)));
+}
+
+/** Fields of a record (OpRecord) that its packed form replaces by one index into `forms`. */
+const FORM_AT = 7, FORM_LEN = 7, MEM_AT = 14, BYTES_AT = 21, SHAPE_AT = 24;
+
+/** The records as the entry keeps them (Payload): operand tuples, memory operands, bytes and shapes by index. */
+function packRecords(records: readonly OpRecord[]): Pick<Payload, 'shapes' | 'forms' | 'mems' | 'bytes' | 'ops'> {
+  const shapes: string[] = [], forms: number[][][] = [], mems: unknown[][] = [], bytes: number[][] = [];
+  const shapeAt = new Map<string, number>(), formAt = new Map<string, number>(), memAt = new Map<string, number>(), bytesAt = new Map<string, number>();
+  const intern = <T>(list: T[], at: Map<string, number>, key: string, v: T): number => {
+    let i = at.get(key);
+    if (i === undefined) { i = list.length; list.push(v); at.set(key, i); }
+    return i;
+  };
+  const ops = records.map((r) => {
+    const out: unknown[] = r.slice(0, FORM_AT);
+    const form = r.slice(FORM_AT, FORM_AT + FORM_LEN) as number[][];
+    out.push(intern(forms, formAt, JSON.stringify(form), form));
+    const m = r[MEM_AT];
+    out.push(m === null ? -1 : intern(mems, memAt, JSON.stringify(m), m as unknown[]));
+    for (let i = MEM_AT + 1; i < r.length; i++) {
+      const v = r[i] as unknown;
+      if (i === BYTES_AT) out.push(intern(bytes, bytesAt, (v as number[]).join(','), v as number[]));
+      else if (i === SHAPE_AT && v !== undefined) {
+        const sh = v as [number, string, number[], number];
+        out.push([sh[0], intern(shapes, shapeAt, sh[1], sh[1]), sh[2], sh[3]]);
+      } else out.push(v);
+    }
+    return out;
+  });
+  return { shapes, forms, mems, bytes, ops };
+}
+
+/** The records of a packed entry, or null when an index or a field does not read back. */
+function unpackRecords(p: Payload): OpRecord[] | null {
+  const { forms, mems, bytes, shapes } = p;
+  const out: OpRecord[] = new Array(p.ops.length);
+  const shift = FORM_LEN - 1; // one index stands for FORM_LEN fields
+  for (let j = 0; j < p.ops.length; j++) {
+    const o = p.ops[j];
+    if (!Array.isArray(o) || o.length < BYTES_AT - shift + 3) return null;
+    const form = forms[o[FORM_AT] as number], m = o[FORM_AT + 1] as number;
+    if (!Array.isArray(form) || form.length !== FORM_LEN || !(m === -1 || Array.isArray(mems[m]))) return null;
+    const r = new Array(o.length + shift);
+    for (let i = 0; i < FORM_AT; i++) r[i] = o[i];
+    for (let i = 0; i < FORM_LEN; i++) r[FORM_AT + i] = form[i];
+    r[MEM_AT] = m === -1 ? null : mems[m];
+    for (let i = FORM_AT + 2; i < o.length; i++) r[i + shift] = o[i];
+    const b = bytes[r[BYTES_AT] as number];
+    if (!Array.isArray(b)) return null;
+    r[BYTES_AT] = b;
+    if (r.length > SHAPE_AT) {
+      const sh = r[SHAPE_AT] as [number, number, number[], number] | null;
+      const text = sh === null ? undefined : shapes[sh[1]];
+      // a shape that does not read back is generated again
+      r[SHAPE_AT] = sh !== null && typeof text === 'string' && Array.isArray(sh[2]) && typeof sh[3] === 'number' ? [sh[0], text, sh[2], sh[3]] : undefined;
+    }
+    out[j] = r as unknown as OpRecord;
+  }
+  return out;
 }

@@ -16,7 +16,10 @@ import type { Platform } from '../../src/kernel/platform.js';
 import { shapeLog } from '../../src/emu/decode.js';
 import { blockSources } from '../../src/emu/compile.js';
 import { jitState } from '../../src/kernel/code-cache.js';
+import { readCache, writeCache } from '../../src/cache.js';
 import { Disassembler } from '../../src/elf/disasm.js';
+import { blockPrint, type Machine } from '../../src/emu/machine.js';
+import type { Block } from '../../src/emu/decode.js';
 
 const image = Image.load(readFileSync(DEFAULT_VMLINUX));
 const src = readFileSync(join(FIXTURES, 'workloads', 'default.wl'), 'utf8');
@@ -24,15 +27,24 @@ const cache = mkdtempSync(join(tmpdir(), 'ktrace-code-'));
 process.env.XDG_CACHE_HOME = cache;
 delete process.env.KTRACE_NO_CACHE;
 
-function run(): { json: string; decoded: number; reused: number } {
+function run(): { json: string; decoded: number; reused: number; machine: Machine } {
   let pl!: Platform;
   const r = runScript(image, parseWorkload('default.wl', src), { cpus: 2, seed: 1, maxInsns: 200_000_000, snapshot: false, attach: (p) => { pl = p; } });
-  return { json: runResultJson({ ...r, hostSeconds: 0, mips: 0 }), decoded: pl.machine.decoder.decoded, reused: pl.machine.decoder.reused };
+  return { json: runResultJson({ ...r, hostSeconds: 0, mips: 0 }), decoded: pl.machine.decoder.decoded, reused: pl.machine.decoder.reused, machine: pl.machine };
 }
+/** The blocks of a machine's pages that start where they are listed (each block once). */
+function blocksOf(m: Machine): Block[] {
+  const out: Block[] = [];
+  for (const pg of m.mem.allPages()) if (pg.blist && pg.blocks) for (const b of pg.blist) if (pg.blocks[b.ips[0] - pg.base] === b) out.push(b);
+  return out;
+}
+/** The results of the first (cold) run: every later run must end the same. */
+let coldJson = '';
 const entries = () => readdirSync(join(cache, 'ktrace', 'code')).filter((f) => !f.includes('.tmp-')).sort();
 
 test('a run from the code cache decodes nothing again and ends byte-identically to runs without it', () => {
   const cold = run();
+  coldJson = cold.json;
   assert.ok(cold.decoded > 1000, `decoded ${cold.decoded}`);
   assert.is(cold.reused, 0);
   assert.is(entries().length, 1);
@@ -43,9 +55,20 @@ test('a run from the code cache decodes nothing again and ends byte-identically 
   const warm = run();
   assert.is(warm.decoded, 0, 'every instruction came from the cache');
   assert.is(shapeLog.learned, learned, 'and every single-instruction function source');
-  assert.is(blockSources.learned, blocks, 'and every compiled block source');
   assert.is(warm.reused, cold.decoded);
   assert.is(warm.json, cold.json);
+  // the blocks the cold run compiled are compiled when built (the entry names them: Machine.hotHint)
+  const compiled = blocksOf(cold.machine).filter((b) => b.fn !== null && b.valid && !b.probe);
+  assert.ok(compiled.length > 20, `${compiled.length} blocks compiled`);
+  const hint = warm.machine.hotHint!;
+  assert.equal([...hint.keys()].sort(), [...new Set(compiled.map((b) => b.ips[0]))].sort());
+  assert.ok(compiled.every((b) => hint.get(b.ips[0]) === blockPrint(b.ops)));
+  const hinted = blocksOf(warm.machine).filter((b) => hint.get(b.ips[0]) === blockPrint(b.ops) && b.valid);
+  assert.ok(hinted.length > 20 && hinted.every((b) => b.fn !== null), `${hinted.length} hinted blocks built`);
+  assert.is(cold.machine.hotHint, null);
+  // compiled alone when built, they take no other blocks along: the warm run compiles what the cold one did
+  assert.is(blockSources.learned, blocks, 'every compiled block source came from the entry');
+  assert.equal(blocksOf(warm.machine).filter((b) => b.fn !== null && b.valid && !b.probe).map((b) => b.ips[0]).sort(), compiled.map((b) => b.ips[0]).sort());
   // the warm run compiled the entry's sources as one script and left V8's code of it for the next run
   assert.is(jitState(), 'compiled');
   assert.equal(entries().map((f) => f.endsWith('.v8')), [false, true]);
@@ -149,6 +172,24 @@ test('a corrupt entry reads as absent and is rebuilt', () => {
   assert.ok(r.decoded > 1000);
   assert.ok(readFileSync(path).equals(good), 'rewritten as it was');
   assert.is(run().decoded, 0);
+});
+
+test('an entry whose records name operand tables it lacks reads as absent (checksum and all valid): decoded again, same results', () => {
+  const name = entries().find((f) => !f.endsWith('.v8'))!;
+  const path = join(cache, 'ktrace', 'code', name);
+  const good = readFileSync(path);
+  const meta = JSON.parse(good.toString('utf8', 12, 12 + good.readUInt32LE(8))) as { key: string };
+  const p = JSON.parse(readCache('code', name, meta.key)!.toString('utf8')) as { forms: unknown[]; mems: unknown[]; bytes: unknown[]; ops: unknown[] };
+  // the packed form: far fewer distinct operand tuples, memory operands and byte strings than records
+  assert.ok(p.forms.length > 10 && p.forms.length * 4 < p.ops.length, `${p.forms.length} tuples, ${p.ops.length} records`);
+  assert.ok(p.mems.length * 2 < p.ops.length && p.bytes.length < p.ops.length);
+  p.forms.pop();
+  writeCache('code', name, meta.key, Buffer.from(JSON.stringify(p)));
+  const r = run();
+  assert.is(r.reused, 0);
+  assert.ok(r.decoded > 1000);
+  assert.is(r.json, coldJson);
+  assert.is(run().decoded, 0, 'rewritten whole');
 });
 
 test.after(() => rmSync(cache, { recursive: true, force: true }));

@@ -13,6 +13,7 @@ import { runScript, type RunOptions, type RunResult } from '../../src/kernel/ses
 import { runResultJson } from '../../src/output/run-summary.js';
 import type { Platform } from '../../src/kernel/platform.js';
 import { KprobeManager, KretprobeManager, Optimizer } from '../../src/kprobe/index.js';
+import { blockSources } from '../../src/emu/compile.js';
 
 const image = Image.load(readFileSync(DEFAULT_VMLINUX));
 const src = readFileSync(join(FIXTURES, 'workloads', 'default.wl'), 'utf8');
@@ -44,6 +45,21 @@ test('the default workload restored from the snapshot is byte-identical to a col
     assert.is(second.json, cold.json);
   }
   assert.ok(snapshots().length >= 3);
+});
+
+test('the block sources the snapshot boot generated are forgotten: the code entry keeps the run\'s only', () => {
+  const noEntry = () => { blockSources.map.clear(); rmSync(join(cache, 'ktrace', 'code'), { recursive: true, force: true }); };
+  noEntry(); // every source is generated (none comes from a code entry)
+  const learned = blockSources.learned;
+  const first = run(1, true, undefined, { seed: 7 }); // boots to make the snapshot, then runs from it
+  assert.is(first.booted, 'snapshot', first.why);
+  const made = [...blockSources.map.keys()].sort();
+  noEntry();
+  const before = blockSources.learned;
+  const second = run(1, true, undefined, { seed: 7 }); // from the cache: generates the run's sources only
+  assert.is(second.json, first.json);
+  assert.equal(made, [...blockSources.map.keys()].sort());
+  assert.ok(before - learned > blockSources.learned - before + 20, `boot + run learned ${before - learned}, the run ${blockSources.learned - before}`);
 });
 
 // vfs_read runs only after /init: entry and return probes, jump-optimized by the delayed worker during

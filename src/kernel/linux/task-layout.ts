@@ -8,8 +8,47 @@ import { Dwarf } from '../../dwarf/index.js';
 import { DW_AT, DW_TAG } from '../../dwarf/constants.js';
 import { imageLoader } from '../../debuginfo/open.js';
 import { setLinuxTaskLayoutReader, TaskLayoutError, type TaskLayout } from '../task-layout.js';
+import { cacheEnabled, imageKey, readCache, writeCache } from '../../cache.js';
+import { imageFingerprint, KIND } from '../../debuginfo/index-cache.js';
 
+/** The layout's fields, in the order the cache entry keeps them. */
+const FIELDS = ['current', 'pid', 'comm', 'commLen', 'stack', 'state', 'dead', 'tiFlags', 'preemptCount'] as const;
+/** Bumped when what linuxTaskLayout reads changes: part of the entry's name and key. */
+const LAYOUT_VERSION = 1;
+
+/**
+ * The layout of an image file, kept beside its debug-info index (cache kind 'index', keyed by the file's
+ * cache key and the image's fingerprint: debuginfo/index-cache.ts): reading it from the DWARF walks the
+ * whole init_task.c unit, ~40 ms of every Linux run's start. An entry that does not read back is
+ * ignored and written again.
+ */
 export function linuxTaskLayout(image: Image): TaskLayout {
+  const path = image.source.path;
+  let entry: { name: string; key: string } | undefined;
+  if (path !== undefined && cacheEnabled()) {
+    try {
+      const k = imageKey(path);
+      entry = { name: `${k}.task-layout-${LAYOUT_VERSION}`, key: `${k};${imageFingerprint(image).toString('hex')};${LAYOUT_VERSION}` };
+    } catch { entry = undefined; }
+  }
+  if (entry !== undefined) {
+    const hit = readCache(KIND, entry.name, entry.key);
+    if (hit !== null) {
+      try {
+        const v = JSON.parse(hit.toString('utf8')) as unknown;
+        if (Array.isArray(v) && v.length === FIELDS.length && v.every((x) => Number.isSafeInteger(x))) {
+          const l = Object.fromEntries(FIELDS.map((f, i) => [f, v[i] as number])) as Omit<TaskLayout, 'preemptPerCpu'>;
+          return { ...l, preemptPerCpu: true };
+        }
+      } catch { /* read it again below */ }
+    }
+  }
+  const l = readTaskLayout(image);
+  if (entry !== undefined) writeCache(KIND, entry.name, entry.key, Buffer.from(JSON.stringify(FIELDS.map((f) => l[f]))));
+  return l;
+}
+
+function readTaskLayout(image: Image): TaskLayout {
   const current = image.symbolAddr('current_task');
   if (current === undefined) throw new TaskLayoutError('no current_task symbol: not a Linux x86-64 kernel ktrace knows');
   const d = new Dwarf(imageLoader(image));

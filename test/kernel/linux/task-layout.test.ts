@@ -3,13 +3,17 @@
 // process that has not imported it, a Linux image's layout is a clear error; the miniature's needs nothing.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Image } from '../../../src/elf/image.js';
 import { bundledLinuxPath, LINUX_FIXTURE_DIR } from '../../../src/kernel/linux/bundle.js';
 import { MINI_TASK_LAYOUT, taskLayout } from '../../../src/kernel/task-layout.js';
 import { DEFAULT_VMLINUX } from '../../../src/paths.js';
+import { openImage } from '../../../src/elf/open.js';
+import { linuxTaskLayout } from '../../../src/kernel/linux/task-layout.js';
+import { readCache, writeCache } from '../../../src/cache.js';
 
 const built = existsSync(join(LINUX_FIXTURE_DIR, 'vmlinux.br'));
 
@@ -40,6 +44,41 @@ test('imported, the reader gives Linux 6.1\'s task_struct offsets from its DWARF
   assert.is(l.commLen, 16); // TASK_COMM_LEN
   assert.ok(l.pid > 0 && l.comm > l.pid && l.stack > 0 && l.state >= 0, JSON.stringify(l));
   assert.ok(l.preemptPerCpu && l.preemptCount === image.symbolAddr('__preempt_count'));
+});
+
+test('the layout of an image file is kept in the cache and taken from it; a corrupt entry is read again', () => {
+  if (!built) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
+  const cache = mkdtempSync(join(tmpdir(), 'ktrace-layout-'));
+  const saved = process.env.XDG_CACHE_HOME;
+  process.env.XDG_CACHE_HOME = cache;
+  delete process.env.KTRACE_NO_CACHE;
+  try {
+    const path = bundledLinuxPath();
+    const fromDwarf = linuxTaskLayout(Image.load(readFileSync(path))); // no file: nothing cached
+    assert.is(existsSync(join(cache, 'ktrace', 'index')), false);
+    assert.equal(linuxTaskLayout(openImage(path)), fromDwarf);
+    const dir = join(cache, 'ktrace', 'index');
+    const names = readdirSync(dir).filter((n) => n.includes('.task-layout-'));
+    assert.is(names.length, 1);
+    // a later open takes it from the entry (written here with another pid offset: that is what it gives)
+    const file = join(dir, names[0]);
+    const good = readFileSync(file);
+    const meta = JSON.parse(good.toString('utf8', 12, 12 + good.readUInt32LE(8))) as { key: string };
+    const fields = JSON.parse(readCache('index', names[0], meta.key)!.toString('utf8')) as number[];
+    assert.is(fields[1], fromDwarf.pid);
+    writeCache('index', names[0], meta.key, Buffer.from(JSON.stringify(fields.map((v, i) => (i === 1 ? v + 8 : v)))));
+    assert.is(linuxTaskLayout(openImage(path)).pid, fromDwarf.pid + 8);
+    writeFileSync(file, good);
+    // a corrupt entry reads as absent: the layout is read from the DWARF again and the entry rewritten
+    const bad = Buffer.from(good);
+    bad[bad.length - 3] ^= 0x55;
+    writeFileSync(file, bad);
+    assert.equal(linuxTaskLayout(openImage(path)), fromDwarf);
+    assert.ok(readFileSync(file).equals(good), 'rewritten as it was');
+  } finally {
+    if (saved === undefined) delete process.env.XDG_CACHE_HOME; else process.env.XDG_CACHE_HOME = saved;
+    rmSync(cache, { recursive: true, force: true });
+  }
 });
 
 test.run();
