@@ -57,7 +57,7 @@ export function newBlock(ops: Op[], probe: boolean): Block {
   for (let i = 0; i < n; i++) ips[i] = ops[i].ip;
   const lf = formOf(lastOp);
   const link = !lastOp.bad && !!lf && !lf.ends && unsupportedReason(lastOp) === '';
-  return { fn: null, heat: 0, n, ips, probe, valid: true, ops, link, s1: null, s1ip: NaN, s2: null, s2ip: NaN, pre: 0 };
+  return { fn: null, heat: 0, n, ips, probe, valid: true, ops, link, s1: null, s1ip: NaN, s2: null, s2ip: NaN, head: false, pre: 0 };
 }
 
 export function compileMany(list: Op[][], probe: boolean): Block[] {

@@ -75,6 +75,10 @@ export interface Block {
   link: boolean;
   /** the two most recent successor blocks and their addresses (the run loop's inline cache) */
   s1: Block | null; s1ip: number; s2: Block | null; s2ip: number;
+  /** made of the rest of a block that a budget end or an interrupt left mid-way (Machine.run): compiled
+   *  like any block, but it joins a WebAssembly region only when hot by itself (it is entered at quantum
+   *  boundaries, not by the guest's control flow: wasm.ts) */
+  head: boolean;
   /** instructions committed to the counters before the last (system) instruction runs, so that it sees
    *  an exact clock (rdtsc, port writes that arm the timer); the run loop's fault path accounts for it */
   pre: number;

@@ -75,6 +75,11 @@ export class Machine {
   interpretOnly = false;
   /** Tiering: a block is compiled on its hotAfter-th entry (1: compile everything at once, for tests). */
   hotAfter = HOT_AFTER;
+  /** Per CPU (by id): the block it was stepping through when a run ended on its budget or an interrupt
+   *  came, and the index of the op at which it left it: when no block starts there, the CPU goes on in a
+   *  block made of that block's rest (headBlock). */
+  private readonly leftBlk: (Block | null)[] = new Array<Block | null>(64).fill(null);
+  private readonly leftI = new Int32Array(64);
 
   constructor(opts: MachineOptions) {
     if (!(opts.cpus >= 1 && opts.cpus <= 64)) throw new Error(`Machine: cpus must be 1..64, got ${opts.cpus}`);
@@ -138,6 +143,26 @@ export class Machine {
     if (!pg.blocks) pg.blocks = new Array(PAGE_SIZE);
     pg.blocks[a - pg.base] = blk;
     for (const q of pages) (q.blist ??= []).push(blk);
+    return blk;
+  }
+
+  /** The rest of block `lb` from its op `k` on (at a budget end's or an interrupt's mid-block address on
+   *  page `pg`), as a block of its own: listed by every page its ops cover; compiled on its first entry
+   *  when `lb` was compiled. */
+  private headBlock(pg: Page, lb: Block, k: number): Block {
+    const ops = lb.ops.slice(k);
+    const blk = newBlock(ops, lb.probe);
+    blk.head = true;
+    if (lb.fn !== null) blk.heat = this.hotAfter - 1;
+    if (!pg.blocks) pg.blocks = new Array(PAGE_SIZE);
+    pg.blocks[ops[0].ip - pg.base] = blk;
+    const pages: Page[] = [];
+    for (const op of ops) {
+      for (const x of [op.ip, op.ip + op.len - 1]) {
+        const q = this.mem.page(x);
+        if (q && !pages.includes(q)) { pages.push(q); (q.blist ??= []).push(blk); }
+      }
+    }
     return blk;
   }
 
@@ -261,9 +286,13 @@ export class Machine {
         c.halted = false;
       }
       const done = c.instret;
-      if (done >= end && (m.permsAt(c.rip) & PAGE_PROBE) === 0) return Stop.Budget;
+      if (done >= end && (m.permsAt(c.rip) & PAGE_PROBE) === 0) {
+        if (cur !== null) { this.leftBlk[c.id] = cur; this.leftI[c.id] = curI; }
+        return Stop.Budget;
+      }
       if (c.instret + c.idleNs >= c.nextTimer) this.fireTimer(c);
       if (c.pending !== 0 && c.if_ !== 0 && !c.shadow && (m.permsAt(c.rip) & PAGE_PROBE) === 0) {
+        if (cur !== null) { this.leftBlk[c.id] = cur; this.leftI[c.id] = curI; cur = null; }
         const v = c.highestPending();
         c.pendingVec[v] = 0; c.pending--;
         if (STATS_ON) stats.interrupts++;
@@ -297,7 +326,12 @@ export class Machine {
             catch (e) { if (e !== FAULT) throw e; if (STATS_ON) stats.faults++; return vectorStop(c.trapVector); }
           }
           blk = pg.blocks !== null ? pg.blocks[off] : undefined;
-          if (blk === undefined || !blk.valid) blk = this.buildBlock(pg, a);
+          if (blk === undefined || !blk.valid) {
+            // where a budget end or an interrupt left a block mid-way, the rest of that block (a new
+            // superblock from here would overlap it, up to MAX_BLOCK instructions, stepped until hot)
+            const lb: Block | null = this.leftBlk[c.id];
+            blk = lb !== null && lb.valid && lb.ips[this.leftI[c.id]] === a ? this.headBlock(pg, lb, this.leftI[c.id]) : this.buildBlock(pg, a);
+          }
           if (blk.fn === null && blocksOk && ++blk.heat >= hotAfter) this.tierUp(blk, pg);
           if (prev !== null && prev.link) { prev.s2 = prev.s1; prev.s2ip = prev.s1ip; prev.s1 = blk; prev.s1ip = a; }
         }
