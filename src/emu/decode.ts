@@ -76,8 +76,8 @@ export interface Block {
   /** the two most recent successor blocks and their addresses (the run loop's inline cache) */
   s1: Block | null; s1ip: number; s2: Block | null; s2ip: number;
   /** made of the rest of a block that a budget end or an interrupt left mid-way (Machine.run): compiled
-   *  like any block, but it joins a WebAssembly region only when hot by itself (it is entered at quantum
-   *  boundaries, not by the guest's control flow: wasm.ts) */
+   *  like any block (its source is not kept across runs), but it joins a WebAssembly region only when hot
+   *  by itself (it is entered at quantum boundaries, not by the guest's control flow: wasm.ts) */
   head: boolean;
   /** instructions committed to the counters before the last (system) instruction runs, so that it sees
    *  an exact clock (rdtsc, port writes that arm the timer); the run loop's fault path accounts for it */
@@ -248,6 +248,8 @@ export class DecodeCache implements CodeCache {
   private learnedAt = 0;
   constructor(readonly mem: Memory) { mem.codeCache = this; }
 
+  /** Were ops of an earlier run offered (a code cache entry was read for this machine)? */
+  get preloaded(): boolean { return this.pre !== null; }
   /** Offer ops decoded by an earlier run (DecodeCache.records). Each is used only where memory holds its
    *  exact bytes then, so the records change what is decoded by iced, never what runs. */
   preload(records: readonly OpRecord[]): void {

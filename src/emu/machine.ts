@@ -4,7 +4,7 @@ import { Cpu } from './cpu.js';
 import { InterruptFrames } from './frames.js';
 import { VEC_DB, VEC_IPI, VEC_TIMER } from '../base/x86.js';
 import { DecodeCache, MAX_BLOCK, type Block, type Op } from './decode.js';
-import { compileBlocks, compileOp, endsBlock, newBlock } from './compile.js';
+import { compileBlocks, compileOp, endsBlock, knownBlock, newBlock } from './compile.js';
 import { FAULT, Memory, PAGE_PROBE, PAGE_SIZE, PERM_U, PERM_X, type Page } from './memory.js';
 import { STATS_ON, stats } from './stats.js';
 import { Mnemonic } from './iced.js';
@@ -140,6 +140,9 @@ export class Machine {
     const probe = pg.perms & PAGE_PROBE;
     const { ops, pages } = this.collect(pg, a, probe);
     const blk = newBlock(ops, probe !== 0);
+    // a block whose source an earlier run kept (the code cache) costs no code generation: compiled on its
+    // first entry (tierUp)
+    if (this.hotAfter > 1 && this.decoder.preloaded && knownBlock(blk)) blk.heat = this.hotAfter - 1;
     if (!pg.blocks) pg.blocks = new Array(PAGE_SIZE);
     pg.blocks[a - pg.base] = blk;
     for (const q of pages) (q.blist ??= []).push(blk);
@@ -147,13 +150,12 @@ export class Machine {
   }
 
   /** The rest of block `lb` from its op `k` on (at a budget end's or an interrupt's mid-block address on
-   *  page `pg`), as a block of its own: listed by every page its ops cover; compiled on its first entry
-   *  when `lb` was compiled. */
+   *  page `pg`), as a block of its own, listed by every page its ops cover (tiered up as any block; its
+   *  source is not kept across runs: compile.ts blockGen). */
   private headBlock(pg: Page, lb: Block, k: number): Block {
     const ops = lb.ops.slice(k);
     const blk = newBlock(ops, lb.probe);
     blk.head = true;
-    if (lb.fn !== null) blk.heat = this.hotAfter - 1;
     if (!pg.blocks) pg.blocks = new Array(PAGE_SIZE);
     pg.blocks[ops[0].ip - pg.base] = blk;
     const pages: Page[] = [];
@@ -170,7 +172,10 @@ export class Machine {
   private tierUp(blk: Block, pg: Page | undefined): void {
     const list = [blk];
     const warm = this.hotAfter >> 2;
-    if (pg && pg.blist) {
+    // a block compiled on its first entry because its source is known (buildBlock) comes alone: the warm
+    // blocks of its page are compiled when and as a run without the code cache would (the run then
+    // generates no source the cache lacks)
+    if (pg && pg.blist && !(this.decoder.preloaded && this.hotAfter > 1 && knownBlock(blk))) {
       for (const q of pg.blist) {
         if (list.length >= BATCH) break;
         if (q !== blk && q.fn === null && q.valid && q.heat > warm) list.push(q);
