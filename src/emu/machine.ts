@@ -155,7 +155,7 @@ export class Machine {
   private headBlock(pg: Page, lb: Block, k: number): Block {
     const ops = lb.ops.slice(k);
     const blk = newBlock(ops, lb.probe);
-    blk.head = true;
+    blk.head = 1;
     if (!pg.blocks) pg.blocks = new Array(PAGE_SIZE);
     pg.blocks[ops[0].ip - pg.base] = blk;
     const pages: Page[] = [];
@@ -166,6 +166,16 @@ export class Machine {
       }
     }
     return blk;
+  }
+
+  /** Block `blk`'s first `k` ops as a tail block (Block.head 2), kept on `blk` (its pages' invalidation
+   *  reaches it through `blk`, the only way to it); compiled alone on its hotAfter-th use. */
+  private tailBlock(blk: Block, k: number): Block {
+    const tails = blk.tails ??= [];
+    let t = tails[k];
+    if (t === undefined) { t = tails[k] = newBlock(blk.ops.slice(0, k), blk.probe); t.head = 2; }
+    if (t.fn === null && ++t.heat >= this.hotAfter) { compileBlocks([t]); if (STATS_ON) stats.blocksCompiled++; }
+    return t;
   }
 
   /** Compile a block that became hot, with the warm cold blocks of its first page (one `new Function`). */
@@ -345,6 +355,12 @@ export class Machine {
       if (!blk.probe) { const t = c.nextTimer - (c.instret + c.idleNs); if (t < limit) limit = t; }
       // keep the allowance a small integer: a huge budget would make it a boxed double on every call
       if (limit > 0x3fffffff) limit = 0x3fffffff;
+      // a budget or timer deadline inside a compiled block: its first `limit` ops run as a block of their
+      // own (a tail block, compiled once it is hot), and the next run goes on in the block's rest (leftBlk)
+      if (blk.fn !== null && curI === 0 && blk.n > limit && limit > 1 && c.tf === 0 && !c.shadow && blocksOk) {
+        this.leftBlk[c.id] = blk; this.leftI[c.id] = limit;
+        blk = this.tailBlock(blk, limit);
+      }
       m.smc = 0;
       const fn = blk.fn;
       if (fn !== null && curI === 0 && blk.n <= limit && c.tf === 0 && !c.shadow && blocksOk) {

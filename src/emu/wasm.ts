@@ -583,14 +583,14 @@ export const jsFnOf = new WeakMap<Block, BlockFn>();
  *  the blocks of its page become a region. */
 export function watch(b: Block, js: BlockFn, flagStores: FlagStores): BlockFn {
   jsFnOf.set(b, js);
-  if (!wasmTier.on) return js;
+  if (!wasmTier.on || b.head === 2) return js;
   const heat = { n: 0, i: 0, lim: -1 };
   HEAT.set(b, heat);
   return function (c: Cpu, R: Uint32Array, m: Memory, L: number): void {
     // hot: entered `lim` times (wasmTier.hot; fewer on a page that has a region: joinAfter, set on the
     // first entry or when the region is built), or `hot` x 64 instructions run in it (a loop inside one block)
     if ((++heat.n >= heat.lim || heat.i >= wasmTier.hot * 64)
-      && (heat.lim >= 0 || (heat.lim = !b.head && pageRegion(m, b.ips[0]) !== undefined ? joinAfter() : wasmTier.hot) <= heat.n)) {
+      && (heat.lim >= 0 || (heat.lim = b.head === 0 && pageRegion(m, b.ips[0]) !== undefined ? joinAfter() : wasmTier.hot) <= heat.n)) {
       b.fn = js;
       try { buildRegion(b, m, flagStores); } catch (e) { if (!(e instanceof Unsupported) && !(e instanceof WebAssembly.CompileError)) throw e; wasmTier.failed++; }
       if (b.fn !== js && b.fn !== null) return b.fn(c, R, m, L);
@@ -640,7 +640,7 @@ function buildRegion(hot: Block, m: Memory, flagStores: FlagStores): void {
     if (q === hot || !q.valid || q.fn === null || q.probe || a < page || a >= page + 4096) continue;
     const r = REGION_OF.get(q);
     if (r !== undefined && r.alive) members.push(q);
-    else { const h = HEAT.get(q); if (h !== undefined && (h.i >= warm || (h.n >= warmN && !q.head))) warmers.push(q); }
+    else { const h = HEAT.get(q); if (h !== undefined && (h.i >= warm || (h.n >= warmN && q.head === 0))) warmers.push(q); }
   }
   warmers.sort((x, y) => (HEAT.get(y)?.i ?? 0) - (HEAT.get(x)?.i ?? 0));
   const cand: Block[] = [hot];
@@ -706,7 +706,7 @@ function buildRegion(hot: Block, m: Memory, flagStores: FlagStores): void {
   if (regions === undefined) PAGE_REGION.set(m, (regions = new Map()));
   regions.set(page, region);
   // the page's other watched blocks now join it sooner
-  for (const q of pg.blist as Block[]) { const h = HEAT.get(q); if (h !== undefined && !q.head && (h.lim < 0 || h.lim > joinAfter())) h.lim = joinAfter(); }
+  for (const q of pg.blist as Block[]) { const h = HEAT.get(q); if (h !== undefined && q.head === 0 && (h.lim < 0 || h.lim > joinAfter())) h.lim = joinAfter(); }
   const buf = m.wasmMemory.buffer as ArrayBuffer;
   const u32 = new Uint32Array(buf, S, 48), f64 = new Float64Array(buf, S + S_RIP, 1), seg = new Float64Array(buf, S + S_FSB, 2);
   cand.forEach((b, j) => {
