@@ -158,22 +158,28 @@ export class Machine {
     blk.head = 1;
     if (!pg.blocks) pg.blocks = new Array(PAGE_SIZE);
     pg.blocks[ops[0].ip - pg.base] = blk;
+    this.listOnPages(blk);
+    return blk;
+  }
+
+  /** Add a block made of ops of another block to the list of every page its ops cover (a write to any of
+   *  them invalidates it: a block being stepped through is checked by its own `valid`). */
+  private listOnPages(blk: Block): void {
     const pages: Page[] = [];
-    for (const op of ops) {
+    for (const op of blk.ops) {
       for (const x of [op.ip, op.ip + op.len - 1]) {
         const q = this.mem.page(x);
         if (q && !pages.includes(q)) { pages.push(q); (q.blist ??= []).push(blk); }
       }
     }
-    return blk;
   }
 
-  /** Block `blk`'s first `k` ops as a tail block (Block.head 2), kept on `blk` (its pages' invalidation
-   *  reaches it through `blk`, the only way to it); compiled alone on its hotAfter-th use. */
+  /** Block `blk`'s first `k` ops as a tail block (Block.head 2), kept on `blk` (the only way to it) and
+   *  listed by its pages; compiled alone on its hotAfter-th use. */
   private tailBlock(blk: Block, k: number): Block {
     const tails = blk.tails ??= [];
     let t = tails[k];
-    if (t === undefined) { t = tails[k] = newBlock(blk.ops.slice(0, k), blk.probe); t.head = 2; }
+    if (t === undefined || !t.valid) { t = tails[k] = newBlock(blk.ops.slice(0, k), blk.probe); t.head = 2; this.listOnPages(t); }
     if (t.fn === null && ++t.heat >= this.hotAfter) { compileBlocks([t]); if (STATS_ON) stats.blocksCompiled++; }
     return t;
   }
