@@ -564,6 +564,8 @@ interface RegionFn { run: (start: number, limit: number) => void; }
 /** One region: its blocks and wasm function; a member block's fn enters it at the member's index. */
 class Region {
   alive = true;
+  /** regions built on this page so far, this one included (joinAfter applies to the first JOIN_BUILDS) */
+  builds = 1;
   constructor(readonly blocks: Block[], readonly js: BlockFn[], readonly user: number, readonly fn: RegionFn, readonly mem: Memory) {}
   ok(): boolean {
     if (!this.alive) return false;
@@ -590,9 +592,11 @@ export function watch(b: Block, js: BlockFn, flagStores: FlagStores): BlockFn {
     // hot: entered `lim` times (wasmTier.hot; fewer on a page that has a region: joinAfter, set on the
     // first entry or when the region is built), or `hot` x 64 instructions run in it (a loop inside one block)
     if ((++heat.n >= heat.lim || heat.i >= wasmTier.hot * 64)
-      && (heat.lim >= 0 || (heat.lim = b.head === 0 && pageRegion(m, b.ips[0]) !== undefined ? joinAfter() : wasmTier.hot) <= heat.n)) {
+      && (heat.lim >= 0 || (heat.lim = b.head === 0 && (pageRegion(m, b.ips[0])?.builds ?? JOIN_BUILDS) < JOIN_BUILDS ? joinAfter() : wasmTier.hot) <= heat.n)) {
       b.fn = js;
-      try { buildRegion(b, m, flagStores); } catch (e) { if (!(e instanceof Unsupported) && !(e instanceof WebAssembly.CompileError)) throw e; wasmTier.failed++; }
+      // a page's region is built JOIN_BUILDS times at most (a block left out then stays in JS), except
+      // when the tier is forced (hot 1: tests build small regions on every block's first entry)
+      if (wasmTier.hot === 1 || (pageRegion(m, b.ips[0])?.builds ?? 0) < JOIN_BUILDS) try { buildRegion(b, m, flagStores); } catch (e) { if (!(e instanceof Unsupported) && !(e instanceof WebAssembly.CompileError)) throw e; wasmTier.failed++; }
       if (b.fn !== js && b.fn !== null) return b.fn(c, R, m, L);
     }
     const before = c.instret;
@@ -614,6 +618,9 @@ function pageRegion(m: Memory, a: number): Region | undefined {
   const r = PAGE_REGION.get(m)?.get(a - (a & 4095));
   return r !== undefined && r.alive ? r : undefined;
 }
+/** Builds of a page's region at most: past them a full region would evict members for each block that
+ *  joins it, and they come back (kernel workload, 243M instructions: 24 regions, 5x the exits). */
+const JOIN_BUILDS = 4;
 /** Entries after which a block on a page with a region joins it (a build takes the page's blocks that
  *  are an eighth of the way there too, so that a jump table's cases come in together). */
 function joinAfter(): number { return Math.max(1, wasmTier.hot >> 4); }
@@ -704,9 +711,10 @@ function buildRegion(hot: Block, m: Memory, flagStores: FlagStores): void {
   wasmTier.regions++;
   let regions = PAGE_REGION.get(m);
   if (regions === undefined) PAGE_REGION.set(m, (regions = new Map()));
+  region.builds = (regions.get(page)?.builds ?? 0) + 1;
   regions.set(page, region);
-  // the page's other watched blocks now join it sooner
-  for (const q of pg.blist as Block[]) { const h = HEAT.get(q); if (h !== undefined && q.head === 0 && (h.lim < 0 || h.lim > joinAfter())) h.lim = joinAfter(); }
+  // the page's other watched blocks now join it sooner (for its first JOIN_BUILDS builds)
+  if (region.builds < JOIN_BUILDS) for (const q of pg.blist as Block[]) { const h = HEAT.get(q); if (h !== undefined && q.head === 0 && (h.lim < 0 || h.lim > joinAfter())) h.lim = joinAfter(); }
   const buf = m.wasmMemory.buffer as ArrayBuffer;
   const u32 = new Uint32Array(buf, S, 48), f64 = new Float64Array(buf, S + S_RIP, 1), seg = new Float64Array(buf, S + S_FSB, 2);
   cand.forEach((b, j) => {
