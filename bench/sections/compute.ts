@@ -11,6 +11,7 @@ import { countNative, fmtM, fmtMips, fmtS, printTable, timeProgram, which } from
 import { runUserBinary } from '../lib/usermode.js';
 import type { Section } from './section.js';
 import { wasmTier } from '../../src/emu/wasm.js';
+import { goal } from '../lib/goals.js';
 
 /**
  * The fixture's own build of its lib/crc32.c + lib/compute.c (fixtures/bench/compute, `compute [ROUNDS]`,
@@ -118,6 +119,13 @@ export const compute: Section = {
     if (qemuCpu) cpuRatios.push(`emulator/qemu = ${(emuCpuMips / cpuMips(n, qemuCpu)).toFixed(3)}`);
     if (nativeCpu) cpuRatios.push(`emulator/native = ${(emuCpuMips / cpuMips(n, nativeCpu)).toFixed(4)}`);
     cpuRatios.push(`kernel/user mode = ${(cpuMips(kern.instructions, kern.cpu) / emuCpuMips).toFixed(3)}`);
+    // issue 16's rows (bench/lib/goals.ts): on wall-clock MIPS and on MIPS per CPU second
+    const kernUser = kern.instructions / kern.seconds / 1e6 / emuMips, kernUserCpu = cpuMips(kern.instructions, kern.cpu) / emuCpuMips;
+    if (qemuSecs) {
+      const w = emuMips / (n / qemuSecs / 1e6), cq = qemuCpu ? emuCpuMips / cpuMips(n, qemuCpu) : NaN;
+      goal('user-mode compute, ktrace / qemu-x86_64 MIPS (wall; CPU s)', `${w.toFixed(2)}; ${Number.isNaN(cq) ? '-' : cq.toFixed(2)}`, '>= 0.5', w >= 0.5 && !(cq < 0.5));
+    } else goal('user-mode compute, ktrace / qemu-x86_64 MIPS', 'no qemu-x86_64', '>= 0.5', false);
+    goal('kernel-mode MIPS / user-mode MIPS (wall; CPU s)', `${kernUser.toFixed(2)}; ${kernUserCpu.toFixed(2)}`, '>= 0.8', kernUser >= 0.8 && kernUserCpu >= 0.8);
     console.log(`CPU seconds: ${nativeCpu !== null ? `native ${fmtS(nativeCpu)}, ` : ''}${qemuCpu !== null ? `qemu-x86_64 ${fmtS(qemuCpu)}, ` : ''}` +
       `ktrace user mode ${fmtS(emuCpu)}, kernel mode ${fmtS(kern.cpu)} (with the run's set-up); ratios (MIPS per CPU second): ${cpuRatios.join(', ')}`);
     if (native && emu.stdout !== native.stdout) {

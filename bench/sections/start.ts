@@ -13,6 +13,7 @@ import { ROOT } from '../../src/paths.js';
 import { LINUX_FIXTURE_DIR } from '../../src/kernel/linux/bundle.js';
 import { GNU_TIME, median, printTable, timedRun, type ProcessRun } from '../lib/tools.js';
 import type { Section } from './section.js';
+import { goal as recordGoal } from '../lib/goals.js';
 
 interface Case { name: string; cmd: string; args: string[]; wall?: number; rss?: number }
 
@@ -50,6 +51,10 @@ export const start: Section = {
         const wall = med(rs, (r) => r.wall)!, cpu = med(rs, (r) => r.cpu), rss = med(rs, (r) => r.rssMB);
         const goal = [c.wall !== undefined ? `wall <= ${c.wall} s${wall > c.wall ? ' MISS' : ''}` : '',
           c.rss !== undefined && rss !== undefined ? `RSS <= ${c.rss} MB${rss > c.rss ? ' MISS' : ''}` : ''].filter(Boolean).join(', ');
+        if (c.wall !== undefined) {
+          recordGoal(`${c.name} (wall s, CPU s${c.rss !== undefined ? ', peak MB' : ''})`, `${wall.toFixed(2)}, ${cpu === undefined ? '-' : cpu.toFixed(2)}${c.rss !== undefined ? `, ${rss === undefined ? '-' : rss.toFixed(0)}` : ''}`,
+            `<= ${c.wall} s${c.rss !== undefined ? `, <= ${c.rss} MB` : ''}`, !bad && wall <= c.wall && (c.rss === undefined || rss === undefined || rss <= c.rss));
+        }
         return [c.name, cpu === undefined ? '-' : cpu.toFixed(3), wall.toFixed(3), rss === undefined ? '-' : rss.toFixed(0), bad ? `exit ${bad.status}: ${bad.stderr.trim().split('\n')[0]}` : goal || 'ok'];
       });
       printTable(['command', 'CPU s', 'wall s', 'peak MB', 'goal / status'], rows);

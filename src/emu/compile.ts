@@ -57,7 +57,7 @@ export function newBlock(ops: Op[], probe: boolean): Block {
   for (let i = 0; i < n; i++) ips[i] = ops[i].ip;
   const lf = formOf(lastOp);
   const link = !lastOp.bad && !!lf && !lf.ends && unsupportedReason(lastOp) === '';
-  return { fn: null, heat: 0, n, ips, probe, valid: true, ops, link, s1: null, s1ip: NaN, s2: null, s2ip: NaN, pre: 0 };
+  return { fn: null, heat: 0, n, ips, probe, valid: true, ops, link, s1: null, s1ip: NaN, s2: null, s2ip: NaN, head: 0, tails: null, pre: 0 };
 }
 
 export function compileMany(list: Op[][], probe: boolean): Block[] {
@@ -111,6 +111,11 @@ export function compileBlocks(blocks: Block[]): void {
 export type BlockSource = [name: string, body: string, consts: number[], pre: number];
 export const blockSources = { map: new Map<string, BlockSource>(), learned: 0 };
 
+/** Is this block's source known (generated earlier in this process or kept by an earlier run: the code
+ *  cache), so that compiling it costs no code generation? The run loop compiles such a block on its first
+ *  entry (machine.ts buildBlock). */
+export function knownBlock(b: Block): boolean { return blockSources.map.size > 0 && b.head === 0 && blockSources.map.has(blockKey(b)); }
+
 function blockKey(b: Block): string {
   let k = b.probe ? 'p' : 'n';
   for (const o of b.ops) { k += ';' + o.ip + ':'; for (let i = 0; i < o.bytes.length; i++) k += (o.bytes[i] < 16 ? '0' : '') + o.bytes[i].toString(16); }
@@ -118,6 +123,9 @@ function blockKey(b: Block): string {
 }
 
 function blockGen(b: Block): { name: string; body: string; consts: unknown[]; pre: number } {
+  // a head or tail block (decode.ts Block.head) depends on where earlier runs stood when their budgets
+  // ended: generated in each run, never kept (a run from the cache would learn new sources)
+  if (b.head !== 0) return generate(b.ops, b.probe, true);
   const key = blockKey(b);
   const known = blockSources.map.get(key);
   if (known !== undefined) {

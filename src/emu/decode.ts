@@ -75,6 +75,14 @@ export interface Block {
   link: boolean;
   /** the two most recent successor blocks and their addresses (the run loop's inline cache) */
   s1: Block | null; s1ip: number; s2: Block | null; s2ip: number;
+  /** 0: a block of the guest's control flow; 1 (head): the rest of a block that a budget end or an
+   *  interrupt left mid-way, which joins a WebAssembly region only when hot by itself (it is entered at
+   *  quantum boundaries, not by the guest's branches: wasm.ts); 2 (tail): a block's first ops, run where
+   *  a budget or timer deadline falls inside it (Block.tails), never in a region. Neither kind's source is
+   *  kept across runs (it depends on where budgets ended: compile.ts blockGen). */
+  head: 0 | 1 | 2;
+  /** the tail blocks of this block by their length (Machine.run), or null */
+  tails: (Block | undefined)[] | null;
   /** instructions committed to the counters before the last (system) instruction runs, so that it sees
    *  an exact clock (rdtsc, port writes that arm the timer); the run loop's fault path accounts for it */
   pre: number;
@@ -248,6 +256,8 @@ export class DecodeCache implements CodeCache {
   private learnedAt = 0;
   constructor(readonly mem: Memory) { mem.codeCache = this; }
 
+  /** Were ops of an earlier run offered (a code cache entry was read for this machine)? */
+  get preloaded(): boolean { return this.pre !== null; }
   /** Offer ops decoded by an earlier run (DecodeCache.records). Each is used only where memory holds its
    *  exact bytes then, so the records change what is decoded by iced, never what runs. */
   preload(records: readonly OpRecord[]): void {

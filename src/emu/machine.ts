@@ -4,7 +4,7 @@ import { Cpu } from './cpu.js';
 import { InterruptFrames } from './frames.js';
 import { VEC_DB, VEC_IPI, VEC_TIMER } from '../base/x86.js';
 import { DecodeCache, MAX_BLOCK, type Block, type Op } from './decode.js';
-import { compileBlocks, compileOp, endsBlock, newBlock } from './compile.js';
+import { compileBlocks, compileOp, endsBlock, knownBlock, newBlock } from './compile.js';
 import { FAULT, Memory, PAGE_PROBE, PAGE_SIZE, PERM_U, PERM_X, type Page } from './memory.js';
 import { STATS_ON, stats } from './stats.js';
 import { Mnemonic } from './iced.js';
@@ -16,6 +16,11 @@ export { Stop, stopName, STOP_NAMES } from './stop.js';
 const BATCH = 24;
 /** Entries after which a block is compiled (tiered execution: colder code runs one instruction at a time). */
 export const HOT_AFTER = 40;
+
+/** Head and tail blocks (Block.head) are compiled after (EDGE_HEAT + 1) x hotAfter entries: their
+ *  sources are generated again in each run, and most quantum boundaries fall at a place only a few times
+ *  (kernel workload, 122M instructions: compiling them at 4x hotAfter cost more than it saved). */
+const EDGE_HEAT = 10;
 
 /** No budget applies to probe pages: their code always runs to where it leaves them. */
 const PROBE_LIMIT = 1e15;
@@ -90,6 +95,11 @@ export class Machine {
    *  block is compiled when it is built instead of being stepped through hotAfter times (tiering never
    *  changes what runs; the print keeps other code at the same address, another process's, cold). */
   hotHint: Map<number, number> | null = null;
+  /** Per CPU (by id): the block it was stepping through when a run ended on its budget or an interrupt
+   *  came, and the index of the op at which it left it: when no block starts there, the CPU goes on in a
+   *  block made of that block's rest (headBlock). */
+  private readonly leftBlk: (Block | null)[] = new Array<Block | null>(64).fill(null);
+  private readonly leftI = new Int32Array(64);
 
   constructor(opts: MachineOptions) {
     if (!(opts.cpus >= 1 && opts.cpus <= 64)) throw new Error(`Machine: cpus must be 1..64, got ${opts.cpus}`);
@@ -153,17 +163,59 @@ export class Machine {
     // alone: batched with the page's warm blocks (tierUp) it would take them along at another time than the
     // run that named it did, and so compile other blocks than that run
     if (this.hotHint !== null && probe === 0 && this.hotHint.get(a) === blockPrint(ops)) { compileBlocks([blk]); if (STATS_ON) stats.blocksCompiled++; }
+    // a block whose source an earlier run kept (the code cache) costs no code generation: compiled on its
+    // first entry (tierUp)
+    else if (this.hotAfter > 1 && this.decoder.preloaded && knownBlock(blk)) blk.heat = this.hotAfter - 1;
     if (!pg.blocks) pg.blocks = new Array(PAGE_SIZE);
     pg.blocks[a - pg.base] = blk;
     for (const q of pages) (q.blist ??= []).push(blk);
     return blk;
   }
 
+  /** The rest of block `lb` from its op `k` on (at a budget end's or an interrupt's mid-block address on
+   *  page `pg`), as a block of its own, listed by every page its ops cover (tiered up as any block; its
+   *  source is not kept across runs: compile.ts blockGen). */
+  private headBlock(pg: Page, lb: Block, k: number): Block {
+    const ops = lb.ops.slice(k);
+    const blk = newBlock(ops, lb.probe);
+    blk.head = 1;
+    blk.heat = -EDGE_HEAT * this.hotAfter;
+    if (!pg.blocks) pg.blocks = new Array(PAGE_SIZE);
+    pg.blocks[ops[0].ip - pg.base] = blk;
+    this.listOnPages(blk);
+    return blk;
+  }
+
+  /** Add a block made of ops of another block to the list of every page its ops cover (a write to any of
+   *  them invalidates it: a block being stepped through is checked by its own `valid`). */
+  private listOnPages(blk: Block): void {
+    const pages: Page[] = [];
+    for (const op of blk.ops) {
+      for (const x of [op.ip, op.ip + op.len - 1]) {
+        const q = this.mem.page(x);
+        if (q && !pages.includes(q)) { pages.push(q); (q.blist ??= []).push(blk); }
+      }
+    }
+  }
+
+  /** Block `blk`'s first `k` ops as a tail block (Block.head 2), kept on `blk` (the only way to it) and
+   *  listed by its pages; compiled alone on its hotAfter-th use. */
+  private tailBlock(blk: Block, k: number): Block {
+    const tails = blk.tails ??= [];
+    let t = tails[k];
+    if (t === undefined || !t.valid) { t = tails[k] = newBlock(blk.ops.slice(0, k), blk.probe); t.head = 2; this.listOnPages(t); }
+    if (t.fn === null && ++t.heat >= (EDGE_HEAT + 1) * this.hotAfter) { compileBlocks([t]); if (STATS_ON) stats.blocksCompiled++; }
+    return t;
+  }
+
   /** Compile a block that became hot, with the warm cold blocks of its first page (one `new Function`). */
   private tierUp(blk: Block, pg: Page | undefined): void {
     const list = [blk];
     const warm = this.hotAfter >> 2;
-    if (pg && pg.blist) {
+    // a block compiled on its first entry because its source is known (buildBlock) comes alone: the warm
+    // blocks of its page are compiled when and as a run without the code cache would (the run then
+    // generates no source the cache lacks)
+    if (pg && pg.blist && !(this.decoder.preloaded && this.hotAfter > 1 && knownBlock(blk))) {
       for (const q of pg.blist) {
         if (list.length >= BATCH) break;
         if (q !== blk && q.fn === null && q.valid && q.heat > warm) list.push(q);
@@ -279,9 +331,13 @@ export class Machine {
         c.halted = false;
       }
       const done = c.instret;
-      if (done >= end && (m.permsAt(c.rip) & PAGE_PROBE) === 0) return Stop.Budget;
+      if (done >= end && (m.permsAt(c.rip) & PAGE_PROBE) === 0) {
+        if (cur !== null) { this.leftBlk[c.id] = cur; this.leftI[c.id] = curI; }
+        return Stop.Budget;
+      }
       if (c.instret + c.idleNs >= c.nextTimer) this.fireTimer(c);
       if (c.pending !== 0 && c.if_ !== 0 && !c.shadow && (m.permsAt(c.rip) & PAGE_PROBE) === 0) {
+        if (cur !== null) { this.leftBlk[c.id] = cur; this.leftI[c.id] = curI; cur = null; }
         const v = c.highestPending();
         c.pendingVec[v] = 0; c.pending--;
         if (STATS_ON) stats.interrupts++;
@@ -315,7 +371,12 @@ export class Machine {
             catch (e) { if (e !== FAULT) throw e; if (STATS_ON) stats.faults++; return vectorStop(c.trapVector); }
           }
           blk = pg.blocks !== null ? pg.blocks[off] : undefined;
-          if (blk === undefined || !blk.valid) blk = this.buildBlock(pg, a);
+          if (blk === undefined || !blk.valid) {
+            // where a budget end or an interrupt left a block mid-way, the rest of that block (a new
+            // superblock from here would overlap it, up to MAX_BLOCK instructions, stepped until hot)
+            const lb: Block | null = this.leftBlk[c.id];
+            blk = lb !== null && lb.valid && lb.ips[this.leftI[c.id]] === a ? this.headBlock(pg, lb, this.leftI[c.id]) : this.buildBlock(pg, a);
+          }
           if (blk.fn === null && blocksOk && ++blk.heat >= hotAfter) this.tierUp(blk, pg);
           if (prev !== null && prev.link) { prev.s2 = prev.s1; prev.s2ip = prev.s1ip; prev.s1 = blk; prev.s1ip = a; }
         }
@@ -324,6 +385,12 @@ export class Machine {
       if (!blk.probe) { const t = c.nextTimer - (c.instret + c.idleNs); if (t < limit) limit = t; }
       // keep the allowance a small integer: a huge budget would make it a boxed double on every call
       if (limit > 0x3fffffff) limit = 0x3fffffff;
+      // a budget or timer deadline inside a compiled block: its first `limit` ops run as a block of their
+      // own (a tail block, compiled once it is hot), and the next run goes on in the block's rest (leftBlk)
+      if (blk.fn !== null && curI === 0 && blk.n > limit && limit > 1 && c.tf === 0 && !c.shadow && blocksOk) {
+        this.leftBlk[c.id] = blk; this.leftI[c.id] = limit;
+        blk = this.tailBlock(blk, limit);
+      }
       m.smc = 0;
       const fn = blk.fn;
       if (fn !== null && curI === 0 && blk.n <= limit && c.tf === 0 && !c.shadow && blocksOk) {

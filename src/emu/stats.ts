@@ -3,7 +3,7 @@
 export const STATS_ON = typeof process !== 'undefined' && process.env.KTRACE_EMU_STATS === '1';
 export const stats = {
   blocksRun: 0, singleSteps: 0, blocksCompiled: 0, opsDecoded: 0, invalidations: 0, faults: 0,
-  interrupts: 0, tlbFetchMiss: 0,
+  interrupts: 0, tlbFetchMiss: 0, wasmEntries: 0, wasmJsBlocks: 0,
 };
 export function snapshot(): Record<string, number> { return { ...stats }; }
 export function resetStats(): void { for (const k of Object.keys(stats) as (keyof typeof stats)[]) stats[k] = 0; }

@@ -17,6 +17,7 @@ import { producerOf } from './semantics.js';
 import type { Block, BlockFn, Op } from './decode.js';
 import type { Memory } from './memory.js';
 import type { Cpu } from './cpu.js';
+import { STATS_ON, stats } from './stats.js';
 
 const ENV = typeof process !== 'undefined' ? process.env.KTRACE_WASM : undefined;
 /** on: build regions; hot: entries of a compiled block before its page becomes a region; maxRegion: most
@@ -563,6 +564,8 @@ interface RegionFn { run: (start: number, limit: number) => void; }
 /** One region: its blocks and wasm function; a member block's fn enters it at the member's index. */
 class Region {
   alive = true;
+  /** regions built on this page so far, this one included (joinAfter applies to the first JOIN_BUILDS) */
+  builds = 1;
   constructor(readonly blocks: Block[], readonly js: BlockFn[], readonly user: number, readonly fn: RegionFn, readonly mem: Memory) {}
   ok(): boolean {
     if (!this.alive) return false;
@@ -582,24 +585,50 @@ export const jsFnOf = new WeakMap<Block, BlockFn>();
  *  the blocks of its page become a region. */
 export function watch(b: Block, js: BlockFn, flagStores: FlagStores): BlockFn {
   jsFnOf.set(b, js);
-  if (!wasmTier.on) return js;
-  const heat = { n: 0, i: 0 };
+  if (!wasmTier.on || b.head === 2) return js;
+  const heat = { n: 0, i: 0, lim: -1 };
   HEAT.set(b, heat);
   return function (c: Cpu, R: Uint32Array, m: Memory, L: number): void {
-    // hot: entered `hot` times, or `hot` x 64 instructions run in it (a loop inside one block)
-    if (++heat.n >= wasmTier.hot || heat.i >= wasmTier.hot * 64) {
+    // hot: entered `lim` times (wasmTier.hot; fewer on a page that has a region: joinAfter, set on the
+    // first entry or when the region is built), or `hot` x 64 instructions run in it (a loop inside one block)
+    if ((++heat.n >= heat.lim || heat.i >= wasmTier.hot * 64)
+      && (heat.lim >= 0 || (heat.lim = b.head === 0 && (pageRegion(m, b.ips[0])?.builds ?? JOIN_BUILDS) < JOIN_BUILDS ? joinAfter() : wasmTier.hot) <= heat.n)) {
       b.fn = js;
-      try { buildRegion(b, m, flagStores); } catch (e) { if (!(e instanceof Unsupported) && !(e instanceof WebAssembly.CompileError)) throw e; wasmTier.failed++; }
+      // a page's region is built JOIN_BUILDS times at most (a block left out then stays in JS), except
+      // when the tier is forced (hot 1: tests build small regions on every block's first entry)
+      if (wasmTier.hot === 1 || (pageRegion(m, b.ips[0])?.builds ?? 0) < JOIN_BUILDS) try { buildRegion(b, m, flagStores); } catch (e) { if (!(e instanceof Unsupported) && !(e instanceof WebAssembly.CompileError)) throw e; wasmTier.failed++; }
       if (b.fn !== js && b.fn !== null) return b.fn(c, R, m, L);
     }
     const before = c.instret;
+    if (STATS_ON) stats.wasmJsBlocks++;
     js(c, R, m, L);
     heat.i += c.instret - before;
   };
 }
 /** Entries and instructions of each watched block while it waits for its region (a region takes the warm
  *  blocks of its page: big regions of cold code cost TurboFan seconds). */
-const HEAT = new WeakMap<Block, { n: number; i: number }>();
+const HEAT = new WeakMap<Block, { n: number; i: number; lim: number }>();
+/** The live region of each page (by page base): a block of that page that keeps being entered from the
+ *  JS path (a region exit: the case labels of a jump table, a return into a block the region lacks) joins
+ *  it after joinAfter() entries instead of wasmTier.hot, and the region is rebuilt with it. A head block
+ *  (decode.ts Block.head: entered at quantum boundaries, not by the guest's branches) still needs
+ *  wasmTier.hot entries. */
+const PAGE_REGION = new WeakMap<Memory, Map<number, Region>>();
+function pageRegion(m: Memory, a: number): Region | undefined {
+  const r = PAGE_REGION.get(m)?.get(a - (a & 4095));
+  return r !== undefined && r.alive ? r : undefined;
+}
+/** Builds of a page's region at most: past them a full region would evict members for each block that
+ *  joins it, and they come back (kernel workload, 243M instructions: 24 regions, 5x the exits). */
+const JOIN_BUILDS = 4;
+/** Entries after which a block on a page with a region joins it (a build takes the page's blocks that
+ *  are an eighth of the way there too, so that a jump table's cases come in together). */
+function joinAfter(): number { return Math.max(1, wasmTier.hot >> 4); }
+/** Most instructions one call of a region runs (the rest of the allowance L is the next call's). V8 starts
+ *  a region in its baseline code (Liftoff) and optimizes it in the background, but a call already running
+ *  stays in the baseline code: a region that hardly ever exits (a compute loop) must come back now and
+ *  then to switch to the optimized code (user-mode compute ran 1.3x slower without this). */
+const REGION_SLICE = 1 << 16;
 /** Most instructions in one region (its code size, and so its compile time). */
 const MAX_REGION_OPS = 400;
 
@@ -608,15 +637,17 @@ function buildRegion(hot: Block, m: Memory, flagStores: FlagStores): void {
   if (!pg || !pg.blist) return;
   const page = pg.base;
   // the hot block, then the members of live regions on this page (they were hot), then warm blocks,
-  // hottest first, up to MAX_REGION_OPS instructions
+  // hottest first (by instructions run, or entered an eighth of joinAfter() times: a jump table's cases), up to
+  // MAX_REGION_OPS instructions
   const warm = wasmTier.hot === 1 ? 0 : wasmTier.hot * 2;
+  const warmN = wasmTier.hot === 1 ? 0 : joinAfter() >> 3;
   const members: Block[] = [], warmers: Block[] = [];
   for (const q of pg.blist as Block[]) {
     const a = q.ips[0];
     if (q === hot || !q.valid || q.fn === null || q.probe || a < page || a >= page + 4096) continue;
     const r = REGION_OF.get(q);
     if (r !== undefined && r.alive) members.push(q);
-    else if ((HEAT.get(q)?.i ?? 0) >= warm) warmers.push(q);
+    else { const h = HEAT.get(q); if (h !== undefined && (h.i >= warm || (h.n >= warmN && q.head === 0))) warmers.push(q); }
   }
   warmers.sort((x, y) => (HEAT.get(y)?.i ?? 0) - (HEAT.get(x)?.i ?? 0));
   const cand: Block[] = [hot];
@@ -678,6 +709,12 @@ function buildRegion(hot: Block, m: Memory, flagStores: FlagStores): void {
   const js = cand.map((b) => jsFnOf.get(b) ?? (b.fn as BlockFn));
   const region = new Region(cand, js, user, { run }, m);
   wasmTier.regions++;
+  let regions = PAGE_REGION.get(m);
+  if (regions === undefined) PAGE_REGION.set(m, (regions = new Map()));
+  region.builds = (regions.get(page)?.builds ?? 0) + 1;
+  regions.set(page, region);
+  // the page's other watched blocks now join it sooner (for its first JOIN_BUILDS builds)
+  if (region.builds < JOIN_BUILDS) for (const q of pg.blist as Block[]) { const h = HEAT.get(q); if (h !== undefined && q.head === 0 && (h.lim < 0 || h.lim > joinAfter())) h.lim = joinAfter(); }
   const buf = m.wasmMemory.buffer as ArrayBuffer;
   const u32 = new Uint32Array(buf, S, 48), f64 = new Float64Array(buf, S + S_RIP, 1), seg = new Float64Array(buf, S + S_FSB, 2);
   cand.forEach((b, j) => {
@@ -690,7 +727,7 @@ function buildRegion(hot: Block, m: Memory, flagStores: FlagStores): void {
       u32[32] = c.fk; u32[33] = c.fsz; u32[34] = c.fa0; u32[35] = c.fa1; u32[36] = c.fb0; u32[37] = c.fb1;
       u32[38] = c.fr0; u32[39] = c.fr1; u32[40] = c.fcf; u32[41] = c.fof; u32[42] = c.faf; u32[43] = c.fraw;
       u32[46] = 0; seg[0] = c.fsb; seg[1] = c.gsb;
-      run(off, L);
+      run(off, L > REGION_SLICE ? REGION_SLICE : L);
       for (let i = 0; i < 32; i++) R[i] = u32[i];
       c.fk = u32[32]; c.fsz = u32[33]; c.fa0 = u32[34]; c.fa1 = u32[35]; c.fb0 = u32[36]; c.fb1 = u32[37];
       c.fr0 = u32[38]; c.fr1 = u32[39]; c.fcf = u32[40]; c.fof = u32[41]; c.faf = u32[42]; c.fraw = u32[43];
@@ -698,6 +735,7 @@ function buildRegion(hot: Block, m: Memory, flagStores: FlagStores): void {
       c.rip = f64[0];
       c.instret += n;
       wasmTier.retired += n;
+      if (STATS_ON) stats.wasmEntries++;
       // nothing retired (the first instruction needs the JS path): the JS block makes the progress
       if (n === 0) jsf(c, R, mm, L);
     };

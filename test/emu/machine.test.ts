@@ -139,6 +139,40 @@ test('a fault in a loop entered mid-body retires exactly the instructions before
   assert.ok(once, 'an address twice in the block at the entry');
 });
 
+// Budget slices that end inside a compiled block run its first ops as a tail block and go on in a head
+// block of its rest (Machine.run): with code that rewrites an instruction of its own block on every
+// iteration, every slice must end in the state of the one-instruction path, in every tier.
+test('budget slices through self-modifying code: tail and head blocks end each slice exactly', () => {
+  // L: inc rax; mov [rip+3],al (the immediate of the add); add rcx,1; dec rdx; jnz L; hlt
+  const code = '48ffc0 880503000000 4883c101 48ffca 75ee f4';
+  const tiers: [string, (m: Machine) => void, boolean][] = [
+    ['interpreted', (m) => { m.interpretOnly = true; }, false],
+    ['compiled', (m) => { m.hotAfter = 1; }, false],
+    ['tiered', () => {}, false],
+    ['wasm', (m) => { m.hotAfter = 1; }, true],
+  ];
+  for (const budget of [3, 4, 7, 1000]) {
+    const out = tiers.map(([name, set, wasm]) => wasmForced(wasm, () => {
+      const { m, c } = setup(code);
+      m.mem.protect(CODE, 0x1000, PERM_R | PERM_W | PERM_X);
+      set(m);
+      c.setRegNum(Reg.RDX, 200);
+      const states: string[] = [];
+      for (let i = 0; i < 2000; i++) {
+        const s = m.run(c, budget);
+        states.push(`${s} rip=${c.rip - CODE} n=${c.instret} rax=${c.getRegNum(Reg.RAX)} rcx=${c.getRegNum(Reg.RCX)} rdx=${c.getRegNum(Reg.RDX)}`);
+        if (s !== Stop.Budget) break;
+      }
+      return [name, states.join('\n')];
+    }));
+    // each iteration adds its own count, as a sign-extended imm8
+    let rcx = 0;
+    for (let i = 1; i <= 200; i++) rcx += i < 128 ? i : i - 256;
+    assert.match(out[0][1], new RegExp(`^${Stop.Halt} rip=19 n=1001 rax=200 rcx=${BigInt.asUintN(64, BigInt(rcx))} rdx=0$`, 'm'));
+    for (const [name, o] of out.slice(1)) assert.is(o, out[0][1], `budget ${budget}: ${name} vs interpreted`);
+  }
+});
+
 test('port I/O goes to the machine; a handler can request a stop after the instruction', () => {
   const { m, c } = setup('b805000000 e780 b806000000 f4 ec f4');
   const seen: unknown[] = [];
