@@ -1,19 +1,32 @@
 // The cross-run cache: indexes of images, boot snapshots, expanded bundled kernels.
 // It lives in $XDG_CACHE_HOME/ktrace (else ~/.cache/ktrace). Every entry is keyed by what it was
-// built from, carries a header that names that key and a SHA-256 of its payload, is written to a
+// built from, carries a header that names that key and a CRC-32 of its payload, is written to a
 // temporary file and renamed into place (two processes building the same entry cannot corrupt it),
 // and is validated on every read: a corrupt, truncated or stale entry reads as absent, so the caller
 // rebuilds it. A cache may only make ktrace faster, never change a result; KTRACE_NO_CACHE=1 turns it
 // off (tests compare the two).
-import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { createHash } from './base/crypto.js';
 
 /** Bumped when any cached format changes; part of every entry's key. */
 export const CACHE_FORMAT = 1;
 
-const MAGIC = Buffer.from('KTRACEC1');
+// An entry's header: MAGIC, the length of a JSON object naming its kind, key, format and payload length,
+// that object, then a check of the payload. KTRACEC2 entries (written now) check it with a CRC-32:
+// entries guard against truncation, torn writes and stray bytes, not against an adversary, and zlib's
+// CRC-32 is about 5 ms cheaper to a short process than node:crypto's SHA-256 (loading the module,
+// OpenSSL's set-up). KTRACEC1 entries (earlier ktrace builds) carry a SHA-256 and are still read.
+const MAGIC = Buffer.from('KTRACEC2');
+const MAGIC_SHA = Buffer.from('KTRACEC1');
+const SUM_LEN = 4, SHA_LEN = 32;
+
+/** The CRC-32 of bytes or of a string's UTF-8 (zlib's: cheap to load, and native). */
+export function checksum(data: Uint8Array | string, seed = 0): number {
+  return crc32(data, seed);
+}
 
 export function cacheEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
   return !env.KTRACE_NO_CACHE || env.KTRACE_NO_CACHE === '0';
@@ -111,16 +124,17 @@ export function imageKey(path: string): string {
 
 function header(kind: string, key: string, payload: Buffer): Buffer {
   const meta = Buffer.from(JSON.stringify({ kind, key, format: CACHE_FORMAT, length: payload.length }));
-  const digest = createHash('sha256').update(payload).digest();
   const len = Buffer.alloc(4);
   len.writeUInt32LE(meta.length);
-  return Buffer.concat([MAGIC, len, meta, digest]);
+  const sum = Buffer.alloc(SUM_LEN);
+  sum.writeUInt32LE(checksum(payload));
+  return Buffer.concat([MAGIC, len, meta, sum]);
 }
 
 /**
  * Reads an entry written by writeCache with the same kind and key. Returns null when the cache is off,
  * the entry is missing, or it does not validate (wrong magic, another key or format, truncated, or a
- * payload whose SHA-256 differs); an invalid entry is removed so that the next writer replaces it.
+ * payload whose checksum differs); an invalid entry is removed so that the next writer replaces it.
  */
 export function readCache(kind: string, name: string, key: string, env: NodeJS.ProcessEnv = process.env): Buffer | null {
   if (!cacheEnabled(env)) return null;
@@ -135,20 +149,25 @@ export function readCache(kind: string, name: string, key: string, env: NodeJS.P
     try { unlinkSync(path); } catch { /* another process may have replaced or removed it */ }
     return null;
   };
-  if (buf.length < MAGIC.length + 4 + 32 || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return bad();
+  const magic = buf.subarray(0, MAGIC.length);
+  const sha = magic.equals(MAGIC_SHA);
+  if (!sha && !magic.equals(MAGIC)) return bad();
+  const sumLen = sha ? SHA_LEN : SUM_LEN;
+  if (buf.length < MAGIC.length + 4 + sumLen) return bad();
   const metaLen = buf.readUInt32LE(MAGIC.length);
   const metaEnd = MAGIC.length + 4 + metaLen;
-  if (metaEnd + 32 > buf.length) return bad();
+  if (metaEnd + sumLen > buf.length) return bad();
   let meta: { kind?: unknown; key?: unknown; format?: unknown; length?: unknown };
   try {
     meta = JSON.parse(buf.toString('utf8', MAGIC.length + 4, metaEnd));
   } catch {
     return bad();
   }
-  const payload = buf.subarray(metaEnd + 32);
+  const payload = buf.subarray(metaEnd + sumLen);
   if (meta.kind !== kind || meta.key !== key || meta.format !== CACHE_FORMAT || meta.length !== payload.length) return bad();
-  const digest = createHash('sha256').update(payload).digest();
-  if (!digest.equals(buf.subarray(metaEnd, metaEnd + 32))) return bad();
+  const ok = sha ? createHash('sha256').update(payload).digest().equals(buf.subarray(metaEnd, metaEnd + SHA_LEN))
+    : checksum(payload) === buf.readUInt32LE(metaEnd);
+  if (!ok) return bad();
   touch(path);
   return payload;
 }

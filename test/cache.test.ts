@@ -4,7 +4,9 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync, copyFileSync, read
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { cachePath, cacheRoot, imageKey, readCache, writeCache } from '../src/cache.js';
+import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { cachePath, cacheRoot, checksum, imageKey, readCache, writeCache } from '../src/cache.js';
 import { FIXTURE } from './elf/fixture.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ktrace-cache-'));
@@ -41,6 +43,28 @@ test('a corrupt or truncated entry reads as absent and is removed', () => {
   assert.throws(() => readFileSync(p), 'the bad entry was removed');
   writeFileSync(p, good);
   assert.equal(readCache('index', 'c', 'k', env), payload);
+});
+
+test("entries are checked with zlib's CRC-32; an earlier build's entry with a SHA-256 still reads, a bad one is removed", () => {
+  const payload = Buffer.from('payload '.repeat(300));
+  writeCache('index', 'crc', 'k', payload, env);
+  const p = cachePath('index', 'crc', env);
+  const bytes = readFileSync(p);
+  assert.is(bytes.toString('latin1', 0, 8), 'KTRACEC2');
+  assert.is(bytes.readUInt32LE(bytes.length - payload.length - 4), crc32(payload), 'the CRC-32 precedes the payload');
+  assert.is(checksum(payload), crc32(payload));
+  assert.is(checksum('text'), crc32(Buffer.from('text')), 'a string is checked as its UTF-8');
+  // The format of the entries earlier builds wrote: KTRACEC1, the same header, a SHA-256 of the payload.
+  const meta = Buffer.from(JSON.stringify({ kind: 'index', key: 'k', format: 1, length: payload.length }));
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(meta.length);
+  const sha = createHash('sha256').update(payload).digest();
+  writeFileSync(p, Buffer.concat([Buffer.from('KTRACEC1'), len, meta, sha, payload]));
+  assert.equal(readCache('index', 'crc', 'k', env), payload, 'a SHA-256 entry reads');
+  sha[0] ^= 1;
+  writeFileSync(p, Buffer.concat([Buffer.from('KTRACEC1'), len, meta, sha, payload]));
+  assert.is(readCache('index', 'crc', 'k', env), null, 'a SHA-256 that differs');
+  assert.throws(() => readFileSync(p), 'the bad entry was removed');
 });
 
 test('KTRACE_NO_CACHE turns the cache off', () => {

@@ -10,12 +10,12 @@ import { ObjdumpSymbols } from '../elf/objdump-symbols.js';
 import { kallsymsOrder } from '../elf/kallsyms.js';
 import { blacklistText } from '../elf/kernel-sections.js';
 import { kallsymsText } from '../kprobe/trampoline.js';
-import { entryOf, imageFingerprint } from '../debuginfo/index-cache.js';
+import { entryOf, FINGERPRINT_LEN, imageFingerprint } from '../debuginfo/index-cache.js';
 import { SYMBOL_INDEX_MIN } from './load-image.js';
 import { perfFunctionSymbols, sortPerfFunctions } from '../trace/perf-probe/funcs.js';
 
 const KIND = 'index';
-const MAGIC = 0x4b535933; // 'KSY3'
+const MAGIC = 0x4b535934; // 'KSY4'
 const SAMPLED = (n: string) => n === '.symtab' || n === '.strtab';
 
 export { SYMBOL_INDEX_MIN };
@@ -53,20 +53,20 @@ export function encodeSymbolOrders(img: Image, o: SymbolOrders): Buffer {
 export function decodeSymbolOrders(img: Image, payload: Buffer): SymbolOrders | undefined {
   try {
     const headLen = 8 + 8 + 4 * LISTS.length + 4;
-    if (payload.length < headLen + 32 || payload.readUInt32LE(0) !== MAGIC) return undefined;
+    if (payload.length < headLen + FINGERPRINT_LEN || payload.readUInt32LE(0) !== MAGIC) return undefined;
     const count = payload.readUInt32LE(4), max = payload.readDoubleLE(8);
     if (count !== img.symbolCount || !(max >= 1)) return undefined;
-    if (!payload.subarray(headLen, headLen + 32).equals(imageFingerprint(img, SAMPLED))) return undefined;
+    if (!payload.subarray(headLen, headLen + FINGERPRINT_LEN).equals(imageFingerprint(img, SAMPLED))) return undefined;
     const lens = LISTS.map((_, i) => payload.readUInt32LE(16 + 4 * i));
     const namesLen = payload.readUInt32LE(16 + 4 * LISTS.length);
-    let at = headLen + 32;
+    let at = headLen + FINGERPRINT_LEN;
     const namesAt = at + lens.reduce((a, b) => a + b, 0) * 4;
     if (namesAt + namesLen !== payload.length) return undefined;
     const copy = new Uint32Array(payload.buffer.slice(payload.byteOffset + at, payload.byteOffset + namesAt));
     at = 0;
     const lists: Uint32Array[] = [];
     // The entries are not checked one by one (480,000 of them in a distribution kernel): the cache's
-    // SHA-256 says the payload is what the writer wrote, and the fingerprint and symbol count that it
+    // checksum says the payload is what the writer wrote, and the fingerprint and symbol count that it
     // was written for this very .symtab. The lists' lengths are checked, and their ends.
     for (const n of lens) {
       if (n > count) return undefined;
@@ -90,7 +90,7 @@ export function decodeSymbolOrders(img: Image, payload: Buffer): SymbolOrders | 
   }
 }
 
-const nameOf = (key: string) => `${key}.syms-3`; // the format's version in the name (see debug-index.ts entryOf)
+const nameOf = (key: string) => `${key}.syms-4`; // the format's version in the name (see debug-index.ts entryOf)
 
 /** Gives a big image its symbol orders from the cache; false when there are none (or they do not fit). */
 export function useSymbolIndex(img: Image, path: string, env: NodeJS.ProcessEnv = process.env): boolean {
@@ -137,10 +137,10 @@ export async function staticFileText(img: Image, path: string, file: string, env
   if (img.source.size < SYMBOL_INDEX_MIN || !cacheEnabled(env)) return render(img);
   const e = entryOf(path);
   if (!e) return render(img);
-  const name = `${e.key}.${file.slice(file.lastIndexOf('/') + 1)}-2`;
+  const name = `${e.key}.${file.slice(file.lastIndexOf('/') + 1)}-3`;
   const fp = imageFingerprint(img, STATIC_SAMPLED);
   const payload = readCache(KIND, name, e.key, env);
-  if (payload && payload.length >= 32 && payload.subarray(0, 32).equals(fp)) return payload.toString('utf8', 32);
+  if (payload && payload.length >= FINGERPRINT_LEN && payload.subarray(0, FINGERPRINT_LEN).equals(fp)) return payload.toString('utf8', FINGERPRINT_LEN);
   await attachSymbolIndex(img, path, env);
   const text = render(img);
   writeCache(KIND, name, e.key, Buffer.concat([fp, Buffer.from(text, 'utf8')]), env);

@@ -9,12 +9,11 @@
 // milliseconds). A large one's skim takes seconds, longer than the query itself: the first query finds
 // its units by scanning for the name instead, and the index is built by a background process that
 // the CLI starts (openDwarf's `background` option: src/cli/debug-index.ts), one at a time per image.
-import { createHash } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
-import { cacheEnabled, cachePath, imageKey, readCache, writeCache } from '../cache.js';
+import { cacheEnabled, cachePath, checksum, imageKey, readCache, writeCache } from '../cache.js';
 import type { Image } from '../elf/image.js';
 import { NameTable } from '../dwarf/names.js';
-import type { UnitHeader } from '../dwarf/unit.js';
+import type { TreeStore, UnitHeader } from '../dwarf/unit.js';
 import type { AddressIndex, FileIndex } from '../dwarf/dwarf.js';
 import { infoOffset } from '../dwarf/offsets.js';
 
@@ -27,7 +26,7 @@ export interface DebugIndex {
 
 /** The cache kind of the debug-info index (and of the CLI's symbol index beside it). */
 export const KIND = 'index';
-const MAGIC = 0x4b444932; // 'KDI2'
+const MAGIC = 0x4b444933; // 'KDI3'
 const HEADER_WORDS = 8;
 
 /** Images whose .debug_info is larger than this get their index built in the background. */
@@ -36,22 +35,28 @@ export const BACKGROUND_LIMIT = 16 << 20;
 /** Bytes sampled at each end of every debug section for the fingerprint. */
 const SAMPLE = 4096;
 
+/** The length of imageFingerprint's value. */
+export const FINGERPRINT_LEN = 16;
+
 /**
  * What identifies the image's content beyond its cache key: its size, its section headers, and the
  * first and last 4 KiB of every .debug_* section (a few small reads): an edited or replaced file that
- * kept its build-id still gets a new index.
+ * kept its build-id still gets a new index. FINGERPRINT_LEN bytes: the size, then CRC-32s of the
+ * section headers and of the samples.
  */
 export function imageFingerprint(image: Image, sampled: (name: string) => boolean = (n) => n.startsWith('.debug_')): Buffer {
-  const hash = createHash('sha256');
-  hash.update(String(image.source.size));
-  hash.update(JSON.stringify(image.sections.map((s) => [s.name, s.type, s.offset, s.size, s.addrBig.toString(16)])));
+  const out = Buffer.alloc(FINGERPRINT_LEN);
+  out.writeDoubleLE(image.source.size, 0);
+  out.writeUInt32LE(checksum(JSON.stringify(image.sections.map((s) => [s.name, s.type, s.offset, s.size, s.addrBig.toString(16)]))), 8);
+  let sum = 0;
   for (const s of image.sections) {
     if (!sampled(s.name) || s.type === 8 || s.size === 0) continue;
     const n = Math.min(SAMPLE, s.size);
-    hash.update(s.slice(0, n));
-    hash.update(s.slice(s.size - n, n));
+    sum = checksum(s.slice(0, n), sum);
+    sum = checksum(s.slice(s.size - n, n), sum);
   }
-  return hash.digest();
+  out.writeUInt32LE(sum, 12);
+  return out;
 }
 
 export function encodeIndex(image: Image, idx: DebugIndex): Buffer {
@@ -75,10 +80,11 @@ export function encodeIndex(image: Image, idx: DebugIndex): Buffer {
 /** Decodes and checks an index payload against the image; undefined when it does not fit. */
 export function decodeIndex(image: Image, payload: Buffer, infoSize: number): DebugIndex | undefined {
   try {
-    if (payload.length < 48 || payload.readUInt32LE(0) !== MAGIC) return undefined;
+    const hdrAt = 16 + FINGERPRINT_LEN;
+    if (payload.length < hdrAt || payload.readUInt32LE(0) !== MAGIC) return undefined;
     const count = payload.readUInt32LE(4), namesLen = payload.readUInt32LE(8), ranges = payload.readInt32LE(12);
-    if (!payload.subarray(16, 48).equals(imageFingerprint(image))) return undefined;
-    const hdrAt = 48, arangesAt = hdrAt + count * HEADER_WORDS * 8;
+    if (!payload.subarray(16, hdrAt).equals(imageFingerprint(image))) return undefined;
+    const arangesAt = hdrAt + count * HEADER_WORDS * 8;
     const namesAt = arangesAt + Math.max(0, ranges) * 20;
     if (namesAt + namesLen !== payload.length) return undefined;
     const f = new Float64Array(payload.buffer.slice(payload.byteOffset + hdrAt, payload.byteOffset + arangesAt));
@@ -116,7 +122,7 @@ export function entryOf(path: string): { name: string; key: string } | undefined
     const key = imageKey(path);
     // The format's version is in the name: two ktrace versions sharing a cache keep an entry each
     // instead of removing each other's (each would find the other's unreadable and rebuild it).
-    return { name: `${key}.dwarf-2`, key };
+    return { name: `${key}.dwarf-3`, key };
   } catch {
     return undefined;
   }
@@ -145,7 +151,7 @@ export function saveIndex(image: Image, path: string, idx: DebugIndex, env: Node
 
 // ---------------------------------------------------------------- the file index (a big image's)
 
-const FILES_MAGIC = 0x4b444631; // 'KDF1'
+const FILES_MAGIC = 0x4b444632; // 'KDF2'
 
 /** Source path → units whose line tables list it (Dwarf.fileIndex), as a cache payload. */
 export function encodeFileIndex(image: Image, unitCount: number, fi: FileIndex): Buffer {
@@ -162,10 +168,11 @@ export function encodeFileIndex(image: Image, unitCount: number, fi: FileIndex):
 
 export function decodeFileIndex(image: Image, payload: Buffer, unitCount: number): FileIndex | undefined {
   try {
-    if (payload.length < 48 || payload.readUInt32LE(0) !== FILES_MAGIC || !payload.subarray(4, 36).equals(imageFingerprint(image))) return undefined;
-    if (payload.readUInt32LE(36) !== unitCount) return undefined;
-    const n = payload.readUInt32LE(40), na = payload.readUInt32LE(44);
-    let at = 48;
+    const fpEnd = 4 + FINGERPRINT_LEN;
+    if (payload.length < fpEnd + 12 || payload.readUInt32LE(0) !== FILES_MAGIC || !payload.subarray(4, fpEnd).equals(imageFingerprint(image))) return undefined;
+    if (payload.readUInt32LE(fpEnd) !== unitCount) return undefined;
+    const n = payload.readUInt32LE(fpEnd + 4), na = payload.readUInt32LE(fpEnd + 8);
+    let at = fpEnd + 12;
     const list = (len: number): Uint32Array => {
       if (at + 4 * len > payload.length) throw new Error('truncated');
       const l = new Uint32Array(payload.buffer.slice(payload.byteOffset + at, payload.byteOffset + at + 4 * len));
@@ -191,12 +198,52 @@ export function decodeFileIndex(image: Image, payload: Buffer, unitCount: number
 export function loadFileIndex(image: Image, path: string, unitCount: number, env: NodeJS.ProcessEnv = process.env): FileIndex | undefined {
   if (!cacheEnabled(env)) return undefined;
   const e = entryOf(path);
-  const payload = e ? readCache(KIND, `${e.key}.files-1`, e.key, env) : null;
+  const payload = e ? readCache(KIND, `${e.key}.files-2`, e.key, env) : null;
   return payload ? decodeFileIndex(image, payload, unitCount) : undefined;
 }
 
 export function saveFileIndex(image: Image, path: string, unitCount: number, fi: FileIndex, env: NodeJS.ProcessEnv = process.env): boolean {
   if (!cacheEnabled(env)) return false;
   const e = entryOf(path);
-  return e ? writeCache(KIND, `${e.key}.files-1`, e.key, encodeFileIndex(image, unitCount, fi), env) : false;
+  return e ? writeCache(KIND, `${e.key}.files-2`, e.key, encodeFileIndex(image, unitCount, fi), env) : false;
+}
+
+// ---------------------------------------------------------------- big units' decoded trees
+
+const TREE_MAGIC = 0x4b445432; // 'KDT2'
+/** The trees' own cache kind: a sweep over many units fills it (~180 MB for every big unit of a
+ *  distribution kernel), and pruning it never removes an index. */
+export const TREE_KIND = 'trees';
+/** Units of at least this many bytes have their decoded trees kept (a smaller one's walk takes a few ms at most). */
+export const TREE_MIN_BYTES = 64 << 10;
+
+/**
+ * The cache's store of big units' decoded trees (Unit.tree: DwarfOptions.trees), one entry per unit,
+ * keyed like the index and named by the unit's offset. An entry records the unit's length and the
+ * CRC-32 of its bytes, so it is used only for the very bytes it was walked from; a mismatch is walked
+ * again and overwritten. Undefined when the cache is off.
+ */
+export function treeStore(path: string, env: NodeJS.ProcessEnv = process.env, minBytes = TREE_MIN_BYTES): TreeStore | undefined {
+  if (!cacheEnabled(env)) return undefined;
+  let e: { name: string; key: string } | undefined | null = null;
+  const entry = () => (e === null ? (e = entryOf(path)) : e);
+  const name = (key: string, h: UnitHeader) => `${key}.tree-${h.offset}-2`;
+  return {
+    minBytes,
+    load(h, bytes) {
+      const en = entry();
+      const p = en ? readCache(TREE_KIND, name(en.key, h), en.key, env) : null;
+      if (!p || p.length < 12 || p.readUInt32LE(0) !== TREE_MAGIC || p.readUInt32LE(4) !== bytes.length || p.readUInt32LE(8) !== checksum(bytes)) return undefined;
+      return p.subarray(12);
+    },
+    save(h, bytes, tree) {
+      const en = entry();
+      if (!en) return;
+      const head = Buffer.alloc(12);
+      head.writeUInt32LE(TREE_MAGIC, 0);
+      head.writeUInt32LE(bytes.length, 4);
+      head.writeUInt32LE(checksum(bytes), 8);
+      writeCache(TREE_KIND, name(en.key, h), en.key, Buffer.concat([head, tree]), env);
+    },
+  };
 }

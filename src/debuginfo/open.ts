@@ -6,7 +6,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, normalize, resolve } from 'node:path';
 import type { Image } from '../elf/image.js';
 import { FileSource } from '../elf/source.js';
-import { BACKGROUND_LIMIT, loadFileIndex, loadIndex, saveFileIndex, saveIndex, type DebugIndex } from './index-cache.js';
+import { BACKGROUND_LIMIT, loadFileIndex, loadIndex, saveFileIndex, saveIndex, treeStore, type DebugIndex } from './index-cache.js';
 import { Dwarf, DwarfError, type RangedLoader, type SectionName } from '../dwarf/index.js';
 
 /** A user-facing failure of the debug info (none, malformed, a source file missing): one line, exit 1 from the CLI. */
@@ -101,8 +101,10 @@ function dwarfOf(image: Image, vmlinuxPath: string, background: ((vmlinuxPath: s
   let idx: DebugIndex | undefined | null = null;
   const index = (): DebugIndex | undefined => (idx === null ? (idx = loadIndex(image, vmlinuxPath, infoSize)) : idx);
   let started = false;
+  const trees = treeStore(vmlinuxPath);
   const dwarf: Dwarf = new Dwarf(imageLoader(image), {
     ...(eh ? { ehFrameAddress: eh.addr } : {}),
+    ...(trees ? { trees } : {}),
     unitHeaders: () => index()?.headers,
     names: () => {
       const i = index();

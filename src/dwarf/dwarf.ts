@@ -17,7 +17,7 @@ import { parseAbbrevTable, type Abbrev } from './abbrev.js';
 import { Reader } from './reader.js';
 import { abbrevOffset } from './offsets.js';
 import { parseAranges } from './aranges.js';
-import { attrIndex, formOf, HeaderWalker, makeAbbrevCache, walkUnitHeaders, Unit, type AttrRaw, type Die, type UnitHeader } from './unit.js';
+import { attrIndex, formOf, HeaderWalker, makeAbbrevCache, walkUnitHeaders, Unit, type AttrRaw, type Die, type TreeStore, type UnitHeader } from './unit.js';
 
 export interface DwarfOptions {
   /** Virtual address of .eh_frame (its pointers are pc-relative). */
@@ -38,6 +38,8 @@ export interface DwarfOptions {
   readonly aranges?: () => AddressIndex | undefined;
   /** Source file path → the units whose line tables list it (a persistent index); else each unit's table is read. */
   readonly files?: () => FileIndex | undefined;
+  /** Big units' decoded trees kept across runs (a persistent index); else each is walked. */
+  readonly trees?: TreeStore;
 }
 
 /**
@@ -177,7 +179,7 @@ export class Dwarf implements TypeResolver {
   unit(i: number): Unit | undefined {
     const hs = this.unitHeaders();
     if (!(i >= 0 && i < hs.length)) return undefined;
-    return this.unitObjs[i] ??= new Unit(hs[i]!, this.readInfo, this.abbrevs);
+    return this.unitObjs[i] ??= new Unit(hs[i]!, this.readInfo, this.abbrevs, this.options.trees);
   }
   private unitHeaders(): readonly UnitHeader[] {
     return this.headerList ??= this.options.unitHeaders?.() ?? walkUnitHeaders(this.sections.size('.debug_info'), this.readInfo);

@@ -7,7 +7,7 @@ export { type LineRow, type LineHeader, type LineFile, LineProgram } from './lin
 export { type Range } from './ranges.js';
 export { type CfaRule, type RegisterRule, type UnwindRow, FrameTable } from './frame.js';
 export { TypeGraph, FetchTypes, type Member, type ScalarKind, type FetchType, type FetchTypeOptions, type ArrayInfo, type BitfieldFetch } from './types.js';
-export { Die, Unit, type UnitHeader } from './unit.js';
+export { Die, Unit, type TreeStore, type UnitHeader } from './unit.js';
 export { kernelRegName, dwarfRegName, X86_64_DWARF_NAMES } from './regs.js';
 export { DW_TAG, DW_AT, DW_FORM, DW_OP, DW_ATE } from './constants.js';
 export { type DebugInfoOffset, type DebugLineOffset } from './offsets.js';

@@ -146,12 +146,14 @@ const ROOT_WINDOW = 1024;
 
 /** Bound on DIE nesting: deeper trees are malformed (or hostile), not C. */
 const MAX_DEPTH = 512;
+/** The most entries a stored tree may claim (a unit has fewer entries than bytes). */
+const MAX_TREE = 1 << 28;
 
 /**
  * A unit's DIE tree as columns (one typed-array slot per entry, pre-order): what a walk needs (tag,
  * place in the tree, offset, abbreviation) without an object per entry. Die objects are made on demand.
  */
-interface Tree {
+export interface UnitTree {
   readonly n: number;
   /** Offsets relative to the unit's start: of the entry, and of its first attribute value. */
   readonly off: Uint32Array;
@@ -161,6 +163,75 @@ interface Tree {
   readonly parent: Int32Array;
   readonly end: Int32Array;
   readonly depth: Uint16Array;
+}
+
+/**
+ * Decoded trees kept across runs (src/debuginfo/index-cache.ts keeps them in the cache): a big unit's
+ * walk takes a cold process ~15 ms for 10,000 entries, its columns read back in a few. The store holds
+ * encodeTree's bytes; `load` gets the unit's bytes to check the entry against (the cache stores their
+ * CRC-32), and what it returns is rebuilt and checked against the unit (decodeTree) before use: an
+ * entry that does not fit is walked anew and saved.
+ */
+export interface TreeStore {
+  /** Units smaller than this many bytes are walked, never stored. */
+  readonly minBytes: number;
+  load(h: UnitHeader, bytes: Uint8Array): Uint8Array | undefined;
+  save(h: UnitHeader, bytes: Uint8Array, tree: Uint8Array): void;
+}
+
+/**
+ * A tree as bytes: n, then the columns the others follow from (off, attr, code, parent: 4 bytes each
+ * per entry; tags come from the abbreviations, ends and depths from the parents).
+ */
+export function encodeTree(t: UnitTree): Uint8Array {
+  const n = t.n;
+  const out = new Uint8Array(4 + n * 16);
+  new DataView(out.buffer).setUint32(0, n, true);
+  let at = 4;
+  for (const col of [t.off, t.attr, t.code, t.parent]) {
+    out.set(new Uint8Array(col.buffer, col.byteOffset, n * 4), at);
+    at += n * 4;
+  }
+  return out;
+}
+
+/**
+ * The tree of encodeTree's bytes for this unit, or undefined when they cannot be its tree: entries
+ * in order inside the unit, each a child of an open entry whose abbreviation has children (pre-order),
+ * the root first, codes of the unit's abbreviation table. Tags, subtree ends and depths are rebuilt
+ * here, so that an accepted tree is one the walk could have made of some bytes (never an index outside
+ * the unit); that they are these bytes' is the store's CRC-32.
+ */
+export function decodeTree(b: Uint8Array, h: UnitHeader, unitLength: number, abbrevs: AbbrevTable): UnitTree | undefined {
+  if (b.length < 4) return undefined;
+  const n = new DataView(b.buffer, b.byteOffset, b.length).getUint32(0, true);
+  if (n < 1 || n > MAX_TREE || b.length !== 4 + n * 16) return undefined;
+  const copy = b.buffer.slice(b.byteOffset + 4, b.byteOffset + b.length);
+  const off = new Uint32Array(copy, 0, n), attr = new Uint32Array(copy, 4 * n, n), code = new Uint32Array(copy, 8 * n, n), parent = new Int32Array(copy, 12 * n, n);
+  const tag = new Int32Array(n), end = new Int32Array(n), depth = new Uint16Array(n);
+  const stack = new Int32Array(MAX_DEPTH + 1);
+  let sp = 0;
+  if (off[0] !== h.firstDieOffset - h.offset || parent[0] !== -1) return undefined;
+  for (let i = 0; i < n; i++) {
+    const o = off[i]!, a = attr[i]!, p = parent[i]!;
+    if (!(a > o && a <= unitLength) || (i > 0 && !(o > off[i - 1]!))) return undefined;
+    const ab = abbrevs.get(code[i]!);
+    if (!ab) return undefined;
+    tag[i] = ab.tag;
+    if (i > 0) {
+      // Close the open entries after the parent: their subtrees end here.
+      while (sp > 0 && stack[sp - 1] !== p) end[stack[--sp]!] = i;
+      if (sp === 0) return undefined;
+    } else if (sp !== 0) return undefined;
+    depth[i] = sp;
+    if (ab.hasChildren) {
+      if (sp >= MAX_DEPTH) return undefined;
+      stack[sp++] = i;
+    } else end[i] = i + 1;
+    if (i > 0 && sp > 0 && stack[0] !== 0) return undefined;
+  }
+  while (sp > 0) end[stack[--sp]!] = n;
+  return { n, off, attr, code, tag, parent, end, depth };
 }
 
 // How a form's value is skipped (Unit.plans, names.ts's skim): a fixed size in bytes (>= 0), or one
@@ -189,7 +260,7 @@ export function formSkipKind(form: number, addrSize: number, offsetSize: number,
 }
 
 export class Unit {
-  private treeCache: Tree | null = null;
+  private treeCache: UnitTree | null = null;
   /** Die objects made so far, by entry index (one object per entry: identity is stable). */
   private dieObjs: (Die | undefined)[] = [];
   private diesCache: Die[] | null = null;
@@ -209,7 +280,8 @@ export class Unit {
    * `fetch` reads bytes of .debug_info at an absolute offset: the unit's own bytes are read when the
    * unit is first decoded (a query reads the units it needs, not the section).
    */
-  constructor(readonly header: UnitHeader, private readonly fetch: (offset: number, length: number) => Uint8Array, private readonly abbrevs: (off: number) => AbbrevTable) {}
+  constructor(readonly header: UnitHeader, private readonly fetch: (offset: number, length: number) => Uint8Array, private readonly abbrevs: (off: number) => AbbrevTable,
+    private readonly trees?: TreeStore) {}
 
   /** The unit's bytes; position p of .debug_info is bytes[p - header.offset]. */
   get bytes(): Uint8Array {
@@ -341,8 +413,27 @@ export class Unit {
   }
 
   /** Walks the unit's entries once into columns (no object per entry). */
-  private tree(): Tree {
+  private tree(): UnitTree {
     if (this.treeCache) return this.treeCache;
+    const store = this.trees, h = this.header;
+    if (store && h.end - h.offset >= store.minBytes) {
+      const bytes = this.bytes;
+      const stored = store.load(h, bytes);
+      const t = stored && decodeTree(stored, h, bytes.length, this.abbrevs(h.abbrevOffset));
+      if (t) {
+        // The root as the walk makes it (its attributes give the unit's bases for the other entries).
+        if (!this.rootCache) this.root();
+        return (this.treeCache = t);
+      }
+      const walked = this.walkTree();
+      store.save(h, bytes, encodeTree(walked));
+      return walked;
+    }
+    return this.walkTree();
+  }
+
+  /** Decodes the tree from the unit's bytes (see tree()). */
+  private walkTree(): UnitTree {
     const h = this.header;
     const table = this.abbrevs(h.abbrevOffset);
     const base: number = h.offset;

@@ -259,14 +259,25 @@ function intelString(mn: string, ops: string): [string, string] {
   return [mn, ops];
 }
 
-/** The Codes whose iced name matches `re` (from iced's whole Code enum, read when first needed). */
-function codesNamed(re: RegExp): Set<number> {
-  const all = iced.Code as unknown as Record<string, number>;
-  return new Set<number>(Object.keys(all).filter((k) => re.test(k)).map((k) => all[k]!));
+/**
+ * A test of an instruction's Code by its iced name: the name of each code asked (iced's Code enum maps
+ * numbers back to names) is matched once and remembered, so no list of all ~4,900 names is made.
+ */
+function codesNamed(re: RegExp): { has(c: number): boolean } {
+  const seen = new Map<number, boolean>();
+  return {
+    has(c) {
+      let v = seen.get(c);
+      if (v === undefined) {
+        const name = (iced.Code as unknown as Record<number, string | undefined>)[c];
+        seen.set(c, v = typeof name === 'string' && re.test(name));
+      }
+      return v;
+    },
+  };
 }
-let movabs: Set<number> | undefined, shiftByOne: Set<number> | undefined;
-const MOVABS = { has: (c: number) => (movabs ??= codesNamed(/^Mov_r64_imm64$|^Mov_(AL|AX|EAX|RAX)_moffs|^Mov_moffs/)).has(c) };
-const SHIFT_BY_ONE = { has: (c: number) => (shiftByOne ??= codesNamed(/^(Rol|Ror|Rcl|Rcr|Shl|Shr|Sal|Sar)_rm\d+_1$/)).has(c) };
+const MOVABS = codesNamed(/^Mov_r64_imm64$|^Mov_(AL|AX|EAX|RAX)_moffs|^Mov_moffs/);
+const SHIFT_BY_ONE = codesNamed(/^(Rol|Ror|Rcl|Rcr|Shl|Shr|Sal|Sar)_rm\d+_1$/);
 const STRING_KINDS = new Set<number>([OpKind.MemorySegSI, OpKind.MemorySegESI, OpKind.MemorySegRSI, OpKind.MemorySegDI,
   OpKind.MemorySegEDI, OpKind.MemorySegRDI, OpKind.MemoryESDI, OpKind.MemoryESEDI, OpKind.MemoryESRDI]);
 

@@ -6,7 +6,7 @@
 // read. It is loaded with require(): an ESM `import` of this CommonJS module makes Node scan its source
 // for export names first (cjs-module-lexer: ~100 ms). Every src/ module takes iced-x86 from here.
 import { createRequire } from 'node:module';
-import { createHash } from 'node:crypto';
+import { createHash } from '../base/crypto.js';
 import type * as Iced from 'iced-x86';
 import * as E from './iced-enums.js';
 

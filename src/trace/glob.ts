@@ -4,8 +4,21 @@
 // An unterminated class or a descending range matches nothing. Used by perf's event filters
 // (`del`, `list`, `enable`, `run -e`) and string filters (`funcs`, src/trace/perf-probe/strfilter.ts).
 
-/** A whole-string matcher for `pattern`. */
+/**
+ * A whole-string matcher for `pattern`. Without classes and escapes a glob is the regular expression it
+ * spells (`*` any run, `?` one character, the rest literal), which V8 matches natively: `ktrace funcs`
+ * filters ~60,000 names with it, where the interpreted matcher took ~5 ms of a cold process.
+ */
 export function globMatcher(pattern: string): (s: string) => boolean {
+  if (!/[[\\]/.test(pattern)) {
+    const re = new RegExp('^' + pattern.replace(/[.+^${}()|\]\\/]/g, '\\$&').replace(/\*+/g, '.*').replace(/\?/g, '.') + '$', 's');
+    return (s) => re.test(s);
+  }
+  return perfGlobMatcher(pattern);
+}
+
+/** perf's own matcher (__match_glob) for `pattern`: the reference, and what patterns with classes or escapes use. */
+export function perfGlobMatcher(pattern: string): (s: string) => boolean {
   return (s) => matchGlob(s, 0, pattern, 0);
 }
 

@@ -8,6 +8,7 @@ import { loadBootableImage, loadImage } from '../../src/cli/image.js';
 import { CliError } from '../../src/cli/errors.js';
 import { FIXTURE } from '../elf/fixture.js';
 import { ktrace } from './run.js';
+import { realVmlinux } from '../../bench/sections/real.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ktrace-img-'));
 
@@ -64,6 +65,18 @@ test('a user-space program built with gcc is refused before boot', () => {
   assert.is(r.status, 0, r.stderr);
   // It has a boot_params, but it is linked at 0x400000 (user space) and has no secondary_startup_64.
   assert.match(bootErr(out).message, /^\S+: not a bootable ktrace kernel: it is linked at 0x400000, in user space, not in the kernel half; it has no secondary_startup_64 symbol$/);
+});
+
+// Debian's cloud kernel (scripts/real-vmlinux.sh puts it in the cache): real Linux, but not the
+// configuration ktrace's platform emulates. It was once booted, and ran out of host memory minutes later.
+test('ktrace run on a distribution Linux refuses in one line, before booting', () => {
+  const real = realVmlinux();
+  if (!real) { console.log('SKIP run on the real vmlinux: not in the cache (scripts/real-vmlinux.sh fetches it)'); return; }
+  const r = ktrace(['run', '-k', real, '--summary'], {}, true);
+  assert.is(r.code, 1);
+  assert.is(r.stdout, '');
+  assert.match(r.stderr, /^ktrace: run: this is Linux 6\.1\.\S+ \(debian-kernel@lists\.debian\.org\), not a kernel built by fixtures\/linux\/build\.sh: .*\n$/);
+  assert.is(r.stderr.split('\n').length, 2);
 });
 
 test.run();

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { globMatcher } from '../../src/trace/glob.js';
+import { globMatcher, perfGlobMatcher } from '../../src/trace/glob.js';
 import { mulberry32 } from '../prng.js';
 
 const m = (p: string, s: string) => globMatcher(p)(s);
@@ -31,7 +31,19 @@ test('without classes and escapes, agrees with the regular expression the glob s
     const pat = Array.from({ length: int(6) }, () => alpha[int(alpha.length)]).join('');
     const str = Array.from({ length: int(7) }, () => 'ab_'[int(3)]).join('');
     const re = new RegExp('^' + pat.replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 's');
-    assert.is(m(pat, str), re.test(str), `${pat} ~ ${str}`);
+    assert.is(perfGlobMatcher(pat)(str), re.test(str), `${pat} ~ ${str}`);
+    assert.is(m(pat, str), re.test(str), `${pat} ~ ${str} (globMatcher)`);
+  }
+});
+
+test("globMatcher agrees with perf's matcher, regular-expression characters and classes included (seeded sample)", () => {
+  const next = mulberry32(21), int = (n: number) => next() % n;
+  const alpha = 'a.b*?+()|^$\\/{}]-!\n';
+  for (let n = 0; n < 4000; n++) {
+    const pat = Array.from({ length: int(7) }, () => alpha[int(alpha.length)]).join('') + (int(8) === 0 ? '[a-c]' : '');
+    const str = Array.from({ length: int(8) }, () => alpha[int(alpha.length)]).join('');
+    assert.is(m(pat, str), perfGlobMatcher(pat)(str), `${JSON.stringify(pat)} ~ ${JSON.stringify(str)}`);
+    assert.is(m(pat, pat), perfGlobMatcher(pat)(pat), `${JSON.stringify(pat)} ~ itself`);
   }
 });
 

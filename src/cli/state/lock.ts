@@ -13,7 +13,7 @@
 import { closeSync, fstatSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../../base/crypto.js';
 
 export const LOCK_FILE = 'lock';
 /** How old a lock file that names no owner must be before it is stale. */

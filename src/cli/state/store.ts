@@ -4,10 +4,10 @@
 // rename over the old one: a reader or a killed writer sees the old file or the new one, never a
 // torn one), read-modify-written under the directory's lock.
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { CliError } from '../errors.js';
 import { imageKey } from '../../cache.js';
+import { createHash } from '../../base/crypto.js';
 import { emptyTraceState, type TraceState } from '../../trace/runtime/state.js';
 import { withLock, LockError, LOCK_TEMP, alive, errnoText } from './lock.js';
 

@@ -4,7 +4,7 @@
 // build gets a new entry. The expansion is checked against that SHA-256 before it is renamed into
 // place; later uses check only the name and size. With the cache off (KTRACE_NO_CACHE=1) or
 // unwritable, it is expanded into a temporary file removed when the process exits.
-import { createHash } from 'node:crypto';
+import { createHash } from '../../base/crypto.js';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,8 +84,31 @@ export function isLinuxImage(image: Image): boolean {
   return image.symbol('boot_params')?.size === 4096 && image.symbolAddr('startup_64') !== undefined;
 }
 
-/** Why an image cannot be booted yet (undefined: it can). Real Linux boots (src/kernel/linux). */
+/** The build identity fixtures/linux/build.sh stamps into `linux_banner` (KBUILD_BUILD_USER@HOST). */
+export const BUNDLE_BUILDER = 'ktrace@ktrace';
+
+/** The kernel's `linux_banner` ("Linux version 6.1.192 (user@host) (gcc ...) #1 SMP ..."), without
+ *  its newline, or undefined when the image has none. */
+export function linuxBanner(image: Image): string | undefined {
+  const sym = image.symbol('linux_banner');
+  if (!sym || sym.size <= 0 || sym.size > 4096) return undefined;
+  const bytes = image.read(sym.addr, sym.size);
+  if (!bytes) return undefined;
+  const end = bytes.indexOf(0);
+  return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString('latin1').trimEnd();
+}
+
+/**
+ * Why an image cannot be booted (undefined: it can). The platform (src/kernel/linux) emulates what the
+ * configuration of fixtures/linux/build.sh needs and no more, so a real Linux boots only when that
+ * script built it: its banner names the script's builder. A distribution kernel (Debian's cloud
+ * kernel, say) is refused in one line before anything runs; its static commands still work.
+ */
 export function bootRefusal(image: Image): string | undefined {
-  void image;
-  return undefined;
+  if (!isLinuxImage(image)) return undefined;
+  const banner = linuxBanner(image);
+  if (banner && banner.includes(`(${BUNDLE_BUILDER})`)) return undefined;
+  const id = banner && /^Linux version (\S+ \([^)]*\))/.exec(banner)?.[1];
+  return `this is ${id ? `Linux ${id}` : 'a Linux image without a readable linux_banner'}, not a kernel built by fixtures/linux/build.sh: ktrace's platform boots only that configuration ` +
+    '(use -k linux for the bundled Linux 6.1); the static commands funcs, vars, line, disasm, add, why and fs cat work on this image';
 }

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync, constants as z } from 'node:zlib';
-import { BundleError, bootRefusal, bundledLinuxPath, isLinuxImage, linuxBuildInfo, LINUX_FIXTURE_DIR } from '../../../src/kernel/linux/bundle.js';
+import { BUNDLE_BUILDER, BundleError, bootRefusal, bundledLinuxPath, isLinuxImage, linuxBanner, linuxBuildInfo, LINUX_FIXTURE_DIR } from '../../../src/kernel/linux/bundle.js';
 import { cachePath } from '../../../src/cache.js';
 import { Image } from '../../../src/elf/image.js';
 import { FIXTURE } from '../../elf/fixture.js';
@@ -78,7 +78,25 @@ test('the committed Linux 6.1 expands, matches BUILD-INFO, and is recognised as 
   assert.is(statSync(p).size, info.size);
   const image = Image.load(readFileSync(p));
   assert.ok(isLinuxImage(image));
+  assert.ok(linuxBanner(image)!.startsWith(`Linux version ${info.release} (${BUNDLE_BUILDER})`), linuxBanner(image));
   assert.is(bootRefusal(image), undefined, 'real Linux boots');
+});
+
+test('a real Linux that fixtures/linux/build.sh did not build is refused in one line naming its banner', () => {
+  if (!committed) { console.log('SKIP fixtures/linux/vmlinux.br not built yet (fixtures/linux/build.sh)'); return; }
+  // The bundled kernel with another builder in its banner, as a distribution's build has.
+  const b = Buffer.from(readFileSync(bundledLinuxPath(env)));
+  const from = Buffer.from(`(${BUNDLE_BUILDER})`), to = Buffer.from('(debian@buildd)');
+  assert.is(from.length, to.length);
+  let n = 0;
+  for (let i = b.indexOf(from); i >= 0; i = b.indexOf(from, i + 1), n++) to.copy(b, i);
+  assert.ok(n >= 1);
+  const image = Image.load(b);
+  assert.ok(isLinuxImage(image));
+  const why = bootRefusal(image)!;
+  assert.ok(why, 'refused');
+  assert.is(why.split('\n').length, 1);
+  assert.match(why, /^this is Linux 6\.1\.\d+ \(debian@buildd\), not a kernel built by fixtures\/linux\/build\.sh: .*-k linux.*the static commands funcs, vars, line, disasm, add, why and fs cat work on this image$/);
 });
 
 test.run();
