@@ -1,10 +1,11 @@
 // Boot snapshots of real Linux (src/kernel/snapshot.ts with kernel/linux/platform.ts): a run restored
 // from the state where /init starts is byte-identical to a cold boot. A cold boot of Linux costs about
-// 30 s of CPU, so the default run boots twice: once to make the snapshot (in the ordinary cache, shared
-// with the other Linux tests of the run) and once cold, with probes on code boot runs (refused, so the
-// boot hits are counted) beside the probes the restored runs carry. Probes change no result
+// 30 s of CPU, so the default run boots cold once: the snapshot comes from the cache (scripts/test.mjs
+// makes it first, in the run's cache shared by the Linux tests; run alone, this file makes it), and one
+// run boots cold, with probes on code boot runs (refused, so the boot hits are counted) beside the probes the restored runs carry. Probes change no result
 // (transparency), so the cold probed run is the reference for the restored ones. KTRACE_LONG adds the
 // plain --no-snapshot comparison and a corrupt snapshot rebuilt (two more boots).
+// linux-snapshots: 1 (the boot snapshots this file restores: scripts/test.mjs makes them first)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

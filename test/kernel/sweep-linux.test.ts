@@ -17,6 +17,7 @@
 // it found an int3 on: the test:long fork-storm sweep ended 737 instructions short of the plain boot.)
 // fork-storm's functions: those boot never runs by default, and
 // (test:long) those boot runs too, 300 boundaries, every run booted cold (433 s under load 18).
+// linux-snapshots: 1 2 (the boot snapshots this file restores: scripts/test.mjs makes them first)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';

@@ -1,6 +1,7 @@
 // The bundled workloads on the bundled real Linux 6.1 (fixtures/linux): Linux boots to ktrace's /init,
 // the script's system calls run as real user processes, and the run powers off through pm_power_off.
 // The runs start from the boot snapshot (kernel/snapshot.ts), made once per cache by the first.
+// linux-snapshots: 1 (the boot snapshots this file restores: scripts/test.mjs makes them first)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';

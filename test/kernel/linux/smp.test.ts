@@ -2,6 +2,7 @@
 // INIT and start-up IPIs at Linux's own real-mode trampoline (emu/legacy.ts), IPIs and the TSC-deadline
 // timer. Runs go through the boot snapshot (the first run of a cache boots cold and makes it: about as
 // much CPU as a one-CPU boot); KTRACE_LONG adds a --no-snapshot run, which must give the same bytes.
+// linux-snapshots: 2 (the boot snapshots this file restores: scripts/test.mjs makes them first)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
