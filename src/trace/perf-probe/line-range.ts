@@ -5,12 +5,15 @@
 // call line; declaration lines and inlined call sites are probe-able). `ktrace line` prints lineRangeText.
 import type { Dwarf } from '../../dwarf/index.js';
 import { functionRows, isReversible, pathMatches } from './lines.js';
-import { findFunctions } from './find.js';
+import { perfFunctionMatches } from './find.js';
 import { alternativeFunction } from './point.js';
 
 /** perf's NR_ADDITIONAL_LINES: context shown after the last probe-able line of an open-ended range. */
 const NR_ADDITIONAL_LINES = 2;
 const INT_MAX = 0x7fffffff;
+
+/** a + b as perf's int sums them for a line range, where an overflow (a negative sum) becomes INT_MAX. */
+const int32Sum = (a: number, b: number) => { const s = (a + b) | 0; return s < 0 ? INT_MAX : s; };
 
 export interface LineRangeSpec {
   readonly function?: string;
@@ -49,29 +52,35 @@ export interface LineRange {
 /** The probe-able lines of a range (probe-finder.c find_line_range). */
 export function findLineRange(d: Dwarf, spec: LineRangeSpec, opts: { fileKnown?: (path: string) => void; symbol?: (name: string) => number | undefined } = {}): LineRange | { error: string } {
   if (spec.function !== undefined) {
-    const all = findFunctions(d, spec.function).filter((f) => !spec.file || (f.declFile && pathMatches(f.declFile, spec.file)));
-    if (all.length === 0) {
+    const matches = perfFunctionMatches(d, spec.function, spec.file);
+    if (matches.length === 0) {
       // perf retries at the function the symbol's address is the entry of (get_alternative_line_range).
       const alt = spec.file === undefined ? alternativeFunction(d, spec.function, opts.symbol) : undefined;
       if (alt) return findLineRange(d, { ...spec, function: alt.name, file: alt.declFile }, { ...opts, symbol: undefined });
       return { error: `Failed to find the function '${spec.function}' in the debug info` };
     }
-    // Every instance, inlined copies included (probe-finder.c line_range_search_cb → die_walk_instances).
-    const fns = all;
-    const first = fns.find((f) => f.kind === 'function') ?? fns[0]!;
+    const first = matches[0]!;
     if (!first.declFile || first.declLine === undefined) return { error: `${spec.function} has no declaration line in the debug info` };
-    const file = first.declFile, offset = first.declLine;
     // The source is needed to show the lines: perf looks for it before walking them (a missing file fails fast).
-    opts.fileKnown?.(file);
-    const lo = offset + spec.start, hi = spec.end === INT_MAX ? INT_MAX : offset + spec.end;
-    const set = new Set<number>();
-    const add = (p: string | undefined, l: number | undefined) => { if (p === file && l !== undefined && l >= lo && l <= hi) set.add(l); };
-    for (const f of fns) {
-      if (f.declFile !== file) continue;
-      for (const r of functionRows(d, f)) if (isReversible(d, r.address, r.path, r.line, f)) add(r.path, r.line);
+    opts.fileKnown?.(first.declFile);
+    // debuginfo__find_line_range: unit by unit until one has lines. Each unit's match sets the range
+    // anew from the range the last one left (line_range_search_cb stores lno_s/lno_e back into lr->start
+    // and lr->end): a later unit's range starts past the sum of the earlier declaration lines.
+    let start = spec.start, end = spec.end;
+    for (const m of matches) {
+      if (!m.declFile || m.declLine === undefined) continue;
+      const file = m.declFile, offset = m.declLine;
+      const lo = int32Sum(offset, start), hi = int32Sum(offset, end);
+      start = lo; end = hi;
+      // An abstract definition with no instance in its unit: die_walk_instances' -ENOENT ends the search.
+      if (m.instances.length === 0) break;
+      const set = new Set<number>();
+      for (const f of m.instances) {
+        for (const r of functionRows(d, f)) if (r.path === file && r.line >= lo && r.line <= hi && isReversible(d, r.address, r.path, r.line, f)) set.add(r.line);
+      }
+      if (set.size) return { path: file, start: lo, end: hi, offset, lines: [...set].sort((a, b) => a - b), function: spec.function };
     }
-    if (set.size === 0) return { error: 'Source line is not found.' };
-    return { path: file, start: lo, end: hi, offset, lines: [...set].sort((a, b) => a - b), function: spec.function };
+    return { error: 'Source line is not found.' };
   }
   const want = spec.file!;
   const byPath = new Map<string, Set<number>>();

@@ -17,14 +17,14 @@ export interface FunctionRow {
  * In perf's walk order (dwarf-aux.c die_walk_lines on a function instance): the is_stmt rows inside
  * the instance, except rows of inlined code (the innermost inlined call there) unless the row is that
  * call's own line or the inlined function is this one again; then __die_walk_funclines (not
- * recursive): the declaration line at the entry (of an out-of-line instance only: perf 6.1 lists none
- * for an inlined copy, e.g. fsnotify_modify's -L is "Specified source line is not found"), and for
- * each inlined call directly inside, its call line at the call's entry.
+ * recursive): the declaration line at the entry (of an inlined copy too: the callers check that the
+ * line reads back at that address, which at an inlined copy's entry it seldom does), and for each
+ * inlined call directly inside, its call line at the call's entry.
  */
 export function functionRows(d: Dwarf, f: FunctionInstance): FunctionRow[] {
   const out: FunctionRow[] = [];
   const entries: FunctionRow[] = [];
-  if (f.kind === 'function' && f.declFile !== undefined && f.declLine !== undefined) entries.push({ address: f.entryPc, path: f.declFile, line: f.declLine });
+  if (f.declFile !== undefined && f.declLine !== undefined) entries.push({ address: f.entryPc, path: f.declFile, line: f.declLine });
   for (const c of directInlines(d, f.die)) {
     const fi = d.functionInstance(c, { empty: true });
     if (!fi) continue;

@@ -105,14 +105,13 @@ function resolveAll(d: Dwarf, pp: ProbePoint, opts: PointOptions): Parsed<Resolv
     out.push({ address, symbol: sym.name, symbolOffset: address - sym.entry, ...extra });
   };
   if (pp.function !== undefined) {
-    let fns = findFunctions(d, pp.function);
+    let fns = findFunctions(d, pp.function, pp.file);
     // --no-inlines (probe_point_search_cb): a function whose DIE is an inline declaration is skipped,
     // its instances (inlined copies and the out-of-line body that refers to it) with it; nothing is then found.
     if (opts.noInlines && fns.length) {
       fns = fns.filter((f) => f.kind === 'function' && !d.has(f.die, DW_AT.abstract_origin));
       if (fns.length === 0) return { ok: false, reason: `Probe point '${pp.function}${pp.file !== undefined ? `@${pp.file}` : ''}' not found.` };
     }
-    if (pp.file !== undefined) fns = fns.filter((f) => f.declFile !== undefined && pathMatches(f.declFile, pp.file!));
     if (fns.length === 0) {
       // perf retries at the function the symbol's address is the entry of (the user's point names the event).
       const alt = alternativePoint(d, pp, opts);
