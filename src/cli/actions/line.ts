@@ -4,7 +4,8 @@ import { CliError, EXIT_USAGE } from '../errors.js';
 import type { DebugInfo } from '../../debuginfo/open.js';
 import { lineRangeText } from '../../trace/perf-probe/line-range.js';
 import { out } from '../../output/write.js';
-import { openDwarf, withDwarf, readSourceLines, displayPath, sourcePath, symbolLookup } from '../../debuginfo/open.js';
+import { openDwarf, withDwarf, readSourceLines, displayPath, sourcePath } from '../../debuginfo/open.js';
+import { mapSymbolLookup } from '../../trace/perf-probe/funcs.js';
 import { buildInBackground } from '../debug-index.js';
 import { loadImage } from '../load-image.js';
 
@@ -23,5 +24,5 @@ export async function line(args: LineArgs): Promise<void> {
   const info = openDwarf(image, args.vmlinux, { ...(args.source !== undefined ? { source: args.source } : {}), background: buildInBackground });
   // Under -s, perf names the file it found (util/probe-event.c show_line_range prints lr->path).
   const display = args.source !== undefined ? (p: string) => sourcePath(info, p) : displayPath;
-  out(withDwarf(args.vmlinux, () => showLineRange(info, args.range, (p) => readSourceLines(info, p), display, symbolLookup(image))));
+  out(withDwarf(args.vmlinux, () => showLineRange(info, args.range, (p) => readSourceLines(info, p), display, mapSymbolLookup(image))));
 }

@@ -3,6 +3,7 @@ import type { GlobalArgs } from '../options.js';
 import { CliError, EXIT_USAGE } from '../errors.js';
 import { out } from '../../output/write.js';
 import { parseProbeSpec, availableVars, formatAvailableVars, resolvePoint, siteVars, perfTypeName, formatProbePoint } from '../../trace/perf-probe/index.js';
+import { elfSymbolLookup, mapSymbolLookup } from '../../trace/perf-probe/funcs.js';
 import { hex0x } from '../../base/addr.js';
 import { openDwarf, withDwarf, sourceReader, symbolLookup } from '../../debuginfo/open.js';
 import { buildInBackground } from '../debug-index.js';
@@ -20,7 +21,7 @@ export async function vars(args: VarsArgs): Promise<void> {
   const info = openDwarf(image, args.vmlinux, { ...(args.source !== undefined ? { source: args.source } : {}), background: buildInBackground });
   const readSource = sourceReader(info);
   // -V needs the debug info (no plain symbol fallback); the symbol table serves perf's alternative point only.
-  const pointOpts = { readSource, noInlines: !args.inlines, maxProbes: max, symbol: symbolLookup(image), needsDwarf: true, alternative: true };
+  const pointOpts = { readSource, noInlines: !args.inlines, maxProbes: max, symbol: symbolLookup(image), elfSymbol: elfSymbolLookup(image), mapSymbol: mapSymbolLookup(image), needsDwarf: true, alternative: true };
   if (args.json) {
     const text = withDwarf(args.vmlinux, () => {
       const pts = resolvePoint(info.dwarf, parsed.value.point, pointOpts);
@@ -28,7 +29,7 @@ export async function vars(args: VarsArgs): Promise<void> {
       return JSON.stringify({
         point: formatProbePoint(parsed.value.point),
         sites: pts.value.map((p) => ({
-          symbol: p.symbol, offset: p.symbolOffset, address: hex0x(p.address),
+          symbol: p.listedAt?.symbol ?? p.symbol, offset: p.listedAt?.offset ?? p.symbolOffset, address: hex0x(p.address),
           // The same variables as the text form (perf -V), with where each is fetched from.
           vars: siteVars(info.dwarf, p, args.externs).map((v) => ({
             name: v.variable.name, type: perfTypeName(info.dwarf, v.variable.type), kind: v.variable.kind, location: v.location,

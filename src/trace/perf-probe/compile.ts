@@ -151,9 +151,18 @@ function realFunction(d: Dwarf, p: ResolvedPoint): { readonly die: Die; readonly
   return d.scopeAt(p.address)[0];
 }
 
-/** $params / $vars as perf expands them (expand_probe_args): duplicates included. */
+/**
+ * $params / $vars as perf expands them (expand_probe_args): the names of the scope's variables that have
+ * a location there, duplicates included, each then fetched as an argument of that name is (find_variable:
+ * the first variable of the name in the scope, so an inlined callee's parameter named as an outer one is
+ * fetched and typed as the outer one).
+ */
 function expandSpecial(d: Dwarf, p: ResolvedPoint, vars: boolean): string[] {
-  return scopeVars(d, p, vars).map((v) => `${v.variable.name}=${v.location}${v.type ? `:${v.type}` : ''}`);
+  return scopeVars(d, p, vars).flatMap((v) => {
+    const name = v.variable.name;
+    const r = compileArg(d, p, { text: name, var: name, fields: [] }, false);
+    return r.ok ? r.value : [`${name}=${v.location}${v.type ? `:${v.type}` : ''}`];
+  });
 }
 
 /** A variable's fetch argument at a point: an immediate for DW_AT_const_value, the entry fuzz for parameters. */
@@ -267,7 +276,7 @@ export function compilePerfProbe(d: Dwarf, words: readonly string[] | ProbeSpec,
     let event = base;
     if (opts.taken?.(group, event) && !opts.force) return { ok: false, reason: `event "${group}:${base}" already exists.` };
     for (let i = 1; opts.taken?.(group, event); i++) event = `${base}_${i}`;
-    const head = `${pp.retprobe ? 'r' : 'p'}:${group}/${event} ${p.symbol}+${p.symbolOffset}`;
+    const head = `${pp.retprobe ? 'r' : 'p'}:${group}/${event} ${p.probeAt?.symbol ?? p.symbol}+${p.probeAt?.offset ?? p.symbolOffset}`;
     events.push({ group, event, point: p, retprobe: pp.retprobe, line: [head, ...args].join(' ') });
     if (args.length) expanded = true;
   }

@@ -41,6 +41,29 @@ export function sortPerfFunctions(syms: Sym[]): Sym[] {
   return syms.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.addr - b.addr));
 }
 
+/**
+ * The function symbol holding an address, as perf names a probe address by its kernel map
+ * (probe-event.c post_process_probe_trace_point; PointOptions.elfSymbol).
+ */
+export function elfSymbolLookup(img: Image): (addr: number) => { name: string; addr: number } | undefined {
+  return (addr) => { const s = img.functionAt(addr); return s && { name: s.name, addr: s.addr }; };
+}
+
+/**
+ * The first symbol named `name` in perf's kernel map (perfFunctionSymbols: functions and code labels
+ * of .text), as find_alternative_probe_point looks a name up (PointOptions.mapSymbol).
+ */
+export function mapSymbolLookup(img: Image): (name: string) => number | undefined {
+  return (name) => img.symbolsNamed(name).find((s) => (s.type === 'FUNC' || s.type === 'IFUNC' || s.type === 'NOTYPE')
+    && s.shndx > 0 && s.shndx < 0xff00 && img.sections[s.shndx]?.name === '.text')?.addr;
+}
+
+/** The addresses of the function symbols of .text named `name`, ascending (PointOptions.functionSymbols). */
+export function functionSymbolsLookup(img: Image): (name: string) => number[] {
+  return (name) => img.symbolsNamed(name).filter((s) => s.type === 'FUNC' && s.shndx > 0 && s.shndx < 0xff00 && img.sections[s.shndx]?.name === '.text')
+    .map((s) => s.addr).sort((a, b) => a - b);
+}
+
 /** `perf probe --funcs`'s list with its default filter. */
 export function perfFunctionNames(img: Image): string[] {
   const f = parseStrFilter(DEFAULT_FUNC_FILTER);

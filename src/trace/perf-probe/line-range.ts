@@ -6,7 +6,7 @@
 import type { Dwarf } from '../../dwarf/index.js';
 import { functionRows, isReversible, pathMatches } from './lines.js';
 import { perfFunctionMatches } from './find.js';
-import { alternativeFunction } from './point.js';
+import { probePointAt } from './point.js';
 
 /** perf's NR_ADDITIONAL_LINES: context shown after the last probe-able line of an open-ended range. */
 const NR_ADDITIONAL_LINES = 2;
@@ -50,13 +50,19 @@ export interface LineRange {
 }
 
 /** The probe-able lines of a range (probe-finder.c find_line_range). */
-export function findLineRange(d: Dwarf, spec: LineRangeSpec, opts: { fileKnown?: (path: string) => void; symbol?: (name: string) => number | undefined } = {}): LineRange | { error: string } {
+export function findLineRange(d: Dwarf, spec: LineRangeSpec, opts: { fileKnown?: (path: string) => void; /** perf's map lookup by name (funcs.ts mapSymbolLookup), for the alternative range. */ symbol?: (name: string) => number | undefined } = {}): LineRange | { error: string } {
   if (spec.function !== undefined) {
     const matches = perfFunctionMatches(d, spec.function, spec.file);
     if (matches.length === 0) {
-      // perf retries at the function the symbol's address is the entry of (get_alternative_line_range).
-      const alt = spec.file === undefined ? alternativeFunction(d, spec.function, opts.symbol) : undefined;
-      if (alt) return findLineRange(d, { ...spec, function: alt.name, file: alt.declFile }, { ...opts, symbol: undefined });
+      // perf retries at the probe point of the symbol's address (get_alternative_line_range): a function
+      // and a line in it, or a file's line outside every function; the range keeps its length.
+      const at = spec.file === undefined ? opts.symbol?.(spec.function) : undefined;
+      const alt = at !== undefined && at !== 0 ? probePointAt(d, at) : undefined;
+      if (alt && alt.function !== spec.function && (alt.function !== undefined || alt.file !== undefined)) {
+        const start = alt.line + spec.start, end = spec.end === INT_MAX ? INT_MAX : start + spec.end - spec.start;
+        const next: LineRangeSpec = alt.function !== undefined ? { function: alt.function, ...(alt.file !== undefined ? { file: alt.file } : {}), start, end } : { file: alt.file!, start, end };
+        return findLineRange(d, next, { ...opts, symbol: undefined });
+      }
       return { error: `Failed to find the function '${spec.function}' in the debug info` };
     }
     const first = matches[0]!;

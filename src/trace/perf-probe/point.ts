@@ -25,6 +25,18 @@ export interface ResolvedPoint {
    */
   readonly scope?: Die;
   readonly scopeName?: string;
+  /**
+   * How perf's kprobe_events line names the address when the ELF symbol there is not the DWARF function
+   * (probe-event.c post_process_probe_trace_point: the kernel map's symbol holding it, a compiler clone
+   * such as foo.part.0 or a foo.cold part).
+   */
+  readonly probeAt?: { readonly symbol: string; readonly offset: number };
+  /**
+   * How perf -V names the address when it differs from symbol+symbolOffset (probe-finder.c
+   * convert_to_trace_point: a real function without an entry address, one split into DW_AT_ranges such
+   * as a hot body and a .cold part, is named by the ELF symbol holding the address).
+   */
+  readonly listedAt?: { readonly symbol: string; readonly offset: number };
 }
 
 export interface PointOptions {
@@ -45,29 +57,80 @@ export interface PointOptions {
    * a probe without arguments (with any, its debuginfo search fails outright).
    */
   readonly alternative?: boolean;
+  /**
+   * The addresses of the function symbols named `name` in perf's kernel map (STT_FUNC of .text), in
+   * address order: a return probe is placed on these (probe-event.c find_probe_trace_events_from_map).
+   */
+  readonly functionSymbols?: (name: string) => readonly number[];
+  /**
+   * The first symbol named `name` in perf's kernel map, code labels included (find_alternative_probe_point's
+   * lookup; else `symbol`).
+   */
+  readonly mapSymbol?: (name: string) => number | undefined;
+  /** The ELF function symbol holding an address (perf's kernel map), for naming addresses as perf does. */
+  readonly elfSymbol?: (addr: number) => { readonly name: string; readonly addr: number } | undefined;
 }
 
 /**
  * find_alternative_probe_point: for FUNC[+OFFS][:RLN] with no DWARF function FUNC, FUNC's symbol
- * address, when it is the entry of the out-of-line function there (debuginfo__find_probe_point: a
- * symbol that aliases a function, as SYSCALL_DEFINE0's __x64_sys_getpid is __do_sys_getpid), becomes
- * that function in its declaration file, with the same offset and relative line. Other addresses
- * (inside a function: perf names an inlined copy or an offset) are not taken.
+ * address as a probe point (debuginfo__find_probe_point, probePointAt), with the offset and relative
+ * line added: a symbol that aliases a function (SYSCALL_DEFINE0's __x64_sys_getpid is __do_sys_getpid)
+ * becomes that function; a compiler's part of one (foo.cold) a line or offset of that function.
  */
 function alternativePoint(d: Dwarf, pp: ProbePoint, opts: PointOptions): ProbePoint | undefined {
   if (!opts.alternative || pp.function === undefined || pp.file !== undefined || pp.lazy !== undefined || pp.retprobe) return undefined;
-  const fi = alternativeFunction(d, pp.function, opts.symbol);
-  return fi ? { ...pp, function: fi.name, file: fi.declFile } : undefined;
+  const at = (opts.mapSymbol ?? opts.symbol)?.(pp.function);
+  const r = at !== undefined && at !== 0 ? probePointAt(d, at) : undefined;
+  if (!r || r.function === pp.function || (r.function === undefined && r.file === undefined)) return undefined;
+  const line = r.line + (pp.line ?? 0);
+  // No function there: perf's point is the address's FILE:LINE.
+  if (r.function === undefined) return { file: r.file, line, offset: 0, retprobe: false };
+  return { ...pp, function: r.function, file: r.file, offset: r.offset + pp.offset, ...(line ? { line } : {}) };
 }
 
-/** The DWARF function (another name) whose entry is symbol `name`'s address (find_alternative_probe_point, -V/-D/-L). */
-export function alternativeFunction(d: Dwarf, name: string, symbol: ((name: string) => number | undefined) | undefined): FunctionInstance & { declFile: string } | undefined {
-  const at = symbol?.(name);
-  if (at === undefined) return undefined;
-  const top = d.scopeAt(at)[0];
-  const fi = top && top.kind === 'function' ? d.functionInstance(top.die) : undefined;
-  if (!fi || fi.entryPc !== at || fi.declFile === undefined || fi.declLine === undefined || fi.name === name) return undefined;
-  return fi as FunctionInstance & { declFile: string };
+/** die_entrypc: DW_AT_entry_pc, else DW_AT_low_pc, else the first range's start. */
+function dieEntryPc(d: Dwarf, die: Die): number | undefined {
+  return d.address(die, DW_AT.entry_pc) ?? d.address(die, DW_AT.low_pc) ?? d.ranges(die)[0]?.low;
+}
+
+/**
+ * The probe point perf names an address by (probe-finder.c debuginfo__find_probe_point): in the real
+ * function there, line 0 at its entry; at an inlined copy's entry, the call's line (and file) relative
+ * to the function the walk is in; inside inlined code, the line relative to the innermost inlined
+ * function's declaration; a line of another file than that function's declaration (as the walk left it)
+ * falls back to an offset from the real function's entry. Outside every function: the address's line
+ * and file, with no function (undefined when there is no line either).
+ */
+export function probePointAt(d: Dwarf, addr: number): { function: string | undefined; file: string | undefined; line: number; offset: number } | undefined {
+  const chain = d.scopeAt(addr);
+  const top = chain[0];
+  const at = reverseLine(d, addr);
+  if (!top || top.kind !== 'function') return at ? { function: undefined, file: at.path, line: at.line, offset: 0 } : undefined;
+  let lineno = at?.line ?? 0;
+  let spdie = top.die, func = d.name(spdie);
+  const basefunc = func, baseaddr = dieEntryPc(d, spdie);
+  const decl = d.declaration(spdie);
+  let baseline = decl.line;
+  if (func === undefined || baseaddr === undefined || baseline === undefined) return undefined;
+  let fname = decl.file;
+  if (addr === baseaddr) lineno = baseline;
+  else {
+    // die_find_top_inlinefunc, step by step: the outermost inlined copy below the current scope.
+    for (const f of chain.slice(1)) {
+      if (f.kind !== 'inline') continue;
+      if (dieEntryPc(d, f.die) === addr) {
+        lineno = d.udata(f.die, DW_AT.call_line) ?? 0;
+        fname = d.fileName(f.die.unit, d.udata(f.die, DW_AT.call_file));
+        break;
+      }
+      const n = d.name(f.die), l = d.declaration(f.die).line;
+      if (n === undefined || l === undefined) break;
+      func = n; baseline = l; spdie = f.die;
+    }
+    if (d.declaration(spdie).file !== fname) lineno = 0;
+  }
+  if (lineno) return { function: func, file: fname, line: lineno - baseline, offset: 0 };
+  return { function: basefunc!, file: fname, line: 0, offset: addr - baseaddr };
 }
 
 /**
@@ -75,13 +138,23 @@ export function alternativeFunction(d: Dwarf, name: string, symbol: ((name: stri
  * unit's top level whose ranges hold pc is that function (a unit's top-level functions do not overlap),
  * found without sorting the unit's scopes.
  */
-export function symbolAt(d: Dwarf, pc: number, hint?: FunctionInstance): { name: string; entry: number } | undefined {
-  if (hint && hint.kind === 'function' && hint.die.depth === 1 && inRanges(hint.ranges, pc)) return { name: hint.name, entry: hint.entryPc };
+export function symbolAt(d: Dwarf, pc: number, hint?: FunctionInstance): { name: string; entry: number; die: Die } | undefined {
+  if (hint && hint.kind === 'function' && hint.die.depth === 1 && inRanges(hint.ranges, pc)) return { name: hint.name, entry: hint.entryPc, die: hint.die };
   const top = d.scopeAt(pc)[0];
   if (!top || top.kind !== 'function') return undefined;
   const fi = d.functionInstance(top.die);
   if (!fi) return undefined;
-  return { name: fi.name, entry: fi.entryPc };
+  return { name: fi.name, entry: fi.entryPc, die: top.die };
+}
+
+/** perf's names for a probe address beside the DWARF function's (ResolvedPoint.probeAt, listedAt). */
+function elfNames(d: Dwarf, address: number, sym: { name: string; entry: number; die: Die }, opts: PointOptions): Pick<ResolvedPoint, 'probeAt' | 'listedAt'> {
+  const elf = opts.elfSymbol?.(address);
+  if (!elf || (elf.name === sym.name && elf.addr === sym.entry)) return {};
+  const at = { symbol: elf.name, offset: address - elf.addr };
+  // dwarf_entrypc: DW_AT_entry_pc or DW_AT_low_pc; a function given by DW_AT_ranges alone has none.
+  const entry = d.has(sym.die, DW_AT.entry_pc) || d.has(sym.die, DW_AT.low_pc);
+  return { probeAt: at, ...(entry ? {} : { listedAt: at }) };
 }
 
 /** perf's limit on the addresses one spec may probe (probe_conf.max_probes, MAX_PROBES). */
@@ -102,9 +175,16 @@ function resolveAll(d: Dwarf, pp: ProbePoint, opts: PointOptions): Parsed<Resolv
     const sym = symbolAt(d, address, extra.instance);
     if (!sym) return;
     seen.add(address);
-    out.push({ address, symbol: sym.name, symbolOffset: address - sym.entry, ...extra });
+    out.push({ address, symbol: sym.name, symbolOffset: address - sym.entry, ...extra, ...elfNames(d, address, sym, opts) });
   };
   if (pp.function !== undefined) {
+    // FUNC%return: perf 6.1 does not search the debug info (try_to_find_probe_trace_events returns at
+    // once, gcc #98776) but probes the entry of every function symbol of that name, one a distinct address.
+    if (pp.retprobe && opts.functionSymbols && pp.lazy === undefined && !pp.line) {
+      const at = [...new Set(opts.functionSymbols(pp.function))];
+      if (at.length === 0) return { ok: false, reason: `Failed to find symbol ${pp.function} in kernel` };
+      return { ok: true, value: at.map((a) => ({ address: a + pp.offset, symbol: pp.function!, symbolOffset: pp.offset })) };
+    }
     let fns = findFunctions(d, pp.function, pp.file);
     // --no-inlines (probe_point_search_cb): a function whose DIE is an inline declaration is skipped,
     // its instances (inlined copies and the out-of-line body that refers to it) with it; nothing is then found.

@@ -6,6 +6,7 @@ import type { Image } from '../../elf/image.js';
 import { DebugInfoError, hasDebugInfo, openDwarf, sourceReader, symbolLookup, withDwarf, type DebugInfo, type OpenOptions } from '../../debuginfo/open.js';
 import { compilePerfProbe } from './compile.js';
 import { isRawKprobeLine } from '../perf-probe.js';
+import { elfSymbolLookup, functionSymbolsLookup, mapSymbolLookup } from './funcs.js';
 import { visibleMessage } from '../../visible.js';
 
 /**
@@ -16,7 +17,7 @@ import { visibleMessage } from '../../visible.js';
  */
 export function perfSpecLines(info: DebugInfo, image: Image, vmlinuxPath: string, words: readonly string[],
   opts: SpecOptions): string[] {
-  const r = withDwarf(vmlinuxPath, () => compilePerfProbe(info.dwarf, words, { readSource: sourceReader(opts.source !== undefined ? { ...info, sourcePrefix: opts.source } : info), taken: opts.taken, force: opts.force, symbol: symbolLookup(image), noInlines: opts.noInlines, maxProbes: opts.maxProbes }));
+  const r = withDwarf(vmlinuxPath, () => compilePerfProbe(info.dwarf, words, { readSource: sourceReader(opts.source !== undefined ? { ...info, sourcePrefix: opts.source } : info), taken: opts.taken, force: opts.force, symbol: symbolLookup(image), elfSymbol: elfSymbolLookup(image), mapSymbol: mapSymbolLookup(image), functionSymbols: functionSymbolsLookup(image), noInlines: opts.noInlines, maxProbes: opts.maxProbes }));
   if (!r.ok) {
     const m = /^event "(.*)" already exists\.$/.exec(r.reason);
     throw new DebugInfoError(`${opts.command}: ${visibleMessage(r.reason)}${m ? `\n  Hint: remove it with \`ktrace del ${m[1]}\`, or add a duplicate with -f (force).` : ''}`);

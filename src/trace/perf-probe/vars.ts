@@ -34,7 +34,7 @@ export function availableVars(d: Dwarf, pp: ProbePoint, opts: PointOptions & { e
   const sites = pts.value.map((p) => {
     const set = new Set<string>();
     for (const v of siteVars(d, p, opts.externs ?? false)) set.add(`${perfTypeName(d, v.variable.type)}\t${v.variable.name}`);
-    return { symbol: p.symbol, offset: p.symbolOffset, vars: [...set].sort() };
+    return { symbol: p.listedAt?.symbol ?? p.symbol, offset: p.listedAt?.offset ?? p.symbolOffset, vars: [...set].sort() };
   });
   return { ok: true, value: { point: formatProbePoint(pp), sites } };
 }

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { fixtureDwarf, readSource } from './fixture.js';
-import { perfFunctionNames } from '../../../src/trace/perf-probe/funcs.js';
+import { elfSymbolLookup, functionSymbolsLookup, mapSymbolLookup, perfFunctionNames } from '../../../src/trace/perf-probe/funcs.js';
 import { FIXTURE, fixtureImage } from '../../elf/fixture.js';
 import { createHash } from 'node:crypto';
 import { agrees, describe, ktraceOutput as ktraceAnswer, type Case } from './oracle/compare.js';
@@ -37,7 +37,7 @@ const functionNames = new Set(image.functions.map((f) => f.name));
 const symbol = (name: string) => image.functions.find((f) => f.name === name)?.addr;
 const d = info.dwarf;
 
-const ktraceOutput = (c: Case) => ktraceAnswer(info, c, { readSource, symbol });
+const ktraceOutput = (c: Case) => ktraceAnswer(info, c, { readSource, symbol, elfSymbol: elfSymbolLookup(image), functionSymbols: functionSymbolsLookup(image), mapSymbol: mapSymbolLookup(image) });
 
 /**
  * perf names some addresses after a data symbol (init_stack, pcpu_hot, lkdtm_zero, free_count) or a

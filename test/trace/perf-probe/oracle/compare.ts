@@ -17,22 +17,28 @@ export interface Sources {
   readSource: (p: string) => string[] | undefined;
   /** A function symbol's address (perf's fallback for a function without a body in the DWARF). */
   symbol: (name: string) => number | undefined;
+  /** The ELF function symbol holding an address (how perf names probe addresses). */
+  elfSymbol?: (addr: number) => { name: string; addr: number } | undefined;
+  /** The function symbols named NAME (where perf puts return probes). */
+  functionSymbols?: (name: string) => readonly number[];
+  /** The first symbol named NAME in perf's kernel map (code labels too). */
+  mapSymbol?: (name: string) => number | undefined;
 }
 
 export function ktraceOutput(info: DebugInfo, c: Case, s: Sources): { stdout: string; ok: boolean } {
   const d = info.dwarf;
   try {
     if (c.mode === 'D') {
-      const r = compilePerfProbe(d, [c.spec], { readSource: s.readSource, taken: () => false, symbol: s.symbol });
+      const r = compilePerfProbe(d, [c.spec], { readSource: s.readSource, taken: () => false, symbol: s.symbol, ...(s.elfSymbol ? { elfSymbol: s.elfSymbol } : {}), ...(s.functionSymbols ? { functionSymbols: s.functionSymbols } : {}), ...(s.mapSymbol ? { mapSymbol: s.mapSymbol } : {}) });
       return r.ok ? { stdout: r.value.map((e) => e.line + '\n').join(''), ok: true } : { stdout: '', ok: false };
     }
     if (c.mode === 'V') {
       const p = parseProbeSpec([c.spec]);
       if (!p.ok) return { stdout: '', ok: false };
-      const av = availableVars(d, p.value.point, { readSource: s.readSource, symbol: s.symbol });
+      const av = availableVars(d, p.value.point, { readSource: s.readSource, symbol: s.symbol, ...(s.elfSymbol ? { elfSymbol: s.elfSymbol } : {}), ...(s.mapSymbol ? { mapSymbol: s.mapSymbol } : {}) });
       return av.ok ? { stdout: formatAvailableVars(av.value), ok: true } : { stdout: '', ok: false };
     }
-    const r = lineRangeText(d, c.spec, (p) => s.readSource(p) ?? [], (p) => p, s.symbol);
+    const r = lineRangeText(d, c.spec, (p) => s.readSource(p) ?? [], (p) => p, s.mapSymbol ?? s.symbol);
     return r.ok ? { stdout: r.text, ok: true } : { stdout: '', ok: false };
   } catch {
     return { stdout: '', ok: false };
