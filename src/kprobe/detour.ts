@@ -57,7 +57,7 @@ export interface FunctionFacts {
   insns: RegionInsn[];
   /** A function-wide refusal (indirect jump, exception-table entry, foreign int3, undecodable byte). */
   refusal?: OptRefusal;
-  /** Near branches (jmp, jcc, call, loop): source and target. */
+  /** Near jumps (jmp, jcc, loop, jcxz; not calls, as insn_jump_into_range): source and target. */
   branches: { from: number; target: number }[];
 }
 
@@ -68,6 +68,9 @@ export function analyzeFunction(image: Image, addr: number, read: (a: number, n:
   const facts: FunctionFacts = { name: fn.name, start: fn.addr, end: fn.addr + fn.size, insns: [], branches: [] };
   const bytes = read(fn.addr, fn.size + MAX_INSN_SIZE);
   const dec = decodeFunction(bytes, fn.addr, fn.size);
+  // CONFIG_RETPOLINE (insn_is_indirect_jump): a jump into [__indirect_thunk_start, __indirect_thunk_end]
+  // counts as an indirect jump; the return thunk lies there too on 6.1.
+  const thunkStart = image.symbolAddr('__indirect_thunk_start'), thunkEnd = image.symbolAddr('__indirect_thunk_end');
   for (const [off, len, text, flags, target] of dec.insns) {
     const at = fn.addr + off;
     facts.insns.push({ addr: at, len, text, call: (flags & I_CALL) !== 0 });
@@ -77,7 +80,16 @@ export function analyzeFunction(image: Image, addr: number, read: (a: number, n:
     if (exFixups.has(at)) facts.refusal ??= { check: 'exception-table', at, reason: `instruction with an exception-table entry at ${symOff(image, at)} (${text})` };
     // insn_is_indirect_jump: a jump table (switch) may target any instruction of the function
     if (flags & I_INDIRECT) facts.refusal ??= { check: 'indirect-jump', at, reason: `indirect jump at ${symOff(image, at)} (${text}): it may land inside the region` };
-    if (flags & I_BRANCH) facts.branches.push({ from: at, target });
+    if ((flags & I_BRANCH) && !(flags & I_CALL)) {
+      facts.branches.push({ from: at, target });
+      if (thunkStart !== undefined && thunkEnd !== undefined && target >= thunkStart && target <= thunkEnd) {
+        const into = image.lookupAddr(target)?.entry.name;
+        // Linux rewrites a `jmp __x86_return_thunk` to `ret` at boot (apply_returns) unless the CPU needs
+        // the return thunk (retbleed): then it stays, and so does the refusal.
+        const boot = into === '__x86_return_thunk' ? ' (unless the kernel rewrote it to ret at boot: apply_returns, on a CPU without the retbleed return thunk)' : '';
+        facts.refusal ??= { check: 'indirect-jump', at, reason: `jump into the retpoline thunks (${into ?? symOff(image, target)}) at ${symOff(image, at)} (${text}): an indirect jump for can_optimize${boot}` };
+      }
+    }
   }
   if (dec.bad >= 0) {
     const at = fn.addr + dec.bad;
@@ -122,9 +134,9 @@ export function canOptimize(image: Image, facts: FunctionFacts | undefined, addr
     return { ok: false, check: 'function-too-short', at: addr, reason: `region would run past the end of ${facts.name} (${facts.end - addr} bytes left, the jump needs ${RELATIVEJUMP_SIZE})` };
   }
   if (facts.refusal) return { ok: false, ...facts.refusal };
-  // insn_jump_into_range(insn, addr + INT3_INSN_SIZE, DISP32_SIZE)
+  // insn_jump_into_range(insn, addr + INT3_INSN_SIZE, DISP32_SIZE): start <= target <= start + len
   for (const b of facts.branches) {
-    if (b.target > addr && b.target < addr + RELATIVEJUMP_SIZE) return { ok: false, check: 'jump-into-region', at: b.from, reason: `jump into region from ${symOff(image, b.from)}` };
+    if (b.target >= addr + 1 && b.target <= addr + 1 + 4) return { ok: false, check: 'jump-into-region', at: b.from, reason: `jump into region from ${symOff(image, b.from)}` };
   }
   const insns = facts.insns.filter((i) => i.addr >= addr && i.addr < addr + RELATIVEJUMP_SIZE);
   if (insns.length === 0 || insns[0].addr !== addr) return { ok: false, check: 'undecodable', at: addr, reason: `${symOff(image, addr)} is not an instruction boundary` };

@@ -25,6 +25,9 @@ function parseProbe(s: string): { symbolName?: string; offset?: number; addr?: n
 
 export async function why(args: WhyArgs): Promise<void> {
   const image = await loadIndexedImage(args.vmlinux);
+  // An image the platform cannot boot (a distribution kernel): the probes given are judged from the image alone.
+  const { bootRefusal } = await import('../../kernel/linux/bundle.js');
+  const staticOnly = args.probe?.length && bootRefusal(image) !== undefined;
   // a spec that cannot be judged is reported in one line on stderr; the others are still judged
   const failed: string[] = [];
   const given = (args.probe ?? []).flatMap((s) => {
@@ -33,6 +36,13 @@ export async function why(args: WhyArgs): Promise<void> {
     return [{ text: s, p }];
   });
   if (args.probe?.length && !given.length) throw new CliError(failed.join('\n  '), failed.every((f) => f.includes('is not SYM')) ? EXIT_USAGE : 1);
+  if (staticOnly) {
+    const { staticWhy } = await import('./why-static.js');
+    const s = await staticWhy(image, given);
+    failed.push(...s.failed);
+    printRows(s.rows, failed, args.json);
+    return;
+  }
   const t = await loadTracing({ machine: true, image });
   // with probes given on the command line, judge them alone on a fresh kernel; else the state's events
   const state = given.length ? emptyTraceState() : loadState(stateDir(args.state), args.vmlinux);
@@ -47,9 +57,15 @@ export async function why(args: WhyArgs): Promise<void> {
     const reason = state === 'int3' ? whyNotOptimized(ms.mgr, pp) : undefined;
     return { addr: px(pp.addr), at: image.formatAddr(pp.addr), state, ...(reason ? { reason } : {}) };
   });
-  const report = () => { for (const f of failed) process.stderr.write(`ktrace: ${f}\n`); if (failed.length) process.exitCode = 1; };
   if (given.length && !rows.length) throw new CliError(failed.join('\n  '));
-  if (args.json) { out(JSON.stringify(rows) + '\n'); report(); return; }
+  printRows(rows, failed, args.json);
+}
+
+/** The rows as text or JSON, then each refusal on stderr (exit 1 when there is one). */
+function printRows(rows: readonly WhyRow[], failed: readonly string[], json: boolean): void {
+  const report = () => { for (const f of failed) process.stderr.write(`ktrace: ${f}\n`); if (failed.length) process.exitCode = 1; };
+  if (failed.length && !rows.length) throw new CliError(failed.join('\n  '));
+  if (json) { out(JSON.stringify(rows) + '\n'); report(); return; }
   if (!rows.length) { out('no probes (define events with `ktrace add`, or name a probe: `ktrace why vfs_read+5`)\n'); return; }
   out(rows.map((r) => `${r.addr}  ${r.at}  ${r.state === 'optimized' ? '[OPTIMIZED]' : r.state === 'ftrace' ? '[FTRACE]' : `not optimized: ${r.reason ?? 'unknown'}`}\n`).join(''));
   report();
