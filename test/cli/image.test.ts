@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { loadBootableImage, loadImage } from '../../src/cli/image.js';
 import { CliError } from '../../src/cli/errors.js';
 import { FIXTURE } from '../elf/fixture.js';
-import { ktrace } from './run.js';
+import { ktrace, freshState } from './run.js';
 import { realVmlinux } from '../../bench/sections/real.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ktrace-img-'));
@@ -77,6 +77,12 @@ test('ktrace run on a distribution Linux refuses in one line, before booting', (
   assert.is(r.stdout, '');
   assert.match(r.stderr, /^ktrace: run: this is Linux 6\.1\.\S+ \(debian-kernel@lists\.debian\.org\), not a kernel built by fixtures\/linux\/build\.sh: .*\n$/);
   assert.is(r.stderr.split('\n').length, 2);
+  // add (without -D) still defines the event there; its hint names what works instead of `ktrace run`.
+  const a = ktrace(['add', '-k', real, 'vfs_read'], { KTRACE_STATE: freshState() }, true);
+  assert.is(a.code, 0, a.stderr);
+  assert.match(a.stdout, /^  probe:vfs_read +\(on vfs_read\)$/m);
+  assert.ok(!a.stdout.includes('ktrace run -e'), a.stdout);
+  assert.match(a.stdout, /does not boot in ktrace \(`ktrace run` refuses it\)/);
 });
 
 test.run();

@@ -14,4 +14,12 @@ test("perf probe's listing and messages", () => {
   assert.is(removedMessage('probe', 'x'), 'Removed event: probe:x\n');
 });
 
+test('on a kernel ktrace cannot boot, the hint names the static tools instead of `ktrace run`', () => {
+  const m = addedMessage([{ group: 'probe', event: 'a', place: 'a', args: [] }], true, true);
+  assert.ok(!m.includes('ktrace run -e') && !m.includes('`ktrace run` traces'), m);
+  assert.match(m, /^It is enabled \(`ktrace disable probe:a` to disable\)\.$/m);
+  assert.match(m, /does not boot in ktrace \(`ktrace run` refuses it\)/);
+  for (const cmd of ['ktrace why', 'ktrace fs cat /sys/kernel/tracing/kprobe_events']) assert.match(m, new RegExp(`^\t${cmd}$`, 'm'));
+});
+
 test.run();

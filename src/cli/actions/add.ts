@@ -6,6 +6,7 @@ import type { Image } from '../../elf/image.js';
 import type { TraceSession } from '../../trace/runtime/session.js';
 import { CliError, EXIT_USAGE } from '../errors.js';
 import { addedMessage, probeLine } from '../../output/probes.js';
+import { bootRefusal } from '../../kernel/linux/bundle.js';
 import { out } from '../../output/write.js';
 import { isRawKprobeLine } from '../../trace/perf-probe.js';
 import { specCompiler } from '../../trace/perf-probe/spec-compiler.js';
@@ -72,7 +73,7 @@ export async function add(args: AddArgs): Promise<void> {
     const viaDwarf: SpecLines | undefined = compile && ((taken, force) => compile(words, { taken, force, command: 'add', ...specOpts })!);
     added.push(...(viaDwarf ? await addWithDwarf(args, image, viaDwarf) : await addPlain(args, image, words)));
   }
-  if (!args.quiet) out(addedMessage(added, !args['dry-run']));
+  if (!args.quiet) out(addedMessage(added, !args['dry-run'], bootRefusal(image) !== undefined));
 }
 
 /**
