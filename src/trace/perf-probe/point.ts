@@ -149,7 +149,13 @@ export function symbolAt(d: Dwarf, pc: number, hint?: FunctionInstance): { name:
 
 /** perf's names for a probe address beside the DWARF function's (ResolvedPoint.probeAt, listedAt). */
 function elfNames(d: Dwarf, address: number, sym: { name: string; entry: number; die: Die }, opts: PointOptions): Pick<ResolvedPoint, 'probeAt' | 'listedAt'> {
-  const elf = opts.elfSymbol?.(address);
+  if (!opts.elfSymbol) return {};
+  // Only a compiler's copy (a clone: DW_AT_abstract_origin, no name of its own) or a part of a function
+  // other than its first range (foo.cold) can sit under another ELF name: any other function is its
+  // symbol, and the symbol table is not read for it.
+  const first = d.ranges(sym.die)[0];
+  if (!d.has(sym.die, DW_AT.abstract_origin) && (!first || (address >= first.low && address < first.high))) return {};
+  const elf = opts.elfSymbol(address);
   if (!elf || (elf.name === sym.name && elf.addr === sym.entry)) return {};
   const at = { symbol: elf.name, offset: address - elf.addr };
   // dwarf_entrypc: DW_AT_entry_pc or DW_AT_low_pc; a function given by DW_AT_ranges alone has none.
