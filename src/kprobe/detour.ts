@@ -39,7 +39,7 @@ export interface OptRegion { addr: number; size: number; insns: RegionInsn[] }
 /** A refusal: the check that failed, the instruction that caused it, and the sentence `ktrace why` prints. */
 export interface OptRefusal { check: OptCheck; at: number; reason: string }
 export type OptCheck =
-  | 'not-in-function' | 'function-too-short' | 'undecodable' | 'int3-in-function' | 'indirect-jump'
+  | 'not-in-function' | 'function-too-short' | 'undecodable' | 'indirect-jump'
   | 'exception-table' | 'jump-into-region' | 'call-in-region' | 'not-relocatable' | 'probe-in-region';
 
 export type CanOptimize = { ok: true; region: OptRegion } | ({ ok: false } & OptRefusal);
@@ -74,8 +74,8 @@ export function analyzeFunction(image: Image, addr: number, read: (a: number, n:
   for (const [off, len, text, flags, target] of dec.insns) {
     const at = fn.addr + off;
     facts.insns.push({ addr: at, len, text, call: (flags & I_CALL) !== 0 });
-    // "Another debugging subsystem might insert this breakpoint. In that case, we can't recover it."
-    if (flags & I_INT3) facts.refusal ??= { check: 'int3-in-function', at, reason: `int3 owned by someone else at ${symOff(image, at)}` };
+    // An int3 byte in the function (-mharden-sls padding after a ret or jmp) does not stop it: 6.1's
+    // can_optimize refuses only a kgdb breakpoint there (CONFIG_KGDB kgdb_has_hit_break), and ktrace has no kgdb.
     // search_exception_tables: a fixup could resume anywhere, the region included
     if (exFixups.has(at)) facts.refusal ??= { check: 'exception-table', at, reason: `instruction with an exception-table entry at ${symOff(image, at)} (${text})` };
     // insn_is_indirect_jump: a jump table (switch) may target any instruction of the function
