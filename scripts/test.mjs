@@ -13,7 +13,7 @@
 // The slowest files start first, so that the jobs end together.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -63,7 +63,8 @@ const SLOW_FIRST = [
 ];
 
 // ---- the run's cache ----
-const userCache = process.env.XDG_CACHE_HOME?.startsWith('/') ? process.env.XDG_CACHE_HOME : join(homedir(), '.cache');
+// the user's cache root, as ktrace finds it (built before any test runs)
+const { cacheRoot } = await import(join(root, 'dist', 'src', 'cache.js'));
 const keep = process.env.KTRACE_TEST_CACHE && resolve(process.env.KTRACE_TEST_CACHE);
 const cacheHome = keep || mkdtempSync(join(tmpdir(), 'ktrace-test-cache-'));
 if (keep) mkdirSync(keep, { recursive: true });
@@ -71,7 +72,7 @@ const removeCache = () => { if (!keep) rmSync(cacheHome, { recursive: true, forc
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => { removeCache(); process.exit(130); });
 {
   // the fetched real image (and its source tree): an input, linked
-  const real = join(userCache, 'ktrace', 'vmlinux'), here = join(cacheHome, 'ktrace', 'vmlinux');
+  const real = join(cacheRoot(), 'vmlinux'), here = join(cacheHome, 'ktrace', 'vmlinux');
   if (existsSync(real) && !existsSync(here)) {
     mkdirSync(join(cacheHome, 'ktrace'), { recursive: true });
     symlinkSync(real, here);
