@@ -6,9 +6,8 @@
 // rebuilds it. A cache may only make ktrace faster, never change a result; KTRACE_NO_CACHE=1 turns it
 // off (tests compare the two).
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { createHash } from './base/crypto.js';
 
 /** Bumped when any cached format changes; part of every entry's key. */
@@ -23,9 +22,31 @@ const MAGIC = Buffer.from('KTRACEC2');
 const MAGIC_SHA = Buffer.from('KTRACEC1');
 const SUM_LEN = 4, SHA_LEN = 32;
 
+type Crc32 = (data: Uint8Array | string, seed: number) => number;
+let crc32: Crc32 | undefined;
+
+/**
+ * zlib's CRC-32 (native). Taken from Node's zlib binding, which node:zlib's crc32 calls after checking
+ * its arguments: loading node:zlib loads Node's whole stream implementation (~20 modules, ~8 ms of a
+ * warm static query that otherwise needs none of it). node:zlib's own crc32 where the binding is not
+ * there or not that function, and under --pending-deprecation (which makes process.binding warn).
+ */
+function loadCrc32(): Crc32 {
+  const pending = process.execArgv.some((a) => a.startsWith('--pending-deprecation')) || (process.env.NODE_OPTIONS ?? '').includes('--pending-deprecation')
+    || process.env.NODE_PENDING_DEPRECATION === '1';
+  if (!pending) {
+    try {
+      const f = (process as unknown as { binding(name: string): { crc32?: Crc32 } }).binding('zlib').crc32;
+      // 0x352441c2: the CRC-32 of 'abc' (zlib's polynomial); anything else is not zlib's crc32.
+      if (typeof f === 'function' && f(Buffer.from('abc'), 0) === 0x352441c2 && f('abc', 0) === 0x352441c2) return f;
+    } catch { /* no such binding */ }
+  }
+  return (createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib')).crc32;
+}
+
 /** The CRC-32 of bytes or of a string's UTF-8 (zlib's: cheap to load, and native). */
 export function checksum(data: Uint8Array | string, seed = 0): number {
-  return crc32(data, seed);
+  return (crc32 ??= loadCrc32())(data, seed);
 }
 
 export function cacheEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -36,7 +57,9 @@ export function cacheEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   const xdg = env.XDG_CACHE_HOME;
   if (xdg && xdg.startsWith('/')) return join(xdg, 'ktrace');
-  return join(homedir(), '.cache', 'ktrace');
+  // os.homedir() is the process's $HOME when set (libuv's uv_os_homedir): node:os is loaded only when it is not.
+  const home = process.env.HOME || (createRequire(import.meta.url)('node:os') as typeof import('node:os')).homedir();
+  return join(home, '.cache', 'ktrace');
 }
 
 /** The path of an entry: ROOT/KIND/NAME (kind: 'index', 'snapshot', 'kernel', ...). */
