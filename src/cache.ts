@@ -195,6 +195,58 @@ export function readCache(kind: string, name: string, key: string, env: NodeJS.P
   return payload;
 }
 
+/** An entry read in parts (openCacheReader). */
+export interface CacheReader {
+  /** The payload's length. */
+  readonly length: number;
+  /** `length` bytes of the payload at `offset` (throws past its end, or when the file is short). */
+  read(offset: number, length: number): Buffer;
+  /** Removes the entry (its parts did not check out), so that the next writer replaces it. */
+  drop(): void;
+}
+
+/**
+ * An entry written by writeCache, to be read in parts: a big index of which a query needs a little. Its
+ * header is checked as readCache checks it (magic, kind, key, format, the payload's length against the
+ * file's), but not the payload's CRC-32, which would need all of it: the payload must carry checksums of
+ * its own parts, which the caller checks as it reads them. null when the cache is off, the entry is
+ * missing, or its header does not fit (a bad entry is removed). The descriptor stays open for the life
+ * of the process (a query opens a few).
+ */
+export function openCacheReader(kind: string, name: string, key: string, env: NodeJS.ProcessEnv = process.env): CacheReader | null {
+  if (!cacheEnabled(env)) return null;
+  const path = cachePath(kind, name, env);
+  let fd: number;
+  try { fd = openSync(path, 'r'); } catch { return null; }
+  const drop = () => { try { unlinkSync(path); } catch { /* replaced or removed by another process */ } };
+  try {
+    const size = fstatSync(fd).size;
+    const head = readAt(fd, 0, Math.min(size, 4096));
+    if (head.length < MAGIC.length + 4 + SUM_LEN || !head.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error('magic');
+    const metaEnd = MAGIC.length + 4 + head.readUInt32LE(MAGIC.length);
+    if (metaEnd + SUM_LEN > head.length) throw new Error('header');
+    const meta = JSON.parse(head.toString('utf8', MAGIC.length + 4, metaEnd)) as { kind?: unknown; key?: unknown; format?: unknown; length?: unknown };
+    const at = metaEnd + SUM_LEN;
+    if (meta.kind !== kind || meta.key !== key || meta.format !== CACHE_FORMAT || meta.length !== size - at) throw new Error('meta');
+    const length = size - at;
+    touch(path);
+    return {
+      length,
+      read(offset, len) {
+        if (!(offset >= 0 && len >= 0 && offset + len <= length)) throw new RangeError(`cache entry ${name}: read of ${len} at ${offset} outside its ${length} bytes`);
+        const b = readAt(fd, at + offset, len);
+        if (b.length !== len) throw new RangeError(`cache entry ${name}: short read`);
+        return b;
+      },
+      drop,
+    };
+  } catch {
+    try { closeSync(fd); } catch { /* closed */ }
+    drop();
+    return null;
+  }
+}
+
 /**
  * Writes an entry atomically (temporary file in the same folder, then rename). Returns false, and
  * leaves no partial file, when the cache is off or cannot be written (unwritable folder, full disk):
