@@ -822,6 +822,17 @@ export class Dwarf implements TypeResolver {
    * perf's die_entrypc still finds it when it lists the call's line.
    */
   functionInstance(d: Die, opts: { empty?: boolean } = {}): FunctionInstance | undefined {
+    // Once per DIE (a line listing asks again for every row of a function).
+    const memo = opts.empty ? this.instancesEmpty : this.instances;
+    if (memo.has(d)) return memo.get(d);
+    const fi = this.makeFunctionInstance(d, opts);
+    memo.set(d, fi);
+    return fi;
+  }
+  private readonly instances = new Map<Die, FunctionInstance | undefined>();
+  private readonly instancesEmpty = new Map<Die, FunctionInstance | undefined>();
+
+  private makeFunctionInstance(d: Die, opts: { empty?: boolean }): FunctionInstance | undefined {
     const ranges = this.ranges(d);
     const at = ranges.length > 0 ? ranges[0]!.low : opts.empty ? this.address(d, DW_AT.low_pc) ?? (this.raw(d, DW_AT.entry_pc)?.form === DW_FORM.addr ? this.address(d, DW_AT.entry_pc) : undefined) : undefined;
     if (at === undefined) return undefined;

@@ -209,16 +209,9 @@ export function reverseLine(d: Dwarf, addr: number, within?: FunctionInstance): 
   const u = d.unitAt(addr);
   const lp = u && d.lineProgram(u);
   if (!lp) return undefined;
-  const rows = sortedRows(lp);
-  // The last row at or below addr, back to the first row at addr itself, then forward to a statement row.
-  let lo = 0, hi = rows.length - 1;
-  if (hi < 0 || rows[0]!.address > addr) return undefined;
-  while (lo < hi) { const m = hi - ((hi - lo) >> 1); if (addr < rows[m]!.address) hi = m - 1; else lo = m; }
-  while (lo > 0 && rows[lo - 1]!.address === addr) lo--;
-  for (let i = lo; i < rows.length && rows[i]!.address <= addr; i++) {
-    if (rows[i]!.isStmt) return { path: lp.filePath(rows[i]!.file), line: rows[i]!.line };
-  }
-  return undefined;
+  // The rows at addr (else the last below it) in libdw's address order: LineProgram.statementAt.
+  const row = lp.statementAt(addr);
+  return row && { path: lp.filePath(row.file), line: row.line };
 }
 
 /** Is `line` of `path` what perf reads back at `addr` (`within`: a function known to hold addr, as reverseLine)? */
