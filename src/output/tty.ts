@@ -7,12 +7,14 @@ export function isTTY(stream: Stream = process.stdout): boolean {
 }
 
 /**
- * stdout as colorEnabled's stream, without making process.stdout when fd 1 is no character device
- * (a pipe or a file: no terminal; making the stream loads Node's stream modules).
+ * stdout as colorEnabled's stream, without making process.stdout when fd 1 cannot be a terminal (a
+ * pipe, a file, /dev/null; making the stream loads Node's stream modules).
  */
 export function stdoutStream(): Stream {
   try {
-    if (!fstatSync(1).isCharacterDevice()) return { isTTY: false };
+    const st = fstatSync(1);
+    // Memory devices (major 1: /dev/null, /dev/zero) are character devices, never terminals.
+    if (!st.isCharacterDevice() || ((st.rdev >> 8) & 0xfff) === 1) return { isTTY: false };
   } catch { /* no fd 1: as Node sees it */ }
   return process.stdout;
 }

@@ -46,6 +46,7 @@ export async function disasm(args: DisasmArgs): Promise<void> {
   const img = await loadIndexedImage(args.vmlinux);
   const r = resolveTarget(img, args.target);
   if (typeof r === 'string') throw new CliError(`disasm: ${r}`, /^cannot parse/.test(r) ? EXIT_USAGE : 1);
+  // (bin/ktrace's loader runs disasm with V8's --liftoff-only: scripts/bundle-cli.mjs COMMAND_V8_FLAGS.)
   const { Disassembler } = await import('../../elf/disasm.js'); // iced-x86: only once the target resolved
   const d = new Disassembler(img, args.intel ? 'intel' : 'att');
   try {
