@@ -200,13 +200,15 @@ function sortedRows(lp: LineProgram): SortedRow[] {
 export function reverseLine(d: Dwarf, addr: number, within?: FunctionInstance): { path: string; line: number } | undefined {
   // The top-level scope at addr: `within` itself when it is a top-level function holding addr (a unit's
   // top-level functions do not overlap, as symbolAt), without sorting every top-level scope of the unit.
-  const top = within && within.kind === 'function' && within.die.depth === 1 && inRanges(within.ranges, addr)
-    ? { kind: 'function', die: within.die } : d.scopeAt(addr)[0];
+  const own = within !== undefined && within.kind === 'function' && within.die.depth === 1 && inRanges(within.ranges, addr);
+  const top = own ? { kind: 'function', die: within.die } : d.scopeAt(addr)[0];
   if (top && top.kind === 'function') {
     const fi = d.functionInstance(top.die);
     if (fi && fi.entryPc === addr && fi.declFile !== undefined && fi.declLine !== undefined) return { path: fi.declFile, line: fi.declLine };
   }
-  const u = d.unitAt(addr);
+  // The unit holding addr: that function's own when it holds it (no address index needed: a cold query
+  // would parse .debug_aranges for it).
+  const u = own ? within.die.unit : d.unitAt(addr);
   const lp = u && d.lineProgram(u);
   if (!lp) return undefined;
   // The rows at addr (else the last below it) in libdw's address order: LineProgram.statementAt.
