@@ -185,8 +185,35 @@ lines.push(`const { Script } = require("node:vm");
 // files (iced-x86's 0.9 MB of JavaScript) are compiled through it too, each kept with a hash of its
 // text (V8's own check is the source's length only). A rejected, missing or partial entry is rewritten
 // at exit; KTRACE_NO_CACHE=1 or KTRACE_CODE_CACHE=0: none.
+// V8 rejects cached data made under other V8 flags (their hash is in the data). Flags set while a
+// command runs (the emulator's, when its first module loads) would make every script compiled before
+// them rejected on the next run: the entry records the flags its run set, and the next run of the
+// command sets them first, before it compiles anything from the entry.
 const compiled = []; // [name ("m" + module id, or a package file's path), vm.Script, text hash or ""] in compile order
 let emuFlagsSet = false;
+const v8FlagsSet = []; // V8 flags this run set (setV8Flags), in order
+/** Sets V8 flags (once each), noting them for the code cache entry. */
+function setV8Flags(flags) {
+  if (!flags || v8FlagsSet.includes(flags)) return;
+  require("node:v8").setFlagsFromString(flags);
+  v8FlagsSet.push(flags);
+}
+// V8 flags of a command, set before its first module is compiled.
+//  - the static queries: TurboFan only for code 15x hotter than V8's default (--interrupt-budget): a
+//    query of ~0.1 s queued optimizing compiles that cost more than they saved, and the process waited
+//    for them at exit (Debian vmlinux, paired: warm line x0.69 CPU, vars x0.90 and 48 MB instead of 53,
+//    cold line x0.80; a long one, funcs without an index, unchanged: with --no-opt it took x1.66);
+//  - disasm also runs iced-x86's WebAssembly with the baseline compiler only (--liftoff-only): the
+//    formatter's set-up and a few hundred instructions, which the optimizing tier compiled at more cost
+//    than it saved (the command ~0.65x CPU); disasm never runs the emulator, whose own WebAssembly needs it.
+const SHORT = "--interrupt-budget=1000000";
+const COMMAND_V8_FLAGS = { disasm: ["--liftoff-only", SHORT], vars: [SHORT], line: [SHORT], funcs: [SHORT], add: [SHORT] };
+let commandFlagsSet = false;
+function setCommandFlags() {
+  if (commandFlagsSet) return;
+  commandFlagsSet = true;
+  for (const f of COMMAND_V8_FLAGS[commandOf(process.argv.slice(2))] || []) setV8Flags(f);
+}
 let codeCache; // undefined: not opened yet; null: off
 /** The command the arguments name (perf's action options as their command), for the entry's name. */
 function commandOf(argv) {
@@ -210,26 +237,32 @@ function openCodeCache() {
   for (const c of process.execArgv.join(" ")) h = (Math.imul(h, 31) + c.charCodeAt(0)) | 0;
   const name = BUNDLE + "-" + process.version + "-" + (h >>> 0).toString(36) + "-" + commandOf(process.argv.slice(2));
   const key = BUNDLE + " " + process.version + " " + process.arch + " " + process.execArgv.join(" ");
-  const state = { cache, name, key, entries: new Map(), status: 0, dirty: true };
+  const state = { cache, name, key, entries: new Map(), status: 0, dirty: true, flags: [] };
   const payload = cache.readCache("v8", name, key, env);
   if (payload) {
-    // KTV8, the exit status of the run that wrote it, a JSON list of [name, text hash, length], the data.
+    // KTV9, the exit status of the run that wrote it, JSON { flags: the V8 flags that run set, scripts:
+    // [name, text hash, length] }, the data.
     try {
-      if (payload.readUInt32LE(0) !== 0x3856544b) throw new Error("magic");
+      if (payload.readUInt32LE(0) !== 0x3956544b) throw new Error("magic");
       state.status = payload.readUInt32LE(4);
       const jsonEnd = 12 + payload.readUInt32LE(8);
       let at = jsonEnd;
-      for (const [n, hash, len] of JSON.parse(payload.toString("utf8", 12, jsonEnd))) {
+      const { flags, scripts } = JSON.parse(payload.toString("utf8", 12, jsonEnd));
+      if (!Array.isArray(flags) || !flags.every((f) => typeof f === "string" && /^--[a-z0-9-]+(=[A-Za-z0-9_.-]+)?$/.test(f))) throw new Error("flags");
+      for (const [n, hash, len] of scripts) {
         if (typeof n !== "string" || typeof hash !== "string" || !(len >= 0 && at + len <= payload.length)) throw new Error("entry");
         state.entries.set(n, { hash, data: payload.subarray(at, at + len) });
         at += len;
       }
       if (at !== payload.length) throw new Error("length");
+      state.flags = flags;
       state.dirty = false;
     } catch {
       state.entries.clear();
     }
   }
+  // The flags the entry's data was made under, before anything is compiled with it.
+  for (const f of state.flags) setV8Flags(f);
   codeCache = state;
   process.on("exit", saveCodeCache);
   hookPackages();
@@ -265,14 +298,14 @@ function hookPackages() {
 function saveCodeCache(code) {
   const c = codeCache;
   if (!c) return;
-  let dirty = c.dirty || (c.status !== 0 && code === 0);
+  let dirty = c.dirty || (c.status !== 0 && code === 0) || v8FlagsSet.join(" ") !== c.flags.join(" ");
   for (const [n, s, hash] of compiled) { const e = c.entries.get(n); if (!e || e.hash !== hash || s.cachedDataRejected) dirty = true; }
   if (!dirty) return;
   try {
     const datas = compiled.map(([, s]) => s.createCachedData());
-    const json = Buffer.from(JSON.stringify(compiled.map(([n, , hash], i) => [n, hash, datas[i].length])));
+    const json = Buffer.from(JSON.stringify({ flags: v8FlagsSet, scripts: compiled.map(([n, , hash], i) => [n, hash, datas[i].length]) }));
     const head = Buffer.alloc(12);
-    head.writeUInt32LE(0x3856544b, 0);
+    head.writeUInt32LE(0x3956544b, 0);
     head.writeUInt32LE(code === 0 ? 0 : 1, 4);
     head.writeUInt32LE(json.length, 8);
     c.cache.writeCache("v8", c.name, c.key, Buffer.concat([head, json, ...datas]), process.env);
@@ -299,13 +332,13 @@ function req(id) {
   // Each module's text is compiled when first required: the script itself holds strings only, so
   // loading it parses none of the modules a command does not run. Compiled as a vm.Script (a function
   // expression, as Node wraps CommonJS), with the V8 code cache of an earlier run when there is one.
+  setCommandFlags();
   if (codeCache === undefined) openCodeCache();
   // bin/ktrace's V8 flags for the emulator's run loop (set before its first module: node:v8 takes ~3 ms
   // to load, which a static query does not pay; iced's wrapper, which disasm loads, is not the run loop).
   if (EMU[id] && !emuFlagsSet) {
     emuFlagsSet = true;
-    const flags = globalThis[Symbol.for("ktrace.emuV8Flags")];
-    if (flags) require("node:v8").setFlagsFromString(flags);
+    setV8Flags(globalThis[Symbol.for("ktrace.emuV8Flags")]);
   }
   const source = (ASYNC_EVAL[id] ? "(async function (" : "(function (") + PARAMS.join(", ") + ") {" + readFileSync(CJS + FILES[id], "utf8") + "\\n})";
   const fn = cachedScript("m" + id, source, file, "").runInThisContext();

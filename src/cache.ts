@@ -6,9 +6,8 @@
 // rebuilds it. A cache may only make ktrace faster, never change a result; KTRACE_NO_CACHE=1 turns it
 // off (tests compare the two).
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { createHash } from './base/crypto.js';
 
 /** Bumped when any cached format changes; part of every entry's key. */
@@ -23,9 +22,31 @@ const MAGIC = Buffer.from('KTRACEC2');
 const MAGIC_SHA = Buffer.from('KTRACEC1');
 const SUM_LEN = 4, SHA_LEN = 32;
 
+type Crc32 = (data: Uint8Array | string, seed: number) => number;
+let crc32: Crc32 | undefined;
+
+/**
+ * zlib's CRC-32 (native). Taken from Node's zlib binding, which node:zlib's crc32 calls after checking
+ * its arguments: loading node:zlib loads Node's whole stream implementation (~20 modules, ~8 ms of a
+ * warm static query that otherwise needs none of it). node:zlib's own crc32 where the binding is not
+ * there or not that function, and under --pending-deprecation (which makes process.binding warn).
+ */
+function loadCrc32(): Crc32 {
+  const pending = process.execArgv.some((a) => a.startsWith('--pending-deprecation')) || (process.env.NODE_OPTIONS ?? '').includes('--pending-deprecation')
+    || process.env.NODE_PENDING_DEPRECATION === '1';
+  if (!pending) {
+    try {
+      const f = (process as unknown as { binding(name: string): { crc32?: Crc32 } }).binding('zlib').crc32;
+      // 0x352441c2: the CRC-32 of 'abc' (zlib's polynomial); anything else is not zlib's crc32.
+      if (typeof f === 'function' && f(Buffer.from('abc'), 0) === 0x352441c2 && f('abc', 0) === 0x352441c2) return f;
+    } catch { /* no such binding */ }
+  }
+  return (createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib')).crc32;
+}
+
 /** The CRC-32 of bytes or of a string's UTF-8 (zlib's: cheap to load, and native). */
 export function checksum(data: Uint8Array | string, seed = 0): number {
-  return crc32(data, seed);
+  return (crc32 ??= loadCrc32())(data, seed);
 }
 
 export function cacheEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -36,7 +57,9 @@ export function cacheEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   const xdg = env.XDG_CACHE_HOME;
   if (xdg && xdg.startsWith('/')) return join(xdg, 'ktrace');
-  return join(homedir(), '.cache', 'ktrace');
+  // os.homedir() is the process's $HOME when set (libuv's uv_os_homedir): node:os is loaded only when it is not.
+  const home = process.env.HOME || (createRequire(import.meta.url)('node:os') as typeof import('node:os')).homedir();
+  return join(home, '.cache', 'ktrace');
 }
 
 /** The path of an entry: ROOT/KIND/NAME (kind: 'index', 'snapshot', 'kernel', ...). */
@@ -170,6 +193,58 @@ export function readCache(kind: string, name: string, key: string, env: NodeJS.P
   if (!ok) return bad();
   touch(path);
   return payload;
+}
+
+/** An entry read in parts (openCacheReader). */
+export interface CacheReader {
+  /** The payload's length. */
+  readonly length: number;
+  /** `length` bytes of the payload at `offset` (throws past its end, or when the file is short). */
+  read(offset: number, length: number): Buffer;
+  /** Removes the entry (its parts did not check out), so that the next writer replaces it. */
+  drop(): void;
+}
+
+/**
+ * An entry written by writeCache, to be read in parts: a big index of which a query needs a little. Its
+ * header is checked as readCache checks it (magic, kind, key, format, the payload's length against the
+ * file's), but not the payload's CRC-32, which would need all of it: the payload must carry checksums of
+ * its own parts, which the caller checks as it reads them. null when the cache is off, the entry is
+ * missing, or its header does not fit (a bad entry is removed). The descriptor stays open for the life
+ * of the process (a query opens a few).
+ */
+export function openCacheReader(kind: string, name: string, key: string, env: NodeJS.ProcessEnv = process.env): CacheReader | null {
+  if (!cacheEnabled(env)) return null;
+  const path = cachePath(kind, name, env);
+  let fd: number;
+  try { fd = openSync(path, 'r'); } catch { return null; }
+  const drop = () => { try { unlinkSync(path); } catch { /* replaced or removed by another process */ } };
+  try {
+    const size = fstatSync(fd).size;
+    const head = readAt(fd, 0, Math.min(size, 4096));
+    if (head.length < MAGIC.length + 4 + SUM_LEN || !head.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error('magic');
+    const metaEnd = MAGIC.length + 4 + head.readUInt32LE(MAGIC.length);
+    if (metaEnd + SUM_LEN > head.length) throw new Error('header');
+    const meta = JSON.parse(head.toString('utf8', MAGIC.length + 4, metaEnd)) as { kind?: unknown; key?: unknown; format?: unknown; length?: unknown };
+    const at = metaEnd + SUM_LEN;
+    if (meta.kind !== kind || meta.key !== key || meta.format !== CACHE_FORMAT || meta.length !== size - at) throw new Error('meta');
+    const length = size - at;
+    touch(path);
+    return {
+      length,
+      read(offset, len) {
+        if (!(offset >= 0 && len >= 0 && offset + len <= length)) throw new RangeError(`cache entry ${name}: read of ${len} at ${offset} outside its ${length} bytes`);
+        const b = readAt(fd, at + offset, len);
+        if (b.length !== len) throw new RangeError(`cache entry ${name}: short read`);
+        return b;
+      },
+      drop,
+    };
+  } catch {
+    try { closeSync(fd); } catch { /* closed */ }
+    drop();
+    return null;
+  }
 }
 
 /**

@@ -4,7 +4,7 @@
 import { unlinkSync } from 'node:fs';
 import { loadImage } from './load-image.js';
 import { buildFileIndex, buildIndex } from '../debuginfo/open.js';
-import { buildSymbolOrders, saveSymbolIndex, SYMBOL_INDEX_MIN, useSymbolIndex } from './symbol-index.js';
+import { buildSymbolOrders, saveFunctionNamesOf, saveSymbolIndex, SYMBOL_INDEX_MIN, useSymbolIndex } from './symbol-index.js';
 import { BACKGROUND_LIMIT, loadFileIndex, loadIndex } from '../debuginfo/index-cache.js';
 
 const [path, lock] = process.argv.slice(2);
@@ -12,7 +12,11 @@ try {
   if (path) {
     const img = loadImage(path);
     // The symbol orders (a big image's), then the debug-info index: each only when missing or stale.
-    if (img.source.size >= SYMBOL_INDEX_MIN && !useSymbolIndex(img, path)) saveSymbolIndex(img, path, buildSymbolOrders(img));
+    if (img.source.size >= SYMBOL_INDEX_MIN && !useSymbolIndex(img, path)) {
+      const o = buildSymbolOrders(img);
+      saveSymbolIndex(img, path, o);
+      saveFunctionNamesOf(img, path, o);
+    }
     const info = img.sectionByName('.debug_info');
     if (info && info.size > 0) {
       const idx = loadIndex(img, path, info.size) ?? buildIndex(img, path);

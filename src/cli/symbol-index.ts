@@ -119,6 +119,40 @@ export async function attachSymbolIndex(img: Image, path: string, env: NodeJS.Pr
   buildInBackground(path, env);
 }
 
+/**
+ * `perf probe --funcs`' names of a big image (all of them, in its order) from their own cache entry
+ * (the image's fingerprint, then the names NUL-separated: ~1 MB for a distribution kernel, against the
+ * symbol index's 2.6 MB); else from the symbol index, saved for the next query; undefined when the image
+ * is small, the cache is off, or there is no symbol index yet.
+ */
+export async function perfFunctionNames(img: Image, path: string, env: NodeJS.ProcessEnv = process.env): Promise<string[] | undefined> {
+  if (img.source.size < SYMBOL_INDEX_MIN || !cacheEnabled(env)) return undefined;
+  const e = entryOf(path);
+  if (!e) return undefined;
+  const name = `${e.key}.funcs-1`;
+  const fp = imageFingerprint(img, SAMPLED);
+  const payload = readCache(KIND, name, e.key, env);
+  if (payload && payload.length >= FINGERPRINT_LEN && payload.subarray(0, FINGERPRINT_LEN).equals(fp)) {
+    return payload.length === FINGERPRINT_LEN ? [] : payload.toString('utf8', FINGERPRINT_LEN).split('\0');
+  }
+  await attachSymbolIndex(img, path, env);
+  const o = img.symbolOrders;
+  if (!o) return undefined;
+  const names = o.perfNames?.() ?? Array.from(o.perf, (i) => img.symbolNameAt(i));
+  saveFunctionNames(img, path, names, env);
+  return names;
+}
+
+function saveFunctionNames(img: Image, path: string, names: readonly string[], env: NodeJS.ProcessEnv): void {
+  const e = entryOf(path);
+  if (e) writeCache(KIND, `${e.key}.funcs-1`, e.key, Buffer.concat([imageFingerprint(img, SAMPLED), Buffer.from(names.join('\0'), 'utf8')]), env);
+}
+
+/** The index builder's part: the names' entry beside the symbol index (a built image's first `funcs` reads it). */
+export function saveFunctionNamesOf(img: Image, path: string, o: SymbolOrders, env: NodeJS.ProcessEnv = process.env): void {
+  if (cacheEnabled(env)) saveFunctionNames(img, path, Array.from(o.perf, (i) => img.symbolNameAt(i)), env);
+}
+
 /** What a static file's text depends on besides the symbols: NOKPROBE_SYMBOL's table. */
 const STATIC_SAMPLED = (n: string) => SAMPLED(n) || n === '_kprobe_blacklist';
 

@@ -10,24 +10,23 @@
 // its units by scanning for the name instead, and the index is built by a background process that
 // the CLI starts (openDwarf's `background` option: src/cli/debug-index.ts), one at a time per image.
 import { unlinkSync } from 'node:fs';
-import { cacheEnabled, cachePath, checksum, imageKey, readCache, writeCache } from '../cache.js';
+import { cacheEnabled, cachePath, checksum, imageKey, openCacheReader, readCache, writeCache, type CacheReader } from '../cache.js';
 import type { Image } from '../elf/image.js';
-import { NameTable } from '../dwarf/names.js';
-import type { TreeStore, UnitHeader } from '../dwarf/unit.js';
+import { decodeUnitList, type FunctionNames, type NameTable } from '../dwarf/names.js';
+import { HEADER_WORDS, UnitHeaderTable, type TreeStore, type UnitHeader, type UnitHeaderList } from '../dwarf/unit.js';
 import type { AddressIndex, FileIndex } from '../dwarf/dwarf.js';
-import { infoOffset } from '../dwarf/offsets.js';
 
 export interface DebugIndex {
-  readonly headers: UnitHeader[];
-  readonly names: NameTable;
+  readonly headers: UnitHeaderList;
+  /** Function name → units: a NameTable when built, the cached table read in pages when loaded. */
+  readonly names: FunctionNames;
   /** .debug_aranges as address ranges → unit indexes (null: the image has none). */
   readonly aranges: AddressIndex | null;
 }
 
 /** The cache kind of the debug-info index (and of the CLI's symbol index beside it). */
 export const KIND = 'index';
-const MAGIC = 0x4b444933; // 'KDI3'
-const HEADER_WORDS = 8;
+const MAGIC = 0x4b444934; // 'KDI4'
 
 /** Images whose .debug_info is larger than this get their index built in the background. */
 export const BACKGROUND_LIMIT = 16 << 20;
@@ -44,7 +43,18 @@ export const FINGERPRINT_LEN = 16;
  * kept its build-id still gets a new index. FINGERPRINT_LEN bytes: the size, then CRC-32s of the
  * section headers and of the samples.
  */
-export function imageFingerprint(image: Image, sampled: (name: string) => boolean = (n) => n.startsWith('.debug_')): Buffer {
+export function imageFingerprint(image: Image, sampled: (name: string) => boolean = DEBUG_SECTIONS): Buffer {
+  // Once per image and choice of sections in a process (a query checks several entries against it).
+  let byChoice = fingerprints.get(image);
+  if (!byChoice) fingerprints.set(image, (byChoice = new Map()));
+  let fp = byChoice.get(sampled);
+  if (!fp) byChoice.set(sampled, (fp = computeFingerprint(image, sampled)));
+  return fp;
+}
+const DEBUG_SECTIONS = (n: string) => n.startsWith('.debug_');
+const fingerprints = new WeakMap<Image, Map<(name: string) => boolean, Buffer>>();
+
+function computeFingerprint(image: Image, sampled: (name: string) => boolean): Buffer {
   const out = Buffer.alloc(FINGERPRINT_LEN);
   out.writeDoubleLE(image.source.size, 0);
   out.writeUInt32LE(checksum(JSON.stringify(image.sections.map((s) => [s.name, s.type, s.offset, s.size, s.addrBig.toString(16)]))), 8);
@@ -59,48 +69,50 @@ export function imageFingerprint(image: Image, sampled: (name: string) => boolea
   return out;
 }
 
-export function encodeIndex(image: Image, idx: DebugIndex): Buffer {
+/** The unit headers and aranges as a payload (the names are an entry of their own: encodeNames). */
+export function encodeIndex(image: Image, idx: Pick<DebugIndex, 'headers' | 'aranges'>): Buffer {
   const fp = imageFingerprint(image);
   const hdr = new Float64Array(idx.headers.length * HEADER_WORDS);
-  idx.headers.forEach((u, i) => {
+  for (let i = 0; i < idx.headers.length; i++) {
+    const u = idx.headers.at(i)!;
     hdr.set([u.offset, u.end, u.version, u.unitType, u.addrSize, u.offsetSize, u.abbrevOffset, u.firstDieOffset], i * HEADER_WORDS);
-  });
+  }
   const a = idx.aranges;
   const ranges = a ? a.low.length : -1;
   const head = Buffer.alloc(16);
   head.writeUInt32LE(MAGIC, 0);
   head.writeUInt32LE(idx.headers.length, 4);
-  head.writeUInt32LE(idx.names.bytes.length, 8);
+  head.writeUInt32LE(0, 8);
   head.writeInt32LE(ranges, 12);
   const arangeBytes = a ? [Buffer.from(a.low.buffer, a.low.byteOffset, a.low.byteLength), Buffer.from(a.high.buffer, a.high.byteOffset, a.high.byteLength),
     Buffer.from(a.unit.buffer, a.unit.byteOffset, a.unit.byteLength)] : [];
-  return Buffer.concat([head, fp, Buffer.from(hdr.buffer), ...arangeBytes, idx.names.bytes]);
+  return Buffer.concat([head, fp, Buffer.from(hdr.buffer), ...arangeBytes]);
 }
 
-/** Decodes and checks an index payload against the image; undefined when it does not fit. */
-export function decodeIndex(image: Image, payload: Buffer, infoSize: number): DebugIndex | undefined {
+/** Decodes and checks an index payload (encodeIndex) against the image; undefined when it does not fit. */
+export function decodeIndex(image: Image, payload: Buffer, infoSize: number): Pick<DebugIndex, 'headers' | 'aranges'> | undefined {
   try {
     const hdrAt = 16 + FINGERPRINT_LEN;
     if (payload.length < hdrAt || payload.readUInt32LE(0) !== MAGIC) return undefined;
     const count = payload.readUInt32LE(4), namesLen = payload.readUInt32LE(8), ranges = payload.readInt32LE(12);
+    if (namesLen !== 0) return undefined;
     if (!payload.subarray(16, hdrAt).equals(imageFingerprint(image))) return undefined;
     const arangesAt = hdrAt + count * HEADER_WORDS * 8;
     const namesAt = arangesAt + Math.max(0, ranges) * 20;
     if (namesAt + namesLen !== payload.length) return undefined;
     const f = new Float64Array(payload.buffer.slice(payload.byteOffset + hdrAt, payload.byteOffset + arangesAt));
-    const headers: UnitHeader[] = [];
     let prevEnd = 0;
-    // A plain loop over the words (a cold process runs it in V8's interpreter, ~2,700 times for a distribution kernel).
-    for (let i = 0, j = 0; i < count; i++, j += HEADER_WORDS) {
+    // Only numbers here (a cold process runs it in V8's interpreter, ~2,200 times for a distribution
+    // kernel): the header objects are made when a query asks for a unit (UnitHeaderTable).
+    for (let j = 0; j < count * HEADER_WORDS; j += HEADER_WORDS) {
       const offset = f[j]!, end = f[j + 1]!, version = f[j + 2]!, addrSize = f[j + 4]!, offsetSize = f[j + 5]!, first = f[j + 7]!;
       // Units tile .debug_info in order; anything else is not an index of this image.
       if (offset !== prevEnd || !(end > offset) || end > infoSize || !(first > offset && first <= end)
         || version < 2 || version > 5 || (addrSize !== 4 && addrSize !== 8) || (offsetSize !== 4 && offsetSize !== 8)) return undefined;
       prevEnd = end;
-      headers.push({ offset: infoOffset(offset), end, version, unitType: f[j + 3]!, addrSize, offsetSize: offsetSize === 8 ? 8 : 4, abbrevOffset: f[j + 6]!, firstDieOffset: first });
     }
+    const headers = new UnitHeaderTable(f, count);
     if (prevEnd !== infoSize) return undefined;
-    const names = new NameTable(payload.subarray(namesAt));
     let aranges: AddressIndex | null = null;
     if (ranges >= 0) {
       const copy = payload.buffer.slice(payload.byteOffset + arangesAt, payload.byteOffset + namesAt);
@@ -110,7 +122,7 @@ export function decodeIndex(image: Image, payload: Buffer, infoSize: number): De
       }
       aranges = { low, high, unit };
     }
-    return { headers, names, aranges };
+    return { headers, aranges };
   } catch {
     return undefined;
   }
@@ -122,7 +134,7 @@ export function entryOf(path: string): { name: string; key: string } | undefined
     const key = imageKey(path);
     // The format's version is in the name: two ktrace versions sharing a cache keep an entry each
     // instead of removing each other's (each would find the other's unreadable and rebuild it).
-    return { name: `${key}.dwarf-3`, key };
+    return { name: `${key}.dwarf-4`, key };
   } catch {
     return undefined;
   }
@@ -138,15 +150,139 @@ export function loadIndex(image: Image, path: string, infoSize: number, env: Nod
   if (!idx) {
     // Checksummed but not this image's (a replaced file under a reused build-id): drop it.
     try { unlinkSync(cachePath(KIND, e.name, env)); } catch { /* already gone */ }
+    return undefined;
   }
-  return idx;
+  // Without its names (pruned, damaged, another image's) the index is incomplete: rebuilt.
+  const names = openNames(image, openCacheReader(KIND, namesEntry(e.key), e.key, env), idx.headers.length);
+  return names ? { ...idx, names } : undefined;
 }
 
-export function saveIndex(image: Image, path: string, idx: DebugIndex, env: NodeJS.ProcessEnv = process.env): boolean {
+export function saveIndex(image: Image, path: string, idx: { headers: UnitHeaderList; names: NameTable; aranges: AddressIndex | null }, env: NodeJS.ProcessEnv = process.env): boolean {
   if (!cacheEnabled(env)) return false;
   const e = entryOf(path);
   if (!e) return false;
-  return writeCache(KIND, e.name, e.key, encodeIndex(image, idx), env);
+  // The names first: an index entry without them is taken as missing.
+  return writeCache(KIND, namesEntry(e.key), e.key, encodeNames(image, idx.headers.length, idx.names), env)
+    && writeCache(KIND, e.name, e.key, encodeIndex(image, idx), env);
+}
+
+// ---------------------------------------------------------------- the names, read in pages
+
+// The function-name table (a distribution kernel's: 71,000 names, 2.2 MB) as pages of PAGE_NAMES names,
+// so that a query reads a directory (each page's first name, offset and CRC-32) and the one page its
+// name is in, instead of the whole table. Layout: HEAD (magic, unit count, name count, page count,
+// directory length, the directory's CRC-32, the image's fingerprint, the CRC-32 of what precedes it),
+// the directory (page offsets P+1, page CRC-32s P, first-name offsets P+1, the first names), the pages
+// (each name: LEB128 length, UTF-8 bytes, LEB128 list length, the unit list as NameTable stores it).
+const NAMES_MAGIC = 0x4b444e31; // 'KDN1'
+const PAGE_NAMES = 64;
+const NAMES_HEAD = 24 + FINGERPRINT_LEN + 4;
+const namesEntry = (key: string) => `${key}.names-1`;
+
+function uleb(n: number, out: number[]): void {
+  do { let b = n & 0x7f; n = Math.floor(n / 128); if (n) b |= 0x80; out.push(b); } while (n);
+}
+
+export function encodeNames(image: Image, unitCount: number, t: NameTable): Buffer {
+  const pages: Buffer[] = [], firsts: Buffer[] = [];
+  for (let i = 0; i < t.size; i += PAGE_NAMES) {
+    const parts: (Uint8Array | Buffer)[] = [];
+    for (let j = i; j < Math.min(t.size, i + PAGE_NAMES); j++) {
+      const { name, list } = t.entry(j);
+      const a: number[] = [];
+      uleb(name.length, a);
+      const b: number[] = [];
+      uleb(list.length, b);
+      parts.push(Buffer.from(a), name, Buffer.from(b), list);
+      if (j === i) firsts.push(Buffer.from(name));
+    }
+    pages.push(Buffer.concat(parts));
+  }
+  const P = pages.length;
+  const dir = Buffer.alloc(4 * (P + 1) + 4 * P + 4 * (P + 1));
+  let off = 0, foff = 0;
+  for (let k = 0; k < P; k++) {
+    dir.writeUInt32LE(off, 4 * k);
+    dir.writeUInt32LE(checksum(pages[k]!), 4 * (P + 1) + 4 * k);
+    dir.writeUInt32LE(foff, 4 * (P + 1) + 4 * P + 4 * k);
+    off += pages[k]!.length; foff += firsts[k]!.length;
+  }
+  dir.writeUInt32LE(off, 4 * P);
+  dir.writeUInt32LE(foff, 4 * (P + 1) + 4 * P + 4 * P);
+  const dirAll = Buffer.concat([dir, ...firsts]);
+  const head = Buffer.alloc(NAMES_HEAD);
+  head.writeUInt32LE(NAMES_MAGIC, 0);
+  head.writeUInt32LE(unitCount, 4);
+  head.writeUInt32LE(t.size, 8);
+  head.writeUInt32LE(P, 12);
+  head.writeUInt32LE(dirAll.length, 16);
+  head.writeUInt32LE(checksum(dirAll), 20);
+  imageFingerprint(image).copy(head, 24);
+  head.writeUInt32LE(checksum(head.subarray(0, NAMES_HEAD - 4)), NAMES_HEAD - 4);
+  return Buffer.concat([head, dirAll, ...pages]);
+}
+
+/**
+ * The names of an entry (encodeNames) read in pages, when its head and directory check out for this
+ * image and unit count; else undefined (and the entry is removed). A page that does not check out
+ * later makes `units` answer undefined (the caller finds the units another way) and removes the entry.
+ */
+export function openNames(image: Image, r: CacheReader | null, unitCount: number): FunctionNames | undefined {
+  if (!r) return undefined;
+  try {
+    const head = r.read(0, NAMES_HEAD);
+    if (head.readUInt32LE(0) !== NAMES_MAGIC || head.readUInt32LE(NAMES_HEAD - 4) !== checksum(head.subarray(0, NAMES_HEAD - 4))) throw new Error('head');
+    if (head.readUInt32LE(4) !== unitCount || !head.subarray(24, 24 + FINGERPRINT_LEN).equals(imageFingerprint(image))) throw new Error('another image');
+    const count = head.readUInt32LE(8), P = head.readUInt32LE(12), dirLen = head.readUInt32LE(16);
+    if (P !== Math.ceil(count / PAGE_NAMES) || dirLen < 12 * P + 8 || NAMES_HEAD + dirLen > r.length) throw new Error('sizes');
+    const dir = r.read(NAMES_HEAD, dirLen);
+    if (checksum(dir) !== head.readUInt32LE(20)) throw new Error('directory');
+    const pagesAt = NAMES_HEAD + dirLen;
+    const crcAt = 4 * (P + 1), firstAt = crcAt + 4 * P, firstBytes = firstAt + 4 * (P + 1);
+    if (pagesAt + dir.readUInt32LE(4 * P) !== r.length || firstBytes + dir.readUInt32LE(firstAt + 4 * P) !== dirLen) throw new Error('lengths');
+    const first = (k: number) => dir.subarray(firstBytes + dir.readUInt32LE(firstAt + 4 * k), firstBytes + dir.readUInt32LE(firstAt + 4 * k + 4));
+    return {
+      units(name: string): number[] | undefined {
+        try {
+          const want = Buffer.from(name, 'utf8');
+          // The last page whose first name is at most the name.
+          let lo = 0, hi = P - 1, k = -1;
+          while (lo <= hi) {
+            const mid = (lo + hi) >>> 1;
+            if (Buffer.compare(first(mid), want) <= 0) { k = mid; lo = mid + 1; } else hi = mid - 1;
+          }
+          if (k < 0) return [];
+          const s = dir.readUInt32LE(4 * k), e = dir.readUInt32LE(4 * k + 4);
+          if (!(e >= s)) throw new Error('page bounds');
+          const page = r.read(pagesAt + s, e - s);
+          if (checksum(page) !== dir.readUInt32LE(crcAt + 4 * k)) throw new Error('page checksum');
+          let p = 0;
+          const len = (): number => {
+            let v = 0, mul = 1, b: number;
+            do { if (p >= page.length) throw new Error('truncated page'); b = page[p++]!; v += (b & 0x7f) * mul; mul *= 128; } while (b & 0x80);
+            return v;
+          };
+          while (p < page.length) {
+            const n = len(), at = p; p += n;
+            const l = len(), listAt = p; p += l;
+            if (p > page.length) throw new Error('truncated page');
+            if (n === want.length && want.equals(page.subarray(at, at + n))) {
+              const units = decodeUnitList(page, listAt, listAt + l);
+              if (units.some((u) => !(u < unitCount))) throw new Error('unit index');
+              return units;
+            }
+          }
+          return [];
+        } catch {
+          r.drop();
+          return undefined;
+        }
+      },
+    };
+  } catch {
+    r.drop();
+    return undefined;
+  }
 }
 
 // ---------------------------------------------------------------- the file index (a big image's)

@@ -12,18 +12,18 @@ import { rangesContain, readRanges, readRngList, rngListOffset, type Range, type
 import { Sections, type SectionLoader } from './sections.js';
 import { addrAt, lineStrAt, strAt, strOffsetAt } from './str.js';
 import { FetchTypes, TypeGraph, type TypeResolver } from './types.js';
-import { buildNameTable, nameNeedles, NameTable, scanSection, skimUnit, type SkimContext } from './names.js';
+import { buildNameTable, nameNeedles, NameTable, scanSection, skimUnit, type FunctionNames, type SkimContext } from './names.js';
 import { parseAbbrevTable, type Abbrev } from './abbrev.js';
 import { Reader } from './reader.js';
 import { abbrevOffset } from './offsets.js';
 import { parseAranges } from './aranges.js';
-import { attrIndex, formOf, HeaderWalker, makeAbbrevCache, walkUnitHeaders, Unit, type AttrRaw, type Die, type TreeStore, type UnitHeader } from './unit.js';
+import { attrIndex, formOf, HeaderWalker, makeAbbrevCache, walkUnitHeaders, Unit, type AttrRaw, type Die, type TreeStore, type UnitHeader, type UnitHeaderList } from './unit.js';
 
 export interface DwarfOptions {
   /** Virtual address of .eh_frame (its pointers are pc-relative). */
   readonly ehFrameAddress?: number;
   /** Unit headers known already (a persistent index), instead of walking .debug_info's. */
-  readonly unitHeaders?: () => UnitHeader[] | undefined;
+  readonly unitHeaders?: () => UnitHeaderList | undefined;
   /** Sections of a ranged loader above this many bytes are read in windows, not whole (default 1 MiB). */
   readonly pagedAbove?: number;
   /** Above this .debug_info size, a function name without a name table is found by a scan (default 16 MiB). */
@@ -31,7 +31,7 @@ export interface DwarfOptions {
   /** false: find a PC's unit from the units' own ranges only, ignoring .debug_aranges (tests compare both). */
   readonly useAranges?: boolean;
   /** Function name → defining units, known already (a persistent index); else skimmed on first use. */
-  readonly names?: () => NameTable | undefined;
+  readonly names?: () => FunctionNames | undefined;
   /** Called once when a name table has been built here (the CLI saves it in its index). */
   readonly onNameTable?: (t: NameTable) => void;
   /** .debug_aranges as an AddressIndex, known already (a persistent index); else parsed on first use. */
@@ -151,7 +151,8 @@ export class Dwarf implements TypeResolver {
   private nameIndexCache: Map<string, Die[]> | null = null;
   private unitRangeIndex: { low: number; high: number; unit: Unit }[] | null = null;
   private frameTables: FrameTable[] | null = null;
-  private namesCache: NameTable | undefined;
+  private namesCache: FunctionNames | undefined;
+  private builtNames: NameTable | undefined;
   private readonly scanned = new Map<string, Unit[]>();
   private arangesIndex: { ix: AddressIndex; maxHigh: Float64Array } | null | undefined;
 
@@ -179,35 +180,35 @@ export class Dwarf implements TypeResolver {
   unit(i: number): Unit | undefined {
     const hs = this.unitHeaders();
     if (!(i >= 0 && i < hs.length)) return undefined;
-    return this.unitObjs[i] ??= new Unit(hs[i]!, this.readInfo, this.abbrevs, this.options.trees);
+    return this.unitObjs[i] ??= new Unit(hs.at(i)!, this.readInfo, this.abbrevs, this.options.trees);
   }
-  private unitHeaders(): readonly UnitHeader[] {
+  private unitHeaders(): UnitHeaderList {
     return this.headerList ??= this.options.unitHeaders?.() ?? walkUnitHeaders(this.sections.size('.debug_info'), this.readInfo);
   }
-  private unitsFrom(headers: readonly UnitHeader[]): void {
+  private unitsFrom(headers: UnitHeaderList): void {
     this.headerList = headers;
     this.unitObjs = [];
     this.unitsCache = null;
   }
-  private headerList: readonly UnitHeader[] | null = null;
+  private headerList: UnitHeaderList | null = null;
   private unitObjs: (Unit | undefined)[] = [];
   private readonly readInfo = (off: number, len: number): Uint8Array => this.sections.read('.debug_info', off, len);
 
   /** Function name → units that define it (skimmed from every unit unless given by the options). */
   nameTable(): NameTable {
-    if (!this.namesCache) {
+    if (!this.builtNames) {
       const given = this.options.names?.();
-      if (given) return (this.namesCache = given);
-      this.namesCache = buildNameTable({
-        headers: [...this.unitHeaders()],
+      if (given instanceof NameTable) return (this.builtNames = given);
+      this.builtNames = buildNameTable({
+        headers: Array.from({ length: this.unitHeaders().length }, (_, i) => this.unitHeaders().at(i)!),
         abbrevs: (off, parse) => this.sections.windowed('.debug_abbrev', off, 16 << 10, parse),
         strx: (h, i) => this.strx(this.unitContaining(h.offset)!, i),
         str: (o) => this.debugStr(o),
         unitBytes: (h, scratch) => this.sections.readInto('.debug_info', h.offset, h.end - h.offset, scratch),
       });
-      this.options.onNameTable?.(this.namesCache);
+      this.options.onNameTable?.(this.builtNames);
     }
-    return this.namesCache;
+    return this.builtNames;
   }
 
   /**
@@ -216,11 +217,13 @@ export class Dwarf implements TypeResolver {
    * bytes mention the name are skimmed (a scan of .debug_info in chunks, for a first query on a big image).
    */
   unitsDefining(name: string): Unit[] {
-    let table = this.namesCache ?? this.options.names?.();
+    let table = this.namesCache ?? this.builtNames ?? this.options.names?.();
     if (!table && (this.sections.loaded('.debug_info') || this.sections.size('.debug_info') <= (this.options.skimAllLimit ?? SKIM_ALL_LIMIT) || this.sections.has('.debug_str_offsets'))) table = this.nameTable();
-    if (table) {
+    // A table that cannot tell (a damaged part of a cached one) is passed over: the scan below finds the units.
+    const listed = table?.units(name);
+    if (table && listed) {
       this.namesCache = table;
-      return table.units(name).map((i) => this.unit(i)!).filter((u) => u !== undefined);
+      return listed.map((i) => this.unit(i)!).filter((u) => u !== undefined);
     }
     let found = this.scanned.get(name);
     if (!found) {
@@ -231,7 +234,7 @@ export class Dwarf implements TypeResolver {
       const walker = this.headerList || this.options.unitHeaders?.() ? undefined : new HeaderWalker(size);
       // The offset size of the string references to look for: the first unit's (its header's first word).
       const first = this.headerList ? undefined : size >= 4 ? read(0, 4) : undefined;
-      const offsetSize = this.headerList?.[0]?.offsetSize
+      const offsetSize = this.headerList?.at(0)?.offsetSize
         ?? (first && first[0] === 0xff && first[1] === 0xff && first[2] === 0xff && first[3] === 0xff ? 8 : 4);
       const hits = scanSection(size, nameNeedles(name, this.sections.get('.debug_str'), offsetSize),
         (off, len, scratch) => this.sections.readInto('.debug_info', off, len, scratch), undefined, walker && ((at, b) => walker.feed(at, b, read)));
@@ -264,7 +267,7 @@ export class Dwarf implements TypeResolver {
     const hs = this.unitHeaders();
     let lo = 0, hi = hs.length - 1;
     while (lo <= hi) {
-      const mid = (lo + hi) >> 1, h = hs[mid]!;
+      const mid = (lo + hi) >> 1, h = hs.at(mid)!;
       if (offset < h.offset) hi = mid - 1;
       else if (offset >= h.end) lo = mid + 1;
       else return mid;
@@ -819,6 +822,17 @@ export class Dwarf implements TypeResolver {
    * perf's die_entrypc still finds it when it lists the call's line.
    */
   functionInstance(d: Die, opts: { empty?: boolean } = {}): FunctionInstance | undefined {
+    // Once per DIE (a line listing asks again for every row of a function).
+    const memo = opts.empty ? this.instancesEmpty : this.instances;
+    if (memo.has(d)) return memo.get(d);
+    const fi = this.makeFunctionInstance(d, opts);
+    memo.set(d, fi);
+    return fi;
+  }
+  private readonly instances = new Map<Die, FunctionInstance | undefined>();
+  private readonly instancesEmpty = new Map<Die, FunctionInstance | undefined>();
+
+  private makeFunctionInstance(d: Die, opts: { empty?: boolean }): FunctionInstance | undefined {
     const ranges = this.ranges(d);
     const at = ranges.length > 0 ? ranges[0]!.low : opts.empty ? this.address(d, DW_AT.low_pc) ?? (this.raw(d, DW_AT.entry_pc)?.form === DW_FORM.addr ? this.address(d, DW_AT.entry_pc) : undefined) : undefined;
     if (at === undefined) return undefined;
@@ -915,7 +929,7 @@ export class Dwarf implements TypeResolver {
       // Sets name their unit by offset; consecutive ranges mostly name the same one.
       if (a.unitOffset !== lastOffset) {
         const i = this.unitIndexContaining(a.unitOffset);
-        if (i < 0 || hs[i]!.offset !== a.unitOffset) fail('.debug_aranges', 0, `range set names unit 0x${a.unitOffset.toString(16)}, which is not a unit`);
+        if (i < 0 || hs.at(i)!.offset !== a.unitOffset) fail('.debug_aranges', 0, `range set names unit 0x${a.unitOffset.toString(16)}, which is not a unit`);
         lastOffset = a.unitOffset; last = i;
       }
       out.push({ low: a.low, high: a.high, unit: last });

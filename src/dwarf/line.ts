@@ -213,59 +213,66 @@ export class LineProgram {
     const rows: LineRow[] = [];
     let address = 0, opIndex = 0, file = 1, line = 1, column = 0, isStmt = h.defaultIsStmt;
     let basicBlock = false, prologueEnd = false, epilogueBegin = false, discriminator = 0;
-    const reset = () => {
-      address = 0; opIndex = 0; file = 1; line = 1; column = 0; isStmt = h.defaultIsStmt;
-      basicBlock = false; prologueEnd = false; epilogueBegin = false; discriminator = 0;
-    };
-    const emit = (endSequence: boolean) => {
-      rows.push({ address, opIndex, file, line, column, isStmt, basicBlock, endSequence, prologueEnd, epilogueBegin, discriminator });
-      basicBlock = false; prologueEnd = false; epilogueBegin = false; discriminator = 0;
-    };
+    const { opcodeBase, lineRange, lineBase, minInstLength, maxOpsPerInst } = h;
     const advance = (operationAdvance: number) => {
-      if (h.maxOpsPerInst === 1) { address += h.minInstLength * operationAdvance; return; }
       const t = opIndex + operationAdvance;
-      address += h.minInstLength * Math.floor(t / h.maxOpsPerInst);
-      opIndex = t % h.maxOpsPerInst;
+      address += minInstLength * Math.floor(t / maxOpsPerInst);
+      opIndex = t % maxOpsPerInst;
     };
-    // Each instruction consumes at least one byte: bounded by the program length.
-    const buf = this.buf;
-    while (r.remaining > 0) {
-      // Special opcodes (most of a program) inline: no instruction object for them.
+    // The common instructions are decoded here without an instruction object (a cold process runs this
+    // loop in V8's interpreter, for every row of a unit: ~6,000 for fs/read_write.c); the others go
+    // through decodeLineInstruction. Each instruction consumes at least one byte: bounded by the length.
+    const buf = this.buf, end = h.programEnd;
+    const simple = maxOpsPerInst === 1;
+    while (r.pos < end) {
       const op = buf[r.pos]!;
-      if (op >= h.opcodeBase) {
+      if (op >= opcodeBase) {
         r.pos++;
-        const adj = op - h.opcodeBase;
-        advance(Math.floor(adj / h.lineRange));
-        line += h.lineBase + (adj % h.lineRange);
-        emit(false);
+        const adj = op - opcodeBase;
+        if (simple) address += minInstLength * Math.floor(adj / lineRange);
+        else advance(Math.floor(adj / lineRange));
+        line += lineBase + (adj % lineRange);
+      } else if (op === DW_LNS.copy) {
+        r.pos++;
+      } else if (op === DW_LNS.advance_pc) {
+        r.pos++;
+        const n = r.uleb();
+        if (simple) address += minInstLength * n; else advance(n);
         continue;
-      }
-      const ins = decodeLineInstruction(r, h);
-      switch (ins.op) {
-        case 'special': {
-          const adj = ins.opcode - h.opcodeBase;
-          advance(Math.floor(adj / h.lineRange));
-          line += h.lineBase + (adj % h.lineRange);
-          emit(false);
-          break;
+      } else if (op === DW_LNS.advance_line) {
+        r.pos++; line += r.sleb(); continue;
+      } else if (op === DW_LNS.set_file) {
+        r.pos++; file = r.uleb(); continue;
+      } else if (op === DW_LNS.set_column) {
+        r.pos++; column = r.uleb(); continue;
+      } else if (op === DW_LNS.negate_stmt) {
+        r.pos++; isStmt = !isStmt; continue;
+      } else if (op === DW_LNS.const_add_pc) {
+        r.pos++;
+        const n = Math.floor((255 - opcodeBase) / lineRange);
+        if (simple) address += minInstLength * n; else advance(n);
+        continue;
+      } else {
+        const ins = decodeLineInstruction(r, h);
+        switch (ins.op) {
+          case 'set_basic_block': basicBlock = true; continue;
+          case 'fixed_advance_pc': address += ins.n; opIndex = 0; continue;
+          case 'set_prologue_end': prologueEnd = true; continue;
+          case 'set_epilogue_begin': epilogueBegin = true; continue;
+          case 'set_address': address = ins.address; opIndex = 0; continue;
+          case 'define_file': h.files.push(ins.file); continue;
+          case 'set_discriminator': discriminator = ins.n; continue;
+          case 'end_sequence':
+            rows.push({ address, opIndex, file, line, column, isStmt, basicBlock, endSequence: true, prologueEnd, epilogueBegin, discriminator });
+            address = 0; opIndex = 0; file = 1; line = 1; column = 0; isStmt = h.defaultIsStmt;
+            basicBlock = false; prologueEnd = false; epilogueBegin = false; discriminator = 0;
+            continue;
+          default: continue; // set_isa, unknown standard or extended opcodes: no row
         }
-        case 'copy': emit(false); break;
-        case 'advance_pc': advance(ins.n); break;
-        case 'advance_line': line += ins.n; break;
-        case 'set_file': file = ins.n; break;
-        case 'set_column': column = ins.n; break;
-        case 'negate_stmt': isStmt = !isStmt; break;
-        case 'set_basic_block': basicBlock = true; break;
-        case 'const_add_pc': advance(Math.floor((255 - h.opcodeBase) / h.lineRange)); break;
-        case 'fixed_advance_pc': address += ins.n; opIndex = 0; break;
-        case 'set_prologue_end': prologueEnd = true; break;
-        case 'set_epilogue_begin': epilogueBegin = true; break;
-        case 'end_sequence': emit(true); reset(); break;
-        case 'set_address': address = ins.address; opIndex = 0; break;
-        case 'define_file': h.files.push(ins.file); break;
-        case 'set_discriminator': discriminator = ins.n; break;
-        default: break;
       }
+      // A special opcode or DW_LNS_copy: a row.
+      rows.push({ address, opIndex, file, line, column, isStmt, basicBlock, endSequence: false, prologueEnd, epilogueBegin, discriminator });
+      basicBlock = false; prologueEnd = false; epilogueBegin = false; discriminator = 0;
     }
     this.rowsCache = rows;
     return rows;
@@ -287,6 +294,61 @@ export class LineProgram {
     out.sort((a, b) => a.low - b.low);
     this.seqCache = out;
     return out;
+  }
+
+  private monotone: boolean | null = null;
+
+  /**
+   * The row perf reads back at `addr` (libdw's address-sorted rows, as perf's cu_getsrc_die uses them):
+   * when rows lie at `addr` itself, the first statement row among them (program order); else the last
+   * row at the highest address below it, when it is a statement row. Found by bisecting each sequence
+   * (a sequence's addresses only grow), not by sorting every row of the unit; a program whose sequences
+   * do not grow, or with rows after its last sequence, is sorted instead.
+   */
+  statementAt(addr: number): LineRow | undefined {
+    const rows = this.rows();
+    const seqs = this.sequences();
+    if (this.monotone === null) {
+      let ok = seqs.reduce((n, q) => n + (q.end - q.start) + 1, 0) === rows.length || rows.length === 0;
+      for (const q of seqs) for (let i = q.start + 1; ok && i < q.end; i++) if (rows[i]!.address < rows[i - 1]!.address) ok = false;
+      this.monotone = ok;
+    }
+    if (!this.monotone) return this.sortedStatementAt(addr);
+    // The highest row address at or below addr, and (for the rows at it) the last row's index.
+    let best = -Infinity, lastAt = -1;
+    for (const q of seqs) {
+      if (q.low > addr) continue;
+      let lo = q.start, hi = q.end - 1;
+      while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (rows[mid]!.address <= addr) lo = mid; else hi = mid - 1; }
+      const a = rows[lo]!.address;
+      if (a > best) { best = a; lastAt = lo; } else if (a === best && lo > lastAt) lastAt = lo;
+    }
+    if (lastAt < 0) return undefined;
+    if (best !== addr) return rows[lastAt]!.isStmt ? rows[lastAt] : undefined;
+    // Rows at addr itself: the first statement row in program order.
+    let first = -1;
+    for (const q of seqs) {
+      if (q.low > addr) continue;
+      let lo = q.start, hi = q.end - 1;
+      while (lo < hi) { const mid = (lo + hi) >> 1; if (rows[mid]!.address < addr) lo = mid + 1; else hi = mid; }
+      for (let i = lo; i < q.end && rows[i]!.address === addr; i++) {
+        if (rows[i]!.isStmt) { if (first < 0 || i < first) first = i; break; }
+      }
+    }
+    return first < 0 ? undefined : rows[first];
+  }
+
+  private sortedCache: LineRow[] | null = null;
+
+  /** statementAt over all rows but the sequence ends, stably sorted by address. */
+  private sortedStatementAt(addr: number): LineRow | undefined {
+    const rows = (this.sortedCache ??= this.rows().filter((r) => !r.endSequence).sort((a, b) => a.address - b.address));
+    let lo = 0, hi = rows.length - 1;
+    if (hi < 0 || rows[0]!.address > addr) return undefined;
+    while (lo < hi) { const m = hi - ((hi - lo) >> 1); if (addr < rows[m]!.address) hi = m - 1; else lo = m; }
+    while (lo > 0 && rows[lo - 1]!.address === addr) lo--;
+    for (let i = lo; i < rows.length && rows[i]!.address <= addr; i++) if (rows[i]!.isStmt) return rows[i];
+    return undefined;
   }
 
   private startsCache: Uint8Array | null = null;

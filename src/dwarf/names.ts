@@ -280,7 +280,29 @@ function isLocalRef(form: number): boolean {
  *   u32 count, u32 nameOffsets[count+1], u32 listOffsets[count+1], name bytes (UTF-8, sorted), unit lists
  *   (LEB128 deltas of ascending unit indexes).
  */
-export class NameTable {
+/**
+ * What a query needs of a function-name index: the units defining a name (ascending indexes). A table
+ * read in parts from a cache (src/debuginfo/index-cache.ts) answers undefined when it cannot tell (a
+ * damaged part): the caller then finds the units without it.
+ */
+export interface FunctionNames {
+  units(name: string): number[] | undefined;
+}
+
+/** A unit list as NameTable stores it (ascending unit indexes as LEB128 deltas) in b[p, e). */
+export function decodeUnitList(b: Uint8Array, p: number, e: number): number[] {
+  const out: number[] = [];
+  let prev = 0;
+  while (p < e) {
+    let v = 0, mul = 1, byte: number;
+    do { byte = b[p++]!; v += (byte & 0x7f) * mul; mul *= 128; } while (byte & 0x80 && p < e);
+    prev += v;
+    out.push(prev);
+  }
+  return out;
+}
+
+export class NameTable implements FunctionNames {
   private readonly dv: DataView;
   private readonly count: number;
   private readonly namesAt: number;
@@ -317,19 +339,17 @@ export class NameTable {
     return [];
   }
 
+  /** Entry i's name (UTF-8) and its unit list (ascending deltas as LEB128), as stored: for re-encoding. */
+  entry(i: number): { name: Uint8Array; list: Uint8Array } {
+    return {
+      name: this.bytes.subarray(this.nameBytesAt + this.nameOffset(i), this.nameBytesAt + this.nameOffset(i + 1)),
+      list: this.bytes.subarray(this.listBytesAt + this.listOffset(i), this.listBytesAt + this.listOffset(i + 1)),
+    };
+  }
+
   private list(i: number): number[] {
     const b = this.bytes;
-    let p = this.listBytesAt + this.listOffset(i);
-    const e = this.listBytesAt + this.listOffset(i + 1);
-    const out: number[] = [];
-    let prev = 0;
-    while (p < e) {
-      let v = 0, mul = 1, byte: number;
-      do { byte = b[p++]!; v += (byte & 0x7f) * mul; mul *= 128; } while (byte & 0x80 && p < e);
-      prev += v;
-      out.push(prev);
-    }
-    return out;
+    return decodeUnitList(b, this.listBytesAt + this.listOffset(i), this.listBytesAt + this.listOffset(i + 1));
   }
 
   /** Builds the table from name → unit indexes. */

@@ -20,6 +20,34 @@ export interface UnitHeader {
   readonly firstDieOffset: number;
 }
 
+/** Unit headers in .debug_info order: an array, or a table read from an index (UnitHeaderTable). */
+export interface UnitHeaderList {
+  readonly length: number;
+  at(i: number): UnitHeader | undefined;
+}
+
+/** UnitHeaderTable's words per header: offset, end, version, unitType, addrSize, offsetSize, abbrevOffset, firstDieOffset. */
+export const HEADER_WORDS = 8;
+
+/**
+ * Unit headers kept as the words of a persistent index (HEADER_WORDS a header), each made an object
+ * when first asked for: a query reaches a few of a distribution kernel's ~2,200 units.
+ */
+export class UnitHeaderTable implements UnitHeaderList {
+  private readonly objs: (UnitHeader | undefined)[] = [];
+  constructor(private readonly words: Float64Array, readonly length: number) {}
+  at(i: number): UnitHeader | undefined {
+    if (!(i >= 0 && i < this.length)) return undefined;
+    let h = this.objs[i];
+    if (!h) {
+      const f = this.words, j = i * HEADER_WORDS;
+      h = this.objs[i] = { offset: f[j]! as DebugInfoOffset, end: f[j + 1]!, version: f[j + 2]!, unitType: f[j + 3]!, addrSize: f[j + 4]!,
+        offsetSize: f[j + 5] === 8 ? 8 : 4, abbrevOffset: f[j + 6]!, firstDieOffset: f[j + 7]! };
+    }
+    return h;
+  }
+}
+
 /** Walks the unit headers of .debug_info (no DIEs decoded). */
 export function parseUnitHeaders(info: Uint8Array): UnitHeader[] {
   return walkUnitHeaders(info.length, (off, len) => info.subarray(off, off + len));

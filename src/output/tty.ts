@@ -1,8 +1,22 @@
 // Terminal detection: colour only for a TTY, and never when NO_COLOR is set (https://no-color.org).
+import { fstatSync } from 'node:fs';
 export interface Stream { isTTY?: boolean }
 
 export function isTTY(stream: Stream = process.stdout): boolean {
   return stream.isTTY === true;
+}
+
+/**
+ * stdout as colorEnabled's stream, without making process.stdout when fd 1 cannot be a terminal (a
+ * pipe, a file, /dev/null; making the stream loads Node's stream modules).
+ */
+export function stdoutStream(): Stream {
+  try {
+    const st = fstatSync(1);
+    // Memory devices (major 1: /dev/null, /dev/zero) are character devices, never terminals.
+    if (!st.isCharacterDevice() || ((st.rdev >> 8) & 0xfff) === 1) return { isTTY: false };
+  } catch { /* no fd 1: as Node sees it */ }
+  return process.stdout;
 }
 
 /** --color=never|always|auto (the CLI sets it once per process; auto: a terminal, and no NO_COLOR). */

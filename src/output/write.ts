@@ -8,29 +8,56 @@ import { hasRawBytes, textBytes } from '../base/text.js';
 
 let guarded = false;
 let closed = false;
+/** Whether out() writes through process.stdout: unless the executable asked for direct writes (directStdout)
+ *  and nothing has asked for process.stdout since (a test capturing its write, a streaming run). */
+let streaming = true;
 let closedHandler: (() => void) | undefined;
 const waiters: (() => void)[] = [];
 
 export function guardPipe(): void {
   if (guarded) return;
   guarded = true;
+  streaming = true;
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code !== 'EPIPE') throw e;
-    if (closed) return;
-    closed = true;
-    for (const w of waiters.splice(0)) w();
-    if (closedHandler) closedHandler();
-    else process.exit(0);
+    readerGone();
   });
+}
+
+function readerGone(): void {
+  if (closed) return;
+  closed = true;
+  for (const w of waiters.splice(0)) w();
+  if (closedHandler) closedHandler();
+  else process.exit(0);
+}
+
+/**
+ * The executable's (src/cli/main.ts) promise that fd 1 is its stdout: out() then writes to it directly
+ * until something asks for process.stdout (which from then on takes all output, in order).
+ */
+export function directStdout(): void {
+  const d = Object.getOwnPropertyDescriptor(process, 'stdout');
+  if (!d?.get || !d.configurable) return;
+  const get = d.get;
+  streaming = false;
+  Object.defineProperty(process, 'stdout', { configurable: true, enumerable: d.enumerable ?? true, get: () => { streaming = true; return get.call(process); } });
 }
 
 /**
  * stderr whose reader went away (a killed parent, `2>&1 | head`): what ktrace would say there is
  * dropped, as there is no one left to tell. Without this, the failed write is an uncaught error
- * whose report is written to the same stderr, fails again, and so on for ever.
+ * whose report is written to the same stderr, fails again, and so on for ever. The guard is put on
+ * when something first asks for process.stderr: making the stream loads Node's stream modules (~5 ms
+ * of a short static query that says nothing there).
  */
 export function guardStderr(): void {
-  process.stderr.on('error', () => { /* nothing more can be said */ });
+  const guard = (s: NodeJS.WriteStream) => { s.on('error', () => { /* nothing more can be said */ }); return s; };
+  const d = Object.getOwnPropertyDescriptor(process, 'stderr');
+  if (!d?.get || !d.configurable) { guard(process.stderr); return; }
+  const get = d.get;
+  let stream: NodeJS.WriteStream | undefined;
+  Object.defineProperty(process, 'stderr', { configurable: true, enumerable: d.enumerable ?? true, get: () => (stream ??= guard(get.call(process))) });
 }
 
 /** Instead of exiting when the reader goes away, call `f` (and drop all further output). */
@@ -41,15 +68,36 @@ export function onStdoutClosed(f: () => void): void {
 
 /** Text to stdout as UTF-8, with the guest's bytes that are not UTF-8 (src/base/text.ts) written as themselves. */
 export function out(text: string): void {
-  guardPipe();
   if (closed) return;
-  process.stdout.write(hasRawBytes(text) ? textBytes(text) : text);
+  const b = hasRawBytes(text) ? textBytes(text) : text;
+  if (!streaming) direct(typeof b === 'string' ? Buffer.from(b, 'utf8') : b);
+  else { guardPipe(); process.stdout.write(b); }
 }
 
 export function outBytes(b: Uint8Array): void {
-  guardPipe();
   if (closed) return;
-  process.stdout.write(b);
+  if (!streaming) direct(b);
+  else { guardPipe(); process.stdout.write(b); }
+}
+
+/**
+ * Writes to fd 1 itself while no one here has used process.stdout: a static query's output then
+ * costs no stream (making process.stdout loads Node's stream modules, ~5 ms of a short query). The
+ * order of output is kept: process.stdout writes files, pipes and terminals synchronously on Linux.
+ * A reader gone (EPIPE) ends as guardPipe's handler does; a non-blocking fd 1 that is full (EAGAIN)
+ * hands the rest to process.stdout, which waits for the reader.
+ */
+function direct(b: Uint8Array): void {
+  let off = 0;
+  try {
+    while (off < b.length) off += writeSync(1, b, off, b.length - off);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EPIPE') { readerGone(); return; }
+    if (code !== 'EAGAIN') throw e;
+    guardPipe();
+    process.stdout.write(b.subarray(off));
+  }
 }
 
 /** Bytes written but not yet taken by the reader above which `drained` waits. */

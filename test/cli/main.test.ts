@@ -148,6 +148,18 @@ test('bin/ktrace: the V8 code cache changes no answer; a corrupt entry is ignore
   const funcs = run(['funcs', 'vfs_*']);
   assert.is(funcs.status, 0);
   assert.is(entries().length, 2);
+  // Commands that set V8 flags (disasm from its start, run when the emulator's first module loads):
+  // the entry records them and the next run sets them first, so its data is not rejected and rewritten.
+  for (const args of [['disasm', 'vfs_read'], ['run', '--no-timing', '-a', 'vfs_read', '--summary']]) {
+    const cmd = args[0]!;
+    const one = run(args);
+    assert.is(one.status, 0, one.stderr);
+    const entry = join(dir, entries().find((n) => n.endsWith(`-${cmd}`))!);
+    const made = readFileSync(entry);
+    const two = run(args);
+    assert.is(two.stdout, one.stdout, `${cmd}: same answer`);
+    assert.ok(readFileSync(entry).equals(made), `${cmd}: the entry is used as it is, not rewritten`);
+  }
   // Bytes flipped in the middle of the data, then garbage, then a truncated file: same answer, entry rewritten.
   const bad = [Buffer.from(written.map((b, i) => (i > written.length / 2 && i < written.length / 2 + 64 ? b ^ 0x5a : b))),
     Buffer.from('garbage'), written.subarray(0, written.length >> 1)];

@@ -11,7 +11,9 @@ import { FIXTURE } from '../elf/fixture.js';
 import { openImage } from '../../src/elf/open.js';
 import { Image } from '../../src/elf/image.js';
 import { buildIndex, openDwarf } from '../../src/debuginfo/open.js';
-import { decodeFileIndex, decodeIndex, encodeFileIndex, encodeIndex, loadIndex, treeStore, TREE_KIND, TREE_MIN_BYTES } from '../../src/debuginfo/index-cache.js';
+import { decodeFileIndex, decodeIndex, encodeFileIndex, encodeIndex, entryOf, KIND, loadIndex, saveIndex, treeStore, TREE_KIND, TREE_MIN_BYTES } from '../../src/debuginfo/index-cache.js';
+import { NameTable } from '../../src/dwarf/names.js';
+import { cachePath } from '../../src/cache.js';
 import { Dwarf } from '../../src/dwarf/index.js';
 import { imageLoader } from '../../src/debuginfo/open.js';
 import { availableVars, formatAvailableVars, parseProbeSpec } from '../../src/trace/perf-probe/index.js';
@@ -63,6 +65,46 @@ test('the file index and the aranges round-trip; another image, a truncated or a
   assert.is(decodeFileIndex(Image.load(new Uint8Array(copy)), bytes, n), undefined, 'another image');
 });
 
+test('the names read back in pages answer as the built table for every name and for names it lacks; a damaged page is passed over and the entry removed', () => {
+  const img = openImage(FIXTURE);
+  const built = buildIndex(img, FIXTURE);
+  const table = built.names as NameTable;
+  // A table of many pages (the fixture's own has fewer names than a page): its names and made-up ones.
+  const map = new Map<string, number[]>();
+  for (let i = 0; i < table.size; i++) { const e = table.entry(i); map.set(Buffer.from(e.name).toString('utf8'), table.units(Buffer.from(e.name).toString('utf8'))!); }
+  const n = built.headers.length;
+  for (let i = 0; i < 300; i++) map.set(`fn_${(i * 7919 % 1000).toString(36)}_${i}`, [i % n, (i * 3) % n].sort((a, b) => a - b));
+  map.set('ünïcode_name', [0]);
+  const big = NameTable.build(map);
+  const env = { ...process.env, XDG_CACHE_HOME: tempDir('ktrace-names-'), KTRACE_NO_CACHE: '' };
+  assert.ok(saveIndex(img, FIXTURE, { headers: built.headers, names: big, aranges: built.aranges }, env));
+  const info = img.sectionByName('.debug_info')!.size;
+  const loaded = loadIndex(img, FIXTURE, info, env)!;
+  assert.ok(loaded, 'loaded');
+  const probes = [...map.keys(), '', 'a', 'zzzz', '~', 'fn_', 'fn_0_00', 'vfs_read_', '\u0000'];
+  for (const name of probes) assert.equal(loaded.names.units(name), big.units(name), name);
+  // One page's bytes changed (its checksum no longer matches): the lookup cannot tell, and the entry goes.
+  const e = entryOf(FIXTURE)!;
+  const file = cachePath(KIND, `${e.key}.names-1`, env);
+  const bytes = readFileSync(file);
+  bytes[bytes.length - 3] ^= 0x41;
+  writeFileSync(file, bytes);
+  const damaged = loadIndex(img, FIXTURE, info, env)!;
+  const last = [...map.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))).pop()!;
+  assert.is(damaged.names.units(last), undefined, 'a damaged page');
+  assert.not.ok(readdirSync(join(env.XDG_CACHE_HOME, 'ktrace', KIND)).includes(`${e.key}.names-1`), 'removed');
+  assert.is(loadIndex(img, FIXTURE, info, env), undefined, 'an index without its names is missing');
+  // A Dwarf given the damaged table finds the units by a scan: the same answer as without any table.
+  assert.ok(saveIndex(img, FIXTURE, { headers: built.headers, names: table, aranges: built.aranges }, env));
+  const again = readFileSync(file);
+  writeFileSync(file, again.fill(0x55, again.length - 8));
+  const broken = loadIndex(img, FIXTURE, info, env)!;
+  const withBroken = new Dwarf(imageLoader(img), { names: () => broken.names, skimAllLimit: 0 });
+  const plain = new Dwarf(imageLoader(img), { skimAllLimit: 0 });
+  for (const name of ['vfs_read', 'do_sys_openat2', 'no_such_function']) {
+    assert.equal(withBroken.unitsDefining(name).map((u) => u.header.offset), plain.unitsDefining(name).map((u) => u.header.offset), name);
+  }
+});
 
 // ---- big units' decoded trees (treeStore): the fixture's units are small, so the store is made with no
 // size floor here.

@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import { parseElfFile, SHT_SYMTAB } from '../../src/elf/elf-file.js';
 import { parseSymbols, RawSymbols, SHN_ABS, SHN_UNDEF } from '../../src/elf/symbols.js';
 import { ElfError } from '../../src/elf/errors.js';
-import { fixtureBytes, oracle, oracleStale, live, parseReadelfSyms, parseNm } from './fixture.js';
+import { FIXTURE, fixtureBytes, oracle, oracleStale, live, parseReadelfSyms, parseNm } from './fixture.js';
+import { openImage } from '../../src/elf/open.js';
 
 function symbols() {
   const b = fixtureBytes();
@@ -34,6 +35,25 @@ function checkNm(text: string, label: string) {
   assert.ok(theirs.length > 100, `${label}: parsed nm`);
   assert.equal(mine, theirs, `${label}: nm letters, addresses and names`);
 }
+
+test('a file\'s .symtab and .strtab read in pages give every entry as the whole table does, names across page ends included', () => {
+  const whole = parseSymbols(parseElfFile(fixtureBytes()).sections);
+  const paged = new RawSymbols(openImage(FIXTURE).sections as never, { wholeBelow: 0 });
+  assert.is(paged.count, whole.length);
+  // In an order that jumps between pages (every 7th, wrapping), then all.
+  const n = whole.length, order = Array.from({ length: n }, (_, k) => (k * 7) % n);
+  for (const i of [...order, ...whole.keys()]) {
+    const a = whole[i]!, b = paged.sym(i);
+    assert.equal([b.name, b.addr, b.size, b.type, b.bind, b.shndx, b.nmType], [a.name, a.addr, a.size, a.type, a.bind, a.shndx, a.nmType], `symbol ${i}`);
+    assert.is(paged.addr(i), a.addr);
+    assert.is(paged.size(i), a.size);
+  }
+  // Names from .strtab's pages (a table decodes all of .strtab after 256 names: a fresh one per 200).
+  for (let c = 0; c < n; c += 200) {
+    const fresh = new RawSymbols(openImage(FIXTURE).sections as never, { wholeBelow: 0 });
+    for (let i = c; i < Math.min(n, c + 200); i++) assert.is(fresh.name(i), whole[i]!.name, `name ${i}`);
+  }
+});
 
 test('every symbol (value, size, type, binding, section, name) equals readelf -sW (committed oracle)', () => {
   const stale = oracleStale();

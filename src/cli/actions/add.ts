@@ -12,11 +12,13 @@ import { isRawKprobeLine } from '../../trace/perf-probe.js';
 import { specCompiler } from '../../trace/perf-probe/spec-compiler.js';
 import { buildInBackground } from '../debug-index.js';
 import { loadImage } from '../load-image.js';
-import { addLines, addProbe, compileSpec, listing, type AddResult } from '../../trace/runtime/probe-events.js';
-import { stateDir } from '../state/dir.js';
-import { loadState } from '../state/store.js';
-import { needsBoundaryCheck } from '../tracing.js';
-import { openState } from './state.js';
+import type { AddResult } from '../../trace/runtime/probe-events.js';
+
+// What adding needs beyond compiling a spec (the tracing layer's events, the state directory with its
+// lock and store, the boot checks of the image): loaded when an event is added, not for -D, which
+// prints the definitions only (these modules load node:zlib, Node's stream modules with it).
+const probeEvents = () => import('../../trace/runtime/probe-events.js');
+const stateModules = async () => ({ ...(await import('./state.js')), ...(await import('../state/dir.js')), ...(await import('../state/store.js')), ...(await import('../tracing.js')) });
 
 export interface AddArgs extends GlobalArgs {
   spec?: string; args?: string[]; add?: string[]; definition: boolean; 'dry-run': boolean; force: boolean;
@@ -58,7 +60,7 @@ export async function add(args: AddArgs): Promise<void> {
     for (const words of defs) {
       const compile = compileOf(words);
       if (compile) { text += compile(words, { taken: () => false, force: args.force, command: 'add', offline: true, ...specOpts })!.join('\n') + '\n'; continue; }
-      const c = compileSpec(words, () => false, args.force);
+      const c = (await probeEvents()).compileSpec(words, () => false, args.force);
       if (!c.ok) throw new CliError(`add: ${c.message.replace(/\n$/, '')}`);
       text += c.line + '\n';
     }
@@ -83,6 +85,7 @@ export async function add(args: AddArgs): Promise<void> {
  * kprobe_profile counts; each that does not is reported with the kernel's reason and removed.
  */
 async function rebase(args: AddArgs): Promise<void> {
+  const { openState } = await stateModules(), { listing } = await probeEvents();
   const { image, t, update } = await openState(args, { canProbe: true });
   const r = update((s) => {
     const lines = s.kprobeEvents.split('\n').filter(Boolean);
@@ -122,6 +125,7 @@ function writtenLines(args: AddArgs, before: string, after: string): void {
 
 /** A spec without debug info (or a raw kprobe_events line): one line, under one state update. */
 async function addPlain(args: AddArgs, image: Image, words: string[]): Promise<Added[]> {
+  const { openState, needsBoundaryCheck } = await stateModules(), { addProbe, compileSpec } = await probeEvents();
   const pre = compileSpec(words, () => false, true);
   const { t, update } = await openState(args, { canProbe: pre.ok && needsBoundaryCheck(pre.line, image) }, image);
   const r = update((s) => {
@@ -146,6 +150,7 @@ function enableAdded(session: TraceSession, added: readonly { group: string; eve
 
 /** Adds every line the DWARF compile gives, under one state update (all or nothing). */
 async function addWithDwarf(args: AddArgs, image: Image, viaDwarf: SpecLines): Promise<Added[]> {
+  const { openState, needsBoundaryCheck, stateDir, loadState } = await stateModules(), { addLines } = await probeEvents();
   const dir = stateDir(args.state);
   // Compile outside the lock, naming events against the state as it is now (the stored lines are
   // the kernel's canonical ones: their names are the GROUP/EVENT after p: or r:), and remember

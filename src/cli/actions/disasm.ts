@@ -2,7 +2,7 @@
 import type { GlobalArgs } from '../options.js';
 import { CliError, EXIT_USAGE } from '../errors.js';
 import type { Image } from '../../elf/image.js';
-import { colorEnabled, styler } from '../../output/tty.js';
+import { colorEnabled, stdoutStream, styler } from '../../output/tty.js';
 import { out } from '../../output/write.js';
 import { loadIndexedImage } from '../load-image.js';
 
@@ -46,11 +46,12 @@ export async function disasm(args: DisasmArgs): Promise<void> {
   const img = await loadIndexedImage(args.vmlinux);
   const r = resolveTarget(img, args.target);
   if (typeof r === 'string') throw new CliError(`disasm: ${r}`, /^cannot parse/.test(r) ? EXIT_USAGE : 1);
+  // (bin/ktrace's loader runs disasm with V8's --liftoff-only: scripts/bundle-cli.mjs COMMAND_V8_FLAGS.)
   const { Disassembler } = await import('../../elf/disasm.js'); // iced-x86: only once the target resolved
   const d = new Disassembler(img, args.intel ? 'intel' : 'att');
   try {
     let text = d.render(r.start, r.end);
-    if (colorEnabled()) {
+    if (colorEnabled(stdoutStream())) {
       // On a terminal: the header bold, symbol names cyan (objdump --disassembler-color=on style).
       const s = styler(true);
       text = text.replace(/^[0-9a-f]{16} <.*>:$/m, (h) => s('bold', h)).replace(/ <[^>\n]+>/g, (l) => ' ' + s('cyan', l.slice(1)));

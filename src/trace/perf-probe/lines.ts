@@ -200,25 +200,20 @@ function sortedRows(lp: LineProgram): SortedRow[] {
 export function reverseLine(d: Dwarf, addr: number, within?: FunctionInstance): { path: string; line: number } | undefined {
   // The top-level scope at addr: `within` itself when it is a top-level function holding addr (a unit's
   // top-level functions do not overlap, as symbolAt), without sorting every top-level scope of the unit.
-  const top = within && within.kind === 'function' && within.die.depth === 1 && inRanges(within.ranges, addr)
-    ? { kind: 'function', die: within.die } : d.scopeAt(addr)[0];
+  const own = within !== undefined && within.kind === 'function' && within.die.depth === 1 && inRanges(within.ranges, addr);
+  const top = own ? { kind: 'function', die: within.die } : d.scopeAt(addr)[0];
   if (top && top.kind === 'function') {
     const fi = d.functionInstance(top.die);
     if (fi && fi.entryPc === addr && fi.declFile !== undefined && fi.declLine !== undefined) return { path: fi.declFile, line: fi.declLine };
   }
-  const u = d.unitAt(addr);
+  // The unit holding addr: that function's own when it holds it (no address index needed: a cold query
+  // would parse .debug_aranges for it).
+  const u = own ? within.die.unit : d.unitAt(addr);
   const lp = u && d.lineProgram(u);
   if (!lp) return undefined;
-  const rows = sortedRows(lp);
-  // The last row at or below addr, back to the first row at addr itself, then forward to a statement row.
-  let lo = 0, hi = rows.length - 1;
-  if (hi < 0 || rows[0]!.address > addr) return undefined;
-  while (lo < hi) { const m = hi - ((hi - lo) >> 1); if (addr < rows[m]!.address) hi = m - 1; else lo = m; }
-  while (lo > 0 && rows[lo - 1]!.address === addr) lo--;
-  for (let i = lo; i < rows.length && rows[i]!.address <= addr; i++) {
-    if (rows[i]!.isStmt) return { path: lp.filePath(rows[i]!.file), line: rows[i]!.line };
-  }
-  return undefined;
+  // The rows at addr (else the last below it) in libdw's address order: LineProgram.statementAt.
+  const row = lp.statementAt(addr);
+  return row && { path: lp.filePath(row.file), line: row.line };
 }
 
 /** Is `line` of `path` what perf reads back at `addr` (`within`: a function known to hold addr, as reverseLine)? */
