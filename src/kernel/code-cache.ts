@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCache, writeCache } from '../cache.js';
 import type { Image } from '../elf/image.js';
-import { blockPrint, type Machine } from '../emu/machine.js';
+import type { Machine } from '../emu/machine.js';
 import { readdirSync } from 'node:fs';
 import type { OpRecord } from '../emu/decode.js';
 import { icedMemo } from '../emu/iced.js';
@@ -38,11 +38,15 @@ interface Payload {
 const ENTRY_FORMAT = 3;
 /** Blocks kept in `hot` at most. */
 const HOT_MAX = 20000;
-/** The entry's `hot` as read (saveCode adds this run's compiled blocks to it). */
-let hotAt: number[] = [];
-/** blockSources.learned and icedMemo.learned when the entry was read (a run that compiled no new block and
- *  asked iced nothing new need not rewrite it). */
-let blocksAt = 0, memoAt = 0;
+/** What loadCode read for a machine, for its saveCode (per machine: a process may run several). */
+interface Read {
+  /** the entry's `hot` (saveCode adds this run's compiled blocks to it) */
+  hot: number[];
+  /** blockSources.learned and icedMemo.learned then (a run that compiled no new block and asked iced
+   *  nothing new need not rewrite the entry) */
+  blocksAt: number; memoAt: number;
+}
+const reads = new WeakMap<Machine, Read>();
 
 const KIND = 'code';
 /** Block source kept in an entry at most, in characters (each block's source is a few KiB). */
@@ -64,13 +68,16 @@ function decoderFingerprint(): string {
 }
 
 /** The entry's name: the image's cache key when known, else its entry point and segment layout (two
- *  images that share it only share a file of records, each still checked against memory). */
+ *  images that share it only share a file of records, each still checked against memory), and the
+ *  decoder's fingerprint (builds with different emulator sources keep an entry each, instead of
+ *  replacing each other's on every run). */
 function entryName(image: Image, imageKey: string | undefined): string {
-  if (imageKey) return imageKey;
+  const fp = decoderFingerprint().slice(0, 12);
+  if (imageKey) return `${imageKey}-${fp}`;
   const h = createHash('sha256');
   h.update(String(image.header.entry));
   for (const s of image.segments) h.update(`${s.vaddr}:${s.memsz}:${s.filesz}:${s.flags};`);
-  return 'lay-' + h.digest('hex').slice(0, 40);
+  return `lay-${h.digest('hex').slice(0, 40)}-${fp}`;
 }
 
 /** The script of an entry's sources (see prebuild), and whether V8 took its code cache. */
@@ -105,7 +112,7 @@ function prebuild(name: string, blocks: readonly [string, BlockSource][], shapes
 /** Offer the machine the ops earlier runs of this image decoded (nothing when there is no valid entry). */
 export function loadCode(machine: Machine, image: Image, imageKey?: string): void {
   jit = null;
-  hotAt = [];
+  reads.delete(machine);
   const buf = readCache(KIND, entryName(image, imageKey), decoderFingerprint());
   if (buf === null) return;
   let p: Payload;
@@ -119,11 +126,10 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
       blockSources.map.set(k, b);
     }
   }
-  blocksAt = blockSources.learned;
+  const blocksAt = blockSources.learned;
   for (const e of p.memo) if (Array.isArray(e) && typeof e[0] === 'string' && e[1] !== undefined && e[1] !== null && !icedMemo.map.has(e[0])) icedMemo.map.set(e[0], e[1]);
-  memoAt = icedMemo.learned;
+  reads.set(machine, { hot: p.hot, blocksAt, memoAt: icedMemo.learned });
   machine.decoder.preload(ops);
-  hotAt = p.hot;
   const hint = machine.hotHint = new Map<number, number>();
   for (let i = 0; i < p.hot.length; i += 2) if (!hint.has(p.hot[i])) hint.set(p.hot[i], p.hot[i + 1]); // the newest
   prebuild(entryName(image, imageKey), p.blocks, p.shapes);
@@ -132,27 +138,26 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
 /** Keep what this run decoded for the next one (no write when it decoded nothing new). */
 export function saveCode(machine: Machine, image: Image, imageKey?: string): void {
   let records = machine.decoder.records();
+  const read = reads.get(machine) ?? { hot: [], blocksAt: 0, memoAt: 0 };
+  const hotAt = read.hot;
   // the blocks this run compiled that the entry does not name yet
   const known = new Set<string>(), fresh = new Map<string, [number, number]>();
   for (let i = 0; i < hotAt.length; i += 2) known.add(`${hotAt[i]}:${hotAt[i + 1]}`);
-  for (const pg of machine.mem.allPages()) {
-    if (pg.blist === null) continue;
-    for (const b of pg.blist) {
-      if (b.fn === null || !b.valid || b.probe) continue;
-      const print = blockPrint(b.ops), k = `${b.ips[0]}:${print}`;
-      if (!known.has(k)) fresh.set(k, [b.ips[0], print]);
-    }
+  const log = machine.compiledLog;
+  for (let i = log.length - 2; i >= 0; i -= 2) { // the newest first
+    const k = `${log[i]}:${log[i + 1]}`;
+    if (!known.has(k)) fresh.set(k, [log[i], log[i + 1]]);
   }
   if (records === null) {
-    if (blockSources.learned === blocksAt && icedMemo.learned === memoAt && fresh.size === 0) {
+    if (blockSources.learned === read.blocksAt && icedMemo.learned === read.memoAt && fresh.size === 0) {
       // the entry stays: keep V8's compiled code of its script (the functions this run compiled) for the next run
       if (jit !== null && !jit.cached && !jit.saved) { writeCache(KIND, jit.name, jit.key, jit.script.createCachedData()); jit.saved = true; }
       return;
     }
     records = machine.decoder.records(true)!;
   }
-  blocksAt = blockSources.learned; memoAt = icedMemo.learned;
-  hotAt = [...[...fresh.values()].flat(), ...hotAt].slice(0, 2 * HOT_MAX);
+  const hot = [...[...fresh.values()].flat(), ...hotAt].slice(0, 2 * HOT_MAX);
+  reads.set(machine, { hot, blocksAt: blockSources.learned, memoAt: icedMemo.learned });
   const packed = packRecords(records);
   // the most recently learned block sources, up to BLOCK_BYTES of source: what a run loads stays small
   const blocks: [string, BlockSource][] = [];
@@ -170,7 +175,7 @@ export function saveCode(machine: Machine, image: Image, imageKey?: string): voi
     if (memoBytes > MEMO_BYTES) break;
     memo.push(e);
   }
-  const payload: Payload = { ...packed, blocks: blocks.reverse(), memo: memo.reverse(), hot: hotAt };
+  const payload: Payload = { ...packed, blocks: blocks.reverse(), memo: memo.reverse(), hot };
   writeCache(KIND, entryName(image, imageKey), decoderFingerprint(), Buffer.from(JSON.stringify(payload)));
 }
 
