@@ -24,18 +24,20 @@ import { Script } from 'node:vm';
 
 /** The entry: shape sources once, and each record's shape as an index into them; block sources by key;
  *  iced's remembered results (emu/iced.ts memoIced). Each record's operand arrays (its fields 7-13, one
- *  tuple), memory operand (14) and bytes (21) are indexes into tables of the distinct ones (`forms`,
- *  `mems`, `bytes`: Linux's 23K records have ~2K, ~1.5K and ~8K), which halves what JSON.parse makes (the
- *  arrays are shared: nothing changes an op's arrays after decoding). (A binary form of the records, read
+ *  tuple), memory operand (14), bytes (21) and the fields of its instruction's kind (length, code,
+ *  mnemonic, flags ...: KIND_FIELDS) are indexes into tables of the distinct ones (`forms`, `mems`,
+ *  `bytes`, `kinds`: Linux's 23K records have ~2K, ~1.5K, ~8K and ~1K), which halves what JSON.parse makes
+ *  (the arrays are shared: nothing changes an op's arrays after decoding); addresses and branch targets are
+ *  differences (records sorted by address), short numbers in the JSON. (A binary form of the records, read
  *  one at a time, was tried: it made the miniature's default run ~15% slower than JSON.parse of them all.) */
 interface Payload {
-  shapes: string[]; forms: number[][][]; mems: unknown[][]; bytes: number[][]; ops: unknown[][];
+  shapes: string[]; kinds: unknown[][]; forms: number[][][]; mems: unknown[][]; bytes: number[][]; ops: unknown[][];
   blocks: [string, BlockSource][]; memo: [string, unknown][];
   /** The blocks runs compiled (Machine.hotHint): start address and blockPrint pairs, flat, the newest first. */
   hot: number[];
 }
 /** The layout of the entry's payload (part of its key, with the decoder's fingerprint). */
-const ENTRY_FORMAT = 3;
+const ENTRY_FORMAT = 4;
 /** Blocks kept in `hot` at most. */
 const HOT_MAX = 20000;
 /** What loadCode read for a machine, for its saveCode (per machine: a process may run several). */
@@ -118,7 +120,7 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
   let p: Payload;
   try { p = JSON.parse(buf.toString('utf8')) as Payload; } catch { return; }
   if (!p || !Array.isArray(p.ops) || !Array.isArray(p.shapes) || !Array.isArray(p.blocks) || !Array.isArray(p.memo)
-    || !Array.isArray(p.forms) || !Array.isArray(p.mems) || !Array.isArray(p.bytes) || !Array.isArray(p.hot) || p.hot.length % 2 !== 0 || !p.hot.every(Number.isFinite)) return;
+    || !Array.isArray(p.kinds) || !Array.isArray(p.forms) || !Array.isArray(p.mems) || !Array.isArray(p.bytes) || !Array.isArray(p.hot) || p.hot.length % 2 !== 0 || !p.hot.every(Number.isFinite)) return;
   const ops = unpackRecords(p);
   if (ops === null) return; // does not read back: decoded again, as without an entry
   for (const [k, b] of p.blocks) {
@@ -179,60 +181,69 @@ export function saveCode(machine: Machine, image: Image, imageKey?: string): voi
   writeCache(KIND, entryName(image, imageKey), decoderFingerprint(), Buffer.from(JSON.stringify(payload)));
 }
 
-/** Fields of a record (OpRecord) that its packed form replaces by one index into `forms`. */
-const FORM_AT = 7, FORM_LEN = 7, MEM_AT = 14, BYTES_AT = 21, SHAPE_AT = 24;
+/** Fields of a record (OpRecord): the operand arrays (7-13) are one index into `forms`; the fields of
+ *  its instruction's kind (everything but the address, operands, target, bytes, shape and fault) one
+ *  index into `kinds`. */
+const FORM_AT = 7, FORM_LEN = 7, MEM_AT = 14, TARGET_AT = 15, BYTES_AT = 21, SHAPE_AT = 24;
+const KIND_FIELDS = [1, 2, 3, 4, 5, 6, 16, 17, 18, 19, 20, 22, 23];
+/** A packed record: [ip - the previous record's ip, kind, form, mem (-1: none), target - ip (null: none),
+ *  bytes, shape?, fault?] (addresses as differences: short numbers in the JSON). */
+const P_SHAPE = 6;
 
-/** The records as the entry keeps them (Payload): operand tuples, memory operands, bytes and shapes by index. */
-function packRecords(records: readonly OpRecord[]): Pick<Payload, 'shapes' | 'forms' | 'mems' | 'bytes' | 'ops'> {
-  const shapes: string[] = [], forms: number[][][] = [], mems: unknown[][] = [], bytes: number[][] = [];
-  const shapeAt = new Map<string, number>(), formAt = new Map<string, number>(), memAt = new Map<string, number>(), bytesAt = new Map<string, number>();
+/** The records as the entry keeps them (Payload): kinds, operand tuples, memory operands, bytes and shapes
+ *  by index, addresses as differences. */
+function packRecords(records: readonly OpRecord[]): Pick<Payload, 'shapes' | 'kinds' | 'forms' | 'mems' | 'bytes' | 'ops'> {
+  const shapes: string[] = [], kinds: unknown[][] = [], forms: number[][][] = [], mems: unknown[][] = [], bytes: number[][] = [];
+  const shapeAt = new Map<string, number>(), kindAt = new Map<string, number>(), formAt = new Map<string, number>(), memAt = new Map<string, number>(), bytesAt = new Map<string, number>();
   const intern = <T>(list: T[], at: Map<string, number>, key: string, v: T): number => {
     let i = at.get(key);
     if (i === undefined) { i = list.length; list.push(v); at.set(key, i); }
     return i;
   };
-  const ops = records.map((r) => {
-    const out: unknown[] = r.slice(0, FORM_AT);
+  let prev = 0;
+  // by address (a stable sort: an address's versions keep their order, the newest first): short differences
+  const ops = [...records].sort((a, b) => a[0] - b[0]).map((r) => {
+    const kind = KIND_FIELDS.map((i) => r[i]);
     const form = r.slice(FORM_AT, FORM_AT + FORM_LEN) as number[][];
-    out.push(intern(forms, formAt, JSON.stringify(form), form));
-    const m = r[MEM_AT];
-    out.push(m === null ? -1 : intern(mems, memAt, JSON.stringify(m), m as unknown[]));
-    for (let i = MEM_AT + 1; i < r.length; i++) {
-      const v = r[i] as unknown;
-      if (i === BYTES_AT) out.push(intern(bytes, bytesAt, (v as number[]).join(','), v as number[]));
-      else if (i === SHAPE_AT && v !== undefined) {
-        const sh = v as [number, string, number[], number];
-        out.push([sh[0], intern(shapes, shapeAt, sh[1], sh[1]), sh[2], sh[3]]);
-      } else out.push(v);
+    const m = r[MEM_AT], t = r[TARGET_AT], b = r[BYTES_AT];
+    const out: unknown[] = [r[0] - prev, intern(kinds, kindAt, JSON.stringify(kind), kind), intern(forms, formAt, JSON.stringify(form), form),
+      m === null ? -1 : intern(mems, memAt, JSON.stringify(m), m as unknown[]), t === null ? null : t - r[0], intern(bytes, bytesAt, b.join(','), b)];
+    prev = r[0];
+    if (r.length > SHAPE_AT) {
+      const sh = r[SHAPE_AT];
+      out.push(sh === undefined ? null : [sh[0], intern(shapes, shapeAt, sh[1], sh[1]), sh[2], sh[3]]);
+      if (r.length > SHAPE_AT + 1) out.push(r[SHAPE_AT + 1]);
     }
     return out;
   });
-  return { shapes, forms, mems, bytes, ops };
+  return { shapes, kinds, forms, mems, bytes, ops };
 }
 
 /** The records of a packed entry, or null when an index or a field does not read back. */
 function unpackRecords(p: Payload): OpRecord[] | null {
-  const { forms, mems, bytes, shapes } = p;
+  const { kinds, forms, mems, bytes, shapes } = p;
   const out: OpRecord[] = new Array(p.ops.length);
-  const shift = FORM_LEN - 1; // one index stands for FORM_LEN fields
+  let ip = 0;
   for (let j = 0; j < p.ops.length; j++) {
     const o = p.ops[j];
-    if (!Array.isArray(o) || o.length < BYTES_AT - shift + 3) return null;
-    const form = forms[o[FORM_AT] as number], m = o[FORM_AT + 1] as number;
-    if (!Array.isArray(form) || form.length !== FORM_LEN || !(m === -1 || Array.isArray(mems[m]))) return null;
-    const r = new Array(o.length + shift);
-    for (let i = 0; i < FORM_AT; i++) r[i] = o[i];
+    if (!Array.isArray(o) || o.length < P_SHAPE || typeof o[0] !== 'number') return null;
+    const kind = kinds[o[1] as number], form = forms[o[2] as number], m = o[3] as number, t = o[4], b = bytes[o[5] as number];
+    if (!Array.isArray(kind) || kind.length !== KIND_FIELDS.length || !Array.isArray(form) || form.length !== FORM_LEN
+      || !(m === -1 || Array.isArray(mems[m])) || !(t === null || typeof t === 'number') || !Array.isArray(b)) return null;
+    ip += o[0];
+    const r = new Array(o.length > P_SHAPE ? SHAPE_AT + o.length - P_SHAPE : SHAPE_AT);
+    r[0] = ip;
+    for (let i = 0; i < KIND_FIELDS.length; i++) r[KIND_FIELDS[i]] = kind[i];
     for (let i = 0; i < FORM_LEN; i++) r[FORM_AT + i] = form[i];
     r[MEM_AT] = m === -1 ? null : mems[m];
-    for (let i = FORM_AT + 2; i < o.length; i++) r[i + shift] = o[i];
-    const b = bytes[r[BYTES_AT] as number];
-    if (!Array.isArray(b)) return null;
+    r[TARGET_AT] = t === null ? null : ip + (t as number);
     r[BYTES_AT] = b;
-    if (r.length > SHAPE_AT) {
-      const sh = r[SHAPE_AT] as [number, number, number[], number] | null;
+    if (o.length > P_SHAPE) {
+      const sh = o[P_SHAPE] as [number, number, number[], number] | null;
       const text = sh === null ? undefined : shapes[sh[1]];
       // a shape that does not read back is generated again
       r[SHAPE_AT] = sh !== null && typeof text === 'string' && Array.isArray(sh[2]) && typeof sh[3] === 'number' ? [sh[0], text, sh[2], sh[3]] : undefined;
+      if (o.length > P_SHAPE + 1) r[SHAPE_AT + 1] = o[P_SHAPE + 1];
     }
     out[j] = r as unknown as OpRecord;
   }

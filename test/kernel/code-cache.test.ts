@@ -180,10 +180,13 @@ test('an entry whose records name operand tables it lacks reads as absent (check
   const path = join(cache, 'ktrace', 'code', name);
   const good = readFileSync(path);
   const meta = JSON.parse(good.toString('utf8', 12, 12 + good.readUInt32LE(8))) as { key: string };
-  const p = JSON.parse(readCache('code', name, meta.key)!.toString('utf8')) as { forms: unknown[]; mems: unknown[]; bytes: unknown[]; ops: unknown[] };
-  // the packed form: far fewer distinct operand tuples, memory operands and byte strings than records
+  const p = JSON.parse(readCache('code', name, meta.key)!.toString('utf8')) as { kinds: unknown[]; forms: unknown[]; mems: unknown[]; bytes: unknown[]; ops: number[][] };
+  // the packed form: far fewer distinct instruction kinds, operand tuples, memory operands and byte strings
+  // than records, and addresses as differences from the record before (sorted: none negative)
   assert.ok(p.forms.length > 10 && p.forms.length * 4 < p.ops.length, `${p.forms.length} tuples, ${p.ops.length} records`);
+  assert.ok(p.kinds.length > 10 && p.kinds.length * 4 < p.ops.length, `${p.kinds.length} kinds`);
   assert.ok(p.mems.length * 2 < p.ops.length && p.bytes.length < p.ops.length);
+  assert.ok(p.ops.slice(1).every((o) => o[0] >= 0));
   p.forms.pop();
   writeCache('code', name, meta.key, Buffer.from(JSON.stringify(p)));
   const r = run();
