@@ -9,7 +9,7 @@
 // entry, NAME.v8, written at the end of the first run that used the script) holds compiled: a warm run
 // neither parses nor compiles them (compiling a block's function cost 1-2 ms, hundreds of them a run).
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,16 +57,48 @@ const BLOCK_BYTES = 2 << 20;
 const MEMO_BYTES = 1 << 20;
 
 let decoderPrint: string | undefined;
-/** What the records depend on: the emulator's source (the decoder and the code generator) and iced-x86's
- *  version. */
+/** The code cache's key for the records and sources: the built fingerprint, else computed now. */
 function decoderFingerprint(): string {
-  if (decoderPrint !== undefined) return decoderPrint;
+  return decoderPrint ??= builtFingerprint(EMU_DIR(), fingerprintInputs()) ?? computeFingerprint();
+}
+const EMU_DIR = (): string => join(dirname(fileURLToPath(import.meta.url)), '..', 'emu');
+/** The file `npm run build` writes beside the emulator's modules (scripts/emu-print.mjs). */
+const PRINT_FILE = 'fingerprint.json';
+/** The files the fingerprint covers besides the emulator's modules: this module (ENTRY_FORMAT) and
+ *  iced-x86's package.json (its version). */
+function fingerprintInputs(): string[] {
+  const out = [fileURLToPath(import.meta.url)];
+  try { out.push(createRequire(import.meta.url).resolve('iced-x86/package.json')); } catch { /* hashed as '?' */ }
+  return out;
+}
+
+/** What the records depend on: the emulator's source (the decoder and the code generator), the entry's
+ *  format and iced-x86's version (reads and hashes ~1 MB: ~3.5 ms). */
+export function computeFingerprint(): string {
   const h = createHash('sha256');
   h.update(`entry ${ENTRY_FORMAT};`);
-  const emu = join(dirname(fileURLToPath(import.meta.url)), '..', 'emu');
+  const emu = EMU_DIR();
   for (const f of readdirSync(emu).filter((n) => n.endsWith('.js')).sort()) { h.update(f); h.update(readFileSync(join(emu, f))); }
   try { h.update(readFileSync(createRequire(import.meta.url).resolve('iced-x86/package.json'))); } catch { h.update('?'); }
-  return (decoderPrint = h.digest('hex').slice(0, 24));
+  return h.digest('hex').slice(0, 24);
+}
+
+/** The fingerprint the build wrote in `dir` (computeFingerprint, at `npm run build`), or undefined when
+ *  there is none or a file it covers (dir's modules, `also`) is newer than it: a compile without the
+ *  build's last step (tsc alone) must not name the old sources' entries. */
+export function builtFingerprint(dir: string, also: readonly string[]): string | undefined {
+  try {
+    const f = join(dir, PRINT_FILE), at = statSync(f).mtimeMs;
+    for (const n of readdirSync(dir)) if (n.endsWith('.js') && statSync(join(dir, n)).mtimeMs > at) return undefined;
+    for (const x of also) if (statSync(x).mtimeMs > at) return undefined;
+    const v = (JSON.parse(readFileSync(f, 'utf8')) as { fingerprint?: unknown }).fingerprint;
+    return typeof v === 'string' && /^[0-9a-f]{24}$/.test(v) ? v : undefined;
+  } catch { return undefined; }
+}
+
+/** Write the fingerprint beside the emulator's modules (scripts/emu-print.mjs, the build's last step). */
+export function writeBuiltFingerprint(): void {
+  writeFileSync(join(EMU_DIR(), PRINT_FILE), JSON.stringify({ fingerprint: computeFingerprint() }) + '\n');
 }
 
 /** The entry's name: the image's cache key when known, else its entry point and segment layout (two

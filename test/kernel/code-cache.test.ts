@@ -3,7 +3,7 @@
 // to runs without it; a corrupt entry is rebuilt.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -15,7 +15,7 @@ import { runResultJson } from '../../src/output/run-summary.js';
 import type { Platform } from '../../src/kernel/platform.js';
 import { shapeLog } from '../../src/emu/decode.js';
 import { blockSources } from '../../src/emu/compile.js';
-import { jitState } from '../../src/kernel/code-cache.js';
+import { builtFingerprint, computeFingerprint, jitState } from '../../src/kernel/code-cache.js';
 import { readCache, writeCache } from '../../src/cache.js';
 import { Disassembler } from '../../src/elf/disasm.js';
 import { blockPrint, type Machine } from '../../src/emu/machine.js';
@@ -194,6 +194,32 @@ test('an entry whose records name operand tables it lacks reads as absent (check
   assert.ok(r.decoded > 1000);
   assert.is(r.json, coldJson);
   assert.is(run().decoded, 0, 'rewritten whole');
+});
+
+test('the fingerprint the build wrote is the one the sources hash to, and is not used when a file it covers is newer', () => {
+  const emu = new URL('../../src/emu/', import.meta.url).pathname;
+  const built = builtFingerprint(emu, []);
+  if (built === undefined) console.log('SKIP built fingerprint: dist/src/emu/fingerprint.json is missing or stale (a build without `npm run build`)');
+  else assert.is(built, computeFingerprint());
+  // a directory of its own: the print is used only while nothing it covers is newer
+  const dir = mkdtempSync(join(tmpdir(), 'ktrace-print-'));
+  try {
+    writeFileSync(join(dir, 'a.js'), 'x');
+    writeFileSync(join(dir, 'fingerprint.json'), JSON.stringify({ fingerprint: 'ab'.repeat(12) }));
+    const other = join(dir, 'other');
+    writeFileSync(other, 'y');
+    const t = Date.now() / 1000;
+    utimesSync(join(dir, 'a.js'), t - 20, t - 20); utimesSync(other, t - 20, t - 20); utimesSync(join(dir, 'fingerprint.json'), t - 10, t - 10);
+    assert.is(builtFingerprint(dir, [other]), 'ab'.repeat(12));
+    utimesSync(other, t, t);
+    assert.is(builtFingerprint(dir, [other]), undefined, 'a covered file is newer');
+    utimesSync(other, t - 20, t - 20); utimesSync(join(dir, 'a.js'), t, t);
+    assert.is(builtFingerprint(dir, [other]), undefined, 'a module is newer');
+    utimesSync(join(dir, 'a.js'), t - 20, t - 20);
+    writeFileSync(join(dir, 'fingerprint.json'), '{"fingerprint":"not hex"}');
+    utimesSync(join(dir, 'fingerprint.json'), t - 10, t - 10);
+    assert.is(builtFingerprint(dir, [other]), undefined, 'not a fingerprint');
+  } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
 test.after(() => rmSync(cache, { recursive: true, force: true }));
