@@ -97,7 +97,8 @@ export class Machine {
    *  one warm-start hint; tiering never changes what runs; the print keeps other code at the same
    *  address, another process's, cold). */
   hotHint: Map<number, number> | null = null;
-  /** The blocks this machine compiled (from buildBlock's hint or on tiering up, invalidated since or not),
+  /** The blocks of the guest's control flow (not head or tail blocks) this machine compiled (from
+   *  buildBlock's hint or on tiering up, invalidated since or not),
    *  start address and blockPrint, flat, in order: the next run's hotHint (kernel/code-cache.ts saveCode). */
   readonly compiledLog: number[] = [];
   /** Per CPU (by id): the block it was stepping through when a run ended on its budget or an interrupt
@@ -225,7 +226,8 @@ export class Machine {
       }
     }
     compileBlocks(list);
-    for (const b of list) this.compiledLog.push(b.ips[0], blockPrint(b.ops));
+    // (not head blocks: built at quantum boundaries, never by buildBlock, whose hint they would shadow)
+    for (const b of list) if (b.head === 0) this.compiledLog.push(b.ips[0], blockPrint(b.ops));
     if (STATS_ON) stats.blocksCompiled += list.length;
   }
 
