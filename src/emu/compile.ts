@@ -111,11 +111,6 @@ export function compileBlocks(blocks: Block[]): void {
 export type BlockSource = [name: string, body: string, consts: number[], pre: number];
 export const blockSources = { map: new Map<string, BlockSource>(), learned: 0 };
 
-/** Is this block's source known (generated earlier in this process or kept by an earlier run: the code
- *  cache), so that compiling it costs no code generation? The run loop compiles such a block on its first
- *  entry (machine.ts buildBlock). */
-export function knownBlock(b: Block): boolean { return blockSources.map.size > 0 && b.head === 0 && blockSources.map.has(blockKey(b)); }
-
 function blockKey(b: Block): string {
   let k = b.probe ? 'p' : 'n';
   for (const o of b.ops) { k += ';' + o.ip + ':'; for (let i = 0; i < o.bytes.length; i++) k += (o.bytes[i] < 16 ? '0' : '') + o.bytes[i].toString(16); }

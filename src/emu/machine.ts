@@ -4,7 +4,7 @@ import { Cpu } from './cpu.js';
 import { InterruptFrames } from './frames.js';
 import { VEC_DB, VEC_IPI, VEC_TIMER } from '../base/x86.js';
 import { DecodeCache, MAX_BLOCK, type Block, type Op } from './decode.js';
-import { compileBlocks, compileOp, endsBlock, knownBlock, newBlock } from './compile.js';
+import { compileBlocks, compileOp, endsBlock, newBlock } from './compile.js';
 import { FAULT, Memory, PAGE_PROBE, PAGE_SIZE, PERM_U, PERM_X, type Page } from './memory.js';
 import { STATS_ON, stats } from './stats.js';
 import { Mnemonic } from './iced.js';
@@ -92,9 +92,15 @@ export class Machine {
   /** Tiering: a block is compiled on its hotAfter-th entry (1: compile everything at once, for tests). */
   hotAfter = HOT_AFTER;
   /** Blocks an earlier run compiled, by start address, with their blockPrint (kernel/code-cache.ts): such a
-   *  block is compiled when it is built instead of being stepped through hotAfter times (tiering never
-   *  changes what runs; the print keeps other code at the same address, another process's, cold). */
+   *  block is compiled when it is built instead of being stepped through hotAfter times, from the source
+   *  the entry keeps for it (compile.ts blockSources), so a warm run compiles what the cold one did (the
+   *  one warm-start hint; tiering never changes what runs; the print keeps other code at the same
+   *  address, another process's, cold). */
   hotHint: Map<number, number> | null = null;
+  /** The blocks of the guest's control flow (not head or tail blocks) this machine compiled (from
+   *  buildBlock's hint or on tiering up, invalidated since or not),
+   *  start address and blockPrint, flat, in order: the next run's hotHint (kernel/code-cache.ts saveCode). */
+  readonly compiledLog: number[] = [];
   /** Per CPU (by id): the block it was stepping through when a run ended on its budget or an interrupt
    *  came, and the index of the op at which it left it: when no block starts there, the CPU goes on in a
    *  block made of that block's rest (headBlock). */
@@ -160,12 +166,13 @@ export class Machine {
     const probe = pg.perms & PAGE_PROBE;
     const { ops, pages } = this.collect(pg, a, probe);
     const blk = newBlock(ops, probe !== 0);
-    // alone: batched with the page's warm blocks (tierUp) it would take them along at another time than the
-    // run that named it did, and so compile other blocks than that run
-    if (this.hotHint !== null && probe === 0 && this.hotHint.get(a) === blockPrint(ops)) { compileBlocks([blk]); if (STATS_ON) stats.blocksCompiled++; }
-    // a block whose source an earlier run kept (the code cache) costs no code generation: compiled on its
-    // first entry (tierUp)
-    else if (this.hotAfter > 1 && this.decoder.preloaded && knownBlock(blk)) blk.heat = this.hotAfter - 1;
+    // a block an earlier run compiled (the code cache's hint) is compiled now, alone: batched with the
+    // page's warm blocks (tierUp) it would take them along at another time than the run that named it did,
+    // and so compile other blocks than that run (whose sources the entry lacks)
+    if (this.hotHint !== null) {
+      const print = blockPrint(ops);
+      if (this.hotHint.get(a) === print) { compileBlocks([blk]); this.compiledLog.push(a, print); if (STATS_ON) stats.blocksCompiled++; }
+    }
     if (!pg.blocks) pg.blocks = new Array(PAGE_SIZE);
     pg.blocks[a - pg.base] = blk;
     for (const q of pages) (q.blist ??= []).push(blk);
@@ -212,16 +219,15 @@ export class Machine {
   private tierUp(blk: Block, pg: Page | undefined): void {
     const list = [blk];
     const warm = this.hotAfter >> 2;
-    // a block compiled on its first entry because its source is known (buildBlock) comes alone: the warm
-    // blocks of its page are compiled when and as a run without the code cache would (the run then
-    // generates no source the cache lacks)
-    if (pg && pg.blist && !(this.decoder.preloaded && this.hotAfter > 1 && knownBlock(blk))) {
+    if (pg && pg.blist) {
       for (const q of pg.blist) {
         if (list.length >= BATCH) break;
         if (q !== blk && q.fn === null && q.valid && q.heat > warm) list.push(q);
       }
     }
     compileBlocks(list);
+    // (not head blocks: built at quantum boundaries, never by buildBlock, whose hint they would shadow)
+    for (const b of list) if (b.head === 0) this.compiledLog.push(b.ips[0], blockPrint(b.ops));
     if (STATS_ON) stats.blocksCompiled += list.length;
   }
 

@@ -9,13 +9,13 @@
 // entry, NAME.v8, written at the end of the first run that used the script) holds compiled: a warm run
 // neither parses nor compiles them (compiling a block's function cost 1-2 ms, hundreds of them a run).
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCache, writeCache } from '../cache.js';
 import type { Image } from '../elf/image.js';
-import { blockPrint, type Machine } from '../emu/machine.js';
+import type { Machine } from '../emu/machine.js';
 import { readdirSync } from 'node:fs';
 import type { OpRecord } from '../emu/decode.js';
 import { icedMemo } from '../emu/iced.js';
@@ -24,25 +24,31 @@ import { Script } from 'node:vm';
 
 /** The entry: shape sources once, and each record's shape as an index into them; block sources by key;
  *  iced's remembered results (emu/iced.ts memoIced). Each record's operand arrays (its fields 7-13, one
- *  tuple), memory operand (14) and bytes (21) are indexes into tables of the distinct ones (`forms`,
- *  `mems`, `bytes`: Linux's 23K records have ~2K, ~1.5K and ~8K), which halves what JSON.parse makes (the
- *  arrays are shared: nothing changes an op's arrays after decoding). (A binary form of the records, read
+ *  tuple), memory operand (14), bytes (21) and the fields of its instruction's kind (length, code,
+ *  mnemonic, flags ...: KIND_FIELDS) are indexes into tables of the distinct ones (`forms`, `mems`,
+ *  `bytes`, `kinds`: Linux's 23K records have ~2K, ~1.5K, ~8K and ~1K), which halves what JSON.parse makes
+ *  (the arrays are shared: nothing changes an op's arrays after decoding); addresses and branch targets are
+ *  differences (records sorted by address), short numbers in the JSON. (A binary form of the records, read
  *  one at a time, was tried: it made the miniature's default run ~15% slower than JSON.parse of them all.) */
 interface Payload {
-  shapes: string[]; forms: number[][][]; mems: unknown[][]; bytes: number[][]; ops: unknown[][];
+  shapes: string[]; kinds: unknown[][]; forms: number[][][]; mems: unknown[][]; bytes: number[][]; ops: unknown[][];
   blocks: [string, BlockSource][]; memo: [string, unknown][];
   /** The blocks runs compiled (Machine.hotHint): start address and blockPrint pairs, flat, the newest first. */
   hot: number[];
 }
 /** The layout of the entry's payload (part of its key, with the decoder's fingerprint). */
-const ENTRY_FORMAT = 3;
+const ENTRY_FORMAT = 4;
 /** Blocks kept in `hot` at most. */
 const HOT_MAX = 20000;
-/** The entry's `hot` as read (saveCode adds this run's compiled blocks to it). */
-let hotAt: number[] = [];
-/** blockSources.learned and icedMemo.learned when the entry was read (a run that compiled no new block and
- *  asked iced nothing new need not rewrite it). */
-let blocksAt = 0, memoAt = 0;
+/** What loadCode read for a machine, for its saveCode (per machine: a process may run several). */
+interface Read {
+  /** the entry's `hot` (saveCode adds this run's compiled blocks to it) */
+  hot: number[];
+  /** blockSources.learned and icedMemo.learned then (a run that compiled no new block and asked iced
+   *  nothing new need not rewrite the entry) */
+  blocksAt: number; memoAt: number;
+}
+const reads = new WeakMap<Machine, Read>();
 
 const KIND = 'code';
 /** Block source kept in an entry at most, in characters (each block's source is a few KiB). */
@@ -51,26 +57,61 @@ const BLOCK_BYTES = 2 << 20;
 const MEMO_BYTES = 1 << 20;
 
 let decoderPrint: string | undefined;
-/** What the records depend on: the emulator's source (the decoder and the code generator) and iced-x86's
- *  version. */
+/** The code cache's key for the records and sources: the built fingerprint, else computed now. */
 function decoderFingerprint(): string {
-  if (decoderPrint !== undefined) return decoderPrint;
+  return decoderPrint ??= builtFingerprint(EMU_DIR(), fingerprintInputs()) ?? computeFingerprint();
+}
+const EMU_DIR = (): string => join(dirname(fileURLToPath(import.meta.url)), '..', 'emu');
+/** The file `npm run build` writes beside the emulator's modules (scripts/emu-print.mjs). */
+const PRINT_FILE = 'fingerprint.json';
+/** The files the fingerprint covers besides the emulator's modules: this module (ENTRY_FORMAT) and
+ *  iced-x86's package.json (its version). */
+function fingerprintInputs(): string[] {
+  const out = [fileURLToPath(import.meta.url)];
+  try { out.push(createRequire(import.meta.url).resolve('iced-x86/package.json')); } catch { /* hashed as '?' */ }
+  return out;
+}
+
+/** What the records depend on: the emulator's source (the decoder and the code generator), the entry's
+ *  format and iced-x86's version (reads and hashes ~1 MB: ~3.5 ms). */
+export function computeFingerprint(): string {
   const h = createHash('sha256');
   h.update(`entry ${ENTRY_FORMAT};`);
-  const emu = join(dirname(fileURLToPath(import.meta.url)), '..', 'emu');
+  const emu = EMU_DIR();
   for (const f of readdirSync(emu).filter((n) => n.endsWith('.js')).sort()) { h.update(f); h.update(readFileSync(join(emu, f))); }
   try { h.update(readFileSync(createRequire(import.meta.url).resolve('iced-x86/package.json'))); } catch { h.update('?'); }
-  return (decoderPrint = h.digest('hex').slice(0, 24));
+  return h.digest('hex').slice(0, 24);
+}
+
+/** The fingerprint the build wrote in `dir` (computeFingerprint, at `npm run build`), or undefined when
+ *  there is none or a file it covers (dir's modules, `also`) is newer than it: a compile without the
+ *  build's last step (tsc alone) must not name the old sources' entries. */
+export function builtFingerprint(dir: string, also: readonly string[]): string | undefined {
+  try {
+    const f = join(dir, PRINT_FILE), at = statSync(f).mtimeMs;
+    for (const n of readdirSync(dir)) if (n.endsWith('.js') && statSync(join(dir, n)).mtimeMs > at) return undefined;
+    for (const x of also) if (statSync(x).mtimeMs > at) return undefined;
+    const v = (JSON.parse(readFileSync(f, 'utf8')) as { fingerprint?: unknown }).fingerprint;
+    return typeof v === 'string' && /^[0-9a-f]{24}$/.test(v) ? v : undefined;
+  } catch { return undefined; }
+}
+
+/** Write the fingerprint beside the emulator's modules (scripts/emu-print.mjs, the build's last step). */
+export function writeBuiltFingerprint(): void {
+  writeFileSync(join(EMU_DIR(), PRINT_FILE), JSON.stringify({ fingerprint: computeFingerprint() }) + '\n');
 }
 
 /** The entry's name: the image's cache key when known, else its entry point and segment layout (two
- *  images that share it only share a file of records, each still checked against memory). */
+ *  images that share it only share a file of records, each still checked against memory), and the
+ *  decoder's fingerprint (builds with different emulator sources keep an entry each, instead of
+ *  replacing each other's on every run). */
 function entryName(image: Image, imageKey: string | undefined): string {
-  if (imageKey) return imageKey;
+  const fp = decoderFingerprint().slice(0, 12);
+  if (imageKey) return `${imageKey}-${fp}`;
   const h = createHash('sha256');
   h.update(String(image.header.entry));
   for (const s of image.segments) h.update(`${s.vaddr}:${s.memsz}:${s.filesz}:${s.flags};`);
-  return 'lay-' + h.digest('hex').slice(0, 40);
+  return `lay-${h.digest('hex').slice(0, 40)}-${fp}`;
 }
 
 /** The script of an entry's sources (see prebuild), and whether V8 took its code cache. */
@@ -105,13 +146,13 @@ function prebuild(name: string, blocks: readonly [string, BlockSource][], shapes
 /** Offer the machine the ops earlier runs of this image decoded (nothing when there is no valid entry). */
 export function loadCode(machine: Machine, image: Image, imageKey?: string): void {
   jit = null;
-  hotAt = [];
+  reads.delete(machine);
   const buf = readCache(KIND, entryName(image, imageKey), decoderFingerprint());
   if (buf === null) return;
   let p: Payload;
   try { p = JSON.parse(buf.toString('utf8')) as Payload; } catch { return; }
   if (!p || !Array.isArray(p.ops) || !Array.isArray(p.shapes) || !Array.isArray(p.blocks) || !Array.isArray(p.memo)
-    || !Array.isArray(p.forms) || !Array.isArray(p.mems) || !Array.isArray(p.bytes) || !Array.isArray(p.hot) || p.hot.length % 2 !== 0 || !p.hot.every(Number.isFinite)) return;
+    || !Array.isArray(p.kinds) || !Array.isArray(p.forms) || !Array.isArray(p.mems) || !Array.isArray(p.bytes) || !Array.isArray(p.hot) || p.hot.length % 2 !== 0 || !p.hot.every(Number.isFinite)) return;
   const ops = unpackRecords(p);
   if (ops === null) return; // does not read back: decoded again, as without an entry
   for (const [k, b] of p.blocks) {
@@ -119,11 +160,10 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
       blockSources.map.set(k, b);
     }
   }
-  blocksAt = blockSources.learned;
+  const blocksAt = blockSources.learned;
   for (const e of p.memo) if (Array.isArray(e) && typeof e[0] === 'string' && e[1] !== undefined && e[1] !== null && !icedMemo.map.has(e[0])) icedMemo.map.set(e[0], e[1]);
-  memoAt = icedMemo.learned;
+  reads.set(machine, { hot: p.hot, blocksAt, memoAt: icedMemo.learned });
   machine.decoder.preload(ops);
-  hotAt = p.hot;
   const hint = machine.hotHint = new Map<number, number>();
   for (let i = 0; i < p.hot.length; i += 2) if (!hint.has(p.hot[i])) hint.set(p.hot[i], p.hot[i + 1]); // the newest
   prebuild(entryName(image, imageKey), p.blocks, p.shapes);
@@ -132,27 +172,26 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
 /** Keep what this run decoded for the next one (no write when it decoded nothing new). */
 export function saveCode(machine: Machine, image: Image, imageKey?: string): void {
   let records = machine.decoder.records();
+  const read = reads.get(machine) ?? { hot: [], blocksAt: 0, memoAt: 0 };
+  const hotAt = read.hot;
   // the blocks this run compiled that the entry does not name yet
   const known = new Set<string>(), fresh = new Map<string, [number, number]>();
   for (let i = 0; i < hotAt.length; i += 2) known.add(`${hotAt[i]}:${hotAt[i + 1]}`);
-  for (const pg of machine.mem.allPages()) {
-    if (pg.blist === null) continue;
-    for (const b of pg.blist) {
-      if (b.fn === null || !b.valid || b.probe) continue;
-      const print = blockPrint(b.ops), k = `${b.ips[0]}:${print}`;
-      if (!known.has(k)) fresh.set(k, [b.ips[0], print]);
-    }
+  const log = machine.compiledLog;
+  for (let i = log.length - 2; i >= 0; i -= 2) { // the newest first
+    const k = `${log[i]}:${log[i + 1]}`;
+    if (!known.has(k)) fresh.set(k, [log[i], log[i + 1]]);
   }
   if (records === null) {
-    if (blockSources.learned === blocksAt && icedMemo.learned === memoAt && fresh.size === 0) {
+    if (blockSources.learned === read.blocksAt && icedMemo.learned === read.memoAt && fresh.size === 0) {
       // the entry stays: keep V8's compiled code of its script (the functions this run compiled) for the next run
       if (jit !== null && !jit.cached && !jit.saved) { writeCache(KIND, jit.name, jit.key, jit.script.createCachedData()); jit.saved = true; }
       return;
     }
     records = machine.decoder.records(true)!;
   }
-  blocksAt = blockSources.learned; memoAt = icedMemo.learned;
-  hotAt = [...[...fresh.values()].flat(), ...hotAt].slice(0, 2 * HOT_MAX);
+  const hot = [...[...fresh.values()].flat(), ...hotAt].slice(0, 2 * HOT_MAX);
+  reads.set(machine, { hot, blocksAt: blockSources.learned, memoAt: icedMemo.learned });
   const packed = packRecords(records);
   // the most recently learned block sources, up to BLOCK_BYTES of source: what a run loads stays small
   const blocks: [string, BlockSource][] = [];
@@ -170,64 +209,73 @@ export function saveCode(machine: Machine, image: Image, imageKey?: string): voi
     if (memoBytes > MEMO_BYTES) break;
     memo.push(e);
   }
-  const payload: Payload = { ...packed, blocks: blocks.reverse(), memo: memo.reverse(), hot: hotAt };
+  const payload: Payload = { ...packed, blocks: blocks.reverse(), memo: memo.reverse(), hot };
   writeCache(KIND, entryName(image, imageKey), decoderFingerprint(), Buffer.from(JSON.stringify(payload)));
 }
 
-/** Fields of a record (OpRecord) that its packed form replaces by one index into `forms`. */
-const FORM_AT = 7, FORM_LEN = 7, MEM_AT = 14, BYTES_AT = 21, SHAPE_AT = 24;
+/** Fields of a record (OpRecord): the operand arrays (7-13) are one index into `forms`; the fields of
+ *  its instruction's kind (everything but the address, operands, target, bytes, shape and fault) one
+ *  index into `kinds`. */
+const FORM_AT = 7, FORM_LEN = 7, MEM_AT = 14, TARGET_AT = 15, BYTES_AT = 21, SHAPE_AT = 24;
+const KIND_FIELDS = [1, 2, 3, 4, 5, 6, 16, 17, 18, 19, 20, 22, 23];
+/** A packed record: [ip - the previous record's ip, kind, form, mem (-1: none), target - ip (null: none),
+ *  bytes, shape?, fault?] (addresses as differences: short numbers in the JSON). */
+const P_SHAPE = 6;
 
-/** The records as the entry keeps them (Payload): operand tuples, memory operands, bytes and shapes by index. */
-function packRecords(records: readonly OpRecord[]): Pick<Payload, 'shapes' | 'forms' | 'mems' | 'bytes' | 'ops'> {
-  const shapes: string[] = [], forms: number[][][] = [], mems: unknown[][] = [], bytes: number[][] = [];
-  const shapeAt = new Map<string, number>(), formAt = new Map<string, number>(), memAt = new Map<string, number>(), bytesAt = new Map<string, number>();
+/** The records as the entry keeps them (Payload): kinds, operand tuples, memory operands, bytes and shapes
+ *  by index, addresses as differences. */
+function packRecords(records: readonly OpRecord[]): Pick<Payload, 'shapes' | 'kinds' | 'forms' | 'mems' | 'bytes' | 'ops'> {
+  const shapes: string[] = [], kinds: unknown[][] = [], forms: number[][][] = [], mems: unknown[][] = [], bytes: number[][] = [];
+  const shapeAt = new Map<string, number>(), kindAt = new Map<string, number>(), formAt = new Map<string, number>(), memAt = new Map<string, number>(), bytesAt = new Map<string, number>();
   const intern = <T>(list: T[], at: Map<string, number>, key: string, v: T): number => {
     let i = at.get(key);
     if (i === undefined) { i = list.length; list.push(v); at.set(key, i); }
     return i;
   };
-  const ops = records.map((r) => {
-    const out: unknown[] = r.slice(0, FORM_AT);
+  let prev = 0;
+  // by address (a stable sort: an address's versions keep their order, the newest first): short differences
+  const ops = [...records].sort((a, b) => a[0] - b[0]).map((r) => {
+    const kind = KIND_FIELDS.map((i) => r[i]);
     const form = r.slice(FORM_AT, FORM_AT + FORM_LEN) as number[][];
-    out.push(intern(forms, formAt, JSON.stringify(form), form));
-    const m = r[MEM_AT];
-    out.push(m === null ? -1 : intern(mems, memAt, JSON.stringify(m), m as unknown[]));
-    for (let i = MEM_AT + 1; i < r.length; i++) {
-      const v = r[i] as unknown;
-      if (i === BYTES_AT) out.push(intern(bytes, bytesAt, (v as number[]).join(','), v as number[]));
-      else if (i === SHAPE_AT && v !== undefined) {
-        const sh = v as [number, string, number[], number];
-        out.push([sh[0], intern(shapes, shapeAt, sh[1], sh[1]), sh[2], sh[3]]);
-      } else out.push(v);
+    const m = r[MEM_AT], t = r[TARGET_AT], b = r[BYTES_AT];
+    const out: unknown[] = [r[0] - prev, intern(kinds, kindAt, JSON.stringify(kind), kind), intern(forms, formAt, JSON.stringify(form), form),
+      m === null ? -1 : intern(mems, memAt, JSON.stringify(m), m as unknown[]), t === null ? null : t - r[0], intern(bytes, bytesAt, b.join(','), b)];
+    prev = r[0];
+    if (r.length > SHAPE_AT) {
+      const sh = r[SHAPE_AT];
+      out.push(sh === undefined ? null : [sh[0], intern(shapes, shapeAt, sh[1], sh[1]), sh[2], sh[3]]);
+      if (r.length > SHAPE_AT + 1) out.push(r[SHAPE_AT + 1]);
     }
     return out;
   });
-  return { shapes, forms, mems, bytes, ops };
+  return { shapes, kinds, forms, mems, bytes, ops };
 }
 
 /** The records of a packed entry, or null when an index or a field does not read back. */
 function unpackRecords(p: Payload): OpRecord[] | null {
-  const { forms, mems, bytes, shapes } = p;
+  const { kinds, forms, mems, bytes, shapes } = p;
   const out: OpRecord[] = new Array(p.ops.length);
-  const shift = FORM_LEN - 1; // one index stands for FORM_LEN fields
+  let ip = 0;
   for (let j = 0; j < p.ops.length; j++) {
     const o = p.ops[j];
-    if (!Array.isArray(o) || o.length < BYTES_AT - shift + 3) return null;
-    const form = forms[o[FORM_AT] as number], m = o[FORM_AT + 1] as number;
-    if (!Array.isArray(form) || form.length !== FORM_LEN || !(m === -1 || Array.isArray(mems[m]))) return null;
-    const r = new Array(o.length + shift);
-    for (let i = 0; i < FORM_AT; i++) r[i] = o[i];
+    if (!Array.isArray(o) || o.length < P_SHAPE || typeof o[0] !== 'number') return null;
+    const kind = kinds[o[1] as number], form = forms[o[2] as number], m = o[3] as number, t = o[4], b = bytes[o[5] as number];
+    if (!Array.isArray(kind) || kind.length !== KIND_FIELDS.length || !Array.isArray(form) || form.length !== FORM_LEN
+      || !(m === -1 || Array.isArray(mems[m])) || !(t === null || typeof t === 'number') || !Array.isArray(b)) return null;
+    ip += o[0];
+    const r = new Array(o.length > P_SHAPE ? SHAPE_AT + o.length - P_SHAPE : SHAPE_AT);
+    r[0] = ip;
+    for (let i = 0; i < KIND_FIELDS.length; i++) r[KIND_FIELDS[i]] = kind[i];
     for (let i = 0; i < FORM_LEN; i++) r[FORM_AT + i] = form[i];
     r[MEM_AT] = m === -1 ? null : mems[m];
-    for (let i = FORM_AT + 2; i < o.length; i++) r[i + shift] = o[i];
-    const b = bytes[r[BYTES_AT] as number];
-    if (!Array.isArray(b)) return null;
+    r[TARGET_AT] = t === null ? null : ip + (t as number);
     r[BYTES_AT] = b;
-    if (r.length > SHAPE_AT) {
-      const sh = r[SHAPE_AT] as [number, number, number[], number] | null;
+    if (o.length > P_SHAPE) {
+      const sh = o[P_SHAPE] as [number, number, number[], number] | null;
       const text = sh === null ? undefined : shapes[sh[1]];
       // a shape that does not read back is generated again
       r[SHAPE_AT] = sh !== null && typeof text === 'string' && Array.isArray(sh[2]) && typeof sh[3] === 'number' ? [sh[0], text, sh[2], sh[3]] : undefined;
+      if (o.length > P_SHAPE + 1) r[SHAPE_AT + 1] = o[P_SHAPE + 1];
     }
     out[j] = r as unknown as OpRecord;
   }

@@ -3,7 +3,7 @@
 // to runs without it; a corrupt entry is rebuilt.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -15,7 +15,7 @@ import { runResultJson } from '../../src/output/run-summary.js';
 import type { Platform } from '../../src/kernel/platform.js';
 import { shapeLog } from '../../src/emu/decode.js';
 import { blockSources } from '../../src/emu/compile.js';
-import { jitState } from '../../src/kernel/code-cache.js';
+import { builtFingerprint, computeFingerprint, jitState } from '../../src/kernel/code-cache.js';
 import { readCache, writeCache } from '../../src/cache.js';
 import { Disassembler } from '../../src/elf/disasm.js';
 import { blockPrint, type Machine } from '../../src/emu/machine.js';
@@ -58,17 +58,18 @@ test('a run from the code cache decodes nothing again and ends byte-identically 
   assert.is(warm.reused, cold.decoded);
   assert.is(warm.json, cold.json);
   // the blocks the cold run compiled are compiled when built (the entry names them: Machine.hotHint)
-  const compiled = blocksOf(cold.machine).filter((b) => b.fn !== null && b.valid && !b.probe);
+  const compiled = blocksOf(cold.machine).filter((b) => b.fn !== null && b.valid);
   assert.ok(compiled.length > 20, `${compiled.length} blocks compiled`);
   const hint = warm.machine.hotHint!;
-  assert.equal([...hint.keys()].sort(), [...new Set(compiled.map((b) => b.ips[0]))].sort());
+  const log = cold.machine.compiledLog;
+  assert.equal([...hint.keys()].sort(), [...new Set(log.filter((_, i) => i % 2 === 0))].sort(), 'every block the cold run compiled');
   assert.ok(compiled.every((b) => hint.get(b.ips[0]) === blockPrint(b.ops)));
   const hinted = blocksOf(warm.machine).filter((b) => hint.get(b.ips[0]) === blockPrint(b.ops) && b.valid);
   assert.ok(hinted.length > 20 && hinted.every((b) => b.fn !== null), `${hinted.length} hinted blocks built`);
   assert.is(cold.machine.hotHint, null);
   // compiled alone when built, they take no other blocks along: the warm run compiles what the cold one did
   assert.is(blockSources.learned, blocks, 'every compiled block source came from the entry');
-  assert.equal(blocksOf(warm.machine).filter((b) => b.fn !== null && b.valid && !b.probe).map((b) => b.ips[0]).sort(), compiled.map((b) => b.ips[0]).sort());
+  assert.equal(blocksOf(warm.machine).filter((b) => b.fn !== null && b.valid).map((b) => b.ips[0]).sort(), compiled.map((b) => b.ips[0]).sort());
   // the warm run compiled the entry's sources as one script and left V8's code of it for the next run
   assert.is(jitState(), 'compiled');
   assert.equal(entries().map((f) => f.endsWith('.v8')), [false, true]);
@@ -179,10 +180,13 @@ test('an entry whose records name operand tables it lacks reads as absent (check
   const path = join(cache, 'ktrace', 'code', name);
   const good = readFileSync(path);
   const meta = JSON.parse(good.toString('utf8', 12, 12 + good.readUInt32LE(8))) as { key: string };
-  const p = JSON.parse(readCache('code', name, meta.key)!.toString('utf8')) as { forms: unknown[]; mems: unknown[]; bytes: unknown[]; ops: unknown[] };
-  // the packed form: far fewer distinct operand tuples, memory operands and byte strings than records
+  const p = JSON.parse(readCache('code', name, meta.key)!.toString('utf8')) as { kinds: unknown[]; forms: unknown[]; mems: unknown[]; bytes: unknown[]; ops: number[][] };
+  // the packed form: far fewer distinct instruction kinds, operand tuples, memory operands and byte strings
+  // than records, and addresses as differences from the record before (sorted: none negative)
   assert.ok(p.forms.length > 10 && p.forms.length * 4 < p.ops.length, `${p.forms.length} tuples, ${p.ops.length} records`);
+  assert.ok(p.kinds.length > 10 && p.kinds.length * 4 < p.ops.length, `${p.kinds.length} kinds`);
   assert.ok(p.mems.length * 2 < p.ops.length && p.bytes.length < p.ops.length);
+  assert.ok(p.ops.slice(1).every((o) => o[0] >= 0));
   p.forms.pop();
   writeCache('code', name, meta.key, Buffer.from(JSON.stringify(p)));
   const r = run();
@@ -190,6 +194,32 @@ test('an entry whose records name operand tables it lacks reads as absent (check
   assert.ok(r.decoded > 1000);
   assert.is(r.json, coldJson);
   assert.is(run().decoded, 0, 'rewritten whole');
+});
+
+test('the fingerprint the build wrote is the one the sources hash to, and is not used when a file it covers is newer', () => {
+  const emu = new URL('../../src/emu/', import.meta.url).pathname;
+  const built = builtFingerprint(emu, []);
+  if (built === undefined) console.log('SKIP built fingerprint: dist/src/emu/fingerprint.json is missing or stale (a build without `npm run build`)');
+  else assert.is(built, computeFingerprint());
+  // a directory of its own: the print is used only while nothing it covers is newer
+  const dir = mkdtempSync(join(tmpdir(), 'ktrace-print-'));
+  try {
+    writeFileSync(join(dir, 'a.js'), 'x');
+    writeFileSync(join(dir, 'fingerprint.json'), JSON.stringify({ fingerprint: 'ab'.repeat(12) }));
+    const other = join(dir, 'other');
+    writeFileSync(other, 'y');
+    const t = Date.now() / 1000;
+    utimesSync(join(dir, 'a.js'), t - 20, t - 20); utimesSync(other, t - 20, t - 20); utimesSync(join(dir, 'fingerprint.json'), t - 10, t - 10);
+    assert.is(builtFingerprint(dir, [other]), 'ab'.repeat(12));
+    utimesSync(other, t, t);
+    assert.is(builtFingerprint(dir, [other]), undefined, 'a covered file is newer');
+    utimesSync(other, t - 20, t - 20); utimesSync(join(dir, 'a.js'), t, t);
+    assert.is(builtFingerprint(dir, [other]), undefined, 'a module is newer');
+    utimesSync(join(dir, 'a.js'), t - 20, t - 20);
+    writeFileSync(join(dir, 'fingerprint.json'), '{"fingerprint":"not hex"}');
+    utimesSync(join(dir, 'fingerprint.json'), t - 10, t - 10);
+    assert.is(builtFingerprint(dir, [other]), undefined, 'not a fingerprint');
+  } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
 test.after(() => rmSync(cache, { recursive: true, force: true }));
