@@ -213,10 +213,18 @@ function openCodeCache() {
   const state = { cache, name, key, entries: new Map(), status: 0, dirty: true };
   const payload = cache.readCache("v8", name, key, env);
   if (payload) {
-    // KTV8, the exit status of the run that wrote it, a JSON list of [name, text hash, length], the data.
+    // KTV8, the exit status of the run that wrote it (bit 0) and whether it had set the emulator's V8
+    // flags (bit 1), a JSON list of [name, text hash, length], the data.
     try {
       if (payload.readUInt32LE(0) !== 0x3856544b) throw new Error("magic");
-      state.status = payload.readUInt32LE(4);
+      const word = payload.readUInt32LE(4);
+      state.status = word & 1;
+      // Bit 1: the run that wrote it had set the emulator's V8 flags (req below). V8 keeps a hash of its
+      // flags in each script's data and rejects data made under other flags: the data is taken at exit,
+      // after the flags were set, so they are set now, before the first module compiles (else every
+      // module compiled before the emulator's first one was rejected, compiled afresh, and the entry
+      // rewritten on every \`run\`).
+      if (word & 2) setEmuFlags();
       const jsonEnd = 12 + payload.readUInt32LE(8);
       let at = jsonEnd;
       for (const [n, hash, len] of JSON.parse(payload.toString("utf8", 12, jsonEnd))) {
@@ -233,6 +241,13 @@ function openCodeCache() {
   codeCache = state;
   process.on("exit", saveCodeCache);
   hookPackages();
+}
+/** bin/ktrace's V8 flags for the emulator's run loop, once (see req). */
+function setEmuFlags() {
+  if (emuFlagsSet) return;
+  emuFlagsSet = true;
+  const flags = globalThis[Symbol.for("ktrace.emuV8Flags")];
+  if (flags) require("node:v8").setFlagsFromString(flags);
 }
 /** A script compiled with the cached data kept under its name (when its text hash is the same). */
 function cachedScript(name, source, filename, hash) {
@@ -273,7 +288,7 @@ function saveCodeCache(code) {
     const json = Buffer.from(JSON.stringify(compiled.map(([n, , hash], i) => [n, hash, datas[i].length])));
     const head = Buffer.alloc(12);
     head.writeUInt32LE(0x3856544b, 0);
-    head.writeUInt32LE(code === 0 ? 0 : 1, 4);
+    head.writeUInt32LE((code === 0 ? 0 : 1) | (emuFlagsSet ? 2 : 0), 4);
     head.writeUInt32LE(json.length, 8);
     c.cache.writeCache("v8", c.name, c.key, Buffer.concat([head, json, ...datas]), process.env);
   } catch { /* no cache this time */ }
@@ -302,11 +317,7 @@ function req(id) {
   if (codeCache === undefined) openCodeCache();
   // bin/ktrace's V8 flags for the emulator's run loop (set before its first module: node:v8 takes ~3 ms
   // to load, which a static query does not pay; iced's wrapper, which disasm loads, is not the run loop).
-  if (EMU[id] && !emuFlagsSet) {
-    emuFlagsSet = true;
-    const flags = globalThis[Symbol.for("ktrace.emuV8Flags")];
-    if (flags) require("node:v8").setFlagsFromString(flags);
-  }
+  if (EMU[id]) setEmuFlags();
   const source = (ASYNC_EVAL[id] ? "(async function (" : "(function (") + PARAMS.join(", ") + ") {" + readFileSync(CJS + FILES[id], "utf8") + "\\n})";
   const fn = cachedScript("m" + id, source, file, "").runInThisContext();
   const url = USES_URL[id] ? pathToFileURL(file).href : undefined;

@@ -148,6 +148,18 @@ test('bin/ktrace: the V8 code cache changes no answer; a corrupt entry is ignore
   const funcs = run(['funcs', 'vfs_*']);
   assert.is(funcs.status, 0);
   assert.is(entries().length, 2);
+  // A command that loads the emulator sets bin/ktrace's V8 flags for it (V8 rejects a script's data made
+  // under other flags): its entry says so, the next run sets them before its first module, and the
+  // entry is used as it is (it was rejected and rewritten by every run).
+  const runArgs = ['run', 'cat', '-a', 'vfs_read', '--no-timing', '--summary'];
+  const state = { KTRACE_STATE: join(cache, 'state') };
+  const firstRun = run(runArgs, state);
+  assert.is(firstRun.status, 0, firstRun.stderr);
+  const runEntry = join(dir, entries().find((n) => n.endsWith('-run'))!);
+  const runWritten = readFileSync(runEntry);
+  const againRun = run(runArgs, state);
+  assert.is(againRun.stdout, firstRun.stdout);
+  assert.ok(readFileSync(runEntry).equals(runWritten), 'a run\'s entry is used as it is, not rewritten');
   // Bytes flipped in the middle of the data, then garbage, then a truncated file: same answer, entry rewritten.
   const bad = [Buffer.from(written.map((b, i) => (i > written.length / 2 && i < written.length / 2 + 64 ? b ^ 0x5a : b))),
     Buffer.from('garbage'), written.subarray(0, written.length >> 1)];
