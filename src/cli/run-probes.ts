@@ -55,7 +55,10 @@ export async function selectEvents(t: Tracing, image: Image, stored: StateFile, 
       }
     }
     const taken = (g: string, e: string) => ev.events().some((x) => x.group === g && x.event === e);
-    const r = viaDwarf ? addLines(session, specLines!(spec, taken)!, true) : addProbe(session, [spec], true);
+    // The compile picks each event's first free name: when none of the names it picked with nothing taken
+    // is taken, it picks the same ones again (no second pass through the DWARF)
+    const free = viaDwarf?.every((l) => { const m = /^[pr][0-9]*:([^/\s]+)\/(\S+)/.exec(l); return m !== null && !taken(m[1]!, m[2]!); });
+    const r = viaDwarf ? addLines(session, free ? viaDwarf : specLines!(spec, taken)!, true) : addProbe(session, [spec], true);
     if (!r.ok) throw new CliError(`run: -a ${spec}: ${r.message.replace(/\n$/, '')}`);
     for (const a of r.added) if (!fromSpecs.includes(`${a.group}/${a.event}`)) fromSpecs.push(`${a.group}/${a.event}`);
   }

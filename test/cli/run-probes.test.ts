@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import { foldRun, selectEvents } from '../../src/cli/run-probes.js';
 import { TraceRing, BUFFER_SIZE_KB } from '../../src/trace/runtime/ring.js';
 import { loadTracing } from '../../src/cli/tracing.js';
-import { fixtureImage } from '../elf/fixture.js';
+import { fixtureImage, FIXTURE } from '../elf/fixture.js';
+import { specCompiler } from '../../src/trace/perf-probe/spec-compiler.js';
 import { emptyTraceState } from '../../src/trace/runtime/state.js';
 import { showProbe, type ProbeDef } from '../../src/trace/kprobe-events/index.js';
 import { STATE_VERSION } from '../../src/cli/state/store.js';
@@ -62,6 +63,30 @@ test('the stored trace is a per-CPU ring buffer of buffer_size_kb: a full CPU lo
   assert.is(g.traceWritten, lines.length + 1);
   assert.is(g.traceEntries, f.traceEntries + 1);
   assert.ok(g.trace.endsWith(line(1, 9)));
+});
+
+test('-a through the debug info: one compile when the names it picks are free, a second with the taken names when not', async () => {
+  const t = await loadTracing({ canProbe: true });
+  const image = fixtureImage();
+  const compile = specCompiler(image, FIXTURE)!;
+  let calls = 0;
+  const specLines = (spec: string, taken: (g: string, e: string) => boolean) => { calls++; return compile([spec], { taken, force: true, command: `run: -a ${spec}` }); };
+  const empty = { version: STATE_VERSION, ...emptyTraceState() };
+  const fresh = await selectEvents(t, image, empty, [], ['vfs_read count'], specLines);
+  assert.equal(fresh.selected, ['probe/vfs_read']);
+  assert.is(calls, 1);
+  // probe/vfs_read is taken by another definition: the run's event gets the next free name, as add does
+  calls = 0;
+  const stored = { ...empty, kprobeEvents: 'p:probe/vfs_read vfs_read\n' };
+  const clash = await selectEvents(t, image, stored, [], ['vfs_read count'], specLines);
+  assert.equal(clash.selected, ['probe/vfs_read_1']);
+  assert.is(calls, 2);
+  assert.equal(clash.state.kprobeEvents.split('\n')[0], 'p:probe/vfs_read vfs_read');
+  // the same definition as a stored event reuses it
+  calls = 0;
+  const same = await selectEvents(t, image, stored, [], ['vfs_read'], specLines);
+  assert.equal(same.selected, ['probe/vfs_read']);
+  assert.is(calls, 1);
 });
 
 test('a stored event the kernel refuses (saved before add checked it) fails the run with why, never silently dropped', async () => {
