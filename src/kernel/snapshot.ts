@@ -145,10 +145,12 @@ function deserialize(b: Buffer): Snapshot | null {
     });
     const flat = lists[0]!;
     if (flat.length % 2) return null;
-    s.pages = [];
-    for (let i = 0; i < flat.length; i += 2) s.pages.push([flat[i]!, flat[i + 1]!]);
-    s.executed = Array.from(lists[1]!);
-    s.executedLate = Array.from(lists[2]!);
+    // (plain loops: Array.from over a typed array takes its iterator path, 5-15 ms for these)
+    s.pages = new Array(flat.length / 2);
+    for (let i = 0; i < flat.length; i += 2) s.pages[i / 2] = [flat[i]!, flat[i + 1]!];
+    const plain = (l: Float64Array) => { const a: number[] = new Array(l.length); for (let i = 0; i < l.length; i++) a[i] = l[i]!; return a; };
+    s.executed = plain(lists[1]!);
+    s.executedLate = plain(lists[2]!);
     s.bytes = new Uint8Array(b.buffer, b.byteOffset + at, b.length - at);
     if (s.bytes.length !== s.pages.length * PAGE_SIZE) return null;
     // the events' optional fields survive the round trip; the platform's lastKernelFault may be absent

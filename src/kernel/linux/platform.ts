@@ -344,7 +344,13 @@ export class LinuxPlatform extends Platform {
       this.loadBootRam();
     }
     this.loaded = null;
-    pages.forEach((pa, i) => this.ram.set(bytes.subarray(i * PAGE, (i + 1) * PAGE), pa));
+    // runs of consecutive pages in one copy each
+    for (let i = 0; i < pages.length;) {
+      let j = i + 1;
+      while (j < pages.length && pages[j] === pages[j - 1]! + PAGE) j++;
+      this.ram.set(bytes.subarray(i * PAGE, j * PAGE), pages[i]!);
+      i = j;
+    }
   }
   /** The [start, end) ranges of RAM that boot() wrote (bootPages, restoreRam), null once the guest may have written more. */
   private loaded: [number, number][] | null = [];
