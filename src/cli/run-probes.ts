@@ -8,7 +8,7 @@ import type { TraceEvent } from '../trace/runtime/probes.js';
 import type { StateFile } from './state/store.js';
 import type { Tracing, MachineSession } from './tracing.js';
 import { CliError } from './errors.js';
-import { TraceRing } from '../trace/runtime/ring.js';
+import { BUFFER_SIZE_KB, cpuOfLine, TraceRing, traceEntries } from '../trace/runtime/ring.js';
 
 export interface RunSelection {
   /** The state the run uses: the stored one plus -a events. */
@@ -55,7 +55,10 @@ export async function selectEvents(t: Tracing, image: Image, stored: StateFile, 
       }
     }
     const taken = (g: string, e: string) => ev.events().some((x) => x.group === g && x.event === e);
-    const r = viaDwarf ? addLines(session, specLines!(spec, taken)!, true) : addProbe(session, [spec], true);
+    // The compile picks each event's first free name: when none of the names it picked with nothing taken
+    // is taken, it picks the same ones again (no second pass through the DWARF)
+    const free = viaDwarf?.every((l) => { const m = /^[pr][0-9]*:([^/\s]+)\/(\S+)/.exec(l); return m !== null && !taken(m[1]!, m[2]!); });
+    const r = viaDwarf ? addLines(session, free ? viaDwarf : specLines!(spec, taken)!, true) : addProbe(session, [spec], true);
     if (!r.ok) throw new CliError(`run: -a ${spec}: ${r.message.replace(/\n$/, '')}`);
     for (const a of r.added) if (!fromSpecs.includes(`${a.group}/${a.event}`)) fromSpecs.push(`${a.group}/${a.event}`);
   }
@@ -149,10 +152,45 @@ export function foldRun(s: StateFile, counts: { probe: ProbeDef; hits: number; m
     const old = profile[k] ?? [0, 0];
     profile[k] = [old[0] + c.hits, old[1] + c.misses];
   }
-  const ring = TraceRing.of(s.trace);
   const run = Array.isArray(lines) ? lines as readonly string[] : (lines as TraceRing).lines();
-  for (const l of run) ring.push(l);
+  let kept = foldTrace(s.trace, run);
+  if (!kept) {
+    const ring = TraceRing.of(s.trace);
+    for (const l of run) ring.push(l);
+    kept = { text: ring.text(), entries: ring.entries };
+  }
   const written = Array.isArray(lines) ? lines.length : (lines as TraceRing).written;
   const clock = BigInt(s.clockNs) + BigInt(emulatedNs);
-  return { ...s, profile, trace: ring.text(), traceEntries: ring.entries, traceWritten: s.traceWritten + written, cpus, clockNs: String(clock) };
+  return { ...s, profile, trace: kept.text, traceEntries: kept.entries, traceWritten: s.traceWritten + written, cpus, clockNs: String(clock) };
+}
+
+/** String.prototype.isWellFormed (Node 20; not in the TypeScript library this project targets). */
+const isWellFormed = (t: string): boolean => (t as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+/**
+ * What a TraceRing holds after the stored trace's entries and then the run's were pushed (each CPU keeps
+ * its newest entries within its buffer: the longest run of them, counted from the newest, whose bytes fit),
+ * worked out on the strings: the ring's own way stores each entry as bytes and decodes it back, ~40 ms
+ * for a 700 KB trace. Undefined when some text is not well-formed (bytes escaped by base/text.ts, which
+ * the ring stores as themselves): the ring decides then.
+ */
+export function foldTrace(stored: string, run: readonly string[], bytesPerCpu = BUFFER_SIZE_KB * 1024): { text: string; entries: number } | undefined {
+  if (!isWellFormed(stored) || !run.every(isWellFormed)) return undefined;
+  const all = traceEntries(stored);
+  for (const l of run) all.push(l);
+  const used = new Map<number, number>();
+  const keep = new Uint8Array(all.length);
+  let entries = 0;
+  for (let i = all.length - 1; i >= 0; i--) {
+    const cpu = cpuOfLine(all[i]!), n = Buffer.byteLength(all[i]!);
+    const u = used.get(cpu) ?? 0;
+    if (u + n > bytesPerCpu) { used.set(cpu, Infinity); continue; } // this CPU's older entries are gone too
+    used.set(cpu, u + n);
+    keep[i] = 1;
+    entries++;
+  }
+  let text = '';
+  if (entries === all.length) text = stored + run.join('');
+  else for (let i = 0; i < all.length; i++) if (keep[i]) text += all[i];
+  return { text, entries };
 }

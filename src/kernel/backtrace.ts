@@ -32,8 +32,11 @@ function prologue(image: Image, rip: number): { push: number; mov: number } | un
 /** The real return address for `ret` read from stack slot `slot` (ret itself when nothing replaced it). */
 export type RecoverRetAddr = (ret: number, slot: number) => number;
 
-export function backtrace(mem: Memory, image: Image, rip: number, rbp: number, max = 32, rsp?: number, recover?: RecoverRetAddr): Frame[] {
-  const out: Frame[] = [{ addr: rip, text: image.formatAddr(rip) }];
+/** The frames from `rip` outwards; `text` is each address as %pS prints it, or '' with `withText` false
+ *  (a caller that only looks at the addresses: the trace's hardirq flag, on every hit). */
+export function backtrace(mem: Memory, image: Image, rip: number, rbp: number, max = 32, rsp?: number, recover?: RecoverRetAddr, withText = true): Frame[] {
+  const fmt = withText ? (a: number) => image.formatAddr(a) : () => '';
+  const out: Frame[] = [{ addr: rip, text: fmt(rip) }];
   const word = (a: number) => Number(BigInt.asIntN(64, mem.read64(a)));
   const retAt = (a: number) => (recover ? recover(word(a), a) : word(a));
   const readable = (a: number) => a % 8 === 0 && mem.permsAt(a) !== 0 && mem.permsAt(a + 7) !== 0;
@@ -44,7 +47,7 @@ export function backtrace(mem: Memory, image: Image, rip: number, rbp: number, m
     const slot = rsp - 8;
     if (readable(slot) && word(slot) === rip) {
       const real = recover(rip, slot);
-      if (real !== rip && image.isText(real)) out.push({ addr: real, text: image.formatAddr(real) });
+      if (real !== rip && image.isText(real)) out.push({ addr: real, text: fmt(real) });
     }
   }
   if (rsp !== undefined) {
@@ -54,7 +57,7 @@ export function backtrace(mem: Memory, image: Image, rip: number, rbp: number, m
       const at = rip <= p.push ? rsp : rsp + 8;
       if (readable(at)) {
         const ret = retAt(at);
-        if (image.isText(ret)) out.push({ addr: ret, text: image.formatAddr(ret) });
+        if (image.isText(ret)) out.push({ addr: ret, text: fmt(ret) });
       }
     }
   }
@@ -64,7 +67,7 @@ export function backtrace(mem: Memory, image: Image, rip: number, rbp: number, m
     const ret = retAt(fp + 8);
     const next = word(fp);
     if (!image.isText(ret)) break;
-    out.push({ addr: ret, text: image.formatAddr(ret) });
+    out.push({ addr: ret, text: fmt(ret) });
     if (next <= fp) break; // stacks grow down: a caller's frame is above
     fp = next;
   }

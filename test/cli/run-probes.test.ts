@@ -1,9 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { foldRun, selectEvents } from '../../src/cli/run-probes.js';
+import { foldRun, foldTrace, selectEvents } from '../../src/cli/run-probes.js';
+import { uniform } from '../prng.js';
 import { TraceRing, BUFFER_SIZE_KB } from '../../src/trace/runtime/ring.js';
 import { loadTracing } from '../../src/cli/tracing.js';
-import { fixtureImage } from '../elf/fixture.js';
+import { fixtureImage, FIXTURE } from '../elf/fixture.js';
+import { specCompiler } from '../../src/trace/perf-probe/spec-compiler.js';
 import { emptyTraceState } from '../../src/trace/runtime/state.js';
 import { showProbe, type ProbeDef } from '../../src/trace/kprobe-events/index.js';
 import { STATE_VERSION } from '../../src/cli/state/store.js';
@@ -62,6 +64,50 @@ test('the stored trace is a per-CPU ring buffer of buffer_size_kb: a full CPU lo
   assert.is(g.traceWritten, lines.length + 1);
   assert.is(g.traceEntries, f.traceEntries + 1);
   assert.ok(g.trace.endsWith(line(1, 9)));
+});
+
+test('-a through the debug info: one compile when the names it picks are free, a second with the taken names when not', async () => {
+  const t = await loadTracing({ canProbe: true });
+  const image = fixtureImage();
+  const compile = specCompiler(image, FIXTURE)!;
+  let calls = 0;
+  const specLines = (spec: string, taken: (g: string, e: string) => boolean) => { calls++; return compile([spec], { taken, force: true, command: `run: -a ${spec}` }); };
+  const empty = { version: STATE_VERSION, ...emptyTraceState() };
+  const fresh = await selectEvents(t, image, empty, [], ['vfs_read count'], specLines);
+  assert.equal(fresh.selected, ['probe/vfs_read']);
+  assert.is(calls, 1);
+  // probe/vfs_read is taken by another definition: the run's event gets the next free name, as add does
+  calls = 0;
+  const stored = { ...empty, kprobeEvents: 'p:probe/vfs_read vfs_read\n' };
+  const clash = await selectEvents(t, image, stored, [], ['vfs_read count'], specLines);
+  assert.equal(clash.selected, ['probe/vfs_read_1']);
+  assert.is(calls, 2);
+  assert.equal(clash.state.kprobeEvents.split('\n')[0], 'p:probe/vfs_read vfs_read');
+  // the same definition as a stored event reuses it
+  calls = 0;
+  const same = await selectEvents(t, image, stored, [], ['vfs_read'], specLines);
+  assert.equal(same.selected, ['probe/vfs_read']);
+  assert.is(calls, 1);
+});
+
+test('foldTrace keeps what the ring buffer keeps, on the strings: random traces on 1-3 CPUs, stack entries, overflow; not well-formed text is left to the ring', () => {
+  for (let seed = 1; seed <= 40; seed++) {
+    const rnd = uniform(seed);
+    const cpus = 1 + Math.floor(rnd() * 3), limit = 200 + Math.floor(rnd() * 2000);
+    const entry = (i: number) => {
+      const cpu = Math.floor(rnd() * cpus);
+      let e = `  comm-${i}  [00${cpu}] d.Z..  0.${String(i).padStart(6, '0')}: e: ${'x'.repeat(Math.floor(rnd() * 150))}${rnd() < 0.1 ? ' é€' : ''}\n`;
+      if (rnd() < 0.15) e += ' => vfs_read+0x0/0x80\n => ksys_read+0x5/0x40\n';
+      return e;
+    };
+    const stored = Array.from({ length: Math.floor(rnd() * 30) }, (_, i) => entry(i)).join('');
+    const run = Array.from({ length: Math.floor(rnd() * 30) }, (_, i) => entry(100 + i));
+    const ring = TraceRing.of(stored, limit);
+    for (const l of run) ring.push(l);
+    assert.equal(foldTrace(stored, run, limit), { text: ring.text(), entries: ring.entries }, `seed ${seed}`);
+  }
+  assert.is(foldTrace('  a-1  [000] ....  0.000001: e: \udc80\n', [], 1000), undefined);
+  assert.is(foldTrace('', ['  a-1  [000] ....  0.000001: e: \ud800\n'], 1000), undefined);
 });
 
 test('a stored event the kernel refuses (saved before add checked it) fails the run with why, never silently dropped', async () => {

@@ -23,7 +23,7 @@ const IRQ_HANDLER = /^(asm_)?(sysvec_\w+|common_interrupt|spurious_interrupt)$/;
 
 /** In an interrupt handler: the hit's function or a caller on the frame-pointer chain is one. */
 function inHardirq(regs: PtRegs, mem: Memory, image: Image): boolean {
-  const frames = backtrace(mem, image, regs.ip, regs.bp, 16, regs.sp);
+  const frames = backtrace(mem, image, regs.ip, regs.bp, 16, regs.sp, undefined, false);
   return frames.some((f) => IRQ_HANDLER.test(image.lookupAddr(f.addr)?.entry.name ?? ''));
 }
 

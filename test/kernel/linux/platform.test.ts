@@ -6,6 +6,7 @@ import { linuxCpuid, LinuxPlatform } from '../../../src/kernel/linux/platform.js
 import { bundledLinuxPath, LINUX_FIXTURE_DIR } from '../../../src/kernel/linux/bundle.js';
 import '../../../src/kernel/linux/task-layout.js'; // Linux's task layout reader (kernel/task-layout.ts)
 import { Image } from '../../../src/elf/image.js';
+import { openImage } from '../../../src/elf/open.js';
 import { DEFAULT_VMLINUX } from '../../../src/paths.js';
 import { PERM_R, PERM_X } from '../../../src/emu/memory.js';
 import { Reg } from '../../../src/emu/cpu.js';
@@ -80,6 +81,40 @@ test('the bundled Linux boots to /init: banner and command line on the 8250, the
   assert.match(p.console, /Run \/init as init process/);
   assert.match(p.console, /Calibrating delay loop \(skipped\)/, 'no delay-loop calibration (the TSC frequency comes from CPUID)');
   console.log(`  (boot to /init: ${(p.instructions / 1e6).toFixed(1)} M instructions)`);
+});
+
+// Boot snapshots store RAM as its difference from what boot() writes (kernel/snapshot.ts): boot() loads the
+// same bytes from a file (read straight into RAM) as from memory; saveRam against bootPages keeps exactly
+// the pages that changed; restoreRam after boot() gives that RAM back, and so does a restore over RAM
+// the guest changed since (cleared, boot()'s writes made again).
+test('RAM saved against what boot() wrote, and restored after boot() or over a changed RAM', () => {
+  if (!built) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
+  const path = bundledLinuxPath();
+  const fromFile = new LinuxPlatform(openImage(path), { cpus: 1, seed: 1 });
+  fromFile.boot();
+  const base = fromFile.bootPages();
+  const fromBytes = new LinuxPlatform(Image.load(readFileSync(path)), { cpus: 1, seed: 1 });
+  fromBytes.boot();
+  assert.ok(Buffer.from(fromFile.ram).equals(Buffer.from(fromBytes.ram)), 'boot() writes the same RAM from a file as from bytes');
+  const loaded = [...base.keys()];
+  assert.ok(loaded.length > 1000, `boot() wrote ${loaded.length} pages`);
+  // what a guest would have done: a byte of the kernel changed, a loaded page cleared, a fresh page written
+  const ram = fromFile.ram, PAGE = 4096;
+  const changed = loaded[loaded.length >> 1]!, cleared = loaded.find((pa) => ram.subarray(pa, pa + PAGE).some((b) => b !== 0) && pa !== changed)!;
+  let fresh = 0x200000;
+  while (base.has(fresh) || ram.subarray(fresh, fresh + PAGE).some((b) => b !== 0)) fresh += PAGE;
+  ram[changed + 123] ^= 0xff;
+  ram.fill(0, cleared, cleared + PAGE);
+  ram.fill(0x5a, fresh + 8, fresh + 16);
+  const saved = fromFile.saveRam(base);
+  assert.equal([...saved.pages].sort((a, b) => a - b), [changed, cleared, fresh].sort((a, b) => a - b));
+  assert.is(saved.bytes.length, 3 * PAGE);
+  fromBytes.restoreRam(saved.pages, saved.bytes);
+  assert.ok(Buffer.from(fromBytes.ram).equals(Buffer.from(ram)), 'restored after boot()');
+  fromBytes.ram.fill(0x77, 0x300000, 0x300000 + 3 * PAGE); // RAM changed since (the guest ran)
+  fromBytes.ram.fill(0, changed, changed + PAGE);
+  fromBytes.restoreRam(saved.pages, saved.bytes);
+  assert.ok(Buffer.from(fromBytes.ram).equals(Buffer.from(ram)), 'restored over a changed RAM');
 });
 
 test.run();
