@@ -342,13 +342,7 @@ export class LineProgram {
 
   /** statementAt over all rows but the sequence ends, stably sorted by address. */
   private sortedStatementAt(addr: number): LineRow | undefined {
-    const rows = (this.sortedCache ??= this.rows().filter((r) => !r.endSequence).sort((a, b) => a.address - b.address));
-    let lo = 0, hi = rows.length - 1;
-    if (hi < 0 || rows[0]!.address > addr) return undefined;
-    while (lo < hi) { const m = hi - ((hi - lo) >> 1); if (addr < rows[m]!.address) hi = m - 1; else lo = m; }
-    while (lo > 0 && rows[lo - 1]!.address === addr) lo--;
-    for (let i = lo; i < rows.length && rows[i]!.address <= addr; i++) if (rows[i]!.isStmt) return rows[i];
-    return undefined;
+    return statementInSorted(this.sortedCache ??= sortedRows(this.rows()), addr);
   }
 
   private startsCache: Uint8Array | null = null;
@@ -417,4 +411,20 @@ export class LineProgram {
     if (f.name.startsWith('/') || !f.dir) return f.name;
     return `${f.dir}/${f.name}`;
   }
+}
+
+/** Every row but the sequence ends, stably sorted by address (statementAt's definition reads them so). */
+export function sortedRows(rows: readonly LineRow[]): LineRow[] {
+  return rows.filter((r) => !r.endSequence).sort((a, b) => a.address - b.address);
+}
+
+/** In rows sorted by sortedRows: the rows at addr (else the last at the highest address below it), the
+ *  first statement row among them, as perf's cu_getsrc_die reads libdw's rows. */
+export function statementInSorted(rows: readonly LineRow[], addr: number): LineRow | undefined {
+  let lo = 0, hi = rows.length - 1;
+  if (hi < 0 || rows[0]!.address > addr) return undefined;
+  while (lo < hi) { const m = hi - ((hi - lo) >> 1); if (addr < rows[m]!.address) hi = m - 1; else lo = m; }
+  while (lo > 0 && rows[lo - 1]!.address === addr) lo--;
+  for (let i = lo; i < rows.length && rows[i]!.address <= addr; i++) if (rows[i]!.isStmt) return rows[i];
+  return undefined;
 }

@@ -3,23 +3,18 @@
 // sequence ends, stably sorted by address, searched as perf's cu_getsrc_die reads libdw's rows.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { LineProgram, type LineRow } from '../../src/dwarf/line.js';
+import { LineProgram, sortedRows, statementInSorted, type LineRow } from '../../src/dwarf/line.js';
 import { loadTarget, targetIds } from './fixtures.js';
 import { fixtureImage } from '../elf/fixture.js';
 import { Dwarf } from '../../src/dwarf/index.js';
 import { imageLoader } from '../../src/debuginfo/open.js';
 
-/** The definition: the rows at addr (else the last at the highest address below it) in stable address order, the first statement row. */
+/** The definition (line.ts's fallback for programs whose sequences go back): all rows sorted, then searched. */
 const sorted = new WeakMap<LineProgram, LineRow[]>();
 function reference(lp: LineProgram, addr: number): LineRow | undefined {
   let rows = sorted.get(lp);
-  if (!rows) sorted.set(lp, (rows = lp.rows().filter((r) => !r.endSequence).sort((a, b) => a.address - b.address)));
-  let lo = 0, hi = rows.length - 1;
-  if (hi < 0 || rows[0]!.address > addr) return undefined;
-  while (lo < hi) { const m = hi - ((hi - lo) >> 1); if (addr < rows[m]!.address) hi = m - 1; else lo = m; }
-  while (lo > 0 && rows[lo - 1]!.address === addr) lo--;
-  for (let i = lo; i < rows.length && rows[i]!.address <= addr; i++) if (rows[i]!.isStmt) return rows[i];
-  return undefined;
+  if (!rows) sorted.set(lp, (rows = sortedRows(lp.rows())));
+  return statementInSorted(rows, addr);
 }
 
 function check(name: string, d: Dwarf): number {
