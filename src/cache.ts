@@ -172,24 +172,11 @@ export function readCache(kind: string, name: string, key: string, env: NodeJS.P
     try { unlinkSync(path); } catch { /* another process may have replaced or removed it */ }
     return null;
   };
-  const magic = buf.subarray(0, MAGIC.length);
-  const sha = magic.equals(MAGIC_SHA);
-  if (!sha && !magic.equals(MAGIC)) return bad();
-  const sumLen = sha ? SHA_LEN : SUM_LEN;
-  if (buf.length < MAGIC.length + 4 + sumLen) return bad();
-  const metaLen = buf.readUInt32LE(MAGIC.length);
-  const metaEnd = MAGIC.length + 4 + metaLen;
-  if (metaEnd + sumLen > buf.length) return bad();
-  let meta: { kind?: unknown; key?: unknown; format?: unknown; length?: unknown };
-  try {
-    meta = JSON.parse(buf.toString('utf8', MAGIC.length + 4, metaEnd));
-  } catch {
-    return bad();
-  }
-  const payload = buf.subarray(metaEnd + sumLen);
-  if (meta.kind !== kind || meta.key !== key || meta.format !== CACHE_FORMAT || meta.length !== payload.length) return bad();
-  const ok = sha ? createHash('sha256').update(payload).digest().equals(buf.subarray(metaEnd, metaEnd + SHA_LEN))
-    : checksum(payload) === buf.readUInt32LE(metaEnd);
+  const h = entryHeader(buf, buf.length, kind, key);
+  if (h === null) return bad();
+  const payload = buf.subarray(h.at);
+  const ok = h.sha ? createHash('sha256').update(payload).digest().equals(buf.subarray(h.sumAt, h.sumAt + SHA_LEN))
+    : checksum(payload) === buf.readUInt32LE(h.sumAt);
   if (!ok) return bad();
   touch(path);
   return payload;
@@ -203,6 +190,28 @@ export interface CacheReader {
   read(offset: number, length: number): Buffer;
   /** Removes the entry (its parts did not check out), so that the next writer replaces it. */
   drop(): void;
+}
+
+/** The header at the start of `head` (an entry's first bytes; `size` the whole file's): whether its
+ *  payload is checked by SHA-256 (KTRACEC1) or CRC-32, where that check and the payload start; null when
+ *  it is not a whole entry of this kind, key and format. */
+function entryHeader(head: Buffer, size: number, kind: string, key: string): { sha: boolean; sumAt: number; at: number } | null {
+  const magic = head.subarray(0, MAGIC.length);
+  const sha = magic.equals(MAGIC_SHA);
+  if (!sha && !magic.equals(MAGIC)) return null;
+  const sumLen = sha ? SHA_LEN : SUM_LEN;
+  if (head.length < MAGIC.length + 4 + sumLen) return null;
+  const metaEnd = MAGIC.length + 4 + head.readUInt32LE(MAGIC.length);
+  if (metaEnd + sumLen > head.length) return null;
+  let meta: { kind?: unknown; key?: unknown; format?: unknown; length?: unknown } | null;
+  try {
+    meta = JSON.parse(head.toString('utf8', MAGIC.length + 4, metaEnd));
+  } catch {
+    return null;
+  }
+  const at = metaEnd + sumLen;
+  if (meta?.kind !== kind || meta.key !== key || meta.format !== CACHE_FORMAT || meta.length !== size - at) return null;
+  return { sha, sumAt: metaEnd, at };
 }
 
 /**
@@ -221,14 +230,9 @@ export function openCacheReader(kind: string, name: string, key: string, env: No
   const drop = () => { try { unlinkSync(path); } catch { /* replaced or removed by another process */ } };
   try {
     const size = fstatSync(fd).size;
-    const head = readAt(fd, 0, Math.min(size, 4096));
-    if (head.length < MAGIC.length + 4 + SUM_LEN || !head.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error('magic');
-    const metaEnd = MAGIC.length + 4 + head.readUInt32LE(MAGIC.length);
-    if (metaEnd + SUM_LEN > head.length) throw new Error('header');
-    const meta = JSON.parse(head.toString('utf8', MAGIC.length + 4, metaEnd)) as { kind?: unknown; key?: unknown; format?: unknown; length?: unknown };
-    const at = metaEnd + SUM_LEN;
-    if (meta.kind !== kind || meta.key !== key || meta.format !== CACHE_FORMAT || meta.length !== size - at) throw new Error('meta');
-    const length = size - at;
+    const h = entryHeader(readAt(fd, 0, Math.min(size, 4096)), size, kind, key);
+    if (h === null || h.sha) throw new Error('header'); // entries read in parts are written with CRC-32s
+    const at = h.at, length = size - at;
     touch(path);
     return {
       length,
