@@ -7,7 +7,7 @@
 import { cacheEnabled, readCache, writeCache } from '../cache.js';
 import type { Image, SymbolOrders } from '../elf/image.js';
 import { ObjdumpSymbols } from '../elf/objdump-symbols.js';
-import { kallsymsOrder } from '../elf/kallsyms.js';
+import { kallsymsOrder, orderKey } from '../elf/kallsyms.js';
 import { blacklistText } from '../elf/kernel-sections.js';
 import { kallsymsText } from '../kprobe/trampoline.js';
 import { entryOf, FINGERPRINT_LEN, imageFingerprint } from '../debuginfo/index-cache.js';
@@ -15,7 +15,7 @@ import { SYMBOL_INDEX_MIN } from './load-image.js';
 import { perfFunctionSymbols, sortPerfFunctions } from '../trace/perf-probe/funcs.js';
 
 const KIND = 'index';
-const MAGIC = 0x4b535934; // 'KSY4'
+const MAGIC = 0x4b535935; // 'KSY5'
 const SAMPLED = (n: string) => n === '.symtab' || n === '.strtab';
 
 export { SYMBOL_INDEX_MIN };
@@ -26,13 +26,15 @@ export function buildSymbolOrders(img: Image): SymbolOrders {
   const named = syms.filter((s) => s.index !== 0 && s.name !== '');
   named.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.index - b.index));
   const fns = img.functions;
+  const ks = kallsymsOrder(syms);
   return {
     byName: Uint32Array.from(named, (s) => s.index),
     functions: Uint32Array.from(fns, (s) => s.index),
     maxFunctionSize: fns.reduce((m, f) => Math.max(m, f.size, 1), 1),
     objdump: ObjdumpSymbols.order(img),
     perf: Uint32Array.from(sortPerfFunctions(perfFunctionSymbols(img)), (s) => s.index),
-    kallsyms: Uint32Array.from(kallsymsOrder(syms), (s) => s.index),
+    kallsyms: Uint32Array.from(ks, (s) => s.index),
+    kallsymsKeys: Float64Array.from(ks, (s) => orderKey(s.addr)),
   };
 }
 
@@ -46,7 +48,10 @@ export function encodeSymbolOrders(img: Image, o: SymbolOrders): Buffer {
   head.writeDoubleLE(o.maxFunctionSize, 8);
   LISTS.forEach((k, i) => head.writeUInt32LE(o[k].length, 16 + 4 * i));
   head.writeUInt32LE(names.length, 16 + 4 * LISTS.length);
-  return Buffer.concat([head, imageFingerprint(img, SAMPLED), ...LISTS.map((k) => Buffer.from(o[k].buffer, o[k].byteOffset, o[k].byteLength)), names]);
+  // then kallsyms' addresses (Kallsyms' search keys: building them reads every entry's address, ~10 ms for Linux's 33,000), when known
+  const keys = o.kallsymsKeys?.length === o.kallsyms.length ? o.kallsymsKeys : new Float64Array(0);
+  return Buffer.concat([head, imageFingerprint(img, SAMPLED), ...LISTS.map((k) => Buffer.from(o[k].buffer, o[k].byteOffset, o[k].byteLength)), names,
+    Buffer.from(keys.buffer, keys.byteOffset, keys.byteLength)]);
 }
 
 /** The orders of a payload, or undefined when it does not describe this image. */
@@ -61,7 +66,8 @@ export function decodeSymbolOrders(img: Image, payload: Buffer): SymbolOrders | 
     const namesLen = payload.readUInt32LE(16 + 4 * LISTS.length);
     let at = headLen + FINGERPRINT_LEN;
     const namesAt = at + lens.reduce((a, b) => a + b, 0) * 4;
-    if (namesAt + namesLen !== payload.length) return undefined;
+    const keysAt = namesAt + namesLen, keysLen = (payload.length - keysAt) / 8;
+    if (keysLen !== 0 && keysLen !== lens[4]) return undefined;
     const copy = new Uint32Array(payload.buffer.slice(payload.byteOffset + at, payload.byteOffset + namesAt));
     at = 0;
     const lists: Uint32Array[] = [];
@@ -84,13 +90,14 @@ export function decodeSymbolOrders(img: Image, payload: Buffer): SymbolOrders | 
       }
       return names;
     };
-    return { byName: lists[0]!, functions: lists[1]!, objdump: lists[2]!, perf, kallsyms: lists[4]!, perfNames, maxFunctionSize: max };
+    const kallsymsKeys = keysLen ? new Float64Array(payload.buffer.slice(payload.byteOffset + keysAt, payload.byteOffset + payload.length)) : undefined;
+    return { byName: lists[0]!, functions: lists[1]!, objdump: lists[2]!, perf, kallsyms: lists[4]!, kallsymsKeys, perfNames, maxFunctionSize: max };
   } catch {
     return undefined;
   }
 }
 
-const nameOf = (key: string) => `${key}.syms-4`; // the format's version in the name (see debug-index.ts entryOf)
+const nameOf = (key: string) => `${key}.syms-5`; // the format's version in the name (see debug-index.ts entryOf)
 
 /** Gives a big image its symbol orders from the cache; false when there are none (or they do not fit). */
 export function useSymbolIndex(img: Image, path: string, env: NodeJS.ProcessEnv = process.env): boolean {

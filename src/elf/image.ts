@@ -33,6 +33,8 @@ export interface SymbolOrders {
   readonly perf: Uint32Array;
   /** /proc/kallsyms' symbols, in its order (src/elf/kallsyms.ts kallsymsOrder). */
   readonly kallsyms: Uint32Array;
+  /** Their addresses as kallsyms.ts orderKey values (else read from each entry when kallsyms is built). */
+  readonly kallsymsKeys?: Float64Array;
   /** Their names (the index keeps them as one text: no symbol decoded to list them). */
   readonly perfNames?: () => string[];
 }
@@ -195,7 +197,7 @@ export class Image {
     if (this.kallsymsCache) return this.kallsymsCache;
     const o = this.ordersCache;
     return (this.kallsymsCache = o && !this.symbolsCache
-      ? new Kallsyms({ order: o.kallsyms, sym: (i) => this.symbolAtIndex(i), addr: (i) => this.symbolAddrAt(i), named: (n) => this.symbolsNamed(n) }, this.end)
+      ? new Kallsyms({ order: o.kallsyms, sym: (i) => this.symbolAtIndex(i), addr: (i) => this.symbolAddrAt(i), named: (n) => this.symbolsNamed(n), keys: o.kallsymsKeys }, this.end)
       : new Kallsyms(this.symbols, this.end));
   }
 

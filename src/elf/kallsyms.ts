@@ -60,6 +60,8 @@ export interface KallsymsOrder {
   addr(i: number): number;
   /** The symbols named `name`. */
   named(name: string): readonly Sym[];
+  /** kallsymsKeys of the entries in `order` (a persistent index keeps them): else read from each entry. */
+  readonly keys?: Float64Array;
 }
 
 export class Kallsyms {
@@ -80,6 +82,7 @@ export class Kallsyms {
     if (!Array.isArray(symbols)) {
       const o = symbols as KallsymsOrder;
       this.indexed = o;
+      if (o.keys && o.keys.length === o.order.length) { this.addrs = o.keys; return; }
       this.addrs = new Float64Array(o.order.length);
       for (let i = 0; i < o.order.length; i++) this.addrs[i] = orderKey(o.addr(o.order[i]!));
       return;
@@ -142,8 +145,10 @@ export class Kallsyms {
   private positionsNamed(name: string): number[] {
     const o = this.indexed!;
     if (!this.positions) {
-      this.positions = new Int32Array(o.order.reduce((m, i) => Math.max(m, i), 0) + 1).fill(-1);
-      o.order.forEach((i, k) => { this.positions![i] = k; });
+      let max = 0;
+      for (let k = 0; k < o.order.length; k++) if (o.order[k]! > max) max = o.order[k]!;
+      const pos = this.positions = new Int32Array(max + 1).fill(-1);
+      for (let k = 0; k < o.order.length; k++) pos[o.order[k]!] = k;
     }
     const out: number[] = [];
     for (const s of o.named(name)) {
@@ -231,6 +236,6 @@ export function kallsymsOrder(symbols: readonly Sym[]): Sym[] {
  * does not fit a double exactly (kernel addresses are near 2^64), so shift each half by 2^52 instead:
  * user [0, 2^47) → [-2^52, ..), kernel [-2^47, 0) → [.., 2^52). Differences of keys are exact.
  */
-function orderKey(a: number): number {
+export function orderKey(a: number): number {
   return a < 0 ? a + 4503599627370496 : a - 4503599627370496;
 }

@@ -29,6 +29,23 @@ test('orders round-trip and are used without decoding every symbol', () => {
   assert.not.ok(img.symbolsLoaded, 'a name lookup decodes only the symbols of that name');
 });
 
+test("kallsyms' addresses come from the index: every lookup and name agree with the full table", () => {
+  const img = indexed();
+  assert.ok(img.symbolOrders!.kallsymsKeys, 'the index keeps the keys');
+  const ks = img.kallsyms, fk = full.kallsyms;
+  for (const e of fk.entries) {
+    for (const a of [e.addr, e.addr + 1, e.addr - 1]) assert.is(ks.format(a), fk.format(a), `0x${a.toString(16)}`);
+  }
+  assert.is(ks.text(), fk.text());
+  // orders without the keys read each entry's address instead
+  const bare = Image.load(new FileSource(FIXTURE));
+  const payload = encodeSymbolOrders(bare, { ...orders, kallsymsKeys: undefined });
+  const o = decodeSymbolOrders(bare, payload)!;
+  assert.is(o.kallsymsKeys, undefined);
+  bare.useSymbolOrders(o);
+  for (const e of fk.entries) assert.is(bare.kallsyms.format(e.addr + 1), fk.format(e.addr + 1));
+});
+
 test('perf --funcs, names and functions by address agree with the full table', () => {
   const img = indexed();
   assert.equal(perfFunctionList(img, () => true).map((s) => s.index), perfFunctionList(full, () => true).map((s) => s.index));
@@ -68,7 +85,8 @@ test('a payload of another image, truncated or garbage is refused', () => {
   assert.is(decodeSymbolOrders(img, bytes.subarray(0, bytes.length - 4)), undefined, 'truncated');
   assert.is(decodeSymbolOrders(img, Buffer.from('garbage garbage garbage garbage garbage garbage garbage')), undefined);
   const bad = Buffer.from(bytes);
-  bad.writeUInt32LE(img.symbolCount + 5, bad.length - 4 - bad.readUInt32LE(16 + 4 * 5)); // the last entry of the last order (names length after the 5 list lengths)
+  // the last entry of the last order (before the names, whose length follows the 5 list lengths, and kallsyms' keys)
+  bad.writeUInt32LE(img.symbolCount + 5, bad.length - 4 - bad.readUInt32LE(16 + 4 * 5) - 8 * orders.kallsyms.length);
   assert.is(decodeSymbolOrders(img, bad), undefined, 'index outside .symtab');
   const mem = Image.load(new Uint8Array(readFileSync(FIXTURE)));
   const changed = Buffer.from(readFileSync(FIXTURE));
