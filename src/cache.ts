@@ -188,8 +188,12 @@ export interface CacheReader {
   readonly length: number;
   /** `length` bytes of the payload at `offset` (throws past its end, or when the file is short). */
   read(offset: number, length: number): Buffer;
+  /** The payload's bytes at `offset` straight into `dst` (all of it; throws as read does). */
+  readInto(offset: number, dst: Uint8Array): void;
   /** Removes the entry (its parts did not check out), so that the next writer replaces it. */
   drop(): void;
+  /** Closes the file (reads afterwards throw). */
+  close(): void;
 }
 
 /** The header at the start of `head` (an entry's first bytes; `size` the whole file's): whether its
@@ -219,8 +223,8 @@ function entryHeader(head: Buffer, size: number, kind: string, key: string): { s
  * header is checked as readCache checks it (magic, kind, key, format, the payload's length against the
  * file's), but not the payload's CRC-32, which would need all of it: the payload must carry checksums of
  * its own parts, which the caller checks as it reads them. null when the cache is off, the entry is
- * missing, or its header does not fit (a bad entry is removed). The descriptor stays open for the life
- * of the process (a query opens a few).
+ * missing, or its header does not fit (a bad entry is removed). The descriptor stays open until close()
+ * (a query that opens a few may leave them to the process's end).
  */
 export function openCacheReader(kind: string, name: string, key: string, env: NodeJS.ProcessEnv = process.env): CacheReader | null {
   if (!cacheEnabled(env)) return null;
@@ -234,15 +238,29 @@ export function openCacheReader(kind: string, name: string, key: string, env: No
     if (h === null || h.sha) throw new Error('header'); // entries read in parts are written with CRC-32s
     const at = h.at, length = size - at;
     touch(path);
+    let open = true;
+    const check = (offset: number, len: number) => {
+      if (!open) throw new RangeError(`cache entry ${name}: read after close`);
+      if (!(offset >= 0 && len >= 0 && offset + len <= length)) throw new RangeError(`cache entry ${name}: read of ${len} at ${offset} outside its ${length} bytes`);
+    };
     return {
       length,
       read(offset, len) {
-        if (!(offset >= 0 && len >= 0 && offset + len <= length)) throw new RangeError(`cache entry ${name}: read of ${len} at ${offset} outside its ${length} bytes`);
+        check(offset, len);
         const b = readAt(fd, at + offset, len);
         if (b.length !== len) throw new RangeError(`cache entry ${name}: short read`);
         return b;
       },
+      readInto(offset, dst) {
+        check(offset, dst.length);
+        for (let got = 0; got < dst.length;) {
+          const n = readSync(fd, dst, got, dst.length - got, at + offset + got);
+          if (n === 0) throw new RangeError(`cache entry ${name}: short read`);
+          got += n;
+        }
+      },
       drop,
+      close() { if (open) { open = false; try { closeSync(fd); } catch { /* closed */ } } },
     };
   } catch {
     try { closeSync(fd); } catch { /* closed */ }

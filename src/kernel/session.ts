@@ -70,11 +70,17 @@ export function prepare(image: Image, script: Script, opts: RunOptions): { platf
     platform.beforeFirstSlice = (maxInsns, slice) => {
       const log = mem.hostLog ?? [];
       mem.hostLog = null;
-      const snap = bootSnapshot({ image, imageKey: opts.imageKey, platform: popts, slice, user, maxInsns }, script);
-      const why = snap ? refusal(snap, platform, log, maxInsns) : 'no snapshot (boot did not reach /init)';
-      const bootCode = snap ? (a: number, b: number) => executedDuringBoot(snap, a, b) : undefined;
-      if (snap && why === '') { restore(platform, snap, log, slice); platform.bootedFrom = { kind: 'snapshot', why: '', bootCode }; }
-      else platform.bootedFrom = { kind: 'cold', why, bootCode };
+      // A saved page that does not check out (its entry is then gone) means the snapshot is made again
+      for (let tries = 0; ; tries++) {
+        const snap = bootSnapshot({ image, imageKey: opts.imageKey, platform: popts, slice, user, maxInsns }, script);
+        const why = snap ? refusal(snap, platform, log, maxInsns) : 'no snapshot (boot did not reach /init)';
+        const restored = snap !== null && why === '' && !snap.bytes.bad && restore(platform, snap, log, slice);
+        snap?.bytes.close();
+        if (snap?.bytes.bad && tries === 0) continue;
+        const bootCode = snap ? (a: number, b: number) => executedDuringBoot(snap, a, b) : undefined;
+        platform.bootedFrom = restored ? { kind: 'snapshot', why: '', bootCode } : { kind: 'cold', why: why || 'the snapshot did not check out', bootCode };
+        break;
+      }
     };
   } else platform.bootedFrom = { kind: 'cold', why: opts.snapshot === false ? 'disabled' : 'the cache is off' };
   opts.attach?.(platform);

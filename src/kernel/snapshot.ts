@@ -36,10 +36,10 @@ import { PERM_U, PAGE_SIZE, type Memory } from '../emu/memory.js';
 import type { Cpu } from '../emu/cpu.js';
 import type { Op } from '../emu/decode.js';
 import { blockSources } from '../emu/compile.js';
-import { cacheEnabled, readCache, writeCache } from '../cache.js';
+import { cacheEnabled, checksum, openCacheReader, writeCache, type CacheReader } from '../cache.js';
 
 /** Bumped when the snapshot's layout changes. */
-const FORMAT = 5;
+const FORMAT = 6;
 /** Bytes after a host write that a later patch of the same probe may cover (jump optimization). */
 const MAX_PATCH = 32;
 
@@ -54,7 +54,7 @@ export interface Snapshot {
    *  [physical address, 0] of the guest RAM pages that differ from what boot() writes (LinuxPlatform.saveRam:
    *  those it writes, the others where they are not all zeros). */
   pages: [number, number][];
-  bytes: Uint8Array;
+  bytes: PageBytes;
   /** Code boot executed: sorted, merged [start, end) byte ranges. */
   executed: number[];
   /** Code boot executed from the slice boundary where the kernel's text was patched (Platform.textPatched)
@@ -117,42 +117,113 @@ function loadCpu(c: Cpu, o: Record<string, unknown>): void {
   }
 }
 
-// The layout: u32 length of the JSON meta, the meta (the state but the arrays below), padding to 8 bytes,
-// u32 counts of the page list, executed and executedLate, u32 0, those three as float64 (pages flat:
-// base, perms, ...), then the pages' bytes. The long arrays stay out of the JSON: parsing and decoding
-// them was a third of reading Linux's snapshot.
+/**
+ * The saved pages' bytes: in memory (a snapshot just made), or in the cache entry, read as they are needed
+ * (Linux's 2,800 pages go straight from the file into guest RAM: LinuxPlatform.restoreRam), each page
+ * checked against its own CRC-32 as it is read. A page that does not check out makes `bad` true (the
+ * entry is removed): the caller then makes the snapshot again (session.ts).
+ */
+export interface PageBytes {
+  readonly count: number;
+  /** Saved page i (PAGE_SIZE bytes; zeros when it does not check out). */
+  page(i: number): Uint8Array;
+  /** Pages [i, j) into `dst` ((j - i) * PAGE_SIZE bytes); false when one does not check out. */
+  copy(i: number, j: number, dst: Uint8Array): boolean;
+  /** A page read did not check out. */
+  readonly bad: boolean;
+  /** Done reading (the entry's file is closed). */
+  close(): void;
+}
+
+/** Pages held in memory, PAGE_SIZE each in order. */
+export function memoryPages(bytes: Uint8Array): PageBytes {
+  return {
+    count: bytes.length / PAGE_SIZE, bad: false,
+    page: (i) => bytes.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE),
+    copy: (i, j, dst) => { dst.set(bytes.subarray(i * PAGE_SIZE, j * PAGE_SIZE)); return true; },
+    close: () => {},
+  };
+}
+
+/** Pages in a cache entry from `at` of its payload, with their CRC-32s. */
+function filePages(r: CacheReader, at: number, sums: Uint32Array): PageBytes {
+  const read = new Map<number, Uint8Array>();
+  const p: PageBytes & { bad: boolean } = {
+    count: sums.length, bad: false,
+    page(i) {
+      let b = read.get(i);
+      if (!b) {
+        b = r.read(at + i * PAGE_SIZE, PAGE_SIZE);
+        if (checksum(b) !== sums[i]) { fail(); b = new Uint8Array(PAGE_SIZE); }
+        read.set(i, b);
+      }
+      return b;
+    },
+    copy(i, j, dst) {
+      r.readInto(at + i * PAGE_SIZE, dst.subarray(0, (j - i) * PAGE_SIZE));
+      for (let k = i; k < j; k++) {
+        if (checksum(dst.subarray((k - i) * PAGE_SIZE, (k - i + 1) * PAGE_SIZE)) !== sums[k]) { fail(); return false; }
+      }
+      return true;
+    },
+    close: () => r.close(),
+  };
+  const fail = () => { if (!p.bad) { p.bad = true; r.drop(); } };
+  return p;
+}
+
+// The layout: u32 length of the JSON meta, u32 CRC-32 of the head (from the meta to the pages' bytes),
+// u32 0 twice, the meta (the state but the arrays below), padding to 8 bytes, u32 counts of the page list,
+// executed and executedLate, u32 0, those three as float64 (pages flat: base, perms, ...), each page's
+// CRC-32 (u32, padded to 8 bytes), then the pages' bytes. The long arrays stay out of the JSON: parsing and
+// decoding them was a third of reading Linux's snapshot. The cache entry's own CRC-32 (cache.ts) covers
+// the whole, but the entry is read in parts (openCacheReader): the head, then the pages as restore wants them.
+const PRE = 16;
 function serialize(s: Snapshot): Buffer {
   const meta = Buffer.from(JSON.stringify(enc({ ...s, bytes: undefined, pages: undefined, executed: undefined, executedLate: undefined })));
-  const head = Buffer.alloc(4 + meta.length + ((8 - ((4 + meta.length) % 8)) % 8) + 16);
-  head.writeUInt32LE(meta.length, 0);
-  meta.copy(head, 4);
+  const pad = (8 - ((PRE + meta.length) % 8)) % 8;
+  const counts = Buffer.alloc(16);
   const lists = [Float64Array.from(s.pages.flat()), Float64Array.from(s.executed), Float64Array.from(s.executedLate)];
-  lists.forEach((l, i) => head.writeUInt32LE(l.length, head.length - 16 + 4 * i));
-  return Buffer.concat([head, ...lists.map((l) => Buffer.from(l.buffer, l.byteOffset, l.byteLength)), s.bytes]);
+  lists.forEach((l, i) => counts.writeUInt32LE(l.length, 4 * i));
+  const sums = new Uint32Array(s.pages.length + (s.pages.length % 2));
+  for (let i = 0; i < s.pages.length; i++) sums[i] = checksum(s.bytes.page(i));
+  const head = Buffer.concat([meta, Buffer.alloc(pad), counts, ...lists.map((l) => Buffer.from(l.buffer, l.byteOffset, l.byteLength)),
+    Buffer.from(sums.buffer, sums.byteOffset, sums.byteLength)]);
+  const pre = Buffer.alloc(PRE);
+  pre.writeUInt32LE(meta.length, 0);
+  pre.writeUInt32LE(checksum(head), 4);
+  const bytes = Buffer.alloc(s.pages.length * PAGE_SIZE);
+  if (s.pages.length) s.bytes.copy(0, s.pages.length, bytes);
+  return Buffer.concat([pre, head, bytes]);
 }
-function deserialize(b: Buffer): Snapshot | null {
+
+/** A snapshot's head from its entry (its pages left in the file: filePages), null when it does not check out. */
+function deserialize(r: CacheReader): Snapshot | null {
   try {
-    const n = b.readUInt32LE(0);
-    const s = dec(JSON.parse(b.toString('utf8', 4, 4 + n))) as Snapshot;
-    let at = 4 + n + ((8 - ((4 + n) % 8)) % 8);
-    const counts = [b.readUInt32LE(at), b.readUInt32LE(at + 4), b.readUInt32LE(at + 8)];
-    at += 16;
-    const lists = counts.map((c) => {
-      if (at + c * 8 > b.length) throw new RangeError('truncated');
-      const l = new Float64Array(b.buffer.slice(b.byteOffset + at, b.byteOffset + at + c * 8));
-      at += c * 8;
-      return l;
-    });
+    const pre = r.read(0, PRE);
+    const n = pre.readUInt32LE(0), countsAt = PRE + n + ((8 - ((PRE + n) % 8)) % 8);
+    if (countsAt + 16 > r.length) return null;
+    const first = r.read(PRE, countsAt + 16 - PRE);
+    const counts = [first.readUInt32LE(countsAt - PRE), first.readUInt32LE(countsAt - PRE + 4), first.readUInt32LE(countsAt - PRE + 8)];
+    if (counts[0]! % 2) return null;
+    const pageCount = counts[0]! / 2, sumsLen = (pageCount + (pageCount % 2)) * 4;
+    const listsLen = (counts[0]! + counts[1]! + counts[2]!) * 8;
+    const bytesAt = countsAt + 16 + listsLen + sumsLen;
+    if (bytesAt + pageCount * PAGE_SIZE !== r.length) return null;
+    const rest = r.read(countsAt + 16, listsLen + sumsLen);
+    if (checksum(rest, checksum(first)) !== pre.readUInt32LE(4)) return null;
+    const s = dec(JSON.parse(first.toString('utf8', 0, n))) as Snapshot;
+    // (copies: the float64 arrays need 8-byte alignment; plain loops: Array.from over a typed array takes its iterator path, 5-15 ms for these)
+    let at = 0;
+    const lists = counts.map((c) => { const l = new Float64Array(rest.buffer.slice(rest.byteOffset + at, rest.byteOffset + at + c * 8)); at += c * 8; return l; });
     const flat = lists[0]!;
-    if (flat.length % 2) return null;
-    // (plain loops: Array.from over a typed array takes its iterator path, 5-15 ms for these)
-    s.pages = new Array(flat.length / 2);
+    s.pages = new Array(pageCount);
     for (let i = 0; i < flat.length; i += 2) s.pages[i / 2] = [flat[i]!, flat[i + 1]!];
     const plain = (l: Float64Array) => { const a: number[] = new Array(l.length); for (let i = 0; i < l.length; i++) a[i] = l[i]!; return a; };
     s.executed = plain(lists[1]!);
     s.executedLate = plain(lists[2]!);
-    s.bytes = new Uint8Array(b.buffer, b.byteOffset + at, b.length - at);
-    if (s.bytes.length !== s.pages.length * PAGE_SIZE) return null;
+    const sums = new Uint32Array(rest.buffer.slice(rest.byteOffset + at, rest.byteOffset + at + pageCount * 4));
+    s.bytes = filePages(r, bytesAt, sums);
     // the events' optional fields survive the round trip; the platform's lastKernelFault may be absent
     return s;
   } catch {
@@ -275,18 +346,23 @@ function bootToInit(inp: SnapshotInputs, script: Script): Snapshot | null {
   }
   return {
     instructions: p.instructions, pausedCpu: p.pausedCpu.id, cpus: m.cpus.map(saveCpu), machine: m.saveState(),
-    platform: p.saveState(), pages, bytes, executed: mergeRanges(ranges), executedLate: mergeRanges(lateRanges), events: [...p.bootEvents],
+    platform: p.saveState(), pages, bytes: memoryPages(bytes), executed: mergeRanges(ranges), executedLate: mergeRanges(lateRanges), events: [...p.bootEvents],
   };
 }
 
-/** The snapshot for these inputs: from the cache, else made now (and cached). */
+/**
+ * The snapshot for these inputs: from the cache (its pages read as they are needed: close its `bytes` when
+ * done), else made now (and cached).
+ */
 export function bootSnapshot(inp: SnapshotInputs, script: Script): Snapshot | null {
   if (!cacheEnabled()) return null;
   const { name, key } = keyOf(inp);
-  const hit = readCache('snapshot', name, key);
-  if (hit) {
-    const s = deserialize(hit);
+  const r = openCacheReader('snapshot', name, key);
+  if (r) {
+    const s = deserialize(r);
     if (s && s.cpus.length === inp.platform.cpus) return s;
+    r.drop();
+    r.close();
   }
   const s = makeSnapshot(inp, script);
   if (s) writeCache('snapshot', name, key, serialize(s));
@@ -317,7 +393,7 @@ export function refusal(s: Snapshot, p: Platform, log: HostLog, maxInsns: number
     for (let k = 0; k < e.len; k++) {
       const a = e.addr + k, i = saved.get(a - (a & 4095));
       if (i === undefined) { if (!mem.page(a)) return 'a write to an unmapped page'; continue; }
-      if (s.bytes[i * PAGE_SIZE + (a & 4095)] !== e.old[k]) return 'boot changed bytes a probe wrote';
+      if (s.bytes.page(i)[a & 4095] !== e.old[k]) return 'boot changed bytes a probe wrote';
     }
   }
   for (const [base] of s.pages) if (!mem.page(base)) return 'the snapshot has a page this machine lacks';
@@ -347,7 +423,7 @@ function linuxRefusal(s: Snapshot, p: LinuxPlatform, log: HostLog, saved: Map<nu
       const pa = p.imagePhys(e.addr + k);
       if (pa === undefined) continue; // ktrace's own memory (probe slots), outside guest RAM
       const i = saved.get(pa - (pa & 4095));
-      const b = i === undefined ? bootByte.get(pa) : s.bytes[i * PAGE_SIZE + (pa & 4095)];
+      const b = i === undefined ? bootByte.get(pa) : s.bytes.page(i)[pa & 4095];
       if (b !== e.old[k]) return 'boot changed bytes a probe wrote';
     }
   }
@@ -360,13 +436,14 @@ type HostLog = { addr: number; len: number; old: Uint8Array | null; pending?: bo
 
 /**
  * Put the platform (booted to its entry point, upper layers attached, `log` being what they wrote) in the
- * snapshot's state: /init's first host call pending. The caller checked refusal() first.
+ * snapshot's state: /init's first host call pending. The caller checked refusal() first. False: a saved
+ * page did not check out (the entry is gone; the platform is as it was: boot it cold, or from a new snapshot).
  */
-export function restore(p: Platform, s: Snapshot, log: HostLog, slice = SLICE): void {
+export function restore(p: Platform, s: Snapshot, log: HostLog, slice = SLICE): boolean {
   const m = p.machine, mem = m.mem;
   const keep = log.filter((e) => e.old !== null && !e.pending).map((e) => ({ addr: e.addr, bytes: mem.readBytes(e.addr, e.len) }));
   if (p instanceof LinuxPlatform) {
-    p.restoreRam(s.pages.map(([pa]) => pa), s.bytes);
+    const ok = p.restoreRam(s.pages.map(([pa]) => pa), (i, j, dst) => s.bytes.copy(i, j, dst));
     for (const k of keep) {
       for (let i = 0; i < k.bytes.length; i++) {
         const pa = p.imagePhys(k.addr + i);
@@ -374,8 +451,11 @@ export function restore(p: Platform, s: Snapshot, log: HostLog, slice = SLICE): 
       }
     }
     mem.flushTlb();
+    if (!ok) return false;
   } else {
-    s.pages.forEach(([base, perms], i) => mem.restorePage(base, perms, s.bytes.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE)));
+    const all = new Uint8Array(s.pages.length * PAGE_SIZE);
+    if (s.pages.length && !s.bytes.copy(0, s.pages.length, all)) return false;
+    s.pages.forEach(([base, perms], i) => mem.restorePage(base, perms, all.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE)));
     mem.flushTlb();
     for (const k of keep) mem.writeBytes(k.addr, k.bytes);
   }
@@ -413,4 +493,5 @@ export function restore(p: Platform, s: Snapshot, log: HostLog, slice = SLICE): 
   p.initStarted = true;
   p.pausedCpu = m.cpus[s.pausedCpu];
   p.initSliceEnd = Math.ceil(s.instructions / slice) * slice;
+  return true;
 }

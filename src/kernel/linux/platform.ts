@@ -137,7 +137,7 @@ interface Pit { mode: number[]; reload: number[]; start: number[]; latchLow: boo
 interface LinuxDeviceState {
   msrs: [number, string][]; uart: Uart; cmosIndex: number; pit: Pit; pic: number[][];
   ports: [number, number][]; line: number[]; faults: string[]; mmu: ReturnType<GuestMmu['saveState']>;
-  lapics: number[][]; legacy: unknown[]; waitSipi: boolean[]; pitNext: number;
+  lapics: number[][]; legacy: unknown[]; waitSipi: boolean[]; pitNext: number; stub?: number | null;
 }
 
 export class LinuxPlatform extends Platform {
@@ -277,6 +277,8 @@ export class LinuxPlatform extends Platform {
         faults: [...this.faults], mmu: this.mmu.saveState(),
         lapics: this.lapics.map((a) => a.save()), legacy: this.legacy.map((l) => l.save()), waitSipi: [...this.waitSipi],
         pitNext: this.pitNext === Infinity ? -1 : this.pitNext,
+        // (found in /init's symbols, which the snapshot's key covers: a restored run need not load them)
+        stub: this.stubAt ?? null,
       },
     };
   }
@@ -298,6 +300,7 @@ export class LinuxPlatform extends Platform {
     this.legacy.forEach((x, i) => x.load(l.legacy[i]));
     this.waitSipi = [...l.waitSipi];
     this.pitNext = l.pitNext === -1 ? Infinity : l.pitNext;
+    if (typeof l.stub === 'number' && this.lopts.init === undefined) this.stubAt = l.stub;
   }
   /**
    * Copies of the RAM pages boot() wrote, as it left them (before the guest runs): what a boot snapshot
@@ -334,23 +337,32 @@ export class LinuxPlatform extends Platform {
    * dropped): the saved pages over RAM as boot() writes it. Before the guest has run, RAM is zero (a
    * fresh arena region) but for what boot() loaded, which the snapshot's other pages equal: only the
    * saved pages are copied (a snapshot holds 2,841 of RAM's 16,384 pages, not the 4,126 non-zero ones).
-   * Afterwards RAM is cleared and boot()'s writes made again first.
+   * Afterwards RAM is cleared and boot()'s writes made again first. `bytes`: the pages in order, or what
+   * copies pages [i, j) into RAM (a snapshot's file, read straight into RAM: kernel/snapshot.ts), false
+   * when they do not check out: RAM is then as boot() writes it (and false is returned).
    */
-  restoreRam(pages: number[], bytes: Uint8Array): void {
+  restoreRam(pages: number[], bytes: Uint8Array | ((i: number, j: number, dst: Uint8Array) => boolean)): boolean {
     this.mmu.flushAll();
     if (this.instructions !== 0 || this.loaded === null) {
       this.ram.fill(0);
       this.loaded = [];
       this.loadBootRam();
     }
-    this.loaded = null;
+    const copy = typeof bytes === 'function' ? bytes : (i: number, j: number, dst: Uint8Array) => { dst.set(bytes.subarray(i * PAGE, j * PAGE)); return true; };
     // runs of consecutive pages in one copy each
     for (let i = 0; i < pages.length;) {
       let j = i + 1;
       while (j < pages.length && pages[j] === pages[j - 1]! + PAGE) j++;
-      this.ram.set(bytes.subarray(i * PAGE, j * PAGE), pages[i]!);
+      if (!copy(i, j, this.ram.subarray(pages[i]!, pages[i]! + (j - i) * PAGE))) {
+        this.ram.fill(0);
+        this.loaded = [];
+        this.loadBootRam();
+        return false;
+      }
       i = j;
     }
+    this.loaded = null;
+    return true;
   }
   /** The [start, end) ranges of RAM that boot() wrote (bootPages, restoreRam), null once the guest may have written more. */
   private loaded: [number, number][] | null = [];
