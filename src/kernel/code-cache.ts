@@ -63,7 +63,7 @@ function decoderFingerprint(): string {
 }
 const EMU_DIR = (): string => join(dirname(fileURLToPath(import.meta.url)), '..', 'emu');
 /** The file `npm run build` writes beside the emulator's modules (scripts/emu-print.mjs). */
-const PRINT_FILE = 'fingerprint.json';
+export const PRINT_FILE = 'fingerprint.json';
 /** The files the fingerprint covers besides the emulator's modules: this module (ENTRY_FORMAT) and
  *  iced-x86's package.json (its version). */
 function fingerprintInputs(): string[] {

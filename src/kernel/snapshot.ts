@@ -23,7 +23,7 @@
 //   memory belongs to Linux and does not exist yet where /init starts (user.ts makes it afterwards).
 import { mergeRanges, rangesMeet } from '../base/ranges.js';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import type { Image } from '../elf/image.js';
@@ -37,6 +37,7 @@ import type { Cpu } from '../emu/cpu.js';
 import type { Op } from '../emu/decode.js';
 import { blockSources } from '../emu/compile.js';
 import { cacheEnabled, checksum, openCacheReader, writeCache, type CacheReader } from '../cache.js';
+import { builtFingerprint, PRINT_FILE } from './code-cache.js';
 
 /** Bumped when the snapshot's layout changes. */
 const FORMAT = 6;
@@ -231,18 +232,27 @@ function deserialize(r: CacheReader): Snapshot | null {
   }
 }
 let buildPrint: string | undefined;
+const HERE = (): string => dirname(fileURLToPath(import.meta.url));
+/** The folders of the code a boot depends on: the emulator, the platforms, the workload runner. */
+const BOOT_DIRS = (): string[] => { const here = HERE(); return [join(here, '..', 'emu'), here, join(here, 'workload'), join(here, 'linux')]; };
+const jsFiles = (dir: string): string[] => { try { return readdirSync(dir).filter((f) => f.endsWith('.js')).sort(); } catch { return []; } };
 /** A fingerprint of the code a boot depends on (the emulator and the platform), so a snapshot made by
- *  another build of ktrace is stale. */
+ *  another build of ktrace is stale: the one `npm run build` wrote (writeBuiltBootPrint), while no module
+ *  it covers is newer, else computed now (reads and hashes ~70 modules: 4-8 ms). */
 function buildFingerprint(): string {
   if (buildPrint !== undefined) return buildPrint;
+  const [emu, here, ...rest] = BOOT_DIRS();
+  const also = [emu!, ...rest].flatMap((d) => jsFiles(d).map((f) => join(d, f)));
+  return (buildPrint = builtFingerprint(here!, also) ?? computeBootPrint());
+}
+export function computeBootPrint(): string {
   const h = createHash('sha256');
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (const dir of [join(here, '..', 'emu'), here, join(here, 'workload'), join(here, 'linux')]) {
-    let names: string[];
-    try { names = readdirSync(dir).filter((f) => f.endsWith('.js')).sort(); } catch { continue; }
-    for (const f of names) { h.update(f); h.update(readFileSync(join(dir, f))); }
-  }
-  return (buildPrint = h.digest('hex').slice(0, 24));
+  for (const dir of BOOT_DIRS()) for (const f of jsFiles(dir)) { h.update(f); h.update(readFileSync(join(dir, f))); }
+  return h.digest('hex').slice(0, 24);
+}
+/** Writes the boot fingerprint beside this module (fingerprint.json; scripts/emu-print.mjs, the build's last step). */
+export function writeBuiltBootPrint(): void {
+  writeFileSync(join(HERE(), PRINT_FILE), JSON.stringify({ fingerprint: computeBootPrint() }) + '\n');
 }
 
 function imageHash(image: Image): string {

@@ -14,6 +14,8 @@ import { runResultJson } from '../../src/output/run-summary.js';
 import type { Platform } from '../../src/kernel/platform.js';
 import { KprobeManager, KretprobeManager, Optimizer } from '../../src/kprobe/index.js';
 import { blockSources } from '../../src/emu/compile.js';
+import { computeBootPrint } from '../../src/kernel/snapshot.js';
+import { fileURLToPath } from 'node:url';
 
 const image = Image.load(readFileSync(DEFAULT_VMLINUX));
 const src = readFileSync(join(FIXTURES, 'workloads', 'default.wl'), 'utf8');
@@ -120,6 +122,13 @@ test('a corrupt snapshot is detected and rebuilt; results stay identical', () =>
     assert.is(again.json, good.json);
     assert.is(run(1, true).json, good.json);
   }
+});
+
+test("the snapshots' key names the build by the fingerprint `npm run build` wrote: the modules' own", () => {
+  const built = join(fileURLToPath(new URL('../../src/kernel/', import.meta.url)), 'fingerprint.json');
+  let print: string | undefined;
+  try { print = JSON.parse(readFileSync(built, 'utf8')).fingerprint; } catch { console.log('SKIP no fingerprint.json (tsc without npm run build)'); return; }
+  assert.is(print, computeBootPrint());
 });
 
 test.after(() => { rmSync(cache, { recursive: true, force: true }); });
