@@ -15,7 +15,7 @@ export function mergeRanges(r: [number, number][]): number[] {
 }
 
 /** Does [a, b) meet one of the merged ranges? */
-export function rangesMeet(ranges: readonly number[], a: number, b: number): boolean {
+export function rangesMeet(ranges: ArrayLike<number>, a: number, b: number): boolean {
   let lo = 0, hi = ranges.length / 2;
   while (lo < hi) { const m = (lo + hi) >> 1; if (ranges[2 * m + 1] <= a) lo = m + 1; else hi = m; }
   return lo < ranges.length / 2 && ranges[2 * lo] < b;

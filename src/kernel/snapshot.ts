@@ -57,10 +57,10 @@ export interface Snapshot {
   pages: [number, number][];
   bytes: PageBytes;
   /** Code boot executed: sorted, merged [start, end) byte ranges. */
-  executed: number[];
+  executed: ArrayLike<number>;
   /** Code boot executed from the slice boundary where the kernel's text was patched (Platform.textPatched)
    *  on: where a probe armed only from there (text the kernel patches at boot) would have hit during boot. */
-  executedLate: number[];
+  executedLate: ArrayLike<number>;
   events: BootEvent[];
 }
 
@@ -214,15 +214,14 @@ function deserialize(r: CacheReader): Snapshot | null {
     const rest = r.read(countsAt + 16, listsLen + sumsLen);
     if (checksum(rest, checksum(first)) !== pre.readUInt32LE(4)) return null;
     const s = dec(JSON.parse(first.toString('utf8', 0, n))) as Snapshot;
-    // (copies: the float64 arrays need 8-byte alignment; plain loops: Array.from over a typed array takes its iterator path, 5-15 ms for these)
+    // (copies: the float64 arrays need 8-byte alignment; the page list by a plain loop: Array.from over a typed array takes its iterator path)
     let at = 0;
     const lists = counts.map((c) => { const l = new Float64Array(rest.buffer.slice(rest.byteOffset + at, rest.byteOffset + at + c * 8)); at += c * 8; return l; });
     const flat = lists[0]!;
     s.pages = new Array(pageCount);
     for (let i = 0; i < flat.length; i += 2) s.pages[i / 2] = [flat[i]!, flat[i + 1]!];
-    const plain = (l: Float64Array) => { const a: number[] = new Array(l.length); for (let i = 0; i < l.length; i++) a[i] = l[i]!; return a; };
-    s.executed = plain(lists[1]!);
-    s.executedLate = plain(lists[2]!);
+    s.executed = lists[1]!;
+    s.executedLate = lists[2]!;
     const sums = new Uint32Array(rest.buffer.slice(rest.byteOffset + at, rest.byteOffset + at + pageCount * 4));
     s.bytes = filePages(r, bytesAt, sums);
     // the events' optional fields survive the round trip; the platform's lastKernelFault may be absent
@@ -240,10 +239,12 @@ const jsFiles = (dir: string): string[] => { try { return readdirSync(dir).filte
  *  another build of ktrace is stale: the one `npm run build` wrote (writeBuiltBootPrint), while no module
  *  it covers is newer, else computed now (reads and hashes ~70 modules: 4-8 ms). */
 function buildFingerprint(): string {
-  if (buildPrint !== undefined) return buildPrint;
+  return (buildPrint ??= builtBootPrint() ?? computeBootPrint());
+}
+/** The boot fingerprint the build wrote, undefined when there is none or a module it covers is newer. */
+export function builtBootPrint(): string | undefined {
   const [emu, here, ...rest] = BOOT_DIRS();
-  const also = [emu!, ...rest].flatMap((d) => jsFiles(d).map((f) => join(d, f)));
-  return (buildPrint = builtFingerprint(here!, also) ?? computeBootPrint());
+  return builtFingerprint(here!, [emu!, ...rest].flatMap((d) => jsFiles(d).map((f) => join(d, f))));
 }
 export function computeBootPrint(): string {
   const h = createHash('sha256');
