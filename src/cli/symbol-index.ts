@@ -5,7 +5,8 @@
 // records a fingerprint of the image (size, section headers, the ends of .symtab and .strtab) checked on
 // every load; indexes outside .symtab or a mismatch mean it is rebuilt, never used.
 import { cacheEnabled, readCache, writeCache } from '../cache.js';
-import type { Image, SymbolOrders } from '../elf/image.js';
+import type { Image, KprobeTables, SymbolOrders } from '../elf/image.js';
+import type { BlacklistEntry } from '../elf/kernel-sections.js';
 import { ObjdumpSymbols } from '../elf/objdump-symbols.js';
 import { kallsymsOrder, orderKey } from '../elf/kallsyms.js';
 import { blacklistText } from '../elf/kernel-sections.js';
@@ -186,4 +187,68 @@ export async function staticFileText(img: Image, path: string, file: string, env
   const text = render(img);
   writeCache(KIND, name, e.key, Buffer.concat([fp, Buffer.from(text, 'utf8')]), env);
   return text;
+}
+
+/** What the kprobe tables depend on besides the symbols: the tables themselves, and the text jump labels are read from. */
+const KPROBE_SAMPLED = (n: string) => SAMPLED(n) || ['_kprobe_blacklist', '__mcount_loc', '__jump_table', '.static_call_sites', '__bug_table', '.text'].includes(n);
+const kprobeTablesName = (key: string) => `${key}.kprobe-tables-1`;
+
+/** The payload: the image's fingerprint, u32 length of a JSON head (blacklist, reasons, counts), the head,
+ *  padding to 8 bytes, the mcount sites and the patched addresses as float64, then each one's reason (u8). */
+export function encodeKprobeTables(img: Image, t: KprobeTables): Buffer {
+  const reasons = [...new Set(t.patched.values())];
+  const head = Buffer.from(JSON.stringify({ blacklist: t.blacklist.map((e) => [e.start, e.end, e.name, e.source]), reasons, mcount: t.mcount.length, patched: t.patched.size }));
+  const fp = imageFingerprint(img, KPROBE_SAMPLED);
+  const pre = Buffer.alloc(4);
+  pre.writeUInt32LE(head.length);
+  const pad = Buffer.alloc((8 - ((fp.length + 4 + head.length) % 8)) % 8);
+  const mc = Float64Array.from(t.mcount), addrs = Float64Array.from(t.patched.keys()), why = Uint8Array.from(t.patched.values(), (r) => reasons.indexOf(r));
+  return Buffer.concat([fp, pre, head, pad, Buffer.from(mc.buffer), Buffer.from(addrs.buffer), Buffer.from(why.buffer)]);
+}
+
+/** The tables of a payload, or undefined when it does not describe this image or does not read back. */
+export function decodeKprobeTables(img: Image, payload: Buffer): KprobeTables | undefined {
+  try {
+    const fp = imageFingerprint(img, KPROBE_SAMPLED);
+    if (payload.length < fp.length + 4 || !payload.subarray(0, fp.length).equals(fp)) return undefined;
+    const n = payload.readUInt32LE(fp.length), headEnd = fp.length + 4 + n;
+    const h = JSON.parse(payload.toString('utf8', fp.length + 4, headEnd)) as { blacklist: [number, number, string, BlacklistEntry['source']][]; reasons: string[]; mcount: number; patched: number };
+    const at = headEnd + ((8 - (headEnd % 8)) % 8);
+    if (at + h.mcount * 8 + h.patched * 9 !== payload.length) return undefined;
+    const f64 = (from: number, count: number) => new Float64Array(payload.buffer.slice(payload.byteOffset + from, payload.byteOffset + from + count * 8));
+    const mc = f64(at, h.mcount), addrs = f64(at + h.mcount * 8, h.patched), why = payload.subarray(at + (h.mcount + h.patched) * 8);
+    const mcount: number[] = new Array(h.mcount);
+    for (let i = 0; i < mc.length; i++) mcount[i] = mc[i]!;
+    const patched = new Map<number, string>();
+    for (let i = 0; i < addrs.length; i++) {
+      const r = h.reasons[why[i]!];
+      if (typeof r !== 'string') return undefined;
+      patched.set(addrs[i]!, r);
+    }
+    const blacklist = h.blacklist.map(([start, end, name, source]) => ({ start, end, name, source }));
+    return { blacklist, mcount, patched };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * For a run's probe set-up on a big image: the tables register_kprobe's checks read (Image.kprobeTables:
+ * NOKPROBE_SYMBOL's blacklist, the mcount sites, the text the kernel patches itself; ~15 ms to read from
+ * Linux's image) from their cache entry. False when there is none (saveKprobeTables writes it).
+ */
+export function useKprobeTables(img: Image, path: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!cacheEnabled(env) || img.source.size < SYMBOL_INDEX_MIN) return false;
+  const e = entryOf(path);
+  const payload = e ? readCache(KIND, kprobeTablesName(e.key), e.key, env) : null;
+  const t = payload ? decodeKprobeTables(img, payload) : undefined;
+  if (t) img.useKprobeTables(t);
+  return t !== undefined;
+}
+
+/** Writes the image's kprobe tables (read from it now when they are not yet) for the next run. */
+export function saveKprobeTables(img: Image, path: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!cacheEnabled(env) || img.source.size < SYMBOL_INDEX_MIN) return false;
+  const e = entryOf(path);
+  return e ? writeCache(KIND, kprobeTablesName(e.key), e.key, encodeKprobeTables(img, img.kprobeTables), env) : false;
 }

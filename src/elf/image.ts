@@ -20,6 +20,14 @@ const SMALL_SECTION = 1 << 20;
  * The symbol table's orders, from a persistent index (src/cli/symbol-index.ts): with them a query on a
  * big image decodes only the symbols it looks at, not all of .symtab. Each is a list of .symtab indexes.
  */
+/** The kernel tables register_kprobe's checks read (kernel-sections.ts), as Image keeps them. */
+export interface KprobeTables {
+  readonly blacklist: readonly BlacklistEntry[];
+  readonly mcount: readonly number[];
+  /** patchedTextSites: address → why. */
+  readonly patched: ReadonlyMap<number, string>;
+}
+
 export interface SymbolOrders {
   /** Symbols with a name, sorted by name (JavaScript string order), then index. */
   readonly byName: Uint32Array;
@@ -350,6 +358,16 @@ export class Image {
   /** Does [start, end) meet text Linux rewrites once at boot (bootPatchedRanges: alternatives, SMP lock prefixes)? */
   bootPatchMeets(start: number, end: number): boolean {
     return rangesMeet(this.memo('bpr', () => bootPatchedRanges(this)), start, end);
+  }
+  /** The tables register_kprobe's checks read (kprobeBlacklist, mcountSites, patchedTextSites), read now when not yet. */
+  get kprobeTables(): KprobeTables {
+    return { blacklist: this.kprobeBlacklist, mcount: this.mcountSites, patched: this.memo('ptx', () => patchedTextSites(this)) };
+  }
+  /** Those tables from a persistent index (src/cli/symbol-index.ts), instead of reading them from the image. */
+  useKprobeTables(t: KprobeTables): void {
+    this.cache.set('kbl', t.blacklist);
+    this.cache.set('mc', t.mcount);
+    this.cache.set('ptx', t.patched);
   }
   /** Why register_kprobe refuses `addr` as text the kernel patches itself (patchedTextSites), or undefined. */
   patchedText(addr: number): string | undefined {

@@ -71,8 +71,6 @@ export class Kallsyms {
   private byNameCache: Map<string, KallsymsEntry> | undefined;
   private readonly end: number;
   private readonly indexed: KallsymsOrder | undefined;
-  /** Kallsyms position of a .symtab index (indexed form), -1 for symbols kallsyms leaves out. */
-  private positions: Int32Array | undefined;
   /** Symbols the running kernel adds above the image (kprobes' kretprobe trampoline): name → entry and size. */
   private readonly runtime = new Map<string, { entry: KallsymsEntry; size: number }>();
 
@@ -141,19 +139,16 @@ export class Kallsyms {
   }
   private countCache: Map<string, number> | undefined;
 
-  /** Kallsyms positions of the symbols named `name` (indexed form: no entry decoded but theirs). */
+  /** Kallsyms positions of the symbols named `name` (indexed form: no entry decoded but theirs): each
+   *  one's among the entries at its address (a binary search of the keys). */
   private positionsNamed(name: string): number[] {
-    const o = this.indexed!;
-    if (!this.positions) {
-      let max = 0;
-      for (let k = 0; k < o.order.length; k++) if (o.order[k]! > max) max = o.order[k]!;
-      const pos = this.positions = new Int32Array(max + 1).fill(-1);
-      for (let k = 0; k < o.order.length; k++) pos[o.order[k]!] = k;
-    }
+    const o = this.indexed!, xs = this.addrs;
     const out: number[] = [];
     for (const s of o.named(name)) {
-      const k = s.index < this.positions.length ? this.positions[s.index]! : -1;
-      if (k >= 0) out.push(k);
+      const key = orderKey(s.addr);
+      let lo = 0, hi = xs.length;
+      while (lo < hi) { const m = (lo + hi) >>> 1; if (xs[m]! < key) lo = m + 1; else hi = m; }
+      for (let k = lo; k < xs.length && xs[k] === key; k++) if (o.order[k] === s.index) { out.push(k); break; }
     }
     return out;
   }

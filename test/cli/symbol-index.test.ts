@@ -6,15 +6,16 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FIXTURE } from '../elf/fixture.js';
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ktrace, MAIN, tempDir } from './run.js';
 import { Image } from '../../src/elf/image.js';
 import { FileSource } from '../../src/elf/source.js';
-import { buildSymbolOrders, decodeSymbolOrders, encodeSymbolOrders } from '../../src/cli/symbol-index.js';
+import { buildSymbolOrders, decodeKprobeTables, decodeSymbolOrders, encodeKprobeTables, encodeSymbolOrders } from '../../src/cli/symbol-index.js';
 import { perfFunctionList } from '../../src/trace/perf-probe/funcs.js';
 import { Disassembler } from '../../src/elf/disasm.js';
 import { realVmlinux } from '../../bench/sections/real.js';
+import { bundledLinuxPath, LINUX_FIXTURE_DIR } from '../../src/kernel/linux/bundle.js';
 
 const full = Image.load(new FileSource(FIXTURE));
 const orders = buildSymbolOrders(full);
@@ -44,6 +45,38 @@ test("kallsyms' addresses come from the index: every lookup and name agree with 
   assert.is(o.kallsymsKeys, undefined);
   bare.useSymbolOrders(o);
   for (const e of fk.entries) assert.is(bare.kallsyms.format(e.addr + 1), fk.format(e.addr + 1));
+});
+
+/** The tables of `full` through their payload into a fresh image of `load()`: what the checks answer is the same. */
+function kprobeTablesRoundTrip(full: Image, load: () => Image): void {
+  const t = full.kprobeTables;
+  const bytes = encodeKprobeTables(full, t);
+  const img = load();
+  const back = decodeKprobeTables(img, bytes)!;
+  assert.ok(back, 'read back');
+  assert.equal(back.blacklist, t.blacklist);
+  assert.equal(back.mcount, t.mcount);
+  assert.equal([...back.patched], [...t.patched]);
+  img.useKprobeTables(back);
+  const at = [...t.blacklist.flatMap((e) => [e.start - 1, e.start, e.end - 1, e.end]), ...[...t.patched.keys()].flatMap((a) => [a - 1, a, a + 1]), ...t.mcount];
+  for (const a of at) {
+    if (img.inKprobeBlacklist(a) !== full.inKprobeBlacklist(a) || img.patchedText(a) !== full.patchedText(a)) assert.unreachable(`0x${a.toString(16)}`);
+  }
+  assert.is(img.mcountSites, back.mcount);
+  assert.is(decodeKprobeTables(img, bytes.subarray(0, bytes.length - 1)), undefined, 'truncated');
+}
+
+test("the kprobe checks' tables round-trip: blacklist, mcount sites and patched text as the image reads them", () => {
+  assert.ok(full.kprobeTables.blacklist.length > 0 && full.kprobeTables.mcount.length > 0, 'the fixture has a blacklist and mcount sites');
+  kprobeTablesRoundTrip(full, () => Image.load(new FileSource(FIXTURE)));
+  const changed = Buffer.from(readFileSync(FIXTURE));
+  changed[full.sectionByName('__mcount_loc')!.offset] ^= 0x01;
+  assert.is(decodeKprobeTables(Image.load(new Uint8Array(changed)), encodeKprobeTables(full, full.kprobeTables)), undefined, 'another image');
+  // real Linux's (jump labels, static calls, BUG() sites: text it patches itself), when it is built
+  if (!existsSync(join(LINUX_FIXTURE_DIR, 'vmlinux.br'))) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
+  const linux = Image.load(new FileSource(bundledLinuxPath()));
+  assert.ok(linux.kprobeTables.patched.size > 0);
+  kprobeTablesRoundTrip(linux, () => Image.load(new FileSource(bundledLinuxPath())));
 });
 
 test('perf --funcs, names and functions by address agree with the full table', () => {

@@ -125,6 +125,10 @@ const command: CommandModule<GlobalArgs, Args> = {
     const script = loadWorkload(args.workload);
     const { loadBootableIndexed } = await import('../image.js');
     const image = await loadBootableIndexed(args.vmlinux, 'run');
+    // A big image's (real Linux's) tables that register_kprobe's checks read, from the cache (symbol-index.ts)
+    const { SYMBOL_INDEX_MIN } = await import('../load-image.js');
+    const si = image.source.size >= SYMBOL_INDEX_MIN ? await import('../symbol-index.js') : undefined;
+    const kprobeTablesCached = si?.useKprobeTables(image, args.vmlinux) ?? true;
     const { isLinuxImage } = await import('../../kernel/linux/bundle.js');
     const linux = isLinuxImage(image);
     const cpus = args.cpus ?? (linux ? 1 : 2);
@@ -154,6 +158,7 @@ const command: CommandModule<GlobalArgs, Args> = {
       if (compile) specLines = (spec, taken) => compile([spec], { taken, force: true, command: `run: -a ${spec}`, warn: (t) => { process.stderr.write(t); } });
     }
     const sel = await rp.selectEvents(t, image, stored, asList(args.event), asList(args.add), specLines);
+    if (!kprobeTablesCached && sel.probes.length) si!.saveKprobeTables(image, args.vmlinux);
     const hm = args.handlers !== undefined ? await (await import('../handlers.js')).loadHandlers(args.handlers) : undefined;
     const tracing = sel.selected.length > 0 || hm !== undefined;
     // --hist NAME or EVENT:NAME: a numeric argument, or $retval / retval of a return probe. A name
