@@ -113,7 +113,10 @@ export async function runScriptAsync(image: Image, script: Script, opts: RunOpti
 
 function collect(platform: Platform, runner: WorkloadRunner, script: Script, opts: RunOptions, hostSeconds: number): RunResult {
   const end = platform.end!;
-  saveCode(platform.machine, platform.image, opts.imageKey);
+  // A real Linux run that booted cold (a probe on code boot runs, --no-snapshot) decoded the whole boot:
+  // its ~100,000 records would make the code entry 5x larger and every later run from the snapshot ~4x
+  // slower (parsing them all). What those runs run is not boot: the entry is left as it is.
+  if (!(platform.bootedFrom.kind === 'cold' && isLinuxImage(platform.image))) saveCode(platform.machine, platform.image, opts.imageKey);
   const syscalls: Record<string, SyscallSummary> = {};
   for (const name of [...runner.stats.keys()].sort()) {
     const s = runner.stats.get(name)!;

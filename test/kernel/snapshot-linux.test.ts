@@ -8,7 +8,7 @@
 // linux-snapshots: 1 (the boot snapshots this file restores: scripts/test.mjs makes them first)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Image } from '../../src/elf/image.js';
@@ -21,7 +21,7 @@ import { bundledLinuxPath, LINUX_FIXTURE_DIR } from '../../src/kernel/linux/bund
 import '../../src/kernel/linux/task-layout.js'; // Linux's task layout reader (kernel/task-layout.ts)
 import { KprobeManager, KretprobeManager, Optimizer } from '../../src/kprobe/index.js';
 import { Disassembler } from '../../src/elf/disasm.js';
-import { cacheEnabled } from '../../src/cache.js';
+import { cacheEnabled, cacheRoot } from '../../src/cache.js';
 
 const built = existsSync(join(LINUX_FIXTURE_DIR, 'vmlinux.br'));
 const image = built ? Image.load(readFileSync(bundledLinuxPath())) : undefined;
@@ -70,6 +70,13 @@ test('a probe on code boot runs boots cold and counts its boot hits; no boot WAR
   if (!cacheEnabled()) { console.log('SKIP the cache is off (KTRACE_NO_CACHE): no boot snapshot'); return; }
   cold = run(true, withBootProbe);
   assert.is(cold.booted, 'cold');
+  // the code entries serve runs from the snapshot: a cold boot does not add its ~100,000 records of boot
+  // code to them (~13 MB against ~3 MB; other test files' runs from the snapshot may write them meanwhile)
+  const codeDir = join(cacheRoot(), 'code');
+  for (const n of existsSync(codeDir) ? readdirSync(codeDir).filter((f) => !f.includes('.') && !f.startsWith('sha-')) : []) {
+    const mb = statSync(join(codeDir, n)).size / 2 ** 20;
+    assert.ok(mb < 8, `code entry ${n}: ${mb.toFixed(1)} MB`);
+  }
   assert.match(cold.why, 'code boot executed');
   assert.is(cold.r.end.kind, 'poweroff', cold.r.console.slice(-2000));
   assert.equal(cold.r.failures, []);
