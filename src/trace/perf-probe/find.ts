@@ -51,8 +51,9 @@ export function perfFunctionMatches(d: Dwarf, name: string, file?: string): Unit
       if (d.has(def, DW_AT.declaration)) continue;
       const instance = isFuncInstance(d, def);
       if (!instance && !d.has(def, DW_AT.inline)) continue;
-      const decl = d.declaration(def);
-      if (file !== undefined && (decl.file === undefined || !pathMatches(decl.file, file))) continue;
+      // (the declaration's file name reads the unit's line table: only when a file is asked for, or declFile is)
+      let decl = file !== undefined ? d.declaration(def) : undefined;
+      if (file !== undefined && (decl!.file === undefined || !pathMatches(decl!.file, file))) continue;
       const instances: FunctionInstance[] = [];
       if (instance) {
         const fi = d.functionInstance(def, { empty: true });
@@ -66,7 +67,7 @@ export function perfFunctionMatches(d: Dwarf, name: string, file?: string): Unit
           if (fi) instances.push(fi);
         }
       }
-      out.push({ unit: u, def, declFile: decl.file, declLine: decl.line, instances });
+      out.push({ unit: u, def, get declFile() { return (decl ??= d.declaration(def)).file; }, get declLine() { return (decl ??= d.declaration(def)).line; }, instances });
       break;
     }
   }
