@@ -23,6 +23,15 @@ export interface ProbeSite {
   smpAltLocked?(addr: number): boolean;
 }
 
+const mcountSets = new WeakMap<object, ReadonlySet<number>>();
+/** The image's __mcount_loc sites as a set (ftrace_location), made once per image: the check-only backend
+ *  and the ftrace layer of the run that follows ask the same image (Linux: 13,500 sites). */
+export function mcountSet(image: { readonly mcountSites: readonly number[] }): ReadonlySet<number> {
+  let s = mcountSets.get(image);
+  if (!s) mcountSets.set(image, (s = new Set(image.mcountSites)));
+  return s;
+}
+
 /** A refusal: the errno (positive; register_kprobe returns it negated) and a reason users can act on. */
 export interface Refusal { errno: number; reason: string }
 

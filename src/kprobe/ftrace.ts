@@ -17,6 +17,7 @@ import type { Cpu } from '../emu/cpu.js';
 import { guestPop } from '../emu/guest.js';
 import type { KprobeManager, ProbePoint } from './kprobes.js';
 import { relCall } from './detour.js';
+import { mcountSet } from './check.js';
 
 /** MCOUNT_INSN_SIZE on x86. */
 export const MCOUNT_INSN_SIZE = 5;
@@ -24,7 +25,7 @@ export const MCOUNT_INSN_SIZE = 5;
 const NOP5 = Uint8Array.of(0x0f, 0x1f, 0x44, 0x00, 0x00);
 
 export class FtraceProbes {
-  readonly sites: Set<number>;
+  readonly sites: ReadonlySet<number>;
   /** The trampoline (ftrace_regs_caller for kprobes): vmcall; ret. */
   readonly trampoline: number;
   private readonly vmcallAt: number;
@@ -34,7 +35,7 @@ export class FtraceProbes {
   readonly waiting = new Set<number>();
 
   constructor(readonly mgr: KprobeManager) {
-    this.sites = new Set(mgr.image.mcountSites);
+    this.sites = mcountSet(mgr.image);
     const page = mgr.slots.allocArea(1);
     this.trampoline = page;
     this.vmcallAt = page;

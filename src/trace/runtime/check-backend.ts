@@ -18,7 +18,7 @@ import type { KprobeBackend } from '../kprobe-events/events.js';
 import type { ProbeDef } from '../kprobe-events/probe.js';
 import { showProbe } from '../kprobe-events/show.js';
 import { ENOENT, EILSEQ } from '../../base/errno.js';
-import { addressRefusal, resolveKprobeAddr, type ProbeSite } from '../../kprobe/check.js';
+import { addressRefusal, mcountSet, resolveKprobeAddr, type ProbeSite } from '../../kprobe/check.js';
 
 
 /** The slice of src/elf's Image this needs. */
@@ -45,12 +45,9 @@ export function probeAddress(image: TextImage, p: ProbeDef): number {
   return a === undefined ? -ENOENT : a + p.offset;
 }
 
-const siteSets = new WeakMap<TextImage, Set<number>>();
 /** ftrace_location(addr) === addr: a kprobe there is ftrace-based (no instruction is copied). */
 export function isFtraceSite(image: TextImage, addr: number): boolean {
-  let s = siteSets.get(image);
-  if (!s) siteSets.set(image, (s = new Set(image.mcountSites)));
-  return s.has(addr);
+  return mcountSet(image).has(addr);
 }
 
 /** Does registering `p` need the instruction check (canProbe), i.e. is it not at the start of a symbol on an mcount site? */
