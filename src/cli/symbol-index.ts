@@ -190,20 +190,22 @@ export async function staticFileText(img: Image, path: string, file: string, env
 }
 
 /** What the kprobe tables depend on besides the symbols: the tables themselves, and the text jump labels are read from. */
-const KPROBE_SAMPLED = (n: string) => SAMPLED(n) || ['_kprobe_blacklist', '__mcount_loc', '__jump_table', '.static_call_sites', '__bug_table', '.text'].includes(n);
-const kprobeTablesName = (key: string) => `${key}.kprobe-tables-1`;
+const KPROBE_SAMPLED = (n: string) => SAMPLED(n) || ['_kprobe_blacklist', '__mcount_loc', '__jump_table', '.static_call_sites', '__bug_table', '.smp_locks', '.text'].includes(n);
+const kprobeTablesName = (key: string) => `${key}.kprobe-tables-2`;
 
 /** The payload: the image's fingerprint, u32 length of a JSON head (blacklist, reasons, counts), the head,
- *  padding to 8 bytes, the mcount sites and the patched addresses as float64, then each one's reason (u8). */
+ *  padding to 8 bytes, the mcount sites, the SMP lock sites and the patched addresses as float64, then each
+ *  patched address's reason (u8). */
 export function encodeKprobeTables(img: Image, t: KprobeTables): Buffer {
   const reasons = [...new Set(t.patched.values())];
-  const head = Buffer.from(JSON.stringify({ blacklist: t.blacklist.map((e) => [e.start, e.end, e.name, e.source]), reasons, mcount: t.mcount.length, patched: t.patched.size }));
+  const head = Buffer.from(JSON.stringify({ blacklist: t.blacklist.map((e) => [e.start, e.end, e.name, e.source]), reasons, mcount: t.mcount.length, smpLocks: t.smpLocks.length, patched: t.patched.size }));
   const fp = imageFingerprint(img, KPROBE_SAMPLED);
   const pre = Buffer.alloc(4);
   pre.writeUInt32LE(head.length);
   const pad = Buffer.alloc((8 - ((fp.length + 4 + head.length) % 8)) % 8);
-  const mc = Float64Array.from(t.mcount), addrs = Float64Array.from(t.patched.keys()), why = Uint8Array.from(t.patched.values(), (r) => reasons.indexOf(r));
-  return Buffer.concat([fp, pre, head, pad, Buffer.from(mc.buffer), Buffer.from(addrs.buffer), Buffer.from(why.buffer)]);
+  const mc = Float64Array.from(t.mcount), locks = Float64Array.from(t.smpLocks), addrs = Float64Array.from(t.patched.keys());
+  const why = Uint8Array.from(t.patched.values(), (r) => reasons.indexOf(r));
+  return Buffer.concat([fp, pre, head, pad, Buffer.from(mc.buffer), Buffer.from(locks.buffer), Buffer.from(addrs.buffer), Buffer.from(why.buffer)]);
 }
 
 /** The tables of a payload, or undefined when it does not describe this image or does not read back. */
@@ -212,13 +214,13 @@ export function decodeKprobeTables(img: Image, payload: Buffer): KprobeTables | 
     const fp = imageFingerprint(img, KPROBE_SAMPLED);
     if (payload.length < fp.length + 4 || !payload.subarray(0, fp.length).equals(fp)) return undefined;
     const n = payload.readUInt32LE(fp.length), headEnd = fp.length + 4 + n;
-    const h = JSON.parse(payload.toString('utf8', fp.length + 4, headEnd)) as { blacklist: [number, number, string, BlacklistEntry['source']][]; reasons: string[]; mcount: number; patched: number };
+    const h = JSON.parse(payload.toString('utf8', fp.length + 4, headEnd)) as { blacklist: [number, number, string, BlacklistEntry['source']][]; reasons: string[]; mcount: number; smpLocks: number; patched: number };
     const at = headEnd + ((8 - (headEnd % 8)) % 8);
-    if (at + h.mcount * 8 + h.patched * 9 !== payload.length) return undefined;
+    if (at + (h.mcount + h.smpLocks) * 8 + h.patched * 9 !== payload.length) return undefined;
     const f64 = (from: number, count: number) => new Float64Array(payload.buffer.slice(payload.byteOffset + from, payload.byteOffset + from + count * 8));
-    const mc = f64(at, h.mcount), addrs = f64(at + h.mcount * 8, h.patched), why = payload.subarray(at + (h.mcount + h.patched) * 8);
-    const mcount: number[] = new Array(h.mcount);
-    for (let i = 0; i < mc.length; i++) mcount[i] = mc[i]!;
+    const plain = (l: Float64Array) => { const a: number[] = new Array(l.length); for (let i = 0; i < l.length; i++) a[i] = l[i]!; return a; };
+    const mcount = plain(f64(at, h.mcount)), smpLocks = plain(f64(at + h.mcount * 8, h.smpLocks));
+    const addrs = f64(at + (h.mcount + h.smpLocks) * 8, h.patched), why = payload.subarray(at + (h.mcount + h.smpLocks + h.patched) * 8);
     const patched = new Map<number, string>();
     for (let i = 0; i < addrs.length; i++) {
       const r = h.reasons[why[i]!];
@@ -226,7 +228,7 @@ export function decodeKprobeTables(img: Image, payload: Buffer): KprobeTables | 
       patched.set(addrs[i]!, r);
     }
     const blacklist = h.blacklist.map(([start, end, name, source]) => ({ start, end, name, source }));
-    return { blacklist, mcount, patched };
+    return { blacklist, mcount, patched, smpLocks };
   } catch {
     return undefined;
   }

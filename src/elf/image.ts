@@ -26,6 +26,8 @@ export interface KprobeTables {
   readonly mcount: readonly number[];
   /** patchedTextSites: address → why. */
   readonly patched: ReadonlyMap<number, string>;
+  /** smpLockSites (alternatives_text_reserved's .smp_locks). */
+  readonly smpLocks: readonly number[];
 }
 
 export interface SymbolOrders {
@@ -361,13 +363,14 @@ export class Image {
   }
   /** The tables register_kprobe's checks read (kprobeBlacklist, mcountSites, patchedTextSites), read now when not yet. */
   get kprobeTables(): KprobeTables {
-    return { blacklist: this.kprobeBlacklist, mcount: this.mcountSites, patched: this.memo('ptx', () => patchedTextSites(this)) };
+    return { blacklist: this.kprobeBlacklist, mcount: this.mcountSites, patched: this.memo('ptx', () => patchedTextSites(this)), smpLocks: [...this.smpLockSites] };
   }
   /** Those tables from a persistent index (src/cli/symbol-index.ts), instead of reading them from the image. */
   useKprobeTables(t: KprobeTables): void {
     this.cache.set('kbl', t.blacklist);
     this.cache.set('mc', t.mcount);
     this.cache.set('ptx', t.patched);
+    this.cache.set('smpl', new Set(t.smpLocks));
   }
   /** Why register_kprobe refuses `addr` as text the kernel patches itself (patchedTextSites), or undefined. */
   patchedText(addr: number): string | undefined {

@@ -57,7 +57,9 @@ function kprobeTablesRoundTrip(full: Image, load: () => Image): void {
   assert.equal(back.blacklist, t.blacklist);
   assert.equal(back.mcount, t.mcount);
   assert.equal([...back.patched], [...t.patched]);
+  assert.equal(back.smpLocks, t.smpLocks);
   img.useKprobeTables(back);
+  assert.equal([...img.smpLockSites], [...full.smpLockSites]);
   const at = [...t.blacklist.flatMap((e) => [e.start - 1, e.start, e.end - 1, e.end]), ...[...t.patched.keys()].flatMap((a) => [a - 1, a, a + 1]), ...t.mcount];
   for (const a of at) {
     if (img.inKprobeBlacklist(a) !== full.inKprobeBlacklist(a) || img.patchedText(a) !== full.patchedText(a)) assert.unreachable(`0x${a.toString(16)}`);
