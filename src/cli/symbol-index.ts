@@ -4,7 +4,7 @@
 // reads .symtab's bytes and decodes only the entries it looks at, instead of 118,000 objects. The payload
 // records a fingerprint of the image (size, section headers, the ends of .symtab and .strtab) checked on
 // every load; indexes outside .symtab or a mismatch mean it is rebuilt, never used.
-import { cacheEnabled, readCache, writeCache } from '../cache.js';
+import { cacheEnabled, checksum, openCacheReader, readCache, writeCache, type CacheReader } from '../cache.js';
 import type { Image, SymbolOrders } from '../elf/image.js';
 import { ObjdumpSymbols } from '../elf/objdump-symbols.js';
 import { kallsymsOrder } from '../elf/kallsyms.js';
@@ -15,7 +15,7 @@ import { SYMBOL_INDEX_MIN } from './load-image.js';
 import { perfFunctionSymbols, sortPerfFunctions } from '../trace/perf-probe/funcs.js';
 
 const KIND = 'index';
-const MAGIC = 0x4b535934; // 'KSY4'
+const MAGIC = 0x4b535935; // 'KSY5'
 const SAMPLED = (n: string) => n === '.symtab' || n === '.strtab';
 
 export { SYMBOL_INDEX_MIN };
@@ -37,68 +37,119 @@ export function buildSymbolOrders(img: Image): SymbolOrders {
 }
 
 const LISTS = ['byName', 'functions', 'objdump', 'perf', 'kallsyms'] as const;
+type List = typeof LISTS[number];
+/** magic, symbol count, largest function size, the lists' lengths, the names' length, CRC-32s of the lists and names. */
+const HEAD_LEN = 8 + 8 + 4 * LISTS.length + 4 + 4 * (LISTS.length + 1);
 
+/**
+ * The payload: the head, the image's fingerprint, the lists (little-endian u32 .symtab indexes), then
+ * perf's names one a line. Each list and the names carry a CRC-32 of their own: a query reads the head
+ * and only the lists it uses (a disassembly reads 2 of the 2.6 MB of a distribution kernel's index).
+ */
 export function encodeSymbolOrders(img: Image, o: SymbolOrders): Buffer {
   const names = Buffer.from(Array.from(o.perf, (i) => img.symbolNameAt(i)).join('\n'), 'utf8');
-  const head = Buffer.alloc(8 + 8 + 4 * LISTS.length + 4);
+  const lists = LISTS.map((k) => Buffer.from(o[k].buffer, o[k].byteOffset, o[k].byteLength));
+  const head = Buffer.alloc(HEAD_LEN);
   head.writeUInt32LE(MAGIC, 0);
   head.writeUInt32LE(img.symbolCount, 4);
   head.writeDoubleLE(o.maxFunctionSize, 8);
   LISTS.forEach((k, i) => head.writeUInt32LE(o[k].length, 16 + 4 * i));
   head.writeUInt32LE(names.length, 16 + 4 * LISTS.length);
-  return Buffer.concat([head, imageFingerprint(img, SAMPLED), ...LISTS.map((k) => Buffer.from(o[k].buffer, o[k].byteOffset, o[k].byteLength)), names]);
+  [...lists, names].forEach((b, i) => head.writeUInt32LE(checksum(b), 20 + 4 * LISTS.length + 4 * i));
+  return Buffer.concat([head, imageFingerprint(img, SAMPLED), ...lists, names]);
 }
 
-/** The orders of a payload, or undefined when it does not describe this image. */
-export function decodeSymbolOrders(img: Image, payload: Buffer): SymbolOrders | undefined {
+/** Bytes of a payload: a whole one in memory, or an entry read in parts. */
+type Bytes = Pick<CacheReader, 'length' | 'read'>;
+
+/**
+ * The orders of a payload, or undefined when its head does not describe this image. The lists are read
+ * when first used, each checked against its CRC-32 and its ends against .symtab; one that fails is
+ * computed from the image's symbols instead (same answers, slower) and `bad` is called (the caller
+ * removes the entry so that it is rebuilt).
+ */
+export function decodeSymbolOrders(img: Image, payload: Buffer | Bytes, bad: () => void = () => {}): SymbolOrders | undefined {
+  const bytes: Bytes = Buffer.isBuffer(payload) ? { length: payload.length, read: (at, n) => payload.subarray(at, at + n) } : payload;
   try {
-    const headLen = 8 + 8 + 4 * LISTS.length + 4;
-    if (payload.length < headLen + FINGERPRINT_LEN || payload.readUInt32LE(0) !== MAGIC) return undefined;
-    const count = payload.readUInt32LE(4), max = payload.readDoubleLE(8);
+    if (bytes.length < HEAD_LEN + FINGERPRINT_LEN) return undefined;
+    const head = bytes.read(0, HEAD_LEN + FINGERPRINT_LEN);
+    if (head.readUInt32LE(0) !== MAGIC) return undefined;
+    const count = head.readUInt32LE(4), max = head.readDoubleLE(8);
     if (count !== img.symbolCount || !(max >= 1)) return undefined;
-    if (!payload.subarray(headLen, headLen + FINGERPRINT_LEN).equals(imageFingerprint(img, SAMPLED))) return undefined;
-    const lens = LISTS.map((_, i) => payload.readUInt32LE(16 + 4 * i));
-    const namesLen = payload.readUInt32LE(16 + 4 * LISTS.length);
-    let at = headLen + FINGERPRINT_LEN;
-    const namesAt = at + lens.reduce((a, b) => a + b, 0) * 4;
-    if (namesAt + namesLen !== payload.length) return undefined;
-    const copy = new Uint32Array(payload.buffer.slice(payload.byteOffset + at, payload.byteOffset + namesAt));
-    at = 0;
-    const lists: Uint32Array[] = [];
-    // The entries are not checked one by one (480,000 of them in a distribution kernel): the cache's
-    // checksum says the payload is what the writer wrote, and the fingerprint and symbol count that it
-    // was written for this very .symtab. The lists' lengths are checked, and their ends.
+    if (!head.subarray(HEAD_LEN).equals(imageFingerprint(img, SAMPLED))) return undefined;
+    const lens = LISTS.map((_, i) => head.readUInt32LE(16 + 4 * i));
+    const namesLen = head.readUInt32LE(16 + 4 * LISTS.length);
+    const crcs = [...LISTS, 'names'].map((_, i) => head.readUInt32LE(20 + 4 * LISTS.length + 4 * i));
+    const starts: number[] = [];
+    let at = HEAD_LEN + FINGERPRINT_LEN;
     for (const n of lens) {
       if (n > count) return undefined;
-      const l = copy.subarray(at, at + n);
-      if (n && (l[0]! >= count || l[0] === 0 || l[n - 1]! >= count || l[n - 1] === 0)) return undefined;
-      lists.push(l);
-      at += n;
+      starts.push(at);
+      at += 4 * n;
     }
-    const perf = lists[3]!;
+    const namesAt = at;
+    if (namesAt + namesLen !== bytes.length) return undefined;
+    let computed: SymbolOrders | undefined;
+    const fallback = (): SymbolOrders => {
+      if (!computed) { bad(); computed = buildSymbolOrders(img); }
+      return computed;
+    };
+    const read = (k: number): Uint32Array => {
+      const n = lens[k]!;
+      try {
+        const b = bytes.read(starts[k]!, 4 * n);
+        if (b.length === 4 * n && checksum(b) === crcs[k]) {
+          const l = b.byteOffset % 4 === 0 ? new Uint32Array(b.buffer, b.byteOffset, n) : new Uint32Array(Uint8Array.prototype.slice.call(b).buffer);
+          // The entries are not checked one by one (480,000 of them in a distribution kernel): the CRC-32
+          // says the list is what the writer wrote, and the fingerprint and symbol count that it was written
+          // for this very .symtab. Its ends are checked.
+          if (!n || (l[0]! < count && l[0] !== 0 && l[n - 1]! < count && l[n - 1] !== 0)) return l;
+        }
+      } catch { /* a short or failed read */ }
+      return fallback()[LISTS[k]!];
+    };
+    const lists = new Map<List, Uint32Array>();
+    const list = (k: number) => {
+      let l = lists.get(LISTS[k]!);
+      if (!l) lists.set(LISTS[k]!, (l = read(k)));
+      return l;
+    };
     const perfNames = () => {
-      const names = namesLen ? payload.toString('utf8', namesAt, namesAt + namesLen).split('\n') : [];
+      const perf = list(3);
+      let names: string[] | undefined;
+      try {
+        const b = namesLen ? bytes.read(namesAt, namesLen) : Buffer.alloc(0);
+        if (b.length === namesLen && checksum(b) === crcs[LISTS.length]) names = namesLen ? b.toString('utf8').split('\n') : [];
+      } catch { /* a short or failed read */ }
       // One name per entry, and the entries' own names at the ends: else the text is not this list's.
-      if (names.length !== perf.length || (perf.length && (names[0] !== img.symbolNameAt(perf[0]!) || names[names.length - 1] !== img.symbolNameAt(perf[perf.length - 1]!)))) {
+      if (!names || names.length !== perf.length || (perf.length && (names[0] !== img.symbolNameAt(perf[0]!) || names[names.length - 1] !== img.symbolNameAt(perf[perf.length - 1]!)))) {
         return Array.from(perf, (i) => img.symbolNameAt(i));
       }
       return names;
     };
-    return { byName: lists[0]!, functions: lists[1]!, objdump: lists[2]!, perf, kallsyms: lists[4]!, perfNames, maxFunctionSize: max };
+    return {
+      get byName() { return list(0); },
+      get functions() { return list(1); },
+      get objdump() { return list(2); },
+      get perf() { return list(3); },
+      get kallsyms() { return list(4); },
+      perfNames, maxFunctionSize: max,
+    };
   } catch {
     return undefined;
   }
 }
 
-const nameOf = (key: string) => `${key}.syms-4`; // the format's version in the name (see debug-index.ts entryOf)
+const nameOf = (key: string) => `${key}.syms-5`; // the format's version in the name (see debug-index.ts entryOf)
 
-/** Gives a big image its symbol orders from the cache; false when there are none (or they do not fit). */
+/** Gives a big image its symbol orders from the cache (read in parts); false when there are none (or they do not fit). */
 export function useSymbolIndex(img: Image, path: string, env: NodeJS.ProcessEnv = process.env): boolean {
   if (!cacheEnabled(env) || img.source.size < SYMBOL_INDEX_MIN) return false;
   const e = entryOf(path);
   if (!e) return false;
-  const payload = readCache(KIND, nameOf(e.key), e.key, env);
-  const o = payload ? decodeSymbolOrders(img, payload) : undefined;
+  const reader = openCacheReader(KIND, nameOf(e.key), e.key, env);
+  const o = reader ? decodeSymbolOrders(img, reader, () => reader.drop()) : undefined;
+  if (reader && !o) reader.drop();
   if (o) img.useSymbolOrders(o);
   return o !== undefined;
 }
