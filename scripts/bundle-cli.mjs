@@ -60,29 +60,38 @@ export function loaderClashes(text, fileName = 'module.js') {
 /** The end of iced-x86's module (wasm-bindgen's CommonJS glue): the file read and compiled there. */
 const ICED_WASM_LOAD = "const path = require('path').join(__dirname, 'iced_x86_bg.wasm');\nconst bytes = require('fs').readFileSync(path);\n\nconst wasmModule = new WebAssembly.Module(bytes);\n";
 const ICED_ENUM = /^module\.exports\.([A-Za-z_$][\w$]*) = Object\.freeze\(\{([^]*?)\}\);$/gm;
+/** A JSDoc block on lines of its own (wasm-bindgen writes no other comments). */
+const JSDOC = /^[ \t]*\/\*\*[^]*?\*\/[ \t]*\n/gm;
+/** Enum literals longer than this go to the side file (Code, Mnemonic, Register, ...); shorter ones stay. */
+const ICED_ENUM_INLINE = 2048;
 
 /**
  * iced-x86's JavaScript (iced_x86.js, 0.9 MB) as bin/ktrace's loader runs it, the same module but for
- * two things a short command pays for at every start:
+ * what a short command pays for at every start:
  *  - its ~40 enums (Code alone has ~4,900 members) are built when first read, not when the module
  *    loads: each `module.exports.X = Object.freeze({...});` becomes a getter that evaluates that very
- *    object literal once and puts it in its place (same keys, same order, same frozen object);
- *    ktrace takes the numbers from emu/iced-enums.ts, so a disassembly reads none of them. The V8
- *    code cache of the module then holds a small top level (its data ~100 KB instead of ~520 KB);
+ *    object literal once and puts it in its place (same keys, same order, same frozen object). The
+ *    big literals live in a side file (`enums`: an object of functions, one an enum), read and compiled
+ *    only when one of them is first read: ktrace takes the numbers from emu/iced-enums.ts, so a
+ *    disassembly reads none of them;
+ *  - its JSDoc comments are left out (the glue is 0.2 MB to read instead of 0.9);
  *  - the WebAssembly module is the loader's (a parameter, `__icedWasm()`), which checks that the
- *    .wasm file is the one this text was made beside before the glue runs.
+ *    .wasm file is the one this text was made beside before the glue runs; `__icedEnums()` gives the
+ *    side file's functions.
  * Throws when the text is not shaped as expected (another iced-x86): the loader then loads the package.
  */
 export function prepareIced(text) {
   if (!text.includes(ICED_WASM_LOAD)) throw new Error('its WebAssembly is not loaded as iced-x86 1.x loads it');
-  let n = 0;
-  const out = text.replace(ICED_ENUM, (_m, name, body) => {
-    n++;
+  const big = [];
+  const glue = text.replace(JSDOC, '').replace(ICED_ENUM, (_m, name, body) => {
     const key = JSON.stringify(name);
-    return `Object.defineProperty(module.exports, ${key}, { configurable: true, enumerable: true, get() { const v = Object.freeze({${body}}); Object.defineProperty(module.exports, ${key}, { value: v }); return v; } });`;
+    const make = body.length > ICED_ENUM_INLINE ? `__icedEnums()[${key}]()` : `{${body}}`;
+    if (body.length > ICED_ENUM_INLINE) big.push(`${key}: () => ({${body}}),`);
+    return `Object.defineProperty(module.exports, ${key}, { configurable: true, enumerable: true, get() { const v = Object.freeze(${make}); Object.defineProperty(module.exports, ${key}, { value: v }); return v; } });`;
   }).replace(ICED_WASM_LOAD, 'const wasmModule = __icedWasm();\n');
-  if (n < 20) throw new Error(`${n} enums where iced-x86 1.x has ~40`);
-  return out;
+  const n = (glue.match(/get\(\) \{ const v = Object\.freeze\(/g) ?? []).length;
+  if (n < 20 || big.length === 0) throw new Error(`${n} enums where iced-x86 1.x has ~40`);
+  return { glue, enums: `({\n${big.join('\n')}\n})` };
 }
 
 /** Run as a script (npm run build), not when a test imports loaderClashes. */
@@ -427,8 +436,10 @@ if (order.some((m) => relative(src, m.file) === 'emu/iced.js')) {
     const wasmPath = join(dirname(main), 'iced_x86_bg.wasm');
     const wasm = readFileSync(wasmPath);
     const { checksum } = await import(pathToFileURL(join(src, 'cache.js')).href);
-    writeFileSync(join(cjs, 'iced-x86.js'), prepared);
-    iced = { file: 'iced-x86.js', wasm: relative(dist, wasmPath), length: wasm.length, crc: checksum(wasm), hash: createHash('sha256').update(prepared).digest('hex').slice(0, 16) };
+    writeFileSync(join(cjs, 'iced-x86.js'), prepared.glue);
+    writeFileSync(join(cjs, 'iced-x86-enums.js'), prepared.enums);
+    const hash = (t) => createHash('sha256').update(t).digest('hex').slice(0, 16);
+    iced = { file: 'iced-x86.js', enums: 'iced-x86-enums.js', wasm: relative(dist, wasmPath), length: wasm.length, crc: checksum(wasm), hash: hash(prepared.glue), enumsHash: hash(prepared.enums) };
   } catch (e) {
     console.log(`bundle-cli: iced-x86 is loaded as the package (${e.message})`);
   }
@@ -444,10 +455,12 @@ function loadIced() {
   const bytes = icedWasmBytes();
   if (!bytes) return undefined;
   const file = CJS + ICED.file;
-  const source = "(function (exports, require, module, __filename, __dirname, __icedWasm) { " + readFileSync(file, "utf8") + "\\n})";
+  const source = "(function (exports, require, module, __filename, __dirname, __icedWasm, __icedEnums) { " + readFileSync(file, "utf8") + "\\n})";
   const fn = cachedScript("iced", source, file, ICED.hash).runInThisContext();
   const m = { exports: {} };
-  fn.call(m.exports, m.exports, require, m, file, CJS, () => icedCompiled || new WebAssembly.Module(bytes));
+  let enums;
+  const icedEnums = () => (enums ??= cachedScript("iced-enums", readFileSync(CJS + ICED.enums, "utf8"), CJS + ICED.enums, ICED.enumsHash).runInThisContext());
+  fn.call(m.exports, m.exports, require, m, file, CJS, () => icedCompiled || new WebAssembly.Module(bytes), icedEnums);
   return m.exports;
 }
 let icedBytes; // the .wasm file's bytes when they are the ones ICED was made with, else null
