@@ -4,13 +4,13 @@
 // reads .symtab's bytes and decodes only the entries it looks at, instead of 118,000 objects. The payload
 // records a fingerprint of the image (size, section headers, the ends of .symtab and .strtab) checked on
 // every load; indexes outside .symtab or a mismatch mean it is rebuilt, never used.
-import { cacheEnabled, checksum, openCacheReader, readCache, writeCache, type CacheReader } from '../cache.js';
+import { cacheEnabled, checksum, imageKey, openCacheReader, readCache, writeCache, type CacheReader } from '../cache.js';
 import type { Image, SymbolOrders } from '../elf/image.js';
 import { ObjdumpSymbols } from '../elf/objdump-symbols.js';
 import { kallsymsOrder } from '../elf/kallsyms.js';
 import { blacklistText } from '../elf/kernel-sections.js';
 import { kallsymsText } from '../kprobe/trampoline.js';
-import { entryOf, FINGERPRINT_LEN, imageFingerprint } from '../debuginfo/index-cache.js';
+import { FINGERPRINT_LEN, imageFingerprint } from '../debuginfo/fingerprint.js';
 import { SYMBOL_INDEX_MIN } from './load-image.js';
 import { perfFunctionSymbols, sortPerfFunctions } from '../trace/perf-probe/funcs.js';
 
@@ -140,7 +140,16 @@ export function decodeSymbolOrders(img: Image, payload: Buffer | Bytes, bad: () 
   }
 }
 
-const nameOf = (key: string) => `${key}.syms-5`; // the format's version in the name (see debug-index.ts entryOf)
+const nameOf = (key: string) => `${key}.syms-5`; // the format's version in the name (see index-cache.ts entryOf)
+
+/** The image's cache key (src/cache.ts imageKey), or undefined when the file cannot be keyed. */
+function entryOf(path: string): { key: string } | undefined {
+  try {
+    return { key: imageKey(path) };
+  } catch {
+    return undefined;
+  }
+}
 
 /** Gives a big image its symbol orders from the cache (read in parts); false when there are none (or they do not fit). */
 export function useSymbolIndex(img: Image, path: string, env: NodeJS.ProcessEnv = process.env): boolean {
