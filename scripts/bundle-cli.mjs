@@ -360,8 +360,17 @@ function saveCodeCache(code) {
   for (const [n, s, hash] of compiled) { const e = c.entries.get(n); if (!e || e.hash !== hash || s.cachedDataRejected) dirty = true; }
   if (!dirty) return;
   try {
-    const datas = compiled.map(([, s]) => s.createCachedData());
-    const json = Buffer.from(JSON.stringify({ flags: v8FlagsSet, scripts: compiled.map(([n, , hash], i) => [n, hash, datas[i].length]) }));
+    // The entry keeps the scripts of earlier runs that this one did not compile (the same command on
+    // another image, or failing early, loads other modules): two kinds of run of a command alternating
+    // would otherwise rewrite it each time, each leaving the other's scripts out. Not when the flags
+    // changed (V8 would reject that data).
+    const scripts = compiled.map(([n, s, hash]) => [n, hash, s.createCachedData()]);
+    if (v8FlagsSet.join(" ") === c.flags.join(" ")) {
+      const now = new Set(scripts.map(([n]) => n));
+      for (const [n, e] of c.entries) if (!now.has(n)) scripts.push([n, e.hash, e.data]);
+    }
+    const datas = scripts.map(([, , d]) => d);
+    const json = Buffer.from(JSON.stringify({ flags: v8FlagsSet, scripts: scripts.map(([n, hash, d]) => [n, hash, d.length]) }));
     const head = Buffer.alloc(12);
     head.writeUInt32LE(0x3956544b, 0);
     head.writeUInt32LE(code === 0 ? 0 : 1, 4);
