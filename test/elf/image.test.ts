@@ -1,4 +1,3 @@
-import { patchedTextSites } from '../../src/elf/kernel-sections.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Image } from '../../src/elf/image.js';
@@ -87,16 +86,6 @@ test('fuzz: truncations and byte flips never throw anything but ElfError', () =>
     }
     loadOrElfError(b, `flip case ${i}`);
   }
-});
-
-// Image.patchedText searches the sorted sites; patchedTextSites (a map of every byte) is the definition.
-test('patchedText: the answers of patchedTextSites, at every site byte and around each', () => {
-  const img = fixtureImage();
-  const m = patchedTextSites(img);
-  assert.ok(m.size > 0, 'the fixture has self-patched text');
-  const addrs = new Set<number>();
-  for (const a of m.keys()) for (let d = -6; d <= 6; d++) addrs.add(a + d);
-  for (const a of addrs) assert.is(img.patchedText(a), m.get(a), `0x${a.toString(16)}`);
 });
 
 test.run();
