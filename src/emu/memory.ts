@@ -284,13 +284,29 @@ export class Memory {
     this.pages.set(addr, p);
     return p;
   }
-  /** Unmap the given pages (page-aligned addresses; unmapped ones are skipped) with one TLB flush. */
+  /** Unmap the given pages (page-aligned addresses; unmapped ones are skipped); only their TLB entries
+   *  go (the whole TLB when there are many). */
   unmapPages(addrs: Iterable<number>): void {
+    const gone: number[] = [];
     for (const a of addrs) {
       const p = this.pages.get(a);
-      if (p) { this.dropCode(p); this.detachAlias(p); this.release(p); this.pages.delete(a); }
+      if (p) { this.dropCode(p); this.detachAlias(p); this.release(p); this.pages.delete(a); gone.push(a); }
     }
-    this.flushTlb();
+    this.dropTlbPages(gone);
+  }
+  /** The guest invalidated the translation of the page holding `addr` (invlpg): its TLB entries go. The
+   *  TLB caches only the page map, which the guest does not see, so nothing else can be stale; a platform
+   *  that walks the guest's page tables drops its own mapping too (Cpu.host.onPaging). */
+  invalidateAddress(addr: number): void {
+    this.dropEntries(addr - (addr & 4095));
+    this.generation++;
+  }
+  /** Drop the TLB entries of these pages: one by one when they are few (a full flush clears 6 TLBs of
+   *  TLB_SIZE entries each: Linux's boot runs ~10^5 invlpg, and each cost such a flush, twice). */
+  private dropTlbPages(bases: readonly number[]): void {
+    if (bases.length > 64) { this.flushTlb(); return; }
+    for (const b of bases) this.dropEntries(b);
+    this.generation++;
   }
 
   // ---- physical frames (a platform that walks guest page tables) ----

@@ -773,7 +773,7 @@ export const H = {
   },
   clac(c: Cpu, op: Op): void { needCpl0(c, op); c.ac = 0; c.rip = op.next; },
   stac(c: Cpu, op: Op): void { needCpl0(c, op); c.ac = 1; c.rip = op.next; },
-  invlpg(c: Cpu, op: Op): void { needCpl0(c, op); c.mem.flushTlb(); c.host.onPaging?.(c, 1, eaOf(c, op)); c.rip = op.next; },
+  invlpg(c: Cpu, op: Op): void { needCpl0(c, op); const a = eaOf(c, op); c.mem.invalidateAddress(a); c.host.onPaging?.(c, 1, a); c.rip = op.next; },
   wbinvd(c: Cpu, op: Op): void { needCpl0(c, op); c.rip = op.next; },
   rdfsbase(c: Cpu, op: Op): void {
     if (!(c.cr4 & 0x10000)) fault(c, VEC_UD, 'rdfsbase with CR4.FSGSBASE clear');
