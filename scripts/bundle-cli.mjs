@@ -57,12 +57,49 @@ export function loaderClashes(text, fileName = 'module.js') {
   return found;
 }
 
+/** The end of iced-x86's module (wasm-bindgen's CommonJS glue): the file read and compiled there. */
+const ICED_WASM_LOAD = "const path = require('path').join(__dirname, 'iced_x86_bg.wasm');\nconst bytes = require('fs').readFileSync(path);\n\nconst wasmModule = new WebAssembly.Module(bytes);\n";
+const ICED_ENUM = /^module\.exports\.([A-Za-z_$][\w$]*) = Object\.freeze\(\{([^]*?)\}\);$/gm;
+/** A JSDoc block on lines of its own (wasm-bindgen writes no other comments). */
+const JSDOC = /^[ \t]*\/\*\*[^]*?\*\/[ \t]*\n/gm;
+/** Enum literals longer than this go to the side file (Code, Mnemonic, Register, ...); shorter ones stay. */
+const ICED_ENUM_INLINE = 2048;
+
+/**
+ * iced-x86's JavaScript (iced_x86.js, 0.9 MB) as bin/ktrace's loader runs it, the same module but for
+ * what a short command pays for at every start:
+ *  - its ~40 enums (Code alone has ~4,900 members) are built when first read, not when the module
+ *    loads: each `module.exports.X = Object.freeze({...});` becomes a getter that evaluates that very
+ *    object literal once and puts it in its place (same keys, same order, same frozen object). The
+ *    big literals live in a side file (`enums`: an object of functions, one an enum), read and compiled
+ *    only when one of them is first read: ktrace takes the numbers from emu/iced-enums.ts, so a
+ *    disassembly reads none of them;
+ *  - its JSDoc comments are left out (the glue is 0.2 MB to read instead of 0.9);
+ *  - the WebAssembly module is the loader's (a parameter, `__icedWasm()`), which checks that the
+ *    .wasm file is the one this text was made beside before the glue runs; `__icedEnums()` gives the
+ *    side file's functions.
+ * Throws when the text is not shaped as expected (another iced-x86): the loader then loads the package.
+ */
+export function prepareIced(text) {
+  if (!text.includes(ICED_WASM_LOAD)) throw new Error('its WebAssembly is not loaded as iced-x86 1.x loads it');
+  const big = [];
+  const glue = text.replace(JSDOC, '').replace(ICED_ENUM, (_m, name, body) => {
+    const key = JSON.stringify(name);
+    const make = body.length > ICED_ENUM_INLINE ? `__icedEnums()[${key}]()` : `{${body}}`;
+    if (body.length > ICED_ENUM_INLINE) big.push(`${key}: () => ({${body}}),`);
+    return `Object.defineProperty(module.exports, ${key}, { configurable: true, enumerable: true, get() { const v = Object.freeze(${make}); Object.defineProperty(module.exports, ${key}, { value: v }); return v; } });`;
+  }).replace(ICED_WASM_LOAD, 'const wasmModule = __icedWasm();\n');
+  const n = (glue.match(/get\(\) \{ const v = Object\.freeze\(/g) ?? []).length;
+  if (n < 20 || big.length === 0) throw new Error(`${n} enums where iced-x86 1.x has ~40`);
+  return { glue, enums: `({\n${big.join('\n')}\n})` };
+}
+
 /** Run as a script (npm run build), not when a test imports loaderClashes. */
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
-if (isMain) bundle();
+if (isMain) await bundle();
 
 // The build (kept at the left margin: the loader text below is a template literal).
-function bundle() {
+async function bundle() {
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const dist = resolve(root, process.argv[2] || 'dist');
 const src = join(dist, 'src');
@@ -195,8 +232,29 @@ const v8FlagsSet = []; // V8 flags this run set (setV8Flags), in order
 /** Sets V8 flags (once each), noting them for the code cache entry. */
 function setV8Flags(flags) {
   if (!flags || v8FlagsSet.includes(flags)) return;
-  require("node:v8").setFlagsFromString(flags);
+  v8SetFlags(flags);
   v8FlagsSet.push(flags);
+}
+let v8SetFlagsFn;
+/**
+ * V8's setFlagsFromString. node:v8 loads node:stream and ~20 modules with it (~2 ms of a static
+ * query); its setFlagsFromString calls the v8 binding's after checking the argument is a string,
+ * so the binding's is taken when it is that function. process.binding("v8") warns once (DEP0111):
+ * deprecation warnings are off for that one call. node:v8's where the binding is not there.
+ */
+function v8SetFlags(flags) {
+  if (!v8SetFlagsFn) {
+    const was = process.noDeprecation;
+    try {
+      process.noDeprecation = true;
+      const f = process.binding("v8").setFlagsFromString;
+      if (typeof f === "function") v8SetFlagsFn = f;
+    } catch { /* no such binding */ } finally {
+      process.noDeprecation = was;
+    }
+    v8SetFlagsFn ??= require("node:v8").setFlagsFromString;
+  }
+  v8SetFlagsFn(String(flags));
 }
 // V8 flags of a command, set before its first module is compiled.
 //  - the static queries: TurboFan only for code 15x hotter than V8's default (--interrupt-budget): a
@@ -302,8 +360,17 @@ function saveCodeCache(code) {
   for (const [n, s, hash] of compiled) { const e = c.entries.get(n); if (!e || e.hash !== hash || s.cachedDataRejected) dirty = true; }
   if (!dirty) return;
   try {
-    const datas = compiled.map(([, s]) => s.createCachedData());
-    const json = Buffer.from(JSON.stringify({ flags: v8FlagsSet, scripts: compiled.map(([n, , hash], i) => [n, hash, datas[i].length]) }));
+    // The entry keeps the scripts of earlier runs that this one did not compile (the same command on
+    // another image, or failing early, loads other modules): two kinds of run of a command alternating
+    // would otherwise rewrite it each time, each leaving the other's scripts out. Not when the flags
+    // changed (V8 would reject that data).
+    const scripts = compiled.map(([n, s, hash]) => [n, hash, s.createCachedData()]);
+    if (v8FlagsSet.join(" ") === c.flags.join(" ")) {
+      const now = new Set(scripts.map(([n]) => n));
+      for (const [n, e] of c.entries) if (!now.has(n)) scripts.push([n, e.hash, e.data]);
+    }
+    const datas = scripts.map(([, , d]) => d);
+    const json = Buffer.from(JSON.stringify({ flags: v8FlagsSet, scripts: scripts.map(([n, hash, d]) => [n, hash, d.length]) }));
     const head = Buffer.alloc(12);
     head.writeUInt32LE(0x3956544b, 0);
     head.writeUInt32LE(code === 0 ? 0 : 1, 4);
@@ -368,6 +435,62 @@ for (const m of order) {
   mkdirSync(dirname(f), { recursive: true });
   writeFileSync(f, m.code);
 }
+// iced-x86 prepared for the loader (prepareIced), with the .wasm file it was made beside: its path
+// from dist/, length and CRC-32 (src/cache.ts checksum, as the loader checks it).
+let iced = null;
+if (order.some((m) => relative(src, m.file) === 'emu/iced.js')) {
+  try {
+    const main = require.resolve('iced-x86', { paths: [src] });
+    const prepared = prepareIced(readFileSync(main, 'utf8'));
+    const wasmPath = join(dirname(main), 'iced_x86_bg.wasm');
+    const wasm = readFileSync(wasmPath);
+    const { checksum } = await import(pathToFileURL(join(src, 'cache.js')).href);
+    writeFileSync(join(cjs, 'iced-x86.js'), prepared.glue);
+    writeFileSync(join(cjs, 'iced-x86-enums.js'), prepared.enums);
+    const hash = (t) => createHash('sha256').update(t).digest('hex').slice(0, 16);
+    iced = { file: 'iced-x86.js', enums: 'iced-x86-enums.js', wasm: relative(dist, wasmPath), length: wasm.length, crc: checksum(wasm), hash: hash(prepared.glue), enumsHash: hash(prepared.enums) };
+  } catch (e) {
+    console.log(`bundle-cli: iced-x86 is loaded as the package (${e.message})`);
+  }
+}
+lines.push(`const ICED = ${JSON.stringify(iced)};
+/**
+ * iced-x86 (emu/iced.ts loads it through this when the bundle runs): the prepared module
+ * (scripts/bundle-cli.mjs prepareIced) when the .wasm file beside the package is still the one it
+ * was made with (length and CRC-32), compiled through the code cache; else undefined, and emu/iced.ts
+ * requires the package itself.
+ */
+function loadIced() {
+  const bytes = icedWasmBytes();
+  if (!bytes) return undefined;
+  const file = CJS + ICED.file;
+  const source = "(function (exports, require, module, __filename, __dirname, __icedWasm, __icedEnums) { " + readFileSync(file, "utf8") + "\\n})";
+  const fn = cachedScript("iced", source, file, ICED.hash).runInThisContext();
+  const m = { exports: {} };
+  let enums;
+  const icedEnums = () => (enums ??= cachedScript("iced-enums", readFileSync(CJS + ICED.enums, "utf8"), CJS + ICED.enums, ICED.enumsHash).runInThisContext());
+  fn.call(m.exports, m.exports, require, m, file, CJS, () => icedCompiled || new WebAssembly.Module(bytes), icedEnums);
+  return m.exports;
+}
+let icedBytes; // the .wasm file's bytes when they are the ones ICED was made with, else null
+let icedCompiled; // its WebAssembly.Module when icedAhead compiled it
+function icedWasmBytes() {
+  if (icedBytes !== undefined) return icedBytes;
+  icedBytes = null;
+  if (!ICED) return null;
+  let bytes;
+  try { bytes = readFileSync(join(__dirname, ICED.wasm)); } catch { return null; }
+  if (bytes.length !== ICED.length || req(CACHE_MODULE).checksum(bytes) !== ICED.crc) return null;
+  return icedBytes = bytes;
+}
+/** Compiles iced-x86's WebAssembly off the main thread (V8's asynchronous compile): settles when done. */
+function icedAhead() {
+  const bytes = icedWasmBytes();
+  if (!bytes || icedCompiled) return Promise.resolve();
+  return WebAssembly.compile(bytes).then((m) => { icedCompiled = m; }, () => { /* compiled when loaded */ });
+}
+globalThis[Symbol.for("ktrace.icedAhead")] = icedAhead;
+globalThis[Symbol.for("ktrace.loadIced")] = loadIced;`);
 lines.push('module.exports = load(0);');
 const target = join(dist, 'cli.cjs');
 const tmp = `${target}.tmp-${process.pid}`;

@@ -4,19 +4,19 @@
 // reads .symtab's bytes and decodes only the entries it looks at, instead of 118,000 objects. The payload
 // records a fingerprint of the image (size, section headers, the ends of .symtab and .strtab) checked on
 // every load; indexes outside .symtab or a mismatch mean it is rebuilt, never used.
-import { cacheEnabled, readCache, writeCache } from '../cache.js';
+import { cacheEnabled, checksum, imageKey, openCacheReader, readCache, writeCache, type CacheReader } from '../cache.js';
 import type { Image, KprobeTables, SymbolOrders } from '../elf/image.js';
 import type { BlacklistEntry } from '../elf/kernel-sections.js';
 import { ObjdumpSymbols } from '../elf/objdump-symbols.js';
 import { kallsymsOrder, orderKey } from '../elf/kallsyms.js';
 import { blacklistText } from '../elf/kernel-sections.js';
 import { kallsymsText } from '../kprobe/trampoline.js';
-import { entryOf, FINGERPRINT_LEN, imageFingerprint } from '../debuginfo/index-cache.js';
+import { FINGERPRINT_LEN, imageFingerprint } from '../debuginfo/fingerprint.js';
 import { SYMBOL_INDEX_MIN } from './load-image.js';
 import { perfFunctionSymbols, sortPerfFunctions } from '../trace/perf-probe/funcs.js';
 
 const KIND = 'index';
-const MAGIC = 0x4b535935; // 'KSY5'
+const MAGIC = 0x4b535936; // 'KSY6'
 const SAMPLED = (n: string) => n === '.symtab' || n === '.strtab';
 
 export { SYMBOL_INDEX_MIN };
@@ -40,73 +40,146 @@ export function buildSymbolOrders(img: Image): SymbolOrders {
 }
 
 const LISTS = ['byName', 'functions', 'objdump', 'perf', 'kallsyms'] as const;
+type List = typeof LISTS[number];
+/** magic, symbol count, largest function size, the lists' lengths, the names' length, CRC-32s of the lists,
+ *  the names and kallsyms' keys. */
+const HEAD_LEN = 8 + 8 + 4 * LISTS.length + 4 + 4 * (LISTS.length + 2);
 
+/**
+ * The payload: the head, the image's fingerprint, the lists (little-endian u32 .symtab indexes), perf's
+ * names one a line, then kallsyms' search keys (float64, one per entry of its list, when known: building
+ * them reads every entry's address, ~10 ms for Linux's 33,000). Each list, the names and the keys carry a
+ * CRC-32 of their own: a query reads the head and only what it uses (a disassembly reads 2 of the 2.6 MB of
+ * a distribution kernel's index).
+ */
 export function encodeSymbolOrders(img: Image, o: SymbolOrders): Buffer {
   const names = Buffer.from(Array.from(o.perf, (i) => img.symbolNameAt(i)).join('\n'), 'utf8');
-  const head = Buffer.alloc(8 + 8 + 4 * LISTS.length + 4);
+  const lists = LISTS.map((k) => Buffer.from(o[k].buffer, o[k].byteOffset, o[k].byteLength));
+  const head = Buffer.alloc(HEAD_LEN);
   head.writeUInt32LE(MAGIC, 0);
   head.writeUInt32LE(img.symbolCount, 4);
   head.writeDoubleLE(o.maxFunctionSize, 8);
   LISTS.forEach((k, i) => head.writeUInt32LE(o[k].length, 16 + 4 * i));
   head.writeUInt32LE(names.length, 16 + 4 * LISTS.length);
-  // then kallsyms' addresses (Kallsyms' search keys: building them reads every entry's address, ~10 ms for Linux's 33,000), when known
-  const keys = o.kallsymsKeys?.length === o.kallsyms.length ? o.kallsymsKeys : new Float64Array(0);
-  return Buffer.concat([head, imageFingerprint(img, SAMPLED), ...LISTS.map((k) => Buffer.from(o[k].buffer, o[k].byteOffset, o[k].byteLength)), names,
-    Buffer.from(keys.buffer, keys.byteOffset, keys.byteLength)]);
+  const k = o.kallsymsKeys?.length === o.kallsyms.length ? o.kallsymsKeys : new Float64Array(0);
+  const keys = Buffer.from(k.buffer, k.byteOffset, k.byteLength);
+  [...lists, names, keys].forEach((b, i) => head.writeUInt32LE(checksum(b), 20 + 4 * LISTS.length + 4 * i));
+  return Buffer.concat([head, imageFingerprint(img, SAMPLED), ...lists, names, keys]);
 }
 
-/** The orders of a payload, or undefined when it does not describe this image. */
-export function decodeSymbolOrders(img: Image, payload: Buffer): SymbolOrders | undefined {
+/** Bytes of a payload: a whole one in memory, or an entry read in parts. */
+type Bytes = Pick<CacheReader, 'length' | 'read'>;
+
+/**
+ * The orders of a payload, or undefined when its head does not describe this image. The lists are read
+ * when first used, each checked against its CRC-32 and its ends against .symtab; one that fails is
+ * computed from the image's symbols instead (same answers, slower) and `bad` is called (the caller
+ * removes the entry so that it is rebuilt).
+ */
+export function decodeSymbolOrders(img: Image, payload: Buffer | Bytes, bad: () => void = () => {}): SymbolOrders | undefined {
+  const bytes: Bytes = Buffer.isBuffer(payload) ? { length: payload.length, read: (at, n) => payload.subarray(at, at + n) } : payload;
   try {
-    const headLen = 8 + 8 + 4 * LISTS.length + 4;
-    if (payload.length < headLen + FINGERPRINT_LEN || payload.readUInt32LE(0) !== MAGIC) return undefined;
-    const count = payload.readUInt32LE(4), max = payload.readDoubleLE(8);
+    if (bytes.length < HEAD_LEN + FINGERPRINT_LEN) return undefined;
+    const head = bytes.read(0, HEAD_LEN + FINGERPRINT_LEN);
+    if (head.readUInt32LE(0) !== MAGIC) return undefined;
+    const count = head.readUInt32LE(4), max = head.readDoubleLE(8);
     if (count !== img.symbolCount || !(max >= 1)) return undefined;
-    if (!payload.subarray(headLen, headLen + FINGERPRINT_LEN).equals(imageFingerprint(img, SAMPLED))) return undefined;
-    const lens = LISTS.map((_, i) => payload.readUInt32LE(16 + 4 * i));
-    const namesLen = payload.readUInt32LE(16 + 4 * LISTS.length);
-    let at = headLen + FINGERPRINT_LEN;
-    const namesAt = at + lens.reduce((a, b) => a + b, 0) * 4;
-    const keysAt = namesAt + namesLen, keysLen = (payload.length - keysAt) / 8;
-    if (keysLen !== 0 && keysLen !== lens[4]) return undefined;
-    const copy = new Uint32Array(payload.buffer.slice(payload.byteOffset + at, payload.byteOffset + namesAt));
-    at = 0;
-    const lists: Uint32Array[] = [];
-    // The entries are not checked one by one (480,000 of them in a distribution kernel): the cache's
-    // checksum says the payload is what the writer wrote, and the fingerprint and symbol count that it
-    // was written for this very .symtab. The lists' lengths are checked, and their ends.
+    if (!head.subarray(HEAD_LEN).equals(imageFingerprint(img, SAMPLED))) return undefined;
+    const lens = LISTS.map((_, i) => head.readUInt32LE(16 + 4 * i));
+    const namesLen = head.readUInt32LE(16 + 4 * LISTS.length);
+    const crcs = [...LISTS, 'names', 'keys'].map((_, i) => head.readUInt32LE(20 + 4 * LISTS.length + 4 * i));
+    const starts: number[] = [];
+    let at = HEAD_LEN + FINGERPRINT_LEN;
     for (const n of lens) {
       if (n > count) return undefined;
-      const l = copy.subarray(at, at + n);
-      if (n && (l[0]! >= count || l[0] === 0 || l[n - 1]! >= count || l[n - 1] === 0)) return undefined;
-      lists.push(l);
-      at += n;
+      starts.push(at);
+      at += 4 * n;
     }
-    const perf = lists[3]!;
+    const namesAt = at;
+    const keysAt = namesAt + namesLen, keysLen = (bytes.length - keysAt) / 8;
+    if (keysLen !== 0 && keysLen !== lens[4]) return undefined;
+    let computed: SymbolOrders | undefined;
+    const fallback = (): SymbolOrders => {
+      if (!computed) { bad(); computed = buildSymbolOrders(img); }
+      return computed;
+    };
+    const read = (k: number): Uint32Array => {
+      const n = lens[k]!;
+      try {
+        const b = bytes.read(starts[k]!, 4 * n);
+        if (b.length === 4 * n && checksum(b) === crcs[k]) {
+          const l = b.byteOffset % 4 === 0 ? new Uint32Array(b.buffer, b.byteOffset, n) : new Uint32Array(Uint8Array.prototype.slice.call(b).buffer);
+          // The entries are not checked one by one (480,000 of them in a distribution kernel): the CRC-32
+          // says the list is what the writer wrote, and the fingerprint and symbol count that it was written
+          // for this very .symtab. Its ends are checked.
+          if (!n || (l[0]! < count && l[0] !== 0 && l[n - 1]! < count && l[n - 1] !== 0)) return l;
+        }
+      } catch { /* a short or failed read */ }
+      return fallback()[LISTS[k]!];
+    };
+    const lists = new Map<List, Uint32Array>();
+    const list = (k: number) => {
+      let l = lists.get(LISTS[k]!);
+      if (!l) lists.set(LISTS[k]!, (l = read(k)));
+      return l;
+    };
     const perfNames = () => {
-      const names = namesLen ? payload.toString('utf8', namesAt, namesAt + namesLen).split('\n') : [];
+      const perf = list(3);
+      let names: string[] | undefined;
+      try {
+        const b = namesLen ? bytes.read(namesAt, namesLen) : Buffer.alloc(0);
+        if (b.length === namesLen && checksum(b) === crcs[LISTS.length]) names = namesLen ? b.toString('utf8').split('\n') : [];
+      } catch { /* a short or failed read */ }
       // One name per entry, and the entries' own names at the ends: else the text is not this list's.
-      if (names.length !== perf.length || (perf.length && (names[0] !== img.symbolNameAt(perf[0]!) || names[names.length - 1] !== img.symbolNameAt(perf[perf.length - 1]!)))) {
+      if (!names || names.length !== perf.length || (perf.length && (names[0] !== img.symbolNameAt(perf[0]!) || names[names.length - 1] !== img.symbolNameAt(perf[perf.length - 1]!)))) {
         return Array.from(perf, (i) => img.symbolNameAt(i));
       }
       return names;
     };
-    const kallsymsKeys = keysLen ? new Float64Array(payload.buffer.slice(payload.byteOffset + keysAt, payload.byteOffset + payload.length)) : undefined;
-    return { byName: lists[0]!, functions: lists[1]!, objdump: lists[2]!, perf, kallsyms: lists[4]!, kallsymsKeys, perfNames, maxFunctionSize: max };
+    let keys: Float64Array | undefined;
+    const kallsymsKeys = (): Float64Array | undefined => {
+      if (keys !== undefined || keysLen === 0) return keys;
+      try {
+        const b = bytes.read(keysAt, 8 * keysLen);
+        if (b.length === 8 * keysLen && checksum(b) === crcs[LISTS.length + 1]) {
+          return (keys = new Float64Array(Uint8Array.prototype.slice.call(b).buffer));
+        }
+      } catch { /* a short or failed read */ }
+      return (keys = fallback().kallsymsKeys);
+    };
+    return {
+      get byName() { return list(0); },
+      get functions() { return list(1); },
+      get objdump() { return list(2); },
+      get perf() { return list(3); },
+      get kallsyms() { return list(4); },
+      get kallsymsKeys() { return kallsymsKeys(); },
+      perfNames, maxFunctionSize: max,
+    };
   } catch {
     return undefined;
   }
 }
 
-const nameOf = (key: string) => `${key}.syms-5`; // the format's version in the name (see debug-index.ts entryOf)
+const nameOf = (key: string) => `${key}.syms-6`; // the format's version in the name (see index-cache.ts entryOf)
 
-/** Gives a big image its symbol orders from the cache; false when there are none (or they do not fit). */
+/** The image's cache key (src/cache.ts imageKey), or undefined when the file cannot be keyed. */
+function entryOf(path: string): { key: string } | undefined {
+  try {
+    return { key: imageKey(path) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Gives a big image its symbol orders from the cache (read in parts); false when there are none (or they do not fit). */
 export function useSymbolIndex(img: Image, path: string, env: NodeJS.ProcessEnv = process.env): boolean {
   if (!cacheEnabled(env) || img.source.size < SYMBOL_INDEX_MIN) return false;
   const e = entryOf(path);
   if (!e) return false;
-  const payload = readCache(KIND, nameOf(e.key), e.key, env);
-  const o = payload ? decodeSymbolOrders(img, payload) : undefined;
+  const reader = openCacheReader(KIND, nameOf(e.key), e.key, env);
+  const o = reader ? decodeSymbolOrders(img, reader, () => reader.drop()) : undefined;
+  if (reader && !o) reader.drop();
   if (o) img.useSymbolOrders(o);
   return o !== undefined;
 }

@@ -15,6 +15,7 @@ import type { Image } from '../elf/image.js';
 import { decodeUnitList, type FunctionNames, type NameTable } from '../dwarf/names.js';
 import { HEADER_WORDS, UnitHeaderTable, type TreeStore, type UnitHeader, type UnitHeaderList } from '../dwarf/unit.js';
 import type { AddressIndex, FileIndex } from '../dwarf/dwarf.js';
+import { FINGERPRINT_LEN, imageFingerprint } from './fingerprint.js';
 
 export interface DebugIndex {
   readonly headers: UnitHeaderList;
@@ -31,43 +32,7 @@ const MAGIC = 0x4b444934; // 'KDI4'
 /** Images whose .debug_info is larger than this get their index built in the background. */
 export const BACKGROUND_LIMIT = 16 << 20;
 
-/** Bytes sampled at each end of every debug section for the fingerprint. */
-const SAMPLE = 4096;
-
-/** The length of imageFingerprint's value. */
-export const FINGERPRINT_LEN = 16;
-
-/**
- * What identifies the image's content beyond its cache key: its size, its section headers, and the
- * first and last 4 KiB of every .debug_* section (a few small reads): an edited or replaced file that
- * kept its build-id still gets a new index. FINGERPRINT_LEN bytes: the size, then CRC-32s of the
- * section headers and of the samples.
- */
-export function imageFingerprint(image: Image, sampled: (name: string) => boolean = DEBUG_SECTIONS): Buffer {
-  // Once per image and choice of sections in a process (a query checks several entries against it).
-  let byChoice = fingerprints.get(image);
-  if (!byChoice) fingerprints.set(image, (byChoice = new Map()));
-  let fp = byChoice.get(sampled);
-  if (!fp) byChoice.set(sampled, (fp = computeFingerprint(image, sampled)));
-  return fp;
-}
-const DEBUG_SECTIONS = (n: string) => n.startsWith('.debug_');
-const fingerprints = new WeakMap<Image, Map<(name: string) => boolean, Buffer>>();
-
-function computeFingerprint(image: Image, sampled: (name: string) => boolean): Buffer {
-  const out = Buffer.alloc(FINGERPRINT_LEN);
-  out.writeDoubleLE(image.source.size, 0);
-  out.writeUInt32LE(checksum(JSON.stringify(image.sections.map((s) => [s.name, s.type, s.offset, s.size, s.addrBig.toString(16)]))), 8);
-  let sum = 0;
-  for (const s of image.sections) {
-    if (!sampled(s.name) || s.type === 8 || s.size === 0) continue;
-    const n = Math.min(SAMPLE, s.size);
-    sum = checksum(s.slice(0, n), sum);
-    sum = checksum(s.slice(s.size - n, n), sum);
-  }
-  out.writeUInt32LE(sum, 12);
-  return out;
-}
+export { FINGERPRINT_LEN, imageFingerprint } from './fingerprint.js';
 
 /** The unit headers and aranges as a payload (the names are an entry of their own: encodeNames). */
 export function encodeIndex(image: Image, idx: Pick<DebugIndex, 'headers' | 'aranges'>): Buffer {

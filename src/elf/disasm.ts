@@ -259,25 +259,19 @@ function intelString(mn: string, ops: string): [string, string] {
   return [mn, ops];
 }
 
-/**
- * A test of an instruction's Code by its iced name: the name of each code asked (iced's Code enum maps
- * numbers back to names) is matched once and remembered, so no list of all ~4,900 names is made.
- */
-function codesNamed(re: RegExp): { has(c: number): boolean } {
-  const seen = new Map<number, boolean>();
-  return {
-    has(c) {
-      let v = seen.get(c);
-      if (v === undefined) {
-        const name = (iced.Code as unknown as Record<number, string | undefined>)[c];
-        seen.set(c, v = typeof name === 'string' && re.test(name));
-      }
-      return v;
-    },
-  };
-}
-const MOVABS = codesNamed(/^Mov_r64_imm64$|^Mov_(AL|AX|EAX|RAX)_moffs|^Mov_moffs/);
-const SHIFT_BY_ONE = codesNamed(/^(Rol|Ror|Rcl|Rcr|Shl|Shr|Sal|Sar)_rm\d+_1$/);
+// Codes by name, as ktrace's other iced facts, from emu/iced-enums.ts: reading iced's own Code enum
+// (~4,900 names) would build it in a short disassembly (bin/ktrace's loader builds iced's enums when
+// first read). test/elf/disasm.test.ts checks each list is every iced Code whose name matches.
+/** objdump's movabs: the imm64 load and the moffs forms (`Mov_r64_imm64`, `Mov_(AL|AX|EAX|RAX)_moffs*`, `Mov_moffs*`). */
+export const MOVABS = new Set<number>([Code.Mov_r64_imm64, Code.Mov_AL_moffs8, Code.Mov_AX_moffs16, Code.Mov_EAX_moffs32,
+  Code.Mov_RAX_moffs64, Code.Mov_moffs8_AL, Code.Mov_moffs16_AX, Code.Mov_moffs32_EAX, Code.Mov_moffs64_RAX]);
+/** D0-D3 shifts and rotates by one (`(Rol|Ror|Rcl|Rcr|Shl|Shr|Sal|Sar)_rm\d+_1`). */
+export const SHIFT_BY_ONE = new Set<number>([
+  Code.Rol_rm8_1, Code.Rol_rm16_1, Code.Rol_rm32_1, Code.Rol_rm64_1, Code.Ror_rm8_1, Code.Ror_rm16_1, Code.Ror_rm32_1, Code.Ror_rm64_1,
+  Code.Rcl_rm8_1, Code.Rcl_rm16_1, Code.Rcl_rm32_1, Code.Rcl_rm64_1, Code.Rcr_rm8_1, Code.Rcr_rm16_1, Code.Rcr_rm32_1, Code.Rcr_rm64_1,
+  Code.Shl_rm8_1, Code.Shl_rm16_1, Code.Shl_rm32_1, Code.Shl_rm64_1, Code.Shr_rm8_1, Code.Shr_rm16_1, Code.Shr_rm32_1, Code.Shr_rm64_1,
+  Code.Sal_rm8_1, Code.Sal_rm16_1, Code.Sal_rm32_1, Code.Sal_rm64_1, Code.Sar_rm8_1, Code.Sar_rm16_1, Code.Sar_rm32_1, Code.Sar_rm64_1,
+]);
 const STRING_KINDS = new Set<number>([OpKind.MemorySegSI, OpKind.MemorySegESI, OpKind.MemorySegRSI, OpKind.MemorySegDI,
   OpKind.MemorySegEDI, OpKind.MemorySegRDI, OpKind.MemoryESDI, OpKind.MemoryESEDI, OpKind.MemoryESRDI]);
 

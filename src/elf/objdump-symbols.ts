@@ -16,6 +16,8 @@ interface Entry {
 }
 
 const unsignedCmp = (x: Entry, y: Entry) => x.neg - y.neg || x.addr - y.addr;
+/** Two addresses (signed canonical numbers) compared as the unsigned values they stand for. */
+const ucmp = (a: number, b: number) => (a < 0 ? 1 : 0) - (b < 0 ? 1 : 0) || a - b;
 
 const useful = (s: Sym) => s.index !== 0 && s.name !== '' && s.type !== 'FILE' && s.type !== 'SECTION' && s.shndx !== 0 && s.shndx !== 0xfff2;
 
@@ -69,22 +71,30 @@ export class ObjdumpSymbols {
     return Uint32Array.from(img.symbols.filter(useful).map(entry).sort(compare), (e) => e.sym.index);
   }
 
+  /** The last group found in the index's order and the addresses it answers: [from, to) in unsigned order (to undefined: no end). */
+  private lastGroup: { from: number; to: number | undefined; group: Entry[] } | undefined;
+
   /** group() over the index's order: the run of symbols at the highest address <= addr. */
   private groupInOrder(order: Uint32Array, addr: number): Entry[] {
     if (order.length === 0) return [];
-    const key = { neg: addr < 0 ? 1 : 0, addr };
-    const at = (k: number) => { const a = this.img.symbolAddrAt(order[k]!); return { neg: a < 0 ? 1 : 0, addr: a }; };
+    // A function's own branch targets fall in the group of its start: asked once, not once a branch.
+    const last = this.lastGroup;
+    if (last && ucmp(last.from, addr) <= 0 && (last.to === undefined || ucmp(addr, last.to) < 0)) return last.group;
+    const at = (k: number) => this.img.symbolAddrAt(order[k]!);
     let lo = 0, hi = order.length - 1, best = 0;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      if (unsignedCmp(at(mid) as Entry, key as Entry) <= 0) { best = mid; lo = mid + 1; } else hi = mid - 1;
+      if (ucmp(at(mid), addr) <= 0) { best = mid; lo = mid + 1; } else hi = mid - 1;
     }
-    const a = at(best).addr;
+    const a = at(best);
     let place = best;
-    while (place > 0 && at(place - 1).addr === a) place--;
+    while (place > 0 && at(place - 1) === a) place--;
     let end = place;
-    while (end < order.length && at(end).addr === a) end++;
-    return Array.from(order.subarray(place, end), (i) => entry(this.img.symbolAtIndex(i)));
+    while (end < order.length && at(end) === a) end++;
+    const group = Array.from(order.subarray(place, end), (i) => entry(this.img.symbolAtIndex(i)));
+    // Below the first symbol the group is the first one's (the sorted list's first): only that address answers it.
+    if (ucmp(addr, a) >= 0) this.lastGroup = { from: a, to: end < order.length ? at(end) : undefined, group };
+    return group;
   }
 
   private get sorted(): Entry[] {

@@ -12,7 +12,21 @@ import * as E from './iced-enums.js';
 
 let icedModule: typeof Iced | null = null;
 function load(): typeof Iced {
-  return icedModule ??= createRequire(import.meta.url)('iced-x86') as typeof Iced;
+  if (icedModule) return icedModule;
+  // bin/ktrace's loader offers the same module prepared for a short run (scripts/bundle-cli.mjs
+  // prepareIced: enums built when first read, its code-cached top level ~5x smaller).
+  const prepared = (globalThis as { [k: symbol]: unknown })[Symbol.for('ktrace.loadIced')];
+  return icedModule = (typeof prepared === 'function' ? prepared() as typeof Iced | undefined : undefined)
+    ?? createRequire(import.meta.url)('iced-x86') as typeof Iced;
+}
+/**
+ * Starts compiling iced-x86's WebAssembly off the main thread, for a command that will load iced once
+ * other work is done (bin/ktrace's loader only; elsewhere nothing to do): load() after the promise
+ * settles takes the compiled module instead of compiling it then.
+ */
+export function icedAhead(): Promise<void> {
+  const ahead = (globalThis as { [k: symbol]: unknown })[Symbol.for('ktrace.icedAhead')];
+  return icedModule === null && typeof ahead === 'function' ? ahead() as Promise<void> : Promise.resolve();
 }
 /** Has iced-x86 been loaded in this process (tests: a warm start does not)? */
 export function icedLoaded(): boolean { return icedModule !== null; }

@@ -61,10 +61,24 @@ export interface FunctionFacts {
   branches: { from: number; target: number }[];
 }
 
-/** Decode the function holding `addr` from its start (can_optimize's "Decode instructions" loop). */
-export function analyzeFunction(image: Image, addr: number, read: (a: number, n: number) => Uint8Array, exFixups: Set<number>): FunctionFacts | undefined {
+/**
+ * The function can_optimize decodes for a probe at `addr`: kallsyms_lookup_size_offset's, the kallsyms
+ * symbol holding addr, sized to the next symbol's address (the padding after the function included),
+ * not the ELF st_size; only where an ELF function (FUNC with a size) holds addr. Its start is the
+ * optimizer's key for the facts of a function.
+ */
+export function functionBounds(image: Image, addr: number): { name: string; addr: number; size: number } | undefined {
   const fn = image.functionAt(addr);
   if (!fn || fn.size <= 0) return undefined;
+  const at = image.lookupAddr(addr);
+  if (!at || at.size <= 0) return undefined;
+  return { name: at.entry.name, addr: addr - at.offset, size: at.size };
+}
+
+/** Decode the function holding `addr` from its start (can_optimize's "Decode instructions" loop). */
+export function analyzeFunction(image: Image, addr: number, read: (a: number, n: number) => Uint8Array, exFixups: Set<number>): FunctionFacts | undefined {
+  const fn = functionBounds(image, addr);
+  if (!fn) return undefined;
   const facts: FunctionFacts = { name: fn.name, start: fn.addr, end: fn.addr + fn.size, insns: [], branches: [] };
   const bytes = read(fn.addr, fn.size + MAX_INSN_SIZE);
   const dec = decodeFunction(bytes, fn.addr, fn.size);

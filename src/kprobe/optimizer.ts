@@ -24,7 +24,7 @@ import type { Kprobe, KprobeManager, ProbePoint } from './kprobes.js';
 import { INT3_INSN_OPCODE } from './x86.js';
 import { EINVAL } from '../base/errno.js';
 import {
-  analyzeFunction, buildDetour, canOptimize, MAX_OPTIMIZED_LENGTH, relJump, RELATIVEJUMP_SIZE, symOff,
+  analyzeFunction, buildDetour, canOptimize, functionBounds, MAX_OPTIMIZED_LENGTH, relJump, RELATIVEJUMP_SIZE, symOff,
   type CanOptimize, type Detour, type FunctionFacts,
 } from './detour.js';
 import { FtraceProbes } from './ftrace.js';
@@ -223,7 +223,7 @@ export class Optimizer {
 
   /** The static safety checks for a probe at addr (cached per function). */
   check(addr: number): CanOptimize {
-    const fn = this.mgr.image.functionAt(addr);
+    const fn = functionBounds(this.mgr.image, addr);
     let facts: FunctionFacts | undefined;
     if (fn) {
       if (!this.facts.has(fn.addr)) this.facts.set(fn.addr, analyzeFunction(this.mgr.image, addr, this.read, this.exFixups));

@@ -160,6 +160,19 @@ test('bin/ktrace: the V8 code cache changes no answer; a corrupt entry is ignore
     assert.is(two.stdout, one.stdout, `${cmd}: same answer`);
     assert.ok(readFileSync(entry).equals(made), `${cmd}: the entry is used as it is, not rewritten`);
   }
+  // Two kinds of run of one command that compile different modules (fs cat of a static file, fs ls of
+  // the state): once the entry holds both, alternating rewrites it no more. (fs ls loads the emulator,
+  // whose V8 flag makes the first cat's data unusable: the second cat writes the entry of both.)
+  const inode = () => statSync(join(dir, entries().find((n) => n.endsWith('-fs'))!)).ino;
+  const kinds = [['fs', 'cat', '/proc/kallsyms'], ['fs', 'ls', '/proc']];
+  const answers = kinds.map((args) => run(args).stdout);
+  run(kinds[0]!);
+  const settled = inode();
+  for (let i = 0; i < 4; i++) {
+    const r = run(kinds[i % 2]!);
+    assert.is(r.stdout, answers[i % 2], `${kinds[i % 2]!.join(' ')}: same answer`);
+    assert.is(inode(), settled, `${kinds[i % 2]!.join(' ')}: the fs entry is not rewritten`);
+  }
   // Bytes flipped in the middle of the data, then garbage, then a truncated file: same answer, entry rewritten.
   const bad = [Buffer.from(written.map((b, i) => (i > written.length / 2 && i < written.length / 2 + 64 ? b ^ 0x5a : b))),
     Buffer.from('garbage'), written.subarray(0, written.length >> 1)];

@@ -119,10 +119,31 @@ test('a payload of another image, truncated or garbage is refused', () => {
   assert.ok(decodeSymbolOrders(img, bytes));
   assert.is(decodeSymbolOrders(img, bytes.subarray(0, bytes.length - 4)), undefined, 'truncated');
   assert.is(decodeSymbolOrders(img, Buffer.from('garbage garbage garbage garbage garbage garbage garbage')), undefined);
-  const bad = Buffer.from(bytes);
-  // the last entry of the last order (before the names, whose length follows the 5 list lengths, and kallsyms' keys)
-  bad.writeUInt32LE(img.symbolCount + 5, bad.length - 4 - bad.readUInt32LE(16 + 4 * 5) - 8 * orders.kallsyms.length);
-  assert.is(decodeSymbolOrders(img, bad), undefined, 'index outside .symtab');
+  // A list that fails its CRC-32 or its ends (read when first used): computed from the symbols instead,
+  // the same answers, and the caller told (it removes the entry). The other lists are read as they are.
+  const namesLen = bytes.readUInt32LE(16 + 4 * 5); // after the 5 list lengths
+  const keysLen = 8 * orders.kallsyms.length; // kallsyms' keys, after the names
+  const lastOfKallsyms = bytes.length - keysLen - namesLen - 4;
+  for (const [what, edit] of [['index outside .symtab', (b: Buffer) => b.writeUInt32LE(img.symbolCount + 5, lastOfKallsyms)],
+    ['a flipped bit (CRC-32)', (b: Buffer) => { b[lastOfKallsyms - 8]! ^= 1; }]] as const) {
+    const bad = Buffer.from(bytes);
+    edit(bad);
+    let told = 0;
+    const fresh = Image.load(new FileSource(FIXTURE));
+    const o = decodeSymbolOrders(fresh, bad, () => told++);
+    assert.ok(o, what);
+    assert.equal(Array.from(o!.perf), Array.from(orders.perf), `${what}: an intact list as written`);
+    assert.is(told, 0, `${what}: the intact list tells nothing`);
+    assert.equal(Array.from(o!.kallsyms), Array.from(orders.kallsyms), `${what}: the bad list computed`);
+    assert.is(told, 1, `${what}: and the caller told`);
+  }
+  // kallsyms' keys that fail their CRC-32: computed from the symbols, the caller told
+  const badKeys = Buffer.from(bytes);
+  badKeys[badKeys.length - 3]! ^= 1;
+  let toldKeys = 0;
+  const k = decodeSymbolOrders(Image.load(new FileSource(FIXTURE)), badKeys, () => toldKeys++)!;
+  assert.equal(Array.from(k.kallsymsKeys!), Array.from(orders.kallsymsKeys!), 'bad keys computed');
+  assert.is(toldKeys, 1, 'bad keys: the caller told');
   const mem = Image.load(new Uint8Array(readFileSync(FIXTURE)));
   const changed = Buffer.from(readFileSync(FIXTURE));
   const strtab = mem.sectionByName('.strtab')!;

@@ -92,6 +92,23 @@ test("a distribution vmlinux (Debian's, 588 MB): its probes are judged from the 
   assert.match(r.stdout, /^[0-9a-f]{16}  vfs_read\+0x5\/0x[0-9a-f]+  not optimized: jump into the retpoline thunks \(__x86_return_thunk\) at vfs_read\+0x[0-9a-f]+ \(jmp [0-9a-f]+\)/m);
   // __init text is freed by the time a booted kernel takes probes.
   assert.match(r.stderr, /^ktrace: why: start_kernel: start_kernel\+0x0\/0x[0-9a-f]+ is not kernel text$/m);
+  // No probes named: the events defined for the image, judged from it (no machine), as named ones are;
+  // the state's own blockers first (a disabled event, optimization off).
+  const state = freshState();
+  const on = (args: string[]) => ktrace(['-k', real, ...args], { KTRACE_STATE: state }, true);
+  const none = on(['why']);
+  assert.is(none.code, 0, none.stderr);
+  assert.match(none.stdout, /^no probes /);
+  for (const spec of ['vfs_read+5', 'do_sys_openat2%return']) assert.is(on(['add', spec]).code, 0);
+  const named = on(['why', 'vfs_read+5', 'do_sys_openat2']);
+  const defined = on(['why']);
+  assert.is(defined.stdout, named.stdout);
+  assert.is(defined.code, named.code, defined.stderr);
+  assert.is(on(['disable', 'probe:vfs_read']).code, 0);
+  assert.match(on(['why']).stdout, /^[0-9a-f]{16}  vfs_read\+0x5\/0x[0-9a-f]+  not optimized: the probe is disabled$/m);
+  assert.match(on(['why']).stdout, /do_sys_openat2\+0x0\/0x[0-9a-f]+  \[FTRACE\]$/m);
+  assert.is(on(['fs', 'write', '/sys/kernel/debug/kprobes/enabled', '0']).code, 0);
+  assert.match(on(['why']).stdout, /vfs_read\+0x5\/0x[0-9a-f]+  not optimized: kprobes are disarmed globally/m);
 });
 
 test.run();

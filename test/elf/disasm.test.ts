@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Disassembler, renderLine, type Syntax } from '../../src/elf/disasm.js';
+import { Disassembler, MOVABS, SHIFT_BY_ONE, renderLine, type Syntax } from '../../src/elf/disasm.js';
+import iced from '../../src/emu/iced.js';
 import { Image } from '../../src/elf/image.js';
 import { ROOT } from '../../src/paths.js';
 import { objdumpHex } from '../../src/elf/objdump-symbols.js';
@@ -67,6 +68,13 @@ test('live objdump -d, when binutils is installed', () => {
   }
   assert.is(text, oracle('objdump-d'), 'committed oracle equals live objdump output');
   compare(parseObjdump(text), 'att', 'live');
+});
+
+test('the movabs and shift-by-one code lists are every iced Code whose name matches', () => {
+  const names = Object.entries(iced.Code as unknown as Record<string, number>).filter(([k]) => !/^\d+$/.test(k));
+  const named = (re: RegExp) => names.filter(([k]) => re.test(k)).map(([, v]) => v).sort((a, b) => a - b);
+  assert.equal([...MOVABS].sort((a, b) => a - b), named(/^Mov_r64_imm64$|^Mov_(AL|AX|EAX|RAX)_moffs|^Mov_moffs/));
+  assert.equal([...SHIFT_BY_ONE].sort((a, b) => a - b), named(/^(Rol|Ror|Rcl|Rcr|Shl|Shr|Sal|Sar)_rm\d+_1$/));
 });
 
 test('function header lines name the address as objdump does', () => {

@@ -131,6 +131,17 @@ test('__bug_table: the entry size is the one whose every address is text (12 wit
 });
 
 const linuxBuilt = existsSync(join(LINUX_FIXTURE_DIR, 'vmlinux.br'));
+// Image.patchedText searches the sorted sites; patchedTextSites (a map of every byte) is the definition.
+test('Image.patchedText: the answers of patchedTextSites, at every site byte and around each (the bundled Linux)', () => {
+  if (!linuxBuilt) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
+  const img = Image.load(readFileSync(bundledLinuxPath()));
+  const m = patchedTextSites(img);
+  assert.ok(m.size > 1000, `${m.size} self-patched bytes`);
+  const addrs = new Set<number>();
+  for (const a of m.keys()) for (let d = -6; d <= 6; d++) addrs.add(a + d);
+  for (const a of addrs) if (img.patchedText(a) !== m.get(a)) assert.is(img.patchedText(a), m.get(a), `0x${a.toString(16)}`);
+});
+
 test('real Linux 6.1: every table entry is the instruction the kernel patches there, as its config says', () => {
   if (!linuxBuilt) { console.log('SKIP fixtures/linux/vmlinux.br not built yet'); return; }
   const img = Image.load(readFileSync(bundledLinuxPath()));

@@ -5,6 +5,7 @@ import type { Image } from '../../elf/image.js';
 import { colorEnabled, stdoutStream, styler } from '../../output/tty.js';
 import { out } from '../../output/write.js';
 import { loadIndexedImage } from '../load-image.js';
+import { icedAhead } from '../../emu/iced.js';
 
 export interface DisasmArgs extends GlobalArgs {
   target: string;
@@ -43,11 +44,13 @@ export function resolveTarget(img: Image, target: string): Resolved | string {
 }
 
 export async function disasm(args: DisasmArgs): Promise<void> {
+  const ahead = icedAhead(); // iced's WebAssembly compiles on another thread while the image loads
   const img = await loadIndexedImage(args.vmlinux);
   const r = resolveTarget(img, args.target);
   if (typeof r === 'string') throw new CliError(`disasm: ${r}`, /^cannot parse/.test(r) ? EXIT_USAGE : 1);
   // (bin/ktrace's loader runs disasm with V8's --liftoff-only: scripts/bundle-cli.mjs COMMAND_V8_FLAGS.)
   const { Disassembler } = await import('../../elf/disasm.js'); // iced-x86: only once the target resolved
+  await ahead;
   const d = new Disassembler(img, args.intel ? 'intel' : 'att');
   try {
     let text = d.render(r.start, r.end);

@@ -24,8 +24,9 @@ export interface StaticProbe { text: string; p: { symbolName?: string; offset?: 
  * `initFreed` (default true): the kernel has freed its __init text, as one that has booted has; the
  * machine path of why.ts judges a fresh kernel, whose init text is still there.
  */
-export async function staticWhy(image: Image, probes: readonly StaticProbe[], opts: { textPatched?: boolean; initFreed?: boolean } = {}): Promise<{ rows: WhyRow[]; failed: string[] }> {
+export async function staticWhy(image: Image, probes: readonly StaticProbe[], opts: { textPatched?: boolean; initFreed?: boolean } = {}): Promise<{ rows: WhyRow[]; failed: string[]; resolved: Map<string, string> }> {
   const failed: string[] = [];
+  const resolved = new Map<string, string>(); // each probe's text → its row's address
   const fmt = (a: number) => image.formatAddr(a);
   const initFreed = opts.initFreed ?? true;
   const site: ProbeSite = {
@@ -51,6 +52,7 @@ export async function staticWhy(image: Image, probes: readonly StaticProbe[], op
     const addr = r.addr;
     const unsafe = addressRefusal(site, addr);
     if (unsafe) { failed.push(`why: ${g.text}: ${unsafe.reason}`); continue; }
+    resolved.set(g.text, px(addr));
     if (points.some((q) => q.addr === addr)) continue;
     // arch_prepare_kprobe_ftrace needs no instruction; any other probe: can_probe and the copy's checks.
     const ftrace = isFtraceSite(image, addr);
@@ -83,5 +85,5 @@ export async function staticWhy(image: Image, probes: readonly StaticProbe[], op
     })();
     rows.push(reason === undefined ? { ...row, state: 'optimized' } : { ...row, state: 'int3', reason });
   }
-  return { rows, failed };
+  return { rows, failed, resolved };
 }

@@ -3,7 +3,7 @@ import type { GlobalArgs } from '../options.js';
 import { CliError, EXIT_USAGE } from '../errors.js';
 import { hex16 as px } from '../../base/addr.js';
 import { probePointsInListOrder } from '../../kprobe/index.js';
-import { whyNotOptimized } from '../../kprobe/optimizer.js';
+import { PROC_KPROBES_OPTIMIZATION, whyNotOptimized } from '../../kprobe/optimizer.js';
 import { out } from '../../output/write.js';
 import { emptyTraceState } from '../../trace/runtime/state.js';
 import { loadIndexedImage } from '../load-image.js';
@@ -27,7 +27,8 @@ export async function why(args: WhyArgs): Promise<void> {
   const image = await loadIndexedImage(args.vmlinux);
   // An image the platform cannot boot (a distribution kernel): the probes given are judged from the image alone.
   const { bootRefusal } = await import('../../kernel/linux/bundle.js');
-  const staticOnly = args.probe?.length && bootRefusal(image) !== undefined;
+  const refusal = bootRefusal(image);
+  const staticOnly = refusal !== undefined;
   // a spec that cannot be judged is reported in one line on stderr; the others are still judged
   const failed: string[] = [];
   const given = (args.probe ?? []).flatMap((s) => {
@@ -36,6 +37,37 @@ export async function why(args: WhyArgs): Promise<void> {
     return [{ text: s, p }];
   });
   if (args.probe?.length && !given.length) throw new CliError(failed.join('\n  '), failed.every((f) => f.includes('is not SYM')) ? EXIT_USAGE : 1);
+  if (staticOnly && !given.length) {
+    // No probes named: the events defined for this image (the state), judged from the image as its
+    // booted kernel would hold them (no machine: ktrace cannot boot it). The optimizer's blockers that
+    // the state decides come first, as in Optimizer.blocker: disarmed globally, the event disabled,
+    // optimization off; then the image's checks (why-static.ts).
+    const st = loadState(stateDir(args.state), args.vmlinux);
+    const events = eventProbes(st.kprobeEvents);
+    if (!events.length) { printRows([], [], args.json); return; }
+    const { staticWhy } = await import('./why-static.js');
+    const probes = [...new Set(events.map((e) => e.at))].map((text) => ({ text, p: parseProbe(text) ?? {} }));
+    const s = await staticWhy(image, probes);
+    const enabled = new Set(st.enabled);
+    // the probe points of each event, by the address staticWhy resolved
+    const byAddr = new Map<string, boolean>();
+    for (const e of events) {
+      const a = s.resolved.get(e.at);
+      if (a) byAddr.set(a, (byAddr.get(a) ?? false) || enabled.has(e.event));
+    }
+    const blocked = (addr: string): string | undefined => {
+      if (!st.kprobesEnabled) return 'kprobes are disarmed globally (/sys/kernel/debug/kprobes/enabled is 0)';
+      if (!byAddr.get(addr)) return 'the probe is disabled';
+      if (st.kprobesOptimization === false) return `jump optimization is off (${PROC_KPROBES_OPTIMIZATION} is 0)`;
+      return undefined;
+    };
+    const rows = s.rows.map((r): WhyRow => {
+      const b = r.state === 'ftrace' ? undefined : blocked(r.addr);
+      return b ? { addr: r.addr, at: r.at, state: 'int3', reason: b } : r;
+    });
+    printRows(rows, s.failed, args.json);
+    return;
+  }
   if (staticOnly) {
     const { staticWhy } = await import('./why-static.js');
     const s = await staticWhy(image, given);
@@ -59,6 +91,16 @@ export async function why(args: WhyArgs): Promise<void> {
   });
   if (given.length && !rows.length) throw new CliError(failed.join('\n  '));
   printRows(rows, failed, args.json);
+}
+
+/** The events of kprobe_events lines (`p:GROUP/EVENT SYM+OFF ...`): "group/event" and its probe point, in order. */
+export function eventProbes(kprobeEvents: string): { event: string; at: string }[] {
+  const out: { event: string; at: string }[] = [];
+  for (const line of kprobeEvents.split('\n')) {
+    const m = /^[pr]\d*:(\S+)\s+(\S+)/.exec(line.trim());
+    if (m) out.push({ event: m[1]!, at: m[2]! });
+  }
+  return out;
 }
 
 /** The rows as text or JSON, then each refusal on stderr (exit 1 when there is one). */
