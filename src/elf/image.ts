@@ -8,7 +8,7 @@ import type { ByteSource } from './source.js';
 import { parseSymbols, RawSymbols, type Sym } from './symbols.js';
 import { Kallsyms, type SymbolAt } from './kallsyms.js';
 import {
-  blacklistAddresses, bugSites, exceptionTable, jumpLabelSites, kprobeBlacklist, mcountSites,
+  blacklistAddresses, bugSites, exceptionTable, jumpLabelSites, kprobeBlacklist, mcountSites, patchedTextSites,
   smpLockSites, staticCallSites, symbolRange, bootPatchedRanges,
   type BlacklistEntry, type ExTableEntry, type Range,
 } from './kernel-sections.js';
@@ -363,18 +363,21 @@ export class Image {
   }
   /** The tables register_kprobe's checks read (kprobeBlacklist, mcountSites, patchedTextSites), read now when not yet. */
   get kprobeTables(): KprobeTables {
-    return { blacklist: this.kprobeBlacklist, mcount: this.mcountSites, patched: this.memo('ptx', () => patchedTextSites(this)), smpLocks: [...this.smpLockSites] };
+    return { blacklist: this.kprobeBlacklist, mcount: this.mcountSites, patched: this.memo('ptxmap', () => patchedTextSites(this)), smpLocks: [...this.smpLockSites] };
   }
   /** Those tables from a persistent index (src/cli/symbol-index.ts), instead of reading them from the image. */
   useKprobeTables(t: KprobeTables): void {
     this.cache.set('kbl', t.blacklist);
     this.cache.set('mc', t.mcount);
-    this.cache.set('ptx', t.patched);
+    this.cache.set('ptxmap', t.patched);
     this.cache.set('smpl', new Set(t.smpLocks));
   }
   /** Why register_kprobe refuses `addr` as text the kernel patches itself (patchedTextSites), or undefined. */
   patchedText(addr: number): string | undefined {
-    // patchedTextSites' answers from the sites sorted, searched (a map of every byte of ~50,000 took ~35 ms).
+    // the map of every site byte when the kprobe tables' cache entry gave it (useKprobeTables), else
+    // patchedTextSites' answers from the sites sorted, searched (building that map took ~35 ms)
+    const map = this.cache.get('ptxmap') as ReadonlyMap<number, string> | undefined;
+    if (map !== undefined) return map.get(addr);
     const t = this.memo('ptx', () => {
       const byStart = (xs: number[]) => Float64Array.from(xs).sort();
       const jl = [...this.jumpLabelSites].sort((a, b) => a.start - b.start);
