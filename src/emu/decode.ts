@@ -93,16 +93,35 @@ export interface Block {
 // decoder; memory.ts only initializes them to null and asks whether a page holds decoded code.
 declare module './memory.js' {
   interface Page {
-    /** decoded instructions by page offset (DecodeCache.decodeRun) */
-    ops: (Op | undefined)[] | null;
-    /** blocks by the page offset they start at (Machine.blockAt) */
-    blocks: (Block | undefined)[] | null;
+    /** decoded instructions by page offset (DecodeCache.decodeRun), in chunks (PageTable) */
+    ops: PageTable<Op> | null;
+    /** blocks by the page offset they start at (Machine.blockAt), in chunks (PageTable) */
+    blocks: PageTable<Block> | null;
     /** every block with an instruction on this page, invalidated with it */
     blist: Block[] | null;
   }
 }
 
 export const MAX_BLOCK = 64;
+
+/** A page's ops or blocks by page offset: CHUNKS chunks of CHUNK slots, each made on its first store
+ *  (`t[off >> CHUNK_SHIFT]?.[off & CHUNK_MASK]`). One flat array of PAGE_SIZE slots per page was 32 KiB
+ *  made in V8's young generation and copied by every scavenge until promoted: real Linux touches ~240
+ *  code pages in a short run, two such arrays each (~15 MB of the young generation), where the ops
+ *  a page holds are ~75. */
+export type PageTable<T> = ((T | undefined)[] | undefined)[];
+export const CHUNK_SHIFT = 6, CHUNK = 1 << CHUNK_SHIFT, CHUNK_MASK = CHUNK - 1;
+const CHUNKS = PAGE_SIZE >> CHUNK_SHIFT;
+export function newPageTable<T>(): PageTable<T> { return new Array(CHUNKS); }
+/** The entry at page offset `off`, or undefined. */
+export function pageGet<T>(t: PageTable<T>, off: number): T | undefined {
+  const ch = t[off >> CHUNK_SHIFT];
+  return ch === undefined ? undefined : ch[off & CHUNK_MASK];
+}
+export function pageSet<T>(t: PageTable<T>, off: number, v: T): void {
+  const ch = t[off >> CHUNK_SHIFT] ??= new Array(CHUNK);
+  ch[off & CHUNK_MASK] = v;
+}
 
 let fmt: Formatter | null = null;
 export function disassemble(bytes: Uint8Array, ip: number): string {
@@ -350,15 +369,15 @@ export class DecodeCache implements CodeCache {
   decodeRun(p: Page, addr: number, endsBlock: (op: Op) => boolean): Op[] {
     const m = this.mem;
     let off = addr - p.base;
-    if (!p.ops) { p.ops = new Array(PAGE_SIZE); m.unWrite(p.base); }
+    if (!p.ops) { p.ops = newPageTable(); m.unWrite(p.base); }
     const ops = p.ops;
     const out: Op[] = [];
     let dec: Decoder | null = null;
     let buf: Uint8Array | null = null, nextOk = false, bufOff = 0;
     try {
       while (out.length < MAX_BLOCK && off < PAGE_SIZE) {
-        let op: Op | undefined = ops[off];
-        if (!op && this.pre !== null) { const r = this.reuse(p, off); if (r !== null) ops[off] = op = r; }
+        let op: Op | undefined = pageGet(ops, off);
+        if (!op && this.pre !== null) { const r = this.reuse(p, off); if (r !== null) pageSet(ops, off, op = r); }
         if (!op) {
           if (!dec) {
             // bytes from off to the end of the page, plus up to 15 bytes of the next page if it is executable
@@ -402,7 +421,7 @@ export class DecodeCache implements CodeCache {
           }
           this.decoded++;
           if (STATS_ON) stats.opsDecoded++;
-          ops[off] = op;
+          pageSet(ops, off, op);
         }
         out.push(op);
         if (op.bad || op.flow !== 0 || endsBlock(op)) break;

@@ -3,7 +3,7 @@
 import { Cpu } from './cpu.js';
 import { InterruptFrames } from './frames.js';
 import { VEC_DB, VEC_IPI, VEC_TIMER } from '../base/x86.js';
-import { DecodeCache, MAX_BLOCK, type Block, type Op } from './decode.js';
+import { CHUNK_MASK, CHUNK_SHIFT, DecodeCache, MAX_BLOCK, newPageTable, pageGet, pageSet, type Block, type Op } from './decode.js';
 import { compileBlocks, compileOp, endsBlock, newBlock } from './compile.js';
 import { FAULT, Memory, PAGE_PROBE, PAGE_SIZE, PERM_U, PERM_X, type Page } from './memory.js';
 import { STATS_ON, stats } from './stats.js';
@@ -173,8 +173,7 @@ export class Machine {
       const print = blockPrint(ops);
       if (this.hotHint.get(a) === print) { compileBlocks([blk]); this.compiledLog.push(a, print); if (STATS_ON) stats.blocksCompiled++; }
     }
-    if (!pg.blocks) pg.blocks = new Array(PAGE_SIZE);
-    pg.blocks[a - pg.base] = blk;
+    pageSet(pg.blocks ??= newPageTable(), a - pg.base, blk);
     for (const q of pages) (q.blist ??= []).push(blk);
     return blk;
   }
@@ -187,8 +186,7 @@ export class Machine {
     const blk = newBlock(ops, lb.probe);
     blk.head = 1;
     blk.heat = -EDGE_HEAT * this.hotAfter;
-    if (!pg.blocks) pg.blocks = new Array(PAGE_SIZE);
-    pg.blocks[ops[0].ip - pg.base] = blk;
+    pageSet(pg.blocks ??= newPageTable(), ops[0].ip - pg.base, blk);
     this.listOnPages(blk);
     return blk;
   }
@@ -287,7 +285,7 @@ export class Machine {
     const m = this.mem;
     m.cur = cpu; m.setUser(cpu.cpl === 3 ? 1 : 0);
     const pg = m.translate(a, 2);
-    const old = pg.blocks?.[a - pg.base];
+    const old = pg.blocks !== null ? pageGet(pg.blocks, a - pg.base) : undefined;
     const b = old && old.valid ? old : this.buildBlock(pg, a);
     if (b.fn === null) this.tierUp(b, pg);
     return b;
@@ -376,7 +374,9 @@ export class Machine {
             try { pg = m.translate(a, 2); }
             catch (e) { if (e !== FAULT) throw e; if (STATS_ON) stats.faults++; return vectorStop(c.trapVector); }
           }
-          blk = pg.blocks !== null ? pg.blocks[off] : undefined;
+          // (pageGet, written out: the run loop's inlining is capped)
+          const bc = pg.blocks !== null ? pg.blocks[off >> CHUNK_SHIFT] : undefined;
+          blk = bc !== undefined ? bc[off & CHUNK_MASK] : undefined;
           if (blk === undefined || !blk.valid) {
             // where a budget end or an interrupt left a block mid-way, the rest of that block (a new
             // superblock from here would overlap it, up to MAX_BLOCK instructions, stepped until hot)
@@ -422,7 +422,8 @@ export class Machine {
                 const off: number = a2 & 4095, ti: number = (a2 >> 12) & 4095;
                 if (m.ft[ti] !== a2 - off) break;
                 const bl = m.fpg[ti].blocks;
-                const q = bl !== null ? bl[off] : undefined;
+                const bc = bl !== null ? bl[off >> CHUNK_SHIFT] : undefined;
+                const q = bc !== undefined ? bc[off & CHUNK_MASK] : undefined;
                 if (q === undefined || q.fn === null || !q.valid) break;
                 b.s2 = b.s1; b.s2ip = b.s1ip; b.s1 = q; b.s1ip = a2;
                 nx = q;

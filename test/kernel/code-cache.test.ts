@@ -13,7 +13,7 @@ import { parseWorkload } from '../../src/kernel/workload/parser.js';
 import { runScript } from '../../src/kernel/session.js';
 import { runResultJson } from '../../src/output/run-summary.js';
 import type { Platform } from '../../src/kernel/platform.js';
-import { shapeLog } from '../../src/emu/decode.js';
+import { pageGet, shapeLog } from '../../src/emu/decode.js';
 import { blockSources } from '../../src/emu/compile.js';
 import { builtFingerprint, computeFingerprint, jitState } from '../../src/kernel/code-cache.js';
 import { readCache, writeCache } from '../../src/cache.js';
@@ -35,7 +35,7 @@ function run(): { json: string; decoded: number; reused: number; machine: Machin
 /** The blocks of a machine's pages that start where they are listed (each block once). */
 function blocksOf(m: Machine): Block[] {
   const out: Block[] = [];
-  for (const pg of m.mem.allPages()) if (pg.blist && pg.blocks) for (const b of pg.blist) if (pg.blocks[b.ips[0] - pg.base] === b) out.push(b);
+  for (const pg of m.mem.allPages()) if (pg.blist && pg.blocks) for (const b of pg.blist) if (pageGet(pg.blocks, b.ips[0] - pg.base) === b) out.push(b);
   return out;
 }
 /** The results of the first (cold) run: every later run must end the same. */
