@@ -150,9 +150,9 @@ export let opShapes = 0;
 /** The single-instruction function of `op` (its counter: probeInstret on probe pages). */
 export function compileOp(op: Op, probe: boolean): BlockFn {
   // the shape an earlier run made for this op (decode.ts OpShape), else generated now and kept with it
-  const known = op.rec !== null ? op.rec[24] : undefined;
+  const known = op.shape;
   let shape: string, nums: number[], consts: unknown[];
-  if (known !== undefined && known[0] === (probe ? 1 : 0)) {
+  if (known !== null && known[0] === (probe ? 1 : 0)) {
     shape = known[1]; nums = known[2]; consts = new Array(known[3]).fill(op);
   } else {
     const g = generate([op], probe);
@@ -163,7 +163,7 @@ export function compileOp(op: Op, probe: boolean): BlockFn {
       return `N[${ns.length - 1}]`;
     });
     nums = ns; consts = g.consts;
-    if (op.rec !== null && consts.every((x) => x === op)) { op.rec[24] = [probe ? 1 : 0, shape, nums, consts.length]; shapeLog.learned++; }
+    if (consts.every((x) => x === op)) { op.shape = [probe ? 1 : 0, shape, nums, consts.length]; shapeLog.learned++; }
   }
   let factory = OP_SHAPES.get(shape);
   if (factory === undefined) {

@@ -49,8 +49,11 @@ export interface Op {
   facts: number;
   /** cached single-instruction function (interpreter path; compile.ts compileOp), null until first run */
   fn: BlockFn | null;
-  /** its record for the next run (DecodeCache.records), or null */
-  rec: OpRecord | null;
+  /** its single-instruction function's shape (compile.ts compileOp: made by an earlier run, or learned
+   *  now and kept for the next, DecodeCache.records), or null */
+  shape: OpShape | null;
+  /** bytes that did not decode: OpRecord's fault (`bad` | 4 when the next page was fetchable), else 0 */
+  fault: number;
 }
 
 /** A compiled block or single instruction: runs on CPU `c` with its registers `R` (c.regs) and memory `m`;
@@ -166,7 +169,7 @@ function fillOp(i: Instruction, ip: number, bytes: Uint8Array, probe: boolean): 
     cc: i.conditionCode - 1, nops: n, kind: [], reg: [], rg: [], rh: [], osz: [], imlo: [], imhi: [],
     mem: null, target: NaN, rep: i.hasRepePrefix || i.hasRepPrefix ? 1 : i.hasRepnePrefix ? 2 : 0,
     lock: i.hasLockPrefix, fread: i.rflagsRead, fwrite: i.rflagsModified, stackInc: i.stackPointerIncrement,
-    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes, fn: null, rec: null, strSeg: 0, facts: i.code === Code.INVALID ? 0 : codeFacts(i),
+    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes, fn: null, shape: null, fault: 0, strSeg: 0, facts: i.code === Code.INVALID ? 0 : codeFacts(i),
   };
   for (let k = 0; k < n; k++) {
     const kind = i.opKind(k);
@@ -230,22 +233,60 @@ export type OpShape = [probe: number, text: string, nums: number[], consts: numb
 /** Shapes learned for ops in this process (DecodeCache.records: worth keeping?). */
 export const shapeLog = { learned: 0 };
 
+/** The op as a record (with its shape, and its fault for bytes that did not decode). */
 export function toRecord(o: Op): OpRecord {
   const M = o.mem;
-  return [o.ip, o.len, o.code, o.mn, o.flow, o.cc, o.nops, o.kind, o.reg, o.rg, o.rh, o.osz, o.imlo, o.imhi,
+  const r: OpRecord = [o.ip, o.len, o.code, o.mn, o.flow, o.cc, o.nops, o.kind, o.reg, o.rg, o.rh, o.osz, o.imlo, o.imhi,
     M ? [M.base, M.index, M.scale, M.disp, Number.isNaN(M.abs) ? null : M.abs, M.seg, M.size, M.addr32] : null,
     Number.isNaN(o.target) ? null : o.target, o.rep, o.lock, o.fread, o.fwrite, o.stackInc, Array.from(o.bytes), o.strSeg, o.facts];
+  if (o.shape !== null || o.fault !== 0) r[24] = o.shape ?? undefined;
+  if (o.fault !== 0) r[25] = o.fault;
+  return r;
 }
 
-function fromRecord(r: OpRecord, probe: boolean): Op {
+/** A record's memory operand as the op's (an OpSource may share one between ops: nothing changes an op's
+ *  memory operand after decoding). */
+export function memOf(M: NonNullable<OpRecord[14]>): MemRef {
+  return { base: M[0], index: M[1], scale: M[2], disp: M[3], abs: M[4] === null ? NaN : M[4], seg: M[5], size: M[6], addr32: M[7] };
+}
+
+/** The op of a record. The operand arrays are the record's, and `mem` and `bytes`, when given, an
+ *  OpSource's shared ones: nothing changes an op's operands or bytes after decoding. */
+export function fromRecord(r: OpRecord, probe: boolean, mem?: MemRef | null, bytes?: Uint8Array): Op {
   const M = r[14];
   return {
     ip: r[0], next: r[0] + r[1], len: r[1], code: r[2], mn: r[3], flow: r[4], cc: r[5], nops: r[6],
-    // the operand arrays are shared with the record: nothing changes an op's arrays after decoding
     kind: r[7], reg: r[8], rg: r[9], rh: r[10], osz: r[11], imlo: r[12], imhi: r[13],
-    mem: M ? { base: M[0], index: M[1], scale: M[2], disp: M[3], abs: M[4] === null ? NaN : M[4], seg: M[5], size: M[6], addr32: M[7] } : null,
+    mem: mem !== undefined ? mem : M ? memOf(M) : null,
     target: r[15] === null ? NaN : r[15], rep: r[16], lock: r[17], fread: r[18], fwrite: r[19], stackInc: r[20],
-    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes: Uint8Array.from(r[21]), fn: null, rec: r, strSeg: r[22], facts: r[23],
+    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes: bytes ?? Uint8Array.from(r[21]), fn: null, shape: r[24] ?? null, fault: r[25] ?? 0, strSeg: r[22], facts: r[23],
+  };
+}
+
+/** Ops decoded by an earlier run, offered to DecodeCache.preload: `n` of them, sorted by address (the
+ *  versions of one address's bytes together, the newest first), each made into an Op only when a run
+ *  meets its address (kernel/code-cache.ts reads them from the entry's packed form this way, without a
+ *  record per op). */
+export interface OpSource {
+  readonly n: number;
+  /** each op's address */
+  readonly ips: Float64Array;
+  /** op i's bytes (OpRecord field 21) */
+  bytes(i: number): readonly number[];
+  /** op i's OpRecord fault (bytes that did not decode), or undefined */
+  fault(i: number): number | undefined;
+  /** op i on a page whose probe bit is `probe` */
+  op(i: number, probe: boolean): Op;
+  /** op i's record (DecodeCache.records) */
+  record(i: number): OpRecord;
+}
+
+/** Records as an OpSource (tests, and entries read as records). */
+export function recordSource(records: readonly OpRecord[]): OpSource {
+  const rs = [...records].sort((a, b) => a[0] - b[0]); // stable: an address's versions keep their order
+  return {
+    n: rs.length, ips: Float64Array.from(rs, (r) => r[0]),
+    bytes: (i) => rs[i][21], fault: (i) => rs[i][25], op: (i, probe) => fromRecord(rs[i], probe), record: (i) => rs[i],
   };
 }
 
@@ -260,15 +301,19 @@ export class DecodeCache implements CodeCache {
   private get insn(): Instruction { return this.insnObj ??= new Instruction(); }
   /** statistics */
   decoded = 0; invalidations = 0;
-  /** Ops decoded by an earlier run, by address (the versions of its bytes seen: an int3 a probe wrote, the
-   *  original instruction): used where the bytes in memory are still theirs. */
-  private pre: Map<number, Map<number, OpRecord[]>> | null = null;
-  /** The page of `pre` that reuse() looked at last, and its base (pages are keyed by base, their records
-   *  by page offset: small-integer keys, where addresses as keys are doubles). */
+  /** Ops decoded by an earlier run (each address with the versions of its bytes seen: an int3 a probe
+   *  wrote, the original instruction): used where the bytes in memory are still theirs. */
+  private pre: OpSource | null = null;
+  /** Each page's range of `pre` (by page base: its first index, and the index past its last) */
+  private preRange = new Map<number, [number, number]>();
+  /** The page reuse() looked at last: its base and range. */
   private preBase = NaN;
-  private prePage: Map<number, OpRecord[]> | undefined = undefined;
-  /** Records of the ops iced decoded in this process, for the next run. */
-  private fresh: OpRecord[] = [];
+  private preLo = 0;
+  private preHi = 0;
+  /** The op last made of each of `pre`'s ops (its shape, learned in this run, goes into records()). */
+  private made: (Op | undefined)[] = [];
+  /** The ops iced decoded in this process, for the next run. */
+  private fresh: Op[] = [];
   /** Ops taken from the records of an earlier run (statistics, tests). */
   reused = 0;
   /** shapeLog.learned when the records were preloaded */
@@ -279,15 +324,18 @@ export class DecodeCache implements CodeCache {
   get preloaded(): boolean { return this.pre !== null; }
   /** Offer ops decoded by an earlier run (DecodeCache.records). Each is used only where memory holds its
    *  exact bytes then, so the records change what is decoded by iced, never what runs. */
-  preload(records: readonly OpRecord[]): void {
-    const pre = this.pre = new Map<number, Map<number, OpRecord[]>>();
+  preload(from: OpSource | readonly OpRecord[]): void {
+    const pre = this.pre = Array.isArray(from) ? recordSource(from as readonly OpRecord[]) : from as OpSource;
     this.preBase = NaN;
-    for (const r of records) {
-      const off = r[0] & 4095, base = r[0] - off;
-      let pm = pre.get(base);
-      if (pm === undefined) pre.set(base, pm = new Map());
-      const l = pm.get(off);
-      if (l === undefined) pm.set(off, [r]); else l.push(r);
+    this.made = new Array(pre.n);
+    const range = this.preRange = new Map();
+    const ips = pre.ips;
+    for (let i = 0; i < pre.n;) {
+      const base = ips[i] - (ips[i] & 4095);
+      let j = i + 1;
+      while (j < pre.n && ips[j] - base < PAGE_SIZE) j++;
+      range.set(base, [i, j]);
+      i = j;
     }
     this.learnedAt = shapeLog.learned;
   }
@@ -304,20 +352,34 @@ export class DecodeCache implements CodeCache {
       if (l.length >= VERSIONS || l.some((x) => sameBytes(x[21], r[21]))) return;
       l.push(r);
     };
-    for (let i = this.fresh.length - 1; i >= 0; i--) add(this.fresh[i]);
-    if (this.pre !== null) for (const pm of this.pre.values()) for (const l of pm.values()) for (const r of l) add(r);
+    for (let i = this.fresh.length - 1; i >= 0; i--) add(toRecord(this.fresh[i]));
+    const pre = this.pre;
+    if (pre !== null) {
+      for (let i = 0; i < pre.n; i++) {
+        const r = pre.record(i), o = this.made[i];
+        if (o !== undefined && o.shape !== null) r[24] = o.shape;
+        add(r);
+      }
+    }
     return [...at.values()].flat();
   }
 
   /** The op of an earlier run at page offset `off` of `p`, if memory still holds its bytes there (and
    *  in the next page, for one that runs into it, only where the decoder would have read them). */
   private reuse(p: Page, off: number): Op | null {
-    if (p.base !== this.preBase) { this.preBase = p.base; this.prePage = this.pre!.get(p.base); }
-    const l = this.prePage?.get(off);
-    if (l === undefined) return null;
-    for (const r of l) {
-      if (r[25] !== undefined) { const op = this.reuseFault(p, off, r); if (op !== null) return op; continue; }
-      const b = r[21], len = r[1];
+    const pre = this.pre!, ips = pre.ips;
+    if (p.base !== this.preBase) {
+      this.preBase = p.base;
+      const r = this.preRange.get(p.base);
+      this.preLo = r === undefined ? 0 : r[0]; this.preHi = r === undefined ? 0 : r[1];
+    }
+    // the first of the page's ops at or past this address
+    const ip = p.base + off;
+    let lo = this.preLo, hi = this.preHi;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (ips[mid] < ip) lo = mid + 1; else hi = mid; }
+    for (let i = lo; i < this.preHi && ips[i] === ip; i++) {
+      if (pre.fault(i) !== undefined) { const op = this.reuseFault(p, off, i); if (op !== null) return op; continue; }
+      const b = pre.bytes(i), len = b.length;
       const next = off + len > PAGE_SIZE ? this.mem.page(p.base + PAGE_SIZE) : null;
       if (off + len > PAGE_SIZE && (!next || (next.perms & PERM_X) === 0 || (this.mem.user && (next.perms & PERM_U) === 0))) continue;
       let k = 0;
@@ -327,17 +389,26 @@ export class DecodeCache implements CodeCache {
       }
       if (k < len) continue;
       if (next) { next.spanned = true; this.mem.unWrite(next.base); }
-      this.reused++;
-      return fromRecord(r, (p.perms & PAGE_PROBE) !== 0);
+      return this.make(i, p);
     }
     return null;
+  }
+
+  /** Op i of `pre` on page `p` (a shape an earlier op of it learned in this run comes along). */
+  private make(i: number, p: Page): Op {
+    this.reused++;
+    const op = this.pre!.op(i, (p.perms & PAGE_PROBE) !== 0);
+    const was = this.made[i];
+    if (was !== undefined && op.shape === null) op.shape = was.shape;
+    this.made[i] = op;
+    return op;
   }
 
   /** A record of bytes that did not decode, if decodeRun would find them again here: the same bytes up to
    *  where it reads (the page's end, or 15 bytes into the next page when that one is fetchable) and, near
    *  the page's end, the same fetchability of the next page. */
-  private reuseFault(p: Page, off: number, r: OpRecord): Op | null {
-    const fault = r[25]!, b = r[21];
+  private reuseFault(p: Page, off: number, i: number): Op | null {
+    const fault = this.pre!.fault(i)!, b = this.pre!.bytes(i);
     const next = this.mem.page(p.base + PAGE_SIZE);
     const nextOk = !!next && (next.perms & PERM_X) !== 0 && (!this.mem.user || (next.perms & PERM_U) !== 0);
     const n = b.length;
@@ -347,8 +418,7 @@ export class DecodeCache implements CodeCache {
       const o = off + k;
       if ((o < PAGE_SIZE ? p.u8[o] : next!.u8[o - PAGE_SIZE]) !== b[k]) return null;
     }
-    this.reused++;
-    const op = fromRecord(r, (p.perms & PAGE_PROBE) !== 0);
+    const op = this.make(i, p);
     op.bad = fault & 3;
     if (op.bad === 1) op.faultAddr = p.base + PAGE_SIZE;
     return op;
@@ -408,11 +478,11 @@ export class DecodeCache implements CodeCache {
               op.bad = 1; op.faultAddr = p.base + PAGE_SIZE;
             } else op.bad = 2;
             // kept too (OpRecord fault): a warm run finds these bytes again without iced
-            (op.rec = toRecord(op))[25] = op.bad | (nextOk ? 4 : 0);
-            this.fresh.push(op.rec);
+            op.fault = op.bad | (nextOk ? 4 : 0);
+            this.fresh.push(op);
           } else {
             op = fillOp(i, ip, bytes, (p.perms & PAGE_PROBE) !== 0);
-            this.fresh.push(op.rec = toRecord(op));
+            this.fresh.push(op);
             if (off + len > PAGE_SIZE) {
               // spans into the next page: a write there must drop this page's code too
               const nx = m.page(p.base + PAGE_SIZE)!;

@@ -17,7 +17,7 @@ import { readCache, writeCache } from '../cache.js';
 import type { Image } from '../elf/image.js';
 import type { Machine } from '../emu/machine.js';
 import { readdirSync } from 'node:fs';
-import type { OpRecord } from '../emu/decode.js';
+import { fromRecord, memOf, type MemRef, type OpRecord, type OpSource } from '../emu/decode.js';
 import { icedMemo } from '../emu/iced.js';
 import { blockSources, OP_SHAPES, prebuiltBlocks, type BlockFactory, type BlockSource, type OpFactory } from '../emu/compile.js';
 import { Script } from 'node:vm';
@@ -153,7 +153,7 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
   try { p = JSON.parse(buf.toString('utf8')) as Payload; } catch { return; }
   if (!p || !Array.isArray(p.ops) || !Array.isArray(p.shapes) || !Array.isArray(p.blocks) || !Array.isArray(p.memo)
     || !Array.isArray(p.kinds) || !Array.isArray(p.forms) || !Array.isArray(p.mems) || !Array.isArray(p.bytes) || !Array.isArray(p.hot) || p.hot.length % 2 !== 0 || !p.hot.every(Number.isFinite)) return;
-  const ops = unpackRecords(p);
+  const ops = packedSource(p);
   if (ops === null) return; // does not read back: decoded again, as without an entry
   for (const [k, b] of p.blocks) {
     if (typeof k === 'string' && Array.isArray(b) && typeof b[0] === 'string' && typeof b[1] === 'string' && Array.isArray(b[2]) && typeof b[3] === 'number') {
@@ -251,25 +251,35 @@ function packRecords(records: readonly OpRecord[]): Pick<Payload, 'shapes' | 'ki
   return { shapes, kinds, forms, mems, bytes, ops };
 }
 
-/** The records of a packed entry, or null when an index or a field does not read back. */
-function unpackRecords(p: Payload): OpRecord[] | null {
-  const { kinds, forms, mems, bytes, shapes } = p;
-  const out: OpRecord[] = new Array(p.ops.length);
+/** The records of a packed entry as an OpSource (emu/decode.ts: an op is made when a run meets its address,
+ *  sharing the entry's operand tuples, memory operands and bytes, without a record of its own), or null
+ *  when an index or a field does not read back. (Every record made up front took ~30-60 ms of Linux's
+ *  short run, and ~5 MB that the young generation copied.) */
+function packedSource(p: Payload): OpSource | null {
+  const { kinds, forms, mems, bytes, shapes, ops } = p;
+  const n = ops.length;
+  const ips = new Float64Array(n);
   let ip = 0;
-  for (let j = 0; j < p.ops.length; j++) {
-    const o = p.ops[j];
-    if (!Array.isArray(o) || o.length < P_SHAPE || typeof o[0] !== 'number') return null;
+  for (let j = 0; j < n; j++) {
+    const o = ops[j];
+    if (!Array.isArray(o) || o.length < P_SHAPE || !Number.isFinite(o[0])) return null;
     const kind = kinds[o[1] as number], form = forms[o[2] as number], m = o[3] as number, t = o[4], b = bytes[o[5] as number];
     if (!Array.isArray(kind) || kind.length !== KIND_FIELDS.length || !Array.isArray(form) || form.length !== FORM_LEN
       || !(m === -1 || Array.isArray(mems[m])) || !(t === null || typeof t === 'number') || !Array.isArray(b)) return null;
-    ip += o[0];
+    const at = ip + (o[0] as number);
+    if (!(at >= ip) && j > 0) return null; // by address (DecodeCache.preload's order)
+    ips[j] = ip = at;
+  }
+  const record = (j: number): OpRecord => {
+    const o = ops[j];
+    const kind = kinds[o[1] as number], form = forms[o[2] as number], m = o[3] as number, t = o[4];
     const r = new Array(o.length > P_SHAPE ? SHAPE_AT + o.length - P_SHAPE : SHAPE_AT);
-    r[0] = ip;
+    r[0] = ips[j];
     for (let i = 0; i < KIND_FIELDS.length; i++) r[KIND_FIELDS[i]] = kind[i];
     for (let i = 0; i < FORM_LEN; i++) r[FORM_AT + i] = form[i];
     r[MEM_AT] = m === -1 ? null : mems[m];
-    r[TARGET_AT] = t === null ? null : ip + (t as number);
-    r[BYTES_AT] = b;
+    r[TARGET_AT] = t === null ? null : ips[j] + (t as number);
+    r[BYTES_AT] = bytes[o[5] as number];
     if (o.length > P_SHAPE) {
       const sh = o[P_SHAPE] as [number, number, number[], number] | null;
       const text = sh === null ? undefined : shapes[sh[1]];
@@ -277,7 +287,18 @@ function unpackRecords(p: Payload): OpRecord[] | null {
       r[SHAPE_AT] = sh !== null && typeof text === 'string' && Array.isArray(sh[2]) && typeof sh[3] === 'number' ? [sh[0], text, sh[2], sh[3]] : undefined;
       if (o.length > P_SHAPE + 1) r[SHAPE_AT + 1] = o[P_SHAPE + 1];
     }
-    out[j] = r as unknown as OpRecord;
-  }
-  return out;
+    return r as unknown as OpRecord;
+  };
+  // one memory operand object and one Uint8Array per distinct one in the entry, made when first used
+  const memRefs: (MemRef | undefined)[] = new Array(mems.length);
+  const u8: (Uint8Array | undefined)[] = new Array(bytes.length);
+  return {
+    n, ips, record,
+    bytes: (j) => bytes[ops[j][5] as number],
+    fault: (j) => { const o = ops[j]; return o.length > P_SHAPE + 1 ? o[P_SHAPE + 1] as number : undefined; },
+    op: (j, probe) => {
+      const o = ops[j], m = o[3] as number, b = o[5] as number;
+      return fromRecord(record(j), probe, m === -1 ? null : (memRefs[m] ??= memOf(mems[m] as NonNullable<OpRecord[14]>)), u8[b] ??= Uint8Array.from(bytes[b]));
+    },
+  };
 }
