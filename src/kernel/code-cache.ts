@@ -217,7 +217,7 @@ export function saveCode(machine: Machine, image: Image, imageKey?: string): voi
  *  its instruction's kind (everything but the address, operands, target, bytes, shape and fault) one
  *  index into `kinds`. */
 const FORM_AT = 7, FORM_LEN = 7, MEM_AT = 14, TARGET_AT = 15, BYTES_AT = 21, SHAPE_AT = 24;
-const KIND_FIELDS = [1, 2, 3, 4, 5, 6, 16, 17, 18, 19, 20, 22, 23];
+const KIND_FIELDS = [1, 2, 3, 4, 5, 6, 16, 17, 18, 19, 20, 22, 23]; // (packedSource's record literal follows it)
 /** A packed record: [ip - the previous record's ip, kind, form, mem (-1: none), target - ip (null: none),
  *  bytes, shape?, fault?] (addresses as differences: short numbers in the JSON). */
 const P_SHAPE = 6;
@@ -272,14 +272,15 @@ function packedSource(p: Payload): OpSource | null {
   }
   const record = (j: number): OpRecord => {
     const o = ops[j];
-    const kind = kinds[o[1] as number], form = forms[o[2] as number], m = o[3] as number, t = o[4];
-    const r = new Array(o.length > P_SHAPE ? SHAPE_AT + o.length - P_SHAPE : SHAPE_AT);
-    r[0] = ips[j];
-    for (let i = 0; i < KIND_FIELDS.length; i++) r[KIND_FIELDS[i]] = kind[i];
-    for (let i = 0; i < FORM_LEN; i++) r[FORM_AT + i] = form[i];
-    r[MEM_AT] = m === -1 ? null : mems[m];
-    r[TARGET_AT] = t === null ? null : ips[j] + (t as number);
-    r[BYTES_AT] = bytes[o[5] as number];
+    const k = kinds[o[1] as number], f = forms[o[2] as number], m = o[3] as number, t = o[4], ip = ips[j];
+    // One array literal in OpRecord's order (KIND_FIELDS: k's fields go to 1-6, 16-20, 22, 23), the
+    // address stored last: stored first, a double, it makes the array a double array, which the first
+    // array field then turns into a generic one by boxing every number before it; fromRecord's op took
+    // those boxes, and V8 then keeps its integer fields (len, code, mn ...) boxed in every op (~10 heap
+    // numbers an op: 4 MB of Linux's short run, copied by the scavenges).
+    const r: unknown[] = [0, k[0], k[1], k[2], k[3], k[4], k[5], f[0], f[1], f[2], f[3], f[4], f[5], f[6],
+      m === -1 ? null : mems[m], t === null ? null : ip + (t as number), k[6], k[7], k[8], k[9], k[10], bytes[o[5] as number], k[11], k[12]];
+    r[0] = ip;
     if (o.length > P_SHAPE) {
       const sh = o[P_SHAPE] as [number, number, number[], number] | null;
       const text = sh === null ? undefined : shapes[sh[1]];
