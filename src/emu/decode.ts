@@ -437,60 +437,19 @@ export class DecodeCache implements CodeCache {
    * MAX_BLOCK instructions. Ops already decoded are reused.
    */
   decodeRun(p: Page, addr: number, endsBlock: (op: Op) => boolean): Op[] {
-    const m = this.mem;
+    // (kept small, the decoding itself in decodeAt: a short run builds ~2,500 blocks from ops already
+    // decoded, and V8 optimizes a function by its bytecode's size; with iced's path inline it stayed in
+    // the interpreter, ~100 ms of real Linux's short run)
     let off = addr - p.base;
-    if (!p.ops) { p.ops = newPageTable(); m.unWrite(p.base); }
+    if (p.ops === null) { p.ops = newPageTable(); this.mem.unWrite(p.base); }
     const ops = p.ops;
     const out: Op[] = [];
-    let dec: Decoder | null = null;
-    let buf: Uint8Array | null = null, nextOk = false, bufOff = 0;
     try {
       while (out.length < MAX_BLOCK && off < PAGE_SIZE) {
-        let op: Op | undefined = pageGet(ops, off);
-        if (!op && this.pre !== null) { const r = this.reuse(p, off); if (r !== null) pageSet(ops, off, op = r); }
-        if (!op) {
-          if (!dec) {
-            // bytes from off to the end of the page, plus up to 15 bytes of the next page if it is executable
-            const next = m.page(p.base + PAGE_SIZE);
-            const user = m.user;
-            nextOk = !!next && (next.perms & PERM_X) !== 0 && (!user || (next.perms & PERM_U) !== 0);
-            buf = new Uint8Array(PAGE_SIZE - off + (nextOk ? 15 : 0));
-            buf.set(p.u8.subarray(off));
-            if (nextOk) buf.set(next!.u8.subarray(0, 15), PAGE_SIZE - off);
-            dec = new Decoder(64, buf, DecoderOptions.None);
-            bufOff = off;
-            dec.ip = BigInt.asUintN(64, BigInt(p.base + off));
-            dec.position = 0;
-          }
-          const start = off - bufOff;
-          if (dec.position !== start) { dec.position = start; dec.ip = BigInt.asUintN(64, BigInt(p.base + off)); }
-          const ip = p.base + off;
-          dec.decodeOut(this.insn);
-          const i = this.insn;
-          const len = i.length;
-          const bytes = buf!.slice(start, start + Math.max(len, 1));
-          if (i.code === Code.INVALID) {
-            // Either a truly invalid encoding, or bytes run past the page into one we may not fetch.
-            const avail = buf!.length - start;
-            op = fillOp(i, ip, buf!.slice(start, start + Math.min(15, avail)), (p.perms & PAGE_PROBE) !== 0);
-            op.len = 1; op.next = ip + 1; op.flow = 0; op.nops = 0; op.fread = 0; op.fwrite = 0;
-            if (!nextOk && PAGE_SIZE - off < 15 && this.needsMore(buf!.slice(start))) {
-              op.bad = 1; op.faultAddr = p.base + PAGE_SIZE;
-            } else op.bad = 2;
-            // kept too (OpRecord fault): a warm run finds these bytes again without iced
-            op.fault = op.bad | (nextOk ? 4 : 0);
-            this.fresh.push(op);
-          } else {
-            op = fillOp(i, ip, bytes, (p.perms & PAGE_PROBE) !== 0);
-            this.fresh.push(op);
-            if (off + len > PAGE_SIZE) {
-              // spans into the next page: a write there must drop this page's code too
-              const nx = m.page(p.base + PAGE_SIZE)!;
-              nx.spanned = true; m.unWrite(nx.base);
-            }
-          }
-          this.decoded++;
-          if (STATS_ON) stats.opsDecoded++;
+        let op: Op | undefined | null = pageGet(ops, off);
+        if (op === undefined) {
+          op = this.pre !== null ? this.reuse(p, off) : null;
+          if (op === null) op = this.decodeAt(p, off);
           pageSet(ops, off, op);
         }
         out.push(op);
@@ -498,9 +457,67 @@ export class DecodeCache implements CodeCache {
         off += op.len;
       }
     } finally {
-      if (dec) dec.free();
+      if (this.dec !== null) { this.dec.free(); this.dec = null; this.buf = null; }
     }
     return out;
+  }
+
+  /** iced's decoder over the page decodeRun is in (from `bufOff` to its end, and 15 bytes of the next page
+   *  when it is executable: `nextOk`), while decodeRun runs. */
+  private dec: Decoder | null = null;
+  private buf: Uint8Array | null = null;
+  private bufOff = 0;
+  private nextOk = false;
+
+  /** Decode the instruction at page offset `off` of `p` with iced (decodeRun: no op of it is known). */
+  private decodeAt(p: Page, off: number): Op {
+    const m = this.mem;
+    let dec = this.dec;
+    if (dec === null) {
+      // bytes from off to the end of the page, plus up to 15 bytes of the next page if it is executable
+      const next = m.page(p.base + PAGE_SIZE);
+      const user = m.user;
+      const nextOk = this.nextOk = !!next && (next.perms & PERM_X) !== 0 && (!user || (next.perms & PERM_U) !== 0);
+      const buf = this.buf = new Uint8Array(PAGE_SIZE - off + (nextOk ? 15 : 0));
+      buf.set(p.u8.subarray(off));
+      if (nextOk) buf.set(next!.u8.subarray(0, 15), PAGE_SIZE - off);
+      dec = this.dec = new Decoder(64, buf, DecoderOptions.None);
+      this.bufOff = off;
+      dec.ip = BigInt.asUintN(64, BigInt(p.base + off));
+      dec.position = 0;
+    }
+    const buf = this.buf!, nextOk = this.nextOk;
+    const start = off - this.bufOff;
+    if (dec.position !== start) { dec.position = start; dec.ip = BigInt.asUintN(64, BigInt(p.base + off)); }
+    const ip = p.base + off;
+    dec.decodeOut(this.insn);
+    const i = this.insn;
+    const len = i.length;
+    const bytes = buf.slice(start, start + Math.max(len, 1));
+    let op: Op;
+    if (i.code === Code.INVALID) {
+      // Either a truly invalid encoding, or bytes run past the page into one we may not fetch.
+      const avail = buf.length - start;
+      op = fillOp(i, ip, buf.slice(start, start + Math.min(15, avail)), (p.perms & PAGE_PROBE) !== 0);
+      op.len = 1; op.next = ip + 1; op.flow = 0; op.nops = 0; op.fread = 0; op.fwrite = 0;
+      if (!nextOk && PAGE_SIZE - off < 15 && this.needsMore(buf.slice(start))) {
+        op.bad = 1; op.faultAddr = p.base + PAGE_SIZE;
+      } else op.bad = 2;
+      // kept too (OpRecord fault): a warm run finds these bytes again without iced
+      op.fault = op.bad | (nextOk ? 4 : 0);
+      this.fresh.push(op);
+    } else {
+      op = fillOp(i, ip, bytes, (p.perms & PAGE_PROBE) !== 0);
+      this.fresh.push(op);
+      if (off + len > PAGE_SIZE) {
+        // spans into the next page: a write there must drop this page's code too
+        const nx = m.page(p.base + PAGE_SIZE)!;
+        nx.spanned = true; m.unWrite(nx.base);
+      }
+    }
+    this.decoded++;
+    if (STATS_ON) stats.opsDecoded++;
+    return op;
   }
 
   /** Would these bytes decode given more bytes? (distinguishes "truncated by the page end" from "invalid") */
