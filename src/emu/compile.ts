@@ -36,8 +36,8 @@ export function mayWrite(op: Op): boolean {
 /** Does this op end a block (after it the run loop must look at the CPU again)? */
 export function endsBlock(op: Op): boolean {
   if (op.bad) return true;
-  const f = formOf(op);
-  return !f || !!f.ends || unsupportedReason(op) !== '';
+  if (op.ends < 0) { const f = formOf(op); op.ends = !f || !!f.ends || unsupportedReason(op) !== '' ? 1 : 0; }
+  return op.ends === 1;
 }
 
 export let compiledBlocks = 0;
@@ -55,8 +55,7 @@ export function newBlock(ops: Op[], probe: boolean): Block {
   const n = ops.length, lastOp = ops[n - 1];
   const ips = new Float64Array(n);
   for (let i = 0; i < n; i++) ips[i] = ops[i].ip;
-  const lf = formOf(lastOp);
-  const link = !lastOp.bad && !!lf && !lf.ends && unsupportedReason(lastOp) === '';
+  const link = !endsBlock(lastOp);
   return { fn: null, heat: 0, n, ips, probe, valid: true, ops, link, s1: null, s1ip: NaN, s2: null, s2ip: NaN, head: 0, tails: null, pre: 0 };
 }
 

@@ -54,6 +54,9 @@ export interface Op {
   shape: OpShape | null;
   /** bytes that did not decode: OpRecord's fault (`bad` | 4 when the next page was fetchable), else 0 */
   fault: number;
+  /** compile.ts endsBlock's answer once asked (1 yes, 0 no; -1 not yet): blocks are built over the same
+   *  ops again and again */
+  ends: number;
 }
 
 /** A compiled block or single instruction: runs on CPU `c` with its registers `R` (c.regs) and memory `m`;
@@ -169,7 +172,7 @@ function fillOp(i: Instruction, ip: number, bytes: Uint8Array, probe: boolean): 
     cc: i.conditionCode - 1, nops: n, kind: [], reg: [], rg: [], rh: [], osz: [], imlo: [], imhi: [],
     mem: null, target: NaN, rep: i.hasRepePrefix || i.hasRepPrefix ? 1 : i.hasRepnePrefix ? 2 : 0,
     lock: i.hasLockPrefix, fread: i.rflagsRead, fwrite: i.rflagsModified, stackInc: i.stackPointerIncrement,
-    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes, fn: null, shape: null, fault: 0, strSeg: 0, facts: i.code === Code.INVALID ? 0 : codeFacts(i),
+    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes, fn: null, shape: null, fault: 0, ends: -1, strSeg: 0, facts: i.code === Code.INVALID ? 0 : codeFacts(i),
   };
   for (let k = 0; k < n; k++) {
     const kind = i.opKind(k);
@@ -259,7 +262,7 @@ export function fromRecord(r: OpRecord, probe: boolean, mem?: MemRef | null, byt
     kind: r[7], reg: r[8], rg: r[9], rh: r[10], osz: r[11], imlo: r[12], imhi: r[13],
     mem: mem !== undefined ? mem : M ? memOf(M) : null,
     target: r[15] === null ? NaN : r[15], rep: r[16], lock: r[17], fread: r[18], fwrite: r[19], stackInc: r[20],
-    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes: bytes ?? Uint8Array.from(r[21]), fn: null, shape: r[24] ?? null, fault: r[25] ?? 0, strSeg: r[22], facts: r[23],
+    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes: bytes ?? Uint8Array.from(r[21]), fn: null, shape: r[24] ?? null, fault: r[25] ?? 0, ends: -1, strSeg: r[22], facts: r[23],
   };
 }
 

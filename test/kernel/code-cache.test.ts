@@ -13,7 +13,7 @@ import { parseWorkload } from '../../src/kernel/workload/parser.js';
 import { runScript } from '../../src/kernel/session.js';
 import { runResultJson } from '../../src/output/run-summary.js';
 import type { Platform } from '../../src/kernel/platform.js';
-import { pageGet, shapeLog } from '../../src/emu/decode.js';
+import { pageGet, shapeLog, toRecord, type Op, type OpRecord } from '../../src/emu/decode.js';
 import { blockSources } from '../../src/emu/compile.js';
 import { builtFingerprint, computeFingerprint, jitState } from '../../src/kernel/code-cache.js';
 import { readCache, writeCache } from '../../src/cache.js';
@@ -84,6 +84,29 @@ test('a run from the code cache decodes nothing again and ends byte-identically 
     assert.is(off.reused, 0);
     assert.is(off.json, cold.json);
   } finally { delete process.env.KTRACE_NO_CACHE; }
+});
+
+test('the ops a run makes from the entry are the ops iced decodes, field for field, and the entry reads back as written', () => {
+  const warm = run();
+  assert.is(warm.decoded, 0);
+  process.env.KTRACE_NO_CACHE = '1';
+  let off: ReturnType<typeof run>;
+  try { off = run(); } finally { delete process.env.KTRACE_NO_CACHE; }
+  assert.is(off.reused, 0);
+  // an op without its shape (learned as the run goes) or function, as a record
+  const plain = (o: Op): string => JSON.stringify([toRecord({ ...o, shape: null, fn: null }), o.bad, o.faultAddr, o.probe]);
+  const opsOf = (m: Machine): Map<number, string> => {
+    const out = new Map<number, string>();
+    for (const pg of m.mem.allPages()) if (pg.ops) for (const o of pg.ops.flat()) if (o !== undefined) out.set(o.ip, plain(o));
+    return out;
+  };
+  const made = opsOf(warm.machine), decoded = opsOf(off.machine);
+  assert.ok(made.size > 1000, `${made.size} ops`);
+  assert.equal([...made.keys()].sort(), [...decoded.keys()].sort());
+  for (const [ip, o] of made) assert.is(o, decoded.get(ip), `op at ${ip}`);
+  // the entry's records as the warm run would write them again: the uncached run's records (shapes aside)
+  const recs = (l: OpRecord[]) => l.map((r) => JSON.stringify(r.slice(0, 24))).sort();
+  assert.equal(recs(warm.machine.decoder.records(true)!), recs(off.machine.decoder.records()!));
 });
 
 test('a warm start in a new process loads no iced-x86 (all its instructions come from the entry)', () => {
