@@ -432,6 +432,7 @@ export class DecodeCache implements CodeCache {
     if (STATS_ON) stats.invalidations++;
     if (p.blist) for (const b of p.blist) b.valid = false;
     p.ops = null; p.blocks = null; p.blist = null;
+    if (p === this.decPage) this.endRun(); // (its bytes are a copy of the page's)
   }
 
   /**
@@ -440,34 +441,44 @@ export class DecodeCache implements CodeCache {
    * MAX_BLOCK instructions. Ops already decoded are reused.
    */
   decodeRun(p: Page, addr: number, endsBlock: (op: Op) => boolean): Op[] {
-    // (kept small, the decoding itself in decodeAt: a short run builds ~2,500 blocks from ops already
-    // decoded, and V8 optimizes a function by its bytecode's size; with iced's path inline it stayed in
-    // the interpreter, ~100 ms of real Linux's short run)
-    let off = addr - p.base;
-    if (p.ops === null) { p.ops = newPageTable(); this.mem.unWrite(p.base); }
-    const ops = p.ops;
+    // Kept under V8's size for optimizing a function on its first tick (81 bytes of bytecode): a short run
+    // builds ~2,500 blocks over ops already decoded (real Linux: 58K op visits), and a larger loop here
+    // stayed in baseline code for most of the run whenever V8 kept resetting its ticks (every IC change in
+    // the function does): ~250 ms. Ops not yet known are found or decoded by miss(); iced's decoder lives
+    // until endRun() (the caller's, when its block is collected).
     const out: Op[] = [];
-    try {
-      while (out.length < MAX_BLOCK && off < PAGE_SIZE) {
-        let op: Op | undefined | null = pageGet(ops, off);
-        if (op === undefined) {
-          op = this.pre !== null ? this.reuse(p, off) : null;
-          if (op === null) op = this.decodeAt(p, off);
-          pageSet(ops, off, op);
-        }
-        out.push(op);
-        if (op.bad || op.flow !== 0 || endsBlock(op)) break;
-        off += op.len;
-      }
-    } finally {
-      if (this.dec !== null) { this.dec.free(); this.dec = null; this.buf = null; }
+    let off = addr - p.base;
+    const ops = p.ops ?? this.newOps(p);
+    for (;;) {
+      const op = pageGet(ops, off) ?? this.miss(p, ops, off);
+      out.push(op);
+      off += op.len;
+      if (op.bad || op.flow !== 0 || endsBlock(op) || out.length >= MAX_BLOCK || off >= PAGE_SIZE) return out;
     }
-    return out;
   }
 
-  /** iced's decoder over the page decodeRun is in (from `bufOff` to its end, and 15 bytes of the next page
-   *  when it is executable: `nextOk`), while decodeRun runs. */
+  private newOps(p: Page): PageTable<Op> {
+    this.mem.unWrite(p.base);
+    return p.ops = newPageTable();
+  }
+
+  /** The op at page offset `off` of `p` that `ops` (its table) lacks: an earlier run's, else decoded now. */
+  private miss(p: Page, ops: PageTable<Op>, off: number): Op {
+    const op = (this.pre !== null ? this.reuse(p, off) : null) ?? this.decodeAt(p, off);
+    pageSet(ops, off, op);
+    return op;
+  }
+
+  /** Free iced's decoder of the decodeRun calls since the last endRun (their bytes are a copy of the page's
+   *  then: a later write must not reach a later decode). */
+  endRun(): void {
+    if (this.dec !== null) { this.dec.free(); this.dec = null; this.buf = null; this.decPage = null; }
+  }
+
+  /** iced's decoder over page `decPage` (from `bufOff` to its end, and 15 bytes of the next page when it is
+   *  executable: `nextOk`), until endRun. */
   private dec: Decoder | null = null;
+  private decPage: Page | null = null;
   private buf: Uint8Array | null = null;
   private bufOff = 0;
   private nextOk = false;
@@ -476,7 +487,9 @@ export class DecodeCache implements CodeCache {
   private decodeAt(p: Page, off: number): Op {
     const m = this.mem;
     let dec = this.dec;
+    if (dec !== null && (this.decPage !== p || off < this.bufOff)) { this.endRun(); dec = null; }
     if (dec === null) {
+      this.decPage = p;
       // bytes from off to the end of the page, plus up to 15 bytes of the next page if it is executable
       const next = m.page(p.base + PAGE_SIZE);
       const user = m.user;

@@ -241,6 +241,7 @@ export class Machine {
     const seen = new Set<number>();
     const rets: number[] = [];
     let p = pg, at = a;
+    try {
     for (;;) {
       const run = this.decoder.decodeRun(p, at, endsBlock);
       // No address twice in a block: a straight run after a followed back edge falls into the block's
@@ -277,6 +278,7 @@ export class Machine {
       if (!pages.includes(np)) pages.push(np);
       p = np; at = next;
     }
+    } finally { this.decoder.endRun(); }
     return { ops, pages };
   }
 

@@ -35,6 +35,7 @@ test('every instruction form gcc emitted into the fixture kernel is implemented'
         d.decodeOut(insn);
         const ip = toAddr(insn.ip);
         const op = m.decoder.decodeRun(m.mem.translate(ip, 2), ip, () => true)[0];
+        m.decoder.endRun();
         count++;
         forms.add(op.code);
         const why = op.bad ? 'undecodable' : unsupportedReason(op);
