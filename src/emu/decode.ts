@@ -253,17 +253,30 @@ export function memOf(M: NonNullable<OpRecord[14]>): MemRef {
   return { base: M[0], index: M[1], scale: M[2], disp: M[3], abs: M[4] === null ? NaN : M[4], seg: M[5], size: M[6], addr32: M[7] };
 }
 
-/** The op of a record. The operand arrays are the record's, and `mem` and `bytes`, when given, an
- *  OpSource's shared ones: nothing changes an op's operands or bytes after decoding. */
-export function fromRecord(r: OpRecord, probe: boolean, mem?: MemRef | null, bytes?: Uint8Array): Op {
-  const M = r[14];
+/** The fields of an instruction's kind that an OpRecord holds at 1-6, 16-20, 22 and 23 (len, code, mn, flow,
+ *  cc, nops, rep, lock, fread, fwrite, stackInc, strSeg, facts), in that order: an OpSource keeps each
+ *  distinct tuple once (kernel/code-cache.ts). */
+export const KIND_FIELDS = [1, 2, 3, 4, 5, 6, 16, 17, 18, 19, 20, 22, 23];
+
+/** An op from its parts: `k` its kind's fields (KIND_FIELDS' order), `form` its operand arrays (OpRecord
+ *  fields 7-13), `target` NaN for none. The arrays, `mem` and `bytes` may be shared between ops (an
+ *  OpSource's): nothing changes an op's operands or bytes after decoding. */
+export function opOf(ip: number, k: readonly unknown[], form: readonly unknown[], mem: MemRef | null, target: number,
+  bytes: Uint8Array, probe: boolean, shape: OpShape | null, fault: number): Op {
   return {
-    ip: r[0], next: r[0] + r[1], len: r[1], code: r[2], mn: r[3], flow: r[4], cc: r[5], nops: r[6],
-    kind: r[7], reg: r[8], rg: r[9], rh: r[10], osz: r[11], imlo: r[12], imhi: r[13],
-    mem: mem !== undefined ? mem : M ? memOf(M) : null,
-    target: r[15] === null ? NaN : r[15], rep: r[16], lock: r[17], fread: r[18], fwrite: r[19], stackInc: r[20],
-    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes: bytes ?? Uint8Array.from(r[21]), fn: null, shape: r[24] ?? null, fault: r[25] ?? 0, ends: -1, strSeg: r[22], facts: r[23],
+    ip, next: ip + (k[0] as number), len: k[0] as number, code: k[1] as number, mn: k[2] as number, flow: k[3] as number,
+    cc: k[4] as number, nops: k[5] as number,
+    kind: form[0] as number[], reg: form[1] as number[], rg: form[2] as number[], rh: form[3] as number[],
+    osz: form[4] as number[], imlo: form[5] as number[], imhi: form[6] as number[],
+    mem, target, rep: k[6] as number, lock: k[7] as boolean, fread: k[8] as number, fwrite: k[9] as number, stackInc: k[10] as number,
+    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes, fn: null, shape, fault, ends: -1, strSeg: k[11] as number, facts: k[12] as number,
   };
+}
+
+/** The op of a record. */
+export function fromRecord(r: OpRecord, probe: boolean): Op {
+  return opOf(r[0], KIND_FIELDS.map((i) => r[i]), r.slice(7, 14), r[14] ? memOf(r[14]) : null, r[15] === null ? NaN : r[15],
+    Uint8Array.from(r[21]), probe, r[24] ?? null, r[25] ?? 0);
 }
 
 /** Ops decoded by an earlier run, offered to DecodeCache.preload: `n` of them, sorted by address (the
@@ -438,24 +451,28 @@ export class DecodeCache implements CodeCache {
   /**
    * Decode the straight-line run of instructions starting at `addr` on page `p` (already checked for
    * fetch permission): up to the first control transfer, a block-ending instruction, the page end, or
-   * MAX_BLOCK instructions. Ops already decoded are reused.
+   * MAX_BLOCK instructions. Ops already decoded are reused. Returns how many: they are the first of
+   * `run`, until the next call.
    */
-  decodeRun(p: Page, addr: number, endsBlock: (op: Op) => boolean): Op[] {
+  decodeRun(p: Page, addr: number, endsBlock: (op: Op) => boolean): number {
     // Kept under V8's size for optimizing a function on its first tick (81 bytes of bytecode): a short run
     // builds ~2,500 blocks over ops already decoded (real Linux: 58K op visits), and a larger loop here
     // stayed in baseline code for most of the run whenever V8 kept resetting its ticks (every IC change in
     // the function does): ~250 ms. Ops not yet known are found or decoded by miss(); iced's decoder lives
     // until endRun() (the caller's, when its block is collected).
-    const out: Op[] = [];
-    let off = addr - p.base;
+    const out = this.run;
+    let n = 0, off = addr - p.base;
     const ops = p.ops ?? this.newOps(p);
     for (;;) {
       const op = pageGet(ops, off) ?? this.miss(p, ops, off);
-      out.push(op);
+      out[n++] = op;
       off += op.len;
-      if (op.bad || op.flow !== 0 || endsBlock(op) || out.length >= MAX_BLOCK || off >= PAGE_SIZE) return out;
+      if (op.bad || op.flow !== 0 || endsBlock(op) || n >= MAX_BLOCK || off >= PAGE_SIZE) return n;
     }
   }
+
+  /** decodeRun's ops (the first n it returned; one array for every call: a short run makes ~12K) */
+  readonly run: Op[] = new Array(MAX_BLOCK).fill(null);
 
   private newOps(p: Page): PageTable<Op> {
     this.mem.unWrite(p.base);

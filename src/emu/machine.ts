@@ -243,18 +243,19 @@ export class Machine {
     let p = pg, at = a;
     try {
     for (;;) {
-      const run = this.decoder.decodeRun(p, at, endsBlock);
+      const n = this.decoder.decodeRun(p, at, endsBlock), run = this.decoder.run;
       // No address twice in a block: a straight run after a followed back edge falls into the block's
       // own earlier instructions (a loop entered mid-body); the block ends before them, falling through.
       // A fault finds its instruction's index (and so the count to retire) by its address (run() below).
       let again = false;
-      for (const op of run) {
+      for (let i = 0; i < n; i++) {
+        const op = run[i];
         if (ops.length >= MAX_BLOCK) break;
         if (seen.has(op.ip)) { again = true; break; }
         ops.push(op); seen.add(op.ip);
       }
       const last = ops[ops.length - 1];
-      if (again || ops.length >= MAX_BLOCK || last !== run[run.length - 1] || last.bad || endsBlock(last)) break;
+      if (again || ops.length >= MAX_BLOCK || last !== run[n - 1] || last.bad || endsBlock(last)) break;
       let next: number;
       if (last.flow === 3 && last.cc >= 0) {
         // jcc: follow a backward branch (a loop's back edge: the likely path), else the fall-through

@@ -17,7 +17,7 @@ import { readCache, writeCache } from '../cache.js';
 import type { Image } from '../elf/image.js';
 import type { Machine } from '../emu/machine.js';
 import { readdirSync } from 'node:fs';
-import { fromRecord, memOf, type MemRef, type OpRecord, type OpSource } from '../emu/decode.js';
+import { KIND_FIELDS, memOf, opOf, type MemRef, type OpRecord, type OpShape, type OpSource } from '../emu/decode.js';
 import { icedMemo } from '../emu/iced.js';
 import { blockSources, OP_SHAPES, prebuiltBlocks, type BlockFactory, type BlockSource, type OpFactory } from '../emu/compile.js';
 import { Script } from 'node:vm';
@@ -217,7 +217,6 @@ export function saveCode(machine: Machine, image: Image, imageKey?: string): voi
  *  its instruction's kind (everything but the address, operands, target, bytes, shape and fault) one
  *  index into `kinds`. */
 const FORM_AT = 7, FORM_LEN = 7, MEM_AT = 14, TARGET_AT = 15, BYTES_AT = 21, SHAPE_AT = 24;
-const KIND_FIELDS = [1, 2, 3, 4, 5, 6, 16, 17, 18, 19, 20, 22, 23]; // (packedSource's record literal follows it)
 /** A packed record: [ip - the previous record's ip, kind, form, mem (-1: none), target - ip (null: none),
  *  bytes, shape?, fault?] (addresses as differences: short numbers in the JSON). */
 const P_SHAPE = 6;
@@ -282,13 +281,16 @@ function packedSource(p: Payload): OpSource | null {
       m === -1 ? null : mems[m], t === null ? null : ip + (t as number), k[6], k[7], k[8], k[9], k[10], bytes[o[5] as number], k[11], k[12]];
     r[0] = ip;
     if (o.length > P_SHAPE) {
-      const sh = o[P_SHAPE] as [number, number, number[], number] | null;
-      const text = sh === null ? undefined : shapes[sh[1]];
-      // a shape that does not read back is generated again
-      r[SHAPE_AT] = sh !== null && typeof text === 'string' && Array.isArray(sh[2]) && typeof sh[3] === 'number' ? [sh[0], text, sh[2], sh[3]] : undefined;
+      r[SHAPE_AT] = shapeOf(o) ?? undefined;
       if (o.length > P_SHAPE + 1) r[SHAPE_AT + 1] = o[P_SHAPE + 1];
     }
     return r as unknown as OpRecord;
+  };
+  /** A packed record's shape (a shape that does not read back is generated again). */
+  const shapeOf = (o: unknown[]): OpShape | null => {
+    const sh = o.length > P_SHAPE ? o[P_SHAPE] as [number, number, number[], number] | null : null;
+    const text = sh === null ? undefined : shapes[sh[1]];
+    return sh !== null && typeof text === 'string' && Array.isArray(sh[2]) && typeof sh[3] === 'number' ? [sh[0], text, sh[2], sh[3]] : null;
   };
   // one memory operand object and one Uint8Array per distinct one in the entry, made when first used
   const memRefs: (MemRef | undefined)[] = new Array(mems.length);
@@ -297,9 +299,11 @@ function packedSource(p: Payload): OpSource | null {
     n, ips, record,
     bytes: (j) => bytes[ops[j][5] as number],
     fault: (j) => { const o = ops[j]; return o.length > P_SHAPE + 1 ? o[P_SHAPE + 1] as number : undefined; },
+    // (the op straight from the packed form: a record first cost ~700 bytes an op)
     op: (j, probe) => {
-      const o = ops[j], m = o[3] as number, b = o[5] as number;
-      return fromRecord(record(j), probe, m === -1 ? null : (memRefs[m] ??= memOf(mems[m] as NonNullable<OpRecord[14]>)), u8[b] ??= Uint8Array.from(bytes[b]));
+      const o = ops[j], m = o[3] as number, b = o[5] as number, t = o[4];
+      return opOf(ips[j], kinds[o[1] as number], forms[o[2] as number], m === -1 ? null : (memRefs[m] ??= memOf(mems[m] as NonNullable<OpRecord[14]>)),
+        t === null ? NaN : ips[j] + (t as number), u8[b] ??= Uint8Array.from(bytes[b]), probe, shapeOf(o), o.length > P_SHAPE + 1 ? o[P_SHAPE + 1] as number : 0);
     },
   };
 }
