@@ -38,6 +38,13 @@ export function blockPrint(ops: readonly Op[]): number {
   return h >>> 0;
 }
 
+/** Does a block's ops (at most MAX_BLOCK) hold the instruction at `ip`? (collect: a scan, cheaper than a
+ *  Set of each block's addresses, ~2,500 blocks in a short real-Linux run) */
+function holds(ops: readonly Op[], ip: number): boolean {
+  for (let i = 0; i < ops.length; i++) if (ops[i].ip === ip) return true;
+  return false;
+}
+
 export class Machine {
   readonly mem = new Memory();
   readonly cpus: Cpu[] = [];
@@ -169,7 +176,7 @@ export class Machine {
     // a block an earlier run compiled (the code cache's hint) is compiled now, alone: batched with the
     // page's warm blocks (tierUp) it would take them along at another time than the run that named it did,
     // and so compile other blocks than that run (whose sources the entry lacks)
-    if (this.hotHint !== null) {
+    if (this.hotHint !== null && this.hotHint.has(a)) {
       const print = blockPrint(ops);
       if (this.hotHint.get(a) === print) { compileBlocks([blk]); this.compiledLog.push(a, print); if (STATS_ON) stats.blocksCompiled++; }
     }
@@ -238,7 +245,6 @@ export class Machine {
     const m = this.mem;
     const ops: Op[] = [];
     const pages: Page[] = [pg];
-    const seen = new Set<number>();
     const rets: number[] = [];
     let p = pg, at = a;
     try {
@@ -251,15 +257,15 @@ export class Machine {
       for (let i = 0; i < n; i++) {
         const op = run[i];
         if (ops.length >= MAX_BLOCK) break;
-        if (seen.has(op.ip)) { again = true; break; }
-        ops.push(op); seen.add(op.ip);
+        if (holds(ops, op.ip)) { again = true; break; }
+        ops.push(op);
       }
       const last = ops[ops.length - 1];
       if (again || ops.length >= MAX_BLOCK || last !== run[n - 1] || last.bad || endsBlock(last)) break;
       let next: number;
       if (last.flow === 3 && last.cc >= 0) {
         // jcc: follow a backward branch (a loop's back edge: the likely path), else the fall-through
-        next = last.target < last.ip && !seen.has(last.target) && last.target - (last.target & 4095) === p.base ? last.target : last.next;
+        next = last.target < last.ip && !holds(ops, last.target) && last.target - (last.target & 4095) === p.base ? last.target : last.next;
       }
       else if ((last.flow === 5 || last.flow === 1) && !Number.isNaN(last.target)) {        // call/jmp rel
         if (last.flow === 5) rets.push(last.next);
@@ -272,7 +278,7 @@ export class Machine {
         next = rets.pop()!;
       }
       else break;
-      if (seen.has(next)) break;
+      if (holds(ops, next)) break;
       // follow only into code this privilege level may fetch, without raising anything now
       const np = m.page(next);
       if (!np || !(np.perms & PERM_X) || (m.user && !(np.perms & PERM_U)) || (np.perms & PAGE_PROBE) !== probe) break;
