@@ -331,7 +331,18 @@ export class Machine {
     let cur: Block | null = null, curI = 0;
     for (;;) {
       if (c.stop !== 0) { const s = c.stop - 1; c.stop = 0; return s; }
-      if (c.halted) { const s = this.wake(c); if (s >= 0) return s; }
+      if (c.halted) {
+        if (!c.if_) return Stop.Halt;
+        if (c.pending === 0) {
+          // under runAll, halted CPUs idle in step with the others (runAll advances their clocks)
+          if (c.nextTimer === Infinity || this.inRunAll) return Stop.Halt;
+          // hlt with IF=1: idle until the timer (README "Time": halted time counts in the clock)
+          const now = c.clock();
+          if (c.nextTimer > now) c.idleNs += c.nextTimer - now;
+          this.fireTimer(c);
+        }
+        c.halted = false;
+      }
       const done = c.instret;
       if (done >= end && (m.permsAt(c.rip) & PAGE_PROBE) === 0) {
         if (cur !== null) { this.leftBlk[c.id] = cur; this.leftI[c.id] = curI; }
@@ -340,7 +351,12 @@ export class Machine {
       if (c.instret + c.idleNs >= c.nextTimer) this.fireTimer(c);
       if (c.pending !== 0 && c.if_ !== 0 && !c.shadow && (m.permsAt(c.rip) & PAGE_PROBE) === 0) {
         if (cur !== null) { this.leftBlk[c.id] = cur; this.leftI[c.id] = curI; cur = null; }
-        if (!this.deliver(c)) return Stop.DoubleFault;
+        const v = c.highestPending();
+        c.pendingVec[v] = 0; c.pending--;
+        if (STATS_ON) stats.interrupts++;
+        // a failed delivery changes nothing: the interrupt stays pending (a platform that maps pages on
+        // demand maps the IDT or stack page and goes on)
+        if (!c.interrupt(v)) { c.raise(v); return Stop.DoubleFault; }
         prev = null;
       }
       // find the block at RIP: the cold block being stepped through, the previous block's successor
@@ -359,9 +375,24 @@ export class Machine {
           blk = prev.s2!;
           if (blk.fn === null && blocksOk && ++blk.heat >= hotAfter) this.tierUp(blk, m.page(a));
         } else {
-          const b = this.lookup(c, a, blocksOk);
-          if (b === null) return vectorStop(c.trapVector);
-          blk = b;
+          const off: number = a & 4095, ti: number = (a >> 12) & 4095;
+          let pg: Page;
+          if (m.ft[ti] === a - off) pg = m.fpg[ti];
+          else {
+            if (STATS_ON) stats.tlbFetchMiss++;
+            try { pg = m.translate(a, 2); }
+            catch (e) { if (e !== FAULT) throw e; if (STATS_ON) stats.faults++; return vectorStop(c.trapVector); }
+          }
+          // (pageGet, written out: the run loop's inlining is capped)
+          const bc = pg.blocks !== null ? pg.blocks[off >> CHUNK_SHIFT] : undefined;
+          blk = bc !== undefined ? bc[off & CHUNK_MASK] : undefined;
+          if (blk === undefined || !blk.valid) {
+            // where a budget end or an interrupt left a block mid-way, the rest of that block (a new
+            // superblock from here would overlap it, up to MAX_BLOCK instructions, stepped until hot)
+            const lb: Block | null = this.leftBlk[c.id];
+            blk = lb !== null && lb.valid && lb.ips[this.leftI[c.id]] === a ? this.headBlock(pg, lb, this.leftI[c.id]) : this.buildBlock(pg, a);
+          }
+          if (blk.fn === null && blocksOk && ++blk.heat >= hotAfter) this.tierUp(blk, pg);
           if (prev !== null && prev.link) { prev.s2 = prev.s1; prev.s2ip = prev.s1ip; prev.s1 = blk; prev.s1ip = a; }
         }
       }
@@ -418,7 +449,14 @@ export class Machine {
             }
           }
         }
-        catch (e) { return this.blockFault(c, blk, e); }
+        catch (e) {
+          if (e !== FAULT) throw e;
+          let k = 0; while (k < blk.n && blk.ips[k] !== c.rip) k++;
+          if (blk.pre > 0 && k >= blk.pre) k -= blk.pre; // already counted before the system instruction
+          if (blk.probe) c.probeInstret += k; else c.instret += k;
+          if (STATS_ON) stats.faults++;
+          return vectorStop(c.trapVector);
+        }
         continue;
       }
       // interpreter path: exactly one instruction (cold code, TF single-step, interrupt shadow, budget/timer
@@ -430,95 +468,19 @@ export class Machine {
       const tf = c.tf, sh = c.shadow;
       if (STATS_ON) stats.singleSteps++;
       if (entered !== null) entered.add(op);
-      if (this.execIndex !== null) this.countAt(op.ip);
+      if (this.execIndex !== null) {
+        const i = this.execIndex.get(op.ip);
+        if (i !== undefined) this.execCounts[i]++;
+      }
       try { op.fn(c, R, m, 1); }
-      catch (e) { return this.stepFault(c, e); }
+      catch (e) { if (e !== FAULT) throw e; if (STATS_ON) stats.faults++; return vectorStop(c.trapVector); }
       if (sh) c.shadow = false;
-      if (tf !== 0 && c.stop === 0) return this.debugTrap(c, op);
+      if (tf !== 0 && c.stop === 0) {
+        // SDM 17.3.1.4: single-step trap after the instruction; RIP is the next instruction
+        c.trapVector = VEC_DB; c.errorCode = 0; c.faultAddr = op.ip;
+        return c.halted ? (c.halted = false, Stop.Debug) : Stop.Debug;
+      }
     }
-  }
-
-  // run()'s rare paths, out of its body: V8 optimizes a function after ticks in proportion to its size,
-  // and starts counting again at each inline cache the function itself sees change (a first interrupt, a
-  // first fault ...); in a short run (real Linux: ~134K single steps) the run loop otherwise stayed in
-  // baseline code for most of it.
-
-  /** A halted CPU: the Stop it stays halted with, or -1 once it is woken (run() goes on). */
-  private wake(c: Cpu): number {
-    if (!c.if_) return Stop.Halt;
-    if (c.pending === 0) {
-      // under runAll, halted CPUs idle in step with the others (runAll advances their clocks)
-      if (c.nextTimer === Infinity || this.inRunAll) return Stop.Halt;
-      // hlt with IF=1: idle until the timer (README "Time": halted time counts in the clock)
-      const now = c.clock();
-      if (c.nextTimer > now) c.idleNs += c.nextTimer - now;
-      this.fireTimer(c);
-    }
-    c.halted = false;
-    return -1;
-  }
-
-  /** Deliver the highest pending interrupt; false when that failed (it stays pending: a platform that maps
-   *  pages on demand maps the IDT or stack page and goes on). */
-  private deliver(c: Cpu): boolean {
-    const v = c.highestPending();
-    c.pendingVec[v] = 0; c.pending--;
-    if (STATS_ON) stats.interrupts++;
-    if (!c.interrupt(v)) { c.raise(v); return false; }
-    return true;
-  }
-
-  /** The block at `a` found by the fetch TLB and its page's blocks (built there when there is none), heated
-   *  up; null when fetching from `a` faults (cpu.trapVector). */
-  private lookup(c: Cpu, a: number, blocksOk: boolean): Block | null {
-    const m = this.mem;
-    const off: number = a & 4095, ti: number = (a >> 12) & 4095;
-    let pg: Page;
-    if (m.ft[ti] === a - off) pg = m.fpg[ti];
-    else {
-      if (STATS_ON) stats.tlbFetchMiss++;
-      try { pg = m.translate(a, 2); }
-      catch (e) { if (e !== FAULT) throw e; if (STATS_ON) stats.faults++; return null; }
-    }
-    let blk = pg.blocks !== null ? pageGet(pg.blocks, off) : undefined;
-    if (blk === undefined || !blk.valid) {
-      // where a budget end or an interrupt left a block mid-way, the rest of that block (a new
-      // superblock from here would overlap it, up to MAX_BLOCK instructions, stepped until hot)
-      const lb: Block | null = this.leftBlk[c.id];
-      blk = lb !== null && lb.valid && lb.ips[this.leftI[c.id]] === a ? this.headBlock(pg, lb, this.leftI[c.id]) : this.buildBlock(pg, a);
-    }
-    if (blk.fn === null && blocksOk && ++blk.heat >= this.hotAfter) this.tierUp(blk, pg);
-    return blk;
-  }
-
-  /** A compiled block `blk` faulted (FAULT thrown): retire the instructions before the faulting one. */
-  private blockFault(c: Cpu, blk: Block, e: unknown): Stop {
-    if (e !== FAULT) throw e;
-    let k = 0; while (k < blk.n && blk.ips[k] !== c.rip) k++;
-    if (blk.pre > 0 && k >= blk.pre) k -= blk.pre; // already counted before the system instruction
-    if (blk.probe) c.probeInstret += k; else c.instret += k;
-    if (STATS_ON) stats.faults++;
-    return vectorStop(c.trapVector);
-  }
-
-  /** A single-stepped instruction faulted (FAULT thrown). */
-  private stepFault(c: Cpu, e: unknown): Stop {
-    if (e !== FAULT) throw e;
-    if (STATS_ON) stats.faults++;
-    return vectorStop(c.trapVector);
-  }
-
-  /** SDM 17.3.1.4: the single-step trap after an instruction run with TF set; RIP is the next instruction. */
-  private debugTrap(c: Cpu, op: Op): Stop {
-    c.trapVector = VEC_DB; c.errorCode = 0; c.faultAddr = op.ip;
-    if (c.halted) c.halted = false;
-    return Stop.Debug;
-  }
-
-  /** countExecutions: one more start of the instruction at `ip`. */
-  private countAt(ip: number): void {
-    const i = this.execIndex!.get(ip);
-    if (i !== undefined) this.execCounts[i]++;
   }
 
   /**
