@@ -322,6 +322,9 @@ export class DecodeCache implements CodeCache {
   private pre: OpSource | null = null;
   /** Each page's range of `pre` (by page base: its first index, and the index past its last) */
   private preRange = new Map<number, [number, number]>();
+  /** Each of `pre`'s ops' page offset (reuse's search: small integers, where the addresses are doubles
+   *  that unoptimized code boxes at every read) */
+  private preOff = new Int16Array(0);
   /** The page reuse() looked at last: its base and range. */
   private preBase = NaN;
   private preLo = 0;
@@ -345,11 +348,11 @@ export class DecodeCache implements CodeCache {
     this.preBase = NaN;
     this.made = new Array(pre.n);
     const range = this.preRange = new Map();
-    const ips = pre.ips;
+    const ips = pre.ips, offs = this.preOff = new Int16Array(pre.n);
     for (let i = 0; i < pre.n;) {
       const base = ips[i] - (ips[i] & 4095);
-      let j = i + 1;
-      while (j < pre.n && ips[j] - base < PAGE_SIZE) j++;
+      let j = i;
+      for (; j < pre.n && ips[j] - base < PAGE_SIZE; j++) offs[j] = ips[j] - base;
       range.set(base, [i, j]);
       i = j;
     }
@@ -383,17 +386,16 @@ export class DecodeCache implements CodeCache {
   /** The op of an earlier run at page offset `off` of `p`, if memory still holds its bytes there (and
    *  in the next page, for one that runs into it, only where the decoder would have read them). */
   private reuse(p: Page, off: number): Op | null {
-    const pre = this.pre!, ips = pre.ips;
+    const pre = this.pre!, offs = this.preOff;
     if (p.base !== this.preBase) {
       this.preBase = p.base;
       const r = this.preRange.get(p.base);
       this.preLo = r === undefined ? 0 : r[0]; this.preHi = r === undefined ? 0 : r[1];
     }
-    // the first of the page's ops at or past this address
-    const ip = p.base + off;
+    // the first of the page's ops at or past this offset
     let lo = this.preLo, hi = this.preHi;
-    while (lo < hi) { const mid = (lo + hi) >> 1; if (ips[mid] < ip) lo = mid + 1; else hi = mid; }
-    for (let i = lo; i < this.preHi && ips[i] === ip; i++) {
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (offs[mid] < off) lo = mid + 1; else hi = mid; }
+    for (let i = lo; i < this.preHi && offs[i] === off; i++) {
       if (pre.fault(i) !== undefined) { const op = this.reuseFault(p, off, i); if (op !== null) return op; continue; }
       const b = pre.bytes(i), len = b.length;
       const next = off + len > PAGE_SIZE ? this.mem.page(p.base + PAGE_SIZE) : null;
