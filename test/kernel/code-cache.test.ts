@@ -42,7 +42,7 @@ function blocksOf(m: Machine): Block[] {
 let coldJson = '';
 const entries = () => readdirSync(join(cache, 'ktrace', 'code')).filter((f) => !f.includes('.tmp-')).sort();
 
-test('a run from the code cache decodes nothing again and ends byte-identically to runs without it', () => {
+test('a run from the code cache decodes nothing again, makes the ops iced decodes, and ends byte-identically to runs without it', () => {
   const cold = run();
   coldJson = cold.json;
   assert.ok(cold.decoded > 1000, `decoded ${cold.decoded}`);
@@ -79,34 +79,28 @@ test('a run from the code cache decodes nothing again and ends byte-identically 
   assert.is(cached.decoded, 0);
   assert.is(cached.json, cold.json);
   process.env.KTRACE_NO_CACHE = '1';
+  let off: ReturnType<typeof run>;
   try {
-    const off = run();
+    off = run();
     assert.is(off.reused, 0);
     assert.is(off.json, cold.json);
   } finally { delete process.env.KTRACE_NO_CACHE; }
-});
-
-test('the ops a run makes from the entry are the ops iced decodes, field for field, and the entry reads back as written', () => {
-  const warm = run();
-  assert.is(warm.decoded, 0);
-  process.env.KTRACE_NO_CACHE = '1';
-  let off: ReturnType<typeof run>;
-  try { off = run(); } finally { delete process.env.KTRACE_NO_CACHE; }
-  assert.is(off.reused, 0);
-  // an op without its shape (learned as the run goes) or function, as a record
+  // the ops the cached run made from the entry are the ops iced decoded without it, field for field (an
+  // op as a record, without its shape, learned as the run goes, or its function)
   const plain = (o: Op): string => JSON.stringify([toRecord({ ...o, shape: null, fn: null }), o.bad, o.faultAddr, o.probe]);
   const opsOf = (m: Machine): Map<number, string> => {
     const out = new Map<number, string>();
     for (const pg of m.mem.allPages()) if (pg.ops) for (const o of pg.ops.flat()) if (o !== undefined) out.set(o.ip, plain(o));
     return out;
   };
-  const made = opsOf(warm.machine), decoded = opsOf(off.machine);
+  const made = opsOf(cached.machine), decoded = opsOf(off.machine);
   assert.ok(made.size > 1000, `${made.size} ops`);
   assert.equal([...made.keys()].sort(), [...decoded.keys()].sort());
   for (const [ip, o] of made) assert.is(o, decoded.get(ip), `op at ${ip}`);
-  // the entry's records as the warm run would write them again: the uncached run's records (shapes aside)
+  // and the entry reads back as written: its records, as the cached run would write them again, are the
+  // uncached run's (shapes aside)
   const recs = (l: OpRecord[]) => l.map((r) => JSON.stringify(r.slice(0, 24))).sort();
-  assert.equal(recs(warm.machine.decoder.records(true)!), recs(off.machine.decoder.records()!));
+  assert.equal(recs(cached.machine.decoder.records(true)!), recs(off.machine.decoder.records()!));
 });
 
 test('a warm start in a new process loads no iced-x86 (all its instructions come from the entry)', () => {
