@@ -36,8 +36,8 @@ export function mayWrite(op: Op): boolean {
 /** Does this op end a block (after it the run loop must look at the CPU again)? */
 export function endsBlock(op: Op): boolean {
   if (op.bad) return true;
-  const f = formOf(op);
-  return !f || !!f.ends || unsupportedReason(op) !== '';
+  if (op.ends < 0) { const f = formOf(op); op.ends = !f || !!f.ends || unsupportedReason(op) !== '' ? 1 : 0; }
+  return op.ends === 1;
 }
 
 export let compiledBlocks = 0;
@@ -55,8 +55,7 @@ export function newBlock(ops: Op[], probe: boolean): Block {
   const n = ops.length, lastOp = ops[n - 1];
   const ips = new Float64Array(n);
   for (let i = 0; i < n; i++) ips[i] = ops[i].ip;
-  const lf = formOf(lastOp);
-  const link = !lastOp.bad && !!lf && !lf.ends && unsupportedReason(lastOp) === '';
+  const link = !endsBlock(lastOp);
   return { fn: null, heat: 0, n, ips, probe, valid: true, ops, link, s1: null, s1ip: NaN, s2: null, s2ip: NaN, head: 0, tails: null, pre: 0 };
 }
 
@@ -150,9 +149,9 @@ export let opShapes = 0;
 /** The single-instruction function of `op` (its counter: probeInstret on probe pages). */
 export function compileOp(op: Op, probe: boolean): BlockFn {
   // the shape an earlier run made for this op (decode.ts OpShape), else generated now and kept with it
-  const known = op.rec !== null ? op.rec[24] : undefined;
+  const known = op.shape;
   let shape: string, nums: number[], consts: unknown[];
-  if (known !== undefined && known[0] === (probe ? 1 : 0)) {
+  if (known !== null && known[0] === (probe ? 1 : 0)) {
     shape = known[1]; nums = known[2]; consts = new Array(known[3]).fill(op);
   } else {
     const g = generate([op], probe);
@@ -163,7 +162,7 @@ export function compileOp(op: Op, probe: boolean): BlockFn {
       return `N[${ns.length - 1}]`;
     });
     nums = ns; consts = g.consts;
-    if (op.rec !== null && consts.every((x) => x === op)) { op.rec[24] = [probe ? 1 : 0, shape, nums, consts.length]; shapeLog.learned++; }
+    if (consts.every((x) => x === op)) { op.shape = [probe ? 1 : 0, shape, nums, consts.length]; shapeLog.learned++; }
   }
   let factory = OP_SHAPES.get(shape);
   if (factory === undefined) {

@@ -49,8 +49,14 @@ export interface Op {
   facts: number;
   /** cached single-instruction function (interpreter path; compile.ts compileOp), null until first run */
   fn: BlockFn | null;
-  /** its record for the next run (DecodeCache.records), or null */
-  rec: OpRecord | null;
+  /** its single-instruction function's shape (compile.ts compileOp: made by an earlier run, or learned
+   *  now and kept for the next, DecodeCache.records), or null */
+  shape: OpShape | null;
+  /** bytes that did not decode: OpRecord's fault (`bad` | 4 when the next page was fetchable), else 0 */
+  fault: number;
+  /** compile.ts endsBlock's answer once asked (1 yes, 0 no; -1 not yet): blocks are built over the same
+   *  ops again and again */
+  ends: number;
 }
 
 /** A compiled block or single instruction: runs on CPU `c` with its registers `R` (c.regs) and memory `m`;
@@ -93,16 +99,35 @@ export interface Block {
 // decoder; memory.ts only initializes them to null and asks whether a page holds decoded code.
 declare module './memory.js' {
   interface Page {
-    /** decoded instructions by page offset (DecodeCache.decodeRun) */
-    ops: (Op | undefined)[] | null;
-    /** blocks by the page offset they start at (Machine.blockAt) */
-    blocks: (Block | undefined)[] | null;
+    /** decoded instructions by page offset (DecodeCache.decodeRun), in chunks (PageTable) */
+    ops: PageTable<Op> | null;
+    /** blocks by the page offset they start at (Machine.blockAt), in chunks (PageTable) */
+    blocks: PageTable<Block> | null;
     /** every block with an instruction on this page, invalidated with it */
     blist: Block[] | null;
   }
 }
 
 export const MAX_BLOCK = 64;
+
+/** A page's ops or blocks by page offset: CHUNKS chunks of CHUNK slots, each made on its first store
+ *  (`t[off >> CHUNK_SHIFT]?.[off & CHUNK_MASK]`). One flat array of PAGE_SIZE slots per page was 32 KiB
+ *  made in V8's young generation and copied by every scavenge until promoted: real Linux touches ~240
+ *  code pages in a short run, two such arrays each (~15 MB of the young generation), where the ops
+ *  a page holds are ~75. */
+export type PageTable<T> = ((T | undefined)[] | undefined)[];
+export const CHUNK_SHIFT = 6, CHUNK = 1 << CHUNK_SHIFT, CHUNK_MASK = CHUNK - 1;
+const CHUNKS = PAGE_SIZE >> CHUNK_SHIFT;
+export function newPageTable<T>(): PageTable<T> { return new Array(CHUNKS); }
+/** The entry at page offset `off`, or undefined. */
+export function pageGet<T>(t: PageTable<T>, off: number): T | undefined {
+  const ch = t[off >> CHUNK_SHIFT];
+  return ch === undefined ? undefined : ch[off & CHUNK_MASK];
+}
+export function pageSet<T>(t: PageTable<T>, off: number, v: T): void {
+  const ch = t[off >> CHUNK_SHIFT] ??= new Array(CHUNK);
+  ch[off & CHUNK_MASK] = v;
+}
 
 let fmt: Formatter | null = null;
 export function disassemble(bytes: Uint8Array, ip: number): string {
@@ -147,7 +172,7 @@ function fillOp(i: Instruction, ip: number, bytes: Uint8Array, probe: boolean): 
     cc: i.conditionCode - 1, nops: n, kind: [], reg: [], rg: [], rh: [], osz: [], imlo: [], imhi: [],
     mem: null, target: NaN, rep: i.hasRepePrefix || i.hasRepPrefix ? 1 : i.hasRepnePrefix ? 2 : 0,
     lock: i.hasLockPrefix, fread: i.rflagsRead, fwrite: i.rflagsModified, stackInc: i.stackPointerIncrement,
-    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes, fn: null, rec: null, strSeg: 0, facts: i.code === Code.INVALID ? 0 : codeFacts(i),
+    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes, fn: null, shape: null, fault: 0, ends: -1, strSeg: 0, facts: i.code === Code.INVALID ? 0 : codeFacts(i),
   };
   for (let k = 0; k < n; k++) {
     const kind = i.opKind(k);
@@ -211,22 +236,73 @@ export type OpShape = [probe: number, text: string, nums: number[], consts: numb
 /** Shapes learned for ops in this process (DecodeCache.records: worth keeping?). */
 export const shapeLog = { learned: 0 };
 
+/** The op as a record (with its shape, and its fault for bytes that did not decode). */
 export function toRecord(o: Op): OpRecord {
   const M = o.mem;
-  return [o.ip, o.len, o.code, o.mn, o.flow, o.cc, o.nops, o.kind, o.reg, o.rg, o.rh, o.osz, o.imlo, o.imhi,
+  const r: OpRecord = [o.ip, o.len, o.code, o.mn, o.flow, o.cc, o.nops, o.kind, o.reg, o.rg, o.rh, o.osz, o.imlo, o.imhi,
     M ? [M.base, M.index, M.scale, M.disp, Number.isNaN(M.abs) ? null : M.abs, M.seg, M.size, M.addr32] : null,
     Number.isNaN(o.target) ? null : o.target, o.rep, o.lock, o.fread, o.fwrite, o.stackInc, Array.from(o.bytes), o.strSeg, o.facts];
+  if (o.shape !== null || o.fault !== 0) r[24] = o.shape ?? undefined;
+  if (o.fault !== 0) r[25] = o.fault;
+  return r;
 }
 
-function fromRecord(r: OpRecord, probe: boolean): Op {
-  const M = r[14];
+/** A record's memory operand as the op's (an OpSource may share one between ops: nothing changes an op's
+ *  memory operand after decoding). */
+export function memOf(M: NonNullable<OpRecord[14]>): MemRef {
+  return { base: M[0], index: M[1], scale: M[2], disp: M[3], abs: M[4] === null ? NaN : M[4], seg: M[5], size: M[6], addr32: M[7] };
+}
+
+/** The fields of an instruction's kind that an OpRecord holds at 1-6, 16-20, 22 and 23 (len, code, mn, flow,
+ *  cc, nops, rep, lock, fread, fwrite, stackInc, strSeg, facts), in that order: an OpSource keeps each
+ *  distinct tuple once (kernel/code-cache.ts). */
+export const KIND_FIELDS = [1, 2, 3, 4, 5, 6, 16, 17, 18, 19, 20, 22, 23];
+
+/** An op from its parts: `k` its kind's fields (KIND_FIELDS' order), `form` its operand arrays (OpRecord
+ *  fields 7-13), `target` NaN for none. The arrays, `mem` and `bytes` may be shared between ops (an
+ *  OpSource's): nothing changes an op's operands or bytes after decoding. */
+export function opOf(ip: number, k: readonly unknown[], form: readonly unknown[], mem: MemRef | null, target: number,
+  bytes: Uint8Array, probe: boolean, shape: OpShape | null, fault: number): Op {
   return {
-    ip: r[0], next: r[0] + r[1], len: r[1], code: r[2], mn: r[3], flow: r[4], cc: r[5], nops: r[6],
-    // the operand arrays are shared with the record: nothing changes an op's arrays after decoding
-    kind: r[7], reg: r[8], rg: r[9], rh: r[10], osz: r[11], imlo: r[12], imhi: r[13],
-    mem: M ? { base: M[0], index: M[1], scale: M[2], disp: M[3], abs: M[4] === null ? NaN : M[4], seg: M[5], size: M[6], addr32: M[7] } : null,
-    target: r[15] === null ? NaN : r[15], rep: r[16], lock: r[17], fread: r[18], fwrite: r[19], stackInc: r[20],
-    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes: Uint8Array.from(r[21]), fn: null, rec: r, strSeg: r[22], facts: r[23],
+    ip, next: ip + (k[0] as number), len: k[0] as number, code: k[1] as number, mn: k[2] as number, flow: k[3] as number,
+    cc: k[4] as number, nops: k[5] as number,
+    kind: form[0] as number[], reg: form[1] as number[], rg: form[2] as number[], rh: form[3] as number[],
+    osz: form[4] as number[], imlo: form[5] as number[], imhi: form[6] as number[],
+    mem, target, rep: k[6] as number, lock: k[7] as boolean, fread: k[8] as number, fwrite: k[9] as number, stackInc: k[10] as number,
+    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes, fn: null, shape, fault, ends: -1, strSeg: k[11] as number, facts: k[12] as number,
+  };
+}
+
+/** The op of a record. */
+export function fromRecord(r: OpRecord, probe: boolean): Op {
+  return opOf(r[0], KIND_FIELDS.map((i) => r[i]), r.slice(7, 14), r[14] ? memOf(r[14]) : null, r[15] === null ? NaN : r[15],
+    Uint8Array.from(r[21]), probe, r[24] ?? null, r[25] ?? 0);
+}
+
+/** Ops decoded by an earlier run, offered to DecodeCache.preload: `n` of them, sorted by address (the
+ *  versions of one address's bytes together, the newest first), each made into an Op only when a run
+ *  meets its address (kernel/code-cache.ts reads them from the entry's packed form this way, without a
+ *  record per op). */
+export interface OpSource {
+  readonly n: number;
+  /** each op's address */
+  readonly ips: Float64Array;
+  /** op i's bytes (OpRecord field 21) */
+  bytes(i: number): readonly number[];
+  /** op i's OpRecord fault (bytes that did not decode), or undefined */
+  fault(i: number): number | undefined;
+  /** op i on a page whose probe bit is `probe` */
+  op(i: number, probe: boolean): Op;
+  /** op i's record (DecodeCache.records) */
+  record(i: number): OpRecord;
+}
+
+/** Records as an OpSource (tests, and entries read as records). */
+export function recordSource(records: readonly OpRecord[]): OpSource {
+  const rs = [...records].sort((a, b) => a[0] - b[0]); // stable: an address's versions keep their order
+  return {
+    n: rs.length, ips: Float64Array.from(rs, (r) => r[0]),
+    bytes: (i) => rs[i][21], fault: (i) => rs[i][25], op: (i, probe) => fromRecord(rs[i], probe), record: (i) => rs[i],
   };
 }
 
@@ -241,15 +317,22 @@ export class DecodeCache implements CodeCache {
   private get insn(): Instruction { return this.insnObj ??= new Instruction(); }
   /** statistics */
   decoded = 0; invalidations = 0;
-  /** Ops decoded by an earlier run, by address (the versions of its bytes seen: an int3 a probe wrote, the
-   *  original instruction): used where the bytes in memory are still theirs. */
-  private pre: Map<number, Map<number, OpRecord[]>> | null = null;
-  /** The page of `pre` that reuse() looked at last, and its base (pages are keyed by base, their records
-   *  by page offset: small-integer keys, where addresses as keys are doubles). */
+  /** Ops decoded by an earlier run (each address with the versions of its bytes seen: an int3 a probe
+   *  wrote, the original instruction): used where the bytes in memory are still theirs. */
+  private pre: OpSource | null = null;
+  /** Each page's range of `pre` (by page base: its first index, and the index past its last) */
+  private preRange = new Map<number, [number, number]>();
+  /** Each of `pre`'s ops' page offset (reuse's search: small integers, where the addresses are doubles
+   *  that unoptimized code boxes at every read) */
+  private preOff = new Int16Array(0);
+  /** The page reuse() looked at last: its base and range. */
   private preBase = NaN;
-  private prePage: Map<number, OpRecord[]> | undefined = undefined;
-  /** Records of the ops iced decoded in this process, for the next run. */
-  private fresh: OpRecord[] = [];
+  private preLo = 0;
+  private preHi = 0;
+  /** The op last made of each of `pre`'s ops (its shape, learned in this run, goes into records()). */
+  private made: (Op | undefined)[] = [];
+  /** The ops iced decoded in this process, for the next run. */
+  private fresh: Op[] = [];
   /** Ops taken from the records of an earlier run (statistics, tests). */
   reused = 0;
   /** shapeLog.learned when the records were preloaded */
@@ -260,15 +343,18 @@ export class DecodeCache implements CodeCache {
   get preloaded(): boolean { return this.pre !== null; }
   /** Offer ops decoded by an earlier run (DecodeCache.records). Each is used only where memory holds its
    *  exact bytes then, so the records change what is decoded by iced, never what runs. */
-  preload(records: readonly OpRecord[]): void {
-    const pre = this.pre = new Map<number, Map<number, OpRecord[]>>();
+  preload(from: OpSource | readonly OpRecord[]): void {
+    const pre = this.pre = Array.isArray(from) ? recordSource(from as readonly OpRecord[]) : from as OpSource;
     this.preBase = NaN;
-    for (const r of records) {
-      const off = r[0] & 4095, base = r[0] - off;
-      let pm = pre.get(base);
-      if (pm === undefined) pre.set(base, pm = new Map());
-      const l = pm.get(off);
-      if (l === undefined) pm.set(off, [r]); else l.push(r);
+    this.made = new Array(pre.n);
+    const range = this.preRange = new Map();
+    const ips = pre.ips, offs = this.preOff = new Int16Array(pre.n);
+    for (let i = 0; i < pre.n;) {
+      const base = ips[i] - (ips[i] & 4095);
+      let j = i;
+      for (; j < pre.n && ips[j] - base < PAGE_SIZE; j++) offs[j] = ips[j] - base;
+      range.set(base, [i, j]);
+      i = j;
     }
     this.learnedAt = shapeLog.learned;
   }
@@ -285,20 +371,33 @@ export class DecodeCache implements CodeCache {
       if (l.length >= VERSIONS || l.some((x) => sameBytes(x[21], r[21]))) return;
       l.push(r);
     };
-    for (let i = this.fresh.length - 1; i >= 0; i--) add(this.fresh[i]);
-    if (this.pre !== null) for (const pm of this.pre.values()) for (const l of pm.values()) for (const r of l) add(r);
+    for (let i = this.fresh.length - 1; i >= 0; i--) add(toRecord(this.fresh[i]));
+    const pre = this.pre;
+    if (pre !== null) {
+      for (let i = 0; i < pre.n; i++) {
+        const r = pre.record(i), o = this.made[i];
+        if (o !== undefined && o.shape !== null) r[24] = o.shape;
+        add(r);
+      }
+    }
     return [...at.values()].flat();
   }
 
   /** The op of an earlier run at page offset `off` of `p`, if memory still holds its bytes there (and
    *  in the next page, for one that runs into it, only where the decoder would have read them). */
   private reuse(p: Page, off: number): Op | null {
-    if (p.base !== this.preBase) { this.preBase = p.base; this.prePage = this.pre!.get(p.base); }
-    const l = this.prePage?.get(off);
-    if (l === undefined) return null;
-    for (const r of l) {
-      if (r[25] !== undefined) { const op = this.reuseFault(p, off, r); if (op !== null) return op; continue; }
-      const b = r[21], len = r[1];
+    const pre = this.pre!, offs = this.preOff;
+    if (p.base !== this.preBase) {
+      this.preBase = p.base;
+      const r = this.preRange.get(p.base);
+      this.preLo = r === undefined ? 0 : r[0]; this.preHi = r === undefined ? 0 : r[1];
+    }
+    // the first of the page's ops at or past this offset
+    let lo = this.preLo, hi = this.preHi;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (offs[mid] < off) lo = mid + 1; else hi = mid; }
+    for (let i = lo; i < this.preHi && offs[i] === off; i++) {
+      if (pre.fault(i) !== undefined) { const op = this.reuseFault(p, off, i); if (op !== null) return op; continue; }
+      const b = pre.bytes(i), len = b.length;
       const next = off + len > PAGE_SIZE ? this.mem.page(p.base + PAGE_SIZE) : null;
       if (off + len > PAGE_SIZE && (!next || (next.perms & PERM_X) === 0 || (this.mem.user && (next.perms & PERM_U) === 0))) continue;
       let k = 0;
@@ -308,17 +407,26 @@ export class DecodeCache implements CodeCache {
       }
       if (k < len) continue;
       if (next) { next.spanned = true; this.mem.unWrite(next.base); }
-      this.reused++;
-      return fromRecord(r, (p.perms & PAGE_PROBE) !== 0);
+      return this.make(i, p);
     }
     return null;
+  }
+
+  /** Op i of `pre` on page `p` (a shape an earlier op of it learned in this run comes along). */
+  private make(i: number, p: Page): Op {
+    this.reused++;
+    const op = this.pre!.op(i, (p.perms & PAGE_PROBE) !== 0);
+    const was = this.made[i];
+    if (was !== undefined && op.shape === null) op.shape = was.shape;
+    this.made[i] = op;
+    return op;
   }
 
   /** A record of bytes that did not decode, if decodeRun would find them again here: the same bytes up to
    *  where it reads (the page's end, or 15 bytes into the next page when that one is fetchable) and, near
    *  the page's end, the same fetchability of the next page. */
-  private reuseFault(p: Page, off: number, r: OpRecord): Op | null {
-    const fault = r[25]!, b = r[21];
+  private reuseFault(p: Page, off: number, i: number): Op | null {
+    const fault = this.pre!.fault(i)!, b = this.pre!.bytes(i);
     const next = this.mem.page(p.base + PAGE_SIZE);
     const nextOk = !!next && (next.perms & PERM_X) !== 0 && (!this.mem.user || (next.perms & PERM_U) !== 0);
     const n = b.length;
@@ -328,8 +436,7 @@ export class DecodeCache implements CodeCache {
       const o = off + k;
       if ((o < PAGE_SIZE ? p.u8[o] : next!.u8[o - PAGE_SIZE]) !== b[k]) return null;
     }
-    this.reused++;
-    const op = fromRecord(r, (p.perms & PAGE_PROBE) !== 0);
+    const op = this.make(i, p);
     op.bad = fault & 3;
     if (op.bad === 1) op.faultAddr = p.base + PAGE_SIZE;
     return op;
@@ -340,78 +447,112 @@ export class DecodeCache implements CodeCache {
     if (STATS_ON) stats.invalidations++;
     if (p.blist) for (const b of p.blist) b.valid = false;
     p.ops = null; p.blocks = null; p.blist = null;
+    if (p === this.decPage) this.endRun(); // (its bytes are a copy of the page's)
   }
 
   /**
    * Decode the straight-line run of instructions starting at `addr` on page `p` (already checked for
    * fetch permission): up to the first control transfer, a block-ending instruction, the page end, or
-   * MAX_BLOCK instructions. Ops already decoded are reused.
+   * MAX_BLOCK instructions. Ops already decoded are reused. Returns how many: they are the first of
+   * `run`, until the next call.
    */
-  decodeRun(p: Page, addr: number, endsBlock: (op: Op) => boolean): Op[] {
-    const m = this.mem;
-    let off = addr - p.base;
-    if (!p.ops) { p.ops = new Array(PAGE_SIZE); m.unWrite(p.base); }
-    const ops = p.ops;
-    const out: Op[] = [];
-    let dec: Decoder | null = null;
-    let buf: Uint8Array | null = null, nextOk = false, bufOff = 0;
-    try {
-      while (out.length < MAX_BLOCK && off < PAGE_SIZE) {
-        let op: Op | undefined = ops[off];
-        if (!op && this.pre !== null) { const r = this.reuse(p, off); if (r !== null) ops[off] = op = r; }
-        if (!op) {
-          if (!dec) {
-            // bytes from off to the end of the page, plus up to 15 bytes of the next page if it is executable
-            const next = m.page(p.base + PAGE_SIZE);
-            const user = m.user;
-            nextOk = !!next && (next.perms & PERM_X) !== 0 && (!user || (next.perms & PERM_U) !== 0);
-            buf = new Uint8Array(PAGE_SIZE - off + (nextOk ? 15 : 0));
-            buf.set(p.u8.subarray(off));
-            if (nextOk) buf.set(next!.u8.subarray(0, 15), PAGE_SIZE - off);
-            dec = new Decoder(64, buf, DecoderOptions.None);
-            bufOff = off;
-            dec.ip = BigInt.asUintN(64, BigInt(p.base + off));
-            dec.position = 0;
-          }
-          const start = off - bufOff;
-          if (dec.position !== start) { dec.position = start; dec.ip = BigInt.asUintN(64, BigInt(p.base + off)); }
-          const ip = p.base + off;
-          dec.decodeOut(this.insn);
-          const i = this.insn;
-          const len = i.length;
-          const bytes = buf!.slice(start, start + Math.max(len, 1));
-          if (i.code === Code.INVALID) {
-            // Either a truly invalid encoding, or bytes run past the page into one we may not fetch.
-            const avail = buf!.length - start;
-            op = fillOp(i, ip, buf!.slice(start, start + Math.min(15, avail)), (p.perms & PAGE_PROBE) !== 0);
-            op.len = 1; op.next = ip + 1; op.flow = 0; op.nops = 0; op.fread = 0; op.fwrite = 0;
-            if (!nextOk && PAGE_SIZE - off < 15 && this.needsMore(buf!.slice(start))) {
-              op.bad = 1; op.faultAddr = p.base + PAGE_SIZE;
-            } else op.bad = 2;
-            // kept too (OpRecord fault): a warm run finds these bytes again without iced
-            (op.rec = toRecord(op))[25] = op.bad | (nextOk ? 4 : 0);
-            this.fresh.push(op.rec);
-          } else {
-            op = fillOp(i, ip, bytes, (p.perms & PAGE_PROBE) !== 0);
-            this.fresh.push(op.rec = toRecord(op));
-            if (off + len > PAGE_SIZE) {
-              // spans into the next page: a write there must drop this page's code too
-              const nx = m.page(p.base + PAGE_SIZE)!;
-              nx.spanned = true; m.unWrite(nx.base);
-            }
-          }
-          this.decoded++;
-          if (STATS_ON) stats.opsDecoded++;
-          ops[off] = op;
-        }
-        out.push(op);
-        if (op.bad || op.flow !== 0 || endsBlock(op)) break;
-        off += op.len;
-      }
-    } finally {
-      if (dec) dec.free();
+  decodeRun(p: Page, addr: number, endsBlock: (op: Op) => boolean): number {
+    // Kept under V8's size for optimizing a function on its first tick (81 bytes of bytecode): a short run
+    // builds ~2,500 blocks over ops already decoded (real Linux: 58K op visits), and a larger loop here
+    // stayed in baseline code for most of the run whenever V8 kept resetting its ticks (every IC change in
+    // the function does): ~250 ms. Ops not yet known are found or decoded by miss(); iced's decoder lives
+    // until endRun() (the caller's, when its block is collected).
+    const out = this.run;
+    let n = 0, off = addr - p.base;
+    const ops = p.ops ?? this.newOps(p);
+    for (;;) {
+      const op = pageGet(ops, off) ?? this.miss(p, ops, off);
+      out[n++] = op;
+      off += op.len;
+      if (op.bad || op.flow !== 0 || endsBlock(op) || n >= MAX_BLOCK || off >= PAGE_SIZE) return n;
     }
-    return out;
+  }
+
+  /** decodeRun's ops (the first n it returned; one array for every call: a short run makes ~12K) */
+  readonly run: Op[] = new Array(MAX_BLOCK).fill(null);
+
+  private newOps(p: Page): PageTable<Op> {
+    this.mem.unWrite(p.base);
+    return p.ops = newPageTable();
+  }
+
+  /** The op at page offset `off` of `p` that `ops` (its table) lacks: an earlier run's, else decoded now. */
+  private miss(p: Page, ops: PageTable<Op>, off: number): Op {
+    const op = (this.pre !== null ? this.reuse(p, off) : null) ?? this.decodeAt(p, off);
+    pageSet(ops, off, op);
+    return op;
+  }
+
+  /** Free iced's decoder of the decodeRun calls since the last endRun (their bytes are a copy of the page's
+   *  then: a later write must not reach a later decode). */
+  endRun(): void {
+    if (this.dec !== null) { this.dec.free(); this.dec = null; this.buf = null; this.decPage = null; }
+  }
+
+  /** iced's decoder over page `decPage` (from `bufOff` to its end, and 15 bytes of the next page when it is
+   *  executable: `nextOk`), until endRun. */
+  private dec: Decoder | null = null;
+  private decPage: Page | null = null;
+  private buf: Uint8Array | null = null;
+  private bufOff = 0;
+  private nextOk = false;
+
+  /** Decode the instruction at page offset `off` of `p` with iced (decodeRun: no op of it is known). */
+  private decodeAt(p: Page, off: number): Op {
+    const m = this.mem;
+    let dec = this.dec;
+    if (dec !== null && (this.decPage !== p || off < this.bufOff)) { this.endRun(); dec = null; }
+    if (dec === null) {
+      this.decPage = p;
+      // bytes from off to the end of the page, plus up to 15 bytes of the next page if it is executable
+      const next = m.page(p.base + PAGE_SIZE);
+      const user = m.user;
+      const nextOk = this.nextOk = !!next && (next.perms & PERM_X) !== 0 && (!user || (next.perms & PERM_U) !== 0);
+      const buf = this.buf = new Uint8Array(PAGE_SIZE - off + (nextOk ? 15 : 0));
+      buf.set(p.u8.subarray(off));
+      if (nextOk) buf.set(next!.u8.subarray(0, 15), PAGE_SIZE - off);
+      dec = this.dec = new Decoder(64, buf, DecoderOptions.None);
+      this.bufOff = off;
+      dec.ip = BigInt.asUintN(64, BigInt(p.base + off));
+      dec.position = 0;
+    }
+    const buf = this.buf!, nextOk = this.nextOk;
+    const start = off - this.bufOff;
+    if (dec.position !== start) { dec.position = start; dec.ip = BigInt.asUintN(64, BigInt(p.base + off)); }
+    const ip = p.base + off;
+    dec.decodeOut(this.insn);
+    const i = this.insn;
+    const len = i.length;
+    const bytes = buf.slice(start, start + Math.max(len, 1));
+    let op: Op;
+    if (i.code === Code.INVALID) {
+      // Either a truly invalid encoding, or bytes run past the page into one we may not fetch.
+      const avail = buf.length - start;
+      op = fillOp(i, ip, buf.slice(start, start + Math.min(15, avail)), (p.perms & PAGE_PROBE) !== 0);
+      op.len = 1; op.next = ip + 1; op.flow = 0; op.nops = 0; op.fread = 0; op.fwrite = 0;
+      if (!nextOk && PAGE_SIZE - off < 15 && this.needsMore(buf.slice(start))) {
+        op.bad = 1; op.faultAddr = p.base + PAGE_SIZE;
+      } else op.bad = 2;
+      // kept too (OpRecord fault): a warm run finds these bytes again without iced
+      op.fault = op.bad | (nextOk ? 4 : 0);
+      this.fresh.push(op);
+    } else {
+      op = fillOp(i, ip, bytes, (p.perms & PAGE_PROBE) !== 0);
+      this.fresh.push(op);
+      if (off + len > PAGE_SIZE) {
+        // spans into the next page: a write there must drop this page's code too
+        const nx = m.page(p.base + PAGE_SIZE)!;
+        nx.spanned = true; m.unWrite(nx.base);
+      }
+    }
+    this.decoded++;
+    if (STATS_ON) stats.opsDecoded++;
+    return op;
   }
 
   /** Would these bytes decode given more bytes? (distinguishes "truncated by the page end" from "invalid") */

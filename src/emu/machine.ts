@@ -3,7 +3,7 @@
 import { Cpu } from './cpu.js';
 import { InterruptFrames } from './frames.js';
 import { VEC_DB, VEC_IPI, VEC_TIMER } from '../base/x86.js';
-import { DecodeCache, MAX_BLOCK, type Block, type Op } from './decode.js';
+import { CHUNK_MASK, CHUNK_SHIFT, DecodeCache, MAX_BLOCK, newPageTable, pageGet, pageSet, type Block, type Op } from './decode.js';
 import { compileBlocks, compileOp, endsBlock, newBlock } from './compile.js';
 import { FAULT, Memory, PAGE_PROBE, PAGE_SIZE, PERM_U, PERM_X, type Page } from './memory.js';
 import { STATS_ON, stats } from './stats.js';
@@ -36,6 +36,13 @@ export function blockPrint(ops: readonly Op[]): number {
     for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193);
   }
   return h >>> 0;
+}
+
+/** Does a block's ops (at most MAX_BLOCK) hold the instruction at `ip`? (collect: a scan, cheaper than a
+ *  Set of each block's addresses, ~2,500 blocks in a short real-Linux run) */
+function holds(ops: readonly Op[], ip: number): boolean {
+  for (let i = 0; i < ops.length; i++) if (ops[i].ip === ip) return true;
+  return false;
 }
 
 export class Machine {
@@ -169,12 +176,11 @@ export class Machine {
     // a block an earlier run compiled (the code cache's hint) is compiled now, alone: batched with the
     // page's warm blocks (tierUp) it would take them along at another time than the run that named it did,
     // and so compile other blocks than that run (whose sources the entry lacks)
-    if (this.hotHint !== null) {
+    if (this.hotHint !== null && this.hotHint.has(a)) {
       const print = blockPrint(ops);
       if (this.hotHint.get(a) === print) { compileBlocks([blk]); this.compiledLog.push(a, print); if (STATS_ON) stats.blocksCompiled++; }
     }
-    if (!pg.blocks) pg.blocks = new Array(PAGE_SIZE);
-    pg.blocks[a - pg.base] = blk;
+    pageSet(pg.blocks ??= newPageTable(), a - pg.base, blk);
     for (const q of pages) (q.blist ??= []).push(blk);
     return blk;
   }
@@ -187,8 +193,7 @@ export class Machine {
     const blk = newBlock(ops, lb.probe);
     blk.head = 1;
     blk.heat = -EDGE_HEAT * this.hotAfter;
-    if (!pg.blocks) pg.blocks = new Array(PAGE_SIZE);
-    pg.blocks[ops[0].ip - pg.base] = blk;
+    pageSet(pg.blocks ??= newPageTable(), ops[0].ip - pg.base, blk);
     this.listOnPages(blk);
     return blk;
   }
@@ -240,26 +245,27 @@ export class Machine {
     const m = this.mem;
     const ops: Op[] = [];
     const pages: Page[] = [pg];
-    const seen = new Set<number>();
     const rets: number[] = [];
     let p = pg, at = a;
+    try {
     for (;;) {
-      const run = this.decoder.decodeRun(p, at, endsBlock);
+      const n = this.decoder.decodeRun(p, at, endsBlock), run = this.decoder.run;
       // No address twice in a block: a straight run after a followed back edge falls into the block's
       // own earlier instructions (a loop entered mid-body); the block ends before them, falling through.
       // A fault finds its instruction's index (and so the count to retire) by its address (run() below).
       let again = false;
-      for (const op of run) {
+      for (let i = 0; i < n; i++) {
+        const op = run[i];
         if (ops.length >= MAX_BLOCK) break;
-        if (seen.has(op.ip)) { again = true; break; }
-        ops.push(op); seen.add(op.ip);
+        if (holds(ops, op.ip)) { again = true; break; }
+        ops.push(op);
       }
       const last = ops[ops.length - 1];
-      if (again || ops.length >= MAX_BLOCK || last !== run[run.length - 1] || last.bad || endsBlock(last)) break;
+      if (again || ops.length >= MAX_BLOCK || last !== run[n - 1] || last.bad || endsBlock(last)) break;
       let next: number;
       if (last.flow === 3 && last.cc >= 0) {
         // jcc: follow a backward branch (a loop's back edge: the likely path), else the fall-through
-        next = last.target < last.ip && !seen.has(last.target) && last.target - (last.target & 4095) === p.base ? last.target : last.next;
+        next = last.target < last.ip && !holds(ops, last.target) && last.target - (last.target & 4095) === p.base ? last.target : last.next;
       }
       else if ((last.flow === 5 || last.flow === 1) && !Number.isNaN(last.target)) {        // call/jmp rel
         if (last.flow === 5) rets.push(last.next);
@@ -272,13 +278,14 @@ export class Machine {
         next = rets.pop()!;
       }
       else break;
-      if (seen.has(next)) break;
+      if (holds(ops, next)) break;
       // follow only into code this privilege level may fetch, without raising anything now
       const np = m.page(next);
       if (!np || !(np.perms & PERM_X) || (m.user && !(np.perms & PERM_U)) || (np.perms & PAGE_PROBE) !== probe) break;
       if (!pages.includes(np)) pages.push(np);
       p = np; at = next;
     }
+    } finally { this.decoder.endRun(); }
     return { ops, pages };
   }
 
@@ -287,7 +294,7 @@ export class Machine {
     const m = this.mem;
     m.cur = cpu; m.setUser(cpu.cpl === 3 ? 1 : 0);
     const pg = m.translate(a, 2);
-    const old = pg.blocks?.[a - pg.base];
+    const old = pg.blocks !== null ? pageGet(pg.blocks, a - pg.base) : undefined;
     const b = old && old.valid ? old : this.buildBlock(pg, a);
     if (b.fn === null) this.tierUp(b, pg);
     return b;
@@ -376,7 +383,9 @@ export class Machine {
             try { pg = m.translate(a, 2); }
             catch (e) { if (e !== FAULT) throw e; if (STATS_ON) stats.faults++; return vectorStop(c.trapVector); }
           }
-          blk = pg.blocks !== null ? pg.blocks[off] : undefined;
+          // (pageGet, written out: the run loop's inlining is capped)
+          const bc = pg.blocks !== null ? pg.blocks[off >> CHUNK_SHIFT] : undefined;
+          blk = bc !== undefined ? bc[off & CHUNK_MASK] : undefined;
           if (blk === undefined || !blk.valid) {
             // where a budget end or an interrupt left a block mid-way, the rest of that block (a new
             // superblock from here would overlap it, up to MAX_BLOCK instructions, stepped until hot)
@@ -422,7 +431,8 @@ export class Machine {
                 const off: number = a2 & 4095, ti: number = (a2 >> 12) & 4095;
                 if (m.ft[ti] !== a2 - off) break;
                 const bl = m.fpg[ti].blocks;
-                const q = bl !== null ? bl[off] : undefined;
+                const bc = bl !== null ? bl[off >> CHUNK_SHIFT] : undefined;
+                const q = bc !== undefined ? bc[off & CHUNK_MASK] : undefined;
                 if (q === undefined || q.fn === null || !q.valid) break;
                 b.s2 = b.s1; b.s2ip = b.s1ip; b.s1 = q; b.s1ip = a2;
                 nx = q;

@@ -17,7 +17,7 @@ import { readCache, writeCache } from '../cache.js';
 import type { Image } from '../elf/image.js';
 import type { Machine } from '../emu/machine.js';
 import { readdirSync } from 'node:fs';
-import type { OpRecord } from '../emu/decode.js';
+import { KIND_FIELDS, memOf, opOf, type MemRef, type OpRecord, type OpShape, type OpSource } from '../emu/decode.js';
 import { icedMemo } from '../emu/iced.js';
 import { blockSources, OP_SHAPES, prebuiltBlocks, type BlockFactory, type BlockSource, type OpFactory } from '../emu/compile.js';
 import { Script } from 'node:vm';
@@ -153,7 +153,7 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
   try { p = JSON.parse(buf.toString('utf8')) as Payload; } catch { return; }
   if (!p || !Array.isArray(p.ops) || !Array.isArray(p.shapes) || !Array.isArray(p.blocks) || !Array.isArray(p.memo)
     || !Array.isArray(p.kinds) || !Array.isArray(p.forms) || !Array.isArray(p.mems) || !Array.isArray(p.bytes) || !Array.isArray(p.hot) || p.hot.length % 2 !== 0 || !p.hot.every(Number.isFinite)) return;
-  const ops = unpackRecords(p);
+  const ops = packedSource(p);
   if (ops === null) return; // does not read back: decoded again, as without an entry
   for (const [k, b] of p.blocks) {
     if (typeof k === 'string' && Array.isArray(b) && typeof b[0] === 'string' && typeof b[1] === 'string' && Array.isArray(b[2]) && typeof b[3] === 'number') {
@@ -217,7 +217,6 @@ export function saveCode(machine: Machine, image: Image, imageKey?: string): voi
  *  its instruction's kind (everything but the address, operands, target, bytes, shape and fault) one
  *  index into `kinds`. */
 const FORM_AT = 7, FORM_LEN = 7, MEM_AT = 14, TARGET_AT = 15, BYTES_AT = 21, SHAPE_AT = 24;
-const KIND_FIELDS = [1, 2, 3, 4, 5, 6, 16, 17, 18, 19, 20, 22, 23];
 /** A packed record: [ip - the previous record's ip, kind, form, mem (-1: none), target - ip (null: none),
  *  bytes, shape?, fault?] (addresses as differences: short numbers in the JSON). */
 const P_SHAPE = 6;
@@ -251,33 +250,60 @@ function packRecords(records: readonly OpRecord[]): Pick<Payload, 'shapes' | 'ki
   return { shapes, kinds, forms, mems, bytes, ops };
 }
 
-/** The records of a packed entry, or null when an index or a field does not read back. */
-function unpackRecords(p: Payload): OpRecord[] | null {
-  const { kinds, forms, mems, bytes, shapes } = p;
-  const out: OpRecord[] = new Array(p.ops.length);
+/** The records of a packed entry as an OpSource (emu/decode.ts: an op is made when a run meets its address,
+ *  sharing the entry's operand tuples, memory operands and bytes, without a record of its own), or null
+ *  when an index or a field does not read back. (Every record made up front took ~30-60 ms of Linux's
+ *  short run, and ~5 MB that the young generation copied.) */
+function packedSource(p: Payload): OpSource | null {
+  const { kinds, forms, mems, bytes, shapes, ops } = p;
+  const n = ops.length;
+  const ips = new Float64Array(n);
   let ip = 0;
-  for (let j = 0; j < p.ops.length; j++) {
-    const o = p.ops[j];
-    if (!Array.isArray(o) || o.length < P_SHAPE || typeof o[0] !== 'number') return null;
+  for (let j = 0; j < n; j++) {
+    const o = ops[j];
+    if (!Array.isArray(o) || o.length < P_SHAPE || !Number.isFinite(o[0])) return null;
     const kind = kinds[o[1] as number], form = forms[o[2] as number], m = o[3] as number, t = o[4], b = bytes[o[5] as number];
     if (!Array.isArray(kind) || kind.length !== KIND_FIELDS.length || !Array.isArray(form) || form.length !== FORM_LEN
       || !(m === -1 || Array.isArray(mems[m])) || !(t === null || typeof t === 'number') || !Array.isArray(b)) return null;
-    ip += o[0];
-    const r = new Array(o.length > P_SHAPE ? SHAPE_AT + o.length - P_SHAPE : SHAPE_AT);
+    const at = ip + (o[0] as number);
+    if (!(at >= ip) && j > 0) return null; // by address (DecodeCache.preload's order)
+    ips[j] = ip = at;
+  }
+  const record = (j: number): OpRecord => {
+    const o = ops[j];
+    const k = kinds[o[1] as number], f = forms[o[2] as number], m = o[3] as number, t = o[4], ip = ips[j];
+    // One array literal in OpRecord's order (KIND_FIELDS: k's fields go to 1-6, 16-20, 22, 23), the
+    // address stored last: stored first, a double, it makes the array a double array, which the first
+    // array field then turns into a generic one by boxing every number before it; fromRecord's op took
+    // those boxes, and V8 then keeps its integer fields (len, code, mn ...) boxed in every op (~10 heap
+    // numbers an op: 4 MB of Linux's short run, copied by the scavenges).
+    const r: unknown[] = [0, k[0], k[1], k[2], k[3], k[4], k[5], f[0], f[1], f[2], f[3], f[4], f[5], f[6],
+      m === -1 ? null : mems[m], t === null ? null : ip + (t as number), k[6], k[7], k[8], k[9], k[10], bytes[o[5] as number], k[11], k[12]];
     r[0] = ip;
-    for (let i = 0; i < KIND_FIELDS.length; i++) r[KIND_FIELDS[i]] = kind[i];
-    for (let i = 0; i < FORM_LEN; i++) r[FORM_AT + i] = form[i];
-    r[MEM_AT] = m === -1 ? null : mems[m];
-    r[TARGET_AT] = t === null ? null : ip + (t as number);
-    r[BYTES_AT] = b;
     if (o.length > P_SHAPE) {
-      const sh = o[P_SHAPE] as [number, number, number[], number] | null;
-      const text = sh === null ? undefined : shapes[sh[1]];
-      // a shape that does not read back is generated again
-      r[SHAPE_AT] = sh !== null && typeof text === 'string' && Array.isArray(sh[2]) && typeof sh[3] === 'number' ? [sh[0], text, sh[2], sh[3]] : undefined;
+      r[SHAPE_AT] = shapeOf(o) ?? undefined;
       if (o.length > P_SHAPE + 1) r[SHAPE_AT + 1] = o[P_SHAPE + 1];
     }
-    out[j] = r as unknown as OpRecord;
-  }
-  return out;
+    return r as unknown as OpRecord;
+  };
+  /** A packed record's shape (a shape that does not read back is generated again). */
+  const shapeOf = (o: unknown[]): OpShape | null => {
+    const sh = o.length > P_SHAPE ? o[P_SHAPE] as [number, number, number[], number] | null : null;
+    const text = sh === null ? undefined : shapes[sh[1]];
+    return sh !== null && typeof text === 'string' && Array.isArray(sh[2]) && typeof sh[3] === 'number' ? [sh[0], text, sh[2], sh[3]] : null;
+  };
+  // one memory operand object and one Uint8Array per distinct one in the entry, made when first used
+  const memRefs: (MemRef | undefined)[] = new Array(mems.length);
+  const u8: (Uint8Array | undefined)[] = new Array(bytes.length);
+  return {
+    n, ips, record,
+    bytes: (j) => bytes[ops[j][5] as number],
+    fault: (j) => { const o = ops[j]; return o.length > P_SHAPE + 1 ? o[P_SHAPE + 1] as number : undefined; },
+    // (the op straight from the packed form: a record first cost ~700 bytes an op)
+    op: (j, probe) => {
+      const o = ops[j], m = o[3] as number, b = o[5] as number, t = o[4];
+      return opOf(ips[j], kinds[o[1] as number], forms[o[2] as number], m === -1 ? null : (memRefs[m] ??= memOf(mems[m] as NonNullable<OpRecord[14]>)),
+        t === null ? NaN : ips[j] + (t as number), u8[b] ??= Uint8Array.from(bytes[b]), probe, shapeOf(o), o.length > P_SHAPE + 1 ? o[P_SHAPE + 1] as number : 0);
+    },
+  };
 }

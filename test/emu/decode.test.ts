@@ -117,7 +117,7 @@ test('ops of an earlier run (preload) are used only where memory holds their byt
   assert.is(again.m.decoder.decoded, 0);
   assert.is(again.m.decoder.reused, 4);
   assert.is(again.m.decoder.records(), null, 'nothing new to keep');
-  const page = (env: typeof first) => env.m.mem.page(CODE)!.ops!.filter((o) => o !== undefined).map((o) => JSON.stringify(toRecord(o!)));
+  const page = (env: typeof first) => env.m.mem.page(CODE)!.ops!.flat().filter((o) => o !== undefined).map((o) => JSON.stringify(toRecord(o!)));
   assert.equal(page(again), page(first));
   assert.equal(again.c.regs, first.c.regs);
   // other bytes at a recorded address (mov eax, 2): decoded again, and the new op is kept

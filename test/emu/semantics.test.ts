@@ -34,7 +34,9 @@ test('every instruction form gcc emitted into the fixture kernel is implemented'
       while (d.canDecode) {
         d.decodeOut(insn);
         const ip = toAddr(insn.ip);
-        const op = m.decoder.decodeRun(m.mem.translate(ip, 2), ip, () => true)[0];
+        m.decoder.decodeRun(m.mem.translate(ip, 2), ip, () => true);
+        const op = m.decoder.run[0];
+        m.decoder.endRun();
         count++;
         forms.add(op.code);
         const why = op.bad ? 'undecodable' : unsupportedReason(op);

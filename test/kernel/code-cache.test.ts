@@ -13,7 +13,7 @@ import { parseWorkload } from '../../src/kernel/workload/parser.js';
 import { runScript } from '../../src/kernel/session.js';
 import { runResultJson } from '../../src/output/run-summary.js';
 import type { Platform } from '../../src/kernel/platform.js';
-import { shapeLog } from '../../src/emu/decode.js';
+import { pageGet, shapeLog, toRecord, type Op, type OpRecord } from '../../src/emu/decode.js';
 import { blockSources } from '../../src/emu/compile.js';
 import { builtFingerprint, computeFingerprint, jitState } from '../../src/kernel/code-cache.js';
 import { readCache, writeCache } from '../../src/cache.js';
@@ -35,14 +35,14 @@ function run(): { json: string; decoded: number; reused: number; machine: Machin
 /** The blocks of a machine's pages that start where they are listed (each block once). */
 function blocksOf(m: Machine): Block[] {
   const out: Block[] = [];
-  for (const pg of m.mem.allPages()) if (pg.blist && pg.blocks) for (const b of pg.blist) if (pg.blocks[b.ips[0] - pg.base] === b) out.push(b);
+  for (const pg of m.mem.allPages()) if (pg.blist && pg.blocks) for (const b of pg.blist) if (pageGet(pg.blocks, b.ips[0] - pg.base) === b) out.push(b);
   return out;
 }
 /** The results of the first (cold) run: every later run must end the same. */
 let coldJson = '';
 const entries = () => readdirSync(join(cache, 'ktrace', 'code')).filter((f) => !f.includes('.tmp-')).sort();
 
-test('a run from the code cache decodes nothing again and ends byte-identically to runs without it', () => {
+test('a run from the code cache decodes nothing again, makes the ops iced decodes, and ends byte-identically to runs without it', () => {
   const cold = run();
   coldJson = cold.json;
   assert.ok(cold.decoded > 1000, `decoded ${cold.decoded}`);
@@ -79,11 +79,28 @@ test('a run from the code cache decodes nothing again and ends byte-identically 
   assert.is(cached.decoded, 0);
   assert.is(cached.json, cold.json);
   process.env.KTRACE_NO_CACHE = '1';
+  let off: ReturnType<typeof run>;
   try {
-    const off = run();
+    off = run();
     assert.is(off.reused, 0);
     assert.is(off.json, cold.json);
   } finally { delete process.env.KTRACE_NO_CACHE; }
+  // the ops the cached run made from the entry are the ops iced decoded without it, field for field (an
+  // op as a record, without its shape, learned as the run goes, or its function)
+  const plain = (o: Op): string => JSON.stringify([toRecord({ ...o, shape: null, fn: null }), o.bad, o.faultAddr, o.probe]);
+  const opsOf = (m: Machine): Map<number, string> => {
+    const out = new Map<number, string>();
+    for (const pg of m.mem.allPages()) if (pg.ops) for (const o of pg.ops.flat()) if (o !== undefined) out.set(o.ip, plain(o));
+    return out;
+  };
+  const made = opsOf(cached.machine), decoded = opsOf(off.machine);
+  assert.ok(made.size > 1000, `${made.size} ops`);
+  assert.equal([...made.keys()].sort(), [...decoded.keys()].sort());
+  for (const [ip, o] of made) assert.is(o, decoded.get(ip), `op at ${ip}`);
+  // and the entry reads back as written: its records, as the cached run would write them again, are the
+  // uncached run's (shapes aside)
+  const recs = (l: OpRecord[]) => l.map((r) => JSON.stringify(r.slice(0, 24))).sort();
+  assert.equal(recs(cached.machine.decoder.records(true)!), recs(off.machine.decoder.records()!));
 });
 
 test('a warm start in a new process loads no iced-x86 (all its instructions come from the entry)', () => {
