@@ -35,13 +35,9 @@ interface Payload {
   blocks: [string, BlockSource][]; memo: [string, unknown][];
   /** The blocks runs compiled (Machine.hotHint): start address and blockPrint pairs, flat, the newest first. */
   hot: number[];
-  /** scriptDigest of the script made from `blocks` and `shapes` (jitSource), computed when the entry was
-   *  written: the key of V8's code cache of that script, which a later rewrite of the entry that keeps its
-   *  sources (new records, a new hot list) leaves valid. */
-  script: string;
 }
 /** The layout of the entry's payload (part of its key, with the decoder's fingerprint). */
-const ENTRY_FORMAT = 5;
+const ENTRY_FORMAT = 4;
 /** Blocks kept in `hot` at most. */
 const HOT_MAX = 20000;
 /** What loadCode read for a machine, for its saveCode (per machine: a process may run several). */
@@ -132,14 +128,13 @@ function jitSource(blocks: readonly [string, BlockSource][], shapes: readonly st
     + shapes.map((s) => `(H,K,N)=>(function(c,R,m,L){\n${s}\n})`).join(',\n') + ']]';
 }
 
-const scriptDigest = (src: string): string => createHash('sha256').update(src).digest('hex').slice(0, 32);
-
 /** Make the functions of the entry's blocks and shapes ahead of time, from V8's code cache when there is one.
- *  `digest` is the script's scriptDigest as the entry's writer computed it (Payload.script): hashing the
- *  script here (several MB of text) cost ~35-55 ms of a real Linux run. */
-function prebuild(name: string, digest: string, blocks: readonly [string, BlockSource][], shapes: readonly string[]): void {
+ *  `payload` is the entry they were read from: the script is a function of it (jitSource, covered by the
+ *  fingerprint), so V8's cache is keyed by its digest, not by one of the script (several MB of text to
+ *  encode and hash: ~35-55 ms of a real Linux run). */
+function prebuild(name: string, payload: Buffer, blocks: readonly [string, BlockSource][], shapes: readonly string[]): void {
   const src = jitSource(blocks, shapes);
-  const key = `${decoderFingerprint()};v8 ${process.versions.v8};${digest}`;
+  const key = `${decoderFingerprint()};v8 ${process.versions.v8};${createHash('sha256').update(payload).digest('hex').slice(0, 32)}`;
   const data = readCache(KIND, name + '.v8', key);
   let script: Script;
   try {
@@ -160,7 +155,7 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
   let p: Payload;
   try { p = JSON.parse(buf.toString('utf8')) as Payload; } catch { return; }
   if (!p || !Array.isArray(p.ops) || !Array.isArray(p.shapes) || !Array.isArray(p.blocks) || !Array.isArray(p.memo)
-    || !Array.isArray(p.kinds) || !Array.isArray(p.forms) || !Array.isArray(p.mems) || !Array.isArray(p.bytes) || !Array.isArray(p.hot) || typeof p.script !== 'string' || !/^[0-9a-f]{32}$/.test(p.script) || p.hot.length % 2 !== 0 || !p.hot.every(Number.isFinite)) return;
+    || !Array.isArray(p.kinds) || !Array.isArray(p.forms) || !Array.isArray(p.mems) || !Array.isArray(p.bytes) || !Array.isArray(p.hot) || p.hot.length % 2 !== 0 || !p.hot.every(Number.isFinite)) return;
   const ops = packedSource(p);
   if (ops === null) return; // does not read back: decoded again, as without an entry
   for (const [k, b] of p.blocks) {
@@ -174,7 +169,7 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
   machine.decoder.preload(ops);
   const hint = machine.hotHint = new Map<number, number>();
   for (let i = 0; i < p.hot.length; i += 2) if (!hint.has(p.hot[i])) hint.set(p.hot[i], p.hot[i + 1]); // the newest
-  prebuild(entryName(image, imageKey), p.script, p.blocks, p.shapes);
+  prebuild(entryName(image, imageKey), buf, p.blocks, p.shapes);
 }
 
 /** Keep what this run decoded for the next one (no write when it decoded nothing new). */
@@ -217,8 +212,7 @@ export function saveCode(machine: Machine, image: Image, imageKey?: string): voi
     if (memoBytes > MEMO_BYTES) break;
     memo.push(e);
   }
-  blocks.reverse();
-  const payload: Payload = { ...packed, blocks, memo: memo.reverse(), hot, script: scriptDigest(jitSource(blocks, packed.shapes)) };
+  const payload: Payload = { ...packed, blocks: blocks.reverse(), memo: memo.reverse(), hot };
   writeCache(KIND, entryName(image, imageKey), decoderFingerprint(), Buffer.from(JSON.stringify(payload)));
 }
 
