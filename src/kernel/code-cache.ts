@@ -128,13 +128,10 @@ function jitSource(blocks: readonly [string, BlockSource][], shapes: readonly st
     + shapes.map((s) => `(H,K,N)=>(function(c,R,m,L){\n${s}\n})`).join(',\n') + ']]';
 }
 
-/** Make the functions of the entry's blocks and shapes ahead of time, from V8's code cache when there is one.
- *  `payload` is the entry they were read from: the script is a function of it (jitSource, covered by the
- *  fingerprint), so V8's cache is keyed by its digest, not by one of the script (several MB of text to
- *  encode and hash: ~35-55 ms of a real Linux run). */
-function prebuild(name: string, payload: Buffer, blocks: readonly [string, BlockSource][], shapes: readonly string[]): void {
+/** Make the functions of the entry's blocks and shapes ahead of time, from V8's code cache when there is one. */
+function prebuild(name: string, blocks: readonly [string, BlockSource][], shapes: readonly string[]): void {
   const src = jitSource(blocks, shapes);
-  const key = `${decoderFingerprint()};v8 ${process.versions.v8};${createHash('sha256').update(payload).digest('hex').slice(0, 32)}`;
+  const key = `${decoderFingerprint()};v8 ${process.versions.v8};${createHash('sha256').update(src).digest('hex').slice(0, 32)}`;
   const data = readCache(KIND, name + '.v8', key);
   let script: Script;
   try {
@@ -169,7 +166,7 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
   machine.decoder.preload(ops);
   const hint = machine.hotHint = new Map<number, number>();
   for (let i = 0; i < p.hot.length; i += 2) if (!hint.has(p.hot[i])) hint.set(p.hot[i], p.hot[i + 1]); // the newest
-  prebuild(entryName(image, imageKey), buf, p.blocks, p.shapes);
+  prebuild(entryName(image, imageKey), p.blocks, p.shapes);
 }
 
 /** Keep what this run decoded for the next one (no write when it decoded nothing new). */
