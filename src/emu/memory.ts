@@ -297,10 +297,7 @@ export class Memory {
   /** The guest invalidated the translation of the page holding `addr` (invlpg): its TLB entries go. The
    *  TLB caches only the page map, which the guest does not see, so nothing else can be stale; a platform
    *  that walks the guest's page tables drops its own mapping too (Cpu.host.onPaging). */
-  invalidateAddress(addr: number): void {
-    this.dropEntries(addr - (addr & 4095));
-    this.generation++;
-  }
+  invalidateAddress(addr: number): void { this.dropTlbPages([addr - (addr & 4095)]); }
   /** Drop the TLB entries of these pages: one by one when they are few (a full flush clears 6 TLBs of
    *  TLB_SIZE entries each: Linux's boot runs ~10^5 invlpg, and each cost such a flush, twice). */
   private dropTlbPages(bases: readonly number[]): void {
