@@ -22,6 +22,9 @@ export const HOT_AFTER = 40;
  *  (kernel workload, 122M instructions: compiling them at 4x hotAfter cost more than it saved). */
 const EDGE_HEAT = 10;
 
+/** Machine.events' answers besides a Stop (>= 0). */
+const EV_NONE = -1, EV_INTERRUPT = -2;
+
 /** No budget applies to probe pages: their code always runs to where it leaves them. */
 const PROBE_LIMIT = 1e15;
 
@@ -43,6 +46,29 @@ export function blockPrint(ops: readonly Op[]): number {
 function holds(ops: readonly Op[], ip: number): boolean {
   for (let i = 0; i < ops.length; i++) if (ops[i].ip === ip) return true;
   return false;
+}
+
+/**
+ * Steps through cold block `b` from its op `i` (one single-instruction function each), while nothing that
+ * the run loop looks at between two instructions changes: no stop, halt, trap flag, interrupt shadow,
+ * pending interrupt it could take, budget end (`end`) or timer deadline, the block still valid and RIP at
+ * its next op. Returns the index of the op to run next (`b.n`: the block is done); the run loop then does
+ * exactly what it would have done after the last of them alone. A fault throws, as the op did.
+ * (Each instruction going round the whole run loop cost more than the instruction: ~134K single steps
+ * in a short real-Linux run.)
+ */
+function stepRun(c: Cpu, R: Uint32Array, m: Memory, b: Block, i: number, end: number): number {
+  const ops = b.ops, ips = b.ips, n = b.n;
+  for (;;) {
+    const op = ops[i];
+    let fn = op.fn;
+    if (fn === null) fn = op.fn = compileOp(op, b.probe);
+    if (STATS_ON) stats.singleSteps++;
+    m.smc = 0;
+    fn(c, R, m, 1);
+    if (++i >= n || c.stop !== 0 || c.halted || c.tf !== 0 || c.shadow || !b.valid || ips[i] !== c.rip
+      || c.instret >= end || c.instret + c.idleNs >= c.nextTimer || c.pending * c.if_ !== 0) return i;
+  }
 }
 
 export class Machine {
@@ -301,6 +327,48 @@ export class Machine {
   }
 
   /**
+   * What run() does between two instructions when anything may be due (a stop, a halt, the budget's end,
+   * the timer, an interrupt it can take): the Stop to return, else EV_NONE, or EV_INTERRUPT when an
+   * interrupt was delivered (the run loop then forgets the block it was in). `cur`/`curI`: the cold block
+   * being stepped through and its next op (kept in leftBlk when the run ends or an interrupt comes there).
+   * (Out of run()'s body, behind one call that run() makes on its first time round: V8 optimizes run()
+   * in a short real-Linux run, and code of it that had never run until then (the first stop, the first
+   * interrupt) threw the optimized code away: each time ~40 ms of TurboFan compiling it again.)
+   */
+  private events(c: Cpu, end: number, cur: Block | null, curI: number): number {
+    const m = this.mem;
+    if (c.stop !== 0) { const s = c.stop - 1; c.stop = 0; return s; }
+    if (c.halted) {
+      if (!c.if_) return Stop.Halt;
+      if (c.pending === 0) {
+        // under runAll, halted CPUs idle in step with the others (runAll advances their clocks)
+        if (c.nextTimer === Infinity || this.inRunAll) return Stop.Halt;
+        // hlt with IF=1: idle until the timer (README "Time": halted time counts in the clock)
+        const now = c.clock();
+        if (c.nextTimer > now) c.idleNs += c.nextTimer - now;
+        this.fireTimer(c);
+      }
+      c.halted = false;
+    }
+    if (c.instret >= end && (m.permsAt(c.rip) & PAGE_PROBE) === 0) {
+      if (cur !== null) { this.leftBlk[c.id] = cur; this.leftI[c.id] = curI; }
+      return Stop.Budget;
+    }
+    if (c.instret + c.idleNs >= c.nextTimer) this.fireTimer(c);
+    if (c.pending !== 0 && c.if_ !== 0 && !c.shadow && (m.permsAt(c.rip) & PAGE_PROBE) === 0) {
+      if (cur !== null) { this.leftBlk[c.id] = cur; this.leftI[c.id] = curI; }
+      const v = c.highestPending();
+      c.pendingVec[v] = 0; c.pending--;
+      if (STATS_ON) stats.interrupts++;
+      // a failed delivery changes nothing: the interrupt stays pending (a platform that maps pages on
+      // demand maps the IDT or stack page and goes on)
+      if (!c.interrupt(v)) { c.raise(v); return Stop.DoubleFault; }
+      return EV_INTERRUPT;
+    }
+    return EV_NONE;
+  }
+
+  /**
    * Run one CPU for at most `budget` guest instructions (cpu.instret; code on PAGE_PROBE pages neither uses
    * the budget nor ends a run inside it) or until it stops. Stops are precise:
    * a faulting instruction has no effect and RIP points at it (cpu.trapVector/errorCode/faultAddr, CR2 for
@@ -326,39 +394,22 @@ export class Machine {
     const entered = this.entered;
     // chaining (below) skips the per-block checks, so it is off while anything observes every block
     const chainOk = blocksOk && entered === null;
+    // stepping through cold code several instructions a call (stepRun) is off while anything observes every one
+    const stepOk = entered === null && this.execIndex === null;
     const hotAfter = this.hotAfter;
     // the cold block being stepped through one instruction at a time, and the index of its next op
     let cur: Block | null = null, curI = 0;
+    // the first time round, events() looks at everything (so its call site has V8's type feedback from the
+    // first run on: see events)
+    let ev = true;
     for (;;) {
-      if (c.stop !== 0) { const s = c.stop - 1; c.stop = 0; return s; }
-      if (c.halted) {
-        if (!c.if_) return Stop.Halt;
-        if (c.pending === 0) {
-          // under runAll, halted CPUs idle in step with the others (runAll advances their clocks)
-          if (c.nextTimer === Infinity || this.inRunAll) return Stop.Halt;
-          // hlt with IF=1: idle until the timer (README "Time": halted time counts in the clock)
-          const now = c.clock();
-          if (c.nextTimer > now) c.idleNs += c.nextTimer - now;
-          this.fireTimer(c);
-        }
-        c.halted = false;
+      if (ev || c.stop !== 0 || c.halted || c.instret >= end || c.instret + c.idleNs >= c.nextTimer || c.pending * c.if_ !== 0) {
+        ev = false;
+        const r = this.events(c, end, cur, curI);
+        if (r >= 0) return r;
+        if (r === EV_INTERRUPT) { cur = null; prev = null; }
       }
       const done = c.instret;
-      if (done >= end && (m.permsAt(c.rip) & PAGE_PROBE) === 0) {
-        if (cur !== null) { this.leftBlk[c.id] = cur; this.leftI[c.id] = curI; }
-        return Stop.Budget;
-      }
-      if (c.instret + c.idleNs >= c.nextTimer) this.fireTimer(c);
-      if (c.pending !== 0 && c.if_ !== 0 && !c.shadow && (m.permsAt(c.rip) & PAGE_PROBE) === 0) {
-        if (cur !== null) { this.leftBlk[c.id] = cur; this.leftI[c.id] = curI; cur = null; }
-        const v = c.highestPending();
-        c.pendingVec[v] = 0; c.pending--;
-        if (STATS_ON) stats.interrupts++;
-        // a failed delivery changes nothing: the interrupt stays pending (a platform that maps pages on
-        // demand maps the IDT or stack page and goes on)
-        if (!c.interrupt(v)) { c.raise(v); return Stop.DoubleFault; }
-        prev = null;
-      }
       // find the block at RIP: the cold block being stepped through, the previous block's successor
       // links, else fetch TLB and the page's array
       const a: number = c.rip;
@@ -459,9 +510,17 @@ export class Machine {
         }
         continue;
       }
-      // interpreter path: exactly one instruction (cold code, TF single-step, interrupt shadow, budget/timer
+      // interpreter path: one instruction at a time (cold code, TF single-step, interrupt shadow, budget/timer
       // tail); the next one is looked for in the same block first
       prev = null;
+      if (stepOk && c.tf === 0 && !c.shadow) {
+        // cold code: this op and the block's next ones while nothing the checks above look at changes
+        let i: number;
+        try { i = stepRun(c, R, m, blk, curI, end); }
+        catch (e) { if (e !== FAULT) throw e; if (STATS_ON) stats.faults++; return vectorStop(c.trapVector); }
+        if (i < blk.n) { cur = blk; curI = i; } else { cur = null; curI = 0; }
+        continue;
+      }
       const op = blk.ops[curI];
       if (curI + 1 < blk.n) { cur = blk; curI++; } else { cur = null; curI = 0; }
       if (op.fn === null) op.fn = compileOp(op, blk.probe);
