@@ -307,7 +307,11 @@ export class Machine {
       if (holds(ops, next)) break;
       // follow only into code this privilege level may fetch, without raising anything now
       const np = m.page(next);
-      if (!np || !(np.perms & PERM_X) || (m.user && !(np.perms & PERM_U)) || (np.perms & PAGE_PROBE) !== probe) break;
+      if (!np) break;
+      // (every operation here runs on every page followed: one only user code reached, first met after V8
+      // optimized collect, threw its optimized code away)
+      const pp = np.perms, fetch = (pp & PERM_X) !== 0 && (pp & PAGE_PROBE) === probe, user = (pp & PERM_U) !== 0;
+      if (!fetch || (m.user && !user)) break;
       if (!pages.includes(np)) pages.push(np);
       p = np; at = next;
     }
