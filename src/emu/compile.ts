@@ -110,9 +110,12 @@ export function compileBlocks(blocks: Block[]): void {
 export type BlockSource = [name: string, body: string, consts: number[], pre: number];
 export const blockSources = { map: new Map<string, BlockSource>(), learned: 0 };
 
+/** Each byte's two hex digits (blockKey: a warm real-Linux run keys ~230 blocks of ~25 ops each). */
+const HEX2 = Array.from({ length: 256 }, (_, i) => (i < 16 ? '0' : '') + i.toString(16));
+
 function blockKey(b: Block): string {
   let k = b.probe ? 'p' : 'n';
-  for (const o of b.ops) { k += ';' + o.ip + ':'; for (let i = 0; i < o.bytes.length; i++) k += (o.bytes[i] < 16 ? '0' : '') + o.bytes[i].toString(16); }
+  for (const o of b.ops) { k += ';' + o.ip + ':'; const x = o.bytes; for (let i = 0; i < x.length; i++) k += HEX2[x[i]]; }
   return k;
 }
 

@@ -71,6 +71,14 @@ function stepRun(c: Cpu, R: Uint32Array, m: Memory, b: Block, i: number, end: nu
   }
 }
 
+/** A compiled block faulted: retire the instructions before the faulting one (RIP), which its function
+ *  did not count. */
+function retireFault(c: Cpu, blk: Block): void {
+  let k = 0; while (k < blk.n && blk.ips[k] !== c.rip) k++;
+  if (blk.pre > 0 && k >= blk.pre) k -= blk.pre; // already counted before the system instruction
+  if (blk.probe) c.probeInstret += k; else c.instret += k;
+}
+
 export class Machine {
   readonly mem = new Memory();
   readonly cpus: Cpu[] = [];
@@ -330,6 +338,48 @@ export class Machine {
     return b;
   }
 
+  /** A fault left chain(), which retired the faulting block's instructions before it (run()'s catch then
+   *  does not). */
+  private chainFault = false;
+
+  /**
+   * Chaining: a compiled block `blk` that ended in plain control flow (link: no system instruction, so stop,
+   * halted, pending, IF, TF, the shadow, CPL and the timer are as run()'s checks left them) goes on into its
+   * remembered successor, with the budget (`end`) and the timer deadline folded into one instruction
+   * limit; anything else goes back round run()'s loop. Returns the last block run. (Out of run()'s body:
+   * V8 compiles the run loop once in a short real-Linux run, and its size is what that compile costs.)
+   */
+  private chain(c: Cpu, R: Uint32Array, m: Memory, blk: Block, end: number): Block {
+    let lim = c.nextTimer - c.idleNs;
+    if (end < lim) lim = end;
+    for (;;) {
+      const b: Block = blk, a2: number = c.rip;
+      let nx = b.s1ip === a2 ? b.s1 : b.s2ip === a2 ? b.s2 : null;
+      if (nx === null) {
+        // not a remembered successor (an indirect jump, a ret): the fetch TLB and the page's
+        // blocks, as run() finds them, and remember it
+        const off: number = a2 & 4095, ti: number = (a2 >> 12) & 4095;
+        if (m.ft[ti] !== a2 - off) return b;
+        const bl = m.fpg[ti].blocks;
+        const bc = bl !== null ? bl[off >> CHUNK_SHIFT] : undefined;
+        const q = bc !== undefined ? bc[off & CHUNK_MASK] : undefined;
+        if (q === undefined || q.fn === null || !q.valid) return b;
+        b.s2 = b.s1; b.s2ip = b.s1ip; b.s1 = q; b.s1ip = a2;
+        nx = q;
+      }
+      if (nx.fn === null || !nx.valid || nx.probe) return b;
+      let l = lim - c.instret;
+      if (l > 0x3fffffff) l = 0x3fffffff;
+      if (nx.n > l) return b;
+      if (STATS_ON) stats.blocksRun++;
+      m.smc = 0;
+      blk = nx;
+      try { nx.fn(c, R, m, l); }
+      catch (e) { if (e === FAULT) { retireFault(c, nx); this.chainFault = true; } throw e; }
+      if (!nx.link) return nx;
+    }
+  }
+
   /**
    * What run() does between two instructions when anything may be due (a stop, a halt, the budget's end,
    * the timer, an interrupt it can take): the Stop to return, else EV_NONE, or EV_INTERRUPT when an
@@ -470,45 +520,12 @@ export class Machine {
         cur = null;
         try {
           fn(c, R, m, limit);
-          // Chaining: a block that ended in plain control flow (link: no system instruction, so stop,
-          // halted, pending, IF, TF, the shadow, CPL and the timer are as the checks above left them) goes
-          // on into its remembered successor, with the budget and the timer deadline folded into one
-          // instruction limit; anything else goes round the loop above.
-          if (chainOk && blk.link && !blk.probe) {
-            let lim = c.nextTimer - c.idleNs;
-            if (end < lim) lim = end;
-            for (;;) {
-              const b: Block = blk, a2: number = c.rip;
-              let nx = b.s1ip === a2 ? b.s1 : b.s2ip === a2 ? b.s2 : null;
-              if (nx === null) {
-                // not a remembered successor (an indirect jump, a ret): the fetch TLB and the page's
-                // blocks, as below, and remember it
-                const off: number = a2 & 4095, ti: number = (a2 >> 12) & 4095;
-                if (m.ft[ti] !== a2 - off) break;
-                const bl = m.fpg[ti].blocks;
-                const bc = bl !== null ? bl[off >> CHUNK_SHIFT] : undefined;
-                const q = bc !== undefined ? bc[off & CHUNK_MASK] : undefined;
-                if (q === undefined || q.fn === null || !q.valid) break;
-                b.s2 = b.s1; b.s2ip = b.s1ip; b.s1 = q; b.s1ip = a2;
-                nx = q;
-              }
-              if (nx.fn === null || !nx.valid || nx.probe) break;
-              let l = lim - c.instret;
-              if (l > 0x3fffffff) l = 0x3fffffff;
-              if (nx.n > l) break;
-              if (STATS_ON) stats.blocksRun++;
-              m.smc = 0;
-              blk = nx; prev = nx;
-              nx.fn(c, R, m, l);
-              if (!nx.link) break;
-            }
-          }
+          if (chainOk && blk.link && !blk.probe) prev = this.chain(c, R, m, blk, end);
         }
         catch (e) {
           if (e !== FAULT) throw e;
-          let k = 0; while (k < blk.n && blk.ips[k] !== c.rip) k++;
-          if (blk.pre > 0 && k >= blk.pre) k -= blk.pre; // already counted before the system instruction
-          if (blk.probe) c.probeInstret += k; else c.instret += k;
+          // (a fault in a block chain() went on into was retired there)
+          if (this.chainFault) this.chainFault = false; else retireFault(c, blk);
           if (STATS_ON) stats.faults++;
           return vectorStop(c.trapVector);
         }
