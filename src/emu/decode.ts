@@ -40,7 +40,7 @@ export interface Op {
   fread: number; fwrite: number;
   stackInc: number;
   probe: boolean;
-  /** 0 ok, 1 instruction fetch faults at faultAddr (bytes beyond the page), 2 invalid encoding */
+  /** 0 ok, 1 instruction fetch faults at faultAddr (bytes beyond the page; NaN otherwise), 2 invalid encoding */
   bad: number; faultAddr: number; faultErr: number;
   bytes: Uint8Array;
   /** segment override of a string instruction's source (0 none, 1 fs, 2 gs) */
@@ -172,7 +172,7 @@ function fillOp(i: Instruction, ip: number, bytes: Uint8Array, probe: boolean): 
     cc: i.conditionCode - 1, nops: n, kind: [], reg: [], rg: [], rh: [], osz: [], imlo: [], imhi: [],
     mem: null, target: NaN, rep: i.hasRepePrefix || i.hasRepPrefix ? 1 : i.hasRepnePrefix ? 2 : 0,
     lock: i.hasLockPrefix, fread: i.rflagsRead, fwrite: i.rflagsModified, stackInc: i.stackPointerIncrement,
-    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes, fn: null, shape: null, fault: 0, ends: -1, strSeg: 0, facts: i.code === Code.INVALID ? 0 : codeFacts(i),
+    probe, bad: 0, faultAddr: NaN, faultErr: 0, bytes, fn: null, shape: null, fault: 0, ends: -1, strSeg: 0, facts: i.code === Code.INVALID ? 0 : codeFacts(i),
   };
   for (let k = 0; k < n; k++) {
     const kind = i.opKind(k);
@@ -269,9 +269,15 @@ export function opOf(ip: number, k: readonly unknown[], form: readonly unknown[]
     kind: form[0] as number[], reg: form[1] as number[], rg: form[2] as number[], rh: form[3] as number[],
     osz: form[4] as number[], imlo: form[5] as number[], imhi: form[6] as number[],
     mem, target, rep: k[6] as number, lock: k[7] as boolean, fread: k[8] as number, fwrite: k[9] as number, stackInc: k[10] as number,
-    probe, bad: 0, faultAddr: 0, faultErr: 0, bytes, fn: null, shape, fault, ends: -1, strSeg: k[11] as number, facts: k[12] as number,
+    probe, bad: 0, faultAddr: NaN, faultErr: 0, bytes, fn: null, shape, fault, ends: -1, strSeg: k[11] as number, facts: k[12] as number,
   };
 }
+
+// One op made at load whose address fields hold doubles: V8 then gives every op double fields for ip,
+// next, target and faultAddr from the start. (A double stored where every op so far held a small integer
+// deprecates the ops' map: real Linux's short run then migrated ~850 ops one at a time, each a runtime call,
+// when the first fetch fault at a kernel page end set faultAddr.)
+opOf(-0.5, [1, 0, 0, 0, -1, 0, 0, false, 0, 0, 0, 0, 0], [[], [], [], [], [], [], []], null, -0.5, new Uint8Array(1), false, null, 0);
 
 /** The op of a record. */
 export function fromRecord(r: OpRecord, probe: boolean): Op {
