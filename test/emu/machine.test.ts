@@ -240,6 +240,40 @@ test('from CPL 3 the frame goes on MSR_KTPC_RSP0 and the error code is pushed', 
   assert.match(c.stopText, 'not present');
 });
 
+// Cold code is stepped several instructions a call (machine.ts stepRun) while nothing the run loop checks
+// between instructions changes; counting executions forces one instruction a time round the loop. Both
+// must end every budget slice in the same state, with timer interrupts arriving mid-block and code that
+// rewrites an instruction of its own block on every iteration.
+test('cold code stepped several instructions a call ends each slice as one-at-a-time stepping does', () => {
+  // sti; L: inc rax; mov [rip+3],al (the immediate of the add); add rcx,1; dec rdx; jnz L; hlt
+  const code = 'fb 48ffc0 880503000000 4883c101 48ffca 75ee f4';
+  const ways: [string, (m: Machine) => void][] = [
+    ['one at a time', (m) => { m.countExecutions([CODE]); }],
+    ['cold', (m) => { m.hotAfter = 1e9; }],
+    ['tiered', () => {}],
+  ];
+  for (const budget of [1, 2, 3, 5, 7, 1000]) {
+    const out = ways.map(([name, set]) => {
+      const { m, c } = setup(code, { seed: 7 });
+      m.mem.protect(CODE, 0x1000, PERM_R | PERM_W | PERM_X);
+      m.mem.writeBytes(HANDLER, hexBytes('48ffc3 48cf')); // inc rbx; iretq
+      gate(m, 0x20, HANDLER);
+      m.setTimer(c, 23);
+      set(m);
+      c.setRegNum(Reg.RDX, 150);
+      const states: string[] = [];
+      for (let i = 0; i < 5000; i++) {
+        const s = m.run(c, budget);
+        states.push(`${s} rip=${c.rip - CODE} n=${c.instret} rax=${c.getRegNum(Reg.RAX)} rbx=${c.getRegNum(Reg.RBX)} rcx=${c.getRegNum(Reg.RCX)} rdx=${c.getRegNum(Reg.RDX)}`);
+        if (s !== Stop.Budget) break;
+      }
+      return [name, states.join('\n')];
+    });
+    assert.match(out[0][1], /^\d+ rip=\d+ n=\d+ rax=150 rbx=[1-9]\d* rcx=\d+ rdx=0$/m);
+    for (const [name, o] of out.slice(1)) assert.is(o, out[0][1], `budget ${budget}: ${name} vs one at a time`);
+  }
+});
+
 test('timer interrupts arrive with IF=1 at instruction boundaries; hlt idles until the next one', () => {
   // main: sti; hlt; jmp $-1   handler: inc rbx; iretq
   const { m, c } = setup('fb f4 ebfd');
