@@ -402,20 +402,30 @@ export class DecodeCache implements CodeCache {
     let lo = this.preLo, hi = this.preHi;
     while (lo < hi) { const mid = (lo + hi) >> 1; if (offs[mid] < off) lo = mid + 1; else hi = mid; }
     for (let i = lo; i < this.preHi && offs[i] === off; i++) {
-      if (pre.fault(i) !== undefined) { const op = this.reuseFault(p, off, i); if (op !== null) return op; continue; }
       const b = pre.bytes(i), len = b.length;
-      const next = off + len > PAGE_SIZE ? this.mem.page(p.base + PAGE_SIZE) : null;
-      if (off + len > PAGE_SIZE && (!next || (next.perms & PERM_X) === 0 || (this.mem.user && (next.perms & PERM_U) === 0))) continue;
+      // bytes that did not decode, and instructions running into the next page, are rare: one call for
+      // both (V8 threw reuse's optimized code away at the first of each when they had a path here)
+      if (pre.fault(i) !== undefined || off + len > PAGE_SIZE) { const op = this.reuseEdge(p, off, i); if (op !== null) return op; continue; }
+      const u8 = p.u8;
       let k = 0;
-      for (; k < len; k++) {
-        const o = off + k;
-        if ((o < PAGE_SIZE ? p.u8[o] : next!.u8[o - PAGE_SIZE]) !== b[k]) break;
-      }
-      if (k < len) continue;
-      if (next) { next.spanned = true; this.mem.unWrite(next.base); }
-      return this.make(i, p);
+      while (k < len && u8[off + k] === b[k]) k++;
+      if (k === len) return this.make(i, p);
     }
     return null;
+  }
+
+  /** reuse() of op i at page offset `off` of `p` that did not decode or runs into the next page. */
+  private reuseEdge(p: Page, off: number, i: number): Op | null {
+    if (this.pre!.fault(i) !== undefined) return this.reuseFault(p, off, i);
+    const b = this.pre!.bytes(i), len = b.length;
+    const next = this.mem.page(p.base + PAGE_SIZE);
+    if (!next || (next.perms & PERM_X) === 0 || (this.mem.user && (next.perms & PERM_U) === 0)) return null;
+    for (let k = 0; k < len; k++) {
+      const o = off + k;
+      if ((o < PAGE_SIZE ? p.u8[o] : next.u8[o - PAGE_SIZE]) !== b[k]) return null;
+    }
+    next.spanned = true; this.mem.unWrite(next.base);
+    return this.make(i, p);
   }
 
   /** Op i of `pre` on page `p` (a shape an earlier op of it learned in this run comes along). */
