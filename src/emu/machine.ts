@@ -14,8 +14,11 @@ export { Stop, stopName, STOP_NAMES } from './stop.js';
 
 /** Blocks compiled together at most (the hot one and warm blocks on its page). */
 const BATCH = 24;
-/** Entries after which a block is compiled (tiered execution: colder code runs one instruction at a time). */
-export const HOT_AFTER = 40;
+/** Entries after which a block is compiled (tiered execution: colder code runs one instruction at a time).
+ *  100 since cold code is stepped several instructions a call (stepRun): 40 then compiled ~225 blocks in a
+ *  warm real-Linux cat run, 100 compiles ~35 (single steps 135K -> 189K): that run 0.76x CPU, the cold Linux
+ *  boot ~0.8x, the miniature's compute run 0.91x. */
+export const HOT_AFTER = 100;
 
 /** Head and tail blocks (Block.head) are compiled after (EDGE_HEAT + 1) x hotAfter entries: their
  *  sources are generated again in each run, and most quantum boundaries fall at a place only a few times
