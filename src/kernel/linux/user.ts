@@ -135,8 +135,11 @@ export class LinuxUser {
     let moveTo: number | undefined;
     if (this.first) {
       this.first = false;
-      // boot mapped PREMAP (the platform's mmaps at /init's first host call): what waited for it is written now
+      // boot mapped PREMAP (the platform's mmaps at /init's first host call): what waited for it is written
+      // now, through this task's page tables (the host's accesses take the current CPU's CR3: the first
+      // call is handled between slices, where another CPU may have run last)
       for (const [s, e] of PREMAP) for (let a = s; a < e; a += PAGE) this.mapped.add(a);
+      this.p.machine.mem.cur = cpu;
       this.flushWrites();
       runnerRsp = moveTo = this.mainStack;
       this.p.machine.mem.write64(this.p.image.symbolAddr('pm_power_off') ?? 0, BigInt.asUintN(64, BigInt(POWEROFF_PAGE)));
