@@ -35,15 +35,28 @@ interface Payload {
   blocks: [string, BlockSource][]; memo: [string, unknown][];
   /** The blocks runs compiled (Machine.hotHint): start address and blockPrint pairs, flat, the newest first. */
   hot: number[];
+  /** Each record's, block's and `hot` pair's age: how many of the runs that wrote the entry since the one
+   *  that last used it did not use it (see MAX_AGE). */
+  ages: number[]; blockAges: number[]; hotAges: number[];
 }
 /** The layout of the entry's payload (part of its key, with the decoder's fingerprint). */
-const ENTRY_FORMAT = 4;
+const ENTRY_FORMAT = 5;
+/** A record, block source or hot block that this many runs in a row wrote the entry without using is left
+ *  out of it: an entry otherwise only grows with every workload, probe and kernel change a user runs (a
+ *  Linux entry grew from 2.0 to 6.8 MB in a day's use, and every run from the snapshot then took ~15%
+ *  longer reading it). Runs that learn nothing new do not write the entry, so they age nothing. */
+const MAX_AGE = 6;
 /** Blocks kept in `hot` at most. */
 const HOT_MAX = 20000;
 /** What loadCode read for a machine, for its saveCode (per machine: a process may run several). */
 interface Read {
-  /** the entry's `hot` (saveCode adds this run's compiled blocks to it) */
-  hot: number[];
+  /** the entry's `hot` (saveCode adds this run's compiled blocks to it) and its ages */
+  hot: number[]; hotAges: number[];
+  /** the entry's records as this run's decoder has them (`used`: made by this run) and their ages */
+  src: PackedSource | null; ages: number[];
+  /** the entry's block sources by key: their index in `blockAges`, whether this run compiled one
+   *  (from its prebuilt function) */
+  blockAt: Map<string, number>; blockAges: number[]; blockUsed: Uint8Array;
   /** blockSources.learned and icedMemo.learned then (a run that compiled no new block and asked iced
    *  nothing new need not rewrite the entry) */
   blocksAt: number; memoAt: number;
@@ -129,7 +142,7 @@ function jitSource(blocks: readonly [string, BlockSource][], shapes: readonly st
 }
 
 /** Make the functions of the entry's blocks and shapes ahead of time, from V8's code cache when there is one. */
-function prebuild(name: string, blocks: readonly [string, BlockSource][], shapes: readonly string[]): void {
+function prebuild(name: string, blocks: readonly [string, BlockSource][], shapes: readonly string[], used: Uint8Array): void {
   const src = jitSource(blocks, shapes);
   const key = `${decoderFingerprint()};v8 ${process.versions.v8};${createHash('sha256').update(src).digest('hex').slice(0, 32)}`;
   const data = readCache(KIND, name + '.v8', key);
@@ -138,7 +151,7 @@ function prebuild(name: string, blocks: readonly [string, BlockSource][], shapes
     script = new Script(src, { filename: 'ktrace-code-cache.js', ...(data ? { cachedData: data } : {}) });
   } catch { return; } // a source that does not compile is generated again, as without the entry
   const [bf, sf] = script.runInThisContext() as [BlockFactory[], OpFactory[]];
-  blocks.forEach(([, b], i) => prebuiltBlocks.set(b[1], bf[i]));
+  blocks.forEach(([, b], i) => prebuiltBlocks.set(b[1], (h, k) => { used[i] = 1; return bf[i](h, k); }));
   shapes.forEach((s, i) => { if (!OP_SHAPES.has(s)) OP_SHAPES.set(s, sf[i]); });
   jit = { script, name: name + '.v8', key, cached: data !== null && !script.cachedDataRejected, saved: false };
 }
@@ -155,24 +168,36 @@ export function loadCode(machine: Machine, image: Image, imageKey?: string): voi
     || !Array.isArray(p.kinds) || !Array.isArray(p.forms) || !Array.isArray(p.mems) || !Array.isArray(p.bytes) || !Array.isArray(p.hot) || p.hot.length % 2 !== 0 || !p.hot.every(Number.isFinite)) return;
   const ops = packedSource(p);
   if (ops === null) return; // does not read back: decoded again, as without an entry
-  for (const [k, b] of p.blocks) {
+  const blockAt = new Map<string, number>();
+  p.blocks.forEach(([k, b], i) => {
     if (typeof k === 'string' && Array.isArray(b) && typeof b[0] === 'string' && typeof b[1] === 'string' && Array.isArray(b[2]) && typeof b[3] === 'number') {
       blockSources.map.set(k, b);
+      blockAt.set(k, i);
     }
-  }
+  });
   const blocksAt = blockSources.learned;
   for (const e of p.memo) if (Array.isArray(e) && typeof e[0] === 'string' && e[1] !== undefined && e[1] !== null && !icedMemo.map.has(e[0])) icedMemo.map.set(e[0], e[1]);
-  reads.set(machine, { hot: p.hot, blocksAt, memoAt: icedMemo.learned });
+  const blockUsed = new Uint8Array(p.blocks.length);
+  reads.set(machine, {
+    hot: p.hot, hotAges: agesOf(p.hotAges, p.hot.length / 2), src: ops, ages: agesOf(p.ages, p.ops.length),
+    blockAt, blockAges: agesOf(p.blockAges, p.blocks.length), blockUsed, blocksAt, memoAt: icedMemo.learned,
+  });
   machine.decoder.preload(ops);
   const hint = machine.hotHint = new Map<number, number>();
   for (let i = 0; i < p.hot.length; i += 2) if (!hint.has(p.hot[i])) hint.set(p.hot[i], p.hot[i + 1]); // the newest
-  prebuild(entryName(image, imageKey), p.blocks, p.shapes);
+  prebuild(entryName(image, imageKey), p.blocks, p.shapes, blockUsed);
 }
+
+/** An entry's ages of `n` things (an entry without them, or with a list that does not read back: all 0). */
+function agesOf(a: unknown, n: number): number[] {
+  return Array.isArray(a) && a.length === n && a.every((x) => Number.isInteger(x) && x >= 0) ? a as number[] : new Array<number>(n).fill(0);
+}
+const recordKey = (ip: number, bytes: readonly number[]): string => `${ip}:${bytes.join(',')}`;
 
 /** Keep what this run decoded for the next one (no write when it decoded nothing new). */
 export function saveCode(machine: Machine, image: Image, imageKey?: string): void {
   let records = machine.decoder.records();
-  const read = reads.get(machine) ?? { hot: [], blocksAt: 0, memoAt: 0 };
+  const read: Read = reads.get(machine) ?? { hot: [], hotAges: [], src: null, ages: [], blockAt: new Map(), blockAges: [], blockUsed: new Uint8Array(0), blocksAt: 0, memoAt: 0 };
   const hotAt = read.hot;
   // the blocks this run compiled that the entry does not name yet
   const known = new Set<string>(), fresh = new Map<string, [number, number]>();
@@ -190,17 +215,38 @@ export function saveCode(machine: Machine, image: Image, imageKey?: string): voi
     }
     records = machine.decoder.records(true)!;
   }
-  const hot = [...[...fresh.values()].flat(), ...hotAt].slice(0, 2 * HOT_MAX);
-  reads.set(machine, { hot, blocksAt: blockSources.learned, memoAt: icedMemo.learned });
-  const packed = packRecords(records);
+  // what this run used is 0 again, the rest a run older; what is older than MAX_AGE is left out (MAX_AGE)
+  const compiledNow = new Set<string>();
+  for (let i = 0; i < log.length; i += 2) compiledNow.add(`${log[i]}:${log[i + 1]}`);
+  const hot: number[] = [], hotAges: number[] = [];
+  for (const [a, print] of fresh.values()) { hot.push(a, print); hotAges.push(0); }
+  for (let i = 0; i < hotAt.length && hot.length < 2 * HOT_MAX; i += 2) {
+    const age = compiledNow.has(`${hotAt[i]}:${hotAt[i + 1]}`) ? 0 : (read.hotAges[i / 2] ?? 0) + 1;
+    if (age <= MAX_AGE) { hot.push(hotAt[i], hotAt[i + 1]); hotAges.push(age); }
+  }
+  const recordAge = new Map<string, number>();
+  const src = read.src;
+  if (src !== null) for (let j = 0; j < src.n; j++) recordAge.set(recordKey(src.ips[j], src.bytes(j)), src.used[j] ? 0 : read.ages[j] + 1);
+  const ageOf = new Map<OpRecord, number>();
+  records = records.filter((r) => {
+    const age = recordAge.get(recordKey(r[0], r[21])) ?? 0; // (decoded by iced in this run: 0)
+    ageOf.set(r, age);
+    return age <= MAX_AGE;
+  });
+  const packed = packRecords(records, ageOf);
   // the most recently learned block sources, up to BLOCK_BYTES of source: what a run loads stays small
-  const blocks: [string, BlockSource][] = [];
+  const blocks: [string, BlockSource][] = [], blockAges: number[] = [];
   let bytes = 0;
   for (const e of [...blockSources.map].reverse()) {
+    const i = read.blockAt.get(e[0]);
+    const age = i === undefined || read.blockUsed[i] ? 0 : read.blockAges[i] + 1;
+    if (age > MAX_AGE) continue;
     bytes += e[0].length + e[1][1].length;
     if (bytes > BLOCK_BYTES) break;
-    blocks.push(e);
+    blocks.push(e); blockAges.push(age);
   }
+  // (the next saveCode of this machine, if any, starts from what this one wrote)
+  reads.set(machine, { hot, hotAges, src: null, ages: [], blockAt: new Map(blocks.map(([k], i) => [k, blocks.length - 1 - i])), blockAges: blockAges.slice().reverse(), blockUsed: new Uint8Array(blocks.length).fill(1), blocksAt: blockSources.learned, memoAt: icedMemo.learned });
   // iced's remembered results, the newest first, up to MEMO_BYTES of JSON
   const memo: [string, unknown][] = [];
   let memoBytes = 0;
@@ -209,7 +255,7 @@ export function saveCode(machine: Machine, image: Image, imageKey?: string): voi
     if (memoBytes > MEMO_BYTES) break;
     memo.push(e);
   }
-  const payload: Payload = { ...packed, blocks: blocks.reverse(), memo: memo.reverse(), hot };
+  const payload: Payload = { ...packed, blocks: blocks.reverse(), blockAges: blockAges.reverse(), memo: memo.reverse(), hot, hotAges };
   writeCache(KIND, entryName(image, imageKey), decoderFingerprint(), Buffer.from(JSON.stringify(payload)));
 }
 
@@ -223,7 +269,7 @@ const P_SHAPE = 6;
 
 /** The records as the entry keeps them (Payload): kinds, operand tuples, memory operands, bytes and shapes
  *  by index, addresses as differences. */
-function packRecords(records: readonly OpRecord[]): Pick<Payload, 'shapes' | 'kinds' | 'forms' | 'mems' | 'bytes' | 'ops'> {
+function packRecords(records: readonly OpRecord[], ageOf: ReadonlyMap<OpRecord, number>): Pick<Payload, 'shapes' | 'kinds' | 'forms' | 'mems' | 'bytes' | 'ops' | 'ages'> {
   const shapes: string[] = [], kinds: unknown[][] = [], forms: number[][][] = [], mems: unknown[][] = [], bytes: number[][] = [];
   const shapeAt = new Map<string, number>(), kindAt = new Map<string, number>(), formAt = new Map<string, number>(), memAt = new Map<string, number>(), bytesAt = new Map<string, number>();
   const intern = <T>(list: T[], at: Map<string, number>, key: string, v: T): number => {
@@ -233,7 +279,9 @@ function packRecords(records: readonly OpRecord[]): Pick<Payload, 'shapes' | 'ki
   };
   let prev = 0;
   // by address (a stable sort: an address's versions keep their order, the newest first): short differences
-  const ops = [...records].sort((a, b) => a[0] - b[0]).map((r) => {
+  const sorted = [...records].sort((a, b) => a[0] - b[0]);
+  const ages = sorted.map((r) => ageOf.get(r) ?? 0);
+  const ops = sorted.map((r) => {
     const kind = KIND_FIELDS.map((i) => r[i]);
     const form = r.slice(FORM_AT, FORM_AT + FORM_LEN) as number[][];
     const m = r[MEM_AT], t = r[TARGET_AT], b = r[BYTES_AT];
@@ -247,14 +295,16 @@ function packRecords(records: readonly OpRecord[]): Pick<Payload, 'shapes' | 'ki
     }
     return out;
   });
-  return { shapes, kinds, forms, mems, bytes, ops };
+  return { shapes, kinds, forms, mems, bytes, ops, ages };
 }
 
 /** The records of a packed entry as an OpSource (emu/decode.ts: an op is made when a run meets its address,
  *  sharing the entry's operand tuples, memory operands and bytes, without a record of its own), or null
  *  when an index or a field does not read back. (Every record made up front took ~30-60 ms of Linux's
  *  short run, and ~5 MB that the young generation copied.) */
-function packedSource(p: Payload): OpSource | null {
+/** An OpSource over an entry's records that notes which of them a run made into ops. */
+interface PackedSource extends OpSource { readonly used: Uint8Array }
+function packedSource(p: Payload): PackedSource | null {
   const { kinds, forms, mems, bytes, shapes, ops } = p;
   const n = ops.length;
   const ips = new Float64Array(n);
@@ -295,13 +345,15 @@ function packedSource(p: Payload): OpSource | null {
   // one memory operand object and one Uint8Array per distinct one in the entry, made when first used
   const memRefs: (MemRef | undefined)[] = new Array(mems.length);
   const u8: (Uint8Array | undefined)[] = new Array(bytes.length);
+  const used = new Uint8Array(n);
   return {
-    n, ips, record,
+    n, ips, record, used,
     bytes: (j) => bytes[ops[j][5] as number],
     fault: (j) => { const o = ops[j]; return o.length > P_SHAPE + 1 ? o[P_SHAPE + 1] as number : undefined; },
     // (the op straight from the packed form: a record first cost ~700 bytes an op)
     op: (j, probe) => {
       const o = ops[j], m = o[3] as number, b = o[5] as number, t = o[4];
+      used[j] = 1;
       return opOf(ips[j], kinds[o[1] as number], forms[o[2] as number], m === -1 ? null : (memRefs[m] ??= memOf(mems[m] as NonNullable<OpRecord[14]>)),
         t === null ? NaN : ips[j] + (t as number), u8[b] ??= Uint8Array.from(bytes[b]), probe, shapeOf(o), o.length > P_SHAPE + 1 ? o[P_SHAPE + 1] as number : 0);
     },

@@ -240,4 +240,40 @@ test('the fingerprint the build wrote is the one the sources hash to, and is not
 });
 
 test.after(() => rmSync(cache, { recursive: true, force: true }));
+test('an entry forgets what several runs in a row that wrote it did not use (it does not grow with every workload for ever)', () => {
+  // each run in a new process's state: block sources come from the entry only
+  const runOf = (text: string) => {
+    blockSources.map.clear();
+    let pl!: Platform;
+    const r = runScript(image, parseWorkload('t.wl', text), { cpus: 1, seed: 1, maxInsns: 200_000_000, snapshot: false, attach: (p) => { pl = p; } });
+    assert.equal(r.failures, []);
+    return { json: runResultJson({ ...r, hostSeconds: 0, mips: 0 }), decoded: pl.machine.decoder.decoded };
+  };
+  rmSync(join(cache, 'ktrace', 'code'), { recursive: true, force: true }); // this test's entry from scratch
+  const entry = () => readFileSync(join(cache, 'ktrace', 'code', entries().find((f) => !f.endsWith('.v8'))!));
+  const opener = 'fd = openat "/etc/motd"\nexpect fd >= 3\nclose fd\n';
+  const first = runOf(opener);
+  // runs that each learn something (so each writes the entry) and never open a file
+  const others = ['p = getpid\n', 'p = getppid\n', 'p = gettid\n', 'sched_yield\n', 't = buf 16\nr = clock_gettime 1 t\nexpect r == 0\n',
+    'p = buf 8\nr = pipe2 p\nexpect r == 0\n', 's = socket 2 1 0\nexpect s >= 3\n'];
+  let before = entry();
+  for (const [i, text] of others.entries()) {
+    runOf(text);
+    const after = entry();
+    assert.not.equal(after, before, `run ${i + 1} learned something and wrote the entry`);
+    before = after;
+    if (i === others.length - 2) {
+      // six writing runs without the opener's code: it is still there (the rerun decodes nothing, writes nothing)
+      const again = runOf(opener);
+      assert.is(again.decoded, 0);
+      assert.is(again.json, first.json);
+      assert.equal(entry(), before);
+    }
+  }
+  // the seventh: what only the opener ran is gone, decoded again (and the results are the same)
+  const last = runOf(opener);
+  assert.ok(last.decoded > 0, `decoded ${last.decoded}`);
+  assert.is(last.json, first.json);
+});
+
 test.run();

@@ -19,7 +19,7 @@ import { LegacyState, runLegacy, startupIpi, type LegacyBus } from '../../emu/le
 import { buildBootParams, E820_RAM, E820_RESERVED, type E820Entry } from './bootparams.js';
 import { loadSyscall, Platform, type PlatformOptions, type PlatformState } from '../platform.js';
 import { LINUX_FIXTURE_DIR } from './bundle.js';
-import { LinuxUser, POWEROFF_PAGE } from './user.js';
+import { LinuxUser, mmapArgs, NR_MMAP, POWEROFF_PAGE, PREMAP } from './user.js';
 
 const PAGE = 4096;
 /** Physical layout below 1 MiB (Linux reserves all of it): boot_params, the command line. */
@@ -171,6 +171,8 @@ export class LinuxPlatform extends Platform {
   private waitSipi: boolean[] = [];
   /** CPU 0's PIT channel 0 deadline (its clock), beside its APIC timer. */
   private pitNext = Infinity;
+  /** The next of user.ts PREMAP's mmaps that boot issues at /init's first host calls (handle). */
+  private premapStep = 0;
   private readonly apicHost: LapicHost;
   /** Fixed IPIs sent through the local APICs in this process, by vector (statistics, tests: a
    *  restored boot counts from /init on). Linux's: 0xfd reschedule, 0xfc call function, 0xfb call
@@ -479,7 +481,22 @@ export class LinuxPlatform extends Platform {
   protected override handle(cpu: Cpu, stop: Stop): boolean {
     // Linux freed its init memory just before it ran /init (kernel_init: kprobe_free_init_mem,
     // free_initmem): by /init's first host call, init text is no longer kernel text
-    if (stop === Stop.HostCall && !this.initStarted && this.isWorkloadCall(cpu)) this.markInitFreed();
+    if (stop === Stop.HostCall && !this.initStarted && this.isWorkloadCall(cpu)) {
+      this.markInitFreed();
+      // then boot maps the user memory every script uses (user.ts PREMAP), one mmap a host call: the host
+      // call after the last one is where /init starts (the boot snapshot's point), whatever the script
+      if (this.premapStep > 0) {
+        const [start, end] = PREMAP[this.premapStep - 1];
+        const r = Number(BigInt.asIntN(64, cpu.getReg(Reg.RAX)));
+        if (r !== start) return this.fatal(cpu, `mmap(0x${start.toString(16)}, ${end - start}) for the workload's memory failed (${r})`);
+      }
+      if (this.premapStep < PREMAP.length) {
+        const [start, end] = PREMAP[this.premapStep++];
+        loadSyscall(cpu, NR_MMAP, mmapArgs(start, end));
+        cpu.rip = this.stubSyscall;
+        return true;
+      }
+    }
     switch (stop) {
       case Stop.PageFault: {
         // a TLB miss is the platform's, invisible to the guest and to upper layers
