@@ -387,8 +387,14 @@ export function refusal(s: Snapshot, p: Platform, log: HostLog, maxInsns: number
   const counted = p.machine.countedAddresses;
   if (counted) for (const a of counted) if (rangesMeet(s.executed, a, a + 1)) return 'instruction executions are being counted in code boot executed';
   const mem = p.machine.mem;
-  const saved = new Map<number, number>();
-  s.pages.forEach(([base], i) => saved.set(base, i));
+  // saved page index by base, made when a write needs it (Linux's 2,800 pages: most runs write none there)
+  let index: Map<number, number> | undefined;
+  const saved = (): Map<number, number> => {
+    if (index) return index;
+    index = new Map();
+    for (let i = 0; i < s.pages.length; i++) index.set(s.pages[i]![0], i);
+    return index;
+  };
   // a patch an upper layer will make once boot is under way (an ftrace-path probe waiting for the
   // kernel's nop): on code boot ran, it would have happened during boot
   for (const e of log) if (e.pending && rangesMeet(e.late ? s.executedLate : s.executed, e.addr, e.addr + e.len + MAX_PATCH)) return 'a probe lies in code boot executed';
@@ -396,13 +402,13 @@ export function refusal(s: Snapshot, p: Platform, log: HostLog, maxInsns: number
   if (p instanceof LinuxPlatform) return linuxRefusal(s, p, log, saved);
   for (const e of log) {
     if (e.old === null) {
-      for (let a = e.addr; a < e.addr + e.len; a += PAGE_SIZE) if (saved.has(a)) return 'a page boot used was remapped';
+      for (let a = e.addr; a < e.addr + e.len; a += PAGE_SIZE) if (saved().has(a)) return 'a page boot used was remapped';
       continue;
     }
     if (rangesMeet(s.executed, e.addr, e.addr + e.len + MAX_PATCH)) return 'a probe lies in code boot executed';
     // boot must not have changed the bytes that were written (they are written back over the snapshot)
     for (let k = 0; k < e.len; k++) {
-      const a = e.addr + k, i = saved.get(a - (a & 4095));
+      const a = e.addr + k, i = saved().get(a - (a & 4095));
       if (i === undefined) { if (!mem.page(a)) return 'a write to an unmapped page'; continue; }
       if (s.bytes.page(i)[a & 4095] !== e.old[k]) return 'boot changed bytes a probe wrote';
     }
@@ -412,7 +418,7 @@ export function refusal(s: Snapshot, p: Platform, log: HostLog, maxInsns: number
 }
 
 /** refusal() on real Linux: the writes are checked against RAM by physical address. */
-function linuxRefusal(s: Snapshot, p: LinuxPlatform, log: HostLog, saved: Map<number, number>): string {
+function linuxRefusal(s: Snapshot, p: LinuxPlatform, log: HostLog, saved: () => Map<number, number>): string {
   // A page the snapshot lacks holds there what boot() wrote: each byte as the first write found it
   const bootByte = new Map<number, number>();
   for (const e of log) {
@@ -433,7 +439,7 @@ function linuxRefusal(s: Snapshot, p: LinuxPlatform, log: HostLog, saved: Map<nu
     for (let k = 0; k < e.len; k++) {
       const pa = p.imagePhys(e.addr + k);
       if (pa === undefined) continue; // ktrace's own memory (probe slots), outside guest RAM
-      const i = saved.get(pa - (pa & 4095));
+      const i = saved().get(pa - (pa & 4095));
       const b = i === undefined ? bootByte.get(pa) : s.bytes.page(i)[pa & 4095];
       if (b !== e.old[k]) return 'boot changed bytes a probe wrote';
     }
