@@ -396,6 +396,10 @@ export class Platform implements UserMemory {
         const cpu = this.pausedCpu;
         this.pausedCpu = null;
         this.initSliceEnd = undefined;
+        // (the host's memory accesses go through this CPU's address space, as inside its run: another
+        // CPU may have run last)
+        const mem = this.machine.mem;
+        mem.cur = cpu; mem.setUser(cpu.cpl === 3 ? 1 : 0);
         this.handle(cpu, Stop.HostCall);
         hooks = false;
         continue;

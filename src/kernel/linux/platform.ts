@@ -19,7 +19,7 @@ import { LegacyState, runLegacy, startupIpi, type LegacyBus } from '../../emu/le
 import { buildBootParams, E820_RAM, E820_RESERVED, type E820Entry } from './bootparams.js';
 import { loadSyscall, Platform, type PlatformOptions, type PlatformState } from '../platform.js';
 import { LINUX_FIXTURE_DIR } from './bundle.js';
-import { LinuxUser, mmapArgs, NR_MMAP, POWEROFF_PAGE, PREMAP } from './user.js';
+import { LinuxUser, mmapArgs, mmapFailed, NR_MMAP, POWEROFF_PAGE, PREMAP } from './user.js';
 
 const PAGE = 4096;
 /** Physical layout below 1 MiB (Linux reserves all of it): boot_params, the command line. */
@@ -488,7 +488,7 @@ export class LinuxPlatform extends Platform {
       if (this.premapStep > 0) {
         const [start, end] = PREMAP[this.premapStep - 1];
         const r = Number(BigInt.asIntN(64, cpu.getReg(Reg.RAX)));
-        if (r !== start) return this.fatal(cpu, `mmap(0x${start.toString(16)}, ${end - start}) for the workload's memory failed (${r})`);
+        if (r !== start) return this.fatal(cpu, mmapFailed(start, end, r));
       }
       if (this.premapStep < PREMAP.length) {
         const [start, end] = PREMAP[this.premapStep++];

@@ -57,6 +57,10 @@ const REBOOT = [0xfee1dead, 672274793, 0x4321fedc]; // LINUX_REBOOT_MAGIC1, MAGI
 export function mmapArgs(start: number, end: number): number[] {
   return [start, end - start, PROT_RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE, -1, 0];
 }
+/** The error that ends a run whose mmap of the workload's memory [start, end) returned `r`, not `start`. */
+export function mmapFailed(start: number, end: number, r: number): string {
+  return `mmap(0x${start.toString(16)}, ${end - start}) for the workload's memory failed (${r})`;
+}
 
 export interface UserCall { nr: number; args: number[]; rsp?: number }
 
@@ -135,11 +139,8 @@ export class LinuxUser {
     let moveTo: number | undefined;
     if (this.first) {
       this.first = false;
-      // boot mapped PREMAP (the platform's mmaps at /init's first host call): what waited for it is written
-      // now, through this task's page tables (the host's accesses take the current CPU's CR3: the first
-      // call is handled between slices, where another CPU may have run last)
+      // boot mapped PREMAP (the platform's mmaps at /init's first host calls): what waited for it is written now
       for (const [s, e] of PREMAP) for (let a = s; a < e; a += PAGE) this.mapped.add(a);
-      this.p.machine.mem.cur = cpu;
       this.flushWrites();
       runnerRsp = moveTo = this.mainStack;
       this.p.machine.mem.write64(this.p.image.symbolAddr('pm_power_off') ?? 0, BigInt.asUintN(64, BigInt(POWEROFF_PAGE)));
@@ -172,7 +173,7 @@ export class LinuxUser {
     for (let next = this.wanted.shift(); next; next = this.wanted.shift()) {
       const [start, end] = next;
       const r = yield { nr: NR_MMAP, args: mmapArgs(start, end) };
-      if (r !== start) return { error: `mmap(0x${start.toString(16)}, ${end - start}) for the workload's memory failed (${r})` };
+      if (r !== start) return { error: mmapFailed(start, end, r) };
       for (let a = start; a < end; a += PAGE) this.mapped.add(a);
       this.flushWrites();
     }
