@@ -245,8 +245,6 @@ export function saveCode(machine: Machine, image: Image, imageKey?: string): voi
     if (bytes > BLOCK_BYTES) break;
     blocks.push(e); blockAges.push(age);
   }
-  // (the next saveCode of this machine, if any, starts from what this one wrote)
-  reads.set(machine, { hot, hotAges, src: null, ages: [], blockAt: new Map(blocks.map(([k], i) => [k, blocks.length - 1 - i])), blockAges: blockAges.slice().reverse(), blockUsed: new Uint8Array(blocks.length).fill(1), blocksAt: blockSources.learned, memoAt: icedMemo.learned });
   // iced's remembered results, the newest first, up to MEMO_BYTES of JSON
   const memo: [string, unknown][] = [];
   let memoBytes = 0;
@@ -256,6 +254,11 @@ export function saveCode(machine: Machine, image: Image, imageKey?: string): voi
     memo.push(e);
   }
   const payload: Payload = { ...packed, blocks: blocks.reverse(), blockAges: blockAges.reverse(), memo: memo.reverse(), hot, hotAges };
+  // the next saveCode of this machine, if any, starts from what this one wrote (all of it as used now)
+  reads.set(machine, {
+    hot, hotAges, src: null, ages: [], blockAt: new Map(payload.blocks.map(([k], i) => [k, i])), blockAges: payload.blockAges,
+    blockUsed: new Uint8Array(payload.blocks.length).fill(1), blocksAt: blockSources.learned, memoAt: icedMemo.learned,
+  });
   writeCache(KIND, entryName(image, imageKey), decoderFingerprint(), Buffer.from(JSON.stringify(payload)));
 }
 
@@ -298,12 +301,12 @@ function packRecords(records: readonly OpRecord[], ageOf: ReadonlyMap<OpRecord, 
   return { shapes, kinds, forms, mems, bytes, ops, ages };
 }
 
+/** An OpSource over an entry's records that notes which of them a run made into ops. */
+interface PackedSource extends OpSource { readonly used: Uint8Array }
 /** The records of a packed entry as an OpSource (emu/decode.ts: an op is made when a run meets its address,
  *  sharing the entry's operand tuples, memory operands and bytes, without a record of its own), or null
  *  when an index or a field does not read back. (Every record made up front took ~30-60 ms of Linux's
  *  short run, and ~5 MB that the young generation copied.) */
-/** An OpSource over an entry's records that notes which of them a run made into ops. */
-interface PackedSource extends OpSource { readonly used: Uint8Array }
 function packedSource(p: Payload): PackedSource | null {
   const { kinds, forms, mems, bytes, shapes, ops } = p;
   const n = ops.length;
