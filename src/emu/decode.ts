@@ -414,12 +414,18 @@ export class DecodeCache implements CodeCache {
     return null;
   }
 
+  /** The page after `p` if code on `p` may run into it (fetchable at the current privilege), else null. */
+  private fetchableNext(p: Page): Page | null {
+    const next = this.mem.page(p.base + PAGE_SIZE);
+    return next && (next.perms & PERM_X) !== 0 && (!this.mem.user || (next.perms & PERM_U) !== 0) ? next : null;
+  }
+
   /** reuse() of op i at page offset `off` of `p` that did not decode or runs into the next page. */
   private reuseEdge(p: Page, off: number, i: number): Op | null {
     if (this.pre!.fault(i) !== undefined) return this.reuseFault(p, off, i);
     const b = this.pre!.bytes(i), len = b.length;
-    const next = this.mem.page(p.base + PAGE_SIZE);
-    if (!next || (next.perms & PERM_X) === 0 || (this.mem.user && (next.perms & PERM_U) === 0)) return null;
+    const next = this.fetchableNext(p);
+    if (next === null) return null;
     for (let k = 0; k < len; k++) {
       const o = off + k;
       if ((o < PAGE_SIZE ? p.u8[o] : next.u8[o - PAGE_SIZE]) !== b[k]) return null;
@@ -443,8 +449,7 @@ export class DecodeCache implements CodeCache {
    *  the page's end, the same fetchability of the next page. */
   private reuseFault(p: Page, off: number, i: number): Op | null {
     const fault = this.pre!.fault(i)!, b = this.pre!.bytes(i);
-    const next = this.mem.page(p.base + PAGE_SIZE);
-    const nextOk = !!next && (next.perms & PERM_X) !== 0 && (!this.mem.user || (next.perms & PERM_U) !== 0);
+    const next = this.fetchableNext(p), nextOk = next !== null;
     const n = b.length;
     if (n !== Math.min(15, PAGE_SIZE - off + (nextOk ? 15 : 0))) return null;
     if (PAGE_SIZE - off < 15 && nextOk !== ((fault & 4) !== 0)) return null;
@@ -526,9 +531,8 @@ export class DecodeCache implements CodeCache {
     if (dec === null) {
       this.decPage = p;
       // bytes from off to the end of the page, plus up to 15 bytes of the next page if it is executable
-      const next = m.page(p.base + PAGE_SIZE);
-      const user = m.user;
-      const nextOk = this.nextOk = !!next && (next.perms & PERM_X) !== 0 && (!user || (next.perms & PERM_U) !== 0);
+      const next = this.fetchableNext(p);
+      const nextOk = this.nextOk = next !== null;
       const buf = this.buf = new Uint8Array(PAGE_SIZE - off + (nextOk ? 15 : 0));
       buf.set(p.u8.subarray(off));
       if (nextOk) buf.set(next!.u8.subarray(0, 15), PAGE_SIZE - off);
